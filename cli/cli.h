@@ -1,0 +1,26 @@
+/*
+ * cli.h: the subcommands of the `wasmgate` command.
+ *
+ * Each subcommand is a function taking the arguments after its own name
+ * (argv[0] is the subcommand's name) and returning the process exit status.
+ * main.c dispatches on the first argument; every subcommand answers --help.
+ */
+#ifndef WG_CLI_H
+#define WG_CLI_H
+
+#include <stddef.h>
+
+/* `wasmgate run`: the sidecar (cmd_run.c). */
+int wg_cmd_run(int argc, char **argv);
+
+/* `wasmgate wasm SUBCOMMAND`: validate, dump (cmd_wasm.c). */
+int wg_cmd_wasm(int argc, char **argv);
+
+/* `wasmgate spec-driver`: the spec testsuite's JSON-lines driver (spec_driver.c). */
+int wg_cmd_spec_driver(int argc, char **argv);
+
+/* Reads a whole file into a malloc'd buffer. Returns NULL and prints
+ * "wasmgate: PATH: reason" on stderr on failure. The caller frees *out. */
+unsigned char *wg_cli_read_file(const char *path, size_t *len);
+
+#endif

@@ -1,0 +1,2 @@
+#include "cli.h"
+int wg_cmd_wasm(int argc, char **argv) { (void)argc; (void)argv; return 2; }
