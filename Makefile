@@ -23,7 +23,7 @@ WASMGATE := $(BUILD)/cli/wasmgate
 all: build
 
 deps:
-	@scripts/deps.sh build test
+	@scripts/deps.sh
 
 $(BUILD)/CMakeCache.txt: | deps
 	cmake -S . -B $(BUILD) $(CMAKE_ARGS)
