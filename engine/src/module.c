@@ -1,0 +1,85 @@
+/*
+ * module.c: the public module API (wasmgate.h): creation by decoding and
+ * validating a binary, introspection of imports, exports and names.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+#include "module.h"
+
+static void set_err(wg_error **err, const wg_diag *d) {
+  if (err) *err = wg_error_from_diag(d);
+}
+
+wg_module *wg_module_new(const uint8_t *bytes, size_t len, wg_error **err) {
+  if (err) *err = NULL;
+  wg_diag d = {0};
+  if (len > UINT32_MAX) {
+    wg_diag_set(&d, WG_ERROR_LIMIT, 0, "module too large");
+    set_err(err, &d);
+    return NULL;
+  }
+  wg_module *m = calloc(1, sizeof *m);
+  uint8_t *copy = malloc(len ? len : 1);
+  if (!m || !copy) {
+    free(m);
+    free(copy);
+    wg_diag_set(&d, WG_ERROR_RESOURCE, SIZE_MAX, "out of memory");
+    set_err(err, &d);
+    return NULL;
+  }
+  if (len) memcpy(copy, bytes, len);
+  m->bytes = copy;
+  m->len = len;
+  if (!wg_decode_module(m, &d) || !wg_validate_module(m, &d)) {
+    set_err(err, &d);
+    wg_module_delete(m);
+    return NULL;
+  }
+  return m;
+}
+
+void wg_module_delete(wg_module *m) {
+  if (!m) return;
+  wg_arena_free(&m->arena);
+  free(m->bytes);
+  free(m);
+}
+
+uint32_t wg_module_import_count(const wg_module *m) { return m->nimports; }
+uint32_t wg_module_export_count(const wg_module *m) { return m->nexports; }
+uint32_t wg_module_func_count(const wg_module *m) { return m->nfuncs; }
+
+bool wg_module_import(const wg_module *m, uint32_t i, wg_extern_desc *out) {
+  if (i >= m->nimports) return false;
+  const wg_import *im = &m->imports[i];
+  *out = (wg_extern_desc){(const char *)im->module.ptr, im->module.len, (const char *)im->name.ptr,
+                          im->name.len, im->kind, im->index};
+  return true;
+}
+
+bool wg_module_export(const wg_module *m, uint32_t i, wg_extern_desc *out) {
+  if (i >= m->nexports) return false;
+  const wg_export *ex = &m->exports[i];
+  *out = (wg_extern_desc){NULL, 0, (const char *)ex->name.ptr, ex->name.len, ex->kind, ex->index};
+  return true;
+}
+
+const char *wg_module_func_name(const wg_module *m, uint32_t func) {
+  if (!m->func_names || func >= m->nfuncs) return NULL;
+  return m->func_names[func];
+}
+
+const char *wg_valtype_name(wg_valtype t) {
+  switch (t) {
+    case WG_I32: return "i32";
+    case WG_I64: return "i64";
+    case WG_F32: return "f32";
+    case WG_F64: return "f64";
+    case WG_V128: return "v128";
+    case WG_FUNCREF: return "funcref";
+    case WG_EXTERNREF: return "externref";
+  }
+  return "?";
+}
