@@ -40,6 +40,7 @@ typedef struct decoder {
   wg_diag *d;
   uint32_t nfunc_decls; /* entries of the function section */
   bool has_funcs, has_code;
+  size_t code_mismatch_at; /* nonzero: the code section's count differs */
   wg_bytes name_section; /* contents of the "name" custom section, if any */
 } decoder;
 
@@ -90,9 +91,11 @@ static bool read_reftype(wg_reader *r, uint8_t *out) {
 /* limits (5.3.7): 0x00 min | 0x01 min max. */
 static bool read_limits(wg_reader *r, wg_limits *l) {
   size_t at = rd_offset(r);
-  uint8_t flag;
-  if (!rd_u8(r, &flag)) return false;
-  if (flag > 1) return wg_fail(r->diag, WG_ERROR_MALFORMED, at, "integer too large");
+  /* The flag is read as a 1-bit LEB128, as the reference interpreter does:
+   * 0x02 is "integer too large", 0x81 0x00 "integer representation too long". */
+  uint64_t flag;
+  (void)at;
+  if (!rd_uleb(r, 1, &flag)) return false;
   l->has_max = flag == 1;
   if (!rd_u32(r, &l->min)) return false;
   l->max = 0;
@@ -133,7 +136,7 @@ static bool read_expr(wg_reader *r, wg_bytes *out) {
 
 static bool decode_types(decoder *dc, wg_reader *r) {
   wg_module *m = dc->m;
-  if (!read_count(r, 3, &m->ntypes)) return false;
+  if (!read_count(r, 1, &m->ntypes)) return false;
   m->types = wg_arena_array(&m->arena, m->ntypes, sizeof *m->types);
   if (m->ntypes && !m->types) return oom(dc, r);
   for (uint32_t i = 0; i < m->ntypes; i++) {
@@ -161,7 +164,7 @@ static bool decode_types(decoder *dc, wg_reader *r) {
 
 static bool decode_imports(decoder *dc, wg_reader *r) {
   wg_module *m = dc->m;
-  if (!read_count(r, 4, &m->nimports)) return false;
+  if (!read_count(r, 1, &m->nimports)) return false;
   m->imports = wg_arena_array(&m->arena, m->nimports, sizeof *m->imports);
   /* The import section comes first, so each index space is sized here for
    * the imports and grown once the module's own definitions are known. */
@@ -233,7 +236,7 @@ static bool decode_functions(decoder *dc, wg_reader *r) {
 static bool decode_tables(decoder *dc, wg_reader *r) {
   wg_module *m = dc->m;
   uint32_t n;
-  if (!read_count(r, 3, &n)) return false;
+  if (!read_count(r, 1, &n)) return false;
   wg_tabletype *t = grow_space(dc, m->tables, m->ntables, n, sizeof *t);
   if (!t && m->ntables + (uint64_t)n) return oom(dc, r);
   m->tables = t;
@@ -246,7 +249,7 @@ static bool decode_tables(decoder *dc, wg_reader *r) {
 static bool decode_memories(decoder *dc, wg_reader *r) {
   wg_module *m = dc->m;
   uint32_t n;
-  if (!read_count(r, 2, &n)) return false;
+  if (!read_count(r, 1, &n)) return false;
   wg_limits *l = grow_space(dc, m->mems, m->nmems, n, sizeof *l);
   if (!l && m->nmems + (uint64_t)n) return oom(dc, r);
   m->mems = l;
@@ -259,7 +262,7 @@ static bool decode_memories(decoder *dc, wg_reader *r) {
 static bool decode_globals(decoder *dc, wg_reader *r) {
   wg_module *m = dc->m;
   uint32_t n;
-  if (!read_count(r, 3, &n)) return false;
+  if (!read_count(r, 1, &n)) return false;
   wg_global *g = grow_space(dc, m->globals, m->nglobals, n, sizeof *g);
   if (!g && m->nglobals + (uint64_t)n) return oom(dc, r);
   m->globals = g;
@@ -273,7 +276,7 @@ static bool decode_globals(decoder *dc, wg_reader *r) {
 
 static bool decode_exports(decoder *dc, wg_reader *r) {
   wg_module *m = dc->m;
-  if (!read_count(r, 3, &m->nexports)) return false;
+  if (!read_count(r, 1, &m->nexports)) return false;
   m->exports = wg_arena_array(&m->arena, m->nexports, sizeof *m->exports);
   if (m->nexports && !m->exports) return oom(dc, r);
   for (uint32_t i = 0; i < m->nexports; i++) {
@@ -354,7 +357,7 @@ static bool decode_datacount(decoder *dc, wg_reader *r) {
  * stays within the spec's 2^32-1 and our implementation limit. */
 static bool decode_locals(decoder *dc, wg_reader *r, wg_func *f) {
   uint32_t groups;
-  if (!read_count(r, 2, &groups)) return false;
+  if (!read_count(r, 1, &groups)) return false;
   uint64_t total = 0;
   for (uint32_t g = 0; g < groups; g++) {
     size_t at = rd_offset(r);
@@ -376,8 +379,12 @@ static bool decode_code(decoder *dc, wg_reader *r) {
   size_t at = rd_offset(r);
   uint32_t n;
   if (!read_count(r, 1, &n)) return false;
-  if (n != dc->nfunc_decls)
-    return wg_fail(dc->d, WG_ERROR_MALFORMED, at, "function and code section have inconsistent lengths");
+  if (n != dc->nfunc_decls) {
+    /* Reported after the remaining sections, whose own errors come first. */
+    dc->code_mismatch_at = at;
+    r->p = r->end;
+    return true;
+  }
   dc->has_code = true;
   for (uint32_t i = 0; i < n; i++) {
     wg_func *f = &m->funcs[m->nfunc_imports + i];
@@ -516,6 +523,8 @@ bool wg_decode_module(wg_module *m, wg_diag *d) {
     if (!rd_done(&sec)) return wg_fail(d, WG_ERROR_MALFORMED, rd_offset(&sec), "section size mismatch");
     r.p += size;
   }
+  if (dc.code_mismatch_at)
+    return wg_fail(d, WG_ERROR_MALFORMED, dc.code_mismatch_at, "function and code section have inconsistent lengths");
   if (dc.nfunc_decls && !dc.has_code)
     return wg_fail(d, WG_ERROR_MALFORMED, m->len, "function and code section have inconsistent lengths");
   if (m->has_datacount && m->datacount != m->ndatas)

@@ -192,9 +192,13 @@ static bool need_table(wg_code_validator *v, uint32_t idx) {
   return idx < v->m->ntables || failf(v, "unknown table", idx);
 }
 
+/* memory.init and data.drop need the data count section (5.5.16), so that
+ * single-pass validation knows the number of data segments. A module without
+ * any data segment has nothing to name: that index is just unknown. */
 static bool need_data(wg_code_validator *v, uint32_t idx) {
-  if (!v->m->has_datacount) return wg_fail(v->d, WG_ERROR_MALFORMED, v->at, "data count section required");
-  return idx < v->m->datacount || failf(v, "unknown data segment", idx);
+  if (!v->m->has_datacount && v->m->ndatas)
+    return wg_fail(v->d, WG_ERROR_MALFORMED, v->at, "data count section required");
+  return idx < v->m->ndatas || failf(v, "unknown data segment", idx);
 }
 
 static bool need_elem(wg_code_validator *v, uint32_t idx) {
