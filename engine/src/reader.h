@@ -38,6 +38,11 @@ static inline bool rd_malformed(wg_reader *r, const char *msg) {
 
 static inline bool rd_eof(wg_reader *r) { return rd_malformed(r, r->eof_msg); }
 
+/* Reports a malformed byte that was just consumed (at p - 1). */
+static inline bool rd_bad_byte(wg_reader *r, const char *msg) {
+  return wg_fail(r->diag, WG_ERROR_MALFORMED, rd_offset(r) - 1, "%s", msg);
+}
+
 static inline bool rd_u8(wg_reader *r, uint8_t *out) {
   if (r->p >= r->end) return rd_eof(r);
   *out = *r->p++;
@@ -55,9 +60,9 @@ static inline bool rd_uleb(wg_reader *r, unsigned bits, uint64_t *out) {
     if (r->p >= r->end) return rd_eof(r);
     uint8_t b = *r->p++;
     if (i == maxbytes - 1) {
-      if (b & 0x80) return rd_malformed(r, "integer representation too long");
+      if (b & 0x80) return rd_bad_byte(r, "integer representation too long");
       unsigned used = bits - shift; /* bits this byte may carry */
-      if (used < 7 && (b >> used) != 0) return rd_malformed(r, "integer too large");
+      if (used < 7 && (b >> used) != 0) return rd_bad_byte(r, "integer too large");
       v |= (uint64_t)b << shift;
       break;
     }
@@ -75,7 +80,7 @@ static inline bool rd_u32(wg_reader *r, uint32_t *out) {
     *out = *r->p++;
     return true;
   }
-  uint64_t v;
+  uint64_t v = 0;
   if (!rd_uleb(r, 32, &v)) return false;
   *out = (uint32_t)v;
   return true;
@@ -92,14 +97,14 @@ static inline bool rd_sleb(wg_reader *r, unsigned bits, int64_t *out) {
     if (r->p >= r->end) return rd_eof(r);
     b = *r->p++;
     if (i == maxbytes - 1) {
-      if (b & 0x80) return rd_malformed(r, "integer representation too long");
+      if (b & 0x80) return rd_bad_byte(r, "integer representation too long");
       unsigned used = bits - shift; /* value bits this byte may carry, sign included */
       if (used < 7) {
         /* bits [used-1, 6] must all equal the sign bit */
         int sign = (b >> (used - 1)) & 1;
         uint8_t rest = (uint8_t)(b >> (used - 1)) & (uint8_t)(0x7F >> (used - 1));
         uint8_t want = sign ? (uint8_t)(0x7F >> (used - 1)) : 0;
-        if (rest != want) return rd_malformed(r, "integer too large");
+        if (rest != want) return rd_bad_byte(r, "integer too large");
       }
       v |= (uint64_t)(b & 0x7F) << shift;
       shift += 7;
@@ -115,7 +120,7 @@ static inline bool rd_sleb(wg_reader *r, unsigned bits, int64_t *out) {
 }
 
 static inline bool rd_s32(wg_reader *r, int32_t *out) {
-  int64_t v;
+  int64_t v = 0;
   if (!rd_sleb(r, 32, &v)) return false;
   *out = (int32_t)v;
   return true;
