@@ -231,7 +231,7 @@ static bool check_control(wg_code_validator *v, const wg_instr *in, bool *done) 
     case WG_OP_END:
       if (!pop_ctrl(v, &c)) return false;
       /* An `if` without `else` passes its params through as results. */
-      if (c.kind == K_IF && (c.nparams != c.nresults || memcmp(c.params, c.results, c.nparams)))
+      if (c.kind == K_IF && (c.nparams != c.nresults || (c.nparams && memcmp(c.params, c.results, c.nparams))))
         return fail(v, "type mismatch");
       if (v->nctrls == 0) {
         *done = true;
@@ -415,7 +415,7 @@ static bool check_fixed(wg_code_validator *v, const wg_instr *in, const wg_opinf
 void wg_func_local_types(const wg_module *m, uint32_t func, uint8_t *types) {
   const wg_func *f = &m->funcs[func];
   const wg_functype *ft = &m->types[f->type];
-  memcpy(types, ft->params, ft->nparams);
+  if (ft->nparams) memcpy(types, ft->params, ft->nparams);
   uint32_t n = ft->nparams;
   /* The declarations were checked by the decoder; re-read them unchecked. */
   wg_diag ignored = {0};
