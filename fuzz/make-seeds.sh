@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# fuzz/make-seeds.sh OUT_DIR: builds the seed corpus for the engine's fuzz
-# targets into OUT_DIR (under a build directory; nothing is committed):
+# fuzz/make-seeds.sh OUT_DIR: builds the seed corpora for the engine's fuzz
+# targets under a build directory (nothing is committed). OUT_DIR/module/
+# (for fuzz_module) gets whole modules:
 #   - every .wat under tests/ and examples/, through wat2wasm;
 #   - the freestanding C guests in fuzz/guests/, with clang-19
 #     --target=wasm32-wasi at several optimisation levels and feature sets;
 #   - random valid modules from binaryen (`wasm-opt -ttf`), from fixed-seed
 #     pseudo-random inputs, with and without most Wasm 2.0 features;
 #   - a few hand-made edge cases (empty input, header only, bad version).
+# OUT_DIR/code/ (for fuzz_code) gets the function bodies of those modules with
+# their signatures, in fuzz_code's input layout (fuzz/extract-bodies.py).
 # Each tool that is missing is skipped with a note; the seeds are a head start
 # for the fuzzer, not a requirement.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-out=${1:?usage: make-seeds.sh OUT_DIR}
+top=${1:?usage: make-seeds.sh OUT_DIR}
+out=$top/module
 mkdir -p "$out"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -71,4 +75,7 @@ printf '\0asm\1\0\0\0' >"$out/edge_header.wasm"
 printf '\0asm\2\0\0\0' >"$out/edge_version.wasm"
 printf '\0asm\1\0\0\0\0\4\1a\1\2' >"$out/edge_custom.wasm"
 n=$((n + 4))
-echo "make-seeds: $n seeds in $out"
+echo "make-seeds: $n modules in $out"
+if command -v python3 >/dev/null; then
+  python3 "$root/fuzz/extract-bodies.py" "$top/code" "$out"/*.wasm
+fi

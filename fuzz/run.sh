@@ -2,10 +2,11 @@
 # fuzz/run.sh BUILD_DIR SECONDS: runs every libFuzzer target in BUILD_DIR/fuzz.
 #
 # For each target fuzz_NAME:
-#   1. replays the regression inputs fuzz/regressions/*.hex (hex text, '#'
-#      comments) -- each must pass;
-#   2. fuzzes for SECONDS from the seed corpus (BUILD_DIR/fuzz-seeds, made by
-#      fuzz/make-seeds.sh when missing) and the corpus kept from earlier runs
+#   1. fuzz_module only (they are whole modules): replays the regression
+#      inputs fuzz/regressions/*.hex (hex text, '#' comments); each must pass;
+#   2. fuzzes for SECONDS from its seeds (BUILD_DIR/fuzz-seeds/NAME without
+#      the fuzz_ prefix, made by fuzz/make-seeds.sh when missing) and the
+#      corpus kept from earlier runs
 #      (BUILD_DIR/fuzz-corpus/NAME), with a malloc limit so one unbounded
 #      allocation counts as a failure, an RSS limit and a per-input timeout.
 # Crash inputs and logs go to BUILD_DIR/fuzz-out/NAME/. Exits non-zero when any
@@ -63,8 +64,12 @@ for exe in "${targets[@]}"; do
   mkdir -p "$out" "$corpus"
   rm -f "$out"/crash-* "$out"/leak-* "$out"/oom-* "$out"/timeout-* "$out"/slow-unit-*
 
+  target_seeds=$seeds/${name#fuzz_}
+  mkdir -p "$target_seeds"
+  target_regs=()
+  [ "$name" = fuzz_module ] && target_regs=("${regs[@]}")
   regfail=0
-  for r in "${regs[@]}"; do
+  for r in "${target_regs[@]}"; do
     if ! "$exe" -malloc_limit_mb="$malloc_mb" -rss_limit_mb="$rss_mb" -timeout="$timeout_s" \
         "$r" >"$out/regression-$(basename "$r").log" 2>&1; then
       echo "fuzz: $name: regression $(basename "$r") FAILED (log: $out/regression-$(basename "$r").log)" >&2
@@ -74,7 +79,7 @@ for exe in "${targets[@]}"; do
   done
 
   echo "fuzz: $name: fuzzing for ${secs}s (log: $out/fuzz.log)" >&2
-  "$exe" "$corpus" "$seeds" -max_total_time="$secs" -malloc_limit_mb="$malloc_mb" \
+  "$exe" "$corpus" "$target_seeds" -max_total_time="$secs" -malloc_limit_mb="$malloc_mb" \
     -rss_limit_mb="$rss_mb" -timeout="$timeout_s" -max_len=65536 -print_final_stats=1 \
     -artifact_prefix="$out/" >"$out/fuzz.log" 2>&1
   rc=$?
@@ -88,10 +93,11 @@ for exe in "${targets[@]}"; do
       grep -E 'runtime error|ERROR:|SUMMARY|invariant failed|^ +#[0-9]+ |Test unit written' "$out/fuzz.log" | head -30 >&2
     fi
   fi
-  summary+=("$name: ${execs:-?} execs, ${cov:-cov: ?}, corpus $(find "$corpus" -type f | wc -l), $found findings, ${#regs[@]} regressions ($regfail failed)")
+  summary+=("$name: ${execs:-?} execs, ${cov:-cov: ?}, corpus $(find "$corpus" -type f | wc -l), $found findings, ${#target_regs[@]} regressions ($regfail failed)")
 done
 
 result=ok
 [ "$status" -eq 0 ] || result=FAILED
-(IFS=';'; echo "fuzz: $result (${secs}s each) -- ${summary[*]}")
+joined=$(printf '%s; ' "${summary[@]}")
+echo "fuzz: $result (${secs}s each) -- ${joined%; }"
 exit "$status"
