@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# fuzz/diff-validate.sh BUILD_DIR [MAX]: differential check of the validator.
-# Replays up to MAX (default 5000) inputs of fuzz_code's corpus
-# (BUILD_DIR/fuzz-corpus/fuzz_code, grown by fuzz/run.sh), writing each
-# wrapped module and the engine's verdict (FUZZ_CODE_DUMP), and compares the
-# valid/invalid verdict with wabt's wasm-validate. Where they disagree, V8
+# fuzz/diff-validate.sh BUILD_DIR [TARGET [MAX]]: differential check of the
+# validator. Replays up to MAX (default 5000) inputs of TARGET's corpus
+# (fuzz_code by default; BUILD_DIR/fuzz-corpus/TARGET, grown by fuzz/run.sh),
+# writing each module and the engine's verdict (FUZZ_DUMP, fuzz/dump.h), and
+# compares the valid/invalid verdict with wabt's wasm-validate. Where they disagree, V8
 # (node, when installed) breaks the tie:
 #   engine == V8 != wabt   counted as a wabt quirk, listed briefly;
 #   engine != V8, != wabt  printed in full: most likely an engine bug.
@@ -11,13 +11,14 @@
 # Wasm 2.0): judge each case against the spec. Exits 1 when the engine
 # disagrees with both. Not run by `make fuzz`.
 set -uo pipefail
-build=$(cd "${1:?usage: diff-validate.sh BUILD_DIR [MAX]}" && pwd)
-max=${2:-5000}
-corpus=$build/fuzz-corpus/fuzz_code
+build=$(cd "${1:?usage: diff-validate.sh BUILD_DIR [TARGET [MAX]]}" && pwd)
+target=${2:-fuzz_code}
+max=${3:-5000}
+corpus=$build/fuzz-corpus/$target
 out=$build/fuzz-diff
 rm -rf "$out" && mkdir -p "$out/in" "$out/mod"
 find "$corpus" -type f | sort | head -n "$max" | while read -r f; do cp "$f" "$out/in/"; done
-FUZZ_CODE_DUMP=$out/mod "$build/fuzz/fuzz_code" -runs=0 "$out/in" >"$out/replay.log" 2>&1
+FUZZ_DUMP=$out/mod "$build/fuzz/$target" -runs=0 "$out/in" >"$out/replay.log" 2>&1
 
 # V8's verdict on one module: "valid" or "invalid MESSAGE".
 v8() {

@@ -15,17 +15,14 @@
  * count of 1 and a passive data segment. Calls to wg_module_new are checked
  * like fuzz_module does: an error must be well-formed, success must mean no
  * error, and everything is freed (leaks are failures).
- * With FUZZ_CODE_DUMP=DIR in the environment, each module is also written to
- * DIR/N.wasm (N counts from 0 in this process) and a line "N valid" or
- * "N invalid KIND OFFSET MESSAGE" is appended to DIR/verdicts.txt: to turn a
- * crash input into a module for wasm-objdump, and for fuzz/diff-wabt.sh,
- * which compares the engine's verdicts with wabt's wasm-validate.
+ * FUZZ_DUMP=DIR records each wrapped module and the verdict (dump.h).
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dump.h"
 #include "wasmgate.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -127,37 +124,12 @@ static bool build(const uint8_t *data, size_t size, buf *mod) {
   return true;
 }
 
-/* FUZZ_CODE_DUMP support (see the header comment). */
-static void dump(const buf *mod, const wg_error *err) {
-  static unsigned long n;
-  const char *dir = getenv("FUZZ_CODE_DUMP");
-  if (!dir) return;
-  char path[4096];
-  snprintf(path, sizeof path, "%s/%lu.wasm", dir, n);
-  FILE *f = fopen(path, "wb");
-  if (f) {
-    fwrite(mod->p, 1, mod->len, f);
-    fclose(f);
-  }
-  snprintf(path, sizeof path, "%s/verdicts.txt", dir);
-  f = fopen(path, "a");
-  if (f) {
-    if (err)
-      fprintf(f, "%lu invalid %d %zu %s\n", n, (int)wg_error_kind_of(err), wg_error_offset(err),
-              wg_error_message(err));
-    else
-      fprintf(f, "%lu valid\n", n);
-    fclose(f);
-  }
-  n++;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   buf mod = {0};
   if (!build(data, size, &mod)) return 0;
   wg_error *err = NULL;
   wg_module *m = wg_module_new(mod.p, mod.len, &err);
-  dump(&mod, err);
+  fuzz_dump(mod.p, mod.len, err);
   if (m) {
     check(err == NULL);
     check(wg_module_func_count(m) == 2);

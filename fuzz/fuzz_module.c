@@ -12,12 +12,14 @@
  *     module no longer refers to the caller's bytes (they are poisoned and
  *     freed before the module is inspected); dumping it works.
  * A broken invariant aborts via check(), which libFuzzer reports as a crash.
+ * FUZZ_DUMP=DIR records each input and the verdict (dump.h).
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dump.h"
 #include "wasmgate.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -124,6 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   wg_error *err = (wg_error *)(uintptr_t)1; /* must be overwritten */
   wg_module *m = wg_module_new(bytes, size, &err);
+  fuzz_dump(bytes, size, m ? NULL : err);
   memset(bytes, 0xA5, size);
   free(bytes);
 
