@@ -31,6 +31,10 @@ validate_time() {
 }
 
 echo "bench: $(uname -m), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $runs runs of >= ${secs}s each"
+if command -v wasm-validate >/dev/null; then
+  printf '\0asm\1\0\0\0' >"$inputs/empty.wasm"
+  echo "  reference: wasm-validate on an empty module (process start-up): $(validate_time "$inputs/empty.wasm" | cut -d, -f1)"
+fi
 status=0
 for name in engine engine-libc synthetic; do
   f=$inputs/$name.wasm
