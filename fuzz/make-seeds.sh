@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# fuzz/make-seeds.sh OUT_DIR: builds the seed corpora for the engine's fuzz
+# targets under a build directory (nothing is committed). OUT_DIR/module/
+# (for fuzz_module) gets whole modules:
+#   - every .wat under tests/ and examples/, through wat2wasm;
+#   - the freestanding C guests in fuzz/guests/, with clang-19
+#     --target=wasm32-wasi at several optimisation levels and feature sets;
+#   - random valid modules from binaryen (`wasm-opt -ttf`), from fixed-seed
+#     pseudo-random inputs, with and without most Wasm 2.0 features;
+#   - a few hand-made edge cases (empty input, header only, bad version).
+# OUT_DIR/code/ (for fuzz_code) gets the function bodies of those modules with
+# their signatures, in fuzz_code's input layout (fuzz/extract-bodies.py).
+# Each tool that is missing is skipped with a note; the seeds are a head start
+# for the fuzzer, not a requirement.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+top=${1:?usage: make-seeds.sh OUT_DIR}
+out=$top/module
+mkdir -p "$out"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+n=0
+
+# .wat files in the tree.
+if command -v wat2wasm >/dev/null; then
+  while IFS= read -r -d '' wat; do
+    name=$(echo "${wat#"$root"/}" | tr '/' '_')
+    wat2wasm --enable-all "$wat" -o "$out/wat_${name%.wat}.wasm" 2>/dev/null && n=$((n + 1)) || true
+  done < <(find "$root/tests" "$root/examples" -name '*.wat' -print0 2>/dev/null)
+else
+  echo "make-seeds: wat2wasm not found, skipping .wat seeds" >&2
+fi
+
+# C guests, freestanding (no libc: small seeds with dense code).
+if command -v clang-19 >/dev/null && command -v wasm-ld-19 >/dev/null; then
+  variants=("O0:-O0" "O2:-O2" "Oz:-Oz" "mvp:-O2 -mcpu=mvp" "bulk:-O2 -mbulk-memory -mnontrapping-fptoint"
+            "simd:-O2 -msimd128" "O3simd:-O3 -msimd128 -mbulk-memory")
+  for c in "$root"/fuzz/guests/*.c; do
+    base=$(basename "$c" .c)
+    for v in "${variants[@]}"; do
+      tag=${v%%:*}
+      # Undefined memcpy/memset (no libc) become imports. Guests needing a
+      # feature (simd.c) only build in the variants that enable it.
+      # shellcheck disable=SC2086 # the flags are meant to split
+      if clang-19 --target=wasm32-wasi ${v#*:} -c "$c" -o "$tmp/$base.o" 2>/dev/null &&
+         wasm-ld-19 --no-entry --allow-undefined "$tmp/$base.o" -o "$out/c_${base}_$tag.wasm" 2>/dev/null; then
+        n=$((n + 1))
+      fi
+    done
+  done
+else
+  echo "make-seeds: clang-19/wasm-ld-19 not found, skipping C guests" >&2
+fi
+
+# Random modules from binaryen's translate-to-fuzz mode.
+if command -v wasm-opt >/dev/null && command -v python3 >/dev/null; then
+  # No --enable-reference-types: binaryen 108 then also emits typed function
+  # references (not Wasm 2.0), and the seed is invalid for wabt and for us.
+  w20="--enable-simd --enable-bulk-memory --enable-multivalue --enable-sign-ext
+       --enable-nontrapping-float-to-int --enable-mutable-globals"
+  for seed in $(seq 1 40); do
+    python3 -c "import random,sys; r=random.Random($seed); sys.stdout.buffer.write(bytes(r.getrandbits(8) for _ in range(256 * (1 + $seed % 16))))" >"$tmp/rand"
+    feats=""
+    [ $((seed % 2)) -eq 0 ] && feats=$w20
+    # shellcheck disable=SC2086
+    wasm-opt -ttf "$tmp/rand" $feats -o "$out/ttf_$seed.wasm" >/dev/null 2>&1 && n=$((n + 1)) || true
+  done
+else
+  echo "make-seeds: wasm-opt or python3 not found, skipping random modules" >&2
+fi
+
+# Edge cases.
+printf '' >"$out/edge_empty.wasm"
+printf '\0asm\1\0\0\0' >"$out/edge_header.wasm"
+printf '\0asm\2\0\0\0' >"$out/edge_version.wasm"
+printf '\0asm\1\0\0\0\0\4\1a\1\2' >"$out/edge_custom.wasm"
+n=$((n + 4))
+echo "make-seeds: $n modules in $out"
+if command -v python3 >/dev/null; then
+  python3 "$root/fuzz/extract-bodies.py" "$top/code" "$out"/*.wasm
+fi
