@@ -1,0 +1,312 @@
+/*
+ * sidecar.c: wgg_run. Loads the components (or the embedded defaults), then
+ * runs N worker threads, each with its own libuv loop and HTTP server on the
+ * same port (SO_REUSEPORT), while the main thread waits for SIGTERM/SIGINT
+ * and drives the graceful shutdown (dapr --dapr-graceful-shutdown-seconds).
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "api/api.h"
+#include "http/server.h"
+#include "util/err.h"
+#include "util/log.h"
+
+void wgg_options_init(wgg_options *o) {
+  memset(o, 0, sizeof *o);
+  o->app_id = "";
+  o->app_protocol = "http";
+  o->app_channel_address = "127.0.0.1";
+  o->http_port = 3500;
+  o->listen_addresses = "";
+  o->log_level = WGG_LOG_INFO;
+  o->metrics_port = 9090;
+  o->enable_metrics = true;
+  o->max_body_size = 4u << 20;
+  o->read_buffer_size = 4u << 10;
+  o->app_max_concurrency = -1;
+  o->app_health_check_path = "/healthz";
+  o->app_health_probe_interval_ms = 5000;
+  o->app_health_probe_timeout_ms = 500;
+  o->app_health_threshold = 3;
+  o->graceful_shutdown_ms = 5000;
+  o->header_timeout_ms = 10000;
+  o->read_timeout_ms = 60000;
+  o->idle_timeout_ms = 60000;
+  o->state_file = "wasmgate-state.db";
+}
+
+struct worker;
+
+typedef struct mainctx {
+  uv_loop_t *loop;
+  uv_signal_t sigterm, sigint;
+  uv_timer_t deadline;
+  uv_async_t worker_done;
+  struct worker *workers;
+  size_t n_workers;
+  bool stopping;
+  uint64_t grace_ms;
+  uv_mutex_t notify_mu;
+  bool notify_closed; /* worker_done is closed (under notify_mu) */
+} mainctx;
+
+/* Wakes the main loop; safe against the main loop closing the handle. */
+static void notify_main(mainctx *m) {
+  uv_mutex_lock(&m->notify_mu);
+  if (!m->notify_closed) uv_async_send(&m->worker_done);
+  uv_mutex_unlock(&m->notify_mu);
+}
+
+typedef struct worker {
+  uv_thread_t thread;
+  uv_loop_t loop;
+  uv_async_t cmd_async;
+  uv_sem_t started;
+  uv_mutex_t mu;
+  int cmd;     /* 1 drain, 2 close now (under mu) */
+  bool exited; /* the async handle is closed (under mu) */
+  bool failed;
+  wgg_err err;
+  wgg_http_server *srv;
+  wgg_api *api;
+  const wgg_options *opts;
+  char **addrs;
+  size_t n_addrs;
+  struct mainctx *main; /* woken through worker_done when the worker's loop is done */
+} worker;
+
+static void worker_drained(void *p) {
+  worker *w = p;
+  uv_mutex_lock(&w->mu);
+  w->exited = true;
+  uv_mutex_unlock(&w->mu);
+  uv_close((uv_handle_t *)&w->cmd_async, NULL);
+}
+
+static void on_cmd(uv_async_t *a) {
+  worker *w = a->data;
+  uv_mutex_lock(&w->mu);
+  int cmd = w->cmd;
+  bool exited = w->exited;
+  uv_mutex_unlock(&w->mu);
+  if (exited) return;
+  if (cmd == 2) {
+    wgg_http_server_close_all(w->srv);
+    worker_drained(w);
+  } else if (cmd == 1) {
+    wgg_http_server_drain(w->srv, worker_drained, w);
+  }
+}
+
+static void worker_main(void *p) {
+  worker *w = p;
+  const wgg_options *o = w->opts;
+  wgg_http_server_config cfg = {
+      .max_body = o->max_body_size,
+      .max_head = o->read_buffer_size,
+      .header_timeout_ms = o->header_timeout_ms,
+      .read_timeout_ms = o->read_timeout_ms,
+      .idle_timeout_ms = o->idle_timeout_ms,
+      .handler = wgg_api_handle,
+      .user = w->api,
+  };
+  uv_loop_init(&w->loop);
+  uv_async_init(&w->loop, &w->cmd_async, on_cmd);
+  w->cmd_async.data = w;
+  w->srv = wgg_http_server_new(&w->loop, &cfg, &w->err);
+  if (!w->srv) w->failed = true;
+  for (size_t i = 0; !w->failed && i < w->n_addrs; i++)
+    if (wgg_http_server_listen(w->srv, w->addrs[i], o->http_port, &w->err)) w->failed = true;
+  if (w->failed) {
+    if (w->srv) wgg_http_server_close_all(w->srv);
+    worker_drained(w);
+  }
+  uv_sem_post(&w->started);
+  uv_run(&w->loop, UV_RUN_DEFAULT);
+  wgg_http_server_free(w->srv);
+  w->srv = NULL;
+  uv_loop_close(&w->loop);
+  notify_main(w->main);
+}
+
+static void send_cmd(worker *w, int cmd) {
+  uv_mutex_lock(&w->mu);
+  if (!w->exited && w->cmd < cmd) {
+    w->cmd = cmd;
+    uv_async_send(&w->cmd_async);
+  }
+  uv_mutex_unlock(&w->mu);
+}
+
+static bool all_exited(mainctx *m) {
+  for (size_t i = 0; i < m->n_workers; i++) {
+    uv_mutex_lock(&m->workers[i].mu);
+    bool e = m->workers[i].exited;
+    uv_mutex_unlock(&m->workers[i].mu);
+    if (!e) return false;
+  }
+  return true;
+}
+
+static void main_close(mainctx *m) {
+  if (!uv_is_closing((uv_handle_t *)&m->sigterm)) uv_close((uv_handle_t *)&m->sigterm, NULL);
+  if (!uv_is_closing((uv_handle_t *)&m->sigint)) uv_close((uv_handle_t *)&m->sigint, NULL);
+  if (!uv_is_closing((uv_handle_t *)&m->deadline)) uv_close((uv_handle_t *)&m->deadline, NULL);
+  uv_mutex_lock(&m->notify_mu);
+  if (!m->notify_closed) uv_close((uv_handle_t *)&m->worker_done, NULL);
+  m->notify_closed = true;
+  uv_mutex_unlock(&m->notify_mu);
+}
+
+static void on_deadline(uv_timer_t *t) {
+  mainctx *m = t->data;
+  wgg_warn("graceful shutdown: %llu ms passed; closing the remaining connections",
+           (unsigned long long)m->grace_ms);
+  for (size_t i = 0; i < m->n_workers; i++) send_cmd(&m->workers[i], 2);
+}
+
+static void on_worker_done(uv_async_t *a) {
+  mainctx *m = a->data;
+  if (m->stopping && all_exited(m)) main_close(m);
+}
+
+static void on_signal(uv_signal_t *s, int signum) {
+  mainctx *m = s->data;
+  if (m->stopping) { /* a second signal: stop now */
+    for (size_t i = 0; i < m->n_workers; i++) send_cmd(&m->workers[i], 2);
+    return;
+  }
+  m->stopping = true;
+  wgg_info("received signal %s; shutting down gracefully (at most %llu ms)", signum == SIGTERM ? "SIGTERM" : "SIGINT",
+           (unsigned long long)m->grace_ms);
+  for (size_t i = 0; i < m->n_workers; i++) send_cmd(&m->workers[i], 1);
+  uv_timer_start(&m->deadline, on_deadline, m->grace_ms ? m->grace_ms : 1, 0);
+  if (all_exited(m)) main_close(m);
+}
+
+/* Splits --dapr-listen-addresses; "" means all IPv4 interfaces. */
+static char **split_addrs(const char *s, size_t *n) {
+  *n = 0;
+  char *copy = strdup(s && *s ? s : "0.0.0.0");
+  char **out = calloc(16, sizeof *out);
+  if (!copy || !out) {
+    free(copy);
+    free(out);
+    return NULL;
+  }
+  for (char *save = NULL, *t = strtok_r(copy, ",", &save); t && *n < 16; t = strtok_r(NULL, ",", &save)) {
+    while (*t == ' ') t++;
+    if (*t && !(out[(*n)++] = strdup(t))) break;
+  }
+  free(copy);
+  return out;
+}
+
+static int default_components(const wgg_options *o, wgg_component_list *list, wgg_err *err) {
+  wgg_meta_kv meta[] = {{.name = "connectionString", .value = (char *)o->state_file}};
+  wgg_component c = {.name = "statestore",
+                     .type = "state.sqlite",
+                     .version = "v1",
+                     .meta = meta,
+                     .n_meta = 1,
+                     .file = "(embedded default)",
+                     .line = 0};
+  if (wgg_component_list_add(list, &c)) return wgg_err_set(err, "out of memory");
+  return 0;
+}
+
+int wgg_run(const wgg_options *o, wgg_err *err) {
+  wgg_log_setup(o->log_level, o->log_as_json);
+  signal(SIGPIPE, SIG_IGN);
+  if (o->http_port <= 0 || o->http_port > 65535) return wgg_err_set(err, "invalid --dapr-http-port %d", o->http_port);
+  wgg_component_list comps = {0};
+  if (o->n_resources_paths) {
+    if (wgg_components_load(o->resources_paths, o->n_resources_paths, o->app_id, &comps, err)) return -1;
+  } else if (default_components(o, &comps, err)) {
+    return -1;
+  }
+  wgg_api *api = wgg_api_new(o, &comps, err);
+  wgg_component_list_free(&comps);
+  if (!api) return -1;
+
+  size_t n_addrs = 0;
+  char **addrs = split_addrs(o->listen_addresses, &n_addrs);
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  size_t n_workers = o->threads > 0 ? (size_t)o->threads : ncpu > 0 ? (size_t)ncpu : 1;
+  worker *workers = calloc(n_workers, sizeof *workers);
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  mainctx m = {.loop = &loop, .workers = workers, .grace_ms = o->graceful_shutdown_ms};
+  int rc = 0;
+  if (!addrs || !workers) {
+    rc = wgg_err_set(err, "out of memory");
+    n_workers = 0;
+  }
+  uv_mutex_init(&m.notify_mu);
+  uv_async_init(&loop, &m.worker_done, on_worker_done);
+  m.worker_done.data = &m;
+  size_t started = 0;
+  for (; rc == 0 && started < n_workers; started++) {
+    worker *w = &workers[started];
+    w->api = api;
+    w->opts = o;
+    w->addrs = addrs;
+    w->n_addrs = n_addrs;
+    w->main = &m;
+    uv_sem_init(&w->started, 0);
+    uv_mutex_init(&w->mu);
+    if (uv_thread_create(&w->thread, worker_main, w)) {
+      uv_sem_destroy(&w->started);
+      uv_mutex_destroy(&w->mu);
+      rc = wgg_err_set(err, "cannot start a worker thread");
+      break;
+    }
+    uv_sem_wait(&w->started);
+    if (w->failed) {
+      rc = wgg_err_set(err, "%s", w->err.msg);
+      started++;
+      break;
+    }
+  }
+  m.n_workers = started;
+  uv_signal_init(&loop, &m.sigterm);
+  uv_signal_init(&loop, &m.sigint);
+  uv_timer_init(&loop, &m.deadline);
+  m.sigterm.data = m.sigint.data = m.deadline.data = &m;
+  if (rc == 0) {
+    uv_signal_start(&m.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&m.sigint, on_signal, SIGINT);
+    __atomic_store_n(&api->ready, 1, __ATOMIC_RELEASE);
+    for (size_t i = 0; i < n_addrs; i++)
+      wgg_info("HTTP API listening on %s:%d (%zu event-loop threads)", addrs[i], o->http_port, n_workers);
+    if (o->n_resources_paths == 0)
+      wgg_info("no --resources-path: embedded default components (statestore: state.sqlite in %s)", o->state_file);
+    wgg_info("app id %s is up and running", o->app_id && *o->app_id ? o->app_id : "(none)");
+  } else {
+    m.stopping = true;
+    for (size_t i = 0; i < started; i++) send_cmd(&workers[i], 2);
+    if (all_exited(&m)) main_close(&m);
+  }
+  uv_run(&loop, UV_RUN_DEFAULT);
+  for (size_t i = 0; i < started; i++) {
+    uv_thread_join(&workers[i].thread);
+    uv_sem_destroy(&workers[i].started);
+    uv_mutex_destroy(&workers[i].mu);
+  }
+  uv_loop_close(&loop);
+  uv_mutex_destroy(&m.notify_mu);
+  if (rc == 0) wgg_info("shutdown complete");
+  for (size_t i = 0; addrs && i < n_addrs; i++) free(addrs[i]);
+  free(addrs);
+  free(workers);
+  wgg_api_free(api);
+  return rc;
+}
