@@ -83,12 +83,15 @@ typedef struct worker {
   struct mainctx *main; /* woken through worker_done when the worker's loop is done */
 } worker;
 
+/* Closes the worker's command handle once (the drain callback and a forced
+ * close may both get here); the loop then ends when its connections are gone. */
 static void worker_drained(void *p) {
   worker *w = p;
   uv_mutex_lock(&w->mu);
+  bool was = w->exited;
   w->exited = true;
   uv_mutex_unlock(&w->mu);
-  uv_close((uv_handle_t *)&w->cmd_async, NULL);
+  if (!was) uv_close((uv_handle_t *)&w->cmd_async, NULL);
 }
 
 static void on_cmd(uv_async_t *a) {
