@@ -112,6 +112,21 @@ int wg_cmd_run(int argc, char **argv) {
                                              "enable-profiling", "enable-mtls"};
     bool is_bool = false;
     for (size_t k = 0; k < sizeof bool_flags / sizeof bool_flags[0]; k++) is_bool |= !strcmp(name, bool_flags[k]);
+    static const char *const value_flags[] = {
+        "app-id", "app-port", "app-protocol", "app-channel-address", "dapr-http-port", "dapr-listen-addresses",
+        "resources-path", "components-path", "config", "log-level", "metrics-port", "max-body-size",
+        "dapr-http-max-request-size", "read-buffer-size", "dapr-http-read-buffer-size", "app-max-concurrency",
+        "app-health-check-path", "app-health-probe-interval", "app-health-probe-timeout", "app-health-threshold",
+        "dapr-graceful-shutdown-seconds", "mode", "dapr-grpc-port", "dapr-internal-grpc-port", "profile-port",
+        "placement-host-address", "control-plane-address", "sentry-address", "dapr-public-port", "threads",
+        "state-file", "http-header-timeout", "http-read-timeout", "http-idle-timeout"};
+    bool known = is_bool;
+    for (size_t k = 0; k < sizeof value_flags / sizeof value_flags[0]; k++) known |= !strcmp(name, value_flags[k]);
+    if (!known) {
+      fprintf(stderr, "wasmgate run: unknown flag --%s (see --help)\n", name);
+      rc = 2;
+      break;
+    }
     const char *val = eq ? eq + 1 : NULL;
     if (!val && !is_bool) {
       if (i + 1 >= argc) {
