@@ -159,6 +159,10 @@ class Sidecar:
             self.proc.send_signal(signal.SIGTERM)
             if self.wait_exit(timeout) is None:
                 self.kill()
+                check(False, f"wasmgate did not stop within {timeout}s of SIGTERM")
+            elif self.proc.returncode != 0:
+                # a sanitizer report (leak, overflow) or a crash during shutdown
+                check(False, f"wasmgate exited with {self.proc.returncode} on SIGTERM:\n{self.logs()[-3000:]}")
         return self.finish_proc()
 
     def kill(self):
