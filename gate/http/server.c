@@ -232,6 +232,23 @@ static int on_headers_complete(http_parser *p) {
     c->fail_status = 413;
     return -1;
   }
+  /* curl and others wait for "100 Continue" before sending a body of more than 1 KB */
+  if (p->http_major == 1 && p->http_minor >= 1 && !(p->flags & F_SKIPBODY) &&
+      (p->content_length != ULLONG_MAX ? p->content_length > 0 : (p->flags & F_CHUNKED) != 0)) {
+    const char *blk = c->hdrs.data;
+    for (size_t i = 0, off = 0; blk && i < c->n_hdrs; i++) {
+      const char *name = blk + off;
+      off += strlen(name) + 1;
+      const char *value = blk + off;
+      off += strlen(value) + 1;
+      if (!strcasecmp(name, "Expect") && !strcasecmp(value, "100-continue")) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        char *msg = strdup(cont);
+        if (!msg || send_raw(c, msg, sizeof cont - 1, false)) return -1;
+        break;
+      }
+    }
+  }
   uint64_t elapsed = uv_now(c->srv->loop) - c->msg_start;
   uint64_t rt = c->srv->cfg.read_timeout_ms;
   arm(c, T_BODY, rt ? (rt > elapsed ? rt - elapsed : 1) : 0);

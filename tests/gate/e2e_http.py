@@ -89,6 +89,18 @@ check(status_lines(out) == [b"HTTP/1.1 204 No Content", b"HTTP/1.1 204 No Conten
       f"pipelined statuses: {status_lines(out)}")
 check(out.endswith(b'"p"'), f"pipelined GET body: {out[-40:]!r}")
 
+# Expect: 100-continue gets an interim 100 before the body is sent
+ec = socket.create_connection(("127.0.0.1", port), timeout=5)
+body = b'[{"key":"cont","value":1}]'
+ec.sendall(b"POST /v1.0/state/statestore HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: " +
+           str(len(body)).encode() + b"\r\n\r\n")
+interim = ec.recv(100)
+check(interim == b"HTTP/1.1 100 Continue\r\n\r\n", f"interim response: {interim!r}")
+ec.sendall(body)
+final = ec.recv(4096)
+check(final.startswith(b"HTTP/1.1 204"), f"final response after 100: {final!r}")
+ec.close()
+
 # limits: body over --max-body-size is 413 (by Content-Length and chunked); huge headers are 431
 check(sc.request("POST", "/v1.0/state/statestore", b"[" + b" " * 2000 + b"]")[0] == 413, "413 by length")
 chunked = (b"POST /v1.0/state/statestore HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
