@@ -79,4 +79,9 @@ void wgg_api_healthz(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
 void wgg_api_metadata(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
 void wgg_api_state(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
 
+/* Service invocation of app_id's method (the raw, still percent-encoded
+ * path after .../method/). Uses the loop's app-channel client, found in
+ * req->loop->data (a wgg_http_client, set by the worker that owns the loop). */
+void wgg_api_invoke(wgg_api *api, wgg_http_req *req, const char *app_id, const char *method);
+
 #endif

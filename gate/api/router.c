@@ -135,6 +135,18 @@ void wgg_api_handle(wgg_http_req *req, void *user) {
       wgg_api_state(api, req, seg + 2, (size_t)n - 2);
       goto out;
     }
+    if (!strcmp(seg[1], "invoke") && n >= 4 && !strcmp(seg[3], "method")) {
+      /* the method is the raw rest of the path after /v1.0/invoke/{id}/method/ */
+      const char *p = req->path;
+      for (int k = 0; k < 4 && p; k++) p = strchr(p + 1, '/');
+      wgg_api_invoke(api, req, seg[2], p ? p + 1 : "");
+      goto out;
+    }
+  }
+  const char *target = wgg_http_req_header(req, "dapr-app-id");
+  if (target && strncmp(req->path, "/v1.0/", 6)) {
+    wgg_api_invoke(api, req, target, req->path[0] == '/' ? req->path + 1 : req->path);
+    goto out;
   }
   static const char nf[] = "404 page not found\n";
   wgg_http_respond(req, 404, "text/plain; charset=utf-8", NULL, 0, nf, sizeof nf - 1);

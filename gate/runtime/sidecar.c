@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "api/api.h"
+#include "http/client.h"
 #include "http/server.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -91,7 +92,10 @@ static void worker_drained(void *p) {
   bool was = w->exited;
   w->exited = true;
   uv_mutex_unlock(&w->mu);
-  if (!was) uv_close((uv_handle_t *)&w->cmd_async, NULL);
+  if (was) return;
+  uv_close((uv_handle_t *)&w->cmd_async, NULL);
+  if (w->loop.data) wgg_http_client_close(w->loop.data); /* in-flight app calls still complete */
+  w->loop.data = NULL;
 }
 
 static void on_cmd(uv_async_t *a) {
@@ -122,6 +126,7 @@ static void worker_main(void *p) {
       .user = w->api,
   };
   uv_loop_init(&w->loop);
+  w->loop.data = wgg_http_client_new(&w->loop); /* the app channel of this loop (NULL: OOM, invoke answers 500) */
   uv_async_init(&w->loop, &w->cmd_async, on_cmd);
   w->cmd_async.data = w;
   w->srv = wgg_http_server_new(&w->loop, &cfg, &w->err);

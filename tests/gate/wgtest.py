@@ -23,7 +23,8 @@ FAILURES = []
 def check(cond, msg):
     """Records a failure (with the caller's line) instead of stopping."""
     if not cond:
-        frame = traceback.extract_stack()[-2]
+        frames = [f for f in traceback.extract_stack()[:-1] if os.path.basename(f.filename) != "wgtest.py"]
+        frame = frames[-1] if frames else traceback.extract_stack()[-2]
         FAILURES.append(f"{os.path.basename(frame.filename)}:{frame.lineno}: {msg}")
         print(f"FAIL {os.path.basename(frame.filename)}:{frame.lineno}: {msg}", flush=True)
 
