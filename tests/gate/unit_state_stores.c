@@ -85,7 +85,10 @@ static void contract(wgg_state_store *s, const char *name) {
   CHECK(s->ops->apply(s, &op, 1, &e) == WGG_ST_OK);
   CHECK(s->ops->get(s, "app||ttl", &g, &e) == WGG_ST_OK && g.found && g.expire_unix > 0);
   wgg_state_got_free(&g);
-  usleep(2100 * 1000);
+  usleep(600 * 1000); /* a 1 s TTL lasts 1 s, not until the next full second */
+  CHECK(s->ops->get(s, "app||ttl", &g, &e) == WGG_ST_OK && g.found);
+  wgg_state_got_free(&g);
+  usleep(1500 * 1000);
   CHECK(s->ops->get(s, "app||ttl", &g, &e) == WGG_ST_OK && !g.found);
   /* an expired key can be created with first-write again */
   op.first_write = true;

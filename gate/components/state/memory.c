@@ -19,7 +19,7 @@ typedef struct entry {
   char *value;
   size_t value_len;
   char etag[37];
-  int64_t expire; /* unix seconds, 0 = never */
+  int64_t expire; /* unix milliseconds, 0 = never */
 } entry;
 
 typedef struct memstore {
@@ -35,8 +35,10 @@ static uint64_t hash(const char *s) {
   return h;
 }
 
-static int64_t now_s(void) {
-  return (int64_t)time(NULL);
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void entry_free(entry *e) {
@@ -50,7 +52,7 @@ static entry *find(memstore *m, const char *key, entry ***pp) {
   entry **p = &m->buckets[hash(key) % m->nbuckets];
   for (; *p; p = &(*p)->next) {
     if (strcmp((*p)->key, key)) continue;
-    if ((*p)->expire && (*p)->expire <= now_s()) {
+    if ((*p)->expire && (*p)->expire <= now_ms()) {
       entry *dead = *p;
       *p = dead->next;
       entry_free(dead);
@@ -90,7 +92,7 @@ static int mem_get(wgg_state_store *s, const char *key, wgg_state_got *out, wgg_
     out->value = wgg_strndup(e->value, e->value_len);
     out->etag = strdup(e->etag);
     out->value_len = e->value_len;
-    out->expire_unix = e->expire;
+    out->expire_unix = e->expire ? (e->expire + 999) / 1000 : 0;
     out->found = true;
     if (!out->value || !out->etag) {
       wgg_state_got_free(out);
@@ -136,7 +138,7 @@ static int mem_apply(wgg_state_store *s, const wgg_state_op *ops, size_t n, wgg_
     }
     e->value_len = ops[i].value_len;
     wgg_uuid_new(e->etag);
-    e->expire = ops[i].ttl_seconds > 0 ? now_s() + ops[i].ttl_seconds : 0;
+    e->expire = ops[i].ttl_seconds > 0 ? now_ms() + ops[i].ttl_seconds * 1000 : 0;
     fresh[i] = e;
   }
   for (size_t i = 0; i < n && rc == WGG_ST_OK; i++) {

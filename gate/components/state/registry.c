@@ -13,6 +13,7 @@ static const struct {
 } kinds[] = {
     {"state.in-memory", wgg_state_memory_new},
     {"state.sqlite", wgg_state_sqlite_new},
+    {"state.redis", wgg_state_redis_new},
 };
 
 bool wgg_state_type_supported(const char *type) {

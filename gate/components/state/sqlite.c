@@ -31,8 +31,10 @@ typedef struct sqlstore {
   int64_t last_cleanup;
 } sqlstore;
 
-#define LIVE "(expiration_time IS NULL OR expiration_time > CURRENT_TIMESTAMP)"
-#define EXPIRY "CASE WHEN ?4 > 0 THEN DATETIME('now', '+' || ?4 || ' seconds') ELSE NULL END"
+/* Expiry times are UTC text with milliseconds, so a 1 s TTL lasts 1 s and not "until the next full second". */
+#define NOW "STRFTIME('%%Y-%%m-%%d %%H:%%M:%%f', 'now')"
+#define LIVE "(expiration_time IS NULL OR expiration_time > " NOW ")"
+#define EXPIRY "CASE WHEN ?4 > 0 THEN STRFTIME('%%Y-%%m-%%d %%H:%%M:%%f', 'now', '+' || ?4 || ' seconds') ELSE NULL END"
 
 static bool valid_ident(const char *s) {
   if (!s || !*s || strlen(s) > 64) return false;
@@ -169,8 +171,8 @@ static int prepare(sqlstore *st, const char *table, wgg_err *err) {
            "INSERT INTO %s (key, value, is_binary, etag, expiration_time, update_time) "
            "VALUES (?1, ?2, 0, ?3, " EXPIRY ", CURRENT_TIMESTAMP) ON CONFLICT (key) DO UPDATE SET "
            "value = excluded.value, is_binary = 0, etag = excluded.etag, expiration_time = excluded.expiration_time, "
-           "update_time = CURRENT_TIMESTAMP WHERE NOT %s",
-           table, LIVE);
+           "update_time = CURRENT_TIMESTAMP WHERE NOT " LIVE,
+           table);
   snprintf(sql[Q_UPDATE_ETAG], sizeof sql[0],
            "UPDATE %s SET value = ?2, is_binary = 0, etag = ?3, expiration_time = " EXPIRY
            ", update_time = CURRENT_TIMESTAMP WHERE key = ?1 AND etag = ?5 AND " LIVE,
@@ -178,7 +180,7 @@ static int prepare(sqlstore *st, const char *table, wgg_err *err) {
   snprintf(sql[Q_DELETE], sizeof sql[0], "DELETE FROM %s WHERE key = ?1", table);
   snprintf(sql[Q_DELETE_ETAG], sizeof sql[0], "DELETE FROM %s WHERE key = ?1 AND etag = ?2 AND " LIVE, table);
   snprintf(sql[Q_CLEANUP], sizeof sql[0],
-           "DELETE FROM %s WHERE expiration_time IS NOT NULL AND expiration_time <= CURRENT_TIMESTAMP", table);
+           "DELETE FROM %s WHERE expiration_time IS NOT NULL AND expiration_time <= " NOW, table);
   for (int i = 0; i < Q_COUNT; i++)
     if (sqlite3_prepare_v3(st->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->q[i], NULL) != SQLITE_OK)
       return wgg_err_set(err, "sqlite: %s", sqlite3_errmsg(st->db));

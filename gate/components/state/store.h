@@ -1,14 +1,15 @@
 /*
  * store.h: the one interface every state store implements (state.in-memory,
- * state.sqlite; later state.redis, state.postgresql).
+ * state.sqlite, state.redis; later state.postgresql).
  *
  * Semantics follow Dapr's state stores (components-contrib state/store.go and
  * docs reference/api/state_api.md):
  *   - keys arrive already prefixed (`<appId>||<key>`); values are opaque bytes
  *     (the JSON text of the request's `value`);
- *   - every stored item has an ETag (a random UUID); a write or delete that
+ *   - every stored item has an ETag (opaque; a random UUID for in-memory and
+ *     sqlite, the item's version number for redis); a write or delete that
  *     carries an ETag succeeds only if it matches (else WGG_ST_ETAG_MISMATCH),
- *     and an ETag that is not a UUID is WGG_ST_ETAG_INVALID;
+ *     and an ETag of the wrong form for the store is WGG_ST_ETAG_INVALID;
  *   - a write with first-write concurrency and no ETag succeeds only if the
  *     key does not exist yet (else WGG_ST_ETAG_MISMATCH);
  *   - ttl_seconds > 0 makes the item expire; expired items read as absent.
@@ -83,8 +84,8 @@ struct wgg_state_store {
   bool blocking;     /* true: call only from the thread pool */
 };
 
-/* Creates the state store a component describes (type "state.in-memory" or
- * "state.sqlite"; version "" or "v1"). Returns NULL with err filled for an
+/* Creates the state store a component describes (type "state.in-memory",
+ * "state.sqlite" or "state.redis"; version "" or "v1"). Returns NULL with err filled for an
  * unknown type/version or invalid metadata or a backend that fails to open.
  * The caller owns the store (destroy with s->ops->destroy). */
 wgg_state_store *wgg_state_store_new(const wgg_component *c, wgg_err *err);
@@ -99,5 +100,6 @@ void wgg_state_got_free(wgg_state_got *g);
  * wgg_state_store_new. */
 wgg_state_store *wgg_state_memory_new(const wgg_component *c, wgg_err *err);
 wgg_state_store *wgg_state_sqlite_new(const wgg_component *c, wgg_err *err);
+wgg_state_store *wgg_state_redis_new(const wgg_component *c, wgg_err *err);
 
 #endif
