@@ -24,12 +24,33 @@ void wgg_api_json(wgg_http_req *req, int status, json_t *j) {
   free(s);
 }
 
+/* Replaces every byte that is not part of valid UTF-8 with '?', in place, so
+ * that user input quoted in a message (a key or store name from the URL)
+ * cannot make the JSON error body unencodable. */
+static void scrub_utf8(char *s) {
+  unsigned char *p = (unsigned char *)s;
+  while (*p) {
+    int n = *p < 0x80 ? 1 : (*p >> 5) == 0x6 ? 2 : (*p >> 4) == 0xe ? 3 : (*p >> 3) == 0x1e ? 4 : 0;
+    int ok = n > 0;
+    for (int i = 1; ok && i < n; i++) ok = (p[i] & 0xc0) == 0x80;
+    if (ok && n == 2) ok = *p >= 0xc2;                                       /* overlong */
+    if (ok && n == 3) ok = !(*p == 0xe0 && p[1] < 0xa0) && !(*p == 0xed && p[1] >= 0xa0); /* overlong, surrogates */
+    if (ok && n == 4) ok = !(*p == 0xf0 && p[1] < 0x90) && *p <= 0xf4 && !(*p == 0xf4 && p[1] >= 0x90);
+    if (!ok) {
+      *p++ = '?';
+      continue;
+    }
+    p += n;
+  }
+}
+
 void wgg_api_error(wgg_http_req *req, int status, const char *code, const char *fmt, ...) {
   char msg[1024];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  scrub_utf8(msg);
   wgg_debug("%s %s -> %d %s: %s", req->method_name, req->path, status, code, msg);
   wgg_api_json(req, status, json_pack("{s:s,s:s}", "errorCode", code, "message", msg));
 }

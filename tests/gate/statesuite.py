@@ -104,6 +104,12 @@ def run_suite(sc, store="statestore", etag_ok=lambda e: bool(e) and len(e) == 36
     check_error(sc.request("GET", f"{base}/a%7C%7Cb"), 400, "ERR_MALFORMED_REQUEST")
     check_error(sc.request("POST", base, b"\xff\xfe not json"), 400, "ERR_MALFORMED_REQUEST")
     check_error(sc.request("GET", "/v1.0/state/nostore/k1"), 400, "ERR_STATE_STORE_NOT_FOUND", "nostore")
+    check_error(sc.request("GET", "/v1.0/state/no%FF%C3store/k1"), 400, "ERR_STATE_STORE_NOT_FOUND", "no??store")
+    check_error(sc.request("GET", f"{base}/bad%"), 400, "ERR_MALFORMED_REQUEST", "percent-encoding")
+    r = sc.request("POST", base, [{"key": "caf\u00e9 \u2603", "value": "\u00fcnic\u00f6de"}])
+    check(r[0] == 204, f"unicode key and value: {r}")
+    st, _, body = sc.request("GET", f"{base}/caf%C3%A9%20%E2%98%83")
+    check(st == 200 and json.loads(body) == "\u00fcnic\u00f6de", f"unicode round trip: {st} {body!r}")
     check_error(sc.request("POST", "/v1.0/state/nostore", [{"key": "a", "value": 1}]), 400,
                 "ERR_STATE_STORE_NOT_FOUND")
     check(sc.request("PATCH", base)[0] == 405, "PATCH on the save route is 405")
