@@ -21,6 +21,7 @@
 typedef struct wgg_store_entry {
   const wgg_component *comp; /* borrowed from wgg_api.components */
   wgg_state_store *store;    /* owned */
+  size_t index;              /* position in wgg_api.stores */
 } wgg_store_entry;
 
 typedef struct wgg_api {
@@ -46,6 +47,9 @@ void wgg_api_free(wgg_api *api);
 
 /* The request handler (a wgg_http_handler_fn; user is the wgg_api). */
 void wgg_api_handle(wgg_http_req *req, void *user);
+
+/* The server's observe hook: records request metrics (observe/metrics.h). */
+void wgg_api_observe(int tag, int method, int status, uint64_t ns, void *user);
 
 /* ---- helpers shared by the route files ---- */
 

@@ -9,6 +9,7 @@
 
 #include "api/api.h"
 #include "util/err.h"
+#include "observe/metrics.h"
 #include "util/log.h"
 
 /* Building blocks whose components this build loads. Other known blocks are
@@ -52,6 +53,7 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
       goto fail;
     }
     api->stores[api->n_stores].comp = c;
+    api->stores[api->n_stores].index = api->n_stores;
     api->stores[api->n_stores++].store = s;
     wgg_info("component loaded: %s (%s/%s)", c->name, c->type, *c->version ? c->version : "v1");
   }
@@ -124,10 +126,12 @@ void wgg_api_handle(wgg_http_req *req, void *user) {
   }
   if (n >= 2 && !strcmp(seg[0], "v1.0")) {
     if (!strcmp(seg[1], "healthz")) {
+      req->tag = WGG_R_HEALTHZ;
       wgg_api_healthz(api, req, seg + 2, (size_t)n - 2);
       goto out;
     }
     if (!strcmp(seg[1], "metadata")) {
+      req->tag = WGG_R_METADATA;
       wgg_api_metadata(api, req, seg + 2, (size_t)n - 2);
       goto out;
     }
@@ -139,12 +143,14 @@ void wgg_api_handle(wgg_http_req *req, void *user) {
       /* the method is the raw rest of the path after /v1.0/invoke/{id}/method/ */
       const char *p = req->path;
       for (int k = 0; k < 4 && p; k++) p = strchr(p + 1, '/');
+      req->tag = WGG_R_INVOKE;
       wgg_api_invoke(api, req, seg[2], p ? p + 1 : "");
       goto out;
     }
   }
   const char *target = wgg_http_req_header(req, "dapr-app-id");
   if (target && strncmp(req->path, "/v1.0/", 6)) {
+    req->tag = WGG_R_INVOKE;
     wgg_api_invoke(api, req, target, req->path[0] == '/' ? req->path + 1 : req->path);
     goto out;
   }
@@ -152,4 +158,9 @@ void wgg_api_handle(wgg_http_req *req, void *user) {
   wgg_http_respond(req, 404, "text/plain; charset=utf-8", NULL, 0, nf, sizeof nf - 1);
 out:
   for (int i = 0; i < n; i++) free(seg[i]);
+}
+
+void wgg_api_observe(int tag, int method, int status, uint64_t ns, void *user) {
+  (void)user;
+  wgg_metrics_http(tag, method, status, ns);
 }

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "api/state_internal.h"
+#include "observe/metrics.h"
 #include "util/err.h"
 
 wgg_store_entry *wgg_state_find(wgg_api *api, wgg_http_req *req, const char *name) {
@@ -21,6 +22,10 @@ wgg_store_entry *wgg_state_find(wgg_api *api, wgg_http_req *req, const char *nam
     if (!strcmp(api->stores[i].comp->name, name)) return &api->stores[i];
   wgg_api_error(req, 400, "ERR_STATE_STORE_NOT_FOUND", "state store %s is not found", name);
   return NULL;
+}
+
+size_t wgg_state_index(const wgg_store_entry *se) {
+  return se->index;
 }
 
 bool wgg_state_key_ok(wgg_http_req *req, const char *key) {
@@ -74,6 +79,7 @@ static void get_work(void *p) {
 
 static void get_done(void *p) {
   get_job *j = p;
+  wgg_metrics_state(wgg_state_index(j->se), WGG_OP_GET, j->status == WGG_ST_OK);
   if (j->status != WGG_ST_OK) {
     wgg_api_error(j->req, 500, "ERR_STATE_GET", "fail to get %s from state store %s: %s", j->user_key,
                   j->se->comp->name, j->err.msg);
@@ -136,6 +142,7 @@ static void del_work(void *p) {
 
 static void del_done(void *p) {
   del_job *j = p;
+  wgg_metrics_state(wgg_state_index(j->se), WGG_OP_DELETE, j->status == WGG_ST_OK);
   switch (j->status) {
     case WGG_ST_OK: wgg_api_empty(j->req); break;
     case WGG_ST_ETAG_MISMATCH:
@@ -205,6 +212,11 @@ void wgg_api_state(wgg_api *api, wgg_http_req *req, char **seg, size_t n) {
     return;
   }
   bool post = req->method == HTTP_POST || req->method == HTTP_PUT;
+  req->tag = n == 1                               ? WGG_R_STATE_SAVE
+             : post && !strcmp(seg[1], "bulk")        ? WGG_R_STATE_BULK
+             : post && !strcmp(seg[1], "transaction") ? WGG_R_STATE_TRANSACTION
+             : req->method == HTTP_DELETE             ? WGG_R_STATE_DELETE
+                                                      : WGG_R_STATE_GET;
   if (n == 1) {
     if (!post) {
       not_allowed(req);

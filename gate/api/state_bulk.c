@@ -43,6 +43,9 @@ static void bulk_work(void *p) {
 
 static void bulk_done(void *p) {
   bulk_job *j = p;
+  bool all_ok = true;
+  for (size_t i = 0; i < j->n; i++) all_ok &= j->status[i] == WGG_ST_OK;
+  wgg_metrics_state(wgg_state_index(j->se), WGG_OP_BULK_GET, all_ok);
   json_t *arr = json_array();
   for (size_t i = 0; arr && i < j->n; i++) {
     json_t *item = json_pack("{s:s}", "key", j->keys[i]);

@@ -8,6 +8,7 @@
 #define WGG_API_STATE_INTERNAL_H
 
 #include "api/api.h"
+#include "observe/metrics.h"
 
 /* Finds store name, or answers the Dapr error (500 not configured, 400 not
  * found) and returns NULL. */
@@ -22,6 +23,9 @@ char *wgg_state_prefixed(const wgg_api *api, const char *key);
 /* Parses a ttlInSeconds value: *ttl > 0 seconds, 0 = none. Returns 0 or -1
  * with msg (the Dapr wording) filled. */
 int wgg_state_parse_ttl(const char *v, int64_t *ttl, wgg_err *msg);
+
+/* The index of se among the API's stores (for metrics). */
+size_t wgg_state_index(const wgg_store_entry *se);
 
 /* Routes. */
 void wgg_state_get(wgg_api *api, wgg_http_req *req, wgg_store_entry *se, const char *key);

@@ -116,6 +116,7 @@ static void write_work(void *p) {
 
 static void write_done(void *p) {
   write_job *j = p;
+  wgg_metrics_state(wgg_state_index(j->se), j->txn ? WGG_OP_TRANSACTION : WGG_OP_SET, j->status == WGG_ST_OK);
   const char *store = j->se->comp->name;
   if (j->txn) {
     int st = j->status == WGG_ST_ETAG_MISMATCH ? 409 : j->status == WGG_ST_ETAG_INVALID || j->status == WGG_ST_BAD_REQUEST ? 400 : 500;

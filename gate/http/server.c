@@ -328,6 +328,7 @@ static void dispatch(wgg_http_conn *c) {
   wgg_http_req *r = c->ready;
   c->ready = NULL;
   c->inflight = r;
+  r->start_ns = uv_hrtime();
   if (!r->keep_alive || c->srv->draining) c->want_close = true;
   c->srv->cfg.handler(r, c->srv->cfg.user);
 }
@@ -492,6 +493,7 @@ void wgg_http_respond(wgg_http_req *req, int status, const char *content_type, c
                       size_t n, const char *body, size_t len) {
   wgg_http_conn *c = req->conn;
   bool head = req->method == HTTP_HEAD;
+  if (c->srv->cfg.observe) c->srv->cfg.observe(req->tag, req->method, status, uv_hrtime() - req->start_ns, c->srv->cfg.user);
   req_free(req);
   c->inflight = NULL;
   if (c->closing) {

@@ -35,6 +35,8 @@ typedef struct wgg_http_req {
   char *body; /* NUL-terminated for convenience; body_len excludes the NUL */
   size_t body_len;
   bool keep_alive;
+  int tag;             /* set by the handler (a route id for metrics); 0 by default */
+  uint64_t start_ns;   /* uv_hrtime() when the request was dispatched */
   uv_loop_t *loop;     /* the loop the request runs on */
   wgg_http_conn *conn; /* private */
 } wgg_http_req;
@@ -51,6 +53,9 @@ typedef struct wgg_http_server_config {
   uint64_t idle_timeout_ms;
   wgg_http_handler_fn handler;
   void *user;
+  /* optional: called in wgg_http_respond with the request's tag, its status
+   * and the time since dispatch in nanoseconds (for metrics) */
+  void (*observe)(int tag, int method, int status, uint64_t ns, void *user);
 } wgg_http_server_config;
 
 typedef struct wgg_http_server wgg_http_server;

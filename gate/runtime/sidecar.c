@@ -17,6 +17,8 @@
 #include "api/api.h"
 #include "http/client.h"
 #include "http/server.h"
+#include "observe/metrics.h"
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -57,6 +59,8 @@ typedef struct mainctx {
   uint64_t grace_ms;
   uv_mutex_t notify_mu;
   bool notify_closed; /* worker_done is closed (under notify_mu) */
+  wgg_http_server *metrics; /* the Prometheus endpoint, on the main loop */
+  wgg_api *api;
 } mainctx;
 
 /* Wakes the main loop; safe against the main loop closing the handle. */
@@ -124,6 +128,7 @@ static void worker_main(void *p) {
       .idle_timeout_ms = o->idle_timeout_ms,
       .handler = wgg_api_handle,
       .user = w->api,
+      .observe = wgg_api_observe,
   };
   uv_loop_init(&w->loop);
   w->loop.data = wgg_http_client_new(&w->loop); /* the app channel of this loop (NULL: OOM, invoke answers 500) */
@@ -165,6 +170,7 @@ static bool all_exited(mainctx *m) {
 }
 
 static void main_close(mainctx *m) {
+  if (m->metrics) wgg_http_server_close_all(m->metrics);
   if (!uv_is_closing((uv_handle_t *)&m->sigterm)) uv_close((uv_handle_t *)&m->sigterm, NULL);
   if (!uv_is_closing((uv_handle_t *)&m->sigint)) uv_close((uv_handle_t *)&m->sigint, NULL);
   if (!uv_is_closing((uv_handle_t *)&m->deadline)) uv_close((uv_handle_t *)&m->deadline, NULL);
@@ -198,6 +204,37 @@ static void on_signal(uv_signal_t *s, int signum) {
   for (size_t i = 0; i < m->n_workers; i++) send_cmd(&m->workers[i], 1);
   uv_timer_start(&m->deadline, on_deadline, m->grace_ms ? m->grace_ms : 1, 0);
   if (all_exited(m)) main_close(m);
+}
+
+/* GET /metrics (any path) on --metrics-port: the Prometheus text exposition. */
+static void metrics_handler(wgg_http_req *req, void *user) {
+  mainctx *m = user;
+  const char *names[64];
+  size_t n = 0;
+  for (; n < m->api->n_stores && n < 64; n++) names[n] = m->api->stores[n].comp->name;
+  wgg_buf b = {0};
+  const char *app = m->api->opts->app_id ? m->api->opts->app_id : "";
+  if (wgg_metrics_render(&b, app, names, n)) {
+    wgg_buf_free(&b);
+    wgg_http_respond(req, 500, "text/plain", NULL, 0, "out of memory", 13);
+    return;
+  }
+  wgg_http_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, 0, b.data, b.len);
+  wgg_buf_free(&b);
+}
+
+static int start_metrics(mainctx *m, const wgg_options *o, char **addrs, size_t n_addrs, wgg_err *err) {
+  wgg_http_server_config cfg = {.max_body = 4096, .max_head = 8192, .header_timeout_ms = 10000,
+                                .read_timeout_ms = 10000, .idle_timeout_ms = 60000,
+                                .handler = metrics_handler, .user = m};
+  m->metrics = wgg_http_server_new(m->loop, &cfg, err);
+  if (!m->metrics) return -1;
+  for (size_t i = 0; i < n_addrs; i++) {
+    wgg_err e;
+    if (wgg_http_server_listen(m->metrics, addrs[i], o->metrics_port, &e))
+      return wgg_err_set(err, "metrics server (--metrics-port): %s", e.msg);
+  }
+  return 0;
 }
 
 /* Splits --dapr-listen-addresses; "" means all IPv4 interfaces. */
@@ -252,7 +289,7 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
   worker *workers = calloc(n_workers, sizeof *workers);
   uv_loop_t loop;
   uv_loop_init(&loop);
-  mainctx m = {.loop = &loop, .workers = workers, .grace_ms = o->graceful_shutdown_ms};
+  mainctx m = {.loop = &loop, .workers = workers, .grace_ms = o->graceful_shutdown_ms, .api = api};
   int rc = 0;
   if (!addrs || !workers) {
     rc = wgg_err_set(err, "out of memory");
@@ -285,6 +322,7 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
     }
   }
   m.n_workers = started;
+  if (rc == 0 && o->enable_metrics && o->metrics_port > 0) rc = start_metrics(&m, o, addrs, n_addrs, err);
   uv_signal_init(&loop, &m.sigterm);
   uv_signal_init(&loop, &m.sigint);
   uv_timer_init(&loop, &m.deadline);
@@ -293,8 +331,10 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
     uv_signal_start(&m.sigterm, on_signal, SIGTERM);
     uv_signal_start(&m.sigint, on_signal, SIGINT);
     __atomic_store_n(&api->ready, 1, __ATOMIC_RELEASE);
-    for (size_t i = 0; i < n_addrs; i++)
+    for (size_t i = 0; i < n_addrs; i++) {
       wgg_info("HTTP API listening on %s:%d (%zu event-loop threads)", addrs[i], o->http_port, n_workers);
+      if (m.metrics) wgg_info("metrics on http://%s:%d/metrics", addrs[i], o->metrics_port);
+    }
     if (o->n_resources_paths == 0)
       wgg_info("no --resources-path: embedded default components (statestore: state.sqlite in %s)", o->state_file);
     wgg_info("app id %s is up and running", o->app_id && *o->app_id ? o->app_id : "(none)");
@@ -310,6 +350,7 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
     uv_mutex_destroy(&workers[i].mu);
   }
   uv_loop_close(&loop);
+  if (m.metrics) wgg_http_server_free(m.metrics);
   uv_mutex_destroy(&m.notify_mu);
   if (rc == 0) wgg_info("shutdown complete");
   for (size_t i = 0; addrs && i < n_addrs; i++) free(addrs[i]);

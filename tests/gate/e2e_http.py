@@ -140,7 +140,31 @@ t0 = time.time()
 check(idle.recv(10) == b"", "idle connection closed by the server")
 check(0.4 < time.time() - t0 < 3, f"idle timeout took {time.time() - t0:.2f}s")
 idle.close()
+
+# Prometheus metrics on --metrics-port
+st, h, body = sc.request("GET", "/metrics", port=sc.metrics_port)
+text = body.decode()
+check(st == 200 and h.get("content-type", "").startswith("text/plain; version=0.0.4"), f"metrics: {st} {h}")
+check('dapr_http_server_request_count{app_id="myapp",route="healthz",method="GET",status="204"}' in text,
+      "healthz requests counted")
+check('route="state.save",method="POST",status="204"' in text, "state saves counted")
+check('dapr_http_server_latency_ms_bucket{app_id="myapp",route="healthz",le="+Inf"}' in text, "latency histogram")
+check('dapr_component_state_count{app_id="myapp",component="statestore",operation="set",success="true"}' in text,
+      "component operations counted")
+check("process_resident_memory_bytes " in text, "RSS gauge")
 sc.cleanup()
+
+# a metrics port in use stops the start
+blocker = socket.socket()
+blocker.bind(("127.0.0.1", 0))
+blocker.listen(1)
+sc = Sidecar(BIN)
+sc.metrics_port = blocker.getsockname()[1]
+sc.spawn()
+rc = sc.wait_exit(10)
+check(rc == 1 and "metrics server (--metrics-port)" in sc.logs(), f"metrics port in use: {rc} {sc.logs()[-300:]}")
+sc.finish_proc()
+blocker.close()
 
 # API token: 401 "invalid api token" everywhere but GET healthz
 sc = Sidecar(BIN, env={"DAPR_API_TOKEN": "s3cret"}).start()

@@ -87,6 +87,7 @@ class Sidecar:
         self.resources = resources
         self.proc = None
         self.port = None
+        self.metrics_port = None
 
     def write_resource(self, name, text):
         d = os.path.join(self.dir, "resources")
@@ -97,8 +98,9 @@ class Sidecar:
         return d
 
     def command(self):
+        self.metrics_port = self.metrics_port or free_port()
         cmd = [self.binary, "run", "--app-id", self.app_id, "--dapr-http-port", str(self.port),
-               "--dapr-listen-addresses", "127.0.0.1", "--log-level", "debug"]
+               "--dapr-listen-addresses", "127.0.0.1", "--log-level", "debug", "--metrics-port", str(self.metrics_port)]
         if self.resources:
             cmd += ["--resources-path", self.resources]
         return cmd + self.args
@@ -134,9 +136,9 @@ class Sidecar:
         except OSError:
             return ""
 
-    def request(self, method, path, body=None, headers=None, timeout=10):
+    def request(self, method, path, body=None, headers=None, timeout=10, port=None):
         """One request on a fresh connection: (status, {lower-case header: value}, body bytes)."""
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        c = http.client.HTTPConnection("127.0.0.1", port or self.port, timeout=timeout)
         try:
             if isinstance(body, (list, dict)):
                 body = json.dumps(body)
