@@ -36,7 +36,7 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
   for (size_t i = 0; i < api->components.n; i++) {
     const wgg_component *c = &api->components.items[i];
     if (!block_is(c->type, "state")) {
-      if (!block_is(c->type, "secretstores") || strcmp(c->type, "secretstores.local.env"))
+      if (strcmp(c->type, "secretstores.local.env") && strcmp(c->type, "secretstores.local.file"))
         wgg_warn("component %s (%s, %s:%d): building block not supported yet; skipped", c->name, c->type, c->file,
                  c->line);
       continue;

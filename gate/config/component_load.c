@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+#include <strings.h>
+
 #include "config/component.h"
 #include "util/err.h"
 
@@ -78,6 +81,48 @@ static int load_dir(const char *dir, const char *app_id, wgg_component_list *out
   return rc;
 }
 
+/* Looks secret `name` up in a secretstores.local.file JSON file
+ * (docs reference/components-reference/supported-secret-stores/file-secret-store.md):
+ * nested objects are flattened with nestedSeparator (default ":"). Returns a
+ * malloc'd value, or NULL with err filled. */
+static char *file_secret(const wgg_component *store, const char *name, wgg_err *err) {
+  const char *path = wgg_component_meta(store, "secretsFile");
+  const char *sep = wgg_component_meta(store, "nestedSeparator");
+  if (!path || !*path) return wgg_err_set(err, "secret store '%s': secretsFile is required", store->name), NULL;
+  if (!sep || !*sep) sep = ":";
+  json_error_t je;
+  json_t *doc = json_load_file(path, 0, &je);
+  if (!doc) return wgg_err_set(err, "secret store '%s': %s:%d: %s", store->name, path, je.line, je.text), NULL;
+  /* walk the path name = a<sep>b<sep>c through nested objects */
+  json_t *cur = doc;
+  const char *p = name;
+  size_t sl = strlen(sep);
+  char *out = NULL;
+  while (cur && json_is_object(cur)) {
+    json_t *whole = json_object_get(cur, p); /* a key that itself contains the separator */
+    if (whole) {
+      cur = whole;
+      break;
+    }
+    const char *next = strstr(p, sep);
+    if (!next) {
+      cur = NULL;
+      break;
+    }
+    char part[256];
+    size_t n = (size_t)(next - p) < sizeof part - 1 ? (size_t)(next - p) : sizeof part - 1;
+    memcpy(part, p, n);
+    part[n] = '\0';
+    cur = json_object_get(cur, part);
+    p = next + sl;
+  }
+  if (cur && json_is_string(cur)) out = strdup(json_string_value(cur));
+  else if (cur && (json_is_number(cur) || json_is_boolean(cur))) out = json_dumps(cur, JSON_ENCODE_ANY);
+  else wgg_err_set(err, "secret '%s' not found in secret store '%s'", name, store->name);
+  json_decref(doc);
+  return out;
+}
+
 int wgg_components_resolve_secrets(wgg_component_list *list, wgg_err *err) {
   for (size_t i = 0; i < list->n; i++) {
     wgg_component *c = &list->items[i];
@@ -94,18 +139,27 @@ int wgg_components_resolve_secrets(wgg_component_list *list, wgg_err *err) {
       if (!store)
         return wgg_err_set(err, "%s:%d: component '%s': secret store '%s' is not found", where, kv->line, c->name,
                            c->secret_store);
-      if (strcmp(store->type, "secretstores.local.env"))
-        return wgg_err_set(err, "%s:%d: component '%s': secret store '%s' has type %s; only secretstores.local.env is supported",
+      bool is_env = !strcmp(store->type, "secretstores.local.env");
+      if (!is_env && strcmp(store->type, "secretstores.local.file"))
+        return wgg_err_set(err,
+                           "%s:%d: component '%s': secret store '%s' has type %s; only secretstores.local.env and "
+                           "secretstores.local.file are supported",
                            where, kv->line, c->name, c->secret_store, store->type);
-      /* secretstores.local.env: the secret `name` is an environment variable; its only key is the name itself. */
+      /* Both local stores hold name/value secrets: a secret's only key is its name. */
       if (kv->secret_key && *kv->secret_key && strcmp(kv->secret_key, kv->secret_name))
         return wgg_err_set(err, "%s:%d: component '%s': secret '%s' has no key '%s'", where, kv->line, c->name,
                            kv->secret_name, kv->secret_key);
-      const char *v = getenv(kv->secret_name);
-      if (!v)
-        return wgg_err_set(err, "%s:%d: component '%s': secret '%s' not found in secret store '%s'", where, kv->line,
-                           c->name, kv->secret_name, c->secret_store);
-      if (!(kv->value = strdup(v))) return wgg_err_set(err, "out of memory");
+      if (is_env) {
+        const char *v = getenv(kv->secret_name);
+        if (!v)
+          return wgg_err_set(err, "%s:%d: component '%s': secret '%s' not found in secret store '%s'", where, kv->line,
+                             c->name, kv->secret_name, c->secret_store);
+        if (!(kv->value = strdup(v))) return wgg_err_set(err, "out of memory");
+      } else {
+        wgg_err e;
+        if (!(kv->value = file_secret(store, kv->secret_name, &e)))
+          return wgg_err_set(err, "%s:%d: component '%s': %s", where, kv->line, c->name, e.msg);
+      }
     }
   }
   return 0;

@@ -1,5 +1,6 @@
 /* unit_components.c: the Component YAML loader (config/component_*.c). */
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "config/component.h"
@@ -104,9 +105,47 @@ static void test_secrets(void) {
   wgg_component_list_free(&l);
 }
 
+static void test_file_secrets(void) {
+  char path[] = "/tmp/wgg-secrets-XXXXXX";
+  int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  FILE *f = fdopen(fd, "w");
+  fputs("{\"db\": {\"conn\": \"nested.db\"}, \"flat\": \"flat.db\", \"port\": 6379}", f);
+  fclose(f);
+  char y[1024];
+  snprintf(y, sizeof y,
+           "kind: Component\nmetadata:\n  name: files\nspec:\n  type: secretstores.local.file\n  metadata:\n"
+           "  - name: secretsFile\n    value: %s\n---\n"
+           "kind: Component\nmetadata:\n  name: s\nauth:\n  secretStore: files\nspec:\n  type: state.sqlite\n"
+           "  metadata:\n  - name: a\n    secretKeyRef: {name: \"db:conn\", key: \"db:conn\"}\n"
+           "  - name: b\n    secretKeyRef: {name: flat}\n  - name: c\n    secretKeyRef: {name: port}\n",
+           path);
+  wgg_component_list l = {0};
+  wgg_err e = {{0}};
+  CHECK(wgg_components_parse("f.yaml", y, strlen(y), "app", &l, &e) == 0);
+  CHECK(wgg_components_resolve_secrets(&l, &e) == 0);
+  if (l.n == 2) {
+    CHECK_STR(wgg_component_meta(&l.items[1], "a"), "nested.db");
+    CHECK_STR(wgg_component_meta(&l.items[1], "b"), "flat.db");
+    CHECK_STR(wgg_component_meta(&l.items[1], "c"), "6379");
+  }
+  wgg_component_list_free(&l);
+  snprintf(y, sizeof y,
+           "kind: Component\nmetadata:\n  name: files\nspec:\n  type: secretstores.local.file\n  metadata:\n"
+           "  - name: secretsFile\n    value: %s\n---\n"
+           "kind: Component\nmetadata:\n  name: s\nauth:\n  secretStore: files\nspec:\n  type: state.sqlite\n"
+           "  metadata:\n  - name: a\n    secretKeyRef: {name: \"db:nope\"}\n",
+           path);
+  CHECK(wgg_components_parse("f.yaml", y, strlen(y), "app", &l, &e) == 0);
+  CHECK(wgg_components_resolve_secrets(&l, &e) == -1 && strstr(e.msg, "f.yaml:18: component 's': secret 'db:nope' not found"));
+  wgg_component_list_free(&l);
+  unlink(path);
+}
+
 int main(void) {
   test_parse_ok();
   test_errors();
   test_secrets();
+  test_file_secrets();
   CHECK_DONE();
 }
