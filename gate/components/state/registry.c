@@ -14,6 +14,7 @@ static const struct {
     {"state.in-memory", wgg_state_memory_new},
     {"state.sqlite", wgg_state_sqlite_new},
     {"state.redis", wgg_state_redis_new},
+    {"state.postgresql", wgg_state_postgres_new},
 };
 
 bool wgg_state_type_supported(const char *type) {

@@ -1,13 +1,14 @@
 /*
  * store.h: the one interface every state store implements (state.in-memory,
- * state.sqlite, state.redis; later state.postgresql).
+ * state.sqlite, state.redis, state.postgresql).
  *
  * Semantics follow Dapr's state stores (components-contrib state/store.go and
  * docs reference/api/state_api.md):
  *   - keys arrive already prefixed (`<appId>||<key>`); values are opaque bytes
  *     (the JSON text of the request's `value`);
  *   - every stored item has an ETag (opaque; a random UUID for in-memory and
- *     sqlite, the item's version number for redis); a write or delete that
+ *     sqlite, the item's version number for redis, the row's xmin for
+ *     postgresql); a write or delete that
  *     carries an ETag succeeds only if it matches (else WGG_ST_ETAG_MISMATCH),
  *     and an ETag of the wrong form for the store is WGG_ST_ETAG_INVALID;
  *   - a write with first-write concurrency and no ETag succeeds only if the
@@ -85,7 +86,7 @@ struct wgg_state_store {
 };
 
 /* Creates the state store a component describes (type "state.in-memory",
- * "state.sqlite" or "state.redis"; version "" or "v1"). Returns NULL with err filled for an
+ * "state.sqlite", "state.redis" or "state.postgresql"; version "" or "v1"). Returns NULL with err filled for an
  * unknown type/version or invalid metadata or a backend that fails to open.
  * The caller owns the store (destroy with s->ops->destroy). */
 wgg_state_store *wgg_state_store_new(const wgg_component *c, wgg_err *err);
@@ -101,5 +102,6 @@ void wgg_state_got_free(wgg_state_got *g);
 wgg_state_store *wgg_state_memory_new(const wgg_component *c, wgg_err *err);
 wgg_state_store *wgg_state_sqlite_new(const wgg_component *c, wgg_err *err);
 wgg_state_store *wgg_state_redis_new(const wgg_component *c, wgg_err *err);
+wgg_state_store *wgg_state_postgres_new(const wgg_component *c, wgg_err *err);
 
 #endif
