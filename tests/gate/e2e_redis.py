@@ -5,6 +5,7 @@ a Redis that goes down (500 with Dapr's error, the sidecar stays up) and
 comes back (the store recovers by itself), and a start refused while Redis
 is down.
 """
+import atexit
 import json
 import os
 import shutil
@@ -31,6 +32,7 @@ class Redis:
         self.port = port or free_port()
         self.dir = tempfile.mkdtemp(prefix="wgg-redis-")
         self.proc = None
+        atexit.register(self.cleanup)  # even when a check raises
 
     def start(self):
         self.proc = subprocess.Popen([REDIS, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",

@@ -5,6 +5,7 @@ waits until /v1.0/healthz answers, talks HTTP to it and always stops it
 (SIGTERM, then SIGKILL after a bound). Every test script sets an overall
 alarm so that nothing can hang CTest.
 """
+import atexit
 import http.client
 import json
 import os
@@ -61,6 +62,15 @@ def start_alarm(seconds=100):
 
     signal.signal(signal.SIGALRM, on_alarm)
     signal.alarm(seconds)
+
+
+def _kill_leftovers():
+    """Never leave a sidecar behind, even when a test dies on an exception."""
+    for sc in list(Sidecar.running):
+        sc.kill()
+
+
+atexit.register(_kill_leftovers)
 
 
 def finish():
