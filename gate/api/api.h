@@ -32,6 +32,7 @@ typedef struct wgg_api {
   pthread_mutex_t ext_mu;
   json_t *extended; /* attributes set with PUT /v1.0/metadata/{name} (under ext_mu) */
   int ready;        /* atomic: 1 once every listener is up */
+  int app_ready;    /* atomic: 1 once the app port accepts connections (or there is no app port) */
 } wgg_api;
 
 /* Builds the API from loaded components (ownership of *components moves in;

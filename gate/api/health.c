@@ -22,7 +22,8 @@ void wgg_api_healthz(wgg_api *api, wgg_http_req *req, char **seg, size_t n) {
     method_not_allowed(req);
     return;
   }
-  if (!__atomic_load_n(&api->ready, __ATOMIC_ACQUIRE)) {
+  /* /healthz also waits for the app channel; /healthz/outbound does not (dapr pkg/api/http/healthz.go) */
+  if (!__atomic_load_n(&api->ready, __ATOMIC_ACQUIRE) || (n == 0 && !__atomic_load_n(&api->app_ready, __ATOMIC_ACQUIRE))) {
     wgg_api_error(req, 500, "ERR_HEALTH_NOT_READY", "dapr is not ready");
     return;
   }

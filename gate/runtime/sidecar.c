@@ -61,6 +61,9 @@ typedef struct mainctx {
   bool notify_closed; /* worker_done is closed (under notify_mu) */
   wgg_http_server *metrics; /* the Prometheus endpoint, on the main loop */
   wgg_api *api;
+  uv_timer_t app_probe; /* retries a TCP connect to the app port until it answers */
+  uv_tcp_t *probe_tcp;
+  uint64_t probe_attempts;
 } mainctx;
 
 /* Wakes the main loop; safe against the main loop closing the handle. */
@@ -159,6 +162,8 @@ static void send_cmd(worker *w, int cmd) {
   uv_mutex_unlock(&w->mu);
 }
 
+static void probe_closed(uv_handle_t *h);
+
 static bool all_exited(mainctx *m) {
   for (size_t i = 0; i < m->n_workers; i++) {
     uv_mutex_lock(&m->workers[i].mu);
@@ -171,6 +176,9 @@ static bool all_exited(mainctx *m) {
 
 static void main_close(mainctx *m) {
   if (m->metrics) wgg_http_server_close_all(m->metrics);
+  if (!uv_is_closing((uv_handle_t *)&m->app_probe)) uv_close((uv_handle_t *)&m->app_probe, NULL);
+  if (m->probe_tcp && !uv_is_closing((uv_handle_t *)m->probe_tcp)) uv_close((uv_handle_t *)m->probe_tcp, probe_closed);
+  m->probe_tcp = NULL;
   if (!uv_is_closing((uv_handle_t *)&m->sigterm)) uv_close((uv_handle_t *)&m->sigterm, NULL);
   if (!uv_is_closing((uv_handle_t *)&m->sigint)) uv_close((uv_handle_t *)&m->sigint, NULL);
   if (!uv_is_closing((uv_handle_t *)&m->deadline)) uv_close((uv_handle_t *)&m->deadline, NULL);
@@ -235,6 +243,56 @@ static int start_metrics(mainctx *m, const wgg_options *o, char **addrs, size_t 
       return wgg_err_set(err, "metrics server (--metrics-port): %s", e.msg);
   }
   return 0;
+}
+
+/* App channel readiness: like daprd, wait until the app port accepts a TCP
+ * connection; /v1.0/healthz answers 500 until then. */
+static void probe_closed(uv_handle_t *h) {
+  free(h);
+}
+
+static void on_probe_connect(uv_connect_t *cr, int status) {
+  mainctx *m = cr->data;
+  uv_tcp_t *t = (uv_tcp_t *)cr->handle;
+  free(cr);
+  if (m->probe_tcp == t) m->probe_tcp = NULL;
+  if (!uv_is_closing((uv_handle_t *)t)) uv_close((uv_handle_t *)t, probe_closed);
+  if (status == UV_ECANCELED || m->stopping) return;
+  const wgg_options *o = m->api->opts;
+  if (status == 0) {
+    __atomic_store_n(&m->api->app_ready, 1, __ATOMIC_RELEASE);
+    wgg_info("application discovered on %s:%d", o->app_channel_address, o->app_port);
+    uv_timer_stop(&m->app_probe);
+  } else if (++m->probe_attempts % 50 == 1) {
+    wgg_info("waiting for the application to listen on %s:%d (%s)", o->app_channel_address, o->app_port,
+             uv_strerror(status));
+  }
+}
+
+static void on_probe_timer(uv_timer_t *t) {
+  mainctx *m = t->data;
+  const wgg_options *o = m->api->opts;
+  if (m->probe_tcp || m->stopping) return; /* one attempt at a time */
+  struct sockaddr_storage ss;
+  const char *host = !strcmp(o->app_channel_address, "localhost") ? "127.0.0.1" : o->app_channel_address;
+  if (uv_ip4_addr(host, o->app_port, (struct sockaddr_in *)&ss) &&
+      uv_ip6_addr(host, o->app_port, (struct sockaddr_in6 *)&ss))
+    return;
+  uv_tcp_t *tcp = malloc(sizeof *tcp);
+  uv_connect_t *cr = malloc(sizeof *cr);
+  if (!tcp || !cr) {
+    free(tcp);
+    free(cr);
+    return;
+  }
+  uv_tcp_init(m->loop, tcp);
+  cr->data = m;
+  if (uv_tcp_connect(cr, tcp, (struct sockaddr *)&ss, on_probe_connect)) {
+    free(cr);
+    uv_close((uv_handle_t *)tcp, probe_closed);
+    return;
+  }
+  m->probe_tcp = tcp;
 }
 
 /* Splits --dapr-listen-addresses; "" means all IPv4 interfaces. */
@@ -326,11 +384,14 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
   uv_signal_init(&loop, &m.sigterm);
   uv_signal_init(&loop, &m.sigint);
   uv_timer_init(&loop, &m.deadline);
-  m.sigterm.data = m.sigint.data = m.deadline.data = &m;
+  uv_timer_init(&loop, &m.app_probe);
+  m.sigterm.data = m.sigint.data = m.deadline.data = m.app_probe.data = &m;
   if (rc == 0) {
     uv_signal_start(&m.sigterm, on_signal, SIGTERM);
     uv_signal_start(&m.sigint, on_signal, SIGINT);
     __atomic_store_n(&api->ready, 1, __ATOMIC_RELEASE);
+    if (o->app_port > 0) uv_timer_start(&m.app_probe, on_probe_timer, 0, 100);
+    else __atomic_store_n(&api->app_ready, 1, __ATOMIC_RELEASE);
     for (size_t i = 0; i < n_addrs; i++) {
       wgg_info("HTTP API listening on %s:%d (%zu event-loop threads)", addrs[i], o->http_port, n_workers);
       if (m.metrics) wgg_info("metrics on http://%s:%d/metrics", addrs[i], o->metrics_port);

@@ -10,6 +10,7 @@ import os
 import socket
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -105,12 +106,24 @@ sc.cleanup()
 app.shutdown()
 app.server_close()
 
-# an app that is down: connection refused
-sc = Sidecar(BIN, app_id="svc", args=["--app-port", str(free_port())]).start()
+# an app that is not up (yet): connection refused; /healthz waits for the app port, /healthz/outbound does not
+late_port = free_port()
+sc = Sidecar(BIN, app_id="svc", args=["--app-port", str(late_port)]).start()
 check_error(sc.request("GET", "/v1.0/invoke/svc/method/m"), 500, "ERR_DIRECT_INVOKE",
             "failed to invoke, id: svc, err: connection refused")
-check(sc.request("GET", "/v1.0/healthz")[0] == 204, "the sidecar is fine while the app is down")
+check_error(sc.request("GET", "/v1.0/healthz"), 500, "ERR_HEALTH_NOT_READY")
+check(sc.request("GET", "/v1.0/healthz/outbound")[0] == 204, "outbound health does not wait for the app")
+late = ThreadingHTTPServer(("127.0.0.1", late_port), App)
+threading.Thread(target=late.serve_forever, daemon=True).start()
+deadline = time.time() + 5
+while time.time() < deadline and sc.request("GET", "/v1.0/healthz")[0] != 204:
+    time.sleep(0.05)
+check(sc.request("GET", "/v1.0/healthz")[0] == 204, "healthy once the app listens")
+check("application discovered on 127.0.0.1" in sc.logs(), "discovery logged")
+check(sc.request("GET", "/v1.0/invoke/svc/method/late")[0] == 200, "invocation works once the app is up")
 sc.cleanup()
+late.shutdown()
+late.server_close()
 
 # no --app-port: no app channel
 sc = Sidecar(BIN, app_id="lonely").start()

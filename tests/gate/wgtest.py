@@ -125,14 +125,15 @@ class Sidecar:
         Sidecar.running.append(self)
         return self
 
-    def start(self, timeout=10):
+    def start(self, timeout=10, wait_path="/v1.0/healthz/outbound"):
+        """Spawns and waits until wait_path answers 204 (outbound: ready without the app, as SDKs wait)."""
         self.spawn()
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"wasmgate exited with {self.proc.returncode}:\n{self.logs()}")
             try:
-                if self.request("GET", "/v1.0/healthz", timeout=1)[0] == 204:
+                if self.request("GET", wait_path, timeout=1)[0] == 204:
                     return self
             except OSError:
                 pass
