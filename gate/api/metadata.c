@@ -41,13 +41,17 @@ static void get_metadata(wgg_api *api, wgg_http_req *req) {
                                            *c->version ? c->version : "v1", "capabilities",
                                            capabilities(api->stores[i].store->features)));
   }
+  json_t *eps = json_array();
+  for (size_t i = 0; i < api->components.n; i++)
+    if (api->components.items[i].endpoint)
+      json_array_append_new(eps, json_pack("{s:s}", "name", api->components.items[i].name));
   pthread_mutex_lock(&api->ext_mu);
   json_t *ext = json_deep_copy(api->extended);
   pthread_mutex_unlock(&api->ext_mu);
   if (ext) json_object_set_new(ext, "daprRuntimeVersion", json_string(WGG_RUNTIME_VERSION));
-  json_t *j = json_pack("{s:s,s:s,s:[],s:[],s:o,s:[],s:[],s:o,s:o}", "id", api->opts->app_id ? api->opts->app_id : "",
+  json_t *j = json_pack("{s:s,s:s,s:[],s:[],s:o,s:o,s:[],s:o,s:o}", "id", api->opts->app_id ? api->opts->app_id : "",
                         "runtimeVersion", WGG_RUNTIME_VERSION, "enabledFeatures", "actors", "components", comps,
-                        "httpEndpoints", "subscriptions", "extended", ext ? ext : json_object(),
+                        "httpEndpoints", eps, "subscriptions", "extended", ext ? ext : json_object(),
                         "appConnectionProperties", app_connection(api->opts));
   wgg_api_json(req, 200, j);
 }

@@ -35,6 +35,10 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
   }
   for (size_t i = 0; i < api->components.n; i++) {
     const wgg_component *c = &api->components.items[i];
+    if (c->endpoint) {
+      wgg_info("HTTPEndpoint loaded: %s (%s)", c->name, c->base_url);
+      continue;
+    }
     if (!block_is(c->type, "state")) {
       if (strcmp(c->type, "secretstores.local.env") && strcmp(c->type, "secretstores.local.file"))
         wgg_warn("component %s (%s, %s:%d): building block not supported yet; skipped", c->name, c->type, c->file,
@@ -97,6 +101,29 @@ static int split(const char *path, char **seg, int max) {
   return n;
 }
 
+/* /v1.0/invoke/{appId}/method/{method...}, where appId is an app ID, an
+ * HTTPEndpoint name, or a URL, escaped (http%3A%2F%2Fhost%3A80) or raw
+ * (http://host:80). The method is the raw rest of the path. */
+static void invoke_route(wgg_api *api, wgg_http_req *req) {
+  static const char prefix[] = "/v1.0/invoke/";
+  const char *rest = strncmp(req->path, prefix, sizeof prefix - 1) ? "" : req->path + sizeof prefix - 1;
+  const char *m;
+  if (!strncmp(rest, "http://", 7) || !strncmp(rest, "https://", 8)) m = strstr(rest + 7, "/method/");
+  else if ((m = strchr(rest, '/')) && strncmp(m, "/method/", 8) && strcmp(m, "/method")) m = NULL;
+  if (!m) {
+    static const char nf[] = "404 page not found\n";
+    wgg_http_respond(req, 404, "text/plain; charset=utf-8", NULL, 0, nf, sizeof nf - 1);
+    return;
+  }
+  char *id = wgg_url_decode(rest, (size_t)(m - rest), false);
+  if (!id) {
+    wgg_api_error(req, 400, "ERR_MALFORMED_REQUEST", "malformed percent-encoding in the request path");
+    return;
+  }
+  wgg_api_invoke(api, req, id, m[7] ? m + 8 : "");
+  free(id);
+}
+
 /* Constant-time comparison of two NUL-terminated strings. */
 static bool token_equal(const char *a, const char *b) {
   size_t la = strlen(a), lb = strlen(b);
@@ -139,12 +166,9 @@ void wgg_api_handle(wgg_http_req *req, void *user) {
       wgg_api_state(api, req, seg + 2, (size_t)n - 2);
       goto out;
     }
-    if (!strcmp(seg[1], "invoke") && n >= 4 && !strcmp(seg[3], "method")) {
-      /* the method is the raw rest of the path after /v1.0/invoke/{id}/method/ */
-      const char *p = req->path;
-      for (int k = 0; k < 4 && p; k++) p = strchr(p + 1, '/');
+    if (!strcmp(seg[1], "invoke")) {
       req->tag = WGG_R_INVOKE;
-      wgg_api_invoke(api, req, seg[2], p ? p + 1 : "");
+      invoke_route(api, req);
       goto out;
     }
   }

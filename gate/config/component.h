@@ -20,6 +20,9 @@ typedef struct wgg_meta_kv {
 } wgg_meta_kv;
 
 typedef struct wgg_component {
+  bool endpoint;       /* kind HTTPEndpoint (docs reference/resource-specs/httpendpoints-schema.md):
+                          base_url is spec.baseUrl, meta holds spec.headers, type is "HTTPEndpoint" */
+  char *base_url;
   char *name;          /* metadata.name */
   char *type;          /* spec.type, e.g. "state.sqlite" */
   char *version;       /* spec.version, "" when absent */
@@ -45,7 +48,7 @@ const char *wgg_component_meta(const wgg_component *c, const char *name);
 
 /* Loads every Component in the YAML files (*.yaml, *.yml; sorted by name) of
  * each directory in paths. Other kinds (Configuration, Subscription,
- * Resiliency, HTTPEndpoint) are skipped. Components whose scopes exclude
+ * Resiliency) are skipped. Components whose scopes exclude
  * app_id are skipped. secretKeyRef values are resolved through a component of
  * type secretstores.local.env named by auth.secretStore. The templates
  * {appID} and {uuid} in metadata values are expanded.

@@ -78,6 +78,7 @@ oom:
 }
 
 static void component_free(wgg_component *c) {
+  free(c->base_url);
   free(c->name);
   free(c->type);
   free(c->version);
@@ -96,7 +97,7 @@ static void component_free(wgg_component *c) {
 }
 
 static int parse_metadata(ctx *c, yaml_node_t *spec, wgg_component *comp, const char *app_id) {
-  yaml_node_t *md = map_get(c, spec, "metadata");
+  yaml_node_t *md = map_get(c, spec, comp->endpoint ? "headers" : "metadata");
   if (!md) return 0; /* Dapr requires it in the schema but loads components without it */
   if (md->type == YAML_SCALAR_NODE && !*scalar(md)) return 0;
   if (md->type != YAML_SEQUENCE_NODE) return fail(c, md, "%s must be a list of {name, value}", "spec.metadata");
@@ -131,8 +132,10 @@ static int parse_doc(ctx *c, const char *app_id, wgg_component_list *out) {
   if (root->type != YAML_MAPPING_NODE) return fail(c, root, "%s", "a resource must be a YAML mapping");
   const char *kind = scalar(map_get(c, root, "kind"));
   if (!kind) return fail(c, root, "%s", "kind is required");
-  if (strcmp(kind, "Component")) return 0; /* other resource kinds are not ours to load here */
+  bool endpoint = !strcmp(kind, "HTTPEndpoint");
+  if (strcmp(kind, "Component") && !endpoint) return 0; /* other resource kinds are not ours to load here */
   wgg_component comp = {0};
+  comp.endpoint = endpoint;
   comp.line = (int)root->start_mark.line + 1;
   yaml_node_t *meta = map_get(c, root, "metadata"), *spec = map_get(c, root, "spec");
   if (!meta || meta->type != YAML_MAPPING_NODE) {
@@ -144,7 +147,16 @@ static int parse_doc(ctx *c, const char *app_id, wgg_component_list *out) {
     fail(c, root, "component '%s': spec is required", comp.name);
     goto bad;
   }
-  if (get_str(c, spec, "type", "spec.type", true, &comp.type)) goto bad;
+  if (endpoint) {
+    if (get_str(c, spec, "baseUrl", "spec.baseUrl", true, &comp.base_url)) goto bad;
+    if (strncmp(comp.base_url, "http://", 7) && strncmp(comp.base_url, "https://", 8)) {
+      fail(c, map_get(c, spec, "baseUrl"), "spec.baseUrl '%s' must start with http:// or https://", comp.base_url);
+      goto bad;
+    }
+    if (!(comp.type = strdup("HTTPEndpoint"))) goto bad;
+  } else if (get_str(c, spec, "type", "spec.type", true, &comp.type)) {
+    goto bad;
+  }
   if (get_str(c, spec, "version", "spec.version", false, &comp.version)) goto bad;
   if (!comp.version && !(comp.version = strdup(""))) goto bad;
   const char *ign = scalar(map_get(c, spec, "ignoreErrors"));
@@ -175,7 +187,7 @@ static int parse_doc(ctx *c, const char *app_id, wgg_component_list *out) {
   }
   if (!(comp.file = strdup(c->file))) goto bad;
   for (size_t i = 0; i < out->n; i++)
-    if (in_scope && !strcmp(out->items[i].name, comp.name)) {
+    if (in_scope && out->items[i].endpoint == comp.endpoint && !strcmp(out->items[i].name, comp.name)) {
       wgg_err_set(c->err, "%s:%d: component '%s' is already declared in %s:%d", c->file, comp.line, comp.name,
                   out->items[i].file, out->items[i].line);
       goto bad;
@@ -232,6 +244,8 @@ const char *wgg_component_meta(const wgg_component *c, const char *name) {
 int wgg_component_list_add(wgg_component_list *list, const wgg_component *c) {
   wgg_component copy = {0};
   copy.ignore_errors = c->ignore_errors;
+  copy.endpoint = c->endpoint;
+  if (c->base_url && !(copy.base_url = strdup(c->base_url))) goto oom;
   copy.line = c->line;
   if (!(copy.name = strdup(c->name)) || !(copy.type = strdup(c->type)) ||
       !(copy.version = strdup(c->version ? c->version : "")) || !(copy.file = strdup(c->file ? c->file : "")))

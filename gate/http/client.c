@@ -43,6 +43,11 @@ struct creq {
   cconn *conn;
   int attempts;
   bool head, finished;
+  /* DNS: a host that is not an IP literal is resolved (uv_getaddrinfo) before its first connect */
+  char *host;
+  int port;
+  bool resolved, resolving, free_after_resolve;
+  uv_getaddrinfo_t gai;
 };
 
 struct wgg_http_client {
@@ -55,6 +60,7 @@ struct wgg_http_client {
 
 static void conn_close(cconn *c);
 static void start(creq *r);
+static void resolve(creq *r);
 
 static void client_unref(struct wgg_http_client *cl) {
   if (--cl->refs == 0 && cl->closing) free(cl);
@@ -62,12 +68,21 @@ static void client_unref(struct wgg_http_client *cl) {
 
 /* ---- requests ---- */
 
-static void on_req_timer_closed(uv_handle_t *h) {
-  creq *r = h->data;
+static void req_free(creq *r) {
   struct wgg_http_client *cl = r->cl;
   free(r->wire);
+  free(r->host);
   free(r);
   client_unref(cl);
+}
+
+static void on_req_timer_closed(uv_handle_t *h) {
+  creq *r = h->data;
+  if (r->resolving) { /* the resolver still holds r: it frees r when it reports */
+    r->free_after_resolve = true;
+    return;
+  }
+  req_free(r);
 }
 
 /* Completes r exactly once: calls back, then releases it. */
@@ -302,6 +317,47 @@ static void on_connect(uv_connect_t *cr, int status) {
   if (r) send_on(c, r);
 }
 
+static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *res) {
+  creq *r = g->data;
+  r->resolving = false;
+  if (r->finished) { /* timed out meanwhile */
+    if (res) uv_freeaddrinfo(res);
+    if (r->free_after_resolve) req_free(r);
+    return;
+  }
+  if (status < 0 || !res) {
+    char msg[300];
+    snprintf(msg, sizeof msg, "cannot resolve %s: %s", r->host, uv_strerror(status));
+    if (res) uv_freeaddrinfo(res);
+    finish(r, NULL, msg);
+    return;
+  }
+  const struct addrinfo *pick = res;
+  for (const struct addrinfo *a = res; a; a = a->ai_next)
+    if (a->ai_family == AF_INET) { /* prefer IPv4: most apps listen on 127.0.0.1, not ::1 */
+      pick = a;
+      break;
+    }
+  memcpy(&r->addr, pick->ai_addr, pick->ai_addrlen);
+  uv_freeaddrinfo(res);
+  r->resolved = true;
+  r->attempts--; /* start() counts attempts; resolving was not one */
+  start(r);
+}
+
+static void resolve(creq *r) {
+  char port[16];
+  snprintf(port, sizeof port, "%d", r->port);
+  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+  r->gai.data = r;
+  r->resolving = true;
+  int rc = uv_getaddrinfo(r->cl->loop, &r->gai, on_resolved, r->host, port, &hints);
+  if (rc < 0) {
+    r->resolving = false;
+    finish(r, NULL, uv_strerror(rc));
+  }
+}
+
 /* Sends r on an idle pooled connection or a new one. */
 static void start(creq *r) {
   struct wgg_http_client *cl = r->cl;
@@ -313,6 +369,10 @@ static void start(creq *r) {
       send_on(c, r);
       return;
     }
+  if (!r->resolved) {
+    resolve(r);
+    return;
+  }
   cconn *c = calloc(1, sizeof *c);
   if (!c) {
     finish(r, NULL, "out of memory");
@@ -349,9 +409,21 @@ int wgg_http_client_request(wgg_http_client *cl, const char *host, int port, con
                             uint64_t timeout_ms, wgg_http_client_cb cb, void *user) {
   creq *r = calloc(1, sizeof *r);
   if (!r) return -1;
-  const char *ip = !strcmp(host, "localhost") ? "127.0.0.1" : host;
-  if (uv_ip4_addr(ip, port, (struct sockaddr_in *)&r->addr) &&
-      uv_ip6_addr(ip, port, (struct sockaddr_in6 *)&r->addr)) {
+  char ip[256];
+  size_t hl = strlen(host);
+  if (hl >= sizeof ip || hl == 0 || port <= 0 || port > 65535) {
+    free(r);
+    return -1;
+  }
+  memcpy(ip, host, hl + 1);
+  if (hl > 2 && ip[0] == '[' && ip[hl - 1] == ']') { /* [::1] */
+    memmove(ip, ip + 1, hl - 2);
+    ip[hl - 2] = '\0';
+  }
+  r->resolved = !uv_ip4_addr(ip, port, (struct sockaddr_in *)&r->addr) ||
+                !uv_ip6_addr(ip, port, (struct sockaddr_in6 *)&r->addr);
+  r->port = port;
+  if (!(r->host = strdup(ip))) {
     free(r);
     return -1;
   }
@@ -362,6 +434,7 @@ int wgg_http_client_request(wgg_http_client *cl, const char *host, int port, con
   if (len) rc |= wgg_buf_append(&b, body, len);
   if (rc) {
     wgg_buf_free(&b);
+    free(r->host);
     free(r);
     return -1;
   }

@@ -33,7 +33,8 @@ typedef void (*wgg_http_client_cb)(void *user, const wgg_http_response *resp, co
 /* Creates a client on loop. Returns NULL on OOM. */
 wgg_http_client *wgg_http_client_new(uv_loop_t *loop);
 
-/* Sends one request to host:port (host an IPv4/IPv6 literal or "localhost").
+/* Sends one request to host:port (an IPv4/IPv6 literal, or a name resolved
+ * with uv_getaddrinfo on the thread pool, IPv4 preferred).
  * target is the request target ("/path?query"); headers (n) are sent as given
  * plus Host, Content-Length and Connection: keep-alive (do not pass
  * those). The call copies what it needs. timeout_ms bounds the whole exchange

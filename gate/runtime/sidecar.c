@@ -63,6 +63,7 @@ typedef struct mainctx {
   wgg_api *api;
   uv_timer_t app_probe; /* retries a TCP connect to the app port until it answers */
   uv_tcp_t *probe_tcp;
+  bool probe_resolving;
   uint64_t probe_attempts;
 } mainctx;
 
@@ -269,15 +270,7 @@ static void on_probe_connect(uv_connect_t *cr, int status) {
   }
 }
 
-static void on_probe_timer(uv_timer_t *t) {
-  mainctx *m = t->data;
-  const wgg_options *o = m->api->opts;
-  if (m->probe_tcp || m->stopping) return; /* one attempt at a time */
-  struct sockaddr_storage ss;
-  const char *host = !strcmp(o->app_channel_address, "localhost") ? "127.0.0.1" : o->app_channel_address;
-  if (uv_ip4_addr(host, o->app_port, (struct sockaddr_in *)&ss) &&
-      uv_ip6_addr(host, o->app_port, (struct sockaddr_in6 *)&ss))
-    return;
+static void probe_connect(mainctx *m, const struct sockaddr *sa) {
   uv_tcp_t *tcp = malloc(sizeof *tcp);
   uv_connect_t *cr = malloc(sizeof *cr);
   if (!tcp || !cr) {
@@ -287,12 +280,50 @@ static void on_probe_timer(uv_timer_t *t) {
   }
   uv_tcp_init(m->loop, tcp);
   cr->data = m;
-  if (uv_tcp_connect(cr, tcp, (struct sockaddr *)&ss, on_probe_connect)) {
+  if (uv_tcp_connect(cr, tcp, sa, on_probe_connect)) {
     free(cr);
     uv_close((uv_handle_t *)tcp, probe_closed);
     return;
   }
   m->probe_tcp = tcp;
+}
+
+static void on_probe_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *res) {
+  mainctx *m = g->data;
+  free(g);
+  m->probe_resolving = false;
+  if (status == 0 && res && !m->stopping) {
+    const struct addrinfo *pick = res;
+    for (const struct addrinfo *a = res; a; a = a->ai_next)
+      if (a->ai_family == AF_INET) {
+        pick = a;
+        break;
+      }
+    probe_connect(m, pick->ai_addr);
+  } else if (status < 0 && ++m->probe_attempts % 50 == 1) {
+    wgg_warn("cannot resolve the app channel address %s: %s", m->api->opts->app_channel_address, uv_strerror(status));
+  }
+  if (res) uv_freeaddrinfo(res);
+}
+
+static void on_probe_timer(uv_timer_t *t) {
+  mainctx *m = t->data;
+  const wgg_options *o = m->api->opts;
+  if (m->probe_tcp || m->probe_resolving || m->stopping) return; /* one attempt at a time */
+  struct sockaddr_storage ss;
+  if (!uv_ip4_addr(o->app_channel_address, o->app_port, (struct sockaddr_in *)&ss) ||
+      !uv_ip6_addr(o->app_channel_address, o->app_port, (struct sockaddr_in6 *)&ss)) {
+    probe_connect(m, (struct sockaddr *)&ss);
+    return;
+  }
+  uv_getaddrinfo_t *g = malloc(sizeof *g); /* a name: resolve on the thread pool */
+  if (!g) return;
+  g->data = m;
+  char port[16];
+  snprintf(port, sizeof port, "%d", o->app_port);
+  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+  if (uv_getaddrinfo(m->loop, g, on_probe_resolved, o->app_channel_address, port, &hints)) free(g);
+  else m->probe_resolving = true;
 }
 
 /* Splits --dapr-listen-addresses; "" means all IPv4 interfaces. */

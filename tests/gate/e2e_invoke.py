@@ -56,8 +56,13 @@ app = ThreadingHTTPServer(("127.0.0.1", 0), App)
 app_port = app.server_address[1]
 threading.Thread(target=app.serve_forever, daemon=True).start()
 
-sc = Sidecar(BIN, app_id="svc", args=["--app-port", str(app_port), "--threads", "1"],
-             env={"DAPR_API_TOKEN": "tok", "APP_API_TOKEN": "apptok"}).start()
+sc = Sidecar(BIN, app_id="svc", args=["--app-port", str(app_port), "--threads", "1",
+                                       "--app-channel-address", "localhost"],  # a name: resolved, IPv4 preferred
+             env={"DAPR_API_TOKEN": "tok", "APP_API_TOKEN": "apptok"})
+sc.write_resource("endpoint.yaml", "apiVersion: dapr.io/v1alpha1\nkind: HTTPEndpoint\nmetadata:\n  name: ext\n"
+                                   f"spec:\n  baseUrl: http://localhost:{app_port}/api/\n  headers:\n"
+                                   "  - name: X-Ep\n    value: from-endpoint\n")
+sc.start(wait_path="/v1.0/healthz")
 auth = {"dapr-api-token": "tok"}
 
 st, h, body = sc.request("POST", "/v1.0/invoke/svc/method/orders/new?x=1&y=%20z", b"payload",
@@ -87,6 +92,20 @@ check(st == 503, f"503 passes back: {st}")
 st, h, body = sc.request("PUT", "/items/7?q=1", b"v", headers=dict(auth, **{"dapr-app-id": "svc"}))
 check(st == 200 and json.loads(body)["path"] == "/items/7?q=1", f"dapr-app-id form: {st} {body!r}")
 check("dapr-app-id" not in SEEN[-1]["headers"], "dapr-app-id header is not forwarded")
+
+# URL targets (escaped and raw) and an HTTPEndpoint resource; APP_API_TOKEN goes to the own app only
+st, h, body = sc.request("GET", f"/v1.0/invoke/http%3A%2F%2F127.0.0.1%3A{app_port}/method/u1?a=b", headers=auth)
+check(st == 200 and json.loads(body)["path"] == "/u1?a=b", f"escaped URL target: {st} {body!r}")
+check("dapr-api-token" not in SEEN[-1]["headers"], "no app token toward a URL target")
+st, h, body = sc.request("POST", f"/v1.0/invoke/http://localhost:{app_port}/method/deep/u2", b"x", headers=auth)
+check(st == 201 and json.loads(body)["path"] == "/deep/u2", f"raw URL target by name: {st} {body!r}")
+st, h, body = sc.request("GET", "/v1.0/invoke/ext/method/z", headers=auth)
+check(st == 200 and json.loads(body)["path"] == "/api/z", f"HTTPEndpoint target: {st} {body!r}")
+check(SEEN[-1]["headers"].get("x-ep") == "from-endpoint", f"HTTPEndpoint headers: {SEEN[-1]['headers']}")
+check_error(sc.request("GET", "/v1.0/invoke/https%3A%2F%2Fexample.com/method/z", headers=auth), 500,
+            "ERR_DIRECT_INVOKE", "https endpoints are not supported yet")
+md = json.loads(sc.request("GET", "/v1.0/metadata", headers=auth)[2])
+check(md["httpEndpoints"] == [{"name": "ext"}], f"metadata httpEndpoints: {md['httpEndpoints']}")
 
 # the token is required for invocation
 r = sc.request("GET", "/v1.0/invoke/svc/method/m")
