@@ -151,8 +151,7 @@ static void del_done(void *p) {
                     j->err.msg);
       break;
     case WGG_ST_ETAG_INVALID:
-      wgg_api_error(j->req, 400, "ERR_STATE_DELETE", "failed deleting state with key %s: invalid etag value: %s",
-                    j->user_key, j->err.msg);
+      wgg_api_error(j->req, 400, "ERR_STATE_DELETE", "failed deleting state with key %s: %s", j->user_key, j->err.msg);
       break;
     default:
       wgg_api_error(j->req, j->status == WGG_ST_BAD_REQUEST ? 400 : 500, "ERR_STATE_DELETE",

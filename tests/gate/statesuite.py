@@ -28,7 +28,7 @@ def run_suite(sc, store="statestore", etag_ok=lambda e: bool(e) and len(e) == 36
     r = sc.request("PUT", base, [{"key": "k1", "value": {"n": 2}, "etag": etag1}])
     check(r[0] == 204, f"save with matching etag: {r}")
     check_error(sc.request("POST", base, [{"key": "k1", "value": 3, "etag": etag1}]), 409, "ERR_STATE_SAVE",
-                "possible etag mismatch")
+                f"failed saving state in state store {store}: possible etag mismatch. error from state store: etag mismatch")
     check_error(sc.request("POST", base, [{"key": "k1", "value": 3, "etag": "garbage"}]), 400, "ERR_STATE_SAVE",
                 "invalid etag")
     st, h, body = sc.request("GET", f"{base}/k1")
@@ -38,7 +38,8 @@ def run_suite(sc, store="statestore", etag_ok=lambda e: bool(e) and len(e) == 36
 
     # first-write without an ETag only creates
     fw = {"concurrency": "first-write", "consistency": "strong"}
-    check_error(sc.request("POST", base, [{"key": "k1", "value": 9, "options": fw}]), 409, "ERR_STATE_SAVE")
+    check_error(sc.request("POST", base, [{"key": "k1", "value": 9, "options": fw}]), 409, "ERR_STATE_SAVE",
+                "the key already exists (first-write)")
     r = sc.request("POST", base, [{"key": "fw-new", "value": 1, "options": fw}])
     check(r[0] == 204, f"first-write creates: {r}")
     r = sc.request("POST", base, [{"key": "lw", "value": 1, "options": {"concurrency": "last-write"}}])
@@ -58,7 +59,8 @@ def run_suite(sc, store="statestore", etag_ok=lambda e: bool(e) and len(e) == 36
 
     # delete with If-Match
     check_error(sc.request("DELETE", f"{base}/k1", headers={"If-Match": etag1}), 409, "ERR_STATE_DELETE")
-    check_error(sc.request("DELETE", f"{base}/k1", headers={"If-Match": "bad"}), 400, "ERR_STATE_DELETE")
+    check_error(sc.request("DELETE", f"{base}/k1", headers={"If-Match": "bad"}), 400, "ERR_STATE_DELETE",
+                "failed deleting state with key k1: invalid etag value: bad")
     r = sc.request("DELETE", f"{base}/k1", headers={"If-Match": etag2})
     check(r[0] == 204, f"delete with etag: {r}")
     check(sc.request("GET", f"{base}/k1")[0] == 204, "deleted key is gone")

@@ -123,7 +123,7 @@ static int mem_apply(wgg_state_store *s, const wgg_state_op *ops, size_t n, wgg_
   for (size_t i = 0; i < n && rc == WGG_ST_OK; i++) {
     rc = check(m, &ops[i]);
     if (rc == WGG_ST_ETAG_INVALID) wgg_err_set(err, "invalid etag value: %s", ops[i].etag);
-    else if (rc == WGG_ST_ETAG_MISMATCH) wgg_err_set(err, "possible etag mismatch for key %s", ops[i].key);
+    else if (rc == WGG_ST_ETAG_MISMATCH) wgg_err_set(err, "%s", wgg_state_mismatch_msg(&ops[i]));
   }
   /* Allocate every new entry before changing anything, so OOM cannot leave half a batch. */
   entry **fresh = rc == WGG_ST_OK ? calloc(n ? n : 1, sizeof *fresh) : NULL;

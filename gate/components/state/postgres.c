@@ -174,7 +174,7 @@ static int apply_one(pgstore *st, const wgg_state_op *op, wgg_err *err) {
   long changed = strtol(PQcmdTuples(r), NULL, 10);
   PQclear(r);
   if (changed == 0 && (has_etag || (!op->is_delete && op->first_write)))
-    return wgg_err_set(err, "possible etag mismatch for key %s", op->key), WGG_ST_ETAG_MISMATCH;
+    return wgg_err_set(err, "%s", wgg_state_mismatch_msg(op)), WGG_ST_ETAG_MISMATCH;
   return WGG_ST_OK;
 }
 

@@ -30,9 +30,9 @@ static const char WRITE_SCRIPT[] =
     "  local b = (i - 1) * 5\n"
     "  local cur = redis.call('HGET', KEYS[i], 'version')\n"
     "  if ARGV[b + 2] ~= '' then\n"
-    "    if (not cur) or cur ~= ARGV[b + 2] then return redis.error_reply('ETAG_MISMATCH ' .. KEYS[i]) end\n"
+    "    if (not cur) or cur ~= ARGV[b + 2] then return redis.error_reply('ETAG_MISMATCH ' .. i) end\n"
     "  elseif ARGV[b + 1] == 'set' and ARGV[b + 4] == '1' and cur then\n"
-    "    return redis.error_reply('ETAG_MISMATCH ' .. KEYS[i])\n"
+    "    return redis.error_reply('ETAG_MISMATCH ' .. i)\n"
     "  end\n"
     "end\n"
     "for i = 1, #KEYS do\n"
@@ -204,8 +204,9 @@ static int r_apply(wgg_state_store *s, const wgg_state_op *ops, size_t n, wgg_er
     redisReply *r = cmd(st, (int)argc, argv, lens, err);
     if (r) {
       if (r->type == REDIS_REPLY_ERROR && strstr(r->str, "ETAG_MISMATCH")) {
-        const char *k = strstr(r->str, "ETAG_MISMATCH ") ? strstr(r->str, "ETAG_MISMATCH ") + 14 : "";
-        wgg_err_set(err, "possible etag mismatch for key %s", k);
+        const char *at = strstr(r->str, "ETAG_MISMATCH ");
+        size_t i = at ? strtoul(at + 14, NULL, 10) : 0; /* 1-based index of the failing op */
+        wgg_err_set(err, "%s", i >= 1 && i <= n ? wgg_state_mismatch_msg(&ops[i - 1]) : "etag mismatch");
         status = WGG_ST_ETAG_MISMATCH;
       } else if (r->type == REDIS_REPLY_ERROR) {
         wgg_err_set(err, "redis: %s", r->str);

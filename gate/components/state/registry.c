@@ -33,6 +33,10 @@ wgg_state_store *wgg_state_store_new(const wgg_component *c, wgg_err *err) {
   return wgg_err_set(err, "couldn't find state store %s/%s", c->type, c->version ? c->version : "v1"), NULL;
 }
 
+const char *wgg_state_mismatch_msg(const wgg_state_op *op) {
+  return op->etag && *op->etag ? "etag mismatch" : "the key already exists (first-write)";
+}
+
 void wgg_state_got_free(wgg_state_got *g) {
   free(g->value);
   free(g->etag);

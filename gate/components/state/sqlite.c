@@ -111,7 +111,7 @@ static int apply_one(sqlstore *st, const wgg_state_op *op, wgg_err *err) {
   int changed = 0;
   if (step_change(st, q, &changed, err)) return WGG_ST_ERROR;
   if (changed == 0 && (has_etag || (!op->is_delete && op->first_write)))
-    return wgg_err_set(err, "possible etag mismatch for key %s", op->key), WGG_ST_ETAG_MISMATCH;
+    return wgg_err_set(err, "%s", wgg_state_mismatch_msg(op)), WGG_ST_ETAG_MISMATCH;
   return WGG_ST_OK;
 }
 

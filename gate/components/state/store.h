@@ -94,6 +94,10 @@ wgg_state_store *wgg_state_store_new(const wgg_component *c, wgg_err *err);
 /* True when type names a state store this build implements. */
 bool wgg_state_type_supported(const char *type);
 
+/* The message for a WGG_ST_ETAG_MISMATCH of op: "etag mismatch", or "the key
+ * already exists (first-write)" for a first-write without ETag. */
+const char *wgg_state_mismatch_msg(const wgg_state_op *op);
+
 /* Frees what get() returned and zeroes *g. */
 void wgg_state_got_free(wgg_state_got *g);
 
