@@ -35,7 +35,10 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 run: build
-	$(WASMGATE) --help
+	@echo "wasmgate: Dapr HTTP API on http://127.0.0.1:3500 (state in $(BUILD)/wasmgate-state.db); Ctrl-C stops it"
+	@echo "  curl -X POST localhost:3500/v1.0/state/statestore -d '[{\"key\":\"k\",\"value\":\"v\"}]'"
+	@echo "  curl localhost:3500/v1.0/state/statestore/k"
+	cd $(BUILD) && ./cli/wasmgate run --app-id demo --dapr-listen-addresses 127.0.0.1
 
 bench: build
 	bench/run.sh $(BUILD)

@@ -1,0 +1,92 @@
+/*
+ * api.h: the Dapr HTTP API v1.0 routes (docs reference/api/; dapr
+ * pkg/api/http). One wgg_api is shared by every loop thread: it is read-only
+ * after wgg_api_new except for the `extended` metadata (under a mutex) and
+ * the readiness flag (atomic).
+ */
+#ifndef WGG_API_API_H
+#define WGG_API_API_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <uv.h>
+
+#include "components/state/store.h"
+#include "config/component.h"
+#include "http/server.h"
+#include "wggate.h"
+
+/* A loaded state store and the component it came from. */
+typedef struct wgg_store_entry {
+  const wgg_component *comp; /* borrowed from wgg_api.components */
+  wgg_state_store *store;    /* owned */
+  size_t index;              /* position in wgg_api.stores */
+} wgg_store_entry;
+
+typedef struct wgg_api {
+  const wgg_options *opts;       /* borrowed */
+  wgg_component_list components; /* owned: every loaded component */
+  wgg_store_entry *stores;       /* owned */
+  size_t n_stores;
+  pthread_mutex_t ext_mu;
+  json_t *extended; /* attributes set with PUT /v1.0/metadata/{name} (under ext_mu) */
+  int ready;        /* atomic: 1 once every listener is up */
+  int app_ready;    /* atomic: 1 once the app port accepts connections (or there is no app port) */
+} wgg_api;
+
+/* Builds the API from loaded components (ownership of *components moves in;
+ * *components is emptied). Creates the state stores; a component that fails
+ * to initialise stops the start with err (file, line, name, reason) unless
+ * its spec.ignoreErrors is true, in which case it is skipped with a warning.
+ * Components of building blocks not implemented yet are skipped with a
+ * warning. Returns NULL with err filled. */
+wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wgg_err *err);
+
+/* Frees the API and closes its stores. No request may be in flight. */
+void wgg_api_free(wgg_api *api);
+
+/* The request handler (a wgg_http_handler_fn; user is the wgg_api). */
+void wgg_api_handle(wgg_http_req *req, void *user);
+
+/* The server's observe hook: records request metrics (observe/metrics.h). */
+void wgg_api_observe(int tag, int method, int status, uint64_t ns, void *user);
+
+/* ---- helpers shared by the route files ---- */
+
+/* Answers {"errorCode":code,"message":<formatted>} with status. */
+void wgg_api_error(wgg_http_req *req, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Answers a JSON document (status, application/json); steals j. */
+void wgg_api_json(wgg_http_req *req, int status, json_t *j);
+
+/* Answers 204 No Content. */
+void wgg_api_empty(wgg_http_req *req);
+
+/* Percent-decodes n bytes of s into a new string ('+' kept as is in paths,
+ * decoded to ' ' in queries when plus is true). Returns NULL on OOM or a
+ * malformed escape. */
+char *wgg_url_decode(const char *s, size_t n, bool plus);
+
+/* Finds query parameter name in query (the part after '?') and returns its
+ * decoded value (malloc'd), or NULL when absent. */
+char *wgg_query_get(const char *query, const char *name);
+
+/* Runs job on the libuv thread pool when blocking, else inline; then runs
+ * done(job) on loop. Returns 0, or -1 when the work could not be queued
+ * (done is not called then). */
+int wgg_api_submit(uv_loop_t *loop, bool blocking, void *job, void (*work)(void *), void (*done)(void *));
+
+/* Route handlers: rest is the path after the route's fixed prefix, split
+ * into decoded segments. */
+void wgg_api_healthz(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
+void wgg_api_metadata(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
+void wgg_api_state(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
+
+/* Service invocation of app_id's method (the raw, still percent-encoded
+ * path after .../method/). Uses the loop's app-channel client, found in
+ * req->loop->data (a wgg_http_client, set by the worker that owns the loop). */
+void wgg_api_invoke(wgg_api *api, wgg_http_req *req, const char *app_id, const char *method);
+
+#endif

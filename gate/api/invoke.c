@@ -1,0 +1,154 @@
+/*
+ * invoke.c: service invocation of this sidecar's own app
+ * (docs reference/api/service_invocation_api.md; dapr
+ * pkg/api/http/directmessaging.go): /v1.0/invoke/{appId}/method/{method...}
+ * and the `dapr-app-id` header form. The method, query, headers and body go
+ * to http://<app-channel-address>:<app-port>/<method>; the app's status,
+ * headers and body come back. The target may also be an HTTPEndpoint
+ * resource (its baseUrl and headers) or a URL ("http://host:port/base").
+ * Other app IDs are not reachable yet (500 ERR_DIRECT_INVOKE).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/api.h"
+#include "http/client.h"
+#include "util/buf.h"
+
+enum { INVOKE_TIMEOUT_MS = 60000 };
+
+/* Hop-by-hop and framing headers that a proxy must not forward. */
+static bool hop_header(const char *name) {
+  static const char *const hop[] = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te",
+                                    "trailer",    "upgrade",    "host",             "content-length",    "expect"};
+  for (size_t i = 0; i < sizeof hop / sizeof hop[0]; i++)
+    if (!strcasecmp(name, hop[i])) return true;
+  return false;
+}
+
+typedef struct invoke_job {
+  wgg_http_req *req;
+  char *app_id;
+} invoke_job;
+
+static void on_app_response(void *user, const wgg_http_response *resp, const char *errmsg) {
+  invoke_job *j = user;
+  if (!resp) {
+    wgg_api_error(j->req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: %s", j->app_id, errmsg);
+  } else {
+    wgg_http_header *h = calloc(resp->n_headers ? resp->n_headers : 1, sizeof *h);
+    size_t n = 0;
+    for (size_t i = 0; h && i < resp->n_headers; i++)
+      if (!hop_header(resp->headers[i].name)) h[n++] = resp->headers[i];
+    if (!h) wgg_api_error(j->req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: out of memory", j->app_id);
+    else wgg_http_respond(j->req, resp->status, NULL, h, n, resp->body, resp->body_len);
+    free(h);
+  }
+  free(j->app_id);
+  free(j);
+}
+
+/* Where a call goes: host, port, the base path the method is appended to, and
+ * extra headers (an HTTPEndpoint's). */
+typedef struct target {
+  char host[256];
+  int port;
+  char base[512];
+  const wgg_component *endpoint;
+} target;
+
+/* Parses "http://host[:port][/base]" into t. Returns 0, or -1 with why. */
+static int parse_url(const char *url, target *t, const char **why) {
+  if (!strncmp(url, "https://", 8)) return *why = "https endpoints are not supported yet", -1;
+  if (strncmp(url, "http://", 7)) return *why = "the URL must start with http://", -1;
+  const char *h = url + 7, *slash = strchr(h, '/');
+  size_t hl = slash ? (size_t)(slash - h) : strlen(h);
+  const char *colon = NULL;
+  for (size_t i = 0; i < hl; i++)
+    if (h[i] == ':') colon = h + i;
+  if (h[0] == '[') { /* [v6]:port */
+    const char *close = memchr(h, ']', hl);
+    colon = close && close + 1 < h + hl && close[1] == ':' ? close + 1 : NULL;
+  }
+  size_t name_len = colon ? (size_t)(colon - h) : hl;
+  if (!name_len || name_len >= sizeof t->host) return *why = "invalid host in URL", -1;
+  memcpy(t->host, h, name_len);
+  t->host[name_len] = '\0';
+  t->port = 80;
+  if (colon) {
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (end != h + hl || p <= 0 || p > 65535) return *why = "invalid port in URL", -1;
+    t->port = (int)p;
+  }
+  snprintf(t->base, sizeof t->base, "%s", slash ? slash : "");
+  size_t bl = strlen(t->base);
+  while (bl && t->base[bl - 1] == '/') t->base[--bl] = '\0';
+  return 0;
+}
+
+void wgg_api_invoke(wgg_api *api, wgg_http_req *req, const char *app_id, const char *method) {
+  const wgg_options *o = api->opts;
+  if (!method || !*method) {
+    wgg_api_error(req, 400, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: method name is empty", app_id);
+    return;
+  }
+  target t;
+  memset(&t, 0, sizeof t);
+  const char *why = NULL;
+  bool own = *app_id && !strcmp(app_id, o->app_id ? o->app_id : "");
+  if (own) {
+    if (o->app_port <= 0) why = "app channel is not initialized";
+    snprintf(t.host, sizeof t.host, "%s", o->app_channel_address);
+    t.port = o->app_port;
+  } else if (!strncmp(app_id, "http://", 7) || !strncmp(app_id, "https://", 8)) {
+    parse_url(app_id, &t, &why);
+  } else {
+    for (size_t i = 0; i < api->components.n && !t.endpoint; i++)
+      if (api->components.items[i].endpoint && !strcmp(api->components.items[i].name, app_id))
+        t.endpoint = &api->components.items[i];
+    if (!t.endpoint) {
+      wgg_api_error(req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: couldn't find service: %s", app_id,
+                    app_id);
+      return;
+    }
+    parse_url(t.endpoint->base_url, &t, &why);
+  }
+  wgg_http_client *cl = req->loop->data;
+  if (!why && !cl) why = "out of memory";
+  if (why) {
+    wgg_api_error(req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: %s", app_id, why);
+    return;
+  }
+  wgg_buf path = {0};
+  int rc = wgg_buf_printf(&path, "%s/%s%s%s", t.base, method, *req->query ? "?" : "", req->query);
+  size_t extra = t.endpoint ? t.endpoint->n_meta : 0;
+  wgg_http_header *h = calloc(req->n_headers + extra + 1, sizeof *h);
+  size_t n = 0;
+  for (size_t i = 0; h && i < req->n_headers; i++) {
+    const char *name = req->headers[i].name;
+    if (hop_header(name) || !strcasecmp(name, "dapr-api-token") || !strcasecmp(name, "dapr-app-id")) continue;
+    h[n++] = req->headers[i];
+  }
+  for (size_t i = 0; h && i < extra; i++) /* an HTTPEndpoint's spec.headers */
+    h[n++] = (wgg_http_header){t.endpoint->meta[i].name, t.endpoint->meta[i].value ? t.endpoint->meta[i].value : ""};
+  if (h && own && o->app_api_token && *o->app_api_token)
+    h[n++] = (wgg_http_header){"dapr-api-token", o->app_api_token};
+  invoke_job *j = calloc(1, sizeof *j);
+  if (j) {
+    j->req = req;
+    j->app_id = strdup(app_id);
+  }
+  if (rc || !h || !j || !j->app_id ||
+      wgg_http_client_request(cl, t.host, t.port, req->method_name, path.data, h, n, req->body, req->body_len,
+                              INVOKE_TIMEOUT_MS, on_app_response, j)) {
+    if (j) free(j->app_id);
+    free(j);
+    wgg_api_error(req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: cannot reach %s:%d", app_id, t.host,
+                  t.port);
+  }
+  free(h);
+  wgg_buf_free(&path);
+}

@@ -1,0 +1,87 @@
+/*
+ * metadata.c: GET /v1.0/metadata and PUT /v1.0/metadata/{attributeName}
+ * (docs reference/api/metadata_api.md; dapr pkg/api/http/metadata.go).
+ */
+#include <http_parser.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+
+static json_t *capabilities(unsigned f) {
+  json_t *a = json_array();
+  if (f & WGG_FEAT_ETAG) json_array_append_new(a, json_string("ETAG"));
+  if (f & WGG_FEAT_TRANSACTIONAL) json_array_append_new(a, json_string("TRANSACTIONAL"));
+  if (f & WGG_FEAT_TTL) json_array_append_new(a, json_string("TTL"));
+  return a;
+}
+
+static json_t *app_connection(const wgg_options *o) {
+  json_t *j = json_object();
+  if (o->app_port > 0) json_object_set_new(j, "port", json_integer(o->app_port));
+  json_object_set_new(j, "protocol", json_string(o->app_protocol ? o->app_protocol : "http"));
+  json_object_set_new(j, "channelAddress", json_string(o->app_channel_address ? o->app_channel_address : "127.0.0.1"));
+  if (o->app_max_concurrency > 0) json_object_set_new(j, "maxConcurrency", json_integer(o->app_max_concurrency));
+  if (o->enable_app_health_check) {
+    char iv[32], to[32];
+    snprintf(iv, sizeof iv, "%gs", (double)o->app_health_probe_interval_ms / 1000.0);
+    snprintf(to, sizeof to, "%gms", (double)o->app_health_probe_timeout_ms);
+    json_object_set_new(j, "health",
+                        json_pack("{s:s,s:s,s:s,s:i}", "healthCheckPath", o->app_health_check_path, "healthProbeInterval",
+                                  iv, "healthProbeTimeout", to, "healthThreshold", o->app_health_threshold));
+  }
+  return j;
+}
+
+static void get_metadata(wgg_api *api, wgg_http_req *req) {
+  json_t *comps = json_array();
+  for (size_t i = 0; i < api->n_stores; i++) {
+    const wgg_component *c = api->stores[i].comp;
+    json_array_append_new(comps, json_pack("{s:s,s:s,s:s,s:o}", "name", c->name, "type", c->type, "version",
+                                           *c->version ? c->version : "v1", "capabilities",
+                                           capabilities(api->stores[i].store->features)));
+  }
+  json_t *eps = json_array();
+  for (size_t i = 0; i < api->components.n; i++)
+    if (api->components.items[i].endpoint)
+      json_array_append_new(eps, json_pack("{s:s}", "name", api->components.items[i].name));
+  pthread_mutex_lock(&api->ext_mu);
+  json_t *ext = json_deep_copy(api->extended);
+  pthread_mutex_unlock(&api->ext_mu);
+  if (ext) json_object_set_new(ext, "daprRuntimeVersion", json_string(WGG_RUNTIME_VERSION));
+  json_t *j = json_pack("{s:s,s:s,s:[],s:[],s:o,s:o,s:[],s:o,s:o}", "id", api->opts->app_id ? api->opts->app_id : "",
+                        "runtimeVersion", WGG_RUNTIME_VERSION, "enabledFeatures", "actors", "components", comps,
+                        "httpEndpoints", eps, "subscriptions", "extended", ext ? ext : json_object(),
+                        "appConnectionProperties", app_connection(api->opts));
+  wgg_api_json(req, 200, j);
+}
+
+void wgg_api_metadata(wgg_api *api, wgg_http_req *req, char **seg, size_t n) {
+  if (n == 0) {
+    if (req->method == HTTP_GET || req->method == HTTP_HEAD) get_metadata(api, req);
+    else wgg_http_respond(req, 405, NULL, NULL, 0, NULL, 0);
+    return;
+  }
+  if (n != 1 || !*seg[0]) {
+    static const char nf[] = "404 page not found\n";
+    wgg_http_respond(req, 404, "text/plain; charset=utf-8", NULL, 0, nf, sizeof nf - 1);
+    return;
+  }
+  if (req->method != HTTP_PUT) {
+    wgg_http_respond(req, 405, NULL, NULL, 0, NULL, 0);
+    return;
+  }
+  json_t *v = json_stringn(req->body, req->body_len);
+  if (!v) {
+    wgg_api_error(req, 400, "ERR_MALFORMED_REQUEST", "metadata value must be valid UTF-8 text");
+    return;
+  }
+  pthread_mutex_lock(&api->ext_mu);
+  int rc = json_object_set_new(api->extended, seg[0], v);
+  pthread_mutex_unlock(&api->ext_mu);
+  if (rc) {
+    wgg_api_error(req, 500, "ERR_INTERNAL", "cannot store metadata attribute %s", seg[0]);
+    return;
+  }
+  wgg_api_empty(req);
+}

@@ -1,0 +1,142 @@
+/*
+ * respond.c: response helpers (Dapr error bodies, JSON), URL decoding and the
+ * thread-pool hop shared by the routes.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "util/buf.h"
+#include "util/log.h"
+
+void wgg_api_json(wgg_http_req *req, int status, json_t *j) {
+  char *s = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+  json_decref(j);
+  if (!s) {
+    static const char oom[] = "{\"errorCode\":\"ERR_INTERNAL\",\"message\":\"out of memory\"}";
+    wgg_http_respond(req, 500, "application/json", NULL, 0, oom, sizeof oom - 1);
+    return;
+  }
+  wgg_http_respond(req, status, "application/json", NULL, 0, s, strlen(s));
+  free(s);
+}
+
+/* Replaces every byte that is not part of valid UTF-8 with '?', in place, so
+ * that user input quoted in a message (a key or store name from the URL)
+ * cannot make the JSON error body unencodable. */
+static void scrub_utf8(char *s) {
+  unsigned char *p = (unsigned char *)s;
+  while (*p) {
+    int n = *p < 0x80 ? 1 : (*p >> 5) == 0x6 ? 2 : (*p >> 4) == 0xe ? 3 : (*p >> 3) == 0x1e ? 4 : 0;
+    int ok = n > 0;
+    for (int i = 1; ok && i < n; i++) ok = (p[i] & 0xc0) == 0x80;
+    if (ok && n == 2) ok = *p >= 0xc2;                                       /* overlong */
+    if (ok && n == 3) ok = !(*p == 0xe0 && p[1] < 0xa0) && !(*p == 0xed && p[1] >= 0xa0); /* overlong, surrogates */
+    if (ok && n == 4) ok = !(*p == 0xf0 && p[1] < 0x90) && *p <= 0xf4 && !(*p == 0xf4 && p[1] >= 0x90);
+    if (!ok) {
+      *p++ = '?';
+      continue;
+    }
+    p += n;
+  }
+}
+
+void wgg_api_error(wgg_http_req *req, int status, const char *code, const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  scrub_utf8(msg);
+  wgg_debug("%s %s -> %d %s: %s", req->method_name, req->path, status, code, msg);
+  wgg_api_json(req, status, json_pack("{s:s,s:s}", "errorCode", code, "message", msg));
+}
+
+void wgg_api_empty(wgg_http_req *req) {
+  wgg_http_respond(req, 204, NULL, NULL, 0, NULL, 0);
+}
+
+static int hexval(int c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  c = tolower(c);
+  return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+char *wgg_url_decode(const char *s, size_t n, bool plus) {
+  char *out = malloc(n + 1), *o = out;
+  if (!out) return NULL;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] == '%') {
+      int hi = i + 2 < n ? hexval((unsigned char)s[i + 1]) : -1;
+      int lo = i + 2 < n ? hexval((unsigned char)s[i + 2]) : -1;
+      if (hi < 0 || lo < 0) {
+        free(out);
+        return NULL;
+      }
+      *o++ = (char)(hi * 16 + lo);
+      i += 2;
+    } else if (plus && s[i] == '+') {
+      *o++ = ' ';
+    } else {
+      *o++ = s[i];
+    }
+  }
+  *o = '\0';
+  return out;
+}
+
+char *wgg_query_get(const char *query, const char *name) {
+  size_t nl = strlen(name);
+  for (const char *p = query; p && *p;) {
+    const char *amp = strchr(p, '&');
+    size_t len = amp ? (size_t)(amp - p) : strlen(p);
+    const char *eq = memchr(p, '=', len);
+    size_t klen = eq ? (size_t)(eq - p) : len;
+    char *k = wgg_url_decode(p, klen, true);
+    bool match = k && strlen(k) == nl && !memcmp(k, name, nl);
+    free(k);
+    if (match) return eq ? wgg_url_decode(eq + 1, len - klen - 1, true) : strdup("");
+    p = amp ? amp + 1 : NULL;
+  }
+  return NULL;
+}
+
+typedef struct work {
+  uv_work_t w;
+  void *job;
+  void (*work)(void *);
+  void (*done)(void *);
+} work;
+
+static void work_run(uv_work_t *w) {
+  work *k = (work *)w;
+  k->work(k->job);
+}
+
+static void work_done(uv_work_t *w, int status) {
+  (void)status; /* never cancelled: uv_cancel is not used */
+  work *k = (work *)w;
+  k->done(k->job);
+  free(k);
+}
+
+int wgg_api_submit(uv_loop_t *loop, bool blocking, void *job, void (*fn)(void *), void (*done)(void *)) {
+  if (!blocking) {
+    fn(job);
+    done(job);
+    return 0;
+  }
+  work *k = calloc(1, sizeof *k);
+  if (!k) return -1;
+  k->job = job;
+  k->work = fn;
+  k->done = done;
+  if (uv_queue_work(loop, &k->w, work_run, work_done)) {
+    free(k);
+    return -1;
+  }
+  return 0;
+}

@@ -1,0 +1,190 @@
+/*
+ * router.c: builds the API state (stores from components) and routes each
+ * request: API token check (dapr pkg/api/http/middlewares.go), then the
+ * /v1.0/ building blocks.
+ */
+#include <http_parser.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "util/err.h"
+#include "observe/metrics.h"
+#include "util/log.h"
+
+/* Building blocks whose components this build loads. Other known blocks are
+ * skipped with a warning so an existing resources folder still starts. */
+static bool block_is(const char *type, const char *block) {
+  size_t n = strlen(block);
+  return !strncmp(type, block, n) && type[n] == '.';
+}
+
+wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wgg_err *err) {
+  wgg_api *api = calloc(1, sizeof *api);
+  if (!api) return wgg_err_set(err, "out of memory"), NULL;
+  api->opts = opts;
+  api->components = *components;
+  components->items = NULL;
+  components->n = 0;
+  pthread_mutex_init(&api->ext_mu, NULL);
+  api->extended = json_object();
+  api->stores = calloc(api->components.n ? api->components.n : 1, sizeof *api->stores);
+  if (!api->extended || !api->stores) {
+    wgg_err_set(err, "out of memory");
+    goto fail;
+  }
+  for (size_t i = 0; i < api->components.n; i++) {
+    const wgg_component *c = &api->components.items[i];
+    if (c->endpoint) {
+      wgg_info("HTTPEndpoint loaded: %s (%s)", c->name, c->base_url);
+      continue;
+    }
+    if (!block_is(c->type, "state")) {
+      if (strcmp(c->type, "secretstores.local.env") && strcmp(c->type, "secretstores.local.file"))
+        wgg_warn("component %s (%s, %s:%d): building block not supported yet; skipped", c->name, c->type, c->file,
+                 c->line);
+      continue;
+    }
+    wgg_err e;
+    wgg_state_store *s = wgg_state_store_new(c, &e);
+    if (!s) {
+      if (c->ignore_errors) {
+        wgg_warn("component %s (%s:%d): %s; skipped (ignoreErrors)", c->name, c->file, c->line, e.msg);
+        continue;
+      }
+      wgg_err_set(err, "%s:%d: component %s (%s/%s): init error: %s", c->file, c->line, c->name, c->type,
+                  *c->version ? c->version : "v1", e.msg);
+      goto fail;
+    }
+    api->stores[api->n_stores].comp = c;
+    api->stores[api->n_stores].index = api->n_stores;
+    api->stores[api->n_stores++].store = s;
+    wgg_info("component loaded: %s (%s/%s)", c->name, c->type, *c->version ? c->version : "v1");
+  }
+  return api;
+fail:
+  wgg_api_free(api);
+  return NULL;
+}
+
+void wgg_api_free(wgg_api *api) {
+  if (!api) return;
+  for (size_t i = 0; i < api->n_stores; i++) api->stores[i].store->ops->destroy(api->stores[i].store);
+  free(api->stores);
+  wgg_component_list_free(&api->components);
+  json_decref(api->extended);
+  pthread_mutex_destroy(&api->ext_mu);
+  free(api);
+}
+
+/* Splits path (after the leading '/') into percent-decoded segments.
+ * Returns the count, or -1 on a malformed escape/OOM. */
+static int split(const char *path, char **seg, int max) {
+  int n = 0;
+  const char *p = path;
+  if (*p == '/') p++;
+  while (*p && n < max) {
+    const char *slash = strchr(p, '/');
+    size_t len = slash ? (size_t)(slash - p) : strlen(p);
+    if (!(seg[n] = wgg_url_decode(p, len, false))) {
+      while (n) free(seg[--n]);
+      return -1;
+    }
+    n++;
+    if (!slash) break;
+    p = slash + 1;
+    if (!*p) { /* trailing slash: an empty last segment */
+      if (n < max && (seg[n] = strdup(""))) n++;
+      break;
+    }
+  }
+  return n;
+}
+
+/* /v1.0/invoke/{appId}/method/{method...}, where appId is an app ID, an
+ * HTTPEndpoint name, or a URL, escaped (http%3A%2F%2Fhost%3A80) or raw
+ * (http://host:80). The method is the raw rest of the path. */
+static void invoke_route(wgg_api *api, wgg_http_req *req) {
+  static const char prefix[] = "/v1.0/invoke/";
+  const char *rest = strncmp(req->path, prefix, sizeof prefix - 1) ? "" : req->path + sizeof prefix - 1;
+  const char *m;
+  if (!strncmp(rest, "http://", 7) || !strncmp(rest, "https://", 8)) m = strstr(rest + 7, "/method/");
+  else if ((m = strchr(rest, '/')) && strncmp(m, "/method/", 8) && strcmp(m, "/method")) m = NULL;
+  if (!m) {
+    static const char nf[] = "404 page not found\n";
+    wgg_http_respond(req, 404, "text/plain; charset=utf-8", NULL, 0, nf, sizeof nf - 1);
+    return;
+  }
+  char *id = wgg_url_decode(rest, (size_t)(m - rest), false);
+  if (!id) {
+    wgg_api_error(req, 400, "ERR_MALFORMED_REQUEST", "malformed percent-encoding in the request path");
+    return;
+  }
+  wgg_api_invoke(api, req, id, m[7] ? m + 8 : "");
+  free(id);
+}
+
+/* Constant-time comparison of two NUL-terminated strings. */
+static bool token_equal(const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b);
+  unsigned char d = la != lb;
+  for (size_t i = 0; i < la; i++) d |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
+  return d == 0;
+}
+
+void wgg_api_handle(wgg_http_req *req, void *user) {
+  wgg_api *api = user;
+  char *seg[16] = {0};
+  int n = split(req->path, seg, 16);
+  if (n < 0) {
+    wgg_api_error(req, 400, "ERR_MALFORMED_REQUEST", "malformed percent-encoding in the request path");
+    return;
+  }
+  bool health = n >= 2 && !strcmp(seg[0], "v1.0") && !strcmp(seg[1], "healthz") &&
+                (req->method == HTTP_GET || req->method == HTTP_HEAD);
+  const char *tok = api->opts->api_token;
+  if (tok && *tok && !health) {
+    const char *got = wgg_http_req_header(req, "dapr-api-token");
+    if (!got || !token_equal(got, tok)) {
+      static const char msg[] = "invalid api token";
+      wgg_http_respond(req, 401, "text/plain; charset=utf-8", NULL, 0, msg, sizeof msg - 1);
+      goto out;
+    }
+  }
+  if (n >= 2 && !strcmp(seg[0], "v1.0")) {
+    if (!strcmp(seg[1], "healthz")) {
+      req->tag = WGG_R_HEALTHZ;
+      wgg_api_healthz(api, req, seg + 2, (size_t)n - 2);
+      goto out;
+    }
+    if (!strcmp(seg[1], "metadata")) {
+      req->tag = WGG_R_METADATA;
+      wgg_api_metadata(api, req, seg + 2, (size_t)n - 2);
+      goto out;
+    }
+    if (!strcmp(seg[1], "state")) {
+      wgg_api_state(api, req, seg + 2, (size_t)n - 2);
+      goto out;
+    }
+    if (!strcmp(seg[1], "invoke")) {
+      req->tag = WGG_R_INVOKE;
+      invoke_route(api, req);
+      goto out;
+    }
+  }
+  const char *target = wgg_http_req_header(req, "dapr-app-id");
+  if (target && strncmp(req->path, "/v1.0/", 6)) {
+    req->tag = WGG_R_INVOKE;
+    wgg_api_invoke(api, req, target, req->path[0] == '/' ? req->path + 1 : req->path);
+    goto out;
+  }
+  static const char nf[] = "404 page not found\n";
+  wgg_http_respond(req, 404, "text/plain; charset=utf-8", NULL, 0, nf, sizeof nf - 1);
+out:
+  for (int i = 0; i < n; i++) free(seg[i]);
+}
+
+void wgg_api_observe(int tag, int method, int status, uint64_t ns, void *user) {
+  (void)user;
+  wgg_metrics_http(tag, method, status, ns);
+}

@@ -1,0 +1,246 @@
+/*
+ * state.c: the state routes' dispatch, store lookup and key scheme, plus
+ * GET and DELETE of one key (docs reference/api/state_api.md).
+ */
+#include <errno.h>
+#include <http_parser.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/state_internal.h"
+#include "observe/metrics.h"
+#include "util/err.h"
+
+wgg_store_entry *wgg_state_find(wgg_api *api, wgg_http_req *req, const char *name) {
+  if (!api->n_stores) {
+    wgg_api_error(req, 500, "ERR_STATE_STORE_NOT_CONFIGURED", "state store is not configured");
+    return NULL;
+  }
+  for (size_t i = 0; i < api->n_stores; i++)
+    if (!strcmp(api->stores[i].comp->name, name)) return &api->stores[i];
+  wgg_api_error(req, 400, "ERR_STATE_STORE_NOT_FOUND", "state store %s is not found", name);
+  return NULL;
+}
+
+size_t wgg_state_index(const wgg_store_entry *se) {
+  return se->index;
+}
+
+bool wgg_state_key_ok(wgg_http_req *req, const char *key) {
+  if (!key || !*key) {
+    wgg_api_error(req, 400, "ERR_MALFORMED_REQUEST", "\"key\" is a required field");
+    return false;
+  }
+  if (strstr(key, "||")) {
+    wgg_api_error(req, 400, "ERR_MALFORMED_REQUEST", "input key/keyPrefix '%s' can't contain '||'", key);
+    return false;
+  }
+  return true;
+}
+
+char *wgg_state_prefixed(const wgg_api *api, const char *key) {
+  const char *app = api->opts->app_id ? api->opts->app_id : "";
+  if (!*app) return strdup(key);
+  size_t n = strlen(app) + 2 + strlen(key) + 1;
+  char *s = malloc(n);
+  if (s) snprintf(s, n, "%s||%s", app, key);
+  return s;
+}
+
+int wgg_state_parse_ttl(const char *v, int64_t *ttl, wgg_err *msg) {
+  *ttl = 0;
+  if (!v) return 0;
+  errno = 0;
+  char *end;
+  long long n = strtoll(v, &end, 10);
+  if (!*v || *end || errno || n < -1 || n > 100LL * 365 * 24 * 3600)
+    return wgg_err_set(msg, "incorrect value for metadata 'ttlInSeconds': '%s' (an integer of seconds, or -1)", v);
+  *ttl = n > 0 ? n : 0;
+  return 0;
+}
+
+/* ---- GET /v1.0/state/{store}/{key} ---- */
+
+typedef struct get_job {
+  wgg_http_req *req;
+  wgg_store_entry *se;
+  char *key, *user_key;
+  wgg_state_got got;
+  int status;
+  wgg_err err;
+} get_job;
+
+static void get_work(void *p) {
+  get_job *j = p;
+  j->status = j->se->store->ops->get(j->se->store, j->key, &j->got, &j->err);
+}
+
+static void get_done(void *p) {
+  get_job *j = p;
+  wgg_metrics_state(wgg_state_index(j->se), WGG_OP_GET, j->status == WGG_ST_OK);
+  if (j->status != WGG_ST_OK) {
+    wgg_api_error(j->req, 500, "ERR_STATE_GET", "fail to get %s from state store %s: %s", j->user_key,
+                  j->se->comp->name, j->err.msg);
+  } else if (!j->got.found) {
+    wgg_api_empty(j->req);
+  } else {
+    wgg_http_header h[2] = {{"ETag", j->got.etag}};
+    size_t nh = 1;
+    char when[40];
+    if (j->got.expire_unix > 0) {
+      time_t t = (time_t)j->got.expire_unix;
+      struct tm tm;
+      gmtime_r(&t, &tm);
+      strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+      h[nh].name = "metadata.ttlExpireTime";
+      h[nh++].value = when;
+    }
+    wgg_http_respond(j->req, 200, "application/json", h, nh, j->got.value, j->got.value_len);
+  }
+  wgg_state_got_free(&j->got);
+  free(j->key);
+  free(j->user_key);
+  free(j);
+}
+
+void wgg_state_get(wgg_api *api, wgg_http_req *req, wgg_store_entry *se, const char *key) {
+  if (!wgg_state_key_ok(req, key)) return;
+  get_job *j = calloc(1, sizeof *j);
+  if (j) {
+    j->req = req;
+    j->se = se;
+    j->key = wgg_state_prefixed(api, key);
+    j->user_key = strdup(key);
+  }
+  if (!j || !j->key || !j->user_key || wgg_api_submit(req->loop, se->store->blocking, j, get_work, get_done)) {
+    if (j) {
+      free(j->key);
+      free(j->user_key);
+      free(j);
+    }
+    wgg_api_error(req, 500, "ERR_STATE_GET", "fail to get %s from state store %s: out of memory", key, se->comp->name);
+  }
+}
+
+/* ---- DELETE /v1.0/state/{store}/{key} ---- */
+
+typedef struct del_job {
+  wgg_http_req *req;
+  wgg_store_entry *se;
+  wgg_state_op op;
+  char *key, *user_key, *etag;
+  int status;
+  wgg_err err;
+} del_job;
+
+static void del_work(void *p) {
+  del_job *j = p;
+  j->status = j->se->store->ops->apply(j->se->store, &j->op, 1, &j->err);
+}
+
+static void del_done(void *p) {
+  del_job *j = p;
+  wgg_metrics_state(wgg_state_index(j->se), WGG_OP_DELETE, j->status == WGG_ST_OK);
+  switch (j->status) {
+    case WGG_ST_OK: wgg_api_empty(j->req); break;
+    case WGG_ST_ETAG_MISMATCH:
+      wgg_api_error(j->req, 409, "ERR_STATE_DELETE",
+                    "failed deleting state with key %s: possible etag mismatch. error from state store: %s", j->user_key,
+                    j->err.msg);
+      break;
+    case WGG_ST_ETAG_INVALID:
+      wgg_api_error(j->req, 400, "ERR_STATE_DELETE", "failed deleting state with key %s: %s", j->user_key, j->err.msg);
+      break;
+    default:
+      wgg_api_error(j->req, j->status == WGG_ST_BAD_REQUEST ? 400 : 500, "ERR_STATE_DELETE",
+                    "failed deleting state with key %s: %s", j->user_key, j->err.msg);
+  }
+  free(j->key);
+  free(j->user_key);
+  free(j->etag);
+  free(j);
+}
+
+void wgg_state_delete(wgg_api *api, wgg_http_req *req, wgg_store_entry *se, const char *key) {
+  if (!wgg_state_key_ok(req, key)) return;
+  char *conc = wgg_query_get(req->query, "concurrency");
+  if (conc && strcmp(conc, "first-write") && strcmp(conc, "last-write") && *conc) {
+    wgg_api_error(req, 400, "ERR_STATE_DELETE", "failed deleting state with key %s: unrecognized concurrency model '%s'",
+                  key, conc);
+    free(conc);
+    return;
+  }
+  del_job *j = calloc(1, sizeof *j);
+  const char *ifm = wgg_http_req_header(req, "If-Match");
+  if (j) {
+    j->req = req;
+    j->se = se;
+    j->key = wgg_state_prefixed(api, key);
+    j->user_key = strdup(key);
+    j->etag = ifm ? strdup(ifm) : NULL;
+    j->op.is_delete = true;
+    j->op.key = j->key;
+    j->op.etag = j->etag;
+    j->op.first_write = conc && !strcmp(conc, "first-write");
+  }
+  free(conc);
+  if (!j || !j->key || !j->user_key || (ifm && !j->etag) ||
+      wgg_api_submit(req->loop, se->store->blocking, j, del_work, del_done)) {
+    if (j) {
+      free(j->key);
+      free(j->user_key);
+      free(j->etag);
+      free(j);
+    }
+    wgg_api_error(req, 500, "ERR_STATE_DELETE", "failed deleting state with key %s: out of memory", key);
+  }
+}
+
+/* ---- routing ---- */
+
+static void not_allowed(wgg_http_req *req) {
+  wgg_http_respond(req, 405, NULL, NULL, 0, NULL, 0);
+}
+
+void wgg_api_state(wgg_api *api, wgg_http_req *req, char **seg, size_t n) {
+  if (n == 0 || n > 2 || !*seg[0]) {
+    static const char nf[] = "404 page not found\n";
+    wgg_http_respond(req, 404, "text/plain; charset=utf-8", NULL, 0, nf, sizeof nf - 1);
+    return;
+  }
+  bool post = req->method == HTTP_POST || req->method == HTTP_PUT;
+  req->tag = n == 1                               ? WGG_R_STATE_SAVE
+             : post && !strcmp(seg[1], "bulk")        ? WGG_R_STATE_BULK
+             : post && !strcmp(seg[1], "transaction") ? WGG_R_STATE_TRANSACTION
+             : req->method == HTTP_DELETE             ? WGG_R_STATE_DELETE
+                                                      : WGG_R_STATE_GET;
+  if (n == 1) {
+    if (!post) {
+      not_allowed(req);
+      return;
+    }
+    wgg_store_entry *se = wgg_state_find(api, req, seg[0]);
+    if (se) wgg_state_save(api, req, se);
+    return;
+  }
+  if (post && !strcmp(seg[1], "bulk")) {
+    wgg_store_entry *se = wgg_state_find(api, req, seg[0]);
+    if (se) wgg_state_bulk(api, req, se);
+    return;
+  }
+  if (post && !strcmp(seg[1], "transaction")) {
+    wgg_store_entry *se = wgg_state_find(api, req, seg[0]);
+    if (se) wgg_state_transaction(api, req, se);
+    return;
+  }
+  if (req->method != HTTP_GET && req->method != HTTP_DELETE) {
+      not_allowed(req);
+      return;
+    }
+  wgg_store_entry *se = wgg_state_find(api, req, seg[0]);
+  if (!se) return;
+  if (req->method == HTTP_GET) wgg_state_get(api, req, se, seg[1]);
+  else wgg_state_delete(api, req, se, seg[1]);
+}

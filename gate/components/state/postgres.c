@@ -1,0 +1,272 @@
+/*
+ * postgres.c: state.postgresql v1 (docs reference/components-reference/
+ * supported-state-stores/setup-postgresql-v1.md; table layout of
+ * components-contrib state/postgresql v1: key, value jsonb, isbinary,
+ * insertdate, updatedate, expiredate). The ETag is the row's xmin (a 32-bit
+ * transaction id, so any other ETag is invalid). A save of several items and
+ * a transaction run in one SQL transaction. libpq, synchronous: the store is
+ * `blocking` and only runs on the libuv thread pool. One connection under a
+ * mutex; a lost connection is re-established on the next call, so the store
+ * recovers by itself when PostgreSQL comes back.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "components/state/store.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/log.h"
+
+typedef struct pgstore {
+  wgg_state_store base;
+  pthread_mutex_t mu;
+  PGconn *conn;
+  char *conninfo;
+  char table[64], mtable[64];
+  uint64_t timeout_ms, cleanup_ms;
+  time_t last_used, last_cleanup;
+} pgstore;
+
+#define LIVE "(expiredate IS NULL OR expiredate > now())"
+#define EXPIRY "CASE WHEN $3::bigint > 0 THEN now() + $3::bigint * interval '1 second' END"
+
+static bool valid_ident(const char *s) {
+  if (!s || !*s || strlen(s) > 60) return false;
+  for (const char *p = s; *p; p++)
+    if (!isalnum((unsigned char)*p) && *p != '_' && *p != '.') return false;
+  return true;
+}
+
+static void drop(pgstore *st) {
+  if (st->conn) PQfinish(st->conn);
+  st->conn = NULL;
+}
+
+/* Runs sql with params; returns the result (caller PQclear) or NULL with err.
+ * A broken connection is dropped so that the next call reconnects. */
+static PGresult *run(pgstore *st, const char *sql, int n, const char *const *params, wgg_err *err) {
+  PGresult *r = PQexecParams(st->conn, sql, n, NULL, params, NULL, NULL, 0);
+  ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+  if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) return r;
+  char msg[400];
+  snprintf(msg, sizeof msg, "%s", r ? PQresultErrorMessage(r) : PQerrorMessage(st->conn));
+  for (char *p = msg + strlen(msg); p > msg && (p[-1] == '\n' || p[-1] == ' '); p--) p[-1] = '\0';
+  wgg_err_set(err, "postgresql: %s", msg);
+  PQclear(r);
+  if (PQstatus(st->conn) != CONNECTION_OK) drop(st);
+  return NULL;
+}
+
+static int exec0(pgstore *st, const char *sql, wgg_err *err) {
+  PGresult *r = run(st, sql, 0, NULL, err);
+  PQclear(r);
+  return r ? 0 : -1;
+}
+
+/* Connects if needed (checking an idle connection first: the server may have restarted). */
+static int ensure(pgstore *st, wgg_err *err) {
+  time_t now = time(NULL);
+  if (st->conn && now - st->last_used >= 1) {
+    wgg_err ignored;
+    exec0(st, "SELECT 1", &ignored);
+  }
+  st->last_used = now;
+  if (st->conn) return 0;
+  st->conn = PQconnectdb(st->conninfo);
+  if (!st->conn || PQstatus(st->conn) != CONNECTION_OK) {
+    char msg[400];
+    snprintf(msg, sizeof msg, "%s", st->conn ? PQerrorMessage(st->conn) : "out of memory");
+    for (char *p = msg + strlen(msg); p > msg && p[-1] == '\n'; p--) p[-1] = '\0';
+    wgg_err_set(err, "postgresql: cannot connect: %s", msg);
+    drop(st);
+    return -1;
+  }
+  char sql[96];
+  snprintf(sql, sizeof sql, "SET statement_timeout = %llu", (unsigned long long)st->timeout_ms);
+  return exec0(st, sql, err);
+}
+
+static int pg_get(wgg_state_store *s, const char *key, wgg_state_got *out, wgg_err *err) {
+  pgstore *st = (pgstore *)s;
+  memset(out, 0, sizeof *out);
+  char sql[300];
+  snprintf(sql, sizeof sql,
+           "SELECT value::text, xmin::text, COALESCE(extract(epoch FROM expiredate)::bigint, 0) FROM %s "
+           "WHERE key = $1 AND " LIVE,
+           st->table);
+  pthread_mutex_lock(&st->mu);
+  int status = WGG_ST_ERROR;
+  for (int attempt = 0; attempt < 2 && status == WGG_ST_ERROR; attempt++) { /* reads are safe to retry */
+    if (ensure(st, err)) continue;
+    const char *params[] = {key};
+    PGresult *r = run(st, sql, 1, params, err);
+    if (!r) continue;
+    status = WGG_ST_OK;
+    if (PQntuples(r) == 1) {
+      out->value = wgg_strndup(PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
+      out->value_len = (size_t)PQgetlength(r, 0, 0);
+      out->etag = strdup(PQgetvalue(r, 0, 1));
+      out->expire_unix = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+      out->found = true;
+      if (!out->value || !out->etag) {
+        wgg_state_got_free(out);
+        status = wgg_err_set(err, "out of memory");
+      }
+    }
+    PQclear(r);
+  }
+  pthread_mutex_unlock(&st->mu);
+  return status;
+}
+
+static bool valid_xid(const char *s) {
+  if (!*s || strlen(s) > 10) return false;
+  for (const char *p = s; *p; p++)
+    if (!isdigit((unsigned char)*p)) return false;
+  return strtoull(s, NULL, 10) <= 0xffffffffULL;
+}
+
+static int apply_one(pgstore *st, const wgg_state_op *op, wgg_err *err) {
+  bool has_etag = op->etag && *op->etag;
+  char sql[700], ttl[24];
+  snprintf(ttl, sizeof ttl, "%lld", (long long)(op->ttl_seconds > 0 ? op->ttl_seconds : 0));
+  const char *params[4] = {op->key};
+  int n;
+  char *value = NULL;
+  if (op->is_delete) {
+    if (has_etag) {
+      snprintf(sql, sizeof sql, "DELETE FROM %s WHERE key = $1 AND xmin = $2::text::xid AND " LIVE, st->table);
+      params[1] = op->etag;
+      n = 2;
+    } else {
+      snprintf(sql, sizeof sql, "DELETE FROM %s WHERE key = $1", st->table);
+      n = 1;
+    }
+  } else {
+    if (!(value = wgg_strndup(op->value, op->value_len))) return wgg_err_set(err, "out of memory"), WGG_ST_ERROR;
+    params[1] = value;
+    params[2] = ttl;
+    n = 3;
+    if (has_etag) {
+      snprintf(sql, sizeof sql,
+               "UPDATE %s SET value = $2::jsonb, isbinary = false, updatedate = now(), expiredate = " EXPIRY
+               " WHERE key = $1 AND xmin = $4::text::xid AND " LIVE,
+               st->table);
+      params[3] = op->etag;
+      n = 4;
+    } else {
+      snprintf(sql, sizeof sql,
+               "INSERT INTO %s AS t (key, value, isbinary, expiredate) VALUES ($1, $2::jsonb, false, " EXPIRY
+               ") ON CONFLICT (key) DO UPDATE SET value = excluded.value, isbinary = false, updatedate = now(), "
+               "expiredate = excluded.expiredate%s",
+               st->table, op->first_write ? " WHERE t.expiredate IS NOT NULL AND t.expiredate <= now()" : "");
+    }
+  }
+  PGresult *r = run(st, sql, n, params, err);
+  free(value);
+  if (!r) return WGG_ST_ERROR;
+  long changed = strtol(PQcmdTuples(r), NULL, 10);
+  PQclear(r);
+  if (changed == 0 && (has_etag || (!op->is_delete && op->first_write)))
+    return wgg_err_set(err, "%s", wgg_state_mismatch_msg(op)), WGG_ST_ETAG_MISMATCH;
+  return WGG_ST_OK;
+}
+
+static int pg_apply(wgg_state_store *s, const wgg_state_op *ops, size_t n, wgg_err *err) {
+  pgstore *st = (pgstore *)s;
+  for (size_t i = 0; i < n; i++)
+    if (ops[i].etag && *ops[i].etag && !valid_xid(ops[i].etag))
+      return wgg_err_set(err, "invalid etag value: %s", ops[i].etag), WGG_ST_ETAG_INVALID;
+  pthread_mutex_lock(&st->mu);
+  int status = WGG_ST_ERROR;
+  if (ensure(st, err) || exec0(st, "BEGIN", err)) goto out;
+  status = WGG_ST_OK;
+  for (size_t i = 0; i < n && status == WGG_ST_OK; i++) status = apply_one(st, &ops[i], err);
+  if (status == WGG_ST_OK && exec0(st, "COMMIT", err)) status = WGG_ST_ERROR;
+  if (status != WGG_ST_OK) {
+    wgg_err ignored;
+    if (st->conn) exec0(st, "ROLLBACK", &ignored);
+    goto out;
+  }
+  time_t now = time(NULL);
+  if (st->cleanup_ms && (uint64_t)(now - st->last_cleanup) * 1000 >= st->cleanup_ms) {
+    char sql[200];
+    wgg_err e;
+    st->last_cleanup = now;
+    snprintf(sql, sizeof sql, "DELETE FROM %s WHERE expiredate IS NOT NULL AND expiredate <= now()", st->table);
+    if (exec0(st, sql, &e)) wgg_warn("state.postgresql cleanup: %s", e.msg);
+  }
+out:
+  pthread_mutex_unlock(&st->mu);
+  return status;
+}
+
+static void pg_destroy(wgg_state_store *s) {
+  pgstore *st = (pgstore *)s;
+  drop(st);
+  free(st->conninfo);
+  pthread_mutex_destroy(&st->mu);
+  free(st);
+}
+
+static const wgg_state_store_ops pg_ops = {pg_get, pg_apply, pg_destroy};
+
+wgg_state_store *wgg_state_postgres_new(const wgg_component *c, wgg_err *err) {
+  if (c->version && *c->version && strcmp(c->version, "v1"))
+    return wgg_err_set(err, "couldn't find state store %s/%s (only v1)", c->type, c->version), NULL;
+  const char *cs = wgg_component_meta(c, "connectionString");
+  if (!cs || !*cs) return wgg_err_set(err, "state.postgresql: missing connection string"), NULL;
+  const char *table = wgg_component_meta(c, "tableName"), *mtable = wgg_component_meta(c, "metadataTableName");
+  if (!table || !*table) table = "state";
+  if (!mtable || !*mtable) mtable = "dapr_metadata";
+  if (!valid_ident(table) || !valid_ident(mtable))
+    return wgg_err_set(err, "state.postgresql: invalid table name (letters, digits, _ and . only)"), NULL;
+  pgstore *st = calloc(1, sizeof *st);
+  if (!st) return wgg_err_set(err, "out of memory"), NULL;
+  pthread_mutex_init(&st->mu, NULL);
+  st->base.ops = &pg_ops;
+  st->base.features = WGG_FEAT_ETAG | WGG_FEAT_TRANSACTIONAL | WGG_FEAT_TTL;
+  st->base.blocking = true;
+  snprintf(st->table, sizeof st->table, "%s", table);
+  snprintf(st->mtable, sizeof st->mtable, "%s", mtable);
+  st->last_cleanup = time(NULL);
+  wgg_err e;
+  const char *to = wgg_component_meta(c, "timeout"), *ci = wgg_component_meta(c, "cleanupInterval");
+  if (wgg_parse_duration_ms(to && *to ? to : "20s", &st->timeout_ms, &e) ||
+      wgg_parse_duration_ms(ci && *ci ? ci : "1h", &st->cleanup_ms, &e)) {
+    wgg_err_set(err, "state.postgresql: %s", e.msg);
+    goto fail;
+  }
+  if (!(st->conninfo = strdup(cs))) {
+    wgg_err_set(err, "out of memory");
+    goto fail;
+  }
+  if (ensure(st, &e)) {
+    wgg_err_set(err, "state.postgresql: %s", e.msg);
+    goto fail;
+  }
+  char sql[900];
+  snprintf(sql, sizeof sql,
+           "CREATE TABLE IF NOT EXISTS %s (key text NOT NULL PRIMARY KEY, value text NOT NULL);"
+           "CREATE TABLE IF NOT EXISTS %s (key text NOT NULL PRIMARY KEY, value jsonb NOT NULL, isbinary boolean NOT NULL,"
+           " insertdate TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT NOW(), updatedate TIMESTAMP WITH TIME ZONE NULL,"
+           " expiredate TIMESTAMP WITH TIME ZONE NULL);",
+           st->mtable, st->table);
+  PGresult *r = PQexec(st->conn, sql); /* several statements: simple query protocol */
+  if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+    wgg_err_set(err, "state.postgresql: creating tables: %s", PQresultErrorMessage(r));
+    PQclear(r);
+    goto fail;
+  }
+  PQclear(r);
+  return &st->base;
+fail:
+  pg_destroy(&st->base);
+  return NULL;
+}

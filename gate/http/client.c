@@ -1,0 +1,460 @@
+/*
+ * client.c: see client.h. Per connection: a uv_tcp_t, an http_parser in
+ * response mode and buffers for the response being read. Per request: the
+ * serialized request bytes and a timeout timer.
+ */
+#include "http/client.h"
+
+#include <http_parser.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+#include "util/log.h"
+
+enum { MAX_IDLE = 64 };
+
+typedef struct creq creq;
+
+typedef struct cconn {
+  uv_tcp_t tcp;
+  uv_connect_t connect;
+  struct wgg_http_client *cl;
+  char key[96]; /* host:port */
+  http_parser parser;
+  creq *req; /* NULL when idle */
+  struct cconn *next_idle;
+  bool closing, reused, got_bytes, done, in_value, head;
+  wgg_buf hfield, hvalue, hdrs, body;
+  size_t n_hdrs;
+  char rbuf[65536];
+} cconn;
+
+struct creq {
+  struct wgg_http_client *cl;
+  char key[96];
+  struct sockaddr_storage addr;
+  char *wire;
+  size_t wire_len;
+  uv_timer_t timer;
+  wgg_http_client_cb cb;
+  void *user;
+  cconn *conn;
+  int attempts;
+  bool head, finished;
+  /* DNS: a host that is not an IP literal is resolved (uv_getaddrinfo) before its first connect */
+  char *host;
+  int port;
+  bool resolved, resolving, free_after_resolve;
+  uv_getaddrinfo_t gai;
+};
+
+struct wgg_http_client {
+  uv_loop_t *loop;
+  cconn *idle;
+  size_t n_idle;
+  size_t refs; /* live connections + live requests */
+  bool closing;
+};
+
+static void conn_close(cconn *c);
+static void start(creq *r);
+static void resolve(creq *r);
+
+static void client_unref(struct wgg_http_client *cl) {
+  if (--cl->refs == 0 && cl->closing) free(cl);
+}
+
+/* ---- requests ---- */
+
+static void req_free(creq *r) {
+  struct wgg_http_client *cl = r->cl;
+  free(r->wire);
+  free(r->host);
+  free(r);
+  client_unref(cl);
+}
+
+static void on_req_timer_closed(uv_handle_t *h) {
+  creq *r = h->data;
+  if (r->resolving) { /* the resolver still holds r: it frees r when it reports */
+    r->free_after_resolve = true;
+    return;
+  }
+  req_free(r);
+}
+
+/* Completes r exactly once: calls back, then releases it. */
+static void finish(creq *r, const wgg_http_response *resp, const char *errmsg) {
+  if (r->finished) return;
+  r->finished = true;
+  if (r->conn) r->conn->req = NULL;
+  r->conn = NULL;
+  uv_timer_stop(&r->timer);
+  r->cb(r->user, resp, errmsg);
+  uv_close((uv_handle_t *)&r->timer, on_req_timer_closed);
+}
+
+static void on_req_timeout(uv_timer_t *t) {
+  creq *r = t->data;
+  cconn *c = r->conn;
+  finish(r, NULL, "timeout waiting for the app's response");
+  if (c) conn_close(c);
+}
+
+/* ---- connections ---- */
+
+static void on_conn_closed(uv_handle_t *h) {
+  cconn *c = h->data;
+  struct wgg_http_client *cl = c->cl;
+  wgg_buf_free(&c->hfield);
+  wgg_buf_free(&c->hvalue);
+  wgg_buf_free(&c->hdrs);
+  wgg_buf_free(&c->body);
+  free(c);
+  client_unref(cl);
+}
+
+static void unlink_idle(cconn *c) {
+  for (cconn **p = &c->cl->idle; *p; p = &(*p)->next_idle)
+    if (*p == c) {
+      *p = c->next_idle;
+      c->cl->n_idle--;
+      break;
+    }
+  c->next_idle = NULL;
+}
+
+static void conn_close(cconn *c) {
+  if (c->closing) return;
+  c->closing = true;
+  if (!c->req) unlink_idle(c);
+  uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+}
+
+static void reset_response(cconn *c) {
+  c->hfield.len = c->hvalue.len = c->hdrs.len = c->body.len = 0;
+  c->n_hdrs = 0;
+  c->in_value = c->done = c->got_bytes = false;
+  http_parser_init(&c->parser, HTTP_RESPONSE);
+  c->parser.data = c;
+}
+
+static int push_header(cconn *c) {
+  if (!c->hfield.len) return 0;
+  if (wgg_buf_append(&c->hdrs, c->hfield.data, c->hfield.len + 1) ||
+      wgg_buf_append(&c->hdrs, c->hvalue.data ? c->hvalue.data : "", c->hvalue.len + 1))
+    return -1;
+  c->n_hdrs++;
+  c->hfield.len = c->hvalue.len = 0;
+  return 0;
+}
+
+static int on_hfield(http_parser *p, const char *at, size_t n) {
+  cconn *c = p->data;
+  if (c->in_value) {
+    if (push_header(c)) return -1;
+    c->in_value = false;
+  }
+  return c->hdrs.len + n > (1u << 20) ? -1 : wgg_buf_append(&c->hfield, at, n);
+}
+
+static int on_hvalue(http_parser *p, const char *at, size_t n) {
+  cconn *c = p->data;
+  c->in_value = true;
+  return c->hdrs.len + n > (1u << 20) ? -1 : wgg_buf_append(&c->hvalue, at, n);
+}
+
+static int on_headers_complete(http_parser *p) {
+  cconn *c = p->data;
+  if (push_header(c)) return -1;
+  return c->head ? 1 : 0; /* a response to HEAD has no body */
+}
+
+static int on_body(http_parser *p, const char *at, size_t n) {
+  cconn *c = p->data;
+  return c->body.len + n > (256u << 20) ? -1 : wgg_buf_append(&c->body, at, n);
+}
+
+static int on_message_complete(http_parser *p) {
+  cconn *c = p->data;
+  c->done = true;
+  http_parser_pause(p, 1);
+  return 0;
+}
+
+static const http_parser_settings rsettings = {
+    .on_header_field = on_hfield,
+    .on_header_value = on_hvalue,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+/* Hands the parsed response to the request and parks or closes the connection. */
+static void deliver(cconn *c, bool extra_bytes) {
+  creq *r = c->req;
+  wgg_http_header *h = calloc(c->n_hdrs ? c->n_hdrs : 1, sizeof *h);
+  bool keep = http_should_keep_alive(&c->parser) && !extra_bytes && !c->cl->closing;
+  if (!h) {
+    finish(r, NULL, "out of memory");
+    conn_close(c);
+    return;
+  }
+  for (size_t i = 0, off = 0; i < c->n_hdrs; i++) {
+    h[i].name = c->hdrs.data + off;
+    off += strlen(h[i].name) + 1;
+    h[i].value = c->hdrs.data + off;
+    off += strlen(h[i].value) + 1;
+  }
+  wgg_http_response resp = {(int)c->parser.status_code, h, c->n_hdrs, c->body.data ? c->body.data : "",
+                            c->body.len};
+  finish(r, &resp, NULL);
+  free(h);
+  if (!keep || c->closing || c->cl->n_idle >= MAX_IDLE) {
+    conn_close(c);
+    return;
+  }
+  reset_response(c);
+  c->next_idle = c->cl->idle;
+  c->cl->idle = c;
+  c->cl->n_idle++;
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  cconn *c = h->data;
+  (void)suggested;
+  *buf = uv_buf_init(c->rbuf, sizeof c->rbuf);
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
+  cconn *c = s->data;
+  creq *r = c->req;
+  if (n == 0) return;
+  if (!r) { /* idle: the app closed it, or sent something unexpected */
+    conn_close(c);
+    return;
+  }
+  if (n < 0) {
+    if (n == UV_EOF && c->got_bytes) { /* a body delimited by the end of the connection */
+      http_parser_execute(&c->parser, &rsettings, NULL, 0);
+      if (c->done) {
+        deliver(c, false);
+        conn_close(c);
+        return;
+      }
+    }
+    if (!c->got_bytes && c->reused && r->attempts < 2) { /* the pooled connection was stale */
+      c->req = NULL;
+      r->conn = NULL;
+      conn_close(c);
+      start(r);
+      return;
+    }
+    finish(r, NULL, n == UV_EOF ? "the app closed the connection before answering" : uv_strerror((int)n));
+    conn_close(c);
+    return;
+  }
+  c->got_bytes = true;
+  size_t used = http_parser_execute(&c->parser, &rsettings, buf->base, (size_t)n);
+  enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+  if (c->done) {
+    deliver(c, used < (size_t)n);
+    return;
+  }
+  if (e != HPE_OK) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "malformed response from the app: %s", http_errno_description(e));
+    finish(r, NULL, msg);
+    conn_close(c);
+  }
+}
+
+static void on_written(uv_write_t *w, int status) {
+  cconn *c = w->data;
+  free(w);
+  if (status < 0 && c->req && !c->closing) {
+    creq *r = c->req;
+    if (c->reused && r->attempts < 2) {
+      c->req = NULL;
+      r->conn = NULL;
+      conn_close(c);
+      start(r);
+      return;
+    }
+    finish(r, NULL, uv_strerror(status));
+    conn_close(c);
+  }
+}
+
+static void send_on(cconn *c, creq *r) {
+  c->req = r;
+  r->conn = c;
+  c->head = r->head;
+  uv_write_t *w = malloc(sizeof *w);
+  uv_buf_t b = uv_buf_init(r->wire, (unsigned)r->wire_len);
+  if (!w || uv_write(w, (uv_stream_t *)&c->tcp, &b, 1, on_written) < 0) {
+    free(w);
+    finish(r, NULL, "cannot write to the app connection");
+    conn_close(c);
+    return;
+  }
+  w->data = c;
+}
+
+static void on_connect(uv_connect_t *cr, int status) {
+  cconn *c = cr->data;
+  creq *r = c->req;
+  if (c->closing) return;
+  if (status < 0) {
+    if (r) finish(r, NULL, uv_strerror(status));
+    conn_close(c);
+    return;
+  }
+  uv_tcp_nodelay(&c->tcp, 1);
+  uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+  if (r) send_on(c, r);
+}
+
+static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *res) {
+  creq *r = g->data;
+  r->resolving = false;
+  if (r->finished) { /* timed out meanwhile */
+    if (res) uv_freeaddrinfo(res);
+    if (r->free_after_resolve) req_free(r);
+    return;
+  }
+  if (status < 0 || !res) {
+    char msg[300];
+    snprintf(msg, sizeof msg, "cannot resolve %s: %s", r->host, uv_strerror(status));
+    if (res) uv_freeaddrinfo(res);
+    finish(r, NULL, msg);
+    return;
+  }
+  const struct addrinfo *pick = res;
+  for (const struct addrinfo *a = res; a; a = a->ai_next)
+    if (a->ai_family == AF_INET) { /* prefer IPv4: most apps listen on 127.0.0.1, not ::1 */
+      pick = a;
+      break;
+    }
+  memcpy(&r->addr, pick->ai_addr, pick->ai_addrlen);
+  uv_freeaddrinfo(res);
+  r->resolved = true;
+  r->attempts--; /* start() counts attempts; resolving was not one */
+  start(r);
+}
+
+static void resolve(creq *r) {
+  char port[16];
+  snprintf(port, sizeof port, "%d", r->port);
+  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+  r->gai.data = r;
+  r->resolving = true;
+  int rc = uv_getaddrinfo(r->cl->loop, &r->gai, on_resolved, r->host, port, &hints);
+  if (rc < 0) {
+    r->resolving = false;
+    finish(r, NULL, uv_strerror(rc));
+  }
+}
+
+/* Sends r on an idle pooled connection or a new one. */
+static void start(creq *r) {
+  struct wgg_http_client *cl = r->cl;
+  r->attempts++;
+  for (cconn *c = cl->idle; c; c = c->next_idle)
+    if (!strcmp(c->key, r->key)) {
+      unlink_idle(c);
+      c->reused = true;
+      send_on(c, r);
+      return;
+    }
+  if (!r->resolved) {
+    resolve(r);
+    return;
+  }
+  cconn *c = calloc(1, sizeof *c);
+  if (!c) {
+    finish(r, NULL, "out of memory");
+    return;
+  }
+  c->cl = cl;
+  cl->refs++;
+  snprintf(c->key, sizeof c->key, "%s", r->key);
+  uv_tcp_init(cl->loop, &c->tcp);
+  c->tcp.data = c;
+  c->connect.data = c;
+  reset_response(c);
+  c->req = r;
+  r->conn = c;
+  int rc = uv_tcp_connect(&c->connect, &c->tcp, (const struct sockaddr *)&r->addr, on_connect);
+  if (rc < 0) {
+    finish(r, NULL, uv_strerror(rc));
+    conn_close(c);
+  }
+}
+
+/* ---- public ---- */
+
+wgg_http_client *wgg_http_client_new(uv_loop_t *loop) {
+  struct wgg_http_client *cl = calloc(1, sizeof *cl);
+  if (!cl) return NULL;
+  cl->loop = loop;
+  cl->refs = 1; /* the owner's reference, dropped by wgg_http_client_close */
+  return cl;
+}
+
+int wgg_http_client_request(wgg_http_client *cl, const char *host, int port, const char *method, const char *target,
+                            const wgg_http_header *headers, size_t n, const char *body, size_t len,
+                            uint64_t timeout_ms, wgg_http_client_cb cb, void *user) {
+  creq *r = calloc(1, sizeof *r);
+  if (!r) return -1;
+  char ip[256];
+  size_t hl = strlen(host);
+  if (hl >= sizeof ip || hl == 0 || port <= 0 || port > 65535) {
+    free(r);
+    return -1;
+  }
+  memcpy(ip, host, hl + 1);
+  if (hl > 2 && ip[0] == '[' && ip[hl - 1] == ']') { /* [::1] */
+    memmove(ip, ip + 1, hl - 2);
+    ip[hl - 2] = '\0';
+  }
+  r->resolved = !uv_ip4_addr(ip, port, (struct sockaddr_in *)&r->addr) ||
+                !uv_ip6_addr(ip, port, (struct sockaddr_in6 *)&r->addr);
+  r->port = port;
+  if (!(r->host = strdup(ip))) {
+    free(r);
+    return -1;
+  }
+  wgg_buf b = {0};
+  int rc = wgg_buf_printf(&b, "%s %s HTTP/1.1\r\nHost: %s:%d\r\n", method, target, host, port);
+  for (size_t i = 0; i < n; i++) rc |= wgg_buf_printf(&b, "%s: %s\r\n", headers[i].name, headers[i].value);
+  rc |= wgg_buf_printf(&b, "Content-Length: %zu\r\nConnection: keep-alive\r\n\r\n", len);
+  if (len) rc |= wgg_buf_append(&b, body, len);
+  if (rc) {
+    wgg_buf_free(&b);
+    free(r->host);
+    free(r);
+    return -1;
+  }
+  r->cl = cl;
+  r->wire = b.data;
+  r->wire_len = b.len;
+  r->cb = cb;
+  r->user = user;
+  r->head = !strcmp(method, "HEAD");
+  snprintf(r->key, sizeof r->key, "%s:%d", ip, port);
+  cl->refs++;
+  uv_timer_init(cl->loop, &r->timer);
+  r->timer.data = r;
+  if (timeout_ms) uv_timer_start(&r->timer, on_req_timeout, timeout_ms, 0);
+  start(r);
+  return 0;
+}
+
+void wgg_http_client_close(wgg_http_client *cl) {
+  cl->closing = true;
+  while (cl->idle) conn_close(cl->idle);
+  client_unref(cl);
+}

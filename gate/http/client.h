@@ -1,0 +1,53 @@
+/*
+ * client.h: an outbound HTTP/1.1 client on one libuv loop (the sidecar's app
+ * channel). Connections to each host:port are kept alive and reused (a small
+ * idle pool per client); a request that finds its pooled connection closed by
+ * the peer before any response byte is retried once on a new connection.
+ * Responses are parsed with http-parser. One client per loop thread: not
+ * thread-safe.
+ */
+#ifndef WGG_HTTP_CLIENT_H
+#define WGG_HTTP_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "http/server.h"
+
+typedef struct wgg_http_client wgg_http_client;
+
+/* A response; everything is owned by the client and valid during the callback only. */
+typedef struct wgg_http_response {
+  int status;
+  wgg_http_header *headers;
+  size_t n_headers;
+  const char *body;
+  size_t body_len;
+} wgg_http_response;
+
+/* Completion: resp is NULL on failure, with errmsg saying why (connect
+ * refused, timeout, malformed response...). Runs on the client's loop. */
+typedef void (*wgg_http_client_cb)(void *user, const wgg_http_response *resp, const char *errmsg);
+
+/* Creates a client on loop. Returns NULL on OOM. */
+wgg_http_client *wgg_http_client_new(uv_loop_t *loop);
+
+/* Sends one request to host:port (an IPv4/IPv6 literal, or a name resolved
+ * with uv_getaddrinfo on the thread pool, IPv4 preferred).
+ * target is the request target ("/path?query"); headers (n) are sent as given
+ * plus Host, Content-Length and Connection: keep-alive (do not pass
+ * those). The call copies what it needs. timeout_ms bounds the whole exchange
+ * (0 = none). cb runs exactly once: normally later on the loop, but already
+ * during this call when the connection cannot even be attempted. Returns 0,
+ * or -1 (out of memory or an invalid host; cb will not run). */
+int wgg_http_client_request(wgg_http_client *cl, const char *host, int port, const char *method, const char *target,
+                            const wgg_http_header *headers, size_t n, const char *body, size_t len,
+                            uint64_t timeout_ms, wgg_http_client_cb cb, void *user);
+
+/* Closes idle pooled connections and marks the client for deletion: it frees
+ * itself once its requests in flight have completed (their callbacks still
+ * run) and its handles are closed. */
+void wgg_http_client_close(wgg_http_client *cl);
+
+#endif

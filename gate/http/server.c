@@ -1,0 +1,651 @@
+/*
+ * server.c: see server.h. Per connection: one uv_tcp_t, one uv_timer_t, an
+ * input buffer and an http_parser that is paused after each request so that
+ * pipelined requests are handled strictly one after the other.
+ */
+#include "http/server.h"
+
+#include <errno.h>
+#include <http_parser.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/log.h"
+
+enum timer_mode { T_NONE, T_IDLE, T_HEAD, T_BODY };
+
+typedef struct listener {
+  uv_tcp_t tcp;
+  struct wgg_http_server *srv;
+  struct listener *next;
+} listener;
+
+struct wgg_http_conn {
+  uv_tcp_t tcp;
+  uv_timer_t timer;
+  struct wgg_http_server *srv;
+  wgg_http_conn *prev, *next;
+  http_parser parser;
+  char *in;
+  size_t in_len, in_off, in_cap;
+  /* the request being parsed */
+  wgg_http_req *cur;
+  wgg_buf url, hfield, hvalue, body;
+  bool in_value;
+  size_t head_bytes;
+  wgg_buf hdrs; /* name\0value\0 pairs */
+  size_t n_hdrs;
+  int fail_status;    /* 413 / 431 set by a callback before failing the parse */
+  wgg_http_req *ready; /* parsed, waiting for dispatch */
+  wgg_http_req *inflight;
+  uint64_t msg_start; /* uv_now when the current request began */
+  int timer_mode;
+  int open_handles; /* tcp + timer */
+  int pending_writes;
+  bool close_when_written;
+  bool closing, want_close, eof, driving, reading;
+};
+
+struct wgg_http_server {
+  uv_loop_t *loop;
+  wgg_http_server_config cfg;
+  listener *listeners;
+  wgg_http_conn *conns;
+  size_t n_conns;
+  bool draining;
+  void (*on_drained)(void *);
+  void *drained_user;
+};
+
+typedef struct write_req {
+  uv_write_t w;
+  wgg_http_conn *c;
+  char *data;
+  bool close_after;
+} write_req;
+
+static void conn_close(wgg_http_conn *c);
+static void conn_finish(wgg_http_conn *c);
+static void drive(wgg_http_conn *c);
+static void start_reading(wgg_http_conn *c);
+
+/* ---- request objects ---- */
+
+static void req_free(wgg_http_req *r) {
+  if (!r) return;
+  free(r->url);
+  free(r->path);
+  free(r->headers);
+  free(r->body);
+  free(r);
+}
+
+static void reset_parse_state(wgg_http_conn *c) {
+  wgg_buf_free(&c->url);
+  wgg_buf_free(&c->hfield);
+  wgg_buf_free(&c->hvalue);
+  wgg_buf_free(&c->body);
+  wgg_buf_free(&c->hdrs);
+  c->n_hdrs = 0;
+  c->in_value = false;
+  c->head_bytes = 0;
+}
+
+/* ---- timers ---- */
+
+static void on_timer(uv_timer_t *t);
+
+static void arm(wgg_http_conn *c, int mode, uint64_t ms) {
+  c->timer_mode = mode;
+  if (c->closing) return;
+  if (mode == T_NONE || ms == 0) {
+    uv_timer_stop(&c->timer);
+    return;
+  }
+  uv_timer_start(&c->timer, on_timer, ms, 0);
+}
+
+/* ---- writing ---- */
+
+static void on_written(uv_write_t *w, int status) {
+  write_req *wr = (write_req *)w;
+  wgg_http_conn *c = wr->c;
+  free(wr->data);
+  c->pending_writes--;
+  if (!c->closing && (status < 0 || wr->close_after || (c->close_when_written && !c->pending_writes)))
+    conn_close(c);
+  free(wr);
+}
+
+static int send_raw(wgg_http_conn *c, char *data, size_t len, bool close_after) {
+  write_req *wr = calloc(1, sizeof *wr);
+  if (!wr) {
+    free(data);
+    conn_close(c);
+    return -1;
+  }
+  wr->c = c;
+  wr->data = data;
+  wr->close_after = close_after;
+  uv_buf_t b = uv_buf_init(data, (unsigned)len);
+  if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &b, 1, on_written) < 0) {
+    free(data);
+    free(wr);
+    conn_close(c);
+    return -1;
+  }
+  c->pending_writes++;
+  return 0;
+}
+
+/* Closes c once every queued response has been written. */
+static void conn_finish(wgg_http_conn *c) {
+  if (c->pending_writes) c->close_when_written = true;
+  else conn_close(c);
+}
+
+/* Answers a request that failed to parse (400/408/413/431) and closes. */
+static void fail_conn(wgg_http_conn *c, int status, const char *msg) {
+  if (c->closing) return;
+  wgg_buf b = {0};
+  size_t ml = strlen(msg);
+  if (wgg_buf_printf(&b,
+                     "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %zu\r\n"
+                     "Connection: close\r\n\r\n%s",
+                     status, wgg_http_reason(status), ml, msg)) {
+    conn_close(c);
+    return;
+  }
+  c->want_close = true;
+  if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
+  c->reading = false;
+  arm(c, T_NONE, 0);
+  send_raw(c, b.data, b.len, true);
+}
+
+/* ---- parser callbacks ---- */
+
+static int count_head(wgg_http_conn *c, size_t n) {
+  c->head_bytes += n;
+  if (c->head_bytes > c->srv->cfg.max_head) {
+    c->fail_status = 431;
+    return -1;
+  }
+  return 0;
+}
+
+static int push_header(wgg_http_conn *c) {
+  if (!c->hfield.len) return 0;
+  if (wgg_buf_append(&c->hdrs, c->hfield.data, c->hfield.len + 1) ||
+      wgg_buf_append(&c->hdrs, c->hvalue.data ? c->hvalue.data : "", c->hvalue.len + 1))
+    return -1;
+  c->n_hdrs++;
+  c->hfield.len = c->hvalue.len = 0;
+  if (c->hfield.data) c->hfield.data[0] = '\0';
+  if (c->hvalue.data) c->hvalue.data[0] = '\0';
+  return 0;
+}
+
+static int on_message_begin(http_parser *p) {
+  wgg_http_conn *c = p->data;
+  reset_parse_state(c);
+  c->msg_start = uv_now(c->srv->loop);
+  arm(c, T_HEAD, c->srv->cfg.header_timeout_ms);
+  return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t n) {
+  wgg_http_conn *c = p->data;
+  if (count_head(c, n)) return -1;
+  return wgg_buf_append(&c->url, at, n);
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t n) {
+  wgg_http_conn *c = p->data;
+  if (count_head(c, n + 4)) return -1;
+  if (c->in_value) {
+    if (push_header(c)) return -1;
+    c->in_value = false;
+  }
+  return wgg_buf_append(&c->hfield, at, n);
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t n) {
+  wgg_http_conn *c = p->data;
+  if (count_head(c, n)) return -1;
+  c->in_value = true;
+  return wgg_buf_append(&c->hvalue, at, n);
+}
+
+static int on_headers_complete(http_parser *p) {
+  wgg_http_conn *c = p->data;
+  if (push_header(c)) return -1;
+  if (p->content_length != ULLONG_MAX && p->content_length > c->srv->cfg.max_body) {
+    c->fail_status = 413;
+    return -1;
+  }
+  /* curl and others wait for "100 Continue" before sending a body of more than 1 KB */
+  if (p->http_major == 1 && p->http_minor >= 1 && !(p->flags & F_SKIPBODY) &&
+      (p->content_length != ULLONG_MAX ? p->content_length > 0 : (p->flags & F_CHUNKED) != 0)) {
+    const char *blk = c->hdrs.data;
+    for (size_t i = 0, off = 0; blk && i < c->n_hdrs; i++) {
+      const char *name = blk + off;
+      off += strlen(name) + 1;
+      const char *value = blk + off;
+      off += strlen(value) + 1;
+      if (!strcasecmp(name, "Expect") && !strcasecmp(value, "100-continue")) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        char *msg = strdup(cont);
+        if (!msg || send_raw(c, msg, sizeof cont - 1, false)) return -1;
+        break;
+      }
+    }
+  }
+  uint64_t elapsed = uv_now(c->srv->loop) - c->msg_start;
+  uint64_t rt = c->srv->cfg.read_timeout_ms;
+  arm(c, T_BODY, rt ? (rt > elapsed ? rt - elapsed : 1) : 0);
+  return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t n) {
+  wgg_http_conn *c = p->data;
+  if (c->body.len + n > c->srv->cfg.max_body) {
+    c->fail_status = 413;
+    return -1;
+  }
+  return wgg_buf_append(&c->body, at, n);
+}
+
+static int on_message_complete(http_parser *p) {
+  wgg_http_conn *c = p->data;
+  wgg_http_req *r = calloc(1, sizeof *r);
+  if (!r) return -1;
+  r->method = (int)p->method;
+  r->method_name = http_method_str((enum http_method)p->method);
+  r->keep_alive = http_should_keep_alive(p) != 0;
+  r->loop = c->srv->loop;
+  r->conn = c;
+  r->url = c->url.data ? c->url.data : strdup("/");
+  c->url.data = NULL;
+  c->url.len = c->url.cap = 0;
+  r->body = c->body.data ? c->body.data : strdup("");
+  r->body_len = c->body.len;
+  c->body.data = NULL;
+  c->body.len = c->body.cap = 0;
+  r->headers = calloc(c->n_hdrs ? c->n_hdrs : 1, sizeof *r->headers);
+  char *q = r->url ? strchr(r->url, '?') : NULL;
+  r->path = r->url ? wgg_strndup(r->url, q ? (size_t)(q - r->url) : strlen(r->url)) : NULL;
+  if (!r->url || !r->body || !r->headers || !r->path) {
+    req_free(r);
+    return -1;
+  }
+  r->query = q ? q + 1 : r->url + strlen(r->url);
+  /* headers point into one block that the request owns: move it after the array */
+  size_t arr = (c->n_hdrs ? c->n_hdrs : 1) * sizeof *r->headers;
+  wgg_http_header *h = realloc(r->headers, arr + c->hdrs.len + 1);
+  if (!h) {
+    req_free(r);
+    return -1;
+  }
+  r->headers = h;
+  char *blk = (char *)h + arr;
+  if (c->hdrs.len) memcpy(blk, c->hdrs.data, c->hdrs.len);
+  for (size_t i = 0, off = 0; i < c->n_hdrs; i++) {
+    h[i].name = blk + off;
+    off += strlen(blk + off) + 1;
+    h[i].value = blk + off;
+    off += strlen(blk + off) + 1;
+  }
+  r->n_headers = c->n_hdrs;
+  reset_parse_state(c);
+  c->ready = r;
+  arm(c, T_NONE, 0);
+  http_parser_pause(p, 1);
+  return 0;
+}
+
+static const http_parser_settings settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+/* ---- the connection state machine ---- */
+
+static void dispatch(wgg_http_conn *c) {
+  wgg_http_req *r = c->ready;
+  c->ready = NULL;
+  c->inflight = r;
+  r->start_ns = uv_hrtime();
+  if (!r->keep_alive || c->srv->draining) c->want_close = true;
+  c->srv->cfg.handler(r, c->srv->cfg.user);
+}
+
+/* Parses buffered input and dispatches requests while none is in flight. */
+static void drive(wgg_http_conn *c) {
+  if (c->driving) return;
+  c->driving = true;
+  while (!c->closing && !c->inflight && !c->want_close && c->in_off < c->in_len) {
+    size_t n = http_parser_execute(&c->parser, &settings, c->in + c->in_off, c->in_len - c->in_off);
+    c->in_off += n;
+    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+    if (e == HPE_PAUSED) {
+      http_parser_pause(&c->parser, 0);
+      if (c->ready) dispatch(c);
+      continue;
+    }
+    if (e != HPE_OK) {
+      int st = c->fail_status ? c->fail_status : e == HPE_HEADER_OVERFLOW ? 431 : 400;
+      const char *msg = st == 431   ? "Request Header Fields Too Large"
+                        : st == 413 ? "Request Entity Too Large"
+                                    : http_errno_description(e);
+      c->in_off = c->in_len;
+      fail_conn(c, st, msg);
+      break;
+    }
+  }
+  if (c->in_off == c->in_len) c->in_off = c->in_len = 0;
+  c->driving = false;
+  if (c->closing || c->want_close) return;
+  if (!c->inflight) {
+    if (c->eof) {
+      conn_finish(c);
+      return;
+    }
+    if (c->timer_mode == T_NONE) arm(c, T_IDLE, c->srv->cfg.idle_timeout_ms);
+    start_reading(c);
+  }
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  wgg_http_conn *c = h->data;
+  (void)suggested;
+  if (c->in_cap - c->in_len < 16384) {
+    size_t cap = c->in_cap ? c->in_cap * 2 : 65536;
+    while (cap - c->in_len < 16384) cap *= 2;
+    char *p = realloc(c->in, cap);
+    if (!p) {
+      *buf = uv_buf_init(NULL, 0);
+      return;
+    }
+    c->in = p;
+    c->in_cap = cap;
+  }
+  *buf = uv_buf_init(c->in + c->in_len, (unsigned)(c->in_cap - c->in_len));
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
+  wgg_http_conn *c = s->data;
+  (void)buf;
+  if (n == UV_ENOBUFS) {
+    conn_close(c);
+    return;
+  }
+  if (n < 0) {
+    c->eof = true;
+    uv_read_stop(s);
+    c->reading = false;
+    /* a request cut off in the middle is dropped; a complete one still runs */
+    if (!c->inflight) conn_finish(c);
+    return;
+  }
+  c->in_len += (size_t)n;
+  if (c->inflight) { /* pipelined bytes wait; stop reading so a client cannot flood the buffer */
+    uv_read_stop(s);
+    c->reading = false;
+    return;
+  }
+  drive(c);
+}
+
+static void start_reading(wgg_http_conn *c) {
+  if (c->reading || c->closing || c->eof) return;
+  if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0) c->reading = true;
+}
+
+static void conn_maybe_free(wgg_http_conn *c) {
+  if (c->open_handles || c->inflight) return;
+  struct wgg_http_server *s = c->srv;
+  req_free(c->ready);
+  reset_parse_state(c);
+  free(c->in);
+  free(c);
+  if (s->draining && !s->n_conns && !s->listeners && s->on_drained) {
+    void (*cb)(void *) = s->on_drained;
+    s->on_drained = NULL;
+    cb(s->drained_user);
+  }
+}
+
+static void on_conn_handle_closed(uv_handle_t *h) {
+  wgg_http_conn *c = h->data;
+  c->open_handles--;
+  conn_maybe_free(c);
+}
+
+static void conn_close(wgg_http_conn *c) {
+  if (c->closing) return;
+  c->closing = true;
+  struct wgg_http_server *s = c->srv;
+  if (c->prev) c->prev->next = c->next;
+  else s->conns = c->next;
+  if (c->next) c->next->prev = c->prev;
+  s->n_conns--;
+  uv_close((uv_handle_t *)&c->tcp, on_conn_handle_closed);
+  uv_close((uv_handle_t *)&c->timer, on_conn_handle_closed);
+}
+
+static void on_timer(uv_timer_t *t) {
+  wgg_http_conn *c = t->data;
+  if (c->inflight || c->closing) return;
+  if (c->timer_mode == T_IDLE) {
+    conn_close(c);
+    return;
+  }
+  wgg_debug("http: closing a connection that was too slow to send its request");
+  fail_conn(c, 408, "Request Timeout");
+}
+
+static void on_connection(uv_stream_t *ls, int status) {
+  listener *l = ls->data;
+  struct wgg_http_server *s = l->srv;
+  if (status < 0) {
+    wgg_warn("http: accept: %s", uv_strerror(status));
+    return;
+  }
+  wgg_http_conn *c = calloc(1, sizeof *c);
+  if (!c) return;
+  c->srv = s;
+  uv_tcp_init(s->loop, &c->tcp);
+  uv_timer_init(s->loop, &c->timer);
+  c->tcp.data = c->timer.data = c;
+  c->open_handles = 2;
+  c->next = s->conns;
+  if (s->conns) s->conns->prev = c;
+  s->conns = c;
+  s->n_conns++;
+  if (uv_accept(ls, (uv_stream_t *)&c->tcp) < 0) {
+    conn_close(c);
+    return;
+  }
+  uv_tcp_nodelay(&c->tcp, 1);
+  http_parser_init(&c->parser, HTTP_REQUEST);
+  c->parser.data = c;
+  arm(c, T_IDLE, s->cfg.idle_timeout_ms);
+  start_reading(c);
+}
+
+/* ---- responses ---- */
+
+void wgg_http_respond(wgg_http_req *req, int status, const char *content_type, const wgg_http_header *headers,
+                      size_t n, const char *body, size_t len) {
+  wgg_http_conn *c = req->conn;
+  bool head = req->method == HTTP_HEAD;
+  if (c->srv->cfg.observe) c->srv->cfg.observe(req->tag, req->method, status, uv_hrtime() - req->start_ns, c->srv->cfg.user);
+  req_free(req);
+  c->inflight = NULL;
+  if (c->closing) {
+    conn_maybe_free(c);
+    return;
+  }
+  bool no_body = status == 204 || status == 304 || (status >= 100 && status < 200);
+  if (c->srv->draining || c->eof) c->want_close = true;
+  wgg_buf b = {0};
+  int rc = wgg_buf_printf(&b, "HTTP/1.1 %d %s\r\n", status, wgg_http_reason(status));
+  if (!no_body) rc |= wgg_buf_printf(&b, "Content-Length: %zu\r\n", len);
+  if (content_type && !no_body) rc |= wgg_buf_printf(&b, "Content-Type: %s\r\n", content_type);
+  for (size_t i = 0; i < n; i++) rc |= wgg_buf_printf(&b, "%s: %s\r\n", headers[i].name, headers[i].value);
+  if (c->want_close) rc |= wgg_buf_printf(&b, "Connection: close\r\n");
+  rc |= wgg_buf_append(&b, "\r\n", 2);
+  if (!no_body && !head && len) rc |= wgg_buf_append(&b, body, len);
+  if (rc) {
+    wgg_buf_free(&b);
+    conn_close(c);
+    return;
+  }
+  if (send_raw(c, b.data, b.len, c->want_close)) return;
+  if (c->want_close) {
+    if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = false;
+    return;
+  }
+  arm(c, T_NONE, 0);
+  drive(c);
+}
+
+const char *wgg_http_req_header(const wgg_http_req *req, const char *name) {
+  for (size_t i = 0; i < req->n_headers; i++)
+    if (!strcasecmp(req->headers[i].name, name)) return req->headers[i].value;
+  return NULL;
+}
+
+const char *wgg_http_reason(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 301: return "Moved Permanently";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 413: return "Request Entity Too Large";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    default: return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
+  }
+}
+
+/* ---- the server ---- */
+
+wgg_http_server *wgg_http_server_new(uv_loop_t *loop, const wgg_http_server_config *cfg, wgg_err *err) {
+  struct wgg_http_server *s = calloc(1, sizeof *s);
+  if (!s) return wgg_err_set(err, "out of memory"), NULL;
+  s->loop = loop;
+  s->cfg = *cfg;
+  return s;
+}
+
+static void on_listener_closed(uv_handle_t *h) {
+  free(h->data);
+}
+
+int wgg_http_server_listen(wgg_http_server *s, const char *host, int port, wgg_err *err) {
+  char h[128];
+  snprintf(h, sizeof h, "%s", host);
+  size_t hl = strlen(h);
+  if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+    memmove(h, h + 1, hl - 2);
+    h[hl - 2] = '\0';
+  }
+  struct sockaddr_storage ss;
+  int family = strchr(h, ':') ? AF_INET6 : AF_INET;
+  int rc = family == AF_INET6 ? uv_ip6_addr(h, port, (struct sockaddr_in6 *)&ss)
+                              : uv_ip4_addr(h, port, (struct sockaddr_in *)&ss);
+  if (rc) return wgg_err_set(err, "invalid listen address '%s': %s", host, uv_strerror(rc));
+  int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return wgg_err_set(err, "socket: %s", strerror(errno));
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  socklen_t sl = family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+  if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
+    int e = errno;
+    close(fd);
+    return wgg_err_set(err, "listen on %s:%d: %s", host, port, strerror(e));
+  }
+  listener *l = calloc(1, sizeof *l);
+  if (!l) {
+    close(fd);
+    return wgg_err_set(err, "out of memory");
+  }
+  l->srv = s;
+  uv_tcp_init(s->loop, &l->tcp);
+  l->tcp.data = l;
+  if ((rc = uv_tcp_open(&l->tcp, fd)) || (rc = uv_listen((uv_stream_t *)&l->tcp, 1024, on_connection))) {
+    uv_close((uv_handle_t *)&l->tcp, on_listener_closed);
+    return wgg_err_set(err, "listen on %s:%d: %s", host, port, uv_strerror(rc));
+  }
+  l->next = s->listeners;
+  s->listeners = l;
+  return 0;
+}
+
+static void close_listeners(struct wgg_http_server *s) {
+  for (listener *l = s->listeners, *next; l; l = next) {
+    next = l->next;
+    uv_close((uv_handle_t *)&l->tcp, on_listener_closed);
+  }
+  s->listeners = NULL;
+}
+
+void wgg_http_server_drain(wgg_http_server *s, void (*on_drained)(void *), void *user) {
+  s->draining = true;
+  s->on_drained = on_drained;
+  s->drained_user = user;
+  close_listeners(s);
+  for (wgg_http_conn *c = s->conns, *next; c; c = next) {
+    next = c->next;
+    bool mid_request = c->in_len > c->in_off || c->url.len || c->hdrs.len || c->hfield.len;
+    if (c->inflight) c->want_close = true;
+    else if (!mid_request) conn_finish(c);
+  }
+  if (!s->n_conns && s->on_drained) {
+    s->on_drained = NULL;
+    on_drained(user);
+  }
+}
+
+void wgg_http_server_close_all(wgg_http_server *s) {
+  close_listeners(s);
+  while (s->conns) conn_close(s->conns);
+}
+
+size_t wgg_http_server_connections(const wgg_http_server *s) {
+  return s->n_conns;
+}
+
+void wgg_http_server_free(wgg_http_server *s) {
+  free(s);
+}

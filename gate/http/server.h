@@ -1,0 +1,100 @@
+/*
+ * server.h: an HTTP/1.1 server on one libuv loop, parsing with http-parser.
+ * Keep-alive and pipelining (requests on one connection are answered in
+ * order, one at a time), limits on the request head (431) and body (413),
+ * header-read, whole-request-read and keep-alive idle timeouts, and a drain
+ * for graceful shutdown. One server per loop thread; several servers may
+ * listen on the same port (SO_REUSEPORT) so the kernel spreads connections.
+ */
+#ifndef WGG_HTTP_SERVER_H
+#define WGG_HTTP_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "wggate.h"
+
+typedef struct wgg_http_header {
+  const char *name; /* as received */
+  const char *value;
+} wgg_http_header;
+
+typedef struct wgg_http_conn wgg_http_conn;
+
+/* A parsed request. Owned by the server; valid until wgg_http_respond. */
+typedef struct wgg_http_req {
+  int method;              /* enum http_method of http_parser.h */
+  const char *method_name; /* "GET", ... */
+  char *url;               /* raw request target, e.g. "/v1.0/state/s/k?metadata.x=1" */
+  char *path;              /* url up to '?', not percent-decoded */
+  char *query;             /* after '?', "" when none */
+  wgg_http_header *headers;
+  size_t n_headers;
+  char *body; /* NUL-terminated for convenience; body_len excludes the NUL */
+  size_t body_len;
+  bool keep_alive;
+  int tag;             /* set by the handler (a route id for metrics); 0 by default */
+  uint64_t start_ns;   /* uv_hrtime() when the request was dispatched */
+  uv_loop_t *loop;     /* the loop the request runs on */
+  wgg_http_conn *conn; /* private */
+} wgg_http_req;
+
+/* Called on the loop thread for each complete request. The handler must call
+ * wgg_http_respond exactly once, now or later from the same loop thread. */
+typedef void (*wgg_http_handler_fn)(wgg_http_req *req, void *user);
+
+typedef struct wgg_http_server_config {
+  size_t max_body;         /* bytes; larger bodies get 413 */
+  size_t max_head;         /* bytes of request line + headers; larger gets 431 */
+  uint64_t header_timeout_ms;
+  uint64_t read_timeout_ms;
+  uint64_t idle_timeout_ms;
+  wgg_http_handler_fn handler;
+  void *user;
+  /* optional: called in wgg_http_respond with the request's tag, its status
+   * and the time since dispatch in nanoseconds (for metrics) */
+  void (*observe)(int tag, int method, int status, uint64_t ns, void *user);
+} wgg_http_server_config;
+
+typedef struct wgg_http_server wgg_http_server;
+
+/* Creates a server on loop (cfg copied). Returns NULL with err on OOM. */
+wgg_http_server *wgg_http_server_new(uv_loop_t *loop, const wgg_http_server_config *cfg, wgg_err *err);
+
+/* Listens on host:port ("0.0.0.0", "127.0.0.1", "::1" or "[::1]") with
+ * SO_REUSEADDR and SO_REUSEPORT. Returns 0, or -1 with err naming the address
+ * and the system error. */
+int wgg_http_server_listen(wgg_http_server *s, const char *host, int port, wgg_err *err);
+
+/* Starts a graceful drain: stops accepting, closes idle connections, lets
+ * in-flight requests finish and answers them with "Connection: close".
+ * on_drained(user) runs on the loop once no connection is left. */
+void wgg_http_server_drain(wgg_http_server *s, void (*on_drained)(void *), void *user);
+
+/* Closes every connection now (the drain deadline passed). In-flight
+ * requests are answered into the void when their handler completes. */
+void wgg_http_server_close_all(wgg_http_server *s);
+
+/* Number of open connections. */
+size_t wgg_http_server_connections(const wgg_http_server *s);
+
+/* Frees the server. Call after the loop has run to completion (all handles
+ * closed). */
+void wgg_http_server_free(wgg_http_server *s);
+
+/* Answers req and releases it. status is an HTTP status; content_type may be
+ * NULL (no header); headers (n of them) are extra response headers; body may
+ * be NULL when len is 0. No body is sent for 204/304 or HEAD. Must run on
+ * req->loop. After it returns req is gone. */
+void wgg_http_respond(wgg_http_req *req, int status, const char *content_type, const wgg_http_header *headers,
+                      size_t n, const char *body, size_t len);
+
+/* Returns the value of header name (case-insensitive), or NULL. */
+const char *wgg_http_req_header(const wgg_http_req *req, const char *name);
+
+/* The reason phrase of an HTTP status ("OK", "Not Found", ...). */
+const char *wgg_http_reason(int status);
+
+#endif

@@ -1,0 +1,88 @@
+/*
+ * wggate.h: the sidecar core's public API (prefix wgg_). The sidecar serves
+ * Dapr's HTTP API v1.0 (see /docs/sidecar.md and the Dapr API reference) with
+ * components loaded from Dapr-format YAML. It does not depend on the engine.
+ *
+ * Use: wgg_options_init(&o); set fields (strings are borrowed, they must
+ * outlive wgg_run); wgg_run(&o, &err) blocks until SIGTERM/SIGINT.
+ */
+#ifndef WGGATE_H
+#define WGGATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* An error message filled by a failing call. */
+typedef struct wgg_err {
+  char msg[512];
+} wgg_err;
+
+/* Log levels, as daprd's --log-level: debug, info, warn, error. */
+enum wgg_log_level { WGG_LOG_DEBUG = 0, WGG_LOG_INFO, WGG_LOG_WARN, WGG_LOG_ERROR };
+
+/* The options of `wasmgate run`, named after daprd's flags (see
+ * dapr:cmd/daprd/options/options.go). Sizes are bytes, times milliseconds.
+ * All strings are borrowed. */
+typedef struct wgg_options {
+  const char *app_id;              /* --app-id, "" default */
+  int app_port;                    /* --app-port, 0 = no app channel */
+  const char *app_protocol;        /* --app-protocol, "http" */
+  const char *app_channel_address; /* --app-channel-address, "127.0.0.1" */
+  int http_port;                   /* --dapr-http-port, 3500 */
+  const char *listen_addresses;    /* --dapr-listen-addresses, comma-separated; "" = all (0.0.0.0) */
+  const char **resources_paths;    /* --resources-path (repeatable) */
+  size_t n_resources_paths;
+  const char **config_paths; /* --config (repeatable; accepted, not applied yet) */
+  size_t n_config_paths;
+  int log_level;            /* enum wgg_log_level */
+  bool log_as_json;         /* --log-as-json */
+  int metrics_port;         /* --metrics-port, 9090 (accepted; no metrics server yet) */
+  bool enable_metrics;      /* --enable-metrics */
+  size_t max_body_size;     /* --max-body-size, 4Mi */
+  size_t read_buffer_size;  /* --read-buffer-size, 4Ki: the request head (line + headers) limit */
+  int app_max_concurrency;  /* --app-max-concurrency, -1 */
+  bool enable_app_health_check;
+  const char *app_health_check_path; /* "/healthz" */
+  uint64_t app_health_probe_interval_ms; /* 5000 */
+  uint64_t app_health_probe_timeout_ms;  /* 500 */
+  int app_health_threshold;              /* 3 */
+  uint64_t graceful_shutdown_ms;   /* --dapr-graceful-shutdown-seconds, 5 s */
+  const char *api_token;           /* DAPR_API_TOKEN, NULL/"" = no check */
+  const char *app_api_token;       /* APP_API_TOKEN */
+  /* wasmgate's own knobs (not daprd flags) */
+  uint64_t header_timeout_ms;      /* --http-header-timeout: first byte to end of headers, 10 s */
+  uint64_t read_timeout_ms;        /* --http-read-timeout: first byte to end of body, 60 s */
+  uint64_t idle_timeout_ms;        /* --http-idle-timeout: keep-alive idle, 60 s */
+  int threads;                     /* --threads: event-loop threads, 0 = one per core */
+  const char *state_file;          /* file of the embedded default state.sqlite store */
+} wgg_options;
+
+/* Fills o with daprd's defaults (the values in the comments above). */
+void wgg_options_init(wgg_options *o);
+
+/* Runs the sidecar: loads the components, listens, and serves until SIGTERM or
+ * SIGINT, then drains in-flight requests for at most o->graceful_shutdown_ms.
+ * Returns 0 after a clean shutdown, or -1 with err filled when the sidecar
+ * cannot start (invalid component, YAML error with file and line, port in use,
+ * bad option). */
+int wgg_run(const wgg_options *o, wgg_err *err);
+
+/* Parses a Kubernetes-style quantity as daprd's --max-body-size does:
+ * "4Mi", "4096", "10k", "1Gi", "2M" (binary Ki/Mi/Gi/Ti, decimal k/M/G/T).
+ * Returns 0 and *out in bytes, or -1 with err filled. */
+int wgg_parse_quantity(const char *s, size_t *out, wgg_err *err);
+
+/* Parses a Go-style duration: "500ms", "5s", "1m30s", "2h", "250us", or a bare
+ * number of seconds ("5"). Returns 0 and *out_ms in milliseconds (rounded down),
+ * or -1 with err filled. */
+int wgg_parse_duration_ms(const char *s, uint64_t *out_ms, wgg_err *err);
+
+/* Parses a log level name (debug, info, warn, warning, error, fatal);
+ * returns the enum wgg_log_level or -1. */
+int wgg_parse_log_level(const char *s);
+
+/* The runtime version reported by /v1.0/metadata. */
+#define WGG_RUNTIME_VERSION "0.1.0-wasmgate"
+
+#endif

@@ -1,0 +1,453 @@
+/*
+ * sidecar.c: wgg_run. Loads the components (or the embedded defaults), then
+ * runs N worker threads, each with its own libuv loop and HTTP server on the
+ * same port (SO_REUSEPORT), while the main thread waits for SIGTERM/SIGINT
+ * and drives the graceful shutdown (dapr --dapr-graceful-shutdown-seconds).
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "api/api.h"
+#include "http/client.h"
+#include "http/server.h"
+#include "observe/metrics.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/log.h"
+
+void wgg_options_init(wgg_options *o) {
+  memset(o, 0, sizeof *o);
+  o->app_id = "";
+  o->app_protocol = "http";
+  o->app_channel_address = "127.0.0.1";
+  o->http_port = 3500;
+  o->listen_addresses = "";
+  o->log_level = WGG_LOG_INFO;
+  o->metrics_port = 9090;
+  o->enable_metrics = true;
+  o->max_body_size = 4u << 20;
+  o->read_buffer_size = 4u << 10;
+  o->app_max_concurrency = -1;
+  o->app_health_check_path = "/healthz";
+  o->app_health_probe_interval_ms = 5000;
+  o->app_health_probe_timeout_ms = 500;
+  o->app_health_threshold = 3;
+  o->graceful_shutdown_ms = 5000;
+  o->header_timeout_ms = 10000;
+  o->read_timeout_ms = 60000;
+  o->idle_timeout_ms = 60000;
+  o->state_file = "wasmgate-state.db";
+}
+
+struct worker;
+
+typedef struct mainctx {
+  uv_loop_t *loop;
+  uv_signal_t sigterm, sigint;
+  uv_timer_t deadline;
+  uv_async_t worker_done;
+  struct worker *workers;
+  size_t n_workers;
+  bool stopping;
+  uint64_t grace_ms;
+  uv_mutex_t notify_mu;
+  bool notify_closed; /* worker_done is closed (under notify_mu) */
+  wgg_http_server *metrics; /* the Prometheus endpoint, on the main loop */
+  wgg_api *api;
+  uv_timer_t app_probe; /* retries a TCP connect to the app port until it answers */
+  uv_tcp_t *probe_tcp;
+  bool probe_resolving;
+  uint64_t probe_attempts;
+} mainctx;
+
+/* Wakes the main loop; safe against the main loop closing the handle. */
+static void notify_main(mainctx *m) {
+  uv_mutex_lock(&m->notify_mu);
+  if (!m->notify_closed) uv_async_send(&m->worker_done);
+  uv_mutex_unlock(&m->notify_mu);
+}
+
+typedef struct worker {
+  uv_thread_t thread;
+  uv_loop_t loop;
+  uv_async_t cmd_async;
+  uv_sem_t started;
+  uv_mutex_t mu;
+  int cmd;     /* 1 drain, 2 close now (under mu) */
+  bool exited; /* the async handle is closed (under mu) */
+  bool failed;
+  wgg_err err;
+  wgg_http_server *srv;
+  wgg_api *api;
+  const wgg_options *opts;
+  char **addrs;
+  size_t n_addrs;
+  struct mainctx *main; /* woken through worker_done when the worker's loop is done */
+} worker;
+
+/* Closes the worker's command handle once (the drain callback and a forced
+ * close may both get here); the loop then ends when its connections are gone. */
+static void worker_drained(void *p) {
+  worker *w = p;
+  uv_mutex_lock(&w->mu);
+  bool was = w->exited;
+  w->exited = true;
+  uv_mutex_unlock(&w->mu);
+  if (was) return;
+  uv_close((uv_handle_t *)&w->cmd_async, NULL);
+  if (w->loop.data) wgg_http_client_close(w->loop.data); /* in-flight app calls still complete */
+  w->loop.data = NULL;
+}
+
+static void on_cmd(uv_async_t *a) {
+  worker *w = a->data;
+  uv_mutex_lock(&w->mu);
+  int cmd = w->cmd;
+  bool exited = w->exited;
+  uv_mutex_unlock(&w->mu);
+  if (exited) return;
+  if (cmd == 2) {
+    wgg_http_server_close_all(w->srv);
+    worker_drained(w);
+  } else if (cmd == 1) {
+    wgg_http_server_drain(w->srv, worker_drained, w);
+  }
+}
+
+static void worker_main(void *p) {
+  worker *w = p;
+  const wgg_options *o = w->opts;
+  wgg_http_server_config cfg = {
+      .max_body = o->max_body_size,
+      .max_head = o->read_buffer_size,
+      .header_timeout_ms = o->header_timeout_ms,
+      .read_timeout_ms = o->read_timeout_ms,
+      .idle_timeout_ms = o->idle_timeout_ms,
+      .handler = wgg_api_handle,
+      .user = w->api,
+      .observe = wgg_api_observe,
+  };
+  uv_loop_init(&w->loop);
+  w->loop.data = wgg_http_client_new(&w->loop); /* the app channel of this loop (NULL: OOM, invoke answers 500) */
+  uv_async_init(&w->loop, &w->cmd_async, on_cmd);
+  w->cmd_async.data = w;
+  w->srv = wgg_http_server_new(&w->loop, &cfg, &w->err);
+  if (!w->srv) w->failed = true;
+  for (size_t i = 0; !w->failed && i < w->n_addrs; i++)
+    if (wgg_http_server_listen(w->srv, w->addrs[i], o->http_port, &w->err)) w->failed = true;
+  if (w->failed) {
+    if (w->srv) wgg_http_server_close_all(w->srv);
+    worker_drained(w);
+  }
+  uv_sem_post(&w->started);
+  uv_run(&w->loop, UV_RUN_DEFAULT);
+  wgg_http_server_free(w->srv);
+  w->srv = NULL;
+  uv_loop_close(&w->loop);
+  notify_main(w->main);
+}
+
+static void send_cmd(worker *w, int cmd) {
+  uv_mutex_lock(&w->mu);
+  if (!w->exited && w->cmd < cmd) {
+    w->cmd = cmd;
+    uv_async_send(&w->cmd_async);
+  }
+  uv_mutex_unlock(&w->mu);
+}
+
+static void probe_closed(uv_handle_t *h);
+
+static bool all_exited(mainctx *m) {
+  for (size_t i = 0; i < m->n_workers; i++) {
+    uv_mutex_lock(&m->workers[i].mu);
+    bool e = m->workers[i].exited;
+    uv_mutex_unlock(&m->workers[i].mu);
+    if (!e) return false;
+  }
+  return true;
+}
+
+static void main_close(mainctx *m) {
+  if (m->metrics) wgg_http_server_close_all(m->metrics);
+  if (!uv_is_closing((uv_handle_t *)&m->app_probe)) uv_close((uv_handle_t *)&m->app_probe, NULL);
+  if (m->probe_tcp && !uv_is_closing((uv_handle_t *)m->probe_tcp)) uv_close((uv_handle_t *)m->probe_tcp, probe_closed);
+  m->probe_tcp = NULL;
+  if (!uv_is_closing((uv_handle_t *)&m->sigterm)) uv_close((uv_handle_t *)&m->sigterm, NULL);
+  if (!uv_is_closing((uv_handle_t *)&m->sigint)) uv_close((uv_handle_t *)&m->sigint, NULL);
+  if (!uv_is_closing((uv_handle_t *)&m->deadline)) uv_close((uv_handle_t *)&m->deadline, NULL);
+  uv_mutex_lock(&m->notify_mu);
+  if (!m->notify_closed) uv_close((uv_handle_t *)&m->worker_done, NULL);
+  m->notify_closed = true;
+  uv_mutex_unlock(&m->notify_mu);
+}
+
+static void on_deadline(uv_timer_t *t) {
+  mainctx *m = t->data;
+  wgg_warn("graceful shutdown: %llu ms passed; closing the remaining connections",
+           (unsigned long long)m->grace_ms);
+  for (size_t i = 0; i < m->n_workers; i++) send_cmd(&m->workers[i], 2);
+}
+
+static void on_worker_done(uv_async_t *a) {
+  mainctx *m = a->data;
+  if (m->stopping && all_exited(m)) main_close(m);
+}
+
+static void on_signal(uv_signal_t *s, int signum) {
+  mainctx *m = s->data;
+  if (m->stopping) { /* a second signal: stop now */
+    for (size_t i = 0; i < m->n_workers; i++) send_cmd(&m->workers[i], 2);
+    return;
+  }
+  m->stopping = true;
+  wgg_info("received signal %s; shutting down gracefully (at most %llu ms)", signum == SIGTERM ? "SIGTERM" : "SIGINT",
+           (unsigned long long)m->grace_ms);
+  for (size_t i = 0; i < m->n_workers; i++) send_cmd(&m->workers[i], 1);
+  uv_timer_start(&m->deadline, on_deadline, m->grace_ms ? m->grace_ms : 1, 0);
+  if (all_exited(m)) main_close(m);
+}
+
+/* GET /metrics (any path) on --metrics-port: the Prometheus text exposition. */
+static void metrics_handler(wgg_http_req *req, void *user) {
+  mainctx *m = user;
+  const char *names[64];
+  size_t n = 0;
+  for (; n < m->api->n_stores && n < 64; n++) names[n] = m->api->stores[n].comp->name;
+  wgg_buf b = {0};
+  const char *app = m->api->opts->app_id ? m->api->opts->app_id : "";
+  if (wgg_metrics_render(&b, app, names, n)) {
+    wgg_buf_free(&b);
+    wgg_http_respond(req, 500, "text/plain", NULL, 0, "out of memory", 13);
+    return;
+  }
+  wgg_http_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, 0, b.data, b.len);
+  wgg_buf_free(&b);
+}
+
+static int start_metrics(mainctx *m, const wgg_options *o, char **addrs, size_t n_addrs, wgg_err *err) {
+  wgg_http_server_config cfg = {.max_body = 4096, .max_head = 8192, .header_timeout_ms = 10000,
+                                .read_timeout_ms = 10000, .idle_timeout_ms = 60000,
+                                .handler = metrics_handler, .user = m};
+  m->metrics = wgg_http_server_new(m->loop, &cfg, err);
+  if (!m->metrics) return -1;
+  for (size_t i = 0; i < n_addrs; i++) {
+    wgg_err e;
+    if (wgg_http_server_listen(m->metrics, addrs[i], o->metrics_port, &e))
+      return wgg_err_set(err, "metrics server (--metrics-port): %s", e.msg);
+  }
+  return 0;
+}
+
+/* App channel readiness: like daprd, wait until the app port accepts a TCP
+ * connection; /v1.0/healthz answers 500 until then. */
+static void probe_closed(uv_handle_t *h) {
+  free(h);
+}
+
+static void on_probe_connect(uv_connect_t *cr, int status) {
+  mainctx *m = cr->data;
+  uv_tcp_t *t = (uv_tcp_t *)cr->handle;
+  free(cr);
+  if (m->probe_tcp == t) m->probe_tcp = NULL;
+  if (!uv_is_closing((uv_handle_t *)t)) uv_close((uv_handle_t *)t, probe_closed);
+  if (status == UV_ECANCELED || m->stopping) return;
+  const wgg_options *o = m->api->opts;
+  if (status == 0) {
+    __atomic_store_n(&m->api->app_ready, 1, __ATOMIC_RELEASE);
+    wgg_info("application discovered on %s:%d", o->app_channel_address, o->app_port);
+    uv_timer_stop(&m->app_probe);
+  } else if (++m->probe_attempts % 50 == 1) {
+    wgg_info("waiting for the application to listen on %s:%d (%s)", o->app_channel_address, o->app_port,
+             uv_strerror(status));
+  }
+}
+
+static void probe_connect(mainctx *m, const struct sockaddr *sa) {
+  uv_tcp_t *tcp = malloc(sizeof *tcp);
+  uv_connect_t *cr = malloc(sizeof *cr);
+  if (!tcp || !cr) {
+    free(tcp);
+    free(cr);
+    return;
+  }
+  uv_tcp_init(m->loop, tcp);
+  cr->data = m;
+  if (uv_tcp_connect(cr, tcp, sa, on_probe_connect)) {
+    free(cr);
+    uv_close((uv_handle_t *)tcp, probe_closed);
+    return;
+  }
+  m->probe_tcp = tcp;
+}
+
+static void on_probe_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *res) {
+  mainctx *m = g->data;
+  free(g);
+  m->probe_resolving = false;
+  if (status == 0 && res && !m->stopping) {
+    const struct addrinfo *pick = res;
+    for (const struct addrinfo *a = res; a; a = a->ai_next)
+      if (a->ai_family == AF_INET) {
+        pick = a;
+        break;
+      }
+    probe_connect(m, pick->ai_addr);
+  } else if (status < 0 && ++m->probe_attempts % 50 == 1) {
+    wgg_warn("cannot resolve the app channel address %s: %s", m->api->opts->app_channel_address, uv_strerror(status));
+  }
+  if (res) uv_freeaddrinfo(res);
+}
+
+static void on_probe_timer(uv_timer_t *t) {
+  mainctx *m = t->data;
+  const wgg_options *o = m->api->opts;
+  if (m->probe_tcp || m->probe_resolving || m->stopping) return; /* one attempt at a time */
+  struct sockaddr_storage ss;
+  if (!uv_ip4_addr(o->app_channel_address, o->app_port, (struct sockaddr_in *)&ss) ||
+      !uv_ip6_addr(o->app_channel_address, o->app_port, (struct sockaddr_in6 *)&ss)) {
+    probe_connect(m, (struct sockaddr *)&ss);
+    return;
+  }
+  uv_getaddrinfo_t *g = malloc(sizeof *g); /* a name: resolve on the thread pool */
+  if (!g) return;
+  g->data = m;
+  char port[16];
+  snprintf(port, sizeof port, "%d", o->app_port);
+  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+  if (uv_getaddrinfo(m->loop, g, on_probe_resolved, o->app_channel_address, port, &hints)) free(g);
+  else m->probe_resolving = true;
+}
+
+/* Splits --dapr-listen-addresses; "" means all IPv4 interfaces. */
+static char **split_addrs(const char *s, size_t *n) {
+  *n = 0;
+  char *copy = strdup(s && *s ? s : "0.0.0.0");
+  char **out = calloc(16, sizeof *out);
+  if (!copy || !out) {
+    free(copy);
+    free(out);
+    return NULL;
+  }
+  for (char *save = NULL, *t = strtok_r(copy, ",", &save); t && *n < 16; t = strtok_r(NULL, ",", &save)) {
+    while (*t == ' ') t++;
+    if (*t && !(out[(*n)++] = strdup(t))) break;
+  }
+  free(copy);
+  return out;
+}
+
+static int default_components(const wgg_options *o, wgg_component_list *list, wgg_err *err) {
+  wgg_meta_kv meta[] = {{.name = "connectionString", .value = (char *)o->state_file}};
+  wgg_component c = {.name = "statestore",
+                     .type = "state.sqlite",
+                     .version = "v1",
+                     .meta = meta,
+                     .n_meta = 1,
+                     .file = "(embedded default)",
+                     .line = 0};
+  if (wgg_component_list_add(list, &c)) return wgg_err_set(err, "out of memory");
+  return 0;
+}
+
+int wgg_run(const wgg_options *o, wgg_err *err) {
+  wgg_log_setup(o->log_level, o->log_as_json);
+  signal(SIGPIPE, SIG_IGN);
+  if (o->http_port <= 0 || o->http_port > 65535) return wgg_err_set(err, "invalid --dapr-http-port %d", o->http_port);
+  wgg_component_list comps = {0};
+  if (o->n_resources_paths) {
+    if (wgg_components_load(o->resources_paths, o->n_resources_paths, o->app_id, &comps, err)) return -1;
+  } else if (default_components(o, &comps, err)) {
+    return -1;
+  }
+  wgg_api *api = wgg_api_new(o, &comps, err);
+  wgg_component_list_free(&comps);
+  if (!api) return -1;
+
+  size_t n_addrs = 0;
+  char **addrs = split_addrs(o->listen_addresses, &n_addrs);
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  size_t n_workers = o->threads > 0 ? (size_t)o->threads : ncpu > 0 ? (size_t)ncpu : 1;
+  worker *workers = calloc(n_workers, sizeof *workers);
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  mainctx m = {.loop = &loop, .workers = workers, .grace_ms = o->graceful_shutdown_ms, .api = api};
+  int rc = 0;
+  if (!addrs || !workers) {
+    rc = wgg_err_set(err, "out of memory");
+    n_workers = 0;
+  }
+  uv_mutex_init(&m.notify_mu);
+  uv_async_init(&loop, &m.worker_done, on_worker_done);
+  m.worker_done.data = &m;
+  size_t started = 0;
+  for (; rc == 0 && started < n_workers; started++) {
+    worker *w = &workers[started];
+    w->api = api;
+    w->opts = o;
+    w->addrs = addrs;
+    w->n_addrs = n_addrs;
+    w->main = &m;
+    uv_sem_init(&w->started, 0);
+    uv_mutex_init(&w->mu);
+    if (uv_thread_create(&w->thread, worker_main, w)) {
+      uv_sem_destroy(&w->started);
+      uv_mutex_destroy(&w->mu);
+      rc = wgg_err_set(err, "cannot start a worker thread");
+      break;
+    }
+    uv_sem_wait(&w->started);
+    if (w->failed) {
+      rc = wgg_err_set(err, "%s", w->err.msg);
+      started++;
+      break;
+    }
+  }
+  m.n_workers = started;
+  if (rc == 0 && o->enable_metrics && o->metrics_port > 0) rc = start_metrics(&m, o, addrs, n_addrs, err);
+  uv_signal_init(&loop, &m.sigterm);
+  uv_signal_init(&loop, &m.sigint);
+  uv_timer_init(&loop, &m.deadline);
+  uv_timer_init(&loop, &m.app_probe);
+  m.sigterm.data = m.sigint.data = m.deadline.data = m.app_probe.data = &m;
+  if (rc == 0) {
+    uv_signal_start(&m.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&m.sigint, on_signal, SIGINT);
+    __atomic_store_n(&api->ready, 1, __ATOMIC_RELEASE);
+    if (o->app_port > 0) uv_timer_start(&m.app_probe, on_probe_timer, 0, 100);
+    else __atomic_store_n(&api->app_ready, 1, __ATOMIC_RELEASE);
+    for (size_t i = 0; i < n_addrs; i++) {
+      wgg_info("HTTP API listening on %s:%d (%zu event-loop threads)", addrs[i], o->http_port, n_workers);
+      if (m.metrics) wgg_info("metrics on http://%s:%d/metrics", addrs[i], o->metrics_port);
+    }
+    if (o->n_resources_paths == 0)
+      wgg_info("no --resources-path: embedded default components (statestore: state.sqlite in %s)", o->state_file);
+    wgg_info("app id %s is up and running", o->app_id && *o->app_id ? o->app_id : "(none)");
+  } else {
+    m.stopping = true;
+    for (size_t i = 0; i < started; i++) send_cmd(&workers[i], 2);
+    if (all_exited(&m)) main_close(&m);
+  }
+  uv_run(&loop, UV_RUN_DEFAULT);
+  for (size_t i = 0; i < started; i++) {
+    uv_thread_join(&workers[i].thread);
+    uv_sem_destroy(&workers[i].started);
+    uv_mutex_destroy(&workers[i].mu);
+  }
+  uv_loop_close(&loop);
+  if (m.metrics) wgg_http_server_free(m.metrics);
+  uv_mutex_destroy(&m.notify_mu);
+  if (rc == 0) wgg_info("shutdown complete");
+  for (size_t i = 0; addrs && i < n_addrs; i++) free(addrs[i]);
+  free(addrs);
+  free(workers);
+  wgg_api_free(api);
+  return rc;
+}

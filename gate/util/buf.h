@@ -1,0 +1,28 @@
+/*
+ * buf.h: a growable byte buffer (always NUL-terminated for convenience).
+ */
+#ifndef WGG_UTIL_BUF_H
+#define WGG_UTIL_BUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct wgg_buf {
+  char *data; /* owned; NULL until the first append */
+  size_t len;
+  size_t cap;
+} wgg_buf;
+
+/* Appends n bytes. Returns 0, or -1 when out of memory (buffer unchanged). */
+int wgg_buf_append(wgg_buf *b, const void *p, size_t n);
+
+/* Appends a printf-formatted string. Returns 0 or -1 (out of memory). */
+int wgg_buf_printf(wgg_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Frees the data and resets b to empty. */
+void wgg_buf_free(wgg_buf *b);
+
+/* Returns a malloc'd copy of n bytes plus a NUL, or NULL when out of memory. */
+char *wgg_strndup(const char *p, size_t n);
+
+#endif

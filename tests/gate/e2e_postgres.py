@@ -1,0 +1,115 @@
+"""e2e_postgres.py: state.postgresql (v1) through the real `wasmgate run`
+against a real PostgreSQL started here (initdb in a temporary directory, a
+loopback port): the whole state contract, Dapr's v1 table layout with keys as
+<appId>||<key>, ETag = xmin, a server that goes down (500 with Dapr's error,
+the sidecar stays up) and comes back (the store recovers by itself, the data
+is still there).
+"""
+import glob
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from statesuite import run_suite  # noqa: E402
+from wgtest import Sidecar, check, check_error, finish, free_port, start_alarm  # noqa: E402
+
+BIN = sys.argv[1]
+start_alarm(110)
+bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
+if not bins:
+    print("PostgreSQL is not installed (scripts/deps.sh installs it)")
+    sys.exit(1)
+PGBIN = os.path.dirname(bins[-1])
+# the server refuses to run as root: when we are root, run it as the postgres user
+AS_PG = {"user": "postgres", "group": "postgres", "extra_groups": []} if os.geteuid() == 0 else {}
+
+
+class Postgres:
+    def __init__(self):
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="wgg-pg-")
+        self.data = os.path.join(self.dir, "data")
+        self.proc = None
+        if AS_PG:
+            shutil.chown(self.dir, "postgres")
+        subprocess.run([f"{PGBIN}/initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "--no-sync"],
+                       check=True, capture_output=True, timeout=60, cwd=self.dir, **AS_PG)
+
+    def start(self):
+        self.log = open(os.path.join(self.dir, "pg.log"), "ab")
+        self.proc = subprocess.Popen([f"{PGBIN}/postgres", "-D", self.data, "-p", str(self.port), "-k", self.dir,
+                                      "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
+                                     stdout=self.log, stderr=subprocess.STDOUT, cwd=self.dir, **AS_PG)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            r = subprocess.run([f"{PGBIN}/pg_isready", "-h", "127.0.0.1", "-p", str(self.port)], capture_output=True)
+            if r.returncode == 0:
+                return self
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        with open(os.path.join(self.dir, "pg.log"), "rb") as f:
+            raise RuntimeError("postgres did not start:\n" + f.read().decode(errors="replace")[-2000:])
+
+    def psql(self, sql):
+        r = subprocess.run([f"{PGBIN}/psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-Atc", sql],
+                           capture_output=True, timeout=20)
+        return r.stdout.decode()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)  # fast shutdown: disconnects the sidecar's session
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if getattr(self, "log", None):
+            self.log.close()
+            self.log = None
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+pg = Postgres().start()
+try:
+    conn = f"host=127.0.0.1 port={pg.port} user=postgres dbname=postgres connect_timeout=5"
+    sc = Sidecar(BIN, app_id="pgapp")
+    sc.write_resource("pg.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: statestore\n"
+                                 "spec:\n  type: state.postgresql\n  version: v1\n  metadata:\n"
+                                 f"  - name: connectionString\n    value: \"{conn}\"\n")
+    sc.start()
+    md = json.loads(sc.request("GET", "/v1.0/metadata")[2])
+    check(md["components"][0]["type"] == "state.postgresql", f"metadata: {md['components']}")
+    run_suite(sc, etag_ok=lambda e: bool(e) and e.isdigit())
+
+    check(sc.request("POST", "/v1.0/state/statestore", [{"key": "layout", "value": {"a": 1}}])[0] == 204, "save")
+    check(pg.psql("SELECT value::text FROM state WHERE key = 'pgapp||layout'").strip() == '{"a": 1}',
+          "keys are <appId>||<key>, values jsonb")
+    cols = pg.psql("SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns "
+                   "WHERE table_name = 'state'").strip()
+    check(cols == "key,value,isbinary,insertdate,updatedate,expiredate", f"v1 table layout: {cols}")
+    check_error(sc.request("POST", "/v1.0/state/statestore", [{"key": "layout", "value": 2, "etag": "abc"}]), 400,
+                "ERR_STATE_SAVE", "invalid etag")
+
+    # the server goes down and comes back
+    pg.stop()
+    check_error(sc.request("GET", "/v1.0/state/statestore/layout"), 500, "ERR_STATE_GET", "postgresql")
+    check_error(sc.request("POST", "/v1.0/state/statestore", [{"key": "k", "value": 1}]), 500, "ERR_STATE_SAVE")
+    check(sc.request("GET", "/v1.0/healthz")[0] == 204, "healthy while PostgreSQL is down")
+    pg.start()
+    st, _, body = sc.request("GET", "/v1.0/state/statestore/layout")
+    check(st == 200 and json.loads(body) == {"a": 1}, f"data back after restart: {st} {body!r}")
+    check(sc.request("POST", "/v1.0/state/statestore", [{"key": "k", "value": 1}])[0] == 204, "writes work again")
+    sc.cleanup()
+finally:
+    pg.cleanup()
+finish()

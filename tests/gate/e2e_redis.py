@@ -1,0 +1,122 @@
+"""e2e_redis.py: state.redis through the real `wasmgate run` against a real
+redis-server started here on a loopback port with a temporary directory: the
+whole state contract, the hash layout {data, version} under <appId>||<key>,
+a Redis that goes down (500 with Dapr's error, the sidecar stays up) and
+comes back (the store recovers by itself), and a start refused while Redis
+is down.
+"""
+import atexit
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from statesuite import run_suite  # noqa: E402
+from wgtest import Sidecar, check, check_error, finish, free_port, start_alarm  # noqa: E402
+
+BIN = sys.argv[1]
+REDIS = shutil.which("redis-server")
+start_alarm(110)
+if not REDIS:
+    print("redis-server is not installed (scripts/deps.sh installs it)")
+    sys.exit(1)
+
+
+class Redis:
+    def __init__(self, port=None):
+        self.port = port or free_port()
+        self.dir = tempfile.mkdtemp(prefix="wgg-redis-")
+        self.proc = None
+        atexit.register(self.cleanup)  # even when a check raises
+
+    def start(self):
+        self.proc = subprocess.Popen([REDIS, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                      "--appendonly", "no", "--dir", self.dir, "--daemonize", "no"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                if self.cmd("PING") == b"+PONG\r\n":
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def cmd(self, *args):
+        """Sends one command and returns the raw reply bytes (enough for these checks)."""
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=2)
+        out = b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a.encode()), a.encode()) for a in args)
+        s.sendall(out)
+        time.sleep(0.05)
+        data = s.recv(65536)
+        s.close()
+        return data
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def redis_yaml(port, extra=""):
+    return ("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: statestore\nspec:\n"
+            f"  type: state.redis\n  version: v1\n{extra}  metadata:\n  - name: redisHost\n"
+            f"    value: 127.0.0.1:{port}\n  - name: redisPassword\n    value: \"\"\n")
+
+
+rd = Redis().start()
+sc = Sidecar(BIN, app_id="rapp")
+sc.write_resource("redis.yaml", redis_yaml(rd.port))
+sc.start()
+md = json.loads(sc.request("GET", "/v1.0/metadata")[2])
+check(md["components"] == [{"name": "statestore", "type": "state.redis", "version": "v1",
+                            "capabilities": ["ETAG", "TRANSACTIONAL", "TTL"]}], f"metadata: {md['components']}")
+run_suite(sc, etag_ok=lambda e: bool(e) and e.isdigit())
+
+# the layout in Redis: a hash {data, version} under <appId>||<key>
+check(sc.request("POST", "/v1.0/state/statestore", [{"key": "layout", "value": {"a": 1}}])[0] == 204, "save")
+reply = rd.cmd("HGETALL", "rapp||layout")
+check(b'{"a":1}' in reply and b"version" in reply and b"data" in reply, f"HGETALL: {reply!r}")
+st, h, _ = sc.request("GET", "/v1.0/state/statestore/layout")
+check(h.get("etag") == "1", f"first version is 1: {h.get('etag')}")
+check_error(sc.request("POST", "/v1.0/state/statestore", [{"key": "layout", "value": 2, "etag": "x1"}]), 400,
+            "ERR_STATE_SAVE", "invalid etag")
+
+# Redis goes down: Dapr's 500, the sidecar stays up; Redis comes back: it recovers by itself
+rd.stop()
+check_error(sc.request("GET", "/v1.0/state/statestore/layout"), 500, "ERR_STATE_GET", "redis")
+check_error(sc.request("POST", "/v1.0/state/statestore", [{"key": "k", "value": 1}]), 500, "ERR_STATE_SAVE")
+check(sc.request("GET", "/v1.0/healthz")[0] == 204, "healthy while Redis is down")
+rd2 = Redis(port=rd.port).start()
+r = sc.request("POST", "/v1.0/state/statestore", [{"key": "back", "value": "again"}])
+check(r[0] == 204, f"save after Redis came back: {r}")
+check(sc.request("GET", "/v1.0/state/statestore/back")[2] == b'"again"', "get after Redis came back")
+sc.cleanup()
+rd2.cleanup()
+rd.cleanup()
+
+# a Redis that is down at start stops the start, naming the component
+port = free_port()
+d = tempfile.mkdtemp(prefix="wgg-e2e-")
+os.makedirs(os.path.join(d, "res"))
+with open(os.path.join(d, "res", "redis.yaml"), "w") as f:
+    f.write(redis_yaml(port))
+p = subprocess.run([BIN, "run", "--app-id", "a", "--dapr-http-port", str(free_port()), "--dapr-listen-addresses",
+                    "127.0.0.1", "--resources-path", os.path.join(d, "res")], capture_output=True, timeout=30)
+check(p.returncode == 1 and b"component statestore (state.redis/v1): init error" in p.stderr and
+      b"cannot connect" in p.stderr, f"start with Redis down: {p.returncode} {p.stderr!r}")
+shutil.rmtree(d, ignore_errors=True)
+finish()
