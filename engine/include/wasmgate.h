@@ -146,6 +146,159 @@ WG_API const char *wg_module_func_name(const wg_module *m, uint32_t func);
  * manner of `wasm-objdump -x -d`). Returns false on a write error. */
 WG_API bool wg_module_dump(const wg_module *m, FILE *out);
 
+/* ------------------------------------------------------------------ runtime */
+
+/* A store owns every runtime object (instances, functions, tables, memories,
+ * globals) and the value stack that runs them; everything made in it is freed
+ * by wg_store_delete. A store is used by one thread at a time. */
+typedef struct wg_store wg_store;
+typedef struct wg_instance wg_instance;
+typedef struct wg_func wg_func;
+typedef struct wg_table wg_table;
+typedef struct wg_memory wg_memory;
+typedef struct wg_global wg_global;
+
+/* A reference value: a function (wg_func *) for funcref, an opaque host
+ * pointer for externref; NULL is the null reference. */
+typedef void *wg_ref;
+
+/* A value with its type. v128 travels as 16 little-endian bytes. */
+typedef struct wg_val {
+  wg_valtype kind;
+  union {
+    int32_t i32;
+    int64_t i64;
+    float f32;
+    double f64;
+    wg_ref ref;
+    uint8_t v128[16];
+  } of;
+} wg_val;
+
+/* A function type: `params` and `results` are arrays of wg_valtype. */
+typedef struct wg_functype_desc {
+  uint32_t nparams, nresults;
+  const wg_valtype *params, *results;
+} wg_functype_desc;
+
+/* Trap codes (spec 4.4: the reasons execution can trap), plus the engine's
+ * own interruptions. */
+typedef enum wg_trap_code {
+  WG_TRAP_UNREACHABLE = 1,      /* "unreachable" */
+  WG_TRAP_MEMORY_OUT_OF_BOUNDS, /* "out of bounds memory access" */
+  WG_TRAP_TABLE_OUT_OF_BOUNDS,  /* "out of bounds table access" */
+  WG_TRAP_UNDEFINED_ELEMENT,    /* "undefined element" */
+  WG_TRAP_UNINITIALIZED_ELEMENT,/* "uninitialized element" */
+  WG_TRAP_INDIRECT_CALL_TYPE,   /* "indirect call type mismatch" */
+  WG_TRAP_INT_DIV_BY_ZERO,      /* "integer divide by zero" */
+  WG_TRAP_INT_OVERFLOW,         /* "integer overflow" */
+  WG_TRAP_INVALID_CONVERSION,   /* "invalid conversion to integer" */
+  WG_TRAP_STACK_EXHAUSTED,      /* "call stack exhausted" */
+  WG_TRAP_OUT_OF_FUEL,          /* "all fuel consumed" */
+  WG_TRAP_INTERRUPTED,          /* "interrupted" (deadline) */
+  WG_TRAP_HOST,                 /* raised by a host function (message is the host's) */
+  WG_TRAP_UNSUPPORTED,          /* the function uses what this engine cannot run yet */
+  WG_TRAP_RESOURCE,             /* out of memory while running */
+} wg_trap_code;
+
+typedef struct wg_trap wg_trap;
+
+/* A new trap with `code` and `message` (copied); for host functions to
+ * return. NULL on out of memory. Owned by whoever receives it. */
+WG_API wg_trap *wg_trap_new(wg_trap_code code, const char *message);
+WG_API wg_trap_code wg_trap_code_of(const wg_trap *t);
+/* The spec's message for the trap ("integer divide by zero", ...). */
+WG_API const char *wg_trap_message(const wg_trap *t);
+/* The wasm backtrace, innermost frame first: one line per frame,
+ * "  at FUNC_NAME (func[N])" or "  at func[N]". Empty when unknown. */
+WG_API const char *wg_trap_backtrace(const wg_trap *t);
+WG_API void wg_trap_delete(wg_trap *t);
+
+/* Store limits. A zero field means "the default" noted beside it. */
+typedef struct wg_store_config {
+  size_t value_stack_slots; /* 64-bit slots for locals and operands (default 1M: 8 MiB) */
+  uint32_t max_call_depth;  /* wasm frames (default 20000) */
+  uint32_t max_memory_pages;/* cap on any memory's size in 64 KiB pages (default 65536) */
+  uint32_t max_table_elems; /* cap on any table's size (default 10,000,000) */
+} wg_store_config;
+
+/* Creates a store. `config` may be NULL for the defaults. NULL on OOM. */
+WG_API wg_store *wg_store_new(const wg_store_config *config);
+/* Frees the store and everything made in it. NULL is ignored. */
+WG_API void wg_store_delete(wg_store *s);
+
+/* An external value: what an import is satisfied with and an export gives. */
+typedef struct wg_extern {
+  wg_extern_kind kind;
+  union {
+    wg_func *func;
+    wg_table *table;
+    wg_memory *memory;
+    wg_global *global;
+  } of;
+} wg_extern;
+
+/* A host function. `args` hold the params (types as declared), `results`
+ * must be filled (their kinds are preset). `caller` is the instance whose
+ * code made the call (NULL when called from the host), for reaching its
+ * memory. Returns NULL, or a trap that the engine takes ownership of. */
+typedef wg_trap *(*wg_host_callback)(void *env, wg_instance *caller, const wg_val *args, wg_val *results);
+
+/* Creates a host function of type `type` (copied) in the store. `env` is
+ * passed to every call; `finalizer`, if any, is called with env when the
+ * store is deleted. NULL on OOM. Owned by the store. */
+WG_API wg_func *wg_func_new_host(wg_store *s, const wg_functype_desc *type, wg_host_callback cb, void *env,
+                                 void (*finalizer)(void *env));
+
+/* Creates a memory of `min` pages (max `max` pages when has_max), zeroed.
+ * NULL if the limits are invalid or beyond the store's cap, or on OOM. */
+WG_API wg_memory *wg_memory_new(wg_store *s, uint32_t min, bool has_max, uint32_t max);
+/* Creates a table of reference type `elem`, `min` elements set to `init`. */
+WG_API wg_table *wg_table_new(wg_store *s, wg_valtype elem, uint32_t min, bool has_max, uint32_t max, wg_ref init);
+/* Creates a global of the value's type; `mut` makes it mutable. */
+WG_API wg_global *wg_global_new(wg_store *s, const wg_val *init, bool mut);
+
+/* Instantiates a module (spec 4.5.4): links `imports` (in the module's import
+ * order, wg_module_import_count of them), allocates its functions, tables,
+ * memories and globals, initialises segments and runs the start function.
+ * Returns the instance (owned by the store) or NULL with either *err set
+ * (link errors, kind WG_ERROR_INVALID: "unknown import", "incompatible import
+ * type"; out of memory) or *trap set (a segment out of bounds, or the start
+ * function trapped; effects of earlier segments remain, as the spec says).
+ * The module must outlive the store. */
+WG_API wg_instance *wg_instance_new(wg_store *s, const wg_module *m, const wg_extern *imports, size_t nimports,
+                                    wg_error **err, wg_trap **trap);
+
+/* Looks up an export by name (`len` bytes). Returns false if there is none. */
+WG_API bool wg_instance_export(const wg_instance *inst, const char *name, size_t len, wg_extern *out);
+
+/* The instance's memory 0, or NULL if it has none. */
+WG_API wg_memory *wg_instance_memory(const wg_instance *inst);
+
+/* Calls a function. `args` must match its params in number and type;
+ * `results` receives its results. Returns NULL on success or a trap owned by
+ * the caller. Never crashes on a misbehaving guest. */
+WG_API wg_trap *wg_func_call(wg_store *s, wg_func *f, const wg_val *args, size_t nargs, wg_val *results,
+                             size_t nresults);
+/* The function's type; valid while the store lives. */
+WG_API wg_functype_desc wg_func_type(const wg_func *f);
+
+/* Memory access: base address and size in bytes. The base may change when the
+ * memory grows. */
+WG_API uint8_t *wg_memory_data(wg_memory *mem);
+WG_API uint64_t wg_memory_size(const wg_memory *mem);
+/* Grows by `delta` pages; returns the old size in pages or -1 (spec memory.grow). */
+WG_API int64_t wg_memory_grow(wg_memory *mem, uint32_t delta);
+
+/* Global access. wg_global_set fails (false) on immutable globals or a
+ * type mismatch. */
+WG_API void wg_global_get(const wg_global *g, wg_val *out);
+WG_API bool wg_global_set(wg_global *g, const wg_val *v);
+
+/* Table access: false when out of bounds. */
+WG_API uint32_t wg_table_size(const wg_table *t);
+WG_API bool wg_table_get(const wg_table *t, uint32_t i, wg_ref *out);
+
 #ifdef __cplusplus
 }
 #endif

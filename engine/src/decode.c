@@ -222,7 +222,7 @@ static bool decode_functions(decoder *dc, wg_reader *r) {
   wg_module *m = dc->m;
   uint32_t n;
   if (!read_count(r, 1, &n)) return false;
-  wg_func *funcs = grow_space(dc, m->funcs, m->nfuncs, n, sizeof *funcs);
+  wg_funcdef *funcs = grow_space(dc, m->funcs, m->nfuncs, n, sizeof *funcs);
   if (!funcs && m->nfuncs + (uint64_t)n) return oom(dc, r);
   m->funcs = funcs;
   for (uint32_t i = 0; i < n; i++)
@@ -263,11 +263,11 @@ static bool decode_globals(decoder *dc, wg_reader *r) {
   wg_module *m = dc->m;
   uint32_t n;
   if (!read_count(r, 1, &n)) return false;
-  wg_global *g = grow_space(dc, m->globals, m->nglobals, n, sizeof *g);
+  wg_globaldef *g = grow_space(dc, m->globals, m->nglobals, n, sizeof *g);
   if (!g && m->nglobals + (uint64_t)n) return oom(dc, r);
   m->globals = g;
   for (uint32_t i = 0; i < n; i++) {
-    wg_global *gl = &m->globals[m->nglobals + i];
+    wg_globaldef *gl = &m->globals[m->nglobals + i];
     if (!read_globaltype(r, &gl->type) || !read_expr(r, &gl->init)) return false;
   }
   m->nglobals += n;
@@ -355,7 +355,7 @@ static bool decode_datacount(decoder *dc, wg_reader *r) {
 
 /* Decodes a body's locals declarations (5.5.13), checking that their total
  * stays within the spec's 2^32-1 and our implementation limit. */
-static bool decode_locals(decoder *dc, wg_reader *r, wg_func *f) {
+static bool decode_locals(decoder *dc, wg_reader *r, wg_funcdef *f) {
   uint32_t groups;
   if (!read_count(r, 1, &groups)) return false;
   uint64_t total = 0;
@@ -387,7 +387,7 @@ static bool decode_code(decoder *dc, wg_reader *r) {
   }
   dc->has_code = true;
   for (uint32_t i = 0; i < n; i++) {
-    wg_func *f = &m->funcs[m->nfunc_imports + i];
+    wg_funcdef *f = &m->funcs[m->nfunc_imports + i];
     uint32_t size;
     if (!rd_u32(r, &size)) return false;
     if (size > rd_left(r)) return rd_eof(r);

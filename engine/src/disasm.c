@@ -234,7 +234,7 @@ static void print_immediates(FILE *out, const wg_module *m, const wg_instr *in) 
 static void dump_code(FILE *out, const wg_module *m) {
   fprintf(out, "\nCode Disassembly:\n");
   for (uint32_t i = m->nfunc_imports; i < m->nfuncs; i++) {
-    const wg_func *f = &m->funcs[i];
+    const wg_funcdef *f = &m->funcs[i];
     fprintf(out, "\n%06" PRIx32 " ", f->body.offset);
     print_func_label(out, m, i);
     fprintf(out, ":\n");

@@ -7,6 +7,7 @@
 
 #include "diag.h"
 #include "module.h"
+#include "runtime.h"
 
 static void set_err(wg_error **err, const wg_diag *d) {
   if (err) *err = wg_error_from_diag(d);
@@ -37,11 +38,22 @@ wg_module *wg_module_new(const uint8_t *bytes, size_t len, wg_error **err) {
     wg_module_delete(m);
     return NULL;
   }
+  uint32_t ndefined = m->nfuncs - m->nfunc_imports;
+  m->codes = calloc(ndefined ? ndefined : 1, sizeof *m->codes);
+  if (!m->codes) {
+    wg_diag_set(&d, WG_ERROR_RESOURCE, SIZE_MAX, "out of memory");
+    set_err(err, &d);
+    wg_module_delete(m);
+    return NULL;
+  }
   return m;
 }
 
 void wg_module_delete(wg_module *m) {
   if (!m) return;
+  if (m->codes)
+    for (uint32_t i = 0; i < m->nfuncs - m->nfunc_imports; i++) wg_code_free(atomic_load(&m->codes[i]));
+  free(m->codes);
   wg_arena_free(&m->arena);
   free(m->bytes);
   free(m);

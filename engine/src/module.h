@@ -10,6 +10,7 @@
 #ifndef WG_MODULE_H
 #define WG_MODULE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -69,20 +70,20 @@ typedef struct wg_export {
   uint32_t index;
 } wg_export;
 
-typedef struct wg_func {
+typedef struct wg_funcdef {
   uint32_t type;
   bool imported;
   /* Defined functions only: */
   wg_bytes body;          /* the whole body: locals declarations then code */
   uint32_t locals_count;  /* declared locals, params excluded */
   uint32_t code_offset;   /* offset of the first instruction within body */
-} wg_func;
+} wg_funcdef;
 
-typedef struct wg_global {
+typedef struct wg_globaldef {
   wg_globaltype type;
   bool imported;
   wg_bytes init; /* constant expression, `end` included (defined globals) */
-} wg_global;
+} wg_globaldef;
 
 typedef enum wg_segment_mode {
   WG_SEG_ACTIVE,
@@ -119,13 +120,13 @@ struct wg_module {
   uint32_t nimports;
   wg_import *imports;
   uint32_t nfuncs, nfunc_imports;
-  wg_func *funcs;
+  wg_funcdef *funcs;
   uint32_t ntables, ntable_imports;
   wg_tabletype *tables;
   uint32_t nmems, nmem_imports;
   wg_limits *mems;
   uint32_t nglobals, nglobal_imports;
-  wg_global *globals;
+  wg_globaldef *globals;
   uint32_t nexports;
   wg_export *exports;
   bool has_start;
@@ -144,6 +145,10 @@ struct wg_module {
   /* Functions referenced outside function bodies (exports, element segments,
    * global initialisers): the only ones ref.func may name (spec 3.4.10, C.refs). */
   uint8_t *declared_refs; /* one byte per function */
+
+  /* Compiled code of the defined functions, made on first call
+   * (compile.c); one entry per defined function. */
+  _Atomic(struct wg_code *) *codes;
 
   /* Section layout, for dumps. */
   uint32_t nsections;

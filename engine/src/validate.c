@@ -99,7 +99,7 @@ static bool check_definitions(wg_module *m, wg_diag *d) {
   for (uint32_t i = m->nmem_imports; i < m->nmems; i++)
     if (!check_memory(&m->mems[i], 0, d)) return false;
   for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++) {
-    const wg_global *g = &m->globals[i];
+    const wg_globaldef *g = &m->globals[i];
     if (!check_const_expr(m, &g->init, g->type.type, d)) return false;
   }
   return true;

@@ -413,7 +413,7 @@ static bool check_fixed(wg_code_validator *v, const wg_instr *in, const wg_opinf
 }
 
 void wg_func_local_types(const wg_module *m, uint32_t func, uint8_t *types) {
-  const wg_func *f = &m->funcs[func];
+  const wg_funcdef *f = &m->funcs[func];
   const wg_functype *ft = &m->types[f->type];
   if (ft->nparams) memcpy(types, ft->params, ft->nparams);
   uint32_t n = ft->nparams;
@@ -432,7 +432,7 @@ void wg_func_local_types(const wg_module *m, uint32_t func, uint8_t *types) {
 
 bool wg_validate_func(wg_code_validator *v, uint32_t func, wg_diag *d) {
   const wg_module *m = v->m;
-  const wg_func *f = &m->funcs[func];
+  const wg_funcdef *f = &m->funcs[func];
   const wg_functype *ft = &m->types[f->type];
   v->d = d;
   v->at = f->body.offset;

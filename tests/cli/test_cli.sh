@@ -54,13 +54,16 @@ expect "dump invalid" 1 "unknown binary version" -- "$wg" wasm dump "$tmp/v2.was
 
 # The spec driver: one JSON answer per request line.
 cp "$tmp/empty.wasm" "$tmp/ok.wasm"
+cp "$control" "$tmp/control.wasm"
 answers=$(printf '%s\n' \
   "{\"op\":\"beginFile\",\"dir\":\"$tmp\"}" \
   '{"op":"validate","file":"ok.wasm"}' \
   '{"op":"validate","file":"v2.wasm"}' \
   '{"op":"module","file":"text.wasm","name":null}' \
-  '{"op":"module","file":"ok.wasm","name":"$M"}' \
-  '{"op":"invoke","module":null,"field":"f","args":[]}' \
+  '{"op":"module","file":"control.wasm","name":"$M"}' \
+  '{"op":"invoke","module":null,"field":"fib","args":[{"type":"i32","value":"10"}]}' \
+  '{"op":"invoke","module":"$M","field":"dead","args":[]}' \
+  '{"op":"invoke","module":null,"field":"nope","args":[]}' \
   'this is not json' \
   '{"op":"frob"}' | "$wg" spec-driver)
 want='{"ok":true}
@@ -68,7 +71,9 @@ want='{"ok":true}
 {"error":"compile","msg":"unknown binary version (at byte 4)"}
 {"error":"compile","msg":"magic header not detected (at byte 0)"}
 {"ok":true}
-{"error":"other","msg":"not implemented: execution"}
+{"ok":true,"results":[{"type":"i32","value":"55"}]}
+{"error":"trap","msg":"unreachable"}
+{"error":"other","msg":"no such export"}
 {"error":"other","msg":"malformed request"}
 {"error":"other","msg":"unknown op"}'
 if [ "$answers" = "$want" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL spec-driver: got:

@@ -1,0 +1,643 @@
+/*
+ * compile.c: translates a validated function body into the slot IR of ir.h,
+ * once per module function, on its first call.
+ *
+ * Each operand-stack position has a fixed frame slot (after params and
+ * locals). Operands produced by local.get and constants are kept symbolic on
+ * the compile-time stack and read in place (a local's own slot) or
+ * materialised only when needed, so `local.get a; local.get b; i32.add;
+ * local.set c` becomes one three-address add writing c directly. Rules that
+ * keep this correct:
+ *   - before a local is written, stack entries still naming it are copied;
+ *   - at every block, loop and if, all symbolic entries are materialised, so
+ *     code emitted inside a branch never has to fix up outer values;
+ *   - values flowing to a label are moved to the label's slots in ascending
+ *     order (the label's base is never above its sources).
+ * Branch targets are cell indices while compiling and become pointers at the
+ * end. Validation guarantees types and stack heights, so nothing here
+ * re-checks them.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir.h"
+#include "runtime.h"
+
+enum { E_SLOT, E_LOCAL, E_CONST };
+enum { F_FUNC, F_BLOCK, F_LOOP, F_IF, F_ELSE };
+#define NONE UINT32_MAX
+
+typedef struct entry {
+  uint8_t kind;
+  uint32_t local;
+  uint64_t bits;
+} entry;
+
+typedef struct frame {
+  uint8_t kind;
+  bool unreachable; /* after br, return, unreachable ... in this frame */
+  bool dead;        /* the whole frame is in unreachable code */
+  uint32_t height;  /* stack height at entry, params excluded */
+  uint32_t nparams, nresults;
+  uint32_t loop_pc;    /* loops: the label */
+  uint32_t patches;    /* forward branches to the end: a list through the cells (index + 1) */
+  uint32_t else_patch; /* ifs: the BR_UNLESS target cell */
+} frame;
+
+typedef struct compiler {
+  const wg_module *m;
+  const void *const *h;
+  wg_cell *code;
+  uint32_t n, cap;
+  entry *stack;
+  uint32_t sp, cap_stack, max_height;
+  frame *frames;
+  uint32_t nframes, cap_frames;
+  uint32_t *targets; /* cells holding branch targets */
+  uint32_t ntargets, cap_targets;
+  uint32_t nlocals; /* params + locals */
+  uint32_t nresults;
+  /* The last instruction's destination operand, for retargeting by local.set. */
+  uint32_t last_cell;
+  uint8_t last_field; /* 0: .s.a, 1: .s.b */
+  uint32_t last_pos;
+  const char *why;
+} compiler;
+
+static bool grow(void **p, uint32_t *cap, uint32_t need, size_t size) {
+  if (need <= *cap) return true;
+  uint64_t n = *cap ? *cap : 64;
+  while (n < need) n *= 2;
+  if (n > UINT32_MAX / 2) return false;
+  void *q = realloc(*p, (size_t)n * size);
+  if (!q) return false;
+  *p = q;
+  *cap = (uint32_t)n;
+  return true;
+}
+
+static bool fail(compiler *c, const char *why) {
+  if (!c->why) c->why = why;
+  return false;
+}
+
+/* ---------------------------------------------------------------- emission */
+
+static bool cell(compiler *c, wg_cell v) {
+  if (c->n == c->cap && !grow((void **)&c->code, &c->cap, c->n + 1, sizeof(wg_cell))) return fail(c, "out of memory");
+  c->code[c->n++] = v;
+  return true;
+}
+
+static bool op(compiler *c, unsigned code) {
+  c->last_cell = NONE;
+  if (!c->h[code]) return fail(c, "instruction not supported by the interpreter yet (SIMD)");
+  return cell(c, (wg_cell){.op = c->h[code]});
+}
+
+static bool ab(compiler *c, int32_t a, int32_t b) { return cell(c, (wg_cell){.s = {a, b}}); }
+static bool u64(compiler *c, uint64_t v) { return cell(c, (wg_cell){.u64 = v}); }
+
+/* Emits a branch target cell holding `index` (a cell index, or a patch link). */
+static bool target(compiler *c, uint32_t index) {
+  if (c->ntargets == c->cap_targets &&
+      !grow((void **)&c->targets, &c->cap_targets, c->ntargets + 1, sizeof(uint32_t)))
+    return fail(c, "out of memory");
+  c->targets[c->ntargets++] = c->n;
+  return u64(c, index);
+}
+
+/* Records that the cell just emitted (field a or b) is the result slot of the
+ * value now at stack position `pos`. */
+static void mark_dst(compiler *c, uint8_t field, uint32_t pos) {
+  c->last_cell = c->n - 1;
+  c->last_field = field;
+  c->last_pos = pos;
+}
+
+/* ---------------------------------------------------------------- operand stack */
+
+static int32_t slot_of(const compiler *c, uint32_t pos) { return (int32_t)(c->nlocals + pos); }
+
+static bool push(compiler *c, uint8_t kind, uint32_t local, uint64_t bits) {
+  if (c->sp == c->cap_stack && !grow((void **)&c->stack, &c->cap_stack, c->sp + 1, sizeof(entry)))
+    return fail(c, "out of memory");
+  c->stack[c->sp++] = (entry){kind, local, bits};
+  if (c->sp > c->max_height) c->max_height = c->sp;
+  return true;
+}
+
+static bool push_slot(compiler *c) { return push(c, E_SLOT, 0, 0); }
+
+/* Copies a symbolic entry into its own slot. */
+static bool materialize(compiler *c, uint32_t pos) {
+  entry *e = &c->stack[pos];
+  if (e->kind == E_LOCAL) {
+    if (!op(c, IR_COPY) || !ab(c, (int32_t)e->local, slot_of(c, pos))) return false;
+  } else if (e->kind == E_CONST) {
+    if (!op(c, IR_CONST) || !ab(c, 0, slot_of(c, pos)) || !u64(c, e->bits)) return false;
+  }
+  e->kind = E_SLOT;
+  return true;
+}
+
+static bool materialize_range(compiler *c, uint32_t from, uint32_t to) {
+  for (uint32_t p = from; p < to; p++)
+    if (!materialize(c, p)) return false;
+  return true;
+}
+
+/* The slot to read the entry at `pos` from (constants are materialised). */
+static bool use(compiler *c, uint32_t pos, int32_t *slot) {
+  entry *e = &c->stack[pos];
+  if (e->kind == E_LOCAL) {
+    *slot = (int32_t)e->local;
+    return true;
+  }
+  if (e->kind == E_CONST && !materialize(c, pos)) return false;
+  *slot = slot_of(c, pos);
+  return true;
+}
+
+/* ---------------------------------------------------------------- labels */
+
+static frame *top_frame(compiler *c) { return &c->frames[c->nframes - 1]; }
+
+static uint32_t label_arity(const frame *f) { return f->kind == F_LOOP ? f->nparams : f->nresults; }
+
+static bool push_frame(compiler *c, uint8_t kind, uint32_t np, uint32_t nr) {
+  if (c->nframes == c->cap_frames && !grow((void **)&c->frames, &c->cap_frames, c->nframes + 1, sizeof(frame)))
+    return fail(c, "out of memory");
+  bool dead = c->nframes && (top_frame(c)->unreachable || top_frame(c)->dead);
+  c->frames[c->nframes++] = (frame){kind, false, dead, c->sp - np, np, nr, NONE, 0, NONE};
+  return true;
+}
+
+/* Sets every cell of a patch list to `label`. */
+static void patch_list(compiler *c, uint32_t head, uint32_t label) {
+  while (head) {
+    uint32_t at = head - 1;
+    head = (uint32_t)c->code[at].u64;
+    c->code[at].u64 = label;
+  }
+}
+
+/* Emits a branch target to frame f's label. */
+static bool label_target(compiler *c, frame *f) {
+  if (f->kind == F_LOOP) return target(c, f->loop_pc);
+  uint32_t link = f->patches;
+  f->patches = c->n + 1;
+  return target(c, link);
+}
+
+/* Whether the top n values must move to reach positions [base, base+n). */
+static bool needs_moves(const compiler *c, uint32_t n, uint32_t base) {
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t pos = c->sp - n + i;
+    if (c->stack[pos].kind != E_SLOT || pos != base + i) return true;
+  }
+  return false;
+}
+
+/* Moves the top n values to slots dst0.. without changing the entries
+ * (ascending order is safe: no destination is a later source). */
+static bool emit_moves_to(compiler *c, uint32_t n, int32_t dst0) {
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t pos = c->sp - n + i;
+    const entry *e = &c->stack[pos];
+    int32_t dst = dst0 + (int32_t)i;
+    if (e->kind == E_CONST) {
+      if (!op(c, IR_CONST) || !ab(c, 0, dst) || !u64(c, e->bits)) return false;
+    } else {
+      int32_t src = e->kind == E_LOCAL ? (int32_t)e->local : slot_of(c, pos);
+      if (src != dst && (!op(c, IR_COPY) || !ab(c, src, dst))) return false;
+    }
+  }
+  return true;
+}
+
+/* Returns from the function: results to slots 0.., then IR_RETURN. Results
+ * are materialised first because slots 0.. are also the params and locals
+ * that symbolic entries may name. */
+static bool emit_return(compiler *c) {
+  uint32_t n = c->nresults;
+  if (!materialize_range(c, c->sp - n, c->sp)) return false;
+  return emit_moves_to(c, n, 0) && op(c, IR_RETURN);
+}
+
+/* A branch to frame f (not the function frame), values moved first. */
+static bool emit_branch(compiler *c, frame *f) {
+  uint32_t n = label_arity(f);
+  return emit_moves_to(c, n, slot_of(c, f->height)) && op(c, IR_BR) && label_target(c, f);
+}
+
+static void set_unreachable(compiler *c) {
+  frame *f = top_frame(c);
+  c->sp = f->height;
+  f->unreachable = true;
+}
+
+/* ---------------------------------------------------------------- instructions */
+
+static bool block_arity(compiler *c, const wg_instr *in, uint32_t *np, uint32_t *nr) {
+  *np = 0;
+  *nr = in->bt_kind == 1;
+  if (in->bt_kind == 2) {
+    *np = c->m->types[in->a].nparams;
+    *nr = c->m->types[in->a].nresults;
+  }
+  return true;
+}
+
+static bool do_block(compiler *c, const wg_instr *in) {
+  uint32_t np, nr;
+  block_arity(c, in, &np, &nr);
+  if (top_frame(c)->unreachable || top_frame(c)->dead) {
+    /* Dead code: keep the nesting, emit nothing. */
+    uint32_t sp = c->sp;
+    c->sp = top_frame(c)->height;
+    if (!push_frame(c, F_BLOCK, 0, nr)) return false;
+    c->sp = sp;
+    top_frame(c)->dead = true;
+    return true;
+  }
+  uint32_t cond = 0;
+  if (in->op == WG_OP_IF) {
+    int32_t slot;
+    if (!materialize_range(c, 0, c->sp) || !use(c, c->sp - 1, &slot)) return false;
+    cond = (uint32_t)slot;
+    c->sp--;
+  } else if (!materialize_range(c, 0, c->sp)) {
+    return false;
+  }
+  uint8_t kind = in->op == WG_OP_BLOCK ? F_BLOCK : in->op == WG_OP_LOOP ? F_LOOP : F_IF;
+  if (!push_frame(c, kind, np, nr)) return false;
+  frame *f = top_frame(c);
+  c->last_cell = NONE; /* a label: no retargeting across it */
+  if (kind == F_LOOP) f->loop_pc = c->n;
+  if (kind == F_IF) {
+    if (!op(c, IR_BR_UNLESS) || !ab(c, (int32_t)cond, 0)) return false;
+    f->else_patch = c->n;
+    if (!target(c, 0)) return false;
+  }
+  return true;
+}
+
+static bool do_else(compiler *c) {
+  frame *f = top_frame(c);
+  if (!f->dead) {
+    if (!f->unreachable) {
+      if (!materialize_range(c, c->sp - f->nresults, c->sp)) return false;
+      if (!op(c, IR_BR) || !label_target(c, f)) return false;
+    }
+    c->code[f->else_patch].u64 = c->n;
+    f->else_patch = NONE;
+  }
+  c->last_cell = NONE;
+  c->sp = f->height + f->nparams; /* the params, still in their slots */
+  f->kind = F_ELSE;
+  f->unreachable = false;
+  return true;
+}
+
+static bool do_end(compiler *c, bool *done) {
+  frame *f = top_frame(c);
+  if (c->nframes == 1) {
+    *done = true;
+    return f->unreachable || emit_return(c);
+  }
+  if (!f->dead) {
+    if (!f->unreachable && !materialize_range(c, c->sp - f->nresults, c->sp)) return false;
+    if (f->else_patch != NONE) c->code[f->else_patch].u64 = c->n;
+    patch_list(c, f->patches, c->n);
+  }
+  c->last_cell = NONE;
+  c->sp = f->height;
+  uint32_t nr = f->nresults;
+  c->nframes--;
+  for (uint32_t i = 0; i < nr; i++)
+    if (!push_slot(c)) return false;
+  return true;
+}
+
+static bool do_br(compiler *c, const wg_instr *in) {
+  frame *f = &c->frames[c->nframes - 1 - in->a];
+  if (in->op == WG_OP_BR) {
+    if (!(f->kind == F_FUNC ? emit_return(c) : emit_branch(c, f))) return false;
+    set_unreachable(c);
+    return true;
+  }
+  /* br_if: the values stay on the stack for the fall-through path. */
+  int32_t cond;
+  if (!use(c, c->sp - 1, &cond)) return false;
+  c->sp--;
+  if (f->kind != F_FUNC && !needs_moves(c, label_arity(f), f->height))
+    return op(c, IR_BR_IF) && ab(c, cond, 0) && label_target(c, f);
+  /* Anything materialised on the taken path must hold on the other one too. */
+  if (f->kind == F_FUNC && !materialize_range(c, c->sp - c->nresults, c->sp)) return false;
+  if (!op(c, IR_BR_UNLESS) || !ab(c, cond, 0)) return false;
+  uint32_t skip = c->n;
+  if (!target(c, 0)) return false;
+  if (f->kind == F_FUNC) {
+    /* emit_return materialises the results; they stay valid for the fall-through. */
+    if (!emit_return(c)) return false;
+  } else if (!emit_branch(c, f)) {
+    return false;
+  }
+  c->code[skip].u64 = c->n;
+  c->last_cell = NONE;
+  return true;
+}
+
+static bool do_br_table(compiler *c, const wg_instr *in) {
+  int32_t idx;
+  /* Stubs run on different paths: materialise everything before the table. */
+  if (!materialize_range(c, 0, c->sp)) return false;
+  if (!use(c, c->sp - 1, &idx)) return false;
+  c->sp--;
+  uint32_t n = in->a;
+  if (!op(c, IR_BR_TABLE) || !ab(c, idx, (int32_t)n)) return false;
+  uint32_t first = c->n;
+  wg_diag ignored = {0};
+  wg_reader r = {in->vec, c->m->bytes + c->m->len, c->m->bytes, &ignored, WG_MSG_EOF_SECTION};
+  /* Reserve the n + 1 target cells, then fill: direct labels, or stubs after the table. */
+  for (uint32_t i = 0; i <= n; i++)
+    if (!target(c, 0)) return false;
+  for (uint32_t i = 0; i <= n; i++) {
+    uint32_t depth = in->b;
+    if (i < n && !rd_u32(&r, &depth)) return fail(c, "malformed br_table");
+    frame *f = &c->frames[c->nframes - 1 - depth];
+    uint32_t at = first + i;
+    if (f->kind != F_FUNC && !needs_moves(c, label_arity(f), f->height)) {
+      if (f->kind == F_LOOP) {
+        c->code[at].u64 = f->loop_pc;
+      } else {
+        c->code[at].u64 = f->patches;
+        f->patches = at + 1;
+      }
+      continue;
+    }
+    c->code[at].u64 = c->n; /* a stub: moves, then the branch */
+    if (!(f->kind == F_FUNC ? emit_return(c) : emit_branch(c, f))) return false;
+  }
+  set_unreachable(c);
+  return true;
+}
+
+static bool do_call(compiler *c, uint32_t typeidx, bool indirect, const wg_instr *in) {
+  const wg_functype *ft = &c->m->types[typeidx];
+  int32_t idx = 0;
+  if (indirect) {
+    if (!use(c, c->sp - 1, &idx)) return false;
+    c->sp--;
+  }
+  uint32_t base = c->sp - ft->nparams;
+  if (!materialize_range(c, base, c->sp)) return false;
+  if (indirect) {
+    if (!op(c, IR_CALL_INDIRECT) || !ab(c, (int32_t)in->a, slot_of(c, base)) || !ab(c, (int32_t)in->b, idx))
+      return false;
+  } else if (!op(c, IR_CALL) || !ab(c, (int32_t)in->a, slot_of(c, base))) {
+    return false;
+  }
+  c->sp = base;
+  for (uint32_t i = 0; i < ft->nresults; i++)
+    if (!push_slot(c)) return false;
+  return true;
+}
+
+static bool do_local_set(compiler *c, uint32_t x, bool tee) {
+  /* Entries below the top that still name x must keep the old value. */
+  for (uint32_t p = 0; p + 1 < c->sp; p++)
+    if (c->stack[p].kind == E_LOCAL && c->stack[p].local == x && !materialize(c, p)) return false;
+  uint32_t pos = c->sp - 1;
+  entry *e = &c->stack[pos];
+  if (e->kind == E_SLOT && c->last_cell != NONE && c->last_pos == pos) {
+    /* Retarget the producing instruction to write x directly. */
+    if (c->last_field) c->code[c->last_cell].s.b = (int32_t)x;
+    else c->code[c->last_cell].s.a = (int32_t)x;
+    c->last_cell = NONE;
+  } else if (e->kind == E_CONST) {
+    if (!op(c, IR_CONST) || !ab(c, 0, (int32_t)x) || !u64(c, e->bits)) return false;
+  } else if (!(e->kind == E_LOCAL && e->local == x)) {
+    int32_t src = e->kind == E_LOCAL ? (int32_t)e->local : slot_of(c, pos);
+    if (!op(c, IR_COPY) || !ab(c, src, (int32_t)x)) return false;
+  }
+  c->sp--;
+  return !tee || push(c, E_LOCAL, x, 0);
+}
+
+/* Instructions with operands at base.. (materialised) and no result. */
+static bool do_multi(compiler *c, unsigned code, uint32_t n, int32_t x, int32_t y, bool yfirst) {
+  uint32_t base = c->sp - n;
+  if (!materialize_range(c, base, c->sp) || !op(c, code)) return false;
+  bool ok = yfirst ? ab(c, x, y) && ab(c, slot_of(c, base), 0) : ab(c, slot_of(c, base), x);
+  c->sp = base;
+  return ok;
+}
+
+/* Value instructions typed by the opcode table: unary, binary, loads,
+ * stores, select and the memory instructions. */
+static bool do_value(compiler *c, const wg_instr *in) {
+  const wg_opinfo *info = &wg_ops[in->op];
+  const wg_sig *s = &info->sig;
+  if (info->imm == WG_IMM_MEMARG) {
+    int32_t addr, v = 0;
+    if (s->nr) {
+      if (!use(c, c->sp - 1, &addr)) return false;
+      c->sp--;
+      if (!push_slot(c)) return false;
+      if (!op(c, in->op) || !ab(c, addr, slot_of(c, c->sp - 1))) return false;
+      mark_dst(c, 1, c->sp - 1);
+      return u64(c, in->offset_imm);
+    }
+    if (!use(c, c->sp - 1, &v) || !use(c, c->sp - 2, &addr)) return false;
+    c->sp -= 2;
+    return op(c, in->op) && ab(c, addr, v) && u64(c, in->offset_imm);
+  }
+  switch (in->op) {
+    case WG_OP_MEMORY_SIZE:
+      if (!push_slot(c) || !op(c, in->op) || !ab(c, 0, slot_of(c, c->sp - 1))) return false;
+      mark_dst(c, 1, c->sp - 1);
+      return true;
+    case WG_OP_MEMORY_FILL:
+    case WG_OP_MEMORY_COPY:
+      return do_multi(c, in->op, 3, 0, 0, false);
+    case WG_OP_MEMORY_INIT:
+      return do_multi(c, in->op, 3, (int32_t)in->a, 0, false);
+    case WG_OP_DATA_DROP:
+      return op(c, in->op) && ab(c, (int32_t)in->a, 0);
+    default:
+      break;
+  }
+  if (s->np == 1 && s->nr == 1) {
+    int32_t x;
+    if (!use(c, c->sp - 1, &x)) return false;
+    c->sp--;
+    if (!push_slot(c) || !op(c, in->op) || !ab(c, x, slot_of(c, c->sp - 1))) return false;
+    mark_dst(c, 1, c->sp - 1);
+    return true;
+  }
+  if (s->np == 2 && s->nr == 1) {
+    int32_t x, y;
+    if (!use(c, c->sp - 2, &x) || !use(c, c->sp - 1, &y)) return false;
+    c->sp -= 2;
+    if (!push_slot(c) || !op(c, in->op) || !ab(c, x, y) || !ab(c, slot_of(c, c->sp - 1), 0)) return false;
+    mark_dst(c, 0, c->sp - 1);
+    return true;
+  }
+  if (s->np == 0 && s->nr == 0) return true; /* nop */
+  return fail(c, "instruction not supported by the interpreter yet (SIMD)");
+}
+
+static bool do_instr(compiler *c, const wg_instr *in, bool *done) {
+  int32_t x, y, z;
+  switch (in->op) {
+    case WG_OP_UNREACHABLE:
+      if (!op(c, WG_OP_UNREACHABLE)) return false;
+      set_unreachable(c);
+      return true;
+    case WG_OP_NOP: return true;
+    case WG_OP_BLOCK:
+    case WG_OP_LOOP:
+    case WG_OP_IF: return do_block(c, in);
+    case WG_OP_ELSE: return do_else(c);
+    case WG_OP_END: return do_end(c, done);
+    case WG_OP_BR:
+    case WG_OP_BR_IF: return do_br(c, in);
+    case WG_OP_BR_TABLE: return do_br_table(c, in);
+    case WG_OP_RETURN:
+      if (!emit_return(c)) return false;
+      set_unreachable(c);
+      return true;
+    case WG_OP_CALL: return do_call(c, c->m->funcs[in->a].type, false, in);
+    case WG_OP_CALL_INDIRECT: return do_call(c, in->a, true, in);
+    case WG_OP_DROP: c->sp--; return true;
+    case WG_OP_SELECT:
+    case WG_OP_SELECT_T:
+      if (!use(c, c->sp - 3, &x) || !use(c, c->sp - 2, &y) || !use(c, c->sp - 1, &z)) return false;
+      c->sp -= 3;
+      if (!push_slot(c) || !op(c, WG_OP_SELECT) || !ab(c, x, y) || !ab(c, z, slot_of(c, c->sp - 1))) return false;
+      mark_dst(c, 1, c->sp - 1);
+      return true;
+    case WG_OP_LOCAL_GET: return push(c, E_LOCAL, in->a, 0);
+    case WG_OP_LOCAL_SET: return do_local_set(c, in->a, false);
+    case WG_OP_LOCAL_TEE: return do_local_set(c, in->a, true);
+    case WG_OP_GLOBAL_GET:
+    case WG_OP_REF_FUNC:
+    case WG_OP_TABLE_SIZE:
+      if (!push_slot(c) || !op(c, in->op) || !ab(c, (int32_t)in->a, slot_of(c, c->sp - 1))) return false;
+      mark_dst(c, 1, c->sp - 1);
+      return true;
+    case WG_OP_GLOBAL_SET:
+      if (!use(c, c->sp - 1, &x)) return false;
+      c->sp--;
+      return op(c, in->op) && ab(c, (int32_t)in->a, x);
+    case WG_OP_I32_CONST:
+    case WG_OP_I64_CONST:
+    case WG_OP_F32_CONST:
+    case WG_OP_F64_CONST: return push(c, E_CONST, 0, in->bits);
+    case WG_OP_REF_NULL: return push(c, E_CONST, 0, 0);
+    case WG_OP_REF_IS_NULL:
+      if (!use(c, c->sp - 1, &x)) return false;
+      c->sp--;
+      if (!push_slot(c) || !op(c, in->op) || !ab(c, x, slot_of(c, c->sp - 1))) return false;
+      mark_dst(c, 1, c->sp - 1);
+      return true;
+    case WG_OP_TABLE_GET:
+      if (!use(c, c->sp - 1, &x)) return false;
+      c->sp--;
+      if (!push_slot(c) || !op(c, in->op) || !ab(c, (int32_t)in->a, x) || !ab(c, slot_of(c, c->sp - 1), 0))
+        return false;
+      mark_dst(c, 0, c->sp - 1);
+      return true;
+    case WG_OP_TABLE_SET:
+      if (!use(c, c->sp - 1, &y) || !use(c, c->sp - 2, &x)) return false;
+      c->sp -= 2;
+      return op(c, in->op) && ab(c, (int32_t)in->a, x) && ab(c, y, 0);
+    case WG_OP_TABLE_GROW:
+      if (!do_multi(c, in->op, 2, (int32_t)in->a, 0, false)) return false;
+      return push_slot(c); /* the result is written at base */
+    case WG_OP_TABLE_FILL: return do_multi(c, in->op, 3, (int32_t)in->a, 0, false);
+    case WG_OP_TABLE_COPY:
+    case WG_OP_TABLE_INIT: return do_multi(c, in->op, 3, (int32_t)in->a, (int32_t)in->b, true);
+    case WG_OP_ELEM_DROP: return op(c, in->op) && ab(c, (int32_t)in->a, 0);
+    default: return do_value(c, in);
+  }
+}
+
+/* ---------------------------------------------------------------- functions */
+
+static bool compile_body(compiler *c, uint32_t func) {
+  const wg_module *m = c->m;
+  const wg_funcdef *f = &m->funcs[func];
+  const wg_functype *ft = &m->types[f->type];
+  c->nlocals = ft->nparams + f->locals_count;
+  c->nresults = ft->nresults;
+  c->last_cell = NONE;
+  if (!op(c, IR_ENTER) || !ab(c, (int32_t)ft->nparams, (int32_t)f->locals_count) || !ab(c, 0, 0)) return false;
+  if (!push_frame(c, F_FUNC, 0, ft->nresults)) return false;
+  wg_diag ignored = {0};
+  wg_reader r = {f->body.ptr + f->code_offset, f->body.ptr + f->body.len, m->bytes, &ignored, WG_MSG_EOF_SECTION};
+  bool done = false;
+  while (!done) {
+    wg_instr in;
+    if (!wg_instr_read(&r, &in)) return fail(c, "malformed code");
+    frame *fr = top_frame(c);
+    bool skipping = fr->unreachable || fr->dead;
+    bool structural = in.op == WG_OP_BLOCK || in.op == WG_OP_LOOP || in.op == WG_OP_IF || in.op == WG_OP_ELSE ||
+                      in.op == WG_OP_END;
+    if (skipping && !structural) continue;
+    if (!do_instr(c, &in, &done)) return false;
+  }
+  /* The frame: params + locals + operand stack (+1 so a callee's frame start
+   * is always inside it). */
+  c->code[2].s.a = (int32_t)(c->nlocals + c->max_height + 1);
+  return true;
+}
+
+static void free_compiler(compiler *c) {
+  free(c->stack);
+  free(c->frames);
+  free(c->targets);
+}
+
+static wg_code *compile(const wg_module *m, uint32_t func, const char **why) {
+  compiler c = {.m = m, .h = wg_interp_handlers()};
+  wg_code *code = NULL;
+  if (compile_body(&c, func) && (code = malloc(sizeof *code))) {
+    for (uint32_t i = 0; i < c.ntargets; i++) {
+      wg_cell *t = &c.code[c.targets[i]];
+      t->target = &c.code[t->u64];
+    }
+    code->cells = c.code;
+    code->ncells = c.n;
+    code->frame_slots = (uint32_t)c.code[2].s.a;
+    c.code = NULL;
+  } else if (why) {
+    *why = c.why ? c.why : "out of memory";
+  }
+  free(c.code);
+  free_compiler(&c);
+  return code;
+}
+
+const wg_code *wg_compile_func(const wg_module *m, uint32_t func, const char **why) {
+  _Atomic(wg_code *) *slot = &m->codes[func - m->nfunc_imports];
+  wg_code *code = atomic_load_explicit(slot, memory_order_acquire);
+  if (code) return code;
+  code = compile(m, func, why);
+  if (!code) return NULL;
+  wg_code *expected = NULL;
+  if (!atomic_compare_exchange_strong(slot, &expected, code)) {
+    free(code->cells);
+    free(code);
+    return expected;
+  }
+  return code;
+}
+
+void wg_code_free(wg_code *code) {
+  if (!code) return;
+  free(code->cells);
+  free(code);
+}

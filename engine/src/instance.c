@@ -1,0 +1,261 @@
+/*
+ * instance.c: module instantiation (spec 4.5.4): import matching (4.5.2,
+ * "import subtyping" of limits, global mutability, function types),
+ * allocation of the module's functions, tables, memories and globals,
+ * element and data segment initialisation in order (a segment out of bounds
+ * traps, leaving earlier segments' effects in place), the start function;
+ * exports; and wg_func_call, the host's entry into wasm.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "opcodes.h"
+#include "runtime.h"
+
+/* The instance's arrays, owned by the store with the instance. */
+static void instance_release(void *p) {
+  wg_instance *inst = p;
+  free(inst->funcs);
+  free(inst->tables);
+  free(inst->mems);
+  free(inst->globals);
+  if (inst->elem_refs)
+    for (uint32_t i = 0; i < inst->module->nelems; i++) free(inst->elem_refs[i]);
+  free(inst->elem_refs);
+  free(inst->elem_sizes);
+  free(inst->data_dropped);
+  free(inst->type_ids);
+  free(inst);
+}
+
+static bool link_error(wg_error **err, const char *fmt, const wg_import *im) {
+  if (err) {
+    char msg[256];
+    snprintf(msg, sizeof msg, fmt, (int)im->module.len, (const char *)im->module.ptr, (int)im->name.len,
+             (const char *)im->name.ptr);
+    *err = wg_error_make(WG_ERROR_INVALID, im->name.offset, msg);
+  }
+  return false;
+}
+
+/* Limits subtyping (4.5.2): the actual limits must lie within the declared. */
+static bool limits_match(uint32_t amin, bool ahas, uint32_t amax, const wg_limits *want) {
+  if (amin < want->min) return false;
+  if (!want->has_max) return true;
+  return ahas && amax <= want->max;
+}
+
+static bool link_imports(wg_instance *inst, const wg_extern *imports, size_t n, wg_error **err) {
+  const wg_module *m = inst->module;
+  if (n != m->nimports) {
+    if (err) *err = wg_error_make(WG_ERROR_INVALID, SIZE_MAX, "wrong number of imports");
+    return false;
+  }
+  for (uint32_t i = 0; i < m->nimports; i++) {
+    const wg_import *im = &m->imports[i];
+    const wg_extern *ex = &imports[i];
+    if (ex->kind != im->kind || !ex->of.func)
+      return link_error(err, "incompatible import type for %.*s.%.*s", im);
+    switch (im->kind) {
+      case WG_EXTERN_FUNC:
+        if (ex->of.func->type_id != inst->type_ids[m->funcs[im->index].type])
+          return link_error(err, "incompatible import type for %.*s.%.*s", im);
+        inst->funcs[im->index] = ex->of.func;
+        break;
+      case WG_EXTERN_TABLE: {
+        const wg_table *t = ex->of.table;
+        const wg_tabletype *want = &m->tables[im->index];
+        bool has_max = t->max < inst->store->config.max_table_elems || t->max == want->limits.max;
+        if (t->elem != (wg_valtype)want->elem || !limits_match(t->size, has_max, t->max, &want->limits))
+          return link_error(err, "incompatible import type for %.*s.%.*s", im);
+        inst->tables[im->index] = ex->of.table;
+        break;
+      }
+      case WG_EXTERN_MEMORY: {
+        const wg_memory *mem = ex->of.memory;
+        bool has_max = mem->max < inst->store->config.max_memory_pages || mem->max == m->mems[im->index].max;
+        if (!limits_match(mem->pages, has_max, mem->max, &m->mems[im->index]))
+          return link_error(err, "incompatible import type for %.*s.%.*s", im);
+        inst->mems[im->index] = ex->of.memory;
+        break;
+      }
+      case WG_EXTERN_GLOBAL: {
+        const wg_global *g = ex->of.global;
+        const wg_globaltype *want = &m->globals[im->index].type;
+        if (g->type != (wg_valtype)want->type || g->mut != want->mut)
+          return link_error(err, "incompatible import type for %.*s.%.*s", im);
+        inst->globals[im->index] = ex->of.global;
+        break;
+      }
+    }
+  }
+  return true;
+}
+
+/* Evaluates a validated constant expression (3.3.10): one instruction. */
+static wg_slot eval_const(const wg_instance *inst, const wg_bytes *e) {
+  wg_diag ignored = {0};
+  wg_reader r = {e->ptr, e->ptr + e->len, inst->module->bytes, &ignored, WG_MSG_EOF_SECTION};
+  wg_instr in;
+  wg_slot v = {0};
+  if (!wg_instr_read(&r, &in)) return v;
+  switch (in.op) {
+    case WG_OP_I32_CONST: v.u32 = (uint32_t)in.bits; break;
+    case WG_OP_I64_CONST:
+    case WG_OP_F64_CONST: v.u64 = in.bits; break;
+    case WG_OP_F32_CONST: v.u32 = (uint32_t)in.bits; break;
+    case WG_OP_REF_FUNC: v.ref = inst->funcs[in.a]; break;
+    case WG_OP_GLOBAL_GET: v = inst->globals[in.a]->value; break;
+    default: break; /* ref.null: 0; v128.const: not executed yet */
+  }
+  return v;
+}
+
+static bool oom(wg_error **err) {
+  if (err) *err = wg_error_make(WG_ERROR_RESOURCE, SIZE_MAX, "out of memory");
+  return false;
+}
+
+static bool allocate(wg_instance *inst, wg_error **err) {
+  wg_store *s = inst->store;
+  const wg_module *m = inst->module;
+  for (uint32_t i = m->nfunc_imports; i < m->nfuncs; i++) {
+    wg_func *f = calloc(1, sizeof *f);
+    if (!wg_store_own(s, f, NULL)) return oom(err);
+    wg_typeid id = inst->type_ids[m->funcs[i].type];
+    *f = (wg_func){.type_id = id, .type = s->types[id], .inst = inst, .index = i};
+    inst->funcs[i] = f;
+  }
+  for (uint32_t i = m->ntable_imports; i < m->ntables; i++) {
+    const wg_tabletype *t = &m->tables[i];
+    inst->tables[i] = wg_table_new(s, (wg_valtype)t->elem, t->limits.min, t->limits.has_max, t->limits.max, NULL);
+    if (!inst->tables[i]) return oom(err);
+  }
+  for (uint32_t i = m->nmem_imports; i < m->nmems; i++) {
+    const wg_limits *l = &m->mems[i];
+    inst->mems[i] = wg_memory_new(s, l->min, l->has_max, l->max);
+    if (!inst->mems[i]) {
+      if (err) *err = wg_error_make(WG_ERROR_RESOURCE, SIZE_MAX, "cannot allocate memory (limit or out of memory)");
+      return false;
+    }
+  }
+  for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++) {
+    wg_global *g = calloc(1, sizeof *g);
+    if (!wg_store_own(s, g, NULL)) return oom(err);
+    g->type = (wg_valtype)m->globals[i].type.type;
+    g->mut = m->globals[i].type.mut;
+    g->value = eval_const(inst, &m->globals[i].init);
+    inst->globals[i] = g;
+  }
+  /* Element segments' references, evaluated now (4.5.4 step 10). */
+  for (uint32_t i = 0; i < m->nelems; i++) {
+    const wg_elem *e = &m->elems[i];
+    inst->elem_refs[i] = calloc(e->count ? e->count : 1, sizeof(wg_ref));
+    if (!inst->elem_refs[i]) return oom(err);
+    for (uint32_t k = 0; k < e->count; k++)
+      inst->elem_refs[i][k] = e->exprs ? eval_const(inst, &e->init[k]).ref : inst->funcs[e->funcs[k]];
+    inst->elem_sizes[i] = e->mode == WG_SEG_PASSIVE ? e->count : 0;
+  }
+  return true;
+}
+
+/* Active segments, then the start function (4.5.4 steps 12-16). */
+static wg_trap *initialise(wg_instance *inst) {
+  const wg_module *m = inst->module;
+  for (uint32_t i = 0; i < m->nelems; i++) {
+    const wg_elem *e = &m->elems[i];
+    if (e->mode != WG_SEG_ACTIVE) continue;
+    wg_table *t = inst->tables[e->table];
+    uint32_t d = eval_const(inst, &e->offset).u32;
+    if ((uint64_t)d + e->count > t->size) return wg_trap_new(WG_TRAP_TABLE_OUT_OF_BOUNDS, NULL);
+    if (e->count) memcpy(t->elems + d, inst->elem_refs[i], (size_t)e->count * sizeof(wg_ref));
+  }
+  for (uint32_t i = 0; i < m->ndatas; i++) {
+    const wg_data *seg = &m->datas[i];
+    if (seg->mode != WG_SEG_ACTIVE) continue;
+    wg_memory *mem = inst->mems[seg->memory];
+    uint32_t d = eval_const(inst, &seg->offset).u32;
+    if ((uint64_t)d + seg->init.len > mem->size) return wg_trap_new(WG_TRAP_MEMORY_OUT_OF_BOUNDS, NULL);
+    if (seg->init.len) memcpy(mem->data + d, seg->init.ptr, seg->init.len);
+    inst->data_dropped[i] = true;
+  }
+  if (m->has_start) return wg_func_call(inst->store, inst->funcs[m->start], NULL, 0, NULL, 0);
+  return NULL;
+}
+
+wg_instance *wg_instance_new(wg_store *s, const wg_module *m, const wg_extern *imports, size_t nimports,
+                             wg_error **err, wg_trap **trap) {
+  if (err) *err = NULL;
+  if (trap) *trap = NULL;
+  wg_instance *inst = calloc(1, sizeof *inst);
+  if (!inst) return oom(err), NULL;
+  inst->store = s;
+  inst->module = m;
+  inst->funcs = calloc(m->nfuncs + 1, sizeof *inst->funcs);
+  inst->tables = calloc(m->ntables + 1, sizeof *inst->tables);
+  inst->mems = calloc(m->nmems + 1, sizeof *inst->mems);
+  inst->globals = calloc(m->nglobals + 1, sizeof *inst->globals);
+  inst->elem_refs = calloc(m->nelems + 1, sizeof *inst->elem_refs);
+  inst->elem_sizes = calloc(m->nelems + 1, sizeof *inst->elem_sizes);
+  inst->data_dropped = calloc(m->ndatas + 1, sizeof *inst->data_dropped);
+  inst->type_ids = calloc(m->ntypes + 1, sizeof *inst->type_ids);
+  if (!wg_store_own(s, inst, instance_release)) return oom(err), NULL;
+  if (!inst->funcs || !inst->tables || !inst->mems || !inst->globals || !inst->elem_refs || !inst->elem_sizes ||
+      !inst->data_dropped || !inst->type_ids)
+    return oom(err), NULL;
+  for (uint32_t i = 0; i < m->ntypes; i++) {
+    const wg_functype *ft = &m->types[i];
+    inst->type_ids[i] = wg_store_intern_type(s, ft->nparams, ft->params, ft->nresults, ft->results);
+    if (inst->type_ids[i] == UINT32_MAX) return oom(err), NULL;
+  }
+  if (!link_imports(inst, imports, nimports, err) || !allocate(inst, err)) return NULL;
+  wg_trap *t = initialise(inst);
+  if (t) {
+    if (trap) *trap = t;
+    else wg_trap_delete(t);
+    return NULL;
+  }
+  return inst;
+}
+
+bool wg_instance_export(const wg_instance *inst, const char *name, size_t len, wg_extern *out) {
+  const wg_module *m = inst->module;
+  for (uint32_t i = 0; i < m->nexports; i++) {
+    const wg_export *ex = &m->exports[i];
+    if (ex->name.len != len || memcmp(ex->name.ptr, name, len)) continue;
+    out->kind = ex->kind;
+    switch (ex->kind) {
+      case WG_EXTERN_FUNC: out->of.func = inst->funcs[ex->index]; break;
+      case WG_EXTERN_TABLE: out->of.table = inst->tables[ex->index]; break;
+      case WG_EXTERN_MEMORY: out->of.memory = inst->mems[ex->index]; break;
+      case WG_EXTERN_GLOBAL: out->of.global = inst->globals[ex->index]; break;
+    }
+    return true;
+  }
+  return false;
+}
+
+wg_memory *wg_instance_memory(const wg_instance *inst) { return inst->module->nmems ? inst->mems[0] : NULL; }
+
+wg_trap *wg_func_call(wg_store *s, wg_func *f, const wg_val *args, size_t nargs, wg_val *results, size_t nresults) {
+  uint32_t np = f->type.nparams, nr = f->type.nresults;
+  if (nargs != np || nresults != nr) return wg_trap_new(WG_TRAP_HOST, "wrong number of arguments or results");
+  for (uint32_t i = 0; i < np; i++)
+    if (args[i].kind != f->type.params[i]) return wg_trap_new(WG_TRAP_HOST, "argument type mismatch");
+  if (f->host) {
+    for (uint32_t i = 0; i < nr; i++) {
+      memset(&results[i], 0, sizeof results[i]);
+      results[i].kind = f->type.results[i];
+    }
+    return f->host(f->env, NULL, args, results);
+  }
+  wg_slot *fp = s->stack_top;
+  size_t need = np > nr ? np : nr;
+  if ((size_t)(s->stack_end - fp) < need + 1) return wg_trap_new(WG_TRAP_STACK_EXHAUSTED, NULL);
+  for (uint32_t i = 0; i < np; i++) wg_val_to_slot(&args[i], &fp[i]);
+  wg_trap *t = wg_interp_call(s, f, fp);
+  if (!t)
+    for (uint32_t i = 0; i < nr; i++) wg_slot_to_val(f->type.results[i], &fp[i], &results[i]);
+  return t;
+}

@@ -1,0 +1,601 @@
+/*
+ * interp.c: the interpreter for the slot IR (ir.h), with direct-threaded
+ * dispatch (computed goto: every cell holds the next handler's address).
+ *
+ * Registers of the loop: pc (the current instruction's operands), fp (the
+ * frame's slot 0), inst (the running function's instance), membase/memsize
+ * (its memory 0, reloaded after calls, returns and memory.grow). Wasm calls
+ * push a wg_frame on the store's frame stack and never recurse in C; only
+ * host functions that call back into wasm re-enter wg_interp_call.
+ * Semantics: spec 4.4 (instructions) with numeric.h for the operators C does
+ * not give exactly.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir.h"
+#include "numeric.h"
+#include "runtime.h"
+
+static const void *handler_table[IR_COUNT];
+static pthread_once_t handlers_once = PTHREAD_ONCE_INIT;
+
+static wg_trap *run(wg_store *s, wg_func *f, wg_slot *fp);
+
+static void init_handlers(void) { run(NULL, NULL, NULL); }
+
+const void *const *wg_interp_handlers(void) {
+  pthread_once(&handlers_once, init_handlers);
+  return handler_table;
+}
+
+/* Calls a host function with its arguments in fp[0..]; results go to fp[0..]. */
+static wg_trap *call_host(wg_store *s, wg_func *f, wg_slot *fp, wg_instance *caller) {
+  uint32_t np = f->type.nparams, nr = f->type.nresults;
+  wg_val small[16];
+  wg_val *vals = np + nr <= 16 ? small : malloc(((size_t)np + nr) * sizeof *vals);
+  if (!vals) return wg_trap_new(WG_TRAP_RESOURCE, NULL);
+  for (uint32_t i = 0; i < np; i++) wg_slot_to_val(f->type.params[i], &fp[i], &vals[i]);
+  for (uint32_t i = 0; i < nr; i++) {
+    memset(&vals[np + i], 0, sizeof vals[0]);
+    vals[np + i].kind = f->type.results[i];
+  }
+  wg_slot *saved_top = s->stack_top;
+  s->stack_top = fp + (np > nr ? np : nr);
+  wg_trap *t = f->host(f->env, caller, vals, vals + np);
+  s->stack_top = saved_top;
+  if (!t)
+    for (uint32_t i = 0; i < nr; i++) wg_val_to_slot(&vals[np + i], &fp[i]);
+  if (vals != small) free(vals);
+  return t;
+}
+
+/* table.grow (4.4.6): old size, or -1 beyond the table's maximum. */
+static int32_t table_grow(wg_table *t, uint32_t n, wg_ref init) {
+  uint32_t old = t->size;
+  if (n == 0) return (int32_t)old;
+  if ((uint64_t)old + n > t->max) return -1;
+  wg_ref *e = realloc(t->elems, ((size_t)old + n) * sizeof *e);
+  if (!e) return -1;
+  for (uint32_t i = 0; i < n; i++) e[old + i] = init;
+  t->elems = e;
+  t->size = old + n;
+  return (int32_t)old;
+}
+
+wg_trap *wg_interp_call(wg_store *s, wg_func *f, wg_slot *fp) { return run(s, f, fp); }
+
+#define NEXT() goto *(pc++)->op
+#define A (pc[0].s.a)
+#define B (pc[0].s.b)
+#define C (pc[1].s.a)
+#define D (pc[1].s.b)
+#define TRAP(code)      \
+  do {                  \
+    trap_code = (code); \
+    goto trap;          \
+  } while (0)
+#define RELOAD_MEM()                                   \
+  do {                                                 \
+    mem0 = inst->module->nmems ? inst->mems[0] : NULL; \
+    membase = mem0 ? mem0->data : NULL;                \
+    memsize = mem0 ? mem0->size : 0;                   \
+  } while (0)
+
+/* Operators, by shape. x, y are the operands; the expression is the result. */
+#define UN(ID, TIN, FIN, FOUT, EXPR) \
+  L_##ID : {                         \
+    TIN x = fp[A].FIN;               \
+    fp[B].FOUT = (EXPR);             \
+    pc += 1;                         \
+    NEXT();                          \
+  }
+#define BIN(ID, T, FIN, FOUT, EXPR)     \
+  L_##ID : {                            \
+    T x = fp[A].FIN, y = fp[B].FIN;     \
+    fp[C].FOUT = (EXPR);                \
+    pc += 2;                            \
+    NEXT();                             \
+  }
+/* Trapping float-to-int: CHECK(x) must hold, else "invalid conversion" for
+ * NaN and "integer overflow" otherwise. */
+#define TRUNC(ID, TIN, FIN, FOUT, CHECK, TOUT)                                        \
+  L_##ID : {                                                                         \
+    TIN x = fp[A].FIN;                                                               \
+    if (!CHECK((double)x)) TRAP(x != x ? WG_TRAP_INVALID_CONVERSION : WG_TRAP_INT_OVERFLOW); \
+    fp[B].FOUT = (TOUT)x;                                                            \
+    pc += 1;                                                                         \
+    NEXT();                                                                          \
+  }
+#define LOAD(ID, T, N, FOUT, TOUT)                     \
+  L_##ID : {                                           \
+    uint64_t ea = (uint64_t)fp[A].u32 + pc[1].u64;     \
+    if (ea + N > memsize) TRAP(WG_TRAP_MEMORY_OUT_OF_BOUNDS); \
+    T v;                                               \
+    memcpy(&v, membase + ea, N);                       \
+    fp[B].FOUT = (TOUT)v;                              \
+    pc += 2;                                           \
+    NEXT();                                            \
+  }
+#define STORE(ID, T, N, FIN)                           \
+  L_##ID : {                                           \
+    uint64_t ea = (uint64_t)fp[A].u32 + pc[1].u64;     \
+    if (ea + N > memsize) TRAP(WG_TRAP_MEMORY_OUT_OF_BOUNDS); \
+    T v = (T)fp[B].FIN;                                \
+    memcpy(membase + ea, &v, N);                       \
+    pc += 2;                                           \
+    NEXT();                                            \
+  }
+
+static wg_trap *run(wg_store *s, wg_func *f, wg_slot *fp) {
+#define H(ID) [WG_OP_##ID] = &&L_##ID
+#define HI(ID) [ID] = &&L_##ID
+  static const void *const labels[IR_COUNT] = {
+      HI(IR_CONST), HI(IR_COPY), HI(IR_BR), HI(IR_BR_IF), HI(IR_BR_UNLESS), HI(IR_BR_TABLE), HI(IR_CALL),
+      HI(IR_CALL_INDIRECT), HI(IR_ENTER), HI(IR_RETURN), HI(IR_EXIT), H(UNREACHABLE), H(SELECT),
+      H(GLOBAL_GET), H(GLOBAL_SET), H(REF_IS_NULL), H(REF_FUNC), H(TABLE_GET), H(TABLE_SET), H(TABLE_SIZE),
+      H(TABLE_GROW), H(TABLE_FILL), H(TABLE_COPY), H(TABLE_INIT), H(ELEM_DROP), H(MEMORY_SIZE), H(MEMORY_GROW),
+      H(MEMORY_FILL), H(MEMORY_COPY), H(MEMORY_INIT), H(DATA_DROP),
+      H(I32_LOAD), H(I64_LOAD), H(F32_LOAD), H(F64_LOAD), H(I32_LOAD8_S), H(I32_LOAD8_U), H(I32_LOAD16_S),
+      H(I32_LOAD16_U), H(I64_LOAD8_S), H(I64_LOAD8_U), H(I64_LOAD16_S), H(I64_LOAD16_U), H(I64_LOAD32_S),
+      H(I64_LOAD32_U), H(I32_STORE), H(I64_STORE), H(F32_STORE), H(F64_STORE), H(I32_STORE8), H(I32_STORE16),
+      H(I64_STORE8), H(I64_STORE16), H(I64_STORE32),
+      H(I32_EQZ), H(I32_EQ), H(I32_NE), H(I32_LT_S), H(I32_LT_U), H(I32_GT_S), H(I32_GT_U), H(I32_LE_S),
+      H(I32_LE_U), H(I32_GE_S), H(I32_GE_U), H(I64_EQZ), H(I64_EQ), H(I64_NE), H(I64_LT_S), H(I64_LT_U),
+      H(I64_GT_S), H(I64_GT_U), H(I64_LE_S), H(I64_LE_U), H(I64_GE_S), H(I64_GE_U), H(F32_EQ), H(F32_NE),
+      H(F32_LT), H(F32_GT), H(F32_LE), H(F32_GE), H(F64_EQ), H(F64_NE), H(F64_LT), H(F64_GT), H(F64_LE),
+      H(F64_GE), H(I32_CLZ), H(I32_CTZ), H(I32_POPCNT), H(I32_ADD), H(I32_SUB), H(I32_MUL), H(I32_DIV_S),
+      H(I32_DIV_U), H(I32_REM_S), H(I32_REM_U), H(I32_AND), H(I32_OR), H(I32_XOR), H(I32_SHL), H(I32_SHR_S),
+      H(I32_SHR_U), H(I32_ROTL), H(I32_ROTR), H(I64_CLZ), H(I64_CTZ), H(I64_POPCNT), H(I64_ADD), H(I64_SUB),
+      H(I64_MUL), H(I64_DIV_S), H(I64_DIV_U), H(I64_REM_S), H(I64_REM_U), H(I64_AND), H(I64_OR), H(I64_XOR),
+      H(I64_SHL), H(I64_SHR_S), H(I64_SHR_U), H(I64_ROTL), H(I64_ROTR), H(F32_ABS), H(F32_NEG), H(F32_CEIL),
+      H(F32_FLOOR), H(F32_TRUNC), H(F32_NEAREST), H(F32_SQRT), H(F32_ADD), H(F32_SUB), H(F32_MUL), H(F32_DIV),
+      H(F32_MIN), H(F32_MAX), H(F32_COPYSIGN), H(F64_ABS), H(F64_NEG), H(F64_CEIL), H(F64_FLOOR), H(F64_TRUNC),
+      H(F64_NEAREST), H(F64_SQRT), H(F64_ADD), H(F64_SUB), H(F64_MUL), H(F64_DIV), H(F64_MIN), H(F64_MAX),
+      H(F64_COPYSIGN), H(I32_WRAP_I64), H(I32_TRUNC_F32_S), H(I32_TRUNC_F32_U), H(I32_TRUNC_F64_S),
+      H(I32_TRUNC_F64_U), H(I64_EXTEND_I32_S), H(I64_EXTEND_I32_U), H(I64_TRUNC_F32_S), H(I64_TRUNC_F32_U),
+      H(I64_TRUNC_F64_S), H(I64_TRUNC_F64_U), H(F32_CONVERT_I32_S), H(F32_CONVERT_I32_U), H(F32_CONVERT_I64_S),
+      H(F32_CONVERT_I64_U), H(F32_DEMOTE_F64), H(F64_CONVERT_I32_S), H(F64_CONVERT_I32_U), H(F64_CONVERT_I64_S),
+      H(F64_CONVERT_I64_U), H(F64_PROMOTE_F32), H(I32_REINTERPRET_F32), H(I64_REINTERPRET_F64),
+      H(F32_REINTERPRET_I32), H(F64_REINTERPRET_I64), H(I32_EXTEND8_S), H(I32_EXTEND16_S), H(I64_EXTEND8_S),
+      H(I64_EXTEND16_S), H(I64_EXTEND32_S), H(I32_TRUNC_SAT_F32_S), H(I32_TRUNC_SAT_F32_U),
+      H(I32_TRUNC_SAT_F64_S), H(I32_TRUNC_SAT_F64_U), H(I64_TRUNC_SAT_F32_S), H(I64_TRUNC_SAT_F32_U),
+      H(I64_TRUNC_SAT_F64_S), H(I64_TRUNC_SAT_F64_U),
+  };
+  if (!s) {
+    memcpy(handler_table, labels, sizeof labels);
+    return NULL;
+  }
+
+  const uint32_t base_depth = s->depth;
+  wg_trap_code trap_code = WG_TRAP_UNREACHABLE;
+  const char *trap_msg = NULL;
+  wg_cell exit_cell = {.op = &&L_IR_EXIT};
+  wg_instance *inst = f->inst;
+  wg_memory *mem0;
+  uint8_t *membase;
+  uint64_t memsize;
+  const wg_cell *pc;
+  wg_func *callee;
+  wg_slot *new_fp;
+
+  if (s->depth >= s->config.max_call_depth) return wg_trap_new(WG_TRAP_STACK_EXHAUSTED, NULL);
+  const wg_code *code = wg_compile_func(inst->module, f->index, &trap_msg);
+  if (!code) return wg_trap_new(WG_TRAP_UNSUPPORTED, trap_msg);
+  s->frames[++s->depth] = (wg_frame){&exit_cell, fp, f};
+  pc = code->cells;
+  RELOAD_MEM();
+  NEXT();
+
+  /* ------------------------------------------------------------ control */
+L_IR_CONST:
+  fp[B].u64 = pc[1].u64;
+  pc += 2;
+  NEXT();
+L_IR_COPY:
+  fp[B].u64 = fp[A].u64;
+  pc += 1;
+  NEXT();
+L_IR_BR:
+  pc = pc[0].target;
+  NEXT();
+L_IR_BR_IF:
+  pc = fp[A].i32 ? pc[1].target : pc + 2;
+  NEXT();
+L_IR_BR_UNLESS:
+  pc = fp[A].i32 ? pc + 2 : pc[1].target;
+  NEXT();
+L_IR_BR_TABLE: {
+  uint32_t i = fp[A].u32, n = (uint32_t)B;
+  pc = pc[1 + (i < n ? i : n)].target;
+  NEXT();
+}
+L_UNREACHABLE:
+  TRAP(WG_TRAP_UNREACHABLE);
+L_IR_ENTER: {
+  /* The frame must fit the value stack; declared locals start at zero. */
+  if ((size_t)(s->stack_end - fp) < (size_t)C) TRAP(WG_TRAP_STACK_EXHAUSTED);
+  for (int32_t i = 0; i < B; i++) fp[A + i].u64 = 0;
+  pc += 2;
+  NEXT();
+}
+L_IR_CALL:
+  callee = inst->funcs[A];
+  new_fp = fp + B;
+  pc += 1;
+  goto call;
+L_IR_CALL_INDIRECT: {
+  wg_table *t = inst->tables[C];
+  uint32_t i = fp[D].u32;
+  if (i >= t->size) TRAP(WG_TRAP_UNDEFINED_ELEMENT);
+  callee = t->elems[i];
+  if (!callee) TRAP(WG_TRAP_UNINITIALIZED_ELEMENT);
+  if (callee->type_id != inst->type_ids[A]) TRAP(WG_TRAP_INDIRECT_CALL_TYPE);
+  new_fp = fp + B;
+  pc += 2;
+  goto call;
+}
+call:
+  if (s->depth >= s->config.max_call_depth) TRAP(WG_TRAP_STACK_EXHAUSTED);
+  if (callee->host) {
+    wg_trap *t = call_host(s, callee, new_fp, inst);
+    if (t) {
+      s->depth = base_depth;
+      return t;
+    }
+    RELOAD_MEM();
+    NEXT();
+  }
+  code = wg_compile_func(callee->inst->module, callee->index, &trap_msg);
+  if (!code) TRAP(WG_TRAP_UNSUPPORTED);
+  s->frames[++s->depth] = (wg_frame){pc, fp, callee};
+  fp = new_fp;
+  pc = code->cells;
+  inst = callee->inst;
+  RELOAD_MEM();
+  NEXT();
+L_IR_RETURN: {
+  const wg_frame *fr = &s->frames[s->depth--];
+  pc = fr->ret_pc;
+  fp = fr->ret_fp;
+  if (s->depth > base_depth) {
+    inst = s->frames[s->depth].func->inst;
+    RELOAD_MEM();
+  }
+  NEXT();
+}
+L_IR_EXIT:
+  return NULL;
+trap: {
+  wg_trap *t = wg_trap_at(s, trap_code, trap_msg, base_depth);
+  s->depth = base_depth;
+  return t ? t : wg_trap_new(trap_code, NULL);
+}
+
+  /* ------------------------------------------------------------ variables, references */
+L_SELECT:
+  fp[D].u64 = fp[C].i32 ? fp[A].u64 : fp[B].u64;
+  pc += 2;
+  NEXT();
+L_GLOBAL_GET:
+  fp[B].u64 = inst->globals[A]->value.u64;
+  pc += 1;
+  NEXT();
+L_GLOBAL_SET:
+  inst->globals[A]->value.u64 = fp[B].u64;
+  pc += 1;
+  NEXT();
+L_REF_IS_NULL:
+  fp[B].i32 = fp[A].ref == NULL;
+  pc += 1;
+  NEXT();
+L_REF_FUNC:
+  fp[B].ref = inst->funcs[A];
+  pc += 1;
+  NEXT();
+
+  /* ------------------------------------------------------------ tables (4.4.6) */
+L_TABLE_GET: {
+  wg_table *t = inst->tables[A];
+  uint32_t i = fp[B].u32;
+  if (i >= t->size) TRAP(WG_TRAP_TABLE_OUT_OF_BOUNDS);
+  fp[C].ref = t->elems[i];
+  pc += 2;
+  NEXT();
+}
+L_TABLE_SET: {
+  wg_table *t = inst->tables[A];
+  uint32_t i = fp[B].u32;
+  if (i >= t->size) TRAP(WG_TRAP_TABLE_OUT_OF_BOUNDS);
+  t->elems[i] = fp[C].ref;
+  pc += 2;
+  NEXT();
+}
+L_TABLE_SIZE:
+  fp[B].i32 = (int32_t)inst->tables[A]->size;
+  pc += 1;
+  NEXT();
+L_TABLE_GROW:
+  fp[A].i32 = table_grow(inst->tables[B], fp[A + 1].u32, fp[A].ref);
+  pc += 1;
+  NEXT();
+L_TABLE_FILL: {
+  wg_table *t = inst->tables[B];
+  uint32_t i = fp[A].u32, n = fp[A + 2].u32;
+  wg_ref v = fp[A + 1].ref;
+  if ((uint64_t)i + n > t->size) TRAP(WG_TRAP_TABLE_OUT_OF_BOUNDS);
+  for (uint32_t k = 0; k < n; k++) t->elems[i + k] = v;
+  pc += 1;
+  NEXT();
+}
+L_TABLE_COPY: {
+  wg_table *dt = inst->tables[A], *st = inst->tables[B];
+  uint32_t d = fp[C].u32, sr = fp[C + 1].u32, n = fp[C + 2].u32;
+  if ((uint64_t)sr + n > st->size || (uint64_t)d + n > dt->size) TRAP(WG_TRAP_TABLE_OUT_OF_BOUNDS);
+  if (n) memmove(dt->elems + d, st->elems + sr, (size_t)n * sizeof(wg_ref));
+  pc += 2;
+  NEXT();
+}
+L_TABLE_INIT: {
+  wg_table *t = inst->tables[B];
+  uint32_t d = fp[C].u32, sr = fp[C + 1].u32, n = fp[C + 2].u32;
+  if ((uint64_t)sr + n > inst->elem_sizes[A] || (uint64_t)d + n > t->size) TRAP(WG_TRAP_TABLE_OUT_OF_BOUNDS);
+  if (n) memcpy(t->elems + d, inst->elem_refs[A] + sr, (size_t)n * sizeof(wg_ref));
+  pc += 2;
+  NEXT();
+}
+L_ELEM_DROP:
+  inst->elem_sizes[A] = 0;
+  pc += 1;
+  NEXT();
+
+  /* ------------------------------------------------------------ memory (4.4.7) */
+  LOAD(I32_LOAD, uint32_t, 4, u32, uint32_t)
+  LOAD(I64_LOAD, uint64_t, 8, u64, uint64_t)
+  LOAD(F32_LOAD, uint32_t, 4, u32, uint32_t)
+  LOAD(F64_LOAD, uint64_t, 8, u64, uint64_t)
+  LOAD(I32_LOAD8_S, int8_t, 1, i32, int32_t)
+  LOAD(I32_LOAD8_U, uint8_t, 1, u32, uint32_t)
+  LOAD(I32_LOAD16_S, int16_t, 2, i32, int32_t)
+  LOAD(I32_LOAD16_U, uint16_t, 2, u32, uint32_t)
+  LOAD(I64_LOAD8_S, int8_t, 1, i64, int64_t)
+  LOAD(I64_LOAD8_U, uint8_t, 1, u64, uint64_t)
+  LOAD(I64_LOAD16_S, int16_t, 2, i64, int64_t)
+  LOAD(I64_LOAD16_U, uint16_t, 2, u64, uint64_t)
+  LOAD(I64_LOAD32_S, int32_t, 4, i64, int64_t)
+  LOAD(I64_LOAD32_U, uint32_t, 4, u64, uint64_t)
+  STORE(I32_STORE, uint32_t, 4, u32)
+  STORE(I64_STORE, uint64_t, 8, u64)
+  STORE(F32_STORE, uint32_t, 4, u32)
+  STORE(F64_STORE, uint64_t, 8, u64)
+  STORE(I32_STORE8, uint8_t, 1, u32)
+  STORE(I32_STORE16, uint16_t, 2, u32)
+  STORE(I64_STORE8, uint8_t, 1, u64)
+  STORE(I64_STORE16, uint16_t, 2, u64)
+  STORE(I64_STORE32, uint32_t, 4, u64)
+L_MEMORY_SIZE:
+  fp[B].i32 = (int32_t)mem0->pages;
+  pc += 1;
+  NEXT();
+L_MEMORY_GROW:
+  fp[B].i32 = (int32_t)wg_memory_grow_pages(mem0, fp[A].u32);
+  memsize = mem0->size;
+  pc += 1;
+  NEXT();
+L_MEMORY_FILL: {
+  uint32_t d = fp[A].u32, n = fp[A + 2].u32;
+  if ((uint64_t)d + n > memsize) TRAP(WG_TRAP_MEMORY_OUT_OF_BOUNDS);
+  memset(membase + d, (int)(fp[A + 1].u32 & 0xFF), n);
+  pc += 1;
+  NEXT();
+}
+L_MEMORY_COPY: {
+  uint32_t d = fp[A].u32, sr = fp[A + 1].u32, n = fp[A + 2].u32;
+  if ((uint64_t)sr + n > memsize || (uint64_t)d + n > memsize) TRAP(WG_TRAP_MEMORY_OUT_OF_BOUNDS);
+  memmove(membase + d, membase + sr, n);
+  pc += 1;
+  NEXT();
+}
+L_MEMORY_INIT: {
+  const wg_data *seg = &inst->module->datas[B];
+  uint32_t d = fp[A].u32, sr = fp[A + 1].u32, n = fp[A + 2].u32;
+  uint64_t segsize = inst->data_dropped[B] ? 0 : seg->init.len;
+  if ((uint64_t)sr + n > segsize || (uint64_t)d + n > memsize) TRAP(WG_TRAP_MEMORY_OUT_OF_BOUNDS);
+  if (n) memcpy(membase + d, seg->init.ptr + sr, n);
+  pc += 1;
+  NEXT();
+}
+L_DATA_DROP:
+  inst->data_dropped[A] = true;
+  pc += 1;
+  NEXT();
+
+  /* ------------------------------------------------------------ numeric (4.4.1, 4.3) */
+  UN(I32_EQZ, uint32_t, u32, i32, x == 0)
+  BIN(I32_EQ, uint32_t, u32, i32, x == y)
+  BIN(I32_NE, uint32_t, u32, i32, x != y)
+  BIN(I32_LT_S, int32_t, i32, i32, x < y)
+  BIN(I32_LT_U, uint32_t, u32, i32, x < y)
+  BIN(I32_GT_S, int32_t, i32, i32, x > y)
+  BIN(I32_GT_U, uint32_t, u32, i32, x > y)
+  BIN(I32_LE_S, int32_t, i32, i32, x <= y)
+  BIN(I32_LE_U, uint32_t, u32, i32, x <= y)
+  BIN(I32_GE_S, int32_t, i32, i32, x >= y)
+  BIN(I32_GE_U, uint32_t, u32, i32, x >= y)
+  UN(I64_EQZ, uint64_t, u64, i32, x == 0)
+  BIN(I64_EQ, uint64_t, u64, i32, x == y)
+  BIN(I64_NE, uint64_t, u64, i32, x != y)
+  BIN(I64_LT_S, int64_t, i64, i32, x < y)
+  BIN(I64_LT_U, uint64_t, u64, i32, x < y)
+  BIN(I64_GT_S, int64_t, i64, i32, x > y)
+  BIN(I64_GT_U, uint64_t, u64, i32, x > y)
+  BIN(I64_LE_S, int64_t, i64, i32, x <= y)
+  BIN(I64_LE_U, uint64_t, u64, i32, x <= y)
+  BIN(I64_GE_S, int64_t, i64, i32, x >= y)
+  BIN(I64_GE_U, uint64_t, u64, i32, x >= y)
+  BIN(F32_EQ, float, f32, i32, x == y)
+  BIN(F32_NE, float, f32, i32, x != y)
+  BIN(F32_LT, float, f32, i32, x < y)
+  BIN(F32_GT, float, f32, i32, x > y)
+  BIN(F32_LE, float, f32, i32, x <= y)
+  BIN(F32_GE, float, f32, i32, x >= y)
+  BIN(F64_EQ, double, f64, i32, x == y)
+  BIN(F64_NE, double, f64, i32, x != y)
+  BIN(F64_LT, double, f64, i32, x < y)
+  BIN(F64_GT, double, f64, i32, x > y)
+  BIN(F64_LE, double, f64, i32, x <= y)
+  BIN(F64_GE, double, f64, i32, x >= y)
+  UN(I32_CLZ, uint32_t, u32, u32, wg_clz32(x))
+  UN(I32_CTZ, uint32_t, u32, u32, wg_ctz32(x))
+  UN(I32_POPCNT, uint32_t, u32, u32, (uint32_t)__builtin_popcount(x))
+  BIN(I32_ADD, uint32_t, u32, u32, x + y)
+  BIN(I32_SUB, uint32_t, u32, u32, x - y)
+  BIN(I32_MUL, uint32_t, u32, u32, x * y)
+  BIN(I32_AND, uint32_t, u32, u32, x & y)
+  BIN(I32_OR, uint32_t, u32, u32, x | y)
+  BIN(I32_XOR, uint32_t, u32, u32, x ^ y)
+  BIN(I32_SHL, uint32_t, u32, u32, x << (y & 31))
+  BIN(I32_SHR_S, int32_t, i32, i32, x >> (y & 31))
+  BIN(I32_SHR_U, uint32_t, u32, u32, x >> (y & 31))
+  BIN(I32_ROTL, uint32_t, u32, u32, wg_rotl32(x, y))
+  BIN(I32_ROTR, uint32_t, u32, u32, wg_rotr32(x, y))
+L_I32_DIV_S: {
+  int32_t x = fp[A].i32, y = fp[B].i32;
+  if (y == 0) TRAP(WG_TRAP_INT_DIV_BY_ZERO);
+  if (x == INT32_MIN && y == -1) TRAP(WG_TRAP_INT_OVERFLOW);
+  fp[C].i32 = x / y;
+  pc += 2;
+  NEXT();
+}
+L_I32_DIV_U: {
+  uint32_t x = fp[A].u32, y = fp[B].u32;
+  if (y == 0) TRAP(WG_TRAP_INT_DIV_BY_ZERO);
+  fp[C].u32 = x / y;
+  pc += 2;
+  NEXT();
+}
+L_I32_REM_S: {
+  int32_t x = fp[A].i32, y = fp[B].i32;
+  if (y == 0) TRAP(WG_TRAP_INT_DIV_BY_ZERO);
+  fp[C].i32 = y == -1 ? 0 : x % y;
+  pc += 2;
+  NEXT();
+}
+L_I32_REM_U: {
+  uint32_t x = fp[A].u32, y = fp[B].u32;
+  if (y == 0) TRAP(WG_TRAP_INT_DIV_BY_ZERO);
+  fp[C].u32 = x % y;
+  pc += 2;
+  NEXT();
+}
+  UN(I64_CLZ, uint64_t, u64, u64, wg_clz64(x))
+  UN(I64_CTZ, uint64_t, u64, u64, wg_ctz64(x))
+  UN(I64_POPCNT, uint64_t, u64, u64, (uint64_t)__builtin_popcountll(x))
+  BIN(I64_ADD, uint64_t, u64, u64, x + y)
+  BIN(I64_SUB, uint64_t, u64, u64, x - y)
+  BIN(I64_MUL, uint64_t, u64, u64, x * y)
+  BIN(I64_AND, uint64_t, u64, u64, x & y)
+  BIN(I64_OR, uint64_t, u64, u64, x | y)
+  BIN(I64_XOR, uint64_t, u64, u64, x ^ y)
+  BIN(I64_SHL, uint64_t, u64, u64, x << (y & 63))
+  BIN(I64_SHR_S, int64_t, i64, i64, x >> (y & 63))
+  BIN(I64_SHR_U, uint64_t, u64, u64, x >> (y & 63))
+  BIN(I64_ROTL, uint64_t, u64, u64, wg_rotl64(x, y))
+  BIN(I64_ROTR, uint64_t, u64, u64, wg_rotr64(x, y))
+L_I64_DIV_S: {
+  int64_t x = fp[A].i64, y = fp[B].i64;
+  if (y == 0) TRAP(WG_TRAP_INT_DIV_BY_ZERO);
+  if (x == INT64_MIN && y == -1) TRAP(WG_TRAP_INT_OVERFLOW);
+  fp[C].i64 = x / y;
+  pc += 2;
+  NEXT();
+}
+L_I64_DIV_U: {
+  uint64_t x = fp[A].u64, y = fp[B].u64;
+  if (y == 0) TRAP(WG_TRAP_INT_DIV_BY_ZERO);
+  fp[C].u64 = x / y;
+  pc += 2;
+  NEXT();
+}
+L_I64_REM_S: {
+  int64_t x = fp[A].i64, y = fp[B].i64;
+  if (y == 0) TRAP(WG_TRAP_INT_DIV_BY_ZERO);
+  fp[C].i64 = y == -1 ? 0 : x % y;
+  pc += 2;
+  NEXT();
+}
+L_I64_REM_U: {
+  uint64_t x = fp[A].u64, y = fp[B].u64;
+  if (y == 0) TRAP(WG_TRAP_INT_DIV_BY_ZERO);
+  fp[C].u64 = x % y;
+  pc += 2;
+  NEXT();
+}
+  UN(F32_ABS, float, f32, f32, wg_fabsf(x))
+  UN(F32_NEG, float, f32, f32, wg_fnegf(x))
+  UN(F32_CEIL, float, f32, f32, wg_ceilf(x))
+  UN(F32_FLOOR, float, f32, f32, wg_floorf(x))
+  UN(F32_TRUNC, float, f32, f32, wg_truncf(x))
+  UN(F32_NEAREST, float, f32, f32, wg_nearestf(x))
+  UN(F32_SQRT, float, f32, f32, sqrtf(x))
+  BIN(F32_ADD, float, f32, f32, x + y)
+  BIN(F32_SUB, float, f32, f32, x - y)
+  BIN(F32_MUL, float, f32, f32, x * y)
+  BIN(F32_DIV, float, f32, f32, x / y)
+  BIN(F32_MIN, float, f32, f32, wg_fminf(x, y))
+  BIN(F32_MAX, float, f32, f32, wg_fmaxf(x, y))
+  BIN(F32_COPYSIGN, float, f32, f32, wg_fcopysignf(x, y))
+  UN(F64_ABS, double, f64, f64, wg_fabs(x))
+  UN(F64_NEG, double, f64, f64, wg_fneg(x))
+  UN(F64_CEIL, double, f64, f64, wg_ceil(x))
+  UN(F64_FLOOR, double, f64, f64, wg_floor(x))
+  UN(F64_TRUNC, double, f64, f64, wg_trunc(x))
+  UN(F64_NEAREST, double, f64, f64, wg_nearest(x))
+  UN(F64_SQRT, double, f64, f64, sqrt(x))
+  BIN(F64_ADD, double, f64, f64, x + y)
+  BIN(F64_SUB, double, f64, f64, x - y)
+  BIN(F64_MUL, double, f64, f64, x * y)
+  BIN(F64_DIV, double, f64, f64, x / y)
+  BIN(F64_MIN, double, f64, f64, wg_fmin(x, y))
+  BIN(F64_MAX, double, f64, f64, wg_fmax(x, y))
+  BIN(F64_COPYSIGN, double, f64, f64, wg_fcopysign(x, y))
+  UN(I32_WRAP_I64, uint64_t, u64, u32, (uint32_t)x)
+  TRUNC(I32_TRUNC_F32_S, float, f32, i32, wg_in_i32, int32_t)
+  TRUNC(I32_TRUNC_F32_U, float, f32, u32, wg_in_u32, uint32_t)
+  TRUNC(I32_TRUNC_F64_S, double, f64, i32, wg_in_i32, int32_t)
+  TRUNC(I32_TRUNC_F64_U, double, f64, u32, wg_in_u32, uint32_t)
+  UN(I64_EXTEND_I32_S, int32_t, i32, i64, (int64_t)x)
+  UN(I64_EXTEND_I32_U, uint32_t, u32, u64, (uint64_t)x)
+  TRUNC(I64_TRUNC_F32_S, float, f32, i64, wg_in_i64, int64_t)
+  TRUNC(I64_TRUNC_F32_U, float, f32, u64, wg_in_u64, uint64_t)
+  TRUNC(I64_TRUNC_F64_S, double, f64, i64, wg_in_i64, int64_t)
+  TRUNC(I64_TRUNC_F64_U, double, f64, u64, wg_in_u64, uint64_t)
+  UN(F32_CONVERT_I32_S, int32_t, i32, f32, (float)x)
+  UN(F32_CONVERT_I32_U, uint32_t, u32, f32, (float)x)
+  UN(F32_CONVERT_I64_S, int64_t, i64, f32, (float)x)
+  UN(F32_CONVERT_I64_U, uint64_t, u64, f32, (float)x)
+  UN(F32_DEMOTE_F64, double, f64, f32, (float)x)
+  UN(F64_CONVERT_I32_S, int32_t, i32, f64, (double)x)
+  UN(F64_CONVERT_I32_U, uint32_t, u32, f64, (double)x)
+  UN(F64_CONVERT_I64_S, int64_t, i64, f64, (double)x)
+  UN(F64_CONVERT_I64_U, uint64_t, u64, f64, (double)x)
+  UN(F64_PROMOTE_F32, float, f32, f64, (double)x)
+  UN(I32_REINTERPRET_F32, uint32_t, u32, u32, x)
+  UN(I64_REINTERPRET_F64, uint64_t, u64, u64, x)
+  UN(F32_REINTERPRET_I32, uint32_t, u32, u32, x)
+  UN(F64_REINTERPRET_I64, uint64_t, u64, u64, x)
+  UN(I32_EXTEND8_S, uint32_t, u32, i32, (int32_t)(int8_t)(uint8_t)x)
+  UN(I32_EXTEND16_S, uint32_t, u32, i32, (int32_t)(int16_t)(uint16_t)x)
+  UN(I64_EXTEND8_S, uint64_t, u64, i64, (int64_t)(int8_t)(uint8_t)x)
+  UN(I64_EXTEND16_S, uint64_t, u64, i64, (int64_t)(int16_t)(uint16_t)x)
+  UN(I64_EXTEND32_S, uint64_t, u64, i64, (int64_t)(int32_t)(uint32_t)x)
+  UN(I32_TRUNC_SAT_F32_S, float, f32, i32, wg_sat_i32((double)x))
+  UN(I32_TRUNC_SAT_F32_U, float, f32, u32, wg_sat_u32((double)x))
+  UN(I32_TRUNC_SAT_F64_S, double, f64, i32, wg_sat_i32(x))
+  UN(I32_TRUNC_SAT_F64_U, double, f64, u32, wg_sat_u32(x))
+  UN(I64_TRUNC_SAT_F32_S, float, f32, i64, wg_sat_i64((double)x))
+  UN(I64_TRUNC_SAT_F32_U, float, f32, u64, wg_sat_u64((double)x))
+  UN(I64_TRUNC_SAT_F64_S, double, f64, i64, wg_sat_i64(x))
+  UN(I64_TRUNC_SAT_F64_U, double, f64, u64, wg_sat_u64(x))
+}

@@ -1,0 +1,55 @@
+/*
+ * ir.h: the internal code the compiler (compile.c) emits and the
+ * interpreter (interp.c) runs.
+ *
+ * Code is an array of 8-byte cells: a handler address (direct threading),
+ * then the instruction's operands. Operands are slot indices relative to the
+ * frame pointer (params, then locals, then one slot per operand-stack
+ * position), packed two per cell as {a, b}, or immediates. Wasm instructions
+ * that compute a value keep their wg_op number; the rest of the IR has its
+ * own numbers after WG_OP_COUNT. Layouts ("[x, y]" is one cell):
+ *
+ *   unary          [src, dst]
+ *   binary         [a, b] [dst, -]
+ *   load           [addr, dst] [offset]          store   [addr, value] [offset]
+ *   select         [a, b] [cond, dst]
+ *   memory.size    [-, dst]                      memory.grow  [delta, dst]
+ *   memory.fill/copy, table.fill/grow: [base, x]  (operands at base, base+1, ...)
+ *   memory.init    [base, dataidx]               data.drop    [dataidx, -]
+ *   table.get/set  [table, index] [value/dst, -] table.size   [table, dst]
+ *   table.copy     [dst table, src table] [base, -]
+ *   table.init     [elemidx, table] [base, -]    elem.drop    [elemidx, -]
+ *   global.get/set [globalidx, slot]             ref.func     [funcidx, dst]
+ *   IR_CONST       [-, dst] [bits]               IR_COPY      [src, dst]
+ *   IR_BR          [target]                      IR_BR_IF/UNLESS [cond, -] [target]
+ *   IR_BR_TABLE    [index, n] [target] x (n + 1)
+ *   IR_CALL        [funcidx, argbase]            (results come back at argbase)
+ *   IR_CALL_INDIRECT [typeidx, argbase] [table, index slot]
+ *   IR_ENTER       [first local, count to zero] [frame slots, -]
+ *   IR_RETURN, IR_EXIT, unreachable: no operands
+ */
+#ifndef WG_IR_H
+#define WG_IR_H
+
+#include "opcodes.h"
+
+enum {
+  IR_CONST = WG_OP_COUNT,
+  IR_COPY,
+  IR_BR,
+  IR_BR_IF,
+  IR_BR_UNLESS,
+  IR_BR_TABLE,
+  IR_CALL,
+  IR_CALL_INDIRECT,
+  IR_ENTER,
+  IR_RETURN,
+  IR_EXIT,
+  IR_COUNT
+};
+
+/* The interpreter's handler addresses, indexed by wg_op / IR_*; NULL for
+ * instructions it cannot run (SIMD for now). */
+const void *const *wg_interp_handlers(void);
+
+#endif

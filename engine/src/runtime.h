@@ -1,0 +1,151 @@
+/*
+ * runtime.h: the runtime objects of the store (spec 4.2): function, table,
+ * memory and global instances, module instances, and the execution state
+ * (value stack and frame stack) the interpreter runs on.
+ */
+#ifndef WG_RUNTIME_H
+#define WG_RUNTIME_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "module.h"
+#include "wasmgate.h"
+
+/* One 64-bit slot of the value stack: locals and operands (spec 4.2.1 values;
+ * v128 is not executed yet). */
+typedef union wg_slot {
+  uint64_t u64;
+  int64_t i64;
+  uint32_t u32;
+  int32_t i32;
+  float f32;
+  double f64;
+  void *ref;
+} wg_slot;
+
+/* A cell of compiled code (compile.c, interp.c): a handler address or an
+ * immediate. */
+typedef union wg_cell {
+  const void *op;
+  uint64_t u64;
+  int64_t i64;
+  struct {
+    int32_t a, b;
+  } s;
+  int32_t i32;
+  uint32_t u32;
+  const union wg_cell *target;
+  void *ptr;
+} wg_cell;
+
+/* A function's compiled code, shared by every instance of its module. */
+typedef struct wg_code {
+  wg_cell *cells;
+  uint32_t ncells;
+  uint32_t frame_slots; /* params + locals + operand stack */
+} wg_code;
+
+/* A canonical function type id: equal types have equal ids (the store
+ * interns them), so call_indirect compares one integer. */
+typedef uint32_t wg_typeid;
+
+struct wg_func {
+  wg_typeid type_id;
+  wg_functype_desc type; /* points into the store's type table */
+  wg_instance *inst;     /* defining instance; NULL for host functions */
+  uint32_t index;        /* in the defining module's function index space */
+  wg_host_callback host;
+  void *env;
+  void (*finalizer)(void *env);
+};
+
+struct wg_table {
+  wg_valtype elem;
+  uint32_t size, max; /* max: the declared maximum, capped by the store */
+  wg_ref *elems;
+};
+
+struct wg_memory {
+  uint8_t *data;     /* reserved for max pages, committed for `pages` */
+  uint64_t size;     /* bytes = pages * 65536 */
+  uint32_t pages, max;
+  size_t reserved;   /* bytes of address space reserved */
+};
+
+struct wg_global {
+  wg_valtype type;
+  bool mut;
+  wg_slot value;
+};
+
+struct wg_instance {
+  wg_store *store;
+  const wg_module *module;
+  wg_func **funcs;
+  wg_table **tables;
+  wg_memory **mems;
+  wg_global **globals;
+  wg_ref **elem_refs;    /* per element segment: its references (NULL once dropped) */
+  uint32_t *elem_sizes;  /* per element segment: size (0 once dropped) */
+  bool *data_dropped;    /* per data segment */
+  wg_typeid *type_ids;   /* per module type: its canonical id */
+};
+
+/* One activation record of the interpreter's frame stack: the function
+ * running at this depth, and where its caller resumes. */
+typedef struct wg_frame {
+  const wg_cell *ret_pc;
+  wg_slot *ret_fp;
+  wg_func *func;
+} wg_frame;
+
+/* An allocation the store frees at deletion. */
+typedef struct wg_owned wg_owned;
+
+struct wg_store {
+  wg_store_config config;
+  wg_slot *stack, *stack_end; /* the value stack */
+  wg_slot *stack_top;         /* first free slot (for re-entrant calls) */
+  wg_frame *frames;
+  uint32_t depth;             /* frames in use */
+  /* Interned function types. */
+  wg_functype_desc *types;
+  uint32_t ntypes, cap_types;
+  wg_owned *owned;
+};
+
+/* Interns a function type; returns its id, or UINT32_MAX on OOM. */
+wg_typeid wg_store_intern_type(wg_store *s, uint32_t np, const uint8_t *params, uint32_t nr, const uint8_t *results);
+
+/* Records `p` (allocated with malloc) to be freed with the store, or runs
+ * `release(p)` then; returns p, or NULL (having released p) on OOM. */
+void *wg_store_own(wg_store *s, void *p, void (*release)(void *));
+
+/* Compiles a module function to internal code on first use (compile.c).
+ * Thread-safe: concurrent callers get the same code. NULL on OOM or when the
+ * function uses instructions that cannot run yet (SIMD); *why says which. */
+const wg_code *wg_compile_func(const wg_module *m, uint32_t func, const char **why);
+
+/* Frees compiled code (module deletion). */
+void wg_code_free(wg_code *code);
+
+/* Runs `f` with its arguments already in `fp[0..nparams)`; results come back
+ * in `fp[0..nresults)` (interp.c). Returns NULL or a trap. */
+wg_trap *wg_interp_call(wg_store *s, wg_func *f, wg_slot *fp);
+
+/* Makes a trap with a backtrace of the store's current frames (trap.c). */
+wg_trap *wg_trap_at(wg_store *s, wg_trap_code code, const char *message, uint32_t depth_base);
+
+/* The spec's message for a trap code. */
+const char *wg_trap_code_message(wg_trap_code code);
+
+/* Memory growth shared by memory.grow and the API: old pages or -1. */
+int64_t wg_memory_grow_pages(wg_memory *mem, uint32_t delta);
+
+/* Converts between wg_val and a slot of type `t`. */
+void wg_val_to_slot(const wg_val *v, wg_slot *out);
+void wg_slot_to_val(wg_valtype t, const wg_slot *in, wg_val *out);
+
+#endif

@@ -1,0 +1,231 @@
+/*
+ * store.c: the store (spec 4.2.3) and its objects made from the host side:
+ * host functions, memories, tables and globals; interned function types;
+ * memory growth.
+ *
+ * Memories reserve their maximum size of address space up front (PROT_NONE)
+ * and commit pages as they grow, so a memory's base address never moves.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "runtime.h"
+
+#define PAGE 65536u
+
+struct wg_owned {
+  wg_owned *next;
+  void *p;
+  void (*release)(void *);
+};
+
+static void memory_release(void *p) {
+  wg_memory *mem = p;
+  if (mem->data) munmap(mem->data, mem->reserved);
+  free(mem);
+}
+
+static void table_release(void *p) {
+  wg_table *t = p;
+  free(t->elems);
+  free(t);
+}
+
+static void func_release(void *p) {
+  wg_func *f = p;
+  if (f->finalizer) f->finalizer(f->env);
+  free(f);
+}
+
+void *wg_store_own(wg_store *s, void *p, void (*release)(void *)) {
+  if (!p) return NULL;
+  wg_owned *o = malloc(sizeof *o);
+  if (!o) {
+    (release ? release : free)(p);
+    return NULL;
+  }
+  *o = (wg_owned){s->owned, p, release ? release : free};
+  s->owned = o;
+  return p;
+}
+
+wg_store *wg_store_new(const wg_store_config *config) {
+  wg_store *s = calloc(1, sizeof *s);
+  if (!s) return NULL;
+  if (config) s->config = *config;
+  if (!s->config.value_stack_slots) s->config.value_stack_slots = 1u << 20;
+  if (!s->config.max_call_depth) s->config.max_call_depth = 20000;
+  if (!s->config.max_memory_pages || s->config.max_memory_pages > 65536) s->config.max_memory_pages = 65536;
+  if (!s->config.max_table_elems) s->config.max_table_elems = WG_MAX_TABLE_SIZE;
+  s->stack = calloc(s->config.value_stack_slots, sizeof *s->stack);
+  s->frames = calloc(s->config.max_call_depth + 1, sizeof *s->frames);
+  if (!s->stack || !s->frames) {
+    wg_store_delete(s);
+    return NULL;
+  }
+  s->stack_end = s->stack + s->config.value_stack_slots;
+  s->stack_top = s->stack;
+  return s;
+}
+
+void wg_store_delete(wg_store *s) {
+  if (!s) return;
+  for (wg_owned *o = s->owned, *next; o; o = next) {
+    next = o->next;
+    o->release(o->p);
+    free(o);
+  }
+  for (uint32_t i = 0; i < s->ntypes; i++) free((void *)s->types[i].params);
+  free(s->types);
+  free(s->stack);
+  free(s->frames);
+  free(s);
+}
+
+wg_typeid wg_store_intern_type(wg_store *s, uint32_t np, const uint8_t *params, uint32_t nr, const uint8_t *results) {
+  for (uint32_t i = 0; i < s->ntypes; i++) {
+    const wg_functype_desc *t = &s->types[i];
+    if (t->nparams != np || t->nresults != nr) continue;
+    bool same = true;
+    for (uint32_t k = 0; k < np && same; k++) same = t->params[k] == (wg_valtype)params[k];
+    for (uint32_t k = 0; k < nr && same; k++) same = t->results[k] == (wg_valtype)results[k];
+    if (same) return i;
+  }
+  if (s->ntypes == s->cap_types) {
+    uint32_t cap = s->cap_types ? s->cap_types * 2 : 16;
+    wg_functype_desc *t = realloc(s->types, cap * sizeof *t);
+    if (!t) return UINT32_MAX;
+    s->types = t;
+    s->cap_types = cap;
+  }
+  wg_valtype *vt = malloc(((size_t)np + nr + 1) * sizeof *vt);
+  if (!vt) return UINT32_MAX;
+  for (uint32_t k = 0; k < np; k++) vt[k] = (wg_valtype)params[k];
+  for (uint32_t k = 0; k < nr; k++) vt[np + k] = (wg_valtype)results[k];
+  s->types[s->ntypes] = (wg_functype_desc){np, nr, vt, vt + np};
+  return s->ntypes++;
+}
+
+wg_func *wg_func_new_host(wg_store *s, const wg_functype_desc *type, wg_host_callback cb, void *env,
+                          void (*finalizer)(void *env)) {
+  uint8_t codes[2 * WG_MAX_FUNC_PARAMS];
+  if (type->nparams > WG_MAX_FUNC_PARAMS || type->nresults > WG_MAX_FUNC_RESULTS) return NULL;
+  for (uint32_t i = 0; i < type->nparams; i++) codes[i] = (uint8_t)type->params[i];
+  for (uint32_t i = 0; i < type->nresults; i++) codes[type->nparams + i] = (uint8_t)type->results[i];
+  wg_typeid id = wg_store_intern_type(s, type->nparams, codes, type->nresults, codes + type->nparams);
+  if (id == UINT32_MAX) return NULL;
+  wg_func *f = calloc(1, sizeof *f);
+  if (!f) return NULL;
+  *f = (wg_func){.type_id = id, .type = s->types[id], .host = cb, .env = env, .finalizer = finalizer};
+  return wg_store_own(s, f, func_release);
+}
+
+wg_functype_desc wg_func_type(const wg_func *f) { return f->type; }
+
+wg_memory *wg_memory_new(wg_store *s, uint32_t min, bool has_max, uint32_t max) {
+  uint32_t cap = s->config.max_memory_pages;
+  if (min > cap || (has_max && min > max)) return NULL;
+  uint32_t limit = has_max && max < cap ? max : cap;
+  wg_memory *mem = calloc(1, sizeof *mem);
+  if (!mem) return NULL;
+  mem->max = limit;
+  /* Reserve the whole possible size plus one guard page. */
+  mem->reserved = (size_t)limit * PAGE + PAGE;
+  void *p = mmap(NULL, mem->reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) {
+    free(mem);
+    return NULL;
+  }
+  mem->data = p;
+  if (min && mprotect(mem->data, (size_t)min * PAGE, PROT_READ | PROT_WRITE)) {
+    memory_release(mem);
+    return NULL;
+  }
+  mem->pages = min;
+  mem->size = (uint64_t)min * PAGE;
+  return wg_store_own(s, mem, memory_release);
+}
+
+int64_t wg_memory_grow_pages(wg_memory *mem, uint32_t delta) {
+  uint32_t old = mem->pages;
+  if (delta == 0) return old;
+  if ((uint64_t)old + delta > mem->max) return -1;
+  if (mprotect(mem->data + (size_t)old * PAGE, (size_t)delta * PAGE, PROT_READ | PROT_WRITE)) return -1;
+  mem->pages = old + delta;
+  mem->size = (uint64_t)mem->pages * PAGE;
+  return old;
+}
+
+uint8_t *wg_memory_data(wg_memory *mem) { return mem->data; }
+uint64_t wg_memory_size(const wg_memory *mem) { return mem->size; }
+int64_t wg_memory_grow(wg_memory *mem, uint32_t delta) { return wg_memory_grow_pages(mem, delta); }
+
+wg_table *wg_table_new(wg_store *s, wg_valtype elem, uint32_t min, bool has_max, uint32_t max, wg_ref init) {
+  uint32_t cap = s->config.max_table_elems;
+  if (min > cap || (has_max && min > max) || (elem != WG_FUNCREF && elem != WG_EXTERNREF)) return NULL;
+  wg_table *t = calloc(1, sizeof *t);
+  if (!t) return NULL;
+  t->elem = elem;
+  t->size = min;
+  t->max = has_max && max < cap ? max : cap;
+  t->elems = calloc(min ? min : 1, sizeof *t->elems);
+  if (!t->elems) {
+    free(t);
+    return NULL;
+  }
+  for (uint32_t i = 0; i < min; i++) t->elems[i] = init;
+  return wg_store_own(s, t, table_release);
+}
+
+uint32_t wg_table_size(const wg_table *t) { return t->size; }
+
+bool wg_table_get(const wg_table *t, uint32_t i, wg_ref *out) {
+  if (i >= t->size) return false;
+  *out = t->elems[i];
+  return true;
+}
+
+wg_global *wg_global_new(wg_store *s, const wg_val *init, bool mut) {
+  wg_global *g = calloc(1, sizeof *g);
+  if (!g) return NULL;
+  g->type = init->kind;
+  g->mut = mut;
+  wg_val_to_slot(init, &g->value);
+  return wg_store_own(s, g, NULL);
+}
+
+void wg_global_get(const wg_global *g, wg_val *out) { wg_slot_to_val(g->type, &g->value, out); }
+
+bool wg_global_set(wg_global *g, const wg_val *v) {
+  if (!g->mut || v->kind != g->type) return false;
+  wg_val_to_slot(v, &g->value);
+  return true;
+}
+
+void wg_val_to_slot(const wg_val *v, wg_slot *out) {
+  out->u64 = 0;
+  switch (v->kind) {
+    case WG_I32: out->i32 = v->of.i32; break;
+    case WG_I64: out->i64 = v->of.i64; break;
+    case WG_F32: out->f32 = v->of.f32; break;
+    case WG_F64: out->f64 = v->of.f64; break;
+    case WG_FUNCREF:
+    case WG_EXTERNREF: out->ref = v->of.ref; break;
+    case WG_V128: break; /* not executed yet */
+  }
+}
+
+void wg_slot_to_val(wg_valtype t, const wg_slot *in, wg_val *out) {
+  memset(out, 0, sizeof *out);
+  out->kind = t;
+  switch (t) {
+    case WG_I32: out->of.i32 = in->i32; break;
+    case WG_I64: out->of.i64 = in->i64; break;
+    case WG_F32: out->of.f32 = in->f32; break;
+    case WG_F64: out->of.f64 = in->f64; break;
+    case WG_FUNCREF:
+    case WG_EXTERNREF: out->of.ref = in->ref; break;
+    case WG_V128: break;
+  }
+}
