@@ -299,6 +299,29 @@ WG_API bool wg_global_set(wg_global *g, const wg_val *v);
 WG_API uint32_t wg_table_size(const wg_table *t);
 WG_API bool wg_table_get(const wg_table *t, uint32_t i, wg_ref *out);
 
+/* ------------------------------------------------------------------ limits on running guests */
+
+/* Fuel: a deterministic budget. When metering is on, every function entry
+ * and every loop iteration consumes one unit, and a guest that runs out traps
+ * with WG_TRAP_OUT_OF_FUEL ("all fuel consumed"). wg_store_set_fuel turns
+ * metering on with `fuel` units (and refuels a store that ran out);
+ * wg_store_disable_fuel turns it off (the default). */
+WG_API void wg_store_set_fuel(wg_store *s, uint64_t fuel);
+WG_API void wg_store_disable_fuel(wg_store *s);
+/* Remaining fuel; UINT64_MAX when metering is off. */
+WG_API uint64_t wg_store_fuel(const wg_store *s);
+
+/* Epochs: a process-wide counter that any thread may advance (typically one
+ * ticker thread, every few milliseconds). A store with a deadline traps with
+ * WG_TRAP_INTERRUPTED ("interrupted") at the first function entry or loop
+ * iteration once the counter reaches it, even inside a tight loop. */
+WG_API void wg_epoch_increment(void);
+WG_API uint64_t wg_epoch_current(void);
+/* Sets the deadline to the current epoch + `delta` (delta >= 1). */
+WG_API void wg_store_set_deadline(wg_store *s, uint64_t delta);
+/* Removes the deadline (the default). */
+WG_API void wg_store_clear_deadline(wg_store *s);
+
 #ifdef __cplusplus
 }
 #endif

@@ -274,7 +274,10 @@ static bool do_block(compiler *c, const wg_instr *in) {
   if (!push_frame(c, kind, np, nr)) return false;
   frame *f = top_frame(c);
   c->last_cell = NONE; /* a label: no retargeting across it */
-  if (kind == F_LOOP) f->loop_pc = c->n;
+  if (kind == F_LOOP) {
+    f->loop_pc = c->n;
+    if (!op(c, IR_LOOP)) return false; /* every iteration passes the check */
+  }
   if (kind == F_IF) {
     if (!op(c, IR_BR_UNLESS) || !ab(c, (int32_t)cond, 0)) return false;
     f->else_patch = c->n;

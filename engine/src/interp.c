@@ -133,7 +133,7 @@ static wg_trap *run(wg_store *s, wg_func *f, wg_slot *fp) {
 #define HI(ID) [ID] = &&L_##ID
   static const void *const labels[IR_COUNT] = {
       HI(IR_CONST), HI(IR_COPY), HI(IR_BR), HI(IR_BR_IF), HI(IR_BR_UNLESS), HI(IR_BR_TABLE), HI(IR_CALL),
-      HI(IR_CALL_INDIRECT), HI(IR_ENTER), HI(IR_RETURN), HI(IR_EXIT), H(UNREACHABLE), H(SELECT),
+      HI(IR_CALL_INDIRECT), HI(IR_ENTER), HI(IR_LOOP), HI(IR_RETURN), HI(IR_EXIT), H(UNREACHABLE), H(SELECT),
       H(GLOBAL_GET), H(GLOBAL_SET), H(REF_IS_NULL), H(REF_FUNC), H(TABLE_GET), H(TABLE_SET), H(TABLE_SIZE),
       H(TABLE_GROW), H(TABLE_FILL), H(TABLE_COPY), H(TABLE_INIT), H(ELEM_DROP), H(MEMORY_SIZE), H(MEMORY_GROW),
       H(MEMORY_FILL), H(MEMORY_COPY), H(MEMORY_INIT), H(DATA_DROP),
@@ -213,11 +213,26 @@ L_IR_BR_TABLE: {
 }
 L_UNREACHABLE:
   TRAP(WG_TRAP_UNREACHABLE);
+L_IR_LOOP:
+  if (--s->fuel < 0 || atomic_load_explicit(&wg_epoch_counter, memory_order_relaxed) >= s->deadline) goto interrupt;
+  NEXT();
+interrupt:
+  /* Fuel or deadline, checked together on the fast path. */
+  if (s->fuel < 0) {
+    if (s->fuel_on) {
+      s->fuel = 0;
+      TRAP(WG_TRAP_OUT_OF_FUEL);
+    }
+    s->fuel = INT64_MAX; /* metering off: the counter only wrapped */
+  }
+  if (atomic_load_explicit(&wg_epoch_counter, memory_order_relaxed) >= s->deadline) TRAP(WG_TRAP_INTERRUPTED);
+  NEXT();
 L_IR_ENTER: {
   /* The frame must fit the value stack; declared locals start at zero. */
   if ((size_t)(s->stack_end - fp) < (size_t)C) TRAP(WG_TRAP_STACK_EXHAUSTED);
   for (int32_t i = 0; i < B; i++) fp[A + i].u64 = 0;
   pc += 2;
+  if (--s->fuel < 0 || atomic_load_explicit(&wg_epoch_counter, memory_order_relaxed) >= s->deadline) goto interrupt;
   NEXT();
 }
 L_IR_CALL:

@@ -26,7 +26,8 @@
  *   IR_CALL        [funcidx, argbase]            (results come back at argbase)
  *   IR_CALL_INDIRECT [typeidx, argbase] [table, index slot]
  *   IR_ENTER       [first local, count to zero] [frame slots, -]
- *   IR_RETURN, IR_EXIT, unreachable: no operands
+ *   IR_LOOP        (a loop header: fuel and deadline check), IR_RETURN, IR_EXIT,
+ *   unreachable: no operands
  */
 #ifndef WG_IR_H
 #define WG_IR_H
@@ -43,6 +44,7 @@ enum {
   IR_CALL,
   IR_CALL_INDIRECT,
   IR_ENTER,
+  IR_LOOP,
   IR_RETURN,
   IR_EXIT,
   IR_COUNT

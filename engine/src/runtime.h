@@ -114,7 +114,15 @@ struct wg_store {
   wg_functype_desc *types;
   uint32_t ntypes, cap_types;
   wg_owned *owned;
+  /* Interruption: fuel left (INT64_MAX when metering is off) and the epoch
+   * deadline (UINT64_MAX for none). Checked at function entry and loops. */
+  int64_t fuel;
+  bool fuel_on;
+  uint64_t deadline;
 };
+
+/* The process-wide epoch counter (limits.c). */
+extern _Atomic uint64_t wg_epoch_counter;
 
 /* Interns a function type; returns its id, or UINT32_MAX on OOM. */
 wg_typeid wg_store_intern_type(wg_store *s, uint32_t np, const uint8_t *params, uint32_t nr, const uint8_t *results);

@@ -65,6 +65,8 @@ wg_store *wg_store_new(const wg_store_config *config) {
     return NULL;
   }
   s->stack_end = s->stack + s->config.value_stack_slots;
+  s->fuel = INT64_MAX;
+  s->deadline = UINT64_MAX;
   s->stack_top = s->stack;
   return s;
 }

@@ -1,0 +1,276 @@
+/*
+ * test_exec.c: the engine's runtime API (wasmgate.h) on a real module
+ * (tests/fixtures/valid/exec_api.wat): host functions reaching the caller's
+ * memory, host functions calling back into wasm, fuel, deadlines set off by
+ * another thread, stack exhaustion, trap backtraces, the store's memory cap,
+ * and argument checks of wg_func_call.
+ * usage: test_exec PATH/exec_api.wasm
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "test.h"
+#include "wasmgate.h"
+
+static unsigned char *bytes;
+static size_t nbytes;
+static char logged[64];
+
+typedef struct host_env {
+  wg_store *store;
+  wg_func *add1;
+} host_env;
+
+static wg_trap *host_log(void *env, wg_instance *caller, const wg_val *args, wg_val *results) {
+  (void)env, (void)results;
+  wg_memory *mem = wg_instance_memory(caller);
+  uint32_t ptr = (uint32_t)args[0].of.i32, len = (uint32_t)args[1].of.i32;
+  if (!mem || (uint64_t)ptr + len > wg_memory_size(mem) || len >= sizeof logged)
+    return wg_trap_new(WG_TRAP_HOST, "log: bad buffer");
+  memcpy(logged, wg_memory_data(mem) + ptr, len);
+  logged[len] = 0;
+  return NULL;
+}
+
+static wg_trap *host_twice(void *env, wg_instance *caller, const wg_val *args, wg_val *results) {
+  (void)caller;
+  host_env *h = env;
+  wg_val v = args[0], r;
+  for (int i = 0; i < 2; i++) {
+    wg_trap *t = wg_func_call(h->store, h->add1, &v, 1, &r, 1);
+    if (t) return t;
+    v = r;
+  }
+  results[0] = v;
+  return NULL;
+}
+
+typedef struct fixture {
+  wg_store *store;
+  wg_module *module;
+  wg_instance *inst;
+  host_env env;
+} fixture;
+
+static bool setup(fixture *fx, const wg_store_config *cfg) {
+  memset(fx, 0, sizeof *fx);
+  wg_error *err = NULL;
+  fx->module = wg_module_new(bytes, nbytes, &err);
+  if (!fx->module) {
+    fprintf(stderr, "module: %s\n", wg_error_message(err));
+    wg_error_delete(err);
+    return false;
+  }
+  fx->store = wg_store_new(cfg);
+  fx->env.store = fx->store;
+  static const wg_valtype ii[] = {WG_I32, WG_I32}, i[] = {WG_I32};
+  wg_functype_desc log_t = {2, 0, ii, NULL}, twice_t = {1, 1, i, i};
+  wg_extern imports[2] = {
+      {WG_EXTERN_FUNC, {.func = wg_func_new_host(fx->store, &log_t, host_log, NULL, NULL)}},
+      {WG_EXTERN_FUNC, {.func = wg_func_new_host(fx->store, &twice_t, host_twice, &fx->env, NULL)}},
+  };
+  wg_trap *trap = NULL;
+  fx->inst = wg_instance_new(fx->store, fx->module, imports, 2, &err, &trap);
+  if (!fx->inst) {
+    fprintf(stderr, "instantiate: %s\n", err ? wg_error_message(err) : wg_trap_message(trap));
+    wg_error_delete(err);
+    wg_trap_delete(trap);
+    return false;
+  }
+  wg_extern ex;
+  if (!wg_instance_export(fx->inst, "add1", 4, &ex)) return false;
+  fx->env.add1 = ex.of.func;
+  return true;
+}
+
+static void teardown(fixture *fx) {
+  wg_store_delete(fx->store);
+  wg_module_delete(fx->module);
+}
+
+static wg_func *export_func(fixture *fx, const char *name) {
+  wg_extern ex;
+  if (!wg_instance_export(fx->inst, name, strlen(name), &ex) || ex.kind != WG_EXTERN_FUNC) return NULL;
+  return ex.of.func;
+}
+
+static wg_trap *call1(fixture *fx, const char *name, int32_t arg, int32_t *result) {
+  wg_func *f = export_func(fx, name);
+  wg_functype_desc t = wg_func_type(f);
+  wg_val a = {.kind = WG_I32, .of.i32 = arg}, r = {0};
+  wg_trap *trap = wg_func_call(fx->store, f, &a, t.nparams, &r, t.nresults);
+  if (!trap && result) *result = r.of.i32;
+  return trap;
+}
+
+TEST(host_reads_caller_memory) {
+  fixture fx;
+  REQUIRE(setup(&fx, NULL));
+  CHECK(call1(&fx, "greet", 0, NULL) == NULL);
+  CHECK_STR(logged, "hello host");
+  teardown(&fx);
+}
+
+TEST(host_calls_back_into_wasm) {
+  fixture fx;
+  REQUIRE(setup(&fx, NULL));
+  int32_t r = 0;
+  CHECK(call1(&fx, "use-twice", 5, &r) == NULL);
+  CHECK(r == 7);
+  teardown(&fx);
+}
+
+TEST(fuel) {
+  fixture fx;
+  REQUIRE(setup(&fx, NULL));
+  CHECK(wg_store_fuel(fx.store) == UINT64_MAX);
+  wg_store_set_fuel(fx.store, 1000);
+  wg_trap *t = call1(&fx, "spin", 0, NULL);
+  REQUIRE(t != NULL);
+  CHECK(wg_trap_code_of(t) == WG_TRAP_OUT_OF_FUEL);
+  CHECK_STR(wg_trap_message(t), "all fuel consumed");
+  wg_trap_delete(t);
+  CHECK(wg_store_fuel(fx.store) == 0);
+  wg_store_set_fuel(fx.store, 10);
+  int32_t r = 0;
+  CHECK(call1(&fx, "add1", 41, &r) == NULL && r == 42);
+  CHECK(wg_store_fuel(fx.store) == 9); /* one function entry */
+  wg_store_disable_fuel(fx.store);
+  CHECK(call1(&fx, "add1", 1, &r) == NULL && r == 2);
+  teardown(&fx);
+}
+
+static void *ticker(void *arg) {
+  (void)arg;
+  struct timespec ts = {0, 20 * 1000 * 1000};
+  nanosleep(&ts, NULL);
+  wg_epoch_increment();
+  return NULL;
+}
+
+TEST(deadline_interrupts_tight_loop) {
+  fixture fx;
+  REQUIRE(setup(&fx, NULL));
+  wg_store_set_deadline(fx.store, 1);
+  pthread_t th;
+  REQUIRE(pthread_create(&th, NULL, ticker, NULL) == 0);
+  wg_trap *t = call1(&fx, "spin", 0, NULL);
+  pthread_join(th, NULL);
+  REQUIRE(t != NULL);
+  CHECK(wg_trap_code_of(t) == WG_TRAP_INTERRUPTED);
+  CHECK_STR(wg_trap_message(t), "interrupted");
+  wg_trap_delete(t);
+  wg_store_clear_deadline(fx.store);
+  int32_t r = 0;
+  CHECK(call1(&fx, "add1", 1, &r) == NULL && r == 2);
+  teardown(&fx);
+}
+
+TEST(stack_exhaustion_is_a_trap) {
+  fixture fx;
+  wg_store_config cfg = {.max_call_depth = 500};
+  REQUIRE(setup(&fx, &cfg));
+  wg_trap *t = call1(&fx, "deep", 0, NULL);
+  REQUIRE(t != NULL);
+  CHECK(wg_trap_code_of(t) == WG_TRAP_STACK_EXHAUSTED);
+  CHECK_STR(wg_trap_message(t), "call stack exhausted");
+  wg_trap_delete(t);
+  int32_t r = 0;
+  CHECK(call1(&fx, "add1", 1, &r) == NULL && r == 2); /* the store is still usable */
+  teardown(&fx);
+}
+
+TEST(value_stack_exhaustion_is_a_trap) {
+  fixture fx;
+  wg_store_config cfg = {.value_stack_slots = 4096};
+  REQUIRE(setup(&fx, &cfg));
+  wg_trap *t = call1(&fx, "deep", 0, NULL);
+  REQUIRE(t != NULL);
+  CHECK(wg_trap_code_of(t) == WG_TRAP_STACK_EXHAUSTED);
+  wg_trap_delete(t);
+  teardown(&fx);
+}
+
+TEST(backtrace_names_frames) {
+  fixture fx;
+  REQUIRE(setup(&fx, NULL));
+  wg_trap *t = call1(&fx, "nested-trap", 0, NULL);
+  REQUIRE(t != NULL);
+  CHECK(wg_trap_code_of(t) == WG_TRAP_UNREACHABLE);
+  const char *bt = wg_trap_backtrace(t);
+  const char *inner = strstr(bt, "at inner"), *middle = strstr(bt, "at middle");
+  CHECK(inner != NULL && middle != NULL && inner < middle);
+  if (!inner || !middle) fprintf(stderr, "backtrace:\n%s", bt);
+  wg_trap_delete(t);
+  teardown(&fx);
+}
+
+TEST(memory_cap) {
+  fixture fx;
+  wg_store_config cfg = {.max_memory_pages = 2};
+  REQUIRE(setup(&fx, &cfg));
+  int32_t r = 0;
+  CHECK(call1(&fx, "grow", 1, &r) == NULL && r == 1);
+  CHECK(call1(&fx, "grow", 1, &r) == NULL && r == -1);
+  CHECK(call1(&fx, "grow", 0, &r) == NULL && r == 2);
+  CHECK(wg_memory_size(wg_instance_memory(fx.inst)) == 2 * 65536);
+  teardown(&fx);
+}
+
+TEST(call_argument_checks) {
+  fixture fx;
+  REQUIRE(setup(&fx, NULL));
+  wg_func *f = export_func(&fx, "add1");
+  wg_val a = {.kind = WG_I64, .of.i64 = 1}, r;
+  wg_trap *t = wg_func_call(fx.store, f, &a, 1, &r, 1);
+  CHECK(t != NULL && wg_trap_code_of(t) == WG_TRAP_HOST);
+  wg_trap_delete(t);
+  t = wg_func_call(fx.store, f, NULL, 0, &r, 1);
+  CHECK(t != NULL);
+  wg_trap_delete(t);
+  teardown(&fx);
+}
+
+TEST(link_errors) {
+  wg_error *err = NULL;
+  wg_module *m = wg_module_new(bytes, nbytes, &err);
+  REQUIRE(m != NULL);
+  wg_store *s = wg_store_new(NULL);
+  wg_trap *trap = NULL;
+  CHECK(wg_instance_new(s, m, NULL, 0, &err, &trap) == NULL);
+  CHECK(err != NULL && trap == NULL);
+  wg_error_delete(err);
+  err = NULL;
+  wg_memory *mem = wg_memory_new(s, 1, false, 0);
+  wg_extern wrong[2] = {{WG_EXTERN_MEMORY, {.memory = mem}}, {WG_EXTERN_MEMORY, {.memory = mem}}};
+  CHECK(wg_instance_new(s, m, wrong, 2, &err, &trap) == NULL);
+  CHECK(err != NULL && strstr(wg_error_message(err), "incompatible import type") != NULL);
+  wg_error_delete(err);
+  wg_store_delete(s);
+  wg_module_delete(m);
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: test_exec exec_api.wasm\n");
+    return 2;
+  }
+  FILE *f = fopen(argv[1], "rb");
+  if (!f) return 2;
+  bytes = malloc(1 << 20);
+  nbytes = fread(bytes, 1, 1 << 20, f);
+  fclose(f);
+  RUN(host_reads_caller_memory);
+  RUN(host_calls_back_into_wasm);
+  RUN(fuel);
+  RUN(deadline_interrupts_tight_loop);
+  RUN(stack_exhaustion_is_a_trap);
+  RUN(value_stack_exhaustion_is_a_trap);
+  RUN(backtrace_names_frames);
+  RUN(memory_cap);
+  RUN(call_argument_checks);
+  RUN(link_errors);
+  free(bytes);
+  return test_summary();
+}
