@@ -45,4 +45,7 @@ for name in engine engine-libc synthetic; do
     echo "  reference: wasm-validate (wabt) on the same file: $(validate_time "$f") (median of $runs, whole process)"
   fi
 done
+echo
+echo "execution (bench/exec.sh): median of ${BENCH_RUNS:-3} runs, ratios to native code and V8"
+"$root/bench/exec.sh" "$build" || status=1
 exit "$status"

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# bench/exec.sh BUILD_DIR: execution speed of the engine against native code
+# and node's V8, side by side in one run (the machines are shared and noisy:
+# compare ratios, not absolute times).
+# Each kernel (bench/kernels/*.c, freestanding C exporting run(i32) -> i64) is
+# compiled three ways with clang-19 -O2: natively, to wasm32 for V8, and the
+# same .wasm for wasmgate. Every runner prints its result, and all three must
+# agree. Environment: BENCH_RUNS (3): runs per engine, the median is reported.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${1:?usage: exec.sh BUILD_DIR}" && pwd)
+runs=${BENCH_RUNS:-3}
+out=$build/bench-exec
+mkdir -p "$out"
+declare -A arg=([fib]=35 [sieve]=20 [matmul]=8 [crc32]=30 [quicksort]=4)
+
+median() { sort -n | sed -n "$(((runs + 1) / 2))p"; }
+measure() { # measure CMD... -> "RESULT MEDIAN_MS"
+  local res="" times=()
+  for _ in $(seq "$runs"); do
+    local line
+    line=$("$@")
+    res=${line#result=}; res=${res%% *}
+    times+=("${line##*ms=}")
+  done
+  echo "$res $(printf '%s\n' "${times[@]}" | median)"
+}
+
+printf '%-10s %12s %12s %12s %10s %10s %10s\n' kernel native_ms v8_ms wasmgate_ms wg/native v8/native wg/v8
+status=0
+for k in fib sieve matmul crc32 quicksort; do
+  src=$root/bench/kernels/$k.c
+  clang-19 -O2 -fno-builtin -o "$out/$k.native" "$src" "$root/bench/native_main.c"
+  # Compile and link separately: -O on clang's link line would run wasm-opt.
+  clang-19 --target=wasm32 -O2 -fno-builtin -c -o "$out/$k.o" "$src"
+  wasm-ld-19 --no-entry --export=run -o "$out/$k.wasm" "$out/$k.o"
+  read -r rn tn < <(measure "$out/$k.native" "${arg[$k]}")
+  read -r rv tv < <(measure node "$root/bench/run_node.mjs" "$out/$k.wasm" "${arg[$k]}")
+  read -r rw tw < <(measure "$build/bench/bench_exec" "$out/$k.wasm" "${arg[$k]}")
+  if [ "$rn" != "$rv" ] || [ "$rn" != "$rw" ]; then
+    echo "$k: results differ: native $rn, V8 $rv, wasmgate $rw" >&2
+    status=1
+  fi
+  awk -v k="$k" -v n="$tn" -v v="$tv" -v w="$tw" \
+    'BEGIN { printf "%-10s %12.1f %12.1f %12.1f %10.1f %10.1f %10.1f\n", k, n, v, w, w / n, v / n, w / v }'
+done
+exit $status
