@@ -57,8 +57,11 @@ typedef struct compiler {
   uint32_t ntargets, cap_targets;
   uint32_t nlocals; /* params + locals */
   uint32_t nresults;
-  /* The last instruction's destination operand, for retargeting by local.set. */
+  /* The last instruction's destination operand, for retargeting by local.set,
+   * and where it starts, for fusing a compare into the branch that uses it. */
   uint32_t last_cell;
+  uint32_t last_start;
+  unsigned last_op;
   uint8_t last_field; /* 0: .s.a, 1: .s.b */
   uint32_t last_pos;
   const char *why;
@@ -91,6 +94,8 @@ static bool cell(compiler *c, wg_cell v) {
 
 static bool op(compiler *c, unsigned code) {
   c->last_cell = NONE;
+  c->last_start = c->n;
+  c->last_op = code;
   if (!c->h[code]) return fail(c, "instruction not supported by the interpreter yet (SIMD)");
   return cell(c, (wg_cell){.op = c->h[code]});
 }
@@ -249,6 +254,43 @@ static bool block_arity(compiler *c, const wg_instr *in, uint32_t *np, uint32_t 
   return true;
 }
 
+/* Emits a conditional branch on the top value (popped), taken when it is
+ * nonzero (when_true) or zero; the caller appends the target cell. When the
+ * value was just computed by an i32 comparison, the comparison is removed and
+ * fused into the branch (one dispatch instead of two). */
+static bool cond_branch(compiler *c, bool when_true) {
+  static const uint8_t negate[10] = {1, 0, 8, 9, 6, 7, 4, 5, 2, 3}; /* eq ne lt_s lt_u gt_s gt_u le_s le_u ge_s ge_u */
+  uint32_t pos = c->sp - 1;
+  if (c->stack[pos].kind == E_SLOT && c->last_cell != NONE && c->last_pos == pos) {
+    unsigned lop = c->last_op;
+    const wg_cell operands = c->code[c->last_start + 1];
+    int k = -1;
+    bool imm = false;
+    if (lop >= WG_OP_I32_EQ && lop <= WG_OP_I32_GE_U) {
+      k = (int)(lop - WG_OP_I32_EQ);
+    } else if (lop >= IR_IMM_BASE + WG_OP_I32_EQ && lop <= IR_IMM_BASE + WG_OP_I32_GE_U) {
+      k = (int)(lop - IR_IMM_BASE - WG_OP_I32_EQ);
+      imm = true;
+    }
+    if (k >= 0) {
+      int32_t b = imm ? (int32_t)(uint32_t)c->code[c->last_start + 2].u64 : operands.s.b;
+      c->n = c->last_start;
+      c->sp--;
+      if (!when_true) k = negate[k];
+      return op(c, (imm ? IR_BRCI_EQ : IR_BRC_EQ) + (unsigned)k) && ab(c, operands.s.a, b);
+    }
+    if (lop == WG_OP_I32_EQZ) {
+      c->n = c->last_start;
+      c->sp--;
+      return op(c, when_true ? IR_BR_EQZ : IR_BR_NEZ) && ab(c, operands.s.a, 0);
+    }
+  }
+  int32_t cond;
+  if (!use(c, pos, &cond)) return false;
+  c->sp--;
+  return op(c, when_true ? IR_BR_IF : IR_BR_UNLESS) && ab(c, cond, 0);
+}
+
 static bool do_block(compiler *c, const wg_instr *in) {
   uint32_t np, nr;
   block_arity(c, in, &np, &nr);
@@ -261,27 +303,23 @@ static bool do_block(compiler *c, const wg_instr *in) {
     top_frame(c)->dead = true;
     return true;
   }
-  uint32_t cond = 0;
   if (in->op == WG_OP_IF) {
-    int32_t slot;
-    if (!materialize_range(c, 0, c->sp) || !use(c, c->sp - 1, &slot)) return false;
-    cond = (uint32_t)slot;
-    c->sp--;
-  } else if (!materialize_range(c, 0, c->sp)) {
-    return false;
+    /* Materialise what lies below the condition; the condition feeds the branch. */
+    if (!materialize_range(c, 0, c->sp - 1) || !cond_branch(c, false)) return false;
+    uint32_t patch = c->n;
+    if (!target(c, 0) || !push_frame(c, F_IF, np, nr)) return false;
+    top_frame(c)->else_patch = patch;
+    c->last_cell = NONE;
+    return true;
   }
-  uint8_t kind = in->op == WG_OP_BLOCK ? F_BLOCK : in->op == WG_OP_LOOP ? F_LOOP : F_IF;
+  if (!materialize_range(c, 0, c->sp)) return false;
+  uint8_t kind = in->op == WG_OP_BLOCK ? F_BLOCK : F_LOOP;
   if (!push_frame(c, kind, np, nr)) return false;
   frame *f = top_frame(c);
   c->last_cell = NONE; /* a label: no retargeting across it */
   if (kind == F_LOOP) {
     f->loop_pc = c->n;
     if (!op(c, IR_LOOP)) return false; /* every iteration passes the check */
-  }
-  if (kind == F_IF) {
-    if (!op(c, IR_BR_UNLESS) || !ab(c, (int32_t)cond, 0)) return false;
-    f->else_patch = c->n;
-    if (!target(c, 0)) return false;
   }
   return true;
 }
@@ -331,14 +369,13 @@ static bool do_br(compiler *c, const wg_instr *in) {
     return true;
   }
   /* br_if: the values stay on the stack for the fall-through path. */
-  int32_t cond;
-  if (!use(c, c->sp - 1, &cond)) return false;
   c->sp--;
-  if (f->kind != F_FUNC && !needs_moves(c, label_arity(f), f->height))
-    return op(c, IR_BR_IF) && ab(c, cond, 0) && label_target(c, f);
+  bool direct = f->kind != F_FUNC && !needs_moves(c, label_arity(f), f->height);
+  c->sp++;
+  if (direct) return cond_branch(c, true) && label_target(c, f);
   /* Anything materialised on the taken path must hold on the other one too. */
-  if (f->kind == F_FUNC && !materialize_range(c, c->sp - c->nresults, c->sp)) return false;
-  if (!op(c, IR_BR_UNLESS) || !ab(c, cond, 0)) return false;
+  if (f->kind == F_FUNC && !materialize_range(c, c->sp - 1 - c->nresults, c->sp - 1)) return false;
+  if (!cond_branch(c, false)) return false;
   uint32_t skip = c->n;
   if (!target(c, 0)) return false;
   if (f->kind == F_FUNC) {
@@ -478,6 +515,19 @@ static bool do_value(compiler *c, const wg_instr *in) {
     c->sp--;
     if (!push_slot(c) || !op(c, in->op) || !ab(c, x, slot_of(c, c->sp - 1))) return false;
     mark_dst(c, 1, c->sp - 1);
+    return true;
+  }
+  if (s->np == 2 && s->nr == 1 && c->stack[c->sp - 1].kind == E_CONST && c->h[IR_IMM_BASE + in->op]) {
+    /* A constant right operand becomes an immediate. */
+    int32_t x;
+    uint64_t imm = c->stack[c->sp - 1].bits;
+    if (!use(c, c->sp - 2, &x)) return false;
+    c->sp -= 2;
+    if (!push_slot(c) || !op(c, IR_IMM_BASE + in->op) || !ab(c, x, slot_of(c, c->sp - 1)) || !u64(c, imm))
+      return false;
+    c->last_cell = c->last_start + 1;
+    c->last_field = 1;
+    c->last_pos = c->sp - 1;
     return true;
   }
   if (s->np == 2 && s->nr == 1) {

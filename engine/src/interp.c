@@ -128,6 +128,71 @@ wg_trap *wg_interp_call(wg_store *s, wg_func *f, wg_slot *fp) { return run(s, f,
     NEXT();                                            \
   }
 
+/* Integer binary operators without traps: each gets a register form (BIN)
+ * and a form with a constant right operand (BINI, IR_IMM_BASE + op). */
+#define INT_BINOPS(X) \
+  X(I32_EQ, uint32_t, u32, i32, x == y) \
+  X(I32_NE, uint32_t, u32, i32, x != y) \
+  X(I32_LT_S, int32_t, i32, i32, x < y) \
+  X(I32_LT_U, uint32_t, u32, i32, x < y) \
+  X(I32_GT_S, int32_t, i32, i32, x > y) \
+  X(I32_GT_U, uint32_t, u32, i32, x > y) \
+  X(I32_LE_S, int32_t, i32, i32, x <= y) \
+  X(I32_LE_U, uint32_t, u32, i32, x <= y) \
+  X(I32_GE_S, int32_t, i32, i32, x >= y) \
+  X(I32_GE_U, uint32_t, u32, i32, x >= y) \
+  X(I64_EQ, uint64_t, u64, i32, x == y) \
+  X(I64_NE, uint64_t, u64, i32, x != y) \
+  X(I64_LT_S, int64_t, i64, i32, x < y) \
+  X(I64_LT_U, uint64_t, u64, i32, x < y) \
+  X(I64_GT_S, int64_t, i64, i32, x > y) \
+  X(I64_GT_U, uint64_t, u64, i32, x > y) \
+  X(I64_LE_S, int64_t, i64, i32, x <= y) \
+  X(I64_LE_U, uint64_t, u64, i32, x <= y) \
+  X(I64_GE_S, int64_t, i64, i32, x >= y) \
+  X(I64_GE_U, uint64_t, u64, i32, x >= y) \
+  X(I32_ADD, uint32_t, u32, u32, x + y) \
+  X(I32_SUB, uint32_t, u32, u32, x - y) \
+  X(I32_MUL, uint32_t, u32, u32, x * y) \
+  X(I32_AND, uint32_t, u32, u32, x & y) \
+  X(I32_OR, uint32_t, u32, u32, x | y) \
+  X(I32_XOR, uint32_t, u32, u32, x ^ y) \
+  X(I32_SHL, uint32_t, u32, u32, x << (y & 31)) \
+  X(I32_SHR_S, int32_t, i32, i32, x >> (y & 31)) \
+  X(I32_SHR_U, uint32_t, u32, u32, x >> (y & 31)) \
+  X(I32_ROTL, uint32_t, u32, u32, wg_rotl32(x, y)) \
+  X(I32_ROTR, uint32_t, u32, u32, wg_rotr32(x, y)) \
+  X(I64_ADD, uint64_t, u64, u64, x + y) \
+  X(I64_SUB, uint64_t, u64, u64, x - y) \
+  X(I64_MUL, uint64_t, u64, u64, x * y) \
+  X(I64_AND, uint64_t, u64, u64, x & y) \
+  X(I64_OR, uint64_t, u64, u64, x | y) \
+  X(I64_XOR, uint64_t, u64, u64, x ^ y) \
+  X(I64_SHL, uint64_t, u64, u64, x << (y & 63)) \
+  X(I64_SHR_S, int64_t, i64, i64, x >> (y & 63)) \
+  X(I64_SHR_U, uint64_t, u64, u64, x >> (y & 63)) \
+  X(I64_ROTL, uint64_t, u64, u64, wg_rotl64(x, y)) \
+  X(I64_ROTR, uint64_t, u64, u64, wg_rotr64(x, y))
+
+#define BINI(ID, T, FIN, FOUT, EXPR) \
+  L_##ID##_I : {                     \
+    T x = fp[A].FIN, y = (T)pc[1].u64; \
+    fp[B].FOUT = (EXPR);             \
+    pc += 2;                         \
+    NEXT();                          \
+  }
+#define HBIN(ID, ...) H(ID), [IR_IMM_BASE + WG_OP_##ID] = &&L_##ID##_I,
+/* Fused compare-and-branch on i32: [a, b] [target] and [a, imm32] [target]. */
+#define I32_COMPARES(X) \
+  X(EQ, uint32_t, ==) X(NE, uint32_t, !=) X(LT_S, int32_t, <) X(LT_U, uint32_t, <) X(GT_S, int32_t, >) \
+  X(GT_U, uint32_t, >) X(LE_S, int32_t, <=) X(LE_U, uint32_t, <=) X(GE_S, int32_t, >=) X(GE_U, uint32_t, >=)
+#define BRC(NAME, T, OPR)                                           \
+  L_BRC_##NAME : pc = (T)fp[A].u32 OPR (T)fp[B].u32 ? pc[1].target : pc + 2; \
+  NEXT();                                                          \
+  L_BRCI_##NAME : pc = (T)fp[A].u32 OPR (T)(uint32_t)B ? pc[1].target : pc + 2; \
+  NEXT();
+#define HBRC(NAME, T, OPR) [IR_BRC_##NAME] = &&L_BRC_##NAME, [IR_BRCI_##NAME] = &&L_BRCI_##NAME,
+
 static wg_trap *run(wg_store *s, wg_func *f, wg_slot *fp) {
 #define H(ID) [WG_OP_##ID] = &&L_##ID
 #define HI(ID) [ID] = &&L_##ID
@@ -141,15 +206,15 @@ static wg_trap *run(wg_store *s, wg_func *f, wg_slot *fp) {
       H(I32_LOAD16_U), H(I64_LOAD8_S), H(I64_LOAD8_U), H(I64_LOAD16_S), H(I64_LOAD16_U), H(I64_LOAD32_S),
       H(I64_LOAD32_U), H(I32_STORE), H(I64_STORE), H(F32_STORE), H(F64_STORE), H(I32_STORE8), H(I32_STORE16),
       H(I64_STORE8), H(I64_STORE16), H(I64_STORE32),
-      H(I32_EQZ), H(I32_EQ), H(I32_NE), H(I32_LT_S), H(I32_LT_U), H(I32_GT_S), H(I32_GT_U), H(I32_LE_S),
-      H(I32_LE_U), H(I32_GE_S), H(I32_GE_U), H(I64_EQZ), H(I64_EQ), H(I64_NE), H(I64_LT_S), H(I64_LT_U),
-      H(I64_GT_S), H(I64_GT_U), H(I64_LE_S), H(I64_LE_U), H(I64_GE_S), H(I64_GE_U), H(F32_EQ), H(F32_NE),
+      H(I32_EQZ), HBIN(I32_EQ) HBIN(I32_NE) HBIN(I32_LT_S) HBIN(I32_LT_U) HBIN(I32_GT_S) HBIN(I32_GT_U) HBIN(I32_LE_S)
+      HBIN(I32_LE_U) HBIN(I32_GE_S) HBIN(I32_GE_U) H(I64_EQZ), HBIN(I64_EQ) HBIN(I64_NE) HBIN(I64_LT_S) HBIN(I64_LT_U)
+      HBIN(I64_GT_S) HBIN(I64_GT_U) HBIN(I64_LE_S) HBIN(I64_LE_U) HBIN(I64_GE_S) HBIN(I64_GE_U) H(F32_EQ), H(F32_NE),
       H(F32_LT), H(F32_GT), H(F32_LE), H(F32_GE), H(F64_EQ), H(F64_NE), H(F64_LT), H(F64_GT), H(F64_LE),
-      H(F64_GE), H(I32_CLZ), H(I32_CTZ), H(I32_POPCNT), H(I32_ADD), H(I32_SUB), H(I32_MUL), H(I32_DIV_S),
-      H(I32_DIV_U), H(I32_REM_S), H(I32_REM_U), H(I32_AND), H(I32_OR), H(I32_XOR), H(I32_SHL), H(I32_SHR_S),
-      H(I32_SHR_U), H(I32_ROTL), H(I32_ROTR), H(I64_CLZ), H(I64_CTZ), H(I64_POPCNT), H(I64_ADD), H(I64_SUB),
-      H(I64_MUL), H(I64_DIV_S), H(I64_DIV_U), H(I64_REM_S), H(I64_REM_U), H(I64_AND), H(I64_OR), H(I64_XOR),
-      H(I64_SHL), H(I64_SHR_S), H(I64_SHR_U), H(I64_ROTL), H(I64_ROTR), H(F32_ABS), H(F32_NEG), H(F32_CEIL),
+      H(F64_GE), H(I32_CLZ), H(I32_CTZ), H(I32_POPCNT), HBIN(I32_ADD) HBIN(I32_SUB) HBIN(I32_MUL) H(I32_DIV_S),
+      H(I32_DIV_U), H(I32_REM_S), H(I32_REM_U), HBIN(I32_AND) HBIN(I32_OR) HBIN(I32_XOR) HBIN(I32_SHL) HBIN(I32_SHR_S)
+      HBIN(I32_SHR_U) HBIN(I32_ROTL) HBIN(I32_ROTR) H(I64_CLZ), H(I64_CTZ), H(I64_POPCNT), HBIN(I64_ADD) HBIN(I64_SUB)
+      HBIN(I64_MUL) H(I64_DIV_S), H(I64_DIV_U), H(I64_REM_S), H(I64_REM_U), HBIN(I64_AND) HBIN(I64_OR) HBIN(I64_XOR)
+      HBIN(I64_SHL) HBIN(I64_SHR_S) HBIN(I64_SHR_U) HBIN(I64_ROTL) HBIN(I64_ROTR) H(F32_ABS), H(F32_NEG), H(F32_CEIL),
       H(F32_FLOOR), H(F32_TRUNC), H(F32_NEAREST), H(F32_SQRT), H(F32_ADD), H(F32_SUB), H(F32_MUL), H(F32_DIV),
       H(F32_MIN), H(F32_MAX), H(F32_COPYSIGN), H(F64_ABS), H(F64_NEG), H(F64_CEIL), H(F64_FLOOR), H(F64_TRUNC),
       H(F64_NEAREST), H(F64_SQRT), H(F64_ADD), H(F64_SUB), H(F64_MUL), H(F64_DIV), H(F64_MIN), H(F64_MAX),
@@ -161,7 +226,7 @@ static wg_trap *run(wg_store *s, wg_func *f, wg_slot *fp) {
       H(F32_REINTERPRET_I32), H(F64_REINTERPRET_I64), H(I32_EXTEND8_S), H(I32_EXTEND16_S), H(I64_EXTEND8_S),
       H(I64_EXTEND16_S), H(I64_EXTEND32_S), H(I32_TRUNC_SAT_F32_S), H(I32_TRUNC_SAT_F32_U),
       H(I32_TRUNC_SAT_F64_S), H(I32_TRUNC_SAT_F64_U), H(I64_TRUNC_SAT_F32_S), H(I64_TRUNC_SAT_F32_U),
-      H(I64_TRUNC_SAT_F64_S), H(I64_TRUNC_SAT_F64_U),
+      H(I64_TRUNC_SAT_F64_S), H(I64_TRUNC_SAT_F64_U), I32_COMPARES(HBRC) HI(IR_BR_EQZ), HI(IR_BR_NEZ),
   };
   if (!s) {
     memcpy(handler_table, labels, sizeof labels);
@@ -427,28 +492,17 @@ L_DATA_DROP:
   NEXT();
 
   /* ------------------------------------------------------------ numeric (4.4.1, 4.3) */
+  INT_BINOPS(BIN)
+  INT_BINOPS(BINI)
+  I32_COMPARES(BRC)
+L_IR_BR_EQZ:
+  pc = fp[A].i32 ? pc + 2 : pc[1].target;
+  NEXT();
+L_IR_BR_NEZ:
+  pc = fp[A].i32 ? pc[1].target : pc + 2;
+  NEXT();
   UN(I32_EQZ, uint32_t, u32, i32, x == 0)
-  BIN(I32_EQ, uint32_t, u32, i32, x == y)
-  BIN(I32_NE, uint32_t, u32, i32, x != y)
-  BIN(I32_LT_S, int32_t, i32, i32, x < y)
-  BIN(I32_LT_U, uint32_t, u32, i32, x < y)
-  BIN(I32_GT_S, int32_t, i32, i32, x > y)
-  BIN(I32_GT_U, uint32_t, u32, i32, x > y)
-  BIN(I32_LE_S, int32_t, i32, i32, x <= y)
-  BIN(I32_LE_U, uint32_t, u32, i32, x <= y)
-  BIN(I32_GE_S, int32_t, i32, i32, x >= y)
-  BIN(I32_GE_U, uint32_t, u32, i32, x >= y)
   UN(I64_EQZ, uint64_t, u64, i32, x == 0)
-  BIN(I64_EQ, uint64_t, u64, i32, x == y)
-  BIN(I64_NE, uint64_t, u64, i32, x != y)
-  BIN(I64_LT_S, int64_t, i64, i32, x < y)
-  BIN(I64_LT_U, uint64_t, u64, i32, x < y)
-  BIN(I64_GT_S, int64_t, i64, i32, x > y)
-  BIN(I64_GT_U, uint64_t, u64, i32, x > y)
-  BIN(I64_LE_S, int64_t, i64, i32, x <= y)
-  BIN(I64_LE_U, uint64_t, u64, i32, x <= y)
-  BIN(I64_GE_S, int64_t, i64, i32, x >= y)
-  BIN(I64_GE_U, uint64_t, u64, i32, x >= y)
   BIN(F32_EQ, float, f32, i32, x == y)
   BIN(F32_NE, float, f32, i32, x != y)
   BIN(F32_LT, float, f32, i32, x < y)
@@ -464,17 +518,6 @@ L_DATA_DROP:
   UN(I32_CLZ, uint32_t, u32, u32, wg_clz32(x))
   UN(I32_CTZ, uint32_t, u32, u32, wg_ctz32(x))
   UN(I32_POPCNT, uint32_t, u32, u32, (uint32_t)__builtin_popcount(x))
-  BIN(I32_ADD, uint32_t, u32, u32, x + y)
-  BIN(I32_SUB, uint32_t, u32, u32, x - y)
-  BIN(I32_MUL, uint32_t, u32, u32, x * y)
-  BIN(I32_AND, uint32_t, u32, u32, x & y)
-  BIN(I32_OR, uint32_t, u32, u32, x | y)
-  BIN(I32_XOR, uint32_t, u32, u32, x ^ y)
-  BIN(I32_SHL, uint32_t, u32, u32, x << (y & 31))
-  BIN(I32_SHR_S, int32_t, i32, i32, x >> (y & 31))
-  BIN(I32_SHR_U, uint32_t, u32, u32, x >> (y & 31))
-  BIN(I32_ROTL, uint32_t, u32, u32, wg_rotl32(x, y))
-  BIN(I32_ROTR, uint32_t, u32, u32, wg_rotr32(x, y))
 L_I32_DIV_S: {
   int32_t x = fp[A].i32, y = fp[B].i32;
   if (y == 0) TRAP(WG_TRAP_INT_DIV_BY_ZERO);
@@ -507,17 +550,6 @@ L_I32_REM_U: {
   UN(I64_CLZ, uint64_t, u64, u64, wg_clz64(x))
   UN(I64_CTZ, uint64_t, u64, u64, wg_ctz64(x))
   UN(I64_POPCNT, uint64_t, u64, u64, (uint64_t)__builtin_popcountll(x))
-  BIN(I64_ADD, uint64_t, u64, u64, x + y)
-  BIN(I64_SUB, uint64_t, u64, u64, x - y)
-  BIN(I64_MUL, uint64_t, u64, u64, x * y)
-  BIN(I64_AND, uint64_t, u64, u64, x & y)
-  BIN(I64_OR, uint64_t, u64, u64, x | y)
-  BIN(I64_XOR, uint64_t, u64, u64, x ^ y)
-  BIN(I64_SHL, uint64_t, u64, u64, x << (y & 63))
-  BIN(I64_SHR_S, int64_t, i64, i64, x >> (y & 63))
-  BIN(I64_SHR_U, uint64_t, u64, u64, x >> (y & 63))
-  BIN(I64_ROTL, uint64_t, u64, u64, wg_rotl64(x, y))
-  BIN(I64_ROTR, uint64_t, u64, u64, wg_rotr64(x, y))
 L_I64_DIV_S: {
   int64_t x = fp[A].i64, y = fp[B].i64;
   if (y == 0) TRAP(WG_TRAP_INT_DIV_BY_ZERO);

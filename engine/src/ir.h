@@ -47,7 +47,16 @@ enum {
   IR_LOOP,
   IR_RETURN,
   IR_EXIT,
-  IR_COUNT
+  /* Fused i32 compare + conditional branch: [a, b] [target] / [a, imm32] [target]. */
+  IR_BRC_EQ, IR_BRC_NE, IR_BRC_LT_S, IR_BRC_LT_U, IR_BRC_GT_S,
+  IR_BRC_GT_U, IR_BRC_LE_S, IR_BRC_LE_U, IR_BRC_GE_S, IR_BRC_GE_U,
+  IR_BRCI_EQ, IR_BRCI_NE, IR_BRCI_LT_S, IR_BRCI_LT_U, IR_BRCI_GT_S,
+  IR_BRCI_GT_U, IR_BRCI_LE_S, IR_BRCI_LE_U, IR_BRCI_GE_S, IR_BRCI_GE_U,
+  IR_BR_EQZ, IR_BR_NEZ, /* [x, -] [target] */
+  /* Binary operators with a constant right operand, [x, dst] [imm]:
+   * IR_IMM_BASE + the wasm op. */
+  IR_IMM_BASE,
+  IR_COUNT = IR_IMM_BASE + WG_OP_COUNT
 };
 
 /* The interpreter's handler addresses, indexed by wg_op / IR_*; NULL for
