@@ -327,21 +327,32 @@ call:
     RELOAD_MEM();
     NEXT();
   }
-  code = wg_compile_func(callee->inst->module, callee->index, &trap_msg);
-  if (!code) TRAP(WG_TRAP_UNSUPPORTED);
+  code = callee->code;
+  if (!code) {
+    code = wg_compile_func(callee->inst->module, callee->index, &trap_msg);
+    if (!code) TRAP(WG_TRAP_UNSUPPORTED);
+    callee->code = code;
+  }
   s->frames[++s->depth] = (wg_frame){pc, fp, callee};
   fp = new_fp;
   pc = code->cells;
-  inst = callee->inst;
-  RELOAD_MEM();
+  if (callee->inst != inst) {
+    inst = callee->inst;
+    RELOAD_MEM();
+  }
   NEXT();
 L_IR_RETURN: {
   const wg_frame *fr = &s->frames[s->depth--];
   pc = fr->ret_pc;
   fp = fr->ret_fp;
   if (s->depth > base_depth) {
-    inst = s->frames[s->depth].func->inst;
-    RELOAD_MEM();
+    wg_instance *ri = s->frames[s->depth].func->inst;
+    if (ri != inst) {
+      inst = ri;
+      RELOAD_MEM();
+    } else if (mem0) {
+      memsize = mem0->size; /* the callee may have grown it */
+    }
   }
   NEXT();
 }

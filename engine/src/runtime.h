@@ -57,6 +57,7 @@ struct wg_func {
   wg_instance *inst;     /* defining instance; NULL for host functions */
   uint32_t index;        /* in the defining module's function index space */
   wg_host_callback host;
+  const struct wg_code *code; /* compiled code, cached on first call */
   void *env;
   void (*finalizer)(void *env);
 };
