@@ -11,10 +11,13 @@
  * type 0 = that signature, type 1 = [i32]->[i32], type 2 = []->[];
  * an imported function (func 0, type 1) and the fuzzed one (func 1, type 0);
  * tables 0 (funcref) and 1 (externref); one memory (1..2 pages); globals
- * 0 (mut i32) and 1 (f64); a passive element segment holding func 1; a data
- * count of 1 and a passive data segment. Calls to wg_module_new are checked
- * like fuzz_module does: an error must be well-formed, success must mean no
- * error, and everything is freed (leaks are failures).
+ * 0 (mut i32) and 1 (f64); func 1 exported as "r"; a passive element
+ * segment holding func 1; a data count of 1 and a passive data segment.
+ * Calls to wg_module_new are checked like fuzz_module does: an error must be
+ * well-formed, success must mean no error, and everything is freed (leaks are
+ * failures). A body that validates is then compiled and run: the module is
+ * instantiated (env.f returns zero) and "r" called with zero arguments under
+ * fuel and stack limits; traps are fine, crashes and sanitizer reports are not.
  * FUZZ_DUMP=DIR records each wrapped module and the verdict (dump.h).
  */
 #include <stdint.h>
@@ -110,6 +113,7 @@ static bool build(const uint8_t *data, size_t size, buf *mod) {
   SECTION(mod, 5, 1, 1, 1, 2);                                            /* memory 1..2 */
   SECTION(mod, 6, 2, WG_I32, 1, 0x41, 0, 0x0B,                           /* globals */
           WG_F64, 0, 0x44, 0, 0, 0, 0, 0, 0, 0, 0, 0x0B);
+  SECTION(mod, 7, 1, 1, 'r', 0x00, 1);                                    /* export "r" = func 1 */
   SECTION(mod, 9, 1, 1, 0x00, 1, 1);                                      /* passive elem {func 1} */
   SECTION(mod, 12, 1);                                                    /* data count 1 */
   buf code = {0};
@@ -124,6 +128,40 @@ static bool build(const uint8_t *data, size_t size, buf *mod) {
   return true;
 }
 
+static wg_trap *zero_host(void *env, wg_instance *caller, const wg_val *args, wg_val *results) {
+  (void)env, (void)caller, (void)args, (void)results;
+  return NULL;
+}
+
+/* Instantiates the valid wrapper module and calls its fuzzed function. */
+static void run(const wg_module *m) {
+  wg_store_config cfg = {.value_stack_slots = 1u << 16, .max_call_depth = 400, .max_memory_pages = 16,
+                         .max_table_elems = 10000};
+  wg_store *s = wg_store_new(&cfg);
+  check(s != NULL);
+  static const wg_valtype i32[] = {WG_I32};
+  wg_functype_desc ft = {1, 1, i32, i32};
+  wg_extern imp = {WG_EXTERN_FUNC, {.func = wg_func_new_host(s, &ft, zero_host, NULL, NULL)}};
+  wg_error *err = NULL;
+  wg_trap *trap = NULL;
+  wg_instance *inst = wg_instance_new(s, m, &imp, 1, &err, &trap);
+  check(inst != NULL || err != NULL || trap != NULL);
+  wg_error_delete(err);
+  wg_trap_delete(trap);
+  wg_extern r;
+  if (inst && wg_instance_export(inst, "r", 1, &r)) {
+    wg_functype_desc t = wg_func_type(r.of.func);
+    wg_val args[8], results[4];
+    memset(args, 0, sizeof args);
+    for (uint32_t i = 0; i < t.nparams; i++) args[i].kind = t.params[i];
+    wg_store_set_fuel(s, 20000);
+    trap = wg_func_call(s, r.of.func, args, t.nparams, results, t.nresults);
+    check(trap == NULL || wg_trap_message(trap)[0] != '\0');
+    wg_trap_delete(trap);
+  }
+  wg_store_delete(s);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   buf mod = {0};
   if (!build(data, size, &mod)) return 0;
@@ -134,6 +172,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     check(err == NULL);
     check(wg_module_func_count(m) == 2);
     check(wg_module_import_count(m) == 1);
+    run(m);
     wg_module_delete(m);
   } else {
     check(err != NULL);

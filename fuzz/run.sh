@@ -65,6 +65,7 @@ for exe in "${targets[@]}"; do
   rm -f "$out"/crash-* "$out"/leak-* "$out"/oom-* "$out"/timeout-* "$out"/slow-unit-*
 
   target_seeds=$seeds/${name#fuzz_}
+  [ "$name" = fuzz_exec ] && target_seeds=$seeds/module  # whole modules, run
   mkdir -p "$target_seeds"
   target_regs=()
   [ "$name" = fuzz_module ] && target_regs=("${regs[@]}")

@@ -141,6 +141,24 @@ WG_API uint32_t wg_module_func_count(const wg_module *m);
  * none (or `func` is out of range). Owned by the module. */
 WG_API const char *wg_module_func_name(const wg_module *m, uint32_t func);
 
+/* The type of an entity of a module, by kind and index in that kind's index
+ * space (imports first): wg_extern_desc.index of an import or export fits. */
+typedef struct wg_externtype {
+  wg_extern_kind kind;
+  struct {
+    uint32_t nparams, nresults;
+    const wg_valtype *params, *results; /* owned by the module */
+  } func;                               /* WG_EXTERN_FUNC */
+  wg_valtype elem;                      /* WG_EXTERN_TABLE: the reference type */
+  uint32_t min, max;                    /* WG_EXTERN_TABLE / MEMORY limits (max valid if has_max) */
+  bool has_max;
+  wg_valtype type;                      /* WG_EXTERN_GLOBAL */
+  bool mut;
+} wg_externtype;
+
+/* Fills *out with the type of entity `index` of `kind`; false when out of range. */
+WG_API bool wg_module_extern_type(const wg_module *m, wg_extern_kind kind, uint32_t index, wg_externtype *out);
+
 /* Writes a human-readable description of the module to `out`: its sections,
  * imports, exports and each function's disassembled instructions (in the
  * manner of `wasm-objdump -x -d`). Returns false on a write error. */

@@ -38,6 +38,19 @@ wg_module *wg_module_new(const uint8_t *bytes, size_t len, wg_error **err) {
     wg_module_delete(m);
     return NULL;
   }
+  for (uint32_t i = 0; i < m->ntypes; i++) {
+    wg_functype *ft = &m->types[i];
+    wg_valtype *vt = wg_arena_array(&m->arena, (size_t)ft->nparams + ft->nresults, sizeof *vt);
+    if (!vt) {
+      wg_diag_set(&d, WG_ERROR_RESOURCE, SIZE_MAX, "out of memory");
+      set_err(err, &d);
+      wg_module_delete(m);
+      return NULL;
+    }
+    for (uint32_t k = 0; k < ft->nparams; k++) vt[k] = (wg_valtype)ft->params[k];
+    for (uint32_t k = 0; k < ft->nresults; k++) vt[ft->nparams + k] = (wg_valtype)ft->results[k];
+    ft->vt = vt;
+  }
   uint32_t ndefined = m->nfuncs - m->nfunc_imports;
   m->codes = calloc(ndefined ? ndefined : 1, sizeof *m->codes);
   if (!m->codes) {
@@ -81,6 +94,41 @@ bool wg_module_export(const wg_module *m, uint32_t i, wg_extern_desc *out) {
 const char *wg_module_func_name(const wg_module *m, uint32_t func) {
   if (!m->func_names || func >= m->nfuncs) return NULL;
   return m->func_names[func];
+}
+
+bool wg_module_extern_type(const wg_module *m, wg_extern_kind kind, uint32_t index, wg_externtype *out) {
+  memset(out, 0, sizeof *out);
+  out->kind = kind;
+  switch (kind) {
+    case WG_EXTERN_FUNC: {
+      if (index >= m->nfuncs) return false;
+      const wg_functype *ft = &m->types[m->funcs[index].type];
+      out->func.nparams = ft->nparams;
+      out->func.nresults = ft->nresults;
+      out->func.params = ft->vt;
+      out->func.results = ft->vt + ft->nparams;
+      return true;
+    }
+    case WG_EXTERN_TABLE:
+      if (index >= m->ntables) return false;
+      out->elem = (wg_valtype)m->tables[index].elem;
+      out->min = m->tables[index].limits.min;
+      out->max = m->tables[index].limits.max;
+      out->has_max = m->tables[index].limits.has_max;
+      return true;
+    case WG_EXTERN_MEMORY:
+      if (index >= m->nmems) return false;
+      out->min = m->mems[index].min;
+      out->max = m->mems[index].max;
+      out->has_max = m->mems[index].has_max;
+      return true;
+    case WG_EXTERN_GLOBAL:
+      if (index >= m->nglobals) return false;
+      out->type = (wg_valtype)m->globals[index].type.type;
+      out->mut = m->globals[index].type.mut;
+      return true;
+  }
+  return false;
 }
 
 const char *wg_valtype_name(wg_valtype t) {

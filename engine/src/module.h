@@ -41,6 +41,7 @@ typedef struct wg_functype {
   uint32_t nparams, nresults;
   const uint8_t *params; /* valtype codes */
   const uint8_t *results;
+  const wg_valtype *vt;  /* the same as wg_valtype (params then results), for the API */
 } wg_functype;
 
 typedef struct wg_limits {
