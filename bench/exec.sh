@@ -5,7 +5,9 @@
 # Each kernel (bench/kernels/*.c, freestanding C exporting run(i32) -> i64) is
 # compiled three ways with clang-19 -O2: natively, to wasm32 for V8, and the
 # same .wasm for wasmgate. Every runner prints its result, and all three must
-# agree. Environment: BENCH_RUNS (3): runs per engine, the median is reported.
+# agree. Environment: BENCH_RUNS (3): runs per engine, the median is reported;
+# WASM3=/path/to/wasm3 adds a column for wasm3 built from source (never
+# committed; its time is the whole process, start-up about 1 ms).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:?usage: exec.sh BUILD_DIR}" && pwd)
@@ -26,7 +28,21 @@ measure() { # measure CMD... -> "RESULT MEDIAN_MS"
   echo "$res $(printf '%s\n' "${times[@]}" | median)"
 }
 
-printf '%-10s %12s %12s %12s %10s %10s %10s\n' kernel native_ms v8_ms wasmgate_ms wg/native v8/native wg/v8
+wasm3_ms() { # the median wall time of `wasm3 --func run FILE N`, checking its result
+  local times=() t0 t1 line
+  for _ in $(seq "$runs"); do
+    t0=$(date +%s%N)
+    line=$("$WASM3" --func run "$1" "$2" 2>&1)
+    t1=$(date +%s%N)
+    [ "${line#Result: }" = "$3" ] || { echo "wasm3 result '$line' differs" >&2; return 1; }
+    times+=($((t1 - t0)))
+  done
+  printf '%s\n' "${times[@]}" | median | awk '{ printf "%.1f", $1 / 1e6 }'
+}
+
+printf '%-10s %12s %12s %12s %10s %10s %10s' kernel native_ms v8_ms wasmgate_ms wg/native v8/native wg/v8
+[ -n "${WASM3:-}" ] && printf ' %10s %10s' wasm3_ms wg/wasm3
+echo
 status=0
 for k in fib sieve matmul crc32 quicksort; do
   src=$root/bench/kernels/$k.c
@@ -42,6 +58,11 @@ for k in fib sieve matmul crc32 quicksort; do
     status=1
   fi
   awk -v k="$k" -v n="$tn" -v v="$tv" -v w="$tw" \
-    'BEGIN { printf "%-10s %12.1f %12.1f %12.1f %10.1f %10.1f %10.1f\n", k, n, v, w, w / n, v / n, w / v }'
+    'BEGIN { printf "%-10s %12.1f %12.1f %12.1f %10.1f %10.1f %10.1f", k, n, v, w, w / n, v / n, w / v }'
+  if [ -n "${WASM3:-}" ]; then
+    t3=$(wasm3_ms "$out/$k.wasm" "${arg[$k]}" "$rn") || status=1
+    awk -v a="$t3" -v w="$tw" 'BEGIN { printf " %10.1f %10.2f", a, w / a }'
+  fi
+  echo
 done
 exit $status
