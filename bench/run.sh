@@ -46,6 +46,9 @@ for name in engine engine-libc synthetic; do
   fi
 done
 echo
+echo "embedding API (bench_api):"
+"$build/bench/bench_api" | sed 's/^/  /' || status=1
+echo
 echo "execution (bench/exec.sh): median of ${BENCH_RUNS:-3} runs, ratios to native code and V8"
 "$root/bench/exec.sh" "$build" || status=1
 exit "$status"

@@ -245,7 +245,7 @@ static wg_trap *run(wg_store *s, wg_func *f, wg_slot *fp) {
   wg_func *callee;
   wg_slot *new_fp;
 
-  if (s->depth >= s->config.max_call_depth) return wg_trap_new(WG_TRAP_STACK_EXHAUSTED, NULL);
+  if (s->depth >= s->frames_cap && !wg_store_grow_frames(s)) return wg_trap_new(WG_TRAP_STACK_EXHAUSTED, NULL);
   const wg_code *code = wg_compile_func(inst->module, f->index, &trap_msg);
   if (!code) return wg_trap_new(WG_TRAP_UNSUPPORTED, trap_msg);
   s->frames[++s->depth] = (wg_frame){&exit_cell, fp, f};
@@ -317,7 +317,7 @@ L_IR_CALL_INDIRECT: {
   goto call;
 }
 call:
-  if (s->depth >= s->config.max_call_depth) TRAP(WG_TRAP_STACK_EXHAUSTED);
+  if (s->depth >= s->frames_cap && !wg_store_grow_frames(s)) TRAP(WG_TRAP_STACK_EXHAUSTED);
   if (callee->host) {
     wg_trap *t = call_host(s, callee, new_fp, inst);
     if (t) {

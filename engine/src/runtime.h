@@ -109,7 +109,8 @@ struct wg_store {
   wg_store_config config;
   wg_slot *stack, *stack_end; /* the value stack */
   wg_slot *stack_top;         /* first free slot (for re-entrant calls) */
-  wg_frame *frames;
+  wg_frame *frames;          /* grows on demand up to max_call_depth */
+  uint32_t frames_cap;
   uint32_t depth;             /* frames in use */
   /* Interned function types. */
   wg_functype_desc *types;
@@ -124,6 +125,10 @@ struct wg_store {
 
 /* The process-wide epoch counter (limits.c). */
 extern _Atomic uint64_t wg_epoch_counter;
+
+/* Makes room for one more frame: false when the call depth limit is reached
+ * (or on out of memory). */
+bool wg_store_grow_frames(wg_store *s);
 
 /* Interns a function type; returns its id, or UINT32_MAX on OOM. */
 wg_typeid wg_store_intern_type(wg_store *s, uint32_t np, const uint8_t *params, uint32_t nr, const uint8_t *results);

@@ -59,7 +59,8 @@ wg_store *wg_store_new(const wg_store_config *config) {
   if (!s->config.max_memory_pages || s->config.max_memory_pages > 65536) s->config.max_memory_pages = 65536;
   if (!s->config.max_table_elems) s->config.max_table_elems = WG_MAX_TABLE_SIZE;
   s->stack = calloc(s->config.value_stack_slots, sizeof *s->stack);
-  s->frames = calloc(s->config.max_call_depth + 1, sizeof *s->frames);
+  s->frames_cap = s->config.max_call_depth < 256 ? s->config.max_call_depth : 256;
+  s->frames = calloc(s->frames_cap + 1, sizeof *s->frames);
   if (!s->stack || !s->frames) {
     wg_store_delete(s);
     return NULL;
@@ -83,6 +84,16 @@ void wg_store_delete(wg_store *s) {
   free(s->stack);
   free(s->frames);
   free(s);
+}
+
+bool wg_store_grow_frames(wg_store *s) {
+  if (s->frames_cap >= s->config.max_call_depth) return false;
+  uint32_t cap = s->frames_cap * 2 < s->config.max_call_depth ? s->frames_cap * 2 : s->config.max_call_depth;
+  wg_frame *f = realloc(s->frames, ((size_t)cap + 1) * sizeof *f);
+  if (!f) return false;
+  s->frames = f;
+  s->frames_cap = cap;
+  return true;
 }
 
 wg_typeid wg_store_intern_type(wg_store *s, uint32_t np, const uint8_t *params, uint32_t nr, const uint8_t *results) {
