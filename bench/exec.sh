@@ -14,7 +14,7 @@ build=$(cd "${1:?usage: exec.sh BUILD_DIR}" && pwd)
 runs=${BENCH_RUNS:-3}
 out=$build/bench-exec
 mkdir -p "$out"
-declare -A arg=([fib]=35 [sieve]=20 [matmul]=8 [crc32]=30 [quicksort]=4)
+declare -A arg=([fib]=35 [sieve]=20 [matmul]=8 [crc32]=30 [quicksort]=4 [sha256]=400 [nbody]=300000 [mandelbrot]=700)
 
 median() { sort -n | sed -n "$(((runs + 1) / 2))p"; }
 measure() { # measure CMD... -> "RESULT MEDIAN_MS"
@@ -44,11 +44,12 @@ printf '%-10s %12s %12s %12s %10s %10s %10s' kernel native_ms v8_ms wasmgate_ms 
 [ -n "${WASM3:-}" ] && printf ' %10s %10s' wasm3_ms wg/wasm3
 echo
 status=0
-for k in fib sieve matmul crc32 quicksort; do
+ratios=()
+for k in fib sieve matmul crc32 quicksort sha256 nbody mandelbrot; do
   src=$root/bench/kernels/$k.c
-  clang-19 -O2 -fno-builtin -o "$out/$k.native" "$src" "$root/bench/native_main.c"
+  clang-19 -O2 -fno-builtin -fno-math-errno -o "$out/$k.native" "$src" "$root/bench/native_main.c"
   # Compile and link separately: -O on clang's link line would run wasm-opt.
-  clang-19 --target=wasm32 -O2 -fno-builtin -c -o "$out/$k.o" "$src"
+  clang-19 --target=wasm32 -O2 -fno-builtin -fno-math-errno -c -o "$out/$k.o" "$src"
   wasm-ld-19 --no-entry --export=run -o "$out/$k.wasm" "$out/$k.o"
   read -r rn tn < <(measure "$out/$k.native" "${arg[$k]}")
   read -r rv tv < <(measure node "$root/bench/run_node.mjs" "$out/$k.wasm" "${arg[$k]}")
@@ -57,6 +58,7 @@ for k in fib sieve matmul crc32 quicksort; do
     echo "$k: results differ: native $rn, V8 $rv, wasmgate $rw" >&2
     status=1
   fi
+  ratios+=("$(awk -v n="$tn" -v w="$tw" -v v="$tv" 'BEGIN { print w / n, v / n }')")
   awk -v k="$k" -v n="$tn" -v v="$tv" -v w="$tw" \
     'BEGIN { printf "%-10s %12.1f %12.1f %12.1f %10.1f %10.1f %10.1f", k, n, v, w, w / n, v / n, w / v }'
   if [ -n "${WASM3:-}" ]; then
@@ -65,4 +67,6 @@ for k in fib sieve matmul crc32 quicksort; do
   fi
   echo
 done
+printf '%s\n' "${ratios[@]}" | awk '{ w += log($1); v += log($2); n++ }
+  END { printf "geomean: wasmgate/native %.2f, V8/native %.2f (%d kernels)\n", exp(w / n), exp(v / n), n }'
 exit $status
