@@ -65,7 +65,7 @@ int main(void) {
   const int N = 2000000;
   /* 1. host -> wasm, empty function */
   wg_module *nm = wg_module_new(nop_mod, sizeof nop_mod, NULL);
-  wg_store *s = wg_store_new(NULL);
+  wg_store *s = wg_store_new(NULL, NULL);
   wg_instance *ni = wg_instance_new(s, nm, NULL, 0, NULL, NULL);
   wg_func *nop = export_of(ni, "nop", 3);
   if (!nop) return 1;
@@ -78,7 +78,7 @@ int main(void) {
   /* 2. wasm -> host */
   wg_module *hm = wg_module_new(host_mod, sizeof host_mod, NULL);
   if (!hm) return 1;
-  s = wg_store_new(NULL);
+  s = wg_store_new(NULL, NULL);
   wg_instance *hi = instantiate_host(s, hm);
   wg_func *loop = export_of(hi, "loop", 4), *loop0 = export_of(hi, "loop0", 5);
   if (!loop || !loop0) return 1;
@@ -95,7 +95,7 @@ int main(void) {
   const int M = 20000;
   double inst_total = 0;
   for (int i = 0; i < M; i++) {
-    s = wg_store_new(NULL);
+    s = wg_store_new(NULL, NULL);
     t0 = now_ns();
     wg_instance *x = instantiate_host(s, hm);
     inst_total += now_ns() - t0;
@@ -106,7 +106,7 @@ int main(void) {
   /* 4. memory for one small module, decoded and instantiated */
   struct mallinfo2 before = mallinfo2();
   wg_module *mm = wg_module_new(host_mod, sizeof host_mod, NULL);
-  s = wg_store_new(&(wg_store_config){.value_stack_slots = 4096});
+  s = wg_store_new(NULL, &(wg_store_config){.value_stack_slots = 4096});
   wg_instance *mi = instantiate_host(s, mm);
   wg_trap_delete(wg_func_call(s, export_of(mi, "loop0", 5), &(wg_val){.kind = WG_I32, .of.i32 = 1}, 1, NULL, 0));
   struct mallinfo2 after = mallinfo2();

@@ -37,7 +37,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "%s: %s\n", argv[1], wg_error_message(err));
     return 1;
   }
-  wg_store *s = wg_store_new(NULL);
+  wg_store *s = wg_store_new(NULL, NULL);
   wg_trap *trap = NULL;
   wg_instance *inst = wg_instance_new(s, m, NULL, 0, &err, &trap);
   wg_extern run;

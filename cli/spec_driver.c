@@ -325,7 +325,7 @@ static json_t *handle(driver *dv, json_t *req) {
     reset(dv);
     free(dv->dir);
     dv->dir = strdup(dir);
-    dv->store = wg_store_new(NULL);
+    dv->store = wg_store_new(NULL, NULL);
     if (!dv->dir || !dv->store || !make_spectest(dv) || !add_named(&dv->registry, &dv->nregistry, "spectest", NULL))
       return error_reply("other", "out of memory");
     return ok_reply();

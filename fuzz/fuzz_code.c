@@ -137,7 +137,7 @@ static wg_trap *zero_host(void *env, wg_instance *caller, const wg_val *args, wg
 static void run(const wg_module *m) {
   wg_store_config cfg = {.value_stack_slots = 1u << 16, .max_call_depth = 400, .max_memory_pages = 16,
                          .max_table_elems = 10000};
-  wg_store *s = wg_store_new(&cfg);
+  wg_store *s = wg_store_new(NULL, &cfg);
   check(s != NULL);
   static const wg_valtype i32[] = {WG_I32};
   wg_functype_desc ft = {1, 1, i32, i32};

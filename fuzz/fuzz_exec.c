@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!m) return 0;
   wg_store_config cfg = {.value_stack_slots = 1u << 16, .max_call_depth = 400, .max_memory_pages = 16,
                          .max_table_elems = 10000};
-  wg_store *s = wg_store_new(&cfg);
+  wg_store *s = wg_store_new(NULL, &cfg);
   uint32_t n = wg_module_import_count(m);
   wg_extern *imports = calloc(n + 1, sizeof *imports);
   bool ok = s && imports;

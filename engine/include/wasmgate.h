@@ -240,8 +240,23 @@ typedef struct wg_store_config {
   uint32_t max_table_elems; /* cap on any table's size (default 10,000,000) */
 } wg_store_config;
 
-/* Creates a store. `config` may be NULL for the defaults. NULL on OOM. */
-WG_API wg_store *wg_store_new(const wg_store_config *config);
+/* An engine holds what stores share: the epoch counter that deadlines are
+ * measured against, and default store limits. Modules do not belong to an
+ * engine (they are immutable and can be used from any store and thread).
+ * Everywhere an engine is taken, NULL means the process-wide default engine,
+ * which always exists. */
+typedef struct wg_engine wg_engine;
+
+/* Creates an engine; `defaults` (may be NULL) become the limits of its
+ * stores where a store's own config leaves a field zero. NULL on OOM.
+ * Delete it only after every store made from it. */
+WG_API wg_engine *wg_engine_new(const wg_store_config *defaults);
+/* Frees an engine. NULL is ignored. */
+WG_API void wg_engine_delete(wg_engine *e);
+
+/* Creates a store in engine `e` (NULL: the default engine). `config` may be
+ * NULL for the engine's defaults. NULL on OOM. */
+WG_API wg_store *wg_store_new(wg_engine *e, const wg_store_config *config);
 /* Frees the store and everything made in it. NULL is ignored. */
 WG_API void wg_store_delete(wg_store *s);
 
@@ -329,13 +344,14 @@ WG_API void wg_store_disable_fuel(wg_store *s);
 /* Remaining fuel; UINT64_MAX when metering is off. */
 WG_API uint64_t wg_store_fuel(const wg_store *s);
 
-/* Epochs: a process-wide counter that any thread may advance (typically one
+/* Epochs: an engine's counter that any thread may advance (typically one
  * ticker thread, every few milliseconds). A store with a deadline traps with
  * WG_TRAP_INTERRUPTED ("interrupted") at the first function entry or loop
- * iteration once the counter reaches it, even inside a tight loop. */
-WG_API void wg_epoch_increment(void);
-WG_API uint64_t wg_epoch_current(void);
-/* Sets the deadline to the current epoch + `delta` (delta >= 1). */
+ * iteration once its engine's counter reaches it, even inside a tight loop.
+ * `e` NULL means the default engine. Thread-safe. */
+WG_API void wg_engine_increment_epoch(wg_engine *e);
+WG_API uint64_t wg_engine_epoch(const wg_engine *e);
+/* Sets the deadline to the store's engine's current epoch + `delta` (>= 1). */
 WG_API void wg_store_set_deadline(wg_store *s, uint64_t delta);
 /* Removes the deadline (the default). */
 WG_API void wg_store_clear_deadline(wg_store *s);

@@ -279,7 +279,7 @@ L_IR_BR_TABLE: {
 L_UNREACHABLE:
   TRAP(WG_TRAP_UNREACHABLE);
 L_IR_LOOP:
-  if (--s->fuel < 0 || atomic_load_explicit(&wg_epoch_counter, memory_order_relaxed) >= s->deadline) goto interrupt;
+  if (--s->fuel < 0 || atomic_load_explicit(s->epoch, memory_order_relaxed) >= s->deadline) goto interrupt;
   NEXT();
 interrupt:
   /* Fuel or deadline, checked together on the fast path. */
@@ -290,14 +290,14 @@ interrupt:
     }
     s->fuel = INT64_MAX; /* metering off: the counter only wrapped */
   }
-  if (atomic_load_explicit(&wg_epoch_counter, memory_order_relaxed) >= s->deadline) TRAP(WG_TRAP_INTERRUPTED);
+  if (atomic_load_explicit(s->epoch, memory_order_relaxed) >= s->deadline) TRAP(WG_TRAP_INTERRUPTED);
   NEXT();
 L_IR_ENTER: {
   /* The frame must fit the value stack; declared locals start at zero. */
   if ((size_t)(s->stack_end - fp) < (size_t)C) TRAP(WG_TRAP_STACK_EXHAUSTED);
   for (int32_t i = 0; i < B; i++) fp[A + i].u64 = 0;
   pc += 2;
-  if (--s->fuel < 0 || atomic_load_explicit(&wg_epoch_counter, memory_order_relaxed) >= s->deadline) goto interrupt;
+  if (--s->fuel < 0 || atomic_load_explicit(s->epoch, memory_order_relaxed) >= s->deadline) goto interrupt;
   NEXT();
 }
 L_IR_CALL:

@@ -4,9 +4,19 @@
  * process-wide counter another thread advances, against which each store may
  * hold a deadline (wall-clock bound without timers in the interpreter).
  */
+#include <stdlib.h>
+
 #include "runtime.h"
 
-_Atomic uint64_t wg_epoch_counter;
+wg_engine wg_default_engine;
+
+wg_engine *wg_engine_new(const wg_store_config *defaults) {
+  wg_engine *e = calloc(1, sizeof *e);
+  if (e && defaults) e->defaults = *defaults;
+  return e;
+}
+
+void wg_engine_delete(wg_engine *e) { free(e); }
 
 void wg_store_set_fuel(wg_store *s, uint64_t fuel) {
   s->fuel_on = true;
@@ -23,12 +33,16 @@ uint64_t wg_store_fuel(const wg_store *s) {
   return s->fuel < 0 ? 0 : (uint64_t)s->fuel;
 }
 
-void wg_epoch_increment(void) { atomic_fetch_add_explicit(&wg_epoch_counter, 1, memory_order_relaxed); }
+void wg_engine_increment_epoch(wg_engine *e) {
+  atomic_fetch_add_explicit(&(e ? e : &wg_default_engine)->epoch, 1, memory_order_relaxed);
+}
 
-uint64_t wg_epoch_current(void) { return atomic_load_explicit(&wg_epoch_counter, memory_order_relaxed); }
+uint64_t wg_engine_epoch(const wg_engine *e) {
+  return atomic_load_explicit(&(e ? e : &wg_default_engine)->epoch, memory_order_relaxed);
+}
 
 void wg_store_set_deadline(wg_store *s, uint64_t delta) {
-  uint64_t now = wg_epoch_current();
+  uint64_t now = atomic_load_explicit(s->epoch, memory_order_relaxed);
   s->deadline = delta > UINT64_MAX - now ? UINT64_MAX : now + delta;
 }
 

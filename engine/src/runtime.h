@@ -121,10 +121,16 @@ struct wg_store {
   int64_t fuel;
   bool fuel_on;
   uint64_t deadline;
+  _Atomic uint64_t *epoch; /* the engine's counter */
 };
 
-/* The process-wide epoch counter (limits.c). */
-extern _Atomic uint64_t wg_epoch_counter;
+struct wg_engine {
+  _Atomic uint64_t epoch;
+  wg_store_config defaults;
+};
+
+/* The default engine (limits.c). */
+extern wg_engine wg_default_engine;
 
 /* Makes room for one more frame: false when the call depth limit is reached
  * (or on out of memory). */

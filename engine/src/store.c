@@ -50,10 +50,19 @@ void *wg_store_own(wg_store *s, void *p, void (*release)(void *)) {
   return p;
 }
 
-wg_store *wg_store_new(const wg_store_config *config) {
+wg_store *wg_store_new(wg_engine *e, const wg_store_config *config) {
+  if (!e) e = &wg_default_engine;
   wg_store *s = calloc(1, sizeof *s);
   if (!s) return NULL;
-  if (config) s->config = *config;
+  s->epoch = &e->epoch;
+  s->config = e->defaults;
+  if (config) {
+    /* The store's own fields win where set. */
+    if (config->value_stack_slots) s->config.value_stack_slots = config->value_stack_slots;
+    if (config->max_call_depth) s->config.max_call_depth = config->max_call_depth;
+    if (config->max_memory_pages) s->config.max_memory_pages = config->max_memory_pages;
+    if (config->max_table_elems) s->config.max_table_elems = config->max_table_elems;
+  }
   if (!s->config.value_stack_slots) s->config.value_stack_slots = 1u << 20;
   if (!s->config.max_call_depth) s->config.max_call_depth = 20000;
   if (!s->config.max_memory_pages || s->config.max_memory_pages > 65536) s->config.max_memory_pages = 65536;

@@ -96,7 +96,7 @@ int main(int argc, char **argv) {
     wg_module_delete(m);
     return 0;
   }
-  wg_store *s = wg_store_new(NULL);
+  wg_store *s = wg_store_new(NULL, NULL);
   uint32_t n = wg_module_import_count(m);
   wg_extern *imports = calloc(n + 1, sizeof *imports);
   for (uint32_t i = 0; i < n; i++) {

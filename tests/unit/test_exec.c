@@ -53,7 +53,10 @@ typedef struct fixture {
   host_env env;
 } fixture;
 
-static bool setup(fixture *fx, const wg_store_config *cfg) {
+static bool setup_in(fixture *fx, wg_engine *engine, const wg_store_config *cfg);
+static bool setup(fixture *fx, const wg_store_config *cfg) { return setup_in(fx, NULL, cfg); }
+
+static bool setup_in(fixture *fx, wg_engine *engine, const wg_store_config *cfg) {
   memset(fx, 0, sizeof *fx);
   wg_error *err = NULL;
   fx->module = wg_module_new(bytes, nbytes, &err);
@@ -62,7 +65,7 @@ static bool setup(fixture *fx, const wg_store_config *cfg) {
     wg_error_delete(err);
     return false;
   }
-  fx->store = wg_store_new(cfg);
+  fx->store = wg_store_new(engine, cfg);
   fx->env.store = fx->store;
   static const wg_valtype ii[] = {WG_I32, WG_I32}, i[] = {WG_I32};
   wg_functype_desc log_t = {2, 0, ii, NULL}, twice_t = {1, 1, i, i};
@@ -145,7 +148,7 @@ static void *ticker(void *arg) {
   (void)arg;
   struct timespec ts = {0, 20 * 1000 * 1000};
   nanosleep(&ts, NULL);
-  wg_epoch_increment();
+  wg_engine_increment_epoch(NULL);
   return NULL;
 }
 
@@ -165,6 +168,32 @@ TEST(deadline_interrupts_tight_loop) {
   int32_t r = 0;
   CHECK(call1(&fx, "add1", 1, &r) == NULL && r == 2);
   teardown(&fx);
+}
+
+/* Deadlines follow the store's own engine, not the default one; the engine's
+ * defaults become the store's limits. */
+TEST(engines_have_their_own_epochs_and_defaults) {
+  wg_engine *e = wg_engine_new(&(wg_store_config){.max_memory_pages = 2});
+  REQUIRE(e != NULL);
+  fixture fx;
+  REQUIRE(setup_in(&fx, e, NULL));
+  int32_t r = 0;
+  CHECK(call1(&fx, "grow", 2, &r) == NULL && r == -1); /* 1 + 2 > the engine's cap of 2 pages */
+  wg_store_set_deadline(fx.store, 1);
+  wg_engine_increment_epoch(NULL); /* the default engine: not this store's */
+  wg_store_set_fuel(fx.store, 5000);
+  wg_trap *t = call1(&fx, "spin", 0, NULL);
+  CHECK(t != NULL && wg_trap_code_of(t) == WG_TRAP_OUT_OF_FUEL);
+  wg_trap_delete(t);
+  uint64_t before = wg_engine_epoch(e);
+  wg_engine_increment_epoch(e);
+  CHECK(wg_engine_epoch(e) == before + 1);
+  wg_store_set_fuel(fx.store, 5000);
+  t = call1(&fx, "spin", 0, NULL);
+  CHECK(t != NULL && wg_trap_code_of(t) == WG_TRAP_INTERRUPTED);
+  wg_trap_delete(t);
+  teardown(&fx);
+  wg_engine_delete(e);
 }
 
 TEST(stack_exhaustion_is_a_trap) {
@@ -236,7 +265,7 @@ TEST(link_errors) {
   wg_error *err = NULL;
   wg_module *m = wg_module_new(bytes, nbytes, &err);
   REQUIRE(m != NULL);
-  wg_store *s = wg_store_new(NULL);
+  wg_store *s = wg_store_new(NULL, NULL);
   wg_trap *trap = NULL;
   CHECK(wg_instance_new(s, m, NULL, 0, &err, &trap) == NULL);
   CHECK(err != NULL && trap == NULL);
@@ -265,6 +294,7 @@ int main(int argc, char **argv) {
   RUN(host_calls_back_into_wasm);
   RUN(fuel);
   RUN(deadline_interrupts_tight_loop);
+  RUN(engines_have_their_own_epochs_and_defaults);
   RUN(stack_exhaustion_is_a_trap);
   RUN(value_stack_exhaustion_is_a_trap);
   RUN(backtrace_names_frames);
