@@ -16,6 +16,9 @@ int wg_cmd_run(int argc, char **argv);
 /* `wasmgate wasm SUBCOMMAND`: validate, dump (cmd_wasm.c). */
 int wg_cmd_wasm(int argc, char **argv);
 
+/* `wasmgate wasm run`: a WASI program (cmd_wasm_run.c). argv[0] is "run". */
+int wg_cmd_wasm_run(int argc, char **argv);
+
 /* `wasmgate spec-driver`: the spec testsuite's JSON-lines driver (spec_driver.c). */
 int wg_cmd_spec_driver(int argc, char **argv);
 

@@ -2,6 +2,7 @@
  * cmd_wasm.c: `wasmgate wasm SUBCOMMAND`, tools for WebAssembly modules:
  *   validate FILE.wasm...   decode and validate; errors as FILE:OFFSET: message
  *   dump FILE.wasm          sections, imports, exports and disassembly
+ *   run [options] FILE ...  a WASI program (cmd_wasm_run.c)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,9 @@ static int usage(FILE *out, int status) {
           "                         exit 0 when all are valid, otherwise print\n"
           "                         FILE:OFFSET: message (OFFSET in hex) and exit 1\n"
           "  dump FILE.wasm         print sections, imports, exports and each\n"
-          "                         function's instructions\n");
+          "                         function's instructions\n"
+          "  run [options] FILE.wasm [ARGS...]\n"
+          "                         run a WASI program (see 'wasmgate wasm run --help')\n");
   return status;
 }
 
@@ -84,6 +87,7 @@ int wg_cmd_wasm(int argc, char **argv) {
   if (is_help(argv[1])) return usage(stdout, 0);
   if (!strcmp(argv[1], "validate")) return cmd_validate(argc - 1, argv + 1);
   if (!strcmp(argv[1], "dump")) return cmd_dump(argc - 1, argv + 1);
+  if (!strcmp(argv[1], "run")) return wg_cmd_wasm_run(argc - 1, argv + 1);
   fprintf(stderr, "wasmgate wasm: unknown subcommand '%s'\n\n", argv[1]);
   return usage(stderr, 2);
 }

@@ -279,7 +279,8 @@ typedef wg_trap *(*wg_host_callback)(void *env, wg_instance *caller, const wg_va
 
 /* Creates a host function of type `type` (copied) in the store. `env` is
  * passed to every call; `finalizer`, if any, is called with env when the
- * store is deleted. NULL on OOM. Owned by the store. */
+ * store is deleted. NULL on OOM, in which case env stays the caller's (the
+ * finalizer is not called). Owned by the store. */
 WG_API wg_func *wg_func_new_host(wg_store *s, const wg_functype_desc *type, wg_host_callback cb, void *env,
                                  void (*finalizer)(void *env));
 

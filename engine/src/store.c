@@ -139,8 +139,12 @@ wg_func *wg_func_new_host(wg_store *s, const wg_functype_desc *type, wg_host_cal
   if (id == UINT32_MAX) return NULL;
   wg_func *f = calloc(1, sizeof *f);
   if (!f) return NULL;
-  *f = (wg_func){.type_id = id, .type = s->types[id], .host = cb, .env = env, .finalizer = finalizer};
-  return wg_store_own(s, f, func_release);
+  *f = (wg_func){.type_id = id, .type = s->types[id], .host = cb, .env = env};
+  /* The finalizer is armed only once the store owns the function, so on
+   * failure the caller still owns env. */
+  if (!wg_store_own(s, f, func_release)) return NULL;
+  f->finalizer = finalizer;
+  return f;
 }
 
 wg_functype_desc wg_func_type(const wg_func *f) { return f->type; }

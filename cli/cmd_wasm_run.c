@@ -1,0 +1,284 @@
+/*
+ * cmd_wasm_run.c: `wasmgate wasm run`: runs a WASI program (its _start) or,
+ * with --invoke, one exported function, with only the capabilities granted on
+ * the command line, under optional fuel, timeout and memory limits.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "wasmgate.h"
+#include "wgwasi.h"
+
+#define TICK_MS 5 /* epoch period for --timeout */
+
+static int usage(FILE *out, int status) {
+  fprintf(out,
+          "usage: wasmgate wasm run [options] MODULE.wasm [ARGS...]\n"
+          "\n"
+          "Runs a WASI (preview1) program: its _start, or --invoke FUNC. The guest sees\n"
+          "only what the options grant. Exit status: the guest's proc_exit code (0 when\n"
+          "_start returns); 134 after a trap (message and wasm backtrace on stderr);\n"
+          "2 for a bad command line; 1 when the module cannot be loaded or linked.\n"
+          "\n"
+          "options:\n"
+          "  --dir HOST[:GUEST]   preopen directory HOST, seen by the guest as GUEST\n"
+          "                       (default: HOST as written); repeatable\n"
+          "  --env K=V            an environment variable for the guest; repeatable\n"
+          "  --stdin FILE         the guest reads FILE as its standard input\n"
+          "  --fuel N             stop after N units of fuel (function entries and loop\n"
+          "                       iterations): \"all fuel consumed\"\n"
+          "  --timeout DURATION   stop after DURATION (e.g. 500ms, 2s, 1m): \"interrupted\"\n"
+          "  --max-memory SIZE    cap on linear memory (e.g. 64Mi, 1Gi; 64 KiB pages)\n"
+          "  --strict-sandbox     deterministic clocks and random bytes, no sleeping\n"
+          "  --invoke FUNC        call exported FUNC (after _initialize, if exported) with\n"
+          "                       ARGS parsed by its parameter types; print its results\n");
+  return status;
+}
+
+/* "500ms", "2s", "1m", "1.5s" -> milliseconds; -1 when malformed. */
+static long long parse_duration_ms(const char *s) {
+  char *end;
+  double v = strtod(s, &end);
+  if (end == s || v < 0) return -1;
+  if (!strcmp(end, "ms")) return (long long)v;
+  if (!strcmp(end, "s") || !*end) return (long long)(v * 1000);
+  if (!strcmp(end, "m")) return (long long)(v * 60000);
+  return -1;
+}
+
+/* "64Mi", "1Gi", "65536", "10Ki" -> bytes; 0 when malformed. */
+static unsigned long long parse_size(const char *s) {
+  char *end;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (end == s) return 0;
+  if (!strcmp(end, "Ki")) return v << 10;
+  if (!strcmp(end, "Mi")) return v << 20;
+  if (!strcmp(end, "Gi")) return v << 30;
+  return *end ? 0 : v;
+}
+
+typedef struct ticker {
+  wg_engine *engine;
+  volatile int stop;
+} ticker;
+
+static void *tick(void *arg) {
+  ticker *t = arg;
+  struct timespec ts = {0, TICK_MS * 1000000L};
+  while (!t->stop) {
+    nanosleep(&ts, NULL);
+    wg_engine_increment_epoch(t->engine);
+  }
+  return NULL;
+}
+
+static bool parse_arg(wg_valtype t, const char *s, wg_val *v) {
+  char *end;
+  memset(v, 0, sizeof *v);
+  v->kind = t;
+  errno = 0;
+  switch (t) {
+    case WG_I32: v->of.i32 = (int32_t)strtoll(s, &end, 0); break;
+    case WG_I64: v->of.i64 = strtoll(s, &end, 0); break;
+    case WG_F32: v->of.f32 = strtof(s, &end); break;
+    case WG_F64: v->of.f64 = strtod(s, &end); break;
+    default: return false;
+  }
+  return *end == '\0' && errno == 0;
+}
+
+static void print_val(const wg_val *v) {
+  switch (v->kind) {
+    case WG_I32: printf("%" PRId32 "\n", v->of.i32); break;
+    case WG_I64: printf("%" PRId64 "\n", v->of.i64); break;
+    case WG_F32: printf("%.9g\n", (double)v->of.f32); break;
+    case WG_F64: printf("%.17g\n", v->of.f64); break;
+    default: printf("%s\n", v->of.ref ? "<ref>" : "null"); break;
+  }
+}
+
+/* Reports a trap; returns the exit status. */
+static int report_trap(const char *module, wg_trap *t, wg_wasi *w) {
+  int code = 0;
+  if (wg_wasi_exited(w, &code)) {
+    wg_trap_delete(t);
+    return code;
+  }
+  wg_trap_code c = wg_trap_code_of(t);
+  if (c == WG_TRAP_OUT_OF_FUEL || c == WG_TRAP_INTERRUPTED)
+    fprintf(stderr, "wasmgate: %s: limit reached: %s\n", module, wg_trap_message(t));
+  else
+    fprintf(stderr, "wasmgate: %s: trap: %s\n", module, wg_trap_message(t));
+  fputs(wg_trap_backtrace(t), stderr);
+  wg_trap_delete(t);
+  return 134;
+}
+
+int wg_cmd_wasm_run(int argc, char **argv) {
+  wg_wasi_preopen preopens[64];
+  const char *envs[256];
+  int npre = 0, nenv = 0, i = 1;
+  const char *stdin_file = NULL, *invoke = NULL;
+  long long fuel = -1, timeout_ms = -1;
+  unsigned long long max_mem = 0;
+  bool strict = false;
+  for (; i < argc && argv[i][0] == '-'; i++) {
+    const char *o = argv[i];
+    bool more = i + 1 < argc;
+    if (!strcmp(o, "--help") || !strcmp(o, "-h")) return usage(stdout, 0);
+    if (!strcmp(o, "--strict-sandbox")) {
+      strict = true;
+      continue;
+    }
+    if (!more) return fprintf(stderr, "wasmgate wasm run: %s needs a value\n", o), 2;
+    const char *v = argv[++i];
+    if (!strcmp(o, "--dir")) {
+      if (npre == 64) return fprintf(stderr, "wasmgate wasm run: too many --dir\n"), 2;
+      char *colon = strchr(v, ':');
+      char *host = strdup(v);
+      if (!host) return 1;
+      if (colon) host[colon - v] = 0;
+      preopens[npre++] = (wg_wasi_preopen){host, colon ? colon + 1 : v};
+    } else if (!strcmp(o, "--env")) {
+      if (nenv == 256 || !strchr(v, '=')) return fprintf(stderr, "wasmgate wasm run: --env wants K=V\n"), 2;
+      envs[nenv++] = v;
+    } else if (!strcmp(o, "--stdin")) {
+      stdin_file = v;
+    } else if (!strcmp(o, "--fuel")) {
+      char *end;
+      fuel = strtoll(v, &end, 10);
+      if (*end || fuel < 0) return fprintf(stderr, "wasmgate wasm run: bad --fuel '%s'\n", v), 2;
+    } else if (!strcmp(o, "--timeout")) {
+      if ((timeout_ms = parse_duration_ms(v)) < 0)
+        return fprintf(stderr, "wasmgate wasm run: bad --timeout '%s' (e.g. 500ms, 2s)\n", v), 2;
+    } else if (!strcmp(o, "--max-memory")) {
+      if (!(max_mem = parse_size(v))) return fprintf(stderr, "wasmgate wasm run: bad --max-memory '%s'\n", v), 2;
+    } else if (!strcmp(o, "--invoke")) {
+      invoke = v;
+    } else {
+      fprintf(stderr, "wasmgate wasm run: unknown option '%s'\n\n", o);
+      return usage(stderr, 2);
+    }
+  }
+  if (i >= argc) return usage(stderr, 2);
+  const char *path = argv[i];
+  int status = 1;
+  size_t len = 0, in_len = 0;
+  unsigned char *bytes = wg_cli_read_file(path, &len), *in = NULL;
+  wg_module *m = NULL;
+  wg_engine *engine = wg_engine_new(NULL);
+  wg_store *store = NULL;
+  wg_wasi *w = NULL;
+  wg_extern *imports = NULL;
+  ticker tk = {engine, 0};
+  pthread_t th;
+  bool ticking = false;
+  char err[256];
+  if (!bytes || !engine) goto done;
+  if (stdin_file && !(in = wg_cli_read_file(stdin_file, &in_len))) goto done;
+  wg_error *e = NULL;
+  if (!(m = wg_module_new(bytes, len, &e))) {
+    fprintf(stderr, "%s:0x%zx: %s\n", path, wg_error_offset(e), wg_error_message(e));
+    wg_error_delete(e);
+    goto done;
+  }
+  wg_store_config cfg = {.max_memory_pages = max_mem ? (uint32_t)((max_mem + 65535) >> 16) : 0};
+  store = wg_store_new(engine, &cfg);
+  wg_wasi_config wc = {.argc = argc - i, .argv = (const char *const *)argv + i, .envc = nenv, .envp = envs,
+                       .npreopens = npre, .preopens = preopens, .stdin_buf = in, .stdin_len = in_len,
+                       .use_stdin_buf = stdin_file != NULL, .strict = strict};
+  if (!store || !(w = wg_wasi_new(&wc, err, sizeof err))) {
+    fprintf(stderr, "wasmgate wasm run: %s\n", store ? err : "out of memory");
+    goto done;
+  }
+  uint32_t nimp = wg_module_import_count(m);
+  imports = calloc(nimp + 1, sizeof *imports);
+  if (!imports || !wg_wasi_link(w, store, m, imports, err, sizeof err)) {
+    fprintf(stderr, "%s: %s\n", path, imports ? err : "out of memory");
+    goto done;
+  }
+  for (uint32_t k = 0; k < nimp; k++)
+    if (!imports[k].of.func) {
+      wg_extern_desc d;
+      wg_module_import(m, k, &d);
+      fprintf(stderr, "%s: unknown import %.*s.%.*s\n", path, (int)d.module_len, d.module, (int)d.name_len, d.name);
+      goto done;
+    }
+  if (fuel >= 0) wg_store_set_fuel(store, (uint64_t)fuel);
+  if (timeout_ms >= 0) {
+    wg_store_set_deadline(store, (uint64_t)(timeout_ms + TICK_MS - 1) / TICK_MS + 1);
+    ticking = pthread_create(&th, NULL, tick, &tk) == 0;
+  }
+  wg_trap *trap = NULL;
+  wg_instance *inst = wg_instance_new(store, m, imports, nimp, &e, &trap);
+  if (!inst) {
+    if (trap) {
+      status = report_trap(path, trap, w);
+    } else {
+      fprintf(stderr, "%s: %s\n", path, e ? wg_error_message(e) : "cannot instantiate");
+      wg_error_delete(e);
+    }
+    goto done;
+  }
+  wg_extern ex;
+  if (!invoke) {
+    if (!wg_instance_export(inst, "_start", 6, &ex) || ex.kind != WG_EXTERN_FUNC) {
+      fprintf(stderr, "%s: no _start export (a reactor? use --invoke FUNC)\n", path);
+      goto done;
+    }
+    trap = wg_func_call(store, ex.of.func, NULL, 0, NULL, 0);
+    status = trap ? report_trap(path, trap, w) : 0;
+    goto done;
+  }
+  if (wg_instance_export(inst, "_initialize", 11, &ex) && ex.kind == WG_EXTERN_FUNC &&
+      (trap = wg_func_call(store, ex.of.func, NULL, 0, NULL, 0))) {
+    status = report_trap(path, trap, w);
+    goto done;
+  }
+  if (!wg_instance_export(inst, invoke, strlen(invoke), &ex) || ex.kind != WG_EXTERN_FUNC) {
+    fprintf(stderr, "%s: no exported function '%s'\n", path, invoke);
+    goto done;
+  }
+  wg_functype_desc ft = wg_func_type(ex.of.func);
+  int nargs = argc - i - 1;
+  if ((uint32_t)nargs != ft.nparams || ft.nparams > 64 || ft.nresults > 64) {
+    fprintf(stderr, "%s: '%s' takes %u arguments, got %d\n", path, invoke, ft.nparams, nargs);
+    status = 2;
+    goto done;
+  }
+  wg_val args[64], results[64];
+  for (int k = 0; k < nargs; k++)
+    if (!parse_arg(ft.params[k], argv[i + 1 + k], &args[k])) {
+      fprintf(stderr, "%s: bad argument '%s' for a %s\n", path, argv[i + 1 + k], wg_valtype_name(ft.params[k]));
+      status = 2;
+      goto done;
+    }
+  trap = wg_func_call(store, ex.of.func, args, ft.nparams, results, ft.nresults);
+  if (trap) {
+    status = report_trap(path, trap, w);
+    goto done;
+  }
+  for (uint32_t k = 0; k < ft.nresults; k++) print_val(&results[k]);
+  status = 0;
+done:
+  fflush(stdout);
+  if (ticking) {
+    tk.stop = 1;
+    pthread_join(th, NULL);
+  }
+  free(imports);
+  wg_store_delete(store);
+  wg_wasi_delete(w);
+  wg_module_delete(m);
+  wg_engine_delete(engine);
+  free(bytes);
+  free(in);
+  for (int k = 0; k < npre; k++) free((void *)preopens[k].host);
+  return status;
+}

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# WASI tests against the real `wasmgate wasm run`, with guests compiled by
+# the build (BUILD_DIR/guests/*.wasm from tests/guests/*.c). Where a program
+# can run natively too, its native output is the reference.
+# usage: run.sh WASMGATE BUILD_DIR
+set -u
+wg=$1 build=$2
+src=$(cd "$(dirname "$0")/../guests" && pwd)
+g=$build/guests
+tmp=$(mktemp -d)
+trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL $*" >&2; }
+same() { # same NAME EXPECTED ACTUAL
+  if [ "$2" = "$3" ]; then ok; else bad "$1"; diff <(echo "$2") <(echo "$3") | head -20 >&2; fi
+}
+native() { # native NAME: builds tests/guests/NAME.c for this machine
+  cc -O1 -w -o "$tmp/$1.native" "$src/$1.c" || { bad "cannot build $1 natively"; return 1; }
+}
+
+# Files: the same program natively and under WASI, on fresh directories.
+native wasi_files && {
+  mkdir -p "$tmp/n" "$tmp/w"
+  want=$("$tmp/wasi_files.native" "$tmp/n" 2>&1)
+  got=$("$wg" wasm run --dir "$tmp/w:/sandbox" "$g/wasi_files.wasm" /sandbox 2>&1)
+  same "wasi_files output" "$want" "$got"
+  same "wasi_files leaves the same tree" "$(cd "$tmp/n" && find . | sort)" "$(cd "$tmp/w" && find . | sort)"
+}
+
+# Escapes: nothing outside the preopen may be read, created, renamed or listed.
+box=$tmp/box
+mkdir -p "$box/inner"
+echo secret >"$tmp/outside.txt"
+echo inside >"$box/inside.txt"
+ln -s /etc "$box/link_abs"
+ln -s .. "$box/link_up"
+ln -s link_up "$box/link_chain"
+ln -s ../nowhere "$box/link_dangling"
+ln -s ../.. "$box/inner/link_up2"
+out=$("$wg" wasm run --dir "$box:/sandbox" "$g/wasi_escape.wasm" /sandbox 2>&1)
+if grep -v '^inside (control)' <<<"$out" | grep -q 'opened\|ESCAPED'; then bad "escape succeeded:
+$out"; else ok; fi
+grep -q '^inside (control) *opened' <<<"$out" && ok || bad "control open failed: $out"
+grep -q '^dotdot  *Capabilities insufficient' <<<"$out" && ok || bad "dotdot: want ENOTCAPABLE: $out"
+for f in "$tmp/created.txt" "$tmp/moved.txt" "$tmp/nowhere" /etc/wasmgate-escape; do
+  [ -e "$f" ] && bad "escape left $f" || ok
+done
+[ -f "$box/inside.txt" ] && ok || bad "inside.txt was moved"
+# No preopen at all: no file system.
+out=$("$wg" wasm run "$g/wasi_escape.wasm" /sandbox 2>&1)
+grep -q 'opened' <<<"$out" && bad "opened without a preopen: $out" || ok
+
+# Arguments, environment, stdin.
+same "args" "argv[0]=$g/wasi_misc.wasm
+argv[1]=args
+argv[2]=a
+argv[3]=b c" "$("$wg" wasm run "$g/wasi_misc.wasm" args a 'b c')"
+same "env (only --env)" "A=1
+B=two words" "$(HOME=/leak "$wg" wasm run --env A=1 --env 'B=two words' "$g/wasi_misc.wasm" env)"
+head -c 100000 /dev/urandom >"$tmp/input.bin"
+native wasi_misc && same "stdin" "$("$tmp/wasi_misc.native" stdin <"$tmp/input.bin")" \
+  "$("$wg" wasm run --stdin "$tmp/input.bin" "$g/wasi_misc.wasm" stdin)"
+
+# Strict sandbox: deterministic clocks and random bytes.
+same "strict clock" "monotonic 0.000000000 then 0.001000000, res 1000000 ns
+realtime after 2020: 1" "$("$wg" wasm run --strict-sandbox "$g/wasi_misc.wasm" clock)"
+a=$("$wg" wasm run --strict-sandbox "$g/wasi_misc.wasm" random) b=$("$wg" wasm run --strict-sandbox "$g/wasi_misc.wasm" random)
+same "strict random repeats" "$a" "$b"
+a=$("$wg" wasm run "$g/wasi_misc.wasm" random) b=$("$wg" wasm run "$g/wasi_misc.wasm" random)
+[ "$a" != "$b" ] && [ ${#a} -eq 32 ] && ok || bad "random bytes repeat without strict mode: $a $b"
+
+# Exit codes, traps and limits.
+out=$("$wg" wasm run "$g/wasi_misc.wasm" exit 7)
+[ $? -eq 7 ] && [ "$out" = "exiting with 7" ] && ok || bad "exit 7: $out"
+out=$("$wg" wasm run "$g/wasi_misc.wasm" trap 2>&1)
+[ $? -eq 134 ] && grep -q 'trap: unreachable' <<<"$out" && grep -q '  at ' <<<"$out" && ok || bad "trap: $out"
+out=$("$wg" wasm run --fuel 100000 "$g/wasi_misc.wasm" spin 2>&1)
+[ $? -eq 134 ] && grep -q 'limit reached: all fuel consumed' <<<"$out" && ok || bad "fuel: $out"
+start=$(date +%s%N)
+out=$(timeout 10 "$wg" wasm run --timeout 200ms "$g/wasi_misc.wasm" spin 2>&1)
+ms=$((($(date +%s%N) - start) / 1000000))
+grep -q 'limit reached: interrupted' <<<"$out" && [ $ms -lt 3000 ] && ok || bad "timeout after ${ms} ms: $out"
+
+# A bigger program: the same output as natively.
+native kernels && same "kernels" "$("$tmp/kernels.native" 48)" "$("$wg" wasm run "$g/kernels.wasm" 48)"
+
+# Command line errors.
+"$wg" wasm run --fuel x "$g/hello.wasm" >/dev/null 2>&1; [ $? -eq 2 ] && ok || bad "bad --fuel accepted"
+"$wg" wasm run --dir /nonexistent-dir "$g/hello.wasm" >/dev/null 2>&1; [ $? -eq 1 ] && ok || bad "missing --dir accepted"
+same "invoke" "55" "$("$wg" wasm run --invoke fib "$build/fixtures/valid/control.wasm" 10 2>&1)"
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -1,0 +1,82 @@
+/*
+ * wgwasi.h: WASI preview1 (wasi_snapshot_preview1) for wasmgate's engine.
+ *
+ * A WASI context holds what a guest may see: its arguments, its environment,
+ * preopened directories (the only file system access it gets; no path can
+ * resolve outside them), its stdio (the process's descriptors, or in-memory
+ * buffers), and whether clocks and randomness are deterministic ("strict
+ * sandbox", as Dapr's strictSandbox). The context provides host functions for
+ * a module's wasi_snapshot_preview1 imports; they reach the calling
+ * instance's memory through the engine's public API only.
+ *
+ * Implements the WASI preview1 ABI (WebAssembly/WASI, legacy/preview1,
+ * wasi_snapshot_preview1.witx). Functions not implemented yet return ENOSYS
+ * (52); docs/wasi.md lists them.
+ */
+#ifndef WGWASI_H
+#define WGWASI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wasmgate.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct wg_wasi wg_wasi;
+
+/* A preopened directory: `host` is opened at wg_wasi_new; the guest sees it
+ * as `guest` (e.g. "/data" or "."). */
+typedef struct wg_wasi_preopen {
+  const char *host;
+  const char *guest;
+} wg_wasi_preopen;
+
+typedef struct wg_wasi_config {
+  int argc;
+  const char *const *argv; /* argv[0] is the program name the guest sees */
+  int envc;
+  const char *const *envp; /* "KEY=VALUE" strings; nothing else is visible */
+  int npreopens;
+  const wg_wasi_preopen *preopens;
+  /* Stdio: by default the process's fds 0, 1, 2. With stdin_buf the guest
+   * reads these bytes (copied) instead; with capture_output, what it writes
+   * to fds 1 and 2 is kept in memory (wg_wasi_output) instead. */
+  const uint8_t *stdin_buf;
+  size_t stdin_len;
+  bool use_stdin_buf;
+  bool capture_output;
+  /* Deterministic clocks (monotonic from 0, realtime fixed at creation, each
+   * read advancing 1 ms), random bytes from a fixed seed, sleeps return at once. */
+  bool strict;
+} wg_wasi_config;
+
+/* Creates a context. Strings are copied. Returns NULL and writes a message
+ * (e.g. "cannot open preopen DIR: reason") into err[0..errlen) on failure. */
+wg_wasi *wg_wasi_new(const wg_wasi_config *config, char *err, size_t errlen);
+
+/* Frees the context and closes every descriptor it opened. */
+void wg_wasi_delete(wg_wasi *w);
+
+/* Fills imports[i] for every import of `m` from wasi_snapshot_preview1 with
+ * host functions made in `store` (owned by the store; the context must
+ * outlive it). Imports from other modules are left untouched. Returns false
+ * and writes a message when an import from wasi_snapshot_preview1 is unknown
+ * or has the wrong type. `imports` has wg_module_import_count(m) entries. */
+bool wg_wasi_link(wg_wasi *w, wg_store *store, const wg_module *m, wg_extern *imports, char *err, size_t errlen);
+
+/* Whether the guest called proc_exit, and with which code. A proc_exit ends
+ * the running call with a WG_TRAP_HOST trap whose message is "exit". */
+bool wg_wasi_exited(const wg_wasi *w, int *code);
+
+/* With capture_output: what the guest wrote to fd 1 or 2 (fd), owned by the
+ * context, valid until the next guest call. NULL for other fds. */
+const uint8_t *wg_wasi_output(const wg_wasi *w, int fd, size_t *len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

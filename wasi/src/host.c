@@ -1,0 +1,599 @@
+/*
+ * host.c: WASI's host layer (host.h): the context, its descriptor table,
+ * stdio buffers, and paths that can never leave a preopen.
+ *
+ * Containment: every path is resolved by the kernel with openat2() and
+ * RESOLVE_BENEATH relative to the directory descriptor it names, so "..",
+ * absolute paths and symbolic links (absolute, relative, chained, dangling)
+ * cannot reach outside it; an attempt is ENOTCAPABLE. Operations on a final
+ * component (mkdir, unlink, rename, readlink, stat without following) first
+ * open its parent that way, then act on the single name with the *at()
+ * calls, which do not follow a final symlink.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "host.h"
+
+enum { K_HOST, K_STDIN_BUF, K_CAPTURE };
+
+typedef struct wasi_fd {
+  bool used;
+  int kind;
+  int host; /* -1 for buffers */
+  uint8_t type;
+  uint16_t flags;
+  uint64_t rights, inheriting;
+  char *preopen; /* guest name of a preopened directory */
+  DIR *dir;      /* readdir stream, opened on first use */
+} wasi_fd;
+
+typedef struct outbuf {
+  uint8_t *data;
+  size_t len, cap;
+} outbuf;
+
+struct wg_wasi {
+  char **argv, **envp;
+  int argc, envc;
+  wasi_fd *fds;
+  uint32_t nfds;
+  uint8_t *in;
+  size_t in_len, in_pos;
+  outbuf out[3];
+  bool strict, exited;
+  int exit_code;
+  uint64_t strict_mono, strict_real;
+  uint64_t rng;
+};
+
+static char **copy_strings(int n, const char *const *v) {
+  char **c = calloc((size_t)n + 1, sizeof *c);
+  for (int i = 0; c && i < n; i++)
+    if (!(c[i] = strdup(v[i]))) return NULL;
+  return c;
+}
+
+static void free_strings(char **v, int n) {
+  if (!v) return;
+  for (int i = 0; i < n; i++) free(v[i]);
+  free(v);
+}
+
+static int add_fd(wg_wasi *w, wasi_fd fd, uint32_t *out) {
+  uint32_t i = 0;
+  while (i < w->nfds && w->fds[i].used) i++;
+  if (i == w->nfds) {
+    wasi_fd *f = realloc(w->fds, (w->nfds + 8) * sizeof *f);
+    if (!f) return WE_NOMEM;
+    memset(f + w->nfds, 0, 8 * sizeof *f);
+    w->fds = f;
+    w->nfds += 8;
+  }
+  fd.used = true;
+  w->fds[i] = fd;
+  *out = i;
+  return 0;
+}
+
+static uint8_t host_type(mode_t m) {
+  if (S_ISREG(m)) return FT_REG;
+  if (S_ISDIR(m)) return FT_DIR;
+  if (S_ISCHR(m)) return FT_CHAR;
+  if (S_ISBLK(m)) return FT_BLOCK;
+  if (S_ISLNK(m)) return FT_SYMLINK;
+  if (S_ISSOCK(m)) return FT_SOCK_STREAM;
+  return FT_UNKNOWN;
+}
+
+wg_wasi *wg_wasi_new(const wg_wasi_config *c, char *err, size_t errlen) {
+  wg_wasi *w = calloc(1, sizeof *w);
+  if (!w) return snprintf(err, errlen, "out of memory"), NULL;
+  w->argc = c->argc;
+  w->envc = c->envc;
+  w->argv = copy_strings(c->argc, c->argv);
+  w->envp = copy_strings(c->envc, c->envp);
+  w->strict = c->strict;
+  w->rng = 0x9E3779B97F4A7C15ull;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  w->strict_real = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+  if (!w->argv || !w->envp) goto oom;
+  if (c->use_stdin_buf) {
+    w->in = malloc(c->stdin_len ? c->stdin_len : 1);
+    if (!w->in) goto oom;
+    if (c->stdin_len) memcpy(w->in, c->stdin_buf, c->stdin_len);
+    w->in_len = c->stdin_len;
+  }
+  for (int i = 0; i < 3; i++) {
+    uint32_t fd;
+    int kind = i == 0 ? (c->use_stdin_buf ? K_STDIN_BUF : K_HOST) : (c->capture_output ? K_CAPTURE : K_HOST);
+    uint64_t rights = (i == 0 ? R_FD_READ : R_FD_WRITE) | R_FD_FDSTAT_SET_FLAGS | R_FD_FILESTAT_GET;
+    if (add_fd(w, (wasi_fd){.kind = kind, .host = kind == K_HOST ? i : -1, .type = FT_CHAR, .rights = rights}, &fd))
+      goto oom;
+  }
+  for (int i = 0; i < c->npreopens; i++) {
+    int dfd = open(c->preopens[i].host, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+      snprintf(err, errlen, "cannot open preopen %s: %s", c->preopens[i].host, strerror(errno));
+      wg_wasi_delete(w);
+      return NULL;
+    }
+    uint32_t fd;
+    char *name = strdup(c->preopens[i].guest);
+    if (!name || add_fd(w, (wasi_fd){.kind = K_HOST, .host = dfd, .type = FT_DIR, .rights = R_ALL,
+                                     .inheriting = R_ALL, .preopen = name}, &fd)) {
+      close(dfd);
+      free(name);
+      goto oom;
+    }
+  }
+  return w;
+oom:
+  snprintf(err, errlen, "out of memory");
+  wg_wasi_delete(w);
+  return NULL;
+}
+
+void wg_wasi_delete(wg_wasi *w) {
+  if (!w) return;
+  for (uint32_t i = 0; i < w->nfds; i++)
+    if (w->fds[i].used) wasi_fd_close(w, i);
+  free(w->fds);
+  free_strings(w->argv, w->argc);
+  free_strings(w->envp, w->envc);
+  free(w->in);
+  for (int i = 0; i < 3; i++) free(w->out[i].data);
+  free(w);
+}
+
+bool wg_wasi_exited(const wg_wasi *w, int *code) {
+  if (w->exited && code) *code = w->exit_code;
+  return w->exited;
+}
+
+const uint8_t *wg_wasi_output(const wg_wasi *w, int fd, size_t *len) {
+  if (fd != 1 && fd != 2) return NULL;
+  *len = w->out[fd].len;
+  return w->out[fd].data ? w->out[fd].data : (const uint8_t *)"";
+}
+
+int wasi_args(const wg_wasi *w, const char *const **v) {
+  *v = (const char *const *)w->argv;
+  return w->argc;
+}
+int wasi_env(const wg_wasi *w, const char *const **v) {
+  *v = (const char *const *)w->envp;
+  return w->envc;
+}
+bool wasi_strict(const wg_wasi *w) { return w->strict; }
+void wasi_set_exit(wg_wasi *w, int code) {
+  w->exited = true;
+  w->exit_code = code;
+}
+
+int wasi_errno(int e) {
+  switch (e) {
+    case 0: return 0;
+    case E2BIG: return WE_2BIG;
+    case EACCES: return WE_ACCES;
+    case EAGAIN: return WE_AGAIN;
+    case EBADF: return WE_BADF;
+    case EEXIST: return WE_EXIST;
+    case EFAULT: return WE_FAULT;
+    case EINVAL: return WE_INVAL;
+    case EIO: return WE_IO;
+    case EISDIR: return WE_ISDIR;
+    case ELOOP: return WE_LOOP;
+    case ENAMETOOLONG: return WE_NAMETOOLONG;
+    case ENOENT: return WE_NOENT;
+    case ENOMEM: return WE_NOMEM;
+    case ENOSPC: return WE_NOSPC;
+    case ENOSYS: return WE_NOSYS;
+    case ENOTDIR: return WE_NOTDIR;
+    case ENOTEMPTY: return WE_NOTEMPTY;
+    case EOPNOTSUPP: return WE_NOTSUP;
+    case EOVERFLOW: return WE_OVERFLOW;
+    case EPERM: return WE_PERM;
+    case ESPIPE: return WE_SPIPE;
+    case EXDEV: return WE_NOTCAPABLE; /* openat2: the path would leave the directory */
+    default: return WE_IO;
+  }
+}
+
+static wasi_fd *get(wg_wasi *w, uint32_t fd, uint64_t right, int *err) {
+  if (fd >= w->nfds || !w->fds[fd].used) return *err = WE_BADF, NULL;
+  if (right && !(w->fds[fd].rights & right)) return *err = WE_NOTCAPABLE, NULL;
+  return &w->fds[fd];
+}
+
+int wasi_fd_close(wg_wasi *w, uint32_t fd) {
+  int err = WE_BADF;
+  wasi_fd *f = get(w, fd, 0, &err);
+  if (!f) return err;
+  if (f->dir) closedir(f->dir); /* closes its own duplicate */
+  if (f->kind == K_HOST && f->host > 2) close(f->host);
+  free(f->preopen);
+  memset(f, 0, sizeof *f);
+  return 0;
+}
+
+static int capture(outbuf *b, const struct iovec *iov, int n, size_t *done) {
+  *done = 0;
+  for (int i = 0; i < n; i++) {
+    if (b->len + iov[i].iov_len > b->cap) {
+      size_t cap = (b->len + iov[i].iov_len) * 2 + 256;
+      uint8_t *d = realloc(b->data, cap);
+      if (!d) return WE_NOMEM;
+      b->data = d;
+      b->cap = cap;
+    }
+    if (iov[i].iov_len) memcpy(b->data + b->len, iov[i].iov_base, iov[i].iov_len);
+    b->len += iov[i].iov_len;
+    *done += iov[i].iov_len;
+  }
+  return 0;
+}
+
+int wasi_fd_write(wg_wasi *w, uint32_t fd, const struct iovec *iov, int n, int64_t offset, size_t *nwritten) {
+  int err = WE_BADF;
+  wasi_fd *f = get(w, fd, R_FD_WRITE, &err);
+  if (!f) return err;
+  if (f->kind == K_CAPTURE) return capture(&w->out[fd], iov, n, nwritten);
+  if (f->type == FT_DIR) return WE_ISDIR;
+  ssize_t r = offset >= 0 ? pwritev(f->host, iov, n, offset) : writev(f->host, iov, n);
+  if (r < 0) return wasi_errno(errno);
+  *nwritten = (size_t)r;
+  return 0;
+}
+
+int wasi_fd_read(wg_wasi *w, uint32_t fd, const struct iovec *iov, int n, int64_t offset, size_t *nread) {
+  int err = WE_BADF;
+  wasi_fd *f = get(w, fd, R_FD_READ, &err);
+  if (!f) return err;
+  if (f->kind == K_STDIN_BUF) {
+    *nread = 0;
+    for (int i = 0; i < n && w->in_pos < w->in_len; i++) {
+      size_t k = iov[i].iov_len < w->in_len - w->in_pos ? iov[i].iov_len : w->in_len - w->in_pos;
+      if (k) memcpy(iov[i].iov_base, w->in + w->in_pos, k);
+      w->in_pos += k;
+      *nread += k;
+    }
+    return 0;
+  }
+  if (f->type == FT_DIR) return WE_ISDIR;
+  ssize_t r = offset >= 0 ? preadv(f->host, iov, n, offset) : readv(f->host, iov, n);
+  if (r < 0) return wasi_errno(errno);
+  *nread = (size_t)r;
+  return 0;
+}
+
+int wasi_fd_seek(wg_wasi *w, uint32_t fd, int64_t offset, int whence, uint64_t *newoffset) {
+  int err = WE_BADF;
+  wasi_fd *f = get(w, fd, offset == 0 && whence == SEEK_CUR ? R_FD_TELL : R_FD_SEEK, &err);
+  if (!f) return err;
+  if (f->kind != K_HOST || f->type == FT_CHAR) return WE_SPIPE;
+  if (whence != SEEK_SET && whence != SEEK_CUR && whence != SEEK_END) return WE_INVAL;
+  off_t r = lseek(f->host, offset, whence);
+  if (r < 0) return wasi_errno(errno);
+  *newoffset = (uint64_t)r;
+  return 0;
+}
+
+int wasi_fd_sync(wg_wasi *w, uint32_t fd, bool data_only) {
+  int err = WE_BADF;
+  wasi_fd *f = get(w, fd, data_only ? R_FD_DATASYNC : R_FD_SYNC, &err);
+  if (!f) return err;
+  if (f->kind != K_HOST) return 0;
+  return (data_only ? fdatasync(f->host) : fsync(f->host)) ? wasi_errno(errno) : 0;
+}
+
+int wasi_fd_fdstat(wg_wasi *w, uint32_t fd, wasi_fdstat *out) {
+  int err = WE_BADF;
+  wasi_fd *f = get(w, fd, 0, &err);
+  if (!f) return err;
+  *out = (wasi_fdstat){f->type, f->flags, f->rights, f->inheriting};
+  return 0;
+}
+
+int wasi_fd_set_flags(wg_wasi *w, uint32_t fd, uint16_t flags) {
+  int err = WE_BADF;
+  wasi_fd *f = get(w, fd, R_FD_FDSTAT_SET_FLAGS, &err);
+  if (!f) return err;
+  if (flags & ~1u) return WE_NOTSUP; /* only append can change on Linux */
+  if (f->kind == K_HOST) {
+    int fl = fcntl(f->host, F_GETFL);
+    if (fl < 0 || fcntl(f->host, F_SETFL, (flags & 1) ? fl | O_APPEND : fl & ~O_APPEND) < 0) return wasi_errno(errno);
+  }
+  f->flags = flags;
+  return 0;
+}
+
+static void fill_stat(const struct stat *st, wasi_filestat *out) {
+  *out = (wasi_filestat){(uint64_t)st->st_dev,
+                         (uint64_t)st->st_ino,
+                         host_type(st->st_mode),
+                         (uint64_t)st->st_nlink,
+                         (uint64_t)st->st_size,
+                         (uint64_t)st->st_atim.tv_sec * 1000000000u + (uint64_t)st->st_atim.tv_nsec,
+                         (uint64_t)st->st_mtim.tv_sec * 1000000000u + (uint64_t)st->st_mtim.tv_nsec,
+                         (uint64_t)st->st_ctim.tv_sec * 1000000000u + (uint64_t)st->st_ctim.tv_nsec};
+}
+
+int wasi_fd_filestat(wg_wasi *w, uint32_t fd, wasi_filestat *out) {
+  int err = WE_BADF;
+  wasi_fd *f = get(w, fd, R_FD_FILESTAT_GET, &err);
+  if (!f) return err;
+  if (f->kind != K_HOST) {
+    *out = (wasi_filestat){.type = FT_CHAR, .nlink = 1};
+    return 0;
+  }
+  struct stat st;
+  if (fstat(f->host, &st)) return wasi_errno(errno);
+  fill_stat(&st, out);
+  return 0;
+}
+
+int wasi_fd_prestat(wg_wasi *w, uint32_t fd, const char **name) {
+  int err = WE_BADF;
+  wasi_fd *f = get(w, fd, 0, &err);
+  if (!f) return err;
+  if (!f->preopen) return WE_BADF;
+  *name = f->preopen;
+  return 0;
+}
+
+int wasi_fd_readdir(wg_wasi *w, uint32_t fd, uint64_t cookie, bool (*emit)(void *ctx, const wasi_dirent *d),
+                    void *ctx) {
+  int err = WE_BADF;
+  wasi_fd *f = get(w, fd, R_FD_READDIR, &err);
+  if (!f) return err;
+  if (f->type != FT_DIR) return WE_NOTDIR;
+  if (!f->dir) {
+    int dup_fd = openat(f->host, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dup_fd < 0 || !(f->dir = fdopendir(dup_fd))) {
+      if (dup_fd >= 0) close(dup_fd);
+      return wasi_errno(errno);
+    }
+  }
+  /* Cookies are entry positions: rewind and skip, which is simple and exact. */
+  rewinddir(f->dir);
+  uint64_t pos = 0;
+  struct dirent *de;
+  errno = 0;
+  while ((de = readdir(f->dir))) {
+    if (pos++ < cookie) continue;
+    uint8_t type = de->d_type == DT_DIR ? FT_DIR : de->d_type == DT_REG ? FT_REG : de->d_type == DT_LNK ? FT_SYMLINK
+                   : de->d_type == DT_CHR ? FT_CHAR : de->d_type == DT_BLK ? FT_BLOCK : FT_UNKNOWN;
+    wasi_dirent d = {pos, (uint64_t)de->d_ino, type, de->d_name, (uint32_t)strlen(de->d_name)};
+    if (!emit(ctx, &d)) break;
+  }
+  return errno ? wasi_errno(errno) : 0;
+}
+
+/* Opens `path` beneath directory `dirfd` (host descriptor). */
+static int open_beneath(int dirfd, const char *path, uint64_t flags, mode_t mode, bool follow) {
+  /* openat2 insists on a zero mode unless it may create. */
+  struct open_how how = {.flags = flags | O_CLOEXEC, .mode = (flags & O_CREAT) ? mode : 0, .resolve = RESOLVE_BENEATH};
+  if (!follow) how.flags |= O_NOFOLLOW;
+  if (!path[0]) return errno = ENOENT, -1;
+  return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+}
+
+/* Splits `path` into its parent (opened beneath the directory, O_PATH) and
+ * its last component, for operations on a name. */
+static int parent_of(wg_wasi *w, uint32_t dirfd, uint64_t right, const char *path, int *pfd, const char **name,
+                     char **owned) {
+  int err = WE_BADF;
+  wasi_fd *d = get(w, dirfd, right, &err);
+  if (!d) return err;
+  if (d->type != FT_DIR) return WE_NOTDIR;
+  size_t n = strlen(path);
+  while (n > 1 && path[n - 1] == '/') n--; /* "dir/" names dir */
+  char *copy = strndup(path, n);
+  if (!copy) return WE_NOMEM;
+  char *slash = strrchr(copy, '/');
+  const char *parent = ".";
+  *name = copy;
+  if (slash) {
+    *slash = 0;
+    parent = slash == copy ? "/" : copy;
+    *name = slash + 1;
+  }
+  if (!strcmp(*name, "..") || !strcmp(*name, ".") || !**name) {
+    free(copy);
+    return WE_INVAL;
+  }
+  *pfd = open_beneath(d->host, parent, O_PATH | O_DIRECTORY, 0, true);
+  if (*pfd < 0) {
+    int e = wasi_errno(errno);
+    free(copy);
+    return e;
+  }
+  *owned = copy;
+  return 0;
+}
+
+int wasi_path_open(wg_wasi *w, uint32_t dirfd, bool follow, const char *path, uint16_t oflags, uint64_t rights,
+                   uint64_t inheriting, uint16_t fdflags, uint32_t *fd) {
+  int err = WE_BADF;
+  wasi_fd *d = get(w, dirfd, R_PATH_OPEN, &err);
+  if (!d) return err;
+  if (d->type != FT_DIR) return WE_NOTDIR;
+  if ((oflags & 1) && !(d->rights & R_PATH_CREATE_FILE)) return WE_NOTCAPABLE;
+  rights &= d->inheriting; /* never more than the directory may hand down */
+  inheriting &= d->inheriting;
+  bool rd = rights & (R_FD_READ | R_FD_READDIR), wr = rights & R_FD_WRITE;
+  uint64_t flags = wr ? (rd ? O_RDWR : O_WRONLY) : O_RDONLY;
+  if (oflags & 1) flags |= O_CREAT;
+  if (oflags & 2) flags |= O_DIRECTORY;
+  if (oflags & 4) flags |= O_EXCL;
+  if (oflags & 8) flags |= O_TRUNC;
+  if (fdflags & 1) flags |= O_APPEND;
+  if (fdflags & (2 | 8 | 16)) flags |= O_SYNC;
+  int h = open_beneath(d->host, path, flags, 0666, follow);
+  if (h < 0 && errno == EISDIR && wr) return WE_ISDIR;
+  if (h < 0) return wasi_errno(errno);
+  struct stat st;
+  if (fstat(h, &st)) {
+    int e = wasi_errno(errno);
+    close(h);
+    return e;
+  }
+  int r = add_fd(w, (wasi_fd){.kind = K_HOST, .host = h, .type = host_type(st.st_mode), .flags = fdflags,
+                              .rights = rights, .inheriting = inheriting}, fd);
+  if (r) close(h);
+  return r;
+}
+
+int wasi_path_filestat(wg_wasi *w, uint32_t dirfd, bool follow, const char *path, wasi_filestat *out) {
+  int pfd, r;
+  const char *name;
+  char *owned = NULL;
+  struct stat st;
+  if (follow) {
+    int err = WE_BADF;
+    wasi_fd *d = get(w, dirfd, R_PATH_FILESTAT_GET, &err);
+    if (!d) return err;
+    int h = open_beneath(d->host, path, O_PATH, 0, true);
+    if (h < 0) return wasi_errno(errno);
+    r = fstat(h, &st) ? wasi_errno(errno) : 0;
+    close(h);
+  } else {
+    if ((r = parent_of(w, dirfd, R_PATH_FILESTAT_GET, path, &pfd, &name, &owned))) return r;
+    r = fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) ? wasi_errno(errno) : 0;
+    close(pfd);
+    free(owned);
+  }
+  if (!r) fill_stat(&st, out);
+  return r;
+}
+
+int wasi_path_mkdir(wg_wasi *w, uint32_t dirfd, const char *path) {
+  int pfd, r;
+  const char *name;
+  char *owned = NULL;
+  if ((r = parent_of(w, dirfd, R_PATH_CREATE_DIRECTORY, path, &pfd, &name, &owned))) return r;
+  r = mkdirat(pfd, name, 0777) ? wasi_errno(errno) : 0;
+  close(pfd);
+  free(owned);
+  return r;
+}
+
+static int remove_name(wg_wasi *w, uint32_t dirfd, uint64_t right, const char *path, int flags) {
+  int pfd, r;
+  const char *name;
+  char *owned = NULL;
+  if ((r = parent_of(w, dirfd, right, path, &pfd, &name, &owned))) return r;
+  r = unlinkat(pfd, name, flags) ? wasi_errno(errno) : 0;
+  /* POSIX says EISDIR for unlink of a directory, Linux says EISDIR too; WASI expects it. */
+  close(pfd);
+  free(owned);
+  return r;
+}
+
+int wasi_path_rmdir(wg_wasi *w, uint32_t dirfd, const char *path) {
+  return remove_name(w, dirfd, R_PATH_REMOVE_DIRECTORY, path, AT_REMOVEDIR);
+}
+
+int wasi_path_unlink(wg_wasi *w, uint32_t dirfd, const char *path) {
+  return remove_name(w, dirfd, R_PATH_UNLINK_FILE, path, 0);
+}
+
+int wasi_path_rename(wg_wasi *w, uint32_t fd, const char *from, uint32_t tofd, const char *to) {
+  int a, b, r;
+  const char *na, *nb;
+  char *oa = NULL, *ob = NULL;
+  if ((r = parent_of(w, fd, R_PATH_RENAME_SOURCE, from, &a, &na, &oa))) return r;
+  if ((r = parent_of(w, tofd, R_PATH_RENAME_TARGET, to, &b, &nb, &ob))) {
+    close(a);
+    free(oa);
+    return r;
+  }
+  r = renameat(a, na, b, nb) ? wasi_errno(errno) : 0;
+  close(a);
+  close(b);
+  free(oa);
+  free(ob);
+  return r;
+}
+
+int wasi_path_readlink(wg_wasi *w, uint32_t dirfd, const char *path, char *buf, size_t len, size_t *used) {
+  int pfd, r;
+  const char *name;
+  char *owned = NULL;
+  if ((r = parent_of(w, dirfd, R_PATH_READLINK, path, &pfd, &name, &owned))) return r;
+  ssize_t n = readlinkat(pfd, name, buf, len);
+  r = n < 0 ? wasi_errno(errno) : 0;
+  if (n >= 0) *used = (size_t)n;
+  close(pfd);
+  free(owned);
+  return r;
+}
+
+/* Clocks (preview1 clockid: 0 realtime, 1 monotonic, 2 process, 3 thread). */
+int wasi_clock_time(wg_wasi *w, uint32_t id, uint64_t *ns) {
+  static const clockid_t ids[4] = {CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID};
+  if (id > 3) return WE_INVAL;
+  if (w->strict) {
+    /* Deterministic: monotonic from 0, realtime from creation, 1 ms per read. */
+    uint64_t *c = id == 0 ? &w->strict_real : &w->strict_mono;
+    *ns = *c;
+    *c += 1000000;
+    return 0;
+  }
+  struct timespec ts;
+  if (clock_gettime(ids[id], &ts)) return wasi_errno(errno);
+  *ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+  return 0;
+}
+
+int wasi_clock_res(wg_wasi *w, uint32_t id, uint64_t *ns) {
+  static const clockid_t ids[4] = {CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID};
+  if (id > 3) return WE_INVAL;
+  if (w->strict) return *ns = 1000000, 0;
+  struct timespec ts;
+  if (clock_getres(ids[id], &ts)) return wasi_errno(errno);
+  *ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+  return 0;
+}
+
+int wasi_random(wg_wasi *w, uint8_t *buf, size_t len) {
+  if (w->strict) {
+    /* xorshift64*: deterministic bytes from a fixed seed. */
+    for (size_t i = 0; i < len; i++) {
+      w->rng ^= w->rng >> 12, w->rng ^= w->rng << 25, w->rng ^= w->rng >> 27;
+      buf[i] = (uint8_t)((w->rng * 0x2545F4914F6CDD1Dull) >> 56);
+    }
+    return 0;
+  }
+  while (len) {
+    ssize_t r = getrandom(buf, len, 0);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return wasi_errno(errno);
+    }
+    buf += r;
+    len -= (size_t)r;
+  }
+  return 0;
+}
+
+int wasi_sleep(wg_wasi *w, uint64_t ns) {
+  if (w->strict) return 0;
+  struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+  while (nanosleep(&ts, &ts) && errno == EINTR) {
+  }
+  return 0;
+}

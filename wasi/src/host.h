@@ -1,0 +1,106 @@
+/*
+ * host.h: the host layer of WASI: descriptors, paths beneath preopens,
+ * clocks, randomness, stdio buffers. It works on host buffers and knows
+ * nothing about wasm memory (abi.c decodes guest arguments and calls it).
+ * Every function returns a WASI errno (0 is success).
+ */
+#ifndef WG_WASI_HOST_H
+#define WG_WASI_HOST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "wgwasi.h"
+
+/* WASI errno values (preview1 `errno`) used here. */
+enum {
+  WE_SUCCESS = 0, WE_2BIG = 1, WE_ACCES = 2, WE_AGAIN = 6, WE_BADF = 8, WE_EXIST = 20, WE_FAULT = 21,
+  WE_INVAL = 28, WE_IO = 29, WE_ISDIR = 31, WE_LOOP = 32, WE_NAMETOOLONG = 37, WE_NOENT = 44,
+  WE_NOMEM = 48, WE_NOSPC = 51, WE_NOSYS = 52, WE_NOTDIR = 54, WE_NOTEMPTY = 55, WE_NOTSUP = 58,
+  WE_OVERFLOW = 61, WE_PERM = 63, WE_SPIPE = 70, WE_NOTCAPABLE = 76,
+};
+
+/* WASI filetypes. */
+enum { FT_UNKNOWN = 0, FT_BLOCK = 1, FT_CHAR = 2, FT_DIR = 3, FT_REG = 4, FT_SOCK_DGRAM = 5, FT_SOCK_STREAM = 6, FT_SYMLINK = 7 };
+
+/* Rights bits (preview1 `rights`) checked here. */
+#define R_FD_DATASYNC (1ull << 0)
+#define R_FD_READ (1ull << 1)
+#define R_FD_SEEK (1ull << 2)
+#define R_FD_FDSTAT_SET_FLAGS (1ull << 3)
+#define R_FD_SYNC (1ull << 4)
+#define R_FD_TELL (1ull << 5)
+#define R_FD_WRITE (1ull << 6)
+#define R_PATH_CREATE_DIRECTORY (1ull << 9)
+#define R_PATH_CREATE_FILE (1ull << 10)
+#define R_PATH_OPEN (1ull << 13)
+#define R_FD_READDIR (1ull << 14)
+#define R_PATH_READLINK (1ull << 15)
+#define R_PATH_RENAME_SOURCE (1ull << 16)
+#define R_PATH_RENAME_TARGET (1ull << 17)
+#define R_PATH_FILESTAT_GET (1ull << 18)
+#define R_FD_FILESTAT_GET (1ull << 21)
+#define R_PATH_REMOVE_DIRECTORY (1ull << 25)
+#define R_PATH_UNLINK_FILE (1ull << 26)
+#define R_ALL ((1ull << 30) - 1)
+
+typedef struct wasi_filestat {
+  uint64_t dev, ino;
+  uint8_t type;
+  uint64_t nlink, size, atim, mtim, ctim;
+} wasi_filestat;
+
+typedef struct wasi_fdstat {
+  uint8_t type;
+  uint16_t flags;
+  uint64_t rights_base, rights_inheriting;
+} wasi_fdstat;
+
+/* One directory entry for readdir. */
+typedef struct wasi_dirent {
+  uint64_t next; /* cookie of the following entry */
+  uint64_t ino;
+  uint8_t type;
+  const char *name;
+  uint32_t namelen;
+} wasi_dirent;
+
+/* Context accessors for the ABI layer. */
+int wasi_args(const wg_wasi *w, const char *const **v);
+int wasi_env(const wg_wasi *w, const char *const **v);
+bool wasi_strict(const wg_wasi *w);
+void wasi_set_exit(wg_wasi *w, int code);
+
+int wasi_fd_close(wg_wasi *w, uint32_t fd);
+int wasi_fd_read(wg_wasi *w, uint32_t fd, const struct iovec *iov, int n, int64_t offset, size_t *nread);
+int wasi_fd_write(wg_wasi *w, uint32_t fd, const struct iovec *iov, int n, int64_t offset, size_t *nwritten);
+int wasi_fd_seek(wg_wasi *w, uint32_t fd, int64_t offset, int whence, uint64_t *newoffset);
+int wasi_fd_sync(wg_wasi *w, uint32_t fd, bool data_only);
+int wasi_fd_fdstat(wg_wasi *w, uint32_t fd, wasi_fdstat *out);
+int wasi_fd_set_flags(wg_wasi *w, uint32_t fd, uint16_t flags);
+int wasi_fd_filestat(wg_wasi *w, uint32_t fd, wasi_filestat *out);
+int wasi_fd_prestat(wg_wasi *w, uint32_t fd, const char **name);
+/* Calls `emit` for entries from `cookie` on until it returns false. */
+int wasi_fd_readdir(wg_wasi *w, uint32_t fd, uint64_t cookie, bool (*emit)(void *ctx, const wasi_dirent *d),
+                    void *ctx);
+
+int wasi_path_open(wg_wasi *w, uint32_t dirfd, bool follow, const char *path, uint16_t oflags, uint64_t rights,
+                   uint64_t inheriting, uint16_t fdflags, uint32_t *fd);
+int wasi_path_filestat(wg_wasi *w, uint32_t dirfd, bool follow, const char *path, wasi_filestat *out);
+int wasi_path_mkdir(wg_wasi *w, uint32_t dirfd, const char *path);
+int wasi_path_rmdir(wg_wasi *w, uint32_t dirfd, const char *path);
+int wasi_path_unlink(wg_wasi *w, uint32_t dirfd, const char *path);
+int wasi_path_rename(wg_wasi *w, uint32_t fd, const char *from, uint32_t tofd, const char *to);
+int wasi_path_readlink(wg_wasi *w, uint32_t dirfd, const char *path, char *buf, size_t len, size_t *used);
+
+int wasi_clock_time(wg_wasi *w, uint32_t id, uint64_t *ns);
+int wasi_clock_res(wg_wasi *w, uint32_t id, uint64_t *ns);
+int wasi_random(wg_wasi *w, uint8_t *buf, size_t len);
+int wasi_sleep(wg_wasi *w, uint64_t ns);
+
+/* Maps a host errno to WASI's. */
+int wasi_errno(int host_errno);
+
+#endif
