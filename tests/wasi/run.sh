@@ -28,6 +28,22 @@ native wasi_files && {
   same "wasi_files leaves the same tree" "$(cd "$tmp/n" && find . | sort)" "$(cd "$tmp/w" && find . | sort)"
 }
 
+# The less common operations: the same as natively, then the WASI-only calls.
+native wasi_more && {
+  mkdir -p "$tmp/n2" "$tmp/w2"
+  want=$("$tmp/wasi_more.native" "$tmp/n2" 2>&1)
+  got=$("$wg" wasm run --dir "$tmp/w2:/sandbox" "$g/wasi_more.wasm" /sandbox 2>&1)
+  same "wasi_more output" "$want" "$(sed '/^wasi:$/,$d' <<<"$got")"
+  same "wasi_more WASI-only calls" "wasi:
+renumber: 0
+renumber closed: 8
+drop read right: 0
+read without right: -1 Bad file descriptor
+regain right: 76
+sock_shutdown on a file: 57
+sock_shutdown on fd 99: 8" "$(sed -n '/^wasi:$/,$p' <<<"$got")"
+}
+
 # Escapes: nothing outside the preopen may be read, created, renamed or listed.
 box=$tmp/box
 mkdir -p "$box/inner"

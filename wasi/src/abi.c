@@ -3,7 +3,9 @@
  * guest pointer through one helper (guest()), calls the host layer (host.c)
  * and writes results back in the ABI's layouts (wasi_snapshot_preview1.witx:
  * little-endian, iovec {buf u32, len u32}, fdstat 24 bytes, filestat 64,
- * prestat 8, dirent 24 + name, subscription 48, event 32).
+ * prestat 8, dirent 24 + name, subscription 48, event 32). Sockets: the
+ * runtime hands none out, so the sock_* calls answer ENOTSOCK (or EBADF).
+ * proc_raise is not supported (ENOSYS), as signals have no meaning here.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -333,6 +335,71 @@ static int path_readlink(wg_wasi *w, const gmem *m, const wg_val *a) {
   return r ? r : put32(m, U32(5), (uint32_t)used) ? 0 : WE_FAULT;
 }
 
+/* ---------------------------------------------------------------- the rest */
+
+static int fd_advise(wg_wasi *w, const gmem *m, const wg_val *a) {
+  (void)m;
+  return wasi_fd_advise(w, U32(0), U64(1), U64(2), (uint8_t)U32(3));
+}
+static int fd_allocate(wg_wasi *w, const gmem *m, const wg_val *a) {
+  (void)m;
+  return wasi_fd_allocate(w, U32(0), U64(1), U64(2));
+}
+static int fd_fdstat_set_rights(wg_wasi *w, const gmem *m, const wg_val *a) {
+  (void)m;
+  return wasi_fd_set_rights(w, U32(0), U64(1), U64(2));
+}
+static int fd_filestat_set_size(wg_wasi *w, const gmem *m, const wg_val *a) {
+  (void)m;
+  return wasi_fd_set_size(w, U32(0), U64(1));
+}
+static int fd_filestat_set_times(wg_wasi *w, const gmem *m, const wg_val *a) {
+  (void)m;
+  return wasi_fd_set_times(w, U32(0), U64(1), U64(2), (uint16_t)U32(3));
+}
+static int fd_renumber(wg_wasi *w, const gmem *m, const wg_val *a) {
+  (void)m;
+  return wasi_fd_renumber(w, U32(0), U32(1));
+}
+static int path_filestat_set_times(wg_wasi *w, const gmem *m, const wg_val *a) {
+  char *path;
+  int r = path_arg(m, U32(2), U32(3), &path);
+  if (r) return r;
+  r = wasi_path_set_times(w, U32(0), U32(1) & 1, path, U64(4), U64(5), (uint16_t)U32(6));
+  free(path);
+  return r;
+}
+static int path_link(wg_wasi *w, const gmem *m, const wg_val *a) {
+  char *from, *to;
+  int r = path_arg(m, U32(2), U32(3), &from);
+  if (r) return r;
+  if ((r = path_arg(m, U32(5), U32(6), &to))) {
+    free(from);
+    return r;
+  }
+  r = wasi_path_link(w, U32(0), U32(1) & 1, from, U32(4), to);
+  free(from);
+  free(to);
+  return r;
+}
+static int path_symlink(wg_wasi *w, const gmem *m, const wg_val *a) {
+  char *target, *path;
+  int r = path_arg(m, U32(0), U32(1), &target);
+  if (r) return r;
+  if ((r = path_arg(m, U32(3), U32(4), &path))) {
+    free(target);
+    return r;
+  }
+  r = wasi_path_symlink(w, target, U32(2), path);
+  free(target);
+  free(path);
+  return r;
+}
+static int sock_any(wg_wasi *w, const gmem *m, const wg_val *a) {
+  (void)m;
+  return wasi_sock_check(w, U32(0));
+}
+
 /* ---------------------------------------------------------------- poll_oneoff */
 
 /* Clock subscriptions sleep until the earliest one (not at all in strict
@@ -395,45 +462,45 @@ static const entry table[] = {
     {"environ_sizes_get", "ii", environ_sizes_get},
     {"clock_res_get", "ii", clock_res_get},
     {"clock_time_get", "iIi", clock_time_get},
-    {"fd_advise", "iIIi", NULL},
-    {"fd_allocate", "iII", NULL},
+    {"fd_advise", "iIIi", fd_advise},
+    {"fd_allocate", "iII", fd_allocate},
     {"fd_close", "i", fd_close},
     {"fd_datasync", "i", fd_datasync},
     {"fd_fdstat_get", "ii", fd_fdstat_get},
     {"fd_fdstat_set_flags", "ii", fd_fdstat_set_flags},
-    {"fd_fdstat_set_rights", "iII", NULL},
+    {"fd_fdstat_set_rights", "iII", fd_fdstat_set_rights},
     {"fd_filestat_get", "ii", fd_filestat_get},
-    {"fd_filestat_set_size", "iI", NULL},
-    {"fd_filestat_set_times", "iIIi", NULL},
+    {"fd_filestat_set_size", "iI", fd_filestat_set_size},
+    {"fd_filestat_set_times", "iIIi", fd_filestat_set_times},
     {"fd_pread", "iiiIi", fd_pread},
     {"fd_prestat_get", "ii", fd_prestat_get},
     {"fd_prestat_dir_name", "iii", fd_prestat_dir_name},
     {"fd_pwrite", "iiiIi", fd_pwrite},
     {"fd_read", "iiii", fd_read},
     {"fd_readdir", "iiiIi", fd_readdir},
-    {"fd_renumber", "ii", NULL},
+    {"fd_renumber", "ii", fd_renumber},
     {"fd_seek", "iIii", fd_seek},
     {"fd_sync", "i", fd_sync},
     {"fd_tell", "ii", fd_tell},
     {"fd_write", "iiii", fd_write},
     {"path_create_directory", "iii", path_create_directory},
     {"path_filestat_get", "iiiii", path_filestat_get},
-    {"path_filestat_set_times", "iiiIIi", NULL},
-    {"path_link", "iiiiiii", NULL},
+    {"path_filestat_set_times", "iiiiIIi", path_filestat_set_times},
+    {"path_link", "iiiiiii", path_link},
     {"path_open", "iiiiiIIii", path_open},
     {"path_readlink", "iiiiii", path_readlink},
     {"path_remove_directory", "iii", path_remove_directory},
     {"path_rename", "iiiiii", path_rename},
-    {"path_symlink", "iiiii", NULL},
+    {"path_symlink", "iiiii", path_symlink},
     {"path_unlink_file", "iii", path_unlink_file},
     {"poll_oneoff", "iiii", poll_oneoff},
     {"proc_raise", "i", NULL},
     {"random_get", "ii", random_get},
     {"sched_yield", "", sched_yield_},
-    {"sock_accept", "iii", NULL},
-    {"sock_recv", "iiiiii", NULL},
-    {"sock_send", "iiiii", NULL},
-    {"sock_shutdown", "ii", NULL},
+    {"sock_accept", "iii", sock_any},
+    {"sock_recv", "iiiiii", sock_any},
+    {"sock_send", "iiiii", sock_any},
+    {"sock_shutdown", "ii", sock_any},
 };
 
 typedef struct binding {

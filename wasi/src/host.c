@@ -597,3 +597,146 @@ int wasi_sleep(wg_wasi *w, uint64_t ns) {
   }
   return 0;
 }
+
+int wasi_fd_advise(wg_wasi *w, uint32_t fd, uint64_t offset, uint64_t len, uint8_t advice) {
+  static const int map[6] = {POSIX_FADV_NORMAL, POSIX_FADV_SEQUENTIAL, POSIX_FADV_RANDOM,
+                             POSIX_FADV_WILLNEED, POSIX_FADV_DONTNEED, POSIX_FADV_NOREUSE};
+  int err = WE_BADF;
+  wasi_fd *f = get(w, fd, R_FD_ADVISE, &err);
+  if (!f) return err;
+  if (advice > 5) return WE_INVAL;
+  if (f->kind != K_HOST || f->type == FT_DIR) return f->type == FT_DIR ? WE_BADF : WE_SPIPE;
+  int r = posix_fadvise(f->host, (off_t)offset, (off_t)len, map[advice]);
+  return r ? wasi_errno(r) : 0;
+}
+
+int wasi_fd_allocate(wg_wasi *w, uint32_t fd, uint64_t offset, uint64_t len) {
+  int err = WE_BADF;
+  wasi_fd *f = get(w, fd, R_FD_ALLOCATE, &err);
+  if (!f) return err;
+  if (f->kind != K_HOST || f->type != FT_REG) return f->type == FT_DIR ? WE_BADF : WE_SPIPE;
+  if (offset > INT64_MAX || len > INT64_MAX - offset) return WE_INVAL;
+  int r = posix_fallocate(f->host, (off_t)offset, (off_t)len);
+  return r ? wasi_errno(r) : 0;
+}
+
+int wasi_fd_set_rights(wg_wasi *w, uint32_t fd, uint64_t base, uint64_t inheriting) {
+  int err = WE_BADF;
+  wasi_fd *f = get(w, fd, 0, &err);
+  if (!f) return err;
+  /* Rights can only be dropped. */
+  if ((base & ~f->rights) || (inheriting & ~f->inheriting)) return WE_NOTCAPABLE;
+  f->rights = base;
+  f->inheriting = inheriting;
+  return 0;
+}
+
+int wasi_fd_set_size(wg_wasi *w, uint32_t fd, uint64_t size) {
+  int err = WE_BADF;
+  wasi_fd *f = get(w, fd, R_FD_FILESTAT_SET_SIZE, &err);
+  if (!f) return err;
+  if (f->kind != K_HOST) return WE_INVAL;
+  if (size > INT64_MAX) return WE_INVAL;
+  return ftruncate(f->host, (off_t)size) ? wasi_errno(errno) : 0;
+}
+
+/* struct timespec[2] for futimens/utimensat from WASI's fstflags. */
+static int times_of(uint64_t atim, uint64_t mtim, uint16_t fst, struct timespec ts[2]) {
+  if (((fst & 1) && (fst & 2)) || ((fst & 4) && (fst & 8)) || (fst & ~15)) return WE_INVAL;
+  ts[0] = (fst & 2) ? (struct timespec){0, UTIME_NOW}
+        : (fst & 1) ? (struct timespec){(time_t)(atim / 1000000000u), (long)(atim % 1000000000u)}
+                    : (struct timespec){0, UTIME_OMIT};
+  ts[1] = (fst & 8) ? (struct timespec){0, UTIME_NOW}
+        : (fst & 4) ? (struct timespec){(time_t)(mtim / 1000000000u), (long)(mtim % 1000000000u)}
+                    : (struct timespec){0, UTIME_OMIT};
+  return 0;
+}
+
+int wasi_fd_set_times(wg_wasi *w, uint32_t fd, uint64_t atim, uint64_t mtim, uint16_t fst) {
+  int err = WE_BADF;
+  wasi_fd *f = get(w, fd, R_FD_FILESTAT_SET_TIMES, &err);
+  if (!f) return err;
+  struct timespec ts[2];
+  int r = times_of(atim, mtim, fst, ts);
+  if (r) return r;
+  if (f->kind != K_HOST) return WE_INVAL;
+  return futimens(f->host, ts) ? wasi_errno(errno) : 0;
+}
+
+int wasi_path_set_times(wg_wasi *w, uint32_t dirfd, bool follow, const char *path, uint64_t atim, uint64_t mtim,
+                        uint16_t fst) {
+  struct timespec ts[2];
+  int r = times_of(atim, mtim, fst, ts);
+  if (r) return r;
+  if (follow) {
+    int err = WE_BADF;
+    wasi_fd *d = get(w, dirfd, R_PATH_FILESTAT_SET_TIMES, &err);
+    if (!d) return err;
+    int h = open_beneath(d->host, path, O_PATH, 0, true);
+    if (h < 0) return wasi_errno(errno);
+    /* An O_PATH descriptor takes no futimens; its /proc name does (already resolved beneath). */
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", h);
+    r = utimensat(AT_FDCWD, proc, ts, 0) ? wasi_errno(errno) : 0;
+    close(h);
+    return r;
+  }
+  int pfd;
+  const char *name;
+  char *owned = NULL;
+  if ((r = parent_of(w, dirfd, R_PATH_FILESTAT_SET_TIMES, path, &pfd, &name, &owned))) return r;
+  r = utimensat(pfd, name, ts, AT_SYMLINK_NOFOLLOW) ? wasi_errno(errno) : 0;
+  close(pfd);
+  free(owned);
+  return r;
+}
+
+int wasi_fd_renumber(wg_wasi *w, uint32_t from, uint32_t to) {
+  int err = WE_BADF;
+  if (!get(w, from, 0, &err) || !get(w, to, 0, &err)) return err;
+  if (from == to) return 0;
+  wasi_fd_close(w, to);
+  w->fds[to] = w->fds[from];
+  memset(&w->fds[from], 0, sizeof w->fds[from]);
+  return 0;
+}
+
+int wasi_path_link(wg_wasi *w, uint32_t oldfd, bool follow, const char *oldpath, uint32_t newfd, const char *newpath) {
+  int a, b, r;
+  const char *na, *nb;
+  char *oa = NULL, *ob = NULL;
+  if ((r = parent_of(w, oldfd, R_PATH_LINK_SOURCE, oldpath, &a, &na, &oa))) return r;
+  if ((r = parent_of(w, newfd, R_PATH_LINK_TARGET, newpath, &b, &nb, &ob))) {
+    close(a);
+    free(oa);
+    return r;
+  }
+  if (follow) {
+    /* Following a symlink source would resolve it outside the checks: refuse. */
+    struct stat st;
+    if (!fstatat(a, na, &st, AT_SYMLINK_NOFOLLOW) && S_ISLNK(st.st_mode)) r = WE_NOTCAPABLE;
+  }
+  if (!r) r = linkat(a, na, b, nb, 0) ? wasi_errno(errno) : 0;
+  close(a);
+  close(b);
+  free(oa);
+  free(ob);
+  return r;
+}
+
+int wasi_path_symlink(wg_wasi *w, const char *target, uint32_t dirfd, const char *path) {
+  int pfd, r;
+  const char *name;
+  char *owned = NULL;
+  /* The link's text is never resolved here; later lookups stay beneath (openat2). */
+  if ((r = parent_of(w, dirfd, R_PATH_SYMLINK, path, &pfd, &name, &owned))) return r;
+  r = symlinkat(target, pfd, name) ? wasi_errno(errno) : 0;
+  close(pfd);
+  free(owned);
+  return r;
+}
+
+int wasi_sock_check(wg_wasi *w, uint32_t fd) {
+  int err = WE_BADF;
+  return get(w, fd, 0, &err) ? WE_NOTSOCK : err;
+}

@@ -19,7 +19,7 @@ enum {
   WE_SUCCESS = 0, WE_2BIG = 1, WE_ACCES = 2, WE_AGAIN = 6, WE_BADF = 8, WE_EXIST = 20, WE_FAULT = 21,
   WE_INVAL = 28, WE_IO = 29, WE_ISDIR = 31, WE_LOOP = 32, WE_NAMETOOLONG = 37, WE_NOENT = 44,
   WE_NOMEM = 48, WE_NOSPC = 51, WE_NOSYS = 52, WE_NOTDIR = 54, WE_NOTEMPTY = 55, WE_NOTSUP = 58,
-  WE_OVERFLOW = 61, WE_PERM = 63, WE_SPIPE = 70, WE_NOTCAPABLE = 76,
+  WE_NOTSOCK = 57, WE_OVERFLOW = 61, WE_PERM = 63, WE_SPIPE = 70, WE_NOTCAPABLE = 76,
 };
 
 /* WASI filetypes. */
@@ -33,15 +33,23 @@ enum { FT_UNKNOWN = 0, FT_BLOCK = 1, FT_CHAR = 2, FT_DIR = 3, FT_REG = 4, FT_SOC
 #define R_FD_SYNC (1ull << 4)
 #define R_FD_TELL (1ull << 5)
 #define R_FD_WRITE (1ull << 6)
+#define R_FD_ADVISE (1ull << 7)
+#define R_FD_ALLOCATE (1ull << 8)
 #define R_PATH_CREATE_DIRECTORY (1ull << 9)
 #define R_PATH_CREATE_FILE (1ull << 10)
+#define R_PATH_LINK_SOURCE (1ull << 11)
+#define R_PATH_LINK_TARGET (1ull << 12)
 #define R_PATH_OPEN (1ull << 13)
 #define R_FD_READDIR (1ull << 14)
 #define R_PATH_READLINK (1ull << 15)
 #define R_PATH_RENAME_SOURCE (1ull << 16)
 #define R_PATH_RENAME_TARGET (1ull << 17)
 #define R_PATH_FILESTAT_GET (1ull << 18)
+#define R_PATH_FILESTAT_SET_TIMES (1ull << 20)
 #define R_FD_FILESTAT_GET (1ull << 21)
+#define R_FD_FILESTAT_SET_SIZE (1ull << 22)
+#define R_FD_FILESTAT_SET_TIMES (1ull << 23)
+#define R_PATH_SYMLINK (1ull << 24)
 #define R_PATH_REMOVE_DIRECTORY (1ull << 25)
 #define R_PATH_UNLINK_FILE (1ull << 26)
 #define R_ALL ((1ull << 30) - 1)
@@ -94,6 +102,20 @@ int wasi_path_rmdir(wg_wasi *w, uint32_t dirfd, const char *path);
 int wasi_path_unlink(wg_wasi *w, uint32_t dirfd, const char *path);
 int wasi_path_rename(wg_wasi *w, uint32_t fd, const char *from, uint32_t tofd, const char *to);
 int wasi_path_readlink(wg_wasi *w, uint32_t dirfd, const char *path, char *buf, size_t len, size_t *used);
+
+int wasi_fd_advise(wg_wasi *w, uint32_t fd, uint64_t offset, uint64_t len, uint8_t advice);
+int wasi_fd_allocate(wg_wasi *w, uint32_t fd, uint64_t offset, uint64_t len);
+int wasi_fd_set_rights(wg_wasi *w, uint32_t fd, uint64_t base, uint64_t inheriting);
+int wasi_fd_set_size(wg_wasi *w, uint32_t fd, uint64_t size);
+/* fst_flags: 1 atim, 2 atim now, 4 mtim, 8 mtim now (preview1 fstflags). */
+int wasi_fd_set_times(wg_wasi *w, uint32_t fd, uint64_t atim, uint64_t mtim, uint16_t fst);
+int wasi_path_set_times(wg_wasi *w, uint32_t dirfd, bool follow, const char *path, uint64_t atim, uint64_t mtim,
+                        uint16_t fst);
+int wasi_fd_renumber(wg_wasi *w, uint32_t from, uint32_t to);
+int wasi_path_link(wg_wasi *w, uint32_t oldfd, bool follow, const char *oldpath, uint32_t newfd, const char *newpath);
+int wasi_path_symlink(wg_wasi *w, const char *target, uint32_t dirfd, const char *path);
+/* Sockets: the runtime never hands any out, so a valid fd is never one. */
+int wasi_sock_check(wg_wasi *w, uint32_t fd);
 
 int wasi_clock_time(wg_wasi *w, uint32_t id, uint64_t *ns);
 int wasi_clock_res(wg_wasi *w, uint32_t id, uint64_t *ns);
