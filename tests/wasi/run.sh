@@ -44,6 +44,11 @@ sock_shutdown on a file: 57
 sock_shutdown on fd 99: 8" "$(sed -n '/^wasi:$/,$p' <<<"$got")"
 }
 
+# wasi_unstable (preview0): its own whence values, filestat and subscription layouts.
+mkdir -p "$tmp/p0"
+wat2wasm "$(dirname "$0")/preview0.wat" -o "$tmp/preview0.wasm" && ok || bad "preview0.wat"
+same "preview0" "preview0 ok" "$("$wg" wasm run --dir "$tmp/p0:/p0" "$tmp/preview0.wasm" 2>&1)"
+
 # Escapes: nothing outside the preopen may be read, created, renamed or listed.
 box=$tmp/box
 mkdir -p "$box/inner"

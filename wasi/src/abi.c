@@ -445,6 +445,78 @@ static int poll_oneoff(wg_wasi *w, const gmem *m, const wg_val *a) {
   return put32(m, U32(3), nev) ? 0 : WE_FAULT;
 }
 
+/* ---------------------------------------------------------------- wasi_unstable (preview0) */
+
+/* preview0's filestat: nlink is a u32 at 20, then size, atim, mtim, ctim (56 bytes). */
+static int write_filestat0(const gmem *m, uint32_t ptr, const wasi_filestat *st) {
+  uint8_t *p = guest(m, ptr, 56);
+  if (!p) return WE_FAULT;
+  memset(p, 0, 56);
+  uint32_t nlink = st->nlink > UINT32_MAX ? UINT32_MAX : (uint32_t)st->nlink;
+  memcpy(p, &st->dev, 8);
+  memcpy(p + 8, &st->ino, 8);
+  p[16] = st->type;
+  memcpy(p + 20, &nlink, 4);
+  memcpy(p + 24, &st->size, 8);
+  memcpy(p + 32, &st->atim, 8);
+  memcpy(p + 40, &st->mtim, 8);
+  memcpy(p + 48, &st->ctim, 8);
+  return 0;
+}
+static int fd_filestat_get0(wg_wasi *w, const gmem *m, const wg_val *a) {
+  wasi_filestat st;
+  int r = wasi_fd_filestat(w, U32(0), &st);
+  return r ? r : write_filestat0(m, U32(1), &st);
+}
+static int path_filestat_get0(wg_wasi *w, const gmem *m, const wg_val *a) {
+  char *path;
+  int r = path_arg(m, U32(2), U32(3), &path);
+  if (r) return r;
+  wasi_filestat st;
+  r = wasi_path_filestat(w, U32(0), U32(1) & 1, path, &st);
+  free(path);
+  return r ? r : write_filestat0(m, U32(4), &st);
+}
+/* preview0's whence: 0 cur, 1 end, 2 set. */
+static int fd_seek0(wg_wasi *w, const gmem *m, const wg_val *a) {
+  static const int whence[3] = {1, 2, 0};
+  if (U32(2) > 2) return WE_INVAL;
+  uint64_t pos;
+  int r = wasi_fd_seek(w, U32(0), a[1].of.i64, whence[U32(2)], &pos);
+  return r ? r : put64(m, U32(3), pos) ? 0 : WE_FAULT;
+}
+/* preview0's subscriptions are 56 bytes (the clock has an identifier first).
+ * They are rewritten into preview1's 48-byte layout in a host buffer (laid
+ * out as subscriptions, events, count) and polled by poll_oneoff itself. */
+static int poll_oneoff0(wg_wasi *w, const gmem *m, const wg_val *a) {
+  uint32_t n = U32(2);
+  if (n == 0 || n > 4096) return WE_INVAL;
+  uint8_t *in = guest(m, U32(0), (uint64_t)n * 56), *out = guest(m, U32(1), (uint64_t)n * 32);
+  if (!in || !out) return WE_FAULT;
+  size_t size = (size_t)n * 80 + 4;
+  uint8_t *buf = calloc(1, size);
+  if (!buf) return WE_NOMEM;
+  for (uint32_t i = 0; i < n; i++) {
+    const uint8_t *s0 = in + 56 * i;
+    uint8_t *s1 = buf + 48 * i;
+    memcpy(s1, s0, 16);                           /* userdata, tag */
+    if (s0[8] == 0) memcpy(s1 + 16, s0 + 24, 26); /* clock: id, timeout, precision, flags */
+    else memcpy(s1 + 16, s0 + 16, 4);             /* descriptor */
+  }
+  gmem host = {buf, size};
+  wg_val args[4] = {{.kind = WG_I32, .of.i32 = 0}, {.kind = WG_I32, .of.i32 = (int32_t)(n * 48)},
+                    {.kind = WG_I32, .of.i32 = (int32_t)n}, {.kind = WG_I32, .of.i32 = (int32_t)(n * 80)}};
+  int r = poll_oneoff(w, &host, args);
+  if (!r) {
+    uint32_t nev;
+    memcpy(&nev, buf + (size_t)n * 80, 4);
+    memcpy(out, buf + (size_t)n * 48, (size_t)nev * 32);
+    r = put32(m, U32(3), nev) ? 0 : WE_FAULT;
+  }
+  free(buf);
+  return r;
+}
+
 /* ---------------------------------------------------------------- registry */
 
 typedef int (*abi_fn)(wg_wasi *w, const gmem *m, const wg_val *a);
@@ -503,6 +575,14 @@ static const entry table[] = {
     {"sock_shutdown", "ii", sock_any},
 };
 
+/* wasi_unstable: the functions whose layouts differ; the rest are shared. */
+static const entry table0[] = {
+    {"fd_seek", "iIii", fd_seek0},
+    {"fd_filestat_get", "ii", fd_filestat_get0},
+    {"path_filestat_get", "iiiii", path_filestat_get0},
+    {"poll_oneoff", "iiii", poll_oneoff0},
+};
+
 typedef struct binding {
   wg_wasi *w;
   const entry *e;
@@ -528,15 +608,19 @@ bool wg_wasi_link(wg_wasi *w, wg_store *store, const wg_module *m, wg_extern *im
     wg_extern_desc d;
     wg_externtype t;
     wg_module_import(m, i, &d);
-    if (strlen("wasi_snapshot_preview1") != d.module_len || memcmp(d.module, "wasi_snapshot_preview1", d.module_len))
-      continue;
+    bool p1 = d.module_len == 22 && !memcmp(d.module, "wasi_snapshot_preview1", 22);
+    bool p0 = d.module_len == 13 && !memcmp(d.module, "wasi_unstable", 13);
+    if (!p1 && !p0) continue;
+    const char *modname = p1 ? "wasi_snapshot_preview1" : "wasi_unstable";
     const entry *e = NULL;
+    for (size_t k = 0; p0 && k < sizeof table0 / sizeof table0[0] && !e; k++)
+      if (strlen(table0[k].name) == d.name_len && !memcmp(table0[k].name, d.name, d.name_len)) e = &table0[k];
     for (size_t k = 0; k < sizeof table / sizeof table[0] && !e; k++)
       if (strlen(table[k].name) == d.name_len && !memcmp(table[k].name, d.name, d.name_len)) e = &table[k];
     bool is_exit = d.name_len == 9 && !memcmp(d.name, "proc_exit", 9);
     if (is_exit) e = &exit_entry;
     if (!e || d.kind != WG_EXTERN_FUNC) {
-      snprintf(err, errlen, "unknown import wasi_snapshot_preview1.%.*s", (int)d.name_len, d.name);
+      snprintf(err, errlen, "unknown import %s.%.*s", modname, (int)d.name_len, d.name);
       return false;
     }
     wg_valtype params[16];
@@ -549,7 +633,7 @@ bool wg_wasi_link(wg_wasi *w, wg_store *store, const wg_module *m, wg_extern *im
     for (uint32_t k = 0; same && k < ft.nparams; k++) same = t.func.params[k] == params[k];
     for (uint32_t k = 0; same && k < ft.nresults; k++) same = t.func.results[k] == WG_I32;
     if (!same) {
-      snprintf(err, errlen, "incompatible import type for wasi_snapshot_preview1.%s", e->name);
+      snprintf(err, errlen, "incompatible import type for %s.%s", modname, e->name);
       return false;
     }
     binding *b = malloc(sizeof *b);
