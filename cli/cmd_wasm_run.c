@@ -37,7 +37,9 @@ static int usage(FILE *out, int status) {
           "  --max-memory SIZE    cap on linear memory (e.g. 64Mi, 1Gi; 64 KiB pages)\n"
           "  --strict-sandbox     deterministic clocks and random bytes, no sleeping\n"
           "  --invoke FUNC        call exported FUNC (after _initialize, if exported) with\n"
-          "                       ARGS parsed by its parameter types; print its results\n");
+          "                       ARGS parsed by its parameter types; print its results\n"
+          "  --preload NAME=FILE  instantiate FILE first (with the same WASI) and satisfy\n"
+          "                       imports from module NAME with its exports; repeatable\n");
   return status;
 }
 
@@ -120,7 +122,40 @@ static int report_trap(const char *module, wg_trap *t, wg_wasi *w) {
   return 134;
 }
 
+typedef struct preload {
+  const char *name, *file;
+  wg_module *module;
+  wg_instance *inst;
+} preload;
+
+/* Fills the imports of `m`: WASI from the context, the rest from preloaded
+ * instances by module name. false (with a message) when one is missing. */
+static bool link_all(const char *path, wg_wasi *w, wg_store *store, const wg_module *m, wg_extern *imports,
+                     const preload *pre, int npre) {
+  char err[256];
+  if (!wg_wasi_link(w, store, m, imports, err, sizeof err)) {
+    fprintf(stderr, "%s: %s\n", path, err);
+    return false;
+  }
+  for (uint32_t k = 0; k < wg_module_import_count(m); k++) {
+    if (imports[k].of.func) continue;
+    wg_extern_desc d;
+    wg_module_import(m, k, &d);
+    bool found = false;
+    for (int p = 0; p < npre && !found; p++)
+      if (pre[p].inst && strlen(pre[p].name) == d.module_len && !memcmp(pre[p].name, d.module, d.module_len))
+        found = wg_instance_export(pre[p].inst, d.name, d.name_len, &imports[k]);
+    if (!found) {
+      fprintf(stderr, "%s: unknown import %.*s.%.*s\n", path, (int)d.module_len, d.module, (int)d.name_len, d.name);
+      return false;
+    }
+  }
+  return true;
+}
+
 int wg_cmd_wasm_run(int argc, char **argv) {
+  preload pre[16];
+  int npreload = 0;
   wg_wasi_preopen preopens[64];
   const char *envs[256];
   int npre = 0, nenv = 0, i = 1;
@@ -161,6 +196,12 @@ int wg_cmd_wasm_run(int argc, char **argv) {
       if (!(max_mem = parse_size(v))) return fprintf(stderr, "wasmgate wasm run: bad --max-memory '%s'\n", v), 2;
     } else if (!strcmp(o, "--invoke")) {
       invoke = v;
+    } else if (!strcmp(o, "--preload")) {
+      const char *eq = strchr(v, '=');
+      if (!eq || eq == v || npreload == 16) return fprintf(stderr, "wasmgate wasm run: --preload wants NAME=FILE\n"), 2;
+      char *name = strndup(v, (size_t)(eq - v));
+      if (!name) return 1;
+      pre[npreload++] = (preload){name, eq + 1, NULL, NULL};
     } else {
       fprintf(stderr, "wasmgate wasm run: unknown option '%s'\n\n", o);
       return usage(stderr, 2);
@@ -197,19 +238,34 @@ int wg_cmd_wasm_run(int argc, char **argv) {
     fprintf(stderr, "wasmgate wasm run: %s\n", store ? err : "out of memory");
     goto done;
   }
-  uint32_t nimp = wg_module_import_count(m);
-  imports = calloc(nimp + 1, sizeof *imports);
-  if (!imports || !wg_wasi_link(w, store, m, imports, err, sizeof err)) {
-    fprintf(stderr, "%s: %s\n", path, imports ? err : "out of memory");
-    goto done;
-  }
-  for (uint32_t k = 0; k < nimp; k++)
-    if (!imports[k].of.func) {
-      wg_extern_desc d;
-      wg_module_import(m, k, &d);
-      fprintf(stderr, "%s: unknown import %.*s.%.*s\n", path, (int)d.module_len, d.module, (int)d.name_len, d.name);
+  /* Preloaded modules first, each linked against WASI and the ones before it. */
+  for (int p = 0; p < npreload; p++) {
+    size_t plen;
+    unsigned char *pb = wg_cli_read_file(pre[p].file, &plen);
+    if (!pb) goto done;
+    pre[p].module = wg_module_new(pb, plen, &e);
+    free(pb);
+    if (!pre[p].module) {
+      fprintf(stderr, "%s:0x%zx: %s\n", pre[p].file, wg_error_offset(e), wg_error_message(e));
+      wg_error_delete(e);
       goto done;
     }
+    uint32_t n = wg_module_import_count(pre[p].module);
+    wg_extern *pimp = calloc(n + 1, sizeof *pimp);
+    wg_trap *ptrap = NULL;
+    if (pimp && link_all(pre[p].file, w, store, pre[p].module, pimp, pre, p))
+      pre[p].inst = wg_instance_new(store, pre[p].module, pimp, n, &e, &ptrap);
+    free(pimp);
+    if (!pre[p].inst) {
+      if (ptrap) status = report_trap(pre[p].file, ptrap, w);
+      else if (e) fprintf(stderr, "%s: %s\n", pre[p].file, wg_error_message(e));
+      wg_error_delete(e);
+      goto done;
+    }
+  }
+  uint32_t nimp = wg_module_import_count(m);
+  imports = calloc(nimp + 1, sizeof *imports);
+  if (!imports || !link_all(path, w, store, m, imports, pre, npreload)) goto done;
   if (fuel >= 0) wg_store_set_fuel(store, (uint64_t)fuel);
   if (timeout_ms >= 0) {
     wg_store_set_deadline(store, (uint64_t)(timeout_ms + TICK_MS - 1) / TICK_MS + 1);
@@ -280,5 +336,9 @@ done:
   free(bytes);
   free(in);
   for (int k = 0; k < npre; k++) free((void *)preopens[k].host);
+  for (int k = 0; k < npreload; k++) {
+    free((void *)pre[k].name);
+    wg_module_delete(pre[k].module);
+  }
   return status;
 }

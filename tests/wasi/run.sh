@@ -49,6 +49,12 @@ mkdir -p "$tmp/p0"
 wat2wasm "$(dirname "$0")/preview0.wat" -o "$tmp/preview0.wasm" && ok || bad "preview0.wat"
 same "preview0" "preview0 ok" "$("$wg" wasm run --dir "$tmp/p0:/p0" "$tmp/preview0.wasm" 2>&1)"
 
+# --preload: another module's exports satisfy imports by module name.
+wat2wasm "$(dirname "$0")/preload_lib.wat" -o "$tmp/lib.wasm" && wat2wasm "$(dirname "$0")/preload_main.wat" -o "$tmp/main.wasm"
+same "preload" "205" "$("$wg" wasm run --preload "lib=$tmp/lib.wasm" --invoke run "$tmp/main.wasm" 2 3 2>&1)"
+out=$("$wg" wasm run --invoke run "$tmp/main.wasm" 2 3 2>&1)
+[ $? -eq 1 ] && grep -q 'unknown import lib.add' <<<"$out" && ok || bad "missing preload: $out"
+
 # Escapes: nothing outside the preopen may be read, created, renamed or listed.
 box=$tmp/box
 mkdir -p "$box/inner"
