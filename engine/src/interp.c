@@ -10,7 +10,6 @@
  * Semantics: spec 4.4 (instructions) with numeric.h for the operators C does
  * not give exactly.
  */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,16 +17,14 @@
 #include "numeric.h"
 #include "runtime.h"
 
-static const void *handler_table[IR_COUNT];
-static pthread_once_t handlers_once = PTHREAD_ONCE_INIT;
+static wg_trap *run(wg_store *s, wg_func *f, wg_slot *fp, const void *const **table);
 
-static wg_trap *run(wg_store *s, wg_func *f, wg_slot *fp);
-
-static void init_handlers(void) { run(NULL, NULL, NULL); }
-
+/* The handler table is a constant array inside run() (label addresses are
+ * link-time constants), so handing it out needs no initialisation. */
 const void *const *wg_interp_handlers(void) {
-  pthread_once(&handlers_once, init_handlers);
-  return handler_table;
+  const void *const *table = NULL;
+  run(NULL, NULL, NULL, &table);
+  return table;
 }
 
 /* Calls a host function with its arguments in fp[0..]; results go to fp[0..]. */
@@ -64,7 +61,7 @@ static int32_t table_grow(wg_table *t, uint32_t n, wg_ref init) {
   return (int32_t)old;
 }
 
-wg_trap *wg_interp_call(wg_store *s, wg_func *f, wg_slot *fp) { return run(s, f, fp); }
+wg_trap *wg_interp_call(wg_store *s, wg_func *f, wg_slot *fp) { return run(s, f, fp, NULL); }
 
 #define NEXT() goto *(pc++)->op
 #define A (pc[0].s.a)
@@ -193,7 +190,7 @@ wg_trap *wg_interp_call(wg_store *s, wg_func *f, wg_slot *fp) { return run(s, f,
   NEXT();
 #define HBRC(NAME, T, OPR) [IR_BRC_##NAME] = &&L_BRC_##NAME, [IR_BRCI_##NAME] = &&L_BRCI_##NAME,
 
-static wg_trap *run(wg_store *s, wg_func *f, wg_slot *fp) {
+static wg_trap *run(wg_store *s, wg_func *f, wg_slot *fp, const void *const **table) {
 #define H(ID) [WG_OP_##ID] = &&L_##ID
 #define HI(ID) [ID] = &&L_##ID
   static const void *const labels[IR_COUNT] = {
@@ -228,8 +225,8 @@ static wg_trap *run(wg_store *s, wg_func *f, wg_slot *fp) {
       H(I32_TRUNC_SAT_F64_S), H(I32_TRUNC_SAT_F64_U), H(I64_TRUNC_SAT_F32_S), H(I64_TRUNC_SAT_F32_U),
       H(I64_TRUNC_SAT_F64_S), H(I64_TRUNC_SAT_F64_U), I32_COMPARES(HBRC) HI(IR_BR_EQZ), HI(IR_BR_NEZ),
   };
-  if (!s) {
-    memcpy(handler_table, labels, sizeof labels);
+  if (table) {
+    *table = labels;
     return NULL;
   }
 
@@ -351,7 +348,8 @@ L_IR_RETURN: {
       inst = ri;
       RELOAD_MEM();
     } else if (mem0) {
-      memsize = mem0->size; /* the callee may have grown it */
+      membase = mem0->data; /* the callee may have grown it */
+      memsize = mem0->size;
     }
   }
   NEXT();
@@ -471,6 +469,7 @@ L_MEMORY_SIZE:
   NEXT();
 L_MEMORY_GROW:
   fp[B].i32 = (int32_t)wg_memory_grow_pages(mem0, fp[A].u32);
+  membase = mem0->data; /* may move where memories cannot be reserved (see store.c) */
   memsize = mem0->size;
   pc += 1;
   NEXT();

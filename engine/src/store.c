@@ -5,10 +5,16 @@
  *
  * Memories reserve their maximum size of address space up front (PROT_NONE)
  * and commit pages as they grow, so a memory's base address never moves.
+ * Where there is no mmap/mprotect (the engine compiled to WASI), memories are
+ * heap blocks that move on growth; the interpreter reloads the base after
+ * anything that can grow one.
  */
 #include <stdlib.h>
 #include <string.h>
+#if !defined(__wasi__)
 #include <sys/mman.h>
+#define WG_HAVE_RESERVE 1
+#endif
 
 #include "runtime.h"
 
@@ -20,9 +26,34 @@ struct wg_owned {
   void (*release)(void *);
 };
 
+/* Platform layer for linear memories: reserve, commit, release. */
+#if WG_HAVE_RESERVE
+static uint8_t *mem_reserve(size_t bytes) {
+  void *p = mmap(NULL, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  return p == MAP_FAILED ? NULL : p;
+}
+static bool mem_commit(wg_memory *mem, size_t from, size_t bytes) {
+  return mprotect(mem->data + from, bytes, PROT_READ | PROT_WRITE) == 0;
+}
+static void mem_release(wg_memory *mem) { munmap(mem->data, mem->reserved); }
+#else
+static uint8_t *mem_reserve(size_t bytes) {
+  (void)bytes;
+  return calloc(1, 1);
+}
+static bool mem_commit(wg_memory *mem, size_t from, size_t bytes) {
+  uint8_t *p = realloc(mem->data, from + bytes);
+  if (!p) return false;
+  memset(p + from, 0, bytes);
+  mem->data = p;
+  return true;
+}
+static void mem_release(wg_memory *mem) { free(mem->data); }
+#endif
+
 static void memory_release(void *p) {
   wg_memory *mem = p;
-  if (mem->data) munmap(mem->data, mem->reserved);
+  if (mem->data) mem_release(mem);
   free(mem);
 }
 
@@ -158,13 +189,12 @@ wg_memory *wg_memory_new(wg_store *s, uint32_t min, bool has_max, uint32_t max) 
   mem->max = limit;
   /* Reserve the whole possible size plus one guard page. */
   mem->reserved = (size_t)limit * PAGE + PAGE;
-  void *p = mmap(NULL, mem->reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) {
+  mem->data = mem_reserve(mem->reserved);
+  if (!mem->data) {
     free(mem);
     return NULL;
   }
-  mem->data = p;
-  if (min && mprotect(mem->data, (size_t)min * PAGE, PROT_READ | PROT_WRITE)) {
+  if (min && !mem_commit(mem, 0, (size_t)min * PAGE)) {
     memory_release(mem);
     return NULL;
   }
@@ -177,7 +207,7 @@ int64_t wg_memory_grow_pages(wg_memory *mem, uint32_t delta) {
   uint32_t old = mem->pages;
   if (delta == 0) return old;
   if ((uint64_t)old + delta > mem->max) return -1;
-  if (mprotect(mem->data + (size_t)old * PAGE, (size_t)delta * PAGE, PROT_READ | PROT_WRITE)) return -1;
+  if (!mem_commit(mem, (size_t)old * PAGE, (size_t)delta * PAGE)) return -1;
   mem->pages = old + delta;
   mem->size = (uint64_t)mem->pages * PAGE;
   return old;

@@ -125,6 +125,24 @@ native kernels && same "kernels" "$("$tmp/kernels.native" 48)" "$("$wg" wasm run
 
 native alloc_heavy && same "alloc_heavy" "$("$tmp/alloc_heavy.native" 60000)" "$("$wg" wasm run "$g/alloc_heavy.wasm" 60000)"
 
+# A file-processing program from our own sources: the engine compiled to
+# wasm32-wasi validates modules read through WASI, exactly as its native build.
+root=$(cd "$(dirname "$0")/../.." && pwd)
+if cc -O1 -w -D_GNU_SOURCE -I"$root/engine/include" -I"$root/engine/src" "$root"/engine/src/*.c \
+    "$root/bench/guest/engine_main.c" -lm -o "$tmp/engine.native"; then
+  mkdir -p "$tmp/mods"
+  cp "$build"/fixtures/valid/*.wasm "$build"/fixtures/invalid/*.wasm "$g/kernels.wasm" "$tmp/mods/"
+  want="" got=""
+  for f in "$tmp"/mods/*.wasm; do
+    n=$(basename "$f")
+    want+="$(cd "$tmp/mods" && "$tmp/engine.native" "$n"; echo " -> $?")"$'\n'
+    got+="$("$wg" wasm run --dir "$tmp/mods:." "$g/engine.wasm" "$n"; echo " -> $?")"$'\n'
+  done
+  same "engine.wasm validating $(ls "$tmp/mods" | wc -l) modules" "$want" "$got"
+else
+  bad "cannot build the engine natively"
+fi
+
 # Command line errors.
 "$wg" wasm run --fuel x "$g/hello.wasm" >/dev/null 2>&1; [ $? -eq 2 ] && ok || bad "bad --fuel accepted"
 "$wg" wasm run --dir /nonexistent-dir "$g/hello.wasm" >/dev/null 2>&1; [ $? -eq 1 ] && ok || bad "missing --dir accepted"
