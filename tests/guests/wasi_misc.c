@@ -1,6 +1,7 @@
 /* wasi_misc.c: arguments, environment, stdin, clocks, random bytes and exit
  * codes. usage: wasi_misc MODE [ARGS...]; MODE is args | env | stdin | clock |
- * random | exit N | trap | spin. */
+ * random | exit N | trap | spin | poll MS | sleep MS. */
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,17 @@ int main(int argc, char **argv) {
     exit(atoi(argv[2]));
   } else if (!strcmp(mode, "trap")) {
     __builtin_trap();
+  } else if (!strcmp(mode, "poll")) {
+    struct pollfd p = {0, POLLIN, 0};
+    int r = poll(&p, 1, atoi(argv[2]));
+    printf("%s\n", r > 0 && (p.revents & POLLIN) ? "ready" : r == 0 ? "timeout" : "error");
+  } else if (!strcmp(mode, "sleep")) {
+    struct timespec a, b, d = {0, atoi(argv[2]) * 1000000L};
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    nanosleep(&d, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    long ms = (long)((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000);
+    printf("slept: %s\n", ms >= atoi(argv[2]) ? "the time asked" : "returned early");
   } else if (!strcmp(mode, "spin")) {
     volatile unsigned x = 0;
     for (;;) x++;

@@ -100,6 +100,16 @@ head -c 100000 /dev/urandom >"$tmp/input.bin"
 native wasi_misc && same "stdin" "$("$tmp/wasi_misc.native" stdin <"$tmp/input.bin")" \
   "$("$wg" wasm run --stdin "$tmp/input.bin" "$g/wasi_misc.wasm" stdin)"
 
+# poll_oneoff: descriptor readiness and clocks.
+same "poll ready" "ready" "$(echo hi | "$wg" wasm run "$g/wasi_misc.wasm" poll 5000)"
+same "poll waits for data" "ready" "$( (sleep 0.3; echo hi) | "$wg" wasm run "$g/wasi_misc.wasm" poll 5000)"
+start=$(date +%s%N)
+same "poll timeout" "timeout" "$(sleep 2 | "$wg" wasm run "$g/wasi_misc.wasm" poll 100)"
+ms=$((($(date +%s%N) - start) / 1000000))
+[ $ms -ge 100 ] && ok || bad "poll returned after ${ms} ms"
+same "sleep" "slept: the time asked" "$("$wg" wasm run "$g/wasi_misc.wasm" sleep 50)"
+same "strict sleep returns at once" "slept: returned early" "$(timeout 2 "$wg" wasm run --strict-sandbox "$g/wasi_misc.wasm" sleep 5000)"
+
 # Strict sandbox: deterministic clocks and random bytes.
 same "strict clock" "monotonic 0.000000000 then 0.001000000, res 1000000 ns
 realtime after 2020: 1" "$("$wg" wasm run --strict-sandbox "$g/wasi_misc.wasm" clock)"

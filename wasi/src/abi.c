@@ -402,47 +402,51 @@ static int sock_any(wg_wasi *w, const gmem *m, const wg_val *a) {
 
 /* ---------------------------------------------------------------- poll_oneoff */
 
-/* Clock subscriptions sleep until the earliest one (not at all in strict
- * mode); descriptor subscriptions are reported ready at once (files and
- * stdio never block here). */
+/* Decodes the 48-byte subscriptions, waits in the host layer, and encodes
+ * the 32-byte events (userdata, error, type, then nbytes and flags for
+ * descriptor events; flag 1 is "hangup"). */
 static int poll_oneoff(wg_wasi *w, const gmem *m, const wg_val *a) {
   uint32_t n = U32(2);
-  if (n == 0) return WE_INVAL;
+  if (n == 0 || n > 4096) return WE_INVAL;
   uint8_t *in = guest(m, U32(0), (uint64_t)n * 48), *out = guest(m, U32(1), (uint64_t)n * 32);
   if (!in || !out) return WE_FAULT;
-  uint64_t sleep_ns = UINT64_MAX;
-  bool any_fd = false;
-  for (uint32_t i = 0; i < n; i++) {
-    const uint8_t *s = in + 48 * i;
-    if (s[8] != 0) {
-      any_fd = true;
-      continue;
+  wasi_sub *subs = calloc(n, sizeof *subs);
+  wasi_event *events = calloc(n, sizeof *events);
+  int r = WE_NOMEM;
+  if (subs && events) {
+    for (uint32_t i = 0; i < n; i++) {
+      const uint8_t *s = in + 48 * i;
+      uint16_t flags;
+      memcpy(&subs[i].userdata, s, 8);
+      subs[i].tag = s[8];
+      memcpy(&subs[i].clock_id, s + 16, 4);
+      memcpy(&subs[i].fd, s + 16, 4);
+      memcpy(&subs[i].timeout, s + 24, 8);
+      memcpy(&flags, s + 40, 2);
+      subs[i].absolute = flags & 1;
+      if (subs[i].tag > 2) {
+        r = WE_INVAL;
+        goto done;
+      }
     }
-    uint32_t id;
-    uint64_t timeout, now = 0;
-    uint16_t flags;
-    memcpy(&id, s + 16, 4);
-    memcpy(&timeout, s + 24, 8);
-    memcpy(&flags, s + 40, 2);
-    if (flags & 1) { /* absolute */
-      int r = wasi_clock_time(w, id, &now);
-      if (r) return r;
-      timeout = timeout > now ? timeout - now : 0;
+    uint32_t nev = 0;
+    if (!(r = wasi_poll(w, subs, n, events, &nev))) {
+      for (uint32_t i = 0; i < nev; i++) {
+        uint8_t *e = out + 32 * i;
+        memset(e, 0, 32);
+        memcpy(e, &events[i].userdata, 8);
+        memcpy(e + 8, &events[i].error, 2);
+        e[10] = events[i].type;
+        memcpy(e + 16, &events[i].nbytes, 8);
+        e[24] = events[i].hangup ? 1 : 0;
+      }
+      r = put32(m, U32(3), nev) ? 0 : WE_FAULT;
     }
-    if (timeout < sleep_ns) sleep_ns = timeout;
   }
-  if (!any_fd && sleep_ns != UINT64_MAX) wasi_sleep(w, sleep_ns);
-  uint32_t nev = 0;
-  for (uint32_t i = 0; i < n; i++) {
-    const uint8_t *s = in + 48 * i;
-    bool is_fd = s[8] != 0;
-    if (any_fd && !is_fd) continue; /* ready descriptors end the wait before any timeout */
-    uint8_t *e = out + 32 * nev++;
-    memset(e, 0, 32);
-    memcpy(e, s, 8);
-    e[10] = s[8];
-  }
-  return put32(m, U32(3), nev) ? 0 : WE_FAULT;
+done:
+  free(subs);
+  free(events);
+  return r;
 }
 
 /* ---------------------------------------------------------------- wasi_unstable (preview0) */

@@ -117,6 +117,28 @@ int wasi_path_symlink(wg_wasi *w, const char *target, uint32_t dirfd, const char
 /* Sockets: the runtime never hands any out, so a valid fd is never one. */
 int wasi_sock_check(wg_wasi *w, uint32_t fd);
 
+/* poll_oneoff (preview1 subscription/event, decoded). */
+typedef struct wasi_sub {
+  uint64_t userdata;
+  uint8_t tag;       /* 0 clock, 1 fd_read, 2 fd_write */
+  uint32_t clock_id; /* clock */
+  uint64_t timeout;  /* clock: ns */
+  bool absolute;     /* clock */
+  uint32_t fd;       /* fd_read / fd_write */
+} wasi_sub;
+
+typedef struct wasi_event {
+  uint64_t userdata;
+  uint16_t error;
+  uint8_t type;
+  uint64_t nbytes;
+  bool hangup;
+} wasi_event;
+
+/* Waits until a descriptor is ready or the earliest clock expires (no wait
+ * in strict mode), filling events[0..*nev) (at most n). */
+int wasi_poll(wg_wasi *w, const wasi_sub *subs, uint32_t n, wasi_event *events, uint32_t *nev);
+
 int wasi_clock_time(wg_wasi *w, uint32_t id, uint64_t *ns);
 int wasi_clock_res(wg_wasi *w, uint32_t id, uint64_t *ns);
 int wasi_random(wg_wasi *w, uint8_t *buf, size_t len);
