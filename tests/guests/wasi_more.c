@@ -36,6 +36,12 @@ int main(int argc, char **argv) {
   fstat(fd, &st);
   printf("size after fallocate %lld\n", (long long)st.st_size);
   check("posix_fadvise", posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL) == 0);
+  check("fsync", fsync(fd) == 0);
+  check("fdatasync", fdatasync(fd) == 0);
+  check("set O_APPEND", fcntl(fd, F_SETFL, O_APPEND) == 0);
+  check("append write", write(fd, "!", 1) == 1);
+  fstat(fd, &st);
+  printf("size after append %lld\n", (long long)st.st_size);
   struct timespec ts[2] = {{1000000000, 5}, {1200000000, 7}};
   check("futimens", futimens(fd, ts) == 0);
   fstat(fd, &st);

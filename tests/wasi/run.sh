@@ -55,6 +55,10 @@ sock_shutdown on a file: 57
 sock_shutdown on fd 99: 8" "$(sed -n '/^wasi:$/,$p' <<<"$got")"
 }
 
+# Guest pointers: zero-length anywhere, EFAULT past the end, EBADF.
+wat2wasm "$(dirname "$0")/pointers.wat" -o "$tmp/pointers.wasm" && ok || bad "pointers.wat"
+same "pointers" "pointers ok" "$("$wg" wasm run "$tmp/pointers.wasm" 2>&1)"
+
 # wasi_unstable (preview0): its own whence values, filestat and subscription layouts.
 mkdir -p "$tmp/p0"
 wat2wasm "$(dirname "$0")/preview0.wat" -o "$tmp/preview0.wasm" && ok || bad "preview0.wat"
