@@ -199,19 +199,30 @@ static int fd_fdstat_set_flags(wg_wasi *w, const gmem *m, const wg_val *a) {
   return wasi_fd_set_flags(w, U32(0), (uint16_t)U32(1));
 }
 
-static int write_filestat(const gmem *m, uint32_t ptr, const wasi_filestat *st) {
-  uint8_t *p = guest(m, ptr, 64);
+/* filestat: preview1 is 64 bytes with a u64 link count at 24; preview0
+ * (wasi_unstable) is 56 bytes with a u32 link count at 20, the rest moved up. */
+static int write_filestat_v(const gmem *m, uint32_t ptr, const wasi_filestat *st, bool preview0) {
+  uint32_t size = preview0 ? 56 : 64, after = preview0 ? 24 : 32;
+  uint8_t *p = guest(m, ptr, size);
   if (!p) return WE_FAULT;
-  memset(p, 0, 64);
+  memset(p, 0, size);
   memcpy(p, &st->dev, 8);
   memcpy(p + 8, &st->ino, 8);
   p[16] = st->type;
-  memcpy(p + 24, &st->nlink, 8);
-  memcpy(p + 32, &st->size, 8);
-  memcpy(p + 40, &st->atim, 8);
-  memcpy(p + 48, &st->mtim, 8);
-  memcpy(p + 56, &st->ctim, 8);
+  if (preview0) {
+    uint32_t nlink = st->nlink > UINT32_MAX ? UINT32_MAX : (uint32_t)st->nlink;
+    memcpy(p + 20, &nlink, 4);
+  } else {
+    memcpy(p + 24, &st->nlink, 8);
+  }
+  memcpy(p + after, &st->size, 8);
+  memcpy(p + after + 8, &st->atim, 8);
+  memcpy(p + after + 16, &st->mtim, 8);
+  memcpy(p + after + 24, &st->ctim, 8);
   return 0;
+}
+static int write_filestat(const gmem *m, uint32_t ptr, const wasi_filestat *st) {
+  return write_filestat_v(m, ptr, st, false);
 }
 static int fd_filestat_get(wg_wasi *w, const gmem *m, const wg_val *a) {
   wasi_filestat st;
@@ -288,15 +299,16 @@ static int path_open(wg_wasi *w, const gmem *m, const wg_val *a) {
   }
   return 0;
 }
-static int path_filestat_get(wg_wasi *w, const gmem *m, const wg_val *a) {
+static int path_filestat_v(wg_wasi *w, const gmem *m, const wg_val *a, bool preview0) {
   char *path;
   int r = path_arg(m, U32(2), U32(3), &path);
   if (r) return r;
   wasi_filestat st;
   r = wasi_path_filestat(w, U32(0), U32(1) & 1, path, &st);
   free(path);
-  return r ? r : write_filestat(m, U32(4), &st);
+  return r ? r : write_filestat_v(m, U32(4), &st, preview0);
 }
+static int path_filestat_get(wg_wasi *w, const gmem *m, const wg_val *a) { return path_filestat_v(w, m, a, false); }
 
 typedef int (*path_op)(wg_wasi *w, uint32_t dirfd, const char *path);
 static int on_path(wg_wasi *w, const gmem *m, const wg_val *a, path_op op) {
@@ -451,36 +463,12 @@ done:
 
 /* ---------------------------------------------------------------- wasi_unstable (preview0) */
 
-/* preview0's filestat: nlink is a u32 at 20, then size, atim, mtim, ctim (56 bytes). */
-static int write_filestat0(const gmem *m, uint32_t ptr, const wasi_filestat *st) {
-  uint8_t *p = guest(m, ptr, 56);
-  if (!p) return WE_FAULT;
-  memset(p, 0, 56);
-  uint32_t nlink = st->nlink > UINT32_MAX ? UINT32_MAX : (uint32_t)st->nlink;
-  memcpy(p, &st->dev, 8);
-  memcpy(p + 8, &st->ino, 8);
-  p[16] = st->type;
-  memcpy(p + 20, &nlink, 4);
-  memcpy(p + 24, &st->size, 8);
-  memcpy(p + 32, &st->atim, 8);
-  memcpy(p + 40, &st->mtim, 8);
-  memcpy(p + 48, &st->ctim, 8);
-  return 0;
-}
 static int fd_filestat_get0(wg_wasi *w, const gmem *m, const wg_val *a) {
   wasi_filestat st;
   int r = wasi_fd_filestat(w, U32(0), &st);
-  return r ? r : write_filestat0(m, U32(1), &st);
+  return r ? r : write_filestat_v(m, U32(1), &st, true);
 }
-static int path_filestat_get0(wg_wasi *w, const gmem *m, const wg_val *a) {
-  char *path;
-  int r = path_arg(m, U32(2), U32(3), &path);
-  if (r) return r;
-  wasi_filestat st;
-  r = wasi_path_filestat(w, U32(0), U32(1) & 1, path, &st);
-  free(path);
-  return r ? r : write_filestat0(m, U32(4), &st);
-}
+static int path_filestat_get0(wg_wasi *w, const gmem *m, const wg_val *a) { return path_filestat_v(w, m, a, true); }
 /* preview0's whence: 0 cur, 1 end, 2 set. */
 static int fd_seek0(wg_wasi *w, const gmem *m, const wg_val *a) {
   static const int whence[3] = {1, 2, 0};
