@@ -1,64 +1,19 @@
 /*
- * host.c: WASI's host layer (host.h): the context, its descriptor table,
- * stdio buffers, and paths that can never leave a preopen.
- *
- * Containment: every path is resolved by the kernel with openat2() and
- * RESOLVE_BENEATH relative to the directory descriptor it names, so "..",
- * absolute paths and symbolic links (absolute, relative, chained, dangling)
- * cannot reach outside it; an attempt is ENOTCAPABLE. Operations on a final
- * component (mkdir, unlink, rename, readlink, stat without following) first
- * open its parent that way, then act on the single name with the *at()
- * calls, which do not follow a final symlink.
+ * host.c: WASI's host layer (host.h): the context, its descriptor table
+ * and the operations on descriptors (stdio buffers included). Paths are in
+ * path.c, clocks, randomness and poll in time.c.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
-#include <poll.h>
-#include <sys/ioctl.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "host.h"
-
-enum { K_HOST, K_STDIN_BUF, K_CAPTURE };
-
-typedef struct wasi_fd {
-  bool used;
-  int kind;
-  int host; /* -1 for buffers */
-  uint8_t type;
-  uint16_t flags;
-  uint64_t rights, inheriting;
-  char *preopen; /* guest name of a preopened directory */
-  DIR *dir;      /* readdir stream, opened on first use */
-} wasi_fd;
-
-typedef struct outbuf {
-  uint8_t *data;
-  size_t len, cap;
-} outbuf;
-
-struct wg_wasi {
-  char **argv, **envp;
-  int argc, envc;
-  wasi_fd *fds;
-  uint32_t nfds;
-  uint8_t *in;
-  size_t in_len, in_pos;
-  outbuf out[3];
-  bool strict, exited;
-  int exit_code;
-  uint64_t strict_mono, strict_real;
-  uint64_t rng;
-};
+#include "host_internal.h"
 
 static char **copy_strings(int n, const char *const *v) {
   char **c = calloc((size_t)n + 1, sizeof *c);
@@ -73,7 +28,7 @@ static void free_strings(char **v, int n) {
   free(v);
 }
 
-static int add_fd(wg_wasi *w, wasi_fd fd, uint32_t *out) {
+int wasi_add_fd(wg_wasi *w, wasi_fd fd, uint32_t *out) {
   uint32_t i = 0;
   while (i < w->nfds && w->fds[i].used) i++;
   if (i == w->nfds) {
@@ -89,7 +44,7 @@ static int add_fd(wg_wasi *w, wasi_fd fd, uint32_t *out) {
   return 0;
 }
 
-static uint8_t host_type(mode_t m) {
+uint8_t wasi_host_type(mode_t m) {
   if (S_ISREG(m)) return FT_REG;
   if (S_ISDIR(m)) return FT_DIR;
   if (S_ISCHR(m)) return FT_CHAR;
@@ -122,7 +77,7 @@ wg_wasi *wg_wasi_new(const wg_wasi_config *c, char *err, size_t errlen) {
     uint32_t fd;
     int kind = i == 0 ? (c->use_stdin_buf ? K_STDIN_BUF : K_HOST) : (c->capture_output ? K_CAPTURE : K_HOST);
     uint64_t rights = (i == 0 ? R_FD_READ : R_FD_WRITE) | R_FD_FDSTAT_SET_FLAGS | R_FD_FILESTAT_GET;
-    if (add_fd(w, (wasi_fd){.kind = kind, .host = kind == K_HOST ? i : -1, .type = FT_CHAR, .rights = rights}, &fd))
+    if (wasi_add_fd(w, (wasi_fd){.kind = kind, .host = kind == K_HOST ? i : -1, .type = FT_CHAR, .rights = rights}, &fd))
       goto oom;
   }
   for (int i = 0; i < c->npreopens; i++) {
@@ -134,7 +89,7 @@ wg_wasi *wg_wasi_new(const wg_wasi_config *c, char *err, size_t errlen) {
     }
     uint32_t fd;
     char *name = strdup(c->preopens[i].guest);
-    if (!name || add_fd(w, (wasi_fd){.kind = K_HOST, .host = dfd, .type = FT_DIR, .rights = R_ALL,
+    if (!name || wasi_add_fd(w, (wasi_fd){.kind = K_HOST, .host = dfd, .type = FT_DIR, .rights = R_ALL,
                                      .inheriting = R_ALL, .preopen = name}, &fd)) {
       close(dfd);
       free(name);
@@ -214,7 +169,7 @@ int wasi_errno(int e) {
   }
 }
 
-static wasi_fd *get(wg_wasi *w, uint32_t fd, uint64_t right, int *err) {
+wasi_fd *wasi_get(wg_wasi *w, uint32_t fd, uint64_t right, int *err) {
   if (fd >= w->nfds || !w->fds[fd].used) return *err = WE_BADF, NULL;
   if (right && !(w->fds[fd].rights & right)) return *err = WE_NOTCAPABLE, NULL;
   return &w->fds[fd];
@@ -222,7 +177,7 @@ static wasi_fd *get(wg_wasi *w, uint32_t fd, uint64_t right, int *err) {
 
 int wasi_fd_close(wg_wasi *w, uint32_t fd) {
   int err = WE_BADF;
-  wasi_fd *f = get(w, fd, 0, &err);
+  wasi_fd *f = wasi_get(w, fd, 0, &err);
   if (!f) return err;
   if (f->dir) closedir(f->dir); /* closes its own duplicate */
   if (f->kind == K_HOST && f->host > 2) close(f->host);
@@ -250,7 +205,7 @@ static int capture(outbuf *b, const struct iovec *iov, int n, size_t *done) {
 
 int wasi_fd_write(wg_wasi *w, uint32_t fd, const struct iovec *iov, int n, int64_t offset, size_t *nwritten) {
   int err = WE_BADF;
-  wasi_fd *f = get(w, fd, R_FD_WRITE, &err);
+  wasi_fd *f = wasi_get(w, fd, R_FD_WRITE, &err);
   if (!f) return err;
   if (f->kind == K_CAPTURE) return capture(&w->out[fd], iov, n, nwritten);
   if (f->type == FT_DIR) return WE_ISDIR;
@@ -262,7 +217,7 @@ int wasi_fd_write(wg_wasi *w, uint32_t fd, const struct iovec *iov, int n, int64
 
 int wasi_fd_read(wg_wasi *w, uint32_t fd, const struct iovec *iov, int n, int64_t offset, size_t *nread) {
   int err = WE_BADF;
-  wasi_fd *f = get(w, fd, R_FD_READ, &err);
+  wasi_fd *f = wasi_get(w, fd, R_FD_READ, &err);
   if (!f) return err;
   if (f->kind == K_STDIN_BUF) {
     *nread = 0;
@@ -283,7 +238,7 @@ int wasi_fd_read(wg_wasi *w, uint32_t fd, const struct iovec *iov, int n, int64_
 
 int wasi_fd_seek(wg_wasi *w, uint32_t fd, int64_t offset, int whence, uint64_t *newoffset) {
   int err = WE_BADF;
-  wasi_fd *f = get(w, fd, offset == 0 && whence == SEEK_CUR ? R_FD_TELL : R_FD_SEEK, &err);
+  wasi_fd *f = wasi_get(w, fd, offset == 0 && whence == SEEK_CUR ? R_FD_TELL : R_FD_SEEK, &err);
   if (!f) return err;
   if (f->kind != K_HOST || f->type == FT_CHAR) return WE_SPIPE;
   if (whence != SEEK_SET && whence != SEEK_CUR && whence != SEEK_END) return WE_INVAL;
@@ -295,7 +250,7 @@ int wasi_fd_seek(wg_wasi *w, uint32_t fd, int64_t offset, int whence, uint64_t *
 
 int wasi_fd_sync(wg_wasi *w, uint32_t fd, bool data_only) {
   int err = WE_BADF;
-  wasi_fd *f = get(w, fd, data_only ? R_FD_DATASYNC : R_FD_SYNC, &err);
+  wasi_fd *f = wasi_get(w, fd, data_only ? R_FD_DATASYNC : R_FD_SYNC, &err);
   if (!f) return err;
   if (f->kind != K_HOST) return 0;
   return (data_only ? fdatasync(f->host) : fsync(f->host)) ? wasi_errno(errno) : 0;
@@ -303,7 +258,7 @@ int wasi_fd_sync(wg_wasi *w, uint32_t fd, bool data_only) {
 
 int wasi_fd_fdstat(wg_wasi *w, uint32_t fd, wasi_fdstat *out) {
   int err = WE_BADF;
-  wasi_fd *f = get(w, fd, 0, &err);
+  wasi_fd *f = wasi_get(w, fd, 0, &err);
   if (!f) return err;
   *out = (wasi_fdstat){f->type, f->flags, f->rights, f->inheriting};
   return 0;
@@ -311,7 +266,7 @@ int wasi_fd_fdstat(wg_wasi *w, uint32_t fd, wasi_fdstat *out) {
 
 int wasi_fd_set_flags(wg_wasi *w, uint32_t fd, uint16_t flags) {
   int err = WE_BADF;
-  wasi_fd *f = get(w, fd, R_FD_FDSTAT_SET_FLAGS, &err);
+  wasi_fd *f = wasi_get(w, fd, R_FD_FDSTAT_SET_FLAGS, &err);
   if (!f) return err;
   if (flags & ~1u) return WE_NOTSUP; /* only append can change on Linux */
   if (f->kind == K_HOST) {
@@ -322,10 +277,10 @@ int wasi_fd_set_flags(wg_wasi *w, uint32_t fd, uint16_t flags) {
   return 0;
 }
 
-static void fill_stat(const struct stat *st, wasi_filestat *out) {
+void wasi_fill_stat(const struct stat *st, wasi_filestat *out) {
   *out = (wasi_filestat){(uint64_t)st->st_dev,
                          (uint64_t)st->st_ino,
-                         host_type(st->st_mode),
+                         wasi_host_type(st->st_mode),
                          (uint64_t)st->st_nlink,
                          (uint64_t)st->st_size,
                          (uint64_t)st->st_atim.tv_sec * 1000000000u + (uint64_t)st->st_atim.tv_nsec,
@@ -335,7 +290,7 @@ static void fill_stat(const struct stat *st, wasi_filestat *out) {
 
 int wasi_fd_filestat(wg_wasi *w, uint32_t fd, wasi_filestat *out) {
   int err = WE_BADF;
-  wasi_fd *f = get(w, fd, R_FD_FILESTAT_GET, &err);
+  wasi_fd *f = wasi_get(w, fd, R_FD_FILESTAT_GET, &err);
   if (!f) return err;
   if (f->kind != K_HOST) {
     *out = (wasi_filestat){.type = FT_CHAR, .nlink = 1};
@@ -343,13 +298,13 @@ int wasi_fd_filestat(wg_wasi *w, uint32_t fd, wasi_filestat *out) {
   }
   struct stat st;
   if (fstat(f->host, &st)) return wasi_errno(errno);
-  fill_stat(&st, out);
+  wasi_fill_stat(&st, out);
   return 0;
 }
 
 int wasi_fd_prestat(wg_wasi *w, uint32_t fd, const char **name) {
   int err = WE_BADF;
-  wasi_fd *f = get(w, fd, 0, &err);
+  wasi_fd *f = wasi_get(w, fd, 0, &err);
   if (!f) return err;
   if (!f->preopen) return WE_BADF;
   *name = f->preopen;
@@ -359,7 +314,7 @@ int wasi_fd_prestat(wg_wasi *w, uint32_t fd, const char **name) {
 int wasi_fd_readdir(wg_wasi *w, uint32_t fd, uint64_t cookie, bool (*emit)(void *ctx, const wasi_dirent *d),
                     void *ctx) {
   int err = WE_BADF;
-  wasi_fd *f = get(w, fd, R_FD_READDIR, &err);
+  wasi_fd *f = wasi_get(w, fd, R_FD_READDIR, &err);
   if (!f) return err;
   if (f->type != FT_DIR) return WE_NOTDIR;
   if (!f->dir) {
@@ -384,227 +339,12 @@ int wasi_fd_readdir(wg_wasi *w, uint32_t fd, uint64_t cookie, bool (*emit)(void 
   return errno ? wasi_errno(errno) : 0;
 }
 
-/* Opens `path` beneath directory `dirfd` (host descriptor). */
-static int open_beneath(int dirfd, const char *path, uint64_t flags, mode_t mode, bool follow) {
-  /* openat2 insists on a zero mode unless it may create. */
-  struct open_how how = {.flags = flags | O_CLOEXEC, .mode = (flags & O_CREAT) ? mode : 0, .resolve = RESOLVE_BENEATH};
-  if (!follow) how.flags |= O_NOFOLLOW;
-  if (!path[0]) return errno = ENOENT, -1;
-  return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
-}
-
-/* Splits `path` into its parent (opened beneath the directory, O_PATH) and
- * its last component, for operations on a name. */
-static int parent_of(wg_wasi *w, uint32_t dirfd, uint64_t right, const char *path, int *pfd, const char **name,
-                     char **owned) {
-  int err = WE_BADF;
-  wasi_fd *d = get(w, dirfd, right, &err);
-  if (!d) return err;
-  if (d->type != FT_DIR) return WE_NOTDIR;
-  size_t n = strlen(path);
-  while (n > 1 && path[n - 1] == '/') n--; /* "dir/" names dir */
-  char *copy = strndup(path, n);
-  if (!copy) return WE_NOMEM;
-  char *slash = strrchr(copy, '/');
-  const char *parent = ".";
-  *name = copy;
-  if (slash) {
-    *slash = 0;
-    parent = slash == copy ? "/" : copy;
-    *name = slash + 1;
-  }
-  if (!strcmp(*name, "..") || !strcmp(*name, ".") || !**name) {
-    free(copy);
-    return WE_INVAL;
-  }
-  *pfd = open_beneath(d->host, parent, O_PATH | O_DIRECTORY, 0, true);
-  if (*pfd < 0) {
-    int e = wasi_errno(errno);
-    free(copy);
-    return e;
-  }
-  *owned = copy;
-  return 0;
-}
-
-int wasi_path_open(wg_wasi *w, uint32_t dirfd, bool follow, const char *path, uint16_t oflags, uint64_t rights,
-                   uint64_t inheriting, uint16_t fdflags, uint32_t *fd) {
-  int err = WE_BADF;
-  wasi_fd *d = get(w, dirfd, R_PATH_OPEN, &err);
-  if (!d) return err;
-  if (d->type != FT_DIR) return WE_NOTDIR;
-  if ((oflags & 1) && !(d->rights & R_PATH_CREATE_FILE)) return WE_NOTCAPABLE;
-  rights &= d->inheriting; /* never more than the directory may hand down */
-  inheriting &= d->inheriting;
-  bool rd = rights & (R_FD_READ | R_FD_READDIR), wr = rights & R_FD_WRITE;
-  uint64_t flags = wr ? (rd ? O_RDWR : O_WRONLY) : O_RDONLY;
-  if (oflags & 1) flags |= O_CREAT;
-  if (oflags & 2) flags |= O_DIRECTORY;
-  if (oflags & 4) flags |= O_EXCL;
-  if (oflags & 8) flags |= O_TRUNC;
-  if (fdflags & 1) flags |= O_APPEND;
-  if (fdflags & (2 | 8 | 16)) flags |= O_SYNC;
-  int h = open_beneath(d->host, path, flags, 0666, follow);
-  if (h < 0 && errno == EISDIR && wr) return WE_ISDIR;
-  if (h < 0) return wasi_errno(errno);
-  struct stat st;
-  if (fstat(h, &st)) {
-    int e = wasi_errno(errno);
-    close(h);
-    return e;
-  }
-  int r = add_fd(w, (wasi_fd){.kind = K_HOST, .host = h, .type = host_type(st.st_mode), .flags = fdflags,
-                              .rights = rights, .inheriting = inheriting}, fd);
-  if (r) close(h);
-  return r;
-}
-
-int wasi_path_filestat(wg_wasi *w, uint32_t dirfd, bool follow, const char *path, wasi_filestat *out) {
-  int pfd, r;
-  const char *name;
-  char *owned = NULL;
-  struct stat st;
-  if (follow) {
-    int err = WE_BADF;
-    wasi_fd *d = get(w, dirfd, R_PATH_FILESTAT_GET, &err);
-    if (!d) return err;
-    int h = open_beneath(d->host, path, O_PATH, 0, true);
-    if (h < 0) return wasi_errno(errno);
-    r = fstat(h, &st) ? wasi_errno(errno) : 0;
-    close(h);
-  } else {
-    if ((r = parent_of(w, dirfd, R_PATH_FILESTAT_GET, path, &pfd, &name, &owned))) return r;
-    r = fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) ? wasi_errno(errno) : 0;
-    close(pfd);
-    free(owned);
-  }
-  if (!r) fill_stat(&st, out);
-  return r;
-}
-
-int wasi_path_mkdir(wg_wasi *w, uint32_t dirfd, const char *path) {
-  int pfd, r;
-  const char *name;
-  char *owned = NULL;
-  if ((r = parent_of(w, dirfd, R_PATH_CREATE_DIRECTORY, path, &pfd, &name, &owned))) return r;
-  r = mkdirat(pfd, name, 0777) ? wasi_errno(errno) : 0;
-  close(pfd);
-  free(owned);
-  return r;
-}
-
-static int remove_name(wg_wasi *w, uint32_t dirfd, uint64_t right, const char *path, int flags) {
-  int pfd, r;
-  const char *name;
-  char *owned = NULL;
-  if ((r = parent_of(w, dirfd, right, path, &pfd, &name, &owned))) return r;
-  r = unlinkat(pfd, name, flags) ? wasi_errno(errno) : 0;
-  /* POSIX says EISDIR for unlink of a directory, Linux says EISDIR too; WASI expects it. */
-  close(pfd);
-  free(owned);
-  return r;
-}
-
-int wasi_path_rmdir(wg_wasi *w, uint32_t dirfd, const char *path) {
-  return remove_name(w, dirfd, R_PATH_REMOVE_DIRECTORY, path, AT_REMOVEDIR);
-}
-
-int wasi_path_unlink(wg_wasi *w, uint32_t dirfd, const char *path) {
-  return remove_name(w, dirfd, R_PATH_UNLINK_FILE, path, 0);
-}
-
-int wasi_path_rename(wg_wasi *w, uint32_t fd, const char *from, uint32_t tofd, const char *to) {
-  int a, b, r;
-  const char *na, *nb;
-  char *oa = NULL, *ob = NULL;
-  if ((r = parent_of(w, fd, R_PATH_RENAME_SOURCE, from, &a, &na, &oa))) return r;
-  if ((r = parent_of(w, tofd, R_PATH_RENAME_TARGET, to, &b, &nb, &ob))) {
-    close(a);
-    free(oa);
-    return r;
-  }
-  r = renameat(a, na, b, nb) ? wasi_errno(errno) : 0;
-  close(a);
-  close(b);
-  free(oa);
-  free(ob);
-  return r;
-}
-
-int wasi_path_readlink(wg_wasi *w, uint32_t dirfd, const char *path, char *buf, size_t len, size_t *used) {
-  int pfd, r;
-  const char *name;
-  char *owned = NULL;
-  if ((r = parent_of(w, dirfd, R_PATH_READLINK, path, &pfd, &name, &owned))) return r;
-  ssize_t n = readlinkat(pfd, name, buf, len);
-  r = n < 0 ? wasi_errno(errno) : 0;
-  if (n >= 0) *used = (size_t)n;
-  close(pfd);
-  free(owned);
-  return r;
-}
-
-/* Clocks (preview1 clockid: 0 realtime, 1 monotonic, 2 process, 3 thread). */
-int wasi_clock_time(wg_wasi *w, uint32_t id, uint64_t *ns) {
-  static const clockid_t ids[4] = {CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID};
-  if (id > 3) return WE_INVAL;
-  if (w->strict) {
-    /* Deterministic: monotonic from 0, realtime from creation, 1 ms per read. */
-    uint64_t *c = id == 0 ? &w->strict_real : &w->strict_mono;
-    *ns = *c;
-    *c += 1000000;
-    return 0;
-  }
-  struct timespec ts;
-  if (clock_gettime(ids[id], &ts)) return wasi_errno(errno);
-  *ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-  return 0;
-}
-
-int wasi_clock_res(wg_wasi *w, uint32_t id, uint64_t *ns) {
-  static const clockid_t ids[4] = {CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID};
-  if (id > 3) return WE_INVAL;
-  if (w->strict) return *ns = 1000000, 0;
-  struct timespec ts;
-  if (clock_getres(ids[id], &ts)) return wasi_errno(errno);
-  *ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-  return 0;
-}
-
-int wasi_random(wg_wasi *w, uint8_t *buf, size_t len) {
-  if (w->strict) {
-    /* xorshift64*: deterministic bytes from a fixed seed. */
-    for (size_t i = 0; i < len; i++) {
-      w->rng ^= w->rng >> 12, w->rng ^= w->rng << 25, w->rng ^= w->rng >> 27;
-      buf[i] = (uint8_t)((w->rng * 0x2545F4914F6CDD1Dull) >> 56);
-    }
-    return 0;
-  }
-  while (len) {
-    ssize_t r = getrandom(buf, len, 0);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return wasi_errno(errno);
-    }
-    buf += r;
-    len -= (size_t)r;
-  }
-  return 0;
-}
-
-int wasi_sleep(wg_wasi *w, uint64_t ns) {
-  if (w->strict) return 0;
-  struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
-  while (nanosleep(&ts, &ts) && errno == EINTR) {
-  }
-  return 0;
-}
 
 int wasi_fd_advise(wg_wasi *w, uint32_t fd, uint64_t offset, uint64_t len, uint8_t advice) {
   static const int map[6] = {POSIX_FADV_NORMAL, POSIX_FADV_SEQUENTIAL, POSIX_FADV_RANDOM,
                              POSIX_FADV_WILLNEED, POSIX_FADV_DONTNEED, POSIX_FADV_NOREUSE};
   int err = WE_BADF;
-  wasi_fd *f = get(w, fd, R_FD_ADVISE, &err);
+  wasi_fd *f = wasi_get(w, fd, R_FD_ADVISE, &err);
   if (!f) return err;
   if (advice > 5) return WE_INVAL;
   if (f->kind != K_HOST || f->type == FT_DIR) return f->type == FT_DIR ? WE_BADF : WE_SPIPE;
@@ -614,7 +354,7 @@ int wasi_fd_advise(wg_wasi *w, uint32_t fd, uint64_t offset, uint64_t len, uint8
 
 int wasi_fd_allocate(wg_wasi *w, uint32_t fd, uint64_t offset, uint64_t len) {
   int err = WE_BADF;
-  wasi_fd *f = get(w, fd, R_FD_ALLOCATE, &err);
+  wasi_fd *f = wasi_get(w, fd, R_FD_ALLOCATE, &err);
   if (!f) return err;
   if (f->kind != K_HOST || f->type != FT_REG) return f->type == FT_DIR ? WE_BADF : WE_SPIPE;
   if (offset > INT64_MAX || len > INT64_MAX - offset) return WE_INVAL;
@@ -624,7 +364,7 @@ int wasi_fd_allocate(wg_wasi *w, uint32_t fd, uint64_t offset, uint64_t len) {
 
 int wasi_fd_set_rights(wg_wasi *w, uint32_t fd, uint64_t base, uint64_t inheriting) {
   int err = WE_BADF;
-  wasi_fd *f = get(w, fd, 0, &err);
+  wasi_fd *f = wasi_get(w, fd, 0, &err);
   if (!f) return err;
   /* Rights can only be dropped. */
   if ((base & ~f->rights) || (inheriting & ~f->inheriting)) return WE_NOTCAPABLE;
@@ -635,15 +375,47 @@ int wasi_fd_set_rights(wg_wasi *w, uint32_t fd, uint64_t base, uint64_t inheriti
 
 int wasi_fd_set_size(wg_wasi *w, uint32_t fd, uint64_t size) {
   int err = WE_BADF;
-  wasi_fd *f = get(w, fd, R_FD_FILESTAT_SET_SIZE, &err);
+  wasi_fd *f = wasi_get(w, fd, R_FD_FILESTAT_SET_SIZE, &err);
   if (!f) return err;
   if (f->kind != K_HOST) return WE_INVAL;
   if (size > INT64_MAX) return WE_INVAL;
   return ftruncate(f->host, (off_t)size) ? wasi_errno(errno) : 0;
 }
 
+
+int wasi_fd_set_times(wg_wasi *w, uint32_t fd, uint64_t atim, uint64_t mtim, uint16_t fst) {
+  int err = WE_BADF;
+  wasi_fd *f = wasi_get(w, fd, R_FD_FILESTAT_SET_TIMES, &err);
+  if (!f) return err;
+  struct timespec ts[2];
+  int r = wasi_times_of(atim, mtim, fst, ts);
+  if (r) return r;
+  if (f->kind != K_HOST) return WE_INVAL;
+  return futimens(f->host, ts) ? wasi_errno(errno) : 0;
+}
+
+
+int wasi_fd_renumber(wg_wasi *w, uint32_t from, uint32_t to) {
+  int err = WE_BADF;
+  if (!wasi_get(w, from, 0, &err) || !wasi_get(w, to, 0, &err)) return err;
+  if (from == to) return 0;
+  wasi_fd_close(w, to);
+  w->fds[to] = w->fds[from];
+  memset(&w->fds[from], 0, sizeof w->fds[from]);
+  return 0;
+}
+
+
+
+int wasi_sock_check(wg_wasi *w, uint32_t fd) {
+  int err = WE_BADF;
+  return wasi_get(w, fd, 0, &err) ? WE_NOTSOCK : err;
+}
+
+
+
 /* struct timespec[2] for futimens/utimensat from WASI's fstflags. */
-static int times_of(uint64_t atim, uint64_t mtim, uint16_t fst, struct timespec ts[2]) {
+int wasi_times_of(uint64_t atim, uint64_t mtim, uint16_t fst, struct timespec ts[2]) {
   if (((fst & 1) && (fst & 2)) || ((fst & 4) && (fst & 8)) || (fst & ~15)) return WE_INVAL;
   ts[0] = (fst & 2) ? (struct timespec){0, UTIME_NOW}
         : (fst & 1) ? (struct timespec){(time_t)(atim / 1000000000u), (long)(atim % 1000000000u)}
@@ -652,179 +424,4 @@ static int times_of(uint64_t atim, uint64_t mtim, uint16_t fst, struct timespec 
         : (fst & 4) ? (struct timespec){(time_t)(mtim / 1000000000u), (long)(mtim % 1000000000u)}
                     : (struct timespec){0, UTIME_OMIT};
   return 0;
-}
-
-int wasi_fd_set_times(wg_wasi *w, uint32_t fd, uint64_t atim, uint64_t mtim, uint16_t fst) {
-  int err = WE_BADF;
-  wasi_fd *f = get(w, fd, R_FD_FILESTAT_SET_TIMES, &err);
-  if (!f) return err;
-  struct timespec ts[2];
-  int r = times_of(atim, mtim, fst, ts);
-  if (r) return r;
-  if (f->kind != K_HOST) return WE_INVAL;
-  return futimens(f->host, ts) ? wasi_errno(errno) : 0;
-}
-
-int wasi_path_set_times(wg_wasi *w, uint32_t dirfd, bool follow, const char *path, uint64_t atim, uint64_t mtim,
-                        uint16_t fst) {
-  struct timespec ts[2];
-  int r = times_of(atim, mtim, fst, ts);
-  if (r) return r;
-  if (follow) {
-    int err = WE_BADF;
-    wasi_fd *d = get(w, dirfd, R_PATH_FILESTAT_SET_TIMES, &err);
-    if (!d) return err;
-    int h = open_beneath(d->host, path, O_PATH, 0, true);
-    if (h < 0) return wasi_errno(errno);
-    /* An O_PATH descriptor takes no futimens; its /proc name does (already resolved beneath). */
-    char proc[64];
-    snprintf(proc, sizeof proc, "/proc/self/fd/%d", h);
-    r = utimensat(AT_FDCWD, proc, ts, 0) ? wasi_errno(errno) : 0;
-    close(h);
-    return r;
-  }
-  int pfd;
-  const char *name;
-  char *owned = NULL;
-  if ((r = parent_of(w, dirfd, R_PATH_FILESTAT_SET_TIMES, path, &pfd, &name, &owned))) return r;
-  r = utimensat(pfd, name, ts, AT_SYMLINK_NOFOLLOW) ? wasi_errno(errno) : 0;
-  close(pfd);
-  free(owned);
-  return r;
-}
-
-int wasi_fd_renumber(wg_wasi *w, uint32_t from, uint32_t to) {
-  int err = WE_BADF;
-  if (!get(w, from, 0, &err) || !get(w, to, 0, &err)) return err;
-  if (from == to) return 0;
-  wasi_fd_close(w, to);
-  w->fds[to] = w->fds[from];
-  memset(&w->fds[from], 0, sizeof w->fds[from]);
-  return 0;
-}
-
-int wasi_path_link(wg_wasi *w, uint32_t oldfd, bool follow, const char *oldpath, uint32_t newfd, const char *newpath) {
-  int a, b, r;
-  const char *na, *nb;
-  char *oa = NULL, *ob = NULL;
-  if ((r = parent_of(w, oldfd, R_PATH_LINK_SOURCE, oldpath, &a, &na, &oa))) return r;
-  if ((r = parent_of(w, newfd, R_PATH_LINK_TARGET, newpath, &b, &nb, &ob))) {
-    close(a);
-    free(oa);
-    return r;
-  }
-  if (follow) {
-    /* Following a symlink source would resolve it outside the checks: refuse. */
-    struct stat st;
-    if (!fstatat(a, na, &st, AT_SYMLINK_NOFOLLOW) && S_ISLNK(st.st_mode)) r = WE_NOTCAPABLE;
-  }
-  if (!r) r = linkat(a, na, b, nb, 0) ? wasi_errno(errno) : 0;
-  close(a);
-  close(b);
-  free(oa);
-  free(ob);
-  return r;
-}
-
-int wasi_path_symlink(wg_wasi *w, const char *target, uint32_t dirfd, const char *path) {
-  int pfd, r;
-  const char *name;
-  char *owned = NULL;
-  /* The link's text is never resolved here; later lookups stay beneath (openat2). */
-  if ((r = parent_of(w, dirfd, R_PATH_SYMLINK, path, &pfd, &name, &owned))) return r;
-  r = symlinkat(target, pfd, name) ? wasi_errno(errno) : 0;
-  close(pfd);
-  free(owned);
-  return r;
-}
-
-int wasi_sock_check(wg_wasi *w, uint32_t fd) {
-  int err = WE_BADF;
-  return get(w, fd, 0, &err) ? WE_NOTSOCK : err;
-}
-
-/* Bytes readable now on a descriptor, as well as can be known. */
-static uint64_t readable(wg_wasi *w, wasi_fd *f) {
-  if (f->kind == K_STDIN_BUF) return w->in_len - w->in_pos;
-  int n = 0;
-  if (f->kind == K_HOST && f->type != FT_REG && ioctl(f->host, FIONREAD, &n) == 0 && n > 0) return (uint64_t)n;
-  if (f->kind == K_HOST && f->type == FT_REG) {
-    struct stat st;
-    off_t pos = lseek(f->host, 0, SEEK_CUR);
-    if (!fstat(f->host, &st) && pos >= 0 && st.st_size > pos) return (uint64_t)(st.st_size - pos);
-  }
-  return 0;
-}
-
-int wasi_poll(wg_wasi *w, const wasi_sub *subs, uint32_t n, wasi_event *events, uint32_t *nev) {
-  struct pollfd *pfds = calloc(n ? n : 1, sizeof *pfds);
-  bool *always = calloc(n ? n : 1, sizeof *always); /* buffers and regular files: always ready */
-  int64_t *due = calloc(n ? n : 1, sizeof *due);    /* clocks: ms from now */
-  if (!pfds || !always || !due) {
-    free(pfds);
-    free(always);
-    free(due);
-    return WE_NOMEM;
-  }
-  int64_t wait_ms = -1; /* -1: no clock, wait for a descriptor */
-  bool any_fd = false, ready_now = false;
-  *nev = 0;
-  for (uint32_t i = 0; i < n; i++) {
-    const wasi_sub *s = &subs[i];
-    pfds[i].fd = -1;
-    if (s->tag == 0) {
-      uint64_t rel = s->timeout, now;
-      if (s->clock_id > 3) {
-        events[(*nev)++] = (wasi_event){s->userdata, WE_INVAL, 0, 0, false};
-        continue;
-      }
-      if (s->absolute && !wasi_clock_time(w, s->clock_id, &now)) rel = s->timeout > now ? s->timeout - now : 0;
-      int64_t ms = (int64_t)((rel + 999999) / 1000000);
-      due[i] = ms;
-      if (wait_ms < 0 || ms < wait_ms) wait_ms = ms;
-      continue;
-    }
-    int err = WE_BADF;
-    wasi_fd *f = get(w, s->fd, s->tag == 1 ? R_FD_READ : R_FD_WRITE, &err);
-    if (!f) {
-      events[(*nev)++] = (wasi_event){s->userdata, (uint16_t)err, s->tag, 0, false};
-      continue;
-    }
-    any_fd = true;
-    if (f->kind == K_HOST && f->type != FT_REG && f->type != FT_DIR) {
-      pfds[i].fd = f->host;
-      pfds[i].events = s->tag == 1 ? POLLIN : POLLOUT;
-    } else {
-      always[i] = ready_now = true;
-    }
-  }
-  int r = 0;
-  if (*nev == 0 && !ready_now) {
-    /* Wait: on the descriptors with the earliest clock as timeout, or just
-     * sleep on the clock. Strict mode never waits on a clock. */
-    if (any_fd) {
-      int timeout = wait_ms < 0 ? -1 : w->strict ? 0 : wait_ms > INT32_MAX ? INT32_MAX : (int)wait_ms;
-      if (poll(pfds, n, timeout) < 0 && errno != EINTR) r = wasi_errno(errno);
-    } else if (wait_ms > 0) {
-      wasi_sleep(w, (uint64_t)wait_ms * 1000000u);
-    }
-  }
-  if (!r && *nev == 0) {
-    for (uint32_t i = 0; i < n; i++) {
-      const wasi_sub *s = &subs[i];
-      if (s->tag == 0 || !(always[i] || pfds[i].revents)) continue;
-      wasi_event e = {s->userdata, 0, s->tag, s->tag == 1 ? readable(w, &w->fds[s->fd]) : 0,
-                      (pfds[i].revents & POLLHUP) != 0};
-      if (pfds[i].revents & (POLLERR | POLLNVAL)) e.error = WE_IO;
-      events[(*nev)++] = e;
-    }
-    /* Nothing ready: the wait ended on the earliest clock(s), which fire. */
-    if (*nev == 0)
-      for (uint32_t i = 0; i < n; i++)
-        if (subs[i].tag == 0 && due[i] <= wait_ms) events[(*nev)++] = (wasi_event){subs[i].userdata, 0, 0, 0, false};
-  }
-  free(pfds);
-  free(always);
-  free(due);
-  return r;
 }
