@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <uv.h>
 
+#include "components/bindings/binding.h"
 #include "components/state/store.h"
 #include "config/component.h"
 #include "http/server.h"
@@ -24,11 +25,19 @@ typedef struct wgg_store_entry {
   size_t index;              /* position in wgg_api.stores */
 } wgg_store_entry;
 
+/* A loaded output binding and its component. */
+typedef struct wgg_binding_entry {
+  const wgg_component *comp; /* borrowed from wgg_api.components */
+  wgg_binding *binding;      /* owned */
+} wgg_binding_entry;
+
 typedef struct wgg_api {
   const wgg_options *opts;       /* borrowed */
   wgg_component_list components; /* owned: every loaded component */
   wgg_store_entry *stores;       /* owned */
   size_t n_stores;
+  wgg_binding_entry *bindings; /* owned */
+  size_t n_bindings;
   pthread_mutex_t ext_mu;
   json_t *extended; /* attributes set with PUT /v1.0/metadata/{name} (under ext_mu) */
   int ready;        /* atomic: 1 once every listener is up */
@@ -83,6 +92,7 @@ int wgg_api_submit(uv_loop_t *loop, bool blocking, void *job, void (*work)(void 
 void wgg_api_healthz(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
 void wgg_api_metadata(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
 void wgg_api_state(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
+void wgg_api_bindings(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
 
 /* Service invocation of app_id's method (the raw, still percent-encoded
  * path after .../method/). Uses the loop's app-channel client, found in

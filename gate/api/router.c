@@ -29,7 +29,8 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
   pthread_mutex_init(&api->ext_mu, NULL);
   api->extended = json_object();
   api->stores = calloc(api->components.n ? api->components.n : 1, sizeof *api->stores);
-  if (!api->extended || !api->stores) {
+  api->bindings = calloc(api->components.n ? api->components.n : 1, sizeof *api->bindings);
+  if (!api->extended || !api->stores || !api->bindings) {
     wgg_err_set(err, "out of memory");
     goto fail;
   }
@@ -37,6 +38,22 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
     const wgg_component *c = &api->components.items[i];
     if (c->endpoint) {
       wgg_info("HTTPEndpoint loaded: %s (%s)", c->name, c->base_url);
+      continue;
+    }
+    if (block_is(c->type, "bindings") && wgg_binding_type_supported(c->type)) {
+      wgg_err e;
+      wgg_binding *b = wgg_binding_new(c, &e);
+      if (!b) {
+        if (c->ignore_errors) {
+          wgg_warn("component %s (%s:%d): %s; skipped (ignoreErrors)", c->name, c->file, c->line, e.msg);
+          continue;
+        }
+        wgg_err_set(err, "%s:%d: component %s (%s/%s): init error: %s", c->file, c->line, c->name, c->type,
+                    *c->version ? c->version : "v1", e.msg);
+        goto fail;
+      }
+      api->bindings[api->n_bindings++] = (wgg_binding_entry){c, b};
+      wgg_info("component loaded: %s (%s/%s)", c->name, c->type, *c->version ? c->version : "v1");
       continue;
     }
     if (!block_is(c->type, "state")) {
@@ -71,6 +88,8 @@ void wgg_api_free(wgg_api *api) {
   if (!api) return;
   for (size_t i = 0; i < api->n_stores; i++) api->stores[i].store->ops->destroy(api->stores[i].store);
   free(api->stores);
+  for (size_t i = 0; i < api->n_bindings; i++) api->bindings[i].binding->ops->destroy(api->bindings[i].binding);
+  free(api->bindings);
   wgg_component_list_free(&api->components);
   json_decref(api->extended);
   pthread_mutex_destroy(&api->ext_mu);
@@ -164,6 +183,11 @@ void wgg_api_handle(wgg_http_req *req, void *user) {
     }
     if (!strcmp(seg[1], "state")) {
       wgg_api_state(api, req, seg + 2, (size_t)n - 2);
+      goto out;
+    }
+    if (!strcmp(seg[1], "bindings")) {
+      req->tag = WGG_R_BINDINGS;
+      wgg_api_bindings(api, req, seg + 2, (size_t)n - 2);
       goto out;
     }
     if (!strcmp(seg[1], "invoke")) {

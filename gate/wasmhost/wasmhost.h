@@ -1,0 +1,41 @@
+/*
+ * wasmhost.h: what the sidecar needs from the engine and WASI to host
+ * guests: loading a module from a component's url, running a WASI command
+ * under a deadline, and the process's epoch ticker that deadlines use.
+ */
+#ifndef WGG_WASMHOST_H
+#define WGG_WASMHOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wasmgate.h"
+#include "wggate.h"
+#include "wgwasi.h"
+
+/* Loads and validates a module from `url`: "file://PATH" (relative to the
+ * working directory unless absolute) or a bare path. *guest receives the
+ * file name without directory and ".wasm" (malloc'd). NULL with err
+ * ("wasm: error compiling binary: <engine message>", ...). */
+wg_module *wgg_wasm_load(const char *url, char **guest, wgg_err *err);
+
+typedef struct wgg_wasm_run_result {
+  int exit_code;      /* proc_exit's code, 0 when _start returned */
+  char *stdout_data;  /* malloc'd (NULL when empty); the caller frees */
+  size_t stdout_len;
+} wgg_wasm_run_result;
+
+/* Runs a fresh instance of `m` as a WASI command (its _start) with context
+ * `cfg`, interrupted after timeout_ms (0: no deadline). Returns 0 (the
+ * exit code and stdout in *r), or -1 with err for a trap, a limit, a link
+ * or instantiation failure. Thread-safe: each call has its own store. */
+int wgg_wasm_run_command(const wg_module *m, const wg_wasi_config *cfg, uint64_t timeout_ms,
+                         wgg_wasm_run_result *r, wgg_err *err);
+
+/* Period of the epoch ticker, in milliseconds. */
+#define WGG_WASM_TICK_MS 10
+
+/* Starts the process's epoch ticker once (later calls do nothing). */
+void wgg_wasm_ticker_start(void);
+
+#endif
