@@ -41,6 +41,12 @@ static void get_metadata(wgg_api *api, wgg_http_req *req) {
                                            *c->version ? c->version : "v1", "capabilities",
                                            capabilities(api->stores[i].store->features)));
   }
+  /* Output bindings report OUTPUT_BINDING (dapr pkg/runtime/runtime.go). */
+  for (size_t i = 0; i < api->n_bindings; i++) {
+    const wgg_component *c = api->bindings[i].comp;
+    json_array_append_new(comps, json_pack("{s:s,s:s,s:s,s:[s]}", "name", c->name, "type", c->type, "version",
+                                           *c->version ? c->version : "v1", "capabilities", "OUTPUT_BINDING"));
+  }
   json_t *eps = json_array();
   for (size_t i = 0; i < api->components.n; i++)
     if (api->components.items[i].endpoint)

@@ -53,6 +53,10 @@ t0 = time.time()
 check_error(call("upper", {"operation": "execute", "metadata": {"args": "spin"}}), 500, "ERR_INVOKE_OUTPUT_BINDING",
             "interrupted")
 check(time.time() - t0 < 5, f"the runaway guest took {time.time() - t0:.1f} s to stop")
+st, _, body = sc.request("GET", "/v1.0/metadata")
+comps = {c["name"]: c for c in json.loads(body).get("components", [])} if st == 200 else {}
+check(comps.get("upper", {}).get("type") == "bindings.wasm" and comps["upper"].get("capabilities") == ["OUTPUT_BINDING"],
+      f"metadata components: {comps}")
 st, _, _ = sc.request("GET", "/v1.0/healthz")
 check(st == 204, f"healthz after a runaway guest: {st}")
 st, _, body = call("upper", {"operation": "execute", "data": "still here"})
