@@ -98,7 +98,9 @@ wg_store *wg_store_new(wg_engine *e, const wg_store_config *config) {
   if (!s->config.max_call_depth) s->config.max_call_depth = 20000;
   if (!s->config.max_memory_pages || s->config.max_memory_pages > 65536) s->config.max_memory_pages = 65536;
   if (!s->config.max_table_elems) s->config.max_table_elems = WG_MAX_TABLE_SIZE;
-  s->stack = calloc(s->config.value_stack_slots, sizeof *s->stack);
+  /* Not zeroed: locals are zeroed on function entry and operands are always
+   * written before they are read. */
+  s->stack = malloc(s->config.value_stack_slots * sizeof *s->stack);
   s->frames_cap = s->config.max_call_depth < 256 ? s->config.max_call_depth : 256;
   s->frames = calloc(s->frames_cap + 1, sizeof *s->frames);
   if (!s->stack || !s->frames) {

@@ -79,7 +79,9 @@ int wgg_wasm_run_command(const wg_module *m, const wg_wasi_config *cfg, uint64_t
   char msg[256];
   wg_wasi *w = wg_wasi_new(cfg, msg, sizeof msg);
   if (!w) return wgg_err_set(err, "wasm: %s", msg);
-  wg_store *s = wg_store_new(NULL, NULL);
+  /* 64K value-stack slots (512 KiB): C guests keep their own stack in linear
+   * memory, and a smaller stack makes a fresh store per call cheap. */
+  wg_store *s = wg_store_new(NULL, &(wg_store_config){.value_stack_slots = 1u << 16});
   uint32_t n = wg_module_import_count(m);
   wg_extern *imports = calloc(n + 1, sizeof *imports);
   int rc = -1;
