@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,13 +68,13 @@ static unsigned long long parse_size(const char *s) {
 
 typedef struct ticker {
   wg_engine *engine;
-  volatile int stop;
+  atomic_int stop; /* set by the main thread when the run ends */
 } ticker;
 
 static void *tick(void *arg) {
   ticker *t = arg;
   struct timespec ts = {0, TICK_MS * 1000000L};
-  while (!t->stop) {
+  while (!atomic_load(&t->stop)) {
     nanosleep(&ts, NULL);
     wg_engine_increment_epoch(t->engine);
   }
@@ -325,7 +326,7 @@ int wg_cmd_wasm_run(int argc, char **argv) {
 done:
   fflush(stdout);
   if (ticking) {
-    tk.stop = 1;
+    atomic_store(&tk.stop, 1);
     pthread_join(th, NULL);
   }
   free(imports);

@@ -66,16 +66,14 @@ static bool link_imports(wg_instance *inst, const wg_extern *imports, size_t n, 
       case WG_EXTERN_TABLE: {
         const wg_table *t = ex->of.table;
         const wg_tabletype *want = &m->tables[im->index];
-        bool has_max = t->max < inst->store->config.max_table_elems || t->max == want->limits.max;
-        if (t->elem != (wg_valtype)want->elem || !limits_match(t->size, has_max, t->max, &want->limits))
+        if (t->elem != (wg_valtype)want->elem || !limits_match(t->size, t->has_max, t->decl_max, &want->limits))
           return link_error(err, "incompatible import type for %.*s.%.*s", im);
         inst->tables[im->index] = ex->of.table;
         break;
       }
       case WG_EXTERN_MEMORY: {
         const wg_memory *mem = ex->of.memory;
-        bool has_max = mem->max < inst->store->config.max_memory_pages || mem->max == m->mems[im->index].max;
-        if (!limits_match(mem->pages, has_max, mem->max, &m->mems[im->index]))
+        if (!limits_match(mem->pages, mem->has_max, mem->decl_max, &m->mems[im->index]))
           return link_error(err, "incompatible import type for %.*s.%.*s", im);
         inst->mems[im->index] = ex->of.memory;
         break;

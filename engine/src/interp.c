@@ -95,6 +95,18 @@ wg_trap *wg_interp_call(wg_store *s, wg_func *f, wg_slot *fp) { return run(s, f,
     pc += 2;                            \
     NEXT();                             \
   }
+/* Integer division and remainder: a zero divisor traps, and OVERFLOW names
+ * signed division's other trap (INT_MIN / -1); rem_s by -1 is 0 (C's % would
+ * be undefined there). */
+#define DIVOP(ID, T, F, OVERFLOW, EXPR)                 \
+  L_##ID : {                                             \
+    T x = fp[A].F, y = fp[B].F;                          \
+    if (y == 0) TRAP(WG_TRAP_INT_DIV_BY_ZERO);          \
+    if (OVERFLOW) TRAP(WG_TRAP_INT_OVERFLOW);           \
+    fp[C].F = (EXPR);                                    \
+    pc += 2;                                             \
+    NEXT();                                              \
+  }
 /* Trapping float-to-int: CHECK(x) must hold, else "invalid conversion" for
  * NaN and "integer overflow" otherwise. */
 #define TRUNC(ID, TIN, FIN, FOUT, CHECK, TOUT)                                        \
@@ -528,67 +540,17 @@ L_IR_BR_NEZ:
   UN(I32_CLZ, uint32_t, u32, u32, wg_clz32(x))
   UN(I32_CTZ, uint32_t, u32, u32, wg_ctz32(x))
   UN(I32_POPCNT, uint32_t, u32, u32, (uint32_t)__builtin_popcount(x))
-L_I32_DIV_S: {
-  int32_t x = fp[A].i32, y = fp[B].i32;
-  if (y == 0) TRAP(WG_TRAP_INT_DIV_BY_ZERO);
-  if (x == INT32_MIN && y == -1) TRAP(WG_TRAP_INT_OVERFLOW);
-  fp[C].i32 = x / y;
-  pc += 2;
-  NEXT();
-}
-L_I32_DIV_U: {
-  uint32_t x = fp[A].u32, y = fp[B].u32;
-  if (y == 0) TRAP(WG_TRAP_INT_DIV_BY_ZERO);
-  fp[C].u32 = x / y;
-  pc += 2;
-  NEXT();
-}
-L_I32_REM_S: {
-  int32_t x = fp[A].i32, y = fp[B].i32;
-  if (y == 0) TRAP(WG_TRAP_INT_DIV_BY_ZERO);
-  fp[C].i32 = y == -1 ? 0 : x % y;
-  pc += 2;
-  NEXT();
-}
-L_I32_REM_U: {
-  uint32_t x = fp[A].u32, y = fp[B].u32;
-  if (y == 0) TRAP(WG_TRAP_INT_DIV_BY_ZERO);
-  fp[C].u32 = x % y;
-  pc += 2;
-  NEXT();
-}
+  DIVOP(I32_DIV_S, int32_t, i32, x == INT32_MIN && y == -1, x / y)
+  DIVOP(I32_DIV_U, uint32_t, u32, false, x / y)
+  DIVOP(I32_REM_S, int32_t, i32, false, y == -1 ? 0 : x % y)
+  DIVOP(I32_REM_U, uint32_t, u32, false, x % y)
   UN(I64_CLZ, uint64_t, u64, u64, wg_clz64(x))
   UN(I64_CTZ, uint64_t, u64, u64, wg_ctz64(x))
   UN(I64_POPCNT, uint64_t, u64, u64, (uint64_t)__builtin_popcountll(x))
-L_I64_DIV_S: {
-  int64_t x = fp[A].i64, y = fp[B].i64;
-  if (y == 0) TRAP(WG_TRAP_INT_DIV_BY_ZERO);
-  if (x == INT64_MIN && y == -1) TRAP(WG_TRAP_INT_OVERFLOW);
-  fp[C].i64 = x / y;
-  pc += 2;
-  NEXT();
-}
-L_I64_DIV_U: {
-  uint64_t x = fp[A].u64, y = fp[B].u64;
-  if (y == 0) TRAP(WG_TRAP_INT_DIV_BY_ZERO);
-  fp[C].u64 = x / y;
-  pc += 2;
-  NEXT();
-}
-L_I64_REM_S: {
-  int64_t x = fp[A].i64, y = fp[B].i64;
-  if (y == 0) TRAP(WG_TRAP_INT_DIV_BY_ZERO);
-  fp[C].i64 = y == -1 ? 0 : x % y;
-  pc += 2;
-  NEXT();
-}
-L_I64_REM_U: {
-  uint64_t x = fp[A].u64, y = fp[B].u64;
-  if (y == 0) TRAP(WG_TRAP_INT_DIV_BY_ZERO);
-  fp[C].u64 = x % y;
-  pc += 2;
-  NEXT();
-}
+  DIVOP(I64_DIV_S, int64_t, i64, x == INT64_MIN && y == -1, x / y)
+  DIVOP(I64_DIV_U, uint64_t, u64, false, x / y)
+  DIVOP(I64_REM_S, int64_t, i64, false, y == -1 ? 0 : x % y)
+  DIVOP(I64_REM_U, uint64_t, u64, false, x % y)
   UN(F32_ABS, float, f32, f32, wg_fabsf(x))
   UN(F32_NEG, float, f32, f32, wg_fnegf(x))
   UN(F32_CEIL, float, f32, f32, wg_ceilf(x))

@@ -64,15 +64,19 @@ struct wg_func {
 
 struct wg_table {
   wg_valtype elem;
-  uint32_t size, max; /* max: the declared maximum, capped by the store */
+  uint32_t size, max; /* max: how far it may grow (the declared maximum, capped by the store) */
+  bool has_max;       /* the declared limits, for import matching */
+  uint32_t decl_max;
   wg_ref *elems;
 };
 
 struct wg_memory {
   uint8_t *data;     /* reserved for max pages, committed for `pages` */
   uint64_t size;     /* bytes = pages * 65536 */
-  uint32_t pages, max;
-  size_t reserved;   /* bytes of address space reserved */
+  uint32_t pages, max; /* max: how far it may grow (declared maximum, capped by the store) */
+  bool has_max;        /* the declared limits, for import matching */
+  uint32_t decl_max;
+  size_t reserved;     /* bytes of address space reserved */
 };
 
 struct wg_global {

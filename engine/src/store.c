@@ -189,6 +189,8 @@ wg_memory *wg_memory_new(wg_store *s, uint32_t min, bool has_max, uint32_t max) 
   wg_memory *mem = calloc(1, sizeof *mem);
   if (!mem) return NULL;
   mem->max = limit;
+  mem->has_max = has_max;
+  mem->decl_max = has_max ? max : 0;
   /* Reserve the whole possible size plus one guard page. */
   mem->reserved = (size_t)limit * PAGE + PAGE;
   mem->data = mem_reserve(mem->reserved);
@@ -227,6 +229,8 @@ wg_table *wg_table_new(wg_store *s, wg_valtype elem, uint32_t min, bool has_max,
   t->elem = elem;
   t->size = min;
   t->max = has_max && max < cap ? max : cap;
+  t->has_max = has_max;
+  t->decl_max = has_max ? max : 0;
   t->elems = calloc(min ? min : 1, sizeof *t->elems);
   if (!t->elems) {
     free(t);

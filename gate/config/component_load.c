@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "config/component.h"
+#include "util/buf.h"
 #include "util/err.h"
 
 static int has_yaml_ext(const char *n) {
@@ -25,29 +26,10 @@ static int cmp_str(const void *a, const void *b) {
 }
 
 static int load_file(const char *path, const char *app_id, wgg_component_list *out, wgg_err *err) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return wgg_err_set(err, "%s: %s", path, strerror(errno));
-  char *text = NULL;
-  size_t len = 0, cap = 0;
-  int rc = 0;
-  for (;;) {
-    if (len + 4096 > cap) {
-      cap = cap ? cap * 2 : 8192;
-      char *g = realloc(text, cap);
-      if (!g) {
-        rc = wgg_err_set(err, "%s: out of memory", path);
-        break;
-      }
-      text = g;
-    }
-    size_t n = fread(text + len, 1, cap - len, f);
-    len += n;
-    if (n == 0) break;
-  }
-  if (!rc && ferror(f)) rc = wgg_err_set(err, "%s: read error", path);
-  fclose(f);
-  if (!rc) rc = wgg_components_parse(path, text ? text : "", len, app_id, out, err);
-  free(text);
+  wgg_buf text = {0};
+  int rc = wgg_buf_read_file(&text, path, err);
+  if (!rc) rc = wgg_components_parse(path, text.data ? text.data : "", text.len, app_id, out, err);
+  wgg_buf_free(&text);
   return rc;
 }
 

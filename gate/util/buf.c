@@ -1,6 +1,7 @@
 /* buf.c: see buf.h. */
 #include "util/buf.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -39,6 +40,25 @@ int wgg_buf_printf(wgg_buf *b, const char *fmt, ...) {
   va_end(ap);
   b->len += (size_t)n;
   return 0;
+}
+
+int wgg_buf_read_file(wgg_buf *b, const char *path, wgg_err *err) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return wgg_err_set(err, "%s: %s", path, strerror(errno));
+  int rc = 0;
+  for (;;) {
+    if (reserve(b, 8192)) {
+      rc = wgg_err_set(err, "%s: out of memory", path);
+      break;
+    }
+    size_t n = fread(b->data + b->len, 1, b->cap - b->len - 1, f);
+    b->len += n;
+    b->data[b->len] = '\0';
+    if (n == 0) break;
+  }
+  if (!rc && ferror(f)) rc = wgg_err_set(err, "%s: read error", path);
+  fclose(f);
+  return rc;
 }
 
 void wgg_buf_free(wgg_buf *b) {

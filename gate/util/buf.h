@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "util/err.h"
+
 typedef struct wgg_buf {
   char *data; /* owned; NULL until the first append */
   size_t len;
@@ -18,6 +20,10 @@ int wgg_buf_append(wgg_buf *b, const void *p, size_t n);
 
 /* Appends a printf-formatted string. Returns 0 or -1 (out of memory). */
 int wgg_buf_printf(wgg_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Appends the whole file at path. Returns 0, or -1 with err set to
+ * "PATH: reason" (open or read failure, out of memory). */
+int wgg_buf_read_file(wgg_buf *b, const char *path, wgg_err *err);
 
 /* Frees the data and resets b to empty. */
 void wgg_buf_free(wgg_buf *b);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/buf.h"
 #include "util/err.h"
 #include "wasmhost/wasmhost.h"
 
@@ -39,23 +40,15 @@ wg_module *wgg_wasm_load(const char *url, char **guest, wgg_err *err) {
   const char *path = !strncmp(url, "file://", 7) ? url + 7 : url;
   if (strstr(url, "://") && strncmp(url, "file://", 7))
     return wgg_err_set(err, "wasm: unsupported url scheme in %s (file:// only)", url), NULL;
-  FILE *f = fopen(path, "rb");
-  if (!f) return wgg_err_set(err, "wasm: cannot read %s", path), NULL;
-  size_t cap = 1 << 16, n = 0;
-  uint8_t *buf = malloc(cap);
-  for (size_t got; buf && (got = fread(buf + n, 1, cap - n, f)) > 0;) {
-    n += got;
-    if (n == cap) {
-      uint8_t *bigger = realloc(buf, cap *= 2);
-      if (!bigger) free(buf);
-      buf = bigger;
-    }
+  wgg_buf bytes = {0};
+  wgg_err rerr;
+  if (wgg_buf_read_file(&bytes, path, &rerr)) {
+    wgg_buf_free(&bytes);
+    return wgg_err_set(err, "wasm: %s", rerr.msg), NULL;
   }
-  fclose(f);
-  if (!buf) return wgg_err_set(err, "out of memory"), NULL;
   wg_error *e = NULL;
-  wg_module *m = wg_module_new(buf, n, &e);
-  free(buf);
+  wg_module *m = wg_module_new((const uint8_t *)bytes.data, bytes.len, &e);
+  wgg_buf_free(&bytes);
   if (!m) {
     wgg_err_set(err, "wasm: error compiling binary: %s (at byte %zu)", wg_error_message(e), wg_error_offset(e));
     wg_error_delete(e);

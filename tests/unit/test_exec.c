@@ -280,6 +280,27 @@ TEST(link_errors) {
   wg_module_delete(m);
 }
 
+/* Import matching uses the declared limits, not the store's growth cap: a
+ * memory declared 1..2 in a store capped at 2 pages has a maximum. */
+TEST(import_limits_are_the_declared_ones) {
+  /* (module (import "e" "m" (memory 1 3))) */
+  static const uint8_t mod[] = {0, 'a', 's', 'm', 1, 0, 0, 0, 2, 9, 1, 1, 'e', 1, 'm', 2, 1, 1, 3};
+  wg_module *m = wg_module_new(mod, sizeof mod, NULL);
+  REQUIRE(m != NULL);
+  wg_store *s = wg_store_new(NULL, &(wg_store_config){.max_memory_pages = 2});
+  wg_extern with_max = {WG_EXTERN_MEMORY, {.memory = wg_memory_new(s, 1, true, 2)}};
+  wg_extern no_max = {WG_EXTERN_MEMORY, {.memory = wg_memory_new(s, 1, false, 0)}};
+  wg_error *err = NULL;
+  CHECK(wg_instance_new(s, m, &with_max, 1, &err, NULL) != NULL);
+  wg_error_delete(err);
+  err = NULL;
+  CHECK(wg_instance_new(s, m, &no_max, 1, &err, NULL) == NULL);
+  CHECK(err != NULL && strstr(wg_error_message(err), "incompatible import type") != NULL);
+  wg_error_delete(err);
+  wg_store_delete(s);
+  wg_module_delete(m);
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: test_exec exec_api.wasm\n");
@@ -301,6 +322,7 @@ int main(int argc, char **argv) {
   RUN(memory_cap);
   RUN(call_argument_checks);
   RUN(link_errors);
+  RUN(import_limits_are_the_declared_ones);
   free(bytes);
   return test_summary();
 }
