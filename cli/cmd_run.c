@@ -27,24 +27,29 @@ static void usage(FILE *out) {
           "  --app-channel-address HOST          app host (default 127.0.0.1)\n"
           "  --dapr-http-port PORT               HTTP API port (default 3500)\n"
           "  --dapr-listen-addresses A[,B]       bind addresses (default all: 0.0.0.0)\n"
-          "  --resources-path DIR                folder of component YAML (repeatable;\n"
+          "  --resources-path DIR[,DIR]          folders of resource YAML (repeatable;\n"
           "                                      --components-path is an alias)\n"
-          "  --config FILE                       Configuration YAML (repeatable; accepted, not applied yet)\n"
+          "  --config FILE[,FILE]                Configuration YAML (repeatable)\n"
           "  --log-level L                       debug|info|warn|error (default info)\n"
           "  --log-as-json                       JSON log lines\n"
-          "  --metrics-port PORT                 Prometheus port (default 9090; not served yet)\n"
+          "  --metrics-port PORT                 Prometheus port (default 9090)\n"
+          "  --metrics-listen-address A          metrics bind address (default: the API's addresses)\n"
           "  --enable-metrics BOOL               (default true)\n"
+          "  --enable-api-logging                log every API call (info level)\n"
           "  --max-body-size Q                   API request body limit (default 4Mi)\n"
           "  --read-buffer-size Q                request line + headers limit (default 4Ki)\n"
-          "  --app-max-concurrency N             (default -1: unlimited)\n"
-          "  --enable-app-health-check           probe the app (accepted; no app channel yet)\n"
+          "  --app-max-concurrency N             in-flight calls to the app; more wait (default -1: unlimited)\n"
+          "  --enable-app-health-check           probe the app with GET on --app-health-check-path\n"
           "  --app-health-check-path P           (default /healthz)\n"
           "  --app-health-probe-interval SEC     (default 5)\n"
           "  --app-health-probe-timeout MS       (default 500)\n"
-          "  --app-health-threshold N            (default 3)\n"
+          "  --app-health-threshold N            failures in a row that make the app unhealthy (default 3)\n"
           "  --dapr-graceful-shutdown-seconds N  drain time on SIGTERM (default 5)\n"
           "  --mode M                            standalone (kubernetes is not supported)\n"
-          "  --dapr-grpc-port PORT               accepted and ignored (no gRPC API)\n"
+          "  --version                           print the runtime version and exit\n"
+          "  --dapr-grpc-port PORT               accepted and ignored (no gRPC API), as are the\n"
+          "                                      control-plane, actor, scheduler and mTLS flags\n"
+          "  --app-ssl, --unix-domain-socket     refused: not supported\n"
           "\n"
           "wasmgate flags:\n"
           "  --threads N                         event-loop threads (default: one per core)\n"
@@ -79,10 +84,18 @@ static int parse_bool(const char *s, bool *out) {
 int wg_cmd_run(int argc, char **argv) {
   wgg_options o;
   wgg_options_init(&o);
-  const char **res = calloc((size_t)argc + 1, sizeof *res), **cfgs = calloc((size_t)argc + 1, sizeof *cfgs);
-  if (!res || !cfgs) {
+  /* --resources-path and --config are string slices in daprd: repeatable and comma-separated */
+  size_t cap = 1;
+  for (int i = 0; i < argc; i++)
+    for (const char *p = argv[i]; *p; p++) cap += *p == ',';
+  cap += (size_t)argc;
+  const char **res = calloc(cap, sizeof *res), **cfgs = calloc(cap, sizeof *cfgs);
+  char **pieces = calloc(cap, sizeof *pieces);
+  size_t n_pieces = 0;
+  if (!res || !cfgs || !pieces) {
     free(res);
     free(cfgs);
+    free(pieces);
     fprintf(stderr, "wasmgate run: out of memory\n");
     return 1;
   }
@@ -109,7 +122,8 @@ int wg_cmd_run(int argc, char **argv) {
     memcpy(name, nm, nl);
     name[nl] = '\0';
     static const char *const bool_flags[] = {"log-as-json", "enable-app-health-check", "enable-metrics",
-                                             "enable-profiling", "enable-mtls"};
+                                             "enable-profiling", "enable-mtls", "enable-api-logging", "app-ssl",
+                                             "version", "build-info", "disable-builtin-k8s-secret-store"};
     bool is_bool = false;
     for (size_t k = 0; k < sizeof bool_flags / sizeof bool_flags[0]; k++) is_bool |= !strcmp(name, bool_flags[k]);
     static const char *const value_flags[] = {
@@ -119,7 +133,11 @@ int wg_cmd_run(int argc, char **argv) {
         "app-health-check-path", "app-health-probe-interval", "app-health-probe-timeout", "app-health-threshold",
         "dapr-graceful-shutdown-seconds", "mode", "dapr-grpc-port", "dapr-internal-grpc-port", "profile-port",
         "placement-host-address", "control-plane-address", "sentry-address", "dapr-public-port", "threads",
-        "state-file", "http-header-timeout", "http-read-timeout", "http-idle-timeout"};
+        "state-file", "http-header-timeout", "http-read-timeout", "http-idle-timeout", "metrics-listen-address",
+        "unix-domain-socket", "dapr-public-listen-address", "dapr-internal-grpc-listen-address",
+        "control-plane-trust-domain", "control-plane-namespace", "sentry-request-jwt-audiences", "allowed-origins",
+        "scheduler-host-address", "scheduler-job-streams", "actors-service", "reminders-service",
+        "dapr-block-shutdown-duration"};
     bool known = is_bool;
     for (size_t k = 0; k < sizeof value_flags / sizeof value_flags[0]; k++) known |= !strcmp(name, value_flags[k]);
     if (!known) {
@@ -151,9 +169,31 @@ int wg_cmd_run(int argc, char **argv) {
     else if (!strcmp(name, "dapr-http-port")) {
       if (parse_int(val, 1, 65535, &o.http_port)) rc = bad("--dapr-http-port", val, NULL);
     } else if (!strcmp(name, "dapr-listen-addresses")) o.listen_addresses = val;
-    else if (!strcmp(name, "resources-path") || !strcmp(name, "components-path"))
-      res[o.n_resources_paths++] = val;
-    else if (!strcmp(name, "config")) cfgs[o.n_config_paths++] = val;
+    else if (!strcmp(name, "resources-path") || !strcmp(name, "components-path") || !strcmp(name, "config")) {
+      bool is_res = strcmp(name, "config") != 0;
+      char *copy = strdup(val);
+      if (!copy) {
+        fprintf(stderr, "wasmgate run: out of memory\n");
+        rc = 1;
+        break;
+      }
+      pieces[n_pieces++] = copy;
+      for (char *save = NULL, *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (is_res) res[o.n_resources_paths++] = t;
+        else cfgs[o.n_config_paths++] = t;
+      }
+    } else if (!strcmp(name, "version") || !strcmp(name, "build-info")) {
+      if (bv) {
+        printf("%s\n", WGG_RUNTIME_VERSION);
+        goto out;
+      }
+    } else if (!strcmp(name, "enable-api-logging")) o.enable_api_logging = bv;
+    else if (!strcmp(name, "metrics-listen-address")) o.metrics_listen_address = val;
+    else if (!strcmp(name, "app-ssl")) {
+      if (bv) rc = bad(arg, "true", "https toward the app is not supported yet (--app-protocol http)");
+    } else if (!strcmp(name, "unix-domain-socket")) {
+      if (*val) rc = bad(arg, val, "Unix domain sockets are not supported; use --dapr-http-port");
+    }
     else if (!strcmp(name, "log-level")) {
       if ((o.log_level = wgg_parse_log_level(val)) < 0) rc = bad("--log-level", val, "expected debug, info, warn or error");
     } else if (!strcmp(name, "log-as-json")) o.log_as_json = bv;
@@ -190,7 +230,13 @@ int wg_cmd_run(int argc, char **argv) {
     } else if (!strcmp(name, "dapr-grpc-port") || !strcmp(name, "dapr-internal-grpc-port") ||
                !strcmp(name, "profile-port") || !strcmp(name, "enable-profiling") || !strcmp(name, "enable-mtls") ||
                !strcmp(name, "placement-host-address") || !strcmp(name, "control-plane-address") ||
-               !strcmp(name, "sentry-address") || !strcmp(name, "dapr-public-port")) {
+               !strcmp(name, "sentry-address") || !strcmp(name, "dapr-public-port") ||
+               !strcmp(name, "dapr-public-listen-address") || !strcmp(name, "dapr-internal-grpc-listen-address") ||
+               !strcmp(name, "control-plane-trust-domain") || !strcmp(name, "control-plane-namespace") ||
+               !strcmp(name, "sentry-request-jwt-audiences") || !strcmp(name, "allowed-origins") ||
+               !strcmp(name, "scheduler-host-address") || !strcmp(name, "scheduler-job-streams") ||
+               !strcmp(name, "actors-service") || !strcmp(name, "reminders-service") ||
+               !strcmp(name, "disable-builtin-k8s-secret-store") || !strcmp(name, "dapr-block-shutdown-duration")) {
       /* daprd flags for parts wasmgate does not have: accepted so existing command lines work */
     } else if (!strcmp(name, "threads")) {
       if (parse_int(val, 1, 1024, &o.threads)) rc = bad(arg, val, NULL);
@@ -216,6 +262,8 @@ int wg_cmd_run(int argc, char **argv) {
     }
   }
 out:
+  for (size_t i = 0; i < n_pieces; i++) free(pieces[i]);
+  free(pieces);
   free(res);
   free(cfgs);
   return rc;

@@ -6,6 +6,7 @@
 #include <http_parser.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/api.h"
 #include "util/err.h"
@@ -143,6 +144,44 @@ static void invoke_route(wgg_api *api, wgg_http_req *req) {
   free(id);
 }
 
+/* Decodes standard base64 (with or without padding) into out (size cap,
+ * NUL-terminated). Returns the length, or -1 when malformed or too long. */
+static int b64_decode(const char *s, char *out, size_t cap) {
+  size_t n = 0;
+  unsigned acc = 0;
+  int bits = 0;
+  for (; *s && *s != '='; s++) {
+    const char *p = strchr(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", *s);
+    if (!p) return -1;
+    acc = (acc << 6) | (unsigned)(p - "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      if (n + 1 >= cap) return -1;
+      out[n++] = (char)((acc >> bits) & 0xff);
+    }
+  }
+  out[n] = '\0';
+  return (int)n;
+}
+
+/* The basic-auth form of service invocation (dapr pkg/api/http/directmessaging.go
+ * findTargetIDAndMethod): "Authorization: Basic base64(dapr-app-id:<id>)".
+ * Copies the app ID into id (size cap) and returns true when the header has
+ * that form. */
+static bool basic_auth_app_id(const wgg_http_req *req, char *id, size_t cap) {
+  const char *auth = wgg_http_req_header(req, "authorization");
+  char dec[512];
+  if (!auth || strncmp(auth, "Basic ", 6) || b64_decode(auth + 6, dec, sizeof dec) < 0) return false;
+  char *colon = strchr(dec, ':');
+  if (!colon || strchr(colon + 1, ':') || (size_t)(colon - dec) != 11 || strncasecmp(dec, "dapr-app-id", 11) ||
+      !colon[1] || strlen(colon + 1) >= cap)
+    return false;
+  strcpy(id, colon + 1);
+  return true;
+}
+
 /* Constant-time comparison of two NUL-terminated strings. */
 static bool token_equal(const char *a, const char *b) {
   size_t la = strlen(a), lb = strlen(b);
@@ -197,6 +236,8 @@ void wgg_api_handle(wgg_http_req *req, void *user) {
     }
   }
   const char *target = wgg_http_req_header(req, "dapr-app-id");
+  char basic_id[256];
+  if (!target && basic_auth_app_id(req, basic_id, sizeof basic_id)) target = basic_id;
   if (target && strncmp(req->path, "/v1.0/", 6)) {
     req->tag = WGG_R_INVOKE;
     wgg_api_invoke(api, req, target, req->path[0] == '/' ? req->path + 1 : req->path);
@@ -209,6 +250,10 @@ out:
 }
 
 void wgg_api_observe(int tag, int method, int status, uint64_t ns, void *user) {
-  (void)user;
+  wgg_api *api = user;
   wgg_metrics_http(tag, method, status, ns);
+  /* --enable-api-logging: one line per call, as daprd's "HTTP API Called" */
+  if (api && api->opts->enable_api_logging)
+    wgg_info("HTTP API Called: method=%s route=%s code=%d duration=%.3fms",
+             http_method_str((enum http_method)method), wgg_metrics_route_name(tag), status, (double)ns / 1e6);
 }

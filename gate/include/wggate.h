@@ -33,15 +33,17 @@ typedef struct wgg_options {
   const char *listen_addresses;    /* --dapr-listen-addresses, comma-separated; "" = all (0.0.0.0) */
   const char **resources_paths;    /* --resources-path (repeatable) */
   size_t n_resources_paths;
-  const char **config_paths; /* --config (repeatable; accepted, not applied yet) */
+  const char **config_paths; /* --config (repeatable, comma-separated) */
   size_t n_config_paths;
   int log_level;            /* enum wgg_log_level */
   bool log_as_json;         /* --log-as-json */
-  int metrics_port;         /* --metrics-port, 9090 (accepted; no metrics server yet) */
+  int metrics_port;         /* --metrics-port, 9090 */
+  const char *metrics_listen_address; /* --metrics-listen-address; NULL/"" = the API's listen addresses */
   bool enable_metrics;      /* --enable-metrics */
+  bool enable_api_logging;  /* --enable-api-logging: one info line per API call */
   size_t max_body_size;     /* --max-body-size, 4Mi */
   size_t read_buffer_size;  /* --read-buffer-size, 4Ki: the request head (line + headers) limit */
-  int app_max_concurrency;  /* --app-max-concurrency, -1 */
+  int app_max_concurrency;  /* --app-max-concurrency, -1 (unlimited): in-flight calls to the app */
   bool enable_app_health_check;
   const char *app_health_check_path; /* "/healthz" */
   uint64_t app_health_probe_interval_ms; /* 5000 */

@@ -46,6 +46,10 @@ void wgg_metrics_http(int route, int method, int status, uint64_t ns) {
   add(&lat_sum_us[route], ns / 1000);
 }
 
+const char *wgg_metrics_route_name(int route) {
+  return route_names[route < 0 || route >= WGG_R_COUNT ? WGG_R_OTHER : route];
+}
+
 void wgg_metrics_state(size_t idx, int op, int success) {
   if (idx >= MAX_STORES || op < 0 || op >= WGG_OP_COUNT) return;
   add(&state_count[idx][op][success ? 1 : 0], 1);

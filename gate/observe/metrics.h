@@ -37,6 +37,9 @@ enum wgg_state_opkind { WGG_OP_GET = 0, WGG_OP_SET, WGG_OP_DELETE, WGG_OP_TRANSA
 /* Records one HTTP response (the server's observe hook). */
 void wgg_metrics_http(int route, int method, int status, uint64_t ns);
 
+/* The label of a route ("state.get", ...; "other" when out of range). */
+const char *wgg_metrics_route_name(int route);
+
 /* Records one state store operation on store number idx (< 64; others are
  * not counted). */
 void wgg_metrics_state(size_t idx, int op, int success);

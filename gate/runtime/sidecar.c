@@ -238,9 +238,10 @@ static int start_metrics(mainctx *m, const wgg_options *o, char **addrs, size_t 
                                 .handler = metrics_handler, .user = m};
   m->metrics = wgg_http_server_new(m->loop, &cfg, err);
   if (!m->metrics) return -1;
-  for (size_t i = 0; i < n_addrs; i++) {
+  const char *only = o->metrics_listen_address && *o->metrics_listen_address ? o->metrics_listen_address : NULL;
+  for (size_t i = 0; i < (only ? 1 : n_addrs); i++) {
     wgg_err e;
-    if (wgg_http_server_listen(m->metrics, addrs[i], o->metrics_port, &e))
+    if (wgg_http_server_listen(m->metrics, only ? only : addrs[i], o->metrics_port, &e))
       return wgg_err_set(err, "metrics server (--metrics-port): %s", e.msg);
   }
   return 0;
@@ -361,6 +362,9 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
   wgg_log_setup(o->log_level, o->log_as_json);
   signal(SIGPIPE, SIG_IGN);
   if (o->http_port <= 0 || o->http_port > 65535) return wgg_err_set(err, "invalid --dapr-http-port %d", o->http_port);
+  if (o->app_port > 0 && o->app_protocol && strcmp(o->app_protocol, "http"))
+    return wgg_err_set(err, "--app-protocol %s is not supported yet: the app channel speaks plain HTTP/1.1 (http)",
+                       o->app_protocol);
   wgg_component_list comps = {0};
   if (o->n_resources_paths) {
     if (wgg_components_load(o->resources_paths, o->n_resources_paths, o->app_id, &comps, err)) return -1;
@@ -425,7 +429,11 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
     else __atomic_store_n(&api->app_ready, 1, __ATOMIC_RELEASE);
     for (size_t i = 0; i < n_addrs; i++) {
       wgg_info("HTTP API listening on %s:%d (%zu event-loop threads)", addrs[i], o->http_port, n_workers);
-      if (m.metrics) wgg_info("metrics on http://%s:%d/metrics", addrs[i], o->metrics_port);
+    }
+    if (m.metrics) {
+      const char *ma = o->metrics_listen_address && *o->metrics_listen_address ? o->metrics_listen_address : NULL;
+      for (size_t i = 0; i < (ma ? 1 : n_addrs); i++)
+        wgg_info("metrics on http://%s:%d/metrics", ma ? ma : addrs[i], o->metrics_port);
     }
     if (o->n_resources_paths == 0)
       wgg_info("no --resources-path: embedded default components (statestore: state.sqlite in %s)", o->state_file);

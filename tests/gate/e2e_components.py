@@ -143,7 +143,39 @@ for bad, needle in ((["--no-such-flag"], b"unknown flag --no-such-flag"),
                     (["--dapr-http-port", "70000"], b"--dapr-http-port"),
                     (["--log-level", "loud"], b"--log-level"),
                     (["--app-id"], b"needs a value"),
-                    (["stray"], b"unexpected argument 'stray'")):
+                    (["stray"], b"unexpected argument 'stray'"),
+                    (["--app-ssl"], b"https toward the app is not supported"),
+                    (["--unix-domain-socket", "/tmp/x"], b"Unix domain sockets are not supported")):
     p = subprocess.run([BIN, "run"] + bad, capture_output=True, timeout=10)
     check(p.returncode == 2 and needle in p.stderr, f"{bad}: {p.returncode} {p.stderr!r}")
+for flag in ("--enable-app-health-check", "--app-max-concurrency", "--enable-api-logging", "--metrics-listen-address",
+             "--version"):
+    check(flag in out, f"--help mentions {flag}")
+check("not served yet" not in out and "not applied yet" not in out, "--help has no stale 'not yet' notes")
+p = subprocess.run([BIN, "run", "--version"], capture_output=True, timeout=10)
+check(p.returncode == 0 and p.stdout.strip().startswith(b"0."), f"--version: {p.returncode} {p.stdout!r}")
+# an app protocol the app channel does not speak is refused at start, not silently spoken as http
+p = subprocess.run([BIN, "run", "--app-port", "9", "--app-protocol", "grpc", "--dapr-http-port", str(free_port()),
+                    "--metrics-port", "0"], capture_output=True, timeout=10)
+check(p.returncode == 1 and b"--app-protocol grpc is not supported" in p.stderr, f"grpc app: {p.stderr!r}")
+
+# --resources-path is a string slice as in daprd: comma-separated folders; flags daprd's CLI passes are accepted
+d1, d2 = tempfile.mkdtemp(prefix="wgg-r1-"), tempfile.mkdtemp(prefix="wgg-r2-")
+with open(os.path.join(d1, "a.yaml"), "w") as f:
+    f.write(component("one", "state.in-memory"))
+with open(os.path.join(d2, "b.yaml"), "w") as f:
+    f.write(component("two", "state.in-memory"))
+mport = free_port()
+sc = Sidecar(BIN, args=["--resources-path", f"{d1},{d2}", "--enable-api-logging", "--metrics-listen-address",
+                        "127.0.0.1", "--scheduler-host-address", "", "--dapr-block-shutdown-duration", "1s"])
+sc.metrics_port = mport
+sc.start()
+names = sorted(c["name"] for c in json.loads(sc.request("GET", "/v1.0/metadata")[2])["components"])
+check(names == ["one", "two"], f"both folders loaded: {names}")
+check(sc.request("GET", "/metrics", port=mport)[0] == 200, "metrics on --metrics-listen-address")
+sc.request("GET", "/v1.0/state/one/k")
+check("HTTP API Called: method=GET route=state.get code=204" in sc.logs(), "--enable-api-logging logs calls")
+sc.cleanup()
+shutil.rmtree(d1, ignore_errors=True)
+shutil.rmtree(d2, ignore_errors=True)
 finish()

@@ -5,6 +5,7 @@ stripped and APP_API_TOKEN added, pooled keep-alive connections, and Dapr's
 errors for an unknown app ID, a missing method, no app channel and an app
 that is down.
 """
+import base64
 import json
 import os
 import socket
@@ -92,6 +93,14 @@ check(st == 503, f"503 passes back: {st}")
 st, h, body = sc.request("PUT", "/items/7?q=1", b"v", headers=dict(auth, **{"dapr-app-id": "svc"}))
 check(st == 200 and json.loads(body)["path"] == "/items/7?q=1", f"dapr-app-id form: {st} {body!r}")
 check("dapr-app-id" not in SEEN[-1]["headers"], "dapr-app-id header is not forwarded")
+
+# the basic-auth form: user dapr-app-id, password the app ID (dapr findTargetIDAndMethod)
+basic = "Basic " + base64.b64encode(b"dapr-app-id:svc").decode()
+st, h, body = sc.request("GET", "/orders/9", headers=dict(auth, Authorization=basic))
+check(st == 200 and json.loads(body)["path"] == "/orders/9", f"basic-auth form: {st} {body!r}")
+st, h, body = sc.request("GET", "/orders/9", headers=dict(auth, Authorization="Basic " +
+                                                          base64.b64encode(b"someone:svc").decode()))
+check(st == 404, f"other basic-auth users are not invocation: {st}")
 
 # URL targets (escaped and raw) and an HTTPEndpoint resource; APP_API_TOKEN goes to the own app only
 st, h, body = sc.request("GET", f"/v1.0/invoke/http%3A%2F%2F127.0.0.1%3A{app_port}/method/u1?a=b", headers=auth)
