@@ -42,7 +42,17 @@ typedef struct wgg_api {
   json_t *extended; /* attributes set with PUT /v1.0/metadata/{name} (under ext_mu) */
   int ready;        /* atomic: 1 once every listener is up */
   int app_ready;    /* atomic: 1 once the app port accepts connections (or there is no app port) */
+  int app_health_ok; /* atomic: the app health probe's verdict (runtime/apphealth.c); 0 until the first
+                        success, as daprd starts unhealthy; only consulted with --enable-app-health-check */
+  struct wgg_app_limit *app_limit; /* owned: --app-max-concurrency (api/appchannel.h), NULL = unlimited */
 } wgg_api;
+
+/* Whether the app can take calls now: its port accepted a connection and,
+ * with --enable-app-health-check, the last probes did not reach the
+ * threshold of failures (daprd's apphealth status). Pub/sub deliveries and
+ * input bindings pause while this is false, as daprd stops subscriptions when
+ * the app turns unhealthy and restarts them when it recovers. Thread-safe. */
+bool wgg_app_healthy(const wgg_api *api);
 
 /* Builds the API from loaded components (ownership of *components moves in;
  * *components is emptied). Creates the state stores; a component that fails

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "api/api.h"
+#include "api/appchannel.h"
 #include "http/client.h"
 #include "util/buf.h"
 
@@ -89,6 +90,19 @@ static int parse_url(const char *url, target *t, const char **why) {
   return 0;
 }
 
+/* The own app goes through the app channel (api/appchannel.h: health,
+ * --app-max-concurrency, APP_API_TOKEN). Returns 0 when the call is under
+ * way, or -1 after answering req with Dapr's error (j is then the caller's). */
+static int invoke_own_app(wgg_api *api, wgg_http_req *req, wgg_http_client *cl, const char *app_path,
+                          const wgg_http_header *h, size_t n, invoke_job *j) {
+  const char *why = NULL;
+  if (!wgg_app_call(api, cl, req->method_name, app_path, h, n, req->body, req->body_len, INVOKE_TIMEOUT_MS,
+                    on_app_response, j, &why))
+    return 0;
+  wgg_api_error(req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: %s", j->app_id, why);
+  return -1;
+}
+
 void wgg_api_invoke(wgg_api *api, wgg_http_req *req, const char *app_id, const char *method) {
   const wgg_options *o = api->opts;
   if (!method || !*method) {
@@ -134,16 +148,19 @@ void wgg_api_invoke(wgg_api *api, wgg_http_req *req, const char *app_id, const c
   }
   for (size_t i = 0; h && i < extra; i++) /* an HTTPEndpoint's spec.headers */
     h[n++] = (wgg_http_header){t.endpoint->meta[i].name, t.endpoint->meta[i].value ? t.endpoint->meta[i].value : ""};
-  if (h && own && o->app_api_token && *o->app_api_token)
-    h[n++] = (wgg_http_header){"dapr-api-token", o->app_api_token};
   invoke_job *j = calloc(1, sizeof *j);
   if (j) {
     j->req = req;
     j->app_id = strdup(app_id);
   }
-  if (rc || !h || !j || !j->app_id ||
-      wgg_http_client_request(cl, t.host, t.port, req->method_name, path.data, h, n, req->body, req->body_len,
-                              INVOKE_TIMEOUT_MS, on_app_response, j)) {
+  if (own && !rc && h && j && j->app_id) {
+    if (invoke_own_app(api, req, cl, path.data, h, n, j)) {
+      free(j->app_id);
+      free(j);
+    }
+  } else if (rc || !h || !j || !j->app_id ||
+             wgg_http_client_request(cl, t.host, t.port, req->method_name, path.data, h, n, req->body,
+                                     req->body_len, INVOKE_TIMEOUT_MS, on_app_response, j)) {
     if (j) free(j->app_id);
     free(j);
     wgg_api_error(req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: cannot reach %s:%d", app_id, t.host,

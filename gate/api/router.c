@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "api/api.h"
+#include "api/appchannel.h"
 #include "util/err.h"
 #include "observe/metrics.h"
 #include "util/log.h"
@@ -28,10 +29,12 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
   components->items = NULL;
   components->n = 0;
   pthread_mutex_init(&api->ext_mu, NULL);
+  bool oom = false;
+  api->app_limit = wgg_app_limit_new(opts->app_port > 0 ? opts->app_max_concurrency : 0, &oom);
   api->extended = json_object();
   api->stores = calloc(api->components.n ? api->components.n : 1, sizeof *api->stores);
   api->bindings = calloc(api->components.n ? api->components.n : 1, sizeof *api->bindings);
-  if (!api->extended || !api->stores || !api->bindings) {
+  if (!api->extended || !api->stores || !api->bindings || oom) {
     wgg_err_set(err, "out of memory");
     goto fail;
   }
@@ -93,8 +96,14 @@ void wgg_api_free(wgg_api *api) {
   free(api->bindings);
   wgg_component_list_free(&api->components);
   json_decref(api->extended);
+  wgg_app_limit_free(api->app_limit);
   pthread_mutex_destroy(&api->ext_mu);
   free(api);
+}
+
+bool wgg_app_healthy(const wgg_api *api) {
+  if (!__atomic_load_n(&api->app_ready, __ATOMIC_ACQUIRE)) return false;
+  return !api->opts->enable_app_health_check || __atomic_load_n(&api->app_health_ok, __ATOMIC_ACQUIRE);
 }
 
 /* Splits path (after the leading '/') into percent-decoded segments.

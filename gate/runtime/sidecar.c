@@ -15,9 +15,11 @@
 #include <uv.h>
 
 #include "api/api.h"
+#include "api/appchannel.h"
 #include "http/client.h"
 #include "http/server.h"
 #include "observe/metrics.h"
+#include "runtime/apphealth.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -65,6 +67,7 @@ typedef struct mainctx {
   uv_tcp_t *probe_tcp;
   bool probe_resolving;
   uint64_t probe_attempts;
+  wgg_apphealth *health; /* --enable-app-health-check: probes once the app port answers */
 } mainctx;
 
 /* Wakes the main loop; safe against the main loop closing the handle. */
@@ -102,6 +105,7 @@ static void worker_drained(void *p) {
   uv_mutex_unlock(&w->mu);
   if (was) return;
   uv_close((uv_handle_t *)&w->cmd_async, NULL);
+  wgg_app_limit_thread_close(w->api->app_limit); /* calls still waiting for a slot fail now */
   if (w->loop.data) wgg_http_client_close(w->loop.data); /* in-flight app calls still complete */
   w->loop.data = NULL;
 }
@@ -136,6 +140,8 @@ static void worker_main(void *p) {
   };
   uv_loop_init(&w->loop);
   w->loop.data = wgg_http_client_new(&w->loop); /* the app channel of this loop (NULL: OOM, invoke answers 500) */
+  if (wgg_app_limit_thread_init(w->api->app_limit, &w->loop))
+    wgg_warn("out of memory: calls from this thread are not held to --app-max-concurrency");
   uv_async_init(&w->loop, &w->cmd_async, on_cmd);
   w->cmd_async.data = w;
   w->srv = wgg_http_server_new(&w->loop, &cfg, &w->err);
@@ -177,6 +183,8 @@ static bool all_exited(mainctx *m) {
 
 static void main_close(mainctx *m) {
   if (m->metrics) wgg_http_server_close_all(m->metrics);
+  wgg_apphealth_stop(m->health);
+  m->health = NULL;
   if (!uv_is_closing((uv_handle_t *)&m->app_probe)) uv_close((uv_handle_t *)&m->app_probe, NULL);
   if (m->probe_tcp && !uv_is_closing((uv_handle_t *)m->probe_tcp)) uv_close((uv_handle_t *)m->probe_tcp, probe_closed);
   m->probe_tcp = NULL;
@@ -265,6 +273,7 @@ static void on_probe_connect(uv_connect_t *cr, int status) {
     __atomic_store_n(&m->api->app_ready, 1, __ATOMIC_RELEASE);
     wgg_info("application discovered on %s:%d", o->app_channel_address, o->app_port);
     uv_timer_stop(&m->app_probe);
+    if (o->enable_app_health_check && !m->health) m->health = wgg_apphealth_start(m->loop, m->api);
   } else if (++m->probe_attempts % 50 == 1) {
     wgg_info("waiting for the application to listen on %s:%d (%s)", o->app_channel_address, o->app_port,
              uv_strerror(status));

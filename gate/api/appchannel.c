@@ -1,0 +1,283 @@
+/*
+ * appchannel.c: see appchannel.h. The concurrency limit is a counter under a
+ * mutex plus, per registered loop thread, a FIFO of calls waiting for a slot.
+ * A finishing call hands its slot straight to a waiter (loops taken round
+ * robin) and wakes that waiter's loop with uv_async_send, so a slot is never
+ * both free and wanted. Without --app-max-concurrency calls go straight to
+ * the client.
+ */
+#include "api/appchannel.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util/log.h"
+
+enum { MAX_LOOPS = 1024 };
+
+typedef struct call call;
+typedef struct lim_loop lim_loop;
+
+struct wgg_app_limit {
+  uv_mutex_t mu;
+  int max;
+  int in_flight;              /* slots taken (under mu) */
+  lim_loop *loops[MAX_LOOPS]; /* registered loops (under mu) */
+  size_t n_loops, rr;
+  bool warned;
+};
+
+struct lim_loop {
+  uv_async_t async;
+  wgg_app_limit *lim;
+  call *wait_head, *wait_tail;   /* waiting for a slot (under lim->mu) */
+  call *ready_head, *ready_tail; /* given a slot, to start on this loop (under lim->mu) */
+};
+
+/* One limited call. Its strings are borrowed while it starts at once, owned
+ * (copied) while it waits. */
+struct call {
+  call *next;
+  wgg_app_limit *lim;
+  bool has_slot, owned;
+  wgg_http_client *cl;
+  const char *host;
+  int port;
+  char *method, *target, *body;
+  wgg_http_header *headers;
+  size_t n, len;
+  uint64_t timeout_ms;
+  wgg_http_client_cb cb;
+  void *user;
+};
+
+static _Thread_local lim_loop *tls_loop; /* this thread's registration */
+
+wgg_app_limit *wgg_app_limit_new(int max, bool *oom) {
+  *oom = false;
+  if (max <= 0) return NULL;
+  wgg_app_limit *l = calloc(1, sizeof *l);
+  if (!l) return *oom = true, NULL;
+  l->max = max;
+  uv_mutex_init(&l->mu);
+  return l;
+}
+
+void wgg_app_limit_free(wgg_app_limit *l) {
+  if (!l) return;
+  uv_mutex_destroy(&l->mu);
+  free(l);
+}
+
+static void call_free(call *c) {
+  if (c->owned) {
+    for (size_t i = 0; i < c->n; i++) {
+      free((char *)c->headers[i].name);
+      free((char *)c->headers[i].value);
+    }
+    free(c->headers);
+    free(c->method);
+    free(c->target);
+    free(c->body);
+  }
+  free(c);
+}
+
+/* Gives a finished call's slot to the next waiter, or frees it. */
+static void slot_release(wgg_app_limit *l) {
+  uv_mutex_lock(&l->mu);
+  lim_loop *to = NULL;
+  for (size_t k = 0; k < l->n_loops && !to; k++) {
+    lim_loop *ll = l->loops[(l->rr + k) % l->n_loops];
+    if (!ll->wait_head) continue;
+    call *c = ll->wait_head;
+    ll->wait_head = c->next;
+    if (!ll->wait_head) ll->wait_tail = NULL;
+    c->next = NULL;
+    c->has_slot = true;
+    if (ll->ready_tail) ll->ready_tail->next = c;
+    else ll->ready_head = c;
+    ll->ready_tail = c;
+    to = ll;
+    l->rr = (l->rr + k + 1) % l->n_loops;
+  }
+  if (to) uv_async_send(&to->async); /* under mu: the handle cannot be closing (thread_close unlinks first) */
+  else l->in_flight--;
+  uv_mutex_unlock(&l->mu);
+}
+
+static void on_done(void *user, const wgg_http_response *resp, const char *errmsg) {
+  call *c = user;
+  if (c->has_slot) slot_release(c->lim);
+  c->cb(c->user, resp, errmsg);
+  call_free(c);
+}
+
+/* Sends c now; on failure calls back with an error (c is consumed either way). */
+static void call_start(call *c) {
+  if (wgg_http_client_request(c->cl, c->host, c->port, c->method, c->target, c->headers, c->n, c->body, c->len,
+                              c->timeout_ms, on_done, c)) {
+    if (c->has_slot) slot_release(c->lim);
+    c->cb(c->user, NULL, "out of memory");
+    call_free(c);
+  }
+}
+
+static void on_async(uv_async_t *a) {
+  lim_loop *ll = a->data;
+  uv_mutex_lock(&ll->lim->mu);
+  call *c = ll->ready_head;
+  ll->ready_head = ll->ready_tail = NULL;
+  uv_mutex_unlock(&ll->lim->mu);
+  while (c) {
+    call *next = c->next;
+    call_start(c);
+    c = next;
+  }
+}
+
+int wgg_app_limit_thread_init(wgg_app_limit *l, uv_loop_t *loop) {
+  if (!l) return 0;
+  lim_loop *ll = calloc(1, sizeof *ll);
+  if (!ll) return -1;
+  ll->lim = l;
+  uv_async_init(loop, &ll->async, on_async);
+  ll->async.data = ll;
+  uv_mutex_lock(&l->mu);
+  bool ok = l->n_loops < MAX_LOOPS;
+  if (ok) l->loops[l->n_loops++] = ll;
+  uv_mutex_unlock(&l->mu);
+  if (!ok) {
+    uv_close((uv_handle_t *)&ll->async, (uv_close_cb)free);
+    return -1;
+  }
+  tls_loop = ll;
+  return 0;
+}
+
+static void fail_list(call *c) {
+  while (c) {
+    call *next = c->next;
+    if (c->has_slot) slot_release(c->lim);
+    c->cb(c->user, NULL, "the sidecar is shutting down");
+    call_free(c);
+    c = next;
+  }
+}
+
+void wgg_app_limit_thread_close(wgg_app_limit *l) {
+  lim_loop *ll = tls_loop;
+  if (!l || !ll) return;
+  tls_loop = NULL;
+  uv_mutex_lock(&l->mu);
+  for (size_t i = 0; i < l->n_loops; i++)
+    if (l->loops[i] == ll) {
+      l->loops[i] = l->loops[--l->n_loops];
+      break;
+    }
+  if (l->rr >= l->n_loops) l->rr = 0;
+  call *ready = ll->ready_head, *waiting = ll->wait_head;
+  ll->ready_head = ll->ready_tail = ll->wait_head = ll->wait_tail = NULL;
+  uv_mutex_unlock(&l->mu);
+  fail_list(ready);
+  fail_list(waiting);
+  uv_close((uv_handle_t *)&ll->async, (uv_close_cb)free);
+}
+
+/* Copies the borrowed strings of c so that it can wait. Returns 0 or -1. */
+static int call_own(call *c) {
+  const char *m = c->method, *t = c->target, *b = c->body;
+  const wgg_http_header *h = c->headers;
+  c->owned = true;
+  c->method = strdup(m);
+  c->target = strdup(t);
+  c->body = malloc(c->len ? c->len : 1);
+  c->headers = calloc(c->n ? c->n : 1, sizeof *c->headers);
+  if (!c->method || !c->target || !c->body || !c->headers) {
+    if (!c->headers) c->n = 0;
+    return -1;
+  }
+  if (c->len) memcpy(c->body, b, c->len);
+  for (size_t i = 0; i < c->n; i++) {
+    c->headers[i].name = strdup(h[i].name);
+    c->headers[i].value = strdup(h[i].value);
+    if (!c->headers[i].name || !c->headers[i].value) return -1;
+  }
+  return 0;
+}
+
+/* --app-max-concurrency: takes a slot, or queues c on this thread's loop. */
+static int limited(wgg_app_limit *l, call *c) {
+  uv_mutex_lock(&l->mu);
+  lim_loop *ll = tls_loop;
+  bool slot = l->in_flight < l->max;
+  if (slot) l->in_flight++;
+  else if (!ll && !l->warned) {
+    l->warned = true;
+    wgg_warn("a call to the app from a thread without an app-channel loop bypasses --app-max-concurrency");
+  }
+  uv_mutex_unlock(&l->mu);
+  c->has_slot = slot;
+  if (slot || !ll) {
+    call_start(c);
+    return 0;
+  }
+  if (call_own(c)) {
+    call_free(c);
+    return -1;
+  }
+  uv_mutex_lock(&l->mu);
+  if (l->in_flight < l->max) { /* a slot came free meanwhile */
+    l->in_flight++;
+    c->has_slot = true;
+  } else {
+    if (ll->wait_tail) ll->wait_tail->next = c;
+    else ll->wait_head = c;
+    ll->wait_tail = c;
+  }
+  uv_mutex_unlock(&l->mu);
+  if (c->has_slot) call_start(c);
+  return 0;
+}
+
+int wgg_app_call(wgg_api *api, wgg_http_client *cl, const char *method, const char *target,
+                 const wgg_http_header *headers, size_t n, const char *body, size_t len, uint64_t timeout_ms,
+                 wgg_http_client_cb cb, void *user, const char **why) {
+  const wgg_options *o = api->opts;
+  if (o->app_port <= 0) return *why = "app channel is not initialized", -1;
+  if (o->enable_app_health_check && !__atomic_load_n(&api->app_health_ok, __ATOMIC_ACQUIRE))
+    return *why = "rpc error: code = Internal desc = app is not in a healthy state", -1;
+  if (!cl) return *why = "out of memory", -1;
+  bool token = o->app_api_token && *o->app_api_token;
+  wgg_http_header *h = NULL;
+  if (token) { /* APP_API_TOKEN replaces any dapr-api-token the caller passed */
+    h = calloc(n + 1, sizeof *h);
+    if (!h) return *why = "out of memory", -1;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+      if (strcasecmp(headers[i].name, "dapr-api-token")) h[k++] = headers[i];
+    h[k++] = (wgg_http_header){"dapr-api-token", o->app_api_token};
+    headers = h;
+    n = k;
+  }
+  int rc;
+  if (!api->app_limit) {
+    rc = wgg_http_client_request(cl, o->app_channel_address, o->app_port, method, target, headers, n, body, len,
+                                 timeout_ms, cb, user);
+  } else {
+    call *c = calloc(1, sizeof *c);
+    if (!c) {
+      free(h);
+      return *why = "out of memory", -1;
+    }
+    *c = (call){.lim = api->app_limit, .cl = cl, .host = o->app_channel_address, .port = o->app_port,
+                .method = (char *)method, .target = (char *)target, .body = (char *)body,
+                .headers = (wgg_http_header *)headers, .n = n, .len = len, .timeout_ms = timeout_ms,
+                .cb = cb, .user = user};
+    rc = limited(api->app_limit, c);
+  }
+  free(h);
+  if (rc) *why = "out of memory";
+  return rc;
+}

@@ -1,0 +1,55 @@
+/*
+ * appchannel.h: every call the sidecar makes to its own app goes through
+ * wgg_app_call (service invocation now; pub/sub delivery and input bindings
+ * should use it too). It applies what daprd's HTTP app channel applies
+ * (dapr pkg/channel/http/http_channel.go):
+ *   - no --app-port: "app channel is not initialized";
+ *   - --enable-app-health-check and the app is unhealthy: refused with
+ *     "app is not in a healthy state" (the probe itself is runtime/apphealth.c);
+ *   - --app-max-concurrency N: at most N calls in flight process-wide; more
+ *     wait in FIFO order per loop thread (daprd's semaphore);
+ *   - APP_API_TOKEN as the dapr-api-token header.
+ */
+#ifndef WGG_API_APPCHANNEL_H
+#define WGG_API_APPCHANNEL_H
+
+#include <uv.h>
+
+#include "api/api.h"
+#include "http/client.h"
+
+/* The process-wide limit of --app-max-concurrency. Thread-safe. */
+typedef struct wgg_app_limit wgg_app_limit;
+
+/* Creates the limit for max calls in flight. Returns NULL when max <= 0 (no
+ * limit) or on OOM (*oom set). */
+wgg_app_limit *wgg_app_limit_new(int max, bool *oom);
+
+/* Frees the limit. Every loop thread must have called wgg_app_limit_thread_close. */
+void wgg_app_limit_free(wgg_app_limit *l);
+
+/* Registers the calling thread's loop (one per loop thread, before its first
+ * call): calls that must wait are resumed on it through a uv_async_t. l may be
+ * NULL (no limit: nothing to do). Returns 0 or -1 (OOM: this thread's calls
+ * then bypass the limit, with a warning). */
+int wgg_app_limit_thread_init(wgg_app_limit *l, uv_loop_t *loop);
+
+/* Unregisters the calling thread's loop (on its shutdown): calls still
+ * waiting on it complete with an error ("the sidecar is shutting down"); the
+ * async handle is closed. */
+void wgg_app_limit_thread_close(wgg_app_limit *l);
+
+/* Sends one request to the app (http://<app-channel-address>:<app-port>),
+ * as wgg_http_client_request does (target "/path?query", headers without
+ * Host/Content-Length/Connection; everything is copied), with the checks
+ * above. cl is the calling loop's client (req->loop->data). Returns 0 and cb
+ * runs exactly once later (or during the call, as the client may), or -1 with
+ * *why set to Dapr's reason (a static string) and cb not run:
+ * "app channel is not initialized", "rpc error: code = Internal desc = app is
+ * not in a healthy state" (daprd's text, status.Error formatted by Go), or
+ * "out of memory". */
+int wgg_app_call(wgg_api *api, wgg_http_client *cl, const char *method, const char *target,
+                 const wgg_http_header *headers, size_t n, const char *body, size_t len, uint64_t timeout_ms,
+                 wgg_http_client_cb cb, void *user, const char **why);
+
+#endif
