@@ -292,8 +292,17 @@ static void send_on(cconn *c, creq *r) {
   c->req = r;
   r->conn = c;
   c->head = r->head;
+  /* Fast path (no epoll_ctl, see server.c send_raw); a failure or a partial
+   * write falls through to uv_write, which also reports errors as before. */
+  size_t off = 0;
+  if (c->reused) {
+    uv_buf_t t = uv_buf_init(r->wire, (unsigned)r->wire_len);
+    int n = uv_try_write((uv_stream_t *)&c->tcp, &t, 1);
+    if (n == (int)r->wire_len) return;
+    if (n > 0) off = (size_t)n;
+  }
   uv_write_t *w = malloc(sizeof *w);
-  uv_buf_t b = uv_buf_init(r->wire, (unsigned)r->wire_len);
+  uv_buf_t b = uv_buf_init(r->wire + off, (unsigned)(r->wire_len - off));
   if (!w || uv_write(w, (uv_stream_t *)&c->tcp, &b, 1, on_written) < 0) {
     free(w);
     finish(r, NULL, "cannot write to the app connection");

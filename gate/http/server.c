@@ -126,6 +126,20 @@ static void on_written(uv_write_t *w, int status) {
 }
 
 static int send_raw(wgg_http_conn *c, char *data, size_t len, bool close_after) {
+  /* Fast path: nothing queued, so write now. A completed uv_write costs an
+   * epoll_ctl in libuv (the watcher is re-armed); uv_try_write does not. */
+  if (!close_after && !c->pending_writes && len) {
+    uv_buf_t t = uv_buf_init(data, (unsigned)len);
+    int n = uv_try_write((uv_stream_t *)&c->tcp, &t, 1);
+    if (n == (int)len) {
+      free(data);
+      return 0;
+    }
+    if (n > 0) { /* the rest goes through uv_write, in order */
+      memmove(data, data + n, len - (size_t)n);
+      len -= (size_t)n;
+    }
+  }
   write_req *wr = calloc(1, sizeof *wr);
   if (!wr) {
     free(data);

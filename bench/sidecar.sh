@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# bench/sidecar.sh BUILD_DIR: the sidecar under load (run by `make bench`).
+#
+# Starts, on loopback ports in a temporary directory: a trivial app (nginx,
+# `return 200`), nginx as a reverse proxy to it (keep-alive upstream), a
+# redis-server, and `wasmgate run` with a state.sqlite and a state.redis store
+# and --app-port pointing at the app. Then:
+#   1. closed loop (wrk): healthz; state save and get on sqlite and redis;
+#      the app called directly, through the sidecar (/v1.0/invoke) and
+#      through nginx. rps, p50, p99.
+#   2. open loop (bench/openloop at a fixed rate, latency from the due time):
+#      the same three invocation paths at BENCH_RATE (1000/s); the sidecar's
+#      added p99 is sidecar p99 minus direct p99.
+#   3. the sidecar's RSS when idle (after start) and after the runs.
+# Environment: BENCH_WRK_SECONDS (5), BENCH_WRK_CONNS (16), BENCH_RATE (1000),
+# BENCH_OPEN_SECONDS (10), BENCH_THREADS (sidecar and nginx-proxy threads, 2).
+# Everything it started is stopped on exit.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${1:?usage: sidecar.sh BUILD_DIR}" && pwd)
+wg=$build/cli/wasmgate
+openloop=$build/bench/openloop
+secs=${BENCH_WRK_SECONDS:-5}
+conns=${BENCH_WRK_CONNS:-16}
+rate=${BENCH_RATE:-1000}
+osecs=${BENCH_OPEN_SECONDS:-10}
+threads=${BENCH_THREADS:-2}
+for t in wrk nginx redis-server; do
+  command -v "$t" >/dev/null || { echo "sidecar bench: $t not installed (scripts/deps.sh)" >&2; exit 1; }
+done
+[ -x "$wg" ] && [ -x "$openloop" ] || { echo "sidecar bench: build first" >&2; exit 1; }
+
+dir=$(mktemp -d /tmp/wg-bench.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() { # URL: until it answers (any status), at most 10 s
+  for _ in $(seq 200); do curl -s -o /dev/null "$1" && return 0; sleep 0.05; done
+  echo "sidecar bench: $1 did not come up" >&2; return 1
+}
+app_port=$(free_port); proxy_port=$(free_port); redis_port=$(free_port); api_port=$(free_port); metrics_port=$(free_port)
+
+# nginx: the app (1 worker) and the proxy ($threads workers), each its own master, foreground
+nginx_conf() { # NAME WORKERS SERVER_BLOCK
+  mkdir -p "$dir/$1"
+  cat >"$dir/$1/nginx.conf" <<EOF
+worker_processes $2;
+daemon off;
+pid $dir/$1/nginx.pid;
+error_log $dir/$1/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $dir/$1; proxy_temp_path $dir/$1; fastcgi_temp_path $dir/$1;
+  uwsgi_temp_path $dir/$1; scgi_temp_path $dir/$1;
+  keepalive_requests 1000000;
+  $3
+}
+EOF
+}
+nginx_conf app 1 "server { listen 127.0.0.1:$app_port; location / { return 200 'hello'; } }"
+nginx_conf proxy "$threads" "upstream app { server 127.0.0.1:$app_port; keepalive 64; }
+  server { listen 127.0.0.1:$proxy_port; location / { proxy_pass http://app; proxy_http_version 1.1;
+           proxy_set_header Connection \"\"; } }"
+nginx -e "$dir/app/error.log" -c "$dir/app/nginx.conf" -p "$dir/app" & pids+=($!)
+nginx -e "$dir/proxy/error.log" -c "$dir/proxy/nginx.conf" -p "$dir/proxy" & pids+=($!)
+redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly yes --appendfsync always \
+  --daemonize no >"$dir/redis.log" 2>&1 & pids+=($!)
+
+mkdir -p "$dir/resources"
+cat >"$dir/resources/stores.yaml" <<EOF
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: {name: sqlite}
+spec:
+  type: state.sqlite
+  version: v1
+  metadata:
+  - {name: connectionString, value: "$dir/state.db"}
+---
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: {name: redis}
+spec:
+  type: state.redis
+  version: v1
+  metadata:
+  - {name: redisHost, value: "127.0.0.1:$redis_port"}
+EOF
+wait_http "http://127.0.0.1:$app_port/"
+for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+"$wg" run --app-id bench --app-port "$app_port" --dapr-http-port "$api_port" --metrics-port "$metrics_port" \
+  --dapr-listen-addresses 127.0.0.1 --resources-path "$dir/resources" --threads "$threads" --log-level warn \
+  >"$dir/wasmgate.log" 2>&1 & wg_pid=$!
+pids+=($wg_pid)
+wait_http "http://127.0.0.1:$api_port/v1.0/healthz"
+for _ in $(seq 100); do [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$api_port/v1.0/healthz")" = 204 ] && break; sleep 0.05; done
+sleep 0.5
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+idle_rss=$(rss_kb "$wg_pid")
+
+# wrk: one line "label: rps, p50, p99"
+cat >"$dir/save.lua" <<'EOF'
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json"},
+    '[{"key":"k' .. (n % 1000) .. '","value":{"n":' .. n .. ',"s":"some text"}}]')
+end
+EOF
+cat >"$dir/pct.lua" <<'EOF'
+done = function(summary, latency, requests)
+  io.write(string.format("WGRESULT %.0f %.3f %.3f %d\n", summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout))
+end
+EOF
+run_wrk() { # LABEL URL [wrk args...]
+  local label=$1 url=$2; shift 2
+  local script=$dir/pct.lua
+  if [ "${1:-}" = save ]; then cat "$dir/save.lua" "$dir/pct.lua" >"$dir/both.lua"; script=$dir/both.lua; shift; fi
+  local out
+  out=$(wrk -t 1 -c "$conns" -d "${secs}s" -s "$script" "$@" "$url" 2>&1 | grep WGRESULT) || true
+  read -r _ rps p50 p99 errs <<<"$out"
+  printf '  %-44s %9s rps   p50 %7s ms   p99 %7s ms%s\n' "$label" "${rps:-?}" "${p50:-?}" "${p99:-?}" \
+    "$([ "${errs:-0}" != 0 ] && echo "   ($errs errors/non-2xx)")"
+}
+api=http://127.0.0.1:$api_port
+curl -s -X POST "$api/v1.0/state/sqlite" -d '[{"key":"hot","value":{"a":1}}]' >/dev/null
+curl -s -X POST "$api/v1.0/state/redis" -d '[{"key":"hot","value":{"a":1}}]' >/dev/null
+
+echo "sidecar: $(uname -m), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); wasmgate --threads $threads," \
+  "nginx proxy $threads workers, app = nginx (1 worker); wrk -t1 -c$conns ${secs}s per line"
+echo "closed loop (wrk):"
+run_wrk "GET /v1.0/healthz" "$api/v1.0/healthz"
+run_wrk "state get, sqlite" "$api/v1.0/state/sqlite/hot"
+run_wrk "state save, sqlite (fsync per commit)" "$api/v1.0/state/sqlite" save
+run_wrk "state get, redis" "$api/v1.0/state/redis/hot"
+run_wrk "state save, redis (appendfsync always)" "$api/v1.0/state/redis" save
+run_wrk "app called directly" "http://127.0.0.1:$app_port/hello"
+run_wrk "app through the sidecar (/v1.0/invoke)" "$api/v1.0/invoke/bench/method/hello"
+run_wrk "app through nginx (reverse proxy)" "http://127.0.0.1:$proxy_port/hello"
+
+echo "open loop (bench/openloop, $rate req/s for ${osecs}s, 8 connections, latency from the due time):"
+declare -A p99 p50
+for path in direct:"127.0.0.1:$app_port /hello" sidecar:"127.0.0.1:$api_port /v1.0/invoke/bench/method/hello" \
+            nginx:"127.0.0.1:$proxy_port /hello"; do
+  name=${path%%:*}; args=${path#*:}
+  # shellcheck disable=SC2086
+  line=$("$openloop" -r "$rate" -d "$osecs" -w 1 -c 8 $args) || true
+  printf '  %-8s %s\n' "$name" "$line"
+  p99[$name]=$(sed -n 's/.*from due time us: p50 [0-9.]* p90 [0-9.]* p99 \([0-9.]*\) .*/\1/p' <<<"$line")
+  p50[$name]=$(sed -n 's/.*from due time us: p50 \([0-9.]*\) .*/\1/p' <<<"$line")
+done
+if [ -n "${p99[sidecar]:-}" ] && [ -n "${p99[direct]:-}" ]; then
+  awk -v s="${p99[sidecar]}" -v d="${p99[direct]}" -v n="${p99[nginx]:-0}" -v r="$rate" \
+      -v s5="${p50[sidecar]}" -v d5="${p50[direct]}" -v n5="${p50[nginx]:-0}" 'BEGIN {
+    printf "  added over direct at %d req/s: sidecar p50 %+.1f us, p99 %+.1f us (target: p99 < +100 us); nginx p50 %+.1f us, p99 %+.1f us\n",
+      r, s5 - d5, s - d, n5 - d5, n - d }'
+fi
+echo "memory: wasmgate RSS idle $((idle_rss / 1024)).$(((idle_rss % 1024) * 10 / 1024)) MB (target < 10 MB)," \
+  "after the runs $(( $(rss_kb "$wg_pid") / 1024 )) MB"
