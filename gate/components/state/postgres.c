@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "components/state/pqload.h"
 #include "components/state/store.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -227,6 +228,7 @@ wgg_state_store *wgg_state_postgres_new(const wgg_component *c, wgg_err *err) {
   if (!mtable || !*mtable) mtable = "dapr_metadata";
   if (!valid_ident(table) || !valid_ident(mtable))
     return wgg_err_set(err, "state.postgresql: invalid table name (letters, digits, _ and . only)"), NULL;
+  if (wgg_pq_load(err)) return NULL;
   pgstore *st = calloc(1, sizeof *st);
   if (!st) return wgg_err_set(err, "out of memory"), NULL;
   pthread_mutex_init(&st->mu, NULL);
