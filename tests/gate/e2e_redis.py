@@ -9,6 +9,7 @@ import atexit
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -107,6 +108,33 @@ check(sc.request("GET", "/v1.0/state/statestore/back")[2] == b'"again"', "get af
 sc.cleanup()
 rd2.cleanup()
 rd.cleanup()
+
+# a Redis that hangs (SIGSTOP): calls fail with Dapr's 500 within readTimeout instead of hanging, the API stays
+# served; SIGCONT: the store recovers by itself
+rd3 = Redis().start()
+sc = Sidecar(BIN, app_id="hang")
+sc.write_resource("redis.yaml", redis_yaml(rd3.port).replace(
+    "  - name: redisPassword", "  - name: readTimeout\n    value: 1s\n  - name: dialTimeout\n    value: 1s\n"
+                               "  - name: redisPassword"))
+sc.start()
+check(sc.request("POST", "/v1.0/state/statestore", [{"key": "h", "value": 1}])[0] == 204, "save before the hang")
+os.kill(rd3.proc.pid, signal.SIGSTOP)
+try:
+    t0 = time.time()
+    r = sc.request("GET", "/v1.0/state/statestore/h", timeout=20)
+    took = time.time() - t0
+    check_error(r, 500, "ERR_STATE_GET")
+    check(took < 6, f"a hung Redis costs at most a few readTimeouts, not forever: {took:.1f}s")
+    t0 = time.time()
+    check(sc.request("GET", "/v1.0/healthz")[0] == 204 and time.time() - t0 < 1, "the API is served meanwhile")
+finally:
+    os.kill(rd3.proc.pid, signal.SIGCONT)
+deadline = time.time() + 10
+while time.time() < deadline and sc.request("GET", "/v1.0/state/statestore/h", timeout=20)[0] != 200:
+    time.sleep(0.1)
+check(sc.request("GET", "/v1.0/state/statestore/h")[2] == b"1", "recovers after SIGCONT")
+sc.cleanup()
+rd3.cleanup()
 
 # a Redis that is down at start stops the start, naming the component
 port = free_port()

@@ -7,6 +7,7 @@ import json
 import os
 import sqlite3
 import sys
+import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from statesuite import run_suite  # noqa: E402
@@ -46,6 +47,26 @@ check(mode == "wal", f"journal mode {mode}")
 sc2 = Sidecar(BIN, app_id="myapp", workdir=sc.dir).start()
 st, h, body = sc2.request("GET", "/v1.0/state/statestore/durable")
 check(st == 200 and json.loads(body) == {"saved": True}, f"after kill -9 and restart: {st} {body!r}")
+# many acknowledged saves from concurrent clients, then kill -9 right after the last 204: none is lost
+acked = []
+
+
+def saver(t):
+    for i in range(25):
+        k = f"c{t}-{i}"
+        if sc2.request("POST", "/v1.0/state/statestore", [{"key": k, "value": {"t": t, "i": i}}])[0] == 204:
+            acked.append(k)
+
+
+threads = [threading.Thread(target=saver, args=(t,)) for t in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+check(sc2.kill() == -9 and len(acked) == 100, f"kill -9 after {len(acked)} acknowledged saves")
+sc2 = Sidecar(BIN, app_id="myapp", workdir=sc.dir).start()
+lost = [k for k in acked if sc2.request("GET", f"/v1.0/state/statestore/{k}")[0] != 200]
+check(not lost, f"acknowledged saves lost after kill -9: {lost[:5]}")
 # another app ID does not see myapp's keys
 check(sc2.stop() == 0, "clean exit on SIGTERM")
 sc3 = Sidecar(BIN, app_id="other", workdir=sc.dir).start()
