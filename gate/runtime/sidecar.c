@@ -370,6 +370,12 @@ static int default_components(const wgg_options *o, wgg_component_list *list, wg
 int wgg_run(const wgg_options *o, wgg_err *err) {
   wgg_log_setup(o->log_level, o->log_as_json);
   signal(SIGPIPE, SIG_IGN);
+  /* Blocking stores (sqlite, redis, postgresql) and wasm bindings share libuv's
+   * thread pool (4 threads by default): a few calls stuck on a hung backend
+   * (until its timeout) would hold up every other store. A larger pool keeps
+   * them apart; the threads start at the first blocking call. The environment
+   * variable still wins. */
+  setenv("UV_THREADPOOL_SIZE", "32", 0);
   if (o->http_port <= 0 || o->http_port > 65535) return wgg_err_set(err, "invalid --dapr-http-port %d", o->http_port);
   if (o->app_port > 0 && o->app_protocol && strcmp(o->app_protocol, "http"))
     return wgg_err_set(err, "--app-protocol %s is not supported yet: the app channel speaks plain HTTP/1.1 (http)",
