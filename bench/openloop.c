@@ -155,6 +155,10 @@ static void arm(uint64_t due_hr) {
   timerfd_settime(g.tfd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
+static void on_stop(uv_timer_t *t) {
+  uv_stop(t->loop);
+}
+
 static void on_tick(uv_poll_t *p, int status, int events) {
   (void)p;
   (void)status;
@@ -179,7 +183,7 @@ static void on_tick(uv_poll_t *p, int status, int events) {
   if (!g.stopping) arm(g.next_due);
   else {
     uv_poll_stop(&g.poll);
-    uv_timer_start(&g.stop_timer, (uv_timer_cb)uv_stop, 2000, 0); /* drain outstanding responses for 2 s */
+    uv_timer_start(&g.stop_timer, on_stop, 2000, 0); /* drain outstanding responses for 2 s */
   }
 }
 

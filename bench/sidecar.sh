@@ -125,7 +125,7 @@ run_wrk() { # LABEL URL [wrk args...]
   local script=$dir/pct.lua
   if [ "${1:-}" = save ]; then cat "$dir/save.lua" "$dir/pct.lua" >"$dir/both.lua"; script=$dir/both.lua; shift; fi
   local out
-  out=$(wrk -t 1 -c "$conns" -d "${secs}s" -s "$script" "$@" "$url" 2>&1 | grep WGRESULT) || true
+  out=$(timeout $((secs + 30)) wrk -t 1 -c "$conns" -d "${secs}s" -s "$script" "$@" "$url" 2>&1 | grep WGRESULT) || true
   read -r _ rps p50 p99 errs <<<"$out"
   printf '  %-44s %9s rps   p50 %7s ms   p99 %7s ms%s\n' "$label" "${rps:-?}" "${p50:-?}" "${p99:-?}" \
     "$([ "${errs:-0}" != 0 ] && echo "   ($errs errors/non-2xx)")"
@@ -152,7 +152,7 @@ for path in direct:"127.0.0.1:$app_port /hello" sidecar:"127.0.0.1:$api_port /v1
             nginx:"127.0.0.1:$proxy_port /hello"; do
   name=${path%%:*}; args=${path#*:}
   # shellcheck disable=SC2086
-  line=$("$openloop" -r "$rate" -d "$osecs" -w 1 -c 8 $args) || true
+  line=$(timeout $((osecs + 30)) "$openloop" -r "$rate" -d "$osecs" -w 1 -c 8 $args) || true
   printf '  %-8s %s\n' "$name" "$line"
   p99[$name]=$(sed -n 's/.*from due time us: p50 [0-9.]* p90 [0-9.]* p99 \([0-9.]*\) .*/\1/p' <<<"$line")
   p50[$name]=$(sed -n 's/.*from due time us: p50 \([0-9.]*\) .*/\1/p' <<<"$line")
