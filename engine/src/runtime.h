@@ -162,6 +162,11 @@ wg_trap *wg_interp_call(wg_store *s, wg_func *f, wg_slot *fp);
 /* Makes a trap with a backtrace of the store's current frames (trap.c). */
 wg_trap *wg_trap_at(wg_store *s, wg_trap_code code, const char *message, uint32_t depth_base);
 
+/* Records the store's wasm frames above `depth_base` in `t` (innermost
+ * first) unless it has frames already; for traps raised by host functions
+ * called from wasm. Best effort: on out of memory `t` keeps none. */
+void wg_trap_add_frames(wg_store *s, wg_trap *t, uint32_t depth_base);
+
 /* The spec's message for a trap code. */
 const char *wg_trap_code_message(wg_trap_code code);
 

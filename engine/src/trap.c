@@ -13,6 +13,8 @@ struct wg_trap {
   wg_trap_code code;
   char *message;
   char *backtrace;
+  wg_trap_frame_info *frames; /* innermost first */
+  size_t nframes;
 };
 
 const char *wg_trap_code_message(wg_trap_code code) {
@@ -43,6 +45,8 @@ static wg_trap *trap_make(wg_trap_code code, const char *message, char *backtrac
     return NULL;
   }
   t->code = code;
+  t->frames = NULL;
+  t->nframes = 0;
   t->message = strdup(message ? message : wg_trap_code_message(code));
   t->backtrace = backtrace ? backtrace : strdup("");
   if (!t->message || !t->backtrace) {
@@ -75,7 +79,31 @@ wg_trap *wg_trap_at(wg_store *s, wg_trap_code code, const char *message, uint32_
     if (s->depth - depth_base > shown) fprintf(out, "  ... %u more frames\n", s->depth - depth_base - shown);
     fclose(out);
   }
-  return trap_make(code, message, bt);
+  wg_trap *t = trap_make(code, message, bt);
+  if (t) wg_trap_add_frames(s, t, depth_base);
+  return t;
+}
+
+void wg_trap_add_frames(wg_store *s, wg_trap *t, uint32_t depth_base) {
+  if (t->nframes || s->depth <= depth_base) return;
+  /* Best effort: without memory the trap simply has no frames. */
+  t->frames = calloc(s->depth - depth_base, sizeof *t->frames);
+  if (!t->frames) return;
+  for (uint32_t d = s->depth; d > depth_base; d--) {
+    const wg_func *f = s->frames[d].func;
+    if (!f || !f->inst) continue;
+    const wg_module *m = f->inst->module;
+    size_t off = f->index >= m->nfunc_imports ? m->funcs[f->index].body.offset : 0;
+    t->frames[t->nframes++] = (wg_trap_frame_info){f->inst, f->index, off};
+  }
+}
+
+size_t wg_trap_frame_count(const wg_trap *t) { return t->nframes; }
+
+bool wg_trap_frame(const wg_trap *t, size_t i, wg_trap_frame_info *out) {
+  if (i >= t->nframes) return false;
+  *out = t->frames[i];
+  return true;
 }
 
 wg_trap_code wg_trap_code_of(const wg_trap *t) { return t->code; }
@@ -86,5 +114,6 @@ void wg_trap_delete(wg_trap *t) {
   if (!t) return;
   free(t->message);
   free(t->backtrace);
+  free(t->frames);
   free(t);
 }
