@@ -159,7 +159,9 @@ static int32_t call_i32(wasm_func_t *f, int32_t x, int32_t y, size_t nargs) {
 static char *message_of(const wasm_trap_t *t) {
   wasm_message_t m;
   wasm_trap_message(t, &m);
-  char *s = (m.size && m.data[m.size - 1] == 0) ? strdup(m.data) : strdup("(not NUL-terminated)");
+  const char *text = (m.size && m.data[m.size - 1] == 0) ? m.data : "(not NUL-terminated)";
+  char *s = malloc(strlen(text) + 1);
+  if (s) strcpy(s, text);
   wasm_byte_vec_delete(&m);
   return s;
 }
