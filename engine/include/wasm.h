@@ -19,7 +19,8 @@
  *   foreign objects) belong to their store and live until wasm_store_delete;
  *   a wasm_func_t * and the like is a reference to one of them, and deleting
  *   the reference only releases the reference. Host info finalizers of those
- *   objects run when their store is deleted.
+ *   objects run when their store is deleted. A reference may still be
+ *   deleted after its store (that only frees it), never used.
  * - Modules and traps are not tied to a store: they live until their last
  *   reference is deleted (an instance keeps its module alive).
  * - A trap's message is NUL-terminated and its size counts the NUL.
@@ -437,7 +438,7 @@ static inline own wasm_valtype_t *wasm_valtype_new_funcref(void) { return wasm_v
 
 /* wasm_functype_new_P_R: a function type of P params and R results, taking
  * ownership of the value types given (params first). */
-static inline own wasm_functype_t *wasm__functype_from(size_t np, size_t nr, wasm_valtype_t *const *types) {
+static inline own wasm_functype_t *wasmgate_functype_from_(size_t np, size_t nr, wasm_valtype_t *const *types) {
   wasm_valtype_vec_t p, r;
   wasm_valtype_vec_new(&p, np, types);
   wasm_valtype_vec_new(&r, nr, types + np);
@@ -445,58 +446,58 @@ static inline own wasm_functype_t *wasm__functype_from(size_t np, size_t nr, was
 }
 static inline own wasm_functype_t *wasm_functype_new_0_0(void) {
   wasm_valtype_t *t[] = {NULL};
-  return wasm__functype_from(0, 0, t);
+  return wasmgate_functype_from_(0, 0, t);
 }
 static inline own wasm_functype_t *wasm_functype_new_1_0(own wasm_valtype_t *p) {
   wasm_valtype_t *t[] = {p};
-  return wasm__functype_from(1, 0, t);
+  return wasmgate_functype_from_(1, 0, t);
 }
 static inline own wasm_functype_t *wasm_functype_new_2_0(own wasm_valtype_t *p1, own wasm_valtype_t *p2) {
   wasm_valtype_t *t[] = {p1, p2};
-  return wasm__functype_from(2, 0, t);
+  return wasmgate_functype_from_(2, 0, t);
 }
 static inline own wasm_functype_t *wasm_functype_new_3_0(own wasm_valtype_t *p1, own wasm_valtype_t *p2,
                                                          own wasm_valtype_t *p3) {
   wasm_valtype_t *t[] = {p1, p2, p3};
-  return wasm__functype_from(3, 0, t);
+  return wasmgate_functype_from_(3, 0, t);
 }
 static inline own wasm_functype_t *wasm_functype_new_0_1(own wasm_valtype_t *r) {
   wasm_valtype_t *t[] = {r};
-  return wasm__functype_from(0, 1, t);
+  return wasmgate_functype_from_(0, 1, t);
 }
 static inline own wasm_functype_t *wasm_functype_new_1_1(own wasm_valtype_t *p, own wasm_valtype_t *r) {
   wasm_valtype_t *t[] = {p, r};
-  return wasm__functype_from(1, 1, t);
+  return wasmgate_functype_from_(1, 1, t);
 }
 static inline own wasm_functype_t *wasm_functype_new_2_1(own wasm_valtype_t *p1, own wasm_valtype_t *p2,
                                                          own wasm_valtype_t *r) {
   wasm_valtype_t *t[] = {p1, p2, r};
-  return wasm__functype_from(2, 1, t);
+  return wasmgate_functype_from_(2, 1, t);
 }
 static inline own wasm_functype_t *wasm_functype_new_3_1(own wasm_valtype_t *p1, own wasm_valtype_t *p2,
                                                          own wasm_valtype_t *p3, own wasm_valtype_t *r) {
   wasm_valtype_t *t[] = {p1, p2, p3, r};
-  return wasm__functype_from(3, 1, t);
+  return wasmgate_functype_from_(3, 1, t);
 }
 static inline own wasm_functype_t *wasm_functype_new_0_2(own wasm_valtype_t *r1, own wasm_valtype_t *r2) {
   wasm_valtype_t *t[] = {r1, r2};
-  return wasm__functype_from(0, 2, t);
+  return wasmgate_functype_from_(0, 2, t);
 }
 static inline own wasm_functype_t *wasm_functype_new_1_2(own wasm_valtype_t *p, own wasm_valtype_t *r1,
                                                          own wasm_valtype_t *r2) {
   wasm_valtype_t *t[] = {p, r1, r2};
-  return wasm__functype_from(1, 2, t);
+  return wasmgate_functype_from_(1, 2, t);
 }
 static inline own wasm_functype_t *wasm_functype_new_2_2(own wasm_valtype_t *p1, own wasm_valtype_t *p2,
                                                          own wasm_valtype_t *r1, own wasm_valtype_t *r2) {
   wasm_valtype_t *t[] = {p1, p2, r1, r2};
-  return wasm__functype_from(2, 2, t);
+  return wasmgate_functype_from_(2, 2, t);
 }
 static inline own wasm_functype_t *wasm_functype_new_3_2(own wasm_valtype_t *p1, own wasm_valtype_t *p2,
                                                          own wasm_valtype_t *p3, own wasm_valtype_t *r1,
                                                          own wasm_valtype_t *r2) {
   wasm_valtype_t *t[] = {p1, p2, p3, r1, r2};
-  return wasm__functype_from(3, 2, t);
+  return wasmgate_functype_from_(3, 2, t);
 }
 
 /* A host pointer carried in an integer value of pointer width. */

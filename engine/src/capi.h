@@ -46,6 +46,9 @@ typedef struct capi_obj {
 
 struct wasm_ref_t {
   capi_obj *obj;
+  /* Holds a reference of a refcounted record. Kept in the handle so that a
+   * handle to a store object deleted after its store only frees itself. */
+  bool counted;
 };
 
 struct wasm_engine_t {

@@ -147,6 +147,7 @@ wasm_ref_t *capi_counted_new(capi_kind kind, void *native) {
   o->native = native;
   atomic_init(&o->refs, 1);
   r->obj = o;
+  r->counted = true;
   return r;
 }
 
@@ -178,7 +179,8 @@ wasm_ref_t *capi_handle_new(capi_obj *o) {
   wasm_ref_t *r = malloc(sizeof *r);
   if (!r) return NULL;
   r->obj = o;
-  if (!o->store) atomic_fetch_add_explicit(&o->refs, 1, memory_order_relaxed);
+  r->counted = !o->store;
+  if (r->counted) atomic_fetch_add_explicit(&o->refs, 1, memory_order_relaxed);
   return r;
 }
 
@@ -192,7 +194,7 @@ wasm_ref_t *capi_handle_of(wasm_store_t *st, capi_kind kind, void *native) {
 
 static void handle_delete(wasm_ref_t *r) {
   if (!r) return;
-  capi_obj_release(r->obj);
+  if (r->counted) capi_obj_release(r->obj);
   free(r);
 }
 
