@@ -286,9 +286,8 @@ WASM_API_EXTERN own wasm_frame_t *wasm_frame_copy(const wasm_frame_t *);
 /* The frame's instance (borrowed from the frame). */
 WASM_API_EXTERN struct wasm_instance_t *wasm_frame_instance(const wasm_frame_t *);
 WASM_API_EXTERN uint32_t wasm_frame_func_index(const wasm_frame_t *);
-/* Offsets of the frame's position; wasmgate tracks the function, not the
- * instruction: func_offset is 0 and module_offset is the function body's
- * offset in the module binary. */
+/* The byte offset of the frame's instruction (the trapping one, or the
+ * call) from the start of the function's body, and in the module binary. */
 WASM_API_EXTERN size_t wasm_frame_func_offset(const wasm_frame_t *);
 WASM_API_EXTERN size_t wasm_frame_module_offset(const wasm_frame_t *);
 

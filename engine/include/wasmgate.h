@@ -241,19 +241,25 @@ WG_API void wg_trap_delete(wg_trap *t);
 typedef struct wg_trap_frame_info {
   wg_instance *instance; /* the function's instance; owned by its store */
   uint32_t func_index;   /* in the instance's module's function index space */
-  size_t module_offset;  /* byte offset of the function's body in the module
-                            binary (the offset of the trapping instruction
-                            itself is not tracked) */
+  size_t func_offset;    /* byte offset of the instruction from the start of the
+                            function's body (its locals declarations included) */
+  size_t module_offset;  /* byte offset of the instruction in the module binary */
 } wg_trap_frame_info;
 
-/* Number of wasm frames recorded when the trap was raised: traps raised by
- * wasm code and traps returned by host functions that wasm called; 0 for a
- * trap of a host function called directly by the host, or made with
- * wg_trap_new and never passed through wasm. */
+/* Number of wasm frames recorded when the trap was raised: the trapping
+ * instruction (or, when the interpreter was interrupted at a function's
+ * entry or a loop, the function's first instruction or the loop), then each
+ * caller at its call instruction. Traps returned by host functions called
+ * from wasm get the frames of every wasm activation they unwind; 0 for a
+ * trap made with wg_trap_new that never passed through wasm. */
 WG_API size_t wg_trap_frame_count(const wg_trap *t);
 /* Fills *out with frame `i`, innermost (the trapping function) first;
  * false when `i` >= wg_trap_frame_count. */
 WG_API bool wg_trap_frame(const wg_trap *t, size_t i, wg_trap_frame_info *out);
+/* Appends a frame to the trap (outermost last): for a host that re-raises,
+ * as a new trap, one it got from a nested call, keeping the frames the
+ * engine recorded there. False on out of memory. */
+WG_API bool wg_trap_append_frame(wg_trap *t, const wg_trap_frame_info *frame);
 
 /* Store limits. A zero field means "the default" noted beside it. */
 typedef struct wg_store_config {

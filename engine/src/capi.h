@@ -68,7 +68,7 @@ struct wasm_store_t {
 typedef struct capi_frame_rec {
   capi_obj *instance; /* NULL when unknown */
   uint32_t func_index;
-  size_t module_offset;
+  size_t func_offset, module_offset;
 } capi_frame_rec;
 
 typedef struct capi_trap {
@@ -81,7 +81,7 @@ typedef struct capi_trap {
 struct wasm_frame_t {
   wasm_instance_t *instance; /* owned handle, or NULL */
   uint32_t func_index;
-  size_t module_offset;
+  size_t func_offset, module_offset;
 };
 
 /* Every type object is one structure; `kind` says which view is valid.

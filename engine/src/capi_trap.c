@@ -1,9 +1,8 @@
 /*
  * capi_trap.c: wasm.h's traps and frames. A trap holds its message (always
  * NUL-terminated) and the wasm frames the engine recorded
- * (wg_trap_frame_info): the instance and function index of each, innermost
- * first. Offsets within a function are not tracked: func_offset is 0 and
- * module_offset is the function body's offset in the module binary.
+ * (wg_trap_frame_info): instance, function index and instruction offsets of
+ * each, innermost first.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +36,8 @@ wasm_trap_t *capi_trap_from_wg(wasm_store_t *st, wg_trap *wt) {
       wg_trap_frame_info fi;
       wg_trap_frame(wt, i, &fi);
       /* Without memory for the instance's record the frame has no instance. */
-      b->frames[i] = (capi_frame_rec){capi_obj_of(st, CAPI_INSTANCE, fi.instance), fi.func_index, fi.module_offset};
+      b->frames[i] = (capi_frame_rec){fi.instance ? capi_obj_of(st, CAPI_INSTANCE, fi.instance) : NULL, fi.func_index, fi.func_offset,
+                                      fi.module_offset};
     }
     b->nframes = n;
   }
@@ -46,7 +46,15 @@ wasm_trap_t *capi_trap_from_wg(wasm_store_t *st, wg_trap *wt) {
 }
 
 wg_trap *capi_trap_to_wg(wasm_trap_t *t) {
-  wg_trap *wt = wg_trap_new(WG_TRAP_HOST, body(t)->msg);
+  const capi_trap *b = body(t);
+  wg_trap *wt = wg_trap_new(WG_TRAP_HOST, b->msg);
+  /* A trap from a nested wasm_func_call keeps its frames (best effort). */
+  for (size_t i = 0; wt && i < b->nframes; i++) {
+    const capi_frame_rec *r = &b->frames[i];
+    wg_trap_frame_info fi = {r->instance ? r->instance->native : NULL, r->func_index, r->func_offset,
+                             r->module_offset};
+    if (!wg_trap_append_frame(wt, &fi)) break;
+  }
   wasm_trap_delete(t);
   return wt;
 }
@@ -60,19 +68,19 @@ void wasm_trap_message(const wasm_trap_t *t, wasm_message_t *out) {
   wasm_byte_vec_new(out, body(t)->len, body(t)->msg);
 }
 
-static wasm_frame_t *frame_new(wasm_instance_t *inst, uint32_t func_index, size_t module_offset) {
+static wasm_frame_t *frame_new(wasm_instance_t *inst, const capi_frame_rec *r) {
   wasm_frame_t *f = malloc(sizeof *f);
   if (!f) {
     wasm_instance_delete(inst);
     return NULL;
   }
-  *f = (wasm_frame_t){inst, func_index, module_offset};
+  *f = (wasm_frame_t){inst, r->func_index, r->func_offset, r->module_offset};
   return f;
 }
 
 static wasm_frame_t *frame_of(const capi_frame_rec *r) {
   wasm_instance_t *inst = r->instance ? (wasm_instance_t *)capi_handle_new(r->instance) : NULL;
-  return frame_new(inst, r->func_index, r->module_offset);
+  return frame_new(inst, r);
 }
 
 wasm_frame_t *wasm_trap_origin(const wasm_trap_t *t) {
@@ -93,10 +101,11 @@ void wasm_frame_delete(wasm_frame_t *f) {
 }
 
 wasm_frame_t *wasm_frame_copy(const wasm_frame_t *f) {
-  return frame_new(f->instance ? wasm_instance_copy(f->instance) : NULL, f->func_index, f->module_offset);
+  capi_frame_rec r = {NULL, f->func_index, f->func_offset, f->module_offset};
+  return frame_new(f->instance ? wasm_instance_copy(f->instance) : NULL, &r);
 }
 
 wasm_instance_t *wasm_frame_instance(const wasm_frame_t *f) { return f->instance; }
 uint32_t wasm_frame_func_index(const wasm_frame_t *f) { return f->func_index; }
-size_t wasm_frame_func_offset(const wasm_frame_t *f) { return (void)f, 0; }
+size_t wasm_frame_func_offset(const wasm_frame_t *f) { return f->func_offset; }
 size_t wasm_frame_module_offset(const wasm_frame_t *f) { return f->module_offset; }

@@ -317,7 +317,7 @@ call:
   if (callee->host) {
     wg_trap *t = call_host(s, callee, new_fp, inst);
     if (t) {
-      wg_trap_add_frames(s, t, base_depth);
+      wg_trap_add_frames(s, t, base_depth, pc);
       s->depth = base_depth;
       return t;
     }
@@ -357,7 +357,7 @@ L_IR_RETURN: {
 L_IR_EXIT:
   return NULL;
 trap: {
-  wg_trap *t = wg_trap_at(s, trap_code, trap_msg, base_depth);
+  wg_trap *t = wg_trap_at(s, trap_code, trap_msg, base_depth, pc);
   s->depth = base_depth;
   return t ? t : wg_trap_new(trap_code, NULL);
 }

@@ -477,27 +477,42 @@ TEST(tables) {
 TEST(traps_with_messages_and_frames) {
   fixture fx;
   REQUIRE(setup(&fx));
+  /* Offsets below are those of `wasm-objdump -d` on capi.wasm: func_offset
+   * counts from the body's start (its locals vector), module_offset from the
+   * binary's. */
   wasm_val_t a[2] = {WASM_I32_VAL(1), WASM_I32_VAL(0)}, r[1];
-  CHECK_TRAP(call(func(&fx, "div"), a, 2, r, 1), "integer divide by zero");
-
-  wasm_trap_t *t = call(func(&fx, "deep"), a, 0, r, 0);
+  wasm_trap_t *t = call(func(&fx, "div"), a, 2, r, 1);
   REQUIRE(t != NULL);
   char *m = message_of(t);
-  CHECK_STR(m, "unreachable");
+  CHECK_STR(m, "integer divide by zero");
   free(m);
   wasm_frame_t *origin = wasm_trap_origin(t);
   REQUIRE(origin != NULL);
-  CHECK(wasm_frame_func_index(origin) == 10); /* $inner: 4 imported functions come first */
-  CHECK(wasm_frame_func_offset(origin) == 0 && wasm_frame_module_offset(origin) > 0);
+  CHECK(wasm_frame_func_index(origin) == 9); /* $div: 4 imported functions come first */
+  CHECK(wasm_frame_func_offset(origin) == 5 && wasm_frame_module_offset(origin) == 0x185); /* i32.div_s */
+  wasm_frame_delete(origin);
+  wasm_trap_delete(t);
+
+  t = call(func(&fx, "deep"), a, 0, r, 0);
+  REQUIRE(t != NULL);
+  m = message_of(t);
+  CHECK_STR(m, "unreachable");
+  free(m);
+  origin = wasm_trap_origin(t);
+  REQUIRE(origin != NULL);
+  CHECK(wasm_frame_func_index(origin) == 10); /* $inner */
+  CHECK(wasm_frame_func_offset(origin) == 1 && wasm_frame_module_offset(origin) == 0x189);
   CHECK(wasm_instance_same(wasm_frame_instance(origin), fx.inst));
   wasm_frame_t *copy = wasm_frame_copy(origin);
-  CHECK(wasm_frame_func_index(copy) == 10);
+  CHECK(wasm_frame_func_index(copy) == 10 && wasm_frame_module_offset(copy) == 0x189);
+  CHECK(wasm_instance_same(wasm_frame_instance(copy), fx.inst));
   wasm_frame_delete(copy);
   wasm_frame_delete(origin);
   wasm_frame_vec_t trace;
   wasm_trap_trace(t, &trace);
   REQUIRE(trace.size == 2);
-  CHECK(wasm_frame_func_index(trace.data[1]) == 11); /* $deep */
+  CHECK(wasm_frame_func_index(trace.data[1]) == 11); /* $deep, at its call */
+  CHECK(wasm_frame_func_offset(trace.data[1]) == 1 && wasm_frame_module_offset(trace.data[1]) == 0x18d);
   wasm_frame_vec_delete(&trace);
   /* Copies are the same trap, with the same host info. */
   info_finalized = 0;
@@ -516,8 +531,26 @@ TEST(traps_with_messages_and_frames) {
   CHECK_STR(m, "host says no");
   free(m);
   origin = wasm_trap_origin(t);
-  CHECK(origin && wasm_frame_func_index(origin) == 12);
+  CHECK(origin && wasm_frame_func_index(origin) == 12 && wasm_frame_module_offset(origin) == 0x192);
   wasm_frame_delete(origin);
+  wasm_trap_delete(t);
+
+  /* A trap two activations deep: dec -> host reenter -> load out of bounds.
+   * The trace has the inner activation's frame, then the outer one's. */
+  fx.env.dec = func(&fx, "load");
+  wasm_val_t big[1] = {WASM_I32_VAL(70000)};
+  t = call(func(&fx, "dec"), big, 1, r, 1);
+  REQUIRE(t != NULL);
+  m = message_of(t);
+  CHECK_STR(m, "out of bounds memory access");
+  free(m);
+  wasm_trap_trace(t, &trace);
+  CHECK(trace.size == 2);
+  if (trace.size == 2) {
+    CHECK(wasm_frame_func_index(trace.data[0]) == 6 && wasm_frame_module_offset(trace.data[0]) == 0x16a);
+    CHECK(wasm_frame_func_index(trace.data[1]) == 14 && wasm_frame_func_offset(trace.data[1]) == 0xe);
+  }
+  wasm_frame_vec_delete(&trace);
   wasm_trap_delete(t);
 
   /* A host trap raised three levels deep unwinds through the host. */
