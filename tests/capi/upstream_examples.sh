@@ -10,7 +10,10 @@
 # .wat with wat2wasm (two use text syntax current wabt rejects: `anyfunc` and
 # a bare `ref.null`, rewritten to `funcref` and `ref.null extern`), compiles
 # the .c against our header and library, runs it there, and prints one line
-# per example. Then the other way round, an ABI check: our own
+# per example. Then the API surface: every wasm_*/WASM_* identifier of the
+# upstream header (after preprocessing) must be in ours and the other way
+# round, and every function it declares must be defined in our library.
+# Then the other way round, an ABI check: our own
 # tests/unit/test_capi.c compiled against the upstream header, linked with our
 # library, run on the build's capi.wasm fixture.
 # Exit status: the number of checks that failed.
@@ -37,6 +40,19 @@ for ex in hello callback global table memory trap multi finalize reflect hostref
     echo "$ex: RUN FAILED"; tail -20 "$work/$ex.out"; failed=$((failed + 1))
   fi
 done
+echo '#include "wasm.h"' > "$work/hdr.c"
+ids() { cc -E -P -I"$1" "$work/hdr.c" | grep -oE '\b(wasm|WASM)_[A-Za-z0-9_]+\b' | sort -u; }
+ids "$src/include" > "$work/up.ids"
+ids "$include" > "$work/ours.ids"
+cc -E -P -DWASM_API_EXTERN=WG_DECLARED -I"$src/include" "$work/hdr.c" | tr ';' '\n' | grep WG_DECLARED |
+  grep -oE '\bwasm_[a-z0-9_]+ *\(' | tr -d ' (' | sort -u > "$work/declared"
+nm "$lib" | awk '$2 == "T" && $3 ~ /^wasm_/ {print $3}' | sort -u > "$work/defined"
+missing=$(comm -23 "$work/declared" "$work/defined")
+if cmp -s "$work/up.ids" "$work/ours.ids" && [ -z "$missing" ]; then
+  echo "API surface: $(wc -l < "$work/up.ids") identifiers equal, $(wc -l < "$work/declared") functions all defined"
+else
+  echo "API surface: DIFFERENT"; diff "$work/up.ids" "$work/ours.ids"; echo "$missing"; failed=$((failed + 1))
+fi
 root=$(cd "$(dirname "$0")/../.." && pwd)
 fixture=$(dirname "$lib")/../tests/fixtures/valid/capi.wasm
 if cc -std=c11 -g "$@" -I"$src/include" -I"$root/tests/unit" "$root/tests/unit/test_capi.c" "$lib" -lm -lpthread \
