@@ -72,11 +72,15 @@ void wasm_store_delete(wasm_store_t *st) {
 
 /* ------------------------------------------------------------------ records */
 
+/* murmur3's 64-bit finalizer: every pointer bit reaches the low bits. */
 static size_t map_slot(const wasm_store_t *st, const void *native) {
-  uintptr_t h = (uintptr_t)native;
-  h ^= h >> 17;
-  h *= (uintptr_t)0x9E3779B97F4A7C15ull;
-  return (size_t)(h >> 7) & (st->map_cap - 1);
+  uint64_t h = (uint64_t)(uintptr_t)native;
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return (size_t)h & (st->map_cap - 1);
 }
 
 static bool map_grow(wasm_store_t *st) {
