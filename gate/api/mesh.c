@@ -6,31 +6,38 @@
 #include "api/mesh.h"
 
 #include "components/nameres/nameres.h"
+#include "config/resource.h"
 #include "config/resiliency.h"
 #include "util/err.h"
 #include "util/log.h"
 
-int wgg_mesh_init(wgg_api *api, json_t *nr_spec, json_t *resiliency_docs, wgg_err *err) {
+#include <stdio.h>
+
+int wgg_mesh_init(wgg_api *api, wgg_err *err) {
   const wgg_options *o = api->opts;
+  json_t *nr_spec = json_object_get(api->config.spec, "nameResolution");
+  if (json_is_null(nr_spec)) nr_spec = NULL;
   char self[200];
   wgg_nameres_self_addr(o->listen_addresses, o->http_port, self, sizeof self);
   wgg_err e;
   if (!(api->nameres = wgg_nameres_new(nr_spec, o->app_id, self, &e))) {
-    if (nr_spec) return wgg_err_set(err, "%s", e.msg); /* configured: must work */
+    if (nr_spec) return wgg_err_set(err, "%s: %s", api->config.file ? api->config.file : "--config", e.msg);
     wgg_warn("%s; other apps cannot be invoked by app ID (set spec.nameResolution in the Configuration)", e.msg);
   }
-  if (json_array_size(resiliency_docs)) {
-    if (!(api->resiliency = wgg_resiliency_new())) return wgg_err_set(err, "out of memory");
-    size_t i;
-    json_t *d;
-    json_array_foreach(resiliency_docs, i, d) {
-      json_t *f = json_object_get(d, "file");
-      if (wgg_resiliency_add(api->resiliency, d, json_string_value(f), err)) return -1;
-    }
-    wgg_info("resiliency: %zu document(s), %zu policies", json_array_size(resiliency_docs),
-             wgg_resiliency_count(api->resiliency));
+  if (!o->n_resources_paths) return 0;
+  wgg_resource_list docs = {0};
+  if (wgg_resources_load(o->resources_paths, o->n_resources_paths, "Resiliency", o->app_id, &docs, err)) return -1;
+  int rc = 0;
+  if (docs.n && !(api->resiliency = wgg_resiliency_new())) rc = wgg_err_set(err, "out of memory");
+  for (size_t i = 0; rc == 0 && i < docs.n; i++) {
+    char where[1100];
+    snprintf(where, sizeof where, "%s:%d (Resiliency %s)", docs.items[i].file, docs.items[i].line, docs.items[i].name);
+    rc = wgg_resiliency_add(api->resiliency, docs.items[i].doc, where, err);
   }
-  return 0;
+  if (rc == 0 && docs.n)
+    wgg_info("resiliency: %zu document(s), %zu policies", docs.n, wgg_resiliency_count(api->resiliency));
+  wgg_resource_list_free(&docs);
+  return rc;
 }
 
 void wgg_mesh_free(wgg_api *api) {

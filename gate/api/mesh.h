@@ -20,12 +20,13 @@
 /* The internal marker header of a sidecar-to-sidecar hop. */
 #define WGG_HOP_HEADER "wasmgate-hop"
 
-/* Sets up name resolution (spec: the Configuration's spec.nameResolution,
- * NULL = default sqlite) and registers this sidecar; loads Resiliency
- * documents (docs: a JSON array of whole documents with "file" members
- * added by the caller, or NULL). Blocking; called once at start. 0, or -1
- * with err (invalid nameResolution / Resiliency, database not openable). */
-int wgg_mesh_init(wgg_api *api, json_t *nr_spec, json_t *resiliency_docs, wgg_err *err);
+/* Sets up name resolution from api->config's spec.nameResolution (absent:
+ * the default sqlite resolver, which only warns when its default file cannot
+ * be opened) and registers this sidecar; loads the Resiliency resources of
+ * the --resources-path directories (scoped to the app ID). Blocking; called
+ * once at start. 0, or -1 with err (invalid nameResolution, a configured
+ * database that cannot be opened, a Resiliency error with file:line). */
+int wgg_mesh_init(wgg_api *api, wgg_err *err);
 
 /* Deregisters and frees what wgg_mesh_init set up (blocking). */
 void wgg_mesh_free(wgg_api *api);

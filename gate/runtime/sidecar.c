@@ -394,7 +394,7 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
   wgg_api *api = wgg_api_new(o, &comps, err);
   wgg_component_list_free(&comps);
   if (!api) return -1;
-  if (wgg_mesh_init(api, NULL, NULL, err)) {
+  if (wgg_mesh_init(api, err)) {
     wgg_mesh_free(api);
     wgg_api_free(api);
     return -1;
