@@ -82,6 +82,7 @@ static void rcall_free(rcall *c) {
 
 /* Answers 500 ERR_DIRECT_INVOKE with Dapr's message shape and ends the call. */
 static void fail(rcall *c, const char *detail) {
+  if (c->allowed) wgg_breaker_record(c->pol.breaker, false, wgg_res_now_ms());
   wgg_api_error(c->req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: %s", c->app_id, detail);
   rcall_free(c);
 }
@@ -114,7 +115,8 @@ static void on_response(void *user, const wgg_http_response *resp, const char *e
   /* without a retry or breaker policy an app's status is just passed on */
   bool failure =
       !resp || ((c->pol.retry || c->pol.breaker) && wgg_retry_status_is_error(c->pol.retry, resp->status));
-  if (c->allowed && c->pol.breaker) wgg_breaker_record(c->pol.breaker, !failure, wgg_res_now_ms());
+  if (c->allowed) wgg_breaker_record(c->pol.breaker, !failure, wgg_res_now_ms());
+  c->allowed = false;
   if (!resp && c->remote) wgg_nameres_forget(c->api->nameres, c->app_id);
   if (failure && retry_later(c, !resp)) return;
   if (resp) {
@@ -131,18 +133,9 @@ static void send_attempt(rcall *c) {
     fail(c, "the sidecar is shutting down");
     return;
   }
-  c->allowed = false;
-  if (c->pol.breaker) {
-    if (!wgg_breaker_allow(c->pol.breaker, wgg_res_now_ms())) {
-      fail(c, "circuit breaker is open");
-      return;
-    }
-    c->allowed = true;
-  }
   uint64_t timeout = c->pol.timeout_ms ? c->pol.timeout_ms : DEFAULT_TIMEOUT_MS;
   if (wgg_http_client_request(cl, c->host, c->port, c->req->method_name, c->target, c->h, c->n, c->req->body,
                               c->req->body_len, timeout, on_response, c)) {
-    if (c->allowed) wgg_breaker_record(c->pol.breaker, false, wgg_res_now_ms());
     char where[300];
     snprintf(where, sizeof where, "cannot reach %s:%d", c->host, c->port);
     fail(c, where);
@@ -173,6 +166,9 @@ static void resolve_work(void *p) {
 
 static void resolved(rcall *c) {
   if (c->rrc) {
+    if (c->allowed) wgg_breaker_record(c->pol.breaker, false, wgg_res_now_ms());
+    c->allowed = false;
+    if (retry_later(c, false)) return; /* a retry policy also waits for an app to come (back) */
     char msg[700];
     snprintf(msg, sizeof msg, "couldn't find service: %s (name resolution %s: %s)", c->app_id,
              wgg_nameres_kind(c->api->nameres), c->rerr.msg);
@@ -192,7 +188,17 @@ static void resolve_done(void *p) {
   resolved(p);
 }
 
+/* One attempt: the breaker first (it wraps resolution and the call, as
+ * Dapr's policy runner wraps the whole operation), then resolve and send. */
 static void attempt(rcall *c) {
+  c->allowed = false;
+  if (c->pol.breaker) {
+    if (!wgg_breaker_allow(c->pol.breaker, wgg_res_now_ms())) {
+      fail(c, "circuit breaker is open");
+      return;
+    }
+    c->allowed = true;
+  }
   if (!c->remote) {
     send_attempt(c);
     return;

@@ -34,8 +34,14 @@ int wgg_mesh_init(wgg_api *api, wgg_err *err) {
     snprintf(where, sizeof where, "%s:%d (Resiliency %s)", docs.items[i].file, docs.items[i].line, docs.items[i].name);
     rc = wgg_resiliency_add(api->resiliency, docs.items[i].doc, where, err);
   }
-  if (rc == 0 && docs.n)
+  if (rc == 0 && docs.n) {
     wgg_info("resiliency: %zu document(s), %zu policies", docs.n, wgg_resiliency_count(api->resiliency));
+    for (size_t i = 0; i < api->n_stores; i++) { /* components: state stores' outbound policies */
+      wgg_state_store *w = wgg_state_resilient_wrap(api->stores[i].store, api->resiliency, api->stores[i].comp);
+      if (!w) rc = wgg_err_set(err, "out of memory");
+      else api->stores[i].store = w;
+    }
+  }
   wgg_resource_list_free(&docs);
   return rc;
 }
