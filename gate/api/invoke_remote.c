@@ -118,7 +118,10 @@ static void on_response(void *user, const wgg_http_response *resp, const char *e
   if (c->allowed) wgg_breaker_record(c->pol.breaker, !failure, wgg_res_now_ms());
   c->allowed = false;
   if (!resp && c->remote) wgg_nameres_forget(c->api->nameres, c->app_id);
-  if (failure && retry_later(c, !resp)) return;
+  /* the built-in retries are for connection failures only, not for a timeout (gRPC Unavailable vs
+   * DeadlineExceeded in Dapr); the client reports a timeout as such in errmsg */
+  bool conn_failure = !resp && !(errmsg && strstr(errmsg, "timeout"));
+  if (failure && retry_later(c, conn_failure)) return;
   if (resp) {
     wgg_invoke_pass_response(c->req, c->app_id, resp);
     rcall_free(c);
