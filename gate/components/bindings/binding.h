@@ -47,6 +47,9 @@ bool wgg_binding_type_supported(const char *type);
 /* Frees a result's data and metadata. */
 void wgg_binding_result_free(wgg_binding_result *r);
 
+/* bindings.http (components/bindings/http.c, libcurl). */
+wgg_binding *wgg_binding_http_new(const wgg_component *c, wgg_err *err);
+
 /* bindings.wasm (wasmhost/wasm_binding.c). */
 wgg_binding *wgg_binding_wasm_new(const wgg_component *c, wgg_err *err);
 
