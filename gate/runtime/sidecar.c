@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "api/api.h"
+#include "api/input_bindings.h"
 #include "api/mesh.h"
 #include "http/client.h"
 #include "http/server.h"
@@ -67,6 +68,7 @@ typedef struct mainctx {
   bool probe_resolving;
   uint64_t probe_attempts;
   uv_timer_t nr_renew; /* renews the name-resolution registration (api/mesh.h) */
+  wgg_inputs *inputs;  /* input bindings, on this loop (api/input_bindings.h) */
 } mainctx;
 
 /* Wakes the main loop; safe against the main loop closing the handle. */
@@ -181,6 +183,7 @@ static void main_close(mainctx *m) {
   if (m->metrics) wgg_http_server_close_all(m->metrics);
   if (!uv_is_closing((uv_handle_t *)&m->app_probe)) uv_close((uv_handle_t *)&m->app_probe, NULL);
   if (!uv_is_closing((uv_handle_t *)&m->nr_renew)) uv_close((uv_handle_t *)&m->nr_renew, NULL);
+  wgg_inputs_stop(m->inputs);
   if (m->probe_tcp && !uv_is_closing((uv_handle_t *)m->probe_tcp)) uv_close((uv_handle_t *)m->probe_tcp, probe_closed);
   m->probe_tcp = NULL;
   if (!uv_is_closing((uv_handle_t *)&m->sigterm)) uv_close((uv_handle_t *)&m->sigterm, NULL);
@@ -416,6 +419,7 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
   uv_mutex_init(&m.notify_mu);
   uv_async_init(&loop, &m.worker_done, on_worker_done);
   m.worker_done.data = &m;
+  if (rc == 0 && !(m.inputs = wgg_inputs_start(&loop, api, err))) rc = -1;
   size_t started = 0;
   for (; rc == 0 && started < n_workers; started++) {
     worker *w = &workers[started];
