@@ -36,10 +36,15 @@ int wgg_mesh_init(wgg_api *api, wgg_err *err) {
   }
   if (rc == 0 && docs.n) {
     wgg_info("resiliency: %zu document(s), %zu policies", docs.n, wgg_resiliency_count(api->resiliency));
-    for (size_t i = 0; i < api->n_stores; i++) { /* components: state stores' outbound policies */
+    for (size_t i = 0; rc == 0 && i < api->n_stores; i++) { /* components: state stores' outbound policies */
       wgg_state_store *w = wgg_state_resilient_wrap(api->stores[i].store, api->resiliency, api->stores[i].comp);
       if (!w) rc = wgg_err_set(err, "out of memory");
       else api->stores[i].store = w;
+    }
+    for (size_t i = 0; rc == 0 && i < api->n_bindings; i++) { /* output bindings' outbound policies */
+      wgg_binding *w = wgg_binding_resilient_wrap(api->bindings[i].binding, api->resiliency, api->bindings[i].comp);
+      if (!w) rc = wgg_err_set(err, "out of memory");
+      else api->bindings[i].binding = w;
     }
   }
   wgg_resource_list_free(&docs);

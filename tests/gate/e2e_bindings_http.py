@@ -19,6 +19,7 @@ from wgtest import Sidecar, check, check_error, finish, free_port, start_alarm  
 BIN = sys.argv[1]
 start_alarm(100)
 SEEN = []
+FLAKY = []
 
 
 class H(BaseHTTPRequestHandler):
@@ -37,6 +38,10 @@ class H(BaseHTTPRequestHandler):
             code, out = 404, b'{"error":"not here"}'
         elif self.path.endswith("/slow"):
             time.sleep(1.5)
+        elif self.path.endswith("/flaky"):
+            FLAKY.append(1)
+            if len(FLAKY) <= 2:
+                code = 503
         elif self.path.endswith("/big"):
             out = b"x" * 100
         self.send_response(code)
@@ -69,6 +74,17 @@ sc.write_resource("h2.yaml", comp("lenient", base, "  - name: errorIfNot2XX\n   
                                                    "  - name: responseTimeout\n    value: 500ms\n"
                                                    "  - name: maxResponseBodySize\n    value: \"10\"\n"))
 sc.write_resource("h3.yaml", comp("nowhere", f"http://127.0.0.1:{free_port()}"))
+sc.write_resource("res.yaml", """apiVersion: dapr.io/v1alpha1
+kind: Resiliency
+metadata: {name: outbound}
+spec:
+  policies:
+    retries:
+      quick: {policy: constant, duration: 50ms, maxRetries: 2}
+  targets:
+    components:
+      web: {outbound: {retry: quick}}
+""")
 sc.start()
 
 
@@ -119,6 +135,9 @@ t0 = time.time()
 check_error(call("lenient", {"operation": "get", "metadata": {"path": "slow"}}), 500, "ERR_INVOKE_OUTPUT_BINDING",
             "timed out")
 check(time.time() - t0 < 1.3, f"responseTimeout 500ms: {time.time() - t0:.2f}s")
+# the component's outbound Resiliency retry: two 503s, then 200
+st, h, body = call("web", {"operation": "get", "metadata": {"path": "flaky"}})
+check(st == 200 and len(FLAKY) == 3 and h.get("metadata.statuscode") == "200", f"retried output binding: {st} {len(FLAKY)}")
 check_error(call("web", {"operation": "frob"}), 500, "ERR_INVOKE_OUTPUT_BINDING", "invalid operation: frob")
 check_error(call("nowhere", {"operation": "get"}), 500, "ERR_INVOKE_OUTPUT_BINDING", "error invoking output binding")
 
