@@ -126,7 +126,10 @@ static void on_delivered(void *user, const wgg_http_response *resp, const char *
   if (!ok)
     wgg_warn("input binding %s: delivery to %s failed: %s%s", in->comp->name, in->route,
              resp ? "status " : (errmsg ? errmsg : "error"), resp ? wgg_http_reason(resp->status) : "");
-  else wgg_debug("input binding %s: event delivered to %s", in->comp->name, in->route);
+  else {
+    wgg_debug("input binding %s: event delivered to %s", in->comp->name, in->route);
+    wgg_input_reply(s->loop, s->api, in->comp->name, resp->body, resp->body_len);
+  }
   delivery_end(d);
   maybe_free(s);
 }

@@ -9,9 +9,10 @@
  * Content-Type application/json, the event's data as the body and its
  * metadata as headers; only 2xx is success, failures are retried by the
  * component's inbound Resiliency policy (targets.components.<name>.inbound,
- * DefaultBindingComponentInboundRetryPolicy, ...). The app's optional reply
- * body (state/to routing) is not acted on. Everything runs on one loop (the
- * sidecar's main loop) with its own pooled client.
+ * DefaultBindingComponentInboundRetryPolicy, ...). A 2xx reply body may ask
+ * for state to be saved and data to be sent to output bindings
+ * (input_reply.c). Everything runs on one loop (the sidecar's main loop) with
+ * its own pooled client.
  *
  * The first input binding is bindings.cron (metadata `schedule`; see
  * components/bindings/cron.h): events carry no data and the metadata
@@ -36,6 +37,12 @@ bool wgg_input_binding_type_supported(const char *type);
  * an invalid component (bad schedule, missing schedule, bad direction), with
  * file:line. Without an app port no binding starts (a warning each). */
 wgg_inputs *wgg_inputs_start(uv_loop_t *loop, wgg_api *api, wgg_err *err);
+
+/* Acts on an app's reply to an event of input binding `binding` (body, len:
+ * the 2xx response body, copied): saves its `state` to `storeName` and sends
+ * its `data` to the output bindings of `to`, on loop's thread pool. Bodies
+ * without state or to are ignored. */
+void wgg_input_reply(uv_loop_t *loop, wgg_api *api, const char *binding, const char *body, size_t len);
 
 /* Stops timers and deliveries; frees itself once its handles are closed
  * (deliveries in flight complete into the void). Runs on the loop. */

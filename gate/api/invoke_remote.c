@@ -271,11 +271,12 @@ void wgg_invoke_remote(wgg_api *api, wgg_http_req *req, const char *app_id, cons
   for (size_t i = 0; h && i < req->n_headers; i++) {
     const char *name = req->headers[i].name;
     if (wgg_invoke_hop_header(name) || !strcasecmp(name, "dapr-api-token") || !strcasecmp(name, "dapr-app-id") ||
-        !strcasecmp(name, WGG_HOP_HEADER) || !strcasecmp(name, "dapr-caller-app-id"))
+        !strcasecmp(name, WGG_HOP_HEADER) || !strcasecmp(name, "dapr-caller-app-id") ||
+        !strcasecmp(name, "dapr-callee-app-id"))
       continue;
     h[n++] = req->headers[i];
   }
-  rcall *c = h ? rcall_new(api, req, app_id, h, n, 3) : NULL;
+  rcall *c = h ? rcall_new(api, req, app_id, h, n, 4) : NULL;
   free(h);
   wgg_buf t = {0};
   if (!c || wgg_buf_printf(&t, "/v1.0/invoke/%s/method/%s%s%s", app_id, method, *req->query ? "?" : "", req->query) ||
@@ -289,6 +290,7 @@ void wgg_invoke_remote(wgg_api *api, wgg_http_req *req, const char *app_id, cons
   c->remote = true;
   c->h[c->n++] = (wgg_http_header){WGG_HOP_HEADER, "1"};
   if (*c->owned[0]) c->h[c->n++] = (wgg_http_header){"dapr-caller-app-id", c->owned[0]};
+  c->h[c->n++] = (wgg_http_header){"dapr-callee-app-id", c->app_id};
   if (o->api_token && *o->api_token) c->h[c->n++] = (wgg_http_header){"dapr-api-token", o->api_token};
   wgg_resiliency_for_app(api->resiliency, app_id, &c->pol);
   const wgg_retry_policy *over = wgg_resiliency_retry(api->resiliency, "DaprBuiltInServiceRetries");

@@ -5,7 +5,8 @@ the OPTIONS probe of /{name} (2xx and 405 subscribe, 404 does not), the
 (no input side), deliveries as POST with Content-Type application/json and
 the cron metadata (timeZone, readTimeUTC) as headers, the component's
 inbound Resiliency retries when the app fails, INPUT_BINDING in metadata, and
-an invalid schedule stopping the start.
+the app's reply body (state saved to storeName, data sent to the output
+bindings of `to`), and an invalid schedule stopping the start.
 """
 import json
 import os
@@ -50,6 +51,15 @@ class H(BaseHTTPRequestHandler):
             if self.path == "/flaky":
                 FLAKY["n"] += 1
                 code = 500 if FLAKY["n"] <= 2 else 200
+        if self.path == "/replier":  # the optional reply: save state, send data to an output binding
+            out = json.dumps({"storeName": "statestore", "state": [{"key": "fromcron", "value": {"n": 1}}],
+                              "to": ["out"], "data": {"x": 1}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+            return
         self.reply(code)
 
 
@@ -66,6 +76,12 @@ sc.write_resource("routed.yaml", cron("routed", "*/1 * * * * *", "  - name: rout
 sc.write_resource("direct.yaml", cron("direct", "@every 1s", "  - name: direction\n    value: input\n"))
 sc.write_resource("outonly.yaml", cron("outonly", "@every 1s", "  - name: direction\n    value: output\n"))
 sc.write_resource("flaky.yaml", cron("flaky", "@every 1s"))
+sc.write_resource("replier.yaml", cron("replier", "@every 1s"))
+sc.write_resource("store.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: statestore\n"
+                                "spec:\n  type: state.in-memory\n  version: v1\n  metadata: []\n")
+sc.write_resource("out.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: out\nspec:\n"
+                              f"  type: bindings.http\n  version: v1\n  metadata:\n  - name: url\n"
+                              f"    value: http://127.0.0.1:{app_port}/out\n")
 sc.write_resource("res.yaml", """apiVersion: dapr.io/v1alpha1
 kind: Resiliency
 metadata: {name: inbound}
@@ -117,6 +133,10 @@ with LOCK:
 fl = posts("/flaky")
 check(FLAKY["n"] >= 3 and len(fl) >= 3 and fl[2][4] - fl[0][4] < 0.6,
       f"inbound retries 100 ms apart after two 500s: {[round(f[4] - fl[0][4], 2) for f in fl[:3]]}")
+st, h, body = sc.request("GET", "/v1.0/state/statestore/fromcron")
+check(st == 200 and json.loads(body) == {"n": 1}, f"the app's reply saved state: {st} {body!r}")
+outs = posts("/out")
+check(len(outs) >= 1 and json.loads(outs[0][3]) == {"x": 1}, f"the app's reply went to binding out: {outs[:1]}")
 md = json.loads(sc.request("GET", "/v1.0/metadata")[2])
 caps = {c["name"]: c["capabilities"] for c in md["components"]}
 check(caps.get("tick") == ["INPUT_BINDING"], f"metadata: {md['components']}")

@@ -67,7 +67,7 @@ check(got.get("body") == "payload", f"body: {got}")
 hd = app_b.seen[-1]["headers"]
 check(hd.get("x-custom") == "c1" and hd.get("content-type") == "text/plain", f"headers forwarded: {hd}")
 check(hd.get("traceparent") == tp and hd.get("tracestate") == "k=v", f"trace context forwarded: {hd}")
-check(hd.get("dapr-caller-app-id") == "a", f"dapr-caller-app-id: {hd}")
+check(hd.get("dapr-caller-app-id") == "a" and hd.get("dapr-callee-app-id") == "b", f"caller/callee ids: {hd}")
 check("wasmgate-hop" not in hd and "dapr-api-token" not in hd, f"internal headers stay inside: {hd}")
 
 for method in ("GET", "PUT", "DELETE", "PATCH"):
