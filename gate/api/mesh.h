@@ -5,9 +5,9 @@
  * to each other over the pooled per-loop client (Dapr uses gRPC there): the
  * caller sends the same /v1.0/invoke/{appId}/method/{method} request to the
  * target's sidecar, marked with the header `wasmgate-hop: 1` and carrying
- * `dapr-caller-app-id` and `dapr-callee-app-id`; the target handles it on its own-app path (the same
- * code as a local call, so its appHttpPipeline applies) and the app's
- * status, headers and body travel back unchanged.
+ * `dapr-caller-app-id` and `dapr-callee-app-id`; the target handles it on
+ * its own-app path (the same code as a local call, so its appHttpPipeline
+ * applies) and the app's status, headers and body travel back unchanged.
  */
 #ifndef WGG_API_MESH_H
 #define WGG_API_MESH_H
