@@ -73,6 +73,10 @@ check("wasmgate-hop" not in hd and "dapr-api-token" not in hd, f"internal header
 for method in ("GET", "PUT", "DELETE", "PATCH"):
     st, h, body = sa.request(method, "/v1.0/invoke/b/method/m", b"" if method in ("GET", "DELETE") else b"x")
     check(st == 200 and json.loads(body)["method"] == method, f"{method} a->b: {st} {body!r}")
+st, h, body = sa.request("HEAD", "/v1.0/invoke/b/method/m")
+check(st == 200 and body == b"" and app_b.seen[-1]["method"] == "HEAD", f"HEAD a->b: {st} {body!r}")
+st, h, body = sa.request("GET", "/v1.0/invoke/b/method/m")
+check(st == 200 and json.loads(body)["method"] == "GET", f"the connection after a HEAD is still in sync: {st}")
 st, h, body = sa.request("GET", "/v1.0/invoke/b/method/status/404")
 check(st == 404 and body == b'{"err":"as asked"}', f"callee error status passes back: {st} {body!r}")
 # the dapr-app-id header form, and the other direction
