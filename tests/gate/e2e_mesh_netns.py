@@ -55,13 +55,17 @@ def cleanup():
 
 
 atexit.register(cleanup)
-sh(IP, "link", "add", VA, "type", "veth", "peer", "name", VB)
-sh(IP, "link", "set", VB, "netns", NS)
-sh(IP, "addr", "add", f"{NET}.1/24", "dev", VA)
-sh(IP, "link", "set", VA, "up")
-sh(IP, "netns", "exec", NS, IP, "addr", "add", f"{NET}.2/24", "dev", VB)
-sh(IP, "netns", "exec", NS, IP, "link", "set", VB, "up")
-sh(IP, "netns", "exec", NS, IP, "link", "set", "lo", "up")
+try:
+    sh(IP, "link", "add", VA, "type", "veth", "peer", "name", VB)
+    sh(IP, "link", "set", VB, "netns", NS)
+    sh(IP, "addr", "add", f"{NET}.1/24", "dev", VA)
+    sh(IP, "link", "set", VA, "up")
+    sh(IP, "netns", "exec", NS, IP, "addr", "add", f"{NET}.2/24", "dev", VB)
+    sh(IP, "netns", "exec", NS, IP, "link", "set", VB, "up")
+    sh(IP, "netns", "exec", NS, IP, "link", "set", "lo", "up")
+except RuntimeError as e:
+    print(f"SKIP: cannot set up a veth pair between namespaces here ({e}); test not run")
+    sys.exit(0)
 
 TMP = tempfile.mkdtemp(prefix="wgg-netns-")
 CFG = os.path.join(TMP, "config.yaml")
@@ -90,7 +94,6 @@ def start_b():
                           "--config", CFG, "--log-level", "debug"], env=env, stdout=blog, stderr=subprocess.STDOUT)
     procs.append(p)
     deadline = time.time() + 10
-    probe = Sidecar(BIN)
     while time.time() < deadline:
         try:
             c = __import__("http.client").client.HTTPConnection(f"{NET}.2", 3500, timeout=1)
@@ -100,7 +103,6 @@ def start_b():
         except OSError:
             pass
         time.sleep(0.1)
-    del probe
     raise RuntimeError("sidecar b did not become healthy in the namespace")
 
 
