@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "api/acl.h"
 #include "api/mesh.h"
 #include "components/nameres/nameres.h"
 #include "config/resiliency.h"
@@ -272,11 +273,12 @@ void wgg_invoke_remote(wgg_api *api, wgg_http_req *req, const char *app_id, cons
     const char *name = req->headers[i].name;
     if (wgg_invoke_hop_header(name) || !strcasecmp(name, "dapr-api-token") || !strcasecmp(name, "dapr-app-id") ||
         !strcasecmp(name, WGG_HOP_HEADER) || !strcasecmp(name, "dapr-caller-app-id") ||
-        !strcasecmp(name, "dapr-callee-app-id"))
+        !strcasecmp(name, "dapr-callee-app-id") || !strcasecmp(name, "dapr-caller-namespace") ||
+        !strcasecmp(name, "dapr-caller-trust-domain"))
       continue;
     h[n++] = req->headers[i];
   }
-  rcall *c = h ? rcall_new(api, req, app_id, h, n, 4) : NULL;
+  rcall *c = h ? rcall_new(api, req, app_id, h, n, 6) : NULL;
   free(h);
   wgg_buf t = {0};
   if (!c || wgg_buf_printf(&t, "/v1.0/invoke/%s/method/%s%s%s", app_id, method, *req->query ? "?" : "", req->query) ||
@@ -291,9 +293,25 @@ void wgg_invoke_remote(wgg_api *api, wgg_http_req *req, const char *app_id, cons
   c->h[c->n++] = (wgg_http_header){WGG_HOP_HEADER, "1"};
   if (*c->owned[0]) c->h[c->n++] = (wgg_http_header){"dapr-caller-app-id", c->owned[0]};
   c->h[c->n++] = (wgg_http_header){"dapr-callee-app-id", c->app_id};
+  const char *ns = getenv("NAMESPACE"); /* as daprd: the caller's identity for accessControl (api/acl.h) */
+  c->h[c->n++] = (wgg_http_header){"dapr-caller-namespace", ns && *ns ? ns : "default"};
+  c->h[c->n++] = (wgg_http_header){"dapr-caller-trust-domain", wgg_acl_trust_domain(api->acl)};
   if (o->api_token && *o->api_token) c->h[c->n++] = (wgg_http_header){"dapr-api-token", o->api_token};
   wgg_resiliency_for_app(api->resiliency, app_id, &c->pol);
   const wgg_retry_policy *over = wgg_resiliency_retry(api->resiliency, "DaprBuiltInServiceRetries");
   c->conn_retry = over ? over : &builtin_service_retries;
   attempt(c);
+}
+
+bool wgg_invoke_acl_check(wgg_api *api, wgg_http_req *req, const char *method) {
+  if (!api->acl || !wgg_http_req_header(req, WGG_HOP_HEADER)) return true;
+  const wgg_options *o = api->opts;
+  bool verified = o->api_token && *o->api_token; /* the router checked the hop's token */
+  const char *caller = verified ? wgg_http_req_header(req, "dapr-caller-app-id") : NULL;
+  char why[700];
+  if (wgg_acl_allowed(api->acl, caller, wgg_http_req_header(req, "dapr-caller-namespace"),
+                      wgg_http_req_header(req, "dapr-caller-trust-domain"), method, req->method_name, why, sizeof why))
+    return true;
+  wgg_api_error(req, 403, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: %s", o->app_id ? o->app_id : "", why);
+  return false;
 }

@@ -5,6 +5,8 @@
  */
 #include "api/mesh.h"
 
+#include "api/acl.h"
+
 #include "components/nameres/nameres.h"
 #include "config/resource.h"
 #include "config/resiliency.h"
@@ -24,6 +26,12 @@ int wgg_mesh_init(wgg_api *api, wgg_err *err) {
     if (nr_spec) return wgg_err_set(err, "%s: %s", api->config.file ? api->config.file : "--config", e.msg);
     wgg_warn("%s; other apps cannot be invoked by app ID (set spec.nameResolution in the Configuration)", e.msg);
   }
+  wgg_err ae;
+  if (wgg_acl_new(json_object_get(api->config.spec, "accessControl"), &api->acl, &ae))
+    return wgg_err_set(err, "%s: %s", api->config.file ? api->config.file : "--config", ae.msg);
+  if (api->acl && !(o->api_token && *o->api_token))
+    wgg_warn("accessControl: without DAPR_API_TOKEN the callers' app IDs cannot be trusted; the global defaultAction "
+             "decides every call from another app");
   if (!o->n_resources_paths) return 0;
   wgg_resource_list docs = {0};
   if (wgg_resources_load(o->resources_paths, o->n_resources_paths, "Resiliency", o->app_id, &docs, err)) return -1;
@@ -56,6 +64,8 @@ void wgg_mesh_free(wgg_api *api) {
   api->nameres = NULL;
   wgg_resiliency_free(api->resiliency);
   api->resiliency = NULL;
+  wgg_acl_free(api->acl);
+  api->acl = NULL;
 }
 
 uint64_t wgg_mesh_renew_interval_ms(const wgg_api *api) {

@@ -59,6 +59,12 @@ void wgg_invoke_resilient(wgg_api *api, wgg_http_req *req, const char *app_id, c
 /* Answers req with an app's response, minus hop-by-hop headers. */
 void wgg_invoke_pass_response(wgg_http_req *req, const char *app_id, const wgg_http_response *resp);
 
+/* Access control of a hop from another sidecar (api/acl.h): answers 403
+ * ERR_DIRECT_INVOKE and returns false when api->acl denies req's caller
+ * method (the raw method path) and verb; true otherwise (also for requests
+ * that are not hops: an app calling itself is not checked, as in Dapr). */
+bool wgg_invoke_acl_check(wgg_api *api, wgg_http_req *req, const char *method);
+
 /* Whether a header must not be forwarded by a proxy (hop-by-hop, framing). */
 bool wgg_invoke_hop_header(const char *name);
 
