@@ -44,6 +44,9 @@ typedef struct wgg_api {
   json_t *extended; /* attributes set with PUT /v1.0/metadata/{name} (under ext_mu) */
   int ready;        /* atomic: 1 once every listener is up */
   int app_ready;    /* atomic: 1 once the app port accepts connections (or there is no app port) */
+  struct wgg_nameres *nameres;       /* owned: sidecar-to-sidecar name resolution (api/mesh.h) */
+  struct wgg_resiliency *resiliency; /* owned: Resiliency policies, NULL when none (api/mesh.h) */
+  struct wgg_acl *acl;               /* owned: spec.accessControl, NULL = allow all (api/acl.h) */
 } wgg_api;
 
 /* Builds the API from loaded components (ownership of *components moves in;

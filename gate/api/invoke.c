@@ -6,7 +6,7 @@
  * to http://<app-channel-address>:<app-port>/<method>; the app's status,
  * headers and body come back. The target may also be an HTTPEndpoint
  * resource (its baseUrl and headers) or a URL ("http://host:port/base").
- * Other app IDs are not reachable yet (500 ERR_DIRECT_INVOKE).
+ * Other app IDs go to their own sidecar (invoke_remote.c, mesh.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "api/api.h"
+#include "api/mesh.h"
 #include "http/client.h"
 #include "util/buf.h"
 
@@ -100,6 +101,7 @@ void wgg_api_invoke(wgg_api *api, wgg_http_req *req, const char *app_id, const c
   const char *why = NULL;
   bool own = *app_id && !strcmp(app_id, o->app_id ? o->app_id : "");
   if (own) {
+    if (!wgg_invoke_acl_check(api, req, method)) return; /* accessControl, for hops from other sidecars */
     if (o->app_port <= 0) why = "app channel is not initialized";
     snprintf(t.host, sizeof t.host, "%s", o->app_channel_address);
     t.port = o->app_port;
@@ -109,9 +111,8 @@ void wgg_api_invoke(wgg_api *api, wgg_http_req *req, const char *app_id, const c
     for (size_t i = 0; i < api->components.n && !t.endpoint; i++)
       if (api->components.items[i].endpoint && !strcmp(api->components.items[i].name, app_id))
         t.endpoint = &api->components.items[i];
-    if (!t.endpoint) {
-      wgg_api_error(req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: couldn't find service: %s", app_id,
-                    app_id);
+    if (!t.endpoint) { /* another app: through its sidecar */
+      wgg_invoke_remote(api, req, app_id, method);
       return;
     }
     parse_url(t.endpoint->base_url, &t, &why);
@@ -129,13 +130,21 @@ void wgg_api_invoke(wgg_api *api, wgg_http_req *req, const char *app_id, const c
   size_t n = 0;
   for (size_t i = 0; h && i < req->n_headers; i++) {
     const char *name = req->headers[i].name;
-    if (hop_header(name) || !strcasecmp(name, "dapr-api-token") || !strcasecmp(name, "dapr-app-id")) continue;
+    if (hop_header(name) || !strcasecmp(name, "dapr-api-token") || !strcasecmp(name, "dapr-app-id") ||
+        !strcasecmp(name, WGG_HOP_HEADER))
+      continue;
     h[n++] = req->headers[i];
   }
   for (size_t i = 0; h && i < extra; i++) /* an HTTPEndpoint's spec.headers */
     h[n++] = (wgg_http_header){t.endpoint->meta[i].name, t.endpoint->meta[i].value ? t.endpoint->meta[i].value : ""};
   if (h && own && o->app_api_token && *o->app_api_token)
     h[n++] = (wgg_http_header){"dapr-api-token", o->app_api_token};
+  if (own && h && !rc && wgg_invoke_wants_resiliency(api, req, app_id)) { /* timeouts, retries, breakers */
+    wgg_invoke_resilient(api, req, app_id, t.host, t.port, path.data, h, n);
+    free(h);
+    wgg_buf_free(&path);
+    return;
+  }
   invoke_job *j = calloc(1, sizeof *j);
   if (j) {
     j->req = req;

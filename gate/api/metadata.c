@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/input_bindings.h"
 
 static json_t *capabilities(unsigned f) {
   json_t *a = json_array();
@@ -46,6 +47,13 @@ static void get_metadata(wgg_api *api, wgg_http_req *req) {
     const wgg_component *c = api->bindings[i].comp;
     json_array_append_new(comps, json_pack("{s:s,s:s,s:s,s:[s]}", "name", c->name, "type", c->type, "version",
                                            *c->version ? c->version : "v1", "capabilities", "OUTPUT_BINDING"));
+  }
+  /* Input bindings report INPUT_BINDING (api/input_bindings.c). */
+  for (size_t i = 0; i < api->components.n; i++) {
+    const wgg_component *c = &api->components.items[i];
+    if (!c->endpoint && wgg_input_binding_type_supported(c->type))
+      json_array_append_new(comps, json_pack("{s:s,s:s,s:s,s:[s]}", "name", c->name, "type", c->type, "version",
+                                             *c->version ? c->version : "v1", "capabilities", "INPUT_BINDING"));
   }
   json_t *eps = json_array();
   for (size_t i = 0; i < api->components.n; i++)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/input_bindings.h"
 #include "util/err.h"
 #include "observe/metrics.h"
 #include "util/log.h"
@@ -42,6 +43,7 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
       wgg_info("HTTPEndpoint loaded: %s (%s)", c->name, c->base_url);
       continue;
     }
+    if (block_is(c->type, "bindings") && wgg_input_binding_type_supported(c->type)) continue; /* input_bindings.c */
     if (block_is(c->type, "bindings") && wgg_binding_type_supported(c->type)) {
       wgg_err e;
       wgg_binding *b = wgg_binding_new(c, &e);

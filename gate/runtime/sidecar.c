@@ -15,6 +15,8 @@
 #include <uv.h>
 
 #include "api/api.h"
+#include "api/input_bindings.h"
+#include "api/mesh.h"
 #include "http/client.h"
 #include "http/server.h"
 #include "observe/metrics.h"
@@ -65,6 +67,8 @@ typedef struct mainctx {
   uv_tcp_t *probe_tcp;
   bool probe_resolving;
   uint64_t probe_attempts;
+  uv_timer_t nr_renew; /* renews the name-resolution registration (api/mesh.h) */
+  wgg_inputs *inputs;  /* input bindings, on this loop (api/input_bindings.h) */
 } mainctx;
 
 /* Wakes the main loop; safe against the main loop closing the handle. */
@@ -178,6 +182,8 @@ static bool all_exited(mainctx *m) {
 static void main_close(mainctx *m) {
   if (m->metrics) wgg_http_server_close_all(m->metrics);
   if (!uv_is_closing((uv_handle_t *)&m->app_probe)) uv_close((uv_handle_t *)&m->app_probe, NULL);
+  if (!uv_is_closing((uv_handle_t *)&m->nr_renew)) uv_close((uv_handle_t *)&m->nr_renew, NULL);
+  wgg_inputs_stop(m->inputs);
   if (m->probe_tcp && !uv_is_closing((uv_handle_t *)m->probe_tcp)) uv_close((uv_handle_t *)m->probe_tcp, probe_closed);
   m->probe_tcp = NULL;
   if (!uv_is_closing((uv_handle_t *)&m->sigterm)) uv_close((uv_handle_t *)&m->sigterm, NULL);
@@ -326,6 +332,27 @@ static void on_probe_timer(uv_timer_t *t) {
   else m->probe_resolving = true;
 }
 
+/* Name-resolution heartbeat: the SQLite update runs on the thread pool. */
+static void renew_work(uv_work_t *w) {
+  wgg_mesh_renew(w->data);
+}
+
+static void renew_done(uv_work_t *w, int status) {
+  (void)status;
+  free(w);
+}
+
+static void on_renew_timer(uv_timer_t *t) {
+  mainctx *m = t->data;
+  uv_work_t *w = malloc(sizeof *w);
+  if (!w || m->stopping) {
+    free(w);
+    return;
+  }
+  w->data = m->api;
+  if (uv_queue_work(m->loop, w, renew_work, renew_done)) free(w);
+}
+
 /* Splits --dapr-listen-addresses; "" means all IPv4 interfaces. */
 static char **split_addrs(const char *s, size_t *n) {
   *n = 0;
@@ -370,6 +397,11 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
   wgg_api *api = wgg_api_new(o, &comps, err);
   wgg_component_list_free(&comps);
   if (!api) return -1;
+  if (wgg_mesh_init(api, err)) {
+    wgg_mesh_free(api);
+    wgg_api_free(api);
+    return -1;
+  }
 
   size_t n_addrs = 0;
   char **addrs = split_addrs(o->listen_addresses, &n_addrs);
@@ -387,6 +419,7 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
   uv_mutex_init(&m.notify_mu);
   uv_async_init(&loop, &m.worker_done, on_worker_done);
   m.worker_done.data = &m;
+  if (rc == 0 && !(m.inputs = wgg_inputs_start(&loop, api, err))) rc = -1;
   size_t started = 0;
   for (; rc == 0 && started < n_workers; started++) {
     worker *w = &workers[started];
@@ -416,13 +449,16 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
   uv_signal_init(&loop, &m.sigint);
   uv_timer_init(&loop, &m.deadline);
   uv_timer_init(&loop, &m.app_probe);
-  m.sigterm.data = m.sigint.data = m.deadline.data = m.app_probe.data = &m;
+  uv_timer_init(&loop, &m.nr_renew);
+  m.sigterm.data = m.sigint.data = m.deadline.data = m.app_probe.data = m.nr_renew.data = &m;
   if (rc == 0) {
     uv_signal_start(&m.sigterm, on_signal, SIGTERM);
     uv_signal_start(&m.sigint, on_signal, SIGINT);
     __atomic_store_n(&api->ready, 1, __ATOMIC_RELEASE);
     if (o->app_port > 0) uv_timer_start(&m.app_probe, on_probe_timer, 0, 100);
     else __atomic_store_n(&api->app_ready, 1, __ATOMIC_RELEASE);
+    uint64_t every = wgg_mesh_renew_interval_ms(api);
+    if (every) uv_timer_start(&m.nr_renew, on_renew_timer, every, every);
     for (size_t i = 0; i < n_addrs; i++) {
       wgg_info("HTTP API listening on %s:%d (%zu event-loop threads)", addrs[i], o->http_port, n_workers);
       if (m.metrics) wgg_info("metrics on http://%s:%d/metrics", addrs[i], o->metrics_port);
@@ -448,6 +484,7 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
   for (size_t i = 0; addrs && i < n_addrs; i++) free(addrs[i]);
   free(addrs);
   free(workers);
+  wgg_mesh_free(api);
   wgg_api_free(api);
   return rc;
 }
