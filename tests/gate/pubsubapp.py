@@ -3,7 +3,8 @@
 Serves GET /dapr/subscribe from a list given by the test, records every POST
 (path, headers, parsed JSON body) and answers each path as the test scripted:
 a list of (status, body) replies consumed in order (the last one repeats),
-default 200 with an empty body.
+default 200 with an empty body. The status "hang" holds the request until
+release() (or 30 s), to keep a message in flight at the app.
 """
 import json
 import threading
@@ -18,6 +19,7 @@ class SubscriberApp:
         self.received = []
         self.subscribe_calls = 0
         self.cv = threading.Condition()
+        self.released = threading.Event()
         app = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -62,7 +64,13 @@ class SubscriberApp:
                     app.received.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
                                          "raw": raw, "body": body, "t": time.time()})
                     app.cv.notify_all()
-                self.reply(status, out)
+                if status == "hang":
+                    app.released.wait(30)
+                    status = 200
+                try:
+                    self.reply(status, out)
+                except OSError:
+                    pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.port = self.server.server_address[1]
@@ -98,6 +106,9 @@ class SubscriberApp:
     def at(self, path):
         with self.cv:
             return [r for r in self.received if r["path"] == path]
+
+    def release(self):
+        self.released.set()
 
     def close(self):
         self.server.shutdown()

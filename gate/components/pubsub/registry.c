@@ -13,6 +13,7 @@ static const struct {
   wgg_pubsub *(*make)(const wgg_component *, const char *, wgg_err *);
 } kinds[] = {
     {"pubsub.in-memory", wgg_pubsub_memory_new},
+    {"pubsub.redis", wgg_pubsub_redis_new},
 };
 
 bool wgg_pubsub_type_supported(const char *type) {
