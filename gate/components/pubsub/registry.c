@@ -14,6 +14,7 @@ static const struct {
 } kinds[] = {
     {"pubsub.in-memory", wgg_pubsub_memory_new},
     {"pubsub.redis", wgg_pubsub_redis_new},
+    {"pubsub.mqtt3", wgg_pubsub_mqtt_new},
 };
 
 bool wgg_pubsub_type_supported(const char *type) {
