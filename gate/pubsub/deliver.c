@@ -270,6 +270,10 @@ void wgg_psrt_pump(psub *s) {
   bool stopping = s->rt->stopping;
   pthread_mutex_unlock(&s->rt->mu);
   if (stopping) return; /* the stop path hands the queue back to the broker */
+  if (s->spec.bulk) {
+    wgg_psrt_bulk_pump(s);
+    return;
+  }
   while (s->qhead && s->inflight < s->max_inflight) {
     psitem *it = s->qhead;
     s->qhead = it->next;

@@ -110,7 +110,10 @@ static void on_wake(uv_async_t *a) {
     it = next;
   }
   if (stopping) {
-    for (size_t i = 0; i < rt->n_subs; i++) nack_queue(rt->subs[i]);
+    for (size_t i = 0; i < rt->n_subs; i++) {
+      nack_queue(rt->subs[i]);
+      wgg_psrt_bulk_close(rt->subs[i]);
+    }
     wgg_psrt_abort_waiting(rt);
     loop_close(rt);
   }
@@ -158,9 +161,6 @@ static void add_sub(struct wgg_psrt *rt, wgg_sub_spec *spec) {
   s->ps = e;
   s->rt = rt;
   s->max_inflight = e->ps->concurrency > 0 ? e->ps->concurrency : 1;
-  if (s->spec.bulk)
-    wgg_warn("subscription to topic %s: bulkSubscribe is not supported yet; messages are delivered one by one",
-             s->spec.topic);
   pthread_mutex_lock(&rt->mu);
   rt->subs = grown;
   rt->subs[rt->n_subs++] = s;

@@ -34,8 +34,9 @@ typedef struct psub {
   wgg_pubsub_entry *ps;
   struct wgg_psrt *rt;
   psitem *qhead, *qtail; /* waiting for an in-flight slot */
-  int inflight, max_inflight;
+  int inflight, max_inflight; /* bulk: batches (one at a time) */
   wgg_retry_policy retry;
+  uv_timer_t *bulk_timer; /* bulk: maxAwaitDurationMs (bulk.c) */
 } psub;
 
 typedef struct delivery {
@@ -86,5 +87,10 @@ void wgg_psrt_abort_waiting(struct wgg_psrt *rt);
 
 /* Moves queued messages of s into free in-flight slots. Loop thread. */
 void wgg_psrt_pump(psub *s);
+
+/* Bulk subscriptions (bulk.c): starts a batch when enough messages wait or
+ * arms the maxAwaitDurationMs timer; closes that timer at stop. Loop thread. */
+void wgg_psrt_bulk_pump(psub *s);
+void wgg_psrt_bulk_close(psub *s);
 
 #endif

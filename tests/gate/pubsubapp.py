@@ -16,6 +16,7 @@ class SubscriberApp:
     def __init__(self, subscriptions=None, port=0):
         self.subscriptions = subscriptions if subscriptions is not None else []
         self.replies = {}
+        self.handlers = {}  # path -> fn(parsed body) -> (status, body): computed answers
         self.received = []
         self.subscribe_calls = 0
         self.cv = threading.Condition()
@@ -57,7 +58,9 @@ class SubscriberApp:
                 with app.cv:
                     script = app.replies.get(self.path)
                     status, out = (200, "")
-                    if script:
+                    if self.path in app.handlers:
+                        status, out = app.handlers[self.path](body)
+                    elif script:
                         status, out = script[0]
                         if len(script) > 1:
                             script.pop(0)
