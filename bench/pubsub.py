@@ -89,7 +89,7 @@ def pct(xs, p):
 def run(kind, meta, app):
     sc = Sidecar(BIN, app_id="bench", args=["--app-port", str(app.port), "--log-level", "warn"])
     sc.write_resource("ps.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: ps\nspec:\n"
-                      f"  type: {kind}\n  version: v1\n  metadata:\n{meta}")
+                      f"  type: {kind}\n  version: v1\n  metadata:{meta}")
     sc.start()
     deadline = time.time() + 10
     while time.time() < deadline and not json.loads(sc.request("GET", "/v1.0/metadata")[2])["subscriptions"]:
@@ -168,12 +168,12 @@ def main():
     print(f"pub/sub: publish-to-delivery through wasmgate ({os.cpu_count()} cores, load "
           f"{open('/proc/loadavg').read().split()[0]})")
     print(f"  the Python subscriber alone takes {app_ceiling(app):.0f} plain POSTs/s ({PUBS} clients)")
-    run("pubsub.in-memory", "  []\n", app)
+    run("pubsub.in-memory", " []\n", app)
     rd = Redis().start()
-    run("pubsub.redis", f"  - name: redisHost\n    value: 127.0.0.1:{rd.port}\n", app)
+    run("pubsub.redis", f"\n  - name: redisHost\n    value: 127.0.0.1:{rd.port}\n", app)
     rd.cleanup()
     mq = Mosquitto().start()
-    run("pubsub.mqtt3", f"  - name: url\n    value: tcp://127.0.0.1:{mq.port}\n", app)
+    run("pubsub.mqtt3", f"\n  - name: url\n    value: tcp://127.0.0.1:{mq.port}\n", app)
     mq.cleanup()
 
 

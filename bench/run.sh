@@ -51,4 +51,6 @@ echo "embedding API (bench_api):"
 echo
 echo "execution (bench/exec.sh): median of ${BENCH_RUNS:-3} runs, ratios to native code and V8"
 "$root/bench/exec.sh" "$build" || status=1
+echo
+python3 "$root/bench/pubsub.py" "$build/cli/wasmgate" || status=1
 exit "$status"
