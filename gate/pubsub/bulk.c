@@ -173,7 +173,8 @@ static void on_response(void *user, const wgg_http_response *resp, const char *e
   } else if (resp->status < 200 || resp->status > 299) {
     wgg_warn("pubsub %s: bulk delivery to /%s answered %d; will retry", b->s->spec.pubsub, path, resp->status);
     all = E_RETRY;
-  } else if (!json_is_array(json_object_get(j = json_loadb(resp->body, resp->body_len, 0, NULL), "statuses"))) {
+  } else if ((j = json_loadb(resp->body, resp->body_len, 0, NULL)), !json_is_array(json_object_get(j, "statuses"))) {
+    /* (json_is_array evaluates its argument twice: load first) */
     wgg_warn("pubsub %s: failed unmarshalling app response for bulk subscribe; will retry", b->s->spec.pubsub);
     all = E_RETRY;
   }
