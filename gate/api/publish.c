@@ -13,6 +13,7 @@
 #include "api/api.h"
 #include "observe/metrics.h"
 #include "pubsub/cloudevent.h"
+#include "pubsub/scopes.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -173,6 +174,12 @@ static void route(wgg_api *api, wgg_http_req *req, char **seg, size_t n, bool bu
   if (!topic.len) {
     wgg_buf_free(&topic);
     wgg_api_error(req, 404, "ERR_TOPIC_NAME_EMPTY", "topic is empty in pubsub %s", name);
+    return;
+  }
+  if (!wgg_pubsub_topic_allowed(e->comp, api->opts->app_id, topic.data, true)) {
+    wgg_api_error(req, 403, "ERR_PUBSUB_FORBIDDEN", "topic %s is not allowed for app id %s", topic.data,
+                  api->opts->app_id ? api->opts->app_id : "");
+    wgg_buf_free(&topic);
     return;
   }
   json_t *md = query_metadata(req->query);

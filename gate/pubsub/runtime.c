@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "pubsub/runtime_internal.h"
+#include "pubsub/scopes.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -135,6 +136,12 @@ static void add_sub(struct wgg_psrt *rt, wgg_sub_spec *spec) {
     wgg_sub_free(spec);
     return;
   }
+  if (!wgg_pubsub_topic_allowed(e->comp, rt->opts->app_id, spec->topic, false)) {
+    wgg_warn("subscription to topic %s on pubsub %s is not allowed for app id %s (subscriptionScopes, allowedTopics, "
+             "protectedTopics); skipped", spec->topic, spec->pubsub, rt->opts->app_id ? rt->opts->app_id : "");
+    wgg_sub_free(spec);
+    return;
+  }
   for (size_t i = 0; i < rt->n_subs; i++)
     if (!strcmp(rt->subs[i]->spec.pubsub, spec->pubsub) && !strcmp(rt->subs[i]->spec.topic, spec->topic)) {
       wgg_warn("topic %s of pubsub %s is already subscribed (%s); the %s subscription is ignored", spec->topic,
@@ -144,7 +151,10 @@ static void add_sub(struct wgg_psrt *rt, wgg_sub_spec *spec) {
       return;
     }
   psub *s = calloc(1, sizeof *s);
+  pthread_mutex_lock(&rt->mu); /* readers of /v1.0/metadata walk the array under mu */
   psub **grown = s ? realloc(rt->subs, (rt->n_subs + 1) * sizeof *grown) : NULL;
+  if (grown) rt->subs = grown;
+  pthread_mutex_unlock(&rt->mu);
   wgg_err err;
   if (!grown) {
     free(s);
@@ -161,14 +171,15 @@ static void add_sub(struct wgg_psrt *rt, wgg_sub_spec *spec) {
   s->ps = e;
   s->rt = rt;
   s->max_inflight = e->ps->concurrency > 0 ? e->ps->concurrency : 1;
-  pthread_mutex_lock(&rt->mu);
-  rt->subs = grown;
-  rt->subs[rt->n_subs++] = s;
-  pthread_mutex_unlock(&rt->mu);
   if (e->ps->ops->subscribe(e->ps, s->spec.topic, on_message, s, &err)) {
     wgg_error("pubsub %s: cannot subscribe to topic %s: %s", s->spec.pubsub, s->spec.topic, err.msg);
+    wgg_sub_free(&s->spec);
+    free(s);
     return;
   }
+  pthread_mutex_lock(&rt->mu);
+  rt->subs[rt->n_subs++] = s; /* listed in /v1.0/metadata from now on */
+  pthread_mutex_unlock(&rt->mu);
   wgg_info("app is subscribed to topic %s through pubsub=%s (%s)", s->spec.topic, s->spec.pubsub,
            s->spec.kind == WGG_SUB_DECLARATIVE ? "declarative" : "programmatic");
 }

@@ -12,7 +12,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from pubsubapp import SubscriberApp  # noqa: E402
-from wgtest import Sidecar, check, finish, start_alarm  # noqa: E402
+from wgtest import Sidecar, check, check_error, finish, start_alarm  # noqa: E402
 
 BIN = sys.argv[1]
 start_alarm(100)
@@ -88,6 +88,28 @@ app.script("/orders", [(200, '{"status":"DROP"}')])
 sc.request("POST", "/v1.0/publish/pubsub/orders", body='{"priority":2}', headers=hdr)
 check(app.wait(lambda r: r["path"] == "/dead" and r["body"]["data"] == {"priority": 2}), "dead-letter topic")
 sc.cleanup()
+
+# topic scopes: 403 ERR_PUBSUB_FORBIDDEN on publish, subscriptions outside the scope skipped
+app4 = SubscriberApp([{"pubsubname": "pubsub", "topic": "a", "route": "/a"},
+                      {"pubsubname": "pubsub", "topic": "b", "route": "/b"}])
+s = Sidecar(BIN, app_id="scoped", args=["--app-port", str(app4.port)])
+s.write_resource("pubsub.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: pubsub\n"
+                                "spec:\n  type: pubsub.in-memory\n  version: v1\n  metadata:\n"
+                                "  - name: publishingScopes\n    value: scoped=a\n"
+                                "  - name: subscriptionScopes\n    value: scoped=a\n")
+s.start()
+deadline = time.time() + 10
+while time.time() < deadline and not json.loads(s.request("GET", "/v1.0/metadata")[2])["subscriptions"]:
+    time.sleep(0.05)
+time.sleep(0.2)  # the app's whole answer is registered
+check_error(s.request("POST", "/v1.0/publish/pubsub/b", body="x"), 403, "ERR_PUBSUB_FORBIDDEN",
+            "topic b is not allowed for app id scoped")
+check(s.request("POST", "/v1.0/publish/pubsub/a", body="x")[0] == 204, "publish within the scope")
+check(app4.wait(lambda r: r["path"] == "/a"), "scoped subscription delivered")
+subs = json.loads(s.request("GET", "/v1.0/metadata")[2])["subscriptions"]
+check([x["topic"] for x in subs] == ["a"], f"subscription outside subscriptionScopes skipped: {subs}")
+s.cleanup()
+app4.close()
 
 # malformed declarative subscriptions stop the start with file:line
 for bad, why in (("  topic: t\n  pubsubname: pubsub\n  routes:\n    rules:\n    - match: event.data.x in [1]\n"

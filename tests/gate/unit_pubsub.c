@@ -5,6 +5,7 @@
 #include "check.h"
 #include "pubsub/cloudevent.h"
 #include "pubsub/match.h"
+#include "pubsub/scopes.h"
 #include "pubsub/subscription.h"
 
 static json_t *event;
@@ -125,7 +126,28 @@ static void subscriptions(void) {
   json_decref(j);
 }
 
+static void scopes(void) {
+  wgg_meta_kv kv[] = {{.name = "publishingScopes", .value = "app1=t1, t2;app2=;app3=t3"},
+                      {.name = "subscriptionScopes", .value = "app1=t1"},
+                      {.name = "allowedTopics", .value = "t1,t2,open"},
+                      {.name = "protectedTopics", .value = "secret"}};
+  wgg_component c = {.name = "ps", .type = "pubsub.in-memory", .meta = kv, .n_meta = 4};
+  CHECK(wgg_pubsub_topic_allowed(&c, "app1", "t1", true));
+  CHECK(wgg_pubsub_topic_allowed(&c, "app1", "t2", true));
+  CHECK(!wgg_pubsub_topic_allowed(&c, "app1", "open", true)); /* a scoped app: only its topics */
+  CHECK(!wgg_pubsub_topic_allowed(&c, "app2", "t1", true));   /* "app2=": nothing */
+  CHECK(wgg_pubsub_topic_allowed(&c, "app3", "t3", true));    /* outside allowedTopics, but in its scope */
+  CHECK(wgg_pubsub_topic_allowed(&c, "other", "open", true));
+  CHECK(!wgg_pubsub_topic_allowed(&c, "other", "t3", true));  /* not in allowedTopics */
+  CHECK(!wgg_pubsub_topic_allowed(&c, "other", "secret", true));
+  CHECK(!wgg_pubsub_topic_allowed(&c, "app1", "t2", false));  /* subscriptionScopes */
+  CHECK(wgg_pubsub_topic_allowed(&c, "app2", "t1", false));
+  wgg_component none = {.name = "ps", .type = "pubsub.in-memory"};
+  CHECK(wgg_pubsub_topic_allowed(&none, "x", "anything", true));
+}
+
 int main(void) {
+  scopes();
   matcher();
   cloudevents();
   subscriptions();
