@@ -41,7 +41,7 @@ typedef struct batch {
   int requests; /* in flight to the app */
   uv_timer_t timer;
   uv_work_t work;
-  wgg_retry_policy retry;
+  wgg_ps_retry retry;
 } batch;
 
 typedef struct breq {

@@ -129,7 +129,7 @@ static void on_retry_timer(uv_timer_t *t) {
 /* The wait before retry number d->attempt (1-based), or 0 when the policy
  * allows no more. */
 static uint64_t next_wait(delivery *d) {
-  const wgg_retry_policy *p = &d->s->retry;
+  const wgg_ps_retry *p = &d->s->retry;
   if (p->max_retries >= 0 && d->attempt > p->max_retries) return 0;
   if (!p->exponential) return p->duration_ms ? p->duration_ms : 1;
   /* dapr/kit (cenkalti/backoff): interval * rand[0.5, 1.5], then interval *= 1.5, capped */

@@ -20,8 +20,8 @@ enum { SUBSCRIBE_ATTEMPTS = 5, SUBSCRIBE_TIMEOUT_MS = 5000 };
 
 /* Dapr's component retry defaults (dapr/kit retry.DefaultConfig: constant
  * 5 s, unlimited) and the component's backOff* metadata. */
-static int retry_from_component(const wgg_component *c, wgg_retry_policy *p, wgg_err *err) {
-  *p = (wgg_retry_policy){false, 5000, 500, 60000, -1};
+static int retry_from_component(const wgg_component *c, wgg_ps_retry *p, wgg_err *err) {
+  *p = (wgg_ps_retry){false, 5000, 500, 60000, -1};
   const char *pol = wgg_component_meta(c, "backOffPolicy");
   if (pol && *pol) {
     if (!strcasecmp(pol, "exponential")) p->exponential = true;
@@ -30,9 +30,9 @@ static int retry_from_component(const wgg_component *c, wgg_retry_policy *p, wgg
   static const struct {
     const char *name;
     size_t off;
-  } durs[] = {{"backOffDuration", offsetof(wgg_retry_policy, duration_ms)},
-              {"backOffInitialInterval", offsetof(wgg_retry_policy, initial_ms)},
-              {"backOffMaxInterval", offsetof(wgg_retry_policy, max_interval_ms)}};
+  } durs[] = {{"backOffDuration", offsetof(wgg_ps_retry, duration_ms)},
+              {"backOffInitialInterval", offsetof(wgg_ps_retry, initial_ms)},
+              {"backOffMaxInterval", offsetof(wgg_ps_retry, max_interval_ms)}};
   for (size_t i = 0; i < sizeof durs / sizeof durs[0]; i++) {
     const char *v = wgg_component_meta(c, durs[i].name);
     wgg_err e;
@@ -164,7 +164,7 @@ static void add_sub(struct wgg_psrt *rt, wgg_sub_spec *spec) {
   }
   if (retry_from_component(e->comp, &s->retry, &err)) {
     wgg_error("pubsub %s: %s; using Dapr's default retries", e->comp->name, err.msg);
-    s->retry = (wgg_retry_policy){false, 5000, 500, 60000, -1};
+    s->retry = (wgg_ps_retry){false, 5000, 500, 60000, -1};
   }
   s->spec = *spec;
   memset(spec, 0, sizeof *spec);

@@ -13,13 +13,13 @@
 #include "pubsub/runtime.h"
 
 /* A retry policy (dapr/kit retry.Config; Resiliency retries). */
-typedef struct wgg_retry_policy {
+typedef struct wgg_ps_retry {
   bool exponential;
   uint64_t duration_ms;    /* constant: the wait between attempts */
   uint64_t initial_ms;     /* exponential: the first wait */
   uint64_t max_interval_ms;
   long max_retries;        /* -1 = unlimited, 0 = none */
-} wgg_retry_policy;
+} wgg_ps_retry;
 
 typedef struct psitem {
   struct psub *sub;
@@ -35,7 +35,7 @@ typedef struct psub {
   struct wgg_psrt *rt;
   psitem *qhead, *qtail; /* waiting for an in-flight slot */
   int inflight, max_inflight; /* bulk: batches (one at a time) */
-  wgg_retry_policy retry;
+  wgg_ps_retry retry;
   uv_timer_t *bulk_timer; /* bulk: maxAwaitDurationMs (bulk.c) */
 } psub;
 
