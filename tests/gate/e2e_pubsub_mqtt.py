@@ -86,6 +86,13 @@ check(len(got) == 2 and got[0]["body"]["id"] == got[1]["body"]["id"], f"redelive
 time.sleep(1.5)
 check(len(app.at("/flaky")) == 2, "no delivery after the ack")
 
+# one consumer connection: MQTT's order is kept
+for i in range(30):
+    sc.request("POST", "/v1.0/publish/mqtt/orders", body=f"seq-{i}")
+seq = [r["body"]["data"] for r in app.count(lambda r: r["path"] == "/orders" and str(r["body"]["data"]).startswith("seq-"),
+                                            n=30)]
+check(seq == [f"seq-{i}" for i in range(30)], f"order kept: {seq}")
+
 # durability 1: kill -9 while the app holds the message
 app.script("/slow", [("hang", "")])
 sc.request("POST", "/v1.0/publish/mqtt/slow", body="survive-1")

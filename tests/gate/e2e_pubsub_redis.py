@@ -121,9 +121,14 @@ sc2.kill()
 app.release()
 st, _, _ = pub.request("POST", "/v1.0/publish/bus/orders", body="while-down")
 check(st == 204, f"publish while the subscriber is down: {st}")
+for i in range(30):  # before the first subscription to "seq": a new group starts at 0
+    pub.request("POST", "/v1.0/publish/bus/seq", body=str(i))
+app.subscriptions.append({"pubsubname": "bus", "topic": "seq", "route": "/seq"})  # read at the next start
 sc3 = sidecar().start()
 check(app.wait(lambda r: r["path"] == "/orders" and r["body"]["data"] == "while-down"),
       "delivered after the subscriber came back")
+seq = [int(r["body"]["data"]) for r in app.count(lambda r: r["path"] == "/seq", n=30)]
+check(seq == list(range(30)), f"everything from the stream's start, in order (concurrency 1): {seq}")
 check(app.wait(lambda r: r["path"] == "/orders" and r["body"]["source"] == "rpub"), "source is the publisher's app ID")
 sc3.cleanup()
 pub.cleanup()

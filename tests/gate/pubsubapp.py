@@ -4,7 +4,9 @@ Serves GET /dapr/subscribe from a list given by the test, records every POST
 (path, headers, parsed JSON body) and answers each path as the test scripted:
 a list of (status, body) replies consumed in order (the last one repeats),
 default 200 with an empty body. The status "hang" holds the request until
-release() (or 30 s), to keep a message in flight at the app.
+release() (or 30 s), to keep a message in flight at the app; ("sleep", s)
+answers 200 after s seconds. max_concurrent is the most POSTs seen in
+progress at once.
 """
 import json
 import threading
@@ -21,6 +23,8 @@ class SubscriberApp:
         self.subscribe_calls = 0
         self.cv = threading.Condition()
         self.released = threading.Event()
+        self.concurrent = 0
+        self.max_concurrent = 0
         app = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -56,6 +60,8 @@ class SubscriberApp:
                 except ValueError:
                     body = None
                 with app.cv:
+                    app.concurrent += 1
+                    app.max_concurrent = max(app.max_concurrent, app.concurrent)
                     script = app.replies.get(self.path)
                     status, out = (200, "")
                     if self.path in app.handlers:
@@ -70,12 +76,23 @@ class SubscriberApp:
                 if status == "hang":
                     app.released.wait(30)
                     status = 200
+                elif status == "sleep":
+                    time.sleep(float(out))
+                    status, out = 200, ""
+                with app.cv:
+                    app.concurrent -= 1
                 try:
                     self.reply(status, out)
                 except OSError:
                     pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request, client_address):
+                pass  # a sidecar killed mid-request resets its connection: expected here
+
+        self.server = Server(("127.0.0.1", port), Handler)
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
