@@ -243,4 +243,13 @@ check(json.loads(sc2.request("GET", "/v1.0/metadata")[2])["subscriptions"] == []
 check(sc2.request("POST", "/v1.0/publish/pubsub/orders", body="x")[0] == 204, "publish without subscribers")
 sc2.cleanup()
 app2.close()
+
+# a resources folder without any pub/sub component: 400 ERR_PUBSUB_NOT_CONFIGURED
+sc3 = Sidecar(BIN, app_id="nopubsub")
+sc3.write_resource("state.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: s\nspec:\n"
+                                 "  type: state.in-memory\n  version: v1\n  metadata: []\n")
+sc3.start()
+check_error(sc3.request("POST", "/v1.0/publish/pubsub/orders", body="x"), 400, "ERR_PUBSUB_NOT_CONFIGURED",
+            "no pubsub is configured")
+sc3.cleanup()
 finish()
