@@ -95,6 +95,7 @@ static char *string_lit(parser *ps) {
   while (*ps->p && *ps->p != q) {
     char c = *ps->p++;
     if (c == '\\') {
+      if (!*ps->p) break; /* a backslash at the very end: unterminated */
       c = *ps->p++;
       switch (c) {
         case 'n': c = '\n'; break;

@@ -53,6 +53,7 @@ static void matcher(void) {
   CHECK(eval("event.data.n + 1 > 2", &why) == -1 && why && strstr(why, "arithmetic"));
   CHECK(eval("foo == 1", &why) == -1 && why && strstr(why, "identifier 'foo'"));
   CHECK(eval("event.type == \"x", &why) == -1 && why && strstr(why, "unterminated string"));
+  CHECK(eval("event.type == \"x\\", &why) == -1 && why && strstr(why, "unterminated string")); /* found by fuzzing */
   CHECK(eval("(event.type == \"x\"", &why) == -1 && why && strstr(why, "expected ')'"));
   CHECK(eval("", &why) == -1 && why && strstr(why, "unexpected end"));
   CHECK(eval("event.type ==", &why) == -1 && why && strstr(why, "offset 13"));
