@@ -141,6 +141,24 @@ check(app3.at("/ret2") == [], "clean session: nothing kept while down")
 late2.cleanup()
 pub.cleanup()
 
+# qos 2 and qos 0 end to end
+for qos in (2, 0):
+    appq = SubscriberApp([{"pubsubname": "mqtt", "topic": f"q{qos}", "route": "/q"}])
+    q = Sidecar(BIN, app_id=f"qos{qos}", args=["--app-port", str(appq.port)])
+    q.write_resource("mqtt.yaml", component(mq.port, f"  - name: qos\n    value: \"{qos}\"\n"))
+    q.start()
+    check(wait_subscribed(q, 1), f"qos {qos}: subscribed")
+    time.sleep(0.3)
+    check(q.request("POST", f"/v1.0/publish/mqtt/q{qos}", body="hi")[0] == 204, f"qos {qos}: publish")
+    check(appq.wait(lambda r: r["path"] == "/q" and r["body"]["data"] == "hi"), f"qos {qos}: delivered")
+    q.cleanup()
+    appq.close()
+bad = Sidecar(BIN, app_id="x")
+bad.write_resource("mqtt.yaml", component(mq.port, "  - name: qos\n    value: \"3\"\n"))
+bad.spawn()
+check(bad.wait_exit(10) not in (None, 0) and "invalid qos 3" in bad.logs(), "qos 3 refused")
+bad.finish_proc()
+
 # the broker down at start: the component's init fails the start
 dead = Sidecar(BIN, app_id="x")
 dead.write_resource("mqtt.yaml", component(free_port()))
