@@ -99,8 +99,10 @@ static void pub_done(void *p) {
   job_free(j);
 }
 
-/* The bytes of one publish: the raw body, or the CloudEvent built around it
- * with the metadata applied. Returns 0 or -1 with *status/code/err set. */
+/* The bytes of one publish into out->data/len: the raw body, or the
+ * CloudEvent built around it with the metadata applied. Returns 0; -1 with
+ * err when the envelope cannot be built (the app's own is not a JSON object,
+ * out of memory); -2 with err for invalid metadata (ttlInSeconds). */
 static int make_payload(wgg_api *api, wgg_http_req *req, const char *pubsub, const char *topic, const char *ct,
                         const char *data, size_t len, json_t *md, pub_entry *out, wgg_err *err) {
   if (is_true(md, "rawPayload")) {
@@ -120,7 +122,7 @@ static int make_payload(wgg_api *api, wgg_http_req *req, const char *pubsub, con
   if (!ce) return -1;
   if (wgg_ce_apply_metadata(ce, md, err)) {
     json_decref(ce);
-    return -1;
+    return -2;
   }
   out->data = json_dumps(ce, JSON_COMPACT);
   json_decref(ce);
@@ -202,8 +204,9 @@ static void route(wgg_api *api, wgg_http_req *req, char **seg, size_t n, bool bu
       goto out;
     }
     j->n = 1;
-    if (make_payload(api, req, name, j->topic, ct, req->body, req->body_len, md, &j->entries[0], &err)) {
-      bool meta = strstr(err.msg, "metadata") != NULL;
+    int prc = make_payload(api, req, name, j->topic, ct, req->body, req->body_len, md, &j->entries[0], &err);
+    if (prc) {
+      bool meta = prc == -2;
       wgg_api_error(req, meta ? 400 : 500, meta ? "ERR_PUBSUB_REQUEST_METADATA" : "ERR_PUBSUB_CLOUD_EVENTS_SER",
                     meta ? "%s" : "error when marshalling cloud event envelope for topic %s pubsub %s: %s",
                     meta ? err.msg : j->topic, name, err.msg);
