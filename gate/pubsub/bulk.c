@@ -231,7 +231,7 @@ static void round_start(batch *b) {
     if (q) *q = (breq){b, path};
     if (!q || !body || !rt->client || wgg_buf_printf(&target, "/%s", path[0] == '/' ? path + 1 : path) ||
         wgg_http_client_request(rt->client, o->app_channel_address, o->app_port, "POST", target.data, h, nh, body,
-                                strlen(body), 60000, on_response, q)) {
+                                strlen(body), b->s->timeout_ms, on_response, q)) {
       if (q) on_response(q, NULL, "cannot start the request to the app");
       else b->requests--;
     }

@@ -23,10 +23,6 @@
 
 enum { OUT_ACK, OUT_RETRY, OUT_DROP };
 
-/* Bound on one delivery to the app (Dapr has none without a Resiliency
- * timeout; we keep a generous one so a stuck app cannot hold a slot forever). */
-#define DELIVERY_TIMEOUT_MS 60000
-
 static void delivery_free(uv_handle_t *h) {
   delivery *d = h->data;
   json_decref(d->ce);
@@ -189,7 +185,7 @@ static void send_event(delivery *d) {
   wgg_buf target = {0};
   if (!rt->client || wgg_buf_printf(&target, "/%s", d->path[0] == '/' ? d->path + 1 : d->path) ||
       wgg_http_client_request(rt->client, o->app_channel_address, o->app_port, "POST", target.data, h, n, d->body,
-                              strlen(d->body), DELIVERY_TIMEOUT_MS, on_response, d)) {
+                              strlen(d->body), d->s->timeout_ms, on_response, d)) {
     wgg_buf_free(&target);
     on_response(d, NULL, "cannot start the request to the app");
     return;

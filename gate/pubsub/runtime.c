@@ -166,6 +166,9 @@ static void add_sub(struct wgg_psrt *rt, wgg_sub_spec *spec) {
     wgg_error("pubsub %s: %s; using Dapr's default retries", e->comp->name, err.msg);
     s->retry = (wgg_ps_retry){false, 5000, 500, 60000, -1};
   }
+  struct ps_override *ov = &rt->overrides[e - rt->pubsubs];
+  if (ov->has_retry) s->retry = ov->retry;
+  s->timeout_ms = ov->timeout_ms ? ov->timeout_ms : WGG_PS_DELIVERY_TIMEOUT_MS;
   s->spec = *spec;
   memset(spec, 0, sizeof *spec);
   s->ps = e;
@@ -270,7 +273,9 @@ wgg_psrt *wgg_psrt_new(const wgg_options *opts, wgg_pubsub_entry *pubsubs, size_
   rt->opts = opts;
   rt->pubsubs = pubsubs;
   rt->n_pubsubs = n;
-  if (n_decl && !(rt->decl = calloc(n_decl, sizeof *rt->decl))) {
+  if ((n_decl && !(rt->decl = calloc(n_decl, sizeof *rt->decl))) ||
+      !(rt->overrides = calloc(n ? n : 1, sizeof *rt->overrides))) {
+    free(rt->decl);
     free(rt);
     return wgg_err_set(err, "out of memory"), NULL;
   }
@@ -286,6 +291,15 @@ wgg_psrt *wgg_psrt_new(const wgg_options *opts, wgg_pubsub_entry *pubsubs, size_
   pthread_cond_init(&rt->exited_cv, &ca);
   pthread_condattr_destroy(&ca);
   return rt;
+}
+
+int wgg_psrt_set_policy(wgg_psrt *rt, const char *pubsub, const wgg_ps_retry *retry, uint64_t timeout_ms) {
+  wgg_pubsub_entry *e = find_pubsub(rt, pubsub);
+  if (!e) return -1;
+  struct ps_override *ov = &rt->overrides[e - rt->pubsubs];
+  if (retry) ov->has_retry = true, ov->retry = *retry;
+  if (timeout_ms) ov->timeout_ms = timeout_ms;
+  return 0;
 }
 
 int wgg_psrt_start(wgg_psrt *rt, const int *app_ready, wgg_err *err) {
@@ -357,6 +371,7 @@ void wgg_psrt_free(wgg_psrt *rt) {
   free(rt->subs);
   for (size_t i = 0; i < rt->n_decl; i++) wgg_sub_free(&rt->decl[i]);
   free(rt->decl);
+  free(rt->overrides);
   pthread_cond_destroy(&rt->exited_cv);
   pthread_mutex_destroy(&rt->mu);
   free(rt);

@@ -29,11 +29,33 @@ typedef struct wgg_pubsub_entry {
 
 typedef struct wgg_psrt wgg_psrt;
 
+/* A delivery retry policy (dapr/kit retry.Config, or a Resiliency retry). */
+typedef struct wgg_ps_retry {
+  bool exponential;
+  uint64_t duration_ms; /* constant: the wait between attempts */
+  uint64_t initial_ms;  /* exponential: the first wait */
+  uint64_t max_interval_ms;
+  long max_retries;     /* -1 = unlimited, 0 = none */
+} wgg_ps_retry;
+
+/* Default time bound of one delivery attempt to the app, in ms (Dapr has
+ * none without a Resiliency timeout; a generous one keeps a stuck app from
+ * holding an in-flight slot forever). */
+#define WGG_PS_DELIVERY_TIMEOUT_MS 60000
+
 /* Creates the runtime for the given components (borrowed; they must outlive
  * it) and declarative subscriptions (ownership of *decl moves in; it is
  * emptied). Nothing runs until wgg_psrt_start. Returns NULL with err on OOM. */
 wgg_psrt *wgg_psrt_new(const wgg_options *opts, wgg_pubsub_entry *pubsubs, size_t n, wgg_sub_spec *decl, size_t n_decl,
                        wgg_err *err);
+
+/* Overrides, for the subscriptions of pubsub, the retry policy read from the
+ * component's backOff* metadata (retry non-NULL; copied) and the time bound
+ * of one delivery attempt (timeout_ms > 0). The integration point for the
+ * Resiliency resource's inbound policy of the component (targets.components.
+ * <pubsub>.inbound, DefaultPubsubComponentInboundPolicy ...). Call before
+ * wgg_psrt_start. Returns 0, or -1 when there is no such pubsub. */
+int wgg_psrt_set_policy(wgg_psrt *rt, const char *pubsub, const wgg_ps_retry *retry, uint64_t timeout_ms);
 
 /* Starts the delivery thread. When there is no app port, nothing is
  * delivered (as in Dapr: no app channel, no subscriptions). app_ready points

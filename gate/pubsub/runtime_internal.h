@@ -12,15 +12,6 @@
 #include "http/client.h"
 #include "pubsub/runtime.h"
 
-/* A retry policy (dapr/kit retry.Config; Resiliency retries). */
-typedef struct wgg_ps_retry {
-  bool exponential;
-  uint64_t duration_ms;    /* constant: the wait between attempts */
-  uint64_t initial_ms;     /* exponential: the first wait */
-  uint64_t max_interval_ms;
-  long max_retries;        /* -1 = unlimited, 0 = none */
-} wgg_ps_retry;
-
 typedef struct psitem {
   struct psub *sub;
   wgg_pubsub_msg *msg;
@@ -36,6 +27,7 @@ typedef struct psub {
   psitem *qhead, *qtail; /* waiting for an in-flight slot */
   int inflight, max_inflight; /* bulk: batches (one at a time) */
   wgg_ps_retry retry;
+  uint64_t timeout_ms;    /* per delivery attempt */
   uv_timer_t *bulk_timer; /* bulk: maxAwaitDurationMs (bulk.c) */
 } psub;
 
@@ -58,6 +50,11 @@ struct wgg_psrt {
   const wgg_options *opts;
   wgg_pubsub_entry *pubsubs;
   size_t n_pubsubs;
+  struct ps_override { /* wgg_psrt_set_policy, per pubsub (index as pubsubs) */
+    bool has_retry;
+    wgg_ps_retry retry;
+    uint64_t timeout_ms;
+  } *overrides;
   pthread_mutex_t mu; /* guards subs/n_subs, inbox, stopping */
   psub **subs;
   size_t n_subs;
