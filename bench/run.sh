@@ -53,4 +53,5 @@ echo "execution (bench/exec.sh): median of ${BENCH_RUNS:-3} runs, ratios to nati
 "$root/bench/exec.sh" "$build" || status=1
 echo
 "$root/bench/mesh.sh" "$build" || status=1
+python3 "$root/bench/pubsub.py" "$build/cli/wasmgate" || status=1
 exit "$status"

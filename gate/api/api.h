@@ -16,6 +16,7 @@
 #include "components/state/store.h"
 #include "config/component.h"
 #include "config/configuration.h"
+#include "pubsub/runtime.h"
 #include "http/server.h"
 #include "wggate.h"
 
@@ -40,6 +41,9 @@ typedef struct wgg_api {
   size_t n_stores;
   wgg_binding_entry *bindings; /* owned */
   size_t n_bindings;
+  wgg_pubsub_entry *pubsubs; /* owned (the components; pubsub/runtime.h) */
+  size_t n_pubsubs;
+  wgg_psrt *psrt;            /* owned: subscriptions and delivery to the app */
   pthread_mutex_t ext_mu;
   json_t *extended; /* attributes set with PUT /v1.0/metadata/{name} (under ext_mu) */
   int ready;        /* atomic: 1 once every listener is up */
@@ -99,6 +103,14 @@ void wgg_api_healthz(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
 void wgg_api_metadata(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
 void wgg_api_state(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
 void wgg_api_bindings(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
+/* /v1.0/publish/... (seg after "publish"; "bulk" first means bulk publish)
+ * and /v1.0-alpha1/publish/bulk/... (seg after "bulk"); publish.c. */
+void wgg_api_publish(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
+void wgg_api_publish_bulk(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
+
+/* Starts pub/sub delivery (subscriptions, the delivery thread) once the
+ * sidecar serves. Returns 0 or -1 with err. */
+int wgg_api_start_pubsub(wgg_api *api, wgg_err *err);
 
 /* Service invocation of app_id's method (the raw, still percent-encoded
  * path after .../method/). Uses the loop's app-channel client, found in

@@ -33,7 +33,8 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
   if (api->config.file) wgg_info("configuration loaded: %s (%s)", api->config.name, api->config.file);
   api->stores = calloc(api->components.n ? api->components.n : 1, sizeof *api->stores);
   api->bindings = calloc(api->components.n ? api->components.n : 1, sizeof *api->bindings);
-  if (!api->extended || !api->stores || !api->bindings) {
+  api->pubsubs = calloc(api->components.n ? api->components.n : 1, sizeof *api->pubsubs);
+  if (!api->extended || !api->stores || !api->bindings || !api->pubsubs) {
     wgg_err_set(err, "out of memory");
     goto fail;
   }
@@ -57,6 +58,22 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
         goto fail;
       }
       api->bindings[api->n_bindings++] = (wgg_binding_entry){c, b};
+      wgg_info("component loaded: %s (%s/%s)", c->name, c->type, *c->version ? c->version : "v1");
+      continue;
+    }
+    if (block_is(c->type, "pubsub") && wgg_pubsub_type_supported(c->type)) {
+      wgg_err e;
+      wgg_pubsub *ps = wgg_pubsub_new(c, opts->app_id, &e);
+      if (!ps) {
+        if (c->ignore_errors) {
+          wgg_warn("component %s (%s:%d): %s; skipped (ignoreErrors)", c->name, c->file, c->line, e.msg);
+          continue;
+        }
+        wgg_err_set(err, "%s:%d: component %s (%s/%s): init error: %s", c->file, c->line, c->name, c->type,
+                    *c->version ? c->version : "v1", e.msg);
+        goto fail;
+      }
+      api->pubsubs[api->n_pubsubs++] = (wgg_pubsub_entry){c, ps};
       wgg_info("component loaded: %s (%s/%s)", c->name, c->type, *c->version ? c->version : "v1");
       continue;
     }
@@ -90,6 +107,10 @@ fail:
 
 void wgg_api_free(wgg_api *api) {
   if (!api) return;
+  wgg_psrt_stop(api->psrt, api->opts->graceful_shutdown_ms);
+  for (size_t i = 0; i < api->n_pubsubs; i++) api->pubsubs[i].ps->ops->destroy(api->pubsubs[i].ps);
+  free(api->pubsubs);
+  wgg_psrt_free(api->psrt);
   for (size_t i = 0; i < api->n_stores; i++) api->stores[i].store->ops->destroy(api->stores[i].store);
   free(api->stores);
   for (size_t i = 0; i < api->n_bindings; i++) api->bindings[i].binding->ops->destroy(api->bindings[i].binding);
@@ -195,11 +216,19 @@ void wgg_api_handle(wgg_http_req *req, void *user) {
       wgg_api_bindings(api, req, seg + 2, (size_t)n - 2);
       goto out;
     }
+    if (!strcmp(seg[1], "publish")) {
+      wgg_api_publish(api, req, seg + 2, (size_t)n - 2);
+      goto out;
+    }
     if (!strcmp(seg[1], "invoke")) {
       req->tag = WGG_R_INVOKE;
       invoke_route(api, req);
       goto out;
     }
+  }
+  if (n >= 3 && !strcmp(seg[0], "v1.0-alpha1") && !strcmp(seg[1], "publish") && !strcmp(seg[2], "bulk")) {
+    wgg_api_publish_bulk(api, req, seg + 3, (size_t)n - 3);
+    goto out;
   }
   const char *target = wgg_http_req_header(req, "dapr-app-id");
   if (target && strncmp(req->path, "/v1.0/", 6)) {

@@ -381,6 +381,9 @@ static int default_components(const wgg_options *o, wgg_component_list *list, wg
                      .file = "(embedded default)",
                      .line = 0};
   if (wgg_component_list_add(list, &c)) return wgg_err_set(err, "out of memory");
+  /* Dapr self-hosted's default pub/sub is named "pubsub"; ours is in-memory (no broker to run). */
+  wgg_component ps = {.name = "pubsub", .type = "pubsub.in-memory", .version = "v1", .file = "(embedded default)"};
+  if (wgg_component_list_add(list, &ps)) return wgg_err_set(err, "out of memory");
   return 0;
 }
 
@@ -445,6 +448,7 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
   }
   m.n_workers = started;
   if (rc == 0 && o->enable_metrics && o->metrics_port > 0) rc = start_metrics(&m, o, addrs, n_addrs, err);
+  if (rc == 0) rc = wgg_api_start_pubsub(api, err);
   uv_signal_init(&loop, &m.sigterm);
   uv_signal_init(&loop, &m.sigint);
   uv_timer_init(&loop, &m.deadline);
@@ -464,7 +468,7 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
       if (m.metrics) wgg_info("metrics on http://%s:%d/metrics", addrs[i], o->metrics_port);
     }
     if (o->n_resources_paths == 0)
-      wgg_info("no --resources-path: embedded default components (statestore: state.sqlite in %s)", o->state_file);
+      wgg_info("no --resources-path: embedded default components (statestore: state.sqlite in %s; pubsub: pubsub.in-memory)", o->state_file);
     wgg_info("app id %s is up and running", o->app_id && *o->app_id ? o->app_id : "(none)");
   } else {
     m.stopping = true;
