@@ -48,6 +48,7 @@ typedef struct wgg_exchange {
   char source_addr[64];  /* "ip:port", "[v6]:port", "" when unknown */
   wgg_hdrs req_headers;
   wgg_buf req_body;
+  bool req_changed;      /* a guest changed the request (set by the ABI's setters) */
   /* the response */
   int status;            /* 0 until set by a guest or the next handler (reported as 200) */
   wgg_hdrs resp_headers;

@@ -128,6 +128,7 @@ static wg_trap *hw_set_method(wgg_hw_instance *i, const wg_val *a, wg_val *r) {
   if (!m) return trap("%s", "out of memory");
   free(i->call->ex->method);
   i->call->ex->method = m;
+  i->call->ex->req_changed = true;
   return NULL;
 }
 
@@ -213,6 +214,7 @@ static wg_trap *hw_set_uri(wgg_hw_instance *i, const wg_val *a, wg_val *r) {
   if (!u) return trap("%s", why);
   free(i->call->ex->uri);
   i->call->ex->uri = u;
+  i->call->ex->req_changed = true;
   return NULL;
 }
 
@@ -351,6 +353,7 @@ static wg_trap *put_header(wgg_hw_instance *i, const wg_val *a, bool replace) {
   const uint8_t *v = U32(4) ? mem_at(i, U32(3), U32(4)) : (const uint8_t *)"";
   if (!v) return trap("out of memory reading %s", "value");
   wgg_hdrs *h = headers_of(i, kind);
+  if (kind == 0) i->call->ex->req_changed = true;
   int rc = replace ? wgg_hdrs_set(h, (const char *)n, U32(2), (const char *)v, U32(4))
                    : wgg_hdrs_add(h, (const char *)n, U32(2), (const char *)v, U32(4));
   return rc ? trap("%s", "out of memory") : NULL;
@@ -376,6 +379,7 @@ static wg_trap *hw_remove_header(wgg_hw_instance *i, const wg_val *a, wg_val *r)
   if (kind == 2 || kind == 3) return trap("%s", "trailers are not supported by this host");
   const uint8_t *n = mem_at(i, U32(1), U32(2));
   if (!n) return trap("out of memory reading %s", "name");
+  if (kind == 0) i->call->ex->req_changed = true;
   wgg_hdrs_remove(headers_of(i, kind), (const char *)n, U32(2));
   return NULL;
 }
@@ -417,6 +421,7 @@ static wg_trap *hw_write_body(wgg_hw_instance *i, const wg_val *a, wg_val *r) {
   if (!p) return trap("out of memory reading %s", "body");
   wgg_buf *b = kind == 0 ? &c->ex->req_body : &c->ex->resp_body;
   bool *made = kind == 0 ? &c->req_written : &c->resp_writer;
+  if (kind == 0) c->ex->req_changed = true;
   if (!*made) { /* the first write replaces the body (the writer is created once per request) */
     *made = true;
     if (kind == 0 || c->after_next) {

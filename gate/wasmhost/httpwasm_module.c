@@ -167,7 +167,12 @@ wgg_hw_instance *wgg_hw_instance_new(wgg_hw_module *m, wgg_err *err) {
       wgg_err_set(err, "wasm: error instantiating guest: module[%.*s] not instantiated", (int)d.module_len, d.module);
       goto fail;
     }
-  arm_deadline(i, 0);
+  /* instantiation (start section, _start, first-call compilation) gets ten
+   * request budgets, at least a second */
+  if (m->deadline_ms) {
+    uint64_t ms = m->deadline_ms * 10 < 1000 ? 1000 : m->deadline_ms * 10;
+    wg_store_set_deadline(i->store, (ms + WGG_WASM_TICK_MS - 1) / WGG_WASM_TICK_MS + 1);
+  }
   wg_error *e = NULL;
   wg_trap *t = NULL;
   i->inst = wg_instance_new(i->store, m->mod, imports, n, &e, &t);
@@ -257,6 +262,7 @@ int wgg_hw_handle_request(wgg_hw_instance *i, wgg_hw_call *c, uint64_t *ctx_next
     memmove(b->data, b->data + k, b->len - k);
     b->len -= k;
     b->data[b->len] = '\0';
+    c->ex->req_changed = true;
   }
   return 0;
 }

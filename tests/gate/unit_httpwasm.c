@@ -208,6 +208,50 @@ static void test_rewrite(void) {
   resp_free(&r);
 }
 
+/* set_uri as host-go stores it (url.ParseRequestURI + EscapedPath; handlertest cases) */
+static void expect_uri(const char *set, const char *want) {
+  wgg_http_header h[] = {{"x-uri", set}};
+  resp r;
+  request(&r, "GET", "/orig?o=1", h, 1, NULL);
+  if (want) {
+    CHECK(r.status == 200);
+    CHECK_STR(hdr(&r, "x-next-uri"), want);
+  } else {
+    CHECK(r.status == 500);
+  }
+  resp_free(&r);
+}
+
+static void test_control(void) {
+  use("hw_control", NULL, NULL);
+  expect_uri("/a b", "/a%20b");
+  expect_uri("/a b?q=go+language", "/a%20b?q=go+language");
+  expect_uri("//foo", "//foo");
+  expect_uri("/foo?", "/foo?");
+  expect_uri("", "/");
+  expect_uri("/%7Euser/x%2Fy", "/%7Euser/x%2Fy"); /* a valid encoding is kept as it is */
+  expect_uri("http://other:8080/p?q", "/p?q");
+  expect_uri("/bad%zz", NULL);
+  expect_uri("relative", NULL);
+  /* a method http_parser does not know still reaches next by name */
+  wgg_http_header h[] = {{"x-method", "PURGE"}};
+  resp r;
+  request(&r, "GET", "/m", h, 1, NULL);
+  CHECK_STR(hdr(&r, "x-next-method"), "PURGE");
+  resp_free(&r);
+  h[0] = (wgg_http_header){"x-method", "BREW"};
+  request(&r, "GET", "/m", h, 1, NULL);
+  CHECK(r.status == 200);
+  CHECK_STR(hdr(&r, "x-next-method"), "BREW");
+  resp_free(&r);
+  /* without buffer_request, next sees what the guest did not read */
+  h[0] = (wgg_http_header){"x-read", "4"};
+  request(&r, "POST", "/m", h, 1, "0123456789");
+  CHECK_STR(r.body, "456789");
+  CHECK_STR(hdr(&r, "x-next-header-content-length"), "6");
+  resp_free(&r);
+}
+
 static void test_answer(void) {
   use("hw_answer", NULL, NULL);
   resp r;
@@ -485,6 +529,7 @@ int main(int argc, char **argv) {
   test_getters();
   test_rewrite();
   test_answer();
+  test_control();
   test_features();
   test_rules();
   test_buffered();
