@@ -19,6 +19,14 @@
  * ("wasm: error compiling binary: <engine message>", ...). */
 wg_module *wgg_wasm_load(const char *url, char **guest, wgg_err *err);
 
+/* Downloads a guest from an http:// url into out (GET; 30 s bound), as
+ * Dapr's wasm components do at init. Blocks the calling thread (a private
+ * loop): use at start-up or on the main loop, never on a worker loop. -1 with
+ * err: "received <code> status code from \"<url>\"", connection errors,
+ * https (no TLS client in this build), an invalid URL. */
+struct wgg_buf;
+int wgg_wasm_fetch(const char *url, struct wgg_buf *out, wgg_err *err);
+
 typedef struct wgg_wasm_run_result {
   int exit_code;      /* proc_exit's code, 0 when _start returned */
   char *stdout_data;  /* malloc'd (NULL when empty); the caller frees */

@@ -147,6 +147,25 @@ for op, msg in [("loop", b"wasm error: interrupted (deadline of 50 ms)"), ("bomb
 check("wasm stack trace:" in sc.logs(), "the trap's backtrace is logged")
 sc.cleanup()
 
+# ---- a guest fetched over http:// at load (and refetched on SIGHUP)
+import functools  # noqa: E402
+from http.server import SimpleHTTPRequestHandler  # noqa: E402
+
+
+class Files(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+files = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Files, directory=GUESTS))
+threading.Thread(target=files.serve_forever, daemon=True).start()
+base = f"http://127.0.0.1:{files.server_address[1]}"
+sc = sidecar({"web": middleware("web", base + "/hw_answer.wasm")}, configuration(http=["web"]))
+start(sc, 418)
+st, _, body = sc.request("GET", "/v1.0/metadata")
+check(st == 418 and body == b"short and stout", f"fetched guest: {st} {body!r}")
+sc.cleanup()
+
 # ---- start failures
 for comps, cfg, want in [
     ({"bad": middleware("bad", "file://" + guest("hw_start_trap"))}, configuration(http=["bad"]),
@@ -155,6 +174,9 @@ for comps, cfg, want in [
      "wasm: guest doesn't export memory[memory]"),
     ({}, configuration(http=["nope"]), "couldn't find middleware component with name nope and type middleware.http.wasm"),
     ({"bad": middleware("bad", "file://missing.wasm")}, configuration(app=["bad"]), "wasm: failed to parse metadata: "),
+    ({"bad": middleware("bad", base + "/nope.wasm")}, configuration(http=["bad"]),
+     f'wasm: failed to parse metadata: received 404 status code from "{base}/nope.wasm"'),
+    ({"bad": middleware("bad", "oci://x/y")}, configuration(http=["bad"]), "wasm: failed to parse metadata: TODO oci"),
 ]:
     sc = sidecar(comps, cfg)
     sc.spawn()
