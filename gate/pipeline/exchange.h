@@ -55,14 +55,17 @@ typedef struct wgg_exchange {
   wgg_buf resp_body;
 } wgg_exchange;
 
-/* Fills ex from a server request (copies; req stays the caller's).
- * 0 or -1 (OOM; ex is then freed). */
-int wgg_exchange_from_req(wgg_exchange *ex, const wgg_http_req *req);
+/* Fills ex from a server request: method, URI, headers are copied; the
+ * body moves into ex (req->body becomes NULL until wgg_exchange_to_req).
+ * 0 or -1 (OOM; ex is then freed, req untouched). */
+int wgg_exchange_from_req(wgg_exchange *ex, wgg_http_req *req);
 
-/* Rewrites req (method, url/path/query, headers, body) from ex's request
- * part so that the next handler sees the guests' changes. Content-Length is
- * recomputed when present. 0 or -1 (OOM; req unchanged). */
-int wgg_exchange_to_req(const wgg_exchange *ex, wgg_http_req *req);
+/* Hands ex's request back to req for the next handler. When a guest changed
+ * it (ex->req_changed), req's method, url/path/query and headers are
+ * rewritten (Content-Length recomputed, Transfer-Encoding dropped); the body
+ * moves back either way (ex's body is then empty). 0 or -1 (OOM; req keeps
+ * its old fields, the body stays in ex). */
+int wgg_exchange_to_req(wgg_exchange *ex, wgg_http_req *req);
 
 /* Sets the response to status with a short text/plain body (replacing
  * headers and body), for errors raised by the pipeline itself. */

@@ -189,7 +189,7 @@ static void serve_hook(wgg_http_req *req, int status, const char *ctype, const w
 }
 
 static void serve_terminal(run *r) {
-  if (r->ex.req_changed && wgg_exchange_to_req(&r->ex, r->req)) { /* unchanged: next gets the request as is */
+  if (wgg_exchange_to_req(&r->ex, r->req)) {
     wgg_exchange_fail(&r->ex, 500, "out of memory");
     unwind(r, r->pl->n);
     return;

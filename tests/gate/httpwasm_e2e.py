@@ -133,9 +133,16 @@ sc.cleanup()
 
 # ---- hostile guests: each fails its own request only
 sc = sidecar({"hostile": middleware("hostile", "file://" + guest("hw_hostile"),
-                                    [("maxMemory", "4Mi"), ("requestTimeout", "50ms")])},
+                                    [("maxMemory", "4Mi"), ("requestTimeout", "50ms")]),
+              "store": "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: store\nspec:\n"
+                       "  type: state.in-memory\n  version: v1\n  metadata: []\n"},
              configuration(http=["hostile"]))
 start(sc, 204)
+# a guest that only continues: the API sees the request (body included) untouched
+st, _, body = sc.request("POST", "/v1.0/state/store", [{"key": "k", "value": {"n": 1}}])
+check(st == 204, f"state save through the pipeline: {st} {body!r}")
+st, _, body = sc.request("GET", "/v1.0/state/store/k")
+check(st == 200 and json.loads(body) == {"n": 1}, f"state get through the pipeline: {st} {body!r}")
 for op, msg in [("loop", b"wasm error: interrupted (deadline of 50 ms)"), ("bomb", b"wasm error: unreachable"),
                 ("recurse", b"wasm error: call stack exhausted"), ("unreachable", b"wasm error: unreachable")]:
     t0 = time.time()
