@@ -173,6 +173,7 @@ void wgg_exchange_fail(wgg_exchange *ex, int status, const char *msg) {
   ex->resp_body.len = 0;
   if (ex->resp_body.data) ex->resp_body.data[0] = '\0';
   ex->status = status;
+  ex->resp_committed = false; /* the pipeline answers in place of whatever was under way */
   static const char ct[] = "text/plain; charset=utf-8";
   wgg_hdrs_add(&ex->resp_headers, "Content-Type", 12, ct, sizeof ct - 1);
   wgg_buf_append(&ex->resp_body, msg, strlen(msg));

@@ -53,6 +53,9 @@ typedef struct wgg_exchange {
   int status;            /* 0 until set by a guest or the next handler (reported as 200) */
   wgg_hdrs resp_headers;
   wgg_buf resp_body;
+  bool resp_committed;   /* status and headers were sent (host-go: a guest without buffer_response
+                            called set_status_code or write_body(1) before next): later status and
+                            header changes, next's included, do not reach the client */
 } wgg_exchange;
 
 /* Fills ex from a server request: method, URI, headers are copied; the

@@ -160,6 +160,10 @@ static void enter(run *r) {
 static void take_response(run *r, int status, const char *ctype, const wgg_http_header *h, size_t n,
                           const char *body, size_t len) {
   wgg_exchange *ex = &r->ex;
+  if (ex->resp_committed) { /* a guest sent the head before next: only next's body still gets through */
+    if (len) wgg_buf_append(&ex->resp_body, body, len);
+    return;
+  }
   ex->status = status;
   for (size_t i = 0; i < n; i++) wgg_hdrs_remove(&ex->resp_headers, h[i].name, strlen(h[i].name));
   if (ctype) wgg_hdrs_set(&ex->resp_headers, "Content-Type", 12, ctype, strlen(ctype));

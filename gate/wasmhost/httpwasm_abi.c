@@ -60,6 +60,12 @@ static wg_trap *before_next_or(wgg_hw_instance *i, uint32_t feature, const char 
   return wg_trap_new(WG_TRAP_HOST, msg);
 }
 
+/* Without buffer_response, host-go's guest writes status and body straight
+ * to the ResponseWriter: the response head is committed at that moment. */
+static void commit_if_streaming(wgg_hw_instance *i) {
+  if (!(i->call->features & WGG_HW_BUFFER_RESPONSE) && !i->call->after_next) i->call->ex->resp_committed = true;
+}
+
 /* ---- features, config, logs ---- */
 
 static wg_trap *hw_enable_features(wgg_hw_instance *i, const wg_val *a, wg_val *r) {
@@ -354,6 +360,7 @@ static wg_trap *put_header(wgg_hw_instance *i, const wg_val *a, bool replace) {
   if (!v) return trap("out of memory reading %s", "value");
   wgg_hdrs *h = headers_of(i, kind);
   if (kind == 0) i->call->ex->req_changed = true;
+  if (kind == 1 && i->call->ex->resp_committed) return NULL; /* sent already: the change is lost, as in Go */
   int rc = replace ? wgg_hdrs_set(h, (const char *)n, U32(2), (const char *)v, U32(4))
                    : wgg_hdrs_add(h, (const char *)n, U32(2), (const char *)v, U32(4));
   return rc ? trap("%s", "out of memory") : NULL;
@@ -380,6 +387,7 @@ static wg_trap *hw_remove_header(wgg_hw_instance *i, const wg_val *a, wg_val *r)
   const uint8_t *n = mem_at(i, U32(1), U32(2));
   if (!n) return trap("out of memory reading %s", "name");
   if (kind == 0) i->call->ex->req_changed = true;
+  if (kind == 1 && i->call->ex->resp_committed) return NULL;
   wgg_hdrs_remove(headers_of(i, kind), (const char *)n, U32(2));
   return NULL;
 }
@@ -422,6 +430,7 @@ static wg_trap *hw_write_body(wgg_hw_instance *i, const wg_val *a, wg_val *r) {
   wgg_buf *b = kind == 0 ? &c->ex->req_body : &c->ex->resp_body;
   bool *made = kind == 0 ? &c->req_written : &c->resp_writer;
   if (kind == 0) c->ex->req_changed = true;
+  else commit_if_streaming(i);
   if (!*made) { /* the first write replaces the body (the writer is created once per request) */
     *made = true;
     if (kind == 0 || c->after_next) {
@@ -446,7 +455,8 @@ static wg_trap *hw_set_status_code(wgg_hw_instance *i, const wg_val *a, wg_val *
   NEED_CALL();
   wg_trap *t = before_next_or(i, WGG_HW_BUFFER_RESPONSE, "set", "status code");
   if (t) return t;
-  i->call->ex->status = a[0].of.i32;
+  if (!i->call->ex->resp_committed) i->call->ex->status = a[0].of.i32; /* Go: a superfluous WriteHeader */
+  commit_if_streaming(i);
   return NULL;
 }
 
