@@ -10,6 +10,7 @@
  * (is_error = 1 when the failure was in an inner handle_response, as a Go
  * panic in next would be).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -282,6 +283,9 @@ int wgg_pipeline_call(wgg_pipeline *pl, uv_loop_t *loop, wgg_http_client *cl, co
   snprintf(ex->source_addr, sizeof ex->source_addr, "%s", source ? source : "");
   r->host = strdup(host);
   int rc = !ex->method || !ex->uri || !r->host ? -1 : 0;
+  char hostport[300]; /* guests see the Host the client will send (host-go reports r.Host as "host") */
+  snprintf(hostport, sizeof hostport, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+  if (!rc) rc = wgg_hdrs_add(&ex->req_headers, "Host", 4, hostport, strlen(hostport));
   for (size_t i = 0; !rc && i < n; i++)
     rc = wgg_hdrs_add(&ex->req_headers, headers[i].name, strlen(headers[i].name), headers[i].value,
                       strlen(headers[i].value));

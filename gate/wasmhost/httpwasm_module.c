@@ -118,7 +118,10 @@ static void arm_deadline(wgg_hw_instance *i, uint64_t used_ns) {
  * backtrace, and consumes it. */
 static int trap_error(wgg_hw_instance *i, wg_trap *t, const char *fn, wgg_err *err) {
   wg_trap_code code = wg_trap_code_of(t);
-  if (code == WG_TRAP_INTERRUPTED)
+  int exit_code = 0;
+  if (i->wasi && wg_wasi_exited(i->wasi, &exit_code)) /* proc_exit: wazero closes the module */
+    wgg_err_set(err, "module closed with exit_code(%d)", exit_code);
+  else if (code == WG_TRAP_INTERRUPTED)
     wgg_err_set(err, "wasm error: %s (deadline of %llu ms)", wg_trap_message(t),
                 (unsigned long long)i->m->deadline_ms);
   else if (code == WG_TRAP_HOST)
@@ -187,12 +190,7 @@ wgg_hw_instance *wgg_hw_instance_new(wgg_hw_module *m, wgg_err *err) {
   wgg_hw_flush_output(i);
   if (t) {
     wgg_err e2;
-    if (i->wasi && wg_wasi_exited(i->wasi, &code)) {
-      wg_trap_delete(t);
-      wgg_err_set(&e2, "module closed with exit_code(%d)", code);
-    } else {
-      trap_error(i, t, "_start", &e2);
-    }
+    trap_error(i, t, "_start", &e2);
     wgg_err_set(err, "wasm: error instantiating guest: module[%s] function[_start] failed: %s", m->name, e2.msg);
     goto fail;
   }

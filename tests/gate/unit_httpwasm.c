@@ -467,6 +467,14 @@ static void test_wasi(void) {
   CHECK(r.status == 200);
   CHECK_STR(hdr(&r, "x-debug-enabled"), "1"); /* the log level is debug in this test */
   resp_free(&r);
+  wgg_http_header h[] = {{"x-exit", "1"}};
+  request(&r, "GET", "/", h, 1, NULL);
+  CHECK(r.status == 500);
+  CHECK_STR(r.body, "module closed with exit_code(3)");
+  resp_free(&r);
+  request(&r, "GET", "/", NULL, 0, NULL); /* a fresh instance serves the next request */
+  CHECK(r.status == 200);
+  resp_free(&r);
 }
 
 static void test_reload(void) {

@@ -1,9 +1,12 @@
 ;; hw_wasi.wat: a guest that imports WASI: writes "hello from guest" to
 ;; stdout and "oops" to stderr in _start and in every handle_request, and
-;; logs "alert" at info through http_handler.log.
+;; logs "alert" at info through http_handler.log; with request header x-exit
+;; it calls proc_exit(3) instead.
 (module
   (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
   (import "http_handler" "log" (func $log (param i32 i32 i32)))
+  (import "http_handler" "get_header_values" (func $values (param i32 i32 i32 i32 i32) (result i64)))
   (import "http_handler" "log_enabled" (func $log_enabled (param i32) (result i32)))
   (import "http_handler" "set_header_value" (func $set_header (param i32 i32 i32 i32 i32)))
   (memory (export "memory") 1)
@@ -12,6 +15,7 @@
   (data (i32.const 48) "alert")
   (data (i32.const 64) "x-debug-enabled")
   (data (i32.const 80) "01")
+  (data (i32.const 96) "x-exit")
   (func $say
     (i32.store (i32.const 256) (i32.const 0)) (i32.store (i32.const 260) (i32.const 17))
     (drop (call $fd_write (i32.const 1) (i32.const 256) (i32.const 1) (i32.const 300)))
@@ -19,6 +23,8 @@
     (drop (call $fd_write (i32.const 2) (i32.const 256) (i32.const 1) (i32.const 300))))
   (func (export "_start") (call $say))
   (func (export "handle_request") (result i64)
+    (if (i64.ne (call $values (i32.const 0) (i32.const 96) (i32.const 6) (i32.const 0x1000) (i32.const 64)) (i64.const 0))
+      (then (call $proc_exit (i32.const 3))))
     (call $say)
     (call $log (i32.const 0) (i32.const 48) (i32.const 5))
     (call $set_header (i32.const 1) (i32.const 64) (i32.const 15)
