@@ -153,7 +153,8 @@ wgg_hw_instance *wgg_hw_instance_new(wgg_hw_module *m, wgg_err *err) {
     goto fail;
   }
   if (m->imports_wasi) {
-    wg_wasi_config cfg = {.use_stdin_buf = true, .capture_output = true, .strict = m->strict};
+    /* stdout/stderr are logged after each request: keep at most 64 KiB of each */
+    wg_wasi_config cfg = {.use_stdin_buf = true, .capture_output = true, .capture_max = 64u << 10, .strict = m->strict};
     if (!(i->wasi = wg_wasi_new(&cfg, msg, sizeof msg)) || !wg_wasi_link(i->wasi, i->store, m->mod, imports, msg, sizeof msg)) {
       wgg_err_set(err, "wasm: error instantiating wasi: %s", msg);
       goto fail;
