@@ -193,7 +193,7 @@ for comps, cfg, want in [
     sc.cleanup()
 
 # ---- reload under load: SIGHUP and a changed file, with no failed request
-sc = sidecar({"g": middleware("g", "file://guest.wasm")}, configuration(http=["g"], strict=True))
+sc = sidecar({"g": middleware("g", "file://guest.wasm")}, configuration(http=["g"], strict=True), args=["--threads", "2"])
 shutil.copy(guest("hw_answer"), os.path.join(sc.dir, "guest.wasm"))  # a relative file:// url
 start(sc, 418)
 stop = threading.Event()
