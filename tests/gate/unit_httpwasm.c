@@ -499,8 +499,9 @@ static void test_reload(void) {
   if (!mw) return;
   wgg_pipeline_add(&pl, mw);
   resp a, r;
+  int calls = backend_calls;
   send_req(&a, "GET", "/slow", NULL, 0, NULL);
-  for (int i = 0; i < 20; i++) uv_run(&loop, UV_RUN_NOWAIT); /* a is now pinned, waiting on next */
+  while (backend_calls == calls) uv_run(&loop, UV_RUN_ONCE); /* a is now pinned, waiting on next */
   snprintf(src, sizeof src, "%s/hw_answer.wasm", guest_dir);
   CHECK(wgg_buf_read_file(&b, src, &e) == 0);
   f = fopen(path, "wb");
