@@ -83,9 +83,11 @@ int wgg_exchange_from_req(wgg_exchange *ex, wgg_http_req *req) {
   ex->protocol = req->http_major == 1 && req->http_minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
   snprintf(ex->source_addr, sizeof ex->source_addr, "%s", req->remote_addr);
   int rc = !ex->method || !ex->uri ? -1 : 0;
-  for (size_t i = 0; !rc && i < req->n_headers; i++)
+  for (size_t i = 0; !rc && i < req->n_headers; i++) {
+    if (!strcasecmp(req->headers[i].name, "transfer-encoding")) continue; /* Go keeps it out of r.Header too */
     rc = wgg_hdrs_add(&ex->req_headers, req->headers[i].name, strlen(req->headers[i].name), req->headers[i].value,
                       strlen(req->headers[i].value));
+  }
   if (rc) {
     wgg_exchange_free(ex);
     return rc;

@@ -136,7 +136,9 @@ static void on_pool(void *user, wgg_hw_instance *inst, int status, const char *m
     on_instance(r, inst);
     return;
   }
-  wgg_warn("wasm: middleware %s: %s", wgg_wasm_mw_name(r->pl->mws[r->cur]), msg);
+  /* a busy pool is routine under overload: debug; a guest that cannot be instantiated is not */
+  wgg_log(status == 503 ? WGG_LOG_DEBUG : WGG_LOG_WARN, "wasm: middleware %s: %s", wgg_wasm_mw_name(r->pl->mws[r->cur]),
+          msg);
   wgg_exchange_fail(&r->ex, status, status == 503 ? "wasm middleware busy" : msg);
   unwind(r, r->cur);
 }
