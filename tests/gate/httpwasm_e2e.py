@@ -104,8 +104,8 @@ threading.Thread(target=app.serve_forever, daemon=True).start()
 sc = sidecar({"count": middleware("count", "file://" + guest("hw_counter"), [("maxConcurrency", "1")]),
               "wrap": middleware("wrap", "file://" + guest("hw_buffered")),
               "rewrite": middleware("rewrite", "file://" + guest("hw_rewrite")),
-              "wasi": middleware("wasi", "file://" + guest("hw_wasi"))},
-             configuration(http=["count", "wrap", "wasi"], app=["rewrite"]),
+              "wasi": middleware("wasi", "file://" + guest("hw_wasi"), [("strictSandbox", "false")])},
+             configuration(http=["count", "wrap", "wasi"], app=["rewrite"], strict=True),
              args=["--app-port", str(app.server_address[1])])
 start(sc)
 counts = []
@@ -116,6 +116,7 @@ for i in range(3):
     check(st == 201, f"metadata through wrap: status {st} (next's 200 + 1)")
     check(body.startswith(b"wrapped:{"), f"wrapped body: {body[:60]!r}")
     check(h.get("x-wrapped") == "1", f"x-wrapped: {h}")
+    check(h.get("x-clock-small") == "1", f"spec.wasm.strictSandbox overrides strictSandbox false: {h}")
 check(counts[1:] == [str(int(counts[0]) + 1), str(int(counts[0]) + 2)], f"guest state persists: {counts}")
 st, h, body = sc.request("POST", "/v1.0/invoke/myapp/method/orig?y=2", b"old body",
                          {"x-remove": "1", "Content-Type": "text/plain"})

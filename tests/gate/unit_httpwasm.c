@@ -474,6 +474,11 @@ static void test_wasi(void) {
   resp_free(&r);
   request(&r, "GET", "/", NULL, 0, NULL); /* a fresh instance serves the next request */
   CHECK(r.status == 200);
+  CHECK_STR(hdr(&r, "x-clock-small"), "0"); /* the host's monotonic clock */
+  resp_free(&r);
+  use("hw_wasi", "strictSandbox", "true");
+  request(&r, "GET", "/", NULL, 0, NULL);
+  CHECK_STR(hdr(&r, "x-clock-small"), "1"); /* the strict sandbox's clock starts at 0 */
   resp_free(&r);
 }
 
