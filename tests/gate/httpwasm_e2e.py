@@ -132,6 +132,14 @@ check("wasm stderr: oops" in logs, "guest stderr logged at debug")
 check("level=info msg=\"alert\"" in logs, "guest log(info) in the sidecar's log")
 sc.cleanup()
 
+# ---- appHttpPipeline with the app down: the caller gets Dapr's invocation error
+from wgtest import check_error, free_port  # noqa: E402
+sc = sidecar({"rewrite": middleware("rewrite", "file://" + guest("hw_rewrite"))}, configuration(app=["rewrite"]),
+             args=["--app-port", str(free_port())])
+start(sc)
+check_error(sc.request("POST", "/v1.0/invoke/myapp/method/x", b"b"), 500, "ERR_DIRECT_INVOKE", "failed to invoke")
+sc.cleanup()
+
 # ---- hostile guests: each fails its own request only
 sc = sidecar({"hostile": middleware("hostile", "file://" + guest("hw_hostile"),
                                     [("maxMemory", "4Mi"), ("requestTimeout", "50ms")]),
