@@ -16,6 +16,12 @@
 
 typedef wg_trap *(*hw_fn)(wgg_hw_instance *i, const wg_val *a, wg_val *r);
 
+/* What a guest may make the host hold for one request, so that a guest
+ * writing in a loop fails its request instead of exhausting the host's
+ * memory before its deadline: each body, header fields per kind, and the size
+ * of one header name or value. */
+enum { HW_MAX_BODY = 32u << 20, HW_MAX_FIELDS = 256, HW_MAX_FIELD_LEN = 16u << 10 };
+
 static wg_trap *trap(const char *fmt, const char *arg) {
   char msg[200];
   snprintf(msg, sizeof msg, fmt, arg);
@@ -346,6 +352,12 @@ static wg_trap *header_mutable(wgg_hw_instance *i, const char *op, int32_t kind)
   }
 }
 
+static bool has_field(const wgg_hdrs *h, const char *name, size_t len) {
+  for (size_t k = 0; k < h->n; k++)
+    if (strlen(h->v[k].name) == len && !strncasecmp(h->v[k].name, name, len)) return true;
+  return false;
+}
+
 /* set (replace=true) / add a header value. */
 static wg_trap *put_header(wgg_hw_instance *i, const wg_val *a, bool replace) {
   NEED_CALL();
@@ -359,6 +371,9 @@ static wg_trap *put_header(wgg_hw_instance *i, const wg_val *a, bool replace) {
   const uint8_t *v = U32(4) ? mem_at(i, U32(3), U32(4)) : (const uint8_t *)"";
   if (!v) return trap("out of memory reading %s", "value");
   wgg_hdrs *h = headers_of(i, kind);
+  if (U32(2) > HW_MAX_FIELD_LEN || U32(4) > HW_MAX_FIELD_LEN) return trap("%s", "header field too long (16 KiB at most)");
+  if (h->n >= HW_MAX_FIELDS && (!replace || !has_field(h, (const char *)n, U32(2))))
+    return trap("%s", "too many header fields (256 at most)");
   if (kind == 0) i->call->ex->req_changed = true;
   if (kind == 1 && i->call->ex->resp_committed) return NULL; /* sent already: the change is lost, as in Go */
   int rc = replace ? wgg_hdrs_set(h, (const char *)n, U32(2), (const char *)v, U32(4))
@@ -438,6 +453,7 @@ static wg_trap *hw_write_body(wgg_hw_instance *i, const wg_val *a, wg_val *r) {
       if (b->data) b->data[0] = '\0';
     }
   }
+  if (U32(2) > HW_MAX_BODY - b->len) return trap("%s", "error writing body: a body is limited to 32 MiB");
   return wgg_buf_append(b, p, U32(2)) ? trap("%s", "error writing body: out of memory") : NULL;
 }
 

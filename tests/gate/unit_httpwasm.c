@@ -411,6 +411,8 @@ static void test_hostile(void) {
       {"recurse", "wasm error: call stack exhausted"},
       {"unreachable", "wasm error: unreachable"},
       {"div", "wasm error: integer divide by zero"},
+      {"write", "error writing body: a body is limited to 32 MiB"},
+      {"headers", "too many header fields (256 at most)"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     wgg_http_header h[] = {{"x-hostile", cases[i].op}};
