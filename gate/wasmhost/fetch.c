@@ -1,82 +1,61 @@
 /*
- * fetch.c: downloading a guest from an http:// url at load time (Dapr
- * components-contrib common/wasm GetInitMetadata: a GET whose non-200 answer
- * fails with `received <code> status code from "<url>"`). Runs a private
- * libuv loop on the calling thread, so call it at start-up or from a
- * non-worker loop (reload), never on a worker loop.
+ * fetch.c: downloading a guest from an http:// or https:// url at load time,
+ * as Dapr's wasm components do (components-contrib common/wasm
+ * GetInitMetadata: a GET with Go's default client, which follows redirects
+ * and decodes gzip transparently; a non-200 answer fails with
+ * `received <code> status code from "<url>"`). libcurl, blocking: call it at
+ * start-up or from the main loop (reload), never on a worker loop.
  */
+#include <curl/curl.h>
+#include <pthread.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <uv.h>
 
-#include "http/client.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "wasmhost/wasmhost.h"
 
-enum { FETCH_TIMEOUT_MS = 30000 };
+enum { FETCH_TIMEOUT_MS = 30000, FETCH_MAX_BYTES = 256u << 20 };
 
-typedef struct fetch {
-  bool done;
-  int status;
-  wgg_buf *out;
-  char err[256];
-} fetch;
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static void curl_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
-static void on_fetched(void *user, const wgg_http_response *r, const char *errmsg) {
-  fetch *f = user;
-  f->done = true;
-  if (!r) {
-    snprintf(f->err, sizeof f->err, "%s", errmsg ? errmsg : "request failed");
-    return;
-  }
-  f->status = r->status;
-  if (r->status == 200 && wgg_buf_append(f->out, r->body, r->body_len))
-    snprintf(f->err, sizeof f->err, "out of memory");
+static size_t on_data(char *p, size_t size, size_t n, void *user) {
+  wgg_buf *out = user;
+  size_t len = size * n;
+  if (out->len + len > FETCH_MAX_BYTES || wgg_buf_append(out, p, len)) return 0; /* aborts the transfer */
+  return len;
 }
 
 int wgg_wasm_fetch(const char *url, wgg_buf *out, wgg_err *err) {
-  if (!strncmp(url, "https://", 8))
-    return wgg_err_set(err, "https urls are not supported by this build (no TLS client): %s", url);
-  if (strncmp(url, "http://", 7)) return wgg_err_set(err, "not an http url: %s", url);
-  const char *h = url + 7, *slash = strchr(h, '/');
-  size_t hl = slash ? (size_t)(slash - h) : strlen(h);
-  char host[256];
-  int port = 80;
-  const char *colon = NULL;
-  if (h[0] == '[') {
-    const char *close = memchr(h, ']', hl);
-    if (!close) return wgg_err_set(err, "invalid URL: %s", url);
-    snprintf(host, sizeof host, "%.*s", (int)(close - h - 1), h + 1);
-    if (close + 1 < h + hl && close[1] == ':') colon = close + 1;
-  } else {
-    colon = memchr(h, ':', hl);
-    size_t nl = colon ? (size_t)(colon - h) : hl;
-    if (!nl || nl >= sizeof host) return wgg_err_set(err, "invalid URL: %s", url);
-    snprintf(host, sizeof host, "%.*s", (int)nl, h);
+  if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) return wgg_err_set(err, "invalid URL: %s", url);
+  pthread_once(&curl_once, curl_init);
+  CURL *c = curl_easy_init();
+  if (!c) return wgg_err_set(err, "out of memory");
+  char why[CURL_ERROR_SIZE] = "";
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, why);
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L); /* Go's client follows up to 10 redirects */
+  curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+  curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, ""); /* gzip and friends, decoded */
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)FETCH_TIMEOUT_MS);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  CURLcode rc = curl_easy_perform(c);
+  long status = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_cleanup(c);
+  if (rc != CURLE_OK) {
+    out->len = 0;
+    if (rc == CURLE_WRITE_ERROR) return wgg_err_set(err, "cannot fetch %s: larger than %u MiB", url, FETCH_MAX_BYTES >> 20);
+    return wgg_err_set(err, "Get \"%s\": %s", url, *why ? why : curl_easy_strerror(rc));
   }
-  if (colon) {
-    char *end;
-    long p = strtol(colon + 1, &end, 10);
-    if (end != h + hl || p <= 0 || p > 65535) return wgg_err_set(err, "invalid URL: %s", url);
-    port = (int)p;
+  if (status != 200) {
+    out->len = 0;
+    return wgg_err_set(err, "received %ld status code from \"%s\"", status, url);
   }
-  uv_loop_t loop;
-  if (uv_loop_init(&loop)) return wgg_err_set(err, "cannot create an event loop");
-  wgg_http_client *cl = wgg_http_client_new(&loop);
-  fetch f = {.out = out};
-  int rc = 0;
-  if (!cl || wgg_http_client_request(cl, host, port, "GET", slash ? slash : "/", NULL, 0, NULL, 0, FETCH_TIMEOUT_MS,
-                                     on_fetched, &f))
-    rc = wgg_err_set(err, "cannot fetch %s: out of memory or invalid host", url);
-  while (!rc && !f.done && uv_run(&loop, UV_RUN_ONCE)) {
-  }
-  if (cl) wgg_http_client_close(cl);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  uv_loop_close(&loop);
-  if (rc) return rc;
-  if (!f.done || *f.err) return wgg_err_set(err, "cannot fetch %s: %s", url, *f.err ? f.err : "no answer");
-  if (f.status != 200) return wgg_err_set(err, "received %d status code from \"%s\"", f.status, url);
   return 0;
 }

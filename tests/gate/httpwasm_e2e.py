@@ -169,18 +169,43 @@ from http.server import SimpleHTTPRequestHandler  # noqa: E402
 
 
 class Files(SimpleHTTPRequestHandler):
+    """Serves GUEST_DIR; /gz/NAME gzip-encoded (when the client accepts it), /redirect/NAME as a 302 to /NAME."""
+
     def log_message(self, *args):
         pass
+
+    def do_GET(self):
+        import gzip
+        if self.path.startswith("/redirect/"):
+            self.send_response(302)
+            self.send_header("Location", "/" + self.path[len("/redirect/"):])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if self.path.startswith("/gz/"):
+            with open(os.path.join(GUESTS, self.path[4:]), "rb") as f:
+                data = f.read()
+            gz = "gzip" in (self.headers.get("Accept-Encoding") or "")
+            out = gzip.compress(data) if gz else data
+            self.send_response(200)
+            if gz:
+                self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+            return
+        super().do_GET()
 
 
 files = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Files, directory=GUESTS))
 threading.Thread(target=files.serve_forever, daemon=True).start()
 base = f"http://127.0.0.1:{files.server_address[1]}"
-sc = sidecar({"web": middleware("web", base + "/hw_answer.wasm")}, configuration(http=["web"]))
-start(sc, 418)
-st, _, body = sc.request("GET", "/v1.0/metadata")
-check(st == 418 and body == b"short and stout", f"fetched guest: {st} {body!r}")
-sc.cleanup()
+for path in ["/hw_answer.wasm", "/gz/hw_answer.wasm", "/redirect/hw_answer.wasm"]:
+    sc = sidecar({"web": middleware("web", base + path)}, configuration(http=["web"]))
+    start(sc, 418)
+    st, _, body = sc.request("GET", "/v1.0/metadata")
+    check(st == 418 and body == b"short and stout", f"guest fetched from {path}: {st} {body!r}")
+    sc.cleanup()
 
 # ---- start failures
 for comps, cfg, want in [
@@ -193,6 +218,8 @@ for comps, cfg, want in [
     ({"bad": middleware("bad", base + "/nope.wasm")}, configuration(http=["bad"]),
      f'wasm: failed to parse metadata: received 404 status code from "{base}/nope.wasm"'),
     ({"bad": middleware("bad", "oci://x/y")}, configuration(http=["bad"]), "wasm: failed to parse metadata: TODO oci"),
+    ({"bad": middleware("bad", "https://127.0.0.1:1/x.wasm")}, configuration(http=["bad"]),
+     'wasm: failed to parse metadata: Get "https://127.0.0.1:1/x.wasm": '),
 ]:
     sc = sidecar(comps, cfg)
     sc.spawn()
