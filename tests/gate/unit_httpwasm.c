@@ -462,6 +462,41 @@ static void test_load_errors(void) {
   CHECK_STR(e.msg, "wasm: failed to parse metadata: invalid URL: nocolon");
 }
 
+static void test_bad_metadata(void) {
+  static const struct { const char *name, *value, *msg; } cases[] = {
+      {"maxConcurrency", "0", "wasm: failed to parse metadata: maxConcurrency must be a positive integer, got 0"},
+      {"maxConcurrency", "x", "wasm: failed to parse metadata: maxConcurrency must be a positive integer, got x"},
+      {"requestTimeout", "soon", "wasm: failed to parse metadata: "},
+      {"maxMemory", "lots", "wasm: failed to parse metadata: "},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    wgg_err e = {{0}};
+    wgg_wasm_mw *mw = mw_from("hw_noop", cases[i].name, cases[i].value, &e);
+    CHECK(mw == NULL);
+    if (strncmp(e.msg, cases[i].msg, strlen(cases[i].msg))) fprintf(stderr, "%s: %s\n", cases[i].name, e.msg);
+    CHECK(!strncmp(e.msg, cases[i].msg, strlen(cases[i].msg)));
+    wgg_wasm_mw_free(mw);
+  }
+}
+
+/* the header list of an exchange: case-insensitive names, set keeps the first position */
+static void test_hdrs(void) {
+  wgg_hdrs h = {0};
+  CHECK(wgg_hdrs_add(&h, "A", 1, "1", 1) == 0);
+  CHECK(wgg_hdrs_add(&h, "b", 1, "2", 1) == 0);
+  CHECK(wgg_hdrs_add(&h, "a", 1, "3", 1) == 0);
+  CHECK(wgg_hdrs_set(&h, "A", 1, "x", 1) == 0);
+  CHECK(h.n == 2 && !strcmp(h.v[0].name, "A") && !strcmp(h.v[0].value, "x") && !strcmp(h.v[1].name, "b"));
+  CHECK(wgg_hdrs_set(&h, "c", 1, "", 0) == 0);
+  CHECK(h.n == 3 && !strcmp(wgg_hdrs_get(&h, "C"), ""));
+  wgg_hdrs_remove(&h, "B", 1);
+  CHECK(h.n == 2 && wgg_hdrs_get(&h, "b") == NULL);
+  wgg_hdrs_remove(&h, "zz", 2);
+  CHECK(h.n == 2);
+  wgg_hdrs_free(&h);
+  CHECK(h.n == 0 && h.v == NULL);
+}
+
 static void test_wasi(void) {
   use("hw_wasi", NULL, NULL);
   resp r;
@@ -561,6 +596,8 @@ int main(int argc, char **argv) {
   test_chain_order();
   test_hostile();
   test_load_errors();
+  test_bad_metadata();
+  test_hdrs();
   test_wasi();
   test_reload();
   wgg_pipeline_free(&pl);
