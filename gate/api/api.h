@@ -18,6 +18,7 @@
 #include "config/configuration.h"
 #include "pubsub/runtime.h"
 #include "http/server.h"
+#include "pipeline/pipeline.h"
 #include "wggate.h"
 
 /* A loaded state store and the component it came from. */
@@ -46,6 +47,8 @@ typedef struct wgg_api {
   wgg_psrt *psrt;            /* owned: subscriptions and delivery to the app */
   pthread_mutex_t ext_mu;
   json_t *extended; /* attributes set with PUT /v1.0/metadata/{name} (under ext_mu) */
+  wgg_pipeline http_pipeline;     /* spec.httpPipeline: runs before the router (owned) */
+  wgg_pipeline app_http_pipeline; /* spec.appHttpPipeline: on calls to the app (owned) */
   int ready;        /* atomic: 1 once every listener is up */
   int app_ready;    /* atomic: 1 once the app port accepts connections (or there is no app port) */
   struct wgg_nameres *nameres;       /* owned: sidecar-to-sidecar name resolution (api/mesh.h) */
@@ -59,13 +62,16 @@ typedef struct wgg_api {
  * to initialise stops the start with err (file, line, name, reason) unless
  * its spec.ignoreErrors is true, in which case it is skipped with a warning.
  * Components of building blocks not implemented yet are skipped with a
- * warning. Returns NULL with err filled. */
+ * warning. Builds the Configuration's httpPipeline and appHttpPipeline
+ * (pipeline.h wgg_pipeline_build: a missing middleware component or a guest
+ * that fails to load stops the start). Returns NULL with err filled. */
 wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wgg_err *err);
 
 /* Frees the API and closes its stores. No request may be in flight. */
 void wgg_api_free(wgg_api *api);
 
-/* The request handler (a wgg_http_handler_fn; user is the wgg_api). */
+/* The request handler (a wgg_http_handler_fn; user is the wgg_api): the
+ * http pipeline when there is one, then the routes. */
 void wgg_api_handle(wgg_http_req *req, void *user);
 
 /* The server's observe hook: records request metrics (observe/metrics.h). */

@@ -20,6 +20,18 @@ static bool block_is(const char *type, const char *block) {
   return !strncmp(type, block, n) && type[n] == '.';
 }
 
+/* A Configuration pipeline's middleware (pipeline/build.c does the work). */
+static int build_pipeline(wgg_api *api, const char *what, const wgg_handler_spec *h, size_t n, wgg_pipeline *out,
+                          wgg_err *err) {
+  if (!n) return 0;
+  wgg_pipeline_spec *specs = calloc(n, sizeof *specs);
+  if (!specs) return wgg_err_set(err, "out of memory");
+  for (size_t i = 0; i < n; i++) specs[i] = (wgg_pipeline_spec){h[i].name, h[i].type};
+  int rc = wgg_pipeline_build(out, what, specs, n, &api->components, api->config.wasm_strict_sandbox, err);
+  free(specs);
+  return rc;
+}
+
 wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wgg_err *err) {
   wgg_api *api = calloc(1, sizeof *api);
   if (!api) return wgg_err_set(err, "out of memory"), NULL;
@@ -77,6 +89,7 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
       wgg_info("component loaded: %s (%s/%s)", c->name, c->type, *c->version ? c->version : "v1");
       continue;
     }
+    if (block_is(c->type, "middleware")) continue; /* built when a Configuration's pipeline names it */
     if (!block_is(c->type, "state")) {
       if (strcmp(c->type, "secretstores.local.env") && strcmp(c->type, "secretstores.local.file"))
         wgg_warn("component %s (%s, %s:%d): building block not supported yet; skipped", c->name, c->type, c->file,
@@ -99,6 +112,11 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
     api->stores[api->n_stores++].store = s;
     wgg_info("component loaded: %s (%s/%s)", c->name, c->type, *c->version ? c->version : "v1");
   }
+  if (build_pipeline(api, "httpPipeline", api->config.http_pipeline, api->config.n_http_pipeline,
+                     &api->http_pipeline, err) ||
+      build_pipeline(api, "appHttpPipeline", api->config.app_http_pipeline, api->config.n_app_http_pipeline,
+                     &api->app_http_pipeline, err))
+    goto fail;
   return api;
 fail:
   wgg_api_free(api);
@@ -115,6 +133,8 @@ void wgg_api_free(wgg_api *api) {
   free(api->stores);
   for (size_t i = 0; i < api->n_bindings; i++) api->bindings[i].binding->ops->destroy(api->bindings[i].binding);
   free(api->bindings);
+  wgg_pipeline_free(&api->http_pipeline);
+  wgg_pipeline_free(&api->app_http_pipeline);
   wgg_component_list_free(&api->components);
   json_decref(api->extended);
   wgg_configuration_free(&api->config);
@@ -177,7 +197,7 @@ static bool token_equal(const char *a, const char *b) {
   return d == 0;
 }
 
-void wgg_api_handle(wgg_http_req *req, void *user) {
+static void route(wgg_http_req *req, void *user) {
   wgg_api *api = user;
   char *seg[16] = {0};
   int n = split(req->path, seg, 16);
@@ -240,6 +260,12 @@ void wgg_api_handle(wgg_http_req *req, void *user) {
   wgg_http_respond(req, 404, "text/plain; charset=utf-8", NULL, 0, nf, sizeof nf - 1);
 out:
   for (int i = 0; i < n; i++) free(seg[i]);
+}
+
+void wgg_api_handle(wgg_http_req *req, void *user) {
+  wgg_api *api = user;
+  if (api->http_pipeline.n) wgg_pipeline_serve(&api->http_pipeline, req, route, api);
+  else route(req, user);
 }
 
 void wgg_api_observe(int tag, int method, int status, uint64_t ns, void *user) {
