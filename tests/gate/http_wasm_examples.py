@@ -16,7 +16,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wgtest import FAILURES, Sidecar, check, finish, free_port, start_alarm  # noqa: E402
 
-BIN, BUILD = sys.argv[1], os.path.abspath(sys.argv[2])
+BIN, BUILD = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 EXAMPLES = os.path.join(ROOT, "examples", "http-wasm")
 start_alarm(110)
