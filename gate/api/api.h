@@ -16,6 +16,7 @@
 #include "components/state/store.h"
 #include "config/component.h"
 #include "http/server.h"
+#include "pipeline/pipeline.h"
 #include "wggate.h"
 
 /* A loaded state store and the component it came from. */
@@ -40,6 +41,8 @@ typedef struct wgg_api {
   size_t n_bindings;
   pthread_mutex_t ext_mu;
   json_t *extended; /* attributes set with PUT /v1.0/metadata/{name} (under ext_mu) */
+  wgg_pipeline http_pipeline;     /* spec.httpPipeline: runs before the router (owned) */
+  wgg_pipeline app_http_pipeline; /* spec.appHttpPipeline: on calls to the app (owned) */
   int ready;        /* atomic: 1 once every listener is up */
   int app_ready;    /* atomic: 1 once the app port accepts connections (or there is no app port) */
 } wgg_api;
@@ -55,7 +58,8 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
 /* Frees the API and closes its stores. No request may be in flight. */
 void wgg_api_free(wgg_api *api);
 
-/* The request handler (a wgg_http_handler_fn; user is the wgg_api). */
+/* The request handler (a wgg_http_handler_fn; user is the wgg_api): the
+ * http pipeline when there is one, then the routes. */
 void wgg_api_handle(wgg_http_req *req, void *user);
 
 /* The server's observe hook: records request metrics (observe/metrics.h). */

@@ -141,9 +141,12 @@ void wgg_api_invoke(wgg_api *api, wgg_http_req *req, const char *app_id, const c
     j->req = req;
     j->app_id = strdup(app_id);
   }
+  bool piped = own && api->app_http_pipeline.n; /* spec.appHttpPipeline: only on the hop to our app */
   if (rc || !h || !j || !j->app_id ||
-      wgg_http_client_request(cl, t.host, t.port, req->method_name, path.data, h, n, req->body, req->body_len,
-                              INVOKE_TIMEOUT_MS, on_app_response, j)) {
+      (piped ? wgg_pipeline_call(&api->app_http_pipeline, req->loop, cl, t.host, t.port, req->method_name, path.data,
+                                 h, n, req->body, req->body_len, req->remote_addr, INVOKE_TIMEOUT_MS, on_app_response, j)
+             : wgg_http_client_request(cl, t.host, t.port, req->method_name, path.data, h, n, req->body,
+                                       req->body_len, INVOKE_TIMEOUT_MS, on_app_response, j))) {
     if (j) free(j->app_id);
     free(j);
     wgg_api_error(req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: cannot reach %s:%d", app_id, t.host,

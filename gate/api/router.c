@@ -90,6 +90,8 @@ void wgg_api_free(wgg_api *api) {
   free(api->stores);
   for (size_t i = 0; i < api->n_bindings; i++) api->bindings[i].binding->ops->destroy(api->bindings[i].binding);
   free(api->bindings);
+  wgg_pipeline_free(&api->http_pipeline);
+  wgg_pipeline_free(&api->app_http_pipeline);
   wgg_component_list_free(&api->components);
   json_decref(api->extended);
   pthread_mutex_destroy(&api->ext_mu);
@@ -151,7 +153,7 @@ static bool token_equal(const char *a, const char *b) {
   return d == 0;
 }
 
-void wgg_api_handle(wgg_http_req *req, void *user) {
+static void route(wgg_http_req *req, void *user) {
   wgg_api *api = user;
   char *seg[16] = {0};
   int n = split(req->path, seg, 16);
@@ -206,6 +208,12 @@ void wgg_api_handle(wgg_http_req *req, void *user) {
   wgg_http_respond(req, 404, "text/plain; charset=utf-8", NULL, 0, nf, sizeof nf - 1);
 out:
   for (int i = 0; i < n; i++) free(seg[i]);
+}
+
+void wgg_api_handle(wgg_http_req *req, void *user) {
+  wgg_api *api = user;
+  if (api->http_pipeline.n) wgg_pipeline_serve(&api->http_pipeline, req, route, api);
+  else route(req, user);
 }
 
 void wgg_api_observe(int tag, int method, int status, uint64_t ns, void *user) {

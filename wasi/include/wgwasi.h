@@ -76,6 +76,11 @@ bool wg_wasi_exited(const wg_wasi *w, int *code);
  * context, valid until the next guest call. NULL for other fds. */
 const uint8_t *wg_wasi_output(const wg_wasi *w, int fd, size_t *len);
 
+/* With capture_output: discards what was captured so far on fd 1 or 2 (a
+ * long-lived context, such as a pooled http-wasm guest, drains its output
+ * after every request). Other fds are ignored. */
+void wg_wasi_output_clear(wg_wasi *w, int fd);
+
 #ifdef __cplusplus
 }
 #endif

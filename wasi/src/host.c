@@ -126,6 +126,10 @@ const uint8_t *wg_wasi_output(const wg_wasi *w, int fd, size_t *len) {
   return w->out[fd].data ? w->out[fd].data : (const uint8_t *)"";
 }
 
+void wg_wasi_output_clear(wg_wasi *w, int fd) {
+  if (fd == 1 || fd == 2) w->out[fd].len = 0;
+}
+
 int wasi_args(const wg_wasi *w, const char *const **v) {
   *v = (const char *const *)w->argv;
   return w->argc;
