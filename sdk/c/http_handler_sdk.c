@@ -126,8 +126,8 @@ void hh_add_header(int32_t kind, const char *name, const char *value) {
 void hh_del_header(int32_t kind, const char *name) { hh_remove_header(kind, name, (uint32_t)strlen(name)); }
 
 int hh_read_body_all(int32_t kind, hh_bytes *out, uint32_t max) {
-  uint32_t cap = 1024, len = 0;
-  char *buf = malloc(cap + 1);
+  uint32_t cap = max < 1024 ? max : 1024, len = 0; /* invariant: len <= cap <= max */
+  char *buf = malloc((size_t)cap + 1);
   out->ptr = NULL;
   out->len = 0;
   if (!buf) return -1;
@@ -142,7 +142,7 @@ int hh_read_body_all(int32_t kind, hh_bytes *out, uint32_t max) {
       return more; /* the probed byte is lost: the body is cut anyway */
     }
     if (len == cap) {
-      uint32_t ncap = cap * 2 > max ? max : cap * 2;
+      uint32_t ncap = cap > max / 2 ? max : cap * 2;
       char *nb = realloc(buf, (size_t)ncap + 1);
       if (!nb) {
         free(buf);
@@ -153,7 +153,7 @@ int hh_read_body_all(int32_t kind, hh_bytes *out, uint32_t max) {
     }
     uint64_t r = hh_read_body(kind, buf + len, cap - len);
     len += hh_len(r);
-    if (hh_eof(r)) break;
+    if (hh_eof(r) || hh_len(r) == 0) break; /* no progress without EOF would loop forever */
   }
   buf[len] = 0;
   out->ptr = buf;
