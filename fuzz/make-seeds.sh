@@ -10,6 +10,7 @@
 #   - a few hand-made edge cases (empty input, header only, bad version).
 # OUT_DIR/code/ (for fuzz_code) gets the function bodies of those modules with
 # their signatures, in fuzz_code's input layout (fuzz/extract-bodies.py).
+# OUT_DIR/resources/ (for fuzz_resources) gets the YAML files of tests/ and examples/.
 # Each tool that is missing is skipped with a note; the seeds are a head start
 # for the fuzzer, not a requirement.
 set -euo pipefail
@@ -79,3 +80,11 @@ echo "make-seeds: $n modules in $out"
 if command -v python3 >/dev/null; then
   python3 "$root/fuzz/extract-bodies.py" "$top/code" "$out"/*.wasm
 fi
+
+# OUT_DIR/resources/ (for fuzz_resources): every YAML file in the tree.
+mkdir -p "$top/resources"
+r=0
+while IFS= read -r -d '' y; do
+  cp "$y" "$top/resources/$(echo "${y#"$root"/}" | tr '/' '_')" && r=$((r + 1))
+done < <(find "$root/tests" "$root/examples" \( -name '*.yaml' -o -name '*.yml' \) -print0 2>/dev/null)
+echo "make-seeds: $r YAML files in $top/resources"

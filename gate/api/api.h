@@ -15,6 +15,7 @@
 #include "components/bindings/binding.h"
 #include "components/state/store.h"
 #include "config/component.h"
+#include "config/configuration.h"
 #include "http/server.h"
 #include "pipeline/pipeline.h"
 #include "wggate.h"
@@ -34,6 +35,7 @@ typedef struct wgg_binding_entry {
 
 typedef struct wgg_api {
   const wgg_options *opts;       /* borrowed */
+  wgg_configuration config;      /* owned: the merged --config files (empty when none) */
   wgg_component_list components; /* owned: every loaded component */
   wgg_store_entry *stores;       /* owned */
   size_t n_stores;
@@ -48,7 +50,8 @@ typedef struct wgg_api {
 } wgg_api;
 
 /* Builds the API from loaded components (ownership of *components moves in;
- * *components is emptied). Creates the state stores; a component that fails
+ * *components is emptied). Loads the Configuration of opts->config_paths
+ * (errors: configuration.h's wgg_configuration_load). Creates the state stores; a component that fails
  * to initialise stops the start with err (file, line, name, reason) unless
  * its spec.ignoreErrors is true, in which case it is skipped with a warning.
  * Components of building blocks not implemented yet are skipped with a

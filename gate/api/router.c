@@ -28,6 +28,8 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
   components->n = 0;
   pthread_mutex_init(&api->ext_mu, NULL);
   api->extended = json_object();
+  if (wgg_configuration_load(opts->config_paths, opts->n_config_paths, &api->config, err)) goto fail;
+  if (api->config.file) wgg_info("configuration loaded: %s (%s)", api->config.name, api->config.file);
   api->stores = calloc(api->components.n ? api->components.n : 1, sizeof *api->stores);
   api->bindings = calloc(api->components.n ? api->components.n : 1, sizeof *api->bindings);
   if (!api->extended || !api->stores || !api->bindings) {
@@ -94,6 +96,7 @@ void wgg_api_free(wgg_api *api) {
   wgg_pipeline_free(&api->app_http_pipeline);
   wgg_component_list_free(&api->components);
   json_decref(api->extended);
+  wgg_configuration_free(&api->config);
   pthread_mutex_destroy(&api->ext_mu);
   free(api);
 }
