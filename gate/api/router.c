@@ -58,6 +58,7 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
       wgg_info("component loaded: %s (%s/%s)", c->name, c->type, *c->version ? c->version : "v1");
       continue;
     }
+    if (block_is(c->type, "middleware")) continue; /* built when a Configuration's pipeline names it */
     if (!block_is(c->type, "state")) {
       if (strcmp(c->type, "secretstores.local.env") && strcmp(c->type, "secretstores.local.file"))
         wgg_warn("component %s (%s, %s:%d): building block not supported yet; skipped", c->name, c->type, c->file,

@@ -68,6 +68,7 @@ void wgg_wasm_mw_free(wgg_wasm_mw *mw);
 typedef struct wgg_pipeline {
   wgg_wasm_mw **mws; /* owned, in order */
   size_t n;
+  struct wgg_pipeline_watch *watch; /* file watchers, when watched */
 } wgg_pipeline;
 
 /* Appends mw (ownership moves in). 0 or -1 (OOM; mw is freed). */
@@ -91,6 +92,36 @@ int wgg_pipeline_call(wgg_pipeline *pl, uv_loop_t *loop, wgg_http_client *cl, co
                       const char *method, const char *target, const wgg_http_header *headers, size_t n,
                       const char *body, size_t len, const char *source, uint64_t timeout_ms,
                       wgg_http_client_cb cb, void *user);
+
+/* ---- building and reloading ---- */
+
+/* One entry of a Configuration's spec.httpPipeline.handlers (or
+ * appHttpPipeline): the middleware component's metadata.name and spec.type. */
+typedef struct wgg_pipeline_spec {
+  const char *name;
+  const char *type;
+} wgg_pipeline_spec;
+
+/* Builds pl from handler specs, in order, finding each component by name
+ * and type in comps (Dapr pkg/runtime buildHTTPPipelineForSpec). `what`
+ * names the list in messages ("httpPipeline"). force_strict is the
+ * Configuration's spec.wasm.strictSandbox. -1 + err (pl freed): "couldn't
+ * find middleware component with name N and type T", a type other than
+ * middleware.http.wasm, or the middleware's own load error (with the
+ * component's file and line). */
+int wgg_pipeline_build(wgg_pipeline *pl, const char *what, const wgg_pipeline_spec *specs, size_t n,
+                       const wgg_component_list *comps, bool force_strict, wgg_err *err);
+
+/* Reloads every middleware of pl (wgg_wasm_mw_reload), logging the result
+ * of each. Returns the number that failed. */
+size_t wgg_pipeline_reload(wgg_pipeline *pl);
+
+/* Watches the file:// guests of pl on `loop` (a non-worker loop: reloading
+ * compiles there) and reloads a middleware when its file changes (checked
+ * every interval_ms). 0 or -1 (OOM). Stop with wgg_pipeline_unwatch on the
+ * same loop before the loop ends. */
+int wgg_pipeline_watch(wgg_pipeline *pl, uv_loop_t *loop, unsigned interval_ms);
+void wgg_pipeline_unwatch(wgg_pipeline *pl);
 
 /* ---- internal to pipeline/ ---- */
 

@@ -50,7 +50,7 @@ struct worker;
 
 typedef struct mainctx {
   uv_loop_t *loop;
-  uv_signal_t sigterm, sigint;
+  uv_signal_t sigterm, sigint, sighup;
   uv_timer_t deadline;
   uv_async_t worker_done;
   struct worker *workers;
@@ -182,6 +182,9 @@ static void main_close(mainctx *m) {
   m->probe_tcp = NULL;
   if (!uv_is_closing((uv_handle_t *)&m->sigterm)) uv_close((uv_handle_t *)&m->sigterm, NULL);
   if (!uv_is_closing((uv_handle_t *)&m->sigint)) uv_close((uv_handle_t *)&m->sigint, NULL);
+  if (!uv_is_closing((uv_handle_t *)&m->sighup)) uv_close((uv_handle_t *)&m->sighup, NULL);
+  wgg_pipeline_unwatch(&m->api->http_pipeline);
+  wgg_pipeline_unwatch(&m->api->app_http_pipeline);
   if (!uv_is_closing((uv_handle_t *)&m->deadline)) uv_close((uv_handle_t *)&m->deadline, NULL);
   uv_mutex_lock(&m->notify_mu);
   if (!m->notify_closed) uv_close((uv_handle_t *)&m->worker_done, NULL);
@@ -213,6 +216,18 @@ static void on_signal(uv_signal_t *s, int signum) {
   for (size_t i = 0; i < m->n_workers; i++) send_cmd(&m->workers[i], 1);
   uv_timer_start(&m->deadline, on_deadline, m->grace_ms ? m->grace_ms : 1, 0);
   if (all_exited(m)) main_close(m);
+}
+
+/* SIGHUP: recompile every wasm middleware from its url and swap it in;
+ * requests in flight finish on the old guests. */
+static void on_sighup(uv_signal_t *s, int signum) {
+  (void)signum;
+  mainctx *m = s->data;
+  if (m->stopping) return;
+  size_t n = m->api->http_pipeline.n + m->api->app_http_pipeline.n;
+  wgg_info("received signal SIGHUP; reloading %zu wasm middleware guest(s)", n);
+  wgg_pipeline_reload(&m->api->http_pipeline);
+  wgg_pipeline_reload(&m->api->app_http_pipeline);
 }
 
 /* GET /metrics (any path) on --metrics-port: the Prometheus text exposition. */
@@ -361,6 +376,9 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
   wgg_log_setup(o->log_level, o->log_as_json);
   signal(SIGPIPE, SIG_IGN);
   if (o->http_port <= 0 || o->http_port > 65535) return wgg_err_set(err, "invalid --dapr-http-port %d", o->http_port);
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  size_t n_workers = o->threads > 0 ? (size_t)o->threads : ncpu > 0 ? (size_t)ncpu : 1;
+  wgg_pipeline_set_loops(n_workers); /* wasm middleware pools are sized per loop */
   wgg_component_list comps = {0};
   if (o->n_resources_paths) {
     if (wgg_components_load(o->resources_paths, o->n_resources_paths, o->app_id, &comps, err)) return -1;
@@ -373,8 +391,6 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
 
   size_t n_addrs = 0;
   char **addrs = split_addrs(o->listen_addresses, &n_addrs);
-  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-  size_t n_workers = o->threads > 0 ? (size_t)o->threads : ncpu > 0 ? (size_t)ncpu : 1;
   worker *workers = calloc(n_workers, sizeof *workers);
   uv_loop_t loop;
   uv_loop_init(&loop);
@@ -414,12 +430,16 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
   if (rc == 0 && o->enable_metrics && o->metrics_port > 0) rc = start_metrics(&m, o, addrs, n_addrs, err);
   uv_signal_init(&loop, &m.sigterm);
   uv_signal_init(&loop, &m.sigint);
+  uv_signal_init(&loop, &m.sighup);
   uv_timer_init(&loop, &m.deadline);
   uv_timer_init(&loop, &m.app_probe);
-  m.sigterm.data = m.sigint.data = m.deadline.data = m.app_probe.data = &m;
+  m.sighup.data = m.sigterm.data = m.sigint.data = m.deadline.data = m.app_probe.data = &m;
   if (rc == 0) {
     uv_signal_start(&m.sigterm, on_signal, SIGTERM);
     uv_signal_start(&m.sigint, on_signal, SIGINT);
+    uv_signal_start(&m.sighup, on_sighup, SIGHUP);
+    wgg_pipeline_watch(&api->http_pipeline, &loop, 500); /* a changed file:// guest is reloaded */
+    wgg_pipeline_watch(&api->app_http_pipeline, &loop, 500);
     __atomic_store_n(&api->ready, 1, __ATOMIC_RELEASE);
     if (o->app_port > 0) uv_timer_start(&m.app_probe, on_probe_timer, 0, 100);
     else __atomic_store_n(&api->app_ready, 1, __ATOMIC_RELEASE);
