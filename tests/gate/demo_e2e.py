@@ -145,7 +145,8 @@ try:
         try:
             ready = request("GET", "/v1.0/healthz")[0] == 204  # 204 only once the app answers too
         except OSError:
-            time.sleep(0.1)
+            pass
+        time.sleep(0 if ready else 0.1)
     check(ready, "the demo did not become healthy")
     if ready:
         scenario()
