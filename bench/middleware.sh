@@ -6,7 +6,8 @@
 #   noop-wat  httpPipeline = bench/guest/noop.wat  (handle_request returns 1, nothing else)
 #   noop-c    httpPipeline = bench/guest/noop.c    (the same through sdk/c and wasi-libc)
 #   emoji     httpPipeline = examples/http-wasm/emoji (get_uri, decode, read_body, rewrite the query)
-# then the cost of one bindings.wasm call: in process (bench_binding) and over HTTP (POST
+# before that, each guest's cost in process (bench_httpwasm: no HTTP, no noise from the network
+# path); then the cost of one bindings.wasm call: in process (bench_binding) and over HTTP (POST
 # /v1.0/bindings/shout, CPU per request minus the GET baseline's).
 # Each configuration runs ROUNDS times, interleaved; the table shows medians. The guest's cost is
 # the difference of CPU per request to `none` (CPU time, so it does not depend on how busy the
@@ -116,6 +117,10 @@ measure() {
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
+echo "http-wasm guests in process (bench_httpwasm: the host's handle_request/handle_response calls, no HTTP):"
+"$build/bench/bench_httpwasm" -u "$path_q" noop-wat="${guest[noop-wat]}" noop-c="${guest[noop-c]}" \
+  emoji="${guest[emoji]}" | sed 's/^/  /'
+echo
 for c in "${configs[@]}"; do setup "$c"; done
 echo "sidecar + http-wasm middleware: GET $path_q, wasmgate --threads 1, wrk -t1 -c$conns, ${dur}s x $rounds rounds"
 echo "  ($(uname -m), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
