@@ -55,7 +55,9 @@ typedef struct wgg_api {
  * to initialise stops the start with err (file, line, name, reason) unless
  * its spec.ignoreErrors is true, in which case it is skipped with a warning.
  * Components of building blocks not implemented yet are skipped with a
- * warning. Returns NULL with err filled. */
+ * warning. Builds the Configuration's httpPipeline and appHttpPipeline
+ * (pipeline.h wgg_pipeline_build: a missing middleware component or a guest
+ * that fails to load stops the start). Returns NULL with err filled. */
 wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wgg_err *err);
 
 /* Frees the API and closes its stores. No request may be in flight. */

@@ -19,6 +19,18 @@ static bool block_is(const char *type, const char *block) {
   return !strncmp(type, block, n) && type[n] == '.';
 }
 
+/* A Configuration pipeline's middleware (pipeline/build.c does the work). */
+static int build_pipeline(wgg_api *api, const char *what, const wgg_handler_spec *h, size_t n, wgg_pipeline *out,
+                          wgg_err *err) {
+  if (!n) return 0;
+  wgg_pipeline_spec *specs = calloc(n, sizeof *specs);
+  if (!specs) return wgg_err_set(err, "out of memory");
+  for (size_t i = 0; i < n; i++) specs[i] = (wgg_pipeline_spec){h[i].name, h[i].type};
+  int rc = wgg_pipeline_build(out, what, specs, n, &api->components, api->config.wasm_strict_sandbox, err);
+  free(specs);
+  return rc;
+}
+
 wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wgg_err *err) {
   wgg_api *api = calloc(1, sizeof *api);
   if (!api) return wgg_err_set(err, "out of memory"), NULL;
@@ -81,6 +93,11 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
     api->stores[api->n_stores++].store = s;
     wgg_info("component loaded: %s (%s/%s)", c->name, c->type, *c->version ? c->version : "v1");
   }
+  if (build_pipeline(api, "httpPipeline", api->config.http_pipeline, api->config.n_http_pipeline,
+                     &api->http_pipeline, err) ||
+      build_pipeline(api, "appHttpPipeline", api->config.app_http_pipeline, api->config.n_app_http_pipeline,
+                     &api->app_http_pipeline, err))
+    goto fail;
   return api;
 fail:
   wgg_api_free(api);
