@@ -108,9 +108,10 @@ int hh_header(int32_t kind, const char *name, hh_bytes *out) {
 }
 
 const char *hh_list_next(const hh_bytes *list, const char **cursor) {
+  if (!list->ptr) return NULL;
   const char *end = list->ptr + list->len;
   const char *p = *cursor ? *cursor + strlen(*cursor) + 1 : list->ptr;
-  if (!list->ptr || p >= end) return NULL;
+  if (p >= end) return NULL;
   *cursor = p;
   return p;
 }
