@@ -3,8 +3,8 @@
 # in one run: requests/s, p50/p99 latency (wrk) and the sidecar's CPU time per request (from
 # /proc/PID/stat) for GET $PATH_Q through `wasmgate run --threads 1` with
 #   none      no Configuration
-#   noop-wat  httpPipeline = bench/guest/noop.wat  (handle_request returns 1, nothing else)
-#   noop-c    httpPipeline = bench/guest/noop.c    (the same through sdk/c and wasi-libc)
+#   noop-wat  httpPipeline = bench/httpwasm/noop.wat  (handle_request returns 1, nothing else)
+#   noop-c    httpPipeline = bench/httpwasm/noop.c    (the same through sdk/c and wasi-libc)
 #   emoji     httpPipeline = examples/http-wasm/emoji (get_uri, decode, read_body, rewrite the query)
 # before that, each guest's cost in process (bench_httpwasm: no HTTP, no noise from the network
 # path); then the cost of one bindings.wasm call: in process (bench_binding) and over HTTP (POST
