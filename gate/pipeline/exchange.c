@@ -76,19 +76,27 @@ void wgg_hdrs_free(wgg_hdrs *h) {
   memset(h, 0, sizeof *h);
 }
 
-int wgg_exchange_from_req(wgg_exchange *ex, const wgg_http_req *req) {
+int wgg_exchange_from_req(wgg_exchange *ex, wgg_http_req *req) {
   memset(ex, 0, sizeof *ex);
   ex->method = strdup(req->method_name ? req->method_name : "GET");
   ex->uri = strdup(req->url && *req->url ? req->url : "/");
   ex->protocol = req->http_major == 1 && req->http_minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
   snprintf(ex->source_addr, sizeof ex->source_addr, "%s", req->remote_addr);
   int rc = !ex->method || !ex->uri ? -1 : 0;
-  for (size_t i = 0; !rc && i < req->n_headers; i++)
+  for (size_t i = 0; !rc && i < req->n_headers; i++) {
+    if (!strcasecmp(req->headers[i].name, "transfer-encoding")) continue; /* Go keeps it out of r.Header too */
     rc = wgg_hdrs_add(&ex->req_headers, req->headers[i].name, strlen(req->headers[i].name), req->headers[i].value,
                       strlen(req->headers[i].value));
-  if (!rc && req->body_len) rc = wgg_buf_append(&ex->req_body, req->body, req->body_len);
-  if (rc) wgg_exchange_free(ex);
-  return rc;
+  }
+  if (rc) {
+    wgg_exchange_free(ex);
+    return rc;
+  }
+  /* the body moves (no copy of up to --max-body-size bytes); wgg_exchange_to_req gives it back */
+  ex->req_body = (wgg_buf){req->body, req->body_len, req->body_len + 1};
+  req->body = NULL;
+  req->body_len = 0;
+  return 0;
 }
 
 /* The http_parser method number of a name, or -1 for a method it does not know. */
@@ -101,11 +109,18 @@ static int method_number(const char *name) {
   return -1;
 }
 
-int wgg_exchange_to_req(const wgg_exchange *ex, wgg_http_req *req) {
+int wgg_exchange_to_req(wgg_exchange *ex, wgg_http_req *req) {
+  if (!ex->req_changed) { /* the request as it came: only the body moves back */
+    if (!ex->req_body.data && wgg_buf_append(&ex->req_body, "", 0)) return -1;
+    req->body = ex->req_body.data;
+    req->body_len = ex->req_body.len;
+    ex->req_body = (wgg_buf){0};
+    return 0;
+  }
   const char *uri = ex->uri && *ex->uri ? ex->uri : "/";
   const char *q = strchr(uri, '?');
   char *url = strdup(uri), *path = wgg_strndup(uri, q ? (size_t)(q - uri) : strlen(uri));
-  char *body = wgg_strndup(ex->req_body.data ? ex->req_body.data : "", ex->req_body.len);
+  char *body = ex->req_body.data ? ex->req_body.data : strdup("");
   /* headers: the array, then the name\0value\0 strings, in one block (server.c frees r->headers) */
   size_t n = ex->req_headers.n, strings = 0;
   char clen[32];
@@ -119,7 +134,7 @@ int wgg_exchange_to_req(const wgg_exchange *ex, wgg_http_req *req) {
   if (!url || !path || !body || !h) {
     free(url);
     free(path);
-    free(body);
+    if (body != ex->req_body.data) free(body);
     free(h);
     return -1;
   }
@@ -148,6 +163,7 @@ int wgg_exchange_to_req(const wgg_exchange *ex, wgg_http_req *req) {
   req->n_headers = k;
   req->body = body;
   req->body_len = ex->req_body.len;
+  ex->req_body = (wgg_buf){0}; /* moved */
   int m = method_number(ex->method);
   req->method = m;
   req->method_name = m >= 0 ? http_method_str((enum http_method)m) : ex->method;
@@ -159,6 +175,7 @@ void wgg_exchange_fail(wgg_exchange *ex, int status, const char *msg) {
   ex->resp_body.len = 0;
   if (ex->resp_body.data) ex->resp_body.data[0] = '\0';
   ex->status = status;
+  ex->resp_committed = false; /* the pipeline answers in place of whatever was under way */
   static const char ct[] = "text/plain; charset=utf-8";
   wgg_hdrs_add(&ex->resp_headers, "Content-Type", 12, ct, sizeof ct - 1);
   wgg_buf_append(&ex->resp_body, msg, strlen(msg));

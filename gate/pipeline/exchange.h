@@ -48,20 +48,27 @@ typedef struct wgg_exchange {
   char source_addr[64];  /* "ip:port", "[v6]:port", "" when unknown */
   wgg_hdrs req_headers;
   wgg_buf req_body;
+  bool req_changed;      /* a guest changed the request (set by the ABI's setters) */
   /* the response */
   int status;            /* 0 until set by a guest or the next handler (reported as 200) */
   wgg_hdrs resp_headers;
   wgg_buf resp_body;
+  bool resp_committed;   /* status and headers were sent (host-go: a guest without buffer_response
+                            called set_status_code or write_body(1) before next): later status and
+                            header changes, next's included, do not reach the client */
 } wgg_exchange;
 
-/* Fills ex from a server request (copies; req stays the caller's).
- * 0 or -1 (OOM; ex is then freed). */
-int wgg_exchange_from_req(wgg_exchange *ex, const wgg_http_req *req);
+/* Fills ex from a server request: method, URI, headers are copied; the
+ * body moves into ex (req->body becomes NULL until wgg_exchange_to_req).
+ * 0 or -1 (OOM; ex is then freed, req untouched). */
+int wgg_exchange_from_req(wgg_exchange *ex, wgg_http_req *req);
 
-/* Rewrites req (method, url/path/query, headers, body) from ex's request
- * part so that the next handler sees the guests' changes. Content-Length is
- * recomputed when present. 0 or -1 (OOM; req unchanged). */
-int wgg_exchange_to_req(const wgg_exchange *ex, wgg_http_req *req);
+/* Hands ex's request back to req for the next handler. When a guest changed
+ * it (ex->req_changed), req's method, url/path/query and headers are
+ * rewritten (Content-Length recomputed, Transfer-Encoding dropped); the body
+ * moves back either way (ex's body is then empty). 0 or -1 (OOM; req keeps
+ * its old fields, the body stays in ex). */
+int wgg_exchange_to_req(wgg_exchange *ex, wgg_http_req *req);
 
 /* Sets the response to status with a short text/plain body (replacing
  * headers and body), for errors raised by the pipeline itself. */

@@ -10,6 +10,7 @@
  * (is_error = 1 when the failure was in an inner handle_response, as a Go
  * panic in next would be).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -135,7 +136,9 @@ static void on_pool(void *user, wgg_hw_instance *inst, int status, const char *m
     on_instance(r, inst);
     return;
   }
-  wgg_warn("wasm: middleware %s: %s", wgg_wasm_mw_name(r->pl->mws[r->cur]), msg);
+  /* a busy pool is routine under overload: debug; a guest that cannot be instantiated is not */
+  wgg_log(status == 503 ? WGG_LOG_DEBUG : WGG_LOG_WARN, "wasm: middleware %s: %s", wgg_wasm_mw_name(r->pl->mws[r->cur]),
+          msg);
   wgg_exchange_fail(&r->ex, status, status == 503 ? "wasm middleware busy" : msg);
   unwind(r, r->cur);
 }
@@ -160,6 +163,10 @@ static void enter(run *r) {
 static void take_response(run *r, int status, const char *ctype, const wgg_http_header *h, size_t n,
                           const char *body, size_t len) {
   wgg_exchange *ex = &r->ex;
+  if (ex->resp_committed) { /* a guest sent the head before next: only next's body still gets through */
+    if (len) wgg_buf_append(&ex->resp_body, body, len);
+    return;
+  }
   ex->status = status;
   for (size_t i = 0; i < n; i++) wgg_hdrs_remove(&ex->resp_headers, h[i].name, strlen(h[i].name));
   if (ctype) wgg_hdrs_set(&ex->resp_headers, "Content-Type", 12, ctype, strlen(ctype));
@@ -278,6 +285,9 @@ int wgg_pipeline_call(wgg_pipeline *pl, uv_loop_t *loop, wgg_http_client *cl, co
   snprintf(ex->source_addr, sizeof ex->source_addr, "%s", source ? source : "");
   r->host = strdup(host);
   int rc = !ex->method || !ex->uri || !r->host ? -1 : 0;
+  char hostport[300]; /* guests see the Host the client will send (host-go reports r.Host as "host") */
+  snprintf(hostport, sizeof hostport, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+  if (!rc) rc = wgg_hdrs_add(&ex->req_headers, "Host", 4, hostport, strlen(hostport));
   for (size_t i = 0; !rc && i < n; i++)
     rc = wgg_hdrs_add(&ex->req_headers, headers[i].name, strlen(headers[i].name), headers[i].value,
                       strlen(headers[i].value));

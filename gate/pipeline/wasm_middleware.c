@@ -17,6 +17,7 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "wasmhost/httpwasm.h"
+#include "wasmhost/wasmhost.h"
 
 typedef struct wgg_loop_pool {
   uv_loop_t *loop; /* claimed with a CAS by the first request on that loop */
@@ -58,8 +59,11 @@ static int read_guest(const char *url, char **file, wgg_buf *out, wgg_err *err) 
     return 0;
   }
   if (sl == 3 && !strncmp(url, "oci", 3)) return wgg_err_set(err, "wasm: failed to parse metadata: TODO oci");
-  if ((sl == 4 && !strncmp(url, "http", 4)) || (sl == 5 && !strncmp(url, "https", 5)))
-    return wgg_err_set(err, "wasm: failed to parse metadata: fetching %.*s:// urls is not supported yet", (int)sl, url);
+  if ((sl == 4 && !strncmp(url, "http", 4)) || (sl == 5 && !strncmp(url, "https", 5))) {
+    wgg_err e;
+    if (wgg_wasm_fetch(url, out, &e)) return wgg_err_set(err, "wasm: failed to parse metadata: %s", e.msg);
+    return 0;
+  }
   return wgg_err_set(err, "wasm: failed to parse metadata: unsupported URL scheme: %.*s", (int)sl, url);
 }
 

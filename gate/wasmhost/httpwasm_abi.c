@@ -16,6 +16,12 @@
 
 typedef wg_trap *(*hw_fn)(wgg_hw_instance *i, const wg_val *a, wg_val *r);
 
+/* What a guest may make the host hold for one request, so that a guest
+ * writing in a loop fails its request instead of exhausting the host's
+ * memory before its deadline: each body, header fields per kind, and the size
+ * of one header name or value. */
+enum { HW_MAX_BODY = 32u << 20, HW_MAX_FIELDS = 256, HW_MAX_FIELD_LEN = 16u << 10 };
+
 static wg_trap *trap(const char *fmt, const char *arg) {
   char msg[200];
   snprintf(msg, sizeof msg, fmt, arg);
@@ -59,6 +65,12 @@ static wg_trap *before_next_or(wgg_hw_instance *i, uint32_t feature, const char 
   snprintf(msg, sizeof msg, "can't %s %s after next handler unless %s is enabled", op, what,
            feature == WGG_HW_BUFFER_REQUEST ? "buffer_request" : "buffer_response");
   return wg_trap_new(WG_TRAP_HOST, msg);
+}
+
+/* Without buffer_response, host-go's guest writes status and body straight
+ * to the ResponseWriter: the response head is committed at that moment. */
+static void commit_if_streaming(wgg_hw_instance *i) {
+  if (!(i->call->features & WGG_HW_BUFFER_RESPONSE) && !i->call->after_next) i->call->ex->resp_committed = true;
 }
 
 /* ---- features, config, logs ---- */
@@ -129,6 +141,7 @@ static wg_trap *hw_set_method(wgg_hw_instance *i, const wg_val *a, wg_val *r) {
   if (!m) return trap("%s", "out of memory");
   free(i->call->ex->method);
   i->call->ex->method = m;
+  i->call->ex->req_changed = true;
   return NULL;
 }
 
@@ -214,6 +227,7 @@ static wg_trap *hw_set_uri(wgg_hw_instance *i, const wg_val *a, wg_val *r) {
   if (!u) return trap("%s", why);
   free(i->call->ex->uri);
   i->call->ex->uri = u;
+  i->call->ex->req_changed = true;
   return NULL;
 }
 
@@ -339,6 +353,12 @@ static wg_trap *header_mutable(wgg_hw_instance *i, const char *op, int32_t kind)
   }
 }
 
+static bool has_field(const wgg_hdrs *h, const char *name, size_t len) {
+  for (size_t k = 0; k < h->n; k++)
+    if (strlen(h->v[k].name) == len && !strncasecmp(h->v[k].name, name, len)) return true;
+  return false;
+}
+
 /* set (replace=true) / add a header value. */
 static wg_trap *put_header(wgg_hw_instance *i, const wg_val *a, bool replace) {
   NEED_CALL();
@@ -352,6 +372,11 @@ static wg_trap *put_header(wgg_hw_instance *i, const wg_val *a, bool replace) {
   const uint8_t *v = U32(4) ? mem_at(i, U32(3), U32(4)) : (const uint8_t *)"";
   if (!v) return trap("out of memory reading %s", "value");
   wgg_hdrs *h = headers_of(i, kind);
+  if (U32(2) > HW_MAX_FIELD_LEN || U32(4) > HW_MAX_FIELD_LEN) return trap("%s", "header field too long (16 KiB at most)");
+  if (h->n >= HW_MAX_FIELDS && (!replace || !has_field(h, (const char *)n, U32(2))))
+    return trap("%s", "too many header fields (256 at most)");
+  if (kind == 0) i->call->ex->req_changed = true;
+  if (kind == 1 && i->call->ex->resp_committed) return NULL; /* sent already: the change is lost, as in Go */
   int rc = replace ? wgg_hdrs_set(h, (const char *)n, U32(2), (const char *)v, U32(4))
                    : wgg_hdrs_add(h, (const char *)n, U32(2), (const char *)v, U32(4));
   return rc ? trap("%s", "out of memory") : NULL;
@@ -377,6 +402,8 @@ static wg_trap *hw_remove_header(wgg_hw_instance *i, const wg_val *a, wg_val *r)
   if (kind == 2 || kind == 3) return trap("%s", "trailers are not supported by this host");
   const uint8_t *n = mem_at(i, U32(1), U32(2));
   if (!n) return trap("out of memory reading %s", "name");
+  if (kind == 0) i->call->ex->req_changed = true;
+  if (kind == 1 && i->call->ex->resp_committed) return NULL;
   wgg_hdrs_remove(headers_of(i, kind), (const char *)n, U32(2));
   return NULL;
 }
@@ -418,6 +445,8 @@ static wg_trap *hw_write_body(wgg_hw_instance *i, const wg_val *a, wg_val *r) {
   if (!p) return trap("out of memory reading %s", "body");
   wgg_buf *b = kind == 0 ? &c->ex->req_body : &c->ex->resp_body;
   bool *made = kind == 0 ? &c->req_written : &c->resp_writer;
+  if (kind == 0) c->ex->req_changed = true;
+  else commit_if_streaming(i);
   if (!*made) { /* the first write replaces the body (the writer is created once per request) */
     *made = true;
     if (kind == 0 || c->after_next) {
@@ -425,6 +454,7 @@ static wg_trap *hw_write_body(wgg_hw_instance *i, const wg_val *a, wg_val *r) {
       if (b->data) b->data[0] = '\0';
     }
   }
+  if (U32(2) > HW_MAX_BODY - b->len) return trap("%s", "error writing body: a body is limited to 32 MiB");
   return wgg_buf_append(b, p, U32(2)) ? trap("%s", "error writing body: out of memory") : NULL;
 }
 
@@ -442,7 +472,8 @@ static wg_trap *hw_set_status_code(wgg_hw_instance *i, const wg_val *a, wg_val *
   NEED_CALL();
   wg_trap *t = before_next_or(i, WGG_HW_BUFFER_RESPONSE, "set", "status code");
   if (t) return t;
-  i->call->ex->status = a[0].of.i32;
+  if (!i->call->ex->resp_committed) i->call->ex->status = a[0].of.i32; /* Go: a superfluous WriteHeader */
+  commit_if_streaming(i);
   return NULL;
 }
 

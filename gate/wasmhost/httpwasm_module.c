@@ -118,7 +118,10 @@ static void arm_deadline(wgg_hw_instance *i, uint64_t used_ns) {
  * backtrace, and consumes it. */
 static int trap_error(wgg_hw_instance *i, wg_trap *t, const char *fn, wgg_err *err) {
   wg_trap_code code = wg_trap_code_of(t);
-  if (code == WG_TRAP_INTERRUPTED)
+  int exit_code = 0;
+  if (i->wasi && wg_wasi_exited(i->wasi, &exit_code)) /* proc_exit: wazero closes the module */
+    wgg_err_set(err, "module closed with exit_code(%d)", exit_code);
+  else if (code == WG_TRAP_INTERRUPTED)
     wgg_err_set(err, "wasm error: %s (deadline of %llu ms)", wg_trap_message(t),
                 (unsigned long long)i->m->deadline_ms);
   else if (code == WG_TRAP_HOST)
@@ -150,7 +153,8 @@ wgg_hw_instance *wgg_hw_instance_new(wgg_hw_module *m, wgg_err *err) {
     goto fail;
   }
   if (m->imports_wasi) {
-    wg_wasi_config cfg = {.use_stdin_buf = true, .capture_output = true, .strict = m->strict};
+    /* stdout/stderr are logged after each request: keep at most 64 KiB of each */
+    wg_wasi_config cfg = {.use_stdin_buf = true, .capture_output = true, .capture_max = 64u << 10, .strict = m->strict};
     if (!(i->wasi = wg_wasi_new(&cfg, msg, sizeof msg)) || !wg_wasi_link(i->wasi, i->store, m->mod, imports, msg, sizeof msg)) {
       wgg_err_set(err, "wasm: error instantiating wasi: %s", msg);
       goto fail;
@@ -167,7 +171,12 @@ wgg_hw_instance *wgg_hw_instance_new(wgg_hw_module *m, wgg_err *err) {
       wgg_err_set(err, "wasm: error instantiating guest: module[%.*s] not instantiated", (int)d.module_len, d.module);
       goto fail;
     }
-  arm_deadline(i, 0);
+  /* instantiation (start section, _start, first-call compilation) gets ten
+   * request budgets, at least a second */
+  if (m->deadline_ms) {
+    uint64_t ms = m->deadline_ms * 10 < 1000 ? 1000 : m->deadline_ms * 10;
+    wg_store_set_deadline(i->store, (ms + WGG_WASM_TICK_MS - 1) / WGG_WASM_TICK_MS + 1);
+  }
   wg_error *e = NULL;
   wg_trap *t = NULL;
   i->inst = wg_instance_new(i->store, m->mod, imports, n, &e, &t);
@@ -184,12 +193,7 @@ wgg_hw_instance *wgg_hw_instance_new(wgg_hw_module *m, wgg_err *err) {
   wgg_hw_flush_output(i);
   if (t) {
     wgg_err e2;
-    if (i->wasi && wg_wasi_exited(i->wasi, &code)) {
-      wg_trap_delete(t);
-      wgg_err_set(&e2, "module closed with exit_code(%d)", code);
-    } else {
-      trap_error(i, t, "_start", &e2);
-    }
+    trap_error(i, t, "_start", &e2);
     wgg_err_set(err, "wasm: error instantiating guest: module[%s] function[_start] failed: %s", m->name, e2.msg);
     goto fail;
   }
@@ -259,6 +263,7 @@ int wgg_hw_handle_request(wgg_hw_instance *i, wgg_hw_call *c, uint64_t *ctx_next
     memmove(b->data, b->data + k, b->len - k);
     b->len -= k;
     b->data[b->len] = '\0';
+    c->ex->req_changed = true;
   }
   return 0;
 }

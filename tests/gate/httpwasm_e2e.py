@@ -104,8 +104,8 @@ threading.Thread(target=app.serve_forever, daemon=True).start()
 sc = sidecar({"count": middleware("count", "file://" + guest("hw_counter"), [("maxConcurrency", "1")]),
               "wrap": middleware("wrap", "file://" + guest("hw_buffered")),
               "rewrite": middleware("rewrite", "file://" + guest("hw_rewrite")),
-              "wasi": middleware("wasi", "file://" + guest("hw_wasi"))},
-             configuration(http=["count", "wrap", "wasi"], app=["rewrite"]),
+              "wasi": middleware("wasi", "file://" + guest("hw_wasi"), [("strictSandbox", "false")])},
+             configuration(http=["count", "wrap", "wasi"], app=["rewrite"], strict=True),
              args=["--app-port", str(app.server_address[1])])
 start(sc)
 counts = []
@@ -116,6 +116,7 @@ for i in range(3):
     check(st == 201, f"metadata through wrap: status {st} (next's 200 + 1)")
     check(body.startswith(b"wrapped:{"), f"wrapped body: {body[:60]!r}")
     check(h.get("x-wrapped") == "1", f"x-wrapped: {h}")
+    check(h.get("x-clock-small") == "1", f"spec.wasm.strictSandbox overrides strictSandbox false: {h}")
 check(counts[1:] == [str(int(counts[0]) + 1), str(int(counts[0]) + 2)], f"guest state persists: {counts}")
 st, h, body = sc.request("POST", "/v1.0/invoke/myapp/method/orig?y=2", b"old body",
                          {"x-remove": "1", "Content-Type": "text/plain"})
@@ -131,11 +132,26 @@ check("wasm stderr: oops" in logs, "guest stderr logged at debug")
 check("level=info msg=\"alert\"" in logs, "guest log(info) in the sidecar's log")
 sc.cleanup()
 
+# ---- appHttpPipeline with the app down: the caller gets Dapr's invocation error
+from wgtest import check_error, free_port  # noqa: E402
+sc = sidecar({"rewrite": middleware("rewrite", "file://" + guest("hw_rewrite"))}, configuration(app=["rewrite"]),
+             args=["--app-port", str(free_port())])
+start(sc)
+check_error(sc.request("POST", "/v1.0/invoke/myapp/method/x", b"b"), 500, "ERR_DIRECT_INVOKE", "failed to invoke")
+sc.cleanup()
+
 # ---- hostile guests: each fails its own request only
 sc = sidecar({"hostile": middleware("hostile", "file://" + guest("hw_hostile"),
-                                    [("maxMemory", "4Mi"), ("requestTimeout", "50ms")])},
+                                    [("maxMemory", "4Mi"), ("requestTimeout", "50ms")]),
+              "store": "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: store\nspec:\n"
+                       "  type: state.in-memory\n  version: v1\n  metadata: []\n"},
              configuration(http=["hostile"]))
 start(sc, 204)
+# a guest that only continues: the API sees the request (body included) untouched
+st, _, body = sc.request("POST", "/v1.0/state/store", [{"key": "k", "value": {"n": 1}}])
+check(st == 204, f"state save through the pipeline: {st} {body!r}")
+st, _, body = sc.request("GET", "/v1.0/state/store/k")
+check(st == 200 and json.loads(body) == {"n": 1}, f"state get through the pipeline: {st} {body!r}")
 for op, msg in [("loop", b"wasm error: interrupted (deadline of 50 ms)"), ("bomb", b"wasm error: unreachable"),
                 ("recurse", b"wasm error: call stack exhausted"), ("unreachable", b"wasm error: unreachable")]:
     t0 = time.time()
@@ -147,6 +163,50 @@ for op, msg in [("loop", b"wasm error: interrupted (deadline of 50 ms)"), ("bomb
 check("wasm stack trace:" in sc.logs(), "the trap's backtrace is logged")
 sc.cleanup()
 
+# ---- a guest fetched over http:// at load (and refetched on SIGHUP)
+import functools  # noqa: E402
+from http.server import SimpleHTTPRequestHandler  # noqa: E402
+
+
+class Files(SimpleHTTPRequestHandler):
+    """Serves GUEST_DIR; /gz/NAME gzip-encoded (when the client accepts it), /redirect/NAME as a 302 to /NAME."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        import gzip
+        if self.path.startswith("/redirect/"):
+            self.send_response(302)
+            self.send_header("Location", "/" + self.path[len("/redirect/"):])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if self.path.startswith("/gz/"):
+            with open(os.path.join(GUESTS, self.path[4:]), "rb") as f:
+                data = f.read()
+            gz = "gzip" in (self.headers.get("Accept-Encoding") or "")
+            out = gzip.compress(data) if gz else data
+            self.send_response(200)
+            if gz:
+                self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+            return
+        super().do_GET()
+
+
+files = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Files, directory=GUESTS))
+threading.Thread(target=files.serve_forever, daemon=True).start()
+base = f"http://127.0.0.1:{files.server_address[1]}"
+for path in ["/hw_answer.wasm", "/gz/hw_answer.wasm", "/redirect/hw_answer.wasm"]:
+    sc = sidecar({"web": middleware("web", base + path)}, configuration(http=["web"]))
+    start(sc, 418)
+    st, _, body = sc.request("GET", "/v1.0/metadata")
+    check(st == 418 and body == b"short and stout", f"guest fetched from {path}: {st} {body!r}")
+    sc.cleanup()
+
 # ---- start failures
 for comps, cfg, want in [
     ({"bad": middleware("bad", "file://" + guest("hw_start_trap"))}, configuration(http=["bad"]),
@@ -155,6 +215,11 @@ for comps, cfg, want in [
      "wasm: guest doesn't export memory[memory]"),
     ({}, configuration(http=["nope"]), "couldn't find middleware component with name nope and type middleware.http.wasm"),
     ({"bad": middleware("bad", "file://missing.wasm")}, configuration(app=["bad"]), "wasm: failed to parse metadata: "),
+    ({"bad": middleware("bad", base + "/nope.wasm")}, configuration(http=["bad"]),
+     f'wasm: failed to parse metadata: received 404 status code from "{base}/nope.wasm"'),
+    ({"bad": middleware("bad", "oci://x/y")}, configuration(http=["bad"]), "wasm: failed to parse metadata: TODO oci"),
+    ({"bad": middleware("bad", "https://127.0.0.1:1/x.wasm")}, configuration(http=["bad"]),
+     'wasm: failed to parse metadata: Get "https://127.0.0.1:1/x.wasm": '),
 ]:
     sc = sidecar(comps, cfg)
     sc.spawn()
@@ -164,7 +229,7 @@ for comps, cfg, want in [
     sc.cleanup()
 
 # ---- reload under load: SIGHUP and a changed file, with no failed request
-sc = sidecar({"g": middleware("g", "file://guest.wasm")}, configuration(http=["g"], strict=True))
+sc = sidecar({"g": middleware("g", "file://guest.wasm")}, configuration(http=["g"], strict=True), args=["--threads", "2"])
 shutil.copy(guest("hw_answer"), os.path.join(sc.dir, "guest.wasm"))  # a relative file:// url
 start(sc, 418)
 stop = threading.Event()

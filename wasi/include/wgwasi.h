@@ -49,6 +49,10 @@ typedef struct wg_wasi_config {
   size_t stdin_len;
   bool use_stdin_buf;
   bool capture_output;
+  /* With capture_output: at most this many bytes are kept per fd (0 = no
+   * limit); writes beyond it are dropped but reported as written, so a
+   * chatty guest cannot grow the host's memory without bound. */
+  size_t capture_max;
   /* Deterministic clocks (monotonic from 0, realtime fixed at creation, each
    * read advancing 1 ms), random bytes from a fixed seed, sleeps return at once. */
   bool strict;
