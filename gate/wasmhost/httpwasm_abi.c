@@ -30,6 +30,7 @@ static wg_trap *trap(const char *fmt, const char *arg) {
 
 /* Guest bytes [ptr, ptr+len), or NULL when out of range. */
 static uint8_t *mem_at(wgg_hw_instance *i, uint32_t ptr, uint32_t len) {
+  if (!i->mem) return NULL; /* a start section runs before the instance's exports are known */
   uint64_t size = wg_memory_size(i->mem);
   if ((uint64_t)ptr + len > size) return NULL;
   return wg_memory_data(i->mem) + ptr;

@@ -181,6 +181,8 @@ wgg_hw_instance *wgg_hw_instance_new(wgg_hw_module *m, wgg_err *err) {
   wg_trap *t = NULL;
   i->inst = wg_instance_new(i->store, m->mod, imports, n, &e, &t);
   wg_extern x;
+  /* Host functions called from _start (get_config, real guests do) write into memory: know it first. */
+  if (i->inst && wg_instance_export(i->inst, "memory", 6, &x) && x.kind == WG_EXTERN_MEMORY) i->mem = x.of.memory;
   if (i->inst && wg_instance_export(i->inst, "_start", 6, &x) && x.kind == WG_EXTERN_FUNC)
     t = wg_func_call(i->store, x.of.func, NULL, 0, NULL, 0);
   int code = 0;
