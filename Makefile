@@ -2,7 +2,7 @@
 # (scripts/deps.sh is idempotent and fast when nothing is missing).
 #   make            build (build/)
 #   make test       build and run every test (SANITIZE=1: ASan+UBSan in build-san/)
-#   make run        build and start the main job
+#   make run        build and start the demo: echo app + wasmgate with the emoji filter (scripts/demo.sh)
 #   make bench      build and run the benchmarks
 #   make fuzz       build the libFuzzer targets with clang and run each for FUZZ_SECONDS
 #   make spec       run the official spec testsuite (SPEC_SRC=path to a WebAssembly/testsuite checkout)
@@ -35,10 +35,7 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 run: build
-	@echo "wasmgate: Dapr HTTP API on http://127.0.0.1:3500 (state in $(BUILD)/wasmgate-state.db); Ctrl-C stops it"
-	@echo "  curl -X POST localhost:3500/v1.0/state/statestore -d '[{\"key\":\"k\",\"value\":\"v\"}]'"
-	@echo "  curl localhost:3500/v1.0/state/statestore/k"
-	cd $(BUILD) && ./cli/wasmgate run --app-id demo --dapr-listen-addresses 127.0.0.1
+	scripts/demo.sh $(BUILD)
 
 bench: build
 	bench/run.sh $(BUILD)

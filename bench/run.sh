@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# bench/run.sh BUILD_DIR: the engine's decode+validate benchmark (then exec.sh, and sidecar.sh for the sidecar).
+# bench/run.sh BUILD_DIR: the engine's decode+validate benchmark, then execution (exec.sh),
+# the embedding API (bench_api), the sidecar core under load (sidecar.sh: healthz, state,
+# invocation vs nginx, fixed-rate latency, RSS) and with http-wasm middleware and
+# bindings.wasm (middleware.sh), the mesh and pub/sub.
 # Builds the input modules (bench/make-inputs.sh, into BUILD_DIR/bench-inputs),
 # runs BUILD_DIR/bench/bench_decode on each, and times wabt's wasm-validate on
 # the same file for reference (it is not a target: it is a different program,
@@ -54,4 +57,7 @@ echo "execution (bench/exec.sh): median of ${BENCH_RUNS:-3} runs, ratios to nati
 echo
 echo "sidecar (bench/sidecar.sh): wasmgate run under wrk and a fixed-rate client, vs the app direct and nginx"
 "$root/bench/sidecar.sh" "$build" || status=1
+"$root/bench/mesh.sh" "$build" || status=1
+python3 "$root/bench/pubsub.py" "$build/cli/wasmgate" || status=1
+"$root/bench/middleware.sh" "$build" || status=1
 exit "$status"

@@ -29,7 +29,7 @@ static void usage(FILE *out) {
           "  --dapr-listen-addresses A[,B]       bind addresses (default all: 0.0.0.0)\n"
           "  --resources-path DIR[,DIR]          folders of resource YAML (repeatable;\n"
           "                                      --components-path is an alias)\n"
-          "  --config FILE[,FILE]                Configuration YAML (repeatable)\n"
+          "  --config FILE[,FILE]                Configuration YAML (repeatable; later files override)\n"
           "  --log-level L                       debug|info|warn|error (default info)\n"
           "  --log-as-json                       JSON log lines\n"
           "  --metrics-port PORT                 Prometheus port (default 9090)\n"

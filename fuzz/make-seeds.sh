@@ -10,6 +10,7 @@
 #   - a few hand-made edge cases (empty input, header only, bad version).
 # OUT_DIR/code/ (for fuzz_code) gets the function bodies of those modules with
 # their signatures, in fuzz_code's input layout (fuzz/extract-bodies.py).
+# OUT_DIR/resources/ (for fuzz_resources) gets the YAML files of tests/ and examples/.
 # Each tool that is missing is skipped with a note; the seeds are a head start
 # for the fuzzer, not a requirement.
 set -euo pipefail
@@ -79,3 +80,38 @@ echo "make-seeds: $n modules in $out"
 if command -v python3 >/dev/null; then
   python3 "$root/fuzz/extract-bodies.py" "$top/code" "$out"/*.wasm
 fi
+
+# OUT_DIR/resources/ (for fuzz_resources): every YAML file in the tree.
+mkdir -p "$top/resources"
+r=0
+while IFS= read -r -d '' y; do
+  cp "$y" "$top/resources/$(echo "${y#"$root"/}" | tr '/' '_')" && r=$((r + 1))
+done < <(find "$root/tests" "$root/examples" \( -name '*.yaml' -o -name '*.yml' \) -print0 2>/dev/null)
+echo "make-seeds: $r YAML files in $top/resources"
+
+# OUT_DIR/resiliency/ (for fuzz_resiliency): a cron schedule line, then a
+# resources file (the Resiliency documents of the tests and a few schedules).
+mkdir -p "$top/resiliency"
+i=0
+for sched in "*/15 * * * * *" "@every 15s" "0 30 9 * JAN-MAR MON-FRI" "@daily" "0 0 0 29 2 *"; do
+  printf '%s\n' "$sched" >"$top/resiliency/sched$i" && i=$((i + 1))
+done
+cat >"$top/resiliency/res$i" <<'YAML'
+@hourly
+apiVersion: dapr.io/v1alpha1
+kind: Resiliency
+metadata: {name: seed}
+spec:
+  policies:
+    timeouts: {general: 5s, DefaultTimeoutPolicy: 1m30s}
+    retries:
+      r: {policy: exponential, maxInterval: 15s, maxRetries: -1, matching: {httpStatusCodes: "429,500-599"}}
+      DefaultAppRetryPolicy: {policy: constant, duration: 200ms, maxRetries: 3}
+    circuitBreakers:
+      cb: {maxRequests: 2, interval: 8s, timeout: 1s, trip: "consecutiveFailures >= 2 || requests > 10 && totalFailures > 3"}
+  targets:
+    apps: {a: {timeout: general, retry: r, circuitBreaker: cb}}
+    components: {statestore: {outbound: {retry: r, circuitBreaker: cb}, inbound: {timeout: 2s}}}
+YAML
+i=$((i + 1))
+echo "make-seeds: $i inputs in $top/resiliency"

@@ -159,6 +159,11 @@ typedef struct wg_externtype {
 /* Fills *out with the type of entity `index` of `kind`; false when out of range. */
 WG_API bool wg_module_extern_type(const wg_module *m, wg_extern_kind kind, uint32_t index, wg_externtype *out);
 
+/* The module's binary exactly as it was given to wg_module_new (the module's
+ * own copy: valid until wg_module_delete); *len receives its size in bytes.
+ * Recompiling these bytes gives an equal module (wasm.h's serialize). */
+WG_API const uint8_t *wg_module_binary(const wg_module *m, size_t *len);
+
 /* Writes a human-readable description of the module to `out`: its sections,
  * imports, exports and each function's disassembled instructions (in the
  * manner of `wasm-objdump -x -d`). Returns false on a write error. */
@@ -231,6 +236,30 @@ WG_API const char *wg_trap_message(const wg_trap *t);
  * "  at FUNC_NAME (func[N])" or "  at func[N]". Empty when unknown. */
 WG_API const char *wg_trap_backtrace(const wg_trap *t);
 WG_API void wg_trap_delete(wg_trap *t);
+
+/* One wasm frame of a trap's call stack (host functions have none). */
+typedef struct wg_trap_frame_info {
+  wg_instance *instance; /* the function's instance; owned by its store */
+  uint32_t func_index;   /* in the instance's module's function index space */
+  size_t func_offset;    /* byte offset of the instruction from the start of the
+                            function's body (its locals declarations included) */
+  size_t module_offset;  /* byte offset of the instruction in the module binary */
+} wg_trap_frame_info;
+
+/* Number of wasm frames recorded when the trap was raised: the trapping
+ * instruction (or, when the interpreter was interrupted at a function's
+ * entry or a loop, the function's first instruction or the loop), then each
+ * caller at its call instruction. Traps returned by host functions called
+ * from wasm get the frames of every wasm activation they unwind; 0 for a
+ * trap made with wg_trap_new that never passed through wasm. */
+WG_API size_t wg_trap_frame_count(const wg_trap *t);
+/* Fills *out with frame `i`, innermost (the trapping function) first;
+ * false when `i` >= wg_trap_frame_count. */
+WG_API bool wg_trap_frame(const wg_trap *t, size_t i, wg_trap_frame_info *out);
+/* Appends a frame to the trap (outermost last): for a host that re-raises,
+ * as a new trap, one it got from a nested call, keeping the frames the
+ * engine recorded there. False on out of memory. */
+WG_API bool wg_trap_append_frame(wg_trap *t, const wg_trap_frame_info *frame);
 
 /* Store limits. A zero field means "the default" noted beside it. */
 typedef struct wg_store_config {
@@ -306,6 +335,15 @@ WG_API wg_instance *wg_instance_new(wg_store *s, const wg_module *m, const wg_ex
 /* Looks up an export by name (`len` bytes). Returns false if there is none. */
 WG_API bool wg_instance_export(const wg_instance *inst, const char *name, size_t len, wg_extern *out);
 
+/* The entity `index` of `kind` in the instance's index spaces (imports
+ * first: wg_extern_desc.index of the module's exports fits). False when
+ * `index` is out of range. */
+WG_API bool wg_instance_extern(const wg_instance *inst, wg_extern_kind kind, uint32_t index, wg_extern *out);
+
+/* The module the instance was made from (not owned by the instance: the
+ * module must outlive the store). */
+WG_API const wg_module *wg_instance_module(const wg_instance *inst);
+
 /* The instance's memory 0, or NULL if it has none. */
 WG_API wg_memory *wg_instance_memory(const wg_instance *inst);
 
@@ -329,9 +367,21 @@ WG_API int64_t wg_memory_grow(wg_memory *mem, uint32_t delta);
 WG_API void wg_global_get(const wg_global *g, wg_val *out);
 WG_API bool wg_global_set(wg_global *g, const wg_val *v);
 
-/* Table access: false when out of bounds. */
+/* Table access: false when out of bounds. wg_table_set stores `ref` as is:
+ * the caller passes a wg_func * (or NULL) for a funcref table. */
 WG_API uint32_t wg_table_size(const wg_table *t);
 WG_API bool wg_table_get(const wg_table *t, uint32_t i, wg_ref *out);
+WG_API bool wg_table_set(wg_table *t, uint32_t i, wg_ref ref);
+/* Grows by `delta` elements set to `init`; returns the old size or -1 past
+ * the table's maximum (declared, capped by the store) or on OOM (spec
+ * table.grow). */
+WG_API int64_t wg_table_grow(wg_table *t, uint32_t delta, wg_ref init);
+
+/* The current type of an external value (spec 4.5.1 external typing): a
+ * function's type (arrays owned by the store), a table's element type, size
+ * as `min` and declared maximum, a memory's size in pages as `min` and
+ * declared maximum, a global's value type and mutability. */
+WG_API void wg_extern_type(const wg_extern *ex, wg_externtype *out);
 
 /* ------------------------------------------------------------------ limits on running guests */
 

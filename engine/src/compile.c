@@ -55,6 +55,8 @@ typedef struct compiler {
   uint32_t nframes, cap_frames;
   uint32_t *targets; /* cells holding branch targets */
   uint32_t ntargets, cap_targets;
+  uint32_t *offsets; /* pairs (first cell, wasm byte offset), see wg_code */
+  uint32_t noffsets, cap_offsets;
   uint32_t nlocals; /* params + locals */
   uint32_t nresults;
   /* The last instruction's destination operand, for retargeting by local.set,
@@ -620,6 +622,21 @@ static bool do_instr(compiler *c, const wg_instr *in, bool *done) {
 
 /* ---------------------------------------------------------------- functions */
 
+/* Records that the instruction at byte `offset` compiled to the cells from
+ * `first` on, if it emitted any. A fused compare and branch rewrites cells
+ * from the compare's start: entries at or past `first` that no longer begin
+ * an instruction are dropped first, so the table stays ascending. */
+static bool note_offset(compiler *c, uint32_t first, uint32_t offset) {
+  if (c->n <= first) return true;
+  while (c->noffsets && c->offsets[2 * (c->noffsets - 1)] >= first) c->noffsets--;
+  if (!grow((void **)&c->offsets, &c->cap_offsets, 2 * (c->noffsets + 1), sizeof(uint32_t)))
+    return fail(c, "out of memory");
+  c->offsets[2 * c->noffsets] = first;
+  c->offsets[2 * c->noffsets + 1] = offset;
+  c->noffsets++;
+  return true;
+}
+
 static bool compile_body(compiler *c, uint32_t func) {
   const wg_module *m = c->m;
   const wg_funcdef *f = &m->funcs[func];
@@ -631,16 +648,19 @@ static bool compile_body(compiler *c, uint32_t func) {
   if (!push_frame(c, F_FUNC, 0, ft->nresults)) return false;
   wg_diag ignored = {0};
   wg_reader r = {f->body.ptr + f->code_offset, f->body.ptr + f->body.len, m->bytes, &ignored, WG_MSG_EOF_SECTION};
+  /* The entry (stack and interruption checks) stands for the first instruction. */
+  if (!note_offset(c, 0, (uint32_t)(r.p - m->bytes))) return false;
   bool done = false;
   while (!done) {
     wg_instr in;
+    uint32_t first = c->n, offset = (uint32_t)(r.p - m->bytes);
     if (!wg_instr_read(&r, &in)) return fail(c, "malformed code");
     frame *fr = top_frame(c);
     bool skipping = fr->unreachable || fr->dead;
     bool structural = in.op == WG_OP_BLOCK || in.op == WG_OP_LOOP || in.op == WG_OP_IF || in.op == WG_OP_ELSE ||
                       in.op == WG_OP_END;
     if (skipping && !structural) continue;
-    if (!do_instr(c, &in, &done)) return false;
+    if (!do_instr(c, &in, &done) || !note_offset(c, first, offset)) return false;
   }
   /* The frame: params + locals + operand stack (+1 so a callee's frame start
    * is always inside it). */
@@ -652,6 +672,7 @@ static void free_compiler(compiler *c) {
   free(c->stack);
   free(c->frames);
   free(c->targets);
+  free(c->offsets);
 }
 
 static wg_code *compile(const wg_module *m, uint32_t func, const char **why) {
@@ -665,7 +686,10 @@ static wg_code *compile(const wg_module *m, uint32_t func, const char **why) {
     code->cells = c.code;
     code->ncells = c.n;
     code->frame_slots = (uint32_t)c.code[2].s.a;
+    code->offsets = c.offsets;
+    code->noffsets = c.noffsets;
     c.code = NULL;
+    c.offsets = NULL;
   } else if (why) {
     *why = c.why ? c.why : "out of memory";
   }
@@ -682,8 +706,7 @@ const wg_code *wg_compile_func(const wg_module *m, uint32_t func, const char **w
   if (!code) return NULL;
   wg_code *expected = NULL;
   if (!atomic_compare_exchange_strong(slot, &expected, code)) {
-    free(code->cells);
-    free(code);
+    wg_code_free(code);
     return expected;
   }
   return code;
@@ -692,5 +715,19 @@ const wg_code *wg_compile_func(const wg_module *m, uint32_t func, const char **w
 void wg_code_free(wg_code *code) {
   if (!code) return;
   free(code->cells);
+  free(code->offsets);
   free(code);
+}
+
+size_t wg_code_offset(const wg_code *code, const wg_cell *pc) {
+  if (pc <= code->cells || pc > code->cells + code->ncells || !code->noffsets) return SIZE_MAX;
+  uint32_t cell = (uint32_t)(pc - 1 - code->cells);
+  /* The last entry starting at or before `cell`. */
+  uint32_t lo = 0, hi = code->noffsets;
+  while (hi - lo > 1) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (code->offsets[2 * mid] <= cell) lo = mid;
+    else hi = mid;
+  }
+  return code->offsets[2 * lo] <= cell ? code->offsets[2 * lo + 1] : SIZE_MAX;
 }

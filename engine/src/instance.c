@@ -234,6 +234,32 @@ bool wg_instance_export(const wg_instance *inst, const char *name, size_t len, w
   return false;
 }
 
+bool wg_instance_extern(const wg_instance *inst, wg_extern_kind kind, uint32_t index, wg_extern *out) {
+  const wg_module *m = inst->module;
+  out->kind = kind;
+  switch (kind) {
+    case WG_EXTERN_FUNC:
+      if (index >= m->nfuncs) return false;
+      out->of.func = inst->funcs[index];
+      return true;
+    case WG_EXTERN_TABLE:
+      if (index >= m->ntables) return false;
+      out->of.table = inst->tables[index];
+      return true;
+    case WG_EXTERN_MEMORY:
+      if (index >= m->nmems) return false;
+      out->of.memory = inst->mems[index];
+      return true;
+    case WG_EXTERN_GLOBAL:
+      if (index >= m->nglobals) return false;
+      out->of.global = inst->globals[index];
+      return true;
+  }
+  return false;
+}
+
+const wg_module *wg_instance_module(const wg_instance *inst) { return inst->module; }
+
 wg_memory *wg_instance_memory(const wg_instance *inst) { return inst->module->nmems ? inst->mems[0] : NULL; }
 
 wg_trap *wg_func_call(wg_store *s, wg_func *f, const wg_val *args, size_t nargs, wg_val *results, size_t nresults) {

@@ -48,19 +48,6 @@ static wg_trap *call_host(wg_store *s, wg_func *f, wg_slot *fp, wg_instance *cal
   return t;
 }
 
-/* table.grow (4.4.6): old size, or -1 beyond the table's maximum. */
-static int32_t table_grow(wg_table *t, uint32_t n, wg_ref init) {
-  uint32_t old = t->size;
-  if (n == 0) return (int32_t)old;
-  if ((uint64_t)old + n > t->max) return -1;
-  wg_ref *e = realloc(t->elems, ((size_t)old + n) * sizeof *e);
-  if (!e) return -1;
-  for (uint32_t i = 0; i < n; i++) e[old + i] = init;
-  t->elems = e;
-  t->size = old + n;
-  return (int32_t)old;
-}
-
 wg_trap *wg_interp_call(wg_store *s, wg_func *f, wg_slot *fp) { return run(s, f, fp, NULL); }
 
 #define NEXT() goto *(pc++)->op
@@ -330,6 +317,7 @@ call:
   if (callee->host) {
     wg_trap *t = call_host(s, callee, new_fp, inst);
     if (t) {
+      wg_trap_add_frames(s, t, base_depth, pc);
       s->depth = base_depth;
       return t;
     }
@@ -369,7 +357,7 @@ L_IR_RETURN: {
 L_IR_EXIT:
   return NULL;
 trap: {
-  wg_trap *t = wg_trap_at(s, trap_code, trap_msg, base_depth);
+  wg_trap *t = wg_trap_at(s, trap_code, trap_msg, base_depth, pc);
   s->depth = base_depth;
   return t ? t : wg_trap_new(trap_code, NULL);
 }
@@ -418,7 +406,7 @@ L_TABLE_SIZE:
   pc += 1;
   NEXT();
 L_TABLE_GROW:
-  fp[A].i32 = table_grow(inst->tables[B], fp[A + 1].u32, fp[A].ref);
+  fp[A].i32 = (int32_t)wg_table_grow(inst->tables[B], fp[A + 1].u32, fp[A].ref);
   pc += 1;
   NEXT();
 L_TABLE_FILL: {

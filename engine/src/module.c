@@ -143,3 +143,8 @@ const char *wg_valtype_name(wg_valtype t) {
   }
   return "?";
 }
+
+const uint8_t *wg_module_binary(const wg_module *m, size_t *len) {
+  *len = m->len;
+  return m->bytes;
+}

@@ -45,6 +45,11 @@ typedef struct wg_code {
   wg_cell *cells;
   uint32_t ncells;
   uint32_t frame_slots; /* params + locals + operand stack */
+  /* Where each wasm instruction's code starts: pairs (cell index, byte
+   * offset of the instruction in the module binary), ascending by cell; for
+   * trap frames (wg_code_offset). Instructions that emit nothing have none. */
+  uint32_t *offsets;
+  uint32_t noffsets;
 } wg_code;
 
 /* A canonical function type id: equal types have equal ids (the store
@@ -155,12 +160,26 @@ const wg_code *wg_compile_func(const wg_module *m, uint32_t func, const char **w
 /* Frees compiled code (module deletion). */
 void wg_code_free(wg_code *code);
 
+/* The byte offset in the module binary of the wasm instruction whose
+ * compiled code contains the cell before `pc` (inside a handler, pc points
+ * past the handler cell; a frame's ret_pc points past its call), or SIZE_MAX
+ * when `pc` is not in `code`. */
+size_t wg_code_offset(const wg_code *code, const wg_cell *pc);
+
 /* Runs `f` with its arguments already in `fp[0..nparams)`; results come back
  * in `fp[0..nresults)` (interp.c). Returns NULL or a trap. */
 wg_trap *wg_interp_call(wg_store *s, wg_func *f, wg_slot *fp);
 
-/* Makes a trap with a backtrace of the store's current frames (trap.c). */
-wg_trap *wg_trap_at(wg_store *s, wg_trap_code code, const char *message, uint32_t depth_base);
+/* Makes a trap with a backtrace of the store's current frames (trap.c);
+ * `pc` is the innermost frame's position (the interpreter's pc). */
+wg_trap *wg_trap_at(wg_store *s, wg_trap_code code, const char *message, uint32_t depth_base, const wg_cell *pc);
+
+/* Appends the store's wasm frames above `depth_base` to `t`'s frames
+ * (innermost first; `pc` is the innermost frame's position): for traps made
+ * by wg_trap_at, and for traps that host functions called from wasm return,
+ * which so collect the frames of every wasm activation they unwind. Best
+ * effort: on out of memory `t` keeps the frames it had. */
+void wg_trap_add_frames(wg_store *s, wg_trap *t, uint32_t depth_base, const wg_cell *pc);
 
 /* The spec's message for a trap code. */
 const char *wg_trap_code_message(wg_trap_code code);

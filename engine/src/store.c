@@ -242,6 +242,54 @@ wg_table *wg_table_new(wg_store *s, wg_valtype elem, uint32_t min, bool has_max,
 
 uint32_t wg_table_size(const wg_table *t) { return t->size; }
 
+bool wg_table_set(wg_table *t, uint32_t i, wg_ref ref) {
+  if (i >= t->size) return false;
+  t->elems[i] = ref;
+  return true;
+}
+
+int64_t wg_table_grow(wg_table *t, uint32_t delta, wg_ref init) {
+  uint32_t old = t->size;
+  if (delta == 0) return old;
+  if ((uint64_t)old + delta > t->max) return -1;
+  wg_ref *e = realloc(t->elems, ((size_t)old + delta) * sizeof *e);
+  if (!e) return -1;
+  for (uint32_t i = 0; i < delta; i++) e[old + i] = init;
+  t->elems = e;
+  t->size = old + delta;
+  return old;
+}
+
+void wg_extern_type(const wg_extern *ex, wg_externtype *out) {
+  memset(out, 0, sizeof *out);
+  out->kind = ex->kind;
+  switch (ex->kind) {
+    case WG_EXTERN_FUNC: {
+      const wg_func *f = ex->of.func;
+      out->func.nparams = f->type.nparams;
+      out->func.nresults = f->type.nresults;
+      out->func.params = f->type.params;
+      out->func.results = f->type.results;
+      break;
+    }
+    case WG_EXTERN_TABLE:
+      out->elem = ex->of.table->elem;
+      out->min = ex->of.table->size;
+      out->has_max = ex->of.table->has_max;
+      out->max = ex->of.table->decl_max;
+      break;
+    case WG_EXTERN_MEMORY:
+      out->min = ex->of.memory->pages;
+      out->has_max = ex->of.memory->has_max;
+      out->max = ex->of.memory->decl_max;
+      break;
+    case WG_EXTERN_GLOBAL:
+      out->type = ex->of.global->type;
+      out->mut = ex->of.global->mut;
+      break;
+  }
+}
+
 bool wg_table_get(const wg_table *t, uint32_t i, wg_ref *out) {
   if (i >= t->size) return false;
   *out = t->elems[i];

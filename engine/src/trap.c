@@ -13,6 +13,8 @@ struct wg_trap {
   wg_trap_code code;
   char *message;
   char *backtrace;
+  wg_trap_frame_info *frames; /* innermost first */
+  size_t nframes;
 };
 
 const char *wg_trap_code_message(wg_trap_code code) {
@@ -43,6 +45,8 @@ static wg_trap *trap_make(wg_trap_code code, const char *message, char *backtrac
     return NULL;
   }
   t->code = code;
+  t->frames = NULL;
+  t->nframes = 0;
   t->message = strdup(message ? message : wg_trap_code_message(code));
   t->backtrace = backtrace ? backtrace : strdup("");
   if (!t->message || !t->backtrace) {
@@ -54,7 +58,7 @@ static wg_trap *trap_make(wg_trap_code code, const char *message, char *backtrac
 
 wg_trap *wg_trap_new(wg_trap_code code, const char *message) { return trap_make(code, message, NULL); }
 
-wg_trap *wg_trap_at(wg_store *s, wg_trap_code code, const char *message, uint32_t depth_base) {
+wg_trap *wg_trap_at(wg_store *s, wg_trap_code code, const char *message, uint32_t depth_base, const wg_cell *pc) {
   char *bt = NULL;
   size_t len = 0;
   FILE *out = open_memstream(&bt, &len);
@@ -75,7 +79,44 @@ wg_trap *wg_trap_at(wg_store *s, wg_trap_code code, const char *message, uint32_
     if (s->depth - depth_base > shown) fprintf(out, "  ... %u more frames\n", s->depth - depth_base - shown);
     fclose(out);
   }
-  return trap_make(code, message, bt);
+  wg_trap *t = trap_make(code, message, bt);
+  if (t) wg_trap_add_frames(s, t, depth_base, pc);
+  return t;
+}
+
+void wg_trap_add_frames(wg_store *s, wg_trap *t, uint32_t depth_base, const wg_cell *pc) {
+  if (s->depth <= depth_base) return;
+  wg_trap_frame_info *fr = realloc(t->frames, (t->nframes + (s->depth - depth_base)) * sizeof *fr);
+  if (!fr) return;
+  t->frames = fr;
+  for (uint32_t d = s->depth; d > depth_base; d--) {
+    const wg_func *f = s->frames[d].func;
+    /* Where this frame is: the innermost at pc, the others at their call. */
+    const wg_cell *at = d == s->depth ? pc : s->frames[d + 1].ret_pc;
+    if (!f || !f->inst) continue;
+    const wg_module *m = f->inst->module;
+    size_t body = f->index >= m->nfunc_imports ? m->funcs[f->index].body.offset : 0;
+    const wg_code *code = f->index >= m->nfunc_imports ? wg_compile_func(m, f->index, NULL) : NULL;
+    size_t off = code && at ? wg_code_offset(code, at) : SIZE_MAX;
+    if (off == SIZE_MAX || off < body) off = body;
+    t->frames[t->nframes++] = (wg_trap_frame_info){f->inst, f->index, off - body, off};
+  }
+}
+
+bool wg_trap_append_frame(wg_trap *t, const wg_trap_frame_info *frame) {
+  wg_trap_frame_info *fr = realloc(t->frames, (t->nframes + 1) * sizeof *fr);
+  if (!fr) return false;
+  t->frames = fr;
+  t->frames[t->nframes++] = *frame;
+  return true;
+}
+
+size_t wg_trap_frame_count(const wg_trap *t) { return t->nframes; }
+
+bool wg_trap_frame(const wg_trap *t, size_t i, wg_trap_frame_info *out) {
+  if (i >= t->nframes) return false;
+  *out = t->frames[i];
+  return true;
 }
 
 wg_trap_code wg_trap_code_of(const wg_trap *t) { return t->code; }
@@ -86,5 +127,6 @@ void wg_trap_delete(wg_trap *t) {
   if (!t) return;
   free(t->message);
   free(t->backtrace);
+  free(t->frames);
   free(t);
 }

@@ -15,7 +15,10 @@
 #include "components/bindings/binding.h"
 #include "components/state/store.h"
 #include "config/component.h"
+#include "config/configuration.h"
+#include "pubsub/runtime.h"
 #include "http/server.h"
+#include "pipeline/pipeline.h"
 #include "wggate.h"
 
 /* A loaded state store and the component it came from. */
@@ -33,18 +36,27 @@ typedef struct wgg_binding_entry {
 
 typedef struct wgg_api {
   const wgg_options *opts;       /* borrowed */
+  wgg_configuration config;      /* owned: the merged --config files (empty when none) */
   wgg_component_list components; /* owned: every loaded component */
   wgg_store_entry *stores;       /* owned */
   size_t n_stores;
   wgg_binding_entry *bindings; /* owned */
   size_t n_bindings;
+  wgg_pubsub_entry *pubsubs; /* owned (the components; pubsub/runtime.h) */
+  size_t n_pubsubs;
+  wgg_psrt *psrt;            /* owned: subscriptions and delivery to the app */
   pthread_mutex_t ext_mu;
   json_t *extended; /* attributes set with PUT /v1.0/metadata/{name} (under ext_mu) */
+  wgg_pipeline http_pipeline;     /* spec.httpPipeline: runs before the router (owned) */
+  wgg_pipeline app_http_pipeline; /* spec.appHttpPipeline: on calls to the app (owned) */
   int ready;        /* atomic: 1 once every listener is up */
   int app_ready;    /* atomic: 1 once the app port accepts connections (or there is no app port) */
   int app_health_ok; /* atomic: the app health probe's verdict (runtime/apphealth.c); 0 until the first
                         success, as daprd starts unhealthy; only consulted with --enable-app-health-check */
   struct wgg_app_limit *app_limit; /* owned: --app-max-concurrency (api/appchannel.h), NULL = unlimited */
+  struct wgg_nameres *nameres;       /* owned: sidecar-to-sidecar name resolution (api/mesh.h) */
+  struct wgg_resiliency *resiliency; /* owned: Resiliency policies, NULL when none (api/mesh.h) */
+  struct wgg_acl *acl;               /* owned: spec.accessControl, NULL = allow all (api/acl.h) */
 } wgg_api;
 
 /* Whether the app can take calls now: its port accepted a connection and,
@@ -55,17 +67,21 @@ typedef struct wgg_api {
 bool wgg_app_healthy(const wgg_api *api);
 
 /* Builds the API from loaded components (ownership of *components moves in;
- * *components is emptied). Creates the state stores; a component that fails
+ * *components is emptied). Loads the Configuration of opts->config_paths
+ * (errors: configuration.h's wgg_configuration_load). Creates the state stores; a component that fails
  * to initialise stops the start with err (file, line, name, reason) unless
  * its spec.ignoreErrors is true, in which case it is skipped with a warning.
  * Components of building blocks not implemented yet are skipped with a
- * warning. Returns NULL with err filled. */
+ * warning. Builds the Configuration's httpPipeline and appHttpPipeline
+ * (pipeline.h wgg_pipeline_build: a missing middleware component or a guest
+ * that fails to load stops the start). Returns NULL with err filled. */
 wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wgg_err *err);
 
 /* Frees the API and closes its stores. No request may be in flight. */
 void wgg_api_free(wgg_api *api);
 
-/* The request handler (a wgg_http_handler_fn; user is the wgg_api). */
+/* The request handler (a wgg_http_handler_fn; user is the wgg_api): the
+ * http pipeline when there is one, then the routes. */
 void wgg_api_handle(wgg_http_req *req, void *user);
 
 /* The server's observe hook: records request metrics (observe/metrics.h). */
@@ -103,6 +119,14 @@ void wgg_api_healthz(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
 void wgg_api_metadata(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
 void wgg_api_state(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
 void wgg_api_bindings(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
+/* /v1.0/publish/... (seg after "publish"; "bulk" first means bulk publish)
+ * and /v1.0-alpha1/publish/bulk/... (seg after "bulk"); publish.c. */
+void wgg_api_publish(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
+void wgg_api_publish_bulk(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
+
+/* Starts pub/sub delivery (subscriptions, the delivery thread) once the
+ * sidecar serves. Returns 0 or -1 with err. */
+int wgg_api_start_pubsub(wgg_api *api, wgg_err *err);
 
 /* Service invocation of app_id's method (the raw, still percent-encoded
  * path after .../method/). Uses the loop's app-channel client, found in

@@ -5,7 +5,9 @@
  * string as data is passed as its text, anything else as its JSON. 200 with
  * the binding's bytes, 204 when it returned none; response metadata as
  * "metadata.<k>" headers, also on failure; 400 ERR_MALFORMED_REQUEST, 500
- * ERR_INVOKE_OUTPUT_BINDING. Bindings run on the libuv thread pool.
+ * ERR_INVOKE_OUTPUT_BINDING. The request's traceparent, tracestate and
+ * baggage headers are copied into the metadata. Bindings run on the libuv
+ * thread pool.
  */
 #include <http_parser.h>
 #include <stdio.h>
@@ -109,7 +111,12 @@ void wgg_api_bindings(wgg_api *api, wgg_http_req *req, char **seg, size_t n) {
     j->req = req;
     j->be = be;
     j->operation = strdup(op ? op : "");
-    j->metadata = json_is_object(meta) ? json_incref(meta) : json_object();
+    j->metadata = json_is_object(meta) ? json_deep_copy(meta) : json_object();
+    static const char *const trace[] = {"traceparent", "tracestate", "baggage"}; /* copied into the metadata */
+    for (size_t t = 0; j->metadata && t < 3; t++) {
+      const char *tv = wgg_http_req_header(req, trace[t]);
+      if (tv && !json_object_get(j->metadata, trace[t])) json_object_set_new(j->metadata, trace[t], json_string(tv));
+    }
     if (json_is_string(data)) {
       j->len = json_string_length(data);
       j->data = malloc(j->len + 1);

@@ -6,7 +6,7 @@
  * to http://<app-channel-address>:<app-port>/<method>; the app's status,
  * headers and body come back. The target may also be an HTTPEndpoint
  * resource (its baseUrl and headers) or a URL ("http://host:port/base").
- * Other app IDs are not reachable yet (500 ERR_DIRECT_INVOKE).
+ * Other app IDs go to their own sidecar (invoke_remote.c, mesh.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +15,7 @@
 
 #include "api/api.h"
 #include "api/appchannel.h"
+#include "api/mesh.h"
 #include "http/client.h"
 #include "util/buf.h"
 
@@ -90,6 +91,15 @@ static int parse_url(const char *url, target *t, const char **why) {
   return 0;
 }
 
+/* With --enable-app-health-check, an unhealthy app gets no calls (daprd's
+ * HTTP channel). Returns true, or false after answering req with Dapr's error. */
+static bool own_app_admits(wgg_api *api, wgg_http_req *req, const char *app_id) {
+  if (!api->opts->enable_app_health_check || __atomic_load_n(&api->app_health_ok, __ATOMIC_ACQUIRE)) return true;
+  wgg_api_error(req, 500, "ERR_DIRECT_INVOKE",
+                "failed to invoke, id: %s, err: rpc error: code = Internal desc = app is not in a healthy state", app_id);
+  return false;
+}
+
 /* The own app goes through the app channel (api/appchannel.h: health,
  * --app-max-concurrency, APP_API_TOKEN). Returns 0 when the call is under
  * way, or -1 after answering req with Dapr's error (j is then the caller's). */
@@ -114,6 +124,7 @@ void wgg_api_invoke(wgg_api *api, wgg_http_req *req, const char *app_id, const c
   const char *why = NULL;
   bool own = *app_id && !strcmp(app_id, o->app_id ? o->app_id : "");
   if (own) {
+    if (!wgg_invoke_acl_check(api, req, method)) return; /* accessControl, for hops from other sidecars */
     if (o->app_port <= 0) why = "app channel is not initialized";
     snprintf(t.host, sizeof t.host, "%s", o->app_channel_address);
     t.port = o->app_port;
@@ -123,9 +134,8 @@ void wgg_api_invoke(wgg_api *api, wgg_http_req *req, const char *app_id, const c
     for (size_t i = 0; i < api->components.n && !t.endpoint; i++)
       if (api->components.items[i].endpoint && !strcmp(api->components.items[i].name, app_id))
         t.endpoint = &api->components.items[i];
-    if (!t.endpoint) {
-      wgg_api_error(req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: couldn't find service: %s", app_id,
-                    app_id);
+    if (!t.endpoint) { /* another app: through its sidecar */
+      wgg_invoke_remote(api, req, app_id, method);
       return;
     }
     parse_url(t.endpoint->base_url, &t, &why);
@@ -143,24 +153,43 @@ void wgg_api_invoke(wgg_api *api, wgg_http_req *req, const char *app_id, const c
   size_t n = 0;
   for (size_t i = 0; h && i < req->n_headers; i++) {
     const char *name = req->headers[i].name;
-    if (hop_header(name) || !strcasecmp(name, "dapr-api-token") || !strcasecmp(name, "dapr-app-id")) continue;
+    if (hop_header(name) || !strcasecmp(name, "dapr-api-token") || !strcasecmp(name, "dapr-app-id") ||
+        !strcasecmp(name, WGG_HOP_HEADER))
+      continue;
     h[n++] = req->headers[i];
   }
   for (size_t i = 0; h && i < extra; i++) /* an HTTPEndpoint's spec.headers */
     h[n++] = (wgg_http_header){t.endpoint->meta[i].name, t.endpoint->meta[i].value ? t.endpoint->meta[i].value : ""};
+  if (h && own && o->app_api_token && *o->app_api_token)
+    h[n++] = (wgg_http_header){"dapr-api-token", o->app_api_token};
+  if (own && !own_app_admits(api, req, app_id)) { /* health (api/appchannel.h) */
+    free(h);
+    wgg_buf_free(&path);
+    return;
+  }
+  if (own && h && !rc && wgg_invoke_wants_resiliency(api, req, app_id)) { /* timeouts, retries, breakers */
+    wgg_invoke_resilient(api, req, app_id, t.host, t.port, path.data, h, n);
+    free(h);
+    wgg_buf_free(&path);
+    return;
+  }
   invoke_job *j = calloc(1, sizeof *j);
   if (j) {
     j->req = req;
     j->app_id = strdup(app_id);
   }
-  if (own && !rc && h && j && j->app_id) {
+  bool piped = own && api->app_http_pipeline.n; /* spec.appHttpPipeline: only on the hop to our app */
+  if (own && !piped && !rc && h && j && j->app_id) { /* the app channel: --app-max-concurrency */
     if (invoke_own_app(api, req, cl, path.data, h, n, j)) {
       free(j->app_id);
       free(j);
     }
   } else if (rc || !h || !j || !j->app_id ||
-             wgg_http_client_request(cl, t.host, t.port, req->method_name, path.data, h, n, req->body,
-                                     req->body_len, INVOKE_TIMEOUT_MS, on_app_response, j)) {
+             (piped ? wgg_pipeline_call(&api->app_http_pipeline, req->loop, cl, t.host, t.port, req->method_name,
+                                        path.data, h, n, req->body, req->body_len, req->remote_addr,
+                                        INVOKE_TIMEOUT_MS, on_app_response, j)
+                    : wgg_http_client_request(cl, t.host, t.port, req->method_name, path.data, h, n, req->body,
+                                              req->body_len, INVOKE_TIMEOUT_MS, on_app_response, j))) {
     if (j) free(j->app_id);
     free(j);
     wgg_api_error(req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: cannot reach %s:%d", app_id, t.host,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/input_bindings.h"
 
 static json_t *capabilities(unsigned f) {
   json_t *a = json_array();
@@ -47,6 +48,24 @@ static void get_metadata(wgg_api *api, wgg_http_req *req) {
     json_array_append_new(comps, json_pack("{s:s,s:s,s:s,s:[s]}", "name", c->name, "type", c->type, "version",
                                            *c->version ? c->version : "v1", "capabilities", "OUTPUT_BINDING"));
   }
+  /* Input bindings report INPUT_BINDING (api/input_bindings.c). */
+  for (size_t i = 0; i < api->components.n; i++) {
+    const wgg_component *c = &api->components.items[i];
+    if (!c->endpoint && wgg_input_binding_type_supported(c->type))
+      json_array_append_new(comps, json_pack("{s:s,s:s,s:s,s:[s]}", "name", c->name, "type", c->type, "version",
+                                             *c->version ? c->version : "v1", "capabilities", "INPUT_BINDING"));
+  }
+  /* Pub/sub components report their features (components-contrib pubsub/feature.go). */
+  for (size_t i = 0; i < api->n_pubsubs; i++) {
+    const wgg_component *c = api->pubsubs[i].comp;
+    unsigned f = api->pubsubs[i].ps->features;
+    json_t *caps = json_array();
+    if (f & WGG_PSFEAT_MESSAGE_TTL) json_array_append_new(caps, json_string("MESSAGE_TTL"));
+    if (f & WGG_PSFEAT_SUBSCRIBE_WILDCARDS) json_array_append_new(caps, json_string("SUBSCRIBE_WILDCARDS"));
+    if (f & WGG_PSFEAT_BULK_PUBLISH) json_array_append_new(caps, json_string("BULK_PUBLISH"));
+    json_array_append_new(comps, json_pack("{s:s,s:s,s:s,s:o}", "name", c->name, "type", c->type, "version",
+                                           *c->version ? c->version : "v1", "capabilities", caps));
+  }
   json_t *eps = json_array();
   for (size_t i = 0; i < api->components.n; i++)
     if (api->components.items[i].endpoint)
@@ -55,9 +74,9 @@ static void get_metadata(wgg_api *api, wgg_http_req *req) {
   json_t *ext = json_deep_copy(api->extended);
   pthread_mutex_unlock(&api->ext_mu);
   if (ext) json_object_set_new(ext, "daprRuntimeVersion", json_string(WGG_RUNTIME_VERSION));
-  json_t *j = json_pack("{s:s,s:s,s:[],s:[],s:o,s:o,s:[],s:o,s:o}", "id", api->opts->app_id ? api->opts->app_id : "",
+  json_t *j = json_pack("{s:s,s:s,s:[],s:[],s:o,s:o,s:o,s:o,s:o}", "id", api->opts->app_id ? api->opts->app_id : "",
                         "runtimeVersion", WGG_RUNTIME_VERSION, "enabledFeatures", "actors", "components", comps,
-                        "httpEndpoints", eps, "subscriptions", "extended", ext ? ext : json_object(),
+                        "httpEndpoints", eps, "subscriptions", wgg_psrt_subscriptions(api->psrt), "extended", ext ? ext : json_object(),
                         "appConnectionProperties", app_connection(api->opts));
   wgg_api_json(req, 200, j);
 }

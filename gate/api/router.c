@@ -10,6 +10,7 @@
 
 #include "api/api.h"
 #include "api/appchannel.h"
+#include "api/input_bindings.h"
 #include "util/err.h"
 #include "observe/metrics.h"
 #include "util/log.h"
@@ -19,6 +20,18 @@
 static bool block_is(const char *type, const char *block) {
   size_t n = strlen(block);
   return !strncmp(type, block, n) && type[n] == '.';
+}
+
+/* A Configuration pipeline's middleware (pipeline/build.c does the work). */
+static int build_pipeline(wgg_api *api, const char *what, const wgg_handler_spec *h, size_t n, wgg_pipeline *out,
+                          wgg_err *err) {
+  if (!n) return 0;
+  wgg_pipeline_spec *specs = calloc(n, sizeof *specs);
+  if (!specs) return wgg_err_set(err, "out of memory");
+  for (size_t i = 0; i < n; i++) specs[i] = (wgg_pipeline_spec){h[i].name, h[i].type};
+  int rc = wgg_pipeline_build(out, what, specs, n, &api->components, api->config.wasm_strict_sandbox, err);
+  free(specs);
+  return rc;
 }
 
 wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wgg_err *err) {
@@ -32,9 +45,12 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
   bool oom = false;
   api->app_limit = wgg_app_limit_new(opts->app_port > 0 ? opts->app_max_concurrency : 0, &oom);
   api->extended = json_object();
+  if (wgg_configuration_load(opts->config_paths, opts->n_config_paths, &api->config, err)) goto fail;
+  if (api->config.file) wgg_info("configuration loaded: %s (%s)", api->config.name, api->config.file);
   api->stores = calloc(api->components.n ? api->components.n : 1, sizeof *api->stores);
   api->bindings = calloc(api->components.n ? api->components.n : 1, sizeof *api->bindings);
-  if (!api->extended || !api->stores || !api->bindings || oom) {
+  api->pubsubs = calloc(api->components.n ? api->components.n : 1, sizeof *api->pubsubs);
+  if (!api->extended || !api->stores || !api->bindings || !api->pubsubs || oom) {
     wgg_err_set(err, "out of memory");
     goto fail;
   }
@@ -44,6 +60,7 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
       wgg_info("HTTPEndpoint loaded: %s (%s)", c->name, c->base_url);
       continue;
     }
+    if (block_is(c->type, "bindings") && wgg_input_binding_type_supported(c->type)) continue; /* input_bindings.c */
     if (block_is(c->type, "bindings") && wgg_binding_type_supported(c->type)) {
       wgg_err e;
       wgg_binding *b = wgg_binding_new(c, &e);
@@ -60,6 +77,23 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
       wgg_info("component loaded: %s (%s/%s)", c->name, c->type, *c->version ? c->version : "v1");
       continue;
     }
+    if (block_is(c->type, "pubsub") && wgg_pubsub_type_supported(c->type)) {
+      wgg_err e;
+      wgg_pubsub *ps = wgg_pubsub_new(c, opts->app_id, &e);
+      if (!ps) {
+        if (c->ignore_errors) {
+          wgg_warn("component %s (%s:%d): %s; skipped (ignoreErrors)", c->name, c->file, c->line, e.msg);
+          continue;
+        }
+        wgg_err_set(err, "%s:%d: component %s (%s/%s): init error: %s", c->file, c->line, c->name, c->type,
+                    *c->version ? c->version : "v1", e.msg);
+        goto fail;
+      }
+      api->pubsubs[api->n_pubsubs++] = (wgg_pubsub_entry){c, ps};
+      wgg_info("component loaded: %s (%s/%s)", c->name, c->type, *c->version ? c->version : "v1");
+      continue;
+    }
+    if (block_is(c->type, "middleware")) continue; /* built when a Configuration's pipeline names it */
     if (!block_is(c->type, "state")) {
       if (strcmp(c->type, "secretstores.local.env") && strcmp(c->type, "secretstores.local.file"))
         wgg_warn("component %s (%s, %s:%d): building block not supported yet; skipped", c->name, c->type, c->file,
@@ -82,6 +116,11 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
     api->stores[api->n_stores++].store = s;
     wgg_info("component loaded: %s (%s/%s)", c->name, c->type, *c->version ? c->version : "v1");
   }
+  if (build_pipeline(api, "httpPipeline", api->config.http_pipeline, api->config.n_http_pipeline,
+                     &api->http_pipeline, err) ||
+      build_pipeline(api, "appHttpPipeline", api->config.app_http_pipeline, api->config.n_app_http_pipeline,
+                     &api->app_http_pipeline, err))
+    goto fail;
   return api;
 fail:
   wgg_api_free(api);
@@ -90,13 +129,20 @@ fail:
 
 void wgg_api_free(wgg_api *api) {
   if (!api) return;
+  wgg_psrt_stop(api->psrt, api->opts->graceful_shutdown_ms);
+  for (size_t i = 0; i < api->n_pubsubs; i++) api->pubsubs[i].ps->ops->destroy(api->pubsubs[i].ps);
+  free(api->pubsubs);
+  wgg_psrt_free(api->psrt);
   for (size_t i = 0; i < api->n_stores; i++) api->stores[i].store->ops->destroy(api->stores[i].store);
   free(api->stores);
   for (size_t i = 0; i < api->n_bindings; i++) api->bindings[i].binding->ops->destroy(api->bindings[i].binding);
   free(api->bindings);
+  wgg_pipeline_free(&api->http_pipeline);
+  wgg_pipeline_free(&api->app_http_pipeline);
   wgg_component_list_free(&api->components);
   json_decref(api->extended);
   wgg_app_limit_free(api->app_limit);
+  wgg_configuration_free(&api->config);
   pthread_mutex_destroy(&api->ext_mu);
   free(api);
 }
@@ -199,7 +245,7 @@ static bool token_equal(const char *a, const char *b) {
   return d == 0;
 }
 
-void wgg_api_handle(wgg_http_req *req, void *user) {
+static void route(wgg_http_req *req, void *user) {
   wgg_api *api = user;
   char *seg[16] = {0};
   int n = split(req->path, seg, 16);
@@ -238,11 +284,19 @@ void wgg_api_handle(wgg_http_req *req, void *user) {
       wgg_api_bindings(api, req, seg + 2, (size_t)n - 2);
       goto out;
     }
+    if (!strcmp(seg[1], "publish")) {
+      wgg_api_publish(api, req, seg + 2, (size_t)n - 2);
+      goto out;
+    }
     if (!strcmp(seg[1], "invoke")) {
       req->tag = WGG_R_INVOKE;
       invoke_route(api, req);
       goto out;
     }
+  }
+  if (n >= 3 && !strcmp(seg[0], "v1.0-alpha1") && !strcmp(seg[1], "publish") && !strcmp(seg[2], "bulk")) {
+    wgg_api_publish_bulk(api, req, seg + 3, (size_t)n - 3);
+    goto out;
   }
   const char *target = wgg_http_req_header(req, "dapr-app-id");
   char basic_id[256];
@@ -256,6 +310,12 @@ void wgg_api_handle(wgg_http_req *req, void *user) {
   wgg_http_respond(req, 404, "text/plain; charset=utf-8", NULL, 0, nf, sizeof nf - 1);
 out:
   for (int i = 0; i < n; i++) free(seg[i]);
+}
+
+void wgg_api_handle(wgg_http_req *req, void *user) {
+  wgg_api *api = user;
+  if (api->http_pipeline.n) wgg_pipeline_serve(&api->http_pipeline, req, route, api);
+  else route(req, user);
 }
 
 void wgg_api_observe(int tag, int method, int status, uint64_t ns, void *user) {

@@ -3,8 +3,6 @@
  * resolves secretKeyRef through secretstores.local.env
  * (docs operations/components/component-secrets.md).
  */
-#include <dirent.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,17 +11,9 @@
 #include <strings.h>
 
 #include "config/component.h"
+#include "config/resource.h"
 #include "util/buf.h"
 #include "util/err.h"
-
-static int has_yaml_ext(const char *n) {
-  size_t l = strlen(n);
-  return (l > 5 && !strcmp(n + l - 5, ".yaml")) || (l > 4 && !strcmp(n + l - 4, ".yml"));
-}
-
-static int cmp_str(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
 
 static int load_file(const char *path, const char *app_id, wgg_component_list *out, wgg_err *err) {
   wgg_buf text = {0};
@@ -34,32 +24,12 @@ static int load_file(const char *path, const char *app_id, wgg_component_list *o
 }
 
 static int load_dir(const char *dir, const char *app_id, wgg_component_list *out, wgg_err *err) {
-  DIR *d = opendir(dir);
-  if (!d) return wgg_err_set(err, "resources path %s: %s", dir, strerror(errno));
-  char **names = NULL;
-  size_t n = 0;
+  char **files;
+  size_t n;
+  if (wgg_resource_files(dir, &files, &n, err)) return -1;
   int rc = 0;
-  struct dirent *e;
-  while ((e = readdir(d))) {
-    if (e->d_name[0] == '.' || !has_yaml_ext(e->d_name)) continue;
-    char **g = realloc(names, (n + 1) * sizeof *g);
-    if (!g || !(g[n] = strdup(e->d_name))) {
-      if (g) names = g;
-      rc = wgg_err_set(err, "out of memory");
-      break;
-    }
-    names = g;
-    n++;
-  }
-  closedir(d);
-  if (n) qsort(names, n, sizeof *names, cmp_str);
-  for (size_t i = 0; i < n && !rc; i++) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-    rc = load_file(path, app_id, out, err);
-  }
-  for (size_t i = 0; i < n; i++) free(names[i]);
-  free(names);
+  for (size_t i = 0; i < n && !rc; i++) rc = load_file(files[i], app_id, out, err);
+  wgg_resource_files_free(files, n);
   return rc;
 }
 

@@ -47,6 +47,7 @@ struct wgg_http_conn {
   wgg_http_req *ready; /* parsed, waiting for dispatch */
   wgg_http_req *inflight;
   uint64_t msg_start; /* uv_now when the current request began */
+  char peer[64];      /* the client's "ip:port" */
   int timer_mode;
   int open_handles; /* tcp + timer */
   int pending_writes;
@@ -287,6 +288,9 @@ static int on_message_complete(http_parser *p) {
   r->keep_alive = http_should_keep_alive(p) != 0;
   r->loop = c->srv->loop;
   r->conn = c;
+  r->http_major = p->http_major;
+  r->http_minor = p->http_minor;
+  memcpy(r->remote_addr, c->peer, sizeof r->remote_addr);
   r->url = c->url.data ? c->url.data : strdup("/");
   c->url.data = NULL;
   c->url.len = c->url.cap = 0;
@@ -495,6 +499,18 @@ static void on_connection(uv_stream_t *ls, int status) {
     return;
   }
   uv_tcp_nodelay(&c->tcp, 1);
+  struct sockaddr_storage ss;
+  int sl = sizeof ss;
+  if (!uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl)) {
+    char ip[INET6_ADDRSTRLEN] = "";
+    if (ss.ss_family == AF_INET6) {
+      uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof ip);
+      snprintf(c->peer, sizeof c->peer, "[%s]:%d", ip, ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
+    } else {
+      uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof ip);
+      snprintf(c->peer, sizeof c->peer, "%s:%d", ip, ntohs(((struct sockaddr_in *)&ss)->sin_port));
+    }
+  }
   http_parser_init(&c->parser, HTTP_REQUEST);
   c->parser.data = c;
   arm(c, T_IDLE, s->cfg.idle_timeout_ms);
@@ -505,6 +521,12 @@ static void on_connection(uv_stream_t *ls, int status) {
 
 void wgg_http_respond(wgg_http_req *req, int status, const char *content_type, const wgg_http_header *headers,
                       size_t n, const char *body, size_t len) {
+  if (req->respond_hook) {
+    wgg_http_respond_hook hook = req->respond_hook;
+    req->respond_hook = NULL;
+    hook(req, status, content_type, headers, n, body, len);
+    return;
+  }
   wgg_http_conn *c = req->conn;
   bool head = req->method == HTTP_HEAD;
   if (c->srv->cfg.observe) c->srv->cfg.observe(req->tag, req->method, status, uv_hrtime() - req->start_ns, c->srv->cfg.user);

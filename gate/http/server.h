@@ -22,9 +22,14 @@ typedef struct wgg_http_header {
 } wgg_http_header;
 
 typedef struct wgg_http_conn wgg_http_conn;
+typedef struct wgg_http_req wgg_http_req;
+
+/* See wgg_http_req.respond_hook. */
+typedef void (*wgg_http_respond_hook)(wgg_http_req *req, int status, const char *content_type,
+                                      const wgg_http_header *headers, size_t n, const char *body, size_t len);
 
 /* A parsed request. Owned by the server; valid until wgg_http_respond. */
-typedef struct wgg_http_req {
+struct wgg_http_req {
   int method;              /* enum http_method of http_parser.h */
   const char *method_name; /* "GET", ... */
   char *url;               /* raw request target, e.g. "/v1.0/state/s/k?metadata.x=1" */
@@ -38,8 +43,15 @@ typedef struct wgg_http_req {
   int tag;             /* set by the handler (a route id for metrics); 0 by default */
   uint64_t start_ns;   /* uv_hrtime() when the request was dispatched */
   uv_loop_t *loop;     /* the loop the request runs on */
+  int http_major, http_minor; /* protocol version, e.g. 1.1 */
+  char remote_addr[64];       /* the client, "ip:port" or "[ip6]:port" ("" when unknown) */
+  /* Optional interception (the middleware pipeline): when set, wgg_http_respond
+   * clears it and passes the response to it instead of sending it; req stays
+   * alive, and whoever set the hook answers it later with wgg_http_respond. */
+  wgg_http_respond_hook respond_hook;
+  void *hook_user;
   wgg_http_conn *conn; /* private */
-} wgg_http_req;
+};
 
 /* Called on the loop thread for each complete request. The handler must call
  * wgg_http_respond exactly once, now or later from the same loop thread. */

@@ -33,7 +33,7 @@ typedef struct wgg_options {
   const char *listen_addresses;    /* --dapr-listen-addresses, comma-separated; "" = all (0.0.0.0) */
   const char **resources_paths;    /* --resources-path (repeatable) */
   size_t n_resources_paths;
-  const char **config_paths; /* --config (repeatable, comma-separated) */
+  const char **config_paths; /* --config (repeatable; merged in order, see config/configuration.h) */
   size_t n_config_paths;
   int log_level;            /* enum wgg_log_level */
   bool log_as_json;         /* --log-as-json */

@@ -13,7 +13,7 @@ static const int methods[N_METHODS - 1] = {HTTP_GET, HTTP_POST, HTTP_PUT, HTTP_D
 static const double bucket_ms[N_BUCKETS] = {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 5000};
 static const char *const route_names[WGG_R_COUNT] = {"other", "healthz", "metadata", "state.get", "state.save",
                                                      "state.bulk", "state.delete", "state.transaction", "invoke",
-                                                     "bindings"};
+                                                     "bindings", "publish"};
 static const char *const op_names[WGG_OP_COUNT] = {"get", "set", "delete", "transaction", "bulk_get"};
 
 static uint64_t req_count[WGG_R_COUNT][N_METHODS][N_STATUS];

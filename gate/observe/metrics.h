@@ -28,6 +28,7 @@ enum wgg_route {
   WGG_R_STATE_TRANSACTION,
   WGG_R_INVOKE,
   WGG_R_BINDINGS,
+  WGG_R_PUBLISH,
   WGG_R_COUNT
 };
 

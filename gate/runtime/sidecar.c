@@ -16,6 +16,8 @@
 
 #include "api/api.h"
 #include "api/appchannel.h"
+#include "api/input_bindings.h"
+#include "api/mesh.h"
 #include "http/client.h"
 #include "http/server.h"
 #include "observe/metrics.h"
@@ -52,7 +54,7 @@ struct worker;
 
 typedef struct mainctx {
   uv_loop_t *loop;
-  uv_signal_t sigterm, sigint;
+  uv_signal_t sigterm, sigint, sighup;
   uv_timer_t deadline;
   uv_async_t worker_done;
   struct worker *workers;
@@ -68,6 +70,8 @@ typedef struct mainctx {
   bool probe_resolving;
   uint64_t probe_attempts;
   wgg_apphealth *health; /* --enable-app-health-check: probes once the app port answers */
+  uv_timer_t nr_renew; /* renews the name-resolution registration (api/mesh.h) */
+  wgg_inputs *inputs;  /* input bindings, on this loop (api/input_bindings.h) */
 } mainctx;
 
 /* Wakes the main loop; safe against the main loop closing the handle. */
@@ -186,10 +190,15 @@ static void main_close(mainctx *m) {
   wgg_apphealth_stop(m->health);
   m->health = NULL;
   if (!uv_is_closing((uv_handle_t *)&m->app_probe)) uv_close((uv_handle_t *)&m->app_probe, NULL);
+  if (!uv_is_closing((uv_handle_t *)&m->nr_renew)) uv_close((uv_handle_t *)&m->nr_renew, NULL);
+  wgg_inputs_stop(m->inputs);
   if (m->probe_tcp && !uv_is_closing((uv_handle_t *)m->probe_tcp)) uv_close((uv_handle_t *)m->probe_tcp, probe_closed);
   m->probe_tcp = NULL;
   if (!uv_is_closing((uv_handle_t *)&m->sigterm)) uv_close((uv_handle_t *)&m->sigterm, NULL);
   if (!uv_is_closing((uv_handle_t *)&m->sigint)) uv_close((uv_handle_t *)&m->sigint, NULL);
+  if (!uv_is_closing((uv_handle_t *)&m->sighup)) uv_close((uv_handle_t *)&m->sighup, NULL);
+  wgg_pipeline_unwatch(&m->api->http_pipeline);
+  wgg_pipeline_unwatch(&m->api->app_http_pipeline);
   if (!uv_is_closing((uv_handle_t *)&m->deadline)) uv_close((uv_handle_t *)&m->deadline, NULL);
   uv_mutex_lock(&m->notify_mu);
   if (!m->notify_closed) uv_close((uv_handle_t *)&m->worker_done, NULL);
@@ -221,6 +230,18 @@ static void on_signal(uv_signal_t *s, int signum) {
   for (size_t i = 0; i < m->n_workers; i++) send_cmd(&m->workers[i], 1);
   uv_timer_start(&m->deadline, on_deadline, m->grace_ms ? m->grace_ms : 1, 0);
   if (all_exited(m)) main_close(m);
+}
+
+/* SIGHUP: recompile every wasm middleware from its url and swap it in;
+ * requests in flight finish on the old guests. */
+static void on_sighup(uv_signal_t *s, int signum) {
+  (void)signum;
+  mainctx *m = s->data;
+  if (m->stopping) return;
+  size_t n = m->api->http_pipeline.n + m->api->app_http_pipeline.n;
+  wgg_info("received signal SIGHUP; reloading %zu wasm middleware guest(s)", n);
+  wgg_pipeline_reload(&m->api->http_pipeline);
+  wgg_pipeline_reload(&m->api->app_http_pipeline);
 }
 
 /* GET /metrics (any path) on --metrics-port: the Prometheus text exposition. */
@@ -336,6 +357,27 @@ static void on_probe_timer(uv_timer_t *t) {
   else m->probe_resolving = true;
 }
 
+/* Name-resolution heartbeat: the SQLite update runs on the thread pool. */
+static void renew_work(uv_work_t *w) {
+  wgg_mesh_renew(w->data);
+}
+
+static void renew_done(uv_work_t *w, int status) {
+  (void)status;
+  free(w);
+}
+
+static void on_renew_timer(uv_timer_t *t) {
+  mainctx *m = t->data;
+  uv_work_t *w = malloc(sizeof *w);
+  if (!w || m->stopping) {
+    free(w);
+    return;
+  }
+  w->data = m->api;
+  if (uv_queue_work(m->loop, w, renew_work, renew_done)) free(w);
+}
+
 /* Splits --dapr-listen-addresses; "" means all IPv4 interfaces. */
 static char **split_addrs(const char *s, size_t *n) {
   *n = 0;
@@ -364,6 +406,9 @@ static int default_components(const wgg_options *o, wgg_component_list *list, wg
                      .file = "(embedded default)",
                      .line = 0};
   if (wgg_component_list_add(list, &c)) return wgg_err_set(err, "out of memory");
+  /* Dapr self-hosted's default pub/sub is named "pubsub"; ours is in-memory (no broker to run). */
+  wgg_component ps = {.name = "pubsub", .type = "pubsub.in-memory", .version = "v1", .file = "(embedded default)"};
+  if (wgg_component_list_add(list, &ps)) return wgg_err_set(err, "out of memory");
   return 0;
 }
 
@@ -380,6 +425,9 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
   if (o->app_port > 0 && o->app_protocol && strcmp(o->app_protocol, "http"))
     return wgg_err_set(err, "--app-protocol %s is not supported yet: the app channel speaks plain HTTP/1.1 (http)",
                        o->app_protocol);
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  size_t n_workers = o->threads > 0 ? (size_t)o->threads : ncpu > 0 ? (size_t)ncpu : 1;
+  wgg_pipeline_set_loops(n_workers); /* wasm middleware pools are sized per loop */
   wgg_component_list comps = {0};
   if (o->n_resources_paths) {
     if (wgg_components_load(o->resources_paths, o->n_resources_paths, o->app_id, &comps, err)) return -1;
@@ -389,11 +437,14 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
   wgg_api *api = wgg_api_new(o, &comps, err);
   wgg_component_list_free(&comps);
   if (!api) return -1;
+  if (wgg_mesh_init(api, err)) {
+    wgg_mesh_free(api);
+    wgg_api_free(api);
+    return -1;
+  }
 
   size_t n_addrs = 0;
   char **addrs = split_addrs(o->listen_addresses, &n_addrs);
-  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-  size_t n_workers = o->threads > 0 ? (size_t)o->threads : ncpu > 0 ? (size_t)ncpu : 1;
   worker *workers = calloc(n_workers, sizeof *workers);
   uv_loop_t loop;
   uv_loop_init(&loop);
@@ -406,6 +457,7 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
   uv_mutex_init(&m.notify_mu);
   uv_async_init(&loop, &m.worker_done, on_worker_done);
   m.worker_done.data = &m;
+  if (rc == 0 && !(m.inputs = wgg_inputs_start(&loop, api, err))) rc = -1;
   size_t started = 0;
   for (; rc == 0 && started < n_workers; started++) {
     worker *w = &workers[started];
@@ -431,17 +483,25 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
   }
   m.n_workers = started;
   if (rc == 0 && o->enable_metrics && o->metrics_port > 0) rc = start_metrics(&m, o, addrs, n_addrs, err);
+  if (rc == 0) rc = wgg_api_start_pubsub(api, err);
   uv_signal_init(&loop, &m.sigterm);
   uv_signal_init(&loop, &m.sigint);
+  uv_signal_init(&loop, &m.sighup);
   uv_timer_init(&loop, &m.deadline);
   uv_timer_init(&loop, &m.app_probe);
-  m.sigterm.data = m.sigint.data = m.deadline.data = m.app_probe.data = &m;
+  uv_timer_init(&loop, &m.nr_renew);
+  m.sighup.data = m.sigterm.data = m.sigint.data = m.deadline.data = m.app_probe.data = m.nr_renew.data = &m;
   if (rc == 0) {
     uv_signal_start(&m.sigterm, on_signal, SIGTERM);
     uv_signal_start(&m.sigint, on_signal, SIGINT);
+    uv_signal_start(&m.sighup, on_sighup, SIGHUP);
+    wgg_pipeline_watch(&api->http_pipeline, &loop, 500); /* a changed file:// guest is reloaded */
+    wgg_pipeline_watch(&api->app_http_pipeline, &loop, 500);
     __atomic_store_n(&api->ready, 1, __ATOMIC_RELEASE);
     if (o->app_port > 0) uv_timer_start(&m.app_probe, on_probe_timer, 0, 100);
     else __atomic_store_n(&api->app_ready, 1, __ATOMIC_RELEASE);
+    uint64_t every = wgg_mesh_renew_interval_ms(api);
+    if (every) uv_timer_start(&m.nr_renew, on_renew_timer, every, every);
     for (size_t i = 0; i < n_addrs; i++) {
       wgg_info("HTTP API listening on %s:%d (%zu event-loop threads)", addrs[i], o->http_port, n_workers);
     }
@@ -451,7 +511,7 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
         wgg_info("metrics on http://%s:%d/metrics", ma ? ma : addrs[i], o->metrics_port);
     }
     if (o->n_resources_paths == 0)
-      wgg_info("no --resources-path: embedded default components (statestore: state.sqlite in %s)", o->state_file);
+      wgg_info("no --resources-path: embedded default components (statestore: state.sqlite in %s; pubsub: pubsub.in-memory)", o->state_file);
     wgg_info("app id %s is up and running", o->app_id && *o->app_id ? o->app_id : "(none)");
   } else {
     m.stopping = true;
@@ -471,6 +531,7 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
   for (size_t i = 0; addrs && i < n_addrs; i++) free(addrs[i]);
   free(addrs);
   free(workers);
+  wgg_mesh_free(api);
   wgg_api_free(api);
   return rc;
 }

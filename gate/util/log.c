@@ -17,6 +17,8 @@ void wgg_log_setup(int level, bool as_json) {
   g_json = as_json;
 }
 
+int wgg_log_get_level(void) { return g_level; }
+
 void wgg_log(int level, const char *fmt, ...) {
   if (level < g_level || level < 0 || level > WGG_LOG_ERROR) return;
   char msg[1024];

@@ -11,6 +11,9 @@
  * any thread starts. */
 void wgg_log_setup(int level, bool as_json);
 
+/* The minimum level set by wgg_log_setup (enum wgg_log_level). */
+int wgg_log_get_level(void);
+
 /* Logs one line at level (printf-style). Thread-safe (one write(2) per line). */
 void wgg_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

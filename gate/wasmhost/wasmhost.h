@@ -19,6 +19,15 @@
  * ("wasm: error compiling binary: <engine message>", ...). */
 wg_module *wgg_wasm_load(const char *url, char **guest, wgg_err *err);
 
+/* Downloads a guest from an http:// or https:// url into out (GET with
+ * redirects and transparent gzip, 30 s and 256 MiB bounds), as Dapr's wasm
+ * components do at init. Blocks the calling thread (libcurl): use at start-up
+ * or on the main loop, never on a worker loop. -1 with err:
+ * "received <code> status code from \"<url>\"", "Get \"<url>\": <reason>"
+ * (connection, TLS, timeout), an invalid URL. */
+struct wgg_buf;
+int wgg_wasm_fetch(const char *url, struct wgg_buf *out, wgg_err *err);
+
 typedef struct wgg_wasm_run_result {
   int exit_code;      /* proc_exit's code, 0 when _start returned */
   char *stdout_data;  /* malloc'd (NULL when empty); the caller frees */

@@ -94,6 +94,8 @@ class Sidecar:
         self.env.update(env or {})
         self.own_dir = workdir is None
         self.dir = workdir or tempfile.mkdtemp(prefix="wgg-e2e-")
+        if "HOME" not in (env or {}):  # the default name-resolution registry ($HOME/.wasmgate) stays per test
+            self.env["HOME"] = self.dir
         self.resources = resources
         self.proc = None
         self.port = None

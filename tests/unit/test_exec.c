@@ -235,6 +235,45 @@ TEST(backtrace_names_frames) {
   teardown(&fx);
 }
 
+/* Frames: instance, function and instruction offsets, innermost first
+ * (offsets as `wasm-objdump -d` gives them: each body here starts with an
+ * empty locals vector, so its first instruction is at func_offset 1). */
+TEST(trap_frames_have_offsets) {
+  fixture fx;
+  REQUIRE(setup(&fx, NULL));
+  wg_trap *t = call1(&fx, "nested-trap", 0, NULL);
+  REQUIRE(t != NULL);
+  REQUIRE(wg_trap_frame_count(t) == 3);
+  wg_trap_frame_info fi[3];
+  for (size_t i = 0; i < 3; i++) CHECK(wg_trap_frame(t, i, &fi[i]));
+  CHECK(!wg_trap_frame(t, 3, &fi[0]));
+  CHECK(fi[0].func_index == 7 && fi[1].func_index == 8 && fi[2].func_index == 9); /* inner, middle, nested-trap */
+  for (size_t i = 0; i < 3; i++) {
+    CHECK(fi[i].instance == fx.inst);
+    CHECK(fi[i].func_offset == 1 && fi[i].module_offset > fi[i].func_offset);
+  }
+  CHECK(fi[0].module_offset < fi[1].module_offset && fi[1].module_offset < fi[2].module_offset);
+  wg_trap_delete(t);
+
+  /* Out of fuel in a loop: the frame is at the loop (offset 1), not at the br. */
+  wg_store_set_fuel(fx.store, 50);
+  t = call1(&fx, "spin", 0, NULL);
+  REQUIRE(t != NULL);
+  CHECK(wg_trap_code_of(t) == WG_TRAP_OUT_OF_FUEL);
+  CHECK(wg_trap_frame_count(t) == 1 && wg_trap_frame(t, 0, &fi[0]) && fi[0].func_offset == 1);
+  wg_trap_delete(t);
+  wg_store_disable_fuel(fx.store);
+
+  /* A host-made trap has no frames until a host appends some. */
+  t = wg_trap_new(WG_TRAP_HOST, "re-raised");
+  CHECK(wg_trap_frame_count(t) == 0);
+  wg_trap_frame_info mine = {fx.inst, 7, 3, 99};
+  CHECK(wg_trap_append_frame(t, &mine));
+  CHECK(wg_trap_frame_count(t) == 1 && wg_trap_frame(t, 0, &fi[0]) && fi[0].module_offset == 99);
+  wg_trap_delete(t);
+  teardown(&fx);
+}
+
 TEST(memory_cap) {
   fixture fx;
   wg_store_config cfg = {.max_memory_pages = 2};
@@ -319,6 +358,7 @@ int main(int argc, char **argv) {
   RUN(stack_exhaustion_is_a_trap);
   RUN(value_stack_exhaustion_is_a_trap);
   RUN(backtrace_names_frames);
+  RUN(trap_frames_have_offsets);
   RUN(memory_cap);
   RUN(call_argument_checks);
   RUN(link_errors);

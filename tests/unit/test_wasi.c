@@ -57,6 +57,26 @@ TEST(stdin_buffer_and_captured_stdout) {
   wg_wasi_delete(w);
 }
 
+TEST(capture_max_and_clear) {
+  const char *argv[] = {"misc", "stdin"};
+  wg_wasi_config cfg = {.argc = 2, .argv = argv, .stdin_buf = (const uint8_t *)"abc", .stdin_len = 3,
+                        .use_stdin_buf = true, .capture_output = true, .capture_max = 10};
+  char err[128];
+  wg_wasi *w = wg_wasi_new(&cfg, err, sizeof err);
+  REQUIRE(w != NULL);
+  int status;
+  wg_trap *t = run(w, &status);
+  CHECK(t == NULL && status == 0); /* the dropped rest still counts as written */
+  wg_trap_delete(t);
+  size_t len = 0;
+  const uint8_t *out = wg_wasi_output(w, 1, &len);
+  CHECK(len == 10 && !memcmp(out, "stdin: 3 b", 10));
+  wg_wasi_output_clear(w, 1);
+  wg_wasi_output(w, 1, &len);
+  CHECK(len == 0);
+  wg_wasi_delete(w);
+}
+
 TEST(exit_code) {
   const char *argv[] = {"misc", "exit", "5"};
   wg_wasi_config cfg = {.argc = 3, .argv = argv, .capture_output = true};
@@ -109,6 +129,7 @@ int main(int argc, char **argv) {
   nbytes = fread(bytes, 1, 1 << 20, f);
   fclose(f);
   RUN(stdin_buffer_and_captured_stdout);
+  RUN(capture_max_and_clear);
   RUN(exit_code);
   RUN(bad_preopen);
   RUN(unknown_wasi_import);

@@ -49,6 +49,10 @@ typedef struct wg_wasi_config {
   size_t stdin_len;
   bool use_stdin_buf;
   bool capture_output;
+  /* With capture_output: at most this many bytes are kept per fd (0 = no
+   * limit); writes beyond it are dropped but reported as written, so a
+   * chatty guest cannot grow the host's memory without bound. */
+  size_t capture_max;
   /* Deterministic clocks (monotonic from 0, realtime fixed at creation, each
    * read advancing 1 ms), random bytes from a fixed seed, sleeps return at once. */
   bool strict;
@@ -75,6 +79,11 @@ bool wg_wasi_exited(const wg_wasi *w, int *code);
 /* With capture_output: what the guest wrote to fd 1 or 2 (fd), owned by the
  * context, valid until the next guest call. NULL for other fds. */
 const uint8_t *wg_wasi_output(const wg_wasi *w, int fd, size_t *len);
+
+/* With capture_output: discards what was captured so far on fd 1 or 2 (a
+ * long-lived context, such as a pooled http-wasm guest, drains its output
+ * after every request). Other fds are ignored. */
+void wg_wasi_output_clear(wg_wasi *w, int fd);
 
 #ifdef __cplusplus
 }

@@ -62,6 +62,7 @@ wg_wasi *wg_wasi_new(const wg_wasi_config *c, char *err, size_t errlen) {
   w->argv = copy_strings(c->argc, c->argv);
   w->envp = copy_strings(c->envc, c->envp);
   w->strict = c->strict;
+  w->capture_max = c->capture_max;
   w->rng = 0x9E3779B97F4A7C15ull;
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -126,6 +127,10 @@ const uint8_t *wg_wasi_output(const wg_wasi *w, int fd, size_t *len) {
   return w->out[fd].data ? w->out[fd].data : (const uint8_t *)"";
 }
 
+void wg_wasi_output_clear(wg_wasi *w, int fd) {
+  if (fd == 1 || fd == 2) w->out[fd].len = 0;
+}
+
 int wasi_args(const wg_wasi *w, const char *const **v) {
   *v = (const char *const *)w->argv;
   return w->argc;
@@ -186,18 +191,21 @@ int wasi_fd_close(wg_wasi *w, uint32_t fd) {
   return 0;
 }
 
-static int capture(outbuf *b, const struct iovec *iov, int n, size_t *done) {
+static int capture(outbuf *b, size_t max, const struct iovec *iov, int n, size_t *done) {
   *done = 0;
   for (int i = 0; i < n; i++) {
-    if (b->len + iov[i].iov_len > b->cap) {
-      size_t cap = (b->len + iov[i].iov_len) * 2 + 256;
+    size_t keep = iov[i].iov_len;
+    if (max && b->len + keep > max) keep = b->len < max ? max - b->len : 0; /* the rest is dropped */
+    if (b->len + keep > b->cap) {
+      size_t cap = (b->len + keep) * 2 + 256;
+      if (max && cap > max) cap = max;
       uint8_t *d = realloc(b->data, cap);
       if (!d) return WE_NOMEM;
       b->data = d;
       b->cap = cap;
     }
-    if (iov[i].iov_len) memcpy(b->data + b->len, iov[i].iov_base, iov[i].iov_len);
-    b->len += iov[i].iov_len;
+    if (keep) memcpy(b->data + b->len, iov[i].iov_base, keep);
+    b->len += keep;
     *done += iov[i].iov_len;
   }
   return 0;
@@ -207,7 +215,7 @@ int wasi_fd_write(wg_wasi *w, uint32_t fd, const struct iovec *iov, int n, int64
   int err = WE_BADF;
   wasi_fd *f = wasi_get(w, fd, R_FD_WRITE, &err);
   if (!f) return err;
-  if (f->kind == K_CAPTURE) return capture(&w->out[fd], iov, n, nwritten);
+  if (f->kind == K_CAPTURE) return capture(&w->out[fd], w->capture_max, iov, n, nwritten);
   if (f->type == FT_DIR) return WE_ISDIR;
   ssize_t r = offset >= 0 ? pwritev(f->host, iov, n, offset) : writev(f->host, iov, n);
   if (r < 0) return wasi_errno(errno);

@@ -38,6 +38,7 @@ struct wg_wasi {
   uint8_t *in;
   size_t in_len, in_pos;
   outbuf out[3];
+  size_t capture_max; /* 0: unbounded */
   bool strict, exited;
   int exit_code;
   uint64_t strict_mono, strict_real;

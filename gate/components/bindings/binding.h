@@ -47,6 +47,16 @@ bool wgg_binding_type_supported(const char *type);
 /* Frees a result's data and metadata. */
 void wgg_binding_result_free(wgg_binding_result *r);
 
+struct wgg_resiliency;
+
+/* Wraps inner (ownership moves in) in component c's outbound Resiliency
+ * policies (components/bindings/resilient.c). Returns inner itself when no
+ * policy applies, else the wrapper; NULL on OOM (inner still the caller's). */
+wgg_binding *wgg_binding_resilient_wrap(wgg_binding *inner, struct wgg_resiliency *res, const wgg_component *c);
+
+/* bindings.http (components/bindings/http.c, libcurl). */
+wgg_binding *wgg_binding_http_new(const wgg_component *c, wgg_err *err);
+
 /* bindings.wasm (wasmhost/wasm_binding.c). */
 wgg_binding *wgg_binding_wasm_new(const wgg_component *c, wgg_err *err);
 

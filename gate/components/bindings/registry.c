@@ -12,6 +12,7 @@ static const struct {
   wgg_binding *(*make)(const wgg_component *, wgg_err *);
 } kinds[] = {
     {"bindings.wasm", wgg_binding_wasm_new},
+    {"bindings.http", wgg_binding_http_new},
 };
 
 bool wgg_binding_type_supported(const char *type) {

@@ -91,6 +91,14 @@ struct wgg_state_store {
  * The caller owns the store (destroy with s->ops->destroy). */
 wgg_state_store *wgg_state_store_new(const wgg_component *c, wgg_err *err);
 
+struct wgg_resiliency;
+
+/* Wraps inner (ownership moves in) in component c's outbound Resiliency
+ * policies (resilient.c: retries of backend failures, circuit breaker,
+ * timeout checked when a call returns). Returns inner itself when no policy
+ * applies, else the wrapper; NULL on OOM (inner still the caller's). */
+wgg_state_store *wgg_state_resilient_wrap(wgg_state_store *inner, struct wgg_resiliency *res, const wgg_component *c);
+
 /* True when type names a state store this build implements. */
 bool wgg_state_type_supported(const char *type);
 

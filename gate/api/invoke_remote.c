@@ -1,0 +1,317 @@
+/*
+ * invoke_remote.c: resilient app calls and sidecar-to-sidecar invocation
+ * (see mesh.h). One call is a small state machine on the request's loop:
+ * [resolve the target sidecar (cache, else SQLite on the thread pool)] ->
+ * circuit breaker check -> request with the per-attempt timeout -> on
+ * failure, a retry timer (policy back-off) and again; the last outcome
+ * answers the request. Dapr's order of wrapping is kept: retries around the
+ * breaker around the timeout, and an open breaker ends the retries at once
+ * (dapr pkg/resiliency/policy.go).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/acl.h"
+#include "api/mesh.h"
+#include "components/nameres/nameres.h"
+#include "config/resiliency.h"
+#include "util/buf.h"
+#include "util/log.h"
+
+enum { DEFAULT_TIMEOUT_MS = 60000 };
+
+/* DaprBuiltInServiceRetries: 3 retries 1 s apart, on connection failures
+ * only (docs operations/resiliency/policies.md, "Overriding default retries"). */
+static const wgg_retry_policy builtin_service_retries = {
+    .name = "DaprBuiltInServiceRetries", .duration_ms = 1000, .max_interval_ms = 1000, .max_retries = 3};
+
+bool wgg_invoke_hop_header(const char *name) {
+  static const char *const hop[] = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te",
+                                    "trailer",    "upgrade",    "host",             "content-length",    "expect"};
+  for (size_t i = 0; i < sizeof hop / sizeof hop[0]; i++)
+    if (!strcasecmp(name, hop[i])) return true;
+  return false;
+}
+
+void wgg_invoke_pass_response(wgg_http_req *req, const char *app_id, const wgg_http_response *resp) {
+  wgg_http_header *h = calloc(resp->n_headers ? resp->n_headers : 1, sizeof *h);
+  size_t n = 0;
+  for (size_t i = 0; h && i < resp->n_headers; i++)
+    if (!wgg_invoke_hop_header(resp->headers[i].name)) h[n++] = resp->headers[i];
+  if (!h) wgg_api_error(req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: out of memory", app_id);
+  else wgg_http_respond(req, resp->status, NULL, h, n, resp->body, resp->body_len);
+  free(h);
+}
+
+typedef struct rcall {
+  wgg_api *api;
+  wgg_http_req *req;
+  char *app_id;
+  bool remote; /* resolve app_id's sidecar before each attempt */
+  char host[256];
+  int port;
+  char *target;
+  wgg_http_header *h;
+  size_t n;
+  char *owned[4]; /* header values this call allocated */
+  wgg_res_policy pol;
+  const wgg_retry_policy *conn_retry; /* remote: retries of connection failures without a policy */
+  int64_t retries;
+  uint64_t backoff;
+  bool allowed; /* the breaker let the current attempt through */
+  uv_timer_t *timer;
+  /* thread-pool resolution */
+  char addr[160];
+  wgg_err rerr;
+  int rrc;
+} rcall;
+
+static void timer_closed(uv_handle_t *h) {
+  free(h);
+}
+
+static void rcall_free(rcall *c) {
+  if (c->timer) uv_close((uv_handle_t *)c->timer, timer_closed);
+  for (size_t i = 0; i < sizeof c->owned / sizeof c->owned[0]; i++) free(c->owned[i]);
+  free(c->app_id);
+  free(c->target);
+  free(c->h);
+  free(c);
+}
+
+/* Answers 500 ERR_DIRECT_INVOKE with Dapr's message shape and ends the call. */
+static void fail(rcall *c, const char *detail) {
+  if (c->allowed) wgg_breaker_record(c->pol.breaker, false, wgg_res_now_ms());
+  wgg_api_error(c->req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: %s", c->app_id, detail);
+  rcall_free(c);
+}
+
+static void attempt(rcall *c);
+
+static void on_timer(uv_timer_t *t) {
+  attempt(t->data);
+}
+
+/* Schedules the next attempt when the policies allow one. */
+static bool retry_later(rcall *c, bool transport_failure) {
+  const wgg_retry_policy *p = c->pol.retry ? c->pol.retry : transport_failure ? c->conn_retry : NULL;
+  if (!p || !wgg_retry_more(p, c->retries)) return false;
+  if (!c->timer) {
+    if (!(c->timer = malloc(sizeof *c->timer))) return false;
+    uv_timer_init(c->req->loop, c->timer);
+    c->timer->data = c;
+  }
+  uint64_t wait = wgg_retry_backoff_ms(p, &c->backoff);
+  c->retries++;
+  wgg_debug("invoke %s: retry %lld in %llu ms (policy %s)", c->app_id, (long long)c->retries,
+            (unsigned long long)wait, p->name);
+  uv_timer_start(c->timer, on_timer, wait, 0);
+  return true;
+}
+
+static void on_response(void *user, const wgg_http_response *resp, const char *errmsg) {
+  rcall *c = user;
+  /* without a retry or breaker policy an app's status is just passed on */
+  bool failure =
+      !resp || ((c->pol.retry || c->pol.breaker) && wgg_retry_status_is_error(c->pol.retry, resp->status));
+  if (c->allowed) wgg_breaker_record(c->pol.breaker, !failure, wgg_res_now_ms());
+  c->allowed = false;
+  if (!resp && c->remote) wgg_nameres_forget(c->api->nameres, c->app_id);
+  /* the built-in retries are for connection failures only, not for a timeout (gRPC Unavailable vs
+   * DeadlineExceeded in Dapr); the client reports a timeout as such in errmsg */
+  bool conn_failure = !resp && !(errmsg && strstr(errmsg, "timeout"));
+  if (failure && retry_later(c, conn_failure)) return;
+  if (resp) {
+    wgg_invoke_pass_response(c->req, c->app_id, resp);
+    rcall_free(c);
+    return;
+  }
+  fail(c, errmsg ? errmsg : "request failed");
+}
+
+static void send_attempt(rcall *c) {
+  wgg_http_client *cl = c->req->loop->data;
+  if (!cl) {
+    fail(c, "the sidecar is shutting down");
+    return;
+  }
+  uint64_t timeout = c->pol.timeout_ms ? c->pol.timeout_ms : DEFAULT_TIMEOUT_MS;
+  if (wgg_http_client_request(cl, c->host, c->port, c->req->method_name, c->target, c->h, c->n, c->req->body,
+                              c->req->body_len, timeout, on_response, c)) {
+    char where[300];
+    snprintf(where, sizeof where, "cannot reach %s:%d", c->host, c->port);
+    fail(c, where);
+  }
+}
+
+/* "host:port" or "[v6]:port" into c->host/port. */
+static int parse_addr(rcall *c, const char *addr) {
+  const char *colon = strrchr(addr, ':');
+  if (!colon || colon == addr) return -1;
+  const char *h = addr;
+  size_t hl = (size_t)(colon - addr);
+  if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']') h++, hl -= 2;
+  if (hl >= sizeof c->host) return -1;
+  memcpy(c->host, h, hl);
+  c->host[hl] = '\0';
+  char *end;
+  long p = strtol(colon + 1, &end, 10);
+  if (*end || p <= 0 || p > 65535) return -1;
+  c->port = (int)p;
+  return 0;
+}
+
+static void resolve_work(void *p) {
+  rcall *c = p;
+  c->rrc = wgg_nameres_resolve(c->api->nameres, c->app_id, c->addr, sizeof c->addr, &c->rerr);
+}
+
+static void resolved(rcall *c) {
+  if (c->rrc) {
+    if (c->allowed) wgg_breaker_record(c->pol.breaker, false, wgg_res_now_ms());
+    c->allowed = false;
+    if (retry_later(c, false)) return; /* a retry policy also waits for an app to come (back) */
+    char msg[700];
+    snprintf(msg, sizeof msg, "couldn't find service: %s (name resolution %s: %s)", c->app_id,
+             wgg_nameres_kind(c->api->nameres), c->rerr.msg);
+    fail(c, msg);
+    return;
+  }
+  if (parse_addr(c, c->addr)) {
+    char msg[300];
+    snprintf(msg, sizeof msg, "invalid address registered for the app: %s", c->addr);
+    fail(c, msg);
+    return;
+  }
+  send_attempt(c);
+}
+
+static void resolve_done(void *p) {
+  resolved(p);
+}
+
+/* One attempt: the breaker first (it wraps resolution and the call, as
+ * Dapr's policy runner wraps the whole operation), then resolve and send. */
+static void attempt(rcall *c) {
+  c->allowed = false;
+  if (c->pol.breaker) {
+    if (!wgg_breaker_allow(c->pol.breaker, wgg_res_now_ms())) {
+      fail(c, "circuit breaker is open");
+      return;
+    }
+    c->allowed = true;
+  }
+  if (!c->remote) {
+    send_attempt(c);
+    return;
+  }
+  if (wgg_nameres_cached(c->api->nameres, c->app_id, c->addr, sizeof c->addr) == 0) {
+    c->rrc = 0;
+    resolved(c);
+    return;
+  }
+  if (wgg_api_submit(c->req->loop, true, c, resolve_work, resolve_done)) fail(c, "out of memory");
+}
+
+/* Allocates a call with a copy of the header array (strings stay borrowed). */
+static rcall *rcall_new(wgg_api *api, wgg_http_req *req, const char *app_id, const wgg_http_header *h, size_t n,
+                        size_t extra) {
+  rcall *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  c->api = api;
+  c->req = req;
+  c->app_id = strdup(app_id);
+  c->h = calloc(n + extra + 1, sizeof *c->h);
+  if (!c->app_id || !c->h) {
+    rcall_free(c);
+    return NULL;
+  }
+  if (n) memcpy(c->h, h, n * sizeof *h);
+  c->n = n;
+  return c;
+}
+
+bool wgg_invoke_wants_resiliency(wgg_api *api, wgg_http_req *req, const char *app_id) {
+  if (!api->resiliency || wgg_http_req_header(req, WGG_HOP_HEADER)) return false;
+  wgg_res_policy p;
+  wgg_resiliency_for_app(api->resiliency, app_id, &p);
+  return p.timeout_ms || p.retry || p.breaker;
+}
+
+void wgg_invoke_resilient(wgg_api *api, wgg_http_req *req, const char *app_id, const char *host, int port,
+                          const char *target, const wgg_http_header *headers, size_t n) {
+  rcall *c = rcall_new(api, req, app_id, headers, n, 0);
+  if (!c || !(c->target = strdup(target)) || strlen(host) >= sizeof c->host) {
+    if (c) rcall_free(c);
+    wgg_api_error(req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: out of memory", app_id);
+    return;
+  }
+  snprintf(c->host, sizeof c->host, "%s", host);
+  c->port = port;
+  wgg_resiliency_for_app(api->resiliency, app_id, &c->pol);
+  attempt(c);
+}
+
+void wgg_invoke_remote(wgg_api *api, wgg_http_req *req, const char *app_id, const char *method) {
+  const wgg_options *o = api->opts;
+  if (wgg_http_req_header(req, WGG_HOP_HEADER)) { /* a stale registration pointed another sidecar here */
+    wgg_api_error(req, 500, "ERR_DIRECT_INVOKE",
+                  "failed to invoke, id: %s, err: the request reached the sidecar of app %s instead", app_id,
+                  o->app_id && *o->app_id ? o->app_id : "(none)");
+    return;
+  }
+  if (!api->nameres) {
+    wgg_api_error(req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: couldn't find service: %s", app_id,
+                  app_id);
+    return;
+  }
+  wgg_http_header *h = calloc(req->n_headers + 1, sizeof *h);
+  size_t n = 0;
+  for (size_t i = 0; h && i < req->n_headers; i++) {
+    const char *name = req->headers[i].name;
+    if (wgg_invoke_hop_header(name) || !strcasecmp(name, "dapr-api-token") || !strcasecmp(name, "dapr-app-id") ||
+        !strcasecmp(name, WGG_HOP_HEADER) || !strcasecmp(name, "dapr-caller-app-id") ||
+        !strcasecmp(name, "dapr-callee-app-id") || !strcasecmp(name, "dapr-caller-namespace") ||
+        !strcasecmp(name, "dapr-caller-trust-domain"))
+      continue;
+    h[n++] = req->headers[i];
+  }
+  rcall *c = h ? rcall_new(api, req, app_id, h, n, 6) : NULL;
+  free(h);
+  wgg_buf t = {0};
+  if (!c || wgg_buf_printf(&t, "/v1.0/invoke/%s/method/%s%s%s", app_id, method, *req->query ? "?" : "", req->query) ||
+      !(c->owned[0] = strdup(o->app_id ? o->app_id : ""))) {
+    wgg_buf_free(&t);
+    if (c) rcall_free(c);
+    wgg_api_error(req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: out of memory", app_id);
+    return;
+  }
+  c->target = t.data; /* ownership moves */
+  c->remote = true;
+  c->h[c->n++] = (wgg_http_header){WGG_HOP_HEADER, "1"};
+  if (*c->owned[0]) c->h[c->n++] = (wgg_http_header){"dapr-caller-app-id", c->owned[0]};
+  c->h[c->n++] = (wgg_http_header){"dapr-callee-app-id", c->app_id};
+  const char *ns = getenv("NAMESPACE"); /* as daprd: the caller's identity for accessControl (api/acl.h) */
+  c->h[c->n++] = (wgg_http_header){"dapr-caller-namespace", ns && *ns ? ns : "default"};
+  c->h[c->n++] = (wgg_http_header){"dapr-caller-trust-domain", wgg_acl_trust_domain(api->acl)};
+  if (o->api_token && *o->api_token) c->h[c->n++] = (wgg_http_header){"dapr-api-token", o->api_token};
+  wgg_resiliency_for_app(api->resiliency, app_id, &c->pol);
+  const wgg_retry_policy *over = wgg_resiliency_retry(api->resiliency, "DaprBuiltInServiceRetries");
+  c->conn_retry = over ? over : &builtin_service_retries;
+  attempt(c);
+}
+
+bool wgg_invoke_acl_check(wgg_api *api, wgg_http_req *req, const char *method) {
+  if (!api->acl || !wgg_http_req_header(req, WGG_HOP_HEADER)) return true;
+  const wgg_options *o = api->opts;
+  bool verified = o->api_token && *o->api_token; /* the router checked the hop's token */
+  const char *caller = verified ? wgg_http_req_header(req, "dapr-caller-app-id") : NULL;
+  char why[700];
+  if (wgg_acl_allowed(api->acl, caller, wgg_http_req_header(req, "dapr-caller-namespace"),
+                      wgg_http_req_header(req, "dapr-caller-trust-domain"), method, req->method_name, why, sizeof why))
+    return true;
+  wgg_api_error(req, 403, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: %s", o->app_id ? o->app_id : "", why);
+  return false;
+}

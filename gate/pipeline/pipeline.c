@@ -1,0 +1,308 @@
+/*
+ * pipeline.c: running a request through the middleware chain
+ * (shared/reference/http-wasm-abi.md 1.6, host-go nethttp guest.ServeHTTP
+ * generalised to a chain): for each handler in order, take an instance and
+ * call handle_request; a guest that does not continue answers the request
+ * itself; after the last one, the next handler (router or app call) runs;
+ * then handle_response runs on each pinned instance in reverse order. A
+ * guest failure (trap, deadline, memory cap) answers 500 with a short body,
+ * discards the instance, and the handlers outside it still see the response
+ * (is_error = 1 when the failure was in an inner handle_response, as a Go
+ * panic in next would be).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "pipeline/pipeline.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "wasmhost/httpwasm.h"
+
+typedef struct stage {
+  wgg_hw_instance *inst; /* pinned from handle_request to handle_response */
+  wgg_hw_call call;
+  uint32_t req_ctx;
+} stage;
+
+typedef struct run run;
+typedef void (*run_fn)(run *r);
+
+struct run {
+  wgg_exchange ex;
+  wgg_pipeline *pl;
+  uv_loop_t *loop;
+  size_t cur;      /* the handler being entered */
+  bool is_error;   /* next failed (an inner handle_response trapped) */
+  run_fn terminal; /* the next handler after the chain */
+  run_fn done;     /* the response is in ex */
+  wgg_pool_wait wait;
+  /* serve() */
+  wgg_http_req *req;
+  wgg_http_handler_fn next;
+  void *next_user;
+  /* call() */
+  wgg_http_client *cl;
+  char *host;
+  int port;
+  uint64_t timeout_ms;
+  wgg_http_client_cb cb;
+  void *cb_user;
+  char *call_err; /* why the app call failed (no response) */
+  stage st[];
+};
+
+int wgg_pipeline_add(wgg_pipeline *pl, wgg_wasm_mw *mw) {
+  wgg_wasm_mw **v = realloc(pl->mws, (pl->n + 1) * sizeof *v);
+  if (!v) {
+    wgg_wasm_mw_free(mw);
+    return -1;
+  }
+  pl->mws = v;
+  pl->mws[pl->n++] = mw;
+  return 0;
+}
+
+void wgg_pipeline_free(wgg_pipeline *pl) {
+  for (size_t i = 0; i < pl->n; i++) wgg_wasm_mw_free(pl->mws[i]);
+  free(pl->mws);
+  pl->mws = NULL;
+  pl->n = 0;
+}
+
+static run *run_new(wgg_pipeline *pl, uv_loop_t *loop) {
+  run *r = calloc(1, sizeof *r + pl->n * sizeof(stage));
+  if (!r) return NULL;
+  r->pl = pl;
+  r->loop = loop;
+  return r;
+}
+
+static void run_free(run *r) {
+  wgg_exchange_free(&r->ex);
+  free(r->host);
+  free(r->call_err);
+  free(r);
+}
+
+/* Runs handle_response on the pinned stages from k-1 down to 0, then done. */
+static void unwind(run *r, size_t k) {
+  while (k-- > 0) {
+    stage *s = &r->st[k];
+    wgg_err e;
+    bool broken = wgg_hw_handle_response(s->inst, &s->call, s->req_ctx, r->is_error, &e) != 0;
+    if (broken) {
+      wgg_exchange_fail(&r->ex, 500, e.msg);
+      r->is_error = true;
+    }
+    wgg_wasm_mw_release(r->pl->mws[k], r->loop, s->inst, broken);
+    s->inst = NULL;
+  }
+  if (!r->ex.status) r->ex.status = 200;
+  r->done(r);
+}
+
+static void enter(run *r);
+
+/* Runs handle_request of stage r->cur on inst. */
+static void on_instance(run *r, wgg_hw_instance *inst) {
+  size_t k = r->cur;
+  stage *s = &r->st[k];
+  memset(&s->call, 0, sizeof s->call);
+  s->call.ex = &r->ex;
+  uint64_t ctx_next = 0;
+  wgg_err e;
+  if (wgg_hw_handle_request(inst, &s->call, &ctx_next, &e)) {
+    wgg_wasm_mw_release(r->pl->mws[k], r->loop, inst, true);
+    wgg_exchange_fail(&r->ex, 500, e.msg);
+    unwind(r, k);
+    return;
+  }
+  if ((uint32_t)ctx_next == 0) { /* the guest answered: no next, no handle_response */
+    wgg_wasm_mw_release(r->pl->mws[k], r->loop, inst, false);
+    unwind(r, k);
+    return;
+  }
+  s->inst = inst;
+  s->req_ctx = (uint32_t)(ctx_next >> 32);
+  r->cur++;
+  enter(r);
+}
+
+static void on_pool(void *user, wgg_hw_instance *inst, int status, const char *msg) {
+  run *r = user;
+  if (inst) {
+    on_instance(r, inst);
+    return;
+  }
+  /* a busy pool is routine under overload: debug; a guest that cannot be instantiated is not */
+  wgg_log(status == 503 ? WGG_LOG_DEBUG : WGG_LOG_WARN, "wasm: middleware %s: %s", wgg_wasm_mw_name(r->pl->mws[r->cur]),
+          msg);
+  wgg_exchange_fail(&r->ex, status, status == 503 ? "wasm middleware busy" : msg);
+  unwind(r, r->cur);
+}
+
+/* Enters handler r->cur, or the next handler after the last one. */
+static void enter(run *r) {
+  if (r->cur == r->pl->n) {
+    r->terminal(r);
+    return;
+  }
+  wgg_err e;
+  int status = 0;
+  wgg_hw_instance *inst = wgg_wasm_mw_acquire(r->pl->mws[r->cur], r->loop, &r->wait, on_pool, r, &e, &status);
+  if (inst) on_instance(r, inst);
+  else if (status) on_pool(r, NULL, status, e.msg);
+  /* else: waiting; on_pool runs later */
+}
+
+/* Next's answer: status, headers (next's values replace the guests' values
+ * of the same names, others are kept) and body (appended to what a guest
+ * wrote before next, as host-go's lazily created writer does). */
+static void take_response(run *r, int status, const char *ctype, const wgg_http_header *h, size_t n,
+                          const char *body, size_t len) {
+  wgg_exchange *ex = &r->ex;
+  if (ex->resp_committed) { /* a guest sent the head before next: only next's body still gets through */
+    if (len) wgg_buf_append(&ex->resp_body, body, len);
+    return;
+  }
+  ex->status = status;
+  for (size_t i = 0; i < n; i++) wgg_hdrs_remove(&ex->resp_headers, h[i].name, strlen(h[i].name));
+  if (ctype) wgg_hdrs_set(&ex->resp_headers, "Content-Type", 12, ctype, strlen(ctype));
+  for (size_t i = 0; i < n; i++)
+    wgg_hdrs_add(&ex->resp_headers, h[i].name, strlen(h[i].name), h[i].value, strlen(h[i].value));
+  if (len) wgg_buf_append(&ex->resp_body, body, len);
+}
+
+/* The exchange's response headers for sending (framing headers dropped:
+ * the sender recomputes them). Caller frees the array (strings borrowed). */
+static wgg_http_header *out_headers(const wgg_exchange *ex, size_t *n) {
+  wgg_http_header *h = calloc(ex->resp_headers.n + 1, sizeof *h);
+  *n = 0;
+  for (size_t i = 0; h && i < ex->resp_headers.n; i++)
+    if (!wgg_hop_header(ex->resp_headers.v[i].name))
+      h[(*n)++] = (wgg_http_header){ex->resp_headers.v[i].name, ex->resp_headers.v[i].value};
+  return h;
+}
+
+/* ---- serving the sidecar's API ---- */
+
+static void serve_hook(wgg_http_req *req, int status, const char *ctype, const wgg_http_header *h, size_t n,
+                       const char *body, size_t len) {
+  run *r = req->hook_user;
+  take_response(r, status, ctype, h, n, body, len);
+  unwind(r, r->pl->n);
+}
+
+static void serve_terminal(run *r) {
+  if (wgg_exchange_to_req(&r->ex, r->req)) {
+    wgg_exchange_fail(&r->ex, 500, "out of memory");
+    unwind(r, r->pl->n);
+    return;
+  }
+  r->req->respond_hook = serve_hook;
+  r->req->hook_user = r;
+  r->next(r->req, r->next_user);
+}
+
+static void serve_done(run *r) {
+  size_t n = 0;
+  wgg_http_header *h = out_headers(&r->ex, &n);
+  if (!h) wgg_http_respond(r->req, 500, "text/plain", NULL, 0, "out of memory", 13);
+  else wgg_http_respond(r->req, r->ex.status, NULL, h, n, r->ex.resp_body.data, r->ex.resp_body.len);
+  free(h);
+  run_free(r);
+}
+
+void wgg_pipeline_serve(wgg_pipeline *pl, wgg_http_req *req, wgg_http_handler_fn next, void *user) {
+  run *r = run_new(pl, req->loop);
+  if (!r || wgg_exchange_from_req(&r->ex, req)) {
+    free(r);
+    wgg_http_respond(req, 500, "text/plain", NULL, 0, "out of memory", 13);
+    return;
+  }
+  r->req = req;
+  r->next = next;
+  r->next_user = user;
+  r->terminal = serve_terminal;
+  r->done = serve_done;
+  enter(r);
+}
+
+/* ---- calls to the app ---- */
+
+static void call_response(void *user, const wgg_http_response *resp, const char *errmsg) {
+  run *r = user;
+  if (!resp) { /* the guests see a failed next (is_error), the caller the error */
+    r->call_err = strdup(errmsg ? errmsg : "error");
+    r->is_error = true;
+    unwind(r, r->pl->n);
+    return;
+  }
+  take_response(r, resp->status, NULL, resp->headers, resp->n_headers, resp->body, resp->body_len);
+  unwind(r, r->pl->n);
+}
+
+static void call_terminal(run *r) {
+  size_t n = r->ex.req_headers.n, k = 0;
+  wgg_http_header *h = calloc(n + 1, sizeof *h);
+  for (size_t i = 0; h && i < n; i++)
+    if (!wgg_hop_header(r->ex.req_headers.v[i].name) && strcasecmp(r->ex.req_headers.v[i].name, "host"))
+      h[k++] = (wgg_http_header){r->ex.req_headers.v[i].name, r->ex.req_headers.v[i].value};
+  if (!h || wgg_http_client_request(r->cl, r->host, r->port, r->ex.method, r->ex.uri, h, k, r->ex.req_body.data,
+                                    r->ex.req_body.len, r->timeout_ms, call_response, r)) {
+    wgg_exchange_fail(&r->ex, 500, "out of memory");
+    unwind(r, r->pl->n);
+  }
+  free(h);
+}
+
+static void call_done(run *r) {
+  if (r->call_err) {
+    r->cb(r->cb_user, NULL, r->call_err);
+  } else {
+    size_t n = 0;
+    wgg_http_header *h = out_headers(&r->ex, &n);
+    wgg_http_response resp = {r->ex.status, h, n, r->ex.resp_body.data ? r->ex.resp_body.data : "",
+                              r->ex.resp_body.len};
+    r->cb(r->cb_user, h ? &resp : NULL, "out of memory");
+    free(h);
+  }
+  run_free(r);
+}
+
+int wgg_pipeline_call(wgg_pipeline *pl, uv_loop_t *loop, wgg_http_client *cl, const char *host, int port,
+                      const char *method, const char *target, const wgg_http_header *headers, size_t n,
+                      const char *body, size_t len, const char *source, uint64_t timeout_ms,
+                      wgg_http_client_cb cb, void *user) {
+  run *r = run_new(pl, loop);
+  if (!r) return -1;
+  wgg_exchange *ex = &r->ex;
+  ex->method = strdup(method);
+  ex->uri = strdup(target && *target ? target : "/");
+  ex->protocol = "HTTP/1.1";
+  snprintf(ex->source_addr, sizeof ex->source_addr, "%s", source ? source : "");
+  r->host = strdup(host);
+  int rc = !ex->method || !ex->uri || !r->host ? -1 : 0;
+  char hostport[300]; /* guests see the Host the client will send (host-go reports r.Host as "host") */
+  snprintf(hostport, sizeof hostport, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+  if (!rc) rc = wgg_hdrs_add(&ex->req_headers, "Host", 4, hostport, strlen(hostport));
+  for (size_t i = 0; !rc && i < n; i++)
+    rc = wgg_hdrs_add(&ex->req_headers, headers[i].name, strlen(headers[i].name), headers[i].value,
+                      strlen(headers[i].value));
+  if (!rc && len) rc = wgg_buf_append(&ex->req_body, body, len);
+  if (rc) {
+    run_free(r);
+    return -1;
+  }
+  r->cl = cl;
+  r->port = port;
+  r->timeout_ms = timeout_ms;
+  r->cb = cb;
+  r->cb_user = user;
+  r->terminal = call_terminal;
+  r->done = call_done;
+  enter(r);
+  return 0;
+}

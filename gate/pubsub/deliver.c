@@ -1,0 +1,281 @@
+/*
+ * deliver.c: one message to the app, as dapr pkg/runtime/subscription/
+ * subscription.go and postman/http/http.go do it: parse the CloudEvent (or
+ * wrap a raw payload), drop it when expired, pick the route, POST it with
+ * Content-Type application/cloudevents+json, read the answer:
+ *   2xx with no body, a non-JSON body, no status or "SUCCESS" -> ack;
+ *   2xx "RETRY" or an unknown status, a non-2xx other than 404, a transport
+ *   error -> retry by the policy;
+ *   2xx "DROP", 404 -> drop (to the deadLetterTopic when set).
+ * A message no rule routes goes to the deadLetterTopic when set, else is
+ * acknowledged and skipped. When the retries are exhausted the message goes
+ * to the deadLetterTopic when set, else back to the broker unacknowledged.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+
+#include "pubsub/cloudevent.h"
+#include "pubsub/runtime_internal.h"
+#include "util/buf.h"
+#include "util/log.h"
+
+enum { OUT_ACK, OUT_RETRY, OUT_DROP };
+
+static void delivery_free(uv_handle_t *h) {
+  delivery *d = h->data;
+  json_decref(d->ce);
+  free(d->path);
+  free(d->body);
+  free(d);
+}
+
+/* Completes d: the broker verdict, the slot, the memory. */
+static void finish(delivery *d, bool ack) {
+  psub *s = d->s;
+  struct wgg_psrt *rt = s->rt;
+  if (d->prev) d->prev->next = d->next;
+  else rt->active = d->next;
+  if (d->next) d->next->prev = d->prev;
+  d->msg->done(d->msg, ack);
+  d->msg = NULL;
+  s->inflight--;
+  uv_close((uv_handle_t *)&d->timer, delivery_free);
+  wgg_psrt_pump(s);
+}
+
+static void dlq_work(uv_work_t *w) {
+  delivery *d = w->data;
+  wgg_err e;
+  wgg_pubsub *ps = d->s->ps->ps;
+  d->work_rc = ps->ops->publish(ps, d->s->spec.dead_letter, d->msg->data, d->msg->len, &e);
+  if (d->work_rc) wgg_error("pubsub %s: cannot send the message to dead-letter topic %s: %s", d->s->spec.pubsub,
+                            d->s->spec.dead_letter, e.msg);
+}
+
+static void dlq_done(uv_work_t *w, int status) {
+  delivery *d = w->data;
+  finish(d, status == 0 && d->work_rc == 0);
+}
+
+/* Sends d's message to the dead-letter topic when the subscription has one
+ * (acknowledging it once published), else acknowledges it (dropped). */
+static void drop(delivery *d) {
+  psub *s = d->s;
+  if (!s->spec.dead_letter) {
+    finish(d, true);
+    return;
+  }
+  wgg_debug("pubsub %s: message on topic %s goes to dead-letter topic %s", s->spec.pubsub, s->spec.topic,
+            s->spec.dead_letter);
+  d->work.data = d;
+  if (!s->ps->ps->blocking) {
+    dlq_work(&d->work);
+    dlq_done(&d->work, 0);
+  } else if (uv_queue_work(&s->rt->loop, &d->work, dlq_work, dlq_done)) {
+    finish(d, false);
+  }
+}
+
+static int outcome_of(const wgg_http_response *resp, const char *errmsg, const delivery *d) {
+  const char *id = json_string_value(json_object_get(d->ce, "id"));
+  if (!resp) {
+    wgg_warn("pubsub %s: delivering event %s on topic %s to /%s failed: %s; will retry", d->s->spec.pubsub,
+             id ? id : "?", d->s->spec.topic, d->path, errmsg ? errmsg : "error");
+    return OUT_RETRY;
+  }
+  if (resp->status == 404) {
+    wgg_error("pubsub %s: non-retriable error returned from app while processing pub/sub event %s: status 404",
+              d->s->spec.pubsub, id ? id : "?");
+    return OUT_DROP;
+  }
+  if (resp->status < 200 || resp->status > 299) {
+    wgg_warn("pubsub %s: retriable error returned from app while processing pub/sub event %s, topic: %s, status code: %d",
+             d->s->spec.pubsub, id ? id : "?", d->s->spec.topic, resp->status);
+    return OUT_RETRY;
+  }
+  json_t *j = resp->body_len ? json_loadb(resp->body, resp->body_len, 0, NULL) : NULL;
+  const char *st = json_string_value(json_object_get(j, "status"));
+  int out = OUT_ACK;
+  if (!st || !*st || !strcasecmp(st, "SUCCESS")) {
+    out = OUT_ACK;
+  } else if (!strcasecmp(st, "DROP")) {
+    wgg_warn("pubsub %s: DROP status returned from app while processing pub/sub event %s", d->s->spec.pubsub,
+             id ? id : "?");
+    out = OUT_DROP;
+  } else {
+    if (strcasecmp(st, "RETRY"))
+      wgg_warn("pubsub %s: unknown status returned from app while processing pub/sub event %s: %s", d->s->spec.pubsub,
+               id ? id : "?", st);
+    out = OUT_RETRY;
+  }
+  json_decref(j);
+  return out;
+}
+
+static void send_event(delivery *d);
+
+static void on_retry_timer(uv_timer_t *t) {
+  delivery *d = t->data;
+  d->waiting = false;
+  send_event(d);
+}
+
+/* The wait before retry number d->attempt (1-based), or 0 when the policy
+ * allows no more. */
+static uint64_t next_wait(delivery *d) {
+  const wgg_ps_retry *p = &d->s->retry;
+  if (p->max_retries >= 0 && d->attempt > p->max_retries) return 0;
+  if (!p->exponential) return p->duration_ms ? p->duration_ms : 1;
+  /* dapr/kit (cenkalti/backoff): interval * rand[0.5, 1.5], then interval *= 1.5, capped */
+  uint64_t cur = d->backoff_ms ? d->backoff_ms : (p->initial_ms ? p->initial_ms : 500);
+  unsigned r = 0;
+  if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r) r = 0x7fffffff;
+  uint64_t wait = (uint64_t)((double)cur * (0.5 + (double)r / 4294967296.0));
+  uint64_t next = cur + cur / 2;
+  d->backoff_ms = p->max_interval_ms && next > p->max_interval_ms ? p->max_interval_ms : next;
+  if (p->max_interval_ms && wait > p->max_interval_ms) wait = p->max_interval_ms;
+  return wait ? wait : 1;
+}
+
+static void retry_or_give_up(delivery *d) {
+  struct wgg_psrt *rt = d->s->rt;
+  pthread_mutex_lock(&rt->mu);
+  bool stopping = rt->stopping;
+  pthread_mutex_unlock(&rt->mu);
+  d->attempt++;
+  uint64_t wait = stopping ? 0 : next_wait(d);
+  if (wait) {
+    d->waiting = true;
+    uv_timer_start(&d->timer, on_retry_timer, wait, 0);
+    return;
+  }
+  if (stopping) {
+    finish(d, false);
+  } else if (d->s->spec.dead_letter) {
+    drop(d);
+  } else {
+    wgg_warn("pubsub %s: retries exhausted for a message on topic %s; handing it back to the broker", d->s->spec.pubsub,
+             d->s->spec.topic);
+    finish(d, false);
+  }
+}
+
+static void on_response(void *user, const wgg_http_response *resp, const char *errmsg) {
+  delivery *d = user;
+  switch (outcome_of(resp, errmsg, d)) {
+    case OUT_ACK: finish(d, true); break;
+    case OUT_DROP: drop(d); break;
+    default: retry_or_give_up(d); break;
+  }
+}
+
+static void send_event(delivery *d) {
+  struct wgg_psrt *rt = d->s->rt;
+  const wgg_options *o = rt->opts;
+  wgg_http_header h[4];
+  size_t n = 0;
+  h[n++] = (wgg_http_header){"Content-Type", "application/cloudevents+json"};
+  const char *tp = json_string_value(json_object_get(d->ce, "traceparent"));
+  const char *ts = json_string_value(json_object_get(d->ce, "tracestate"));
+  if (tp && *tp) h[n++] = (wgg_http_header){"traceparent", tp};
+  if (ts && *ts) h[n++] = (wgg_http_header){"tracestate", ts};
+  if (o->app_api_token && *o->app_api_token) h[n++] = (wgg_http_header){"dapr-api-token", o->app_api_token};
+  wgg_buf target = {0};
+  if (!rt->client || wgg_buf_printf(&target, "/%s", d->path[0] == '/' ? d->path + 1 : d->path) ||
+      wgg_http_client_request(rt->client, o->app_channel_address, o->app_port, "POST", target.data, h, n, d->body,
+                              strlen(d->body), d->s->timeout_ms, on_response, d)) {
+    wgg_buf_free(&target);
+    on_response(d, NULL, "cannot start the request to the app");
+    return;
+  }
+  wgg_buf_free(&target);
+}
+
+void wgg_psrt_deliver(psub *s, wgg_pubsub_msg *msg) {
+  struct wgg_psrt *rt = s->rt;
+  delivery *d = calloc(1, sizeof *d);
+  if (!d) {
+    msg->done(msg, false);
+    return;
+  }
+  s->inflight++;
+  d->s = s;
+  d->msg = msg;
+  uv_timer_init(&rt->loop, &d->timer);
+  d->timer.data = d;
+  d->next = rt->active;
+  if (rt->active) rt->active->prev = d;
+  rt->active = d;
+  if (s->spec.raw) {
+    d->ce = wgg_ce_from_raw(s->spec.pubsub, msg->topic, msg->data, msg->len);
+  } else {
+    json_error_t je;
+    d->ce = json_loadb(msg->data, msg->len, 0, &je);
+    if (!json_is_object(d->ce)) {
+      wgg_error("pubsub %s: error deserializing cloud event on topic %s: %s", s->spec.pubsub, msg->topic,
+                d->ce ? "not a JSON object" : je.text);
+      json_decref(d->ce);
+      d->ce = NULL;
+      drop(d);
+      return;
+    }
+  }
+  if (!d->ce) {
+    finish(d, false);
+    return;
+  }
+  if (wgg_ce_expired(d->ce)) {
+    wgg_warn("pubsub %s: dropping expired pub/sub event %s on topic %s", s->spec.pubsub,
+             json_string_value(json_object_get(d->ce, "id")) ? json_string_value(json_object_get(d->ce, "id")) : "?",
+             msg->topic);
+    finish(d, true);
+    return;
+  }
+  const char *path = wgg_sub_route(&s->spec, d->ce);
+  if (!path) {
+    wgg_debug("pubsub %s: no matching route for an event on topic %s; skipping", s->spec.pubsub, msg->topic);
+    drop(d);
+    return;
+  }
+  d->path = strdup(path);
+  d->body = json_dumps(d->ce, JSON_COMPACT);
+  if (!d->path || !d->body) {
+    finish(d, false);
+    return;
+  }
+  send_event(d);
+}
+
+void wgg_psrt_abort_waiting(struct wgg_psrt *rt) {
+  delivery *d = rt->active;
+  while (d) {
+    delivery *next = d->next;
+    if (d->waiting) {
+      uv_timer_stop(&d->timer);
+      d->waiting = false;
+      finish(d, false);
+    }
+    d = next;
+  }
+}
+
+void wgg_psrt_pump(psub *s) {
+  pthread_mutex_lock(&s->rt->mu);
+  bool stopping = s->rt->stopping;
+  pthread_mutex_unlock(&s->rt->mu);
+  if (stopping) return; /* the stop path hands the queue back to the broker */
+  if (s->spec.bulk) {
+    wgg_psrt_bulk_pump(s);
+    return;
+  }
+  while (s->qhead && s->inflight < s->max_inflight) {
+    psitem *it = s->qhead;
+    s->qhead = it->next;
+    if (!s->qhead) s->qtail = NULL;
+    wgg_pubsub_msg *m = it->msg;
+    free(it);
+    wgg_psrt_deliver(s, m);
+  }
+}

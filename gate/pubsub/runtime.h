@@ -1,0 +1,78 @@
+/*
+ * runtime.h: the subscriber side of pub/sub (dapr pkg/runtime/subscription/,
+ * pkg/runtime/subscription/postman/http/http.go). One delivery thread with
+ * its own libuv loop and outbound HTTP client to the app: it reads the app's
+ * GET /dapr/subscribe once the app port accepts connections, subscribes every
+ * programmatic and declarative subscription on its component, and POSTs each
+ * received CloudEvent to the route its rules pick, reading the answer as Dapr
+ * does (see docs/pubsub.md). Retries follow the component's backOff*
+ * metadata (Dapr's retry defaults); messages still failing go to the
+ * deadLetterTopic when set, else back to the broker (not acknowledged).
+ * In-flight deliveries are bounded per subscription (the component's
+ * `concurrency`); with 1, delivery keeps the broker's order.
+ */
+#ifndef WGG_PUBSUB_RUNTIME_H
+#define WGG_PUBSUB_RUNTIME_H
+
+#include <jansson.h>
+
+#include "components/pubsub/pubsub.h"
+#include "config/component.h"
+#include "pubsub/subscription.h"
+#include "wggate.h"
+
+/* A loaded pub/sub component and where it came from. */
+typedef struct wgg_pubsub_entry {
+  const wgg_component *comp; /* borrowed */
+  wgg_pubsub *ps;            /* owned by the API */
+} wgg_pubsub_entry;
+
+typedef struct wgg_psrt wgg_psrt;
+
+/* A delivery retry policy (dapr/kit retry.Config, or a Resiliency retry). */
+typedef struct wgg_ps_retry {
+  bool exponential;
+  uint64_t duration_ms; /* constant: the wait between attempts */
+  uint64_t initial_ms;  /* exponential: the first wait */
+  uint64_t max_interval_ms;
+  long max_retries;     /* -1 = unlimited, 0 = none */
+} wgg_ps_retry;
+
+/* Default time bound of one delivery attempt to the app, in ms (Dapr has
+ * none without a Resiliency timeout; a generous one keeps a stuck app from
+ * holding an in-flight slot forever). */
+#define WGG_PS_DELIVERY_TIMEOUT_MS 60000
+
+/* Creates the runtime for the given components (borrowed; they must outlive
+ * it) and declarative subscriptions (ownership of *decl moves in; it is
+ * emptied). Nothing runs until wgg_psrt_start. Returns NULL with err on OOM. */
+wgg_psrt *wgg_psrt_new(const wgg_options *opts, wgg_pubsub_entry *pubsubs, size_t n, wgg_sub_spec *decl, size_t n_decl,
+                       wgg_err *err);
+
+/* Overrides, for the subscriptions of pubsub, the retry policy read from the
+ * component's backOff* metadata (retry non-NULL; copied) and the time bound
+ * of one delivery attempt (timeout_ms > 0). The integration point for the
+ * Resiliency resource's inbound policy of the component (targets.components.
+ * <pubsub>.inbound, DefaultPubsubComponentInboundPolicy ...). Call before
+ * wgg_psrt_start. Returns 0, or -1 when there is no such pubsub. */
+int wgg_psrt_set_policy(wgg_psrt *rt, const char *pubsub, const wgg_ps_retry *retry, uint64_t timeout_ms);
+
+/* Starts the delivery thread. When there is no app port, nothing is
+ * delivered (as in Dapr: no app channel, no subscriptions). app_ready points
+ * to the sidecar's atomic flag set once the app accepts connections.
+ * Returns 0 or -1 with err. */
+int wgg_psrt_start(wgg_psrt *rt, const int *app_ready, wgg_err *err);
+
+/* The `subscriptions` array of GET /v1.0/metadata (a new reference). Thread-safe. */
+json_t *wgg_psrt_subscriptions(wgg_psrt *rt);
+
+/* Stops the delivery thread, waiting at most wait_ms for deliveries in
+ * flight to the app; queued messages and messages that arrive later are handed
+ * back to their broker unacknowledged. Call before destroying the components. */
+void wgg_psrt_stop(wgg_psrt *rt, uint64_t wait_ms);
+
+/* Frees the runtime; after wgg_psrt_stop and after the components are gone.
+ * NULL is a no-op. */
+void wgg_psrt_free(wgg_psrt *rt);
+
+#endif

@@ -1,0 +1,93 @@
+/*
+ * runtime_internal.h: state shared by runtime.c (thread, startup,
+ * subscriptions) and deliver.c (one message to the app).
+ */
+#ifndef WGG_PUBSUB_RUNTIME_INTERNAL_H
+#define WGG_PUBSUB_RUNTIME_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <uv.h>
+
+#include "http/client.h"
+#include "pubsub/runtime.h"
+
+typedef struct psitem {
+  struct psub *sub;
+  wgg_pubsub_msg *msg;
+  struct psitem *next;
+} psitem;
+
+/* A live subscription (touched on the delivery loop only, except `spec`,
+ * which is immutable once registered). */
+typedef struct psub {
+  wgg_sub_spec spec;
+  wgg_pubsub_entry *ps;
+  struct wgg_psrt *rt;
+  psitem *qhead, *qtail; /* waiting for an in-flight slot */
+  int inflight, max_inflight; /* bulk: batches (one at a time) */
+  wgg_ps_retry retry;
+  uint64_t timeout_ms;    /* per delivery attempt */
+  uv_timer_t *bulk_timer; /* bulk: maxAwaitDurationMs (bulk.c) */
+} psub;
+
+typedef struct delivery {
+  psub *s;
+  wgg_pubsub_msg *msg;
+  json_t *ce;
+  char *path;
+  char *body;
+  int attempt;
+  uint64_t backoff_ms;
+  bool waiting; /* a retry timer is armed */
+  uv_timer_t timer;
+  uv_work_t work; /* dead-letter publish on the thread pool */
+  int work_rc;
+  struct delivery *prev, *next;
+} delivery;
+
+struct wgg_psrt {
+  const wgg_options *opts;
+  wgg_pubsub_entry *pubsubs;
+  size_t n_pubsubs;
+  struct ps_override { /* wgg_psrt_set_policy, per pubsub (index as pubsubs) */
+    bool has_retry;
+    wgg_ps_retry retry;
+    uint64_t timeout_ms;
+  } *overrides;
+  pthread_mutex_t mu; /* guards subs/n_subs, inbox, stopping */
+  psub **subs;
+  size_t n_subs;
+  psitem *inbox_head, *inbox_tail;
+  bool stopping;
+  wgg_sub_spec *decl;
+  size_t n_decl;
+  const int *app_ready;
+  /* delivery loop */
+  uv_thread_t thread;
+  bool started;
+  uv_loop_t loop;
+  uv_async_t wake;
+  uv_timer_t ready_timer;
+  int subscribe_attempts;
+  wgg_http_client *client;
+  delivery *active; /* every delivery in progress */
+  pthread_cond_t exited_cv;
+  bool exited;
+};
+
+/* Starts delivering msg to the app (a slot is taken). Loop thread. */
+void wgg_psrt_deliver(psub *s, wgg_pubsub_msg *msg);
+
+/* Hands every delivery waiting for a retry back to its broker. Loop thread. */
+void wgg_psrt_abort_waiting(struct wgg_psrt *rt);
+
+/* Moves queued messages of s into free in-flight slots. Loop thread. */
+void wgg_psrt_pump(psub *s);
+
+/* Bulk subscriptions (bulk.c): starts a batch when enough messages wait or
+ * arms the maxAwaitDurationMs timer; closes that timer at stop. Loop thread. */
+void wgg_psrt_bulk_pump(psub *s);
+void wgg_psrt_bulk_close(psub *s);
+
+#endif

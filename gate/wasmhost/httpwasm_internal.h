@@ -1,0 +1,33 @@
+/*
+ * httpwasm_internal.h: the structures shared by wasmhost/httpwasm_*.c
+ * (module and instance lifecycle, host functions). Not for other layers.
+ */
+#ifndef WGG_WASMHOST_HTTPWASM_INTERNAL_H
+#define WGG_WASMHOST_HTTPWASM_INTERNAL_H
+
+#include "wasmhost/httpwasm.h"
+
+struct wgg_hw_module {
+  wg_module *mod;
+  char *name;
+  uint8_t *config;
+  size_t config_len;
+  bool strict;
+  uint64_t deadline_ms;
+  uint32_t max_memory_pages;
+  bool imports_wasi;
+  int refs;          /* atomic */
+  uint32_t features; /* atomic: enabled outside a request (middleware-wide) */
+};
+
+struct wgg_hw_instance {
+  wgg_hw_module *m;
+  wg_store *store;
+  wg_wasi *wasi;        /* NULL when the guest does not import WASI */
+  wg_instance *inst;
+  wg_memory *mem;       /* the exported "memory" */
+  wg_func *handle_request, *handle_response;
+  wgg_hw_call *call;    /* the request in flight, NULL outside handle_request/handle_response */
+};
+
+#endif

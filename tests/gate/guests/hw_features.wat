@@ -1,0 +1,30 @@
+;; hw_features.wat: enable_features semantics. _start enables buffer_request
+;; (middleware-wide); each request answers "r0 r1 pre r2 r3": r0/r1 the
+;; results of enable_features(0)/(1) in _start, pre = enable_features(0) at
+;; the start of the request, r2 = enable_features(2), r3 = enable_features(4)
+;; (trailers, unsupported). host-go returns the cumulative enabled set.
+(module
+  (import "http_handler" "enable_features" (func $enable (param i32) (result i32)))
+  (import "http_handler" "write_body" (func $write_body (param i32 i32 i32)))
+  (memory (export "memory") 1)
+  (global $r0 (mut i32) (i32.const 99))
+  (global $r1 (mut i32) (i32.const 99))
+  (data (i32.const 16) " ")
+  (func $digit (param $v i32)
+    (i32.store8 (i32.const 32) (i32.add (i32.const 48) (local.get $v)))
+    (call $write_body (i32.const 1) (i32.const 32) (i32.const 1)))
+  (func $sp (call $write_body (i32.const 1) (i32.const 16) (i32.const 1)))
+  (func (export "_start")
+    (global.set $r0 (call $enable (i32.const 0)))
+    (global.set $r1 (call $enable (i32.const 1))))
+  (func (export "handle_request") (result i64) (local $pre i32) (local $r2 i32) (local $r3 i32)
+    (local.set $pre (call $enable (i32.const 0)))
+    (local.set $r2 (call $enable (i32.const 2)))
+    (local.set $r3 (call $enable (i32.const 4)))
+    (call $digit (global.get $r0)) (call $sp)
+    (call $digit (global.get $r1)) (call $sp)
+    (call $digit (local.get $pre)) (call $sp)
+    (call $digit (local.get $r2)) (call $sp)
+    (call $digit (local.get $r3))
+    (i64.const 0))
+  (func (export "handle_response") (param i32 i32)))
