@@ -54,6 +54,9 @@ typedef struct wgg_api {
   int app_health_ok; /* atomic: the app health probe's verdict (runtime/apphealth.c); 0 until the first
                         success, as daprd starts unhealthy; only consulted with --enable-app-health-check */
   struct wgg_app_limit *app_limit; /* owned: --app-max-concurrency (api/appchannel.h), NULL = unlimited */
+  json_t *features;     /* owned: names of spec.features with enabled: true (api/coreconfig.c) */
+  bool metrics_enabled; /* false when the Configuration says spec.metrics.enabled: false */
+  double trace_sampling; /* spec.tracing.samplingRate, 0..1 (0 when absent) */
   struct wgg_nameres *nameres;       /* owned: sidecar-to-sidecar name resolution (api/mesh.h) */
   struct wgg_resiliency *resiliency; /* owned: Resiliency policies, NULL when none (api/mesh.h) */
   struct wgg_acl *acl;               /* owned: spec.accessControl, NULL = allow all (api/acl.h) */
@@ -76,6 +79,11 @@ bool wgg_app_healthy(const wgg_api *api);
  * (pipeline.h wgg_pipeline_build: a missing middleware component or a guest
  * that fails to load stops the start). Returns NULL with err filled. */
 wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wgg_err *err);
+
+/* Applies the core's part of api->config (spec.features, spec.metrics,
+ * spec.tracing; api/coreconfig.c). Returns 0, or -1 with err naming the file
+ * and the malformed field. Called by wgg_api_new. */
+int wgg_api_core_config(wgg_api *api, wgg_err *err);
 
 /* Frees the API and closes its stores. No request may be in flight. */
 void wgg_api_free(wgg_api *api);

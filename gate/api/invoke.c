@@ -17,6 +17,7 @@
 #include "api/appchannel.h"
 #include "api/mesh.h"
 #include "http/client.h"
+#include "observe/trace.h"
 #include "util/buf.h"
 
 enum { INVOKE_TIMEOUT_MS = 60000 };
@@ -149,15 +150,18 @@ void wgg_api_invoke(wgg_api *api, wgg_http_req *req, const char *app_id, const c
   wgg_buf path = {0};
   int rc = wgg_buf_printf(&path, "%s/%s%s%s", t.base, method, *req->query ? "?" : "", req->query);
   size_t extra = t.endpoint ? t.endpoint->n_meta : 0;
-  wgg_http_header *h = calloc(req->n_headers + extra + 1, sizeof *h);
+  wgg_http_header *h = calloc(req->n_headers + extra + 2, sizeof *h);
   size_t n = 0;
   for (size_t i = 0; h && i < req->n_headers; i++) {
     const char *name = req->headers[i].name;
     if (hop_header(name) || !strcasecmp(name, "dapr-api-token") || !strcasecmp(name, "dapr-app-id") ||
-        !strcasecmp(name, WGG_HOP_HEADER))
+        !strcasecmp(name, WGG_HOP_HEADER) || !strcasecmp(name, "traceparent"))
       continue;
     h[n++] = req->headers[i];
   }
+  char tp[WGG_TRACEPARENT_LEN + 1]; /* W3C trace context: a child span of the caller's (observe/trace.h) */
+  wgg_traceparent_child(wgg_http_req_header(req, "traceparent"), api->trace_sampling, tp);
+  if (h) h[n++] = (wgg_http_header){"traceparent", tp};
   for (size_t i = 0; h && i < extra; i++) /* an HTTPEndpoint's spec.headers */
     h[n++] = (wgg_http_header){t.endpoint->meta[i].name, t.endpoint->meta[i].value ? t.endpoint->meta[i].value : ""};
   if (h && own && o->app_api_token && *o->app_api_token)

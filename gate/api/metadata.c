@@ -74,8 +74,8 @@ static void get_metadata(wgg_api *api, wgg_http_req *req) {
   json_t *ext = json_deep_copy(api->extended);
   pthread_mutex_unlock(&api->ext_mu);
   if (ext) json_object_set_new(ext, "daprRuntimeVersion", json_string(WGG_RUNTIME_VERSION));
-  json_t *j = json_pack("{s:s,s:s,s:[],s:[],s:o,s:o,s:o,s:o,s:o}", "id", api->opts->app_id ? api->opts->app_id : "",
-                        "runtimeVersion", WGG_RUNTIME_VERSION, "enabledFeatures", "actors", "components", comps,
+  json_t *j = json_pack("{s:s,s:s,s:O,s:[],s:o,s:o,s:o,s:o,s:o}", "id", api->opts->app_id ? api->opts->app_id : "",
+                        "runtimeVersion", WGG_RUNTIME_VERSION, "enabledFeatures", api->features, "actors", "components", comps,
                         "httpEndpoints", eps, "subscriptions", wgg_psrt_subscriptions(api->psrt), "extended", ext ? ext : json_object(),
                         "appConnectionProperties", app_connection(api->opts));
   wgg_api_json(req, 200, j);

@@ -47,6 +47,7 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
   api->extended = json_object();
   if (wgg_configuration_load(opts->config_paths, opts->n_config_paths, &api->config, err)) goto fail;
   if (api->config.file) wgg_info("configuration loaded: %s (%s)", api->config.name, api->config.file);
+  if (wgg_api_core_config(api, err)) goto fail;
   api->stores = calloc(api->components.n ? api->components.n : 1, sizeof *api->stores);
   api->bindings = calloc(api->components.n ? api->components.n : 1, sizeof *api->bindings);
   api->pubsubs = calloc(api->components.n ? api->components.n : 1, sizeof *api->pubsubs);
@@ -143,6 +144,7 @@ void wgg_api_free(wgg_api *api) {
   json_decref(api->extended);
   wgg_app_limit_free(api->app_limit);
   wgg_configuration_free(&api->config);
+  json_decref(api->features);
   pthread_mutex_destroy(&api->ext_mu);
   free(api);
 }

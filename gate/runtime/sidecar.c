@@ -482,7 +482,9 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
     }
   }
   m.n_workers = started;
-  if (rc == 0 && o->enable_metrics && o->metrics_port > 0) rc = start_metrics(&m, o, addrs, n_addrs, err);
+  if (rc == 0 && o->enable_metrics && o->metrics_port > 0 && !api->metrics_enabled)
+    wgg_info("metrics disabled by the configuration (spec.metrics.enabled: false)");
+  else if (rc == 0 && o->enable_metrics && o->metrics_port > 0) rc = start_metrics(&m, o, addrs, n_addrs, err);
   if (rc == 0) rc = wgg_api_start_pubsub(api, err);
   uv_signal_init(&loop, &m.sigterm);
   uv_signal_init(&loop, &m.sigint);

@@ -66,7 +66,10 @@ check(got.get("app") == "b" and got.get("path") == "/orders/new?x=1&y=%20z", f"p
 check(got.get("body") == "payload", f"body: {got}")
 hd = app_b.seen[-1]["headers"]
 check(hd.get("x-custom") == "c1" and hd.get("content-type") == "text/plain", f"headers forwarded: {hd}")
-check(hd.get("traceparent") == tp and hd.get("tracestate") == "k=v", f"trace context forwarded: {hd}")
+# W3C trace context as daprd: the app sees a child span of the caller's (same trace ID and flags, a new span ID)
+atp = hd.get("traceparent", "")
+check(atp[:36] == tp[:36] and atp[-3:] == tp[-3:] and atp[36:52] != tp[36:52] and len(atp) == 55 and
+      hd.get("tracestate") == "k=v", f"trace context propagated: {hd}")
 check(hd.get("dapr-caller-app-id") == "a" and hd.get("dapr-callee-app-id") == "b", f"caller/callee ids: {hd}")
 check("wasmgate-hop" not in hd and "dapr-api-token" not in hd, f"internal headers stay inside: {hd}")
 

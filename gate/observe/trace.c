@@ -1,0 +1,53 @@
+/* trace.c: see trace.h. */
+#include "observe/trace.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+
+static bool hex_run(const char *s, size_t n, bool *all_zero) {
+  *all_zero = true;
+  for (size_t i = 0; i < n; i++) {
+    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return false;
+    if (s[i] != '0') *all_zero = false;
+  }
+  return true;
+}
+
+bool wgg_traceparent_valid(const char *s) {
+  bool z1, z2, z3;
+  return s && strlen(s) == WGG_TRACEPARENT_LEN && !strncmp(s, "00-", 3) && s[35] == '-' && s[52] == '-' &&
+         hex_run(s + 3, 32, &z1) && !z1 && hex_run(s + 36, 16, &z2) && !z2 && hex_run(s + 53, 2, &z3);
+}
+
+static void random_hex(char *out, size_t bytes) {
+  unsigned char b[16];
+  size_t got = 0;
+  while (got < bytes) {
+    ssize_t r = getrandom(b + got, bytes - got, 0);
+    if (r <= 0) break;
+    got += (size_t)r;
+  }
+  if (got < bytes || !memcmp(b, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", bytes)) b[0] |= 1; /* never all zero */
+  for (size_t i = 0; i < bytes; i++) sprintf(out + 2 * i, "%02x", b[i]);
+}
+
+void wgg_traceparent_child(const char *incoming, double sampling_rate, char out[WGG_TRACEPARENT_LEN + 1]) {
+  char trace[33], span[17];
+  int flags;
+  if (wgg_traceparent_valid(incoming)) {
+    memcpy(trace, incoming + 3, 32);
+    trace[32] = '\0';
+    unsigned f = 0;
+    sscanf(incoming + 53, "%2x", &f);
+    flags = (int)(f & 1);
+  } else {
+    random_hex(trace, 16);
+    uint32_t r = 0;
+    if (getrandom(&r, sizeof r, 0) != sizeof r) r = 0;
+    flags = sampling_rate > 0 && (double)r / 4294967296.0 < sampling_rate;
+  }
+  random_hex(span, 8);
+  snprintf(out, WGG_TRACEPARENT_LEN + 1, "00-%s-%s-%02x", trace, span, flags);
+}
