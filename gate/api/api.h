@@ -25,6 +25,7 @@
 typedef struct wgg_store_entry {
   const wgg_component *comp; /* borrowed from wgg_api.components */
   wgg_state_store *store;    /* owned */
+  struct wgg_exec *exec;     /* owned: the blocking store's thread (api/executor.h), NULL otherwise */
   size_t index;              /* position in wgg_api.stores */
 } wgg_store_entry;
 
@@ -120,6 +121,11 @@ char *wgg_query_get(const char *query, const char *name);
  * done(job) on loop. Returns 0, or -1 when the work could not be queued
  * (done is not called then). */
 int wgg_api_submit(uv_loop_t *loop, bool blocking, void *job, void (*work)(void *), void (*done)(void *));
+
+/* wgg_api_submit for a state store: a blocking store's calls run in order on
+ * the store's own thread (api/executor.h), others inline. */
+int wgg_api_submit_store(uv_loop_t *loop, const wgg_store_entry *se, void *job, void (*work)(void *),
+                         void (*done)(void *));
 
 /* Route handlers: rest is the path after the route's fixed prefix, split
  * into decoded segments. */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/executor.h"
 #include "util/buf.h"
 #include "util/log.h"
 
@@ -139,4 +140,10 @@ int wgg_api_submit(uv_loop_t *loop, bool blocking, void *job, void (*fn)(void *)
     return -1;
   }
   return 0;
+}
+
+int wgg_api_submit_store(uv_loop_t *loop, const wgg_store_entry *se, void *job, void (*fn)(void *),
+                         void (*done)(void *)) {
+  if (!se->store->blocking) return wgg_api_submit(loop, false, job, fn, done);
+  return wgg_exec_submit(se->exec, loop, job, fn, done);
 }

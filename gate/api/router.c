@@ -10,6 +10,7 @@
 
 #include "api/api.h"
 #include "api/appchannel.h"
+#include "api/executor.h"
 #include "api/input_bindings.h"
 #include "util/err.h"
 #include "observe/metrics.h"
@@ -114,6 +115,8 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
     }
     api->stores[api->n_stores].comp = c;
     api->stores[api->n_stores].index = api->n_stores;
+    if (s->blocking && !(api->stores[api->n_stores].exec = wgg_exec_new(c->name)))
+      wgg_warn("component %s: no thread of its own; its calls use the libuv pool", c->name);
     api->stores[api->n_stores++].store = s;
     wgg_info("component loaded: %s (%s/%s)", c->name, c->type, *c->version ? c->version : "v1");
   }
@@ -134,7 +137,10 @@ void wgg_api_free(wgg_api *api) {
   for (size_t i = 0; i < api->n_pubsubs; i++) api->pubsubs[i].ps->ops->destroy(api->pubsubs[i].ps);
   free(api->pubsubs);
   wgg_psrt_free(api->psrt);
-  for (size_t i = 0; i < api->n_stores; i++) api->stores[i].store->ops->destroy(api->stores[i].store);
+  for (size_t i = 0; i < api->n_stores; i++) {
+    wgg_exec_free(api->stores[i].exec); /* no call is in flight any more: the loops have ended */
+    api->stores[i].store->ops->destroy(api->stores[i].store);
+  }
   free(api->stores);
   for (size_t i = 0; i < api->n_bindings; i++) api->bindings[i].binding->ops->destroy(api->bindings[i].binding);
   free(api->bindings);

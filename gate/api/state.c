@@ -114,7 +114,7 @@ void wgg_state_get(wgg_api *api, wgg_http_req *req, wgg_store_entry *se, const c
     j->key = wgg_state_prefixed(api, key);
     j->user_key = strdup(key);
   }
-  if (!j || !j->key || !j->user_key || wgg_api_submit(req->loop, se->store->blocking, j, get_work, get_done)) {
+  if (!j || !j->key || !j->user_key || wgg_api_submit_store(req->loop, se, j, get_work, get_done)) {
     if (j) {
       free(j->key);
       free(j->user_key);
@@ -187,7 +187,7 @@ void wgg_state_delete(wgg_api *api, wgg_http_req *req, wgg_store_entry *se, cons
   }
   free(conc);
   if (!j || !j->key || !j->user_key || (ifm && !j->etag) ||
-      wgg_api_submit(req->loop, se->store->blocking, j, del_work, del_done)) {
+      wgg_api_submit_store(req->loop, se, j, del_work, del_done)) {
     if (j) {
       free(j->key);
       free(j->user_key);

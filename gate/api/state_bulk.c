@@ -107,7 +107,7 @@ void wgg_state_bulk(wgg_api *api, wgg_http_req *req, wgg_store_entry *se) {
     ok = (j->keys[i] = strdup(k)) && (j->prefixed[i] = wgg_state_prefixed(api, k));
   }
   json_decref(doc);
-  if (!ok || wgg_api_submit(req->loop, se->store->blocking, j, bulk_work, bulk_done)) {
+  if (!ok || wgg_api_submit_store(req->loop, se, j, bulk_work, bulk_done)) {
     if (j) bulk_free(j);
     wgg_api_error(req, 500, "ERR_STATE_BULK_GET", "out of memory");
   }

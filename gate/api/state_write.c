@@ -155,7 +155,7 @@ static json_t *parse_body(wgg_http_req *req) {
 static void submit(write_job *j, json_t *doc) {
   json_decref(doc); /* the ops own copies of everything they use */
   wgg_http_req *req = j->req;
-  if (wgg_api_submit(req->loop, j->se->store->blocking, j, write_work, write_done)) {
+  if (wgg_api_submit_store(req->loop, j->se, j, write_work, write_done)) {
     const char *code = j->txn ? "ERR_STATE_TRANSACTION" : "ERR_STATE_SAVE";
     job_free(j);
     wgg_api_error(req, 500, code, "out of memory");

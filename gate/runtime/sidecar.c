@@ -16,6 +16,7 @@
 
 #include "api/api.h"
 #include "api/appchannel.h"
+#include "api/executor.h"
 #include "api/input_bindings.h"
 #include "api/mesh.h"
 #include "http/client.h"
@@ -110,6 +111,7 @@ static void worker_drained(void *p) {
   if (was) return;
   uv_close((uv_handle_t *)&w->cmd_async, NULL);
   wgg_app_limit_thread_close(w->api->app_limit); /* calls still waiting for a slot fail now */
+  wgg_exec_thread_close();                       /* closes once the store calls it submitted complete */
   if (w->loop.data) wgg_http_client_close(w->loop.data); /* in-flight app calls still complete */
   w->loop.data = NULL;
 }
@@ -144,6 +146,7 @@ static void worker_main(void *p) {
   };
   uv_loop_init(&w->loop);
   w->loop.data = wgg_http_client_new(&w->loop); /* the app channel of this loop (NULL: OOM, invoke answers 500) */
+  if (wgg_exec_thread_init(&w->loop)) wgg_warn("out of memory: state stores of this thread use the libuv pool");
   if (wgg_app_limit_thread_init(w->api->app_limit, &w->loop))
     wgg_warn("out of memory: calls from this thread are not held to --app-max-concurrency");
   uv_async_init(&w->loop, &w->cmd_async, on_cmd);
@@ -415,12 +418,6 @@ static int default_components(const wgg_options *o, wgg_component_list *list, wg
 int wgg_run(const wgg_options *o, wgg_err *err) {
   wgg_log_setup(o->log_level, o->log_as_json);
   signal(SIGPIPE, SIG_IGN);
-  /* Blocking stores (sqlite, redis, postgresql) and wasm bindings share libuv's
-   * thread pool (4 threads by default): a few calls stuck on a hung backend
-   * (until its timeout) would hold up every other store. A larger pool keeps
-   * them apart; the threads start at the first blocking call. The environment
-   * variable still wins. */
-  setenv("UV_THREADPOOL_SIZE", "32", 0);
   if (o->http_port <= 0 || o->http_port > 65535) return wgg_err_set(err, "invalid --dapr-http-port %d", o->http_port);
   if (o->app_port > 0 && o->app_protocol && strcmp(o->app_protocol, "http"))
     return wgg_err_set(err, "--app-protocol %s is not supported yet: the app channel speaks plain HTTP/1.1 (http)",
