@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "components/lazy_curl.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "wasmhost/wasmhost.h"
@@ -29,6 +30,7 @@ static size_t on_data(char *p, size_t size, size_t n, void *user) {
 
 int wgg_wasm_fetch(const char *url, wgg_buf *out, wgg_err *err) {
   if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) return wgg_err_set(err, "invalid URL: %s", url);
+  if (wgg_curl_load(err)) return -1; /* libcurl is loaded on first use (components/lazy_curl.h) */
   pthread_once(&curl_once, curl_init);
   CURL *c = curl_easy_init();
   if (!c) return wgg_err_set(err, "out of memory");

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "components/lazy_curl.h"
 #include "components/bindings/binding.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -293,6 +294,7 @@ static int pem_or_path(const wgg_component *c, const char *name, char **out, boo
 }
 
 wgg_binding *wgg_binding_http_new(const wgg_component *c, wgg_err *err) {
+  if (wgg_curl_load(err)) return NULL; /* libcurl is loaded on first use (components/lazy_curl.h) */
   pthread_once(&curl_once, curl_init_once);
   const char *url = wgg_component_meta(c, "url");
   if (!url || !*url) return wgg_err_set(err, "missing required metadata field url"), NULL;

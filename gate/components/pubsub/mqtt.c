@@ -33,6 +33,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "components/lazy_mosquitto.h"
 #include "components/pubsub/pubsub.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -382,6 +383,7 @@ static struct mosquitto *client(qbus *b, const char *id, bool clean, bool consum
 }
 
 wgg_pubsub *wgg_pubsub_mqtt_new(const wgg_component *c, const char *app_id, wgg_err *err) {
+  if (wgg_mosquitto_load(err)) return NULL; /* loaded on first use (components/lazy_mosquitto.h) */
   pthread_once(&lib_once, lib_init);
   const char *url = wgg_component_meta(c, "url");
   if (!url || !*url) return wgg_err_set(err, "mqtt3: url is required (tcp://host:port)"), NULL;
