@@ -118,9 +118,13 @@ static bool oom(wg_error **err) {
 static bool allocate(wg_instance *inst, wg_error **err) {
   wg_store *s = inst->store;
   const wg_module *m = inst->module;
+  /* The module's own functions and globals: one block each, owned by the
+   * store (one allocation instead of one per object). */
+  uint32_t nown = m->nfuncs - m->nfunc_imports;
+  wg_func *fs = nown ? calloc(nown, sizeof *fs) : NULL;
+  if (nown && !wg_store_own(s, fs, NULL)) return oom(err);
   for (uint32_t i = m->nfunc_imports; i < m->nfuncs; i++) {
-    wg_func *f = calloc(1, sizeof *f);
-    if (!wg_store_own(s, f, NULL)) return oom(err);
+    wg_func *f = &fs[i - m->nfunc_imports];
     wg_typeid id = inst->type_ids[m->funcs[i].type];
     *f = (wg_func){.type_id = id, .type = s->types[id], .inst = inst, .index = i};
     inst->funcs[i] = f;
@@ -138,9 +142,11 @@ static bool allocate(wg_instance *inst, wg_error **err) {
       return false;
     }
   }
+  uint32_t nglob = m->nglobals - m->nglobal_imports;
+  wg_global *gs = nglob ? calloc(nglob, sizeof *gs) : NULL;
+  if (nglob && !wg_store_own(s, gs, NULL)) return oom(err);
   for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++) {
-    wg_global *g = calloc(1, sizeof *g);
-    if (!wg_store_own(s, g, NULL)) return oom(err);
+    wg_global *g = &gs[i - m->nglobal_imports];
     g->type = (wg_valtype)m->globals[i].type.type;
     g->mut = m->globals[i].type.mut;
     g->value = eval_const(inst, &m->globals[i].init);

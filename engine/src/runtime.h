@@ -82,6 +82,7 @@ struct wg_memory {
   bool has_max;        /* the declared limits, for import matching */
   uint32_t decl_max;
   size_t reserved;     /* bytes of address space reserved */
+  size_t committed;    /* bytes at the start that are readable and writable (>= size) */
 };
 
 struct wg_global {

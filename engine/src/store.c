@@ -26,19 +26,76 @@ struct wg_owned {
   void (*release)(void *);
 };
 
-/* Platform layer for linear memories: reserve, commit, release. */
+/* Platform layer for linear memories: reserve, commit, release.
+ *
+ * Released reservations are recycled: a store per request (a WASI command per
+ * binding call, an http-wasm instance) would otherwise pay mmap + mprotect +
+ * munmap and fault in fresh pages every time, which is most of the cost of a
+ * short call. A released memory whose committed part is small is zeroed and
+ * kept, still committed, in a small process-wide cache; the next memory with
+ * the same reservation size takes it. A reused memory is indistinguishable
+ * from a fresh one: all zero, accessible up to its size (bounds checks are
+ * explicit compares against the size, so committed bytes past the size are
+ * never reachable from wasm). */
 #if WG_HAVE_RESERVE
-static uint8_t *mem_reserve(size_t bytes) {
-  void *p = mmap(NULL, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+#include <pthread.h>
+
+#define RECYCLE_SLOTS 16
+#define RECYCLE_MAX_COMMITTED (1u << 20) /* zeroing more than this costs more than a fresh mapping */
+
+typedef struct recycled {
+  uint8_t *data;
+  size_t reserved, committed;
+} recycled;
+
+static pthread_mutex_t recycle_mu = PTHREAD_MUTEX_INITIALIZER;
+static recycled recycle_cache[RECYCLE_SLOTS];
+static size_t recycle_n;
+
+static uint8_t *mem_reserve(wg_memory *mem) {
+  pthread_mutex_lock(&recycle_mu);
+  for (size_t i = recycle_n; i-- > 0;)
+    if (recycle_cache[i].reserved == mem->reserved) {
+      mem->committed = recycle_cache[i].committed;
+      uint8_t *p = recycle_cache[i].data;
+      recycle_cache[i] = recycle_cache[--recycle_n];
+      pthread_mutex_unlock(&recycle_mu);
+      return p;
+    }
+  pthread_mutex_unlock(&recycle_mu);
+  mem->committed = 0;
+  void *p = mmap(NULL, mem->reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   return p == MAP_FAILED ? NULL : p;
 }
 static bool mem_commit(wg_memory *mem, size_t from, size_t bytes) {
-  return mprotect(mem->data + from, bytes, PROT_READ | PROT_WRITE) == 0;
+  size_t end = from + bytes;
+  if (end <= mem->committed) return true; /* recycled: already committed and zero */
+  if (from < mem->committed) from = mem->committed;
+  if (mprotect(mem->data + from, end - from, PROT_READ | PROT_WRITE)) return false;
+  mem->committed = end;
+  return true;
 }
-static void mem_release(wg_memory *mem) { munmap(mem->data, mem->reserved); }
+static void mem_release(wg_memory *mem) {
+  if (mem->committed <= RECYCLE_MAX_COMMITTED) {
+    pthread_mutex_lock(&recycle_mu);
+    bool room = recycle_n < RECYCLE_SLOTS;
+    pthread_mutex_unlock(&recycle_mu);
+    if (room) {
+      memset(mem->data, 0, mem->committed);
+      pthread_mutex_lock(&recycle_mu);
+      if (recycle_n < RECYCLE_SLOTS) {
+        recycle_cache[recycle_n++] = (recycled){mem->data, mem->reserved, mem->committed};
+        pthread_mutex_unlock(&recycle_mu);
+        return;
+      }
+      pthread_mutex_unlock(&recycle_mu);
+    }
+  }
+  munmap(mem->data, mem->reserved);
+}
 #else
-static uint8_t *mem_reserve(size_t bytes) {
-  (void)bytes;
+static uint8_t *mem_reserve(wg_memory *mem) {
+  mem->committed = 0;
   return calloc(1, 1);
 }
 static bool mem_commit(wg_memory *mem, size_t from, size_t bytes) {
@@ -46,9 +103,64 @@ static bool mem_commit(wg_memory *mem, size_t from, size_t bytes) {
   if (!p) return false;
   memset(p + from, 0, bytes);
   mem->data = p;
+  mem->committed = from + bytes;
   return true;
 }
 static void mem_release(wg_memory *mem) { free(mem->data); }
+#endif
+
+/* Value stacks: each thread keeps the last one it freed, so that a store
+ * per request (half a megabyte of stack for a WASI command) does not go
+ * through malloc, free and the allocator's consolidation every time. */
+#if WG_HAVE_RESERVE
+typedef struct spare_stack {
+  wg_slot *p;
+  size_t slots;
+} spare_stack;
+
+static pthread_key_t spare_key;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+
+static void spare_free(void *p) {
+  spare_stack *sp = p;
+  free(sp->p);
+  free(sp);
+}
+static void spare_init(void) { pthread_key_create(&spare_key, spare_free); }
+
+static wg_slot *stack_take(size_t slots) {
+  pthread_once(&spare_once, spare_init);
+  spare_stack *sp = pthread_getspecific(spare_key);
+  if (sp && sp->p && sp->slots == slots) {
+    wg_slot *p = sp->p;
+    sp->p = NULL;
+    return p;
+  }
+  return malloc(slots * sizeof(wg_slot));
+}
+
+static void stack_give(wg_slot *p, size_t slots) {
+  if (!p) return;
+  pthread_once(&spare_once, spare_init);
+  spare_stack *sp = pthread_getspecific(spare_key);
+  if (!sp && (sp = calloc(1, sizeof *sp)) && pthread_setspecific(spare_key, sp)) {
+    free(sp);
+    sp = NULL;
+  }
+  if (!sp) {
+    free(p);
+    return;
+  }
+  free(sp->p); /* keep the newest */
+  sp->p = p;
+  sp->slots = slots;
+}
+#else
+static wg_slot *stack_take(size_t slots) { return malloc(slots * sizeof(wg_slot)); }
+static void stack_give(wg_slot *p, size_t slots) {
+  (void)slots;
+  free(p);
+}
 #endif
 
 static void memory_release(void *p) {
@@ -100,7 +212,7 @@ wg_store *wg_store_new(wg_engine *e, const wg_store_config *config) {
   if (!s->config.max_table_elems) s->config.max_table_elems = WG_MAX_TABLE_SIZE;
   /* Not zeroed: locals are zeroed on function entry and operands are always
    * written before they are read. */
-  s->stack = malloc(s->config.value_stack_slots * sizeof *s->stack);
+  s->stack = stack_take(s->config.value_stack_slots);
   s->frames_cap = s->config.max_call_depth < 256 ? s->config.max_call_depth : 256;
   s->frames = calloc(s->frames_cap + 1, sizeof *s->frames);
   if (!s->stack || !s->frames) {
@@ -123,7 +235,7 @@ void wg_store_delete(wg_store *s) {
   }
   for (uint32_t i = 0; i < s->ntypes; i++) free((void *)s->types[i].params);
   free(s->types);
-  free(s->stack);
+  stack_give(s->stack, s->config.value_stack_slots);
   free(s->frames);
   free(s);
 }
@@ -193,7 +305,7 @@ wg_memory *wg_memory_new(wg_store *s, uint32_t min, bool has_max, uint32_t max) 
   mem->decl_max = has_max ? max : 0;
   /* Reserve the whole possible size plus one guard page. */
   mem->reserved = (size_t)limit * PAGE + PAGE;
-  mem->data = mem_reserve(mem->reserved);
+  mem->data = mem_reserve(mem);
   if (!mem->data) {
     free(mem);
     return NULL;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "pipeline/pipeline.h"
 #include "util/log.h"
 
 enum { MAX_LOOPS = 1024 };
@@ -39,6 +40,8 @@ struct lim_loop {
  * (copied) while it waits. */
 struct call {
   call *next;
+  wgg_api *api;
+  char *source; /* for the app pipeline's guests; NULL when none */
   wgg_app_limit *lim;
   bool has_slot, owned;
   wgg_http_client *cl;
@@ -80,6 +83,7 @@ static void call_free(call *c) {
     free(c->method);
     free(c->target);
     free(c->body);
+    free(c->source);
   }
   free(c);
 }
@@ -114,10 +118,23 @@ static void on_done(void *user, const wgg_http_response *resp, const char *errms
   call_free(c);
 }
 
+/* Sends a request to the app, through the appHttpPipeline when it has
+ * handlers. Returns wgg_http_client_request's result. */
+static int send_to_app(wgg_api *api, wgg_http_client *cl, const char *method, const char *target,
+                       const wgg_http_header *headers, size_t n, const char *body, size_t len, const char *source,
+                       uint64_t timeout_ms, wgg_http_client_cb cb, void *user) {
+  const wgg_options *o = api->opts;
+  if (api->app_http_pipeline.n)
+    return wgg_pipeline_call(&api->app_http_pipeline, wgg_http_client_loop(cl), cl, o->app_channel_address,
+                             o->app_port, method, target, headers, n, body, len, source, timeout_ms, cb, user);
+  return wgg_http_client_request(cl, o->app_channel_address, o->app_port, method, target, headers, n, body, len,
+                                 timeout_ms, cb, user);
+}
+
 /* Sends c now; on failure calls back with an error (c is consumed either way). */
 static void call_start(call *c) {
-  if (wgg_http_client_request(c->cl, c->host, c->port, c->method, c->target, c->headers, c->n, c->body, c->len,
-                              c->timeout_ms, on_done, c)) {
+  if (send_to_app(c->api, c->cl, c->method, c->target, c->headers, c->n, c->body, c->len, c->source, c->timeout_ms,
+                  on_done, c)) {
     if (c->has_slot) slot_release(c->lim);
     c->cb(c->user, NULL, "out of memory");
     call_free(c);
@@ -187,9 +204,11 @@ void wgg_app_limit_thread_close(wgg_app_limit *l) {
 
 /* Copies the borrowed strings of c so that it can wait. Returns 0 or -1. */
 static int call_own(call *c) {
-  const char *m = c->method, *t = c->target, *b = c->body;
+  const char *m = c->method, *t = c->target, *b = c->body, *src = c->source;
   const wgg_http_header *h = c->headers;
   c->owned = true;
+  c->source = src ? strdup(src) : NULL;
+  if (src && !c->source) return -1;
   c->method = strdup(m);
   c->target = strdup(t);
   c->body = malloc(c->len ? c->len : 1);
@@ -242,8 +261,8 @@ static int limited(wgg_app_limit *l, call *c) {
 }
 
 int wgg_app_call(wgg_api *api, wgg_http_client *cl, const char *method, const char *target,
-                 const wgg_http_header *headers, size_t n, const char *body, size_t len, uint64_t timeout_ms,
-                 wgg_http_client_cb cb, void *user, const char **why) {
+                 const wgg_http_header *headers, size_t n, const char *body, size_t len, const char *source,
+                 uint64_t timeout_ms, wgg_http_client_cb cb, void *user, const char **why) {
   const wgg_options *o = api->opts;
   if (o->app_port <= 0) return *why = "app channel is not initialized", -1;
   if (o->enable_app_health_check && !__atomic_load_n(&api->app_health_ok, __ATOMIC_ACQUIRE))
@@ -263,15 +282,14 @@ int wgg_app_call(wgg_api *api, wgg_http_client *cl, const char *method, const ch
   }
   int rc;
   if (!api->app_limit) {
-    rc = wgg_http_client_request(cl, o->app_channel_address, o->app_port, method, target, headers, n, body, len,
-                                 timeout_ms, cb, user);
+    rc = send_to_app(api, cl, method, target, headers, n, body, len, source, timeout_ms, cb, user);
   } else {
     call *c = calloc(1, sizeof *c);
     if (!c) {
       free(h);
       return *why = "out of memory", -1;
     }
-    *c = (call){.lim = api->app_limit, .cl = cl, .host = o->app_channel_address, .port = o->app_port,
+    *c = (call){.api = api, .source = (char *)source, .lim = api->app_limit, .cl = cl, .host = o->app_channel_address, .port = o->app_port,
                 .method = (char *)method, .target = (char *)target, .body = (char *)body,
                 .headers = (wgg_http_header *)headers, .n = n, .len = len, .timeout_ms = timeout_ms,
                 .cb = cb, .user = user};
@@ -280,4 +298,25 @@ int wgg_app_call(wgg_api *api, wgg_http_client *cl, const char *method, const ch
   free(h);
   if (rc) *why = "out of memory";
   return rc;
+}
+
+static int channel_call(void *ctx, wgg_http_client *cl, const char *method, const char *target,
+                        const wgg_http_header *headers, size_t n, const char *body, size_t len, uint64_t timeout_ms,
+                        wgg_http_client_cb cb, void *user, const char **why) {
+  return wgg_app_call(ctx, cl, method, target, headers, n, body, len, NULL, timeout_ms, cb, user, why);
+}
+
+static void channel_thread_init(void *ctx, uv_loop_t *loop) {
+  wgg_api *api = ctx;
+  if (wgg_app_limit_thread_init(api->app_limit, loop))
+    wgg_warn("out of memory: this thread's calls to the app bypass --app-max-concurrency");
+}
+
+static void channel_thread_close(void *ctx) {
+  wgg_api *api = ctx;
+  wgg_app_limit_thread_close(api->app_limit);
+}
+
+wgg_app_channel wgg_app_channel_of(wgg_api *api) {
+  return (wgg_app_channel){channel_call, channel_thread_init, channel_thread_close, api};
 }

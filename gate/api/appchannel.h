@@ -8,7 +8,9 @@
  *     "app is not in a healthy state" (the probe itself is runtime/apphealth.c);
  *   - --app-max-concurrency N: at most N calls in flight process-wide; more
  *     wait in FIFO order per loop thread (daprd's semaphore);
- *   - APP_API_TOKEN as the dapr-api-token header.
+ *   - APP_API_TOKEN as the dapr-api-token header;
+ *   - the Configuration's appHttpPipeline (pipeline/pipeline.h), when it has
+ *     handlers: the guests see and may change every call to the app.
  */
 #ifndef WGG_API_APPCHANNEL_H
 #define WGG_API_APPCHANNEL_H
@@ -42,14 +44,22 @@ void wgg_app_limit_thread_close(wgg_app_limit *l);
 /* Sends one request to the app (http://<app-channel-address>:<app-port>),
  * as wgg_http_client_request does (target "/path?query", headers without
  * Host/Content-Length/Connection; everything is copied), with the checks
- * above. cl is the calling loop's client (req->loop->data). Returns 0 and cb
+ * above, through the appHttpPipeline. cl is the calling loop's client
+ * (req->loop->data). source is the original client's address for the
+ * pipeline's guests (get_source_addr), NULL for calls the sidecar makes on
+ * its own (pub/sub delivery, input bindings). Returns 0 and cb
  * runs exactly once later (or during the call, as the client may), or -1 with
  * *why set to Dapr's reason (a static string) and cb not run:
  * "app channel is not initialized", "rpc error: code = Internal desc = app is
  * not in a healthy state" (daprd's text, status.Error formatted by Go), or
  * "out of memory". */
 int wgg_app_call(wgg_api *api, wgg_http_client *cl, const char *method, const char *target,
-                 const wgg_http_header *headers, size_t n, const char *body, size_t len, uint64_t timeout_ms,
-                 wgg_http_client_cb cb, void *user, const char **why);
+                 const wgg_http_header *headers, size_t n, const char *body, size_t len, const char *source,
+                 uint64_t timeout_ms, wgg_http_client_cb cb, void *user, const char **why);
+
+/* The app channel as a wgg_app_channel (http/client.h) for layers below the
+ * API: call is wgg_app_call (source NULL), thread_init/thread_close are
+ * wgg_app_limit_thread_init/_close. api must outlive its users. */
+wgg_app_channel wgg_app_channel_of(wgg_api *api);
 
 #endif

@@ -2,6 +2,7 @@
  * input_bindings.c: app probing, scheduling and delivery of input binding
  * events (see input_bindings.h).
  */
+#include "api/appchannel.h"
 #include "api/input_bindings.h"
 
 #include <stdio.h>
@@ -137,7 +138,6 @@ static void on_delivered(void *user, const wgg_http_response *resp, const char *
 static void deliver(delivery *d) {
   input *in = d->in;
   wgg_inputs *s = in->owner;
-  const wgg_options *o = s->api->opts;
   d->allowed = false;
   if (s->stopping || !s->client) {
     delivery_end(d);
@@ -151,17 +151,16 @@ static void deliver(delivery *d) {
     }
     d->allowed = true;
   }
-  wgg_http_header h[5] = {{"Content-Type", "application/json"}, {"timeZone", "Local"}, {"readTimeUTC", d->read_time}};
-  size_t n = 3;
-  if (o->app_api_token && *o->app_api_token) h[n++] = (wgg_http_header){"dapr-api-token", o->app_api_token};
+  wgg_http_header h[3] = {{"Content-Type", "application/json"}, {"timeZone", "Local"}, {"readTimeUTC", d->read_time}};
   s->in_flight++;
   d->sending = true;
-  if (wgg_http_client_request(s->client, o->app_channel_address, o->app_port, "POST", in->route, h, n, "", 0,
-                              in->pol.timeout_ms ? in->pol.timeout_ms : DELIVERY_TIMEOUT_MS, on_delivered, d)) {
+  const char *why = "out of memory";
+  if (wgg_app_call(s->api, s->client, "POST", in->route, h, 3, "", 0, NULL,
+                   in->pol.timeout_ms ? in->pol.timeout_ms : DELIVERY_TIMEOUT_MS, on_delivered, d, &why)) {
     s->in_flight--;
     d->sending = false;
     if (d->allowed) wgg_breaker_record(in->pol.breaker, false, wgg_res_now_ms());
-    wgg_warn("input binding %s: cannot deliver (out of memory)", in->comp->name);
+    wgg_warn("input binding %s: cannot deliver (%s)", in->comp->name, why);
     delivery_end(d);
   }
 }
@@ -254,15 +253,11 @@ static void on_probed(void *user, const wgg_http_response *resp, const char *err
 
 static void probe(input *in) {
   wgg_inputs *s = in->owner;
-  const wgg_options *o = s->api->opts;
   if (s->stopping || !s->client) return;
   in->state = S_PROBING;
-  wgg_http_header h[1];
-  size_t n = 0;
-  if (o->app_api_token && *o->app_api_token) h[n++] = (wgg_http_header){"dapr-api-token", o->app_api_token};
   s->in_flight++;
-  if (wgg_http_client_request(s->client, o->app_channel_address, o->app_port, "OPTIONS", in->route, h, n, NULL, 0,
-                              5000, on_probed, in)) {
+  const char *why;
+  if (wgg_app_call(s->api, s->client, "OPTIONS", in->route, NULL, 0, NULL, 0, NULL, 5000, on_probed, in, &why)) {
     s->in_flight--;
     uv_timer_start(&in->timer, on_probe_retry, PROBE_RETRY_MS, 0);
   }
@@ -341,6 +336,8 @@ wgg_inputs *wgg_inputs_start(uv_loop_t *loop, wgg_api *api, wgg_err *err) {
     free(s);
     return wgg_err_set(err, "out of memory"), NULL;
   }
+  if (s->n && wgg_app_limit_thread_init(api->app_limit, loop)) /* deliveries count in --app-max-concurrency */
+    wgg_warn("out of memory: input bindings bypass --app-max-concurrency");
   for (size_t i = 0; i < s->n; i++) {
     uv_timer_init(loop, &s->items[i].timer);
     s->items[i].timer.data = &s->items[i];
@@ -367,6 +364,9 @@ void wgg_inputs_stop(wgg_inputs *s) {
     if (d->timer) uv_timer_stop(d->timer);
     delivery_end(d);
   }
-  if (s->client) wgg_http_client_close(s->client);
+  if (s->client) {
+    wgg_http_client_close(s->client);
+    wgg_app_limit_thread_close(s->api->app_limit);
+  }
   s->client = NULL;
 }

@@ -92,23 +92,14 @@ static int parse_url(const char *url, target *t, const char **why) {
   return 0;
 }
 
-/* With --enable-app-health-check, an unhealthy app gets no calls (daprd's
- * HTTP channel). Returns true, or false after answering req with Dapr's error. */
-static bool own_app_admits(wgg_api *api, wgg_http_req *req, const char *app_id) {
-  if (!api->opts->enable_app_health_check || __atomic_load_n(&api->app_health_ok, __ATOMIC_ACQUIRE)) return true;
-  wgg_api_error(req, 500, "ERR_DIRECT_INVOKE",
-                "failed to invoke, id: %s, err: rpc error: code = Internal desc = app is not in a healthy state", app_id);
-  return false;
-}
-
 /* The own app goes through the app channel (api/appchannel.h: health,
- * --app-max-concurrency, APP_API_TOKEN). Returns 0 when the call is under
+ * --app-max-concurrency, APP_API_TOKEN, appHttpPipeline). Returns 0 when the call is under
  * way, or -1 after answering req with Dapr's error (j is then the caller's). */
 static int invoke_own_app(wgg_api *api, wgg_http_req *req, wgg_http_client *cl, const char *app_path,
                           const wgg_http_header *h, size_t n, invoke_job *j) {
   const char *why = NULL;
-  if (!wgg_app_call(api, cl, req->method_name, app_path, h, n, req->body, req->body_len, INVOKE_TIMEOUT_MS,
-                    on_app_response, j, &why))
+  if (!wgg_app_call(api, cl, req->method_name, app_path, h, n, req->body, req->body_len, req->remote_addr,
+                    INVOKE_TIMEOUT_MS, on_app_response, j, &why))
     return 0;
   wgg_api_error(req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: %s", j->app_id, why);
   return -1;
@@ -164,13 +155,6 @@ void wgg_api_invoke(wgg_api *api, wgg_http_req *req, const char *app_id, const c
   if (h) h[n++] = (wgg_http_header){"traceparent", tp};
   for (size_t i = 0; h && i < extra; i++) /* an HTTPEndpoint's spec.headers */
     h[n++] = (wgg_http_header){t.endpoint->meta[i].name, t.endpoint->meta[i].value ? t.endpoint->meta[i].value : ""};
-  if (h && own && o->app_api_token && *o->app_api_token)
-    h[n++] = (wgg_http_header){"dapr-api-token", o->app_api_token};
-  if (own && !own_app_admits(api, req, app_id)) { /* health (api/appchannel.h) */
-    free(h);
-    wgg_buf_free(&path);
-    return;
-  }
   if (own && h && !rc && wgg_invoke_wants_resiliency(api, req, app_id)) { /* timeouts, retries, breakers */
     wgg_invoke_resilient(api, req, app_id, t.host, t.port, path.data, h, n);
     free(h);
@@ -182,18 +166,14 @@ void wgg_api_invoke(wgg_api *api, wgg_http_req *req, const char *app_id, const c
     j->req = req;
     j->app_id = strdup(app_id);
   }
-  bool piped = own && api->app_http_pipeline.n; /* spec.appHttpPipeline: only on the hop to our app */
-  if (own && !piped && !rc && h && j && j->app_id) { /* the app channel: --app-max-concurrency */
+  if (own && !rc && h && j && j->app_id) { /* the app channel */
     if (invoke_own_app(api, req, cl, path.data, h, n, j)) {
       free(j->app_id);
       free(j);
     }
   } else if (rc || !h || !j || !j->app_id ||
-             (piped ? wgg_pipeline_call(&api->app_http_pipeline, req->loop, cl, t.host, t.port, req->method_name,
-                                        path.data, h, n, req->body, req->body_len, req->remote_addr,
-                                        INVOKE_TIMEOUT_MS, on_app_response, j)
-                    : wgg_http_client_request(cl, t.host, t.port, req->method_name, path.data, h, n, req->body,
-                                              req->body_len, INVOKE_TIMEOUT_MS, on_app_response, j))) {
+             wgg_http_client_request(cl, t.host, t.port, req->method_name, path.data, h, n, req->body,
+                                     req->body_len, INVOKE_TIMEOUT_MS, on_app_response, j)) {
     if (j) free(j->app_id);
     free(j);
     wgg_api_error(req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: cannot reach %s:%d", app_id, t.host,

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "api/acl.h"
+#include "api/appchannel.h"
 #include "api/mesh.h"
 #include "components/nameres/nameres.h"
 #include "config/resiliency.h"
@@ -50,12 +51,14 @@ typedef struct rcall {
   wgg_http_req *req;
   char *app_id;
   bool remote; /* resolve app_id's sidecar before each attempt */
+  bool own_app; /* this sidecar's app: through the app channel (api/appchannel.h) */
   char host[256];
   int port;
   char *target;
   wgg_http_header *h;
   size_t n;
   char *owned[4]; /* header values this call allocated */
+  char *hstore;   /* copies of the caller's header strings (they may live on its stack) */
   wgg_res_policy pol;
   const wgg_retry_policy *conn_retry; /* remote: retries of connection failures without a policy */
   int64_t retries;
@@ -75,6 +78,7 @@ static void timer_closed(uv_handle_t *h) {
 static void rcall_free(rcall *c) {
   if (c->timer) uv_close((uv_handle_t *)c->timer, timer_closed);
   for (size_t i = 0; i < sizeof c->owned / sizeof c->owned[0]; i++) free(c->owned[i]);
+  free(c->hstore);
   free(c->app_id);
   free(c->target);
   free(c->h);
@@ -138,6 +142,13 @@ static void send_attempt(rcall *c) {
     return;
   }
   uint64_t timeout = c->pol.timeout_ms ? c->pol.timeout_ms : DEFAULT_TIMEOUT_MS;
+  if (c->own_app) {
+    const char *why = NULL;
+    if (wgg_app_call(c->api, cl, c->req->method_name, c->target, c->h, c->n, c->req->body, c->req->body_len,
+                     c->req->remote_addr, timeout, on_response, c, &why))
+      fail(c, why);
+    return;
+  }
   if (wgg_http_client_request(cl, c->host, c->port, c->req->method_name, c->target, c->h, c->n, c->req->body,
                               c->req->body_len, timeout, on_response, c)) {
     char where[300];
@@ -215,7 +226,8 @@ static void attempt(rcall *c) {
   if (wgg_api_submit(c->req->loop, true, c, resolve_work, resolve_done)) fail(c, "out of memory");
 }
 
-/* Allocates a call with a copy of the header array (strings stay borrowed). */
+/* Allocates a call with a copy of the headers (array and strings: a retry
+ * runs after the caller has returned). */
 static rcall *rcall_new(wgg_api *api, wgg_http_req *req, const char *app_id, const wgg_http_header *h, size_t n,
                         size_t extra) {
   rcall *c = calloc(1, sizeof *c);
@@ -224,11 +236,20 @@ static rcall *rcall_new(wgg_api *api, wgg_http_req *req, const char *app_id, con
   c->req = req;
   c->app_id = strdup(app_id);
   c->h = calloc(n + extra + 1, sizeof *c->h);
-  if (!c->app_id || !c->h) {
+  size_t total = 1;
+  for (size_t i = 0; i < n; i++) total += strlen(h[i].name) + strlen(h[i].value) + 2;
+  c->hstore = malloc(total);
+  if (!c->app_id || !c->h || !c->hstore) {
     rcall_free(c);
     return NULL;
   }
-  if (n) memcpy(c->h, h, n * sizeof *h);
+  char *p = c->hstore;
+  for (size_t i = 0; i < n; i++) {
+    size_t ln = strlen(h[i].name) + 1, lv = strlen(h[i].value) + 1;
+    c->h[i].name = memcpy(p, h[i].name, ln);
+    c->h[i].value = memcpy(p + ln, h[i].value, lv);
+    p += ln + lv;
+  }
   c->n = n;
   return c;
 }
@@ -250,6 +271,7 @@ void wgg_invoke_resilient(wgg_api *api, wgg_http_req *req, const char *app_id, c
   }
   snprintf(c->host, sizeof c->host, "%s", host);
   c->port = port;
+  c->own_app = true;
   wgg_resiliency_for_app(api->resiliency, app_id, &c->pol);
   attempt(c);
 }

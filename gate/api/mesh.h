@@ -49,9 +49,10 @@ void wgg_invoke_remote(wgg_api *api, wgg_http_req *req, const char *app_id, cons
  * its policies). */
 bool wgg_invoke_wants_resiliency(wgg_api *api, wgg_http_req *req, const char *app_id);
 
-/* Sends one request to host:port with app_id's resiliency policies
- * (per-attempt timeout, retries, circuit breaker) and answers req with the
- * response or 500 ERR_DIRECT_INVOKE. headers (n) are borrowed from req or
+/* Sends one request to this sidecar's app (listening on host:port, named in
+ * messages) through the app channel (api/appchannel.h) with app_id's
+ * resiliency policies (per-attempt timeout, retries, circuit breaker) and
+ * answers req with the response or 500 ERR_DIRECT_INVOKE. headers (n) are borrowed from req or
  * static storage and are copied; target is the request target. */
 void wgg_invoke_resilient(wgg_api *api, wgg_http_req *req, const char *app_id, const char *host, int port,
                           const char *target, const wgg_http_header *headers, size_t n);

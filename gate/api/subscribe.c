@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/appchannel.h"
 #include "config/resiliency.h"
 #include "config/resource.h"
 #include "util/err.h"
@@ -83,5 +84,7 @@ int wgg_api_start_pubsub(wgg_api *api, wgg_err *err) {
     wgg_info("pubsub %s: inbound resiliency (retry %s, timeout %s)", c->name,
              pol.retry_name ? pol.retry_name : "-", pol.timeout_name ? pol.timeout_name : "-");
   }
+  wgg_app_channel ch = wgg_app_channel_of(api);
+  wgg_psrt_set_app_channel(api->psrt, &ch);
   return wgg_psrt_start(api->psrt, &api->app_ready, err);
 }

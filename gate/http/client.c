@@ -59,6 +59,10 @@ struct wgg_http_client {
 };
 
 static void conn_close(cconn *c);
+
+uv_loop_t *wgg_http_client_loop(const wgg_http_client *cl) {
+  return cl->loop;
+}
 static void start(creq *r);
 static void resolve(creq *r);
 

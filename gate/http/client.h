@@ -45,6 +45,26 @@ int wgg_http_client_request(wgg_http_client *cl, const char *host, int port, con
                             const wgg_http_header *headers, size_t n, const char *body, size_t len,
                             uint64_t timeout_ms, wgg_http_client_cb cb, void *user);
 
+/* The loop cl runs on. */
+uv_loop_t *wgg_http_client_loop(const wgg_http_client *cl);
+
+/* A way to call the sidecar's own app, for the layers that must not reach
+ * into the API (pub/sub delivery): api/appchannel.h makes one
+ * (wgg_app_channel_of) that applies the app's health, --app-max-concurrency,
+ * APP_API_TOKEN and the Configuration's appHttpPipeline, as every call daprd
+ * makes to its app does. call has wgg_app_call's contract (target
+ * "/path?query"; cb runs once unless it returns -1 with *why set).
+ * thread_init / thread_close register a loop thread that makes calls (on
+ * that thread: before its loop runs, and while it still runs at the end). */
+typedef struct wgg_app_channel {
+  int (*call)(void *ctx, wgg_http_client *cl, const char *method, const char *target,
+              const wgg_http_header *headers, size_t n, const char *body, size_t len, uint64_t timeout_ms,
+              wgg_http_client_cb cb, void *user, const char **why);
+  void (*thread_init)(void *ctx, uv_loop_t *loop);
+  void (*thread_close)(void *ctx);
+  void *ctx;
+} wgg_app_channel;
+
 /* Closes idle pooled connections and marks the client for deletion: it frees
  * itself once its requests in flight have completed (their callbacks still
  * run) and its handles are closed. */

@@ -203,7 +203,6 @@ static void on_response(void *user, const wgg_http_response *resp, const char *e
 /* Sends the pending entries, one request per route. */
 static void round_start(batch *b) {
   struct wgg_psrt *rt = b->s->rt;
-  const wgg_options *o = rt->opts;
   b->requests = 1; /* held while sending, so a synchronous failure cannot end the round early */
   for (size_t i = 0; i < b->n; i++) {
     const char *path = b->e[i].path;
@@ -222,17 +221,16 @@ static void round_start(batch *b) {
                             b->s->spec.topic, "pubsubname", b->s->spec.pubsub, "type", "com.dapr.event.sent.bulk");
     char *body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
-    wgg_http_header h[2] = {{"Content-Type", "application/json"}};
-    size_t nh = 1;
-    if (o->app_api_token && *o->app_api_token) h[nh++] = (wgg_http_header){"dapr-api-token", o->app_api_token};
+    wgg_http_header h[1] = {{"Content-Type", "application/json"}};
     wgg_buf target = {0};
     breq *q = malloc(sizeof *q);
     b->requests++;
     if (q) *q = (breq){b, path};
+    const char *why = "cannot start the request to the app";
     if (!q || !body || !rt->client || wgg_buf_printf(&target, "/%s", path[0] == '/' ? path + 1 : path) ||
-        wgg_http_client_request(rt->client, o->app_channel_address, o->app_port, "POST", target.data, h, nh, body,
-                                strlen(body), b->s->timeout_ms, on_response, q)) {
-      if (q) on_response(q, NULL, "cannot start the request to the app");
+        rt->app.call(rt->app.ctx, rt->client, "POST", target.data, h, 1, body, strlen(body), b->s->timeout_ms,
+                     on_response, q, &why)) {
+      if (q) on_response(q, NULL, why);
       else b->requests--;
     }
     wgg_buf_free(&target);

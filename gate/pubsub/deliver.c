@@ -173,7 +173,6 @@ static void on_response(void *user, const wgg_http_response *resp, const char *e
 
 static void send_event(delivery *d) {
   struct wgg_psrt *rt = d->s->rt;
-  const wgg_options *o = rt->opts;
   wgg_http_header h[4];
   size_t n = 0;
   h[n++] = (wgg_http_header){"Content-Type", "application/cloudevents+json"};
@@ -181,13 +180,13 @@ static void send_event(delivery *d) {
   const char *ts = json_string_value(json_object_get(d->ce, "tracestate"));
   if (tp && *tp) h[n++] = (wgg_http_header){"traceparent", tp};
   if (ts && *ts) h[n++] = (wgg_http_header){"tracestate", ts};
-  if (o->app_api_token && *o->app_api_token) h[n++] = (wgg_http_header){"dapr-api-token", o->app_api_token};
   wgg_buf target = {0};
+  const char *why = "cannot start the request to the app";
   if (!rt->client || wgg_buf_printf(&target, "/%s", d->path[0] == '/' ? d->path + 1 : d->path) ||
-      wgg_http_client_request(rt->client, o->app_channel_address, o->app_port, "POST", target.data, h, n, d->body,
-                              strlen(d->body), d->s->timeout_ms, on_response, d)) {
+      rt->app.call(rt->app.ctx, rt->client, "POST", target.data, h, n, d->body, strlen(d->body), d->s->timeout_ms,
+                   on_response, d, &why)) {
     wgg_buf_free(&target);
-    on_response(d, NULL, "cannot start the request to the app");
+    on_response(d, NULL, why);
     return;
   }
   wgg_buf_free(&target);

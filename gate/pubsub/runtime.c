@@ -86,6 +86,8 @@ static void loop_close(struct wgg_psrt *rt) {
   if (!uv_is_closing((uv_handle_t *)&rt->ready_timer)) uv_close((uv_handle_t *)&rt->ready_timer, NULL);
   if (rt->client) wgg_http_client_close(rt->client);
   rt->client = NULL;
+  if (rt->app.thread_close) rt->app.thread_close(rt->app.ctx); /* on the delivery thread, its loop still running */
+  rt->app.thread_close = NULL;
 }
 
 static void on_wake(uv_async_t *a) {
@@ -239,13 +241,10 @@ static void on_subscribe_answer(void *user, const wgg_http_response *resp, const
 }
 
 static void ask_app(struct wgg_psrt *rt) {
-  const wgg_options *o = rt->opts;
-  wgg_http_header h[1];
-  size_t n = 0;
-  if (o->app_api_token && *o->app_api_token) h[n++] = (wgg_http_header){"dapr-api-token", o->app_api_token};
-  if (!rt->client || wgg_http_client_request(rt->client, o->app_channel_address, o->app_port, "GET", "/dapr/subscribe",
-                                             h, n, NULL, 0, SUBSCRIBE_TIMEOUT_MS, on_subscribe_answer, rt))
-    on_subscribe_answer(rt, NULL, "cannot start the request");
+  const char *why = "cannot start the request";
+  if (!rt->client || rt->app.call(rt->app.ctx, rt->client, "GET", "/dapr/subscribe", NULL, 0, NULL, 0,
+                                  SUBSCRIBE_TIMEOUT_MS, on_subscribe_answer, rt, &why))
+    on_subscribe_answer(rt, NULL, why);
 }
 
 static void on_ready_timer(uv_timer_t *t) {
@@ -257,6 +256,7 @@ static void on_ready_timer(uv_timer_t *t) {
 
 static void thread_main(void *p) {
   struct wgg_psrt *rt = p;
+  if (rt->app.thread_init) rt->app.thread_init(rt->app.ctx, &rt->loop);
   uv_run(&rt->loop, UV_RUN_DEFAULT);
   pthread_mutex_lock(&rt->mu);
   rt->exited = true;
@@ -291,6 +291,10 @@ wgg_psrt *wgg_psrt_new(const wgg_options *opts, wgg_pubsub_entry *pubsubs, size_
   pthread_cond_init(&rt->exited_cv, &ca);
   pthread_condattr_destroy(&ca);
   return rt;
+}
+
+void wgg_psrt_set_app_channel(wgg_psrt *rt, const wgg_app_channel *ch) {
+  rt->app = *ch;
 }
 
 int wgg_psrt_set_policy(wgg_psrt *rt, const char *pubsub, const wgg_ps_retry *retry, uint64_t timeout_ms) {

@@ -19,6 +19,7 @@
 #include "components/pubsub/pubsub.h"
 #include "config/component.h"
 #include "pubsub/subscription.h"
+#include "http/client.h"
 #include "wggate.h"
 
 /* A loaded pub/sub component and where it came from. */
@@ -56,6 +57,11 @@ wgg_psrt *wgg_psrt_new(const wgg_options *opts, wgg_pubsub_entry *pubsubs, size_
  * <pubsub>.inbound, DefaultPubsubComponentInboundPolicy ...). Call before
  * wgg_psrt_start. Returns 0, or -1 when there is no such pubsub. */
 int wgg_psrt_set_policy(wgg_psrt *rt, const char *pubsub, const wgg_ps_retry *retry, uint64_t timeout_ms);
+
+/* Sets how the runtime calls the app (/dapr/subscribe and deliveries): the
+ * sidecar's app channel (api/appchannel.h: health, --app-max-concurrency,
+ * APP_API_TOKEN, appHttpPipeline). Required; call before wgg_psrt_start. */
+void wgg_psrt_set_app_channel(wgg_psrt *rt, const wgg_app_channel *ch);
 
 /* Starts the delivery thread. When there is no app port, nothing is
  * delivered (as in Dapr: no app channel, no subscriptions). app_ready points

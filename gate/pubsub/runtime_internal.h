@@ -71,6 +71,7 @@ struct wgg_psrt {
   uv_timer_t ready_timer;
   int subscribe_attempts;
   wgg_http_client *client;
+  wgg_app_channel app; /* every call to the app (wgg_psrt_set_app_channel) */
   delivery *active; /* every delivery in progress */
   pthread_cond_t exited_cv;
   bool exited;

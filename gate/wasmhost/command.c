@@ -37,14 +37,19 @@ static void start_ticker(void) {
 void wgg_wasm_ticker_start(void) { pthread_once(&ticker_once, start_ticker); }
 
 wg_module *wgg_wasm_load(const char *url, char **guest, wgg_err *err) {
+  bool remote = !strncmp(url, "http://", 7) || !strncmp(url, "https://", 8);
   const char *path = !strncmp(url, "file://", 7) ? url + 7 : url;
-  if (strstr(url, "://") && strncmp(url, "file://", 7))
-    return wgg_err_set(err, "wasm: unsupported url scheme in %s (file:// only)", url), NULL;
+  if (!remote && strstr(url, "://") && strncmp(url, "file://", 7))
+    return wgg_err_set(err, "wasm: unsupported url scheme in %s (file://, http://, https://)", url), NULL;
   wgg_buf bytes = {0};
   wgg_err rerr;
-  if (wgg_buf_read_file(&bytes, path, &rerr)) {
+  if (remote ? wgg_wasm_fetch(url, &bytes, &rerr) : wgg_buf_read_file(&bytes, path, &rerr)) {
     wgg_buf_free(&bytes);
     return wgg_err_set(err, "wasm: %s", rerr.msg), NULL;
+  }
+  if (remote) { /* the guest's name: the last path segment, without a query */
+    const char *p = strchr(url + (url[4] == 's' ? 8 : 7), '/');
+    path = p ? p : "guest.wasm";
   }
   wg_error *e = NULL;
   wg_module *m = wg_module_new((const uint8_t *)bytes.data, bytes.len, &e);
@@ -56,7 +61,7 @@ wg_module *wgg_wasm_load(const char *url, char **guest, wgg_err *err) {
   }
   const char *base = strrchr(path, '/');
   base = base ? base + 1 : path;
-  size_t blen = strlen(base);
+  size_t blen = strcspn(base, "?#");
   if (blen > 5 && !strcmp(base + blen - 5, ".wasm")) blen -= 5;
   if (!(*guest = strndup(base, blen))) {
     wg_module_delete(m);

@@ -14,7 +14,8 @@
 #include "wgwasi.h"
 
 /* Loads and validates a module from `url`: "file://PATH" (relative to the
- * working directory unless absolute) or a bare path. *guest receives the
+ * working directory unless absolute), a bare path, or http:// / https://
+ * (fetched with wgg_wasm_fetch: blocking, for start-up only). *guest receives the
  * file name without directory and ".wasm" (malloc'd). NULL with err
  * ("wasm: error compiling binary: <engine message>", ...). */
 wg_module *wgg_wasm_load(const char *url, char **guest, wgg_err *err);

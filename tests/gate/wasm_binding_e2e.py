@@ -3,7 +3,8 @@
 204 when the guest prints nothing, JSON data passed as JSON text, Dapr errors
 for an unknown binding, a malformed body, a trap and a non-zero exit, a
 runaway guest stopped by the component's timeout while the sidecar stays
-healthy, and a broken module stopping the start.
+healthy, a module fetched over http:// (and a 404 stopping the start), and a
+broken module stopping the start.
 usage: wasm_binding_e2e.py WASMGATE GUEST_DIR (with upper.wasm)
 """
 import json
@@ -62,6 +63,35 @@ check(st == 204, f"healthz after a runaway guest: {st}")
 st, _, body = call("upper", {"operation": "execute", "data": "still here"})
 check(st == 200 and body == b":STILL HERE", f"after the runaway: {st} {body!r}")
 sc.stop()
+
+# The module fetched over http:// at start (Dapr's wasm components accept http(s) urls);
+# a 404 stops the start naming the url.
+import functools  # noqa: E402
+import threading  # noqa: E402
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
+
+
+class Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+srv = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=GUESTS))
+threading.Thread(target=srv.serve_forever, daemon=True).start()
+web = Sidecar(BIN)
+web.write_resource("upper.yaml", binding("upper", f"http://127.0.0.1:{srv.server_address[1]}/upper.wasm"))
+web.start()
+st, _, body = web.request("POST", "/v1.0/bindings/upper", json.dumps({"operation": "execute", "data": "web"}),
+                          {"Content-Type": "application/json"})
+check(st == 200 and body == b":WEB", f"module from http://: {st} {body!r}")
+web.cleanup()
+missing = Sidecar(BIN)
+missing.write_resource("upper.yaml", binding("upper", f"http://127.0.0.1:{srv.server_address[1]}/nope.wasm"))
+missing.spawn()
+code = missing.wait_exit(10)
+check(code == 1 and "received 404 status code" in missing.logs(), f"404 module: {code} {missing.logs()[-300:]}")
+missing.cleanup()
+srv.shutdown()
 
 # A module that does not validate stops the start with a clear error.
 bad = Sidecar(BIN)

@@ -286,6 +286,40 @@ TEST(memory_cap) {
   teardown(&fx);
 }
 
+/* A store's memory is recycled for the next one with the same reservation
+ * (store.c): the next memory must be all zero, of its own size, and grow
+ * into zero pages, whatever the previous owner wrote and however far it grew. */
+TEST(recycled_memory_is_fresh) {
+  wg_store_config cfg = {.max_memory_pages = 8};
+  wg_store *s1 = wg_store_new(NULL, &cfg);
+  REQUIRE(s1 != NULL);
+  wg_memory *m1 = wg_memory_new(s1, 1, false, 0);
+  REQUIRE(m1 != NULL);
+  CHECK(wg_memory_grow(m1, 2) == 1);
+  uint8_t *d1 = wg_memory_data(m1);
+  memset(d1, 0xAB, 3 * 65536);
+  wg_store_delete(s1);
+
+  wg_store *s2 = wg_store_new(NULL, &cfg);
+  REQUIRE(s2 != NULL);
+  wg_memory *m2 = wg_memory_new(s2, 1, false, 0);
+  REQUIRE(m2 != NULL);
+  uint8_t *d2 = wg_memory_data(m2);
+  CHECK(d2 == d1); /* the same reservation, recycled */
+  CHECK(wg_memory_size(m2) == 65536);
+  size_t nonzero = 0;
+  for (size_t i = 0; i < 65536; i++) nonzero += d2[i] != 0;
+  CHECK(nonzero == 0);
+  CHECK(wg_memory_grow(m2, 4) == 1);
+  CHECK(wg_memory_size(m2) == 5 * 65536);
+  d2 = wg_memory_data(m2);
+  for (size_t i = 0; i < 5 * 65536; i++) nonzero += d2[i] != 0;
+  CHECK(nonzero == 0);
+  d2[5 * 65536 - 1] = 1; /* the grown pages are writable */
+  CHECK(wg_memory_grow(m2, 4) == -1); /* the store's cap still holds */
+  wg_store_delete(s2);
+}
+
 TEST(call_argument_checks) {
   fixture fx;
   REQUIRE(setup(&fx, NULL));
@@ -360,6 +394,7 @@ int main(int argc, char **argv) {
   RUN(backtrace_names_frames);
   RUN(trap_frames_have_offsets);
   RUN(memory_cap);
+  RUN(recycled_memory_is_fresh);
   RUN(call_argument_checks);
   RUN(link_errors);
   RUN(import_limits_are_the_declared_ones);
