@@ -317,6 +317,11 @@ static void channel_thread_close(void *ctx) {
   wgg_app_limit_thread_close(api->app_limit);
 }
 
+static bool channel_healthy(void *ctx) {
+  wgg_api *api = ctx;
+  return !api->opts->enable_app_health_check || __atomic_load_n(&api->app_health_ok, __ATOMIC_ACQUIRE);
+}
+
 wgg_app_channel wgg_app_channel_of(wgg_api *api) {
-  return (wgg_app_channel){channel_call, channel_thread_init, channel_thread_close, api};
+  return (wgg_app_channel){channel_call, channel_thread_init, channel_thread_close, channel_healthy, api};
 }

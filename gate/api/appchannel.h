@@ -59,7 +59,8 @@ int wgg_app_call(wgg_api *api, wgg_http_client *cl, const char *method, const ch
 
 /* The app channel as a wgg_app_channel (http/client.h) for layers below the
  * API: call is wgg_app_call (source NULL), thread_init/thread_close are
- * wgg_app_limit_thread_init/_close. api must outlive its users. */
+ * wgg_app_limit_thread_init/_close, healthy the health checks' verdict. api
+ * must outlive its users. */
 wgg_app_channel wgg_app_channel_of(wgg_api *api);
 
 #endif

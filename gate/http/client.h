@@ -55,13 +55,16 @@ uv_loop_t *wgg_http_client_loop(const wgg_http_client *cl);
  * makes to its app does. call has wgg_app_call's contract (target
  * "/path?query"; cb runs once unless it returns -1 with *why set).
  * thread_init / thread_close register a loop thread that makes calls (on
- * that thread: before its loop runs, and while it still runs at the end). */
+ * that thread: before its loop runs, and while it still runs at the end).
+ * healthy tells whether the app may be called now (always true without
+ * --enable-app-health-check): daprd pauses subscriptions while it is not. */
 typedef struct wgg_app_channel {
   int (*call)(void *ctx, wgg_http_client *cl, const char *method, const char *target,
               const wgg_http_header *headers, size_t n, const char *body, size_t len, uint64_t timeout_ms,
               wgg_http_client_cb cb, void *user, const char **why);
   void (*thread_init)(void *ctx, uv_loop_t *loop);
   void (*thread_close)(void *ctx);
+  bool (*healthy)(void *ctx); /* false while app health checks say the app is down (callers pause) */
   void *ctx;
 } wgg_app_channel;
 

@@ -203,6 +203,18 @@ static void on_response(void *user, const wgg_http_response *resp, const char *e
 /* Sends the pending entries, one request per route. */
 static void round_start(batch *b) {
   struct wgg_psrt *rt = b->s->rt;
+  if (rt->app.healthy && !rt->app.healthy(rt->app.ctx)) { /* paused while the app is unhealthy (deliver.c) */
+    pthread_mutex_lock(&rt->mu);
+    bool stopping = rt->stopping;
+    pthread_mutex_unlock(&rt->mu);
+    if (stopping) {
+      settle(b, E_PENDING, false);
+      batch_end(b);
+    } else {
+      uv_timer_start(&b->timer, on_timer, WGG_PS_UNHEALTHY_WAIT_MS, 0);
+    }
+    return;
+  }
   b->requests = 1; /* held while sending, so a synchronous failure cannot end the round early */
   for (size_t i = 0; i < b->n; i++) {
     const char *path = b->e[i].path;

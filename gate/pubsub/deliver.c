@@ -173,6 +173,20 @@ static void on_response(void *user, const wgg_http_response *resp, const char *e
 
 static void send_event(delivery *d) {
   struct wgg_psrt *rt = d->s->rt;
+  if (rt->app.healthy && !rt->app.healthy(rt->app.ctx)) {
+    /* daprd pauses subscriptions while the app is unhealthy: wait without
+     * spending an attempt of the retry policy */
+    pthread_mutex_lock(&rt->mu);
+    bool stopping = rt->stopping;
+    pthread_mutex_unlock(&rt->mu);
+    if (stopping) {
+      finish(d, false);
+      return;
+    }
+    d->waiting = true;
+    uv_timer_start(&d->timer, on_retry_timer, WGG_PS_UNHEALTHY_WAIT_MS, 0);
+    return;
+  }
   wgg_http_header h[4];
   size_t n = 0;
   h[n++] = (wgg_http_header){"Content-Type", "application/cloudevents+json"};

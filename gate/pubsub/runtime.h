@@ -44,6 +44,9 @@ typedef struct wgg_ps_retry {
  * holding an in-flight slot forever). */
 #define WGG_PS_DELIVERY_TIMEOUT_MS 60000
 
+/* How often a delivery paused by an unhealthy app looks again, in ms. */
+#define WGG_PS_UNHEALTHY_WAIT_MS 250
+
 /* Creates the runtime for the given components (borrowed; they must outlive
  * it) and declarative subscriptions (ownership of *decl moves in; it is
  * emptied). Nothing runs until wgg_psrt_start. Returns NULL with err on OOM. */

@@ -9,6 +9,11 @@ unhealthy, invocation gets daprd's error and the app sees no call.
 --app-max-concurrency: with a limit of 2, eight concurrent invocations of a
 slow method reach the app at most two at a time and all succeed; without the
 limit they overlap more (so the check can fail).
+
+Pub/sub while the app is unhealthy: deliveries pause (as daprd pauses its
+subscriptions) without spending the retry policy, and resume when the app is
+healthy again; with backOffMaxRetries 0 a refused attempt would lose the
+message, so the check can fail.
 """
 import json
 import os
@@ -26,6 +31,7 @@ start_alarm(110)
 MODE = {"health": "ok"}  # ok | fail | slow
 PROBES = []
 CALLS = []
+EVENTS = []
 LOCK = threading.Lock()
 INFLIGHT = {"now": 0, "max": 0}
 
@@ -42,7 +48,16 @@ class App(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n else b""
+        EVENTS.append((self.path, body))
+        self.reply(200, b"")
+
     def do_GET(self):
+        if self.path == "/dapr/subscribe":
+            self.reply(200, json.dumps([{"pubsubname": "pubsub", "topic": "orders", "route": "/orders"}]).encode())
+            return
         if self.path == "/healthz":
             PROBES.append((time.time(), self.headers.get("dapr-api-token")))
             if MODE["health"] == "slow":
@@ -142,6 +157,28 @@ sc = Sidecar(BIN, app_id="mc", args=["--app-port", str(app_port), "--threads", "
 sc.start(wait_path="/v1.0/healthz")
 res, took = burst(sc)
 check(res == [200] * 8 and INFLIGHT["max"] > 2, f"without the limit calls overlap more: {INFLIGHT['max']}")
+sc.cleanup()
+# ---- pub/sub pauses while the app is unhealthy ----
+MODE["health"] = "ok"
+sc = Sidecar(BIN, app_id="hc", args=["--app-port", str(app_port), "--enable-app-health-check",
+                                     "--app-health-probe-interval", "1", "--app-health-threshold", "1"])
+sc.write_resource("pubsub.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: pubsub\n"
+                                 "spec:\n  type: pubsub.in-memory\n  version: v1\n  metadata:\n"
+                                 "  - name: backOffMaxRetries\n    value: \"0\"\n")
+sc.start()
+check(wait_for(lambda: json.loads(sc.request("GET", "/v1.0/metadata")[2])["subscriptions"], 5), "subscribed")
+sc.request("POST", "/v1.0/publish/pubsub/orders", body="first")
+check(wait_for(lambda: any(b"first" in e[1] for e in EVENTS), 5), "delivered while healthy")
+MODE["health"] = "fail"
+check(wait_for(lambda: not invoke_ok(sc), 5), "the app turned unhealthy")
+n = len(EVENTS)
+check(sc.request("POST", "/v1.0/publish/pubsub/orders", body="paused")[0] == 204, "publish while unhealthy")
+time.sleep(1.0)
+check(len(EVENTS) == n, "no delivery while the app is unhealthy")
+MODE["health"] = "ok"
+check(wait_for(lambda: any(b"paused" in e[1] for e in EVENTS), 5),
+      "the paused message is delivered once the app is healthy again")
+check("retries exhausted" not in sc.logs(), "the pause spent no retry")
 sc.cleanup()
 app.shutdown()
 app.server_close()
