@@ -117,6 +117,11 @@ char *wgg_url_decode(const char *s, size_t n, bool plus);
  * decoded value (malloc'd), or NULL when absent. */
 char *wgg_query_get(const char *query, const char *name);
 
+/* The metadata.<key> query parameters of query as a JSON object of decoded
+ * strings ({"ttlInSeconds": "60"}; Dapr's request metadata). A new
+ * reference; NULL when out of memory. */
+json_t *wgg_query_metadata(const char *query);
+
 /* Runs job on the libuv thread pool when blocking, else inline; then runs
  * done(job) on loop. Returns 0, or -1 when the work could not be queued
  * (done is not called then). */

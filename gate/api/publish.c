@@ -18,24 +18,6 @@
 #include "util/err.h"
 #include "util/log.h"
 
-/* The metadata.* query parameters as a JSON object of strings. */
-static json_t *query_metadata(const char *query) {
-  json_t *md = json_object();
-  for (const char *p = query; p && *p;) {
-    const char *amp = strchr(p, '&');
-    size_t len = amp ? (size_t)(amp - p) : strlen(p);
-    const char *eq = memchr(p, '=', len);
-    size_t klen = eq ? (size_t)(eq - p) : len;
-    char *k = wgg_url_decode(p, klen, true);
-    char *v = eq ? wgg_url_decode(eq + 1, len - klen - 1, true) : strdup("");
-    if (k && v && !strncmp(k, "metadata.", 9) && k[9]) json_object_set_new(md, k + 9, json_string(v));
-    free(k);
-    free(v);
-    p = amp ? amp + 1 : NULL;
-  }
-  return md;
-}
-
 static bool is_true(json_t *md, const char *k) {
   const char *v = json_string_value(json_object_get(md, k));
   return v && !strcasecmp(v, "true");
@@ -184,7 +166,7 @@ static void route(wgg_api *api, wgg_http_req *req, char **seg, size_t n, bool bu
     wgg_buf_free(&topic);
     return;
   }
-  json_t *md = query_metadata(req->query);
+  json_t *md = wgg_query_metadata(req->query);
   pub_job *j = calloc(1, sizeof *j);
   json_t *body = NULL;
   wgg_err err;

@@ -89,20 +89,53 @@ char *wgg_url_decode(const char *s, size_t n, bool plus) {
   return out;
 }
 
-char *wgg_query_get(const char *query, const char *name) {
-  size_t nl = strlen(name);
-  for (const char *p = query; p && *p;) {
+/* Calls fn(key, value, user) with each decoded parameter of query (value ""
+ * when there is no '='; parameters that do not decode are skipped) until fn
+ * returns true. Returns whether one did. */
+static bool query_each(const char *query, bool (*fn)(const char *k, const char *v, void *user), void *user) {
+  bool stop = false;
+  for (const char *p = query; p && *p && !stop;) {
     const char *amp = strchr(p, '&');
     size_t len = amp ? (size_t)(amp - p) : strlen(p);
     const char *eq = memchr(p, '=', len);
     size_t klen = eq ? (size_t)(eq - p) : len;
     char *k = wgg_url_decode(p, klen, true);
-    bool match = k && strlen(k) == nl && !memcmp(k, name, nl);
+    char *v = eq ? wgg_url_decode(eq + 1, len - klen - 1, true) : strdup("");
+    if (k && v) stop = fn(k, v, user);
     free(k);
-    if (match) return eq ? wgg_url_decode(eq + 1, len - klen - 1, true) : strdup("");
+    free(v);
     p = amp ? amp + 1 : NULL;
   }
-  return NULL;
+  return stop;
+}
+
+typedef struct query_find {
+  const char *name;
+  char *value;
+} query_find;
+
+static bool find_one(const char *k, const char *v, void *user) {
+  query_find *f = user;
+  if (strcmp(k, f->name)) return false;
+  f->value = strdup(v);
+  return true;
+}
+
+char *wgg_query_get(const char *query, const char *name) {
+  query_find f = {name, NULL};
+  query_each(query, find_one, &f);
+  return f.value;
+}
+
+static bool add_metadata(const char *k, const char *v, void *user) {
+  if (!strncmp(k, "metadata.", 9) && k[9]) json_object_set_new(user, k + 9, json_string(v));
+  return false;
+}
+
+json_t *wgg_query_metadata(const char *query) {
+  json_t *md = json_object();
+  if (md) query_each(query, add_metadata, md);
+  return md;
 }
 
 typedef struct work {

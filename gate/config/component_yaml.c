@@ -9,6 +9,7 @@
 #include <yaml.h>
 
 #include "config/component.h"
+#include "config/resource.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/uuid.h"
@@ -207,32 +208,22 @@ bad:
   return -1;
 }
 
+typedef struct parse_ctx {
+  const char *file, *app_id;
+  wgg_component_list *out;
+  wgg_err *err;
+} parse_ctx;
+
+static int parse_one(yaml_document_t *doc, void *user) {
+  parse_ctx *p = user;
+  ctx c = {doc, p->file, p->err};
+  return parse_doc(&c, p->app_id, p->out);
+}
+
 int wgg_components_parse(const char *file, const char *text, size_t len, const char *app_id,
                          wgg_component_list *out, wgg_err *err) {
-  yaml_parser_t parser;
-  if (!yaml_parser_initialize(&parser)) return wgg_err_set(err, "%s: out of memory", file);
-  yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-  if (err) err->msg[0] = '\0';
-  int rc = 0;
-  for (;;) {
-    yaml_document_t doc;
-    if (!yaml_parser_load(&parser, &doc)) {
-      rc = wgg_err_set(err, "%s:%zu:%zu: YAML error: %s%s%s", file, parser.problem_mark.line + 1,
-                       parser.problem_mark.column + 1, parser.problem ? parser.problem : "invalid YAML",
-                       parser.context ? " " : "", parser.context ? parser.context : "");
-      break;
-    }
-    if (!yaml_document_get_root_node(&doc)) {
-      yaml_document_delete(&doc);
-      break;
-    }
-    ctx c = {&doc, file, err};
-    rc = parse_doc(&c, app_id, out);
-    yaml_document_delete(&doc);
-    if (rc) break;
-  }
-  yaml_parser_delete(&parser);
-  return rc;
+  parse_ctx p = {file, app_id, out, err};
+  return wgg_yaml_each_document(file, text, len, parse_one, &p, err);
 }
 
 const char *wgg_component_meta(const wgg_component *c, const char *name) {

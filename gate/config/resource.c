@@ -214,8 +214,8 @@ static int take_doc(yaml_document_t *d, const char *file, const char *kind, cons
   return 0;
 }
 
-int wgg_resources_parse(const char *file, const char *text, size_t len, const char *kind, const char *app_id,
-                        wgg_resource_list *out, wgg_err *err) {
+int wgg_yaml_each_document(const char *file, const char *text, size_t len,
+                           int (*fn)(yaml_document_t *doc, void *user), void *user, wgg_err *err) {
   yaml_parser_t parser;
   if (err) err->msg[0] = '\0';
   if (!yaml_parser_initialize(&parser)) return wgg_err_set(err, "%s: out of memory", file);
@@ -233,12 +233,29 @@ int wgg_resources_parse(const char *file, const char *text, size_t len, const ch
       yaml_document_delete(&doc);
       break;
     }
-    rc = take_doc(&doc, file, kind, app_id, out, err);
+    rc = fn(&doc, user);
     yaml_document_delete(&doc);
     if (rc) break;
   }
   yaml_parser_delete(&parser);
   return rc;
+}
+
+typedef struct take_ctx {
+  const char *file, *kind, *app_id;
+  wgg_resource_list *out;
+  wgg_err *err;
+} take_ctx;
+
+static int take_one(yaml_document_t *doc, void *user) {
+  take_ctx *t = user;
+  return take_doc(doc, t->file, t->kind, t->app_id, t->out, t->err);
+}
+
+int wgg_resources_parse(const char *file, const char *text, size_t len, const char *kind, const char *app_id,
+                        wgg_resource_list *out, wgg_err *err) {
+  take_ctx t = {file, kind, app_id, out, err};
+  return wgg_yaml_each_document(file, text, len, take_one, &t, err);
 }
 
 static int has_yaml_ext(const char *n) {

@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <yaml.h>
 
 #include "wggate.h"
 
@@ -38,6 +39,14 @@ int wgg_resource_files(const char *dir, char ***names, size_t *n, wgg_err *err);
 
 /* Frees what wgg_resource_files returned. */
 void wgg_resource_files_free(char **names, size_t n);
+
+/* Loads each YAML document of text (len bytes; file names it in messages)
+ * with libyaml and calls fn(doc, user) on it (doc is freed after fn returns)
+ * until fn returns non-zero. Returns 0, fn's non-zero result, or -1 with err
+ * "FILE:LINE:COL: YAML error: ..." / "FILE: out of memory". err->msg is
+ * cleared first. */
+int wgg_yaml_each_document(const char *file, const char *text, size_t len,
+                           int (*fn)(yaml_document_t *doc, void *user), void *user, wgg_err *err);
 
 /* Parses every YAML document of text (len bytes; file names it in messages)
  * whose `kind` is kind (NULL: every kind) and appends it to out. Documents
