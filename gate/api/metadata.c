@@ -34,6 +34,16 @@ static json_t *app_connection(const wgg_options *o) {
   return j;
 }
 
+static bool pipeline_has(const wgg_pipeline *pl, const char *name) {
+  for (size_t i = 0; i < pl->n; i++)
+    if (!strcmp(wgg_wasm_mw_name(pl->mws[i]), name)) return true;
+  return false;
+}
+
+static bool pipeline_uses(wgg_api *api, const char *name) {
+  return pipeline_has(&api->http_pipeline, name) || pipeline_has(&api->app_http_pipeline, name);
+}
+
 static void get_metadata(wgg_api *api, wgg_http_req *req) {
   json_t *comps = json_array();
   for (size_t i = 0; i < api->n_stores; i++) {
@@ -41,6 +51,14 @@ static void get_metadata(wgg_api *api, wgg_http_req *req) {
     json_array_append_new(comps, json_pack("{s:s,s:s,s:s,s:o}", "name", c->name, "type", c->type, "version",
                                            *c->version ? c->version : "v1", "capabilities",
                                            capabilities(api->stores[i].store->features)));
+  }
+  /* Middleware components that a pipeline of the Configuration loaded (Dapr
+   * lists every loaded component; middleware has no capabilities). */
+  for (size_t i = 0; i < api->components.n; i++) {
+    const wgg_component *c = &api->components.items[i];
+    if (c->endpoint || strncmp(c->type, "middleware.", 11) || !pipeline_uses(api, c->name)) continue;
+    json_array_append_new(comps, json_pack("{s:s,s:s,s:s,s:[]}", "name", c->name, "type", c->type, "version",
+                                           *c->version ? c->version : "v1", "capabilities"));
   }
   /* Output bindings report OUTPUT_BINDING (dapr pkg/runtime/runtime.go). */
   for (size_t i = 0; i < api->n_bindings; i++) {

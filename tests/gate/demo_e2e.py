@@ -117,6 +117,10 @@ def scenario():
     check(st == 204, f"the refused save stored something: {st} {out!r}")
     st, _, out = request("POST", "/v1.0/invoke/demo/method/big", b"x" * ((1 << 20) + 1))
     check(st == 413, f"oversized body: {st} {out[:100]!r}")
+    st, _, out = request("GET", "/v1.0/metadata")
+    comps = {c["name"]: c for c in json.loads(out)["components"]} if st == 200 else {}
+    check(comps.get("emoji", {}).get("type") == "middleware.http.wasm" and comps["emoji"].get("capabilities") == [],
+          f"the filter in the metadata: {comps}")
     st, j = invoke("", "still :smile:")
     check(st == 200 and isinstance(j, dict) and j["body"] == "still \U0001F604", f"after the refusals: {st} {j!r}")
     check(os.path.exists(os.path.join(work, "build", "examples", "http-wasm", "demo-state.db")),
