@@ -74,15 +74,16 @@ int wgg_api_start_pubsub(wgg_api *api, wgg_err *err) {
     const wgg_component *c = api->pubsubs[i].comp;
     wgg_res_policy pol;
     wgg_resiliency_for_component(api->resiliency, c->name, c->type, WGG_RES_INBOUND, &pol);
-    if (!pol.retry && !pol.timeout_ms) continue;
+    if (!pol.retry && !pol.timeout_ms && !pol.breaker) continue;
     wgg_ps_retry r = {0};
     if (pol.retry)
       r = (wgg_ps_retry){.exponential = pol.retry->exponential, .duration_ms = pol.retry->duration_ms,
                          .initial_ms = pol.retry->initial_ms, .max_interval_ms = pol.retry->max_interval_ms,
                          .max_retries = (long)pol.retry->max_retries};
-    wgg_psrt_set_policy(api->psrt, c->name, pol.retry ? &r : NULL, pol.timeout_ms);
-    wgg_info("pubsub %s: inbound resiliency (retry %s, timeout %s)", c->name,
-             pol.retry_name ? pol.retry_name : "-", pol.timeout_name ? pol.timeout_name : "-");
+    wgg_psrt_set_policy(api->psrt, c->name, pol.retry ? &r : NULL, pol.timeout_ms, pol.breaker);
+    wgg_info("pubsub %s: inbound resiliency (retry %s, timeout %s, circuit breaker %s)", c->name,
+             pol.retry_name ? pol.retry_name : "-", pol.timeout_name ? pol.timeout_name : "-",
+             pol.breaker_name ? pol.breaker_name : "-");
   }
   wgg_app_channel ch = wgg_app_channel_of(api);
   wgg_psrt_set_app_channel(api->psrt, &ch);

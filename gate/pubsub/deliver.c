@@ -17,6 +17,7 @@
 #include <sys/random.h>
 
 #include "pubsub/cloudevent.h"
+#include "config/resiliency.h"
 #include "pubsub/runtime_internal.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -164,7 +165,10 @@ static void retry_or_give_up(delivery *d) {
 
 static void on_response(void *user, const wgg_http_response *resp, const char *errmsg) {
   delivery *d = user;
-  switch (outcome_of(resp, errmsg, d)) {
+  int out = outcome_of(resp, errmsg, d);
+  if (d->allowed) wgg_breaker_record(d->s->breaker, out != OUT_RETRY, wgg_res_now_ms());
+  d->allowed = false;
+  switch (out) {
     case OUT_ACK: finish(d, true); break;
     case OUT_DROP: drop(d); break;
     default: retry_or_give_up(d); break;
@@ -186,6 +190,14 @@ static void send_event(delivery *d) {
     d->waiting = true;
     uv_timer_start(&d->timer, on_retry_timer, WGG_PS_UNHEALTHY_WAIT_MS, 0);
     return;
+  }
+  if (d->s->breaker) { /* an open Resiliency circuit breaker pauses the delivery too, no attempt spent */
+    if (!wgg_breaker_allow(d->s->breaker, wgg_res_now_ms())) {
+      d->waiting = true;
+      uv_timer_start(&d->timer, on_retry_timer, WGG_PS_UNHEALTHY_WAIT_MS, 0);
+      return;
+    }
+    d->allowed = true;
   }
   wgg_http_header h[4];
   size_t n = 0;

@@ -171,6 +171,7 @@ static void add_sub(struct wgg_psrt *rt, wgg_sub_spec *spec) {
   struct ps_override *ov = &rt->overrides[e - rt->pubsubs];
   if (ov->has_retry) s->retry = ov->retry;
   s->timeout_ms = ov->timeout_ms ? ov->timeout_ms : WGG_PS_DELIVERY_TIMEOUT_MS;
+  s->breaker = ov->breaker;
   s->spec = *spec;
   memset(spec, 0, sizeof *spec);
   s->ps = e;
@@ -297,12 +298,14 @@ void wgg_psrt_set_app_channel(wgg_psrt *rt, const wgg_app_channel *ch) {
   rt->app = *ch;
 }
 
-int wgg_psrt_set_policy(wgg_psrt *rt, const char *pubsub, const wgg_ps_retry *retry, uint64_t timeout_ms) {
+int wgg_psrt_set_policy(wgg_psrt *rt, const char *pubsub, const wgg_ps_retry *retry, uint64_t timeout_ms,
+                        struct wgg_breaker *breaker) {
   wgg_pubsub_entry *e = find_pubsub(rt, pubsub);
   if (!e) return -1;
   struct ps_override *ov = &rt->overrides[e - rt->pubsubs];
   if (retry) ov->has_retry = true, ov->retry = *retry;
   if (timeout_ms) ov->timeout_ms = timeout_ms;
+  ov->breaker = breaker;
   return 0;
 }
 

@@ -55,11 +55,17 @@ wgg_psrt *wgg_psrt_new(const wgg_options *opts, wgg_pubsub_entry *pubsubs, size_
 
 /* Overrides, for the subscriptions of pubsub, the retry policy read from the
  * component's backOff* metadata (retry non-NULL; copied) and the time bound
- * of one delivery attempt (timeout_ms > 0). The integration point for the
+ * of one delivery attempt (timeout_ms > 0), and sets a circuit breaker
+ * (config/resiliency.h; borrowed, thread-safe; NULL for none): while it is
+ * open, single deliveries pause without spending retries, and each attempt's
+ * outcome is recorded (an answer asking for a retry or no answer is a
+ * failure). Bulk deliveries do not use the breaker. The integration point for the
  * Resiliency resource's inbound policy of the component (targets.components.
  * <pubsub>.inbound, DefaultPubsubComponentInboundPolicy ...). Call before
  * wgg_psrt_start. Returns 0, or -1 when there is no such pubsub. */
-int wgg_psrt_set_policy(wgg_psrt *rt, const char *pubsub, const wgg_ps_retry *retry, uint64_t timeout_ms);
+struct wgg_breaker;
+int wgg_psrt_set_policy(wgg_psrt *rt, const char *pubsub, const wgg_ps_retry *retry, uint64_t timeout_ms,
+                        struct wgg_breaker *breaker);
 
 /* Sets how the runtime calls the app (/dapr/subscribe and deliveries): the
  * sidecar's app channel (api/appchannel.h: health, --app-max-concurrency,

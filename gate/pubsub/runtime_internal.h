@@ -28,6 +28,7 @@ typedef struct psub {
   int inflight, max_inflight; /* bulk: batches (one at a time) */
   wgg_ps_retry retry;
   uint64_t timeout_ms;    /* per delivery attempt */
+  struct wgg_breaker *breaker; /* the Resiliency inbound circuit breaker of the pubsub, or NULL */
   uv_timer_t *bulk_timer; /* bulk: maxAwaitDurationMs (bulk.c) */
 } psub;
 
@@ -40,6 +41,7 @@ typedef struct delivery {
   int attempt;
   uint64_t backoff_ms;
   bool waiting; /* a retry timer is armed */
+  bool allowed; /* the circuit breaker let the attempt in flight through (one record owed) */
   uv_timer_t timer;
   uv_work_t work; /* dead-letter publish on the thread pool */
   int work_rc;
@@ -54,6 +56,7 @@ struct wgg_psrt {
     bool has_retry;
     wgg_ps_retry retry;
     uint64_t timeout_ms;
+    struct wgg_breaker *breaker;
   } *overrides;
   pthread_mutex_t mu; /* guards subs/n_subs, inbox, stopping */
   psub **subs;

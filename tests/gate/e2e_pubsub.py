@@ -298,4 +298,51 @@ check(len(tries) == 2, f"Resiliency maxRetries 1: 2 attempts, got {len(tries)}")
 check("pubsub pubsub: inbound resiliency (retry once" in sc4.logs(), "the inbound policy is logged")
 sc4.cleanup()
 app4.close()
+
+# an inbound circuit breaker: two failures open it for 1 s; the delivery waits
+# (no attempt while open, retries not spent), then the half-open attempt succeeds
+app5 = SubscriberApp([{"pubsubname": "pubsub", "topic": "cb", "route": "/cb"}])
+sc5 = Sidecar(BIN, app_id="cbapp", args=["--app-port", str(app5.port)])
+sc5.write_resource("pubsub.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: pubsub\n"
+                                  "spec:\n  type: pubsub.in-memory\n  version: v1\n  metadata: []\n")
+sc5.write_resource("resiliency.yaml", """apiVersion: dapr.io/v1alpha1
+kind: Resiliency
+metadata:
+  name: res
+spec:
+  policies:
+    retries:
+      fast:
+        policy: constant
+        duration: 50ms
+        maxRetries: 5
+    circuitBreakers:
+      pscb:
+        maxRequests: 1
+        timeout: 1s
+        trip: consecutiveFailures >= 2
+  targets:
+    components:
+      pubsub:
+        inbound:
+          retry: fast
+          circuitBreaker: pscb
+""")
+sc5.start()
+deadline = time.time() + 10
+while time.time() < deadline and not json.loads(sc5.request("GET", "/v1.0/metadata")[2])["subscriptions"]:
+    time.sleep(0.05)
+app5.script("/cb", [(503, "busy"), (503, "busy")])
+check(sc5.request("POST", "/v1.0/publish/pubsub/cb", body="x")[0] == 204, "publish for the breaker case")
+got = app5.count(lambda r: r["path"] == "/cb", wait=5, n=3)
+ts = [r["t"] for r in got]
+check(len(got) == 3, f"3 attempts (2 failures, then the half-open one): {len(got)}")
+if len(ts) == 3:
+    check(ts[1] - ts[0] < 0.5, f"the first retry follows the retry policy: {ts[1] - ts[0]:.2f}s")
+    check(ts[2] - ts[1] >= 0.8, f"no attempt while the breaker is open: {ts[2] - ts[1]:.2f}s")
+time.sleep(0.3)
+check(len(app5.at("/cb")) == 3, f"acknowledged after the half-open attempt: {len(app5.at('/cb'))}")
+check("circuit breaker pscb" in sc5.logs(), "the breaker is logged")
+sc5.cleanup()
+app5.close()
 finish()
