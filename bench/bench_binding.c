@@ -12,18 +12,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
+
 #include "wasmhost/wasmhost.h"
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
 
 /* One call as the binding makes it; returns 0, or -1 after printing why. */
 static int call_once(const wg_module *m, const char *guest) {
@@ -68,15 +59,15 @@ int main(int argc, char **argv) {
     if (call_once(m, guest)) return 1; /* warm up */
   for (int run = 0; run < runs; run++) {
     long n = 0;
-    double t0 = now_s(), t;
+    double t0 = bench_now_s(), t;
     do {
       for (int k = 0; k < 50; k++, n++)
         if (call_once(m, guest)) return 1;
-    } while ((t = now_s()) - t0 < secs);
+    } while ((t = bench_now_s()) - t0 < secs);
     us[run] = (t - t0) * 1e6 / (double)n;
     calls = n;
   }
-  qsort(us, (size_t)runs, sizeof us[0], cmp_double);
+  qsort(us, (size_t)runs, sizeof us[0], bench_cmp_double);
   printf("bindings.wasm call (%s, fresh instance, stdin+argv+stdout): %.1f us per call (median of %d; min %.1f, "
          "max %.1f; %ld calls/run)\n",
          guest, us[runs / 2], runs, us[0], us[runs - 1], calls);

@@ -16,15 +16,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
+
 #include "wasmgate.h"
 
 enum { MAX_RUNS = 101 };
-
-static double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* Reads a whole file into a malloc'd buffer (owned by the caller). */
 static uint8_t *read_file(const char *path, size_t *len) {
@@ -44,15 +40,10 @@ static uint8_t *read_file(const char *path, size_t *len) {
   return buf;
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
 /* One timed run: returns bytes per second; *calls gets the loop count. */
 static double timed_run(const uint8_t *bytes, size_t len, double min_seconds, long *calls) {
   long n = 0;
-  double start = now_seconds(), elapsed;
+  double start = bench_now_s(), elapsed;
   do {
     wg_module *m = wg_module_new(bytes, len, NULL);
     if (!m) {
@@ -61,7 +52,7 @@ static double timed_run(const uint8_t *bytes, size_t len, double min_seconds, lo
     }
     wg_module_delete(m);
     n++;
-    elapsed = now_seconds() - start;
+    elapsed = bench_now_s() - start;
   } while (elapsed < min_seconds);
   *calls = n;
   return (double)len * (double)n / elapsed;
@@ -105,7 +96,7 @@ int main(int argc, char **argv) {
   double rate[MAX_RUNS];
   long calls = 0;
   for (int r = 0; r < runs; r++) rate[r] = timed_run(bytes, len, seconds, &calls);
-  qsort(rate, (size_t)runs, sizeof rate[0], cmp_double);
+  qsort(rate, (size_t)runs, sizeof rate[0], bench_cmp_double);
   printf("decode+validate: %s %zu bytes, %.1f MB/s (median of %d; min %.1f, max %.1f; %ld calls/run)\n", name, len,
          rate[runs / 2] / 1e6, runs, rate[0] / 1e6, rate[runs - 1] / 1e6, calls);
   free(bytes);

@@ -15,21 +15,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
+
 #include "util/buf.h"
 #include "wasmhost/httpwasm.h"
 
 static const char *uri = "/v1.0/healthz?msg=:metal:";
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
 
 /* The exchange of a small GET, as wgg_exchange_from_req would build it. */
 static void fill(wgg_exchange *ex) {
@@ -70,14 +61,14 @@ static double measure(wgg_hw_instance *i, double secs, int runs, double *lo, dou
     if (one(i)) exit(1); /* warm up (lazy compilation of the guest's functions) */
   for (int r = 0; r < runs; r++) {
     long n = 0;
-    double t0 = now_s(), t;
+    double t0 = bench_now_s(), t;
     do {
       for (int k = 0; k < 1000; k++, n++)
         if (one(i)) exit(1);
-    } while ((t = now_s()) - t0 < secs);
+    } while ((t = bench_now_s()) - t0 < secs);
     ns[r] = (t - t0) * 1e9 / (double)n;
   }
-  qsort(ns, (size_t)runs, sizeof ns[0], cmp_double);
+  qsort(ns, (size_t)runs, sizeof ns[0], bench_cmp_double);
   *lo = ns[0];
   *hi = ns[runs - 1];
   return ns[runs / 2];

@@ -118,6 +118,13 @@ static void on_done(void *user, const wgg_http_response *resp, const char *errms
   call_free(c);
 }
 
+/* The health checks' verdict (always true without --enable-app-health-check).
+ * Unlike wgg_app_healthy, it does not wait for the app port to accept
+ * connections: a call to an app that is not up yet fails on its own. */
+static bool app_health_ok(const wgg_api *api) {
+  return !api->opts->enable_app_health_check || __atomic_load_n(&api->app_health_ok, __ATOMIC_ACQUIRE);
+}
+
 /* Sends a request to the app, through the appHttpPipeline when it has
  * handlers. Returns wgg_http_client_request's result. */
 static int send_to_app(wgg_api *api, wgg_http_client *cl, const char *method, const char *target,
@@ -265,7 +272,7 @@ int wgg_app_call(wgg_api *api, wgg_http_client *cl, const char *method, const ch
                  uint64_t timeout_ms, wgg_http_client_cb cb, void *user, const char **why) {
   const wgg_options *o = api->opts;
   if (o->app_port <= 0) return *why = "app channel is not initialized", -1;
-  if (o->enable_app_health_check && !__atomic_load_n(&api->app_health_ok, __ATOMIC_ACQUIRE))
+  if (!app_health_ok(api))
     return *why = "rpc error: code = Internal desc = app is not in a healthy state", -1;
   if (!cl) return *why = "out of memory", -1;
   bool token = o->app_api_token && *o->app_api_token;
@@ -318,8 +325,7 @@ static void channel_thread_close(void *ctx) {
 }
 
 static bool channel_healthy(void *ctx) {
-  wgg_api *api = ctx;
-  return !api->opts->enable_app_health_check || __atomic_load_n(&api->app_health_ok, __ATOMIC_ACQUIRE);
+  return app_health_ok(ctx);
 }
 
 wgg_app_channel wgg_app_channel_of(wgg_api *api) {

@@ -22,15 +22,6 @@
 
 enum { INVOKE_TIMEOUT_MS = 60000 };
 
-/* Hop-by-hop and framing headers that a proxy must not forward. */
-static bool hop_header(const char *name) {
-  static const char *const hop[] = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te",
-                                    "trailer",    "upgrade",    "host",             "content-length",    "expect"};
-  for (size_t i = 0; i < sizeof hop / sizeof hop[0]; i++)
-    if (!strcasecmp(name, hop[i])) return true;
-  return false;
-}
-
 typedef struct invoke_job {
   wgg_http_req *req;
   char *app_id;
@@ -38,17 +29,8 @@ typedef struct invoke_job {
 
 static void on_app_response(void *user, const wgg_http_response *resp, const char *errmsg) {
   invoke_job *j = user;
-  if (!resp) {
-    wgg_api_error(j->req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: %s", j->app_id, errmsg);
-  } else {
-    wgg_http_header *h = calloc(resp->n_headers ? resp->n_headers : 1, sizeof *h);
-    size_t n = 0;
-    for (size_t i = 0; h && i < resp->n_headers; i++)
-      if (!hop_header(resp->headers[i].name)) h[n++] = resp->headers[i];
-    if (!h) wgg_api_error(j->req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: out of memory", j->app_id);
-    else wgg_http_respond(j->req, resp->status, NULL, h, n, resp->body, resp->body_len);
-    free(h);
-  }
+  if (!resp) wgg_api_error(j->req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: %s", j->app_id, errmsg);
+  else wgg_invoke_pass_response(j->req, j->app_id, resp);
   free(j->app_id);
   free(j);
 }
@@ -145,7 +127,7 @@ void wgg_api_invoke(wgg_api *api, wgg_http_req *req, const char *app_id, const c
   size_t n = 0;
   for (size_t i = 0; h && i < req->n_headers; i++) {
     const char *name = req->headers[i].name;
-    if (hop_header(name) || !strcasecmp(name, "dapr-api-token") || !strcasecmp(name, "dapr-app-id") ||
+    if (wgg_http_hop_header(name) || !strcasecmp(name, "dapr-api-token") || !strcasecmp(name, "dapr-app-id") ||
         !strcasecmp(name, WGG_HOP_HEADER) || !strcasecmp(name, "traceparent"))
       continue;
     h[n++] = req->headers[i];

@@ -28,19 +28,11 @@ enum { DEFAULT_TIMEOUT_MS = 60000 };
 static const wgg_retry_policy builtin_service_retries = {
     .name = "DaprBuiltInServiceRetries", .duration_ms = 1000, .max_interval_ms = 1000, .max_retries = 3};
 
-bool wgg_invoke_hop_header(const char *name) {
-  static const char *const hop[] = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te",
-                                    "trailer",    "upgrade",    "host",             "content-length",    "expect"};
-  for (size_t i = 0; i < sizeof hop / sizeof hop[0]; i++)
-    if (!strcasecmp(name, hop[i])) return true;
-  return false;
-}
-
 void wgg_invoke_pass_response(wgg_http_req *req, const char *app_id, const wgg_http_response *resp) {
   wgg_http_header *h = calloc(resp->n_headers ? resp->n_headers : 1, sizeof *h);
   size_t n = 0;
   for (size_t i = 0; h && i < resp->n_headers; i++)
-    if (!wgg_invoke_hop_header(resp->headers[i].name)) h[n++] = resp->headers[i];
+    if (!wgg_http_hop_header(resp->headers[i].name)) h[n++] = resp->headers[i];
   if (!h) wgg_api_error(req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: out of memory", app_id);
   else wgg_http_respond(req, resp->status, NULL, h, n, resp->body, resp->body_len);
   free(h);
@@ -293,7 +285,7 @@ void wgg_invoke_remote(wgg_api *api, wgg_http_req *req, const char *app_id, cons
   size_t n = 0;
   for (size_t i = 0; h && i < req->n_headers; i++) {
     const char *name = req->headers[i].name;
-    if (wgg_invoke_hop_header(name) || !strcasecmp(name, "dapr-api-token") || !strcasecmp(name, "dapr-app-id") ||
+    if (wgg_http_hop_header(name) || !strcasecmp(name, "dapr-api-token") || !strcasecmp(name, "dapr-app-id") ||
         !strcasecmp(name, WGG_HOP_HEADER) || !strcasecmp(name, "dapr-caller-app-id") ||
         !strcasecmp(name, "dapr-callee-app-id") || !strcasecmp(name, "dapr-caller-namespace") ||
         !strcasecmp(name, "dapr-caller-trust-domain"))

@@ -66,7 +66,4 @@ void wgg_invoke_pass_response(wgg_http_req *req, const char *app_id, const wgg_h
  * that are not hops: an app calling itself is not checked, as in Dapr). */
 bool wgg_invoke_acl_check(wgg_api *api, wgg_http_req *req, const char *method);
 
-/* Whether a header must not be forwarded by a proxy (hop-by-hop, framing). */
-bool wgg_invoke_hop_header(const char *name);
-
 #endif

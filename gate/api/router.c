@@ -23,6 +23,22 @@ static bool block_is(const char *type, const char *block) {
   return !strncmp(type, block, n) && type[n] == '.';
 }
 
+/* A component whose initialisation failed with why: skipped with a warning
+ * when it sets spec.ignoreErrors (returns 0), else the start fails (-1 with
+ * err naming file, line, component and reason). */
+static int init_failed(const wgg_component *c, const char *why, wgg_err *err) {
+  if (c->ignore_errors) {
+    wgg_warn("component %s (%s:%d): %s; skipped (ignoreErrors)", c->name, c->file, c->line, why);
+    return 0;
+  }
+  return wgg_err_set(err, "%s:%d: component %s (%s/%s): init error: %s", c->file, c->line, c->name, c->type,
+                     *c->version ? c->version : "v1", why);
+}
+
+static void loaded(const wgg_component *c) {
+  wgg_info("component loaded: %s (%s/%s)", c->name, c->type, *c->version ? c->version : "v1");
+}
+
 /* A Configuration pipeline's middleware (pipeline/build.c does the work). */
 static int build_pipeline(wgg_api *api, const char *what, const wgg_handler_spec *h, size_t n, wgg_pipeline *out,
                           wgg_err *err) {
@@ -66,33 +82,15 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
     if (block_is(c->type, "bindings") && wgg_binding_type_supported(c->type)) {
       wgg_err e;
       wgg_binding *b = wgg_binding_new(c, &e);
-      if (!b) {
-        if (c->ignore_errors) {
-          wgg_warn("component %s (%s:%d): %s; skipped (ignoreErrors)", c->name, c->file, c->line, e.msg);
-          continue;
-        }
-        wgg_err_set(err, "%s:%d: component %s (%s/%s): init error: %s", c->file, c->line, c->name, c->type,
-                    *c->version ? c->version : "v1", e.msg);
-        goto fail;
-      }
-      api->bindings[api->n_bindings++] = (wgg_binding_entry){c, b};
-      wgg_info("component loaded: %s (%s/%s)", c->name, c->type, *c->version ? c->version : "v1");
+      if (!b && init_failed(c, e.msg, err)) goto fail;
+      if (b) api->bindings[api->n_bindings++] = (wgg_binding_entry){c, b}, loaded(c);
       continue;
     }
     if (block_is(c->type, "pubsub") && wgg_pubsub_type_supported(c->type)) {
       wgg_err e;
       wgg_pubsub *ps = wgg_pubsub_new(c, opts->app_id, &e);
-      if (!ps) {
-        if (c->ignore_errors) {
-          wgg_warn("component %s (%s:%d): %s; skipped (ignoreErrors)", c->name, c->file, c->line, e.msg);
-          continue;
-        }
-        wgg_err_set(err, "%s:%d: component %s (%s/%s): init error: %s", c->file, c->line, c->name, c->type,
-                    *c->version ? c->version : "v1", e.msg);
-        goto fail;
-      }
-      api->pubsubs[api->n_pubsubs++] = (wgg_pubsub_entry){c, ps};
-      wgg_info("component loaded: %s (%s/%s)", c->name, c->type, *c->version ? c->version : "v1");
+      if (!ps && init_failed(c, e.msg, err)) goto fail;
+      if (ps) api->pubsubs[api->n_pubsubs++] = (wgg_pubsub_entry){c, ps}, loaded(c);
       continue;
     }
     if (block_is(c->type, "middleware")) continue; /* built when a Configuration's pipeline names it */
@@ -104,21 +102,14 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
     }
     wgg_err e;
     wgg_state_store *s = wgg_state_store_new(c, &e);
-    if (!s) {
-      if (c->ignore_errors) {
-        wgg_warn("component %s (%s:%d): %s; skipped (ignoreErrors)", c->name, c->file, c->line, e.msg);
-        continue;
-      }
-      wgg_err_set(err, "%s:%d: component %s (%s/%s): init error: %s", c->file, c->line, c->name, c->type,
-                  *c->version ? c->version : "v1", e.msg);
-      goto fail;
-    }
+    if (!s && init_failed(c, e.msg, err)) goto fail;
+    if (!s) continue;
     api->stores[api->n_stores].comp = c;
     api->stores[api->n_stores].index = api->n_stores;
     if (s->blocking && !(api->stores[api->n_stores].exec = wgg_exec_new(c->name)))
       wgg_warn("component %s: no thread of its own; its calls use the libuv pool", c->name);
     api->stores[api->n_stores++].store = s;
-    wgg_info("component loaded: %s (%s/%s)", c->name, c->type, *c->version ? c->version : "v1");
+    loaded(c);
   }
   if (build_pipeline(api, "httpPipeline", api->config.http_pipeline, api->config.n_http_pipeline,
                      &api->http_pipeline, err) ||

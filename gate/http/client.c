@@ -60,6 +60,14 @@ struct wgg_http_client {
 
 static void conn_close(cconn *c);
 
+bool wgg_http_hop_header(const char *name) {
+  static const char *const hop[] = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te",
+                                    "trailer",    "upgrade",    "host",             "content-length",    "expect"};
+  for (size_t i = 0; i < sizeof hop / sizeof hop[0]; i++)
+    if (!strcasecmp(name, hop[i])) return true;
+  return false;
+}
+
 uv_loop_t *wgg_http_client_loop(const wgg_http_client *cl) {
   return cl->loop;
 }

@@ -45,6 +45,11 @@ int wgg_http_client_request(wgg_http_client *cl, const char *host, int port, con
                             const wgg_http_header *headers, size_t n, const char *body, size_t len,
                             uint64_t timeout_ms, wgg_http_client_cb cb, void *user);
 
+/* Whether a header is hop-by-hop or framing (connection, keep-alive,
+ * transfer-encoding, content-length, host, expect, ...; RFC 9110 7.6.1):
+ * a proxy does not forward it, whoever sends recomputes it. Case-insensitive. */
+bool wgg_http_hop_header(const char *name);
+
 /* The loop cl runs on. */
 uv_loop_t *wgg_http_client_loop(const wgg_http_client *cl);
 

@@ -181,14 +181,6 @@ void wgg_exchange_fail(wgg_exchange *ex, int status, const char *msg) {
   wgg_buf_append(&ex->resp_body, msg, strlen(msg));
 }
 
-bool wgg_hop_header(const char *name) {
-  static const char *const hop[] = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te",
-                                    "trailer",    "upgrade",    "content-length"};
-  for (size_t i = 0; i < sizeof hop / sizeof hop[0]; i++)
-    if (!strcasecmp(name, hop[i])) return true;
-  return false;
-}
-
 void wgg_exchange_free(wgg_exchange *ex) {
   free(ex->method);
   free(ex->uri);

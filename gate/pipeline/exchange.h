@@ -74,9 +74,6 @@ int wgg_exchange_to_req(wgg_exchange *ex, wgg_http_req *req);
  * headers and body), for errors raised by the pipeline itself. */
 void wgg_exchange_fail(wgg_exchange *ex, int status, const char *msg);
 
-/* Whether a header is framing or hop-by-hop (content-length,
- * transfer-encoding, connection, ...): recomputed by whoever sends. */
-bool wgg_hop_header(const char *name);
 
 /* Frees what ex owns (not ex itself). */
 void wgg_exchange_free(wgg_exchange *ex);

@@ -181,7 +181,7 @@ static wgg_http_header *out_headers(const wgg_exchange *ex, size_t *n) {
   wgg_http_header *h = calloc(ex->resp_headers.n + 1, sizeof *h);
   *n = 0;
   for (size_t i = 0; h && i < ex->resp_headers.n; i++)
-    if (!wgg_hop_header(ex->resp_headers.v[i].name))
+    if (!wgg_http_hop_header(ex->resp_headers.v[i].name))
       h[(*n)++] = (wgg_http_header){ex->resp_headers.v[i].name, ex->resp_headers.v[i].value};
   return h;
 }
@@ -248,7 +248,7 @@ static void call_terminal(run *r) {
   size_t n = r->ex.req_headers.n, k = 0;
   wgg_http_header *h = calloc(n + 1, sizeof *h);
   for (size_t i = 0; h && i < n; i++)
-    if (!wgg_hop_header(r->ex.req_headers.v[i].name) && strcasecmp(r->ex.req_headers.v[i].name, "host"))
+    if (!wgg_http_hop_header(r->ex.req_headers.v[i].name))
       h[k++] = (wgg_http_header){r->ex.req_headers.v[i].name, r->ex.req_headers.v[i].value};
   if (!h || wgg_http_client_request(r->cl, r->host, r->port, r->ex.method, r->ex.uri, h, k, r->ex.req_body.data,
                                     r->ex.req_body.len, r->timeout_ms, call_response, r)) {

@@ -132,9 +132,7 @@ static void round_end(batch *b) {
   settle(b, E_ACK, true);
   bool retry = false;
   for (size_t i = 0; i < b->n; i++) retry |= b->e[i].state == E_RETRY;
-  pthread_mutex_lock(&b->s->rt->mu);
-  bool stopping = b->s->rt->stopping;
-  pthread_mutex_unlock(&b->s->rt->mu);
+  bool stopping = wgg_psrt_stopping(b->s->rt);
   if (retry && !stopping && (b->retry.max_retries < 0 || b->attempt < b->retry.max_retries)) {
     b->attempt++;
     uint64_t wait = b->retry.exponential ? (b->backoff_ms ? b->backoff_ms : b->retry.initial_ms) : b->retry.duration_ms;
@@ -204,9 +202,7 @@ static void on_response(void *user, const wgg_http_response *resp, const char *e
 static void round_start(batch *b) {
   struct wgg_psrt *rt = b->s->rt;
   if (rt->app.healthy && !rt->app.healthy(rt->app.ctx)) { /* paused while the app is unhealthy (deliver.c) */
-    pthread_mutex_lock(&rt->mu);
-    bool stopping = rt->stopping;
-    pthread_mutex_unlock(&rt->mu);
+    bool stopping = wgg_psrt_stopping(rt);
     if (stopping) {
       settle(b, E_PENDING, false);
       batch_end(b);

@@ -142,9 +142,7 @@ static uint64_t next_wait(delivery *d) {
 
 static void retry_or_give_up(delivery *d) {
   struct wgg_psrt *rt = d->s->rt;
-  pthread_mutex_lock(&rt->mu);
-  bool stopping = rt->stopping;
-  pthread_mutex_unlock(&rt->mu);
+  bool stopping = wgg_psrt_stopping(rt);
   d->attempt++;
   uint64_t wait = stopping ? 0 : next_wait(d);
   if (wait) {
@@ -177,27 +175,21 @@ static void on_response(void *user, const wgg_http_response *resp, const char *e
 
 static void send_event(delivery *d) {
   struct wgg_psrt *rt = d->s->rt;
-  if (rt->app.healthy && !rt->app.healthy(rt->app.ctx)) {
-    /* daprd pauses subscriptions while the app is unhealthy: wait without
-     * spending an attempt of the retry policy */
-    pthread_mutex_lock(&rt->mu);
-    bool stopping = rt->stopping;
-    pthread_mutex_unlock(&rt->mu);
-    if (stopping) {
+  /* An unhealthy app (daprd pauses subscriptions) or an open Resiliency
+   * circuit breaker pauses the delivery without spending a retry. */
+  bool paused = rt->app.healthy && !rt->app.healthy(rt->app.ctx);
+  if (!paused && d->s->breaker) {
+    d->allowed = wgg_breaker_allow(d->s->breaker, wgg_res_now_ms()); /* true: one record owed */
+    paused = !d->allowed;
+  }
+  if (paused) {
+    if (wgg_psrt_stopping(rt)) {
       finish(d, false);
       return;
     }
     d->waiting = true;
     uv_timer_start(&d->timer, on_retry_timer, WGG_PS_UNHEALTHY_WAIT_MS, 0);
     return;
-  }
-  if (d->s->breaker) { /* an open Resiliency circuit breaker pauses the delivery too, no attempt spent */
-    if (!wgg_breaker_allow(d->s->breaker, wgg_res_now_ms())) {
-      d->waiting = true;
-      uv_timer_start(&d->timer, on_retry_timer, WGG_PS_UNHEALTHY_WAIT_MS, 0);
-      return;
-    }
-    d->allowed = true;
   }
   wgg_http_header h[4];
   size_t n = 0;
@@ -287,9 +279,7 @@ void wgg_psrt_abort_waiting(struct wgg_psrt *rt) {
 }
 
 void wgg_psrt_pump(psub *s) {
-  pthread_mutex_lock(&s->rt->mu);
-  bool stopping = s->rt->stopping;
-  pthread_mutex_unlock(&s->rt->mu);
+  bool stopping = wgg_psrt_stopping(s->rt);
   if (stopping) return; /* the stop path hands the queue back to the broker */
   if (s->spec.bulk) {
     wgg_psrt_bulk_pump(s);

@@ -213,9 +213,7 @@ static void on_retry_subscribe(uv_timer_t *t) {
 
 static void on_subscribe_answer(void *user, const wgg_http_response *resp, const char *errmsg) {
   struct wgg_psrt *rt = user;
-  pthread_mutex_lock(&rt->mu);
-  bool stopping = rt->stopping;
-  pthread_mutex_unlock(&rt->mu);
+  bool stopping = wgg_psrt_stopping(rt);
   if (stopping) return;
   if (!resp && ++rt->subscribe_attempts < SUBSCRIBE_ATTEMPTS) {
     wgg_warn("GET /dapr/subscribe: %s; retrying", errmsg ? errmsg : "error");
@@ -263,6 +261,13 @@ static void thread_main(void *p) {
   rt->exited = true;
   pthread_cond_broadcast(&rt->exited_cv);
   pthread_mutex_unlock(&rt->mu);
+}
+
+bool wgg_psrt_stopping(struct wgg_psrt *rt) {
+  pthread_mutex_lock(&rt->mu);
+  bool stopping = rt->stopping;
+  pthread_mutex_unlock(&rt->mu);
+  return stopping;
 }
 
 /* ---- public ---- */

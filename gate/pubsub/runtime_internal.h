@@ -89,6 +89,9 @@ void wgg_psrt_abort_waiting(struct wgg_psrt *rt);
 /* Moves queued messages of s into free in-flight slots. Loop thread. */
 void wgg_psrt_pump(psub *s);
 
+/* Whether wgg_psrt_stop has begun (reads rt->stopping under rt->mu). */
+bool wgg_psrt_stopping(struct wgg_psrt *rt);
+
 /* Bulk subscriptions (bulk.c): starts a batch when enough messages wait or
  * arms the maxAwaitDurationMs timer; closes that timer at stop. Loop thread. */
 void wgg_psrt_bulk_pump(psub *s);

@@ -20,8 +20,8 @@ def _find(name):
 class Redis:
     BIN = _find("redis-server")
 
-    def __init__(self):
-        self.port = free_port()
+    def __init__(self, port=None):
+        self.port = port or free_port()
         self.dir = tempfile.mkdtemp(prefix="wgg-redis-")
         self.proc = None
         atexit.register(self.cleanup)
@@ -47,6 +47,17 @@ class Redis:
                                                          for a in args))
             f = s.makefile("rb")
             return self._read(f)
+        finally:
+            s.close()
+
+    def raw(self, *args):
+        """One command; returns the reply's raw bytes (the first read of them)."""
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=3)
+        try:
+            s.sendall(b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(str(a).encode()), str(a).encode())
+                                                         for a in args))
+            time.sleep(0.05)
+            return s.recv(65536)
         finally:
             s.close()
 

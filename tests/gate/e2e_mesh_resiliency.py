@@ -12,13 +12,12 @@ Redis is back. Scoped Resiliency documents of other apps are ignored.
 import json
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from brokers import Redis  # noqa: E402
 from meshapp import MeshApp  # noqa: E402
 from wgtest import Sidecar, check, check_error, finish, free_port, start_alarm  # noqa: E402
 
@@ -40,19 +39,6 @@ spec:
     component: sqlite
     configuration: {{connectionString: "{TMP}/nr.db", updateInterval: 2s}}
 """)
-
-
-def start_redis(port):
-    p = subprocess.Popen([REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                          "--dir", TMP], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return p
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("redis-server did not start")
 
 
 RESILIENCY = """apiVersion: dapr.io/v1alpha1
@@ -87,7 +73,7 @@ spec:
 """
 
 redis_port = free_port()
-redis = start_redis(redis_port)
+redis = Redis(redis_port).start()
 app_a, app_b, app_c = MeshApp("a"), MeshApp("b"), MeshApp("c")
 
 
@@ -165,8 +151,7 @@ check(all("circuit breaker is open" in m for m in msgs[1:]), f"open breaker: {ms
 
 # state store: Redis stops; storeRetry (2 x 100 ms) then storeCB (6 consecutive failures)
 check(sa.request("POST", "/v1.0/state/statestore", [{"key": "k", "value": 1}])[0] == 204, "save with redis up")
-redis.terminate()
-redis.wait(10)
+redis.stop()
 t0 = time.time()
 check_error(sa.request("POST", "/v1.0/state/statestore", [{"key": "k", "value": 2}]), 500, "ERR_STATE_SAVE")
 el = time.time() - t0
@@ -175,7 +160,7 @@ check_error(sa.request("GET", "/v1.0/state/statestore/k"), 500, "ERR_STATE_GET")
 t0 = time.time()
 check_error(sa.request("GET", "/v1.0/state/statestore/k"), 500, "ERR_STATE_GET", "circuit breaker is open")
 check(time.time() - t0 < 0.2, "open breaker answers at once")
-redis = start_redis(redis_port)
+redis = Redis(redis_port).start()
 time.sleep(1.1)
 st, h, body = sa.request("GET", "/v1.0/state/statestore/k")
 check(st in (200, 204), f"half-open probe reaches the restarted Redis: {st} {body!r}")
@@ -191,6 +176,5 @@ check(bad.wait_exit(10) not in (0, None), "an invalid Resiliency stops the start
 check("r.yaml:1 (Resiliency broken)" in bad.logs() and "'linear' is not constant or exponential" in bad.logs(),
       f"message: {bad.logs()[-500:]}")
 bad.finish_proc()
-redis.terminate()
-redis.wait(10)
+redis.stop()
 finish()

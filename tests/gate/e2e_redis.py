@@ -5,12 +5,10 @@ a Redis that goes down (500 with Dapr's error, the sidecar stays up) and
 comes back (the store recovers by itself), and a start refused while Redis
 is down.
 """
-import atexit
 import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,6 +16,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from brokers import Redis  # noqa: E402
 from statesuite import run_suite  # noqa: E402
 from wgtest import Sidecar, check, check_error, finish, free_port, start_alarm  # noqa: E402
 
@@ -27,50 +26,6 @@ start_alarm(110)
 if not REDIS:
     print("redis-server is not installed (scripts/deps.sh installs it)")
     sys.exit(1)
-
-
-class Redis:
-    def __init__(self, port=None):
-        self.port = port or free_port()
-        self.dir = tempfile.mkdtemp(prefix="wgg-redis-")
-        self.proc = None
-        atexit.register(self.cleanup)  # even when a check raises
-
-    def start(self):
-        self.proc = subprocess.Popen([REDIS, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                                      "--appendonly", "no", "--dir", self.dir, "--daemonize", "no"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            try:
-                if self.cmd("PING") == b"+PONG\r\n":
-                    return self
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def cmd(self, *args):
-        """Sends one command and returns the raw reply bytes (enough for these checks)."""
-        s = socket.create_connection(("127.0.0.1", self.port), timeout=2)
-        out = b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a.encode()), a.encode()) for a in args)
-        s.sendall(out)
-        time.sleep(0.05)
-        data = s.recv(65536)
-        s.close()
-        return data
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def cleanup(self):
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def redis_yaml(port, extra=""):
@@ -90,7 +45,7 @@ run_suite(sc, etag_ok=lambda e: bool(e) and e.isdigit())
 
 # the layout in Redis: a hash {data, version} under <appId>||<key>
 check(sc.request("POST", "/v1.0/state/statestore", [{"key": "layout", "value": {"a": 1}}])[0] == 204, "save")
-reply = rd.cmd("HGETALL", "rapp||layout")
+reply = rd.raw("HGETALL", "rapp||layout")
 check(b'{"a":1}' in reply and b"version" in reply and b"data" in reply, f"HGETALL: {reply!r}")
 st, h, _ = sc.request("GET", "/v1.0/state/statestore/layout")
 check(h.get("etag") == "1", f"first version is 1: {h.get('etag')}")
