@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.join(here, "..", "tests", "gate"))
 from brokers import Mosquitto, Redis  # noqa: E402
 from wgtest import Sidecar  # noqa: E402
 
-BIN = sys.argv[1]
+BIN = os.path.abspath(sys.argv[1])  # the sidecars run in their own directories
 LAT_N = int(os.environ.get("BENCH_LAT_N", "500"))
 TPUT_N = int(os.environ.get("BENCH_TPUT_N", "3000"))
 PUBS = int(os.environ.get("BENCH_PUBLISHERS", "4"))
