@@ -13,11 +13,25 @@ for p in $want; do
   # Tools that may come from outside Debian on a developer machine are fine as they are.
   case "$p" in
     nodejs) command -v node >/dev/null 2>&1 && continue ;;
+    npm) command -v npm >/dev/null 2>&1 && continue ;;
     python3) command -v python3 >/dev/null 2>&1 && continue ;;
   esac
   missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+npm_install() {
+  # npm packages (scripts/npm/package.json, pinned by its package-lock.json) go into
+  # scripts/npm/node_modules; npm ci runs only when the lock file changed since the last install.
+  local dir="$here/npm"
+  [ -f "$dir/node_modules/.package-lock.json" ] && [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ] && return 0
+  echo "deps.sh: npm ci in scripts/npm" >&2
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  touch "$dir/node_modules/.package-lock.json"
+}
+
+if [ ${#missing[@]} -eq 0 ]; then
+  npm_install
+  exit 0
+fi
 
 echo "deps.sh: installing ${missing[*]}" >&2
 SUDO=
@@ -25,3 +39,4 @@ SUDO=
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+npm_install
