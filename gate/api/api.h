@@ -147,9 +147,15 @@ void wgg_api_publish_bulk(wgg_api *api, wgg_http_req *req, char **seg, size_t n)
  * sidecar serves. Returns 0 or -1 with err. */
 int wgg_api_start_pubsub(wgg_api *api, wgg_err *err);
 
-/* Service invocation of app_id's method (the raw, still percent-encoded
- * path after .../method/). Uses the loop's app-channel client, found in
- * req->loop->data (a wgg_http_client, set by the worker that owns the loop). */
+/* Service invocation of app_id's method: method (raw_len bytes, decoded,
+ * may hold any byte) is normalised as daprd's NormalizeMethod (api/
+ * invoke_path.h; '#', '?', NUL or control bytes: 500 ERR_DIRECT_INVOKE
+ * "... invalid method: ..."), then accessControl checks and the app receives
+ * that same normalised method ("" is the app's "/"), with req's raw query.
+ * Uses the loop's app-channel client, found in req->loop->data (a
+ * wgg_http_client, set by the worker that owns the loop). wgg_api_invoke is
+ * the same for a NUL-terminated method. */
+void wgg_api_invoke_n(wgg_api *api, wgg_http_req *req, const char *app_id, const char *raw_method, size_t raw_len);
 void wgg_api_invoke(wgg_api *api, wgg_http_req *req, const char *app_id, const char *method);
 
 #endif
