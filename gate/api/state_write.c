@@ -63,7 +63,7 @@ static int parse_item(wgg_api *api, write_job *j, size_t i, json_t *item, bool i
   op->is_delete = is_delete;
   json_t *etag = json_object_get(item, "etag");
   if (etag && !json_is_null(etag) && !json_is_string(etag)) {
-    wgg_api_error(req, 400, code, "failed deserializing HTTP body: \"etag\" must be a string");
+    wgg_api_error(req, 400, j->txn ? "ERR_MALFORMED_REQUEST" : code, "failed deserializing HTTP body: \"etag\" must be a string");
     return -1;
   }
   if (etag && json_is_string(etag)) {
@@ -75,7 +75,9 @@ static int parse_item(wgg_api *api, write_job *j, size_t i, json_t *item, bool i
   if (conc && json_is_string(conc)) {
     const char *c = json_string_value(conc);
     if (*c && strcmp(c, "first-write") && strcmp(c, "last-write")) {
-      wgg_api_error(req, 400, code, "unrecognized concurrency model '%s'", c);
+      if (j->txn) /* the store's Multi validates the options in daprd: a transaction error */
+        wgg_api_error(req, 500, code, "error while executing state transaction: unrecognized concurrency model '%s'", c);
+      else wgg_api_error(req, 400, code, "unrecognized concurrency model '%s'", c);
       return -1;
     }
     op->first_write = !strcmp(c, "first-write");
@@ -90,7 +92,8 @@ static int parse_item(wgg_api *api, write_job *j, size_t i, json_t *item, bool i
   }
   wgg_err e;
   if (wgg_state_parse_ttl(ttl_s, &op->ttl_seconds, &e)) {
-    wgg_api_error(req, 400, code, "failed saving state in state store %s: %s", j->se->comp->name, e.msg);
+    if (j->txn) wgg_api_error(req, 500, code, "error while executing state transaction: %s", e.msg);
+    else wgg_api_error(req, 400, code, "failed saving state in state store %s: %s", j->se->comp->name, e.msg);
     return -1;
   }
   if (!(j->owned[3 * i] = wgg_state_prefixed(api, json_string_value(k)))) goto oom;
@@ -119,7 +122,7 @@ static void write_done(void *p) {
   wgg_metrics_state(wgg_state_index(j->se), j->txn ? WGG_OP_TRANSACTION : WGG_OP_SET, j->status == WGG_ST_OK);
   const char *store = j->se->comp->name;
   if (j->txn) {
-    int st = j->status == WGG_ST_ETAG_MISMATCH ? 409 : j->status == WGG_ST_ETAG_INVALID || j->status == WGG_ST_BAD_REQUEST ? 400 : 500;
+    int st = 500; /* daprd: every error of the store's Multi is 500 ERR_STATE_TRANSACTION (http.go onPostStateTransaction) */
     if (j->status == WGG_ST_OK) wgg_api_empty(j->req);
     else if (j->status == WGG_ST_ETAG_MISMATCH)
       wgg_api_error(j->req, st, "ERR_STATE_TRANSACTION",
