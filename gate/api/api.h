@@ -35,6 +35,12 @@ typedef struct wgg_binding_entry {
   wgg_binding *binding;      /* owned */
 } wgg_binding_entry;
 
+/* A loaded secret store and its component (components/secretstores/secretstore.h). */
+typedef struct wgg_secretstore_entry {
+  const wgg_component *comp;     /* borrowed from wgg_api.components */
+  struct wgg_secretstore *store; /* owned */
+} wgg_secretstore_entry;
+
 typedef struct wgg_api {
   const wgg_options *opts;       /* borrowed */
   wgg_configuration config;      /* owned: the merged --config files (empty when none) */
@@ -46,6 +52,8 @@ typedef struct wgg_api {
   wgg_pubsub_entry *pubsubs; /* owned (the components; pubsub/runtime.h) */
   size_t n_pubsubs;
   wgg_psrt *psrt;            /* owned: subscriptions and delivery to the app */
+  wgg_secretstore_entry *secretstores; /* owned: the secretstores.* components (api/secrets.c) */
+  size_t n_secretstores;
   pthread_mutex_t ext_mu;
   json_t *extended; /* attributes set with PUT /v1.0/metadata/{name} (under ext_mu) */
   wgg_pipeline http_pipeline;     /* spec.httpPipeline: runs before the router (owned) */
@@ -142,6 +150,14 @@ void wgg_api_bindings(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
  * and /v1.0-alpha1/publish/bulk/... (seg after "bulk"); publish.c. */
 void wgg_api_publish(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
 void wgg_api_publish_bulk(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
+/* GET /v1.0/secrets/{store}/{name|bulk} (seg after "secrets", n == 2; api/secrets.c). */
+void wgg_api_secrets(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
+
+/* Whether the Configuration's spec.secrets.scopes let this app read secret
+ * key of store (dapr SecretsScope.IsSecretAllowed: allowedSecrets, when not
+ * empty, decides alone; then deniedSecrets; then defaultAccess, "allow" by
+ * default; no scope for the store allows everything). */
+bool wgg_secret_allowed(const wgg_api *api, const char *store, const char *key);
 
 /* Starts pub/sub delivery (subscriptions, the delivery thread) once the
  * sidecar serves. Returns 0 or -1 with err. */

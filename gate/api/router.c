@@ -13,6 +13,7 @@
 #include "api/executor.h"
 #include "api/input_bindings.h"
 #include "api/invoke_path.h"
+#include "components/secretstores/secretstore.h"
 #include "util/err.h"
 #include "observe/metrics.h"
 #include "util/log.h"
@@ -69,7 +70,8 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
   api->stores = calloc(api->components.n ? api->components.n : 1, sizeof *api->stores);
   api->bindings = calloc(api->components.n ? api->components.n : 1, sizeof *api->bindings);
   api->pubsubs = calloc(api->components.n ? api->components.n : 1, sizeof *api->pubsubs);
-  if (!api->extended || !api->stores || !api->bindings || !api->pubsubs || oom) {
+  api->secretstores = calloc(api->components.n ? api->components.n : 1, sizeof *api->secretstores);
+  if (!api->extended || !api->stores || !api->bindings || !api->pubsubs || !api->secretstores || oom) {
     wgg_err_set(err, "out of memory");
     goto fail;
   }
@@ -95,9 +97,15 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
       continue;
     }
     if (block_is(c->type, "middleware")) continue; /* built when a Configuration's pipeline names it */
+    if (block_is(c->type, "secretstores") && wgg_secretstore_type_supported(c->type)) {
+      wgg_err e;
+      wgg_secretstore *ss = wgg_secretstore_new(c, &e);
+      if (!ss && init_failed(c, e.msg, err)) goto fail;
+      if (ss) api->secretstores[api->n_secretstores++] = (wgg_secretstore_entry){c, ss}, loaded(c);
+      continue;
+    }
     if (!block_is(c->type, "state")) {
-      if (strcmp(c->type, "secretstores.local.env") && strcmp(c->type, "secretstores.local.file"))
-        wgg_warn("component %s (%s, %s:%d): building block not supported yet; skipped", c->name, c->type, c->file,
+      wgg_warn("component %s (%s, %s:%d): building block not supported yet; skipped", c->name, c->type, c->file,
                  c->line);
       continue;
     }
@@ -136,6 +144,8 @@ void wgg_api_free(wgg_api *api) {
   free(api->stores);
   for (size_t i = 0; i < api->n_bindings; i++) api->bindings[i].binding->ops->destroy(api->bindings[i].binding);
   free(api->bindings);
+  for (size_t i = 0; i < api->n_secretstores; i++) wgg_secretstore_free(api->secretstores[i].store);
+  free(api->secretstores);
   wgg_pipeline_free(&api->http_pipeline);
   wgg_pipeline_free(&api->app_http_pipeline);
   wgg_component_list_free(&api->components);
@@ -273,6 +283,11 @@ static void route(wgg_http_req *req, void *user) {
     if (!strcmp(seg[1], "publish")) {
       if (nul_rejected(req, nul)) goto out;
       wgg_api_publish(api, req, seg + 2, (size_t)n - 2);
+      goto out;
+    }
+    if (!strcmp(seg[1], "secrets") && n == 4) {
+      if (nul_rejected(req, nul)) goto out;
+      wgg_api_secrets(api, req, seg + 2, 2);
       goto out;
     }
     if (!strcmp(seg[1], "invoke")) {
