@@ -121,6 +121,14 @@ void wgg_api_empty(wgg_http_req *req);
  * malformed escape. */
 char *wgg_url_decode(const char *s, size_t n, bool plus);
 
+/* Field `name` of a JSON request object as Go's encoding/json (and
+ * mapstructure) find a struct field, which is how daprd reads request
+ * bodies: keys match case-insensitively (ASCII) and, when several do, the
+ * last one in the document wins ("entryID" is the field entryId). Borrowed;
+ * NULL when absent or obj is not an object. Map-valued members (metadata)
+ * keep their keys exact. */
+json_t *wgg_json_field(json_t *obj, const char *name);
+
 /* Finds query parameter name in query (the part after '?') and returns its
  * decoded value (malloc'd), or NULL when absent. */
 char *wgg_query_get(const char *query, const char *name);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/api.h"
 #include "api/executor.h"
@@ -179,4 +180,12 @@ int wgg_api_submit_store(uv_loop_t *loop, const wgg_store_entry *se, void *job, 
                          void (*done)(void *)) {
   if (!se->store->blocking) return wgg_api_submit(loop, false, job, fn, done);
   return wgg_exec_submit(se->exec, loop, job, fn, done);
+}
+
+json_t *wgg_json_field(json_t *obj, const char *name) {
+  json_t *exact = json_object_get(obj, name), *fold = NULL;
+  const char *k;
+  json_t *v;
+  json_object_foreach(obj, k, v) if (!strcasecmp(k, name)) fold = v; /* the last case-insensitive match wins */
+  return fold ? fold : exact;
 }
