@@ -117,8 +117,9 @@ void wgg_api_json(wgg_http_req *req, int status, json_t *j);
 void wgg_api_empty(wgg_http_req *req);
 
 /* Percent-decodes n bytes of s into a new string ('+' kept as is in paths,
- * decoded to ' ' in queries when plus is true). Returns NULL on OOM or a
- * malformed escape. */
+ * decoded to ' ' in queries when plus is true). Returns NULL on OOM, a
+ * malformed escape or %00 (a NUL would cut the string: refused, never
+ * truncated; api/invoke_path.h wgg_pct_decode keeps lengths). */
 char *wgg_url_decode(const char *s, size_t n, bool plus);
 
 /* Field `name` of a JSON request object as Go's encoding/json (and

@@ -78,6 +78,10 @@ char *wgg_url_decode(const char *s, size_t n, bool plus) {
         free(out);
         return NULL;
       }
+      if (!hi && !lo) { /* %00: the result is a C string, which a NUL would silently cut */
+        free(out);
+        return NULL;
+      }
       *o++ = (char)(hi * 16 + lo);
       i += 2;
     } else if (plus && s[i] == '+') {
