@@ -95,10 +95,12 @@ static long invoke_prefix(const char *path, size_t pl) {
   return found >= 2 ? (long)i : -1;
 }
 
-/* Standard base64 (padding optional) into a new buffer; NULL when malformed. */
+/* Standard padded base64 (Go's base64.StdEncoding: the length a multiple of
+ * 4, at most two '=' at the end) into a new buffer; NULL when malformed. */
 static char *b64_decode(const char *s, size_t *len) {
   static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   size_t sl = strlen(s);
+  if (sl % 4) return NULL;
   char *out = malloc(sl + 1);
   if (!out) return NULL;
   size_t n = 0;
@@ -118,8 +120,9 @@ static char *b64_decode(const char *s, size_t *len) {
       out[n++] = (char)((acc >> bits) & 0xff);
     }
   }
+  const char *pad = p;
   for (; *p == '='; p++) continue;
-  if (*p) { /* something after the padding */
+  if (*p || p - pad > 2) { /* something after the padding, or too much of it */
     free(out);
     return NULL;
   }

@@ -213,7 +213,7 @@ static void invoke_route(wgg_api *api, wgg_http_req *req) {
     wgg_api_error(req, 400, "ERR_MALFORMED_REQUEST", "malformed percent-encoding in the request path");
   } else if (rc == -2) {
     wgg_api_error(req, 500, "ERR_DIRECT_INVOKE", "out of memory");
-  } else if (rc == 0) { /* messages.ErrDirectInvokeNoAppID */
+  } else if (rc == 0 || !il) { /* messages.ErrDirectInvokeNoAppID (also an empty basic-auth password) */
     wgg_api_error(req, 404, "ERR_DIRECT_INVOKE",
                   "failed getting app id either from the URL path or the header dapr-app-id");
   } else if (strlen(id) != il) { /* an ID is a byte string: never cut at a NUL */

@@ -70,6 +70,9 @@ def basic(s):
 
 check(app_path("/orders/%61", basic(b"DAPR-APP-ID:svc")) == "/orders/a", "basic auth form, user case-insensitive")
 check_error(sc.request("GET", "/orders", headers=basic(b"dapr-app-id:svc:x")), 404, "ERR_DIRECT_INVOKE")
+check_error(sc.request("GET", "/orders", headers=basic(b"dapr-app-id:")), 404, "ERR_DIRECT_INVOKE", "failed getting app id")
+check_error(sc.request("GET", "/orders", headers={"Authorization": "Basic ZGFwci1hcHAtaWQ6c3Zj" + "="}), 404,
+            "ERR_DIRECT_INVOKE", "failed getting app id")  # not Go's padded base64: no basic-auth target
 check_error(sc.request("GET", "/orders", headers=basic(b"dapr-app-id:svc\x00junk")), 500, "ERR_DIRECT_INVOKE",
             "couldn't find service")
 check_error(sc.request("GET", "/v1.0/invoke/svc%00junk/method/x"), 500, "ERR_DIRECT_INVOKE", "couldn't find service")
