@@ -37,13 +37,13 @@ static int load_dir(const char *dir, const char *app_id, wgg_component_list *out
  * (docs reference/components-reference/supported-secret-stores/file-secret-store.md):
  * nested objects are flattened with nestedSeparator (default ":"). Returns a
  * malloc'd value, or NULL with err filled. */
-static char *file_secret(const wgg_component *store, const char *name, wgg_err *err) {
+static char *file_secret(const wgg_component *store, const char *name, size_t *out_len, wgg_err *err) {
   const char *path = wgg_component_meta(store, "secretsFile");
   const char *sep = wgg_component_meta(store, "nestedSeparator");
   if (!path || !*path) return wgg_err_set(err, "secret store '%s': secretsFile is required", store->name), NULL;
   if (!sep || !*sep) sep = ":";
   json_error_t je;
-  json_t *doc = json_load_file(path, 0, &je);
+  json_t *doc = json_load_file(path, JSON_ALLOW_NUL, &je);
   if (!doc) return wgg_err_set(err, "secret store '%s': %s:%d: %s", store->name, path, je.line, je.text), NULL;
   /* walk the path name = a<sep>b<sep>c through nested objects */
   json_t *cur = doc;
@@ -68,9 +68,13 @@ static char *file_secret(const wgg_component *store, const char *name, wgg_err *
     cur = json_object_get(cur, part);
     p = next + sl;
   }
-  if (cur && json_is_string(cur)) out = strdup(json_string_value(cur));
-  else if (cur && (json_is_number(cur) || json_is_boolean(cur))) out = json_dumps(cur, JSON_ENCODE_ANY);
-  else wgg_err_set(err, "secret '%s' not found in secret store '%s'", name, store->name);
+  if (cur && json_is_string(cur)) { /* a JSON string may hold \u0000: keep its length */
+    if ((out = wgg_strndup(json_string_value(cur), json_string_length(cur)))) *out_len = json_string_length(cur);
+  } else if (cur && (json_is_number(cur) || json_is_boolean(cur))) {
+    if ((out = json_dumps(cur, JSON_ENCODE_ANY))) *out_len = strlen(out);
+  }
+  else
+    wgg_err_set(err, "secret '%s' not found in secret store '%s'", name, store->name);
   json_decref(doc);
   return out;
 }
@@ -107,9 +111,10 @@ int wgg_components_resolve_secrets(wgg_component_list *list, wgg_err *err) {
           return wgg_err_set(err, "%s:%d: component '%s': secret '%s' not found in secret store '%s'", where, kv->line,
                              c->name, kv->secret_name, c->secret_store);
         if (!(kv->value = strdup(v))) return wgg_err_set(err, "out of memory");
+        kv->value_len = strlen(v);
       } else {
         wgg_err e;
-        if (!(kv->value = file_secret(store, kv->secret_name, &e)))
+        if (!(kv->value = file_secret(store, kv->secret_name, &kv->value_len, &e)))
           return wgg_err_set(err, "%s:%d: component '%s': %s", where, kv->line, c->name, e.msg);
       }
     }
