@@ -27,7 +27,8 @@
 enum {
   WGG_HW_BUFFER_REQUEST = 1,
   WGG_HW_BUFFER_RESPONSE = 2,
-  WGG_HW_TRAILERS = 4, /* not supported by this host: never enabled */
+  WGG_HW_TRAILERS = 4, /* header kinds 2 and 3 (request and response trailers) */
+  WGG_HW_SUPPORTED = WGG_HW_BUFFER_REQUEST | WGG_HW_BUFFER_RESPONSE | WGG_HW_TRAILERS,
 };
 
 /* Settings of a guest (the component's metadata, resolved). */
