@@ -73,6 +73,12 @@ static void test_start_section(void) {
     resp_free(&r);
   }
   wgg_component_list_free(&list);
+  /* a reactor's _initialize runs (when there is no _start), with the same memory */
+  use("hw_initialize", "guestConfig", "init-cfg");
+  request(&r, "GET", "/", NULL, 0, NULL);
+  CHECK(r.status == 200);
+  CHECK_STR(r.body, "init-cfg");
+  resp_free(&r);
 }
 
 /* Trailers (feature 4): kinds 2 and 3 are their own lists, with the
