@@ -40,6 +40,11 @@ static bool find_export(const wg_module *m, const char *name, wg_extern_kind kin
 }
 
 wgg_hw_module *wgg_hw_module_new(const uint8_t *bytes, size_t len, const wgg_hw_settings *s, wgg_err *err) {
+  /* wazero's wording for a file that is not a module at all (Dapr users and
+   * tests match it); the engine says "magic header not detected" as the spec does */
+  if (len < 4 || memcmp(bytes, "\0asm", 4)) return wgg_err_set(err, "wasm: error compiling guest: invalid magic number"), NULL;
+  if (len < 8 || memcmp(bytes + 4, "\1\0\0\0", 4))
+    return wgg_err_set(err, "wasm: error compiling guest: invalid version header"), NULL;
   wg_error *e = NULL;
   wg_module *mod = wg_module_new(bytes, len, &e);
   if (!mod) {

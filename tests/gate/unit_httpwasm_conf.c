@@ -138,6 +138,17 @@ static void test_inject(void) {
   resp_free(&r);
 }
 
+/* A file that is not a module fails with wazero's texts (Dapr's
+ * Test_middleware_getHandler matches "invalid magic number"). */
+static void test_not_wasm(void) {
+  wgg_hw_settings st = {.name = "g"};
+  wgg_err e = {{0}};
+  CHECK(wgg_hw_module_new((const uint8_t *)"package main", 12, &st, &e) == NULL);
+  CHECK_STR(e.msg, "wasm: error compiling guest: invalid magic number");
+  CHECK(wgg_hw_module_new((const uint8_t *)"\0asm\2\0\0\0", 8, &st, &e) == NULL);
+  CHECK_STR(e.msg, "wasm: error compiling guest: invalid version header");
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: %s GUEST_DIR\n", argv[0]);
@@ -148,6 +159,7 @@ int main(int argc, char **argv) {
   test_start_section();
   test_trailers();
   test_inject();
+  test_not_wasm();
   hw_teardown();
   CHECK_DONE();
 }
