@@ -276,9 +276,19 @@ static void test_chain_order(void) {
 }
 
 static void test_hostile(void) {
-  use("hw_hostile", "maxMemory", "2Mi");
+  /* a request budget of 1 s: writing 32 MiB under ASan on a loaded machine can take more than 100 ms */
+  wgg_pipeline_free(&pl);
+  char url[512];
+  snprintf(url, sizeof url, "file://%s/hw_hostile.wasm", guest_dir);
+  wgg_meta_kv meta[] = {{.name = "url", .value = url}, {.name = "maxMemory", .value = "2Mi"},
+                        {.name = "requestTimeout", .value = "1s"}};
+  wgg_component c = {.name = "hw_hostile", .type = "middleware.http.wasm", .version = "v1", .meta = meta, .n_meta = 3};
+  wgg_err e = {{0}};
+  wgg_wasm_mw *mw = wgg_wasm_mw_new(&c, false, &e);
+  CHECK(mw != NULL);
+  if (mw) wgg_pipeline_add(&pl, mw);
   static const struct { const char *op, *msg; } cases[] = {
-      {"loop", "wasm error: interrupted (deadline of 100 ms)"},
+      {"loop", "wasm error: interrupted (deadline of 1000 ms)"},
       {"bomb", "wasm error: unreachable"},
       {"recurse", "wasm error: call stack exhausted"},
       {"unreachable", "wasm error: unreachable"},
