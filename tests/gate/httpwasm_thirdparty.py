@@ -17,7 +17,11 @@ WG_HTTPWASM_HOST_GO / WG_HTTPWASM_CONTRIB set.
    (/v1.0/invoke/tck/method/simple), so the TCK's get_uri and set_uri
    cases, written for a guest in front of the app's own paths, cannot hold
    there: they are run and reported apart ("path-dependent").
-2. components-contrib middleware/http/wasm: the e2e guests (output,
+2. host-go's handler/nethttp middleware_test.go (config with an 8-byte
+   binary guestConfig for six feature sets, protocol version, method, URI,
+   header names and values, handle_response) and example_test.go
+   Example_auth, with their guests and expectations, next being the app.
+3. components-contrib middleware/http/wasm: the e2e guests (output,
    rewrite, config; internal/e2e_test.go) from file://, http:// and
    http:// gzip-encoded urls, the WAT rewrite guest of the benchmark, the
    router example (Test_Example) and the load errors of
@@ -377,6 +381,97 @@ for name, meta, want in [("requires url metadata", [], "wasm: failed to parse me
         ok = sc.proc.poll() is None
     record("contrib httpwasm_test.go", f"getHandler/{name}", ok, sc.logs()[-300:])
     sc.cleanup()
+
+
+# ---- host-go handler/nethttp: middleware_test.go and Example_auth, next = the app (appHttpPipeline)
+
+REQUEST_BODY, RESPONSE_BODY = b'{"hello": "panda"}', b'{"hello": "world"}'
+
+
+class NextApp(BaseHTTPRequestHandler):  # next: records what it got; writes RESPONSE_BODY when asked
+    protocol_version = "HTTP/1.1"
+    got = []
+    answer = b""
+
+    def log_message(self, *args):
+        pass
+
+    def handle_any(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n else b""
+        NextApp.got.append((self.command, self.path, self.headers.get("Content-Type"), body))
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(NextApp.answer)))
+        self.end_headers()
+        self.wfile.write(NextApp.answer)
+
+    do_GET = do_POST = handle_any
+
+
+nxt = ThreadingHTTPServer(("127.0.0.1", 0), NextApp)
+threading.Thread(target=nxt.serve_forever, daemon=True).start()
+HG = "host-go nethttp middleware_test.go"
+
+
+def hostgo(rel, config=None):
+    path = save(os.path.basename(rel), material(HOST_GO, rel))
+    text = component("g", "file://" + path)
+    if config is not None:  # a double-quoted YAML scalar: any bytes, NULs included
+        text += "  - name: guestConfig\n    value: \"" + "".join(f"\\x{b:02x}" for b in config) + "\"\n"
+    sc = sidecar({"g": text}, app=["g"], app_port=nxt.server_address[1])
+    del NextApp.got[:]
+    return sc
+
+
+# TestConfig: examples/config.wasm enables the features its 8-byte config names and checks the answer
+for feats, label in [(0, "0"), (1, "buffer_request"), (2, "buffer_response"), (4, "trailers"),
+                     (3, "buffer_request|buffer_response"), (7, "buffer_request|buffer_response|trailers")]:
+    NextApp.answer = RESPONSE_BODY
+    sc = hostgo("examples/config.wasm", feats.to_bytes(8, "little"))
+    st, h, b = request(sc, "POST", "/v1.0/invoke/tck/method/x", [("Content-Type", "application/json")], REQUEST_BODY)
+    ok = st == 200 and b == RESPONSE_BODY and len(NextApp.got) == 1 and NextApp.got[0][3] == REQUEST_BODY
+    record(HG, f"TestConfig/{label}", ok, f"{st} {b!r} {NextApp.got} {sc.logs()[-300:] if not ok else ''}")
+    sc.cleanup()
+NextApp.answer = b""
+sc = hostgo("internal/test/testdata/e2e/protocol_version.wasm")
+st, h, b = request(sc, "GET", "/v1.0/invoke/tck/method/x", [])
+record(HG, "TestProtocolVersion", st == 200 and b == b"HTTP/1.1", f"{st} {b!r}")
+sc.cleanup()
+sc = hostgo("internal/test/testdata/e2e/method.wasm")
+st, h, b = request(sc, "GET", "/v1.0/invoke/tck/method/x", [])
+record(HG, "TestMethod", st == 200 and [g[0] for g in NextApp.got] == ["POST"] and NextApp.got[0][3] == b"GET",
+       f"{st} {NextApp.got}")
+sc.cleanup()
+NextApp.answer = RESPONSE_BODY
+sc = hostgo("internal/test/testdata/e2e/uri.wasm")
+st, h, b = request(sc, "GET", "/v1.0/invoke/tck/method/v1.0/hi?name=panda", [])
+record(HG, "TestURI", st == 200 and b == RESPONSE_BODY and [g[1] for g in NextApp.got] == ["/v1.0/hello?name=teddy"]
+       and NextApp.got[0][3] == b"/v1.0/hi?name=panda", f"{st} {b!r} {NextApp.got}")
+sc.cleanup()
+NextApp.answer = b""
+for name, test in [("header_names", "TestHeaderNames"), ("handle_response", "TestHandleResponse")]:
+    sc = hostgo(f"internal/test/testdata/e2e/{name}.wasm")
+    st, h, b = request(sc, "GET", "/v1.0/invoke/tck/method/x", [])
+    record(HG, test, st == 200, f"{st} {b!r}")
+    sc.cleanup()
+sc = hostgo("internal/test/testdata/e2e/header_value.wasm")
+st, h, b = request(sc, "GET", "/v1.0/invoke/tck/method/x", [])
+record(HG, "TestHeaderValue", st == 200 and [g[2] for g in NextApp.got] == ["text/plain"], f"{st} {NextApp.got}")
+sc.cleanup()
+# example_test.go Example_auth: one of four requests passes, the first gets a challenge
+NextApp.answer = RESPONSE_BODY
+sc = hostgo("examples/auth.wasm")
+seen = []
+for hdrs in ([("NotAuthorization", "1")], [("Authorization", "")],
+             [("Authorization", "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==")], [("Authorization", "0")]):
+    st, h, b = request(sc, "GET", "/v1.0/invoke/tck/method/x", hdrs)
+    seen.append({200: "OK", 401: "Unauthorized"}.get(st, str(st)))
+    if h.get("www-authenticate"):
+        seen.append("Www-Authenticate: " + h.get("www-authenticate"))
+want = ["Unauthorized", 'Www-Authenticate: Basic realm="test"', "Unauthorized", "OK", "Unauthorized"]
+record("host-go nethttp example_test.go", "Example_auth", seen == want, f"{seen}")
+sc.cleanup()
+nxt.shutdown()
 
 backend.shutdown()
 app.shutdown()
