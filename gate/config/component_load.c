@@ -40,7 +40,8 @@ static int load_dir(const char *dir, const char *app_id, wgg_component_list *out
  * entry `key` (`name` when key is empty) of its data
  * (components/secretstores/secretstore.h has the two local stores'
  * semantics). Returns a malloc'd value, or NULL with err. */
-static char *store_secret(const wgg_component *store, const char *name, const char *key, wgg_err *err) {
+static char *store_secret(const wgg_component *store, const char *name, const char *key, size_t *out_len,
+                          wgg_err *err) {
   wgg_err e;
   wgg_secretstore *ss = wgg_secretstore_new(store, &e);
   if (!ss) return wgg_err_set(err, "secret store '%s': %s", store->name, e.msg), NULL;
@@ -54,7 +55,11 @@ static char *store_secret(const wgg_component *store, const char *name, const ch
     wgg_err_set(err, "secret '%s' not found in secret store '%s'", name, store->name);
   else if (!json_is_string(json_object_get(data, k)) || !*json_string_value(json_object_get(data, k)))
     wgg_err_set(err, "secret '%s' has no key '%s' in secret store '%s'", name, k, store->name);
-  else if (!(out = strdup(json_string_value(json_object_get(data, k))))) wgg_err_set(err, "out of memory");
+  else { /* a secret may hold NUL bytes (\u0000 in a file store): keep its length */
+    json_t *v = json_object_get(data, k);
+    if (!(out = wgg_strndup(json_string_value(v), json_string_length(v)))) wgg_err_set(err, "out of memory");
+    else *out_len = json_string_length(v);
+  }
   json_decref(data);
   wgg_secretstore_free(ss);
   return out;
@@ -82,7 +87,7 @@ int wgg_components_resolve_secrets(wgg_component_list *list, wgg_err *err) {
                            "secretstores.local.file are supported",
                            where, kv->line, c->name, c->secret_store, store->type);
       wgg_err e;
-      if (!(kv->value = store_secret(store, kv->secret_name, kv->secret_key, &e)))
+      if (!(kv->value = store_secret(store, kv->secret_name, kv->secret_key, &kv->value_len, &e)))
         return wgg_err_set(err, "%s:%d: component '%s': %s", where, kv->line, c->name, e.msg);
     }
   }

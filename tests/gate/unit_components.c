@@ -110,7 +110,7 @@ static void test_file_secrets(void) {
   int fd = mkstemp(path);
   CHECK(fd >= 0);
   FILE *f = fdopen(fd, "w");
-  fputs("{\"db\": {\"conn\": \"nested.db\"}, \"flat\": \"flat.db\", \"port\": 6379}", f);
+  fputs("{\"db\": {\"conn\": \"nested.db\"}, \"flat\": \"flat.db\", \"port\": 6379, \"bin\": \"a\\u0000b\"}", f);
   fclose(f);
   char y[1024];
   snprintf(y, sizeof y,
@@ -118,7 +118,8 @@ static void test_file_secrets(void) {
            "  - name: secretsFile\n    value: %s\n---\n"
            "kind: Component\nmetadata:\n  name: s\nauth:\n  secretStore: files\nspec:\n  type: state.sqlite\n"
            "  metadata:\n  - name: a\n    secretKeyRef: {name: \"db:conn\", key: \"db:conn\"}\n"
-           "  - name: b\n    secretKeyRef: {name: flat}\n  - name: c\n    secretKeyRef: {name: port}\n",
+           "  - name: b\n    secretKeyRef: {name: flat}\n  - name: c\n    secretKeyRef: {name: port}\n"
+           "  - name: d\n    secretKeyRef: {name: bin}\n",
            path);
   wgg_component_list l = {0};
   wgg_err e = {{0}};
@@ -129,6 +130,10 @@ static void test_file_secrets(void) {
     CHECK_STR(wgg_component_meta(&l.items[1], "b"), "flat.db");
     /* components-contrib's file store formats non-string scalars with Go's "%s": daprd sets this text */
     CHECK_STR(wgg_component_meta(&l.items[1], "c"), "%!s(float64=6379)");
+    size_t len = 0; /* a JSON \u0000 stays in the value (and the text accessor refuses it) */
+    const char *d = wgg_component_meta_bytes(&l.items[1], "d", &len);
+    CHECK(d && len == 3 && !memcmp(d, "a\0b", 3));
+    CHECK(wgg_component_meta(&l.items[1], "d") == NULL);
   }
   wgg_component_list_free(&l);
   snprintf(y, sizeof y,
@@ -167,8 +172,26 @@ static void test_file_secrets(void) {
   unlink(path);
 }
 
+/* Metadata values are bytes: "\0" in a double-quoted scalar is kept, and so
+ * are {appID} expansions around it. */
+static void test_value_bytes(void) {
+  static const char y[] = "kind: Component\nmetadata:\n  name: c\nspec:\n  type: state.sqlite\n  metadata:\n"
+                          "  - name: k\n    value: \"x\\0{appID}\\0\"\n  - name: t\n    value: plain\n";
+  wgg_component_list l = {0};
+  wgg_err e = {{0}};
+  CHECK(wgg_components_parse("v.yaml", y, sizeof y - 1, "app", &l, &e) == 0);
+  size_t len = 0;
+  const char *v = l.n ? wgg_component_meta_bytes(&l.items[0], "K", &len) : NULL;
+  CHECK(v && len == 6 && !memcmp(v, "x\0app\0", 6));
+  CHECK(l.n && wgg_component_meta(&l.items[0], "k") == NULL); /* refused, not cut to "x" */
+  CHECK(l.n && wgg_component_meta_bytes(&l.items[0], "t", &len) && len == 5);
+  CHECK(l.n && wgg_component_meta_bytes(&l.items[0], "absent", &len) == NULL && len == 0);
+  wgg_component_list_free(&l);
+}
+
 int main(void) {
   test_parse_ok();
+  test_value_bytes();
   test_errors();
   test_secrets();
   test_file_secrets();

@@ -98,6 +98,7 @@ static int flatten(json_t *v, wgg_buf *path, const char *sep, json_t *out, int d
   }
   const char *name = path->data ? path->data : "";
   if (json_object_get(out, name)) return 0;
+  if (json_is_string(v)) return json_object_set(out, name, v) ? -1 : 0; /* kept whole: it may hold NUL bytes */
   char *s = go_sprint(v);
   int rc = s ? json_object_set_new(out, name, json_string(s)) : -1;
   free(s);
@@ -113,7 +114,7 @@ static int load_file(wgg_secretstore *s, const wgg_component *c, wgg_err *err) {
   if (multi && *multi && parse_bool(multi, &s->multi))
     return wgg_err_set(err, "multiValued: invalid boolean value '%s'", multi);
   json_error_t je;
-  json_t *doc = json_load_file(file, JSON_DECODE_ANY, &je);
+  json_t *doc = json_load_file(file, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
   if (!doc) return wgg_err_set(err, "%s:%d: %s", file, je.line, je.text);
   if (!json_is_object(doc)) {
     json_decref(doc);
