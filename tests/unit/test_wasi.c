@@ -1,17 +1,32 @@
 /*
- * test_wasi.c: the WASI context's embedding API (wgwasi.h) on a real guest
- * (wasi_misc.wasm): stdin from a buffer, stdout captured in memory, exit
- * codes through proc_exit, and link errors for unknown WASI imports.
+ * test_wasi.c: the WASI context's embedding API (wgwasi.h) on real guests
+ * (wasi_misc.wasm, wasi_strict.wasm next to it): stdin from a buffer or a
+ * host descriptor, stdout captured in memory, exit codes through proc_exit,
+ * link errors for unknown WASI imports, the strict sandbox's shared wall
+ * clock, and Go's math/rand (wg_gorand) against Go's published outputs.
  * usage: test_wasi PATH/wasi_misc.wasm
  */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "test.h"
 #include "wasmgate.h"
 #include "wgwasi.h"
 
-static unsigned char *bytes;
-static size_t nbytes;
+static unsigned char *bytes, *misc_bytes, *strict_bytes;
+static size_t nbytes, misc_nbytes, strict_nbytes;
+
+static unsigned char *load(const char *path, size_t *n) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  unsigned char *b = malloc(1 << 20);
+  *n = b ? fread(b, 1, 1 << 20, f) : 0;
+  fclose(f);
+  return b;
+}
 
 /* Runs wasi_misc with `args` under a context with `cfg`; returns the trap (or NULL). */
 static wg_trap *run(wg_wasi *w, int *status) {
@@ -121,18 +136,46 @@ TEST(unknown_wasi_import) {
   wg_module_delete(m);
 }
 
+TEST(stdin_from_a_host_descriptor) {
+  char path[] = "/tmp/wg_test_wasi_XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  unlink(path);
+  REQUIRE(write(fd, "abc", 3) == 3 && lseek(fd, 0, SEEK_SET) == 0);
+  const char *argv[] = {"misc", "stdin"};
+  wg_wasi_config cfg = {.argc = 2, .argv = argv, .stdin_fd = fd, .use_stdin_fd = true, .capture_output = true};
+  char err[128];
+  wg_wasi *w = wg_wasi_new(&cfg, err, sizeof err);
+  REQUIRE(w != NULL);
+  int status;
+  wg_trap *t = run(w, &status);
+  CHECK(t == NULL && status == 0);
+  wg_trap_delete(t);
+  size_t len = 0;
+  const uint8_t *out = wg_wasi_output(w, 1, &len);
+  CHECK(len == strlen("stdin: 3 bytes, hash 00017862\n") && !memcmp(out, "stdin: 3 bytes, hash 00017862\n", len));
+  wg_wasi_delete(w);
+  CHECK(fcntl(fd, F_GETFD) >= 0); /* the caller's descriptor stays open */
+  close(fd);
+  cfg.stdin_fd = 12345; /* not open */
+  CHECK(wg_wasi_new(&cfg, err, sizeof err) == NULL && strstr(err, "cannot use stdin descriptor 12345"));
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) return 2;
-  FILE *f = fopen(argv[1], "rb");
-  if (!f) return 2;
-  bytes = malloc(1 << 20);
-  nbytes = fread(bytes, 1, 1 << 20, f);
-  fclose(f);
+  if (!(misc_bytes = load(argv[1], &misc_nbytes))) return 2;
+  bytes = misc_bytes, nbytes = misc_nbytes;
+  char strict_path[1024];
+  const char *slash = strrchr(argv[1], '/');
+  snprintf(strict_path, sizeof strict_path, "%.*swasi_strict.wasm", slash ? (int)(slash - argv[1] + 1) : 0, argv[1]);
+  strict_bytes = load(strict_path, &strict_nbytes);
   RUN(stdin_buffer_and_captured_stdout);
   RUN(capture_max_and_clear);
   RUN(exit_code);
   RUN(bad_preopen);
   RUN(unknown_wasi_import);
-  free(bytes);
+  RUN(stdin_from_a_host_descriptor);
+  free(misc_bytes);
+  free(strict_bytes);
   return test_summary();
 }

@@ -55,6 +55,50 @@ sock_shutdown on a file: 57
 sock_shutdown on fd 99: 8" "$(sed -n '/^wasi:$/,$p' <<<"$got")"
 }
 
+# WASI calls as Rust's std, wasi-libc and the wasi-testsuite make them:
+# rights are a ceiling (a directory opened with a directory's full rights),
+# trimmed to the file's type; trailing slashes; the rights oflags need;
+# absolute symlinks refused; path_link following a symlink beneath.
+mkdir -p "$tmp/conform"
+ln -s /etc/passwd "$tmp/conform/esc"
+same "wasi_conform" "preopen is a directory: 1
+preopen base has no file rights: 1
+preopen base has directory rights: 1
+preopen hands down file rights: 1
+open . directory, the preopen's rights: 0
+open . plain, the preopen's rights: 0
+mkdir d: 0
+open d directory, write rights of a directory: 0
+d is a directory without seek or allocate: 1
+seek on d: 76
+open d directory, read and write (POSIX EISDIR): 31
+open d plain, write: 31
+create f: 0
+f has file rights only: 1
+write f: 0
+open f read only: 0
+pread without the seek right: 76
+read: 0
+unlink f/: 54
+mkdir sub: 0
+unlink sub/: 31
+symlink to nolink/: 44
+link f to l/: 44
+rmdir sub/: 0
+symlink to /etc: 63
+symlink lf -> f: 0
+symlink dang -> missing: 0
+link following lf: 0
+stat hard (not following): 0
+hard is a regular file with 2 links: 1
+link following dang: 44
+link following esc (outside): 76
+link esc itself: 0
+truncate f: 0
+drop path_filestat_set_size: 0
+truncate f without the right: 76" "$("$wg" wasm run --dir "$tmp/conform:/sandbox" "$g/wasi_conform.wasm" 2>&1)"
+[ -f "$tmp/conform/d/f" ] && [ ! -e "$tmp/conform/d/abs" ] && ok || bad "wasi_conform left the wrong tree"
+
 # Guest pointers: zero-length anywhere, EFAULT past the end, EBADF.
 wat2wasm "$(dirname "$0")/pointers.wat" -o "$tmp/pointers.wasm" && ok || bad "pointers.wat"
 same "pointers" "pointers ok" "$("$wg" wasm run "$tmp/pointers.wasm" 2>&1)"
@@ -103,6 +147,30 @@ B=two words" "$(HOME=/leak "$wg" wasm run --env A=1 --env 'B=two words' "$g/wasi
 head -c 100000 /dev/urandom >"$tmp/input.bin"
 native wasi_misc && same "stdin" "$("$tmp/wasi_misc.native" stdin <"$tmp/input.bin")" \
   "$("$wg" wasm run --stdin "$tmp/input.bin" "$g/wasi_misc.wasm" stdin)"
+
+# Standard streams are what they really are (fd_fdstat_get, and isatty(),
+# which wasi-libc answers from it): a file given with --stdin is a seekable
+# regular file, a pipe has no WASI filetype, /dev/null is a character device
+# that can seek (not a terminal), a terminal is a character device that
+# cannot. stderr goes to a file in each case.
+head -c 100 /dev/urandom >"$tmp/in100"
+same "stdin from --stdin FILE" "fd0: regular seek=1 tty=0
+fd1: unknown seek=0 tty=0
+fd2: regular seek=1 tty=0
+stdin: size 100, at 5, then read 95 bytes" "$("$wg" wasm run --stdin "$tmp/in100" "$g/wasi_stdio.wasm" seek 2>"$tmp/err")"
+same "stdin from a shell's < FILE" "fd0: regular seek=1 tty=0
+fd1: unknown seek=0 tty=0
+fd2: regular seek=1 tty=0
+stdin: size 100, at 5, then read 95 bytes" "$("$wg" wasm run "$g/wasi_stdio.wasm" seek <"$tmp/in100" 2>"$tmp/err")"
+same "stdin a pipe" "fd0: unknown seek=0 tty=0
+fd1: unknown seek=0 tty=0
+fd2: regular seek=1 tty=0" "$(echo hi | "$wg" wasm run "$g/wasi_stdio.wasm" 2>"$tmp/err")"
+same "stdin /dev/null" "fd0: chardev seek=1 tty=0
+fd1: unknown seek=0 tty=0
+fd2: regular seek=1 tty=0" "$("$wg" wasm run "$g/wasi_stdio.wasm" </dev/null 2>"$tmp/err")"
+same "a terminal" "fd0: chardev seek=0 tty=1
+fd1: chardev seek=0 tty=1
+fd2: chardev seek=0 tty=1" "$(timeout 60 python3 "$(dirname "$0")/on_pty.py" "$wg" wasm run "$g/wasi_stdio.wasm")"
 
 # poll_oneoff: descriptor readiness and clocks.
 same "poll ready" "ready" "$(echo hi | "$wg" wasm run "$g/wasi_misc.wasm" poll 5000)"

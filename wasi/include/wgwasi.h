@@ -48,6 +48,12 @@ typedef struct wg_wasi_config {
   const uint8_t *stdin_buf;
   size_t stdin_len;
   bool use_stdin_buf;
+  /* With use_stdin_fd (and not use_stdin_buf): the guest's fd 0 is a
+   * duplicate of host descriptor stdin_fd (the caller keeps its own), and
+   * the guest sees what it really is: a regular file (seekable) for a file,
+   * a pipe, a terminal. */
+  int stdin_fd;
+  bool use_stdin_fd;
   bool capture_output;
   /* With capture_output: at most this many bytes are kept per fd (0 = no
    * limit); writes beyond it are dropped but reported as written, so a

@@ -54,6 +54,32 @@ uint8_t wasi_host_type(mode_t m) {
   return FT_UNKNOWN;
 }
 
+uint64_t wasi_type_rights(uint8_t type, bool seekable) {
+  if (type == FT_DIR) return R_DIR_BASE;
+  return seekable ? R_FILE_BASE : R_FILE_BASE & ~(R_FD_SEEK | R_FD_TELL);
+}
+
+bool wasi_host_seekable(int fd, const struct stat *st) {
+  if (S_ISREG(st->st_mode) || S_ISBLK(st->st_mode)) return true;
+  if (S_ISDIR(st->st_mode) || S_ISFIFO(st->st_mode) || S_ISSOCK(st->st_mode) || isatty(fd)) return false;
+  return lseek(fd, 0, SEEK_CUR) >= 0;
+}
+
+/* A stdio descriptor's type and rights, from what it really is: a host
+ * descriptor is whatever fstat says (a file given as stdin is a seekable
+ * regular file, a pipe has no WASI filetype, a terminal is a character
+ * device that cannot seek); in-memory buffers behave as pipes. */
+static void stdio_kind(wasi_fd *f) {
+  struct stat st;
+  f->type = FT_UNKNOWN;
+  bool seekable = false;
+  if (f->kind == K_HOST && !fstat(f->host, &st)) {
+    f->type = wasi_host_type(st.st_mode);
+    seekable = wasi_host_seekable(f->host, &st);
+  }
+  f->rights = wasi_type_rights(f->type, seekable);
+}
+
 wg_wasi *wg_wasi_new(const wg_wasi_config *c, char *err, size_t errlen) {
   wg_wasi *w = calloc(1, sizeof *w);
   if (!w) return snprintf(err, errlen, "out of memory"), NULL;
@@ -77,9 +103,20 @@ wg_wasi *wg_wasi_new(const wg_wasi_config *c, char *err, size_t errlen) {
   for (int i = 0; i < 3; i++) {
     uint32_t fd;
     int kind = i == 0 ? (c->use_stdin_buf ? K_STDIN_BUF : K_HOST) : (c->capture_output ? K_CAPTURE : K_HOST);
-    uint64_t rights = (i == 0 ? R_FD_READ : R_FD_WRITE) | R_FD_FDSTAT_SET_FLAGS | R_FD_FILESTAT_GET;
-    if (wasi_add_fd(w, (wasi_fd){.kind = kind, .host = kind == K_HOST ? i : -1, .type = FT_CHAR, .rights = rights}, &fd))
+    int host = kind == K_HOST ? i : -1;
+    if (i == 0 && !c->use_stdin_buf && c->use_stdin_fd) {
+      if ((host = fcntl(c->stdin_fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+        snprintf(err, errlen, "cannot use stdin descriptor %d: %s", c->stdin_fd, strerror(errno));
+        wg_wasi_delete(w);
+        return NULL;
+      }
+    }
+    wasi_fd f = {.kind = kind, .host = host};
+    stdio_kind(&f);
+    if (wasi_add_fd(w, f, &fd)) {
+      if (host > 2) close(host);
       goto oom;
+    }
   }
   for (int i = 0; i < c->npreopens; i++) {
     int dfd = open(c->preopens[i].host, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -90,8 +127,8 @@ wg_wasi *wg_wasi_new(const wg_wasi_config *c, char *err, size_t errlen) {
     }
     uint32_t fd;
     char *name = strdup(c->preopens[i].guest);
-    if (!name || wasi_add_fd(w, (wasi_fd){.kind = K_HOST, .host = dfd, .type = FT_DIR, .rights = R_ALL,
-                                     .inheriting = R_ALL, .preopen = name}, &fd)) {
+    if (!name || wasi_add_fd(w, (wasi_fd){.kind = K_HOST, .host = dfd, .type = FT_DIR, .rights = R_DIR_BASE,
+                                     .inheriting = R_DIR_BASE | R_FILE_BASE, .preopen = name}, &fd)) {
       close(dfd);
       free(name);
       goto oom;
@@ -215,6 +252,7 @@ int wasi_fd_write(wg_wasi *w, uint32_t fd, const struct iovec *iov, int n, int64
   int err = WE_BADF;
   wasi_fd *f = wasi_get(w, fd, R_FD_WRITE, &err);
   if (!f) return err;
+  if (offset >= 0 && !wasi_get(w, fd, R_FD_SEEK, &err)) return err; /* fd_pwrite: fd_write and fd_seek */
   if (f->kind == K_CAPTURE) return capture(&w->out[fd], w->capture_max, iov, n, nwritten);
   if (f->type == FT_DIR) return WE_ISDIR;
   ssize_t r = offset >= 0 ? pwritev(f->host, iov, n, offset) : writev(f->host, iov, n);
@@ -227,6 +265,7 @@ int wasi_fd_read(wg_wasi *w, uint32_t fd, const struct iovec *iov, int n, int64_
   int err = WE_BADF;
   wasi_fd *f = wasi_get(w, fd, R_FD_READ, &err);
   if (!f) return err;
+  if (offset >= 0 && !wasi_get(w, fd, R_FD_SEEK, &err)) return err; /* fd_pread: fd_read and fd_seek */
   if (f->kind == K_STDIN_BUF) {
     *nread = 0;
     for (int i = 0; i < n && w->in_pos < w->in_len; i++) {
@@ -248,7 +287,8 @@ int wasi_fd_seek(wg_wasi *w, uint32_t fd, int64_t offset, int whence, uint64_t *
   int err = WE_BADF;
   wasi_fd *f = wasi_get(w, fd, offset == 0 && whence == SEEK_CUR ? R_FD_TELL : R_FD_SEEK, &err);
   if (!f) return err;
-  if (f->kind != K_HOST || f->type == FT_CHAR) return WE_SPIPE;
+  if (f->kind != K_HOST) return WE_SPIPE;
+  if (f->type == FT_DIR) return WE_ISDIR;
   if (whence != SEEK_SET && whence != SEEK_CUR && whence != SEEK_END) return WE_INVAL;
   off_t r = lseek(f->host, offset, whence);
   if (r < 0) return wasi_errno(errno);
@@ -301,7 +341,7 @@ int wasi_fd_filestat(wg_wasi *w, uint32_t fd, wasi_filestat *out) {
   wasi_fd *f = wasi_get(w, fd, R_FD_FILESTAT_GET, &err);
   if (!f) return err;
   if (f->kind != K_HOST) {
-    *out = (wasi_filestat){.type = FT_CHAR, .nlink = 1};
+    *out = (wasi_filestat){.type = f->type, .nlink = 1};
     return 0;
   }
   struct stat st;

@@ -58,6 +58,17 @@ void wasi_fill_stat(const struct stat *st, wasi_filestat *out);
 /* The WASI filetype of a host mode. */
 uint8_t wasi_host_type(mode_t m);
 
+/* The most a descriptor of WASI filetype `type` may hold: R_DIR_BASE for a
+ * directory, R_FILE_BASE otherwise, without FD_SEEK/FD_TELL when `seekable`
+ * is false (a terminal or a pipe: wasi-libc's isatty() is "a character
+ * device without seek and tell rights"). */
+uint64_t wasi_type_rights(uint8_t type, bool seekable);
+
+/* Whether host descriptor `fd` (with stat `st`) can seek: regular files and
+ * block devices, and character devices such as /dev/null that are not
+ * terminals; never directories, pipes, sockets or terminals. */
+bool wasi_host_seekable(int fd, const struct stat *st);
+
 /* The struct timespec[2] for futimens/utimensat from WASI's fstflags. */
 int wasi_times_of(uint64_t atim, uint64_t mtim, uint16_t fst, struct timespec ts[2]);
 
