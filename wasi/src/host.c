@@ -89,11 +89,12 @@ wg_wasi *wg_wasi_new(const wg_wasi_config *c, char *err, size_t errlen) {
   w->envp = copy_strings(c->envc, c->envp);
   w->strict = c->strict;
   w->capture_max = c->capture_max;
-  w->rng = 0x9E3779B97F4A7C15ull;
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  w->strict_real = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
   if (!w->argv || !w->envp) goto oom;
+  if (c->strict) {
+    w->walltime = c->strict_walltime;
+    if (!w->walltime && !(w->walltime = w->own_walltime = wg_wasi_walltime_new())) goto oom;
+    if (!(w->rng = wg_gorand_new(42))) goto oom;
+  }
   if (c->use_stdin_buf) {
     w->in = malloc(c->stdin_len ? c->stdin_len : 1);
     if (!w->in) goto oom;
@@ -150,6 +151,8 @@ void wg_wasi_delete(wg_wasi *w) {
   free_strings(w->envp, w->envc);
   free(w->in);
   for (int i = 0; i < 3; i++) free(w->out[i].data);
+  wg_wasi_walltime_delete(w->own_walltime);
+  wg_gorand_delete(w->rng);
   free(w);
 }
 

@@ -41,8 +41,11 @@ struct wg_wasi {
   size_t capture_max; /* 0: unbounded */
   bool strict, exited;
   int exit_code;
-  uint64_t strict_mono, strict_real;
-  uint64_t rng;
+  /* Strict sandbox (wgwasi.h): the next monotonic reading, the wall clock
+   * (the context's own, or a shared one), Go's math/rand seeded with 42. */
+  uint64_t strict_mono;
+  wg_wasi_walltime *walltime, *own_walltime;
+  wg_gorand *rng;
 };
 
 /* The descriptor `fd` if it exists and holds `right` (0: any), else NULL
