@@ -157,20 +157,30 @@ head -c 100 /dev/urandom >"$tmp/in100"
 same "stdin from --stdin FILE" "fd0: regular seek=1 tty=0
 fd1: unknown seek=0 tty=0
 fd2: regular seek=1 tty=0
+fd0 tell: 0
 stdin: size 100, at 5, then read 95 bytes" "$("$wg" wasm run --stdin "$tmp/in100" "$g/wasi_stdio.wasm" seek 2>"$tmp/err")"
 same "stdin from a shell's < FILE" "fd0: regular seek=1 tty=0
 fd1: unknown seek=0 tty=0
 fd2: regular seek=1 tty=0
+fd0 tell: 0
 stdin: size 100, at 5, then read 95 bytes" "$("$wg" wasm run "$g/wasi_stdio.wasm" seek <"$tmp/in100" 2>"$tmp/err")"
 same "stdin a pipe" "fd0: unknown seek=0 tty=0
 fd1: unknown seek=0 tty=0
-fd2: regular seek=1 tty=0" "$(echo hi | "$wg" wasm run "$g/wasi_stdio.wasm" 2>"$tmp/err")"
+fd2: regular seek=1 tty=0
+fd0 tell: 70" "$(echo hi | "$wg" wasm run "$g/wasi_stdio.wasm" 2>"$tmp/err")"
 same "stdin /dev/null" "fd0: chardev seek=1 tty=0
 fd1: unknown seek=0 tty=0
-fd2: regular seek=1 tty=0" "$("$wg" wasm run "$g/wasi_stdio.wasm" </dev/null 2>"$tmp/err")"
+fd2: regular seek=1 tty=0
+fd0 tell: 0" "$("$wg" wasm run "$g/wasi_stdio.wasm" </dev/null 2>"$tmp/err")"
 same "a terminal" "fd0: chardev seek=0 tty=1
 fd1: chardev seek=0 tty=1
-fd2: chardev seek=0 tty=1" "$(timeout 60 python3 "$(dirname "$0")/on_pty.py" "$wg" wasm run "$g/wasi_stdio.wasm")"
+fd2: chardev seek=0 tty=1
+fd0 tell: 70" "$(timeout 60 python3 "$(dirname "$0")/on_pty.py" "$wg" wasm run "$g/wasi_stdio.wasm")"
+# FDFLAGS_NONBLOCK on the process's stdin: EAGAIN while the pipe is empty,
+# and the shared pipe itself is left blocking for the rest of the shell.
+same "nonblocking stdin" "nonblock: set 0, flags 4, read 6
+host stdin nonblocking: False" "$(sleep 2 | ("$wg" wasm run "$g/wasi_stdio.wasm" nonblock 2>"$tmp/err" | tail -1
+  python3 -c 'import fcntl, os; print("host stdin nonblocking:", bool(fcntl.fcntl(0, fcntl.F_GETFL) & os.O_NONBLOCK))'))"
 
 # poll_oneoff: descriptor readiness and clocks.
 same "poll ready" "ready" "$(echo hi | "$wg" wasm run "$g/wasi_misc.wasm" poll 5000)"

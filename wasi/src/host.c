@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,8 +77,20 @@ static void stdio_kind(wasi_fd *f) {
   if (f->kind == K_HOST && !fstat(f->host, &st)) {
     f->type = wasi_host_type(st.st_mode);
     seekable = wasi_host_seekable(f->host, &st);
+    int fl = fcntl(f->host, F_GETFL);
+    if (fl >= 0) f->flags = (fl & O_APPEND ? 1 : 0) | (fl & O_NONBLOCK ? 4 : 0);
   }
   f->rights = wasi_type_rights(f->type, seekable);
+  f->noseek = !seekable && f->type != FT_DIR;
+}
+
+/* The process's own stdio (host fds 0-2) is shared with whoever started
+ * us, so its O_NONBLOCK is never changed: a guest's FDFLAGS_NONBLOCK on it is
+ * kept here and answered with EAGAIN when the stream is not ready. */
+static bool would_block(const wasi_fd *f, short events) {
+  if (f->kind != K_HOST || f->host > 2 || !(f->flags & 4)) return false;
+  struct pollfd p = {f->host, events, 0};
+  return poll(&p, 1, 0) == 0;
 }
 
 wg_wasi *wg_wasi_new(const wg_wasi_config *c, char *err, size_t errlen) {
@@ -255,9 +268,11 @@ int wasi_fd_write(wg_wasi *w, uint32_t fd, const struct iovec *iov, int n, int64
   int err = WE_BADF;
   wasi_fd *f = wasi_get(w, fd, R_FD_WRITE, &err);
   if (!f) return err;
+  if (offset >= 0 && f->noseek) return WE_SPIPE;
   if (offset >= 0 && !wasi_get(w, fd, R_FD_SEEK, &err)) return err; /* fd_pwrite: fd_write and fd_seek */
   if (f->kind == K_CAPTURE) return capture(&w->out[fd], w->capture_max, iov, n, nwritten);
   if (f->type == FT_DIR) return WE_ISDIR;
+  if (would_block(f, POLLOUT)) return WE_AGAIN;
   ssize_t r = offset >= 0 ? pwritev(f->host, iov, n, offset) : writev(f->host, iov, n);
   if (r < 0) return wasi_errno(errno);
   *nwritten = (size_t)r;
@@ -268,6 +283,7 @@ int wasi_fd_read(wg_wasi *w, uint32_t fd, const struct iovec *iov, int n, int64_
   int err = WE_BADF;
   wasi_fd *f = wasi_get(w, fd, R_FD_READ, &err);
   if (!f) return err;
+  if (offset >= 0 && f->noseek) return WE_SPIPE;
   if (offset >= 0 && !wasi_get(w, fd, R_FD_SEEK, &err)) return err; /* fd_pread: fd_read and fd_seek */
   if (f->kind == K_STDIN_BUF) {
     *nread = 0;
@@ -280,6 +296,7 @@ int wasi_fd_read(wg_wasi *w, uint32_t fd, const struct iovec *iov, int n, int64_
     return 0;
   }
   if (f->type == FT_DIR) return WE_ISDIR;
+  if (would_block(f, POLLIN)) return WE_AGAIN;
   ssize_t r = offset >= 0 ? preadv(f->host, iov, n, offset) : readv(f->host, iov, n);
   if (r < 0) return wasi_errno(errno);
   *nread = (size_t)r;
@@ -288,7 +305,11 @@ int wasi_fd_read(wg_wasi *w, uint32_t fd, const struct iovec *iov, int n, int64_
 
 int wasi_fd_seek(wg_wasi *w, uint32_t fd, int64_t offset, int whence, uint64_t *newoffset) {
   int err = WE_BADF;
-  wasi_fd *f = wasi_get(w, fd, offset == 0 && whence == SEEK_CUR ? R_FD_TELL : R_FD_SEEK, &err);
+  /* A stream that cannot seek says so (ESPIPE, as POSIX and wazero), rather
+   * than that its rights lack FD_SEEK. */
+  wasi_fd *f = wasi_get(w, fd, 0, &err);
+  if (f && f->noseek) return WE_SPIPE;
+  f = wasi_get(w, fd, offset == 0 && whence == SEEK_CUR ? R_FD_TELL : R_FD_SEEK, &err);
   if (!f) return err;
   if (f->kind != K_HOST) return WE_SPIPE;
   if (f->type == FT_DIR) return WE_ISDIR;
@@ -319,10 +340,13 @@ int wasi_fd_set_flags(wg_wasi *w, uint32_t fd, uint16_t flags) {
   int err = WE_BADF;
   wasi_fd *f = wasi_get(w, fd, R_FD_FDSTAT_SET_FLAGS, &err);
   if (!f) return err;
-  if (flags & ~1u) return WE_NOTSUP; /* only append can change on Linux */
+  if (flags & ~5u) return WE_NOTSUP; /* only append and nonblock can change on Linux */
   if (f->kind == K_HOST) {
     int fl = fcntl(f->host, F_GETFL);
-    if (fl < 0 || fcntl(f->host, F_SETFL, (flags & 1) ? fl | O_APPEND : fl & ~O_APPEND) < 0) return wasi_errno(errno);
+    if (fl < 0) return wasi_errno(errno);
+    fl = (flags & 1) ? fl | O_APPEND : fl & ~O_APPEND;
+    if (f->host > 2) fl = (flags & 4) ? fl | O_NONBLOCK : fl & ~O_NONBLOCK; /* else: would_block() */
+    if (fcntl(f->host, F_SETFL, fl) < 0) return wasi_errno(errno);
   }
   f->flags = flags;
   return 0;

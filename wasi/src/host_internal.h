@@ -21,6 +21,7 @@ typedef struct wasi_fd {
   uint8_t type;
   uint16_t flags;
   uint64_t rights, inheriting;
+  bool noseek;   /* a pipe, socket, terminal or buffer: seeking is ESPIPE */
   char *preopen; /* guest name of a preopened directory */
   DIR *dir;      /* readdir stream, opened on first use */
 } wasi_fd;

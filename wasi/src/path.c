@@ -107,9 +107,11 @@ int wasi_path_open(wg_wasi *w, uint32_t dirfd, bool follow, const char *path, ui
   /* What this type of file can do, and no more (no FD_SEEK on a directory,
    * no PATH_* on a file). */
   uint8_t type = wasi_host_type(st.st_mode);
-  rights &= wasi_type_rights(type, wasi_host_seekable(h, &st));
+  bool seekable = wasi_host_seekable(h, &st);
+  rights &= wasi_type_rights(type, seekable);
   int r = wasi_add_fd(w, (wasi_fd){.kind = K_HOST, .host = h, .type = type, .flags = fdflags & 0x1f,
-                              .rights = rights, .inheriting = inheriting}, fd);
+                              .rights = rights, .inheriting = inheriting,
+                              .noseek = !seekable && type != FT_DIR}, fd);
   if (r) close(h);
   return r;
 }
