@@ -407,7 +407,14 @@ int wasi_fd_readdir(wg_wasi *w, uint32_t fd, uint64_t cookie, bool (*emit)(void 
   while ((de = readdir(f->dir))) {
     if (pos++ < cookie) continue;
     uint8_t type = de->d_type == DT_DIR ? FT_DIR : de->d_type == DT_REG ? FT_REG : de->d_type == DT_LNK ? FT_SYMLINK
-                   : de->d_type == DT_CHR ? FT_CHAR : de->d_type == DT_BLK ? FT_BLOCK : FT_UNKNOWN;
+                   : de->d_type == DT_CHR ? FT_CHAR : de->d_type == DT_BLK ? FT_BLOCK
+                   : de->d_type == DT_SOCK ? FT_SOCK_STREAM : FT_UNKNOWN;
+    /* Some file systems leave d_type unknown; callers (Go's os.ReadDir,
+     * Rust's DirEntry::file_type) trust what is here, so look. */
+    struct stat st;
+    if (de->d_type == DT_UNKNOWN && !fstatat(dirfd(f->dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW))
+      type = wasi_host_type(st.st_mode);
+    errno = 0; /* a failed look is no readdir error */
     wasi_dirent d = {pos, (uint64_t)de->d_ino, type, de->d_name, (uint32_t)strlen(de->d_name)};
     if (!emit(ctx, &d)) break;
   }
