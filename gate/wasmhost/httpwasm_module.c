@@ -83,6 +83,10 @@ wgg_hw_module *wgg_hw_module_new(const uint8_t *bytes, size_t len, const wgg_hw_
   m->deadline_ms = s->deadline_ms;
   m->max_memory_pages = s->max_memory_pages;
   m->refs = 1;
+  if (m->strict && !(m->walltime = wg_wasi_walltime_new())) {
+    wgg_hw_module_unref(m);
+    return wgg_err_set(err, "out of memory"), NULL;
+  }
   uint32_t ni = wg_module_import_count(mod);
   for (uint32_t i = 0; i < ni; i++) {
     wg_extern_desc d;
@@ -98,6 +102,7 @@ void wgg_hw_module_ref(wgg_hw_module *m) { __atomic_add_fetch(&m->refs, 1, __ATO
 void wgg_hw_module_unref(wgg_hw_module *m) {
   if (!m || __atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL)) return;
   wg_module_delete(m->mod);
+  if (m->walltime) wg_wasi_walltime_delete(m->walltime);
   free(m->name);
   free(m->config);
   free(m);
@@ -159,7 +164,8 @@ wgg_hw_instance *wgg_hw_instance_new(wgg_hw_module *m, wgg_err *err) {
   }
   if (m->imports_wasi) {
     /* stdout/stderr are logged after each request: keep at most 64 KiB of each */
-    wg_wasi_config cfg = {.use_stdin_buf = true, .capture_output = true, .capture_max = 64u << 10, .strict = m->strict};
+    wg_wasi_config cfg = {.use_stdin_buf = true, .capture_output = true, .capture_max = 64u << 10, .strict = m->strict,
+                          .strict_walltime = m->walltime};
     if (!(i->wasi = wg_wasi_new(&cfg, msg, sizeof msg)) || !wg_wasi_link(i->wasi, i->store, m->mod, imports, msg, sizeof msg)) {
       wgg_err_set(err, "wasm: error instantiating wasi: %s", msg);
       goto fail;
