@@ -165,7 +165,7 @@ static bool write_words(wg_instance *caller, uint32_t ptr, const uint32_t *v, si
   return mem_write(caller, ptr, tmp, 4 * n);
 }
 
-static wg_trap *trapf(const char *fmt, const char *a, uint64_t b) {
+static wg_trap *trapf(const char *fmt, const char *a, unsigned long long b) {
   char msg[256];
   snprintf(msg, sizeof msg, fmt, a, b);
   return wg_trap_new(WG_TRAP_HOST, msg);
@@ -282,6 +282,7 @@ HOST(fields_entries) {
     while (j < i && strcmp(f->names[j], f->names[i])) j++;
     distinct += j == i;
   }
+  if (distinct > UINT32_MAX / 16) return wg_trap_new(WG_TRAP_RESOURCE, "wasi-http: too many fields");
   uint32_t list;
   wg_trap *t = guest_malloc(H, caller, distinct * 16, &list);
   if (t) return t;
@@ -625,6 +626,10 @@ HOST(handle) {
   lh_request *r = get(H, LH_REQUEST, ARG(0));
   if (!r) {
     wgg_warn("wasm: wasi-http: failed to get request: %u", ARG(0));
+    return NULL;
+  }
+  if (!r->path || !r->query || !r->scheme || !r->authority) { /* new-outgoing-request gave 0 for it */
+    wgg_warn("wasm: wasi-http: request %u is incomplete", ARG(0));
     return NULL;
   }
   lh_response *res = calloc(1, sizeof *res);
