@@ -78,11 +78,12 @@ check(all(len(r) == 4 and r[0] >= 2e9 and r[1] >= 2000 for r in runs) and runs[0
       f"no strictSandbox: {runs}")
 sc.stop()
 
-# --- bounds
-sc = Sidecar(BIN)
+# --- bounds (under AddressSanitizer, a small quarantine: freed blocks would count as peak RSS)
+asan = os.environ.get("ASAN_OPTIONS", "")
+sc = Sidecar(BIN, env={"ASAN_OPTIONS": (asan + ":" if asan else "") + "quarantine_size_mb=4"})
 sc.write_resource("p.yaml", component("p", probe, timeout="20s"))
 sc.write_resource("small.yaml", component("small", probe, maxOutput="1Mi", maxMemory="512Mi", timeout="20s"))
-sc.write_resource("flood.yaml", component("flood", probe, timeout="1500ms"))
+sc.write_resource("flood.yaml", component("flood", probe, timeout="1500ms", maxOutput="4Mi"))
 sc.write_resource("spin.yaml", component("spin", "file://" + os.path.join(CGUESTS, "upper.wasm"), timeout="60s"))
 sc.start()
 
@@ -96,7 +97,8 @@ def peak_rss_kb(pid):
 before = peak_rss_kb(sc.proc.pid)
 check_error(call(sc, "flood", "flood"), 500, "ERR_INVOKE_OUTPUT_BINDING", "interrupted")
 grown = peak_rss_kb(sc.proc.pid) - before
-check(grown < 100 * 1024, f"a guest flooding stdout raised the sidecar's peak RSS by {grown} KiB")
+check(grown < 64 * 1024, f"a guest flooding stdout raised the sidecar's peak RSS by {grown} KiB")
+print(f"flooding guest: peak RSS +{grown} KiB")
 
 
 # output cap
