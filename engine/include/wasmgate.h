@@ -411,7 +411,10 @@ WG_API void wg_store_clear_deadline(wg_store *s);
  * entry or loop iteration (a host function it is in returns first). Unlike
  * the other functions here, it may be called from any thread while another
  * thread runs the store (a caller that went away); the caller keeps the
- * store alive meanwhile. A later wg_store_set_deadline rearms the store. */
+ * store alive meanwhile. The store must have a deadline (any: set one far
+ * away if the guest has no time limit), since an interpreter with neither a
+ * deadline nor fuel may skip its checks. A later wg_store_set_deadline
+ * rearms the store. */
 WG_API void wg_store_interrupt(wg_store *s);
 
 #ifdef __cplusplus

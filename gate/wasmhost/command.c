@@ -138,6 +138,7 @@ int wgg_wasm_run_command_opts(const wg_module *m, const wg_wasi_config *cfg, con
   }
   if (link_all(w, s, m, imports, o->link, o->link_env, err)) goto done;
   if (o->timeout_ms) wg_store_set_deadline(s, (o->timeout_ms + WGG_WASM_TICK_MS - 1) / WGG_WASM_TICK_MS + 1);
+  else if (o->cancel) wg_store_set_deadline(s, UINT64_MAX / 2); /* never reached, but wg_store_interrupt needs one */
   if (!(watching = wgg_cancel_watch(o->cancel, interrupt_store, s))) {
     wgg_err_set(err, "module closed with context canceled");
     goto done;
