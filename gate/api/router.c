@@ -84,7 +84,7 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
     if (block_is(c->type, "bindings") && wgg_input_binding_type_supported(c->type)) continue; /* input_bindings.c */
     if (block_is(c->type, "bindings") && wgg_binding_type_supported(c->type)) {
       wgg_err e;
-      wgg_binding *b = wgg_binding_new(c, &e);
+      wgg_binding *b = wgg_binding_new(c, &(wgg_binding_opts){.wasm_strict_sandbox = api->config.wasm_strict_sandbox}, &e);
       if (!b && init_failed(c, e.msg, err)) goto fail;
       if (b) api->bindings[api->n_bindings++] = (wgg_binding_entry){c, b}, loaded(c);
       continue;
