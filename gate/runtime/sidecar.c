@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
@@ -415,9 +416,21 @@ static int default_components(const wgg_options *o, wgg_component_list *list, wg
   return 0;
 }
 
+/* Raises the soft RLIMIT_NOFILE to the hard limit, as Go's runtime does at
+ * start (os/rlimit.go): every connection is a descriptor. */
+static void raise_nofile(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max) return;
+  rlim_t was = rl.rlim_cur;
+  rl.rlim_cur = rl.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &rl)) wgg_debug("could not raise the open-files limit from %llu: %s",
+                                                (unsigned long long)was, strerror(errno));
+}
+
 int wgg_run(const wgg_options *o, wgg_err *err) {
   wgg_log_setup(o->log_level, o->log_as_json);
   signal(SIGPIPE, SIG_IGN);
+  raise_nofile();
   if (o->http_port <= 0 || o->http_port > 65535) return wgg_err_set(err, "invalid --dapr-http-port %d", o->http_port);
   if (o->app_port > 0 && o->app_protocol && strcmp(o->app_protocol, "http"))
     return wgg_err_set(err, "--app-protocol %s is not supported yet: the app channel speaks plain HTTP/1.1 (http)",
