@@ -56,7 +56,9 @@ struct wgg_http_conn {
   size_t head_bytes;
   wgg_buf hdrs; /* name\0value\0 pairs */
   size_t n_hdrs;
-  int fail_status;    /* 413 / 431 set by a callback before failing the parse */
+  int n_host, n_te; /* Host and Transfer-Encoding fields seen */
+  int fail_status;    /* 400 / 413 / 431 / 501 / 505 set by a callback before failing the parse */
+  const char *fail_msg; /* its text (static), NULL for the reason phrase */
   wgg_http_req *ready; /* parsed, waiting for dispatch */
   wgg_http_req *inflight;
   uint64_t msg_start; /* uv_now when the current request began */
@@ -111,6 +113,8 @@ static void reset_parse_state(wgg_http_conn *c) {
   wgg_buf_free(&c->body);
   wgg_buf_free(&c->hdrs);
   c->n_hdrs = 0;
+  c->n_host = c->n_te = 0;
+  c->fail_msg = NULL;
   c->in_value = false;
   c->head_bytes = 0;
 }
@@ -212,8 +216,42 @@ static int count_head(wgg_http_conn *c, size_t n) {
   return 0;
 }
 
+/* Fails the parse with status and msg (a static string). Returns -1. */
+static int reject(wgg_http_conn *c, int status, const char *msg) {
+  c->fail_status = status;
+  c->fail_msg = msg;
+  return -1;
+}
+
+/* RFC 9110 §5.6.2 tchar. */
+static bool is_tchar(unsigned char ch) {
+  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+         (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+/* Ends one header field: checks the name is a token (RFC 9112 §5.1: no
+ * whitespace before the colon, which http-parser lets through as part of the
+ * name), turns obs-fold line breaks in the value into spaces (§5.2), counts
+ * Host and Transfer-Encoding, and appends name\0value\0 to the block. */
 static int push_header(wgg_http_conn *c) {
   if (!c->hfield.len) return 0;
+  for (size_t i = 0; i < c->hfield.len; i++)
+    if (!is_tchar((unsigned char)c->hfield.data[i]))
+      return reject(c, 400, "malformed MIME header: invalid character in a header field name");
+  for (size_t i = 0; i < c->hvalue.len; i++) {
+    if (c->hvalue.data[i] == '\r' || c->hvalue.data[i] == '\n') c->hvalue.data[i] = ' ';
+    else if (!c->hvalue.data[i]) return reject(c, 400, "malformed MIME header: NUL in a header field value");
+  }
+  if (c->hfield.len == 4 && !strncasecmp(c->hfield.data, "host", 4)) c->n_host++;
+  if (c->hfield.len == 17 && !strncasecmp(c->hfield.data, "transfer-encoding", 17)) {
+    c->n_te++;
+    /* chunked is the only coding we decode (Go answers 501 to the others) */
+    const char *v = c->hvalue.data ? c->hvalue.data : "";
+    size_t a = 0, b = c->hvalue.len;
+    while (a < b && (v[a] == ' ' || v[a] == '\t')) a++;
+    while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\t')) b--;
+    if (b - a != 7 || strncasecmp(v + a, "chunked", 7)) return reject(c, 501, "Unsupported transfer encoding");
+  }
   if (wgg_buf_append(&c->hdrs, c->hfield.data, c->hfield.len + 1) ||
       wgg_buf_append(&c->hdrs, c->hvalue.data ? c->hvalue.data : "", c->hvalue.len + 1))
     return -1;
@@ -258,6 +296,14 @@ static int on_header_value(http_parser *p, const char *at, size_t n) {
 static int on_headers_complete(http_parser *p) {
   wgg_http_conn *c = p->data;
   if (push_header(c)) return -1;
+  /* request framing, RFC 9112 §2.3 (version), §3.2 (Host), §6.1 (Transfer-Encoding) */
+  if (p->http_major != 1 || p->http_minor > 1) return reject(c, 505, "HTTP Version Not Supported");
+  if (p->http_minor == 1 && c->n_host == 0) return reject(c, 400, "missing required Host header");
+  if (c->n_host > 1) return reject(c, 400, "too many Host headers");
+  if (c->n_te > 1) return reject(c, 400, "too many transfer encodings");
+  if (c->n_te && p->http_minor == 0) return reject(c, 400, "Transfer-Encoding in an HTTP/1.0 request");
+  if (c->n_te && (p->flags & F_CONTENTLENGTH))
+    return reject(c, 400, "both Transfer-Encoding and Content-Length");
   if (p->content_length != ULLONG_MAX && p->content_length > c->srv->cfg.max_body) {
     c->fail_status = 413;
     return -1;
@@ -331,13 +377,20 @@ static int on_message_complete(http_parser *p) {
   r->headers = h;
   char *blk = (char *)h + arr;
   if (c->hdrs.len) memcpy(blk, c->hdrs.data, c->hdrs.len);
+  /* Transfer-Encoding is ours: the body is decoded now, so nothing after us
+   * (pipeline guests, the app) may see it (RFC 9112 §6.1; Go keeps it out of
+   * Request.Header too) */
+  size_t kept = 0;
   for (size_t i = 0, off = 0; i < c->n_hdrs; i++) {
-    h[i].name = blk + off;
+    const char *name = blk + off;
     off += strlen(blk + off) + 1;
-    h[i].value = blk + off;
+    const char *value = blk + off;
     off += strlen(blk + off) + 1;
+    if (!strcasecmp(name, "transfer-encoding")) continue;
+    h[kept].name = name;
+    h[kept++].value = value;
   }
-  r->n_headers = c->n_hdrs;
+  r->n_headers = kept;
   reset_parse_state(c);
   c->ready = r;
   arm(c, T_NONE, 0);
@@ -381,9 +434,12 @@ static void drive(wgg_http_conn *c) {
     }
     if (e != HPE_OK) {
       int st = c->fail_status ? c->fail_status : e == HPE_HEADER_OVERFLOW ? 431 : 400;
-      const char *msg = st == 431   ? "Request Header Fields Too Large"
-                        : st == 413 ? "Request Entity Too Large"
-                                    : http_errno_description(e);
+      const char *msg = c->fail_msg                ? c->fail_msg
+                        : st == 431               ? "Request Header Fields Too Large"
+                        : st == 413               ? "Request Entity Too Large"
+                        : e == HPE_INVALID_VERSION ? "HTTP Version Not Supported"
+                                                  : http_errno_description(e);
+      if (!c->fail_status && e == HPE_INVALID_VERSION) st = 505;
       c->in_off = c->in_len;
       fail_conn(c, st, msg);
       break;
@@ -655,6 +711,7 @@ const char *wgg_http_reason(int status) {
     case 501: return "Not Implemented";
     case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
     default: return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
   }
 }

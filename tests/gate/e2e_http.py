@@ -236,7 +236,7 @@ sc2.stop()
 sc = Sidecar(BIN, args=["--dapr-graceful-shutdown-seconds", "1", "--http-read-timeout", "30s",
                         "--http-header-timeout", "30s"]).start()
 stuck = socket.create_connection(("127.0.0.1", sc.port), timeout=5)
-stuck.sendall(b"POST /v1.0/state/statestore HTTP/1.1\r\nContent-Length: 100\r\n\r\n[")
+stuck.sendall(b"POST /v1.0/state/statestore HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n[")
 time.sleep(0.2)
 t0 = time.time()
 sc.proc.send_signal(signal.SIGTERM)
