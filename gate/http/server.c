@@ -20,7 +20,13 @@
 #include "util/err.h"
 #include "util/log.h"
 
-enum timer_mode { T_NONE, T_IDLE, T_HEAD, T_BODY };
+enum timer_mode { T_NONE, T_IDLE, T_HEAD, T_BODY, T_WRITE };
+
+/* Responses queued for a connection (written by libuv as the client reads)
+ * above which the next pipelined request is not parsed: a client that
+ * pipelines and never reads holds at most this much, not every answer. */
+#define WRITE_HIGH_BYTES (1u << 20)
+#define WRITE_HIGH_COUNT 64
 
 /* A listening socket, accepted from by hand (accept4 on a uv_poll_t) so that
  * running out of descriptors can pause accepting: libuv's own accept loop
@@ -66,6 +72,8 @@ struct wgg_http_conn {
   int timer_mode;
   int open_handles; /* tcp + timer */
   int pending_writes;
+  size_t queued_bytes; /* bytes of the pending writes */
+  bool write_paused;   /* parsing stopped until the queue drains (see drive) */
   bool close_when_written;
   bool closing, want_close, eof, driving, reading;
 };
@@ -87,6 +95,7 @@ typedef struct write_req {
   uv_write_t w;
   wgg_http_conn *c;
   char *data;
+  size_t len;
   bool close_after;
 } write_req;
 
@@ -135,14 +144,33 @@ static void arm(wgg_http_conn *c, int mode, uint64_t ms) {
 
 /* ---- writing ---- */
 
+static bool write_backlogged(const wgg_http_conn *c) {
+  return c->queued_bytes >= WRITE_HIGH_BYTES || c->pending_writes >= WRITE_HIGH_COUNT;
+}
+
 static void on_written(uv_write_t *w, int status) {
   write_req *wr = (write_req *)w;
   wgg_http_conn *c = wr->c;
   free(wr->data);
   c->pending_writes--;
-  if (!c->closing && (status < 0 || wr->close_after || (c->close_when_written && !c->pending_writes)))
-    conn_close(c);
+  c->queued_bytes -= wr->len;
+  bool close_after = wr->close_after;
   free(wr);
+  if (c->closing) return;
+  if (status < 0 || close_after || (c->close_when_written && !c->pending_writes)) {
+    conn_close(c);
+    return;
+  }
+  if (!c->write_paused) return;
+  /* the client reads again: resume parsing below half the bound, else give it
+   * another write timeout from this progress */
+  if (c->queued_bytes < WRITE_HIGH_BYTES / 2 && c->pending_writes < WRITE_HIGH_COUNT / 2) {
+    c->write_paused = false;
+    arm(c, T_NONE, 0);
+    drive(c);
+  } else {
+    arm(c, T_WRITE, c->srv->cfg.write_timeout_ms);
+  }
 }
 
 static int send_raw(wgg_http_conn *c, char *data, size_t len, bool close_after) {
@@ -168,6 +196,7 @@ static int send_raw(wgg_http_conn *c, char *data, size_t len, bool close_after) 
   }
   wr->c = c;
   wr->data = data;
+  wr->len = len;
   wr->close_after = close_after;
   uv_buf_t b = uv_buf_init(data, (unsigned)len);
   if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &b, 1, on_written) < 0) {
@@ -177,6 +206,7 @@ static int send_raw(wgg_http_conn *c, char *data, size_t len, bool close_after) 
     return -1;
   }
   c->pending_writes++;
+  c->queued_bytes += len;
   return 0;
 }
 
@@ -423,7 +453,7 @@ static void dispatch(wgg_http_conn *c) {
 static void drive(wgg_http_conn *c) {
   if (c->driving) return;
   c->driving = true;
-  while (!c->closing && !c->inflight && !c->want_close && c->in_off < c->in_len) {
+  while (!c->closing && !c->inflight && !c->want_close && c->in_off < c->in_len && !write_backlogged(c)) {
     size_t n = http_parser_execute(&c->parser, &settings, c->in + c->in_off, c->in_len - c->in_off);
     c->in_off += n;
     enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
@@ -448,6 +478,15 @@ static void drive(wgg_http_conn *c) {
   if (c->in_off == c->in_len) c->in_off = c->in_len = 0;
   c->driving = false;
   if (c->closing || c->want_close) return;
+  if (!c->inflight && write_backlogged(c)) {
+    /* answers pile up unread: stop reading and parsing until they drain;
+     * a queue that makes no progress for the write timeout closes */
+    c->write_paused = true;
+    if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = false;
+    arm(c, T_WRITE, c->srv->cfg.write_timeout_ms);
+    return;
+  }
   if (!c->inflight) {
     if (c->eof) {
       conn_finish(c);
@@ -540,6 +579,11 @@ static void on_timer(uv_timer_t *t) {
   wgg_http_conn *c = t->data;
   if (c->inflight || c->closing) return;
   if (c->timer_mode == T_IDLE) {
+    conn_close(c);
+    return;
+  }
+  if (c->timer_mode == T_WRITE) {
+    wgg_debug("http: closing a connection whose client stopped reading its responses");
     conn_close(c);
     return;
   }

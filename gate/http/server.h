@@ -63,6 +63,10 @@ typedef struct wgg_http_server_config {
   uint64_t header_timeout_ms;
   uint64_t read_timeout_ms;
   uint64_t idle_timeout_ms;
+  /* a connection whose queued responses (over 1 MiB or 64 of them, when the
+   * next pipelined request waits) make no progress for this long is closed;
+   * 0: never */
+  uint64_t write_timeout_ms;
   wgg_http_handler_fn handler;
   void *user;
   /* optional: called in wgg_http_respond with the request's tag, its status

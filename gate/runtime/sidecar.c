@@ -141,6 +141,7 @@ static void worker_main(void *p) {
       .header_timeout_ms = o->header_timeout_ms,
       .read_timeout_ms = o->read_timeout_ms,
       .idle_timeout_ms = o->idle_timeout_ms,
+      .write_timeout_ms = o->idle_timeout_ms, /* a client that stops reading is idle */
       .handler = wgg_api_handle,
       .user = w->api,
       .observe = wgg_api_observe,
@@ -267,7 +268,7 @@ static void metrics_handler(wgg_http_req *req, void *user) {
 
 static int start_metrics(mainctx *m, const wgg_options *o, char **addrs, size_t n_addrs, wgg_err *err) {
   wgg_http_server_config cfg = {.max_body = 4096, .max_head = 8192, .header_timeout_ms = 10000,
-                                .read_timeout_ms = 10000, .idle_timeout_ms = 60000,
+                                .read_timeout_ms = 10000, .idle_timeout_ms = 60000, .write_timeout_ms = 60000,
                                 .handler = metrics_handler, .user = m};
   m->metrics = wgg_http_server_new(m->loop, &cfg, err);
   if (!m->metrics) return -1;
