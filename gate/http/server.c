@@ -20,7 +20,14 @@
 #include "util/err.h"
 #include "util/log.h"
 
-enum timer_mode { T_NONE, T_IDLE, T_HEAD, T_BODY, T_WRITE };
+enum timer_mode { T_NONE, T_IDLE, T_HEAD, T_BODY, T_WRITE, T_LINGER };
+
+/* Lingering close after an error answer (413 to a client still sending its
+ * body, 400, 408, 431): the write side is shut down and input is read and
+ * discarded for at most this long / this much, so the client reads the answer
+ * instead of a reset (nginx's lingering_close). */
+#define LINGER_MS 5000
+#define LINGER_MAX_BYTES (256u << 20)
 
 /* Responses queued for a connection (written by libuv as the client reads)
  * above which the next pipelined request is not parsed: a client that
@@ -75,6 +82,9 @@ struct wgg_http_conn {
   size_t queued_bytes; /* bytes of the pending writes */
   bool write_paused;   /* parsing stopped until the queue drains (see drive) */
   bool close_when_written;
+  bool lingering, shut_down; /* lingering close (fail_conn) and its write-side shutdown sent */
+  size_t linger_bytes;       /* input discarded while lingering */
+  uv_shutdown_t shutdown_req;
   bool closing, want_close, eof, driving, reading;
 };
 
@@ -144,6 +154,11 @@ static void arm(wgg_http_conn *c, int mode, uint64_t ms) {
 
 /* ---- writing ---- */
 
+static void on_shut_down(uv_shutdown_t *req, int status) {
+  wgg_http_conn *c = req->handle->data;
+  if (status < 0 && status != UV_ECANCELED && !c->closing) conn_close(c);
+}
+
 static bool write_backlogged(const wgg_http_conn *c) {
   return c->queued_bytes >= WRITE_HIGH_BYTES || c->pending_writes >= WRITE_HIGH_COUNT;
 }
@@ -159,6 +174,13 @@ static void on_written(uv_write_t *w, int status) {
   if (c->closing) return;
   if (status < 0 || close_after || (c->close_when_written && !c->pending_writes)) {
     conn_close(c);
+    return;
+  }
+  if (c->lingering) {
+    if (!c->pending_writes && !c->shut_down) {
+      c->shut_down = true;
+      if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shut_down)) conn_close(c);
+    }
     return;
   }
   if (!c->write_paused) return;
@@ -229,12 +251,25 @@ static void fail_conn(wgg_http_conn *c, int status, const char *msg) {
     return;
   }
   c->want_close = true;
-  if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
-  c->reading = false;
-  arm(c, T_NONE, 0);
-  send_raw(c, b.data, b.len, true);
+  if (c->eof) { /* the client sent everything: nothing to linger for */
+    if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = false;
+    arm(c, T_NONE, 0);
+    send_raw(c, b.data, b.len, true);
+    return;
+  }
+  /* close lingeringly: the answer, then shutdown(SHUT_WR) once it is written
+   * (on_written), reading and discarding until EOF or the linger bound */
+  c->lingering = true;
+  c->in_off = c->in_len = 0;
+  arm(c, T_LINGER, LINGER_MS);
+  if (send_raw(c, b.data, b.len, false)) return;
+  start_reading(c);
+  if (!c->pending_writes && !c->closing && !c->shut_down) {
+    c->shut_down = true;
+    if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shut_down)) conn_close(c);
+  }
 }
-
 /* ---- parser callbacks ---- */
 
 static int count_head(wgg_http_conn *c, size_t n) {
@@ -517,6 +552,11 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   wgg_http_conn *c = s->data;
   (void)buf;
+  if (c->lingering) { /* discard until EOF or the bound */
+    c->in_len = 0;
+    if (n < 0 || n == UV_ENOBUFS || (c->linger_bytes += (size_t)n) > LINGER_MAX_BYTES) conn_close(c);
+    return;
+  }
   if (n == UV_ENOBUFS) {
     conn_close(c);
     return;
@@ -579,6 +619,10 @@ static void on_timer(uv_timer_t *t) {
   wgg_http_conn *c = t->data;
   if (c->inflight || c->closing) return;
   if (c->timer_mode == T_IDLE) {
+    conn_close(c);
+    return;
+  }
+  if (c->timer_mode == T_LINGER) {
     conn_close(c);
     return;
   }
