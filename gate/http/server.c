@@ -9,6 +9,7 @@
 #include <http_parser.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,11 @@ struct wgg_http_conn {
   wgg_http_req *ready; /* parsed, waiting for dispatch */
   wgg_http_req *inflight;
   uint64_t msg_start; /* uv_now when the current request began */
+  uint64_t fed;       /* bytes of input the parser has consumed on this connection */
+  uint64_t msg_base;  /* fed when the current request began (after the previous one) */
+  bool in_head;       /* between the first byte of a request and the end of its head */
+  bool head_pause;    /* the parser paused at the end of a head (drive checks its size) */
+  bool expect_continue; /* answer "100 Continue" once the head is accepted */
   char peer[64];      /* the client's "ip:port" */
   int timer_mode;
   int open_handles; /* tcp + timer */
@@ -331,6 +337,7 @@ static int on_message_begin(http_parser *p) {
   wgg_http_conn *c = p->data;
   reset_parse_state(c);
   c->msg_start = uv_now(c->srv->loop);
+  c->in_head = true;
   arm(c, T_HEAD, c->srv->cfg.header_timeout_ms);
   return 0;
 }
@@ -382,14 +389,14 @@ static int on_headers_complete(http_parser *p) {
       off += strlen(name) + 1;
       const char *value = blk + off;
       off += strlen(value) + 1;
-      if (!strcasecmp(name, "Expect") && !strcasecmp(value, "100-continue")) {
-        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        char *msg = strdup(cont);
-        if (!msg || send_raw(c, msg, sizeof cont - 1, false)) return -1;
-        break;
-      }
+      if (!strcasecmp(name, "Expect") && !strcasecmp(value, "100-continue")) c->expect_continue = true;
     }
   }
+  /* pause here so that drive knows where the head ends and checks its exact
+   * size (the callbacks see only parts of it) */
+  c->in_head = false;
+  c->head_pause = true;
+  http_parser_pause(p, 1);
   uint64_t elapsed = uv_now(c->srv->loop) - c->msg_start;
   uint64_t rt = c->srv->cfg.read_timeout_ms;
   arm(c, T_BODY, rt ? (rt > elapsed ? rt - elapsed : 1) : 0);
@@ -484,6 +491,12 @@ static void dispatch(wgg_http_conn *c) {
   c->srv->cfg.handler(r, c->srv->cfg.user);
 }
 
+/* Answers a request that cannot be parsed and closes (lingeringly). */
+static void parse_failed(wgg_http_conn *c, int status, const char *msg) {
+  c->in_off = c->in_len;
+  fail_conn(c, status, msg);
+}
+
 /* Parses buffered input and dispatches requests while none is in flight. */
 static void drive(wgg_http_conn *c) {
   if (c->driving) return;
@@ -491,11 +504,33 @@ static void drive(wgg_http_conn *c) {
   while (!c->closing && !c->inflight && !c->want_close && c->in_off < c->in_len && !write_backlogged(c)) {
     size_t n = http_parser_execute(&c->parser, &settings, c->in + c->in_off, c->in_len - c->in_off);
     c->in_off += n;
+    c->fed += n;
     enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
     if (e == HPE_PAUSED) {
       http_parser_pause(&c->parser, 0);
-      if (c->ready) dispatch(c);
+      if (c->head_pause) { /* paused on the head's final LF, which is not consumed yet */
+        c->head_pause = false;
+        if (c->fed + 1 - c->msg_base > c->srv->cfg.max_head) {
+          parse_failed(c, 431, "Request Header Fields Too Large");
+          break;
+        }
+        if (c->expect_continue) {
+          static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+          char *msg = strdup(cont);
+          c->expect_continue = false;
+          if (!msg || send_raw(c, msg, sizeof cont - 1, false)) break;
+        }
+        continue;
+      }
+      if (c->ready) {
+        c->msg_base = c->fed;
+        dispatch(c);
+      }
       continue;
+    }
+    if (e == HPE_OK && c->in_head && c->fed - c->msg_base > c->srv->cfg.max_head) {
+      parse_failed(c, 431, "Request Header Fields Too Large");
+      break;
     }
     if (e != HPE_OK) {
       int st = c->fail_status ? c->fail_status : e == HPE_HEADER_OVERFLOW ? 431 : 400;
@@ -505,8 +540,7 @@ static void drive(wgg_http_conn *c) {
                         : e == HPE_INVALID_VERSION ? "HTTP Version Not Supported"
                                                   : http_errno_description(e);
       if (!c->fail_status && e == HPE_INVALID_VERSION) st = 505;
-      c->in_off = c->in_len;
-      fail_conn(c, st, msg);
+      parse_failed(c, st, msg);
       break;
     }
   }
@@ -806,7 +840,16 @@ const char *wgg_http_reason(int status) {
 
 /* ---- the server ---- */
 
+/* http-parser's own head limit (80 KiB by default, a hard HPE_HEADER_OVERFLOW)
+ * is lifted once for the process: each server enforces cfg.max_head itself,
+ * on the exact bytes of the head (drive). */
+static void lift_parser_limit(void) {
+  http_parser_set_max_header_size(UINT32_MAX / 2);
+}
+
 wgg_http_server *wgg_http_server_new(uv_loop_t *loop, const wgg_http_server_config *cfg, wgg_err *err) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, lift_parser_limit);
   struct wgg_http_server *s = calloc(1, sizeof *s);
   if (!s) return wgg_err_set(err, "out of memory"), NULL;
   s->loop = loop;

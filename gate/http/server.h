@@ -59,7 +59,8 @@ typedef void (*wgg_http_handler_fn)(wgg_http_req *req, void *user);
 
 typedef struct wgg_http_server_config {
   size_t max_body;         /* bytes; larger bodies get 413 */
-  size_t max_head;         /* bytes of request line + headers; larger gets 431 */
+  size_t max_head;         /* bytes of the request head as sent (request line, header lines, their
+                              CRLFs and the empty line); a larger head gets 431 */
   uint64_t header_timeout_ms;
   uint64_t read_timeout_ms;
   uint64_t idle_timeout_ms;

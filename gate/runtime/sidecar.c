@@ -137,7 +137,9 @@ static void worker_main(void *p) {
   const wgg_options *o = w->opts;
   wgg_http_server_config cfg = {
       .max_body = o->max_body_size,
-      .max_head = o->read_buffer_size,
+      /* daprd's net/http server: MaxHeaderBytes = --read-buffer-size, and Go
+       * reads a head of up to MaxHeaderBytes + 4096 bytes before its 431 */
+      .max_head = o->read_buffer_size + 4096,
       .header_timeout_ms = o->header_timeout_ms,
       .read_timeout_ms = o->read_timeout_ms,
       .idle_timeout_ms = o->idle_timeout_ms,
