@@ -89,7 +89,7 @@ int wgg_yaml_guard(const char *file, const char *text, size_t len, wgg_err *err)
     if (!quote && s.flow == 0) {
       while (q < s.end && *q == ' ') q++, indent++;
       if (!at_break(&s, q) && *q != '#') {
-        if (!strncmp(q, "---", 3) || !strncmp(q, "...", 3)) s.n_indents = 0; /* document markers */
+        if (s.end - q >= 3 && (!memcmp(q, "---", 3) || !memcmp(q, "...", 3))) s.n_indents = 0; /* document markers */
         while (s.n_indents && s.indents[s.n_indents - 1] > indent) s.n_indents--;
         if (!push_indent(&s, indent)) goto block_too_deep;
         /* compact nested collections: "- - x", "? - x" */

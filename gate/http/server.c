@@ -710,13 +710,14 @@ static void conn_open(struct wgg_http_server *s, int fd) {
   }
   uv_tcp_nodelay(&c->tcp, 1);
   struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
   int sl = sizeof ss;
   if (!uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl)) {
     char ip[INET6_ADDRSTRLEN] = "";
     if (ss.ss_family == AF_INET6) {
       uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof ip);
       snprintf(c->peer, sizeof c->peer, "[%s]:%d", ip, ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
-    } else {
+    } else if (ss.ss_family == AF_INET) {
       uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof ip);
       snprintf(c->peer, sizeof c->peer, "%s:%d", ip, ntohs(((struct sockaddr_in *)&ss)->sin_port));
     }
@@ -951,6 +952,16 @@ void wgg_http_server_drain(wgg_http_server *s, void (*on_drained)(void *), void 
 void wgg_http_server_close_all(wgg_http_server *s) {
   close_listeners(s);
   while (s->conns) conn_close(s->conns);
+}
+
+int wgg_http_server_adopt(wgg_http_server *s, int fd) {
+  if (s->draining) {
+    close(fd);
+    return -1;
+  }
+  size_t before = s->n_conns;
+  conn_open(s, fd);
+  return s->n_conns > before ? 0 : -1;
 }
 
 size_t wgg_http_server_connections(const wgg_http_server *s) {

@@ -94,6 +94,12 @@ void wgg_http_server_drain(wgg_http_server *s, void (*on_drained)(void *), void 
  * requests are answered into the void when their handler completes. */
 void wgg_http_server_close_all(wgg_http_server *s);
 
+/* Serves fd, an already connected stream socket (non-blocking, e.g. one end
+ * of a socketpair: tests and fuzz/fuzz_http.c), as if it had been accepted.
+ * The server owns fd from now on. Returns 0, or -1 when it could not be
+ * taken (draining, out of memory; fd is closed). */
+int wgg_http_server_adopt(wgg_http_server *s, int fd);
+
 /* Number of open connections. */
 size_t wgg_http_server_connections(const wgg_http_server *s);
 
