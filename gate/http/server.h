@@ -1,10 +1,14 @@
 /*
  * server.h: an HTTP/1.1 server on one libuv loop, parsing with http-parser.
  * Keep-alive and pipelining (requests on one connection are answered in
- * order, one at a time), limits on the request head (431) and body (413),
- * header-read, whole-request-read and keep-alive idle timeouts, and a drain
- * for graceful shutdown. One server per loop thread; several servers may
- * listen on the same port (SO_REUSEPORT) so the kernel spreads connections.
+ * order, one at a time; parsing pauses while more than 1 MiB or 64 answers
+ * wait unread, and a queue that makes no progress for write_timeout_ms
+ * closes), limits on the request head (431, counted exactly) and body (413),
+ * RFC 9112 framing checks (400/501/505: see docs/sidecar.md), header-read,
+ * whole-request-read and keep-alive idle timeouts, a lingering close after
+ * error answers, accept back-off on EMFILE/ENFILE, and a drain for graceful
+ * shutdown. One server per loop thread; several servers may listen on the
+ * same port (SO_REUSEPORT) so the kernel spreads connections.
  */
 #ifndef WGG_HTTP_SERVER_H
 #define WGG_HTTP_SERVER_H
