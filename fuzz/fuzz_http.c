@@ -14,6 +14,7 @@
  * ends; answers are well-formed status lines.
  */
 #include <errno.h>
+#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,11 +41,24 @@ static void fail(const char *what) {
   abort();
 }
 
+static char home[] = "/tmp/wgg-fuzz-http-XXXXXX"; /* the name-resolution registry stays private */
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)st;
+  (void)flag;
+  (void)ftw;
+  return remove(path);
+}
+
+static void remove_home(void) {
+  nftw(home, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc;
   (void)argv;
-  char home[] = "/tmp/wgg-fuzz-http-XXXXXX"; /* the name-resolution registry stays private */
   if (!mkdtemp(home)) fail("mkdtemp");
+  atexit(remove_home);
   setenv("HOME", home, 1);
   wgg_log_setup(WGG_LOG_ERROR + 1, false); /* quiet */
   uv_loop_init(&loop);
