@@ -68,6 +68,7 @@ struct wg_func {
 };
 
 struct wg_table {
+  wg_store *store; /* charged for its elements (max_bytes) */
   wg_valtype elem;
   uint32_t size, max; /* max: how far it may grow (the declared maximum, capped by the store) */
   bool has_max;       /* the declared limits, for import matching */
@@ -76,6 +77,7 @@ struct wg_table {
 };
 
 struct wg_memory {
+  wg_store *store;   /* charged for its pages (max_bytes) */
   uint8_t *data;     /* reserved for max pages, committed for `pages` */
   uint64_t size;     /* bytes = pages * 65536 */
   uint32_t pages, max; /* max: how far it may grow (declared maximum, capped by the store) */
@@ -132,6 +134,7 @@ struct wg_store {
   bool fuel_on;
   uint64_t deadline;
   _Atomic uint64_t *epoch; /* the engine's counter */
+  uint64_t bytes;          /* held by the store's objects, against config.max_bytes */
 };
 
 struct wg_engine {
@@ -145,6 +148,10 @@ extern wg_engine wg_default_engine;
 /* Makes room for one more frame: false when the call depth limit is reached
  * (or on out of memory). */
 bool wg_store_grow_frames(wg_store *s);
+
+/* Counts `n` more bytes against the store's max_bytes: false (nothing
+ * counted) when they do not fit. */
+bool wg_store_charge(wg_store *s, uint64_t n);
 
 /* Interns a function type; returns its id, or UINT32_MAX on OOM. */
 wg_typeid wg_store_intern_type(wg_store *s, uint32_t np, const uint8_t *params, uint32_t nr, const uint8_t *results);
@@ -184,6 +191,14 @@ void wg_trap_add_frames(wg_store *s, wg_trap *t, uint32_t depth_base, const wg_c
 
 /* The spec's message for a trap code. */
 const char *wg_trap_code_message(wg_trap_code code);
+
+/* Bulk operations in chunks with fuel and the deadline checked between them
+ * (bulk.c): fill `n` bytes, move `n` bytes (memmove semantics: the ranges
+ * may overlap), fill `n` references. 0 when done, else the trap code
+ * (WG_TRAP_OUT_OF_FUEL, WG_TRAP_INTERRUPTED) with part of the work done. */
+wg_trap_code wg_bulk_fill(wg_store *s, uint8_t *dst, uint8_t v, uint64_t n);
+wg_trap_code wg_bulk_move(wg_store *s, void *dst, const void *src, uint64_t n);
+wg_trap_code wg_bulk_fill_refs(wg_store *s, wg_ref *dst, wg_ref v, uint64_t n);
 
 /* Memory growth shared by memory.grow and the API: old pages or -1. */
 int64_t wg_memory_grow_pages(wg_memory *mem, uint32_t delta);

@@ -19,6 +19,9 @@
 #include "runtime.h"
 
 #define PAGE 65536u
+/* The default max_bytes beyond the memory cap: room for tables, globals,
+ * functions and instances (wasmgate.h). */
+#define WG_STORE_EXTRA_BYTES (64ull << 20)
 
 struct wg_owned {
   wg_owned *next;
@@ -205,11 +208,13 @@ wg_store *wg_store_new(wg_engine *e, const wg_store_config *config) {
     if (config->max_call_depth) s->config.max_call_depth = config->max_call_depth;
     if (config->max_memory_pages) s->config.max_memory_pages = config->max_memory_pages;
     if (config->max_table_elems) s->config.max_table_elems = config->max_table_elems;
+    if (config->max_bytes) s->config.max_bytes = config->max_bytes;
   }
   if (!s->config.value_stack_slots) s->config.value_stack_slots = 1u << 20;
   if (!s->config.max_call_depth) s->config.max_call_depth = 20000;
   if (!s->config.max_memory_pages || s->config.max_memory_pages > 65536) s->config.max_memory_pages = 65536;
   if (!s->config.max_table_elems) s->config.max_table_elems = WG_MAX_TABLE_SIZE;
+  if (!s->config.max_bytes) s->config.max_bytes = (uint64_t)s->config.max_memory_pages * PAGE + WG_STORE_EXTRA_BYTES;
   /* Not zeroed: locals are zeroed on function entry and operands are always
    * written before they are read. */
   s->stack = stack_take(s->config.value_stack_slots);
@@ -239,6 +244,14 @@ void wg_store_delete(wg_store *s) {
   free(s->frames);
   free(s);
 }
+
+bool wg_store_charge(wg_store *s, uint64_t n) {
+  if (n > s->config.max_bytes - s->bytes) return false;
+  s->bytes += n;
+  return true;
+}
+
+uint64_t wg_store_bytes(const wg_store *s) { return s->bytes; }
 
 bool wg_store_grow_frames(wg_store *s) {
   if (s->frames_cap >= s->config.max_call_depth) return false;
@@ -282,6 +295,7 @@ wg_func *wg_func_new_host(wg_store *s, const wg_functype_desc *type, wg_host_cal
   for (uint32_t i = 0; i < type->nresults; i++) codes[type->nparams + i] = (uint8_t)type->results[i];
   wg_typeid id = wg_store_intern_type(s, type->nparams, codes, type->nresults, codes + type->nparams);
   if (id == UINT32_MAX) return NULL;
+  if (!wg_store_charge(s, sizeof(wg_func))) return NULL;
   wg_func *f = calloc(1, sizeof *f);
   if (!f) return NULL;
   *f = (wg_func){.type_id = id, .type = s->types[id], .host = cb, .env = env};
@@ -298,8 +312,10 @@ wg_memory *wg_memory_new(wg_store *s, uint32_t min, bool has_max, uint32_t max) 
   uint32_t cap = s->config.max_memory_pages;
   if (min > cap || (has_max && min > max)) return NULL;
   uint32_t limit = has_max && max < cap ? max : cap;
+  if (!wg_store_charge(s, sizeof(wg_memory) + (uint64_t)min * PAGE)) return NULL;
   wg_memory *mem = calloc(1, sizeof *mem);
   if (!mem) return NULL;
+  mem->store = s;
   mem->max = limit;
   mem->has_max = has_max;
   mem->decl_max = has_max ? max : 0;
@@ -323,7 +339,11 @@ int64_t wg_memory_grow_pages(wg_memory *mem, uint32_t delta) {
   uint32_t old = mem->pages;
   if (delta == 0) return old;
   if ((uint64_t)old + delta > mem->max) return -1;
-  if (!mem_commit(mem, (size_t)old * PAGE, (size_t)delta * PAGE)) return -1;
+  if (!wg_store_charge(mem->store, (uint64_t)delta * PAGE)) return -1;
+  if (!mem_commit(mem, (size_t)old * PAGE, (size_t)delta * PAGE)) {
+    mem->store->bytes -= (uint64_t)delta * PAGE;
+    return -1;
+  }
   mem->pages = old + delta;
   mem->size = (uint64_t)mem->pages * PAGE;
   return old;
@@ -336,8 +356,10 @@ int64_t wg_memory_grow(wg_memory *mem, uint32_t delta) { return wg_memory_grow_p
 wg_table *wg_table_new(wg_store *s, wg_valtype elem, uint32_t min, bool has_max, uint32_t max, wg_ref init) {
   uint32_t cap = s->config.max_table_elems;
   if (min > cap || (has_max && min > max) || (elem != WG_FUNCREF && elem != WG_EXTERNREF)) return NULL;
+  if (!wg_store_charge(s, sizeof(wg_table) + (uint64_t)min * sizeof(wg_ref))) return NULL;
   wg_table *t = calloc(1, sizeof *t);
   if (!t) return NULL;
+  t->store = s;
   t->elem = elem;
   t->size = min;
   t->max = has_max && max < cap ? max : cap;
@@ -348,7 +370,8 @@ wg_table *wg_table_new(wg_store *s, wg_valtype elem, uint32_t min, bool has_max,
     free(t);
     return NULL;
   }
-  for (uint32_t i = 0; i < min; i++) t->elems[i] = init;
+  if (init)
+    for (uint32_t i = 0; i < min; i++) t->elems[i] = init;
   return wg_store_own(s, t, table_release);
 }
 
@@ -364,8 +387,12 @@ int64_t wg_table_grow(wg_table *t, uint32_t delta, wg_ref init) {
   uint32_t old = t->size;
   if (delta == 0) return old;
   if ((uint64_t)old + delta > t->max) return -1;
+  if (!wg_store_charge(t->store, (uint64_t)delta * sizeof(wg_ref))) return -1;
   wg_ref *e = realloc(t->elems, ((size_t)old + delta) * sizeof *e);
-  if (!e) return -1;
+  if (!e) {
+    t->store->bytes -= (uint64_t)delta * sizeof(wg_ref);
+    return -1;
+  }
   for (uint32_t i = 0; i < delta; i++) e[old + i] = init;
   t->elems = e;
   t->size = old + delta;
@@ -409,6 +436,7 @@ bool wg_table_get(const wg_table *t, uint32_t i, wg_ref *out) {
 }
 
 wg_global *wg_global_new(wg_store *s, const wg_val *init, bool mut) {
+  if (!wg_store_charge(s, sizeof(wg_global))) return NULL;
   wg_global *g = calloc(1, sizeof *g);
   if (!g) return NULL;
   g->type = init->kind;
