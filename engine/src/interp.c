@@ -242,7 +242,7 @@ static wg_trap *run(wg_store *s, wg_func *f, wg_slot *fp, const void *const **ta
   wg_slot *new_fp;
 
   if (s->depth >= s->frames_cap && !wg_store_grow_frames(s)) return wg_trap_new(WG_TRAP_STACK_EXHAUSTED, NULL);
-  const wg_code *code = wg_compile_func(inst->module, f->index, &trap_msg);
+  const wg_code *code = wg_store_compile(s, inst->module, f->index, &trap_msg);
   if (!code) return wg_trap_new(WG_TRAP_UNSUPPORTED, trap_msg);
   s->frames[++s->depth] = (wg_frame){&exit_cell, fp, f};
   pc = code->cells;
@@ -326,7 +326,7 @@ call:
   }
   code = callee->code;
   if (!code) {
-    code = wg_compile_func(callee->inst->module, callee->index, &trap_msg);
+    code = wg_store_compile(s, callee->inst->module, callee->index, &trap_msg);
     if (!code) TRAP(WG_TRAP_UNSUPPORTED);
     callee->code = code;
   }

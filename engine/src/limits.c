@@ -3,6 +3,7 @@
  * function entry and loop iterations (deterministic); epochs are a
  * process-wide counter another thread advances, against which each store may
  * hold a deadline (wall-clock bound without timers in the interpreter).
+ * Compilation stops a store's deadline clock (wg_store_compile).
  */
 #include <stdlib.h>
 
@@ -47,3 +48,13 @@ void wg_store_set_deadline(wg_store *s, uint64_t delta) {
 }
 
 void wg_store_clear_deadline(wg_store *s) { s->deadline = UINT64_MAX; }
+
+const wg_code *wg_store_compile(wg_store *s, const wg_module *m, uint32_t func, const char **why) {
+  if (s->deadline == UINT64_MAX) return wg_compile_func(m, func, why);
+  uint64_t before = atomic_load_explicit(s->epoch, memory_order_relaxed);
+  const wg_code *code = wg_compile_func(m, func, why);
+  uint64_t spent = atomic_load_explicit(s->epoch, memory_order_relaxed) - before;
+  /* Every epoch that passes while some compilation runs is credited once. */
+  if (spent) s->deadline = spent > UINT64_MAX - 1 - s->deadline ? UINT64_MAX - 1 : s->deadline + spent;
+  return code;
+}

@@ -165,6 +165,12 @@ void *wg_store_own(wg_store *s, void *p, void (*release)(void *));
  * function uses instructions that cannot run yet (SIMD); *why says which. */
 const wg_code *wg_compile_func(const wg_module *m, uint32_t func, const char **why);
 
+/* wg_compile_func for a function the store is about to run, with the
+ * store's deadline clock stopped while it compiles (limits.c): the deadline
+ * moves later by the epochs that passed, so lazy compilation never counts
+ * against a guest's time (issue 18.8). */
+const wg_code *wg_store_compile(wg_store *s, const wg_module *m, uint32_t func, const char **why);
+
 /* Frees compiled code (module deletion). */
 void wg_code_free(wg_code *code);
 

@@ -5,8 +5,11 @@
  * deadlines, and compile time kept out of a guest's deadline.
  * usage: test_limits FIXTURES_DIR   (BUILD/tests/fixtures/valid)
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "test.h"
 #include "wasmgate.h"
@@ -220,6 +223,122 @@ TEST(bulk_chunks_exact) {
   bulk_teardown(&b);
 }
 
+/* ------------------------------------------------------------ compile time */
+
+typedef struct buf {
+  uint8_t *p;
+  size_t n;
+} buf;
+
+static void put(buf *b, uint8_t v) { b->p[b->n++] = v; }
+static void leb(buf *b, uint32_t v) {
+  do {
+    uint8_t x = v & 0x7F;
+    v >>= 7;
+    put(b, x | (v ? 0x80 : 0));
+  } while (v);
+}
+/* Appends section `id` whose contents are `c`. */
+static void section(buf *b, uint8_t id, const buf *c) {
+  put(b, id);
+  leb(b, (uint32_t)c->n);
+  memcpy(b->p + b->n, c->p, c->n);
+  b->n += c->n;
+}
+
+/* A module of `n` functions: "run" (function 0) calls each of the others
+ * once; each of them adds constants ten times. */
+static wg_module *many_funcs(uint32_t n) {
+  size_t cap = (size_t)n * 80 + 1024;
+  buf b = {malloc(cap), 0}, c = {malloc(cap), 0};
+  if (!b.p || !c.p) return NULL;
+  memcpy(b.p, "\0asm\1\0\0\0", 8);
+  b.n = 8;
+  section(&b, 1, &(buf){(uint8_t *)"\x01\x60\x00\x00", 4});
+  leb(&c, n);
+  for (uint32_t i = 0; i < n; i++) put(&c, 0);
+  section(&b, 3, &c);
+  section(&b, 7, &(buf){(uint8_t *)"\x01\x03run\x00\x00", 7});
+  c.n = 0;
+  leb(&c, n);
+  buf body = {malloc((size_t)n * 6 + 16), 0};
+  if (!body.p) return NULL;
+  put(&body, 0);
+  for (uint32_t i = 1; i < n; i++) put(&body, 0x10), leb(&body, i);
+  put(&body, 0x0b);
+  leb(&c, (uint32_t)body.n);
+  memcpy(c.p + c.n, body.p, body.n);
+  c.n += body.n;
+  for (uint32_t i = 1; i < n; i++) {
+    put(&c, 1 + 10 * 6 + 1);
+    put(&c, 0);
+    for (int k = 0; k < 10; k++) memcpy(c.p + c.n, "\x41\x01\x41\x02\x6a\x1a", 6), c.n += 6;
+    put(&c, 0x0b);
+  }
+  section(&b, 10, &c);
+  wg_error *err = NULL;
+  wg_module *m = wg_module_new(b.p, b.n, &err);
+  if (!m) fprintf(stderr, "many_funcs: %s\n", wg_error_message(err));
+  wg_error_delete(err);
+  free(body.p);
+  free(c.p);
+  free(b.p);
+  return m;
+}
+
+typedef struct ticker {
+  wg_engine *e;
+  atomic_bool stop;
+} ticker;
+
+static void *tick_thread(void *arg) {
+  ticker *t = arg;
+  while (!atomic_load(&t->stop)) {
+    nanosleep(&(struct timespec){0, 1000000}, NULL); /* 1 ms */
+    wg_engine_increment_epoch(t->e);
+  }
+  return NULL;
+}
+
+/* A guest whose first call compiles 100,000 functions lazily keeps its
+ * deadline for running: compilation stops the clock (issue 18.8). The
+ * second round runs the same guest, compiled already, under the same
+ * deadline. (Deadlines still interrupt running guests: unit_exec.) */
+TEST(compile_time_outside_deadline) {
+  wg_module *m = many_funcs(100000);
+  REQUIRE(m);
+  ticker tk = {wg_engine_new(NULL), false};
+  REQUIRE(tk.e);
+  pthread_t th;
+  REQUIRE(pthread_create(&th, NULL, tick_thread, &tk) == 0);
+  for (int round = 0; round < 2; round++) {
+    wg_store *s = wg_store_new(tk.e, NULL);
+    wg_error *err = NULL;
+    wg_trap *trap = NULL;
+    wg_instance *inst = wg_instance_new(s, m, NULL, 0, &err, &trap);
+    CHECK(inst);
+    wg_extern ex;
+    if (inst && wg_instance_export(inst, "run", 3, &ex)) {
+      struct timespec t0, t1;
+      clock_gettime(CLOCK_MONOTONIC, &t0);
+      wg_store_set_deadline(s, 100); /* about 100 ms */
+      wg_trap *t = wg_func_call(s, ex.of.func, NULL, 0, NULL, 0);
+      clock_gettime(CLOCK_MONOTONIC, &t1);
+      double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+      if (t) fprintf(stderr, "round %d: %s after %.0f ms\n", round, wg_trap_message(t), ms);
+      CHECK(!t);
+      wg_trap_delete(t);
+    }
+    wg_error_delete(err);
+    wg_trap_delete(trap);
+    wg_store_delete(s);
+  }
+  atomic_store(&tk.stop, true);
+  pthread_join(th, NULL);
+  wg_engine_delete(tk.e);
+  wg_module_delete(m);
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: test_limits FIXTURES_DIR\n");
@@ -231,5 +350,6 @@ int main(int argc, char **argv) {
   RUN(bulk_memory_consumes_fuel);
   RUN(bulk_memory_interrupted_by_deadline);
   RUN(bulk_chunks_exact);
+  RUN(compile_time_outside_deadline);
   return test_summary();
 }
