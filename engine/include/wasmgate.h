@@ -108,6 +108,18 @@ WG_API wg_module *wg_module_new(const uint8_t *bytes, size_t len, wg_error **err
 /* Releases a module. NULL is allowed and ignored. */
 WG_API void wg_module_delete(wg_module *m);
 
+/* Compiles every function of the module to the engine's internal code now,
+ * instead of on each function's first call. Functions are otherwise
+ * compiled lazily, so that large modules start fast; a host that loads a
+ * module once and serves requests from it (the sidecar) calls this at load,
+ * so that no request pays for compilation. (Lazy compilation never counts
+ * against a store's deadline either: the clock stops while it runs.) The
+ * code is the module's, shared by every store and thread. Functions the
+ * engine cannot run yet (SIMD) are left to trap when called, as they would.
+ * Thread-safe. Returns false with *err set (kind WG_ERROR_RESOURCE, "out of
+ * memory") on out of memory; what was compiled stays. */
+WG_API bool wg_module_compile_all(const wg_module *m, wg_error **err);
+
 /* Describes one import or export of a module. Strings point into the module
  * and stay valid until wg_module_delete; they are NUL-terminated, and
  * `*_len` gives their exact length (a name may itself contain NUL bytes). */

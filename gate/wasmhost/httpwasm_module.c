@@ -59,6 +59,11 @@ wgg_hw_module *wgg_hw_module_new(const uint8_t *bytes, size_t len, const wgg_hw_
     why = "wasm: guest exports the wrong signature for func[handle_response]. should be (i32, 32) -> ()";
   else if (!find_export(mod, "memory", WG_EXTERN_MEMORY, &t))
     why = "wasm: guest doesn't export memory[memory]";
+  /* Compiled now, once for every loop's instances, so that no request pays
+   * for compiling the guest (wasmgate.h, issue 18.8). */
+  wg_error *ce = NULL;
+  if (!why && !wg_module_compile_all(mod, &ce)) why = "wasm: out of memory compiling the guest";
+  wg_error_delete(ce);
   if (why) {
     wg_module_delete(mod);
     return wgg_err_set(err, "%s", why), NULL;

@@ -303,7 +303,8 @@ static void *tick_thread(void *arg) {
 /* A guest whose first call compiles 100,000 functions lazily keeps its
  * deadline for running: compilation stops the clock (issue 18.8). The
  * second round runs the same guest, compiled already, under the same
- * deadline. (Deadlines still interrupt running guests: unit_exec.) */
+ * deadline; the third a new copy compiled eagerly (wg_module_compile_all).
+ * (Deadlines still interrupt running guests: unit_exec.) */
 TEST(compile_time_outside_deadline) {
   wg_module *m = many_funcs(100000);
   REQUIRE(m);
@@ -311,7 +312,15 @@ TEST(compile_time_outside_deadline) {
   REQUIRE(tk.e);
   pthread_t th;
   REQUIRE(pthread_create(&th, NULL, tick_thread, &tk) == 0);
-  for (int round = 0; round < 2; round++) {
+  for (int round = 0; round < 3; round++) {
+    /* Round 2: a fresh module compiled eagerly, as the sidecar does at load. */
+    if (round == 2) {
+      wg_module_delete(m);
+      REQUIRE((m = many_funcs(100000)));
+      wg_error *ce = NULL;
+      CHECK(wg_module_compile_all(m, &ce));
+      wg_error_delete(ce);
+    }
     wg_store *s = wg_store_new(tk.e, NULL);
     wg_error *err = NULL;
     wg_trap *trap = NULL;
