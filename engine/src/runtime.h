@@ -128,13 +128,13 @@ struct wg_store {
   wg_functype_desc *types;
   uint32_t ntypes, cap_types;
   wg_owned *owned;
+  uint64_t bytes; /* held by the store's objects, against config.max_bytes */
   /* Interruption: fuel left (INT64_MAX when metering is off) and the epoch
    * deadline (UINT64_MAX for none). Checked at function entry and loops. */
   int64_t fuel;
   bool fuel_on;
   uint64_t deadline;
   _Atomic uint64_t *epoch; /* the engine's counter */
-  uint64_t bytes;          /* held by the store's objects, against config.max_bytes */
 };
 
 struct wg_engine {
