@@ -414,7 +414,7 @@ L_TABLE_FILL: {
   uint32_t i = fp[A].u32, n = fp[A + 2].u32;
   wg_ref v = fp[A + 1].ref;
   if ((uint64_t)i + n > t->size) TRAP(WG_TRAP_TABLE_OUT_OF_BOUNDS);
-  if ((trap_code = wg_bulk_fill_refs(s, t->elems + i, v, n))) goto trap;
+  if ((trap_code = wg_bulk_fill_refs(s, t->elems, &fp[A].u32, v, &fp[A + 2].u32))) goto trap;
   pc += 1;
   NEXT();
 }
@@ -422,7 +422,8 @@ L_TABLE_COPY: {
   wg_table *dt = inst->tables[A], *st = inst->tables[B];
   uint32_t d = fp[C].u32, sr = fp[C + 1].u32, n = fp[C + 2].u32;
   if ((uint64_t)sr + n > st->size || (uint64_t)d + n > dt->size) TRAP(WG_TRAP_TABLE_OUT_OF_BOUNDS);
-  if ((trap_code = wg_bulk_move(s, dt->elems + d, st->elems + sr, (uint64_t)n * sizeof(wg_ref)))) goto trap;
+  if ((trap_code = wg_bulk_move(s, dt->elems, &fp[C].u32, st->elems, &fp[C + 1].u32, &fp[C + 2].u32, sizeof(wg_ref))))
+    goto trap;
   pc += 2;
   NEXT();
 }
@@ -430,7 +431,9 @@ L_TABLE_INIT: {
   wg_table *t = inst->tables[B];
   uint32_t d = fp[C].u32, sr = fp[C + 1].u32, n = fp[C + 2].u32;
   if ((uint64_t)sr + n > inst->elem_sizes[A] || (uint64_t)d + n > t->size) TRAP(WG_TRAP_TABLE_OUT_OF_BOUNDS);
-  if ((trap_code = wg_bulk_move(s, t->elems + d, inst->elem_refs[A] + sr, (uint64_t)n * sizeof(wg_ref)))) goto trap;
+  if ((trap_code = wg_bulk_move(s, t->elems, &fp[C].u32, inst->elem_refs[A], &fp[C + 1].u32, &fp[C + 2].u32,
+                                sizeof(wg_ref))))
+    goto trap;
   pc += 2;
   NEXT();
 }
@@ -476,14 +479,14 @@ L_MEMORY_GROW:
 L_MEMORY_FILL: {
   uint32_t d = fp[A].u32, n = fp[A + 2].u32;
   if ((uint64_t)d + n > memsize) TRAP(WG_TRAP_MEMORY_OUT_OF_BOUNDS);
-  if ((trap_code = wg_bulk_fill(s, membase + d, (uint8_t)fp[A + 1].u32, n))) goto trap;
+  if ((trap_code = wg_bulk_fill(s, membase, &fp[A].u32, (uint8_t)fp[A + 1].u32, &fp[A + 2].u32))) goto trap;
   pc += 1;
   NEXT();
 }
 L_MEMORY_COPY: {
   uint32_t d = fp[A].u32, sr = fp[A + 1].u32, n = fp[A + 2].u32;
   if ((uint64_t)sr + n > memsize || (uint64_t)d + n > memsize) TRAP(WG_TRAP_MEMORY_OUT_OF_BOUNDS);
-  if ((trap_code = wg_bulk_move(s, membase + d, membase + sr, n))) goto trap;
+  if ((trap_code = wg_bulk_move(s, membase, &fp[A].u32, membase, &fp[A + 1].u32, &fp[A + 2].u32, 1))) goto trap;
   pc += 1;
   NEXT();
 }
@@ -492,7 +495,7 @@ L_MEMORY_INIT: {
   uint32_t d = fp[A].u32, sr = fp[A + 1].u32, n = fp[A + 2].u32;
   uint64_t segsize = inst->data_dropped[B] ? 0 : seg->init.len;
   if ((uint64_t)sr + n > segsize || (uint64_t)d + n > memsize) TRAP(WG_TRAP_MEMORY_OUT_OF_BOUNDS);
-  if ((trap_code = wg_bulk_move(s, membase + d, seg->init.ptr + sr, n))) goto trap;
+  if ((trap_code = wg_bulk_move(s, membase, &fp[A].u32, seg->init.ptr, &fp[A + 1].u32, &fp[A + 2].u32, 1))) goto trap;
   pc += 1;
   NEXT();
 }

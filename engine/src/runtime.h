@@ -199,12 +199,16 @@ void wg_trap_add_frames(wg_store *s, wg_trap *t, uint32_t depth_base, const wg_c
 const char *wg_trap_code_message(wg_trap_code code);
 
 /* Bulk operations in chunks with fuel and the deadline checked between them
- * (bulk.c): fill `n` bytes, move `n` bytes (memmove semantics: the ranges
- * may overlap), fill `n` references. 0 when done, else the trap code
- * (WG_TRAP_OUT_OF_FUEL, WG_TRAP_INTERRUPTED) with part of the work done. */
-wg_trap_code wg_bulk_fill(wg_store *s, uint8_t *dst, uint8_t v, uint64_t n);
-wg_trap_code wg_bulk_move(wg_store *s, void *dst, const void *src, uint64_t n);
-wg_trap_code wg_bulk_fill_refs(wg_store *s, wg_ref *dst, wg_ref v, uint64_t n);
+ * (bulk.c), on bounds-checked operands that they update in place (*d, *sr
+ * advance and *n shrinks as chunks are done): fill bytes base[*d, *d + *n);
+ * move *n elements of `elem` bytes from sbase[*sr] to dbase[*d] (memmove
+ * semantics when the bases are equal); fill references base[*i, *i + *n).
+ * 0 when done, else the trap code (WG_TRAP_OUT_OF_FUEL, WG_TRAP_INTERRUPTED)
+ * with the operands describing the work left. */
+wg_trap_code wg_bulk_fill(wg_store *s, uint8_t *base, uint32_t *d, uint8_t v, uint32_t *n);
+wg_trap_code wg_bulk_move(wg_store *s, void *dbase, uint32_t *d, const void *sbase, uint32_t *sr, uint32_t *n,
+                          uint32_t elem);
+wg_trap_code wg_bulk_fill_refs(wg_store *s, wg_ref *base, uint32_t *i, wg_ref v, uint32_t *n);
 
 /* Memory growth shared by memory.grow and the API: old pages or -1. */
 int64_t wg_memory_grow_pages(wg_memory *mem, uint32_t delta);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "runtime.h"
 #include "test.h"
 #include "wasmgate.h"
 
@@ -223,6 +224,39 @@ TEST(bulk_chunks_exact) {
   bulk_teardown(&b);
 }
 
+/* An operation stopped between chunks leaves its operands describing the
+ * work left: running it again with them finishes it exactly (bulk.c). */
+TEST(bulk_restartable) {
+  wg_store *s = wg_store_new(NULL, NULL);
+  REQUIRE(s);
+  const uint32_t size = 6 * MIB;
+  uint8_t *mem = calloc(1, size), *want = malloc(size);
+  REQUIRE(mem && want);
+  uint32_t d = 0, n = 5 * MIB, sr;
+  wg_store_set_fuel(s, 2);
+  CHECK(wg_bulk_fill(s, mem, &d, 9, &n) == WG_TRAP_OUT_OF_FUEL);
+  CHECK(d == 3 * MIB && n == 2 * MIB);
+  CHECK(mem[3 * MIB - 1] == 9 && mem[3 * MIB] == 0);
+  wg_store_set_fuel(s, 100);
+  CHECK(wg_bulk_fill(s, mem, &d, 9, &n) == 0);
+  CHECK(d == 5 * MIB && n == 0 && mem[5 * MIB - 1] == 9 && mem[5 * MIB] == 0);
+  /* Overlapping moves, both directions, stopped once and finished. */
+  for (int up = 0; up < 2; up++) {
+    for (uint32_t i = 0; i < size; i++) mem[i] = want[i] = (uint8_t)(i * 2654435761u >> 24);
+    d = up ? 3 : 0, sr = up ? 0 : 3, n = 3 * MIB + 5;
+    memmove(want + d, want + sr, n);
+    wg_store_set_fuel(s, 1);
+    CHECK(wg_bulk_move(s, mem, &d, mem, &sr, &n, 1) == WG_TRAP_OUT_OF_FUEL);
+    CHECK(n == 3 * MIB + 5 - 2 * MIB);
+    wg_store_set_fuel(s, 100);
+    CHECK(wg_bulk_move(s, mem, &d, mem, &sr, &n, 1) == 0);
+    CHECK(n == 0 && memcmp(mem, want, size) == 0);
+  }
+  free(mem);
+  free(want);
+  wg_store_delete(s);
+}
+
 /* ------------------------------------------------------------ compile time */
 
 typedef struct buf {
@@ -359,6 +393,7 @@ int main(int argc, char **argv) {
   RUN(bulk_memory_consumes_fuel);
   RUN(bulk_memory_interrupted_by_deadline);
   RUN(bulk_chunks_exact);
+  RUN(bulk_restartable);
   RUN(compile_time_outside_deadline);
   return test_summary();
 }
