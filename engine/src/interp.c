@@ -178,6 +178,45 @@ wg_trap *wg_interp_call(wg_store *s, wg_func *f, wg_slot *fp) { return run(s, f,
     NEXT();                          \
   }
 #define HBIN(ID, ...) H(ID), [IR_IMM_BASE + WG_OP_##ID] = &&L_##ID##_I,
+/* Float binary operators' forms with a constant right operand, [x, dst]
+ * [bits] (the register forms are listed one by one with the other
+ * numeric handlers): the constant's bit pattern is the immediate. */
+#define FLOAT_BINOPS(X) \
+  X(F32_EQ, float, f32, i32, x == y) \
+  X(F32_NE, float, f32, i32, x != y) \
+  X(F32_LT, float, f32, i32, x < y) \
+  X(F32_GT, float, f32, i32, x > y) \
+  X(F32_LE, float, f32, i32, x <= y) \
+  X(F32_GE, float, f32, i32, x >= y) \
+  X(F64_EQ, double, f64, i32, x == y) \
+  X(F64_NE, double, f64, i32, x != y) \
+  X(F64_LT, double, f64, i32, x < y) \
+  X(F64_GT, double, f64, i32, x > y) \
+  X(F64_LE, double, f64, i32, x <= y) \
+  X(F64_GE, double, f64, i32, x >= y) \
+  X(F32_ADD, float, f32, f32, x + y) \
+  X(F32_SUB, float, f32, f32, x - y) \
+  X(F32_MUL, float, f32, f32, x * y) \
+  X(F32_DIV, float, f32, f32, x / y) \
+  X(F32_MIN, float, f32, f32, wg_fminf(x, y)) \
+  X(F32_MAX, float, f32, f32, wg_fmaxf(x, y)) \
+  X(F32_COPYSIGN, float, f32, f32, wg_fcopysignf(x, y)) \
+  X(F64_ADD, double, f64, f64, x + y) \
+  X(F64_SUB, double, f64, f64, x - y) \
+  X(F64_MUL, double, f64, f64, x * y) \
+  X(F64_DIV, double, f64, f64, x / y) \
+  X(F64_MIN, double, f64, f64, wg_fmin(x, y)) \
+  X(F64_MAX, double, f64, f64, wg_fmax(x, y)) \
+  X(F64_COPYSIGN, double, f64, f64, wg_fcopysign(x, y))
+#define FBINI(ID, T, FIN, FOUT, EXPR)              \
+  L_##ID##_I : {                                   \
+    wg_slot imm_ = {.u64 = pc[1].u64};             \
+    T x = fp[A].FIN, y = imm_.FIN;                 \
+    fp[B].FOUT = (EXPR);                           \
+    pc += 2;                                       \
+    NEXT();                                        \
+  }
+#define HFBINI(ID, ...) [IR_IMM_BASE + WG_OP_##ID] = &&L_##ID##_I,
 /* Fused compare-and-branch on i32: [a, b] [target] and [a, imm32] [target]. */
 #define I32_COMPARES(X) \
   X(EQ, uint32_t, ==) X(NE, uint32_t, !=) X(LT_S, int32_t, <) X(LT_U, uint32_t, <) X(GT_S, int32_t, >) \
@@ -223,6 +262,7 @@ static wg_trap *run(wg_store *s, wg_func *f, wg_slot *fp, const void *const **ta
       H(I64_EXTEND16_S), H(I64_EXTEND32_S), H(I32_TRUNC_SAT_F32_S), H(I32_TRUNC_SAT_F32_U),
       H(I32_TRUNC_SAT_F64_S), H(I32_TRUNC_SAT_F64_U), H(I64_TRUNC_SAT_F32_S), H(I64_TRUNC_SAT_F32_U),
       H(I64_TRUNC_SAT_F64_S), H(I64_TRUNC_SAT_F64_U), I32_COMPARES(HBRC) HI(IR_BR_EQZ), HI(IR_BR_NEZ),
+      FLOAT_BINOPS(HFBINI)
   };
   if (table) {
     *table = labels;
@@ -507,6 +547,7 @@ L_DATA_DROP:
   /* ------------------------------------------------------------ numeric (4.4.1, 4.3) */
   INT_BINOPS(BIN)
   INT_BINOPS(BINI)
+  FLOAT_BINOPS(FBINI)
   I32_COMPARES(BRC)
 L_IR_BR_EQZ:
   pc = fp[A].i32 ? pc + 2 : pc[1].target;
