@@ -79,19 +79,24 @@ TEST(tables_count_against_max_bytes) {
   wg_module_delete(m);
 }
 
-static wg_trap *tick(void *env, wg_instance *caller, const wg_val *args, wg_val *results) {
-  (void)caller, (void)args, (void)results;
-  int *ticks = env;
-  if (*ticks) wg_engine_increment_epoch(NULL);
-  return NULL;
-}
-
 typedef struct bulk {
   wg_module *m;
   wg_store *s;
   wg_instance *inst;
   int ticks; /* nonzero: each call of env.tick advances the default engine's epoch */
+  int arm;   /* nonzero: env.tick sets a deadline (then advances the epoch past it) */
+  int calls; /* of env.tick */
 } bulk;
+
+static wg_trap *tick(void *env, wg_instance *caller, const wg_val *args, wg_val *results) {
+  (void)caller, (void)args, (void)results;
+  bulk *b = env;
+  b->calls++;
+  if (b->arm == 1) wg_store_set_deadline(b->s, 1);
+  if (b->arm == 2 && b->calls == 1) wg_store_set_fuel(b->s, 3);
+  if (b->ticks) wg_engine_increment_epoch(NULL);
+  return NULL;
+}
 
 static bool bulk_setup(bulk *b, const wg_store_config *cfg) {
   memset(b, 0, sizeof *b);
@@ -99,7 +104,7 @@ static bool bulk_setup(bulk *b, const wg_store_config *cfg) {
   if (!b->m) return false;
   b->s = wg_store_new(NULL, cfg);
   wg_functype_desc t = {0, 0, NULL, NULL};
-  wg_extern imp = {WG_EXTERN_FUNC, {.func = wg_func_new_host(b->s, &t, tick, &b->ticks, NULL)}};
+  wg_extern imp = {WG_EXTERN_FUNC, {.func = wg_func_new_host(b->s, &t, tick, b, NULL)}};
   wg_error *err = NULL;
   wg_trap *trap = NULL;
   b->inst = wg_instance_new(b->s, b->m, &imp, 1, &err, &trap);
@@ -189,6 +194,25 @@ TEST(bulk_memory_interrupted_by_deadline) {
   CHECK(mem[256 * MIB - 2] == 0);
   int32_t r = 1;
   CHECK(!call(&b, "is_null", 2, 0, 999999, 0, &r) && r == 1); /* table.fill stopped early */
+  bulk_teardown(&b);
+}
+
+/* Loop headers skip the fuel and deadline checks while neither is set, but
+ * a deadline (or fuel) that a host function sets during the call takes
+ * effect at once: the spinning guest is interrupted at its next loop. */
+TEST(deadline_set_by_host_during_call) {
+  bulk b;
+  REQUIRE(bulk_setup(&b, NULL));
+  b.arm = 1, b.ticks = 1;
+  CHECK(traps_with(call(&b, "spin", 0, 0, 0, 0, NULL), WG_TRAP_INTERRUPTED));
+  CHECK(b.calls == 1);
+  wg_store_clear_deadline(b.s);
+  b.arm = b.ticks = 0;
+  b.calls = 0;
+  /* Fuel alike: the host turns metering on (3 units) at its first call. */
+  b.arm = 2;
+  CHECK(traps_with(call(&b, "spin", 0, 0, 0, 0, NULL), WG_TRAP_OUT_OF_FUEL));
+  CHECK(b.calls == 4);
   bulk_teardown(&b);
 }
 
@@ -393,6 +417,7 @@ int main(int argc, char **argv) {
   RUN(bulk_memory_consumes_fuel);
   RUN(bulk_memory_interrupted_by_deadline);
   RUN(bulk_chunks_exact);
+  RUN(deadline_set_by_host_during_call);
   RUN(bulk_restartable);
   RUN(compile_time_outside_deadline);
   return test_summary();
