@@ -70,6 +70,11 @@ wg_trap *wg_interp_call(wg_store *s, wg_func *f, wg_slot *fp) { return run(s, f,
     memsize = mem0 ? mem0->size : 0;                          \
     watch = s->fuel_on || s->deadline != UINT64_MAX;          \
   } while (0)
+/* A bulk operation (bulk.c); when it stops between chunks, bulk_stop. */
+#define BULK(call)                           \
+  do {                                       \
+    if ((trap_code = (call))) goto bulk_stop; \
+  } while (0)
 /* At function entry and loop headers: fuel, then the deadline. */
 #define WATCH() \
   (watch && (--s->fuel < 0 || atomic_load_explicit(s->epoch, memory_order_relaxed) >= s->deadline))
@@ -404,6 +409,11 @@ L_IR_RETURN: {
 }
 L_IR_EXIT:
   return NULL;
+bulk_stop:
+  /* A bulk operation stopped between two chunks (fuel or deadline). Its
+   * operands now describe the work left, so continuing at pc - 1 (its
+   * handler cell) would finish it; for now it traps. */
+  goto trap;
 trap: {
   wg_trap *t = wg_trap_at(s, trap_code, trap_msg, base_depth, pc);
   s->depth = base_depth;
@@ -462,7 +472,7 @@ L_TABLE_FILL: {
   uint32_t i = fp[A].u32, n = fp[A + 2].u32;
   wg_ref v = fp[A + 1].ref;
   if ((uint64_t)i + n > t->size) TRAP(WG_TRAP_TABLE_OUT_OF_BOUNDS);
-  if ((trap_code = wg_bulk_fill_refs(s, t->elems, &fp[A].u32, v, &fp[A + 2].u32))) goto trap;
+  BULK(wg_bulk_fill_refs(s, t->elems, &fp[A].u32, v, &fp[A + 2].u32));
   pc += 1;
   NEXT();
 }
@@ -470,8 +480,7 @@ L_TABLE_COPY: {
   wg_table *dt = inst->tables[A], *st = inst->tables[B];
   uint32_t d = fp[C].u32, sr = fp[C + 1].u32, n = fp[C + 2].u32;
   if ((uint64_t)sr + n > st->size || (uint64_t)d + n > dt->size) TRAP(WG_TRAP_TABLE_OUT_OF_BOUNDS);
-  if ((trap_code = wg_bulk_move(s, dt->elems, &fp[C].u32, st->elems, &fp[C + 1].u32, &fp[C + 2].u32, sizeof(wg_ref))))
-    goto trap;
+  BULK(wg_bulk_move(s, dt->elems, &fp[C].u32, st->elems, &fp[C + 1].u32, &fp[C + 2].u32, sizeof(wg_ref)));
   pc += 2;
   NEXT();
 }
@@ -479,9 +488,8 @@ L_TABLE_INIT: {
   wg_table *t = inst->tables[B];
   uint32_t d = fp[C].u32, sr = fp[C + 1].u32, n = fp[C + 2].u32;
   if ((uint64_t)sr + n > inst->elem_sizes[A] || (uint64_t)d + n > t->size) TRAP(WG_TRAP_TABLE_OUT_OF_BOUNDS);
-  if ((trap_code = wg_bulk_move(s, t->elems, &fp[C].u32, inst->elem_refs[A], &fp[C + 1].u32, &fp[C + 2].u32,
-                                sizeof(wg_ref))))
-    goto trap;
+  BULK(wg_bulk_move(s, t->elems, &fp[C].u32, inst->elem_refs[A], &fp[C + 1].u32, &fp[C + 2].u32,
+                                sizeof(wg_ref)));
   pc += 2;
   NEXT();
 }
@@ -527,14 +535,14 @@ L_MEMORY_GROW:
 L_MEMORY_FILL: {
   uint32_t d = fp[A].u32, n = fp[A + 2].u32;
   if ((uint64_t)d + n > memsize) TRAP(WG_TRAP_MEMORY_OUT_OF_BOUNDS);
-  if ((trap_code = wg_bulk_fill(s, membase, &fp[A].u32, (uint8_t)fp[A + 1].u32, &fp[A + 2].u32))) goto trap;
+  BULK(wg_bulk_fill(s, membase, &fp[A].u32, (uint8_t)fp[A + 1].u32, &fp[A + 2].u32));
   pc += 1;
   NEXT();
 }
 L_MEMORY_COPY: {
   uint32_t d = fp[A].u32, sr = fp[A + 1].u32, n = fp[A + 2].u32;
   if ((uint64_t)sr + n > memsize || (uint64_t)d + n > memsize) TRAP(WG_TRAP_MEMORY_OUT_OF_BOUNDS);
-  if ((trap_code = wg_bulk_move(s, membase, &fp[A].u32, membase, &fp[A + 1].u32, &fp[A + 2].u32, 1))) goto trap;
+  BULK(wg_bulk_move(s, membase, &fp[A].u32, membase, &fp[A + 1].u32, &fp[A + 2].u32, 1));
   pc += 1;
   NEXT();
 }
@@ -543,7 +551,7 @@ L_MEMORY_INIT: {
   uint32_t d = fp[A].u32, sr = fp[A + 1].u32, n = fp[A + 2].u32;
   uint64_t segsize = inst->data_dropped[B] ? 0 : seg->init.len;
   if ((uint64_t)sr + n > segsize || (uint64_t)d + n > memsize) TRAP(WG_TRAP_MEMORY_OUT_OF_BOUNDS);
-  if ((trap_code = wg_bulk_move(s, membase, &fp[A].u32, seg->init.ptr, &fp[A + 1].u32, &fp[A + 2].u32, 1))) goto trap;
+  BULK(wg_bulk_move(s, membase, &fp[A].u32, seg->init.ptr, &fp[A + 1].u32, &fp[A + 2].u32, 1));
   pc += 1;
   NEXT();
 }
