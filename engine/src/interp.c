@@ -488,8 +488,7 @@ L_TABLE_INIT: {
   wg_table *t = inst->tables[B];
   uint32_t d = fp[C].u32, sr = fp[C + 1].u32, n = fp[C + 2].u32;
   if ((uint64_t)sr + n > inst->elem_sizes[A] || (uint64_t)d + n > t->size) TRAP(WG_TRAP_TABLE_OUT_OF_BOUNDS);
-  BULK(wg_bulk_move(s, t->elems, &fp[C].u32, inst->elem_refs[A], &fp[C + 1].u32, &fp[C + 2].u32,
-                                sizeof(wg_ref)));
+  BULK(wg_bulk_move(s, t->elems, &fp[C].u32, inst->elem_refs[A], &fp[C + 1].u32, &fp[C + 2].u32, sizeof(wg_ref)));
   pc += 2;
   NEXT();
 }
