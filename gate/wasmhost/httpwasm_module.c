@@ -151,8 +151,11 @@ wgg_hw_instance *wgg_hw_instance_new(wgg_hw_module *m, wgg_err *err) {
   char msg[256];
   uint32_t n = wg_module_import_count(m->mod);
   wg_extern *imports = calloc(n + 1, sizeof *imports);
+  /* maxMemory bounds everything the guest's store holds (memory, tables,
+   * globals, functions: wasmgate.h max_bytes), not its memory alone. */
   i->store = wg_store_new(NULL, &(wg_store_config){.value_stack_slots = HW_STACK_SLOTS,
-                                                    .max_memory_pages = m->max_memory_pages});
+                                                    .max_memory_pages = m->max_memory_pages,
+                                                    .max_bytes = (uint64_t)m->max_memory_pages * 65536});
   if (!imports || !i->store) {
     wgg_err_set(err, "out of memory");
     goto fail;
