@@ -19,6 +19,19 @@ wg_engine *wg_engine_new(const wg_store_config *defaults) {
 
 void wg_engine_delete(wg_engine *e) { free(e); }
 
+const wg_code *wg_store_compile(wg_store *s, const wg_module *m, uint32_t func, const char **why) {
+  uint64_t deadline = s->deadline;
+  if (deadline == UINT64_MAX) return wg_compile_func(m, func, why);
+  uint64_t before = atomic_load_explicit(s->epoch, memory_order_relaxed);
+  const wg_code *code = wg_compile_func(m, func, why);
+  uint64_t spent = atomic_load_explicit(s->epoch, memory_order_relaxed) - before;
+  /* Every epoch that passes while some compilation runs is credited once;
+   * a deadline changed meanwhile (an interruption) is left alone. */
+  if (spent && s->deadline == deadline)
+    s->deadline = spent > UINT64_MAX - 1 - deadline ? UINT64_MAX - 1 : deadline + spent;
+  return code;
+}
+
 void wg_store_set_fuel(wg_store *s, uint64_t fuel) {
   s->fuel_on = true;
   s->fuel = fuel > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)fuel;
@@ -48,13 +61,3 @@ void wg_store_set_deadline(wg_store *s, uint64_t delta) {
 }
 
 void wg_store_clear_deadline(wg_store *s) { s->deadline = UINT64_MAX; }
-
-const wg_code *wg_store_compile(wg_store *s, const wg_module *m, uint32_t func, const char **why) {
-  if (s->deadline == UINT64_MAX) return wg_compile_func(m, func, why);
-  uint64_t before = atomic_load_explicit(s->epoch, memory_order_relaxed);
-  const wg_code *code = wg_compile_func(m, func, why);
-  uint64_t spent = atomic_load_explicit(s->epoch, memory_order_relaxed) - before;
-  /* Every epoch that passes while some compilation runs is credited once. */
-  if (spent) s->deadline = spent > UINT64_MAX - 1 - s->deadline ? UINT64_MAX - 1 : s->deadline + spent;
-  return code;
-}
