@@ -34,9 +34,11 @@ struct wg_owned {
  * Released reservations are recycled: a store per request (a WASI command per
  * binding call, an http-wasm instance) would otherwise pay mmap + mprotect +
  * munmap and fault in fresh pages every time, which is most of the cost of a
- * short call. A released memory whose committed part is small is zeroed and
- * kept, still committed, in a small process-wide cache; the next memory with
- * the same reservation size takes it. A reused memory is indistinguishable
+ * short call. A released memory whose committed part is small is kept, still
+ * committed, in a small process-wide cache; the next memory with the same
+ * reservation size takes it and zeroes it then (zeroing on release would
+ * cost every short-lived process, `wasm run`, a memset of its memory at
+ * exit for a reuse that never comes). A reused memory is indistinguishable
  * from a fresh one: all zero, accessible up to its size (bounds checks are
  * explicit compares against the size, so committed bytes past the size are
  * never reachable from wasm). */
@@ -63,6 +65,7 @@ static uint8_t *mem_reserve(wg_memory *mem) {
       uint8_t *p = recycle_cache[i].data;
       recycle_cache[i] = recycle_cache[--recycle_n];
       pthread_mutex_unlock(&recycle_mu);
+      memset(p, 0, mem->committed);
       return p;
     }
   pthread_mutex_unlock(&recycle_mu);
@@ -81,18 +84,12 @@ static bool mem_commit(wg_memory *mem, size_t from, size_t bytes) {
 static void mem_release(wg_memory *mem) {
   if (mem->committed <= RECYCLE_MAX_COMMITTED) {
     pthread_mutex_lock(&recycle_mu);
-    bool room = recycle_n < RECYCLE_SLOTS;
-    pthread_mutex_unlock(&recycle_mu);
-    if (room) {
-      memset(mem->data, 0, mem->committed);
-      pthread_mutex_lock(&recycle_mu);
-      if (recycle_n < RECYCLE_SLOTS) {
-        recycle_cache[recycle_n++] = (recycled){mem->data, mem->reserved, mem->committed};
-        pthread_mutex_unlock(&recycle_mu);
-        return;
-      }
+    if (recycle_n < RECYCLE_SLOTS) {
+      recycle_cache[recycle_n++] = (recycled){mem->data, mem->reserved, mem->committed};
       pthread_mutex_unlock(&recycle_mu);
+      return;
     }
+    pthread_mutex_unlock(&recycle_mu);
   }
   munmap(mem->data, mem->reserved);
 }
