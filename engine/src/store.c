@@ -309,9 +309,13 @@ wg_memory *wg_memory_new(wg_store *s, uint32_t min, bool has_max, uint32_t max) 
   uint32_t cap = s->config.max_memory_pages;
   if (min > cap || (has_max && min > max)) return NULL;
   uint32_t limit = has_max && max < cap ? max : cap;
-  if (!wg_store_charge(s, sizeof(wg_memory) + (uint64_t)min * PAGE)) return NULL;
+  const uint64_t cost = sizeof(wg_memory) + (uint64_t)min * PAGE;
+  if (!wg_store_charge(s, cost)) return NULL;
   wg_memory *mem = calloc(1, sizeof *mem);
-  if (!mem) return NULL;
+  if (!mem) {
+    s->bytes -= cost;
+    return NULL;
+  }
   mem->store = s;
   mem->max = limit;
   mem->has_max = has_max;
@@ -321,10 +325,12 @@ wg_memory *wg_memory_new(wg_store *s, uint32_t min, bool has_max, uint32_t max) 
   mem->data = mem_reserve(mem);
   if (!mem->data) {
     free(mem);
+    s->bytes -= cost;
     return NULL;
   }
   if (min && !mem_commit(mem, 0, (size_t)min * PAGE)) {
     memory_release(mem);
+    s->bytes -= cost;
     return NULL;
   }
   mem->pages = min;
@@ -353,9 +359,13 @@ int64_t wg_memory_grow(wg_memory *mem, uint32_t delta) { return wg_memory_grow_p
 wg_table *wg_table_new(wg_store *s, wg_valtype elem, uint32_t min, bool has_max, uint32_t max, wg_ref init) {
   uint32_t cap = s->config.max_table_elems;
   if (min > cap || (has_max && min > max) || (elem != WG_FUNCREF && elem != WG_EXTERNREF)) return NULL;
-  if (!wg_store_charge(s, sizeof(wg_table) + (uint64_t)min * sizeof(wg_ref))) return NULL;
+  const uint64_t cost = sizeof(wg_table) + (uint64_t)min * sizeof(wg_ref);
+  if (!wg_store_charge(s, cost)) return NULL;
   wg_table *t = calloc(1, sizeof *t);
-  if (!t) return NULL;
+  if (!t) {
+    s->bytes -= cost;
+    return NULL;
+  }
   t->store = s;
   t->elem = elem;
   t->size = min;
@@ -365,6 +375,7 @@ wg_table *wg_table_new(wg_store *s, wg_valtype elem, uint32_t min, bool has_max,
   t->elems = calloc(min ? min : 1, sizeof *t->elems);
   if (!t->elems) {
     free(t);
+    s->bytes -= cost;
     return NULL;
   }
   if (init)
