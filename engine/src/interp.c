@@ -60,24 +60,18 @@ wg_trap *wg_interp_call(wg_store *s, wg_func *f, wg_slot *fp) { return run(s, f,
     trap_code = (code); \
     goto trap;          \
   } while (0)
-/* Reloads what a call may have changed: memory 0 (the instance changed, or
- * the memory grew) and, since a host function may set fuel or a deadline,
- * whether function entries and loop headers need to check them at all. */
-#define RELOAD_MEM()                                          \
-  do {                                                        \
-    mem0 = inst->module->nmems ? inst->mems[0] : NULL;        \
-    membase = mem0 ? mem0->data : NULL;                       \
-    memsize = mem0 ? mem0->size : 0;                          \
-    watch = s->fuel_on || s->deadline != UINT64_MAX;          \
+#define RELOAD_MEM()                                   \
+  do {                                                 \
+    mem0 = inst->module->nmems ? inst->mems[0] : NULL; \
+    membase = mem0 ? mem0->data : NULL;                \
+    memsize = mem0 ? mem0->size : 0;                   \
   } while (0)
+
 /* A bulk operation (bulk.c); when it stops between chunks, bulk_stop. */
 #define BULK(call)                           \
   do {                                       \
     if ((trap_code = (call))) goto bulk_stop; \
   } while (0)
-/* At function entry and loop headers: fuel, then the deadline. */
-#define WATCH() \
-  (watch && (--s->fuel < 0 || atomic_load_explicit(s->epoch, memory_order_relaxed) >= s->deadline))
 
 /* Operators, by shape. x, y are the operands; the expression is the result. */
 #define UN(ID, TIN, FIN, FOUT, EXPR) \
@@ -289,7 +283,6 @@ static wg_trap *run(wg_store *s, wg_func *f, wg_slot *fp, const void *const **ta
   wg_memory *mem0;
   uint8_t *membase;
   uint64_t memsize;
-  bool watch; /* fuel metering on or a deadline set (RELOAD_MEM) */
   const wg_cell *pc;
   wg_func *callee;
   wg_slot *new_fp;
@@ -328,7 +321,7 @@ L_IR_BR_TABLE: {
 L_UNREACHABLE:
   TRAP(WG_TRAP_UNREACHABLE);
 L_IR_LOOP:
-  if (WATCH()) goto interrupt;
+  if (--s->fuel < 0 || atomic_load_explicit(s->epoch, memory_order_relaxed) >= s->deadline) goto interrupt;
   NEXT();
 interrupt:
   /* Fuel or deadline, checked together on the fast path. */
@@ -346,7 +339,7 @@ L_IR_ENTER: {
   if ((size_t)(s->stack_end - fp) < (size_t)C) TRAP(WG_TRAP_STACK_EXHAUSTED);
   for (int32_t i = 0; i < B; i++) fp[A + i].u64 = 0;
   pc += 2;
-  if (WATCH()) goto interrupt;
+  if (--s->fuel < 0 || atomic_load_explicit(s->epoch, memory_order_relaxed) >= s->deadline) goto interrupt;
   NEXT();
 }
 L_IR_CALL:

@@ -197,9 +197,9 @@ TEST(bulk_memory_interrupted_by_deadline) {
   bulk_teardown(&b);
 }
 
-/* Loop headers skip the fuel and deadline checks while neither is set, but
- * a deadline (or fuel) that a host function sets during the call takes
- * effect at once: the spinning guest is interrupted at its next loop. */
+/* A deadline (or fuel) that a host function sets during a call takes effect
+ * at once: the spinning guest is interrupted at its next loop. (A guard for
+ * any check skipping while neither is set: bench/README.md.) */
 TEST(deadline_set_by_host_during_call) {
   bulk b;
   REQUIRE(bulk_setup(&b, NULL));
