@@ -64,6 +64,11 @@ wgg_hw_module *wgg_hw_module_new(const uint8_t *bytes, size_t len, const wgg_hw_
     why = "wasm: guest exports the wrong signature for func[handle_response]. should be (i32, 32) -> ()";
   else if (!find_export(mod, "memory", WG_EXTERN_MEMORY, &t))
     why = "wasm: guest doesn't export memory[memory]";
+  /* Compiled now, once for every loop's instances, so that no request pays
+   * for compiling the guest (wasmgate.h, issue 18.8). */
+  wg_error *ce = NULL;
+  if (!why && !wg_module_compile_all(mod, &ce)) why = "wasm: out of memory compiling the guest";
+  wg_error_delete(ce);
   if (why) {
     wg_module_delete(mod);
     return wgg_err_set(err, "%s", why), NULL;
@@ -156,8 +161,11 @@ wgg_hw_instance *wgg_hw_instance_new(wgg_hw_module *m, wgg_err *err) {
   char msg[256];
   uint32_t n = wg_module_import_count(m->mod);
   wg_extern *imports = calloc(n + 1, sizeof *imports);
+  /* maxMemory bounds everything the guest's store holds (memory, tables,
+   * globals, functions: wasmgate.h max_bytes), not its memory alone. */
   i->store = wg_store_new(NULL, &(wg_store_config){.value_stack_slots = HW_STACK_SLOTS,
-                                                    .max_memory_pages = m->max_memory_pages});
+                                                    .max_memory_pages = m->max_memory_pages,
+                                                    .max_bytes = (uint64_t)m->max_memory_pages * 65536});
   if (!imports || !i->store) {
     wgg_err_set(err, "out of memory");
     goto fail;
