@@ -20,15 +20,18 @@ wg_engine *wg_engine_new(const wg_store_config *defaults) {
 void wg_engine_delete(wg_engine *e) { free(e); }
 
 const wg_code *wg_store_compile(wg_store *s, const wg_module *m, uint32_t func, const char **why) {
-  uint64_t deadline = s->deadline;
+  uint64_t deadline = atomic_load_explicit(&s->deadline, memory_order_relaxed);
   if (deadline == UINT64_MAX) return wg_compile_func(m, func, why);
   uint64_t before = atomic_load_explicit(s->epoch, memory_order_relaxed);
   const wg_code *code = wg_compile_func(m, func, why);
   uint64_t spent = atomic_load_explicit(s->epoch, memory_order_relaxed) - before;
   /* Every epoch that passes while some compilation runs is credited once;
    * a deadline changed meanwhile (an interruption) is left alone. */
-  if (spent && s->deadline == deadline)
-    s->deadline = spent > UINT64_MAX - 1 - deadline ? UINT64_MAX - 1 : deadline + spent;
+  if (spent) { /* compare-and-swap: an interrupt (wg_store_interrupt) landing meanwhile is never lost */
+    uint64_t later = spent > UINT64_MAX - 1 - deadline ? UINT64_MAX - 1 : deadline + spent;
+    atomic_compare_exchange_strong_explicit(&s->deadline, &deadline, later, memory_order_relaxed,
+                                            memory_order_relaxed);
+  }
   return code;
 }
 
