@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "api/api.h"
+#include "api/calls.h"
 #include "observe/metrics.h"
 #include "pubsub/cloudevent.h"
 #include "pubsub/scopes.h"
@@ -32,7 +33,9 @@ typedef struct pub_entry {
 } pub_entry;
 
 typedef struct pub_job {
-  wgg_http_req *req;
+  wgg_http_req *req;       /* bulk: answered by pub_done */
+  wgg_state_done_cb cb;    /* single: completion (api/calls.h) */
+  void *user;
   wgg_pubsub *ps;
   char *pubsub, *topic;
   pub_entry *entries;
@@ -60,10 +63,11 @@ static void pub_work(void *p) {
 static void pub_done(void *p) {
   pub_job *j = p;
   if (!j->bulk) {
+    wgg_api_status st;
     if (j->entries[0].rc)
-      wgg_api_error(j->req, 500, "ERR_PUBSUB_PUBLISH_MESSAGE", "error when publish to topic %s in pubsub %s: %s",
-                    j->topic, j->pubsub, j->entries[0].err.msg);
-    else wgg_api_empty(j->req);
+      wgg_api_fail(&st, 500, WGG_GRPC_INTERNAL, "ERR_PUBSUB_PUBLISH_MESSAGE",
+                   "error when publishing to topic %s in pubsub %s: %s", j->topic, j->pubsub, j->entries[0].err.msg);
+    j->cb(j->user, j->entries[0].rc ? &st : NULL);
     job_free(j);
     return;
   }
@@ -85,7 +89,7 @@ static void pub_done(void *p) {
  * CloudEvent built around it with the metadata applied. Returns 0; -1 with
  * err when the envelope cannot be built (the app's own is not a JSON object,
  * out of memory); -2 with err for invalid metadata (ttlInSeconds). */
-static int make_payload(wgg_api *api, wgg_http_req *req, const char *pubsub, const char *topic, const char *ct,
+static int make_payload(wgg_api *api, const char *traceparent, const char *tracestate, const char *pubsub, const char *topic, const char *ct,
                         const char *data, size_t len, json_t *md, pub_entry *out, wgg_err *err) {
   if (is_true(md, "rawPayload")) {
     out->data = wgg_strndup(data, len);
@@ -98,8 +102,8 @@ static int make_payload(wgg_api *api, wgg_http_req *req, const char *pubsub, con
                      .content_type = ct,
                      .data = data,
                      .len = len,
-                     .traceparent = wgg_http_req_header(req, "traceparent"),
-                     .tracestate = wgg_http_req_header(req, "tracestate")};
+                     .traceparent = traceparent,
+                     .tracestate = tracestate};
   json_t *ce = wgg_ce_build(&in, err);
   if (!ce) return -1;
   if (wgg_ce_apply_metadata(ce, md, err)) {
@@ -132,43 +136,97 @@ static char *event_bytes(json_t *ev, const char *ct, size_t *len, wgg_err *err) 
   return s;
 }
 
+/* The pubsub and topic of a publish, checked as daprd does (pkg/api/errors/pubsub.go):
+ * NULL with st filled when none is configured, the name or topic is empty,
+ * the pubsub does not exist or its scopes forbid the topic. */
+static wgg_pubsub_entry *validate(wgg_api *api, const char *name, const char *topic, wgg_api_status *st) {
+  if (api->n_pubsubs == 0)
+    return wgg_api_fail(st, 400, WGG_GRPC_FAILED_PRECONDITION, "ERR_PUBSUB_NOT_CONFIGURED", "pubsub %s is not configured",
+                        name),
+           NULL;
+  if (!*name) return wgg_api_fail(st, 404, WGG_GRPC_INVALID_ARGUMENT, "ERR_PUBSUB_EMPTY", "pubsub name is empty"), NULL;
+  wgg_pubsub_entry *e = NULL;
+  for (size_t i = 0; i < api->n_pubsubs && !e; i++)
+    if (!strcmp(api->pubsubs[i].comp->name, name)) e = &api->pubsubs[i];
+  if (!e)
+    return wgg_api_fail(st, 404, WGG_GRPC_INVALID_ARGUMENT, "ERR_PUBSUB_NOT_FOUND", "pubsub %s is not found", name), NULL;
+  if (!*topic)
+    return wgg_api_fail(st, 404, WGG_GRPC_INVALID_ARGUMENT, "ERR_TOPIC_NAME_EMPTY", "topic is empty in pubsub %s", name),
+           NULL;
+  if (!wgg_pubsub_topic_allowed(e->comp, api->opts->app_id, topic, true))
+    return wgg_api_fail(st, 403, WGG_GRPC_PERMISSION_DENIED, "ERR_PUBSUB_FORBIDDEN", "topic %s is not allowed for app id %s",
+                        topic, api->opts->app_id ? api->opts->app_id : ""),
+           NULL;
+  return e;
+}
+
+int wgg_publish_call(wgg_api *api, uv_loop_t *loop, const wgg_publish_input *in, wgg_state_done_cb cb, void *user,
+                     wgg_api_status *st) {
+  wgg_pubsub_entry *e = validate(api, in->pubsub, in->topic, st);
+  if (!e) return -1;
+  pub_job *j = calloc(1, sizeof *j);
+  if (!j || !(j->pubsub = strdup(in->pubsub)) || !(j->topic = strdup(in->topic)) ||
+      !(j->entries = calloc(1, sizeof *j->entries))) {
+    if (j) job_free(j);
+    return wgg_api_fail(st, 500, WGG_GRPC_INTERNAL, "ERR_INTERNAL", "out of memory");
+  }
+  j->n = 1;
+  j->cb = cb;
+  j->user = user;
+  j->ps = e->ps;
+  wgg_err err;
+  json_t *md = in->metadata ? json_incref(in->metadata) : json_object();
+  int prc = md ? make_payload(api, in->traceparent, in->tracestate, in->pubsub, j->topic, in->content_type, in->data,
+                              in->len, md, &j->entries[0], &err)
+               : wgg_err_set(&err, "out of memory");
+  json_decref(md);
+  if (prc) {
+    job_free(j);
+    if (prc == -2) return wgg_api_fail(st, 400, WGG_GRPC_INVALID_ARGUMENT, "ERR_PUBSUB_REQUEST_METADATA", "%s", err.msg);
+    return wgg_api_fail(st, 500, WGG_GRPC_INVALID_ARGUMENT, "ERR_PUBSUB_CLOUD_EVENTS_SER",
+                        "error when marshalling cloud event envelope for topic %s pubsub %s: %s", in->topic, in->pubsub,
+                        err.msg);
+  }
+  if (wgg_api_submit(loop, e->ps->blocking, j, pub_work, pub_done)) {
+    job_free(j);
+    return wgg_api_fail(st, 500, WGG_GRPC_INTERNAL, "ERR_PUBSUB_PUBLISH_MESSAGE",
+                        "error when publishing to topic %s in pubsub %s: cannot queue", in->topic, in->pubsub);
+  }
+  return 0;
+}
+
+static void http_done(void *user, const wgg_api_status *st) {
+  if (st) wgg_api_error_status(user, st);
+  else wgg_api_empty(user);
+}
+
 static void route(wgg_api *api, wgg_http_req *req, char **seg, size_t n, bool bulk) {
   if (req->method != HTTP_POST && req->method != HTTP_PUT) {
     wgg_http_respond(req, 405, NULL, NULL, 0, NULL, 0);
     return;
   }
-  if (api->n_pubsubs == 0) {
-    wgg_api_error(req, 400, "ERR_PUBSUB_NOT_CONFIGURED", "no pubsub is configured");
-    return;
-  }
   const char *name = n >= 1 ? seg[0] : "";
-  if (!*name) {
-    wgg_api_error(req, 404, "ERR_PUBSUB_EMPTY", "pubsub name is empty");
-    return;
-  }
-  wgg_pubsub_entry *e = NULL;
-  for (size_t i = 0; i < api->n_pubsubs && !e; i++)
-    if (!strcmp(api->pubsubs[i].comp->name, name)) e = &api->pubsubs[i];
-  if (!e) {
-    wgg_api_error(req, 404, "ERR_PUBSUB_NOT_FOUND", "pubsub %s not found", name);
-    return;
-  }
   wgg_buf topic = {0};
   for (size_t i = 1; i < n; i++) wgg_buf_printf(&topic, "%s%s", i > 1 ? "/" : "", seg[i]);
-  if (!topic.len) {
-    wgg_buf_free(&topic);
-    wgg_api_error(req, 404, "ERR_TOPIC_NAME_EMPTY", "topic is empty in pubsub %s", name);
-    return;
+  wgg_api_status st;
+  json_t *md = NULL, *body = NULL;
+  pub_job *j = NULL;
+  if (!validate(api, name, topic.len ? topic.data : "", &st)) {
+    wgg_api_error_status(req, &st);
+    goto out;
   }
-  if (!wgg_pubsub_topic_allowed(e->comp, api->opts->app_id, topic.data, true)) {
-    wgg_api_error(req, 403, "ERR_PUBSUB_FORBIDDEN", "topic %s is not allowed for app id %s", topic.data,
-                  api->opts->app_id ? api->opts->app_id : "");
-    wgg_buf_free(&topic);
-    return;
+  md = wgg_query_metadata(req->query);
+  if (!bulk) {
+    wgg_publish_input in = {.pubsub = name, .topic = topic.data, .data = req->body, .len = req->body_len,
+                            .content_type = wgg_http_req_header(req, "content-type"), .metadata = md,
+                            .traceparent = wgg_http_req_header(req, "traceparent"),
+                            .tracestate = wgg_http_req_header(req, "tracestate")};
+    if (!md) wgg_api_error(req, 500, "ERR_INTERNAL", "out of memory");
+    else if (wgg_publish_call(api, req->loop, &in, http_done, req, &st)) wgg_api_error_status(req, &st);
+    goto out;
   }
-  json_t *md = wgg_query_metadata(req->query);
-  pub_job *j = calloc(1, sizeof *j);
-  json_t *body = NULL;
+  wgg_pubsub_entry *e = validate(api, name, topic.data, &st);
+  j = calloc(1, sizeof *j);
   wgg_err err;
   if (!j || !md || !(j->pubsub = strdup(name))) {
     wgg_api_error(req, 500, "ERR_INTERNAL", "out of memory");
@@ -178,23 +236,8 @@ static void route(wgg_api *api, wgg_http_req *req, char **seg, size_t n, bool bu
   topic.data = NULL;
   j->req = req;
   j->ps = e->ps;
-  j->bulk = bulk;
-  const char *ct = wgg_http_req_header(req, "content-type");
-  if (!bulk) {
-    if (!(j->entries = calloc(1, sizeof *j->entries))) {
-      wgg_api_error(req, 500, "ERR_INTERNAL", "out of memory");
-      goto out;
-    }
-    j->n = 1;
-    int prc = make_payload(api, req, name, j->topic, ct, req->body, req->body_len, md, &j->entries[0], &err);
-    if (prc) {
-      bool meta = prc == -2;
-      wgg_api_error(req, meta ? 400 : 500, meta ? "ERR_PUBSUB_REQUEST_METADATA" : "ERR_PUBSUB_CLOUD_EVENTS_SER",
-                    meta ? "%s" : "error when marshalling cloud event envelope for topic %s pubsub %s: %s",
-                    meta ? err.msg : j->topic, name, err.msg);
-      goto out;
-    }
-  } else {
+  j->bulk = true;
+  {
     json_error_t je;
     body = json_loadb(req->body, req->body_len, 0, &je);
     if (!json_is_array(body)) {
@@ -233,7 +276,8 @@ static void route(wgg_api *api, wgg_http_req *req, char **seg, size_t n, bool bu
       char *bytes = event_bytes(ev, ect, &blen, &e2);
       pub_entry *pe = &j->entries[j->n++];
       pe->entry_id = strdup(id);
-      if (!bytes || make_payload(api, req, name, j->topic, ect ? ect : "text/plain", bytes, blen, emd, pe, &e2)) {
+      if (!bytes || make_payload(api, wgg_http_req_header(req, "traceparent"), wgg_http_req_header(req, "tracestate"),
+                                 name, j->topic, ect ? ect : "text/plain", bytes, blen, emd, pe, &e2)) {
         bad = wgg_err_set(&err, "entry %s: %s", id, e2.msg);
         free(bytes);
         json_decref(emd);
@@ -256,7 +300,7 @@ static void route(wgg_api *api, wgg_http_req *req, char **seg, size_t n, bool bu
   json_decref(md);
   json_decref(body);
   if (wgg_api_submit(req->loop, e->ps->blocking, j, pub_work, pub_done)) {
-    wgg_api_error(req, 500, "ERR_PUBSUB_PUBLISH_MESSAGE", "error when publish to topic %s in pubsub %s: cannot queue",
+    wgg_api_error(req, 500, "ERR_PUBSUB_PUBLISH_MESSAGE", "error when publishing to topic %s in pubsub %s: cannot queue",
                   j->topic, name);
     job_free(j);
   }

@@ -1,0 +1,452 @@
+/*
+ * dapr.c: dispatch of the Dapr gRPC service (see dapr.h), the API token, and
+ * the RPCs other than state: PublishEvent, InvokeBinding, InvokeService (to
+ * this sidecar's own app, through the app channel), GetMetadata,
+ * SetMetadata, Shutdown, and grpc.health.v1.Health/Check.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "api/appchannel.h"
+#include "grpc/dapr_internal.h"
+#include "grpc/health/v1/health.pb-c.h"
+#include "observe/trace.h"
+#include "util/log.h"
+
+/* ---- helpers ---- */
+
+json_t *wgg_pb_map_json(void *entries, size_t n) {
+  wgg_pb_kv **e = entries;
+  json_t *o = json_object();
+  for (size_t i = 0; o && i < n; i++)
+    if (json_object_set_new(o, e[i]->key, json_string(e[i]->value ? e[i]->value : ""))) {
+      json_decref(o);
+      return NULL;
+    }
+  return o;
+}
+
+const char *wgg_pb_map_get(void *entries, size_t n, const char *key) {
+  wgg_pb_kv **e = entries;
+  for (size_t i = 0; i < n; i++)
+    if (!strcmp(e[i]->key, key)) return e[i]->value;
+  return NULL;
+}
+
+size_t wgg_pb_map_from_json(json_t *obj, const ProtobufCMessageDescriptor *d, void ***out) {
+  size_t n = json_is_object(obj) ? json_object_size(obj) : 0, k = 0;
+  wgg_pb_kv **e = calloc(n ? n : 1, sizeof *e);
+  const char *key;
+  json_t *v;
+  if (e && n)
+    json_object_foreach(obj, key, v) {
+      if (!json_is_string(v) || !(e[k] = malloc(d->sizeof_message))) continue;
+      protobuf_c_message_init(d, e[k]);
+      e[k]->key = (char *)key;
+      e[k]->value = (char *)json_string_value(v);
+      k++;
+    }
+  *out = (void **)e;
+  return e ? k : 0;
+}
+
+void wgg_pb_map_free(void **entries, size_t n) {
+  for (size_t i = 0; entries && i < n; i++) free(entries[i]);
+  free(entries);
+}
+
+void wgg_grpc_fail_status(wgg_grpc_call *call, const wgg_api_status *st) {
+  wgg_grpc_fail(call, st->grpc ? st->grpc : WGG_GRPC_INTERNAL, "%s", st->msg);
+}
+
+static void reply_empty(wgg_grpc_call *call) {
+  Google__Protobuf__Empty e = GOOGLE__PROTOBUF__EMPTY__INIT;
+  wgg_grpc_reply(call, &e.base);
+}
+
+static void done_empty(void *user, const wgg_api_status *st) {
+  if (st) wgg_grpc_fail_status(user, st);
+  else reply_empty(user);
+}
+
+/* ---- PublishEvent ---- */
+
+static void publish_event(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m) {
+  Dapr__Proto__Runtime__V1__PublishEventRequest *q = (void *)m;
+  json_t *md = wgg_pb_map_json(q->metadata, q->n_metadata);
+  wgg_publish_input in = {.pubsub = q->pubsub_name,
+                          .topic = q->topic,
+                          .data = (const char *)q->data.data,
+                          .len = q->data.len,
+                          .content_type = *q->data_content_type ? q->data_content_type : NULL,
+                          .metadata = md,
+                          .traceparent = wgg_grpc_call_header(call, "traceparent"),
+                          .tracestate = wgg_grpc_call_header(call, "tracestate")};
+  wgg_api_status st;
+  if (!md) wgg_grpc_fail(call, WGG_GRPC_INTERNAL, "out of memory");
+  else if (wgg_publish_call(api, wgg_grpc_call_loop(call), &in, done_empty, call, &st)) wgg_grpc_fail_status(call, &st);
+  json_decref(md);
+  protobuf_c_message_free_unpacked(m, NULL);
+}
+
+/* ---- InvokeBinding ---- */
+
+static void binding_done(void *user, const wgg_api_status *st, const wgg_binding_result *res) {
+  wgg_grpc_call *call = user;
+  const char *k;
+  json_t *v;
+  /* response metadata also as "metadata.<key>" headers, on success and failure (daprd) */
+  json_object_foreach(res->metadata, k, v) {
+    if (!json_is_string(v)) continue;
+    char name[256];
+    snprintf(name, sizeof name, "metadata.%s", k);
+    for (char *p = name; *p; p++) *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+    wgg_grpc_call_add_header(call, name, json_string_value(v));
+  }
+  if (st) {
+    wgg_grpc_fail_status(call, st);
+    return;
+  }
+  Dapr__Proto__Runtime__V1__InvokeBindingResponse r = DAPR__PROTO__RUNTIME__V1__INVOKE_BINDING_RESPONSE__INIT;
+  r.data.data = (uint8_t *)res->data;
+  r.data.len = res->len;
+  void **mds = NULL;
+  r.n_metadata =
+      wgg_pb_map_from_json(res->metadata, &dapr__proto__runtime__v1__invoke_binding_response__metadata_entry__descriptor,
+                           &mds);
+  r.metadata = (Dapr__Proto__Runtime__V1__InvokeBindingResponse__MetadataEntry **)mds;
+  wgg_grpc_reply(call, &r.base);
+  wgg_pb_map_free(mds, r.n_metadata);
+}
+
+static void invoke_binding(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m) {
+  Dapr__Proto__Runtime__V1__InvokeBindingRequest *q = (void *)m;
+  json_t *md = wgg_pb_map_json(q->metadata, q->n_metadata);
+  static const char *const trace[] = {"traceparent", "tracestate", "baggage"}; /* as the HTTP route */
+  for (size_t t = 0; md && t < 3; t++) {
+    const char *tv = wgg_grpc_call_header(call, trace[t]);
+    if (tv && !json_object_get(md, trace[t])) json_object_set_new(md, trace[t], json_string(tv));
+  }
+  wgg_api_status st;
+  if (!md) wgg_grpc_fail(call, WGG_GRPC_INTERNAL, "out of memory");
+  else if (wgg_binding_call(api, wgg_grpc_call_loop(call), q->name, q->operation, (const char *)q->data.data,
+                            q->data.len, md, binding_done, call, &st))
+    wgg_grpc_fail_status(call, &st);
+  protobuf_c_message_free_unpacked(m, NULL);
+}
+
+/* ---- InvokeService (the own app, through the app channel) ---- */
+
+typedef struct invoke_job {
+  wgg_grpc_call *call;
+  char *app_id;
+} invoke_job;
+
+/* dapr pkg/messaging/v1 CodeFromHTTPStatus: an app's HTTP status as a gRPC code. */
+static int code_from_http(int s) {
+  if (s >= 200 && s < 300) return 0;
+  switch (s) {
+    case 408: return WGG_GRPC_CANCELLED;
+    case 400: return WGG_GRPC_INTERNAL;
+    case 504: return WGG_GRPC_DEADLINE_EXCEEDED;
+    case 404: return WGG_GRPC_NOT_FOUND;
+    case 409: return WGG_GRPC_ALREADY_EXISTS;
+    case 403: return WGG_GRPC_PERMISSION_DENIED;
+    case 401: return WGG_GRPC_UNAUTHENTICATED;
+    case 429: return WGG_GRPC_RESOURCE_EXHAUSTED;
+    case 501: return WGG_GRPC_UNIMPLEMENTED;
+    case 503: return WGG_GRPC_UNAVAILABLE;
+    default: return WGG_GRPC_UNKNOWN;
+  }
+}
+
+static void on_app_response(void *user, const wgg_http_response *resp, const char *errmsg) {
+  invoke_job *j = user;
+  if (!resp) {
+    wgg_grpc_fail(j->call, WGG_GRPC_INTERNAL, "failed to invoke, id: %s, err: %s", j->app_id, errmsg);
+  } else {
+    char status[16];
+    snprintf(status, sizeof status, "%d", resp->status);
+    wgg_grpc_call_add_header(j->call, "dapr-http-status", status);
+    int code = code_from_http(resp->status);
+    if (code) {
+      wgg_grpc_fail(j->call, code, "%s", wgg_http_reason(resp->status));
+    } else {
+      const char *ct = "";
+      for (size_t i = 0; i < resp->n_headers; i++)
+        if (!strcasecmp(resp->headers[i].name, "content-type")) ct = resp->headers[i].value;
+      Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+      any.value.data = (uint8_t *)resp->body;
+      any.value.len = resp->body_len;
+      Dapr__Proto__Common__V1__InvokeResponse r = DAPR__PROTO__COMMON__V1__INVOKE_RESPONSE__INIT;
+      r.data = &any;
+      r.content_type = (char *)ct;
+      wgg_grpc_reply(j->call, &r.base);
+    }
+  }
+  free(j->app_id);
+  free(j);
+}
+
+static const char *const verbs[] = {"POST", "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+
+static void invoke_service(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m) {
+  Dapr__Proto__Runtime__V1__InvokeServiceRequest *q = (void *)m;
+  const wgg_options *o = api->opts;
+  Dapr__Proto__Common__V1__InvokeRequest *ir = q->message;
+  const char *why = NULL;
+  if (!ir || !*ir->method) why = "method name is empty";
+  else if (!*q->id || strcmp(q->id, o->app_id ? o->app_id : ""))
+    why = "invoking another app over the gRPC API is not supported yet (use the HTTP API)";
+  invoke_job *j = why ? NULL : calloc(1, sizeof *j);
+  wgg_buf target = {0};
+  if (!why && (!j || !(j->app_id = strdup(q->id)))) why = "out of memory";
+  if (!why) {
+    const Dapr__Proto__Common__V1__HTTPExtension *hx = ir->http_extension;
+    const char *qs = hx && hx->querystring ? hx->querystring : "";
+    unsigned verb = hx && (unsigned)hx->verb < sizeof verbs / sizeof *verbs ? (unsigned)hx->verb : 0;
+    char tp[WGG_TRACEPARENT_LEN + 1];
+    wgg_traceparent_child(wgg_grpc_call_header(call, "traceparent"), api->trace_sampling, tp);
+    wgg_http_header h[2] = {{"traceparent", tp}, {"content-type", *ir->content_type ? ir->content_type : ""}};
+    size_t nh = *ir->content_type ? 2 : 1;
+    j->call = call;
+    if (wgg_buf_printf(&target, "/%s%s%s", ir->method, *qs ? "?" : "", qs)) why = "out of memory";
+    else if (!wgg_app_call(api, wgg_grpc_call_loop(call)->data, verbs[verb], target.data, h, nh,
+                           ir->data ? (const char *)ir->data->value.data : "", ir->data ? ir->data->value.len : 0,
+                           wgg_grpc_call_peer(call), 60000, on_app_response, j, &why))
+      j = NULL; /* on its way */
+  }
+  if (why) wgg_grpc_fail(call, WGG_GRPC_INTERNAL, "failed to invoke, id: %s, err: %s", q->id, why);
+  if (j) free(j->app_id);
+  free(j);
+  wgg_buf_free(&target);
+  protobuf_c_message_free_unpacked(m, NULL);
+}
+
+/* ---- metadata ---- */
+
+static const char *str(json_t *o, const char *k) {
+  const char *s = json_string_value(json_object_get(o, k));
+  return s ? s : "";
+}
+
+static void get_metadata(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m) {
+  protobuf_c_message_free_unpacked(m, NULL);
+  json_t *doc = wgg_metadata_doc(api);
+  if (!doc) {
+    wgg_grpc_fail(call, WGG_GRPC_INTERNAL, "out of memory");
+    return;
+  }
+  Dapr__Proto__Runtime__V1__GetMetadataResponse r = DAPR__PROTO__RUNTIME__V1__GET_METADATA_RESPONSE__INIT;
+  r.id = (char *)str(doc, "id");
+  r.runtime_version = (char *)str(doc, "runtimeVersion");
+  json_t *feats = json_object_get(doc, "enabledFeatures"), *comps = json_object_get(doc, "components");
+  json_t *eps = json_object_get(doc, "httpEndpoints"), *subs = json_object_get(doc, "subscriptions");
+  size_t nf = json_array_size(feats), nc = json_array_size(comps), ne = json_array_size(eps), ns = json_array_size(subs);
+  char **fv = calloc(nf + 1, sizeof *fv);
+  Dapr__Proto__Runtime__V1__RegisteredComponents *cv = calloc(nc + 1, sizeof *cv), **cp = calloc(nc + 1, sizeof *cp);
+  char **caps = NULL;
+  size_t ncaps = 0;
+  for (size_t i = 0; i < nc; i++) ncaps += json_array_size(json_object_get(json_array_get(comps, i), "capabilities"));
+  caps = calloc(ncaps + 1, sizeof *caps);
+  Dapr__Proto__Runtime__V1__MetadataHTTPEndpoint *ev = calloc(ne + 1, sizeof *ev), **ep = calloc(ne + 1, sizeof *ep);
+  Dapr__Proto__Runtime__V1__PubsubSubscription *sv = calloc(ns + 1, sizeof *sv), **sp = calloc(ns + 1, sizeof *sp);
+  Dapr__Proto__Runtime__V1__AppConnectionProperties ac = DAPR__PROTO__RUNTIME__V1__APP_CONNECTION_PROPERTIES__INIT;
+  Dapr__Proto__Runtime__V1__AppConnectionHealthProperties hp =
+      DAPR__PROTO__RUNTIME__V1__APP_CONNECTION_HEALTH_PROPERTIES__INIT;
+  void **ext = NULL;
+  if (!fv || !cv || !cp || !caps || !ev || !ep || !sv || !sp) {
+    wgg_grpc_fail(call, WGG_GRPC_INTERNAL, "out of memory");
+    goto out;
+  }
+  for (size_t i = 0; i < nf; i++) fv[i] = (char *)json_string_value(json_array_get(feats, i));
+  r.n_enabled_features = nf;
+  r.enabled_features = fv;
+  size_t used = 0;
+  for (size_t i = 0; i < nc; i++) {
+    json_t *c = json_array_get(comps, i), *cc = json_object_get(c, "capabilities");
+    dapr__proto__runtime__v1__registered_components__init(&cv[i]);
+    cv[i].name = (char *)str(c, "name");
+    cv[i].type = (char *)str(c, "type");
+    cv[i].version = (char *)str(c, "version");
+    cv[i].capabilities = caps + used;
+    for (size_t k = 0; k < json_array_size(cc); k++) caps[used++] = (char *)json_string_value(json_array_get(cc, k));
+    cv[i].n_capabilities = json_array_size(cc);
+    cp[i] = &cv[i];
+  }
+  r.n_registered_components = nc;
+  r.registered_components = cp;
+  for (size_t i = 0; i < ne; i++) {
+    dapr__proto__runtime__v1__metadata_httpendpoint__init(&ev[i]);
+    ev[i].name = (char *)str(json_array_get(eps, i), "name");
+    ep[i] = &ev[i];
+  }
+  r.n_http_endpoints = ne;
+  r.http_endpoints = ep;
+  for (size_t i = 0; i < ns; i++) {
+    json_t *s = json_array_get(subs, i);
+    dapr__proto__runtime__v1__pubsub_subscription__init(&sv[i]);
+    sv[i].pubsub_name = (char *)str(s, "pubsubname");
+    sv[i].topic = (char *)str(s, "topic");
+    sv[i].dead_letter_topic = (char *)str(s, "deadLetterTopic");
+    const char *t = str(s, "type");
+    sv[i].type = !strcasecmp(t, "declarative")    ? DAPR__PROTO__RUNTIME__V1__PUBSUB_SUBSCRIPTION_TYPE__DECLARATIVE
+                 : !strcasecmp(t, "programmatic") ? DAPR__PROTO__RUNTIME__V1__PUBSUB_SUBSCRIPTION_TYPE__PROGRAMMATIC
+                 : !strcasecmp(t, "streaming")    ? DAPR__PROTO__RUNTIME__V1__PUBSUB_SUBSCRIPTION_TYPE__STREAMING
+                                                  : DAPR__PROTO__RUNTIME__V1__PUBSUB_SUBSCRIPTION_TYPE__UNKNOWN;
+    sp[i] = &sv[i];
+  }
+  r.n_subscriptions = ns;
+  r.subscriptions = sp;
+  r.n_extended_metadata = wgg_pb_map_from_json(
+      json_object_get(doc, "extended"), &dapr__proto__runtime__v1__get_metadata_response__extended_metadata_entry__descriptor,
+      &ext);
+  r.extended_metadata = (Dapr__Proto__Runtime__V1__GetMetadataResponse__ExtendedMetadataEntry **)ext;
+  json_t *app = json_object_get(doc, "appConnectionProperties"), *health = json_object_get(app, "health");
+  if (app) {
+    ac.port = (int32_t)json_integer_value(json_object_get(app, "port"));
+    ac.protocol = (char *)str(app, "protocol");
+    ac.channel_address = (char *)str(app, "channelAddress");
+    ac.max_concurrency = (int32_t)json_integer_value(json_object_get(app, "maxConcurrency"));
+    if (health) {
+      hp.health_check_path = (char *)str(health, "healthCheckPath");
+      hp.health_probe_interval = (char *)str(health, "healthProbeInterval");
+      hp.health_probe_timeout = (char *)str(health, "healthProbeTimeout");
+      hp.health_threshold = (int32_t)json_integer_value(json_object_get(health, "healthThreshold"));
+      ac.health = &hp;
+    }
+    r.app_connection_properties = &ac;
+  }
+  wgg_grpc_reply(call, &r.base);
+out:
+  wgg_pb_map_free(ext, r.n_extended_metadata);
+  free(fv);
+  free(cv);
+  free(cp);
+  free(caps);
+  free(ev);
+  free(ep);
+  free(sv);
+  free(sp);
+  json_decref(doc);
+}
+
+static void set_metadata(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m) {
+  Dapr__Proto__Runtime__V1__SetMetadataRequest *q = (void *)m;
+  wgg_api_status st;
+  if (wgg_metadata_set(api, q->key, q->value, strlen(q->value), &st)) wgg_grpc_fail_status(call, &st);
+  else reply_empty(call);
+  protobuf_c_message_free_unpacked(m, NULL);
+}
+
+/* ---- Shutdown: answers, then shuts down gracefully as SIGTERM does ---- */
+
+static void shutdown_rpc(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m) {
+  (void)api;
+  protobuf_c_message_free_unpacked(m, NULL);
+  reply_empty(call);
+  wgg_info("shutdown requested through the gRPC API");
+  kill(getpid(), SIGTERM);
+}
+
+/* ---- grpc.health.v1.Health/Check ---- */
+
+static void health_check(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m) {
+  Grpc__Health__V1__HealthCheckRequest *q = (void *)m;
+  if (*q->service && strcmp(q->service, "dapr.proto.runtime.v1.Dapr")) {
+    wgg_grpc_fail(call, WGG_GRPC_NOT_FOUND, "unknown service");
+  } else {
+    Grpc__Health__V1__HealthCheckResponse r = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
+    r.status = __atomic_load_n(&api->ready, __ATOMIC_ACQUIRE) ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
+                                                               : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
+    wgg_grpc_reply(call, &r.base);
+  }
+  protobuf_c_message_free_unpacked(m, NULL);
+}
+
+/* ---- dispatch ---- */
+
+typedef void (*rpc_fn)(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m);
+
+typedef struct rpc {
+  const char *name;
+  const ProtobufCMessageDescriptor *in;
+  rpc_fn fn;
+} rpc;
+
+#define RT(x) &dapr__proto__runtime__v1__##x##__descriptor
+static const rpc dapr_rpcs[] = {
+    {"InvokeService", RT(invoke_service_request), invoke_service},
+    {"GetState", RT(get_state_request), wgg_grpc_get_state},
+    {"GetBulkState", RT(get_bulk_state_request), wgg_grpc_get_bulk_state},
+    {"SaveState", RT(save_state_request), wgg_grpc_save_state},
+    {"DeleteState", RT(delete_state_request), wgg_grpc_delete_state},
+    {"DeleteBulkState", RT(delete_bulk_state_request), wgg_grpc_delete_bulk_state},
+    {"ExecuteStateTransaction", RT(execute_state_transaction_request), wgg_grpc_transaction},
+    {"PublishEvent", RT(publish_event_request), publish_event},
+    {"InvokeBinding", RT(invoke_binding_request), invoke_binding},
+    {"GetMetadata", RT(get_metadata_request), get_metadata},
+    {"SetMetadata", RT(set_metadata_request), set_metadata},
+    {"Shutdown", RT(shutdown_request), shutdown_rpc},
+};
+static const rpc health_rpcs[] = {{"Check", &grpc__health__v1__health_check_request__descriptor, health_check}};
+
+/* Constant-time comparison of two strings. */
+static bool token_equal(const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b);
+  unsigned char d = la != lb;
+  for (size_t i = 0; i < la; i++) d |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
+  return d == 0;
+}
+
+void wgg_grpc_dapr_handle(wgg_grpc_call *call, void *user) {
+  wgg_api *api = user;
+  const char *path = wgg_grpc_call_path(call);
+  const char *slash = path[0] == '/' ? strchr(path + 1, '/') : NULL;
+  char service[128];
+  size_t sl = slash ? (size_t)(slash - path - 1) : 0;
+  snprintf(service, sizeof service, "%.*s", (int)(sl < sizeof service ? sl : sizeof service - 1), path + 1);
+  const char *method = slash ? slash + 1 : "";
+  const rpc *table = NULL;
+  size_t n = 0;
+  bool health = false;
+  if (!strcmp(service, "dapr.proto.runtime.v1.Dapr")) {
+    table = dapr_rpcs;
+    n = sizeof dapr_rpcs / sizeof *dapr_rpcs;
+  } else if (!strcmp(service, "grpc.health.v1.Health")) {
+    table = health_rpcs;
+    n = 1;
+    health = true;
+  }
+  const char *tok = api->opts->api_token;
+  if (tok && *tok && !health) { /* daprd's checkAPITokenInContext: Unauthorized as a gRPC status */
+    const char *got = wgg_grpc_call_header(call, "dapr-api-token");
+    if (!got || !token_equal(got, tok)) {
+      wgg_grpc_fail(call, WGG_GRPC_UNAUTHENTICATED, "Unauthorized");
+      return;
+    }
+  }
+  if (!table) {
+    wgg_grpc_fail(call, WGG_GRPC_UNIMPLEMENTED, "unknown service %s", service);
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (strcmp(table[i].name, method)) continue;
+    size_t len;
+    const uint8_t *data = wgg_grpc_call_msg(call, &len);
+    ProtobufCMessage *m = protobuf_c_message_unpack(table[i].in, NULL, len, data);
+    if (!m) {
+      wgg_grpc_fail(call, WGG_GRPC_INTERNAL, "grpc: error unmarshalling request: invalid %s message",
+                    table[i].in->name);
+      return;
+    }
+    if (api->opts->enable_api_logging) wgg_info("gRPC API Called: method=%s", path);
+    table[i].fn(api, call, m);
+    return;
+  }
+  wgg_grpc_fail(call, WGG_GRPC_UNIMPLEMENTED, "unknown method %s for service %s", method, service);
+}
