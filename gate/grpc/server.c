@@ -186,9 +186,9 @@ static void submit_answer(wgg_grpc_call *k, int code) {
     snprintf(k->status, sizeof k->status, "%d", code);
     nv[n++] = (nghttp2_nv)NV("grpc-status", k->status, strlen(k->status));
     if (k->message) nv[n++] = (nghttp2_nv)NV("grpc-message", k->message, strlen(k->message));
+    /* a request refused before its end (size limit) may still be arriving: the rest is read and
+     * dropped (an RST_STREAM here makes grpc-core clients report it instead of our status) */
     nghttp2_submit_response(c->h2, k->stream_id, nv, n, NULL);
-    /* the request may still be arriving (refused early): stop it */
-    if (!k->dispatched) nghttp2_submit_rst_stream(c->h2, NGHTTP2_FLAG_NONE, k->stream_id, NGHTTP2_NO_ERROR);
   }
   conn_flush(c);
 }
