@@ -204,7 +204,8 @@ static void invoke_service(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *
     why = "invoking another app over the gRPC API is not supported yet (use the HTTP API)";
   invoke_job *j = why ? NULL : calloc(1, sizeof *j);
   wgg_buf target = {0};
-  if (!why && (!j || !(j->app_id = strdup(q->id)))) why = "out of memory";
+  wgg_http_client *cl = wgg_grpc_call_loop(call)->data; /* the loop's app-channel client (runtime/sidecar.c) */
+  if (!why && (!j || !(j->app_id = strdup(q->id)) || !cl)) why = "out of memory";
   if (!why) {
     const Dapr__Proto__Common__V1__HTTPExtension *hx = ir->http_extension;
     const char *qs = hx && hx->querystring ? hx->querystring : "";
@@ -215,7 +216,7 @@ static void invoke_service(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *
     size_t nh = *ir->content_type ? 2 : 1;
     j->call = call;
     if (wgg_buf_printf(&target, "/%s%s%s", ir->method, *qs ? "?" : "", qs)) why = "out of memory";
-    else if (!wgg_app_call(api, wgg_grpc_call_loop(call)->data, verbs[verb], target.data, h, nh,
+    else if (!wgg_app_call(api, cl, verbs[verb], target.data, h, nh,
                            ir->data ? (const char *)ir->data->value.data : "", ir->data ? ir->data->value.len : 0,
                            wgg_grpc_call_peer(call), 60000, on_app_response, j, &why))
       j = NULL; /* on its way */
