@@ -38,8 +38,9 @@ struct wgg_grpc_call {
   bool answered;     /* a response was submitted (or the stream is gone) */
   bool stream_open;
   bool failed_early; /* answered before the request ended (size limit...) */
-  hdr hdrs[MAX_HEADERS];
+  size_t hoff[MAX_HEADERS][2]; /* offsets of name and value in hbuf (NUL-terminated) */
   size_t n_hdrs, head_bytes;
+  wgg_buf hbuf;
   wgg_buf in;        /* the request body: prefix + message */
   uint8_t *out;      /* the response: prefix + message */
   size_t out_len, out_off;
@@ -60,6 +61,8 @@ struct conn {
   wgg_grpc_call *calls; /* calls whose stream is open */
   size_t out_queued; /* bytes handed to uv_write, not yet written */
   bool reading, closing;
+  bool in_recv; /* inside nghttp2_session_mem_recv: on_read flushes once after it */
+  bool dead;    /* GOAWAY sent after an error: reading and dropping until EOF, then closed */
   char peer[64];
 };
 
@@ -84,10 +87,7 @@ static void conn_close(conn *c);
 
 static void call_unref(wgg_grpc_call *k) {
   if (--k->refs > 0) return;
-  for (size_t i = 0; i < k->n_hdrs; i++) {
-    free(k->hdrs[i].name);
-    free(k->hdrs[i].value);
-  }
+  wgg_buf_free(&k->hbuf);
   for (size_t i = 0; i < k->n_resp_hdrs; i++) {
     free(k->resp_hdrs[i].name);
     free(k->resp_hdrs[i].value);
@@ -115,7 +115,7 @@ const char *wgg_grpc_call_path(const wgg_grpc_call *k) {
 
 const char *wgg_grpc_call_header(const wgg_grpc_call *k, const char *name) {
   for (size_t i = 0; i < k->n_hdrs; i++)
-    if (!strcmp(k->hdrs[i].name, name)) return k->hdrs[i].value;
+    if (!strcmp(k->hbuf.data + k->hoff[i][0], name)) return k->hbuf.data + k->hoff[i][1];
   return NULL;
 }
 
@@ -334,11 +334,11 @@ static int on_header(nghttp2_session *h2, const nghttp2_frame *f, const uint8_t 
   if (!k || f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST) return 0; /* trailers: ignored */
   k->head_bytes += nl + vl + 32;
   if (k->head_bytes > c->srv->cfg.max_head || k->n_hdrs >= MAX_HEADERS) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-  hdr *h = &k->hdrs[k->n_hdrs];
-  if (!(h->name = wgg_strndup((const char *)name, nl)) || !(h->value = wgg_strndup((const char *)value, vl))) {
-    free(h->name);
+  k->hoff[k->n_hdrs][0] = k->hbuf.len;
+  k->hoff[k->n_hdrs][1] = k->hbuf.len + nl + 1;
+  if (wgg_buf_append(&k->hbuf, name, nl) || wgg_buf_append(&k->hbuf, "", 1) || wgg_buf_append(&k->hbuf, value, vl) ||
+      wgg_buf_append(&k->hbuf, "", 1))
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-  }
   k->n_hdrs++;
   return 0;
 }
@@ -428,13 +428,26 @@ typedef struct out_req {
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
 
-/* No stream for idle_timeout_ms: GOAWAY and close. */
+static void on_shutdown(uv_shutdown_t *sh, int status) {
+  (void)status;
+  free(sh);
+}
+
+/* Ends c after a GOAWAY (already submitted): sends what is queued, half-closes, and reads
+ * until the peer closes (at most a second): closing with unread input would make the kernel
+ * send RST, which can destroy the GOAWAY before the peer reads it. */
+static void conn_abort(conn *c);
+
+/* No stream for idle_timeout_ms: GOAWAY and close. A dead connection's grace ends. */
 static void on_idle(uv_timer_t *t) {
   conn *c = t->data;
+  if (c->dead) {
+    conn_close(c);
+    return;
+  }
   if (c->calls) return;
   nghttp2_session_terminate_session(c->h2, NGHTTP2_NO_ERROR);
-  conn_flush(c);
-  conn_close(c);
+  conn_abort(c);
 }
 
 static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *b) {
@@ -463,47 +476,43 @@ static void on_written(uv_write_t *w, int status) {
 
 /* Writes what nghttp2 has to send; closes the connection when the session is over. */
 static void conn_flush(conn *c) {
-  if (c->closing) return;
-  wgg_buf out = {0};
+  if (c->closing || c->in_recv) return;
+  out_req *o = NULL;
+  size_t cap = 0, len = 0;
   for (;;) {
     const uint8_t *data;
     ssize_t n = nghttp2_session_mem_send(c->h2, &data);
-    if (n < 0) {
-      wgg_buf_free(&out);
-      conn_close(c);
-      return;
-    }
     if (n == 0) break;
-    if (wgg_buf_append(&out, data, (size_t)n)) {
-      wgg_buf_free(&out);
+    if (n > 0 && len + (size_t)n > cap) {
+      size_t ncap = cap ? cap * 2 : 16384;
+      while (ncap < len + (size_t)n) ncap *= 2;
+      out_req *g = realloc(o, sizeof *o + ncap);
+      if (!g) n = -1;
+      else o = g, cap = ncap;
+    }
+    if (n < 0) {
+      free(o);
       conn_close(c);
       return;
     }
+    memcpy(o->data + len, data, (size_t)n);
+    len += (size_t)n;
   }
-  if (out.len) {
-    out_req *o = malloc(sizeof *o + out.len);
-    if (!o) {
-      wgg_buf_free(&out);
-      conn_close(c);
-      return;
-    }
+  if (len) {
     o->c = c;
-    o->len = out.len;
-    memcpy(o->data, out.data, out.len);
-    uv_buf_t b = uv_buf_init(o->data, (unsigned)out.len);
+    o->len = len;
+    uv_buf_t b = uv_buf_init(o->data, (unsigned)len);
     if (uv_write(&o->w, (uv_stream_t *)&c->tcp, &b, 1, on_written)) {
       free(o);
-      wgg_buf_free(&out);
       conn_close(c);
       return;
     }
-    c->out_queued += out.len;
+    c->out_queued += len;
     if (c->out_queued > OUT_HIGH_WATER && c->reading) { /* the peer does not read: stop reading it */
       c->reading = false;
       uv_read_stop((uv_stream_t *)&c->tcp);
     }
   }
-  wgg_buf_free(&out);
   if (!nghttp2_session_want_read(c->h2) && !nghttp2_session_want_write(c->h2) && c->out_queued == 0) {
     conn_close(c);
     return;
@@ -512,12 +521,13 @@ static void conn_flush(conn *c) {
     uv_timer_start(&c->idle, on_idle, c->srv->cfg.idle_timeout_ms, 0);
 }
 
+static void idle_closed(uv_handle_t *h) {
+  free(h->data); /* the conn: its last handle is closed */
+}
+
 static void conn_closed(uv_handle_t *h) {
   conn *c = h->data;
-  if (h == (uv_handle_t *)&c->tcp) {
-    uv_close((uv_handle_t *)&c->idle, NULL);
-    free(c);
-  }
+  uv_close((uv_handle_t *)&c->idle, idle_closed);
 }
 
 static void conn_close(conn *c) {
@@ -538,6 +548,23 @@ static void conn_close(conn *c) {
   uv_close((uv_handle_t *)&c->tcp, conn_closed);
 }
 
+static void conn_abort(conn *c) {
+  conn_flush(c);
+  if (c->closing || c->dead) return;
+  c->dead = true;
+  uv_shutdown_t *sh = malloc(sizeof *sh);
+  if (!sh || uv_shutdown(sh, (uv_stream_t *)&c->tcp, on_shutdown)) {
+    free(sh);
+    conn_close(c);
+    return;
+  }
+  if (!c->reading) {
+    c->reading = true;
+    uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read);
+  }
+  uv_timer_start(&c->idle, on_idle, 1000, 0);
+}
+
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b) {
   conn *c = st->data;
   if (n == 0) return;
@@ -545,13 +572,15 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b) {
     conn_close(c);
     return;
   }
+  if (c->dead) return; /* dropped */
   uv_timer_stop(&c->idle);
+  c->in_recv = true; /* answers given inside the callbacks go out in one write after */
   ssize_t rv = nghttp2_session_mem_recv(c->h2, (const uint8_t *)b->base, (size_t)n);
+  c->in_recv = false;
   if (rv < 0) { /* bad preface or a fatal protocol error: GOAWAY if we can, then close */
     wgg_debug("grpc: connection from %s: %s", c->peer, nghttp2_strerror((int)rv));
     nghttp2_session_terminate_session(c->h2, NGHTTP2_PROTOCOL_ERROR);
-    conn_flush(c);
-    conn_close(c);
+    conn_abort(c);
     return;
   }
   conn_flush(c);
