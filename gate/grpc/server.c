@@ -586,22 +586,10 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b) {
   conn_flush(c);
 }
 
-static void on_connection(uv_stream_t *ls, int status) {
-  listener *l = ls->data;
-  wgg_grpc_server *s = l->srv;
-  if (status < 0) return;
-  conn *c = calloc(1, sizeof *c);
-  if (!c) return;
-  c->srv = s;
-  uv_tcp_init(s->loop, &c->tcp);
-  c->tcp.data = c;
-  uv_timer_init(s->loop, &c->idle);
-  c->idle.data = c;
-  if (uv_accept(ls, (uv_stream_t *)&c->tcp)) {
-    c->closing = true;
-    uv_close((uv_handle_t *)&c->tcp, conn_closed);
-    return;
-  }
+/* Sets up the HTTP/2 session of c, whose socket is open, and starts reading. Returns 0, or -1
+ * (c closed). */
+static int conn_start(conn *c) {
+  wgg_grpc_server *s = c->srv;
   uv_tcp_nodelay(&c->tcp, 1);
   struct sockaddr_storage ss;
   int sl = sizeof ss;
@@ -610,17 +598,13 @@ static void on_connection(uv_stream_t *ls, int status) {
     if (ss.ss_family == AF_INET6) {
       uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof ip);
       snprintf(c->peer, sizeof c->peer, "[%s]:%d", ip, ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
-    } else {
+    } else if (ss.ss_family == AF_INET) {
       uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof ip);
       snprintf(c->peer, sizeof c->peer, "%s:%d", ip, ntohs(((struct sockaddr_in *)&ss)->sin_port));
     }
   }
   nghttp2_session_callbacks *cb;
-  if (nghttp2_session_callbacks_new(&cb)) {
-    c->closing = true;
-    uv_close((uv_handle_t *)&c->tcp, conn_closed);
-    return;
-  }
+  if (nghttp2_session_callbacks_new(&cb)) goto fail;
   nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
   nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
@@ -628,11 +612,7 @@ static void on_connection(uv_stream_t *ls, int status) {
   nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
   int rc = nghttp2_session_server_new(&c->h2, cb, c);
   nghttp2_session_callbacks_del(cb);
-  if (rc) {
-    c->closing = true;
-    uv_close((uv_handle_t *)&c->tcp, conn_closed);
-    return;
-  }
+  if (rc) goto fail;
   nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, MAX_STREAMS},
                                  {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1 << 20},
                                  {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, (uint32_t)s->cfg.max_head}};
@@ -645,6 +625,47 @@ static void on_connection(uv_stream_t *ls, int status) {
   c->reading = true;
   uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read);
   conn_flush(c);
+  return 0;
+fail:
+  c->closing = true;
+  uv_close((uv_handle_t *)&c->tcp, conn_closed);
+  return -1;
+}
+
+static conn *conn_new(wgg_grpc_server *s) {
+  conn *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  c->srv = s;
+  uv_tcp_init(s->loop, &c->tcp);
+  c->tcp.data = c;
+  uv_timer_init(s->loop, &c->idle);
+  c->idle.data = c;
+  return c;
+}
+
+static void on_connection(uv_stream_t *ls, int status) {
+  listener *l = ls->data;
+  if (status < 0) return;
+  conn *c = conn_new(l->srv);
+  if (!c) return;
+  if (uv_accept(ls, (uv_stream_t *)&c->tcp)) {
+    c->closing = true;
+    uv_close((uv_handle_t *)&c->tcp, conn_closed);
+    return;
+  }
+  conn_start(c);
+}
+
+int wgg_grpc_server_adopt(wgg_grpc_server *s, int fd, wgg_err *err) {
+  conn *c = conn_new(s);
+  if (!c) return wgg_err_set(err, "out of memory");
+  int rc = uv_tcp_open(&c->tcp, fd);
+  if (rc) {
+    c->closing = true;
+    uv_close((uv_handle_t *)&c->tcp, conn_closed);
+    return wgg_err_set(err, "cannot use socket %d: %s", fd, uv_strerror(rc));
+  }
+  return conn_start(c) ? wgg_err_set(err, "out of memory") : 0;
 }
 
 wgg_grpc_server *wgg_grpc_server_new(uv_loop_t *loop, const wgg_grpc_server_config *cfg, wgg_err *err) {

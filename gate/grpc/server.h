@@ -48,6 +48,10 @@ wgg_grpc_server *wgg_grpc_server_new(uv_loop_t *loop, const wgg_grpc_server_conf
  * brackets or not). Returns 0, or -1 with err naming the address. */
 int wgg_grpc_server_listen(wgg_grpc_server *s, const char *host, int port, wgg_err *err);
 
+/* Serves one already connected stream socket fd (ownership moves in; a
+ * socketpair end works too): for tests and fuzzing. Returns 0 or -1 with err. */
+int wgg_grpc_server_adopt(wgg_grpc_server *s, int fd, wgg_err *err);
+
 /* Graceful drain: stops accepting, sends GOAWAY on every connection, which
  * closes once its calls in flight are answered. */
 void wgg_grpc_server_drain(wgg_grpc_server *s);
