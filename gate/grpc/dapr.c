@@ -13,6 +13,8 @@
 
 #include "api/appchannel.h"
 #include "grpc/dapr_internal.h"
+#include "google/rpc/error_details.pb-c.h"
+#include "google/rpc/status.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "observe/trace.h"
 #include "util/log.h"
@@ -59,8 +61,80 @@ void wgg_pb_map_free(void **entries, size_t n) {
   free(entries);
 }
 
+/* The google.rpc.ErrorInfo reason daprd gives an error code (the GrpcCode
+ * column of dapr pkg/messages/errorcodes); codes not listed are their own
+ * reason, as daprd's apierrors.Basic does. */
+static const char *const reasons[][2] = {
+    {"ERR_STATE_STORE_NOT_FOUND", "DAPR_STATE_NOT_FOUND"},
+    {"ERR_STATE_STORE_NOT_CONFIGURED", "DAPR_STATE_NOT_CONFIGURED"},
+    {"ERR_STATE_STORE_NOT_SUPPORTED", "DAPR_STATE_TRANSACTIONS_NOT_SUPPORTED"},
+    {"ERR_MALFORMED_REQUEST", "DAPR_STATE_ILLEGAL_KEY"}, /* the state key checks are its only gRPC use */
+    {"ERR_PUBSUB_EMPTY", "DAPR_PUBSUB_NAME_EMPTY"},
+    {"ERR_PUBSUB_NOT_FOUND", "DAPR_PUBSUB_NOT_FOUND"},
+    {"ERR_PUBSUB_NOT_CONFIGURED", "DAPR_PUBSUB_NOT_CONFIGURED"},
+    {"ERR_TOPIC_NAME_EMPTY", "DAPR_PUBSUB_TOPIC_NAME_EMPTY"},
+    {"ERR_PUBSUB_FORBIDDEN", "DAPR_PUBSUB_FORBIDDEN"},
+    {"ERR_PUBSUB_PUBLISH_MESSAGE", "DAPR_PUBSUB_PUBLISH_MESSAGE"},
+    {"ERR_PUBSUB_REQUEST_METADATA", "DAPR_PUBSUB_METADATA_DESERIALIZATION"},
+    {"ERR_PUBSUB_CLOUD_EVENTS_SER", "DAPR_PUBSUB_CLOUD_EVENT_CREATION"},
+};
+
+/* Attaches a google.rpc.Status with one google.rpc.ErrorInfo {reason,
+ * domain "dapr.io", metadata md (n pairs)} to call's error answer, as daprd's
+ * errors carry (dapr/kit errors' WithErrorInfo). */
+static void set_error_info(wgg_grpc_call *call, int code, const char *msg, const char *reason,
+                           const char *const (*md)[2], size_t n) {
+  Google__Rpc__ErrorInfo info = GOOGLE__RPC__ERROR_INFO__INIT;
+  Google__Rpc__ErrorInfo__MetadataEntry e[4], *ep[4];
+  for (size_t i = 0; i < n && i < 4; i++) {
+    google__rpc__error_info__metadata_entry__init(&e[i]);
+    e[i].key = (char *)md[i][0];
+    e[i].value = (char *)md[i][1];
+    ep[i] = &e[i];
+  }
+  info.reason = (char *)reason;
+  info.domain = (char *)"dapr.io";
+  info.n_metadata = n < 4 ? n : 4;
+  info.metadata = ep;
+  uint8_t ibuf[1024], sbuf[4096];
+  size_t ilen = protobuf_c_message_get_packed_size(&info.base);
+  if (ilen > sizeof ibuf) return;
+  protobuf_c_message_pack(&info.base, ibuf);
+  Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT, *anyp = &any;
+  any.type_url = (char *)"type.googleapis.com/google.rpc.ErrorInfo";
+  any.value.data = ibuf;
+  any.value.len = ilen;
+  Google__Rpc__Status status = GOOGLE__RPC__STATUS__INIT;
+  status.code = code;
+  status.message = (char *)msg;
+  status.n_details = 1;
+  status.details = &anyp;
+  size_t slen = protobuf_c_message_get_packed_size(&status.base);
+  if (slen > sizeof sbuf) return;
+  protobuf_c_message_pack(&status.base, sbuf);
+  wgg_grpc_call_set_details(call, sbuf, slen);
+}
+
 void wgg_grpc_fail_status(wgg_grpc_call *call, const wgg_api_status *st) {
-  wgg_grpc_fail(call, st->grpc ? st->grpc : WGG_GRPC_INTERNAL, "%s", st->msg);
+  int code = st->grpc ? st->grpc : WGG_GRPC_INTERNAL;
+  const char *reason = st->code ? st->code : "ERR_INTERNAL";
+  for (size_t i = 0; i < sizeof reasons / sizeof *reasons; i++)
+    if (!strcmp(reasons[i][0], reason)) reason = reasons[i][1];
+  set_error_info(call, code, st->msg, reason, NULL, 0);
+  wgg_grpc_fail(call, code, "%s", st->msg);
+}
+
+/* daprd's ErrorFromHTTPResponseCode: the HTTP status text as message, and an
+ * ErrorInfo with reason the status text, metadata http.code and
+ * http.error_message (detail, cut to 63 bytes). */
+static void fail_http(wgg_grpc_call *call, int code, int http, const char *detail, size_t len) {
+  const char *text = wgg_http_reason(http);
+  char hc[16], det[64];
+  snprintf(hc, sizeof hc, "%d", http);
+  snprintf(det, sizeof det, "%.*s", (int)(len < 63 ? len : 63), detail ? detail : "");
+  const char *const md[2][2] = {{"http.code", hc}, {"http.error_message", det}};
+  set_error_info(call, code, text, text, md, 2);
+  wgg_grpc_fail(call, code, "%s", text);
 }
 
 static void reply_empty(wgg_grpc_call *call) {
@@ -174,7 +248,7 @@ static void on_app_response(void *user, const wgg_http_response *resp, const cha
     wgg_grpc_call_add_header(j->call, "dapr-http-status", status);
     int code = code_from_http(resp->status);
     if (code) {
-      wgg_grpc_fail(j->call, code, "%s", wgg_http_reason(resp->status));
+      fail_http(j->call, code, resp->status, resp->body, resp->body_len);
     } else {
       const char *ct = "";
       for (size_t i = 0; i < resp->n_headers; i++)
@@ -427,7 +501,8 @@ void wgg_grpc_dapr_handle(wgg_grpc_call *call, void *user) {
   if (tok && *tok && !health) { /* daprd's checkAPITokenInContext: Unauthorized as a gRPC status */
     const char *got = wgg_grpc_call_header(call, "dapr-api-token");
     if (!got || !token_equal(got, tok)) {
-      wgg_grpc_fail(call, WGG_GRPC_UNAUTHENTICATED, "Unauthorized");
+      const char *why = got ? "authentication error: api token mismatch" : "missing api token in request metadata";
+      fail_http(call, WGG_GRPC_UNAUTHENTICATED, 401, why, strlen(why));
       return;
     }
   }

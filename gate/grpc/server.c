@@ -46,6 +46,7 @@ struct wgg_grpc_call {
   size_t out_len, out_off;
   char status[4];
   char *message;     /* grpc-message, percent-encoded */
+  char *details;     /* grpc-status-details-bin, base64, or NULL */
   hdr resp_hdrs[16];
   size_t n_resp_hdrs;
   uv_timer_t deadline;
@@ -95,6 +96,7 @@ static void call_unref(wgg_grpc_call *k) {
   wgg_buf_free(&k->in);
   free(k->out);
   free(k->message);
+  free(k->details);
   free(k);
 }
 
@@ -147,6 +149,30 @@ int wgg_grpc_call_add_header(wgg_grpc_call *k, const char *name, const char *val
   return 0;
 }
 
+int wgg_grpc_call_set_details(wgg_grpc_call *k, const uint8_t *status, size_t len) {
+  static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  char *out = malloc(len / 3 * 4 + 5), *p = out;
+  if (!out) return -1;
+  size_t i = 0;
+  for (; i + 2 < len; i += 3) {
+    uint32_t v = (uint32_t)status[i] << 16 | (uint32_t)status[i + 1] << 8 | status[i + 2];
+    *p++ = b64[v >> 18];
+    *p++ = b64[(v >> 12) & 63];
+    *p++ = b64[(v >> 6) & 63];
+    *p++ = b64[v & 63];
+  }
+  if (i < len) { /* unpadded, as gRPC sends binary metadata */
+    uint32_t v = (uint32_t)status[i] << 16 | (i + 1 < len ? (uint32_t)status[i + 1] << 8 : 0);
+    *p++ = b64[v >> 18];
+    *p++ = b64[(v >> 12) & 63];
+    if (i + 1 < len) *p++ = b64[(v >> 6) & 63];
+  }
+  *p = '\0';
+  free(k->details);
+  k->details = out;
+  return 0;
+}
+
 /* The data source of a response: the message, then the trailers. */
 static ssize_t read_out(nghttp2_session *h2, int32_t sid, uint8_t *buf, size_t len, uint32_t *flags,
                         nghttp2_data_source *src, void *user) {
@@ -173,7 +199,7 @@ static void submit_answer(wgg_grpc_call *k, int code) {
   k->answered = true;
   stop_timer(k);
   if (!c || !k->stream_open || c->closing) return;
-  nghttp2_nv nv[4 + 16];
+  nghttp2_nv nv[5 + 16];
   size_t n = 0;
   nv[n++] = (nghttp2_nv)NV(":status", "200", 3);
   nv[n++] = (nghttp2_nv)NV("content-type", "application/grpc", 16);
@@ -186,6 +212,7 @@ static void submit_answer(wgg_grpc_call *k, int code) {
     snprintf(k->status, sizeof k->status, "%d", code);
     nv[n++] = (nghttp2_nv)NV("grpc-status", k->status, strlen(k->status));
     if (k->message) nv[n++] = (nghttp2_nv)NV("grpc-message", k->message, strlen(k->message));
+    if (k->details) nv[n++] = (nghttp2_nv)NV("grpc-status-details-bin", k->details, strlen(k->details));
     /* a request refused before its end (size limit) may still be arriving: the rest is read and
      * dropped (an RST_STREAM here makes grpc-core clients report it instead of our status) */
     nghttp2_submit_response(c->h2, k->stream_id, nv, n, NULL);

@@ -83,6 +83,11 @@ const char *wgg_grpc_call_peer(const wgg_grpc_call *c);
  * Returns 0 or -1 on OOM. */
 int wgg_grpc_call_add_header(wgg_grpc_call *c, const char *name, const char *value);
 
+/* Sets the grpc-status-details-bin trailer of an error answer: status is a
+ * serialized google.rpc.Status (copied, sent base64-encoded). Returns 0 or -1
+ * on OOM. */
+int wgg_grpc_call_set_details(wgg_grpc_call *c, const uint8_t *status, size_t len);
+
 /* Answers OK with msg packed (protobuf-c). The call is gone afterwards. */
 void wgg_grpc_reply(wgg_grpc_call *c, const ProtobufCMessage *msg);
 

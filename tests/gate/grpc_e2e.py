@@ -33,7 +33,8 @@ start_alarm(240)
 
 # ---- stubs from proto/ ----
 gen = tempfile.mkdtemp(prefix="wgg-grpc-stubs-")
-protos = ["dapr/proto/common/v1/common.proto", "dapr/proto/runtime/v1/dapr.proto", "grpc/health/v1/health.proto"]
+protos = ["dapr/proto/common/v1/common.proto", "dapr/proto/runtime/v1/dapr.proto", "grpc/health/v1/health.proto",
+          "google/rpc/status.proto", "google/rpc/error_details.proto"]
 wkt = "/usr/include" if os.path.exists("/usr/include/google/protobuf/any.proto") else None
 cmd = [sys.executable, "-m", "grpc_tools.protoc", "-I" + os.path.join(ROOT, "proto")]
 if wkt:
@@ -45,9 +46,36 @@ from dapr.proto.runtime.v1 import dapr_pb2 as D  # noqa: E402
 from dapr.proto.runtime.v1 import dapr_pb2_grpc as DG  # noqa: E402
 # grpc/health/v1 cannot be imported as a package (grpcio owns "grpc"): load the messages by path
 import importlib.util  # noqa: E402
-_spec = importlib.util.spec_from_file_location("health_pb2", os.path.join(gen, "grpc/health/v1/health_pb2.py"))
-H = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(H)
+
+
+def load(name, rel):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(gen, rel))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+H = load("health_pb2", "grpc/health/v1/health_pb2.py")
+RPC_STATUS = load("status_pb2", "google/rpc/status_pb2.py")  # google.* belongs to protobuf's package
+RPC_DETAILS = load("error_details_pb2", "google/rpc/error_details_pb2.py")
+
+
+def error_info(fn, *args, **kw):
+    """The google.rpc.ErrorInfo daprd-style errors carry in grpc-status-details-bin: (code, reason, domain, md)."""
+    try:
+        fn(*args, timeout=T, **kw)
+    except grpc.RpcError as e:
+        raw = dict(e.trailing_metadata() or ()).get("grpc-status-details-bin")
+        if raw is None:
+            return e.code(), None, None, None
+        st = RPC_STATUS.Status.FromString(raw)
+        check(st.code == e.code().value[0] and st.message == e.details(), f"Status {st.code} {st.message!r} vs {e}")
+        for d in st.details:
+            if d.type_url == "type.googleapis.com/google.rpc.ErrorInfo":
+                info = RPC_DETAILS.ErrorInfo.FromString(d.value)
+                return e.code(), info.reason, info.domain, dict(info.metadata)
+        return e.code(), None, None, None
+    return None, None, None, None
 
 
 def health_check(channel):
@@ -203,6 +231,13 @@ check_status(rpc_error(dapr.SaveState, D.SaveStateRequest(store_name=S, states=[
 check_status(rpc_error(dapr.GetState, D.GetStateRequest(store_name=S, key="a||b")), grpc.StatusCode.INVALID_ARGUMENT,
              "input key/keyPrefix 'a||b' can't contain '||'")
 check_status(rpc_error(dapr.SaveState, D.SaveStateRequest(store_name=S)), None)  # nothing to save: OK
+# the rich error details daprd attaches (google.rpc.ErrorInfo)
+got = error_info(dapr.GetState, D.GetStateRequest(store_name="nope", key="k"))
+check(got == (grpc.StatusCode.INVALID_ARGUMENT, "DAPR_STATE_NOT_FOUND", "dapr.io", {}), f"ErrorInfo {got}")
+got = error_info(dapr.GetState, D.GetStateRequest(store_name=S, key="a||b"))
+check(got[1] == "DAPR_STATE_ILLEGAL_KEY", f"ErrorInfo {got}")
+got = error_info(dapr.SaveState, D.SaveStateRequest(store_name=S, states=[C.StateItem(key="", value=b"x")]))
+check(got[1] == "ERR_STATE_SAVE" and got[2] == "dapr.io", f"ErrorInfo {got}")
 # bulk get
 c, r = rpc_error(dapr.GetBulkState, D.GetBulkStateRequest(store_name=S, keys=["k1", "absent", "h1"], parallelism=2))
 if c is None:
@@ -273,6 +308,8 @@ if len(events) == 2:  # in either order
     check(e2.get("type") == "my.type" and e2.get("datacontenttype") == "text/plain", f"CloudEvent {events}")
 check_status(rpc_error(dapr.PublishEvent, D.PublishEventRequest(pubsub_name="nope", topic="t")),
              grpc.StatusCode.INVALID_ARGUMENT, "pubsub nope is not found")
+got = error_info(dapr.PublishEvent, D.PublishEventRequest(pubsub_name="nope", topic="t"))
+check(got[1] == "DAPR_PUBSUB_NOT_FOUND", f"ErrorInfo {got}")
 check_status(rpc_error(dapr.PublishEvent, D.PublishEventRequest(pubsub_name="pubsub", topic="")),
              grpc.StatusCode.INVALID_ARGUMENT, "topic is empty in pubsub pubsub")
 check_status(rpc_error(dapr.PublishEvent, D.PublishEventRequest(pubsub_name="", topic="t")),
@@ -297,6 +334,10 @@ check(c is None and r.data.value == b"GET /echo?a=1", f"InvokeService GET: {c} {
 check_status(rpc_error(dapr.InvokeService, D.InvokeServiceRequest(id="gapp", message=C.InvokeRequest(
     method="missing", http_extension=C.HTTPExtension(verb=C.HTTPExtension.POST)))), grpc.StatusCode.NOT_FOUND,
     "Not Found")
+got = error_info(dapr.InvokeService, D.InvokeServiceRequest(id="gapp", message=C.InvokeRequest(
+    method="missing", http_extension=C.HTTPExtension(verb=C.HTTPExtension.POST))))
+check(got == (grpc.StatusCode.NOT_FOUND, "Not Found", "dapr.io", {"http.code": "404", "http.error_message": "nope"}),
+      f"ErrorInfo of an app's 404 {got}")
 
 # a client that gives up mid-call: the stream is reset, the app's late answer is dropped
 fut = dapr.InvokeService.future(D.InvokeServiceRequest(id="gapp", message=C.InvokeRequest(
@@ -428,6 +469,9 @@ tok.start(timeout=20, wait_path="/v1.0/healthz")
 tch = grpc.insecure_channel(f"127.0.0.1:{tok.grpc_port}")
 td = DG.DaprStub(tch)
 check_status(rpc_error(td.GetMetadata, D.GetMetadataRequest()), grpc.StatusCode.UNAUTHENTICATED, "Unauthorized")
+got = error_info(td.GetMetadata, D.GetMetadataRequest())
+check(got[1] == "Unauthorized" and got[3].get("http.code") == "401" and "missing api token" in got[3].get(
+    "http.error_message", ""), f"ErrorInfo {got}")
 check_status(rpc_error(td.GetMetadata, D.GetMetadataRequest(), metadata=[("dapr-api-token", "wrong")]),
              grpc.StatusCode.UNAUTHENTICATED)
 c, r = rpc_error(td.GetMetadata, D.GetMetadataRequest(), metadata=[("dapr-api-token", "s3cret")])
