@@ -60,6 +60,7 @@ struct conn {
   uv_timer_t idle;
   conn *prev, *next;
   wgg_grpc_call *calls; /* calls whose stream is open */
+  wgg_buf scratch;      /* output being collected by conn_flush */
   size_t out_queued; /* bytes handed to uv_write, not yet written */
   bool reading, closing;
   bool in_recv; /* inside nghttp2_session_mem_recv: on_read flushes once after it */
@@ -504,30 +505,33 @@ static void on_written(uv_write_t *w, int status) {
 /* Writes what nghttp2 has to send; closes the connection when the session is over. */
 static void conn_flush(conn *c) {
   if (c->closing || c->in_recv) return;
-  out_req *o = NULL;
-  size_t cap = 0, len = 0;
+  /* collect what nghttp2 has to send in the connection's scratch buffer (kept between flushes) */
+  c->scratch.len = 0;
   for (;;) {
     const uint8_t *data;
     ssize_t n = nghttp2_session_mem_send(c->h2, &data);
     if (n == 0) break;
-    if (n > 0 && len + (size_t)n > cap) {
-      size_t ncap = cap ? cap * 2 : 16384;
-      while (ncap < len + (size_t)n) ncap *= 2;
-      out_req *g = realloc(o, sizeof *o + ncap);
-      if (!g) n = -1;
-      else o = g, cap = ncap;
-    }
-    if (n < 0) {
-      free(o);
+    if (n < 0 || wgg_buf_append(&c->scratch, data, (size_t)n)) {
       conn_close(c);
       return;
     }
-    memcpy(o->data + len, data, (size_t)n);
-    len += (size_t)n;
+  }
+  const char *p = c->scratch.data;
+  size_t len = c->scratch.len;
+  if (len && c->out_queued == 0) { /* nothing queued: write now (a completed uv_write costs an epoll_ctl) */
+    uv_buf_t t = uv_buf_init((char *)p, (unsigned)len);
+    int n = uv_try_write((uv_stream_t *)&c->tcp, &t, 1);
+    if (n > 0) p += n, len -= (size_t)n;
   }
   if (len) {
+    out_req *o = malloc(sizeof *o + len);
+    if (!o) {
+      conn_close(c);
+      return;
+    }
     o->c = c;
     o->len = len;
+    memcpy(o->data, p, len);
     uv_buf_t b = uv_buf_init(o->data, (unsigned)len);
     if (uv_write(&o->w, (uv_stream_t *)&c->tcp, &b, 1, on_written)) {
       free(o);
@@ -540,6 +544,8 @@ static void conn_flush(conn *c) {
       uv_read_stop((uv_stream_t *)&c->tcp);
     }
   }
+  if (c->scratch.cap > 65536) wgg_buf_free(&c->scratch); /* keep a small one only */
+  if (c->dead) return; /* on_read or the grace timer closes it */
   if (!nghttp2_session_want_read(c->h2) && !nghttp2_session_want_write(c->h2) && c->out_queued == 0) {
     conn_close(c);
     return;
@@ -549,7 +555,9 @@ static void conn_flush(conn *c) {
 }
 
 static void idle_closed(uv_handle_t *h) {
-  free(h->data); /* the conn: its last handle is closed */
+  conn *c = h->data; /* its last handle is closed */
+  wgg_buf_free(&c->scratch);
+  free(c);
 }
 
 static void conn_closed(uv_handle_t *h) {
@@ -576,9 +584,10 @@ static void conn_close(conn *c) {
 }
 
 static void conn_abort(conn *c) {
-  conn_flush(c);
   if (c->closing || c->dead) return;
-  c->dead = true;
+  c->dead = true; /* conn_flush must not close it when the GOAWAY is out */
+  conn_flush(c);
+  if (c->closing) return;
   uv_shutdown_t *sh = malloc(sizeof *sh);
   if (!sh || uv_shutdown(sh, (uv_stream_t *)&c->tcp, on_shutdown)) {
     free(sh);
