@@ -450,6 +450,27 @@ s.sendall(burst + frame(6, 0, 0, b"flood..."))
 fr = read_frames(s, lambda t, f, i: t == 6 and f & 1, 10)
 check(any(t == 6 and f & 1 for t, f, _, _ in fr), "connection alive after a stream flood")
 s.close()
+# a client that sends calls and never reads: the server stops reading it once its answers pile
+# up (flow control and the output high-water mark), and goes on serving others
+s = connect()
+s.setblocking(False)
+gm = b"\x00\x00\x00\x00\x00"  # an empty GetMetadataRequest
+sent, sid, stuck_at = 0, 1, time.time() + 8
+while time.time() < stuck_at and sid < 2 ** 20:
+    chunk = b"".join(frame(1, 4, sid + 2 * k, HEADERS) + frame(0, 1, sid + 2 * k, gm) for k in range(50))
+    try:
+        sent += s.send(chunk)  # a partial send garbles the framing: the server may end the connection, which is fine
+    except BlockingIOError:
+        break  # the server no longer reads us
+    except OSError:
+        break
+    sid += 100
+c, r = rpc_error(dapr.GetMetadata, D.GetMetadataRequest())
+check(c is None and r.id == "gapp", f"serving others while a client does not read ({sent} bytes sent): {c}")
+rss_kb = int([ln.split()[1] for ln in open(f"/proc/{sc.proc.pid}/status") if ln.startswith("VmRSS")][0])
+print(f"non-reading client: {sent} bytes of calls sent before the server stopped reading; sidecar RSS {rss_kb} kB")
+check(rss_kb < 200 * 1024, f"sidecar RSS {rss_kb} kB after a client that does not read")
+s.close()
 # a whole unary call by hand: response HEADERS, DATA and trailers on stream 1
 s = connect()
 s.sendall(frame(1, 4, 1, HEADERS) + frame(0, 1, 1, b"\x00\x00\x00\x00\x00"))
