@@ -150,6 +150,35 @@ typedef struct wgg_publish_input {
 int wgg_publish_call(wgg_api *api, uv_loop_t *loop, const wgg_publish_input *in, wgg_state_done_cb cb, void *user,
                      wgg_api_status *st);
 
+/* One event of a bulk publish: its bytes and content type, and its own
+ * metadata (a JSON object of strings or NULL; borrowed) over the request's. */
+typedef struct wgg_publish_entry {
+  const char *entry_id;
+  const char *data;
+  size_t len;
+  const char *content_type;
+  json_t *metadata;
+} wgg_publish_entry;
+
+/* An entry the pubsub refused, and why. */
+typedef struct wgg_publish_failed {
+  const char *entry_id;
+  const char *error;
+} wgg_publish_failed;
+
+/* Completion of a bulk publish: the n entries that failed (none: all
+ * published), valid during the call. */
+typedef void (*wgg_publish_bulk_cb)(void *user, const wgg_publish_failed *failed, size_t n);
+
+/* Publishes n events (0 is fine) to in->topic of in->pubsub (in->data is unused):
+ * validates as wgg_publish_call, then each entry (entry IDs present and
+ * unique: 400 / INVALID_ARGUMENT ERR_PUBSUB_EVENTS_SER in daprd's
+ * BulkPublishEventAlpha1 wording; its CloudEvent: ERR_PUBSUB_CLOUD_EVENTS_SER
+ * or ERR_PUBSUB_REQUEST_METADATA), and publishes them one by one. Returns 0
+ * and cb runs later, or -1 with st filled and cb not run. */
+int wgg_publish_bulk_call(wgg_api *api, uv_loop_t *loop, const wgg_publish_input *in, const wgg_publish_entry *ents,
+                          size_t n, wgg_publish_bulk_cb cb, void *user, wgg_api_status *st);
+
 /* ---- bindings (bindings.c) ---- */
 
 /* Completion of an output binding: st NULL on success; result holds the

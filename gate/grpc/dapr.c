@@ -167,6 +167,59 @@ static void publish_event(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m
   protobuf_c_message_free_unpacked(m, NULL);
 }
 
+/* ---- BulkPublishEventAlpha1 ---- */
+
+static void bulk_done(void *user, const wgg_publish_failed *failed, size_t n) {
+  wgg_grpc_call *call = user;
+  Dapr__Proto__Runtime__V1__BulkPublishResponse r = DAPR__PROTO__RUNTIME__V1__BULK_PUBLISH_RESPONSE__INIT;
+  Dapr__Proto__Runtime__V1__BulkPublishResponseFailedEntry *fe = calloc(n ? n : 1, sizeof *fe);
+  Dapr__Proto__Runtime__V1__BulkPublishResponseFailedEntry **fp = calloc(n ? n : 1, sizeof *fp);
+  if (!fe || !fp) {
+    wgg_grpc_fail(call, WGG_GRPC_INTERNAL, "out of memory");
+  } else {
+    for (size_t i = 0; i < n; i++) {
+      dapr__proto__runtime__v1__bulk_publish_response_failed_entry__init(&fe[i]);
+      fe[i].entry_id = (char *)failed[i].entry_id;
+      fe[i].error = (char *)failed[i].error;
+      fp[i] = &fe[i];
+    }
+    r.n_failedentries = n; /* partial failures are no error, as daprd */
+    r.failedentries = fp;
+    wgg_grpc_reply(call, &r.base);
+  }
+  free(fe);
+  free(fp);
+}
+
+static void bulk_publish(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m) {
+  Dapr__Proto__Runtime__V1__BulkPublishRequest *q = (void *)m;
+  json_t *md = wgg_pb_map_json(q->metadata, q->n_metadata);
+  wgg_publish_entry *ents = calloc(q->n_entries ? q->n_entries : 1, sizeof *ents);
+  wgg_publish_input in = {.pubsub = q->pubsub_name,
+                          .topic = q->topic,
+                          .metadata = md,
+                          .traceparent = wgg_grpc_call_header(call, "traceparent"),
+                          .tracestate = wgg_grpc_call_header(call, "tracestate")};
+  bool ok = md && ents;
+  for (size_t i = 0; ok && i < q->n_entries; i++) {
+    Dapr__Proto__Runtime__V1__BulkPublishRequestEntry *e = q->entries[i];
+    ents[i] = (wgg_publish_entry){.entry_id = e->entry_id, .data = (const char *)e->event.data, .len = e->event.len,
+                                  .content_type = *e->content_type ? e->content_type : NULL,
+                                  .metadata = wgg_pb_map_json(e->metadata, e->n_metadata)};
+    ok = ents[i].metadata != NULL;
+  }
+  wgg_api_status st;
+  if (!ok) {
+    wgg_grpc_fail(call, WGG_GRPC_INTERNAL, "out of memory");
+  } else if (wgg_publish_bulk_call(api, wgg_grpc_call_loop(call), &in, ents, q->n_entries, bulk_done, call, &st)) {
+    wgg_grpc_fail_status(call, &st);
+  }
+  for (size_t i = 0; ents && i < q->n_entries; i++) json_decref(ents[i].metadata);
+  free(ents);
+  json_decref(md);
+  protobuf_c_message_free_unpacked(m, NULL);
+}
+
 /* ---- InvokeBinding ---- */
 
 static void binding_done(void *user, const wgg_api_status *st, const wgg_binding_result *res) {
@@ -463,6 +516,7 @@ static const rpc dapr_rpcs[] = {
     {"DeleteBulkState", RT(delete_bulk_state_request), wgg_grpc_delete_bulk_state},
     {"ExecuteStateTransaction", RT(execute_state_transaction_request), wgg_grpc_transaction},
     {"PublishEvent", RT(publish_event_request), publish_event},
+    {"BulkPublishEventAlpha1", RT(bulk_publish_request), bulk_publish},
     {"InvokeBinding", RT(invoke_binding_request), invoke_binding},
     {"GetMetadata", RT(get_metadata_request), get_metadata},
     {"SetMetadata", RT(set_metadata_request), set_metadata},

@@ -306,6 +306,26 @@ if len(events) == 2:  # in either order
     check(e1.get("source") == "gapp" and e1.get("topic") == "orders" and e1.get("datacontenttype") == "application/json",
           f"CloudEvent {events}")
     check(e2.get("type") == "my.type" and e2.get("datacontenttype") == "text/plain", f"CloudEvent {events}")
+# bulk publish: entries with their own content types and metadata over the request's
+events.clear()
+c, r = rpc_error(dapr.BulkPublishEventAlpha1, D.BulkPublishRequest(pubsub_name="pubsub", topic="orders", entries=[
+    D.BulkPublishRequestEntry(entry_id="b1", event=b'{"n":1}', content_type="application/json"),
+    D.BulkPublishRequestEntry(entry_id="b2", event=b"two", content_type="text/plain",
+                              metadata={"cloudevent.type": "entry.type"})],
+    metadata={"cloudevent.type": "req.type"}))
+check(c is None and len(r.failedEntries) == 0, f"BulkPublishEventAlpha1: {c} {r}")
+deadline = time.time() + 10
+while len(events) < 2 and time.time() < deadline:
+    time.sleep(0.05)
+types = sorted((json.dumps(e.get("data")), e.get("type")) for e in events)
+check(types == [('"two"', "entry.type"), ('{"n": 1}', "req.type")], f"bulk delivered {types}")
+check_status(rpc_error(dapr.BulkPublishEventAlpha1, D.BulkPublishRequest(pubsub_name="pubsub", topic="orders", entries=[
+    D.BulkPublishRequestEntry(entry_id="x", event=b"1"), D.BulkPublishRequestEntry(entry_id="x", event=b"2")])),
+    grpc.StatusCode.INVALID_ARGUMENT, "entryId is duplicated or not present for entry")
+check_status(rpc_error(dapr.BulkPublishEventAlpha1, D.BulkPublishRequest(pubsub_name="nope", topic="orders")),
+             grpc.StatusCode.INVALID_ARGUMENT, "pubsub nope is not found")
+c, r = rpc_error(dapr.BulkPublishEventAlpha1, D.BulkPublishRequest(pubsub_name="pubsub", topic="orders"))
+check(c is None and len(r.failedEntries) == 0, f"empty bulk publish: {c} {r}")
 check_status(rpc_error(dapr.PublishEvent, D.PublishEventRequest(pubsub_name="nope", topic="t")),
              grpc.StatusCode.INVALID_ARGUMENT, "pubsub nope is not found")
 got = error_info(dapr.PublishEvent, D.PublishEventRequest(pubsub_name="nope", topic="t"))
