@@ -92,10 +92,13 @@ check(r.get("binding") == {"data": {"answer": 42}, "statusCode": "200"}, f"bindi
 check(bound and bound[-1][0] == "/bind/js" and json.loads(bound[-1][1]) == {"x": 1}, f"binding target saw {bound}")
 md = r.get("metadata") or {}
 check(md.get("id") == "jsapp" and {"pubsub", "statestore", "web"} <= set(md.get("components", [])), f"metadata: {md}")
+pb = r.get("publishBulk")
+check(isinstance(pb, dict) and not pb.get("error") and not pb.get("failedMessages"), f"publishBulk: {pb}")
 deadline = time.time() + 10
-while not events and time.time() < deadline:
+while len(events) < 3 and time.time() < deadline:
     time.sleep(0.05)
-check(events and events[0].get("data") == {"id": 42} and events[0].get("source") == "jsapp", f"delivered: {events}")
+ids = sorted(e.get("data", {}).get("id") for e in events if isinstance(e.get("data"), dict))
+check(ids == [42, 43, 44] and all(e.get("source") == "jsapp" for e in events), f"delivered: {events}")
 sc.stop()
 httpd.shutdown()
 finish()

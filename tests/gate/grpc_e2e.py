@@ -505,9 +505,10 @@ if c is not None:
 ch.close()
 
 # ---- the API token ----
-tok = Sidecar(BIN, app_id="tok", env={"DAPR_API_TOKEN": "s3cret"})
+# (this sidecar also listens on IPv6 loopback: --dapr-listen-addresses applies to the gRPC port too)
+tok = Sidecar(BIN, app_id="tok", env={"DAPR_API_TOKEN": "s3cret"}, args=["--dapr-listen-addresses", "127.0.0.1,[::1]"])
 tok.start(timeout=20, wait_path="/v1.0/healthz")
-tch = grpc.insecure_channel(f"127.0.0.1:{tok.grpc_port}")
+tch = grpc.insecure_channel(f"[::1]:{tok.grpc_port}")
 td = DG.DaprStub(tch)
 check_status(rpc_error(td.GetMetadata, D.GetMetadataRequest()), grpc.StatusCode.UNAUTHENTICATED, "Unauthorized")
 got = error_info(td.GetMetadata, D.GetMetadataRequest())

@@ -47,6 +47,7 @@ async function main() {
   });
   await step("missingStore", async () => await client.state.get("nope", "k"));
   await step("publish", async () => await client.pubsub.publish("pubsub", "orders", { id: 42 }));
+  await step("publishBulk", async () => await client.pubsub.publishBulk("pubsub", "orders", [{ id: 43 }, { id: 44 }]));
   await step("binding", async () => {
     // over gRPC the SDK hands back the InvokeBindingResponse (data as bytes, metadata)
     const res = await client.binding.send("web", "post", { x: 1 }, { path: "/js" });
