@@ -62,6 +62,7 @@ struct conn {
   wgg_grpc_call *calls; /* calls whose stream is open */
   wgg_buf scratch;      /* output being collected by conn_flush */
   size_t out_queued; /* bytes handed to uv_write, not yet written */
+  size_t in_held;    /* request bytes buffered by this connection's calls */
   bool reading, closing;
   bool in_recv; /* inside nghttp2_session_mem_recv: on_read flushes once after it */
   bool dead;    /* GOAWAY sent after an error: reading and dropping until EOF, then closed */
@@ -99,6 +100,12 @@ static void call_unref(wgg_grpc_call *k) {
   free(k->message);
   free(k->details);
   free(k);
+}
+
+/* Releases the request bytes of k (after its handler ran, or when it ends early). */
+static void drop_input(wgg_grpc_call *k) {
+  if (k->c) k->c->in_held -= k->in.len;
+  wgg_buf_free(&k->in);
 }
 
 static void timer_closed(uv_handle_t *h) {
@@ -333,6 +340,7 @@ static void dispatch(wgg_grpc_call *k) {
   k->dispatched = true;
   k->refs++; /* the handler's */
   k->c->srv->cfg.handler(k, k->c->srv->cfg.user);
+  drop_input(k); /* the handler has decoded what it needs */
 }
 
 /* ---- nghttp2 callbacks ---- */
@@ -378,10 +386,20 @@ static int on_data_chunk(nghttp2_session *h2, uint8_t flags, int32_t sid, const 
   wgg_grpc_call *k = nghttp2_session_get_stream_user_data(h2, sid);
   if (!k || k->answered) return 0;
   size_t max = c->srv->cfg.max_msg;
+  /* every stream may buffer up to max, and the window updates keep coming: bound the sum per connection */
+  size_t budget = max * 16 > (64u << 20) ? max * 16 : (64u << 20);
+  if (c->in_held + len > budget) {
+    k->failed_early = true;
+    drop_input(k);
+    fail_now(k, 8, "grpc: too many request bytes in flight on this connection");
+    return 0;
+  }
   if (wgg_buf_append(&k->in, data, len)) {
+    drop_input(k);
     fail_now(k, 8, "out of memory");
     return 0;
   }
+  c->in_held += len;
   if (k->in.len >= 5) {
     const uint8_t *b = (const uint8_t *)k->in.data;
     size_t mlen = (size_t)b[1] << 24 | (size_t)b[2] << 16 | (size_t)b[3] << 8 | b[4];
@@ -390,11 +408,11 @@ static int on_data_chunk(nghttp2_session *h2, uint8_t flags, int32_t sid, const 
       snprintf(m, sizeof m, "grpc: received message larger than max (%zu vs. %zu)", mlen, max);
       k->failed_early = true;
       fail_now(k, 8, m);
-      wgg_buf_free(&k->in);
+      drop_input(k);
     } else if (k->in.len > mlen + 5 + 5 + max) { /* a stream of messages on a unary method */
       k->failed_early = true;
       fail_now(k, 13, "grpc: more than one message in a unary call");
-      wgg_buf_free(&k->in);
+      drop_input(k);
     }
   }
   return 0;
@@ -430,6 +448,7 @@ static void stream_gone(conn *c, wgg_grpc_call *k) {
   if (k->next) k->next->prev = k->prev;
   k->prev = k->next = NULL;
   k->stream_open = false;
+  drop_input(k);
   stop_timer(k);
   call_unref(k);
 }

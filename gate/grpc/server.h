@@ -6,7 +6,9 @@
  * It knows nothing of Dapr: a handler gets each complete call.
  *
  * Limits: messages larger than max_msg are refused with RESOURCE_EXHAUSTED
- * (grpc-go's MaxRecvMsgSize wording), headers larger than max_head reset the
+ * (grpc-go's MaxRecvMsgSize wording), as are request bytes beyond
+ * max(16 x max_msg, 64 MiB) buffered at once on one connection (100 streams
+ * of max_msg each could otherwise hold 400 MiB); headers larger than max_head reset the
  * stream, at most 100 concurrent streams per connection (SETTINGS), and the
  * grpc-timeout header arms a deadline (DEADLINE_EXCEEDED). A malformed frame
  * ends that connection only (GOAWAY); a stream reset by the client
@@ -70,7 +72,8 @@ const char *wgg_grpc_call_path(const wgg_grpc_call *c);
 /* The value of request metadata name (lower-case), or NULL. */
 const char *wgg_grpc_call_header(const wgg_grpc_call *c, const char *name);
 
-/* The request message's bytes (without the 5-byte prefix). */
+/* The request message's bytes (without the 5-byte prefix); valid during the
+ * handler's own call only (decode them there). */
 const uint8_t *wgg_grpc_call_msg(const wgg_grpc_call *c, size_t *len);
 
 /* The loop the call runs on. */
