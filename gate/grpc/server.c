@@ -279,9 +279,32 @@ void wgg_grpc_fail(wgg_grpc_call *k, int code, const char *fmt, ...) {
   call_unref(k);
 }
 
+/* The call's timer: before the request ended, the read timeout (the stream is
+ * reset, as the HTTP server drops a request that takes too long to arrive);
+ * after, the grpc-timeout deadline. */
 static void on_deadline(uv_timer_t *t) {
   wgg_grpc_call *k = t->data;
-  if (!k->answered) fail_now(k, 4, "context deadline exceeded");
+  if (k->answered) return;
+  if (!k->dispatched) {
+    k->answered = true;
+    if (k->c && k->stream_open && !k->c->closing) {
+      nghttp2_submit_rst_stream(k->c->h2, NGHTTP2_FLAG_NONE, k->stream_id, NGHTTP2_CANCEL);
+      conn_flush(k->c);
+    }
+    return;
+  }
+  fail_now(k, 4, "context deadline exceeded");
+}
+
+/* Arms the call's timer for ms (opening it the first time). */
+static void arm_timer(wgg_grpc_call *k, uint64_t ms) {
+  if (!k->timer_on) {
+    uv_timer_init(k->c->srv->loop, &k->deadline);
+    k->deadline.data = k;
+    k->timer_on = true;
+    k->refs++;
+  }
+  uv_timer_start(&k->deadline, on_deadline, ms, 0);
 }
 
 /* grpc-timeout: up to 8 digits and a unit (H M S m u n). Returns ms, or -1. */
@@ -359,6 +382,7 @@ static int on_begin_headers(nghttp2_session *h2, const nghttp2_frame *f, void *u
   c->calls = k;
   nghttp2_session_set_stream_user_data(h2, f->hd.stream_id, k);
   uv_timer_stop(&c->idle);
+  if (c->srv->cfg.read_timeout_ms) arm_timer(k, c->srv->cfg.read_timeout_ms);
   return 0;
 }
 
@@ -431,11 +455,9 @@ static int on_frame_recv(nghttp2_session *h2, const nghttp2_frame *f, void *user
       fail_now(k, 4, "context deadline exceeded");
       return 0;
     }
-    uv_timer_init(k->c->srv->loop, &k->deadline);
-    k->deadline.data = k;
-    k->timer_on = true;
-    k->refs++;
-    uv_timer_start(&k->deadline, on_deadline, (uint64_t)ms, 0);
+    arm_timer(k, (uint64_t)ms);
+  } else if (k->timer_on) {
+    uv_timer_stop(&k->deadline); /* the read timeout is over; the handle closes with the call */
   }
   dispatch(k);
   return 0;

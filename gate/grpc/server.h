@@ -10,7 +10,8 @@
  * max(16 x max_msg, 64 MiB) buffered at once on one connection (100 streams
  * of max_msg each could otherwise hold 400 MiB); headers larger than max_head reset the
  * stream, at most 100 concurrent streams per connection (SETTINGS), and the
- * grpc-timeout header arms a deadline (DEADLINE_EXCEEDED). A malformed frame
+ * grpc-timeout header arms a deadline (DEADLINE_EXCEEDED); a request still
+ * incomplete read_timeout_ms after its HEADERS is reset (RST_STREAM CANCEL). A malformed frame
  * ends that connection only (GOAWAY); a stream reset by the client
  * (RST_STREAM) is forgotten, its handler's late answer dropped. A connection
  * idle for idle_timeout_ms with no stream open is closed. When the peer stops
@@ -39,6 +40,7 @@ typedef struct wgg_grpc_server_config {
   size_t max_msg;           /* bytes of one message (--max-body-size) */
   size_t max_head;          /* bytes of a request's header list */
   uint64_t idle_timeout_ms; /* a connection with no open stream is closed after this */
+  uint64_t read_timeout_ms; /* a request not complete this long after its HEADERS is reset (0: none) */
   wgg_grpc_handler_fn handler;
   void *user;
 } wgg_grpc_server_config;

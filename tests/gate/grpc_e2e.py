@@ -439,8 +439,8 @@ def read_frames(s, until, limit=5.0):
         return out
 
 
-def connect():
-    s = socket.create_connection(("127.0.0.1", sc.grpc_port), timeout=5)
+def connect(port=None):
+    s = socket.create_connection(("127.0.0.1", port or sc.grpc_port), timeout=5)
     s.sendall(PREFACE + frame(4, 0, 0))
     return s
 
@@ -506,7 +506,8 @@ ch.close()
 
 # ---- the API token ----
 # (this sidecar also listens on IPv6 loopback: --dapr-listen-addresses applies to the gRPC port too)
-tok = Sidecar(BIN, app_id="tok", env={"DAPR_API_TOKEN": "s3cret"}, args=["--dapr-listen-addresses", "127.0.0.1,[::1]"])
+tok = Sidecar(BIN, app_id="tok", env={"DAPR_API_TOKEN": "s3cret"},
+              args=["--dapr-listen-addresses", "127.0.0.1,[::1]", "--http-read-timeout", "1s"])
 tok.start(timeout=20, wait_path="/v1.0/healthz")
 tch = grpc.insecure_channel(f"[::1]:{tok.grpc_port}")
 td = DG.DaprStub(tch)
@@ -520,6 +521,14 @@ c, r = rpc_error(td.GetMetadata, D.GetMetadataRequest(), metadata=[("dapr-api-to
 check(c is None and r.id == "tok", f"with the token: {c} {r}")
 c, r = rpc_error(health_check(tch), H.HealthCheckRequest())
 check(c is None and r.status == H.HealthCheckResponse.SERVING, f"health needs no token: {c}")
+# a request that never ends (HEADERS, no END_STREAM) is reset after --http-read-timeout
+s = connect(tok.grpc_port)
+t0 = time.time()
+s.sendall(frame(1, 4, 1, HEADERS) + frame(0, 0, 1, b"\x00\x00\x00"))
+fr = read_frames(s, lambda t, f, i: t == 3 and i == 1, 10)
+check(any(t == 3 and i == 1 for t, _, i, _ in fr) and 0.8 < time.time() - t0 < 5,
+      f"RST_STREAM after the read timeout: {[f[:3] for f in fr]} after {time.time() - t0:.1f}s")
+s.close()
 # Shutdown: answered, then the sidecar exits as on SIGTERM
 check_status(rpc_error(td.Shutdown, D.ShutdownRequest(), metadata=[("dapr-api-token", "s3cret")]), None)
 rc = tok.wait_exit(15)
