@@ -100,5 +100,15 @@ while len(events) < 3 and time.time() < deadline:
 ids = sorted(e.get("data", {}).get("id") for e in events if isinstance(e.get("data"), dict))
 check(ids == [42, 43, 44] and all(e.get("source") == "jsapp" for e in events), f"delivered: {events}")
 sc.stop()
+
+# DAPR_API_TOKEN: the SDK's daprApiToken goes as dapr-api-token metadata
+tok = Sidecar(BIN, app_id="jstok", env={"DAPR_API_TOKEN": "s3cret"})
+tok.start(timeout=20, wait_path="/v1.0/healthz")
+p = subprocess.run(["node", os.path.join(ROOT, "tests", "gate", "js", "grpc_client.js"), str(tok.grpc_port), "s3cret"],
+                   capture_output=True, env=env, timeout=60)
+lines = [ln for ln in p.stdout.decode().splitlines() if ln.startswith("{")]
+check(p.returncode == 0 and lines and json.loads(lines[-1]) == {"tokenGet": "with token"},
+      f"with the API token: {p.returncode} {p.stdout[-500:]!r} {p.stderr[-1000:]!r}")
+tok.stop()
 httpd.shutdown()
 finish()

@@ -2,17 +2,26 @@
 // wasmgate (CommunicationProtocolEnum.GRPC): state, bulk state, transactions,
 // publish, output bindings, metadata. Prints one JSON line of results; the
 // Python driver (grpc_jssdk_e2e.py) checks them.
-// usage: node grpc_client.js GRPC_PORT
+// usage: node grpc_client.js GRPC_PORT [API_TOKEN]
+// With API_TOKEN: only a save and a get, with the SDK's daprApiToken.
 const { DaprClient, CommunicationProtocolEnum } = require("@dapr/dapr");
 
 async function main() {
   const port = process.argv[2];
+  const token = process.argv[3];
   const client = new DaprClient({
     daprHost: "127.0.0.1",
     daprPort: port,
     communicationProtocol: CommunicationProtocolEnum.GRPC,
     logger: { level: 1 }, // errors only
+    ...(token ? { daprApiToken: token } : {}),
   });
+  if (token) {
+    await client.state.save("statestore", [{ key: "tok", value: "with token" }]);
+    console.log(JSON.stringify({ tokenGet: await client.state.get("statestore", "tok") }));
+    await client.stop();
+    return;
+  }
   const out = {};
   const step = async (name, fn) => {
     try {
