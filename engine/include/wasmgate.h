@@ -406,6 +406,16 @@ WG_API uint64_t wg_engine_epoch(const wg_engine *e);
 WG_API void wg_store_set_deadline(wg_store *s, uint64_t delta);
 /* Removes the deadline (the default). */
 WG_API void wg_store_clear_deadline(wg_store *s);
+/* Interrupts the store's running guest: its deadline becomes "already
+ * passed", so wasm code traps with WG_TRAP_INTERRUPTED at its next function
+ * entry or loop iteration (a host function it is in returns first). Unlike
+ * the other functions here, it may be called from any thread while another
+ * thread runs the store (a caller that went away); the caller keeps the
+ * store alive meanwhile. The store must have a deadline (any: set one far
+ * away if the guest has no time limit), since an interpreter with neither a
+ * deadline nor fuel may skip its checks. A later wg_store_set_deadline
+ * rearms the store. */
+WG_API void wg_store_interrupt(wg_store *s);
 
 #ifdef __cplusplus
 }

@@ -47,3 +47,5 @@ void wg_store_set_deadline(wg_store *s, uint64_t delta) {
 }
 
 void wg_store_clear_deadline(wg_store *s) { s->deadline = UINT64_MAX; }
+
+void wg_store_interrupt(wg_store *s) { atomic_store_explicit(&s->deadline, 0, memory_order_relaxed); }

@@ -127,10 +127,11 @@ struct wg_store {
   uint32_t ntypes, cap_types;
   wg_owned *owned;
   /* Interruption: fuel left (INT64_MAX when metering is off) and the epoch
-   * deadline (UINT64_MAX for none). Checked at function entry and loops. */
+   * deadline (UINT64_MAX for none). Checked at function entry and loops.
+   * The deadline is atomic: wg_store_interrupt lowers it from another thread. */
   int64_t fuel;
   bool fuel_on;
-  uint64_t deadline;
+  _Atomic uint64_t deadline;
   _Atomic uint64_t *epoch; /* the engine's counter */
 };
 

@@ -7,7 +7,9 @@
  * "metadata.<k>" headers, also on failure; 400 ERR_MALFORMED_REQUEST, 500
  * ERR_INVOKE_OUTPUT_BINDING. The request's traceparent, tracestate and
  * baggage headers are copied into the metadata. Bindings run on the libuv
- * thread pool.
+ * thread pool; when the caller disconnects meanwhile, the binding's cancel
+ * token fires (daprd cancels the request's context), so a running wasm guest
+ * is interrupted at once.
  */
 #include <http_parser.h>
 #include <stdio.h>
@@ -18,6 +20,7 @@
 #include "api/calls.h"
 #include "observe/metrics.h"
 #include "util/err.h"
+#include "util/log.h"
 
 typedef struct bind_job {
   wgg_binding_done_cb cb;
@@ -29,12 +32,13 @@ typedef struct bind_job {
   wgg_binding_result result;
   int rc;
   wgg_err err;
+  wgg_cancel cancel; /* fired from the loop when the caller goes away */
 } bind_job;
 
 static void bind_work(void *p) {
   bind_job *j = p;
-  j->rc = j->be->binding->ops->invoke(j->be->binding, j->operation, j->data, j->len, j->metadata, &j->result,
-                                      &j->err);
+  j->rc = j->be->binding->ops->invoke(j->be->binding, j->operation, j->data, j->len, j->metadata, &j->cancel,
+                                      &j->result, &j->err);
 }
 
 static void free_job(bind_job *j) {
@@ -42,11 +46,14 @@ static void free_job(bind_job *j) {
   free(j->data);
   json_decref(j->metadata);
   wgg_binding_result_free(&j->result);
+  wgg_cancel_destroy(&j->cancel);
   free(j);
 }
 
 static void bind_done(void *p) {
   bind_job *j = p;
+  if (wgg_cancel_requested(&j->cancel))
+    wgg_info("output binding %s: the caller went away: %s", j->be->comp->name, j->rc ? j->err.msg : "completed");
   wgg_api_status st;
   if (j->rc)
     wgg_api_fail(&st, 500, WGG_GRPC_INTERNAL, "ERR_INVOKE_OUTPUT_BINDING", "error invoking output binding %.300s: %.600s",
@@ -56,7 +63,8 @@ static void bind_done(void *p) {
 }
 
 int wgg_binding_call(wgg_api *api, uv_loop_t *loop, const char *name, const char *operation, const char *data,
-                     size_t len, json_t *metadata, wgg_binding_done_cb cb, void *user, wgg_api_status *st) {
+                     size_t len, json_t *metadata, wgg_binding_done_cb cb, void *user, wgg_cancel **cancel,
+                     wgg_api_status *st) {
   wgg_binding_entry *be = NULL;
   for (size_t i = 0; i < api->n_bindings && !be; i++)
     if (!strcmp(api->bindings[i].comp->name, name)) be = &api->bindings[i];
@@ -67,6 +75,7 @@ int wgg_binding_call(wgg_api *api, uv_loop_t *loop, const char *name, const char
   }
   bind_job *j = calloc(1, sizeof *j);
   if (j) {
+    wgg_cancel_init(&j->cancel);
     j->cb = cb;
     j->user = user;
     j->be = be;
@@ -83,13 +92,20 @@ int wgg_binding_call(wgg_api *api, uv_loop_t *loop, const char *name, const char
     return wgg_api_fail(st, 500, WGG_GRPC_INTERNAL, "ERR_INVOKE_OUTPUT_BINDING",
                         "error invoking output binding %s: out of memory", name);
   }
+  if (cancel) *cancel = &j->cancel;
   return 0;
+}
+
+static void bind_gone(wgg_http_req *req, void *cancel) {
+  (void)req;
+  wgg_cancel_fire(cancel);
 }
 
 /* Answers with the binding's bytes (200, or 204 when none), its response
  * metadata as metadata.<key> headers, also on failure. */
 static void http_bind_done(void *user, const wgg_api_status *st, const wgg_binding_result *result) {
   wgg_http_req *req = user;
+  req->on_gone = NULL; /* the job ends here; a pipeline may keep req alive */
   size_t n = json_is_object(result->metadata) ? json_object_size(result->metadata) : 0;
   wgg_http_header *h = calloc(n ? n : 1, sizeof *h);
   char **names = calloc(n ? n : 1, sizeof *names);
@@ -136,8 +152,8 @@ void wgg_api_bindings(wgg_api *api, wgg_http_req *req, char **seg, size_t n) {
     wgg_api_error(req, 400, "ERR_MALFORMED_REQUEST", "failed deserializing HTTP body: %s", jerr.text);
     return;
   }
-  json_t *data = json_object_get(body, "data"), *meta = json_object_get(body, "metadata");
-  const char *op = json_string_value(json_object_get(body, "operation"));
+  json_t *data = wgg_json_field(body, "data"), *meta = wgg_json_field(body, "metadata");
+  const char *op = json_string_value(wgg_json_field(body, "operation"));
   json_t *md = json_is_object(meta) ? json_deep_copy(meta) : json_object();
   static const char *const trace[] = {"traceparent", "tracestate", "baggage"}; /* copied into the metadata */
   for (size_t t = 0; md && t < 3; t++) {
@@ -156,11 +172,16 @@ void wgg_api_bindings(wgg_api *api, wgg_http_req *req, char **seg, size_t n) {
     len = text ? strlen(text) : 0;
   }
   wgg_api_status st;
+  wgg_cancel *cancel = NULL;
   if (!md || (data && !json_is_null(data) && !json_is_string(data) && !text))
     wgg_api_error(req, 500, "ERR_INVOKE_OUTPUT_BINDING", "error invoking output binding %s: out of memory", seg[0]),
         json_decref(md);
-  else if (wgg_binding_call(api, req->loop, seg[0], op, bytes, len, md, http_bind_done, req, &st))
+  else if (wgg_binding_call(api, req->loop, seg[0], op, bytes, len, md, http_bind_done, req, &cancel, &st))
     wgg_api_error_status(req, &st);
+  else {
+    req->on_gone = bind_gone; /* the caller disconnects: the binding's cancel token fires */
+    req->gone_user = cancel;
+  }
   free(text);
   json_decref(body);
 }

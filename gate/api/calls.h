@@ -188,9 +188,14 @@ typedef void (*wgg_binding_done_cb)(void *user, const wgg_api_status *st, const 
 /* Invokes output binding name with operation, data (len bytes, copied) and
  * metadata (a JSON object of strings; ownership moves in). Errors: 500 /
  * INTERNAL ERR_INVOKE_OUTPUT_BINDING "error invoking output binding %s: %s".
- * Returns 0 and cb runs later, or -1 with st filled and cb not run. */
+ * Returns 0 and cb runs later, or -1 with st filled and cb not run. When
+ * cancel is not NULL it receives the call's cancel token (util/cancel.h),
+ * valid until cb runs: firing it (the caller went away) interrupts the
+ * binding, as daprd cancels the request's context. */
+struct wgg_cancel;
 int wgg_binding_call(wgg_api *api, uv_loop_t *loop, const char *name, const char *operation, const char *data,
-                     size_t len, json_t *metadata, wgg_binding_done_cb cb, void *user, wgg_api_status *st);
+                     size_t len, json_t *metadata, wgg_binding_done_cb cb, void *user, struct wgg_cancel **cancel,
+                     wgg_api_status *st);
 
 /* ---- metadata (metadata.c) ---- */
 

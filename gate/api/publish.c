@@ -302,9 +302,9 @@ static void route(wgg_api *api, wgg_http_req *req, char **seg, size_t n, bool bu
     int bad = !ents || !bytes || !seen ? wgg_err_set(&err, "out of memory") : 0;
     json_array_foreach(body, i, ent) {
       if (bad) break;
-      const char *id = json_string_value(json_object_get(ent, "entryId"));
-      json_t *ev = json_object_get(ent, "event");
-      const char *ect = json_string_value(json_object_get(ent, "contentType"));
+      const char *id = json_string_value(wgg_json_field(ent, "entryId"));
+      json_t *ev = wgg_json_field(ent, "event");
+      const char *ect = json_string_value(wgg_json_field(ent, "contentType"));
       if (!id || !*id || json_object_get(seen, id)) {
         bad = wgg_err_set(&err, "error: entryId is duplicated or not present for entry");
         break;
@@ -322,7 +322,7 @@ static void route(wgg_api *api, wgg_http_req *req, char **seg, size_t n, bool bu
       ents[k].entry_id = id;
       ents[k].data = bytes[k];
       ents[k].content_type = ect ? ect : "text/plain";
-      ents[k++].metadata = json_object_get(ent, "metadata");
+      ents[k++].metadata = wgg_json_field(ent, "metadata");
     }
     json_decref(seen);
     wgg_publish_input in = {.pubsub = name, .topic = topic.data, .metadata = md,

@@ -62,13 +62,20 @@ int wgg_state_write_set(wgg_api *api, wgg_state_write *j, size_t i, bool is_dele
     if (!(j->owned[3 * i + 2] = strdup(etag))) goto oom;
     op->etag = j->owned[3 * i + 2];
   }
-  if (concurrency && *concurrency && strcmp(concurrency, "first-write") && strcmp(concurrency, "last-write"))
+  bool txn = j->kind == WGG_STATE_WRITE_TXN; /* the store's Multi validates the options in daprd: a transaction error */
+  if (concurrency && *concurrency && strcmp(concurrency, "first-write") && strcmp(concurrency, "last-write")) {
+    if (txn)
+      return wgg_api_fail(st, 500, WGG_GRPC_INTERNAL, code,
+                          "error while executing state transaction: unrecognized concurrency model '%s'", concurrency);
     return wgg_api_fail(st, 400, WGG_GRPC_INVALID_ARGUMENT, code, "unrecognized concurrency model '%s'", concurrency);
+  }
   op->first_write = concurrency && !strcmp(concurrency, "first-write");
   wgg_err e;
-  if (wgg_state_parse_ttl(ttl, &op->ttl_seconds, &e))
+  if (wgg_state_parse_ttl(ttl, &op->ttl_seconds, &e)) {
+    if (txn) return wgg_api_fail(st, 500, WGG_GRPC_INTERNAL, code, "error while executing state transaction: %s", e.msg);
     return wgg_api_fail(st, 400, WGG_GRPC_INVALID_ARGUMENT, code, "failed saving state in state store %s: %s",
                         j->se->comp->name, e.msg);
+  }
   if (!(j->owned[3 * i] = wgg_state_prefixed(api, key))) goto oom;
   op->key = j->owned[3 * i];
   if (!is_delete) {
@@ -95,19 +102,20 @@ static int parse_item(wgg_api *api, wgg_http_req *req, write_job *j, size_t i, j
     wgg_api_error(req, 400, "ERR_MALFORMED_REQUEST", "failed deserializing HTTP body: state item %zu is not an object", i);
     return -1;
   }
-  json_t *k = json_object_get(item, "key");
+  json_t *k = wgg_json_field(item, "key");
   if (k && !json_is_string(k)) {
     wgg_api_error(req, 400, "ERR_MALFORMED_REQUEST", "failed deserializing HTTP body: \"key\" must be a string");
     return -1;
   }
-  json_t *etag = json_object_get(item, "etag");
+  json_t *etag = wgg_json_field(item, "etag");
   if (etag && !json_is_null(etag) && !json_is_string(etag)) {
-    wgg_api_error(req, 400, code, "failed deserializing HTTP body: \"etag\" must be a string");
+    wgg_api_error(req, 400, j->kind == WGG_STATE_WRITE_TXN ? "ERR_MALFORMED_REQUEST" : code,
+                  "failed deserializing HTTP body: \"etag\" must be a string");
     return -1;
   }
-  json_t *opts = json_object_get(item, "options");
-  json_t *conc = opts && json_is_object(opts) ? json_object_get(opts, "concurrency") : NULL;
-  json_t *md = json_object_get(item, "metadata");
+  json_t *opts = wgg_json_field(item, "options");
+  json_t *conc = opts && json_is_object(opts) ? wgg_json_field(opts, "concurrency") : NULL;
+  json_t *md = wgg_json_field(item, "metadata");
   json_t *ttl = md && json_is_object(md) ? json_object_get(md, "ttlInSeconds") : NULL;
   const char *ttl_s = ttl && json_is_string(ttl) ? json_string_value(ttl) : query_ttl;
   char num[32];
@@ -117,7 +125,7 @@ static int parse_item(wgg_api *api, wgg_http_req *req, write_job *j, size_t i, j
   }
   char *text = NULL;
   if (!is_delete) {
-    json_t *v = json_object_get(item, "value");
+    json_t *v = wgg_json_field(item, "value");
     if (!(text = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : strdup("null"))) {
       wgg_api_error(req, 500, code, "out of memory");
       return -1;
@@ -146,7 +154,8 @@ static void write_done(void *p) {
                     j->status == WGG_ST_OK);
   const char *store = j->se->comp->name, *code = kind_code(j->kind);
   wgg_api_status st;
-  int http = j->status == WGG_ST_ETAG_MISMATCH                                           ? 409
+  int http = j->kind == WGG_STATE_WRITE_TXN ? 500 /* daprd: every error of the store's Multi (http.go onPostStateTransaction) */
+             : j->status == WGG_ST_ETAG_MISMATCH                                           ? 409
              : j->status == WGG_ST_ETAG_INVALID || j->status == WGG_ST_BAD_REQUEST ? 400
                                                                                          : 500;
   /* daprd's gRPC codes: Aborted for a mismatch, InvalidArgument for a bad etag (getStateErrorCode);
@@ -241,7 +250,7 @@ void wgg_state_transaction(wgg_api *api, wgg_http_req *req, wgg_store_entry *se)
   }
   json_t *doc = parse_body(req);
   if (!doc) return;
-  json_t *ops = json_is_object(doc) ? json_object_get(doc, "operations") : NULL;
+  json_t *ops = json_is_object(doc) ? wgg_json_field(doc, "operations") : NULL;
   if (!ops || !json_is_array(ops)) {
     json_decref(doc);
     wgg_api_error(req, 400, "ERR_MALFORMED_REQUEST",
@@ -257,8 +266,8 @@ void wgg_state_transaction(wgg_api *api, wgg_http_req *req, wgg_store_entry *se)
   }
   for (size_t i = 0; i < n; i++) {
     json_t *o = json_array_get(ops, i);
-    json_t *kind = json_is_object(o) ? json_object_get(o, "operation") : NULL;
-    json_t *r = json_is_object(o) ? json_object_get(o, "request") : NULL;
+    json_t *kind = json_is_object(o) ? wgg_json_field(o, "operation") : NULL;
+    json_t *r = json_is_object(o) ? wgg_json_field(o, "request") : NULL;
     const char *ks = json_is_string(kind) ? json_string_value(kind) : "";
     bool is_delete = !strcmp(ks, "delete");
     int bad = 0;

@@ -261,7 +261,7 @@ static void invoke_binding(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *
   wgg_api_status st;
   if (!md) wgg_grpc_fail(call, WGG_GRPC_INTERNAL, "out of memory");
   else if (wgg_binding_call(api, wgg_grpc_call_loop(call), q->name, q->operation, (const char *)q->data.data,
-                            q->data.len, md, binding_done, call, &st))
+                            q->data.len, md, binding_done, call, NULL, &st))
     wgg_grpc_fail_status(call, &st);
   protobuf_c_message_free_unpacked(m, NULL);
 }

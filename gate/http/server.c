@@ -77,6 +77,7 @@ static void conn_close(wgg_http_conn *c);
 static void conn_finish(wgg_http_conn *c);
 static void drive(wgg_http_conn *c);
 static void start_reading(wgg_http_conn *c);
+static void notify_gone(wgg_http_conn *c);
 
 /* ---- request objects ---- */
 
@@ -417,6 +418,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     c->reading = false;
     /* a request cut off in the middle is dropped; a complete one still runs */
     if (!c->inflight) conn_finish(c);
+    else notify_gone(c);
     return;
   }
   c->in_len += (size_t)n;
@@ -453,9 +455,19 @@ static void on_conn_handle_closed(uv_handle_t *h) {
   conn_maybe_free(c);
 }
 
+/* Tells the in-flight request's handler that its client went away (once). */
+static void notify_gone(wgg_http_conn *c) {
+  wgg_http_req *r = c->inflight;
+  if (!r || !r->on_gone) return;
+  void (*fn)(wgg_http_req *, void *) = r->on_gone;
+  r->on_gone = NULL;
+  fn(r, r->gone_user);
+}
+
 static void conn_close(wgg_http_conn *c) {
   if (c->closing) return;
   c->closing = true;
+  notify_gone(c);
   struct wgg_http_server *s = c->srv;
   if (c->prev) c->prev->next = c->next;
   else s->conns = c->next;

@@ -50,6 +50,12 @@ struct wgg_http_req {
    * alive, and whoever set the hook answers it later with wgg_http_respond. */
   wgg_http_respond_hook respond_hook;
   void *hook_user;
+  /* Optional: called once on the loop thread when the client goes away (its
+   * connection reads EOF or an error, or is closed) while this request is in
+   * flight, as Go's request context is cancelled; the handler still answers
+   * it later with wgg_http_respond (into the void). Never called after that. */
+  void (*on_gone)(wgg_http_req *req, void *user);
+  void *gone_user;
   wgg_http_conn *conn; /* private */
 };
 

@@ -13,6 +13,7 @@ struct wgg_hw_module {
   uint8_t *config;
   size_t config_len;
   bool strict;
+  wg_wasi_walltime *walltime; /* strict: the fake wall clock all instances share, as Dapr makes one per component */
   uint64_t deadline_ms;
   uint32_t max_memory_pages;
   bool imports_wasi;
@@ -25,7 +26,8 @@ struct wgg_hw_instance {
   wg_store *store;
   wg_wasi *wasi;        /* NULL when the guest does not import WASI */
   wg_instance *inst;
-  wg_memory *mem;       /* the exported "memory" */
+  wg_memory *mem;       /* the exported "memory" (NULL while instantiating) */
+  wg_memory *cur_mem;   /* during a host call: the memory of the calling instance */
   wg_func *handle_request, *handle_response;
   wgg_hw_call *call;    /* the request in flight, NULL outside handle_request/handle_response */
 };

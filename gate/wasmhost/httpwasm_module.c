@@ -40,6 +40,11 @@ static bool find_export(const wg_module *m, const char *name, wg_extern_kind kin
 }
 
 wgg_hw_module *wgg_hw_module_new(const uint8_t *bytes, size_t len, const wgg_hw_settings *s, wgg_err *err) {
+  /* wazero's wording for a file that is not a module at all (Dapr users and
+   * tests match it); the engine says "magic header not detected" as the spec does */
+  if (len < 4 || memcmp(bytes, "\0asm", 4)) return wgg_err_set(err, "wasm: error compiling guest: invalid magic number"), NULL;
+  if (len < 8 || memcmp(bytes + 4, "\1\0\0\0", 4))
+    return wgg_err_set(err, "wasm: error compiling guest: invalid version header"), NULL;
   wg_error *e = NULL;
   wg_module *mod = wg_module_new(bytes, len, &e);
   if (!mod) {
@@ -78,6 +83,10 @@ wgg_hw_module *wgg_hw_module_new(const uint8_t *bytes, size_t len, const wgg_hw_
   m->deadline_ms = s->deadline_ms;
   m->max_memory_pages = s->max_memory_pages;
   m->refs = 1;
+  if (m->strict && !(m->walltime = wg_wasi_walltime_new())) {
+    wgg_hw_module_unref(m);
+    return wgg_err_set(err, "out of memory"), NULL;
+  }
   uint32_t ni = wg_module_import_count(mod);
   for (uint32_t i = 0; i < ni; i++) {
     wg_extern_desc d;
@@ -93,6 +102,7 @@ void wgg_hw_module_ref(wgg_hw_module *m) { __atomic_add_fetch(&m->refs, 1, __ATO
 void wgg_hw_module_unref(wgg_hw_module *m) {
   if (!m || __atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL)) return;
   wg_module_delete(m->mod);
+  if (m->walltime) wg_wasi_walltime_delete(m->walltime);
   free(m->name);
   free(m->config);
   free(m);
@@ -154,7 +164,8 @@ wgg_hw_instance *wgg_hw_instance_new(wgg_hw_module *m, wgg_err *err) {
   }
   if (m->imports_wasi) {
     /* stdout/stderr are logged after each request: keep at most 64 KiB of each */
-    wg_wasi_config cfg = {.use_stdin_buf = true, .capture_output = true, .capture_max = 64u << 10, .strict = m->strict};
+    wg_wasi_config cfg = {.use_stdin_buf = true, .capture_output = true, .capture_max = 64u << 10, .strict = m->strict,
+                          .strict_walltime = m->walltime};
     if (!(i->wasi = wg_wasi_new(&cfg, msg, sizeof msg)) || !wg_wasi_link(i->wasi, i->store, m->mod, imports, msg, sizeof msg)) {
       wgg_err_set(err, "wasm: error instantiating wasi: %s", msg);
       goto fail;
@@ -183,7 +194,12 @@ wgg_hw_instance *wgg_hw_instance_new(wgg_hw_module *m, wgg_err *err) {
   wg_extern x;
   /* Host functions called from _start (get_config, real guests do) write into memory: know it first. */
   if (i->inst && wg_instance_export(i->inst, "memory", 6, &x) && x.kind == WG_EXTERN_MEMORY) i->mem = x.of.memory;
-  if (i->inst && wg_instance_export(i->inst, "_start", 6, &x) && x.kind == WG_EXTERN_FUNC)
+  /* a command's _start (host-go), or else a reactor's _initialize (the WASI
+   * application ABI: it must run before any other export; host-go skips it) */
+  const char *init = "_start";
+  if (i->inst && !(wg_instance_export(i->inst, init, strlen(init), &x) && x.kind == WG_EXTERN_FUNC))
+    init = "_initialize";
+  if (i->inst && wg_instance_export(i->inst, init, strlen(init), &x) && x.kind == WG_EXTERN_FUNC)
     t = wg_func_call(i->store, x.of.func, NULL, 0, NULL, 0);
   int code = 0;
   if (t && i->wasi && wg_wasi_exited(i->wasi, &code) && code == 0) { /* proc_exit(0) ends _start normally */
@@ -193,8 +209,8 @@ wgg_hw_instance *wgg_hw_instance_new(wgg_hw_module *m, wgg_err *err) {
   wgg_hw_flush_output(i);
   if (t) {
     wgg_err e2;
-    trap_error(i, t, "_start", &e2);
-    wgg_err_set(err, "wasm: error instantiating guest: module[%s] function[_start] failed: %s", m->name, e2.msg);
+    trap_error(i, t, init, &e2);
+    wgg_err_set(err, "wasm: error instantiating guest: module[%s] function[%s] failed: %s", m->name, init, e2.msg);
     goto fail;
   }
   if (!i->inst) {
