@@ -197,6 +197,19 @@ int wgg_binding_call(wgg_api *api, uv_loop_t *loop, const char *name, const char
                      size_t len, json_t *metadata, wgg_binding_done_cb cb, void *user, struct wgg_cancel **cancel,
                      wgg_api_status *st);
 
+/* ---- secrets (secrets.c) ---- */
+
+/* Reads secret name from secret store store (name NULL: every secret, those
+ * the Configuration's secrets scopes deny left out), with request metadata md
+ * (a JSON object of strings or NULL). *out receives a new reference: {key:
+ * value} for one secret, {name: {key: value}} for all. Synchronous (the
+ * local stores answer from memory or the environment). Errors as daprd
+ * (pkg/messages): 500 / FAILED_PRECONDITION ERR_SECRET_STORES_NOT_CONFIGURED,
+ * 401 / INVALID_ARGUMENT ERR_SECRET_STORE_NOT_FOUND, 403 / PERMISSION_DENIED
+ * ERR_PERMISSION_DENIED, 500 / INTERNAL ERR_SECRET_GET. Returns 0 or -1 with
+ * st filled. */
+int wgg_secrets_call(wgg_api *api, const char *store, const char *name, json_t *md, json_t **out, wgg_api_status *st);
+
 /* ---- metadata (metadata.c) ---- */
 
 /* The sidecar's metadata as GET /v1.0/metadata answers it (a new reference;

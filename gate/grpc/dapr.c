@@ -115,12 +115,18 @@ static void set_error_info(wgg_grpc_call *call, int code, const char *msg, const
   wgg_grpc_call_set_details(call, sbuf, slen);
 }
 
+/* Errors daprd makes with messages.APIError, whose gRPC status carries no details. */
+static const char *const plain[] = {"ERR_SECRET_STORES_NOT_CONFIGURED", "ERR_SECRET_STORE_NOT_FOUND",
+                                    "ERR_PERMISSION_DENIED", "ERR_SECRET_GET", "ERR_DIRECT_INVOKE"};
+
 void wgg_grpc_fail_status(wgg_grpc_call *call, const wgg_api_status *st) {
   int code = st->grpc ? st->grpc : WGG_GRPC_INTERNAL;
   const char *reason = st->code ? st->code : "ERR_INTERNAL";
+  bool details = true;
+  for (size_t i = 0; i < sizeof plain / sizeof *plain; i++) details &= strcmp(plain[i], reason) != 0;
   for (size_t i = 0; i < sizeof reasons / sizeof *reasons; i++)
     if (!strcmp(reasons[i][0], reason)) reason = reasons[i][1];
-  set_error_info(call, code, st->msg, reason, NULL, 0);
+  if (details) set_error_info(call, code, st->msg, reason, NULL, 0);
   wgg_grpc_fail(call, code, "%s", st->msg);
 }
 
@@ -355,6 +361,74 @@ static void invoke_service(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *
   protobuf_c_message_free_unpacked(m, NULL);
 }
 
+/* ---- GetSecret, GetBulkSecret ---- */
+
+static void get_secret(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m) {
+  Dapr__Proto__Runtime__V1__GetSecretRequest *q = (void *)m;
+  json_t *md = wgg_pb_map_json(q->metadata, q->n_metadata), *out = NULL;
+  wgg_api_status st;
+  if (!md) {
+    wgg_grpc_fail(call, WGG_GRPC_INTERNAL, "out of memory");
+  } else if (wgg_secrets_call(api, q->store_name, q->key, md, &out, &st)) {
+    wgg_grpc_fail_status(call, &st);
+  } else {
+    Dapr__Proto__Runtime__V1__GetSecretResponse r = DAPR__PROTO__RUNTIME__V1__GET_SECRET_RESPONSE__INIT;
+    void **e = NULL;
+    r.n_data = wgg_pb_map_from_json(out, &dapr__proto__runtime__v1__get_secret_response__data_entry__descriptor, &e);
+    r.data = (Dapr__Proto__Runtime__V1__GetSecretResponse__DataEntry **)e;
+    wgg_grpc_reply(call, &r.base);
+    wgg_pb_map_free(e, r.n_data);
+  }
+  json_decref(out);
+  json_decref(md);
+  protobuf_c_message_free_unpacked(m, NULL);
+}
+
+static void get_bulk_secret(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m) {
+  Dapr__Proto__Runtime__V1__GetBulkSecretRequest *q = (void *)m;
+  json_t *md = wgg_pb_map_json(q->metadata, q->n_metadata), *out = NULL;
+  wgg_api_status st;
+  if (!md) {
+    wgg_grpc_fail(call, WGG_GRPC_INTERNAL, "out of memory");
+  } else if (wgg_secrets_call(api, q->store_name, NULL, md, &out, &st)) {
+    wgg_grpc_fail_status(call, &st);
+  } else {
+    /* {name: {key: value}} as map<string, SecretResponse{map<string,string> secrets}> */
+    size_t n = json_object_size(out), i = 0;
+    Dapr__Proto__Runtime__V1__GetBulkSecretResponse r = DAPR__PROTO__RUNTIME__V1__GET_BULK_SECRET_RESPONSE__INIT;
+    Dapr__Proto__Runtime__V1__GetBulkSecretResponse__DataEntry *ev = calloc(n + 1, sizeof *ev), **ep = calloc(n + 1, sizeof *ep);
+    Dapr__Proto__Runtime__V1__SecretResponse *sv = calloc(n + 1, sizeof *sv);
+    if (!ev || !ep || !sv) {
+      wgg_grpc_fail(call, WGG_GRPC_INTERNAL, "out of memory");
+    } else {
+      const char *name;
+      json_t *kv;
+      json_object_foreach(out, name, kv) {
+        dapr__proto__runtime__v1__secret_response__init(&sv[i]);
+        void **e = NULL;
+        sv[i].n_secrets =
+            wgg_pb_map_from_json(kv, &dapr__proto__runtime__v1__secret_response__secrets_entry__descriptor, &e);
+        sv[i].secrets = (Dapr__Proto__Runtime__V1__SecretResponse__SecretsEntry **)e;
+        dapr__proto__runtime__v1__get_bulk_secret_response__data_entry__init(&ev[i]);
+        ev[i].key = (char *)name;
+        ev[i].value = &sv[i];
+        ep[i] = &ev[i];
+        i++;
+      }
+      r.n_data = i;
+      r.data = ep;
+      wgg_grpc_reply(call, &r.base);
+    }
+    for (size_t k = 0; sv && k < i; k++) wgg_pb_map_free((void **)sv[k].secrets, sv[k].n_secrets);
+    free(ev);
+    free(ep);
+    free(sv);
+  }
+  json_decref(out);
+  json_decref(md);
+  protobuf_c_message_free_unpacked(m, NULL);
+}
+
 /* ---- metadata ---- */
 
 static const char *str(json_t *o, const char *k) {
@@ -518,6 +592,8 @@ static const rpc dapr_rpcs[] = {
     {"PublishEvent", RT(publish_event_request), publish_event},
     {"BulkPublishEventAlpha1", RT(bulk_publish_request), bulk_publish},
     {"InvokeBinding", RT(invoke_binding_request), invoke_binding},
+    {"GetSecret", RT(get_secret_request), get_secret},
+    {"GetBulkSecret", RT(get_bulk_secret_request), get_bulk_secret},
     {"GetMetadata", RT(get_metadata_request), get_metadata},
     {"SetMetadata", RT(set_metadata_request), set_metadata},
     {"Shutdown", RT(shutdown_request), shutdown_rpc},

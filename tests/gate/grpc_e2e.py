@@ -165,6 +165,18 @@ sc.write_resource("pubsub.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\
 sc.write_resource("bind.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: web\nspec:\n"
                                f"  type: bindings.http\n  version: v1\n  metadata:\n  - name: url\n"
                                f"    value: \"http://127.0.0.1:{app_port}/bind\"\n")
+secrets_file = os.path.join(sc.dir, "secrets.json")
+with open(secrets_file, "w") as f:
+    json.dump({"db": {"user": "admin", "pass": "s3cret"}, "token": "t0k", "hidden": "h"}, f)
+sc.write_resource("secrets.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: files\nspec:\n"
+                                  "  type: secretstores.local.file\n  version: v1\n  metadata:\n"
+                                  f"  - name: secretsFile\n    value: \"{secrets_file}\"\n"
+                                  "  - name: nestedSeparator\n    value: \".\"\n")
+cfg = os.path.join(sc.dir, "config.yaml")
+with open(cfg, "w") as f:
+    f.write("apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata: {name: c}\nspec:\n  secrets:\n    scopes:\n"
+            "    - storeName: files\n      defaultAccess: allow\n      deniedSecrets: [hidden]\n")
+sc.args += ["--config", cfg]
 sc.start(timeout=20)
 ch = grpc.insecure_channel(f"127.0.0.1:{sc.grpc_port}")
 dapr = DG.DaprStub(ch)
@@ -184,6 +196,24 @@ c, md = rpc_error(dapr.GetMetadata, D.GetMetadataRequest())
 check(c is None and dict(md.extended_metadata).get("color") == "blue", f"extended {c} {md}")
 st, _, body = sc.request("GET", "/v1.0/metadata")
 check(json.loads(body).get("extended", {}).get("color") == "blue", f"HTTP metadata sees the gRPC attribute: {body!r}")
+
+# ---- secrets: the same code as GET /v1.0/secrets ----
+c, r = rpc_error(dapr.GetSecret, D.GetSecretRequest(store_name="files", key="db.user"))
+check(c is None and dict(r.data) == {"db.user": "admin"}, f"GetSecret: {c} {r}")
+c, r = rpc_error(dapr.GetBulkSecret, D.GetBulkSecretRequest(store_name="files"))
+bulk = {k: dict(v.secrets) for k, v in r.data.items()} if c is None else None
+check(bulk == {"db.user": {"db.user": "admin"}, "db.pass": {"db.pass": "s3cret"}, "token": {"token": "t0k"}},
+      f"GetBulkSecret (scopes leave 'hidden' out): {c} {bulk}")
+st, _, body = sc.request("GET", "/v1.0/secrets/files/bulk")
+check(st == 200 and json.loads(body) == bulk, f"HTTP bulk agrees: {st} {body!r}")
+check_status(rpc_error(dapr.GetSecret, D.GetSecretRequest(store_name="files", key="hidden")),
+             grpc.StatusCode.PERMISSION_DENIED, 'access denied by policy to get "hidden" from "files"')
+check_status(rpc_error(dapr.GetSecret, D.GetSecretRequest(store_name="nope", key="x")), grpc.StatusCode.INVALID_ARGUMENT,
+             "failed finding secret store with key nope")
+check_status(rpc_error(dapr.GetSecret, D.GetSecretRequest(store_name="files", key="db")), grpc.StatusCode.INTERNAL,
+             "failed getting secret with key db from secret store files: secret db not found")
+got = error_info(dapr.GetSecret, D.GetSecretRequest(store_name="nope", key="x"))
+check(got == (grpc.StatusCode.INVALID_ARGUMENT, None, None, None), f"no details on daprd's APIError kind: {got}")
 
 # ---- state ----
 S = "statestore"
@@ -519,6 +549,8 @@ check_status(rpc_error(td.GetMetadata, D.GetMetadataRequest(), metadata=[("dapr-
              grpc.StatusCode.UNAUTHENTICATED)
 c, r = rpc_error(td.GetMetadata, D.GetMetadataRequest(), metadata=[("dapr-api-token", "s3cret")])
 check(c is None and r.id == "tok", f"with the token: {c} {r}")
+check_status(rpc_error(td.GetSecret, D.GetSecretRequest(store_name="any", key="x"), metadata=[("dapr-api-token", "s3cret")]),
+             grpc.StatusCode.FAILED_PRECONDITION, "secret store is not configured")
 c, r = rpc_error(health_check(tch), H.HealthCheckRequest())
 check(c is None and r.status == H.HealthCheckResponse.SERVING, f"health needs no token: {c}")
 # a request that never ends (HEADERS, no END_STREAM) is reset after --http-read-timeout
