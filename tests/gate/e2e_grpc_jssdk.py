@@ -1,8 +1,8 @@
 """e2e_grpc_jssdk.py: the official Dapr JS SDK (@dapr/dapr from npm, its
 ConnectRPC/Node http2 gRPC transport) against wasmgate's gRPC API with
 CommunicationProtocolEnum.GRPC: state (save, get, bulk, transaction, delete),
-publish (delivered to the app), output bindings and metadata, and a
-missing store's error. tests/gate/js/grpc_client.js does the calls."""
+publish and publishBulk (delivered to the app), output bindings, secrets,
+metadata, a missing store's error, and the API token. tests/gate/js/grpc_client.js does the calls."""
 import json
 import os
 import subprocess
@@ -63,6 +63,12 @@ sc.write_resource("pubsub.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\
 sc.write_resource("bind.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: web\nspec:\n"
                                f"  type: bindings.http\n  version: v1\n  metadata:\n  - name: url\n"
                                f"    value: \"http://127.0.0.1:{app_port}/bind\"\n")
+with open(os.path.join(sc.dir, "secrets.json"), "w") as f:
+    json.dump({"db": {"user": "admin"}, "token": "t0k"}, f)
+sc.write_resource("secrets.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: files\nspec:\n"
+                                  "  type: secretstores.local.file\n  version: v1\n  metadata:\n"
+                                  f"  - name: secretsFile\n    value: \"{os.path.join(sc.dir, 'secrets.json')}\"\n"
+                                  "  - name: nestedSeparator\n    value: \".\"\n")
 sc.start(timeout=20)
 for _ in range(100):  # the app's subscription is known
     if json.loads(sc.request("GET", "/v1.0/metadata")[2]).get("subscriptions"):
@@ -90,6 +96,8 @@ check(isinstance(err, dict) and "state store nope is not found" in err.get("erro
 check(not (isinstance(r.get("publish"), dict) and r["publish"].get("error")), f"publish: {r.get('publish')}")
 check(r.get("binding") == {"data": {"answer": 42}, "statusCode": "200"}, f"binding: {r.get('binding')}")
 check(bound and bound[-1][0] == "/bind/js" and json.loads(bound[-1][1]) == {"x": 1}, f"binding target saw {bound}")
+check(r.get("secret") == {"db.user": "admin"}, f"secret: {r.get('secret')}")
+check(r.get("secretBulk") == {"db.user": {"db.user": "admin"}, "token": {"token": "t0k"}}, f"secrets: {r.get('secretBulk')}")
 md = r.get("metadata") or {}
 check(md.get("id") == "jsapp" and {"pubsub", "statestore", "web"} <= set(md.get("components", [])), f"metadata: {md}")
 pb = r.get("publishBulk")

@@ -62,6 +62,8 @@ async function main() {
     const res = await client.binding.send("web", "post", { x: 1 }, { path: "/js" });
     return { data: JSON.parse(Buffer.from(Object.values(res.data)).toString()), statusCode: res.metadata.statusCode };
   });
+  await step("secret", async () => await client.secret.get("files", "db.user"));
+  await step("secretBulk", async () => await client.secret.getBulk("files"));
   await step("metadata", async () => {
     const m = await client.metadata.get();
     return { id: m.id, components: (m.components || []).map((c) => c.name).sort() };
