@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "grpc/server.h"
+#include "grpc/wire.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -158,24 +159,8 @@ int wgg_grpc_call_add_header(wgg_grpc_call *k, const char *name, const char *val
 }
 
 int wgg_grpc_call_set_details(wgg_grpc_call *k, const uint8_t *status, size_t len) {
-  static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  char *out = malloc(len / 3 * 4 + 5), *p = out;
+  char *out = wgg_grpc_base64(status, len);
   if (!out) return -1;
-  size_t i = 0;
-  for (; i + 2 < len; i += 3) {
-    uint32_t v = (uint32_t)status[i] << 16 | (uint32_t)status[i + 1] << 8 | status[i + 2];
-    *p++ = b64[v >> 18];
-    *p++ = b64[(v >> 12) & 63];
-    *p++ = b64[(v >> 6) & 63];
-    *p++ = b64[v & 63];
-  }
-  if (i < len) { /* unpadded, as gRPC sends binary metadata */
-    uint32_t v = (uint32_t)status[i] << 16 | (i + 1 < len ? (uint32_t)status[i + 1] << 8 : 0);
-    *p++ = b64[v >> 18];
-    *p++ = b64[(v >> 12) & 63];
-    if (i + 1 < len) *p++ = b64[(v >> 6) & 63];
-  }
-  *p = '\0';
   free(k->details);
   k->details = out;
   return 0;
@@ -228,22 +213,9 @@ static void submit_answer(wgg_grpc_call *k, int code) {
   conn_flush(c);
 }
 
-/* grpc-message is percent-encoded: bytes outside 0x20-0x7E, and '%'. */
-static char *encode_message(const char *m) {
-  size_t n = strlen(m);
-  char *out = malloc(3 * n + 1), *p = out;
-  if (!out) return NULL;
-  for (const unsigned char *s = (const unsigned char *)m; *s; s++) {
-    if (*s >= 0x20 && *s <= 0x7e && *s != '%') *p++ = (char)*s;
-    else p += sprintf(p, "%%%02X", *s);
-  }
-  *p = '\0';
-  return out;
-}
-
 static void fail_now(wgg_grpc_call *k, int code, const char *msg) {
   free(k->message);
-  k->message = encode_message(msg);
+  k->message = wgg_grpc_percent_encode(msg);
   submit_answer(k, code);
 }
 
@@ -305,26 +277,6 @@ static void arm_timer(wgg_grpc_call *k, uint64_t ms) {
     k->refs++;
   }
   uv_timer_start(&k->deadline, on_deadline, ms, 0);
-}
-
-/* grpc-timeout: up to 8 digits and a unit (H M S m u n). Returns ms, or -1. */
-static int64_t parse_timeout(const char *v) {
-  size_t n = strlen(v);
-  if (n < 2 || n > 9) return -1;
-  int64_t x = 0;
-  for (size_t i = 0; i + 1 < n; i++) {
-    if (v[i] < '0' || v[i] > '9') return -1;
-    x = x * 10 + (v[i] - '0');
-  }
-  switch (v[n - 1]) {
-    case 'H': return x * 3600000;
-    case 'M': return x * 60000;
-    case 'S': return x * 1000;
-    case 'm': return x;
-    case 'u': return (x + 999) / 1000;
-    case 'n': return (x + 999999) / 1000000;
-    default: return -1;
-  }
 }
 
 /* The request is complete: check its framing and hand it to the handler. */
@@ -449,7 +401,7 @@ static int on_frame_recv(nghttp2_session *h2, const nghttp2_frame *f, void *user
   wgg_grpc_call *k = nghttp2_session_get_stream_user_data(h2, f->hd.stream_id);
   if (!k || k->answered || k->dispatched) return 0;
   const char *t = wgg_grpc_call_header(k, "grpc-timeout");
-  int64_t ms = t ? parse_timeout(t) : -1;
+  int64_t ms = t ? wgg_grpc_parse_timeout(t) : -1;
   if (ms >= 0) {
     if (ms == 0) {
       fail_now(k, 4, "context deadline exceeded");
