@@ -608,6 +608,19 @@ static bool token_equal(const char *a, const char *b) {
   return d == 0;
 }
 
+static const char *const code_names[] = {"OK", "Canceled", "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound",
+                                         "AlreadyExists", "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
+                                         "Aborted", "OutOfRange", "Unimplemented", "Internal", "Unavailable", "DataLoss",
+                                         "Unauthenticated"};
+
+void wgg_grpc_dapr_observe(const char *path, int code, uint64_t ns, void *user) {
+  wgg_api *api = user;
+  /* --enable-api-logging: one line per call, as daprd's "gRPC API Called" */
+  if (api && api->opts->enable_api_logging)
+    wgg_info("gRPC API Called: method=%s code=%s duration=%.3fms", path,
+             code >= 0 && code <= 16 ? code_names[code] : "Unknown", (double)ns / 1e6);
+}
+
 void wgg_grpc_dapr_handle(wgg_grpc_call *call, void *user) {
   wgg_api *api = user;
   const char *path = wgg_grpc_call_path(call);
@@ -650,7 +663,6 @@ void wgg_grpc_dapr_handle(wgg_grpc_call *call, void *user) {
                     table[i].in->name);
       return;
     }
-    if (api->opts->enable_api_logging) wgg_info("gRPC API Called: method=%s", path);
     table[i].fn(api, call, m);
     return;
   }

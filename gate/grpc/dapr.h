@@ -17,4 +17,9 @@
  * with grpc-go's wording. */
 void wgg_grpc_dapr_handle(wgg_grpc_call *call, void *user);
 
+/* The server's observe hook (user is the wgg_api): with --enable-api-logging,
+ * one info line per answered call, "gRPC API Called: method=<path>
+ * code=<grpc-go code name> duration=<ms>". */
+void wgg_grpc_dapr_observe(const char *path, int code, uint64_t ns, void *user);
+
 #endif

@@ -52,6 +52,7 @@ struct wgg_grpc_call {
   size_t n_resp_hdrs;
   uv_timer_t deadline;
   bool timer_on;
+  uint64_t start_ns; /* uv_hrtime() at dispatch */
 };
 
 struct conn {
@@ -191,6 +192,8 @@ static void submit_answer(wgg_grpc_call *k, int code) {
   conn *c = k->c;
   k->answered = true;
   stop_timer(k);
+  if (k->dispatched && c && c->srv->cfg.observe)
+    c->srv->cfg.observe(wgg_grpc_call_path(k), code, uv_hrtime() - k->start_ns, c->srv->cfg.user);
   if (!c || !k->stream_open || c->closing) return;
   nghttp2_nv nv[5 + 16];
   size_t n = 0;
@@ -313,6 +316,7 @@ static void dispatch(wgg_grpc_call *k) {
     return;
   }
   k->dispatched = true;
+  k->start_ns = uv_hrtime();
   k->refs++; /* the handler's */
   k->c->srv->cfg.handler(k, k->c->srv->cfg.user);
   drop_input(k); /* the handler has decoded what it needs */

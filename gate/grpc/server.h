@@ -43,6 +43,10 @@ typedef struct wgg_grpc_server_config {
   uint64_t read_timeout_ms; /* a request not complete this long after its HEADERS is reset (0: none) */
   wgg_grpc_handler_fn handler;
   void *user;
+  /* optional: called when a dispatched call is answered, with its :path, the
+   * gRPC status code and the time since dispatch in nanoseconds (logging,
+   * metrics); not called for answers dropped because the client is gone */
+  void (*observe)(const char *path, int code, uint64_t ns, void *user);
 } wgg_grpc_server_config;
 
 /* Creates a server on loop (cfg copied). NULL with err on OOM. */

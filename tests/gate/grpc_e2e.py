@@ -154,7 +154,7 @@ app_port = free_port()
 httpd = ThreadingHTTPServer(("127.0.0.1", app_port), App)
 threading.Thread(target=httpd.serve_forever, daemon=True).start()
 
-sc = Sidecar(BIN, app_id="gapp", args=["--app-port", str(app_port), "--max-body-size", "64Ki"])
+sc = Sidecar(BIN, app_id="gapp", args=["--app-port", str(app_port), "--max-body-size", "64Ki", "--enable-api-logging"])
 sc.write_resource("state.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: statestore\nspec:\n"
                                 "  type: state.sqlite\n  version: v1\n  metadata:\n  - name: connectionString\n"
                                 "    value: state.db\n")
@@ -568,6 +568,9 @@ check(rc == 0, f"exit status after Shutdown: {rc}")
 tch.close()
 tok.finish_proc()
 
+logs = sc.logs()
+check("gRPC API Called: method=/dapr.proto.runtime.v1.Dapr/GetState code=InvalidArgument duration=" in logs and
+      "gRPC API Called: method=/dapr.proto.runtime.v1.Dapr/SaveState code=OK" in logs, "--enable-api-logging lines")
 check(sc.proc.poll() is None, f"the sidecar died with {sc.proc.returncode}:\n{sc.logs()[-2000:]}")
 sc.stop()
 httpd.shutdown()
