@@ -26,6 +26,7 @@ static void usage(FILE *out) {
           "  --app-protocol P                    http|https|grpc|grpcs|h2c (default http)\n"
           "  --app-channel-address HOST          app host (default 127.0.0.1)\n"
           "  --dapr-http-port PORT               HTTP API port (default 3500)\n"
+          "  --dapr-grpc-port PORT               gRPC API port (default 50001; 0: no gRPC API)\n"
           "  --dapr-listen-addresses A[,B]       bind addresses (default all: 0.0.0.0)\n"
           "  --resources-path DIR[,DIR]          folders of resource YAML (repeatable;\n"
           "                                      --components-path is an alias)\n"
@@ -47,7 +48,7 @@ static void usage(FILE *out) {
           "  --dapr-graceful-shutdown-seconds N  drain time on SIGTERM (default 5)\n"
           "  --mode M                            standalone (kubernetes is not supported)\n"
           "  --version                           print the runtime version and exit\n"
-          "  --dapr-grpc-port PORT               accepted and ignored (no gRPC API), as are the\n"
+          "  --dapr-internal-grpc-port PORT      accepted and ignored, as are the\n"
           "                                      control-plane, actor, scheduler and mTLS flags\n"
           "  --app-ssl, --unix-domain-socket     refused: not supported\n"
           "\n"
@@ -168,6 +169,8 @@ int wg_cmd_run(int argc, char **argv) {
     } else if (!strcmp(name, "app-channel-address")) o.app_channel_address = val;
     else if (!strcmp(name, "dapr-http-port")) {
       if (parse_int(val, 1, 65535, &o.http_port)) rc = bad("--dapr-http-port", val, NULL);
+    } else if (!strcmp(name, "dapr-grpc-port")) {
+      if (parse_int(val, 0, 65535, &o.grpc_port)) rc = bad("--dapr-grpc-port", val, NULL);
     } else if (!strcmp(name, "dapr-listen-addresses")) o.listen_addresses = val;
     else if (!strcmp(name, "resources-path") || !strcmp(name, "components-path") || !strcmp(name, "config")) {
       bool is_res = strcmp(name, "config") != 0;
@@ -227,7 +230,7 @@ int wg_cmd_run(int argc, char **argv) {
       else o.graceful_shutdown_ms = (uint64_t)iv * 1000;
     } else if (!strcmp(name, "mode")) {
       if (strcmp(val, "standalone")) rc = bad("--mode", val, "only standalone is supported");
-    } else if (!strcmp(name, "dapr-grpc-port") || !strcmp(name, "dapr-internal-grpc-port") ||
+    } else if (!strcmp(name, "dapr-internal-grpc-port") ||
                !strcmp(name, "profile-port") || !strcmp(name, "enable-profiling") || !strcmp(name, "enable-mtls") ||
                !strcmp(name, "placement-host-address") || !strcmp(name, "control-plane-address") ||
                !strcmp(name, "sentry-address") || !strcmp(name, "dapr-public-port") ||

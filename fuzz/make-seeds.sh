@@ -116,6 +116,31 @@ YAML
 i=$((i + 1))
 echo "make-seeds: $i inputs in $top/resiliency"
 
+# OUT_DIR/grpc/ (for fuzz_grpc): HTTP/2 frames after the client preface: a
+# whole unary GetState call, one with grpc-timeout, an oversized message
+# prefix, a reset stream and a PING.
+mkdir -p "$top/grpc"
+python3 - "$top/grpc" <<'PY'
+import struct, sys
+out = sys.argv[1]
+def frame(t, f, sid, p=b""): return struct.pack(">I", len(p))[1:] + bytes([t, f]) + struct.pack(">I", sid) + p
+def lit(n, v): return b"\x00" + bytes([len(n)]) + n.encode() + bytes([len(v)]) + v.encode()
+def hdrs(extra=b""):
+    return (lit(":method", "POST") + lit(":scheme", "http") + lit(":path", "/dapr.proto.runtime.v1.Dapr/GetState") +
+            lit(":authority", "x") + lit("content-type", "application/grpc") + lit("te", "trailers") + extra)
+msg = b"\x0a\x0astatestore\x12\x01k"
+grpc = b"\x00" + struct.pack(">I", len(msg)) + msg
+seeds = {
+    "call": frame(4, 0, 0) + frame(1, 4, 1, hdrs()) + frame(0, 1, 1, grpc),
+    "timeout": frame(4, 0, 0) + frame(1, 4, 1, hdrs(lit("grpc-timeout", "1m"))) + frame(0, 1, 1, grpc),
+    "big": frame(4, 0, 0) + frame(1, 4, 1, hdrs()) + frame(0, 1, 1, b"\x00\x7f\xff\xff\xff" + b"x" * 20),
+    "reset": frame(4, 0, 0) + frame(1, 4, 1, hdrs()) + frame(3, 0, 1, b"\x00\x00\x00\x08") + frame(6, 0, 0, b"12345678"),
+    "two": frame(4, 0, 0) + frame(1, 5, 1, hdrs()) + frame(1, 4, 3, hdrs()) + frame(0, 0, 3, grpc[:4]) + frame(0, 1, 3, grpc[4:]),
+}
+for k, v in seeds.items():
+    open(f"{out}/{k}", "wb").write(v)
+PY
+echo "make-seeds: $(ls "$top/grpc" | wc -l) inputs in $top/grpc"
 # OUT_DIR/http/ (for fuzz_http): what clients send on one connection: API
 # calls, pipelines, chunked bodies, Expect, percent-encoded paths, the
 # invocation forms (path, dapr-app-id header, basic auth) and hostile framing.

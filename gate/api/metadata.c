@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/calls.h"
 #include "components/secretstores/secretstore.h"
 #include "api/input_bindings.h"
 
@@ -45,7 +46,7 @@ static bool pipeline_uses(wgg_api *api, const char *name) {
   return pipeline_has(&api->http_pipeline, name) || pipeline_has(&api->app_http_pipeline, name);
 }
 
-static void get_metadata(wgg_api *api, wgg_http_req *req) {
+json_t *wgg_metadata_doc(wgg_api *api) {
   json_t *comps = json_array();
   for (size_t i = 0; i < api->n_stores; i++) {
     const wgg_component *c = api->stores[i].comp;
@@ -104,7 +105,23 @@ static void get_metadata(wgg_api *api, wgg_http_req *req) {
                         "runtimeVersion", WGG_RUNTIME_VERSION, "enabledFeatures", api->features, "actors", "components", comps,
                         "httpEndpoints", eps, "subscriptions", wgg_psrt_subscriptions(api->psrt), "extended", ext ? ext : json_object(),
                         "appConnectionProperties", app_connection(api->opts));
-  wgg_api_json(req, 200, j);
+  return j;
+}
+
+static void get_metadata(wgg_api *api, wgg_http_req *req) {
+  json_t *j = wgg_metadata_doc(api);
+  if (j) wgg_api_json(req, 200, j);
+  else wgg_api_error(req, 500, "ERR_INTERNAL", "out of memory");
+}
+
+int wgg_metadata_set(wgg_api *api, const char *key, const char *value, size_t len, wgg_api_status *st) {
+  json_t *v = json_stringn(value, len);
+  if (!v) return wgg_api_fail(st, 400, WGG_GRPC_INVALID_ARGUMENT, "ERR_MALFORMED_REQUEST", "metadata value must be valid UTF-8 text");
+  pthread_mutex_lock(&api->ext_mu);
+  int rc = json_object_set_new(api->extended, key, v);
+  pthread_mutex_unlock(&api->ext_mu);
+  if (rc) return wgg_api_fail(st, 500, WGG_GRPC_INTERNAL, "ERR_INTERNAL", "cannot store metadata attribute %s", key);
+  return 0;
 }
 
 void wgg_api_metadata(wgg_api *api, wgg_http_req *req, char **seg, size_t n) {
@@ -122,16 +139,9 @@ void wgg_api_metadata(wgg_api *api, wgg_http_req *req, char **seg, size_t n) {
     wgg_http_respond(req, 405, NULL, NULL, 0, NULL, 0);
     return;
   }
-  json_t *v = json_stringn(req->body, req->body_len);
-  if (!v) {
-    wgg_api_error(req, 400, "ERR_MALFORMED_REQUEST", "metadata value must be valid UTF-8 text");
-    return;
-  }
-  pthread_mutex_lock(&api->ext_mu);
-  int rc = json_object_set_new(api->extended, seg[0], v);
-  pthread_mutex_unlock(&api->ext_mu);
-  if (rc) {
-    wgg_api_error(req, 500, "ERR_INTERNAL", "cannot store metadata attribute %s", seg[0]);
+  wgg_api_status st;
+  if (wgg_metadata_set(api, seg[0], req->body, req->body_len, &st)) {
+    wgg_api_error_status(req, &st);
     return;
   }
   wgg_api_empty(req);

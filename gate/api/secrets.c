@@ -22,6 +22,7 @@
 #include <strings.h>
 
 #include "api/api.h"
+#include "api/calls.h"
 #include "api/invoke_path.h"
 #include "components/secretstores/secretstore.h"
 
@@ -63,6 +64,41 @@ static void answer(wgg_http_req *req, json_t *j) {
   free(s);
 }
 
+int wgg_secrets_call(wgg_api *api, const char *store, const char *name, json_t *md, json_t **out, wgg_api_status *st) {
+  *out = NULL;
+  if (!api->n_secretstores)
+    return wgg_api_fail(st, 500, WGG_GRPC_FAILED_PRECONDITION, "ERR_SECRET_STORES_NOT_CONFIGURED",
+                        "secret store is not configured");
+  const wgg_secretstore *s = NULL;
+  for (size_t i = 0; i < api->n_secretstores && !s; i++)
+    if (!strcmp(api->secretstores[i].comp->name, store)) s = api->secretstores[i].store;
+  if (!s)
+    return wgg_api_fail(st, 401, WGG_GRPC_INVALID_ARGUMENT, "ERR_SECRET_STORE_NOT_FOUND",
+                        "failed finding secret store with key %s", store);
+  wgg_err e;
+  if (!name) {
+    if (wgg_secretstore_bulk(s, md, out, &e))
+      return wgg_api_fail(st, 500, WGG_GRPC_INTERNAL, "ERR_SECRET_GET", "failed getting secrets from secret store %s: %s",
+                          store, e.msg);
+    const char *k;
+    void *tmp;
+    json_t *v;
+    json_object_foreach_safe(*out, tmp, k, v) if (!wgg_secret_allowed(api, store, k)) json_object_del(*out, k);
+    return 0;
+  }
+  if (!wgg_secret_allowed(api, store, name)) {
+    char qn[300], qs[300]; /* Go's %q */
+    wgg_go_quote(name, strlen(name), qn, sizeof qn);
+    wgg_go_quote(store, strlen(store), qs, sizeof qs);
+    return wgg_api_fail(st, 403, WGG_GRPC_PERMISSION_DENIED, "ERR_PERMISSION_DENIED", "access denied by policy to get %s from %s",
+                        qn, qs);
+  }
+  if (wgg_secretstore_get(s, name, md, out, &e))
+    return wgg_api_fail(st, 500, WGG_GRPC_INTERNAL, "ERR_SECRET_GET",
+                        "failed getting secret with key %s from secret store %s: %s", name, store, e.msg);
+  return 0;
+}
+
 void wgg_api_secrets(wgg_api *api, wgg_http_req *req, char **seg, size_t n) {
   if (req->method != HTTP_GET) {
     wgg_http_respond(req, 405, NULL, NULL, 0, NULL, 0);
@@ -70,42 +106,9 @@ void wgg_api_secrets(wgg_api *api, wgg_http_req *req, char **seg, size_t n) {
   }
   const char *store = seg[0], *name = seg[1];
   (void)n;
-  if (!api->n_secretstores) {
-    wgg_api_error(req, 500, "ERR_SECRET_STORES_NOT_CONFIGURED", "secret store is not configured");
-    return;
-  }
-  const wgg_secretstore *s = NULL;
-  for (size_t i = 0; i < api->n_secretstores && !s; i++)
-    if (!strcmp(api->secretstores[i].comp->name, store)) s = api->secretstores[i].store;
-  if (!s) {
-    wgg_api_error(req, 401, "ERR_SECRET_STORE_NOT_FOUND", "failed finding secret store with key %s", store);
-    return;
-  }
   json_t *md = wgg_query_metadata(req->query), *out = NULL;
-  wgg_err e;
-  if (!strcmp(name, "bulk")) {
-    if (wgg_secretstore_bulk(s, md, &out, &e)) {
-      wgg_api_error(req, 500, "ERR_SECRET_GET", "failed getting secrets from secret store %s: %s", store, e.msg);
-    } else {
-      const char *k;
-      void *tmp;
-      json_t *v;
-      json_object_foreach_safe(out, tmp, k, v) if (!wgg_secret_allowed(api, store, k)) json_object_del(out, k);
-      answer(req, out);
-      out = NULL;
-    }
-  } else if (!wgg_secret_allowed(api, store, name)) {
-    char qn[300], qs[300]; /* Go's %q */
-    wgg_go_quote(name, strlen(name), qn, sizeof qn);
-    wgg_go_quote(store, strlen(store), qs, sizeof qs);
-    wgg_api_error(req, 403, "ERR_PERMISSION_DENIED", "access denied by policy to get %s from %s", qn, qs);
-  } else if (wgg_secretstore_get(s, name, md, &out, &e)) {
-    wgg_api_error(req, 500, "ERR_SECRET_GET", "failed getting secret with key %s from secret store %s: %s", name, store,
-                  e.msg);
-  } else {
-    answer(req, out);
-    out = NULL;
-  }
-  json_decref(out);
+  wgg_api_status st;
+  if (wgg_secrets_call(api, store, strcmp(name, "bulk") ? name : NULL, md, &out, &st)) wgg_api_error_status(req, &st);
+  else answer(req, out);
   json_decref(md);
 }

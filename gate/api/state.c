@@ -9,35 +9,48 @@
 #include <string.h>
 #include <time.h>
 
+#include "api/calls.h"
 #include "api/state_internal.h"
 #include "observe/metrics.h"
 #include "util/err.h"
 
-wgg_store_entry *wgg_state_find(wgg_api *api, wgg_http_req *req, const char *name) {
+wgg_store_entry *wgg_state_lookup(wgg_api *api, const char *name, wgg_api_status *st) {
   if (!api->n_stores) {
-    wgg_api_error(req, 500, "ERR_STATE_STORE_NOT_CONFIGURED", "state store is not configured");
+    wgg_api_fail(st, 500, WGG_GRPC_FAILED_PRECONDITION, "ERR_STATE_STORE_NOT_CONFIGURED",
+                 "state store %s is not configured", name);
     return NULL;
   }
   for (size_t i = 0; i < api->n_stores; i++)
     if (!strcmp(api->stores[i].comp->name, name)) return &api->stores[i];
-  wgg_api_error(req, 400, "ERR_STATE_STORE_NOT_FOUND", "state store %s is not found", name);
+  wgg_api_fail(st, 400, WGG_GRPC_INVALID_ARGUMENT, "ERR_STATE_STORE_NOT_FOUND", "state store %s is not found", name);
   return NULL;
+}
+
+wgg_store_entry *wgg_state_find(wgg_api *api, wgg_http_req *req, const char *name) {
+  wgg_api_status st;
+  wgg_store_entry *se = wgg_state_lookup(api, name, &st);
+  if (!se) wgg_api_error_status(req, &st);
+  return se;
 }
 
 size_t wgg_state_index(const wgg_store_entry *se) {
   return se->index;
 }
 
-bool wgg_state_key_ok(wgg_http_req *req, const char *key) {
-  if (!key || !*key) {
-    wgg_api_error(req, 400, "ERR_MALFORMED_REQUEST", "\"key\" is a required field");
-    return false;
-  }
-  if (strstr(key, "||")) {
-    wgg_api_error(req, 400, "ERR_MALFORMED_REQUEST", "input key/keyPrefix '%s' can't contain '||'", key);
-    return false;
-  }
+bool wgg_state_key_check(const char *key, wgg_api_status *st) {
+  if (!key || !*key) return wgg_api_fail(st, 400, WGG_GRPC_INVALID_ARGUMENT, "ERR_MALFORMED_REQUEST", "\"key\" is a required field"), false;
+  if (strstr(key, "||"))
+    return wgg_api_fail(st, 400, WGG_GRPC_INVALID_ARGUMENT, "ERR_MALFORMED_REQUEST",
+                        "input key/keyPrefix '%s' can't contain '||'", key),
+           false;
   return true;
+}
+
+bool wgg_state_key_ok(wgg_http_req *req, const char *key) {
+  wgg_api_status st;
+  if (wgg_state_key_check(key, &st)) return true;
+  wgg_api_error_status(req, &st);
+  return false;
 }
 
 char *wgg_state_prefixed(const wgg_api *api, const char *key) {
@@ -64,7 +77,8 @@ int wgg_state_parse_ttl(const char *v, int64_t *ttl, wgg_err *msg) {
 /* ---- GET /v1.0/state/{store}/{key} ---- */
 
 typedef struct get_job {
-  wgg_http_req *req;
+  wgg_state_get_cb cb;
+  void *user;
   wgg_store_entry *se;
   char *key, *user_key;
   wgg_state_got got;
@@ -81,23 +95,12 @@ static void get_done(void *p) {
   get_job *j = p;
   wgg_metrics_state(wgg_state_index(j->se), WGG_OP_GET, j->status == WGG_ST_OK);
   if (j->status != WGG_ST_OK) {
-    wgg_api_error(j->req, 500, "ERR_STATE_GET", "fail to get %s from state store %s: %s", j->user_key,
-                  j->se->comp->name, j->err.msg);
-  } else if (!j->got.found) {
-    wgg_api_empty(j->req);
+    wgg_api_status st;
+    wgg_api_fail(&st, 500, WGG_GRPC_INTERNAL, "ERR_STATE_GET", "fail to get %s from state store %s: %s", j->user_key,
+                 j->se->comp->name, j->err.msg);
+    j->cb(j->user, &st, NULL);
   } else {
-    wgg_http_header h[2] = {{"ETag", j->got.etag}};
-    size_t nh = 1;
-    char when[40];
-    if (j->got.expire_unix > 0) {
-      time_t t = (time_t)j->got.expire_unix;
-      struct tm tm;
-      gmtime_r(&t, &tm);
-      strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-      h[nh].name = "metadata.ttlExpireTime";
-      h[nh++].value = when;
-    }
-    wgg_http_respond(j->req, 200, "application/json", h, nh, j->got.value, j->got.value_len);
+    j->cb(j->user, NULL, &j->got);
   }
   wgg_state_got_free(&j->got);
   free(j->key);
@@ -105,29 +108,61 @@ static void get_done(void *p) {
   free(j);
 }
 
-void wgg_state_get(wgg_api *api, wgg_http_req *req, wgg_store_entry *se, const char *key) {
-  if (!wgg_state_key_ok(req, key)) return;
+int wgg_state_get_call(wgg_api *api, uv_loop_t *loop, wgg_store_entry *se, const char *key, wgg_state_get_cb cb,
+                       void *user, wgg_api_status *st) {
   get_job *j = calloc(1, sizeof *j);
   if (j) {
-    j->req = req;
+    j->cb = cb;
+    j->user = user;
     j->se = se;
     j->key = wgg_state_prefixed(api, key);
     j->user_key = strdup(key);
   }
-  if (!j || !j->key || !j->user_key || wgg_api_submit_store(req->loop, se, j, get_work, get_done)) {
+  if (!j || !j->key || !j->user_key || wgg_api_submit_store(loop, se, j, get_work, get_done)) {
     if (j) {
       free(j->key);
       free(j->user_key);
       free(j);
     }
-    wgg_api_error(req, 500, "ERR_STATE_GET", "fail to get %s from state store %s: out of memory", key, se->comp->name);
+    return wgg_api_fail(st, 500, WGG_GRPC_INTERNAL, "ERR_STATE_GET", "fail to get %s from state store %s: out of memory",
+                        key, se->comp->name);
   }
+  return 0;
+}
+
+static void http_get_done(void *user, const wgg_api_status *st, const wgg_state_got *got) {
+  wgg_http_req *req = user;
+  if (st) {
+    wgg_api_error_status(req, st);
+  } else if (!got->found) {
+    wgg_api_empty(req);
+  } else {
+    wgg_http_header h[2] = {{"ETag", got->etag}};
+    size_t nh = 1;
+    char when[40];
+    if (got->expire_unix > 0) {
+      time_t t = (time_t)got->expire_unix;
+      struct tm tm;
+      gmtime_r(&t, &tm);
+      strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+      h[nh].name = "metadata.ttlExpireTime";
+      h[nh++].value = when;
+    }
+    wgg_http_respond(req, 200, "application/json", h, nh, got->value, got->value_len);
+  }
+}
+
+void wgg_state_get(wgg_api *api, wgg_http_req *req, wgg_store_entry *se, const char *key) {
+  if (!wgg_state_key_ok(req, key)) return;
+  wgg_api_status st;
+  if (wgg_state_get_call(api, req->loop, se, key, http_get_done, req, &st)) wgg_api_error_status(req, &st);
 }
 
 /* ---- DELETE /v1.0/state/{store}/{key} ---- */
 
 typedef struct del_job {
-  wgg_http_req *req;
+  wgg_state_done_cb cb;
+  void *user;
   wgg_store_entry *se;
   wgg_state_op op;
   char *key, *user_key, *etag;
@@ -143,24 +178,61 @@ static void del_work(void *p) {
 static void del_done(void *p) {
   del_job *j = p;
   wgg_metrics_state(wgg_state_index(j->se), WGG_OP_DELETE, j->status == WGG_ST_OK);
+  wgg_api_status st;
   switch (j->status) {
-    case WGG_ST_OK: wgg_api_empty(j->req); break;
+    case WGG_ST_OK: break;
     case WGG_ST_ETAG_MISMATCH:
-      wgg_api_error(j->req, 409, "ERR_STATE_DELETE",
-                    "failed deleting state with key %s: possible etag mismatch. error from state store: %s", j->user_key,
-                    j->err.msg);
+      wgg_api_fail(&st, 409, WGG_GRPC_ABORTED, "ERR_STATE_DELETE",
+                   "failed deleting state with key %s: possible etag mismatch. error from state store: %s", j->user_key,
+                   j->err.msg);
       break;
     case WGG_ST_ETAG_INVALID:
-      wgg_api_error(j->req, 400, "ERR_STATE_DELETE", "failed deleting state with key %s: %s", j->user_key, j->err.msg);
+      wgg_api_fail(&st, 400, WGG_GRPC_INVALID_ARGUMENT, "ERR_STATE_DELETE", "failed deleting state with key %s: %s",
+                   j->user_key, j->err.msg);
       break;
     default:
-      wgg_api_error(j->req, j->status == WGG_ST_BAD_REQUEST ? 400 : 500, "ERR_STATE_DELETE",
-                    "failed deleting state with key %s: %s", j->user_key, j->err.msg);
+      wgg_api_fail(&st, j->status == WGG_ST_BAD_REQUEST ? 400 : 500,
+                   j->status == WGG_ST_BAD_REQUEST ? WGG_GRPC_INVALID_ARGUMENT : WGG_GRPC_INTERNAL, "ERR_STATE_DELETE",
+                   "failed deleting state with key %s: %s", j->user_key, j->err.msg);
   }
+  j->cb(j->user, j->status == WGG_ST_OK ? NULL : &st);
   free(j->key);
   free(j->user_key);
   free(j->etag);
   free(j);
+}
+
+int wgg_state_delete_call(wgg_api *api, uv_loop_t *loop, wgg_store_entry *se, const char *key, const char *etag,
+                          bool first_write, wgg_state_done_cb cb, void *user, wgg_api_status *st) {
+  del_job *j = calloc(1, sizeof *j);
+  if (j) {
+    j->cb = cb;
+    j->user = user;
+    j->se = se;
+    j->key = wgg_state_prefixed(api, key);
+    j->user_key = strdup(key);
+    j->etag = etag ? strdup(etag) : NULL;
+    j->op.is_delete = true;
+    j->op.key = j->key;
+    j->op.etag = j->etag;
+    j->op.first_write = first_write;
+  }
+  if (!j || !j->key || !j->user_key || (etag && !j->etag) || wgg_api_submit_store(loop, se, j, del_work, del_done)) {
+    if (j) {
+      free(j->key);
+      free(j->user_key);
+      free(j->etag);
+      free(j);
+    }
+    return wgg_api_fail(st, 500, WGG_GRPC_INTERNAL, "ERR_STATE_DELETE",
+                        "failed deleting state with key %s: out of memory", key);
+  }
+  return 0;
+}
+
+static void http_done(void *user, const wgg_api_status *st) {
+  if (st) wgg_api_error_status(user, st);
+  else wgg_api_empty(user);
 }
 
 void wgg_state_delete(wgg_api *api, wgg_http_req *req, wgg_store_entry *se, const char *key) {
@@ -172,30 +244,12 @@ void wgg_state_delete(wgg_api *api, wgg_http_req *req, wgg_store_entry *se, cons
     free(conc);
     return;
   }
-  del_job *j = calloc(1, sizeof *j);
-  const char *ifm = wgg_http_req_header(req, "If-Match");
-  if (j) {
-    j->req = req;
-    j->se = se;
-    j->key = wgg_state_prefixed(api, key);
-    j->user_key = strdup(key);
-    j->etag = ifm ? strdup(ifm) : NULL;
-    j->op.is_delete = true;
-    j->op.key = j->key;
-    j->op.etag = j->etag;
-    j->op.first_write = conc && !strcmp(conc, "first-write");
-  }
+  wgg_api_status st;
+  bool first_write = conc && !strcmp(conc, "first-write");
   free(conc);
-  if (!j || !j->key || !j->user_key || (ifm && !j->etag) ||
-      wgg_api_submit_store(req->loop, se, j, del_work, del_done)) {
-    if (j) {
-      free(j->key);
-      free(j->user_key);
-      free(j->etag);
-      free(j);
-    }
-    wgg_api_error(req, 500, "ERR_STATE_DELETE", "failed deleting state with key %s: out of memory", key);
-  }
+  if (wgg_state_delete_call(api, req->loop, se, key, wgg_http_req_header(req, "If-Match"), first_write, http_done, req,
+                            &st))
+    wgg_api_error_status(req, &st);
 }
 
 /* ---- routing ---- */

@@ -8,10 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/calls.h"
 #include "api/state_internal.h"
 
 typedef struct bulk_job {
-  wgg_http_req *req;
+  wgg_state_bulk_cb cb;
+  void *user;
   wgg_store_entry *se;
   size_t n;
   char **keys;     /* user keys */
@@ -46,24 +48,62 @@ static void bulk_done(void *p) {
   bool all_ok = true;
   for (size_t i = 0; i < j->n; i++) all_ok &= j->status[i] == WGG_ST_OK;
   wgg_metrics_state(wgg_state_index(j->se), WGG_OP_BULK_GET, all_ok);
-  json_t *arr = json_array();
-  for (size_t i = 0; arr && i < j->n; i++) {
-    json_t *item = json_pack("{s:s}", "key", j->keys[i]);
+  wgg_state_bulk_item *items = calloc(j->n ? j->n : 1, sizeof *items);
+  for (size_t i = 0; items && i < j->n; i++)
+    items[i] = (wgg_state_bulk_item){.key = j->keys[i], .ok = j->status[i] == WGG_ST_OK, .error = j->errs[i].msg,
+                                     .got = &j->got[i]};
+  j->cb(j->user, items, items ? j->n : 0);
+  free(items);
+  bulk_free(j);
+}
+
+int wgg_state_bulk_call(wgg_api *api, uv_loop_t *loop, wgg_store_entry *se, const char *const *keys, size_t n,
+                        wgg_state_bulk_cb cb, void *user, wgg_api_status *st) {
+  bulk_job *j = calloc(1, sizeof *j);
+  size_t cap = n ? n : 1;
+  if (j) {
+    j->cb = cb;
+    j->user = user;
+    j->se = se;
+    j->keys = calloc(cap, sizeof *j->keys);
+    j->prefixed = calloc(cap, sizeof *j->prefixed);
+    j->got = calloc(cap, sizeof *j->got);
+    j->status = calloc(cap, sizeof *j->status);
+    j->errs = calloc(cap, sizeof *j->errs);
+  }
+  bool ok = j && j->keys && j->prefixed && j->got && j->status && j->errs;
+  for (size_t i = 0; ok && i < n; i++) {
+    j->n = i + 1;
+    ok = (j->keys[i] = strdup(keys[i])) && (j->prefixed[i] = wgg_state_prefixed(api, keys[i]));
+  }
+  if (!ok || wgg_api_submit_store(loop, se, j, bulk_work, bulk_done)) {
+    if (j) bulk_free(j);
+    return wgg_api_fail(st, 500, WGG_GRPC_INTERNAL, "ERR_STATE_BULK_GET", "out of memory");
+  }
+  return 0;
+}
+
+static void http_bulk_done(void *user, const wgg_state_bulk_item *items, size_t n) {
+  wgg_http_req *req = user;
+  json_t *arr = items ? json_array() : NULL;
+  for (size_t i = 0; arr && i < n; i++) {
+    json_t *item = json_pack("{s:s}", "key", items[i].key);
     if (!item) break;
-    if (j->status[i] != WGG_ST_OK) {
-      json_object_set_new(item, "error", json_string(j->errs[i].msg));
-    } else if (j->got[i].found) {
+    if (!items[i].ok) {
+      json_object_set_new(item, "error", json_string(items[i].error));
+    } else if (items[i].got->found) {
+      const wgg_state_got *g = items[i].got;
       json_error_t je;
-      json_t *data = json_loadb(j->got[i].value, j->got[i].value_len, JSON_DECODE_ANY, &je);
+      json_t *data = json_loadb(g->value, g->value_len, JSON_DECODE_ANY, &je);
       /* values saved through the HTTP API are JSON; anything else goes back as a JSON string */
-      if (!data) data = json_stringn_nocheck(j->got[i].value, j->got[i].value_len);
+      if (!data) data = json_stringn_nocheck(g->value, g->value_len);
       json_object_set_new(item, "data", data);
-      json_object_set_new(item, "etag", json_string(j->got[i].etag));
+      json_object_set_new(item, "etag", json_string(g->etag));
     }
     json_array_append_new(arr, item);
   }
-  wgg_api_json(j->req, 200, arr);
-  bulk_free(j);
+  if (!arr) wgg_api_error(req, 500, "ERR_STATE_BULK_GET", "out of memory");
+  else wgg_api_json(req, 200, arr);
 }
 
 void wgg_state_bulk(wgg_api *api, wgg_http_req *req, wgg_store_entry *se) {
@@ -77,38 +117,25 @@ void wgg_state_bulk(wgg_api *api, wgg_http_req *req, wgg_store_entry *se) {
     return;
   }
   size_t n = json_array_size(keys);
-  for (size_t i = 0; i < n; i++) {
+  const char **ks = calloc(n ? n : 1, sizeof *ks);
+  for (size_t i = 0; ks && i < n; i++) {
     json_t *k = json_array_get(keys, i);
     if (!json_is_string(k)) {
       json_decref(doc);
+      free(ks);
       wgg_api_error(req, 400, "ERR_MALFORMED_REQUEST", "failed deserializing HTTP body: keys must be strings");
       return;
     }
     if (!wgg_state_key_ok(req, json_string_value(k))) {
       json_decref(doc);
+      free(ks);
       return;
     }
+    ks[i] = json_string_value(k);
   }
-  bulk_job *j = calloc(1, sizeof *j);
-  size_t cap = n ? n : 1;
-  if (j) {
-    j->req = req;
-    j->se = se;
-    j->keys = calloc(cap, sizeof *j->keys);
-    j->prefixed = calloc(cap, sizeof *j->prefixed);
-    j->got = calloc(cap, sizeof *j->got);
-    j->status = calloc(cap, sizeof *j->status);
-    j->errs = calloc(cap, sizeof *j->errs);
-  }
-  bool ok = j && j->keys && j->prefixed && j->got && j->status && j->errs;
-  for (size_t i = 0; ok && i < n; i++) {
-    j->n = i + 1;
-    const char *k = json_string_value(json_array_get(keys, i));
-    ok = (j->keys[i] = strdup(k)) && (j->prefixed[i] = wgg_state_prefixed(api, k));
-  }
+  wgg_api_status st;
+  if (!ks) wgg_api_error(req, 500, "ERR_STATE_BULK_GET", "out of memory");
+  else if (wgg_state_bulk_call(api, req->loop, se, ks, n, http_bulk_done, req, &st)) wgg_api_error_status(req, &st);
+  free(ks);
   json_decref(doc);
-  if (!ok || wgg_api_submit_store(req->loop, se, j, bulk_work, bulk_done)) {
-    if (j) bulk_free(j);
-    wgg_api_error(req, 500, "ERR_STATE_BULK_GET", "out of memory");
-  }
 }

@@ -6,34 +6,38 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/calls.h"
 #include "api/state_internal.h"
 #include "util/err.h"
 
-typedef struct write_job {
-  wgg_http_req *req;
+struct wgg_state_write {
+  wgg_state_done_cb cb;
+  void *user;
   wgg_store_entry *se;
-  bool txn;
+  enum wgg_state_write_kind kind;
   wgg_state_op *ops;
-  char **owned; /* 3 per op: prefixed key, value text, etag */
+  char **owned; /* 3 per op: prefixed key, value bytes, etag */
   size_t n;
   int status;
   wgg_err err;
-} write_job;
+};
+typedef wgg_state_write write_job;
 
-static void job_free(write_job *j) {
+void wgg_state_write_free(wgg_state_write *j) {
   if (!j) return;
   for (size_t i = 0; i < 3 * j->n; i++) free(j->owned[i]);
   free(j->owned);
   free(j->ops);
   free(j);
 }
+#define job_free wgg_state_write_free
 
-static write_job *job_new(wgg_http_req *req, wgg_store_entry *se, size_t n, bool txn) {
+wgg_state_write *wgg_state_write_new(wgg_store_entry *se, size_t n, enum wgg_state_write_kind kind) {
   write_job *j = calloc(1, sizeof *j);
   if (!j) return NULL;
-  j->req = req;
   j->se = se;
-  j->txn = txn;
+  j->kind = kind;
+  j->n = n;
   j->ops = calloc(n ? n : 1, sizeof *j->ops);
   j->owned = calloc(3 * (n ? n : 1), sizeof *j->owned);
   if (!j->ops || !j->owned) {
@@ -43,12 +47,57 @@ static write_job *job_new(wgg_http_req *req, wgg_store_entry *se, size_t n, bool
   return j;
 }
 
-/* Fills op i of j from a state item {key, value, etag, metadata, options}.
- * Every string the op points to is owned by the job. Returns 0, or -1 after
+static const char *kind_code(enum wgg_state_write_kind k) {
+  return k == WGG_STATE_WRITE_TXN ? "ERR_STATE_TRANSACTION" : k == WGG_STATE_WRITE_SAVE ? "ERR_STATE_SAVE" : "ERR_STATE_BULK_DELETE";
+}
+
+int wgg_state_write_set(wgg_api *api, wgg_state_write *j, size_t i, bool is_delete, const char *key, const char *value,
+                        size_t value_len, const char *etag, const char *concurrency, const char *ttl,
+                        wgg_api_status *st) {
+  const char *code = kind_code(j->kind);
+  if (!wgg_state_key_check(key, st)) return -1;
+  wgg_state_op *op = &j->ops[i];
+  op->is_delete = is_delete;
+  if (etag) {
+    if (!(j->owned[3 * i + 2] = strdup(etag))) goto oom;
+    op->etag = j->owned[3 * i + 2];
+  }
+  bool txn = j->kind == WGG_STATE_WRITE_TXN; /* the store's Multi validates the options in daprd: a transaction error */
+  if (concurrency && *concurrency && strcmp(concurrency, "first-write") && strcmp(concurrency, "last-write")) {
+    if (txn)
+      return wgg_api_fail(st, 500, WGG_GRPC_INTERNAL, code,
+                          "error while executing state transaction: unrecognized concurrency model '%s'", concurrency);
+    return wgg_api_fail(st, 400, WGG_GRPC_INVALID_ARGUMENT, code, "unrecognized concurrency model '%s'", concurrency);
+  }
+  op->first_write = concurrency && !strcmp(concurrency, "first-write");
+  wgg_err e;
+  if (wgg_state_parse_ttl(ttl, &op->ttl_seconds, &e)) {
+    if (txn) return wgg_api_fail(st, 500, WGG_GRPC_INTERNAL, code, "error while executing state transaction: %s", e.msg);
+    return wgg_api_fail(st, 400, WGG_GRPC_INVALID_ARGUMENT, code, "failed saving state in state store %s: %s",
+                        j->se->comp->name, e.msg);
+  }
+  if (!(j->owned[3 * i] = wgg_state_prefixed(api, key))) goto oom;
+  op->key = j->owned[3 * i];
+  if (!is_delete) {
+    char *v = malloc(value_len + 1);
+    if (!v) goto oom;
+    if (value_len) memcpy(v, value, value_len);
+    v[value_len] = '\0';
+    j->owned[3 * i + 1] = v;
+    op->value = v;
+    op->value_len = value_len;
+  }
+  return 0;
+oom:
+  return wgg_api_fail(st, 500, WGG_GRPC_INTERNAL, code, "out of memory");
+}
+
+/* Fills op i of j from a JSON state item {key, value, etag, metadata,
+ * options} (the value is stored as its JSON text). Returns 0, or -1 after
  * answering the Dapr error. */
-static int parse_item(wgg_api *api, write_job *j, size_t i, json_t *item, bool is_delete, const char *query_ttl) {
-  wgg_http_req *req = j->req;
-  const char *code = j->txn ? "ERR_STATE_TRANSACTION" : "ERR_STATE_SAVE";
+static int parse_item(wgg_api *api, wgg_http_req *req, write_job *j, size_t i, json_t *item, bool is_delete,
+                      const char *query_ttl) {
+  const char *code = kind_code(j->kind);
   if (!json_is_object(item)) {
     wgg_api_error(req, 400, "ERR_MALFORMED_REQUEST", "failed deserializing HTTP body: state item %zu is not an object", i);
     return -1;
@@ -58,30 +107,14 @@ static int parse_item(wgg_api *api, write_job *j, size_t i, json_t *item, bool i
     wgg_api_error(req, 400, "ERR_MALFORMED_REQUEST", "failed deserializing HTTP body: \"key\" must be a string");
     return -1;
   }
-  if (!wgg_state_key_ok(req, k ? json_string_value(k) : NULL)) return -1;
-  wgg_state_op *op = &j->ops[i];
-  op->is_delete = is_delete;
   json_t *etag = wgg_json_field(item, "etag");
   if (etag && !json_is_null(etag) && !json_is_string(etag)) {
-    wgg_api_error(req, 400, j->txn ? "ERR_MALFORMED_REQUEST" : code, "failed deserializing HTTP body: \"etag\" must be a string");
+    wgg_api_error(req, 400, j->kind == WGG_STATE_WRITE_TXN ? "ERR_MALFORMED_REQUEST" : code,
+                  "failed deserializing HTTP body: \"etag\" must be a string");
     return -1;
-  }
-  if (etag && json_is_string(etag)) {
-    if (!(j->owned[3 * i + 2] = strdup(json_string_value(etag)))) goto oom;
-    op->etag = j->owned[3 * i + 2];
   }
   json_t *opts = wgg_json_field(item, "options");
   json_t *conc = opts && json_is_object(opts) ? wgg_json_field(opts, "concurrency") : NULL;
-  if (conc && json_is_string(conc)) {
-    const char *c = json_string_value(conc);
-    if (*c && strcmp(c, "first-write") && strcmp(c, "last-write")) {
-      if (j->txn) /* the store's Multi validates the options in daprd: a transaction error */
-        wgg_api_error(req, 500, code, "error while executing state transaction: unrecognized concurrency model '%s'", c);
-      else wgg_api_error(req, 400, code, "unrecognized concurrency model '%s'", c);
-      return -1;
-    }
-    op->first_write = !strcmp(c, "first-write");
-  }
   json_t *md = wgg_json_field(item, "metadata");
   json_t *ttl = md && json_is_object(md) ? json_object_get(md, "ttlInSeconds") : NULL;
   const char *ttl_s = ttl && json_is_string(ttl) ? json_string_value(ttl) : query_ttl;
@@ -90,26 +123,21 @@ static int parse_item(wgg_api *api, write_job *j, size_t i, json_t *item, bool i
     snprintf(num, sizeof num, "%lld", (long long)json_integer_value(ttl));
     ttl_s = num;
   }
-  wgg_err e;
-  if (wgg_state_parse_ttl(ttl_s, &op->ttl_seconds, &e)) {
-    if (j->txn) wgg_api_error(req, 500, code, "error while executing state transaction: %s", e.msg);
-    else wgg_api_error(req, 400, code, "failed saving state in state store %s: %s", j->se->comp->name, e.msg);
-    return -1;
-  }
-  if (!(j->owned[3 * i] = wgg_state_prefixed(api, json_string_value(k)))) goto oom;
-  op->key = j->owned[3 * i];
+  char *text = NULL;
   if (!is_delete) {
     json_t *v = wgg_json_field(item, "value");
-    char *text = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : strdup("null");
-    if (!text) goto oom;
-    j->owned[3 * i + 1] = text;
-    op->value = text;
-    op->value_len = strlen(text);
+    if (!(text = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : strdup("null"))) {
+      wgg_api_error(req, 500, code, "out of memory");
+      return -1;
+    }
   }
-  return 0;
-oom:
-  wgg_api_error(req, 500, code, "out of memory");
-  return -1;
+  wgg_api_status st;
+  int rc = wgg_state_write_set(api, j, i, is_delete, k ? json_string_value(k) : NULL, text, text ? strlen(text) : 0,
+                               json_is_string(etag) ? json_string_value(etag) : NULL,
+                               json_is_string(conc) ? json_string_value(conc) : NULL, ttl_s, &st);
+  free(text);
+  if (rc) wgg_api_error_status(req, &st);
+  return rc;
 }
 
 static void write_work(void *p) {
@@ -119,32 +147,57 @@ static void write_work(void *p) {
 
 static void write_done(void *p) {
   write_job *j = p;
-  wgg_metrics_state(wgg_state_index(j->se), j->txn ? WGG_OP_TRANSACTION : WGG_OP_SET, j->status == WGG_ST_OK);
-  const char *store = j->se->comp->name;
-  if (j->txn) {
-    int st = 500; /* daprd: every error of the store's Multi is 500 ERR_STATE_TRANSACTION (http.go onPostStateTransaction) */
-    if (j->status == WGG_ST_OK) wgg_api_empty(j->req);
-    else if (j->status == WGG_ST_ETAG_MISMATCH)
-      wgg_api_error(j->req, st, "ERR_STATE_TRANSACTION",
-                    "error while executing state transaction: possible etag mismatch. error from state store: %s", j->err.msg);
-    else wgg_api_error(j->req, st, "ERR_STATE_TRANSACTION", "error while executing state transaction: %s", j->err.msg);
+  wgg_metrics_state(wgg_state_index(j->se),
+                    j->kind == WGG_STATE_WRITE_TXN    ? WGG_OP_TRANSACTION
+                    : j->kind == WGG_STATE_WRITE_SAVE ? WGG_OP_SET
+                                                      : WGG_OP_DELETE,
+                    j->status == WGG_ST_OK);
+  const char *store = j->se->comp->name, *code = kind_code(j->kind);
+  wgg_api_status st;
+  int http = j->kind == WGG_STATE_WRITE_TXN ? 500 /* daprd: every error of the store's Multi (http.go onPostStateTransaction) */
+             : j->status == WGG_ST_ETAG_MISMATCH                                           ? 409
+             : j->status == WGG_ST_ETAG_INVALID || j->status == WGG_ST_BAD_REQUEST ? 400
+                                                                                         : 500;
+  /* daprd's gRPC codes: Aborted for a mismatch, InvalidArgument for a bad etag (getStateErrorCode);
+   * a transaction fails with Internal whatever the cause */
+  int grpc = j->kind == WGG_STATE_WRITE_TXN ? WGG_GRPC_INTERNAL
+             : http == 409                  ? WGG_GRPC_ABORTED
+             : http == 400                  ? WGG_GRPC_INVALID_ARGUMENT
+                                            : WGG_GRPC_INTERNAL;
+  const char *mismatch = j->status == WGG_ST_ETAG_MISMATCH ? "possible etag mismatch. error from state store: " : "";
+  if (j->status == WGG_ST_OK) {
+  } else if (j->kind == WGG_STATE_WRITE_TXN) {
+    wgg_api_fail(&st, http, grpc, code, "error while executing state transaction: %s%s", mismatch, j->err.msg);
+  } else if (j->kind == WGG_STATE_WRITE_SAVE) {
+    wgg_api_fail(&st, http, grpc, code, "failed saving state in state store %s: %s%s", store, mismatch, j->err.msg);
   } else {
-    switch (j->status) {
-      case WGG_ST_OK: wgg_api_empty(j->req); break;
-      case WGG_ST_ETAG_MISMATCH:
-        wgg_api_error(j->req, 409, "ERR_STATE_SAVE",
-                      "failed saving state in state store %s: possible etag mismatch. error from state store: %s", store,
-                      j->err.msg);
-        break;
-      case WGG_ST_ETAG_INVALID:
-        wgg_api_error(j->req, 400, "ERR_STATE_SAVE", "failed saving state in state store %s: %s", store, j->err.msg);
-        break;
-      default:
-        wgg_api_error(j->req, j->status == WGG_ST_BAD_REQUEST ? 400 : 500, "ERR_STATE_SAVE",
-                      "failed saving state in state store %s: %s", store, j->err.msg);
-    }
+    wgg_api_fail(&st, http, grpc, code, "failed deleting state in state store %s: %s%s", store, mismatch, j->err.msg);
   }
+  j->cb(j->user, j->status == WGG_ST_OK ? NULL : &st);
   job_free(j);
+}
+
+int wgg_state_write_submit(wgg_state_write *j, uv_loop_t *loop, wgg_state_done_cb cb, void *user, wgg_api_status *st) {
+  j->cb = cb;
+  j->user = user;
+  if (wgg_api_submit_store(loop, j->se, j, write_work, write_done)) {
+    const char *code = kind_code(j->kind);
+    job_free(j);
+    return wgg_api_fail(st, 500, WGG_GRPC_INTERNAL, code, "out of memory");
+  }
+  return 0;
+}
+
+bool wgg_state_txn_supported(const wgg_store_entry *se, wgg_api_status *st) {
+  if (se->store->features & WGG_FEAT_TRANSACTIONAL) return true;
+  wgg_api_fail(st, 500, WGG_GRPC_UNIMPLEMENTED, "ERR_STATE_STORE_NOT_SUPPORTED",
+               "state store %s doesn't support transactions", se->comp->name);
+  return false;
+}
+
+static void http_done(void *user, const wgg_api_status *st) {
+  if (st) wgg_api_error_status(user, st);
+  else wgg_api_empty(user);
 }
 
 /* Parses the body as JSON, or answers 400 ERR_MALFORMED_REQUEST. */
@@ -155,14 +208,10 @@ static json_t *parse_body(wgg_http_req *req) {
   return doc;
 }
 
-static void submit(write_job *j, json_t *doc) {
+static void submit(wgg_http_req *req, write_job *j, json_t *doc) {
   json_decref(doc); /* the ops own copies of everything they use */
-  wgg_http_req *req = j->req;
-  if (wgg_api_submit_store(req->loop, j->se, j, write_work, write_done)) {
-    const char *code = j->txn ? "ERR_STATE_TRANSACTION" : "ERR_STATE_SAVE";
-    job_free(j);
-    wgg_api_error(req, 500, code, "out of memory");
-  }
+  wgg_api_status st;
+  if (wgg_state_write_submit(j, req->loop, http_done, req, &st)) wgg_api_error_status(req, &st);
 }
 
 void wgg_state_save(wgg_api *api, wgg_http_req *req, wgg_store_entry *se) {
@@ -174,7 +223,7 @@ void wgg_state_save(wgg_api *api, wgg_http_req *req, wgg_store_entry *se) {
     return;
   }
   size_t n = json_array_size(doc);
-  write_job *j = job_new(req, se, n, false);
+  write_job *j = wgg_state_write_new(se, n, WGG_STATE_WRITE_SAVE);
   if (!j) {
     json_decref(doc);
     wgg_api_error(req, 500, "ERR_STATE_SAVE", "out of memory");
@@ -182,8 +231,7 @@ void wgg_state_save(wgg_api *api, wgg_http_req *req, wgg_store_entry *se) {
   }
   char *qttl = wgg_query_get(req->query, "metadata.ttlInSeconds");
   for (size_t i = 0; i < n; i++) {
-    if (parse_item(api, j, i, json_array_get(doc, i), false, qttl)) {
-      j->n = i + 1;
+    if (parse_item(api, req, j, i, json_array_get(doc, i), false, qttl)) {
       free(qttl);
       json_decref(doc);
       job_free(j);
@@ -191,14 +239,13 @@ void wgg_state_save(wgg_api *api, wgg_http_req *req, wgg_store_entry *se) {
     }
   }
   free(qttl);
-  j->n = n;
-  submit(j, doc);
+  submit(req, j, doc);
 }
 
 void wgg_state_transaction(wgg_api *api, wgg_http_req *req, wgg_store_entry *se) {
-  if (!(se->store->features & WGG_FEAT_TRANSACTIONAL)) {
-    wgg_api_error(req, 500, "ERR_STATE_STORE_NOT_SUPPORTED", "state store %s doesn't support transaction",
-                  se->comp->name);
+  wgg_api_status st;
+  if (!wgg_state_txn_supported(se, &st)) {
+    wgg_api_error_status(req, &st);
     return;
   }
   json_t *doc = parse_body(req);
@@ -211,7 +258,7 @@ void wgg_state_transaction(wgg_api *api, wgg_http_req *req, wgg_store_entry *se)
     return;
   }
   size_t n = json_array_size(ops);
-  write_job *j = job_new(req, se, n, true);
+  write_job *j = wgg_state_write_new(se, n, WGG_STATE_WRITE_TXN);
   if (!j) {
     json_decref(doc);
     wgg_api_error(req, 500, "ERR_STATE_TRANSACTION", "out of memory");
@@ -231,13 +278,11 @@ void wgg_state_transaction(wgg_api *api, wgg_http_req *req, wgg_store_entry *se)
       wgg_api_error(req, 400, "ERR_MALFORMED_REQUEST", "failed deserializing HTTP body: operation %zu has no request", i);
       bad = 1;
     }
-    if (bad || parse_item(api, j, i, r, is_delete, NULL)) {
-      j->n = i + 1;
+    if (bad || parse_item(api, req, j, i, r, is_delete, NULL)) {
       json_decref(doc);
       job_free(j);
       return;
     }
   }
-  j->n = n;
-  submit(j, doc);
+  submit(req, j, doc);
 }

@@ -30,6 +30,7 @@ typedef struct wgg_options {
   const char *app_protocol;        /* --app-protocol, "http" */
   const char *app_channel_address; /* --app-channel-address, "127.0.0.1" */
   int http_port;                   /* --dapr-http-port, 3500 */
+  int grpc_port;                   /* --dapr-grpc-port, 50001 (0 = no gRPC API) */
   const char *listen_addresses;    /* --dapr-listen-addresses, comma-separated; "" = all (0.0.0.0) */
   const char **resources_paths;    /* --resources-path (repeatable) */
   size_t n_resources_paths;

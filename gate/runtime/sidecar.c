@@ -20,6 +20,8 @@
 #include "api/executor.h"
 #include "api/input_bindings.h"
 #include "api/mesh.h"
+#include "grpc/dapr.h"
+#include "grpc/server.h"
 #include "http/client.h"
 #include "http/server.h"
 #include "observe/metrics.h"
@@ -34,6 +36,7 @@ void wgg_options_init(wgg_options *o) {
   o->app_protocol = "http";
   o->app_channel_address = "127.0.0.1";
   o->http_port = 3500;
+  o->grpc_port = 50001;
   o->listen_addresses = "";
   o->log_level = WGG_LOG_INFO;
   o->metrics_port = 9090;
@@ -94,6 +97,7 @@ typedef struct worker {
   bool failed;
   wgg_err err;
   wgg_http_server *srv;
+  wgg_grpc_server *gsrv; /* the gRPC API (grpc/), NULL without --dapr-grpc-port */
   wgg_api *api;
   const wgg_options *opts;
   char **addrs;
@@ -125,9 +129,11 @@ static void on_cmd(uv_async_t *a) {
   uv_mutex_unlock(&w->mu);
   if (exited) return;
   if (cmd == 2) {
+    wgg_grpc_server_close_all(w->gsrv);
     wgg_http_server_close_all(w->srv);
     worker_drained(w);
   } else if (cmd == 1) {
+    wgg_grpc_server_drain(w->gsrv);
     wgg_http_server_drain(w->srv, worker_drained, w);
   }
 }
@@ -160,7 +166,14 @@ static void worker_main(void *p) {
   if (!w->srv) w->failed = true;
   for (size_t i = 0; !w->failed && i < w->n_addrs; i++)
     if (wgg_http_server_listen(w->srv, w->addrs[i], o->http_port, &w->err)) w->failed = true;
+  wgg_grpc_server_config gcfg = {.max_msg = o->max_body_size, .max_head = o->read_buffer_size > 16384 ? o->read_buffer_size : 16384,
+                                 .idle_timeout_ms = o->idle_timeout_ms, .read_timeout_ms = o->read_timeout_ms,
+                                 .handler = wgg_grpc_dapr_handle, .user = w->api, .observe = wgg_grpc_dapr_observe};
+  if (!w->failed && o->grpc_port > 0 && !(w->gsrv = wgg_grpc_server_new(&w->loop, &gcfg, &w->err))) w->failed = true;
+  for (size_t i = 0; !w->failed && w->gsrv && i < w->n_addrs; i++)
+    if (wgg_grpc_server_listen(w->gsrv, w->addrs[i], o->grpc_port, &w->err)) w->failed = true;
   if (w->failed) {
+    wgg_grpc_server_close_all(w->gsrv);
     if (w->srv) wgg_http_server_close_all(w->srv);
     worker_drained(w);
   }
@@ -168,6 +181,8 @@ static void worker_main(void *p) {
   uv_run(&w->loop, UV_RUN_DEFAULT);
   wgg_http_server_free(w->srv);
   w->srv = NULL;
+  wgg_grpc_server_free(w->gsrv);
+  w->gsrv = NULL;
   uv_loop_close(&w->loop);
   notify_main(w->main);
 }
@@ -436,6 +451,7 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
   signal(SIGPIPE, SIG_IGN);
   raise_nofile();
   if (o->http_port <= 0 || o->http_port > 65535) return wgg_err_set(err, "invalid --dapr-http-port %d", o->http_port);
+  if (o->grpc_port < 0 || o->grpc_port > 65535) return wgg_err_set(err, "invalid --dapr-grpc-port %d", o->grpc_port);
   if (o->app_port > 0 && o->app_protocol && strcmp(o->app_protocol, "http"))
     return wgg_err_set(err, "--app-protocol %s is not supported yet: the app channel speaks plain HTTP/1.1 (http)",
                        o->app_protocol);
@@ -520,6 +536,7 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
     if (every) uv_timer_start(&m.nr_renew, on_renew_timer, every, every);
     for (size_t i = 0; i < n_addrs; i++) {
       wgg_info("HTTP API listening on %s:%d (%zu event-loop threads)", addrs[i], o->http_port, n_workers);
+      if (o->grpc_port > 0) wgg_info("gRPC API listening on %s:%d", addrs[i], o->grpc_port);
     }
     if (m.metrics) {
       const char *ma = o->metrics_listen_address && *o->metrics_listen_address ? o->metrics_listen_address : NULL;

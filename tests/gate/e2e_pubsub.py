@@ -25,7 +25,7 @@ comps = {c["name"]: c for c in json.loads(body)["components"]}
 check(comps.get("pubsub", {}).get("type") == "pubsub.in-memory", f"default pubsub missing: {comps}")
 check(sc.request("POST", "/v1.0/publish/pubsub/orders", body='{"a":1}',
                  headers={"Content-Type": "application/json"})[0] == 204, "publish to the default pubsub")
-check_error(sc.request("POST", "/v1.0/publish/nope/orders", body="x"), 404, "ERR_PUBSUB_NOT_FOUND", "pubsub nope not found")
+check_error(sc.request("POST", "/v1.0/publish/nope/orders", body="x"), 404, "ERR_PUBSUB_NOT_FOUND", "pubsub nope is not found")
 check_error(sc.request("POST", "/v1.0/publish/pubsub/", body="x"), 404, "ERR_TOPIC_NAME_EMPTY", "topic is empty")
 check_error(sc.request("POST", "/v1.0/publish//orders", body="x"), 404, "ERR_PUBSUB_EMPTY", "pubsub name is empty")
 check(sc.request("GET", "/v1.0/publish/pubsub/orders")[0] == 405, "GET publish is 405")
@@ -250,7 +250,7 @@ sc3.write_resource("state.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\
                                  "  type: state.in-memory\n  version: v1\n  metadata: []\n")
 sc3.start()
 check_error(sc3.request("POST", "/v1.0/publish/pubsub/orders", body="x"), 400, "ERR_PUBSUB_NOT_CONFIGURED",
-            "no pubsub is configured")
+            "pubsub pubsub is not configured")  # daprd 1.16 pkg/api/errors/pubsub.go NotConfigured
 sc3.cleanup()
 # a Resiliency resource's inbound policy for the pubsub overrides backOff*:
 # maxRetries 1 -> 2 attempts (the metadata says 1 + 4), 100 ms apart

@@ -100,6 +100,7 @@ class Sidecar:
         self.proc = None
         self.port = None
         self.metrics_port = None
+        self.grpc_port = None
 
     def write_resource(self, name, text):
         d = os.path.join(self.dir, "resources")
@@ -111,7 +112,9 @@ class Sidecar:
 
     def command(self):
         self.metrics_port = self.metrics_port or free_port()
+        self.grpc_port = self.grpc_port or free_port()  # never the shared default 50001
         cmd = [self.binary, "run", "--app-id", self.app_id, "--dapr-http-port", str(self.port),
+               "--dapr-grpc-port", str(self.grpc_port),
                "--dapr-listen-addresses", "127.0.0.1", "--log-level", "debug", "--metrics-port", str(self.metrics_port)]
         if self.resources:
             cmd += ["--resources-path", self.resources]

@@ -1,0 +1,45 @@
+/*
+ * dapr_internal.h: shared by the Dapr service files (dapr.c, dapr_state.c).
+ */
+#ifndef WGG_GRPC_DAPR_INTERNAL_H
+#define WGG_GRPC_DAPR_INTERNAL_H
+
+#include <jansson.h>
+
+#include "api/calls.h"
+#include "dapr/proto/runtime/v1/dapr.pb-c.h"
+#include "grpc/dapr.h"
+
+/* Every protobuf-c map entry of string to string has this layout. */
+typedef struct wgg_pb_kv {
+  ProtobufCMessage base;
+  char *key;
+  char *value;
+} wgg_pb_kv;
+
+/* A map<string,string> field as a JSON object of strings (a new reference;
+ * NULL on OOM). entries is the generated array (e.g. req->metadata). */
+json_t *wgg_pb_map_json(void *entries, size_t n);
+
+/* The value of key in a map<string,string> field, or NULL. */
+const char *wgg_pb_map_get(void *entries, size_t n, const char *key);
+
+/* Builds a map<string,string> field from a JSON object of strings: *out is
+ * an array of entries initialised with d, pointing into obj's strings (obj
+ * must outlive the message). Free with wgg_pb_map_free. Returns the count. */
+size_t wgg_pb_map_from_json(json_t *obj, const ProtobufCMessageDescriptor *d, void ***out);
+void wgg_pb_map_free(void **entries, size_t n);
+
+/* Answers call with st's gRPC code and message. */
+void wgg_grpc_fail_status(wgg_grpc_call *call, const wgg_api_status *st);
+
+/* The state RPCs (dapr_state.c): each takes the decoded request (owned: it
+ * frees it with protobuf_c_message_free_unpacked) and answers call. */
+void wgg_grpc_get_state(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m);
+void wgg_grpc_get_bulk_state(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m);
+void wgg_grpc_save_state(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m);
+void wgg_grpc_delete_state(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m);
+void wgg_grpc_delete_bulk_state(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m);
+void wgg_grpc_transaction(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m);
+
+#endif

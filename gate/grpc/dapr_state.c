@@ -1,0 +1,257 @@
+/*
+ * dapr_state.c: the state RPCs of dapr.proto.runtime.v1.Dapr (GetState,
+ * GetBulkState, SaveState, DeleteState, DeleteBulkState,
+ * ExecuteStateTransaction; dapr pkg/api/grpc/grpc.go) over the state calls of
+ * api/calls.h, which the HTTP routes use too. Values are stored as the bytes
+ * given (the HTTP API stores the JSON text of "value"), so a value saved over
+ * either transport reads back the same over both.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "grpc/dapr_internal.h"
+
+typedef Dapr__Proto__Runtime__V1__GetStateRequest GetStateRequest;
+typedef Dapr__Proto__Runtime__V1__GetBulkStateRequest GetBulkStateRequest;
+typedef Dapr__Proto__Runtime__V1__SaveStateRequest SaveStateRequest;
+typedef Dapr__Proto__Runtime__V1__DeleteStateRequest DeleteStateRequest;
+typedef Dapr__Proto__Runtime__V1__DeleteBulkStateRequest DeleteBulkStateRequest;
+typedef Dapr__Proto__Runtime__V1__ExecuteStateTransactionRequest TxnRequest;
+typedef Dapr__Proto__Common__V1__StateItem StateItem;
+
+static const char *concurrency_name(const Dapr__Proto__Common__V1__StateOptions *o) {
+  if (!o) return NULL;
+  switch (o->concurrency) {
+    case DAPR__PROTO__COMMON__V1__STATE_OPTIONS__STATE_CONCURRENCY__CONCURRENCY_FIRST_WRITE: return "first-write";
+    case DAPR__PROTO__COMMON__V1__STATE_OPTIONS__STATE_CONCURRENCY__CONCURRENCY_LAST_WRITE: return "last-write";
+    default: return NULL;
+  }
+}
+
+static void done_empty(void *user, const wgg_api_status *st) {
+  if (st) {
+    wgg_grpc_fail_status(user, st);
+    return;
+  }
+  Google__Protobuf__Empty e = GOOGLE__PROTOBUF__EMPTY__INIT;
+  wgg_grpc_reply(user, &e.base);
+}
+
+/* Answers OK with Empty. */
+static void reply_empty(wgg_grpc_call *call) {
+  done_empty(call, NULL);
+}
+
+/* ---- GetState ---- */
+
+static void get_done(void *user, const wgg_api_status *st, const wgg_state_got *got) {
+  wgg_grpc_call *call = user;
+  if (st) {
+    wgg_grpc_fail_status(call, st);
+    return;
+  }
+  Dapr__Proto__Runtime__V1__GetStateResponse r = DAPR__PROTO__RUNTIME__V1__GET_STATE_RESPONSE__INIT;
+  Dapr__Proto__Runtime__V1__GetStateResponse__MetadataEntry ttl =
+      DAPR__PROTO__RUNTIME__V1__GET_STATE_RESPONSE__METADATA_ENTRY__INIT;
+  Dapr__Proto__Runtime__V1__GetStateResponse__MetadataEntry *mds[1] = {&ttl};
+  char when[40];
+  if (got->found) {
+    r.data.data = (uint8_t *)got->value;
+    r.data.len = got->value_len;
+    r.etag = got->etag ? got->etag : (char *)"";
+    if (got->expire_unix > 0) { /* as the HTTP route's metadata.ttlExpireTime */
+      time_t t = (time_t)got->expire_unix;
+      struct tm tm;
+      gmtime_r(&t, &tm);
+      strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+      ttl.key = (char *)"ttlExpireTime";
+      ttl.value = when;
+      r.n_metadata = 1;
+      r.metadata = mds;
+    }
+  }
+  wgg_grpc_reply(call, &r.base);
+}
+
+void wgg_grpc_get_state(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m) {
+  GetStateRequest *q = (GetStateRequest *)m;
+  wgg_api_status st;
+  wgg_store_entry *se = wgg_state_lookup(api, q->store_name, &st);
+  if (!se || !wgg_state_key_check(q->key, &st) ||
+      wgg_state_get_call(api, wgg_grpc_call_loop(call), se, q->key, get_done, call, &st))
+    wgg_grpc_fail_status(call, &st);
+  protobuf_c_message_free_unpacked(m, NULL);
+}
+
+/* ---- GetBulkState ---- */
+
+static void bulk_done(void *user, const wgg_state_bulk_item *items, size_t n) {
+  wgg_grpc_call *call = user;
+  if (!items) {
+    wgg_grpc_fail(call, WGG_GRPC_INTERNAL, "out of memory");
+    return;
+  }
+  Dapr__Proto__Runtime__V1__GetBulkStateResponse r = DAPR__PROTO__RUNTIME__V1__GET_BULK_STATE_RESPONSE__INIT;
+  Dapr__Proto__Runtime__V1__BulkStateItem *it = calloc(n ? n : 1, sizeof *it);
+  Dapr__Proto__Runtime__V1__BulkStateItem **ptrs = calloc(n ? n : 1, sizeof *ptrs);
+  if (!it || !ptrs) {
+    free(it);
+    free(ptrs);
+    wgg_grpc_fail(call, WGG_GRPC_INTERNAL, "out of memory");
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    dapr__proto__runtime__v1__bulk_state_item__init(&it[i]);
+    it[i].key = (char *)items[i].key;
+    if (!items[i].ok) {
+      it[i].error = (char *)items[i].error;
+    } else if (items[i].got->found) {
+      it[i].data.data = (uint8_t *)items[i].got->value;
+      it[i].data.len = items[i].got->value_len;
+      it[i].etag = items[i].got->etag ? items[i].got->etag : (char *)"";
+    }
+    ptrs[i] = &it[i];
+  }
+  r.n_items = n;
+  r.items = ptrs;
+  wgg_grpc_reply(call, &r.base);
+  free(it);
+  free(ptrs);
+}
+
+void wgg_grpc_get_bulk_state(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m) {
+  GetBulkStateRequest *q = (GetBulkStateRequest *)m;
+  wgg_api_status st;
+  wgg_store_entry *se = wgg_state_lookup(api, q->store_name, &st);
+  bool ok = se != NULL;
+  for (size_t i = 0; ok && i < q->n_keys; i++) ok = wgg_state_key_check(q->keys[i], &st);
+  if (ok && q->n_keys == 0) {
+    Dapr__Proto__Runtime__V1__GetBulkStateResponse r = DAPR__PROTO__RUNTIME__V1__GET_BULK_STATE_RESPONSE__INIT;
+    wgg_grpc_reply(call, &r.base);
+  } else if (!ok || wgg_state_bulk_call(api, wgg_grpc_call_loop(call), se, (const char *const *)q->keys, q->n_keys,
+                                        bulk_done, call, &st)) {
+    wgg_grpc_fail_status(call, &st);
+  }
+  protobuf_c_message_free_unpacked(m, NULL);
+}
+
+/* ---- SaveState, DeleteBulkState, ExecuteStateTransaction: one batch ---- */
+
+/* Adds item as operation i of w. Returns 0 or -1 with st filled. */
+static int add_item(wgg_api *api, wgg_state_write *w, size_t i, const StateItem *s, bool is_delete,
+                    wgg_api_status *st) {
+  static const StateItem empty = DAPR__PROTO__COMMON__V1__STATE_ITEM__INIT;
+  if (!s) s = &empty;
+  return wgg_state_write_set(api, w, i, is_delete, s->key, (const char *)s->value.data, s->value.len,
+                             s->etag ? s->etag->value : NULL, concurrency_name(s->options),
+                             wgg_pb_map_get(s->metadata, s->n_metadata, "ttlInSeconds"), st);
+}
+
+void wgg_grpc_save_state(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m) {
+  SaveStateRequest *q = (SaveStateRequest *)m;
+  wgg_api_status st;
+  wgg_store_entry *se = wgg_state_lookup(api, q->store_name, &st);
+  wgg_state_write *w = NULL;
+  if (!se) goto fail;
+  if (!q->n_states) {
+    reply_empty(call);
+    goto out;
+  }
+  if (!(w = wgg_state_write_new(se, q->n_states, WGG_STATE_WRITE_SAVE))) {
+    wgg_api_fail(&st, 500, WGG_GRPC_INTERNAL, "ERR_STATE_SAVE", "out of memory");
+    goto fail;
+  }
+  for (size_t i = 0; i < q->n_states; i++) {
+    if (!q->states[i]->key || !*q->states[i]->key) { /* daprd's gRPC wording */
+      wgg_api_fail(&st, 400, WGG_GRPC_INVALID_ARGUMENT, "ERR_STATE_SAVE", "state key cannot be empty");
+      goto fail;
+    }
+    if (add_item(api, w, i, q->states[i], false, &st)) goto fail;
+  }
+  if (wgg_state_write_submit(w, wgg_grpc_call_loop(call), done_empty, call, &st)) {
+    w = NULL;
+    goto fail;
+  }
+  goto out;
+fail:
+  wgg_state_write_free(w);
+  wgg_grpc_fail_status(call, &st);
+out:
+  protobuf_c_message_free_unpacked(m, NULL);
+}
+
+void wgg_grpc_delete_bulk_state(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m) {
+  DeleteBulkStateRequest *q = (DeleteBulkStateRequest *)m;
+  wgg_api_status st;
+  wgg_store_entry *se = wgg_state_lookup(api, q->store_name, &st);
+  wgg_state_write *w = NULL;
+  if (!se) goto fail;
+  if (!q->n_states) {
+    reply_empty(call);
+    goto out;
+  }
+  if (!(w = wgg_state_write_new(se, q->n_states, WGG_STATE_WRITE_DELETE_BULK))) {
+    wgg_api_fail(&st, 500, WGG_GRPC_INTERNAL, "ERR_STATE_BULK_DELETE", "out of memory");
+    goto fail;
+  }
+  for (size_t i = 0; i < q->n_states; i++)
+    if (add_item(api, w, i, q->states[i], true, &st)) goto fail;
+  if (wgg_state_write_submit(w, wgg_grpc_call_loop(call), done_empty, call, &st)) {
+    w = NULL;
+    goto fail;
+  }
+  goto out;
+fail:
+  wgg_state_write_free(w);
+  wgg_grpc_fail_status(call, &st);
+out:
+  protobuf_c_message_free_unpacked(m, NULL);
+}
+
+void wgg_grpc_transaction(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m) {
+  TxnRequest *q = (TxnRequest *)m;
+  wgg_api_status st;
+  wgg_store_entry *se = wgg_state_lookup(api, q->storename, &st);
+  wgg_state_write *w = NULL;
+  if (!se || !wgg_state_txn_supported(se, &st)) goto fail;
+  if (!(w = wgg_state_write_new(se, q->n_operations, WGG_STATE_WRITE_TXN))) {
+    wgg_api_fail(&st, 500, WGG_GRPC_INTERNAL, "ERR_STATE_TRANSACTION", "out of memory");
+    goto fail;
+  }
+  for (size_t i = 0; i < q->n_operations; i++) {
+    const char *kind = q->operations[i]->operationtype;
+    bool del = !strcmp(kind, "delete");
+    if (!del && strcmp(kind, "upsert")) {
+      wgg_api_fail(&st, 500, WGG_GRPC_UNIMPLEMENTED, "ERR_NOT_SUPPORTED_STATE_OPERATION", "operation type %s not supported",
+                   kind);
+      goto fail;
+    }
+    if (add_item(api, w, i, q->operations[i]->request, del, &st)) goto fail;
+  }
+  if (wgg_state_write_submit(w, wgg_grpc_call_loop(call), done_empty, call, &st)) {
+    w = NULL;
+    goto fail;
+  }
+  goto out;
+fail:
+  wgg_state_write_free(w);
+  wgg_grpc_fail_status(call, &st);
+out:
+  protobuf_c_message_free_unpacked(m, NULL);
+}
+
+/* ---- DeleteState ---- */
+
+void wgg_grpc_delete_state(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m) {
+  DeleteStateRequest *q = (DeleteStateRequest *)m;
+  wgg_api_status st;
+  wgg_store_entry *se = wgg_state_lookup(api, q->store_name, &st);
+  const char *conc = concurrency_name(q->options);
+  if (!se || !wgg_state_key_check(q->key, &st) ||
+      wgg_state_delete_call(api, wgg_grpc_call_loop(call), se, q->key, q->etag ? q->etag->value : NULL,
+                            conc && !strcmp(conc, "first-write"), done_empty, call, &st))
+    wgg_grpc_fail_status(call, &st);
+  protobuf_c_message_free_unpacked(m, NULL);
+}
