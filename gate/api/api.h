@@ -49,6 +49,14 @@ typedef struct wgg_lock_entry {
   char *key_prefix;             /* owned: metadata keyPrefix, lower-cased ("appid" by default) */
 } wgg_lock_entry;
 
+/* A loaded configuration store and its component (api/configuration.c). */
+typedef struct wgg_config_entry {
+  const wgg_component *comp;      /* borrowed from wgg_api.components */
+  struct wgg_config_store *store; /* owned */
+  struct wgg_exec *exec;          /* owned: the blocking store's thread, NULL otherwise */
+  struct wgg_api *api;            /* back pointer for change notifications */
+} wgg_config_entry;
+
 typedef struct wgg_api {
   const wgg_options *opts;       /* borrowed */
   wgg_configuration config;      /* owned: the merged --config files (empty when none) */
@@ -84,6 +92,9 @@ typedef struct wgg_api {
   void *shutdown_ctx;
   struct wgg_lock_entry *locks; /* owned: the lock.* components (api/lock.c) */
   size_t n_locks;
+  wgg_config_entry *configs; /* owned: the configuration.* components (api/configuration.c) */
+  size_t n_configs;
+  struct wgg_conf_deliver *conf_deliver; /* owned: the thread that posts changes to the app, NULL without app */
 } wgg_api;
 
 /* Whether the app can take calls now: its port accepted a connection and,
@@ -197,6 +208,18 @@ int wgg_api_locks_init(wgg_api *api, wgg_err *err);
 
 /* Frees api->locks (their stores' connections and threads). */
 void wgg_api_locks_free(wgg_api *api);
+
+/* GET /v1.0[-alpha1]/configuration/{store}[/subscribe | /{id}/unsubscribe]
+ * (seg after "configuration"; api/configuration.c). */
+void wgg_api_configuration(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
+
+/* Loads the configuration.* components into api->configs and, with an app
+ * port, starts the thread that delivers their change notifications (api/
+ * configuration.c; called by wgg_api_new). 0, or -1 with err. */
+int wgg_api_configs_init(wgg_api *api, wgg_err *err);
+
+/* Stops the subscriptions and the delivery thread, frees api->configs. */
+void wgg_api_configs_free(wgg_api *api);
 
 /* Starts pub/sub delivery (subscriptions, the delivery thread) once the
  * sidecar serves. Returns 0 or -1 with err. */

@@ -92,9 +92,9 @@ static void get_metadata(wgg_api *api, wgg_http_req *req) {
                                            *c->version ? c->version : "v1", "capabilities",
                                            wgg_secretstore_capabilities(api->secretstores[i].store)));
   }
-  /* Lock stores have no capabilities (dapr pkg/runtime: none for locks). */
-  for (size_t i = 0; i < api->n_locks; i++) {
-    const wgg_component *c = api->locks[i].comp;
+  /* Lock and configuration stores have no capabilities (dapr pkg/runtime: none for them). */
+  for (size_t i = 0; i < api->n_locks + api->n_configs; i++) {
+    const wgg_component *c = i < api->n_locks ? api->locks[i].comp : api->configs[i - api->n_locks].comp;
     json_array_append_new(comps, json_pack("{s:s,s:s,s:s,s:[]}", "name", c->name, "type", c->type, "version",
                                            *c->version ? c->version : "v1", "capabilities"));
   }

@@ -98,6 +98,7 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
     }
     if (block_is(c->type, "middleware")) continue; /* built when a Configuration's pipeline names it */
     if (block_is(c->type, "lock")) continue;       /* api/lock.c: wgg_api_locks_init */
+    if (block_is(c->type, "configuration")) continue; /* api/configuration.c: wgg_api_configs_init */
     if (block_is(c->type, "secretstores") && wgg_secretstore_type_supported(c->type)) {
       wgg_err e;
       wgg_secretstore *ss = wgg_secretstore_new(c, &e);
@@ -121,7 +122,7 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
     api->stores[api->n_stores++].store = s;
     loaded(c);
   }
-  if (wgg_api_locks_init(api, err)) goto fail;
+  if (wgg_api_locks_init(api, err) || wgg_api_configs_init(api, err)) goto fail;
   if (build_pipeline(api, "httpPipeline", api->config.http_pipeline, api->config.n_http_pipeline,
                      &api->http_pipeline, err) ||
       build_pipeline(api, "appHttpPipeline", api->config.app_http_pipeline, api->config.n_app_http_pipeline,
@@ -149,6 +150,7 @@ void wgg_api_free(wgg_api *api) {
   for (size_t i = 0; i < api->n_secretstores; i++) wgg_secretstore_free(api->secretstores[i].store);
   free(api->secretstores);
   wgg_api_locks_free(api);
+  wgg_api_configs_free(api);
   wgg_pipeline_free(&api->http_pipeline);
   wgg_pipeline_free(&api->app_http_pipeline);
   wgg_component_list_free(&api->components);
@@ -306,6 +308,11 @@ static void route(wgg_http_req *req, void *user) {
   if (n >= 3 && !strcmp(seg[0], "v1.0-alpha1") && !strcmp(seg[1], "publish") && !strcmp(seg[2], "bulk")) {
     if (nul_rejected(req, nul)) goto out;
     wgg_api_publish_bulk(api, req, seg + 3, (size_t)n - 3);
+    goto out;
+  }
+  if (n >= 2 && (!strcmp(seg[0], "v1.0") || !strcmp(seg[0], "v1.0-alpha1")) && !strcmp(seg[1], "configuration")) {
+    if (nul_rejected(req, nul)) goto out;
+    wgg_api_configuration(api, req, seg + 2, (size_t)n - 2);
     goto out;
   }
   if (n >= 2 && !strcmp(seg[0], "v1.0-alpha1") && (!strcmp(seg[1], "lock") || !strcmp(seg[1], "unlock"))) {

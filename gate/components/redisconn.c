@@ -14,6 +14,10 @@ static void drop(wgg_redisconn *rc) {
   rc->ctx = NULL;
 }
 
+void wgg_redisconn_close_conn(wgg_redisconn *rc) {
+  drop(rc);
+}
+
 void wgg_redisconn_close(wgg_redisconn *rc) {
   drop(rc);
   free(rc->password);

@@ -46,6 +46,9 @@ int wgg_redisconn_ensure(wgg_redisconn *rc, wgg_err *err);
  * reply of type REDIS_REPLY_ERROR. */
 redisReply *wgg_redisconn_cmd(wgg_redisconn *rc, int argc, const char **argv, const size_t *lens, wgg_err *err);
 
+/* Drops the connection only (the next ensure reconnects). */
+void wgg_redisconn_close_conn(wgg_redisconn *rc);
+
 /* Disconnects and frees rc's strings (rc itself is the caller's). */
 void wgg_redisconn_close(wgg_redisconn *rc);
 
