@@ -432,6 +432,10 @@ static int default_components(const wgg_options *o, wgg_component_list *list, wg
   /* A distributed lock that needs no server (ours; daprd has no default lock store). */
   wgg_component lk = {.name = "lockstore", .type = "lock.in-memory", .version = "v1", .file = "(embedded default)"};
   if (wgg_component_list_add(list, &lk)) return wgg_err_set(err, "out of memory");
+  /* A configuration store that needs no server (ours): table `configuration` of the state file. */
+  wgg_component cf = {.name = "configstore", .type = "configuration.sqlite", .version = "v1", .meta = meta,
+                      .n_meta = 1, .file = "(embedded default)"};
+  if (wgg_component_list_add(list, &cf)) return wgg_err_set(err, "out of memory");
   return 0;
 }
 
@@ -532,7 +536,7 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
         wgg_info("metrics on http://%s:%d/metrics", ma ? ma : addrs[i], o->metrics_port);
     }
     if (o->n_resources_paths == 0)
-      wgg_info("no --resources-path: embedded default components (statestore: state.sqlite in %s; pubsub: pubsub.in-memory; lockstore: lock.in-memory)", o->state_file);
+      wgg_info("no --resources-path: embedded default components (statestore: state.sqlite in %s; pubsub: pubsub.in-memory; lockstore: lock.in-memory; configstore: configuration.sqlite)", o->state_file);
     wgg_info("app id %s is up and running", o->app_id && *o->app_id ? o->app_id : "(none)");
   } else {
     m.stopping = true;

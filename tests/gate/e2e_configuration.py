@@ -10,7 +10,9 @@ configuration/redis):
 - change notifications (Redis keyspace notifications) posted to the app at
   /configuration/{store}/{key} with {"id","items"}; a deleted key comes as
   an empty item; after unsubscribe nothing more arrives;
-- Redis down: 500 ERR_CONFIGURATION_GET; a start without Redis is refused.
+- Redis down: 500 ERR_CONFIGURATION_GET; a start without Redis is refused;
+- the embedded default configuration.sqlite ("configstore", ours): rows
+  written by another SQLite connection are served and their changes notified.
 """
 import http.server
 import json
@@ -74,6 +76,8 @@ def next_note(timeout=5):
 
 # no configuration store: daprd's ERR_CONFIGURATION_STORE_NOT_CONFIGURED
 sc = Sidecar(BIN, app_id="nocfg")
+sc.write_resource("state.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: s\nspec:\n"
+                  "  type: state.in-memory\n  version: v1\n")
 sc.start()
 check_error(sc.request("GET", "/v1.0/configuration/cfg?key=a"), 500, "ERR_CONFIGURATION_STORE_NOT_CONFIGURED",
             "configuration stores not configured")
@@ -176,5 +180,41 @@ rc = sc.wait_exit(15)
 check(rc not in (None, 0), f"start refused without Redis: {rc}")
 check("error connecting to redis" in sc.logs(), f"log says why: {sc.logs()[-400:]}")
 sc.finish_proc()
+
+# ---- the embedded default: configuration.sqlite named configstore (ours), in the state file ----
+import sqlite3  # noqa: E402
+
+sc = Sidecar(BIN, app_id="sq", args=["--app-port", str(app_port)])
+sc.start()
+md = json.loads(sc.request("GET", "/v1.0/metadata")[2])
+check({"name": "configstore", "type": "configuration.sqlite", "version": "v1", "capabilities": []} in md["components"],
+      f"default configuration store listed: {md['components']}")
+db = sqlite3.connect(os.path.join(sc.dir, "wasmgate-state.db"), timeout=10, isolation_level=None)
+db.execute("INSERT INTO configuration (key, value, version) VALUES ('a', '1', 'v1'), ('b', 'two', ''), ('e', '', '')")
+st, _, j = get(sc, "/v1.0/configuration/configstore?key=a&key=b&key=e&key=nope")
+check(st == 200 and j == {"a": {"value": "1", "version": "v1"}, "b": {"value": "two"}}, f"sqlite get: {st} {j}")
+st, _, j = get(sc, "/v1.0/configuration/configstore")
+check(st == 200 and j == {"a": {"value": "1", "version": "v1"}, "b": {"value": "two"}}, f"sqlite get all: {j}")
+check(get(sc, "/v1.0/configuration/configstore?key=zzz")[0] == 204, "sqlite: nothing found is 204")
+while not got.empty():
+    got.get()
+st, _, j = get(sc, "/v1.0/configuration/configstore/subscribe?key=a")
+sid = j["id"]
+check(st == 200 and len(sid) == 36, f"sqlite subscribe: {st} {j}")
+db.execute("UPDATE configuration SET value = '2', version = 'v2' WHERE key = 'a'")
+n = next_note()
+check(n == ("/configuration/configstore/a", "application/json", {"id": sid, "items": {"a": {"value": "2", "version": "v2"}}}),
+      f"sqlite notification of a: {n}")
+db.execute("UPDATE configuration SET value = 'x' WHERE key = 'b'")
+check(next_note(1.5) is None, "sqlite: b is not subscribed")
+db.execute("DELETE FROM configuration WHERE key = 'a'")
+n = next_note()
+check(n and n[0] == "/configuration/configstore/a" and n[2] == {"id": sid, "items": {"a": {}}},
+      f"sqlite: deleted a is an empty item: {n}")
+check(get(sc, f"/v1.0/configuration/configstore/{sid}/unsubscribe")[2] == {"ok": True}, "sqlite unsubscribe")
+db.execute("INSERT INTO configuration (key, value) VALUES ('a', 'again')")
+check(next_note(1.5) is None, "sqlite: nothing after unsubscribe")
+db.close()
+sc.stop()
 srv.shutdown()
 finish()

@@ -21,25 +21,16 @@
 #include <string.h>
 
 #include "components/configuration/configuration.h"
+#include "components/configuration/subs.h"
 #include "components/redisconn.h"
 #include "util/log.h"
-
-typedef struct csub {
-  struct csub *next;
-  char *id;
-  char **keys; /* NULL with n_keys 0: every key */
-  size_t n_keys;
-  wgg_conf_notify_fn fn;
-  void *user;
-} csub;
 
 typedef struct cstore {
   wgg_config_store base;
   pthread_mutex_t mu; /* the data connection */
   wgg_redisconn rc;
   wgg_redisconn watch; /* the watcher's connection (watcher thread only) */
-  pthread_mutex_t sub_mu; /* subs; held while notifying */
-  csub *subs;
+  wgg_conf_subs subs;
   pthread_t thread;
   bool running;
   int stop; /* atomic */
@@ -108,35 +99,18 @@ static int c_get(wgg_config_store *s, const char *const *keys, size_t n, wgg_con
   return rc;
 }
 
-static bool covers(const csub *s, const char *key) {
-  if (!s->n_keys) return true;
-  for (size_t i = 0; i < s->n_keys; i++)
-    if (!strcmp(s->keys[i], key)) return true;
-  return false;
-}
-
-/* A keyspace event for key: read it once, notify every subscription covering it. */
-static void changed(cstore *st, const char *key) {
-  pthread_mutex_lock(&st->sub_mu);
-  bool any = false;
-  for (csub *s = st->subs; s && !any; s = s->next) any = covers(s, key);
-  if (any) {
-    wgg_conf_items items = {0};
-    wgg_err err;
-    const char *keys[] = {key};
-    pthread_mutex_lock(&st->mu);
-    int rc = get_locked(st, keys, 1, &items, &err);
-    pthread_mutex_unlock(&st->mu);
-    if (rc) {
-      wgg_warn("configuration.redis: get of changed key %s failed: %s", key, err.msg);
-    } else {
-      if (!items.n && wgg_conf_items_add(&items, key, "", "")) items.n = 0; /* gone: an empty item */
-      for (csub *s = st->subs; s && items.n; s = s->next)
-        if (covers(s, key)) s->fn(s->id, &items, s->user);
-    }
-    wgg_conf_items_free(&items);
+static int read_key(const char *key, wgg_conf_items *items, void *ctx) {
+  cstore *st = ctx;
+  wgg_err err;
+  const char *keys[] = {key};
+  pthread_mutex_lock(&st->mu);
+  int rc = get_locked(st, keys, 1, items, &err);
+  pthread_mutex_unlock(&st->mu);
+  if (rc) {
+    wgg_warn("configuration.redis: get of changed key %s failed: %s", key, err.msg);
+    wgg_conf_items_free(items);
   }
-  pthread_mutex_unlock(&st->sub_mu);
+  return rc;
 }
 
 /* Connects the watcher and PSUBSCRIBEs; -1 when Redis is not there. */
@@ -179,57 +153,30 @@ static void *watcher(void *p) {
     if (r->type == REDIS_REPLY_ARRAY && r->elements == 4 && r->element[0]->type == REDIS_REPLY_STRING &&
         !strcmp(r->element[0]->str, "pmessage") && r->element[2]->type == REDIS_REPLY_STRING &&
         !strncmp(r->element[2]->str, prefix, pl))
-      changed(st, r->element[2]->str + pl);
+      wgg_conf_subs_changed(&st->subs, r->element[2]->str + pl, read_key, st);
     freeReplyObject(r);
   }
   wgg_redisconn_close_conn(&st->watch);
   return NULL;
 }
 
-static void sub_free(csub *s) {
-  for (size_t i = 0; i < s->n_keys; i++) free(s->keys[i]);
-  free(s->keys);
-  free(s->id);
-  free(s);
-}
-
 static int c_subscribe(wgg_config_store *s, const char *id, const char *const *keys, size_t n, wgg_conf_notify_fn fn,
                        void *user, wgg_err *err) {
   cstore *st = (cstore *)s;
-  csub *sub = calloc(1, sizeof *sub);
-  if (!sub || !(sub->id = strdup(id)) || (n && !(sub->keys = calloc(n, sizeof *sub->keys)))) goto oom;
-  for (; sub->n_keys < n; sub->n_keys++)
-    if (!(sub->keys[sub->n_keys] = strdup(keys[sub->n_keys]))) goto oom;
-  sub->fn = fn;
-  sub->user = user;
-  pthread_mutex_lock(&st->sub_mu);
+  pthread_mutex_lock(&st->mu);
   int rc = 0;
-  if (!st->running) {
+  if (!st->running) { /* the watcher starts with the first subscription */
     if (pthread_create(&st->thread, NULL, watcher, st)) rc = wgg_err_set(err, "cannot start the watcher thread");
     else st->running = true;
   }
-  if (rc == 0) {
-    sub->next = st->subs;
-    st->subs = sub;
-  }
-  pthread_mutex_unlock(&st->sub_mu);
-  if (rc) sub_free(sub);
+  pthread_mutex_unlock(&st->mu);
+  if (rc == 0 && wgg_conf_subs_add(&st->subs, id, keys, n, fn, user)) rc = wgg_err_set(err, "out of memory");
   return rc;
-oom:
-  if (sub) sub_free(sub);
-  return wgg_err_set(err, "out of memory");
 }
 
 static int c_unsubscribe(wgg_config_store *s, const char *id, wgg_err *err) {
   cstore *st = (cstore *)s;
-  pthread_mutex_lock(&st->sub_mu);
-  csub **pp = &st->subs;
-  while (*pp && strcmp((*pp)->id, id)) pp = &(*pp)->next;
-  csub *found = *pp;
-  if (found) *pp = found->next;
-  pthread_mutex_unlock(&st->sub_mu);
-  if (!found) return wgg_err_set(err, "subscription with id %s does not exist", id);
-  sub_free(found);
+  if (wgg_conf_subs_remove(&st->subs, id)) return wgg_err_set(err, "subscription with id %s does not exist", id);
   return 0;
 }
 
@@ -239,15 +186,10 @@ static void c_destroy(wgg_config_store *s) {
     __atomic_store_n(&st->stop, 1, __ATOMIC_RELEASE);
     pthread_join(st->thread, NULL);
   }
-  while (st->subs) {
-    csub *n = st->subs->next;
-    sub_free(st->subs);
-    st->subs = n;
-  }
+  wgg_conf_subs_free(&st->subs);
   wgg_redisconn_close(&st->rc);
   wgg_redisconn_close(&st->watch);
   pthread_mutex_destroy(&st->mu);
-  pthread_mutex_destroy(&st->sub_mu);
   free(st);
 }
 
@@ -267,7 +209,7 @@ wgg_config_store *wgg_config_redis_new(const wgg_component *c, wgg_err *err) {
   }
   st->watch.rw = (struct timeval){0, 0}; /* the watcher waits in poll(), never in a blocking read */
   pthread_mutex_init(&st->mu, NULL);
-  pthread_mutex_init(&st->sub_mu, NULL);
+  wgg_conf_subs_init(&st->subs);
   st->base.ops = &redis_ops;
   st->base.blocking = true;
   wgg_err e;

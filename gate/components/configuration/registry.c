@@ -8,11 +8,12 @@
 #include "components/configuration/configuration.h"
 
 bool wgg_config_type_supported(const char *type) {
-  return !strcmp(type, "configuration.redis");
+  return !strcmp(type, "configuration.redis") || !strcmp(type, "configuration.sqlite");
 }
 
 wgg_config_store *wgg_config_store_new(const wgg_component *c, wgg_err *err) {
   if (!strcmp(c->type, "configuration.redis")) return wgg_config_redis_new(c, err);
+  if (!strcmp(c->type, "configuration.sqlite")) return wgg_config_sqlite_new(c, err);
   wgg_err_set(err, "couldn't find configuration store %s/%s", c->type, *c->version ? c->version : "v1");
   return NULL;
 }
