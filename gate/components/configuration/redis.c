@@ -207,7 +207,6 @@ wgg_config_store *wgg_config_redis_new(const wgg_component *c, wgg_err *err) {
     free(st);
     return NULL;
   }
-  st->watch.rw = (struct timeval){0, 0}; /* the watcher waits in poll(), never in a blocking read */
   pthread_mutex_init(&st->mu, NULL);
   wgg_conf_subs_init(&st->subs);
   st->base.ops = &redis_ops;
