@@ -41,6 +41,22 @@ typedef struct wgg_secretstore_entry {
   struct wgg_secretstore *store; /* owned */
 } wgg_secretstore_entry;
 
+/* A loaded lock store and its component (api/lock.c; components/lock/lock.h). */
+typedef struct wgg_lock_entry {
+  const wgg_component *comp;    /* borrowed from wgg_api.components */
+  struct wgg_lock_store *store; /* owned */
+  struct wgg_exec *exec;        /* owned: the blocking store's thread, NULL otherwise */
+  char *key_prefix;             /* owned: metadata keyPrefix, lower-cased ("appid" by default) */
+} wgg_lock_entry;
+
+/* A loaded configuration store and its component (api/configuration.c). */
+typedef struct wgg_config_entry {
+  const wgg_component *comp;      /* borrowed from wgg_api.components */
+  struct wgg_config_store *store; /* owned */
+  struct wgg_exec *exec;          /* owned: the blocking store's thread, NULL otherwise */
+  struct wgg_api *api;            /* back pointer for change notifications */
+} wgg_config_entry;
+
 typedef struct wgg_api {
   const wgg_options *opts;       /* borrowed */
   wgg_configuration config;      /* owned: the merged --config files (empty when none) */
@@ -69,6 +85,16 @@ typedef struct wgg_api {
   struct wgg_nameres *nameres;       /* owned: sidecar-to-sidecar name resolution (api/mesh.h) */
   struct wgg_resiliency *resiliency; /* owned: Resiliency policies, NULL when none (api/mesh.h) */
   struct wgg_acl *acl;               /* owned: spec.accessControl, NULL = allow all (api/acl.h) */
+  /* POST /v1.0/shutdown (api/shutdown.c): starts the same graceful stop as
+   * SIGTERM; set (atomically) by the process that runs the loops, NULL when
+   * nothing can stop (the route then answers 204 and does nothing). */
+  void (*request_shutdown)(void *ctx);
+  void *shutdown_ctx;
+  struct wgg_lock_entry *locks; /* owned: the lock.* components (api/lock.c) */
+  size_t n_locks;
+  wgg_config_entry *configs; /* owned: the configuration.* components (api/configuration.c) */
+  size_t n_configs;
+  struct wgg_conf_deliver *conf_deliver; /* owned: the thread that posts changes to the app, NULL without app */
 } wgg_api;
 
 /* Whether the app can take calls now: its port accepted a connection and,
@@ -167,6 +193,33 @@ void wgg_api_secrets(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
  * empty, decides alone; then deniedSecrets; then defaultAccess, "allow" by
  * default; no scope for the store allows everything). */
 bool wgg_secret_allowed(const wgg_api *api, const char *store, const char *key);
+
+/* POST /v1.0/shutdown (seg after "shutdown", n == 0; api/shutdown.c). */
+void wgg_api_shutdown(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
+
+/* POST /v1.0-alpha1/lock/{store} and /v1.0-alpha1/unlock/{store}: unlock is
+ * true for the second; seg after "lock"/"unlock" (api/lock.c). */
+void wgg_api_lock(wgg_api *api, wgg_http_req *req, bool unlock, char **seg, size_t n);
+
+/* Loads the lock.* components of api->components into api->locks (api/
+ * lock.c; called by wgg_api_new). Returns 0, or -1 with err when one fails
+ * to initialise without spec.ignoreErrors. */
+int wgg_api_locks_init(wgg_api *api, wgg_err *err);
+
+/* Frees api->locks (their stores' connections and threads). */
+void wgg_api_locks_free(wgg_api *api);
+
+/* GET /v1.0[-alpha1]/configuration/{store}[/subscribe | /{id}/unsubscribe]
+ * (seg after "configuration"; api/configuration.c). */
+void wgg_api_configuration(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
+
+/* Loads the configuration.* components into api->configs and, with an app
+ * port, starts the thread that delivers their change notifications (api/
+ * configuration.c; called by wgg_api_new). 0, or -1 with err. */
+int wgg_api_configs_init(wgg_api *api, wgg_err *err);
+
+/* Stops the subscriptions and the delivery thread, frees api->configs. */
+void wgg_api_configs_free(wgg_api *api);
 
 /* Starts pub/sub delivery (subscriptions, the delivery thread) once the
  * sidecar serves. Returns 0 or -1 with err. */

@@ -23,6 +23,10 @@ void wgg_api_healthz(wgg_api *api, wgg_http_req *req, char **seg, size_t n) {
     return;
   }
   /* /healthz also waits for the app channel; /healthz/outbound does not (dapr pkg/api/http/healthz.go) */
+  if (n == 1 && !__atomic_load_n(&api->ready, __ATOMIC_ACQUIRE)) { /* messages.ErrOutboundHealthNotReady */
+    wgg_api_error(req, 500, "ERR_OUTBOUND_HEALTH_NOT_READY", "dapr outbound is not ready");
+    return;
+  }
   if (!__atomic_load_n(&api->ready, __ATOMIC_ACQUIRE) || (n == 0 && !__atomic_load_n(&api->app_ready, __ATOMIC_ACQUIRE))) {
     wgg_api_error(req, 500, "ERR_HEALTH_NOT_READY", "dapr is not ready");
     return;

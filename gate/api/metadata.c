@@ -93,6 +93,12 @@ json_t *wgg_metadata_doc(wgg_api *api) {
                                            *c->version ? c->version : "v1", "capabilities",
                                            wgg_secretstore_capabilities(api->secretstores[i].store)));
   }
+  /* Lock and configuration stores have no capabilities (dapr pkg/runtime: none for them). */
+  for (size_t i = 0; i < api->n_locks + api->n_configs; i++) {
+    const wgg_component *c = i < api->n_locks ? api->locks[i].comp : api->configs[i - api->n_locks].comp;
+    json_array_append_new(comps, json_pack("{s:s,s:s,s:s,s:[]}", "name", c->name, "type", c->type, "version",
+                                           *c->version ? c->version : "v1", "capabilities"));
+  }
   json_t *eps = json_array();
   for (size_t i = 0; i < api->components.n; i++)
     if (api->components.items[i].endpoint)
@@ -105,6 +111,16 @@ json_t *wgg_metadata_doc(wgg_api *api) {
                         "runtimeVersion", WGG_RUNTIME_VERSION, "enabledFeatures", api->features, "actors", "components", comps,
                         "httpEndpoints", eps, "subscriptions", wgg_psrt_subscriptions(api->psrt), "extended", ext ? ext : json_object(),
                         "appConnectionProperties", app_connection(api->opts));
+  /* daprd always emits actorRuntime and workflows (Go structs, never
+   * omitted); without a placement service its actor runtime reports
+   * DISABLED and "placement: disconnected" (pkg/actors RuntimeStatus), and
+   * no workflow worker is connected ({}). No scheduler: omitted, as daprd
+   * does without one. */
+  if (j) {
+    json_object_set_new(j, "actorRuntime", json_pack("{s:s,s:b,s:s}", "runtimeStatus", "DISABLED", "hostReady", 0,
+                                                     "placement", "placement: disconnected"));
+    json_object_set_new(j, "workflows", json_object());
+  }
   return j;
 }
 

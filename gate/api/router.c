@@ -98,6 +98,8 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
       continue;
     }
     if (block_is(c->type, "middleware")) continue; /* built when a Configuration's pipeline names it */
+    if (block_is(c->type, "lock")) continue;       /* api/lock.c: wgg_api_locks_init */
+    if (block_is(c->type, "configuration")) continue; /* api/configuration.c: wgg_api_configs_init */
     if (block_is(c->type, "secretstores") && wgg_secretstore_type_supported(c->type)) {
       wgg_err e;
       wgg_secretstore *ss = wgg_secretstore_new(c, &e);
@@ -121,6 +123,7 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
     api->stores[api->n_stores++].store = s;
     loaded(c);
   }
+  if (wgg_api_locks_init(api, err) || wgg_api_configs_init(api, err)) goto fail;
   if (build_pipeline(api, "httpPipeline", api->config.http_pipeline, api->config.n_http_pipeline,
                      &api->http_pipeline, err) ||
       build_pipeline(api, "appHttpPipeline", api->config.app_http_pipeline, api->config.n_app_http_pipeline,
@@ -147,6 +150,8 @@ void wgg_api_free(wgg_api *api) {
   free(api->bindings);
   for (size_t i = 0; i < api->n_secretstores; i++) wgg_secretstore_free(api->secretstores[i].store);
   free(api->secretstores);
+  wgg_api_locks_free(api);
+  wgg_api_configs_free(api);
   wgg_pipeline_free(&api->http_pipeline);
   wgg_pipeline_free(&api->app_http_pipeline);
   wgg_component_list_free(&api->components);
@@ -280,6 +285,10 @@ static void route(wgg_http_req *req, void *user) {
       wgg_api_secrets(api, req, seg + 2, 2);
       goto out;
     }
+    if (!strcmp(seg[1], "shutdown")) {
+      wgg_api_shutdown(api, req, seg + 2, (size_t)n - 2);
+      goto out;
+    }
     if (!strcmp(seg[1], "invoke")) {
       req->tag = WGG_R_INVOKE;
       invoke_route(api, req);
@@ -289,6 +298,16 @@ static void route(wgg_http_req *req, void *user) {
   if (n >= 3 && !strcmp(seg[0], "v1.0-alpha1") && !strcmp(seg[1], "publish") && !strcmp(seg[2], "bulk")) {
     if (nul_rejected(req, nul)) goto out;
     wgg_api_publish_bulk(api, req, seg + 3, (size_t)n - 3);
+    goto out;
+  }
+  if (n >= 2 && (!strcmp(seg[0], "v1.0") || !strcmp(seg[0], "v1.0-alpha1")) && !strcmp(seg[1], "configuration")) {
+    if (nul_rejected(req, nul)) goto out;
+    wgg_api_configuration(api, req, seg + 2, (size_t)n - 2);
+    goto out;
+  }
+  if (n >= 2 && !strcmp(seg[0], "v1.0-alpha1") && (!strcmp(seg[1], "lock") || !strcmp(seg[1], "unlock"))) {
+    if (nul_rejected(req, nul)) goto out;
+    wgg_api_lock(api, req, seg[1][0] == 'u', seg + 2, (size_t)n - 2);
     goto out;
   }
   invoke_route(api, req); /* daprd's fallback: invocation (dapr-app-id header, basic auth) or 404 */

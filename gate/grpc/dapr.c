@@ -548,11 +548,13 @@ static void set_metadata(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m)
 /* ---- Shutdown: answers, then shuts down gracefully as SIGTERM does ---- */
 
 static void shutdown_rpc(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m) {
-  (void)api;
   protobuf_c_message_free_unpacked(m, NULL);
   reply_empty(call);
   wgg_info("shutdown requested through the gRPC API");
-  kill(getpid(), SIGTERM);
+  /* the same graceful stop as POST /v1.0/shutdown (api->request_shutdown, set by the runtime) */
+  void (*fn)(void *) = __atomic_load_n(&api->request_shutdown, __ATOMIC_ACQUIRE);
+  if (fn) fn(api->shutdown_ctx);
+  else kill(getpid(), SIGTERM);
 }
 
 /* ---- grpc.health.v1.Health/Check ---- */

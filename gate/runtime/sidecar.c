@@ -77,6 +77,7 @@ typedef struct mainctx {
   wgg_apphealth *health; /* --enable-app-health-check: probes once the app port answers */
   uv_timer_t nr_renew; /* renews the name-resolution registration (api/mesh.h) */
   wgg_inputs *inputs;  /* input bindings, on this loop (api/input_bindings.h) */
+  int shutdown_requested; /* atomic: POST /v1.0/shutdown asked for a graceful stop (api/shutdown.c) */
 } mainctx;
 
 /* Wakes the main loop; safe against the main loop closing the handle. */
@@ -236,9 +237,30 @@ static void on_deadline(uv_timer_t *t) {
   for (size_t i = 0; i < m->n_workers; i++) send_cmd(&m->workers[i], 2);
 }
 
+/* Starts the graceful stop: the workers drain, and after grace_ms the
+ * remaining connections are closed. why names the cause for the log. */
+static void begin_stop(mainctx *m, const char *why) {
+  m->stopping = true;
+  wgg_info("%s; shutting down gracefully (at most %llu ms)", why, (unsigned long long)m->grace_ms);
+  for (size_t i = 0; i < m->n_workers; i++) send_cmd(&m->workers[i], 1);
+  uv_timer_start(&m->deadline, on_deadline, m->grace_ms ? m->grace_ms : 1, 0);
+  if (all_exited(m)) main_close(m);
+}
+
 static void on_worker_done(uv_async_t *a) {
   mainctx *m = a->data;
+  if (!m->stopping && __atomic_load_n(&m->shutdown_requested, __ATOMIC_ACQUIRE)) {
+    begin_stop(m, "shutdown requested through the API (POST /v1.0/shutdown)");
+    return;
+  }
   if (m->stopping && all_exited(m)) main_close(m);
+}
+
+/* api->request_shutdown: any thread; the main loop starts the stop. */
+static void request_shutdown(void *p) {
+  mainctx *m = p;
+  __atomic_store_n(&m->shutdown_requested, 1, __ATOMIC_RELEASE);
+  notify_main(m);
 }
 
 static void on_signal(uv_signal_t *s, int signum) {
@@ -247,12 +269,7 @@ static void on_signal(uv_signal_t *s, int signum) {
     for (size_t i = 0; i < m->n_workers; i++) send_cmd(&m->workers[i], 2);
     return;
   }
-  m->stopping = true;
-  wgg_info("received signal %s; shutting down gracefully (at most %llu ms)", signum == SIGTERM ? "SIGTERM" : "SIGINT",
-           (unsigned long long)m->grace_ms);
-  for (size_t i = 0; i < m->n_workers; i++) send_cmd(&m->workers[i], 1);
-  uv_timer_start(&m->deadline, on_deadline, m->grace_ms ? m->grace_ms : 1, 0);
-  if (all_exited(m)) main_close(m);
+  begin_stop(m, signum == SIGTERM ? "received signal SIGTERM" : "received signal SIGINT");
 }
 
 /* SIGHUP: recompile every wasm middleware from its url and swap it in;
@@ -432,6 +449,13 @@ static int default_components(const wgg_options *o, wgg_component_list *list, wg
   /* Dapr self-hosted's default pub/sub is named "pubsub"; ours is in-memory (no broker to run). */
   wgg_component ps = {.name = "pubsub", .type = "pubsub.in-memory", .version = "v1", .file = "(embedded default)"};
   if (wgg_component_list_add(list, &ps)) return wgg_err_set(err, "out of memory");
+  /* A distributed lock that needs no server (ours; daprd has no default lock store). */
+  wgg_component lk = {.name = "lockstore", .type = "lock.in-memory", .version = "v1", .file = "(embedded default)"};
+  if (wgg_component_list_add(list, &lk)) return wgg_err_set(err, "out of memory");
+  /* A configuration store that needs no server (ours): table `configuration` of the state file. */
+  wgg_component cf = {.name = "configstore", .type = "configuration.sqlite", .version = "v1", .meta = meta,
+                      .n_meta = 1, .file = "(embedded default)"};
+  if (wgg_component_list_add(list, &cf)) return wgg_err_set(err, "out of memory");
   return 0;
 }
 
@@ -529,6 +553,8 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
     uv_signal_start(&m.sighup, on_sighup, SIGHUP);
     wgg_pipeline_watch(&api->http_pipeline, &loop, 500); /* a changed file:// guest is reloaded */
     wgg_pipeline_watch(&api->app_http_pipeline, &loop, 500);
+    api->shutdown_ctx = &m;
+    __atomic_store_n(&api->request_shutdown, request_shutdown, __ATOMIC_RELEASE);
     __atomic_store_n(&api->ready, 1, __ATOMIC_RELEASE);
     if (o->app_port > 0) uv_timer_start(&m.app_probe, on_probe_timer, 0, 100);
     else __atomic_store_n(&api->app_ready, 1, __ATOMIC_RELEASE);
@@ -544,7 +570,7 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
         wgg_info("metrics on http://%s:%d/metrics", ma ? ma : addrs[i], o->metrics_port);
     }
     if (o->n_resources_paths == 0)
-      wgg_info("no --resources-path: embedded default components (statestore: state.sqlite in %s; pubsub: pubsub.in-memory)", o->state_file);
+      wgg_info("no --resources-path: embedded default components (statestore: state.sqlite in %s; pubsub: pubsub.in-memory; lockstore: lock.in-memory; configstore: configuration.sqlite)", o->state_file);
     wgg_info("app id %s is up and running", o->app_id && *o->app_id ? o->app_id : "(none)");
   } else {
     m.stopping = true;

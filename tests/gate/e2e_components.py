@@ -44,15 +44,15 @@ def fails_to_start(files, needle, env=None):
     shutil.rmtree(d, ignore_errors=True)
 
 
-# several components; a lock store (not implemented yet) is skipped with a warning
+# several components; a crypto component (not implemented yet) is skipped with a warning
 sc = Sidecar(BIN, app_id="shop")
 sc.write_resource("a-memory.yaml", component("cache", "state.in-memory"))
 sc.write_resource("b-sqlite.yml", component(
     "orders", "state.sqlite",
     "  metadata:\n  - name: connectionString\n    value: \"{appID}-orders.db\"\n  - name: tableName\n"
     "    value: orders\n  - name: busyTimeout\n    value: 3s\n"))
-sc.write_resource("c-lock.yaml", component("lock", "lock.redis",
-                                             "  metadata:\n  - name: redisHost\n    value: localhost:6379\n"))
+sc.write_resource("c-crypto.yaml", component("keys", "crypto.dapr.localstorage",
+                                             "  metadata:\n  - name: path\n    value: ./keys\n"))
 sc.write_resource("d-scoped.yaml", component("hidden", "state.in-memory") + "scopes:\n- someoneelse\n")
 sc.write_resource("notes.txt", "not yaml: [")
 sc.start()
@@ -61,7 +61,7 @@ names = sorted(c["name"] for c in md["components"])
 check(names == ["cache", "orders"], f"loaded components: {names}")
 for c in md["components"]:
     check(c["capabilities"] == ["ETAG", "TRANSACTIONAL", "TTL"] and c["version"] == "v1", f"component {c}")
-check("lock.redis" in sc.logs() and "not supported yet" in sc.logs(), "lock store skipped with a warning")
+check("crypto.dapr.localstorage" in sc.logs() and "not supported yet" in sc.logs(), "crypto skipped with a warning")
 check(sc.request("POST", "/v1.0/state/orders", [{"key": "o1", "value": 1}])[0] == 204, "save to orders")
 check(sc.request("GET", "/v1.0/state/cache/o1")[0] == 204, "stores are separate")
 check(os.path.exists(os.path.join(sc.dir, "shop-orders.db")), "{appID} template expanded in connectionString")

@@ -2,8 +2,9 @@
 installed by scripts/deps.sh) against `wasmgate run`, in HTTP mode: DaprClient
 for state (save, get, getBulk, transaction, delete), pub/sub publish to a
 DaprServer subscriber, invocation of a DaprServer method, an output binding
-(bindings.http against a loopback server here), secrets and metadata
-(tests/gate/sdk_js/dapr_sdk.cjs does the calls). Skipped (exit 77) only when
+(bindings.http against a loopback server here), secrets, metadata,
+the distributed lock and, last, sidecar.shutdown (tests/gate/sdk_js/dapr_sdk.cjs
+does the calls). Skipped (exit 77) only when
 node or the SDK is not installed.
 """
 import json
@@ -89,6 +90,11 @@ spec:
   version: v1
   metadata:
   - {{name: prefix, value: SDK_}}
+---
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: {{name: lockstore}}
+spec: {{type: lock.in-memory, version: v1}}
 """)
 sc.start()
 env = dict(os.environ, WG_NPM_DIR=NPM, DAPR_HTTP_PORT=str(sc.port), APP_PORT=str(app_port), APP_ID="sdkapp")
@@ -104,6 +110,7 @@ check(r is not None and r.returncode == 0, f"every SDK call passes (exit {r.retu
 check("SDK calls passed:" in out, "the script reported its count")
 if r is None or r.returncode:
     print(sc.logs()[-3000:])
+check(sc.wait_exit(15) == 0, "the sidecar exited 0 after client.sidecar.shutdown()")
 sc.stop()
 hook.shutdown()
 finish()

@@ -8,6 +8,7 @@ const { createRequire } = require("module");
 const sdkRequire = createRequire(path.join(process.env.WG_NPM_DIR, "package.json"));
 const { DaprClient, DaprServer, HttpMethod, CommunicationProtocolEnum, LogLevel } = sdkRequire("@dapr/dapr");
 const assert = require("assert");
+const LockStatus = { Success: 0, LockDoesNotExist: 1, LockBelongsToOthers: 2, InternalError: 3 }; // types/lock/UnlockResponse
 
 const daprHost = "127.0.0.1";
 const daprPort = process.env.DAPR_HTTP_PORT;
@@ -175,6 +176,23 @@ async function main() {
     const md = await client.metadata.get();
     assert.strictEqual(md.extended.sdk, "yes");
   });
+
+  // distributed lock (the lock.in-memory component "lockstore")
+  await step("lock.lock", async () => assert.deepStrictEqual(await client.lock.lock("lockstore", "res", "me", 30),
+    { success: true }));
+  await step("lock.lock held by another", async () =>
+    assert.deepStrictEqual(await client.lock.lock("lockstore", "res", "you", 30), { success: false }));
+  await step("lock.unlock by another", async () =>
+    assert.deepStrictEqual(await client.lock.unlock("lockstore", "res", "you"), { status: LockStatus.LockBelongsToOthers }));
+  await step("lock.unlock", async () =>
+    assert.deepStrictEqual(await client.lock.unlock("lockstore", "res", "me"), { status: LockStatus.Success }));
+  await step("lock.unlock again", async () =>
+    assert.deepStrictEqual(await client.lock.unlock("lockstore", "res", "me"), { status: LockStatus.LockDoesNotExist }));
+  await step("lock.lock on a store that does not exist is an error",
+    () => assert.rejects(client.lock.lock("nolock", "res", "me", 30)));
+
+  // last: the sidecar stops itself (the driver checks that it exits 0)
+  await step("sidecar.shutdown", () => client.sidecar.shutdown());
 
   await client.stop();
   await server.stop();
