@@ -61,6 +61,7 @@ typedef struct wgg_api {
   struct wgg_nameres *nameres;       /* owned: sidecar-to-sidecar name resolution (api/mesh.h) */
   struct wgg_resiliency *resiliency; /* owned: Resiliency policies, NULL when none (api/mesh.h) */
   struct wgg_acl *acl;               /* owned: spec.accessControl, NULL = allow all (api/acl.h) */
+  struct wgg_wasm_app *wasm_app;     /* owned: --app-wasm, the app hosted in-process (wasmhost/app.h), or NULL */
 } wgg_api;
 
 /* Whether the app can take calls now: its port accepted a connection and,
@@ -92,6 +93,11 @@ void wgg_api_free(wgg_api *api);
 /* The request handler (a wgg_http_handler_fn; user is the wgg_api): the
  * http pipeline when there is one, then the routes. */
 void wgg_api_handle(wgg_http_req *req, void *user);
+
+/* The API routes without the httpPipeline (a wgg_http_handler_fn; user is
+ * the wgg_api): what wasm apps' dapr:v1 host functions reach, as an HTTP app
+ * reaches the routes (the pipeline is for requests from the network). */
+void wgg_api_route(wgg_http_req *req, void *user);
 
 /* The server's observe hook: records request metrics (observe/metrics.h). */
 void wgg_api_observe(int tag, int method, int status, uint64_t ns, void *user);

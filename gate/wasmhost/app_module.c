@@ -1,0 +1,521 @@
+/*
+ * app_module.c: loading a wasm app, detecting its ABI, and running one
+ * request on a fresh instance (app.h). A request is a small state machine
+ * driven by what comes out of the guest: it completes, traps, parks at a
+ * dapr:v1 host call (resumed by app_dapr.c when the answer arrives), or
+ * yields at the end of its time slice (resumed on the next loop iteration,
+ * so other requests on the loop are served meanwhile).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util/err.h"
+#include "util/log.h"
+#include "wasmhost/app_internal.h"
+#include "wasmhost/httpwasm_internal.h"
+#include "wasmhost/wasmhost.h"
+
+/* C guests keep their stack in linear memory: 64K value-stack slots (512 KiB) suffice. */
+enum { APP_STACK_SLOTS = 1u << 16, APP_DEFAULT_PAGES = 1024, APP_DEFAULT_MAX_RESPONSE = 4u << 20 };
+/* A time slice: the guest yields after 1-2 epoch ticks of CPU (WGG_WASM_TICK_MS each). */
+enum { SLICE_TICKS = 1 };
+
+typedef enum phase { PH_START, PH_REQUEST, PH_RESPONSE } phase;
+
+struct wgg_app_call {
+  wgg_wasm_app *app;
+  uv_loop_t *loop;
+  wgg_http_client_cb cb;
+  void *user;
+  /* the guest */
+  wg_store *store;
+  wg_wasi *wasi;          /* WAGI: the request's WASI context (http-wasm: in hw) */
+  wgg_hw_instance *hw;    /* http-wasm: the instance (its store is `store`) */
+  wg_func *fn;            /* what runs in the current phase */
+  phase ph;
+  uint32_t req_ctx;
+  wgg_hw_call hwc;
+  wgg_exchange ex;
+  char **envp;
+  char *stdin_body;
+  size_t stdin_len;
+  wgg_dapr_env env;
+  /* time */
+  uint64_t guest_ns, t0;
+  uv_idle_t *slice;       /* resumes a guest that yielded, once per loop iteration */
+};
+
+uv_loop_t *wgg_app_call_loop(const wgg_app_call *c) { return c->loop; }
+wgg_app_abi wgg_wasm_app_abi(const wgg_wasm_app *a) { return a->abi; }
+const char *wgg_wasm_app_abi_name(const wgg_wasm_app *a) { return a->abi == WGG_APP_ABI_WAGI ? "wagi" : "http-wasm"; }
+const char *wgg_wasm_app_name(const wgg_wasm_app *a) { return a->name; }
+
+/* ---- loading ---- */
+
+static bool has_export(const wg_module *m, const char *name, wg_extern_kind kind) {
+  uint32_t n = wg_module_export_count(m);
+  for (uint32_t i = 0; i < n; i++) {
+    wg_extern_desc d;
+    if (wg_module_export(m, i, &d) && d.kind == kind && d.name_len == strlen(name) && !memcmp(d.name, name, d.name_len))
+      return true;
+  }
+  return false;
+}
+
+static int check_imports(const wgg_wasm_app *a, const wg_module *m, wgg_err *err) {
+  uint32_t n = wg_module_import_count(m);
+  for (uint32_t i = 0; i < n; i++) {
+    wg_extern_desc d;
+    wg_module_import(m, i, &d);
+    bool ok = (d.module_len == 22 && !memcmp(d.module, "wasi_snapshot_preview1", 22)) ||
+              (d.module_len == strlen(WGG_DAPR_MODULE) && !memcmp(d.module, WGG_DAPR_MODULE, d.module_len)) ||
+              (a->abi == WGG_APP_ABI_HTTP_WASM && d.module_len == 12 && !memcmp(d.module, "http_handler", 12));
+    if (!ok)
+      return wgg_err_set(err, "wasm app %s: unknown import %.*s.%.*s", a->name, (int)d.module_len, d.module,
+                         (int)d.name_len, d.name);
+  }
+  return 0;
+}
+
+void wgg_wasm_app_free(wgg_wasm_app *a) {
+  if (!a) return;
+  wg_module_delete(a->mod);
+  wgg_hw_module_unref(a->hw);
+  free(a->name);
+  free(a->app_id);
+  free(a->api_token);
+  free(a);
+}
+
+static int instantiate(wgg_app_call *c, wgg_err *err);
+static void call_free(wgg_app_call *c);
+
+wgg_wasm_app *wgg_wasm_app_load(const char *url, const wgg_wasm_app_settings *s, wgg_err *err) {
+  wgg_wasm_app *a = calloc(1, sizeof *a);
+  if (!a) return wgg_err_set(err, "out of memory"), NULL;
+  wgg_err le;
+  a->mod = wgg_wasm_load(url, &a->name, &le);
+  if (!a->mod) {
+    wgg_err_set(err, "wasm app: %s", le.msg);
+    free(a);
+    return NULL;
+  }
+  a->app_id = strdup(s->app_id ? s->app_id : "");
+  a->api_token = s->api_token && *s->api_token ? strdup(s->api_token) : NULL;
+  a->deadline_ms = s->deadline_ms;
+  a->max_memory_pages = s->max_memory_pages ? s->max_memory_pages : APP_DEFAULT_PAGES;
+  a->max_response = s->max_response ? s->max_response : APP_DEFAULT_MAX_RESPONSE;
+  a->http_port = s->http_port;
+  a->route = s->route;
+  a->route_ctx = s->route_ctx;
+  if (!a->app_id || (s->api_token && *s->api_token && !a->api_token)) {
+    wgg_err_set(err, "out of memory");
+    goto fail;
+  }
+  uint32_t ni = wg_module_import_count(a->mod);
+  for (uint32_t i = 0; i < ni; i++) {
+    wg_extern_desc d;
+    if (wg_module_import(a->mod, i, &d) && d.module_len == 22 && !memcmp(d.module, "wasi_snapshot_preview1", 22))
+      a->imports_wasi = true;
+  }
+  if (has_export(a->mod, "handle_request", WG_EXTERN_FUNC)) {
+    a->abi = WGG_APP_ABI_HTTP_WASM;
+    size_t len = 0;
+    const uint8_t *bin = wg_module_binary(a->mod, &len);
+    wgg_hw_settings hs = {.name = a->name, .max_memory_pages = a->max_memory_pages};
+    a->hw = wgg_hw_module_new(bin, len, &hs, &le);
+    if (!a->hw) {
+      wgg_err_set(err, "wasm app %s: %s", a->name, le.msg);
+      goto fail;
+    }
+  } else if (has_export(a->mod, "_start", WG_EXTERN_FUNC)) {
+    a->abi = WGG_APP_ABI_WAGI;
+  } else {
+    wgg_err_set(err, "wasm app %s: exports neither handle_request (http-wasm) nor _start (WAGI)", a->name);
+    goto fail;
+  }
+  if (check_imports(a, a->mod, err)) goto fail;
+  /* one instance now, so that a guest that cannot link or start fails here */
+  wgg_app_call *c = calloc(1, sizeof *c);
+  if (!c) {
+    wgg_err_set(err, "out of memory");
+    goto fail;
+  }
+  c->app = a;
+  c->env.app = a;
+  int rc = instantiate(c, err);
+  call_free(c);
+  if (rc) goto fail;
+  wgg_wasm_ticker_start();
+  return a;
+fail:
+  wgg_wasm_app_free(a);
+  return NULL;
+}
+
+/* ---- one request ---- */
+
+static void call_free(wgg_app_call *c) {
+  wgg_dapr_env_clear(&c->env); /* a pending operation is detached first */
+  if (c->hw) wgg_hw_instance_free(c->hw); /* frees the store and WASI */
+  else {
+    wg_store_delete(c->store);
+    wg_wasi_delete(c->wasi);
+  }
+  wgg_wagi_env_free(c->envp);
+  free(c->stdin_body);
+  wgg_exchange_free(&c->ex);
+  if (c->slice) uv_close((uv_handle_t *)c->slice, (uv_close_cb)free);
+  free(c);
+}
+
+/* Creates the request's instance: WASI, the ABI's imports and dapr:v1;
+ * runs the start section (and, for http-wasm, _start). */
+static int instantiate(wgg_app_call *c, wgg_err *err) {
+  wgg_wasm_app *a = c->app;
+  const wg_module *m = a->abi == WGG_APP_ABI_HTTP_WASM ? a->hw->mod : a->mod;
+  char msg[256];
+  c->store = wg_store_new(NULL, &(wg_store_config){.value_stack_slots = APP_STACK_SLOTS,
+                                                    .max_memory_pages = a->max_memory_pages});
+  uint32_t n = wg_module_import_count(m);
+  wg_extern *imports = calloc(n + 1, sizeof *imports);
+  if (!c->store || !imports) {
+    free(imports);
+    return wgg_err_set(err, "out of memory");
+  }
+  int rc = -1;
+  if (a->abi == WGG_APP_ABI_HTTP_WASM) {
+    /* the http-wasm host's own instance record, so its ABI functions serve this request */
+    wgg_hw_instance *i = calloc(1, sizeof *i);
+    if (!i) {
+      wgg_err_set(err, "out of memory");
+      goto done;
+    }
+    wgg_hw_module_ref(a->hw);
+    i->m = a->hw;
+    i->store = c->store;
+    c->hw = i;
+  }
+  if (a->imports_wasi) {
+    wg_wasi_config cfg = {.argc = 1,
+                          .argv = (const char *const[]){a->name},
+                          .envc = 0,
+                          .use_stdin_buf = true,
+                          .capture_output = true,
+                          .capture_max = 64u << 10};
+    if (a->abi == WGG_APP_ABI_WAGI && c->envp) {
+      int envc = 0;
+      while (c->envp[envc]) envc++;
+      cfg.envc = envc;
+      cfg.envp = (const char *const *)c->envp;
+      cfg.stdin_buf = (const uint8_t *)c->stdin_body;
+      cfg.stdin_len = c->stdin_len;
+      cfg.capture_max = a->max_response + 1; /* one more byte tells that it wrote too much */
+    }
+    wg_wasi *w = wg_wasi_new(&cfg, msg, sizeof msg);
+    if (c->hw) c->hw->wasi = w;
+    else c->wasi = w;
+    if (!w || !wg_wasi_link(w, c->store, m, imports, msg, sizeof msg)) {
+      wgg_err_set(err, "wasm app %s: wasi: %s", a->name, w ? msg : "out of memory");
+      goto done;
+    }
+  }
+  if (c->hw && !wgg_hw_link_host(c->hw, c->store, m, imports, msg, sizeof msg)) {
+    wgg_err_set(err, "wasm app %s: %s", a->name, msg);
+    goto done;
+  }
+  if (!wgg_dapr_link(&c->env, c->store, m, imports, msg, sizeof msg)) {
+    wgg_err_set(err, "wasm app %s: %s", a->name, msg);
+    goto done;
+  }
+  for (uint32_t k = 0; k < n; k++)
+    if (!imports[k].of.func) {
+      wg_extern_desc d;
+      wg_module_import(m, k, &d);
+      wgg_err_set(err, "wasm app %s: unknown import %.*s.%.*s", a->name, (int)d.module_len, d.module,
+                  (int)d.name_len, d.name);
+      goto done;
+    }
+  /* instantiation (start section, the SDK's _start) gets its own second */
+  wg_store_set_deadline(c->store, 1000 / WGG_WASM_TICK_MS + 1);
+  wg_error *e = NULL;
+  wg_trap *t = NULL;
+  wg_instance *inst = wg_instance_new(c->store, m, imports, n, &e, &t);
+  if (inst && c->hw) {
+    wg_extern x;
+    if (wg_instance_export(inst, "memory", 6, &x) && x.kind == WG_EXTERN_MEMORY) c->hw->mem = x.of.memory;
+    if (wg_instance_export(inst, "_start", 6, &x) && x.kind == WG_EXTERN_FUNC) {
+      /* env.call is not set yet: dapr:v1 calls here fail instead of parking */
+      t = wg_func_call(c->store, x.of.func, NULL, 0, NULL, 0);
+      int code = 0;
+      if (t && c->hw->wasi && wg_wasi_exited(c->hw->wasi, &code) && code == 0) {
+        wg_trap_delete(t);
+        t = NULL;
+      }
+    }
+  }
+  if (!inst || t) {
+    wgg_err_set(err, "wasm app %s: cannot instantiate: %s", a->name,
+                t ? wg_trap_message(t) : e ? wg_error_message(e) : "out of memory");
+    wg_trap_delete(t);
+    wg_error_delete(e);
+    goto done;
+  }
+  wg_extern x;
+  if (c->hw) {
+    wg_instance_export(inst, "handle_request", 14, &x);
+    c->hw->handle_request = x.of.func;
+    wg_instance_export(inst, "handle_response", 15, &x);
+    c->hw->handle_response = x.of.func;
+    c->hw->inst = inst;
+    c->fn = c->hw->handle_request;
+    c->ph = PH_REQUEST;
+  } else {
+    wg_instance_export(inst, "_start", 6, &x);
+    c->fn = x.of.func;
+    c->ph = PH_START;
+  }
+  rc = 0;
+done:
+  free(imports);
+  return rc;
+}
+
+/* Answers the caller and frees the call. */
+static void finish(wgg_app_call *c, int status, const wgg_hdrs *h, const char *body, size_t len) {
+  size_t n = h ? h->n : 0;
+  wgg_http_header *hv = calloc(n + 1, sizeof *hv);
+  size_t k = 0;
+  for (size_t i = 0; hv && i < n; i++)
+    if (!wgg_http_hop_header(h->v[i].name)) hv[k++] = (wgg_http_header){h->v[i].name, h->v[i].value};
+  wgg_http_response resp = {status, hv, k, body ? body : "", len};
+  c->cb(c->user, hv ? &resp : NULL, "out of memory");
+  free(hv);
+  call_free(c);
+}
+
+static void fail(wgg_app_call *c, const char *msg) {
+  wgg_hdrs h = {0};
+  wgg_hdrs_add(&h, "Content-Type", 12, "text/plain; charset=utf-8", 25);
+  finish(c, 500, &h, msg, strlen(msg));
+  wgg_hdrs_free(&h);
+}
+
+/* Logs what the guest wrote to stderr (and, for http-wasm, stdout). */
+static void flush_logs(wgg_app_call *c) {
+  if (c->hw) {
+    wgg_hw_flush_output(c->hw);
+    return;
+  }
+  size_t len = 0;
+  const uint8_t *o = c->wasi ? wg_wasi_output(c->wasi, 2, &len) : NULL;
+  if (!len) return;
+  while (len && o[len - 1] == '\n') len--;
+  wgg_debug("wasm app %s stderr: %.*s", c->app->name, (int)(len > 900 ? 900 : len), (const char *)o);
+  wg_wasi_output_clear(c->wasi, 2);
+}
+
+/* WAGI: the guest is done; its stdout is the CGI response. */
+static void wagi_done(wgg_app_call *c) {
+  size_t len = 0;
+  const uint8_t *o = wg_wasi_output(c->wasi, 1, &len);
+  char msg[128];
+  if (len > c->app->max_response) {
+    snprintf(msg, sizeof msg, "wasm app wrote more than %zu bytes", c->app->max_response);
+    fail(c, msg);
+    return;
+  }
+  wgg_hdrs h = {0};
+  int status = 0;
+  size_t off = 0;
+  wgg_err e;
+  if (wgg_wagi_parse((const char *)o, len, &status, &h, &off, &e)) {
+    wgg_warn("%s", e.msg);
+    wgg_hdrs_free(&h);
+    fail(c, e.msg);
+    return;
+  }
+  finish(c, status, &h, (const char *)o + off, len - off);
+  wgg_hdrs_free(&h);
+}
+
+/* http-wasm: the handler answered (no next, or after handle_response). */
+static void hw_done(wgg_app_call *c) {
+  finish(c, c->ex.status ? c->ex.status : 200, &c->ex.resp_headers, c->ex.resp_body.data, c->ex.resp_body.len);
+}
+
+static void on_slice(uv_idle_t *t);
+
+/* Arms the time slice (or the remaining budget when it is shorter). */
+static void arm(wgg_app_call *c) {
+  wg_store_set_deadline(c->store, SLICE_TICKS + 1);
+  c->t0 = uv_hrtime();
+}
+
+/* What came out of the guest after a call or a resume. */
+static void step(wgg_app_call *c, wg_trap *t, const wg_val *res) {
+  c->guest_ns += uv_hrtime() - c->t0;
+  flush_logs(c);
+  char msg[256];
+  if (t) {
+    wg_trap_code code = wg_trap_code_of(t);
+    if (code == WG_TRAP_SUSPENDED) { /* parked on a dapr:v1 operation: app_dapr.c resumes it */
+      wg_trap_delete(t);
+      return;
+    }
+    if (code == WG_TRAP_YIELDED) {
+      wg_trap_delete(t);
+      uint64_t budget = c->app->deadline_ms * 1000000u;
+      if (budget && c->guest_ns >= budget) {
+        snprintf(msg, sizeof msg, "wasm error: interrupted (deadline of %llu ms)", (unsigned long long)c->app->deadline_ms);
+        wgg_warn("wasm app %s: %s", c->app->name, msg);
+        fail(c, msg);
+        return;
+      }
+      if (!c->slice) {
+        c->slice = malloc(sizeof *c->slice);
+        if (!c->slice) {
+          fail(c, "out of memory");
+          return;
+        }
+        uv_idle_init(c->loop, c->slice);
+        c->slice->data = c;
+      }
+      /* an idle handle runs once per loop iteration and keeps the poll from blocking, so the
+       * loop's I/O (other requests) is served between two slices; a 0 ms timer would not do:
+       * libuv runs a timer restarted from its own callback again in the same pass */
+      uv_idle_start(c->slice, on_slice);
+      return;
+    }
+    int exit_code = 0;
+    wg_wasi *w = c->hw ? c->hw->wasi : c->wasi;
+    if (w && wg_wasi_exited(w, &exit_code)) {
+      wg_trap_delete(t);
+      if (exit_code == 0 && c->ph == PH_START) {
+        wagi_done(c);
+        return;
+      }
+      snprintf(msg, sizeof msg, "wasm app exited with code %d", exit_code);
+      wgg_warn("wasm app %s: %s", c->app->name, msg);
+      fail(c, msg);
+      return;
+    }
+    snprintf(msg, sizeof msg, "%s%s", code == WG_TRAP_HOST ? "" : "wasm error: ", wg_trap_message(t));
+    const char *bt = wg_trap_backtrace(t);
+    wgg_error("wasm app %s: %s%s%.*s", c->app->name, msg, bt && *bt ? "\nwasm stack trace:\n" : "", 2000,
+              bt ? bt : "");
+    wg_trap_delete(t);
+    fail(c, msg);
+    return;
+  }
+  switch (c->ph) {
+    case PH_START:
+      wagi_done(c);
+      return;
+    case PH_REQUEST: {
+      uint64_t ctx_next = (uint64_t)res[0].of.i64;
+      if ((uint32_t)ctx_next == 0) {
+        hw_done(c);
+        return;
+      }
+      /* next: nothing is behind an app; the response is what the guest wrote */
+      c->req_ctx = (uint32_t)(ctx_next >> 32);
+      c->ph = PH_RESPONSE;
+      c->hwc.after_next = true;
+      c->hwc.resp_read = 0;
+      c->fn = c->hw->handle_response;
+      wg_val args[2] = {{.kind = WG_I32, .of.i32 = (int32_t)c->req_ctx}, {.kind = WG_I32, .of.i32 = 0}};
+      arm(c);
+      c->hw->call = &c->hwc;
+      wg_trap *t2 = wg_func_call(c->store, c->fn, args, 2, NULL, 0);
+      step(c, t2, NULL);
+      return;
+    }
+    case PH_RESPONSE:
+      hw_done(c);
+      return;
+  }
+}
+
+static void resume(wgg_app_call *c, const wg_val *host, size_t nhost) {
+  wg_val res[1] = {{.kind = WG_I64}};
+  size_t nres = c->ph == PH_REQUEST ? 1 : 0;
+  arm(c);
+  wg_trap *t = wg_func_resume(c->store, host, nhost, res, nres);
+  step(c, t, res);
+}
+
+static void on_slice(uv_idle_t *idle) {
+  uv_idle_stop(idle);
+  resume(idle->data, NULL, 0);
+}
+
+void wgg_app_call_resume(wgg_app_call *c, int64_t result) {
+  wg_val v = {.kind = WG_I64, .of.i64 = result};
+  resume(c, &v, 1);
+}
+
+int wgg_wasm_app_call(wgg_wasm_app *a, uv_loop_t *loop, const char *method, const char *target,
+                      const wgg_http_header *headers, size_t n, const char *body, size_t len, const char *source,
+                      uint64_t timeout_ms, wgg_http_client_cb cb, void *user) {
+  (void)timeout_ms; /* guest CPU time is bounded by deadline_ms; parked time by the backends' own timeouts */
+  wgg_app_call *c = calloc(1, sizeof *c);
+  if (!c) return -1;
+  c->app = a;
+  c->loop = loop;
+  c->cb = cb;
+  c->user = user;
+  c->env.app = a;
+  if (!target || !*target) target = "/";
+  if (a->abi == WGG_APP_ABI_WAGI) {
+    int envc = 0;
+    c->envp = wgg_wagi_env(a, method, target, headers, n, len, source, &envc);
+    c->stdin_body = len ? malloc(len) : NULL;
+    if (!c->envp || (len && !c->stdin_body)) {
+      call_free(c);
+      return -1;
+    }
+    if (len) memcpy(c->stdin_body, body, len);
+    c->stdin_len = len;
+  } else {
+    wgg_exchange *ex = &c->ex;
+    ex->method = strdup(method);
+    ex->uri = strdup(target);
+    ex->protocol = "HTTP/1.1";
+    snprintf(ex->source_addr, sizeof ex->source_addr, "%s", source ? source : "");
+    int rc = !ex->method || !ex->uri ? -1 : 0;
+    for (size_t i = 0; !rc && i < n; i++)
+      rc = wgg_hdrs_add(&ex->req_headers, headers[i].name, strlen(headers[i].name), headers[i].value,
+                        strlen(headers[i].value));
+    if (!rc && len) rc = wgg_buf_append(&ex->req_body, body, len);
+    if (rc) {
+      call_free(c);
+      return -1;
+    }
+    c->hwc.ex = ex;
+  }
+  wgg_err err;
+  if (instantiate(c, &err)) {
+    wgg_error("%s", err.msg);
+    fail(c, err.msg);
+    return 0;
+  }
+  c->env.call = c;
+  wg_store_set_yield(c->store, true);
+  arm(c);
+  wg_val res[1] = {{.kind = WG_I64}};
+  wg_trap *t;
+  if (c->hw) {
+    /* nothing is sent before the handler is done (next has nothing behind it): the response is
+     * buffered, so handle_response may still set status and headers */
+    c->hwc.features = wgg_hw_module_features(a->hw) | WGG_HW_BUFFER_RESPONSE;
+    c->hw->call = &c->hwc;
+    t = wg_func_call(c->store, c->fn, NULL, 0, res, 1);
+  } else {
+    t = wg_func_call(c->store, c->fn, NULL, 0, NULL, 0);
+  }
+  step(c, t, res);
+  return 0;
+}

@@ -1,0 +1,187 @@
+"""wasm_app_e2e.py: wasm apps hosted in-process (`wasmgate run --app-wasm`, docs/wasm-apps.md).
+
+WAGI app (tests/gate/apps/wagi_app.c): service invocation reaches it through the app channel with
+the CGI 1.1 environment (method, path, query, content type and length, HTTP_* headers, the app ID),
+the body on stdin, and its stdout parsed (Status, headers, Location -> 302); a trap, a guest that
+never returns, proc_exit(3), output over the cap and output without a header block each fail that
+request with 500 and the next request is served. The dapr:v1 host functions reach the same API code
+as HTTP: state save/get/delete with ETags (first-write concurrency refused on a stale ETag, visible
+over HTTP), a missing key, an unknown store's Dapr error, publish, invoking the app itself, any
+route through `request`, log; hostile pointers trap and fail only that request. Pub/sub: the app's
+GET /dapr/subscribe answer subscribes it, and a message published over HTTP is delivered to it.
+
+http-wasm app (tests/gate/apps/hw_app.c): answers itself, saves and reads state through dapr:v1,
+and a `next` with nothing behind it gives handle_response the response to write.
+
+Loading: --app-wasm with --app-port, a module exporting neither ABI, and an unknown import are
+refused at start with a clear message.
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wgtest import Sidecar, check, finish, start_alarm  # noqa: E402
+
+BIN, APPS = sys.argv[1], sys.argv[2]
+start_alarm(110)
+WAGI = "file://" + os.path.join(APPS, "wagi_app.wasm")
+HW = "file://" + os.path.join(APPS, "hw_app.wasm")
+
+
+def inv(sc, method, path, body=None, headers=None):
+    return sc.request(method, "/v1.0/invoke/myapp/method" + path, body=body, headers=headers, timeout=30)
+
+
+# ---------------------------------------------------------------- WAGI
+sc = Sidecar(BIN, args=["--app-wasm", WAGI]).start()
+try:
+    st, h, b = inv(sc, "GET", "/hello")
+    check(st == 200 and b == b"hello from wasm\n", f"hello: {st} {b!r}")
+    check(h.get("content-type") == "text/plain", f"content type {h}")
+
+    st, h, b = inv(sc, "POST", "/env?a=1&b=two", body=b"12345",
+                   headers={"Content-Type": "text/x-test", "X-Test": "yes"})
+    env = dict(line.split("=", 1) for line in b.decode().splitlines() if "=" in line)
+    check(st == 200, f"env: {st} {b!r}")
+    for k, v in {"REQUEST_METHOD": "POST", "PATH_INFO": "/env", "QUERY_STRING": "a=1&b=two",
+                 "CONTENT_TYPE": "text/x-test", "CONTENT_LENGTH": "5", "SERVER_PROTOCOL": "HTTP/1.1",
+                 "GATEWAY_INTERFACE": "CGI/1.1", "HTTP_X_TEST": "yes", "DAPR_APP_ID": "myapp",
+                 "X_RAW_PATH_INFO": "/env"}.items():
+        check(env.get(k) == v, f"CGI {k}: {env.get(k)!r} != {v!r}")
+    check(env.get("REMOTE_ADDR") == "127.0.0.1", f"REMOTE_ADDR {env.get('REMOTE_ADDR')!r}")
+
+    st, h, b = inv(sc, "PUT", "/echo", body=b"\x00binary\xffbody")
+    check(st == 201 and b == b"\x00binary\xffbody" and h.get("x-echo") == "PUT", f"echo: {st} {h} {b!r}")
+    st, h, b = inv(sc, "GET", "/redirect")
+    check(st == 302 and h.get("location") == "/hello", f"redirect: {st} {h}")
+
+    for path, want in [("/trap", b"wasm error: unreachable"), ("/exit3", b"exited with code 3"),
+                       ("/big", b"wrote more than"), ("/noheaders", b"no blank line"),
+                       ("/hostile/oob", b"out of bounds"), ("/hostile/huge", b"out of bounds"),
+                       ("/hostile/outbuf", b"out of bounds")]:
+        st, h, b = inv(sc, "GET", path)
+        check(st == 500 and want in b, f"{path}: {st} {b[:200]!r}")
+    # a guest that never returns: its CPU deadline (10 s) fails it; meanwhile other requests are served
+    result = {}
+
+    def spin():
+        result["spin"] = inv(sc, "GET", "/spin")
+    th = threading.Thread(target=spin)
+    th.start()
+    time.sleep(0.3)
+    t0 = time.time()
+    st, _, b = inv(sc, "GET", "/hello")
+    took = time.time() - t0
+    check(st == 200 and took < 2, f"hello while a guest spins: {st} in {took:.2f}s")
+    th.join(40)
+    st, _, b = result.get("spin", (0, {}, b""))
+    check(st == 500 and b"interrupted" in b, f"spin: {st} {b!r}")
+
+    # state through dapr:v1, seen over HTTP and back
+    st, _, b = inv(sc, "POST", "/state/put?key=order-1", body=b'{"id":1,"item":"book"}')
+    check(st == 204, f"put: {st} {b!r}")
+    st, h, b = sc.request("GET", "/v1.0/state/statestore/order-1")
+    check(st == 200 and json.loads(b) == {"id": 1, "item": "book"}, f"HTTP get: {st} {b!r}")
+    etag = h.get("etag")
+    st, h, b = inv(sc, "GET", "/state/get?key=order-1")
+    check(st == 200 and json.loads(b) == {"id": 1, "item": "book"}, f"wasm get: {st} {b!r}")
+    check(h.get("x-etag") == etag and h.get("x-size") == str(len(b)), f"etag/size: {h} vs {etag}")
+    check(h.get("x-small") == b[:8].decode(), f"small buffer got the first bytes: {h.get('x-small')!r}")
+    sc.request("POST", "/v1.0/state/statestore", body=[{"key": "order-2", "value": "from http"}])
+    st, _, b = inv(sc, "GET", "/state/get?key=order-2")
+    check(st == 200 and b == b'"from http"', f"wasm reads an HTTP write: {st} {b!r}")
+    st, _, b = inv(sc, "POST", "/state/put?key=order-1&etag=bogus", body=b'{"id":2}')
+    check(st == 502 and b.startswith(b"error -409") or b.startswith(b"error -500") or b.startswith(b"error -400"),
+          f"stale etag refused: {st} {b!r}")
+    check(b"ERR_STATE_SAVE" in b, f"stale etag: Dapr's error code: {b!r}")
+    st, _, b = inv(sc, "POST", f"/state/put?key=order-1&etag={etag}", body=b'{"id":3}')
+    check(st == 204, f"right etag accepted: {st} {b!r}")
+    st, _, b = inv(sc, "GET", "/state/get?key=missing")
+    check(st == 404, f"missing key: {st} {b!r}")
+    st, _, b = inv(sc, "DELETE", "/state/del?key=order-1")
+    check(st == 204, f"delete: {st} {b!r}")
+    st, _, _ = sc.request("GET", "/v1.0/state/statestore/order-1")
+    check(st == 204, f"deleted over HTTP too: {st}")
+    st, _, b = inv(sc, "GET", "/state/nostore")
+    check(b.startswith(b"error -400 ERR_STATE_STORE_NOT_FOUND"), f"unknown store: {b!r}")
+
+    # invoke (the app calls itself through the sidecar), any route, log
+    st, h, b = inv(sc, "POST", "/invoke?app=myapp&method=echo", body=b"ping")
+    check(st == 200 and b == b"ping" and h.get("x-status") == "201", f"invoke self: {st} {h} {b!r}")
+    st, h, b = inv(sc, "GET", "/request")
+    check(st == 200 and h.get("x-status") == "200" and json.loads(b).get("id") == "myapp", f"request: {st} {b[:200]!r}")
+    st, _, _ = inv(sc, "GET", "/log")
+    check(st == 200 and "a line from the wasm app" in sc.logs(), "log reaches the sidecar's log")
+
+    # pub/sub: subscribed from /dapr/subscribe; a message published over HTTP reaches the app
+    st, _, b = sc.request("POST", "/v1.0/publish/pubsub/orders", body={"order": 7},
+                          headers={"Content-Type": "application/json"})
+    check(st == 204, f"publish: {st} {b!r}")
+    got = None
+    for _ in range(100):
+        st, _, b = sc.request("GET", "/v1.0/state/statestore/last-order")
+        if st == 200:
+            got = json.loads(b)
+            break
+        time.sleep(0.05)
+    check(got is not None and got.get("data") == {"order": 7} and got.get("topic") == "orders",
+          f"delivered CloudEvent saved by the app: {got}")
+    # publish from the app, delivered back to it
+    st, _, b = inv(sc, "POST", "/publish?topic=orders", body=b'{"order":8}')
+    check(st == 204, f"app publish: {st} {b!r}")
+    for _ in range(100):
+        st, _, b = sc.request("GET", "/v1.0/state/statestore/last-order")
+        if st == 200 and json.loads(b).get("data") == {"order": 8}:
+            break
+        time.sleep(0.05)
+    check(st == 200 and json.loads(b).get("data") == {"order": 8}, f"app's own publish delivered: {b!r}")
+finally:
+    sc.stop()
+
+# ---------------------------------------------------------------- http-wasm app
+sc = Sidecar(BIN, args=["--app-wasm", HW]).start()
+try:
+    st, _, b = inv(sc, "GET", "/hello")
+    check(st == 200 and b == b"hello from an http-wasm app\n", f"hw hello: {st} {b!r}")
+    st, _, b = inv(sc, "POST", "/state/k1", body=b'{"v":1}')
+    check(st == 204, f"hw save: {st} {b!r}")
+    st, _, b = inv(sc, "GET", "/state/k1")
+    check(st == 200 and json.loads(b) == {"v": 1}, f"hw get: {st} {b!r}")
+    st, _, b = inv(sc, "GET", "/state/none")
+    check(st == 404, f"hw missing: {st} {b!r}")
+    st, h, b = inv(sc, "GET", "/next")
+    check(st == 200 and b == b"after next: ctx=42 error=0\n", f"hw next: {st} {b!r}")
+    st, _, b = inv(sc, "GET", "/trap")
+    check(st == 500 and b"unreachable" in b, f"hw trap: {st} {b!r}")
+    st, _, b = inv(sc, "GET", "/hello")
+    check(st == 200, f"hw after a trap: {st}")
+finally:
+    sc.stop()
+
+# ---------------------------------------------------------------- refused at start
+def refused(args, want):
+    sc = Sidecar(BIN, args=args)
+    sc.port = None
+    sc.spawn()
+    rc = sc.wait_exit(20)
+    logs = sc.logs()
+    sc.finish_proc()
+    check(rc not in (None, 0) and want in logs, f"{args}: rc={rc} want {want!r} in:\n{logs[-800:]}")
+
+
+refused(["--app-wasm", WAGI, "--app-port", "9"], "exclude each other")
+bad = os.path.join(APPS, "not_an_app.wat")
+with open(bad, "w") as f:
+    f.write('(module (func (export "other")))')
+subprocess.run(["wat2wasm", bad, "-o", bad[:-4] + ".wasm"], check=True)
+refused(["--app-wasm", bad[:-4] + ".wasm"], "exports neither handle_request")
+with open(bad, "w") as f:
+    f.write('(module (import "dapr:v1" "teleport" (func)) (func (export "_start")))')
+subprocess.run(["wat2wasm", bad, "-o", bad[:-4] + ".wasm"], check=True)
+refused(["--app-wasm", bad[:-4] + ".wasm"], "unknown import dapr:v1.teleport")
+
+finish()
