@@ -9,6 +9,8 @@ as HTTP: state save/get/delete with ETags (first-write concurrency refused on a 
 over HTTP), a missing key, an unknown store's Dapr error, publish, invoking the app itself, any
 route through `request`, log; hostile pointers trap and fail only that request. Pub/sub: the app's
 GET /dapr/subscribe answer subscribes it, and a message published over HTTP is delivered to it.
+The official Dapr JS SDK (@dapr/dapr from scripts/npm) invokes the app, publishes to it and reads
+what it saved, as with an HTTP app.
 
 http-wasm app (tests/gate/apps/hw_app.c): answers itself, saves and reads state through dapr:v1,
 and a `next` with nothing behind it gives handle_response the response to write.
@@ -18,6 +20,7 @@ refused at start with a clear message.
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -27,6 +30,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wgtest import Sidecar, check, finish, start_alarm  # noqa: E402
 
 BIN, APPS = sys.argv[1], sys.argv[2]
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 start_alarm(110)
 WAGI = "file://" + os.path.join(APPS, "wagi_app.wasm")
 HW = "file://" + os.path.join(APPS, "hw_app.wasm")
@@ -139,6 +144,21 @@ try:
             break
         time.sleep(0.05)
     check(st == 200 and json.loads(b).get("data") == {"order": 8}, f"app's own publish delivered: {b!r}")
+
+    # the official Dapr JS SDK sees an app like any other
+    nm = os.path.join(ROOT, "scripts", "npm", "node_modules")
+    if shutil.which("node") and os.path.isdir(os.path.join(nm, "@dapr", "dapr")):
+        r = subprocess.run(["node", os.path.join(HERE, "wasm_app_sdk.cjs"), nm, str(sc.port)], capture_output=True,
+                           timeout=60, text=True)
+        check(r.returncode == 0, f"SDK script: {r.returncode} {r.stderr[-2000:]}")
+        if r.returncode == 0:
+            out = json.loads(r.stdout.strip().splitlines()[-1])
+            check(out.get("echo") == {"hello": "wasm"}, f"SDK invoke echo: {out.get('echo')}")
+            check(out.get("hello") == "hello from wasm\n", f"SDK invoke hello: {out.get('hello')!r}")
+            check((out.get("delivered") or {}).get("data") == {"order": 99}, f"SDK publish delivered: {out}")
+            check(out.get("viaApp") == {"from": "sdk"}, f"SDK save read by the app: {out.get('viaApp')}")
+    else:
+        print("SKIP: node or @dapr/dapr missing (scripts/deps.sh installs them)")
 finally:
     sc.stop()
 
