@@ -83,14 +83,25 @@ static wg_trap *oob(const char *fn, uint32_t p, uint32_t len) {
 /* Percent-encodes s into b (RFC 3986 unreserved kept; '/' kept when slash). */
 static int pct(wgg_buf *b, const char *s, size_t n, bool slash) {
   static const char hex[] = "0123456789ABCDEF";
+  char tmp[256];
+  size_t k = 0;
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
     bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
                 c == '.' || c == '_' || c == '~' || (slash && c == '/');
-    char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-    if (keep ? wgg_buf_append(b, s + i, 1) : wgg_buf_append(b, e, 3)) return -1;
+    if (k + 3 > sizeof tmp) {
+      if (wgg_buf_append(b, tmp, k)) return -1;
+      k = 0;
+    }
+    if (keep) {
+      tmp[k++] = (char)c;
+    } else {
+      tmp[k++] = '%';
+      tmp[k++] = hex[c >> 4];
+      tmp[k++] = hex[c & 15];
+    }
   }
-  return 0;
+  return k ? wgg_buf_append(b, tmp, k) : 0;
 }
 
 /* ---- results ---- */
@@ -246,7 +257,7 @@ static wg_trap *f_state_get(wgg_dapr_env *env, wg_instance *caller, const wg_val
   uint32_t bp = (uint32_t)args[4].of.i32, bc = (uint32_t)args[5].of.i32;
   if (!span(m, bp, bc)) return oob("state_get", bp, bc);
   wgg_buf u = {0};
-  int rc = wgg_buf_printf(&u, "/v1.0/state/") | pct(&u, store, slen, false) | wgg_buf_append(&u, "/", 1) |
+  int rc = wgg_buf_append(&u, "/v1.0/state/", 12) | pct(&u, store, slen, false) | wgg_buf_append(&u, "/", 1) |
            pct(&u, key, klen, false);
   if (rc) {
     wgg_buf_free(&u);
