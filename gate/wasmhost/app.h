@@ -84,5 +84,6 @@ const char *wgg_wasm_app_name(const wgg_wasm_app *a);
 int wgg_wasm_app_call(wgg_wasm_app *a, uv_loop_t *loop, const char *method, const char *target,
                       const wgg_http_header *headers, size_t n, const char *body, size_t len, const char *source,
                       uint64_t timeout_ms, wgg_http_client_cb cb, void *user);
+/* (timeout_ms is checked while the guest is parked or between two of its time slices.) */
 
 #endif

@@ -45,6 +45,7 @@ struct wgg_app_call {
   /* time */
   uint64_t guest_ns, t0;
   uv_idle_t *slice;       /* resumes a guest that yielded, once per loop iteration */
+  uv_timer_t *timer;      /* the caller's timeout_ms, time parked included */
 };
 
 uv_loop_t *wgg_app_call_loop(const wgg_app_call *c) { return c->loop; }
@@ -168,6 +169,7 @@ static void call_free(wgg_app_call *c) {
   free(c->stdin_body);
   wgg_exchange_free(&c->ex);
   if (c->slice) uv_close((uv_handle_t *)c->slice, (uv_close_cb)free);
+  if (c->timer) uv_close((uv_handle_t *)c->timer, (uv_close_cb)free);
   free(c);
 }
 
@@ -447,6 +449,16 @@ static void resume(wgg_app_call *c, const wg_val *host, size_t nhost) {
   step(c, t, res);
 }
 
+/* The caller's timeout: the guest is parked or between two slices (a slice in progress holds the
+ * loop, so this cannot run inside one). The caller gets "timeout"; the guest is discarded, and an
+ * operation it waits on is detached (its answer is dropped). */
+static void on_timeout(uv_timer_t *t) {
+  wgg_app_call *c = t->data;
+  wgg_warn("wasm app %s: no answer within the caller's timeout; the instance is discarded", c->app->name);
+  c->cb(c->user, NULL, "timeout");
+  call_free(c);
+}
+
 static void on_slice(uv_idle_t *idle) {
   uv_idle_stop(idle);
   resume(idle->data, NULL, 0);
@@ -460,7 +472,6 @@ void wgg_app_call_resume(wgg_app_call *c, int64_t result) {
 int wgg_wasm_app_call(wgg_wasm_app *a, uv_loop_t *loop, const char *method, const char *target,
                       const wgg_http_header *headers, size_t n, const char *body, size_t len, const char *source,
                       uint64_t timeout_ms, wgg_http_client_cb cb, void *user) {
-  (void)timeout_ms; /* guest CPU time is bounded by deadline_ms; parked time by the backends' own timeouts */
   wgg_app_call *c = calloc(1, sizeof *c);
   if (!c) return -1;
   c->app = a;
@@ -503,6 +514,11 @@ int wgg_wasm_app_call(wgg_wasm_app *a, uv_loop_t *loop, const char *method, cons
     return 0;
   }
   c->env.call = c;
+  if (timeout_ms && (c->timer = malloc(sizeof *c->timer))) {
+    uv_timer_init(loop, c->timer);
+    c->timer->data = c;
+    uv_timer_start(c->timer, on_timeout, timeout_ms, 0);
+  }
   wg_store_set_yield(c->store, true);
   arm(c);
   wg_val res[1] = {{.kind = WG_I64}};

@@ -34,7 +34,7 @@ class Slow(BaseHTTPRequestHandler):
     def do_POST(self):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else b""
-        time.sleep(DELAY)
+        time.sleep(3 if body == b"very" else DELAY)
         out = b"slow:" + body
         self.send_response(200)
         self.send_header("Content-Length", str(len(out)))
@@ -53,6 +53,9 @@ sc = Sidecar(BIN, args=["--app-wasm", "file://" + os.path.join(APPS, "wagi_app.w
                         "--log-level", "info"])
 sc.write_resource("slow.yaml", "apiVersion: dapr.io/v1alpha1\nkind: HTTPEndpoint\nmetadata:\n  name: slowsvc\n"
                   f"spec:\n  baseUrl: http://127.0.0.1:{srv.server_address[1]}\n")
+# a Resiliency timeout on calls to the app itself: a parked guest past it is discarded
+sc.write_resource("res.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Resiliency\nmetadata: {name: r}\nspec:\n"
+                  "  policies:\n    timeouts: {short: 1s}\n  targets:\n    apps:\n      myapp: {timeout: short}\n")
 sc.start(timeout=20)
 try:
     path = "/v1.0/invoke/myapp/method/invoke?app=slowsvc&method=work"
@@ -96,6 +99,16 @@ try:
     check(wall < max(3.0, N * DELAY / 5), f"parked, not blocking: {N} calls took {wall:.2f}s")
     st, _, _ = sc.request("GET", "/v1.0/healthz", timeout=10)
     check(st == 204, f"healthz after the batch: {st}")
+
+    # the caller's timeout (Resiliency: 1 s) applies while the guest is parked on a 3 s backend
+    t0 = time.time()
+    st, _, b = sc.request("POST", path, body=b"very", timeout=30)
+    took = time.time() - t0
+    check(st == 500 and took < 2.5, f"timeout while parked: {st} in {took:.2f}s {b!r}")
+    check(b"timeout" in b or b"deadline" in b, f"timeout message: {b!r}")
+    time.sleep(2.5)  # the backend's late answer arrives for a discarded guest: dropped
+    st, _, b = sc.request("POST", path, body=b"x", timeout=30)
+    check(st == 200 and b == b"slow:x", f"served after a discarded guest: {st} {b!r}")
 finally:
     sc.stop()
 finish()
