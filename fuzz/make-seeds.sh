@@ -115,3 +115,11 @@ spec:
 YAML
 i=$((i + 1))
 echo "make-seeds: $i inputs in $top/resiliency"
+
+# OUT_DIR/wagi/ (for fuzz_wagi): CGI responses (first byte 0) and requests for the CGI
+# environment (first byte 1: method, target, header name/value pairs separated by NUL).
+mkdir -p "$top/wagi"
+printf '\000Status: 404 Not Found\r\nContent-Type: text/plain\r\nLocation: /x\r\n\r\nbody' >"$top/wagi/resp0"
+printf '\000Content-Type: text/html\n\n<p>hi</p>' >"$top/wagi/resp1"
+printf '\001POST\000/orders/%%41?x=1&y=2\000Content-Type\000application/json\000X-Trace\000abc' >"$top/wagi/req0"
+echo "make-seeds: 3 WAGI inputs in $top/wagi"
