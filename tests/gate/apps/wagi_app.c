@@ -93,6 +93,14 @@ int main(void) {
     int64_t rc = dapr_state_save_raw(DAPR_S("statestore"), DAPR_S("last-order"), body, (uint32_t)body_len, "", 0, 0);
     if (rc < 0) reply_error(rc);
     else reply(200, "application/json", "{\"status\":\"SUCCESS\"}");
+  } else if (!strcmp(path, "/tick")) { /* an input binding (bindings.cron): OPTIONS probe, then POSTs */
+    if (!strcmp(method, "POST")) {
+      int64_t rc = dapr_state_save("statestore", "last-tick", "{\"ticked\":true}", NULL, 0);
+      if (rc < 0) reply_error(rc);
+      else reply(200, "application/json", "{}");
+    } else {
+      reply(200, "text/plain", "");
+    }
   } else if (!strcmp(path, "/state/put")) {
     param("etag", a, sizeof a);
     int64_t rc = dapr_state_save_raw(DAPR_S("statestore"), DAPR_S(param("key", key, sizeof key)), body,
@@ -101,7 +109,8 @@ int main(void) {
     else reply(204, "text/plain", "");
   } else if (!strcmp(path, "/state/get") || !strcmp(path, "/slowget")) {
     char small[8]; /* deliberately small: the rest comes from dapr_result_body */
-    int64_t n = dapr_state_get("statestore", param("key", key, sizeof key), small, sizeof small);
+    param("store", b, sizeof b);
+    int64_t n = dapr_state_get(*b ? b : "statestore", param("key", key, sizeof key), small, sizeof small);
     if (n == DAPR_E_NOT_FOUND) {
       reply(404, "text/plain", "no such key");
     } else if (n < 0) {
