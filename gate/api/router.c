@@ -127,7 +127,8 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
                                 .api_token = opts->api_token,
                                 .http_port = opts->http_port,
                                 .route = wgg_api_route,
-                                .route_ctx = api};
+                                .route_ctx = api,
+                                .pooled = opts->app_wasm_pooled};
     if (!(api->wasm_app = wgg_wasm_app_load(opts->app_wasm, &ws, err))) goto fail;
     wgg_info("wasm app loaded: %s (%s ABI) as app %s", wgg_wasm_app_name(api->wasm_app),
              wgg_wasm_app_abi_name(api->wasm_app), opts->app_id ? opts->app_id : "");

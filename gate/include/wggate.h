@@ -29,6 +29,7 @@ typedef struct wgg_options {
   int app_port;                    /* --app-port, 0 = no app channel */
   const char *app_wasm;            /* --app-wasm URL: the app is a wasm module hosted in-process
                                       (docs/wasm-apps.md); NULL/"" = none. Excludes --app-port. */
+  bool app_wasm_pooled;            /* --app-wasm-instances pooled (default fresh): warm instances reused */
   const char *app_protocol;        /* --app-protocol, "http" */
   const char *app_channel_address; /* --app-channel-address, "127.0.0.1" */
   int http_port;                   /* --dapr-http-port, 3500 */

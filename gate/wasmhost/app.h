@@ -15,8 +15,9 @@
  * other requests meanwhile and the guest resumes when the answer arrives.
  *
  * Instances: a fresh instance (new store) per request, the default of Spin
- * and wasmCloud. A trap, a deadline or the memory cap fails that request
- * only (500) and the instance is discarded.
+ * and wasmCloud, or (settings.pooled, http-wasm apps) warm instances reused.
+ * A trap, a deadline or the memory cap fails that request only (500) and
+ * the instance is discarded.
  *
  * Threading: the app (compiled module, settings) is shared read-only by
  * every loop thread; each call runs on the loop it was made on.
@@ -48,6 +49,12 @@ typedef struct wgg_wasm_app_settings {
    * later on req->loop. */
   void (*route)(wgg_http_req *req, void *ctx);
   void *route_ctx;
+  /* Instance policy: false = fresh (a new instance per request, the default); true = pooled
+   * (http-wasm apps: an instance that served a request well goes back to a process-wide pool of
+   * at most 64 idle instances and serves up to max_invocations requests; globals and heap persist
+   * across them). A failed request discards its instance either way. WAGI apps are always fresh. */
+  bool pooled;
+  uint32_t max_invocations;   /* 0 = 10000 */
 } wgg_wasm_app_settings;
 
 typedef struct wgg_wasm_app wgg_wasm_app;

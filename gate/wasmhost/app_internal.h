@@ -28,6 +28,12 @@ struct wgg_wasm_app {
   bool imports_wasi;
   void (*route)(wgg_http_req *req, void *ctx);
   void *route_ctx;
+  /* the pooled policy (http-wasm apps): idle instances under pool_mu */
+  bool pooled;
+  uint32_t max_invocations;
+  uv_mutex_t pool_mu;
+  struct pooled *pool;
+  size_t pool_n;
 };
 
 typedef struct wgg_app_call wgg_app_call;

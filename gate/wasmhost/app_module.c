@@ -19,6 +19,8 @@
 
 /* C guests keep their stack in linear memory: 64K value-stack slots (512 KiB) suffice. */
 enum { APP_STACK_SLOTS = 1u << 16, APP_DEFAULT_PAGES = 1024, APP_DEFAULT_MAX_RESPONSE = 4u << 20 };
+/* pooled policy: idle instances kept (process-wide) and requests served by one instance */
+enum { APP_POOL_MAX = 64, APP_DEFAULT_MAX_INVOCATIONS = 10000 };
 /* A time slice: the guest yields after 1-2 epoch ticks of CPU (WGG_WASM_TICK_MS each). */
 enum { SLICE_TICKS = 1 };
 
@@ -41,10 +43,12 @@ struct wgg_app_call {
   char **envp;
   char *stdin_body;
   size_t stdin_len;
-  wgg_dapr_env env;
+  wgg_dapr_env *env;      /* the dapr:v1 state of the instance (its host functions point to it) */
+  bool reuse;             /* the request ended well: a pooled instance goes back to the pool */
   /* time */
   uint64_t guest_ns, t0;
   uv_idle_t *slice;       /* resumes a guest that yielded, once per loop iteration */
+  uint32_t uses;          /* requests the instance served before this one (pooled) */
   uv_timer_t *timer;      /* the caller's timeout_ms, time parked included */
 };
 
@@ -80,8 +84,12 @@ static int check_imports(const wgg_wasm_app *a, const wg_module *m, wgg_err *err
   return 0;
 }
 
+static void pool_drain(wgg_wasm_app *a);
+
 void wgg_wasm_app_free(wgg_wasm_app *a) {
   if (!a) return;
+  pool_drain(a);
+  if (a->pooled) uv_mutex_destroy(&a->pool_mu);
   wg_module_delete(a->mod);
   wgg_hw_module_unref(a->hw);
   free(a->name);
@@ -111,6 +119,7 @@ wgg_wasm_app *wgg_wasm_app_load(const char *url, const wgg_wasm_app_settings *s,
   a->http_port = s->http_port;
   a->route = s->route;
   a->route_ctx = s->route_ctx;
+  a->max_invocations = s->max_invocations ? s->max_invocations : APP_DEFAULT_MAX_INVOCATIONS;
   if (!a->app_id || (s->api_token && *s->api_token && !a->api_token)) {
     wgg_err_set(err, "out of memory");
     goto fail;
@@ -131,8 +140,13 @@ wgg_wasm_app *wgg_wasm_app_load(const char *url, const wgg_wasm_app_settings *s,
       wgg_err_set(err, "wasm app %s: %s", a->name, le.msg);
       goto fail;
     }
+    if (s->pooled) { /* only handlers keep serving: a WAGI command runs once per instance */
+      a->pooled = true;
+      uv_mutex_init(&a->pool_mu);
+    }
   } else if (has_export(a->mod, "_start", WG_EXTERN_FUNC)) {
     a->abi = WGG_APP_ABI_WAGI;
+    if (s->pooled) wgg_warn("wasm app %s: a WAGI command runs once per instance: the pooled policy does not apply", a->name);
   } else {
     wgg_err_set(err, "wasm app %s: exports neither handle_request (http-wasm) nor _start (WAGI)", a->name);
     goto fail;
@@ -145,7 +159,13 @@ wgg_wasm_app *wgg_wasm_app_load(const char *url, const wgg_wasm_app_settings *s,
     goto fail;
   }
   c->app = a;
-  c->env.app = a;
+  c->env = calloc(1, sizeof *c->env);
+  if (!c->env) {
+    free(c);
+    wgg_err_set(err, "out of memory");
+    goto fail;
+  }
+  c->env->app = a;
   int rc = instantiate(c, err);
   call_free(c);
   if (rc) goto fail;
@@ -158,12 +178,81 @@ fail:
 
 /* ---- one request ---- */
 
+/* ---- the pooled policy (http-wasm apps): warm instances reused up to max_invocations ---- */
+
+typedef struct pooled {
+  struct pooled *next;
+  wgg_hw_instance *hw;
+  wgg_dapr_env *env;
+  uint32_t uses;
+} pooled;
+
+/* Takes an idle instance of a pooled app into c (its store, handler and dapr:v1 state). */
+static bool pool_take(wgg_wasm_app *a, wgg_app_call *c) {
+  if (!a->pooled) return false;
+  uv_mutex_lock(&a->pool_mu);
+  pooled *p = a->pool;
+  if (p) {
+    a->pool = p->next;
+    a->pool_n--;
+  }
+  uv_mutex_unlock(&a->pool_mu);
+  if (!p) return false;
+  c->hw = p->hw;
+  c->store = p->hw->store;
+  c->env = p->env;
+  c->uses = p->uses;
+  c->fn = c->hw->handle_request;
+  c->ph = PH_REQUEST;
+  free(p);
+  return true;
+}
+
+/* Gives c's instance back to the pool; false when it must be freed instead (the policy is fresh,
+ * the request failed, the instance reached max_invocations, or the pool is full). */
+static bool pool_give(wgg_app_call *c) {
+  wgg_wasm_app *a = c->app;
+  if (!a->pooled || !c->reuse || !c->hw || c->env->op || ++c->uses >= a->max_invocations) return false;
+  pooled *p = malloc(sizeof *p);
+  if (!p) return false;
+  wgg_dapr_env_clear(c->env);
+  c->env->call = NULL;
+  c->hw->call = NULL;
+  *p = (pooled){NULL, c->hw, c->env, c->uses};
+  uv_mutex_lock(&a->pool_mu);
+  bool ok = a->pool_n < APP_POOL_MAX;
+  if (ok) {
+    p->next = a->pool;
+    a->pool = p;
+    a->pool_n++;
+  }
+  uv_mutex_unlock(&a->pool_mu);
+  if (!ok) free(p);
+  return ok;
+}
+
+/* Frees every idle instance (the app is going away: no call is in flight). */
+static void pool_drain(wgg_wasm_app *a) {
+  for (pooled *p = a->pool, *next; p; p = next) {
+    next = p->next;
+    wgg_dapr_env_clear(p->env);
+    wgg_hw_instance_free(p->hw);
+    free(p->env);
+    free(p);
+  }
+  a->pool = NULL;
+  a->pool_n = 0;
+}
+
 static void call_free(wgg_app_call *c) {
-  wgg_dapr_env_clear(&c->env); /* a pending operation is detached first */
-  if (c->hw) wgg_hw_instance_free(c->hw); /* frees the store and WASI */
-  else {
-    wg_store_delete(c->store);
-    wg_wasi_delete(c->wasi);
+  if (!(c->env && pool_give(c))) {
+    if (c->env) wgg_dapr_env_clear(c->env); /* a pending operation is detached first */
+    if (c->hw) wgg_hw_instance_free(c->hw); /* frees the store and WASI */
+    else {
+      wg_store_delete(c->store);
+      wg_wasi_delete(c->wasi);
+    }
+    free(c->env); /* after the store: its host functions point to it */
   }
   wgg_wagi_env_free(c->envp);
   free(c->stdin_body);
@@ -228,7 +317,7 @@ static int instantiate(wgg_app_call *c, wgg_err *err) {
     wgg_err_set(err, "wasm app %s: %s", a->name, msg);
     goto done;
   }
-  if (!wgg_dapr_link(&c->env, c->store, m, imports, msg, sizeof msg)) {
+  if (!wgg_dapr_link(c->env, c->store, m, imports, msg, sizeof msg)) {
     wgg_err_set(err, "wasm app %s: %s", a->name, msg);
     goto done;
   }
@@ -345,6 +434,7 @@ static void wagi_done(wgg_app_call *c) {
 
 /* http-wasm: the handler answered (no next, or after handle_response). */
 static void hw_done(wgg_app_call *c) {
+  c->reuse = true;
   finish(c, c->ex.status ? c->ex.status : 200, &c->ex.resp_headers, c->ex.resp_body.data, c->ex.resp_body.len);
 }
 
@@ -478,7 +568,6 @@ int wgg_wasm_app_call(wgg_wasm_app *a, uv_loop_t *loop, const char *method, cons
   c->loop = loop;
   c->cb = cb;
   c->user = user;
-  c->env.app = a;
   if (!target || !*target) target = "/";
   if (a->abi == WGG_APP_ABI_WAGI) {
     int envc = 0;
@@ -507,13 +596,20 @@ int wgg_wasm_app_call(wgg_wasm_app *a, uv_loop_t *loop, const char *method, cons
     }
     c->hwc.ex = ex;
   }
-  wgg_err err;
-  if (instantiate(c, &err)) {
-    wgg_error("%s", err.msg);
-    fail(c, err.msg);
-    return 0;
+  if (!pool_take(a, c)) {
+    if (!(c->env = calloc(1, sizeof *c->env))) {
+      call_free(c);
+      return -1;
+    }
+    c->env->app = a;
+    wgg_err err;
+    if (instantiate(c, &err)) {
+      wgg_error("%s", err.msg);
+      fail(c, err.msg);
+      return 0;
+    }
   }
-  c->env.call = c;
+  c->env->call = c;
   if (timeout_ms && (c->timer = malloc(sizeof *c->timer))) {
     uv_timer_init(loop, c->timer);
     c->timer->data = c;

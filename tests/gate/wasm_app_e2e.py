@@ -15,7 +15,9 @@ component scoped to another app ID is not reachable through dapr:v1.
 
 http-wasm app (tests/gate/apps/hw_app.c): answers itself, saves and reads state through dapr:v1,
 and a `next` with nothing behind it gives handle_response the response to write. The same ABI
-from AssemblyScript (tests/gate/apps/as_app.ts): a counter kept in the state store.
+from AssemblyScript (tests/gate/apps/as_app.ts): a counter kept in the state store. Instance
+policy: fresh (a new instance per request) by default; --app-wasm-instances pooled reuses a warm
+instance, and a trap discards it.
 
 Loading: --app-wasm with --app-port, a module exporting neither ABI, and an unknown import are
 refused at start with a clear message.
@@ -205,6 +207,34 @@ try:
     check(st == 500 and b"unreachable" in b, f"hw trap: {st} {b!r}")
     st, _, b = inv(sc, "GET", "/hello")
     check(st == 200, f"hw after a trap: {st}")
+    served = [inv(sc, "GET", "/served")[2].split(b":")[1] for _ in range(3)]
+    check(served == [b"1", b"1", b"1"], f"fresh: a new instance per request: {served}")
+finally:
+    sc.stop()
+
+
+def served(sc):
+    st, _, b = inv(sc, "GET", "/served")
+    i, n = b.decode().split(":")
+    return i, int(n)
+
+
+# the pooled policy: a warm instance serves sequential requests; a trap discards it
+sc = Sidecar(BIN, args=["--app-wasm", HW, "--app-wasm-instances", "pooled"]).start()
+try:
+    seen = [served(sc) for _ in range(4)]
+    reused = any(a[0] == b[0] and b[1] == a[1] + 1 for a, b in zip(seen, seen[1:]))
+    check(reused, f"pooled: an instance serves the next request: {seen}")
+    st, _, b = inv(sc, "GET", "/state/none")  # dapr:v1 from a reused instance
+    check(st == 404, f"pooled dapr call: {st} {b!r}")
+    victim = served(sc)[0]
+    for _ in range(20):  # the victim instance traps on the request it gets
+        st, _, _ = inv(sc, "GET", f"/trap?id={victim}")
+        if st == 500:
+            break
+    check(st == 500, f"pooled trap: {st}")
+    after = [served(sc)[0] for _ in range(5)]
+    check(victim not in after, f"the instance that trapped is not reused: {victim} in {after}")
 finally:
     sc.stop()
 

@@ -2,7 +2,9 @@
  * calls the dapr:v1 host functions (which park it while a backend answers), or continues to a
  * `next` that has nothing behind it and writes the response in handle_response. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dapr_app.h"
 #include "http_handler.h"
@@ -32,6 +34,19 @@ int64_t handle_request(void) {
     return hh_respond(200, "application/json", out);
   }
   if (!strcmp(uri, "/next")) return hh_next(42);
+  /* "ID:N": a random ID drawn when the instance started, and the requests it served */
+  static unsigned id;
+  static int served;
+  if (!id) getentropy(&id, sizeof id);
+  if (!strcmp(uri, "/served")) {
+    char msg[32];
+    snprintf(msg, sizeof msg, "%u:%d", id, ++served);
+    return hh_respond(200, "text/plain", msg);
+  }
+  if (!strncmp(uri, "/trap?id=", 9)) { /* traps only on the instance named */
+    if ((unsigned)strtoul(uri + 9, NULL, 10) == id) __builtin_trap();
+    return hh_respond(409, "text/plain", "another instance");
+  }
   if (!strcmp(uri, "/trap")) __builtin_trap();
   return hh_respond(404, "text/plain", "not found");
 }
