@@ -16,6 +16,7 @@
 
 #include "api/api.h"
 #include "api/appchannel.h"
+#include "wasmhost/app.h"
 #include "api/executor.h"
 #include "api/input_bindings.h"
 #include "api/mesh.h"
@@ -245,6 +246,11 @@ static void on_sighup(uv_signal_t *s, int signum) {
   wgg_info("received signal SIGHUP; reloading %zu wasm middleware guest(s)", n);
   wgg_pipeline_reload(&m->api->http_pipeline);
   wgg_pipeline_reload(&m->api->app_http_pipeline);
+  if (m->api->wasm_app) { /* the wasm app too: calls in flight finish on the old module */
+    wgg_err e;
+    if (wgg_wasm_app_reload(m->api->wasm_app, &e)) wgg_error("wasm app not reloaded (the old one keeps serving): %s", e.msg);
+    else wgg_info("wasm app reloaded: %s (%s ABI)", wgg_wasm_app_name(m->api->wasm_app), wgg_wasm_app_abi_name(m->api->wasm_app));
+  }
 }
 
 /* GET /metrics (any path) on --metrics-port: the Prometheus text exposition. */

@@ -72,6 +72,15 @@ wgg_wasm_app *wgg_wasm_app_load(const char *url, const wgg_wasm_app_settings *s,
 /* Frees the app. No call may be in flight. NULL is ignored. */
 void wgg_wasm_app_free(wgg_wasm_app *a);
 
+/* Loads the app again from its url (as wgg_wasm_app_load) and swaps it in: calls in flight finish
+ * on the old module (freed with the last of them), new calls get the new one; a module that does
+ * not load leaves the old one in service. Blocking (compiles; may fetch): call it from the main
+ * loop (SIGHUP, a file watcher), never from a worker loop. 0, or -1 with err. */
+int wgg_wasm_app_reload(wgg_wasm_app *a, wgg_err *err);
+
+/* The file a file:// (or bare path) url names, for change watching; NULL for http(s). Borrowed. */
+const char *wgg_wasm_app_file(const wgg_wasm_app *a);
+
 wgg_app_abi wgg_wasm_app_abi(const wgg_wasm_app *a);
 /* "http-wasm" or "wagi". */
 const char *wgg_wasm_app_abi_name(const wgg_wasm_app *a);

@@ -16,7 +16,16 @@
 /* Name of the import module of the host functions (docs/wasm-apps.md). */
 #define WGG_DAPR_MODULE "dapr:v1"
 
+/* A wgg_wasm_app is either the handle the API holds (cur points to the generation in service,
+ * url and settings are kept for reloads) or one generation: a compiled module with its settings,
+ * reference counted by the handle and by every call in flight on it, so a reload swaps the
+ * generation without dropping a request (cur NULL in a generation). */
 struct wgg_wasm_app {
+  struct wgg_wasm_app *cur; /* handle: the generation in service (under cur_mu) */
+  uv_mutex_t cur_mu;
+  char *url;
+  wgg_wasm_app_settings settings; /* handle: its strings are the generation's (app_id, api_token) */
+  int refs;                 /* generation: atomic */
   wg_module *mod;          /* WAGI: the compiled module */
   wgg_hw_module *hw;       /* http-wasm: the compiled handler */
   wgg_app_abi abi;

@@ -49,13 +49,17 @@ struct wgg_app_call {
   uint64_t guest_ns, t0;
   uv_idle_t *slice;       /* resumes a guest that yielded, once per loop iteration */
   uint32_t uses;          /* requests the instance served before this one (pooled) */
+  bool holds_ref;         /* app is a generation this call holds a reference on */
   uv_timer_t *timer;      /* the caller's timeout_ms, time parked included */
 };
 
 uv_loop_t *wgg_app_call_loop(const wgg_app_call *c) { return c->loop; }
-wgg_app_abi wgg_wasm_app_abi(const wgg_wasm_app *a) { return a->abi; }
-const char *wgg_wasm_app_abi_name(const wgg_wasm_app *a) { return a->abi == WGG_APP_ABI_WAGI ? "wagi" : "http-wasm"; }
-const char *wgg_wasm_app_name(const wgg_wasm_app *a) { return a->name; }
+/* (on the handle: the generation in service; call from the thread that reloads) */
+wgg_app_abi wgg_wasm_app_abi(const wgg_wasm_app *a) { return a->cur->abi; }
+const char *wgg_wasm_app_abi_name(const wgg_wasm_app *a) {
+  return a->cur->abi == WGG_APP_ABI_WAGI ? "wagi" : "http-wasm";
+}
+const char *wgg_wasm_app_name(const wgg_wasm_app *a) { return a->cur->name; }
 
 /* ---- loading ---- */
 
@@ -86,7 +90,8 @@ static int check_imports(const wgg_wasm_app *a, const wg_module *m, wgg_err *err
 
 static void pool_drain(wgg_wasm_app *a);
 
-void wgg_wasm_app_free(wgg_wasm_app *a) {
+/* Frees a generation. */
+static void gen_free(wgg_wasm_app *a) {
   if (!a) return;
   pool_drain(a);
   if (a->pooled) uv_mutex_destroy(&a->pool_mu);
@@ -101,7 +106,8 @@ void wgg_wasm_app_free(wgg_wasm_app *a) {
 static int instantiate(wgg_app_call *c, wgg_err *err);
 static void call_free(wgg_app_call *c);
 
-wgg_wasm_app *wgg_wasm_app_load(const char *url, const wgg_wasm_app_settings *s, wgg_err *err) {
+/* Loads one generation (refs 1). */
+static wgg_wasm_app *gen_load(const char *url, const wgg_wasm_app_settings *s, wgg_err *err) {
   wgg_wasm_app *a = calloc(1, sizeof *a);
   if (!a) return wgg_err_set(err, "out of memory"), NULL;
   wgg_err le;
@@ -170,10 +176,68 @@ wgg_wasm_app *wgg_wasm_app_load(const char *url, const wgg_wasm_app_settings *s,
   call_free(c);
   if (rc) goto fail;
   wgg_wasm_ticker_start();
+  a->refs = 1;
   return a;
 fail:
-  wgg_wasm_app_free(a);
+  gen_free(a);
   return NULL;
+}
+
+static void gen_release(wgg_wasm_app *g) {
+  if (g && !__atomic_sub_fetch(&g->refs, 1, __ATOMIC_ACQ_REL)) gen_free(g);
+}
+
+/* The generation in service, with a reference for the caller. */
+static wgg_wasm_app *gen_acquire(wgg_wasm_app *h) {
+  uv_mutex_lock(&h->cur_mu);
+  wgg_wasm_app *g = h->cur;
+  __atomic_add_fetch(&g->refs, 1, __ATOMIC_RELAXED);
+  uv_mutex_unlock(&h->cur_mu);
+  return g;
+}
+
+wgg_wasm_app *wgg_wasm_app_load(const char *url, const wgg_wasm_app_settings *s, wgg_err *err) {
+  wgg_wasm_app *h = calloc(1, sizeof *h);
+  if (!h || !(h->url = strdup(url))) {
+    free(h);
+    return wgg_err_set(err, "out of memory"), NULL;
+  }
+  if (!(h->cur = gen_load(url, s, err))) {
+    free(h->url);
+    free(h);
+    return NULL;
+  }
+  h->settings = *s;
+  h->settings.app_id = h->cur->app_id; /* the strings live as long as a generation */
+  h->settings.api_token = h->cur->api_token;
+  uv_mutex_init(&h->cur_mu);
+  return h;
+}
+
+int wgg_wasm_app_reload(wgg_wasm_app *h, wgg_err *err) {
+  wgg_wasm_app *g = gen_load(h->url, &h->settings, err);
+  if (!g) return -1;
+  uv_mutex_lock(&h->cur_mu);
+  wgg_wasm_app *old = h->cur;
+  h->cur = g;
+  h->settings.app_id = g->app_id;
+  h->settings.api_token = g->api_token;
+  uv_mutex_unlock(&h->cur_mu);
+  gen_release(old); /* freed when its last call ends */
+  return 0;
+}
+
+const char *wgg_wasm_app_file(const wgg_wasm_app *h) {
+  if (!strncmp(h->url, "http://", 7) || !strncmp(h->url, "https://", 8)) return NULL;
+  return !strncmp(h->url, "file://", 7) ? h->url + 7 : h->url;
+}
+
+void wgg_wasm_app_free(wgg_wasm_app *h) {
+  if (!h) return;
+  gen_release(h->cur);
+  uv_mutex_destroy(&h->cur_mu);
+  free(h->url);
+  free(h);
 }
 
 /* ---- one request ---- */
@@ -259,6 +323,7 @@ static void call_free(wgg_app_call *c) {
   wgg_exchange_free(&c->ex);
   if (c->slice) uv_close((uv_handle_t *)c->slice, (uv_close_cb)free);
   if (c->timer) uv_close((uv_handle_t *)c->timer, (uv_close_cb)free);
+  if (c->holds_ref) gen_release(c->app);
   free(c);
 }
 
@@ -559,12 +624,14 @@ void wgg_app_call_resume(wgg_app_call *c, int64_t result) {
   resume(c, &v, 1);
 }
 
-int wgg_wasm_app_call(wgg_wasm_app *a, uv_loop_t *loop, const char *method, const char *target,
+int wgg_wasm_app_call(wgg_wasm_app *h, uv_loop_t *loop, const char *method, const char *target,
                       const wgg_http_header *headers, size_t n, const char *body, size_t len, const char *source,
                       uint64_t timeout_ms, wgg_http_client_cb cb, void *user) {
   wgg_app_call *c = calloc(1, sizeof *c);
   if (!c) return -1;
+  wgg_wasm_app *a = gen_acquire(h); /* a reload meanwhile does not affect this call */
   c->app = a;
+  c->holds_ref = true;
   c->loop = loop;
   c->cb = cb;
   c->user = user;

@@ -19,12 +19,14 @@ from AssemblyScript (tests/gate/apps/as_app.ts): a counter kept in the state sto
 policy: fresh (a new instance per request) by default; --app-wasm-instances pooled reuses a warm
 instance, and a trap discards it.
 
-Loading: --app-wasm with --app-port, a module exporting neither ABI, and an unknown import are
+SIGHUP reloads the app (a broken module leaves the old one serving; the new one may even use the
+other ABI). Loading: --app-wasm with --app-port, a module exporting neither ABI, and an unknown import are
 refused at start with a clear message.
 """
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -252,6 +254,36 @@ if os.path.exists(AS):
         sc.stop()
 else:
     print("SKIP: as_app.wasm not built (asc from scripts/npm missing)")
+
+# ---------------------------------------------------------------- SIGHUP reloads the app
+work_app = os.path.join(APPS, "reload_app.wasm")
+shutil.copyfile(os.path.join(APPS, "wagi_app.wasm"), work_app)
+sc = Sidecar(BIN, args=["--app-wasm", work_app]).start()
+try:
+    st, _, b = inv(sc, "GET", "/hello")
+    check(st == 200 and b == b"hello from wasm\n", f"before reload: {st} {b!r}")
+    with open(work_app + ".tmp", "wb") as f:  # a broken module: the old one keeps serving
+        f.write(b"\0asm\1\0\0\0garbage")
+    os.replace(work_app + ".tmp", work_app)
+    sc.proc.send_signal(signal.SIGHUP)
+    for _ in range(100):
+        if "wasm app not reloaded" in sc.logs():
+            break
+        time.sleep(0.05)
+    check("wasm app not reloaded" in sc.logs(), "a broken module is refused on reload")
+    st, _, b = inv(sc, "GET", "/hello")
+    check(st == 200 and b == b"hello from wasm\n", f"the old module still serves: {st} {b!r}")
+    shutil.copyfile(os.path.join(APPS, "hw_app.wasm"), work_app + ".tmp")  # another ABI, even
+    os.replace(work_app + ".tmp", work_app)
+    sc.proc.send_signal(signal.SIGHUP)
+    for _ in range(100):
+        if "wasm app reloaded" in sc.logs():
+            break
+        time.sleep(0.05)
+    st, _, b = inv(sc, "GET", "/hello")
+    check(st == 200 and b == b"hello from an http-wasm app\n", f"after reload: {st} {b!r}")
+finally:
+    sc.stop()
 
 # ---------------------------------------------------------------- refused at start
 def refused(args, want):

@@ -6,10 +6,13 @@ A WAGI app (tests/gate/apps/wagi_app.c, route /invoke) calls another service thr
 (--threads 1). One request takes at least DELAY (the delay is real); N concurrent requests complete
 in about one DELAY of wall time, not N x DELAY as they would if a guest held the loop while it
 waited. (state.redis is not the backend here: it keeps one connection under a mutex on its executor
-thread, so concurrent gets are serialized by the store itself, over HTTP as well.)
+thread, so concurrent gets are serialized by the store itself, over HTTP as well.) The caller's
+timeout applies to a parked guest; a guest parked across a reload (SIGHUP) finishes on the old
+module.
 usage: wasm_app_parking.py WASMGATE APPS_DIR [N]
 """
 import os
+import signal
 import sys
 import threading
 import time
@@ -34,7 +37,7 @@ class Slow(BaseHTTPRequestHandler):
     def do_POST(self):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else b""
-        time.sleep(3 if body == b"very" else DELAY)
+        time.sleep({b"very": 3, b"mid": 0.7}.get(body, DELAY))
         out = b"slow:" + body
         self.send_response(200)
         self.send_header("Content-Length", str(len(out)))
@@ -107,6 +110,17 @@ try:
     check(st == 500 and took < 2.5, f"timeout while parked: {st} in {took:.2f}s {b!r}")
     check(b"timeout" in b or b"deadline" in b, f"timeout message: {b!r}")
     time.sleep(2.5)  # the backend's late answer arrives for a discarded guest: dropped
+
+    # a reload (SIGHUP) while a guest is parked: the parked call finishes on the old module
+    late = {}
+    th = threading.Thread(target=lambda: late.update(r=sc.request("POST", path, body=b"mid", timeout=30)))
+    th.start()
+    time.sleep(0.3)
+    sc.proc.send_signal(signal.SIGHUP)
+    th.join(30)
+    st, _, b = late.get("r", (0, {}, b""))
+    check(st == 200 and b == b"slow:mid", f"parked across a reload: {st} {b!r}")
+    check("wasm app reloaded" in sc.logs(), "the reload happened")
     st, _, b = sc.request("POST", path, body=b"x", timeout=30)
     check(st == 200 and b == b"slow:x", f"served after a discarded guest: {st} {b!r}")
 finally:
