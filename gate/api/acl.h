@@ -44,7 +44,7 @@ void wgg_acl_free(wgg_acl *acl);
 const char *wgg_acl_trust_domain(const wgg_acl *acl);
 
 /* Whether caller (NULL when unverified) in namespace ns and trust domain td
- * may call method (the raw method path, query allowed) with verb. On deny,
+ * may call method (normalised by wgg_api_invoke_n: what the app receives) with verb. On deny,
  * why gets Dapr's message ("access control policy has denied access to id:
  * spiffe://td/ns/ns/app operation: op verb: GET"). acl NULL: allowed. */
 bool wgg_acl_allowed(const wgg_acl *acl, const char *caller, const char *ns, const char *td, const char *method,

@@ -35,6 +35,12 @@ typedef struct wgg_binding_entry {
   wgg_binding *binding;      /* owned */
 } wgg_binding_entry;
 
+/* A loaded secret store and its component (components/secretstores/secretstore.h). */
+typedef struct wgg_secretstore_entry {
+  const wgg_component *comp;     /* borrowed from wgg_api.components */
+  struct wgg_secretstore *store; /* owned */
+} wgg_secretstore_entry;
+
 typedef struct wgg_api {
   const wgg_options *opts;       /* borrowed */
   wgg_configuration config;      /* owned: the merged --config files (empty when none) */
@@ -46,6 +52,8 @@ typedef struct wgg_api {
   wgg_pubsub_entry *pubsubs; /* owned (the components; pubsub/runtime.h) */
   size_t n_pubsubs;
   wgg_psrt *psrt;            /* owned: subscriptions and delivery to the app */
+  wgg_secretstore_entry *secretstores; /* owned: the secretstores.* components (api/secrets.c) */
+  size_t n_secretstores;
   pthread_mutex_t ext_mu;
   json_t *extended; /* attributes set with PUT /v1.0/metadata/{name} (under ext_mu) */
   wgg_pipeline http_pipeline;     /* spec.httpPipeline: runs before the router (owned) */
@@ -115,9 +123,18 @@ void wgg_api_json(wgg_http_req *req, int status, json_t *j);
 void wgg_api_empty(wgg_http_req *req);
 
 /* Percent-decodes n bytes of s into a new string ('+' kept as is in paths,
- * decoded to ' ' in queries when plus is true). Returns NULL on OOM or a
- * malformed escape. */
+ * decoded to ' ' in queries when plus is true). Returns NULL on OOM, a
+ * malformed escape or %00 (a NUL would cut the string: refused, never
+ * truncated; api/invoke_path.h wgg_pct_decode keeps lengths). */
 char *wgg_url_decode(const char *s, size_t n, bool plus);
+
+/* Field `name` of a JSON request object as Go's encoding/json (and
+ * mapstructure) find a struct field, which is how daprd reads request
+ * bodies: keys match case-insensitively (ASCII) and, when several do, the
+ * last one in the document wins ("entryID" is the field entryId). Borrowed;
+ * NULL when absent or obj is not an object. Map-valued members (metadata)
+ * keep their keys exact. */
+json_t *wgg_json_field(json_t *obj, const char *name);
 
 /* Finds query parameter name in query (the part after '?') and returns its
  * decoded value (malloc'd), or NULL when absent. */
@@ -148,14 +165,28 @@ void wgg_api_bindings(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
  * and /v1.0-alpha1/publish/bulk/... (seg after "bulk"); publish.c. */
 void wgg_api_publish(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
 void wgg_api_publish_bulk(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
+/* GET /v1.0/secrets/{store}/{name|bulk} (seg after "secrets", n == 2; api/secrets.c). */
+void wgg_api_secrets(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
+
+/* Whether the Configuration's spec.secrets.scopes let this app read secret
+ * key of store (dapr SecretsScope.IsSecretAllowed: allowedSecrets, when not
+ * empty, decides alone; then deniedSecrets; then defaultAccess, "allow" by
+ * default; no scope for the store allows everything). */
+bool wgg_secret_allowed(const wgg_api *api, const char *store, const char *key);
 
 /* Starts pub/sub delivery (subscriptions, the delivery thread) once the
  * sidecar serves. Returns 0 or -1 with err. */
 int wgg_api_start_pubsub(wgg_api *api, wgg_err *err);
 
-/* Service invocation of app_id's method (the raw, still percent-encoded
- * path after .../method/). Uses the loop's app-channel client, found in
- * req->loop->data (a wgg_http_client, set by the worker that owns the loop). */
+/* Service invocation of app_id's method: method (raw_len bytes, decoded,
+ * may hold any byte) is normalised as daprd's NormalizeMethod (api/
+ * invoke_path.h; '#', '?', NUL or control bytes: 500 ERR_DIRECT_INVOKE
+ * "... invalid method: ..."), then accessControl checks and the app receives
+ * that same normalised method ("" is the app's "/"), with req's raw query.
+ * Uses the loop's app-channel client, found in req->loop->data (a
+ * wgg_http_client, set by the worker that owns the loop). wgg_api_invoke is
+ * the same for a NUL-terminated method. */
+void wgg_api_invoke_n(wgg_api *api, wgg_http_req *req, const char *app_id, const char *raw_method, size_t raw_len);
 void wgg_api_invoke(wgg_api *api, wgg_http_req *req, const char *app_id, const char *method);
 
 #endif

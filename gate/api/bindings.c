@@ -104,8 +104,8 @@ void wgg_api_bindings(wgg_api *api, wgg_http_req *req, char **seg, size_t n) {
                   seg[0], seg[0]);
     return;
   }
-  json_t *data = json_object_get(body, "data"), *meta = json_object_get(body, "metadata");
-  const char *op = json_string_value(json_object_get(body, "operation"));
+  json_t *data = wgg_json_field(body, "data"), *meta = wgg_json_field(body, "metadata");
+  const char *op = json_string_value(wgg_json_field(body, "operation"));
   bind_job *j = calloc(1, sizeof *j);
   if (j) {
     j->req = req;

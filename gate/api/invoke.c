@@ -15,6 +15,7 @@
 
 #include "api/api.h"
 #include "api/appchannel.h"
+#include "api/invoke_path.h"
 #include "api/mesh.h"
 #include "http/client.h"
 #include "observe/trace.h"
@@ -87,18 +88,45 @@ static int invoke_own_app(wgg_api *api, wgg_http_req *req, wgg_http_client *cl, 
   return -1;
 }
 
+static void invoke_checked(wgg_api *api, wgg_http_req *req, const char *app_id, const char *norm,
+                           const char *method);
+
 void wgg_api_invoke(wgg_api *api, wgg_http_req *req, const char *app_id, const char *method) {
-  const wgg_options *o = api->opts;
-  if (!method || !*method) {
-    wgg_api_error(req, 400, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: method name is empty", app_id);
+  wgg_api_invoke_n(api, req, app_id, method, strlen(method));
+}
+
+void wgg_api_invoke_n(wgg_api *api, wgg_http_req *req, const char *app_id, const char *raw_method, size_t raw_len) {
+  /* the method is normalised once (dapr directMessaging.Invoke, NormalizeMethod): what accessControl checks
+   * is what the app receives, escaped for the request target */
+  char *norm = NULL, why_norm[400];
+  if (wgg_invoke_normalize_method(raw_method, raw_len, &norm, why_norm, sizeof why_norm)) {
+    wgg_api_error(req, 500, "ERR_DIRECT_INVOKE",
+                  "failed to invoke, id: %s, err: rpc error: code = InvalidArgument desc = invalid method: %s", app_id,
+                  why_norm);
     return;
   }
+  char *method = wgg_invoke_escape_path(norm);
+  if (!method) {
+    free(norm);
+    wgg_api_error(req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: out of memory", app_id);
+    return;
+  }
+  invoke_checked(api, req, app_id, norm, method);
+  free(norm);
+  free(method);
+}
+
+/* wgg_api_invoke_n after normalisation: norm is the normalised method (for
+ * accessControl), method the same escaped for the request target. */
+static void invoke_checked(wgg_api *api, wgg_http_req *req, const char *app_id, const char *norm,
+                           const char *method) {
+  const wgg_options *o = api->opts;
   target t;
   memset(&t, 0, sizeof t);
   const char *why = NULL;
   bool own = *app_id && !strcmp(app_id, o->app_id ? o->app_id : "");
   if (own) {
-    if (!wgg_invoke_acl_check(api, req, method)) return; /* accessControl, for hops from other sidecars */
+    if (!wgg_invoke_acl_check(api, req, norm)) return; /* accessControl, for hops from other sidecars */
     if (!wgg_options_has_app(o)) why = "app channel is not initialized";
     snprintf(t.host, sizeof t.host, "%s", o->app_channel_address);
     t.port = o->app_port;
@@ -121,7 +149,8 @@ void wgg_api_invoke(wgg_api *api, wgg_http_req *req, const char *app_id, const c
     return;
   }
   wgg_buf path = {0};
-  int rc = wgg_buf_printf(&path, "%s/%s%s%s", t.base, method, *req->query ? "?" : "", req->query);
+  int rc = wgg_buf_printf(&path, "%s%s%s%s%s", t.base, method[0] == '/' ? "" : "/", method, *req->query ? "?" : "",
+                          req->query);
   size_t extra = t.endpoint ? t.endpoint->n_meta : 0;
   wgg_http_header *h = calloc(req->n_headers + extra + 2, sizeof *h);
   size_t n = 0;

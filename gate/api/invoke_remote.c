@@ -15,6 +15,7 @@
 
 #include "api/acl.h"
 #include "api/appchannel.h"
+#include "api/invoke_path.h"
 #include "api/mesh.h"
 #include "components/nameres/nameres.h"
 #include "config/resiliency.h"
@@ -295,7 +296,11 @@ void wgg_invoke_remote(wgg_api *api, wgg_http_req *req, const char *app_id, cons
   rcall *c = h ? rcall_new(api, req, app_id, h, n, 6) : NULL;
   free(h);
   wgg_buf t = {0};
-  if (!c || wgg_buf_printf(&t, "/v1.0/invoke/%s/method/%s%s%s", app_id, method, *req->query ? "?" : "", req->query) ||
+  char *eid = wgg_invoke_escape_path(app_id);
+  int prc = eid ? wgg_buf_printf(&t, "/v1.0/invoke/%s/method/%s%s%s", eid, method, *req->query ? "?" : "", req->query)
+                : -1;
+  free(eid);
+  if (!c || prc ||
       !(c->owned[0] = strdup(o->app_id ? o->app_id : ""))) {
     wgg_buf_free(&t);
     if (c) rcall_free(c);

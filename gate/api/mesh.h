@@ -36,7 +36,7 @@ void wgg_mesh_free(wgg_api *api);
 void wgg_mesh_renew(wgg_api *api);
 uint64_t wgg_mesh_renew_interval_ms(const wgg_api *api);
 
-/* Invokes method on app_id through app_id's sidecar (resolved by name),
+/* Invokes method (normalised and escaped: wgg_api_invoke_n) on app_id through app_id's sidecar (resolved by name),
  * with the resiliency policies of app_id (DaprBuiltInServiceRetries on
  * connection failures when no retry policy applies). Answers req: the
  * callee's response, or 500 ERR_DIRECT_INVOKE (cannot resolve, unreachable,
@@ -62,7 +62,7 @@ void wgg_invoke_pass_response(wgg_http_req *req, const char *app_id, const wgg_h
 
 /* Access control of a hop from another sidecar (api/acl.h): answers 403
  * ERR_DIRECT_INVOKE and returns false when api->acl denies req's caller
- * method (the raw method path) and verb; true otherwise (also for requests
+ * method (normalised by wgg_api_invoke_n, exactly what the app receives) and verb; true otherwise (also for requests
  * that are not hops: an app calling itself is not checked, as in Dapr). */
 bool wgg_invoke_acl_check(wgg_api *api, wgg_http_req *req, const char *method);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "components/secretstores/secretstore.h"
 #include "api/input_bindings.h"
 
 static json_t *capabilities(unsigned f) {
@@ -83,6 +84,13 @@ static void get_metadata(wgg_api *api, wgg_http_req *req) {
     if (f & WGG_PSFEAT_BULK_PUBLISH) json_array_append_new(caps, json_string("BULK_PUBLISH"));
     json_array_append_new(comps, json_pack("{s:s,s:s,s:s,s:o}", "name", c->name, "type", c->type, "version",
                                            *c->version ? c->version : "v1", "capabilities", caps));
+  }
+  /* Secret stores report their features (components-contrib secretstores/feature.go). */
+  for (size_t i = 0; i < api->n_secretstores; i++) {
+    const wgg_component *c = api->secretstores[i].comp;
+    json_array_append_new(comps, json_pack("{s:s,s:s,s:s,s:o}", "name", c->name, "type", c->type, "version",
+                                           *c->version ? c->version : "v1", "capabilities",
+                                           wgg_secretstore_capabilities(api->secretstores[i].store)));
   }
   json_t *eps = json_array();
   for (size_t i = 0; i < api->components.n; i++)

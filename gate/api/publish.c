@@ -212,9 +212,9 @@ static void route(wgg_api *api, wgg_http_req *req, char **seg, size_t n, bool bu
     json_t *ent;
     int bad = 0;
     json_array_foreach(body, i, ent) {
-      const char *id = json_string_value(json_object_get(ent, "entryId"));
-      json_t *ev = json_object_get(ent, "event");
-      const char *ect = json_string_value(json_object_get(ent, "contentType"));
+      const char *id = json_string_value(wgg_json_field(ent, "entryId"));
+      json_t *ev = wgg_json_field(ent, "event");
+      const char *ect = json_string_value(wgg_json_field(ent, "contentType"));
       if (!id || !*id || json_object_get(seen, id)) {
         bad = wgg_err_set(&err, "error: entryId is duplicated or not present for entry");
         break;
@@ -227,7 +227,7 @@ static void route(wgg_api *api, wgg_http_req *req, char **seg, size_t n, bool bu
       json_t *emd = json_deep_copy(md);
       const char *k;
       json_t *v;
-      json_object_foreach(json_object_get(ent, "metadata"), k, v) if (json_is_string(v)) json_object_set(emd, k, v);
+      json_object_foreach(wgg_json_field(ent, "metadata"), k, v) if (json_is_string(v)) json_object_set(emd, k, v);
       size_t blen;
       wgg_err e2;
       char *bytes = event_bytes(ev, ect, &blen, &e2);

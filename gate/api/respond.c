@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/api.h"
 #include "api/executor.h"
@@ -74,6 +75,10 @@ char *wgg_url_decode(const char *s, size_t n, bool plus) {
       int hi = i + 2 < n ? hexval((unsigned char)s[i + 1]) : -1;
       int lo = i + 2 < n ? hexval((unsigned char)s[i + 2]) : -1;
       if (hi < 0 || lo < 0) {
+        free(out);
+        return NULL;
+      }
+      if (!hi && !lo) { /* %00: the result is a C string, which a NUL would silently cut */
         free(out);
         return NULL;
       }
@@ -179,4 +184,12 @@ int wgg_api_submit_store(uv_loop_t *loop, const wgg_store_entry *se, void *job, 
                          void (*done)(void *)) {
   if (!se->store->blocking) return wgg_api_submit(loop, false, job, fn, done);
   return wgg_exec_submit(se->exec, loop, job, fn, done);
+}
+
+json_t *wgg_json_field(json_t *obj, const char *name) {
+  json_t *exact = json_object_get(obj, name), *fold = NULL;
+  const char *k;
+  json_t *v;
+  json_object_foreach(obj, k, v) if (!strcasecmp(k, name)) fold = v; /* the last case-insensitive match wins */
+  return fold ? fold : exact;
 }

@@ -12,6 +12,8 @@
 #include "api/appchannel.h"
 #include "api/executor.h"
 #include "api/input_bindings.h"
+#include "api/invoke_path.h"
+#include "components/secretstores/secretstore.h"
 #include "util/err.h"
 #include "observe/metrics.h"
 #include "util/log.h"
@@ -69,7 +71,8 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
   api->stores = calloc(api->components.n ? api->components.n : 1, sizeof *api->stores);
   api->bindings = calloc(api->components.n ? api->components.n : 1, sizeof *api->bindings);
   api->pubsubs = calloc(api->components.n ? api->components.n : 1, sizeof *api->pubsubs);
-  if (!api->extended || !api->stores || !api->bindings || !api->pubsubs || oom) {
+  api->secretstores = calloc(api->components.n ? api->components.n : 1, sizeof *api->secretstores);
+  if (!api->extended || !api->stores || !api->bindings || !api->pubsubs || !api->secretstores || oom) {
     wgg_err_set(err, "out of memory");
     goto fail;
   }
@@ -95,9 +98,15 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
       continue;
     }
     if (block_is(c->type, "middleware")) continue; /* built when a Configuration's pipeline names it */
+    if (block_is(c->type, "secretstores") && wgg_secretstore_type_supported(c->type)) {
+      wgg_err e;
+      wgg_secretstore *ss = wgg_secretstore_new(c, &e);
+      if (!ss && init_failed(c, e.msg, err)) goto fail;
+      if (ss) api->secretstores[api->n_secretstores++] = (wgg_secretstore_entry){c, ss}, loaded(c);
+      continue;
+    }
     if (!block_is(c->type, "state")) {
-      if (strcmp(c->type, "secretstores.local.env") && strcmp(c->type, "secretstores.local.file"))
-        wgg_warn("component %s (%s, %s:%d): building block not supported yet; skipped", c->name, c->type, c->file,
+      wgg_warn("component %s (%s, %s:%d): building block not supported yet; skipped", c->name, c->type, c->file,
                  c->line);
       continue;
     }
@@ -153,6 +162,8 @@ void wgg_api_free(wgg_api *api) {
   free(api->stores);
   for (size_t i = 0; i < api->n_bindings; i++) api->bindings[i].binding->ops->destroy(api->bindings[i].binding);
   free(api->bindings);
+  for (size_t i = 0; i < api->n_secretstores; i++) wgg_secretstore_free(api->secretstores[i].store);
+  free(api->secretstores);
   wgg_pipeline_free(&api->http_pipeline);
   wgg_pipeline_free(&api->app_http_pipeline);
   wgg_component_list_free(&api->components);
@@ -170,18 +181,22 @@ bool wgg_app_healthy(const wgg_api *api) {
 }
 
 /* Splits path (after the leading '/') into percent-decoded segments.
- * Returns the count, or -1 on a malformed escape/OOM. */
-static int split(const char *path, char **seg, int max) {
+ * Returns the count, or -1 on a malformed escape/OOM. *nul is set when a
+ * segment decodes to a NUL byte (%00): such a segment cannot be a key or a
+ * name of the C-string routes, see nul_rejected. */
+static int split(const char *path, char **seg, int max, bool *nul) {
   int n = 0;
   const char *p = path;
+  *nul = false;
   if (*p == '/') p++;
   while (*p && n < max) {
     const char *slash = strchr(p, '/');
-    size_t len = slash ? (size_t)(slash - p) : strlen(p);
-    if (!(seg[n] = wgg_url_decode(p, len, false))) {
+    size_t len = slash ? (size_t)(slash - p) : strlen(p), dl;
+    if (!(seg[n] = wgg_pct_decode(p, len, false, &dl))) {
       while (n) free(seg[--n]);
       return -1;
     }
+    if (strlen(seg[n]) != dl) *nul = true;
     n++;
     if (!slash) break;
     p = slash + 1;
@@ -193,65 +208,42 @@ static int split(const char *path, char **seg, int max) {
   return n;
 }
 
-/* /v1.0/invoke/{appId}/method/{method...}, where appId is an app ID, an
- * HTTPEndpoint name, or a URL, escaped (http%3A%2F%2Fhost%3A80) or raw
- * (http://host:80). The method is the raw rest of the path. */
-static void invoke_route(wgg_api *api, wgg_http_req *req) {
-  static const char prefix[] = "/v1.0/invoke/";
-  const char *rest = strncmp(req->path, prefix, sizeof prefix - 1) ? "" : req->path + sizeof prefix - 1;
-  const char *m;
-  if (!strncmp(rest, "http://", 7) || !strncmp(rest, "https://", 8)) m = strstr(rest + 7, "/method/");
-  else if ((m = strchr(rest, '/')) && strncmp(m, "/method/", 8) && strcmp(m, "/method")) m = NULL;
-  if (!m) {
-    static const char nf[] = "404 page not found\n";
-    wgg_http_respond(req, 404, "text/plain; charset=utf-8", NULL, 0, nf, sizeof nf - 1);
-    return;
-  }
-  char *id = wgg_url_decode(rest, (size_t)(m - rest), false);
-  if (!id) {
-    wgg_api_error(req, 400, "ERR_MALFORMED_REQUEST", "malformed percent-encoding in the request path");
-    return;
-  }
-  wgg_api_invoke(api, req, id, m[7] ? m + 8 : "");
-  free(id);
-}
-
-/* Decodes standard base64 (with or without padding) into out (size cap,
- * NUL-terminated). Returns the length, or -1 when malformed or too long. */
-static int b64_decode(const char *s, char *out, size_t cap) {
-  size_t n = 0;
-  unsigned acc = 0;
-  int bits = 0;
-  for (; *s && *s != '='; s++) {
-    const char *p = strchr(
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", *s);
-    if (!p) return -1;
-    acc = (acc << 6) | (unsigned)(p - "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      if (n + 1 >= cap) return -1;
-      out[n++] = (char)((acc >> bits) & 0xff);
-    }
-  }
-  out[n] = '\0';
-  return (int)n;
-}
-
-/* The basic-auth form of service invocation (dapr pkg/api/http/directmessaging.go
- * findTargetIDAndMethod): "Authorization: Basic base64(dapr-app-id:<id>)".
- * Copies the app ID into id (size cap) and returns true when the header has
- * that form. */
-static bool basic_auth_app_id(const wgg_http_req *req, char *id, size_t cap) {
-  const char *auth = wgg_http_req_header(req, "authorization");
-  char dec[512];
-  if (!auth || strncmp(auth, "Basic ", 6) || b64_decode(auth + 6, dec, sizeof dec) < 0) return false;
-  char *colon = strchr(dec, ':');
-  if (!colon || strchr(colon + 1, ':') || (size_t)(colon - dec) != 11 || strncasecmp(dec, "dapr-app-id", 11) ||
-      !colon[1] || strlen(colon + 1) >= cap)
-    return false;
-  strcpy(id, colon + 1);
+/* Keys, store, topic and binding names are C strings in the state, publish,
+ * bindings and metadata routes: a NUL decoded from %00 would cut them
+ * ("secret%00junk" would name "secret"), so such a request is refused whole
+ * (400 ERR_MALFORMED_REQUEST) instead. Answers req and returns true then. */
+static bool nul_rejected(wgg_http_req *req, bool nul) {
+  if (!nul) return false;
+  wgg_api_error(req, 400, "ERR_MALFORMED_REQUEST",
+                "the request path holds a NUL byte (%%00); keys and names cannot contain NUL");
   return true;
+}
+
+/* Service invocation, daprd's onDirectMessage: the /v1.0/invoke/ route and
+ * the fallback for every path no other route takes (a dapr-app-id header or
+ * basic-auth target; api/invoke_path.h). The target is found on the decoded
+ * path; wgg_api_invoke_n normalises the method. */
+static void invoke_route(wgg_api *api, wgg_http_req *req) {
+  char *id = NULL, *method = NULL;
+  size_t il = 0, ml = 0;
+  int rc = wgg_invoke_find_target(req, &id, &il, &method, &ml);
+  if (rc == -1) {
+    wgg_api_error(req, 400, "ERR_MALFORMED_REQUEST", "malformed percent-encoding in the request path");
+  } else if (rc == -2) {
+    wgg_api_error(req, 500, "ERR_DIRECT_INVOKE", "out of memory");
+  } else if (rc == 0 || !il) { /* messages.ErrDirectInvokeNoAppID (also an empty basic-auth password) */
+    wgg_api_error(req, 404, "ERR_DIRECT_INVOKE",
+                  "failed getting app id either from the URL path or the header dapr-app-id");
+  } else if (strlen(id) != il) { /* an ID is a byte string: never cut at a NUL */
+    char q[300];
+    wgg_go_quote(id, il, q, sizeof q);
+    wgg_api_error(req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: couldn't find service: %s", q, q);
+  } else {
+    req->tag = WGG_R_INVOKE;
+    wgg_api_invoke_n(api, req, id, method, ml);
+  }
+  free(id);
+  free(method);
 }
 
 /* Constant-time comparison of two NUL-terminated strings. */
@@ -269,7 +261,8 @@ void wgg_api_route(wgg_http_req *req, void *user) { route(req, user); }
 static void route(wgg_http_req *req, void *user) {
   wgg_api *api = user;
   char *seg[16] = {0};
-  int n = split(req->path, seg, 16);
+  bool nul;
+  int n = split(req->path, seg, 16, &nul);
   if (n < 0) {
     wgg_api_error(req, 400, "ERR_MALFORMED_REQUEST", "malformed percent-encoding in the request path");
     return;
@@ -287,26 +280,36 @@ static void route(wgg_http_req *req, void *user) {
   }
   if (n >= 2 && !strcmp(seg[0], "v1.0")) {
     if (!strcmp(seg[1], "healthz")) {
+      if (nul_rejected(req, nul)) goto out;
       req->tag = WGG_R_HEALTHZ;
       wgg_api_healthz(api, req, seg + 2, (size_t)n - 2);
       goto out;
     }
     if (!strcmp(seg[1], "metadata")) {
+      if (nul_rejected(req, nul)) goto out;
       req->tag = WGG_R_METADATA;
       wgg_api_metadata(api, req, seg + 2, (size_t)n - 2);
       goto out;
     }
     if (!strcmp(seg[1], "state")) {
+      if (nul_rejected(req, nul)) goto out;
       wgg_api_state(api, req, seg + 2, (size_t)n - 2);
       goto out;
     }
     if (!strcmp(seg[1], "bindings")) {
+      if (nul_rejected(req, nul)) goto out;
       req->tag = WGG_R_BINDINGS;
       wgg_api_bindings(api, req, seg + 2, (size_t)n - 2);
       goto out;
     }
     if (!strcmp(seg[1], "publish")) {
+      if (nul_rejected(req, nul)) goto out;
       wgg_api_publish(api, req, seg + 2, (size_t)n - 2);
+      goto out;
+    }
+    if (!strcmp(seg[1], "secrets") && n == 4) {
+      if (nul_rejected(req, nul)) goto out;
+      wgg_api_secrets(api, req, seg + 2, 2);
       goto out;
     }
     if (!strcmp(seg[1], "invoke")) {
@@ -316,19 +319,11 @@ static void route(wgg_http_req *req, void *user) {
     }
   }
   if (n >= 3 && !strcmp(seg[0], "v1.0-alpha1") && !strcmp(seg[1], "publish") && !strcmp(seg[2], "bulk")) {
+    if (nul_rejected(req, nul)) goto out;
     wgg_api_publish_bulk(api, req, seg + 3, (size_t)n - 3);
     goto out;
   }
-  const char *target = wgg_http_req_header(req, "dapr-app-id");
-  char basic_id[256];
-  if (!target && basic_auth_app_id(req, basic_id, sizeof basic_id)) target = basic_id;
-  if (target && strncmp(req->path, "/v1.0/", 6)) {
-    req->tag = WGG_R_INVOKE;
-    wgg_api_invoke(api, req, target, req->path[0] == '/' ? req->path + 1 : req->path);
-    goto out;
-  }
-  static const char nf[] = "404 page not found\n";
-  wgg_http_respond(req, 404, "text/plain; charset=utf-8", NULL, 0, nf, sizeof nf - 1);
+  invoke_route(api, req); /* daprd's fallback: invocation (dapr-app-id header, basic auth) or 404 */
 out:
   for (int i = 0; i < n; i++) free(seg[i]);
 }

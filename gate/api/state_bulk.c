@@ -69,7 +69,7 @@ static void bulk_done(void *p) {
 void wgg_state_bulk(wgg_api *api, wgg_http_req *req, wgg_store_entry *se) {
   json_error_t je;
   json_t *doc = json_loadb(req->body, req->body_len, 0, &je);
-  json_t *keys = doc ? json_object_get(doc, "keys") : NULL;
+  json_t *keys = doc ? wgg_json_field(doc, "keys") : NULL;
   if (!doc || !json_is_array(keys)) {
     wgg_api_error(req, 400, "ERR_MALFORMED_REQUEST", "failed deserializing HTTP body: %s",
                   doc ? "expected {\"keys\":[...]}" : je.text);

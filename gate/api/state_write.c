@@ -53,7 +53,7 @@ static int parse_item(wgg_api *api, write_job *j, size_t i, json_t *item, bool i
     wgg_api_error(req, 400, "ERR_MALFORMED_REQUEST", "failed deserializing HTTP body: state item %zu is not an object", i);
     return -1;
   }
-  json_t *k = json_object_get(item, "key");
+  json_t *k = wgg_json_field(item, "key");
   if (k && !json_is_string(k)) {
     wgg_api_error(req, 400, "ERR_MALFORMED_REQUEST", "failed deserializing HTTP body: \"key\" must be a string");
     return -1;
@@ -61,26 +61,28 @@ static int parse_item(wgg_api *api, write_job *j, size_t i, json_t *item, bool i
   if (!wgg_state_key_ok(req, k ? json_string_value(k) : NULL)) return -1;
   wgg_state_op *op = &j->ops[i];
   op->is_delete = is_delete;
-  json_t *etag = json_object_get(item, "etag");
+  json_t *etag = wgg_json_field(item, "etag");
   if (etag && !json_is_null(etag) && !json_is_string(etag)) {
-    wgg_api_error(req, 400, code, "failed deserializing HTTP body: \"etag\" must be a string");
+    wgg_api_error(req, 400, j->txn ? "ERR_MALFORMED_REQUEST" : code, "failed deserializing HTTP body: \"etag\" must be a string");
     return -1;
   }
   if (etag && json_is_string(etag)) {
     if (!(j->owned[3 * i + 2] = strdup(json_string_value(etag)))) goto oom;
     op->etag = j->owned[3 * i + 2];
   }
-  json_t *opts = json_object_get(item, "options");
-  json_t *conc = opts && json_is_object(opts) ? json_object_get(opts, "concurrency") : NULL;
+  json_t *opts = wgg_json_field(item, "options");
+  json_t *conc = opts && json_is_object(opts) ? wgg_json_field(opts, "concurrency") : NULL;
   if (conc && json_is_string(conc)) {
     const char *c = json_string_value(conc);
     if (*c && strcmp(c, "first-write") && strcmp(c, "last-write")) {
-      wgg_api_error(req, 400, code, "unrecognized concurrency model '%s'", c);
+      if (j->txn) /* the store's Multi validates the options in daprd: a transaction error */
+        wgg_api_error(req, 500, code, "error while executing state transaction: unrecognized concurrency model '%s'", c);
+      else wgg_api_error(req, 400, code, "unrecognized concurrency model '%s'", c);
       return -1;
     }
     op->first_write = !strcmp(c, "first-write");
   }
-  json_t *md = json_object_get(item, "metadata");
+  json_t *md = wgg_json_field(item, "metadata");
   json_t *ttl = md && json_is_object(md) ? json_object_get(md, "ttlInSeconds") : NULL;
   const char *ttl_s = ttl && json_is_string(ttl) ? json_string_value(ttl) : query_ttl;
   char num[32];
@@ -90,13 +92,14 @@ static int parse_item(wgg_api *api, write_job *j, size_t i, json_t *item, bool i
   }
   wgg_err e;
   if (wgg_state_parse_ttl(ttl_s, &op->ttl_seconds, &e)) {
-    wgg_api_error(req, 400, code, "failed saving state in state store %s: %s", j->se->comp->name, e.msg);
+    if (j->txn) wgg_api_error(req, 500, code, "error while executing state transaction: %s", e.msg);
+    else wgg_api_error(req, 400, code, "failed saving state in state store %s: %s", j->se->comp->name, e.msg);
     return -1;
   }
   if (!(j->owned[3 * i] = wgg_state_prefixed(api, json_string_value(k)))) goto oom;
   op->key = j->owned[3 * i];
   if (!is_delete) {
-    json_t *v = json_object_get(item, "value");
+    json_t *v = wgg_json_field(item, "value");
     char *text = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : strdup("null");
     if (!text) goto oom;
     j->owned[3 * i + 1] = text;
@@ -119,7 +122,7 @@ static void write_done(void *p) {
   wgg_metrics_state(wgg_state_index(j->se), j->txn ? WGG_OP_TRANSACTION : WGG_OP_SET, j->status == WGG_ST_OK);
   const char *store = j->se->comp->name;
   if (j->txn) {
-    int st = j->status == WGG_ST_ETAG_MISMATCH ? 409 : j->status == WGG_ST_ETAG_INVALID || j->status == WGG_ST_BAD_REQUEST ? 400 : 500;
+    int st = 500; /* daprd: every error of the store's Multi is 500 ERR_STATE_TRANSACTION (http.go onPostStateTransaction) */
     if (j->status == WGG_ST_OK) wgg_api_empty(j->req);
     else if (j->status == WGG_ST_ETAG_MISMATCH)
       wgg_api_error(j->req, st, "ERR_STATE_TRANSACTION",
@@ -200,7 +203,7 @@ void wgg_state_transaction(wgg_api *api, wgg_http_req *req, wgg_store_entry *se)
   }
   json_t *doc = parse_body(req);
   if (!doc) return;
-  json_t *ops = json_is_object(doc) ? json_object_get(doc, "operations") : NULL;
+  json_t *ops = json_is_object(doc) ? wgg_json_field(doc, "operations") : NULL;
   if (!ops || !json_is_array(ops)) {
     json_decref(doc);
     wgg_api_error(req, 400, "ERR_MALFORMED_REQUEST",
@@ -216,8 +219,8 @@ void wgg_state_transaction(wgg_api *api, wgg_http_req *req, wgg_store_entry *se)
   }
   for (size_t i = 0; i < n; i++) {
     json_t *o = json_array_get(ops, i);
-    json_t *kind = json_is_object(o) ? json_object_get(o, "operation") : NULL;
-    json_t *r = json_is_object(o) ? json_object_get(o, "request") : NULL;
+    json_t *kind = json_is_object(o) ? wgg_json_field(o, "operation") : NULL;
+    json_t *r = json_is_object(o) ? wgg_json_field(o, "request") : NULL;
     const char *ks = json_is_string(kind) ? json_string_value(kind) : "";
     bool is_delete = !strcmp(ks, "delete");
     int bad = 0;

@@ -10,10 +10,15 @@
 
 #include "wggate.h"
 
-/* One spec.metadata entry, with any secretKeyRef already resolved. */
+/* One spec.metadata entry, with any secretKeyRef already resolved. A value
+ * is bytes (Dapr's metadata values are Go strings: a double-quoted YAML
+ * scalar may carry "\0" or any other byte): value_len bytes at value, always
+ * followed by a NUL the length does not count. value_len 0 with a non-empty
+ * value means "a C string" (entries built in code with only .value set). */
 typedef struct wgg_meta_kv {
   char *name;
   char *value;       /* NULL until a secretKeyRef is resolved */
+  size_t value_len;  /* bytes of value (see above) */
   char *secret_name; /* secretKeyRef.name, or NULL */
   char *secret_key;  /* secretKeyRef.key, or NULL */
   int line;
@@ -42,9 +47,22 @@ typedef struct wgg_component_list {
   size_t n;
 } wgg_component_list;
 
-/* Returns the value of metadata entry `name` (case-insensitive, as Dapr's
- * metadata decoding is), or NULL when absent. Borrowed from c. */
+/* Returns the bytes of metadata entry `name` (case-insensitive, as Dapr's
+ * metadata decoding is) and their count in *len, or NULL (*len 0) when
+ * absent. The bytes may hold NULs; a NUL follows them. Borrowed from c. */
+const char *wgg_component_meta_bytes(const wgg_component *c, const char *name, size_t *len);
+
+/* The value of metadata entry `name` as a C string, for fields that are
+ * text (URLs, numbers, names). NULL when absent, and NULL too when the value
+ * holds a NUL byte, which a C string cannot carry: rather than cut the value
+ * there, the entry is rejected, with an error logged naming the component,
+ * the field and its file:line (a required field then fails the component's
+ * init as missing). Byte-valued fields (guestConfig) use
+ * wgg_component_meta_bytes. Borrowed from c. */
 const char *wgg_component_meta(const wgg_component *c, const char *name);
+
+/* The length of kv's value (see wgg_meta_kv). */
+size_t wgg_meta_kv_len(const wgg_meta_kv *kv);
 
 /* Loads every Component in the YAML files (*.yaml, *.yml; sorted by name) of
  * each directory in paths. Other kinds (Configuration, Subscription,

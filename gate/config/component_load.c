@@ -1,7 +1,8 @@
 /*
  * component_load.c: reads the YAML files of --resources-path directories and
- * resolves secretKeyRef through secretstores.local.env
- * (docs operations/components/component-secrets.md).
+ * resolves secretKeyRef through the secret store components
+ * (components/secretstores/secretstore.h; docs
+ * operations/components/component-secrets.md).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <strings.h>
 
 #include "config/component.h"
+#include "components/secretstores/secretstore.h"
 #include "config/resource.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -33,45 +35,33 @@ static int load_dir(const char *dir, const char *app_id, wgg_component_list *out
   return rc;
 }
 
-/* Looks secret `name` up in a secretstores.local.file JSON file
- * (docs reference/components-reference/supported-secret-stores/file-secret-store.md):
- * nested objects are flattened with nestedSeparator (default ":"). Returns a
- * malloc'd value, or NULL with err filled. */
-static char *file_secret(const wgg_component *store, const char *name, wgg_err *err) {
-  const char *path = wgg_component_meta(store, "secretsFile");
-  const char *sep = wgg_component_meta(store, "nestedSeparator");
-  if (!path || !*path) return wgg_err_set(err, "secret store '%s': secretsFile is required", store->name), NULL;
-  if (!sep || !*sep) sep = ":";
-  json_error_t je;
-  json_t *doc = json_load_file(path, 0, &je);
-  if (!doc) return wgg_err_set(err, "secret store '%s': %s:%d: %s", store->name, path, je.line, je.text), NULL;
-  /* walk the path name = a<sep>b<sep>c through nested objects */
-  json_t *cur = doc;
-  const char *p = name;
-  size_t sl = strlen(sep);
+/* The value of secretKeyRef {name, key} through the secret store component
+ * store, as daprd's secret processor reads it: GetSecret(name), then the
+ * entry `key` (`name` when key is empty) of its data
+ * (components/secretstores/secretstore.h has the two local stores'
+ * semantics). Returns a malloc'd value, or NULL with err. */
+static char *store_secret(const wgg_component *store, const char *name, const char *key, size_t *out_len,
+                          wgg_err *err) {
+  wgg_err e;
+  wgg_secretstore *ss = wgg_secretstore_new(store, &e);
+  if (!ss) return wgg_err_set(err, "secret store '%s': %s", store->name, e.msg), NULL;
+  json_t *data = NULL;
   char *out = NULL;
-  while (cur && json_is_object(cur)) {
-    json_t *whole = json_object_get(cur, p); /* a key that itself contains the separator */
-    if (whole) {
-      cur = whole;
-      break;
-    }
-    const char *next = strstr(p, sep);
-    if (!next) {
-      cur = NULL;
-      break;
-    }
-    char part[256];
-    size_t n = (size_t)(next - p) < sizeof part - 1 ? (size_t)(next - p) : sizeof part - 1;
-    memcpy(part, p, n);
-    part[n] = '\0';
-    cur = json_object_get(cur, part);
-    p = next + sl;
+  const char *k = key && *key ? key : name;
+  if (wgg_secretstore_get(ss, name, NULL, &data, &e))
+    wgg_err_set(err, "secret '%s' not found in secret store '%s': %s", name, store->name, e.msg);
+  else if ((!json_is_string(json_object_get(data, k)) || !*json_string_value(json_object_get(data, k))) &&
+           !strcmp(k, name)) /* the env store answers "" for an unset variable; daprd then leaves the value empty */
+    wgg_err_set(err, "secret '%s' not found in secret store '%s'", name, store->name);
+  else if (!json_is_string(json_object_get(data, k)) || !*json_string_value(json_object_get(data, k)))
+    wgg_err_set(err, "secret '%s' has no key '%s' in secret store '%s'", name, k, store->name);
+  else { /* a secret may hold NUL bytes (\u0000 in a file store): keep its length */
+    json_t *v = json_object_get(data, k);
+    if (!(out = wgg_strndup(json_string_value(v), json_string_length(v)))) wgg_err_set(err, "out of memory");
+    else *out_len = json_string_length(v);
   }
-  if (cur && json_is_string(cur)) out = strdup(json_string_value(cur));
-  else if (cur && (json_is_number(cur) || json_is_boolean(cur))) out = json_dumps(cur, JSON_ENCODE_ANY);
-  else wgg_err_set(err, "secret '%s' not found in secret store '%s'", name, store->name);
-  json_decref(doc);
+  json_decref(data);
+  wgg_secretstore_free(ss);
   return out;
 }
 
@@ -91,27 +81,14 @@ int wgg_components_resolve_secrets(wgg_component_list *list, wgg_err *err) {
       if (!store)
         return wgg_err_set(err, "%s:%d: component '%s': secret store '%s' is not found", where, kv->line, c->name,
                            c->secret_store);
-      bool is_env = !strcmp(store->type, "secretstores.local.env");
-      if (!is_env && strcmp(store->type, "secretstores.local.file"))
+      if (!wgg_secretstore_type_supported(store->type))
         return wgg_err_set(err,
                            "%s:%d: component '%s': secret store '%s' has type %s; only secretstores.local.env and "
                            "secretstores.local.file are supported",
                            where, kv->line, c->name, c->secret_store, store->type);
-      /* Both local stores hold name/value secrets: a secret's only key is its name. */
-      if (kv->secret_key && *kv->secret_key && strcmp(kv->secret_key, kv->secret_name))
-        return wgg_err_set(err, "%s:%d: component '%s': secret '%s' has no key '%s'", where, kv->line, c->name,
-                           kv->secret_name, kv->secret_key);
-      if (is_env) {
-        const char *v = getenv(kv->secret_name);
-        if (!v)
-          return wgg_err_set(err, "%s:%d: component '%s': secret '%s' not found in secret store '%s'", where, kv->line,
-                             c->name, kv->secret_name, c->secret_store);
-        if (!(kv->value = strdup(v))) return wgg_err_set(err, "out of memory");
-      } else {
-        wgg_err e;
-        if (!(kv->value = file_secret(store, kv->secret_name, &e)))
-          return wgg_err_set(err, "%s:%d: component '%s': %s", where, kv->line, c->name, e.msg);
-      }
+      wgg_err e;
+      if (!(kv->value = store_secret(store, kv->secret_name, kv->secret_key, &kv->value_len, &e)))
+        return wgg_err_set(err, "%s:%d: component '%s': %s", where, kv->line, c->name, e.msg);
     }
   }
   return 0;

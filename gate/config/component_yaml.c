@@ -12,6 +12,7 @@
 #include "config/resource.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/log.h"
 #include "util/uuid.h"
 
 typedef struct ctx {
@@ -54,23 +55,26 @@ static int get_str(ctx *c, yaml_node_t *m, const char *key, const char *path, bo
   return *out ? 0 : fail(c, n, "%s", "out of memory");
 }
 
-/* Expands {appID} and {uuid} in v; returns a malloc'd string or NULL (OOM). */
-static char *expand(const char *v, const char *app_id) {
+/* Expands {appID} and {uuid} in the n bytes at v (which may hold NULs);
+ * returns a malloc'd, NUL-terminated copy with its length in *out_len, or
+ * NULL (OOM). */
+static char *expand(const char *v, size_t n, const char *app_id, size_t *out_len) {
   wgg_buf b = {0};
-  for (const char *p = v; *p;) {
-    if (!strncmp(p, "{appID}", 7)) {
+  for (size_t k = 0; k < n;) {
+    if (n - k >= 7 && !memcmp(v + k, "{appID}", 7)) {
       if (wgg_buf_append(&b, app_id, strlen(app_id))) goto oom;
-      p += 7;
-    } else if (!strncmp(p, "{uuid}", 6)) {
+      k += 7;
+    } else if (n - k >= 6 && !memcmp(v + k, "{uuid}", 6)) {
       char u[37];
       wgg_uuid_new(u);
       if (wgg_buf_append(&b, u, 36)) goto oom;
-      p += 6;
+      k += 6;
     } else {
-      if (wgg_buf_append(&b, p, 1)) goto oom;
-      p++;
+      if (wgg_buf_append(&b, v + k, 1)) goto oom;
+      k++;
     }
   }
+  *out_len = b.len;
   if (!b.data) return strdup("");
   return b.data;
 oom:
@@ -121,7 +125,9 @@ static int parse_metadata(ctx *c, yaml_node_t *spec, wgg_component *comp, const 
     yaml_node_t *v = map_get(c, e, "value");
     const char *s = v ? scalar(v) : "";
     if (!s) return fail(c, v, "metadata '%s' value must be a scalar", kv->name);
-    if (!(kv->value = expand(s, app_id))) return fail(c, v, "%s", "out of memory");
+    /* the scalar's length, not strlen: "\0" in a double-quoted scalar is a byte of the value */
+    size_t slen = v ? v->data.scalar.length : 0;
+    if (!(kv->value = expand(s, slen, app_id, &kv->value_len))) return fail(c, v, "%s", "out of memory");
   }
   return 0;
 }
@@ -226,10 +232,35 @@ int wgg_components_parse(const char *file, const char *text, size_t len, const c
   return wgg_yaml_each_document(file, text, len, parse_one, &p, err);
 }
 
-const char *wgg_component_meta(const wgg_component *c, const char *name) {
+size_t wgg_meta_kv_len(const wgg_meta_kv *kv) {
+  if (!kv->value) return 0;
+  return kv->value_len ? kv->value_len : strlen(kv->value);
+}
+
+static const wgg_meta_kv *meta_find(const wgg_component *c, const char *name) {
   for (size_t i = 0; i < c->n_meta; i++)
-    if (!strcasecmp(c->meta[i].name, name)) return c->meta[i].value;
+    if (!strcasecmp(c->meta[i].name, name)) return &c->meta[i];
   return NULL;
+}
+
+const char *wgg_component_meta_bytes(const wgg_component *c, const char *name, size_t *len) {
+  const wgg_meta_kv *kv = meta_find(c, name);
+  *len = kv ? wgg_meta_kv_len(kv) : 0;
+  return kv ? kv->value : NULL;
+}
+
+const char *wgg_component_meta(const wgg_component *c, const char *name) {
+  const wgg_meta_kv *kv = meta_find(c, name);
+  if (!kv || !kv->value) return NULL;
+  size_t len = wgg_meta_kv_len(kv);
+  const char *nul = memchr(kv->value, '\0', len);
+  if (nul) {
+    wgg_error("%s:%d: component %s: metadata '%s' holds a NUL byte (at %zu of %zu); it is a text field, so the "
+              "value is rejected rather than cut there",
+              c->file ? c->file : "?", kv->line, c->name, kv->name, (size_t)(nul - kv->value), len);
+    return NULL;
+  }
+  return kv->value;
 }
 
 int wgg_component_list_add(wgg_component_list *list, const wgg_component *c) {
@@ -247,10 +278,12 @@ int wgg_component_list_add(wgg_component_list *list, const wgg_component *c) {
       wgg_meta_kv *d = &copy.meta[copy.n_meta];
       const wgg_meta_kv *s = &c->meta[copy.n_meta];
       d->line = s->line;
-      if (!(d->name = strdup(s->name)) || (s->value && !(d->value = strdup(s->value)))) {
+      size_t vl = wgg_meta_kv_len(s);
+      if (!(d->name = strdup(s->name)) || (s->value && !(d->value = wgg_strndup(s->value, vl)))) {
         copy.n_meta++;
         goto oom;
       }
+      d->value_len = vl;
     }
   }
   wgg_component *grown = realloc(list->items, (list->n + 1) * sizeof *grown);

@@ -172,6 +172,7 @@ int wgg_exchange_to_req(wgg_exchange *ex, wgg_http_req *req) {
 
 void wgg_exchange_fail(wgg_exchange *ex, int status, const char *msg) {
   wgg_hdrs_free(&ex->resp_headers);
+  wgg_hdrs_free(&ex->resp_trailers);
   ex->resp_body.len = 0;
   if (ex->resp_body.data) ex->resp_body.data[0] = '\0';
   ex->status = status;
@@ -188,5 +189,7 @@ void wgg_exchange_free(wgg_exchange *ex) {
   wgg_buf_free(&ex->req_body);
   wgg_hdrs_free(&ex->resp_headers);
   wgg_buf_free(&ex->resp_body);
+  wgg_hdrs_free(&ex->req_trailers);
+  wgg_hdrs_free(&ex->resp_trailers);
   ex->method = ex->uri = NULL;
 }

@@ -48,11 +48,14 @@ typedef struct wgg_exchange {
   char source_addr[64];  /* "ip:port", "[v6]:port", "" when unknown */
   wgg_hdrs req_headers;
   wgg_buf req_body;
+  wgg_hdrs req_trailers; /* header kind 2 (the trailers feature): set by guests, seen by the guests
+                            after them; the HTTP/1.1 hops wasmgate makes carry no trailers */
   bool req_changed;      /* a guest changed the request (set by the ABI's setters) */
   /* the response */
   int status;            /* 0 until set by a guest or the next handler (reported as 200) */
   wgg_hdrs resp_headers;
   wgg_buf resp_body;
+  wgg_hdrs resp_trailers; /* header kind 3: as req_trailers */
   bool resp_committed;   /* status and headers were sent (host-go: a guest without buffer_response
                             called set_status_code or write_body(1) before next): later status and
                             header changes, next's included, do not reach the client */

@@ -157,6 +157,33 @@ static void enter(run *r) {
   /* else: waiting; on_pool runs later */
 }
 
+/* Whether a field of next's response is hop-by-hop (RFC 9110 7.6.1: the
+ * connection options and the fields the Connection header lists): it
+ * describes the connection to the app, so guests do not see it and it is
+ * not forwarded, as daprd (Go's client and reverse proxy) strips it. Framing
+ * (Content-Length) stays visible; the sender recomputes it. */
+static bool hop_by_hop(const char *name, const wgg_http_header *h, size_t n) {
+  static const char *const hop[] = {"connection", "keep-alive",          "proxy-connection",   "transfer-encoding",
+                                    "te",         "trailer",             "upgrade",            "proxy-authenticate",
+                                    "proxy-authorization"};
+  for (size_t i = 0; i < sizeof hop / sizeof hop[0]; i++)
+    if (!strcasecmp(name, hop[i])) return true;
+  size_t nl = strlen(name);
+  for (size_t i = 0; i < n; i++) { /* Connection: close, x-private -> x-private is hop-by-hop too */
+    if (strcasecmp(h[i].name, "connection")) continue;
+    for (const char *p = h[i].value; *p;) {
+      while (*p == ' ' || *p == '\t' || *p == ',') p++;
+      const char *e = p;
+      while (*e && *e != ',') e++;
+      const char *t = e;
+      while (t > p && (t[-1] == ' ' || t[-1] == '\t')) t--;
+      if ((size_t)(t - p) == nl && !strncasecmp(p, name, nl)) return true;
+      p = e;
+    }
+  }
+  return false;
+}
+
 /* Next's answer: status, headers (next's values replace the guests' values
  * of the same names, others are kept) and body (appended to what a guest
  * wrote before next, as host-go's lazily created writer does). */
@@ -168,10 +195,12 @@ static void take_response(run *r, int status, const char *ctype, const wgg_http_
     return;
   }
   ex->status = status;
-  for (size_t i = 0; i < n; i++) wgg_hdrs_remove(&ex->resp_headers, h[i].name, strlen(h[i].name));
+  for (size_t i = 0; i < n; i++)
+    if (!hop_by_hop(h[i].name, h, n)) wgg_hdrs_remove(&ex->resp_headers, h[i].name, strlen(h[i].name));
   if (ctype) wgg_hdrs_set(&ex->resp_headers, "Content-Type", 12, ctype, strlen(ctype));
   for (size_t i = 0; i < n; i++)
-    wgg_hdrs_add(&ex->resp_headers, h[i].name, strlen(h[i].name), h[i].value, strlen(h[i].value));
+    if (!hop_by_hop(h[i].name, h, n))
+      wgg_hdrs_add(&ex->resp_headers, h[i].name, strlen(h[i].name), h[i].value, strlen(h[i].value));
   if (len) wgg_buf_append(&ex->resp_body, body, len);
 }
 

@@ -93,7 +93,9 @@ wgg_wasm_mw *wgg_wasm_mw_new(const wgg_component *c, bool force_strict, wgg_err 
   wgg_wasm_mw *mw = calloc(1, sizeof *mw);
   if (!mw) return wgg_err_set(err, "out of memory"), NULL;
   pthread_mutex_init(&mw->mu, NULL);
-  const char *url = meta(c, "url"), *cfg = wgg_component_meta(c, "guestConfig"), *strict = meta(c, "strictSandbox");
+  size_t cfg_len = 0; /* guestConfig is bytes: NULs and all (get_config returns exactly these) */
+  const char *url = meta(c, "url"), *cfg = wgg_component_meta_bytes(c, "guestConfig", &cfg_len),
+             *strict = meta(c, "strictSandbox");
   mw->name = strdup(c->name);
   mw->url = strdup(url ? url : "");
   mw->settings.strict = force_strict || (strict && !strcmp(strict, "true"));
@@ -125,11 +127,11 @@ wgg_wasm_mw *wgg_wasm_mw_new(const wgg_component *c, bool force_strict, wgg_err 
   if (bl > 5 && !strcmp(base + bl - 5, ".wasm")) bl -= 5;
   char *gname = wgg_strndup(base, bl);
   mw->settings.name = gname;
-  if (cfg && *cfg) {
-    mw->settings.config = (const uint8_t *)strdup(cfg);
-    mw->settings.config_len = strlen(cfg);
+  if (cfg_len) {
+    mw->settings.config = (const uint8_t *)wgg_strndup(cfg, cfg_len);
+    mw->settings.config_len = cfg_len;
   }
-  if (!mw->name || !mw->url || !gname || (cfg && *cfg && !mw->settings.config)) {
+  if (!mw->name || !mw->url || !gname || (cfg_len && !mw->settings.config)) {
     wgg_err_set(err, "out of memory");
     goto fail;
   }

@@ -402,7 +402,9 @@ static int instantiate(wgg_app_call *c, wgg_err *err) {
   if (inst && c->hw) {
     wg_extern x;
     if (wg_instance_export(inst, "memory", 6, &x) && x.kind == WG_EXTERN_MEMORY) c->hw->mem = x.of.memory;
-    if (wg_instance_export(inst, "_start", 6, &x) && x.kind == WG_EXTERN_FUNC) {
+    /* a command's _start, or else a reactor's _initialize (as the http-wasm middleware does) */
+    if ((wg_instance_export(inst, "_start", 6, &x) && x.kind == WG_EXTERN_FUNC) ||
+        (wg_instance_export(inst, "_initialize", 11, &x) && x.kind == WG_EXTERN_FUNC)) {
       /* env.call is not set yet: dapr:v1 calls here fail instead of parking */
       t = wg_func_call(c->store, x.of.func, NULL, 0, NULL, 0);
       int code = 0;

@@ -27,7 +27,8 @@
 enum {
   WGG_HW_BUFFER_REQUEST = 1,
   WGG_HW_BUFFER_RESPONSE = 2,
-  WGG_HW_TRAILERS = 4, /* not supported by this host: never enabled */
+  WGG_HW_TRAILERS = 4, /* header kinds 2 and 3 (request and response trailers) */
+  WGG_HW_SUPPORTED = WGG_HW_BUFFER_REQUEST | WGG_HW_BUFFER_RESPONSE | WGG_HW_TRAILERS,
 };
 
 /* Settings of a guest (the component's metadata, resolved). */
@@ -66,7 +67,9 @@ typedef struct wgg_hw_instance wgg_hw_instance;
 
 /* Instantiates m in a new store: WASI when the guest imports it (stdout and
  * stderr captured), http_handler for the ABI, then the start section and an
- * exported _start (not _initialize), under the module's deadline. Takes a
+ * exported _start, or, when there is none, an exported _initialize (a WASI
+ * reactor), under the module's deadline. Host functions called from any of
+ * them work on this instance's memory. Takes a
  * reference on m. NULL with err on failure, e.g.
  * "wasm: error instantiating guest: module[NAME] function[_start] failed: wasm error: unreachable". */
 wgg_hw_instance *wgg_hw_instance_new(wgg_hw_module *m, wgg_err *err);

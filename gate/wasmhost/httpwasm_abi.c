@@ -28,12 +28,14 @@ static wg_trap *trap(const char *fmt, const char *arg) {
   return wg_trap_new(WG_TRAP_HOST, msg);
 }
 
-/* Guest bytes [ptr, ptr+len), or NULL when out of range. */
+/* Guest bytes [ptr, ptr+len) of the memory of the instance that made the
+ * call (set by dispatch), or NULL when out of range or there is none. */
 static uint8_t *mem_at(wgg_hw_instance *i, uint32_t ptr, uint32_t len) {
-  if (!i->mem) return NULL; /* a start section runs before the instance's exports are known */
-  uint64_t size = wg_memory_size(i->mem);
+  wg_memory *mem = i->cur_mem;
+  if (!mem) return NULL;
+  uint64_t size = wg_memory_size(mem);
   if ((uint64_t)ptr + len > size) return NULL;
-  return wg_memory_data(i->mem) + ptr;
+  return wg_memory_data(mem) + ptr;
 }
 
 /* host-go writeIfUnderLimit: writes v only when 0 < len <= limit (out of range: not written). */
@@ -50,6 +52,40 @@ static int32_t write_if_under(wgg_hw_instance *i, uint32_t buf, uint32_t limit, 
   do {                                                                 \
     if (!i->call) return trap("%s: no request in flight", __func__ + 3); \
   } while (0)
+
+/* ---- validating what a guest hands back (issue 18.13: no response splitting,
+ * no request line injection) ---- */
+
+/* RFC 9110 5.6.2 tchar: methods and field names are tokens. */
+static bool is_token(const uint8_t *p, size_t n) {
+  if (!n) return false;
+  for (size_t k = 0; k < n; k++) {
+    uint8_t c = p[k];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-.^_`|~", c))))
+      return false;
+  }
+  return true;
+}
+
+/* RFC 9110 5.5 field-value as Go's httpguts.ValidHeaderFieldValue checks
+ * it: no control character but HTAB (so no CR, LF, NUL), no DEL. */
+static bool is_field_value(const uint8_t *p, size_t n) {
+  for (size_t k = 0; k < n; k++)
+    if ((p[k] < 0x20 && p[k] != '\t') || p[k] == 0x7f) return false;
+  return true;
+}
+
+/* A trap quoting at most 64 bytes of a bad value, escaped (Go's %q). */
+static wg_trap *bad_value(const char *fmt, const uint8_t *p, size_t n) {
+  char q[300];
+  size_t o = 0;
+  for (size_t k = 0; k < n && k < 64 && o + 5 < sizeof q; k++)
+    o += (size_t)(p[k] >= 0x20 && p[k] < 0x7f && p[k] != '"' && p[k] != '\\'
+                      ? snprintf(q + o, sizeof q - o, "%c", p[k])
+                      : snprintf(q + o, sizeof q - o, "\\x%02x", p[k]));
+  q[o] = '\0';
+  return trap(fmt, q);
+}
 
 /* host-go mustBeforeNext / mustBeforeNextOrFeature. */
 static wg_trap *before_next(wgg_hw_instance *i, const char *op, const char *what) {
@@ -76,7 +112,7 @@ static void commit_if_streaming(wgg_hw_instance *i) {
 /* ---- features, config, logs ---- */
 
 static wg_trap *hw_enable_features(wgg_hw_instance *i, const wg_val *a, wg_val *r) {
-  uint32_t want = U32(0) & (WGG_HW_BUFFER_REQUEST | WGG_HW_BUFFER_RESPONSE); /* no trailers here */
+  uint32_t want = U32(0) & WGG_HW_SUPPORTED;
   if (i->call) {
     i->call->features |= want;
     r[0].of.i32 = (int32_t)i->call->features;
@@ -137,6 +173,7 @@ static wg_trap *hw_set_method(wgg_hw_instance *i, const wg_val *a, wg_val *r) {
   if (!U32(1)) return trap("%s", "HTTP method cannot be empty");
   const uint8_t *p = mem_at(i, U32(0), U32(1));
   if (!p) return trap("out of memory reading %s", "method");
+  if (!is_token(p, U32(1))) return bad_value("net/http: invalid method \"%s\"", p, U32(1));
   char *m = wgg_strndup((const char *)p, U32(1));
   if (!m) return trap("%s", "out of memory");
   free(i->call->ex->method);
@@ -248,8 +285,17 @@ static wg_trap *hw_get_source_addr(wgg_hw_instance *i, const wg_val *a, wg_val *
 
 /* ---- headers ---- */
 
+/* The field list of a header kind (0 request, 1 response, 2 request
+ * trailers, 3 response trailers), or NULL for another kind. */
 static wgg_hdrs *headers_of(wgg_hw_instance *i, int32_t kind) {
-  return kind == 0 ? &i->call->ex->req_headers : kind == 1 ? &i->call->ex->resp_headers : NULL;
+  wgg_exchange *ex = i->call->ex;
+  switch (kind) {
+    case 0: return &ex->req_headers;
+    case 1: return &ex->resp_headers;
+    case 2: return &ex->req_trailers;
+    case 3: return &ex->resp_trailers;
+    default: return NULL;
+  }
 }
 
 static wg_trap *bad_kind(const char *what, int32_t kind) {
@@ -281,10 +327,6 @@ static int cmp_str(const void *x, const void *y) { return strcmp(*(char *const *
 static wg_trap *hw_get_header_names(wgg_hw_instance *i, const wg_val *a, wg_val *r) {
   NEED_CALL();
   int32_t kind = a[0].of.i32;
-  if (kind == 2 || kind == 3) { /* no trailers in this host */
-    r[0].of.i64 = 0;
-    return NULL;
-  }
   wgg_hdrs *h = headers_of(i, kind);
   if (!h) return bad_kind("header", kind);
   char **names = calloc(h->n + 1, sizeof *names);
@@ -325,10 +367,6 @@ static wg_trap *hw_get_header_values(wgg_hw_instance *i, const wg_val *a, wg_val
   wgg_hdrs *h = headers_of(i, kind);
   if (!h) {
     free(name);
-    if (kind == 2 || kind == 3) {
-      r[0].of.i64 = 0;
-      return NULL;
-    }
     return bad_kind("header", kind);
   }
   const char **vals = calloc(h->n + 1, sizeof *vals);
@@ -366,11 +404,12 @@ static wg_trap *put_header(wgg_hw_instance *i, const wg_val *a, bool replace) {
   if (!U32(2)) return trap("%s", "HTTP header name cannot be empty");
   wg_trap *t = header_mutable(i, replace ? "set" : "add", kind);
   if (t) return t;
-  if (kind == 2 || kind == 3) return trap("%s", "trailers are not supported by this host");
   const uint8_t *n = mem_at(i, U32(1), U32(2));
   if (!n) return trap("out of memory reading %s", "name");
   const uint8_t *v = U32(4) ? mem_at(i, U32(3), U32(4)) : (const uint8_t *)"";
   if (!v) return trap("out of memory reading %s", "value");
+  if (!is_token(n, U32(2))) return bad_value("net/http: invalid header field name \"%s\"", n, U32(2));
+  if (!is_field_value(v, U32(4))) return bad_value("net/http: invalid header field value for \"%s\"", n, U32(2));
   wgg_hdrs *h = headers_of(i, kind);
   if (U32(2) > HW_MAX_FIELD_LEN || U32(4) > HW_MAX_FIELD_LEN) return trap("%s", "header field too long (16 KiB at most)");
   if (h->n >= HW_MAX_FIELDS && (!replace || !has_field(h, (const char *)n, U32(2))))
@@ -399,7 +438,6 @@ static wg_trap *hw_remove_header(wgg_hw_instance *i, const wg_val *a, wg_val *r)
   if (!U32(2)) return trap("%s", "HTTP header name cannot be empty");
   wg_trap *t = header_mutable(i, "remove", kind);
   if (t) return t;
-  if (kind == 2 || kind == 3) return trap("%s", "trailers are not supported by this host");
   const uint8_t *n = mem_at(i, U32(1), U32(2));
   if (!n) return trap("out of memory reading %s", "name");
   if (kind == 0) i->call->ex->req_changed = true;
@@ -472,6 +510,12 @@ static wg_trap *hw_set_status_code(wgg_hw_instance *i, const wg_val *a, wg_val *
   NEED_CALL();
   wg_trap *t = before_next_or(i, WGG_HW_BUFFER_RESPONSE, "set", "status code");
   if (t) return t;
+  int32_t code = a[0].of.i32;
+  if (code < 100 || code > 999) { /* Go's checkWriteHeaderCode panics with this text */
+    char msg[64];
+    snprintf(msg, sizeof msg, "invalid WriteHeader code %d", code);
+    return wg_trap_new(WG_TRAP_HOST, msg);
+  }
   if (!i->call->ex->resp_committed) i->call->ex->status = a[0].of.i32; /* Go: a superfluous WriteHeader */
   commit_if_streaming(i);
   return NULL;
@@ -515,10 +559,25 @@ typedef struct hw_env {
   hw_fn fn;
 } hw_env;
 
+/* Every host function works on the memory of the instance whose code called
+ * it (the engine passes it as caller). That is the instance's exported
+ * "memory" after instantiation, and also while it is being instantiated (a
+ * start section, _start): i->mem is not known yet then, so the caller's
+ * export is looked up. */
 static wg_trap *dispatch(void *env, wg_instance *caller, const wg_val *args, wg_val *results) {
-  (void)caller;
   hw_env *e = env;
-  return e->fn(e->i, args, results);
+  wgg_hw_instance *i = e->i;
+  wg_memory *saved = i->cur_mem;
+  if (caller && caller == i->inst && i->mem) {
+    i->cur_mem = i->mem;
+  } else {
+    wg_extern x;
+    i->cur_mem = caller && wg_instance_export(caller, "memory", 6, &x) && x.kind == WG_EXTERN_MEMORY ? x.of.memory
+                                                                                                    : i->mem;
+  }
+  wg_trap *t = e->fn(i, args, results);
+  i->cur_mem = saved;
+  return t;
 }
 
 static char sig_char(wg_valtype t) { return t == WG_I32 ? 'i' : t == WG_I64 ? 'I' : t == WG_F32 ? 'f' : 'F'; }

@@ -25,7 +25,8 @@ struct wgg_hw_instance {
   wg_store *store;
   wg_wasi *wasi;        /* NULL when the guest does not import WASI */
   wg_instance *inst;
-  wg_memory *mem;       /* the exported "memory" */
+  wg_memory *mem;       /* the exported "memory" (NULL while instantiating) */
+  wg_memory *cur_mem;   /* during a host call: the memory of the calling instance */
   wg_func *handle_request, *handle_response;
   wgg_hw_call *call;    /* the request in flight, NULL outside handle_request/handle_response */
 };

@@ -40,6 +40,11 @@ static bool find_export(const wg_module *m, const char *name, wg_extern_kind kin
 }
 
 wgg_hw_module *wgg_hw_module_new(const uint8_t *bytes, size_t len, const wgg_hw_settings *s, wgg_err *err) {
+  /* wazero's wording for a file that is not a module at all (Dapr users and
+   * tests match it); the engine says "magic header not detected" as the spec does */
+  if (len < 4 || memcmp(bytes, "\0asm", 4)) return wgg_err_set(err, "wasm: error compiling guest: invalid magic number"), NULL;
+  if (len < 8 || memcmp(bytes + 4, "\1\0\0\0", 4))
+    return wgg_err_set(err, "wasm: error compiling guest: invalid version header"), NULL;
   wg_error *e = NULL;
   wg_module *mod = wg_module_new(bytes, len, &e);
   if (!mod) {
@@ -183,7 +188,12 @@ wgg_hw_instance *wgg_hw_instance_new(wgg_hw_module *m, wgg_err *err) {
   wg_extern x;
   /* Host functions called from _start (get_config, real guests do) write into memory: know it first. */
   if (i->inst && wg_instance_export(i->inst, "memory", 6, &x) && x.kind == WG_EXTERN_MEMORY) i->mem = x.of.memory;
-  if (i->inst && wg_instance_export(i->inst, "_start", 6, &x) && x.kind == WG_EXTERN_FUNC)
+  /* a command's _start (host-go), or else a reactor's _initialize (the WASI
+   * application ABI: it must run before any other export; host-go skips it) */
+  const char *init = "_start";
+  if (i->inst && !(wg_instance_export(i->inst, init, strlen(init), &x) && x.kind == WG_EXTERN_FUNC))
+    init = "_initialize";
+  if (i->inst && wg_instance_export(i->inst, init, strlen(init), &x) && x.kind == WG_EXTERN_FUNC)
     t = wg_func_call(i->store, x.of.func, NULL, 0, NULL, 0);
   int code = 0;
   if (t && i->wasi && wg_wasi_exited(i->wasi, &code) && code == 0) { /* proc_exit(0) ends _start normally */
@@ -193,8 +203,8 @@ wgg_hw_instance *wgg_hw_instance_new(wgg_hw_module *m, wgg_err *err) {
   wgg_hw_flush_output(i);
   if (t) {
     wgg_err e2;
-    trap_error(i, t, "_start", &e2);
-    wgg_err_set(err, "wasm: error instantiating guest: module[%s] function[_start] failed: %s", m->name, e2.msg);
+    trap_error(i, t, init, &e2);
+    wgg_err_set(err, "wasm: error instantiating guest: module[%s] function[%s] failed: %s", m->name, init, e2.msg);
     goto fail;
   }
   if (!i->inst) {

@@ -79,8 +79,15 @@ def run_suite(sc, store="statestore", etag_ok=lambda e: bool(e) and len(e) == 36
     check(sc.request("POST", base, [{"key": "t1", "value": "v1b"}])[0] == 204, "overwrite t1")
     bad_txn = {"operations": [{"operation": "upsert", "request": {"key": "t3", "value": 3}},
                               {"operation": "upsert", "request": {"key": "t1", "value": 0, "etag": t1_old}}]}
-    check_error(sc.request("POST", f"{base}/transaction", bad_txn), 409, "ERR_STATE_TRANSACTION")
+    # daprd answers every failure of the store's transaction with 500 (not 409/400 as single saves)
+    check_error(sc.request("POST", f"{base}/transaction", bad_txn), 500, "ERR_STATE_TRANSACTION",
+                "error while executing state transaction: possible etag mismatch. error from state store")
     check(sc.request("GET", f"{base}/t3")[0] == 204, "a failed transaction applies nothing")
+    bad_etag = {"operations": [{"operation": "upsert", "request": {"key": "t3", "value": 3}},
+                               {"operation": "delete", "request": {"key": "t1", "etag": "not-an-etag"}}]}
+    check_error(sc.request("POST", f"{base}/transaction", bad_etag), 500, "ERR_STATE_TRANSACTION",
+                "error while executing state transaction: invalid etag value")
+    check(sc.request("GET", f"{base}/t3")[0] == 204, "a transaction with an unparsable ETag applies nothing")
     check_error(sc.request("POST", f"{base}/transaction",
                            {"operations": [{"operation": "merge", "request": {"key": "a"}}]}),
                 400, "ERR_NOT_SUPPORTED_STATE_OPERATION", "merge")

@@ -2,7 +2,7 @@
 ;; (middleware-wide); each request answers "r0 r1 pre r2 r3": r0/r1 the
 ;; results of enable_features(0)/(1) in _start, pre = enable_features(0) at
 ;; the start of the request, r2 = enable_features(2), r3 = enable_features(4)
-;; (trailers, unsupported). host-go returns the cumulative enabled set.
+;; (trailers). host-go returns the cumulative enabled set.
 (module
   (import "http_handler" "enable_features" (func $enable (param i32) (result i32)))
   (import "http_handler" "write_body" (func $write_body (param i32 i32 i32)))

@@ -1,6 +1,7 @@
 ;; hw_rules.wat: ABI rule violations, chosen by the first byte of the request
 ;; header x-op. Upper-case ops run in handle_request, lower-case ones in
-;; handle_response (after next, without buffering). Each one must trap.
+;; handle_response (after next, without buffering). Each one must trap, but G
+;; (a request trailer before next), which is allowed since trailers are supported.
 (module
   (import "http_handler" "get_header_values" (func $values (param i32 i32 i32 i32 i32) (result i64)))
   (import "http_handler" "get_header_names" (func $names (param i32 i32 i32) (result i64)))
