@@ -442,6 +442,26 @@ static wg_trap *f_binding(wgg_dapr_env *env, wg_instance *caller, const wg_val *
                   0, results, NULL, 0);
 }
 
+/* secret_get(store, name, buf, cap) -> i64: the secret's JSON object ({"name": "value"} or, for
+ * multi-valued stores, several keys), as GET /v1.0/secrets/{store}/{name} answers it */
+static wg_trap *f_secret_get(wgg_dapr_env *env, wg_instance *caller, const wg_val *args, wg_val *results) {
+  wg_memory *m = wg_instance_memory(caller);
+  ARG_STR("secret_get", m, 0, store, slen);
+  ARG_STR("secret_get", m, 2, name, nlen);
+  uint32_t bp = (uint32_t)args[4].of.i32, bc = (uint32_t)args[5].of.i32;
+  if (!span(m, bp, bc)) return oob("secret_get", bp, bc);
+  wgg_buf u = {0};
+  int rc = wgg_buf_append(&u, "/v1.0/secrets/", 14) | pct(&u, store, slen, false) | wgg_buf_append(&u, "/", 1) |
+           pct(&u, name, nlen, false);
+  if (rc) {
+    wgg_buf_free(&u);
+    set_error(env, NULL, "out of memory", 13);
+    results[0].of.i64 = -1;
+    return NULL;
+  }
+  return dispatch(env, caller, "GET", HTTP_GET, &u, NULL, 0, NULL, 0, OUT_BODY, bp, bc, 0, results, NULL, 0);
+}
+
 /* request(verb, path, body, buf, cap) -> i64: any route of the HTTP API
  * ("/v1.0/..." or "/v1.0-alpha1/..."): bulk state, transactions, bulk
  * publish, metadata. The answer's status is result_status(). */
@@ -537,6 +557,7 @@ static const dapr_fn fns[] = {
     {"invoke", 12, 1, WG_I64, f_invoke},
     {"binding", 10, 1, WG_I64, f_binding},
     {"request", 8, 1, WG_I64, f_request},
+    {"secret_get", 6, 1, WG_I64, f_secret_get},
     {"result_status", 0, 1, WG_I32, f_result_status},
     {"result_body", 3, 1, WG_I32, f_result_body},
     {"result_header", 4, 1, WG_I32, f_result_header},

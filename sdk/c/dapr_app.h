@@ -63,6 +63,9 @@ int64_t dapr_binding_raw(const void *name, uint32_t name_len, const void *operat
 DAPR_IMPORT("request")
 int64_t dapr_request_raw(const void *verb, uint32_t verb_len, const void *path, uint32_t path_len, const void *data,
                          uint32_t data_len, void *buf, uint32_t cap);
+DAPR_IMPORT("secret_get")
+int64_t dapr_secret_get_raw(const void *store, uint32_t store_len, const void *name, uint32_t name_len, void *buf,
+                            uint32_t cap);
 DAPR_IMPORT("result_status") int32_t dapr_result_status(void);
 DAPR_IMPORT("result_body") int32_t dapr_result_body(uint32_t offset, void *buf, uint32_t cap);
 DAPR_IMPORT("result_header")
@@ -117,6 +120,11 @@ static inline int64_t dapr_binding(const char *name, const char *operation, cons
                                    const char *metadata_json, void *buf, uint32_t cap) {
   return dapr_binding_raw(DAPR_S(name), DAPR_S(operation), DAPR_S(data), metadata_json ? metadata_json : "",
                           metadata_json ? (uint32_t)strlen(metadata_json) : 0, buf, cap);
+}
+
+/* The secret `name` of secret store `store` as a JSON object ({"name":"value"}) into buf. */
+static inline int64_t dapr_secret_get(const char *store, const char *name, void *buf, uint32_t cap) {
+  return dapr_secret_get_raw(DAPR_S(store), DAPR_S(name), buf, cap);
 }
 
 #ifdef __cplusplus

@@ -174,6 +174,9 @@ sc.write_resource("cron.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nm
                   "  type: bindings.cron\n  version: v1\n  metadata:\n  - {name: schedule, value: \"@every 1s\"}\n")
 sc.write_resource("state.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: statestore}\n"
                   "spec:\n  type: state.in-memory\n  version: v1\n")
+sc.write_resource("secrets.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: envsecrets}\n"
+                  "spec:\n  type: secretstores.local.env\n  version: v1\n  metadata: []\n")
+sc.env["WASM_APP_SECRET"] = "s3cret"
 sc.write_resource("hidden.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: hidden}\n"
                   "spec:\n  type: state.in-memory\n  version: v1\nscopes: [someone-else]\n")
 sc.start()
@@ -181,6 +184,11 @@ try:
     # component scopes: a store scoped to another app ID is not reachable from this app
     st, _, b = inv(sc, "GET", "/state/get?store=hidden&key=x")
     check(st == 502 and b.startswith(b"error -400 ERR_STATE_STORE_NOT_FOUND"), f"scoped-out store: {st} {b!r}")
+    # secrets through dapr:v1 (the secrets API)
+    st, _, b = inv(sc, "GET", "/secret?store=envsecrets&name=WASM_APP_SECRET")
+    check(st == 200 and json.loads(b) == {"WASM_APP_SECRET": "s3cret"}, f"secret_get: {st} {b!r}")
+    st, _, b = inv(sc, "GET", "/secret?store=nostore&name=X")
+    check(st == 502 and b"ERR_SECRET_STORE_NOT_FOUND" in b, f"secret_get, unknown store: {st} {b!r}")
     got = None
     for _ in range(100):
         st, _, b = sc.request("GET", "/v1.0/state/statestore/last-tick")

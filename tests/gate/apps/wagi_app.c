@@ -157,6 +157,14 @@ int main(void) {
   } else if (!strcmp(path, "/hostile/outbuf")) {
     dapr_state_get_raw(DAPR_S("statestore"), DAPR_S("k"), (void *)0x7FFFFFF0u, 0x100);
     reply(200, "text/plain", "not reached");
+  } else if (!strcmp(path, "/secret")) {
+    int64_t n = dapr_secret_get(param("store", a, sizeof a), param("name", b, sizeof b), out, sizeof out - 1);
+    if (n < 0) {
+      reply_error(n);
+    } else {
+      out[n < (int64_t)sizeof out ? n : 0] = '\0';
+      reply(200, "application/json", out);
+    }
   } else if (!strcmp(path, "/log")) {
     dapr_log(DAPR_LOG_WARN, "a line from the wasm app");
     reply(200, "text/plain", "logged");
