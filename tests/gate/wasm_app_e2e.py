@@ -76,6 +76,15 @@ try:
                        ("/hostile/outbuf", b"out of bounds")]:
         st, h, b = inv(sc, "GET", path)
         check(st == 500 and want in b, f"{path}: {st} {b[:200]!r}")
+    for case in range(5):  # the result readers, log and invoke check their buffers too
+        st, _, b = inv(sc, "GET", f"/hostile/result?case={case}")
+        check(st == 500 and b"out of bounds" in b, f"hostile result case {case}: {st} {b[:200]!r}")
+    # a guest that floods publish: bounded by its own CPU time, the sidecar stays healthy
+    t0 = time.time()
+    st, _, b = inv(sc, "GET", "/flood?n=20000")
+    check(st == 200 and b == b"20000", f"flood: {st} {b[:100]!r} in {time.time() - t0:.1f}s")
+    st, _, _ = sc.request("GET", "/v1.0/healthz")
+    check(st == 204, f"healthy after the flood: {st}")
     # a guest that never returns: its CPU deadline (10 s) fails it; meanwhile other requests are served
     result = {}
 

@@ -165,6 +165,19 @@ int main(void) {
       out[n < (int64_t)sizeof out ? n : 0] = '\0';
       reply(200, "application/json", out);
     }
+  } else if (!strcmp(path, "/hostile/result")) { /* out-of-bounds buffers for the result readers */
+    int which = atoi(param("case", a, sizeof a));
+    dapr_state_get("statestore", "k", out, 1);
+    if (which == 0) dapr_result_body(0, (void *)0xFFFFFF00u, 0x1000);
+    if (which == 1) dapr_result_header_raw((const void *)0xFFFFFFFFu, 2, out, 4);
+    if (which == 2) dapr_error((void *)0xFFFFFFF0u, 0x100);
+    if (which == 3) dapr_log_raw(1, (const void *)0x10u, 0xFFFFFFFFu);
+    if (which == 4) dapr_invoke_raw(DAPR_S("myapp"), DAPR_S("hello"), "", 0, "", 0, "", 0, out, 0x80000000u);
+    reply(200, "text/plain", "not reached");
+  } else if (!strcmp(path, "/flood")) { /* many publishes in one request */
+    long n = atol(param("n", a, sizeof a)), ok = 0;
+    for (long i = 0; i < n; i++) ok += dapr_publish("pubsub", "nobody-listens", "{\"x\":1}", "application/json") == 0;
+    printf("Content-Type: text/plain\n\n%ld", ok);
   } else if (!strcmp(path, "/log")) {
     dapr_log(DAPR_LOG_WARN, "a line from the wasm app");
     reply(200, "text/plain", "logged");
