@@ -127,6 +127,13 @@ static bool app_health_ok(const wgg_api *api) {
   return !api->opts->enable_app_health_check || api->wasm_app || __atomic_load_n(&api->app_health_ok, __ATOMIC_ACQUIRE);
 }
 
+/* The in-process transport behind the appHttpPipeline (wgg_pipeline_send_fn). */
+static int send_to_wasm_app(void *ctx, uv_loop_t *loop, const char *method, const char *target,
+                            const wgg_http_header *headers, size_t n, const char *body, size_t len,
+                            uint64_t timeout_ms, wgg_http_client_cb cb, void *user) {
+  return wgg_wasm_app_call(ctx, loop, method, target, headers, n, body, len, NULL, timeout_ms, cb, user);
+}
+
 /* Sends a request to the app, through the appHttpPipeline when it has
  * handlers. The transport is the one branch point: an app process over
  * HTTP (the client), or the wasm app hosted in-process (wasmhost/app.h).
@@ -135,7 +142,11 @@ static int send_to_app(wgg_api *api, wgg_http_client *cl, const char *method, co
                        const wgg_http_header *headers, size_t n, const char *body, size_t len, const char *source,
                        uint64_t timeout_ms, wgg_http_client_cb cb, void *user) {
   const wgg_options *o = api->opts;
-  if (api->wasm_app) /* the appHttpPipeline does not run in front of wasm apps yet (docs/wasm-apps.md) */
+  if (api->wasm_app && api->app_http_pipeline.n)
+    return wgg_pipeline_call_via(&api->app_http_pipeline, wgg_http_client_loop(cl), send_to_wasm_app, api->wasm_app,
+                                 "localhost", o->http_port, method, target, headers, n, body, len, source, timeout_ms,
+                                 cb, user);
+  if (api->wasm_app)
     return wgg_wasm_app_call(api->wasm_app, wgg_http_client_loop(cl), method, target, headers, n, body, len, source,
                              timeout_ms, cb, user);
   if (api->app_http_pipeline.n)

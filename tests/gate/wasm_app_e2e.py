@@ -19,6 +19,7 @@ from AssemblyScript (tests/gate/apps/as_app.ts): a counter kept in the state sto
 policy: fresh (a new instance per request) by default; --app-wasm-instances pooled reuses a warm
 instance, and a trap discards it.
 
+The Configuration's appHttpPipeline runs in front of a wasm app (a guest tags its requests).
 SIGHUP reloads the app (a broken module leaves the old one serving; the new one may even use the
 other ABI). Loading: --app-wasm with --app-port, a module exporting neither ABI, and an unknown import are
 refused at start with a clear message.
@@ -174,6 +175,27 @@ try:
             check(out.get("viaApp") == {"from": "sdk"}, f"SDK save read by the app: {out.get('viaApp')}")
     else:
         print("SKIP: node or @dapr/dapr missing (scripts/deps.sh installs them)")
+finally:
+    sc.stop()
+
+# ---------------------------------------------------------------- the appHttpPipeline runs in front of a wasm app
+GUESTS = os.path.join(os.path.dirname(APPS), "guests")
+sc = Sidecar(BIN, args=["--app-wasm", WAGI])
+sc.write_resource("tag.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: tag}\nspec:\n"
+                  "  type: middleware.http.wasm\n  version: v1\n  metadata:\n"
+                  f"  - {{name: url, value: \"file://{os.path.join(GUESTS, 'hw_tag.wasm')}\"}}\n")
+sc.write_resource("state.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: statestore}\n"
+                  "spec:\n  type: state.in-memory\n  version: v1\n")
+cfg = os.path.join(sc.dir, "config.yaml")
+with open(cfg, "w") as f:
+    f.write("apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: c\nspec:\n"
+            "  appHttpPipeline:\n    handlers:\n    - name: tag\n      type: middleware.http.wasm\n")
+sc.args += ["--config", cfg]
+sc.start()
+try:
+    st, _, b = inv(sc, "GET", "/env")
+    env = dict(line.split("=", 1) for line in b.decode().splitlines() if "=" in line)
+    check(st == 200 and env.get("HTTP_X_PIPED") == "yes", f"appHttpPipeline in front of the wasm app: {st} {env}")
 finally:
     sc.stop()
 

@@ -66,7 +66,7 @@ int main(void) {
     printf("Content-Type: text/plain\n\n");
     const char *names[] = {"REQUEST_METHOD", "PATH_INFO", "QUERY_STRING", "CONTENT_TYPE", "CONTENT_LENGTH",
                            "SERVER_PROTOCOL", "GATEWAY_INTERFACE", "HTTP_X_TEST", "DAPR_APP_ID", "X_RAW_PATH_INFO",
-                           "REMOTE_ADDR"};
+                           "REMOTE_ADDR", "HTTP_X_PIPED"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) printf("%s=%s\n", names[i], env(names[i]));
   } else if (!strcmp(path, "/echo")) {
     printf("Status: 201 Created\nX-Echo: %s\nContent-Type: application/octet-stream\n\n", method);
