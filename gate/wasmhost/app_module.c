@@ -308,8 +308,19 @@ static void pool_drain(wgg_wasm_app *a) {
   a->pool_n = 0;
 }
 
+/* Gives the instance back to the pool now if it may serve again (before the answer goes out, so
+ * the caller's next request finds it); c keeps no pointer to it. */
+static void release_instance(wgg_app_call *c) {
+  if (c->env && pool_give(c)) {
+    c->hw = NULL;
+    c->store = NULL;
+    c->env = NULL;
+  }
+}
+
 static void call_free(wgg_app_call *c) {
-  if (!(c->env && pool_give(c))) {
+  release_instance(c);
+  if (c->env || c->store) {
     if (c->env) wgg_dapr_env_clear(c->env); /* a pending operation is detached first */
     if (c->hw) wgg_hw_instance_free(c->hw); /* frees the store and WASI */
     else {
@@ -449,6 +460,7 @@ static void finish(wgg_app_call *c, int status, const wgg_hdrs *h, const char *b
   for (size_t i = 0; hv && i < n; i++)
     if (!wgg_http_hop_header(h->v[i].name)) hv[k++] = (wgg_http_header){h->v[i].name, h->v[i].value};
   wgg_http_response resp = {status, hv, k, body ? body : "", len};
+  release_instance(c); /* the response lives in the call (exchange), not in the instance */
   c->cb(c->user, hv ? &resp : NULL, "out of memory");
   free(hv);
   call_free(c);
