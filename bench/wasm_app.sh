@@ -6,8 +6,10 @@
 #     versus the same get by an HTTP client through the sidecar (GET /v1.0/state/S/k with wrk:
 #     the sidecar's CPU time per request, from /proc/PID/stat, and 1/rps);
 #  2. a hello wasm app (fresh instance per request) through invocation: requests/s and latency (wrk);
-#  3. cold start: from exec of `wasmgate run --app-wasm` to the first answered invocation.
-# Environment: N (20000), SECONDS_PER_RUN (3), CONNS (16).
+#  3. cold start: from exec of `wasmgate run --app-wasm` to the first answered invocation;
+#  4. parking at scale: PARKED (1000) concurrent invocations of a wasm app whose handler calls a
+#     backend answering after 100 ms, one loop thread (tests/gate/wasm_app_parking.py with N).
+# Environment: N (20000), SECONDS_PER_RUN (3), CONNS (16), PARKED (1000).
 set -euo pipefail
 build=$(cd "${1:?usage: wasm_app.sh BUILD_DIR}" && pwd)
 n=${N:-20000}
@@ -96,3 +98,9 @@ awk '/Requests\/sec/ {printf "  %s req/s", $2} / 50%/ {printf ", p50 %s", $2} / 
 awk -v c=$((c1 - c0)) -v t="$tck" -v r="$reqs" 'BEGIN {printf ", sidecar CPU %.1f µs/request\n", c / t / r * 1e6}'
 echo
 echo "cold start (exec to the first answered invocation): $((cold / 1000)).$(( (cold % 1000) / 100 )) ms"
+echo
+kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+pid=
+ulimit -n 8192 2>/dev/null || true
+root=$(cd "$(dirname "$0")/.." && pwd)
+python3 "$root/tests/gate/wasm_app_parking.py" "$wasmgate" "$build/tests/gate/apps" "${PARKED:-1000}" | head -1
