@@ -207,7 +207,7 @@ static wg_trap *dispatch(wgg_dapr_env *env, wg_instance *caller, const char *met
   r->start_ns = uv_hrtime();
   r->loop = env->call ? wgg_app_call_loop(env->call) : NULL;
   r->http_major = r->http_minor = 1;
-  snprintf(r->remote_addr, sizeof r->remote_addr, "127.0.0.1:0");
+  memcpy(r->remote_addr, "127.0.0.1:0", 12); /* the app is local, as an HTTP app on loopback */
   r->respond_hook = op_hook;
   if (!r->path || !r->body || !r->loop) {
     set_error(env, NULL, r->loop ? "out of memory" : "no request in flight", r->loop ? 13 : 20);
