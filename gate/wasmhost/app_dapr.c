@@ -391,8 +391,18 @@ static wg_trap *f_invoke(wgg_dapr_env *env, wg_instance *caller, const wg_val *a
   }
   wgg_buf u = {0};
   char *body = wgg_strndup(data, dlen);
+  /* the method is a path (its '/' kept) and may carry a query after '?', passed on as over HTTP */
+  const char *q = memchr(meth, '?', mlen);
+  size_t plen = q ? (size_t)(q - meth) : mlen, skip = plen && meth[0] == '/';
   int rc = wgg_buf_printf(&u, "/v1.0/invoke/") | pct(&u, app, alen, false) | wgg_buf_append(&u, "/method/", 8) |
-           pct(&u, meth[0] == '/' ? meth + 1 : meth, meth[0] == '/' ? mlen - 1 : mlen, true);
+           pct(&u, meth + skip, plen - skip, true);
+  if (q) {
+    rc |= wgg_buf_append(&u, "?", 1);
+    for (const char *p = q + 1; p < meth + mlen && !rc; p++) { /* bytes a query may not hold are escaped */
+      unsigned char ch = (unsigned char)*p;
+      rc = ch <= ' ' || ch >= 0x7f || ch == '#' ? pct(&u, p, 1, false) : wgg_buf_append(&u, p, 1);
+    }
+  }
   if (rc || !body) {
     wgg_buf_free(&u);
     free(body);

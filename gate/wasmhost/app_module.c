@@ -50,6 +50,8 @@ struct wgg_app_call {
   uv_idle_t *slice;       /* resumes a guest that yielded, once per loop iteration */
   uint32_t uses;          /* requests the instance served before this one (pooled) */
   bool holds_ref;         /* app is a generation this call holds a reference on */
+  bool started;           /* the guest was entered (a deferred call waits for the next iteration) */
+  uint64_t timeout_ms;
   uv_timer_t *timer;      /* the caller's timeout_ms, time parked included */
 };
 
@@ -518,6 +520,10 @@ static void hw_done(wgg_app_call *c) {
 }
 
 static void on_slice(uv_idle_t *t);
+static void start(wgg_app_call *c);
+
+/* Guests running on this thread right now (a host call may reach another app in-process). */
+static _Thread_local int tls_running;
 
 /* Arms the time slice (or the remaining budget when it is shorter). */
 static void arm(wgg_app_call *c) {
@@ -600,7 +606,9 @@ static void step(wgg_app_call *c, wg_trap *t, const wg_val *res) {
       wg_val args[2] = {{.kind = WG_I32, .of.i32 = (int32_t)c->req_ctx}, {.kind = WG_I32, .of.i32 = 0}};
       arm(c);
       c->hw->call = &c->hwc;
+      tls_running++;
       wg_trap *t2 = wg_func_call(c->store, c->fn, args, 2, NULL, 0);
+      tls_running--;
       step(c, t2, NULL);
       return;
     }
@@ -614,7 +622,9 @@ static void resume(wgg_app_call *c, const wg_val *host, size_t nhost) {
   wg_val res[1] = {{.kind = WG_I64}};
   size_t nres = c->ph == PH_REQUEST ? 1 : 0;
   arm(c);
+  tls_running++;
   wg_trap *t = wg_func_resume(c->store, host, nhost, res, nres);
+  tls_running--;
   step(c, t, res);
 }
 
@@ -630,7 +640,9 @@ static void on_timeout(uv_timer_t *t) {
 
 static void on_slice(uv_idle_t *idle) {
   uv_idle_stop(idle);
-  resume(idle->data, NULL, 0);
+  wgg_app_call *c = idle->data;
+  if (!c->started) start(c); /* a call deferred by wgg_wasm_app_call */
+  else resume(c, NULL, 0);
 }
 
 void wgg_app_call_resume(wgg_app_call *c, int64_t result) {
@@ -677,17 +689,41 @@ int wgg_wasm_app_call(wgg_wasm_app *h, uv_loop_t *loop, const char *method, cons
     }
     c->hwc.ex = ex;
   }
-  if (!pool_take(a, c)) {
-    if (!(c->env = calloc(1, sizeof *c->env))) {
+  c->timeout_ms = timeout_ms;
+  if (tls_running) {
+    /* a guest of this thread is running (its host call invoked an app in-process): start this
+     * one on the next loop iteration instead of nesting C frames, so a chain of apps calling
+     * apps cannot grow the thread's stack; the caller's guest parks meanwhile */
+    if (!(c->slice = malloc(sizeof *c->slice))) {
       call_free(c);
       return -1;
+    }
+    uv_idle_init(loop, c->slice);
+    c->slice->data = c;
+    uv_idle_start(c->slice, on_slice);
+    return 0;
+  }
+  start(c);
+  return 0;
+}
+
+/* Takes or makes the instance and runs the guest. */
+static void start(wgg_app_call *c) {
+  wgg_wasm_app *a = c->app;
+  uv_loop_t *loop = c->loop;
+  uint64_t timeout_ms = c->timeout_ms;
+  c->started = true;
+  if (!pool_take(a, c)) {
+    if (!(c->env = calloc(1, sizeof *c->env))) {
+      fail(c, "out of memory");
+      return;
     }
     c->env->app = a;
     wgg_err err;
     if (instantiate(c, &err)) {
       wgg_error("%s", err.msg);
       fail(c, err.msg);
-      return 0;
+      return;
     }
   }
   c->env->call = c;
@@ -705,10 +741,13 @@ int wgg_wasm_app_call(wgg_wasm_app *h, uv_loop_t *loop, const char *method, cons
      * buffered, so handle_response may still set status and headers */
     c->hwc.features = wgg_hw_module_features(a->hw) | WGG_HW_BUFFER_RESPONSE;
     c->hw->call = &c->hwc;
+    tls_running++;
     t = wg_func_call(c->store, c->fn, NULL, 0, res, 1);
+    tls_running--;
   } else {
+    tls_running++;
     t = wg_func_call(c->store, c->fn, NULL, 0, NULL, 0);
+    tls_running--;
   }
   step(c, t, res);
-  return 0;
 }

@@ -133,6 +133,11 @@ try:
     # invoke (the app calls itself through the sidecar), any route, log
     st, h, b = inv(sc, "POST", "/invoke?app=myapp&method=echo", body=b"ping")
     check(st == 200 and b == b"ping" and h.get("x-status") == "201", f"invoke self: {st} {h} {b!r}")
+    # an app calling itself 3000 levels deep: each level is a new instance, started on the next
+    # loop iteration rather than nested on the C stack (the callers park meanwhile); nested, 3000
+    # levels overflowed the loop thread's stack (SIGSEGV) before
+    st, _, b = inv(sc, "GET", "/recurse?n=3000")
+    check(st == 200 and b == b"3000", f"recursion through invocation: {st} {b[:200]!r}")
     st, h, b = inv(sc, "GET", "/request")
     check(st == 200 and h.get("x-status") == "200" and json.loads(b).get("id") == "myapp", f"request: {st} {b[:200]!r}")
     st, _, _ = inv(sc, "GET", "/log")

@@ -178,6 +178,21 @@ int main(void) {
     long n = atol(param("n", a, sizeof a)), ok = 0;
     for (long i = 0; i < n; i++) ok += dapr_publish("pubsub", "nobody-listens", "{\"x\":1}", "application/json") == 0;
     printf("Content-Type: text/plain\n\n%ld", ok);
+  } else if (!strcmp(path, "/recurse")) { /* invokes itself n levels deep, in-process */
+    int n = atoi(param("n", a, sizeof a));
+    if (n <= 0) {
+      reply(200, "text/plain", "0");
+    } else {
+      char m[64];
+      snprintf(m, sizeof m, "recurse?n=%d", n - 1);
+      int64_t k = dapr_invoke("myapp", m, "GET", "", out, sizeof out - 1);
+      if (k < 0) {
+        reply_error(k);
+      } else {
+        out[k < (int64_t)sizeof out ? k : 0] = '\0';
+        printf("Content-Type: text/plain\n\n%d", atoi(out) + 1);
+      }
+    }
   } else if (!strcmp(path, "/log")) {
     dapr_log(DAPR_LOG_WARN, "a line from the wasm app");
     reply(200, "text/plain", "logged");
