@@ -223,8 +223,15 @@ static wg_trap *dispatch(wgg_dapr_env *env, wg_instance *caller, const char *met
     op_free(op);
     return NULL;
   }
+  wg_trap *park = wg_trap_new(WG_TRAP_SUSPENDED, NULL);
+  if (!park) { /* out of memory: the answer, when it comes, is dropped */
+    op->env = NULL;
+    set_error(env, NULL, "out of memory", 13);
+    results[0].of.i64 = -1;
+    return NULL;
+  }
   env->op = op; /* parked until op_hook */
-  return wg_trap_new(WG_TRAP_SUSPENDED, NULL);
+  return park;
 }
 
 /* ---- the functions ---- */
