@@ -203,6 +203,7 @@ static void main_close(mainctx *m) {
   if (!uv_is_closing((uv_handle_t *)&m->sighup)) uv_close((uv_handle_t *)&m->sighup, NULL);
   wgg_pipeline_unwatch(&m->api->http_pipeline);
   wgg_pipeline_unwatch(&m->api->app_http_pipeline);
+  wgg_wasm_app_unwatch(m->api->wasm_app);
   if (!uv_is_closing((uv_handle_t *)&m->deadline)) uv_close((uv_handle_t *)&m->deadline, NULL);
   uv_mutex_lock(&m->notify_mu);
   if (!m->notify_closed) uv_close((uv_handle_t *)&m->worker_done, NULL);
@@ -502,6 +503,7 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
     uv_signal_start(&m.sighup, on_sighup, SIGHUP);
     wgg_pipeline_watch(&api->http_pipeline, &loop, 500); /* a changed file:// guest is reloaded */
     wgg_pipeline_watch(&api->app_http_pipeline, &loop, 500);
+    if (api->wasm_app) wgg_wasm_app_watch(api->wasm_app, &loop, 500); /* a changed file:// app is reloaded */
     __atomic_store_n(&api->ready, 1, __ATOMIC_RELEASE);
     if (o->app_port > 0) uv_timer_start(&m.app_probe, on_probe_timer, 0, 100);
     else __atomic_store_n(&api->app_ready, 1, __ATOMIC_RELEASE);

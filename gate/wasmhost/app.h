@@ -81,6 +81,13 @@ int wgg_wasm_app_reload(wgg_wasm_app *a, wgg_err *err);
 /* The file a file:// (or bare path) url names, for change watching; NULL for http(s). Borrowed. */
 const char *wgg_wasm_app_file(const wgg_wasm_app *a);
 
+/* Watches the app's file on `loop` (a non-worker loop: reloading compiles there), checked every
+ * interval_ms, and reloads the app when it changes (a module that does not load is logged and the
+ * old one keeps serving), as the middleware's guests are watched. Nothing for http(s) urls.
+ * 0 or -1 (OOM). Stop with wgg_wasm_app_unwatch on the same loop before the loop ends. */
+int wgg_wasm_app_watch(wgg_wasm_app *a, uv_loop_t *loop, unsigned interval_ms);
+void wgg_wasm_app_unwatch(wgg_wasm_app *a);
+
 wgg_app_abi wgg_wasm_app_abi(const wgg_wasm_app *a);
 /* "http-wasm" or "wagi". */
 const char *wgg_wasm_app_abi_name(const wgg_wasm_app *a);

@@ -26,6 +26,7 @@ struct wgg_wasm_app {
   char *url;
   wgg_wasm_app_settings settings; /* handle: its strings are the generation's (app_id, api_token) */
   int refs;                 /* generation: atomic */
+  uv_fs_poll_t *watch;      /* handle: wgg_wasm_app_watch */
   wg_module *mod;          /* WAGI: the compiled module */
   wgg_hw_module *hw;       /* http-wasm: the compiled handler */
   wgg_app_abi abi;

@@ -234,6 +234,36 @@ const char *wgg_wasm_app_file(const wgg_wasm_app *h) {
   return !strncmp(h->url, "file://", 7) ? h->url + 7 : h->url;
 }
 
+static void on_file_change(uv_fs_poll_t *p, int status, const uv_stat_t *prev, const uv_stat_t *curr) {
+  wgg_wasm_app *h = p->data;
+  if (status < 0) return; /* missing for now (being replaced): keep the current module */
+  if (prev->st_mtim.tv_sec == curr->st_mtim.tv_sec && prev->st_mtim.tv_nsec == curr->st_mtim.tv_nsec &&
+      prev->st_size == curr->st_size)
+    return;
+  wgg_err e;
+  if (wgg_wasm_app_reload(h, &e))
+    wgg_error("wasm app not reloaded (the old one keeps serving): %s changed but cannot be loaded: %s",
+              wgg_wasm_app_file(h), e.msg);
+  else
+    wgg_info("wasm app reloaded: %s changed (%s ABI)", wgg_wasm_app_file(h), wgg_wasm_app_abi_name(h));
+}
+
+int wgg_wasm_app_watch(wgg_wasm_app *h, uv_loop_t *loop, unsigned interval_ms) {
+  const char *file = wgg_wasm_app_file(h);
+  if (!file || h->watch) return 0;
+  if (!(h->watch = malloc(sizeof *h->watch))) return -1;
+  uv_fs_poll_init(loop, h->watch);
+  h->watch->data = h;
+  uv_fs_poll_start(h->watch, on_file_change, file, interval_ms);
+  return 0;
+}
+
+void wgg_wasm_app_unwatch(wgg_wasm_app *h) {
+  if (!h || !h->watch) return;
+  uv_close((uv_handle_t *)h->watch, (uv_close_cb)free);
+  h->watch = NULL;
+}
+
 void wgg_wasm_app_free(wgg_wasm_app *h) {
   if (!h) return;
   gen_release(h->cur);

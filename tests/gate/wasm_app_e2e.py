@@ -21,7 +21,7 @@ instance, and a trap discards it.
 
 The Configuration's appHttpPipeline runs in front of a wasm app (a guest tags its requests).
 SIGHUP reloads the app (a broken module leaves the old one serving; the new one may even use the
-other ABI). Loading: --app-wasm with --app-port, a module exporting neither ABI, and an unknown import are
+other ABI), and so does a change of its file. Loading: --app-wasm with --app-port, a module exporting neither ABI, and an unknown import are
 refused at start with a clear message.
 """
 import json
@@ -326,6 +326,16 @@ try:
         time.sleep(0.05)
     st, _, b = inv(sc, "GET", "/hello")
     check(st == 200 and b == b"hello from an http-wasm app\n", f"after reload: {st} {b!r}")
+    # a changed file is picked up by itself (no signal), as the middleware's guests are
+    time.sleep(1.1)  # a new mtime second, whatever the file system's resolution
+    shutil.copyfile(os.path.join(APPS, "wagi_app.wasm"), work_app + ".tmp")
+    os.replace(work_app + ".tmp", work_app)
+    for _ in range(100):
+        st, _, b = inv(sc, "GET", "/hello")
+        if b == b"hello from wasm\n":
+            break
+        time.sleep(0.1)
+    check(st == 200 and b == b"hello from wasm\n", f"reloaded on a file change: {st} {b!r}")
 finally:
     sc.stop()
 
