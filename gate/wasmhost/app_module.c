@@ -555,7 +555,7 @@ static void start(wgg_app_call *c);
 /* Guests running on this thread right now (a host call may reach another app in-process). */
 static _Thread_local int tls_running;
 
-/* Arms the time slice (or the remaining budget when it is shorter). */
+/* Arms one time slice (1-2 epoch ticks); the CPU budget is checked when the guest yields. */
 static void arm(wgg_app_call *c) {
   wg_store_set_deadline(c->store, SLICE_TICKS + 1);
   c->t0 = uv_hrtime();
