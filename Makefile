@@ -6,6 +6,7 @@
 #   make bench      build and run the benchmarks
 #   make fuzz       build the libFuzzer targets with clang and run each for FUZZ_SECONDS
 #   make spec       run the official spec testsuite (SPEC_SRC=path to a WebAssembly/testsuite checkout)
+#   make wasi-testsuite  run the official WASI testsuite (WASI_TESTSUITE=path to a wasi-testsuite prod/testsuite-base tree)
 
 SANITIZE ?= 0
 JOBS ?= $(shell nproc)
@@ -18,7 +19,7 @@ BUILD ?= build
 endif
 WASMGATE := $(BUILD)/cli/wasmgate
 
-.PHONY: all build deps test run bench fuzz spec clean
+.PHONY: all build deps test run bench fuzz spec wasi-testsuite clean
 
 all: build
 
@@ -47,6 +48,11 @@ fuzz: deps
 
 spec: build
 	tests/spec/run.sh $(WASMGATE) $(SPEC_SRC)
+
+# The official WASI testsuite (WASI_TESTSUITE=a WebAssembly/wasi-testsuite
+# checkout of branch prod/testsuite-base; docs/wasi.md).
+wasi-testsuite: build
+	tests/wasi/testsuite/run.py $(WASI_TESTSUITE) $(WASMGATE)
 
 clean:
 	rm -rf build build-san build-fuzz

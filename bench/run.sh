@@ -52,6 +52,9 @@ echo
 echo "embedding API (bench_api):"
 "$build/bench/bench_api" | sed 's/^/  /' || status=1
 echo
+echo "start-up (bench/startup.sh): wasm run of a hello world vs the binary's own start and an empty process"
+"$root/bench/startup.sh" "$build" || status=1
+echo
 echo "execution (bench/exec.sh): median of ${BENCH_RUNS:-3} runs, ratios to native code and V8"
 "$root/bench/exec.sh" "$build" || status=1
 echo

@@ -4,6 +4,7 @@
  * the command line, under optional fuel, timeout and memory limits.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "wasmgate.h"
@@ -31,7 +33,8 @@ static int usage(FILE *out, int status) {
           "  --dir HOST[:GUEST]   preopen directory HOST, seen by the guest as GUEST\n"
           "                       (default: HOST as written); repeatable\n"
           "  --env K=V            an environment variable for the guest; repeatable\n"
-          "  --stdin FILE         the guest reads FILE as its standard input\n"
+          "  --stdin FILE         the guest's standard input is FILE (a regular file,\n"
+          "                       seekable, as with a shell's < FILE)\n"
           "  --fuel N             stop after N units of fuel (function entries and loop\n"
           "                       iterations): \"all fuel consumed\"\n"
           "  --timeout DURATION   stop after DURATION (e.g. 500ms, 2s, 1m): \"interrupted\"\n"
@@ -211,8 +214,9 @@ int wg_cmd_wasm_run(int argc, char **argv) {
   if (i >= argc) return usage(stderr, 2);
   const char *path = argv[i];
   int status = 1;
-  size_t len = 0, in_len = 0;
-  unsigned char *bytes = wg_cli_read_file(path, &len), *in = NULL;
+  size_t len = 0;
+  int in_fd = -1;
+  unsigned char *bytes = wg_cli_read_file(path, &len);
   wg_module *m = NULL;
   wg_engine *engine = wg_engine_new(NULL);
   wg_store *store = NULL;
@@ -223,7 +227,10 @@ int wg_cmd_wasm_run(int argc, char **argv) {
   bool ticking = false;
   char err[256];
   if (!bytes || !engine) goto done;
-  if (stdin_file && !(in = wg_cli_read_file(stdin_file, &in_len))) goto done;
+  if (stdin_file && (in_fd = open(stdin_file, O_RDONLY | O_CLOEXEC)) < 0) {
+    fprintf(stderr, "wasmgate wasm run: cannot open %s: %s\n", stdin_file, strerror(errno));
+    goto done;
+  }
   wg_error *e = NULL;
   if (!(m = wg_module_new(bytes, len, &e))) {
     fprintf(stderr, "%s:0x%zx: %s\n", path, wg_error_offset(e), wg_error_message(e));
@@ -233,8 +240,8 @@ int wg_cmd_wasm_run(int argc, char **argv) {
   wg_store_config cfg = {.max_memory_pages = max_mem ? (uint32_t)((max_mem + 65535) >> 16) : 0};
   store = wg_store_new(engine, &cfg);
   wg_wasi_config wc = {.argc = argc - i, .argv = (const char *const *)argv + i, .envc = nenv, .envp = envs,
-                       .npreopens = npre, .preopens = preopens, .stdin_buf = in, .stdin_len = in_len,
-                       .use_stdin_buf = stdin_file != NULL, .strict = strict};
+                       .npreopens = npre, .preopens = preopens, .stdin_fd = in_fd,
+                       .use_stdin_fd = in_fd >= 0, .strict = strict};
   if (!store || !(w = wg_wasi_new(&wc, err, sizeof err))) {
     fprintf(stderr, "wasmgate wasm run: %s\n", store ? err : "out of memory");
     goto done;
@@ -335,7 +342,7 @@ done:
   wg_module_delete(m);
   wg_engine_delete(engine);
   free(bytes);
-  free(in);
+  if (in_fd >= 0) close(in_fd);
   for (int k = 0; k < npre; k++) free((void *)preopens[k].host);
   for (int k = 0; k < npreload; k++) {
     free((void *)pre[k].name);

@@ -116,6 +116,27 @@ YAML
 i=$((i + 1))
 echo "make-seeds: $i inputs in $top/resiliency"
 
+# OUT_DIR/http/ (for fuzz_http): what clients send on one connection: API
+# calls, pipelines, chunked bodies, Expect, percent-encoded paths, the
+# invocation forms (path, dapr-app-id header, basic auth) and hostile framing.
+mkdir -p "$top/http"
+h=0
+http_seed() { printf '%b' "$1" >"$top/http/seed$h"; h=$((h + 1)); }
+http_seed 'GET /v1.0/healthz HTTP/1.1\r\nHost: x\r\n\r\n'
+http_seed 'GET /v1.0/healthz/outbound HTTP/1.1\r\nHost: x\r\n\r\nGET /v1.0/metadata HTTP/1.1\r\nHost: x\r\n\r\n'
+http_seed 'POST /v1.0/state/statestore HTTP/1.1\r\nHost: x\r\nContent-Length: 25\r\n\r\n[{"key":"k","value":"v"}]'
+http_seed 'GET /v1.0/state/s%2Fx/k%00y?metadata.a=b&x=%zz HTTP/1.1\r\nHost: x\r\n\r\n'
+http_seed 'POST /v1.0/publish/pubsub/topic HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n'
+http_seed 'PUT /v1.0/invoke/fuzz/method/a/../b%2e%2e/c?q=1 HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi'
+http_seed 'GET /v1.0/invoke/http%3A%2F%2F127.0.0.1%3A1/method/ HTTP/1.1\r\nHost: x\r\n\r\n'
+http_seed 'GET /orders/1 HTTP/1.1\r\nHost: x\r\ndapr-app-id: fuzz\r\n\r\n'
+http_seed 'GET /orders HTTP/1.1\r\nHost: x\r\nAuthorization: Basic ZGFwci1hcHAtaWQ6ZnV6eg==\r\n\r\n'
+http_seed 'POST /v1.0/bindings/b HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\n{"operation":"get"}x'
+http_seed 'POST /v1.0-alpha1/publish/bulk/pubsub/t HTTP/1.0\r\nContent-Length: 2\r\n\r\n[]'
+http_seed 'POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\nContent-Length: 3\r\n\r\nabc'
+http_seed 'GET / HTTP/9.9\r\nHost: a\r\nHost: b\r\n X-Fold: c\r\n\r\n'
+echo "make-seeds: $h inputs in $top/http"
+
 # OUT_DIR/wagi/ (for fuzz_wagi): CGI responses (first byte 0) and requests for the CGI
 # environment (first byte 1: method, target, header name/value pairs separated by NUL).
 mkdir -p "$top/wagi"

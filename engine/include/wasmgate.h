@@ -108,6 +108,18 @@ WG_API wg_module *wg_module_new(const uint8_t *bytes, size_t len, wg_error **err
 /* Releases a module. NULL is allowed and ignored. */
 WG_API void wg_module_delete(wg_module *m);
 
+/* Compiles every function of the module to the engine's internal code now,
+ * instead of on each function's first call. Functions are otherwise
+ * compiled lazily, so that large modules start fast; a host that loads a
+ * module once and serves requests from it (the sidecar) calls this at load,
+ * so that no request pays for compilation. (Lazy compilation never counts
+ * against a store's deadline either: the clock stops while it runs.) The
+ * code is the module's, shared by every store and thread. Functions the
+ * engine cannot run yet (SIMD) are left to trap when called, as they would.
+ * Thread-safe. Returns false with *err set (kind WG_ERROR_RESOURCE, "out of
+ * memory") on out of memory; what was compiled stays. */
+WG_API bool wg_module_compile_all(const wg_module *m, wg_error **err);
+
 /* Describes one import or export of a module. Strings point into the module
  * and stay valid until wg_module_delete; they are NUL-terminated, and
  * `*_len` gives their exact length (a name may itself contain NUL bytes). */
@@ -263,13 +275,29 @@ WG_API bool wg_trap_frame(const wg_trap *t, size_t i, wg_trap_frame_info *out);
  * engine recorded there. False on out of memory. */
 WG_API bool wg_trap_append_frame(wg_trap *t, const wg_trap_frame_info *frame);
 
-/* Store limits. A zero field means "the default" noted beside it. */
+/* Store limits. A zero field means "the default" noted beside it.
+ *
+ * `max_bytes` bounds everything the store's objects hold together: linear
+ * memories (their current size), tables (8 bytes per element), globals,
+ * functions, instances and the element segments they keep. Creating or
+ * growing anything past it fails: memory.grow and table.grow return -1,
+ * wg_memory_new / wg_table_new / wg_global_new / wg_func_new_host return
+ * NULL, and wg_instance_new fails with WG_ERROR_LIMIT ("store memory limit
+ * exceeded: ..."). The value stack (value_stack_slots) and compiled code
+ * (shared by the module's instances) are not counted. A host that gives a
+ * guest a memory budget (a component's maxMemory) sets max_bytes to it
+ * (and max_memory_pages for the memory alone, if it wants both). */
 typedef struct wg_store_config {
   size_t value_stack_slots; /* 64-bit slots for locals and operands (default 1M: 8 MiB) */
   uint32_t max_call_depth;  /* wasm frames (default 20000) */
   uint32_t max_memory_pages;/* cap on any memory's size in 64 KiB pages (default 65536) */
   uint32_t max_table_elems; /* cap on any table's size (default 10,000,000) */
+  uint64_t max_bytes;       /* cap on the store's objects together, in bytes (default
+                               max_memory_pages * 64 KiB + 64 MiB) */
 } wg_store_config;
+
+/* Bytes the store's objects hold now, as counted against max_bytes. */
+WG_API uint64_t wg_store_bytes(const wg_store *s);
 
 /* An engine holds what stores share: the epoch counter that deadlines are
  * measured against, and default store limits. Modules do not belong to an
@@ -408,6 +436,16 @@ WG_API uint64_t wg_engine_epoch(const wg_engine *e);
 WG_API void wg_store_set_deadline(wg_store *s, uint64_t delta);
 /* Removes the deadline (the default). */
 WG_API void wg_store_clear_deadline(wg_store *s);
+/* Interrupts the store's running guest: its deadline becomes "already
+ * passed", so wasm code traps with WG_TRAP_INTERRUPTED at its next function
+ * entry or loop iteration (a host function it is in returns first). Unlike
+ * the other functions here, it may be called from any thread while another
+ * thread runs the store (a caller that went away); the caller keeps the
+ * store alive meanwhile. The store must have a deadline (any: set one far
+ * away if the guest has no time limit), since an interpreter with neither a
+ * deadline nor fuel may skip its checks. A later wg_store_set_deadline
+ * rearms the store. */
+WG_API void wg_store_interrupt(wg_store *s);
 
 /* ------------------------------------------------------------------ suspending and resuming guests */
 

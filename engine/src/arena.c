@@ -42,6 +42,12 @@ void *wg_arena_array(wg_arena *a, size_t n, size_t size) {
   return wg_arena_alloc(a, n * size);
 }
 
+size_t wg_arena_bytes(const wg_arena *a) {
+  size_t n = 0;
+  for (const wg_arena_chunk *c = a->head; c; c = c->next) n += c->cap;
+  return n;
+}
+
 void wg_arena_free(wg_arena *a) {
   wg_arena_chunk *c = a->head;
   while (c) {

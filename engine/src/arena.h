@@ -21,6 +21,10 @@ void *wg_arena_alloc(wg_arena *a, size_t size);
 /* Like wg_arena_alloc for `n` elements of `size` bytes; NULL on overflow. */
 void *wg_arena_array(wg_arena *a, size_t n, size_t size);
 
+/* Bytes the arena holds from malloc (its chunks' capacities), for tests and
+ * accounting. */
+size_t wg_arena_bytes(const wg_arena *a);
+
 /* Releases every allocation of the arena; the arena may be reused. */
 void wg_arena_free(wg_arena *a);
 

@@ -488,6 +488,24 @@ static bool decode_section(decoder *dc, uint8_t id, wg_reader *r) {
   return false;
 }
 
+/* The number of well-formed section headers from r's position on, stopping
+ * at the first malformed one (which the decoder reports in its turn). Reads
+ * a copy of `r` with a scratch diagnostic: nothing is recorded or consumed. */
+static uint32_t count_sections(const wg_reader *r) {
+  wg_diag scratch = {0};
+  wg_reader c = *r;
+  c.diag = &scratch;
+  uint32_t n = 0;
+  while (!rd_done(&c)) {
+    uint8_t id;
+    uint32_t size;
+    if (!rd_u8(&c, &id) || !rd_u32(&c, &size) || size > rd_left(&c)) break;
+    c.p += size;
+    n++;
+  }
+  return n;
+}
+
 bool wg_decode_module(wg_module *m, wg_diag *d) {
   decoder dc = {.m = m, .d = d};
   wg_reader r = {m->bytes, m->bytes + m->len, m->bytes, d, WG_MSG_EOF};
@@ -497,8 +515,10 @@ bool wg_decode_module(wg_module *m, wg_diag *d) {
   if (!rd_bytes(&r, 4, &p)) return false;
   if (memcmp(p, "\1\0\0\0", 4)) return wg_fail(d, WG_ERROR_MALFORMED, 4, "unknown binary version");
 
-  /* At most one section per 2 bytes of input. */
-  m->sections = wg_arena_array(&m->arena, m->len / 2 + 1, sizeof *m->sections);
+  /* One record per section actually present: count the section headers
+   * first (the main loop below reports any malformed one). */
+  uint32_t cap = count_sections(&r);
+  m->sections = wg_arena_array(&m->arena, cap ? cap : 1, sizeof *m->sections);
   if (!m->sections) return oom(&dc, &r);
   uint8_t last_rank = 0;
   while (!rd_done(&r)) {
@@ -514,6 +534,7 @@ bool wg_decode_module(wg_module *m, wg_diag *d) {
         return wg_fail(d, WG_ERROR_MALFORMED, at, "unexpected content after last section");
       last_rank = section_rank[id];
     }
+    if (m->nsections >= cap) return oom(&dc, &r); /* cannot happen: counted above */
     struct wg_section_info *si = &m->sections[m->nsections++];
     si->id = id;
     si->offset = (uint32_t)rd_offset(&r);

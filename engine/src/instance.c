@@ -115,12 +115,37 @@ static bool oom(wg_error **err) {
   return false;
 }
 
+/* Counts `n` bytes for `what` (entity `index` of its kind, or UINT32_MAX
+ * for none) against the store's max_bytes, or fails
+ * instantiation with a message that says what did not fit. */
+static bool charge(wg_store *s, uint64_t n, const char *what, uint32_t index, wg_error **err) {
+  if (wg_store_charge(s, n)) return true;
+  if (err) {
+    char msg[200], idx[16] = "";
+    if (index != UINT32_MAX) snprintf(idx, sizeof idx, " %u", index);
+    snprintf(msg, sizeof msg, "store memory limit exceeded: %s%s takes %llu bytes, %llu of %llu in use", what, idx,
+             (unsigned long long)n, (unsigned long long)s->bytes, (unsigned long long)s->config.max_bytes);
+    *err = wg_error_make(WG_ERROR_LIMIT, SIZE_MAX, msg);
+  }
+  return false;
+}
+
+/* The bytes of the instance's own bookkeeping (wg_instance_new's arrays). */
+static uint64_t instance_bytes(const wg_module *m) {
+  return sizeof(wg_instance) + ((uint64_t)m->nfuncs + 1) * sizeof(wg_func *) +
+         ((uint64_t)m->ntables + 1) * sizeof(wg_table *) + ((uint64_t)m->nmems + 1) * sizeof(wg_memory *) +
+         ((uint64_t)m->nglobals + 1) * sizeof(wg_global *) +
+         ((uint64_t)m->nelems + 1) * (sizeof(wg_ref *) + sizeof(uint32_t)) + (m->ndatas + 1ull) +
+         ((uint64_t)m->ntypes + 1) * sizeof(wg_typeid);
+}
+
 static bool allocate(wg_instance *inst, wg_error **err) {
   wg_store *s = inst->store;
   const wg_module *m = inst->module;
   /* The module's own functions and globals: one block each, owned by the
    * store (one allocation instead of one per object). */
   uint32_t nown = m->nfuncs - m->nfunc_imports;
+  if (!charge(s, (uint64_t)nown * sizeof(wg_func), "functions", UINT32_MAX, err)) return false;
   wg_func *fs = nown ? calloc(nown, sizeof *fs) : NULL;
   if (nown && !wg_store_own(s, fs, NULL)) return oom(err);
   for (uint32_t i = m->nfunc_imports; i < m->nfuncs; i++) {
@@ -131,11 +156,16 @@ static bool allocate(wg_instance *inst, wg_error **err) {
   }
   for (uint32_t i = m->ntable_imports; i < m->ntables; i++) {
     const wg_tabletype *t = &m->tables[i];
+    /* wg_table_new counts it too; checked here to say what did not fit. */
+    uint64_t need = sizeof(wg_table) + (uint64_t)t->limits.min * sizeof(wg_ref);
+    if (need > s->config.max_bytes - s->bytes) return charge(s, need, "table", i, err);
     inst->tables[i] = wg_table_new(s, (wg_valtype)t->elem, t->limits.min, t->limits.has_max, t->limits.max, NULL);
     if (!inst->tables[i]) return oom(err);
   }
   for (uint32_t i = m->nmem_imports; i < m->nmems; i++) {
     const wg_limits *l = &m->mems[i];
+    uint64_t need = sizeof(wg_memory) + (uint64_t)l->min * 65536;
+    if (need > s->config.max_bytes - s->bytes) return charge(s, need, "memory", i, err);
     inst->mems[i] = wg_memory_new(s, l->min, l->has_max, l->max);
     if (!inst->mems[i]) {
       if (err) *err = wg_error_make(WG_ERROR_RESOURCE, SIZE_MAX, "cannot allocate memory (limit or out of memory)");
@@ -143,6 +173,7 @@ static bool allocate(wg_instance *inst, wg_error **err) {
     }
   }
   uint32_t nglob = m->nglobals - m->nglobal_imports;
+  if (!charge(s, (uint64_t)nglob * sizeof(wg_global), "globals", UINT32_MAX, err)) return false;
   wg_global *gs = nglob ? calloc(nglob, sizeof *gs) : NULL;
   if (nglob && !wg_store_own(s, gs, NULL)) return oom(err);
   for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++) {
@@ -155,6 +186,7 @@ static bool allocate(wg_instance *inst, wg_error **err) {
   /* Element segments' references, evaluated now (4.5.4 step 10). */
   for (uint32_t i = 0; i < m->nelems; i++) {
     const wg_elem *e = &m->elems[i];
+    if (!charge(s, ((uint64_t)e->count + 1) * sizeof(wg_ref), "element segment", i, err)) return false;
     inst->elem_refs[i] = calloc(e->count ? e->count : 1, sizeof(wg_ref));
     if (!inst->elem_refs[i]) return oom(err);
     for (uint32_t k = 0; k < e->count; k++)
@@ -195,6 +227,7 @@ wg_instance *wg_instance_new(wg_store *s, const wg_module *m, const wg_extern *i
                              wg_error **err, wg_trap **trap) {
   if (err) *err = NULL;
   if (trap) *trap = NULL;
+  if (!charge(s, instance_bytes(m), "instance", UINT32_MAX, err)) return NULL;
   wg_instance *inst = calloc(1, sizeof *inst);
   if (!inst) return oom(err), NULL;
   inst->store = s;

@@ -73,6 +73,12 @@ static bool can_suspend(const wg_store *s, uint32_t base_depth) { return base_de
     memsize = mem0 ? mem0->size : 0;                   \
   } while (0)
 
+/* A bulk operation (bulk.c); when it stops between chunks, bulk_stop. */
+#define BULK(call)                           \
+  do {                                       \
+    if ((trap_code = (call))) goto bulk_stop; \
+  } while (0)
+
 /* Operators, by shape. x, y are the operands; the expression is the result. */
 #define UN(ID, TIN, FIN, FOUT, EXPR) \
   L_##ID : {                         \
@@ -184,6 +190,45 @@ static bool can_suspend(const wg_store *s, uint32_t base_depth) { return base_de
     NEXT();                          \
   }
 #define HBIN(ID, ...) H(ID), [IR_IMM_BASE + WG_OP_##ID] = &&L_##ID##_I,
+/* Float binary operators' forms with a constant right operand, [x, dst]
+ * [bits] (the register forms are listed one by one with the other
+ * numeric handlers): the constant's bit pattern is the immediate. */
+#define FLOAT_BINOPS(X) \
+  X(F32_EQ, float, f32, i32, x == y) \
+  X(F32_NE, float, f32, i32, x != y) \
+  X(F32_LT, float, f32, i32, x < y) \
+  X(F32_GT, float, f32, i32, x > y) \
+  X(F32_LE, float, f32, i32, x <= y) \
+  X(F32_GE, float, f32, i32, x >= y) \
+  X(F64_EQ, double, f64, i32, x == y) \
+  X(F64_NE, double, f64, i32, x != y) \
+  X(F64_LT, double, f64, i32, x < y) \
+  X(F64_GT, double, f64, i32, x > y) \
+  X(F64_LE, double, f64, i32, x <= y) \
+  X(F64_GE, double, f64, i32, x >= y) \
+  X(F32_ADD, float, f32, f32, x + y) \
+  X(F32_SUB, float, f32, f32, x - y) \
+  X(F32_MUL, float, f32, f32, x * y) \
+  X(F32_DIV, float, f32, f32, x / y) \
+  X(F32_MIN, float, f32, f32, wg_fminf(x, y)) \
+  X(F32_MAX, float, f32, f32, wg_fmaxf(x, y)) \
+  X(F32_COPYSIGN, float, f32, f32, wg_fcopysignf(x, y)) \
+  X(F64_ADD, double, f64, f64, x + y) \
+  X(F64_SUB, double, f64, f64, x - y) \
+  X(F64_MUL, double, f64, f64, x * y) \
+  X(F64_DIV, double, f64, f64, x / y) \
+  X(F64_MIN, double, f64, f64, wg_fmin(x, y)) \
+  X(F64_MAX, double, f64, f64, wg_fmax(x, y)) \
+  X(F64_COPYSIGN, double, f64, f64, wg_fcopysign(x, y))
+#define FBINI(ID, T, FIN, FOUT, EXPR)              \
+  L_##ID##_I : {                                   \
+    wg_slot imm_ = {.u64 = pc[1].u64};             \
+    T x = fp[A].FIN, y = imm_.FIN;                 \
+    fp[B].FOUT = (EXPR);                           \
+    pc += 2;                                       \
+    NEXT();                                        \
+  }
+#define HFBINI(ID, ...) [IR_IMM_BASE + WG_OP_##ID] = &&L_##ID##_I,
 /* Fused compare-and-branch on i32: [a, b] [target] and [a, imm32] [target]. */
 #define I32_COMPARES(X) \
   X(EQ, uint32_t, ==) X(NE, uint32_t, !=) X(LT_S, int32_t, <) X(LT_U, uint32_t, <) X(GT_S, int32_t, >) \
@@ -229,6 +274,7 @@ static wg_trap *run(wg_store *s, wg_func *f, wg_slot *fp, const void *const **ta
       H(I64_EXTEND16_S), H(I64_EXTEND32_S), H(I32_TRUNC_SAT_F32_S), H(I32_TRUNC_SAT_F32_U),
       H(I32_TRUNC_SAT_F64_S), H(I32_TRUNC_SAT_F64_U), H(I64_TRUNC_SAT_F32_S), H(I64_TRUNC_SAT_F32_U),
       H(I64_TRUNC_SAT_F64_S), H(I64_TRUNC_SAT_F64_U), I32_COMPARES(HBRC) HI(IR_BR_EQZ), HI(IR_BR_NEZ),
+      FLOAT_BINOPS(HFBINI)
   };
   if (table) {
     *table = labels;
@@ -258,7 +304,7 @@ static wg_trap *run(wg_store *s, wg_func *f, wg_slot *fp, const void *const **ta
   }
   inst = f->inst;
   if (s->depth >= s->frames_cap && !wg_store_grow_frames(s)) return wg_trap_new(WG_TRAP_STACK_EXHAUSTED, NULL);
-  const wg_code *code = wg_compile_func(inst->module, f->index, &trap_msg);
+  const wg_code *code = wg_store_compile(s, inst->module, f->index, &trap_msg);
   if (!code) return wg_trap_new(WG_TRAP_UNSUPPORTED, trap_msg);
   s->frames[++s->depth] = (wg_frame){&exit_cell, fp, f};
   pc = code->cells;
@@ -368,7 +414,7 @@ call:
   }
   code = callee->code;
   if (!code) {
-    code = wg_compile_func(callee->inst->module, callee->index, &trap_msg);
+    code = wg_store_compile(s, callee->inst->module, callee->index, &trap_msg);
     if (!code) TRAP(WG_TRAP_UNSUPPORTED);
     callee->code = code;
   }
@@ -398,6 +444,11 @@ L_IR_RETURN: {
 }
 L_IR_EXIT:
   return NULL;
+bulk_stop:
+  /* A bulk operation stopped between two chunks (fuel or deadline). Its
+   * operands now describe the work left, so continuing at pc - 1 (its
+   * handler cell) would finish it; for now it traps. */
+  goto trap;
 trap: {
   wg_trap *t = wg_trap_at(s, trap_code, trap_msg, base_depth, pc);
   s->depth = base_depth;
@@ -456,7 +507,7 @@ L_TABLE_FILL: {
   uint32_t i = fp[A].u32, n = fp[A + 2].u32;
   wg_ref v = fp[A + 1].ref;
   if ((uint64_t)i + n > t->size) TRAP(WG_TRAP_TABLE_OUT_OF_BOUNDS);
-  for (uint32_t k = 0; k < n; k++) t->elems[i + k] = v;
+  BULK(wg_bulk_fill_refs(s, t->elems, &fp[A].u32, v, &fp[A + 2].u32));
   pc += 1;
   NEXT();
 }
@@ -464,7 +515,7 @@ L_TABLE_COPY: {
   wg_table *dt = inst->tables[A], *st = inst->tables[B];
   uint32_t d = fp[C].u32, sr = fp[C + 1].u32, n = fp[C + 2].u32;
   if ((uint64_t)sr + n > st->size || (uint64_t)d + n > dt->size) TRAP(WG_TRAP_TABLE_OUT_OF_BOUNDS);
-  if (n) memmove(dt->elems + d, st->elems + sr, (size_t)n * sizeof(wg_ref));
+  BULK(wg_bulk_move(s, dt->elems, &fp[C].u32, st->elems, &fp[C + 1].u32, &fp[C + 2].u32, sizeof(wg_ref)));
   pc += 2;
   NEXT();
 }
@@ -472,7 +523,7 @@ L_TABLE_INIT: {
   wg_table *t = inst->tables[B];
   uint32_t d = fp[C].u32, sr = fp[C + 1].u32, n = fp[C + 2].u32;
   if ((uint64_t)sr + n > inst->elem_sizes[A] || (uint64_t)d + n > t->size) TRAP(WG_TRAP_TABLE_OUT_OF_BOUNDS);
-  if (n) memcpy(t->elems + d, inst->elem_refs[A] + sr, (size_t)n * sizeof(wg_ref));
+  BULK(wg_bulk_move(s, t->elems, &fp[C].u32, inst->elem_refs[A], &fp[C + 1].u32, &fp[C + 2].u32, sizeof(wg_ref)));
   pc += 2;
   NEXT();
 }
@@ -518,14 +569,14 @@ L_MEMORY_GROW:
 L_MEMORY_FILL: {
   uint32_t d = fp[A].u32, n = fp[A + 2].u32;
   if ((uint64_t)d + n > memsize) TRAP(WG_TRAP_MEMORY_OUT_OF_BOUNDS);
-  memset(membase + d, (int)(fp[A + 1].u32 & 0xFF), n);
+  BULK(wg_bulk_fill(s, membase, &fp[A].u32, (uint8_t)fp[A + 1].u32, &fp[A + 2].u32));
   pc += 1;
   NEXT();
 }
 L_MEMORY_COPY: {
   uint32_t d = fp[A].u32, sr = fp[A + 1].u32, n = fp[A + 2].u32;
   if ((uint64_t)sr + n > memsize || (uint64_t)d + n > memsize) TRAP(WG_TRAP_MEMORY_OUT_OF_BOUNDS);
-  memmove(membase + d, membase + sr, n);
+  BULK(wg_bulk_move(s, membase, &fp[A].u32, membase, &fp[A + 1].u32, &fp[A + 2].u32, 1));
   pc += 1;
   NEXT();
 }
@@ -534,7 +585,7 @@ L_MEMORY_INIT: {
   uint32_t d = fp[A].u32, sr = fp[A + 1].u32, n = fp[A + 2].u32;
   uint64_t segsize = inst->data_dropped[B] ? 0 : seg->init.len;
   if ((uint64_t)sr + n > segsize || (uint64_t)d + n > memsize) TRAP(WG_TRAP_MEMORY_OUT_OF_BOUNDS);
-  if (n) memcpy(membase + d, seg->init.ptr + sr, n);
+  BULK(wg_bulk_move(s, membase, &fp[A].u32, seg->init.ptr, &fp[A + 1].u32, &fp[A + 2].u32, 1));
   pc += 1;
   NEXT();
 }
@@ -546,6 +597,7 @@ L_DATA_DROP:
   /* ------------------------------------------------------------ numeric (4.4.1, 4.3) */
   INT_BINOPS(BIN)
   INT_BINOPS(BINI)
+  FLOAT_BINOPS(FBINI)
   I32_COMPARES(BRC)
 L_IR_BR_EQZ:
   pc = fp[A].i32 ? pc + 2 : pc[1].target;

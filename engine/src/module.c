@@ -62,6 +62,18 @@ wg_module *wg_module_new(const uint8_t *bytes, size_t len, wg_error **err) {
   return m;
 }
 
+bool wg_module_compile_all(const wg_module *m, wg_error **err) {
+  if (err) *err = NULL;
+  for (uint32_t f = m->nfunc_imports; f < m->nfuncs; f++) {
+    const char *why = NULL;
+    if (!wg_compile_func(m, f, &why) && why && !strcmp(why, "out of memory")) {
+      if (err) *err = wg_error_make(WG_ERROR_RESOURCE, SIZE_MAX, "out of memory");
+      return false;
+    }
+  }
+  return true;
+}
+
 void wg_module_delete(wg_module *m) {
   if (!m) return;
   if (m->codes)

@@ -68,6 +68,7 @@ struct wg_func {
 };
 
 struct wg_table {
+  wg_store *store; /* charged for its elements (max_bytes) */
   wg_valtype elem;
   uint32_t size, max; /* max: how far it may grow (the declared maximum, capped by the store) */
   bool has_max;       /* the declared limits, for import matching */
@@ -76,6 +77,7 @@ struct wg_table {
 };
 
 struct wg_memory {
+  wg_store *store;   /* charged for its pages (max_bytes) */
   uint8_t *data;     /* reserved for max pages, committed for `pages` */
   uint64_t size;     /* bytes = pages * 65536 */
   uint32_t pages, max; /* max: how far it may grow (declared maximum, capped by the store) */
@@ -126,11 +128,13 @@ struct wg_store {
   wg_functype_desc *types;
   uint32_t ntypes, cap_types;
   wg_owned *owned;
+  uint64_t bytes; /* held by the store's objects, against config.max_bytes */
   /* Interruption: fuel left (INT64_MAX when metering is off) and the epoch
-   * deadline (UINT64_MAX for none). Checked at function entry and loops. */
+   * deadline (UINT64_MAX for none). Checked at function entry and loops.
+   * The deadline is atomic: wg_store_interrupt lowers it from another thread. */
   int64_t fuel;
   bool fuel_on;
-  uint64_t deadline;
+  _Atomic uint64_t deadline;
   _Atomic uint64_t *epoch; /* the engine's counter */
   /* Suspension (wg_func_resume): where the outermost call stopped. */
   bool yield;           /* wg_store_set_yield */
@@ -158,6 +162,10 @@ extern wg_engine wg_default_engine;
  * (or on out of memory). */
 bool wg_store_grow_frames(wg_store *s);
 
+/* Counts `n` more bytes against the store's max_bytes: false (nothing
+ * counted) when they do not fit. */
+bool wg_store_charge(wg_store *s, uint64_t n);
+
 /* Interns a function type; returns its id, or UINT32_MAX on OOM. */
 wg_typeid wg_store_intern_type(wg_store *s, uint32_t np, const uint8_t *params, uint32_t nr, const uint8_t *results);
 
@@ -169,6 +177,12 @@ void *wg_store_own(wg_store *s, void *p, void (*release)(void *));
  * Thread-safe: concurrent callers get the same code. NULL on OOM or when the
  * function uses instructions that cannot run yet (SIMD); *why says which. */
 const wg_code *wg_compile_func(const wg_module *m, uint32_t func, const char **why);
+
+/* wg_compile_func for a function the store is about to run, with the
+ * store's deadline clock stopped while it compiles (limits.c): the deadline
+ * moves later by the epochs that passed, so lazy compilation never counts
+ * against a guest's time (issue 18.8). */
+const wg_code *wg_store_compile(wg_store *s, const wg_module *m, uint32_t func, const char **why);
 
 /* Frees compiled code (module deletion). */
 void wg_code_free(wg_code *code);
@@ -200,6 +214,18 @@ void wg_trap_add_frames(wg_store *s, wg_trap *t, uint32_t depth_base, const wg_c
 
 /* The spec's message for a trap code. */
 const char *wg_trap_code_message(wg_trap_code code);
+
+/* Bulk operations in chunks with fuel and the deadline checked between them
+ * (bulk.c), on bounds-checked operands that they update in place (*d, *sr
+ * advance and *n shrinks as chunks are done): fill bytes base[*d, *d + *n);
+ * move *n elements of `elem` bytes from sbase[*sr] to dbase[*d] (memmove
+ * semantics when the bases are equal); fill references base[*i, *i + *n).
+ * 0 when done, else the trap code (WG_TRAP_OUT_OF_FUEL, WG_TRAP_INTERRUPTED)
+ * with the operands describing the work left. */
+wg_trap_code wg_bulk_fill(wg_store *s, uint8_t *base, uint32_t *d, uint8_t v, uint32_t *n);
+wg_trap_code wg_bulk_move(wg_store *s, void *dbase, uint32_t *d, const void *sbase, uint32_t *sr, uint32_t *n,
+                          uint32_t elem);
+wg_trap_code wg_bulk_fill_refs(wg_store *s, wg_ref *base, uint32_t *i, wg_ref v, uint32_t *n);
 
 /* Memory growth shared by memory.grow and the API: old pages or -1. */
 int64_t wg_memory_grow_pages(wg_memory *mem, uint32_t delta);

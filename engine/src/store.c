@@ -19,6 +19,9 @@
 #include "runtime.h"
 
 #define PAGE 65536u
+/* The default max_bytes beyond the memory cap: room for tables, globals,
+ * functions and instances (wasmgate.h). */
+#define WG_STORE_EXTRA_BYTES (64ull << 20)
 
 struct wg_owned {
   wg_owned *next;
@@ -31,9 +34,11 @@ struct wg_owned {
  * Released reservations are recycled: a store per request (a WASI command per
  * binding call, an http-wasm instance) would otherwise pay mmap + mprotect +
  * munmap and fault in fresh pages every time, which is most of the cost of a
- * short call. A released memory whose committed part is small is zeroed and
- * kept, still committed, in a small process-wide cache; the next memory with
- * the same reservation size takes it. A reused memory is indistinguishable
+ * short call. A released memory whose committed part is small is kept, still
+ * committed, in a small process-wide cache; the next memory with the same
+ * reservation size takes it and zeroes it then (zeroing on release would
+ * cost every short-lived process, `wasm run`, a memset of its memory at
+ * exit for a reuse that never comes). A reused memory is indistinguishable
  * from a fresh one: all zero, accessible up to its size (bounds checks are
  * explicit compares against the size, so committed bytes past the size are
  * never reachable from wasm). */
@@ -60,6 +65,7 @@ static uint8_t *mem_reserve(wg_memory *mem) {
       uint8_t *p = recycle_cache[i].data;
       recycle_cache[i] = recycle_cache[--recycle_n];
       pthread_mutex_unlock(&recycle_mu);
+      memset(p, 0, mem->committed);
       return p;
     }
   pthread_mutex_unlock(&recycle_mu);
@@ -78,18 +84,12 @@ static bool mem_commit(wg_memory *mem, size_t from, size_t bytes) {
 static void mem_release(wg_memory *mem) {
   if (mem->committed <= RECYCLE_MAX_COMMITTED) {
     pthread_mutex_lock(&recycle_mu);
-    bool room = recycle_n < RECYCLE_SLOTS;
-    pthread_mutex_unlock(&recycle_mu);
-    if (room) {
-      memset(mem->data, 0, mem->committed);
-      pthread_mutex_lock(&recycle_mu);
-      if (recycle_n < RECYCLE_SLOTS) {
-        recycle_cache[recycle_n++] = (recycled){mem->data, mem->reserved, mem->committed};
-        pthread_mutex_unlock(&recycle_mu);
-        return;
-      }
+    if (recycle_n < RECYCLE_SLOTS) {
+      recycle_cache[recycle_n++] = (recycled){mem->data, mem->reserved, mem->committed};
       pthread_mutex_unlock(&recycle_mu);
+      return;
     }
+    pthread_mutex_unlock(&recycle_mu);
   }
   munmap(mem->data, mem->reserved);
 }
@@ -205,11 +205,13 @@ wg_store *wg_store_new(wg_engine *e, const wg_store_config *config) {
     if (config->max_call_depth) s->config.max_call_depth = config->max_call_depth;
     if (config->max_memory_pages) s->config.max_memory_pages = config->max_memory_pages;
     if (config->max_table_elems) s->config.max_table_elems = config->max_table_elems;
+    if (config->max_bytes) s->config.max_bytes = config->max_bytes;
   }
   if (!s->config.value_stack_slots) s->config.value_stack_slots = 1u << 20;
   if (!s->config.max_call_depth) s->config.max_call_depth = 20000;
   if (!s->config.max_memory_pages || s->config.max_memory_pages > 65536) s->config.max_memory_pages = 65536;
   if (!s->config.max_table_elems) s->config.max_table_elems = WG_MAX_TABLE_SIZE;
+  if (!s->config.max_bytes) s->config.max_bytes = (uint64_t)s->config.max_memory_pages * PAGE + WG_STORE_EXTRA_BYTES;
   /* Not zeroed: locals are zeroed on function entry and operands are always
    * written before they are read. */
   s->stack = stack_take(s->config.value_stack_slots);
@@ -239,6 +241,14 @@ void wg_store_delete(wg_store *s) {
   free(s->frames);
   free(s);
 }
+
+bool wg_store_charge(wg_store *s, uint64_t n) {
+  if (n > s->config.max_bytes - s->bytes) return false;
+  s->bytes += n;
+  return true;
+}
+
+uint64_t wg_store_bytes(const wg_store *s) { return s->bytes; }
 
 bool wg_store_grow_frames(wg_store *s) {
   if (s->frames_cap >= s->config.max_call_depth) return false;
@@ -282,6 +292,7 @@ wg_func *wg_func_new_host(wg_store *s, const wg_functype_desc *type, wg_host_cal
   for (uint32_t i = 0; i < type->nresults; i++) codes[type->nparams + i] = (uint8_t)type->results[i];
   wg_typeid id = wg_store_intern_type(s, type->nparams, codes, type->nresults, codes + type->nparams);
   if (id == UINT32_MAX) return NULL;
+  if (!wg_store_charge(s, sizeof(wg_func))) return NULL;
   wg_func *f = calloc(1, sizeof *f);
   if (!f) return NULL;
   *f = (wg_func){.type_id = id, .type = s->types[id], .host = cb, .env = env};
@@ -298,8 +309,14 @@ wg_memory *wg_memory_new(wg_store *s, uint32_t min, bool has_max, uint32_t max) 
   uint32_t cap = s->config.max_memory_pages;
   if (min > cap || (has_max && min > max)) return NULL;
   uint32_t limit = has_max && max < cap ? max : cap;
+  const uint64_t cost = sizeof(wg_memory) + (uint64_t)min * PAGE;
+  if (!wg_store_charge(s, cost)) return NULL;
   wg_memory *mem = calloc(1, sizeof *mem);
-  if (!mem) return NULL;
+  if (!mem) {
+    s->bytes -= cost;
+    return NULL;
+  }
+  mem->store = s;
   mem->max = limit;
   mem->has_max = has_max;
   mem->decl_max = has_max ? max : 0;
@@ -308,10 +325,12 @@ wg_memory *wg_memory_new(wg_store *s, uint32_t min, bool has_max, uint32_t max) 
   mem->data = mem_reserve(mem);
   if (!mem->data) {
     free(mem);
+    s->bytes -= cost;
     return NULL;
   }
   if (min && !mem_commit(mem, 0, (size_t)min * PAGE)) {
     memory_release(mem);
+    s->bytes -= cost;
     return NULL;
   }
   mem->pages = min;
@@ -323,7 +342,11 @@ int64_t wg_memory_grow_pages(wg_memory *mem, uint32_t delta) {
   uint32_t old = mem->pages;
   if (delta == 0) return old;
   if ((uint64_t)old + delta > mem->max) return -1;
-  if (!mem_commit(mem, (size_t)old * PAGE, (size_t)delta * PAGE)) return -1;
+  if (!wg_store_charge(mem->store, (uint64_t)delta * PAGE)) return -1;
+  if (!mem_commit(mem, (size_t)old * PAGE, (size_t)delta * PAGE)) {
+    mem->store->bytes -= (uint64_t)delta * PAGE;
+    return -1;
+  }
   mem->pages = old + delta;
   mem->size = (uint64_t)mem->pages * PAGE;
   return old;
@@ -336,8 +359,14 @@ int64_t wg_memory_grow(wg_memory *mem, uint32_t delta) { return wg_memory_grow_p
 wg_table *wg_table_new(wg_store *s, wg_valtype elem, uint32_t min, bool has_max, uint32_t max, wg_ref init) {
   uint32_t cap = s->config.max_table_elems;
   if (min > cap || (has_max && min > max) || (elem != WG_FUNCREF && elem != WG_EXTERNREF)) return NULL;
+  const uint64_t cost = sizeof(wg_table) + (uint64_t)min * sizeof(wg_ref);
+  if (!wg_store_charge(s, cost)) return NULL;
   wg_table *t = calloc(1, sizeof *t);
-  if (!t) return NULL;
+  if (!t) {
+    s->bytes -= cost;
+    return NULL;
+  }
+  t->store = s;
   t->elem = elem;
   t->size = min;
   t->max = has_max && max < cap ? max : cap;
@@ -346,9 +375,11 @@ wg_table *wg_table_new(wg_store *s, wg_valtype elem, uint32_t min, bool has_max,
   t->elems = calloc(min ? min : 1, sizeof *t->elems);
   if (!t->elems) {
     free(t);
+    s->bytes -= cost;
     return NULL;
   }
-  for (uint32_t i = 0; i < min; i++) t->elems[i] = init;
+  if (init)
+    for (uint32_t i = 0; i < min; i++) t->elems[i] = init;
   return wg_store_own(s, t, table_release);
 }
 
@@ -364,8 +395,12 @@ int64_t wg_table_grow(wg_table *t, uint32_t delta, wg_ref init) {
   uint32_t old = t->size;
   if (delta == 0) return old;
   if ((uint64_t)old + delta > t->max) return -1;
+  if (!wg_store_charge(t->store, (uint64_t)delta * sizeof(wg_ref))) return -1;
   wg_ref *e = realloc(t->elems, ((size_t)old + delta) * sizeof *e);
-  if (!e) return -1;
+  if (!e) {
+    t->store->bytes -= (uint64_t)delta * sizeof(wg_ref);
+    return -1;
+  }
   for (uint32_t i = 0; i < delta; i++) e[old + i] = init;
   t->elems = e;
   t->size = old + delta;
@@ -409,6 +444,7 @@ bool wg_table_get(const wg_table *t, uint32_t i, wg_ref *out) {
 }
 
 wg_global *wg_global_new(wg_store *s, const wg_val *init, bool mut) {
+  if (!wg_store_charge(s, sizeof(wg_global))) return NULL;
   wg_global *g = calloc(1, sizeof *g);
   if (!g) return NULL;
   g->type = init->kind;

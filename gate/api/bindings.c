@@ -7,7 +7,9 @@
  * "metadata.<k>" headers, also on failure; 400 ERR_MALFORMED_REQUEST, 500
  * ERR_INVOKE_OUTPUT_BINDING. The request's traceparent, tracestate and
  * baggage headers are copied into the metadata. Bindings run on the libuv
- * thread pool.
+ * thread pool; when the caller disconnects meanwhile, the binding's cancel
+ * token fires (daprd cancels the request's context), so a running wasm guest
+ * is interrupted at once.
  */
 #include <http_parser.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 #include "api/api.h"
 #include "observe/metrics.h"
 #include "util/err.h"
+#include "util/log.h"
 
 typedef struct bind_job {
   wgg_http_req *req;
@@ -27,12 +30,18 @@ typedef struct bind_job {
   wgg_binding_result result;
   int rc;
   wgg_err err;
+  wgg_cancel cancel; /* fired from the loop when the caller goes away */
 } bind_job;
 
 static void bind_work(void *p) {
   bind_job *j = p;
-  j->rc = j->be->binding->ops->invoke(j->be->binding, j->operation, j->data, j->len, j->metadata, &j->result,
-                                      &j->err);
+  j->rc = j->be->binding->ops->invoke(j->be->binding, j->operation, j->data, j->len, j->metadata, &j->cancel,
+                                      &j->result, &j->err);
+}
+
+static void bind_gone(wgg_http_req *req, void *p) {
+  (void)req;
+  wgg_cancel_fire(&((bind_job *)p)->cancel);
 }
 
 static void free_job(bind_job *j) {
@@ -40,11 +49,15 @@ static void free_job(bind_job *j) {
   free(j->data);
   json_decref(j->metadata);
   wgg_binding_result_free(&j->result);
+  wgg_cancel_destroy(&j->cancel);
   free(j);
 }
 
 static void bind_done(void *p) {
   bind_job *j = p;
+  j->req->on_gone = NULL; /* the job ends here; a pipeline may keep req alive */
+  if (wgg_cancel_requested(&j->cancel))
+    wgg_info("output binding %s: the caller went away: %s", j->be->comp->name, j->rc ? j->err.msg : "completed");
   /* Response metadata as metadata.<key> headers, on success and failure. */
   size_t n = json_is_object(j->result.metadata) ? json_object_size(j->result.metadata) : 0;
   wgg_http_header *h = calloc(n ? n : 1, sizeof *h);
@@ -108,6 +121,7 @@ void wgg_api_bindings(wgg_api *api, wgg_http_req *req, char **seg, size_t n) {
   const char *op = json_string_value(wgg_json_field(body, "operation"));
   bind_job *j = calloc(1, sizeof *j);
   if (j) {
+    wgg_cancel_init(&j->cancel);
     j->req = req;
     j->be = be;
     j->operation = strdup(op ? op : "");
@@ -131,5 +145,8 @@ void wgg_api_bindings(wgg_api *api, wgg_http_req *req, char **seg, size_t n) {
   if (!ok || wgg_api_submit(req->loop, true, j, bind_work, bind_done)) {
     if (j) free_job(j);
     wgg_api_error(req, 500, "ERR_INVOKE_OUTPUT_BINDING", "error invoking output binding %s: out of memory", seg[0]);
+    return;
   }
+  req->on_gone = bind_gone;
+  req->gone_user = j;
 }

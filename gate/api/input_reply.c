@@ -84,7 +84,7 @@ static void send_to(reply_job *j, const char *name, json_t *data) {
   json_t *meta = json_object();
   wgg_binding_result r = {0};
   wgg_err e = {{0}};
-  if (!meta || be->binding->ops->invoke(be->binding, "create", text, text ? strlen(text) : 0, meta, &r, &e))
+  if (!meta || be->binding->ops->invoke(be->binding, "create", text, text ? strlen(text) : 0, meta, NULL, &r, &e))
     wgg_warn("input binding %s: sending the app's reply to %s failed: %s", j->binding, name, meta ? e.msg : "out of memory");
   wgg_binding_result_free(&r);
   json_decref(meta);

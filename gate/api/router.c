@@ -1,6 +1,7 @@
 /*
  * router.c: builds the API state (stores from components) and routes each
  * request: API token check (dapr pkg/api/http/middlewares.go), then the
+ * httpPipeline, then the
  * /v1.0/ building blocks.
  */
 #include <http_parser.h>
@@ -85,7 +86,7 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
     if (block_is(c->type, "bindings") && wgg_input_binding_type_supported(c->type)) continue; /* input_bindings.c */
     if (block_is(c->type, "bindings") && wgg_binding_type_supported(c->type)) {
       wgg_err e;
-      wgg_binding *b = wgg_binding_new(c, &e);
+      wgg_binding *b = wgg_binding_new(c, &(wgg_binding_opts){.wasm_strict_sandbox = api->config.wasm_strict_sandbox}, &e);
       if (!b && init_failed(c, e.msg, err)) goto fail;
       if (b) api->bindings[api->n_bindings++] = (wgg_binding_entry){c, b}, loaded(c);
       continue;
@@ -267,17 +268,6 @@ static void route(wgg_http_req *req, void *user) {
     wgg_api_error(req, 400, "ERR_MALFORMED_REQUEST", "malformed percent-encoding in the request path");
     return;
   }
-  bool health = n >= 2 && !strcmp(seg[0], "v1.0") && !strcmp(seg[1], "healthz") &&
-                (req->method == HTTP_GET || req->method == HTTP_HEAD);
-  const char *tok = api->opts->api_token;
-  if (tok && *tok && !health) {
-    const char *got = wgg_http_req_header(req, "dapr-api-token");
-    if (!got || !token_equal(got, tok)) {
-      static const char msg[] = "invalid api token";
-      wgg_http_respond(req, 401, "text/plain; charset=utf-8", NULL, 0, msg, sizeof msg - 1);
-      goto out;
-    }
-  }
   if (n >= 2 && !strcmp(seg[0], "v1.0")) {
     if (!strcmp(seg[1], "healthz")) {
       if (nul_rejected(req, nul)) goto out;
@@ -328,8 +318,42 @@ out:
   for (int i = 0; i < n; i++) free(seg[i]);
 }
 
+/* daprd's exemptions from the API token (pkg/api/http isRouteExcludedFromAPITokenAuth):
+ * GET of v1.0/healthz and v1.0/healthz/outbound, the path trimmed of slashes. */
+static bool token_exempt(const wgg_http_req *req) {
+  if (req->method != HTTP_GET) return false;
+  const char *p = req->path;
+  while (*p == '/') p++;
+  size_t n = strlen(p);
+  while (n && p[n - 1] == '/') n--;
+  static const char h[] = "v1.0/healthz", o[] = "v1.0/healthz/outbound";
+  return (n == sizeof h - 1 && !strncmp(p, h, n)) || (n == sizeof o - 1 && !strncmp(p, o, n));
+}
+
+/* Authentication comes first, before the httpPipeline (daprd registers
+ * APITokenAuthMiddleware ahead of the components' middleware): a guest never
+ * answers an unauthenticated caller. The token is then removed from the
+ * request, so neither pipeline guests nor the app ever see it (daprd deletes
+ * the header after checking it). */
+static bool authenticate(wgg_api *api, wgg_http_req *req) {
+  const char *tok = api->opts->api_token;
+  if (!tok || !*tok) return true;
+  const char *got = wgg_http_req_header(req, "dapr-api-token");
+  if ((!got || !token_equal(got, tok)) && !token_exempt(req)) {
+    static const char msg[] = "invalid api token";
+    wgg_http_respond(req, 401, "text/plain; charset=utf-8", NULL, 0, msg, sizeof msg - 1);
+    return false;
+  }
+  size_t kept = 0;
+  for (size_t i = 0; i < req->n_headers; i++)
+    if (strcasecmp(req->headers[i].name, "dapr-api-token")) req->headers[kept++] = req->headers[i];
+  req->n_headers = kept;
+  return true;
+}
+
 void wgg_api_handle(wgg_http_req *req, void *user) {
   wgg_api *api = user;
+  if (!authenticate(api, req)) return;
   if (api->http_pipeline.n) wgg_pipeline_serve(&api->http_pipeline, req, route, api);
   else route(req, user);
 }

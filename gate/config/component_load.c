@@ -19,7 +19,7 @@
 
 static int load_file(const char *path, const char *app_id, wgg_component_list *out, wgg_err *err) {
   wgg_buf text = {0};
-  int rc = wgg_buf_read_file(&text, path, err);
+  int rc = wgg_yaml_read_file(&text, path, err);
   if (!rc) rc = wgg_components_parse(path, text.data ? text.data : "", text.len, app_id, out, err);
   wgg_buf_free(&text);
   return rc;

@@ -218,6 +218,7 @@ int wgg_yaml_each_document(const char *file, const char *text, size_t len,
                            int (*fn)(yaml_document_t *doc, void *user), void *user, wgg_err *err) {
   yaml_parser_t parser;
   if (err) err->msg[0] = '\0';
+  if (wgg_yaml_guard(file, text, len, err)) return -1;
   if (!yaml_parser_initialize(&parser)) return wgg_err_set(err, "%s: out of memory", file);
   yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
   int rc = 0;
@@ -299,9 +300,30 @@ int wgg_resource_files(const char *dir, char ***names_out, size_t *n_out, wgg_er
   return 0;
 }
 
+int wgg_yaml_read_file(wgg_buf *b, const char *path, wgg_err *err) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return wgg_err_set(err, "%s: %s", path, strerror(errno));
+  char chunk[16384];
+  size_t total = 0, n;
+  int rc = 0;
+  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+    if ((total += n) > WGG_YAML_MAX_BYTES) {
+      rc = wgg_err_set(err, "%s: resource file is larger than the %u-byte limit", path, (unsigned)WGG_YAML_MAX_BYTES);
+      break;
+    }
+    if (wgg_buf_append(b, chunk, n)) {
+      rc = wgg_err_set(err, "%s: out of memory", path);
+      break;
+    }
+  }
+  if (!rc && ferror(f)) rc = wgg_err_set(err, "%s: read error", path);
+  fclose(f);
+  return rc;
+}
+
 static int load_one(const char *file, const char *kind, const char *app_id, wgg_resource_list *out, wgg_err *err) {
   wgg_buf text = {0};
-  int rc = wgg_buf_read_file(&text, file, err);
+  int rc = wgg_yaml_read_file(&text, file, err);
   if (!rc) rc = wgg_resources_parse(file, text.data ? text.data : "", text.len, kind, app_id, out, err);
   wgg_buf_free(&text);
   return rc;

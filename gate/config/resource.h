@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <yaml.h>
 
+#include "util/buf.h"
 #include "wggate.h"
 
 typedef struct wgg_resource {
@@ -40,11 +41,30 @@ int wgg_resource_files(const char *dir, char ***names, size_t *n, wgg_err *err);
 /* Frees what wgg_resource_files returned. */
 void wgg_resource_files_free(char **names, size_t n);
 
+/* go-yaml's nesting limits (max_flow_level, max_indents), applied by a
+ * pre-scan before libyaml sees a file. */
+#define WGG_YAML_MAX_DEPTH 10000
+/* The largest resource file read (Dapr resources are a few KB). */
+#define WGG_YAML_MAX_BYTES (16u << 20)
+
+/* Checks YAML text before it is parsed, in one linear pass: at most
+ * WGG_YAML_MAX_BYTES bytes, and flow collections and block levels each
+ * nested at most WGG_YAML_MAX_DEPTH deep (libyaml's scanner is quadratic in
+ * flow depth). Returns 0, or -1 with err "FILE:LINE: YAML nesting deeper
+ * than 10000 flow collections|block levels" / "FILE: resource file is N
+ * bytes, larger than the 16777216-byte limit" / out of memory. */
+int wgg_yaml_guard(const char *file, const char *text, size_t len, wgg_err *err);
+
+/* Reads a resource file into b (appended, NUL-terminated), at most
+ * WGG_YAML_MAX_BYTES. Returns 0, or -1 with err naming the file (open/read
+ * error, too large, out of memory). */
+int wgg_yaml_read_file(wgg_buf *b, const char *path, wgg_err *err);
+
 /* Loads each YAML document of text (len bytes; file names it in messages)
  * with libyaml and calls fn(doc, user) on it (doc is freed after fn returns)
  * until fn returns non-zero. Returns 0, fn's non-zero result, or -1 with err
- * "FILE:LINE:COL: YAML error: ..." / "FILE: out of memory". err->msg is
- * cleared first. */
+ * "FILE:LINE:COL: YAML error: ..." / "FILE: out of memory" / an error of
+ * wgg_yaml_guard, which runs first. err->msg is cleared first. */
 int wgg_yaml_each_document(const char *file, const char *text, size_t len,
                            int (*fn)(yaml_document_t *doc, void *user), void *user, wgg_err *err);
 

@@ -26,6 +26,7 @@ typedef struct cconn {
   creq *req; /* NULL when idle */
   struct cconn *next_idle;
   bool closing, reused, got_bytes, done, in_value, head;
+  bool too_large; /* the body passed the client's max_body */
   wgg_buf hfield, hvalue, hdrs, body;
   size_t n_hdrs;
   char rbuf[65536];
@@ -55,6 +56,7 @@ struct wgg_http_client {
   cconn *idle;
   size_t n_idle;
   size_t refs; /* live connections + live requests */
+  size_t max_body; /* response body limit (wgg_http_client_set_max_body) */
   bool closing;
 };
 
@@ -148,7 +150,7 @@ static void conn_close(cconn *c) {
 static void reset_response(cconn *c) {
   c->hfield.len = c->hvalue.len = c->hdrs.len = c->body.len = 0;
   c->n_hdrs = 0;
-  c->in_value = c->done = c->got_bytes = false;
+  c->in_value = c->done = c->got_bytes = c->too_large = false;
   http_parser_init(&c->parser, HTTP_RESPONSE);
   c->parser.data = c;
 }
@@ -186,7 +188,11 @@ static int on_headers_complete(http_parser *p) {
 
 static int on_body(http_parser *p, const char *at, size_t n) {
   cconn *c = p->data;
-  return c->body.len + n > (256u << 20) ? -1 : wgg_buf_append(&c->body, at, n);
+  if (c->body.len + n > c->cl->max_body) {
+    c->too_large = true;
+    return -1;
+  }
+  return wgg_buf_append(&c->body, at, n);
 }
 
 static int on_message_complete(http_parser *p) {
@@ -277,7 +283,11 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   }
   if (e != HPE_OK) {
     char msg[160];
-    snprintf(msg, sizeof msg, "malformed response from the app: %s", http_errno_description(e));
+    if (c->too_large)
+      snprintf(msg, sizeof msg, "the response body is larger than the %zu-byte limit (--max-body-size)",
+               c->cl->max_body);
+    else
+      snprintf(msg, sizeof msg, "malformed response from the app: %s", http_errno_description(e));
     finish(r, NULL, msg);
     conn_close(c);
   }
@@ -422,7 +432,12 @@ wgg_http_client *wgg_http_client_new(uv_loop_t *loop) {
   if (!cl) return NULL;
   cl->loop = loop;
   cl->refs = 1; /* the owner's reference, dropped by wgg_http_client_close */
+  cl->max_body = WGG_HTTP_CLIENT_MAX_BODY;
   return cl;
+}
+
+void wgg_http_client_set_max_body(wgg_http_client *cl, size_t max_body) {
+  cl->max_body = max_body ? max_body : WGG_HTTP_CLIENT_MAX_BODY;
 }
 
 int wgg_http_client_request(wgg_http_client *cl, const char *host, int port, const char *method, const char *target,

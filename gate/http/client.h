@@ -30,6 +30,9 @@ typedef struct wgg_http_response {
  * refused, timeout, malformed response...). Runs on the client's loop. */
 typedef void (*wgg_http_client_cb)(void *user, const wgg_http_response *resp, const char *errmsg);
 
+/* The default response body limit of a client (bytes). */
+#define WGG_HTTP_CLIENT_MAX_BODY (256u << 20)
+
 /* Creates a client on loop. Returns NULL on OOM. */
 wgg_http_client *wgg_http_client_new(uv_loop_t *loop);
 
@@ -49,6 +52,13 @@ int wgg_http_client_request(wgg_http_client *cl, const char *host, int port, con
  * transfer-encoding, content-length, host, expect, ...; RFC 9110 7.6.1):
  * a proxy does not forward it, whoever sends recomputes it. Case-insensitive. */
 bool wgg_http_hop_header(const char *name);
+
+/* Sets the largest response body cl accepts (bytes; 0: the default,
+ * WGG_HTTP_CLIENT_MAX_BODY). A larger body fails the request with errmsg
+ * "the response body is larger than the N-byte limit (--max-body-size)"; the
+ * sidecar passes --max-body-size, which daprd applies to the app's responses
+ * (pkg/channel/http LimitReadCloser). */
+void wgg_http_client_set_max_body(wgg_http_client *cl, size_t max_body);
 
 /* The loop cl runs on. */
 uv_loop_t *wgg_http_client_loop(const wgg_http_client *cl);

@@ -9,6 +9,7 @@
 #include <http_parser.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,13 +21,39 @@
 #include "util/err.h"
 #include "util/log.h"
 
-enum timer_mode { T_NONE, T_IDLE, T_HEAD, T_BODY };
+enum timer_mode { T_NONE, T_IDLE, T_HEAD, T_BODY, T_WRITE, T_LINGER };
 
+/* Lingering close after an error answer (413 to a client still sending its
+ * body, 400, 408, 431): the write side is shut down and input is read and
+ * discarded for at most this long / this much, so the client reads the answer
+ * instead of a reset (nginx's lingering_close). */
+#define LINGER_MS 5000
+#define LINGER_MAX_BYTES (256u << 20)
+
+/* Responses queued for a connection (written by libuv as the client reads)
+ * above which the next pipelined request is not parsed: a client that
+ * pipelines and never reads holds at most this much, not every answer. */
+#define WRITE_HIGH_BYTES (1u << 20)
+#define WRITE_HIGH_COUNT 64
+
+/* A listening socket, accepted from by hand (accept4 on a uv_poll_t) so that
+ * running out of descriptors can pause accepting: libuv's own accept loop
+ * retries EMFILE at once and never returns to the loop. */
 typedef struct listener {
-  uv_tcp_t tcp;
+  uv_poll_t poll;
+  uv_timer_t backoff; /* restarts polling after an EMFILE/ENFILE pause */
+  int fd;
+  int open_handles;      /* poll + backoff */
+  uint64_t backoff_ms;   /* current pause, 0 while accepting normally */
   struct wgg_http_server *srv;
   struct listener *next;
 } listener;
+
+/* Pauses after EMFILE/ENFILE: from 5 ms, doubling, up to 1 s (as Go's Serve). */
+#define ACCEPT_BACKOFF_MIN_MS 5
+#define ACCEPT_BACKOFF_MAX_MS 1000
+/* Connections accepted per readiness event before the loop serves others. */
+#define ACCEPT_BATCH 64
 
 struct wgg_http_conn {
   uv_tcp_t tcp;
@@ -43,15 +70,27 @@ struct wgg_http_conn {
   size_t head_bytes;
   wgg_buf hdrs; /* name\0value\0 pairs */
   size_t n_hdrs;
-  int fail_status;    /* 413 / 431 set by a callback before failing the parse */
+  int n_host, n_te; /* Host and Transfer-Encoding fields seen */
+  int fail_status;    /* 400 / 413 / 431 / 501 / 505 set by a callback before failing the parse */
+  const char *fail_msg; /* its text (static), NULL for the reason phrase */
   wgg_http_req *ready; /* parsed, waiting for dispatch */
   wgg_http_req *inflight;
   uint64_t msg_start; /* uv_now when the current request began */
+  uint64_t fed;       /* bytes of input the parser has consumed on this connection */
+  uint64_t msg_base;  /* fed when the current request began (after the previous one) */
+  bool in_head;       /* between the first byte of a request and the end of its head */
+  bool head_pause;    /* the parser paused at the end of a head (drive checks its size) */
+  bool expect_continue; /* answer "100 Continue" once the head is accepted */
   char peer[64];      /* the client's "ip:port" */
   int timer_mode;
   int open_handles; /* tcp + timer */
   int pending_writes;
+  size_t queued_bytes; /* bytes of the pending writes */
+  bool write_paused;   /* parsing stopped until the queue drains (see drive) */
   bool close_when_written;
+  bool lingering, shut_down; /* lingering close (fail_conn) and its write-side shutdown sent */
+  size_t linger_bytes;       /* input discarded while lingering */
+  uv_shutdown_t shutdown_req;
   bool closing, want_close, eof, driving, reading;
 };
 
@@ -62,6 +101,8 @@ struct wgg_http_server {
   wgg_http_conn *conns;
   size_t n_conns;
   bool draining;
+  uint64_t emfile_warned_ms; /* uv_now of the last "too many open files" warning */
+  uint64_t emfile_suppressed; /* accept failures since that warning */
   void (*on_drained)(void *);
   void *drained_user;
 };
@@ -70,6 +111,7 @@ typedef struct write_req {
   uv_write_t w;
   wgg_http_conn *c;
   char *data;
+  size_t len;
   bool close_after;
 } write_req;
 
@@ -77,6 +119,7 @@ static void conn_close(wgg_http_conn *c);
 static void conn_finish(wgg_http_conn *c);
 static void drive(wgg_http_conn *c);
 static void start_reading(wgg_http_conn *c);
+static void notify_gone(wgg_http_conn *c);
 
 /* ---- request objects ---- */
 
@@ -96,6 +139,8 @@ static void reset_parse_state(wgg_http_conn *c) {
   wgg_buf_free(&c->body);
   wgg_buf_free(&c->hdrs);
   c->n_hdrs = 0;
+  c->n_host = c->n_te = 0;
+  c->fail_msg = NULL;
   c->in_value = false;
   c->head_bytes = 0;
 }
@@ -116,14 +161,45 @@ static void arm(wgg_http_conn *c, int mode, uint64_t ms) {
 
 /* ---- writing ---- */
 
+static void on_shut_down(uv_shutdown_t *req, int status) {
+  wgg_http_conn *c = req->handle->data;
+  if (status < 0 && status != UV_ECANCELED && !c->closing) conn_close(c);
+}
+
+static bool write_backlogged(const wgg_http_conn *c) {
+  return c->queued_bytes >= WRITE_HIGH_BYTES || c->pending_writes >= WRITE_HIGH_COUNT;
+}
+
 static void on_written(uv_write_t *w, int status) {
   write_req *wr = (write_req *)w;
   wgg_http_conn *c = wr->c;
   free(wr->data);
   c->pending_writes--;
-  if (!c->closing && (status < 0 || wr->close_after || (c->close_when_written && !c->pending_writes)))
-    conn_close(c);
+  c->queued_bytes -= wr->len;
+  bool close_after = wr->close_after;
   free(wr);
+  if (c->closing) return;
+  if (status < 0 || close_after || (c->close_when_written && !c->pending_writes)) {
+    conn_close(c);
+    return;
+  }
+  if (c->lingering) {
+    if (!c->pending_writes && !c->shut_down) {
+      c->shut_down = true;
+      if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shut_down)) conn_close(c);
+    }
+    return;
+  }
+  if (!c->write_paused) return;
+  /* the client reads again: resume parsing below half the bound, else give it
+   * another write timeout from this progress */
+  if (c->queued_bytes < WRITE_HIGH_BYTES / 2 && c->pending_writes < WRITE_HIGH_COUNT / 2) {
+    c->write_paused = false;
+    arm(c, T_NONE, 0);
+    drive(c);
+  } else {
+    arm(c, T_WRITE, c->srv->cfg.write_timeout_ms);
+  }
 }
 
 static int send_raw(wgg_http_conn *c, char *data, size_t len, bool close_after) {
@@ -149,6 +225,7 @@ static int send_raw(wgg_http_conn *c, char *data, size_t len, bool close_after) 
   }
   wr->c = c;
   wr->data = data;
+  wr->len = len;
   wr->close_after = close_after;
   uv_buf_t b = uv_buf_init(data, (unsigned)len);
   if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &b, 1, on_written) < 0) {
@@ -158,6 +235,7 @@ static int send_raw(wgg_http_conn *c, char *data, size_t len, bool close_after) 
     return -1;
   }
   c->pending_writes++;
+  c->queued_bytes += len;
   return 0;
 }
 
@@ -180,12 +258,25 @@ static void fail_conn(wgg_http_conn *c, int status, const char *msg) {
     return;
   }
   c->want_close = true;
-  if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
-  c->reading = false;
-  arm(c, T_NONE, 0);
-  send_raw(c, b.data, b.len, true);
+  if (c->eof) { /* the client sent everything: nothing to linger for */
+    if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = false;
+    arm(c, T_NONE, 0);
+    send_raw(c, b.data, b.len, true);
+    return;
+  }
+  /* close lingeringly: the answer, then shutdown(SHUT_WR) once it is written
+   * (on_written), reading and discarding until EOF or the linger bound */
+  c->lingering = true;
+  c->in_off = c->in_len = 0;
+  arm(c, T_LINGER, LINGER_MS);
+  if (send_raw(c, b.data, b.len, false)) return;
+  start_reading(c);
+  if (!c->pending_writes && !c->closing && !c->shut_down) {
+    c->shut_down = true;
+    if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shut_down)) conn_close(c);
+  }
 }
-
 /* ---- parser callbacks ---- */
 
 static int count_head(wgg_http_conn *c, size_t n) {
@@ -197,8 +288,42 @@ static int count_head(wgg_http_conn *c, size_t n) {
   return 0;
 }
 
+/* Fails the parse with status and msg (a static string). Returns -1. */
+static int reject(wgg_http_conn *c, int status, const char *msg) {
+  c->fail_status = status;
+  c->fail_msg = msg;
+  return -1;
+}
+
+/* RFC 9110 §5.6.2 tchar. */
+static bool is_tchar(unsigned char ch) {
+  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+         (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+/* Ends one header field: checks the name is a token (RFC 9112 §5.1: no
+ * whitespace before the colon, which http-parser lets through as part of the
+ * name), turns obs-fold line breaks in the value into spaces (§5.2), counts
+ * Host and Transfer-Encoding, and appends name\0value\0 to the block. */
 static int push_header(wgg_http_conn *c) {
   if (!c->hfield.len) return 0;
+  for (size_t i = 0; i < c->hfield.len; i++)
+    if (!is_tchar((unsigned char)c->hfield.data[i]))
+      return reject(c, 400, "malformed MIME header: invalid character in a header field name");
+  for (size_t i = 0; i < c->hvalue.len; i++) {
+    if (c->hvalue.data[i] == '\r' || c->hvalue.data[i] == '\n') c->hvalue.data[i] = ' ';
+    else if (!c->hvalue.data[i]) return reject(c, 400, "malformed MIME header: NUL in a header field value");
+  }
+  if (c->hfield.len == 4 && !strncasecmp(c->hfield.data, "host", 4)) c->n_host++;
+  if (c->hfield.len == 17 && !strncasecmp(c->hfield.data, "transfer-encoding", 17)) {
+    c->n_te++;
+    /* chunked is the only coding we decode (Go answers 501 to the others) */
+    const char *v = c->hvalue.data ? c->hvalue.data : "";
+    size_t a = 0, b = c->hvalue.len;
+    while (a < b && (v[a] == ' ' || v[a] == '\t')) a++;
+    while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\t')) b--;
+    if (b - a != 7 || strncasecmp(v + a, "chunked", 7)) return reject(c, 501, "Unsupported transfer encoding");
+  }
   if (wgg_buf_append(&c->hdrs, c->hfield.data, c->hfield.len + 1) ||
       wgg_buf_append(&c->hdrs, c->hvalue.data ? c->hvalue.data : "", c->hvalue.len + 1))
     return -1;
@@ -213,6 +338,7 @@ static int on_message_begin(http_parser *p) {
   wgg_http_conn *c = p->data;
   reset_parse_state(c);
   c->msg_start = uv_now(c->srv->loop);
+  c->in_head = true;
   arm(c, T_HEAD, c->srv->cfg.header_timeout_ms);
   return 0;
 }
@@ -243,6 +369,14 @@ static int on_header_value(http_parser *p, const char *at, size_t n) {
 static int on_headers_complete(http_parser *p) {
   wgg_http_conn *c = p->data;
   if (push_header(c)) return -1;
+  /* request framing, RFC 9112 §2.3 (version), §3.2 (Host), §6.1 (Transfer-Encoding) */
+  if (p->http_major != 1 || p->http_minor > 1) return reject(c, 505, "HTTP Version Not Supported");
+  if (p->http_minor == 1 && c->n_host == 0) return reject(c, 400, "missing required Host header");
+  if (c->n_host > 1) return reject(c, 400, "too many Host headers");
+  if (c->n_te > 1) return reject(c, 400, "too many transfer encodings");
+  if (c->n_te && p->http_minor == 0) return reject(c, 400, "Transfer-Encoding in an HTTP/1.0 request");
+  if (c->n_te && (p->flags & F_CONTENTLENGTH))
+    return reject(c, 400, "both Transfer-Encoding and Content-Length");
   if (p->content_length != ULLONG_MAX && p->content_length > c->srv->cfg.max_body) {
     c->fail_status = 413;
     return -1;
@@ -256,14 +390,14 @@ static int on_headers_complete(http_parser *p) {
       off += strlen(name) + 1;
       const char *value = blk + off;
       off += strlen(value) + 1;
-      if (!strcasecmp(name, "Expect") && !strcasecmp(value, "100-continue")) {
-        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        char *msg = strdup(cont);
-        if (!msg || send_raw(c, msg, sizeof cont - 1, false)) return -1;
-        break;
-      }
+      if (!strcasecmp(name, "Expect") && !strcasecmp(value, "100-continue")) c->expect_continue = true;
     }
   }
+  /* pause here so that drive knows where the head ends and checks its exact
+   * size (the callbacks see only parts of it) */
+  c->in_head = false;
+  c->head_pause = true;
+  http_parser_pause(p, 1);
   uint64_t elapsed = uv_now(c->srv->loop) - c->msg_start;
   uint64_t rt = c->srv->cfg.read_timeout_ms;
   arm(c, T_BODY, rt ? (rt > elapsed ? rt - elapsed : 1) : 0);
@@ -316,13 +450,20 @@ static int on_message_complete(http_parser *p) {
   r->headers = h;
   char *blk = (char *)h + arr;
   if (c->hdrs.len) memcpy(blk, c->hdrs.data, c->hdrs.len);
+  /* Transfer-Encoding is ours: the body is decoded now, so nothing after us
+   * (pipeline guests, the app) may see it (RFC 9112 §6.1; Go keeps it out of
+   * Request.Header too) */
+  size_t kept = 0;
   for (size_t i = 0, off = 0; i < c->n_hdrs; i++) {
-    h[i].name = blk + off;
+    const char *name = blk + off;
     off += strlen(blk + off) + 1;
-    h[i].value = blk + off;
+    const char *value = blk + off;
     off += strlen(blk + off) + 1;
+    if (!strcasecmp(name, "transfer-encoding")) continue;
+    h[kept].name = name;
+    h[kept++].value = value;
   }
-  r->n_headers = c->n_hdrs;
+  r->n_headers = kept;
   reset_parse_state(c);
   c->ready = r;
   arm(c, T_NONE, 0);
@@ -351,32 +492,71 @@ static void dispatch(wgg_http_conn *c) {
   c->srv->cfg.handler(r, c->srv->cfg.user);
 }
 
+/* Answers a request that cannot be parsed and closes (lingeringly). */
+static void parse_failed(wgg_http_conn *c, int status, const char *msg) {
+  c->in_off = c->in_len;
+  fail_conn(c, status, msg);
+}
+
 /* Parses buffered input and dispatches requests while none is in flight. */
 static void drive(wgg_http_conn *c) {
   if (c->driving) return;
   c->driving = true;
-  while (!c->closing && !c->inflight && !c->want_close && c->in_off < c->in_len) {
+  while (!c->closing && !c->inflight && !c->want_close && c->in_off < c->in_len && !write_backlogged(c)) {
     size_t n = http_parser_execute(&c->parser, &settings, c->in + c->in_off, c->in_len - c->in_off);
     c->in_off += n;
+    c->fed += n;
     enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
     if (e == HPE_PAUSED) {
       http_parser_pause(&c->parser, 0);
-      if (c->ready) dispatch(c);
+      if (c->head_pause) { /* paused on the head's final LF, which is not consumed yet */
+        c->head_pause = false;
+        if (c->fed + 1 - c->msg_base > c->srv->cfg.max_head) {
+          parse_failed(c, 431, "Request Header Fields Too Large");
+          break;
+        }
+        if (c->expect_continue) {
+          static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+          char *msg = strdup(cont);
+          c->expect_continue = false;
+          if (!msg || send_raw(c, msg, sizeof cont - 1, false)) break;
+        }
+        continue;
+      }
+      if (c->ready) {
+        c->msg_base = c->fed;
+        dispatch(c);
+      }
       continue;
+    }
+    if (e == HPE_OK && c->in_head && c->fed - c->msg_base > c->srv->cfg.max_head) {
+      parse_failed(c, 431, "Request Header Fields Too Large");
+      break;
     }
     if (e != HPE_OK) {
       int st = c->fail_status ? c->fail_status : e == HPE_HEADER_OVERFLOW ? 431 : 400;
-      const char *msg = st == 431   ? "Request Header Fields Too Large"
-                        : st == 413 ? "Request Entity Too Large"
-                                    : http_errno_description(e);
-      c->in_off = c->in_len;
-      fail_conn(c, st, msg);
+      const char *msg = c->fail_msg                ? c->fail_msg
+                        : st == 431               ? "Request Header Fields Too Large"
+                        : st == 413               ? "Request Entity Too Large"
+                        : e == HPE_INVALID_VERSION ? "HTTP Version Not Supported"
+                                                  : http_errno_description(e);
+      if (!c->fail_status && e == HPE_INVALID_VERSION) st = 505;
+      parse_failed(c, st, msg);
       break;
     }
   }
   if (c->in_off == c->in_len) c->in_off = c->in_len = 0;
   c->driving = false;
   if (c->closing || c->want_close) return;
+  if (!c->inflight && write_backlogged(c)) {
+    /* answers pile up unread: stop reading and parsing until they drain;
+     * a queue that makes no progress for the write timeout closes */
+    c->write_paused = true;
+    if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = false;
+    arm(c, T_WRITE, c->srv->cfg.write_timeout_ms);
+    return;
+  }
   if (!c->inflight) {
     if (c->eof) {
       conn_finish(c);
@@ -407,6 +587,11 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   wgg_http_conn *c = s->data;
   (void)buf;
+  if (c->lingering) { /* discard until EOF or the bound */
+    c->in_len = 0;
+    if (n < 0 || n == UV_ENOBUFS || (c->linger_bytes += (size_t)n) > LINGER_MAX_BYTES) conn_close(c);
+    return;
+  }
   if (n == UV_ENOBUFS) {
     conn_close(c);
     return;
@@ -417,6 +602,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     c->reading = false;
     /* a request cut off in the middle is dropped; a complete one still runs */
     if (!c->inflight) conn_finish(c);
+    else notify_gone(c);
     return;
   }
   c->in_len += (size_t)n;
@@ -453,9 +639,19 @@ static void on_conn_handle_closed(uv_handle_t *h) {
   conn_maybe_free(c);
 }
 
+/* Tells the in-flight request's handler that its client went away (once). */
+static void notify_gone(wgg_http_conn *c) {
+  wgg_http_req *r = c->inflight;
+  if (!r || !r->on_gone) return;
+  void (*fn)(wgg_http_req *, void *) = r->on_gone;
+  r->on_gone = NULL;
+  fn(r, r->gone_user);
+}
+
 static void conn_close(wgg_http_conn *c) {
   if (c->closing) return;
   c->closing = true;
+  notify_gone(c);
   struct wgg_http_server *s = c->srv;
   if (c->prev) c->prev->next = c->next;
   else s->conns = c->next;
@@ -472,19 +668,44 @@ static void on_timer(uv_timer_t *t) {
     conn_close(c);
     return;
   }
+  if (c->timer_mode == T_LINGER) {
+    conn_close(c);
+    return;
+  }
+  if (c->timer_mode == T_WRITE) {
+    wgg_debug("http: closing a connection whose client stopped reading its responses");
+    conn_close(c);
+    return;
+  }
   wgg_debug("http: closing a connection that was too slow to send its request");
   fail_conn(c, 408, "Request Timeout");
 }
 
-static void on_connection(uv_stream_t *ls, int status) {
-  listener *l = ls->data;
-  struct wgg_http_server *s = l->srv;
-  if (status < 0) {
-    wgg_warn("http: accept: %s", uv_strerror(status));
+/* Logs an accept failure at most once per 10 s, with the count since. */
+static void accept_warn(struct wgg_http_server *s, int err) {
+  uint64_t now = uv_now(s->loop);
+  s->emfile_suppressed++;
+  if (s->emfile_warned_ms && now - s->emfile_warned_ms < 10000) return;
+  wgg_warn("http: accept: %s (%llu failure(s)); pausing accepts, existing connections are still served",
+           strerror(err), (unsigned long long)s->emfile_suppressed);
+  s->emfile_warned_ms = now ? now : 1;
+  s->emfile_suppressed = 0;
+}
+
+static void on_listen_ready(uv_poll_t *h, int status, int events);
+
+static void on_backoff_done(uv_timer_t *t) {
+  listener *l = t->data;
+  uv_poll_start(&l->poll, UV_READABLE, on_listen_ready);
+}
+
+/* Takes one accepted descriptor into a new connection (closes it on OOM). */
+static void conn_open(struct wgg_http_server *s, int fd) {
+  wgg_http_conn *c = calloc(1, sizeof *c);
+  if (!c) {
+    close(fd);
     return;
   }
-  wgg_http_conn *c = calloc(1, sizeof *c);
-  if (!c) return;
   c->srv = s;
   uv_tcp_init(s->loop, &c->tcp);
   uv_timer_init(s->loop, &c->timer);
@@ -494,19 +715,21 @@ static void on_connection(uv_stream_t *ls, int status) {
   if (s->conns) s->conns->prev = c;
   s->conns = c;
   s->n_conns++;
-  if (uv_accept(ls, (uv_stream_t *)&c->tcp) < 0) {
+  if (uv_tcp_open(&c->tcp, fd) < 0) {
+    close(fd);
     conn_close(c);
     return;
   }
   uv_tcp_nodelay(&c->tcp, 1);
   struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
   int sl = sizeof ss;
   if (!uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl)) {
     char ip[INET6_ADDRSTRLEN] = "";
     if (ss.ss_family == AF_INET6) {
       uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof ip);
       snprintf(c->peer, sizeof c->peer, "[%s]:%d", ip, ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
-    } else {
+    } else if (ss.ss_family == AF_INET) {
       uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof ip);
       snprintf(c->peer, sizeof c->peer, "%s:%d", ip, ntohs(((struct sockaddr_in *)&ss)->sin_port));
     }
@@ -515,6 +738,41 @@ static void on_connection(uv_stream_t *ls, int status) {
   c->parser.data = c;
   arm(c, T_IDLE, s->cfg.idle_timeout_ms);
   start_reading(c);
+}
+
+/* The listening socket is readable: accept a batch. On EMFILE/ENFILE (and
+ * ENOBUFS/ENOMEM) stop polling for a pause that doubles up to 1 s, so the
+ * loop keeps serving the connections it has; the pending ones wait in the
+ * kernel's backlog. */
+static void on_listen_ready(uv_poll_t *h, int status, int events) {
+  listener *l = h->data;
+  struct wgg_http_server *s = l->srv;
+  (void)events;
+  if (status < 0) {
+    wgg_warn("http: listening socket: %s", uv_strerror(status));
+    return;
+  }
+  for (int i = 0; i < ACCEPT_BATCH && !s->draining; i++) {
+    int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      l->backoff_ms = 0;
+      conn_open(s, fd);
+      continue;
+    }
+    int e = errno;
+    if (e == EINTR || e == ECONNABORTED || e == EPROTO) continue;
+    if (e == EAGAIN || e == EWOULDBLOCK) return;
+    if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+      accept_warn(s, e);
+      l->backoff_ms = l->backoff_ms ? l->backoff_ms * 2 : ACCEPT_BACKOFF_MIN_MS;
+      if (l->backoff_ms > ACCEPT_BACKOFF_MAX_MS) l->backoff_ms = ACCEPT_BACKOFF_MAX_MS;
+      uv_poll_stop(&l->poll);
+      uv_timer_start(&l->backoff, on_backoff_done, l->backoff_ms, 0);
+      return;
+    }
+    wgg_warn("http: accept: %s", strerror(e));
+    return;
+  }
 }
 
 /* ---- responses ---- */
@@ -588,13 +846,23 @@ const char *wgg_http_reason(int status) {
     case 501: return "Not Implemented";
     case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
     default: return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
   }
 }
 
 /* ---- the server ---- */
 
+/* http-parser's own head limit (80 KiB by default, a hard HPE_HEADER_OVERFLOW)
+ * is lifted once for the process: each server enforces cfg.max_head itself,
+ * on the exact bytes of the head (drive). */
+static void lift_parser_limit(void) {
+  http_parser_set_max_header_size(UINT32_MAX / 2);
+}
+
 wgg_http_server *wgg_http_server_new(uv_loop_t *loop, const wgg_http_server_config *cfg, wgg_err *err) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, lift_parser_limit);
   struct wgg_http_server *s = calloc(1, sizeof *s);
   if (!s) return wgg_err_set(err, "out of memory"), NULL;
   s->loop = loop;
@@ -603,7 +871,15 @@ wgg_http_server *wgg_http_server_new(uv_loop_t *loop, const wgg_http_server_conf
 }
 
 static void on_listener_closed(uv_handle_t *h) {
-  free(h->data);
+  listener *l = h->data;
+  if (--l->open_handles) return;
+  close(l->fd);
+  free(l);
+}
+
+static void close_listener(listener *l) {
+  uv_close((uv_handle_t *)&l->poll, on_listener_closed);
+  uv_close((uv_handle_t *)&l->backoff, on_listener_closed);
 }
 
 int wgg_http_server_listen(wgg_http_server *s, const char *host, int port, wgg_err *err) {
@@ -631,16 +907,28 @@ int wgg_http_server_listen(wgg_http_server *s, const char *host, int port, wgg_e
     close(fd);
     return wgg_err_set(err, "listen on %s:%d: %s", host, port, strerror(e));
   }
+  if (listen(fd, 1024) < 0) {
+    int e = errno;
+    close(fd);
+    return wgg_err_set(err, "listen on %s:%d: %s", host, port, strerror(e));
+  }
   listener *l = calloc(1, sizeof *l);
   if (!l) {
     close(fd);
     return wgg_err_set(err, "out of memory");
   }
   l->srv = s;
-  uv_tcp_init(s->loop, &l->tcp);
-  l->tcp.data = l;
-  if ((rc = uv_tcp_open(&l->tcp, fd)) || (rc = uv_listen((uv_stream_t *)&l->tcp, 1024, on_connection))) {
-    uv_close((uv_handle_t *)&l->tcp, on_listener_closed);
+  l->fd = fd;
+  if ((rc = uv_poll_init_socket(s->loop, &l->poll, fd))) {
+    close(fd);
+    free(l);
+    return wgg_err_set(err, "listen on %s:%d: %s", host, port, uv_strerror(rc));
+  }
+  uv_timer_init(s->loop, &l->backoff);
+  l->poll.data = l->backoff.data = l;
+  l->open_handles = 2;
+  if ((rc = uv_poll_start(&l->poll, UV_READABLE, on_listen_ready))) {
+    close_listener(l);
     return wgg_err_set(err, "listen on %s:%d: %s", host, port, uv_strerror(rc));
   }
   l->next = s->listeners;
@@ -651,7 +939,7 @@ int wgg_http_server_listen(wgg_http_server *s, const char *host, int port, wgg_e
 static void close_listeners(struct wgg_http_server *s) {
   for (listener *l = s->listeners, *next; l; l = next) {
     next = l->next;
-    uv_close((uv_handle_t *)&l->tcp, on_listener_closed);
+    close_listener(l);
   }
   s->listeners = NULL;
 }
@@ -676,6 +964,16 @@ void wgg_http_server_drain(wgg_http_server *s, void (*on_drained)(void *), void 
 void wgg_http_server_close_all(wgg_http_server *s) {
   close_listeners(s);
   while (s->conns) conn_close(s->conns);
+}
+
+int wgg_http_server_adopt(wgg_http_server *s, int fd) {
+  if (s->draining) {
+    close(fd);
+    return -1;
+  }
+  size_t before = s->n_conns;
+  conn_open(s, fd);
+  return s->n_conns > before ? 0 : -1;
 }
 
 size_t wgg_http_server_connections(const wgg_http_server *s) {

@@ -1,10 +1,14 @@
 /*
  * server.h: an HTTP/1.1 server on one libuv loop, parsing with http-parser.
  * Keep-alive and pipelining (requests on one connection are answered in
- * order, one at a time), limits on the request head (431) and body (413),
- * header-read, whole-request-read and keep-alive idle timeouts, and a drain
- * for graceful shutdown. One server per loop thread; several servers may
- * listen on the same port (SO_REUSEPORT) so the kernel spreads connections.
+ * order, one at a time; parsing pauses while more than 1 MiB or 64 answers
+ * wait unread, and a queue that makes no progress for write_timeout_ms
+ * closes), limits on the request head (431, counted exactly) and body (413),
+ * RFC 9112 framing checks (400/501/505: see docs/sidecar.md), header-read,
+ * whole-request-read and keep-alive idle timeouts, a lingering close after
+ * error answers, accept back-off on EMFILE/ENFILE, and a drain for graceful
+ * shutdown. One server per loop thread; several servers may listen on the
+ * same port (SO_REUSEPORT) so the kernel spreads connections.
  */
 #ifndef WGG_HTTP_SERVER_H
 #define WGG_HTTP_SERVER_H
@@ -50,6 +54,12 @@ struct wgg_http_req {
    * alive, and whoever set the hook answers it later with wgg_http_respond. */
   wgg_http_respond_hook respond_hook;
   void *hook_user;
+  /* Optional: called once on the loop thread when the client goes away (its
+   * connection reads EOF or an error, or is closed) while this request is in
+   * flight, as Go's request context is cancelled; the handler still answers
+   * it later with wgg_http_respond (into the void). Never called after that. */
+  void (*on_gone)(wgg_http_req *req, void *user);
+  void *gone_user;
   wgg_http_conn *conn; /* private */
 };
 
@@ -59,10 +69,15 @@ typedef void (*wgg_http_handler_fn)(wgg_http_req *req, void *user);
 
 typedef struct wgg_http_server_config {
   size_t max_body;         /* bytes; larger bodies get 413 */
-  size_t max_head;         /* bytes of request line + headers; larger gets 431 */
+  size_t max_head;         /* bytes of the request head as sent (request line, header lines, their
+                              CRLFs and the empty line); a larger head gets 431 */
   uint64_t header_timeout_ms;
   uint64_t read_timeout_ms;
   uint64_t idle_timeout_ms;
+  /* a connection whose queued responses (over 1 MiB or 64 of them, when the
+   * next pipelined request waits) make no progress for this long is closed;
+   * 0: never */
+  uint64_t write_timeout_ms;
   wgg_http_handler_fn handler;
   void *user;
   /* optional: called in wgg_http_respond with the request's tag, its status
@@ -88,6 +103,12 @@ void wgg_http_server_drain(wgg_http_server *s, void (*on_drained)(void *), void 
 /* Closes every connection now (the drain deadline passed). In-flight
  * requests are answered into the void when their handler completes. */
 void wgg_http_server_close_all(wgg_http_server *s);
+
+/* Serves fd, an already connected stream socket (non-blocking, e.g. one end
+ * of a socketpair: tests and fuzz/fuzz_http.c), as if it had been accepted.
+ * The server owns fd from now on. Returns 0, or -1 when it could not be
+ * taken (draining, out of memory; fd is closed). */
+int wgg_http_server_adopt(wgg_http_server *s, int fd);
 
 /* Number of open connections. */
 size_t wgg_http_server_connections(const wgg_http_server *s);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
@@ -137,16 +138,20 @@ static void worker_main(void *p) {
   const wgg_options *o = w->opts;
   wgg_http_server_config cfg = {
       .max_body = o->max_body_size,
-      .max_head = o->read_buffer_size,
+      /* daprd's net/http server: MaxHeaderBytes = --read-buffer-size, and Go
+       * reads a head of up to MaxHeaderBytes + 4096 bytes before its 431 */
+      .max_head = o->read_buffer_size + 4096,
       .header_timeout_ms = o->header_timeout_ms,
       .read_timeout_ms = o->read_timeout_ms,
       .idle_timeout_ms = o->idle_timeout_ms,
+      .write_timeout_ms = o->idle_timeout_ms, /* a client that stops reading is idle */
       .handler = wgg_api_handle,
       .user = w->api,
       .observe = wgg_api_observe,
   };
   uv_loop_init(&w->loop);
   w->loop.data = wgg_http_client_new(&w->loop); /* the app channel of this loop (NULL: OOM, invoke answers 500) */
+  if (w->loop.data) wgg_http_client_set_max_body(w->loop.data, o->max_body_size);
   if (wgg_exec_thread_init(&w->loop)) wgg_warn("out of memory: state stores of this thread use the libuv pool");
   if (wgg_app_limit_thread_init(w->api->app_limit, &w->loop))
     wgg_warn("out of memory: calls from this thread are not held to --app-max-concurrency");
@@ -273,7 +278,7 @@ static void metrics_handler(wgg_http_req *req, void *user) {
 
 static int start_metrics(mainctx *m, const wgg_options *o, char **addrs, size_t n_addrs, wgg_err *err) {
   wgg_http_server_config cfg = {.max_body = 4096, .max_head = 8192, .header_timeout_ms = 10000,
-                                .read_timeout_ms = 10000, .idle_timeout_ms = 60000,
+                                .read_timeout_ms = 10000, .idle_timeout_ms = 60000, .write_timeout_ms = 60000,
                                 .handler = metrics_handler, .user = m};
   m->metrics = wgg_http_server_new(m->loop, &cfg, err);
   if (!m->metrics) return -1;
@@ -422,9 +427,21 @@ static int default_components(const wgg_options *o, wgg_component_list *list, wg
   return 0;
 }
 
+/* Raises the soft RLIMIT_NOFILE to the hard limit, as Go's runtime does at
+ * start (os/rlimit.go): every connection is a descriptor. */
+static void raise_nofile(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max) return;
+  rlim_t was = rl.rlim_cur;
+  rl.rlim_cur = rl.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &rl)) wgg_debug("could not raise the open-files limit from %llu: %s",
+                                                (unsigned long long)was, strerror(errno));
+}
+
 int wgg_run(const wgg_options *o, wgg_err *err) {
   wgg_log_setup(o->log_level, o->log_as_json);
   signal(SIGPIPE, SIG_IGN);
+  raise_nofile();
   if (o->http_port <= 0 || o->http_port > 65535) return wgg_err_set(err, "invalid --dapr-http-port %d", o->http_port);
   if (o->app_port > 0 && o->app_protocol && strcmp(o->app_protocol, "http"))
     return wgg_err_set(err, "--app-protocol %s is not supported yet: the app channel speaks plain HTTP/1.1 (http)",

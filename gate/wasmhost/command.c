@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "util/buf.h"
+#include "util/cancel.h"
 #include "util/err.h"
 #include "wasmhost/wasmhost.h"
 
@@ -55,7 +56,11 @@ wg_module *wgg_wasm_load(const char *url, char **guest, wgg_err *err) {
   wg_module *m = wg_module_new((const uint8_t *)bytes.data, bytes.len, &e);
   wgg_buf_free(&bytes);
   if (!m) {
-    wgg_err_set(err, "wasm: error compiling binary: %s (at byte %zu)", wg_error_message(e), wg_error_offset(e));
+    /* wazero's words (what daprd prints) for a file that is not wasm at all, then ours */
+    const char *msg = wg_error_message(e);
+    const char *dapr = strstr(msg, "magic header") ? "invalid magic number: "
+                       : strstr(msg, "binary version") ? "invalid version header: " : "";
+    wgg_err_set(err, "wasm: error compiling binary: %s%s (at byte %zu)", dapr, msg, wg_error_offset(e));
     wg_error_delete(e);
     return NULL;
   }
@@ -73,32 +78,71 @@ wg_module *wgg_wasm_load(const char *url, char **guest, wgg_err *err) {
 
 int wgg_wasm_run_command(const wg_module *m, const wg_wasi_config *cfg, uint64_t timeout_ms,
                          wgg_wasm_run_result *r, wgg_err *err) {
-  memset(r, 0, sizeof *r);
+  return wgg_wasm_run_command_opts(m, cfg, &(wgg_wasm_run_opts){.timeout_ms = timeout_ms}, r, err);
+}
+
+/* Links WASI and `link` into a new store; NULL with err when an import is
+ * left unsatisfied. */
+static int link_all(wg_wasi *w, wg_store *s, const wg_module *m, wg_extern *imports, wgg_wasm_link_fn link, void *env,
+                    wgg_err *err) {
   char msg[256];
-  wg_wasi *w = wg_wasi_new(cfg, msg, sizeof msg);
-  if (!w) return wgg_err_set(err, "wasm: %s", msg);
-  /* 64K value-stack slots (512 KiB): C guests keep their own stack in linear
-   * memory, and a smaller stack makes a fresh store per call cheap. */
-  wg_store *s = wg_store_new(NULL, &(wg_store_config){.value_stack_slots = 1u << 16});
+  if (!wg_wasi_link(w, s, m, imports, msg, sizeof msg)) return wgg_err_set(err, "wasm: %s", msg);
+  if (link && link(env, s, m, imports, err)) return -1;
   uint32_t n = wg_module_import_count(m);
-  wg_extern *imports = calloc(n + 1, sizeof *imports);
-  int rc = -1;
-  if (!s || !imports) {
-    wgg_err_set(err, "out of memory");
-    goto done;
-  }
-  if (!wg_wasi_link(w, s, m, imports, msg, sizeof msg)) {
-    wgg_err_set(err, "wasm: %s", msg);
-    goto done;
-  }
   for (uint32_t i = 0; i < n; i++)
     if (!imports[i].of.func) {
       wg_extern_desc d;
       wg_module_import(m, i, &d);
-      wgg_err_set(err, "wasm: unknown import %.*s.%.*s", (int)d.module_len, d.module, (int)d.name_len, d.name);
-      goto done;
+      return wgg_err_set(err, "wasm: unknown import %.*s.%.*s", (int)d.module_len, d.module, (int)d.name_len, d.name);
     }
-  if (timeout_ms) wg_store_set_deadline(s, (timeout_ms + WGG_WASM_TICK_MS - 1) / WGG_WASM_TICK_MS + 1);
+  return 0;
+}
+
+int wgg_wasm_check_imports(const wg_module *m, const wg_wasi_config *cfg, wgg_wasm_link_fn link, void *env,
+                           wgg_err *err) {
+  char msg[256];
+  wg_wasi *w = wg_wasi_new(cfg, msg, sizeof msg);
+  if (!w) return wgg_err_set(err, "wasm: %s", msg);
+  wg_store *s = wg_store_new(NULL, &(wg_store_config){.value_stack_slots = 1024});
+  wg_extern *imports = calloc(wg_module_import_count(m) + 1, sizeof *imports);
+  int rc = !s || !imports ? wgg_err_set(err, "out of memory") : link_all(w, s, m, imports, link, env, err);
+  free(imports);
+  wg_store_delete(s);
+  wg_wasi_delete(w);
+  return rc;
+}
+
+static void interrupt_store(void *s) { wg_store_interrupt(s); }
+
+int wgg_wasm_run_command_opts(const wg_module *m, const wg_wasi_config *cfg, const wgg_wasm_run_opts *o,
+                              wgg_wasm_run_result *r, wgg_err *err) {
+  memset(r, 0, sizeof *r);
+  char msg[256];
+  if (wgg_cancel_requested(o->cancel)) return wgg_err_set(err, "module closed with context canceled");
+  wg_wasi_config capped = *cfg;
+  if (o->max_output && cfg->capture_output && (!cfg->capture_max || cfg->capture_max > o->max_output))
+    capped.capture_max = o->max_output + 1; /* one byte more tells "past the cap" from "at it" */
+  wg_wasi *w = wg_wasi_new(&capped, msg, sizeof msg);
+  if (!w) return wgg_err_set(err, "wasm: %s", msg);
+  /* 64K value-stack slots (512 KiB): C guests keep their own stack in linear
+   * memory, and a smaller stack makes a fresh store per call cheap. */
+  wg_store *s = wg_store_new(NULL, &(wg_store_config){.value_stack_slots = 1u << 16,
+                                                      .max_memory_pages = o->max_memory_pages});
+  uint32_t n = wg_module_import_count(m);
+  wg_extern *imports = calloc(n + 1, sizeof *imports);
+  int rc = -1;
+  bool watching = false;
+  if (!s || !imports) {
+    wgg_err_set(err, "out of memory");
+    goto done;
+  }
+  if (link_all(w, s, m, imports, o->link, o->link_env, err)) goto done;
+  if (o->timeout_ms) wg_store_set_deadline(s, (o->timeout_ms + WGG_WASM_TICK_MS - 1) / WGG_WASM_TICK_MS + 1);
+  else if (o->cancel) wg_store_set_deadline(s, UINT64_MAX / 2); /* never reached, but wg_store_interrupt needs one */
+  if (!(watching = wgg_cancel_watch(o->cancel, interrupt_store, s))) {
+    wgg_err_set(err, "module closed with context canceled");
+    goto done;
+  }
   wg_error *e = NULL;
   wg_trap *t = NULL;
   wg_instance *inst = wg_instance_new(s, m, imports, n, &e, &t);
@@ -113,7 +157,8 @@ int wgg_wasm_run_command(const wg_module *m, const wg_wasi_config *cfg, uint64_t
     t = NULL;
   }
   if (t) {
-    wgg_err_set(err, "wasm: %s", wg_trap_message(t));
+    if (wgg_cancel_requested(o->cancel)) wgg_err_set(err, "module closed with context canceled");
+    else wgg_err_set(err, "wasm: %s", wg_trap_message(t));
     wg_trap_delete(t);
     goto done;
   }
@@ -123,17 +168,22 @@ int wgg_wasm_run_command(const wg_module *m, const wg_wasi_config *cfg, uint64_t
     goto done;
   }
   size_t len = 0;
-  const uint8_t *o = wg_wasi_output(w, 1, &len);
+  const uint8_t *out = wg_wasi_output(w, 1, &len);
+  if (o->max_output && len > o->max_output) {
+    wgg_err_set(err, "wasm: output larger than %zu bytes", o->max_output);
+    goto done;
+  }
   if (len) {
     if (!(r->stdout_data = malloc(len))) {
       wgg_err_set(err, "out of memory");
       goto done;
     }
-    memcpy(r->stdout_data, o, len);
+    memcpy(r->stdout_data, out, len);
     r->stdout_len = len;
   }
   rc = 0;
 done:
+  if (watching) wgg_cancel_unwatch(o->cancel);
   free(imports);
   wg_store_delete(s);
   wg_wasi_delete(w);

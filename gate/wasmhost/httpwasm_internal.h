@@ -13,6 +13,7 @@ struct wgg_hw_module {
   uint8_t *config;
   size_t config_len;
   bool strict;
+  wg_wasi_walltime *walltime; /* strict: the fake wall clock all instances share, as Dapr makes one per component */
   uint64_t deadline_ms;
   uint32_t max_memory_pages;
   bool imports_wasi;

@@ -64,6 +64,11 @@ wgg_hw_module *wgg_hw_module_new(const uint8_t *bytes, size_t len, const wgg_hw_
     why = "wasm: guest exports the wrong signature for func[handle_response]. should be (i32, 32) -> ()";
   else if (!find_export(mod, "memory", WG_EXTERN_MEMORY, &t))
     why = "wasm: guest doesn't export memory[memory]";
+  /* Compiled now, once for every loop's instances, so that no request pays
+   * for compiling the guest (wasmgate.h, issue 18.8). */
+  wg_error *ce = NULL;
+  if (!why && !wg_module_compile_all(mod, &ce)) why = "wasm: out of memory compiling the guest";
+  wg_error_delete(ce);
   if (why) {
     wg_module_delete(mod);
     return wgg_err_set(err, "%s", why), NULL;
@@ -83,6 +88,10 @@ wgg_hw_module *wgg_hw_module_new(const uint8_t *bytes, size_t len, const wgg_hw_
   m->deadline_ms = s->deadline_ms;
   m->max_memory_pages = s->max_memory_pages;
   m->refs = 1;
+  if (m->strict && !(m->walltime = wg_wasi_walltime_new())) {
+    wgg_hw_module_unref(m);
+    return wgg_err_set(err, "out of memory"), NULL;
+  }
   uint32_t ni = wg_module_import_count(mod);
   for (uint32_t i = 0; i < ni; i++) {
     wg_extern_desc d;
@@ -98,6 +107,7 @@ void wgg_hw_module_ref(wgg_hw_module *m) { __atomic_add_fetch(&m->refs, 1, __ATO
 void wgg_hw_module_unref(wgg_hw_module *m) {
   if (!m || __atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL)) return;
   wg_module_delete(m->mod);
+  if (m->walltime) wg_wasi_walltime_delete(m->walltime);
   free(m->name);
   free(m->config);
   free(m);
@@ -151,15 +161,19 @@ wgg_hw_instance *wgg_hw_instance_new(wgg_hw_module *m, wgg_err *err) {
   char msg[256];
   uint32_t n = wg_module_import_count(m->mod);
   wg_extern *imports = calloc(n + 1, sizeof *imports);
+  /* maxMemory bounds everything the guest's store holds (memory, tables,
+   * globals, functions: wasmgate.h max_bytes), not its memory alone. */
   i->store = wg_store_new(NULL, &(wg_store_config){.value_stack_slots = HW_STACK_SLOTS,
-                                                    .max_memory_pages = m->max_memory_pages});
+                                                    .max_memory_pages = m->max_memory_pages,
+                                                    .max_bytes = (uint64_t)m->max_memory_pages * 65536});
   if (!imports || !i->store) {
     wgg_err_set(err, "out of memory");
     goto fail;
   }
   if (m->imports_wasi) {
     /* stdout/stderr are logged after each request: keep at most 64 KiB of each */
-    wg_wasi_config cfg = {.use_stdin_buf = true, .capture_output = true, .capture_max = 64u << 10, .strict = m->strict};
+    wg_wasi_config cfg = {.use_stdin_buf = true, .capture_output = true, .capture_max = 64u << 10, .strict = m->strict,
+                          .strict_walltime = m->walltime};
     if (!(i->wasi = wg_wasi_new(&cfg, msg, sizeof msg)) || !wg_wasi_link(i->wasi, i->store, m->mod, imports, msg, sizeof msg)) {
       wgg_err_set(err, "wasm: error instantiating wasi: %s", msg);
       goto fail;

@@ -42,6 +42,39 @@ typedef struct wgg_wasm_run_result {
 int wgg_wasm_run_command(const wg_module *m, const wg_wasi_config *cfg, uint64_t timeout_ms,
                          wgg_wasm_run_result *r, wgg_err *err);
 
+struct wgg_cancel;
+
+/* Links imports that WASI does not provide: fills imports[i] for those it
+ * serves (functions made in `store`); -1 with err naming an import it
+ * refuses. */
+typedef int (*wgg_wasm_link_fn)(void *env, wg_store *store, const wg_module *m, wg_extern *imports, wgg_err *err);
+
+typedef struct wgg_wasm_run_opts {
+  uint64_t timeout_ms;         /* 0: no deadline */
+  uint32_t max_memory_pages;   /* cap on the guest's memories, 64 KiB pages (0: engine default, 4 GiB) */
+  struct wgg_cancel *cancel;   /* may be NULL: when it fires, the guest is interrupted at once and the
+                                  call fails with "module closed with context canceled" (Dapr's text) */
+  wgg_wasm_link_fn link;       /* may be NULL */
+  void *link_env;
+  /* With cfg->capture_output: the most bytes of stdout kept (0: no limit).
+   * Past it, later writes are dropped (the host's memory stays bounded) and
+   * the call fails with "wasm: output larger than N bytes" when the guest
+   * ends; stderr is kept up to the same bound. */
+  size_t max_output;
+} wgg_wasm_run_opts;
+
+/* wgg_wasm_run_command with every option: a memory cap, a cancel token and
+ * extra imports. Same results and errors, plus the cancellation above. */
+int wgg_wasm_run_command_opts(const wg_module *m, const wg_wasi_config *cfg, const wgg_wasm_run_opts *o,
+                              wgg_wasm_run_result *r, wgg_err *err);
+
+/* Checks, without running anything, that every import of m is satisfied by
+ * WASI (context cfg) or by `link` (may be NULL): the decision Dapr's
+ * runtime takes when it instantiates a guest, taken once at init. -1 with
+ * err naming the first import that is not ("wasm: unknown import M.N"). */
+int wgg_wasm_check_imports(const wg_module *m, const wg_wasi_config *cfg, wgg_wasm_link_fn link, void *env,
+                           wgg_err *err);
+
 /* Period of the epoch ticker, in milliseconds. */
 #define WGG_WASM_TICK_MS 10
 

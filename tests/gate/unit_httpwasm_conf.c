@@ -149,6 +149,29 @@ static void test_not_wasm(void) {
   CHECK_STR(e.msg, "wasm: error compiling guest: invalid version header");
 }
 
+/* strictSandbox: all instances of one component read one fake wall clock,
+ * as Dapr makes one per component. Two requests held at once by the slow
+ * backend pin two instances; their reads are exactly 1 ms apart. */
+static void test_strict_shared_walltime(void) {
+  use("hw_walltime", "strictSandbox", "true");
+  resp a, b;
+  send_req(&a, "GET", "/slow", NULL, 0, NULL);
+  send_req(&b, "GET", "/slow", NULL, 0, NULL);
+  wait_for(&a);
+  wait_for(&b);
+  CHECK(a.status == 200 && b.status == 200);
+  const char *ca = hdr(&a, "x-next-header-x-clock"), *cb = hdr(&b, "x-next-header-x-clock");
+  CHECK(ca && cb);
+  if (ca && cb) {
+    unsigned long long ta = strtoull(ca, NULL, 16), tb = strtoull(cb, NULL, 16);
+    unsigned long long lo = ta < tb ? ta : tb, hi = ta < tb ? tb : ta;
+    CHECK(hi - lo == 1000000ull);
+    CHECK(lo % 1000000000ull == 1000000ull); /* the first read: a whole second + 1 ms */
+  }
+  resp_free(&a);
+  resp_free(&b);
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: %s GUEST_DIR\n", argv[0]);
@@ -160,6 +183,7 @@ int main(int argc, char **argv) {
   test_trailers();
   test_inject();
   test_not_wasm();
+  test_strict_shared_walltime();
   hw_teardown();
   CHECK_DONE();
 }

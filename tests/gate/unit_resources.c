@@ -1,6 +1,8 @@
 /* unit_resources.c: the generic resource loader (config/resource.c) and the
  * Configuration reader (config/configuration.c). */
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -194,7 +196,78 @@ static void test_dirs_and_configuration(void) {
   rmdir(dir);
 }
 
+/* Issue 18.6: nesting bombs are rejected by the pre-scan before libyaml's
+ * (quadratic) scanner sees them, quickly and with the file named; legitimate
+ * brackets, quotes and block scalars are not counted as nesting. */
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static char *repeat(const char *head, const char *unit, size_t times, const char *tail) {
+  size_t hl = strlen(head), ul = strlen(unit), tl = strlen(tail);
+  char *s = malloc(hl + ul * times + tl + 1);
+  if (!s) return NULL;
+  memcpy(s, head, hl);
+  for (size_t i = 0; i < times; i++) memcpy(s + hl + i * ul, unit, ul);
+  memcpy(s + hl + ul * times, tail, tl + 1);
+  return s;
+}
+
+static void expect_bomb(const char *what, char *text, const char *msg_part) {
+  wgg_resource_list l = {0};
+  wgg_err e = {{0}};
+  double t0 = now_s();
+  int rc = wgg_resources_parse("bomb.yaml", text, strlen(text), NULL, NULL, &l, &e);
+  double dt = now_s() - t0;
+  if (rc != -1 || !strstr(e.msg, "bomb.yaml") || !strstr(e.msg, msg_part) || dt > 2.0)
+    fprintf(stderr, "%s: rc %d in %.2fs: %s\n", what, rc, dt, e.msg);
+  CHECK(rc == -1);
+  CHECK(strstr(e.msg, "bomb.yaml") != NULL);
+  CHECK(strstr(e.msg, msg_part) != NULL);
+  CHECK(dt < 2.0);
+  wgg_resource_list_free(&l);
+  free(text);
+}
+
+static void test_nesting_bombs(void) {
+  /* 1 MB of unclosed '[' ran for more than 30 s in libyaml before */
+  expect_bomb("unclosed [", repeat("a: ", "[", 1000000, ""), "deeper than 10000 flow collections");
+  expect_bomb("unclosed {", repeat("a: ", "{a: ", 300000, ""), "deeper than 10000 flow collections");
+  expect_bomb("closed [", repeat("a: ", "[", 10001, "]"), "deeper than 10000 flow collections");
+  expect_bomb("compact sequences", repeat("", "- ", 500000, "x\n"), "deeper than 10000 block levels");
+  expect_bomb("too large", repeat("a: ", "b", WGG_YAML_MAX_BYTES, "\n"), "larger than the");
+
+  /* at the limit the guard lets it through; the converter's own depth limit answers */
+  char *at = repeat("a: ", "[", 10000, "");
+  wgg_err e = {{0}};
+  CHECK(wgg_yaml_guard("ok.yaml", at, strlen(at), &e) == 0);
+  free(at);
+  /* brackets, quotes and comments that are not nesting */
+  static const char fine[] =
+      "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: s\nspec:\n  type: state.in-memory\n"
+      "  version: v1\n  metadata:\n  - name: a\n    value: \"[[[[{{{{\"\n  - name: b\n    value: '[[''[[{'\n"
+      "  - name: c\n    value: x[y{z # [[[[\n  - name: d\n    value: |\n      [[[[[[\n      {{{{ 'it''s\n"
+      "  - name: e\n    value: >-\n      \"[[[\n  - name: f\n    value: [1, [2, {a: [3]}]]\n";
+  wgg_resource_list l = {0};
+  CHECK(wgg_resources_parse("fine.yaml", fine, sizeof fine - 1, NULL, NULL, &l, &e) == 0);
+  CHECK(l.n == 1);
+  wgg_resource_list_free(&l);
+  /* the text is not NUL-terminated: a document marker cut at the end is read
+   * within its length (fuzz_resources found an overread) */
+  char *cut = malloc(2);
+  memcpy(cut, "--", 2);
+  CHECK(wgg_yaml_guard("cut.yaml", cut, 2, &e) == 0);
+  free(cut);
+  /* a wide but shallow file is fine, however many brackets it has in total */
+  char *wide = repeat("a: [", "[1], ", 200000, "2]\n");
+  CHECK(wgg_yaml_guard("wide.yaml", wide, strlen(wide), &e) == 0);
+  free(wide);
+}
+
 int main(void) {
+  test_nesting_bombs();
   test_parse_types_lines_scopes();
   test_errors();
   test_dirs_and_configuration();

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "module.h"
 #include "test.h"
 #include "wasmgate.h"
 
@@ -222,11 +223,52 @@ TEST(input_is_copied) {
   wg_module_delete(m);
 }
 
+/* The decoder's own memory is proportional to what the module declares, not
+ * to its size in bytes: a 4 MB module of one custom section (and one of a
+ * thousand small custom sections) keeps a few KB of records, where a table
+ * sized by the input once held one 32-byte record per 2 bytes (64 MB). */
+TEST(section_records_sized_by_sections) {
+  const size_t payload = 4u << 20;
+  size_t len = 8 + 1 + 5 + 2 + payload;
+  uint8_t *b = malloc(len);
+  REQUIRE(b);
+  memcpy(b, HDR, 8);
+  size_t n = 8;
+  b[n++] = 0; /* custom section */
+  uint32_t size = (uint32_t)(2 + payload);
+  for (int i = 0; i < 5; i++) b[n++] = (uint8_t)((size >> (7 * i)) & 0x7F) | (i < 4 ? 0x80 : 0);
+  b[n++] = 1; /* name "x" */
+  b[n++] = 'x';
+  memset(b + n, 0xAB, payload);
+  wg_error *err = NULL;
+  wg_module *m = wg_module_new(b, len, &err);
+  REQUIRE(m);
+  CHECK(m->nsections == 1);
+  CHECK(wg_arena_bytes(&m->arena) < 64 * 1024);
+  wg_module_delete(m);
+
+  /* 1000 empty custom sections named "y": every one gets its record. */
+  uint8_t *c = malloc(8 + 1000 * 4);
+  REQUIRE(c);
+  memcpy(c, HDR, 8);
+  n = 8;
+  for (size_t i = 0; i < 1000; i++) c[n++] = 0, c[n++] = 2, c[n++] = 1, c[n++] = 'y';
+  m = wg_module_new(c, n, &err);
+  REQUIRE(m);
+  CHECK(m->nsections == 1000);
+  CHECK(m->sections[999].offset == n - 2);
+  CHECK(wg_arena_bytes(&m->arena) < 128 * 1024);
+  wg_module_delete(m);
+  free(c);
+  free(b);
+}
+
 int main(void) {
   RUN(malformed_and_invalid_cases);
   RUN(minimal_module);
   RUN(imports_exports_names);
   RUN(malformed_name_section_ignored);
   RUN(input_is_copied);
+  RUN(section_records_sized_by_sections);
   return test_summary();
 }

@@ -170,6 +170,36 @@ TEST(deadline_interrupts_tight_loop) {
   teardown(&fx);
 }
 
+static void *interrupter(void *store) {
+  struct timespec ts = {0, 20 * 1000 * 1000};
+  nanosleep(&ts, NULL);
+  wg_store_interrupt(store);
+  return NULL;
+}
+
+/* wg_store_interrupt from another thread stops a guest long before its
+ * deadline (no epoch passes meanwhile); a later wg_store_set_deadline
+ * rearms the store. */
+TEST(interrupt_from_another_thread) {
+  fixture fx;
+  REQUIRE(setup(&fx, NULL));
+  wg_store_set_deadline(fx.store, UINT64_MAX / 2); /* far away: checks on, never reached */
+  pthread_t th;
+  REQUIRE(pthread_create(&th, NULL, interrupter, fx.store) == 0);
+  wg_trap *t = call1(&fx, "spin", 0, NULL);
+  pthread_join(th, NULL);
+  REQUIRE(t != NULL);
+  CHECK(wg_trap_code_of(t) == WG_TRAP_INTERRUPTED);
+  wg_trap_delete(t);
+  int32_t r = 0;
+  t = call1(&fx, "add1", 1, &r); /* still interrupted */
+  CHECK(t != NULL && wg_trap_code_of(t) == WG_TRAP_INTERRUPTED);
+  wg_trap_delete(t);
+  wg_store_set_deadline(fx.store, 1000000);
+  CHECK(call1(&fx, "add1", 1, &r) == NULL && r == 2);
+  teardown(&fx);
+}
+
 /* Deadlines follow the store's own engine, not the default one; the engine's
  * defaults become the store's limits. */
 TEST(engines_have_their_own_epochs_and_defaults) {
@@ -388,6 +418,7 @@ int main(int argc, char **argv) {
   RUN(host_calls_back_into_wasm);
   RUN(fuel);
   RUN(deadline_interrupts_tight_loop);
+  RUN(interrupt_from_another_thread);
   RUN(engines_have_their_own_epochs_and_defaults);
   RUN(stack_exhaustion_is_a_trap);
   RUN(value_stack_exhaustion_is_a_trap);

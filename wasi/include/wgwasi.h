@@ -27,6 +27,7 @@ extern "C" {
 #endif
 
 typedef struct wg_wasi wg_wasi;
+typedef struct wg_wasi_walltime wg_wasi_walltime; /* see "strict sandbox" below */
 
 /* A preopened directory: `host` is opened at wg_wasi_new; the guest sees it
  * as `guest` (e.g. "/data" or "."). */
@@ -48,14 +49,23 @@ typedef struct wg_wasi_config {
   const uint8_t *stdin_buf;
   size_t stdin_len;
   bool use_stdin_buf;
+  /* With use_stdin_fd (and not use_stdin_buf): the guest's fd 0 is a
+   * duplicate of host descriptor stdin_fd (the caller keeps its own), and
+   * the guest sees what it really is: a regular file (seekable) for a file,
+   * a pipe, a terminal. */
+  int stdin_fd;
+  bool use_stdin_fd;
   bool capture_output;
   /* With capture_output: at most this many bytes are kept per fd (0 = no
    * limit); writes beyond it are dropped but reported as written, so a
    * chatty guest cannot grow the host's memory without bound. */
   size_t capture_max;
-  /* Deterministic clocks (monotonic from 0, realtime fixed at creation, each
-   * read advancing 1 ms), random bytes from a fixed seed, sleeps return at once. */
+  /* Dapr's strictSandbox: deterministic clocks and random bytes, sleeps
+   * return at once; exactly as described under "strict sandbox" below. */
   bool strict;
+  /* With strict: the wall clock to read (shared, not owned; it must outlive
+   * the context). NULL: the context's own, started at wg_wasi_new. */
+  wg_wasi_walltime *strict_walltime;
 } wg_wasi_config;
 
 /* Creates a context. Strings are copied. Returns NULL and writes a message
@@ -84,6 +94,63 @@ const uint8_t *wg_wasi_output(const wg_wasi *w, int fd, size_t *len);
  * long-lived context, such as a pooled http-wasm guest, drains its output
  * after every request). Other fds are ignored. */
 void wg_wasi_output_clear(wg_wasi *w, int fd);
+
+/* ---------------------------------------------------------------- strict sandbox
+ * Dapr's strictSandbox (components-contrib common/wasm NewModuleConfig:
+ * wazero's defaults plus Dapr's fake wall clock), which a context with
+ * `strict` implements exactly:
+ *   - clock_time_get(realtime): a wall clock that starts at the current
+ *     whole second and advances 1 ms before each read (so the first read is
+ *     second + 1 ms); resolution 1 ms. With strict_walltime, reads come from
+ *     that shared clock instead of one of the context's own.
+ *   - clock_time_get(monotonic): 0 at the first read, 1 ms more at each
+ *     read; resolution 1 ns.
+ *   - clock ids 2 and 3 (process and thread CPU time): EINVAL, as wazero.
+ *   - random_get: Go's math/rand source seeded with 42, read as
+ *     rand.Rand.Read does (7 bytes per Int63, least significant first; the
+ *     bytes left over carry to the next call): see wg_gorand below.
+ *   - poll_oneoff's clocks and sleeps return at once, reading no clock. */
+
+/* wg_wasi_walltime: the fake wall clock, which several contexts may share:
+ * Dapr makes one per middleware component (all its instances read it) and
+ * one per bindings.wasm call. Safe to read from several threads.
+ *
+ * A clock starting at the current whole second (CLOCK_REALTIME). NULL when
+ * out of memory. */
+wg_wasi_walltime *wg_wasi_walltime_new(void);
+
+/* A clock starting at `start_ns` (nanoseconds since the epoch), for tests. */
+wg_wasi_walltime *wg_wasi_walltime_new_at(uint64_t start_ns);
+
+/* Advances the clock by 1 ms and returns its new value (ns). */
+uint64_t wg_wasi_walltime_read(wg_wasi_walltime *c);
+
+/* Frees it; the contexts using it must be gone. */
+void wg_wasi_walltime_delete(wg_wasi_walltime *c);
+
+/* Go's math/rand source (rngSource, seeded as rand.NewSource does) with
+ * rand.Rand's Read on top: wasi/src/gorand.c describes the algorithm. */
+typedef struct wg_gorand wg_gorand;
+
+/* rand.New(rand.NewSource(seed)). NULL when out of memory. */
+wg_gorand *wg_gorand_new(int64_t seed);
+void wg_gorand_delete(wg_gorand *r);
+
+/* Reseeds (Source.Seed), which also drops what Read had left over. */
+void wg_gorand_seed(wg_gorand *r, int64_t seed);
+
+/* Source64.Uint64 and Source.Int63 (the low 63 bits of the next step). */
+uint64_t wg_gorand_uint64(wg_gorand *r);
+int64_t wg_gorand_int63(wg_gorand *r);
+
+/* rand.Rand.Read: fills buf[0..len) from Int63 values, 7 bytes each, least
+ * significant first, keeping unused bytes for the next call. */
+void wg_gorand_read(wg_gorand *r, uint8_t *buf, size_t len);
+
+/* The 607 words Go seeds every source with (its rngCooked table: the
+ * generator seeded with 1 after 7.8e12 steps), computed at the first call;
+ * static storage. */
+const uint64_t *wg_gorand_cooked(void);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,44 @@ uint8_t wasi_host_type(mode_t m) {
   return FT_UNKNOWN;
 }
 
+uint64_t wasi_type_rights(uint8_t type, bool seekable) {
+  if (type == FT_DIR) return R_DIR_BASE;
+  return seekable ? R_FILE_BASE : R_FILE_BASE & ~(R_FD_SEEK | R_FD_TELL);
+}
+
+bool wasi_host_seekable(int fd, const struct stat *st) {
+  if (S_ISREG(st->st_mode) || S_ISBLK(st->st_mode)) return true;
+  if (S_ISDIR(st->st_mode) || S_ISFIFO(st->st_mode) || S_ISSOCK(st->st_mode) || isatty(fd)) return false;
+  return lseek(fd, 0, SEEK_CUR) >= 0;
+}
+
+/* A stdio descriptor's type and rights, from what it really is: a host
+ * descriptor is whatever fstat says (a file given as stdin is a seekable
+ * regular file, a pipe has no WASI filetype, a terminal is a character
+ * device that cannot seek); in-memory buffers behave as pipes. */
+static void stdio_kind(wasi_fd *f) {
+  struct stat st;
+  f->type = FT_UNKNOWN;
+  bool seekable = false;
+  if (f->kind == K_HOST && !fstat(f->host, &st)) {
+    f->type = wasi_host_type(st.st_mode);
+    seekable = wasi_host_seekable(f->host, &st);
+    int fl = fcntl(f->host, F_GETFL);
+    if (fl >= 0) f->flags = (fl & O_APPEND ? 1 : 0) | (fl & O_NONBLOCK ? 4 : 0);
+  }
+  f->rights = wasi_type_rights(f->type, seekable);
+  f->noseek = !seekable && f->type != FT_DIR;
+}
+
+/* The process's own stdio (host fds 0-2) is shared with whoever started
+ * us, so its O_NONBLOCK is never changed: a guest's FDFLAGS_NONBLOCK on it is
+ * kept here and answered with EAGAIN when the stream is not ready. */
+static bool would_block(const wasi_fd *f, short events) {
+  if (f->kind != K_HOST || f->host > 2 || !(f->flags & 4)) return false;
+  struct pollfd p = {f->host, events, 0};
+  return poll(&p, 1, 0) == 0;
+}
+
 wg_wasi *wg_wasi_new(const wg_wasi_config *c, char *err, size_t errlen) {
   wg_wasi *w = calloc(1, sizeof *w);
   if (!w) return snprintf(err, errlen, "out of memory"), NULL;
@@ -63,11 +102,12 @@ wg_wasi *wg_wasi_new(const wg_wasi_config *c, char *err, size_t errlen) {
   w->envp = copy_strings(c->envc, c->envp);
   w->strict = c->strict;
   w->capture_max = c->capture_max;
-  w->rng = 0x9E3779B97F4A7C15ull;
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  w->strict_real = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
   if (!w->argv || !w->envp) goto oom;
+  if (c->strict) {
+    w->walltime = c->strict_walltime;
+    if (!w->walltime && !(w->walltime = w->own_walltime = wg_wasi_walltime_new())) goto oom;
+    if (!(w->rng = wg_gorand_new(42))) goto oom;
+  }
   if (c->use_stdin_buf) {
     w->in = malloc(c->stdin_len ? c->stdin_len : 1);
     if (!w->in) goto oom;
@@ -77,9 +117,20 @@ wg_wasi *wg_wasi_new(const wg_wasi_config *c, char *err, size_t errlen) {
   for (int i = 0; i < 3; i++) {
     uint32_t fd;
     int kind = i == 0 ? (c->use_stdin_buf ? K_STDIN_BUF : K_HOST) : (c->capture_output ? K_CAPTURE : K_HOST);
-    uint64_t rights = (i == 0 ? R_FD_READ : R_FD_WRITE) | R_FD_FDSTAT_SET_FLAGS | R_FD_FILESTAT_GET;
-    if (wasi_add_fd(w, (wasi_fd){.kind = kind, .host = kind == K_HOST ? i : -1, .type = FT_CHAR, .rights = rights}, &fd))
+    int host = kind == K_HOST ? i : -1;
+    if (i == 0 && !c->use_stdin_buf && c->use_stdin_fd) {
+      if ((host = fcntl(c->stdin_fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+        snprintf(err, errlen, "cannot use stdin descriptor %d: %s", c->stdin_fd, strerror(errno));
+        wg_wasi_delete(w);
+        return NULL;
+      }
+    }
+    wasi_fd f = {.kind = kind, .host = host};
+    stdio_kind(&f);
+    if (wasi_add_fd(w, f, &fd)) {
+      if (host > 2) close(host);
       goto oom;
+    }
   }
   for (int i = 0; i < c->npreopens; i++) {
     int dfd = open(c->preopens[i].host, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -90,8 +141,8 @@ wg_wasi *wg_wasi_new(const wg_wasi_config *c, char *err, size_t errlen) {
     }
     uint32_t fd;
     char *name = strdup(c->preopens[i].guest);
-    if (!name || wasi_add_fd(w, (wasi_fd){.kind = K_HOST, .host = dfd, .type = FT_DIR, .rights = R_ALL,
-                                     .inheriting = R_ALL, .preopen = name}, &fd)) {
+    if (!name || wasi_add_fd(w, (wasi_fd){.kind = K_HOST, .host = dfd, .type = FT_DIR, .rights = R_DIR_BASE,
+                                     .inheriting = R_DIR_BASE | R_FILE_BASE, .preopen = name}, &fd)) {
       close(dfd);
       free(name);
       goto oom;
@@ -113,6 +164,8 @@ void wg_wasi_delete(wg_wasi *w) {
   free_strings(w->envp, w->envc);
   free(w->in);
   for (int i = 0; i < 3; i++) free(w->out[i].data);
+  wg_wasi_walltime_delete(w->own_walltime);
+  wg_gorand_delete(w->rng);
   free(w);
 }
 
@@ -215,8 +268,11 @@ int wasi_fd_write(wg_wasi *w, uint32_t fd, const struct iovec *iov, int n, int64
   int err = WE_BADF;
   wasi_fd *f = wasi_get(w, fd, R_FD_WRITE, &err);
   if (!f) return err;
+  if (offset >= 0 && f->noseek) return WE_SPIPE;
+  if (offset >= 0 && !wasi_get(w, fd, R_FD_SEEK, &err)) return err; /* fd_pwrite: fd_write and fd_seek */
   if (f->kind == K_CAPTURE) return capture(&w->out[fd], w->capture_max, iov, n, nwritten);
   if (f->type == FT_DIR) return WE_ISDIR;
+  if (would_block(f, POLLOUT)) return WE_AGAIN;
   ssize_t r = offset >= 0 ? pwritev(f->host, iov, n, offset) : writev(f->host, iov, n);
   if (r < 0) return wasi_errno(errno);
   *nwritten = (size_t)r;
@@ -227,6 +283,8 @@ int wasi_fd_read(wg_wasi *w, uint32_t fd, const struct iovec *iov, int n, int64_
   int err = WE_BADF;
   wasi_fd *f = wasi_get(w, fd, R_FD_READ, &err);
   if (!f) return err;
+  if (offset >= 0 && f->noseek) return WE_SPIPE;
+  if (offset >= 0 && !wasi_get(w, fd, R_FD_SEEK, &err)) return err; /* fd_pread: fd_read and fd_seek */
   if (f->kind == K_STDIN_BUF) {
     *nread = 0;
     for (int i = 0; i < n && w->in_pos < w->in_len; i++) {
@@ -238,6 +296,7 @@ int wasi_fd_read(wg_wasi *w, uint32_t fd, const struct iovec *iov, int n, int64_
     return 0;
   }
   if (f->type == FT_DIR) return WE_ISDIR;
+  if (would_block(f, POLLIN)) return WE_AGAIN;
   ssize_t r = offset >= 0 ? preadv(f->host, iov, n, offset) : readv(f->host, iov, n);
   if (r < 0) return wasi_errno(errno);
   *nread = (size_t)r;
@@ -246,9 +305,14 @@ int wasi_fd_read(wg_wasi *w, uint32_t fd, const struct iovec *iov, int n, int64_
 
 int wasi_fd_seek(wg_wasi *w, uint32_t fd, int64_t offset, int whence, uint64_t *newoffset) {
   int err = WE_BADF;
-  wasi_fd *f = wasi_get(w, fd, offset == 0 && whence == SEEK_CUR ? R_FD_TELL : R_FD_SEEK, &err);
+  /* A stream that cannot seek says so (ESPIPE, as POSIX and wazero), rather
+   * than that its rights lack FD_SEEK. */
+  wasi_fd *f = wasi_get(w, fd, 0, &err);
+  if (f && f->noseek) return WE_SPIPE;
+  f = wasi_get(w, fd, offset == 0 && whence == SEEK_CUR ? R_FD_TELL : R_FD_SEEK, &err);
   if (!f) return err;
-  if (f->kind != K_HOST || f->type == FT_CHAR) return WE_SPIPE;
+  if (f->kind != K_HOST) return WE_SPIPE;
+  if (f->type == FT_DIR) return WE_ISDIR;
   if (whence != SEEK_SET && whence != SEEK_CUR && whence != SEEK_END) return WE_INVAL;
   off_t r = lseek(f->host, offset, whence);
   if (r < 0) return wasi_errno(errno);
@@ -276,10 +340,13 @@ int wasi_fd_set_flags(wg_wasi *w, uint32_t fd, uint16_t flags) {
   int err = WE_BADF;
   wasi_fd *f = wasi_get(w, fd, R_FD_FDSTAT_SET_FLAGS, &err);
   if (!f) return err;
-  if (flags & ~1u) return WE_NOTSUP; /* only append can change on Linux */
+  if (flags & ~5u) return WE_NOTSUP; /* only append and nonblock can change on Linux */
   if (f->kind == K_HOST) {
     int fl = fcntl(f->host, F_GETFL);
-    if (fl < 0 || fcntl(f->host, F_SETFL, (flags & 1) ? fl | O_APPEND : fl & ~O_APPEND) < 0) return wasi_errno(errno);
+    if (fl < 0) return wasi_errno(errno);
+    fl = (flags & 1) ? fl | O_APPEND : fl & ~O_APPEND;
+    if (f->host > 2) fl = (flags & 4) ? fl | O_NONBLOCK : fl & ~O_NONBLOCK; /* else: would_block() */
+    if (fcntl(f->host, F_SETFL, fl) < 0) return wasi_errno(errno);
   }
   f->flags = flags;
   return 0;
@@ -301,7 +368,7 @@ int wasi_fd_filestat(wg_wasi *w, uint32_t fd, wasi_filestat *out) {
   wasi_fd *f = wasi_get(w, fd, R_FD_FILESTAT_GET, &err);
   if (!f) return err;
   if (f->kind != K_HOST) {
-    *out = (wasi_filestat){.type = FT_CHAR, .nlink = 1};
+    *out = (wasi_filestat){.type = f->type, .nlink = 1};
     return 0;
   }
   struct stat st;
@@ -340,7 +407,14 @@ int wasi_fd_readdir(wg_wasi *w, uint32_t fd, uint64_t cookie, bool (*emit)(void 
   while ((de = readdir(f->dir))) {
     if (pos++ < cookie) continue;
     uint8_t type = de->d_type == DT_DIR ? FT_DIR : de->d_type == DT_REG ? FT_REG : de->d_type == DT_LNK ? FT_SYMLINK
-                   : de->d_type == DT_CHR ? FT_CHAR : de->d_type == DT_BLK ? FT_BLOCK : FT_UNKNOWN;
+                   : de->d_type == DT_CHR ? FT_CHAR : de->d_type == DT_BLK ? FT_BLOCK
+                   : de->d_type == DT_SOCK ? FT_SOCK_STREAM : FT_UNKNOWN;
+    /* Some file systems leave d_type unknown; callers (Go's os.ReadDir,
+     * Rust's DirEntry::file_type) trust what is here, so look. */
+    struct stat st;
+    if (de->d_type == DT_UNKNOWN && !fstatat(dirfd(f->dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW))
+      type = wasi_host_type(st.st_mode);
+    errno = 0; /* a failed look is no readdir error */
     wasi_dirent d = {pos, (uint64_t)de->d_ino, type, de->d_name, (uint32_t)strlen(de->d_name)};
     if (!emit(ctx, &d)) break;
   }

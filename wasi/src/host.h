@@ -45,6 +45,7 @@ enum { FT_UNKNOWN = 0, FT_BLOCK = 1, FT_CHAR = 2, FT_DIR = 3, FT_REG = 4, FT_SOC
 #define R_PATH_RENAME_SOURCE (1ull << 16)
 #define R_PATH_RENAME_TARGET (1ull << 17)
 #define R_PATH_FILESTAT_GET (1ull << 18)
+#define R_PATH_FILESTAT_SET_SIZE (1ull << 19)
 #define R_PATH_FILESTAT_SET_TIMES (1ull << 20)
 #define R_FD_FILESTAT_GET (1ull << 21)
 #define R_FD_FILESTAT_SET_SIZE (1ull << 22)
@@ -52,7 +53,25 @@ enum { FT_UNKNOWN = 0, FT_BLOCK = 1, FT_CHAR = 2, FT_DIR = 3, FT_REG = 4, FT_SOC
 #define R_PATH_SYMLINK (1ull << 24)
 #define R_PATH_REMOVE_DIRECTORY (1ull << 25)
 #define R_PATH_UNLINK_FILE (1ull << 26)
+#define R_POLL_FD_READWRITE (1ull << 27)
 #define R_ALL ((1ull << 30) - 1)
+
+/* What each kind of descriptor can do at most (as wasmtime and wazero
+ * report them): a file's operations, and a directory's. A descriptor's base
+ * rights never hold more than its type's set; a directory's inheriting
+ * rights hold both, for what is opened beneath it. */
+#define R_FILE_BASE                                                                                            \
+  (R_FD_DATASYNC | R_FD_READ | R_FD_SEEK | R_FD_FDSTAT_SET_FLAGS | R_FD_SYNC | R_FD_TELL | R_FD_WRITE |        \
+   R_FD_ADVISE | R_FD_ALLOCATE | R_FD_FILESTAT_GET | R_FD_FILESTAT_SET_SIZE | R_FD_FILESTAT_SET_TIMES |         \
+   R_POLL_FD_READWRITE)
+/* Rights that only a directory has (paths beneath it, its entries). */
+#define R_DIR_ONLY                                                                                             \
+  (R_PATH_CREATE_DIRECTORY | R_PATH_CREATE_FILE | R_PATH_LINK_SOURCE | R_PATH_LINK_TARGET | R_PATH_OPEN |      \
+   R_FD_READDIR | R_PATH_READLINK | R_PATH_RENAME_SOURCE | R_PATH_RENAME_TARGET | R_PATH_FILESTAT_GET |          \
+   R_PATH_FILESTAT_SET_SIZE | R_PATH_FILESTAT_SET_TIMES | R_PATH_SYMLINK | R_PATH_REMOVE_DIRECTORY |            \
+   R_PATH_UNLINK_FILE)
+#define R_DIR_BASE                                                                                             \
+  (R_DIR_ONLY | R_FD_DATASYNC | R_FD_FDSTAT_SET_FLAGS | R_FD_SYNC | R_FD_FILESTAT_GET | R_FD_FILESTAT_SET_TIMES)
 
 typedef struct wasi_filestat {
   uint64_t dev, ino;

@@ -21,6 +21,7 @@ typedef struct wasi_fd {
   uint8_t type;
   uint16_t flags;
   uint64_t rights, inheriting;
+  bool noseek;   /* a pipe, socket, terminal or buffer: seeking is ESPIPE */
   char *preopen; /* guest name of a preopened directory */
   DIR *dir;      /* readdir stream, opened on first use */
 } wasi_fd;
@@ -41,8 +42,11 @@ struct wg_wasi {
   size_t capture_max; /* 0: unbounded */
   bool strict, exited;
   int exit_code;
-  uint64_t strict_mono, strict_real;
-  uint64_t rng;
+  /* Strict sandbox (wgwasi.h): the next monotonic reading, the wall clock
+   * (the context's own, or a shared one), Go's math/rand seeded with 42. */
+  uint64_t strict_mono;
+  wg_wasi_walltime *walltime, *own_walltime;
+  wg_gorand *rng;
 };
 
 /* The descriptor `fd` if it exists and holds `right` (0: any), else NULL
@@ -57,6 +61,17 @@ void wasi_fill_stat(const struct stat *st, wasi_filestat *out);
 
 /* The WASI filetype of a host mode. */
 uint8_t wasi_host_type(mode_t m);
+
+/* The most a descriptor of WASI filetype `type` may hold: R_DIR_BASE for a
+ * directory, R_FILE_BASE otherwise, without FD_SEEK/FD_TELL when `seekable`
+ * is false (a terminal or a pipe: wasi-libc's isatty() is "a character
+ * device without seek and tell rights"). */
+uint64_t wasi_type_rights(uint8_t type, bool seekable);
+
+/* Whether host descriptor `fd` (with stat `st`) can seek: regular files and
+ * block devices, and character devices such as /dev/null that are not
+ * terminals; never directories, pipes, sockets or terminals. */
+bool wasi_host_seekable(int fd, const struct stat *st);
 
 /* The struct timespec[2] for futimens/utimensat from WASI's fstflags. */
 int wasi_times_of(uint64_t atim, uint64_t mtim, uint16_t fst, struct timespec ts[2]);

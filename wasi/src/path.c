@@ -37,11 +37,15 @@ static int parent_of(wg_wasi *w, uint32_t dirfd, uint64_t right, const char *pat
   wasi_fd *d = wasi_get(w, dirfd, right, &err);
   if (!d) return err;
   if (d->type != FT_DIR) return WE_NOTDIR;
+  /* The name keeps its trailing slashes: "file/" must be a directory, and the
+   * *at() calls give POSIX's answers for it (ENOTDIR, EISDIR, ENOENT). */
   size_t n = strlen(path);
-  while (n > 1 && path[n - 1] == '/') n--; /* "dir/" names dir */
-  char *copy = strndup(path, n);
+  while (n > 1 && path[n - 1] == '/') n--;
+  char *copy = strdup(path);
   if (!copy) return WE_NOMEM;
-  char *slash = strrchr(copy, '/');
+  char *slash = NULL;
+  for (size_t i = 0; i < n; i++)
+    if (copy[i] == '/') slash = copy + i;
   const char *parent = ".";
   *name = copy;
   if (slash) {
@@ -49,7 +53,8 @@ static int parent_of(wg_wasi *w, uint32_t dirfd, uint64_t right, const char *pat
     parent = slash == copy ? "/" : copy;
     *name = slash + 1;
   }
-  if (!strcmp(*name, "..") || !strcmp(*name, ".") || !**name) {
+  size_t clen = (size_t)(copy + n - *name); /* the component without its slashes */
+  if ((clen == 2 && !strncmp(*name, "..", 2)) || (clen == 1 && **name == '.') || !clen || **name == '/') {
     free(copy);
     return WE_INVAL;
   }
@@ -70,8 +75,18 @@ int wasi_path_open(wg_wasi *w, uint32_t dirfd, bool follow, const char *path, ui
   if (!d) return err;
   if (d->type != FT_DIR) return WE_NOTDIR;
   if ((oflags & 1) && !(d->rights & R_PATH_CREATE_FILE)) return WE_NOTCAPABLE;
+  if ((oflags & 8) && !(d->rights & R_PATH_FILESTAT_SET_SIZE)) return WE_NOTCAPABLE;
   rights &= d->inheriting; /* never more than the directory may hand down */
   inheriting &= d->inheriting;
+  /* Rights are a ceiling on what the descriptor may do later, trimmed below
+   * to what the opened file's type can do. The one thing they choose is
+   * whether the host descriptor is opened for writing: FD_WRITE (as
+   * wasi-libc asks for it with O_WRONLY/O_RDWR, and as wasmtime and wazero
+   * read it), so FD_WRITE on a directory is POSIX's EISDIR. No other right
+   * is an open mode: a directory's full rights (what fd_fdstat_get reports,
+   * which Rust's std and the wasi-testsuite pass back, PATH_CREATE_FILE,
+   * PATH_FILESTAT_SET_SIZE, FD_DATASYNC and the other write rights of a
+   * directory included) or any inheriting rights open it read-only. */
   bool rd = rights & (R_FD_READ | R_FD_READDIR), wr = rights & R_FD_WRITE;
   uint64_t flags = wr ? (rd ? O_RDWR : O_WRONLY) : O_RDONLY;
   if (oflags & 1) flags |= O_CREAT;
@@ -80,8 +95,8 @@ int wasi_path_open(wg_wasi *w, uint32_t dirfd, bool follow, const char *path, ui
   if (oflags & 8) flags |= O_TRUNC;
   if (fdflags & 1) flags |= O_APPEND;
   if (fdflags & (2 | 8 | 16)) flags |= O_SYNC;
+  if (fdflags & 4) flags |= O_NONBLOCK;
   int h = open_beneath(d->host, path, flags, 0666, follow);
-  if (h < 0 && errno == EISDIR && wr) return WE_ISDIR;
   if (h < 0) return wasi_errno(errno);
   struct stat st;
   if (fstat(h, &st)) {
@@ -89,8 +104,14 @@ int wasi_path_open(wg_wasi *w, uint32_t dirfd, bool follow, const char *path, ui
     close(h);
     return e;
   }
-  int r = wasi_add_fd(w, (wasi_fd){.kind = K_HOST, .host = h, .type = wasi_host_type(st.st_mode), .flags = fdflags,
-                              .rights = rights, .inheriting = inheriting}, fd);
+  /* What this type of file can do, and no more (no FD_SEEK on a directory,
+   * no PATH_* on a file). */
+  uint8_t type = wasi_host_type(st.st_mode);
+  bool seekable = wasi_host_seekable(h, &st);
+  rights &= wasi_type_rights(type, seekable);
+  int r = wasi_add_fd(w, (wasi_fd){.kind = K_HOST, .host = h, .type = type, .flags = fdflags & 0x1f,
+                              .rights = rights, .inheriting = inheriting,
+                              .noseek = !seekable && type != FT_DIR}, fd);
   if (r) close(h);
   return r;
 }
@@ -219,11 +240,22 @@ int wasi_path_link(wg_wasi *w, uint32_t oldfd, bool follow, const char *oldpath,
     return r;
   }
   if (follow) {
-    /* Following a symlink source would resolve it outside the checks: refuse. */
-    struct stat st;
-    if (!fstatat(a, na, &st, AT_SYMLINK_NOFOLLOW) && S_ISLNK(st.st_mode)) r = WE_NOTCAPABLE;
+    /* The source is resolved beneath its directory like any path (a
+     * dangling or escaping symlink fails there), then linked through its
+     * /proc name, which the kernel follows to what was opened. */
+    int err = WE_BADF, h = -1;
+    wasi_fd *d = wasi_get(w, oldfd, 0, &err);
+    if ((h = open_beneath(d->host, oldpath, O_PATH, 0, true)) < 0) {
+      r = wasi_errno(errno);
+    } else {
+      char proc[64];
+      snprintf(proc, sizeof proc, "/proc/self/fd/%d", h);
+      r = linkat(AT_FDCWD, proc, b, nb, AT_SYMLINK_FOLLOW) ? wasi_errno(errno) : 0;
+      close(h);
+    }
+  } else {
+    r = linkat(a, na, b, nb, 0) ? wasi_errno(errno) : 0;
   }
-  if (!r) r = linkat(a, na, b, nb, 0) ? wasi_errno(errno) : 0;
   close(a);
   close(b);
   free(oa);
@@ -235,9 +267,11 @@ int wasi_path_symlink(wg_wasi *w, const char *target, uint32_t dirfd, const char
   int pfd, r;
   const char *name;
   char *owned = NULL;
-  /* The link's text is never resolved here; later lookups stay beneath (openat2). */
+  /* The link's text is never resolved here; later lookups stay beneath
+   * (openat2). An absolute target could never resolve beneath a preopen:
+   * refused, as wasmtime does. */
   if ((r = parent_of(w, dirfd, R_PATH_SYMLINK, path, &pfd, &name, &owned))) return r;
-  r = symlinkat(target, pfd, name) ? wasi_errno(errno) : 0;
+  r = target[0] == '/' ? WE_PERM : symlinkat(target, pfd, name) ? wasi_errno(errno) : 0;
   close(pfd);
   free(owned);
   return r;

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,16 +14,38 @@
 
 #include "host_internal.h"
 
+#define MS 1000000ull
+
+struct wg_wasi_walltime {
+  _Atomic uint64_t ns; /* the last value read */
+};
+
+wg_wasi_walltime *wg_wasi_walltime_new_at(uint64_t start_ns) {
+  wg_wasi_walltime *c = malloc(sizeof *c);
+  if (c) atomic_init(&c->ns, start_ns);
+  return c;
+}
+
+wg_wasi_walltime *wg_wasi_walltime_new(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return wg_wasi_walltime_new_at((uint64_t)ts.tv_sec * 1000000000u); /* the current whole second */
+}
+
+uint64_t wg_wasi_walltime_read(wg_wasi_walltime *c) { return atomic_fetch_add(&c->ns, MS) + MS; }
+
+void wg_wasi_walltime_delete(wg_wasi_walltime *c) { free(c); }
+
 /* Clocks (preview1 clockid: 0 realtime, 1 monotonic, 2 process, 3 thread). */
 int wasi_clock_time(wg_wasi *w, uint32_t id, uint64_t *ns) {
   static const clockid_t ids[4] = {CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID};
   if (id > 3) return WE_INVAL;
   if (w->strict) {
-    /* Deterministic: monotonic from 0, realtime from creation, 1 ms per read. */
-    uint64_t *c = id == 0 ? &w->strict_real : &w->strict_mono;
-    *ns = *c;
-    *c += 1000000;
-    return 0;
+    /* Dapr's strictSandbox (wgwasi.h): wall time from a whole second, 1 ms
+     * added before each read; monotonic 0, 1 ms, 2 ms, ...; no CPU clocks. */
+    if (id == 0) return *ns = wg_wasi_walltime_read(w->walltime), 0;
+    if (id == 1) return *ns = w->strict_mono, w->strict_mono += MS, 0;
+    return WE_INVAL;
   }
   struct timespec ts;
   if (clock_gettime(ids[id], &ts)) return wasi_errno(errno);
@@ -33,7 +56,7 @@ int wasi_clock_time(wg_wasi *w, uint32_t id, uint64_t *ns) {
 int wasi_clock_res(wg_wasi *w, uint32_t id, uint64_t *ns) {
   static const clockid_t ids[4] = {CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID};
   if (id > 3) return WE_INVAL;
-  if (w->strict) return *ns = 1000000, 0;
+  if (w->strict) return id == 0 ? (*ns = MS, 0) : id == 1 ? (*ns = 1, 0) : WE_INVAL; /* Dapr: 1 ms; wazero: 1 ns */
   struct timespec ts;
   if (clock_getres(ids[id], &ts)) return wasi_errno(errno);
   *ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
@@ -42,11 +65,8 @@ int wasi_clock_res(wg_wasi *w, uint32_t id, uint64_t *ns) {
 
 int wasi_random(wg_wasi *w, uint8_t *buf, size_t len) {
   if (w->strict) {
-    /* xorshift64*: deterministic bytes from a fixed seed. */
-    for (size_t i = 0; i < len; i++) {
-      w->rng ^= w->rng >> 12, w->rng ^= w->rng << 25, w->rng ^= w->rng >> 27;
-      buf[i] = (uint8_t)((w->rng * 0x2545F4914F6CDD1Dull) >> 56);
-    }
+    /* wazero's deterministic source: rand.New(rand.NewSource(42)).Read. */
+    wg_gorand_read(w->rng, buf, len);
     return 0;
   }
   while (len) {
@@ -99,12 +119,15 @@ int wasi_poll(wg_wasi *w, const wasi_sub *subs, uint32_t n, wasi_event *events, 
     const wasi_sub *s = &subs[i];
     pfds[i].fd = -1;
     if (s->tag == 0) {
-      uint64_t rel = s->timeout, now;
+      uint64_t rel = s->timeout, now = 0;
       if (s->clock_id > 3) {
         events[(*nev)++] = (wasi_event){s->userdata, WE_INVAL, 0, 0, false};
         continue;
       }
-      if (s->absolute && !wasi_clock_time(w, s->clock_id, &now)) rel = s->timeout > now ? s->timeout - now : 0;
+      /* Strict: no clock is read (that would move the fake clocks) and none
+       * is waited on: an absolute deadline is due at once. */
+      if (s->absolute && w->strict) rel = 0;
+      else if (s->absolute && !wasi_clock_time(w, s->clock_id, &now)) rel = s->timeout > now ? s->timeout - now : 0;
       int64_t ms = (int64_t)((rel + 999999) / 1000000);
       due[i] = ms;
       if (wait_ms < 0 || ms < wait_ms) wait_ms = ms;

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "config/component.h"
+#include "util/cancel.h"
 #include "wggate.h"
 
 typedef struct wgg_binding wgg_binding;
@@ -26,10 +27,12 @@ typedef struct wgg_binding_result {
 
 typedef struct wgg_binding_ops {
   /* Runs `operation` with request bytes and metadata (a JSON object of
-   * strings, borrowed). Returns 0, or -1 with err set (HTTP 500
-   * ERR_INVOKE_OUTPUT_BINDING); *out is filled either way. */
+   * strings, borrowed). `cancel` (may be NULL) fires when the caller went
+   * away: a binding that can stops early (as Go's request context). Returns
+   * 0, or -1 with err set (HTTP 500 ERR_INVOKE_OUTPUT_BINDING); *out is
+   * filled either way. */
   int (*invoke)(wgg_binding *b, const char *operation, const char *data, size_t len, json_t *metadata,
-                wgg_binding_result *out, wgg_err *err);
+                wgg_cancel *cancel, wgg_binding_result *out, wgg_err *err);
   void (*destroy)(wgg_binding *b);
 } wgg_binding_ops;
 
@@ -38,8 +41,14 @@ struct wgg_binding {
   const char *const *operations; /* for /v1.0/metadata */
 };
 
-/* Creates the binding for component c (type "bindings.*"), or NULL with err. */
-wgg_binding *wgg_binding_new(const wgg_component *c, wgg_err *err);
+/* What the runtime's Configuration gives every binding. */
+typedef struct wgg_binding_opts {
+  bool wasm_strict_sandbox; /* spec.wasm.strictSandbox: bindings.wasm runs every guest strictly */
+} wgg_binding_opts;
+
+/* Creates the binding for component c (type "bindings.*") with opts (may be
+ * NULL: all defaults), or NULL with err. */
+wgg_binding *wgg_binding_new(const wgg_component *c, const wgg_binding_opts *opts, wgg_err *err);
 
 /* Whether this build implements binding type `type`. */
 bool wgg_binding_type_supported(const char *type);
@@ -55,9 +64,9 @@ struct wgg_resiliency;
 wgg_binding *wgg_binding_resilient_wrap(wgg_binding *inner, struct wgg_resiliency *res, const wgg_component *c);
 
 /* bindings.http (components/bindings/http.c, libcurl). */
-wgg_binding *wgg_binding_http_new(const wgg_component *c, wgg_err *err);
+wgg_binding *wgg_binding_http_new(const wgg_component *c, const wgg_binding_opts *opts, wgg_err *err);
 
 /* bindings.wasm (wasmhost/wasm_binding.c). */
-wgg_binding *wgg_binding_wasm_new(const wgg_component *c, wgg_err *err);
+wgg_binding *wgg_binding_wasm_new(const wgg_component *c, const wgg_binding_opts *opts, wgg_err *err);
 
 #endif

@@ -177,7 +177,8 @@ static void set_tls(http_binding *b, CURL *h) {
 }
 
 static int http_invoke(wgg_binding *base, const char *operation, const char *data, size_t len, json_t *metadata,
-                       wgg_binding_result *out, wgg_err *err) {
+                       wgg_cancel *cancel, wgg_binding_result *out, wgg_err *err) {
+  (void)cancel; /* bounded by the component's own timeout */
   http_binding *b = (http_binding *)base;
   memset(out, 0, sizeof *out);
   char method[16];
@@ -293,7 +294,8 @@ static int pem_or_path(const wgg_component *c, const char *name, char **out, boo
   return 0;
 }
 
-wgg_binding *wgg_binding_http_new(const wgg_component *c, wgg_err *err) {
+wgg_binding *wgg_binding_http_new(const wgg_component *c, const wgg_binding_opts *opts, wgg_err *err) {
+  (void)opts;
   if (wgg_curl_load(err)) return NULL; /* libcurl is loaded on first use (components/lazy_curl.h) */
   pthread_once(&curl_once, curl_init_once);
   const char *url = wgg_component_meta(c, "url");

@@ -25,7 +25,7 @@ typedef struct resilient_binding {
 } resilient_binding;
 
 static int r_invoke(wgg_binding *b, const char *operation, const char *data, size_t len, json_t *metadata,
-                    wgg_binding_result *out, wgg_err *err) {
+                    wgg_cancel *cancel, wgg_binding_result *out, wgg_err *err) {
   resilient_binding *r = (resilient_binding *)b;
   uint64_t backoff = 0;
   for (int64_t retries = 0;; retries++) {
@@ -34,10 +34,10 @@ static int r_invoke(wgg_binding *b, const char *operation, const char *data, siz
       return wgg_err_set(err, "circuit breaker is open");
     }
     uint64_t t0 = wgg_res_now_ms();
-    int rc = r->inner->ops->invoke(r->inner, operation, data, len, metadata, out, err);
+    int rc = r->inner->ops->invoke(r->inner, operation, data, len, metadata, cancel, out, err);
     bool late = r->pol.timeout_ms && wgg_res_now_ms() - t0 > r->pol.timeout_ms;
     if (r->pol.breaker) wgg_breaker_record(r->pol.breaker, rc == 0, wgg_res_now_ms());
-    if (rc == 0 || late || !wgg_retry_more(r->pol.retry, retries)) return rc;
+    if (rc == 0 || late || wgg_cancel_requested(cancel) || !wgg_retry_more(r->pol.retry, retries)) return rc;
     uint64_t wait = wgg_retry_backoff_ms(r->pol.retry, &backoff);
     wgg_debug("output binding %s: %s; retry %lld in %llu ms", r->name, err ? err->msg : "error",
               (long long)retries + 1, (unsigned long long)wait);
