@@ -53,6 +53,10 @@ static void usage(FILE *out) {
           "  --app-ssl, --unix-domain-socket     refused: not supported\n"
           "\n"
           "wasmgate flags:\n"
+          "  --app-wasm URL                      the app is a wasm module hosted in-process: file://PATH,\n"
+          "                                      http(s)://...; http-wasm or WAGI ABI (docs/wasm-apps.md)\n"
+          "  --app-wasm-instances fresh|pooled    a new instance per request (default), or warm\n"
+          "                                      http-wasm instances reused\n"
           "  --threads N                         event-loop threads (default: one per core)\n"
           "  --state-file PATH                   file of the embedded default state store\n"
           "  --http-header-timeout D             first byte to end of headers (default 10s)\n"
@@ -128,7 +132,7 @@ int wg_cmd_run(int argc, char **argv) {
     bool is_bool = false;
     for (size_t k = 0; k < sizeof bool_flags / sizeof bool_flags[0]; k++) is_bool |= !strcmp(name, bool_flags[k]);
     static const char *const value_flags[] = {
-        "app-id", "app-port", "app-protocol", "app-channel-address", "dapr-http-port", "dapr-listen-addresses",
+        "app-id", "app-port", "app-wasm", "app-wasm-instances", "app-protocol", "app-channel-address", "dapr-http-port", "dapr-listen-addresses",
         "resources-path", "components-path", "config", "log-level", "metrics-port", "max-body-size",
         "dapr-http-max-request-size", "read-buffer-size", "dapr-http-read-buffer-size", "app-max-concurrency",
         "app-health-check-path", "app-health-probe-interval", "app-health-probe-timeout", "app-health-threshold",
@@ -160,6 +164,11 @@ int wg_cmd_run(int argc, char **argv) {
     bool bv = true;
     if (is_bool && val && parse_bool(val, &bv)) rc = bad(arg, val, "expected true or false");
     else if (!strcmp(name, "app-id")) o.app_id = val;
+    else if (!strcmp(name, "app-wasm")) o.app_wasm = val;
+    else if (!strcmp(name, "app-wasm-instances")) {
+      if (strcmp(val, "fresh") && strcmp(val, "pooled")) rc = bad("--app-wasm-instances", val, "expected fresh or pooled");
+      o.app_wasm_pooled = !strcmp(val, "pooled");
+    }
     else if (!strcmp(name, "app-port")) {
       if (*val && parse_int(val, 0, 65535, &o.app_port)) rc = bad("--app-port", val, NULL);
     } else if (!strcmp(name, "app-protocol")) {

@@ -161,3 +161,11 @@ http_seed 'POST /v1.0-alpha1/publish/bulk/pubsub/t HTTP/1.0\r\nContent-Length: 2
 http_seed 'POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\nContent-Length: 3\r\n\r\nabc'
 http_seed 'GET / HTTP/9.9\r\nHost: a\r\nHost: b\r\n X-Fold: c\r\n\r\n'
 echo "make-seeds: $h inputs in $top/http"
+
+# OUT_DIR/wagi/ (for fuzz_wagi): CGI responses (first byte 0) and requests for the CGI
+# environment (first byte 1: method, target, header name/value pairs separated by NUL).
+mkdir -p "$top/wagi"
+printf '\000Status: 404 Not Found\r\nContent-Type: text/plain\r\nLocation: /x\r\n\r\nbody' >"$top/wagi/resp0"
+printf '\000Content-Type: text/html\n\n<p>hi</p>' >"$top/wagi/resp1"
+printf '\001POST\000/orders/%%41?x=1&y=2\000Content-Type\000application/json\000X-Trace\000abc' >"$top/wagi/req0"
+echo "make-seeds: 3 WAGI inputs in $top/wagi"

@@ -3,20 +3,26 @@
 # (examples/http-wasm/app/echo_app.py) and `wasmgate run` in front of it with the emoji filter in
 # its httpPipeline and the embedded SQLite state store (examples/http-wasm/emoji/). Runs in the
 # current directory (the repository's root for `make run`): the components name their files
-# relative to it (build/examples/http-wasm/...). Ctrl-C (or SIGTERM) stops both.
-# Environment: APP_PORT (3000), DAPR_HTTP_PORT (3500), METRICS_PORT (9090), LOG_LEVEL (info).
+# relative to it (build/examples/http-wasm/...). Next to it, a second wasmgate hosts a wasm app
+# in-process: the order service of examples/wasm-app (app "orders", no app port). Ctrl-C (or
+# SIGTERM) stops them all.
+# Environment: APP_PORT (3000), DAPR_HTTP_PORT (3500), METRICS_PORT (9090), ORDERS_HTTP_PORT (3501),
+# ORDERS_METRICS_PORT (9091), LOG_LEVEL (info).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:?usage: demo.sh BUILD_DIR}" && pwd)
 app_port=${APP_PORT:-3000}
 http_port=${DAPR_HTTP_PORT:-3500}
+orders_port=${ORDERS_HTTP_PORT:-3501}
 demo=$root/examples/http-wasm/emoji
 
 # Background jobs of a script ignore SIGINT: Ctrl-C reaches this shell, whose EXIT trap stops both.
 wg=
 app=
+orders=
 stop() {
   [ -n "$wg" ] && kill -TERM "$wg" 2>/dev/null
+  [ -n "$orders" ] && kill -TERM "$orders" 2>/dev/null
   [ -n "$app" ] && kill -TERM "$app" 2>/dev/null
   wait 2>/dev/null || true
 }
@@ -34,12 +40,19 @@ emoji filter in the httpPipeline (examples/http-wasm/emoji); Ctrl-C stops both. 
   curl -si -X POST localhost:$http_port/v1.0/state/statestore -H 'Content-Type: application/json' \\
        -d '[{"key":"greeting","value":"I :heart: wasm"}]'
   curl -s localhost:$http_port/v1.0/state/statestore/greeting
+and a wasm app in-process, app "orders" (examples/wasm-app) on http://127.0.0.1:$orders_port:
+  curl -s -X POST localhost:$orders_port/v1.0/invoke/orders/method/orders -d '{"id":"1","item":"tea"}'
+  curl -s localhost:$orders_port/v1.0/invoke/orders/method/shipments/1
 EOT
 "$build/cli/wasmgate" run --app-id demo --app-port "$app_port" --dapr-http-port "$http_port" \
   --dapr-listen-addresses 127.0.0.1 --metrics-port "${METRICS_PORT:-9090}" --log-level "${LOG_LEVEL:-info}" \
   --config "$demo/config.yaml" --resources-path "$demo/components" &
 wg=$!
-# Either process ending ends the demo; the status is wasmgate's when it is the one that ended.
+"$build/cli/wasmgate" run --app-id orders --app-wasm "$build/examples/wasm-app/order_service.wasm" \
+  --dapr-http-port "$orders_port" --dapr-listen-addresses 127.0.0.1 --metrics-port "${ORDERS_METRICS_PORT:-9091}" \
+  --log-level "${LOG_LEVEL:-info}" --state-file "$build/examples/wasm-app/orders-state.db" &
+orders=$!
+# Any process ending ends the demo; the status is wasmgate's when it is the one that ended.
 status=0
-wait -n "$wg" "$app" || status=$?
+wait -n "$wg" "$app" "$orders" || status=$?
 exit "$status"

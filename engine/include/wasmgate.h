@@ -234,6 +234,8 @@ typedef enum wg_trap_code {
   WG_TRAP_HOST,                 /* raised by a host function (message is the host's) */
   WG_TRAP_UNSUPPORTED,          /* the function uses what this engine cannot run yet */
   WG_TRAP_RESOURCE,             /* out of memory while running */
+  WG_TRAP_SUSPENDED,            /* "suspended": a host function parked the guest (see wg_func_resume) */
+  WG_TRAP_YIELDED,              /* "yielded": the guest's time slice ended (see wg_store_set_yield) */
 } wg_trap_code;
 
 typedef struct wg_trap wg_trap;
@@ -444,6 +446,63 @@ WG_API void wg_store_clear_deadline(wg_store *s);
  * deadline nor fuel may skip its checks. A later wg_store_set_deadline
  * rearms the store. */
 WG_API void wg_store_interrupt(wg_store *s);
+
+/* ------------------------------------------------------------------ suspending and resuming guests */
+
+/* Parking a guest at a host call (docs/engine.md "Suspension").
+ *
+ * The interpreter keeps every wasm frame on the store's own value and frame
+ * stacks and never recurses in C for wasm-to-wasm calls, so a call can stop
+ * in the middle and continue later on any thread (one at a time: a store is
+ * used by one thread at a time):
+ *
+ *  - A host function parks the guest by returning
+ *    wg_trap_new(WG_TRAP_SUSPENDED, NULL) (its results are ignored). The
+ *    engine keeps the guest's frames, and the wg_func_call (or
+ *    wg_func_resume) that entered wasm returns that trap (owned by the
+ *    caller, as always) with wg_store_suspended(s) true. The host later
+ *    delivers the host function's results with wg_func_resume, and the guest
+ *    continues as if the host function had returned them.
+ *  - With wg_store_set_yield(s, true), a guest that reaches its epoch
+ *    deadline suspends the same way with a WG_TRAP_YIELDED trap instead of
+ *    trapping with WG_TRAP_INTERRUPTED: the embedder serves other work, sets
+ *    a new deadline and resumes it with no host results (time slices).
+ *
+ * Only the outermost activation can suspend: a host function that parks
+ * while it is itself running under a host function's nested wg_func_call,
+ * or during wg_instance_new's start function, gets a WG_TRAP_HOST trap
+ * ("cannot suspend ...") instead, which unwinds as any trap. While the store
+ * is suspended, wg_func_call on it fails with a WG_TRAP_HOST trap; memory,
+ * globals and tables may be read and written (that is how a parked host
+ * function writes its answer into the guest's buffers before resuming).
+ * Fuel is kept; the deadline is the embedder's to re-arm before resuming.
+ * Deleting a suspended store is allowed (the guest is abandoned). */
+
+/* True while a call is suspended (a WG_TRAP_SUSPENDED or WG_TRAP_YIELDED trap
+ * came out of wg_func_call / wg_func_resume and it was not resumed or
+ * abandoned since). */
+WG_API bool wg_store_suspended(const wg_store *s);
+
+/* Continues the suspended call of s. `host_results` (n_host of them) are the
+ * results of the host function that suspended, in its declared types (none
+ * after a yield); `results` (nresults) receive the results of the function
+ * the suspended wg_func_call entered, when it completes. Returns what
+ * wg_func_call would: NULL when the call completed, a trap when it trapped,
+ * or a new WG_TRAP_SUSPENDED / WG_TRAP_YIELDED trap when it suspended again.
+ * Errors (WG_TRAP_HOST trap, the store stays suspended): nothing is
+ * suspended, or the counts or kinds do not match. */
+WG_API wg_trap *wg_func_resume(wg_store *s, const wg_val *host_results, size_t n_host, wg_val *results,
+                               size_t nresults);
+
+/* Drops the suspended call of s (its frames are discarded, as after a trap):
+ * the store can run new calls. Nothing happens when nothing is suspended. */
+WG_API void wg_store_abandon(wg_store *s);
+
+/* Time slices: with `yield` true, reaching the epoch deadline suspends the
+ * outermost call with a WG_TRAP_YIELDED trap (resume it with
+ * wg_func_resume after wg_store_set_deadline) instead of trapping with
+ * WG_TRAP_INTERRUPTED. Nested activations still trap. Default false. */
+WG_API void wg_store_set_yield(wg_store *s, bool yield);
 
 #ifdef __cplusplus
 }

@@ -216,8 +216,11 @@ static wg_trap *initialise(wg_instance *inst) {
     if (seg->init.len) memcpy(mem->data + d, seg->init.ptr, seg->init.len);
     inst->data_dropped[i] = true;
   }
-  if (m->has_start) return wg_func_call(inst->store, inst->funcs[m->start], NULL, 0, NULL, 0);
-  return NULL;
+  if (!m->has_start) return NULL;
+  inst->store->no_suspend++; /* instantiation cannot be resumed later */
+  wg_trap *t = wg_func_call(inst->store, inst->funcs[m->start], NULL, 0, NULL, 0);
+  inst->store->no_suspend--;
+  return t;
 }
 
 wg_instance *wg_instance_new(wg_store *s, const wg_module *m, const wg_extern *imports, size_t nimports,
@@ -311,14 +314,55 @@ wg_trap *wg_func_call(wg_store *s, wg_func *f, const wg_val *args, size_t nargs,
       memset(&results[i], 0, sizeof results[i]);
       results[i].kind = f->type.results[i];
     }
-    return f->host(f->env, NULL, args, results);
+    wg_trap *t = f->host(f->env, NULL, args, results);
+    if (t && wg_trap_code_of(t) == WG_TRAP_SUSPENDED) { /* no guest to park */
+      wg_trap_delete(t);
+      t = wg_trap_new(WG_TRAP_HOST, "cannot suspend: the host function was called from the host");
+    }
+    return t;
   }
+  if (s->susp.active) return wg_trap_new(WG_TRAP_HOST, "the store has a suspended call (resume or abandon it first)");
   wg_slot *fp = s->stack_top;
   size_t need = np > nr ? np : nr;
   if ((size_t)(s->stack_end - fp) < need + 1) return wg_trap_new(WG_TRAP_STACK_EXHAUSTED, NULL);
   for (uint32_t i = 0; i < np; i++) wg_val_to_slot(&args[i], &fp[i]);
+  bool outermost = s->depth == 0;
   wg_trap *t = wg_interp_call(s, f, fp);
   if (!t)
     for (uint32_t i = 0; i < nr; i++) wg_slot_to_val(f->type.results[i], &fp[i], &results[i]);
+  else if (outermost && s->susp.active) { /* remember where the results go */
+    s->susp.entry = f;
+    s->susp.entry_fp = fp;
+  }
+  return t;
+}
+
+bool wg_store_suspended(const wg_store *s) { return s->susp.active; }
+
+void wg_store_set_yield(wg_store *s, bool yield) { s->yield = yield; }
+
+void wg_store_abandon(wg_store *s) {
+  if (!s->susp.active) return;
+  s->susp.active = false;
+  s->depth = 0;
+}
+
+wg_trap *wg_func_resume(wg_store *s, const wg_val *host_results, size_t n_host, wg_val *results, size_t nresults) {
+  if (!s->susp.active) return wg_trap_new(WG_TRAP_HOST, "nothing to resume");
+  wg_func *f = s->susp.entry, *h = s->susp.host;
+  if (nresults != f->type.nresults || n_host != (h ? h->type.nresults : 0))
+    return wg_trap_new(WG_TRAP_HOST, "wrong number of results to resume with");
+  for (size_t i = 0; i < n_host; i++)
+    if (host_results[i].kind != h->type.results[i]) return wg_trap_new(WG_TRAP_HOST, "result type mismatch");
+  for (size_t i = 0; i < n_host; i++) wg_val_to_slot(&host_results[i], &s->susp.host_fp[i]);
+  s->susp.active = false;
+  wg_slot *fp = s->susp.entry_fp;
+  wg_trap *t = wg_interp_resume(s);
+  if (!t)
+    for (uint32_t i = 0; i < f->type.nresults; i++) wg_slot_to_val(f->type.results[i], &fp[i], &results[i]);
+  else if (s->susp.active) { /* suspended again: same entry */
+    s->susp.entry = f;
+    s->susp.entry_fp = fp;
+  }
   return t;
 }

@@ -17,13 +17,13 @@
 #include "numeric.h"
 #include "runtime.h"
 
-static wg_trap *run(wg_store *s, wg_func *f, wg_slot *fp, const void *const **table);
+static wg_trap *run(wg_store *s, wg_func *f, wg_slot *fp, const void *const **table, bool resume);
 
 /* The handler table is a constant array inside run() (label addresses are
  * link-time constants), so handing it out needs no initialisation. */
 const void *const *wg_interp_handlers(void) {
   const void *const *table = NULL;
-  run(NULL, NULL, NULL, &table);
+  run(NULL, NULL, NULL, &table, false);
   return table;
 }
 
@@ -48,7 +48,13 @@ static wg_trap *call_host(wg_store *s, wg_func *f, wg_slot *fp, wg_instance *cal
   return t;
 }
 
-wg_trap *wg_interp_call(wg_store *s, wg_func *f, wg_slot *fp) { return run(s, f, fp, NULL); }
+wg_trap *wg_interp_call(wg_store *s, wg_func *f, wg_slot *fp) { return run(s, f, fp, NULL, false); }
+
+wg_trap *wg_interp_resume(wg_store *s) { return run(s, NULL, NULL, NULL, true); }
+
+/* Whether the activation that started at base_depth may suspend (only the
+ * outermost, outside start functions). */
+static bool can_suspend(const wg_store *s, uint32_t base_depth) { return base_depth == 0 && !s->no_suspend; }
 
 #define NEXT() goto *(pc++)->op
 #define A (pc[0].s.a)
@@ -234,7 +240,7 @@ wg_trap *wg_interp_call(wg_store *s, wg_func *f, wg_slot *fp) { return run(s, f,
   NEXT();
 #define HBRC(NAME, T, OPR) [IR_BRC_##NAME] = &&L_BRC_##NAME, [IR_BRCI_##NAME] = &&L_BRCI_##NAME,
 
-static wg_trap *run(wg_store *s, wg_func *f, wg_slot *fp, const void *const **table) {
+static wg_trap *run(wg_store *s, wg_func *f, wg_slot *fp, const void *const **table, bool resume) {
 #define H(ID) [WG_OP_##ID] = &&L_##ID
 #define HI(ID) [ID] = &&L_##ID
   static const void *const labels[IR_COUNT] = {
@@ -275,11 +281,13 @@ static wg_trap *run(wg_store *s, wg_func *f, wg_slot *fp, const void *const **ta
     return NULL;
   }
 
-  const uint32_t base_depth = s->depth;
+  /* A resumed call was the outermost activation when it suspended. */
+  const uint32_t base_depth = resume ? 0 : s->depth;
   wg_trap_code trap_code = WG_TRAP_UNREACHABLE;
   const char *trap_msg = NULL;
-  wg_cell exit_cell = {.op = &&L_IR_EXIT};
-  wg_instance *inst = f->inst;
+  /* Static: a suspended call returns here from another run() invocation. */
+  static const wg_cell exit_cell = {.op = &&L_IR_EXIT};
+  wg_instance *inst;
   wg_memory *mem0;
   uint8_t *membase;
   uint64_t memsize;
@@ -287,6 +295,14 @@ static wg_trap *run(wg_store *s, wg_func *f, wg_slot *fp, const void *const **ta
   wg_func *callee;
   wg_slot *new_fp;
 
+  if (resume) {
+    pc = s->susp.pc;
+    fp = s->susp.fp;
+    inst = s->frames[s->depth].func->inst;
+    RELOAD_MEM();
+    NEXT();
+  }
+  inst = f->inst;
   if (s->depth >= s->frames_cap && !wg_store_grow_frames(s)) return wg_trap_new(WG_TRAP_STACK_EXHAUSTED, NULL);
   const wg_code *code = wg_store_compile(s, inst->module, f->index, &trap_msg);
   if (!code) return wg_trap_new(WG_TRAP_UNSUPPORTED, trap_msg);
@@ -332,7 +348,19 @@ interrupt:
     }
     s->fuel = INT64_MAX; /* metering off: the counter only wrapped */
   }
-  if (atomic_load_explicit(s->epoch, memory_order_relaxed) >= s->deadline) TRAP(WG_TRAP_INTERRUPTED);
+  if (atomic_load_explicit(s->epoch, memory_order_relaxed) >= s->deadline) {
+    if (s->yield && can_suspend(s, base_depth)) { /* time slice over: park here, continue at pc */
+      wg_trap *t = wg_trap_new(WG_TRAP_YIELDED, NULL);
+      if (!t) TRAP(WG_TRAP_RESOURCE);
+      s->susp.active = true;
+      s->susp.pc = pc;
+      s->susp.fp = fp;
+      s->susp.host = NULL;
+      s->susp.host_fp = NULL;
+      return t;
+    }
+    TRAP(WG_TRAP_INTERRUPTED);
+  }
   NEXT();
 L_IR_ENTER: {
   /* The frame must fit the value stack; declared locals start at zero. */
@@ -362,6 +390,20 @@ call:
   if (s->depth >= s->frames_cap && !wg_store_grow_frames(s)) TRAP(WG_TRAP_STACK_EXHAUSTED);
   if (callee->host) {
     wg_trap *t = call_host(s, callee, new_fp, inst);
+    if (t && wg_trap_code_of(t) == WG_TRAP_SUSPENDED) {
+      if (can_suspend(s, base_depth)) { /* parked: the frames stay, wg_func_resume continues at pc */
+        s->susp.active = true;
+        s->susp.pc = pc;
+        s->susp.fp = fp;
+        s->susp.host = callee;
+        s->susp.host_fp = new_fp;
+        return t;
+      }
+      wg_trap_delete(t);
+      t = wg_trap_new(WG_TRAP_HOST, base_depth ? "cannot suspend a guest inside a nested call from the host"
+                                               : "cannot suspend a guest in a start function");
+      if (!t) t = wg_trap_new(WG_TRAP_RESOURCE, NULL);
+    }
     if (t) {
       wg_trap_add_frames(s, t, base_depth, pc);
       s->depth = base_depth;

@@ -136,6 +136,18 @@ struct wg_store {
   bool fuel_on;
   _Atomic uint64_t deadline;
   _Atomic uint64_t *epoch; /* the engine's counter */
+  /* Suspension (wg_func_resume): where the outermost call stopped. */
+  bool yield;           /* wg_store_set_yield */
+  uint32_t no_suspend;  /* > 0 while suspension is not allowed (start functions) */
+  struct {
+    bool active;
+    const wg_cell *pc;  /* where the interrupted frame continues */
+    wg_slot *fp;        /* its slot 0 */
+    wg_func *host;      /* the host function that parked the guest, NULL after a yield */
+    wg_slot *host_fp;   /* where that host function's results go */
+    wg_func *entry;     /* the function wg_func_call entered */
+    wg_slot *entry_fp;  /* its arguments / results */
+  } susp;
 };
 
 struct wg_engine {
@@ -184,6 +196,10 @@ size_t wg_code_offset(const wg_code *code, const wg_cell *pc);
 /* Runs `f` with its arguments already in `fp[0..nparams)`; results come back
  * in `fp[0..nresults)` (interp.c). Returns NULL or a trap. */
 wg_trap *wg_interp_call(wg_store *s, wg_func *f, wg_slot *fp);
+
+/* Continues the call suspended in s->susp (interp.c): the host function's
+ * results, if any, are already in place. Same returns as wg_interp_call. */
+wg_trap *wg_interp_resume(wg_store *s);
 
 /* Makes a trap with a backtrace of the store's current frames (trap.c);
  * `pc` is the innermost frame's position (the interpreter's pc). */

@@ -34,6 +34,8 @@ const char *wg_trap_code_message(wg_trap_code code) {
     case WG_TRAP_HOST: return "host trap";
     case WG_TRAP_UNSUPPORTED: return "unsupported";
     case WG_TRAP_RESOURCE: return "out of memory";
+    case WG_TRAP_SUSPENDED: return "suspended";
+    case WG_TRAP_YIELDED: return "yielded";
   }
   return "trap";
 }

@@ -95,6 +95,7 @@ typedef struct wgg_api {
   wgg_config_entry *configs; /* owned: the configuration.* components (api/configuration.c) */
   size_t n_configs;
   struct wgg_conf_deliver *conf_deliver; /* owned: the thread that posts changes to the app, NULL without app */
+  struct wgg_wasm_app *wasm_app;     /* owned: --app-wasm, the app hosted in-process (wasmhost/app.h), or NULL */
 } wgg_api;
 
 /* Whether the app can take calls now: its port accepted a connection and,
@@ -126,6 +127,11 @@ void wgg_api_free(wgg_api *api);
 /* The request handler (a wgg_http_handler_fn; user is the wgg_api): the
  * http pipeline when there is one, then the routes. */
 void wgg_api_handle(wgg_http_req *req, void *user);
+
+/* The API routes without the httpPipeline (a wgg_http_handler_fn; user is
+ * the wgg_api): what wasm apps' dapr:v1 host functions reach, as an HTTP app
+ * reaches the routes (the pipeline is for requests from the network). */
+void wgg_api_route(wgg_http_req *req, void *user);
 
 /* The server's observe hook: records request metrics (observe/metrics.h). */
 void wgg_api_observe(int tag, int method, int status, uint64_t ns, void *user);

@@ -14,6 +14,7 @@
 
 #include "pipeline/pipeline.h"
 #include "util/log.h"
+#include "wasmhost/app.h"
 
 enum { MAX_LOOPS = 1024 };
 
@@ -118,19 +119,36 @@ static void on_done(void *user, const wgg_http_response *resp, const char *errms
   call_free(c);
 }
 
-/* The health checks' verdict (always true without --enable-app-health-check).
+/* The health checks' verdict (always true without --enable-app-health-check;
+ * a wasm app is up once loaded: no probe runs).
  * Unlike wgg_app_healthy, it does not wait for the app port to accept
  * connections: a call to an app that is not up yet fails on its own. */
 static bool app_health_ok(const wgg_api *api) {
-  return !api->opts->enable_app_health_check || __atomic_load_n(&api->app_health_ok, __ATOMIC_ACQUIRE);
+  return !api->opts->enable_app_health_check || api->wasm_app || __atomic_load_n(&api->app_health_ok, __ATOMIC_ACQUIRE);
+}
+
+/* The in-process transport behind the appHttpPipeline (wgg_pipeline_send_fn). */
+static int send_to_wasm_app(void *ctx, uv_loop_t *loop, const char *method, const char *target,
+                            const wgg_http_header *headers, size_t n, const char *body, size_t len,
+                            uint64_t timeout_ms, wgg_http_client_cb cb, void *user) {
+  return wgg_wasm_app_call(ctx, loop, method, target, headers, n, body, len, NULL, timeout_ms, cb, user);
 }
 
 /* Sends a request to the app, through the appHttpPipeline when it has
- * handlers. Returns wgg_http_client_request's result. */
+ * handlers. The transport is the one branch point: an app process over
+ * HTTP (the client), or the wasm app hosted in-process (wasmhost/app.h).
+ * Returns wgg_http_client_request's result. */
 static int send_to_app(wgg_api *api, wgg_http_client *cl, const char *method, const char *target,
                        const wgg_http_header *headers, size_t n, const char *body, size_t len, const char *source,
                        uint64_t timeout_ms, wgg_http_client_cb cb, void *user) {
   const wgg_options *o = api->opts;
+  if (api->wasm_app && api->app_http_pipeline.n)
+    return wgg_pipeline_call_via(&api->app_http_pipeline, wgg_http_client_loop(cl), send_to_wasm_app, api->wasm_app,
+                                 "localhost", o->http_port, method, target, headers, n, body, len, source, timeout_ms,
+                                 cb, user);
+  if (api->wasm_app)
+    return wgg_wasm_app_call(api->wasm_app, wgg_http_client_loop(cl), method, target, headers, n, body, len, source,
+                             timeout_ms, cb, user);
   if (api->app_http_pipeline.n)
     return wgg_pipeline_call(&api->app_http_pipeline, wgg_http_client_loop(cl), cl, o->app_channel_address,
                              o->app_port, method, target, headers, n, body, len, source, timeout_ms, cb, user);
@@ -271,7 +289,7 @@ int wgg_app_call(wgg_api *api, wgg_http_client *cl, const char *method, const ch
                  const wgg_http_header *headers, size_t n, const char *body, size_t len, const char *source,
                  uint64_t timeout_ms, wgg_http_client_cb cb, void *user, const char **why) {
   const wgg_options *o = api->opts;
-  if (o->app_port <= 0) return *why = "app channel is not initialized", -1;
+  if (!wgg_options_has_app(o)) return *why = "app channel is not initialized", -1;
   if (!app_health_ok(api))
     return *why = "rpc error: code = Internal desc = app is not in a healthy state", -1;
   if (!cl) return *why = "out of memory", -1;

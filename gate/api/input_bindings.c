@@ -322,7 +322,7 @@ wgg_inputs *wgg_inputs_start(uv_loop_t *loop, wgg_api *api, wgg_err *err) {
       return NULL;
     }
     if (rc == 1) continue;
-    if (api->opts->app_port <= 0) {
+    if (!wgg_options_has_app(api->opts)) {
       wgg_warn("input binding %s: no --app-port, so no app to deliver to; not started", c->name);
       continue;
     }

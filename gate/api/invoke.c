@@ -127,7 +127,7 @@ static void invoke_checked(wgg_api *api, wgg_http_req *req, const char *app_id, 
   bool own = *app_id && !strcmp(app_id, o->app_id ? o->app_id : "");
   if (own) {
     if (!wgg_invoke_acl_check(api, req, norm)) return; /* accessControl, for hops from other sidecars */
-    if (o->app_port <= 0) why = "app channel is not initialized";
+    if (!wgg_options_has_app(o)) why = "app channel is not initialized";
     snprintf(t.host, sizeof t.host, "%s", o->app_channel_address);
     t.port = o->app_port;
   } else if (!strncmp(app_id, "http://", 7) || !strncmp(app_id, "https://", 8)) {

@@ -18,6 +18,7 @@
 #include "util/err.h"
 #include "observe/metrics.h"
 #include "util/log.h"
+#include "wasmhost/app.h"
 
 /* Building blocks whose components this build loads. Other known blocks are
  * skipped with a warning so an existing resources folder still starts. */
@@ -63,7 +64,7 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
   components->n = 0;
   pthread_mutex_init(&api->ext_mu, NULL);
   bool oom = false;
-  api->app_limit = wgg_app_limit_new(opts->app_port > 0 ? opts->app_max_concurrency : 0, &oom);
+  api->app_limit = wgg_app_limit_new(wgg_options_has_app(opts) ? opts->app_max_concurrency : 0, &oom);
   api->extended = json_object();
   if (wgg_configuration_load(opts->config_paths, opts->n_config_paths, &api->config, err)) goto fail;
   if (api->config.file) wgg_info("configuration loaded: %s (%s)", api->config.name, api->config.file);
@@ -129,6 +130,22 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
       build_pipeline(api, "appHttpPipeline", api->config.app_http_pipeline, api->config.n_app_http_pipeline,
                      &api->app_http_pipeline, err))
     goto fail;
+  if (opts->app_wasm && *opts->app_wasm) {
+    if (opts->app_port > 0) {
+      wgg_err_set(err, "--app-wasm and --app-port exclude each other: the app is either a module or a process");
+      goto fail;
+    }
+    wgg_wasm_app_settings ws = {.app_id = opts->app_id,
+                                .deadline_ms = 10000,
+                                .api_token = opts->api_token,
+                                .http_port = opts->http_port,
+                                .route = wgg_api_route,
+                                .route_ctx = api,
+                                .pooled = opts->app_wasm_pooled};
+    if (!(api->wasm_app = wgg_wasm_app_load(opts->app_wasm, &ws, err))) goto fail;
+    wgg_info("wasm app loaded: %s (%s ABI) as app %s", wgg_wasm_app_name(api->wasm_app),
+             wgg_wasm_app_abi_name(api->wasm_app), opts->app_id ? opts->app_id : "");
+  }
   return api;
 fail:
   wgg_api_free(api);
@@ -138,6 +155,7 @@ fail:
 void wgg_api_free(wgg_api *api) {
   if (!api) return;
   wgg_psrt_stop(api->psrt, api->opts->graceful_shutdown_ms);
+  wgg_wasm_app_free(api->wasm_app); /* the loops have ended: no call is in flight */
   for (size_t i = 0; i < api->n_pubsubs; i++) api->pubsubs[i].ps->ops->destroy(api->pubsubs[i].ps);
   free(api->pubsubs);
   wgg_psrt_free(api->psrt);
@@ -241,6 +259,10 @@ static bool token_equal(const char *a, const char *b) {
   for (size_t i = 0; i < la; i++) d |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
   return d == 0;
 }
+
+static void route(wgg_http_req *req, void *user);
+
+void wgg_api_route(wgg_http_req *req, void *user) { route(req, user); }
 
 static void route(wgg_http_req *req, void *user) {
   wgg_api *api = user;

@@ -27,6 +27,9 @@ enum wgg_log_level { WGG_LOG_DEBUG = 0, WGG_LOG_INFO, WGG_LOG_WARN, WGG_LOG_ERRO
 typedef struct wgg_options {
   const char *app_id;              /* --app-id, "" default */
   int app_port;                    /* --app-port, 0 = no app channel */
+  const char *app_wasm;            /* --app-wasm URL: the app is a wasm module hosted in-process
+                                      (docs/wasm-apps.md); NULL/"" = none. Excludes --app-port. */
+  bool app_wasm_pooled;            /* --app-wasm-instances pooled (default fresh): warm instances reused */
   const char *app_protocol;        /* --app-protocol, "http" */
   const char *app_channel_address; /* --app-channel-address, "127.0.0.1" */
   int http_port;                   /* --dapr-http-port, 3500 */
@@ -60,6 +63,11 @@ typedef struct wgg_options {
   int threads;                     /* --threads: event-loop threads, 0 = one per core */
   const char *state_file;          /* file of the embedded default state.sqlite store */
 } wgg_options;
+
+/* Whether the sidecar has an app to call: an --app-port or an --app-wasm. */
+static inline bool wgg_options_has_app(const wgg_options *o) {
+  return o->app_port > 0 || (o->app_wasm && *o->app_wasm);
+}
 
 /* Fills o with daprd's defaults (the values in the comments above). */
 void wgg_options_init(wgg_options *o);

@@ -50,6 +50,8 @@ struct run {
   wgg_http_client_cb cb;
   void *cb_user;
   char *call_err; /* why the app call failed (no response) */
+  wgg_pipeline_send_fn send; /* the transport when it is not cl (wgg_pipeline_call_via) */
+  void *send_ctx;
   stage st[];
 };
 
@@ -279,8 +281,12 @@ static void call_terminal(run *r) {
   for (size_t i = 0; h && i < n; i++)
     if (!wgg_http_hop_header(r->ex.req_headers.v[i].name))
       h[k++] = (wgg_http_header){r->ex.req_headers.v[i].name, r->ex.req_headers.v[i].value};
-  if (!h || wgg_http_client_request(r->cl, r->host, r->port, r->ex.method, r->ex.uri, h, k, r->ex.req_body.data,
-                                    r->ex.req_body.len, r->timeout_ms, call_response, r)) {
+  int rc = !h ? -1
+           : r->send ? r->send(r->send_ctx, r->loop, r->ex.method, r->ex.uri, h, k, r->ex.req_body.data,
+                               r->ex.req_body.len, r->timeout_ms, call_response, r)
+                     : wgg_http_client_request(r->cl, r->host, r->port, r->ex.method, r->ex.uri, h, k,
+                                               r->ex.req_body.data, r->ex.req_body.len, r->timeout_ms, call_response, r);
+  if (rc) {
     wgg_exchange_fail(&r->ex, 500, "out of memory");
     unwind(r, r->pl->n);
   }
@@ -305,8 +311,19 @@ int wgg_pipeline_call(wgg_pipeline *pl, uv_loop_t *loop, wgg_http_client *cl, co
                       const char *method, const char *target, const wgg_http_header *headers, size_t n,
                       const char *body, size_t len, const char *source, uint64_t timeout_ms,
                       wgg_http_client_cb cb, void *user) {
+  return wgg_pipeline_call_via(pl, loop, NULL, cl, host, port, method, target, headers, n, body, len, source,
+                               timeout_ms, cb, user);
+}
+
+int wgg_pipeline_call_via(wgg_pipeline *pl, uv_loop_t *loop, wgg_pipeline_send_fn send, void *send_ctx,
+                          const char *host, int port, const char *method, const char *target,
+                          const wgg_http_header *headers, size_t n, const char *body, size_t len, const char *source,
+                          uint64_t timeout_ms, wgg_http_client_cb cb, void *user) {
   run *r = run_new(pl, loop);
   if (!r) return -1;
+  r->send = send;
+  r->send_ctx = send ? send_ctx : NULL;
+  wgg_http_client *cl = send ? NULL : send_ctx;
   wgg_exchange *ex = &r->ex;
   ex->method = strdup(method);
   ex->uri = strdup(target && *target ? target : "/");

@@ -93,6 +93,20 @@ int wgg_pipeline_call(wgg_pipeline *pl, uv_loop_t *loop, wgg_http_client *cl, co
                       const char *body, size_t len, const char *source, uint64_t timeout_ms,
                       wgg_http_client_cb cb, void *user);
 
+/* The transport behind an outbound chain when it is not the HTTP client (a wasm app hosted
+ * in-process, wasmhost/app.h): sends the request as the guests left it, with
+ * wgg_http_client_request's contract (cb runs once unless it returns -1). */
+typedef int (*wgg_pipeline_send_fn)(void *ctx, uv_loop_t *loop, const char *method, const char *target,
+                                    const wgg_http_header *headers, size_t n, const char *body, size_t len,
+                                    uint64_t timeout_ms, wgg_http_client_cb cb, void *user);
+
+/* wgg_pipeline_call with `send(send_ctx, ...)` as the transport instead of cl (NULL); host:port
+ * only name the Host the guests see. */
+int wgg_pipeline_call_via(wgg_pipeline *pl, uv_loop_t *loop, wgg_pipeline_send_fn send, void *send_ctx,
+                          const char *host, int port, const char *method, const char *target,
+                          const wgg_http_header *headers, size_t n, const char *body, size_t len, const char *source,
+                          uint64_t timeout_ms, wgg_http_client_cb cb, void *user);
+
 /* ---- building and reloading ---- */
 
 /* One entry of a Configuration's spec.httpPipeline.handlers (or

@@ -315,7 +315,7 @@ int wgg_psrt_set_policy(wgg_psrt *rt, const char *pubsub, const wgg_ps_retry *re
 }
 
 int wgg_psrt_start(wgg_psrt *rt, const int *app_ready, wgg_err *err) {
-  if (rt->opts->app_port <= 0) {
+  if (!wgg_options_has_app(rt->opts)) {
     if (rt->n_decl) wgg_info("no --app-port: declarative subscriptions are not delivered");
     return 0;
   }

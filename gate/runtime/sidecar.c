@@ -17,6 +17,7 @@
 
 #include "api/api.h"
 #include "api/appchannel.h"
+#include "wasmhost/app.h"
 #include "api/executor.h"
 #include "api/input_bindings.h"
 #include "api/mesh.h"
@@ -223,6 +224,7 @@ static void main_close(mainctx *m) {
   if (!uv_is_closing((uv_handle_t *)&m->sighup)) uv_close((uv_handle_t *)&m->sighup, NULL);
   wgg_pipeline_unwatch(&m->api->http_pipeline);
   wgg_pipeline_unwatch(&m->api->app_http_pipeline);
+  wgg_wasm_app_unwatch(m->api->wasm_app);
   if (!uv_is_closing((uv_handle_t *)&m->deadline)) uv_close((uv_handle_t *)&m->deadline, NULL);
   uv_mutex_lock(&m->notify_mu);
   if (!m->notify_closed) uv_close((uv_handle_t *)&m->worker_done, NULL);
@@ -282,6 +284,11 @@ static void on_sighup(uv_signal_t *s, int signum) {
   wgg_info("received signal SIGHUP; reloading %zu wasm middleware guest(s)", n);
   wgg_pipeline_reload(&m->api->http_pipeline);
   wgg_pipeline_reload(&m->api->app_http_pipeline);
+  if (m->api->wasm_app) { /* the wasm app too: calls in flight finish on the old module */
+    wgg_err e;
+    if (wgg_wasm_app_reload(m->api->wasm_app, &e)) wgg_error("wasm app not reloaded (the old one keeps serving): %s", e.msg);
+    else wgg_info("wasm app reloaded: %s (%s ABI)", wgg_wasm_app_name(m->api->wasm_app), wgg_wasm_app_abi_name(m->api->wasm_app));
+  }
 }
 
 /* GET /metrics (any path) on --metrics-port: the Prometheus text exposition. */
@@ -555,6 +562,7 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
     wgg_pipeline_watch(&api->app_http_pipeline, &loop, 500);
     api->shutdown_ctx = &m;
     __atomic_store_n(&api->request_shutdown, request_shutdown, __ATOMIC_RELEASE);
+    if (api->wasm_app) wgg_wasm_app_watch(api->wasm_app, &loop, 500); /* a changed file:// app is reloaded */
     __atomic_store_n(&api->ready, 1, __ATOMIC_RELEASE);
     if (o->app_port > 0) uv_timer_start(&m.app_probe, on_probe_timer, 0, 100);
     else __atomic_store_n(&api->app_ready, 1, __ATOMIC_RELEASE);

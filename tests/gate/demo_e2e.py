@@ -32,8 +32,9 @@ os.makedirs(os.path.join(work, "build", "examples", "http-wasm"))
 os.symlink(os.path.join(BUILD, "examples", "http-wasm", "emoji.wasm"),
            os.path.join(work, "build", "examples", "http-wasm", "emoji.wasm"))
 app_port, port, metrics = free_port(), free_port(), free_port()
+orders_port, orders_metrics = free_port(), free_port()
 env = dict(os.environ, APP_PORT=str(app_port), DAPR_HTTP_PORT=str(port), METRICS_PORT=str(metrics),
-           LOG_LEVEL="debug")
+           ORDERS_HTTP_PORT=str(orders_port), ORDERS_METRICS_PORT=str(orders_metrics), LOG_LEVEL="debug")
 env.pop("DAPR_API_TOKEN", None)
 log = open(os.path.join(work, "demo.log"), "wb")
 demo = subprocess.Popen([os.path.join(ROOT, "scripts", "demo.sh"), os.path.dirname(os.path.dirname(BIN))],
@@ -134,7 +135,7 @@ def ctrl_c():
         demo.wait(15)
     except subprocess.TimeoutExpired:
         check(False, "the demo did not stop on SIGINT")
-    for p in (port, app_port):
+    for p in (port, app_port, orders_port):
         s = socket.socket()
         check(s.connect_ex(("127.0.0.1", p)) != 0, f"port {p} still open after Ctrl-C")
         s.close()
@@ -154,6 +155,12 @@ try:
     check(ready, "the demo did not become healthy")
     if ready:
         scenario()
+        # the wasm app next to it (examples/wasm-app, in-process)
+        st, _, out = request("POST", "/v1.0/invoke/orders/method/orders", '{"id":"1","item":"tea"}',
+                             {"Content-Type": "application/json"}, p=orders_port)
+        check(st == 201, f"wasm app order: {st} {out!r}")
+        st, _, out = request("GET", "/v1.0/invoke/orders/method/orders/1", p=orders_port)
+        check(st == 200 and json.loads(out).get("item") == "tea", f"wasm app read: {st} {out!r}")
         ctrl_c()
 finally:
     stop_all()
