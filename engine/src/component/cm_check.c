@@ -1,0 +1,254 @@
+/*
+ * cm_check.c: type matching and the canonical ABI's static rules
+ * (component-model design/mvp/CanonicalABI.md "Flattening" and "Canonical
+ * Definitions": canon lift / canon lower validation).
+ *
+ * Recursion over types is bounded: cm_type_finish (cm_types.c) rejects
+ * types deeper than CM_MAX_TYPE_DEPTH or larger than CM_MAX_TYPE_SIZE
+ * when they are defined, so every walk here terminates quickly.
+ */
+#include <string.h>
+
+#include "cm.h"
+
+bool cm_contains(const cm_type *t, cm_kind k1, cm_kind k2) {
+  if (!t) return false;
+  if (t->kind == k1 || t->kind == k2) return true;
+  switch (t->kind) {
+  case CM_RECORD: case CM_VARIANT: case CM_TUPLE:
+    for (uint32_t i = 0; i < t->n; i++)
+      if (cm_contains(t->fields[i].type, k1, k2)) return true;
+    return false;
+  case CM_LIST: case CM_FIXED_LIST: case CM_OPTION: case CM_RESULT: case CM_MAP:
+    return cm_contains(t->elem, k1, k2) || cm_contains(t->elem2, k1, k2);
+  default:
+    return false; /* own/borrow/stream/future are handles: their payload is elsewhere */
+  }
+}
+
+/* Whether values of `t` live (partly) in linear memory: strings and lists. */
+static bool needs_memory(const cm_type *t) { return cm_contains(t, CM_STRING, CM_LIST) || cm_contains(t, CM_MAP, CM_MAP); }
+
+/* ------------------------------------------------------------ flattening */
+
+static uint8_t join(uint8_t a, uint8_t b) {
+  if (a == b) return a;
+  if ((a == WG_I32 && b == WG_F32) || (a == WG_F32 && b == WG_I32)) return WG_I32;
+  return WG_I64;
+}
+
+/* Appends the flattening of `t` at out[*n...], writing only below `cap`;
+ * *n counts all (saturating at cap + 1 is enough for the limits). */
+static void flatten(const cm_type *t, uint8_t *out, uint32_t cap, uint32_t *n) {
+#define PUT(v)                     \
+  do {                             \
+    if (*n < cap) out[*n] = (v);   \
+    if (*n <= cap) (*n)++;         \
+  } while (0)
+  if (!t) return;
+  switch (t->kind) {
+  case CM_BOOL: case CM_S8: case CM_U8: case CM_S16: case CM_U16: case CM_S32: case CM_U32: case CM_CHAR:
+  case CM_ENUM: case CM_OWN: case CM_BORROW: case CM_STREAM: case CM_FUTURE: case CM_ERROR_CONTEXT:
+    PUT(WG_I32);
+    return;
+  case CM_S64: case CM_U64: PUT(WG_I64); return;
+  case CM_F32: PUT(WG_F32); return;
+  case CM_F64: PUT(WG_F64); return;
+  case CM_STRING: case CM_LIST: case CM_MAP: PUT(WG_I32); PUT(WG_I32); return;
+  case CM_FLAGS: if (t->n) PUT(WG_I32); return;
+  case CM_FIXED_LIST:
+    for (uint32_t i = 0; i < t->len && *n <= cap; i++) flatten(t->elem, out, cap, n);
+    return;
+  case CM_RECORD: case CM_TUPLE:
+    for (uint32_t i = 0; i < t->n && *n <= cap; i++) flatten(t->fields[i].type, out, cap, n);
+    return;
+  case CM_VARIANT: case CM_OPTION: case CM_RESULT: {
+    uint32_t start = *n;
+    PUT(WG_I32);
+    uint32_t base = *n, width = 0; /* joined payload occupies [base, base+width) */
+    uint32_t ncases = t->kind == CM_VARIANT ? t->n : 2;
+    for (uint32_t c = 0; c < ncases; c++) {
+      const cm_type *ct = t->kind == CM_VARIANT ? t->fields[c].type
+                          : t->kind == CM_OPTION ? (c ? t->elem : NULL)
+                                                 : (c ? t->elem2 : t->elem);
+      if (!ct) continue;
+      uint8_t tmp[CM_MAX_FLAT_PARAMS + 2];
+      uint32_t m = 0;
+      flatten(ct, tmp, CM_MAX_FLAT_PARAMS + 1, &m);
+      for (uint32_t i = 0; i < m; i++) {
+        uint32_t at = base + i;
+        if (i < width) {
+          if (at < cap && i < CM_MAX_FLAT_PARAMS + 1) out[at] = join(out[at], tmp[i]);
+        } else if (at < cap && i < CM_MAX_FLAT_PARAMS + 1) {
+          out[at] = tmp[i];
+        }
+      }
+      if (m > width) width = m;
+    }
+    *n = base + width;
+    if (*n > cap + 1) *n = cap + 1;
+    (void)start;
+    return;
+  }
+  default:
+    return;
+  }
+#undef PUT
+}
+
+uint32_t cm_flatten(const cm_type *t, uint8_t *out, uint32_t cap) {
+  uint32_t n = 0;
+  flatten(t, out, cap, &n);
+  return n;
+}
+
+/* Flattens a function's parameters (all of them) or result. */
+static uint32_t flatten_params(const cm_type *ft, uint8_t *out, uint32_t cap) {
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < ft->n && n <= cap; i++) flatten(ft->fields[i].type, out, cap, &n);
+  return n;
+}
+
+/* ------------------------------------------------------------ equality */
+
+static bool str_eq(const char *a, const char *b) { return (!a && !b) || (a && b && !strcmp(a, b)); }
+
+static const cm_extern *lookup(const cm_extern *v, uint32_t n, const char *name) {
+  for (uint32_t i = 0; i < n; i++)
+    if (!strcmp(v[i].name, name)) return &v[i];
+  return NULL;
+}
+
+static bool match(const cm_type *a, const cm_type *b, bool sub);
+
+static bool externs_match(const cm_extern *av, uint32_t an, const cm_extern *bv, uint32_t bn, bool sub, bool contra) {
+  /* every entry of b must be in a (covariant); for equality the counts agree too */
+  if (!sub && an != bn) return false;
+  for (uint32_t i = 0; i < bn; i++) {
+    const cm_extern *e = lookup(av, an, bv[i].name);
+    if (!e) return false;
+    if (e->sort != bv[i].sort || !str_eq(e->module, bv[i].module)) return false;
+    if (!(contra ? match(bv[i].type, e->type, sub) : match(e->type, bv[i].type, sub))) return false;
+  }
+  return true;
+}
+
+static bool match(const cm_type *a, const cm_type *b, bool sub) {
+  if (a == b) return true;
+  if (!a || !b) return false;
+  if (a->kind != b->kind) return false;
+  switch (a->kind) {
+  case CM_RESOURCE:
+    /* An abstract resource (imported, or a `sub resource` bound) expected by a
+     * type accepts any resource: a simplification of the spec's substitution. */
+    return sub && !b->local;
+  case CM_RECORD: case CM_VARIANT: case CM_TUPLE: case CM_FLAGS: case CM_ENUM: case CM_FUNC:
+    if (a->n != b->n) return false;
+    for (uint32_t i = 0; i < a->n; i++) {
+      if (!str_eq(a->fields[i].name, b->fields[i].name)) return false;
+      if (!match(a->fields[i].type, b->fields[i].type, sub)) return false;
+    }
+    if (a->kind == CM_FUNC) return a->async == b->async && match(a->elem, b->elem, sub);
+    return true;
+  case CM_FIXED_LIST:
+    if (a->len != b->len) return false;
+    /* fall through */
+  case CM_LIST: case CM_OPTION: case CM_RESULT: case CM_OWN: case CM_BORROW: case CM_STREAM: case CM_FUTURE:
+  case CM_MAP:
+    return match(a->elem, b->elem, sub) && match(a->elem2, b->elem2, sub);
+  case CM_INSTANCE:
+    return externs_match(a->exports, a->nexports, b->exports, b->nexports, sub, false);
+  case CM_COMPONENT: case CM_CORE_MODULE:
+    /* a may import less than b allows, and must export what b expects */
+    return externs_match(b->imports, b->nimports, a->imports, a->nimports, sub, true) &&
+           externs_match(a->exports, a->nexports, b->exports, b->nexports, sub, false);
+  case CM_CORE_INSTANCE:
+    return externs_match(a->exports, a->nexports, b->exports, b->nexports, sub, false);
+  case CM_CORE_FUNC: case CM_CORE_TAG:
+    return a->ncparams == b->ncparams && a->ncresults == b->ncresults &&
+           !memcmp(a->cparams, b->cparams, a->ncparams) && !memcmp(a->cresults, b->cresults, a->ncresults);
+  case CM_CORE_TABLE: case CM_CORE_MEMORY:
+    if (a->elemtype != b->elemtype || a->shared != b->shared || a->is64 != b->is64) return false;
+    if (!sub) return a->min == b->min && a->has_max == b->has_max && a->max == b->max;
+    if (a->min < b->min) return false;
+    return !b->has_max || (a->has_max && a->max <= b->max);
+  case CM_CORE_GLOBAL:
+    return a->elemtype == b->elemtype && a->mut == b->mut;
+  default:
+    return true; /* primitives: same kind */
+  }
+}
+
+bool cm_type_equal(const cm_type *a, const cm_type *b) { return match(a, b, false); }
+bool cm_subtype(const cm_type *a, const cm_type *b) { return match(a, b, true); }
+
+/* ------------------------------------------------------ lift and lower */
+
+static void fmt_types(char *buf, size_t cap, const uint8_t *v, uint32_t n) {
+  size_t used = 0;
+  buf[0] = 0;
+  used += (size_t)snprintf(buf + used, cap - used, "[");
+  for (uint32_t i = 0; i < n && used < cap; i++)
+    used += (size_t)snprintf(buf + used, cap - used, "%s%s", i ? ", " : "", wg_valtype_name((wg_valtype)v[i]));
+  if (used < cap) snprintf(buf + used, cap - used, "]");
+}
+
+static bool same_core(const uint8_t *a, uint32_t an, const uint8_t *b, uint32_t bn) {
+  return an == bn && (an == 0 || !memcmp(a, b, an));
+}
+
+bool cm_check_lift(cm_ctx *x, size_t off, const cm_type *ft, const cm_type *core, bool has_memory, bool has_realloc,
+                   const cm_type *realloc_type, const cm_type *post_return_type) {
+  uint8_t p[CM_MAX_FLAT_PARAMS + 1], r[CM_MAX_FLAT_PARAMS + 1];
+  uint32_t np = flatten_params(ft, p, CM_MAX_FLAT_PARAMS + 1);
+  uint32_t nr = cm_flatten(ft->elem, r, CM_MAX_FLAT_PARAMS + 1);
+  bool spill_p = np > CM_MAX_FLAT_PARAMS, spill_r = nr > CM_MAX_FLAT_RESULTS;
+  if (spill_p) np = 1, p[0] = WG_I32;
+  if (spill_r) nr = 1, r[0] = WG_I32;
+  bool mem_p = spill_p, mem_r = spill_r;
+  for (uint32_t i = 0; i < ft->n; i++) mem_p |= needs_memory(ft->fields[i].type);
+  mem_r |= needs_memory(ft->elem);
+  if ((mem_p || mem_r) && !has_memory) return cm_invalid(x, off, "canonical option `memory` is required");
+  if (mem_p && !has_realloc) return cm_invalid(x, off, "canonical option `realloc` is required");
+  char want[200], got[200];
+  if (!same_core(p, np, core->cparams, core->ncparams)) {
+    fmt_types(want, sizeof want, p, np);
+    fmt_types(got, sizeof got, core->cparams, core->ncparams);
+    return cm_invalid(x, off, "lowered parameter types `%s` do not match parameter types `%s` of core function", want, got);
+  }
+  if (!same_core(r, nr, core->cresults, core->ncresults)) {
+    fmt_types(want, sizeof want, r, nr);
+    fmt_types(got, sizeof got, core->cresults, core->ncresults);
+    return cm_invalid(x, off, "lowered result types `%s` do not match result types `%s` of core function", want, got);
+  }
+  if (post_return_type && (!same_core(r, nr, post_return_type->cparams, post_return_type->ncparams) ||
+                           post_return_type->ncresults != 0))
+    return cm_invalid(x, off, "canonical option `post-return` uses a core function with an incorrect signature");
+  (void)realloc_type;
+  return true;
+}
+
+bool cm_check_lower(cm_ctx *x, size_t off, const cm_type *ft, bool has_memory, bool has_realloc, cm_type **core_out) {
+  uint8_t p[CM_MAX_FLAT_PARAMS + 2], r[CM_MAX_FLAT_PARAMS + 1];
+  uint32_t np = flatten_params(ft, p, CM_MAX_FLAT_PARAMS + 1);
+  uint32_t nr = cm_flatten(ft->elem, r, CM_MAX_FLAT_PARAMS + 1);
+  bool spill_p = np > CM_MAX_FLAT_PARAMS, spill_r = nr > CM_MAX_FLAT_RESULTS;
+  if (spill_p) np = 1, p[0] = WG_I32;
+  if (spill_r) {
+    p[np++] = WG_I32; /* the return pointer */
+    nr = 0;
+  }
+  bool mem_p = spill_p, mem_r = spill_r;
+  for (uint32_t i = 0; i < ft->n; i++) mem_p |= needs_memory(ft->fields[i].type);
+  mem_r |= needs_memory(ft->elem);
+  if ((mem_p || mem_r) && !has_memory) return cm_invalid(x, off, "canonical option `memory` is required");
+  if (needs_memory(ft->elem) && !has_realloc) return cm_invalid(x, off, "canonical option `realloc` is required");
+  cm_type *core = cm_new_type(x, CM_CORE_FUNC);
+  if (!core || !(core->cparams = cm_alloc(x, np)) || !(core->cresults = cm_alloc(x, nr ? nr : 1))) return false;
+  memcpy(core->cparams, p, np);
+  if (nr) memcpy(core->cresults, r, nr);
+  core->ncparams = np;
+  core->ncresults = nr;
+  *core_out = core;
+  return true;
+}

@@ -1,0 +1,575 @@
+/*
+ * cm_decode.c: the sections of a component (component-model
+ * design/mvp/Binary.md "Component Definitions"): preamble, core modules
+ * (through wg_module_new), core instances, core types, nested components,
+ * instances, aliases, types, canonical definitions, start, imports,
+ * exports and custom sections. Each section is decoded and validated in one
+ * pass, building the index spaces incrementally as the spec describes.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cm.h"
+
+#define EOF_MSG "unexpected end-of-file"
+
+static bool leading(cm_ctx *x, size_t off, uint8_t b, const char *what) {
+  return wg_fail(x->diag, WG_ERROR_MALFORMED, off, "invalid leading byte (0x%x) for %s", b, what);
+}
+
+static bool grow(cm_ctx *x, void **v, uint32_t *cap, uint32_t n, size_t elem) {
+  if (n < *cap) return true;
+  uint32_t nc = *cap ? *cap * 2 : 8;
+  void *nv = realloc(*v, (size_t)nc * elem);
+  if (!nv) return cm_oom(x);
+  *v = nv;
+  *cap = nc;
+  return true;
+}
+
+/* ------------------------------------------------------- core modules */
+
+static cm_type *core_type_of(cm_ctx *x, const wg_module *m, wg_extern_kind kind, uint32_t index) {
+  wg_externtype et;
+  if (!wg_module_extern_type(m, kind, index, &et)) return NULL;
+  cm_type *t = NULL;
+  switch (et.kind) {
+  case WG_EXTERN_FUNC:
+    if (!(t = cm_new_type(x, CM_CORE_FUNC))) return NULL;
+    t->ncparams = et.func.nparams;
+    t->ncresults = et.func.nresults;
+    if (!(t->cparams = cm_alloc(x, t->ncparams)) || !(t->cresults = cm_alloc(x, t->ncresults))) return NULL;
+    for (uint32_t i = 0; i < t->ncparams; i++) t->cparams[i] = (uint8_t)et.func.params[i];
+    for (uint32_t i = 0; i < t->ncresults; i++) t->cresults[i] = (uint8_t)et.func.results[i];
+    break;
+  case WG_EXTERN_TABLE:
+  case WG_EXTERN_MEMORY:
+    if (!(t = cm_new_type(x, et.kind == WG_EXTERN_TABLE ? CM_CORE_TABLE : CM_CORE_MEMORY))) return NULL;
+    t->elemtype = et.kind == WG_EXTERN_TABLE ? (uint8_t)et.elem : 0;
+    t->min = et.min;
+    t->max = et.max;
+    t->has_max = et.has_max;
+    break;
+  case WG_EXTERN_GLOBAL:
+    if (!(t = cm_new_type(x, CM_CORE_GLOBAL))) return NULL;
+    t->elemtype = (uint8_t)et.type;
+    t->mut = et.mut;
+    break;
+  }
+  return t;
+}
+
+static const cm_sort kind_sort[4] = {CS_CORE_FUNC, CS_CORE_TABLE, CS_CORE_MEMORY, CS_CORE_GLOBAL};
+
+/* The module's type (imports and exports), as a CM_CORE_MODULE node. */
+static cm_type *module_type(cm_ctx *x, const wg_module *m, size_t off) {
+  cm_type *t = cm_new_type(x, CM_CORE_MODULE);
+  if (!t) return NULL;
+  t->nimports = wg_module_import_count(m);
+  t->nexports = wg_module_export_count(m);
+  if (!(t->imports = cm_alloc(x, t->nimports * sizeof *t->imports)) ||
+      !(t->exports = cm_alloc(x, t->nexports * sizeof *t->exports)))
+    return NULL;
+  wg_extern_desc d;
+  for (uint32_t i = 0; i < t->nimports; i++) {
+    wg_module_import(m, i, &d);
+    cm_extern *e = &t->imports[i];
+    e->module = d.module;
+    e->name = d.name;
+    e->name_len = (uint32_t)d.name_len;
+    e->sort = kind_sort[d.kind];
+    if (!(e->type = core_type_of(x, m, d.kind, d.index))) return cm_oom(x), NULL;
+  }
+  for (uint32_t i = 0; i < t->nexports; i++) {
+    wg_module_export(m, i, &d);
+    cm_extern *e = &t->exports[i];
+    e->name = d.name;
+    e->name_len = (uint32_t)d.name_len;
+    e->sort = kind_sort[d.kind];
+    if (!(e->type = core_type_of(x, m, d.kind, d.index))) return cm_oom(x), NULL;
+  }
+  if (!cm_type_finish(x, t, off)) return NULL;
+  return t;
+}
+
+static bool section_module(cm_ctx *x, wg_reader *r, cm_scope *s) {
+  size_t off = rd_offset(r);
+  wg_error *err = NULL;
+  wg_module *m = wg_module_new(r->p, rd_left(r), &err);
+  if (!m) {
+    size_t eo = wg_error_offset(err);
+    wg_diag_set(x->diag, wg_error_kind_of(err), eo == SIZE_MAX ? off : off + eo, "%s", wg_error_message(err));
+    wg_error_delete(err);
+    return false;
+  }
+  wg_component *c = x->c;
+  if (!grow(x, (void **)&c->modules, &c->capmodules, c->nmodules, sizeof *c->modules)) {
+    wg_module_delete(m);
+    return false;
+  }
+  c->modules[c->nmodules++] = m;
+  c->stats.core_modules++;
+  r->p = r->end;
+  cm_type *t = module_type(x, m, off);
+  return t && cm_space_push(x, &s->space[CS_CORE_MODULE], t, off);
+}
+
+/* ------------------------------------------------------- core instances */
+
+static const cm_extern *find(const cm_type *t, const char *name) {
+  for (uint32_t i = 0; i < t->nexports; i++)
+    if (!strcmp(t->exports[i].name, name)) return &t->exports[i];
+  return NULL;
+}
+
+static bool finish_instance(cm_ctx *x, cm_type *t, cm_extern *v, uint32_t n, size_t off) {
+  t->nexports = n;
+  if (!(t->exports = cm_alloc(x, n * sizeof *v))) return false;
+  if (n) memcpy(t->exports, v, n * sizeof *v);
+  return cm_type_finish(x, t, off);
+}
+
+static bool core_instance(cm_ctx *x, wg_reader *r, cm_scope *s) {
+  size_t off = rd_offset(r);
+  uint8_t b;
+  uint32_t n;
+  if (!rd_u8(r, &b)) return false;
+  cm_type *inst = cm_new_type(x, CM_CORE_INSTANCE);
+  if (!inst) return false;
+  if (b == 0x00) {
+    uint32_t midx;
+    if (!rd_u32(r, &midx)) return false;
+    if (midx >= s->space[CS_CORE_MODULE].n) return cm_invalid(x, off, "unknown module %u: module index out of bounds", midx);
+    const cm_type *mt = s->space[CS_CORE_MODULE].v[midx];
+    if (!rd_u32(r, &n)) return false;
+    if (n > rd_left(r)) return rd_eof(r);
+    const char **names = calloc(n ? n : 1, sizeof *names);
+    const cm_type **insts = calloc(n ? n : 1, sizeof *insts);
+    bool ok = names && insts;
+    if (!ok) cm_oom(x);
+    for (uint32_t i = 0; ok && i < n; i++) {
+      size_t aoff = rd_offset(r);
+      uint32_t nl, idx;
+      uint8_t k;
+      ok = cm_read_name(x, r, &names[i], &nl) && rd_u8(r, &k);
+      if (ok && k != 0x12) ok = leading(x, rd_offset(r) - 1, k, "module instantiation argument");
+      ok = ok && rd_u32(r, &idx);
+      if (ok && idx >= s->space[CS_CORE_INSTANCE].n)
+        ok = cm_invalid(x, aoff, "unknown core instance %u: instance index out of bounds", idx);
+      for (uint32_t j = 0; ok && j < i; j++)
+        if (!strcmp(names[j], names[i]))
+          ok = cm_invalid(x, aoff, "duplicate module instantiation argument named `%s`", names[i]);
+      if (ok) insts[i] = s->space[CS_CORE_INSTANCE].v[idx];
+    }
+    for (uint32_t i = 0; ok && i < mt->nimports; i++) {
+      const cm_extern *im = &mt->imports[i];
+      const cm_type *arg = NULL;
+      for (uint32_t j = 0; j < n && !arg; j++)
+        if (!strcmp(names[j], im->module)) arg = insts[j];
+      if (!arg) {
+        ok = cm_invalid(x, off, "missing module instantiation argument named `%s`", im->module);
+        break;
+      }
+      const cm_extern *e = find(arg, im->name);
+      if (!e) ok = cm_invalid(x, off, "module instantiation argument `%s` does not export an item named `%s`", im->module, im->name);
+      else if (e->sort != im->sort || !cm_subtype(e->type, im->type))
+        ok = cm_invalid(x, off, "type mismatch for export `%s` of module instantiation argument `%s`", im->name, im->module);
+    }
+    free(names);
+    free(insts);
+    if (!ok) return false;
+    inst->exports = mt->exports;
+    inst->nexports = mt->nexports;
+    if (!cm_type_finish(x, inst, off)) return false;
+  } else if (b == 0x01) {
+    if (!rd_u32(r, &n)) return false;
+    if (n > rd_left(r)) return rd_eof(r);
+    cm_extern *v = calloc(n ? n : 1, sizeof *v);
+    if (!v) return cm_oom(x);
+    bool ok = true;
+    for (uint32_t i = 0; ok && i < n; i++) {
+      size_t eoff = rd_offset(r);
+      uint32_t idx;
+      ok = cm_read_name(x, r, &v[i].name, &v[i].name_len) && cm_read_core_sort(x, r, &v[i].sort) && rd_u32(r, &idx);
+      if (!ok) break;
+      if (v[i].sort > CS_CORE_TAG) { ok = cm_invalid(x, eoff, "only core wasm items can be exported from a core instance"); break; }
+      if (idx >= s->space[v[i].sort].n) { ok = cm_invalid(x, eoff, "unknown %s %u: index out of bounds", cm_sort_name(v[i].sort), idx); break; }
+      v[i].type = s->space[v[i].sort].v[idx];
+      for (uint32_t j = 0; ok && j < i; j++)
+        if (!strcmp(v[j].name, v[i].name)) ok = cm_invalid(x, eoff, "export name `%s` already defined", v[i].name);
+    }
+    ok = ok && finish_instance(x, inst, v, n, off);
+    free(v);
+    if (!ok) return false;
+  } else {
+    return leading(x, off, b, "core instance");
+  }
+  x->c->stats.core_instances++;
+  return cm_space_push(x, &s->space[CS_CORE_INSTANCE], inst, off);
+}
+
+/* ------------------------------------------------------- component instances */
+
+/* sortidx: a sort and an index valid in that sort's index space. */
+static bool read_sortidx(cm_ctx *x, wg_reader *r, cm_scope *s, cm_sort *sort, cm_type **t) {
+  size_t off = rd_offset(r);
+  uint32_t idx;
+  if (!cm_read_sort(x, r, sort) || !rd_u32(r, &idx)) return false;
+  if (idx >= s->space[*sort].n) return cm_invalid(x, off, "index out of bounds: unknown %s %u", cm_sort_name(*sort), idx);
+  *t = s->space[*sort].v[idx];
+  return true;
+}
+
+static bool instance(cm_ctx *x, wg_reader *r, cm_scope *s) {
+  size_t off = rd_offset(r);
+  uint8_t b;
+  uint32_t n;
+  if (!rd_u8(r, &b)) return false;
+  cm_type *inst = cm_new_type(x, CM_INSTANCE);
+  if (!inst) return false;
+  if (b == 0x00) {
+    uint32_t cidx;
+    if (!rd_u32(r, &cidx)) return false;
+    if (cidx >= s->space[CS_COMPONENT].n) return cm_invalid(x, off, "unknown component %u: component index out of bounds", cidx);
+    const cm_type *ct = s->space[CS_COMPONENT].v[cidx];
+    if (!rd_u32(r, &n)) return false;
+    if (n > rd_left(r)) return rd_eof(r);
+    cm_extern *args = calloc(n ? n : 1, sizeof *args);
+    if (!args) return cm_oom(x);
+    bool ok = true;
+    for (uint32_t i = 0; ok && i < n; i++) {
+      size_t aoff = rd_offset(r);
+      ok = cm_read_name(x, r, &args[i].name, &args[i].name_len) && read_sortidx(x, r, s, &args[i].sort, &args[i].type);
+      for (uint32_t j = 0; ok && j < i; j++)
+        if (!strcmp(args[j].name, args[i].name))
+          ok = cm_invalid(x, aoff, "instantiation argument `%s` conflicts with previous argument `%s`", args[i].name, args[j].name);
+    }
+    for (uint32_t i = 0; ok && i < ct->nimports; i++) {
+      const cm_extern *im = &ct->imports[i];
+      const cm_extern *a = NULL;
+      for (uint32_t j = 0; j < n && !a; j++)
+        if (!strcmp(args[j].name, im->name)) a = &args[j];
+      if (!a) ok = cm_invalid(x, off, "missing import named `%s`", im->name);
+      else if (a->sort != im->sort) ok = cm_invalid(x, off, "expected %s for import `%s`, found %s", cm_sort_name(im->sort), im->name, cm_sort_name(a->sort));
+      else if (!cm_subtype(a->type, im->type)) ok = cm_invalid(x, off, "type mismatch for import `%s`", im->name);
+    }
+    free(args);
+    if (!ok) return false;
+    inst->exports = ct->exports;
+    inst->nexports = ct->nexports;
+    if (!cm_type_finish(x, inst, off)) return false;
+  } else if (b == 0x01) {
+    if (!rd_u32(r, &n)) return false;
+    if (n > rd_left(r)) return rd_eof(r);
+    cm_extern *v = calloc(n ? n : 1, sizeof *v);
+    if (!v) return cm_oom(x);
+    cm_names names = {0};
+    bool ok = true;
+    for (uint32_t i = 0; ok && i < n; i++) {
+      size_t eoff = rd_offset(r);
+      ok = cm_read_extern_name(x, r, &v[i].name, &v[i].name_len) &&
+           cm_check_extern_name(x, v[i].name, v[i].name_len, eoff, false) &&
+           read_sortidx(x, r, s, &v[i].sort, &v[i].type) && cm_names_add(x, &names, v[i].name, eoff, false);
+    }
+    free(names.v);
+    ok = ok && finish_instance(x, inst, v, n, off);
+    free(v);
+    if (!ok) return false;
+  } else {
+    return leading(x, off, b, "instance");
+  }
+  x->c->stats.instances++;
+  return cm_space_push(x, &s->space[CS_INSTANCE], inst, off);
+}
+
+/* ------------------------------------------------------- canon */
+
+typedef struct canon_opts {
+  int encoding; /* -1 none given */
+  cm_type *memory, *realloc_fn, *post_return, *callback;
+  bool async;
+} canon_opts;
+
+static bool read_opts(cm_ctx *x, wg_reader *r, cm_scope *s, canon_opts *o) {
+  uint32_t n;
+  memset(o, 0, sizeof *o);
+  o->encoding = -1;
+  if (!rd_u32(r, &n)) return false;
+  static const char *const enc[3] = {"utf8", "utf16", "latin1-utf16"};
+  for (uint32_t i = 0; i < n; i++) {
+    size_t off = rd_offset(r);
+    uint8_t b;
+    uint32_t idx;
+    if (!rd_u8(r, &b)) return false;
+    switch (b) {
+    case 0x00: case 0x01: case 0x02:
+      if (o->encoding >= 0)
+        return cm_invalid(x, off, "canonical encoding option `%s` conflicts with option `%s`", enc[b], enc[o->encoding]);
+      o->encoding = b;
+      break;
+    case 0x03:
+      if (!rd_u32(r, &idx)) return false;
+      if (o->memory) return cm_invalid(x, off, "`memory` is specified more than once");
+      if (idx >= s->space[CS_CORE_MEMORY].n) return cm_invalid(x, off, "unknown memory %u: memory index out of bounds", idx);
+      o->memory = s->space[CS_CORE_MEMORY].v[idx];
+      break;
+    case 0x04: case 0x05: case 0x07: {
+      static const char *const what[8] = {[4] = "realloc", [5] = "post-return", [7] = "callback"};
+      if (!rd_u32(r, &idx)) return false;
+      cm_type **slot = b == 0x04 ? &o->realloc_fn : b == 0x05 ? &o->post_return : &o->callback;
+      if (*slot) return cm_invalid(x, off, "canonical option `%s` is specified more than once", what[b]);
+      if (idx >= s->space[CS_CORE_FUNC].n) return cm_invalid(x, off, "unknown core func %u: func index out of bounds", idx);
+      *slot = s->space[CS_CORE_FUNC].v[idx];
+      break;
+    }
+    case 0x06:
+      if (o->async) return cm_invalid(x, off, "canonical option `async` is specified more than once");
+      o->async = true;
+      break;
+    default:
+      return leading(x, off, b, "canonical option");
+    }
+  }
+  if (o->realloc_fn) {
+    const cm_type *t = o->realloc_fn;
+    static const uint8_t p4[4] = {WG_I32, WG_I32, WG_I32, WG_I32};
+    if (t->ncparams != 4 || memcmp(t->cparams, p4, 4) || t->ncresults != 1 || t->cresults[0] != WG_I32)
+      return cm_invalid(x, rd_offset(r), "canonical option `realloc` uses a core function with an incorrect signature");
+  }
+  return true;
+}
+
+static cm_type *core_fn(cm_ctx *x, uint32_t np, uint32_t nr) {
+  cm_type *t = cm_new_type(x, CM_CORE_FUNC);
+  if (!t || !(t->cparams = cm_alloc(x, 1)) || !(t->cresults = cm_alloc(x, 1))) return NULL;
+  t->ncparams = np;
+  t->ncresults = nr;
+  t->cparams[0] = WG_I32;
+  t->cresults[0] = WG_I32;
+  t->depth = t->size = 1;
+  return t;
+}
+
+static bool canon(cm_ctx *x, wg_reader *r, cm_scope *s) {
+  size_t off = rd_offset(r);
+  uint8_t b;
+  if (!rd_u8(r, &b)) return false;
+  cm_stats *st = &x->c->stats;
+  switch (b) {
+  case 0x00: case 0x01: {
+    uint8_t z;
+    uint32_t fidx, tidx;
+    if (!rd_u8(r, &z)) return false;
+    if (z != 0x00) return leading(x, rd_offset(r) - 1, z, b ? "canon lower" : "canon lift");
+    size_t foff = rd_offset(r);
+    if (!rd_u32(r, &fidx)) return false;
+    canon_opts o;
+    if (b == 0x00) {
+      if (fidx >= s->space[CS_CORE_FUNC].n) return cm_invalid(x, foff, "unknown core func %u: func index out of bounds", fidx);
+      const cm_type *core = s->space[CS_CORE_FUNC].v[fidx];
+      if (!read_opts(x, r, s, &o)) return false;
+      size_t toff = rd_offset(r);
+      if (!rd_u32(r, &tidx)) return false;
+      if (tidx >= s->space[CS_TYPE].n) return cm_invalid(x, toff, "type index out of bounds");
+      cm_type *ft = s->space[CS_TYPE].v[tidx];
+      if (ft->kind != CM_FUNC) return cm_invalid(x, toff, "type index %u is not a function type", tidx);
+      if (o.callback && !o.async) return cm_invalid(x, off, "cannot specify callback without async");
+      if (!o.async && !cm_check_lift(x, off, ft, core, o.memory != NULL, o.realloc_fn != NULL, o.realloc_fn, o.post_return))
+        return false;
+      st->lifts++;
+      return cm_space_push(x, &s->space[CS_FUNC], ft, off);
+    }
+    if (fidx >= s->space[CS_FUNC].n) return cm_invalid(x, foff, "unknown func %u: func index out of bounds", fidx);
+    const cm_type *ft = s->space[CS_FUNC].v[fidx];
+    if (!read_opts(x, r, s, &o)) return false;
+    if (o.post_return) return cm_invalid(x, off, "canonical option `post-return` cannot be specified for lowerings");
+    if (o.callback) return cm_invalid(x, off, "canonical option `callback` cannot be specified for lowerings");
+    cm_type *core = NULL;
+    if (o.async) {
+      /* async lowering: (params or pointer) -> i32 status; checked when the async ABI lands */
+      if (!(core = core_fn(x, 0, 1))) return false;
+    } else if (!cm_check_lower(x, off, ft, o.memory != NULL, o.realloc_fn != NULL, &core)) {
+      return false;
+    }
+    st->lowers++;
+    return cm_space_push(x, &s->space[CS_CORE_FUNC], core, off);
+  }
+  case 0x02: case 0x03: case 0x04: case 0x07: {
+    size_t toff = rd_offset(r);
+    uint32_t tidx;
+    if (!rd_u32(r, &tidx)) return false;
+    if (tidx >= s->space[CS_TYPE].n) return cm_invalid(x, toff, "type index out of bounds");
+    const cm_type *rt = s->space[CS_TYPE].v[tidx];
+    if (rt->kind != CM_RESOURCE) return cm_invalid(x, toff, "type index %u is not a resource type", tidx);
+    if ((b == 0x02 || b == 0x04) && !rt->local) return cm_invalid(x, toff, "not a local resource");
+    cm_type *ft = core_fn(x, 1, b == 0x03 || b == 0x07 ? 0 : 1);
+    if (!ft) return false;
+    if (b == 0x02) st->resource_new++;
+    else if (b == 0x04) st->resource_rep++;
+    else st->resource_drop++;
+    return cm_space_push(x, &s->space[CS_CORE_FUNC], ft, off);
+  }
+  default:
+    return cm_invalid(x, off, "unsupported canonical built-in (0x%x): async, stream, future and thread built-ins are not implemented", b);
+  }
+}
+
+/* ------------------------------------------------------- imports, exports */
+
+static bool add_scope_extern(cm_ctx *x, cm_scope *s, cm_extern *e, bool import) {
+  return import ? cm_add_extern(x, &s->imports, &s->nimports, &s->capimports, e)
+                : cm_add_extern(x, &s->exports, &s->nexports, &s->capexports, e);
+}
+
+static bool import(cm_ctx *x, wg_reader *r, cm_scope *s) {
+  size_t off = rd_offset(r);
+  cm_extern e = {0};
+  if (!cm_read_extern_name(x, r, &e.name, &e.name_len) || !cm_check_extern_name(x, e.name, e.name_len, off, true) ||
+      !cm_read_externtype(x, r, s, &e.sort, &e.type) || !cm_names_add(x, &s->import_names, e.name, off, true))
+    return false;
+  if (e.sort == CS_VALUE) return cm_invalid(x, off, "support for component model `value`s is not enabled");
+  if (e.sort == CS_TYPE && !e.type->label && e.type->kind > CM_ERROR_CONTEXT) e.type->label = e.name;
+  return add_scope_extern(x, s, &e, true) && cm_space_push(x, &s->space[e.sort], e.type, off);
+}
+
+static bool export(cm_ctx *x, wg_reader *r, cm_scope *s) {
+  size_t off = rd_offset(r);
+  cm_extern e = {0};
+  if (!cm_read_extern_name(x, r, &e.name, &e.name_len) || !cm_check_extern_name(x, e.name, e.name_len, off, false) ||
+      !read_sortidx(x, r, s, &e.sort, &e.type))
+    return false;
+  if (e.sort < CS_CORE_MODULE || e.sort == CS_CORE_INSTANCE)
+    return cm_invalid(x, off, "%s not valid to be used as export", cm_sort_name(e.sort));
+  if (e.sort == CS_VALUE) return cm_invalid(x, off, "support for component model `value`s is not enabled");
+  uint8_t has;
+  if (!rd_u8(r, &has)) return false;
+  if (has == 0x01) {
+    size_t toff = rd_offset(r);
+    cm_sort as;
+    cm_type *at;
+    if (!cm_read_externtype(x, r, s, &as, &at)) return false;
+    if (as != e.sort || !cm_subtype(e.type, at))
+      return cm_invalid(x, toff, "type mismatch in ascribed type of export `%s`", e.name);
+    e.type = at;
+  } else if (has != 0x00) {
+    return leading(x, rd_offset(r) - 1, has, "optional extern type");
+  }
+  if (!cm_names_add(x, &s->export_names, e.name, off, false)) return false;
+  if (e.sort == CS_TYPE && !e.type->label && e.type->kind > CM_ERROR_CONTEXT) e.type->label = e.name;
+  return add_scope_extern(x, s, &e, false) && cm_space_push(x, &s->space[e.sort], e.type, off);
+}
+
+static bool start(cm_ctx *x, wg_reader *r, cm_scope *s) {
+  (void)s;
+  return cm_invalid(x, rd_offset(r), "support for component model `value`s is not enabled");
+}
+
+/* ------------------------------------------------------- sections */
+
+typedef bool (*entry_fn)(cm_ctx *, wg_reader *, cm_scope *);
+
+static bool vec(cm_ctx *x, wg_reader *r, cm_scope *s, entry_fn f) {
+  uint32_t n;
+  if (!rd_u32(r, &n)) return false;
+  if (n > rd_left(r)) return rd_eof(r);
+  for (uint32_t i = 0; i < n; i++)
+    if (!f(x, r, s)) return false;
+  return true;
+}
+
+static bool alias_entry(cm_ctx *x, wg_reader *r, cm_scope *s) {
+  x->c->stats.aliases++;
+  return cm_read_alias(x, r, s, false);
+}
+static bool type_entry(cm_ctx *x, wg_reader *r, cm_scope *s) {
+  x->c->stats.types++;
+  return cm_read_type(x, r, s);
+}
+
+static bool record_section(cm_ctx *x, uint8_t id, size_t off, size_t size, const char *custom) {
+  wg_component *c = x->c;
+  if (!grow(x, (void **)&c->sections, &c->capsections, c->nsections, sizeof *c->sections)) return false;
+  c->sections[c->nsections++] = (cm_section){.id = id, .offset = off, .size = size, .custom_name = custom};
+  return true;
+}
+
+static bool finish_type(cm_ctx *x, cm_scope *s, cm_type **out) {
+  cm_type *t = cm_new_type(x, CM_COMPONENT);
+  if (!t) return false;
+  t->nimports = s->nimports;
+  t->nexports = s->nexports;
+  if (!(t->imports = cm_alloc(x, s->nimports * sizeof *t->imports)) ||
+      !(t->exports = cm_alloc(x, s->nexports * sizeof *t->exports)))
+    return false;
+  if (s->nimports) memcpy(t->imports, s->imports, s->nimports * sizeof *t->imports);
+  if (s->nexports) memcpy(t->exports, s->exports, s->nexports * sizeof *t->exports);
+  *out = t;
+  return cm_type_finish(x, t, SIZE_MAX);
+}
+
+static bool sections(cm_ctx *x, wg_reader *r, cm_scope *s, bool top) {
+  while (!rd_done(r)) {
+    size_t off = rd_offset(r);
+    uint8_t id;
+    uint32_t size;
+    if (!rd_u8(r, &id) || !rd_u32(r, &size)) return false;
+    if (size > rd_left(r)) return rd_eof(r);
+    wg_reader sr = *r;
+    sr.end = r->p + size;
+    r->p += size;
+    const char *custom = NULL;
+    bool ok;
+    if (id < 14) x->c->stats.sections[id]++;
+    switch (id) {
+    case 0: {
+      uint32_t nl;
+      ok = cm_read_name(x, &sr, &custom, &nl);
+      sr.p = sr.end;
+      x->c->stats.custom++;
+      break;
+    }
+    case 1: ok = section_module(x, &sr, s); break;
+    case 2: ok = vec(x, &sr, s, core_instance); break;
+    case 3: ok = vec(x, &sr, s, cm_read_core_type); break;
+    case 4: {
+      cm_type *ct = NULL;
+      ok = cm_decode_component(x, &sr, s, &ct, false) && cm_space_push(x, &s->space[CS_COMPONENT], ct, off);
+      x->c->stats.components++;
+      break;
+    }
+    case 5: ok = vec(x, &sr, s, instance); break;
+    case 6: ok = vec(x, &sr, s, alias_entry); break;
+    case 7: ok = vec(x, &sr, s, type_entry); break;
+    case 8: ok = vec(x, &sr, s, canon); break;
+    case 9: ok = start(x, &sr, s); break;
+    case 10: ok = vec(x, &sr, s, import); break;
+    case 11: ok = vec(x, &sr, s, export); break;
+    case 12: ok = cm_invalid(x, off, "support for component model `value`s is not enabled"); break;
+    default: return wg_fail(x->diag, WG_ERROR_MALFORMED, off, "malformed section id");
+    }
+    if (!ok) return false;
+    if (!rd_done(&sr)) return wg_fail(x->diag, WG_ERROR_MALFORMED, rd_offset(&sr), "section size mismatch: unexpected data at the end of the section");
+    if (top && !record_section(x, id, off, size, custom)) return false;
+  }
+  return true;
+}
+
+bool cm_decode_component(cm_ctx *x, wg_reader *r, cm_scope *parent, cm_type **out, bool top) {
+  size_t off = rd_offset(r);
+  const uint8_t *pre;
+  if (rd_left(r) < 8) {
+    if (rd_left(r) < 4 || memcmp(r->p, "\0asm", 4)) return wg_fail(x->diag, WG_ERROR_MALFORMED, off, "magic header not detected");
+    return rd_eof(r);
+  }
+  if (!rd_bytes(r, 8, &pre)) return false;
+  if (memcmp(pre, "\0asm", 4)) return wg_fail(x->diag, WG_ERROR_MALFORMED, off, "magic header not detected");
+  if (pre[6] != 0x01 || pre[7] != 0x00) return wg_fail(x->diag, WG_ERROR_MALFORMED, off + 4, "unknown binary version");
+  if (pre[4] != 0x0d || pre[5] != 0x00)
+    return wg_fail(x->diag, WG_ERROR_MALFORMED, off + 4, "unknown binary version and encoding combination: 0x%x and 0x1, note: encoded as a component but the WebAssembly component model feature is only supported at 0xd", pre[4] | pre[5] << 8);
+  if (++x->depth > CM_MAX_DEPTH) return cm_limit(x, off, "components nested too deeply");
+  cm_scope s = {.kind = SCOPE_COMPONENT, .parent = parent};
+  bool ok = sections(x, r, &s, top) && finish_type(x, &s, out);
+  cm_scope_free(&s);
+  x->depth--;
+  return ok;
+}

@@ -1,0 +1,170 @@
+/*
+ * cm_names.c: well-formedness of import and export names (component-model
+ * Explainer.md "Import and Export Definitions": externname, plainname,
+ * label, interfacename with an optional semver version).
+ */
+#include <string.h>
+
+#include "cm.h"
+
+static bool lower(char c) { return c >= 'a' && c <= 'z'; }
+static bool upper(char c) { return c >= 'A' && c <= 'Z'; }
+static bool digit(char c) { return c >= '0' && c <= '9'; }
+
+/* label ::= first-fragment ('-' fragment)*; a fragment is all lower-case
+ * (a word) or all upper-case (an acronym), digits allowed after the first
+ * character of the first fragment. */
+static bool is_label(const char *s, size_t n) {
+  if (n == 0) return false;
+  size_t i = 0;
+  bool first = true;
+  while (i <= n) {
+    size_t j = i;
+    while (j < n && s[j] != '-') j++;
+    if (j == i) return false; /* empty fragment */
+    if (first && !lower(s[i]) && !upper(s[i])) return false;
+    bool up = false, low = false;
+    for (size_t k = i; k < j; k++) {
+      if (upper(s[k])) up = true;
+      else if (lower(s[k])) low = true;
+      else if (!digit(s[k])) return false;
+    }
+    if (up && low) return false;
+    first = false;
+    i = j + 1;
+  }
+  return true;
+}
+
+/* words ::= first-word ('-' word)*: lower-case only. */
+static bool is_words(const char *s, size_t n) {
+  if (n == 0 || !lower(s[0])) return false;
+  for (size_t k = 0; k < n; k++)
+    if (!lower(s[k]) && !digit(s[k]) && s[k] != '-') return false;
+  if (s[n - 1] == '-') return false;
+  for (size_t k = 1; k < n; k++)
+    if (s[k] == '-' && s[k - 1] == '-') return false;
+  return true;
+}
+
+/* A numeric identifier of semver: digits, no leading zero. */
+static bool semver_num(const char *s, size_t n) {
+  if (n == 0) return false;
+  for (size_t k = 0; k < n; k++)
+    if (!digit(s[k])) return false;
+  return n == 1 || s[0] != '0';
+}
+
+/* Dot-separated identifiers of [0-9A-Za-z-]; numeric ones without leading
+ * zeros when `numeric_rule` (pre-release). */
+static bool semver_idents(const char *s, size_t n, bool numeric_rule) {
+  size_t i = 0;
+  while (i <= n) {
+    size_t j = i;
+    while (j < n && s[j] != '.') j++;
+    if (j == i) return false;
+    bool all_digits = true;
+    for (size_t k = i; k < j; k++) {
+      if (!digit(s[k]) && !lower(s[k]) && !upper(s[k]) && s[k] != '-') return false;
+      if (!digit(s[k])) all_digits = false;
+    }
+    if (numeric_rule && all_digits && j - i > 1 && s[i] == '0') return false;
+    i = j + 1;
+  }
+  return true;
+}
+
+/* A valid semver (semver.org 2.0.0): MAJOR.MINOR.PATCH[-pre][+build]. */
+static bool is_semver(const char *s, size_t n) {
+  size_t i = 0;
+  for (int part = 0; part < 3; part++) {
+    size_t j = i;
+    while (j < n && digit(s[j])) j++;
+    if (!semver_num(s + i, j - i)) return false;
+    i = j;
+    if (part < 2) {
+      if (i >= n || s[i] != '.') return false;
+      i++;
+    }
+  }
+  if (i < n && s[i] == '-') {
+    size_t j = i + 1;
+    while (j < n && s[j] != '+') j++;
+    if (!semver_idents(s + i + 1, j - i - 1, true)) return false;
+    i = j;
+  }
+  if (i < n && s[i] == '+') {
+    if (!semver_idents(s + i + 1, n - i - 1, false)) return false;
+    i = n;
+  }
+  return i == n;
+}
+
+/* interfacename ::= namespace ':' package ('/' label)+ ('@' semver)?, with
+ * nested namespaces and projections (🪺) accepted. */
+static bool is_interface_name(const char *s, size_t n) {
+  const char *at = memchr(s, '@', n);
+  size_t body = at ? (size_t)(at - s) : n;
+  if (at && !is_semver(at + 1, n - body - 1)) return false;
+  const char *colon = memchr(s, ':', body);
+  if (!colon) return false;
+  /* namespaces: words ':' ... */
+  size_t i = 0;
+  while (1) {
+    const char *c = memchr(s + i, ':', body - i);
+    const char *slash = memchr(s + i, '/', body - i);
+    if (!c || (slash && slash < c)) break;
+    if (!is_words(s + i, (size_t)(c - (s + i)))) return false;
+    i = (size_t)(c - s) + 1;
+  }
+  const char *slash = memchr(s + i, '/', body - i);
+  if (!slash || !is_words(s + i, (size_t)(slash - (s + i)))) return false;
+  i = (size_t)(slash - s) + 1;
+  while (1) {
+    const char *next = memchr(s + i, '/', body - i);
+    size_t end = next ? (size_t)(next - s) : body;
+    if (!is_label(s + i, end - i)) return false;
+    if (!next) break;
+    i = end + 1;
+  }
+  return true;
+}
+
+bool cm_check_label(cm_ctx *x, const char *name, uint32_t len, size_t off, const char *what) {
+  (void)what;
+  if (!is_label(name, len)) return cm_invalid(x, off, "`%s` is not in kebab case", name);
+  return true;
+}
+
+bool cm_check_extern_name(cm_ctx *x, const char *name, uint32_t len, size_t off, bool import) {
+  if (memchr(name, ':', len) || memchr(name, '/', len) || memchr(name, '@', len)) {
+    if (import && (!strncmp(name, "url=", 4) || !strncmp(name, "relative-url=", 13) ||
+                   !strncmp(name, "integrity=", 10) || !strncmp(name, "locked-dep=", 11) ||
+                   !strncmp(name, "unlocked-dep=", 13)))
+      return true; /* legacy dependency names (wasm-tools still accepts them on imports) */
+    if (!is_interface_name(name, len)) return cm_invalid(x, off, "`%s` is not a valid extern name", name);
+    return true;
+  }
+  static const struct {
+    const char *prefix;
+    bool dotted;
+  } ann[] = {{"[constructor]", false}, {"[method]", true}, {"[static]", true}};
+  for (size_t a = 0; a < 3; a++) {
+    size_t pl = strlen(ann[a].prefix);
+    if (len < pl || strncmp(name, ann[a].prefix, pl)) continue;
+    const char *rest = name + pl;
+    size_t rl = len - pl;
+    if (ann[a].dotted) {
+      const char *dot = memchr(rest, '.', rl);
+      if (!dot) return cm_invalid(x, off, "failed to find `.` character in `%s`", name);
+      if (!is_label(rest, (size_t)(dot - rest)) || !is_label(dot + 1, rl - (size_t)(dot - rest) - 1))
+        return cm_invalid(x, off, "`%s` is not in kebab case", name);
+      return true;
+    }
+    if (!is_label(rest, rl)) return cm_invalid(x, off, "`%s` is not in kebab case", name);
+    return true;
+  }
+  if (len && name[0] == '[') return cm_invalid(x, off, "`%s` is not a valid extern name", name);
+  if (!is_label(name, len)) return cm_invalid(x, off, "`%s` is not in kebab case", name);
+  return true;
+}
