@@ -198,6 +198,9 @@ bool cm_subtype(const cm_type *a, const cm_type *b); /* a usable where b is expe
 /* Flattens a value type into core types (CanonicalABI.md flatten_type);
  * returns the count, which may exceed `cap` (then only `cap` are written). */
 uint32_t cm_flatten(const cm_type *t, uint8_t *out, uint32_t cap);
+/* Validation's limit on every defined value type: elem_size(t, i64) < 2^28
+ * (Binary.md notes, CanonicalABI.md "Element Size"). */
+bool cm_check_byte_size(cm_ctx *x, const cm_type *t, size_t off);
 bool cm_contains(const cm_type *t, cm_kind k1, cm_kind k2);
 bool cm_check_lift(cm_ctx *x, size_t off, const cm_type *ft, const cm_type *core, bool has_memory, bool has_realloc,
                    const cm_type *realloc_type, const cm_type *post_return_type);

@@ -109,6 +109,72 @@ static uint32_t flatten_params(const cm_type *ft, uint8_t *out, uint32_t cap) {
   return n;
 }
 
+/* ------------------------------------------------------------ sizes */
+
+static uint64_t align_to(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
+#define SAT (UINT64_C(1) << 40) /* saturate: far above the 2^28 limit, no overflow */
+
+static uint64_t disc_size(uint32_t ncases) { return ncases <= 256 ? 1 : ncases <= 65536 ? 2 : 4; }
+
+/* elem_size and alignment of CanonicalABI.md with 64-bit pointers (the
+ * "i64" of the validation rule), saturating at SAT. */
+static uint64_t elem_size(const cm_type *t, uint64_t *align) {
+  *align = 1;
+  if (!t) return 0;
+  switch (t->kind) {
+  case CM_BOOL: case CM_S8: case CM_U8: return 1;
+  case CM_S16: case CM_U16: *align = 2; return 2;
+  case CM_S32: case CM_U32: case CM_F32: case CM_CHAR: case CM_OWN: case CM_BORROW: case CM_STREAM: case CM_FUTURE:
+  case CM_ERROR_CONTEXT:
+    *align = 4;
+    return 4;
+  case CM_S64: case CM_U64: case CM_F64: *align = 8; return 8;
+  case CM_STRING: case CM_LIST: case CM_MAP: *align = 8; return 16;
+  case CM_FLAGS: { uint64_t n = t->n <= 8 ? 1 : t->n <= 16 ? 2 : 4; *align = n; return n; }
+  case CM_ENUM: { uint64_t n = disc_size(t->n); *align = n; return n; }
+  case CM_FIXED_LIST: {
+    uint64_t s = elem_size(t->elem, align);
+    if (t->len && s > SAT / t->len) return SAT;
+    s *= t->len;
+    return s > SAT ? SAT : s;
+  }
+  case CM_RECORD: case CM_TUPLE: {
+    uint64_t s = 0;
+    for (uint32_t i = 0; i < t->n; i++) {
+      uint64_t a, fs = elem_size(t->fields[i].type, &a);
+      s = align_to(s, a) + fs;
+      if (a > *align) *align = a;
+      if (s > SAT) s = SAT;
+    }
+    return align_to(s, *align);
+  }
+  case CM_VARIANT: case CM_OPTION: case CM_RESULT: {
+    uint32_t ncases = t->kind == CM_VARIANT ? t->n : 2;
+    uint64_t ds = disc_size(ncases), maxs = 0, maxa = 1;
+    for (uint32_t c = 0; c < ncases; c++) {
+      const cm_type *ct = t->kind == CM_VARIANT ? t->fields[c].type
+                          : t->kind == CM_OPTION ? (c ? t->elem : NULL)
+                                                 : (c ? t->elem2 : t->elem);
+      uint64_t a, cs = elem_size(ct, &a);
+      if (cs > maxs) maxs = cs;
+      if (a > maxa) maxa = a;
+    }
+    *align = maxa > ds ? maxa : ds;
+    uint64_t s = align_to(ds, maxa) + maxs;
+    return align_to(s > SAT ? SAT : s, *align);
+  }
+  default:
+    return 0;
+  }
+}
+
+bool cm_check_byte_size(cm_ctx *x, const cm_type *t, size_t off) {
+  uint64_t a, s = elem_size(t, &a);
+  if (s >= (UINT64_C(1) << 28))
+    return cm_invalid(x, off, "type exceeds maximum byte size of 2^28 (%llu bytes)", (unsigned long long)s);
+  return true;
+}
+
 /* ------------------------------------------------------------ equality */
 
 static bool str_eq(const char *a, const char *b) { return (!a && !b) || (a && b && !strcmp(a, b)); }
@@ -121,14 +187,16 @@ static const cm_extern *lookup(const cm_extern *v, uint32_t n, const char *name)
 
 static bool match(const cm_type *a, const cm_type *b, bool sub);
 
-static bool externs_match(const cm_extern *av, uint32_t an, const cm_extern *bv, uint32_t bn, bool sub, bool contra) {
-  /* every entry of b must be in a (covariant); for equality the counts agree too */
+/* Every entry of bv must be in av with av's type a subtype of bv's; for
+ * equality the counts agree too. Imports are contravariant: callers pass the
+ * expected type's imports as av and the provided type's as bv. */
+static bool externs_match(const cm_extern *av, uint32_t an, const cm_extern *bv, uint32_t bn, bool sub) {
   if (!sub && an != bn) return false;
   for (uint32_t i = 0; i < bn; i++) {
     const cm_extern *e = lookup(av, an, bv[i].name);
     if (!e) return false;
     if (e->sort != bv[i].sort || !str_eq(e->module, bv[i].module)) return false;
-    if (!(contra ? match(bv[i].type, e->type, sub) : match(e->type, bv[i].type, sub))) return false;
+    if (!match(e->type, bv[i].type, sub)) return false;
   }
   return true;
 }
@@ -157,13 +225,13 @@ static bool match(const cm_type *a, const cm_type *b, bool sub) {
   case CM_MAP:
     return match(a->elem, b->elem, sub) && match(a->elem2, b->elem2, sub);
   case CM_INSTANCE:
-    return externs_match(a->exports, a->nexports, b->exports, b->nexports, sub, false);
+    return externs_match(a->exports, a->nexports, b->exports, b->nexports, sub);
   case CM_COMPONENT: case CM_CORE_MODULE:
     /* a may import less than b allows, and must export what b expects */
-    return externs_match(b->imports, b->nimports, a->imports, a->nimports, sub, true) &&
-           externs_match(a->exports, a->nexports, b->exports, b->nexports, sub, false);
+    return externs_match(b->imports, b->nimports, a->imports, a->nimports, sub) &&
+           externs_match(a->exports, a->nexports, b->exports, b->nexports, sub);
   case CM_CORE_INSTANCE:
-    return externs_match(a->exports, a->nexports, b->exports, b->nexports, sub, false);
+    return externs_match(a->exports, a->nexports, b->exports, b->nexports, sub);
   case CM_CORE_FUNC: case CM_CORE_TAG:
     return a->ncparams == b->ncparams && a->ncresults == b->ncresults &&
            !memcmp(a->cparams, b->cparams, a->ncparams) && !memcmp(a->cresults, b->cresults, a->ncresults);

@@ -36,14 +36,11 @@ bool cm_type_finish(cm_ctx *x, cm_type *t, size_t off) {
   for (uint32_t i = 0; i < t->n; i++) add_child(t, t->fields[i].type);
   add_child(t, t->elem);
   add_child(t, t->elem2);
-  if (t->kind == CM_FIXED_LIST && t->elem) {
-    uint64_t s = (uint64_t)t->len * (t->elem->size ? t->elem->size : 1);
-    t->size = s > CM_MAX_TYPE_SIZE ? CM_MAX_TYPE_SIZE + 1 : s + 1;
-  }
   for (uint32_t i = 0; i < t->nimports; i++) add_child(t, t->imports[i].type);
   for (uint32_t i = 0; i < t->nexports; i++) add_child(t, t->exports[i].type);
   if (t->depth > CM_MAX_TYPE_DEPTH) return cm_limit(x, off, "type nesting too deep");
   if (t->size > CM_MAX_TYPE_SIZE) return cm_invalid(x, off, "effective type size exceeds the limit of %u", CM_MAX_TYPE_SIZE);
+  if (t->kind > CM_ERROR_CONTEXT && t->kind <= CM_MAP) return cm_check_byte_size(x, t, off);
   return true;
 }
 

@@ -79,29 +79,31 @@ bool cm_add_extern(cm_ctx *x, cm_extern **v, uint32_t *n, uint32_t *cap, const c
 }
 
 /* Strong uniqueness (Explainer.md "Name Uniqueness"): names are compared
- * case-insensitively with the `[constructor]`/`[method]`/`[static]`
- * annotations stripped, so `a` and `A`, or `[method]r.f` and `r.f` clash.
- * Names are compared as given otherwise (versions included). */
-static int ascii_casecmp(const char *a, const char *b) {
-  for (;; a++, b++) {
-    int ca = (unsigned char)*a, cb = (unsigned char)*b;
-    if (ca >= 'A' && ca <= 'Z') ca += 32;
-    if (cb >= 'A' && cb <= 'Z') cb += 32;
-    if (ca != cb || !ca) return ca - cb;
+ * case-insensitively after canonicalization: `[method]l.l` and `[static]l.l`
+ * become `l`, other annotations than `[constructor]` are stripped. So `a`
+ * and `A` clash, as do `[method]r.f` and `r.f`, but `[constructor]a` and `a`
+ * do not. Writes the canonical form to buf (NUL-terminated). */
+static void canonical(const char *s, char *buf, size_t cap) {
+  const char *body = s;
+  if (s[0] == '[' && strncmp(s, "[constructor]", 13)) {
+    const char *e = strchr(s, ']');
+    if (e) body = e + 1;
   }
-}
-
-static const char *strip_annotation(const char *s) {
-  if (s[0] != '[') return s;
-  const char *e = strchr(s, ']');
-  return e ? e + 1 : s;
+  size_t n = strlen(body);
+  const char *dot = strchr(body, '.');
+  if (body != s && dot && (size_t)(dot - body) * 2 + 1 == n && !strncmp(body, dot + 1, (size_t)(dot - body)))
+    n = (size_t)(dot - body); /* [method]l.l -> l */
+  if (n >= cap) n = cap - 1;
+  for (size_t i = 0; i < n; i++) buf[i] = (char)(body[i] >= 'A' && body[i] <= 'Z' ? body[i] + 32 : body[i]);
+  buf[n] = 0;
 }
 
 bool cm_names_add(cm_ctx *x, cm_names *ns, const char *name, size_t off, bool import) {
-  const char *a = strip_annotation(name);
+  char a[256], b[256];
+  canonical(name, a, sizeof a);
   for (uint32_t i = 0; i < ns->n; i++) {
-    const char *b = strip_annotation(ns->v[i]);
-    if (ascii_casecmp(a, b) == 0)
+    canonical(ns->v[i], b, sizeof b);
+    if (!strcmp(a, b))
       return cm_invalid(x, off, "%s name `%s` conflicts with previous name `%s`", import ? "import" : "export", name,
                         ns->v[i]);
   }
