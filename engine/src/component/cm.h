@@ -195,6 +195,21 @@ bool cm_check_label(cm_ctx *x, const char *name, uint32_t len, size_t off, const
 /* ---- cm_check.c: type matching and the canonical ABI's flattening */
 bool cm_type_equal(const cm_type *a, const cm_type *b);
 bool cm_subtype(const cm_type *a, const cm_type *b); /* a usable where b is expected */
+/* Subtyping with resource bindings kept across calls: an instantiation
+ * checks its arguments in import order with one cm_match, so an abstract
+ * resource bound by one argument must be the same in the next. On failure
+ * `why` may name the reason ("resource types are not the same"). */
+#define CM_MAX_BINDINGS 64
+typedef struct cm_match {
+  bool sub;
+  uint32_t n;
+  const cm_type *from[CM_MAX_BINDINGS], *to[CM_MAX_BINDINGS];
+  const char *why;
+} cm_match;
+bool cm_subtype_in(cm_match *mc, const cm_type *a, const cm_type *b);
+/* `t` with the resources bound in `mc` replaced (copied only where something
+ * changes; NULL when out of memory). */
+cm_type *cm_substitute(cm_ctx *x, cm_type *t, const cm_match *mc);
 /* Flattens a value type into core types (CanonicalABI.md flatten_type);
  * returns the count, which may exceed `cap` (then only `cap` are written). */
 uint32_t cm_flatten(const cm_type *t, uint8_t *out, uint32_t cap);

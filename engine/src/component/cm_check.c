@@ -185,59 +185,75 @@ static const cm_extern *lookup(const cm_extern *v, uint32_t n, const char *name)
   return NULL;
 }
 
-static bool match(const cm_type *a, const cm_type *b, bool sub);
+static bool match(const cm_type *a, const cm_type *b, cm_match *mc);
 
 /* Every entry of bv must be in av with av's type a subtype of bv's; for
  * equality the counts agree too. Imports are contravariant: callers pass the
  * expected type's imports as av and the provided type's as bv. */
-static bool externs_match(const cm_extern *av, uint32_t an, const cm_extern *bv, uint32_t bn, bool sub) {
-  if (!sub && an != bn) return false;
+static bool externs_match(const cm_extern *av, uint32_t an, const cm_extern *bv, uint32_t bn, cm_match *mc) {
+  if (!mc->sub && an != bn) return false;
   for (uint32_t i = 0; i < bn; i++) {
     const cm_extern *e = lookup(av, an, bv[i].name);
     if (!e) return false;
     if (e->sort != bv[i].sort || !str_eq(e->module, bv[i].module)) return false;
-    if (!match(e->type, bv[i].type, sub)) return false;
+    if (!match(e->type, bv[i].type, mc)) return false;
   }
   return true;
 }
 
-static bool match(const cm_type *a, const cm_type *b, bool sub) {
+static bool match(const cm_type *a, const cm_type *b, cm_match *mc) {
   if (a == b) return true;
   if (!a || !b) return false;
   if (a->kind != b->kind) return false;
   switch (a->kind) {
   case CM_RESOURCE:
     /* An abstract resource (imported, or a `sub resource` bound) expected by a
-     * type accepts any resource: a simplification of the spec's substitution. */
-    return sub && !b->local;
+     * type is bound to the first resource offered for it; later uses must
+     * offer the same one (Binary.md: each type import supplied is substituted
+     * for all later uses). */
+    if (!mc->sub || b->local) {
+      mc->why = "resource types are not the same";
+      return false;
+    }
+    for (uint32_t i = 0; i < mc->n; i++)
+      if (mc->from[i] == b) {
+        if (mc->to[i] == a) return true;
+        mc->why = "resource types are not the same";
+        return false;
+      }
+    if (mc->n < CM_MAX_BINDINGS) {
+      mc->from[mc->n] = b;
+      mc->to[mc->n++] = a;
+    }
+    return true;
   case CM_RECORD: case CM_VARIANT: case CM_TUPLE: case CM_FLAGS: case CM_ENUM: case CM_FUNC:
     if (a->n != b->n) return false;
     for (uint32_t i = 0; i < a->n; i++) {
       if (!str_eq(a->fields[i].name, b->fields[i].name)) return false;
-      if (!match(a->fields[i].type, b->fields[i].type, sub)) return false;
+      if (!match(a->fields[i].type, b->fields[i].type, mc)) return false;
     }
-    if (a->kind == CM_FUNC) return a->async == b->async && match(a->elem, b->elem, sub);
+    if (a->kind == CM_FUNC) return a->async == b->async && match(a->elem, b->elem, mc);
     return true;
   case CM_FIXED_LIST:
     if (a->len != b->len) return false;
     /* fall through */
   case CM_LIST: case CM_OPTION: case CM_RESULT: case CM_OWN: case CM_BORROW: case CM_STREAM: case CM_FUTURE:
   case CM_MAP:
-    return match(a->elem, b->elem, sub) && match(a->elem2, b->elem2, sub);
+    return match(a->elem, b->elem, mc) && match(a->elem2, b->elem2, mc);
   case CM_INSTANCE:
-    return externs_match(a->exports, a->nexports, b->exports, b->nexports, sub);
+    return externs_match(a->exports, a->nexports, b->exports, b->nexports, mc);
   case CM_COMPONENT: case CM_CORE_MODULE:
     /* a may import less than b allows, and must export what b expects */
-    return externs_match(b->imports, b->nimports, a->imports, a->nimports, sub) &&
-           externs_match(a->exports, a->nexports, b->exports, b->nexports, sub);
+    return externs_match(b->imports, b->nimports, a->imports, a->nimports, mc) &&
+           externs_match(a->exports, a->nexports, b->exports, b->nexports, mc);
   case CM_CORE_INSTANCE:
-    return externs_match(a->exports, a->nexports, b->exports, b->nexports, sub);
+    return externs_match(a->exports, a->nexports, b->exports, b->nexports, mc);
   case CM_CORE_FUNC: case CM_CORE_TAG:
     return a->ncparams == b->ncparams && a->ncresults == b->ncresults &&
            !memcmp(a->cparams, b->cparams, a->ncparams) && !memcmp(a->cresults, b->cresults, a->ncresults);
   case CM_CORE_TABLE: case CM_CORE_MEMORY:
     if (a->elemtype != b->elemtype || a->shared != b->shared || a->is64 != b->is64) return false;
-    if (!sub) return a->min == b->min && a->has_max == b->has_max && a->max == b->max;
+    if (!mc->sub) return a->min == b->min && a->has_max == b->has_max && a->max == b->max;
     if (a->min < b->min) return false;
     return !b->has_max || (a->has_max && a->max <= b->max);
   case CM_CORE_GLOBAL:
@@ -247,8 +263,71 @@ static bool match(const cm_type *a, const cm_type *b, bool sub) {
   }
 }
 
-bool cm_type_equal(const cm_type *a, const cm_type *b) { return match(a, b, false); }
-bool cm_subtype(const cm_type *a, const cm_type *b) { return match(a, b, true); }
+bool cm_type_equal(const cm_type *a, const cm_type *b) {
+  cm_match mc = {.sub = false};
+  return match(a, b, &mc);
+}
+
+bool cm_subtype_in(cm_match *mc, const cm_type *a, const cm_type *b) {
+  mc->sub = true;
+  mc->why = NULL;
+  return match(a, b, mc);
+}
+
+bool cm_subtype(const cm_type *a, const cm_type *b) {
+  cm_match mc = {.sub = true};
+  return match(a, b, &mc);
+}
+
+/* ------------------------------------------------------ substitution */
+
+static cm_extern *subst_externs(cm_ctx *x, cm_extern *v, uint32_t n, const cm_match *mc, bool *changed) {
+  cm_extern *out = NULL;
+  for (uint32_t i = 0; i < n; i++) {
+    cm_type *t = cm_substitute(x, v[i].type, mc);
+    if (!t) return NULL;
+    if (t != v[i].type && !out) {
+      if (!(out = cm_alloc(x, n * sizeof *out))) return NULL;
+      memcpy(out, v, n * sizeof *out);
+    }
+    if (out) out[i].type = t;
+  }
+  if (out) *changed = true;
+  return out ? out : v;
+}
+
+cm_type *cm_substitute(cm_ctx *x, cm_type *t, const cm_match *mc) {
+  if (!t || !mc->n || t->kind <= CM_ERROR_CONTEXT) return t;
+  if (t->kind == CM_RESOURCE) {
+    for (uint32_t i = 0; i < mc->n; i++)
+      if (mc->from[i] == t) return (cm_type *)mc->to[i];
+    return t;
+  }
+  cm_type copy = *t;
+  bool changed = false;
+  if (t->n) {
+    cm_field *f = NULL;
+    for (uint32_t i = 0; i < t->n; i++) {
+      cm_type *ft = cm_substitute(x, t->fields[i].type, mc);
+      if (t->fields[i].type && !ft) return NULL;
+      if (ft != t->fields[i].type && !f) {
+        if (!(f = cm_alloc(x, t->n * sizeof *f))) return NULL;
+        memcpy(f, t->fields, t->n * sizeof *f);
+      }
+      if (f) f[i].type = ft;
+    }
+    if (f) copy.fields = f, changed = true;
+  }
+  if (t->elem && (copy.elem = cm_substitute(x, t->elem, mc)) != t->elem) changed = true;
+  if (t->elem2 && (copy.elem2 = cm_substitute(x, t->elem2, mc)) != t->elem2) changed = true;
+  if ((t->elem && !copy.elem) || (t->elem2 && !copy.elem2)) return NULL;
+  if (t->nimports && !(copy.imports = subst_externs(x, t->imports, t->nimports, mc, &changed))) return NULL;
+  if (t->nexports && !(copy.exports = subst_externs(x, t->exports, t->nexports, mc, &changed))) return NULL;
+  if (!changed) return t;
+  cm_type *n = cm_alloc(x, sizeof *n);
+  if (n) *n = copy;
+  return n;
+}
 
 /* ------------------------------------------------------ lift and lower */
 

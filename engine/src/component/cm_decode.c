@@ -237,6 +237,7 @@ static bool instance(cm_ctx *x, wg_reader *r, cm_scope *s) {
     cm_extern *args = calloc(n ? n : 1, sizeof *args);
     if (!args) return cm_oom(x);
     bool ok = true;
+    cm_match mc = {.sub = true};
     for (uint32_t i = 0; ok && i < n; i++) {
       size_t aoff = rd_offset(r);
       ok = cm_read_name(x, r, &args[i].name, &args[i].name_len) && read_sortidx(x, r, s, &args[i].sort, &args[i].type);
@@ -251,12 +252,21 @@ static bool instance(cm_ctx *x, wg_reader *r, cm_scope *s) {
         if (!strcmp(args[j].name, im->name)) a = &args[j];
       if (!a) ok = cm_invalid(x, off, "missing import named `%s`", im->name);
       else if (a->sort != im->sort) ok = cm_invalid(x, off, "expected %s for import `%s`, found %s", cm_sort_name(im->sort), im->name, cm_sort_name(a->sort));
-      else if (!cm_subtype(a->type, im->type)) ok = cm_invalid(x, off, "type mismatch for import `%s`", im->name);
+      else if (!cm_subtype_in(&mc, a->type, im->type))
+        ok = cm_invalid(x, off, "type mismatch for import `%s`%s%s", im->name, mc.why ? ": " : "", mc.why ? mc.why : "");
     }
     free(args);
     if (!ok) return false;
+    /* the instance's exports, with the imported resources substituted */
     inst->exports = ct->exports;
     inst->nexports = ct->nexports;
+    if (mc.n) {
+      if (!(inst->exports = cm_alloc(x, ct->nexports * sizeof *inst->exports))) return false;
+      for (uint32_t i = 0; i < ct->nexports; i++) {
+        inst->exports[i] = ct->exports[i];
+        if (!(inst->exports[i].type = cm_substitute(x, ct->exports[i].type, &mc))) return false;
+      }
+    }
     if (!cm_type_finish(x, inst, off)) return false;
   } else if (b == 0x01) {
     if (!rd_u32(r, &n)) return false;
@@ -350,6 +360,110 @@ static cm_type *core_fn(cm_ctx *x, uint32_t np, uint32_t nr) {
   return t;
 }
 
+/* A core function type from a signature string: 'i' i32, 'I' i64. */
+static cm_type *core_sig(cm_ctx *x, const char *params, const char *results) {
+  cm_type *t = cm_new_type(x, CM_CORE_FUNC);
+  size_t np = strlen(params), nr = strlen(results);
+  if (!t || !(t->cparams = cm_alloc(x, np + 1)) || !(t->cresults = cm_alloc(x, nr + 1))) return NULL;
+  for (size_t i = 0; i < np; i++) t->cparams[i] = params[i] == 'I' ? WG_I64 : WG_I32;
+  for (size_t i = 0; i < nr; i++) t->cresults[i] = results[i] == 'I' ? WG_I64 : WG_I32;
+  t->ncparams = (uint32_t)np;
+  t->ncresults = (uint32_t)nr;
+  t->depth = t->size = 1;
+  return t;
+}
+
+/* The async, stream/future, error-context and thread built-ins (🔀 📝 🧵 in
+ * Binary.md "Canonical Definitions"): decoded with their immediates, indices
+ * checked, and given the core function types CanonicalABI.md lists, so that
+ * components using them load; they cannot run until the async ABI lands. */
+enum { IM_NONE, IM_RESULTS_OPTS, IM_VALTYPE_U32, IM_FLAG, IM_TYPE, IM_TYPE_OPTS, IM_TYPE_FLAG, IM_OPTS,
+       IM_FLAG_MEM, IM_CORETYPE_TABLE, IM_FLAG_CORETYPE, IM_FLAG_CORETYPE_TABLE };
+static const struct {
+  uint8_t op, imm;
+  const char *params, *results;
+} builtins[] = {
+    {0x24, IM_NONE, "", ""},          {0x25, IM_NONE, "", ""},         {0x09, IM_RESULTS_OPTS, "", ""},
+    {0x05, IM_NONE, "", ""},          {0x0a, IM_VALTYPE_U32, "", "i"}, {0x0b, IM_VALTYPE_U32, "i", ""},
+    {0x06, IM_FLAG, "i", "i"},        {0x0d, IM_NONE, "i", ""},        {0x0e, IM_TYPE, "", "I"},
+    {0x0f, IM_TYPE_OPTS, "iii", "i"}, {0x10, IM_TYPE_OPTS, "iii", "i"}, {0x11, IM_TYPE_FLAG, "i", "i"},
+    {0x12, IM_TYPE_FLAG, "i", "i"},   {0x13, IM_TYPE, "i", ""},        {0x14, IM_TYPE, "i", ""},
+    {0x15, IM_TYPE, "", "I"},         {0x16, IM_TYPE_OPTS, "ii", "i"}, {0x17, IM_TYPE_OPTS, "ii", "i"},
+    {0x18, IM_TYPE_FLAG, "i", "i"},   {0x19, IM_TYPE_FLAG, "i", "i"},  {0x1a, IM_TYPE, "i", ""},
+    {0x1b, IM_TYPE, "i", ""},         {0x1c, IM_OPTS, "ii", "i"},      {0x1d, IM_OPTS, "ii", ""},
+    {0x1e, IM_NONE, "i", ""},         {0x1f, IM_NONE, "", "i"},        {0x20, IM_FLAG_MEM, "ii", "i"},
+    {0x21, IM_FLAG_MEM, "ii", "i"},   {0x22, IM_NONE, "i", ""},        {0x23, IM_NONE, "ii", ""},
+    {0x26, IM_NONE, "", "i"},         {0x27, IM_CORETYPE_TABLE, "ii", "i"}, {0x28, IM_NONE, "i", ""},
+    {0x29, IM_FLAG, "", "i"},         {0x0c, IM_FLAG, "", "i"},        {0x2a, IM_FLAG, "i", "i"},
+    {0x2b, IM_FLAG, "i", "i"},        {0x2c, IM_FLAG, "i", "i"},       {0x2d, IM_FLAG, "i", "i"},
+    {0x40, IM_FLAG_CORETYPE, "i", "i"}, {0x41, IM_FLAG_CORETYPE_TABLE, "ii", "i"}, {0x42, IM_FLAG, "", "i"},
+};
+
+static bool read_flag(cm_ctx *x, wg_reader *r) {
+  uint8_t f;
+  if (!rd_u8(r, &f)) return false;
+  return f <= 1 || leading(x, rd_offset(r) - 1, f, "canonical built-in flag");
+}
+
+static bool read_index(cm_ctx *x, wg_reader *r, cm_scope *s, cm_sort sort) {
+  size_t off = rd_offset(r);
+  uint32_t idx;
+  if (!rd_u32(r, &idx)) return false;
+  if (idx >= s->space[sort].n) return cm_invalid(x, off, "unknown %s %u: index out of bounds", cm_sort_name(sort), idx);
+  return true;
+}
+
+static bool builtin(cm_ctx *x, wg_reader *r, cm_scope *s, uint8_t b, size_t off) {
+  size_t i = 0;
+  while (i < sizeof builtins / sizeof *builtins && builtins[i].op != b) i++;
+  if (i == sizeof builtins / sizeof *builtins) return leading(x, off, b, "canonical function");
+  canon_opts o;
+  bool ok = true;
+  cm_type *t = NULL; /* task.return's result type */
+  switch (builtins[i].imm) {
+  case IM_NONE: break;
+  case IM_RESULTS_OPTS: {
+    uint8_t k;
+    if (!rd_u8(r, &k)) return false;
+    if (k == 0x00) ok = cm_read_valtype(x, r, s, &t);
+    else if (k == 0x01) ok = rd_u8(r, &k) && (k == 0 || leading(x, rd_offset(r) - 1, k, "result list"));
+    else ok = leading(x, rd_offset(r) - 1, k, "result list");
+    ok = ok && read_opts(x, r, s, &o);
+    break;
+  }
+  case IM_VALTYPE_U32: {
+    uint8_t vt;
+    uint32_t n;
+    ok = rd_u8(r, &vt) && rd_u32(r, &n);
+    if (ok && vt != WG_I32) ok = cm_invalid(x, off, "context.get/set only support i32 (found 0x%x)", vt);
+    break;
+  }
+  case IM_FLAG: ok = read_flag(x, r); break;
+  case IM_TYPE: ok = read_index(x, r, s, CS_TYPE); break;
+  case IM_TYPE_OPTS: ok = read_index(x, r, s, CS_TYPE) && read_opts(x, r, s, &o); break;
+  case IM_TYPE_FLAG: ok = read_index(x, r, s, CS_TYPE) && read_flag(x, r); break;
+  case IM_OPTS: ok = read_opts(x, r, s, &o); break;
+  case IM_FLAG_MEM: ok = read_flag(x, r) && read_index(x, r, s, CS_CORE_MEMORY); break;
+  case IM_CORETYPE_TABLE: ok = read_index(x, r, s, CS_CORE_TYPE) && read_index(x, r, s, CS_CORE_TABLE); break;
+  case IM_FLAG_CORETYPE: ok = read_flag(x, r) && read_index(x, r, s, CS_CORE_TYPE); break;
+  case IM_FLAG_CORETYPE_TABLE:
+    ok = read_flag(x, r) && read_index(x, r, s, CS_CORE_TYPE) && read_index(x, r, s, CS_CORE_TABLE);
+    break;
+  }
+  if (!ok) return false;
+  cm_type *ft = core_sig(x, builtins[i].params, builtins[i].results);
+  if (ft && t) { /* task.return takes the flattened result as parameters (or a pointer past 16) */
+    uint8_t flat[CM_MAX_FLAT_PARAMS + 1];
+    uint32_t n = cm_flatten(t, flat, CM_MAX_FLAT_PARAMS + 1);
+    if (n > CM_MAX_FLAT_PARAMS) n = 1, flat[0] = WG_I32;
+    if (!(ft->cparams = cm_alloc(x, n))) return false;
+    memcpy(ft->cparams, flat, n);
+    ft->ncparams = n;
+  }
+  x->c->stats.other_canons++;
+  return ft && cm_space_push(x, &s->space[CS_CORE_FUNC], ft, off);
+}
+
 static bool canon(cm_ctx *x, wg_reader *r, cm_scope *s) {
   size_t off = rd_offset(r);
   uint8_t b;
@@ -386,8 +500,17 @@ static bool canon(cm_ctx *x, wg_reader *r, cm_scope *s) {
     if (o.callback) return cm_invalid(x, off, "canonical option `callback` cannot be specified for lowerings");
     cm_type *core = NULL;
     if (o.async) {
-      /* async lowering: (params or pointer) -> i32 status; checked when the async ABI lands */
-      if (!(core = core_fn(x, 0, 1))) return false;
+      /* async lowering (CanonicalABI.md): up to 4 flat params (else a pointer),
+       * a result pointer when there is a result, and an i32 status */
+      uint8_t p[CM_MAX_FLAT_PARAMS + 2];
+      uint32_t np = 0;
+      for (uint32_t i = 0; i < ft->n && np <= CM_MAX_FLAT_PARAMS; i++)
+        np += cm_flatten(ft->fields[i].type, p + np, CM_MAX_FLAT_PARAMS + 1 - np);
+      if (np > 4) np = 1, p[0] = WG_I32;
+      if (ft->elem) p[np++] = WG_I32;
+      if (!(core = core_fn(x, 0, 1)) || !(core->cparams = cm_alloc(x, np))) return false;
+      memcpy(core->cparams, p, np);
+      core->ncparams = np;
     } else if (!cm_check_lower(x, off, ft, o.memory != NULL, o.realloc_fn != NULL, &core)) {
       return false;
     }
@@ -410,7 +533,7 @@ static bool canon(cm_ctx *x, wg_reader *r, cm_scope *s) {
     return cm_space_push(x, &s->space[CS_CORE_FUNC], ft, off);
   }
   default:
-    return cm_invalid(x, off, "unsupported canonical built-in (0x%x): async, stream, future and thread built-ins are not implemented", b);
+    return builtin(x, r, s, b, off);
   }
 }
 
