@@ -373,6 +373,25 @@ TEST(index_rules) {
   SEC(10, 1, 0, 1, 'i', 0x05, 0x00);
   SEC(6, 1, 0x01, 0x00, 0x00, 1, 'f');
   CHECK(has(end(), "instance 0 has no export named `f`"));
+  /* [constructor]a must return own<a>; [method]a.m takes self: borrow<a> */
+  begin();
+  SEC(10, 2, 0, 1, 'a', 0x03, 0x01, 0, 14, '[', 'c', 'o', 'n', 's', 't', 'r', 'u', 'c', 't', 'o', 'r', ']', 'a', 0x01, 0x00);
+  CHECK(has(end(), "type index 0 is not a function type")); /* index 0 is the resource */
+  begin();
+  SEC(10, 1, 0, 1, 'a', 0x03, 0x01);
+  SEC(7, 2, 0x69, 0x00, 0x40, 0x00, 0x00, 0x79); /* 1: own<a>; 2: func() -> u32 */
+  SEC(10, 1, 0, 14, '[', 'c', 'o', 'n', 's', 't', 'r', 'u', 'c', 't', 'o', 'r', ']', 'a', 0x01, 0x02);
+  CHECK(has(end(), "should return `(own $T)`"));
+  begin();
+  SEC(10, 1, 0, 1, 'a', 0x03, 0x01);
+  SEC(7, 2, 0x69, 0x00, 0x40, 0x00, 0x00, 0x01); /* 2: func() -> own<a> */
+  SEC(10, 1, 0, 14, '[', 'c', 'o', 'n', 's', 't', 'r', 'u', 'c', 't', 'o', 'r', ']', 'a', 0x01, 0x02);
+  CHECK_STR(end(), "");
+  begin();
+  SEC(10, 1, 0, 1, 'a', 0x03, 0x01);
+  SEC(7, 2, 0x68, 0x00, 0x40, 0x01, 1, 'x', 0x01, 0x01, 0x00); /* 2: func(x: borrow<a>) */
+  SEC(10, 1, 0, 11, '[', 'm', 'e', 't', 'h', 'o', 'd', ']', 'a', '.', 'm', 0x01, 0x02);
+  CHECK(has(end(), "should have a first argument called `self`"));
   /* a variant case label clash, case-insensitively */
   begin();
   SEC(7, 1, 0x71, 2, 1, 'a', 0x00, 0x00, 1, 'A', 0x00, 0x00);

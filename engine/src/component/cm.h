@@ -190,6 +190,10 @@ bool cm_is_valtype(const cm_type *t);
 
 /* ---- cm_names.c: extern name well-formedness (Explainer.md "Import and Export Definitions") */
 bool cm_check_extern_name(cm_ctx *x, const char *name, uint32_t len, size_t off, bool import);
+/* `[constructor]r`, `[method]r.m`, `[static]r.m` imports/exports (Binary.md
+ * notes on import/export names): a func whose signature fits, with `r` a
+ * resource named earlier in `v`, the same scope's imports or exports. */
+bool cm_check_annotated(cm_ctx *x, const cm_extern *e, const cm_extern *v, uint32_t n, size_t off);
 bool cm_check_label(cm_ctx *x, const char *name, uint32_t len, size_t off, const char *what);
 
 /* ---- cm_check.c: type matching and the canonical ABI's flattening */

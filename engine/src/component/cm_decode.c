@@ -279,7 +279,8 @@ static bool instance(cm_ctx *x, wg_reader *r, cm_scope *s) {
       size_t eoff = rd_offset(r);
       ok = cm_read_extern_name(x, r, &v[i].name, &v[i].name_len) &&
            cm_check_extern_name(x, v[i].name, v[i].name_len, eoff, false) &&
-           read_sortidx(x, r, s, &v[i].sort, &v[i].type) && cm_names_add(x, &names, v[i].name, eoff, false);
+           read_sortidx(x, r, s, &v[i].sort, &v[i].type) && cm_names_add(x, &names, v[i].name, eoff, false) &&
+           cm_check_annotated(x, &v[i], v, i, eoff);
     }
     free(names.v);
     ok = ok && finish_instance(x, inst, v, n, off);
@@ -552,6 +553,7 @@ static bool import(cm_ctx *x, wg_reader *r, cm_scope *s) {
     return false;
   if (e.sort == CS_VALUE) return cm_invalid(x, off, "support for component model `value`s is not enabled");
   if (e.sort == CS_TYPE && !e.type->label && e.type->kind > CM_ERROR_CONTEXT) e.type->label = e.name;
+  if (!cm_check_annotated(x, &e, s->imports, s->nimports, off)) return false;
   return add_scope_extern(x, s, &e, true) && cm_space_push(x, &s->space[e.sort], e.type, off);
 }
 
@@ -579,6 +581,7 @@ static bool export(cm_ctx *x, wg_reader *r, cm_scope *s) {
   }
   if (!cm_names_add(x, &s->export_names, e.name, off, false)) return false;
   if (e.sort == CS_TYPE && !e.type->label && e.type->kind > CM_ERROR_CONTEXT) e.type->label = e.name;
+  if (!cm_check_annotated(x, &e, s->exports, s->nexports, off)) return false;
   return add_scope_extern(x, s, &e, false) && cm_space_push(x, &s->space[e.sort], e.type, off);
 }
 

@@ -168,3 +168,50 @@ bool cm_check_extern_name(cm_ctx *x, const char *name, uint32_t len, size_t off,
   if (!is_label(name, len)) return cm_invalid(x, off, "`%s` is not in kebab case", name);
   return true;
 }
+
+/* The name of resource `r` among the type entries of `v`, or NULL. */
+static const char *resource_name(const cm_extern *v, uint32_t n, const cm_type *r) {
+  for (uint32_t i = 0; i < n; i++)
+    if (v[i].sort == CS_TYPE && v[i].type == r) return v[i].name;
+  return NULL;
+}
+
+/* The resource an own/borrow refers to, as named in `v` (imports or exports
+ * of the same scope): checks it is the resource `want` names. */
+static bool check_resource(cm_ctx *x, size_t off, const cm_extern *v, uint32_t n, const cm_type *res, const char *want,
+                           size_t want_len) {
+  const char *have = resource_name(v, n, res);
+  if (!have) return cm_invalid(x, off, "resource used in function does not have a name in this context");
+  if (strlen(have) != want_len || strncmp(have, want, want_len))
+    return cm_invalid(x, off, "function does not match expected resource name `%s`", have);
+  return true;
+}
+
+bool cm_check_annotated(cm_ctx *x, const cm_extern *e, const cm_extern *v, uint32_t n, size_t off) {
+  const char *name = e->name;
+  int kind = !strncmp(name, "[constructor]", 13) ? 1 : !strncmp(name, "[method]", 8) ? 2 : !strncmp(name, "[static]", 8) ? 3 : 0;
+  if (!kind) return true;
+  if (e->sort != CS_FUNC || e->type->kind != CM_FUNC) return cm_invalid(x, off, "`%s` is not a func", name);
+  const char *r = strchr(name, ']') + 1;
+  const char *dot = strchr(r, '.');
+  size_t rl = kind == 1 || !dot ? strlen(r) : (size_t)(dot - r);
+  const cm_type *ft = e->type;
+  if (kind == 1) {
+    const cm_type *t = ft->elem;
+    if (!t) return cm_invalid(x, off, "function should return one value");
+    if (t->kind == CM_RESULT && t->elem && t->elem->kind == CM_OWN) t = t->elem;
+    if (t->kind != CM_OWN) return cm_invalid(x, off, "function should return `(own $T)` or `(result (own $T))`");
+    return check_resource(x, off, v, n, t->elem, r, rl);
+  }
+  if (kind == 2) {
+    if (ft->n == 0) return cm_invalid(x, off, "function should have at least one argument");
+    if (strcmp(ft->fields[0].name, "self")) return cm_invalid(x, off, "function should have a first argument called `self`");
+    const cm_type *t = ft->fields[0].type;
+    if (t->kind != CM_BORROW) return cm_invalid(x, off, "function should take a first argument of `(borrow $T)`");
+    return check_resource(x, off, v, n, t->elem, r, rl);
+  }
+  for (uint32_t i = 0; i < n; i++)
+    if (v[i].sort == CS_TYPE && v[i].type->kind == CM_RESOURCE && strlen(v[i].name) == rl && !strncmp(v[i].name, r, rl))
+      return true;
+  return cm_invalid(x, off, "static resource name is not known in this context");
+}

@@ -561,6 +561,7 @@ static bool read_decl_extern(cm_ctx *x, wg_reader *r, cm_scope *s, bool import) 
   if (!cm_read_externtype(x, r, s, &e.sort, &e.type)) return false;
   if (e.sort == CS_TYPE && !e.type->label && e.type->kind > CM_ERROR_CONTEXT) e.type->label = e.name;
   if (!cm_names_add(x, import ? &s->import_names : &s->export_names, e.name, off, import)) return false;
+  if (!cm_check_annotated(x, &e, import ? s->imports : s->exports, import ? s->nimports : s->nexports, off)) return false;
   if (import) {
     if (!cm_add_extern(x, &s->imports, &s->nimports, &s->capimports, &e)) return false;
   } else if (!cm_add_extern(x, &s->exports, &s->nexports, &s->capexports, &e)) {
