@@ -83,7 +83,7 @@ typedef struct variant {
   const uint8_t *functype;   /* component type of the lifted function */
   size_t fnlen;
   unsigned ntypes; /* types in `functype` (the last is the lifted function's); 0 means 1 */
-  bool no_memory, no_realloc;
+  bool no_memory, no_realloc, no_export;
   const char *export_name, *export_name2;
   const uint8_t *preamble; /* 8 bytes */
 } variant;
@@ -121,6 +121,10 @@ static size_t component(uint8_t *out, const variant *v) {
   u8(&s, v->ntypes ? v->ntypes - 1 : 0); /* the function type */
   sec(&c, 8, &s);
   s.n = 0;
+  if (v->no_export) {
+    memcpy(out, c.b, c.n);
+    return c.n;
+  }
   u8(&s, v->export_name2 ? 2 : 1);
   u8(&s, 0);
   str(&s, v->export_name ? v->export_name : "greet");
@@ -224,8 +228,11 @@ TEST(core_signature_must_match_flattening) {
                                 0x71, 0x02, 0x01, 'a', 0x01, 0x76, 0x00, 0x01, 'b', 0x01, 0x00, 0x00, /* 1: variant */
                                 0x40, 0x01, 0x01, 'v', 0x01, 0x00, 0x7a};               /* 2: func(v: 1) -> s32 */
   v = (variant){.ftype = core3, .ftlen = sizeof core3, .functype = fnv, .fnlen = sizeof fnv, .ntypes = 3,
-                .no_memory = true, .no_realloc = true};
+                .no_memory = true, .no_realloc = true, .no_export = true};
   CHECK_STR(load(bin, component(bin, &v), NULL, NULL), "");
+  /* exporting it needs the variant (and the tuple in it) exported first: external visibility */
+  v.no_export = false;
+  CHECK(has(load(bin, component(bin, &v), NULL, NULL), "func not valid to be used as export"));
   /* 17 flat params spill into memory: core (i32) and both options */
   uint8_t many[64];
   size_t n = 0;

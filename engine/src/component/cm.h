@@ -90,6 +90,10 @@ struct cm_type {
   bool has_max, mut, shared, is64;
   uint32_t depth; /* nesting depth, for bounded recursion */
   uint64_t size;  /* number of nodes if expanded as a tree (saturating) */
+  /* the type this one renames (an exported or `eq`-imported type is a new
+   * node, so that external visibility can tell the names apart); NULL for an
+   * original. Identity comparisons use cm_root. */
+  const cm_type *alias_of;
   /* name for printing (the export or import that introduced it), or NULL */
   const char *label;
 };
@@ -187,6 +191,15 @@ bool cm_type_finish(cm_ctx *x, cm_type *t, size_t off);
 #define CM_MAX_TYPE_DEPTH 200
 #define CM_MAX_TYPE_SIZE 1000000u
 bool cm_is_valtype(const cm_type *t);
+
+static inline const cm_type *cm_root(const cm_type *t) { return t && t->alias_of ? t->alias_of : t; }
+/* A new name for `t` (import/export of a type): a copy labelled `name`. */
+cm_type *cm_rename(cm_ctx *x, cm_type *t, const char *name);
+/* External visibility (Explainer.md): every record, variant, enum, flags or
+ * resource type the import/export `e` refers to must be named by an earlier
+ * import (and, for exports, export) of the same component: `imports`/`exports`. */
+bool cm_check_visible(cm_ctx *x, const cm_extern *e, const cm_extern *imports, uint32_t ni, const cm_extern *exports,
+                      uint32_t ne, bool import, size_t off);
 
 /* ---- cm_names.c: extern name well-formedness (Explainer.md "Import and Export Definitions") */
 bool cm_check_extern_name(cm_ctx *x, const char *name, uint32_t len, size_t off, bool import);

@@ -204,6 +204,9 @@ static bool externs_match(const cm_extern *av, uint32_t an, const cm_extern *bv,
 static bool match(const cm_type *a, const cm_type *b, cm_match *mc) {
   if (a == b) return true;
   if (!a || !b) return false;
+  if (cm_root(a) == cm_root(b)) return true;
+  a = cm_root(a);
+  b = cm_root(b);
   if (a->kind != b->kind) return false;
   switch (a->kind) {
   case CM_RESOURCE:
@@ -298,9 +301,11 @@ static cm_extern *subst_externs(cm_ctx *x, cm_extern *v, uint32_t n, const cm_ma
 
 cm_type *cm_substitute(cm_ctx *x, cm_type *t, const cm_match *mc) {
   if (!t || !mc->n || t->kind <= CM_ERROR_CONTEXT) return t;
+  for (uint32_t i = 0; i < mc->n; i++) /* a type import supplied by an argument */
+    if (mc->from[i] == t) return (cm_type *)mc->to[i];
   if (t->kind == CM_RESOURCE) {
     for (uint32_t i = 0; i < mc->n; i++)
-      if (mc->from[i] == t) return (cm_type *)mc->to[i];
+      if (mc->from[i] == cm_root(t)) return (cm_type *)mc->to[i];
     return t;
   }
   cm_type copy = *t;
@@ -327,6 +332,81 @@ cm_type *cm_substitute(cm_ctx *x, cm_type *t, const cm_match *mc) {
   cm_type *n = cm_alloc(x, sizeof *n);
   if (n) *n = copy;
   return n;
+}
+
+/* ------------------------------------------------------ names, visibility */
+
+cm_type *cm_rename(cm_ctx *x, cm_type *t, const char *name) {
+  if (t->kind <= CM_ERROR_CONTEXT) return t; /* primitives need no name */
+  cm_type *c = cm_alloc(x, sizeof *c);
+  if (!c) return NULL;
+  *c = *t;
+  c->alias_of = cm_root(t);
+  c->label = name;
+  return c;
+}
+
+typedef struct named_list {
+  const cm_extern *v;
+  uint32_t n;
+  const struct named_list *next;
+} named_list;
+
+/* Whether `t` is a type export of `v`, or of an instance among `v` (types
+ * reached through an imported or exported instance are named by it). */
+static bool names(const cm_extern *v, uint32_t n, const cm_type *t) {
+  for (uint32_t i = 0; i < n; i++) {
+    if (v[i].sort == CS_TYPE && v[i].type == t) return true;
+    if (v[i].sort == CS_INSTANCE && names(v[i].type->exports, v[i].type->nexports, t)) return true;
+  }
+  return false;
+}
+
+static bool is_named(const named_list *l, const cm_type *t) {
+  for (; l; l = l->next)
+    if (names(l->v, l->n, t)) return true;
+  return false;
+}
+
+static bool visible(const cm_type *t, const named_list *l, bool self);
+/* An instance or component type names its own type imports and exports. */
+static bool visible_externs(const cm_type *t, const named_list *l) {
+  named_list ex = {t->exports, t->nexports, l}, im = {t->imports, t->nimports, &ex};
+  for (uint32_t i = 0; i < t->nimports; i++)
+    if (!visible(t->imports[i].type, &im, t->imports[i].sort == CS_TYPE)) return false;
+  for (uint32_t i = 0; i < t->nexports; i++)
+    if (!visible(t->exports[i].type, &im, t->exports[i].sort == CS_TYPE)) return false;
+  return true;
+}
+
+/* `self`: t is itself being named (a type import/export): only its parts
+ * must be visible. */
+static bool visible(const cm_type *t, const named_list *l, bool self) {
+  if (!t || t->kind <= CM_ERROR_CONTEXT) return true;
+  if (!self && is_named(l, t)) return true;
+  switch (t->kind) {
+  case CM_RECORD: case CM_VARIANT: case CM_ENUM: case CM_FLAGS: case CM_RESOURCE:
+    if (!self) return false;
+    /* fall through */
+  case CM_TUPLE: case CM_FUNC:
+    for (uint32_t i = 0; i < t->n; i++)
+      if (!visible(t->fields[i].type, l, false)) return false;
+    return visible(t->elem, l, false);
+  case CM_LIST: case CM_FIXED_LIST: case CM_OPTION: case CM_RESULT: case CM_MAP: case CM_STREAM: case CM_FUTURE:
+  case CM_OWN: case CM_BORROW:
+    return visible(t->elem, l, false) && visible(t->elem2, l, false);
+  case CM_INSTANCE: case CM_COMPONENT:
+    return visible_externs(t, l);
+  default:
+    return true;
+  }
+}
+
+bool cm_check_visible(cm_ctx *x, const cm_extern *e, const cm_extern *imports, uint32_t ni, const cm_extern *exports,
+                      uint32_t ne, bool import, size_t off) {
+  named_list ex = {exports, import ? 0 : ne, NULL}, im = {imports, ni, &ex};
+  if (e->sort == CS_CORE_MODULE || visible(e->type, &im, e->sort == CS_TYPE)) return true;
+  return cm_invalid(x, off, "%s not valid to be used as %s", cm_sort_name(e->sort), import ? "import" : "export");
 }
 
 /* ------------------------------------------------------ lift and lower */

@@ -254,6 +254,11 @@ static bool instance(cm_ctx *x, wg_reader *r, cm_scope *s) {
       else if (a->sort != im->sort) ok = cm_invalid(x, off, "expected %s for import `%s`, found %s", cm_sort_name(im->sort), im->name, cm_sort_name(a->sort));
       else if (!cm_subtype_in(&mc, a->type, im->type))
         ok = cm_invalid(x, off, "type mismatch for import `%s`%s%s", im->name, mc.why ? ": " : "", mc.why ? mc.why : "");
+      else if (im->sort == CS_TYPE && im->type->kind != CM_RESOURCE && im->type != a->type && mc.n < CM_MAX_BINDINGS) {
+        /* the supplied type replaces the imported one in the exports */
+        mc.from[mc.n] = im->type;
+        mc.to[mc.n++] = a->type;
+      }
     }
     free(args);
     if (!ok) return false;
@@ -554,6 +559,8 @@ static bool import(cm_ctx *x, wg_reader *r, cm_scope *s) {
   if (e.sort == CS_VALUE) return cm_invalid(x, off, "support for component model `value`s is not enabled");
   if (e.sort == CS_TYPE && !e.type->label && e.type->kind > CM_ERROR_CONTEXT) e.type->label = e.name;
   if (!cm_check_annotated(x, &e, s->imports, s->nimports, off)) return false;
+  if (!cm_check_visible(x, &e, s->imports, s->nimports, s->exports, s->nexports, true, off)) return false;
+  if (e.sort == CS_TYPE && e.type->label != e.name && !(e.type = cm_rename(x, e.type, e.name))) return false;
   return add_scope_extern(x, s, &e, true) && cm_space_push(x, &s->space[e.sort], e.type, off);
 }
 
@@ -582,6 +589,8 @@ static bool export(cm_ctx *x, wg_reader *r, cm_scope *s) {
   if (!cm_names_add(x, &s->export_names, e.name, off, false)) return false;
   if (e.sort == CS_TYPE && !e.type->label && e.type->kind > CM_ERROR_CONTEXT) e.type->label = e.name;
   if (!cm_check_annotated(x, &e, s->exports, s->nexports, off)) return false;
+  if (!cm_check_visible(x, &e, s->imports, s->nimports, s->exports, s->nexports, false, off)) return false;
+  if (e.sort == CS_TYPE && !(e.type = cm_rename(x, e.type, e.name))) return false;
   return add_scope_extern(x, s, &e, false) && cm_space_push(x, &s->space[e.sort], e.type, off);
 }
 
