@@ -173,7 +173,12 @@ static bool core_instance(cm_ctx *x, wg_reader *r, cm_scope *s) {
       const cm_extern *e = find(arg, im->name);
       if (!e) ok = cm_invalid(x, off, "module instantiation argument `%s` does not export an item named `%s`", im->module, im->name);
       else if (e->sort != im->sort || !cm_subtype(e->type, im->type))
-        ok = cm_invalid(x, off, "type mismatch for export `%s` of module instantiation argument `%s`", im->name, im->module);
+        ok = cm_invalid(x, off, "type mismatch for export `%s` of module instantiation argument `%s`%s", im->name,
+                        im->module,
+                        e->sort != im->sort ? ""
+                        : im->sort == CS_CORE_TABLE ? ": mismatch in table limits"
+                        : im->sort == CS_CORE_MEMORY ? ": mismatch in memory limits"
+                        : "");
     }
     free(names);
     free(insts);

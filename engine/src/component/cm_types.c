@@ -108,7 +108,11 @@ static bool unique_labels(cm_ctx *x, cm_field *f, uint32_t n, size_t off, const 
         if (b >= 'A' && b <= 'Z') b += 32;
         same = a == b;
       }
-      if (same) return cm_invalid(x, off, "%s name `%s` conflicts with previous %s name `%s`", what, f[i].name, what, f[j].name);
+      if (same) {
+        const char *last = strrchr(what, ' '); /* "variant case" -> "case" */
+        return cm_invalid(x, off, "%s name `%s` conflicts with previous %s name `%s`", what, f[i].name,
+                          last ? last + 1 : what, f[j].name);
+      }
     }
   return true;
 }
@@ -483,8 +487,8 @@ bool cm_read_externtype(cm_ctx *x, wg_reader *r, cm_scope *s, cm_sort *sort, cm_
     if (!rd_u32(r, &idx) || !(*type = type_at(x, s, idx, ioff))) return false;
     cm_kind want = b == 0x01 ? CM_FUNC : b == 0x04 ? CM_COMPONENT : CM_INSTANCE;
     if ((*type)->kind != want)
-      return cm_invalid(x, ioff, "type index %u is not a %s type", idx,
-                        b == 0x01 ? "function" : b == 0x04 ? "component" : "instance");
+      return cm_invalid(x, ioff, "type index %u is not %s type", idx,
+                        b == 0x01 ? "a function" : b == 0x04 ? "a component" : "an instance");
     *sort = b == 0x01 ? CS_FUNC : b == 0x04 ? CS_COMPONENT : CS_INSTANCE;
     return true;
   }
@@ -638,7 +642,7 @@ bool cm_read_type(cm_ctx *x, wg_reader *r, cm_scope *s) {
       if (t->dtor >= s->space[CS_CORE_FUNC].n) return cm_invalid(x, doff, "function index out of bounds");
       const cm_type *d = s->space[CS_CORE_FUNC].v[t->dtor];
       if (d->ncparams != 1 || d->cparams[0] != WG_I32 || d->ncresults != 0)
-        return cm_invalid(x, doff, "wasm destructor must have type [i32] -> []");
+        return cm_invalid(x, doff, "wrong signature for a destructor: must be [i32] -> []");
     } else if (has != 0x00) {
       return leading(x, rd_offset(r) - 1, has, "resource destructor");
     }
