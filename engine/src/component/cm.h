@@ -106,7 +106,8 @@ typedef struct cm_space {
 
 /* Names seen in one scope, for strong uniqueness. */
 typedef struct cm_names {
-  char **v;
+  char **v;     /* as written */
+  char **canon; /* canonical forms (arena), compared */
   uint32_t n, cap;
 } cm_names;
 

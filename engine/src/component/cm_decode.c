@@ -293,6 +293,7 @@ static bool instance(cm_ctx *x, wg_reader *r, cm_scope *s) {
            cm_check_annotated(x, &v[i], v, i, eoff);
     }
     free(names.v);
+    free(names.canon);
     ok = ok && finish_instance(x, inst, v, n, off);
     free(v);
     if (!ok) return false;

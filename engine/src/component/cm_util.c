@@ -99,21 +99,25 @@ static void canonical(const char *s, char *buf, size_t cap) {
 }
 
 bool cm_names_add(cm_ctx *x, cm_names *ns, const char *name, size_t off, bool import) {
-  char a[256], b[256];
-  canonical(name, a, sizeof a);
-  for (uint32_t i = 0; i < ns->n; i++) {
-    canonical(ns->v[i], b, sizeof b);
-    if (!strcmp(a, b))
+  size_t la = strlen(name) + 1;
+  char *a = cm_alloc(x, la); /* the canonical form, kept for the later comparisons */
+  if (!a) return false;
+  canonical(name, a, la);
+  for (uint32_t i = 0; i < ns->n; i++)
+    if (!strcmp(a, ns->canon[i]))
       return cm_invalid(x, off, "%s name `%s` conflicts with previous name `%s`", import ? "import" : "export", name,
                         ns->v[i]);
-  }
   if (ns->n == ns->cap) {
     uint32_t cap = ns->cap ? ns->cap * 2 : 8;
     char **v = realloc(ns->v, cap * sizeof *v);
     if (!v) return cm_oom(x);
     ns->v = v;
+    char **c = realloc(ns->canon, cap * sizeof *c);
+    if (!c) return cm_oom(x);
+    ns->canon = c;
     ns->cap = cap;
   }
+  ns->canon[ns->n] = a;
   ns->v[ns->n++] = (char *)name;
   return true;
 }
@@ -122,6 +126,8 @@ void cm_scope_free(cm_scope *s) {
   for (int i = 0; i < CS_COUNT; i++) free(s->space[i].v);
   free(s->import_names.v);
   free(s->export_names.v);
+  free(s->import_names.canon);
+  free(s->export_names.canon);
   free(s->imports);
   free(s->exports);
   memset(s, 0, sizeof *s);
