@@ -399,6 +399,15 @@ TEST(index_rules) {
   SEC(7, 2, 0x68, 0x00, 0x40, 0x01, 1, 'x', 0x01, 0x01, 0x00); /* 2: func(x: borrow<a>) */
   SEC(10, 1, 0, 11, '[', 'm', 'e', 't', 'h', 'o', 'd', ']', 'a', '.', 'm', 0x01, 0x02);
   CHECK(has(end(), "should have a first argument called `self`"));
+  /* the `implements` attribute: only on instances with plain names */
+  begin();
+  SEC(7, 1, 0x40, 0x00, 0x01, 0x00);
+  SEC(10, 1, 0x02, 1, 'a', 1, 0x00, 5, 'a', ':', 'b', '/', 'c', 0x01, 0x00);
+  CHECK(has(end(), "only instances can have an `implements`"));
+  begin();
+  SEC(7, 1, 0x42, 0x00);
+  SEC(10, 1, 0x02, 1, 'a', 1, 0x00, 5, 'a', ':', 'b', '/', 'c', 0x05, 0x00);
+  CHECK_STR(end(), "");
   /* a variant case label clash, case-insensitively */
   begin();
   SEC(7, 1, 0x71, 2, 1, 'a', 0x00, 0x00, 1, 'A', 0x00, 0x00);

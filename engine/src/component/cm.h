@@ -60,6 +60,7 @@ typedef struct cm_field {
  * type (`module` set for imports) or of a core instance. */
 typedef struct cm_extern {
   const char *module; /* core imports only */
+  const char *implements; /* the 🏷️ `implements` attribute, or NULL */
   const char *name;   /* NUL-terminated, in the arena */
   uint32_t name_len;
   cm_sort sort;
@@ -186,7 +187,7 @@ bool cm_read_core_type(cm_ctx *x, wg_reader *r, cm_scope *s);
 bool cm_read_externtype(cm_ctx *x, wg_reader *r, cm_scope *s, cm_sort *sort, cm_type **type);
 bool cm_read_alias(cm_ctx *x, wg_reader *r, cm_scope *s, bool in_type);
 bool cm_read_name(cm_ctx *x, wg_reader *r, const char **name, uint32_t *len);
-bool cm_read_extern_name(cm_ctx *x, wg_reader *r, const char **name, uint32_t *len);
+bool cm_read_extern_name(cm_ctx *x, wg_reader *r, cm_extern *e);
 cm_type *cm_prim(cm_kind k);
 bool cm_type_finish(cm_ctx *x, cm_type *t, size_t off);
 #define CM_MAX_TYPE_DEPTH 200

@@ -287,7 +287,7 @@ static bool instance(cm_ctx *x, wg_reader *r, cm_scope *s) {
     bool ok = true;
     for (uint32_t i = 0; ok && i < n; i++) {
       size_t eoff = rd_offset(r);
-      ok = cm_read_extern_name(x, r, &v[i].name, &v[i].name_len) &&
+      ok = cm_read_extern_name(x, r, &v[i]) &&
            cm_check_extern_name(x, v[i].name, v[i].name_len, eoff, false) &&
            read_sortidx(x, r, s, &v[i].sort, &v[i].type) && cm_names_add(x, &names, v[i].name, eoff, false) &&
            cm_check_annotated(x, &v[i], v, i, eoff);
@@ -559,7 +559,7 @@ static bool add_scope_extern(cm_ctx *x, cm_scope *s, cm_extern *e, bool import) 
 static bool import(cm_ctx *x, wg_reader *r, cm_scope *s) {
   size_t off = rd_offset(r);
   cm_extern e = {0};
-  if (!cm_read_extern_name(x, r, &e.name, &e.name_len) || !cm_check_extern_name(x, e.name, e.name_len, off, true) ||
+  if (!cm_read_extern_name(x, r, &e) || !cm_check_extern_name(x, e.name, e.name_len, off, true) ||
       !cm_read_externtype(x, r, s, &e.sort, &e.type) || !cm_names_add(x, &s->import_names, e.name, off, true))
     return false;
   if (e.sort == CS_VALUE) return cm_invalid(x, off, "support for component model `value`s is not enabled");
@@ -573,7 +573,7 @@ static bool import(cm_ctx *x, wg_reader *r, cm_scope *s) {
 static bool export(cm_ctx *x, wg_reader *r, cm_scope *s) {
   size_t off = rd_offset(r);
   cm_extern e = {0};
-  if (!cm_read_extern_name(x, r, &e.name, &e.name_len) || !cm_check_extern_name(x, e.name, e.name_len, off, false) ||
+  if (!cm_read_extern_name(x, r, &e) || !cm_check_extern_name(x, e.name, e.name_len, off, false) ||
       !read_sortidx(x, r, s, &e.sort, &e.type))
     return false;
   if (e.sort < CS_CORE_MODULE || e.sort == CS_CORE_INSTANCE)

@@ -187,8 +187,20 @@ static bool check_resource(cm_ctx *x, size_t off, const cm_extern *v, uint32_t n
   return true;
 }
 
+/* 🏷️ `implements` (Binary.md notes): an interface name, on an instance with
+ * a plain name. */
+static bool check_implements(cm_ctx *x, const cm_extern *e, size_t off) {
+  const char *in = e->implements;
+  if (!in[0]) return cm_invalid(x, off, "`` is not a valid name");
+  if (!is_interface_name(in, strlen(in))) return cm_invalid(x, off, "`implements` value `%s` must be an interface name", in);
+  if (e->sort != CS_INSTANCE) return cm_invalid(x, off, "only instances can have an `implements` attribute");
+  if (!is_label(e->name, e->name_len)) return cm_invalid(x, off, "name `%s` is not valid with `implements`", e->name);
+  return true;
+}
+
 bool cm_check_annotated(cm_ctx *x, const cm_extern *e, const cm_extern *v, uint32_t n, size_t off) {
   const char *name = e->name;
+  if (e->implements && !check_implements(x, e, off)) return false;
   int kind = !strncmp(name, "[constructor]", 13) ? 1 : !strncmp(name, "[method]", 8) ? 2 : !strncmp(name, "[static]", 8) ? 3 : 0;
   if (!kind) return true;
   if (e->sort != CS_FUNC || e->type->kind != CM_FUNC) return cm_invalid(x, off, "`%s` is not a func", name);

@@ -526,12 +526,12 @@ bool cm_read_externtype(cm_ctx *x, wg_reader *r, cm_scope *s, cm_sort *sort, cm_
 
 /* The name of an import or export: nameattributes (Binary.md). Attributes
  * (🏷️/🔗) are read and checked for duplicates; they do not change the name. */
-bool cm_read_extern_name(cm_ctx *x, wg_reader *r, const char **name, uint32_t *len) {
+bool cm_read_extern_name(cm_ctx *x, wg_reader *r, cm_extern *e) {
   size_t off = rd_offset(r);
   uint8_t b;
   if (!rd_u8(r, &b)) return false;
   if (b > 0x02) return leading(x, off, b, "extern name");
-  if (!cm_read_name(x, r, name, len)) return false;
+  if (!cm_read_name(x, r, &e->name, &e->name_len)) return false;
   if (b == 0x02) {
     uint32_t n;
     bool seen[3] = {false, false, false};
@@ -546,6 +546,7 @@ bool cm_read_extern_name(cm_ctx *x, wg_reader *r, const char **name, uint32_t *l
       if (!cm_read_name(x, r, &v, &vl)) return false;
       if (seen[k]) return cm_invalid(x, aoff, "duplicate attribute");
       seen[k] = true;
+      if (k == 0x00) e->implements = v;
     }
   }
   return true;
@@ -560,7 +561,7 @@ static bool push_sort(cm_ctx *x, cm_scope *s, cm_sort sort, cm_type *t, size_t o
 static bool read_decl_extern(cm_ctx *x, wg_reader *r, cm_scope *s, bool import) {
   size_t off = rd_offset(r);
   cm_extern e = {0};
-  if (!cm_read_extern_name(x, r, &e.name, &e.name_len)) return false;
+  if (!cm_read_extern_name(x, r, &e)) return false;
   if (!cm_check_extern_name(x, e.name, e.name_len, off, import)) return false;
   if (!cm_read_externtype(x, r, s, &e.sort, &e.type)) return false;
   if (e.sort == CS_TYPE && !e.type->label && e.type->kind > CM_ERROR_CONTEXT) e.type->label = e.name;
