@@ -252,7 +252,9 @@ TEST(names) {
   v = (variant){.export_name = "wasi:cli/run@0.2.3"};
   CHECK_STR(load(bin, component(bin, &v), NULL, NULL), "");
   v = (variant){.export_name = "wasi:cli/run@0.2"};
-  CHECK(has(load(bin, component(bin, &v), NULL, NULL), "is not a valid extern name"));
+  CHECK(has(load(bin, component(bin, &v), NULL, NULL), "is not a valid semver"));
+  v = (variant){.export_name = "wasi:cli/run/x"};
+  CHECK(has(load(bin, component(bin, &v), NULL, NULL), "trailing characters found"));
   v = (variant){.export_name = "a", .export_name2 = "A"};
   CHECK(has(load(bin, component(bin, &v), NULL, NULL), "export name `A` conflicts with previous name `a`"));
   v = (variant){.export_name = "[method]r"};

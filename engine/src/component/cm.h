@@ -243,6 +243,8 @@ bool cm_check_lower(cm_ctx *x, size_t off, const cm_type *ft, bool has_memory, b
 /* ---- cm_decode.c: sections (Binary.md "Component Definitions") */
 bool cm_decode_component(cm_ctx *x, wg_reader *r, cm_scope *parent, cm_type **out, bool top);
 
+bool cm_check_core_imports(cm_ctx *x, const cm_type *t, size_t off);
+
 /* ---- cm_dump.c */
 bool cm_print_type(FILE *out, const cm_type *t, int indent, bool top);
 

@@ -61,6 +61,27 @@ static cm_type *core_type_of(cm_ctx *x, const wg_module *m, wg_extern_kind kind,
 
 static const cm_sort kind_sort[4] = {CS_CORE_FUNC, CS_CORE_TABLE, CS_CORE_MEMORY, CS_CORE_GLOBAL};
 
+static int cmp_import(const void *a, const void *b) {
+  const cm_extern *x = *(const cm_extern *const *)a, *y = *(const cm_extern *const *)b;
+  int c = strcmp(x->module, y->module);
+  return c ? c : strcmp(x->name, y->name);
+}
+
+/* Two-level core import names must be unique in a component (they mangle to
+ * one level): "duplicate import name `module:name`". */
+bool cm_check_core_imports(cm_ctx *x, const cm_type *t, size_t off) {
+  if (t->nimports < 2) return true;
+  const cm_extern **v = malloc(t->nimports * sizeof *v);
+  if (!v) return cm_oom(x);
+  for (uint32_t i = 0; i < t->nimports; i++) v[i] = &t->imports[i];
+  qsort(v, t->nimports, sizeof *v, cmp_import);
+  bool ok = true;
+  for (uint32_t i = 1; ok && i < t->nimports; i++)
+    if (!cmp_import(&v[i - 1], &v[i])) ok = cm_invalid(x, off, "duplicate import name `%s:%s`", v[i]->module, v[i]->name);
+  free(v);
+  return ok;
+}
+
 /* The module's type (imports and exports), as a CM_CORE_MODULE node. */
 static cm_type *module_type(cm_ctx *x, const wg_module *m, size_t off) {
   cm_type *t = cm_new_type(x, CM_CORE_MODULE);
@@ -88,7 +109,7 @@ static cm_type *module_type(cm_ctx *x, const wg_module *m, size_t off) {
     e->sort = kind_sort[d.kind];
     if (!(e->type = core_type_of(x, m, d.kind, d.index))) return cm_oom(x), NULL;
   }
-  if (!cm_type_finish(x, t, off)) return NULL;
+  if (!cm_type_finish(x, t, off) || !cm_check_core_imports(x, t, off)) return NULL;
   return t;
 }
 

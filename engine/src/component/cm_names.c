@@ -100,35 +100,29 @@ static bool is_semver(const char *s, size_t n) {
   return i == n;
 }
 
-/* interfacename ::= namespace ':' package ('/' label)+ ('@' semver)?, with
- * nested namespaces and projections (🪺) accepted. */
-static bool is_interface_name(const char *s, size_t n) {
+/* interfacename ::= namespace ':' package '/' label ('@' semver)?. Nested
+ * namespaces and projections (🪺) are gated future syntax and rejected, as
+ * the reference validator does. */
+static const char *interface_error(const char *s, size_t n) {
   const char *at = memchr(s, '@', n);
   size_t body = at ? (size_t)(at - s) : n;
-  if (at && !is_semver(at + 1, n - body - 1)) return false;
+  if (at && !is_semver(at + 1, n - body - 1)) return "is not a valid semver";
   const char *colon = memchr(s, ':', body);
-  if (!colon) return false;
-  /* namespaces: words ':' ... */
-  size_t i = 0;
-  while (1) {
-    const char *c = memchr(s + i, ':', body - i);
-    const char *slash = memchr(s + i, '/', body - i);
-    if (!c || (slash && slash < c)) break;
-    if (!is_words(s + i, (size_t)(c - (s + i)))) return false;
-    i = (size_t)(c - s) + 1;
-  }
-  const char *slash = memchr(s + i, '/', body - i);
-  if (!slash || !is_words(s + i, (size_t)(slash - (s + i)))) return false;
-  i = (size_t)(slash - s) + 1;
-  while (1) {
-    const char *next = memchr(s + i, '/', body - i);
-    size_t end = next ? (size_t)(next - s) : body;
-    if (!is_label(s + i, end - i)) return false;
-    if (!next) break;
-    i = end + 1;
-  }
-  return true;
+  if (!colon || !is_words(s, (size_t)(colon - s))) return "is not a valid extern name";
+  const char *pkg = colon + 1;
+  const char *slash = memchr(pkg, '/', body - (size_t)(pkg - s));
+  const char *colon2 = memchr(pkg, ':', body - (size_t)(pkg - s));
+  if (colon2 && (!slash || colon2 < slash)) return "expected `/` after package name";
+  if (!slash || !is_words(pkg, (size_t)(slash - pkg))) return "is not a valid extern name";
+  const char *iface = slash + 1;
+  size_t il = body - (size_t)(iface - s);
+  const char *slash2 = memchr(iface, '/', il);
+  if (slash2) return "trailing characters found";
+  if (!is_label(iface, il)) return "is not a valid extern name";
+  return NULL;
 }
+
+static bool is_interface_name(const char *s, size_t n) { return interface_error(s, n) == NULL; }
 
 bool cm_check_label(cm_ctx *x, const char *name, uint32_t len, size_t off, const char *what) {
   (void)what;
@@ -142,7 +136,8 @@ bool cm_check_extern_name(cm_ctx *x, const char *name, uint32_t len, size_t off,
                    !strncmp(name, "integrity=", 10) || !strncmp(name, "locked-dep=", 11) ||
                    !strncmp(name, "unlocked-dep=", 13)))
       return true; /* legacy dependency names (wasm-tools still accepts them on imports) */
-    if (!is_interface_name(name, len)) return cm_invalid(x, off, "`%s` is not a valid extern name", name);
+    const char *why = interface_error(name, len);
+    if (why) return cm_invalid(x, off, "`%s` %s", name, why);
     return true;
   }
   static const struct {

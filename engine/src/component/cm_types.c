@@ -439,7 +439,7 @@ static bool read_module_type(cm_ctx *x, wg_reader *r, cm_scope *parent, cm_type 
     }
   }
   cm_scope_free(&s);
-  return ok && cm_type_finish(x, t, SIZE_MAX);
+  return ok && cm_type_finish(x, t, SIZE_MAX) && cm_check_core_imports(x, t, SIZE_MAX);
 }
 
 bool cm_read_core_type(cm_ctx *x, wg_reader *r, cm_scope *s) {
