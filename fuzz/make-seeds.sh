@@ -169,3 +169,78 @@ printf '\000Status: 404 Not Found\r\nContent-Type: text/plain\r\nLocation: /x\r\
 printf '\000Content-Type: text/html\n\n<p>hi</p>' >"$top/wagi/resp1"
 printf '\001POST\000/orders/%%41?x=1&y=2\000Content-Type\000application/json\000X-Trace\000abc' >"$top/wagi/req0"
 echo "make-seeds: 3 WAGI inputs in $top/wagi"
+# OUT_DIR/component/ (for fuzz_component): small components written here in the
+# component text format and encoded with jco's parse (scripts/npm), plus the
+# bare preamble. Skipped when node or jco is missing.
+mkdir -p "$top/component"
+printf '\000asm\015\000\001\000' >"$top/component/empty"
+jco_api=$root/scripts/npm/node_modules/@bytecodealliance/jco/dist/api.js
+if command -v node >/dev/null && [ -f "$jco_api" ]; then
+  JCO_API=$jco_api OUT=$top/component node --input-type=module <<'JS' || echo "make-seeds: jco parse failed" >&2
+const { parse } = await import(process.env.JCO_API);
+const fs = await import('node:fs');
+const seeds = [
+  `(component
+    (core module $m (memory (export "mem") 1)
+      (func (export "realloc") (param i32 i32 i32 i32) (result i32) i32.const 0)
+      (func (export "greet") (param i32 i32) (result i32) i32.const 0)
+      (func (export "post") (param i32)))
+    (core instance $i (instantiate $m))
+    (alias core export $i "mem" (core memory $mem))
+    (alias core export $i "realloc" (core func $realloc))
+    (alias core export $i "greet" (core func $greet))
+    (alias core export $i "post" (core func $post))
+    (func (export "greet") (param "name" string) (result string)
+      (canon lift (core func $greet) (memory $mem) (realloc $realloc) (post-return $post))))`,
+  `(component
+    (import "wasi:cli/environment@0.2.3" (instance
+      (export "get-environment" (func (result (list (tuple string string)))))))
+    (import "log" (func $log (param "msg" string)))
+    (core module $mem (memory (export "m") 1))
+    (core instance $mi (instantiate $mem))
+    (alias core export $mi "m" (core memory $m))
+    (core func $l (canon lower (func $log) (memory $m)))
+    (core module $user (import "host" "log" (func (param i32 i32))))
+    (core instance (instantiate $user (with "host" (instance (export "log" (func $l)))))))`,
+  `(component
+    (type $r (resource (rep i32)))
+    (core func $new (canon resource.new $r))
+    (core func $drop (canon resource.drop $r))
+    (core func $rep (canon resource.rep $r))
+    (type $pt (record (field "x" s32) (field "y" s32)))
+    (type $sh (variant (case "circle" f32) (case "rect" $pt) (case "none")))
+    (type $f (flags "a" "b" "c"))
+    (type $e (enum "x" "y"))
+    (type $o (option $sh))
+    (type $res (result $o (error string)))
+    (type $own (own $r))
+    (type $bor (borrow $r))
+    (export "r" (type $r)))`,
+  `(component
+    (component $inner
+      (import "x" (func $x (param "a" u64) (result u32)))
+      (export "y" (func $x)))
+    (import "f" (func $f (param "a" u64) (result u32)))
+    (instance $i (instantiate $inner (with "x" (func $f))))
+    (export "g" (func $i "y")))`,
+  `(component
+    (type $t (instance
+      (export "r" (type $r (sub resource)))
+      (export "[constructor]r" (func (result (own $r))))
+      (export "[method]r.get" (func (param "self" (borrow $r)) (result string)))))
+    (import "wasi:io/streams@0.2.0" (instance (type $t))))`,
+  `(component
+    (core type $ft (func (param i32) (result i32)))
+    (core type $mt (module (type (func (param i32))) (import "a" "b" (func (type 0))) (export "c" (memory 1))))
+    (import "m" (core module (type $mt))))`,
+];
+for (const [i, text] of seeds.entries()) {
+  try {
+    fs.writeFileSync(`${process.env.OUT}/seed${i}.wasm`, Buffer.from(await parse(text)));
+  } catch (e) {
+    console.error(`make-seeds: component seed ${i}: ${String(e).split('\n')[0].slice(0, 300)}`);
+  }
+}
+JS
+fi
+echo "make-seeds: $(find "$top/component" -type f | wc -l) components in $top/component"

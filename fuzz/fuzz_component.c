@@ -1,0 +1,97 @@
+/*
+ * fuzz_component.c: libFuzzer target for the Component Model decoder and
+ * validator (wasmgate_component.h, engine/src/component/).
+ *
+ * Each input gets the component preamble (version 0x0d, layer 1) unless it
+ * already starts with one, so the fuzzer spends its time in the sections,
+ * and is handed to wg_component_new. The target then checks the API's
+ * promises and releases everything, so ASan/UBSan/LeakSanitizer and
+ * libFuzzer's malloc/RSS limits see every path:
+ *   - failure: exactly one error, with a known kind, a non-empty message and
+ *     an offset inside the input (or SIZE_MAX);
+ *   - success: no error; imports/exports can be listed, names are
+ *     NUL-terminated at name_len and strongly unique per list (so never
+ *     equal), sorts are in range, out-of-range lookups fail, every type prints,
+ *     core modules are reachable; the component no longer refers to the
+ *     caller's bytes (poisoned and freed first); dumping it works.
+ * A broken invariant aborts via check(), which libFuzzer reports as a crash.
+ * FUZZ_DUMP=DIR records each input and the verdict (dump.h).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dump.h"
+#include "wasmgate_component.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define check(cond)                                                             \
+  do {                                                                          \
+    if (!(cond)) {                                                              \
+      fprintf(stderr, "fuzz_component: invariant failed: %s (%s:%d)\n", #cond, \
+              __FILE__, __LINE__);                                              \
+      abort();                                                                  \
+    }                                                                           \
+  } while (0)
+
+static FILE *sink;
+
+static void check_error(const wg_error *err, size_t size) {
+  check(err != NULL);
+  const char *msg = wg_error_message(err);
+  check(msg != NULL && msg[0] != '\0' && strlen(msg) < 4096);
+  wg_error_kind k = wg_error_kind_of(err);
+  check(k == WG_ERROR_MALFORMED || k == WG_ERROR_INVALID || k == WG_ERROR_LIMIT || k == WG_ERROR_RESOURCE);
+  size_t off = wg_error_offset(err);
+  check(off <= size || off == SIZE_MAX);
+}
+
+static void check_list(const wg_component *c, bool imports) {
+  uint32_t n = imports ? wg_component_import_count(c) : wg_component_export_count(c);
+  wg_component_extern e, prev[64];
+  for (uint32_t i = 0; i < n; i++) {
+    check(imports ? wg_component_import(c, i, &e) : wg_component_export(c, i, &e));
+    check(e.name != NULL && e.name[e.name_len] == '\0');
+    check((unsigned)e.sort <= WG_COMPONENT_INSTANCE);
+    for (uint32_t j = 0; j < i && j < 64; j++)
+      check(prev[j].name_len != e.name_len || memcmp(prev[j].name, e.name, e.name_len) != 0);
+    if (i < 64) prev[i] = e;
+    check(imports ? wg_component_import_type_print(c, i, sink, 0) : wg_component_export_type_print(c, i, sink, 0));
+  }
+  check(!(imports ? wg_component_import(c, n, &e) : wg_component_export(c, n, &e)));
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  static const uint8_t preamble[8] = {0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00};
+  if (!sink) sink = fopen("/dev/null", "w");
+  check(sink != NULL);
+  size_t pre = size >= 8 && !memcmp(data, preamble, 8) ? 0 : 8;
+  size_t len = size + pre;
+  uint8_t *bytes = malloc(len);
+  check(bytes != NULL);
+  if (pre) memcpy(bytes, preamble, 8);
+  if (size) memcpy(bytes + pre, data, size);
+
+  wg_error *err = (wg_error *)(uintptr_t)1; /* must be overwritten */
+  wg_component *c = wg_component_new(bytes, len, &err);
+  fuzz_dump(bytes, len, c ? NULL : err);
+  memset(bytes, 0xA5, len);
+  free(bytes);
+
+  if (!c) {
+    check_error(err, len);
+    wg_error_delete(err);
+    return 0;
+  }
+  check(err == NULL);
+  check_list(c, true);
+  check_list(c, false);
+  uint32_t nm = wg_component_core_module_count(c);
+  for (uint32_t i = 0; i < nm; i++) check(wg_component_core_module(c, i) != NULL);
+  check(wg_component_core_module(c, nm) == NULL);
+  check(wg_component_dump(c, sink));
+  wg_component_delete(c);
+  return 0;
+}

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# run_real.sh WASMGATE OUTDIR: components from real toolchains, built at test
+# time (never committed): every C guest of tests/guests compiled with clang-19
+# for wasm32-wasi and adapted with `jco new --wasi-command` (the preview1
+# adapter inside the jco npm package), plus tests/components/greeter.c as a
+# reactor with its WIT world (`jco embed` + `jco new --wasi-reactor`).
+# Each must pass `wasmgate wasm validate`; `wasm dump` must list the imports
+# and exports as WIT-like text; truncated copies must be rejected with
+# FILE:OFFSET: message. Exit 77 (skip) when clang-19, node or jco is missing.
+set -uo pipefail
+wasmgate=${1:?usage: run_real.sh WASMGATE OUTDIR}
+out=${2:?}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+nm=$root/scripts/npm/node_modules
+jco=$nm/@bytecodealliance/jco/dist/jco.js
+shim=$(ls "$nm"/@bytecodealliance/jco-transpile/node_modules/@bytecodealliance/preview2-shim/dist/nodejs/filesystem.js \
+          "$nm"/@bytecodealliance/preview2-shim/dist/nodejs/filesystem.js 2>/dev/null | head -1)
+for tool in clang-19 node; do
+  command -v $tool >/dev/null || { echo "skip: $tool not installed"; exit 77; }
+done
+[ -f "$jco" ] || { echo "skip: jco not installed (scripts/deps.sh installs scripts/npm)"; exit 77; }
+mkdir -p "$out"
+fails=0
+pass=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+ok() { pass=$((pass + 1)); }
+
+expect() { # expect FILE PATTERN: the dump of FILE contains the fixed string PATTERN
+  if grep -qF -- "$2" "$1"; then ok; else fail "$(basename "$1") lacks: $2"; fi
+}
+
+# 1. Commands: every C guest, through the preview1 command adapter.
+for src in "$root"/tests/guests/*.c; do
+  name=$(basename "$src" .c)
+  core=$out/$name.wasm comp=$out/$name.component.wasm
+  clang-19 --target=wasm32-wasi -O2 "$src" -o "$core" 2>"$out/$name.cc.log" || { fail "clang $name"; continue; }
+  # only WASI programs: a guest importing a host ABI of ours (bw_http: the legacy wasi-http of
+  # bindings.wasm) has nothing the preview1 adapter could turn into a component import
+  if "$wasmgate" wasm dump "$core" | sed -n '/^Import\[/,/^[A-Z]/p' | grep -- ' <- ' | grep -qv ' <- wasi_snapshot_preview1\.'; then
+    continue
+  fi
+  if ! node "$jco" new "$core" --wasi-command -o "$comp" >"$out/$name.jco.log" 2>&1; then
+    fail "jco new $name: $(tail -1 "$out/$name.jco.log")"
+    continue
+  fi
+  if "$wasmgate" wasm validate "$comp"; then ok; else fail "validate $name"; continue; fi
+  "$wasmgate" wasm dump "$comp" >"$out/$name.dump" || { fail "dump $name"; continue; }
+  expect "$out/$name.dump" "export wasi:cli/run@0.2."
+  expect "$out/$name.dump" "run: func() -> result;"
+  expect "$out/$name.dump" "get-stdout: func() -> output-stream;"
+  if [ "$name" = wasi_misc ]; then # the guest that reads its environment
+    expect "$out/$name.dump" "get-environment: func() -> list<tuple<string, string>>;"
+  fi
+  expect "$out/$name.dump" "[method]output-stream.blocking-write-and-flush: func(self: borrow<output-stream>, contents: list<u8>) -> result<_, stream-error>;"
+done
+
+# 2. A reactor with its own WIT world.
+g=$out/greeter
+if clang-19 --target=wasm32-wasi -mexec-model=reactor -O2 "$here/greeter.c" -o "$g.wasm" &&
+   JCO_SHIM_FS=$shim node --import "$here/jco_preopen.mjs" "$jco" embed "$g.wasm" --wit "$here/greeter.wit" \
+     -o "$g.embed.wasm" >"$g.log" 2>&1 &&
+   node "$jco" new "$g.embed.wasm" --wasi-reactor -o "$g.component.wasm" >>"$g.log" 2>&1; then
+  if "$wasmgate" wasm validate "$g.component.wasm"; then ok; else fail "validate greeter"; fi
+  "$wasmgate" wasm dump "$g.component.wasm" >"$g.dump"
+  expect "$g.dump" "import log: func(msg: string);"
+  expect "$g.dump" "export greet: func(name: string) -> string;"
+  expect "$g.dump" "export area: func(s: shape, scale: f64) -> f64;"
+  expect "$g.dump" "export sum: func(xs: list<u32>) -> u64;"
+  expect "$g.dump" "type shape = variant { circle(f32), rect(point), none };"
+  expect "$g.dump" "3 canon lift, 1 canon lower"
+else
+  fail "building the greeter component: $(tail -3 "$g.log")"
+fi
+
+# 3. Truncated copies of a real component fail cleanly, with an offset.
+comp=$out/hello.component.wasm
+if [ -f "$comp" ]; then
+  size=$(stat -c %s "$comp")
+  for cut in 7 9 100 1000 3000 $((size / 2)) $((size - 1)); do
+    head -c "$cut" "$comp" >"$out/cut.wasm"
+    msg=$("$wasmgate" wasm validate "$out/cut.wasm" 2>&1)
+    if [ $? -eq 1 ] && [[ "$msg" == *"cut.wasm:0x"*": "* ]]; then ok; else fail "truncated to $cut: '$msg'"; fi
+  done
+fi
+
+echo "real components: $pass checks passed, $fails failed"
+[ "$fails" -eq 0 ]
