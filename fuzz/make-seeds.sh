@@ -161,3 +161,13 @@ http_seed 'POST /v1.0-alpha1/publish/bulk/pubsub/t HTTP/1.0\r\nContent-Length: 2
 http_seed 'POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\nContent-Length: 3\r\n\r\nabc'
 http_seed 'GET / HTTP/9.9\r\nHost: a\r\nHost: b\r\n X-Fold: c\r\n\r\n'
 echo "make-seeds: $h inputs in $top/http"
+
+# OUT_DIR/state_query/ (for fuzz_state_query): query bodies.
+mkdir -p "$top/state_query"
+q=0
+for body in '{}' '{"filter":{"EQ":{"person.org":"Dev Ops"}}}' \
+  '{"filter":{"OR":[{"EQ":{"state":"CA"}},{"AND":[{"GT":{"person.id":1000}},{"IN":{"state":["WA",null]}}]}]},"sort":[{"key":"person.id","order":"DESC"}],"page":{"limit":2,"token":"1"}}' \
+  '{"filter":{"NEQ":{"x":[1,2]}},"sort":[{"key":"b"}]}' '{"page":{"token":"abc"}}'; do
+  printf '%s' "$body" >"$top/state_query/q$q" && q=$((q + 1))
+done
+echo "make-seeds: $q inputs in $top/state_query"

@@ -180,6 +180,8 @@ int wgg_api_submit_store(uv_loop_t *loop, const wgg_store_entry *se, void *job, 
 void wgg_api_healthz(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
 void wgg_api_metadata(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
 void wgg_api_state(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
+/* POST|PUT /v1.0-alpha1/state/{store}/query (seg after "state"; api/state_query.c). */
+void wgg_api_state_query(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
 void wgg_api_bindings(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
 /* /v1.0/publish/... (seg after "publish"; "bulk" first means bulk publish)
  * and /v1.0-alpha1/publish/bulk/... (seg after "bulk"); publish.c. */

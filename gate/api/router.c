@@ -305,6 +305,11 @@ static void route(wgg_http_req *req, void *user) {
     wgg_api_configuration(api, req, seg + 2, (size_t)n - 2);
     goto out;
   }
+  if (n >= 3 && !strcmp(seg[0], "v1.0-alpha1") && !strcmp(seg[1], "state")) {
+    if (nul_rejected(req, nul)) goto out;
+    wgg_api_state_query(api, req, seg + 2, (size_t)n - 2);
+    goto out;
+  }
   if (n >= 2 && !strcmp(seg[0], "v1.0-alpha1") && (!strcmp(seg[1], "lock") || !strcmp(seg[1], "unlock"))) {
     if (nul_rejected(req, nul)) goto out;
     wgg_api_lock(api, req, seg[1][0] == 'u', seg + 2, (size_t)n - 2);

@@ -216,7 +216,7 @@ static void pg_destroy(wgg_state_store *s) {
   free(st);
 }
 
-static const wgg_state_store_ops pg_ops = {pg_get, pg_apply, pg_destroy};
+static const wgg_state_store_ops pg_ops = {pg_get, pg_apply, pg_destroy, NULL};
 
 wgg_state_store *wgg_state_postgres_new(const wgg_component *c, wgg_err *err) {
   if (c->version && *c->version && strcmp(c->version, "v1"))
