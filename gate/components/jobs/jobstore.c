@@ -3,7 +3,9 @@
  * job as given, its next activation (next_ms), the activations so far
  * (count), the failed deliveries of the current one (attempts), the expiry
  * from ttl and a random generation that changes when the job is scheduled
- * again. Every value is a bound parameter.
+ * again. next_ms is when to deliver (moved by retries), sched_ms the
+ * activation it belongs to (the schedule continues from there). Every value is
+ * a bound parameter.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -52,7 +54,8 @@ wgg_jobstore *wgg_jobstore_open(const char *path, const char *app_id, wgg_err *e
                    "CREATE TABLE IF NOT EXISTS wasmgate_jobs (app_id TEXT NOT NULL, name TEXT NOT NULL,"
                    " schedule TEXT, due_time TEXT, repeats INTEGER, ttl TEXT, data TEXT,"
                    " next_ms INTEGER NOT NULL, count INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,"
-                   " expire_ms INTEGER NOT NULL DEFAULT 0, gen INTEGER NOT NULL, PRIMARY KEY (app_id, name));"
+                   " expire_ms INTEGER NOT NULL DEFAULT 0, gen INTEGER NOT NULL, sched_ms INTEGER NOT NULL,"
+                   " PRIMARY KEY (app_id, name));"
                    "CREATE INDEX IF NOT EXISTS wasmgate_jobs_next ON wasmgate_jobs (app_id, next_ms);",
                    NULL, NULL, &msg) != SQLITE_OK) {
     wgg_err_set(err, "jobs: %s: %s", path, msg ? msg : sqlite3_errmsg(js->db));
@@ -177,9 +180,9 @@ int wgg_jobstore_put(wgg_jobstore *js, const wgg_job_spec *job, bool overwrite, 
   int rc = WGG_JOB_OK;
   const char *sql = overwrite
                         ? "INSERT OR REPLACE INTO wasmgate_jobs (app_id, name, schedule, due_time, repeats, ttl, data,"
-                          " next_ms, count, attempts, expire_ms, gen) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,0,0,?9,random())"
+                          " next_ms, count, attempts, expire_ms, gen, sched_ms) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,0,0,?9,random(),?8)"
                         : "INSERT INTO wasmgate_jobs (app_id, name, schedule, due_time, repeats, ttl, data,"
-                          " next_ms, count, attempts, expire_ms, gen) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,0,0,?9,random())"
+                          " next_ms, count, attempts, expire_ms, gen, sched_ms) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,0,0,?9,random(),?8)"
                           " ON CONFLICT (app_id, name) DO NOTHING";
   if (sqlite3_prepare_v2(js->db, sql, -1, &q, NULL) != SQLITE_OK) {
     rc = sqlerr(js, err);
@@ -276,7 +279,7 @@ int wgg_jobstore_due(wgg_jobstore *js, int64_t now_ms, size_t max, wgg_job_due *
   sqlite3_stmt *q = NULL;
   int rc = WGG_JOB_OK;
   if (sqlite3_prepare_v2(js->db,
-                         "SELECT name, data, gen, next_ms, attempts FROM wasmgate_jobs WHERE app_id = ?1 AND next_ms <= ?2"
+                         "SELECT name, data, gen, sched_ms, attempts FROM wasmgate_jobs WHERE app_id = ?1 AND next_ms <= ?2"
                          " ORDER BY next_ms LIMIT ?3",
                          -1, &q, NULL) != SQLITE_OK) {
     rc = sqlerr(js, err);
@@ -352,7 +355,8 @@ int wgg_jobstore_done(wgg_jobstore *js, const wgg_job_due *d, bool delivered, in
     if (!next || (expire && next > expire))
       sql = "DELETE FROM wasmgate_jobs WHERE app_id = ?1 AND name = ?2 AND gen = ?3";
     else
-      sql = "UPDATE wasmgate_jobs SET next_ms = ?4, attempts = 0, count = ?6 WHERE app_id = ?1 AND name = ?2 AND gen = ?3";
+      sql = "UPDATE wasmgate_jobs SET next_ms = ?4, sched_ms = ?4, attempts = 0, count = ?6"
+            " WHERE app_id = ?1 AND name = ?2 AND gen = ?3";
   }
   free(schedule);
   if (sqlite3_prepare_v2(js->db, sql, -1, &q, NULL) != SQLITE_OK) {

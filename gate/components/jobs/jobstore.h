@@ -45,7 +45,7 @@ typedef struct wgg_job_due {
   char *name;
   char *data;       /* JSON text, NULL when the job has none */
   int64_t gen;      /* the job's generation: a rescheduled job has a new one */
-  int64_t due_ms;   /* when it was due (unix ms) */
+  int64_t due_ms;   /* when the activation was due (unix ms; retries do not move it) */
   int64_t attempts; /* failed deliveries of this activation so far */
 } wgg_job_due;
 
