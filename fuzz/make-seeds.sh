@@ -244,3 +244,12 @@ for (const [i, text] of seeds.entries()) {
 JS
 fi
 echo "make-seeds: $(find "$top/component" -type f | wc -l) components in $top/component"
+# OUT_DIR/state_query/ (for fuzz_state_query): query bodies.
+mkdir -p "$top/state_query"
+q=0
+for body in '{}' '{"filter":{"EQ":{"person.org":"Dev Ops"}}}' \
+  '{"filter":{"OR":[{"EQ":{"state":"CA"}},{"AND":[{"GT":{"person.id":1000}},{"IN":{"state":["WA",null]}}]}]},"sort":[{"key":"person.id","order":"DESC"}],"page":{"limit":2,"token":"1"}}' \
+  '{"filter":{"NEQ":{"x":[1,2]}},"sort":[{"key":"b"}]}' '{"page":{"token":"abc"}}'; do
+  printf '%s' "$body" >"$top/state_query/q$q" && q=$((q + 1))
+done
+echo "make-seeds: $q inputs in $top/state_query"

@@ -57,6 +57,8 @@ typedef struct wgg_config_entry {
   struct wgg_api *api;            /* back pointer for change notifications */
 } wgg_config_entry;
 
+typedef struct wgg_jobs wgg_jobs;
+
 typedef struct wgg_api {
   const wgg_options *opts;       /* borrowed */
   wgg_configuration config;      /* owned: the merged --config files (empty when none) */
@@ -96,6 +98,7 @@ typedef struct wgg_api {
   size_t n_configs;
   struct wgg_conf_deliver *conf_deliver; /* owned: the thread that posts changes to the app, NULL without app */
   struct wgg_wasm_app *wasm_app;     /* owned: --app-wasm, the app hosted in-process (wasmhost/app.h), or NULL */
+  struct wgg_jobs *jobs; /* owned: the Jobs API's store and delivery thread (api/jobs.c), NULL without a state file */
 } wgg_api;
 
 /* Whether the app can take calls now: its port accepted a connection and,
@@ -186,6 +189,8 @@ int wgg_api_submit_store(uv_loop_t *loop, const wgg_store_entry *se, void *job, 
 void wgg_api_healthz(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
 void wgg_api_metadata(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
 void wgg_api_state(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
+/* POST|PUT /v1.0-alpha1/state/{store}/query (seg after "state"; api/state_query.c). */
+void wgg_api_state_query(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
 void wgg_api_bindings(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
 /* /v1.0/publish/... (seg after "publish"; "bulk" first means bulk publish)
  * and /v1.0-alpha1/publish/bulk/... (seg after "bulk"); publish.c. */
@@ -226,6 +231,18 @@ int wgg_api_configs_init(wgg_api *api, wgg_err *err);
 
 /* Stops the subscriptions and the delivery thread, frees api->configs. */
 void wgg_api_configs_free(wgg_api *api);
+
+/* /v1.0-alpha1/jobs/{name}: POST schedules, GET reads, DELETE removes (seg
+ * after "jobs"; api/jobs.c). */
+void wgg_api_jobs(wgg_api *api, wgg_http_req *req, char **seg, size_t n);
+
+/* Opens the jobs table in opts->state_file and, with an app port, starts the
+ * thread that delivers due jobs to the app at POST /job/{name} (api/jobs.c;
+ * called by wgg_api_new). 0, or -1 with err. */
+int wgg_api_jobs_init(wgg_api *api, wgg_err *err);
+
+/* Stops the delivery thread and closes the jobs store. */
+void wgg_api_jobs_free(wgg_api *api);
 
 /* Starts pub/sub delivery (subscriptions, the delivery thread) once the
  * sidecar serves. Returns 0 or -1 with err. */

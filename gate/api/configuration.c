@@ -221,7 +221,7 @@ int wgg_api_configs_init(wgg_api *api, wgg_err *err) {
       wgg_warn("component %s: no thread of its own; its calls use the libuv pool", c->name);
     wgg_info("component loaded: %s (%s/%s)", c->name, c->type, ver);
   }
-  if (api->n_configs && api->opts->app_port > 0 && !(api->conf_deliver = deliver_start(api)))
+  if (api->n_configs && wgg_options_has_app(api->opts) && !(api->conf_deliver = deliver_start(api)))
     return wgg_err_set(err, "cannot start the configuration notification thread");
   return 0;
 }

@@ -16,6 +16,7 @@ static json_t *capabilities(unsigned f) {
   if (f & WGG_FEAT_ETAG) json_array_append_new(a, json_string("ETAG"));
   if (f & WGG_FEAT_TRANSACTIONAL) json_array_append_new(a, json_string("TRANSACTIONAL"));
   if (f & WGG_FEAT_TTL) json_array_append_new(a, json_string("TTL"));
+  if (f & WGG_FEAT_QUERY) json_array_append_new(a, json_string("QUERY_API"));
   return a;
 }
 

@@ -125,6 +125,7 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
     loaded(c);
   }
   if (wgg_api_locks_init(api, err) || wgg_api_configs_init(api, err)) goto fail;
+  if (wgg_api_jobs_init(api, err)) goto fail;
   if (build_pipeline(api, "httpPipeline", api->config.http_pipeline, api->config.n_http_pipeline,
                      &api->http_pipeline, err) ||
       build_pipeline(api, "appHttpPipeline", api->config.app_http_pipeline, api->config.n_app_http_pipeline,
@@ -170,6 +171,7 @@ void wgg_api_free(wgg_api *api) {
   free(api->secretstores);
   wgg_api_locks_free(api);
   wgg_api_configs_free(api);
+  wgg_api_jobs_free(api);
   wgg_pipeline_free(&api->http_pipeline);
   wgg_pipeline_free(&api->app_http_pipeline);
   wgg_component_list_free(&api->components);
@@ -325,6 +327,16 @@ static void route(wgg_http_req *req, void *user) {
   if (n >= 2 && (!strcmp(seg[0], "v1.0") || !strcmp(seg[0], "v1.0-alpha1")) && !strcmp(seg[1], "configuration")) {
     if (nul_rejected(req, nul)) goto out;
     wgg_api_configuration(api, req, seg + 2, (size_t)n - 2);
+    goto out;
+  }
+  if (n >= 2 && !strcmp(seg[0], "v1.0-alpha1") && !strcmp(seg[1], "jobs")) {
+    if (nul_rejected(req, nul)) goto out;
+    wgg_api_jobs(api, req, seg + 2, (size_t)n - 2);
+    goto out;
+  }
+  if (n >= 3 && !strcmp(seg[0], "v1.0-alpha1") && !strcmp(seg[1], "state")) {
+    if (nul_rejected(req, nul)) goto out;
+    wgg_api_state_query(api, req, seg + 2, (size_t)n - 2);
     goto out;
   }
   if (n >= 2 && !strcmp(seg[0], "v1.0-alpha1") && (!strcmp(seg[1], "lock") || !strcmp(seg[1], "unlock"))) {

@@ -60,7 +60,7 @@ md = json.loads(sc.request("GET", "/v1.0/metadata")[2])
 names = sorted(c["name"] for c in md["components"])
 check(names == ["cache", "orders"], f"loaded components: {names}")
 for c in md["components"]:
-    check(c["capabilities"] == ["ETAG", "TRANSACTIONAL", "TTL"] and c["version"] == "v1", f"component {c}")
+    check(c["capabilities"] == ["ETAG", "TRANSACTIONAL", "TTL", "QUERY_API"] and c["version"] == "v1", f"component {c}")
 check("crypto.dapr.localstorage" in sc.logs() and "not supported yet" in sc.logs(), "crypto skipped with a warning")
 check(sc.request("POST", "/v1.0/state/orders", [{"key": "o1", "value": 1}])[0] == 204, "save to orders")
 check(sc.request("GET", "/v1.0/state/cache/o1")[0] == 204, "stores are separate")

@@ -60,7 +60,7 @@ md = json.loads(body)
 check(st == 200 and md["id"] == "myapp", f"metadata id: {md}")
 check(md["extended"].get("team") == "blue", f"extended attribute: {md['extended']}")
 check(md["components"] == [{"name": "statestore", "type": "state.sqlite", "version": "v1",
-                            "capabilities": ["ETAG", "TRANSACTIONAL", "TTL"]},
+                            "capabilities": ["ETAG", "TRANSACTIONAL", "TTL", "QUERY_API"]},
                            {"name": "pubsub", "type": "pubsub.in-memory", "version": "v1", "capabilities": []},
                            {"name": "lockstore", "type": "lock.in-memory", "version": "v1", "capabilities": []},
                            {"name": "configstore", "type": "configuration.sqlite", "version": "v1",

@@ -1,6 +1,6 @@
 """e2e_sdk_js.py: the official Dapr JS SDK (@dapr/dapr from scripts/npm,
 installed by scripts/deps.sh) against `wasmgate run`, in HTTP mode: DaprClient
-for state (save, get, getBulk, transaction, delete), pub/sub publish to a
+for state (save, get, getBulk, transaction, delete, query), pub/sub publish to a
 DaprServer subscriber, invocation of a DaprServer method, an output binding
 (bindings.http against a loopback server here), secrets, metadata,
 the distributed lock and, last, sidecar.shutdown (tests/gate/sdk_js/dapr_sdk.cjs

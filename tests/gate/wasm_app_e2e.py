@@ -233,6 +233,18 @@ try:
             break
         time.sleep(0.1)
     check(got == {"ticked": True}, f"bindings.cron reached the wasm app, which saved state: {got}")
+    # the Jobs API delivers through the same app channel: a job fires at the wasm app's /job/{name}
+    st, _, b = sc.request("POST", "/v1.0-alpha1/jobs/wasmjob", body=json.dumps({"dueTime": "1s", "data": {"n": 7}}),
+                          headers={"Content-Type": "application/json"})
+    check(st == 204, f"schedule a job for the wasm app: {st} {b!r}")
+    got = None
+    for _ in range(100):
+        st, _, b = sc.request("GET", "/v1.0/state/statestore/last-job")
+        if st == 200:
+            got = json.loads(b)
+            break
+        time.sleep(0.1)
+    check(got == {"n": 7}, f"the job reached the wasm app, which saved its data: {got}")
 finally:
     sc.stop()
 

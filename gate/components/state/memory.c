@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "components/state/query.h"
 #include "components/state/store.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -178,7 +179,27 @@ static void mem_destroy(wgg_state_store *s) {
   free(m);
 }
 
-static const wgg_state_store_ops mem_ops = {mem_get, mem_apply, mem_destroy};
+/* The query API: copies the live items under the lock, then evaluates the
+ * query on the copies (query_eval.c) without holding it. */
+static int mem_query(wgg_state_store *s, const wgg_query *q, wgg_qresult *out, wgg_err *err) {
+  memstore *m = (memstore *)s;
+  wgg_qresult all = {0};
+  int rc = 0;
+  pthread_mutex_lock(&m->mu);
+  int64_t now = now_ms();
+  for (size_t i = 0; i < m->nbuckets && !rc; i++)
+    for (entry *e = m->buckets[i]; e && !rc; e = e->next)
+      if (!e->expire || e->expire > now) rc = wgg_qresult_add(&all, e->key, e->value, e->value_len, e->etag);
+  pthread_mutex_unlock(&m->mu);
+  if (rc) {
+    wgg_qresult_free(&all);
+    return wgg_err_set(err, "out of memory"), WGG_ST_ERROR;
+  }
+  if (wgg_query_run_json(q, &all, out)) return wgg_err_set(err, "out of memory"), WGG_ST_ERROR;
+  return WGG_ST_OK;
+}
+
+static const wgg_state_store_ops mem_ops = {mem_get, mem_apply, mem_destroy, mem_query};
 
 wgg_state_store *wgg_state_memory_new(const wgg_component *c, wgg_err *err) {
   (void)c;
@@ -191,7 +212,7 @@ wgg_state_store *wgg_state_memory_new(const wgg_component *c, wgg_err *err) {
   }
   pthread_mutex_init(&m->mu, NULL);
   m->base.ops = &mem_ops;
-  m->base.features = WGG_FEAT_ETAG | WGG_FEAT_TRANSACTIONAL | WGG_FEAT_TTL;
+  m->base.features = WGG_FEAT_ETAG | WGG_FEAT_TRANSACTIONAL | WGG_FEAT_TTL | WGG_FEAT_QUERY;
   m->base.blocking = false;
   return &m->base;
 }

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "components/state/pqload.h"
+#include "components/state/postgres_query.h"
 #include "components/state/store.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -216,7 +217,36 @@ static void pg_destroy(wgg_state_store *s) {
   free(st);
 }
 
-static const wgg_state_store_ops pg_ops = {pg_get, pg_apply, pg_destroy};
+/* The query API: one SELECT built by postgres_query.c (every key path and
+ * value a parameter), retried once on a broken connection as reads are. */
+static int pg_query(wgg_state_store *s, const wgg_query *q, wgg_qresult *out, wgg_err *err) {
+  pgstore *st = (pgstore *)s;
+  wgg_buf sql = {0};
+  char **params;
+  int n;
+  if (wgg_pg_query_sql(st->table, q, &sql, &params, &n, err)) return WGG_ST_BAD_REQUEST;
+  pthread_mutex_lock(&st->mu);
+  int status = WGG_ST_ERROR;
+  for (int attempt = 0; attempt < 2 && status == WGG_ST_ERROR; attempt++) {
+    if (ensure(st, err)) continue;
+    PGresult *r = run(st, sql.data, n, (const char *const *)params, err);
+    if (!r) continue;
+    status = WGG_ST_OK;
+    for (int i = 0; i < PQntuples(r) && status == WGG_ST_OK; i++)
+      if (wgg_qresult_add(out, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), (size_t)PQgetlength(r, i, 1),
+                          PQgetvalue(r, i, 2)))
+        status = wgg_err_set(err, "out of memory");
+    PQclear(r);
+  }
+  pthread_mutex_unlock(&st->mu);
+  for (int i = 0; i < n; i++) free(params[i]);
+  free(params);
+  wgg_buf_free(&sql);
+  if (status != WGG_ST_OK) wgg_qresult_free(out);
+  return status;
+}
+
+static const wgg_state_store_ops pg_ops = {pg_get, pg_apply, pg_destroy, pg_query};
 
 wgg_state_store *wgg_state_postgres_new(const wgg_component *c, wgg_err *err) {
   if (c->version && *c->version && strcmp(c->version, "v1"))
@@ -233,7 +263,7 @@ wgg_state_store *wgg_state_postgres_new(const wgg_component *c, wgg_err *err) {
   if (!st) return wgg_err_set(err, "out of memory"), NULL;
   pthread_mutex_init(&st->mu, NULL);
   st->base.ops = &pg_ops;
-  st->base.features = WGG_FEAT_ETAG | WGG_FEAT_TRANSACTIONAL | WGG_FEAT_TTL;
+  st->base.features = WGG_FEAT_ETAG | WGG_FEAT_TRANSACTIONAL | WGG_FEAT_TTL | WGG_FEAT_QUERY;
   st->base.blocking = true;
   snprintf(st->table, sizeof st->table, "%s", table);
   snprintf(st->mtable, sizeof st->mtable, "%s", mtable);

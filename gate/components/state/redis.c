@@ -230,7 +230,7 @@ static void r_destroy(wgg_state_store *s) {
   free(st);
 }
 
-static const wgg_state_store_ops redis_ops = {r_get, r_apply, r_destroy};
+static const wgg_state_store_ops redis_ops = {r_get, r_apply, r_destroy, NULL};
 
 static int duration_tv(const wgg_component *c, const char *name, const char *def, struct timeval *tv, wgg_err *err) {
   const char *v = wgg_component_meta(c, name);

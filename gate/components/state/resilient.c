@@ -78,7 +78,15 @@ static void r_destroy(wgg_state_store *s) {
   free(r);
 }
 
+/* Queries go straight to the inner store (read-only; not retried). */
+static int r_query(wgg_state_store *s, const struct wgg_query *q, struct wgg_qresult *out, wgg_err *err) {
+  resilient *r = (resilient *)s;
+  return r->inner->ops->query(r->inner, q, out, err);
+}
+
 static const wgg_state_store_ops resilient_ops = {.get = r_get, .apply = r_apply, .destroy = r_destroy};
+static const wgg_state_store_ops resilient_query_ops = {
+    .get = r_get, .apply = r_apply, .destroy = r_destroy, .query = r_query};
 
 /* Wraps inner (ownership moves in) in component c's outbound policies from
  * res. Returns inner itself when no policy applies, the wrapper otherwise,
@@ -89,7 +97,7 @@ wgg_state_store *wgg_state_resilient_wrap(wgg_state_store *inner, wgg_resiliency
   if (!p.timeout_ms && !p.retry && !p.breaker) return inner;
   resilient *r = calloc(1, sizeof *r);
   if (!r) return NULL;
-  r->base.ops = &resilient_ops;
+  r->base.ops = inner->ops->query ? &resilient_query_ops : &resilient_ops;
   r->base.features = inner->features;
   r->base.blocking = inner->blocking || p.retry != NULL;
   r->inner = inner;

@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "components/state/sqlite_query.h"
 #include "components/state/store.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -29,6 +30,7 @@ typedef struct sqlstore {
   sqlite3_stmt *q[Q_COUNT];
   uint64_t cleanup_ms; /* 0 = no garbage collection of expired rows */
   int64_t last_cleanup;
+  char table[65]; /* the state table (a validated identifier) */
 } sqlstore;
 
 /* Expiry times are UTC text with milliseconds, so a 1 s TTL lasts 1 s and not "until the next full second". */
@@ -154,7 +156,15 @@ static void sql_destroy(wgg_state_store *s) {
   free(st);
 }
 
-static const wgg_state_store_ops sql_ops = {sql_get, sql_apply, sql_destroy};
+static int sql_query(wgg_state_store *s, const wgg_query *q, wgg_qresult *out, wgg_err *err) {
+  sqlstore *st = (sqlstore *)s;
+  pthread_mutex_lock(&st->mu);
+  int status = wgg_sqlite_query(st->db, st->table, q, out, err);
+  pthread_mutex_unlock(&st->mu);
+  return status;
+}
+
+static const wgg_state_store_ops sql_ops = {sql_get, sql_apply, sql_destroy, sql_query};
 
 static int prepare(sqlstore *st, const char *table, wgg_err *err) {
   char sql[Q_COUNT][600];
@@ -216,8 +226,9 @@ wgg_state_store *wgg_state_sqlite_new(const wgg_component *c, wgg_err *err) {
   if (!st) return wgg_err_set(err, "out of memory"), NULL;
   pthread_mutex_init(&st->mu, NULL);
   st->base.ops = &sql_ops;
-  st->base.features = WGG_FEAT_ETAG | WGG_FEAT_TRANSACTIONAL | WGG_FEAT_TTL;
+  st->base.features = WGG_FEAT_ETAG | WGG_FEAT_TRANSACTIONAL | WGG_FEAT_TTL | WGG_FEAT_QUERY;
   st->base.blocking = true;
+  snprintf(st->table, sizeof st->table, "%s", table);
   st->cleanup_ms = cleanup_ms;
   st->last_cleanup = (int64_t)time(NULL);
   if (sqlite3_open_v2(conn, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX,

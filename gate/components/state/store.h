@@ -43,6 +43,7 @@ enum {
   WGG_FEAT_ETAG = 1 << 0,          /* "ETAG" */
   WGG_FEAT_TRANSACTIONAL = 1 << 1, /* "TRANSACTIONAL" */
   WGG_FEAT_TTL = 1 << 2,           /* "TTL" */
+  WGG_FEAT_QUERY = 1 << 3,         /* "QUERY_API": ops->query is set */
 };
 
 /* One write or delete inside apply(). Strings are borrowed from the caller. */
@@ -67,6 +68,8 @@ typedef struct wgg_state_got {
 } wgg_state_got;
 
 typedef struct wgg_state_store wgg_state_store;
+struct wgg_query;
+struct wgg_qresult;
 
 /* The vtable. */
 typedef struct wgg_state_store_ops {
@@ -76,6 +79,12 @@ typedef struct wgg_state_store_ops {
   int (*apply)(wgg_state_store *s, const wgg_state_op *ops, size_t n, wgg_err *err);
   /* Releases the store and its backend resources. */
   void (*destroy)(wgg_state_store *s);
+  /* Runs a parsed query (components/state/query.h) over every live item:
+   * fills out with the matching rows (store keys, values, ETags) in the
+   * query's order, at most q->limit of them from q->offset on. NULL for a
+   * store without the query API. Returns WGG_ST_OK, WGG_ST_BAD_REQUEST
+   * (a query the store cannot run: err says why) or WGG_ST_ERROR. */
+  int (*query)(wgg_state_store *s, const struct wgg_query *q, struct wgg_qresult *out, wgg_err *err);
 } wgg_state_store_ops;
 
 /* The common head of every store. */

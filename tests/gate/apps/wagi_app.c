@@ -101,6 +101,10 @@ int main(void) {
     } else {
       reply(200, "text/plain", "");
     }
+  } else if (!strncmp(path, "/job/", 5) && !strcmp(method, "POST")) { /* the Jobs API delivers a job */
+    int64_t rc = dapr_state_save_raw(DAPR_S("statestore"), DAPR_S("last-job"), body, (uint32_t)body_len, "", 0, 0);
+    if (rc < 0) reply_error(rc);
+    else reply(200, "application/json", "{}");
   } else if (!strcmp(path, "/state/put")) {
     param("etag", a, sizeof a);
     int64_t rc = dapr_state_save_raw(DAPR_S("statestore"), DAPR_S(param("key", key, sizeof key)), body,

@@ -99,6 +99,16 @@ async function main() {
     const r = await client.state.save(store, [{ key: "k3", value: 4, etag: "00000000-0000-0000-0000-000000000000" }]);
     assert.ok(r && r.error && /409/.test(String(r.error)), `expected a 409 error, got ${JSON.stringify(r)}`);
   });
+  await step("state.query", async () => {
+    await client.state.save(store, [{ key: "q1", value: { team: "a", n: 2 } }, { key: "q2", value: { team: "a", n: 1 } },
+      { key: "q3", value: { team: "b", n: 3 } }]);
+    const r = await client.state.query(store, { filter: { EQ: { team: "a" } }, sort: [{ key: "n" }], page: { limit: 10 } });
+    assert.deepStrictEqual(r.results.map((x) => [x.key, x.data]), [["q2", { team: "a", n: 1 }], ["q1", { team: "a", n: 2 }]]);
+    assert.strictEqual(r.token, "2");
+    assert.ok(r.results.every((x) => typeof x.etag === "string" && x.etag.length > 0));
+  });
+  await step("state.query with no match", async () =>
+    assert.deepStrictEqual(await client.state.query(store, { filter: { EQ: { team: "zz" } } }), { results: [] }));
 
   // pub/sub through the DaprServer subscriber
   await step("pubsub subscription known to the sidecar", () => until("subscription", async () => {
