@@ -8,7 +8,8 @@ guest, without the header) is sampled: healthz p50 stays under 20 ms (before
 slices it waited for whole deadlines: hundreds of ms), and every looping
 request still fails with the deadline error. A client that goes away while
 its guest is parked abandons the call; a SIGHUP reload while guests are parked
-leaves them to finish on the old module.
+leaves them to finish on the old module; SIGTERM while guests are parked stops
+after the drain, abandoning them.
 usage: httpwasm_slices.py WASMGATE GUEST_DIR
 """
 import os
@@ -33,7 +34,7 @@ CONF = ("apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: a
         "  httpPipeline:\n    handlers:\n    - name: spin\n      type: middleware.http.wasm\n")
 DEADLINE_ERR = b"wasm error: interrupted (deadline of 1000 ms)"
 
-sc = Sidecar(BIN, args=["--threads", "1"])
+sc = Sidecar(BIN, args=["--threads", "1", "--dapr-graceful-shutdown-seconds", "1"])
 sc.write_resource("spin.yaml", MW)
 conf = os.path.join(sc.dir, "config.yaml")
 with open(conf, "w") as f:
@@ -105,5 +106,19 @@ check(len(results) == 2 and all(st == 500 and body == DEADLINE_ERR for st, body,
 st, _, _ = sc.request("GET", "/v1.0/healthz")
 check(st == 204, f"healthz after the reload: {st}")
 check(sc.proc.poll() is None, "wasmgate exited")
-sc.stop()
+
+# ---- SIGTERM while guests are parked: the drain closes their connections, the calls are abandoned
+results = []
+ts = loopers(4, results)
+time.sleep(0.3)
+n_abandoned = sc.logs().count("parked guest call is abandoned")
+t0 = time.time()
+sc.stop(timeout=20)  # checks a clean exit (no sanitizer report)
+took = time.time() - t0
+for t in ts:
+    t.join(10)
+print(f"SIGTERM with 4 parked guests: stopped in {took:.1f} s")
+check(took < 8, f"SIGTERM with parked guests took {took:.1f} s")
+check(sc.logs().count("parked guest call is abandoned") - n_abandoned == 4,
+      "the drain abandons every parked guest call")
 sys.exit(finish())
