@@ -9,6 +9,13 @@
  * discards the instance, and the handlers outside it still see the response
  * (is_error = 1 when the failure was in an inner handle_response, as a Go
  * panic in next would be).
+ *
+ * Guests run in time slices (wasmhost/slice.h, issue 18.9): a guest still
+ * running at the end of its slice parks (its instance stays pinned to this
+ * run) and continues on a later loop iteration, so one CPU-bound guest
+ * delays the loop's other requests by a slice, not by its whole
+ * requestTimeout. While parked, the run waits for nothing else; a client that
+ * goes away meanwhile abandons the call and discards the instances.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +26,7 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "wasmhost/httpwasm.h"
+#include "wasmhost/slice.h"
 
 typedef struct stage {
   wgg_hw_instance *inst; /* pinned from handle_request to handle_response */
@@ -52,6 +60,10 @@ struct run {
   char *call_err; /* why the app call failed (no response) */
   wgg_pipeline_send_fn send; /* the transport when it is not cl (wgg_pipeline_call_via) */
   void *send_ctx;
+  /* time slices */
+  wgg_slice slice;  /* queued while stage `parked` waits for its next slice */
+  size_t parked;    /* the parked stage (valid while slice.queued) */
+  bool gone;        /* the client went away (serve) */
   stage st[];
 };
 
@@ -82,10 +94,25 @@ static run *run_new(wgg_pipeline *pl, uv_loop_t *loop) {
 }
 
 static void run_free(run *r) {
+  wgg_slice_close(&r->slice);
   wgg_exchange_free(&r->ex);
   free(r->host);
   free(r->call_err);
   free(r);
+}
+
+static void park(run *r, size_t k);
+
+/* Stage k's handle_response ended (rc 0 or -1 with e): releases its instance. */
+static void response_done(run *r, size_t k, int rc, const wgg_err *e) {
+  stage *s = &r->st[k];
+  bool broken = rc != 0;
+  if (broken) {
+    wgg_exchange_fail(&r->ex, 500, e->msg);
+    r->is_error = true;
+  }
+  wgg_wasm_mw_release(r->pl->mws[k], r->loop, s->inst, broken);
+  s->inst = NULL;
 }
 
 /* Runs handle_response on the pinned stages from k-1 down to 0, then done. */
@@ -93,13 +120,12 @@ static void unwind(run *r, size_t k) {
   while (k-- > 0) {
     stage *s = &r->st[k];
     wgg_err e;
-    bool broken = wgg_hw_handle_response(s->inst, &s->call, s->req_ctx, r->is_error, &e) != 0;
-    if (broken) {
-      wgg_exchange_fail(&r->ex, 500, e.msg);
-      r->is_error = true;
+    int rc = wgg_hw_handle_response_sliced(s->inst, &s->call, s->req_ctx, r->is_error, &e);
+    if (rc == WGG_HW_PARKED) {
+      park(r, k);
+      return;
     }
-    wgg_wasm_mw_release(r->pl->mws[k], r->loop, s->inst, broken);
-    s->inst = NULL;
+    response_done(r, k, rc, &e);
   }
   if (!r->ex.status) r->ex.status = 200;
   r->done(r);
@@ -107,17 +133,13 @@ static void unwind(run *r, size_t k) {
 
 static void enter(run *r);
 
-/* Runs handle_request of stage r->cur on inst. */
-static void on_instance(run *r, wgg_hw_instance *inst) {
-  size_t k = r->cur;
+/* Stage k's handle_request on inst ended (rc 0 with ctx_next, or -1 with e). */
+static void request_done(run *r, size_t k, wgg_hw_instance *inst, int rc, uint64_t ctx_next, const wgg_err *e) {
   stage *s = &r->st[k];
-  memset(&s->call, 0, sizeof s->call);
-  s->call.ex = &r->ex;
-  uint64_t ctx_next = 0;
-  wgg_err e;
-  if (wgg_hw_handle_request(inst, &s->call, &ctx_next, &e)) {
+  s->inst = NULL;
+  if (rc) {
     wgg_wasm_mw_release(r->pl->mws[k], r->loop, inst, true);
-    wgg_exchange_fail(&r->ex, 500, e.msg);
+    wgg_exchange_fail(&r->ex, 500, e->msg);
     unwind(r, k);
     return;
   }
@@ -130,6 +152,85 @@ static void on_instance(run *r, wgg_hw_instance *inst) {
   s->req_ctx = (uint32_t)(ctx_next >> 32);
   r->cur++;
   enter(r);
+}
+
+/* Runs handle_request of stage r->cur on inst. */
+static void on_instance(run *r, wgg_hw_instance *inst) {
+  size_t k = r->cur;
+  stage *s = &r->st[k];
+  memset(&s->call, 0, sizeof s->call);
+  s->call.ex = &r->ex;
+  uint64_t ctx_next = 0;
+  wgg_err e;
+  int rc = wgg_hw_handle_request_sliced(inst, &s->call, &ctx_next, &e);
+  if (rc == WGG_HW_PARKED) {
+    s->inst = inst; /* pinned while parked */
+    park(r, k);
+    return;
+  }
+  request_done(r, k, inst, rc, ctx_next, &e);
+}
+
+/* A guest is parked and its request cannot go on (why: the client went
+ * away, or out of memory): abandon the call and drop every instance the run
+ * pins (their guests are mid-request), then answer (into the void). */
+static void abandon(run *r, const char *why) {
+  size_t k = r->parked;
+  wgg_slice_cancel(&r->slice);
+  wgg_warn("wasm: middleware %s: %s; the parked guest call is abandoned", wgg_wasm_mw_name(r->pl->mws[k]), why);
+  wgg_hw_abandon(r->st[k].inst, &r->st[k].call);
+  for (size_t j = r->pl->n; j-- > 0;) /* the parked stage and the pinned ones outside it */
+    if (r->st[j].inst) {
+      wgg_wasm_mw_release(r->pl->mws[j], r->loop, r->st[j].inst, true);
+      r->st[j].inst = NULL;
+    }
+  wgg_exchange_fail(&r->ex, 500, "context canceled");
+  r->is_error = true;
+  r->done(r);
+}
+
+static void on_gone(wgg_http_req *req, void *user) {
+  (void)req;
+  run *r = user;
+  r->gone = true;
+  if (r->slice.queued) abandon(r, "the client went away");
+}
+
+/* The parked stage's next slice. */
+static void on_slice(wgg_slice *sl) {
+  run *r = sl->user;
+  size_t k = r->parked;
+  stage *s = &r->st[k];
+  bool req = s->call.parked == WGG_HW_PARKED_REQUEST;
+  uint64_t ctx_next = 0;
+  wgg_err e;
+  int rc = wgg_hw_continue(s->inst, &s->call, &ctx_next, &e);
+  if (rc == WGG_HW_PARKED) {
+    park(r, k);
+    return;
+  }
+  if (req) {
+    request_done(r, k, s->inst, rc, ctx_next, &e);
+  } else {
+    response_done(r, k, rc, &e);
+    unwind(r, k);
+  }
+}
+
+/* Stage k's guest yielded: it continues on a later loop iteration. */
+static void park(run *r, size_t k) {
+  r->parked = k;
+  if (r->req) { /* serve: a client that goes away meanwhile abandons the call */
+    r->req->on_gone = on_gone;
+    r->req->gone_user = r;
+  }
+  if (r->gone) {
+    abandon(r, "the client went away");
+    return;
+  }
+  if (wgg_slice_queue(&r->slice, r->loop, on_slice, r)) {
+    abandon(r, "out of memory");
+  }
 }
 
 static void on_pool(void *user, wgg_hw_instance *inst, int status, const char *msg) {

@@ -79,7 +79,10 @@ void wgg_pipeline_free(wgg_pipeline *pl);
 /* Serves a server request through the chain, then through `next` (the API
  * router), whose answer (captured with the request's respond hook) flows back
  * through the chain before it is sent. The request the router sees carries
- * the guests' changes. On req->loop. */
+ * the guests' changes. On req->loop. Guests run in time slices (issue 18.9):
+ * a CPU-bound guest parks between slices and the request is answered on a
+ * later loop iteration; while a guest is parked the chain owns req->on_gone
+ * (a client that goes away abandons the call and the request gets 500). */
 void wgg_pipeline_serve(wgg_pipeline *pl, wgg_http_req *req, wgg_http_handler_fn next, void *user);
 
 /* An outbound call through the chain (appHttpPipeline): the exchange starts

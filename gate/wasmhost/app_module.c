@@ -15,14 +15,13 @@
 #include "util/log.h"
 #include "wasmhost/app_internal.h"
 #include "wasmhost/httpwasm_internal.h"
+#include "wasmhost/slice.h"
 #include "wasmhost/wasmhost.h"
 
 /* C guests keep their stack in linear memory: 64K value-stack slots (512 KiB) suffice. */
 enum { APP_STACK_SLOTS = 1u << 16, APP_DEFAULT_PAGES = 1024, APP_DEFAULT_MAX_RESPONSE = 4u << 20 };
 /* pooled policy: idle instances kept (process-wide) and requests served by one instance */
 enum { APP_POOL_MAX = 64, APP_DEFAULT_MAX_INVOCATIONS = 10000 };
-/* A time slice: the guest yields after 1-2 epoch ticks of CPU (WGG_WASM_TICK_MS each). */
-enum { SLICE_TICKS = 1 };
 
 typedef enum phase { PH_START, PH_REQUEST, PH_RESPONSE } phase;
 
@@ -47,7 +46,7 @@ struct wgg_app_call {
   bool reuse;             /* the request ended well: a pooled instance goes back to the pool */
   /* time */
   uint64_t guest_ns, t0;
-  uv_idle_t *slice;       /* resumes a guest that yielded, once per loop iteration */
+  wgg_slice slice;        /* queued while the guest waits for its next slice (slice.h) */
   uint32_t uses;          /* requests the instance served before this one (pooled) */
   bool holds_ref;         /* app is a generation this call holds a reference on */
   bool started;           /* the guest was entered (a deferred call waits for the next iteration) */
@@ -364,7 +363,7 @@ static void call_free(wgg_app_call *c) {
   wgg_wagi_env_free(c->envp);
   free(c->stdin_body);
   wgg_exchange_free(&c->ex);
-  if (c->slice) uv_close((uv_handle_t *)c->slice, (uv_close_cb)free);
+  wgg_slice_close(&c->slice);
   if (c->timer) uv_close((uv_handle_t *)c->timer, (uv_close_cb)free);
   if (c->holds_ref) gen_release(c->app);
   free(c);
@@ -549,15 +548,15 @@ static void hw_done(wgg_app_call *c) {
   finish(c, c->ex.status ? c->ex.status : 200, &c->ex.resp_headers, c->ex.resp_body.data, c->ex.resp_body.len);
 }
 
-static void on_slice(uv_idle_t *t);
+static void on_slice(wgg_slice *sl);
 static void start(wgg_app_call *c);
 
 /* Guests running on this thread right now (a host call may reach another app in-process). */
 static _Thread_local int tls_running;
 
-/* Arms one time slice (1-2 epoch ticks); the CPU budget is checked when the guest yields. */
+/* Arms one time slice (up to the next epoch tick); the CPU budget is checked when the guest yields. */
 static void arm(wgg_app_call *c) {
-  wg_store_set_deadline(c->store, SLICE_TICKS + 1);
+  wg_store_set_deadline(c->store, WGG_SLICE_DEADLINE);
   c->t0 = uv_hrtime();
 }
 
@@ -581,19 +580,9 @@ static void step(wgg_app_call *c, wg_trap *t, const wg_val *res) {
         fail(c, msg);
         return;
       }
-      if (!c->slice) {
-        c->slice = malloc(sizeof *c->slice);
-        if (!c->slice) {
-          fail(c, "out of memory");
-          return;
-        }
-        uv_idle_init(c->loop, c->slice);
-        c->slice->data = c;
-      }
-      /* an idle handle runs once per loop iteration and keeps the poll from blocking, so the
-       * loop's I/O (other requests) is served between two slices; a 0 ms timer would not do:
-       * libuv runs a timer restarted from its own callback again in the same pass */
-      uv_idle_start(c->slice, on_slice);
+      /* parked guests of the loop take turns, one slice per loop iteration, and the loop's
+       * I/O (other requests) is served between two slices */
+      if (wgg_slice_queue(&c->slice, c->loop, on_slice, c)) fail(c, "out of memory");
       return;
     }
     int exit_code = 0;
@@ -668,9 +657,8 @@ static void on_timeout(uv_timer_t *t) {
   call_free(c);
 }
 
-static void on_slice(uv_idle_t *idle) {
-  uv_idle_stop(idle);
-  wgg_app_call *c = idle->data;
+static void on_slice(wgg_slice *sl) {
+  wgg_app_call *c = sl->user;
   if (!c->started) start(c); /* a call deferred by wgg_wasm_app_call */
   else resume(c, NULL, 0);
 }
@@ -724,13 +712,10 @@ int wgg_wasm_app_call(wgg_wasm_app *h, uv_loop_t *loop, const char *method, cons
     /* a guest of this thread is running (its host call invoked an app in-process): start this
      * one on the next loop iteration instead of nesting C frames, so a chain of apps calling
      * apps cannot grow the thread's stack; the caller's guest parks meanwhile */
-    if (!(c->slice = malloc(sizeof *c->slice))) {
+    if (wgg_slice_queue(&c->slice, loop, on_slice, c)) {
       call_free(c);
       return -1;
     }
-    uv_idle_init(loop, c->slice);
-    c->slice->data = c;
-    uv_idle_start(c->slice, on_slice);
     return 0;
   }
   start(c);

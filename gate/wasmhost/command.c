@@ -1,7 +1,7 @@
 /*
  * command.c: loading guest modules for components and running WASI commands
  * under a deadline (wasmhost.h). One ticker thread advances the default
- * engine's epoch every WGG_WASM_TICK_MS for the whole process.
+ * engine's epoch by one per WGG_WASM_TICK_MS for the whole process.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -14,12 +14,32 @@
 #include "util/err.h"
 #include "wasmhost/wasmhost.h"
 
+/* Guests in time slices (wgg_wasm_ticker_fine): while there are any, the
+ * ticker wakes every millisecond so that a slice ends within about 1 ms;
+ * otherwise every 10 ms (deadlines need no more, and an idle sidecar should
+ * not wake 1000 times a second). Either way the epoch advances by the
+ * milliseconds elapsed, so one epoch tick is one millisecond. */
+static int fine_guests;
+
+void wgg_wasm_ticker_fine(int delta) { __atomic_add_fetch(&fine_guests, delta, __ATOMIC_RELAXED); }
+
+static uint64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 static void *tick(void *arg) {
   (void)arg;
-  struct timespec ts = {0, WGG_WASM_TICK_MS * 1000000L};
+  uint64_t last = now_ms();
   for (;;) {
+    bool fine = __atomic_load_n(&fine_guests, __ATOMIC_RELAXED) > 0;
+    struct timespec ts = {0, (fine ? WGG_WASM_TICK_MS : 10 * WGG_WASM_TICK_MS) * 1000000L};
     nanosleep(&ts, NULL);
-    wg_engine_increment_epoch(NULL);
+    uint64_t now = now_ms(), n = now > last ? now - last : 1;
+    if (n > 1000) n = 1000; /* after a stop (SIGSTOP, suspend): deadlines do not all fire at once */
+    last = now;
+    for (uint64_t k = 0; k < n; k++) wg_engine_increment_epoch(NULL);
   }
   return NULL;
 }

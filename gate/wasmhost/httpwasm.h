@@ -92,7 +92,12 @@ typedef struct wgg_hw_call {
   size_t resp_read;
   bool resp_writer;     /* the response body writer exists (its creation after next cleared next's body) */
   uint64_t guest_ns;    /* guest time used so far in this request */
+  uint8_t parked;       /* sliced calls: 0, or the phase parked at a yield (WGG_HW_PARKED_*) */
 } wgg_hw_call;
+
+enum { WGG_HW_PARKED_REQUEST = 1, WGG_HW_PARKED_RESPONSE = 2 };
+/* What the sliced calls return besides 0 and -1: the guest yielded. */
+enum { WGG_HW_PARKED = 1 };
 
 /* Calls the guest's handle_request for c->ex. Returns 0 and *ctx_next (high
  * 32 bits: reqCtx, low 32 bits: next), or -1 with err holding a short text
@@ -105,6 +110,30 @@ int wgg_hw_handle_request(wgg_hw_instance *i, wgg_hw_call *c, uint64_t *ctx_next
 /* Calls handle_response(req_ctx, is_error) after next produced the response
  * in c->ex. Same errors as wgg_hw_handle_request. */
 int wgg_hw_handle_response(wgg_hw_instance *i, wgg_hw_call *c, uint32_t req_ctx, bool is_error, wgg_err *err);
+
+/* Time slices (issue 18.9, wasmhost/slice.h): wgg_hw_handle_request and
+ * wgg_hw_handle_response run the guest to the end on the caller's thread. The
+ * _sliced variants run it for one slice (at most WGG_SLICE_DEADLINE epoch
+ * ticks) and return WGG_HW_PARKED when it yielded with budget left: the
+ * instance is parked (pinned to c, c->parked says which call), nothing else may
+ * run on it, and the caller continues it later with wgg_hw_continue (or drops
+ * it with wgg_hw_abandon). Otherwise they return what the plain calls return
+ * (0, or -1 with err). The request's budget (the module's deadline_ms) counts
+ * guest time over all slices; a guest that uses it up fails with the same
+ * "wasm error: interrupted (deadline of N ms)" as an unsliced one. */
+int wgg_hw_handle_request_sliced(wgg_hw_instance *i, wgg_hw_call *c, uint64_t *ctx_next, wgg_err *err);
+int wgg_hw_handle_response_sliced(wgg_hw_instance *i, wgg_hw_call *c, uint32_t req_ctx, bool is_error,
+                                  wgg_err *err);
+
+/* Continues a parked call for one more slice. Returns WGG_HW_PARKED again, or
+ * how the parked call ended: 0 (for a parked handle_request with *ctx_next set,
+ * as wgg_hw_handle_request) or -1 with err; the instance must be discarded
+ * after -1. */
+int wgg_hw_continue(wgg_hw_instance *i, wgg_hw_call *c, uint64_t *ctx_next, wgg_err *err);
+
+/* Drops a parked call (wg_store_abandon): the request went away. The instance
+ * must be discarded (its guest state is mid-call). No-op when not parked. */
+void wgg_hw_abandon(wgg_hw_instance *i, wgg_hw_call *c);
 
 /* Logs (at debug, "wasm stdout: ..."/"wasm stderr: ...") and clears what the
  * guest wrote to stdout/stderr since the last call. */

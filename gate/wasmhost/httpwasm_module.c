@@ -14,6 +14,7 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "wasmhost/httpwasm_internal.h"
+#include "wasmhost/slice.h"
 #include "wasmhost/wasmhost.h"
 
 /* Value stack of an instance: guests compiled from C or TinyGo keep their own
@@ -136,9 +137,8 @@ static int trap_error(wgg_hw_instance *i, wg_trap *t, const char *fn, wgg_err *e
   int exit_code = 0;
   if (i->wasi && wg_wasi_exited(i->wasi, &exit_code)) /* proc_exit: wazero closes the module */
     wgg_err_set(err, "module closed with exit_code(%d)", exit_code);
-  else if (code == WG_TRAP_INTERRUPTED)
-    wgg_err_set(err, "wasm error: %s (deadline of %llu ms)", wg_trap_message(t),
-                (unsigned long long)i->m->deadline_ms);
+  else if (code == WG_TRAP_INTERRUPTED || code == WG_TRAP_YIELDED) /* yielded: the budget ran out over slices */
+    wgg_err_set(err, "wasm error: interrupted (deadline of %llu ms)", (unsigned long long)i->m->deadline_ms);
   else if (code == WG_TRAP_HOST)
     wgg_err_set(err, "%s", wg_trap_message(t));
   else
@@ -261,26 +261,44 @@ void wgg_hw_flush_output(wgg_hw_instance *i) {
   }
 }
 
-/* Runs one guest call with the deadline armed for the request's remaining budget. */
+/* Runs one guest call with the deadline armed for the request's remaining budget
+ * (sliced: for one slice, yielding at its end). */
 static wg_trap *timed_call(wgg_hw_instance *i, wgg_hw_call *c, wg_func *f, const wg_val *args, size_t nargs,
-                           wg_val *res, size_t nres) {
-  arm_deadline(i, c->guest_ns);
+                           wg_val *res, size_t nres, bool sliced) {
+  wg_store_set_yield(i->store, sliced);
+  if (sliced) wg_store_set_deadline(i->store, WGG_SLICE_DEADLINE);
+  else arm_deadline(i, c->guest_ns);
   uint64_t t0 = uv_hrtime();
   i->call = c;
-  wg_trap *t = wg_func_call(i->store, f, args, nargs, res, nres);
+  wg_trap *t = f ? wg_func_call(i->store, f, args, nargs, res, nres) : wg_func_resume(i->store, NULL, 0, res, nres);
   i->call = NULL;
   c->guest_ns += uv_hrtime() - t0;
   return t;
 }
 
-int wgg_hw_handle_request(wgg_hw_instance *i, wgg_hw_call *c, uint64_t *ctx_next, wgg_err *err) {
-  c->features = wgg_hw_module_features(i->m);
-  c->after_next = false;
-  wg_val res = {.kind = WG_I64};
-  wg_trap *t = timed_call(i, c, i->handle_request, NULL, 0, &res, 1);
-  if (t) return trap_error(i, t, "handle_request", err);
-  *ctx_next = (uint64_t)res.of.i64;
-  if ((uint32_t)*ctx_next != 0 && !c->req_written && !(c->features & WGG_HW_BUFFER_REQUEST) && c->req_read) {
+/* After a slice: 1 when the guest yielded with budget left (parked), else
+ * NULL/the trap to report (a yield past the budget is abandoned and reported
+ * as the deadline). */
+static int yielded(wgg_hw_instance *i, wgg_hw_call *c, wg_trap **t, uint8_t phase) {
+  if (!*t || wg_trap_code_of(*t) != WG_TRAP_YIELDED) {
+    c->parked = 0;
+    return 0;
+  }
+  uint64_t budget = i->m->deadline_ms * 1000000u;
+  if (budget && c->guest_ns >= budget) {
+    wg_store_abandon(i->store);
+    c->parked = 0;
+    return 0; /* *t (YIELDED) reports as the deadline */
+  }
+  wg_trap_delete(*t);
+  *t = NULL;
+  c->parked = phase;
+  return 1;
+}
+
+/* What handle_request's result means for the request body. */
+static void request_done(wgg_hw_call *c, uint64_t ctx_next) {
+  if ((uint32_t)ctx_next != 0 && !c->req_written && !(c->features & WGG_HW_BUFFER_REQUEST) && c->req_read) {
     /* host-go without buffer_request: next reads the rest of the consumed stream */
     wgg_buf *b = &c->ex->req_body;
     size_t k = c->req_read < b->len ? c->req_read : b->len;
@@ -289,14 +307,70 @@ int wgg_hw_handle_request(wgg_hw_instance *i, wgg_hw_call *c, uint64_t *ctx_next
     b->data[b->len] = '\0';
     c->ex->req_changed = true;
   }
+}
+
+static int request(wgg_hw_instance *i, wgg_hw_call *c, uint64_t *ctx_next, wgg_err *err, bool sliced) {
+  c->features = wgg_hw_module_features(i->m);
+  c->after_next = false;
+  c->parked = 0;
+  wg_val res = {.kind = WG_I64};
+  wg_trap *t = timed_call(i, c, i->handle_request, NULL, 0, &res, 1, sliced);
+  if (sliced && yielded(i, c, &t, WGG_HW_PARKED_REQUEST)) return WGG_HW_PARKED;
+  if (t) return trap_error(i, t, "handle_request", err);
+  *ctx_next = (uint64_t)res.of.i64;
+  request_done(c, *ctx_next);
   return 0;
 }
 
-int wgg_hw_handle_response(wgg_hw_instance *i, wgg_hw_call *c, uint32_t req_ctx, bool is_error, wgg_err *err) {
+static int response(wgg_hw_instance *i, wgg_hw_call *c, uint32_t req_ctx, bool is_error, wgg_err *err,
+                    bool sliced) {
   c->after_next = true;
   c->resp_read = 0;
+  c->parked = 0;
   wg_val args[2] = {{.kind = WG_I32, .of.i32 = (int32_t)req_ctx}, {.kind = WG_I32, .of.i32 = is_error ? 1 : 0}};
-  wg_trap *t = timed_call(i, c, i->handle_response, args, 2, NULL, 0);
+  wg_trap *t = timed_call(i, c, i->handle_response, args, 2, NULL, 0, sliced);
+  if (sliced && yielded(i, c, &t, WGG_HW_PARKED_RESPONSE)) return WGG_HW_PARKED;
   if (t) return trap_error(i, t, "handle_response", err);
   return 0;
+}
+
+int wgg_hw_handle_request(wgg_hw_instance *i, wgg_hw_call *c, uint64_t *ctx_next, wgg_err *err) {
+  return request(i, c, ctx_next, err, false);
+}
+
+int wgg_hw_handle_response(wgg_hw_instance *i, wgg_hw_call *c, uint32_t req_ctx, bool is_error, wgg_err *err) {
+  return response(i, c, req_ctx, is_error, err, false);
+}
+
+int wgg_hw_handle_request_sliced(wgg_hw_instance *i, wgg_hw_call *c, uint64_t *ctx_next, wgg_err *err) {
+  return request(i, c, ctx_next, err, true);
+}
+
+int wgg_hw_handle_response_sliced(wgg_hw_instance *i, wgg_hw_call *c, uint32_t req_ctx, bool is_error,
+                                  wgg_err *err) {
+  return response(i, c, req_ctx, is_error, err, true);
+}
+
+int wgg_hw_continue(wgg_hw_instance *i, wgg_hw_call *c, uint64_t *ctx_next, wgg_err *err) {
+  uint8_t phase = c->parked;
+  if (!phase || !wg_store_suspended(i->store)) {
+    c->parked = 0;
+    return wgg_err_set(err, "wasm: no parked guest call to continue");
+  }
+  bool req = phase == WGG_HW_PARKED_REQUEST;
+  wg_val res = {.kind = WG_I64};
+  wg_trap *t = timed_call(i, c, NULL, NULL, 0, &res, req ? 1 : 0, true);
+  if (yielded(i, c, &t, phase)) return WGG_HW_PARKED;
+  if (t) return trap_error(i, t, req ? "handle_request" : "handle_response", err);
+  if (req) {
+    *ctx_next = (uint64_t)res.of.i64;
+    request_done(c, *ctx_next);
+  }
+  return 0;
+}
+
+void wgg_hw_abandon(wgg_hw_instance *i, wgg_hw_call *c) {
+  if (!c->parked) return;
+  if (wg_store_suspended(i->store)) wg_store_abandon(i->store);
+  c->parked = 0;
 }

@@ -75,8 +75,15 @@ int wgg_wasm_run_command_opts(const wg_module *m, const wg_wasi_config *cfg, con
 int wgg_wasm_check_imports(const wg_module *m, const wg_wasi_config *cfg, wgg_wasm_link_fn link, void *env,
                            wgg_err *err);
 
-/* Period of the epoch ticker, in milliseconds. */
-#define WGG_WASM_TICK_MS 10
+/* One epoch tick, in milliseconds. The ticker thread advances the epoch by
+ * the milliseconds elapsed, waking every 10 ms, or every millisecond while a
+ * guest runs in time slices (wgg_wasm_ticker_fine). */
+#define WGG_WASM_TICK_MS 1
+
+/* Counts guests in time slices up (delta 1) or down (-1): while the count is
+ * positive the ticker wakes every WGG_WASM_TICK_MS, so a slice (which ends
+ * at the next tick) lasts about a millisecond (wasmhost/slice.h). Any thread. */
+void wgg_wasm_ticker_fine(int delta);
 
 /* Starts the process's epoch ticker once (later calls do nothing). */
 void wgg_wasm_ticker_start(void);
