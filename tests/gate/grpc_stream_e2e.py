@@ -241,19 +241,28 @@ check(got["a"] and got["c"], f"both streams receive: {got}")
 # ---- an event a closing stream leaves unanswered goes to the other ----
 http_publish("orders", json.dumps({"k": 1}))
 http_publish("orders", json.dumps({"k": 2}))
+held = {}
+for name, s in (("a", a), ("c", c)):
+    ev = s.event(3)
+    if ev is not None:
+        held[name] = ev
+check(len(held) >= 1, f"no event on either stream: {held}")
+closer, other = (a, c) if "a" in held else (c, a)
+name_other = "c" if closer is a else "a"
 seen = []
-ev_a = a.event(3)
-ev_c = c.event(3)
-check(ev_a is not None and ev_c is not None, f"one event each: {ev_a} {ev_c}")
-c.answer(ev_c.id, SUCCESS)
-seen.append(json.loads(ev_c.data)["k"])
-a.close()  # ev_a unanswered
-check(a.end_status()[0] == grpc.StatusCode.CANCELLED, "cancelled")
-moved = c.event(5)
-check(moved is not None and moved.id == ev_a.id, f"the unanswered event did not move to the open stream: {moved}")
-c.answer(moved.id, SUCCESS)
-seen.append(json.loads(moved.data)["k"])
-check(sorted(seen) == [1, 2], f"events: {seen}")
+if name_other in held:  # the other stream answers what it has
+    other.answer(held[name_other].id, SUCCESS)
+    seen.append(json.loads(held[name_other].data)["k"])
+closer.close()  # its event unanswered
+check(closer.end_status()[0] == grpc.StatusCode.CANCELLED, "cancelled")
+while len(seen) < 2:
+    moved = other.event(5)
+    if moved is None:
+        break
+    other.answer(moved.id, SUCCESS)
+    seen.append(json.loads(moved.data)["k"])
+check(sorted(seen) == [1, 2], f"the unanswered event did not move to the open stream: {seen}")
+c = other  # the stream still open
 
 # ---- a closed stream stops delivery: nothing arrives once the last one closes ----
 c.close()
