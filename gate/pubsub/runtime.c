@@ -132,7 +132,7 @@ static wgg_pubsub_entry *find_pubsub(struct wgg_psrt *rt, const char *name) {
 }
 
 /* Registers spec (moved in, emptied) and subscribes it on its component. */
-static void add_sub(struct wgg_psrt *rt, wgg_sub_spec *spec) {
+static void add_sub_locked(struct wgg_psrt *rt, wgg_sub_spec *spec) {
   wgg_pubsub_entry *e = find_pubsub(rt, spec->pubsub);
   if (!e) {
     wgg_warn("subscription to topic %s: pubsub %s not found; skipped", spec->topic, spec->pubsub);
@@ -146,18 +146,18 @@ static void add_sub(struct wgg_psrt *rt, wgg_sub_spec *spec) {
     return;
   }
   pthread_mutex_lock(&rt->mu); /* streams attach from other threads */
-  bool dup = false;
-  for (size_t i = 0; i < rt->n_subs && !dup; i++)
-    dup = !strcmp(rt->subs[i]->spec.pubsub, spec->pubsub) && !strcmp(rt->subs[i]->spec.topic, spec->topic);
+  int dup_kind = -1;
+  for (size_t i = 0; i < rt->n_subs && dup_kind < 0; i++)
+    if (!strcmp(rt->subs[i]->spec.pubsub, spec->pubsub) && !strcmp(rt->subs[i]->spec.topic, spec->topic))
+      dup_kind = rt->subs[i]->spec.kind;
   pthread_mutex_unlock(&rt->mu);
-  for (size_t i = 0; dup && i < rt->n_subs; i++)
-    if (!strcmp(rt->subs[i]->spec.pubsub, spec->pubsub) && !strcmp(rt->subs[i]->spec.topic, spec->topic)) {
-      wgg_warn("topic %s of pubsub %s is already subscribed (%s); the %s subscription is ignored", spec->topic,
-               spec->pubsub, rt->subs[i]->spec.kind == WGG_SUB_DECLARATIVE ? "declarative" : "programmatic",
-               spec->kind == WGG_SUB_DECLARATIVE ? "declarative" : "programmatic");
-      wgg_sub_free(spec);
-      return;
-    }
+  if (dup_kind >= 0) {
+    wgg_warn("topic %s of pubsub %s is already subscribed (%s); the %s subscription is ignored", spec->topic,
+             spec->pubsub, dup_kind == WGG_SUB_DECLARATIVE ? "declarative" : dup_kind == WGG_SUB_STREAMING ? "by a stream" : "programmatic",
+             spec->kind == WGG_SUB_DECLARATIVE ? "declarative" : "programmatic");
+    wgg_sub_free(spec);
+    return;
+  }
   psub *s = calloc(1, sizeof *s);
   pthread_mutex_lock(&rt->mu); /* readers of /v1.0/metadata walk the array under mu */
   psub **grown = s ? realloc(rt->subs, (rt->n_subs + 1) * sizeof *grown) : NULL;
@@ -184,6 +184,13 @@ static void add_sub(struct wgg_psrt *rt, wgg_sub_spec *spec) {
   pthread_mutex_unlock(&rt->mu);
   wgg_info("app is subscribed to topic %s through pubsub=%s (%s)", s->spec.topic, s->spec.pubsub,
            s->spec.kind == WGG_SUB_DECLARATIVE ? "declarative" : "programmatic");
+}
+
+/* add_sub_locked under attach_mu: a stream may be subscribing the same topic meanwhile. */
+static void add_sub(struct wgg_psrt *rt, wgg_sub_spec *spec) {
+  pthread_mutex_lock(&rt->attach_mu);
+  add_sub_locked(rt, spec);
+  pthread_mutex_unlock(&rt->attach_mu);
 }
 
 int wgg_psrt_sub_init(struct wgg_psrt *rt, psub *s, wgg_pubsub_entry *e) {
