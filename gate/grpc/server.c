@@ -206,7 +206,7 @@ static ssize_t read_stream_out(nghttp2_session *h2, int32_t sid, uint8_t *buf, s
   wgg_grpc_call *k = src->ptr;
   size_t n = k->sout.len - k->sout_off;
   if (n > len) n = len;
-  memcpy(buf, k->sout.data + k->sout_off, n);
+  if (n) memcpy(buf, k->sout.data + k->sout_off, n);
   k->sout_off += n;
   if (k->sout_off == k->sout.len) {
     k->sout.len = k->sout_off = 0;
@@ -243,10 +243,20 @@ static void submit_answer(wgg_grpc_call *k, int code) {
   if (k->dispatched && c && c->srv->cfg.observe)
     c->srv->cfg.observe(wgg_grpc_call_path(k), code, uv_hrtime() - k->start_ns, c->srv->cfg.user);
   if (!c || !k->stream_open || c->closing) return;
-  if (k->streaming && k->head_sent) { /* trailers after what is queued */
+  if (k->streaming && (k->head_sent || code == 0)) { /* trailers after what is queued */
     k->fin = true;
     k->fin_code = code;
-    if (k->deferred) {
+    if (!k->head_sent) { /* OK without a message: headers, then the trailers from the data source */
+      k->head_sent = true;
+      nghttp2_nv hv[2 + 16];
+      size_t hn = 0;
+      hv[hn++] = (nghttp2_nv)NV(":status", "200", 3);
+      hv[hn++] = (nghttp2_nv)NV("content-type", "application/grpc", 16);
+      for (size_t i = 0; i < k->n_resp_hdrs; i++)
+        hv[hn++] = (nghttp2_nv)NV(k->resp_hdrs[i].name, k->resp_hdrs[i].value, strlen(k->resp_hdrs[i].value));
+      nghttp2_data_provider dp = {.source.ptr = k, .read_callback = read_stream_out};
+      nghttp2_submit_response(c->h2, k->stream_id, hv, hn, &dp);
+    } else if (k->deferred) {
       k->deferred = false;
       nghttp2_session_resume_data(c->h2, k->stream_id);
     }
