@@ -168,6 +168,9 @@ st, _, body = sc.request("GET", "/v1.0/metadata")
 subs = json.loads(body)["subscriptions"]
 check(any(s["topic"] == "orders" and s["pubsubname"] == "mem" and s["type"] == "STREAMING" for s in subs),
       f"metadata subscriptions: {subs}")
+md = stub.GetMetadata(D.GetMetadataRequest(), timeout=10)
+check(any(s.topic == "orders" and s.pubsub_name == "mem" and s.type == D.STREAMING for s in md.subscriptions),
+      f"gRPC GetMetadata subscriptions: {md.subscriptions}")
 
 # ---- RETRY redelivers (backOffDuration 200ms), then SUCCESS ----
 http_publish("orders", json.dumps({"n": 2}))
