@@ -305,6 +305,10 @@ check(not any(s["topic"] in ("dup", "halfclose") for s in json.loads(body)["subs
 
 # ---- a stream that does not read: events wait in flow control, nothing is lost ----
 slow = Stream("mem", "bulk", read=False)
+deadline = time.time() + 10  # not reading: wait for the subscription where the sidecar lists it
+while time.time() < deadline and not any(
+        s["topic"] == "bulk" for s in json.loads(sc.request("GET", "/v1.0/metadata")[2])["subscriptions"]):
+    time.sleep(0.05)
 big = "x" * 200000
 for i in range(20):  # 4 MB: beyond the 1 MiB window and the socket buffers
     http_publish("bulk", json.dumps({"i": i, "pad": big}))
