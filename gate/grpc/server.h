@@ -1,9 +1,11 @@
 /*
- * server.h: a gRPC server for unary calls on one libuv loop: HTTP/2 with
- * prior knowledge (h2c; RFC 9113 3.3) through libnghttp2, and gRPC's framing
- * over it (grpc/doc/PROTOCOL-HTTP2.md): one length-prefixed message in, one
- * out, then the trailers grpc-status and grpc-message (percent-encoded).
- * It knows nothing of Dapr: a handler gets each complete call.
+ * server.h: a gRPC server on one libuv loop: HTTP/2 with prior knowledge
+ * (h2c; RFC 9113 3.3) through libnghttp2, and gRPC's framing over it
+ * (grpc/doc/PROTOCOL-HTTP2.md): for unary calls one length-prefixed message
+ * in, one out, then the trailers grpc-status and grpc-message
+ * (percent-encoded); streaming methods (the config's `streaming` hook) get
+ * any number of messages each way (wgg_grpc_stream_*, at the end of this
+ * file). It knows nothing of Dapr: a handler gets each complete call.
  *
  * Limits: messages larger than max_msg are refused with RESOURCE_EXHAUSTED
  * (grpc-go's MaxRecvMsgSize wording), as are request bytes beyond

@@ -9,7 +9,9 @@
  * metadata (Dapr's retry defaults); messages still failing go to the
  * deadLetterTopic when set, else back to the broker (not acknowledged).
  * In-flight deliveries are bounded per subscription (the component's
- * `concurrency`); with 1, delivery keeps the broker's order.
+ * `concurrency`); with 1, delivery keeps the broker's order. gRPC streaming
+ * subscriptions are subscribers of the same runtime (wgg_psrt_stream_*); the
+ * thread runs without an app port for them.
  */
 #ifndef WGG_PUBSUB_RUNTIME_H
 #define WGG_PUBSUB_RUNTIME_H
