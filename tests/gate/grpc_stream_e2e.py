@@ -11,7 +11,8 @@ messages, an event left unanswered by a stream that closes going to the
 other, a closed stream no longer receiving, the subscription in
 /v1.0/metadata while open, daprd's errors (unknown pubsub, missing topic,
 no initial request, a second initial request, the client's half-close),
-and a stream that does not read while events wait.
+a stream that does not read while events wait, and with pubsub.redis a message
+that arrived while no stream was open reaching the next stream.
 
 Run with Debian's python3 (python3-grpcio, python3-grpc-tools).
 """
@@ -326,6 +327,53 @@ while len(got) < 20:
     slow.answer(ev.id, SUCCESS)
 check(sorted(got) == list(range(20)), f"stalled stream received {len(got)}: {got[:5]}")
 slow.close()
+
+# ---- a durable broker (Redis): what arrives while no stream is open waits for the next stream ----
+from brokers import Redis  # noqa: E402
+rd = Redis().start()
+sc2 = Sidecar(BIN, app_id="streamer2")
+sc2.write_resource("ps.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: rps\nspec:\n"
+                              "  type: pubsub.redis\n  version: v1\n  metadata:\n"
+                              f"  - name: redisHost\n    value: 127.0.0.1:{rd.port}\n"
+                              "  - name: processingTimeout\n    value: 1s\n  - name: redeliverInterval\n    value: 300ms\n"
+                              "  - name: backOffDuration\n    value: 200ms\n")
+sc2.start()
+ch2 = grpc.insecure_channel(f"127.0.0.1:{sc2.grpc_port}")
+stub_mem, stub = stub, DG.DaprStub(ch2)
+
+
+def publish2(body):
+    st, _, b = sc2.request("POST", "/v1.0/publish/rps/jobs", body=body, headers={"Content-Type": "application/json"})
+    check(st == 204, f"publish to redis: {st} {b!r}")
+
+
+x = Stream("rps", "jobs")
+x.subscribed()
+publish2(json.dumps({"job": 1}))
+ev = x.event()
+check(ev is not None and json.loads(ev.data) == {"job": 1}, f"redis event: {ev}")
+x.answer(ev.id, RETRY)
+again = x.event(5)
+check(again is not None and again.id == ev.id, f"redis RETRY: {again}")
+x.answer(again.id, SUCCESS)
+x.send(None)  # half-close after the answer (a cancel could overtake it: the event would count as unanswered)
+check(x.end_status() == (grpc.StatusCode.UNKNOWN, "EOF"), "redis stream half-closed")
+time.sleep(0.3)
+publish2(json.dumps({"job": 2}))  # read by the component with no stream open: handed back, stays pending
+time.sleep(0.5)
+y = Stream("rps", "jobs")
+y.subscribed()
+ev = y.event(15)
+check(ev is not None and json.loads(ev.data) == {"job": 2}, f"the pending message reaches the next stream: {ev}")
+if ev is not None:
+    y.answer(ev.id, SUCCESS)
+quiet(y, 2.0)  # acknowledged: not reclaimed again (processingTimeout 1s)
+y.close()
+y.end_status()
+sc2.stop()
+ch2.close()
+rd.cleanup()
+stub = stub_mem
 
 # ---- shutdown with a stream open ends it ----
 s = Stream("mem", "last")
