@@ -2,7 +2,8 @@
  * fuzz_grpc.c: the gRPC server's HTTP/2 and gRPC framing (gate/grpc/server.c)
  * on hostile bytes. Each input follows the HTTP/2 client preface on one end of
  * a socketpair whose other end the server adopts; the handler decodes a
- * GetStateRequest with protobuf-c and answers, as the Dapr service does. The
+ * GetStateRequest with protobuf-c and answers, as the Dapr service does, or
+ * (paths starting "/s") serves a bidirectional echo stream. The
  * server must never crash, leak or hang, whatever the frames.
  */
 #include <stdint.h>
@@ -14,8 +15,35 @@
 #include "dapr/proto/runtime/v1/dapr.pb-c.h"
 #include "grpc/server.h"
 
+/* Streaming methods (paths starting "/s"): every client message is echoed
+ * twice; one starting with 'x' ends the call with an error, the client's
+ * half-close with OK. */
+static bool streaming(const char *path, void *user) {
+  (void)user;
+  return path[0] == '/' && path[1] == 's';
+}
+
+static void s_msg(wgg_grpc_call *call, const uint8_t *msg, size_t len, void *ctx) {
+  (void)ctx;
+  if (len && msg[0] == 'x') {
+    wgg_grpc_stream_finish(call, 3, "stop %zu", len);
+    return;
+  }
+  wgg_grpc_stream_send_raw(call, msg, len);
+  wgg_grpc_stream_send_raw(call, msg, len);
+}
+
+static void s_end(wgg_grpc_call *call, bool gone, void *ctx) {
+  (void)ctx;
+  wgg_grpc_stream_finish(call, gone ? 1 : 0, "gone");
+}
+
 static void handler(wgg_grpc_call *call, void *user) {
   (void)user;
+  if (streaming(wgg_grpc_call_path(call), NULL)) {
+    wgg_grpc_stream_set(call, s_msg, s_end, NULL);
+    return;
+  }
   size_t len;
   const uint8_t *data = wgg_grpc_call_msg(call, &len);
   ProtobufCMessage *m = protobuf_c_message_unpack(&dapr__proto__runtime__v1__get_state_request__descriptor, NULL, len, data);
@@ -45,7 +73,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size > 60000) return 0; /* fits the socket buffer: written before the loop runs */
   uv_loop_t loop;
   uv_loop_init(&loop);
-  wgg_grpc_server_config cfg = {.max_msg = 4096, .max_head = 4096, .idle_timeout_ms = 0, .handler = handler};
+  wgg_grpc_server_config cfg = {.max_msg = 4096, .max_head = 4096, .idle_timeout_ms = 0, .handler = handler,
+                             .streaming = streaming};
   wgg_err err;
   srv = wgg_grpc_server_new(&loop, &cfg, &err);
   int sv[2];

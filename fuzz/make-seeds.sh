@@ -118,15 +118,15 @@ echo "make-seeds: $i inputs in $top/resiliency"
 
 # OUT_DIR/grpc/ (for fuzz_grpc): HTTP/2 frames after the client preface: a
 # whole unary GetState call, one with grpc-timeout, an oversized message
-# prefix, a reset stream and a PING.
+# prefix, a reset stream and a PING; streams on the target's echo method.
 mkdir -p "$top/grpc"
 python3 - "$top/grpc" <<'PY'
 import struct, sys
 out = sys.argv[1]
 def frame(t, f, sid, p=b""): return struct.pack(">I", len(p))[1:] + bytes([t, f]) + struct.pack(">I", sid) + p
 def lit(n, v): return b"\x00" + bytes([len(n)]) + n.encode() + bytes([len(v)]) + v.encode()
-def hdrs(extra=b""):
-    return (lit(":method", "POST") + lit(":scheme", "http") + lit(":path", "/dapr.proto.runtime.v1.Dapr/GetState") +
+def hdrs(extra=b"", path="/dapr.proto.runtime.v1.Dapr/GetState"):
+    return (lit(":method", "POST") + lit(":scheme", "http") + lit(":path", path) +
             lit(":authority", "x") + lit("content-type", "application/grpc") + lit("te", "trailers") + extra)
 msg = b"\x0a\x0astatestore\x12\x01k"
 grpc = b"\x00" + struct.pack(">I", len(msg)) + msg
@@ -136,6 +136,10 @@ seeds = {
     "big": frame(4, 0, 0) + frame(1, 4, 1, hdrs()) + frame(0, 1, 1, b"\x00\x7f\xff\xff\xff" + b"x" * 20),
     "reset": frame(4, 0, 0) + frame(1, 4, 1, hdrs()) + frame(3, 0, 1, b"\x00\x00\x00\x08") + frame(6, 0, 0, b"12345678"),
     "two": frame(4, 0, 0) + frame(1, 5, 1, hdrs()) + frame(1, 4, 3, hdrs()) + frame(0, 0, 3, grpc[:4]) + frame(0, 1, 3, grpc[4:]),
+    # the target's echo stream (paths "/s..."): messages split across frames, a small window, then half-close
+    "stream": frame(4, 0, 0, b"\x00\x04\x00\x00\x00\x10") + frame(1, 4, 1, hdrs(path="/stream")) + frame(0, 0, 1, grpc + grpc[:3]) +
+              frame(0, 0, 1, grpc[3:]) + frame(0, 0, 1, b"\x00\x00\x00\x00\x01x") + frame(0, 1, 1, grpc),
+    "stream_rst": frame(4, 0, 0) + frame(1, 4, 1, hdrs(path="/s")) + frame(0, 0, 1, grpc) + frame(3, 0, 1, b"\x00\x00\x00\x08"),
 }
 for k, v in seeds.items():
     open(f"{out}/{k}", "wb").write(v)

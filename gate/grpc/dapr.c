@@ -651,6 +651,10 @@ void wgg_grpc_dapr_handle(wgg_grpc_call *call, void *user) {
       return;
     }
   }
+  if (wgg_grpc_dapr_streaming(path, api)) {
+    wgg_grpc_subscribe_topic_events(api, call);
+    return;
+  }
   if (!table) {
     wgg_grpc_fail(call, WGG_GRPC_UNIMPLEMENTED, "unknown service %s", service);
     return;

@@ -42,4 +42,8 @@ void wgg_grpc_delete_state(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *
 void wgg_grpc_delete_bulk_state(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m);
 void wgg_grpc_transaction(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m);
 
+/* SubscribeTopicEventsAlpha1 (dapr_subscribe.c): takes the streaming call
+ * at its HEADERS and serves it until it ends. */
+void wgg_grpc_subscribe_topic_events(wgg_api *api, wgg_grpc_call *call);
+
 #endif

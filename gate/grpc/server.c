@@ -53,6 +53,18 @@ struct wgg_grpc_call {
   uv_timer_t deadline;
   bool timer_on;
   uint64_t start_ns; /* uv_hrtime() at dispatch */
+  /* streaming (wgg_grpc_stream_*) */
+  bool streaming;       /* dispatched at its HEADERS; messages both ways */
+  bool head_sent;       /* the response HEADERS and its data source are submitted */
+  bool deferred;        /* the data source waits for more output */
+  bool fin;             /* wgg_grpc_stream_finish called: trailers after the output */
+  bool peer_done;       /* the client half-closed (or the stream is gone): on_end was called */
+  wgg_buf sout;         /* output messages not yet taken by nghttp2 */
+  size_t sout_off;
+  int fin_code;
+  wgg_grpc_stream_msg_fn on_msg;
+  wgg_grpc_stream_end_fn on_end;
+  void *sctx;
 };
 
 struct conn {
@@ -87,6 +99,7 @@ struct wgg_grpc_server {
 
 static void conn_flush(conn *c);
 static void conn_close(conn *c);
+static void stream_peer_done(wgg_grpc_call *k, bool gone);
 
 /* ---- calls ---- */
 
@@ -98,6 +111,7 @@ static void call_unref(wgg_grpc_call *k) {
     free(k->resp_hdrs[i].value);
   }
   wgg_buf_free(&k->in);
+  wgg_buf_free(&k->sout);
   free(k->out);
   free(k->message);
   free(k->details);
@@ -184,6 +198,40 @@ static ssize_t read_out(nghttp2_session *h2, int32_t sid, uint8_t *buf, size_t l
   return (ssize_t)n;
 }
 
+/* The data source of a streaming response: queued messages as nghttp2's
+ * flow control lets them out, then (once finished) the trailers. */
+static ssize_t read_stream_out(nghttp2_session *h2, int32_t sid, uint8_t *buf, size_t len, uint32_t *flags,
+                               nghttp2_data_source *src, void *user) {
+  (void)user;
+  wgg_grpc_call *k = src->ptr;
+  size_t n = k->sout.len - k->sout_off;
+  if (n > len) n = len;
+  if (n) memcpy(buf, k->sout.data + k->sout_off, n);
+  k->sout_off += n;
+  if (k->sout_off == k->sout.len) {
+    k->sout.len = k->sout_off = 0;
+    if (!k->fin) {
+      if (n == 0) {
+        k->deferred = true;
+        return NGHTTP2_ERR_DEFERRED;
+      }
+      return (ssize_t)n;
+    }
+    *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
+    nghttp2_nv tr[3];
+    size_t t = 0;
+    snprintf(k->status, sizeof k->status, "%d", k->fin_code);
+    tr[t++] = (nghttp2_nv){(uint8_t *)"grpc-status", (uint8_t *)k->status, 11, strlen(k->status), NGHTTP2_NV_FLAG_NONE};
+    if (k->fin_code && k->message)
+      tr[t++] = (nghttp2_nv){(uint8_t *)"grpc-message", (uint8_t *)k->message, 12, strlen(k->message), NGHTTP2_NV_FLAG_NONE};
+    if (k->fin_code && k->details)
+      tr[t++] = (nghttp2_nv){(uint8_t *)"grpc-status-details-bin", (uint8_t *)k->details, 23, strlen(k->details),
+                             NGHTTP2_NV_FLAG_NONE};
+    if (nghttp2_submit_trailer(h2, sid, tr, t)) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  }
+  return (ssize_t)n;
+}
+
 #define NV(n, v, vl) {(uint8_t *)(n), (uint8_t *)(v), strlen(n), (vl), NGHTTP2_NV_FLAG_NONE}
 
 /* Submits the response of k: status 0 with k->out as the message, or a
@@ -195,6 +243,26 @@ static void submit_answer(wgg_grpc_call *k, int code) {
   if (k->dispatched && c && c->srv->cfg.observe)
     c->srv->cfg.observe(wgg_grpc_call_path(k), code, uv_hrtime() - k->start_ns, c->srv->cfg.user);
   if (!c || !k->stream_open || c->closing) return;
+  if (k->streaming && (k->head_sent || code == 0)) { /* trailers after what is queued */
+    k->fin = true;
+    k->fin_code = code;
+    if (!k->head_sent) { /* OK without a message: headers, then the trailers from the data source */
+      k->head_sent = true;
+      nghttp2_nv hv[2 + 16];
+      size_t hn = 0;
+      hv[hn++] = (nghttp2_nv)NV(":status", "200", 3);
+      hv[hn++] = (nghttp2_nv)NV("content-type", "application/grpc", 16);
+      for (size_t i = 0; i < k->n_resp_hdrs; i++)
+        hv[hn++] = (nghttp2_nv)NV(k->resp_hdrs[i].name, k->resp_hdrs[i].value, strlen(k->resp_hdrs[i].value));
+      nghttp2_data_provider dp = {.source.ptr = k, .read_callback = read_stream_out};
+      nghttp2_submit_response(c->h2, k->stream_id, hv, hn, &dp);
+    } else if (k->deferred) {
+      k->deferred = false;
+      nghttp2_session_resume_data(c->h2, k->stream_id);
+    }
+    conn_flush(c);
+    return;
+  }
   nghttp2_nv nv[5 + 16];
   size_t n = 0;
   nv[n++] = (nghttp2_nv)NV(":status", "200", 3);
@@ -220,6 +288,7 @@ static void fail_now(wgg_grpc_call *k, int code, const char *msg) {
   free(k->message);
   k->message = wgg_grpc_percent_encode(msg);
   submit_answer(k, code);
+  stream_peer_done(k, true);
 }
 
 void wgg_grpc_reply(wgg_grpc_call *k, const ProtobufCMessage *msg) {
@@ -282,8 +351,8 @@ static void arm_timer(wgg_grpc_call *k, uint64_t ms) {
   uv_timer_start(&k->deadline, on_deadline, ms, 0);
 }
 
-/* The request is complete: check its framing and hand it to the handler. */
-static void dispatch(wgg_grpc_call *k) {
+/* Whether k's headers make a gRPC request (else it is answered with 415/405). */
+static bool check_grpc(wgg_grpc_call *k) {
   const char *ct = wgg_grpc_call_header(k, "content-type");
   const char *method = wgg_grpc_call_header(k, ":method");
   if (!method || strcmp(method, "POST") || !ct || strncmp(ct, "application/grpc", 16) ||
@@ -292,8 +361,14 @@ static void dispatch(wgg_grpc_call *k) {
     nghttp2_nv nv[] = {NV(":status", method && !strcmp(method, "POST") ? "415" : "405", 3)};
     nghttp2_submit_response(k->c->h2, k->stream_id, nv, 1, NULL);
     conn_flush(k->c);
-    return;
+    return false;
   }
+  return true;
+}
+
+/* The request is complete: check its framing and hand it to the handler. */
+static void dispatch(wgg_grpc_call *k) {
+  if (!check_grpc(k)) return;
   const uint8_t *b = (const uint8_t *)k->in.data;
   if (k->in.len < 5) {
     fail_now(k, 13, "grpc: the request has no message");
@@ -320,6 +395,117 @@ static void dispatch(wgg_grpc_call *k) {
   k->refs++; /* the handler's */
   k->c->srv->cfg.handler(k, k->c->srv->cfg.user);
   drop_input(k); /* the handler has decoded what it needs */
+}
+
+/* ---- streaming calls ---- */
+
+void wgg_grpc_stream_set(wgg_grpc_call *k, wgg_grpc_stream_msg_fn on_msg, wgg_grpc_stream_end_fn on_end, void *ctx) {
+  k->on_msg = on_msg;
+  k->on_end = on_end;
+  k->sctx = ctx;
+}
+
+/* Tells the handler's owner, once, that no more messages come (half-close or stream gone). */
+static void stream_peer_done(wgg_grpc_call *k, bool gone) {
+  if (!k->streaming || k->peer_done) return;
+  k->peer_done = true;
+  if (k->on_end) k->on_end(k, gone, k->sctx);
+}
+
+/* Hands every complete message buffered in k->in to the handler's on_msg. */
+static void stream_messages(wgg_grpc_call *k) {
+  size_t off = 0;
+  while (!k->answered && k->in.len - off >= 5) {
+    const uint8_t *b = (const uint8_t *)k->in.data + off;
+    size_t len = (size_t)b[1] << 24 | (size_t)b[2] << 16 | (size_t)b[3] << 8 | b[4];
+    if (k->in.len - off - 5 < len) break;
+    if (b[0] & 1) {
+      fail_now(k, 13, "grpc: compressed flag set with identity or empty encoding");
+      break;
+    }
+    off += 5 + len;
+    if (k->on_msg) k->on_msg(k, b + 5, len, k->sctx);
+  }
+  if (k->answered) {
+    drop_input(k);
+    return;
+  }
+  if (off) {
+    memmove(k->in.data, k->in.data + off, k->in.len - off);
+    k->in.len -= off;
+    if (k->c) k->c->in_held -= off;
+  }
+}
+
+/* A streaming method's HEADERS arrived: the handler gets the call now. */
+static void dispatch_stream(wgg_grpc_call *k) {
+  if (!check_grpc(k)) return;
+  k->streaming = true;
+  k->dispatched = true;
+  k->start_ns = uv_hrtime();
+  const char *t = wgg_grpc_call_header(k, "grpc-timeout");
+  int64_t ms = t ? wgg_grpc_parse_timeout(t) : -1;
+  if (ms >= 0) arm_timer(k, ms ? (uint64_t)ms : 1);
+  else if (k->timer_on) uv_timer_stop(&k->deadline); /* no read timeout on a stream */
+  k->refs++; /* the handler's */
+  k->c->srv->cfg.handler(k, k->c->srv->cfg.user);
+}
+
+int wgg_grpc_stream_send(wgg_grpc_call *k, const ProtobufCMessage *msg) {
+  size_t len = protobuf_c_message_get_packed_size(msg);
+  uint8_t *tmp = malloc(len ? len : 1);
+  if (!tmp) return -1;
+  protobuf_c_message_pack(msg, tmp);
+  int rc = wgg_grpc_stream_send_raw(k, tmp, len);
+  free(tmp);
+  return rc;
+}
+
+int wgg_grpc_stream_send_raw(wgg_grpc_call *k, const uint8_t *msg, size_t len) {
+  if (!k->streaming || k->answered || !k->c || !k->stream_open || k->c->closing) return -1;
+  conn *c = k->c;
+  size_t at = k->sout.len;
+  uint8_t pre[5] = {0, (uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len};
+  if (wgg_buf_append(&k->sout, pre, 5) || wgg_buf_append(&k->sout, msg, len)) {
+    k->sout.len = at;
+    return -1;
+  }
+  if (!k->head_sent) {
+    k->head_sent = true;
+    nghttp2_nv nv[2 + 16];
+    size_t n = 0;
+    nv[n++] = (nghttp2_nv)NV(":status", "200", 3);
+    nv[n++] = (nghttp2_nv)NV("content-type", "application/grpc", 16);
+    for (size_t i = 0; i < k->n_resp_hdrs; i++)
+      nv[n++] = (nghttp2_nv)NV(k->resp_hdrs[i].name, k->resp_hdrs[i].value, strlen(k->resp_hdrs[i].value));
+    nghttp2_data_provider dp = {.source.ptr = k, .read_callback = read_stream_out};
+    if (nghttp2_submit_response(c->h2, k->stream_id, nv, n, &dp)) return -1;
+  } else if (k->deferred) {
+    k->deferred = false;
+    nghttp2_session_resume_data(c->h2, k->stream_id);
+  }
+  conn_flush(c);
+  return 0;
+}
+
+size_t wgg_grpc_stream_queued(const wgg_grpc_call *k) {
+  return k->sout.len - k->sout_off;
+}
+
+void wgg_grpc_stream_finish(wgg_grpc_call *k, int code, const char *fmt, ...) {
+  k->on_msg = NULL;
+  k->on_end = NULL;
+  if (!k->answered) {
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    free(k->message);
+    k->message = code ? wgg_grpc_percent_encode(msg) : NULL;
+    submit_answer(k, code);
+  }
+  call_unref(k);
 }
 
 /* ---- nghttp2 callbacks ---- */
@@ -389,6 +575,8 @@ static int on_data_chunk(nghttp2_session *h2, uint8_t flags, int32_t sid, const 
       k->failed_early = true;
       fail_now(k, 8, m);
       drop_input(k);
+    } else if (k->streaming) {
+      stream_messages(k);
     } else if (k->in.len > mlen + 5 + 5 + max) { /* a stream of messages on a unary method */
       k->failed_early = true;
       fail_now(k, 13, "grpc: more than one message in a unary call");
@@ -399,10 +587,19 @@ static int on_data_chunk(nghttp2_session *h2, uint8_t flags, int32_t sid, const 
 }
 
 static int on_frame_recv(nghttp2_session *h2, const nghttp2_frame *f, void *user) {
-  (void)user;
-  if ((f->hd.type != NGHTTP2_DATA && f->hd.type != NGHTTP2_HEADERS) || !(f->hd.flags & NGHTTP2_FLAG_END_STREAM))
-    return 0;
+  conn *c = user;
+  if (f->hd.type != NGHTTP2_DATA && f->hd.type != NGHTTP2_HEADERS) return 0;
   wgg_grpc_call *k = nghttp2_session_get_stream_user_data(h2, f->hd.stream_id);
+  if (k && !k->dispatched && !k->answered && f->hd.type == NGHTTP2_HEADERS &&
+      f->headers.cat == NGHTTP2_HCAT_REQUEST && c->srv->cfg.streaming &&
+      c->srv->cfg.streaming(wgg_grpc_call_path(k), c->srv->cfg.user)) {
+    dispatch_stream(k);
+  }
+  if (!(f->hd.flags & NGHTTP2_FLAG_END_STREAM)) return 0;
+  if (k && k->streaming) {
+    stream_peer_done(k, false);
+    return 0;
+  }
   if (!k || k->answered || k->dispatched) return 0;
   const char *t = wgg_grpc_call_header(k, "grpc-timeout");
   int64_t ms = t ? wgg_grpc_parse_timeout(t) : -1;
@@ -428,6 +625,7 @@ static void stream_gone(conn *c, wgg_grpc_call *k) {
   k->stream_open = false;
   drop_input(k);
   stop_timer(k);
+  stream_peer_done(k, true);
   call_unref(k);
 }
 
@@ -774,6 +972,12 @@ void wgg_grpc_server_drain(wgg_grpc_server *s) {
     nghttp2_submit_goaway(c->h2, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(c->h2), NGHTTP2_NO_ERROR,
                           NULL, 0);
     conn_flush(c);
+    for (wgg_grpc_call *k = c->calls, *kn; k && !c->closing; k = kn) { /* streams never end by themselves */
+      kn = k->next;
+      if (k->streaming && !k->answered) {
+        fail_now(k, 2, "api server closed");
+      }
+    }
     if (!c->closing && !c->calls) conn_close(c);
   }
 }

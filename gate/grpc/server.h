@@ -1,9 +1,11 @@
 /*
- * server.h: a gRPC server for unary calls on one libuv loop: HTTP/2 with
- * prior knowledge (h2c; RFC 9113 3.3) through libnghttp2, and gRPC's framing
- * over it (grpc/doc/PROTOCOL-HTTP2.md): one length-prefixed message in, one
- * out, then the trailers grpc-status and grpc-message (percent-encoded).
- * It knows nothing of Dapr: a handler gets each complete call.
+ * server.h: a gRPC server on one libuv loop: HTTP/2 with prior knowledge
+ * (h2c; RFC 9113 3.3) through libnghttp2, and gRPC's framing over it
+ * (grpc/doc/PROTOCOL-HTTP2.md): for unary calls one length-prefixed message
+ * in, one out, then the trailers grpc-status and grpc-message
+ * (percent-encoded); streaming methods (the config's `streaming` hook) get
+ * any number of messages each way (wgg_grpc_stream_*, at the end of this
+ * file). It knows nothing of Dapr: a handler gets each complete call.
  *
  * Limits: messages larger than max_msg are refused with RESOURCE_EXHAUSTED
  * (grpc-go's MaxRecvMsgSize wording), as are request bytes beyond
@@ -47,6 +49,10 @@ typedef struct wgg_grpc_server_config {
    * gRPC status code and the time since dispatch in nanoseconds (logging,
    * metrics); not called for answers dropped because the client is gone */
   void (*observe)(const char *path, int code, uint64_t ns, void *user);
+  /* optional: whether the method at path is a streaming one (client and/or
+   * server streaming); its handler gets the call as soon as its HEADERS
+   * arrive, and uses the wgg_grpc_stream_* functions */
+  bool (*streaming)(const char *path, void *user);
 } wgg_grpc_server_config;
 
 /* Creates a server on loop (cfg copied). NULL with err on OOM. */
@@ -106,5 +112,40 @@ void wgg_grpc_fail(wgg_grpc_call *c, int code, const char *fmt, ...) __attribute
 /* Whether the client is gone (stream reset, connection closed, deadline
  * passed): the answer will be dropped. */
 bool wgg_grpc_call_cancelled(const wgg_grpc_call *c);
+
+/* ---- streaming calls (grpc/doc/PROTOCOL-HTTP2.md: any number of
+ * length-prefixed messages each way on one HTTP/2 stream, interleaved) ----
+ *
+ * A streaming call's handler runs at its HEADERS, before any message. It
+ * registers callbacks with wgg_grpc_stream_set, sends with
+ * wgg_grpc_stream_send, and must end its part exactly once with
+ * wgg_grpc_stream_finish (also after on_end reported the stream gone). All on
+ * the call's loop. */
+
+/* Called for each complete client message (bytes valid during the call only). */
+typedef void (*wgg_grpc_stream_msg_fn)(wgg_grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
+/* Called once when no more client messages come: the client half-closed
+ * (gone false), or the stream is gone or was failed (reset, connection
+ * closed, deadline, a bad message, drain: gone true; sends are dropped). */
+typedef void (*wgg_grpc_stream_end_fn)(wgg_grpc_call *call, bool gone, void *ctx);
+
+void wgg_grpc_stream_set(wgg_grpc_call *call, wgg_grpc_stream_msg_fn on_msg, wgg_grpc_stream_end_fn on_end, void *ctx);
+
+/* Queues msg (packed now) on the stream; the response headers go with the
+ * first one. nghttp2 writes it as the client's flow-control window allows.
+ * Returns 0, or -1 when the stream is gone or finished, or on OOM. */
+int wgg_grpc_stream_send(wgg_grpc_call *call, const ProtobufCMessage *msg);
+
+/* As wgg_grpc_stream_send with msg already packed (len bytes, copied). */
+int wgg_grpc_stream_send_raw(wgg_grpc_call *call, const uint8_t *msg, size_t len);
+
+/* Bytes queued by wgg_grpc_stream_send not yet taken by HTTP/2 (the client's
+ * window is closed when this grows). */
+size_t wgg_grpc_stream_queued(const wgg_grpc_call *call);
+
+/* Ends the call with status code (0 = OK; else the formatted grpc-message)
+ * after what is queued, and releases the handler's hold: the call is gone
+ * for the handler afterwards. No callback is made after it. */
+void wgg_grpc_stream_finish(wgg_grpc_call *call, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -29,6 +29,7 @@ static void delivery_free(uv_handle_t *h) {
   json_decref(d->ce);
   free(d->path);
   free(d->body);
+  free(d->dlq);
   free(d);
 }
 
@@ -50,9 +51,9 @@ static void dlq_work(uv_work_t *w) {
   delivery *d = w->data;
   wgg_err e;
   wgg_pubsub *ps = d->s->ps->ps;
-  d->work_rc = ps->ops->publish(ps, d->s->spec.dead_letter, d->msg->data, d->msg->len, &e);
-  if (d->work_rc) wgg_error("pubsub %s: cannot send the message to dead-letter topic %s: %s", d->s->spec.pubsub,
-                            d->s->spec.dead_letter, e.msg);
+  const char *dl = d->dlq ? d->dlq : d->s->spec.dead_letter;
+  d->work_rc = ps->ops->publish(ps, dl, d->msg->data, d->msg->len, &e);
+  if (d->work_rc) wgg_error("pubsub %s: cannot send the message to dead-letter topic %s: %s", d->s->spec.pubsub, dl, e.msg);
 }
 
 static void dlq_done(uv_work_t *w, int status) {
@@ -64,12 +65,12 @@ static void dlq_done(uv_work_t *w, int status) {
  * (acknowledging it once published), else acknowledges it (dropped). */
 static void drop(delivery *d) {
   psub *s = d->s;
-  if (!s->spec.dead_letter) {
+  const char *dl = d->dlq ? d->dlq : s->spec.dead_letter;
+  if (!dl) {
     finish(d, true);
     return;
   }
-  wgg_debug("pubsub %s: message on topic %s goes to dead-letter topic %s", s->spec.pubsub, s->spec.topic,
-            s->spec.dead_letter);
+  wgg_debug("pubsub %s: message on topic %s goes to dead-letter topic %s", s->spec.pubsub, s->spec.topic, dl);
   d->work.data = d;
   if (!s->ps->ps->blocking) {
     dlq_work(&d->work);
@@ -152,7 +153,7 @@ static void retry_or_give_up(delivery *d) {
   }
   if (stopping) {
     finish(d, false);
-  } else if (d->s->spec.dead_letter) {
+  } else if (d->dlq || d->s->spec.dead_letter) {
     drop(d);
   } else {
     wgg_warn("pubsub %s: retries exhausted for a message on topic %s; handing it back to the broker", d->s->spec.pubsub,
@@ -161,9 +162,8 @@ static void retry_or_give_up(delivery *d) {
   }
 }
 
-static void on_response(void *user, const wgg_http_response *resp, const char *errmsg) {
-  delivery *d = user;
-  int out = outcome_of(resp, errmsg, d);
+/* The verdict on d's attempt, from the app's answer or a stream's. */
+static void apply_outcome(delivery *d, int out) {
   if (d->allowed) wgg_breaker_record(d->s->breaker, out != OUT_RETRY, wgg_res_now_ms());
   d->allowed = false;
   switch (out) {
@@ -173,11 +173,81 @@ static void on_response(void *user, const wgg_http_response *resp, const char *e
   }
 }
 
+static void on_response(void *user, const wgg_http_response *resp, const char *errmsg) {
+  apply_outcome(user, outcome_of(resp, errmsg, user));
+}
+
+/* A stream's attempt got no verdict in time. */
+static void on_stream_timeout(uv_timer_t *t) {
+  delivery *d = t->data;
+  if (!d->awaiting) return;
+  d->awaiting = false;
+  wgg_warn("pubsub %s: no answer from the stream to event %s on topic %s in time; will retry", d->s->spec.pubsub,
+           json_string_value(json_object_get(d->ce, "id")) ? json_string_value(json_object_get(d->ce, "id")) : "?",
+           d->s->spec.topic);
+  apply_outcome(d, OUT_RETRY);
+}
+
+void wgg_psrt_stream_outcome(struct wgg_psrt *rt, uint64_t token, uint64_t sink_id, int outcome) {
+  for (delivery *d = rt->active, *next; d; d = next) {
+    next = d->next;
+    if (!d->awaiting || (token ? d->token != token : d->sink_id != sink_id)) continue;
+    d->awaiting = false;
+    uv_timer_stop(&d->timer);
+    const char *id = json_string_value(json_object_get(d->ce, "id"));
+    int out = OUT_RETRY;
+    if (token && outcome == WGG_PS_SUCCESS) {
+      out = OUT_ACK;
+    } else if (token && outcome == WGG_PS_DROP) {
+      wgg_warn("pubsub %s: DROP status returned from app while processing pub/sub event %s", d->s->spec.pubsub,
+               id ? id : "?");
+      out = OUT_DROP;
+    } else if (token && outcome != WGG_PS_RETRY) {
+      wgg_warn("pubsub %s: unknown status returned from app while processing pub/sub event %s, status: %d",
+               d->s->spec.pubsub, id ? id : "?", outcome);
+    } else if (!token) {
+      wgg_debug("pubsub %s: stream closed while processing pub/sub event %s; will retry", d->s->spec.pubsub,
+                id ? id : "?");
+    }
+    apply_outcome(d, out);
+    if (token) return;
+  }
+}
+
+/* Hands d to one of its subscription's streams, in turn; none attached: back
+ * to the broker. */
+static void send_to_stream(delivery *d) {
+  psub *s = d->s;
+  struct wgg_psrt *rt = s->rt;
+  pthread_mutex_lock(&rt->mu);
+  if (!s->n_sinks || rt->stopping) {
+    pthread_mutex_unlock(&rt->mu);
+    wgg_debug("pubsub %s: no stream subscribed to topic %s; the message goes back to the broker", s->spec.pubsub,
+              s->spec.topic);
+    finish(d, false);
+    return;
+  }
+  struct sinkref *r = &s->sinks[s->rr++ % s->n_sinks];
+  d->sink_id = r->id;
+  d->token = ++rt->next_token;
+  free(d->dlq);
+  d->dlq = r->dead_letter ? strdup(r->dead_letter) : NULL;
+  int rc = r->sink.send(r->sink.ctx, d->ce, d->token);
+  pthread_mutex_unlock(&rt->mu);
+  if (rc) {
+    apply_outcome(d, OUT_RETRY);
+    return;
+  }
+  d->awaiting = true;
+  uv_timer_start(&d->timer, on_stream_timeout, s->timeout_ms, 0);
+}
+
 static void send_event(delivery *d) {
   struct wgg_psrt *rt = d->s->rt;
   /* An unhealthy app (daprd pauses subscriptions) or an open Resiliency
    * circuit breaker pauses the delivery without spending a retry. */
-  bool paused = rt->app.healthy && !rt->app.healthy(rt->app.ctx);
+  bool stream = d->s->spec.kind == WGG_SUB_STREAMING;
+  bool paused = !stream && rt->app.healthy && !rt->app.healthy(rt->app.ctx);
   if (!paused && d->s->breaker) {
     d->allowed = wgg_breaker_allow(d->s->breaker, wgg_res_now_ms()); /* true: one record owed */
     paused = !d->allowed;
@@ -189,6 +259,10 @@ static void send_event(delivery *d) {
     }
     d->waiting = true;
     uv_timer_start(&d->timer, on_retry_timer, WGG_PS_UNHEALTHY_WAIT_MS, 0);
+    return;
+  }
+  if (stream) {
+    send_to_stream(d);
     return;
   }
   wgg_http_header h[4];
@@ -269,9 +343,9 @@ void wgg_psrt_abort_waiting(struct wgg_psrt *rt) {
   delivery *d = rt->active;
   while (d) {
     delivery *next = d->next;
-    if (d->waiting) {
+    if (d->waiting || d->awaiting) {
       uv_timer_stop(&d->timer);
-      d->waiting = false;
+      d->waiting = d->awaiting = false;
       finish(d, false);
     }
     d = next;

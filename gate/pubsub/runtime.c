@@ -50,7 +50,7 @@ static int retry_from_component(const wgg_component *c, wgg_ps_retry *p, wgg_err
 
 /* ---- messages from component threads ---- */
 
-static void on_message(void *user, wgg_pubsub_msg *m) {
+void wgg_psrt_on_message(void *user, wgg_pubsub_msg *m) {
   psub *s = user;
   struct wgg_psrt *rt = s->rt;
   psitem *it = calloc(1, sizeof *it);
@@ -97,6 +97,7 @@ static void on_wake(uv_async_t *a) {
   rt->inbox_head = rt->inbox_tail = NULL;
   bool stopping = rt->stopping;
   pthread_mutex_unlock(&rt->mu);
+  wgg_psrt_stream_notes(rt);
   while (it) {
     psitem *next = it->next;
     psub *s = it->sub;
@@ -131,7 +132,7 @@ static wgg_pubsub_entry *find_pubsub(struct wgg_psrt *rt, const char *name) {
 }
 
 /* Registers spec (moved in, emptied) and subscribes it on its component. */
-static void add_sub(struct wgg_psrt *rt, wgg_sub_spec *spec) {
+static void add_sub_locked(struct wgg_psrt *rt, wgg_sub_spec *spec) {
   wgg_pubsub_entry *e = find_pubsub(rt, spec->pubsub);
   if (!e) {
     wgg_warn("subscription to topic %s: pubsub %s not found; skipped", spec->topic, spec->pubsub);
@@ -144,14 +145,19 @@ static void add_sub(struct wgg_psrt *rt, wgg_sub_spec *spec) {
     wgg_sub_free(spec);
     return;
   }
-  for (size_t i = 0; i < rt->n_subs; i++)
-    if (!strcmp(rt->subs[i]->spec.pubsub, spec->pubsub) && !strcmp(rt->subs[i]->spec.topic, spec->topic)) {
-      wgg_warn("topic %s of pubsub %s is already subscribed (%s); the %s subscription is ignored", spec->topic,
-               spec->pubsub, rt->subs[i]->spec.kind == WGG_SUB_DECLARATIVE ? "declarative" : "programmatic",
-               spec->kind == WGG_SUB_DECLARATIVE ? "declarative" : "programmatic");
-      wgg_sub_free(spec);
-      return;
-    }
+  pthread_mutex_lock(&rt->mu); /* streams attach from other threads */
+  int dup_kind = -1;
+  for (size_t i = 0; i < rt->n_subs && dup_kind < 0; i++)
+    if (!strcmp(rt->subs[i]->spec.pubsub, spec->pubsub) && !strcmp(rt->subs[i]->spec.topic, spec->topic))
+      dup_kind = rt->subs[i]->spec.kind;
+  pthread_mutex_unlock(&rt->mu);
+  if (dup_kind >= 0) {
+    wgg_warn("topic %s of pubsub %s is already subscribed (%s); the %s subscription is ignored", spec->topic,
+             spec->pubsub, dup_kind == WGG_SUB_DECLARATIVE ? "declarative" : dup_kind == WGG_SUB_STREAMING ? "by a stream" : "programmatic",
+             spec->kind == WGG_SUB_DECLARATIVE ? "declarative" : "programmatic");
+    wgg_sub_free(spec);
+    return;
+  }
   psub *s = calloc(1, sizeof *s);
   pthread_mutex_lock(&rt->mu); /* readers of /v1.0/metadata walk the array under mu */
   psub **grown = s ? realloc(rt->subs, (rt->n_subs + 1) * sizeof *grown) : NULL;
@@ -164,20 +170,10 @@ static void add_sub(struct wgg_psrt *rt, wgg_sub_spec *spec) {
     wgg_error("subscription: out of memory");
     return;
   }
-  if (retry_from_component(e->comp, &s->retry, &err)) {
-    wgg_error("pubsub %s: %s; using Dapr's default retries", e->comp->name, err.msg);
-    s->retry = (wgg_ps_retry){false, 5000, 500, 60000, -1};
-  }
-  struct ps_override *ov = &rt->overrides[e - rt->pubsubs];
-  if (ov->has_retry) s->retry = ov->retry;
-  s->timeout_ms = ov->timeout_ms ? ov->timeout_ms : WGG_PS_DELIVERY_TIMEOUT_MS;
-  s->breaker = ov->breaker;
   s->spec = *spec;
   memset(spec, 0, sizeof *spec);
-  s->ps = e;
-  s->rt = rt;
-  s->max_inflight = e->ps->concurrency > 0 ? e->ps->concurrency : 1;
-  if (e->ps->ops->subscribe(e->ps, s->spec.topic, on_message, s, &err)) {
+  wgg_psrt_sub_init(rt, s, e);
+  if (e->ps->ops->subscribe(e->ps, s->spec.topic, wgg_psrt_on_message, s, &err)) {
     wgg_error("pubsub %s: cannot subscribe to topic %s: %s", s->spec.pubsub, s->spec.topic, err.msg);
     wgg_sub_free(&s->spec);
     free(s);
@@ -188,6 +184,29 @@ static void add_sub(struct wgg_psrt *rt, wgg_sub_spec *spec) {
   pthread_mutex_unlock(&rt->mu);
   wgg_info("app is subscribed to topic %s through pubsub=%s (%s)", s->spec.topic, s->spec.pubsub,
            s->spec.kind == WGG_SUB_DECLARATIVE ? "declarative" : "programmatic");
+}
+
+/* add_sub_locked under attach_mu: a stream may be subscribing the same topic meanwhile. */
+static void add_sub(struct wgg_psrt *rt, wgg_sub_spec *spec) {
+  pthread_mutex_lock(&rt->attach_mu);
+  add_sub_locked(rt, spec);
+  pthread_mutex_unlock(&rt->attach_mu);
+}
+
+int wgg_psrt_sub_init(struct wgg_psrt *rt, psub *s, wgg_pubsub_entry *e) {
+  wgg_err err;
+  if (retry_from_component(e->comp, &s->retry, &err)) {
+    wgg_error("pubsub %s: %s; using Dapr's default retries", e->comp->name, err.msg);
+    s->retry = (wgg_ps_retry){false, 5000, 500, 60000, -1};
+  }
+  struct ps_override *ov = &rt->overrides[e - rt->pubsubs];
+  if (ov->has_retry) s->retry = ov->retry;
+  s->timeout_ms = ov->timeout_ms ? ov->timeout_ms : WGG_PS_DELIVERY_TIMEOUT_MS;
+  s->breaker = ov->breaker;
+  s->ps = e;
+  s->rt = rt;
+  s->max_inflight = e->ps->concurrency > 0 ? e->ps->concurrency : 1;
+  return 0;
 }
 
 static void subscribe_all(struct wgg_psrt *rt, json_t *programmatic) {
@@ -291,6 +310,7 @@ wgg_psrt *wgg_psrt_new(const wgg_options *opts, wgg_pubsub_entry *pubsubs, size_
   }
   rt->n_decl = n_decl;
   pthread_mutex_init(&rt->mu, NULL);
+  pthread_mutex_init(&rt->attach_mu, NULL);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -315,10 +335,8 @@ int wgg_psrt_set_policy(wgg_psrt *rt, const char *pubsub, const wgg_ps_retry *re
 }
 
 int wgg_psrt_start(wgg_psrt *rt, const int *app_ready, wgg_err *err) {
-  if (!wgg_options_has_app(rt->opts)) {
-    if (rt->n_decl) wgg_info("no --app-port: declarative subscriptions are not delivered");
-    return 0;
-  }
+  bool no_app = !wgg_options_has_app(rt->opts); /* streaming subscriptions still need the thread */
+  if (no_app && rt->n_decl) wgg_info("no --app-port or --app-wasm: declarative subscriptions are not delivered");
   rt->app_ready = app_ready;
   uv_loop_init(&rt->loop);
   uv_async_init(&rt->loop, &rt->wake, on_wake);
@@ -326,7 +344,7 @@ int wgg_psrt_start(wgg_psrt *rt, const int *app_ready, wgg_err *err) {
   uv_timer_init(&rt->loop, &rt->ready_timer);
   rt->ready_timer.data = rt;
   rt->client = wgg_http_client_new(&rt->loop);
-  uv_timer_start(&rt->ready_timer, on_ready_timer, 0, 50);
+  if (!no_app) uv_timer_start(&rt->ready_timer, on_ready_timer, 0, 50);
   if (uv_thread_create(&rt->thread, thread_main, rt)) {
     uv_close((uv_handle_t *)&rt->wake, NULL);
     uv_close((uv_handle_t *)&rt->ready_timer, NULL);
@@ -343,7 +361,9 @@ json_t *wgg_psrt_subscriptions(wgg_psrt *rt) {
   json_t *a = json_array();
   if (!rt) return a;
   pthread_mutex_lock(&rt->mu);
-  for (size_t i = 0; i < rt->n_subs; i++) json_array_append_new(a, wgg_sub_to_json(&rt->subs[i]->spec));
+  for (size_t i = 0; i < rt->n_subs; i++)
+    if (rt->subs[i]->spec.kind != WGG_SUB_STREAMING || rt->subs[i]->n_sinks) /* a stream's while it is open */
+      json_array_append_new(a, wgg_sub_to_json(&rt->subs[i]->spec));
   pthread_mutex_unlock(&rt->mu);
   return a;
 }
@@ -378,12 +398,20 @@ void wgg_psrt_free(wgg_psrt *rt) {
   for (size_t i = 0; i < rt->n_subs; i++) {
     nack_queue(rt->subs[i]);
     wgg_sub_free(&rt->subs[i]->spec);
+    for (size_t k = 0; k < rt->subs[i]->n_sinks; k++) free(rt->subs[i]->sinks[k].dead_letter);
+    free(rt->subs[i]->sinks);
     free(rt->subs[i]);
   }
   free(rt->subs);
   for (size_t i = 0; i < rt->n_decl; i++) wgg_sub_free(&rt->decl[i]);
   free(rt->decl);
   free(rt->overrides);
+  while (rt->notes) {
+    struct psnote *n = rt->notes;
+    rt->notes = n->next;
+    free(n);
+  }
+  pthread_mutex_destroy(&rt->attach_mu);
   pthread_cond_destroy(&rt->exited_cv);
   pthread_mutex_destroy(&rt->mu);
   free(rt);

@@ -9,7 +9,9 @@
  * metadata (Dapr's retry defaults); messages still failing go to the
  * deadLetterTopic when set, else back to the broker (not acknowledged).
  * In-flight deliveries are bounded per subscription (the component's
- * `concurrency`); with 1, delivery keeps the broker's order.
+ * `concurrency`); with 1, delivery keeps the broker's order. gRPC streaming
+ * subscriptions are subscribers of the same runtime (wgg_psrt_stream_*); the
+ * thread runs without an app port for them.
  */
 #ifndef WGG_PUBSUB_RUNTIME_H
 #define WGG_PUBSUB_RUNTIME_H
@@ -71,6 +73,43 @@ int wgg_psrt_set_policy(wgg_psrt *rt, const char *pubsub, const wgg_ps_retry *re
  * sidecar's app channel (api/appchannel.h: health, --app-max-concurrency,
  * APP_API_TOKEN, appHttpPipeline). Required; call before wgg_psrt_start. */
 void wgg_psrt_set_app_channel(wgg_psrt *rt, const wgg_app_channel *ch);
+
+/* ---- streaming subscribers (SubscribeTopicEventsAlpha1) ----
+ * A stream is one more kind of subscriber: its messages go through the same
+ * delivery path (CloudEvent parsing, expiry, retries by the policy, dead
+ * letters, the broker ack) with the stream's verdict in place of the app's
+ * HTTP answer. The first stream on a pubsub/topic subscribes the component
+ * (kept for later streams: components cannot unsubscribe); while no stream is
+ * attached, messages are handed back to the broker unacknowledged. Several
+ * streams on one topic take its messages in turn. */
+
+enum { WGG_PS_SUCCESS = 0, WGG_PS_RETRY = 1, WGG_PS_DROP = 2 };
+
+typedef struct wgg_ps_sink {
+  /* Called on the delivery thread with the runtime's lock held (must not
+   * block or call into the runtime) for each attempt: ce is the CloudEvent
+   * (borrowed), token names the attempt for wgg_psrt_stream_verdict. Returns
+   * 0, or -1 (the attempt failed: retried by the policy). */
+  int (*send)(void *ctx, json_t *ce, uint64_t token);
+  void *ctx;
+} wgg_ps_sink;
+
+/* Attaches a stream to pubsub/topic with metadata (object of strings,
+ * borrowed; rawPayload applies) and dead_letter (NULL for none). Thread-safe.
+ * Returns its id (> 0), or 0 with err: no such pubsub, a topic the
+ * subscription scopes forbid, a topic already subscribed by the app
+ * (programmatic or declarative), the component's subscribe error, the
+ * runtime stopping, OOM. */
+uint64_t wgg_psrt_stream_attach(wgg_psrt *rt, const char *pubsub, const char *topic, json_t *metadata,
+                                const char *dead_letter, const wgg_ps_sink *sink, wgg_err *err);
+
+/* Detaches stream id: no send is running or will run once this returns; its
+ * attempts waiting for a verdict fail (RETRY). Thread-safe. */
+void wgg_psrt_stream_detach(wgg_psrt *rt, uint64_t id);
+
+/* The stream's verdict on attempt token (WGG_PS_*). Unknown or stale tokens
+ * are ignored. Thread-safe. */
+void wgg_psrt_stream_verdict(wgg_psrt *rt, uint64_t token, int outcome);
 
 /* Starts the delivery thread. When there is no app port, nothing is
  * delivered (as in Dapr: no app channel, no subscriptions). app_ready points

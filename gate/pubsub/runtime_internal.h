@@ -30,6 +30,13 @@ typedef struct psub {
   uint64_t timeout_ms;    /* per delivery attempt */
   struct wgg_breaker *breaker; /* the Resiliency inbound circuit breaker of the pubsub, or NULL */
   uv_timer_t *bulk_timer; /* bulk: maxAwaitDurationMs (bulk.c) */
+  /* WGG_SUB_STREAMING: the attached streams (under rt->mu), picked in turn */
+  struct sinkref {
+    uint64_t id;
+    wgg_ps_sink sink;
+    char *dead_letter;
+  } *sinks;
+  size_t n_sinks, rr;
 } psub;
 
 typedef struct delivery {
@@ -42,6 +49,9 @@ typedef struct delivery {
   uint64_t backoff_ms;
   bool waiting; /* a retry timer is armed */
   bool allowed; /* the circuit breaker let the attempt in flight through (one record owed) */
+  bool awaiting; /* streaming: sent to sink_id as attempt `token`, waiting for its verdict */
+  uint64_t sink_id, token;
+  char *dlq; /* streaming: the dead-letter topic of the stream it went to */
   uv_timer_t timer;
   uv_work_t work; /* dead-letter publish on the thread pool */
   int work_rc;
@@ -76,9 +86,31 @@ struct wgg_psrt {
   wgg_http_client *client;
   wgg_app_channel app; /* every call to the app (wgg_psrt_set_app_channel) */
   delivery *active; /* every delivery in progress */
+  pthread_mutex_t attach_mu; /* serialises stream attaches (stream.c) */
+  uint64_t next_sink_id, next_token; /* under mu */
+  struct psnote { /* stream verdicts and detaches for the loop (under mu) */
+    uint64_t token, sink_id; /* token 0: sink_id was detached */
+    int outcome;
+    struct psnote *next;
+  } *notes;
   pthread_cond_t exited_cv;
   bool exited;
 };
+
+/* The component's deliver callback (user is the psub). Any thread. */
+void wgg_psrt_on_message(void *user, wgg_pubsub_msg *m);
+
+/* Fills s's policy fields (retry, timeout, breaker, concurrency) for pubsub
+ * e, and s->ps, s->rt. Returns 0. */
+int wgg_psrt_sub_init(struct wgg_psrt *rt, psub *s, wgg_pubsub_entry *e);
+
+/* Applies the stream verdicts and detaches queued in rt->notes. Loop thread. */
+void wgg_psrt_stream_notes(struct wgg_psrt *rt);
+
+/* Applies outcome (WGG_PS_SUCCESS / RETRY / DROP) to the delivery waiting for
+ * the verdict of attempt token, if it still waits; sink_id != 0 instead fails
+ * (RETRY) every attempt waiting on that stream. Loop thread (deliver.c). */
+void wgg_psrt_stream_outcome(struct wgg_psrt *rt, uint64_t token, uint64_t sink_id, int outcome);
 
 /* Starts delivering msg to the app (a slot is taken). Loop thread. */
 void wgg_psrt_deliver(psub *s, wgg_pubsub_msg *msg);

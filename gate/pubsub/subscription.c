@@ -104,7 +104,7 @@ json_t *wgg_sub_to_json(const wgg_sub_spec *s) {
   for (size_t i = 0; i < s->n_rules; i++)
     json_array_append_new(rules, json_pack("{s:s,s:s}", "match", s->rules[i].match ? s->rules[i].match : "", "path",
                                            s->rules[i].path));
-  json_t *j = json_pack("{s:s,s:s,s:s,s:O,s:o}", "type", s->kind == WGG_SUB_DECLARATIVE ? "DECLARATIVE" : "PROGRAMMATIC",
+  json_t *j = json_pack("{s:s,s:s,s:s,s:O,s:o}", "type", s->kind == WGG_SUB_DECLARATIVE ? "DECLARATIVE" : s->kind == WGG_SUB_STREAMING ? "STREAMING" : "PROGRAMMATIC",
                         "pubsubname", s->pubsub, "topic", s->topic, "metadata", s->metadata, "rules", rules);
   if (j && s->dead_letter) json_object_set_new(j, "deadLetterTopic", json_string(s->dead_letter));
   return j;

@@ -14,7 +14,7 @@
 #include "pubsub/match.h"
 #include "wggate.h"
 
-enum { WGG_SUB_DECLARATIVE = 0, WGG_SUB_PROGRAMMATIC = 1 };
+enum { WGG_SUB_DECLARATIVE = 0, WGG_SUB_PROGRAMMATIC = 1, WGG_SUB_STREAMING = 2 };
 
 typedef struct wgg_sub_rule {
   char *match;       /* the CEL text, NULL for the default route */

@@ -170,7 +170,8 @@ static void worker_main(void *p) {
     if (wgg_http_server_listen(w->srv, w->addrs[i], o->http_port, &w->err)) w->failed = true;
   wgg_grpc_server_config gcfg = {.max_msg = o->max_body_size, .max_head = o->read_buffer_size > 16384 ? o->read_buffer_size : 16384,
                                  .idle_timeout_ms = o->idle_timeout_ms, .read_timeout_ms = o->read_timeout_ms,
-                                 .handler = wgg_grpc_dapr_handle, .user = w->api, .observe = wgg_grpc_dapr_observe};
+                                 .handler = wgg_grpc_dapr_handle, .user = w->api, .observe = wgg_grpc_dapr_observe,
+                                 .streaming = wgg_grpc_dapr_streaming};
   if (!w->failed && o->grpc_port > 0 && !(w->gsrv = wgg_grpc_server_new(&w->loop, &gcfg, &w->err))) w->failed = true;
   for (size_t i = 0; !w->failed && w->gsrv && i < w->n_addrs; i++)
     if (wgg_grpc_server_listen(w->gsrv, w->addrs[i], o->grpc_port, &w->err)) w->failed = true;

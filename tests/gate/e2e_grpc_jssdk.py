@@ -59,7 +59,8 @@ sc = Sidecar(BIN, app_id="jsapp", args=["--app-port", str(app_port)])
 sc.write_resource("state.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: statestore\nspec:\n"
                                 "  type: state.in-memory\n  version: v1\n  metadata: []\n")
 sc.write_resource("pubsub.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: pubsub\nspec:\n"
-                                 "  type: pubsub.in-memory\n  version: v1\n  metadata: []\n")
+                                 "  type: pubsub.in-memory\n  version: v1\n  metadata:\n"
+                                 "  - name: backOffDuration\n    value: 200ms\n")
 sc.write_resource("bind.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: web\nspec:\n"
                                f"  type: bindings.http\n  version: v1\n  metadata:\n  - name: url\n"
                                f"    value: \"http://127.0.0.1:{app_port}/bind\"\n")
@@ -107,6 +108,22 @@ while len(events) < 3 and time.time() < deadline:
     time.sleep(0.05)
 ids = sorted(e.get("data", {}).get("id") for e in events if isinstance(e.get("data"), dict))
 check(ids == [42, 43, 44] and all(e.get("source") == "jsapp" for e in events), f"delivered: {events}")
+
+# a streaming subscription over the SDK's own gRPC transport (the SDK 3.18 has no helper for it)
+p = subprocess.run(["node", os.path.join(ROOT, "tests", "gate", "js", "grpc_stream_client.js"), str(sc.grpc_port)],
+                   capture_output=True, env=env, timeout=120)
+check(p.returncode == 0, f"node (stream) exited with {p.returncode}: {p.stderr[-2000:]!r}")
+lines = [ln for ln in p.stdout.decode().splitlines() if ln.startswith("{")]
+r = json.loads(lines[-1]) if lines else {}
+print(json.dumps(r, indent=1)[:2000])
+got = r.get("received") or []
+check(r.get("initial") is True and not r.get("error"), f"stream: {r}")
+check([e["data"] for e in got] == [{"n": 1}, {"n": 1}, {"n": 2}], f"stream events (n=1 twice after RETRY): {got}")
+check(len(got) == 3 and got[0]["id"] == got[1]["id"] != got[2]["id"], f"redelivery keeps the id: {got}")
+check(all(e["topic"] == "jsstream" and e["pubsub"] == "pubsub" and e["type"] == "com.dapr.event.sent" for e in got),
+      f"envelopes: {got}")
+st, _, body = sc.request("GET", "/v1.0/metadata")
+check(not any(s["topic"] == "jsstream" for s in json.loads(body)["subscriptions"]), "the stream closed with the call")
 sc.stop()
 
 # DAPR_API_TOKEN: the SDK's daprApiToken goes as dapr-api-token metadata

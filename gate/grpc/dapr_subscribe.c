@@ -1,0 +1,433 @@
+/*
+ * dapr_subscribe.c: SubscribeTopicEventsAlpha1, streaming subscriptions, as
+ * daprd 1.16 serves it (pkg/api/grpc/subscribe.go, pkg/runtime/pubsub/
+ * streamer): the client's first message is the initial request (pubsub,
+ * topic, metadata, dead-letter topic); the server answers with the initial
+ * response, then sends each delivered event as a TopicEventRequest; the
+ * client answers each with an event-processed message (id and SUCCESS /
+ * RETRY / DROP) that the pub/sub runtime applies as it does an HTTP app's
+ * answer. The stream is a subscriber of the runtime (pubsub/runtime.h):
+ * events come from its delivery thread through a uv_async to this loop.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "google/protobuf/struct.pb-c.h"
+#include "grpc/dapr_internal.h"
+#include "pubsub/runtime.h"
+#include "util/log.h"
+
+typedef struct qitem { /* a packed SubscribeTopicEventsResponseAlpha1 for the loop */
+  uint8_t *bytes;
+  size_t len;
+  struct qitem *next;
+} qitem;
+
+typedef struct pend { /* an event sent, waiting for the client's answer */
+  char *id;
+  uint64_t token;
+  struct pend *next;
+} pend;
+
+typedef struct sstream {
+  wgg_api *api;
+  wgg_grpc_call *call; /* NULL once finished */
+  uv_async_t async;
+  pthread_mutex_t mu; /* q*, pending: filled on the delivery thread */
+  qitem *qh, *qt;
+  pend *pending;
+  uint64_t sink_id; /* attached to the runtime while non-zero */
+  bool initial;     /* the initial request was taken */
+  char *pubsub, *topic; /* of the initial request (set before attaching) */
+} sstream;
+
+/* ---- the CloudEvent as a TopicEventRequest (daprd's GRPCEnvelopeFromSubscriptionMessage) ---- */
+
+typedef struct arena {
+  void **p;
+  size_t n, cap;
+  bool oom;
+} arena;
+
+static void *aalloc(arena *a, size_t size) {
+  if (a->n == a->cap) {
+    size_t cap = a->cap ? a->cap * 2 : 16;
+    void **g = realloc(a->p, cap * sizeof *g);
+    if (!g) return a->oom = true, NULL;
+    a->p = g;
+    a->cap = cap;
+  }
+  void *x = calloc(1, size ? size : 1);
+  if (!x) return a->oom = true, NULL;
+  return a->p[a->n++] = x;
+}
+
+static void afree(arena *a) {
+  for (size_t i = 0; i < a->n; i++) free(a->p[i]);
+  free(a->p);
+}
+
+static Google__Protobuf__Struct *to_struct(arena *a, json_t *obj, bool skip_ce);
+
+/* A JSON value as a google.protobuf.Value (strings borrowed from j). */
+static Google__Protobuf__Value *to_value(arena *a, json_t *j) {
+  Google__Protobuf__Value *v = aalloc(a, sizeof *v);
+  if (!v) return NULL;
+  google__protobuf__value__init(v);
+  switch (json_typeof(j)) {
+    case JSON_OBJECT:
+      v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_STRUCT_VALUE;
+      v->struct_value = to_struct(a, j, false);
+      break;
+    case JSON_ARRAY: {
+      Google__Protobuf__ListValue *l = aalloc(a, sizeof *l);
+      if (!l) return NULL;
+      google__protobuf__list_value__init(l);
+      size_t n = json_array_size(j);
+      l->values = aalloc(a, n * sizeof *l->values);
+      for (size_t i = 0; l->values && i < n; i++) l->values[l->n_values++] = to_value(a, json_array_get(j, i));
+      v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_LIST_VALUE;
+      v->list_value = l;
+      break;
+    }
+    case JSON_STRING:
+      v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_STRING_VALUE;
+      v->string_value = (char *)json_string_value(j);
+      break;
+    case JSON_INTEGER:
+    case JSON_REAL:
+      v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_NUMBER_VALUE;
+      v->number_value = json_number_value(j);
+      break;
+    case JSON_TRUE:
+    case JSON_FALSE:
+      v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_BOOL_VALUE;
+      v->bool_value = json_is_true(j);
+      break;
+    default:
+      v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_NULL_VALUE;
+      v->null_value = GOOGLE__PROTOBUF__NULL_VALUE__NULL_VALUE;
+      break;
+  }
+  return v;
+}
+
+/* The CloudEvent attributes daprd does not repeat in extensions. */
+static bool ce_core(const char *k) {
+  static const char *const core[] = {"id", "source", "datacontenttype", "type", "specversion", "data", "data_base64"};
+  for (size_t i = 0; i < sizeof core / sizeof *core; i++)
+    if (!strcmp(core[i], k)) return true;
+  return false;
+}
+
+static Google__Protobuf__Struct *to_struct(arena *a, json_t *obj, bool skip_ce) {
+  Google__Protobuf__Struct *s = aalloc(a, sizeof *s);
+  if (!s) return NULL;
+  google__protobuf__struct__init(s);
+  s->fields = aalloc(a, json_object_size(obj) * sizeof *s->fields);
+  const char *k;
+  json_t *v;
+  json_object_foreach(obj, k, v) {
+    if (!s->fields || (skip_ce && ce_core(k))) continue;
+    Google__Protobuf__Struct__FieldsEntry *e = aalloc(a, sizeof *e);
+    if (!e) break;
+    google__protobuf__struct__fields_entry__init(e);
+    e->key = (char *)k;
+    e->value = to_value(a, v);
+    s->fields[s->n_fields++] = e;
+  }
+  return s;
+}
+
+static const char *ce_str(json_t *ce, const char *k) {
+  const char *v = json_string_value(json_object_get(ce, k));
+  return v ? v : "";
+}
+
+/* Standard base64 (padding optional) into out (at least 3/4 of len); returns
+ * the byte count or -1 on a bad character. */
+static ssize_t unbase64(const char *in, uint8_t *out) {
+  size_t n = 0;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (; *in && *in != '='; in++) {
+    const char *tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const char *p = strchr(tbl, *in);
+    if (!p) return -1;
+    acc = acc << 6 | (uint32_t)(p - tbl);
+    if ((bits += 6) >= 8) {
+      bits -= 8;
+      out[n++] = (uint8_t)(acc >> bits);
+    }
+  }
+  return (ssize_t)n;
+}
+
+static bool ct_is_string(const char *ct) {
+  return !strncasecmp(ct, "text/", 5) || strcasestr(ct, "xml") != NULL;
+}
+
+static bool ct_is_json(const char *ct) {
+  return !strncasecmp(ct, "application/json", 16) || strcasestr(ct, "+json") != NULL;
+}
+
+/* Packs ce as a SubscribeTopicEventsResponseAlpha1 event message into *out. Returns 0 or -1. */
+static int pack_event(sstream *ss, json_t *ce, const char *pubsub, const char *topic, uint8_t **out, size_t *len) {
+  (void)ss;
+  Dapr__Proto__Runtime__V1__TopicEventRequest ev = DAPR__PROTO__RUNTIME__V1__TOPIC_EVENT_REQUEST__INIT;
+  ev.id = (char *)ce_str(ce, "id");
+  ev.source = (char *)ce_str(ce, "source");
+  ev.type = (char *)ce_str(ce, "type");
+  ev.spec_version = (char *)ce_str(ce, "specversion");
+  ev.data_content_type = (char *)ce_str(ce, "datacontenttype");
+  ev.topic = (char *)topic;
+  ev.pubsub_name = (char *)pubsub;
+  ev.path = "/";
+  uint8_t *data = NULL;
+  char *dumped = NULL;
+  json_t *b64 = json_object_get(ce, "data_base64"), *d = json_object_get(ce, "data");
+  if (json_is_string(b64)) {
+    const char *s = json_string_value(b64);
+    data = malloc(strlen(s) + 1);
+    ssize_t n = data ? unbase64(s, data) : -1;
+    if (n < 0) {
+      free(data);
+      return -1; /* daprd: a retriable error */
+    }
+    ev.data.data = data;
+    ev.data.len = (size_t)n;
+  } else if (d && !json_is_null(d)) {
+    if (ct_is_string(ev.data_content_type)) {
+      if (!json_is_string(d)) return -1;
+      ev.data.data = (uint8_t *)json_string_value(d);
+      ev.data.len = json_string_length(d);
+    } else if (ct_is_json(ev.data_content_type) || !strncasecmp(ev.data_content_type, "application/cloudevents", 24)) {
+      dumped = json_dumps(d, JSON_COMPACT | JSON_ENCODE_ANY);
+      if (!dumped) return -1;
+      ev.data.data = (uint8_t *)dumped;
+      ev.data.len = strlen(dumped);
+    }
+  }
+  arena a = {0};
+  ev.extensions = to_struct(&a, ce, true);
+  Dapr__Proto__Runtime__V1__SubscribeTopicEventsResponseAlpha1 r =
+      DAPR__PROTO__RUNTIME__V1__SUBSCRIBE_TOPIC_EVENTS_RESPONSE_ALPHA1__INIT;
+  r.subscribe_topic_events_response_type_case =
+      DAPR__PROTO__RUNTIME__V1__SUBSCRIBE_TOPIC_EVENTS_RESPONSE_ALPHA1__SUBSCRIBE_TOPIC_EVENTS_RESPONSE_TYPE_EVENT_MESSAGE;
+  r.event_message = &ev;
+  int rc = -1;
+  if (!a.oom) {
+    *len = protobuf_c_message_get_packed_size(&r.base);
+    *out = malloc(*len ? *len : 1);
+    if (*out) {
+      protobuf_c_message_pack(&r.base, *out);
+      rc = 0;
+    }
+  }
+  afree(&a);
+  free(data);
+  free(dumped);
+  return rc;
+}
+
+/* ---- the runtime's side (delivery thread) ---- */
+
+static int sink_send(void *ctx, json_t *ce, uint64_t token) {
+  sstream *ss = ctx;
+  qitem *q = calloc(1, sizeof *q);
+  pend *p = calloc(1, sizeof *p);
+  if (!q || !p || !(p->id = strdup(ce_str(ce, "id"))) ||
+      pack_event(ss, ce, ss->pubsub, ss->topic, &q->bytes, &q->len)) {
+    if (p) free(p->id);
+    free(p);
+    free(q);
+    return -1;
+  }
+  p->token = token;
+  pthread_mutex_lock(&ss->mu);
+  if (ss->qt) ss->qt->next = q;
+  else ss->qh = q;
+  ss->qt = q;
+  p->next = ss->pending;
+  ss->pending = p;
+  pthread_mutex_unlock(&ss->mu);
+  uv_async_send(&ss->async);
+  return 0;
+}
+
+/* ---- the stream's side (its loop) ---- */
+
+static void ss_free(uv_handle_t *h) {
+  sstream *ss = h->data;
+  while (ss->qh) {
+    qitem *q = ss->qh;
+    ss->qh = q->next;
+    free(q->bytes);
+    free(q);
+  }
+  while (ss->pending) {
+    pend *p = ss->pending;
+    ss->pending = p->next;
+    free(p->id);
+    free(p);
+  }
+  pthread_mutex_destroy(&ss->mu);
+  free(ss->pubsub);
+  free(ss->topic);
+  free(ss);
+}
+
+/* Unsubscribes (attempts waiting for an answer are retried by the runtime),
+ * ends the call with code/msg (st instead when non-NULL) and frees ss. */
+static void ss_end(sstream *ss, int code, const char *msg, const wgg_api_status *st) {
+  wgg_psrt_stream_detach(ss->api->psrt, ss->sink_id);
+  ss->sink_id = 0;
+  wgg_grpc_call *call = ss->call;
+  ss->call = NULL;
+  if (call) {
+    wgg_grpc_stream_set(call, NULL, NULL, NULL);
+    if (st) wgg_grpc_fail_status(call, st);
+    else wgg_grpc_stream_finish(call, code, "%s", msg);
+  }
+  uv_close((uv_handle_t *)&ss->async, ss_free);
+}
+
+static void on_async(uv_async_t *a) {
+  sstream *ss = a->data;
+  pthread_mutex_lock(&ss->mu);
+  qitem *q = ss->qh;
+  ss->qh = ss->qt = NULL;
+  pthread_mutex_unlock(&ss->mu);
+  while (q) {
+    qitem *next = q->next;
+    if (ss->call) wgg_grpc_stream_send_raw(ss->call, q->bytes, q->len); /* a failure: the stream is ending */
+    free(q->bytes);
+    free(q);
+    q = next;
+  }
+}
+
+static void initial(sstream *ss, Dapr__Proto__Runtime__V1__SubscribeTopicEventsRequestInitialAlpha1 *in) {
+  if (!in->pubsub_name || !*in->pubsub_name) {
+    ss_end(ss, WGG_GRPC_UNKNOWN, "pubsubName is required", NULL);
+    return;
+  }
+  if (!in->topic || !*in->topic) {
+    ss_end(ss, WGG_GRPC_UNKNOWN, "topic is required", NULL);
+    return;
+  }
+  wgg_api *api = ss->api;
+  bool known = false;
+  for (size_t i = 0; i < api->n_pubsubs && !known; i++) known = !strcmp(api->pubsubs[i].comp->name, in->pubsub_name);
+  if (!known || !api->psrt) { /* daprd: apierrors.PubSub(name).NotFound() */
+    wgg_api_status st;
+    wgg_api_fail(&st, 404, WGG_GRPC_INVALID_ARGUMENT, "ERR_PUBSUB_NOT_FOUND", "pubsub %s is not found", in->pubsub_name);
+    ss_end(ss, 0, NULL, &st);
+    return;
+  }
+  json_t *md = wgg_pb_map_json(in->metadata, in->n_metadata);
+  const char *dl = in->_dead_letter_topic_case ==
+                           DAPR__PROTO__RUNTIME__V1__SUBSCRIBE_TOPIC_EVENTS_REQUEST_INITIAL_ALPHA1___DEAD_LETTER_TOPIC_DEAD_LETTER_TOPIC
+                       ? in->dead_letter_topic
+                       : NULL;
+  wgg_ps_sink sink = {sink_send, ss};
+  wgg_err err;
+  ss->pubsub = strdup(in->pubsub_name);
+  ss->topic = strdup(in->topic);
+  if (!ss->pubsub || !ss->topic) {
+    json_decref(md);
+    ss_end(ss, WGG_GRPC_RESOURCE_EXHAUSTED, "out of memory", NULL);
+    return;
+  }
+  ss->sink_id = wgg_psrt_stream_attach(api->psrt, in->pubsub_name, in->topic, md, dl, &sink, &err);
+  json_decref(md);
+  if (!ss->sink_id) {
+    ss_end(ss, WGG_GRPC_UNKNOWN, err.msg, NULL);
+    return;
+  }
+  ss->initial = true;
+  Dapr__Proto__Runtime__V1__SubscribeTopicEventsResponseInitialAlpha1 ir =
+      DAPR__PROTO__RUNTIME__V1__SUBSCRIBE_TOPIC_EVENTS_RESPONSE_INITIAL_ALPHA1__INIT;
+  Dapr__Proto__Runtime__V1__SubscribeTopicEventsResponseAlpha1 r =
+      DAPR__PROTO__RUNTIME__V1__SUBSCRIBE_TOPIC_EVENTS_RESPONSE_ALPHA1__INIT;
+  r.subscribe_topic_events_response_type_case =
+      DAPR__PROTO__RUNTIME__V1__SUBSCRIBE_TOPIC_EVENTS_RESPONSE_ALPHA1__SUBSCRIBE_TOPIC_EVENTS_RESPONSE_TYPE_INITIAL_RESPONSE;
+  r.initial_response = &ir;
+  if (wgg_grpc_stream_send(ss->call, &r.base)) ss_end(ss, WGG_GRPC_INTERNAL, "out of memory", NULL);
+}
+
+static void processed(sstream *ss, Dapr__Proto__Runtime__V1__SubscribeTopicEventsRequestProcessedAlpha1 *pr) {
+  const char *id = pr->id ? pr->id : "";
+  int outcome = pr->status ? (int)pr->status->status : WGG_PS_SUCCESS; /* an absent status is SUCCESS, as daprd */
+  pthread_mutex_lock(&ss->mu);
+  pend **pp = &ss->pending, *p = NULL;
+  while (*pp && strcmp((*pp)->id, id)) pp = &(*pp)->next;
+  if (*pp) {
+    p = *pp;
+    *pp = p->next;
+  }
+  pthread_mutex_unlock(&ss->mu);
+  if (!p) {
+    wgg_debug("streaming subscription: answer for unknown event id %s ignored", id);
+    return;
+  }
+  wgg_psrt_stream_verdict(ss->api->psrt, p->token, outcome);
+  free(p->id);
+  free(p);
+}
+
+static void on_msg(wgg_grpc_call *call, const uint8_t *data, size_t len, void *ctx) {
+  (void)call;
+  sstream *ss = ctx;
+  Dapr__Proto__Runtime__V1__SubscribeTopicEventsRequestAlpha1 *m =
+      dapr__proto__runtime__v1__subscribe_topic_events_request_alpha1__unpack(NULL, len, data);
+  if (!m) {
+    ss_end(ss, WGG_GRPC_INTERNAL,
+           "grpc: error unmarshalling request: invalid dapr.proto.runtime.v1.SubscribeTopicEventsRequestAlpha1 message",
+           NULL);
+    return;
+  }
+  bool is_initial = m->subscribe_topic_events_request_type_case ==
+                    DAPR__PROTO__RUNTIME__V1__SUBSCRIBE_TOPIC_EVENTS_REQUEST_ALPHA1__SUBSCRIBE_TOPIC_EVENTS_REQUEST_TYPE_INITIAL_REQUEST;
+  bool is_processed =
+      m->subscribe_topic_events_request_type_case ==
+      DAPR__PROTO__RUNTIME__V1__SUBSCRIBE_TOPIC_EVENTS_REQUEST_ALPHA1__SUBSCRIBE_TOPIC_EVENTS_REQUEST_TYPE_EVENT_PROCESSED;
+  if (!ss->initial) {
+    if (is_initial) initial(ss, m->initial_request);
+    else ss_end(ss, WGG_GRPC_UNKNOWN, "initial request is required", NULL);
+  } else if (is_processed) {
+    processed(ss, m->event_processed);
+  } else {
+    ss_end(ss, WGG_GRPC_UNKNOWN, "duplicate initial request received", NULL);
+  }
+  dapr__proto__runtime__v1__subscribe_topic_events_request_alpha1__free_unpacked(m, NULL);
+}
+
+static void on_end(wgg_grpc_call *call, bool gone, void *ctx) {
+  (void)call;
+  sstream *ss = ctx;
+  if (!gone && ss->initial) wgg_info("Unsubscribed: the client closed its side of the stream");
+  /* grpc-go's answer when the handler returns io.EOF; nothing is sent when the stream is gone */
+  ss_end(ss, WGG_GRPC_UNKNOWN, "EOF", NULL);
+}
+
+bool wgg_grpc_dapr_streaming(const char *path, void *user) {
+  (void)user;
+  return !strcmp(path, "/dapr.proto.runtime.v1.Dapr/SubscribeTopicEventsAlpha1");
+}
+
+void wgg_grpc_subscribe_topic_events(wgg_api *api, wgg_grpc_call *call) {
+  sstream *ss = calloc(1, sizeof *ss);
+  if (!ss) {
+    wgg_grpc_stream_finish(call, WGG_GRPC_RESOURCE_EXHAUSTED, "out of memory");
+    return;
+  }
+  ss->api = api;
+  ss->call = call;
+  pthread_mutex_init(&ss->mu, NULL);
+  uv_async_init(wgg_grpc_call_loop(call), &ss->async, on_async);
+  ss->async.data = ss;
+  wgg_grpc_stream_set(call, on_msg, on_end, ss);
+}
