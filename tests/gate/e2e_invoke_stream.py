@@ -172,7 +172,9 @@ def wait_for(cond, secs):
     return cond()
 
 
-sc = Sidecar(sys.argv[1], app_id="svc",
+# Under SANITIZE=1, ASan's quarantine keeps up to 256 MB of freed blocks; keep it small so RSS measures live memory.
+asan = ":".join(filter(None, [os.environ.get("ASAN_OPTIONS", ""), "quarantine_size_mb=8"]))
+sc = Sidecar(sys.argv[1], app_id="svc", env={"ASAN_OPTIONS": asan},
              args=["--threads", "1", "--app-port", app_port, "--max-body-size", "300Mi"]).start()
 pid = sc.proc.pid
 base_hwm = vm_hwm(pid)
@@ -191,7 +193,10 @@ for kind in ("cl", "chunked"):
     s.close()
 hwm = vm_hwm(pid)
 print(f"sidecar VmHWM: {base_hwm} MB at start, {hwm} MB after two 200 MB answers")
-check(hwm < 40, f"peak RSS while streaming 200 MB: {hwm} MB (want < 40)")
+# streaming bounds the growth (buffered: +400 MB): under 40 MB in all for an uninstrumented build; an ASan
+# build (starts near 20 MB; its allocator caches freed blocks and redzones, +65 MB measured) gets base + 120
+LIMIT = 40 if base_hwm < 12 else base_hwm + 120
+check(hwm < LIMIT, f"peak RSS while streaming 200 MB: {hwm} MB (want < {LIMIT})")
 
 # the connection is reused after a streamed answer (keep-alive, chunked terminator sent)
 s, f, st, hdrs = open_call(sc, "chunked/100000")
@@ -244,7 +249,7 @@ s, f, st, hdrs = open_call(sc, "cl/1000")
 sha, got, complete = read_body(f, hdrs)
 check(complete and sha == expected_sha(1000), "after the failures")
 s.close()
-check(vm_hwm(pid) < 40, f"peak RSS after all: {vm_hwm(pid)} MB")
+check(vm_hwm(pid) < LIMIT, f"peak RSS after all: {vm_hwm(pid)} MB")
 sc.cleanup()
 
 # 5. --max-body-size counts the streamed bytes (daprd: LimitReadCloser): a chunked answer past it is cut off,
