@@ -54,6 +54,8 @@ struct call {
   uint64_t timeout_ms;
   wgg_http_client_cb cb;
   void *user;
+  bool has_scb; /* streamed: scb are the caller's callbacks (wrapped to release the slot at on_end) */
+  wgg_http_stream_cbs scb;
 };
 
 static _Thread_local lim_loop *tls_loop; /* this thread's registration */
@@ -119,6 +121,29 @@ static void on_done(void *user, const wgg_http_response *resp, const char *errms
   call_free(c);
 }
 
+static int on_stream_head(void *user, wgg_http_client_stream *s, const wgg_http_response *resp, int64_t length) {
+  call *c = user;
+  return c->scb.on_head(c->user, s, resp, length);
+}
+
+static int on_stream_chunk(void *user, const char *data, size_t len) {
+  call *c = user;
+  return c->scb.on_chunk(c->user, data, len);
+}
+
+static void on_stream_end(void *user, const char *errmsg) {
+  call *c = user;
+  if (c->has_slot) slot_release(c->lim); /* the slot is held until the body has passed */
+  c->scb.on_end(c->user, errmsg);
+  call_free(c);
+}
+
+static const wgg_http_stream_cbs wrapped_stream = {on_stream_head, on_stream_chunk, on_stream_end};
+
+bool wgg_app_can_stream(const wgg_api *api) {
+  return !api->wasm_app && !api->app_http_pipeline.n;
+}
+
 /* The health checks' verdict (always true without --enable-app-health-check;
  * a wasm app is up once loaded: no probe runs).
  * Unlike wgg_app_healthy, it does not wait for the app port to accept
@@ -140,7 +165,7 @@ static int send_to_wasm_app(void *ctx, uv_loop_t *loop, const char *method, cons
  * Returns wgg_http_client_request's result. */
 static int send_to_app(wgg_api *api, wgg_http_client *cl, const char *method, const char *target,
                        const wgg_http_header *headers, size_t n, const char *body, size_t len, const char *source,
-                       uint64_t timeout_ms, wgg_http_client_cb cb, void *user) {
+                       uint64_t timeout_ms, wgg_http_client_cb cb, const wgg_http_stream_cbs *stream, void *user) {
   const wgg_options *o = api->opts;
   if (api->wasm_app && api->app_http_pipeline.n)
     return wgg_pipeline_call_via(&api->app_http_pipeline, wgg_http_client_loop(cl), send_to_wasm_app, api->wasm_app,
@@ -152,14 +177,14 @@ static int send_to_app(wgg_api *api, wgg_http_client *cl, const char *method, co
   if (api->app_http_pipeline.n)
     return wgg_pipeline_call(&api->app_http_pipeline, wgg_http_client_loop(cl), cl, o->app_channel_address,
                              o->app_port, method, target, headers, n, body, len, source, timeout_ms, cb, user);
-  return wgg_http_client_request(cl, o->app_channel_address, o->app_port, method, target, headers, n, body, len,
-                                 timeout_ms, cb, user);
+  return wgg_http_client_request_stream(cl, o->app_channel_address, o->app_port, method, target, headers, n, body,
+                                        len, timeout_ms, cb, stream, user);
 }
 
 /* Sends c now; on failure calls back with an error (c is consumed either way). */
 static void call_start(call *c) {
   if (send_to_app(c->api, c->cl, c->method, c->target, c->headers, c->n, c->body, c->len, c->source, c->timeout_ms,
-                  on_done, c)) {
+                  on_done, c->has_scb ? &wrapped_stream : NULL, c)) {
     if (c->has_slot) slot_release(c->lim);
     c->cb(c->user, NULL, "out of memory");
     call_free(c);
@@ -288,6 +313,14 @@ static int limited(wgg_app_limit *l, call *c) {
 int wgg_app_call(wgg_api *api, wgg_http_client *cl, const char *method, const char *target,
                  const wgg_http_header *headers, size_t n, const char *body, size_t len, const char *source,
                  uint64_t timeout_ms, wgg_http_client_cb cb, void *user, const char **why) {
+  return wgg_app_call_stream(api, cl, method, target, headers, n, body, len, source, timeout_ms, cb, NULL, user, why);
+}
+
+int wgg_app_call_stream(wgg_api *api, wgg_http_client *cl, const char *method, const char *target,
+                        const wgg_http_header *headers, size_t n, const char *body, size_t len, const char *source,
+                        uint64_t timeout_ms, wgg_http_client_cb cb, const wgg_http_stream_cbs *stream, void *user,
+                        const char **why) {
+  if (!wgg_app_can_stream(api)) stream = NULL;
   const wgg_options *o = api->opts;
   if (!wgg_options_has_app(o)) return *why = "app channel is not initialized", -1;
   if (!app_health_ok(api))
@@ -307,7 +340,7 @@ int wgg_app_call(wgg_api *api, wgg_http_client *cl, const char *method, const ch
   }
   int rc;
   if (!api->app_limit) {
-    rc = send_to_app(api, cl, method, target, headers, n, body, len, source, timeout_ms, cb, user);
+    rc = send_to_app(api, cl, method, target, headers, n, body, len, source, timeout_ms, cb, stream, user);
   } else {
     call *c = calloc(1, sizeof *c);
     if (!c) {
@@ -317,7 +350,8 @@ int wgg_app_call(wgg_api *api, wgg_http_client *cl, const char *method, const ch
     *c = (call){.api = api, .source = (char *)source, .lim = api->app_limit, .cl = cl, .host = o->app_channel_address, .port = o->app_port,
                 .method = (char *)method, .target = (char *)target, .body = (char *)body,
                 .headers = (wgg_http_header *)headers, .n = n, .len = len, .timeout_ms = timeout_ms,
-                .cb = cb, .user = user};
+                .cb = cb, .user = user, .has_scb = stream != NULL};
+    if (stream) c->scb = *stream;
     rc = limited(api->app_limit, c);
   }
   free(h);

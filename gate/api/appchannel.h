@@ -57,6 +57,20 @@ int wgg_app_call(wgg_api *api, wgg_http_client *cl, const char *method, const ch
                  const wgg_http_header *headers, size_t n, const char *body, size_t len, const char *source,
                  uint64_t timeout_ms, wgg_http_client_cb cb, void *user, const char **why);
 
+/* wgg_app_call with the answer's body streamed through stream (see
+ * http/client.h wgg_http_stream_cbs), when the call goes to an app process
+ * over HTTP with no appHttpPipeline (guests may read the whole body; daprd
+ * also buffers when middleware is present); otherwise stream is ignored and
+ * cb gets the buffered answer. With --app-max-concurrency the slot is held
+ * until on_end (or cb) runs. stream may be NULL. */
+int wgg_app_call_stream(wgg_api *api, wgg_http_client *cl, const char *method, const char *target,
+                        const wgg_http_header *headers, size_t n, const char *body, size_t len, const char *source,
+                        uint64_t timeout_ms, wgg_http_client_cb cb, const wgg_http_stream_cbs *stream, void *user,
+                        const char **why);
+
+/* Whether wgg_app_call_stream would stream (an HTTP app, no appHttpPipeline). */
+bool wgg_app_can_stream(const wgg_api *api);
+
 /* The app channel as a wgg_app_channel (http/client.h) for layers below the
  * API: call is wgg_app_call (source NULL), thread_init/thread_close are
  * wgg_app_limit_thread_init/_close, healthy the health checks' verdict. api

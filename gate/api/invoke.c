@@ -8,6 +8,7 @@
  * resource (its baseUrl and headers) or a URL ("http://host:port/base").
  * Other app IDs go to their own sidecar (invoke_remote.c, mesh.h).
  */
+#include <http_parser.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,12 +21,14 @@
 #include "http/client.h"
 #include "observe/trace.h"
 #include "util/buf.h"
+#include "util/log.h"
 
 enum { INVOKE_TIMEOUT_MS = 60000 };
 
 typedef struct invoke_job {
   wgg_http_req *req;
   char *app_id;
+  wgg_http_client_stream *stream; /* the app's answer, while it streams */
 } invoke_job;
 
 static void on_app_response(void *user, const wgg_http_response *resp, const char *errmsg) {
@@ -35,6 +38,63 @@ static void on_app_response(void *user, const wgg_http_response *resp, const cha
   free(j->app_id);
   free(j);
 }
+
+/* ---- streaming the app's answer (issue 18.3) ----
+ * A 2xx/3xx answer with a body passes through as it arrives: the head goes to
+ * the caller at once, each piece of the body is queued on the caller's
+ * connection, and reading from the app pauses while that queue is at the
+ * server's back-pressure mark. A caller that goes away aborts the app
+ * connection; an app that fails mid-body (or passes --max-body-size, counted
+ * over the streamed bytes as daprd's LimitReadCloser does) cuts the caller's
+ * response off: daprd likewise has sent the head by then and can only log. */
+
+static void on_stream_drained(void *user) {
+  invoke_job *j = user;
+  if (j->stream) wgg_http_client_stream_resume(j->stream);
+}
+
+static void on_caller_gone(wgg_http_req *req, void *user) {
+  invoke_job *j = user;
+  (void)req;
+  if (j->stream) wgg_http_client_stream_abort(j->stream); /* on_end runs and releases req */
+}
+
+static int on_stream_head(void *user, wgg_http_client_stream *s, const wgg_http_response *resp, int64_t length) {
+  invoke_job *j = user;
+  wgg_http_req *req = j->req;
+  if (req->respond_hook || length == 0 || resp->status == 204 || resp->status == 304) return 0; /* buffered */
+  wgg_http_header *h = calloc(resp->n_headers ? resp->n_headers : 1, sizeof *h);
+  size_t n = 0;
+  for (size_t i = 0; h && i < resp->n_headers; i++)
+    if (!wgg_http_hop_header(resp->headers[i].name)) h[n++] = resp->headers[i];
+  int rc = h ? wgg_http_stream_begin(req, resp->status, h, n, length) : -1;
+  free(h);
+  if (rc) return -1; /* the caller is gone (or out of memory): the app connection is closed */
+  j->stream = s;
+  req->on_gone = on_caller_gone;
+  req->gone_user = j;
+  return 1;
+}
+
+static int on_stream_chunk(void *user, const char *data, size_t len) {
+  invoke_job *j = user;
+  int rc = wgg_http_stream_write(j->req, data, len);
+  if (rc == 1) wgg_http_stream_on_drain(j->req, on_stream_drained, j);
+  return rc;
+}
+
+static void on_stream_end(void *user, const char *errmsg) {
+  invoke_job *j = user;
+  j->req->on_gone = NULL;
+  j->stream = NULL;
+  if (errmsg)
+    wgg_warn("invoke %s: the app's response was cut off after its head was sent: %s", j->app_id, errmsg);
+  wgg_http_stream_end(j->req, errmsg == NULL);
+  free(j->app_id);
+  free(j);
+}
+
+static const wgg_http_stream_cbs invoke_stream = {on_stream_head, on_stream_chunk, on_stream_end};
 
 /* Where a call goes: host, port, the base path the method is appended to, and
  * extra headers (an HTTPEndpoint's). */
@@ -81,8 +141,9 @@ static int parse_url(const char *url, target *t, const char **why) {
 static int invoke_own_app(wgg_api *api, wgg_http_req *req, wgg_http_client *cl, const char *app_path,
                           const wgg_http_header *h, size_t n, invoke_job *j) {
   const char *why = NULL;
-  if (!wgg_app_call(api, cl, req->method_name, app_path, h, n, req->body, req->body_len, req->remote_addr,
-                    INVOKE_TIMEOUT_MS, on_app_response, j, &why))
+  bool stream = !req->respond_hook && req->method != HTTP_HEAD;
+  if (!wgg_app_call_stream(api, cl, req->method_name, app_path, h, n, req->body, req->body_len, req->remote_addr,
+                           INVOKE_TIMEOUT_MS, on_app_response, stream ? &invoke_stream : NULL, j, &why))
     return 0;
   wgg_api_error(req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: %s", j->app_id, why);
   return -1;

@@ -15,7 +15,7 @@
 
 enum { MAX_IDLE = 64 };
 
-typedef struct creq creq;
+typedef struct wgg_http_client_stream creq;
 
 typedef struct cconn {
   uv_tcp_t tcp;
@@ -27,12 +27,15 @@ typedef struct cconn {
   struct cconn *next_idle;
   bool closing, reused, got_bytes, done, in_value, head;
   bool too_large; /* the body passed the client's max_body */
+  bool streaming;   /* the body goes to the request's on_chunk, not to body */
+  bool in_parse, abort_pending; /* wgg_http_client_stream_abort during a parser callback */
+  size_t streamed;  /* body bytes streamed (counted against max_body) */
   wgg_buf hfield, hvalue, hdrs, body;
   size_t n_hdrs;
   char rbuf[65536];
 } cconn;
 
-struct creq {
+struct wgg_http_client_stream {
   struct wgg_http_client *cl;
   char key[96];
   struct sockaddr_storage addr;
@@ -44,6 +47,10 @@ struct creq {
   cconn *conn;
   int attempts;
   bool head, finished;
+  /* streaming (wgg_http_client_request_stream) */
+  bool has_stream, streaming, paused;
+  wgg_http_stream_cbs scb;
+  uint64_t timeout_ms;
   /* DNS: a host that is not an IP literal is resolved (uv_getaddrinfo) before its first connect */
   char *host;
   int port;
@@ -106,7 +113,8 @@ static void finish(creq *r, const wgg_http_response *resp, const char *errmsg) {
   if (r->conn) r->conn->req = NULL;
   r->conn = NULL;
   uv_timer_stop(&r->timer);
-  r->cb(r->user, resp, errmsg);
+  if (r->streaming) r->scb.on_end(r->user, errmsg);
+  else r->cb(r->user, resp, errmsg);
   uv_close((uv_handle_t *)&r->timer, on_req_timer_closed);
 }
 
@@ -150,7 +158,8 @@ static void conn_close(cconn *c) {
 static void reset_response(cconn *c) {
   c->hfield.len = c->hvalue.len = c->hdrs.len = c->body.len = 0;
   c->n_hdrs = 0;
-  c->in_value = c->done = c->got_bytes = c->too_large = false;
+  c->in_value = c->done = c->got_bytes = c->too_large = c->streaming = c->abort_pending = false;
+  c->streamed = 0;
   http_parser_init(&c->parser, HTTP_RESPONSE);
   c->parser.data = c;
 }
@@ -180,14 +189,57 @@ static int on_hvalue(http_parser *p, const char *at, size_t n) {
   return c->hdrs.len + n > (1u << 20) ? -1 : wgg_buf_append(&c->hvalue, at, n);
 }
 
+/* Points h (n_hdrs entries) at the name\0value\0 pairs of c->hdrs. */
+static void header_array(cconn *c, wgg_http_header *h) {
+  for (size_t i = 0, off = 0; i < c->n_hdrs; i++) {
+    h[i].name = c->hdrs.data + off;
+    off += strlen(h[i].name) + 1;
+    h[i].value = c->hdrs.data + off;
+    off += strlen(h[i].value) + 1;
+  }
+}
+
 static int on_headers_complete(http_parser *p) {
   cconn *c = p->data;
   if (push_header(c)) return -1;
-  return c->head ? 1 : 0; /* a response to HEAD has no body */
+  if (c->head) return 1; /* a response to HEAD has no body */
+  creq *r = c->req;
+  if (!r || !r->has_stream || p->status_code < 200 || p->status_code > 399) return 0;
+  int64_t length = (p->flags & F_CHUNKED) || p->content_length == ULLONG_MAX ? -1 : (int64_t)p->content_length;
+  if (length > (int64_t)c->cl->max_body) { /* known too large: fail before anything is passed on */
+    c->too_large = true;
+    return -1;
+  }
+  wgg_http_header *h = calloc(c->n_hdrs ? c->n_hdrs : 1, sizeof *h);
+  if (!h) return -1;
+  header_array(c, h);
+  wgg_http_response resp = {(int)p->status_code, h, c->n_hdrs, "", 0};
+  int rc = r->scb.on_head(r->user, r, &resp, length);
+  free(h);
+  if (rc == 0) return 0;
+  r->streaming = c->streaming = true;
+  if (rc < 0) c->abort_pending = true;
+  return rc < 0 ? -1 : 0;
 }
 
 static int on_body(http_parser *p, const char *at, size_t n) {
   cconn *c = p->data;
+  if (c->streaming) {
+    creq *r = c->req;
+    if (c->abort_pending || !r) return -1;
+    if (n > c->cl->max_body - c->streamed) { /* daprd's LimitReadCloser over the streamed bytes */
+      c->too_large = true;
+      return -1;
+    }
+    c->streamed += n;
+    int rc = r->scb.on_chunk(r->user, at, n);
+    if (rc < 0 || c->abort_pending) {
+      c->abort_pending = true;
+      return -1;
+    }
+    if (rc == 1) r->paused = true; /* the rest of this read still goes on: at most sizeof rbuf */
+    return 0;
+  }
   if (c->body.len + n > c->cl->max_body) {
     c->too_large = true;
     return -1;
@@ -220,15 +272,10 @@ static void deliver(cconn *c, bool extra_bytes) {
     conn_close(c);
     return;
   }
-  for (size_t i = 0, off = 0; i < c->n_hdrs; i++) {
-    h[i].name = c->hdrs.data + off;
-    off += strlen(h[i].name) + 1;
-    h[i].value = c->hdrs.data + off;
-    off += strlen(h[i].value) + 1;
-  }
+  header_array(c, h);
   wgg_http_response resp = {(int)c->parser.status_code, h, c->n_hdrs, c->body.data ? c->body.data : "",
                             c->body.len};
-  finish(r, &resp, NULL);
+  finish(r, c->streaming ? NULL : &resp, NULL); /* a stream ends with on_end(NULL) */
   free(h);
   if (!keep || c->closing || c->cl->n_idle >= MAX_IDLE) {
     conn_close(c);
@@ -256,7 +303,9 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   }
   if (n < 0) {
     if (n == UV_EOF && c->got_bytes) { /* a body delimited by the end of the connection */
+      c->in_parse = true;
       http_parser_execute(&c->parser, &rsettings, NULL, 0);
+      c->in_parse = false;
       if (c->done) {
         deliver(c, false);
         conn_close(c);
@@ -275,8 +324,15 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     return;
   }
   c->got_bytes = true;
+  c->in_parse = true;
   size_t used = http_parser_execute(&c->parser, &rsettings, buf->base, (size_t)n);
+  c->in_parse = false;
   enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+  if (c->abort_pending) {
+    finish(r, NULL, "aborted by the receiver");
+    conn_close(c);
+    return;
+  }
   if (c->done) {
     deliver(c, used < (size_t)n);
     return;
@@ -290,6 +346,15 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
       snprintf(msg, sizeof msg, "malformed response from the app: %s", http_errno_description(e));
     finish(r, NULL, msg);
     conn_close(c);
+    return;
+  }
+  if (r->streaming) { /* the next bytes: within timeout_ms, unless paused by the receiver */
+    if (r->paused) {
+      uv_read_stop((uv_stream_t *)&c->tcp);
+      uv_timer_stop(&r->timer);
+    } else if (r->timeout_ms) {
+      uv_timer_start(&r->timer, on_req_timeout, r->timeout_ms, 0);
+    }
   }
 }
 
@@ -443,6 +508,34 @@ void wgg_http_client_set_max_body(wgg_http_client *cl, size_t max_body) {
 int wgg_http_client_request(wgg_http_client *cl, const char *host, int port, const char *method, const char *target,
                             const wgg_http_header *headers, size_t n, const char *body, size_t len,
                             uint64_t timeout_ms, wgg_http_client_cb cb, void *user) {
+  return wgg_http_client_request_stream(cl, host, port, method, target, headers, n, body, len, timeout_ms, cb, NULL,
+                                        user);
+}
+
+void wgg_http_client_stream_resume(wgg_http_client_stream *r) {
+  if (r->finished || !r->paused) return;
+  r->paused = false;
+  cconn *c = r->conn;
+  if (!c || c->closing || c->in_parse) return; /* in a parse: on_read decides after it */
+  uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+  if (r->timeout_ms) uv_timer_start(&r->timer, on_req_timeout, r->timeout_ms, 0);
+}
+
+void wgg_http_client_stream_abort(wgg_http_client_stream *r) {
+  if (r->finished) return;
+  cconn *c = r->conn;
+  if (c && c->in_parse) {
+    c->abort_pending = true;
+    return;
+  }
+  finish(r, NULL, "aborted by the receiver");
+  if (c) conn_close(c);
+}
+
+int wgg_http_client_request_stream(wgg_http_client *cl, const char *host, int port, const char *method,
+                                   const char *target, const wgg_http_header *headers, size_t n, const char *body,
+                                   size_t len, uint64_t timeout_ms, wgg_http_client_cb cb,
+                                   const wgg_http_stream_cbs *stream, void *user) {
   creq *r = calloc(1, sizeof *r);
   if (!r) return -1;
   char ip[256];
@@ -480,6 +573,11 @@ int wgg_http_client_request(wgg_http_client *cl, const char *host, int port, con
   r->cb = cb;
   r->user = user;
   r->head = !strcmp(method, "HEAD");
+  r->timeout_ms = timeout_ms;
+  if (stream) {
+    r->has_stream = true;
+    r->scb = *stream;
+  }
   snprintf(r->key, sizeof r->key, "%s:%d", ip, port);
   cl->refs++;
   uv_timer_init(cl->loop, &r->timer);

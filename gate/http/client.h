@@ -60,6 +60,49 @@ bool wgg_http_hop_header(const char *name);
  * (pkg/channel/http LimitReadCloser). */
 void wgg_http_client_set_max_body(wgg_http_client *cl, size_t max_body);
 
+/* Streaming a response (issue 18.3): instead of buffering the body, a
+ * request made with wgg_http_client_request_stream hands it over piece by
+ * piece. The handle names the request while it streams. */
+typedef struct wgg_http_client_stream wgg_http_client_stream;
+
+typedef struct wgg_http_stream_cbs {
+  /* The head of a 2xx/3xx answer to a request other than HEAD arrived (resp
+   * has status and headers, no body; length is the announced Content-Length,
+   * -1 when the body is chunked or delimited by the end of the connection).
+   * Return 1 to stream (cb will not run; on_chunk and on_end will), 0 to
+   * buffer as wgg_http_client_request does (cb runs), -1 to abort (the app
+   * connection is closed, on_end runs with an error). Other statuses and
+   * failures before the head always go to cb, buffered, as daprd reads
+   * non-2xx/3xx answers whole. */
+  int (*on_head)(void *user, wgg_http_client_stream *s, const wgg_http_response *resp, int64_t length);
+  /* A piece of the body (valid during the call). Return 0 to go on, 1 to
+   * pause reading from the app until wgg_http_client_stream_resume, -1 to
+   * abort (the app connection is closed, on_end runs with an error). */
+  int (*on_chunk)(void *user, const char *data, size_t len);
+  /* The end, exactly once after on_head returned 1 or -1: errmsg NULL when the
+   * body arrived complete; otherwise why it did not (the app closed the
+   * connection or sent garbage, the body passed the client's max_body
+   * (--max-body-size, counted over the streamed bytes as daprd's
+   * LimitReadCloser does), no byte for timeout_ms, aborted). */
+  void (*on_end)(void *user, const char *errmsg);
+} wgg_http_stream_cbs;
+
+/* wgg_http_client_request with streaming of the answer's body through
+ * stream (copied; see wgg_http_stream_cbs). While streaming, timeout_ms bounds
+ * each wait for the app's next bytes (not counting pauses) instead of the
+ * whole exchange. Returns 0 or -1 as wgg_http_client_request. */
+int wgg_http_client_request_stream(wgg_http_client *cl, const char *host, int port, const char *method,
+                                   const char *target, const wgg_http_header *headers, size_t n, const char *body,
+                                   size_t len, uint64_t timeout_ms, wgg_http_client_cb cb,
+                                   const wgg_http_stream_cbs *stream, void *user);
+
+/* Resumes reading a stream paused by on_chunk returning 1. No-op once ended. */
+void wgg_http_client_stream_resume(wgg_http_client_stream *s);
+
+/* Aborts a stream: closes the app connection; on_end runs with "aborted"
+ * (now, or when the current parse step returns when called from a callback). */
+void wgg_http_client_stream_abort(wgg_http_client_stream *s);
+
 /* The loop cl runs on. */
 uv_loop_t *wgg_http_client_loop(const wgg_http_client *cl);
 

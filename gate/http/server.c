@@ -92,6 +92,12 @@ struct wgg_http_conn {
   size_t linger_bytes;       /* input discarded while lingering */
   uv_shutdown_t shutdown_req;
   bool closing, want_close, eof, driving, reading;
+  /* a streamed answer (wgg_http_stream_begin ... _end) */
+  bool streaming, stream_chunked;
+  int stream_status;
+  int64_t stream_left; /* bytes still due under a Content-Length */
+  void (*drain_fn)(void *);
+  void *drain_user;
 };
 
 struct wgg_http_server {
@@ -187,6 +193,17 @@ static void on_written(uv_write_t *w, int status) {
     if (!c->pending_writes && !c->shut_down) {
       c->shut_down = true;
       if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shut_down)) conn_close(c);
+    }
+    return;
+  }
+  if (c->streaming && c->drain_fn) { /* a streamed answer waits for the client to read */
+    if (c->queued_bytes < WRITE_HIGH_BYTES / 2 && c->pending_writes < WRITE_HIGH_COUNT / 2) {
+      void (*fn)(void *) = c->drain_fn;
+      c->drain_fn = NULL;
+      arm(c, T_NONE, 0);
+      fn(c->drain_user);
+    } else {
+      arm(c, T_WRITE, c->srv->cfg.write_timeout_ms);
     }
     return;
   }
@@ -663,7 +680,13 @@ static void conn_close(wgg_http_conn *c) {
 
 static void on_timer(uv_timer_t *t) {
   wgg_http_conn *c = t->data;
-  if (c->inflight || c->closing) return;
+  if (c->closing) return;
+  if (c->inflight && c->streaming && c->timer_mode == T_WRITE) { /* a streamed answer nobody reads */
+    wgg_debug("http: closing a connection whose client stopped reading a streamed response");
+    conn_close(c);
+    return;
+  }
+  if (c->inflight) return;
   if (c->timer_mode == T_IDLE) {
     conn_close(c);
     return;
@@ -810,6 +833,106 @@ void wgg_http_respond(wgg_http_req *req, int status, const char *content_type, c
     return;
   }
   if (send_raw(c, b.data, b.len, c->want_close)) return;
+  if (c->want_close) {
+    if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = false;
+    return;
+  }
+  arm(c, T_NONE, 0);
+  drive(c);
+}
+
+int wgg_http_stream_begin(wgg_http_req *req, int status, const wgg_http_header *headers, size_t n, int64_t length) {
+  wgg_http_conn *c = req->conn;
+  if (req->respond_hook || c->streaming || c->closing || req->method == HTTP_HEAD || status < 200 || status == 204 ||
+      status == 304)
+    return -1;
+  if (c->srv->draining || c->eof) c->want_close = true;
+  wgg_buf b = {0};
+  int rc = wgg_buf_printf(&b, "HTTP/1.1 %d %s\r\n", status, wgg_http_reason(status));
+  if (length >= 0) rc |= wgg_buf_printf(&b, "Content-Length: %lld\r\n", (long long)length);
+  else rc |= wgg_buf_printf(&b, "Transfer-Encoding: chunked\r\n");
+  for (size_t i = 0; i < n; i++) rc |= wgg_buf_printf(&b, "%s: %s\r\n", headers[i].name, headers[i].value);
+  if (c->want_close) rc |= wgg_buf_printf(&b, "Connection: close\r\n");
+  rc |= wgg_buf_append(&b, "\r\n", 2);
+  if (rc) {
+    wgg_buf_free(&b);
+    return -1;
+  }
+  c->streaming = true;
+  c->stream_chunked = length < 0;
+  c->stream_left = length;
+  c->stream_status = status;
+  c->drain_fn = NULL;
+  arm(c, T_NONE, 0);
+  return send_raw(c, b.data, b.len, false);
+}
+
+int wgg_http_stream_write(wgg_http_req *req, const char *data, size_t len) {
+  wgg_http_conn *c = req->conn;
+  if (!c->streaming || c->closing) return -1;
+  if (!len) return write_backlogged(c) ? 1 : 0;
+  if (!c->stream_chunked && (uint64_t)len > (uint64_t)c->stream_left) return -1;
+  char pre[24];
+  int pl = c->stream_chunked ? snprintf(pre, sizeof pre, "%zx\r\n", len) : 0;
+  size_t total = (size_t)pl + len + (c->stream_chunked ? 2 : 0);
+  char *out = malloc(total);
+  if (!out) return -1;
+  memcpy(out, pre, (size_t)pl);
+  memcpy(out + pl, data, len);
+  if (c->stream_chunked) memcpy(out + pl + len, "\r\n", 2);
+  else c->stream_left -= (int64_t)len;
+  if (send_raw(c, out, total, false)) return -1;
+  return write_backlogged(c) ? 1 : 0;
+}
+
+void wgg_http_stream_on_drain(wgg_http_req *req, void (*fn)(void *), void *user) {
+  wgg_http_conn *c = req->conn;
+  if (c->closing || !c->streaming) return;
+  c->drain_fn = fn;
+  c->drain_user = user;
+  if (!write_backlogged(c)) { /* already below the mark: the next write completion calls it */
+    if (!c->pending_writes) {
+      c->drain_fn = NULL;
+      fn(user);
+    }
+    return;
+  }
+  arm(c, T_WRITE, c->srv->cfg.write_timeout_ms); /* no progress for this long: the client is gone */
+}
+
+void wgg_http_stream_end(wgg_http_req *req, bool ok) {
+  wgg_http_conn *c = req->conn;
+  bool begun = c->streaming;
+  if (c->srv->cfg.observe)
+    c->srv->cfg.observe(req->tag, req->method, begun ? c->stream_status : 500, uv_hrtime() - req->start_ns,
+                        c->srv->cfg.user);
+  req_free(req);
+  c->inflight = NULL;
+  c->streaming = false;
+  c->drain_fn = NULL;
+  if (c->closing) {
+    conn_maybe_free(c);
+    return;
+  }
+  if (!begun || !ok || (!c->stream_chunked && c->stream_left != 0)) { /* cut off: never complete-looking */
+    c->want_close = true;
+    if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = false;
+    arm(c, T_NONE, 0);
+    conn_finish(c);
+    return;
+  }
+  if (c->stream_chunked) {
+    char *z = strdup("0\r\n\r\n");
+    if (!z) {
+      conn_close(c);
+      return;
+    }
+    if (send_raw(c, z, 5, c->want_close)) return;
+  } else if (c->want_close) {
+    conn_finish(c);
+  }
   if (c->want_close) {
     if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
     c->reading = false;

@@ -124,6 +124,33 @@ void wgg_http_server_free(wgg_http_server *s);
 void wgg_http_respond(wgg_http_req *req, int status, const char *content_type, const wgg_http_header *headers,
                       size_t n, const char *body, size_t len);
 
+/* Streaming a response (issue 18.3: service invocation passes an app's
+ * answer through as it arrives). wgg_http_stream_begin sends the head of
+ * req's answer: status, headers (n; no framing headers, they are added) and
+ * "Content-Length: length", or "Transfer-Encoding: chunked" when length is
+ * -1. Not for HEAD, 1xx, 204 or 304, nor while req->respond_hook is set.
+ * Returns 0, or -1 when it cannot start (the client is gone, out of memory,
+ * not allowed): req must still be ended with wgg_http_stream_end. */
+int wgg_http_stream_begin(wgg_http_req *req, int status, const wgg_http_header *headers, size_t n, int64_t length);
+
+/* Queues len bytes of the body (copied; framed as a chunk when chunked).
+ * Returns 0, 1 when the connection's queue is at the back-pressure mark (the
+ * 1 MiB of the pipelining bound: stop producing until the drain callback),
+ * or -1 when the client is gone or more than the announced length was given. */
+int wgg_http_stream_write(wgg_http_req *req, const char *data, size_t len);
+
+/* Calls fn(user) once on the loop when the queue has drained below half the
+ * mark (once per registration). A queue that makes no progress for the
+ * server's write_timeout_ms closes the connection (req->on_gone runs). */
+void wgg_http_stream_on_drain(wgg_http_req *req, void (*fn)(void *user), void *user);
+
+/* Ends a streamed answer and releases req. ok: the body is complete (the
+ * terminating chunk is sent; with a Content-Length, all of it must have been
+ * written, else it counts as not ok). Not ok: what is queued is written and
+ * the connection is closed, so the client sees a cut-off body (short of the
+ * Content-Length, or no terminating chunk), never a complete-looking one. */
+void wgg_http_stream_end(wgg_http_req *req, bool ok);
+
 /* Returns the value of header name (case-insensitive), or NULL. */
 const char *wgg_http_req_header(const wgg_http_req *req, const char *name);
 
