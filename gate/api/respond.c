@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "api/api.h"
+#include "api/invoke_path.h"
 #include "api/executor.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -61,36 +62,13 @@ void wgg_api_empty(wgg_http_req *req) {
   wgg_http_respond(req, 204, NULL, NULL, 0, NULL, 0);
 }
 
-static int hexval(int c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  c = tolower(c);
-  return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 char *wgg_url_decode(const char *s, size_t n, bool plus) {
-  char *out = malloc(n + 1), *o = out;
-  if (!out) return NULL;
-  for (size_t i = 0; i < n; i++) {
-    if (s[i] == '%') {
-      int hi = i + 2 < n ? hexval((unsigned char)s[i + 1]) : -1;
-      int lo = i + 2 < n ? hexval((unsigned char)s[i + 2]) : -1;
-      if (hi < 0 || lo < 0) {
-        free(out);
-        return NULL;
-      }
-      if (!hi && !lo) { /* %00: the result is a C string, which a NUL would silently cut */
-        free(out);
-        return NULL;
-      }
-      *o++ = (char)(hi * 16 + lo);
-      i += 2;
-    } else if (plus && s[i] == '+') {
-      *o++ = ' ';
-    } else {
-      *o++ = s[i];
-    }
+  size_t len;
+  char *out = wgg_pct_decode(s, n, plus, &len);
+  if (out && memchr(out, '\0', len)) { /* %00: the result is a C string, which a NUL would silently cut */
+    free(out);
+    return NULL;
   }
-  *o = '\0';
   return out;
 }
 
