@@ -149,37 +149,42 @@ static int add_item(wgg_api *api, wgg_state_write *w, size_t i, const StateItem 
                              wgg_pb_map_get(s->metadata, s->n_metadata, "ttlInSeconds"), st);
 }
 
+/* Starts a batch of n writes on se; on failure fills st with err_code's out
+ * of memory. */
+static wgg_state_write *write_new(wgg_store_entry *se, size_t n, enum wgg_state_write_kind kind, const char *err_code,
+                                  wgg_api_status *st) {
+  wgg_state_write *w = wgg_state_write_new(se, n, kind);
+  if (!w) wgg_api_fail(st, 500, WGG_GRPC_INTERNAL, err_code, "out of memory");
+  return w;
+}
+
+/* Ends a batch handler and frees m: if ok, submits w (an empty reply when
+ * there is no w), else frees w and fails call with st. */
+static void write_end(wgg_grpc_call *call, ProtobufCMessage *m, wgg_state_write *w, bool ok, wgg_api_status *st) {
+  if (ok && !w)
+    reply_empty(call);
+  else if (!ok || wgg_state_write_submit(w, wgg_grpc_call_loop(call), done_empty, call, st)) {
+    if (!ok) wgg_state_write_free(w); /* a failed submit has freed it */
+    wgg_grpc_fail_status(call, st);
+  }
+  protobuf_c_message_free_unpacked(m, NULL);
+}
+
 void wgg_grpc_save_state(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m) {
   SaveStateRequest *q = (SaveStateRequest *)m;
   wgg_api_status st;
   wgg_store_entry *se = wgg_state_lookup(api, q->store_name, &st);
   wgg_state_write *w = NULL;
-  if (!se) goto fail;
-  if (!q->n_states) {
-    reply_empty(call);
-    goto out;
-  }
-  if (!(w = wgg_state_write_new(se, q->n_states, WGG_STATE_WRITE_SAVE))) {
-    wgg_api_fail(&st, 500, WGG_GRPC_INTERNAL, "ERR_STATE_SAVE", "out of memory");
-    goto fail;
-  }
-  for (size_t i = 0; i < q->n_states; i++) {
+  bool ok = se && (!q->n_states || (w = write_new(se, q->n_states, WGG_STATE_WRITE_SAVE, "ERR_STATE_SAVE", &st)));
+  for (size_t i = 0; ok && w && i < q->n_states; i++) {
     if (!q->states[i]->key || !*q->states[i]->key) { /* daprd's gRPC wording */
       wgg_api_fail(&st, 400, WGG_GRPC_INVALID_ARGUMENT, "ERR_STATE_SAVE", "state key cannot be empty");
-      goto fail;
+      ok = false;
+    } else {
+      ok = !add_item(api, w, i, q->states[i], false, &st);
     }
-    if (add_item(api, w, i, q->states[i], false, &st)) goto fail;
   }
-  if (wgg_state_write_submit(w, wgg_grpc_call_loop(call), done_empty, call, &st)) {
-    w = NULL;
-    goto fail;
-  }
-  goto out;
-fail:
-  wgg_state_write_free(w);
-  wgg_grpc_fail_status(call, &st);
-out:
-  protobuf_c_message_free_unpacked(m, NULL);
+  write_end(call, m, w, ok, &st);
 }
 
 void wgg_grpc_delete_bulk_state(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m) {
@@ -187,27 +192,10 @@ void wgg_grpc_delete_bulk_state(wgg_api *api, wgg_grpc_call *call, ProtobufCMess
   wgg_api_status st;
   wgg_store_entry *se = wgg_state_lookup(api, q->store_name, &st);
   wgg_state_write *w = NULL;
-  if (!se) goto fail;
-  if (!q->n_states) {
-    reply_empty(call);
-    goto out;
-  }
-  if (!(w = wgg_state_write_new(se, q->n_states, WGG_STATE_WRITE_DELETE_BULK))) {
-    wgg_api_fail(&st, 500, WGG_GRPC_INTERNAL, "ERR_STATE_BULK_DELETE", "out of memory");
-    goto fail;
-  }
-  for (size_t i = 0; i < q->n_states; i++)
-    if (add_item(api, w, i, q->states[i], true, &st)) goto fail;
-  if (wgg_state_write_submit(w, wgg_grpc_call_loop(call), done_empty, call, &st)) {
-    w = NULL;
-    goto fail;
-  }
-  goto out;
-fail:
-  wgg_state_write_free(w);
-  wgg_grpc_fail_status(call, &st);
-out:
-  protobuf_c_message_free_unpacked(m, NULL);
+  bool ok = se && (!q->n_states ||
+                   (w = write_new(se, q->n_states, WGG_STATE_WRITE_DELETE_BULK, "ERR_STATE_BULK_DELETE", &st)));
+  for (size_t i = 0; ok && w && i < q->n_states; i++) ok = !add_item(api, w, i, q->states[i], true, &st);
+  write_end(call, m, w, ok, &st);
 }
 
 void wgg_grpc_transaction(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m) {
@@ -215,31 +203,21 @@ void wgg_grpc_transaction(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m
   wgg_api_status st;
   wgg_store_entry *se = wgg_state_lookup(api, q->storename, &st);
   wgg_state_write *w = NULL;
-  if (!se || !wgg_state_txn_supported(se, &st)) goto fail;
-  if (!(w = wgg_state_write_new(se, q->n_operations, WGG_STATE_WRITE_TXN))) {
-    wgg_api_fail(&st, 500, WGG_GRPC_INTERNAL, "ERR_STATE_TRANSACTION", "out of memory");
-    goto fail;
-  }
-  for (size_t i = 0; i < q->n_operations; i++) {
+  /* no early reply for zero operations: the batch itself answers */
+  bool ok = se && wgg_state_txn_supported(se, &st) &&
+            (w = write_new(se, q->n_operations, WGG_STATE_WRITE_TXN, "ERR_STATE_TRANSACTION", &st));
+  for (size_t i = 0; ok && i < q->n_operations; i++) {
     const char *kind = q->operations[i]->operationtype;
     bool del = !strcmp(kind, "delete");
     if (!del && strcmp(kind, "upsert")) {
       wgg_api_fail(&st, 500, WGG_GRPC_UNIMPLEMENTED, "ERR_NOT_SUPPORTED_STATE_OPERATION", "operation type %s not supported",
                    kind);
-      goto fail;
+      ok = false;
+    } else {
+      ok = !add_item(api, w, i, q->operations[i]->request, del, &st);
     }
-    if (add_item(api, w, i, q->operations[i]->request, del, &st)) goto fail;
   }
-  if (wgg_state_write_submit(w, wgg_grpc_call_loop(call), done_empty, call, &st)) {
-    w = NULL;
-    goto fail;
-  }
-  goto out;
-fail:
-  wgg_state_write_free(w);
-  wgg_grpc_fail_status(call, &st);
-out:
-  protobuf_c_message_free_unpacked(m, NULL);
+  write_end(call, m, w, ok, &st);
 }
 
 /* ---- DeleteState ---- */

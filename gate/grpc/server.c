@@ -234,6 +234,35 @@ static ssize_t read_stream_out(nghttp2_session *h2, int32_t sid, uint8_t *buf, s
 
 #define NV(n, v, vl) {(uint8_t *)(n), (uint8_t *)(v), strlen(n), (vl), NGHTTP2_NV_FLAG_NONE}
 
+/* Fills nv with the response headers of k (:status 200, content-type, then
+ * k's own, at most 16); returns how many. */
+static size_t response_head(const wgg_grpc_call *k, nghttp2_nv *nv) {
+  size_t n = 0;
+  nv[n++] = (nghttp2_nv)NV(":status", "200", 3);
+  nv[n++] = (nghttp2_nv)NV("content-type", "application/grpc", 16);
+  for (size_t i = 0; i < k->n_resp_hdrs; i++)
+    nv[n++] = (nghttp2_nv)NV(k->resp_hdrs[i].name, k->resp_hdrs[i].value, strlen(k->resp_hdrs[i].value));
+  return n;
+}
+
+/* Lets a streaming response's queued output go: submits the headers with
+ * read_stream_out as the data source the first time, later resumes that
+ * source if it deferred. Returns nghttp2_submit_response's result, else 0. */
+static int stream_out_kick(conn *c, wgg_grpc_call *k) {
+  if (!k->head_sent) {
+    k->head_sent = true;
+    nghttp2_nv nv[2 + 16];
+    size_t n = response_head(k, nv);
+    nghttp2_data_provider dp = {.source.ptr = k, .read_callback = read_stream_out};
+    return nghttp2_submit_response(c->h2, k->stream_id, nv, n, &dp);
+  }
+  if (k->deferred) {
+    k->deferred = false;
+    nghttp2_session_resume_data(c->h2, k->stream_id);
+  }
+  return 0;
+}
+
 /* Submits the response of k: status 0 with k->out as the message, or a
  * Trailers-Only error response (grpc-status, grpc-message). */
 static void submit_answer(wgg_grpc_call *k, int code) {
@@ -246,29 +275,13 @@ static void submit_answer(wgg_grpc_call *k, int code) {
   if (k->streaming && (k->head_sent || code == 0)) { /* trailers after what is queued */
     k->fin = true;
     k->fin_code = code;
-    if (!k->head_sent) { /* OK without a message: headers, then the trailers from the data source */
-      k->head_sent = true;
-      nghttp2_nv hv[2 + 16];
-      size_t hn = 0;
-      hv[hn++] = (nghttp2_nv)NV(":status", "200", 3);
-      hv[hn++] = (nghttp2_nv)NV("content-type", "application/grpc", 16);
-      for (size_t i = 0; i < k->n_resp_hdrs; i++)
-        hv[hn++] = (nghttp2_nv)NV(k->resp_hdrs[i].name, k->resp_hdrs[i].value, strlen(k->resp_hdrs[i].value));
-      nghttp2_data_provider dp = {.source.ptr = k, .read_callback = read_stream_out};
-      nghttp2_submit_response(c->h2, k->stream_id, hv, hn, &dp);
-    } else if (k->deferred) {
-      k->deferred = false;
-      nghttp2_session_resume_data(c->h2, k->stream_id);
-    }
+    /* the trailers come from the data source (OK without a message: headers first) */
+    stream_out_kick(c, k);
     conn_flush(c);
     return;
   }
   nghttp2_nv nv[5 + 16];
-  size_t n = 0;
-  nv[n++] = (nghttp2_nv)NV(":status", "200", 3);
-  nv[n++] = (nghttp2_nv)NV("content-type", "application/grpc", 16);
-  for (size_t i = 0; i < k->n_resp_hdrs; i++)
-    nv[n++] = (nghttp2_nv)NV(k->resp_hdrs[i].name, k->resp_hdrs[i].value, strlen(k->resp_hdrs[i].value));
+  size_t n = response_head(k, nv);
   if (code == 0) {
     nghttp2_data_provider dp = {.source.ptr = k, .read_callback = read_out};
     nghttp2_submit_response(c->h2, k->stream_id, nv, n, &dp);
@@ -470,20 +483,7 @@ int wgg_grpc_stream_send_raw(wgg_grpc_call *k, const uint8_t *msg, size_t len) {
     k->sout.len = at;
     return -1;
   }
-  if (!k->head_sent) {
-    k->head_sent = true;
-    nghttp2_nv nv[2 + 16];
-    size_t n = 0;
-    nv[n++] = (nghttp2_nv)NV(":status", "200", 3);
-    nv[n++] = (nghttp2_nv)NV("content-type", "application/grpc", 16);
-    for (size_t i = 0; i < k->n_resp_hdrs; i++)
-      nv[n++] = (nghttp2_nv)NV(k->resp_hdrs[i].name, k->resp_hdrs[i].value, strlen(k->resp_hdrs[i].value));
-    nghttp2_data_provider dp = {.source.ptr = k, .read_callback = read_stream_out};
-    if (nghttp2_submit_response(c->h2, k->stream_id, nv, n, &dp)) return -1;
-  } else if (k->deferred) {
-    k->deferred = false;
-    nghttp2_session_resume_data(c->h2, k->stream_id);
-  }
+  if (stream_out_kick(c, k)) return -1;
   conn_flush(c);
   return 0;
 }
