@@ -23,6 +23,7 @@
 
 #include "util/log.h"
 #include "wasmhost/app_internal.h"
+#include "wasmhost/guestmem.h"
 
 enum { OUT_NONE, OUT_BODY };
 
@@ -61,8 +62,6 @@ void wgg_dapr_env_clear(wgg_dapr_env *env) {
 
 /* ---- guest memory ---- */
 
-static bool span(wg_memory *m, uint32_t p, uint32_t len) { return m && (uint64_t)p + len <= wg_memory_size(m); }
-
 static wg_trap *oob(const char *fn, uint32_t p, uint32_t len) {
   char msg[160];
   snprintf(msg, sizeof msg, "dapr:v1 %s: out of bounds memory access (ptr %u, len %u)", fn, p, len);
@@ -70,15 +69,20 @@ static wg_trap *oob(const char *fn, uint32_t p, uint32_t len) {
 }
 
 /* A guest string argument: (ptr, len) checked; *out points into memory. */
-#define ARG_STR(fn, m, pi, out, outlen)                                       \
-  const char *out;                                                            \
-  uint32_t outlen;                                                            \
-  do {                                                                        \
-    uint32_t p_ = (uint32_t)args[pi].of.i32, l_ = (uint32_t)args[(pi) + 1].of.i32; \
-    if (!span(m, p_, l_)) return oob(fn, p_, l_);                            \
-    out = (const char *)wg_memory_data(m) + p_;                               \
-    outlen = l_;                                                              \
+#define ARG_STR(fn, m, pi, out, outlen)                                               \
+  const char *out;                                                                    \
+  uint32_t outlen;                                                                    \
+  do {                                                                                \
+    uint32_t p_ = (uint32_t)args[pi].of.i32, l_ = (uint32_t)args[(pi) + 1].of.i32;    \
+    if (!wgg_guest_span(m, p_, l_)) return oob(fn, p_, l_);                           \
+    out = (const char *)wg_memory_data(m) + p_;                                       \
+    outlen = l_;                                                                      \
   } while (0)
+
+/* A guest output buffer argument: (ptr, cap) checked. */
+#define ARG_BUF(fn, m, pi, p, cap)                                                    \
+  uint32_t p = (uint32_t)args[pi].of.i32, cap = (uint32_t)args[(pi) + 1].of.i32;      \
+  if (!wgg_guest_span(m, p, cap)) return oob(fn, p, cap)
 
 /* Percent-encodes s into b (RFC 3986 unreserved kept; '/' kept when slash). */
 static int pct(wgg_buf *b, const char *s, size_t n, bool slash) {
@@ -112,6 +116,20 @@ static void set_error(wgg_dapr_env *env, const char *code, const char *msg, size
   wgg_buf_append(&env->error, msg, len);
 }
 
+/* Fails the host function without trapping: records the error and returns rv. */
+static wg_trap *fail(wgg_dapr_env *env, const char *code, const char *msg, size_t len, int64_t rv, wg_val *results) {
+  set_error(env, code, msg, len);
+  results[0].of.i64 = rv;
+  return NULL;
+}
+
+/* Fails with "out of memory" (-1), freeing the url and body built so far (either may be NULL). */
+static wg_trap *oom(wgg_dapr_env *env, wgg_buf *url, char *body, wg_val *results) {
+  if (url) wgg_buf_free(url);
+  free(body);
+  return fail(env, NULL, "out of memory", 13, -1, results);
+}
+
 /* Records the route's answer as the last result and computes the host
  * function's return value (writing the body into the guest's buffer). */
 static int64_t take_answer(wgg_dapr_env *env, wgg_dapr_op *op, int status, const char *ctype,
@@ -141,7 +159,7 @@ static int64_t take_answer(wgg_dapr_env *env, wgg_dapr_op *op, int status, const
   if (op->get && status == 204) return -404; /* state get of a missing key */
   if (op->out != OUT_BODY) return 0;
   /* the guest's buffer may have been valid at the call; it still is (the guest is parked) */
-  if (op->out_cap && span(op->mem, op->out_ptr, op->out_cap)) {
+  if (op->out_cap && wgg_guest_span(op->mem, op->out_ptr, op->out_cap)) {
     size_t k = len < op->out_cap ? len : op->out_cap;
     if (k) memcpy(wg_memory_data(op->mem) + op->out_ptr, body, k);
   }
@@ -175,11 +193,7 @@ static wg_trap *dispatch(wgg_dapr_env *env, wg_instance *caller, const char *met
       (if_match && imlen && !(op->if_match = wgg_strndup(if_match, imlen)))) {
     if (op) free(op->ctype);
     free(op);
-    free(body);
-    wgg_buf_free(url);
-    set_error(env, NULL, "out of memory", 13);
-    results[0].of.i64 = -1;
-    return NULL;
+    return oom(env, url, body, results);
   }
   op->env = env;
   op->mem = wg_instance_memory(caller);
@@ -210,10 +224,9 @@ static wg_trap *dispatch(wgg_dapr_env *env, wg_instance *caller, const char *met
   memcpy(r->remote_addr, "127.0.0.1:0", 12); /* the app is local, as an HTTP app on loopback */
   r->respond_hook = op_hook;
   if (!r->path || !r->body || !r->loop) {
-    set_error(env, NULL, r->loop ? "out of memory" : "no request in flight", r->loop ? 13 : 20);
+    bool no_loop = !r->loop;
     op_free(op);
-    results[0].of.i64 = -1;
-    return NULL;
+    return fail(env, NULL, no_loop ? "no request in flight" : "out of memory", no_loop ? 20 : 13, -1, results);
   }
   op->in_host = true;
   env->app->route(r, env->app->route_ctx);
@@ -226,9 +239,7 @@ static wg_trap *dispatch(wgg_dapr_env *env, wg_instance *caller, const char *met
   wg_trap *park = wg_trap_new(WG_TRAP_SUSPENDED, NULL);
   if (!park) { /* out of memory: the answer, when it comes, is dropped */
     op->env = NULL;
-    set_error(env, NULL, "out of memory", 13);
-    results[0].of.i64 = -1;
-    return NULL;
+    return oom(env, NULL, NULL, results);
   }
   env->op = op; /* parked until op_hook */
   return park;
@@ -261,17 +272,11 @@ static wg_trap *f_state_get(wgg_dapr_env *env, wg_instance *caller, const wg_val
   wg_memory *m = wg_instance_memory(caller);
   ARG_STR("state_get", m, 0, store, slen);
   ARG_STR("state_get", m, 2, key, klen);
-  uint32_t bp = (uint32_t)args[4].of.i32, bc = (uint32_t)args[5].of.i32;
-  if (!span(m, bp, bc)) return oob("state_get", bp, bc);
+  ARG_BUF("state_get", m, 4, bp, bc);
   wgg_buf u = {0};
   int rc = wgg_buf_append(&u, "/v1.0/state/", 12) | pct(&u, store, slen, false) | wgg_buf_append(&u, "/", 1) |
            pct(&u, key, klen, false);
-  if (rc) {
-    wgg_buf_free(&u);
-    set_error(env, NULL, "out of memory", 13);
-    results[0].of.i64 = -1;
-    return NULL;
-  }
+  if (rc) return oom(env, &u, NULL, results);
   return dispatch(env, caller, "GET", HTTP_GET, &u, NULL, 0, NULL, 0, OUT_BODY, bp, bc, 1, results, NULL, 0);
 }
 
@@ -323,13 +328,7 @@ static wg_trap *state_write(wgg_dapr_env *env, wg_instance *caller, const wg_val
     json_decref(arr);
     if (!body) rc = -1;
   }
-  if (rc) {
-    wgg_buf_free(&u);
-    free(body);
-    set_error(env, NULL, "out of memory", 13);
-    results[0].of.i64 = -1;
-    return NULL;
-  }
+  if (rc) return oom(env, &u, body, results);
   /* a delete's ETag travels in If-Match, as over HTTP */
   return dispatch(env, caller, del ? "DELETE" : "POST", del ? HTTP_DELETE : HTTP_POST, &u, body,
                   body ? strlen(body) : 0, del ? NULL : "application/json", del ? 0 : 16, OUT_NONE, 0, 0, 0,
@@ -357,13 +356,7 @@ static wg_trap *f_publish(wgg_dapr_env *env, wg_instance *caller, const wg_val *
   char *body = wgg_strndup(data, dlen);
   int rc = wgg_buf_printf(&u, "/v1.0/publish/") | pct(&u, ps, plen, false) | wgg_buf_append(&u, "/", 1) |
            pct(&u, topic, tlen, false);
-  if (rc || !body) {
-    wgg_buf_free(&u);
-    free(body);
-    set_error(env, NULL, "out of memory", 13);
-    results[0].of.i64 = -1;
-    return NULL;
-  }
+  if (rc || !body) return oom(env, &u, body, results);
   return dispatch(env, caller, "POST", HTTP_POST, &u, body, dlen, ct, ctlen, OUT_NONE, 0, 0, 0, results, NULL, 0);
 }
 
@@ -388,14 +381,11 @@ static wg_trap *f_invoke(wgg_dapr_env *env, wg_instance *caller, const wg_val *a
   ARG_STR("invoke", m, 4, verb, vlen);
   ARG_STR("invoke", m, 6, data, dlen);
   ARG_STR("invoke", m, 8, ct, ctlen);
-  uint32_t bp = (uint32_t)args[10].of.i32, bc = (uint32_t)args[11].of.i32;
-  if (!span(m, bp, bc)) return oob("invoke", bp, bc);
+  ARG_BUF("invoke", m, 10, bp, bc);
   int code = vlen ? method_code(verb, vlen) : HTTP_POST;
-  if (code < 0 || !alen || !mlen) {
-    set_error(env, "ERR_DIRECT_INVOKE", code < 0 ? "unsupported HTTP verb" : "app ID and method are required", code < 0 ? 21 : 30);
-    results[0].of.i64 = -400;
-    return NULL;
-  }
+  if (code < 0 || !alen || !mlen)
+    return fail(env, "ERR_DIRECT_INVOKE", code < 0 ? "unsupported HTTP verb" : "app ID and method are required",
+                code < 0 ? 21 : 30, -400, results);
   wgg_buf u = {0};
   char *body = wgg_strndup(data, dlen);
   /* the method is a path (its '/' kept) and may carry a query after '?', passed on as over HTTP */
@@ -410,13 +400,7 @@ static wg_trap *f_invoke(wgg_dapr_env *env, wg_instance *caller, const wg_val *a
       rc = ch <= ' ' || ch >= 0x7f || ch == '#' ? pct(&u, p, 1, false) : wgg_buf_append(&u, p, 1);
     }
   }
-  if (rc || !body) {
-    wgg_buf_free(&u);
-    free(body);
-    set_error(env, NULL, "out of memory", 13);
-    results[0].of.i64 = -1;
-    return NULL;
-  }
+  if (rc || !body) return oom(env, &u, body, results);
   return dispatch(env, caller, method_name(code), code, &u, body, dlen, ct, ctlen, OUT_BODY, bp, bc, 2,
                   results, NULL, 0);
 }
@@ -428,8 +412,7 @@ static wg_trap *f_binding(wgg_dapr_env *env, wg_instance *caller, const wg_val *
   ARG_STR("binding", m, 2, op, oplen);
   ARG_STR("binding", m, 4, data, dlen);
   ARG_STR("binding", m, 6, meta, mlen);
-  uint32_t bp = (uint32_t)args[8].of.i32, bc = (uint32_t)args[9].of.i32;
-  if (!span(m, bp, bc)) return oob("binding", bp, bc);
+  ARG_BUF("binding", m, 8, bp, bc);
   json_t *req = json_object();
   json_object_set_new(req, "operation", json_stringn(op, oplen));
   json_object_set_new(req, "data", json_value(data, dlen));
@@ -438,9 +421,7 @@ static wg_trap *f_binding(wgg_dapr_env *env, wg_instance *caller, const wg_val *
     if (!json_is_object(md)) {
       json_decref(md);
       json_decref(req);
-      set_error(env, "ERR_MALFORMED_REQUEST", "metadata must be a JSON object of strings", 41);
-      results[0].of.i64 = -400;
-      return NULL;
+      return fail(env, "ERR_MALFORMED_REQUEST", "metadata must be a JSON object of strings", 41, -400, results);
     }
     json_object_set_new(req, "metadata", md);
   }
@@ -448,13 +429,7 @@ static wg_trap *f_binding(wgg_dapr_env *env, wg_instance *caller, const wg_val *
   json_decref(req);
   wgg_buf u = {0};
   int rc = wgg_buf_printf(&u, "/v1.0/bindings/") | pct(&u, name, nlen, false);
-  if (rc || !body) {
-    wgg_buf_free(&u);
-    free(body);
-    set_error(env, NULL, "out of memory", 13);
-    results[0].of.i64 = -1;
-    return NULL;
-  }
+  if (rc || !body) return oom(env, &u, body, results);
   return dispatch(env, caller, "POST", HTTP_POST, &u, body, strlen(body), "application/json", 16, OUT_BODY, bp, bc,
                   0, results, NULL, 0);
 }
@@ -465,17 +440,11 @@ static wg_trap *f_secret_get(wgg_dapr_env *env, wg_instance *caller, const wg_va
   wg_memory *m = wg_instance_memory(caller);
   ARG_STR("secret_get", m, 0, store, slen);
   ARG_STR("secret_get", m, 2, name, nlen);
-  uint32_t bp = (uint32_t)args[4].of.i32, bc = (uint32_t)args[5].of.i32;
-  if (!span(m, bp, bc)) return oob("secret_get", bp, bc);
+  ARG_BUF("secret_get", m, 4, bp, bc);
   wgg_buf u = {0};
   int rc = wgg_buf_append(&u, "/v1.0/secrets/", 14) | pct(&u, store, slen, false) | wgg_buf_append(&u, "/", 1) |
            pct(&u, name, nlen, false);
-  if (rc) {
-    wgg_buf_free(&u);
-    set_error(env, NULL, "out of memory", 13);
-    results[0].of.i64 = -1;
-    return NULL;
-  }
+  if (rc) return oom(env, &u, NULL, results);
   return dispatch(env, caller, "GET", HTTP_GET, &u, NULL, 0, NULL, 0, OUT_BODY, bp, bc, 0, results, NULL, 0);
 }
 
@@ -487,26 +456,17 @@ static wg_trap *f_request(wgg_dapr_env *env, wg_instance *caller, const wg_val *
   ARG_STR("request", m, 0, verb, vlen);
   ARG_STR("request", m, 2, path, plen);
   ARG_STR("request", m, 4, data, dlen);
-  uint32_t bp = (uint32_t)args[6].of.i32, bc = (uint32_t)args[7].of.i32;
-  if (!span(m, bp, bc)) return oob("request", bp, bc);
+  ARG_BUF("request", m, 6, bp, bc);
   int code = method_code(verb, vlen);
   bool ok_path = (plen >= 6 && !memcmp(path, "/v1.0/", 6)) || (plen >= 13 && !memcmp(path, "/v1.0-alpha1/", 13));
   for (uint32_t i = 0; ok_path && i < plen; i++) ok_path = path[i] > 32 && path[i] < 127;
-  if (code < 0 || !ok_path) {
-    set_error(env, "ERR_MALFORMED_REQUEST",
-              code < 0 ? "unsupported HTTP verb" : "the path must start with /v1.0/ or /v1.0-alpha1/", code < 0 ? 21 : 49);
-    results[0].of.i64 = -400;
-    return NULL;
-  }
+  if (code < 0 || !ok_path)
+    return fail(env, "ERR_MALFORMED_REQUEST",
+                code < 0 ? "unsupported HTTP verb" : "the path must start with /v1.0/ or /v1.0-alpha1/",
+                code < 0 ? 21 : 49, -400, results);
   wgg_buf u = {0};
   char *body = wgg_strndup(data, dlen);
-  if (wgg_buf_append(&u, path, plen) || !body) {
-    wgg_buf_free(&u);
-    free(body);
-    set_error(env, NULL, "out of memory", 13);
-    results[0].of.i64 = -1;
-    return NULL;
-  }
+  if (wgg_buf_append(&u, path, plen) || !body) return oom(env, &u, body, results);
   return dispatch(env, caller, method_name(code), code, &u, body, dlen, dlen ? "application/json" : NULL,
                   dlen ? 16 : 0, OUT_BODY, bp, bc, 2, results, NULL, 0);
 }
@@ -520,7 +480,7 @@ static wg_trap *f_result_status(wgg_dapr_env *env, wg_instance *caller, const wg
 
 /* Copies n bytes of src to the guest's (ptr, cap) buffer, at most cap. */
 static wg_trap *copy_out(const char *fn, wg_memory *m, uint32_t p, uint32_t cap, const char *src, size_t n) {
-  if (!span(m, p, cap)) return oob(fn, p, cap);
+  if (!wgg_guest_span(m, p, cap)) return oob(fn, p, cap);
   size_t k = n < cap ? n : cap;
   if (k) memcpy(wg_memory_data(m) + p, src, k);
   return NULL;

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "util/log.h"
+#include "wasmhost/guestmem.h"
 #include "wasmhost/httpwasm_internal.h"
 
 typedef wg_trap *(*hw_fn)(wgg_hw_instance *i, const wg_val *a, wg_val *r);
@@ -30,13 +31,7 @@ static wg_trap *trap(const char *fmt, const char *arg) {
 
 /* Guest bytes [ptr, ptr+len) of the memory of the instance that made the
  * call (set by dispatch), or NULL when out of range or there is none. */
-static uint8_t *mem_at(wgg_hw_instance *i, uint32_t ptr, uint32_t len) {
-  wg_memory *mem = i->cur_mem;
-  if (!mem) return NULL;
-  uint64_t size = wg_memory_size(mem);
-  if ((uint64_t)ptr + len > size) return NULL;
-  return wg_memory_data(mem) + ptr;
-}
+static uint8_t *mem_at(wgg_hw_instance *i, uint32_t ptr, uint32_t len) { return wgg_guest_at(i->cur_mem, ptr, len); }
 
 /* host-go writeIfUnderLimit: writes v only when 0 < len <= limit (out of range: not written). */
 static int32_t write_if_under(wgg_hw_instance *i, uint32_t buf, uint32_t limit, const void *v, size_t len) {
