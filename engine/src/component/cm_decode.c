@@ -150,6 +150,19 @@ static bool finish_instance(cm_ctx *x, cm_type *t, cm_extern *v, uint32_t n, siz
   return cm_type_finish(x, t, off);
 }
 
+/* A vector's count, checked against the bytes left, and a zeroed array of
+ * that many `size`-byte items (free() it). NULL when any of these fails. */
+static void *read_vec(cm_ctx *x, wg_reader *r, uint32_t *n, size_t size) {
+  if (!rd_u32(r, n)) return NULL;
+  if (*n > rd_left(r)) {
+    rd_eof(r);
+    return NULL;
+  }
+  void *v = calloc(*n ? *n : 1, size);
+  if (!v) cm_oom(x);
+  return v;
+}
+
 static bool core_instance(cm_ctx *x, wg_reader *r, cm_scope *s) {
   size_t off = rd_offset(r);
   uint8_t b;
@@ -162,11 +175,10 @@ static bool core_instance(cm_ctx *x, wg_reader *r, cm_scope *s) {
     if (!rd_u32(r, &midx)) return false;
     if (midx >= s->space[CS_CORE_MODULE].n) return cm_invalid(x, off, "unknown module %u: module index out of bounds", midx);
     const cm_type *mt = s->space[CS_CORE_MODULE].v[midx];
-    if (!rd_u32(r, &n)) return false;
-    if (n > rd_left(r)) return rd_eof(r);
-    const char **names = calloc(n ? n : 1, sizeof *names);
+    const char **names = read_vec(x, r, &n, sizeof *names);
+    if (!names) return false;
     const cm_type **insts = calloc(n ? n : 1, sizeof *insts);
-    bool ok = names && insts;
+    bool ok = insts != NULL;
     if (!ok) cm_oom(x);
     for (uint32_t i = 0; ok && i < n; i++) {
       size_t aoff = rd_offset(r);
@@ -208,10 +220,8 @@ static bool core_instance(cm_ctx *x, wg_reader *r, cm_scope *s) {
     inst->nexports = mt->nexports;
     if (!cm_type_finish(x, inst, off)) return false;
   } else if (b == 0x01) {
-    if (!rd_u32(r, &n)) return false;
-    if (n > rd_left(r)) return rd_eof(r);
-    cm_extern *v = calloc(n ? n : 1, sizeof *v);
-    if (!v) return cm_oom(x);
+    cm_extern *v = read_vec(x, r, &n, sizeof *v);
+    if (!v) return false;
     bool ok = true;
     for (uint32_t i = 0; ok && i < n; i++) {
       size_t eoff = rd_offset(r);
@@ -258,10 +268,8 @@ static bool instance(cm_ctx *x, wg_reader *r, cm_scope *s) {
     if (!rd_u32(r, &cidx)) return false;
     if (cidx >= s->space[CS_COMPONENT].n) return cm_invalid(x, off, "unknown component %u: component index out of bounds", cidx);
     const cm_type *ct = s->space[CS_COMPONENT].v[cidx];
-    if (!rd_u32(r, &n)) return false;
-    if (n > rd_left(r)) return rd_eof(r);
-    cm_extern *args = calloc(n ? n : 1, sizeof *args);
-    if (!args) return cm_oom(x);
+    cm_extern *args = read_vec(x, r, &n, sizeof *args);
+    if (!args) return false;
     bool ok = true;
     cm_match mc = {.sub = true};
     for (uint32_t i = 0; ok && i < n; i++) {
@@ -300,10 +308,8 @@ static bool instance(cm_ctx *x, wg_reader *r, cm_scope *s) {
     }
     if (!cm_type_finish(x, inst, off)) return false;
   } else if (b == 0x01) {
-    if (!rd_u32(r, &n)) return false;
-    if (n > rd_left(r)) return rd_eof(r);
-    cm_extern *v = calloc(n ? n : 1, sizeof *v);
-    if (!v) return cm_oom(x);
+    cm_extern *v = read_vec(x, r, &n, sizeof *v);
+    if (!v) return false;
     cm_names names = {0};
     bool ok = true;
     for (uint32_t i = 0; ok && i < n; i++) {

@@ -153,29 +153,28 @@ static bool read_opt_valtype(cm_ctx *x, wg_reader *r, cm_scope *s, cm_type **out
   return cm_read_valtype(x, r, s, out);
 }
 
-/* vec(labelvaltype) into fields; `what` names the labels in errors. */
-static bool read_fields(cm_ctx *x, wg_reader *r, cm_scope *s, const char *what, cm_field **out, uint32_t *n) {
+/* vec(label) or, with `typed`, vec(labelvaltype) into fields; `what` names
+ * the labels in errors. */
+static bool read_label_vec(cm_ctx *x, wg_reader *r, cm_scope *s, bool typed, const char *what, cm_field **out,
+                           uint32_t *n) {
   size_t off = rd_offset(r);
   if (!rd_u32(r, n)) return false;
   if (*n > rd_left(r)) return rd_eof(r);
   cm_field *f = cm_alloc(x, (size_t)*n * sizeof *f);
   if (!f) return false;
   for (uint32_t i = 0; i < *n; i++)
-    if (!read_label(x, r, what, &f[i].name, &f[i].name_len) || !cm_read_valtype(x, r, s, &f[i].type)) return false;
+    if (!read_label(x, r, what, &f[i].name, &f[i].name_len) || (typed && !cm_read_valtype(x, r, s, &f[i].type)))
+      return false;
   *out = f;
   return unique_labels(x, f, *n, off, what);
 }
 
+static bool read_fields(cm_ctx *x, wg_reader *r, cm_scope *s, const char *what, cm_field **out, uint32_t *n) {
+  return read_label_vec(x, r, s, true, what, out, n);
+}
+
 static bool read_labels(cm_ctx *x, wg_reader *r, const char *what, cm_field **out, uint32_t *n) {
-  size_t off = rd_offset(r);
-  if (!rd_u32(r, n)) return false;
-  if (*n > rd_left(r)) return rd_eof(r);
-  cm_field *f = cm_alloc(x, (size_t)*n * sizeof *f);
-  if (!f) return false;
-  for (uint32_t i = 0; i < *n; i++)
-    if (!read_label(x, r, what, &f[i].name, &f[i].name_len)) return false;
-  *out = f;
-  return unique_labels(x, f, *n, off, what);
+  return read_label_vec(x, r, NULL, false, what, out, n);
 }
 
 static bool read_defvaltype(cm_ctx *x, wg_reader *r, cm_scope *s, uint8_t b, size_t off, cm_type **out) {
@@ -374,6 +373,18 @@ static bool read_core_externtype(cm_ctx *x, wg_reader *r, cm_scope *s, cm_sort *
   return true;
 }
 
+/* Copies the imports and exports a type's declarations gathered in `s` into `t`. */
+static bool scope_externs(cm_ctx *x, cm_type *t, const cm_scope *s) {
+  t->nimports = s->nimports;
+  t->nexports = s->nexports;
+  if (!(t->imports = cm_alloc(x, s->nimports * sizeof *t->imports)) ||
+      !(t->exports = cm_alloc(x, s->nexports * sizeof *t->exports)))
+    return false;
+  if (s->nimports) memcpy(t->imports, s->imports, s->nimports * sizeof *t->imports);
+  if (s->nexports) memcpy(t->exports, s->exports, s->nexports * sizeof *t->exports);
+  return true;
+}
+
 static bool read_module_type(cm_ctx *x, wg_reader *r, cm_scope *parent, cm_type **out) {
   cm_scope s = {.kind = SCOPE_MODULE_TYPE, .parent = parent};
   cm_type *t = cm_new_type(x, CM_CORE_MODULE);
@@ -427,17 +438,8 @@ static bool read_module_type(cm_ctx *x, wg_reader *r, cm_scope *parent, cm_type 
       ok = leading(x, off, b, "type declaration");
     }
   }
-  if (ok) {
-    t->nimports = s.nimports;
-    t->nexports = s.nexports;
-    ok = (t->imports = cm_alloc(x, s.nimports * sizeof *t->imports)) &&
-         (t->exports = cm_alloc(x, s.nexports * sizeof *t->exports));
-    if (ok) {
-      if (s.nimports) memcpy(t->imports, s.imports, s.nimports * sizeof *t->imports);
-      if (s.nexports) memcpy(t->exports, s.exports, s.nexports * sizeof *t->exports);
-      *out = t;
-    }
-  }
+  ok = ok && scope_externs(x, t, &s);
+  if (ok) *out = t;
   cm_scope_free(&s);
   return ok && cm_type_finish(x, t, SIZE_MAX) && cm_check_core_imports(x, t, SIZE_MAX);
 }
@@ -604,17 +606,8 @@ static bool read_decl_type(cm_ctx *x, wg_reader *r, cm_scope *parent, cm_kind ki
   cm_scope s = {.kind = kind == CM_COMPONENT ? SCOPE_COMPONENT_TYPE : SCOPE_INSTANCE_TYPE, .parent = parent};
   cm_type *t = cm_new_type(x, kind);
   bool ok = t && read_decls(x, r, &s);
-  if (ok) {
-    t->nimports = s.nimports;
-    t->nexports = s.nexports;
-    ok = (t->imports = cm_alloc(x, s.nimports * sizeof *t->imports)) &&
-         (t->exports = cm_alloc(x, s.nexports * sizeof *t->exports));
-    if (ok) {
-      if (s.nimports) memcpy(t->imports, s.imports, s.nimports * sizeof *t->imports);
-      if (s.nexports) memcpy(t->exports, s.exports, s.nexports * sizeof *t->exports);
-      *out = t;
-    }
-  }
+  ok = ok && scope_externs(x, t, &s);
+  if (ok) *out = t;
   cm_scope_free(&s);
   x->depth--;
   return ok;
@@ -668,38 +661,38 @@ static const cm_extern *find_export(const cm_type *t, const char *name) {
   return NULL;
 }
 
+/* The export `name` of instance `idx` in index space `space` (CS_INSTANCE or
+ * CS_CORE_INSTANCE), which must be of `sort`; `what` names the instance in errors. */
+static bool alias_export(cm_ctx *x, wg_reader *r, cm_scope *s, cm_sort space, const char *what, cm_sort sort,
+                         size_t off, cm_type **t) {
+  uint32_t idx, nl;
+  const char *name;
+  if (!rd_u32(r, &idx) || !cm_read_name(x, r, &name, &nl)) return false;
+  if (idx >= s->space[space].n) return cm_invalid(x, off, "unknown %s %u: instance index out of bounds", what, idx);
+  const cm_extern *e = find_export(s->space[space].v[idx], name);
+  if (!e) return cm_invalid(x, off, "%s %u has no export named `%s`", what, idx, name);
+  if (e->sort != sort) return cm_invalid(x, off, "export `%s` for %s %u is not a %s", name, what, idx, cm_sort_name(sort));
+  *t = e->type;
+  return true;
+}
+
 bool cm_read_alias(cm_ctx *x, wg_reader *r, cm_scope *s, bool in_type) {
   size_t off = rd_offset(r);
   cm_sort sort;
   uint8_t k;
   if (!cm_read_sort(x, r, &sort) || !rd_u8(r, &k)) return false;
   uint32_t idx;
-  const char *name;
-  uint32_t nl;
   cm_type *t = NULL;
   switch (k) {
   case 0x00: { /* export of a component instance */
     if (in_type && sort != CS_INSTANCE && sort != CS_TYPE)
       return cm_invalid(x, off, "instance export alias declarators may only refer to types or instances");
-    if (!rd_u32(r, &idx) || !cm_read_name(x, r, &name, &nl)) return false;
-    if (idx >= s->space[CS_INSTANCE].n) return cm_invalid(x, off, "unknown instance %u: instance index out of bounds", idx);
-    const cm_extern *e = find_export(s->space[CS_INSTANCE].v[idx], name);
-    if (!e) return cm_invalid(x, off, "instance %u has no export named `%s`", idx, name);
-    if (e->sort != sort)
-      return cm_invalid(x, off, "export `%s` for instance %u is not a %s", name, idx, cm_sort_name(sort));
-    t = e->type;
+    if (!alias_export(x, r, s, CS_INSTANCE, "instance", sort, off, &t)) return false;
     break;
   }
   case 0x01: { /* export of a core instance */
     if (in_type) return cm_invalid(x, off, "core instance export aliases are not allowed in type declarators");
-    if (!rd_u32(r, &idx) || !cm_read_name(x, r, &name, &nl)) return false;
-    if (idx >= s->space[CS_CORE_INSTANCE].n)
-      return cm_invalid(x, off, "unknown core instance %u: instance index out of bounds", idx);
-    const cm_extern *e = find_export(s->space[CS_CORE_INSTANCE].v[idx], name);
-    if (!e) return cm_invalid(x, off, "core instance %u has no export named `%s`", idx, name);
-    if (e->sort != sort)
-      return cm_invalid(x, off, "export `%s` for core instance %u is not a %s", name, idx, cm_sort_name(sort));
-    t = e->type;
+    if (!alias_export(x, r, s, CS_CORE_INSTANCE, "core instance", sort, off, &t)) return false;
     break;
   }
   case 0x02: { /* outer */
