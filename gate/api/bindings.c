@@ -65,6 +65,13 @@ static void bind_done(void *p) {
 int wgg_binding_call(wgg_api *api, uv_loop_t *loop, const char *name, const char *operation, const char *data,
                      size_t len, json_t *metadata, wgg_binding_done_cb cb, void *user, wgg_cancel **cancel,
                      wgg_api_status *st) {
+  /* daprd's SendToOutputBinding: the operation is checked first, then the
+   * binding, then the operation against the binding's Operations() */
+  if (!operation || !*operation) {
+    json_decref(metadata);
+    return wgg_api_fail(st, 500, WGG_GRPC_INTERNAL, "ERR_INVOKE_OUTPUT_BINDING",
+                        "error invoking output binding %s: operation field is missing from request", name);
+  }
   wgg_binding_entry *be = NULL;
   for (size_t i = 0; i < api->n_bindings && !be; i++)
     if (!strcmp(api->bindings[i].comp->name, name)) be = &api->bindings[i];
@@ -72,6 +79,20 @@ int wgg_binding_call(wgg_api *api, uv_loop_t *loop, const char *name, const char
     json_decref(metadata);
     return wgg_api_fail(st, 500, WGG_GRPC_INTERNAL, "ERR_INVOKE_OUTPUT_BINDING",
                         "error invoking output binding %s: couldn't find output binding %s", name, name);
+  }
+  const char *const *ops = be->binding->operations;
+  bool supported = !ops;
+  for (size_t i = 0; ops && ops[i] && !supported; i++) supported = !strcmp(ops[i], operation);
+  if (!supported) {
+    char list[512] = "";
+    size_t n = 0;
+    for (size_t i = 0; ops[i] && n < sizeof list; i++)
+      n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i ? " " : "", ops[i]);
+    json_decref(metadata);
+    return wgg_api_fail(st, 500, WGG_GRPC_INTERNAL, "ERR_INVOKE_OUTPUT_BINDING",
+                        "error invoking output binding %s: binding %s does not support operation %.200s. "
+                        "supported operations:%s",
+                        name, name, operation, list);
   }
   bind_job *j = calloc(1, sizeof *j);
   if (j) {

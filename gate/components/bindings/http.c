@@ -2,7 +2,8 @@
  * http.c: the bindings.http output binding (docs reference/components-
  * reference/supported-bindings/http.md; contrib bindings/http) over libcurl,
  * called on the libuv thread pool. Operations create (= post), get, head,
- * post, put, patch, delete, options, trace (any case). Request metadata:
+ * post, put, patch, delete, options, trace (lower case, as daprd checks the
+ * operation against this list before the binding sees it). Request metadata:
  * `path` is appended to the url; `errorIfNot2XX` overrides the component's;
  * keys starting with a capital letter are request headers; traceparent,
  * tracestate and baggage are sent as headers. Response metadata: statusCode,

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "components/bindings/binding.h"
+#include "components/bindings/localstorage.h"
 #include "util/err.h"
 
 static const struct {
@@ -13,6 +14,7 @@ static const struct {
 } kinds[] = {
     {"bindings.wasm", wgg_binding_wasm_new},
     {"bindings.http", wgg_binding_http_new},
+    {"bindings.localstorage", wgg_binding_localstorage_new},
 };
 
 bool wgg_binding_type_supported(const char *type) {
