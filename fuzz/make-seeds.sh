@@ -257,3 +257,11 @@ for body in '{}' '{"filter":{"EQ":{"person.org":"Dev Ops"}}}' \
   printf '%s' "$body" >"$top/state_query/q$q" && q=$((q + 1))
 done
 echo "make-seeds: $q inputs in $top/state_query"
+# OUT_DIR/localstorage/ (for fuzz_localstorage): file names, then data.
+mkdir -p "$top/localstorage"
+l=0
+for input in 'a.txt' '../../etc/passwd' '/abs/x' 'sub/up/up/../x' 'slash/etc/shadow' 'loop1' \
+  $'x\n"quoted\\n\\u00e9"' $'y\naGVsbG8=' $'z\n`raw`'; do
+  printf '%s' "$input" >"$top/localstorage/l$l" && l=$((l + 1))
+done
+echo "make-seeds: $l inputs in $top/localstorage"
