@@ -41,7 +41,8 @@ static int usage(FILE *out, int status) {
           "  --max-memory SIZE    cap on linear memory (e.g. 64Mi, 1Gi; 64 KiB pages)\n"
           "  --strict-sandbox     deterministic clocks and random bytes, no sleeping\n"
           "  --invoke FUNC        call exported FUNC (after _initialize, if exported) with\n"
-          "                       ARGS parsed by its parameter types; print its results\n"
+          "                       ARGS parsed by its parameter types (v128: 0x + up to\n"
+          "                       32 hex digits); print its results\n"
           "  --preload NAME=FILE  instantiate FILE first (with the same WASI) and satisfy\n"
           "                       imports from module NAME with its exports; repeatable\n");
   return status;
@@ -84,12 +85,28 @@ static void *tick(void *arg) {
   return NULL;
 }
 
+/* A v128 argument as wasmtime takes it: one 128-bit integer in hex ("0x",
+ * up to 32 digits), stored little-endian. */
+static bool parse_v128(const char *s, wg_val *v) {
+  if (s[0] != '0' || (s[1] != 'x' && s[1] != 'X') || !s[2]) return false;
+  size_t n = strlen(s + 2);
+  if (n > 32) return false;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[2 + n - 1 - i];
+    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    if (d < 0) return false;
+    v->of.v128[i / 2] |= (uint8_t)(d << (4 * (i % 2)));
+  }
+  return true;
+}
+
 static bool parse_arg(wg_valtype t, const char *s, wg_val *v) {
   char *end;
   memset(v, 0, sizeof *v);
   v->kind = t;
   errno = 0;
   switch (t) {
+    case WG_V128: return parse_v128(s, v);
     case WG_I32: v->of.i32 = (int32_t)strtoll(s, &end, 0); break;
     case WG_I64: v->of.i64 = strtoll(s, &end, 0); break;
     case WG_F32: v->of.f32 = strtof(s, &end); break;
@@ -105,6 +122,11 @@ static void print_val(const wg_val *v) {
     case WG_I64: printf("%" PRId64 "\n", v->of.i64); break;
     case WG_F32: printf("%.9g\n", (double)v->of.f32); break;
     case WG_F64: printf("%.17g\n", v->of.f64); break;
+    case WG_V128: /* the 128-bit integer the little-endian bytes make, as wasmtime prints it */
+      printf("0x");
+      for (int i = 15; i >= 0; i--) printf("%02x", v->of.v128[i]);
+      printf("\n");
+      break;
     default: printf("%s\n", v->of.ref ? "<ref>" : "null"); break;
   }
 }

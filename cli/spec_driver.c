@@ -6,7 +6,8 @@
  * Ops: beginFile (a new store with the `spectest` module), validate, module,
  * instantiate, register, invoke, get. Values travel as unsigned decimal bit
  * patterns; externref N is the host pointer N+1 (so 0 stays distinct from
- * null). v128 values are not executed yet and answer "other".
+ * null). v128 arguments come as lanes ({"lane_type":"i16","value":[...]}),
+ * v128 results go back as 32 hex digits of the little-endian bytes.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -216,12 +217,32 @@ static bool parse_u64(json_t *v, uint64_t *out) {
   return *end == '\0';
 }
 
+/* A v128 argument: its lanes, decimal (negative values wrap to the lane). */
+static bool v128_from_json(json_t *a, wg_val *out) {
+  const char *lt = json_string_value(json_object_get(a, "lane_type"));
+  json_t *lanes = json_object_get(a, "value");
+  if (!lt || !json_is_array(lanes)) return false;
+  unsigned w = !strcmp(lt, "i8") ? 1 : !strcmp(lt, "i16") ? 2 : !strcmp(lt, "i32") || !strcmp(lt, "f32") ? 4 : 8;
+  if (json_array_size(lanes) != 16 / w) return false;
+  out->kind = WG_V128;
+  for (unsigned i = 0; i < 16 / w; i++) {
+    const char *s = json_string_value(json_array_get(lanes, i));
+    if (!s) return false;
+    char *end;
+    uint64_t x = s[0] == '-' ? (uint64_t)strtoll(s, &end, 10) : strtoull(s, &end, 10);
+    if (*end) return false;
+    for (unsigned b = 0; b < w; b++) out->of.v128[i * w + b] = (uint8_t)(x >> (8 * b));
+  }
+  return true;
+}
+
 static bool arg_from_json(json_t *a, wg_val *out) {
   const char *type = json_string_value(json_object_get(a, "type"));
   json_t *v = json_object_get(a, "value");
   uint64_t bits = 0;
   if (!type) return false;
   memset(out, 0, sizeof *out);
+  if (!strcmp(type, "v128")) return v128_from_json(a, out);
   if (!strcmp(type, "externref") || !strcmp(type, "funcref")) {
     out->kind = type[0] == 'e' ? WG_EXTERNREF : WG_FUNCREF;
     if (json_is_string(v) && !strcmp(json_string_value(v), "null")) return true;
@@ -250,7 +271,7 @@ static bool arg_from_json(json_t *a, wg_val *out) {
 }
 
 static json_t *val_to_json(const wg_val *v) {
-  char buf[32];
+  char buf[40];
   uint32_t b32;
   uint64_t b64;
   switch (v->kind) {
@@ -262,6 +283,9 @@ static json_t *val_to_json(const wg_val *v) {
     case WG_EXTERNREF:
       if (v->of.ref) snprintf(buf, sizeof buf, "%llu", (unsigned long long)((uintptr_t)v->of.ref - 1));
       else snprintf(buf, sizeof buf, "null");
+      break;
+    case WG_V128:
+      for (int i = 0; i < 16; i++) snprintf(buf + 2 * i, 3, "%02x", v->of.v128[i]);
       break;
     default: snprintf(buf, sizeof buf, "?"); break;
   }
@@ -293,7 +317,7 @@ static json_t *do_invoke(driver *dv, json_t *req) {
   for (size_t i = 0; i < nargs; i++)
     if (!arg_from_json(json_array_get(args, i), &vals[i])) {
       free(vals);
-      return error_reply("other", "unsupported argument (v128 is not executed yet)");
+      return error_reply("other", "unsupported argument");
     }
   wg_trap *t = wg_func_call(dv->store, ex.of.func, vals, nargs, vals + nargs, ft.nresults);
   if (t) {

@@ -22,13 +22,20 @@
 
 #include "ir.h"
 #include "runtime.h"
+#include "simd.h"
 
 enum { E_SLOT, E_LOCAL, E_CONST };
 enum { F_FUNC, F_BLOCK, F_LOOP, F_IF, F_ELSE };
 #define NONE UINT32_MAX
 
+/* An operand-stack entry. A v128 value is two slots wide (w = 2), every
+ * other value one; `slot` is where this position's value lives when it is
+ * in its own slot (params and locals first, then the stack positions packed
+ * by width), `local` the slot of the local it names (E_LOCAL). */
 typedef struct entry {
   uint8_t kind;
+  uint8_t w;
+  int32_t slot;
   uint32_t local;
   uint64_t bits;
 } entry;
@@ -42,6 +49,8 @@ typedef struct frame {
   uint32_t loop_pc;    /* loops: the label */
   uint32_t patches;    /* forward branches to the end: a list through the cells (index + 1) */
   uint32_t else_patch; /* ifs: the BR_UNLESS target cell */
+  uint8_t bt_kind;     /* the block type, as wg_instr (functions: 2, their type) */
+  uint32_t bt_a;
 } frame;
 
 typedef struct compiler {
@@ -57,8 +66,10 @@ typedef struct compiler {
   uint32_t ntargets, cap_targets;
   uint32_t *offsets; /* pairs (first cell, wasm byte offset), see wg_code */
   uint32_t noffsets, cap_offsets;
-  uint32_t nlocals; /* params + locals */
+  uint32_t nlocals; /* slots of params + locals */
   uint32_t nresults;
+  int32_t *lslot;   /* per local index: its first slot */
+  uint8_t *ltype;   /* per local index: its value type */
   /* The last instruction's destination operand, for retargeting by local.set,
    * and where it starts, for fusing a compare into the branch that uses it. */
   uint32_t last_cell;
@@ -124,23 +135,42 @@ static void mark_dst(compiler *c, uint8_t field, uint32_t pos) {
 
 /* ---------------------------------------------------------------- operand stack */
 
-static int32_t slot_of(const compiler *c, uint32_t pos) { return (int32_t)(c->nlocals + pos); }
+static uint8_t width(uint8_t valtype) { return valtype == WG_V128 ? 2 : 1; }
 
-static bool push(compiler *c, uint8_t kind, uint32_t local, uint64_t bits) {
+/* The first slot of stack position `pos` (the entries below it are live). */
+static int32_t slot_of(const compiler *c, uint32_t pos) {
+  if (pos == 0) return (int32_t)c->nlocals;
+  const entry *e = &c->stack[pos - 1];
+  return e->slot + e->w;
+}
+
+/* Pushes an entry of value type `t`; max_height counts slots. */
+static bool push(compiler *c, uint8_t kind, uint8_t t, uint32_t local, uint64_t bits) {
   if (c->sp == c->cap_stack && !grow((void **)&c->stack, &c->cap_stack, c->sp + 1, sizeof(entry)))
     return fail(c, "out of memory");
-  c->stack[c->sp++] = (entry){kind, local, bits};
-  if (c->sp > c->max_height) c->max_height = c->sp;
+  int32_t slot = slot_of(c, c->sp);
+  uint8_t w = width(t);
+  c->stack[c->sp++] = (entry){kind, w, slot, local, bits};
+  uint32_t top = (uint32_t)slot + w - c->nlocals;
+  if (top > c->max_height) c->max_height = top;
   return true;
 }
 
-static bool push_slot(compiler *c) { return push(c, E_SLOT, 0, 0); }
+static bool push_slot(compiler *c, uint8_t t) { return push(c, E_SLOT, t, 0, 0); }
+
+/* Copies a value of w slots (ascending, so a destination below its source
+ * may overlap it). */
+static bool emit_copy(compiler *c, int32_t src, int32_t dst, uint8_t w) {
+  for (int32_t k = 0; k < w; k++)
+    if (!op(c, IR_COPY) || !ab(c, src + k, dst + k)) return false;
+  return true;
+}
 
 /* Copies a symbolic entry into its own slot. */
 static bool materialize(compiler *c, uint32_t pos) {
   entry *e = &c->stack[pos];
   if (e->kind == E_LOCAL) {
-    if (!op(c, IR_COPY) || !ab(c, (int32_t)e->local, slot_of(c, pos))) return false;
+    if (!emit_copy(c, (int32_t)e->local, e->slot, e->w)) return false;
   } else if (e->kind == E_CONST) {
     if (!op(c, IR_CONST) || !ab(c, 0, slot_of(c, pos)) || !u64(c, e->bits)) return false;
   }
@@ -172,12 +202,19 @@ static frame *top_frame(compiler *c) { return &c->frames[c->nframes - 1]; }
 
 static uint32_t label_arity(const frame *f) { return f->kind == F_LOOP ? f->nparams : f->nresults; }
 
-static bool push_frame(compiler *c, uint8_t kind, uint32_t np, uint32_t nr) {
+static bool push_frame(compiler *c, uint8_t kind, uint32_t np, uint32_t nr, uint8_t bt_kind, uint32_t bt_a) {
   if (c->nframes == c->cap_frames && !grow((void **)&c->frames, &c->cap_frames, c->nframes + 1, sizeof(frame)))
     return fail(c, "out of memory");
   bool dead = c->nframes && (top_frame(c)->unreachable || top_frame(c)->dead);
-  c->frames[c->nframes++] = (frame){kind, false, dead, c->sp - np, np, nr, NONE, 0, NONE};
+  c->frames[c->nframes++] = (frame){kind, false, dead, c->sp - np, np, nr, NONE, 0, NONE, bt_kind, bt_a};
   return true;
+}
+
+/* The type of a frame's param or result i. */
+static uint8_t frame_type(const compiler *c, const frame *f, bool result, uint32_t i) {
+  if (f->bt_kind == 1) return (uint8_t)f->bt_a;
+  const wg_functype *t = &c->m->types[f->bt_a];
+  return result ? t->results[i] : t->params[i];
 }
 
 /* Sets every cell of a patch list to `label`. */
@@ -209,16 +246,17 @@ static bool needs_moves(const compiler *c, uint32_t n, uint32_t base) {
 /* Moves the top n values to slots dst0.. without changing the entries
  * (ascending order is safe: no destination is a later source). */
 static bool emit_moves_to(compiler *c, uint32_t n, int32_t dst0) {
+  int32_t dst = dst0;
   for (uint32_t i = 0; i < n; i++) {
     uint32_t pos = c->sp - n + i;
     const entry *e = &c->stack[pos];
-    int32_t dst = dst0 + (int32_t)i;
     if (e->kind == E_CONST) {
       if (!op(c, IR_CONST) || !ab(c, 0, dst) || !u64(c, e->bits)) return false;
     } else {
-      int32_t src = e->kind == E_LOCAL ? (int32_t)e->local : slot_of(c, pos);
-      if (src != dst && (!op(c, IR_COPY) || !ab(c, src, dst))) return false;
+      int32_t src = e->kind == E_LOCAL ? (int32_t)e->local : e->slot;
+      if (src != dst && !emit_copy(c, src, dst, e->w)) return false;
     }
+    dst += e->w;
   }
   return true;
 }
@@ -300,7 +338,7 @@ static bool do_block(compiler *c, const wg_instr *in) {
     /* Dead code: keep the nesting, emit nothing. */
     uint32_t sp = c->sp;
     c->sp = top_frame(c)->height;
-    if (!push_frame(c, F_BLOCK, 0, nr)) return false;
+    if (!push_frame(c, F_BLOCK, 0, nr, in->bt_kind, in->a)) return false;
     c->sp = sp;
     top_frame(c)->dead = true;
     return true;
@@ -309,14 +347,14 @@ static bool do_block(compiler *c, const wg_instr *in) {
     /* Materialise what lies below the condition; the condition feeds the branch. */
     if (!materialize_range(c, 0, c->sp - 1) || !cond_branch(c, false)) return false;
     uint32_t patch = c->n;
-    if (!target(c, 0) || !push_frame(c, F_IF, np, nr)) return false;
+    if (!target(c, 0) || !push_frame(c, F_IF, np, nr, in->bt_kind, in->a)) return false;
     top_frame(c)->else_patch = patch;
     c->last_cell = NONE;
     return true;
   }
   if (!materialize_range(c, 0, c->sp)) return false;
   uint8_t kind = in->op == WG_OP_BLOCK ? F_BLOCK : F_LOOP;
-  if (!push_frame(c, kind, np, nr)) return false;
+  if (!push_frame(c, kind, np, nr, in->bt_kind, in->a)) return false;
   frame *f = top_frame(c);
   c->last_cell = NONE; /* a label: no retargeting across it */
   if (kind == F_LOOP) {
@@ -337,7 +375,11 @@ static bool do_else(compiler *c) {
     f->else_patch = NONE;
   }
   c->last_cell = NONE;
-  c->sp = f->height + f->nparams; /* the params, still in their slots */
+  /* The params, still in their slots (the entries may have been reused by
+   * the then branch: rebuild them). */
+  c->sp = f->height;
+  for (uint32_t i = 0; i < f->nparams; i++)
+    if (!push_slot(c, frame_type(c, f, false, i))) return false;
   f->kind = F_ELSE;
   f->unreachable = false;
   return true;
@@ -356,10 +398,10 @@ static bool do_end(compiler *c, bool *done) {
   }
   c->last_cell = NONE;
   c->sp = f->height;
-  uint32_t nr = f->nresults;
+  frame done_frame = *f;
   c->nframes--;
-  for (uint32_t i = 0; i < nr; i++)
-    if (!push_slot(c)) return false;
+  for (uint32_t i = 0; i < done_frame.nresults; i++)
+    if (!push_slot(c, frame_type(c, &done_frame, true, i))) return false;
   return true;
 }
 
@@ -443,11 +485,12 @@ static bool do_call(compiler *c, uint32_t typeidx, bool indirect, const wg_instr
   }
   c->sp = base;
   for (uint32_t i = 0; i < ft->nresults; i++)
-    if (!push_slot(c)) return false;
+    if (!push_slot(c, ft->results[i])) return false;
   return true;
 }
 
-static bool do_local_set(compiler *c, uint32_t x, bool tee) {
+static bool do_local_set(compiler *c, uint32_t index, bool tee) {
+  uint32_t x = (uint32_t)c->lslot[index];
   /* Entries below the top that still name x must keep the old value. */
   for (uint32_t p = 0; p + 1 < c->sp; p++)
     if (c->stack[p].kind == E_LOCAL && c->stack[p].local == x && !materialize(c, p)) return false;
@@ -461,11 +504,11 @@ static bool do_local_set(compiler *c, uint32_t x, bool tee) {
   } else if (e->kind == E_CONST) {
     if (!op(c, IR_CONST) || !ab(c, 0, (int32_t)x) || !u64(c, e->bits)) return false;
   } else if (!(e->kind == E_LOCAL && e->local == x)) {
-    int32_t src = e->kind == E_LOCAL ? (int32_t)e->local : slot_of(c, pos);
-    if (!op(c, IR_COPY) || !ab(c, src, (int32_t)x)) return false;
+    int32_t src = e->kind == E_LOCAL ? (int32_t)e->local : e->slot;
+    if (!emit_copy(c, src, (int32_t)x, e->w)) return false;
   }
   c->sp--;
-  return !tee || push(c, E_LOCAL, x, 0);
+  return !tee || push(c, E_LOCAL, c->ltype[index], x, 0);
 }
 
 /* Instructions with operands at base.. (materialised) and no result. */
@@ -477,17 +520,64 @@ static bool do_multi(compiler *c, unsigned code, uint32_t n, int32_t x, int32_t 
   return ok;
 }
 
+/* SIMD instructions (layouts in simd.h). v128.const becomes two constant
+ * stores into its slots (v128 entries are never symbolic constants). */
+static bool do_simd(compiler *c, const wg_instr *in) {
+  const wg_sig *s = &wg_ops[in->op].sig;
+  if (in->op == WG_OP_V128_CONST) {
+    uint64_t lo, hi;
+    memcpy(&lo, in->vec, 8);
+    memcpy(&hi, in->vec + 8, 8);
+    if (!push_slot(c, WG_V128)) return false;
+    int32_t d = slot_of(c, c->sp - 1);
+    return op(c, IR_CONST) && ab(c, 0, d) && u64(c, lo) && op(c, IR_CONST) && ab(c, 0, d + 1) && u64(c, hi);
+  }
+  const wg_simd_impl *im = wg_simd_impl_of(in->op);
+  if (!im) return fail(c, "unknown SIMD instruction");
+  int32_t x[3] = {0, 0, 0};
+  for (uint32_t k = 0; k < s->np; k++)
+    if (!use(c, c->sp - s->np + k, &x[k])) return false;
+  c->sp -= s->np;
+  int32_t dst = 0;
+  if (s->nr) {
+    if (!push_slot(c, s->r)) return false;
+    dst = slot_of(c, c->sp - 1);
+  }
+  if (im->mem) {
+    if (!op(c, IR_SIMD_MEM) || !cell(c, (wg_cell){.simd_mem = im->mem}) || !ab(c, x[0], x[1]) ||
+        !ab(c, (int32_t)(im->size | (uint32_t)in->lane << 8), dst))
+      return false;
+    if (s->nr) mark_dst(c, 1, c->sp - 1);
+    return u64(c, in->offset_imm);
+  }
+  bool shuffle = in->op == WG_OP_I8X16_SHUFFLE;
+  if (!op(c, shuffle ? IR_SIMD_IMM : IR_SIMD) || !cell(c, (wg_cell){.simd = im->fn}) || !ab(c, x[0], x[1]) ||
+      !ab(c, s->np == 3 ? x[2] : (int32_t)in->lane, dst))
+    return false;
+  if (s->nr) mark_dst(c, 1, c->sp - 1);
+  if (shuffle) {
+    uint64_t lo, hi;
+    memcpy(&lo, in->vec, 8);
+    memcpy(&hi, in->vec + 8, 8);
+    uint32_t keep = c->last_cell;
+    if (!u64(c, lo) || !u64(c, hi)) return false;
+    c->last_cell = keep;
+  }
+  return true;
+}
+
 /* Value instructions typed by the opcode table: unary, binary, loads,
  * stores, select and the memory instructions. */
 static bool do_value(compiler *c, const wg_instr *in) {
   const wg_opinfo *info = &wg_ops[in->op];
   const wg_sig *s = &info->sig;
+  if (info->prefix == 0xFD) return do_simd(c, in);
   if (info->imm == WG_IMM_MEMARG) {
     int32_t addr, v = 0;
     if (s->nr) {
       if (!use(c, c->sp - 1, &addr)) return false;
       c->sp--;
-      if (!push_slot(c)) return false;
+      if (!push_slot(c, s->r)) return false;
       if (!op(c, in->op) || !ab(c, addr, slot_of(c, c->sp - 1))) return false;
       mark_dst(c, 1, c->sp - 1);
       return u64(c, in->offset_imm);
@@ -498,7 +588,7 @@ static bool do_value(compiler *c, const wg_instr *in) {
   }
   switch (in->op) {
     case WG_OP_MEMORY_SIZE:
-      if (!push_slot(c) || !op(c, in->op) || !ab(c, 0, slot_of(c, c->sp - 1))) return false;
+      if (!push_slot(c, WG_I32) || !op(c, in->op) || !ab(c, 0, slot_of(c, c->sp - 1))) return false;
       mark_dst(c, 1, c->sp - 1);
       return true;
     case WG_OP_MEMORY_FILL:
@@ -515,7 +605,7 @@ static bool do_value(compiler *c, const wg_instr *in) {
     int32_t x;
     if (!use(c, c->sp - 1, &x)) return false;
     c->sp--;
-    if (!push_slot(c) || !op(c, in->op) || !ab(c, x, slot_of(c, c->sp - 1))) return false;
+    if (!push_slot(c, s->r) || !op(c, in->op) || !ab(c, x, slot_of(c, c->sp - 1))) return false;
     mark_dst(c, 1, c->sp - 1);
     return true;
   }
@@ -525,7 +615,7 @@ static bool do_value(compiler *c, const wg_instr *in) {
     uint64_t imm = c->stack[c->sp - 1].bits;
     if (!use(c, c->sp - 2, &x)) return false;
     c->sp -= 2;
-    if (!push_slot(c) || !op(c, IR_IMM_BASE + in->op) || !ab(c, x, slot_of(c, c->sp - 1)) || !u64(c, imm))
+    if (!push_slot(c, s->r) || !op(c, IR_IMM_BASE + in->op) || !ab(c, x, slot_of(c, c->sp - 1)) || !u64(c, imm))
       return false;
     c->last_cell = c->last_start + 1;
     c->last_field = 1;
@@ -536,7 +626,7 @@ static bool do_value(compiler *c, const wg_instr *in) {
     int32_t x, y;
     if (!use(c, c->sp - 2, &x) || !use(c, c->sp - 1, &y)) return false;
     c->sp -= 2;
-    if (!push_slot(c) || !op(c, in->op) || !ab(c, x, y) || !ab(c, slot_of(c, c->sp - 1), 0)) return false;
+    if (!push_slot(c, s->r) || !op(c, in->op) || !ab(c, x, y) || !ab(c, slot_of(c, c->sp - 1), 0)) return false;
     mark_dst(c, 0, c->sp - 1);
     return true;
   }
@@ -570,38 +660,54 @@ static bool do_instr(compiler *c, const wg_instr *in, bool *done) {
     case WG_OP_SELECT:
     case WG_OP_SELECT_T:
       if (!use(c, c->sp - 3, &x) || !use(c, c->sp - 2, &y) || !use(c, c->sp - 1, &z)) return false;
+      if (c->stack[c->sp - 3].w == 2) {
+        /* v128: a select per half, with the same condition (the first
+         * writes only the result's low slot, which no later read uses). */
+        c->sp -= 3;
+        if (!push_slot(c, WG_V128)) return false;
+        int32_t d = slot_of(c, c->sp - 1);
+        return op(c, WG_OP_SELECT) && ab(c, x, y) && ab(c, z, d) && op(c, WG_OP_SELECT) && ab(c, x + 1, y + 1) &&
+               ab(c, z, d + 1);
+      }
       c->sp -= 3;
-      if (!push_slot(c) || !op(c, WG_OP_SELECT) || !ab(c, x, y) || !ab(c, z, slot_of(c, c->sp - 1))) return false;
+      if (!push_slot(c, WG_I32) || !op(c, WG_OP_SELECT) || !ab(c, x, y) || !ab(c, z, slot_of(c, c->sp - 1)))
+        return false;
       mark_dst(c, 1, c->sp - 1);
       return true;
-    case WG_OP_LOCAL_GET: return push(c, E_LOCAL, in->a, 0);
+    case WG_OP_LOCAL_GET: return push(c, E_LOCAL, c->ltype[in->a], (uint32_t)c->lslot[in->a], 0);
     case WG_OP_LOCAL_SET: return do_local_set(c, in->a, false);
     case WG_OP_LOCAL_TEE: return do_local_set(c, in->a, true);
     case WG_OP_GLOBAL_GET:
+      if (c->m->globals[in->a].type.type == WG_V128) {
+        if (!push_slot(c, WG_V128)) return false;
+        return op(c, IR_GLOBAL_GET_V128) && ab(c, (int32_t)in->a, slot_of(c, c->sp - 1));
+      }
+      /* fall through */
     case WG_OP_REF_FUNC:
     case WG_OP_TABLE_SIZE:
-      if (!push_slot(c) || !op(c, in->op) || !ab(c, (int32_t)in->a, slot_of(c, c->sp - 1))) return false;
+      if (!push_slot(c, WG_I32) || !op(c, in->op) || !ab(c, (int32_t)in->a, slot_of(c, c->sp - 1))) return false;
       mark_dst(c, 1, c->sp - 1);
       return true;
     case WG_OP_GLOBAL_SET:
       if (!use(c, c->sp - 1, &x)) return false;
       c->sp--;
-      return op(c, in->op) && ab(c, (int32_t)in->a, x);
+      return op(c, c->m->globals[in->a].type.type == WG_V128 ? IR_GLOBAL_SET_V128 : in->op) &&
+             ab(c, (int32_t)in->a, x);
     case WG_OP_I32_CONST:
     case WG_OP_I64_CONST:
     case WG_OP_F32_CONST:
-    case WG_OP_F64_CONST: return push(c, E_CONST, 0, in->bits);
-    case WG_OP_REF_NULL: return push(c, E_CONST, 0, 0);
+    case WG_OP_F64_CONST: return push(c, E_CONST, WG_I64, 0, in->bits);
+    case WG_OP_REF_NULL: return push(c, E_CONST, WG_FUNCREF, 0, 0);
     case WG_OP_REF_IS_NULL:
       if (!use(c, c->sp - 1, &x)) return false;
       c->sp--;
-      if (!push_slot(c) || !op(c, in->op) || !ab(c, x, slot_of(c, c->sp - 1))) return false;
+      if (!push_slot(c, WG_I32) || !op(c, in->op) || !ab(c, x, slot_of(c, c->sp - 1))) return false;
       mark_dst(c, 1, c->sp - 1);
       return true;
     case WG_OP_TABLE_GET:
       if (!use(c, c->sp - 1, &x)) return false;
       c->sp--;
-      if (!push_slot(c) || !op(c, in->op) || !ab(c, (int32_t)in->a, x) || !ab(c, slot_of(c, c->sp - 1), 0))
+      if (!push_slot(c, WG_FUNCREF) || !op(c, in->op) || !ab(c, (int32_t)in->a, x) || !ab(c, slot_of(c, c->sp - 1), 0))
         return false;
       mark_dst(c, 0, c->sp - 1);
       return true;
@@ -611,7 +717,7 @@ static bool do_instr(compiler *c, const wg_instr *in, bool *done) {
       return op(c, in->op) && ab(c, (int32_t)in->a, x) && ab(c, y, 0);
     case WG_OP_TABLE_GROW:
       if (!do_multi(c, in->op, 2, (int32_t)in->a, 0, false)) return false;
-      return push_slot(c); /* the result is written at base */
+      return push_slot(c, WG_I32); /* the result is written at base */
     case WG_OP_TABLE_FILL: return do_multi(c, in->op, 3, (int32_t)in->a, 0, false);
     case WG_OP_TABLE_COPY:
     case WG_OP_TABLE_INIT: return do_multi(c, in->op, 3, (int32_t)in->a, (int32_t)in->b, true);
@@ -637,15 +743,37 @@ static bool note_offset(compiler *c, uint32_t first, uint32_t offset) {
   return true;
 }
 
+/* Lays out params and locals: each gets its first slot, v128 two slots. */
+static bool layout_locals(compiler *c, uint32_t func, uint32_t *param_slots) {
+  const wg_funcdef *f = &c->m->funcs[func];
+  const wg_functype *ft = &c->m->types[f->type];
+  size_t n = (size_t)ft->nparams + f->locals_count;
+  c->ltype = malloc(n + 1);
+  c->lslot = malloc((n + 1) * sizeof *c->lslot);
+  if (!c->ltype || !c->lslot) return fail(c, "out of memory");
+  wg_func_local_types(c->m, func, c->ltype);
+  int32_t slot = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (i == ft->nparams) *param_slots = (uint32_t)slot;
+    c->lslot[i] = slot;
+    slot += width(c->ltype[i]);
+  }
+  if (n == ft->nparams) *param_slots = (uint32_t)slot;
+  c->nlocals = (uint32_t)slot;
+  return true;
+}
+
 static bool compile_body(compiler *c, uint32_t func) {
   const wg_module *m = c->m;
   const wg_funcdef *f = &m->funcs[func];
   const wg_functype *ft = &m->types[f->type];
-  c->nlocals = ft->nparams + f->locals_count;
+  uint32_t param_slots = 0;
+  if (!layout_locals(c, func, &param_slots)) return false;
   c->nresults = ft->nresults;
   c->last_cell = NONE;
-  if (!op(c, IR_ENTER) || !ab(c, (int32_t)ft->nparams, (int32_t)f->locals_count) || !ab(c, 0, 0)) return false;
-  if (!push_frame(c, F_FUNC, 0, ft->nresults)) return false;
+  if (!op(c, IR_ENTER) || !ab(c, (int32_t)param_slots, (int32_t)(c->nlocals - param_slots)) || !ab(c, 0, 0))
+    return false;
+  if (!push_frame(c, F_FUNC, 0, ft->nresults, 2, f->type)) return false;
   wg_diag ignored = {0};
   wg_reader r = {f->body.ptr + f->code_offset, f->body.ptr + f->body.len, m->bytes, &ignored, WG_MSG_EOF_SECTION};
   /* The entry (stack and interruption checks) stands for the first instruction. */
@@ -669,6 +797,8 @@ static bool compile_body(compiler *c, uint32_t func) {
 }
 
 static void free_compiler(compiler *c) {
+  free(c->lslot);
+  free(c->ltype);
   free(c->stack);
   free(c->frames);
   free(c->targets);

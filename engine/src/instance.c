@@ -91,12 +91,14 @@ static bool link_imports(wg_instance *inst, const wg_extern *imports, size_t n, 
   return true;
 }
 
-/* Evaluates a validated constant expression (3.3.10): one instruction. */
-static wg_slot eval_const(const wg_instance *inst, const wg_bytes *e) {
+/* Evaluates a validated constant expression (3.3.10): one instruction. A
+ * v128 result's high 8 bytes go to *hi when hi is not NULL. */
+static wg_slot eval_const2(const wg_instance *inst, const wg_bytes *e, wg_slot *hi) {
   wg_diag ignored = {0};
   wg_reader r = {e->ptr, e->ptr + e->len, inst->module->bytes, &ignored, WG_MSG_EOF_SECTION};
   wg_instr in;
   wg_slot v = {0};
+  if (hi) hi->u64 = 0;
   if (!wg_instr_read(&r, &in)) return v;
   switch (in.op) {
     case WG_OP_I32_CONST: v.u32 = (uint32_t)in.bits; break;
@@ -104,11 +106,20 @@ static wg_slot eval_const(const wg_instance *inst, const wg_bytes *e) {
     case WG_OP_F64_CONST: v.u64 = in.bits; break;
     case WG_OP_F32_CONST: v.u32 = (uint32_t)in.bits; break;
     case WG_OP_REF_FUNC: v.ref = inst->funcs[in.a]; break;
-    case WG_OP_GLOBAL_GET: v = inst->globals[in.a]->value; break;
-    default: break; /* ref.null: 0; v128.const: not executed yet */
+    case WG_OP_GLOBAL_GET:
+      v = inst->globals[in.a]->value;
+      if (hi) *hi = inst->globals[in.a]->value_hi;
+      break;
+    case WG_OP_V128_CONST:
+      memcpy(&v.u64, in.vec, 8);
+      if (hi) memcpy(&hi->u64, in.vec + 8, 8);
+      break;
+    default: break; /* ref.null: 0 */
   }
   return v;
 }
+
+static wg_slot eval_const(const wg_instance *inst, const wg_bytes *e) { return eval_const2(inst, e, NULL); }
 
 static bool oom(wg_error **err) {
   if (err) *err = wg_error_make(WG_ERROR_RESOURCE, SIZE_MAX, "out of memory");
@@ -180,7 +191,7 @@ static bool allocate(wg_instance *inst, wg_error **err) {
     wg_global *g = &gs[i - m->nglobal_imports];
     g->type = (wg_valtype)m->globals[i].type.type;
     g->mut = m->globals[i].type.mut;
-    g->value = eval_const(inst, &m->globals[i].init);
+    g->value = eval_const2(inst, &m->globals[i].init, &g->value_hi);
     inst->globals[i] = g;
   }
   /* Element segments' references, evaluated now (4.5.4 step 10). */
@@ -323,13 +334,13 @@ wg_trap *wg_func_call(wg_store *s, wg_func *f, const wg_val *args, size_t nargs,
   }
   if (s->susp.active) return wg_trap_new(WG_TRAP_HOST, "the store has a suspended call (resume or abandon it first)");
   wg_slot *fp = s->stack_top;
-  size_t need = np > nr ? np : nr;
+  size_t ps = wg_slot_count(np, f->type.params), rs = wg_slot_count(nr, f->type.results);
+  size_t need = ps > rs ? ps : rs;
   if ((size_t)(s->stack_end - fp) < need + 1) return wg_trap_new(WG_TRAP_STACK_EXHAUSTED, NULL);
-  for (uint32_t i = 0; i < np; i++) wg_val_to_slot(&args[i], &fp[i]);
+  wg_vals_to_slots(np, args, fp);
   bool outermost = s->depth == 0;
   wg_trap *t = wg_interp_call(s, f, fp);
-  if (!t)
-    for (uint32_t i = 0; i < nr; i++) wg_slot_to_val(f->type.results[i], &fp[i], &results[i]);
+  if (!t) wg_slots_to_vals(nr, f->type.results, fp, results);
   else if (outermost && s->susp.active) { /* remember where the results go */
     s->susp.entry = f;
     s->susp.entry_fp = fp;
@@ -354,12 +365,11 @@ wg_trap *wg_func_resume(wg_store *s, const wg_val *host_results, size_t n_host, 
     return wg_trap_new(WG_TRAP_HOST, "wrong number of results to resume with");
   for (size_t i = 0; i < n_host; i++)
     if (host_results[i].kind != h->type.results[i]) return wg_trap_new(WG_TRAP_HOST, "result type mismatch");
-  for (size_t i = 0; i < n_host; i++) wg_val_to_slot(&host_results[i], &s->susp.host_fp[i]);
+  wg_vals_to_slots((uint32_t)n_host, host_results, s->susp.host_fp);
   s->susp.active = false;
   wg_slot *fp = s->susp.entry_fp;
   wg_trap *t = wg_interp_resume(s);
-  if (!t)
-    for (uint32_t i = 0; i < f->type.nresults; i++) wg_slot_to_val(f->type.results[i], &fp[i], &results[i]);
+  if (!t) wg_slots_to_vals(f->type.nresults, f->type.results, fp, results);
   else if (s->susp.active) { /* suspended again: same entry */
     s->susp.entry = f;
     s->susp.entry_fp = fp;

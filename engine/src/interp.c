@@ -33,17 +33,22 @@ static wg_trap *call_host(wg_store *s, wg_func *f, wg_slot *fp, wg_instance *cal
   wg_val small[16];
   wg_val *vals = np + nr <= 16 ? small : malloc(((size_t)np + nr) * sizeof *vals);
   if (!vals) return wg_trap_new(WG_TRAP_RESOURCE, NULL);
-  for (uint32_t i = 0; i < np; i++) wg_slot_to_val(f->type.params[i], &fp[i], &vals[i]);
+  wg_slots_to_vals(np, f->type.params, fp, vals);
   for (uint32_t i = 0; i < nr; i++) {
     memset(&vals[np + i], 0, sizeof vals[0]);
     vals[np + i].kind = f->type.results[i];
   }
   wg_slot *saved_top = s->stack_top;
-  s->stack_top = fp + (np > nr ? np : nr);
+  uint32_t ps = wg_slot_count(np, f->type.params), rs = wg_slot_count(nr, f->type.results);
+  s->stack_top = fp + (ps > rs ? ps : rs);
   wg_trap *t = f->host(f->env, caller, vals, vals + np);
   s->stack_top = saved_top;
-  if (!t)
-    for (uint32_t i = 0; i < nr; i++) wg_val_to_slot(&vals[np + i], &fp[i]);
+  if (!t) {
+    /* A host function may have changed a result's kind: keep the declared
+     * layout (the results' slots are the declared types'). */
+    for (uint32_t i = 0; i < nr; i++) vals[np + i].kind = f->type.results[i];
+    wg_vals_to_slots(nr, vals + np, fp);
+  }
   if (vals != small) free(vals);
   return t;
 }
@@ -274,7 +279,8 @@ static wg_trap *run(wg_store *s, wg_func *f, wg_slot *fp, const void *const **ta
       H(I64_EXTEND16_S), H(I64_EXTEND32_S), H(I32_TRUNC_SAT_F32_S), H(I32_TRUNC_SAT_F32_U),
       H(I32_TRUNC_SAT_F64_S), H(I32_TRUNC_SAT_F64_U), H(I64_TRUNC_SAT_F32_S), H(I64_TRUNC_SAT_F32_U),
       H(I64_TRUNC_SAT_F64_S), H(I64_TRUNC_SAT_F64_U), I32_COMPARES(HBRC) HI(IR_BR_EQZ), HI(IR_BR_NEZ),
-      FLOAT_BINOPS(HFBINI)
+      FLOAT_BINOPS(HFBINI) HI(IR_SIMD), HI(IR_SIMD_IMM), HI(IR_SIMD_MEM), HI(IR_GLOBAL_GET_V128),
+      HI(IR_GLOBAL_SET_V128),
   };
   if (table) {
     *table = labels;
@@ -468,6 +474,20 @@ L_GLOBAL_SET:
   inst->globals[A]->value.u64 = fp[B].u64;
   pc += 1;
   NEXT();
+L_IR_GLOBAL_GET_V128: {
+  const wg_global *g = inst->globals[A];
+  fp[B] = g->value;
+  fp[B + 1] = g->value_hi;
+  pc += 1;
+  NEXT();
+}
+L_IR_GLOBAL_SET_V128: {
+  wg_global *g = inst->globals[A];
+  g->value = fp[B];
+  g->value_hi = fp[B + 1];
+  pc += 1;
+  NEXT();
+}
 L_REF_IS_NULL:
   fp[B].i32 = fp[A].ref == NULL;
   pc += 1;
@@ -593,6 +613,23 @@ L_DATA_DROP:
   inst->data_dropped[A] = true;
   pc += 1;
   NEXT();
+
+  /* ------------------------------------------------------------ SIMD (4.4.3, simd.c) */
+L_IR_SIMD:
+  pc[0].simd(fp, pc + 1);
+  pc += 3;
+  NEXT();
+L_IR_SIMD_IMM:
+  pc[0].simd(fp, pc + 1);
+  pc += 5;
+  NEXT();
+L_IR_SIMD_MEM: {
+  uint64_t ea = (uint64_t)fp[pc[1].s.a].u32 + pc[3].u64;
+  if (ea + (uint32_t)(pc[2].s.a & 0xFF) > memsize) TRAP(WG_TRAP_MEMORY_OUT_OF_BOUNDS);
+  pc[0].simd_mem(fp, pc + 1, membase + ea);
+  pc += 4;
+  NEXT();
+}
 
   /* ------------------------------------------------------------ numeric (4.4.1, 4.3) */
   INT_BINOPS(BIN)

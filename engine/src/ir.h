@@ -53,6 +53,11 @@ enum {
   IR_BRCI_EQ, IR_BRCI_NE, IR_BRCI_LT_S, IR_BRCI_LT_U, IR_BRCI_GT_S,
   IR_BRCI_GT_U, IR_BRCI_LE_S, IR_BRCI_LE_U, IR_BRCI_GE_S, IR_BRCI_GE_U,
   IR_BR_EQZ, IR_BR_NEZ, /* [x, -] [target] */
+  /* SIMD (simd.h): a v128 takes two adjacent slots.
+   *   IR_SIMD [fn] [a, b] [c or lane, dst]   IR_SIMD_IMM: also [imm lo] [imm hi]
+   *   IR_SIMD_MEM [fn] [addr, v] [size | lane << 8, dst] [offset]
+   *   IR_GLOBAL_GET_V128 / IR_GLOBAL_SET_V128 [globalidx, slot] */
+  IR_SIMD, IR_SIMD_IMM, IR_SIMD_MEM, IR_GLOBAL_GET_V128, IR_GLOBAL_SET_V128,
   /* Binary operators with a constant right operand, [x, dst] [imm]:
    * IR_IMM_BASE + the wasm op. */
   IR_IMM_BASE,
@@ -60,7 +65,7 @@ enum {
 };
 
 /* The interpreter's handler addresses, indexed by wg_op / IR_*; NULL for
- * instructions it cannot run (SIMD for now). */
+ * instructions it runs through another IR instruction (SIMD: IR_SIMD*). */
 const void *const *wg_interp_handlers(void);
 
 #endif

@@ -27,6 +27,12 @@ typedef union wg_slot {
 
 /* A cell of compiled code (compile.c, interp.c): a handler address or an
  * immediate. */
+union wg_cell;
+/* SIMD instruction semantics (simd.h): ops points at the instruction's
+ * operand cells, mem at the accessed bytes. */
+typedef void wg_simd_fn(wg_slot *fp, const union wg_cell *ops);
+typedef void wg_simd_mem_fn(wg_slot *fp, const union wg_cell *ops, uint8_t *mem);
+
 typedef union wg_cell {
   const void *op;
   uint64_t u64;
@@ -38,6 +44,8 @@ typedef union wg_cell {
   uint32_t u32;
   const union wg_cell *target;
   void *ptr;
+  wg_simd_fn *simd;
+  wg_simd_mem_fn *simd_mem;
 } wg_cell;
 
 /* A function's compiled code, shared by every instance of its module. */
@@ -91,6 +99,7 @@ struct wg_global {
   wg_valtype type;
   bool mut;
   wg_slot value;
+  wg_slot value_hi; /* v128: the high 8 bytes (value holds the low ones) */
 };
 
 struct wg_instance {
@@ -233,5 +242,15 @@ int64_t wg_memory_grow_pages(wg_memory *mem, uint32_t delta);
 /* Converts between wg_val and a slot of type `t`. */
 void wg_val_to_slot(const wg_val *v, wg_slot *out);
 void wg_slot_to_val(wg_valtype t, const wg_slot *in, wg_val *out);
+
+/* Slots a value of type t takes: 2 for v128, else 1. */
+static inline uint32_t wg_slot_width(wg_valtype t) { return t == WG_V128 ? 2 : 1; }
+
+/* Slots `n` values of `types` take, packed (the calling convention). */
+uint32_t wg_slot_count(uint32_t n, const wg_valtype *types);
+
+/* Moves n values between wg_val arrays and packed slots (v128 in two). */
+void wg_vals_to_slots(uint32_t n, const wg_val *vals, wg_slot *slots);
+void wg_slots_to_vals(uint32_t n, const wg_valtype *types, const wg_slot *slots, wg_val *vals);
 
 #endif

@@ -449,18 +449,48 @@ wg_global *wg_global_new(wg_store *s, const wg_val *init, bool mut) {
   if (!g) return NULL;
   g->type = init->kind;
   g->mut = mut;
-  wg_val_to_slot(init, &g->value);
+  wg_slot two[2];
+  wg_val_to_slot(init, two);
+  g->value = two[0];
+  g->value_hi = init->kind == WG_V128 ? two[1] : (wg_slot){0};
   return wg_store_own(s, g, NULL);
 }
 
-void wg_global_get(const wg_global *g, wg_val *out) { wg_slot_to_val(g->type, &g->value, out); }
+void wg_global_get(const wg_global *g, wg_val *out) {
+  const wg_slot two[2] = {g->value, g->value_hi};
+  wg_slot_to_val(g->type, two, out);
+}
 
 bool wg_global_set(wg_global *g, const wg_val *v) {
   if (!g->mut || v->kind != g->type) return false;
-  wg_val_to_slot(v, &g->value);
+  wg_slot two[2];
+  wg_val_to_slot(v, two);
+  g->value = two[0];
+  if (v->kind == WG_V128) g->value_hi = two[1];
   return true;
 }
 
+uint32_t wg_slot_count(uint32_t n, const wg_valtype *types) {
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < n; i++) k += wg_slot_width(types[i]);
+  return k;
+}
+
+void wg_vals_to_slots(uint32_t n, const wg_val *vals, wg_slot *slots) {
+  for (uint32_t i = 0; i < n; i++) {
+    wg_val_to_slot(&vals[i], slots);
+    slots += wg_slot_width(vals[i].kind);
+  }
+}
+
+void wg_slots_to_vals(uint32_t n, const wg_valtype *types, const wg_slot *slots, wg_val *vals) {
+  for (uint32_t i = 0; i < n; i++) {
+    wg_slot_to_val(types[i], slots, &vals[i]);
+    slots += wg_slot_width(types[i]);
+  }
+}
+
+/* A v128 fills out[0] (low bytes) and out[1]; other values out[0]. */
 void wg_val_to_slot(const wg_val *v, wg_slot *out) {
   out->u64 = 0;
   switch (v->kind) {
@@ -470,7 +500,7 @@ void wg_val_to_slot(const wg_val *v, wg_slot *out) {
     case WG_F64: out->f64 = v->of.f64; break;
     case WG_FUNCREF:
     case WG_EXTERNREF: out->ref = v->of.ref; break;
-    case WG_V128: break; /* not executed yet */
+    case WG_V128: memcpy(out, v->of.v128, 16); break;
   }
 }
 
@@ -484,6 +514,6 @@ void wg_slot_to_val(wg_valtype t, const wg_slot *in, wg_val *out) {
     case WG_F64: out->of.f64 = in->f64; break;
     case WG_FUNCREF:
     case WG_EXTERNREF: out->of.ref = in->ref; break;
-    case WG_V128: break;
+    case WG_V128: memcpy(out->of.v128, in, 16); break;
   }
 }

@@ -8,6 +8,11 @@
  * Output lines: "log TYPE VALUE", "call NAME", "result V...", "trap",
  * "exhaustion". Floats print as their bits in hex, or "nan" for any NaN (the
  * spec lets NaN payloads differ); i64 as unsigned decimal.
+ * v128 values print as the hex of their 16 bytes (memory order). v128
+ * cannot cross V8's JS boundary (a TypeError, which run_exports.mjs prints
+ * as "trap"), so an export with v128 in its type prints "trap" here without
+ * running; log-v128 is logged on both sides (run_exports.mjs imports a
+ * small wasm function for it that passes the four i32 lanes to JS).
  * usage: run_exports MODULE.wasm
  *        run_exports --sigs MODULE.wasm   (the exports' signatures as JSON,
  *                                          for run_exports.mjs)
@@ -34,6 +39,10 @@ static void print_val(const wg_val *v) {
       if (v->of.f64 != v->of.f64) { printf(" nan"); break; }
       memcpy(&b64, &v->of.f64, 8);
       printf(" 0x%016" PRIx64, b64);
+      break;
+    case WG_V128:
+      printf(" ");
+      for (int i = 0; i < 16; i++) printf("%02x", v->of.v128[i]);
       break;
     default: printf(" %s", v->of.ref ? "ref" : "null"); break;
   }
@@ -135,6 +144,13 @@ int main(int argc, char **argv) {
     for (uint32_t k = 0; k < ft.nparams; k++) args[k].kind = ft.params[k];
     printf("call %s\n", d.name);
     fflush(stdout);
+    bool v128 = false;
+    for (uint32_t k = 0; k < ft.nparams; k++) v128 |= ft.params[k] == WG_V128;
+    for (uint32_t k = 0; k < ft.nresults; k++) v128 |= ft.results[k] == WG_V128;
+    if (v128) {
+      printf("trap\n");
+      continue;
+    }
     wg_trap *t = wg_func_call(s, ex.of.func, args, ft.nparams, results, ft.nresults);
     if (t) {
       go = report(t);

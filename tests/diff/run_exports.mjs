@@ -17,9 +17,25 @@ const fmt = (type, v) => {
 let mod;
 try { mod = new WebAssembly.Module(fs.readFileSync(process.argv[2])); } catch { console.log('invalid'); process.exit(0); }
 const imports = { 'fuzzing-support': {} };
+// log-v128: JS cannot take a v128, so a wasm function takes it and passes
+// its four i32 lanes on; printed as the hex of the 16 bytes (memory order).
+// (func (param v128) (call $log4 (i32x4.extract_lane 0..3 (local.get 0))))
+const lanesHex = (...l) => l.map((x) => [0, 8, 16, 24].map((s) => ((x >>> s) & 255).toString(16).padStart(2, '0')).join('')).join('');
+const logV128Module = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+  1, 12, 2, 0x60, 4, 0x7f, 0x7f, 0x7f, 0x7f, 0, 0x60, 1, 0x7b, 0,
+  2, 12, 1, 3, 0x65, 0x6e, 0x76, 4, 0x6c, 0x6f, 0x67, 0x34, 0, 0,
+  3, 2, 1, 1,
+  7, 7, 1, 3, 0x6c, 0x6f, 0x67, 0, 1,
+  10, 26, 1, 24, 0, 0x20, 0, 0xfd, 0x1b, 0, 0x20, 0, 0xfd, 0x1b, 1, 0x20, 0, 0xfd, 0x1b, 2, 0x20, 0, 0xfd, 0x1b, 3,
+  0x10, 0, 0x0b]);
 for (const im of WebAssembly.Module.imports(mod)) {
   const type = im.name.slice(4);
   imports[im.module] ??= {};
+  if (type === 'v128') {
+    const log4 = (a, b, c, d) => { out.push(`log v128 ${lanesHex(a, b, c, d)}`); };
+    imports[im.module][im.name] = new WebAssembly.Instance(new WebAssembly.Module(logV128Module), { env: { log4 } }).exports.log;
+    continue;
+  }
   imports[im.module][im.name] = (v) => { out.push(`log ${type} ${fmt(type, v)}`); };
 }
 // Result types come from the text of the binary's type section via the JS API's

@@ -261,6 +261,9 @@ fi
 "$wg" wasm run --fuel x "$g/hello.wasm" >/dev/null 2>&1; [ $? -eq 2 ] && ok || bad "bad --fuel accepted"
 "$wg" wasm run --dir /nonexistent-dir "$g/hello.wasm" >/dev/null 2>&1; [ $? -eq 1 ] && ok || bad "missing --dir accepted"
 same "invoke" "55" "$("$wg" wasm run --invoke fib "$build/fixtures/valid/control.wasm" 10 2>&1)"
+wat2wasm "$(dirname "$0")/simd_invoke.wat" -o "$tmp/simd_invoke.wasm" && ok || bad "simd_invoke.wat"
+same "invoke v128" "0x0000000000000003000000020000000a
+-1" "$("$wg" wasm run --invoke addsplat "$tmp/simd_invoke.wasm" 0xffffffff000000020000000100000009 1 2>&1)"
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
