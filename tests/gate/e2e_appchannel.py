@@ -99,7 +99,7 @@ sc = Sidecar(BIN, app_id="hc", env={"APP_API_TOKEN": "apptok"},
              args=["--app-port", str(app_port), "--enable-app-health-check", "--app-health-check-path", "healthz",
                    "--app-health-probe-interval", "1", "--app-health-probe-timeout", "300",
                    "--app-health-threshold", "2"]).start()
-check(wait_for(lambda: invoke_ok(sc), 3), "healthy after the first probe")
+check(wait_for(lambda: invoke_ok(sc), 10), "healthy after the first probe")
 check(PROBES and PROBES[0][1] == "apptok", f"probes carry APP_API_TOKEN: {PROBES[:1]}")
 md = json.loads(sc.request("GET", "/v1.0/metadata")[2])
 check(md["appConnectionProperties"].get("health") == {"healthCheckPath": "healthz", "healthProbeInterval": "1s",
@@ -109,7 +109,7 @@ check(md["appConnectionProperties"].get("health") == {"healthCheckPath": "health
 for mode in ("fail", "slow"):
     MODE["health"] = mode
     t0 = time.time()
-    check(wait_for(lambda: not invoke_ok(sc), 5), f"unhealthy after {mode} probes")
+    check(wait_for(lambda: not invoke_ok(sc), 10), f"unhealthy after {mode} probes")
     took = time.time() - t0
     check(took > 0.8, f"not before the threshold of 2 failed probes ({took:.2f}s)")
     n = len(CALLS)
@@ -118,12 +118,13 @@ for mode in ("fail", "slow"):
     check(len(CALLS) == n, "an unhealthy app gets no calls")
     check(sc.request("GET", "/v1.0/healthz")[0] == 204, "the sidecar itself stays healthy")
     MODE["health"] = "ok"
-    check(wait_for(lambda: invoke_ok(sc), 3), f"healthy again after recovering from {mode}")
+    check(wait_for(lambda: invoke_ok(sc), 10), f"healthy again after recovering from {mode}")
 logs = sc.logs()
 check(logs.count("App entered un-healthy status") == 2 and logs.count("App entered healthy status") == 3,
       "health transitions logged")
 gaps = [b[0] - a[0] for a, b in zip(PROBES, PROBES[1:])]
-check(gaps and min(gaps) > 0.5, f"probes every --app-health-probe-interval: {gaps}")
+# a fixed-rate ticker: one late probe (a loaded machine) shortens the next gap, the median stays near 1s
+check(gaps and sorted(gaps)[len(gaps) // 2] > 0.7, f"probes every --app-health-probe-interval: {gaps}")
 sc.cleanup()
 
 # ---- --app-max-concurrency ----
