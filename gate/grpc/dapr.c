@@ -122,10 +122,11 @@ static const char *const plain[] = {"ERR_SECRET_STORES_NOT_CONFIGURED", "ERR_SEC
 void wgg_grpc_fail_status(wgg_grpc_call *call, const wgg_api_status *st) {
   int code = st->grpc ? st->grpc : WGG_GRPC_INTERNAL;
   const char *reason = st->code ? st->code : "ERR_INTERNAL";
-  bool details = true;
+  bool details = !st->plain;
   for (size_t i = 0; i < sizeof plain / sizeof *plain; i++) details &= strcmp(plain[i], reason) != 0;
   for (size_t i = 0; i < sizeof reasons / sizeof *reasons; i++)
     if (!strcmp(reasons[i][0], reason)) reason = reasons[i][1];
+  if (st->reason) reason = st->reason;
   if (details) set_error_info(call, code, st->msg, reason, NULL, 0);
   wgg_grpc_fail(call, code, "%s", st->msg);
 }
@@ -599,6 +600,16 @@ static const rpc dapr_rpcs[] = {
     {"GetMetadata", RT(get_metadata_request), get_metadata},
     {"SetMetadata", RT(set_metadata_request), set_metadata},
     {"Shutdown", RT(shutdown_request), shutdown_rpc},
+    {"QueryStateAlpha1", RT(query_state_request), wgg_grpc_query_state},
+    {"TryLockAlpha1", RT(try_lock_request), wgg_grpc_try_lock},
+    {"UnlockAlpha1", RT(unlock_request), wgg_grpc_unlock},
+    {"GetConfiguration", RT(get_configuration_request), wgg_grpc_get_configuration},
+    {"GetConfigurationAlpha1", RT(get_configuration_request), wgg_grpc_get_configuration},
+    {"UnsubscribeConfiguration", RT(unsubscribe_configuration_request), wgg_grpc_unsubscribe_configuration},
+    {"UnsubscribeConfigurationAlpha1", RT(unsubscribe_configuration_request), wgg_grpc_unsubscribe_configuration},
+    {"ScheduleJobAlpha1", RT(schedule_job_request), wgg_grpc_schedule_job},
+    {"GetJobAlpha1", RT(get_job_request), wgg_grpc_get_job},
+    {"DeleteJobAlpha1", RT(delete_job_request), wgg_grpc_delete_job},
 };
 static const rpc health_rpcs[] = {{"Check", &grpc__health__v1__health_check_request__descriptor, health_check}};
 
@@ -652,7 +663,8 @@ void wgg_grpc_dapr_handle(wgg_grpc_call *call, void *user) {
     }
   }
   if (wgg_grpc_dapr_streaming(path, api)) {
-    wgg_grpc_subscribe_topic_events(api, call);
+    if (!strcmp(method, "SubscribeTopicEventsAlpha1")) wgg_grpc_subscribe_topic_events(api, call);
+    else wgg_grpc_subscribe_configuration(api, call);
     return;
   }
   if (!table) {

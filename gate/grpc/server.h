@@ -124,9 +124,12 @@ bool wgg_grpc_call_cancelled(const wgg_grpc_call *c);
 
 /* Called for each complete client message (bytes valid during the call only). */
 typedef void (*wgg_grpc_stream_msg_fn)(wgg_grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
-/* Called once when no more client messages come: the client half-closed
- * (gone false), or the stream is gone or was failed (reset, connection
- * closed, deadline, a bad message, drain: gone true; sends are dropped). */
+/* Called when no more client messages come: the client half-closed (gone
+ * false), or the stream is gone or was failed (reset, connection closed,
+ * deadline, a bad message, drain: gone true; sends are dropped). After a
+ * half-close it is called once more, with gone true, should the stream go
+ * away before the handler finished it (a server-streaming method keeps
+ * sending after the client's half-close). */
 typedef void (*wgg_grpc_stream_end_fn)(wgg_grpc_call *call, bool gone, void *ctx);
 
 void wgg_grpc_stream_set(wgg_grpc_call *call, wgg_grpc_stream_msg_fn on_msg, wgg_grpc_stream_end_fn on_end, void *ctx);

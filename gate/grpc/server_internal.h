@@ -51,6 +51,7 @@ struct wgg_grpc_call {
   bool deferred;        /* the data source waits for more output */
   bool fin;             /* wgg_grpc_stream_finish called: trailers after the output */
   bool peer_done;       /* the client half-closed (or the stream is gone): on_end was called */
+  bool gone_told;       /* on_end was called with gone true */
   wgg_buf sout;         /* output messages not yet taken by nghttp2 */
   size_t sout_off;
   int fin_code;

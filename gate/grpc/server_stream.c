@@ -77,8 +77,10 @@ void wgg_grpc_stream_set(wgg_grpc_call *k, wgg_grpc_stream_msg_fn on_msg, wgg_gr
 
 /* Tells the handler's owner, once, that no more messages come (half-close or stream gone). */
 void wgg_grpcs_stream_peer_done(wgg_grpc_call *k, bool gone) {
-  if (!k->streaming || k->peer_done) return;
+  /* once for the half-close, and once more should the stream then go away before it is finished */
+  if (!k->streaming || k->gone_told || (k->peer_done && !gone)) return;
   k->peer_done = true;
+  k->gone_told = gone;
   if (k->on_end) k->on_end(k, gone, k->sctx);
 }
 
