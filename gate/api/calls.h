@@ -287,6 +287,45 @@ int wgg_config_subscribe_call(wgg_api *api, struct wgg_config_entry *ce, const c
  * Returns 0, or -1 with err (no such subscription). */
 int wgg_config_unsubscribe_call(struct wgg_config_entry *ce, const char *id, wgg_err *err);
 
+/* ---- service invocation (invoke_call.c) ---- */
+
+/* An invocation: app_id (this app, another app through its sidecar, an
+ * HTTPEndpoint or a URL), the HTTP verb ("POST", ...), the method (method_len
+ * bytes, not yet normalised), the query ("" or NULL for none), headers for
+ * the app (borrowed, copied; e.g. content-type, traceparent), the body and the
+ * caller's address. */
+typedef struct wgg_invoke_input {
+  const char *app_id, *verb;
+  const char *method;
+  size_t method_len;
+  const char *query;
+  const wgg_http_header *headers;
+  size_t n;
+  const char *data;
+  size_t len;
+  const char *peer;
+} wgg_invoke_input;
+
+/* The app's answer (any status), valid during the callback. */
+typedef struct wgg_invoke_result {
+  int status;
+  const wgg_http_header *headers;
+  size_t n;
+  const char *body;
+  size_t len;
+} wgg_invoke_result;
+
+/* Completion: st (the sidecar's own failure: 500 / INTERNAL
+ * ERR_DIRECT_INVOKE "failed to invoke, id: X, err: ...", no rich details) or
+ * res (whatever the app answered). */
+typedef void (*wgg_invoke_cb)(void *user, const wgg_api_status *st, const wgg_invoke_result *res);
+
+/* Invokes as POST /v1.0/invoke/{app_id}/method/{method} does, through the
+ * same code (wgg_api_invoke_n). Returns 0 and cb runs once (now or later),
+ * or -1 with st filled (an unknown verb, OOM) and cb not run. */
+int wgg_invoke_call(wgg_api *api, uv_loop_t *loop, const wgg_invoke_input *in, wgg_invoke_cb cb, void *user,
+                    wgg_api_status *st);
+
 /* ---- jobs (jobs.c) ---- */
 
 enum wgg_job_op { WGG_JOB_OP_SCHEDULE, WGG_JOB_OP_GET, WGG_JOB_OP_DELETE };
