@@ -671,7 +671,11 @@ void wgg_grpc_dapr_handle(wgg_grpc_call *call, void *user) {
       return;
     }
   }
-  if (wgg_grpc_dapr_streaming(path, api)) {
+  if (wgg_grpc_proxy_wanted(call)) {
+    wgg_grpc_proxy(api, call);
+    return;
+  }
+  if (wgg_grpc_dapr_streaming(call, api)) {
     if (!strcmp(method, "SubscribeTopicEventsAlpha1")) wgg_grpc_subscribe_topic_events(api, call);
     else wgg_grpc_subscribe_configuration(api, call);
     return;

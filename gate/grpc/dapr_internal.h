@@ -60,6 +60,13 @@ void wgg_grpc_schedule_job(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *
 void wgg_grpc_get_job(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m);
 void wgg_grpc_delete_job(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m);
 
+/* gRPC proxying (proxy.c): whether call is one to relay (a :path outside
+ * dapr.proto.runtime.v1.Dapr and grpc.health.v1.Health with dapr-app-id
+ * metadata), and the relay of such a call, taken at its HEADERS as a
+ * streaming call. */
+bool wgg_grpc_proxy_wanted(const wgg_grpc_call *call);
+void wgg_grpc_proxy(wgg_api *api, wgg_grpc_call *call);
+
 /* SubscribeTopicEventsAlpha1 (dapr_subscribe.c): takes the streaming call
  * at its HEADERS and serves it until it ends. */
 void wgg_grpc_subscribe_topic_events(wgg_api *api, wgg_grpc_call *call);

@@ -327,8 +327,10 @@ static void on_end(wgg_grpc_call *call, bool gone, void *ctx) {
   ss_end(ss, WGG_GRPC_UNKNOWN, "EOF", NULL);
 }
 
-bool wgg_grpc_dapr_streaming(const char *path, void *user) {
+bool wgg_grpc_dapr_streaming(const wgg_grpc_call *call, void *user) {
   (void)user;
+  const char *path = wgg_grpc_call_path(call);
+  if (wgg_grpc_proxy_wanted(call)) return true;
   static const char pre[] = "/dapr.proto.runtime.v1.Dapr/";
   if (strncmp(path, pre, sizeof pre - 1)) return false;
   path += sizeof pre - 1;

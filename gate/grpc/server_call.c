@@ -24,6 +24,10 @@ void wgg_grpcs_call_unref(wgg_grpc_call *k) {
     free(k->resp_hdrs[i].name);
     free(k->resp_hdrs[i].value);
   }
+  for (size_t i = 0; i < k->n_resp_trls; i++) {
+    free(k->resp_trls[i].name);
+    free(k->resp_trls[i].value);
+  }
   wgg_buf_free(&k->in);
   wgg_buf_free(&k->sout);
   free(k->out);
@@ -59,6 +63,13 @@ const char *wgg_grpc_call_header(const wgg_grpc_call *k, const char *name) {
   return NULL;
 }
 
+int wgg_grpc_call_header_at(const wgg_grpc_call *k, size_t i, const char **name, const char **value) {
+  if (i >= k->n_hdrs) return -1;
+  *name = k->hbuf.data + k->hoff[i][0];
+  *value = k->hbuf.data + k->hoff[i][1];
+  return 0;
+}
+
 const uint8_t *wgg_grpc_call_msg(const wgg_grpc_call *k, size_t *len) {
   *len = k->in.len >= 5 ? k->in.len - 5 : 0;
   return k->in.len >= 5 ? (const uint8_t *)k->in.data + 5 : (const uint8_t *)"";
@@ -87,6 +98,31 @@ int wgg_grpc_call_add_header(wgg_grpc_call *k, const char *name, const char *val
   return 0;
 }
 
+int wgg_grpc_call_add_trailer(wgg_grpc_call *k, const char *name, const char *value) {
+  if (k->n_resp_trls >= sizeof k->resp_trls / sizeof k->resp_trls[0]) return -1;
+  hdr *h = &k->resp_trls[k->n_resp_trls];
+  if (!(h->name = strdup(name)) || !(h->value = strdup(value))) {
+    free(h->name);
+    return -1;
+  }
+  k->n_resp_trls++;
+  return 0;
+}
+
+size_t wgg_grpcs_custom_trailers(const wgg_grpc_call *k, nghttp2_nv *nv) {
+  for (size_t i = 0; i < k->n_resp_trls; i++)
+    nv[i] = (nghttp2_nv)NV(k->resp_trls[i].name, k->resp_trls[i].value, strlen(k->resp_trls[i].value));
+  return k->n_resp_trls;
+}
+
+int wgg_grpc_call_set_details_b64(wgg_grpc_call *k, const char *b64) {
+  char *out = strdup(b64);
+  if (!out) return -1;
+  free(k->details);
+  k->details = out;
+  return 0;
+}
+
 int wgg_grpc_call_set_details(wgg_grpc_call *k, const uint8_t *status, size_t len) {
   char *out = wgg_grpc_base64(status, len);
   if (!out) return -1;
@@ -106,8 +142,9 @@ static ssize_t read_out(nghttp2_session *h2, int32_t sid, uint8_t *buf, size_t l
   k->out_off += n;
   if (k->out_off == k->out_len) {
     *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
-    nghttp2_nv tr[] = {{(uint8_t *)"grpc-status", (uint8_t *)"0", 11, 1, NGHTTP2_NV_FLAG_NONE}};
-    if (nghttp2_submit_trailer(h2, sid, tr, 1)) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    nghttp2_nv tr[1 + 8] = {{(uint8_t *)"grpc-status", (uint8_t *)"0", 11, 1, NGHTTP2_NV_FLAG_NONE}};
+    size_t t = 1 + wgg_grpcs_custom_trailers(k, tr + 1);
+    if (nghttp2_submit_trailer(h2, sid, tr, t)) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
   }
   return (ssize_t)n;
 }
@@ -140,7 +177,7 @@ void wgg_grpcs_submit_answer(wgg_grpc_call *k, int code) {
     wgg_grpcs_conn_flush(c);
     return;
   }
-  nghttp2_nv nv[5 + 16];
+  nghttp2_nv nv[5 + 16 + 8];
   size_t n = wgg_grpcs_response_head(k, nv);
   if (code == 0) {
     nghttp2_data_provider dp = {.source.ptr = k, .read_callback = read_out};
@@ -150,6 +187,7 @@ void wgg_grpcs_submit_answer(wgg_grpc_call *k, int code) {
     nv[n++] = (nghttp2_nv)NV("grpc-status", k->status, strlen(k->status));
     if (k->message) nv[n++] = (nghttp2_nv)NV("grpc-message", k->message, strlen(k->message));
     if (k->details) nv[n++] = (nghttp2_nv)NV("grpc-status-details-bin", k->details, strlen(k->details));
+    n += wgg_grpcs_custom_trailers(k, nv + n);
     /* a request refused before its end (size limit) may still be arriving: the rest is read and
      * dropped (an RST_STREAM here makes grpc-core clients report it instead of our status) */
     nghttp2_submit_response(c->h2, k->stream_id, nv, n, NULL);
@@ -354,7 +392,7 @@ static int on_frame_recv(nghttp2_session *h2, const nghttp2_frame *f, void *user
   wgg_grpc_call *k = nghttp2_session_get_stream_user_data(h2, f->hd.stream_id);
   if (k && !k->dispatched && !k->answered && f->hd.type == NGHTTP2_HEADERS &&
       f->headers.cat == NGHTTP2_HCAT_REQUEST && c->srv->cfg.streaming &&
-      c->srv->cfg.streaming(wgg_grpc_call_path(k), c->srv->cfg.user)) {
+      c->srv->cfg.streaming(k, c->srv->cfg.user)) {
     wgg_grpcs_dispatch_stream(k);
   }
   if (!(f->hd.flags & NGHTTP2_FLAG_END_STREAM)) return 0;

@@ -42,6 +42,8 @@ struct wgg_grpc_call {
   char *details;     /* grpc-status-details-bin, base64, or NULL */
   hdr resp_hdrs[16];
   size_t n_resp_hdrs;
+  hdr resp_trls[8]; /* custom trailers (wgg_grpc_call_add_trailer) */
+  size_t n_resp_trls;
   uv_timer_t deadline;
   bool timer_on;
   uint64_t start_ns; /* uv_hrtime() at dispatch */
@@ -107,6 +109,8 @@ void wgg_grpcs_fail_now(wgg_grpc_call *k, int code, const char *msg);
 /* Fills nv with the response headers of k (:status 200, content-type, then
  * k's own, at most 16); returns how many. */
 size_t wgg_grpcs_response_head(const wgg_grpc_call *k, nghttp2_nv *nv);
+/* Fills nv with k's custom trailers (at most 8); returns how many. */
+size_t wgg_grpcs_custom_trailers(const wgg_grpc_call *k, nghttp2_nv *nv);
 /* The stream of k is gone (closed, reset, or its connection ended). */
 void wgg_grpcs_stream_gone(conn *c, wgg_grpc_call *k);
 /* Sets the nghttp2 callbacks of a server session (user data: the conn). */

@@ -35,7 +35,7 @@ static ssize_t read_stream_out(nghttp2_session *h2, int32_t sid, uint8_t *buf, s
       return (ssize_t)n;
     }
     *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
-    nghttp2_nv tr[3];
+    nghttp2_nv tr[3 + 8];
     size_t t = 0;
     snprintf(k->status, sizeof k->status, "%d", k->fin_code);
     tr[t++] = (nghttp2_nv){(uint8_t *)"grpc-status", (uint8_t *)k->status, 11, strlen(k->status), NGHTTP2_NV_FLAG_NONE};
@@ -44,6 +44,7 @@ static ssize_t read_stream_out(nghttp2_session *h2, int32_t sid, uint8_t *buf, s
     if (k->fin_code && k->details)
       tr[t++] = (nghttp2_nv){(uint8_t *)"grpc-status-details-bin", (uint8_t *)k->details, 23, strlen(k->details),
                              NGHTTP2_NV_FLAG_NONE};
+    t += wgg_grpcs_custom_trailers(k, tr + t);
     if (nghttp2_submit_trailer(h2, sid, tr, t)) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
   }
   return (ssize_t)n;
