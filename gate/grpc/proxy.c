@@ -206,6 +206,10 @@ static int on_data(nghttp2_session *h2, uint8_t flags, int32_t sid, const uint8_
     }
     wgg_grpc_stream_send_raw(r->call, b + 5, ml); /* a failure: the caller is going away */
     off += 5 + ml;
+    if (r->call && wgg_grpc_stream_queued(r->call) > OUT_LIMIT) { /* the caller does not read: no unbounded queue */
+      finish(r, WGG_GRPC_RESOURCE_EXHAUSTED, "failed to proxy request: the caller does not take the messages");
+      return 0;
+    }
   }
   if (off) {
     memmove(r->in.data, r->in.data + off, r->in.len - off);
