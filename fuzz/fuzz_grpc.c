@@ -18,7 +18,8 @@
 /* Streaming methods (paths starting "/s"): every client message is echoed
  * twice; one starting with 'x' ends the call with an error, the client's
  * half-close with OK. */
-static bool streaming(const char *path, void *user) {
+static bool streaming(const wgg_grpc_call *call, void *user) {
+  const char *path = wgg_grpc_call_path(call);
   (void)user;
   return path[0] == '/' && path[1] == 's';
 }
@@ -40,7 +41,7 @@ static void s_end(wgg_grpc_call *call, bool gone, void *ctx) {
 
 static void handler(wgg_grpc_call *call, void *user) {
   (void)user;
-  if (streaming(wgg_grpc_call_path(call), NULL)) {
+  if (streaming(call, NULL)) {
     wgg_grpc_stream_set(call, s_msg, s_end, NULL);
     return;
   }

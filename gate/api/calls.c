@@ -11,6 +11,8 @@ int wgg_api_fail(wgg_api_status *st, int http, int grpc, const char *code, const
   st->http = http;
   st->grpc = grpc;
   st->code = code;
+  st->reason = NULL;
+  st->plain = false;
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(st->msg, sizeof st->msg, fmt, ap);

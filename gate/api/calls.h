@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "api/api.h"
@@ -39,11 +40,16 @@ enum wgg_grpc_code {
 };
 
 /* A building block's error: HTTP status, gRPC code, Dapr errorCode (a static
- * string, e.g. "ERR_STATE_GET") and message. http == 0 means success. */
+ * string, e.g. "ERR_STATE_GET") and message. http == 0 means success. The
+ * gRPC answer carries a google.rpc.ErrorInfo whose reason is `reason` when
+ * set (else derived from code, grpc/dapr.c), none when `plain` (daprd's
+ * messages.APIError kind). wgg_api_fail clears both. */
 typedef struct wgg_api_status {
   int http;
   int grpc;
   const char *code;
+  const char *reason;
+  bool plain;
   char msg[1024];
 } wgg_api_status;
 
@@ -128,6 +134,30 @@ typedef void (*wgg_state_bulk_cb)(void *user, const wgg_state_bulk_item *items, 
  * -1 with st filled (OOM). */
 int wgg_state_bulk_call(wgg_api *api, uv_loop_t *loop, wgg_store_entry *se, const char *const *keys, size_t n,
                         wgg_state_bulk_cb cb, void *user, wgg_api_status *st);
+
+/* One row of a state query: the user key (daprd's GetOriginalStateKey), the
+ * value's bytes and its etag ("" when none). */
+typedef struct wgg_state_query_row {
+  const char *key;
+  const char *data;
+  size_t len;
+  const char *etag;
+} wgg_state_query_row;
+
+/* Completion of a query: st NULL on success with n rows (valid during the
+ * call) and token the next page's token (NULL without a page limit). */
+typedef void (*wgg_state_query_cb)(void *user, const wgg_api_status *st, const wgg_state_query_row *rows, size_t n,
+                                   const char *token);
+
+/* Runs query (len bytes of daprd's JSON query language) on se (daprd's
+ * universal QueryStateAlpha1). Errors: 500 / INTERNAL
+ * ERR_STATE_STORE_NOT_SUPPORTED "state store does not support querying"
+ * (reason DAPR_STATE_QUERYING_NOT_SUPPORTED), 500 / INTERNAL ERR_STATE_QUERY
+ * "state store S query failed: failed to parse JSON query body: ..." or
+ * "...: <store error>" (reason DAPR_STATE_QUERY_FAILED). Returns 0 and cb
+ * runs later once, or -1 with st filled and cb not run. */
+int wgg_state_query_call(wgg_api *api, uv_loop_t *loop, wgg_store_entry *se, const char *query, size_t len,
+                         wgg_state_query_cb cb, void *user, wgg_api_status *st);
 
 /* ---- pub/sub (publish.c) ---- */
 
@@ -219,5 +249,131 @@ json_t *wgg_metadata_doc(wgg_api *api);
 /* Sets the extended metadata attribute key to value (len bytes of UTF-8).
  * Returns 0, or -1 with st filled. */
 int wgg_metadata_set(wgg_api *api, const char *key, const char *value, size_t len, wgg_api_status *st);
+
+/* ---- configuration (configuration.c) ---- */
+
+/* The configuration store named name: NULL with st filled when there is
+ * none at all (500 / FAILED_PRECONDITION ERR_CONFIGURATION_STORE_NOT_CONFIGURED
+ * "configuration stores not configured") or none of that name (400 /
+ * INVALID_ARGUMENT ERR_CONFIGURATION_STORE_NOT_FOUND "configuration store %s
+ * not found"), as daprd's getConfigurationStore. */
+struct wgg_config_entry *wgg_config_lookup(wgg_api *api, const char *name, wgg_api_status *st);
+
+/* Completion of a configuration get: st NULL on success with items (valid
+ * during the call; none: no key has a value). */
+struct wgg_conf_items;
+typedef void (*wgg_config_get_cb)(void *user, const wgg_api_status *st, const struct wgg_conf_items *items);
+
+/* Reads keys (n of them, copied; n 0: every key) from ce. Errors (to cb):
+ * 500 / INTERNAL ERR_CONFIGURATION_GET "failed to get [a b] from
+ * Configuration store S: <error>". Returns 0 and cb runs later (or now) once,
+ * or -1 with st filled (OOM) and cb not run. */
+int wgg_config_get_call(wgg_api *api, uv_loop_t *loop, struct wgg_config_entry *ce, const char *const *keys, size_t n,
+                        wgg_config_get_cb cb, void *user, wgg_api_status *st);
+
+/* Called from the store's watcher thread with a subscription's changed
+ * items (borrowed for the call). */
+typedef void (*wgg_config_notify_cb)(const char *id, const struct wgg_conf_items *items, void *user);
+
+/* Subscribes to keys (n 0: every key) of ce under a new random id (written
+ * to id, a UUID): fn(id, items, user) runs on the store's thread for each
+ * change until wgg_config_unsubscribe_call. Errors: 500 / INVALID_ARGUMENT
+ * ERR_CONFIGURATION_SUBSCRIBE "failed to subscribe [a b] from Configuration
+ * store S: <error>". Returns 0, or -1 with st filled. */
+int wgg_config_subscribe_call(wgg_api *api, struct wgg_config_entry *ce, const char *const *keys, size_t n,
+                              wgg_config_notify_cb fn, void *user, char id[37], wgg_api_status *st);
+
+/* Ends subscription id of ce: no fn call follows once this returns.
+ * Returns 0, or -1 with err (no such subscription). */
+int wgg_config_unsubscribe_call(struct wgg_config_entry *ce, const char *id, wgg_err *err);
+
+/* ---- service invocation (invoke_call.c) ---- */
+
+/* An invocation: app_id (this app, another app through its sidecar, an
+ * HTTPEndpoint or a URL), the HTTP verb ("POST", ...), the method (method_len
+ * bytes, not yet normalised), the query ("" or NULL for none), headers for
+ * the app (borrowed, copied; e.g. content-type, traceparent), the body and the
+ * caller's address. */
+typedef struct wgg_invoke_input {
+  const char *app_id, *verb;
+  const char *method;
+  size_t method_len;
+  const char *query;
+  const wgg_http_header *headers;
+  size_t n;
+  const char *data;
+  size_t len;
+  const char *peer;
+} wgg_invoke_input;
+
+/* The app's answer (any status), valid during the callback. */
+typedef struct wgg_invoke_result {
+  int status;
+  const wgg_http_header *headers;
+  size_t n;
+  const char *body;
+  size_t len;
+} wgg_invoke_result;
+
+/* Completion: st (the sidecar's own failure: 500 / INTERNAL
+ * ERR_DIRECT_INVOKE "failed to invoke, id: X, err: ...", no rich details) or
+ * res (whatever the app answered). */
+typedef void (*wgg_invoke_cb)(void *user, const wgg_api_status *st, const wgg_invoke_result *res);
+
+/* Invokes as POST /v1.0/invoke/{app_id}/method/{method} does, through the
+ * same code (wgg_api_invoke_n). Returns 0 and cb runs once (now or later),
+ * or -1 with st filled (an unknown verb, OOM) and cb not run. */
+int wgg_invoke_call(wgg_api *api, uv_loop_t *loop, const wgg_invoke_input *in, wgg_invoke_cb cb, void *user,
+                    wgg_api_status *st);
+
+/* ---- jobs (jobs.c) ---- */
+
+enum wgg_job_op { WGG_JOB_OP_SCHEDULE, WGG_JOB_OP_GET, WGG_JOB_OP_DELETE };
+
+/* A job call's input: name, and for a schedule the job (NULL strings:
+ * absent; repeats -1: absent; data the JSON text of a value or NULL). */
+typedef struct wgg_job_input {
+  const char *name;
+  const char *schedule, *due_time, *ttl, *data;
+  int64_t repeats;
+  bool overwrite;
+} wgg_job_input;
+
+/* Completion of a job call: st NULL on success; got (GET only, borrowed for
+ * the call) is the job as GET /v1.0-alpha1/jobs answers it: {"name",
+ * "schedule","repeats","dueTime","ttl","data":{"@type":...,"value":...}}. */
+typedef void (*wgg_job_cb)(void *user, const wgg_api_status *st, json_t *got);
+
+/* ScheduleJobAlpha1 / GetJobAlpha1 / DeleteJobAlpha1 as daprd's universal
+ * jobs.go (errors carry daprd's ErrorInfo reason as code): name empty (or
+ * holding '|' for a schedule): 400 / INVALID_ARGUMENT
+ * DAPR_SCHEDULER_JOB_NAME_EMPTY "Name is empty"; no schedule nor dueTime:
+ * DAPR_SCHEDULER_SCHEDULE_EMPTY "Schedule is empty"; the store's answer:
+ * 409 / ALREADY_EXISTS or 400 / INVALID_ARGUMENT or 500 / INTERNAL
+ * DAPR_SCHEDULER_SCHEDULE_JOB "failed to schedule job due to: ...", 500 /
+ * INTERNAL DAPR_SCHEDULER_GET_JOB (also for a job that does not exist) and
+ * DAPR_SCHEDULER_DELETE_JOB. Strings are copied. Returns 0 and cb runs later
+ * once, or -1 with st filled and cb not run. */
+int wgg_job_call(wgg_api *api, uv_loop_t *loop, enum wgg_job_op op, const wgg_job_input *in, wgg_job_cb cb, void *user,
+                 wgg_api_status *st);
+
+/* ---- distributed lock (lock.c) ---- */
+
+/* Completion of a lock call: st NULL on success, then acquired (TryLock) or
+ * status (Unlock: 0 success, 1 lock does not exist, 2 belongs to others). */
+typedef void (*wgg_lock_cb)(void *user, const wgg_api_status *st, bool acquired, int status);
+
+/* TryLockAlpha1 (unlock false; expiry in seconds) or UnlockAlpha1 on lock
+ * store `store`, as daprd's universal lock.go: checks in its order (expiry
+ * not positive, no lock store: 500 / FAILED_PRECONDITION
+ * ERR_LOCK_STORE_NOT_CONFIGURED, resource or owner empty: 400 /
+ * INVALID_ARGUMENT ERR_MALFORMED_REQUEST, store not found: 400 /
+ * INVALID_ARGUMENT ERR_LOCK_STORE_NOT_FOUND), all without rich details;
+ * failures of the store: 500 / INTERNAL ERR_TRY_LOCK "failed to try
+ * acquiring lock: %s" or ERR_UNLOCK "failed to release lock: %s". Strings
+ * are copied. Returns 0 and cb runs later (or now) once, or -1 with st
+ * filled and cb not run. */
+int wgg_lock_call(wgg_api *api, uv_loop_t *loop, bool unlock, const char *store, const char *resource,
+                  const char *owner, int32_t expiry, wgg_lock_cb cb, void *user, wgg_api_status *st);
 
 #endif

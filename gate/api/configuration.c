@@ -18,6 +18,7 @@
 
 #include "api/api.h"
 #include "api/appchannel.h"
+#include "api/calls.h"
 #include "api/executor.h"
 #include "components/configuration/configuration.h"
 #include "http/client.h"
@@ -281,14 +282,30 @@ static void go_list(char **keys, size_t n, wgg_buf *b) {
   wgg_buf_append(b, "]", 2);
 }
 
+/* ---- transport-neutral calls (api/calls.h) ---- */
+
+wgg_config_entry *wgg_config_lookup(wgg_api *api, const char *name, wgg_api_status *st) {
+  if (!api->n_configs) {
+    wgg_api_fail(st, 500, WGG_GRPC_FAILED_PRECONDITION, "ERR_CONFIGURATION_STORE_NOT_CONFIGURED",
+                 "configuration stores not configured");
+    return NULL;
+  }
+  for (size_t i = 0; i < api->n_configs; i++)
+    if (!strcmp(api->configs[i].comp->name, name)) return &api->configs[i];
+  wgg_api_fail(st, 400, WGG_GRPC_INVALID_ARGUMENT, "ERR_CONFIGURATION_STORE_NOT_FOUND",
+               "configuration store %s not found", name);
+  return NULL;
+}
+
 typedef struct get_job {
-  wgg_http_req *req;
   wgg_config_entry *ce;
   char **keys;
   size_t n;
   wgg_conf_items items;
   int rc;
   wgg_err err;
+  wgg_config_get_cb cb;
+  void *user;
 } get_job;
 
 static void get_work(void *p) {
@@ -302,28 +319,54 @@ static void get_done(void *p) {
   if (j->rc) {
     wgg_buf b = {0};
     go_list(j->keys, j->n, &b);
-    wgg_api_error(j->req, 500, "ERR_CONFIGURATION_GET", "failed to get %s from Configuration store %s: %s",
-                  b.data ? b.data : "[]", j->ce->comp->name, j->err.msg);
+    wgg_api_status st;
+    wgg_api_fail(&st, 500, WGG_GRPC_INTERNAL, "ERR_CONFIGURATION_GET", "failed to get %s from Configuration store %s: %s",
+                 b.data ? b.data : "[]", j->ce->comp->name, j->err.msg);
     wgg_buf_free(&b);
-  } else if (!j->items.n) {
-    wgg_api_empty(j->req); /* daprd: no items is 204 */
+    j->cb(j->user, &st, NULL);
   } else {
-    json_t *o = items_json(&j->items);
-    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL; /* Go sorts map keys */
-    json_decref(o);
-    if (!s) {
-      wgg_api_error(j->req, 500, "ERR_CONFIGURATION_GET", "out of memory");
-    } else {
-      size_t l = strlen(s);
-      char *nl = realloc(s, l + 2); /* json.Encoder ends the document with a newline */
-      if (nl) s = nl, s[l++] = '\n', s[l] = '\0';
-      wgg_http_respond(j->req, 200, "application/json", NULL, 0, s, l);
-      free(s);
-    }
+    j->cb(j->user, NULL, &j->items);
   }
   wgg_conf_items_free(&j->items);
   keys_free(j->keys, j->n);
   free(j);
+}
+
+/* A copy of n keys (NULL on OOM; n 0 gives an empty array). */
+static char **keys_copy(const char *const *keys, size_t n) {
+  char **k = calloc(n ? n : 1, sizeof *k);
+  for (size_t i = 0; k && i < n; i++)
+    if (!(k[i] = strdup(keys[i]))) {
+      keys_free(k, i);
+      return NULL;
+    }
+  return k;
+}
+
+int wgg_config_get_call(wgg_api *api, uv_loop_t *loop, wgg_config_entry *ce, const char *const *keys, size_t n,
+                        wgg_config_get_cb cb, void *user, wgg_api_status *st) {
+  (void)api;
+  get_job *j = calloc(1, sizeof *j);
+  if (j) {
+    j->ce = ce;
+    j->n = n;
+    j->cb = cb;
+    j->user = user;
+    j->keys = keys_copy(keys, n);
+  }
+  if (!j || !j->keys) {
+    free(j);
+    return wgg_api_fail(st, 500, WGG_GRPC_INTERNAL, "ERR_CONFIGURATION_GET", "out of memory");
+  }
+  if (!ce->store->blocking) {
+    get_work(j);
+    get_done(j);
+  } else if (wgg_exec_submit(ce->exec, loop, j, get_work, get_done)) {
+    keys_free(j->keys, j->n);
+    free(j);
+    return wgg_api_fail(st, 500, WGG_GRPC_INTERNAL, "ERR_CONFIGURATION_GET", "out of memory");
+  }
+  return 0;
 }
 
 static void new_uuid(char out[37]) {
@@ -337,6 +380,52 @@ static void new_uuid(char out[37]) {
            r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]);
 }
 
+int wgg_config_subscribe_call(wgg_api *api, wgg_config_entry *ce, const char *const *keys, size_t n,
+                              wgg_config_notify_cb fn, void *user, char id[37], wgg_api_status *st) {
+  (void)api;
+  new_uuid(id);
+  wgg_err err = {0};
+  int rc = ce->store->ops->subscribe ? ce->store->ops->subscribe(ce->store, id, keys, n, fn, user, &err)
+                                     : wgg_err_set(&err, "subscribe is not supported by %s", ce->comp->type);
+  if (!rc) return 0;
+  wgg_buf b = {0};
+  go_list((char **)keys, n, &b);
+  wgg_api_fail(st, 500, WGG_GRPC_INVALID_ARGUMENT, "ERR_CONFIGURATION_SUBSCRIBE",
+               "failed to subscribe %s from Configuration store %s: %s", b.data ? b.data : "[]", ce->comp->name,
+               err.msg);
+  wgg_buf_free(&b);
+  return -1;
+}
+
+int wgg_config_unsubscribe_call(wgg_config_entry *ce, const char *id, wgg_err *err) {
+  return ce->store->ops->unsubscribe ? ce->store->ops->unsubscribe(ce->store, id, err)
+                                     : wgg_err_set(err, "subscription with id %s does not exist", id);
+}
+
+/* ---- the HTTP routes ---- */
+
+static void http_get_done(void *user, const wgg_api_status *st, const wgg_conf_items *items) {
+  wgg_http_req *req = user;
+  if (st) {
+    wgg_api_error_status(req, st);
+  } else if (!items->n) {
+    wgg_api_empty(req); /* daprd: no items is 204 */
+  } else {
+    json_t *o = items_json(items);
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL; /* Go sorts map keys */
+    json_decref(o);
+    if (!s) {
+      wgg_api_error(req, 500, "ERR_CONFIGURATION_GET", "out of memory");
+    } else {
+      size_t l = strlen(s);
+      char *nl = realloc(s, l + 2); /* json.Encoder ends the document with a newline */
+      if (nl) s = nl, s[l++] = '\n', s[l] = '\0';
+      wgg_http_respond(req, 200, "application/json", NULL, 0, s, l);
+      free(s);
+    }
+  }
+}
+
 static void subscribe(wgg_api *api, wgg_http_req *req, wgg_config_entry *ce) {
   if (api->opts->app_port <= 0 || !api->conf_deliver) {
     wgg_api_error(req, 500, "ERR_APP_CHANNEL_NIL", "app channel is not initialized. cannot subscribe to configuration updates");
@@ -345,17 +434,9 @@ static void subscribe(wgg_api *api, wgg_http_req *req, wgg_config_entry *ce) {
   size_t n;
   char **keys = query_keys(req->query, &n);
   char id[37];
-  new_uuid(id);
-  wgg_err err = {0};
-  int rc = ce->store->ops->subscribe
-               ? ce->store->ops->subscribe(ce->store, id, (const char *const *)keys, n, on_change, ce, &err)
-               : wgg_err_set(&err, "subscribe is not supported by %s", ce->comp->type);
-  if (rc) {
-    wgg_buf b = {0};
-    go_list(keys, n, &b);
-    wgg_api_error(req, 500, "ERR_CONFIGURATION_SUBSCRIBE", "failed to subscribe %s from Configuration store %s: %s",
-                  b.data ? b.data : "[]", ce->comp->name, err.msg);
-    wgg_buf_free(&b);
+  wgg_api_status st;
+  if (wgg_config_subscribe_call(api, ce, (const char *const *)keys, n, on_change, ce, id, &st)) {
+    wgg_api_error_status(req, &st);
   } else {
     char body[64];
     int l = snprintf(body, sizeof body, "{\"id\":\"%s\"}\n", id);
@@ -366,9 +447,7 @@ static void subscribe(wgg_api *api, wgg_http_req *req, wgg_config_entry *ce) {
 
 static void unsubscribe(wgg_http_req *req, wgg_config_entry *ce, const char *id) {
   wgg_err err = {0};
-  int rc = ce->store->ops->unsubscribe ? ce->store->ops->unsubscribe(ce->store, id, &err)
-                                       : wgg_err_set(&err, "subscription with id %s does not exist", id);
-  if (rc) {
+  if (wgg_config_unsubscribe_call(ce, id, &err)) {
     char *msg = NULL;
     size_t ml = strlen(id) * 2 + strlen(err.msg) + 64;
     if ((msg = malloc(ml))) snprintf(msg, ml, "failed to unsubscribe to configuration request %s: %s", id, err.msg);
@@ -391,15 +470,10 @@ void wgg_api_configuration(wgg_api *api, wgg_http_req *req, char **seg, size_t n
     wgg_http_respond(req, 405, NULL, NULL, 0, NULL, 0);
     return;
   }
-  if (!api->n_configs) {
-    wgg_api_error(req, 500, "ERR_CONFIGURATION_STORE_NOT_CONFIGURED", "configuration stores not configured");
-    return;
-  }
-  wgg_config_entry *ce = NULL;
-  for (size_t i = 0; i < api->n_configs && !ce; i++)
-    if (!strcmp(api->configs[i].comp->name, seg[0])) ce = &api->configs[i];
+  wgg_api_status st;
+  wgg_config_entry *ce = wgg_config_lookup(api, seg[0], &st);
   if (!ce) {
-    wgg_api_error(req, 400, "ERR_CONFIGURATION_STORE_NOT_FOUND", "configuration store %s not found", seg[0]);
+    wgg_api_error_status(req, &st);
     return;
   }
   if (sub) {
@@ -410,15 +484,9 @@ void wgg_api_configuration(wgg_api *api, wgg_http_req *req, char **seg, size_t n
     unsubscribe(req, ce, seg[1]);
     return;
   }
-  get_job *j = calloc(1, sizeof *j);
-  if (j) {
-    j->req = req;
-    j->ce = ce;
-    j->keys = query_keys(req->query, &j->n);
-  }
-  if (!j || (ce->store->blocking ? wgg_exec_submit(ce->exec, req->loop, j, get_work, get_done)
-                                 : (get_work(j), get_done(j), 0))) {
-    if (j) keys_free(j->keys, j->n), free(j);
-    wgg_api_error(req, 500, "ERR_CONFIGURATION_GET", "out of memory");
-  }
+  size_t nk;
+  char **keys = query_keys(req->query, &nk);
+  if (wgg_config_get_call(api, req->loop, ce, (const char *const *)keys, nk, http_get_done, req, &st))
+    wgg_api_error_status(req, &st);
+  keys_free(keys, nk);
 }

@@ -38,6 +38,7 @@
 
 #include "api/api.h"
 #include "api/appchannel.h"
+#include "api/calls.h"
 #include "components/jobs/jobstore.h"
 #include "http/client.h"
 #include "util/buf.h"
@@ -251,9 +252,8 @@ void wgg_api_jobs_free(wgg_api *api) {
 /* ---- the routes ---- */
 
 typedef struct job_call {
-  wgg_http_req *req;
   wgg_jobs *jobs;
-  int method;
+  enum wgg_job_op op;
   char *name;
   char *schedule, *due_time, *ttl, *data;
   int64_t repeats;
@@ -261,6 +261,8 @@ typedef struct job_call {
   int rc;
   json_t *got;
   wgg_err err;
+  wgg_job_cb cb;
+  void *user;
 } job_call;
 
 static void call_free(job_call *c) {
@@ -280,11 +282,11 @@ static void call_work(void *p) {
     c->rc = WGG_JOB_ERROR;
     return;
   }
-  if (c->method == HTTP_POST) {
+  if (c->op == WGG_JOB_OP_SCHEDULE) {
     wgg_job_spec s = {.name = c->name, .schedule = c->schedule, .due_time = c->due_time, .ttl = c->ttl,
                       .repeats = c->repeats, .data = c->data};
     c->rc = wgg_jobstore_put(store, &s, c->overwrite, now_ms(), &c->err);
-  } else if (c->method == HTTP_GET) {
+  } else if (c->op == WGG_JOB_OP_GET) {
     c->rc = wgg_jobstore_get(store, c->name, &c->got, &c->err);
   } else {
     c->rc = wgg_jobstore_delete(store, c->name, &c->err);
@@ -293,36 +295,93 @@ static void call_work(void *p) {
 
 static void call_done(void *p) {
   job_call *c = p;
-  wgg_http_req *req = c->req;
-  if (c->method == HTTP_POST) {
-    if (c->rc == WGG_JOB_OK) {
-      if (c->jobs->deliver) uv_async_send(&c->jobs->wake); /* a job due now fires without waiting for a tick */
-      wgg_api_empty(req);
-    } else if (c->rc == WGG_JOB_EXISTS) {
-      wgg_api_error(req, 409, "DAPR_SCHEDULER_SCHEDULE_JOB",
-                    "failed to schedule job due to: rpc error: code = AlreadyExists desc = %s", c->err.msg);
-    } else if (c->rc == WGG_JOB_INVALID) {
-      wgg_api_error(req, 400, "DAPR_SCHEDULER_SCHEDULE_JOB",
-                    "failed to schedule job due to: rpc error: code = InvalidArgument desc = %s", c->err.msg);
-    } else {
-      wgg_api_error(req, 500, "DAPR_SCHEDULER_SCHEDULE_JOB", "failed to schedule job due to: %s", c->err.msg);
-    }
-  } else if (c->method == HTTP_GET) {
-    if (c->rc == WGG_JOB_OK) {
-      wgg_api_json(req, 200, c->got);
-      c->got = NULL;
-    } else if (c->rc == WGG_JOB_NOT_FOUND) {
-      wgg_api_error(req, 500, "DAPR_SCHEDULER_GET_JOB",
-                    "failed to get job due to: rpc error: code = NotFound desc = job not found: %s", c->name);
-    } else {
-      wgg_api_error(req, 500, "DAPR_SCHEDULER_GET_JOB", "failed to get job due to: %s", c->err.msg);
-    }
+  wgg_api_status st;
+  const wgg_api_status *err = &st;
+  if (c->rc == WGG_JOB_OK) {
+    err = NULL;
+    if (c->op == WGG_JOB_OP_SCHEDULE && c->jobs->deliver)
+      uv_async_send(&c->jobs->wake); /* a job due now fires without waiting for a tick */
+  } else if (c->op == WGG_JOB_OP_SCHEDULE) {
+    if (c->rc == WGG_JOB_EXISTS)
+      wgg_api_fail(&st, 409, WGG_GRPC_ALREADY_EXISTS, "DAPR_SCHEDULER_SCHEDULE_JOB",
+                   "failed to schedule job due to: rpc error: code = AlreadyExists desc = %s", c->err.msg);
+    else if (c->rc == WGG_JOB_INVALID)
+      wgg_api_fail(&st, 400, WGG_GRPC_INVALID_ARGUMENT, "DAPR_SCHEDULER_SCHEDULE_JOB",
+                   "failed to schedule job due to: rpc error: code = InvalidArgument desc = %s", c->err.msg);
+    else
+      wgg_api_fail(&st, 500, WGG_GRPC_INTERNAL, "DAPR_SCHEDULER_SCHEDULE_JOB", "failed to schedule job due to: %s",
+                   c->err.msg);
+  } else if (c->op == WGG_JOB_OP_GET) {
+    if (c->rc == WGG_JOB_NOT_FOUND)
+      wgg_api_fail(&st, 500, WGG_GRPC_INTERNAL, "DAPR_SCHEDULER_GET_JOB",
+                   "failed to get job due to: rpc error: code = NotFound desc = job not found: %s", c->name);
+    else
+      wgg_api_fail(&st, 500, WGG_GRPC_INTERNAL, "DAPR_SCHEDULER_GET_JOB", "failed to get job due to: %s", c->err.msg);
   } else {
-    if (c->rc == WGG_JOB_OK) wgg_api_empty(req);
-    else wgg_api_error(req, 500, "DAPR_SCHEDULER_DELETE_JOB", "failed to delete job due to: %s", c->err.msg);
+    wgg_api_fail(&st, 500, WGG_GRPC_INTERNAL, "DAPR_SCHEDULER_DELETE_JOB", "failed to delete job due to: %s",
+                 c->err.msg);
   }
+  c->cb(c->user, err, err ? NULL : c->got);
   call_free(c);
 }
+
+static char *dup_or_null(const char *s, bool *oom) {
+  if (!s) return NULL;
+  char *d = strdup(s);
+  if (!d) *oom = true;
+  return d;
+}
+
+int wgg_job_call(wgg_api *api, uv_loop_t *loop, enum wgg_job_op op, const wgg_job_input *in, wgg_job_cb cb, void *user,
+                 wgg_api_status *st) {
+  const char *name = in->name ? in->name : "";
+  if (!*name || (op == WGG_JOB_OP_SCHEDULE && strchr(name, '|')))
+    return wgg_api_fail(st, 400, WGG_GRPC_INVALID_ARGUMENT, "DAPR_SCHEDULER_JOB_NAME_EMPTY", "Name is empty");
+  if (op == WGG_JOB_OP_SCHEDULE && !in->schedule && !in->due_time)
+    return wgg_api_fail(st, 400, WGG_GRPC_INVALID_ARGUMENT, "DAPR_SCHEDULER_SCHEDULE_EMPTY", "Schedule is empty");
+  static const char *const codes[] = {"DAPR_SCHEDULER_SCHEDULE_JOB", "DAPR_SCHEDULER_GET_JOB",
+                                      "DAPR_SCHEDULER_DELETE_JOB"};
+  static const char *const verbs[] = {"schedule", "get", "delete"};
+  if (!api->jobs)
+    return wgg_api_fail(st, 500, WGG_GRPC_INTERNAL, codes[op],
+                        "failed to %s job due to: jobs need the embedded state file (--state-file)", verbs[op]);
+  job_call *c = calloc(1, sizeof *c);
+  bool oom = !c;
+  if (c) {
+    c->jobs = api->jobs;
+    c->op = op;
+    c->cb = cb;
+    c->user = user;
+    c->repeats = in->repeats;
+    c->overwrite = in->overwrite;
+    c->name = dup_or_null(name, &oom);
+    c->schedule = dup_or_null(in->schedule, &oom);
+    c->due_time = dup_or_null(in->due_time, &oom);
+    c->ttl = dup_or_null(in->ttl, &oom);
+    c->data = dup_or_null(in->data, &oom);
+  }
+  if (oom || wgg_api_submit(loop, true, c, call_work, call_done)) {
+    if (c) call_free(c);
+    return wgg_api_fail(st, 500, WGG_GRPC_INTERNAL, "ERR_INTERNAL", "out of memory");
+  }
+  return 0;
+}
+
+/* ---- the HTTP route ---- */
+
+static void http_done(void *user, const wgg_api_status *st, json_t *got) {
+  wgg_http_req *req = user;
+  if (st) wgg_api_error_status(req, st);
+  else if (got) wgg_api_json(req, 200, json_incref(got));
+  else wgg_api_empty(req);
+}
+
+/* The POST body's fields (owned strings). */
+typedef struct job_body {
+  char *schedule, *due_time, *ttl, *data;
+  int64_t repeats;
+  bool overwrite;
+} job_body;
 
 /* A string field of the body as protojson reads it: the JSON name or the
  * proto name; absent or null: NULL. Returns -1 for another type. */
@@ -336,7 +395,7 @@ static int str_field(json_t *body, const char *json_name, const char *proto_name
 }
 
 /* Fills c from the POST body; NULL, or the reason it is malformed. */
-static const char *decode(json_t *body, job_call *c) {
+static const char *decode(json_t *body, job_body *c) {
   c->repeats = -1;
   if (!body) return NULL;
   if (!json_is_object(body)) return "the body is not a JSON object";
@@ -374,72 +433,51 @@ void wgg_api_jobs(wgg_api *api, wgg_http_req *req, char **seg, size_t n) {
     wgg_http_respond(req, 405, NULL, NULL, 0, NULL, 0);
     return;
   }
-  job_call *c = calloc(1, sizeof *c);
-  if (!c) {
-    wgg_api_error(req, 500, "ERR_INTERNAL", "out of memory");
-    return;
-  }
-  c->req = req;
-  c->jobs = api->jobs;
-  c->method = req->method;
-  /* the name, trimmed of white space as daprd's strings.TrimSpace */
+  bool post = req->method == HTTP_POST;
+  /* the name of a POST, trimmed of white space as daprd's strings.TrimSpace */
   const char *s = seg[0], *e = s + strlen(s);
-  while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\v' || *s == '\f') s++;
-  while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r' || e[-1] == '\v' || e[-1] == '\f'))
-    e--;
-  c->name = strndup(c->method == HTTP_POST ? s : seg[0], c->method == HTTP_POST ? (size_t)(e - s) : strlen(seg[0]));
-  if (!c->name) {
-    call_free(c);
+  if (post) {
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\v' || *s == '\f') s++;
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r' || e[-1] == '\v' || e[-1] == '\f'))
+      e--;
+  }
+  char *name = strndup(s, (size_t)(e - s));
+  job_body b = {.repeats = -1};
+  if (!name) {
     wgg_api_error(req, 500, "ERR_INTERNAL", "out of memory");
     return;
   }
-  if (c->method == HTTP_POST) {
+  if (post) {
     json_t *body = NULL;
     if (req->body_len) {
       json_error_t je;
       if (!(body = json_loadb(req->body, req->body_len, JSON_DECODE_ANY, &je))) {
         wgg_api_error(req, 400, "ERR_MALFORMED_REQUEST", "failed deserializing HTTP body: %s", je.text);
-        call_free(c);
-        return;
+        goto out;
       }
     }
-    const char *bad = decode(body, c);
+    const char *bad = decode(body, &b);
     json_t *bn = json_is_object(body) ? json_object_get(body, "name") : NULL;
     bool body_name = !bad && json_is_string(bn) && *json_string_value(bn);
     json_decref(body);
     if (bad) {
       wgg_api_error(req, 400, "ERR_MALFORMED_REQUEST", "failed deserializing HTTP body: %s", bad);
-      call_free(c);
-      return;
+      goto out;
     }
     if (body_name) {
       wgg_api_error(req, 400, "DAPR_SCHEDULER_JOB_NAME", "Set the job name in the url only");
-      call_free(c);
-      return;
+      goto out;
     }
   }
-  if (!*c->name) {
-    wgg_api_error(req, 400, "DAPR_SCHEDULER_JOB_NAME_EMPTY", "Name is empty");
-    call_free(c);
-    return;
-  }
-  if (c->method == HTTP_POST && !c->schedule && !c->due_time) {
-    wgg_api_error(req, 400, "DAPR_SCHEDULER_SCHEDULE_EMPTY", "Schedule is empty");
-    call_free(c);
-    return;
-  }
-  if (!c->jobs) {
-    wgg_api_error(req, 500,
-                  c->method == HTTP_POST  ? "DAPR_SCHEDULER_SCHEDULE_JOB"
-                  : c->method == HTTP_GET ? "DAPR_SCHEDULER_GET_JOB"
-                                          : "DAPR_SCHEDULER_DELETE_JOB",
-                  "failed to %s job due to: jobs need the embedded state file (--state-file)",
-                  c->method == HTTP_POST ? "schedule" : c->method == HTTP_GET ? "get" : "delete");
-    call_free(c);
-    return;
-  }
-  if (wgg_api_submit(req->loop, true, c, call_work, call_done)) {
-    wgg_api_error(req, 500, "ERR_INTERNAL", "out of memory");
-    call_free(c);
-  }
+  wgg_job_input in = {.name = name, .schedule = b.schedule, .due_time = b.due_time, .ttl = b.ttl, .data = b.data,
+                      .repeats = b.repeats, .overwrite = b.overwrite};
+  enum wgg_job_op op = post ? WGG_JOB_OP_SCHEDULE : req->method == HTTP_GET ? WGG_JOB_OP_GET : WGG_JOB_OP_DELETE;
+  wgg_api_status st;
+  if (wgg_job_call(api, req->loop, op, &in, http_done, req, &st)) wgg_api_error_status(req, &st);
+out:
+  free(name);
+  free(b.schedule);
+  free(b.due_time);
+  free(b.ttl);
+  free(b.data);
 }

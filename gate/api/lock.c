@@ -12,10 +12,12 @@
  */
 #include <http_parser.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
+#include "api/calls.h"
 #include "api/executor.h"
 #include "components/lock/lock.h"
 #include "util/log.h"
@@ -127,10 +129,9 @@ static const char *decode(json_t *body, bool unlock, lock_req *r) {
   return NULL;
 }
 
-/* ---- the call to the store ---- */
+/* ---- the call to the store (transport-neutral, api/calls.h) ---- */
 
 typedef struct lock_job {
-  wgg_http_req *req;
   wgg_lock_entry *le;
   bool unlock;
   char *key, *owner;
@@ -138,7 +139,15 @@ typedef struct lock_job {
   int rc, status;
   bool acquired;
   wgg_err err;
+  wgg_lock_cb cb;
+  void *user;
 } lock_job;
+
+static void job_free(lock_job *j) {
+  free(j->key);
+  free(j->owner);
+  free(j);
+}
 
 static void lock_work(void *p) {
   lock_job *j = p;
@@ -151,16 +160,15 @@ static void lock_work(void *p) {
 static void lock_done(void *p) {
   lock_job *j = p;
   if (j->rc) {
-    if (j->unlock) wgg_api_error(j->req, 500, "ERR_UNLOCK", "failed to release lock: %s", j->err.msg);
-    else wgg_api_error(j->req, 500, "ERR_TRY_LOCK", "failed to try acquiring lock: %s", j->err.msg);
-  } else if (j->unlock) {
-    wgg_api_json(j->req, 200, json_pack("{s:i}", "status", j->status));
+    wgg_api_status st;
+    if (j->unlock) wgg_api_fail(&st, 500, WGG_GRPC_INTERNAL, "ERR_UNLOCK", "failed to release lock: %s", j->err.msg);
+    else wgg_api_fail(&st, 500, WGG_GRPC_INTERNAL, "ERR_TRY_LOCK", "failed to try acquiring lock: %s", j->err.msg);
+    st.plain = true;
+    j->cb(j->user, &st, false, 3);
   } else {
-    wgg_api_json(j->req, 200, json_pack("{s:b}", "success", j->acquired));
+    j->cb(j->user, NULL, j->acquired, j->status);
   }
-  free(j->key);
-  free(j->owner);
-  free(j);
+  job_free(j);
 }
 
 /* daprd's GetModifiedLockKey. Returns the key (malloc'd) or NULL with
@@ -179,6 +187,80 @@ static char *modified_key(const wgg_api *api, const wgg_lock_entry *le, const ch
   if (*mid) snprintf(k, n, "lock||%s||%s", mid, resource);
   else snprintf(k, n, "lock||%s", resource);
   return k;
+}
+
+/* An APIError of daprd (no rich details). */
+static int plain_fail(wgg_api_status *st, int http, int grpc, const char *code, const char *fmt, const char *arg) {
+  wgg_api_fail(st, http, grpc, code, fmt, arg);
+  st->plain = true;
+  return -1;
+}
+
+int wgg_lock_call(wgg_api *api, uv_loop_t *loop, bool unlock, const char *store, const char *resource,
+                  const char *owner, int32_t expiry, wgg_lock_cb cb, void *user, wgg_api_status *st) {
+  if (!unlock && expiry <= 0)
+    return plain_fail(st, 400, WGG_GRPC_INVALID_ARGUMENT, "ERR_MALFORMED_REQUEST",
+                      "ExpiryInSeconds is not positive in lock store %s", store);
+  if (!api->n_locks)
+    return plain_fail(st, 500, WGG_GRPC_FAILED_PRECONDITION, "ERR_LOCK_STORE_NOT_CONFIGURED",
+                      "lock store is not configured%s", "");
+  if (!*resource)
+    return plain_fail(st, 400, WGG_GRPC_INVALID_ARGUMENT, "ERR_MALFORMED_REQUEST", "ResourceId is empty in lock store %s",
+                      store);
+  if (!*owner)
+    return plain_fail(st, 400, WGG_GRPC_INVALID_ARGUMENT, "ERR_MALFORMED_REQUEST", "LockOwner is empty in lock store %s",
+                      store);
+  wgg_lock_entry *le = NULL;
+  for (size_t i = 0; i < api->n_locks && !le; i++)
+    if (!strcmp(api->locks[i].comp->name, store)) le = &api->locks[i];
+  if (!le)
+    return plain_fail(st, 400, WGG_GRPC_INVALID_ARGUMENT, "ERR_LOCK_STORE_NOT_FOUND", "lock store %s not found", store);
+  const char *code = unlock ? "ERR_UNLOCK" : "ERR_TRY_LOCK";
+  const char *what = unlock ? "failed to release lock" : "failed to try acquiring lock";
+  bool illegal = false;
+  lock_job *j = calloc(1, sizeof *j);
+  if (j) {
+    j->key = modified_key(api, le, resource, &illegal);
+    j->owner = strdup(owner);
+  }
+  if (j && illegal) {
+    job_free(j);
+    wgg_api_fail(st, 500, WGG_GRPC_INTERNAL, code, "%s: input key/keyPrefix '%s' can't contain '||'", what, resource);
+    st->plain = true;
+    return -1;
+  }
+  if (!j || !j->key || !j->owner) {
+    if (j) job_free(j);
+    wgg_api_fail(st, 500, WGG_GRPC_INTERNAL, code, "%s: out of memory", what);
+    st->plain = true;
+    return -1;
+  }
+  j->le = le;
+  j->unlock = unlock;
+  j->expiry = expiry;
+  j->cb = cb;
+  j->user = user;
+  if (!le->store->blocking) {
+    lock_work(j);
+    lock_done(j);
+  } else if (wgg_exec_submit(le->exec, loop, j, lock_work, lock_done)) {
+    job_free(j);
+    wgg_api_fail(st, 500, WGG_GRPC_INTERNAL, code, "%s: out of memory", what);
+    st->plain = true;
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- the HTTP routes ---- */
+
+static void http_done(void *user, const wgg_api_status *st, bool acquired, int status) {
+  wgg_http_req *req = ((void **)user)[0];
+  bool unlock = ((void **)user)[1] != NULL;
+  free(user);
+  if (st) wgg_api_error_status(req, st);
+  else if (unlock) wgg_api_json(req, 200, json_pack("{s:i}", "status", status));
+  else wgg_api_json(req, 200, json_pack("{s:b}", "success", acquired));
 }
 
 void wgg_api_lock(wgg_api *api, wgg_http_req *req, bool unlock, char **seg, size_t n) {
@@ -205,61 +287,20 @@ void wgg_api_lock(wgg_api *api, wgg_http_req *req, bool unlock, char **seg, size
   const char *bad = decode(body, unlock, &r);
   if (bad) {
     wgg_api_error(req, 400, "ERR_MALFORMED_REQUEST", "failed deserializing HTTP body: %s", bad);
-    goto out;
+    json_decref(body);
+    return;
   }
-  if (!unlock && r.expiry <= 0) {
-    wgg_api_error(req, 400, "ERR_MALFORMED_REQUEST", "ExpiryInSeconds is not positive in lock store %s", store);
-    goto out;
+  void **ctx = malloc(2 * sizeof *ctx);
+  wgg_api_status st;
+  if (!ctx) {
+    wgg_api_error(req, 500, unlock ? "ERR_UNLOCK" : "ERR_TRY_LOCK", "out of memory");
+  } else {
+    ctx[0] = req;
+    ctx[1] = unlock ? (void *)req : NULL;
+    if (wgg_lock_call(api, req->loop, unlock, store, r.resource, r.owner, r.expiry, http_done, ctx, &st)) {
+      free(ctx);
+      wgg_api_error_status(req, &st);
+    }
   }
-  if (!api->n_locks) {
-    wgg_api_error(req, 500, "ERR_LOCK_STORE_NOT_CONFIGURED", "lock store is not configured");
-    goto out;
-  }
-  if (!*r.resource) {
-    wgg_api_error(req, 400, "ERR_MALFORMED_REQUEST", "ResourceId is empty in lock store %s", store);
-    goto out;
-  }
-  if (!*r.owner) {
-    wgg_api_error(req, 400, "ERR_MALFORMED_REQUEST", "LockOwner is empty in lock store %s", store);
-    goto out;
-  }
-  wgg_lock_entry *le = NULL;
-  for (size_t i = 0; i < api->n_locks && !le; i++)
-    if (!strcmp(api->locks[i].comp->name, store)) le = &api->locks[i];
-  if (!le) {
-    wgg_api_error(req, 400, "ERR_LOCK_STORE_NOT_FOUND", "lock store %s not found", store);
-    goto out;
-  }
-  const char *code = unlock ? "ERR_UNLOCK" : "ERR_TRY_LOCK";
-  const char *what = unlock ? "failed to release lock" : "failed to try acquiring lock";
-  bool illegal;
-  lock_job *j = calloc(1, sizeof *j);
-  if (j) {
-    j->key = modified_key(api, le, r.resource, &illegal);
-    j->owner = strdup(r.owner);
-  }
-  if (j && illegal) {
-    wgg_api_error(req, 500, code, "%s: input key/keyPrefix '%s' can't contain '||'", what, r.resource);
-    free(j->owner);
-    free(j);
-    goto out;
-  }
-  if (!j || !j->key || !j->owner) {
-    if (j) free(j->key), free(j->owner), free(j);
-    wgg_api_error(req, 500, code, "%s: out of memory", what);
-    goto out;
-  }
-  j->req = req;
-  j->le = le;
-  j->unlock = unlock;
-  j->expiry = r.expiry;
-  if (!le->store->blocking) {
-    lock_work(j);
-    lock_done(j);
-  } else if (wgg_exec_submit(le->exec, req->loop, j, lock_work, lock_done)) {
-    free(j->key), free(j->owner), free(j);
-    wgg_api_error(req, 500, code, "%s: out of memory", what);
-  }
-out:
   json_decref(body);
 }

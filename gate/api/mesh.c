@@ -21,8 +21,10 @@ int wgg_mesh_init(wgg_api *api, wgg_err *err) {
   if (json_is_null(nr_spec)) nr_spec = NULL;
   char self[200];
   wgg_nameres_self_addr(o->listen_addresses, o->http_port, self, sizeof self);
+  char self_grpc[200] = "";
+  if (o->grpc_port > 0) wgg_nameres_self_addr(o->listen_addresses, o->grpc_port, self_grpc, sizeof self_grpc);
   wgg_err e;
-  if (!(api->nameres = wgg_nameres_new(nr_spec, o->app_id, self, &e))) {
+  if (!(api->nameres = wgg_nameres_new_grpc(nr_spec, o->app_id, self, self_grpc, &e))) {
     if (nr_spec) return wgg_err_set(err, "%s: %s", api->config.file ? api->config.file : "--config", e.msg);
     wgg_warn("%s; other apps cannot be invoked by app ID (set spec.nameResolution in the Configuration)", e.msg);
   }

@@ -122,10 +122,11 @@ static const char *const plain[] = {"ERR_SECRET_STORES_NOT_CONFIGURED", "ERR_SEC
 void wgg_grpc_fail_status(wgg_grpc_call *call, const wgg_api_status *st) {
   int code = st->grpc ? st->grpc : WGG_GRPC_INTERNAL;
   const char *reason = st->code ? st->code : "ERR_INTERNAL";
-  bool details = true;
+  bool details = !st->plain;
   for (size_t i = 0; i < sizeof plain / sizeof *plain; i++) details &= strcmp(plain[i], reason) != 0;
   for (size_t i = 0; i < sizeof reasons / sizeof *reasons; i++)
     if (!strcmp(reasons[i][0], reason)) reason = reasons[i][1];
+  if (st->reason) reason = st->reason;
   if (details) set_error_info(call, code, st->msg, reason, NULL, 0);
   wgg_grpc_fail(call, code, "%s", st->msg);
 }
@@ -297,24 +298,24 @@ static int code_from_http(int s) {
   }
 }
 
-static void on_app_response(void *user, const wgg_http_response *resp, const char *errmsg) {
+static void on_invoked(void *user, const wgg_api_status *st, const wgg_invoke_result *res) {
   invoke_job *j = user;
-  if (!resp) {
-    wgg_grpc_fail(j->call, WGG_GRPC_INTERNAL, "failed to invoke, id: %s, err: %s", j->app_id, errmsg);
+  if (st) {
+    wgg_grpc_fail_status(j->call, st);
   } else {
     char status[16];
-    snprintf(status, sizeof status, "%d", resp->status);
+    snprintf(status, sizeof status, "%d", res->status);
     wgg_grpc_call_add_header(j->call, "dapr-http-status", status);
-    int code = code_from_http(resp->status);
+    int code = code_from_http(res->status);
     if (code) {
-      fail_http(j->call, code, resp->status, resp->body, resp->body_len);
+      fail_http(j->call, code, res->status, res->body, res->len);
     } else {
       const char *ct = "";
-      for (size_t i = 0; i < resp->n_headers; i++)
-        if (!strcasecmp(resp->headers[i].name, "content-type")) ct = resp->headers[i].value;
+      for (size_t i = 0; i < res->n; i++)
+        if (!strcasecmp(res->headers[i].name, "content-type")) ct = res->headers[i].value;
       Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
-      any.value.data = (uint8_t *)resp->body;
-      any.value.len = resp->body_len;
+      any.value.data = (uint8_t *)res->body;
+      any.value.len = res->len;
       Dapr__Proto__Common__V1__InvokeResponse r = DAPR__PROTO__COMMON__V1__INVOKE_RESPONSE__INIT;
       r.data = &any;
       r.content_type = (char *)ct;
@@ -327,37 +328,46 @@ static void on_app_response(void *user, const wgg_http_response *resp, const cha
 
 static const char *const verbs[] = {"POST", "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"};
 
+/* InvokeService (daprd's deprecated but served RPC): to this sidecar's app,
+ * an HTTPEndpoint, or another app through its sidecar (name resolution,
+ * resiliency), through wgg_invoke_call, the code of the HTTP invoke route. */
 static void invoke_service(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m) {
   Dapr__Proto__Runtime__V1__InvokeServiceRequest *q = (void *)m;
-  const wgg_options *o = api->opts;
   Dapr__Proto__Common__V1__InvokeRequest *ir = q->message;
-  const char *why = NULL;
-  if (!ir || !*ir->method) why = "method name is empty";
-  else if (!*q->id || strcmp(q->id, o->app_id ? o->app_id : ""))
-    why = "invoking another app over the gRPC API is not supported yet (use the HTTP API)";
-  invoke_job *j = why ? NULL : calloc(1, sizeof *j);
-  wgg_buf target = {0};
-  wgg_http_client *cl = wgg_grpc_call_loop(call)->data; /* the loop's app-channel client (runtime/sidecar.c) */
-  if (!why && (!j || !(j->app_id = strdup(q->id)) || !cl)) why = "out of memory";
-  if (!why) {
-    const Dapr__Proto__Common__V1__HTTPExtension *hx = ir->http_extension;
-    const char *qs = hx && hx->querystring ? hx->querystring : "";
-    unsigned verb = hx && (unsigned)hx->verb < sizeof verbs / sizeof *verbs ? (unsigned)hx->verb : 0;
-    char tp[WGG_TRACEPARENT_LEN + 1];
-    wgg_traceparent_child(wgg_grpc_call_header(call, "traceparent"), api->trace_sampling, tp);
-    wgg_http_header h[2] = {{"traceparent", tp}, {"content-type", *ir->content_type ? ir->content_type : ""}};
-    size_t nh = *ir->content_type ? 2 : 1;
-    j->call = call;
-    if (wgg_buf_printf(&target, "/%s%s%s", ir->method, *qs ? "?" : "", qs)) why = "out of memory";
-    else if (!wgg_app_call(api, cl, verbs[verb], target.data, h, nh,
-                           ir->data ? (const char *)ir->data->value.data : "", ir->data ? ir->data->value.len : 0,
-                           wgg_grpc_call_peer(call), 60000, on_app_response, j, &why))
-      j = NULL; /* on its way */
+  wgg_api_status st;
+  invoke_job *j = NULL;
+  if (!ir || !*ir->method) {
+    wgg_grpc_fail(call, WGG_GRPC_INTERNAL, "failed to invoke, id: %s, err: method name is empty", q->id);
+    goto out;
   }
-  if (why) wgg_grpc_fail(call, WGG_GRPC_INTERNAL, "failed to invoke, id: %s, err: %s", q->id, why);
+  j = calloc(1, sizeof *j);
+  if (!j || !(j->app_id = strdup(q->id))) {
+    wgg_grpc_fail(call, WGG_GRPC_INTERNAL, "failed to invoke, id: %s, err: out of memory", q->id);
+    goto out;
+  }
+  j->call = call;
+  const Dapr__Proto__Common__V1__HTTPExtension *hx = ir->http_extension;
+  unsigned verb = hx && (unsigned)hx->verb < sizeof verbs / sizeof *verbs ? (unsigned)hx->verb : 0;
+  wgg_http_header h[2];
+  size_t nh = 0;
+  const char *tp = wgg_grpc_call_header(call, "traceparent"); /* the route makes its child span */
+  if (tp) h[nh++] = (wgg_http_header){"traceparent", tp};
+  if (*ir->content_type) h[nh++] = (wgg_http_header){"content-type", ir->content_type};
+  wgg_invoke_input in = {.app_id = q->id,
+                         .verb = verbs[verb],
+                         .method = ir->method,
+                         .method_len = strlen(ir->method),
+                         .query = hx && hx->querystring ? hx->querystring : "",
+                         .headers = h,
+                         .n = nh,
+                         .data = ir->data ? (const char *)ir->data->value.data : "",
+                         .len = ir->data ? ir->data->value.len : 0,
+                         .peer = wgg_grpc_call_peer(call)};
+  if (!wgg_invoke_call(api, wgg_grpc_call_loop(call), &in, on_invoked, j, &st)) j = NULL; /* on its way */
+  else wgg_grpc_fail_status(call, &st);
+out:
   if (j) free(j->app_id);
   free(j);
-  wgg_buf_free(&target);
   protobuf_c_message_free_unpacked(m, NULL);
 }
 
@@ -599,6 +609,16 @@ static const rpc dapr_rpcs[] = {
     {"GetMetadata", RT(get_metadata_request), get_metadata},
     {"SetMetadata", RT(set_metadata_request), set_metadata},
     {"Shutdown", RT(shutdown_request), shutdown_rpc},
+    {"QueryStateAlpha1", RT(query_state_request), wgg_grpc_query_state},
+    {"TryLockAlpha1", RT(try_lock_request), wgg_grpc_try_lock},
+    {"UnlockAlpha1", RT(unlock_request), wgg_grpc_unlock},
+    {"GetConfiguration", RT(get_configuration_request), wgg_grpc_get_configuration},
+    {"GetConfigurationAlpha1", RT(get_configuration_request), wgg_grpc_get_configuration},
+    {"UnsubscribeConfiguration", RT(unsubscribe_configuration_request), wgg_grpc_unsubscribe_configuration},
+    {"UnsubscribeConfigurationAlpha1", RT(unsubscribe_configuration_request), wgg_grpc_unsubscribe_configuration},
+    {"ScheduleJobAlpha1", RT(schedule_job_request), wgg_grpc_schedule_job},
+    {"GetJobAlpha1", RT(get_job_request), wgg_grpc_get_job},
+    {"DeleteJobAlpha1", RT(delete_job_request), wgg_grpc_delete_job},
 };
 static const rpc health_rpcs[] = {{"Check", &grpc__health__v1__health_check_request__descriptor, health_check}};
 
@@ -651,8 +671,13 @@ void wgg_grpc_dapr_handle(wgg_grpc_call *call, void *user) {
       return;
     }
   }
-  if (wgg_grpc_dapr_streaming(path, api)) {
-    wgg_grpc_subscribe_topic_events(api, call);
+  if (wgg_grpc_proxy_wanted(call)) {
+    wgg_grpc_proxy(api, call);
+    return;
+  }
+  if (wgg_grpc_dapr_streaming(call, api)) {
+    if (!strcmp(method, "SubscribeTopicEventsAlpha1")) wgg_grpc_subscribe_topic_events(api, call);
+    else wgg_grpc_subscribe_configuration(api, call);
     return;
   }
   if (!table) {

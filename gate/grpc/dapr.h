@@ -22,8 +22,10 @@ void wgg_grpc_dapr_handle(wgg_grpc_call *call, void *user);
  * code=<grpc-go code name> duration=<ms>". */
 void wgg_grpc_dapr_observe(const char *path, int code, uint64_t ns, void *user);
 
-/* The server's streaming hook: whether path is a streaming method
- * (SubscribeTopicEventsAlpha1). */
-bool wgg_grpc_dapr_streaming(const char *path, void *user);
+/* The server's streaming hook: whether the call is a streaming method
+ * (SubscribeTopicEventsAlpha1, SubscribeConfiguration(+Alpha1)) or one to
+ * relay (gRPC proxying: a method outside the Dapr and health services with
+ * dapr-app-id metadata). */
+bool wgg_grpc_dapr_streaming(const wgg_grpc_call *call, void *user);
 
 #endif

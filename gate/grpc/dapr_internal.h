@@ -1,5 +1,6 @@
 /*
- * dapr_internal.h: shared by the Dapr service files (dapr.c, dapr_state.c).
+ * dapr_internal.h: shared by the Dapr service files (dapr.c, dapr_state.c,
+ * dapr_lock.c, dapr_config.c, dapr_jobs.c, dapr_subscribe.c).
  */
 #ifndef WGG_GRPC_DAPR_INTERNAL_H
 #define WGG_GRPC_DAPR_INTERNAL_H
@@ -41,6 +42,30 @@ void wgg_grpc_save_state(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m)
 void wgg_grpc_delete_state(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m);
 void wgg_grpc_delete_bulk_state(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m);
 void wgg_grpc_transaction(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m);
+void wgg_grpc_query_state(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m);
+
+/* TryLockAlpha1 / UnlockAlpha1 (dapr_lock.c), same contract. */
+void wgg_grpc_try_lock(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m);
+void wgg_grpc_unlock(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m);
+
+/* GetConfiguration(+Alpha1), UnsubscribeConfiguration(+Alpha1)
+ * (dapr_config.c), same contract; SubscribeConfiguration(+Alpha1), a
+ * server stream, takes the call at its HEADERS (as below). */
+void wgg_grpc_get_configuration(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m);
+void wgg_grpc_unsubscribe_configuration(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m);
+void wgg_grpc_subscribe_configuration(wgg_api *api, wgg_grpc_call *call);
+
+/* ScheduleJobAlpha1, GetJobAlpha1, DeleteJobAlpha1 (dapr_jobs.c), same contract. */
+void wgg_grpc_schedule_job(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m);
+void wgg_grpc_get_job(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m);
+void wgg_grpc_delete_job(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m);
+
+/* gRPC proxying (proxy.c): whether call is one to relay (a :path outside
+ * dapr.proto.runtime.v1.Dapr and grpc.health.v1.Health with dapr-app-id
+ * metadata), and the relay of such a call, taken at its HEADERS as a
+ * streaming call. */
+bool wgg_grpc_proxy_wanted(const wgg_grpc_call *call);
+void wgg_grpc_proxy(wgg_api *api, wgg_grpc_call *call);
 
 /* SubscribeTopicEventsAlpha1 (dapr_subscribe.c): takes the streaming call
  * at its HEADERS and serves it until it ends. */

@@ -233,3 +233,48 @@ void wgg_grpc_delete_state(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *
     wgg_grpc_fail_status(call, &st);
   protobuf_c_message_free_unpacked(m, NULL);
 }
+
+/* ---- QueryStateAlpha1 (dapr pkg/api/universal/state_query.go) ---- */
+
+static void query_done(void *user, const wgg_api_status *st, const wgg_state_query_row *rows, size_t n,
+                       const char *token) {
+  wgg_grpc_call *call = user;
+  if (st) {
+    wgg_grpc_fail_status(call, st);
+    return;
+  }
+  Dapr__Proto__Runtime__V1__QueryStateResponse r = DAPR__PROTO__RUNTIME__V1__QUERY_STATE_RESPONSE__INIT;
+  Dapr__Proto__Runtime__V1__QueryStateItem *items = calloc(n ? n : 1, sizeof *items);
+  Dapr__Proto__Runtime__V1__QueryStateItem **ptrs = calloc(n ? n : 1, sizeof *ptrs);
+  if (!items || !ptrs) {
+    free(items);
+    free(ptrs);
+    wgg_grpc_fail(call, WGG_GRPC_INTERNAL, "out of memory");
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    dapr__proto__runtime__v1__query_state_item__init(&items[i]);
+    items[i].key = (char *)rows[i].key;
+    items[i].data.data = (uint8_t *)rows[i].data;
+    items[i].data.len = rows[i].len;
+    items[i].etag = (char *)rows[i].etag;
+    ptrs[i] = &items[i];
+  }
+  if (n) { /* daprd answers an empty response, without token, when nothing matched */
+    r.n_results = n;
+    r.results = ptrs;
+    if (token) r.token = (char *)token;
+  }
+  wgg_grpc_reply(call, &r.base);
+  free(items);
+  free(ptrs);
+}
+
+void wgg_grpc_query_state(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m) {
+  Dapr__Proto__Runtime__V1__QueryStateRequest *q = (void *)m;
+  wgg_api_status st;
+  wgg_store_entry *se = wgg_state_lookup(api, q->store_name, &st);
+  if (!se || wgg_state_query_call(api, wgg_grpc_call_loop(call), se, q->query, strlen(q->query), query_done, call, &st))
+    wgg_grpc_fail_status(call, &st);
+  protobuf_c_message_free_unpacked(m, NULL);
+}

@@ -16,6 +16,7 @@
 
 #include "google/protobuf/struct.pb-c.h"
 #include "grpc/dapr_internal.h"
+#include "grpc/pbjson.h"
 #include "pubsub/runtime.h"
 #include "util/log.h"
 
@@ -45,75 +46,6 @@ typedef struct sstream {
 
 /* ---- the CloudEvent as a TopicEventRequest (daprd's GRPCEnvelopeFromSubscriptionMessage) ---- */
 
-typedef struct arena {
-  void **p;
-  size_t n, cap;
-  bool oom;
-} arena;
-
-static void *aalloc(arena *a, size_t size) {
-  if (a->n == a->cap) {
-    size_t cap = a->cap ? a->cap * 2 : 16;
-    void **g = realloc(a->p, cap * sizeof *g);
-    if (!g) return a->oom = true, NULL;
-    a->p = g;
-    a->cap = cap;
-  }
-  void *x = calloc(1, size ? size : 1);
-  if (!x) return a->oom = true, NULL;
-  return a->p[a->n++] = x;
-}
-
-static void afree(arena *a) {
-  for (size_t i = 0; i < a->n; i++) free(a->p[i]);
-  free(a->p);
-}
-
-static Google__Protobuf__Struct *to_struct(arena *a, json_t *obj, bool skip_ce);
-
-/* A JSON value as a google.protobuf.Value (strings borrowed from j). */
-static Google__Protobuf__Value *to_value(arena *a, json_t *j) {
-  Google__Protobuf__Value *v = aalloc(a, sizeof *v);
-  if (!v) return NULL;
-  google__protobuf__value__init(v);
-  switch (json_typeof(j)) {
-    case JSON_OBJECT:
-      v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_STRUCT_VALUE;
-      v->struct_value = to_struct(a, j, false);
-      break;
-    case JSON_ARRAY: {
-      Google__Protobuf__ListValue *l = aalloc(a, sizeof *l);
-      if (!l) return NULL;
-      google__protobuf__list_value__init(l);
-      size_t n = json_array_size(j);
-      l->values = aalloc(a, n * sizeof *l->values);
-      for (size_t i = 0; l->values && i < n; i++) l->values[l->n_values++] = to_value(a, json_array_get(j, i));
-      v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_LIST_VALUE;
-      v->list_value = l;
-      break;
-    }
-    case JSON_STRING:
-      v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_STRING_VALUE;
-      v->string_value = (char *)json_string_value(j);
-      break;
-    case JSON_INTEGER:
-    case JSON_REAL:
-      v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_NUMBER_VALUE;
-      v->number_value = json_number_value(j);
-      break;
-    case JSON_TRUE:
-    case JSON_FALSE:
-      v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_BOOL_VALUE;
-      v->bool_value = json_is_true(j);
-      break;
-    default:
-      v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_NULL_VALUE;
-      v->null_value = GOOGLE__PROTOBUF__NULL_VALUE__NULL_VALUE;
-      break;
-  }
-  return v;
-}
-
 /* The CloudEvent attributes daprd does not repeat in extensions. */
 static bool ce_core(const char *k) {
   static const char *const core[] = {"id", "source", "datacontenttype", "type", "specversion", "data", "data_base64"};
@@ -122,24 +54,6 @@ static bool ce_core(const char *k) {
   return false;
 }
 
-static Google__Protobuf__Struct *to_struct(arena *a, json_t *obj, bool skip_ce) {
-  Google__Protobuf__Struct *s = aalloc(a, sizeof *s);
-  if (!s) return NULL;
-  google__protobuf__struct__init(s);
-  s->fields = aalloc(a, json_object_size(obj) * sizeof *s->fields);
-  const char *k;
-  json_t *v;
-  json_object_foreach(obj, k, v) {
-    if (!s->fields || (skip_ce && ce_core(k))) continue;
-    Google__Protobuf__Struct__FieldsEntry *e = aalloc(a, sizeof *e);
-    if (!e) break;
-    google__protobuf__struct__fields_entry__init(e);
-    e->key = (char *)k;
-    e->value = to_value(a, v);
-    s->fields[s->n_fields++] = e;
-  }
-  return s;
-}
 
 static const char *ce_str(json_t *ce, const char *k) {
   const char *v = json_string_value(json_object_get(ce, k));
@@ -210,8 +124,8 @@ static int pack_event(sstream *ss, json_t *ce, const char *pubsub, const char *t
       ev.data.len = strlen(dumped);
     }
   }
-  arena a = {0};
-  ev.extensions = to_struct(&a, ce, true);
+  wgg_pb_arena a = {0};
+  ev.extensions = wgg_pb_struct_from_json(&a, ce, ce_core);
   Dapr__Proto__Runtime__V1__SubscribeTopicEventsResponseAlpha1 r =
       DAPR__PROTO__RUNTIME__V1__SUBSCRIBE_TOPIC_EVENTS_RESPONSE_ALPHA1__INIT;
   r.subscribe_topic_events_response_type_case =
@@ -226,7 +140,7 @@ static int pack_event(sstream *ss, json_t *ce, const char *pubsub, const char *t
       rc = 0;
     }
   }
-  afree(&a);
+  wgg_pb_afree(&a);
   free(data);
   free(dumped);
   return rc;
@@ -413,9 +327,15 @@ static void on_end(wgg_grpc_call *call, bool gone, void *ctx) {
   ss_end(ss, WGG_GRPC_UNKNOWN, "EOF", NULL);
 }
 
-bool wgg_grpc_dapr_streaming(const char *path, void *user) {
+bool wgg_grpc_dapr_streaming(const wgg_grpc_call *call, void *user) {
   (void)user;
-  return !strcmp(path, "/dapr.proto.runtime.v1.Dapr/SubscribeTopicEventsAlpha1");
+  const char *path = wgg_grpc_call_path(call);
+  if (wgg_grpc_proxy_wanted(call)) return true;
+  static const char pre[] = "/dapr.proto.runtime.v1.Dapr/";
+  if (strncmp(path, pre, sizeof pre - 1)) return false;
+  path += sizeof pre - 1;
+  return !strcmp(path, "SubscribeTopicEventsAlpha1") || !strcmp(path, "SubscribeConfiguration") ||
+         !strcmp(path, "SubscribeConfigurationAlpha1");
 }
 
 void wgg_grpc_subscribe_topic_events(wgg_api *api, wgg_grpc_call *call) {

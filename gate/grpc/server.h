@@ -49,10 +49,11 @@ typedef struct wgg_grpc_server_config {
    * gRPC status code and the time since dispatch in nanoseconds (logging,
    * metrics); not called for answers dropped because the client is gone */
   void (*observe)(const char *path, int code, uint64_t ns, void *user);
-  /* optional: whether the method at path is a streaming one (client and/or
-   * server streaming); its handler gets the call as soon as its HEADERS
-   * arrive, and uses the wgg_grpc_stream_* functions */
-  bool (*streaming)(const char *path, void *user);
+  /* optional: whether the call (its :path and metadata are there) is a
+   * streaming one (client and/or server streaming, or a call relayed as
+   * such); its handler gets the call as soon as its HEADERS arrive, and uses
+   * the wgg_grpc_stream_* functions */
+  bool (*streaming)(const wgg_grpc_call *call, void *user);
 } wgg_grpc_server_config;
 
 /* Creates a server on loop (cfg copied). NULL with err on OOM. */
@@ -84,6 +85,10 @@ const char *wgg_grpc_call_path(const wgg_grpc_call *c);
 /* The value of request metadata name (lower-case), or NULL. */
 const char *wgg_grpc_call_header(const wgg_grpc_call *c, const char *name);
 
+/* Request metadata i (0-based, in arrival order, pseudo-headers included):
+ * 0 with *name and *value set, or -1 past the last. */
+int wgg_grpc_call_header_at(const wgg_grpc_call *c, size_t i, const char **name, const char **value);
+
 /* The request message's bytes (without the 5-byte prefix); valid during the
  * handler's own call only (decode them there). */
 const uint8_t *wgg_grpc_call_msg(const wgg_grpc_call *c, size_t *len);
@@ -98,10 +103,18 @@ const char *wgg_grpc_call_peer(const wgg_grpc_call *c);
  * Returns 0 or -1 on OOM. */
 int wgg_grpc_call_add_header(wgg_grpc_call *c, const char *name, const char *value);
 
+/* Adds response trailing metadata (sent with grpc-status; name lower-case;
+ * at most 8). Returns 0 or -1 (OOM, full). */
+int wgg_grpc_call_add_trailer(wgg_grpc_call *c, const char *name, const char *value);
+
 /* Sets the grpc-status-details-bin trailer of an error answer: status is a
  * serialized google.rpc.Status (copied, sent base64-encoded). Returns 0 or -1
  * on OOM. */
 int wgg_grpc_call_set_details(wgg_grpc_call *c, const uint8_t *status, size_t len);
+
+/* As wgg_grpc_call_set_details with the trailer's value as received
+ * (base64, copied): for relaying another server's answer. 0 or -1 on OOM. */
+int wgg_grpc_call_set_details_b64(wgg_grpc_call *c, const char *b64);
 
 /* Answers OK with msg packed (protobuf-c). The call is gone afterwards. */
 void wgg_grpc_reply(wgg_grpc_call *c, const ProtobufCMessage *msg);
@@ -124,9 +137,12 @@ bool wgg_grpc_call_cancelled(const wgg_grpc_call *c);
 
 /* Called for each complete client message (bytes valid during the call only). */
 typedef void (*wgg_grpc_stream_msg_fn)(wgg_grpc_call *call, const uint8_t *msg, size_t len, void *ctx);
-/* Called once when no more client messages come: the client half-closed
- * (gone false), or the stream is gone or was failed (reset, connection
- * closed, deadline, a bad message, drain: gone true; sends are dropped). */
+/* Called when no more client messages come: the client half-closed (gone
+ * false), or the stream is gone or was failed (reset, connection closed,
+ * deadline, a bad message, drain: gone true; sends are dropped). After a
+ * half-close it is called once more, with gone true, should the stream go
+ * away before the handler finished it (a server-streaming method keeps
+ * sending after the client's half-close). */
 typedef void (*wgg_grpc_stream_end_fn)(wgg_grpc_call *call, bool gone, void *ctx);
 
 void wgg_grpc_stream_set(wgg_grpc_call *call, wgg_grpc_stream_msg_fn on_msg, wgg_grpc_stream_end_fn on_end, void *ctx);

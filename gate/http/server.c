@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "util/acceptor.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -36,24 +37,11 @@ enum timer_mode { T_NONE, T_IDLE, T_HEAD, T_BODY, T_WRITE, T_LINGER };
 #define WRITE_HIGH_BYTES (1u << 20)
 #define WRITE_HIGH_COUNT 64
 
-/* A listening socket, accepted from by hand (accept4 on a uv_poll_t) so that
- * running out of descriptors can pause accepting: libuv's own accept loop
- * retries EMFILE at once and never returns to the loop. */
+/* A listening socket (util/acceptor.h: accepts with an EMFILE back-off). */
 typedef struct listener {
-  uv_poll_t poll;
-  uv_timer_t backoff; /* restarts polling after an EMFILE/ENFILE pause */
-  int fd;
-  int open_handles;      /* poll + backoff */
-  uint64_t backoff_ms;   /* current pause, 0 while accepting normally */
-  struct wgg_http_server *srv;
+  wgg_acceptor *acc;
   struct listener *next;
 } listener;
-
-/* Pauses after EMFILE/ENFILE: from 5 ms, doubling, up to 1 s (as Go's Serve). */
-#define ACCEPT_BACKOFF_MIN_MS 5
-#define ACCEPT_BACKOFF_MAX_MS 1000
-/* Connections accepted per readiness event before the loop serves others. */
-#define ACCEPT_BATCH 64
 
 struct wgg_http_conn {
   uv_tcp_t tcp;
@@ -107,8 +95,6 @@ struct wgg_http_server {
   wgg_http_conn *conns;
   size_t n_conns;
   bool draining;
-  uint64_t emfile_warned_ms; /* uv_now of the last "too many open files" warning */
-  uint64_t emfile_suppressed; /* accept failures since that warning */
   void (*on_drained)(void *);
   void *drained_user;
 };
@@ -704,24 +690,6 @@ static void on_timer(uv_timer_t *t) {
   fail_conn(c, 408, "Request Timeout");
 }
 
-/* Logs an accept failure at most once per 10 s, with the count since. */
-static void accept_warn(struct wgg_http_server *s, int err) {
-  uint64_t now = uv_now(s->loop);
-  s->emfile_suppressed++;
-  if (s->emfile_warned_ms && now - s->emfile_warned_ms < 10000) return;
-  wgg_warn("http: accept: %s (%llu failure(s)); pausing accepts, existing connections are still served",
-           strerror(err), (unsigned long long)s->emfile_suppressed);
-  s->emfile_warned_ms = now ? now : 1;
-  s->emfile_suppressed = 0;
-}
-
-static void on_listen_ready(uv_poll_t *h, int status, int events);
-
-static void on_backoff_done(uv_timer_t *t) {
-  listener *l = t->data;
-  uv_poll_start(&l->poll, UV_READABLE, on_listen_ready);
-}
-
 /* Takes one accepted descriptor into a new connection (closes it on OOM). */
 static void conn_open(struct wgg_http_server *s, int fd) {
   wgg_http_conn *c = calloc(1, sizeof *c);
@@ -763,39 +731,14 @@ static void conn_open(struct wgg_http_server *s, int fd) {
   start_reading(c);
 }
 
-/* The listening socket is readable: accept a batch. On EMFILE/ENFILE (and
- * ENOBUFS/ENOMEM) stop polling for a pause that doubles up to 1 s, so the
- * loop keeps serving the connections it has; the pending ones wait in the
- * kernel's backlog. */
-static void on_listen_ready(uv_poll_t *h, int status, int events) {
-  listener *l = h->data;
-  struct wgg_http_server *s = l->srv;
-  (void)events;
-  if (status < 0) {
-    wgg_warn("http: listening socket: %s", uv_strerror(status));
+/* The acceptor's callback: a new connection, unless draining. */
+static void on_accepted(int fd, void *user) {
+  struct wgg_http_server *s = user;
+  if (s->draining) {
+    close(fd);
     return;
   }
-  for (int i = 0; i < ACCEPT_BATCH && !s->draining; i++) {
-    int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd >= 0) {
-      l->backoff_ms = 0;
-      conn_open(s, fd);
-      continue;
-    }
-    int e = errno;
-    if (e == EINTR || e == ECONNABORTED || e == EPROTO) continue;
-    if (e == EAGAIN || e == EWOULDBLOCK) return;
-    if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
-      accept_warn(s, e);
-      l->backoff_ms = l->backoff_ms ? l->backoff_ms * 2 : ACCEPT_BACKOFF_MIN_MS;
-      if (l->backoff_ms > ACCEPT_BACKOFF_MAX_MS) l->backoff_ms = ACCEPT_BACKOFF_MAX_MS;
-      uv_poll_stop(&l->poll);
-      uv_timer_start(&l->backoff, on_backoff_done, l->backoff_ms, 0);
-      return;
-    }
-    wgg_warn("http: accept: %s", strerror(e));
-    return;
-  }
+  conn_open(s, fd);
 }
 
 /* ---- responses ---- */
@@ -993,66 +936,12 @@ wgg_http_server *wgg_http_server_new(uv_loop_t *loop, const wgg_http_server_conf
   return s;
 }
 
-static void on_listener_closed(uv_handle_t *h) {
-  listener *l = h->data;
-  if (--l->open_handles) return;
-  close(l->fd);
-  free(l);
-}
-
-static void close_listener(listener *l) {
-  uv_close((uv_handle_t *)&l->poll, on_listener_closed);
-  uv_close((uv_handle_t *)&l->backoff, on_listener_closed);
-}
-
 int wgg_http_server_listen(wgg_http_server *s, const char *host, int port, wgg_err *err) {
-  char h[128];
-  snprintf(h, sizeof h, "%s", host);
-  size_t hl = strlen(h);
-  if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
-    memmove(h, h + 1, hl - 2);
-    h[hl - 2] = '\0';
-  }
-  struct sockaddr_storage ss;
-  int family = strchr(h, ':') ? AF_INET6 : AF_INET;
-  int rc = family == AF_INET6 ? uv_ip6_addr(h, port, (struct sockaddr_in6 *)&ss)
-                              : uv_ip4_addr(h, port, (struct sockaddr_in *)&ss);
-  if (rc) return wgg_err_set(err, "invalid listen address '%s': %s", host, uv_strerror(rc));
-  int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return wgg_err_set(err, "socket: %s", strerror(errno));
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-  if (family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-  socklen_t sl = family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-  if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
-    int e = errno;
-    close(fd);
-    return wgg_err_set(err, "listen on %s:%d: %s", host, port, strerror(e));
-  }
-  if (listen(fd, 1024) < 0) {
-    int e = errno;
-    close(fd);
-    return wgg_err_set(err, "listen on %s:%d: %s", host, port, strerror(e));
-  }
   listener *l = calloc(1, sizeof *l);
-  if (!l) {
-    close(fd);
-    return wgg_err_set(err, "out of memory");
-  }
-  l->srv = s;
-  l->fd = fd;
-  if ((rc = uv_poll_init_socket(s->loop, &l->poll, fd))) {
-    close(fd);
+  if (!l) return wgg_err_set(err, "out of memory");
+  if (!(l->acc = wgg_acceptor_listen(s->loop, host, port, "http", on_accepted, s, err))) {
     free(l);
-    return wgg_err_set(err, "listen on %s:%d: %s", host, port, uv_strerror(rc));
-  }
-  uv_timer_init(s->loop, &l->backoff);
-  l->poll.data = l->backoff.data = l;
-  l->open_handles = 2;
-  if ((rc = uv_poll_start(&l->poll, UV_READABLE, on_listen_ready))) {
-    close_listener(l);
-    return wgg_err_set(err, "listen on %s:%d: %s", host, port, uv_strerror(rc));
+    return -1;
   }
   l->next = s->listeners;
   s->listeners = l;
@@ -1062,7 +951,8 @@ int wgg_http_server_listen(wgg_http_server *s, const char *host, int port, wgg_e
 static void close_listeners(struct wgg_http_server *s) {
   for (listener *l = s->listeners, *next; l; l = next) {
     next = l->next;
-    close_listener(l);
+    wgg_acceptor_close(l->acc);
+    free(l);
   }
   s->listeners = NULL;
 }

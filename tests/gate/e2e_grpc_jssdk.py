@@ -2,7 +2,9 @@
 ConnectRPC/Node http2 gRPC transport) against wasmgate's gRPC API with
 CommunicationProtocolEnum.GRPC: state (save, get, bulk, transaction, delete),
 publish and publishBulk (delivered to the app), output bindings, secrets,
-metadata, a missing store's error, and the API token. tests/gate/js/grpc_client.js does the calls."""
+metadata, a missing store's error, and the API token. tests/gate/js/grpc_client.js does the calls;
+tests/gate/js/grpc_blocks_client.js the distributed lock, configuration (get, a subscription that sees a
+change made in a real Redis, stop) and state query."""
 import json
 import os
 import subprocess
@@ -12,6 +14,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from brokers import Redis  # noqa: E402
 from wgtest import Sidecar, check, finish, free_port, start_alarm  # noqa: E402
 
 BIN = sys.argv[1]
@@ -70,6 +73,14 @@ sc.write_resource("secrets.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component
                                   "  type: secretstores.local.file\n  version: v1\n  metadata:\n"
                                   f"  - name: secretsFile\n    value: \"{os.path.join(sc.dir, 'secrets.json')}\"\n"
                                   "  - name: nestedSeparator\n    value: \".\"\n")
+rd = Redis().start()
+rd.cmd("CONFIG", "SET", "notify-keyspace-events", "KA")
+rd.cmd("SET", "color", "red||1")
+sc.write_resource("lock.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: lockstore\nspec:\n"
+                               "  type: lock.in-memory\n  version: v1\n  metadata: []\n")
+sc.write_resource("cfg.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: cfg\nspec:\n"
+                              "  type: configuration.redis\n  version: v1\n  metadata:\n  - name: redisHost\n"
+                              f"    value: 127.0.0.1:{rd.port}\n  - name: redisPassword\n    value: \"\"\n")
 sc.start(timeout=20)
 for _ in range(100):  # the app's subscription is known
     if json.loads(sc.request("GET", "/v1.0/metadata")[2]).get("subscriptions"):
@@ -124,7 +135,45 @@ check(all(e["topic"] == "jsstream" and e["pubsub"] == "pubsub" and e["type"] == 
       f"envelopes: {got}")
 st, _, body = sc.request("GET", "/v1.0/metadata")
 check(not any(s["topic"] == "jsstream" for s in json.loads(body)["subscriptions"]), "the stream closed with the call")
+
+# lock, configuration and state query (grpc_blocks_client.js)
+sc.request("POST", "/v1.0/state/statestore", [{"key": "q1", "value": {"kind": "a", "n": 2}},
+                                              {"key": "q2", "value": {"kind": "b", "n": 1}},
+                                              {"key": "q3", "value": {"kind": "a", "n": 1}}])
+p = subprocess.Popen(["node", os.path.join(ROOT, "tests", "gate", "js", "grpc_blocks_client.js"), str(sc.grpc_port)],
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+lines = []
+n = 0
+for raw in p.stdout:  # bounded by the alarm; the client gives up on its subscription after 30 s
+    ln = raw.decode().strip()
+    lines.append(ln)
+    if ln == "subscribed":
+        break
+if lines and lines[-1] == "subscribed":
+    # the SDK's stream is open (its first message may still be under way): change the key until the
+    # change reaches the client's callback, which makes it print its results and exit
+    while p.poll() is None and n < 200:
+        n += 1
+        rd.cmd("SET", "color", f"green||{n}")
+        try:
+            p.wait(timeout=0.2)
+        except subprocess.TimeoutExpired:
+            pass
+out, errout = p.communicate(timeout=60)
+lines += out.decode().splitlines()
+check(p.returncode == 0, f"node (blocks) exited with {p.returncode}: {errout[-2000:]!r}")
+js = [ln for ln in lines if ln.startswith("{")]
+r = json.loads(js[-1]) if js else {}
+print(json.dumps(r, indent=1)[:2000])
+check(r.get("lock") == {"success": True} and r.get("lockOther") == {"success": False}, f"lock: {r}")
+check(r.get("unlockOther") == {"status": 2} and r.get("unlock") == {"status": 0}, f"unlock: {r}")
+check("lock store nolock not found" in (r.get("lockMissing") or {}).get("error", ""), f"missing lock store: {r}")
+check(r.get("query") == {"keys": ["q3", "q1"], "token": ""}, f"query: {r.get('query')}")
+check(r.get("configGet") == {"color": {"value": "red", "version": "1"}}, f"configuration get: {r.get('configGet')}")
+check("configuration store nocfg not found" in (r.get("configMissing") or {}).get("error", ""), f"missing cfg: {r}")
+check(r.get("subscribe") == {"value": "green"}, f"configuration subscription: {r.get('subscribe')}")
 sc.stop()
+rd.cleanup()
 
 # DAPR_API_TOKEN: the SDK's daprApiToken goes as dapr-api-token metadata
 tok = Sidecar(BIN, app_id="jstok", env={"DAPR_API_TOKEN": "s3cret"})

@@ -408,7 +408,7 @@ time.sleep(1.5)  # the app answers the reset and timed-out calls into the void
 # ---- unknown methods and services ----
 raw = ch.unary_unary("/dapr.proto.runtime.v1.Dapr/NoSuchMethod")
 check_status(rpc_error(raw, b""), grpc.StatusCode.UNIMPLEMENTED, "unknown method NoSuchMethod")
-raw = ch.unary_unary("/dapr.proto.runtime.v1.Dapr/GetJobAlpha1")
+raw = ch.unary_unary("/dapr.proto.runtime.v1.Dapr/StartWorkflowBeta1")  # a daprd method not served (yet)
 check_status(rpc_error(raw, b""), grpc.StatusCode.UNIMPLEMENTED)
 raw = ch.unary_unary("/some.Other/Thing")
 check_status(rpc_error(raw, b""), grpc.StatusCode.UNIMPLEMENTED, "unknown service some.Other")

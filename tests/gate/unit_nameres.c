@@ -1,6 +1,6 @@
 /* unit_nameres.c: the sqlite name resolver (registration, lookup, staleness
  * by updateInterval, renewal after a lost row, deregistration, Dapr's table
- * layout, configuration errors) and the static table. */
+ * layout, the gRPC address column, configuration errors) and the static table. */
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -58,6 +58,22 @@ int main(void) {
           "VALUES ('x', '10.0.0.9:1', 'c', '', unixepoch(CURRENT_TIMESTAMP))");
   CHECK(wgg_nameres_resolve(a, "c", addr, sizeof addr, &e) == 0);
   CHECK_STR(addr, "10.0.0.9:1");
+  /* the gRPC address (wasmgate's column): registered beside the HTTP one, kept by renewals */
+  wgg_nameres *g = wgg_nameres_new_grpc(spec, "g", "127.0.0.1:3502", "127.0.0.1:50009", &e);
+  CHECK(g != NULL);
+  CHECK(wgg_nameres_resolve_grpc(a, "g", addr, sizeof addr, &e) == 0);
+  CHECK_STR(addr, "127.0.0.1:50009");
+  CHECK(wgg_nameres_resolve(a, "g", addr, sizeof addr, &e) == 0);
+  CHECK_STR(addr, "127.0.0.1:3502");
+  sql(db, "DELETE FROM hosts WHERE app_id = 'g'");
+  CHECK(g && wgg_nameres_renew(g, &e) == 0);
+  CHECK(wgg_nameres_resolve_grpc(a, "g", addr, sizeof addr, &e) == 0);
+  CHECK_STR(addr, "127.0.0.1:50009");
+  /* rows without one (another resolver's, a sidecar without gRPC API) are no gRPC answer */
+  CHECK(wgg_nameres_resolve_grpc(a, "c", addr, sizeof addr, &e) == -1);
+  CHECK(strstr(e.msg, "no host with a gRPC API found") != NULL);
+  CHECK(wgg_nameres_resolve_grpc(a, "b", addr, sizeof addr, &e) == -1);
+  wgg_nameres_free(g);
   /* freeing deregisters */
   wgg_nameres_free(b);
   CHECK(wgg_nameres_resolve(a, "b", addr, sizeof addr, &e) == -1);

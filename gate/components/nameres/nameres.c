@@ -36,6 +36,7 @@ struct wgg_nameres {
   uint64_t update_ms;
   char reg_id[37];
   char self_app[128], self_addr[128];
+  char self_grpc[128]; /* the gRPC API's "host:port", "" when none */
   pthread_mutex_t mu; /* cache */
   cache_entry cache[CACHE_SLOTS];
 };
@@ -95,8 +96,8 @@ static int exec(wgg_nameres *nr, const char *sql, wgg_err *err) {
 static int do_register(wgg_nameres *nr, wgg_err *err) {
   char sql[512];
   snprintf(sql, sizeof sql,
-           "REPLACE INTO %s (registration_id, address, app_id, namespace, last_update) "
-           "VALUES (?, ?, ?, '', unixepoch(CURRENT_TIMESTAMP))",
+           "REPLACE INTO %s (registration_id, address, app_id, namespace, last_update, grpc_address) "
+           "VALUES (?, ?, ?, '', unixepoch(CURRENT_TIMESTAMP), ?)",
            nr->table);
   sqlite3_stmt *st = NULL;
   int rc = sqlite3_prepare_v2(nr->db, sql, -1, &st, NULL);
@@ -104,6 +105,8 @@ static int do_register(wgg_nameres *nr, wgg_err *err) {
     sqlite3_bind_text(st, 1, nr->reg_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, nr->self_addr, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, nr->self_app, -1, SQLITE_STATIC);
+    if (nr->self_grpc[0]) sqlite3_bind_text(st, 4, nr->self_grpc, -1, SQLITE_STATIC);
+    else sqlite3_bind_null(st, 4);
     rc = sqlite3_step(st);
   }
   sqlite3_finalize(st);
@@ -113,7 +116,8 @@ static int do_register(wgg_nameres *nr, wgg_err *err) {
   return 0;
 }
 
-static int open_sqlite(wgg_nameres *nr, json_t *cfg, const char *self_app_id, const char *self_addr, wgg_err *err) {
+static int open_sqlite(wgg_nameres *nr, json_t *cfg, const char *self_app_id, const char *self_addr,
+                       const char *self_grpc, wgg_err *err) {
   char tmp[64];
   const char *conn = cfg_str(cfg, "connectionString", tmp, sizeof tmp);
   if (conn && *conn) {
@@ -158,6 +162,17 @@ static int open_sqlite(wgg_nameres *nr, json_t *cfg, const char *self_app_id, co
            "CREATE INDEX IF NOT EXISTS %s_last_update_idx ON %s (last_update);",
            no_wal ? "DELETE" : "WAL", nr->table, nr->table, nr->table, nr->table, nr->table);
   if (exec(nr, sql, err)) return -1;
+  /* wasmgate's own column: the gRPC API's address beside the HTTP one (gRPC proxying forwards there);
+   * added to a table made by an older wasmgate or another resolver (two sidecars may race: a
+   * duplicate column is fine) */
+  snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN grpc_address TEXT", nr->table);
+  char *amsg = NULL;
+  if (sqlite3_exec(nr->db, sql, NULL, NULL, &amsg) != SQLITE_OK && (!amsg || !strstr(amsg, "duplicate column"))) {
+    wgg_err_set(err, "nameResolution sqlite (%s): %s", nr->path, amsg ? amsg : sqlite3_errmsg(nr->db));
+    sqlite3_free(amsg);
+    return -1;
+  }
+  sqlite3_free(amsg);
   /* stale rows (of sidecars that died without deregistering) go at each start */
   snprintf(sql, sizeof sql, "DELETE FROM %s WHERE unixepoch(CURRENT_TIMESTAMP) - last_update >= %llu", nr->table,
            (unsigned long long)(cleanup_ms / 1000 > nr->update_ms / 1000 ? cleanup_ms / 1000 : nr->update_ms / 1000));
@@ -165,6 +180,7 @@ static int open_sqlite(wgg_nameres *nr, json_t *cfg, const char *self_app_id, co
   if (self_app_id && *self_app_id) {
     snprintf(nr->self_app, sizeof nr->self_app, "%s", self_app_id);
     snprintf(nr->self_addr, sizeof nr->self_addr, "%s", self_addr ? self_addr : "");
+    snprintf(nr->self_grpc, sizeof nr->self_grpc, "%s", self_grpc ? self_grpc : "");
     wgg_uuid_new(nr->reg_id);
     if (do_register(nr, err)) return -1;
     wgg_info("name resolution: sqlite (%s): registered %s at %s", nr->path, nr->self_app, nr->self_addr);
@@ -196,6 +212,11 @@ static int open_static(wgg_nameres *nr, json_t *cfg, wgg_err *err) {
 }
 
 wgg_nameres *wgg_nameres_new(json_t *spec, const char *self_app_id, const char *self_addr, wgg_err *err) {
+  return wgg_nameres_new_grpc(spec, self_app_id, self_addr, NULL, err);
+}
+
+wgg_nameres *wgg_nameres_new_grpc(json_t *spec, const char *self_app_id, const char *self_addr, const char *self_grpc,
+                                  wgg_err *err) {
   const char *comp = "sqlite";
   json_t *cfg = NULL;
   if (json_is_object(spec)) {
@@ -207,7 +228,7 @@ wgg_nameres *wgg_nameres_new(json_t *spec, const char *self_app_id, const char *
   if (!nr) return wgg_err_set(err, "out of memory"), NULL;
   pthread_mutex_init(&nr->mu, NULL);
   int rc;
-  if (!strcmp(comp, "sqlite")) rc = open_sqlite(nr, cfg, self_app_id, self_addr, err);
+  if (!strcmp(comp, "sqlite")) rc = open_sqlite(nr, cfg, self_app_id, self_addr, self_grpc, err);
   else if (!strcmp(comp, "static")) rc = open_static(nr, cfg, err);
   else
     rc = wgg_err_set(err,
@@ -341,6 +362,28 @@ int wgg_nameres_resolve(wgg_nameres *nr, const char *app_id, char *addr, size_t 
   } else {
     out = wgg_err_set(err, "failed to look up address: %s", sqlite3_errmsg(nr->db));
   }
+  sqlite3_finalize(st);
+  return out;
+}
+
+int wgg_nameres_resolve_grpc(wgg_nameres *nr, const char *app_id, char *addr, size_t n, wgg_err *err) {
+  if (nr->is_static)
+    return wgg_err_set(err, "no gRPC address for the given ID (the static table lists HTTP addresses)");
+  char sql[512];
+  snprintf(sql, sizeof sql,
+           "SELECT grpc_address FROM %s WHERE app_id = ? AND unixepoch(CURRENT_TIMESTAMP) - last_update < %llu "
+           "AND grpc_address IS NOT NULL AND grpc_address != '' ORDER BY RANDOM() LIMIT 1",
+           nr->table, (unsigned long long)(nr->update_ms / 1000));
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2(nr->db, sql, -1, &st, NULL);
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_text(st, 1, app_id, -1, SQLITE_TRANSIENT);
+    rc = sqlite3_step(st);
+  }
+  int out = 0;
+  if (rc == SQLITE_ROW) snprintf(addr, n, "%s", (const char *)sqlite3_column_text(st, 0));
+  else if (rc == SQLITE_DONE) out = wgg_err_set(err, "no host with a gRPC API found with the given ID");
+  else out = wgg_err_set(err, "failed to look up address: %s", sqlite3_errmsg(nr->db));
   sqlite3_finalize(st);
   return out;
 }

@@ -40,6 +40,17 @@ typedef struct wgg_nameres wgg_nameres;
  * an invalid configuration value, a database that cannot be opened. */
 wgg_nameres *wgg_nameres_new(json_t *spec, const char *self_app_id, const char *self_addr, wgg_err *err);
 
+/* As wgg_nameres_new, also registering self_grpc ("host:port" of this
+ * sidecar's gRPC API, NULL or "" for none) in the sqlite table's
+ * wasmgate-only column grpc_address (added to an existing table). */
+wgg_nameres *wgg_nameres_new_grpc(json_t *spec, const char *self_app_id, const char *self_addr, const char *self_grpc,
+                                  wgg_err *err);
+
+/* Resolves app_id to the "host:port" of its sidecar's gRPC API (blocking,
+ * not cached): 0, or -1 with err ("no host with a gRPC API found with the
+ * given ID"; the static resolver knows HTTP addresses only). */
+int wgg_nameres_resolve_grpc(wgg_nameres *nr, const char *app_id, char *addr, size_t n, wgg_err *err);
+
 /* Deregisters (blocking) and frees. */
 void wgg_nameres_free(wgg_nameres *nr);
 
