@@ -8,8 +8,9 @@
 # and exports as WIT-like text; truncated copies must be rejected with
 # FILE:OFFSET: message. Exit 77 (skip) when clang-19, node or jco is missing.
 set -uo pipefail
-wasmgate=${1:?usage: run_real.sh WASMGATE OUTDIR}
+wasmgate=${1:?usage: run_real.sh WASMGATE OUTDIR [GREETER_HOST]}
 out=${2:?}
+greeter_host=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 nm=$root/scripts/npm/node_modules
@@ -69,6 +70,11 @@ if clang-19 --target=wasm32-wasi -mexec-model=reactor -O2 "$here/greeter.c" -o "
   expect "$g.dump" "export sum: func(xs: list<u32>) -> u64;"
   expect "$g.dump" "type shape = variant { circle(f32), rect(point), none };"
   expect "$g.dump" "3 canon lift, 1 canon lower"
+  # running it: the embedding API with a host `log` (greeter_host.c)
+  if [ -n "$greeter_host" ]; then
+    if "$greeter_host" "$g.component.wasm" >"$g.run.log" 2>&1; then ok; else fail "greeter_host: $(grep FAIL "$g.run.log" | head -3)"; fi
+    cat "$g.run.log"
+  fi
 else
   fail "building the greeter component: $(tail -3 "$g.log")"
 fi

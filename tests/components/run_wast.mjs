@@ -171,6 +171,7 @@ for (const file of files) {
     const kids = children(s, ...form);
     if (h === 'invoke' || ((h === 'assert_return' || h === 'assert_trap') && kids[1] && head(s, kids[1]) === 'invoke')) {
       if (group) group.cmds.push({ text: s.slice(...form).replace(/;;[^\n]*/g, '').replace(/\s+/g, ' '), line });
+      else if (driver) { exec.error++; mismatches.push(`${rel}:${line}: not run: the component did not load`); }
       else t.skipped++;
       continue;
     }

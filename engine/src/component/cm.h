@@ -137,6 +137,7 @@ typedef struct cm_def {
   cm_def_kind kind;
   cm_sort sort;   /* the index space the definition adds to (CS_COUNT: none) */
   cm_type *type;
+  const cm_type *ft; /* D_LOWER: the lowered function's type as this component sees it */
   uint32_t a, b;
   const char *name;
   uint32_t nargs;

@@ -603,6 +603,7 @@ static bool canon(cm_ctx *x, wg_reader *r, cm_scope *s) {
     st->lowers++;
     cm_def d = opts_def(o.async ? D_BUILTIN : D_LOWER, &o);
     d.type = core;
+    d.ft = ft;
     d.a = o.async ? 0x01 : fidx;
     return cm_space_push(x, &s->space[CS_CORE_FUNC], core, off) && cm_def_add(x, s, &d);
   }

@@ -43,14 +43,14 @@ static wg_trap *wrong_type(uint32_t idx) {
                  "guest-defined resource", idx);
 }
 
-wg_trap *cm_handle_get(cm_frame *f, uint32_t idx, const cm_type *rt, cm_handle **out) {
+wg_trap *cm_handle_get(cm_frame *f, uint32_t idx, const cm_rres *rt, cm_handle **out) {
   if (idx == 0 || idx >= f->nhandles || !f->handles[idx].rt) return cm_trap("unknown handle index %u", idx);
   if (rt && f->handles[idx].rt != rt) return wrong_type(idx);
   *out = &f->handles[idx];
   return NULL;
 }
 
-wg_trap *cm_handle_remove(cm_frame *f, uint32_t idx, const cm_type *rt, cm_handle *out) {
+wg_trap *cm_handle_remove(cm_frame *f, uint32_t idx, const cm_rres *rt, cm_handle *out) {
   cm_handle *h = NULL;
   wg_trap *tr = cm_handle_get(f, idx, rt, &h);
   if (tr) return tr;
@@ -64,25 +64,30 @@ wg_trap *cm_handle_remove(cm_frame *f, uint32_t idx, const cm_type *rt, cm_handl
 
 /* The value a handle type lifts to: the representation and the runtime type
  * (the host's wg_component_resource_type for host resources). */
-static void handle_val(cm_frame *f, const cm_type *t, uint32_t rep, wg_cval *out) {
-  cm_rres *r = cm_rt_resource(f->rt, cm_res_of(t));
+static void handle_val(const cm_rres *r, const cm_type *t, uint32_t rep, wg_cval *out) {
   out->kind = t->kind == CM_OWN ? WG_CVAL_OWN : WG_CVAL_BORROW;
   out->of.handle.rep = rep;
   out->of.handle.type = r && r->host ? (const void *)r->host : (const void *)r;
 }
 
+#define RES(f, t)                                                   \
+  cm_rres *r = cm_rt_resource((f), (t)->elem);                      \
+  if (!r) return wg_trap_new(WG_TRAP_RESOURCE, "out of memory")
+
 wg_trap *cm_lift_own(cm_cx *cx, const cm_type *t, uint32_t idx, wg_cval *out) {
+  RES(cx->inst, t);
   cm_handle h;
-  wg_trap *tr = cm_handle_remove(cx->inst, idx, cm_res_of(t), &h);
+  wg_trap *tr = cm_handle_remove(cx->inst, idx, r, &h);
   if (tr) return tr;
   if (!h.own) return cm_trap("cannot lift own handle %u: it is a borrow", idx);
-  handle_val(cx->inst, t, h.rep, out);
+  handle_val(r, t, h.rep, out);
   return NULL;
 }
 
 wg_trap *cm_lift_borrow(cm_cx *cx, const cm_type *t, uint32_t idx, wg_cval *out) {
+  RES(cx->inst, t);
   cm_handle *h = NULL;
-  wg_trap *tr = cm_handle_get(cx->inst, idx, cm_res_of(t), &h);
+  wg_trap *tr = cm_handle_get(cx->inst, idx, r, &h);
   if (tr) return tr;
   if (h->own) { /* lent until the call ends */
     if (cx->nlenders == cx->caplenders) {
@@ -96,7 +101,7 @@ wg_trap *cm_lift_borrow(cm_cx *cx, const cm_type *t, uint32_t idx, wg_cval *out)
     cx->lenders[cx->nlenders++] = (cm_handle *)(uintptr_t)idx;
     h->lends++;
   }
-  handle_val(cx->inst, t, h->rep, out);
+  handle_val(r, t, h->rep, out);
   return NULL;
 }
 
@@ -111,46 +116,46 @@ void cm_cx_release_lenders(cm_cx *cx) {
 }
 
 wg_trap *cm_lower_own(cm_cx *cx, const cm_type *t, const wg_cval *v, uint32_t *idx) {
-  cm_handle h = {.rep = v->of.handle.rep, .rt = cm_res_of(t), .own = true};
+  RES(cx->inst, t);
+  cm_handle h = {.rep = v->of.handle.rep, .rt = r, .own = true};
   return cm_handle_add(cx->inst, &h, idx);
 }
 
 wg_trap *cm_lower_borrow(cm_cx *cx, const cm_type *t, const wg_cval *v, uint32_t *idx) {
-  cm_rres *r = cm_rt_resource(cx->inst->rt, cm_res_of(t));
-  if (r && r->impl == cx->inst) { /* the implementation gets the representation itself */
+  RES(cx->inst, t);
+  if (r->impl == cx->inst) { /* the implementation gets the representation itself */
     *idx = v->of.handle.rep;
     return NULL;
   }
-  cm_handle h = {.rep = v->of.handle.rep, .rt = cm_res_of(t), .own = false, .borrow_scope = cx->borrow_scope};
+  cm_handle h = {.rep = v->of.handle.rep, .rt = r, .own = false, .borrow_scope = cx->borrow_scope};
   wg_trap *tr = cm_handle_add(cx->inst, &h, idx);
   if (!tr && cx->borrow_scope) (*cx->borrow_scope)++;
   return tr;
 }
 
-wg_trap *cm_resource_new(cm_frame *f, const cm_type *rt, uint32_t rep, uint32_t *idx) {
+wg_trap *cm_resource_new(cm_frame *f, const cm_rres *rt, uint32_t rep, uint32_t *idx) {
   if (!f->may_leave) return cm_trap("cannot leave component instance");
-  cm_handle h = {.rep = rep, .rt = cm_root(rt), .own = true};
+  cm_handle h = {.rep = rep, .rt = rt, .own = true};
   return cm_handle_add(f, &h, idx);
 }
 
-wg_trap *cm_resource_rep(cm_frame *f, const cm_type *rt, uint32_t idx, uint32_t *rep) {
+wg_trap *cm_resource_rep(cm_frame *f, const cm_rres *rt, uint32_t idx, uint32_t *rep) {
   cm_handle *h = NULL;
-  wg_trap *tr = cm_handle_get(f, idx, cm_root(rt), &h);
+  wg_trap *tr = cm_handle_get(f, idx, rt, &h);
   if (!tr) *rep = h->rep;
   return tr;
 }
 
-wg_trap *cm_resource_drop(cm_frame *f, const cm_type *rt, uint32_t idx) {
+wg_trap *cm_resource_drop(cm_frame *f, const cm_rres *rt, uint32_t idx) {
   if (!f->may_leave) return cm_trap("cannot leave component instance");
   cm_handle h;
-  wg_trap *tr = cm_handle_remove(f, idx, cm_root(rt), &h);
+  wg_trap *tr = cm_handle_remove(f, idx, rt, &h);
   if (tr) return tr;
   if (!h.own) {
     if (h.borrow_scope && *h.borrow_scope) (*h.borrow_scope)--;
     return NULL;
   }
-  cm_rres *r = cm_rt_resource(f->rt, cm_root(rt));
-  if (!r) return NULL;
+  const cm_rres *r = rt;
   if (r->host) {
     if (r->host->dtor) r->host->dtor(r->host->env, h.rep);
     return NULL;

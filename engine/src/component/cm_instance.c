@@ -36,32 +36,39 @@ void *cm_rt_alloc(cm_rt *rt, size_t n) {
   return p;
 }
 
-cm_rres *cm_rt_resource(cm_rt *rt, const cm_type *t) {
-  t = cm_root(t);
-  for (uint32_t i = rt->nres; i-- > 0;)
-    if (rt->res[i].type == t) return &rt->res[i];
-  return NULL;
+bool cm_rt_bind(cm_frame *f, const cm_type *t, cm_rres *r) {
+  cm_rt *rt = f->rt;
+  if (rt->nviews == rt->capviews) {
+    uint32_t cap = rt->capviews ? rt->capviews * 2 : 16;
+    cm_rview *v = realloc(rt->views, cap * sizeof *v);
+    if (!v) return false;
+    rt->views = v;
+    rt->capviews = cap;
+  }
+  rt->views[rt->nviews++] = (cm_rview){cm_root(t), f, r};
+  return true;
 }
 
-cm_rres *cm_rt_add_resource(cm_rt *rt, const cm_type *t) {
-  if (rt->nres == rt->capres) {
-    uint32_t cap = rt->capres ? rt->capres * 2 : 8;
-    cm_rres *v = realloc(rt->res, cap * sizeof *v);
-    if (!v) return NULL;
-    rt->res = v;
-    rt->capres = cap;
-  }
-  cm_rres *r = &rt->res[rt->nres++];
-  memset(r, 0, sizeof *r);
-  r->type = cm_root(t);
-  return r;
+/* The instance's own binding first (latest wins), then its enclosing
+ * instances', then anyone's: a type reached through a child's exports is
+ * bound in the child. */
+cm_rres *cm_rt_resource(cm_frame *f, const cm_type *t) {
+  cm_rt *rt = f->rt;
+  t = cm_root(t);
+  for (cm_frame *o = f; o; o = o->parent)
+    for (uint32_t i = rt->nviews; i-- > 0;)
+      if (rt->views[i].type == t && rt->views[i].owner == o) return rt->views[i].res;
+  for (uint32_t i = rt->nviews; i-- > 0;)
+    if (rt->views[i].type == t) return rt->views[i].res;
+  cm_rres *r = cm_rt_alloc(rt, sizeof *r);
+  return r && cm_rt_bind(f, t, r) ? r : NULL;
 }
 
 static void rt_free(void *p) {
   cm_rt *rt = p;
   for (uint32_t i = 0; i < rt->nallocs; i++) free(rt->allocs[i]);
   free(rt->allocs);
-  free(rt->res);
+  free(rt->views);
   free(rt);
 }
 
@@ -166,6 +173,7 @@ size_t wg_component_func_result_count(const wg_component_func *f) { return f->ty
 /* canon lower: the trampoline a core instance calls. */
 typedef struct lower_env {
   cm_rfunc *callee;
+  const cm_type *ft; /* the caller's view of the callee's type */
   cm_frame *frame;
   cm_opts opts;
   bool spill_params, spill_result;
@@ -177,7 +185,7 @@ static wg_trap *lower_cb(void *env, wg_instance *caller, const wg_val *args, wg_
   lower_env *e = env;
   cm_frame *f = e->frame;
   if (!f->may_leave) return cm_trap("cannot leave component instance");
-  const cm_type *ft = e->callee->type;
+  const cm_type *ft = e->ft;
   const cm_type *pbuf[16], **pt = param_types(ft, pbuf, 16);
   wg_cval vbuf[8], *vals = ft->n <= 8 ? vbuf : wg_cval_array(ft->n);
   if (!pt || !vals) return wg_trap_new(WG_TRAP_RESOURCE, "out of memory");
@@ -205,7 +213,7 @@ static wg_trap *lower_cb(void *env, wg_instance *caller, const wg_val *args, wg_
 /* canon resource.new / rep / drop */
 typedef struct res_env {
   cm_frame *frame;
-  const cm_type *rt;
+  const cm_rres *rt;
   cm_def_kind kind;
 } res_env;
 
@@ -220,10 +228,26 @@ static wg_trap *res_cb(void *env, wg_instance *caller, const wg_val *args, wg_va
   return tr;
 }
 
+/* The async-era built-ins: context.get/set (one slot per instance: calls
+ * are synchronous) and backpressure.inc/dec (nothing to do without async
+ * calls) run; the others trap. Every one traps while the instance may not
+ * leave (in post-return), as CanonicalABI.md's `trap_if(not inst.may_leave)`. */
+typedef struct builtin_env {
+  cm_frame *frame;
+  uint8_t op;
+} builtin_env;
+
 static wg_trap *builtin_cb(void *env, wg_instance *caller, const wg_val *args, wg_val *results) {
-  (void)caller, (void)args, (void)results;
-  const cm_frame *f = env;
-  if (f && !f->may_leave) return cm_trap("cannot leave component instance");
+  (void)caller;
+  builtin_env *e = env;
+  cm_frame *f = e->frame;
+  switch (e->op) {
+  case 0x0a: results[0].of.i32 = (int32_t)f->context; return NULL;         /* context.get */
+  case 0x0b: f->context = (uint32_t)args[0].of.i32; return NULL;          /* context.set */
+  default: break;
+  }
+  if (e->op == 0x24 || e->op == 0x25) return NULL; /* backpressure.inc/dec */
+  if (!f->may_leave) return cm_trap("cannot leave component instance");
   return cm_trap("canonical built-in not supported (async ABI)");
 }
 
@@ -358,6 +382,26 @@ static cm_frame *new_frame(inst_ctx *x, cm_frame *parent) {
   return f;
 }
 
+/* An imported resource type (of a nested component) is the runtime
+ * resource of its argument: register the import's static type as an alias
+ * (same implementation, destructor, host type). */
+/* The value of a type index space entry is the cm_rres of a resource
+ * type and the static cm_type of any other. A resource type imported or
+ * aliased into instance `f` is bound there to the supplied runtime resource. */
+static bool bind_resources(inst_ctx *x, cm_frame *f, const cm_def *d, void *v) {
+  if (d->sort == CS_TYPE)
+    return !v || cm_root(d->type)->kind != CM_RESOURCE || cm_rt_bind(f, d->type, v) || OOM(x);
+  if (d->sort != CS_INSTANCE) return true;
+  const cm_rinst *r = v;
+  for (uint32_t i = 0; i < d->type->nexports; i++) {
+    const cm_extern *e = &d->type->exports[i];
+    if (e->sort != CS_TYPE || cm_root(e->type)->kind != CM_RESOURCE) continue;
+    for (uint32_t j = 0; j < r->n; j++)
+      if (r->sorts[j] == CS_TYPE && !strcmp(r->names[j], e->name) && !cm_rt_bind(f, e->type, r->vals[j])) return OOM(x);
+  }
+  return true;
+}
+
 static bool def(inst_ctx *x, cm_frame *f, const cm_def *d, const cm_def *iargs, uint32_t niargs, cm_frame *argf,
                 cm_rinst *exports) {
   cm_rt *rt = x->rt;
@@ -420,7 +464,9 @@ static bool def(inst_ctx *x, cm_frame *f, const cm_def *d, const cm_def *iargs, 
     for (uint32_t i = 0; i < r->n && !v; i++)
       if (!strcmp(r->names[i], d->name)) v = r->vals[i];
     if (!v && d->sort != CS_TYPE) return fail(x->err, WG_ERROR_INVALID, "instance has no export `%s`", d->name);
-    if (!v) v = d->type;
+    if (!v) v = cm_root(d->type)->kind == CM_RESOURCE ? (void *)cm_rt_resource(f, d->type) : (void *)d->type;
+    if (!v) return OOM(x);
+    if (!bind_resources(x, f, d, v)) return false;
     break;
   }
   case D_ALIAS_CORE_EXPORT: {
@@ -435,15 +481,17 @@ static bool def(inst_ctx *x, cm_frame *f, const cm_def *d, const cm_def *iargs, 
     for (uint32_t i = 0; i < d->a && o; i++) o = o->parent;
     if (!o || d->b >= o->n[d->sort]) return fail(x->err, WG_ERROR_INVALID, "outer alias out of range%s", NULL);
     v = o->space[d->sort][d->b];
+    if (!bind_resources(x, f, d, v)) return false;
     break;
   }
   case D_TYPE:
     v = d->type;
-    if (d->type->kind == CM_RESOURCE && d->type->local) {
-      cm_rres *r = cm_rt_add_resource(rt, d->type);
-      if (!r) return OOM(x);
+    if (d->type->kind == CM_RESOURCE) { /* a definition: a new resource type per instantiation */
+      cm_rres *r = cm_rt_alloc(rt, sizeof *r);
+      if (!r || !cm_rt_bind(f, d->type, r)) return OOM(x);
       r->impl = f;
       r->dtor = d->type->dtor != UINT32_MAX ? f->space[CS_CORE_FUNC][d->type->dtor] : NULL;
+      v = r;
     }
     break;
   case D_LIFT: {
@@ -462,13 +510,14 @@ static bool def(inst_ctx *x, cm_frame *f, const cm_def *d, const cm_def *iargs, 
     lower_env *e = cm_rt_alloc(rt, sizeof *e);
     if (!e) return OOM(x);
     e->callee = f->space[CS_FUNC][d->a];
+    e->ft = d->ft;
     e->frame = f;
     resolve_opts(x, f, d, &e->opts);
     uint32_t np = 0;
-    for (uint32_t i = 0; i < e->callee->type->n; i++) np += nflat(e->callee->type->fields[i].type);
+    for (uint32_t i = 0; i < e->ft->n; i++) np += nflat(e->ft->fields[i].type);
     e->spill_params = np > CM_MAX_FLAT_PARAMS;
     e->nflat_params = e->spill_params ? 1 : np;
-    e->spill_result = nflat(e->callee->type->elem) > CM_MAX_FLAT_RESULTS;
+    e->spill_result = nflat(e->ft->elem) > CM_MAX_FLAT_RESULTS;
     if (!(v = host_func(rt, d->type, lower_cb, e))) return OOM(x);
     break;
   }
@@ -476,7 +525,7 @@ static bool def(inst_ctx *x, cm_frame *f, const cm_def *d, const cm_def *iargs, 
     res_env *e = cm_rt_alloc(rt, sizeof *e);
     if (!e) return OOM(x);
     e->frame = f;
-    e->rt = cm_root(d->type);
+    if (!(e->rt = cm_rt_resource(f, d->type))) return OOM(x);
     e->kind = d->kind;
     static const uint8_t i32 = WG_I32;
     cm_type core = {.kind = CM_CORE_FUNC, .ncparams = 1, .ncresults = d->kind == D_RES_DROP ? 0 : 1,
@@ -484,8 +533,14 @@ static bool def(inst_ctx *x, cm_frame *f, const cm_def *d, const cm_def *iargs, 
     if (!(v = host_func(rt, &core, res_cb, e))) return OOM(x);
     break;
   }
-  case D_BUILTIN:
-    if (!(v = host_func(rt, d->type, builtin_cb, f))) return OOM(x);
+  case D_BUILTIN: {
+    builtin_env *e = cm_rt_alloc(rt, sizeof *e);
+    if (!e) return OOM(x);
+    e->frame = f;
+    e->op = (uint8_t)d->a;
+    if (!(v = host_func(rt, d->type, builtin_cb, e))) return OOM(x);
+    break;
+  }
     break;
   case D_IMPORT:
     if (!argf) { /* top level: the linker */
@@ -496,6 +551,7 @@ static bool def(inst_ctx *x, cm_frame *f, const cm_def *d, const cm_def *iargs, 
         if (!strcmp(iargs[i].name, d->name)) a = &iargs[i];
       if (!a) return fail(x->err, WG_ERROR_INVALID, "missing instantiation argument `%s`", d->name);
       v = argf->space[a->sort][a->a];
+      if (!bind_resources(x, f, d, v)) return false;
     }
     break;
   case D_EXPORT: {
@@ -504,6 +560,7 @@ static bool def(inst_ctx *x, cm_frame *f, const cm_def *d, const cm_def *iargs, 
     exports->names[i] = d->name;
     exports->sorts[i] = d->sort;
     exports->vals[i] = v;
+    if (!bind_resources(x, f, d, v)) return false;
     break;
   }
   }
@@ -543,8 +600,9 @@ wg_component_instance *wg_component_linker_instantiate(const wg_component_linker
   }
   inst_ctx x = {rt, err, trap};
   cm_frame *top = new_frame(&x, NULL);
-  if (!top || !run_body(&x, top, c->type, NULL, 0, NULL, &rt->exports)) return NULL;
+  if (!top) return NULL;
   rt->top = top;
+  if (!run_body(&x, top, c->type, NULL, 0, NULL, &rt->exports)) return NULL;
   return (wg_component_instance *)rt;
 }
 

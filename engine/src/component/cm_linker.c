@@ -203,15 +203,16 @@ static bool resolve_func(const wg_component_linker *l, cm_rt *rt, const char *in
 }
 
 static bool resolve_resource(const wg_component_linker *l, cm_rt *rt, const char *inst, const char *name,
-                             const cm_type *t, wg_error **err) {
+                             const cm_type *t, void **val, wg_error **err) {
   const lk_item *it = lookup(l, inst, name, true);
   if (!it && !l->allow_unknown)
     return lk_err(err, WG_ERROR_INVALID,
                   "component imports resource `%s` of `%s`, but a matching implementation was not found in the linker",
                   name, inst ? inst : "the root");
-  cm_rres *r = cm_rt_add_resource(rt, t);
-  if (!r) return lk_err(err, WG_ERROR_RESOURCE, "out of memory%s%s", NULL, NULL);
+  cm_rres *r = cm_rt_alloc(rt, sizeof *r);
+  if (!r || !cm_rt_bind(rt->top, t, r)) return lk_err(err, WG_ERROR_RESOURCE, "out of memory%s%s", NULL, NULL);
   r->host = it ? it->res : NULL;
+  *val = r;
   return true;
 }
 
@@ -222,7 +223,7 @@ bool cm_linker_resolve(const wg_component_linker *l, cm_rt *rt, const cm_def *d,
   case CS_FUNC: return resolve_func(l, rt, NULL, d->name, d->type, out, err);
   case CS_TYPE:
     *out = d->type;
-    return cm_root(d->type)->kind != CM_RESOURCE || resolve_resource(l, rt, NULL, d->name, d->type, err);
+    return cm_root(d->type)->kind != CM_RESOURCE || resolve_resource(l, rt, NULL, d->name, d->type, out, err);
   case CS_INSTANCE: {
     const cm_type *it = d->type;
     cm_rinst *r = cm_rt_alloc(rt, sizeof *r);
@@ -238,7 +239,7 @@ bool cm_linker_resolve(const wg_component_linker *l, cm_rt *rt, const cm_def *d,
         if (!resolve_func(l, rt, d->name, e->name, e->type, &r->vals[i], err)) return false;
       } else if (e->sort == CS_TYPE) {
         r->vals[i] = e->type;
-        if (cm_root(e->type)->kind == CM_RESOURCE && !resolve_resource(l, rt, d->name, e->name, e->type, err))
+        if (cm_root(e->type)->kind == CM_RESOURCE && !resolve_resource(l, rt, d->name, e->name, e->type, &r->vals[i], err))
           return false;
       } else {
         return lk_err(err, WG_ERROR_INVALID, "import `%s`: exports of sort %s are not supported from the host", d->name,

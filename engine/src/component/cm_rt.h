@@ -61,19 +61,28 @@ typedef struct cm_rcomp {
   cm_frame *parent;
 } cm_rcomp;
 
-/* A resource type at runtime: the static type (root), the instance that
- * implements it (NULL: the host) and its destructor. */
+/* A resource type at runtime (CanonicalABI.md ResourceType): the instance
+ * that implements it (NULL: the host or unknown), its destructor, or the
+ * host's type. Each `resource` definition makes one per instantiation;
+ * imports and aliases see the argument's. Handles compare these. */
 typedef struct cm_rres {
-  const cm_type *type;
   cm_frame *impl;
   wg_func *dtor;
-  const wg_component_resource_type *host; /* host-defined */
+  const wg_component_resource_type *host;
 } cm_rres;
+
+/* Which runtime resource a static resource type (root) means in instance
+ * `owner`. */
+typedef struct cm_rview {
+  const cm_type *type;
+  cm_frame *owner;
+  cm_rres *res;
+} cm_rview;
 
 /* One handle table slot (CanonicalABI.md ResourceHandle). */
 typedef struct cm_handle {
   uint32_t rep;
-  const cm_type *rt; /* root resource type; NULL: free slot */
+  const cm_rres *rt; /* the resource type; NULL: free slot */
   bool own;
   uint32_t lends;
   uint32_t *borrow_scope; /* borrow: the count of the call that lent it */
@@ -87,6 +96,7 @@ struct cm_frame {
   void **space[CS_COUNT];
   uint32_t n[CS_COUNT], cap[CS_COUNT];
   bool may_leave, may_enter;
+  uint32_t context; /* context.get/set slot 0 */
   cm_handle *handles; /* slot 0 unused */
   uint32_t nhandles, caphandles, free_head;
 };
@@ -98,8 +108,8 @@ struct cm_rt {
   const wg_component_linker *linker;
   void **allocs;
   uint32_t nallocs, capallocs;
-  cm_rres *res;
-  uint32_t nres, capres;
+  cm_rview *views;
+  uint32_t nviews, capviews;
   cm_frame *top;
   cm_rinst *exports;
   uint32_t in_lower; /* > 0 inside a canon lower trampoline (fused adapter wording) */
@@ -117,8 +127,11 @@ struct wg_component_resource_type {
 
 /* ---- cm_instance.c */
 void *cm_rt_alloc(cm_rt *rt, size_t n); /* zeroed, freed with the instance; NULL on OOM */
-cm_rres *cm_rt_resource(cm_rt *rt, const cm_type *t); /* the runtime resource of a static type, or NULL */
-cm_rres *cm_rt_add_resource(cm_rt *rt, const cm_type *t);
+/* The runtime resource static type `t` means in instance `f` (made, unbound
+ * to any implementation, on first use of a type nobody bound); NULL on OOM. */
+cm_rres *cm_rt_resource(cm_frame *f, const cm_type *t);
+/* Binds `t` in `f` to `r`. False on OOM. */
+bool cm_rt_bind(cm_frame *f, const cm_type *t, cm_rres *r);
 
 /* ---- cm_abi.c: CanonicalABI.md lifting and lowering */
 typedef struct cm_cx {
@@ -150,19 +163,17 @@ wg_trap *cm_trap(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- cm_handles.c: handle tables (CanonicalABI.md "Handle tables") */
 wg_trap *cm_handle_add(cm_frame *f, const cm_handle *h, uint32_t *idx);
-wg_trap *cm_handle_get(cm_frame *f, uint32_t idx, const cm_type *rt, cm_handle **out);
-wg_trap *cm_handle_remove(cm_frame *f, uint32_t idx, const cm_type *rt, cm_handle *out);
+wg_trap *cm_handle_get(cm_frame *f, uint32_t idx, const cm_rres *rt, cm_handle **out);
+wg_trap *cm_handle_remove(cm_frame *f, uint32_t idx, const cm_rres *rt, cm_handle *out);
 wg_trap *cm_lift_own(cm_cx *cx, const cm_type *t, uint32_t idx, wg_cval *out);
 wg_trap *cm_lift_borrow(cm_cx *cx, const cm_type *t, uint32_t idx, wg_cval *out);
 wg_trap *cm_lower_own(cm_cx *cx, const cm_type *t, const wg_cval *v, uint32_t *idx);
 wg_trap *cm_lower_borrow(cm_cx *cx, const cm_type *t, const wg_cval *v, uint32_t *idx);
 void cm_cx_release_lenders(cm_cx *cx);
 /* canon resource.new / rep / drop on frame `f` */
-wg_trap *cm_resource_new(cm_frame *f, const cm_type *rt, uint32_t rep, uint32_t *idx);
-wg_trap *cm_resource_rep(cm_frame *f, const cm_type *rt, uint32_t idx, uint32_t *rep);
-wg_trap *cm_resource_drop(cm_frame *f, const cm_type *rt, uint32_t idx);
-/* The resource type (root) named by own/borrow type `t`. */
-static inline const cm_type *cm_res_of(const cm_type *t) { return cm_root(t->elem); }
+wg_trap *cm_resource_new(cm_frame *f, const cm_rres *rt, uint32_t rep, uint32_t *idx);
+wg_trap *cm_resource_rep(cm_frame *f, const cm_rres *rt, uint32_t idx, uint32_t *rep);
+wg_trap *cm_resource_drop(cm_frame *f, const cm_rres *rt, uint32_t idx);
 
 /* ---- calls */
 wg_trap *cm_call(cm_rfunc *f, const wg_cval *args, size_t nargs, wg_cval *results, size_t nresults);
