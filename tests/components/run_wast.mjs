@@ -23,7 +23,7 @@ const here = path.dirname(url.fileURLToPath(import.meta.url));
 const jcoApi = path.join(here, '../../scripts/npm/node_modules/@bytecodealliance/jco/dist/api.js');
 const [wasmgate, testdir, outdir, ...flags] = process.argv.slice(2);
 if (!wasmgate || !testdir || !outdir) {
-  console.error('usage: run_wast.mjs WASMGATE TESTDIR OUTDIR [--strict] [--include-async]');
+  console.error('usage: run_wast.mjs WASMGATE TESTDIR OUTDIR [--strict] [--include-async] [--driver=CM_DRIVER]');
   process.exit(2);
 }
 if (!fs.existsSync(jcoApi)) { console.log('skip: jco not installed'); process.exit(77); }
@@ -192,6 +192,7 @@ for (const file of files) {
     } else { t.skipped++; continue; }
     const bin = await toBinary(s, comp);
     if (bin.skip) { t.skipped++; continue; }
+    if ((bin.error || bin.skip) && h === 'component') { runGroup(group, rel); group = null; }
     if (bin.error) {
       if (expect === 'valid') { t.parseErrors++; mismatches.push(`${rel}:${line}: jco parse failed: ${bin.error}`); }
       else { t.skipped++; } // invalid/malformed text that wasm-tools itself refuses to encode
@@ -227,5 +228,5 @@ for (const file of files) {
 fs.writeFileSync(path.join(outdir, 'mismatches.txt'), mismatches.join('\n') + '\n');
 if (driver) console.log(`EXECUTION: ${exec.pass} passed, ${exec.fail} failed, ${exec.error} not run (unsupported or not instantiable)`);
 console.log(`TOTAL ${files.length} scripts: valid ${total.validOk}/${total.valid}, invalid rejected ${total.invalidRejected}/${total.invalid} (same message ${total.invalidMsg}), malformed rejected ${total.malformedRejected}/${total.malformed}, skipped ${total.skipped}, jco parse errors ${total.parseErrors}, crashes ${total.crashes}`);
-const bad = total.crashes + (total.valid - total.validOk) + (total.invalid - total.invalidRejected) + (total.malformed - total.malformedRejected);
+const bad = total.crashes + (total.valid - total.validOk) + (total.invalid - total.invalidRejected) + (total.malformed - total.malformedRejected) + exec.fail + exec.error;
 process.exit(flags.includes('--strict') && bad ? 1 : total.crashes ? 1 : 0);
