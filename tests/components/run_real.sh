@@ -79,7 +79,40 @@ else
   fail "building the greeter component: $(tail -3 "$g.log")"
 fi
 
-# 3. Truncated copies of a real component fail cleanly, with an offset.
+# 3. Running them: `wasm run` of the command components prints what the
+#    preview1 build prints (same arguments, environment and stdin), and what
+#    `jco run` (node + preview2-shim, the differential oracle) prints.
+printf 'abc\ndef\n' >"$out/stdin.txt"
+# (not wasi_stdio: through the adapter, WASI 0.2 stdio has no file type)
+for name in hello kernels upper; do
+  comp=$out/$name.component.wasm core=$out/$name.wasm
+  [ -f "$comp" ] || { fail "run $name: not built"; continue; }
+  "$wasmgate" wasm run --env A=B "$core" x y <"$out/stdin.txt" >"$out/$name.p1.out" 2>&1
+  p1=$?
+  "$wasmgate" wasm run --env A=B "$comp" x y <"$out/stdin.txt" >"$out/$name.p2.out" 2>&1
+  p2=$?
+  if [ $p1 -eq $p2 ] && cmp -s "$out/$name.p1.out" "$out/$name.p2.out"; then ok; else
+    fail "run $name: component output differs from preview1 (exit $p2 vs $p1): $(diff "$out/$name.p1.out" "$out/$name.p2.out" | head -3)"
+  fi
+  case $name in hello|upper|kernels)
+    node "$jco" run "$comp" x y <"$out/stdin.txt" >"$out/$name.jco.out" 2>"$out/$name.jco.err"
+    if cmp -s "$out/$name.jco.out" "$out/$name.p2.out"; then ok; else
+      fail "run $name: differs from jco run: $(diff "$out/$name.jco.out" "$out/$name.p2.out" | head -3)"
+    fi;;
+  esac
+done
+printf 'int main(void) { return 3; }\n' >"$out/exit3.c"
+if clang-19 --target=wasm32-wasi -O2 "$out/exit3.c" -o "$out/exit3.wasm" &&
+   node "$jco" new "$out/exit3.wasm" --wasi-command -o "$out/exit3.component.wasm" >/dev/null 2>&1; then
+  # wasi:cli/exit takes a result: any failure is status 1 (as jco run and wasmtime)
+  "$wasmgate" wasm run "$out/exit3.component.wasm"
+  rc=$?
+  if [ $rc -eq 1 ]; then ok; else fail "exit status of a component returning 3: got $rc, want 1"; fi
+else
+  fail "building exit3"
+fi
+
+# 4. Truncated copies of a real component fail cleanly, with an offset.
 comp=$out/hello.component.wasm
 if [ -f "$comp" ]; then
   size=$(stat -c %s "$comp")
