@@ -138,6 +138,9 @@ static wg_trap *call_lifted(cm_rfunc *fn, const wg_cval *args, size_t nargs, wg_
     f->may_leave = true;
   }
   f->may_enter = true;
+  if (borrows) /* the call trapped with borrows still held: they must not point at this frame */
+    for (uint32_t i = 1; i < f->nhandles; i++)
+      if (f->handles[i].borrow_scope == &borrows) f->handles[i].borrow_scope = NULL;
   if (pt != pbuf) free((void *)pt);
   if (tr)
     for (size_t i = 0; i < nresults; i++) wg_cval_free(&results[i]);
