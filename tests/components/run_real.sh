@@ -101,6 +101,16 @@ for name in hello kernels upper; do
     fi;;
   esac
 done
+# wasi:filesystem: the file guest does the same in a --dir sandbox and leaves the same tree
+if [ -f "$out/wasi_files.component.wasm" ]; then
+  rm -rf "$out/fs1" "$out/fs2" && mkdir -p "$out/fs1" "$out/fs2"
+  "$wasmgate" wasm run --dir "$out/fs1:/sandbox" "$out/wasi_files.wasm" /sandbox >"$out/wasi_files.p1.out" 2>&1
+  "$wasmgate" wasm run --dir "$out/fs2:/sandbox" "$out/wasi_files.component.wasm" /sandbox >"$out/wasi_files.p2.out" 2>&1
+  if cmp -s "$out/wasi_files.p1.out" "$out/wasi_files.p2.out"; then ok; else
+    fail "wasi_files component: $(diff "$out/wasi_files.p1.out" "$out/wasi_files.p2.out" | head -3)"
+  fi
+  if [ "$(cd "$out/fs1" && find . | sort)" = "$(cd "$out/fs2" && find . | sort)" ]; then ok; else fail "wasi_files component: different tree"; fi
+fi
 printf 'int main(void) { return 3; }\n' >"$out/exit3.c"
 if clang-19 --target=wasm32-wasi -O2 "$out/exit3.c" -o "$out/exit3.wasm" &&
    node "$jco" new "$out/exit3.wasm" --wasi-command -o "$out/exit3.component.wasm" >/dev/null 2>&1; then

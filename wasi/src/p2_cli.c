@@ -7,23 +7,61 @@
  * monotonic-clock (now, resolution); wasi:random/random, insecure and
  * insecure-seed. Streams are the context's descriptors 0, 1, 2, so output
  * capture, stdin buffers and the strict sandbox behave as for preview1.
- * What is not here (filesystem, sockets, poll) is left to the linker's
- * unknown-import handling: it traps when called.
+ * wasi:filesystem is in p2_fs.c. What is not here (sockets, poll) is left
+ * to the linker's unknown-import handling: it traps when called.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 
-#include "host.h"
-#include "wasmgate_component.h"
+#include "p2.h"
 #include "wgwasi.h"
 
-#define V "@0.2.12"
+#define V P2_V
 
-typedef struct p2 {
-  wg_wasi *w;
-  const wg_component_resource_type *output, *input, *error;
-} p2;
+bool p2_stream_get(p2 *p, uint32_t rep, uint32_t *fd, int64_t *offset) {
+  if (rep < 3) {
+    *fd = rep;
+    *offset = -1;
+    return true;
+  }
+  if (rep < P2_STREAM_BASE || rep - P2_STREAM_BASE >= p->nstreams || !p->streams[rep - P2_STREAM_BASE].used) return false;
+  p2_stream *s = &p->streams[rep - P2_STREAM_BASE];
+  *fd = s->fd;
+  *offset = s->append ? -1 : (int64_t)s->offset;
+  return true;
+}
+
+void p2_stream_advance(p2 *p, uint32_t rep, uint64_t n) {
+  if (rep >= P2_STREAM_BASE && rep - P2_STREAM_BASE < p->nstreams) p->streams[rep - P2_STREAM_BASE].offset += n;
+}
+
+uint32_t p2_stream_new(p2 *p, uint32_t fd, uint64_t offset, bool append) {
+  uint32_t i = 0;
+  while (i < p->nstreams && p->streams[i].used) i++;
+  if (i == p->nstreams) {
+    if (p->nstreams >= 65536) return UINT32_MAX;
+    p2_stream *v = realloc(p->streams, (p->nstreams + 1) * sizeof *v);
+    if (!v) return UINT32_MAX;
+    p->streams = v;
+    p->nstreams++;
+  }
+  p->streams[i] = (p2_stream){.used = true, .append = append, .fd = fd, .offset = offset};
+  return P2_STREAM_BASE + i;
+}
+
+/* [resource-drop] of a stream (the host's destructor). */
+static void stream_drop(void *env, uint32_t rep) {
+  p2 *p = env;
+  if (rep >= P2_STREAM_BASE && rep - P2_STREAM_BASE < p->nstreams) p->streams[rep - P2_STREAM_BASE].used = false;
+}
+
+static void p2_free(void *env) {
+  p2 *p = env;
+  free(p->streams);
+  free(p->dirs);
+  free(p);
+}
 
 static wg_trap *oom(void) { return wg_trap_new(WG_TRAP_RESOURCE, "out of memory"); }
 
@@ -83,15 +121,6 @@ static wg_trap *get_arguments(void *env, const wg_cval *a, size_t na, wg_cval *r
   return NULL;
 }
 
-/* wasi:filesystem/preopens get-directories: no directories yet (the
- * filesystem interfaces are the next slice; --dir is not visible to
- * components). */
-static wg_trap *no_dirs(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
-  (void)env, (void)a, (void)na, (void)nr;
-  *r = (wg_cval){.kind = WG_CVAL_LIST};
-  return NULL;
-}
-
 static wg_trap *none(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)env, (void)a, (void)na, (void)nr;
   *r = (wg_cval){.kind = WG_CVAL_OPTION};
@@ -140,15 +169,19 @@ static wg_trap *write_(void *env, const wg_cval *a, size_t na, wg_cval *r, size_
   if (!buf) return oom();
   for (size_t i = 0; i < n; i++) buf[i] = (uint8_t)a[1].of.seq.ptr[i].of.u;
   bool closed = false;
-  while (done < n) {
+  uint32_t fd;
+  int64_t off;
+  if (!p2_stream_get(p, a[0].of.handle.rep, &fd, &off)) closed = true;
+  while (!closed && done < n) {
     struct iovec iov = {buf + done, n - done};
     size_t w = 0;
-    if (wasi_fd_write(p->w, a[0].of.handle.rep, &iov, 1, -1, &w) || !w) {
+    if (wasi_fd_write(p->w, fd, &iov, 1, off < 0 ? -1 : off + (int64_t)done, &w) || !w) {
       closed = true;
       break;
     }
     done += w;
   }
+  p2_stream_advance(p, a[0].of.handle.rep, done);
   free(buf);
   return stream_result(r, NULL, closed);
 }
@@ -166,7 +199,11 @@ static wg_trap *read_(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t
   uint8_t *buf = malloc(want ? want : 1);
   if (!buf) return oom();
   struct iovec iov = {buf, want};
-  int e = want ? wasi_fd_read(p->w, a[0].of.handle.rep, &iov, 1, -1, &got) : 0;
+  uint32_t fd;
+  int64_t off;
+  int e = !p2_stream_get(p, a[0].of.handle.rep, &fd, &off) ? WE_BADF
+          : want ? wasi_fd_read(p->w, fd, &iov, 1, off, &got) : 0;
+  p2_stream_advance(p, a[0].of.handle.rep, got);
   if (e || (want && !got)) {
     free(buf);
     return stream_result(r, NULL, true);
@@ -296,7 +333,6 @@ static const struct {
     {"wasi:random/insecure" V, "get-insecure-random-bytes", random_bytes},
     {"wasi:random/insecure" V, "get-insecure-random-u64", random_u64},
     {"wasi:random/insecure-seed" V, "insecure-seed", insecure_seed},
-    {"wasi:filesystem/preopens" V, "get-directories", no_dirs},
 };
 
 bool wg_wasi_p2_define(wg_wasi *w, wg_component_linker *l, char *err, size_t errlen) {
@@ -308,11 +344,12 @@ bool wg_wasi_p2_define(wg_wasi *w, wg_component_linker *l, char *err, size_t err
   }
   p->w = w;
   /* the context outlives the linker's functions: p is freed with the first one */
-  bool ok = wg_component_linker_define_resource(l, "wasi:io/streams" V, "output-stream", NULL, NULL, &p->output, &e) &&
-            wg_component_linker_define_resource(l, "wasi:io/streams" V, "input-stream", NULL, NULL, &p->input, &e) &&
+  bool ok = wg_component_linker_define_resource(l, "wasi:io/streams" V, "output-stream", stream_drop, p, &p->output, &e) &&
+            wg_component_linker_define_resource(l, "wasi:io/streams" V, "input-stream", stream_drop, p, &p->input, &e) &&
             wg_component_linker_define_resource(l, "wasi:io/error" V, "error", NULL, NULL, &p->error, &e);
   for (size_t i = 0; ok && i < sizeof funcs / sizeof *funcs; i++)
-    ok = wg_component_linker_define_func(l, funcs[i].inst, funcs[i].name, funcs[i].fn, p, i == 0 ? free : NULL, &e);
+    ok = wg_component_linker_define_func(l, funcs[i].inst, funcs[i].name, funcs[i].fn, p, i == 0 ? p2_free : NULL, &e);
+  ok = ok && p2_fs_define(p, l, &e);
   if (!ok) {
     snprintf(err, errlen, "%s", e ? wg_error_message(e) : "out of memory");
     wg_error_delete(e);
