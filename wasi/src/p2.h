@@ -21,12 +21,15 @@ typedef struct p2_stream {
 
 typedef struct p2 {
   wg_wasi *w;
-  const wg_component_resource_type *output, *input, *error, *descriptor, *dirstream;
+  const wg_component_resource_type *output, *input, *error, *descriptor, *dirstream, *pollable;
   p2_stream *streams;
   uint32_t nstreams;
   /* directory-entry-streams: a descriptor and the next cookie */
   struct { bool used; uint32_t fd; uint64_t cookie; } *dirs;
   uint32_t ndirs;
+  /* pollables: a monotonic deadline (0: ready) */
+  struct { bool used; uint64_t at; } *polls;
+  uint32_t npolls;
 } p2;
 
 /* The descriptor and offset (-1: the descriptor's own position) of stream
@@ -38,5 +41,6 @@ void p2_stream_advance(p2 *p, uint32_t rep, uint64_t n);
 uint32_t p2_stream_new(p2 *p, uint32_t fd, uint64_t offset, bool append);
 
 bool p2_fs_define(p2 *p, wg_component_linker *l, wg_error **e);
+bool p2_poll_define(p2 *p, wg_component_linker *l, wg_error **e);
 
 #endif

@@ -7,7 +7,7 @@
  * monotonic-clock (now, resolution); wasi:random/random, insecure and
  * insecure-seed. Streams are the context's descriptors 0, 1, 2, so output
  * capture, stdin buffers and the strict sandbox behave as for preview1.
- * wasi:filesystem is in p2_fs.c. What is not here (sockets, poll) is left
+ * wasi:filesystem is in p2_fs.c, wasi:io/poll in p2_poll.c. What is not here (sockets) is left
  * to the linker's unknown-import handling: it traps when called.
  */
 #include <stdlib.h>
@@ -60,6 +60,7 @@ static void p2_free(void *env) {
   p2 *p = env;
   free(p->streams);
   free(p->dirs);
+  free(p->polls);
   free(p);
 }
 
@@ -349,7 +350,7 @@ bool wg_wasi_p2_define(wg_wasi *w, wg_component_linker *l, char *err, size_t err
             wg_component_linker_define_resource(l, "wasi:io/error" V, "error", NULL, NULL, &p->error, &e);
   for (size_t i = 0; ok && i < sizeof funcs / sizeof *funcs; i++)
     ok = wg_component_linker_define_func(l, funcs[i].inst, funcs[i].name, funcs[i].fn, p, i == 0 ? p2_free : NULL, &e);
-  ok = ok && p2_fs_define(p, l, &e);
+  ok = ok && p2_fs_define(p, l, &e) && p2_poll_define(p, l, &e);
   if (!ok) {
     snprintf(err, errlen, "%s", e ? wg_error_message(e) : "out of memory");
     wg_error_delete(e);
