@@ -533,27 +533,37 @@ static wg_val next(flat_in *in, uint8_t want) {
   return r;
 }
 
+/* The common cases without copying a wg_val around. */
+static inline int32_t next_i32(flat_in *in) {
+  if (in->i < in->n && in->v[in->i].kind == WG_I32) return in->v[in->i++].of.i32;
+  return next(in, WG_I32).of.i32;
+}
+static inline int64_t next_i64(flat_in *in) {
+  if (in->i < in->n && in->v[in->i].kind == WG_I64) return in->v[in->i++].of.i64;
+  return next(in, WG_I64).of.i64;
+}
+
 static wg_trap *lift_flat(cm_cx *cx, const cm_type *t, flat_in *in, wg_cval *out) {
   t = cm_root(t);
   out->kind = t->kind <= CM_MAP ? kind_of[t->kind] : WG_CVAL_BOOL;
   switch (t->kind) {
-  case CM_BOOL: out->of.b = next(in, WG_I32).of.i32 != 0; return NULL;
-  case CM_S8: out->of.s = (int8_t)next(in, WG_I32).of.i32; return NULL;
-  case CM_S16: out->of.s = (int16_t)next(in, WG_I32).of.i32; return NULL;
-  case CM_S32: out->of.s = next(in, WG_I32).of.i32; return NULL;
-  case CM_U8: out->of.u = (uint8_t)next(in, WG_I32).of.i32; return NULL;
-  case CM_U16: out->of.u = (uint16_t)next(in, WG_I32).of.i32; return NULL;
-  case CM_U32: out->of.u = (uint32_t)next(in, WG_I32).of.i32; return NULL;
-  case CM_S64: out->of.s = next(in, WG_I64).of.i64; return NULL;
-  case CM_U64: out->of.u = (uint64_t)next(in, WG_I64).of.i64; return NULL;
+  case CM_BOOL: out->of.b = next_i32(in) != 0; return NULL;
+  case CM_S8: out->of.s = (int8_t)next_i32(in); return NULL;
+  case CM_S16: out->of.s = (int16_t)next_i32(in); return NULL;
+  case CM_S32: out->of.s = next_i32(in); return NULL;
+  case CM_U8: out->of.u = (uint8_t)next_i32(in); return NULL;
+  case CM_U16: out->of.u = (uint16_t)next_i32(in); return NULL;
+  case CM_U32: out->of.u = (uint32_t)next_i32(in); return NULL;
+  case CM_S64: out->of.s = next_i64(in); return NULL;
+  case CM_U64: out->of.u = (uint64_t)next_i64(in); return NULL;
   case CM_F32: out->of.f32 = next(in, WG_F32).of.f32; return NULL;
   case CM_F64: out->of.f64 = next(in, WG_F64).of.f64; return NULL;
-  case CM_CHAR: out->of.c = (uint32_t)next(in, WG_I32).of.i32; return check_char(out->of.c);
-  case CM_FLAGS: out->of.flags = t->n ? (uint32_t)next(in, WG_I32).of.i32 : 0;
+  case CM_CHAR: out->of.c = (uint32_t)next_i32(in); return check_char(out->of.c);
+  case CM_FLAGS: out->of.flags = t->n ? (uint32_t)next_i32(in) : 0;
     if (t->n < 32) out->of.flags &= (1u << t->n) - 1;
     return NULL;
   case CM_STRING: case CM_LIST: case CM_MAP: {
-    uint32_t p = (uint32_t)next(in, WG_I32).of.i32, l = (uint32_t)next(in, WG_I32).of.i32;
+    uint32_t p = (uint32_t)next_i32(in), l = (uint32_t)next_i32(in);
     return t->kind == CM_STRING ? lift_string(cx, p, l, out) : lift_list(cx, t, p, l, out);
   }
   case CM_FIXED_LIST: case CM_RECORD: case CM_TUPLE: {
@@ -567,7 +577,7 @@ static wg_trap *lift_flat(cm_cx *cx, const cm_type *t, flat_in *in, wg_cval *out
     return NULL;
   }
   case CM_ENUM: {
-    uint32_t c = (uint32_t)next(in, WG_I32).of.i32;
+    uint32_t c = (uint32_t)next_i32(in);
     if (c >= t->n) return cm_trap("invalid variant discriminant");
     out->of.var.disc = c;
     return NULL;
@@ -575,7 +585,7 @@ static wg_trap *lift_flat(cm_cx *cx, const cm_type *t, flat_in *in, wg_cval *out
   case CM_VARIANT: case CM_OPTION: case CM_RESULT: {
     uint8_t flat[CM_MAX_FLAT_PARAMS + 2];
     uint32_t width = cm_flatten(t, flat, CM_MAX_FLAT_PARAMS + 2) - 1;
-    uint32_t c = (uint32_t)next(in, WG_I32).of.i32, start = in->i;
+    uint32_t c = (uint32_t)next_i32(in), start = in->i;
     if (c >= case_count(t)) return cm_trap("invalid variant discriminant");
     out->of.var.disc = c;
     const cm_type *ct = case_type(t, c);
@@ -587,8 +597,8 @@ static wg_trap *lift_flat(cm_cx *cx, const cm_type *t, flat_in *in, wg_cval *out
     in->i = start + width;
     return tr;
   }
-  case CM_OWN: return cm_lift_own(cx, t, (uint32_t)next(in, WG_I32).of.i32, out);
-  case CM_BORROW: return cm_lift_borrow(cx, t, (uint32_t)next(in, WG_I32).of.i32, out);
+  case CM_OWN: return cm_lift_own(cx, t, (uint32_t)next_i32(in), out);
+  case CM_BORROW: return cm_lift_borrow(cx, t, (uint32_t)next_i32(in), out);
   default: return cm_trap("type not supported by the synchronous canonical ABI");
   }
 }
@@ -692,7 +702,8 @@ static uint32_t tuple_layout(const cm_type *const *types, uint32_t n, uint32_t *
 wg_trap *cm_lift_values(cm_cx *cx, const cm_type *const *types, uint32_t n, const wg_val *flat, uint32_t nflat,
                         uint32_t max_flat, wg_cval *out) {
   wg_trap *tr = NULL;
-  if (flat_count(types, n) > max_flat) {
+  bool spilled = max_flat == CM_SPILLED ? true : max_flat == CM_NOT_SPILLED ? false : flat_count(types, n) > max_flat;
+  if (spilled) {
     uint32_t a, ptr = nflat ? (uint32_t)flat[0].of.i32 : 0;
     uint32_t *offs = malloc((n ? n : 1) * sizeof *offs);
     if (!offs) return oom();

@@ -196,7 +196,7 @@ static wg_trap *lower_cb(void *env, wg_instance *caller, const wg_val *args, wg_
   cm_cx cx = {.inst = f, .o = &e->opts, .store = f->rt->store, .fused = e->callee->kind == RF_LIFTED};
   wg_cval res = {0};
   size_t nres = ft->elem ? 1 : 0;
-  wg_trap *tr = cm_lift_values(&cx, pt, ft->n, args, e->nflat_params, CM_MAX_FLAT_PARAMS, vals);
+  wg_trap *tr = cm_lift_values(&cx, pt, ft->n, args, e->nflat_params, e->spill_params ? CM_SPILLED : CM_NOT_SPILLED, vals);
   f->rt->in_lower++;
   if (!tr) tr = cm_call(e->callee, vals, ft->n, &res, nres);
   f->rt->in_lower--;

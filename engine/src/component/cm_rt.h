@@ -149,7 +149,10 @@ uint32_t cm_abi_size(const cm_type *t);
 const cm_type *cm_list_elem(const cm_type *t, cm_type *tmp, cm_field *f);
 uint32_t cm_abi_align(const cm_type *t);
 /* Lifts the function's parameters (results: `ft->elem` wrapped) from flat
- * core values, through memory when they exceed `max_flat`. */
+ * core values, through memory when they exceed `max_flat` (CM_SPILLED /
+ * CM_NOT_SPILLED: the caller knows). */
+#define CM_SPILLED (UINT32_MAX - 1)
+#define CM_NOT_SPILLED UINT32_MAX
 wg_trap *cm_lift_values(cm_cx *cx, const cm_type *const *types, uint32_t n, const wg_val *flat, uint32_t nflat,
                         uint32_t max_flat, wg_cval *out);
 /* Lowers values to flat core values (at most `max_flat`, else stored in
