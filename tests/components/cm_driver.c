@@ -2,7 +2,7 @@
  * cm_driver.c: runs the execution commands of the component-model test
  * suite's .wast scripts against one component (run_wast.mjs feeds it).
  *
- *   cm_driver FILE.wasm < commands
+ *   cm_driver FILE.wasm [--wasi] < commands
  *
  * Each input line is one command as an s-expression: `(invoke "f" ARGS)`,
  * `(assert_return (invoke "f" ARGS) RESULT?)` or `(assert_trap (invoke "f"
@@ -13,7 +13,8 @@
  * `(tuple.const ...)`, `(char.const "c")`, `(bool.const true)`). Values are
  * read by the function's types. One output line per command: `pass`,
  * `fail WHY` or `error WHY`. The component is instantiated once (imports it
- * has are defined as trapping functions); exit 2 when that fails.
+ * has are defined as trapping functions; with --wasi, WASI 0.2 is defined
+ * first, its output captured); exit 2 when that fails.
  */
 #include <ctype.h>
 #include <math.h>
@@ -22,6 +23,7 @@
 #include <string.h>
 
 #include "../../engine/src/component/cm_rt.h"
+#include "wgwasi.h"
 
 /* ------------------------------------------------------------ s-expressions */
 
@@ -285,7 +287,8 @@ static void run(const sx *cmd) {
     } else if (tr) {
       printf("fail trapped: %s\n", wg_trap_message(tr));
     } else if (!strcmp(h, "assert_return") && nr && !same(&res, &want)) {
-      printf("fail wrong result\n");
+      if (res.kind == WG_CVAL_STRING) printf("fail wrong result \"%.*s\"\n", (int)res.of.str.len, res.of.str.ptr);
+      else printf("fail wrong result\n");
     } else {
       printf("pass\n");
     }
@@ -314,6 +317,16 @@ int main(int argc, char **argv) {
     return 2;
   }
   wg_component_linker *l = wg_component_linker_new();
+  wg_wasi *w = NULL;
+  if (argc > 2 && !strcmp(argv[2], "--wasi")) {
+    const char *args[] = {argv[1]};
+    wg_wasi_config wc = {.argc = 1, .argv = args, .capture_output = true};
+    char e[256];
+    if (!(w = wg_wasi_new(&wc, e, sizeof e)) || !wg_wasi_p2_define(w, l, e, sizeof e)) {
+      printf("error wasi: %s\n", e);
+      return 2;
+    }
+  }
   wg_component_linker_allow_unknown_imports(l, true);
   wg_store *s = wg_store_new(NULL, NULL);
   inst = wg_component_linker_instantiate(l, s, c, &err, &trap);
@@ -336,6 +349,7 @@ int main(int argc, char **argv) {
   wg_trap_delete(trap);
   wg_store_delete(s);
   wg_component_linker_delete(l);
+  wg_wasi_delete(w);
   wg_component_delete(c);
   return rc;
 }
