@@ -169,9 +169,10 @@ typedef struct wg_component_func wg_component_func;
 /* A host function. `args` (nargs, as the import's function type declares,
  * owned by the engine) and `results` (nresults: 0 or 1, zeroed; fill them,
  * ownership passes to the engine). `env` is the one given at definition.
- * Return NULL, or a trap (owned by the engine) to trap the caller; a trap
- * with code WG_TRAP_HOST and message "exit:N" is how wasi:cli/exit ends a
- * run (the embedder reads it back from wg_component_func_call). */
+ * Return NULL, or a trap (owned by the engine) to trap the caller: the
+ * trap unwinds the guest and comes back from wg_component_func_call (this
+ * is how wasi:cli/exit ends a run: a WG_TRAP_HOST "exit" trap, with the
+ * status kept by the WASI context, wg_wasi_exited). */
 typedef wg_trap *(*wg_component_host_fn)(void *env, const wg_cval *args, size_t nargs, wg_cval *results,
                                           size_t nresults);
 
