@@ -2,7 +2,7 @@
  * cm_driver.c: runs the execution commands of the component-model test
  * suite's .wast scripts against one component (run_wast.mjs feeds it).
  *
- *   cm_driver FILE.wasm [--wasi] < commands
+ *   cm_driver FILE.wasm [--no-wasi] < commands
  *
  * Each input line is one command as an s-expression: `(invoke "f" ARGS)`,
  * `(assert_return (invoke "f" ARGS) RESULT?)` or `(assert_trap (invoke "f"
@@ -13,8 +13,8 @@
  * `(tuple.const ...)`, `(char.const "c")`, `(bool.const true)`). Values are
  * read by the function's types. One output line per command: `pass`,
  * `fail WHY` or `error WHY`. The component is instantiated once (imports it
- * has are defined as trapping functions; with --wasi, WASI 0.2 is defined
- * first, its output captured); exit 2 when that fails.
+ * has are defined as trapping functions, after WASI 0.2 at 0.2.12 unless
+ * --no-wasi, its output captured); exit 2 when that fails.
  */
 #include <ctype.h>
 #include <math.h>
@@ -318,7 +318,7 @@ int main(int argc, char **argv) {
   }
   wg_component_linker *l = wg_component_linker_new();
   wg_wasi *w = NULL;
-  if (argc > 2 && !strcmp(argv[2], "--wasi")) {
+  if (!(argc > 2 && !strcmp(argv[2], "--no-wasi"))) {
     const char *args[] = {argv[1]};
     wg_wasi_config wc = {.argc = 1, .argv = args, .capture_output = true};
     char e[256];

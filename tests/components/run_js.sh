@@ -3,7 +3,7 @@
 # built at test time (never committed): tests/components/js/hello.js with its
 # WIT world through `jco componentize` (componentize-js: SpiderMonkey in
 # StarlingMonkey, about 12 MB of component), then run through the embedding
-# API with WASI 0.2 defined (cm_driver --wasi): greet("wasmgate") must return
+# API with WASI 0.2 defined (cm_driver): greet("wasmgate") must return
 # what the JavaScript computes. Exit 77 (skip) when node, jco or
 # componentize-js is missing.
 set -uo pipefail
@@ -25,7 +25,7 @@ if ! JCO_SHIM_FS=$shim node --import "$here/jco_preopen.mjs" "$jco" componentize
 fi
 echo "built $(stat -c %s "$comp") bytes"
 got=$(echo '(assert_return (invoke "greet" (str.const "wasmgate")) (str.const "hello wasmgate from js (2,4,6)"))
-(assert_return (invoke "greet" (str.const "é☃🍰")) (str.const "hello é☃🍰 from js (2,4,6)"))' | "$driver" "$comp" --wasi)
+(assert_return (invoke "greet" (str.const "é☃🍰")) (str.const "hello é☃🍰 from js (2,4,6)"))' | "$driver" "$comp")
 echo "$got"
 [ "$got" = "pass
 pass" ] || { echo "FAIL: the JavaScript component"; exit 1; }
