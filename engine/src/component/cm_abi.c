@@ -283,6 +283,11 @@ static wg_trap *lift_string(cm_cx *cx, uint32_t ptr, uint32_t tagged, wg_cval *o
       if (!l) return cm_trap(inc ? "incomplete utf-8 byte sequence" : "invalid utf-8");
       i += l;
     }
+    if (cx->borrow_strings) { /* a view of guest memory for a host call (cm_unborrow before freeing) */
+      out->of.str.ptr = (char *)p;
+      out->of.str.len = units;
+      return NULL;
+    }
     return wg_cval_string(out, (const char *)p, units) ? NULL : oom();
   }
   char *s = malloc((size_t)units * 3 + 1);
@@ -672,6 +677,19 @@ static wg_trap *lower_flat(cm_cx *cx, const cm_type *t, const wg_cval *v, flat_o
     return NULL;
   }
   default: return cm_trap("type not supported by the synchronous canonical ABI");
+  }
+}
+
+void cm_unborrow(wg_cval *v) {
+  switch (v->kind) {
+  case WG_CVAL_STRING: v->of.str.ptr = NULL; v->of.str.len = 0; break;
+  case WG_CVAL_LIST: case WG_CVAL_RECORD: case WG_CVAL_TUPLE:
+    for (size_t i = 0; i < v->of.seq.len; i++) cm_unborrow(&v->of.seq.ptr[i]);
+    break;
+  case WG_CVAL_VARIANT: case WG_CVAL_OPTION: case WG_CVAL_RESULT:
+    if (v->of.var.val) cm_unborrow(v->of.var.val);
+    break;
+  default: break;
   }
 }
 

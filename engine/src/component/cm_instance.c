@@ -193,7 +193,11 @@ static wg_trap *lower_cb(void *env, wg_instance *caller, const wg_val *args, wg_
   wg_cval vbuf[8], *vals = ft->n <= 8 ? vbuf : wg_cval_array(ft->n);
   if (!pt || !vals) return wg_trap_new(WG_TRAP_RESOURCE, "out of memory");
   memset(vals, 0, (ft->n ? ft->n : 1) * sizeof *vals);
-  cm_cx cx = {.inst = f, .o = &e->opts, .store = f->rt->store, .fused = e->callee->kind == RF_LIFTED};
+  /* a host callee gets utf8 strings as views of the caller's memory: nothing
+   * runs in the caller until the host returns (its instance cannot be
+   * re-entered), so they stay valid for the call */
+  cm_cx cx = {.inst = f, .o = &e->opts, .store = f->rt->store, .fused = e->callee->kind == RF_LIFTED,
+              .borrow_strings = e->callee->kind == RF_HOST && e->opts.encoding == 0};
   wg_cval res = {0};
   size_t nres = ft->elem ? 1 : 0;
   wg_trap *tr = cm_lift_values(&cx, pt, ft->n, args, e->nflat_params, e->spill_params ? CM_SPILLED : CM_NOT_SPILLED, vals);
@@ -207,7 +211,10 @@ static wg_trap *lower_cb(void *env, wg_instance *caller, const wg_val *args, wg_
                          e->spill_result ? &retptr : NULL, results, &n);
   }
   wg_cval_free(&res);
-  for (uint32_t i = 0; i < ft->n; i++) wg_cval_free(&vals[i]);
+  for (uint32_t i = 0; i < ft->n; i++) {
+    if (cx.borrow_strings) cm_unborrow(&vals[i]);
+    wg_cval_free(&vals[i]);
+  }
   if (vals != vbuf) free(vals);
   if (pt != pbuf) free((void *)pt);
   return tr;

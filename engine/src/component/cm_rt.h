@@ -142,7 +142,10 @@ typedef struct cm_cx {
   cm_handle **lenders;    /* lifting borrows from a caller: handles lent */
   uint32_t nlenders, caplenders;
   bool fused; /* component-to-component: wasmtime's adapter wording */
+  bool borrow_strings; /* lifting utf8 strings for a host call: views of guest memory */
 } cm_cx;
+/* Forgets the borrowed string views in `v` (so wg_cval_free does not free them). */
+void cm_unborrow(wg_cval *v);
 
 uint32_t cm_abi_size(const cm_type *t);
 /* The element type of a list (a map's: the (K, V) tuple, built in tmp/f). */
