@@ -23,18 +23,7 @@
 bool cm_linker_resolve(const wg_component_linker *l, cm_rt *rt, const cm_def *d, void **out, wg_error **err);
 bool cm_names_compatible(const char *want, const char *have);
 
-void *cm_rt_alloc(cm_rt *rt, size_t n) {
-  if (rt->nallocs == rt->capallocs) {
-    uint32_t cap = rt->capallocs ? rt->capallocs * 2 : 32;
-    void **v = realloc(rt->allocs, cap * sizeof *v);
-    if (!v) return NULL;
-    rt->allocs = v;
-    rt->capallocs = cap;
-  }
-  void *p = calloc(1, n ? n : 1);
-  if (p) rt->allocs[rt->nallocs++] = p;
-  return p;
-}
+void *cm_rt_alloc(cm_rt *rt, size_t n) { return wg_arena_alloc(&rt->arena, n ? n : 1); }
 
 bool cm_rt_bind(cm_frame *f, const cm_type *t, cm_rres *r) {
   cm_rt *rt = f->rt;
@@ -66,8 +55,7 @@ cm_rres *cm_rt_resource(cm_frame *f, const cm_type *t) {
 
 static void rt_free(void *p) {
   cm_rt *rt = p;
-  for (uint32_t i = 0; i < rt->nallocs; i++) free(rt->allocs[i]);
-  free(rt->allocs);
+  wg_arena_free(&rt->arena);
   free(rt->views);
   free(rt);
 }

@@ -106,8 +106,7 @@ struct cm_rt {
   wg_store *store;
   const wg_component *comp;
   const wg_component_linker *linker;
-  void **allocs;
-  uint32_t nallocs, capallocs;
+  wg_arena arena; /* everything the instance allocates, freed with the store */
   cm_rview *views;
   uint32_t nviews, capviews;
   cm_frame *top;
