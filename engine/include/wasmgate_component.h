@@ -130,7 +130,9 @@ typedef enum wg_cval_kind {
  *   OWN, BORROW handle: the resource's representation `rep` and its type.
  * Ownership: a wg_cval owns what its pointers point at (malloc'd);
  * wg_cval_free releases it. Values the engine gives a host function (args)
- * are owned by the engine for the duration of the call; results a host
+ * are owned by the engine and valid for the duration of the call only
+ * (utf8 strings may point straight into the caller's linear memory: copy
+ * what you keep, never free or write them); results a host
  * function fills in and results wg_component_func_call returns are owned
  * by their receiver (the engine frees a host's results after lowering). */
 typedef struct wg_cval wg_cval;
