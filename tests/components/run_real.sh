@@ -101,6 +101,10 @@ for name in hello kernels upper; do
     fi;;
   esac
 done
+# the store limits apply to components as to modules: --fuel
+msg=$("$wasmgate" wasm run --fuel 10 "$out/hello.component.wasm" 2>&1)
+rc=$?
+if [ $rc -eq 134 ] && [[ "$msg" == *"limit reached: all fuel consumed"* ]]; then ok; else fail "--fuel 10 on a component: $rc '$msg'"; fi
 # wasi:filesystem: the file guest does the same in a --dir sandbox and leaves the same tree
 if [ -f "$out/wasi_files.component.wasm" ]; then
   rm -rf "$out/fs1" "$out/fs2" && mkdir -p "$out/fs1" "$out/fs2"
