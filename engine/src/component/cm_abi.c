@@ -120,6 +120,8 @@ const cm_type *cm_list_elem(const cm_type *t, cm_type *tmp, cm_field *f) {
 
 /* ------------------------------------------------------------ sizes */
 
+#define CM_MAX_LIFTED_LIST (64u << 20)
+
 static uint32_t align_to(uint32_t v, uint32_t a) { return (v + a - 1) / a * a; }
 static uint32_t disc_size(uint32_t n) { return n <= 256 ? 1 : n <= 65536 ? 2 : 4; }
 
@@ -381,6 +383,9 @@ static wg_trap *lift_list(cm_cx *cx, const cm_type *t, uint32_t ptr, uint32_t le
   uint64_t bytes = (uint64_t)len * es;
   if (bytes > UINT32_MAX || !mem_at(cx, ptr, (uint32_t)bytes))
     return cm_trap(cx->fused ? "list content out-of-bounds" : "list pointer/length out of bounds of memory");
+  /* a list becomes one wg_cval per element: a guest cannot make the host
+   * allocate without bound (64M elements is 1.5 GiB of wg_cvals) */
+  if (len > CM_MAX_LIFTED_LIST) return cm_trap("list too long to lift (%u elements)", len);
   if (!(out->of.seq.ptr = wg_cval_array(len))) return oom();
   out->of.seq.len = len;
   for (uint32_t i = 0; i < len; i++) {
