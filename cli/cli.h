@@ -9,6 +9,9 @@
 #define WG_CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include "wasmgate.h"
 
 /* `wasmgate run`: the sidecar (cmd_run.c). */
 int wg_cmd_run(int argc, char **argv);
@@ -18,6 +21,11 @@ int wg_cmd_wasm(int argc, char **argv);
 
 /* `wasmgate wasm run`: a WASI program (cmd_wasm_run.c). argv[0] is "run". */
 int wg_cmd_wasm_run(int argc, char **argv);
+/* `wasm run` of a component (cmd_wasm_component.c): runs its wasi:cli/run
+ * export with context `w` in `store`, which it deletes before returning
+ * (the component instance lives in it). Returns the exit status. */
+typedef struct wg_wasi wg_wasi;
+int wg_cli_run_component(const char *path, const uint8_t *bytes, size_t len, wg_wasi *w, wg_store *store);
 
 /* `wasmgate spec-driver`: the spec testsuite's JSON-lines driver (spec_driver.c). */
 int wg_cmd_spec_driver(int argc, char **argv);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "wasmgate_component.h"
 #include "wasmgate.h"
 #include "wgwasi.h"
 
@@ -254,7 +255,8 @@ int wg_cmd_wasm_run(int argc, char **argv) {
     goto done;
   }
   wg_error *e = NULL;
-  if (!(m = wg_module_new(bytes, len, &e))) {
+  bool is_component = wg_binary_kind_of(bytes, len) == WG_BINARY_COMPONENT;
+  if (!is_component && !(m = wg_module_new(bytes, len, &e))) {
     fprintf(stderr, "%s:0x%zx: %s\n", path, wg_error_offset(e), wg_error_message(e));
     wg_error_delete(e);
     goto done;
@@ -266,6 +268,16 @@ int wg_cmd_wasm_run(int argc, char **argv) {
                        .use_stdin_fd = in_fd >= 0, .strict = strict};
   if (!store || !(w = wg_wasi_new(&wc, err, sizeof err))) {
     fprintf(stderr, "wasmgate wasm run: %s\n", store ? err : "out of memory");
+    goto done;
+  }
+  if (is_component) { /* WASI 0.2: the wasi:cli/run export */
+    if (fuel >= 0) wg_store_set_fuel(store, (uint64_t)fuel);
+    if (timeout_ms >= 0) {
+      wg_store_set_deadline(store, (uint64_t)(timeout_ms + TICK_MS - 1) / TICK_MS + 1);
+      ticking = pthread_create(&th, NULL, tick, &tk) == 0;
+    }
+    status = wg_cli_run_component(path, bytes, len, w, store);
+    store = NULL; /* deleted by wg_cli_run_component */
     goto done;
   }
   /* Preloaded modules first, each linked against WASI and the ones before it. */

@@ -13,7 +13,11 @@
  *     NUL-terminated at name_len and strongly unique per list (so never
  *     equal), sorts are in range, out-of-range lookups fail, every type prints,
  *     core modules are reachable; the component no longer refers to the
- *     caller's bytes (poisoned and freed first); dumping it works.
+ *     caller's bytes (poisoned and freed first); dumping it works;
+ *   - instantiation (every import defined as trapping, 100k fuel, a 16 MiB
+ *     store) either succeeds or fails with an error or trap, never with the
+ *     runtime's "internal error" (the recorded definitions disagreeing with
+ *     the validated index spaces).
  * A broken invariant aborts via check(), which libFuzzer reports as a crash.
  * FUZZ_DUMP=DIR records each input and the verdict (dump.h).
  */
@@ -92,6 +96,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (uint32_t i = 0; i < nm; i++) check(wg_component_core_module(c, i) != NULL);
   check(wg_component_core_module(c, nm) == NULL);
   check(wg_component_dump(c, sink));
+
+  wg_component_linker *l = wg_component_linker_new();
+  check(l != NULL);
+  wg_component_linker_allow_unknown_imports(l, true);
+  wg_store_config cfg = {.max_memory_pages = 256, .max_bytes = 16u << 20};
+  wg_store *s = wg_store_new(NULL, &cfg);
+  check(s != NULL);
+  wg_store_set_fuel(s, 100000);
+  wg_trap *trap = NULL;
+  err = NULL;
+  wg_component_instance *inst = wg_component_linker_instantiate(l, s, c, &err, &trap);
+  if (!inst) {
+    check(err || trap);
+    if (err) check(!strstr(wg_error_message(err), "internal error"));
+  }
+  wg_error_delete(err);
+  wg_trap_delete(trap);
+  wg_store_delete(s);
+  wg_component_linker_delete(l);
   wg_component_delete(c);
   return 0;
 }

@@ -7,8 +7,10 @@
  * Implements the binary format of component-model design/mvp/Binary.md
  * (version 0x0d, layer 1) and its validation rules (Explainer.md,
  * CanonicalABI.md "Canonical Definitions"). Embedded core modules are
- * decoded and validated by wg_module_new. Execution (the canonical ABI,
- * linking, instantiation) is not here yet: docs/components.md.
+ * decoded and validated by wg_module_new. Execution: a linker with host
+ * functions defined from C, instantiation, typed values (wg_cval) and calls
+ * through the synchronous canonical ABI (CanonicalABI.md); shaped after
+ * wasmtime's component C API (wasmtime/component/ headers). docs/components.md.
  */
 #ifndef WASMGATE_COMPONENT_H
 #define WASMGATE_COMPONENT_H
@@ -103,6 +105,150 @@ WG_API const wg_module *wg_component_core_module(const wg_component *c, uint32_t
  * sizes, definition counts, then imports and exports as WIT-like text.
  * Returns false on a write error. */
 WG_API bool wg_component_dump(const wg_component *c, FILE *out);
+
+
+/* ------------------------------------------------------------------ values */
+
+/* The kinds of component values (Explainer.md "Value types"). */
+typedef enum wg_cval_kind {
+  WG_CVAL_BOOL = 1, WG_CVAL_S8, WG_CVAL_U8, WG_CVAL_S16, WG_CVAL_U16, WG_CVAL_S32, WG_CVAL_U32,
+  WG_CVAL_S64, WG_CVAL_U64, WG_CVAL_F32, WG_CVAL_F64, WG_CVAL_CHAR, WG_CVAL_STRING,
+  WG_CVAL_LIST, WG_CVAL_RECORD, WG_CVAL_TUPLE, WG_CVAL_VARIANT, WG_CVAL_ENUM, WG_CVAL_OPTION,
+  WG_CVAL_RESULT, WG_CVAL_FLAGS, WG_CVAL_OWN, WG_CVAL_BORROW,
+} wg_cval_kind;
+
+/* A component value (the shape of wasmtime_component_val_t). Which member
+ * of `of` holds the value depends on `kind`:
+ *   BOOL b; S8..S64 s (sign-extended); U8..U64 u; F32 f32; F64 f64;
+ *   CHAR c (a Unicode scalar value);
+ *   STRING str: UTF-8 bytes, `len` of them (not NUL-terminated);
+ *   LIST, RECORD, TUPLE seq: the elements, record fields in declaration order;
+ *   VARIANT, OPTION, RESULT, ENUM var: `disc` the case index (option: 0 none,
+ *     1 some; result: 0 ok, 1 error), `val` its payload or NULL when the case
+ *     has none (always NULL for enums);
+ *   FLAGS flags: bit i set when flag i is (at most 32 flags);
+ *   OWN, BORROW handle: the resource's representation `rep` and its type.
+ * Ownership: a wg_cval owns what its pointers point at (malloc'd);
+ * wg_cval_free releases it. Values the engine gives a host function (args)
+ * are owned by the engine and valid for the duration of the call only
+ * (utf8 strings may point straight into the caller's linear memory: copy
+ * what you keep, never free or write them); results a host
+ * function fills in and results wg_component_func_call returns are owned
+ * by their receiver (the engine frees a host's results after lowering). */
+typedef struct wg_cval wg_cval;
+typedef struct wg_component_resource_type wg_component_resource_type;
+struct wg_cval {
+  wg_cval_kind kind;
+  union {
+    bool b;
+    int64_t s;
+    uint64_t u;
+    float f32;
+    double f64;
+    uint32_t c;
+    struct { char *ptr; size_t len; } str;
+    struct { wg_cval *ptr; size_t len; } seq;
+    struct { uint32_t disc; wg_cval *val; } var;
+    uint32_t flags;
+    struct { uint32_t rep; const void *type; } handle;
+  } of;
+};
+
+/* Releases what `v` owns (not `v` itself) and sets it to a bool false.
+ * NULL is ignored. */
+WG_API void wg_cval_free(wg_cval *v);
+/* Helpers that fill `v` (a string copies `len` bytes; false on OOM). */
+WG_API bool wg_cval_string(wg_cval *v, const char *s, size_t len);
+/* An array of `n` zeroed values (calloc), for seq/var payloads; NULL on OOM. */
+WG_API wg_cval *wg_cval_array(size_t n);
+
+/* ------------------------------------------------------------------ linking */
+
+typedef struct wg_component_linker wg_component_linker;
+typedef struct wg_component_instance wg_component_instance;
+typedef struct wg_component_func wg_component_func;
+
+/* A host function. `args` (nargs, as the import's function type declares,
+ * owned by the engine) and `results` (nresults: 0 or 1, zeroed; fill them,
+ * ownership passes to the engine). `env` is the one given at definition.
+ * Return NULL, or a trap (owned by the engine) to trap the caller: the
+ * trap unwinds the guest and comes back from wg_component_func_call (this
+ * is how wasi:cli/exit ends a run: a WG_TRAP_HOST "exit" trap, with the
+ * status kept by the WASI context, wg_wasi_exited). */
+typedef wg_trap *(*wg_component_host_fn)(void *env, const wg_cval *args, size_t nargs, wg_cval *results,
+                                          size_t nresults);
+
+/* A new, empty linker; NULL on OOM. Release with wg_component_linker_delete
+ * (after every instance made with it is gone: host functions keep `env`). */
+WG_API wg_component_linker *wg_component_linker_new(void);
+/* Releases the linker and calls the finalizers of its host functions' envs. */
+WG_API void wg_component_linker_delete(wg_component_linker *l);
+
+/* Defines host function `name` in instance `instance` ("wasi:cli/stdout@0.2.12";
+ * NULL: a top-level function import of the component). Names are copied.
+ * An interface name's version matches imports semver-compatibly: a
+ * component importing `wasi:io/streams@0.2.3` is satisfied by a definition
+ * at 0.2.12 (same major, and for 0.x the same minor; the highest
+ * compatible definition wins), as in wasmtime. The function is type-checked
+ * when called: values the host returns must match the import's type.
+ * `finalizer(env)` runs at wg_component_linker_delete. False on OOM or when
+ * the same name is defined twice (*err set). */
+WG_API bool wg_component_linker_define_func(wg_component_linker *l, const char *instance, const char *name,
+                                            wg_component_host_fn fn, void *env, void (*finalizer)(void *env),
+                                            wg_error **err);
+
+/* Defines host resource type `name` in `instance` (e.g. "output-stream" in
+ * "wasi:io/streams@0.2.12"); `dtor(env, rep)`, if any, runs when a guest
+ * drops its last owning handle. *out (may be NULL) receives the type, owned
+ * by the linker: host functions compare wg_cval handle types with it and
+ * set it on the own/borrow values they return. False on OOM (*err). */
+WG_API bool wg_component_linker_define_resource(wg_component_linker *l, const char *instance, const char *name,
+                                                void (*dtor)(void *env, uint32_t rep), void *env,
+                                                const wg_component_resource_type **out, wg_error **err);
+
+/* With `allow` true, imports the linker does not define are still accepted:
+ * functions trap when called ("unimplemented import `i#f`"), resources get a
+ * fresh type (wasmtime's define_unknown_imports_as_traps). Default false. */
+WG_API void wg_component_linker_allow_unknown_imports(wg_component_linker *l, bool allow);
+
+/* Instantiates `c` in store `s` (Explainer.md "Instance Definitions"):
+ * resolves every import through the linker, then runs the component's
+ * definitions in binary order: core modules are instantiated with
+ * wg_instance_new (their start functions run then), nested components
+ * recursively. The instance is owned by the store (freed with it); `c` and
+ * the linker must outlive the store. NULL on failure with *err set
+ * (WG_ERROR_INVALID "component imports instance `x`, but a matching
+ * implementation was not found in the linker", "... function `f` ...";
+ * WG_ERROR_RESOURCE out of memory) or *trap set (a start function or a
+ * realloc trapped). */
+WG_API wg_component_instance *wg_component_linker_instantiate(const wg_component_linker *l, wg_store *s,
+                                                              const wg_component *c, wg_error **err,
+                                                              wg_trap **trap);
+
+/* Looks up an exported function: `instance` NULL for a top-level export
+ * (`name` e.g. "greet"), else the exported instance's name
+ * ("wasi:cli/run@0.2.3"; matched semver-compatibly like imports) and the
+ * function's name in it ("run"). NULL when there is none. Owned by the
+ * instance. */
+WG_API wg_component_func *wg_component_instance_func(const wg_component_instance *inst, const char *instance,
+                                                    const char *name);
+
+/* Number of parameters and results (0 or 1) of a component function. */
+WG_API size_t wg_component_func_param_count(const wg_component_func *f);
+WG_API size_t wg_component_func_result_count(const wg_component_func *f);
+
+/* Calls a component function (CanonicalABI.md canon_lift): `args` are
+ * lowered into the callee (through its realloc when strings or lists
+ * cross, or through memory past 16 flat values), the core function runs,
+ * its results are lifted into `results` (owned by the caller: wg_cval_free)
+ * and post-return runs. Returns NULL, or a trap owned by the caller: a
+ * guest trap, or a canonical ABI violation with wasmtime's message
+ * ("invalid variant discriminant", "invalid utf-8", "unknown handle index
+ * 3", "cannot leave component instance", "realloc return: beyond end of
+ * memory", "unaligned pointer", ...); "type mismatch: ..." when `args` do
+ * not match the function's type. */
+WG_API wg_trap *wg_component_func_call(wg_component_func *f, const wg_cval *args, size_t nargs, wg_cval *results,
+                                       size_t nresults);
 
 #ifdef __cplusplus
 }

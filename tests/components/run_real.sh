@@ -8,8 +8,9 @@
 # and exports as WIT-like text; truncated copies must be rejected with
 # FILE:OFFSET: message. Exit 77 (skip) when clang-19, node or jco is missing.
 set -uo pipefail
-wasmgate=${1:?usage: run_real.sh WASMGATE OUTDIR}
+wasmgate=${1:?usage: run_real.sh WASMGATE OUTDIR [GREETER_HOST]}
 out=${2:?}
+greeter_host=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 nm=$root/scripts/npm/node_modules
@@ -69,11 +70,63 @@ if clang-19 --target=wasm32-wasi -mexec-model=reactor -O2 "$here/greeter.c" -o "
   expect "$g.dump" "export sum: func(xs: list<u32>) -> u64;"
   expect "$g.dump" "type shape = variant { circle(f32), rect(point), none };"
   expect "$g.dump" "3 canon lift, 1 canon lower"
+  # running it: the embedding API with a host `log` (greeter_host.c)
+  if [ -n "$greeter_host" ]; then
+    if "$greeter_host" "$g.component.wasm" >"$g.run.log" 2>&1; then ok; else fail "greeter_host: $(grep FAIL "$g.run.log" | head -3)"; fi
+    cat "$g.run.log"
+  fi
 else
   fail "building the greeter component: $(tail -3 "$g.log")"
 fi
 
-# 3. Truncated copies of a real component fail cleanly, with an offset.
+# 3. Running them: `wasm run` of the command components prints what the
+#    preview1 build prints (same arguments, environment and stdin), and what
+#    `jco run` (node + preview2-shim, the differential oracle) prints.
+printf 'abc\ndef\n' >"$out/stdin.txt"
+# (not wasi_stdio: through the adapter, WASI 0.2 stdio has no file type)
+for name in hello kernels upper; do
+  comp=$out/$name.component.wasm core=$out/$name.wasm
+  [ -f "$comp" ] || { fail "run $name: not built"; continue; }
+  "$wasmgate" wasm run --env A=B "$core" x y <"$out/stdin.txt" >"$out/$name.p1.out" 2>&1
+  p1=$?
+  "$wasmgate" wasm run --env A=B "$comp" x y <"$out/stdin.txt" >"$out/$name.p2.out" 2>&1
+  p2=$?
+  if [ $p1 -eq $p2 ] && cmp -s "$out/$name.p1.out" "$out/$name.p2.out"; then ok; else
+    fail "run $name: component output differs from preview1 (exit $p2 vs $p1): $(diff "$out/$name.p1.out" "$out/$name.p2.out" | head -3)"
+  fi
+  case $name in hello|upper|kernels)
+    node "$jco" run "$comp" x y <"$out/stdin.txt" >"$out/$name.jco.out" 2>"$out/$name.jco.err"
+    if cmp -s "$out/$name.jco.out" "$out/$name.p2.out"; then ok; else
+      fail "run $name: differs from jco run: $(diff "$out/$name.jco.out" "$out/$name.p2.out" | head -3)"
+    fi;;
+  esac
+done
+# the store limits apply to components as to modules: --fuel
+msg=$("$wasmgate" wasm run --fuel 10 "$out/hello.component.wasm" 2>&1)
+rc=$?
+if [ $rc -eq 134 ] && [[ "$msg" == *"limit reached: all fuel consumed"* ]]; then ok; else fail "--fuel 10 on a component: $rc '$msg'"; fi
+# wasi:filesystem: the file guest does the same in a --dir sandbox and leaves the same tree
+if [ -f "$out/wasi_files.component.wasm" ]; then
+  rm -rf "$out/fs1" "$out/fs2" && mkdir -p "$out/fs1" "$out/fs2"
+  "$wasmgate" wasm run --dir "$out/fs1:/sandbox" "$out/wasi_files.wasm" /sandbox >"$out/wasi_files.p1.out" 2>&1
+  "$wasmgate" wasm run --dir "$out/fs2:/sandbox" "$out/wasi_files.component.wasm" /sandbox >"$out/wasi_files.p2.out" 2>&1
+  if cmp -s "$out/wasi_files.p1.out" "$out/wasi_files.p2.out"; then ok; else
+    fail "wasi_files component: $(diff "$out/wasi_files.p1.out" "$out/wasi_files.p2.out" | head -3)"
+  fi
+  if [ "$(cd "$out/fs1" && find . | sort)" = "$(cd "$out/fs2" && find . | sort)" ]; then ok; else fail "wasi_files component: different tree"; fi
+fi
+printf 'int main(void) { return 3; }\n' >"$out/exit3.c"
+if clang-19 --target=wasm32-wasi -O2 "$out/exit3.c" -o "$out/exit3.wasm" &&
+   node "$jco" new "$out/exit3.wasm" --wasi-command -o "$out/exit3.component.wasm" >/dev/null 2>&1; then
+  # wasi:cli/exit takes a result: any failure is status 1 (as jco run and wasmtime)
+  "$wasmgate" wasm run "$out/exit3.component.wasm"
+  rc=$?
+  if [ $rc -eq 1 ]; then ok; else fail "exit status of a component returning 3: got $rc, want 1"; fi
+else
+  fail "building exit3"
+fi
+
+# 4. Truncated copies of a real component fail cleanly, with an offset.
 comp=$out/hello.component.wasm
 if [ -f "$comp" ]; then
   size=$(stat -c %s "$comp")

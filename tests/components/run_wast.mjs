@@ -23,7 +23,7 @@ const here = path.dirname(url.fileURLToPath(import.meta.url));
 const jcoApi = path.join(here, '../../scripts/npm/node_modules/@bytecodealliance/jco/dist/api.js');
 const [wasmgate, testdir, outdir, ...flags] = process.argv.slice(2);
 if (!wasmgate || !testdir || !outdir) {
-  console.error('usage: run_wast.mjs WASMGATE TESTDIR OUTDIR [--strict] [--include-async]');
+  console.error('usage: run_wast.mjs WASMGATE TESTDIR OUTDIR [--strict] [--include-async] [--driver=CM_DRIVER]');
   process.exit(2);
 }
 if (!fs.existsSync(jcoApi)) { console.log('skip: jco not installed'); process.exit(77); }
@@ -130,14 +130,38 @@ const total = { valid: 0, validOk: 0, invalid: 0, invalidRejected: 0, invalidMsg
                 skipped: 0, parseErrors: 0, crashes: 0 };
 const mismatches = [];
 let n = 0;
+// Execution: with --driver=PATH (tests/components/cm_driver), the invoke,
+// assert_return and assert_trap commands after a component run against it
+// (one driver process per instance; `(component instance $i $D)` starts a
+// new one from the definition $D).
+const driverFlag = flags.find((f) => f.startsWith('--driver='));
+const driver = driverFlag ? driverFlag.slice('--driver='.length) : null;
+const exec = { pass: 0, fail: 0, error: 0 };
+function runGroup(group, rel) {
+  if (!driver || !group || !group.cmds.length) return;
+  const f = path.join(outdir, `x${n++}.wasm`);
+  fs.writeFileSync(f, group.bytes);
+  const r = spawnSync(driver, [f], { input: group.cmds.map((c) => c.text).join('\n') + '\n', encoding: 'utf8', timeout: 60000 });
+  const lines = (r.stdout || '').split('\n').filter((x) => x);
+  group.cmds.forEach((c, k) => {
+    const out = lines[k] || (r.status === 2 && lines[0]) || `error driver exited with ${r.status} ${r.signal || ''}`;
+    if (out === 'pass') exec.pass++;
+    else {
+      if (out.startsWith('fail')) exec.fail++; else exec.error++;
+      mismatches.push(`${rel}:${c.line}: ${out}`);
+    }
+  });
+}
 for (const file of files) {
   const s = fs.readFileSync(file, 'utf8');
   const rel = path.relative(testdir, file);
   const t = { valid: 0, validOk: 0, invalid: 0, invalidRejected: 0, invalidMsg: 0, malformed: 0, malformedRejected: 0, skipped: 0, parseErrors: 0 };
   let i = 0;
+  let group = null;
+  const defs = new Map();
   for (;;) {
     i = skipSpace(s, i);
-    if (i >= s.length) break;
+    if (i >= s.length) { runGroup(group, rel); break; }
     const e = readItem(s, i);
     const form = [i, e];
     const h = head(s, form);
@@ -145,6 +169,18 @@ for (const file of files) {
     i = e;
     let expect, comp, msg = '';
     const kids = children(s, ...form);
+    if (h === 'invoke' || ((h === 'assert_return' || h === 'assert_trap') && kids[1] && head(s, kids[1]) === 'invoke')) {
+      if (group) group.cmds.push({ text: s.slice(...form).replace(/;;[^\n]*/g, '').replace(/\s+/g, ' '), line });
+      else if (driver) { exec.error++; mismatches.push(`${rel}:${line}: not run: the component did not load`); }
+      else t.skipped++;
+      continue;
+    }
+    if (h === 'component' && kids[1] && s.slice(...kids[1]) === 'instance') {
+      runGroup(group, rel);
+      const d = kids[3] && defs.get(s.slice(...kids[3]));
+      group = d ? { bytes: d, cmds: [] } : null;
+      continue;
+    }
     if (h === 'component') { expect = 'valid'; comp = form; }
     else if (h === 'assert_invalid' || h === 'assert_malformed') {
       comp = kids[1];
@@ -156,12 +192,21 @@ for (const file of files) {
     } else { t.skipped++; continue; }
     const bin = await toBinary(s, comp);
     if (bin.skip) { t.skipped++; continue; }
+    if ((bin.error || bin.skip) && h === 'component') { runGroup(group, rel); group = null; }
     if (bin.error) {
       if (expect === 'valid') { t.parseErrors++; mismatches.push(`${rel}:${line}: jco parse failed: ${bin.error}`); }
       else { t.skipped++; } // invalid/malformed text that wasm-tools itself refuses to encode
       continue;
     }
     const r = validate(bin.bytes, `m${n++}.wasm`);
+    if (h === 'component') {
+      const w = kids.slice(1, 3).map(([x, y]) => s.slice(x, y));
+      if (w[0] === 'definition') defs.set(w[1], bin.bytes);
+      else {
+        runGroup(group, rel);
+        group = r.ok ? { bytes: bin.bytes, cmds: [] } : null;
+      }
+    }
     if (r.crashed) { total.crashes++; mismatches.push(`${rel}:${line}: CRASH`); }
     if (expect === 'valid') {
       t.valid++;
@@ -181,6 +226,7 @@ for (const file of files) {
   console.log(`${rel}: valid ${t.validOk}/${t.valid}, invalid rejected ${t.invalidRejected}/${t.invalid} (same message ${t.invalidMsg}), malformed rejected ${t.malformedRejected}/${t.malformed}, skipped ${t.skipped}, jco parse errors ${t.parseErrors}`);
 }
 fs.writeFileSync(path.join(outdir, 'mismatches.txt'), mismatches.join('\n') + '\n');
+if (driver) console.log(`EXECUTION: ${exec.pass} passed, ${exec.fail} failed, ${exec.error} not run (unsupported or not instantiable)`);
 console.log(`TOTAL ${files.length} scripts: valid ${total.validOk}/${total.valid}, invalid rejected ${total.invalidRejected}/${total.invalid} (same message ${total.invalidMsg}), malformed rejected ${total.malformedRejected}/${total.malformed}, skipped ${total.skipped}, jco parse errors ${total.parseErrors}, crashes ${total.crashes}`);
-const bad = total.crashes + (total.valid - total.validOk) + (total.invalid - total.invalidRejected) + (total.malformed - total.malformedRejected);
+const bad = total.crashes + (total.valid - total.validOk) + (total.invalid - total.invalidRejected) + (total.malformed - total.malformedRejected) + exec.fail + exec.error;
 process.exit(flags.includes('--strict') && bad ? 1 : total.crashes ? 1 : 0);

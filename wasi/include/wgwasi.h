@@ -82,6 +82,17 @@ void wg_wasi_delete(wg_wasi *w);
  * or has the wrong type. `imports` has wg_module_import_count(m) entries. */
 bool wg_wasi_link(wg_wasi *w, wg_store *store, const wg_module *m, wg_extern *imports, char *err, size_t errlen);
 
+/* WASI 0.2 (wasi/src/p2_cli.c): defines in component linker `l` the
+ * wasi:cli (environment, exit, stdin/stdout/stderr, terminal-*), wasi:io
+ * (error, streams on stdio), wasi:clocks (wall-clock, monotonic-clock) and
+ * wasi:random (random, insecure, insecure-seed) interfaces at 0.2.12
+ * (imports of any 0.2.x match), served by context `w` exactly as its
+ * preview1 functions are (capture, stdin buffer, strict sandbox; exit is
+ * reported by wg_wasi_exited). The context must outlive the linker's
+ * instances. False with a message on OOM. */
+typedef struct wg_component_linker wg_component_linker;
+bool wg_wasi_p2_define(wg_wasi *w, wg_component_linker *l, char *err, size_t errlen);
+
 /* Whether the guest called proc_exit, and with which code. A proc_exit ends
  * the running call with a WG_TRAP_HOST trap whose message is "exit". */
 bool wg_wasi_exited(const wg_wasi *w, int *code);

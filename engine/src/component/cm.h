@@ -46,6 +46,7 @@ typedef enum cm_sort {
 } cm_sort;
 
 typedef struct cm_type cm_type;
+typedef struct cm_body cm_body;
 
 /* A labelled (or, for tuples, unlabelled) member: record field, variant
  * case (type NULL when the case has no payload), flag or enum label (type
@@ -97,6 +98,60 @@ struct cm_type {
   const cm_type *alias_of;
   /* name for printing (the export or import that introduced it), or NULL */
   const char *label;
+  /* a component defined in the binary (not a component type): its
+   * definitions in binary order, for instantiation (cm_instance.c) */
+  cm_body *body;
+};
+
+/* One definition of a component, in binary order: how the runtime value of
+ * one index-space entry (or an export) is made. Recorded by the decoder for
+ * the entries of concrete components only (types, instance types and module
+ * types are static). */
+typedef enum cm_def_kind {
+  D_MODULE,            /* a: index in wg_component.modules */
+  D_CORE_INSTANTIATE,  /* a: module index; args: (name, -, core instance idx) */
+  D_CORE_EXPORTS,      /* args: (name, core sort, idx) */
+  D_COMPONENT,         /* type: the nested component (with its body) */
+  D_INSTANTIATE,       /* a: component index; args: (name, sort, idx) */
+  D_EXPORTS,           /* args: (name, sort, idx) */
+  D_ALIAS_EXPORT,      /* sort; a: instance index; name */
+  D_ALIAS_CORE_EXPORT, /* sort; a: core instance index; name */
+  D_ALIAS_OUTER,       /* sort; a: count; b: index */
+  D_TYPE,              /* type (resources: runtime identity) */
+  D_LIFT,              /* a: core func; type: the func type; opts */
+  D_LOWER,             /* a: func; type: the core func type; opts */
+  D_RES_NEW, D_RES_DROP, D_RES_REP, /* type: the resource */
+  D_BUILTIN,           /* a: opcode (async-era built-ins: trap when called) */
+  D_IMPORT,            /* sort; name; type */
+  D_EXPORT,            /* sort; a: index; name; type */
+} cm_def_kind;
+
+typedef struct cm_arg {
+  const char *name;
+  cm_sort sort;
+  uint32_t idx;
+} cm_arg;
+
+#define CM_NONE UINT32_MAX
+typedef struct cm_def {
+  cm_def_kind kind;
+  cm_sort sort;   /* the index space the definition adds to (CS_COUNT: none) */
+  cm_type *type;
+  const cm_type *ft; /* D_LOWER: the lowered function's type as this component sees it */
+  uint32_t a, b;
+  const char *name;
+  uint32_t nargs;
+  cm_arg *args;
+  /* canonical options: string encoding 0 utf8, 1 utf16, 2 latin1+utf16;
+   * memory, realloc, post-return as core indices or CM_NONE */
+  uint8_t encoding;
+  uint32_t memory, realloc_fn, post_return;
+} cm_def;
+
+struct cm_body {
+  cm_def *v;
+  uint32_t n, cap;
+  uint32_t count[CS_COUNT]; /* entries per index space (checked at instantiation) */
 };
 
 /* A growable list of type pointers: one index space. */
@@ -124,6 +179,7 @@ typedef struct cm_scope {
   /* the imports/exports collected for the type being defined */
   cm_extern *imports, *exports;
   uint32_t nimports, nexports, capimports, capexports;
+  cm_body *body; /* SCOPE_COMPONENT: the definitions recorded for instantiation */
 } cm_scope;
 
 /* Counts the dump and tests report. */
@@ -177,6 +233,9 @@ bool cm_limit(cm_ctx *x, size_t off, const char *what);
 bool cm_oom(cm_ctx *x);
 bool cm_add_extern(cm_ctx *x, cm_extern **v, uint32_t *n, uint32_t *cap, const cm_extern *e);
 const char *cm_sort_name(cm_sort s);
+/* Records a definition of a concrete component's scope (nothing for type
+ * scopes); `d->args` must already be in the arena. False on out of memory. */
+bool cm_def_add(cm_ctx *x, cm_scope *s, const cm_def *d);
 
 /* ---- cm_types.c: type definitions (Binary.md "Type Definitions") */
 bool cm_read_sort(cm_ctx *x, wg_reader *r, cm_sort *out);

@@ -132,7 +132,8 @@ static bool section_module(cm_ctx *x, wg_reader *r, cm_scope *s) {
   c->stats.core_modules++;
   r->p = r->end;
   cm_type *t = module_type(x, m, off);
-  return t && cm_space_push(x, &s->space[CS_CORE_MODULE], t, off);
+  cm_def d = {.kind = D_MODULE, .sort = CS_CORE_MODULE, .type = t, .a = c->nmodules - 1};
+  return t && cm_space_push(x, &s->space[CS_CORE_MODULE], t, off) && cm_def_add(x, s, &d);
 }
 
 /* ------------------------------------------------------- core instances */
@@ -170,6 +171,7 @@ static bool core_instance(cm_ctx *x, wg_reader *r, cm_scope *s) {
   if (!rd_u8(r, &b)) return false;
   cm_type *inst = cm_new_type(x, CM_CORE_INSTANCE);
   if (!inst) return false;
+  cm_def d = {.sort = CS_CORE_INSTANCE, .type = inst};
   if (b == 0x00) {
     uint32_t midx;
     if (!rd_u32(r, &midx)) return false;
@@ -193,7 +195,14 @@ static bool core_instance(cm_ctx *x, wg_reader *r, cm_scope *s) {
         if (!strcmp(names[j], names[i]))
           ok = cm_invalid(x, aoff, "duplicate module instantiation argument named `%s`", names[i]);
       if (ok) insts[i] = s->space[CS_CORE_INSTANCE].v[idx];
+      if (ok && s->kind == SCOPE_COMPONENT) {
+        if (!d.args && !(d.args = cm_alloc(x, n * sizeof *d.args))) ok = false;
+        else d.args[i] = (cm_arg){.name = names[i], .sort = CS_CORE_INSTANCE, .idx = idx};
+      }
     }
+    d.kind = D_CORE_INSTANTIATE;
+    d.a = midx;
+    d.nargs = n;
     for (uint32_t i = 0; ok && i < mt->nimports; i++) {
       const cm_extern *im = &mt->imports[i];
       const cm_type *arg = NULL;
@@ -233,7 +242,13 @@ static bool core_instance(cm_ctx *x, wg_reader *r, cm_scope *s) {
       v[i].type = s->space[v[i].sort].v[idx];
       for (uint32_t j = 0; ok && j < i; j++)
         if (!strcmp(v[j].name, v[i].name)) ok = cm_invalid(x, eoff, "export name `%s` already defined", v[i].name);
+      if (ok && s->kind == SCOPE_COMPONENT) {
+        if (!d.args && !(d.args = cm_alloc(x, n * sizeof *d.args))) ok = false;
+        else d.args[i] = (cm_arg){.name = v[i].name, .sort = v[i].sort, .idx = idx};
+      }
     }
+    d.kind = D_CORE_EXPORTS;
+    d.nargs = n;
     ok = ok && finish_instance(x, inst, v, n, off);
     free(v);
     if (!ok) return false;
@@ -241,18 +256,19 @@ static bool core_instance(cm_ctx *x, wg_reader *r, cm_scope *s) {
     return leading(x, off, b, "core instance");
   }
   x->c->stats.core_instances++;
-  return cm_space_push(x, &s->space[CS_CORE_INSTANCE], inst, off);
+  return cm_space_push(x, &s->space[CS_CORE_INSTANCE], inst, off) && cm_def_add(x, s, &d);
 }
 
 /* ------------------------------------------------------- component instances */
 
 /* sortidx: a sort and an index valid in that sort's index space. */
-static bool read_sortidx(cm_ctx *x, wg_reader *r, cm_scope *s, cm_sort *sort, cm_type **t) {
+static bool read_sortidx(cm_ctx *x, wg_reader *r, cm_scope *s, cm_sort *sort, cm_type **t, uint32_t *pidx) {
   size_t off = rd_offset(r);
   uint32_t idx;
   if (!cm_read_sort(x, r, sort) || !rd_u32(r, &idx)) return false;
   if (idx >= s->space[*sort].n) return cm_invalid(x, off, "index out of bounds: unknown %s %u", cm_sort_name(*sort), idx);
   *t = s->space[*sort].v[idx];
+  if (pidx) *pidx = idx;
   return true;
 }
 
@@ -263,6 +279,7 @@ static bool instance(cm_ctx *x, wg_reader *r, cm_scope *s) {
   if (!rd_u8(r, &b)) return false;
   cm_type *inst = cm_new_type(x, CM_INSTANCE);
   if (!inst) return false;
+  cm_def d = {.sort = CS_INSTANCE, .type = inst};
   if (b == 0x00) {
     uint32_t cidx;
     if (!rd_u32(r, &cidx)) return false;
@@ -272,9 +289,18 @@ static bool instance(cm_ctx *x, wg_reader *r, cm_scope *s) {
     if (!args) return false;
     bool ok = true;
     cm_match mc = {.sub = true};
+    d.kind = D_INSTANTIATE;
+    d.a = cidx;
+    d.nargs = n;
+    if (s->kind == SCOPE_COMPONENT && !(d.args = cm_alloc(x, (n ? n : 1) * sizeof *d.args))) {
+      free(args);
+      return false;
+    }
     for (uint32_t i = 0; ok && i < n; i++) {
       size_t aoff = rd_offset(r);
-      ok = cm_read_name(x, r, &args[i].name, &args[i].name_len) && read_sortidx(x, r, s, &args[i].sort, &args[i].type);
+      uint32_t aidx = 0;
+      ok = cm_read_name(x, r, &args[i].name, &args[i].name_len) && read_sortidx(x, r, s, &args[i].sort, &args[i].type, &aidx);
+      if (ok && d.args) d.args[i] = (cm_arg){.name = args[i].name, .sort = args[i].sort, .idx = aidx};
       for (uint32_t j = 0; ok && j < i; j++)
         if (!strcmp(args[j].name, args[i].name))
           ok = cm_invalid(x, aoff, "instantiation argument `%s` conflicts with previous argument `%s`", args[i].name, args[j].name);
@@ -312,12 +338,17 @@ static bool instance(cm_ctx *x, wg_reader *r, cm_scope *s) {
     if (!v) return false;
     cm_names names = {0};
     bool ok = true;
+    d.kind = D_EXPORTS;
+    d.nargs = n;
+    if (s->kind == SCOPE_COMPONENT && !(d.args = cm_alloc(x, (n ? n : 1) * sizeof *d.args))) ok = false;
     for (uint32_t i = 0; ok && i < n; i++) {
       size_t eoff = rd_offset(r);
+      uint32_t eidx = 0;
       ok = cm_read_extern_name(x, r, &v[i]) &&
            cm_check_extern_name(x, v[i].name, v[i].name_len, eoff, false) &&
-           read_sortidx(x, r, s, &v[i].sort, &v[i].type) && cm_names_add(x, &names, v[i].name, eoff, false) &&
+           read_sortidx(x, r, s, &v[i].sort, &v[i].type, &eidx) && cm_names_add(x, &names, v[i].name, eoff, false) &&
            cm_check_annotated(x, &v[i], v, i, eoff);
+      if (ok && d.args) d.args[i] = (cm_arg){.name = v[i].name, .sort = v[i].sort, .idx = eidx};
     }
     free(names.v);
     free(names.canon);
@@ -328,7 +359,7 @@ static bool instance(cm_ctx *x, wg_reader *r, cm_scope *s) {
     return leading(x, off, b, "instance");
   }
   x->c->stats.instances++;
-  return cm_space_push(x, &s->space[CS_INSTANCE], inst, off);
+  return cm_space_push(x, &s->space[CS_INSTANCE], inst, off) && cm_def_add(x, s, &d);
 }
 
 /* ------------------------------------------------------- canon */
@@ -337,12 +368,20 @@ typedef struct canon_opts {
   int encoding; /* -1 none given */
   cm_type *memory, *realloc_fn, *post_return, *callback;
   bool async;
+  uint32_t memory_idx, realloc_idx, post_return_idx;
 } canon_opts;
+
+/* The definition record of a canon with options `o`. */
+static cm_def opts_def(cm_def_kind k, const canon_opts *o) {
+  return (cm_def){.kind = k, .sort = CS_CORE_FUNC, .encoding = (uint8_t)(o->encoding < 0 ? 0 : o->encoding),
+                  .memory = o->memory_idx, .realloc_fn = o->realloc_idx, .post_return = o->post_return_idx};
+}
 
 static bool read_opts(cm_ctx *x, wg_reader *r, cm_scope *s, canon_opts *o) {
   uint32_t n;
   memset(o, 0, sizeof *o);
   o->encoding = -1;
+  o->memory_idx = o->realloc_idx = o->post_return_idx = CM_NONE;
   if (!rd_u32(r, &n)) return false;
   static const char *const enc[3] = {"utf8", "utf16", "latin1-utf16"};
   for (uint32_t i = 0; i < n; i++) {
@@ -361,6 +400,7 @@ static bool read_opts(cm_ctx *x, wg_reader *r, cm_scope *s, canon_opts *o) {
       if (o->memory) return cm_invalid(x, off, "`memory` is specified more than once");
       if (idx >= s->space[CS_CORE_MEMORY].n) return cm_invalid(x, off, "unknown memory %u: memory index out of bounds", idx);
       o->memory = s->space[CS_CORE_MEMORY].v[idx];
+      o->memory_idx = idx;
       break;
     case 0x04: case 0x05: case 0x07: {
       static const char *const what[8] = {[4] = "realloc", [5] = "post-return", [7] = "callback"};
@@ -369,6 +409,8 @@ static bool read_opts(cm_ctx *x, wg_reader *r, cm_scope *s, canon_opts *o) {
       if (*slot) return cm_invalid(x, off, "canonical option `%s` is specified more than once", what[b]);
       if (idx >= s->space[CS_CORE_FUNC].n) return cm_invalid(x, off, "unknown core func %u: func index out of bounds", idx);
       *slot = s->space[CS_CORE_FUNC].v[idx];
+      if (b == 0x04) o->realloc_idx = idx;
+      if (b == 0x05) o->post_return_idx = idx;
       break;
     }
     case 0x06:
@@ -500,7 +542,8 @@ static bool builtin(cm_ctx *x, wg_reader *r, cm_scope *s, uint8_t b, size_t off)
     ft->ncparams = n;
   }
   x->c->stats.other_canons++;
-  return ft && cm_space_push(x, &s->space[CS_CORE_FUNC], ft, off);
+  cm_def d = {.kind = D_BUILTIN, .sort = CS_CORE_FUNC, .type = ft, .a = b};
+  return ft && cm_space_push(x, &s->space[CS_CORE_FUNC], ft, off) && cm_def_add(x, s, &d);
 }
 
 static bool canon(cm_ctx *x, wg_reader *r, cm_scope *s) {
@@ -530,7 +573,11 @@ static bool canon(cm_ctx *x, wg_reader *r, cm_scope *s) {
       if (!o.async && !cm_check_lift(x, off, ft, core, o.memory != NULL, o.realloc_fn != NULL, o.realloc_fn, o.post_return))
         return false;
       st->lifts++;
-      return cm_space_push(x, &s->space[CS_FUNC], ft, off);
+      cm_def d = opts_def(D_LIFT, &o);
+      d.sort = CS_FUNC;
+      d.type = ft;
+      d.a = fidx;
+      return cm_space_push(x, &s->space[CS_FUNC], ft, off) && cm_def_add(x, s, &d);
     }
     if (fidx >= s->space[CS_FUNC].n) return cm_invalid(x, foff, "unknown func %u: func index out of bounds", fidx);
     const cm_type *ft = s->space[CS_FUNC].v[fidx];
@@ -554,7 +601,11 @@ static bool canon(cm_ctx *x, wg_reader *r, cm_scope *s) {
       return false;
     }
     st->lowers++;
-    return cm_space_push(x, &s->space[CS_CORE_FUNC], core, off);
+    cm_def d = opts_def(o.async ? D_BUILTIN : D_LOWER, &o);
+    d.type = core;
+    d.ft = ft;
+    d.a = o.async ? 0x01 : fidx;
+    return cm_space_push(x, &s->space[CS_CORE_FUNC], core, off) && cm_def_add(x, s, &d);
   }
   case 0x02: case 0x03: case 0x04: case 0x07: {
     size_t toff = rd_offset(r);
@@ -569,7 +620,9 @@ static bool canon(cm_ctx *x, wg_reader *r, cm_scope *s) {
     if (b == 0x02) st->resource_new++;
     else if (b == 0x04) st->resource_rep++;
     else st->resource_drop++;
-    return cm_space_push(x, &s->space[CS_CORE_FUNC], ft, off);
+    cm_def d = {.kind = b == 0x02 ? D_RES_NEW : b == 0x04 ? D_RES_REP : D_RES_DROP, .sort = CS_CORE_FUNC,
+                .type = (cm_type *)rt};
+    return cm_space_push(x, &s->space[CS_CORE_FUNC], ft, off) && cm_def_add(x, s, &d);
   }
   default:
     return builtin(x, r, s, b, off);
@@ -594,14 +647,16 @@ static bool import(cm_ctx *x, wg_reader *r, cm_scope *s) {
   if (!cm_check_annotated(x, &e, s->imports, s->nimports, off)) return false;
   if (!cm_check_visible(x, &e, s->imports, s->nimports, s->exports, s->nexports, true, off)) return false;
   if (e.sort == CS_TYPE && e.type->label != e.name && !(e.type = cm_rename(x, e.type, e.name))) return false;
-  return add_scope_extern(x, s, &e, true) && cm_space_push(x, &s->space[e.sort], e.type, off);
+  cm_def d = {.kind = D_IMPORT, .sort = e.sort, .type = e.type, .name = e.name};
+  return add_scope_extern(x, s, &e, true) && cm_space_push(x, &s->space[e.sort], e.type, off) && cm_def_add(x, s, &d);
 }
 
 static bool export(cm_ctx *x, wg_reader *r, cm_scope *s) {
   size_t off = rd_offset(r);
   cm_extern e = {0};
+  uint32_t eidx = 0;
   if (!cm_read_extern_name(x, r, &e) || !cm_check_extern_name(x, e.name, e.name_len, off, false) ||
-      !read_sortidx(x, r, s, &e.sort, &e.type))
+      !read_sortidx(x, r, s, &e.sort, &e.type, &eidx))
     return false;
   if (e.sort < CS_CORE_MODULE || e.sort == CS_CORE_INSTANCE)
     return cm_invalid(x, off, "%s not valid to be used as export", cm_sort_name(e.sort));
@@ -624,7 +679,8 @@ static bool export(cm_ctx *x, wg_reader *r, cm_scope *s) {
   if (!cm_check_annotated(x, &e, s->exports, s->nexports, off)) return false;
   if (!cm_check_visible(x, &e, s->imports, s->nimports, s->exports, s->nexports, false, off)) return false;
   if (e.sort == CS_TYPE && !(e.type = cm_rename(x, e.type, e.name))) return false;
-  return add_scope_extern(x, s, &e, false) && cm_space_push(x, &s->space[e.sort], e.type, off);
+  cm_def d = {.kind = D_EXPORT, .sort = e.sort, .type = e.type, .name = e.name, .a = eidx};
+  return add_scope_extern(x, s, &e, false) && cm_space_push(x, &s->space[e.sort], e.type, off) && cm_def_add(x, s, &d);
 }
 
 static bool start(cm_ctx *x, wg_reader *r, cm_scope *s) {
@@ -702,6 +758,8 @@ static bool sections(cm_ctx *x, wg_reader *r, cm_scope *s, bool top) {
     case 4: {
       cm_type *ct = NULL;
       ok = cm_decode_component(x, &sr, s, &ct, false) && cm_space_push(x, &s->space[CS_COMPONENT], ct, off);
+      cm_def d = {.kind = D_COMPONENT, .sort = CS_COMPONENT, .type = ct};
+      ok = ok && cm_def_add(x, s, &d);
       x->c->stats.components++;
       break;
     }
@@ -737,6 +795,13 @@ bool cm_decode_component(cm_ctx *x, wg_reader *r, cm_scope *parent, cm_type **ou
   if (++x->depth > CM_MAX_DEPTH) return cm_limit(x, off, "components nested too deeply");
   cm_scope s = {.kind = SCOPE_COMPONENT, .parent = parent};
   bool ok = sections(x, r, &s, top) && finish_type(x, &s, out);
+  if (ok) {
+    if (!s.body && !(s.body = cm_alloc(x, sizeof *s.body))) ok = false;
+    else {
+      for (int i = 0; i < CS_COUNT; i++) s.body->count[i] = s.space[i].n;
+      (*out)->body = s.body;
+    }
+  }
   cm_scope_free(&s);
   x->depth--;
   return ok;

@@ -646,11 +646,13 @@ bool cm_read_type(cm_ctx *x, wg_reader *r, cm_scope *s) {
   default:
     if ((b >= 0x73 && b <= 0x7f) || b == 0x64) {
       t = cm_prim(b == 0x64 ? CM_ERROR_CONTEXT : (cm_kind)(CM_BOOL + (0x7f - b)));
-      return cm_space_push(x, &s->space[CS_TYPE], t, off);
+      cm_def d = {.kind = D_TYPE, .sort = CS_TYPE, .type = t};
+      return cm_space_push(x, &s->space[CS_TYPE], t, off) && cm_def_add(x, s, &d);
     }
     ok = read_defvaltype(x, r, s, b, off, &t);
   }
-  return ok && cm_type_finish(x, t, off) && cm_space_push(x, &s->space[CS_TYPE], t, off);
+  cm_def d = {.kind = D_TYPE, .sort = CS_TYPE, .type = t};
+  return ok && cm_type_finish(x, t, off) && cm_space_push(x, &s->space[CS_TYPE], t, off) && cm_def_add(x, s, &d);
 }
 
 /* ---------------------------------------------------------------- aliases */
@@ -664,7 +666,7 @@ static const cm_extern *find_export(const cm_type *t, const char *name) {
 /* The export `name` of instance `idx` in index space `space` (CS_INSTANCE or
  * CS_CORE_INSTANCE), which must be of `sort`; `what` names the instance in errors. */
 static bool alias_export(cm_ctx *x, wg_reader *r, cm_scope *s, cm_sort space, const char *what, cm_sort sort,
-                         size_t off, cm_type **t) {
+                         size_t off, cm_type **t, cm_def *d) {
   uint32_t idx, nl;
   const char *name;
   if (!rd_u32(r, &idx) || !cm_read_name(x, r, &name, &nl)) return false;
@@ -673,6 +675,8 @@ static bool alias_export(cm_ctx *x, wg_reader *r, cm_scope *s, cm_sort space, co
   if (!e) return cm_invalid(x, off, "%s %u has no export named `%s`", what, idx, name);
   if (e->sort != sort) return cm_invalid(x, off, "export `%s` for %s %u is not a %s", name, what, idx, cm_sort_name(sort));
   *t = e->type;
+  d->a = idx;
+  d->name = name;
   return true;
 }
 
@@ -683,16 +687,17 @@ bool cm_read_alias(cm_ctx *x, wg_reader *r, cm_scope *s, bool in_type) {
   if (!cm_read_sort(x, r, &sort) || !rd_u8(r, &k)) return false;
   uint32_t idx;
   cm_type *t = NULL;
+  cm_def d = {.sort = sort, .kind = k == 0x00 ? D_ALIAS_EXPORT : k == 0x01 ? D_ALIAS_CORE_EXPORT : D_ALIAS_OUTER};
   switch (k) {
   case 0x00: { /* export of a component instance */
     if (in_type && sort != CS_INSTANCE && sort != CS_TYPE)
       return cm_invalid(x, off, "instance export alias declarators may only refer to types or instances");
-    if (!alias_export(x, r, s, CS_INSTANCE, "instance", sort, off, &t)) return false;
+    if (!alias_export(x, r, s, CS_INSTANCE, "instance", sort, off, &t, &d)) return false;
     break;
   }
   case 0x01: { /* export of a core instance */
     if (in_type) return cm_invalid(x, off, "core instance export aliases are not allowed in type declarators");
-    if (!alias_export(x, r, s, CS_CORE_INSTANCE, "core instance", sort, off, &t)) return false;
+    if (!alias_export(x, r, s, CS_CORE_INSTANCE, "core instance", sort, off, &t, &d)) return false;
     break;
   }
   case 0x02: { /* outer */
@@ -711,6 +716,8 @@ bool cm_read_alias(cm_ctx *x, wg_reader *r, cm_scope *s, bool in_type) {
     if (!target) return cm_invalid(x, off, "invalid outer alias count of %u", ct);
     if (idx >= target->space[sort].n) return cm_invalid(x, off, "index out of bounds");
     t = target->space[sort].v[idx];
+    d.a = ct;
+    d.b = idx;
     if (sort == CS_TYPE && crossed_component && (t->kind == CM_RESOURCE || cm_contains(t, CM_OWN, CM_BORROW)))
       return cm_invalid(x, off, "canonical type index %u transitively refers to resources and cannot be aliased across components", idx);
     break;
@@ -718,5 +725,6 @@ bool cm_read_alias(cm_ctx *x, wg_reader *r, cm_scope *s, bool in_type) {
   default:
     return leading(x, off, k, "alias");
   }
-  return push_sort(x, s, sort, t, off);
+  d.type = t;
+  return push_sort(x, s, sort, t, off) && (sort == CS_CORE_TYPE || cm_def_add(x, s, &d));
 }

@@ -139,3 +139,20 @@ const char *cm_sort_name(cm_sort s) {
                                               "type",      "component", "instance"};
   return (unsigned)s < CS_COUNT ? names[s] : "?";
 }
+
+bool cm_def_add(cm_ctx *x, cm_scope *s, const cm_def *d) {
+  if (s->kind != SCOPE_COMPONENT) return true;
+  cm_body *b = s->body;
+  if (!b && !(b = s->body = cm_alloc(x, sizeof *b))) return false;
+  if (b->n == b->cap) { /* arena storage: the old array is abandoned (amortised 2x) */
+    if (b->n >= CM_MAX_SPACE * 4) return cm_limit(x, SIZE_MAX, "too many definitions");
+    uint32_t cap = b->cap ? b->cap * 2 : 16;
+    cm_def *v = cm_alloc(x, cap * sizeof *v);
+    if (!v) return false;
+    if (b->n) memcpy(v, b->v, b->n * sizeof *v);
+    b->v = v;
+    b->cap = cap;
+  }
+  b->v[b->n++] = *d;
+  return true;
+}

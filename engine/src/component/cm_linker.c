@@ -1,0 +1,257 @@
+/*
+ * cm_linker.c: the component linker (the shape of wasmtime's
+ * wasmtime_component_linker_t): host functions and resource types defined
+ * from C by interface name and item name, and the resolution of a
+ * component's imports against them with semver-compatible interface
+ * versions (wasmtime's rule: `wasi:io/streams@0.2.3` is satisfied by a
+ * definition at 0.2.12; 1.x by any 1.y; 0.0.x only exactly).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cm_rt.h"
+#include "../diag.h"
+
+typedef struct lk_item {
+  char *inst; /* NULL: top level */
+  char *name;
+  bool resource;
+  wg_component_host_fn fn;
+  void *env;
+  void (*finalizer)(void *);
+  wg_component_resource_type *res;
+} lk_item;
+
+struct wg_component_linker {
+  lk_item *v;
+  uint32_t n, cap;
+  bool allow_unknown;
+};
+
+wg_component_linker *wg_component_linker_new(void) { return calloc(1, sizeof(wg_component_linker)); }
+
+void wg_component_linker_delete(wg_component_linker *l) {
+  if (!l) return;
+  for (uint32_t i = 0; i < l->n; i++) {
+    if (l->v[i].finalizer) l->v[i].finalizer(l->v[i].env);
+    free(l->v[i].inst);
+    free(l->v[i].name);
+    free(l->v[i].res);
+  }
+  free(l->v);
+  free(l);
+}
+
+void wg_component_linker_allow_unknown_imports(wg_component_linker *l, bool allow) { l->allow_unknown = allow; }
+
+static bool streq(const char *a, const char *b) { return (!a && !b) || (a && b && !strcmp(a, b)); }
+
+static bool lk_err(wg_error **err, wg_error_kind kind, const char *msg, const char *a, const char *b) {
+  if (err) {
+    char buf[512];
+    snprintf(buf, sizeof buf, msg, a ? a : "", b ? b : "");
+    *err = wg_error_make(kind, SIZE_MAX, buf);
+  }
+  return false;
+}
+
+static lk_item *add(wg_component_linker *l, const char *inst, const char *name, bool resource, wg_error **err) {
+  for (uint32_t i = 0; i < l->n; i++)
+    if (streq(l->v[i].inst, inst) && !strcmp(l->v[i].name, name) && l->v[i].resource == resource)
+      return lk_err(err, WG_ERROR_INVALID, "`%s` is already defined in `%s`", name, inst ? inst : "the root"), NULL;
+  if (l->n == l->cap) {
+    uint32_t cap = l->cap ? l->cap * 2 : 16;
+    lk_item *v = realloc(l->v, cap * sizeof *v);
+    if (!v) return lk_err(err, WG_ERROR_RESOURCE, "out of memory%s%s", NULL, NULL), NULL;
+    l->v = v;
+    l->cap = cap;
+  }
+  lk_item *it = &l->v[l->n];
+  memset(it, 0, sizeof *it);
+  it->resource = resource;
+  if ((inst && !(it->inst = strdup(inst))) || !(it->name = strdup(name))) {
+    free(it->inst);
+    return lk_err(err, WG_ERROR_RESOURCE, "out of memory%s%s", NULL, NULL), NULL;
+  }
+  l->n++;
+  return it;
+}
+
+bool wg_component_linker_define_func(wg_component_linker *l, const char *instance, const char *name,
+                                     wg_component_host_fn fn, void *env, void (*finalizer)(void *env),
+                                     wg_error **err) {
+  lk_item *it = add(l, instance, name, false, err);
+  if (!it) return false;
+  it->fn = fn;
+  it->env = env;
+  it->finalizer = finalizer;
+  return true;
+}
+
+bool wg_component_linker_define_resource(wg_component_linker *l, const char *instance, const char *name,
+                                         void (*dtor)(void *env, uint32_t rep), void *env,
+                                         const wg_component_resource_type **out, wg_error **err) {
+  wg_component_resource_type *r = calloc(1, sizeof *r);
+  if (!r) return lk_err(err, WG_ERROR_RESOURCE, "out of memory%s%s", NULL, NULL);
+  lk_item *it = add(l, instance, name, true, err);
+  if (!it) {
+    free(r);
+    return false;
+  }
+  r->name = it->name;
+  r->dtor = dtor;
+  r->env = env;
+  it->res = r;
+  if (out) *out = r;
+  return true;
+}
+
+/* ------------------------------------------------------------ semver */
+
+typedef struct semver {
+  unsigned long v[3];
+  const char *rest; /* pre-release or build suffix, "" when none */
+} semver;
+
+static bool parse_semver(const char *s, semver *out) {
+  for (int i = 0; i < 3; i++) {
+    char *end;
+    if (*s < '0' || *s > '9') return false;
+    out->v[i] = strtoul(s, &end, 10);
+    s = end;
+    if (i < 2 && *s++ != '.') return false;
+  }
+  out->rest = s;
+  return true;
+}
+
+/* The version part of an interface name ("...@0.2.3"), or NULL. */
+static const char *version_of(const char *name, size_t *base_len) {
+  const char *at = strrchr(name, '@');
+  *base_len = at ? (size_t)(at - name) : strlen(name);
+  return at ? at + 1 : NULL;
+}
+
+/* Whether a definition named `have` satisfies an import named `want`. */
+bool cm_names_compatible(const char *want, const char *have) {
+  if (!strcmp(want, have)) return true;
+  size_t bw, bh;
+  const char *vw = version_of(want, &bw), *vh = version_of(have, &bh);
+  if (!vw || !vh || bw != bh || memcmp(want, have, bw)) return false;
+  semver a, b;
+  if (!parse_semver(vw, &a) || !parse_semver(vh, &b) || *a.rest || *b.rest) return false;
+  if (a.v[0] != b.v[0]) return false;
+  if (a.v[0] == 0 && a.v[1] != b.v[1]) return false;
+  if (a.v[0] == 0 && a.v[1] == 0 && a.v[2] != b.v[2]) return false;
+  return true;
+}
+
+static int semver_cmp(const char *a, const char *b) {
+  size_t la, lb;
+  const char *va = version_of(a, &la), *vb = version_of(b, &lb);
+  semver x, y;
+  if (!va || !vb || !parse_semver(va, &x) || !parse_semver(vb, &y)) return 0;
+  for (int i = 0; i < 3; i++)
+    if (x.v[i] != y.v[i]) return x.v[i] < y.v[i] ? -1 : 1;
+  return 0;
+}
+
+static const lk_item *lookup(const wg_component_linker *l, const char *inst, const char *name, bool resource) {
+  const lk_item *best = NULL;
+  for (uint32_t i = 0; i < l->n; i++) {
+    const lk_item *it = &l->v[i];
+    if (it->resource != resource || strcmp(it->name, name)) continue;
+    if (!inst || !it->inst) {
+      if (!inst && !it->inst) return it;
+      continue;
+    }
+    if (!strcmp(inst, it->inst)) return it;
+    if (cm_names_compatible(inst, it->inst) && (!best || semver_cmp(it->inst, best->inst) > 0)) best = it;
+  }
+  return best;
+}
+
+/* ------------------------------------------------------------ resolution */
+
+static bool resolve_func(const wg_component_linker *l, cm_rt *rt, const char *inst, const char *name,
+                         const cm_type *ft, void **out, wg_error **err) {
+  const lk_item *it = lookup(l, inst, name, false);
+  if (!it && !l->allow_unknown) {
+    if (inst)
+      return lk_err(err, WG_ERROR_INVALID,
+                    "component imports instance `%s`, but a matching implementation was not found in the linker: "
+                    "function `%s` is missing", inst, name);
+    return lk_err(err, WG_ERROR_INVALID,
+                  "component imports function `%s`%s, but a matching implementation was not found in the linker",
+                  name, NULL);
+  }
+  cm_rfunc *f = cm_rt_alloc(rt, sizeof *f);
+  char *full = cm_rt_alloc(rt, (inst ? strlen(inst) + 1 : 0) + strlen(name) + 1);
+  if (!f || !full) return lk_err(err, WG_ERROR_RESOURCE, "out of memory%s%s", NULL, NULL);
+  sprintf(full, "%s%s%s", inst ? inst : "", inst ? "#" : "", name);
+  f->kind = it ? RF_HOST : RF_TRAP;
+  f->type = ft;
+  f->rt = rt;
+  f->name = full;
+  if (it) {
+    f->fn = it->fn;
+    f->env = it->env;
+  }
+  *out = f;
+  return true;
+}
+
+static bool resolve_resource(const wg_component_linker *l, cm_rt *rt, const char *inst, const char *name,
+                             const cm_type *t, void **val, wg_error **err) {
+  const lk_item *it = lookup(l, inst, name, true);
+  if (!it && !l->allow_unknown)
+    return lk_err(err, WG_ERROR_INVALID,
+                  "component imports resource `%s` of `%s`, but a matching implementation was not found in the linker",
+                  name, inst ? inst : "the root");
+  cm_rres *r = cm_rt_alloc(rt, sizeof *r);
+  if (!r || !cm_rt_bind(rt->top, t, r)) return lk_err(err, WG_ERROR_RESOURCE, "out of memory%s%s", NULL, NULL);
+  r->host = it ? it->res : NULL;
+  *val = r;
+  return true;
+}
+
+bool cm_linker_resolve(const wg_component_linker *l, cm_rt *rt, const cm_def *d, void **out, wg_error **err) {
+  static const wg_component_linker empty;
+  if (!l) l = &empty;
+  switch (d->sort) {
+  case CS_FUNC: return resolve_func(l, rt, NULL, d->name, d->type, out, err);
+  case CS_TYPE:
+    *out = d->type;
+    return cm_root(d->type)->kind != CM_RESOURCE || resolve_resource(l, rt, NULL, d->name, d->type, out, err);
+  case CS_INSTANCE: {
+    const cm_type *it = d->type;
+    cm_rinst *r = cm_rt_alloc(rt, sizeof *r);
+    uint32_t n = it->nexports ? it->nexports : 1;
+    if (!r || !(r->names = cm_rt_alloc(rt, n * sizeof *r->names)) || !(r->sorts = cm_rt_alloc(rt, n * sizeof *r->sorts)) ||
+        !(r->vals = cm_rt_alloc(rt, n * sizeof *r->vals)))
+      return lk_err(err, WG_ERROR_RESOURCE, "out of memory%s%s", NULL, NULL);
+    for (uint32_t i = 0; i < it->nexports; i++) {
+      const cm_extern *e = &it->exports[i];
+      r->names[i] = e->name;
+      r->sorts[i] = e->sort;
+      if (e->sort == CS_FUNC) {
+        if (!resolve_func(l, rt, d->name, e->name, e->type, &r->vals[i], err)) return false;
+      } else if (e->sort == CS_TYPE) {
+        r->vals[i] = e->type;
+        if (cm_root(e->type)->kind == CM_RESOURCE && !resolve_resource(l, rt, d->name, e->name, e->type, &r->vals[i], err))
+          return false;
+      } else {
+        return lk_err(err, WG_ERROR_INVALID, "import `%s`: exports of sort %s are not supported from the host", d->name,
+                      cm_sort_name(e->sort));
+      }
+    }
+    r->n = it->nexports;
+    *out = r;
+    return true;
+  }
+  default:
+    return lk_err(err, WG_ERROR_INVALID, "import `%s`: imports of sort %s are not supported", d->name,
+                  cm_sort_name(d->sort));
+  }
+}

@@ -1,0 +1,360 @@
+/*
+ * p2_cli.c: a first slice of WASI 0.2 (WebAssembly/WASI wasip2 WIT, 0.2.x)
+ * on the same host code as preview1 (host.c): wasi:cli/environment, exit,
+ * stdin, stdout, stderr, terminal-stdin/-stdout/-stderr; wasi:io/error and
+ * wasi:io/streams (input-stream read, output-stream check-write, write,
+ * flush and their blocking forms; stdio only); wasi:clocks/wall-clock and
+ * monotonic-clock (now, resolution); wasi:random/random, insecure and
+ * insecure-seed. Streams are the context's descriptors 0, 1, 2, so output
+ * capture, stdin buffers and the strict sandbox behave as for preview1.
+ * wasi:filesystem is in p2_fs.c, wasi:io/poll in p2_poll.c. What is not here (sockets) is left
+ * to the linker's unknown-import handling: it traps when called.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include "p2.h"
+#include "wgwasi.h"
+
+#define V P2_V
+
+bool p2_stream_get(p2 *p, uint32_t rep, uint32_t *fd, int64_t *offset) {
+  if (rep < 3) {
+    *fd = rep;
+    *offset = -1;
+    return true;
+  }
+  if (rep < P2_STREAM_BASE || rep - P2_STREAM_BASE >= p->nstreams || !p->streams[rep - P2_STREAM_BASE].used) return false;
+  p2_stream *s = &p->streams[rep - P2_STREAM_BASE];
+  *fd = s->fd;
+  *offset = s->append ? -1 : (int64_t)s->offset;
+  return true;
+}
+
+void p2_stream_advance(p2 *p, uint32_t rep, uint64_t n) {
+  if (rep >= P2_STREAM_BASE && rep - P2_STREAM_BASE < p->nstreams) p->streams[rep - P2_STREAM_BASE].offset += n;
+}
+
+uint32_t p2_stream_new(p2 *p, uint32_t fd, uint64_t offset, bool append) {
+  uint32_t i = 0;
+  while (i < p->nstreams && p->streams[i].used) i++;
+  if (i == p->nstreams) {
+    if (p->nstreams >= 65536) return UINT32_MAX;
+    p2_stream *v = realloc(p->streams, (p->nstreams + 1) * sizeof *v);
+    if (!v) return UINT32_MAX;
+    p->streams = v;
+    p->nstreams++;
+  }
+  p->streams[i] = (p2_stream){.used = true, .append = append, .fd = fd, .offset = offset};
+  return P2_STREAM_BASE + i;
+}
+
+/* [resource-drop] of a stream (the host's destructor). */
+static void stream_drop(void *env, uint32_t rep) {
+  p2 *p = env;
+  if (rep >= P2_STREAM_BASE && rep - P2_STREAM_BASE < p->nstreams) p->streams[rep - P2_STREAM_BASE].used = false;
+}
+
+static void p2_free(void *env) {
+  p2 *p = env;
+  free(p->streams);
+  free(p->dirs);
+  free(p->polls);
+  free(p);
+}
+
+static wg_trap *oom(void) { return wg_trap_new(WG_TRAP_RESOURCE, "out of memory"); }
+
+static wg_cval *box(wg_cval v) {
+  wg_cval *p = wg_cval_array(1);
+  if (p) *p = v;
+  return p;
+}
+
+/* result<T, stream-error>: ok(payload) or err(closed) */
+static wg_trap *stream_result(wg_cval *out, wg_cval *ok, bool closed) {
+  out->kind = WG_CVAL_RESULT;
+  if (closed) {
+    wg_cval_free(ok);
+    free(ok);
+    out->of.var.disc = 1;
+    out->of.var.val = box((wg_cval){.kind = WG_CVAL_VARIANT, .of.var = {1, NULL}}); /* stream-error.closed */
+    return out->of.var.val ? NULL : oom();
+  }
+  out->of.var.disc = 0;
+  out->of.var.val = ok;
+  return NULL;
+}
+
+/* ---------------------------------------------------------------- wasi:cli */
+
+static wg_trap *get_environment(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)a, (void)na, (void)nr;
+  const char *const *v;
+  int n = wasi_env(((p2 *)env)->w, &v);
+  r->kind = WG_CVAL_LIST;
+  if (!(r->of.seq.ptr = wg_cval_array((size_t)n))) return oom();
+  r->of.seq.len = (size_t)n;
+  for (int i = 0; i < n; i++) {
+    const char *eq = strchr(v[i], '=');
+    size_t kl = eq ? (size_t)(eq - v[i]) : strlen(v[i]);
+    wg_cval *t = &r->of.seq.ptr[i];
+    t->kind = WG_CVAL_TUPLE;
+    if (!(t->of.seq.ptr = wg_cval_array(2))) return oom();
+    t->of.seq.len = 2;
+    if (!wg_cval_string(&t->of.seq.ptr[0], v[i], kl) ||
+        !wg_cval_string(&t->of.seq.ptr[1], eq ? eq + 1 : "", eq ? strlen(eq + 1) : 0))
+      return oom();
+  }
+  return NULL;
+}
+
+static wg_trap *get_arguments(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)a, (void)na, (void)nr;
+  const char *const *v;
+  int n = wasi_args(((p2 *)env)->w, &v);
+  r->kind = WG_CVAL_LIST;
+  if (!(r->of.seq.ptr = wg_cval_array((size_t)n))) return oom();
+  r->of.seq.len = (size_t)n;
+  for (int i = 0; i < n; i++)
+    if (!wg_cval_string(&r->of.seq.ptr[i], v[i], strlen(v[i]))) return oom();
+  return NULL;
+}
+
+static wg_trap *none(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)env, (void)a, (void)na, (void)nr;
+  *r = (wg_cval){.kind = WG_CVAL_OPTION};
+  return NULL;
+}
+
+/* exit(status: result): ends the run like proc_exit (wg_wasi_exited). */
+static wg_trap *cli_exit(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)na, (void)r, (void)nr;
+  wasi_set_exit(((p2 *)env)->w, a[0].of.var.disc ? 1 : 0);
+  return wg_trap_new(WG_TRAP_HOST, "exit");
+}
+
+static wg_trap *stream_for(p2 *p, uint32_t fd, bool out, wg_cval *r) {
+  r->kind = WG_CVAL_OWN;
+  r->of.handle.rep = fd;
+  r->of.handle.type = out ? p->output : p->input;
+  return NULL;
+}
+static wg_trap *get_stdin(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)a, (void)na, (void)nr;
+  return stream_for(env, 0, false, r);
+}
+static wg_trap *get_stdout(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)a, (void)na, (void)nr;
+  return stream_for(env, 1, true, r);
+}
+static wg_trap *get_stderr(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)a, (void)na, (void)nr;
+  return stream_for(env, 2, true, r);
+}
+
+/* ---------------------------------------------------------------- wasi:io/streams */
+
+static wg_trap *check_write(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)env, (void)a, (void)na, (void)nr;
+  return stream_result(r, box((wg_cval){.kind = WG_CVAL_U64, .of.u = 1 << 20}), false);
+}
+
+/* write, blocking-write-and-flush: all of `contents` to the descriptor. */
+static wg_trap *write_(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)na, (void)nr;
+  p2 *p = env;
+  size_t n = a[1].of.seq.len, done = 0;
+  uint8_t *buf = malloc(n ? n : 1);
+  if (!buf) return oom();
+  for (size_t i = 0; i < n; i++) buf[i] = (uint8_t)a[1].of.seq.ptr[i].of.u;
+  bool closed = false;
+  uint32_t fd;
+  int64_t off;
+  if (!p2_stream_get(p, a[0].of.handle.rep, &fd, &off)) closed = true;
+  while (!closed && done < n) {
+    struct iovec iov = {buf + done, n - done};
+    size_t w = 0;
+    if (wasi_fd_write(p->w, fd, &iov, 1, off < 0 ? -1 : off + (int64_t)done, &w) || !w) {
+      closed = true;
+      break;
+    }
+    done += w;
+  }
+  p2_stream_advance(p, a[0].of.handle.rep, done);
+  free(buf);
+  return stream_result(r, NULL, closed);
+}
+
+static wg_trap *flush(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)env, (void)a, (void)na, (void)nr;
+  return stream_result(r, NULL, false);
+}
+
+/* read, blocking-read: up to `len` bytes; end of input is `closed`. */
+static wg_trap *read_(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)na, (void)nr;
+  p2 *p = env;
+  size_t want = a[1].of.u > 65536 ? 65536 : (size_t)a[1].of.u, got = 0;
+  uint8_t *buf = malloc(want ? want : 1);
+  if (!buf) return oom();
+  struct iovec iov = {buf, want};
+  uint32_t fd;
+  int64_t off;
+  int e = !p2_stream_get(p, a[0].of.handle.rep, &fd, &off) ? WE_BADF
+          : want ? wasi_fd_read(p->w, fd, &iov, 1, off, &got) : 0;
+  p2_stream_advance(p, a[0].of.handle.rep, got);
+  if (e || (want && !got)) {
+    free(buf);
+    return stream_result(r, NULL, true);
+  }
+  wg_cval *list = box((wg_cval){.kind = WG_CVAL_LIST});
+  if (!list || !(list->of.seq.ptr = wg_cval_array(got))) {
+    free(buf);
+    free(list);
+    return oom();
+  }
+  list->of.seq.len = got;
+  for (size_t i = 0; i < got; i++) list->of.seq.ptr[i] = (wg_cval){.kind = WG_CVAL_U8, .of.u = buf[i]};
+  free(buf);
+  return stream_result(r, list, false);
+}
+
+static wg_trap *error_debug(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)env, (void)a, (void)na, (void)nr;
+  return wg_cval_string(r, "stream error", 12) ? NULL : oom();
+}
+
+/* ---------------------------------------------------------------- clocks, random */
+
+static wg_trap *wall_now(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)a, (void)na, (void)nr;
+  uint64_t ns = 0;
+  wasi_clock_time(((p2 *)env)->w, 0, &ns);
+  r->kind = WG_CVAL_RECORD;
+  if (!(r->of.seq.ptr = wg_cval_array(2))) return oom();
+  r->of.seq.len = 2;
+  r->of.seq.ptr[0] = (wg_cval){.kind = WG_CVAL_U64, .of.u = ns / 1000000000u};
+  r->of.seq.ptr[1] = (wg_cval){.kind = WG_CVAL_U32, .of.u = ns % 1000000000u};
+  return NULL;
+}
+static wg_trap *wall_res(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)a, (void)na, (void)nr;
+  uint64_t ns = 1;
+  wasi_clock_res(((p2 *)env)->w, 0, &ns);
+  r->kind = WG_CVAL_RECORD;
+  if (!(r->of.seq.ptr = wg_cval_array(2))) return oom();
+  r->of.seq.len = 2;
+  r->of.seq.ptr[0] = (wg_cval){.kind = WG_CVAL_U64, .of.u = ns / 1000000000u};
+  r->of.seq.ptr[1] = (wg_cval){.kind = WG_CVAL_U32, .of.u = ns % 1000000000u};
+  return NULL;
+}
+static wg_trap *mono_now(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)a, (void)na, (void)nr;
+  uint64_t ns = 0;
+  wasi_clock_time(((p2 *)env)->w, 1, &ns);
+  *r = (wg_cval){.kind = WG_CVAL_U64, .of.u = ns};
+  return NULL;
+}
+static wg_trap *mono_res(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)a, (void)na, (void)nr;
+  uint64_t ns = 1;
+  wasi_clock_res(((p2 *)env)->w, 1, &ns);
+  *r = (wg_cval){.kind = WG_CVAL_U64, .of.u = ns};
+  return NULL;
+}
+
+static wg_trap *random_bytes(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)na, (void)nr;
+  if (a[0].of.u > (1u << 24)) return wg_trap_new(WG_TRAP_HOST, "get-random-bytes: length too large");
+  size_t n = (size_t)a[0].of.u;
+  uint8_t *buf = malloc(n ? n : 1);
+  if (!buf) return oom();
+  wasi_random(((p2 *)env)->w, buf, n);
+  r->kind = WG_CVAL_LIST;
+  if (!(r->of.seq.ptr = wg_cval_array(n))) {
+    free(buf);
+    return oom();
+  }
+  r->of.seq.len = n;
+  for (size_t i = 0; i < n; i++) r->of.seq.ptr[i] = (wg_cval){.kind = WG_CVAL_U8, .of.u = buf[i]};
+  free(buf);
+  return NULL;
+}
+static wg_trap *random_u64(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)a, (void)na, (void)nr;
+  uint64_t v = 0;
+  wasi_random(((p2 *)env)->w, (uint8_t *)&v, sizeof v);
+  *r = (wg_cval){.kind = WG_CVAL_U64, .of.u = v};
+  return NULL;
+}
+static wg_trap *insecure_seed(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)a, (void)na, (void)nr;
+  uint64_t v[2] = {0, 0};
+  wasi_random(((p2 *)env)->w, (uint8_t *)v, sizeof v);
+  r->kind = WG_CVAL_TUPLE;
+  if (!(r->of.seq.ptr = wg_cval_array(2))) return oom();
+  r->of.seq.len = 2;
+  r->of.seq.ptr[0] = (wg_cval){.kind = WG_CVAL_U64, .of.u = v[0]};
+  r->of.seq.ptr[1] = (wg_cval){.kind = WG_CVAL_U64, .of.u = v[1]};
+  return NULL;
+}
+
+/* ---------------------------------------------------------------- definitions */
+
+static const struct {
+  const char *inst, *name;
+  wg_component_host_fn fn;
+} funcs[] = {
+    {"wasi:cli/environment" V, "get-environment", get_environment},
+    {"wasi:cli/environment" V, "get-arguments", get_arguments},
+    {"wasi:cli/environment" V, "initial-cwd", none},
+    {"wasi:cli/exit" V, "exit", cli_exit},
+    {"wasi:cli/stdin" V, "get-stdin", get_stdin},
+    {"wasi:cli/stdout" V, "get-stdout", get_stdout},
+    {"wasi:cli/stderr" V, "get-stderr", get_stderr},
+    {"wasi:cli/terminal-stdin" V, "get-terminal-stdin", none},
+    {"wasi:cli/terminal-stdout" V, "get-terminal-stdout", none},
+    {"wasi:cli/terminal-stderr" V, "get-terminal-stderr", none},
+    {"wasi:io/error" V, "[method]error.to-debug-string", error_debug},
+    {"wasi:io/streams" V, "[method]output-stream.check-write", check_write},
+    {"wasi:io/streams" V, "[method]output-stream.write", write_},
+    {"wasi:io/streams" V, "[method]output-stream.blocking-write-and-flush", write_},
+    {"wasi:io/streams" V, "[method]output-stream.flush", flush},
+    {"wasi:io/streams" V, "[method]output-stream.blocking-flush", flush},
+    {"wasi:io/streams" V, "[method]input-stream.read", read_},
+    {"wasi:io/streams" V, "[method]input-stream.blocking-read", read_},
+    {"wasi:clocks/wall-clock" V, "now", wall_now},
+    {"wasi:clocks/wall-clock" V, "resolution", wall_res},
+    {"wasi:clocks/monotonic-clock" V, "now", mono_now},
+    {"wasi:clocks/monotonic-clock" V, "resolution", mono_res},
+    {"wasi:random/random" V, "get-random-bytes", random_bytes},
+    {"wasi:random/random" V, "get-random-u64", random_u64},
+    {"wasi:random/insecure" V, "get-insecure-random-bytes", random_bytes},
+    {"wasi:random/insecure" V, "get-insecure-random-u64", random_u64},
+    {"wasi:random/insecure-seed" V, "insecure-seed", insecure_seed},
+};
+
+bool wg_wasi_p2_define(wg_wasi *w, wg_component_linker *l, char *err, size_t errlen) {
+  p2 *p = calloc(1, sizeof *p);
+  wg_error *e = NULL;
+  if (!p) {
+    snprintf(err, errlen, "out of memory");
+    return false;
+  }
+  p->w = w;
+  /* the context outlives the linker's functions: p is freed with the first one */
+  bool ok = wg_component_linker_define_resource(l, "wasi:io/streams" V, "output-stream", stream_drop, p, &p->output, &e) &&
+            wg_component_linker_define_resource(l, "wasi:io/streams" V, "input-stream", stream_drop, p, &p->input, &e) &&
+            wg_component_linker_define_resource(l, "wasi:io/error" V, "error", NULL, NULL, &p->error, &e);
+  for (size_t i = 0; ok && i < sizeof funcs / sizeof *funcs; i++)
+    ok = wg_component_linker_define_func(l, funcs[i].inst, funcs[i].name, funcs[i].fn, p, i == 0 ? p2_free : NULL, &e);
+  ok = ok && p2_fs_define(p, l, &e) && p2_poll_define(p, l, &e);
+  if (!ok) {
+    snprintf(err, errlen, "%s", e ? wg_error_message(e) : "out of memory");
+    wg_error_delete(e);
+    return false;
+  }
+  return true;
+}
