@@ -184,6 +184,14 @@ int wgg_api_submit(uv_loop_t *loop, bool blocking, void *job, void (*work)(void 
 int wgg_api_submit_store(uv_loop_t *loop, const wgg_store_entry *se, void *job, void (*work)(void *),
                          void (*done)(void *));
 
+/* Runs the state store call c (components/state/store.h: a get or an apply)
+ * for a caller on loop's thread, the one way every API path reaches a store
+ * (api/state_call.c): the store's asynchronous form when it has one and can
+ * serve loop (no thread waits on the backend), else the synchronous form
+ * through wgg_api_submit_store. c->done runs once on loop, possibly before
+ * this returns. Returns 0, or -1 when out of memory (done not called). */
+int wgg_state_call_start(uv_loop_t *loop, const wgg_store_entry *se, wgg_state_call *c);
+
 /* Route handlers: rest is the path after the route's fixed prefix, split
  * into decoded segments. */
 void wgg_api_healthz(wgg_api *api, wgg_http_req *req, char **seg, size_t n);

@@ -246,7 +246,7 @@ static int pg_query(wgg_state_store *s, const wgg_query *q, wgg_qresult *out, wg
   return status;
 }
 
-static const wgg_state_store_ops pg_ops = {pg_get, pg_apply, pg_destroy, pg_query};
+static const wgg_state_store_ops pg_ops = {pg_get, pg_apply, pg_destroy, pg_query, NULL};
 
 wgg_state_store *wgg_state_postgres_new(const wgg_component *c, wgg_err *err) {
   if (c->version && *c->version && strcmp(c->version, "v1"))
