@@ -9,79 +9,22 @@ the other), and a server that stops answering fails calls with 500 within
 the component's timeout, then serves again.
 """
 import asyncio
-import glob
 import json
 import os
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from delayproxy import DelayProxy  # noqa: E402
+from pgserver import PGBIN, Postgres  # noqa: E402
 from statesuite import run_suite  # noqa: E402
-from wgtest import Sidecar, check, check_error, finish, free_port, start_alarm  # noqa: E402
+from wgtest import Sidecar, check, check_error, finish, start_alarm  # noqa: E402
 
 BIN = sys.argv[1]
 start_alarm(110)
-bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
-if not bins:
+if not PGBIN:
     print("PostgreSQL is not installed (scripts/deps.sh installs it)")
     sys.exit(1)
-PGBIN = os.path.dirname(bins[-1])
-# the server refuses to run as root: when we are root, run it as the postgres user
-AS_PG = {"user": "postgres", "group": "postgres", "extra_groups": []} if os.geteuid() == 0 else {}
-
-
-class Postgres:
-    def __init__(self):
-        self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="wgg-pg-")
-        self.data = os.path.join(self.dir, "data")
-        self.proc = None
-        if AS_PG:
-            shutil.chown(self.dir, "postgres")
-        subprocess.run([f"{PGBIN}/initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "--no-sync"],
-                       check=True, capture_output=True, timeout=60, cwd=self.dir, **AS_PG)
-
-    def start(self):
-        self.log = open(os.path.join(self.dir, "pg.log"), "ab")
-        self.proc = subprocess.Popen([f"{PGBIN}/postgres", "-D", self.data, "-p", str(self.port), "-k", self.dir,
-                                      "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
-                                     stdout=self.log, stderr=subprocess.STDOUT, cwd=self.dir, **AS_PG)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            r = subprocess.run([f"{PGBIN}/pg_isready", "-h", "127.0.0.1", "-p", str(self.port)], capture_output=True)
-            if r.returncode == 0:
-                return self
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        with open(os.path.join(self.dir, "pg.log"), "rb") as f:
-            raise RuntimeError("postgres did not start:\n" + f.read().decode(errors="replace")[-2000:])
-
-    def psql(self, sql):
-        r = subprocess.run([f"{PGBIN}/psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-Atc", sql],
-                           capture_output=True, timeout=20)
-        return r.stdout.decode()
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)  # fast shutdown: disconnects the sidecar's session
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if getattr(self, "log", None):
-            self.log.close()
-            self.log = None
-
-    def cleanup(self):
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 pg = Postgres().start()

@@ -15,7 +15,7 @@
   X(PQconnectdb) X(PQfinish) X(PQstatus) X(PQerrorMessage) X(PQexec) X(PQexecParams) X(PQresultStatus) \
   X(PQresultErrorMessage) X(PQclear) X(PQntuples) X(PQgetvalue) X(PQgetlength) X(PQcmdTuples)        \
   X(PQconnectStart) X(PQconnectPoll) X(PQsocket) X(PQsetnonblocking) X(PQsendQueryParams) X(PQgetResult) \
-  X(PQisBusy) X(PQconsumeInput) X(PQflush)
+  X(PQisBusy) X(PQconsumeInput) X(PQflush) X(PQnotifies) X(PQfreemem)
 
 #define WGG_LAZY_PTR(f) __typeof__(&f) f;
 typedef struct wgg_pq_api {
@@ -51,6 +51,8 @@ int wgg_pq_load(wgg_err *err);
 #define PQisBusy wgg_pq.PQisBusy
 #define PQconsumeInput wgg_pq.PQconsumeInput
 #define PQflush wgg_pq.PQflush
+#define PQnotifies wgg_pq.PQnotifies
+#define PQfreemem wgg_pq.PQfreemem
 #endif
 
 #endif
