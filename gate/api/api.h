@@ -127,6 +127,12 @@ int wgg_api_core_config(wgg_api *api, wgg_err *err);
 /* Frees the API and closes its stores. No request may be in flight. */
 void wgg_api_free(wgg_api *api);
 
+/* Reads the app's GET /dapr/config through the app channel from loop (the
+ * caller's thread), once, when the app is ready; logs what it says, as
+ * daprd does for an app without actors (api/appconfig.c). No-op without an
+ * app. */
+void wgg_appconfig_load(wgg_api *api, uv_loop_t *loop);
+
 /* The request handler (a wgg_http_handler_fn; user is the wgg_api): the
  * http pipeline when there is one, then the routes. */
 void wgg_api_handle(wgg_http_req *req, void *user);
