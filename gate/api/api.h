@@ -127,11 +127,13 @@ int wgg_api_core_config(wgg_api *api, wgg_err *err);
 /* Frees the API and closes its stores. No request may be in flight. */
 void wgg_api_free(wgg_api *api);
 
-/* Reads the app's GET /dapr/config through the app channel from loop (the
- * caller's thread), once, when the app is ready; logs what it says, as
- * daprd does for an app without actors (api/appconfig.c). No-op without an
- * app. */
-void wgg_appconfig_load(wgg_api *api, uv_loop_t *loop);
+/* Reads the app's GET /dapr/config once, as soon as the app is ready
+ * (api->app_ready, checked every 50 ms), through the app channel from loop,
+ * which must be a worker loop thread with its app channel client in
+ * loop->data (wasm middleware pools and time slices are per worker loop),
+ * after wgg_exec_thread_init; logs what it says, as daprd does for an app
+ * without actors (api/appconfig.c). No-op without an app. */
+void wgg_appconfig_watch(wgg_api *api, uv_loop_t *loop);
 
 /* The request handler (a wgg_http_handler_fn; user is the wgg_api): the
  * http pipeline when there is one, then the routes. */

@@ -1,6 +1,7 @@
 /*
  * appconfig.c: the app's configuration, GET /dapr/config, read once the app
- * is ready, as daprd does at start (dapr pkg/runtime/runtime.go
+ * is ready (from the first worker loop, through the app channel), as daprd
+ * does at start (dapr pkg/runtime/runtime.go
  * loadAppConfiguration; pkg/channel/http GetAppConfig: a GET with
  * Content-Type application/json and the dapr-app-id header; anything but
  * 200 means an empty configuration; a body that is not JSON is an error,
@@ -19,26 +20,18 @@
 #include "api/api.h"
 #include "api/appchannel.h"
 #include "util/log.h"
+#include "util/loophooks.h"
 
 #define APPCONFIG_TIMEOUT_MS 10000
 
 typedef struct appcfg {
-  wgg_http_client *cl;
-  uv_timer_t later; /* closes cl after the answer, once the connection is back in its pool */
+  wgg_api *api;
+  uv_loop_t *loop;
+  uv_timer_t ready; /* polls api->app_ready until the app can be asked */
 } appcfg;
 
-static void later_closed(uv_handle_t *h) {
-  free(h->data);
-}
-
-static void close_later(uv_timer_t *t) {
-  appcfg *a = t->data;
-  wgg_http_client_close(a->cl); /* its idle connection to the app goes too: the loop can end */
-  uv_close((uv_handle_t *)t, later_closed);
-}
-
 static void on_answer(void *user, const wgg_http_response *resp, const char *errmsg) {
-  appcfg *a = user;
+  (void)user;
   if (!resp) {
     wgg_debug("GET /dapr/config: %s; no application configuration", errmsg ? errmsg : "error");
   } else if (resp->status == 200) {
@@ -68,21 +61,42 @@ static void on_answer(void *user, const wgg_http_response *resp, const char *err
   } else {
     wgg_debug("GET /dapr/config answered %d; no application configuration", resp->status);
   }
-  uv_timer_start(&a->later, close_later, 0, 0);
 }
 
-void wgg_appconfig_load(wgg_api *api, uv_loop_t *loop) {
+static void on_ready_tick(uv_timer_t *t) {
+  appcfg *a = t->data;
+  if (!__atomic_load_n(&a->api->app_ready, __ATOMIC_ACQUIRE)) return;
+  uv_timer_stop(t);
+  wgg_http_client *cl = a->loop->data; /* the loop's app channel client (runtime/sidecar.c) */
+  const char *app_id = a->api->opts->app_id ? a->api->opts->app_id : "";
+  wgg_http_header h[] = {{"Content-Type", "application/json"}, {"dapr-app-id", app_id}};
+  const char *why = "no app channel client on this loop";
+  if (!cl || wgg_app_call(a->api, cl, "GET", "/dapr/config", h, 2, NULL, 0, NULL, APPCONFIG_TIMEOUT_MS, on_answer, NULL,
+                          &why))
+    on_answer(NULL, NULL, why);
+}
+
+static void ready_closed(uv_handle_t *h) {
+  free(h->data);
+}
+
+static void on_loop_close(void *p) { /* util/loophooks.h: the worker drains */
+  appcfg *a = p;
+  uv_close((uv_handle_t *)&a->ready, ready_closed);
+}
+
+void wgg_appconfig_watch(wgg_api *api, uv_loop_t *loop) {
   if (!wgg_options_has_app(api->opts)) return;
   appcfg *a = calloc(1, sizeof *a);
-  if (!a || !(a->cl = wgg_http_client_new(loop))) {
-    free(a);
+  if (!a) return;
+  a->api = api;
+  a->loop = loop;
+  uv_timer_init(loop, &a->ready);
+  a->ready.data = a;
+  uv_unref((uv_handle_t *)&a->ready);
+  if (wgg_loop_hooks_add(loop, on_loop_close, a)) {
+    uv_close((uv_handle_t *)&a->ready, ready_closed);
     return;
   }
-  uv_timer_init(loop, &a->later);
-  a->later.data = a;
-  const char *app_id = api->opts->app_id ? api->opts->app_id : "";
-  wgg_http_header h[] = {{"Content-Type", "application/json"}, {"dapr-app-id", app_id}};
-  const char *why = "cannot start the request";
-  if (wgg_app_call(api, a->cl, "GET", "/dapr/config", h, 2, NULL, 0, NULL, APPCONFIG_TIMEOUT_MS, on_answer, a, &why))
-    on_answer(a, NULL, why);
+  uv_timer_start(&a->ready, on_ready_tick, 0, 50);
 }

@@ -162,6 +162,7 @@ static void worker_main(void *p) {
   if (wgg_exec_thread_init(&w->loop)) wgg_warn("out of memory: state stores of this thread use the libuv pool");
   if (wgg_app_limit_thread_init(w->api->app_limit, &w->loop))
     wgg_warn("out of memory: calls from this thread are not held to --app-max-concurrency");
+  if (w == &w->main->workers[0]) wgg_appconfig_watch(w->api, &w->loop); /* GET /dapr/config once the app is ready */
   uv_async_init(&w->loop, &w->cmd_async, on_cmd);
   w->cmd_async.data = w;
   w->srv = wgg_http_server_new(&w->loop, &cfg, &w->err);
@@ -342,7 +343,6 @@ static void on_probe_connect(uv_connect_t *cr, int status) {
     __atomic_store_n(&m->api->app_ready, 1, __ATOMIC_RELEASE);
     wgg_info("application discovered on %s:%d", o->app_channel_address, o->app_port);
     uv_timer_stop(&m->app_probe);
-    wgg_appconfig_load(m->api, m->loop); /* GET /dapr/config, as daprd once the app listens */
     if (o->enable_app_health_check && !m->health) m->health = wgg_apphealth_start(m->loop, m->api);
   } else if (++m->probe_attempts % 50 == 1) {
     wgg_info("waiting for the application to listen on %s:%d (%s)", o->app_channel_address, o->app_port,
@@ -567,10 +567,7 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
     if (api->wasm_app) wgg_wasm_app_watch(api->wasm_app, &loop, 500); /* a changed file:// app is reloaded */
     __atomic_store_n(&api->ready, 1, __ATOMIC_RELEASE);
     if (o->app_port > 0) uv_timer_start(&m.app_probe, on_probe_timer, 0, 100);
-    else {
-      __atomic_store_n(&api->app_ready, 1, __ATOMIC_RELEASE);
-      wgg_appconfig_load(api, &loop); /* a wasm app: GET /dapr/config at once (no app: nothing) */
-    }
+    else __atomic_store_n(&api->app_ready, 1, __ATOMIC_RELEASE);
     uint64_t every = wgg_mesh_renew_interval_ms(api);
     if (every) uv_timer_start(&m.nr_renew, on_renew_timer, every, every);
     for (size_t i = 0; i < n_addrs; i++) {
