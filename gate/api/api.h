@@ -127,6 +127,14 @@ int wgg_api_core_config(wgg_api *api, wgg_err *err);
 /* Frees the API and closes its stores. No request may be in flight. */
 void wgg_api_free(wgg_api *api);
 
+/* Reads the app's GET /dapr/config once, as soon as the app is ready
+ * (api->app_ready, checked every 50 ms), through the app channel from loop,
+ * which must be a worker loop thread with its app channel client in
+ * loop->data (wasm middleware pools and time slices are per worker loop),
+ * after wgg_exec_thread_init; logs what it says, as daprd does for an app
+ * without actors (api/appconfig.c). No-op without an app. */
+void wgg_appconfig_watch(wgg_api *api, uv_loop_t *loop);
+
 /* The request handler (a wgg_http_handler_fn; user is the wgg_api): the
  * http pipeline when there is one, then the routes. */
 void wgg_api_handle(wgg_http_req *req, void *user);
@@ -183,6 +191,14 @@ int wgg_api_submit(uv_loop_t *loop, bool blocking, void *job, void (*work)(void 
  * the store's own thread (api/executor.h), others inline. */
 int wgg_api_submit_store(uv_loop_t *loop, const wgg_store_entry *se, void *job, void (*work)(void *),
                          void (*done)(void *));
+
+/* Runs the state store call c (components/state/store.h: a get or an apply)
+ * for a caller on loop's thread, the one way every API path reaches a store
+ * (api/state_call.c): the store's asynchronous form when it has one and can
+ * serve loop (no thread waits on the backend), else the synchronous form
+ * through wgg_api_submit_store. c->done runs once on loop, possibly before
+ * this returns. Returns 0, or -1 when out of memory (done not called). */
+int wgg_state_call_start(uv_loop_t *loop, const wgg_store_entry *se, wgg_state_call *c);
 
 /* Route handlers: rest is the path after the route's fixed prefix, split
  * into decoded segments. */

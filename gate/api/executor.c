@@ -8,6 +8,7 @@
 
 #include "api/api.h"
 #include "util/log.h"
+#include "util/loophooks.h"
 
 typedef struct xjob xjob;
 typedef struct xloop xloop;
@@ -116,6 +117,7 @@ static void on_async(uv_async_t *a) {
 }
 
 int wgg_exec_thread_init(uv_loop_t *loop) {
+  wgg_loop_hooks_init(loop);
   xloop *l = calloc(1, sizeof *l);
   if (!l) return -1;
   pthread_mutex_init(&l->mu, NULL);
@@ -127,6 +129,7 @@ int wgg_exec_thread_init(uv_loop_t *loop) {
 }
 
 void wgg_exec_thread_close(void) {
+  wgg_loop_hooks_run(); /* per-loop connections (async stores) close; their calls in flight fail */
   xloop *l = t_loop;
   if (!l) return;
   t_loop = NULL;

@@ -24,10 +24,11 @@ wgg_exec *wgg_exec_new(const char *name);
 void wgg_exec_free(wgg_exec *x);
 
 /* Registers the calling thread's loop (a loop thread, before its first
- * submit). Returns 0 or -1 (OOM: submits from this thread use the pool). */
+ * submit), also for util/loophooks.h. Returns 0 or -1 (OOM: submits from this thread use the pool). */
 int wgg_exec_thread_init(uv_loop_t *loop);
 
-/* Unregisters the calling thread's loop: its handle closes once every job it
+/* Unregisters the calling thread's loop: runs its util/loophooks.h hooks
+ * (async stores close their connections there), and its handle closes once every job it
  * submitted has completed (the loop keeps running until then). */
 void wgg_exec_thread_close(void);
 

@@ -84,15 +84,12 @@ typedef struct get_job {
   wgg_state_got got;
   int status;
   wgg_err err;
+  wgg_state_call call;
 } get_job;
 
-static void get_work(void *p) {
-  get_job *j = p;
-  j->status = j->se->store->ops->get(j->se->store, j->key, &j->got, &j->err);
-}
-
-static void get_done(void *p) {
-  get_job *j = p;
+static void get_done(wgg_state_call *c) {
+  get_job *j = c->user;
+  j->status = c->status;
   wgg_metrics_state(wgg_state_index(j->se), WGG_OP_GET, j->status == WGG_ST_OK);
   if (j->status != WGG_ST_OK) {
     wgg_api_status st;
@@ -117,8 +114,9 @@ int wgg_state_get_call(wgg_api *api, uv_loop_t *loop, wgg_store_entry *se, const
     j->se = se;
     j->key = wgg_state_prefixed(api, key);
     j->user_key = strdup(key);
+    j->call = (wgg_state_call){.key = j->key, .got = &j->got, .err = &j->err, .done = get_done, .user = j};
   }
-  if (!j || !j->key || !j->user_key || wgg_api_submit_store(loop, se, j, get_work, get_done)) {
+  if (!j || !j->key || !j->user_key || wgg_state_call_start(loop, se, &j->call)) {
     if (j) {
       free(j->key);
       free(j->user_key);
@@ -168,15 +166,12 @@ typedef struct del_job {
   char *key, *user_key, *etag;
   int status;
   wgg_err err;
+  wgg_state_call call;
 } del_job;
 
-static void del_work(void *p) {
-  del_job *j = p;
-  j->status = j->se->store->ops->apply(j->se->store, &j->op, 1, &j->err);
-}
-
-static void del_done(void *p) {
-  del_job *j = p;
+static void del_done(wgg_state_call *c) {
+  del_job *j = c->user;
+  j->status = c->status;
   wgg_metrics_state(wgg_state_index(j->se), WGG_OP_DELETE, j->status == WGG_ST_OK);
   wgg_api_status st;
   switch (j->status) {
@@ -216,8 +211,9 @@ int wgg_state_delete_call(wgg_api *api, uv_loop_t *loop, wgg_store_entry *se, co
     j->op.key = j->key;
     j->op.etag = j->etag;
     j->op.first_write = first_write;
+    j->call = (wgg_state_call){.ops = &j->op, .n = 1, .err = &j->err, .done = del_done, .user = j};
   }
-  if (!j || !j->key || !j->user_key || (etag && !j->etag) || wgg_api_submit_store(loop, se, j, del_work, del_done)) {
+  if (!j || !j->key || !j->user_key || (etag && !j->etag) || wgg_state_call_start(loop, se, &j->call)) {
     if (j) {
       free(j->key);
       free(j->user_key);

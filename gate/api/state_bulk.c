@@ -2,8 +2,10 @@
  * state_bulk.c: POST|PUT /v1.0/state/{store}/bulk, {"keys":[...],
  * "parallelism":N} -> 200 [{key, data, etag, metadata, error}] (field names
  * of dapr pkg/api/http BulkGetResponse: "data", not "value"; absent keys
- * carry only "key"). The keys are read one after the other in one job; the
- * parallelism hint is accepted.
+ * carry only "key"). On a store with an asynchronous form (state.redis) every
+ * key is read at once (pipelined on the loop's connection); on the others the
+ * keys are read one after the other in one job. The parallelism hint is
+ * accepted.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,8 @@ typedef struct bulk_job {
   wgg_state_got *got;
   int *status;
   wgg_err *errs;
+  wgg_state_call *calls; /* asynchronous stores: one per key */
+  size_t remaining;      /* calls not done yet, plus one while they are being started */
 } bulk_job;
 
 static void bulk_free(bulk_job *j) {
@@ -34,6 +38,7 @@ static void bulk_free(bulk_job *j) {
   free(j->got);
   free(j->status);
   free(j->errs);
+  free(j->calls);
   free(j);
 }
 
@@ -57,6 +62,27 @@ static void bulk_done(void *p) {
   bulk_free(j);
 }
 
+static void bulk_one_done(wgg_state_call *c) {
+  bulk_job *j = c->user;
+  j->status[c - j->calls] = c->status;
+  if (!--j->remaining) bulk_done(j);
+}
+
+/* Starts one asynchronous call per key. */
+static void bulk_start_each(bulk_job *j, uv_loop_t *loop) {
+  j->remaining = j->n + 1;
+  for (size_t i = 0; i < j->n; i++) {
+    j->calls[i] = (wgg_state_call){.key = j->prefixed[i], .got = &j->got[i], .err = &j->errs[i], .done = bulk_one_done,
+                                   .user = j};
+    if (wgg_state_call_start(loop, j->se, &j->calls[i])) {
+      wgg_err_set(&j->errs[i], "out of memory");
+      j->status[i] = WGG_ST_ERROR;
+      j->remaining--;
+    }
+  }
+  if (!--j->remaining) bulk_done(j);
+}
+
 int wgg_state_bulk_call(wgg_api *api, uv_loop_t *loop, wgg_store_entry *se, const char *const *keys, size_t n,
                         wgg_state_bulk_cb cb, void *user, wgg_api_status *st) {
   bulk_job *j = calloc(1, sizeof *j);
@@ -75,6 +101,13 @@ int wgg_state_bulk_call(wgg_api *api, uv_loop_t *loop, wgg_store_entry *se, cons
   for (size_t i = 0; ok && i < n; i++) {
     j->n = i + 1;
     ok = (j->keys[i] = strdup(keys[i])) && (j->prefixed[i] = wgg_state_prefixed(api, keys[i]));
+  }
+  if (ok && se->store->ops->start) {
+    if ((j->calls = calloc(cap, sizeof *j->calls))) {
+      bulk_start_each(j, loop);
+      return 0;
+    }
+    ok = false;
   }
   if (!ok || wgg_api_submit_store(loop, se, j, bulk_work, bulk_done)) {
     if (j) bulk_free(j);

@@ -20,6 +20,7 @@ struct wgg_state_write {
   size_t n;
   int status;
   wgg_err err;
+  wgg_state_call call;
 };
 typedef wgg_state_write write_job;
 
@@ -140,13 +141,9 @@ static int parse_item(wgg_api *api, wgg_http_req *req, write_job *j, size_t i, j
   return rc;
 }
 
-static void write_work(void *p) {
-  write_job *j = p;
-  j->status = j->se->store->ops->apply(j->se->store, j->ops, j->n, &j->err);
-}
-
-static void write_done(void *p) {
-  write_job *j = p;
+static void write_done(wgg_state_call *c) {
+  write_job *j = c->user;
+  j->status = c->status;
   wgg_metrics_state(wgg_state_index(j->se),
                     j->kind == WGG_STATE_WRITE_TXN    ? WGG_OP_TRANSACTION
                     : j->kind == WGG_STATE_WRITE_SAVE ? WGG_OP_SET
@@ -180,7 +177,8 @@ static void write_done(void *p) {
 int wgg_state_write_submit(wgg_state_write *j, uv_loop_t *loop, wgg_state_done_cb cb, void *user, wgg_api_status *st) {
   j->cb = cb;
   j->user = user;
-  if (wgg_api_submit_store(loop, j->se, j, write_work, write_done)) {
+  j->call = (wgg_state_call){.ops = j->ops, .n = j->n, .err = &j->err, .done = write_done, .user = j};
+  if (wgg_state_call_start(loop, j->se, &j->call)) {
     const char *code = kind_code(j->kind);
     job_free(j);
     return wgg_api_fail(st, 500, WGG_GRPC_INTERNAL, code, "out of memory");

@@ -162,6 +162,7 @@ static void worker_main(void *p) {
   if (wgg_exec_thread_init(&w->loop)) wgg_warn("out of memory: state stores of this thread use the libuv pool");
   if (wgg_app_limit_thread_init(w->api->app_limit, &w->loop))
     wgg_warn("out of memory: calls from this thread are not held to --app-max-concurrency");
+  if (w == &w->main->workers[0]) wgg_appconfig_watch(w->api, &w->loop); /* GET /dapr/config once the app is ready */
   uv_async_init(&w->loop, &w->cmd_async, on_cmd);
   w->cmd_async.data = w;
   w->srv = wgg_http_server_new(&w->loop, &cfg, &w->err);

@@ -31,7 +31,7 @@ class App(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):
-        if self.path != "/dapr/subscribe":  # asked by the pub/sub runtime at start
+        if self.path not in ("/dapr/subscribe", "/dapr/config"):  # asked by the sidecar at start
             SEEN.append({k.lower(): v for k, v in self.headers.items()})
         self.send_response(200)
         self.send_header("Content-Length", "2")

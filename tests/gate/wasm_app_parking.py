@@ -5,8 +5,7 @@ A WAGI app (tests/gate/apps/wagi_app.c, route /invoke) calls another service thr
 (a slow backend that serves requests concurrently). The sidecar runs ONE event-loop thread
 (--threads 1). One request takes at least DELAY (the delay is real); N concurrent requests complete
 in about one DELAY of wall time, not N x DELAY as they would if a guest held the loop while it
-waited. (state.redis is not the backend here: it keeps one connection under a mutex on its executor
-thread, so concurrent gets are serialized by the store itself, over HTTP as well.) The caller's
+waited. (state_redis_parking.py proves the same for state gets on a slow Redis.) The caller's
 timeout applies to a parked guest; a guest parked across a reload (SIGHUP) finishes on the old
 module.
 usage: wasm_app_parking.py WASMGATE APPS_DIR [N]

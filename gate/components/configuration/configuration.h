@@ -59,11 +59,14 @@ struct wgg_config_store {
 
 bool wgg_config_type_supported(const char *type);
 
-/* Creates the store of component c (configuration.redis, configuration.sqlite). Returns it (owned
+/* Creates the store of component c (configuration.redis, configuration.sqlite,
+ * configuration.postgresql). Returns it (owned
  * by the caller; ops->destroy frees it) or NULL with err. */
 wgg_config_store *wgg_config_store_new(const wgg_component *c, wgg_err *err);
 
 wgg_config_store *wgg_config_redis_new(const wgg_component *c, wgg_err *err);
 wgg_config_store *wgg_config_sqlite_new(const wgg_component *c, wgg_err *err);
+/* configuration.postgresql (postgres.c): rows of `table`, LISTEN/NOTIFY on `notifyChannel`. */
+wgg_config_store *wgg_config_postgres_new(const wgg_component *c, wgg_err *err);
 
 #endif

@@ -8,12 +8,14 @@
 #include "components/configuration/configuration.h"
 
 bool wgg_config_type_supported(const char *type) {
-  return !strcmp(type, "configuration.redis") || !strcmp(type, "configuration.sqlite");
+  return !strcmp(type, "configuration.redis") || !strcmp(type, "configuration.sqlite") ||
+         !strcmp(type, "configuration.postgresql");
 }
 
 wgg_config_store *wgg_config_store_new(const wgg_component *c, wgg_err *err) {
   if (!strcmp(c->type, "configuration.redis")) return wgg_config_redis_new(c, err);
   if (!strcmp(c->type, "configuration.sqlite")) return wgg_config_sqlite_new(c, err);
+  if (!strcmp(c->type, "configuration.postgresql")) return wgg_config_postgres_new(c, err);
   wgg_err_set(err, "couldn't find configuration store %s/%s", c->type, *c->version ? c->version : "v1");
   return NULL;
 }

@@ -199,7 +199,7 @@ static int mem_query(wgg_state_store *s, const wgg_query *q, wgg_qresult *out, w
   return WGG_ST_OK;
 }
 
-static const wgg_state_store_ops mem_ops = {mem_get, mem_apply, mem_destroy, mem_query};
+static const wgg_state_store_ops mem_ops = {mem_get, mem_apply, mem_destroy, mem_query, NULL};
 
 wgg_state_store *wgg_state_memory_new(const wgg_component *c, wgg_err *err) {
   (void)c;

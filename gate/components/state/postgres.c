@@ -4,10 +4,14 @@
  * components-contrib state/postgresql v1: key, value jsonb, isbinary,
  * insertdate, updatedate, expiredate). The ETag is the row's xmin (a 32-bit
  * transaction id, so any other ETag is invalid). A save of several items and
- * a transaction run in one SQL transaction. libpq, synchronous: the store is
- * `blocking` and only runs on the libuv thread pool. One connection under a
- * mutex; a lost connection is re-established on the next call, so the store
- * recovers by itself when PostgreSQL comes back.
+ * a transaction run in one SQL transaction.
+ *
+ * The API's calls use the asynchronous form (postgres_async.c: a few
+ * non-blocking connections per loop thread, no thread waiting on the
+ * server); queries and callers off the loops use one synchronous connection
+ * under a mutex (hence the store is also `blocking`). A lost connection is
+ * re-established on the next call, so the store recovers by itself when
+ * PostgreSQL comes back.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -19,21 +23,13 @@
 #include <time.h>
 
 #include "components/state/pqload.h"
+#include "components/state/postgres_internal.h"
 #include "components/state/postgres_query.h"
 #include "components/state/store.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
 
-typedef struct pgstore {
-  wgg_state_store base;
-  pthread_mutex_t mu;
-  PGconn *conn;
-  char *conninfo;
-  char table[64], mtable[64];
-  uint64_t timeout_ms, cleanup_ms;
-  time_t last_used, last_cleanup;
-} pgstore;
 
 #define LIVE "(expiredate IS NULL OR expiredate > now())"
 #define EXPIRY "CASE WHEN $3::bigint > 0 THEN now() + $3::bigint * interval '1 second' END"
@@ -94,14 +90,33 @@ static int ensure(pgstore *st, wgg_err *err) {
   return exec0(st, sql, err);
 }
 
+void wgg_pg_get_sql(const pgstore *st, char *sql, size_t cap) {
+  snprintf(sql, cap,
+           "SELECT value::text, xmin::text, COALESCE(extract(epoch FROM expiredate)::bigint, 0) FROM %s "
+           "WHERE key = $1 AND " LIVE,
+           st->table);
+}
+
+int wgg_pg_get_row(const PGresult *r, wgg_state_got *out, wgg_err *err) {
+  memset(out, 0, sizeof *out);
+  if (PQntuples(r) != 1) return WGG_ST_OK;
+  out->value = wgg_strndup(PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
+  out->value_len = (size_t)PQgetlength(r, 0, 0);
+  out->etag = strdup(PQgetvalue(r, 0, 1));
+  out->expire_unix = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+  out->found = true;
+  if (!out->value || !out->etag) {
+    wgg_state_got_free(out);
+    return wgg_err_set(err, "out of memory"), WGG_ST_ERROR;
+  }
+  return WGG_ST_OK;
+}
+
 static int pg_get(wgg_state_store *s, const char *key, wgg_state_got *out, wgg_err *err) {
   pgstore *st = (pgstore *)s;
   memset(out, 0, sizeof *out);
   char sql[300];
-  snprintf(sql, sizeof sql,
-           "SELECT value::text, xmin::text, COALESCE(extract(epoch FROM expiredate)::bigint, 0) FROM %s "
-           "WHERE key = $1 AND " LIVE,
-           st->table);
+  wgg_pg_get_sql(st, sql, sizeof sql);
   pthread_mutex_lock(&st->mu);
   int status = WGG_ST_ERROR;
   for (int attempt = 0; attempt < 2 && status == WGG_ST_ERROR; attempt++) { /* reads are safe to retry */
@@ -109,18 +124,7 @@ static int pg_get(wgg_state_store *s, const char *key, wgg_state_got *out, wgg_e
     const char *params[] = {key};
     PGresult *r = run(st, sql, 1, params, err);
     if (!r) continue;
-    status = WGG_ST_OK;
-    if (PQntuples(r) == 1) {
-      out->value = wgg_strndup(PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
-      out->value_len = (size_t)PQgetlength(r, 0, 0);
-      out->etag = strdup(PQgetvalue(r, 0, 1));
-      out->expire_unix = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
-      out->found = true;
-      if (!out->value || !out->etag) {
-        wgg_state_got_free(out);
-        status = wgg_err_set(err, "out of memory");
-      }
-    }
+    status = wgg_pg_get_row(r, out, err);
     PQclear(r);
   }
   pthread_mutex_unlock(&st->mu);
@@ -134,57 +138,87 @@ static bool valid_xid(const char *s) {
   return strtoull(s, NULL, 10) <= 0xffffffffULL;
 }
 
-static int apply_one(pgstore *st, const wgg_state_op *op, wgg_err *err) {
+int wgg_pg_op_stmt(const pgstore *st, const wgg_state_op *op, pgstmt *s, wgg_err *err) {
+  memset(s, 0, sizeof *s);
   bool has_etag = op->etag && *op->etag;
-  char sql[700], ttl[24];
-  snprintf(ttl, sizeof ttl, "%lld", (long long)(op->ttl_seconds > 0 ? op->ttl_seconds : 0));
-  const char *params[4] = {op->key};
-  int n;
-  char *value = NULL;
+  snprintf(s->ttl, sizeof s->ttl, "%lld", (long long)(op->ttl_seconds > 0 ? op->ttl_seconds : 0));
+  s->params[0] = op->key;
   if (op->is_delete) {
     if (has_etag) {
-      snprintf(sql, sizeof sql, "DELETE FROM %s WHERE key = $1 AND xmin = $2::text::xid AND " LIVE, st->table);
-      params[1] = op->etag;
-      n = 2;
+      snprintf(s->sql, sizeof s->sql, "DELETE FROM %s WHERE key = $1 AND xmin = $2::text::xid AND " LIVE, st->table);
+      s->params[1] = op->etag;
+      s->n = 2;
     } else {
-      snprintf(sql, sizeof sql, "DELETE FROM %s WHERE key = $1", st->table);
-      n = 1;
+      snprintf(s->sql, sizeof s->sql, "DELETE FROM %s WHERE key = $1", st->table);
+      s->n = 1;
     }
-  } else {
-    if (!(value = wgg_strndup(op->value, op->value_len))) return wgg_err_set(err, "out of memory"), WGG_ST_ERROR;
-    params[1] = value;
-    params[2] = ttl;
-    n = 3;
-    if (has_etag) {
-      snprintf(sql, sizeof sql,
-               "UPDATE %s SET value = $2::jsonb, isbinary = false, updatedate = now(), expiredate = " EXPIRY
-               " WHERE key = $1 AND xmin = $4::text::xid AND " LIVE,
-               st->table);
-      params[3] = op->etag;
-      n = 4;
-    } else {
-      snprintf(sql, sizeof sql,
-               "INSERT INTO %s AS t (key, value, isbinary, expiredate) VALUES ($1, $2::jsonb, false, " EXPIRY
-               ") ON CONFLICT (key) DO UPDATE SET value = excluded.value, isbinary = false, updatedate = now(), "
-               "expiredate = excluded.expiredate%s",
-               st->table, op->first_write ? " WHERE t.expiredate IS NOT NULL AND t.expiredate <= now()" : "");
-    }
+    return WGG_ST_OK;
   }
-  PGresult *r = run(st, sql, n, params, err);
-  free(value);
-  if (!r) return WGG_ST_ERROR;
-  long changed = strtol(PQcmdTuples(r), NULL, 10);
-  PQclear(r);
+  if (!(s->value = wgg_strndup(op->value, op->value_len))) return wgg_err_set(err, "out of memory"), WGG_ST_ERROR;
+  s->params[1] = s->value;
+  s->params[2] = s->ttl;
+  s->n = 3;
+  if (has_etag) {
+    snprintf(s->sql, sizeof s->sql,
+             "UPDATE %s SET value = $2::jsonb, isbinary = false, updatedate = now(), expiredate = " EXPIRY
+             " WHERE key = $1 AND xmin = $4::text::xid AND " LIVE,
+             st->table);
+    s->params[3] = op->etag;
+    s->n = 4;
+  } else {
+    snprintf(s->sql, sizeof s->sql,
+             "INSERT INTO %s AS t (key, value, isbinary, expiredate) VALUES ($1, $2::jsonb, false, " EXPIRY
+             ") ON CONFLICT (key) DO UPDATE SET value = excluded.value, isbinary = false, updatedate = now(), "
+             "expiredate = excluded.expiredate%s",
+             st->table, op->first_write ? " WHERE t.expiredate IS NOT NULL AND t.expiredate <= now()" : "");
+  }
+  return WGG_ST_OK;
+}
+
+void wgg_pg_stmt_free(pgstmt *s) {
+  free(s->value);
+  s->value = NULL;
+}
+
+int wgg_pg_op_changed(const wgg_state_op *op, long changed, wgg_err *err) {
+  bool has_etag = op->etag && *op->etag;
   if (changed == 0 && (has_etag || (!op->is_delete && op->first_write)))
     return wgg_err_set(err, "%s", wgg_state_mismatch_msg(op)), WGG_ST_ETAG_MISMATCH;
   return WGG_ST_OK;
 }
 
-static int pg_apply(wgg_state_store *s, const wgg_state_op *ops, size_t n, wgg_err *err) {
-  pgstore *st = (pgstore *)s;
+int wgg_pg_check_etags(const wgg_state_op *ops, size_t n, wgg_err *err) {
   for (size_t i = 0; i < n; i++)
     if (ops[i].etag && *ops[i].etag && !valid_xid(ops[i].etag))
       return wgg_err_set(err, "invalid etag value: %s", ops[i].etag), WGG_ST_ETAG_INVALID;
+  return WGG_ST_OK;
+}
+
+bool wgg_pg_cleanup_due(pgstore *st, char *sql, size_t cap) {
+  time_t now = time(NULL);
+  pthread_mutex_lock(&st->loops_mu);
+  bool due = st->cleanup_ms && (uint64_t)(now - st->last_cleanup) * 1000 >= st->cleanup_ms;
+  if (due) st->last_cleanup = now;
+  pthread_mutex_unlock(&st->loops_mu);
+  if (due) snprintf(sql, cap, "DELETE FROM %s WHERE expiredate IS NOT NULL AND expiredate <= now()", st->table);
+  return due;
+}
+
+static int apply_one(pgstore *st, const wgg_state_op *op, wgg_err *err) {
+  pgstmt s;
+  if (wgg_pg_op_stmt(st, op, &s, err) != WGG_ST_OK) return WGG_ST_ERROR;
+  PGresult *r = run(st, s.sql, s.n, s.params, err);
+  wgg_pg_stmt_free(&s);
+  if (!r) return WGG_ST_ERROR;
+  long changed = strtol(PQcmdTuples(r), NULL, 10);
+  PQclear(r);
+  return wgg_pg_op_changed(op, changed, err);
+}
+
+static int pg_apply(wgg_state_store *s, const wgg_state_op *ops, size_t n, wgg_err *err) {
+  pgstore *st = (pgstore *)s;
+  int bad = wgg_pg_check_etags(ops, n, err);
+  if (bad != WGG_ST_OK) return bad;
   pthread_mutex_lock(&st->mu);
   int status = WGG_ST_ERROR;
   if (ensure(st, err) || exec0(st, "BEGIN", err)) goto out;
@@ -196,12 +230,9 @@ static int pg_apply(wgg_state_store *s, const wgg_state_op *ops, size_t n, wgg_e
     if (st->conn) exec0(st, "ROLLBACK", &ignored);
     goto out;
   }
-  time_t now = time(NULL);
-  if (st->cleanup_ms && (uint64_t)(now - st->last_cleanup) * 1000 >= st->cleanup_ms) {
-    char sql[200];
+  char sql[200];
+  if (wgg_pg_cleanup_due(st, sql, sizeof sql)) {
     wgg_err e;
-    st->last_cleanup = now;
-    snprintf(sql, sizeof sql, "DELETE FROM %s WHERE expiredate IS NOT NULL AND expiredate <= now()", st->table);
     if (exec0(st, sql, &e)) wgg_warn("state.postgresql cleanup: %s", e.msg);
   }
 out:
@@ -212,8 +243,10 @@ out:
 static void pg_destroy(wgg_state_store *s) {
   pgstore *st = (pgstore *)s;
   drop(st);
+  wgg_pg_async_free(st);
   free(st->conninfo);
   pthread_mutex_destroy(&st->mu);
+  pthread_mutex_destroy(&st->loops_mu);
   free(st);
 }
 
@@ -246,7 +279,7 @@ static int pg_query(wgg_state_store *s, const wgg_query *q, wgg_qresult *out, wg
   return status;
 }
 
-static const wgg_state_store_ops pg_ops = {pg_get, pg_apply, pg_destroy, pg_query};
+static const wgg_state_store_ops pg_ops = {pg_get, pg_apply, pg_destroy, pg_query, wgg_pg_start};
 
 wgg_state_store *wgg_state_postgres_new(const wgg_component *c, wgg_err *err) {
   if (c->version && *c->version && strcmp(c->version, "v1"))
@@ -262,6 +295,8 @@ wgg_state_store *wgg_state_postgres_new(const wgg_component *c, wgg_err *err) {
   pgstore *st = calloc(1, sizeof *st);
   if (!st) return wgg_err_set(err, "out of memory"), NULL;
   pthread_mutex_init(&st->mu, NULL);
+  pthread_mutex_init(&st->loops_mu, NULL);
+  st->pool = 4;
   st->base.ops = &pg_ops;
   st->base.features = WGG_FEAT_ETAG | WGG_FEAT_TRANSACTIONAL | WGG_FEAT_TTL | WGG_FEAT_QUERY;
   st->base.blocking = true;

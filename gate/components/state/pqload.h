@@ -13,7 +13,9 @@
 
 #define WGG_PQ_FUNCS(X)                                                                                   \
   X(PQconnectdb) X(PQfinish) X(PQstatus) X(PQerrorMessage) X(PQexec) X(PQexecParams) X(PQresultStatus) \
-  X(PQresultErrorMessage) X(PQclear) X(PQntuples) X(PQgetvalue) X(PQgetlength) X(PQcmdTuples)
+  X(PQresultErrorMessage) X(PQclear) X(PQntuples) X(PQgetvalue) X(PQgetlength) X(PQcmdTuples)        \
+  X(PQconnectStart) X(PQconnectPoll) X(PQsocket) X(PQsetnonblocking) X(PQsendQueryParams) X(PQgetResult) \
+  X(PQisBusy) X(PQconsumeInput) X(PQflush) X(PQnotifies) X(PQfreemem)
 
 #define WGG_LAZY_PTR(f) __typeof__(&f) f;
 typedef struct wgg_pq_api {
@@ -40,6 +42,17 @@ int wgg_pq_load(wgg_err *err);
 #define PQgetvalue wgg_pq.PQgetvalue
 #define PQgetlength wgg_pq.PQgetlength
 #define PQcmdTuples wgg_pq.PQcmdTuples
+#define PQconnectStart wgg_pq.PQconnectStart
+#define PQconnectPoll wgg_pq.PQconnectPoll
+#define PQsocket wgg_pq.PQsocket
+#define PQsetnonblocking wgg_pq.PQsetnonblocking
+#define PQsendQueryParams wgg_pq.PQsendQueryParams
+#define PQgetResult wgg_pq.PQgetResult
+#define PQisBusy wgg_pq.PQisBusy
+#define PQconsumeInput wgg_pq.PQconsumeInput
+#define PQflush wgg_pq.PQflush
+#define PQnotifies wgg_pq.PQnotifies
+#define PQfreemem wgg_pq.PQfreemem
 #endif
 
 #endif

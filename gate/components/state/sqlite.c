@@ -164,7 +164,7 @@ static int sql_query(wgg_state_store *s, const wgg_query *q, wgg_qresult *out, w
   return status;
 }
 
-static const wgg_state_store_ops sql_ops = {sql_get, sql_apply, sql_destroy, sql_query};
+static const wgg_state_store_ops sql_ops = {sql_get, sql_apply, sql_destroy, sql_query, NULL};
 
 static int prepare(sqlstore *st, const char *table, wgg_err *err) {
   char sql[Q_COUNT][600];

@@ -15,9 +15,16 @@
  *     key does not exist yet (else WGG_ST_ETAG_MISMATCH);
  *   - ttl_seconds > 0 makes the item expire; expired items read as absent.
  *
- * Calls are synchronous and may block (disk, network). A store with
- * `blocking` set is only ever called from the libuv thread pool; others may be
- * called on a loop thread. Every store is safe to call from several threads.
+ * get/apply/query are synchronous and may block (disk, network). A store
+ * with `blocking` set is only ever called that way off the loop threads (its
+ * executor thread or the libuv pool); others may be called on a loop thread.
+ * Every store is safe to call from several threads.
+ *
+ * A store may also offer the asynchronous form `start` (state.redis: one
+ * pipelined connection per loop thread): the call is issued on a loop thread
+ * and completes there, with no thread waiting on the backend, so any number
+ * of calls (HTTP, gRPC and wasm-app callers alike, api/state_call.c) wait on
+ * one socket.
  */
 #ifndef WGG_STATE_STORE_H
 #define WGG_STATE_STORE_H
@@ -69,6 +76,27 @@ typedef struct wgg_state_got {
 
 typedef struct wgg_state_store wgg_state_store;
 struct wgg_query;
+struct uv_loop_s;
+
+/* One asynchronous store call (ops->start). The caller fills the inputs and
+ * keeps them (key, ops and what they point to, got, err) valid until done.
+ * A get when got is set, else an apply of ops[0..n). */
+typedef struct wgg_state_call wgg_state_call;
+struct wgg_state_call {
+  const char *key;          /* get: the prefixed key */
+  wgg_state_got *got;       /* get: the result, as get() fills it */
+  const wgg_state_op *ops;  /* apply: as apply() takes them */
+  size_t n;
+  wgg_err *err;             /* filled when status is not WGG_ST_OK */
+  int status;               /* set before done: what get()/apply() would return */
+  void (*done)(wgg_state_call *c); /* called once, on the loop thread that started the call */
+  void *user;               /* the caller's */
+};
+
+/* ops->start's answer when it cannot serve the call on this loop (a thread
+ * that is not a registered loop thread, or one shutting down): done will not
+ * be called; run the synchronous form off the loop instead. */
+#define WGG_STATE_START_SYNC 1
 struct wgg_qresult;
 
 /* The vtable. */
@@ -85,6 +113,11 @@ typedef struct wgg_state_store_ops {
    * store without the query API. Returns WGG_ST_OK, WGG_ST_BAD_REQUEST
    * (a query the store cannot run: err says why) or WGG_ST_ERROR. */
   int (*query)(wgg_state_store *s, const struct wgg_query *q, struct wgg_qresult *out, wgg_err *err);
+  /* The asynchronous form of get and apply (NULL: the store has none). Must
+   * be called on loop's thread. Returns 0: c->done runs exactly once, on that
+   * thread, possibly before start returns; or WGG_STATE_START_SYNC (done
+   * will not run). */
+  int (*start)(wgg_state_store *s, struct uv_loop_s *loop, wgg_state_call *c);
 } wgg_state_store_ops;
 
 /* The common head of every store. */
