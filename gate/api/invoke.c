@@ -6,7 +6,9 @@
  * to http://<app-channel-address>:<app-port>/<method>; the app's status,
  * headers and body come back. The target may also be an HTTPEndpoint
  * resource (its baseUrl and headers) or a URL ("http://host:port/base").
- * Other app IDs go to their own sidecar (invoke_remote.c, mesh.h).
+ * Other app IDs go to their own sidecar (invoke_remote.c, mesh.h), except
+ * the wasm apps hosted in this process (api.h wgg_hosted_find), which are
+ * called in-process through their own api.
  */
 #include <http_parser.h>
 #include <stdio.h>
@@ -186,6 +188,11 @@ static void invoke_checked(wgg_api *api, wgg_http_req *req, const char *app_id, 
   memset(&t, 0, sizeof t);
   const char *why = NULL;
   bool own = *app_id && !strcmp(app_id, o->app_id ? o->app_id : "");
+  wgg_api *hosted = own ? NULL : wgg_hosted_find(api, app_id);
+  if (hosted) { /* an app hosted in this process: its own api (scopes, ACL, resiliency, app channel), no hop */
+    invoke_checked(hosted, req, app_id, norm, method);
+    return;
+  }
   if (own) {
     if (!wgg_invoke_acl_check(api, req, norm)) return; /* accessControl, for hops from other sidecars */
     if (!wgg_options_has_app(o)) why = "app channel is not initialized";

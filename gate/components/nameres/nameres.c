@@ -154,9 +154,13 @@ static int open_sqlite(wgg_nameres *nr, json_t *cfg, const char *self_app_id, co
            "PRAGMA journal_mode=%s;"
            "CREATE TABLE IF NOT EXISTS %s (registration_id TEXT NOT NULL PRIMARY KEY, address TEXT NOT NULL,"
            " app_id TEXT NOT NULL, namespace TEXT NOT NULL, last_update INTEGER NOT NULL);"
-           "CREATE UNIQUE INDEX IF NOT EXISTS %s_address_idx ON %s (address);"
+           /* one row per (address, app ID): a process hosting several wasm apps registers each of
+            * its app IDs at its one address (docs/wasm-apps.md section 7); a registry made with
+            * the older index on the address alone is migrated */
+           "DROP INDEX IF EXISTS %s_address_idx;"
+           "CREATE UNIQUE INDEX IF NOT EXISTS %s_address_app_idx ON %s (address, app_id);"
            "CREATE INDEX IF NOT EXISTS %s_last_update_idx ON %s (last_update);",
-           no_wal ? "DELETE" : "WAL", nr->table, nr->table, nr->table, nr->table, nr->table);
+           no_wal ? "DELETE" : "WAL", nr->table, nr->table, nr->table, nr->table, nr->table, nr->table);
   if (exec(nr, sql, err)) return -1;
   /* stale rows (of sidecars that died without deregistering) go at each start */
   snprintf(sql, sizeof sql, "DELETE FROM %s WHERE unixepoch(CURRENT_TIMESTAMP) - last_update >= %llu", nr->table,

@@ -1,0 +1,215 @@
+"""wasm_apps_multi.py: one wasmgate, many wasm apps (docs/wasm-apps.md section 7), and app health
+probes of wasm apps (--enable-app-health-check through the app channel).
+
+One sidecar (app ID `front`, itself a wasm app) hosts `orders` (`--app-wasm orders=URL`) and
+`stock` (a `kind: WasmApp` resource), all the WAGI app tests/gate/apps/multi_app.c:
+  - each app ID is reachable by service invocation on the sidecar's port, and the apps invoke
+    each other in-process through dapr:v1;
+  - each app's GET /dapr/subscribe subscribes it to its own topic: a message published over HTTP
+    reaches that app only (pubsub.in-memory is shared by the apps of the process, one copy per app ID);
+  - state keys carry each app's own prefix in the shared store;
+  - component scopes: a store scoped to `orders` is reachable from orders, not from stock or front;
+  - /v1.0/metadata shows the sidecar's own ID plus `wasmApps`, and each app's own metadata (through
+    dapr:v1) shows its ID, its components and its subscriptions;
+  - a second sidecar (another process, the same name-resolution registry) invokes a hosted app ID;
+  - flag and resource errors stop the start with a clear message.
+Health: with --enable-app-health-check, a wasm app whose /healthz answers 503 turns unhealthy
+(calls refused with daprd's "app is not in a healthy state") and healthy again; one hosted app's
+state does not affect another's.
+"""
+import json
+import os
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wgtest import Sidecar, check, finish, start_alarm  # noqa: E402
+
+BIN, APPS = sys.argv[1], sys.argv[2]
+start_alarm(115)
+APP = "file://" + os.path.join(APPS, "multi_app.wasm")
+HOME = tempfile.mkdtemp(prefix="wgg-multi-")  # one name-resolution registry for both sidecars
+
+RESOURCES = f"""apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: {{name: statestore}}
+spec:
+  type: state.sqlite
+  version: v1
+  metadata:
+  - {{name: connectionString, value: "{HOME}/state.db"}}
+---
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: {{name: pubsub}}
+spec: {{type: pubsub.in-memory, version: v1}}
+---
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: {{name: private}}
+spec:
+  type: state.in-memory
+  version: v1
+scopes: [orders]
+---
+apiVersion: wasmgate.io/v1alpha1
+kind: WasmApp
+metadata: {{name: stock}}
+spec:
+  url: {APP}
+  instances: fresh
+  maxMemory: 32Mi
+  timeout: 5s
+  maxConcurrency: 8
+"""
+
+
+def until(fn, what, timeout=30):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(0.1)
+    check(False, f"{what} (last: {last!r})")
+    return None
+
+
+def inv(sc, app, path, method="GET", body=None):
+    return sc.request(method, f"/v1.0/invoke/{app}/method{path}", body=body, timeout=30)
+
+
+sc = Sidecar(BIN, app_id="front", args=["--app-wasm", APP, "--app-wasm", "orders=" + APP, "--threads", "2"],
+             env={"HOME": HOME})
+sc.write_resource("all.yaml", RESOURCES)
+caller = None
+try:
+    sc.start(timeout=30)
+    for app in ("front", "orders", "stock"):
+        st, h, b = inv(sc, app, "/whoami")
+        check(st == 200 and b == app.encode(), f"invoke {app}: {st} {b!r}")
+    # in-process calls between hosted apps, both ways, and to the sidecar's own app
+    for frm, to in (("front", "stock"), ("stock", "orders"), ("orders", "front")):
+        st, h, b = inv(sc, frm, f"/invoke?app={to}&method=whoami")
+        check(st == 200 and b == to.encode() and h.get("x-status") == "200", f"{frm} -> {to}: {st} {h} {b!r}")
+    st, h, b = inv(sc, "orders", "/invoke?app=nobody&method=whoami")
+    check(st == 200 and h.get("x-status") == "500" and b"ERR_DIRECT_INVOKE" in b,
+          f"unknown app ID from a hosted app: {st} {h} {b!r}")
+
+    # pub/sub: each app subscribed itself to <id>-events; a message reaches that app only
+    st, _, b = sc.request("POST", "/v1.0/publish/pubsub/orders-events", body={"n": 1},
+                          headers={"Content-Type": "application/json"})
+    check(st == 204, f"publish: {st} {b!r}")
+
+    def got(app):
+        st, _, b = inv(sc, app, "/get?key=last-event")
+        return b if st == 200 else None
+    ev = until(lambda: got("orders"), "orders receives orders-events")
+    check(ev and json.loads(ev).get("data") == {"n": 1}, f"the event: {ev!r}")
+    st, _, b = sc.request("POST", "/v1.0/publish/pubsub/stock-events", body={"n": 2},
+                          headers={"Content-Type": "application/json"})
+    ev = until(lambda: got("stock"), "stock receives stock-events")
+    check(ev and json.loads(ev).get("data") == {"n": 2}, f"stock's event: {ev!r}")
+    check(json.loads(got("orders")).get("data") == {"n": 1}, "orders did not get stock's topic")
+    check(got("front") is None, "front subscribed to neither")
+    # a hosted app publishes; the other receives it (the in-memory bus is shared in the process)
+    st, _, b = inv(sc, "stock", "/publish?topic=orders-events", method="POST", body=b'{"n": 3}')
+    check(st == 204, f"stock publishes: {st} {b!r}")
+    until(lambda: (got("orders") or b"").find(b'"n": 3') >= 0 or (got("orders") or b"").find(b'"n":3') >= 0,
+          "orders receives stock's message")
+
+    # state keys carry each app's prefix in the shared store
+    db = sqlite3.connect(os.path.join(HOME, "state.db"), timeout=30)
+    keys = {k for (k,) in db.execute("SELECT key FROM state")}
+    db.close()
+    check({"orders||last-event", "stock||last-event"} <= keys, f"each app's key prefix: {keys}")
+
+    # scopes: `private` is orders' only
+    st, _, b = inv(sc, "orders", "/put?store=private&key=k", method="POST", body=b'"secret"')
+    check(st == 204, f"orders reaches its scoped store: {st} {b!r}")
+    st, _, b = inv(sc, "orders", "/get?store=private&key=k")
+    check(st == 200 and b == b'"secret"', f"orders reads it: {st} {b!r}")
+    st, _, b = inv(sc, "stock", "/get?store=private&key=k")
+    check(st == 502 and b"ERR_STATE_STORE_NOT_FOUND" in b, f"stock cannot reach orders' store: {st} {b!r}")
+    st, _, b = sc.request("GET", "/v1.0/state/private/k")
+    check(st == 400 and b"ERR_STATE_STORE_NOT_FOUND" in b, f"front cannot either: {st} {b!r}")
+
+    # metadata: the sidecar's own ID plus the hosted apps; each app's own view through dapr:v1
+    st, _, b = sc.request("GET", "/v1.0/metadata")
+    md = json.loads(b)
+    check(md.get("id") == "front", f"metadata id: {md.get('id')}")
+    hosted = {a["id"]: a for a in md.get("wasmApps", [])}
+    check(sorted(hosted) == ["orders", "stock"], f"wasmApps: {list(hosted)}")
+    check(md["appConnectionProperties"].get("wasm", {}).get("abi") == "wagi", f"front's module: {md['appConnectionProperties']}")
+    if sorted(hosted) == ["orders", "stock"]:
+        oc = {c["name"] for c in hosted["orders"]["components"]}
+        sc_ = {c["name"] for c in hosted["stock"]["components"]}
+        check("private" in oc and "private" not in sc_, f"scoped components: {oc} {sc_}")
+        check([s["topic"] for s in hosted["orders"]["subscriptions"]] == ["orders-events"],
+              f"orders' subscriptions: {hosted['orders']['subscriptions']}")
+        w = hosted["stock"].get("wasm", {})
+        check(w.get("maxMemoryPages") == 512 and w.get("timeoutMs") == 5000 and
+              hosted["stock"]["appConnectionProperties"].get("maxConcurrency") == 8, f"stock's limits: {hosted['stock']}")
+    st, _, b = inv(sc, "orders", "/metadata")
+    om = json.loads(b) if st == 200 else {}
+    check(om.get("id") == "orders" and "wasmApps" not in om, f"orders' own metadata: {b[:300]!r}")
+    check([s["topic"] for s in om.get("subscriptions", [])] == ["orders-events"], f"orders' subscriptions: {om}")
+
+    # another sidecar (another process) reaches a hosted app ID through name resolution
+    caller = Sidecar(BIN, app_id="caller", env={"HOME": HOME}).start(timeout=30)
+    st, _, b = caller.request("GET", "/v1.0/invoke/stock/method/whoami", timeout=30)
+    check(st == 200 and b == b"stock", f"remote sidecar -> hosted stock: {st} {b!r}")
+    st, _, b = caller.request("GET", "/v1.0/invoke/orders/method/invoke?app=front&method=whoami", timeout=30)
+    check(st == 200 and b == b"front", f"remote -> orders -> front: {st} {b!r}")
+finally:
+    if caller:
+        caller.cleanup()
+    sc.cleanup()
+
+# ---------------------------------------------------------------- start errors
+for args, res, want in [
+    (["--app-wasm", "orders=" + APP, "--app-wasm", "orders=" + APP], None, "app ID orders is hosted twice"),
+    (["--app-wasm", APP, "--app-wasm", "front=" + APP], None, "given twice"),
+    (["--app-wasm", "bad=" + APP + ".missing"], None, "wasm app bad"),
+    ([], "apiVersion: wasmgate.io/v1alpha1\nkind: WasmApp\nmetadata: {name: w}\nspec: {url: " + APP +
+     ", instances: sometimes}\n", "WasmApp w: spec.instances: expected fresh or pooled"),
+    ([], "apiVersion: wasmgate.io/v1alpha1\nkind: WasmApp\nmetadata: {name: w}\nspec: {}\n",
+     "WasmApp w: spec.url is required"),
+    ([], "apiVersion: dapr.io/v1alpha1\nkind: WasmApp\nmetadata: {name: w}\nspec: {url: " + APP + "}\n",
+     "apiVersion must be wasmgate.io/v1alpha1"),
+]:
+    bad = Sidecar(BIN, app_id="front", args=args)
+    if res:
+        bad.write_resource("app.yaml", res)
+    bad.spawn()
+    rc = bad.wait_exit(30)
+    check(rc not in (None, 0) and want in bad.logs(), f"start refused ({want}): rc {rc} {bad.logs()[-500:]}")
+    bad.cleanup()
+
+# ---------------------------------------------------------------- health probes of wasm apps
+hs = Sidecar(BIN, app_id="front", args=["--app-wasm", APP, "--app-wasm", "orders=" + APP, "--enable-app-health-check",
+                                        "--app-health-probe-interval", "1", "--app-health-threshold", "1"])
+try:
+    hs.start(timeout=30)
+    for app in ("front", "orders"):
+        until(lambda: inv(hs, app, "/whoami")[0] == 200, f"{app} becomes healthy")
+    st, _, b = inv(hs, "orders", "/put?key=sick", method="POST", body=b"true")
+    check(st == 204, f"orders turns sick: {st} {b!r}")
+    until(lambda: inv(hs, "orders", "/whoami")[0] == 500, "orders' calls are refused once its probe fails")
+    st, _, b = inv(hs, "orders", "/whoami")
+    check(b"app is not in a healthy state" in b, f"daprd's message: {st} {b!r}")
+    st, _, b = inv(hs, "front", "/whoami")
+    check(st == 200, f"front is still healthy: {st} {b!r}")
+    st, _, b = hs.request("POST", "/v1.0/state/statestore", body=[{"key": "sick", "value": True}])  # front||sick
+    until(lambda: inv(hs, "front", "/whoami")[0] == 500, "front turns unhealthy too")
+    st, _, b = hs.request("POST", "/v1.0/state/statestore", body=[{"key": "sick", "value": False}])
+    until(lambda: inv(hs, "front", "/whoami")[0] == 200, "front recovers")
+    check("App entered un-healthy status: orders" in hs.logs(), "the log names the hosted app")
+finally:
+    hs.cleanup()
+shutil.rmtree(HOME, ignore_errors=True)
+finish()
