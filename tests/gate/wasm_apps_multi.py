@@ -7,6 +7,8 @@ One sidecar (app ID `front`, itself a wasm app) hosts `orders` (`--app-wasm orde
     each other in-process through dapr:v1;
   - each app's GET /dapr/subscribe subscribes it to its own topic: a message published over HTTP
     reaches that app only (pubsub.in-memory is shared by the apps of the process, one copy per app ID);
+    a declarative Subscription scoped to one app and an input binding (cron) scoped to another
+    reach only theirs;
   - state keys carry each app's own prefix in the shared store;
   - component scopes: a store scoped to `orders` is reachable from orders, not from stock or front;
   - /v1.0/metadata shows the sidecar's own ID plus `wasmApps`, and each app's own metadata (through
@@ -53,6 +55,25 @@ metadata: {{name: private}}
 spec:
   type: state.in-memory
   version: v1
+scopes: [orders]
+---
+apiVersion: dapr.io/v2alpha1
+kind: Subscription
+metadata: {{name: decl}}
+spec:
+  pubsubname: pubsub
+  topic: declared
+  routes: {{default: /events}}
+scopes: [stock]
+---
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: {{name: tick}}
+spec:
+  type: bindings.cron
+  version: v1
+  metadata:
+  - {{name: schedule, value: "@every 1s"}}
 scopes: [orders]
 ---
 apiVersion: wasmgate.io/v1alpha1
@@ -121,6 +142,16 @@ try:
     check(st == 204, f"stock publishes: {st} {b!r}")
     until(lambda: (got("orders") or b"").find(b'"n": 3') >= 0 or (got("orders") or b"").find(b'"n":3') >= 0,
           "orders receives stock's message")
+
+    # a declarative Subscription scoped to stock: stock gets the topic, orders does not
+    st, _, b = sc.request("POST", "/v1.0/publish/pubsub/declared", body={"n": 4},
+                          headers={"Content-Type": "application/json"})
+    until(lambda: b'"n":4' in (got("stock") or b"").replace(b" ", b""), "stock receives the declared topic")
+    check(b'"n":4' not in (got("orders") or b"").replace(b" ", b""), "orders is not subscribed to it")
+    # an input binding scoped to orders calls orders only
+    until(lambda: inv(sc, "orders", "/get?key=last-tick")[0] == 200, "the cron binding calls orders")
+    st, _, b = inv(sc, "stock", "/get?key=last-tick")
+    check(st == 404, f"the cron binding does not call stock: {st} {b!r}")
 
     # state keys carry each app's prefix in the shared store
     db = sqlite3.connect(os.path.join(HOME, "state.db"), timeout=30)

@@ -65,6 +65,14 @@ int main(void) {
     int64_t rc = dapr_state_save_raw(DAPR_S("statestore"), DAPR_S("last-event"), body, (uint32_t)body_len, "", 0, 0);
     if (rc < 0) reply_error(rc);
     else reply(200, "application/json", "{\"status\":\"SUCCESS\"}");
+  } else if (!strcmp(path, "/tick")) { /* an input binding (bindings.cron): the OPTIONS probe, then POSTs */
+    if (!strcmp(env("REQUEST_METHOD"), "POST")) {
+      int64_t rc = dapr_state_save("statestore", "last-tick", "{\"ticked\":true}", NULL, 0);
+      if (rc < 0) reply_error(rc);
+      else reply(200, "application/json", "{}");
+    } else {
+      reply(200, "text/plain", "");
+    }
   } else if (!strcmp(path, "/get")) { /* ?store=S&key=K: a get through dapr:v1 */
     param("store", b, sizeof b);
     int64_t n = dapr_state_get(*b ? b : "statestore", param("key", a, sizeof a), out, sizeof out - 1);
