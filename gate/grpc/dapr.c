@@ -332,8 +332,9 @@ static void invoke_service(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *
   const wgg_options *o = api->opts;
   Dapr__Proto__Common__V1__InvokeRequest *ir = q->message;
   const char *why = NULL;
+  wgg_api *to = api; /* the own app, or a wasm app hosted in this process (api.h wgg_hosted_find) */
   if (!ir || !*ir->method) why = "method name is empty";
-  else if (!*q->id || strcmp(q->id, o->app_id ? o->app_id : ""))
+  else if ((!*q->id || strcmp(q->id, o->app_id ? o->app_id : "")) && !(to = wgg_hosted_find(api, q->id)))
     why = "invoking another app over the gRPC API is not supported yet (use the HTTP API)";
   invoke_job *j = why ? NULL : calloc(1, sizeof *j);
   wgg_buf target = {0};
@@ -349,7 +350,7 @@ static void invoke_service(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *
     size_t nh = *ir->content_type ? 2 : 1;
     j->call = call;
     if (wgg_buf_printf(&target, "/%s%s%s", ir->method, *qs ? "?" : "", qs)) why = "out of memory";
-    else if (!wgg_app_call(api, cl, verbs[verb], target.data, h, nh,
+    else if (!wgg_app_call(to, cl, verbs[verb], target.data, h, nh,
                            ir->data ? (const char *)ir->data->value.data : "", ir->data ? ir->data->value.len : 0,
                            wgg_grpc_call_peer(call), 60000, on_app_response, j, &why))
       j = NULL; /* on its way */

@@ -13,7 +13,8 @@ One sidecar (app ID `front`, itself a wasm app) hosts `orders` (`--app-wasm orde
   - component scopes: a store scoped to `orders` is reachable from orders, not from stock or front;
   - /v1.0/metadata shows the sidecar's own ID plus `wasmApps`, and each app's own metadata (through
     dapr:v1) shows its ID, its components and its subscriptions;
-  - a second sidecar (another process, the same name-resolution registry) invokes a hosted app ID;
+  - a second sidecar (another process, the same name-resolution registry) invokes a hosted app ID,
+    and so does the gRPC API's InvokeService;
   - flag and resource errors stop the start with a clear message.
 Health: with --enable-app-health-check, a wasm app whose /healthz answers 503 turns unhealthy
 (calls refused with daprd's "app is not in a healthy state") and healthy again; one hosted app's
@@ -23,6 +24,7 @@ import json
 import os
 import shutil
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -189,6 +191,25 @@ try:
     om = json.loads(b) if st == 200 else {}
     check(om.get("id") == "orders" and "wasmApps" not in om, f"orders' own metadata: {b[:300]!r}")
     check([s["topic"] for s in om.get("subscriptions", [])] == ["orders-events"], f"orders' subscriptions: {om}")
+
+    # the gRPC API's InvokeService reaches a hosted app ID too (grpcio and stubs compiled from proto/)
+    import grpc
+    gen = tempfile.mkdtemp(prefix="wgg-grpc-stubs-")
+    root = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+    cmd = [sys.executable, "-m", "grpc_tools.protoc", "-I" + os.path.join(root, "proto")]
+    if os.path.exists("/usr/include/google/protobuf/any.proto"):
+        cmd.append("-I/usr/include")
+    subprocess.run(cmd + ["--python_out=" + gen, "--grpc_python_out=" + gen, "dapr/proto/common/v1/common.proto",
+                          "dapr/proto/runtime/v1/dapr.proto"], check=True)
+    sys.path.insert(0, gen)
+    from dapr.proto.common.v1 import common_pb2 as C  # noqa: E402
+    from dapr.proto.runtime.v1 import dapr_pb2 as D  # noqa: E402
+    from dapr.proto.runtime.v1 import dapr_pb2_grpc as DG  # noqa: E402
+    with grpc.insecure_channel(f"127.0.0.1:{sc.grpc_port}") as ch:
+        r = DG.DaprStub(ch).InvokeService(D.InvokeServiceRequest(id="stock", message=C.InvokeRequest(
+            method="whoami", http_extension=C.HTTPExtension(verb=C.HTTPExtension.GET))), timeout=30)
+        check(r.data.value == b"stock", f"gRPC InvokeService -> hosted stock: {r}")
+    shutil.rmtree(gen, ignore_errors=True)
 
     # another sidecar (another process) reaches a hosted app ID through name resolution
     caller = Sidecar(BIN, app_id="caller", env={"HOME": HOME}).start(timeout=30)
