@@ -117,7 +117,9 @@ typedef struct wgg_api {
  * NULL. Service invocation of such an app stays in-process (api/invoke.c). */
 static inline struct wgg_api *wgg_hosted_find(const wgg_api *api, const char *app_id) {
   for (size_t i = 0; api->hosted && i < api->hosted->n; i++)
-    if (api->hosted->apis[i] != api && !strcmp(api->hosted->apis[i]->opts->app_id, app_id)) return api->hosted->apis[i];
+    if (api->hosted->apis[i] != api && api->hosted->apis[i]->opts->app_id &&
+        !strcmp(api->hosted->apis[i]->opts->app_id, app_id))
+      return api->hosted->apis[i];
   return NULL;
 }
 
