@@ -4,7 +4,8 @@ probes of wasm apps (--enable-app-health-check through the app channel).
 One sidecar (app ID `front`, itself a wasm app) hosts `orders` (`--app-wasm orders=URL`) and
 `stock` (a `kind: WasmApp` resource), all the WAGI app tests/gate/apps/multi_app.c:
   - each app ID is reachable by service invocation on the sidecar's port, and the apps invoke
-    each other in-process through dapr:v1;
+    each other in-process through dapr:v1, the callee seeing dapr-caller-app-id as from another
+    sidecar, and the callee's accessControl judging the caller's ID;
   - each app's GET /dapr/subscribe subscribes it to its own topic: a message published over HTTP
     reaches that app only (pubsub.in-memory is shared by the apps of the process, one copy per app ID);
     a declarative Subscription scoped to one app and an input binding (cron) scoped to another
@@ -119,6 +120,11 @@ try:
     for frm, to in (("front", "stock"), ("stock", "orders"), ("orders", "front")):
         st, h, b = inv(sc, frm, f"/invoke?app={to}&method=whoami")
         check(st == 200 and b == to.encode() and h.get("x-status") == "200", f"{frm} -> {to}: {st} {h} {b!r}")
+    # the callee sees who called, as from another sidecar (dapr-caller-app-id / dapr-callee-app-id)
+    st, h, b = inv(sc, "stock", "/invoke?app=orders&method=caller")
+    check(st == 200 and b == b"stock>orders", f"in-process caller and callee IDs: {st} {b!r}")
+    st, h, b = inv(sc, "orders", "/caller")
+    check(st == 200 and b == b"front>orders", f"a call through the sidecar's API comes from its own ID: {st} {b!r}")
     st, h, b = inv(sc, "orders", "/invoke?app=nobody&method=whoami")
     check(st == 200 and h.get("x-status") == "500" and b"ERR_DIRECT_INVOKE" in b,
           f"unknown app ID from a hosted app: {st} {h} {b!r}")
@@ -221,6 +227,25 @@ finally:
     if caller:
         caller.cleanup()
     sc.cleanup()
+
+# ---------------------------------------------------------------- accessControl between hosted apps
+cfg_dir = tempfile.mkdtemp(prefix="wgg-multi-acl-")
+with open(os.path.join(cfg_dir, "acl.yaml"), "w") as f:
+    f.write("apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata: {name: acl}\nspec:\n"
+            "  accessControl:\n    defaultAction: allow\n    policies:\n"
+            "    - {appId: stock, defaultAction: deny}\n")
+ac = Sidecar(BIN, app_id="front", args=["--app-wasm", "orders=" + APP, "--app-wasm", "stock=" + APP,
+                                        "--config", os.path.join(cfg_dir, "acl.yaml")])
+try:
+    ac.start(timeout=30)
+    st, h, b = inv(ac, "stock", "/invoke?app=orders&method=whoami")
+    check(st == 200 and h.get("x-status") == "403" and b"ERR_DIRECT_INVOKE" in b,
+          f"orders' accessControl refuses stock in-process: {st} {h} {b!r}")
+    st, h, b = inv(ac, "orders", "/invoke?app=stock&method=whoami")
+    check(st == 200 and b == b"stock", f"orders may call stock: {st} {b!r}")
+finally:
+    ac.cleanup()
+    shutil.rmtree(cfg_dir, ignore_errors=True)
 
 # ---------------------------------------------------------------- start errors
 for args, res, want in [
