@@ -53,8 +53,10 @@ static void usage(FILE *out) {
           "  --app-ssl, --unix-domain-socket     refused: not supported\n"
           "\n"
           "wasmgate flags:\n"
-          "  --app-wasm URL                      the app is a wasm module hosted in-process: file://PATH,\n"
-          "                                      http(s)://...; http-wasm or WAGI ABI (docs/wasm-apps.md)\n"
+          "  --app-wasm [ID=]URL                 the app is a wasm module hosted in-process: file://PATH,\n"
+          "                                      http(s)://...; http-wasm or WAGI ABI (docs/wasm-apps.md).\n"
+          "                                      Repeatable: ID= names another app ID hosted in this process\n"
+          "                                      (also kind: WasmApp resources); without it, --app-id's app\n"
           "  --app-wasm-instances fresh|pooled    a new instance per request (default), or warm\n"
           "                                      http-wasm instances reused\n"
           "  --threads N                         event-loop threads (default: one per core)\n"
@@ -95,9 +97,12 @@ int wg_cmd_run(int argc, char **argv) {
     for (const char *p = argv[i]; *p; p++) cap += *p == ',';
   cap += (size_t)argc;
   const char **res = calloc(cap, sizeof *res), **cfgs = calloc(cap, sizeof *cfgs);
+  const char **wasms = calloc(cap, sizeof *wasms); /* every --app-wasm value, sorted out once --app-id is known */
+  size_t n_wasms = 0;
   char **pieces = calloc(cap, sizeof *pieces);
   size_t n_pieces = 0;
-  if (!res || !cfgs || !pieces) {
+  if (!res || !cfgs || !pieces || !wasms) {
+    free(wasms);
     free(res);
     free(cfgs);
     free(pieces);
@@ -164,7 +169,7 @@ int wg_cmd_run(int argc, char **argv) {
     bool bv = true;
     if (is_bool && val && parse_bool(val, &bv)) rc = bad(arg, val, "expected true or false");
     else if (!strcmp(name, "app-id")) o.app_id = val;
-    else if (!strcmp(name, "app-wasm")) o.app_wasm = val;
+    else if (!strcmp(name, "app-wasm")) wasms[n_wasms++] = val;
     else if (!strcmp(name, "app-wasm-instances")) {
       if (strcmp(val, "fresh") && strcmp(val, "pooled")) rc = bad("--app-wasm-instances", val, "expected fresh or pooled");
       o.app_wasm_pooled = !strcmp(val, "pooled");
@@ -264,6 +269,20 @@ int wg_cmd_run(int argc, char **argv) {
       rc = 2;
     }
   }
+  /* --app-wasm [ID=]URL: an ID other than --app-id is one more hosted app; no ID (or --app-id's) is the
+   * sidecar's own app, given at most once */
+  o.app_wasm_hosted = wasms;
+  for (size_t i = 0; rc == 0 && i < n_wasms; i++) {
+    const char *v = wasms[i];
+    size_t idl = strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
+    bool has_id = idl > 0 && v[idl] == '=';
+    if (has_id && !(idl == strlen(o.app_id) && !strncmp(v, o.app_id, idl))) {
+      wasms[o.n_app_wasm_hosted++] = v;
+      continue;
+    }
+    if (o.app_wasm) rc = bad("--app-wasm", v, "the app of --app-id is given twice (name other apps ID=URL)");
+    o.app_wasm = has_id ? v + idl + 1 : v;
+  }
   if (rc == 0) {
     o.api_token = getenv("DAPR_API_TOKEN");
     o.app_api_token = getenv("APP_API_TOKEN");
@@ -278,5 +297,6 @@ out:
   free(pieces);
   free(res);
   free(cfgs);
+  free(wasms);
   return rc;
 }

@@ -362,6 +362,34 @@ WG_API wg_global *wg_global_new(wg_store *s, const wg_val *init, bool mut);
 WG_API wg_instance *wg_instance_new(wg_store *s, const wg_module *m, const wg_extern *imports, size_t nimports,
                                     wg_error **err, wg_trap **trap);
 
+/* ---- Copy-on-write images of the initial memory (engine/src/memimage.c) ----
+ * A memory image is a module's memory 0 as instantiation leaves it after the active data
+ * segments, made once per module, so that instances start with their data in place: the image
+ * is written to an anonymous file (memfd) and each instance maps it MAP_PRIVATE, paying only for
+ * the pages it writes, as wasmtime's pooling allocator does. A released memory is reset to the
+ * image with one madvise and reused by the next instance of the same image. Where there is no
+ * memfd (or with WG_MEMIMAGE_NO_COW) the image is a heap copy, memcpy'd into each new memory.
+ * The store is charged as for any memory (max_bytes counts the memory's size); memory.grow works
+ * as on any memory. */
+typedef struct wg_memimage wg_memimage;
+#define WG_MEMIMAGE_NO_COW 1u /* flags: always the heap copy (tests, benchmarks) */
+
+/* Makes the image of m's memory 0. The module must define its memory 0 (not import it), and the
+ * active data segments of memory 0 must have constant (i32.const) offsets and fit in its
+ * initial size. Returns the image (delete with wg_memimage_delete; memories made from it keep it
+ * alive as long as they need it) or NULL with *err: "memory image: the module defines no memory
+ * 0 of its own", "... a data segment's offset is not a constant", "... a data segment is out of
+ * bounds", "... memory 0 is too large", out of memory. Thread-safe once made; m must outlive it. */
+WG_API wg_memimage *wg_memimage_new(const wg_module *m, unsigned flags, wg_error **err);
+/* Drops the caller's reference. NULL is ignored. */
+WG_API void wg_memimage_delete(wg_memimage *img);
+/* Whether the image is a copy-on-write file mapping (false: the heap-copy fallback). */
+WG_API bool wg_memimage_is_cow(const wg_memimage *img);
+/* Makes wg_instance_new on s create memory 0 of img's module from img (instances of other
+ * modules are not affected); NULL stops it. img is borrowed: it must stay alive until the
+ * wg_instance_new calls that use it return. */
+WG_API void wg_store_set_memimage(wg_store *s, wg_memimage *img);
+
 /* Looks up an export by name (`len` bytes). Returns false if there is none. */
 WG_API bool wg_instance_export(const wg_instance *inst, const char *name, size_t len, wg_extern *out);
 

@@ -177,7 +177,8 @@ static bool allocate(wg_instance *inst, wg_error **err) {
     const wg_limits *l = &m->mems[i];
     uint64_t need = sizeof(wg_memory) + (uint64_t)l->min * 65536;
     if (need > s->config.max_bytes - s->bytes) return charge(s, need, "memory", i, err);
-    inst->mems[i] = wg_memory_new(s, l->min, l->has_max, l->max);
+    bool image = i == 0 && s->memimage && wg_memimage_module(s->memimage) == m; /* memimage.c */
+    inst->mems[i] = image ? wg_memimage_memory(s, s->memimage, l) : wg_memory_new(s, l->min, l->has_max, l->max);
     if (!inst->mems[i]) {
       if (err) *err = wg_error_make(WG_ERROR_RESOURCE, SIZE_MAX, "cannot allocate memory (limit or out of memory)");
       return false;
@@ -222,6 +223,10 @@ static wg_trap *initialise(wg_instance *inst) {
     const wg_data *seg = &m->datas[i];
     if (seg->mode != WG_SEG_ACTIVE) continue;
     wg_memory *mem = inst->mems[seg->memory];
+    if (mem->image && seg->memory == 0) { /* made from its image: the bytes are in place */
+      inst->data_dropped[i] = true;
+      continue;
+    }
     uint32_t d = eval_const(inst, &seg->offset).u32;
     if ((uint64_t)d + seg->init.len > mem->size) return wg_trap_new(WG_TRAP_MEMORY_OUT_OF_BOUNDS, NULL);
     if (seg->init.len) memcpy(mem->data + d, seg->init.ptr, seg->init.len);

@@ -93,6 +93,7 @@ struct wg_memory {
   uint32_t decl_max;
   size_t reserved;     /* bytes of address space reserved */
   size_t committed;    /* bytes at the start that are readable and writable (>= size) */
+  struct wg_memimage *image; /* made from this image (memimage.c): its data segments are in place */
 };
 
 struct wg_global {
@@ -157,6 +158,7 @@ struct wg_store {
     wg_func *entry;     /* the function wg_func_call entered */
     wg_slot *entry_fp;  /* its arguments / results */
   } susp;
+  struct wg_memimage *memimage; /* wg_store_set_memimage: memory 0 of its module's instances (borrowed) */
 };
 
 struct wg_engine {
@@ -238,6 +240,11 @@ wg_trap_code wg_bulk_fill_refs(wg_store *s, wg_ref *base, uint32_t *i, wg_ref v,
 
 /* Memory growth shared by memory.grow and the API: old pages or -1. */
 int64_t wg_memory_grow_pages(wg_memory *mem, uint32_t delta);
+
+/* memimage.c: the module an image was made from, and a memory of limits l made from the image
+ * (charged to s as wg_memory_new; NULL when it cannot be made: limits, max_bytes, OOM). */
+const wg_module *wg_memimage_module(const struct wg_memimage *img);
+wg_memory *wg_memimage_memory(wg_store *s, struct wg_memimage *img, const wg_limits *l);
 
 /* Converts between wg_val and a slot of type `t`. */
 void wg_val_to_slot(const wg_val *v, wg_slot *out);

@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <string.h>
 #include <uv.h>
 
 #include "components/bindings/binding.h"
@@ -59,6 +60,15 @@ typedef struct wgg_config_entry {
 
 typedef struct wgg_jobs wgg_jobs;
 
+/* The wasm apps hosted in this process besides the sidecar's own app (`--app-wasm ID=URL`, `kind:
+ * WasmApp` resources; docs/wasm-apps.md section 7): one wgg_api per app ID, built like the sidecar's
+ * own from the same flags and resources but scoped to its ID (runtime/hosted.h). The table is
+ * shared by the sidecar's api and every hosted one; read-only once the sidecar serves. */
+typedef struct wgg_hosted_apps {
+  struct wgg_api **apis; /* owned by runtime/hosted.c */
+  size_t n;
+} wgg_hosted_apps;
+
 typedef struct wgg_api {
   const wgg_options *opts;       /* borrowed */
   wgg_configuration config;      /* owned: the merged --config files (empty when none) */
@@ -99,7 +109,19 @@ typedef struct wgg_api {
   struct wgg_conf_deliver *conf_deliver; /* owned: the thread that posts changes to the app, NULL without app */
   struct wgg_wasm_app *wasm_app;     /* owned: --app-wasm, the app hosted in-process (wasmhost/app.h), or NULL */
   struct wgg_jobs *jobs; /* owned: the Jobs API's store and delivery thread (api/jobs.c), NULL without a state file */
+  const wgg_hosted_apps *hosted; /* borrowed: the apps hosted in this process, NULL when none */
+  bool is_hosted;                /* this api is a hosted app's (it has no listener of its own) */
 } wgg_api;
+
+/* The api of app_id when it is one of the apps hosted in this process (other than api itself), else
+ * NULL. Service invocation of such an app stays in-process (api/invoke.c). */
+static inline struct wgg_api *wgg_hosted_find(const wgg_api *api, const char *app_id) {
+  for (size_t i = 0; api->hosted && i < api->hosted->n; i++)
+    if (api->hosted->apis[i] != api && api->hosted->apis[i]->opts->app_id &&
+        !strcmp(api->hosted->apis[i]->opts->app_id, app_id))
+      return api->hosted->apis[i];
+  return NULL;
+}
 
 /* Whether the app can take calls now: its port accepted a connection and,
  * with --enable-app-health-check, the last probes did not reach the

@@ -33,6 +33,7 @@ struct wgg_app_limit {
 struct lim_loop {
   uv_async_t async;
   wgg_app_limit *lim;
+  lim_loop *thread_next; /* this thread's other registrations (one per limit: each hosted app has its own) */
   call *wait_head, *wait_tail;   /* waiting for a slot (under lim->mu) */
   call *ready_head, *ready_tail; /* given a slot, to start on this loop (under lim->mu) */
 };
@@ -58,7 +59,14 @@ struct call {
   wgg_http_stream_cbs scb;
 };
 
-static _Thread_local lim_loop *tls_loop; /* this thread's registration */
+static _Thread_local lim_loop *tls_loops; /* this thread's registrations, one per limit */
+
+/* This thread's registration with l, or NULL. */
+static lim_loop *tls_find(const wgg_app_limit *l) {
+  lim_loop *ll = tls_loops;
+  while (ll && ll->lim != l) ll = ll->thread_next;
+  return ll;
+}
 
 wgg_app_limit *wgg_app_limit_new(int max, bool *oom) {
   *oom = false;
@@ -145,11 +153,11 @@ bool wgg_app_can_stream(const wgg_api *api) {
 }
 
 /* The health checks' verdict (always true without --enable-app-health-check;
- * a wasm app is up once loaded: no probe runs).
+ * a wasm app is probed as an HTTP app is: runtime/apphealth.c).
  * Unlike wgg_app_healthy, it does not wait for the app port to accept
  * connections: a call to an app that is not up yet fails on its own. */
 static bool app_health_ok(const wgg_api *api) {
-  return !api->opts->enable_app_health_check || api->wasm_app || __atomic_load_n(&api->app_health_ok, __ATOMIC_ACQUIRE);
+  return !api->opts->enable_app_health_check || __atomic_load_n(&api->app_health_ok, __ATOMIC_ACQUIRE);
 }
 
 /* The in-process transport behind the appHttpPipeline (wgg_pipeline_send_fn). */
@@ -219,7 +227,8 @@ int wgg_app_limit_thread_init(wgg_app_limit *l, uv_loop_t *loop) {
     uv_close((uv_handle_t *)&ll->async, (uv_close_cb)free);
     return -1;
   }
-  tls_loop = ll;
+  ll->thread_next = tls_loops;
+  tls_loops = ll;
   return 0;
 }
 
@@ -234,9 +243,13 @@ static void fail_list(call *c) {
 }
 
 void wgg_app_limit_thread_close(wgg_app_limit *l) {
-  lim_loop *ll = tls_loop;
-  if (!l || !ll) return;
-  tls_loop = NULL;
+  lim_loop *ll = l ? tls_find(l) : NULL;
+  if (!ll) return;
+  for (lim_loop **p = &tls_loops; *p; p = &(*p)->thread_next)
+    if (*p == ll) {
+      *p = ll->thread_next;
+      break;
+    }
   uv_mutex_lock(&l->mu);
   for (size_t i = 0; i < l->n_loops; i++)
     if (l->loops[i] == ll) {
@@ -278,8 +291,8 @@ static int call_own(call *c) {
 
 /* --app-max-concurrency: takes a slot, or queues c on this thread's loop. */
 static int limited(wgg_app_limit *l, call *c) {
+  lim_loop *ll = tls_find(l);
   uv_mutex_lock(&l->mu);
-  lim_loop *ll = tls_loop;
   bool slot = l->in_flight < l->max;
   if (slot) l->in_flight++;
   else if (!ll && !l->warned) {

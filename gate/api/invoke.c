@@ -6,7 +6,9 @@
  * to http://<app-channel-address>:<app-port>/<method>; the app's status,
  * headers and body come back. The target may also be an HTTPEndpoint
  * resource (its baseUrl and headers) or a URL ("http://host:port/base").
- * Other app IDs go to their own sidecar (invoke_remote.c, mesh.h).
+ * Other app IDs go to their own sidecar (invoke_remote.c, mesh.h), except
+ * the wasm apps hosted in this process (api.h wgg_hosted_find), which are
+ * called in-process through their own api.
  */
 #include <http_parser.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "api/acl.h"
 #include "api/api.h"
 #include "api/appchannel.h"
 #include "api/invoke_path.h"
@@ -150,7 +153,7 @@ static int invoke_own_app(wgg_api *api, wgg_http_req *req, wgg_http_client *cl, 
 }
 
 static void invoke_checked(wgg_api *api, wgg_http_req *req, const char *app_id, const char *norm,
-                           const char *method);
+                           const char *method, const char *caller);
 
 void wgg_api_invoke(wgg_api *api, wgg_http_req *req, const char *app_id, const char *method) {
   wgg_api_invoke_n(api, req, app_id, method, strlen(method));
@@ -172,20 +175,36 @@ void wgg_api_invoke_n(wgg_api *api, wgg_http_req *req, const char *app_id, const
     wgg_api_error(req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: out of memory", app_id);
     return;
   }
-  invoke_checked(api, req, app_id, norm, method);
+  invoke_checked(api, req, app_id, norm, method, NULL);
   free(norm);
   free(method);
 }
 
 /* wgg_api_invoke_n after normalisation: norm is the normalised method (for
- * accessControl), method the same escaped for the request target. */
+ * accessControl), method the same escaped for the request target. caller is
+ * the app ID of an in-process call from another app hosted in this process
+ * (passed to the app as dapr-caller-app-id, as a hop from another sidecar
+ * is), NULL otherwise. */
 static void invoke_checked(wgg_api *api, wgg_http_req *req, const char *app_id, const char *norm,
-                           const char *method) {
+                           const char *method, const char *caller) {
   const wgg_options *o = api->opts;
   target t;
   memset(&t, 0, sizeof t);
   const char *why = NULL;
   bool own = *app_id && !strcmp(app_id, o->app_id ? o->app_id : "");
+  wgg_api *hosted = own ? NULL : wgg_hosted_find(api, app_id);
+  if (hosted) { /* an app hosted in this process: its own api (scopes, ACL, resiliency, app channel), no hop */
+    bool hop = wgg_http_req_header(req, WGG_HOP_HEADER) != NULL; /* a hop names its own caller */
+    const char *from = !hop && o->app_id && *o->app_id ? o->app_id : NULL;
+    char why_acl[700];
+    if (!hop && hosted->acl && /* as if from another sidecar: the callee's accessControl judges the caller's ID */
+        !wgg_acl_allowed(hosted->acl, from, NULL, NULL, norm, req->method_name, why_acl, sizeof why_acl)) {
+      wgg_api_error(req, 403, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: %s", app_id, why_acl);
+      return;
+    }
+    invoke_checked(hosted, req, app_id, norm, method, from);
+    return;
+  }
   if (own) {
     if (!wgg_invoke_acl_check(api, req, norm)) return; /* accessControl, for hops from other sidecars */
     if (!wgg_options_has_app(o)) why = "app channel is not initialized";
@@ -213,14 +232,19 @@ static void invoke_checked(wgg_api *api, wgg_http_req *req, const char *app_id, 
   int rc = wgg_buf_printf(&path, "%s%s%s%s%s", t.base, method[0] == '/' ? "" : "/", method, *req->query ? "?" : "",
                           req->query);
   size_t extra = t.endpoint ? t.endpoint->n_meta : 0;
-  wgg_http_header *h = calloc(req->n_headers + extra + 2, sizeof *h);
+  wgg_http_header *h = calloc(req->n_headers + extra + 4, sizeof *h);
   size_t n = 0;
   for (size_t i = 0; h && i < req->n_headers; i++) {
     const char *name = req->headers[i].name;
     if (wgg_http_hop_header(name) || !strcasecmp(name, "dapr-api-token") || !strcasecmp(name, "dapr-app-id") ||
-        !strcasecmp(name, WGG_HOP_HEADER) || !strcasecmp(name, "traceparent"))
+        !strcasecmp(name, WGG_HOP_HEADER) || !strcasecmp(name, "traceparent") ||
+        (caller && (!strcasecmp(name, "dapr-caller-app-id") || !strcasecmp(name, "dapr-callee-app-id"))))
       continue;
     h[n++] = req->headers[i];
+  }
+  if (h && caller) { /* what a hop from the caller's sidecar carries (invoke_remote.c) */
+    h[n++] = (wgg_http_header){"dapr-caller-app-id", caller};
+    h[n++] = (wgg_http_header){"dapr-callee-app-id", app_id};
   }
   char tp[WGG_TRACEPARENT_LEN + 1]; /* W3C trace context: a child span of the caller's (observe/trace.h) */
   wgg_traceparent_child(wgg_http_req_header(req, "traceparent"), api->trace_sampling, tp);

@@ -10,6 +10,7 @@
 #include "api/calls.h"
 #include "components/secretstores/secretstore.h"
 #include "api/input_bindings.h"
+#include "wasmhost/app.h"
 
 static json_t *capabilities(unsigned f) {
   json_t *a = json_array();
@@ -45,6 +46,37 @@ static bool pipeline_has(const wgg_pipeline *pl, const char *name) {
 
 static bool pipeline_uses(wgg_api *api, const char *name) {
   return pipeline_has(&api->http_pipeline, name) || pipeline_has(&api->app_http_pipeline, name);
+}
+
+/* The wasm module behind an app ID ({"url", "abi", "instances", limits}), or NULL for an app process. */
+static json_t *wasm_info(const wgg_api *api) {
+  const wgg_options *o = api->opts;
+  if (!api->wasm_app) return NULL;
+  return json_pack("{s:s,s:s,s:s,s:I,s:I}", "url", o->app_wasm, "abi", wgg_wasm_app_abi_name(api->wasm_app),
+                   "instances", o->app_wasm_pooled ? "pooled" : "fresh", "maxMemoryPages",
+                   (json_int_t)(o->app_wasm_max_memory_pages ? o->app_wasm_max_memory_pages : 1024), "timeoutMs",
+                   (json_int_t)(o->app_wasm_timeout_ms ? o->app_wasm_timeout_ms : 10000));
+}
+
+/* The other apps hosted in this process, each as its own sidecar would describe it (docs/wasm-apps.md
+ * section 7): "wasmApps": [{"id", "wasm", "components", "subscriptions", "appConnectionProperties"}]. */
+static json_t *hosted_apps(wgg_api *api) {
+  json_t *a = json_array();
+  for (size_t i = 0; a && api->hosted && i < api->hosted->n; i++) {
+    wgg_api *h = api->hosted->apis[i];
+    if (h == api || !h->is_hosted) continue;
+    json_t *doc = wgg_metadata_doc(h);
+    if (!doc) continue;
+    json_t *e = json_pack("{s:O,s:O,s:O,s:O}", "id", json_object_get(doc, "id"), "components",
+                          json_object_get(doc, "components"), "subscriptions", json_object_get(doc, "subscriptions"),
+                          "appConnectionProperties", json_object_get(doc, "appConnectionProperties"));
+    json_t *w = wasm_info(h);
+    if (e && w) json_object_set_new(e, "wasm", w);
+    else json_decref(w);
+    if (e) json_array_append_new(a, e);
+    json_decref(doc);
+  }
+  return a;
 }
 
 json_t *wgg_metadata_doc(wgg_api *api) {
@@ -121,6 +153,9 @@ json_t *wgg_metadata_doc(wgg_api *api) {
     json_object_set_new(j, "actorRuntime", json_pack("{s:s,s:b,s:s}", "runtimeStatus", "DISABLED", "hostReady", 0,
                                                      "placement", "placement: disconnected"));
     json_object_set_new(j, "workflows", json_object());
+    json_t *w = wasm_info(api); /* wasmgate's extensions: the module behind this app ID, the other hosted apps */
+    if (w) json_object_set_new(json_object_get(j, "appConnectionProperties"), "wasm", w);
+    if (api->hosted && !api->is_hosted) json_object_set_new(j, "wasmApps", hosted_apps(api));
   }
   return j;
 }

@@ -137,7 +137,9 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
       goto fail;
     }
     wgg_wasm_app_settings ws = {.app_id = opts->app_id,
-                                .deadline_ms = 10000,
+                                .deadline_ms = opts->app_wasm_timeout_ms ? opts->app_wasm_timeout_ms : 10000,
+                                .max_memory_pages = opts->app_wasm_max_memory_pages,
+                                .max_invocations = opts->app_wasm_max_invocations,
                                 .api_token = opts->api_token,
                                 .http_port = opts->http_port,
                                 .route = wgg_api_route,

@@ -30,6 +30,12 @@ typedef struct wgg_options {
   const char *app_wasm;            /* --app-wasm URL: the app is a wasm module hosted in-process
                                       (docs/wasm-apps.md); NULL/"" = none. Excludes --app-port. */
   bool app_wasm_pooled;            /* --app-wasm-instances pooled (default fresh): warm instances reused */
+  uint64_t app_wasm_timeout_ms;    /* guest CPU time per request, 0 = 10 s (a WasmApp's spec.timeout) */
+  uint32_t app_wasm_max_memory_pages; /* memory cap in 64 KiB pages, 0 = 1024 (64 MiB) (spec.maxMemory) */
+  uint32_t app_wasm_max_invocations;  /* pooled: requests per instance, 0 = 10000 (spec.maxInvocations) */
+  const char **app_wasm_hosted;    /* further --app-wasm ID=URL values whose ID is not --app-id: more apps hosted
+                                      in this process, each with its own app ID (docs/wasm-apps.md section 7) */
+  size_t n_app_wasm_hosted;
   const char *app_protocol;        /* --app-protocol, "http" */
   const char *app_channel_address; /* --app-channel-address, "127.0.0.1" */
   int http_port;                   /* --dapr-http-port, 3500 */

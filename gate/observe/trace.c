@@ -21,16 +21,46 @@ bool wgg_traceparent_valid(const char *s) {
          hex_run(s + 3, 32, &z1) && !z1 && hex_run(s + 36, 16, &z2) && !z2 && hex_run(s + 53, 2, &z3);
 }
 
-static void random_hex(char *out, size_t bytes) {
-  unsigned char b[16];
-  size_t got = 0;
-  while (got < bytes) {
-    ssize_t r = getrandom(b + got, bytes - got, 0);
-    if (r <= 0) break;
-    got += (size_t)r;
+/* Random bytes from a per-thread buffer refilled 256 bytes at a time by getrandom(2): a trace
+ * context per invocation took three system calls before (perf: getrandom and the kernel's crng
+ * were 2-3% of a hello wasm app's profile). */
+static void random_bytes(unsigned char *out, size_t n) {
+  static _Thread_local unsigned char pool[256];
+  static _Thread_local size_t left;
+  while (n) {
+    if (!left) {
+      size_t got = 0;
+      while (got < sizeof pool) {
+        ssize_t r = getrandom(pool + got, sizeof pool - got, 0);
+        if (r <= 0) break;
+        got += (size_t)r;
+      }
+      if (!got) { /* no getrandom: zeros, made non-zero by the callers */
+        memset(out, 0, n);
+        return;
+      }
+      memmove(pool + sizeof pool - got, pool, got);
+      left = got;
+    }
+    size_t k = n < left ? n : left;
+    memcpy(out, pool + sizeof pool - left, k);
+    memset(pool + sizeof pool - left, 0, k); /* a byte is handed out once */
+    left -= k;
+    out += k;
+    n -= k;
   }
-  if (got < bytes || !memcmp(b, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", bytes)) b[0] |= 1; /* never all zero */
-  for (size_t i = 0; i < bytes; i++) sprintf(out + 2 * i, "%02x", b[i]);
+}
+
+static void random_hex(char *out, size_t bytes) {
+  static const char hex[] = "0123456789abcdef";
+  unsigned char b[16];
+  random_bytes(b, bytes);
+  if (!memcmp(b, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", bytes)) b[0] |= 1; /* never all zero */
+  for (size_t i = 0; i < bytes; i++) {
+    out[2 * i] = hex[b[i] >> 4];
+    out[2 * i + 1] = hex[b[i] & 15];
+  }
+  out[2 * bytes] = '\0';
 }
 
 void wgg_traceparent_child(const char *incoming, double sampling_rate, char out[WGG_TRACEPARENT_LEN + 1]) {
@@ -45,7 +75,7 @@ void wgg_traceparent_child(const char *incoming, double sampling_rate, char out[
   } else {
     random_hex(trace, 16);
     uint32_t r = 0;
-    if (getrandom(&r, sizeof r, 0) != sizeof r) r = 0;
+    random_bytes((unsigned char *)&r, sizeof r);
     flags = sampling_rate > 0 && (double)r / 4294967296.0 < sampling_rate;
   }
   random_hex(span, 8);

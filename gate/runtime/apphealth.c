@@ -1,6 +1,7 @@
 /*
  * apphealth.c: see apphealth.h. Runs on the main loop with its own HTTP
- * client (probes do not count against --app-max-concurrency, as in daprd).
+ * client, or for a wasm app (--app-wasm) a call to the module in-process on
+ * the main loop (probes do not count against --app-max-concurrency, as in daprd).
  */
 #include "runtime/apphealth.h"
 
@@ -9,6 +10,7 @@
 
 #include "http/client.h"
 #include "util/log.h"
+#include "wasmhost/app.h"
 
 struct wgg_apphealth {
   uv_loop_t *loop;
@@ -39,7 +41,7 @@ static void result(wgg_apphealth *h, bool ok, const char *why) {
     h->failures = 0;
     if (prev >= o->app_health_threshold) {
       __atomic_store_n(&h->api->app_health_ok, 1, __ATOMIC_RELEASE);
-      wgg_info("App entered healthy status");
+      wgg_info("App entered healthy status%s%s", h->api->is_hosted ? ": " : "", h->api->is_hosted ? o->app_id : "");
     }
     return;
   }
@@ -47,7 +49,8 @@ static void result(wgg_apphealth *h, bool ok, const char *why) {
   wgg_debug("app health probe failed (%d/%d): %s", h->failures, o->app_health_threshold, why);
   if (h->failures == o->app_health_threshold && __atomic_load_n(&h->api->app_health_ok, __ATOMIC_ACQUIRE)) {
     __atomic_store_n(&h->api->app_health_ok, 0, __ATOMIC_RELEASE);
-    wgg_warn("App entered un-healthy status (%s)", why);
+    wgg_warn("App entered un-healthy status%s%s (%s)", h->api->is_hosted ? ": " : "", h->api->is_hosted ? o->app_id : "",
+             why);
   }
 }
 
@@ -69,8 +72,12 @@ static void on_tick(uv_timer_t *t) {
   wgg_http_header tok = {"dapr-api-token", o->app_api_token};
   size_t n = o->app_api_token && *o->app_api_token ? 1 : 0;
   h->in_flight = true;
-  if (wgg_http_client_request(h->cl, o->app_channel_address, o->app_port, "GET", h->path, &tok, n, NULL, 0,
-                              o->app_health_probe_timeout_ms, on_probe, h)) {
+  /* the app's transport: a wasm app is called in-process on this loop, an app process over HTTP */
+  int rc = h->api->wasm_app ? wgg_wasm_app_call(h->api->wasm_app, h->loop, "GET", h->path, &tok, n, NULL, 0, NULL,
+                                                o->app_health_probe_timeout_ms, on_probe, h)
+                            : wgg_http_client_request(h->cl, o->app_channel_address, o->app_port, "GET", h->path, &tok,
+                                                      n, NULL, 0, o->app_health_probe_timeout_ms, on_probe, h);
+  if (rc) {
     h->in_flight = false;
     result(h, false, "cannot send the probe");
   }

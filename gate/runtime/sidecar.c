@@ -27,6 +27,7 @@
 #include "http/server.h"
 #include "observe/metrics.h"
 #include "runtime/apphealth.h"
+#include "runtime/hosted.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -78,6 +79,7 @@ typedef struct mainctx {
   wgg_apphealth *health; /* --enable-app-health-check: probes once the app port answers */
   uv_timer_t nr_renew; /* renews the name-resolution registration (api/mesh.h) */
   wgg_inputs *inputs;  /* input bindings, on this loop (api/input_bindings.h) */
+  wgg_hosted *hosted;  /* the further wasm apps hosted in this process (runtime/hosted.h), NULL when none */
   int shutdown_requested; /* atomic: POST /v1.0/shutdown asked for a graceful stop (api/shutdown.c) */
 } mainctx;
 
@@ -105,6 +107,7 @@ typedef struct worker {
   char **addrs;
   size_t n_addrs;
   struct mainctx *main; /* woken through worker_done when the worker's loop is done */
+  wgg_hosted *hosted;   /* borrowed: the hosted apps, whose concurrency limits this loop registers with */
 } worker;
 
 /* Closes the worker's command handle once (the drain callback and a forced
@@ -118,6 +121,7 @@ static void worker_drained(void *p) {
   if (was) return;
   uv_close((uv_handle_t *)&w->cmd_async, NULL);
   wgg_app_limit_thread_close(w->api->app_limit); /* calls still waiting for a slot fail now */
+  wgg_hosted_thread_close(w->hosted);
   wgg_exec_thread_close();                       /* closes once the store calls it submitted complete */
   if (w->loop.data) wgg_http_client_close(w->loop.data); /* in-flight app calls still complete */
   w->loop.data = NULL;
@@ -163,6 +167,7 @@ static void worker_main(void *p) {
   if (wgg_app_limit_thread_init(w->api->app_limit, &w->loop))
     wgg_warn("out of memory: calls from this thread are not held to --app-max-concurrency");
   if (w == &w->main->workers[0]) wgg_appconfig_watch(w->api, &w->loop); /* GET /dapr/config once the app is ready */
+  wgg_hosted_thread_init(w->hosted, &w->loop);
   uv_async_init(&w->loop, &w->cmd_async, on_cmd);
   w->cmd_async.data = w;
   w->srv = wgg_http_server_new(&w->loop, &cfg, &w->err);
@@ -219,6 +224,7 @@ static void main_close(mainctx *m) {
   if (!uv_is_closing((uv_handle_t *)&m->app_probe)) uv_close((uv_handle_t *)&m->app_probe, NULL);
   if (!uv_is_closing((uv_handle_t *)&m->nr_renew)) uv_close((uv_handle_t *)&m->nr_renew, NULL);
   wgg_inputs_stop(m->inputs);
+  wgg_hosted_stop(m->hosted);
   if (m->probe_tcp && !uv_is_closing((uv_handle_t *)m->probe_tcp)) uv_close((uv_handle_t *)m->probe_tcp, probe_closed);
   m->probe_tcp = NULL;
   if (!uv_is_closing((uv_handle_t *)&m->sigterm)) uv_close((uv_handle_t *)&m->sigterm, NULL);
@@ -291,6 +297,7 @@ static void on_sighup(uv_signal_t *s, int signum) {
     if (wgg_wasm_app_reload(m->api->wasm_app, &e)) wgg_error("wasm app not reloaded (the old one keeps serving): %s", e.msg);
     else wgg_info("wasm app reloaded: %s (%s ABI)", wgg_wasm_app_name(m->api->wasm_app), wgg_wasm_app_abi_name(m->api->wasm_app));
   }
+  wgg_hosted_reload(m->hosted);
 }
 
 /* GET /metrics (any path) on --metrics-port: the Prometheus text exposition. */
@@ -408,7 +415,9 @@ static void on_probe_timer(uv_timer_t *t) {
 
 /* Name-resolution heartbeat: the SQLite update runs on the thread pool. */
 static void renew_work(uv_work_t *w) {
-  wgg_mesh_renew(w->data);
+  mainctx *m = w->data;
+  wgg_mesh_renew(m->api);
+  wgg_hosted_renew(m->hosted);
 }
 
 static void renew_done(uv_work_t *w, int status) {
@@ -423,7 +432,7 @@ static void on_renew_timer(uv_timer_t *t) {
     free(w);
     return;
   }
-  w->data = m->api;
+  w->data = m;
   if (uv_queue_work(m->loop, w, renew_work, renew_done)) free(w);
 }
 
@@ -500,7 +509,8 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
   wgg_api *api = wgg_api_new(o, &comps, err);
   wgg_component_list_free(&comps);
   if (!api) return -1;
-  if (wgg_mesh_init(api, err)) {
+  wgg_hosted *hosted = NULL;
+  if (wgg_mesh_init(api, err) || wgg_hosted_new(api, o, default_components, &hosted, err)) {
     wgg_mesh_free(api);
     wgg_api_free(api);
     return -1;
@@ -511,7 +521,7 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
   worker *workers = calloc(n_workers, sizeof *workers);
   uv_loop_t loop;
   uv_loop_init(&loop);
-  mainctx m = {.loop = &loop, .workers = workers, .grace_ms = o->graceful_shutdown_ms, .api = api};
+  mainctx m = {.loop = &loop, .workers = workers, .grace_ms = o->graceful_shutdown_ms, .api = api, .hosted = hosted};
   int rc = 0;
   if (!addrs || !workers) {
     rc = wgg_err_set(err, "out of memory");
@@ -529,6 +539,7 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
     w->addrs = addrs;
     w->n_addrs = n_addrs;
     w->main = &m;
+    w->hosted = hosted;
     uv_sem_init(&w->started, 0);
     uv_mutex_init(&w->mu);
     if (uv_thread_create(&w->thread, worker_main, w)) {
@@ -549,6 +560,7 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
     wgg_info("metrics disabled by the configuration (spec.metrics.enabled: false)");
   else if (rc == 0 && o->enable_metrics && o->metrics_port > 0) rc = start_metrics(&m, o, addrs, n_addrs, err);
   if (rc == 0) rc = wgg_api_start_pubsub(api, err);
+  if (rc == 0) rc = wgg_hosted_start(hosted, &loop, err);
   uv_signal_init(&loop, &m.sigterm);
   uv_signal_init(&loop, &m.sigint);
   uv_signal_init(&loop, &m.sighup);
@@ -568,6 +580,7 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
     __atomic_store_n(&api->ready, 1, __ATOMIC_RELEASE);
     if (o->app_port > 0) uv_timer_start(&m.app_probe, on_probe_timer, 0, 100);
     else __atomic_store_n(&api->app_ready, 1, __ATOMIC_RELEASE);
+    if (api->wasm_app && o->enable_app_health_check) m.health = wgg_apphealth_start(&loop, api); /* probed in-process */
     uint64_t every = wgg_mesh_renew_interval_ms(api);
     if (every) uv_timer_start(&m.nr_renew, on_renew_timer, every, every);
     for (size_t i = 0; i < n_addrs; i++) {
@@ -600,6 +613,7 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
   for (size_t i = 0; addrs && i < n_addrs; i++) free(addrs[i]);
   free(addrs);
   free(workers);
+  wgg_hosted_free(hosted); /* the loops have ended: no call to a hosted app is in flight */
   wgg_mesh_free(api);
   wgg_api_free(api);
   return rc;

@@ -29,6 +29,7 @@ struct wgg_wasm_app {
   uv_fs_poll_t *watch;      /* handle: wgg_wasm_app_watch */
   wg_module *mod;          /* WAGI: the compiled module */
   wgg_hw_module *hw;       /* http-wasm: the compiled handler */
+  wg_memimage *memimage;   /* the copy-on-write image of the module's initial memory, NULL when none */
   wgg_app_abi abi;
   char *name, *app_id, *api_token;
   uint64_t deadline_ms;

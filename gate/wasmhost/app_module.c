@@ -96,6 +96,7 @@ static void gen_free(wgg_wasm_app *a) {
   if (!a) return;
   pool_drain(a);
   if (a->pooled) uv_mutex_destroy(&a->pool_mu);
+  wg_memimage_delete(a->memimage); /* memories made from it keep it as long as they need it */
   wg_module_delete(a->mod);
   wgg_hw_module_unref(a->hw);
   free(a->name);
@@ -106,6 +107,37 @@ static void gen_free(wgg_wasm_app *a) {
 
 static int instantiate(wgg_app_call *c, wgg_err *err);
 static void call_free(wgg_app_call *c);
+
+/* The copy-on-write image of the module's initial memory (wasmgate.h wg_memimage_new), so that
+ * a fresh instance maps its memory instead of zeroing it and copying the data segments. Used
+ * where it wins (bench/bench_memimage.c, docs/wasm-apps.md "Instantiation cost"): an initial
+ * memory larger than the engine's recycled mappings (1 MiB), which an ordinary fresh memory must
+ * map and fault in anew; a smaller one is recycled still resident, and faulting the image's pages
+ * back in on every request costs more than zeroing it. WASMGATE_MEMORY_IMAGE (benchmarks) forces
+ * cow, copy (the heap-copy fallback) or off. A module that cannot have an image (no memory of
+ * its own, computed segment offsets) or a system without memfd uses the ordinary path. */
+enum { MEMIMAGE_MIN_BYTES = 1u << 20 };
+static void memimage_make(wgg_wasm_app *a) {
+  const char *how = getenv("WASMGATE_MEMORY_IMAGE");
+  if (how && !strcmp(how, "off")) return;
+  const wg_module *m = a->abi == WGG_APP_ABI_HTTP_WASM ? a->hw->mod : a->mod;
+  wg_externtype mt;
+  bool forced = how && (!strcmp(how, "cow") || !strcmp(how, "copy"));
+  if (!forced && (!wg_module_extern_type(m, WG_EXTERN_MEMORY, 0, &mt) || (uint64_t)mt.min * 65536 <= MEMIMAGE_MIN_BYTES))
+    return;
+  wg_error *e = NULL;
+  a->memimage = wg_memimage_new(m, how && !strcmp(how, "copy") ? WG_MEMIMAGE_NO_COW : 0, &e);
+  if (!a->memimage) {
+    wgg_debug("wasm app %s: no memory image: %s", a->name, e ? wg_error_message(e) : "?");
+  } else if (!forced && !wg_memimage_is_cow(a->memimage)) { /* no memfd: the heap copy would cost more */
+    wgg_debug("wasm app %s: no memory image (no memfd for copy-on-write)", a->name);
+    wg_memimage_delete(a->memimage);
+    a->memimage = NULL;
+  } else {
+    wgg_debug("wasm app %s: %s memory image", a->name, wg_memimage_is_cow(a->memimage) ? "copy-on-write" : "heap-copy");
+  }
+  wg_error_delete(e);
+}
 
 /* Loads one generation (refs 1). */
 static wgg_wasm_app *gen_load(const char *url, const wgg_wasm_app_settings *s, wgg_err *err) {
@@ -159,6 +191,7 @@ static wgg_wasm_app *gen_load(const char *url, const wgg_wasm_app_settings *s, w
     goto fail;
   }
   if (check_imports(a, a->mod, err)) goto fail;
+  memimage_make(a);
   /* one instance now, so that a guest that cannot link or start fails here */
   wgg_app_call *c = calloc(1, sizeof *c);
   if (!c) {
@@ -383,6 +416,7 @@ static int instantiate(wgg_app_call *c, wgg_err *err) {
     free(imports);
     return wgg_err_set(err, "out of memory");
   }
+  if (a->memimage) wg_store_set_memimage(c->store, a->memimage);
   int rc = -1;
   if (a->abi == WGG_APP_ABI_HTTP_WASM) {
     /* the http-wasm host's own instance record, so its ABI functions serve this request */

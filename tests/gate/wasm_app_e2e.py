@@ -30,6 +30,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import threading
 
@@ -312,7 +313,8 @@ else:
     print("SKIP: as_app.wasm not built (asc from scripts/npm missing)")
 
 # ---------------------------------------------------------------- SIGHUP reloads the app
-work_app = os.path.join(APPS, "reload_app.wasm")
+work_dir = tempfile.mkdtemp(prefix="wgg-reload-")  # the test's own copy: runs of it may overlap (the cow variant)
+work_app = os.path.join(work_dir, "reload_app.wasm")
 shutil.copyfile(os.path.join(APPS, "wagi_app.wasm"), work_app)
 sc = Sidecar(BIN, args=["--app-wasm", work_app]).start()
 try:
@@ -363,7 +365,7 @@ def refused(args, want):
 
 
 refused(["--app-wasm", WAGI, "--app-port", "9"], "exclude each other")
-bad = os.path.join(APPS, "not_an_app.wat")
+bad = os.path.join(work_dir, "not_an_app.wat")
 with open(bad, "w") as f:
     f.write('(module (func (export "other")))')
 subprocess.run(["wat2wasm", bad, "-o", bad[:-4] + ".wasm"], check=True)
@@ -373,4 +375,5 @@ with open(bad, "w") as f:
 subprocess.run(["wat2wasm", bad, "-o", bad[:-4] + ".wasm"], check=True)
 refused(["--app-wasm", bad[:-4] + ".wasm"], "unknown import dapr:v1.teleport")
 
+shutil.rmtree(work_dir, ignore_errors=True)
 finish()

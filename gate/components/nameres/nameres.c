@@ -158,9 +158,13 @@ static int open_sqlite(wgg_nameres *nr, json_t *cfg, const char *self_app_id, co
            "PRAGMA journal_mode=%s;"
            "CREATE TABLE IF NOT EXISTS %s (registration_id TEXT NOT NULL PRIMARY KEY, address TEXT NOT NULL,"
            " app_id TEXT NOT NULL, namespace TEXT NOT NULL, last_update INTEGER NOT NULL);"
-           "CREATE UNIQUE INDEX IF NOT EXISTS %s_address_idx ON %s (address);"
+           /* one row per (address, app ID): a process hosting several wasm apps registers each of
+            * its app IDs at its one address (docs/wasm-apps.md section 7); a registry made with
+            * the older index on the address alone is migrated */
+           "DROP INDEX IF EXISTS %s_address_idx;"
+           "CREATE UNIQUE INDEX IF NOT EXISTS %s_address_app_idx ON %s (address, app_id);"
            "CREATE INDEX IF NOT EXISTS %s_last_update_idx ON %s (last_update);",
-           no_wal ? "DELETE" : "WAL", nr->table, nr->table, nr->table, nr->table, nr->table);
+           no_wal ? "DELETE" : "WAL", nr->table, nr->table, nr->table, nr->table, nr->table, nr->table);
   if (exec(nr, sql, err)) return -1;
   /* wasmgate's own column: the gRPC API's address beside the HTTP one (gRPC proxying forwards there);
    * added to a table made by an older wasmgate or another resolver (two sidecars may race: a
