@@ -50,6 +50,9 @@ typedef struct wg_code {
    * trap frames (wg_code_offset). Instructions that emit nothing have none. */
   uint32_t *offsets;
   uint32_t noffsets;
+  /* The compiled tier (jit.h): native entry once compiled, or jit_failed. */
+  _Atomic(void *) jit;
+  _Atomic bool jit_failed;
 } wg_code;
 
 /* A canonical function type id: equal types have equal ids (the store
@@ -148,6 +151,11 @@ struct wg_store {
     wg_func *entry;     /* the function wg_func_call entered */
     wg_slot *entry_fp;  /* its arguments / results */
   } susp;
+  /* The compiled tier (jit.h): on for this store, the innermost entry into
+   * compiled code, and the lowest stack pointer compiled code may use. */
+  bool jit_on;
+  struct wg_jit_ctx *jit_ctx;
+  uintptr_t jit_stack_limit;
 };
 
 struct wg_engine {
@@ -196,6 +204,10 @@ size_t wg_code_offset(const wg_code *code, const wg_cell *pc);
 /* Runs `f` with its arguments already in `fp[0..nparams)`; results come back
  * in `fp[0..nresults)` (interp.c). Returns NULL or a trap. */
 wg_trap *wg_interp_call(wg_store *s, wg_func *f, wg_slot *fp);
+
+/* Calls host function f with its arguments in fp[0..]; results go to
+ * fp[0..] (interp.c). `caller` is the calling instance. */
+wg_trap *wg_host_call(wg_store *s, wg_func *f, wg_slot *fp, wg_instance *caller);
 
 /* Continues the call suspended in s->susp (interp.c): the host function's
  * results, if any, are already in place. Same returns as wg_interp_call. */
