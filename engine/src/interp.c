@@ -313,7 +313,7 @@ static wg_trap *run(wg_store *s, wg_func *f, wg_slot *fp, const void *const **ta
   s->frames[++s->depth] = (wg_frame){&exit_cell, fp, f};
   pc = code->cells;
   RELOAD_MEM();
-  if (s->jit_on && (jit_entry = wg_jit_entry(inst->module, code))) {
+  if (s->jit_on && (jit_entry = wg_jit_entry(s, inst->module, code))) {
     jit_func = f;
     jit_fp = fp;
     pc = &exit_cell;
@@ -429,7 +429,7 @@ call:
     callee->code = code;
   }
   s->frames[++s->depth] = (wg_frame){pc, fp, callee};
-  if (s->jit_on && (jit_entry = wg_jit_entry(callee->inst->module, code))) {
+  if (s->jit_on && (jit_entry = wg_jit_entry(s, callee->inst->module, code))) {
     jit_func = callee;
     jit_fp = new_fp;
     goto jit_run;

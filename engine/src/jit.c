@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #endif
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,15 +29,30 @@
 enum { JIT_HEADER = 16 };
 
 #ifdef WG_JIT_NATIVE
+/* Blocks live now. Each takes its own pages (W^X is per page, and compiled
+ * code appears one function at a time), so their number is capped: past
+ * it, functions stay on the interpreter (Linux allows 65,530 mappings per
+ * process by default). */
+static _Atomic size_t live_blocks;
+enum { MAX_BLOCKS = 16384 };
+
 void *wg_jit_install(const uint8_t *bytes, size_t n) {
+  if (atomic_fetch_add(&live_blocks, 1) >= MAX_BLOCKS) {
+    atomic_fetch_sub(&live_blocks, 1);
+    return NULL;
+  }
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
   size_t len = (n + JIT_HEADER + page - 1) / page * page;
   uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) return NULL;
+  if (p == MAP_FAILED) {
+    atomic_fetch_sub(&live_blocks, 1);
+    return NULL;
+  }
   memcpy(p, &len, sizeof len);
   memcpy(p + JIT_HEADER, bytes, n);
   if (mprotect(p, len, PROT_READ | PROT_EXEC) != 0) {
     munmap(p, len);
+    atomic_fetch_sub(&live_blocks, 1);
     return NULL;
   }
   __builtin___clear_cache((char *)p, (char *)p + len);
@@ -49,6 +65,7 @@ void wg_jit_free(void *entry) {
   size_t len;
   memcpy(&len, p, sizeof len);
   munmap(p, len);
+  atomic_fetch_sub(&live_blocks, 1);
 }
 #else
 void *wg_jit_install(const uint8_t *bytes, size_t n) {
@@ -58,12 +75,26 @@ void *wg_jit_install(const uint8_t *bytes, size_t n) {
 void wg_jit_free(void *entry) { (void)entry; }
 #endif
 
-const void *wg_jit_entry(const wg_module *m, const wg_code *code) {
+/* WASMGATE_JIT_LOG set: one line on stderr per function compiled or not. */
+static bool jit_log(void) {
+  static _Atomic int on = -1;
+  int v = atomic_load_explicit(&on, memory_order_relaxed);
+  if (v < 0) atomic_store_explicit(&on, v = getenv("WASMGATE_JIT_LOG") != NULL, memory_order_relaxed);
+  return v;
+}
+
+const void *wg_jit_entry(wg_store *s, const wg_module *m, const wg_code *code) {
   wg_code *c = (wg_code *)code; /* the lazily filled fields are atomic */
   void *e = atomic_load_explicit(&c->jit, memory_order_acquire);
   if (e || atomic_load_explicit(&c->jit_failed, memory_order_relaxed)) return e;
   const char *why = NULL;
+  /* Like wg_store_compile: compiling stops the store's deadline clock. */
+  uint64_t deadline = atomic_load_explicit(&s->deadline, memory_order_relaxed);
+  uint64_t before = atomic_load_explicit(s->epoch, memory_order_relaxed);
   void *blk = wg_jit_compile_arch(m, code, &why);
+  wg_store_credit_epochs(s, deadline, before);
+  if (jit_log()) fprintf(stderr, "wasmgate jit: function at byte %zu: %s\n", code->noffsets ? (size_t)code->offsets[1] : 0,
+                         blk ? "compiled" : why ? why : "not compiled");
   if (!blk) {
     atomic_store_explicit(&c->jit_failed, true, memory_order_relaxed);
     return NULL;
@@ -188,7 +219,7 @@ wg_func *wg_jit_call_slow(wg_store *s, wg_func *callee, wg_slot *fp, const wg_ce
   }
   const wg_code *code = callee->code;
   if (!code && (code = wg_store_compile(s, callee->inst->module, callee->index, NULL))) callee->code = code;
-  if (code && wg_jit_entry(callee->inst->module, code)) return callee;
+  if (code && wg_jit_entry(s, callee->inst->module, code)) return callee;
   s->jit_ctx->pc = call_pc;
   s->jit_ctx->fp = fp;
   leave(s, WG_JIT_DEOPT);

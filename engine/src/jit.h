@@ -46,8 +46,9 @@ typedef struct wg_jit_ctx {
 /* The native entry of `code` (function `func` of `m`), compiling it on first
  * use; NULL when the function cannot be compiled (an instruction the tier
  * does not support, no support for this CPU, out of memory): the
- * interpreter then runs it. Thread-safe, like wg_compile_func. */
-const void *wg_jit_entry(const wg_module *m, const wg_code *code);
+ * interpreter then runs it. Thread-safe, like wg_compile_func; the time it
+ * takes does not count against s's deadline. */
+const void *wg_jit_entry(wg_store *s, const wg_module *m, const wg_code *code);
 
 /* Runs compiled `entry` for `f` whose frame the caller already pushed on the
  * store's frame stack, with its slots at fp. Returns a WG_JIT_* status with

@@ -192,6 +192,11 @@ const wg_code *wg_compile_func(const wg_module *m, uint32_t func, const char **w
  * against a guest's time (issue 18.8). */
 const wg_code *wg_store_compile(wg_store *s, const wg_module *m, uint32_t func, const char **why);
 
+/* Moves the store's deadline later by the epochs passed since `before`
+ * (the epoch when compilation started; `deadline` the deadline then), so
+ * compilation does not count against a guest's time (limits.c). */
+void wg_store_credit_epochs(wg_store *s, uint64_t deadline, uint64_t before);
+
 /* Frees compiled code (module deletion). */
 void wg_code_free(wg_code *code);
 
