@@ -436,7 +436,9 @@ static bool emit(J *j, const wg_module *m, const wg_code *code, uint32_t i, unsi
                  const char **why) {
   const wg_cell *cells = code->cells, *pc = &cells[i + 1];
   const bool has_mem = m->nmems > 0;
-  const int32_t A = pc[0].s.a, B = pc[0].s.b;
+  /* Operands (a one-cell instruction may be the last cell: nothing to read). */
+  const bool has_ops = i + 1 < code->ncells;
+  const int32_t A = has_ops ? pc[0].s.a : 0, B = has_ops ? pc[0].s.b : 0;
   int w, alu, ext, shift, cmp, pfx, fc;
   unsigned n;
   uint32_t lc;
@@ -742,6 +744,7 @@ void *wg_jit_compile_arch(const wg_module *m, const wg_code *code, const char **
     }
     ok = emit(&j, m, code, i, op, &len, why);
     i += len;
+    if (i > ncells) *why = "truncated code", ok = false;
   }
   /* Stubs. */
   for (size_t k = 0; ok && k < j.nst; k++) {
