@@ -674,6 +674,70 @@ static bool emit(J *j, const wg_module *m, const wg_code *code, uint32_t i, unsi
     mem(j, pfx, 0, 0x0F11, 2, 0, FP, -1, 0, sd(dst));
     return true;
   }
+  if (binary && ((base >= WG_OP_F32_EQ && base <= WG_OP_F32_GE) || (base >= WG_OP_F64_EQ && base <= WG_OP_F64_GE))) {
+    /* x in xmm0, y in xmm1; ucomis sets ZF, PF, CF (all three when unordered). */
+    bool dbl = base >= WG_OP_F64_EQ;
+    unsigned k = base - (dbl ? WG_OP_F64_EQ : WG_OP_F32_EQ); /* eq ne lt gt le ge */
+    int mp = dbl ? 0xF2 : 0xF3;
+    mem(j, mp, 0, 0x0F10, 2, 0, FP, -1, 0, sd(A));
+    if (imm) {
+      movi(j, RAX, pc[1].u64);
+      rr(j, 0x66, 1, 0x0F6E, 2, 1, RAX); /* movq xmm1, rax */
+    } else {
+      mem(j, mp, 0, 0x0F10, 2, 1, FP, -1, 0, sd(B));
+    }
+    bool swap = k == 2 || k == 4; /* lt, le: compare y with x */
+    rr(j, dbl ? 0x66 : 0, 0, 0x0F2E, 2, swap ? 1 : 0, swap ? 0 : 1);
+    if (k == 0 || k == 1) { /* eq: ZF && !PF; ne: !ZF || PF */
+      rr(j, 0, 0, 0x0F90u + (unsigned)(k == 0 ? CC_E : CC_NE), 2, 0, RAX);
+      rr(j, 0, 0, 0x0F90u + (unsigned)(k == 0 ? CC_NP : CC_P), 2, 0, RCX);
+      rr(j, 0, 0, k == 0 ? 0x20 : 0x08, 1, RCX, RAX); /* and/or al, cl */
+      rr(j, 0, 0, 0x0FB6, 2, RAX, RAX);
+    } else {
+      setcc(j, k == 2 || k == 3 ? CC_A : CC_AE);
+    }
+    st(j, 0, dst, RAX);
+    return true;
+  }
+  if (!binary && !imm) {
+    switch (base) {
+      case WG_OP_F32_NEG:
+      case WG_OP_F32_ABS:
+        ld(j, 0, RAX, A);
+        rr(j, 0, 0, 0x81, 1, base == WG_OP_F32_NEG ? 6 : 4, RAX); /* xor/and eax, imm32 */
+        b4(j, base == WG_OP_F32_NEG ? 0x80000000u : 0x7FFFFFFFu);
+        st(j, 0, B, RAX);
+        return true;
+      case WG_OP_F64_NEG:
+      case WG_OP_F64_ABS:
+        ld(j, 1, RAX, A);
+        rr(j, 0, 1, 0x0FBA, 2, base == WG_OP_F64_NEG ? 7 : 6, RAX); /* btc/btr rax, 63 */
+        b1(j, 63);
+        st(j, 1, B, RAX);
+        return true;
+      case WG_OP_F32_SQRT: case WG_OP_F64_SQRT: case WG_OP_F64_CONVERT_I32_S: case WG_OP_F64_CONVERT_I64_S:
+      case WG_OP_F32_CONVERT_I32_S: case WG_OP_F32_CONVERT_I64_S: case WG_OP_F64_PROMOTE_F32:
+      case WG_OP_F32_DEMOTE_F64: {
+        int ip, iw = 0, out;
+        uint32_t ic;
+        switch (base) {
+          case WG_OP_F32_SQRT: ip = 0xF3, ic = 0x0F51, out = 0xF3; break;
+          case WG_OP_F64_SQRT: ip = 0xF2, ic = 0x0F51, out = 0xF2; break;
+          case WG_OP_F64_CONVERT_I32_S: ip = 0xF2, ic = 0x0F2A, out = 0xF2; break;
+          case WG_OP_F64_CONVERT_I64_S: ip = 0xF2, ic = 0x0F2A, iw = 1, out = 0xF2; break;
+          case WG_OP_F32_CONVERT_I32_S: ip = 0xF3, ic = 0x0F2A, out = 0xF3; break;
+          case WG_OP_F32_CONVERT_I64_S: ip = 0xF3, ic = 0x0F2A, iw = 1, out = 0xF3; break;
+          case WG_OP_F64_PROMOTE_F32: ip = 0xF3, ic = 0x0F5A, out = 0xF2; break;
+          default: ip = 0xF2, ic = 0x0F5A, out = 0xF3; break; /* demote */
+        }
+        rr(j, 0x66, 0, 0x0FEF, 2, 0, 0); /* pxor xmm0, xmm0: no false dependency, upper bits zero */
+        mem(j, ip, iw, ic, 2, 0, FP, -1, 0, sd(A));
+        mem(j, out, 0, 0x0F11, 2, 0, FP, -1, 0, sd(B));
+        return true;
+      }
+      default: break;
+    }
+  }
   const void *h = wg_jit_numeric_helper(op);
   if (!h) return *why = "instruction not supported by the compiled tier", false;
   ld(j, 1, RDI, A);
