@@ -71,10 +71,23 @@ typedef struct stub {
   size_t resume; /* interrupts: where to continue */
 } stub;
 
+/* The register cache: r8-r11 and xmm2-xmm7 hold copies of recently written
+ * slots (stores still go to memory: write-through, so forgetting is always
+ * safe). Emptied at branch targets and after anything that calls out. */
+enum { K_NONE, K_I32, K_I64, K_F32, K_F64, NI = 4, NX = 6 };
+typedef struct centry {
+  int32_t slot;
+  uint8_t kind;
+  uint32_t age;
+} centry;
+
 typedef struct J {
   uint8_t *b;
   size_t n, cap;
   bool oom;
+  bool caching, called; /* called: the instruction calls out (caller-saved registers die) */
+  centry ic[NI], xc[NX];
+  uint32_t clock;
   fixup *fx;
   size_t nfx, capfx;
   stub *st;
@@ -135,8 +148,89 @@ static void rr(J *j, int pfx, int w, uint32_t op, int len, int reg, int rm) {
   b1(j, (unsigned)(0xC0 | (reg & 7) << 3 | (rm & 7)));
 }
 static int32_t sd(int32_t slot) { return slot * 8; }
-static void ld(J *j, int w, int reg, int32_t slot) { mem(j, 0, w, 0x8B, 1, reg, FP, -1, 0, sd(slot)); }
-static void st(J *j, int w, int32_t slot, int reg) { mem(j, 0, w, 0x89, 1, reg, FP, -1, 0, sd(slot)); }
+static void c_forget(J *j, int32_t slot) {
+  for (int k = 0; k < NI; k++)
+    if (j->ic[k].slot == slot) j->ic[k].kind = K_NONE;
+  for (int k = 0; k < NX; k++)
+    if (j->xc[k].slot == slot) j->xc[k].kind = K_NONE;
+}
+static void c_clear(J *j) {
+  for (int k = 0; k < NI; k++) j->ic[k].kind = K_NONE;
+  for (int k = 0; k < NX; k++) j->xc[k].kind = K_NONE;
+}
+/* The cache register holding slot as an integer of width w (a 64-bit copy
+ * serves 32-bit reads), or -1. */
+static int c_int(J *j, int32_t slot, int w) {
+  for (int k = 0; k < NI; k++)
+    if (j->ic[k].kind && j->ic[k].slot == slot && (j->ic[k].kind == K_I64 || (!w && j->ic[k].kind == K_I32))) {
+      j->ic[k].age = ++j->clock;
+      return R8 + k;
+    }
+  return -1;
+}
+/* The xmm register holding slot as f32 or f64, or -1. */
+static int c_xmm(J *j, int32_t slot, bool dbl) {
+  for (int k = 0; k < NX; k++)
+    if (j->xc[k].kind == (dbl ? K_F64 : K_F32) && j->xc[k].slot == slot) {
+      j->xc[k].age = ++j->clock;
+      return 2 + k;
+    }
+  return -1;
+}
+/* Takes a cache register for a new value (its old contents are forgotten
+ * at once); c_set records what it holds once written. */
+static int c_take(J *j, bool xmm) {
+  centry *c = xmm ? j->xc : j->ic;
+  int n = xmm ? NX : NI, best = 0;
+  for (int k = 0; k < n; k++) {
+    if (!c[k].kind) {
+      best = k;
+      break;
+    }
+    if (c[k].age < c[best].age) best = k;
+  }
+  c[best].kind = K_NONE;
+  return xmm ? 2 + best : R8 + best;
+}
+static void c_set(J *j, int reg, bool xmm, int32_t slot, uint8_t kind) {
+  c_forget(j, slot);
+  if (!j->caching) return;
+  centry *c = xmm ? &j->xc[reg - 2] : &j->ic[reg - R8];
+  *c = (centry){slot, kind, ++j->clock};
+}
+static void st(J *j, int w, int32_t slot, int reg) {
+  c_forget(j, slot);
+  mem(j, 0, w, 0x89, 1, reg, FP, -1, 0, sd(slot));
+}
+/* reg = slot (integer, width w), from the cache when it holds it. */
+static void ld(J *j, int w, int reg, int32_t slot) {
+  int r = j->caching ? c_int(j, slot, w) : -1;
+  if (r >= 0) rr(j, 0, w, 0x89, 1, r, reg);
+  else mem(j, 0, w, 0x8B, 1, reg, FP, -1, 0, sd(slot));
+}
+/* op reg, slot for an ALU opcode with a /r form (03 add, 3B cmp, 0FAF imul...). */
+static void alu_src(J *j, int w, uint32_t op, int len, int reg, int32_t slot) {
+  int r = j->caching ? c_int(j, slot, w) : -1;
+  if (r >= 0) rr(j, 0, w, op, len, reg, r);
+  else mem(j, 0, w, op, len, reg, FP, -1, 0, sd(slot));
+}
+/* xmm = slot (f32 or f64). */
+static void ldx(J *j, bool dbl, int x, int32_t slot) {
+  int r = j->caching ? c_xmm(j, slot, dbl) : -1;
+  if (r == x) return;
+  if (r >= 0) rr(j, 0, 0, 0x0F28, 2, x, r); /* movaps */
+  else mem(j, dbl ? 0xF2 : 0xF3, 0, 0x0F10, 2, x, FP, -1, 0, sd(slot));
+}
+/* sse op x, slot. */
+static void sse_src(J *j, bool dbl, uint32_t op, int x, int32_t slot) {
+  int r = j->caching ? c_xmm(j, slot, dbl) : -1;
+  if (r >= 0) rr(j, dbl ? 0xF2 : 0xF3, 0, op, 2, x, r);
+  else mem(j, dbl ? 0xF2 : 0xF3, 0, op, 2, x, FP, -1, 0, sd(slot));
+}
+static void stx(J *j, bool dbl, int32_t slot, int x) {
+  c_forget(j, slot);
+  mem(j, dbl ? 0xF2 : 0xF3, 0, 0x0F11, 2, x, FP, -1, 0, sd(slot));
+}
 static void movi(J *j, int reg, uint64_t v) {
   if (v <= 0xFFFFFFFFu) {
     rex(j, 0, 0, 0, reg);
@@ -153,6 +247,7 @@ static void movi(J *j, int reg, uint64_t v) {
 }
 static void movrr(J *j, int dst, int src) { rr(j, 0, 1, 0x89, 1, src, dst); }
 static void call_fn(J *j, const void *fn) {
+  j->called = true;
   movi(j, RAX, (uint64_t)(uintptr_t)fn);
   rr(j, 0, 0, 0xFF, 1, 2, RAX);
 }
@@ -284,6 +379,7 @@ static void emit_call(J *j, const wg_cell *call_pc, const wg_cell *ret_pc, int32
   mem(j, 0, 1, 0x8B, 1, IN, RAX, -1, 0, (int32_t)offsetof(wg_func, inst));
   mem(j, 0, 1, 0x8D, 1, FP, FP, -1, 0, sd(argbase));
   rr(j, 0, 0, 0xFF, 1, 2, RCX); /* call rcx */
+  j->called = true;
   b1(j, 0x5B);                  /* pop rbx */
   b1(j, 0x41);                  /* pop r15 */
   b1(j, 0x5F);
@@ -448,6 +544,7 @@ static bool emit(J *j, const wg_module *m, const wg_code *code, uint32_t i, unsi
       *len = 3;
       uint64_t v = pc[1].u64;
       if ((int64_t)v == (int32_t)v) {
+        c_forget(j, B);
         mem(j, 0, 1, 0xC7, 1, 0, FP, -1, 0, sd(B));
         b4(j, (uint32_t)v);
       } else {
@@ -591,8 +688,18 @@ static bool emit(J *j, const wg_module *m, const wg_code *code, uint32_t i, unsi
   if (load_op(op, &n, &lc, &ll, &lw, &sw)) {
     *len = 3;
     mem_addr(j, A, pc[1].u64, n, pc);
-    mem(j, 0, lw, lc, ll, RAX, MB, RAX, 0, 0);
-    st(j, sw, B, RAX);
+    if (op == WG_OP_F32_LOAD || op == WG_OP_F64_LOAD) {
+      bool dbl = op == WG_OP_F64_LOAD;
+      int x = c_take(j, true);
+      mem(j, dbl ? 0xF2 : 0xF3, 0, 0x0F10, 2, x, MB, RAX, 0, 0);
+      stx(j, dbl, B, x);
+      c_set(j, x, true, B, dbl ? K_F64 : K_F32);
+    } else {
+      int rc = c_take(j, false);
+      mem(j, 0, lw, lc, ll, rc, MB, RAX, 0, 0);
+      st(j, sw, B, rc);
+      c_set(j, rc, false, B, sw ? K_I64 : K_I32);
+    }
     return true;
   }
   if (store_op(op, &n)) {
@@ -625,23 +732,13 @@ static bool emit(J *j, const wg_module *m, const wg_code *code, uint32_t i, unsi
   if (binary && int_binop(base, &w, &alu, &ext, &shift, &cmp)) {
     uint64_t y = pc[1].u64;
     bool y32 = w ? (int64_t)y == (int32_t)y : true;
-    ld(j, w, RAX, A);
-    if (shift >= 0) {
-      if (imm) {
-        rr(j, 0, w, 0xC1, 1, shift, RAX);
-        b1(j, (unsigned)(y & (w ? 63 : 31)));
-      } else {
-        ld(j, 0, RCX, B);
-        rr(j, 0, w, 0xD3, 1, shift, RAX);
-      }
-      st(j, w, dst, RAX);
-      return true;
-    }
-    if (imm && !y32) movi(j, RCX, y);
     if (cmp >= 0) {
-      if (!imm) mem(j, 0, w, 0x3B, 1, RAX, FP, -1, 0, sd(B));
-      else if (!y32) rr(j, 0, w, 0x3B, 1, RAX, RCX);
-      else {
+      ld(j, w, RAX, A);
+      if (!imm) alu_src(j, w, 0x3B, 1, RAX, B);
+      else if (!y32) {
+        movi(j, RCX, y);
+        rr(j, 0, w, 0x3B, 1, RAX, RCX);
+      } else {
         rr(j, 0, w, 0x81, 1, 7, RAX);
         b4(j, (uint32_t)y);
       }
@@ -649,42 +746,59 @@ static bool emit(J *j, const wg_module *m, const wg_code *code, uint32_t i, unsi
       st(j, 0, dst, RAX);
       return true;
     }
-    int oplen = alu > 0xFF ? 2 : 1;
-    if (!imm) mem(j, 0, w, (uint32_t)alu, oplen, RAX, FP, -1, 0, sd(B));
-    else if (!y32) rr(j, 0, w, (uint32_t)alu, oplen, RAX, RCX);
-    else if (ext >= 0) {
-      rr(j, 0, w, 0x81, 1, ext, RAX);
-      b4(j, (uint32_t)y);
-    } else { /* imul rax, rax, imm32 */
-      rr(j, 0, w, 0x69, 1, RAX, RAX);
-      b4(j, (uint32_t)y);
+    /* The result is computed in a cache register rc. */
+    if (shift >= 0 && !imm) ld(j, 0, RCX, B);
+    int rc = c_take(j, false);
+    ld(j, w, rc, A);
+    if (shift >= 0) {
+      if (imm) {
+        rr(j, 0, w, 0xC1, 1, shift, rc);
+        b1(j, (unsigned)(y & (w ? 63 : 31)));
+      } else {
+        rr(j, 0, w, 0xD3, 1, shift, rc);
+      }
+    } else {
+      int oplen = alu > 0xFF ? 2 : 1;
+      if (!imm) alu_src(j, w, (uint32_t)alu, oplen, rc, B);
+      else if (!y32) {
+        movi(j, RCX, y);
+        rr(j, 0, w, (uint32_t)alu, oplen, rc, RCX);
+      } else if (ext >= 0) {
+        rr(j, 0, w, 0x81, 1, ext, rc);
+        b4(j, (uint32_t)y);
+      } else { /* imul rc, rc, imm32 */
+        rr(j, 0, w, 0x69, 1, rc, rc);
+        b4(j, (uint32_t)y);
+      }
     }
-    st(j, w, dst, RAX);
+    st(j, w, dst, rc);
+    c_set(j, rc, false, dst, w ? K_I64 : K_I32);
     return true;
   }
   if (binary && float_binop(base, &pfx, &fc)) {
-    mem(j, pfx, 0, 0x0F10, 2, 0, FP, -1, 0, sd(A)); /* movss/movsd xmm0, [a] */
+    bool dbl = pfx == 0xF2;
+    if (!imm) ldx(j, dbl, 1, B); /* y first: the register taken below may hold it */
+    int x = c_take(j, true);
+    ldx(j, dbl, x, A);
     if (imm) {
       movi(j, RAX, pc[1].u64);
       rr(j, 0x66, 1, 0x0F6E, 2, 1, RAX); /* movq xmm1, rax */
-      rr(j, pfx, 0, 0x0F00u | (unsigned)fc, 2, 0, 1);
-    } else {
-      mem(j, pfx, 0, 0x0F00u | (unsigned)fc, 2, 0, FP, -1, 0, sd(B));
     }
-    mem(j, pfx, 0, 0x0F11, 2, 0, FP, -1, 0, sd(dst));
+    rr(j, pfx, 0, 0x0F00u | (unsigned)fc, 2, x, 1);
+    stx(j, dbl, dst, x);
+    c_set(j, x, true, dst, dbl ? K_F64 : K_F32);
     return true;
   }
   if (binary && ((base >= WG_OP_F32_EQ && base <= WG_OP_F32_GE) || (base >= WG_OP_F64_EQ && base <= WG_OP_F64_GE))) {
     /* x in xmm0, y in xmm1; ucomis sets ZF, PF, CF (all three when unordered). */
     bool dbl = base >= WG_OP_F64_EQ;
     unsigned k = base - (dbl ? WG_OP_F64_EQ : WG_OP_F32_EQ); /* eq ne lt gt le ge */
-    int mp = dbl ? 0xF2 : 0xF3;
-    mem(j, mp, 0, 0x0F10, 2, 0, FP, -1, 0, sd(A));
+    ldx(j, dbl, 0, A);
     if (imm) {
       movi(j, RAX, pc[1].u64);
       rr(j, 0x66, 1, 0x0F6E, 2, 1, RAX); /* movq xmm1, rax */
     } else {
-      mem(j, mp, 0, 0x0F10, 2, 1, FP, -1, 0, sd(B));
+      ldx(j, dbl, 1, B);
     }
     bool swap = k == 2 || k == 4; /* lt, le: compare y with x */
     rr(j, dbl ? 0x66 : 0, 0, 0x0F2E, 2, swap ? 1 : 0, swap ? 0 : 1);
@@ -730,9 +844,12 @@ static bool emit(J *j, const wg_module *m, const wg_code *code, uint32_t i, unsi
           case WG_OP_F64_PROMOTE_F32: ip = 0xF3, ic = 0x0F5A, out = 0xF2; break;
           default: ip = 0xF2, ic = 0x0F5A, out = 0xF3; break; /* demote */
         }
-        rr(j, 0x66, 0, 0x0FEF, 2, 0, 0); /* pxor xmm0, xmm0: no false dependency, upper bits zero */
-        mem(j, ip, iw, ic, 2, 0, FP, -1, 0, sd(A));
-        mem(j, out, 0, 0x0F11, 2, 0, FP, -1, 0, sd(B));
+        int x = c_take(j, true);
+        rr(j, 0x66, 0, 0x0FEF, 2, x, x); /* pxor: no false dependency, upper bits zero */
+        if (ic == 0x0F2A) mem(j, ip, iw, ic, 2, x, FP, -1, 0, sd(A)); /* from an integer slot */
+        else sse_src(j, ip == 0xF2, ic, x, A);
+        stx(j, out == 0xF2, B, x);
+        c_set(j, x, true, B, out == 0xF2 ? K_F64 : K_F32);
         return true;
       }
       default: break;
@@ -791,24 +908,43 @@ void *wg_jit_compile_arch(const wg_module *m, const wg_code *code, const char **
   if (ncells < 3 || op_of(cells[0].op) != IR_ENTER) return *why = "unexpected code", NULL;
   J j = {0};
   uint32_t *at = malloc(((size_t)ncells + 1) * sizeof *at);
+  bool *label = calloc((size_t)ncells + 1, 1);
   void *entry = NULL;
-  if (!at) return *why = "out of memory", NULL;
+  if (!at || !label) {
+    free(at);
+    free(label);
+    return *why = "out of memory", NULL;
+  }
+  /* Two passes: the first (no register cache) finds the branch targets,
+   * where the second empties the cache. */
+  bool ok = true;
+  for (int pass = 0; pass < 2 && ok; pass++) {
+  j.n = j.nfx = j.nst = 0;
+  j.caching = pass == 1;
+  c_clear(&j);
   memset(at, 0xFF, ((size_t)ncells + 1) * sizeof *at);
   at[0] = 0;
   emit_enter(&j, m, cells);
-  bool ok = true;
+  c_clear(&j);
   for (uint32_t i = 3; i < ncells && ok;) {
     unsigned op = op_of(cells[i].op);
     uint32_t len = 1;
     at[i] = (uint32_t)j.n;
+    if (label[i]) c_clear(&j);
+    j.called = false;
     if (op == UINT32_MAX || op == IR_ENTER || op == IR_EXIT) {
       *why = "instruction not supported by the compiled tier";
       ok = false;
       break;
     }
     ok = emit(&j, m, code, i, op, &len, why);
+    if (j.called) c_clear(&j);
     i += len;
     if (i > ncells) *why = "truncated code", ok = false;
+  }
+  if (pass == 0)
+    for (size_t k = 0; k < j.nfx; k++)
+      if (j.fx[k].cell <= ncells) label[j.fx[k].cell] = true;
   }
   /* Stubs. */
   for (size_t k = 0; ok && k < j.nst; k++) {
@@ -844,6 +980,7 @@ void *wg_jit_compile_arch(const wg_module *m, const wg_code *code, const char **
   if (ok && j.oom) *why = "out of memory", ok = false;
   if (ok && !(entry = wg_jit_install(j.b, j.n))) *why = "cannot map code memory";
   free(at);
+  free(label);
   free(j.b);
   free(j.fx);
   free(j.st);
