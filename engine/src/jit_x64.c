@@ -105,12 +105,16 @@ static bool reserve(void **p, size_t *cap, size_t need, size_t size) {
   return true;
 }
 
-static void b1(J *j, unsigned v) {
-  if (j->n == j->cap && !reserve((void **)&j->b, &j->cap, j->n + 1, 1)) {
+static void b1_slow(J *j, unsigned v) {
+  if (!reserve((void **)&j->b, &j->cap, j->n + 1, 1)) {
     j->oom = true;
     return;
   }
   j->b[j->n++] = (uint8_t)v;
+}
+static inline void b1(J *j, unsigned v) {
+  if (__builtin_expect(j->n < j->cap, 1)) j->b[j->n++] = (uint8_t)v;
+  else b1_slow(j, v);
 }
 static void b4(J *j, uint32_t v) {
   for (int i = 0; i < 4; i++) b1(j, (v >> (8 * i)) & 0xFF);
@@ -126,7 +130,7 @@ static void rex(J *j, int w, int r, int x, int b) {
   if (v) b1(j, 0x40 | (unsigned)v);
 }
 /* op reg, [base + index << scale + disp] (index < 0: none); pfx: a legacy prefix or 0. */
-static void mem(J *j, int pfx, int w, uint32_t op, int len, int reg, int base, int index, int scale, int32_t disp) {
+static inline void mem(J *j, int pfx, int w, uint32_t op, int len, int reg, int base, int index, int scale, int32_t disp) {
   if (pfx) b1(j, (unsigned)pfx);
   rex(j, w, reg, index < 0 ? 0 : index, base);
   opc(j, op, len);
@@ -141,7 +145,7 @@ static void mem(J *j, int pfx, int w, uint32_t op, int len, int reg, int base, i
   else if (mod == 2) b4(j, (uint32_t)disp);
 }
 /* op reg, rm (register form). */
-static void rr(J *j, int pfx, int w, uint32_t op, int len, int reg, int rm) {
+static inline void rr(J *j, int pfx, int w, uint32_t op, int len, int reg, int rm) {
   if (pfx) b1(j, (unsigned)pfx);
   rex(j, w, reg, 0, rm);
   opc(j, op, len);
