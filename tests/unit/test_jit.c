@@ -122,6 +122,49 @@ TEST(deep_recursion_traps) {
   wg_store_delete(jt.s);
 }
 
+/* Callees the compiled tier refuses (marked as failed, as a function with
+ * an unsupported instruction is): compiled callers hand their frame to the
+ * interpreter at the call (deoptimisation) and the results, traps and fuel
+ * stay the interpreter's. Functions 1 ($sq, called directly and through the
+ * table by t_ctl) and 8 ($fib, recursive, called by t_fib). */
+TEST(deopt_to_interpreter) {
+  wg_module *saved = module;
+  size_t n;
+  const uint8_t *b = wg_module_binary(saved, &n);
+  wg_module *m2 = wg_module_new(b, n, NULL);
+  REQUIRE(m2);
+  static const uint32_t refused[] = {1, 8};
+  for (size_t k = 0; k < 2; k++) {
+    wg_code *c = (wg_code *)wg_compile_func(m2, refused[k], NULL);
+    REQUIRE(c);
+    atomic_store(&c->jit_failed, true);
+  }
+  static const char *const names[] = {"t_ctl", "t_fib"};
+  static const int32_t args[] = {0, 1, 3, 7, 12, 20};
+  for (size_t e = 0; e < 2; e++)
+    for (size_t k = 0; k < sizeof args / sizeof *args; k++) {
+      tier in, jt;
+      module = saved;
+      REQUIRE(open_tier(&in, WG_TIER_INTERP, NULL));
+      module = m2;
+      REQUIRE(open_tier(&jt, WG_TIER_JIT, NULL));
+      char x[4096], y[4096];
+      uint64_t fx, fy;
+      run1(&in, names[e], args[k], x, sizeof x, &fx);
+      run1(&jt, names[e], args[k], y, sizeof y, &fy);
+      if (strcmp(x, y) || fx != fy) fprintf(stderr, "%s(%d): '%s' %llu vs '%s' %llu\n", names[e], args[k], x,
+                                            (unsigned long long)fx, y, (unsigned long long)fy);
+      CHECK(!strcmp(x, y) && fx == fy);
+      wg_store_delete(in.s);
+      wg_store_delete(jt.s);
+    }
+  /* The callers were compiled, the refused callees were not. */
+  CHECK(atomic_load(&((wg_code *)wg_compile_func(m2, 9, NULL))->jit) != NULL);
+  CHECK(atomic_load(&((wg_code *)wg_compile_func(m2, 8, NULL))->jit) == NULL);
+  module = saved;
+  wg_module_delete(m2);
+}
+
 /* A deadline already passed interrupts the compiled loop at its first
  * check, as the interpreter's. */
 TEST(deadline_interrupts_compiled_loop) {
@@ -148,6 +191,7 @@ int main(int argc, char **argv) {
   RUN(same_results_traps_and_fuel);
   RUN(compiled_tier_compiled_them);
   RUN(deep_recursion_traps);
+  RUN(deopt_to_interpreter);
   RUN(deadline_interrupts_compiled_loop);
   wg_module_delete(module);
   return test_summary();
