@@ -118,15 +118,18 @@ static _Thread_local uintptr_t thread_limit;
 static uintptr_t stack_limit(void) {
   if (thread_limit) return thread_limit;
   uintptr_t here = (uintptr_t)__builtin_frame_address(0);
-  uintptr_t lim = here > (1u << 20) ? here - (1u << 20) : 0; /* unknown: 1 MiB below here */
+  /* Unknown stack: allow 256 KiB below here (less recursion, never a fault). */
+  uintptr_t lim = here > STACK_MARGIN ? here - STACK_MARGIN : 0;
 #ifdef WG_JIT_NATIVE
   pthread_attr_t a;
   if (pthread_getattr_np(pthread_self(), &a) == 0) {
     void *lo;
     size_t sz;
-    if (pthread_attr_getstack(&a, &lo, &sz) == 0 && sz > 2 * STACK_MARGIN && here > (uintptr_t)lo &&
-        here - (uintptr_t)lo > STACK_MARGIN)
-      lim = (uintptr_t)lo + STACK_MARGIN;
+    if (pthread_attr_getstack(&a, &lo, &sz) == 0 && here > (uintptr_t)lo && here - (uintptr_t)lo <= sz) {
+      /* A small stack (threads of some libraries) keeps a quarter as margin. */
+      size_t margin = sz > 2 * STACK_MARGIN ? STACK_MARGIN : sz / 4;
+      if (here - (uintptr_t)lo > margin) lim = (uintptr_t)lo + margin;
+    }
     pthread_attr_destroy(&a);
   }
 #endif

@@ -10,6 +10,7 @@
  * interrupts a compiled loop.
  * usage: test_jit PATH/jit.wasm
  */
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "runtime.h"
@@ -122,6 +123,32 @@ TEST(deep_recursion_traps) {
   wg_store_delete(jt.s);
 }
 
+/* The same on a thread with a small stack (256 KiB, as some libraries'
+ * worker threads have): the guard adapts to the thread's own stack. */
+static void *recurse_on_thread(void *arg) {
+  tier *t = arg;
+  wg_val a = {.kind = WG_I32, .of.i32 = 0}, r = {.kind = WG_I32};
+  return wg_func_call(t->s, export_fn(t, "down"), &a, 1, &r, 1);
+}
+
+TEST(deep_recursion_on_small_thread_stack) {
+  wg_store_config cfg = {.max_call_depth = 5000000, .value_stack_slots = 1u << 24};
+  tier jt;
+  REQUIRE(open_tier(&jt, WG_TIER_JIT, &cfg));
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 256 * 1024);
+  pthread_t th;
+  void *ret = NULL;
+  REQUIRE(pthread_create(&th, &attr, recurse_on_thread, &jt) == 0);
+  pthread_join(th, &ret);
+  pthread_attr_destroy(&attr);
+  wg_trap *trap = ret;
+  CHECK(trap && wg_trap_code_of(trap) == WG_TRAP_STACK_EXHAUSTED);
+  wg_trap_delete(trap);
+  wg_store_delete(jt.s);
+}
+
 /* Callees the compiled tier refuses (marked as failed, as a function with
  * an unsupported instruction is): compiled callers hand their frame to the
  * interpreter at the call (deoptimisation) and the results, traps and fuel
@@ -191,6 +218,7 @@ int main(int argc, char **argv) {
   RUN(same_results_traps_and_fuel);
   RUN(compiled_tier_compiled_them);
   RUN(deep_recursion_traps);
+  RUN(deep_recursion_on_small_thread_stack);
   RUN(deopt_to_interpreter);
   RUN(deadline_interrupts_compiled_loop);
   wg_module_delete(module);
