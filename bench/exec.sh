@@ -4,8 +4,10 @@
 # compare ratios, not absolute times).
 # Each kernel (bench/kernels/*.c, freestanding C exporting run(i32) -> i64) is
 # compiled three ways with clang-19 -O2: natively, to wasm32 for V8, and the
-# same .wasm for wasmgate. Every runner prints its result, and all three must
-# agree. Environment: BENCH_RUNS (3): runs per engine, the median is reported;
+# same .wasm for wasmgate, which runs it on its interpreter (wg) and on its
+# compiled tier (jit, WASMGATE_TIER=jit). Every runner prints its result, and
+# all must agree. The last lines give the compile speed of both tiers
+# (bench_compile) on the kernels and on a larger real program. Environment: BENCH_RUNS (3): runs per engine, the median is reported;
 # WASM3=/path/to/wasm3 adds a column for wasm3 built from source (never
 # committed; its time is the whole process, start-up about 1 ms).
 set -euo pipefail
@@ -40,7 +42,7 @@ wasm3_ms() { # the median wall time of `wasm3 --func run FILE N`, checking its r
   printf '%s\n' "${times[@]}" | median | awk '{ printf "%.1f", $1 / 1e6 }'
 }
 
-printf '%-10s %12s %12s %12s %10s %10s %10s' kernel native_ms v8_ms wasmgate_ms wg/native v8/native wg/v8
+printf '%-10s %10s %10s %10s %10s %10s %10s %10s %10s' kernel native_ms v8_ms wg_ms jit_ms wg/native jit/native v8/native jit/v8
 [ -n "${WASM3:-}" ] && printf ' %10s %10s' wasm3_ms wg/wasm3
 echo
 status=0
@@ -53,20 +55,27 @@ for k in fib sieve matmul crc32 quicksort sha256 nbody mandelbrot; do
   wasm-ld-19 --no-entry --export=run -o "$out/$k.wasm" "$out/$k.o"
   read -r rn tn < <(measure "$out/$k.native" "${arg[$k]}")
   read -r rv tv < <(measure node "$root/bench/run_node.mjs" "$out/$k.wasm" "${arg[$k]}")
-  read -r rw tw < <(measure "$build/bench/bench_exec" "$out/$k.wasm" "${arg[$k]}")
-  if [ "$rn" != "$rv" ] || [ "$rn" != "$rw" ]; then
-    echo "$k: results differ: native $rn, V8 $rv, wasmgate $rw" >&2
+  read -r rw tw < <(measure env WASMGATE_TIER=interp "$build/bench/bench_exec" "$out/$k.wasm" "${arg[$k]}")
+  read -r rj tj < <(measure env WASMGATE_TIER=jit "$build/bench/bench_exec" "$out/$k.wasm" "${arg[$k]}")
+  if [ "$rn" != "$rv" ] || [ "$rn" != "$rw" ] || [ "$rn" != "$rj" ]; then
+    echo "$k: results differ: native $rn, V8 $rv, wasmgate $rw, jit $rj" >&2
     status=1
   fi
-  ratios+=("$(awk -v n="$tn" -v w="$tw" -v v="$tv" 'BEGIN { print w / n, v / n }')")
-  awk -v k="$k" -v n="$tn" -v v="$tv" -v w="$tw" \
-    'BEGIN { printf "%-10s %12.1f %12.1f %12.1f %10.1f %10.1f %10.1f", k, n, v, w, w / n, v / n, w / v }'
+  ratios+=("$(awk -v n="$tn" -v w="$tw" -v v="$tv" -v j="$tj" 'BEGIN { print w / n, v / n, j / n }')")
+  awk -v k="$k" -v n="$tn" -v v="$tv" -v w="$tw" -v j="$tj" \
+    'BEGIN { printf "%-10s %10.1f %10.1f %10.1f %10.1f %10.1f %10.2f %10.2f %10.2f", k, n, v, w, j, w / n, j / n, v / n, j / v }'
   if [ -n "${WASM3:-}" ]; then
     t3=$(wasm3_ms "$out/$k.wasm" "${arg[$k]}" "$rn") || status=1
     awk -v a="$t3" -v w="$tw" 'BEGIN { printf " %10.1f %10.2f", a, w / a }'
   fi
   echo
 done
-printf '%s\n' "${ratios[@]}" | awk '{ w += log($1); v += log($2); n++ }
-  END { printf "geomean: wasmgate/native %.2f, V8/native %.2f (%d kernels)\n", exp(w / n), exp(v / n), n }'
+printf '%s\n' "${ratios[@]}" | awk '{ w += log($1); v += log($2); j += log($3); n++ }
+  END { printf "geomean: interpreter/native %.2f, jit/native %.2f, V8/native %.2f (%d kernels)\n", exp(w / n), exp(j / n), exp(v / n), n }'
+if [ -x "$build/bench/bench_compile" ]; then
+  echo "compile speed (median of 5; MB of function bodies per second):"
+  for f in "$out"/*.wasm "$build/tests/guests/engine.wasm"; do
+    [ -f "$f" ] && "$build/bench/bench_compile" "$f" 5
+  done
+fi
 exit $status

@@ -41,6 +41,9 @@ static int usage(FILE *out, int status) {
           "  --timeout DURATION   stop after DURATION (e.g. 500ms, 2s, 1m): \"interrupted\"\n"
           "  --max-memory SIZE    cap on linear memory (e.g. 64Mi, 1Gi; 64 KiB pages)\n"
           "  --strict-sandbox     deterministic clocks and random bytes, no sleeping\n"
+          "  --tier interp|jit    execution tier: the interpreter, or compiled code\n"
+          "                       (x86-64; other functions and CPUs fall back to the\n"
+          "                       interpreter); default: $WASMGATE_TIER, else interp\n"
           "  --invoke FUNC        call exported FUNC (after _initialize, if exported) with\n"
           "                       ARGS parsed by its parameter types (v128: 0x + up to\n"
           "                       32 hex digits); print its results\n"
@@ -190,6 +193,7 @@ int wg_cmd_wasm_run(int argc, char **argv) {
   long long fuel = -1, timeout_ms = -1;
   unsigned long long max_mem = 0;
   bool strict = false;
+  uint32_t tier = WG_TIER_DEFAULT;
   for (; i < argc && argv[i][0] == '-'; i++) {
     const char *o = argv[i];
     bool more = i + 1 < argc;
@@ -221,6 +225,10 @@ int wg_cmd_wasm_run(int argc, char **argv) {
         return fprintf(stderr, "wasmgate wasm run: bad --timeout '%s' (e.g. 500ms, 2s)\n", v), 2;
     } else if (!strcmp(o, "--max-memory")) {
       if (!(max_mem = parse_size(v))) return fprintf(stderr, "wasmgate wasm run: bad --max-memory '%s'\n", v), 2;
+    } else if (!strcmp(o, "--tier")) {
+      if (!strcmp(v, "interp")) tier = WG_TIER_INTERP;
+      else if (!strcmp(v, "jit")) tier = WG_TIER_JIT;
+      else return fprintf(stderr, "wasmgate wasm run: bad --tier '%s' (interp or jit)\n", v), 2;
     } else if (!strcmp(o, "--invoke")) {
       invoke = v;
     } else if (!strcmp(o, "--preload")) {
@@ -261,7 +269,7 @@ int wg_cmd_wasm_run(int argc, char **argv) {
     wg_error_delete(e);
     goto done;
   }
-  wg_store_config cfg = {.max_memory_pages = max_mem ? (uint32_t)((max_mem + 65535) >> 16) : 0};
+  wg_store_config cfg = {.max_memory_pages = max_mem ? (uint32_t)((max_mem + 65535) >> 16) : 0, .tier = tier};
   store = wg_store_new(engine, &cfg);
   wg_wasi_config wc = {.argc = argc - i, .argv = (const char *const *)argv + i, .envc = nenv, .envp = envs,
                        .npreopens = npre, .preopens = preopens, .stdin_fd = in_fd,

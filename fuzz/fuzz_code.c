@@ -162,6 +162,12 @@ static void run(const wg_module *m) {
   wg_store_delete(s);
 }
 
+/* What runs a module that validated (fuzz_jit.c includes this file and
+ * runs it on both execution tiers instead). */
+#ifndef FUZZ_CODE_RUN
+#define FUZZ_CODE_RUN run
+#endif
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   buf mod = {0};
   if (!build(data, size, &mod)) return 0;
@@ -172,7 +178,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     check(err == NULL);
     check(wg_module_func_count(m) == 2);
     check(wg_module_import_count(m) == 1);
-    run(m);
+    FUZZ_CODE_RUN(m);
     wg_module_delete(m);
   } else {
     check(err != NULL);

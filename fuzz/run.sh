@@ -67,6 +67,7 @@ for exe in "${targets[@]}"; do
   target_seeds=$seeds/${name#fuzz_}
   [ "$name" = fuzz_exec ] && target_seeds=$seeds/module  # whole modules, run
   [ "$name" = fuzz_memimage ] && target_seeds=$seeds/module  # whole modules, instantiated from images
+  [ "$name" = fuzz_jit ] && target_seeds=$seeds/code  # fuzz_code's input layout
   mkdir -p "$target_seeds"
   target_regs=()
   [ "$name" = fuzz_module ] && target_regs=("${regs[@]}")

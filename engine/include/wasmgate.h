@@ -294,7 +294,16 @@ typedef struct wg_store_config {
   uint32_t max_table_elems; /* cap on any table's size (default 10,000,000) */
   uint64_t max_bytes;       /* cap on the store's objects together, in bytes (default
                                max_memory_pages * 64 KiB + 64 MiB) */
+  uint32_t tier;            /* execution tier: WG_TIER_INTERP or WG_TIER_JIT (0: the
+                               WASMGATE_TIER environment variable, "interp" or "jit",
+                               else the interpreter) */
 } wg_store_config;
+
+/* Execution tiers (wg_store_config.tier). WG_TIER_JIT compiles each function
+ * to native code on its first call (x86-64; elsewhere, and for functions with
+ * instructions the compiled tier does not support, the interpreter runs
+ * them). Both give the same results, traps, fuel and deadline behaviour. */
+enum { WG_TIER_DEFAULT = 0, WG_TIER_INTERP = 1, WG_TIER_JIT = 2 };
 
 /* Bytes the store's objects hold now, as counted against max_bytes. */
 WG_API uint64_t wg_store_bytes(const wg_store *s);

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "ir.h"
+#include "jit.h"
 #include "runtime.h"
 #include "simd.h"
 
@@ -818,6 +819,8 @@ static wg_code *compile(const wg_module *m, uint32_t func, const char **why) {
     code->frame_slots = (uint32_t)c.code[2].s.a;
     code->offsets = c.offsets;
     code->noffsets = c.noffsets;
+    atomic_init(&code->jit, NULL);
+    atomic_init(&code->jit_failed, false);
     c.code = NULL;
     c.offsets = NULL;
   } else if (why) {
@@ -844,6 +847,7 @@ const wg_code *wg_compile_func(const wg_module *m, uint32_t func, const char **w
 
 void wg_code_free(wg_code *code) {
   if (!code) return;
+  wg_jit_free(atomic_load(&code->jit));
   free(code->cells);
   free(code->offsets);
   free(code);

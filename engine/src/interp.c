@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "ir.h"
+#include "jit.h"
 #include "numeric.h"
 #include "runtime.h"
 
@@ -28,7 +29,7 @@ const void *const *wg_interp_handlers(void) {
 }
 
 /* Calls a host function with its arguments in fp[0..]; results go to fp[0..]. */
-static wg_trap *call_host(wg_store *s, wg_func *f, wg_slot *fp, wg_instance *caller) {
+wg_trap *wg_host_call(wg_store *s, wg_func *f, wg_slot *fp, wg_instance *caller) {
   uint32_t np = f->type.nparams, nr = f->type.nresults;
   wg_val small[16];
   wg_val *vals = np + nr <= 16 ? small : malloc(((size_t)np + nr) * sizeof *vals);
@@ -300,6 +301,9 @@ static wg_trap *run(wg_store *s, wg_func *f, wg_slot *fp, const void *const **ta
   const wg_cell *pc;
   wg_func *callee;
   wg_slot *new_fp;
+  const void *jit_entry; /* the compiled tier (jit.h) */
+  wg_func *jit_func;
+  wg_slot *jit_fp;
 
   if (resume) {
     pc = s->susp.pc;
@@ -315,6 +319,12 @@ static wg_trap *run(wg_store *s, wg_func *f, wg_slot *fp, const void *const **ta
   s->frames[++s->depth] = (wg_frame){&exit_cell, fp, f};
   pc = code->cells;
   RELOAD_MEM();
+  if (s->jit_on && (jit_entry = wg_jit_entry(s, inst->module, code))) {
+    jit_func = f;
+    jit_fp = fp;
+    pc = &exit_cell;
+    goto jit_run;
+  }
   NEXT();
 
   /* ------------------------------------------------------------ control */
@@ -395,7 +405,7 @@ L_IR_CALL_INDIRECT: {
 call:
   if (s->depth >= s->frames_cap && !wg_store_grow_frames(s)) TRAP(WG_TRAP_STACK_EXHAUSTED);
   if (callee->host) {
-    wg_trap *t = call_host(s, callee, new_fp, inst);
+    wg_trap *t = wg_host_call(s, callee, new_fp, inst);
     if (t && wg_trap_code_of(t) == WG_TRAP_SUSPENDED) {
       if (can_suspend(s, base_depth)) { /* parked: the frames stay, wg_func_resume continues at pc */
         s->susp.active = true;
@@ -425,6 +435,11 @@ call:
     callee->code = code;
   }
   s->frames[++s->depth] = (wg_frame){pc, fp, callee};
+  if (s->jit_on && (jit_entry = wg_jit_entry(s, callee->inst->module, code))) {
+    jit_func = callee;
+    jit_fp = new_fp;
+    goto jit_run;
+  }
   fp = new_fp;
   pc = code->cells;
   if (callee->inst != inst) {
@@ -450,6 +465,29 @@ L_IR_RETURN: {
 }
 L_IR_EXIT:
   return NULL;
+jit_run: {
+  /* Compiled code runs the callee (its frame is pushed) and returns here. */
+  wg_jit_ctx jc;
+  switch (wg_jit_run(s, jit_func, jit_entry, jit_fp, base_depth, &jc)) {
+    case WG_JIT_DONE: RELOAD_MEM(); NEXT();
+    case WG_JIT_TRAP:
+      pc = jc.pc;
+      trap_code = jc.code;
+      trap_msg = jc.msg;
+      goto trap;
+    case WG_JIT_HOST_TRAP:
+      wg_trap_add_frames(s, jc.trap, base_depth, jc.pc);
+      s->depth = base_depth;
+      return jc.trap;
+    case WG_JIT_SUSPEND: return jc.trap;
+    default: /* deoptimised: interpret the top frame from jc.pc on */
+      pc = jc.pc;
+      fp = jc.fp;
+      inst = s->frames[s->depth].func->inst;
+      RELOAD_MEM();
+      NEXT();
+  }
+}
 bulk_stop:
   /* A bulk operation stopped between two chunks (fuel or deadline). Its
    * operands now describe the work left, so continuing at pc - 1 (its

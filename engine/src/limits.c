@@ -19,11 +19,8 @@ wg_engine *wg_engine_new(const wg_store_config *defaults) {
 
 void wg_engine_delete(wg_engine *e) { free(e); }
 
-const wg_code *wg_store_compile(wg_store *s, const wg_module *m, uint32_t func, const char **why) {
-  uint64_t deadline = atomic_load_explicit(&s->deadline, memory_order_relaxed);
-  if (deadline == UINT64_MAX) return wg_compile_func(m, func, why);
-  uint64_t before = atomic_load_explicit(s->epoch, memory_order_relaxed);
-  const wg_code *code = wg_compile_func(m, func, why);
+void wg_store_credit_epochs(wg_store *s, uint64_t deadline, uint64_t before) {
+  if (deadline == UINT64_MAX) return;
   uint64_t spent = atomic_load_explicit(s->epoch, memory_order_relaxed) - before;
   /* Every epoch that passes while some compilation runs is credited once;
    * a deadline changed meanwhile (an interruption) is left alone. */
@@ -32,6 +29,14 @@ const wg_code *wg_store_compile(wg_store *s, const wg_module *m, uint32_t func, 
     atomic_compare_exchange_strong_explicit(&s->deadline, &deadline, later, memory_order_relaxed,
                                             memory_order_relaxed);
   }
+}
+
+const wg_code *wg_store_compile(wg_store *s, const wg_module *m, uint32_t func, const char **why) {
+  uint64_t deadline = atomic_load_explicit(&s->deadline, memory_order_relaxed);
+  if (deadline == UINT64_MAX) return wg_compile_func(m, func, why);
+  uint64_t before = atomic_load_explicit(s->epoch, memory_order_relaxed);
+  const wg_code *code = wg_compile_func(m, func, why);
+  wg_store_credit_epochs(s, deadline, before);
   return code;
 }
 

@@ -58,6 +58,9 @@ typedef struct wg_code {
    * trap frames (wg_code_offset). Instructions that emit nothing have none. */
   uint32_t *offsets;
   uint32_t noffsets;
+  /* The compiled tier (jit.h): native entry once compiled, or jit_failed. */
+  _Atomic(void *) jit;
+  _Atomic bool jit_failed;
 } wg_code;
 
 /* A canonical function type id: equal types have equal ids (the store
@@ -159,6 +162,11 @@ struct wg_store {
     wg_slot *entry_fp;  /* its arguments / results */
   } susp;
   struct wg_memimage *memimage; /* wg_store_set_memimage: memory 0 of its module's instances (borrowed) */
+  /* The compiled tier (jit.h): on for this store, the innermost entry into
+   * compiled code, and the lowest stack pointer compiled code may use. */
+  bool jit_on;
+  struct wg_jit_ctx *jit_ctx;
+  uintptr_t jit_stack_limit;
 };
 
 struct wg_engine {
@@ -195,6 +203,11 @@ const wg_code *wg_compile_func(const wg_module *m, uint32_t func, const char **w
  * against a guest's time (issue 18.8). */
 const wg_code *wg_store_compile(wg_store *s, const wg_module *m, uint32_t func, const char **why);
 
+/* Moves the store's deadline later by the epochs passed since `before`
+ * (the epoch when compilation started; `deadline` the deadline then), so
+ * compilation does not count against a guest's time (limits.c). */
+void wg_store_credit_epochs(wg_store *s, uint64_t deadline, uint64_t before);
+
 /* Frees compiled code (module deletion). */
 void wg_code_free(wg_code *code);
 
@@ -207,6 +220,10 @@ size_t wg_code_offset(const wg_code *code, const wg_cell *pc);
 /* Runs `f` with its arguments already in `fp[0..nparams)`; results come back
  * in `fp[0..nresults)` (interp.c). Returns NULL or a trap. */
 wg_trap *wg_interp_call(wg_store *s, wg_func *f, wg_slot *fp);
+
+/* Calls host function f with its arguments in fp[0..]; results go to
+ * fp[0..] (interp.c). `caller` is the calling instance. */
+wg_trap *wg_host_call(wg_store *s, wg_func *f, wg_slot *fp, wg_instance *caller);
 
 /* Continues the call suspended in s->susp (interp.c): the host function's
  * results, if any, are already in place. Same returns as wg_interp_call. */

@@ -206,7 +206,13 @@ wg_store *wg_store_new(wg_engine *e, const wg_store_config *config) {
     if (config->max_memory_pages) s->config.max_memory_pages = config->max_memory_pages;
     if (config->max_table_elems) s->config.max_table_elems = config->max_table_elems;
     if (config->max_bytes) s->config.max_bytes = config->max_bytes;
+    if (config->tier) s->config.tier = config->tier;
   }
+  if (!s->config.tier) {
+    const char *t = getenv("WASMGATE_TIER");
+    s->config.tier = t && !strcmp(t, "jit") ? WG_TIER_JIT : WG_TIER_INTERP;
+  }
+  s->jit_on = s->config.tier == WG_TIER_JIT;
   if (!s->config.value_stack_slots) s->config.value_stack_slots = 1u << 20;
   if (!s->config.max_call_depth) s->config.max_call_depth = 20000;
   if (!s->config.max_memory_pages || s->config.max_memory_pages > 65536) s->config.max_memory_pages = 65536;

@@ -31,6 +31,22 @@ expect "validate help" 0 "usage: wasmgate wasm validate" -- "$wg" wasm validate 
 expect "dump help" 0 "usage: wasmgate wasm dump" -- "$wg" wasm dump --help
 expect "run help" 0 "usage: wasmgate run" -- "$wg" run --help
 expect "spec-driver help" 0 "JSON-lines" -- "$wg" spec-driver --help
+jitwasm=$tmp/tier.wasm
+cat >"$tmp/tier.wat" <<'WAT'
+(module
+  (func $fib (param i32) (result i32)
+    (if (result i32) (i32.lt_u (local.get 0) (i32.const 2)) (then (local.get 0))
+      (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1))) (call $fib (i32.sub (local.get 0) (i32.const 2)))))))
+  (func (export "t_fib") (param i32) (result i32) (call $fib (local.get 0)))
+  (func (export "t_div") (param i32) (result i32) (i32.div_u (i32.const 1) (i32.sub (local.get 0) (i32.const 3))))
+  (func (export "t_int") (param i32) (result i32) (loop (br_if 0 (local.tee 0 (i32.sub (local.get 0) (i32.const 1))))) (local.get 0)))
+WAT
+wat2wasm "$tmp/tier.wat" -o "$jitwasm"
+expect "run --tier jit" 0 "^6765$" -- "$wg" wasm run --tier jit --invoke t_fib "$jitwasm" 20
+expect "run --tier interp" 0 "^6765$" -- "$wg" wasm run --tier interp --invoke t_fib "$jitwasm" 20
+expect "run --tier jit trap" 134 "integer divide by zero" -- "$wg" wasm run --tier jit --invoke t_div "$jitwasm" 3
+expect "run --tier jit fuel" 134 "all fuel consumed" -- "$wg" wasm run --tier jit --fuel 100 --invoke t_int "$jitwasm" 1000
+expect "run --tier bad" 2 "bad --tier 'fast'" -- "$wg" wasm run --tier fast --invoke t_fib "$jitwasm" 20
 expect "unknown wasm subcommand" 2 "unknown subcommand 'nope'" -- "$wg" wasm nope
 expect "validate no args" 2 "usage" -- "$wg" wasm validate
 expect "validate missing file" 1 "$tmp/missing.wasm: No such file or directory" -- "$wg" wasm validate "$tmp/missing.wasm"

@@ -1,0 +1,516 @@
+/*
+ * jit.c: the runtime side of the compiled tier (see jit.h): entering
+ * compiled code from the interpreter, the helpers compiled code calls
+ * (traps, fuel and deadline, calls it does not make itself, table and bulk
+ * instructions, numeric operators with C semantics from numeric.h), and the
+ * code memory (W^X: written while read-write, then made read-execute; never
+ * both).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jit.h"
+#include "numeric.h"
+
+#ifdef WG_JIT_NATIVE
+#include <pthread.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
+
+/* ---------------------------------------------------------------- code memory */
+
+/* A block: one mapping, its length in the first 16 bytes, code after them. */
+enum { JIT_HEADER = 16 };
+
+#ifdef WG_JIT_NATIVE
+/* Blocks live now. Each takes its own pages (W^X is per page, and compiled
+ * code appears one function at a time), so their number is capped: past
+ * it, functions stay on the interpreter (Linux allows 65,530 mappings per
+ * process by default). */
+static _Atomic size_t live_blocks;
+enum { MAX_BLOCKS = 16384 };
+
+void *wg_jit_install(const uint8_t *bytes, size_t n) {
+  if (atomic_fetch_add(&live_blocks, 1) >= MAX_BLOCKS) {
+    atomic_fetch_sub(&live_blocks, 1);
+    return NULL;
+  }
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  size_t len = (n + JIT_HEADER + page - 1) / page * page;
+  uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) {
+    atomic_fetch_sub(&live_blocks, 1);
+    return NULL;
+  }
+  memcpy(p, &len, sizeof len);
+  memcpy(p + JIT_HEADER, bytes, n);
+  if (mprotect(p, len, PROT_READ | PROT_EXEC) != 0) {
+    munmap(p, len);
+    atomic_fetch_sub(&live_blocks, 1);
+    return NULL;
+  }
+  __builtin___clear_cache((char *)p, (char *)p + len);
+  return p + JIT_HEADER;
+}
+
+void wg_jit_free(void *entry) {
+  if (!entry) return;
+  uint8_t *p = (uint8_t *)entry - JIT_HEADER;
+  size_t len;
+  memcpy(&len, p, sizeof len);
+  munmap(p, len);
+  atomic_fetch_sub(&live_blocks, 1);
+}
+#else
+void *wg_jit_install(const uint8_t *bytes, size_t n) {
+  (void)bytes, (void)n;
+  return NULL;
+}
+void wg_jit_free(void *entry) { (void)entry; }
+#endif
+
+/* WASMGATE_JIT_LOG set: one line on stderr per function compiled or not. */
+static bool jit_log(void) {
+  static _Atomic int on = -1;
+  int v = atomic_load_explicit(&on, memory_order_relaxed);
+  if (v < 0) atomic_store_explicit(&on, v = getenv("WASMGATE_JIT_LOG") != NULL, memory_order_relaxed);
+  return v;
+}
+
+const void *wg_jit_entry(wg_store *s, const wg_module *m, const wg_code *code) {
+  wg_code *c = (wg_code *)code; /* the lazily filled fields are atomic */
+  void *e = atomic_load_explicit(&c->jit, memory_order_acquire);
+  if (e || atomic_load_explicit(&c->jit_failed, memory_order_relaxed)) return e;
+  const char *why = NULL;
+  /* Like wg_store_compile: compiling stops the store's deadline clock. */
+  uint64_t deadline = atomic_load_explicit(&s->deadline, memory_order_relaxed);
+  uint64_t before = atomic_load_explicit(s->epoch, memory_order_relaxed);
+  void *blk = wg_jit_compile_arch(m, code, &why);
+  wg_store_credit_epochs(s, deadline, before);
+  if (jit_log()) fprintf(stderr, "wasmgate jit: function at byte %zu: %s\n", code->noffsets ? (size_t)code->offsets[1] : 0,
+                         blk ? "compiled" : why ? why : "not compiled");
+  if (!blk) {
+    atomic_store_explicit(&c->jit_failed, true, memory_order_relaxed);
+    return NULL;
+  }
+  void *expected = NULL;
+  if (!atomic_compare_exchange_strong(&c->jit, &expected, blk)) {
+    wg_jit_free(blk);
+    return expected;
+  }
+  return blk;
+}
+
+/* ---------------------------------------------------------------- entering and leaving */
+
+/* Compiled code calls itself recursively on the C stack; it traps "call
+ * stack exhausted" once the stack pointer comes within this margin of the
+ * thread's stack end (host functions and helpers run in the margin). */
+enum { STACK_MARGIN = 256 * 1024 };
+static _Thread_local uintptr_t thread_limit;
+
+static uintptr_t stack_limit(void) {
+  if (thread_limit) return thread_limit;
+  uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+  /* Unknown stack: allow 256 KiB below here (less recursion, never a fault). */
+  uintptr_t lim = here > STACK_MARGIN ? here - STACK_MARGIN : 0;
+#ifdef WG_JIT_NATIVE
+  pthread_attr_t a;
+  if (pthread_getattr_np(pthread_self(), &a) == 0) {
+    void *lo;
+    size_t sz;
+    if (pthread_attr_getstack(&a, &lo, &sz) == 0 && here > (uintptr_t)lo && here - (uintptr_t)lo <= sz) {
+      /* A small stack (threads of some libraries) keeps a quarter as margin. */
+      size_t margin = sz > 2 * STACK_MARGIN ? STACK_MARGIN : sz / 4;
+      if (here - (uintptr_t)lo > margin) lim = (uintptr_t)lo + margin;
+    }
+    pthread_attr_destroy(&a);
+  }
+#endif
+  thread_limit = lim;
+  return lim;
+}
+
+int wg_jit_run(wg_store *s, wg_func *f, const void *entry, wg_slot *fp, uint32_t base_depth, wg_jit_ctx *ctx) {
+  memset(ctx, 0, sizeof *ctx);
+  ctx->prev = s->jit_ctx;
+  ctx->base_depth = base_depth;
+  s->jit_ctx = ctx;
+  s->jit_stack_limit = stack_limit();
+  int unwound = wg_jit_enter_arch(s, fp, f->inst, entry, ctx);
+  s->jit_ctx = ctx->prev;
+  return unwound ? ctx->status : WG_JIT_DONE;
+}
+
+static _Noreturn void leave(wg_store *s, int status) {
+  wg_jit_ctx *ctx = s->jit_ctx;
+  ctx->status = status;
+  wg_jit_unwind_arch(ctx);
+}
+
+_Noreturn void wg_jit_trap(wg_store *s, wg_trap_code code, const wg_cell *pc) {
+  s->jit_ctx->code = code;
+  s->jit_ctx->pc = pc;
+  leave(s, WG_JIT_TRAP);
+}
+
+static bool can_suspend(const wg_store *s) { return s->jit_ctx->base_depth == 0 && !s->no_suspend; }
+
+/* The interpreter's `interrupt` path, at a loop header or function entry
+ * whose fast check failed; pc is where the interpreter would continue. */
+void wg_jit_interrupt(wg_store *s, const wg_cell *pc, wg_slot *fp) {
+  if (s->fuel < 0) {
+    if (s->fuel_on) {
+      s->fuel = 0;
+      wg_jit_trap(s, WG_TRAP_OUT_OF_FUEL, pc);
+    }
+    s->fuel = INT64_MAX; /* metering off: the counter only wrapped */
+  }
+  if (atomic_load_explicit(s->epoch, memory_order_relaxed) >= s->deadline) {
+    if (s->yield && can_suspend(s)) { /* park here: the interpreter continues at pc */
+      wg_trap *t = wg_trap_new(WG_TRAP_YIELDED, NULL);
+      if (!t) wg_jit_trap(s, WG_TRAP_RESOURCE, pc);
+      s->susp.active = true;
+      s->susp.pc = pc;
+      s->susp.fp = fp;
+      s->susp.host = NULL;
+      s->susp.host_fp = NULL;
+      s->jit_ctx->trap = t;
+      leave(s, WG_JIT_SUSPEND);
+    }
+    wg_jit_trap(s, WG_TRAP_INTERRUPTED, pc);
+  }
+}
+
+/* A call the compiled fast path does not make: frame stack full, a host
+ * function, a callee not compiled yet (returned for the fast path to retry
+ * when it now is), or one that cannot be compiled (the caller's frame is
+ * handed to the interpreter at the call). NULL: done. */
+wg_func *wg_jit_call_slow(wg_store *s, wg_func *callee, wg_slot *fp, const wg_cell *call_pc, const wg_cell *ret_pc,
+                          wg_instance *inst) {
+  if (s->depth >= s->frames_cap && !wg_store_grow_frames(s)) wg_jit_trap(s, WG_TRAP_STACK_EXHAUSTED, ret_pc);
+  wg_slot *new_fp = fp + call_pc[1].s.b;
+  if (callee->host) {
+    wg_trap *t = wg_host_call(s, callee, new_fp, inst);
+    if (t && wg_trap_code_of(t) == WG_TRAP_SUSPENDED) {
+      if (can_suspend(s)) {
+        s->susp.active = true;
+        s->susp.pc = ret_pc;
+        s->susp.fp = fp;
+        s->susp.host = callee;
+        s->susp.host_fp = new_fp;
+        s->jit_ctx->trap = t;
+        leave(s, WG_JIT_SUSPEND);
+      }
+      wg_trap_delete(t);
+      t = wg_trap_new(WG_TRAP_HOST, s->jit_ctx->base_depth ? "cannot suspend a guest inside a nested call from the host"
+                                                           : "cannot suspend a guest in a start function");
+      if (!t) t = wg_trap_new(WG_TRAP_RESOURCE, NULL);
+    }
+    if (t) {
+      s->jit_ctx->trap = t;
+      s->jit_ctx->pc = ret_pc;
+      leave(s, WG_JIT_HOST_TRAP);
+    }
+    return NULL;
+  }
+  const wg_code *code = callee->code;
+  if (!code && (code = wg_store_compile(s, callee->inst->module, callee->index, NULL))) callee->code = code;
+  if (code && wg_jit_entry(s, callee->inst->module, code)) return callee;
+  s->jit_ctx->pc = call_pc;
+  s->jit_ctx->fp = fp;
+  leave(s, WG_JIT_DEOPT);
+}
+
+/* call_indirect's checks; pc is the instruction's first operand cell. */
+wg_func *wg_jit_indirect(wg_store *s, wg_instance *inst, wg_slot *fp, const wg_cell *pc) {
+  wg_table *t = inst->tables[pc[1].s.a];
+  uint32_t i = fp[pc[1].s.b].u32;
+  if (i >= t->size) wg_jit_trap(s, WG_TRAP_UNDEFINED_ELEMENT, pc);
+  wg_func *callee = t->elems[i];
+  if (!callee) wg_jit_trap(s, WG_TRAP_UNINITIALIZED_ELEMENT, pc);
+  if (callee->type_id != inst->type_ids[pc[0].s.a]) wg_jit_trap(s, WG_TRAP_INDIRECT_CALL_TYPE, pc);
+  return callee;
+}
+
+#define A (pc[0].s.a)
+#define B (pc[0].s.b)
+#define C (pc[1].s.a)
+#define BULK(call)                        \
+  do {                                    \
+    wg_trap_code tc_ = (call);            \
+    if (tc_) wg_jit_trap(s, tc_, pc);     \
+  } while (0)
+
+/* Table, reference and bulk memory instructions, as the interpreter runs
+ * them; pc is the instruction's first operand cell, op its IR number. */
+void wg_jit_complex(wg_store *s, wg_instance *inst, wg_slot *fp, const wg_cell *pc, unsigned op) {
+  wg_memory *mem0 = inst->module->nmems ? inst->mems[0] : NULL;
+  uint8_t *membase = mem0 ? mem0->data : NULL;
+  uint64_t memsize = mem0 ? mem0->size : 0;
+  switch (op) {
+    case WG_OP_REF_FUNC: fp[B].ref = inst->funcs[A]; return;
+    case WG_OP_TABLE_GET: {
+      wg_table *t = inst->tables[A];
+      uint32_t i = fp[B].u32;
+      if (i >= t->size) wg_jit_trap(s, WG_TRAP_TABLE_OUT_OF_BOUNDS, pc);
+      fp[C].ref = t->elems[i];
+      return;
+    }
+    case WG_OP_TABLE_SET: {
+      wg_table *t = inst->tables[A];
+      uint32_t i = fp[B].u32;
+      if (i >= t->size) wg_jit_trap(s, WG_TRAP_TABLE_OUT_OF_BOUNDS, pc);
+      t->elems[i] = fp[C].ref;
+      return;
+    }
+    case WG_OP_TABLE_SIZE: fp[B].i32 = (int32_t)inst->tables[A]->size; return;
+    case WG_OP_TABLE_GROW: fp[A].i32 = (int32_t)wg_table_grow(inst->tables[B], fp[A + 1].u32, fp[A].ref); return;
+    case WG_OP_TABLE_FILL: {
+      wg_table *t = inst->tables[B];
+      uint32_t i = fp[A].u32, n = fp[A + 2].u32;
+      if ((uint64_t)i + n > t->size) wg_jit_trap(s, WG_TRAP_TABLE_OUT_OF_BOUNDS, pc);
+      BULK(wg_bulk_fill_refs(s, t->elems, &fp[A].u32, fp[A + 1].ref, &fp[A + 2].u32));
+      return;
+    }
+    case WG_OP_TABLE_COPY: {
+      wg_table *dt = inst->tables[A], *st = inst->tables[B];
+      uint32_t d = fp[C].u32, sr = fp[C + 1].u32, n = fp[C + 2].u32;
+      if ((uint64_t)sr + n > st->size || (uint64_t)d + n > dt->size) wg_jit_trap(s, WG_TRAP_TABLE_OUT_OF_BOUNDS, pc);
+      BULK(wg_bulk_move(s, dt->elems, &fp[C].u32, st->elems, &fp[C + 1].u32, &fp[C + 2].u32, sizeof(wg_ref)));
+      return;
+    }
+    case WG_OP_TABLE_INIT: {
+      wg_table *t = inst->tables[B];
+      uint32_t d = fp[C].u32, sr = fp[C + 1].u32, n = fp[C + 2].u32;
+      if ((uint64_t)sr + n > inst->elem_sizes[A] || (uint64_t)d + n > t->size)
+        wg_jit_trap(s, WG_TRAP_TABLE_OUT_OF_BOUNDS, pc);
+      BULK(wg_bulk_move(s, t->elems, &fp[C].u32, inst->elem_refs[A], &fp[C + 1].u32, &fp[C + 2].u32, sizeof(wg_ref)));
+      return;
+    }
+    case WG_OP_ELEM_DROP: inst->elem_sizes[A] = 0; return;
+    case WG_OP_MEMORY_SIZE: fp[B].i32 = (int32_t)mem0->pages; return;
+    case WG_OP_MEMORY_GROW: fp[B].i32 = (int32_t)wg_memory_grow_pages(mem0, fp[A].u32); return;
+    case WG_OP_MEMORY_FILL: {
+      uint32_t d = fp[A].u32, n = fp[A + 2].u32;
+      if ((uint64_t)d + n > memsize) wg_jit_trap(s, WG_TRAP_MEMORY_OUT_OF_BOUNDS, pc);
+      BULK(wg_bulk_fill(s, membase, &fp[A].u32, (uint8_t)fp[A + 1].u32, &fp[A + 2].u32));
+      return;
+    }
+    case WG_OP_MEMORY_COPY: {
+      uint32_t d = fp[A].u32, sr = fp[A + 1].u32, n = fp[A + 2].u32;
+      if ((uint64_t)sr + n > memsize || (uint64_t)d + n > memsize) wg_jit_trap(s, WG_TRAP_MEMORY_OUT_OF_BOUNDS, pc);
+      BULK(wg_bulk_move(s, membase, &fp[A].u32, membase, &fp[A + 1].u32, &fp[A + 2].u32, 1));
+      return;
+    }
+    case WG_OP_MEMORY_INIT: {
+      const wg_data *seg = &inst->module->datas[B];
+      uint32_t d = fp[A].u32, sr = fp[A + 1].u32, n = fp[A + 2].u32;
+      uint64_t segsize = inst->data_dropped[B] ? 0 : seg->init.len;
+      if ((uint64_t)sr + n > segsize || (uint64_t)d + n > memsize) wg_jit_trap(s, WG_TRAP_MEMORY_OUT_OF_BOUNDS, pc);
+      BULK(wg_bulk_move(s, membase, &fp[A].u32, seg->init.ptr, &fp[A + 1].u32, &fp[A + 2].u32, 1));
+      return;
+    }
+    case WG_OP_DATA_DROP: inst->data_dropped[A] = true; return;
+    default: wg_jit_trap(s, WG_TRAP_UNSUPPORTED, pc);
+  }
+}
+#undef A
+#undef B
+#undef C
+
+/* ---------------------------------------------------------------- numeric helpers */
+
+#define HUN(ID, TIN, FIN, FOUT, EXPR)                     \
+  static uint64_t h_##ID(uint64_t a) {                    \
+    wg_slot in = {.u64 = a}, out = {.u64 = 0};            \
+    TIN x = in.FIN;                                       \
+    out.FOUT = (EXPR);                                    \
+    return out.u64;                                       \
+  }
+#define HBIN(ID, T, FIN, FOUT, EXPR)                      \
+  static uint64_t h_##ID(uint64_t a, uint64_t b) {        \
+    wg_slot p = {.u64 = a}, q = {.u64 = b}, out = {.u64 = 0}; \
+    T x = p.FIN, y = q.FIN;                               \
+    out.FOUT = (EXPR);                                    \
+    return out.u64;                                       \
+  }
+#define HDIV(ID, T, F, OVERFLOW, EXPR)                                          \
+  static uint64_t h_##ID(uint64_t a, uint64_t b, wg_store *s, const wg_cell *pc) { \
+    wg_slot p = {.u64 = a}, q = {.u64 = b}, out = {.u64 = 0};                   \
+    T x = p.F, y = q.F;                                                         \
+    if (y == 0) wg_jit_trap(s, WG_TRAP_INT_DIV_BY_ZERO, pc);                    \
+    if (OVERFLOW) wg_jit_trap(s, WG_TRAP_INT_OVERFLOW, pc);                     \
+    out.F = (EXPR);                                                             \
+    return out.u64;                                                             \
+  }
+#define HTRUNC(ID, TIN, FIN, FOUT, CHECK, TOUT)                                       \
+  static uint64_t h_##ID(uint64_t a, uint64_t b, wg_store *s, const wg_cell *pc) {    \
+    (void)b;                                                                          \
+    wg_slot in = {.u64 = a}, out = {.u64 = 0};                                        \
+    TIN x = in.FIN;                                                                   \
+    if (!CHECK((double)x)) wg_jit_trap(s, x != x ? WG_TRAP_INVALID_CONVERSION : WG_TRAP_INT_OVERFLOW, pc); \
+    out.FOUT = (TOUT)x;                                                               \
+    return out.u64;                                                                   \
+  }
+
+#define NUMERIC_UN(X)                                                  \
+  X(I32_EQZ, uint32_t, u32, i32, x == 0)                               \
+  X(I64_EQZ, uint64_t, u64, i32, x == 0)                               \
+  X(I32_CLZ, uint32_t, u32, u32, wg_clz32(x))                          \
+  X(I32_CTZ, uint32_t, u32, u32, wg_ctz32(x))                          \
+  X(I32_POPCNT, uint32_t, u32, u32, (uint32_t)__builtin_popcount(x))   \
+  X(I64_CLZ, uint64_t, u64, u64, wg_clz64(x))                          \
+  X(I64_CTZ, uint64_t, u64, u64, wg_ctz64(x))                          \
+  X(I64_POPCNT, uint64_t, u64, u64, (uint64_t)__builtin_popcountll(x)) \
+  X(F32_ABS, float, f32, f32, wg_fabsf(x))                             \
+  X(F32_NEG, float, f32, f32, wg_fnegf(x))                             \
+  X(F32_CEIL, float, f32, f32, wg_ceilf(x))                            \
+  X(F32_FLOOR, float, f32, f32, wg_floorf(x))                          \
+  X(F32_TRUNC, float, f32, f32, wg_truncf(x))                          \
+  X(F32_NEAREST, float, f32, f32, wg_nearestf(x))                      \
+  X(F32_SQRT, float, f32, f32, sqrtf(x))                               \
+  X(F64_ABS, double, f64, f64, wg_fabs(x))                             \
+  X(F64_NEG, double, f64, f64, wg_fneg(x))                             \
+  X(F64_CEIL, double, f64, f64, wg_ceil(x))                            \
+  X(F64_FLOOR, double, f64, f64, wg_floor(x))                          \
+  X(F64_TRUNC, double, f64, f64, wg_trunc(x))                          \
+  X(F64_NEAREST, double, f64, f64, wg_nearest(x))                      \
+  X(F64_SQRT, double, f64, f64, sqrt(x))                               \
+  X(I32_WRAP_I64, uint64_t, u64, u32, (uint32_t)x)                     \
+  X(I64_EXTEND_I32_S, int32_t, i32, i64, (int64_t)x)                   \
+  X(I64_EXTEND_I32_U, uint32_t, u32, u64, (uint64_t)x)                 \
+  X(F32_CONVERT_I32_S, int32_t, i32, f32, (float)x)                    \
+  X(F32_CONVERT_I32_U, uint32_t, u32, f32, (float)x)                   \
+  X(F32_CONVERT_I64_S, int64_t, i64, f32, (float)x)                    \
+  X(F32_CONVERT_I64_U, uint64_t, u64, f32, (float)x)                   \
+  X(F32_DEMOTE_F64, double, f64, f32, (float)x)                        \
+  X(F64_CONVERT_I32_S, int32_t, i32, f64, (double)x)                   \
+  X(F64_CONVERT_I32_U, uint32_t, u32, f64, (double)x)                  \
+  X(F64_CONVERT_I64_S, int64_t, i64, f64, (double)x)                   \
+  X(F64_CONVERT_I64_U, uint64_t, u64, f64, (double)x)                  \
+  X(F64_PROMOTE_F32, float, f32, f64, (double)x)                       \
+  X(I32_REINTERPRET_F32, uint32_t, u32, u32, x)                        \
+  X(I64_REINTERPRET_F64, uint64_t, u64, u64, x)                        \
+  X(F32_REINTERPRET_I32, uint32_t, u32, u32, x)                        \
+  X(F64_REINTERPRET_I64, uint64_t, u64, u64, x)                        \
+  X(I32_EXTEND8_S, uint32_t, u32, i32, (int32_t)(int8_t)(uint8_t)x)    \
+  X(I32_EXTEND16_S, uint32_t, u32, i32, (int32_t)(int16_t)(uint16_t)x) \
+  X(I64_EXTEND8_S, uint64_t, u64, i64, (int64_t)(int8_t)(uint8_t)x)    \
+  X(I64_EXTEND16_S, uint64_t, u64, i64, (int64_t)(int16_t)(uint16_t)x) \
+  X(I64_EXTEND32_S, uint64_t, u64, i64, (int64_t)(int32_t)(uint32_t)x) \
+  X(I32_TRUNC_SAT_F32_S, float, f32, i32, wg_sat_i32((double)x))       \
+  X(I32_TRUNC_SAT_F32_U, float, f32, u32, wg_sat_u32((double)x))       \
+  X(I32_TRUNC_SAT_F64_S, double, f64, i32, wg_sat_i32(x))              \
+  X(I32_TRUNC_SAT_F64_U, double, f64, u32, wg_sat_u32(x))              \
+  X(I64_TRUNC_SAT_F32_S, float, f32, i64, wg_sat_i64((double)x))       \
+  X(I64_TRUNC_SAT_F32_U, float, f32, u64, wg_sat_u64((double)x))       \
+  X(I64_TRUNC_SAT_F64_S, double, f64, i64, wg_sat_i64(x))              \
+  X(I64_TRUNC_SAT_F64_U, double, f64, u64, wg_sat_u64(x))
+
+#define NUMERIC_BIN(X)                                     \
+  X(I32_EQ, uint32_t, u32, i32, x == y)                    \
+  X(I32_NE, uint32_t, u32, i32, x != y)                    \
+  X(I32_LT_S, int32_t, i32, i32, x < y)                    \
+  X(I32_LT_U, uint32_t, u32, i32, x < y)                   \
+  X(I32_GT_S, int32_t, i32, i32, x > y)                    \
+  X(I32_GT_U, uint32_t, u32, i32, x > y)                   \
+  X(I32_LE_S, int32_t, i32, i32, x <= y)                   \
+  X(I32_LE_U, uint32_t, u32, i32, x <= y)                  \
+  X(I32_GE_S, int32_t, i32, i32, x >= y)                   \
+  X(I32_GE_U, uint32_t, u32, i32, x >= y)                  \
+  X(I64_EQ, uint64_t, u64, i32, x == y)                    \
+  X(I64_NE, uint64_t, u64, i32, x != y)                    \
+  X(I64_LT_S, int64_t, i64, i32, x < y)                    \
+  X(I64_LT_U, uint64_t, u64, i32, x < y)                   \
+  X(I64_GT_S, int64_t, i64, i32, x > y)                    \
+  X(I64_GT_U, uint64_t, u64, i32, x > y)                   \
+  X(I64_LE_S, int64_t, i64, i32, x <= y)                   \
+  X(I64_LE_U, uint64_t, u64, i32, x <= y)                  \
+  X(I64_GE_S, int64_t, i64, i32, x >= y)                   \
+  X(I64_GE_U, uint64_t, u64, i32, x >= y)                  \
+  X(I32_ADD, uint32_t, u32, u32, x + y)                    \
+  X(I32_SUB, uint32_t, u32, u32, x - y)                    \
+  X(I32_MUL, uint32_t, u32, u32, x * y)                    \
+  X(I32_AND, uint32_t, u32, u32, x & y)                    \
+  X(I32_OR, uint32_t, u32, u32, x | y)                     \
+  X(I32_XOR, uint32_t, u32, u32, x ^ y)                    \
+  X(I32_SHL, uint32_t, u32, u32, x << (y & 31))            \
+  X(I32_SHR_S, int32_t, i32, i32, x >> (y & 31))           \
+  X(I32_SHR_U, uint32_t, u32, u32, x >> (y & 31))          \
+  X(I32_ROTL, uint32_t, u32, u32, wg_rotl32(x, y))         \
+  X(I32_ROTR, uint32_t, u32, u32, wg_rotr32(x, y))         \
+  X(I64_ADD, uint64_t, u64, u64, x + y)                    \
+  X(I64_SUB, uint64_t, u64, u64, x - y)                    \
+  X(I64_MUL, uint64_t, u64, u64, x * y)                    \
+  X(I64_AND, uint64_t, u64, u64, x & y)                    \
+  X(I64_OR, uint64_t, u64, u64, x | y)                     \
+  X(I64_XOR, uint64_t, u64, u64, x ^ y)                    \
+  X(I64_SHL, uint64_t, u64, u64, x << (y & 63))            \
+  X(I64_SHR_S, int64_t, i64, i64, x >> (y & 63))           \
+  X(I64_SHR_U, uint64_t, u64, u64, x >> (y & 63))          \
+  X(I64_ROTL, uint64_t, u64, u64, wg_rotl64(x, y))         \
+  X(I64_ROTR, uint64_t, u64, u64, wg_rotr64(x, y))         \
+  X(F32_EQ, float, f32, i32, x == y)                       \
+  X(F32_NE, float, f32, i32, x != y)                       \
+  X(F32_LT, float, f32, i32, x < y)                        \
+  X(F32_GT, float, f32, i32, x > y)                        \
+  X(F32_LE, float, f32, i32, x <= y)                       \
+  X(F32_GE, float, f32, i32, x >= y)                       \
+  X(F64_EQ, double, f64, i32, x == y)                      \
+  X(F64_NE, double, f64, i32, x != y)                      \
+  X(F64_LT, double, f64, i32, x < y)                       \
+  X(F64_GT, double, f64, i32, x > y)                       \
+  X(F64_LE, double, f64, i32, x <= y)                      \
+  X(F64_GE, double, f64, i32, x >= y)                      \
+  X(F32_ADD, float, f32, f32, x + y)                       \
+  X(F32_SUB, float, f32, f32, x - y)                       \
+  X(F32_MUL, float, f32, f32, x * y)                       \
+  X(F32_DIV, float, f32, f32, x / y)                       \
+  X(F32_MIN, float, f32, f32, wg_fminf(x, y))              \
+  X(F32_MAX, float, f32, f32, wg_fmaxf(x, y))              \
+  X(F32_COPYSIGN, float, f32, f32, wg_fcopysignf(x, y))    \
+  X(F64_ADD, double, f64, f64, x + y)                      \
+  X(F64_SUB, double, f64, f64, x - y)                      \
+  X(F64_MUL, double, f64, f64, x * y)                      \
+  X(F64_DIV, double, f64, f64, x / y)                      \
+  X(F64_MIN, double, f64, f64, wg_fmin(x, y))              \
+  X(F64_MAX, double, f64, f64, wg_fmax(x, y))              \
+  X(F64_COPYSIGN, double, f64, f64, wg_fcopysign(x, y))
+
+#define NUMERIC_TRAPPING(X, Y)                                         \
+  X(I32_DIV_S, int32_t, i32, x == INT32_MIN && y == -1, x / y)         \
+  X(I32_DIV_U, uint32_t, u32, false, x / y)                            \
+  X(I32_REM_S, int32_t, i32, false, y == -1 ? 0 : x % y)               \
+  X(I32_REM_U, uint32_t, u32, false, x % y)                            \
+  X(I64_DIV_S, int64_t, i64, x == INT64_MIN && y == -1, x / y)         \
+  X(I64_DIV_U, uint64_t, u64, false, x / y)                            \
+  X(I64_REM_S, int64_t, i64, false, y == -1 ? 0 : x % y)               \
+  X(I64_REM_U, uint64_t, u64, false, x % y)                            \
+  Y(I32_TRUNC_F32_S, float, f32, i32, wg_in_i32, int32_t)              \
+  Y(I32_TRUNC_F32_U, float, f32, u32, wg_in_u32, uint32_t)             \
+  Y(I32_TRUNC_F64_S, double, f64, i32, wg_in_i32, int32_t)             \
+  Y(I32_TRUNC_F64_U, double, f64, u32, wg_in_u32, uint32_t)            \
+  Y(I64_TRUNC_F32_S, float, f32, i64, wg_in_i64, int64_t)              \
+  Y(I64_TRUNC_F32_U, float, f32, u64, wg_in_u64, uint64_t)             \
+  Y(I64_TRUNC_F64_S, double, f64, i64, wg_in_i64, int64_t)             \
+  Y(I64_TRUNC_F64_U, double, f64, u64, wg_in_u64, uint64_t)
+
+NUMERIC_UN(HUN)
+NUMERIC_BIN(HBIN)
+NUMERIC_TRAPPING(HDIV, HTRUNC)
+
+#define ENTRY(ID, ...) [WG_OP_##ID] = (const void *)h_##ID,
+#define ENTRY2(ID, ...) [WG_OP_##ID] = (const void *)h_##ID,
+static const void *const numeric[WG_OP_COUNT] = {NUMERIC_UN(ENTRY) NUMERIC_BIN(ENTRY) NUMERIC_TRAPPING(ENTRY, ENTRY2)};
+
+const void *wg_jit_numeric_helper(unsigned op) {
+  if (op >= IR_IMM_BASE) op -= IR_IMM_BASE;
+  return op < WG_OP_COUNT ? numeric[op] : NULL;
+}

@@ -1,0 +1,259 @@
+/*
+ * jit_x64_asm.h: the x86-64 encoder and the register cache of the compiled
+ * tier, included by jit_x64.c only (static functions): a growable code
+ * buffer, REX/ModRM/SIB encoding of register and memory operands, jumps with
+ * fixups to IR cells, out-of-line trap and interrupt stubs, and the
+ * write-through cache of slots in r8-r11 and xmm2-xmm7 (see jit_x64.c).
+ */
+#ifndef WG_JIT_X64_ASM_H
+#define WG_JIT_X64_ASM_H
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jit.h"
+
+/* ---------------------------------------------------------------- encoder */
+
+enum { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, R15 };
+enum { FP = RBX, ST = R12, MB = R13, MS = R14, IN = R15 };
+enum { CC_O, CC_NO, CC_B, CC_AE, CC_E, CC_NE, CC_BE, CC_A, CC_S, CC_NS, CC_P, CC_NP, CC_L, CC_GE, CC_LE, CC_G };
+
+typedef struct fixup {
+  size_t at;     /* rel32 (or table entry) to fill */
+  uint32_t cell; /* target IR cell */
+  size_t base;   /* table entries: relative to this offset; SIZE_MAX: rel32 */
+} fixup;
+
+typedef struct stub {
+  size_t at; /* the jcc/jmp rel32 leading here */
+  uint8_t interrupt;
+  uint32_t code;
+  const wg_cell *pc;
+  size_t resume; /* interrupts: where to continue */
+} stub;
+
+/* The register cache: r8-r11 and xmm2-xmm7 hold copies of recently written
+ * slots (stores still go to memory: write-through, so forgetting is always
+ * safe). Emptied at branch targets and after anything that calls out. */
+enum { K_NONE, K_I32, K_I64, K_F32, K_F64, NI = 4, NX = 6 };
+typedef struct centry {
+  int32_t slot;
+  uint8_t kind;
+  uint32_t age;
+} centry;
+
+typedef struct J {
+  uint8_t *b;
+  size_t n, cap;
+  bool oom;
+  bool caching, called; /* called: the instruction calls out (caller-saved registers die) */
+  centry ic[NI], xc[NX];
+  uint32_t clock;
+  fixup *fx;
+  size_t nfx, capfx;
+  stub *st;
+  size_t nst, capst;
+} J;
+
+static bool reserve(void **p, size_t *cap, size_t need, size_t size) {
+  if (need <= *cap) return true;
+  size_t n = *cap ? *cap * 2 : 256;
+  while (n < need) n *= 2;
+  void *q = realloc(*p, n * size);
+  if (!q) return false;
+  *p = q;
+  *cap = n;
+  return true;
+}
+
+static void b1_slow(J *j, unsigned v) {
+  if (!reserve((void **)&j->b, &j->cap, j->n + 1, 1)) {
+    j->oom = true;
+    return;
+  }
+  j->b[j->n++] = (uint8_t)v;
+}
+static inline void b1(J *j, unsigned v) {
+  if (__builtin_expect(j->n < j->cap, 1)) j->b[j->n++] = (uint8_t)v;
+  else b1_slow(j, v);
+}
+static void b4(J *j, uint32_t v) {
+  for (int i = 0; i < 4; i++) b1(j, (v >> (8 * i)) & 0xFF);
+}
+static void b8(J *j, uint64_t v) {
+  for (int i = 0; i < 8; i++) b1(j, (unsigned)(v >> (8 * i)) & 0xFF);
+}
+static void opc(J *j, uint32_t op, int len) {
+  for (int i = len - 1; i >= 0; i--) b1(j, (op >> (8 * i)) & 0xFF);
+}
+static void rex(J *j, int w, int r, int x, int b) {
+  int v = (w ? 8 : 0) | ((r >> 3) & 1) << 2 | ((x >> 3) & 1) << 1 | ((b >> 3) & 1);
+  if (v) b1(j, 0x40 | (unsigned)v);
+}
+/* op reg, [base + index << scale + disp] (index < 0: none); pfx: a legacy prefix or 0. */
+static inline void mem(J *j, int pfx, int w, uint32_t op, int len, int reg, int base, int index, int scale, int32_t disp) {
+  if (pfx) b1(j, (unsigned)pfx);
+  rex(j, w, reg, index < 0 ? 0 : index, base);
+  opc(j, op, len);
+  int mod = disp == 0 && (base & 7) != 5 ? 0 : disp >= -128 && disp <= 127 ? 1 : 2;
+  if (index >= 0 || (base & 7) == 4) {
+    b1(j, (unsigned)(mod << 6 | (reg & 7) << 3 | 4));
+    b1(j, (unsigned)(scale << 6 | ((index >= 0 ? index : 4) & 7) << 3 | (base & 7)));
+  } else {
+    b1(j, (unsigned)(mod << 6 | (reg & 7) << 3 | (base & 7)));
+  }
+  if (mod == 1) b1(j, (uint8_t)disp);
+  else if (mod == 2) b4(j, (uint32_t)disp);
+}
+/* op reg, rm (register form). */
+static inline void rr(J *j, int pfx, int w, uint32_t op, int len, int reg, int rm) {
+  if (pfx) b1(j, (unsigned)pfx);
+  rex(j, w, reg, 0, rm);
+  opc(j, op, len);
+  b1(j, (unsigned)(0xC0 | (reg & 7) << 3 | (rm & 7)));
+}
+static int32_t sd(int32_t slot) { return slot * 8; }
+static void c_forget(J *j, int32_t slot) {
+  for (int k = 0; k < NI; k++)
+    if (j->ic[k].slot == slot) j->ic[k].kind = K_NONE;
+  for (int k = 0; k < NX; k++)
+    if (j->xc[k].slot == slot) j->xc[k].kind = K_NONE;
+}
+static void c_clear(J *j) {
+  for (int k = 0; k < NI; k++) j->ic[k].kind = K_NONE;
+  for (int k = 0; k < NX; k++) j->xc[k].kind = K_NONE;
+}
+/* The cache register holding slot as an integer of width w (a 64-bit copy
+ * serves 32-bit reads), or -1. */
+static int c_int(J *j, int32_t slot, int w) {
+  for (int k = 0; k < NI; k++)
+    if (j->ic[k].kind && j->ic[k].slot == slot && (j->ic[k].kind == K_I64 || (!w && j->ic[k].kind == K_I32))) {
+      j->ic[k].age = ++j->clock;
+      return R8 + k;
+    }
+  return -1;
+}
+/* The xmm register holding slot as f32 or f64, or -1. */
+static int c_xmm(J *j, int32_t slot, bool dbl) {
+  for (int k = 0; k < NX; k++)
+    if (j->xc[k].kind == (dbl ? K_F64 : K_F32) && j->xc[k].slot == slot) {
+      j->xc[k].age = ++j->clock;
+      return 2 + k;
+    }
+  return -1;
+}
+/* Takes a cache register for a new value (its old contents are forgotten
+ * at once); c_set records what it holds once written. */
+static int c_take(J *j, bool xmm) {
+  centry *c = xmm ? j->xc : j->ic;
+  int n = xmm ? NX : NI, best = 0;
+  for (int k = 0; k < n; k++) {
+    if (!c[k].kind) {
+      best = k;
+      break;
+    }
+    if (c[k].age < c[best].age) best = k;
+  }
+  c[best].kind = K_NONE;
+  return xmm ? 2 + best : R8 + best;
+}
+static void c_set(J *j, int reg, bool xmm, int32_t slot, uint8_t kind) {
+  c_forget(j, slot);
+  if (!j->caching) return;
+  centry *c = xmm ? &j->xc[reg - 2] : &j->ic[reg - R8];
+  *c = (centry){slot, kind, ++j->clock};
+}
+static void st(J *j, int w, int32_t slot, int reg) {
+  c_forget(j, slot);
+  mem(j, 0, w, 0x89, 1, reg, FP, -1, 0, sd(slot));
+}
+/* reg = slot (integer, width w), from the cache when it holds it. */
+static void ld(J *j, int w, int reg, int32_t slot) {
+  int r = j->caching ? c_int(j, slot, w) : -1;
+  if (r >= 0) rr(j, 0, w, 0x89, 1, r, reg);
+  else mem(j, 0, w, 0x8B, 1, reg, FP, -1, 0, sd(slot));
+}
+/* op reg, slot for an ALU opcode with a /r form (03 add, 3B cmp, 0FAF imul...). */
+static void alu_src(J *j, int w, uint32_t op, int len, int reg, int32_t slot) {
+  int r = j->caching ? c_int(j, slot, w) : -1;
+  if (r >= 0) rr(j, 0, w, op, len, reg, r);
+  else mem(j, 0, w, op, len, reg, FP, -1, 0, sd(slot));
+}
+/* xmm = slot (f32 or f64). */
+static void ldx(J *j, bool dbl, int x, int32_t slot) {
+  int r = j->caching ? c_xmm(j, slot, dbl) : -1;
+  if (r == x) return;
+  if (r >= 0) rr(j, 0, 0, 0x0F28, 2, x, r); /* movaps */
+  else mem(j, dbl ? 0xF2 : 0xF3, 0, 0x0F10, 2, x, FP, -1, 0, sd(slot));
+}
+/* sse op x, slot. */
+static void sse_src(J *j, bool dbl, uint32_t op, int x, int32_t slot) {
+  int r = j->caching ? c_xmm(j, slot, dbl) : -1;
+  if (r >= 0) rr(j, dbl ? 0xF2 : 0xF3, 0, op, 2, x, r);
+  else mem(j, dbl ? 0xF2 : 0xF3, 0, op, 2, x, FP, -1, 0, sd(slot));
+}
+static void stx(J *j, bool dbl, int32_t slot, int x) {
+  c_forget(j, slot);
+  mem(j, dbl ? 0xF2 : 0xF3, 0, 0x0F11, 2, x, FP, -1, 0, sd(slot));
+}
+static void movi(J *j, int reg, uint64_t v) {
+  if (v <= 0xFFFFFFFFu) {
+    rex(j, 0, 0, 0, reg);
+    b1(j, 0xB8u + (reg & 7));
+    b4(j, (uint32_t)v);
+  } else if ((int64_t)v == (int32_t)v) {
+    rr(j, 0, 1, 0xC7, 1, 0, reg);
+    b4(j, (uint32_t)v);
+  } else {
+    rex(j, 1, 0, 0, reg);
+    b1(j, 0xB8u + (reg & 7));
+    b8(j, v);
+  }
+}
+static void movrr(J *j, int dst, int src) { rr(j, 0, 1, 0x89, 1, src, dst); }
+static void call_fn(J *j, const void *fn) {
+  j->called = true;
+  movi(j, RAX, (uint64_t)(uintptr_t)fn);
+  rr(j, 0, 0, 0xFF, 1, 2, RAX);
+}
+static size_t jcc(J *j, int cc) {
+  b1(j, 0x0F);
+  b1(j, 0x80u + (unsigned)cc);
+  b4(j, 0);
+  return j->n - 4;
+}
+static size_t jmp(J *j) {
+  b1(j, 0xE9);
+  b4(j, 0);
+  return j->n - 4;
+}
+static void patch(J *j, size_t at, size_t target) {
+  if (j->oom) return;
+  int32_t rel = (int32_t)((int64_t)target - (int64_t)(at + 4));
+  memcpy(j->b + at, &rel, 4);
+}
+static void setcc(J *j, int cc) {
+  rr(j, 0, 0, 0x0F90u + (unsigned)cc, 2, 0, RAX);
+  rr(j, 0, 0, 0x0FB6, 2, RAX, RAX); /* movzx eax, al */
+}
+
+static void fixup_add(J *j, size_t at, uint32_t cell, size_t base) {
+  if (!reserve((void **)&j->fx, &j->capfx, j->nfx + 1, sizeof(fixup))) {
+    j->oom = true;
+    return;
+  }
+  j->fx[j->nfx++] = (fixup){at, cell, base};
+}
+static void stub_add(J *j, size_t at, bool interrupt, uint32_t code, const wg_cell *pc, size_t resume) {
+  if (!reserve((void **)&j->st, &j->capst, j->nst + 1, sizeof(stub))) {
+    j->oom = true;
+    return;
+  }
+  j->st[j->nst++] = (stub){at, interrupt, code, pc, resume};
+}
+/* A conditional trap: jcc to an out-of-line stub calling wg_jit_trap. */
+static void trap_if(J *j, int cc, wg_trap_code code, const wg_cell *pc) { stub_add(j, jcc(j, cc), false, code, pc, 0); }
+
+#endif
