@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "api/api.h"
+#include "api/invoke_pipe.h"
 #include "api/appchannel.h"
 #include "wasmhost/app.h"
 #include "api/executor.h"
@@ -155,6 +156,8 @@ static void worker_main(void *p) {
       .handler = wgg_api_handle,
       .user = w->api,
       .observe = wgg_api_observe,
+      .stream_body = wgg_api_stream_body,
+      .stream_body_min = WGG_INVOKE_STREAM_MIN,
   };
   uv_loop_init(&w->loop);
   w->loop.data = wgg_http_client_new(&w->loop); /* the app channel of this loop (NULL: OOM, invoke answers 500) */
