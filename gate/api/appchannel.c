@@ -341,6 +341,9 @@ int wgg_app_call_full(wgg_api *api, wgg_http_client *cl, const char *method, con
   if (!app_health_ok(api))
     return *why = "rpc error: code = Internal desc = app is not in a healthy state", -1;
   if (!cl) return *why = "out of memory", -1;
+  /* every call to the app reads at most --max-body-size of its answer (daprd's app channel:
+   * LimitReadCloser(resp.Body, maxRequestBodySize)), whichever client the caller brings */
+  wgg_http_client_set_max_body(cl, o->max_body_size);
   bool token = o->app_api_token && *o->app_api_token;
   wgg_http_header *h = NULL;
   if (token) { /* APP_API_TOKEN replaces any dapr-api-token the caller passed */

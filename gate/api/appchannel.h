@@ -9,6 +9,8 @@
  *   - --app-max-concurrency N: at most N calls in flight process-wide; more
  *     wait in FIFO order per loop thread (daprd's semaphore);
  *   - APP_API_TOKEN as the dapr-api-token header;
+ *   - --max-body-size bounds the app's answer (the caller's client is set
+ *     to it: pub/sub, bindings, jobs and configuration deliveries included);
  *   - the Configuration's appHttpPipeline (pipeline/pipeline.h), when it has
  *     handlers: the guests see and may change every call to the app.
  */
