@@ -146,6 +146,10 @@ bool wgg_app_can_stream(const wgg_api *api) {
   return !api->wasm_app && !api->app_http_pipeline.n;
 }
 
+bool wgg_app_can_upload(wgg_api *api) {
+  return !api->wasm_app && (!api->app_http_pipeline.n || wgg_pipeline_body_opaque(&api->app_http_pipeline));
+}
+
 /* The health checks' verdict (always true without --enable-app-health-check;
  * a wasm app is up once loaded: no probe runs).
  * Unlike wgg_app_healthy, it does not wait for the app port to accept
@@ -178,8 +182,9 @@ static int send_to_app(wgg_api *api, wgg_http_client *cl, const char *method, co
     return wgg_wasm_app_call(api->wasm_app, wgg_http_client_loop(cl), method, target, headers, n, body, len, source,
                              timeout_ms, cb, user);
   if (api->app_http_pipeline.n)
-    return wgg_pipeline_call(&api->app_http_pipeline, wgg_http_client_loop(cl), cl, o->app_channel_address,
-                             o->app_port, method, target, headers, n, body, len, source, timeout_ms, cb, user);
+    return wgg_pipeline_call_src(&api->app_http_pipeline, wgg_http_client_loop(cl), cl, o->app_channel_address,
+                                 o->app_port, method, target, headers, n, body, len, src, source, timeout_ms, cb,
+                                 user);
   return wgg_http_client_request_full(cl, o->app_channel_address, o->app_port, method, target, headers, n, body,
                                       len, src, timeout_ms, cb, stream, user);
 }
@@ -332,10 +337,9 @@ int wgg_app_call_full(wgg_api *api, wgg_http_client *cl, const char *method, con
                       const wgg_http_header *headers, size_t n, const char *body, size_t len,
                       const wgg_http_body_source *src, const char *source, uint64_t timeout_ms,
                       wgg_http_client_cb cb, const wgg_http_stream_cbs *stream, void *user, const char **why) {
-  if (!wgg_app_can_stream(api)) {
-    stream = NULL;
-    if (src) return *why = "a streamed request body needs an HTTP app without appHttpPipeline", -1;
-  }
+  if (!wgg_app_can_stream(api)) stream = NULL;
+  if (src && !wgg_app_can_upload(api))
+    return *why = "a streamed request body needs an HTTP app whose appHttpPipeline guests do not read bodies", -1;
   const wgg_options *o = api->opts;
   if (!wgg_options_has_app(o)) return *why = "app channel is not initialized", -1;
   if (!app_health_ok(api))

@@ -72,11 +72,17 @@ int wgg_app_call_stream(wgg_api *api, wgg_http_client *cl, const char *method, c
 
 /* wgg_app_call_stream with, when src is not NULL, the request body streamed
  * from src (http/client.h wgg_http_body_source; body/len ignored). Only where
- * wgg_app_can_stream: otherwise -1 with *why set. */
+ * wgg_app_can_upload: otherwise -1 with *why set. */
 int wgg_app_call_full(wgg_api *api, wgg_http_client *cl, const char *method, const char *target,
                       const wgg_http_header *headers, size_t n, const char *body, size_t len,
                       const wgg_http_body_source *src, const char *source, uint64_t timeout_ms,
                       wgg_http_client_cb cb, const wgg_http_stream_cbs *stream, void *user, const char **why);
+
+/* Whether a request body may stream to the app: an app process over HTTP
+ * whose appHttpPipeline, if any, has no guest that imports read_body or
+ * write_body (a guest that asks for the body gets it whole, as the http-wasm
+ * host buffers only for such guests). */
+bool wgg_app_can_upload(wgg_api *api);
 
 /* Whether wgg_app_call_stream would stream (an HTTP app, no appHttpPipeline). */
 bool wgg_app_can_stream(const wgg_api *api);

@@ -118,14 +118,15 @@ void wgg_api_invoke(wgg_api *api, wgg_http_req *req, const char *app_id, const c
 
 /* Whether a call to app_id may take the caller's body as it arrives, as
  * daprd decides (pkg/api/http/directmessaging.go: the request is replayable,
- * so buffered, only when a retry policy applies): an HTTP app without
- * appHttpPipeline (its guests may read the body; wasm apps get it whole),
+ * so buffered, only when a retry policy applies): an HTTP app whose
+ * appHttpPipeline guests, if any, never read or write a body (wasm apps get
+ * it whole),
  * an HTTPEndpoint or URL, or another app's sidecar, each without a retry
  * policy. */
 static bool body_may_stream(wgg_api *api, const char *app_id) {
   const wgg_options *o = api->opts;
   bool own = *app_id && !strcmp(app_id, o->app_id ? o->app_id : "");
-  if (own && !wgg_app_can_stream(api)) return false;
+  if (own && !wgg_app_can_upload(api)) return false;
   if (!api->resiliency) return true;
   wgg_res_policy pol;
   wgg_resiliency_for_app(api->resiliency, app_id, &pol);

@@ -120,7 +120,7 @@ void wgg_invoke_pipe_init(wgg_invoke_pipe *p, wgg_http_req *req, const char *app
   p->app_id = app_id;
   p->released = released;
   p->upload = upload && req->body_streams;
-  p->src = (wgg_http_body_source){.length = req->body_length, .on_want = pipe_want};
+  p->src = (wgg_http_body_source){.length = req->body_length, .on_want = pipe_want, .user = p};
   req->on_gone = on_caller_gone;
   req->gone_user = p;
 }

@@ -409,7 +409,7 @@ static void send_on(cconn *c, creq *r) {
   w->data = c;
   if (r->has_src) { /* the head is on its way: the body may follow */
     r->body_open = true;
-    r->src.on_want(r->user, r);
+    r->src.on_want(r->src.user, r);
   }
 }
 
@@ -441,7 +441,7 @@ static void on_up_written(uv_write_t *w, int status) {
   if (r->timeout_ms && !r->streaming) uv_timer_start(&r->timer, on_req_timeout, r->timeout_ms, 0); /* progress */
   if (r->want_more && c->up_queued < UP_HIGH_BYTES / 2) {
     r->want_more = false;
-    r->src.on_want(r->user, r);
+    r->src.on_want(r->src.user, r);
   }
 }
 

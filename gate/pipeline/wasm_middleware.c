@@ -163,6 +163,13 @@ int wgg_wasm_mw_reload(wgg_wasm_mw *mw, wgg_err *err) {
 }
 
 const char *wgg_wasm_mw_file(const wgg_wasm_mw *mw) { return mw->file; }
+
+bool wgg_wasm_mw_touches_body(wgg_wasm_mw *mw) {
+  pthread_mutex_lock(&mw->mu);
+  bool t = !mw->current || wgg_hw_module_touches_body(mw->current);
+  pthread_mutex_unlock(&mw->mu);
+  return t;
+}
 const char *wgg_wasm_mw_name(const wgg_wasm_mw *mw) { return mw->name; }
 
 void wgg_wasm_mw_free(wgg_wasm_mw *mw) {
