@@ -59,6 +59,11 @@ static void pipe_want(void *user, wgg_http_client_stream *s) {
   wgg_http_req_body_resume(p->req);
 }
 
+static void pipe_over(void *user) {
+  wgg_invoke_pipe *p = user;
+  p->s = NULL; /* the app request is over: nothing more is written to it */
+}
+
 /* ---- the app's answer to the caller ---- */
 
 static void on_drained(void *user) {
@@ -120,7 +125,7 @@ void wgg_invoke_pipe_init(wgg_invoke_pipe *p, wgg_http_req *req, const char *app
   p->app_id = app_id;
   p->released = released;
   p->upload = upload && req->body_streams;
-  p->src = (wgg_http_body_source){.length = req->body_length, .on_want = pipe_want, .user = p};
+  p->src = (wgg_http_body_source){.length = req->body_length, .on_want = pipe_want, .on_over = pipe_over, .user = p};
   req->on_gone = on_caller_gone;
   req->gone_user = p;
 }

@@ -57,6 +57,7 @@ struct wgg_http_client_stream {
   wgg_http_stream_cbs scb;
   /* a streamed request body (wgg_http_client_request_full with a source) */
   bool has_src, body_open, body_ended, want_more;
+  int up_status; /* the first failed body write (the read side decides the outcome) */
   wgg_http_body_source src;
   int64_t body_sent;
   uint64_t timeout_ms;
@@ -119,6 +120,10 @@ static void on_req_timer_closed(uv_handle_t *h) {
 static void finish(creq *r, const wgg_http_response *resp, const char *errmsg) {
   if (r->finished) return;
   r->finished = true;
+  if (r->has_src) { /* the body's source lets go of r */
+    r->body_open = false;
+    if (r->src.on_over) r->src.on_over(r->src.user);
+  }
   if (r->conn) r->conn->req = NULL;
   r->conn = NULL;
   uv_timer_stop(&r->timer);
@@ -329,7 +334,14 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
       start(r);
       return;
     }
-    finish(r, NULL, n == UV_EOF ? "the app closed the connection before answering" : uv_strerror((int)n));
+    char msg[200];
+    if (r->up_status)
+      snprintf(msg, sizeof msg, "the app connection failed while the request body was being sent: %s",
+               uv_strerror(r->up_status));
+    else
+      snprintf(msg, sizeof msg, "%s%s", n == UV_EOF ? "the app closed the connection before answering" :
+               "the app connection failed: ", n == UV_EOF ? "" : uv_strerror((int)n));
+    finish(r, NULL, msg);
     conn_close(c);
     return;
   }
@@ -430,12 +442,10 @@ static void on_up_written(uv_write_t *w, int status) {
   free(u);
   creq *r = c->req;
   if (c->closing || !r) return;
-  if (status < 0) {
-    char msg[200];
-    snprintf(msg, sizeof msg, "the app connection failed while the request body was being sent: %s",
-             uv_strerror(status));
-    finish(r, NULL, msg);
-    conn_close(c);
+  if (status < 0) { /* no more body goes out; an answer the app sent before it stopped reading still counts */
+    if (!r->up_status) r->up_status = status;
+    r->body_open = false;
+    r->want_more = false;
     return;
   }
   if (r->timeout_ms && !r->streaming) uv_timer_start(&r->timer, on_req_timeout, r->timeout_ms, 0); /* progress */

@@ -116,7 +116,10 @@ typedef struct wgg_http_body_source {
    * drained below half the mark after wgg_http_client_body_write returned 1.
    * Never after the request completed (cb or on_end ran). */
   void (*on_want)(void *user, wgg_http_client_stream *s);
-  void *user; /* on_want's user (not the request's: layers between may wrap that) */
+  /* Optional: the request is over (it completed, failed or was aborted; called
+   * once, before cb / on_end): s is no longer valid. */
+  void (*on_over)(void *user);
+  void *user; /* on_want's and on_over's user (not the request's: layers between may wrap that) */
 } wgg_http_body_source;
 
 /* Queues len bytes of the request body (copied; framed as a chunk when the

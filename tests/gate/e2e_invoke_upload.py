@@ -6,7 +6,8 @@ locally and through a second sidecar (sidecar-to-sidecar hop; the answer
 streams back through both too). An app that stops reading pauses reading from
 the caller (back-pressure: the caller cannot push the whole body in); a caller
 that hangs up mid-upload aborts the app request; an app that dies mid-upload
-gives the caller 500 ERR_DIRECT_INVOKE naming the failure; a chunked body past
+gives the caller 500 ERR_DIRECT_INVOKE naming the failure; an app that answers
+before reading the body has its answer passed on; a chunked body past
 --max-body-size gets 413 (as one announcing a Content-Length past it); with a
 retry policy the body is read whole first (daprd buffers only then) and still
 arrives intact.
@@ -111,6 +112,16 @@ def app_conn(conn):
             kind, tag = parts[0], parts[1]
             if kind == "slow":
                 gates.setdefault(tag, threading.Event()).wait(120)
+            if kind == "early":  # answers without reading the body, then hangs up
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nearly")
+                conn.settimeout(20)  # then drains what the sidecar still sends (a lingering close)
+                try:
+                    while conn.recv(1 << 20):
+                        pass
+                except OSError:
+                    pass
+                outcome[tag] = "early"
+                return
             h, n = hashlib.sha256(), 0
             progress[tag] = 0
             try:
@@ -293,6 +304,14 @@ up.close()
 msg = json.loads(body).get("message", "") if st == 500 else ""
 check(st == 500 and json.loads(body).get("errorCode") == "ERR_DIRECT_INVOKE" and "app" in msg,
       f"app died mid-upload: {st} {body[:300]!r}")
+
+# an app that answers before reading the body: the caller gets that answer (the sidecar stops reading the
+# rest and closes after it, lingering so the caller reads the answer rather than a reset)
+up = Upload(sb.port, "early/early", SIZE)
+st, hdrs, body = up.response()
+up.close()
+check(st == 200 and body == b"early" and hdrs.get("connection") == "close",
+      f"an answer before the body was read: {st} {hdrs} {body[:100]!r}")
 
 # the sidecar still serves, and the growth stays bounded after all of it
 up = Upload(sb.port, "sink/after", 200000)
