@@ -3,8 +3,9 @@
  * channel). Connections to each host:port are kept alive and reused (a small
  * idle pool per client); a request that finds its pooled connection closed by
  * the peer before any response byte is retried once on a new connection.
- * Responses are parsed with http-parser. One client per loop thread: not
- * thread-safe.
+ * Responses are parsed with http-parser; an answer's body may be streamed
+ * (wgg_http_stream_cbs) and so may a request body (wgg_http_body_source).
+ * One client per loop thread: not thread-safe.
  */
 #ifndef WGG_HTTP_CLIENT_H
 #define WGG_HTTP_CLIENT_H

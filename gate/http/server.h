@@ -7,7 +7,9 @@
  * RFC 9112 framing checks (400/501/505: see docs/sidecar.md), header-read,
  * whole-request-read and keep-alive idle timeouts, a lingering close after
  * error answers, accept back-off on EMFILE/ENFILE, and a drain for graceful
- * shutdown. One server per loop thread; several servers may listen on the
+ * shutdown. Answers may be streamed (wgg_http_stream_*) and, for requests
+ * the handler asks for at the end of their head (stream_body), so may request
+ * bodies (wgg_http_req_body_read), with back-pressure both ways. One server per loop thread; several servers may listen on the
  * same port (SO_REUSEPORT) so the kernel spreads connections.
  */
 #ifndef WGG_HTTP_SERVER_H
