@@ -2,8 +2,8 @@
 
 A 50 MB upload through the sidecar (Content-Length or chunked) reaches the app
 byte-exact while the sidecar's peak RSS (VmHWM) grows by a bounded amount,
-locally and through a second sidecar (sidecar-to-sidecar hop; the answer
-streams back through both too). An app that stops reading pauses reading from
+locally, to a URL target (as to an HTTPEndpoint) and through a second sidecar
+(sidecar-to-sidecar hop; the answer streams back through both too). An app that stops reading pauses reading from
 the caller (back-pressure: the caller cannot push the whole body in); a caller
 that hangs up mid-upload aborts the app request; an app that dies mid-upload
 gives the caller 500 ERR_DIRECT_INVOKE naming the failure; an app that answers
@@ -304,6 +304,12 @@ up.close()
 msg = json.loads(body).get("message", "") if st == 500 else ""
 check(st == 500 and json.loads(body).get("errorCode") == "ERR_DIRECT_INVOKE" and "app" in msg,
       f"app died mid-upload: {st} {body[:300]!r}")
+
+# a URL target (as an HTTPEndpoint): the body streams there too
+up = Upload(sb.port, "sink/url", SIZE, chunked=True, app_id=f"http%3A%2F%2F127.0.0.1%3A{app_port}")
+st, hdrs, body = up.response()
+up.close()
+check(st == 200 and json.loads(body).get("sha") == WANT, f"upload to a URL target: {st} {body[:200]!r}")
 
 # an app that answers before reading the body: the caller gets that answer (the sidecar stops reading the
 # rest and closes after it, lingering so the caller reads the answer rather than a reset)
