@@ -1007,6 +1007,14 @@ static bool body_abandon(wgg_http_conn *c) {
 /* Sends data (owned) and closes lingeringly: the client may still be sending
  * the body we did not read. */
 static void linger_after(wgg_http_conn *c, char *data, size_t len) {
+  if (c->eof) { /* the client has stopped sending: nothing to linger for */
+    if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = false;
+    arm(c, T_NONE, 0);
+    if (data) send_raw(c, data, len, true);
+    else conn_finish(c);
+    return;
+  }
   c->lingering = true;
   c->in_off = c->in_len = 0;
   arm(c, T_LINGER, LINGER_MS);
