@@ -17,7 +17,10 @@
 static int body_data(void *user, const char *data, size_t len) {
   wgg_invoke_pipe *p = user;
   p->took_body = true;
-  if (!p->s) return 1; /* no app request takes it now (it failed): the attempt's failure is final */
+  if (!p->s) { /* not expected (paused while no request takes it): the body is spent */
+    p->spent = true;
+    return 1;
+  }
   int rc = wgg_http_client_body_write(p->s, data, len);
   return rc == 0 ? 0 : 1; /* -1: the client failed the request (p may be gone): pause */
 }
@@ -44,7 +47,11 @@ static void pipe_want(void *user, wgg_http_client_stream *s) {
     wgg_http_client_stream_abort(s);
     return;
   }
-  if (p->body_done) { /* a repeated attempt of a body read whole (empty) */
+  if (p->spent) { /* an earlier attempt took part of the body: it cannot be sent again */
+    wgg_http_client_stream_abort(s);
+    return;
+  }
+  if (p->body_done) { /* a repeated attempt of a body that ended empty */
     wgg_http_client_body_end(s);
     return;
   }
@@ -62,6 +69,9 @@ static void pipe_want(void *user, wgg_http_client_stream *s) {
 static void pipe_over(void *user) {
   wgg_invoke_pipe *p = user;
   p->s = NULL; /* the app request is over: nothing more is written to it */
+  if (p->took_body) p->spent = true;
+  /* and nothing more is taken from the caller until another attempt wants it (a retry) */
+  if (p->reading) wgg_http_req_body_pause(p->req);
 }
 
 /* ---- the app's answer to the caller ---- */

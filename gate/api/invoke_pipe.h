@@ -41,6 +41,7 @@ struct wgg_invoke_pipe {
   bool reading;               /* the caller's body reader is attached */
   bool body_done;             /* the caller's body has been read to its end */
   bool took_body;             /* some of it has been passed on: a new attempt cannot send it again */
+  bool spent;                 /* ... and the request that took it is over */
   bool gone;                  /* the caller went away */
   int body_status;            /* the caller's body failed: 413, 400 or 499 (0: no) */
   /* Optional: whether a 2xx/3xx answer with status may stream (false: it is

@@ -1044,6 +1044,11 @@ int wgg_http_req_body_read(wgg_http_req *req, const wgg_http_body_cbs *cbs, void
   return 0;
 }
 
+void wgg_http_req_body_pause(wgg_http_req *req) {
+  wgg_http_conn *c = req->conn;
+  if (c->inflight == req && c->body_streaming && c->bcb.on_end) c->body_paused = true;
+}
+
 void wgg_http_req_body_resume(wgg_http_req *req) {
   wgg_http_conn *c = req->conn;
   if (c->inflight != req || !c->body_paused) return;

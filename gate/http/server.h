@@ -195,7 +195,11 @@ typedef struct wgg_http_body_cbs {
  * -1 when req has no streamed body or a reader already. */
 int wgg_http_req_body_read(wgg_http_req *req, const wgg_http_body_cbs *cbs, void *user);
 
-/* Resumes a body paused by on_data returning 1. No-op otherwise. */
+/* Pauses reading a streamed body (as on_data returning 1 does; between two
+ * pieces: nothing more is handed over until wgg_http_req_body_resume). */
+void wgg_http_req_body_pause(wgg_http_req *req);
+
+/* Resumes a body paused by on_data returning 1 or wgg_http_req_body_pause. No-op otherwise. */
 void wgg_http_req_body_resume(wgg_http_req *req);
 
 /* Reads req's streamed body whole into req->body / body_len (NUL-terminated,
