@@ -76,7 +76,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
                                 .idle_timeout_ms = 2000,
                                 .write_timeout_ms = 2000,
                                 .handler = wgg_api_handle,
-                                .user = api};
+                                .user = api,
+                                /* invocations with a body of more than 16 bytes stream it (issue
+                                 * 18.3): dispatch at the end of the head, answers before the body */
+                                .stream_body = wgg_api_stream_body,
+                                .stream_body_min = 16};
   if (!(srv = wgg_http_server_new(&loop, &cfg, &err))) fail(err.msg);
   return 0;
 }

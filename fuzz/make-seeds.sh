@@ -164,6 +164,10 @@ http_seed 'POST /v1.0/bindings/b HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r
 http_seed 'POST /v1.0-alpha1/publish/bulk/pubsub/t HTTP/1.0\r\nContent-Length: 2\r\n\r\n[]'
 http_seed 'POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\nContent-Length: 3\r\n\r\nabc'
 http_seed 'GET / HTTP/9.9\r\nHost: a\r\nHost: b\r\n X-Fold: c\r\n\r\n'
+# streamed invocation bodies (over the harness's 16 bytes): answered before the body is read, with a pipelined
+# request behind (a half-closed client once waited out the 5 s linger), and a chunked one past 16 bytes
+http_seed 'POST /v1.0/invoke/other/method/y HTTP/1.1\r\nHost: a\r\nContent-Length: 40\r\n\r\n0123456789012345678901234567890123456789GET /v1.0/metadata HTTP/1.1\r\nHost: b\r\n\r\n'
+http_seed 'POST /v1.0/invoke/fuzz/method/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n14\r\naaaaaaaaaaaaaaaaaaaa\r\n5\r\nbbbbb\r\n0\r\n\r\nGET /v1.0/healthz HTTP/1.1\r\nHost: a\r\n\r\n'
 echo "make-seeds: $h inputs in $top/http"
 
 # OUT_DIR/wagi/ (for fuzz_wagi): CGI responses (first byte 0) and requests for the CGI

@@ -161,6 +161,15 @@ void wgg_appconfig_watch(wgg_api *api, uv_loop_t *loop);
  * http pipeline when there is one, then the routes. */
 void wgg_api_handle(wgg_http_req *req, void *user);
 
+/* The HTTP server's stream_body (http/server.h; issue 18.3): whether a
+ * request with a body is dispatched before its body is read. True for
+ * service invocation (/v1.0/invoke/..., or a dapr-app-id header on a path
+ * outside the Dapr API) with a body over 64 KiB or chunked, when no
+ * httpPipeline guest may read it; the invocation then streams it to the app,
+ * or reads it whole first where a retry policy, appHttpPipeline or a wasm
+ * app needs it whole. */
+bool wgg_api_stream_body(const wgg_http_req *req, void *user);
+
 /* The API routes without the httpPipeline (a wgg_http_handler_fn; user is
  * the wgg_api): what wasm apps' dapr:v1 host functions reach, as an HTTP app
  * reaches the routes (the pipeline is for requests from the network). */

@@ -57,6 +57,8 @@ struct call {
   void *user;
   bool has_scb; /* streamed: scb are the caller's callbacks (wrapped to release the slot at on_end) */
   wgg_http_stream_cbs scb;
+  bool has_src; /* the request body streams from src */
+  wgg_http_body_source src;
 };
 
 static _Thread_local lim_loop *tls_loops; /* this thread's registrations, one per limit */
@@ -152,6 +154,10 @@ bool wgg_app_can_stream(const wgg_api *api) {
   return !api->wasm_app && !api->app_http_pipeline.n;
 }
 
+bool wgg_app_can_upload(wgg_api *api) {
+  return !api->wasm_app && (!api->app_http_pipeline.n || wgg_pipeline_body_opaque(&api->app_http_pipeline));
+}
+
 /* The health checks' verdict (always true without --enable-app-health-check;
  * a wasm app is probed as an HTTP app is: runtime/apphealth.c).
  * Unlike wgg_app_healthy, it does not wait for the app port to accept
@@ -172,8 +178,9 @@ static int send_to_wasm_app(void *ctx, uv_loop_t *loop, const char *method, cons
  * HTTP (the client), or the wasm app hosted in-process (wasmhost/app.h).
  * Returns wgg_http_client_request's result. */
 static int send_to_app(wgg_api *api, wgg_http_client *cl, const char *method, const char *target,
-                       const wgg_http_header *headers, size_t n, const char *body, size_t len, const char *source,
-                       uint64_t timeout_ms, wgg_http_client_cb cb, const wgg_http_stream_cbs *stream, void *user) {
+                       const wgg_http_header *headers, size_t n, const char *body, size_t len,
+                       const wgg_http_body_source *src, const char *source, uint64_t timeout_ms,
+                       wgg_http_client_cb cb, const wgg_http_stream_cbs *stream, void *user) {
   const wgg_options *o = api->opts;
   if (api->wasm_app && api->app_http_pipeline.n)
     return wgg_pipeline_call_via(&api->app_http_pipeline, wgg_http_client_loop(cl), send_to_wasm_app, api->wasm_app,
@@ -183,16 +190,18 @@ static int send_to_app(wgg_api *api, wgg_http_client *cl, const char *method, co
     return wgg_wasm_app_call(api->wasm_app, wgg_http_client_loop(cl), method, target, headers, n, body, len, source,
                              timeout_ms, cb, user);
   if (api->app_http_pipeline.n)
-    return wgg_pipeline_call(&api->app_http_pipeline, wgg_http_client_loop(cl), cl, o->app_channel_address,
-                             o->app_port, method, target, headers, n, body, len, source, timeout_ms, cb, user);
-  return wgg_http_client_request_stream(cl, o->app_channel_address, o->app_port, method, target, headers, n, body,
-                                        len, timeout_ms, cb, stream, user);
+    return wgg_pipeline_call_src(&api->app_http_pipeline, wgg_http_client_loop(cl), cl, o->app_channel_address,
+                                 o->app_port, method, target, headers, n, body, len, src, source, timeout_ms, cb,
+                                 user);
+  return wgg_http_client_request_full(cl, o->app_channel_address, o->app_port, method, target, headers, n, body,
+                                      len, src, timeout_ms, cb, stream, user);
 }
 
 /* Sends c now; on failure calls back with an error (c is consumed either way). */
 static void call_start(call *c) {
-  if (send_to_app(c->api, c->cl, c->method, c->target, c->headers, c->n, c->body, c->len, c->source, c->timeout_ms,
-                  on_done, c->has_scb ? &wrapped_stream : NULL, c)) {
+  if (send_to_app(c->api, c->cl, c->method, c->target, c->headers, c->n, c->body, c->len,
+                  c->has_src ? &c->src : NULL, c->source, c->timeout_ms, on_done,
+                  c->has_scb ? &wrapped_stream : NULL, c)) {
     if (c->has_slot) slot_release(c->lim);
     c->cb(c->user, NULL, "out of memory");
     call_free(c);
@@ -333,12 +342,25 @@ int wgg_app_call_stream(wgg_api *api, wgg_http_client *cl, const char *method, c
                         const wgg_http_header *headers, size_t n, const char *body, size_t len, const char *source,
                         uint64_t timeout_ms, wgg_http_client_cb cb, const wgg_http_stream_cbs *stream, void *user,
                         const char **why) {
+  return wgg_app_call_full(api, cl, method, target, headers, n, body, len, NULL, source, timeout_ms, cb, stream, user,
+                           why);
+}
+
+int wgg_app_call_full(wgg_api *api, wgg_http_client *cl, const char *method, const char *target,
+                      const wgg_http_header *headers, size_t n, const char *body, size_t len,
+                      const wgg_http_body_source *src, const char *source, uint64_t timeout_ms,
+                      wgg_http_client_cb cb, const wgg_http_stream_cbs *stream, void *user, const char **why) {
   if (!wgg_app_can_stream(api)) stream = NULL;
+  if (src && !wgg_app_can_upload(api))
+    return *why = "a streamed request body needs an HTTP app whose appHttpPipeline guests do not read bodies", -1;
   const wgg_options *o = api->opts;
   if (!wgg_options_has_app(o)) return *why = "app channel is not initialized", -1;
   if (!app_health_ok(api))
     return *why = "rpc error: code = Internal desc = app is not in a healthy state", -1;
   if (!cl) return *why = "out of memory", -1;
+  /* every call to the app reads at most --max-body-size of its answer (daprd's app channel:
+   * LimitReadCloser(resp.Body, maxRequestBodySize)), whichever client the caller brings */
+  wgg_http_client_set_max_body(cl, o->max_body_size);
   bool token = o->app_api_token && *o->app_api_token;
   wgg_http_header *h = NULL;
   if (token) { /* APP_API_TOKEN replaces any dapr-api-token the caller passed */
@@ -353,7 +375,7 @@ int wgg_app_call_stream(wgg_api *api, wgg_http_client *cl, const char *method, c
   }
   int rc;
   if (!api->app_limit) {
-    rc = send_to_app(api, cl, method, target, headers, n, body, len, source, timeout_ms, cb, stream, user);
+    rc = send_to_app(api, cl, method, target, headers, n, body, len, src, source, timeout_ms, cb, stream, user);
   } else {
     call *c = calloc(1, sizeof *c);
     if (!c) {
@@ -363,8 +385,9 @@ int wgg_app_call_stream(wgg_api *api, wgg_http_client *cl, const char *method, c
     *c = (call){.api = api, .source = (char *)source, .lim = api->app_limit, .cl = cl, .host = o->app_channel_address, .port = o->app_port,
                 .method = (char *)method, .target = (char *)target, .body = (char *)body,
                 .headers = (wgg_http_header *)headers, .n = n, .len = len, .timeout_ms = timeout_ms,
-                .cb = cb, .user = user, .has_scb = stream != NULL};
+                .cb = cb, .user = user, .has_scb = stream != NULL, .has_src = src != NULL};
     if (stream) c->scb = *stream;
+    if (src) c->src = *src;
     rc = limited(api->app_limit, c);
   }
   free(h);

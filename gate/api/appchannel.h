@@ -9,6 +9,8 @@
  *   - --app-max-concurrency N: at most N calls in flight process-wide; more
  *     wait in FIFO order per loop thread (daprd's semaphore);
  *   - APP_API_TOKEN as the dapr-api-token header;
+ *   - --max-body-size bounds the app's answer (the caller's client is set
+ *     to it: pub/sub, bindings, jobs and configuration deliveries included);
  *   - the Configuration's appHttpPipeline (pipeline/pipeline.h), when it has
  *     handlers: the guests see and may change every call to the app.
  */
@@ -67,6 +69,20 @@ int wgg_app_call_stream(wgg_api *api, wgg_http_client *cl, const char *method, c
                         const wgg_http_header *headers, size_t n, const char *body, size_t len, const char *source,
                         uint64_t timeout_ms, wgg_http_client_cb cb, const wgg_http_stream_cbs *stream, void *user,
                         const char **why);
+
+/* wgg_app_call_stream with, when src is not NULL, the request body streamed
+ * from src (http/client.h wgg_http_body_source; body/len ignored). Only where
+ * wgg_app_can_upload: otherwise -1 with *why set. */
+int wgg_app_call_full(wgg_api *api, wgg_http_client *cl, const char *method, const char *target,
+                      const wgg_http_header *headers, size_t n, const char *body, size_t len,
+                      const wgg_http_body_source *src, const char *source, uint64_t timeout_ms,
+                      wgg_http_client_cb cb, const wgg_http_stream_cbs *stream, void *user, const char **why);
+
+/* Whether a request body may stream to the app: an app process over HTTP
+ * whose appHttpPipeline, if any, has no guest that imports read_body or
+ * write_body (a guest that asks for the body gets it whole, as the http-wasm
+ * host buffers only for such guests). */
+bool wgg_app_can_upload(wgg_api *api);
 
 /* Whether wgg_app_call_stream would stream (an HTTP app, no appHttpPipeline). */
 bool wgg_app_can_stream(const wgg_api *api);

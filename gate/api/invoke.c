@@ -20,7 +20,9 @@
 #include "api/api.h"
 #include "api/appchannel.h"
 #include "api/invoke_path.h"
+#include "api/invoke_pipe.h"
 #include "api/mesh.h"
+#include "config/resiliency.h"
 #include "http/client.h"
 #include "observe/trace.h"
 #include "util/buf.h"
@@ -29,75 +31,31 @@
 enum { INVOKE_TIMEOUT_MS = 60000 };
 
 typedef struct invoke_job {
-  wgg_http_req *req;
+  wgg_invoke_pipe p; /* first: the client's user pointer */
   char *app_id;
-  wgg_http_client_stream *stream; /* the app's answer, while it streams */
 } invoke_job;
+
+static void job_free(invoke_job *j) {
+  free(j->app_id);
+  free(j);
+}
 
 static void on_app_response(void *user, const wgg_http_response *resp, const char *errmsg) {
   invoke_job *j = user;
-  if (!resp) wgg_api_error(j->req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: %s", j->app_id, errmsg);
-  else wgg_invoke_pass_response(j->req, j->app_id, resp);
-  free(j->app_id);
-  free(j);
+  if (wgg_invoke_pipe_completed(&j->p)) {
+    job_free(j);
+    return;
+  }
+  j->p.req->on_gone = NULL;
+  if (!resp) wgg_api_error(j->p.req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: %s", j->app_id, errmsg);
+  else wgg_invoke_pass_response(j->p.req, j->app_id, resp);
+  job_free(j);
 }
 
-/* ---- streaming the app's answer (issue 18.3) ----
- * A 2xx/3xx answer with a body passes through as it arrives: the head goes to
- * the caller at once, each piece of the body is queued on the caller's
- * connection, and reading from the app pauses while that queue is at the
- * server's back-pressure mark. A caller that goes away aborts the app
- * connection; an app that fails mid-body (or passes --max-body-size, counted
- * over the streamed bytes as daprd's LimitReadCloser does) cuts the caller's
- * response off: daprd likewise has sent the head by then and can only log. */
-
-static void on_stream_drained(void *user) {
-  invoke_job *j = user;
-  if (j->stream) wgg_http_client_stream_resume(j->stream);
+/* A streamed answer ended (api/invoke_pipe.h). */
+static void on_released(wgg_invoke_pipe *p) {
+  job_free((invoke_job *)p);
 }
-
-static void on_caller_gone(wgg_http_req *req, void *user) {
-  invoke_job *j = user;
-  (void)req;
-  if (j->stream) wgg_http_client_stream_abort(j->stream); /* on_end runs and releases req */
-}
-
-static int on_stream_head(void *user, wgg_http_client_stream *s, const wgg_http_response *resp, int64_t length) {
-  invoke_job *j = user;
-  wgg_http_req *req = j->req;
-  if (req->respond_hook || length == 0 || resp->status == 204 || resp->status == 304) return 0; /* buffered */
-  wgg_http_header *h = calloc(resp->n_headers ? resp->n_headers : 1, sizeof *h);
-  size_t n = 0;
-  for (size_t i = 0; h && i < resp->n_headers; i++)
-    if (!wgg_http_hop_header(resp->headers[i].name)) h[n++] = resp->headers[i];
-  int rc = h ? wgg_http_stream_begin(req, resp->status, h, n, length) : -1;
-  free(h);
-  if (rc) return -1; /* the caller is gone (or out of memory): the app connection is closed */
-  j->stream = s;
-  req->on_gone = on_caller_gone;
-  req->gone_user = j;
-  return 1;
-}
-
-static int on_stream_chunk(void *user, const char *data, size_t len) {
-  invoke_job *j = user;
-  int rc = wgg_http_stream_write(j->req, data, len);
-  if (rc == 1) wgg_http_stream_on_drain(j->req, on_stream_drained, j);
-  return rc;
-}
-
-static void on_stream_end(void *user, const char *errmsg) {
-  invoke_job *j = user;
-  j->req->on_gone = NULL;
-  j->stream = NULL;
-  if (errmsg)
-    wgg_warn("invoke %s: the app's response was cut off after its head was sent: %s", j->app_id, errmsg);
-  wgg_http_stream_end(j->req, errmsg == NULL);
-  free(j->app_id);
-  free(j);
-}
-
-static const wgg_http_stream_cbs invoke_stream = {on_stream_head, on_stream_chunk, on_stream_end};
 
 /* Where a call goes: host, port, the base path the method is appended to, and
  * extra headers (an HTTPEndpoint's). */
@@ -145,9 +103,11 @@ static int invoke_own_app(wgg_api *api, wgg_http_req *req, wgg_http_client *cl, 
                           const wgg_http_header *h, size_t n, invoke_job *j) {
   const char *why = NULL;
   bool stream = !req->respond_hook && req->method != HTTP_HEAD;
-  if (!wgg_app_call_stream(api, cl, req->method_name, app_path, h, n, req->body, req->body_len, req->remote_addr,
-                           INVOKE_TIMEOUT_MS, on_app_response, stream ? &invoke_stream : NULL, j, &why))
+  if (!wgg_app_call_full(api, cl, req->method_name, app_path, h, n, req->body, req->body_len,
+                         wgg_invoke_pipe_source(&j->p), req->remote_addr, INVOKE_TIMEOUT_MS, on_app_response,
+                         stream ? &wgg_invoke_pipe_stream : NULL, j, &why))
     return 0;
+  wgg_invoke_pipe_detach(&j->p);
   wgg_api_error(req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: %s", j->app_id, why);
   return -1;
 }
@@ -159,7 +119,75 @@ void wgg_api_invoke(wgg_api *api, wgg_http_req *req, const char *app_id, const c
   wgg_api_invoke_n(api, req, app_id, method, strlen(method));
 }
 
+/* Whether a call to app_id may take the caller's body as it arrives, as
+ * daprd decides (pkg/api/http/directmessaging.go: the request is replayable,
+ * so buffered, only when a retry policy applies): an HTTP app whose
+ * appHttpPipeline guests, if any, never read or write a body (wasm apps get
+ * it whole),
+ * an HTTPEndpoint or URL, or another app's sidecar, each without a retry
+ * policy. */
+static bool body_may_stream(wgg_api *api, const char *app_id) {
+  const wgg_options *o = api->opts;
+  bool own = *app_id && !strcmp(app_id, o->app_id ? o->app_id : "");
+  if (own && !wgg_app_can_upload(api)) return false;
+  if (!api->resiliency) return true;
+  wgg_res_policy pol;
+  wgg_resiliency_for_app(api->resiliency, app_id, &pol);
+  return pol.retry == NULL;
+}
+
+typedef struct body_wait {
+  wgg_api *api;
+  char *app_id, *method;
+  size_t method_len;
+} body_wait;
+
+static void on_body_buffered(wgg_http_req *req, int status, const char *errmsg, void *user) {
+  body_wait *w = user;
+  if (status == 413) {
+    static const char msg[] = "Request Entity Too Large";
+    wgg_http_respond(req, 413, "text/plain; charset=utf-8", NULL, 0, msg, sizeof msg - 1);
+  } else if (status) {
+    wgg_api_error(req, 400, "ERR_MALFORMED_REQUEST", "failed to read the request body: %s", errmsg);
+  } else {
+    wgg_api_invoke_n(w->api, req, w->app_id, w->method, w->method_len);
+  }
+  free(w->app_id);
+  free(w->method);
+  free(w);
+}
+
+/* Reads a streamed body whole before the call goes on (retries, guests).
+ * Returns 0 when under way, -1 after answering req (out of memory). */
+static int buffer_body_first(wgg_api *api, wgg_http_req *req, const char *app_id, const char *method, size_t ml) {
+  body_wait *w = calloc(1, sizeof *w);
+  if (w) {
+    w->api = api;
+    w->app_id = strdup(app_id);
+    w->method = malloc(ml + 1);
+    w->method_len = ml;
+    if (w->method) {
+      memcpy(w->method, method, ml);
+      w->method[ml] = '\0';
+    }
+  }
+  if (!w || !w->app_id || !w->method || wgg_http_req_body_buffer(req, on_body_buffered, w)) {
+    if (w) {
+      free(w->app_id);
+      free(w->method);
+      free(w);
+    }
+    wgg_api_error(req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: out of memory", app_id);
+    return -1;
+  }
+  return 0;
+}
+
 void wgg_api_invoke_n(wgg_api *api, wgg_http_req *req, const char *app_id, const char *raw_method, size_t raw_len) {
+  if (req->body_streams && !body_may_stream(api, app_id)) {
+    buffer_body_first(api, req, app_id, raw_method, raw_len);
+    return;
+  }
   /* the method is normalised once (dapr directMessaging.Invoke, NormalizeMethod): what accessControl checks
    * is what the app receives, escaped for the request target */
   char *norm = NULL, why_norm[400];
@@ -258,18 +286,15 @@ static void invoke_checked(wgg_api *api, wgg_http_req *req, const char *app_id, 
     return;
   }
   invoke_job *j = calloc(1, sizeof *j);
-  if (j) {
-    j->req = req;
-    j->app_id = strdup(app_id);
-  }
+  if (j && (j->app_id = strdup(app_id))) wgg_invoke_pipe_init(&j->p, req, j->app_id, true, on_released);
+  bool stream = !req->respond_hook && req->method != HTTP_HEAD;
   if (own && !rc && h && j && j->app_id) { /* the app channel */
-    if (invoke_own_app(api, req, cl, path.data, h, n, j)) {
-      free(j->app_id);
-      free(j);
-    }
+    if (invoke_own_app(api, req, cl, path.data, h, n, j)) job_free(j);
   } else if (rc || !h || !j || !j->app_id ||
-             wgg_http_client_request(cl, t.host, t.port, req->method_name, path.data, h, n, req->body,
-                                     req->body_len, INVOKE_TIMEOUT_MS, on_app_response, j)) {
+             wgg_http_client_request_full(cl, t.host, t.port, req->method_name, path.data, h, n, req->body,
+                                          req->body_len, wgg_invoke_pipe_source(&j->p), INVOKE_TIMEOUT_MS,
+                                          on_app_response, stream ? &wgg_invoke_pipe_stream : NULL, j)) {
+    if (j && j->app_id) wgg_invoke_pipe_detach(&j->p);
     if (j) free(j->app_id);
     free(j);
     wgg_api_error(req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: cannot reach %s:%d", app_id, t.host,

@@ -8,6 +8,7 @@
  * breaker around the timeout, and an open breaker ends the retries at once
  * (dapr pkg/resiliency/policy.go).
  */
+#include <http_parser.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "api/acl.h"
 #include "api/appchannel.h"
 #include "api/invoke_path.h"
+#include "api/invoke_pipe.h"
 #include "api/mesh.h"
 #include "components/nameres/nameres.h"
 #include "config/resiliency.h"
@@ -40,6 +42,7 @@ void wgg_invoke_pass_response(wgg_http_req *req, const char *app_id, const wgg_h
 }
 
 typedef struct rcall {
+  wgg_invoke_pipe p; /* first: the client's user pointer (api/invoke_pipe.h) */
   wgg_api *api;
   wgg_http_req *req;
   char *app_id;
@@ -110,6 +113,11 @@ static bool retry_later(rcall *c, bool transport_failure) {
 
 static void on_response(void *user, const wgg_http_response *resp, const char *errmsg) {
   rcall *c = user;
+  if (wgg_invoke_pipe_completed(&c->p)) { /* the caller's body failed: answered with its status */
+    if (c->allowed) wgg_breaker_record(c->pol.breaker, true, wgg_res_now_ms()); /* not the app's fault */
+    rcall_free(c);
+    return;
+  }
   /* without a retry or breaker policy an app's status is just passed on */
   bool failure =
       !resp || ((c->pol.retry || c->pol.breaker) && wgg_retry_status_is_error(c->pol.retry, resp->status));
@@ -119,7 +127,7 @@ static void on_response(void *user, const wgg_http_response *resp, const char *e
   /* the built-in retries are for connection failures only, not for a timeout (gRPC Unavailable vs
    * DeadlineExceeded in Dapr); the client reports a timeout as such in errmsg */
   bool conn_failure = !resp && !(errmsg && strstr(errmsg, "timeout"));
-  if (failure && retry_later(c, conn_failure)) return;
+  if (failure && wgg_invoke_pipe_can_retry(&c->p) && retry_later(c, conn_failure)) return;
   if (resp) {
     wgg_invoke_pass_response(c->req, c->app_id, resp);
     rcall_free(c);
@@ -135,15 +143,18 @@ static void send_attempt(rcall *c) {
     return;
   }
   uint64_t timeout = c->pol.timeout_ms ? c->pol.timeout_ms : DEFAULT_TIMEOUT_MS;
+  wgg_http_req *req = c->req;
+  const wgg_http_stream_cbs *stream =
+      !req->respond_hook && req->method != HTTP_HEAD ? &wgg_invoke_pipe_stream : NULL;
   if (c->own_app) {
     const char *why = NULL;
-    if (wgg_app_call(c->api, cl, c->req->method_name, c->target, c->h, c->n, c->req->body, c->req->body_len,
-                     c->req->remote_addr, timeout, on_response, c, &why))
+    if (wgg_app_call_full(c->api, cl, req->method_name, c->target, c->h, c->n, req->body, req->body_len,
+                          wgg_invoke_pipe_source(&c->p), req->remote_addr, timeout, on_response, stream, c, &why))
       fail(c, why);
     return;
   }
-  if (wgg_http_client_request(cl, c->host, c->port, c->req->method_name, c->target, c->h, c->n, c->req->body,
-                              c->req->body_len, timeout, on_response, c)) {
+  if (wgg_http_client_request_full(cl, c->host, c->port, req->method_name, c->target, c->h, c->n, req->body,
+                                   req->body_len, wgg_invoke_pipe_source(&c->p), timeout, on_response, stream, c)) {
     char where[300];
     snprintf(where, sizeof where, "cannot reach %s:%d", c->host, c->port);
     fail(c, where);
@@ -221,6 +232,21 @@ static void attempt(rcall *c) {
 
 /* Allocates a call with a copy of the headers (array and strings: a retry
  * runs after the caller has returned). */
+/* A 2xx/3xx head: streams unless a retry policy counts its status as a
+ * failure (then it is buffered and goes to on_response); a streamed answer
+ * is the breaker's success. */
+static bool rcall_may_stream(wgg_invoke_pipe *p, int status) {
+  rcall *c = (rcall *)p;
+  if ((c->pol.retry || c->pol.breaker) && wgg_retry_status_is_error(c->pol.retry, status)) return false;
+  if (c->allowed) wgg_breaker_record(c->pol.breaker, true, wgg_res_now_ms());
+  c->allowed = false;
+  return true;
+}
+
+static void rcall_released(wgg_invoke_pipe *p) {
+  rcall_free((rcall *)p);
+}
+
 static rcall *rcall_new(wgg_api *api, wgg_http_req *req, const char *app_id, const wgg_http_header *h, size_t n,
                         size_t extra) {
   rcall *c = calloc(1, sizeof *c);
@@ -228,6 +254,10 @@ static rcall *rcall_new(wgg_api *api, wgg_http_req *req, const char *app_id, con
   c->api = api;
   c->req = req;
   c->app_id = strdup(app_id);
+  if (c->app_id) {
+    wgg_invoke_pipe_init(&c->p, req, c->app_id, true, rcall_released);
+    c->p.may_stream = rcall_may_stream;
+  }
   c->h = calloc(n + extra + 1, sizeof *c->h);
   size_t total = 1;
   for (size_t i = 0; i < n; i++) total += strlen(h[i].name) + strlen(h[i].value) + 2;

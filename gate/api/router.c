@@ -14,6 +14,7 @@
 #include "api/executor.h"
 #include "api/input_bindings.h"
 #include "api/invoke_path.h"
+#include "api/invoke_pipe.h"
 #include "components/secretstores/secretstore.h"
 #include "util/err.h"
 #include "observe/metrics.h"
@@ -382,6 +383,16 @@ static bool authenticate(wgg_api *api, wgg_http_req *req) {
     if (strcasecmp(req->headers[i].name, "dapr-api-token")) req->headers[kept++] = req->headers[i];
   req->n_headers = kept;
   return true;
+}
+
+
+bool wgg_api_stream_body(const wgg_http_req *req, void *user) {
+  wgg_api *api = user;
+  if (api->http_pipeline.n) return false;
+  const char *p = req->path;
+  if (!strncmp(p, "/v1.0/invoke/", 13)) return true;
+  return wgg_http_req_header(req, "dapr-app-id") && strncmp(p, "/v1.0/", 6) && strncmp(p, "/v1.0-alpha1/", 13) &&
+         strcmp(p, "/v1.0") && strcmp(p, "/v1.0-alpha1");
 }
 
 void wgg_api_handle(wgg_http_req *req, void *user) {

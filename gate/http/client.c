@@ -15,6 +15,10 @@
 
 enum { MAX_IDLE = 64 };
 
+/* An uploading request stops taking body bytes while this much of it waits
+ * in the app connection's write queue (the server's response mark). */
+#define UP_HIGH_BYTES (1u << 20)
+
 typedef struct wgg_http_client_stream creq;
 
 typedef struct cconn {
@@ -30,6 +34,7 @@ typedef struct cconn {
   bool streaming;   /* the body goes to the request's on_chunk, not to body */
   bool in_parse, abort_pending; /* wgg_http_client_stream_abort during a parser callback */
   size_t streamed;  /* body bytes streamed (counted against max_body) */
+  size_t up_queued; /* request body bytes waiting in uv_write */
   wgg_buf hfield, hvalue, hdrs, body;
   size_t n_hdrs;
   char rbuf[65536];
@@ -50,6 +55,11 @@ struct wgg_http_client_stream {
   /* streaming (wgg_http_client_request_stream) */
   bool has_stream, streaming, paused;
   wgg_http_stream_cbs scb;
+  /* a streamed request body (wgg_http_client_request_full with a source) */
+  bool has_src, body_open, body_ended, want_more;
+  int up_status; /* the first failed body write (the read side decides the outcome) */
+  wgg_http_body_source src;
+  int64_t body_sent;
   uint64_t timeout_ms;
   /* DNS: a host that is not an IP literal is resolved (uv_getaddrinfo) before its first connect */
   char *host;
@@ -110,6 +120,10 @@ static void on_req_timer_closed(uv_handle_t *h) {
 static void finish(creq *r, const wgg_http_response *resp, const char *errmsg) {
   if (r->finished) return;
   r->finished = true;
+  if (r->has_src) { /* the body's source lets go of r */
+    r->body_open = false;
+    if (r->src.on_over) r->src.on_over(r->src.user);
+  }
   if (r->conn) r->conn->req = NULL;
   r->conn = NULL;
   uv_timer_stop(&r->timer);
@@ -266,7 +280,8 @@ static const http_parser_settings rsettings = {
 static void deliver(cconn *c, bool extra_bytes) {
   creq *r = c->req;
   wgg_http_header *h = calloc(c->n_hdrs ? c->n_hdrs : 1, sizeof *h);
-  bool keep = http_should_keep_alive(&c->parser) && !extra_bytes && !c->cl->closing;
+  bool keep = http_should_keep_alive(&c->parser) && !extra_bytes && !c->cl->closing &&
+              (!r->has_src || r->body_ended);
   if (!h) {
     finish(r, NULL, "out of memory");
     conn_close(c);
@@ -319,7 +334,14 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
       start(r);
       return;
     }
-    finish(r, NULL, n == UV_EOF ? "the app closed the connection before answering" : uv_strerror((int)n));
+    char msg[200];
+    if (r->up_status)
+      snprintf(msg, sizeof msg, "the app connection failed while the request body was being sent: %s",
+               uv_strerror(r->up_status));
+    else
+      snprintf(msg, sizeof msg, "%s%s", n == UV_EOF ? "the app closed the connection before answering" :
+               "the app connection failed: ", n == UV_EOF ? "" : uv_strerror((int)n));
+    finish(r, NULL, msg);
     conn_close(c);
     return;
   }
@@ -397,6 +419,112 @@ static void send_on(cconn *c, creq *r) {
     return;
   }
   w->data = c;
+  if (r->has_src) { /* the head is on its way: the body may follow */
+    r->body_open = true;
+    r->src.on_want(r->src.user, r);
+  }
+}
+
+/* ---- streamed request bodies ---- */
+
+typedef struct up_write {
+  uv_write_t w;
+  cconn *c;
+  char *data;
+  size_t len;
+} up_write;
+
+static void on_up_written(uv_write_t *w, int status) {
+  up_write *u = (up_write *)w;
+  cconn *c = u->c;
+  c->up_queued -= u->len;
+  free(u->data);
+  free(u);
+  creq *r = c->req;
+  if (c->closing || !r) return;
+  if (status < 0) { /* no more body goes out; an answer the app sent before it stopped reading still counts */
+    if (!r->up_status) r->up_status = status;
+    r->body_open = false;
+    r->want_more = false;
+    return;
+  }
+  if (r->timeout_ms && !r->streaming) uv_timer_start(&r->timer, on_req_timeout, r->timeout_ms, 0); /* progress */
+  if (r->want_more && c->up_queued < UP_HIGH_BYTES / 2) {
+    r->want_more = false;
+    r->src.on_want(r->src.user, r);
+  }
+}
+
+/* Queues data (owned) on r's connection. Returns 0, or -1 (r failed). */
+static int up_send(creq *r, char *data, size_t len) {
+  cconn *c = r->conn;
+  up_write *u = malloc(sizeof *u);
+  if (u) *u = (up_write){.c = c, .data = data, .len = len};
+  uv_buf_t b = uv_buf_init(data, (unsigned)len);
+  if (!u || uv_write(&u->w, (uv_stream_t *)&c->tcp, &b, 1, on_up_written) < 0) {
+    free(u);
+    free(data);
+    finish(r, NULL, "cannot write the request body to the app connection");
+    conn_close(c);
+    return -1;
+  }
+  c->up_queued += len;
+  return 0;
+}
+
+int wgg_http_client_body_write(wgg_http_client_stream *r, const char *data, size_t len) {
+  if (r->finished || !r->body_open || r->body_ended || !r->conn || r->conn->closing) return -1;
+  if (r->src.length >= 0 && (int64_t)len > r->src.length - r->body_sent) {
+    cconn *c = r->conn;
+    finish(r, NULL, "the request body is longer than its Content-Length");
+    conn_close(c);
+    return -1;
+  }
+  if (len) {
+    char pre[24];
+    int pl = r->src.length < 0 ? snprintf(pre, sizeof pre, "%zx\r\n", len) : 0;
+    size_t total = (size_t)pl + len + (r->src.length < 0 ? 2 : 0);
+    char *out = malloc(total);
+    if (!out) {
+      cconn *c = r->conn;
+      finish(r, NULL, "out of memory");
+      conn_close(c);
+      return -1;
+    }
+    memcpy(out, pre, (size_t)pl);
+    memcpy(out + pl, data, len);
+    if (r->src.length < 0) memcpy(out + pl + len, "\r\n", 2);
+    r->body_sent += (int64_t)len;
+    if (up_send(r, out, total)) return -1;
+  }
+  if (r->conn->up_queued >= UP_HIGH_BYTES) {
+    r->want_more = true;
+    return 1;
+  }
+  return 0;
+}
+
+int wgg_http_client_body_end(wgg_http_client_stream *r) {
+  if (r->finished || !r->body_open || r->body_ended || !r->conn || r->conn->closing) return -1;
+  r->body_ended = true;
+  r->want_more = false;
+  if (r->src.length >= 0 && r->body_sent != r->src.length) {
+    cconn *c = r->conn;
+    finish(r, NULL, "the request body ended before its Content-Length");
+    conn_close(c);
+    return -1;
+  }
+  if (r->src.length < 0) {
+    char *z = strdup("0\r\n\r\n");
+    if (!z) {
+      cconn *c = r->conn;
+      finish(r, NULL, "out of memory");
+      conn_close(c);
+      return -1;
+    }
+    return up_send(r, z, 5);
+  }
+  return 0;
 }
 
 static void on_connect(uv_connect_t *cr, int status) {
@@ -458,7 +586,7 @@ static void resolve(creq *r) {
 static void start(creq *r) {
   struct wgg_http_client *cl = r->cl;
   r->attempts++;
-  for (cconn *c = cl->idle; c; c = c->next_idle)
+  for (cconn *c = r->has_src ? NULL : cl->idle; c; c = c->next_idle)
     if (!strcmp(c->key, r->key)) {
       unlink_idle(c);
       c->reused = true;
@@ -536,6 +664,15 @@ int wgg_http_client_request_stream(wgg_http_client *cl, const char *host, int po
                                    const char *target, const wgg_http_header *headers, size_t n, const char *body,
                                    size_t len, uint64_t timeout_ms, wgg_http_client_cb cb,
                                    const wgg_http_stream_cbs *stream, void *user) {
+  return wgg_http_client_request_full(cl, host, port, method, target, headers, n, body, len, NULL, timeout_ms, cb,
+                                      stream, user);
+}
+
+int wgg_http_client_request_full(wgg_http_client *cl, const char *host, int port, const char *method,
+                                 const char *target, const wgg_http_header *headers, size_t n, const char *body,
+                                 size_t len, const wgg_http_body_source *src, uint64_t timeout_ms,
+                                 wgg_http_client_cb cb, const wgg_http_stream_cbs *stream, void *user) {
+  if (src && !src->on_want) return -1;
   creq *r = calloc(1, sizeof *r);
   if (!r) return -1;
   char ip[256];
@@ -559,8 +696,10 @@ int wgg_http_client_request_stream(wgg_http_client *cl, const char *host, int po
   wgg_buf b = {0};
   int rc = wgg_buf_printf(&b, "%s %s HTTP/1.1\r\nHost: %s:%d\r\n", method, target, host, port);
   for (size_t i = 0; i < n; i++) rc |= wgg_buf_printf(&b, "%s: %s\r\n", headers[i].name, headers[i].value);
-  rc |= wgg_buf_printf(&b, "Content-Length: %zu\r\nConnection: keep-alive\r\n\r\n", len);
-  if (len) rc |= wgg_buf_append(&b, body, len);
+  if (src && src->length < 0) rc |= wgg_buf_printf(&b, "Transfer-Encoding: chunked\r\n");
+  else rc |= wgg_buf_printf(&b, "Content-Length: %lld\r\n", src ? (long long)src->length : (long long)len);
+  rc |= wgg_buf_printf(&b, "Connection: keep-alive\r\n\r\n");
+  if (!src && len) rc |= wgg_buf_append(&b, body, len);
   if (rc) {
     wgg_buf_free(&b);
     free(r->host);
@@ -577,6 +716,10 @@ int wgg_http_client_request_stream(wgg_http_client *cl, const char *host, int po
   if (stream) {
     r->has_stream = true;
     r->scb = *stream;
+  }
+  if (src) {
+    r->has_src = true;
+    r->src = *src;
   }
   snprintf(r->key, sizeof r->key, "%s:%d", ip, port);
   cl->refs++;

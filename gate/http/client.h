@@ -3,8 +3,9 @@
  * channel). Connections to each host:port are kept alive and reused (a small
  * idle pool per client); a request that finds its pooled connection closed by
  * the peer before any response byte is retried once on a new connection.
- * Responses are parsed with http-parser. One client per loop thread: not
- * thread-safe.
+ * Responses are parsed with http-parser; an answer's body may be streamed
+ * (wgg_http_stream_cbs) and so may a request body (wgg_http_body_source).
+ * One client per loop thread: not thread-safe.
  */
 #ifndef WGG_HTTP_CLIENT_H
 #define WGG_HTTP_CLIENT_H
@@ -102,6 +103,48 @@ void wgg_http_client_stream_resume(wgg_http_client_stream *s);
 /* Aborts a stream: closes the app connection; on_end runs with "aborted"
  * (now, or when the current parse step returns when called from a callback). */
 void wgg_http_client_stream_abort(wgg_http_client_stream *s);
+
+/* Streaming a request body (issue 18.3): a request made with
+ * wgg_http_client_request_full and a body source sends its head with
+ * "Content-Length: length" (or "Transfer-Encoding: chunked" when length is
+ * -1) on a fresh connection (never a pooled one: a body that has begun to
+ * flow cannot be sent again on a stale connection), then takes the body from
+ * the source as the source writes it. */
+typedef struct wgg_http_body_source {
+  int64_t length; /* bytes, or -1: unknown (sent chunked) */
+  /* The client takes body bytes now: first once the connection is up and
+   * the head is on its way, then each time the app connection's write queue
+   * drained below half the mark after wgg_http_client_body_write returned 1.
+   * Never after the request completed (cb or on_end ran). */
+  void (*on_want)(void *user, wgg_http_client_stream *s);
+  /* Optional: the request is over (it completed, failed or was aborted; called
+   * once, before cb / on_end): s is no longer valid. */
+  void (*on_over)(void *user);
+  void *user; /* on_want's and on_over's user (not the request's: layers between may wrap that) */
+} wgg_http_body_source;
+
+/* Queues len bytes of the request body (copied; framed as a chunk when the
+ * length is unknown). Returns 0, 1 when the app connection's queue is at the
+ * back-pressure mark (1 MiB: write no more until on_want), or -1 when the
+ * request is over or more than the announced length was given (the request
+ * is then failed: cb / on_end runs with an error). Only during on_want and
+ * after it, on the client's loop. */
+int wgg_http_client_body_write(wgg_http_client_stream *s, const char *data, size_t len);
+
+/* Ends the request body (the final chunk when chunked). Returns 0, or -1 when
+ * fewer bytes than the announced length were written (the request is failed:
+ * cb / on_end runs with an error) or the request is over. */
+int wgg_http_client_body_end(wgg_http_client_stream *s);
+
+/* wgg_http_client_request_stream with, when src is not NULL, the request body
+ * taken from src (copied) instead of body/len. Returns 0 or -1 as
+ * wgg_http_client_request. Failures before the response (connect refused,
+ * the app closing or resetting the connection during the upload: errmsg
+ * says so) complete the request through cb. */
+int wgg_http_client_request_full(wgg_http_client *cl, const char *host, int port, const char *method,
+                                 const char *target, const wgg_http_header *headers, size_t n, const char *body,
+                                 size_t len, const wgg_http_body_source *src, uint64_t timeout_ms,
+                                 wgg_http_client_cb cb, const wgg_http_stream_cbs *stream, void *user);
 
 /* The loop cl runs on. */
 uv_loop_t *wgg_http_client_loop(const wgg_http_client *cl);

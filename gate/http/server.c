@@ -86,6 +86,17 @@ struct wgg_http_conn {
   int64_t stream_left; /* bytes still due under a Content-Length */
   void (*drain_fn)(void *);
   void *drain_user;
+  /* a request body streamed after dispatch (cfg.stream_body; wgg_http_req_body_read) */
+  bool head_has_body;   /* the head just parsed announces a body */
+  bool stream_later;    /* a chunked body the handler wants streamed, once it passes stream_body_min */
+  bool stream_now;      /* ... it did: drive dispatches it (the prefix becomes the first piece) */
+  bool body_streaming;  /* the in-flight request's body is still being parsed */
+  bool body_paused;     /* its reader asked for a pause */
+  bool body_msg_done;   /* the parser reached its end (delivered by drive) */
+  wgg_http_body_cbs bcb; /* its reader; on_end == NULL while none */
+  void *buser;
+  size_t body_seen;     /* body bytes parsed (against max_body) */
+  wgg_buf pend;         /* body bytes parsed in this drive step, handed over after it */
 };
 
 struct wgg_http_server {
@@ -110,6 +121,7 @@ typedef struct write_req {
 static void conn_close(wgg_http_conn *c);
 static void conn_finish(wgg_http_conn *c);
 static void drive(wgg_http_conn *c);
+static void body_fail(wgg_http_conn *c, int status, const char *msg);
 static void start_reading(wgg_http_conn *c);
 static void notify_gone(wgg_http_conn *c);
 
@@ -135,6 +147,7 @@ static void reset_parse_state(wgg_http_conn *c) {
   c->fail_msg = NULL;
   c->in_value = false;
   c->head_bytes = 0;
+  c->stream_later = c->stream_now = false;
 }
 
 /* ---- timers ---- */
@@ -396,6 +409,8 @@ static int on_headers_complete(http_parser *p) {
       if (!strcasecmp(name, "Expect") && !strcasecmp(value, "100-continue")) c->expect_continue = true;
     }
   }
+  c->head_has_body = !(p->flags & F_SKIPBODY) &&
+                     ((p->flags & F_CHUNKED) || (p->content_length != ULLONG_MAX && p->content_length > 0));
   /* pause here so that drive knows where the head ends and checks its exact
    * size (the callbacks see only parts of it) */
   c->in_head = false;
@@ -409,17 +424,32 @@ static int on_headers_complete(http_parser *p) {
 
 static int on_body(http_parser *p, const char *at, size_t n) {
   wgg_http_conn *c = p->data;
+  if (c->body_streaming) { /* kept for this drive step, handed to the reader after it (outside the parser) */
+    if (n > c->srv->cfg.max_body - c->body_seen) {
+      c->fail_status = 413;
+      return -1;
+    }
+    c->body_seen += n;
+    return wgg_buf_append(&c->pend, at, n);
+  }
   if (c->body.len + n > c->srv->cfg.max_body) {
     c->fail_status = 413;
     return -1;
   }
-  return wgg_buf_append(&c->body, at, n);
+  if (wgg_buf_append(&c->body, at, n)) return -1;
+  if (c->stream_later && c->body.len > c->srv->cfg.stream_body_min) { /* long enough: stream from here */
+    c->stream_later = false;
+    c->stream_now = true;
+    http_parser_pause(p, 1);
+  }
+  return 0;
 }
 
-static int on_message_complete(http_parser *p) {
-  wgg_http_conn *c = p->data;
+/* Builds the request of the head just parsed (url, headers) with the body
+ * buffered so far (moved). Returns NULL on OOM. */
+static wgg_http_req *build_req(wgg_http_conn *c, http_parser *p) {
   wgg_http_req *r = calloc(1, sizeof *r);
-  if (!r) return -1;
+  if (!r) return NULL;
   r->method = (int)p->method;
   r->method_name = http_method_str((enum http_method)p->method);
   r->keep_alive = http_should_keep_alive(p) != 0;
@@ -440,7 +470,7 @@ static int on_message_complete(http_parser *p) {
   r->path = r->url ? wgg_strndup(r->url, q ? (size_t)(q - r->url) : strlen(r->url)) : NULL;
   if (!r->url || !r->body || !r->headers || !r->path) {
     req_free(r);
-    return -1;
+    return NULL;
   }
   r->query = q ? q + 1 : r->url + strlen(r->url);
   /* headers point into one block that the request owns: move it after the array */
@@ -448,7 +478,7 @@ static int on_message_complete(http_parser *p) {
   wgg_http_header *h = realloc(r->headers, arr + c->hdrs.len + 1);
   if (!h) {
     req_free(r);
-    return -1;
+    return NULL;
   }
   r->headers = h;
   char *blk = (char *)h + arr;
@@ -467,6 +497,19 @@ static int on_message_complete(http_parser *p) {
     h[kept++].value = value;
   }
   r->n_headers = kept;
+  return r;
+}
+
+static int on_message_complete(http_parser *p) {
+  wgg_http_conn *c = p->data;
+  if (c->body_streaming) { /* the end of a streamed body: drive tells its reader */
+    reset_parse_state(c);
+    c->body_msg_done = true;
+    http_parser_pause(p, 1);
+    return 0;
+  }
+  wgg_http_req *r = build_req(c, p);
+  if (!r) return -1;
   reset_parse_state(c);
   c->ready = r;
   arm(c, T_NONE, 0);
@@ -501,11 +544,117 @@ static void parse_failed(wgg_http_conn *c, int status, const char *msg) {
   fail_conn(c, status, msg);
 }
 
-/* Parses buffered input and dispatches requests while none is in flight. */
+/* Whether the in-flight request's body may be parsed now. */
+static bool body_parse_ok(const wgg_http_conn *c) {
+  return c->body_streaming && c->bcb.on_end && !c->body_paused;
+}
+
+/* Detaches the body reader and returns whether there was one. */
+static bool body_detach(wgg_http_conn *c, wgg_http_body_cbs *cbs, void **user) {
+  bool had = c->bcb.on_end != NULL;
+  *cbs = c->bcb;
+  *user = c->buser;
+  memset(&c->bcb, 0, sizeof c->bcb);
+  c->buser = NULL;
+  return had;
+}
+
+/* The streamed body failed (status as wgg_http_body_cbs.on_end): nothing
+ * more is parsed on this connection; its reader, if any, is told. */
+static void body_fail(wgg_http_conn *c, int status, const char *msg) {
+  if (!c->body_streaming) return;
+  c->body_streaming = false;
+  c->body_paused = false;
+  c->pend.len = 0;
+  c->want_close = true;
+  c->in_off = c->in_len;
+  wgg_http_body_cbs cbs;
+  void *user;
+  if (body_detach(c, &cbs, &user)) cbs.on_end(user, status, msg);
+}
+
+/* Hands the body bytes parsed in the last step to the reader, then its end
+ * when the parser reached it. */
+static void body_flush(wgg_http_conn *c) {
+  if (c->pend.len && c->bcb.on_data) {
+    size_t n = c->pend.len;
+    c->pend.len = 0;
+    if (c->bcb.on_data(c->buser, c->pend.data, n) == 1 && c->body_streaming) c->body_paused = true;
+  }
+  if (c->body_msg_done && c->body_streaming && c->bcb.on_end) {
+    c->body_msg_done = false;
+    c->body_streaming = false;
+    c->body_paused = false;
+    c->msg_base = c->fed;
+    wgg_http_body_cbs cbs;
+    void *user;
+    body_detach(c, &cbs, &user);
+    cbs.on_end(user, 0, NULL);
+    if (c->eof) notify_gone(c); /* the client half-closed after its body (deferred until the body was read) */
+  }
+}
+
+/* At the end of a head with a body: dispatches the request now when the
+ * server's stream_body says so. Returns whether it did. */
+static bool dispatch_early(wgg_http_conn *c) {
+  bool later = c->stream_now;
+  c->stream_now = false;
+  if (!later && (!c->head_has_body || !c->srv->cfg.stream_body)) return false;
+  c->head_has_body = false;
+  http_parser *p = &c->parser;
+  int64_t length = (p->flags & F_CHUNKED) ? -1 : (int64_t)p->content_length;
+  if (!later && length >= 0 && (uint64_t)length <= c->srv->cfg.stream_body_min) return false;
+  wgg_buf prefix = c->body; /* a chunked body read so far (stream_later): the reader's first piece */
+  memset(&c->body, 0, sizeof c->body);
+  wgg_http_req *r = build_req(c, p);
+  if (!r) { /* parsing goes on; on_message_complete fails the same way */
+    c->body = prefix;
+    return false;
+  }
+  r->body_streams = true;
+  r->body_length = length;
+  if (!later && !c->srv->cfg.stream_body(r, c->srv->cfg.user)) {
+    /* give the URL back: the buffered path builds the request again at the end of the body */
+    if (!c->url.data && r->url) {
+      c->url.data = r->url;
+      c->url.len = strlen(r->url);
+      c->url.cap = c->url.len + 1;
+      r->url = NULL;
+    }
+    req_free(r);
+    return false;
+  }
+  if (length < 0 && !later && c->srv->cfg.stream_body_min) { /* chunked: read the first stream_body_min bytes first */
+    if (!c->url.data && r->url) {
+      c->url.data = r->url;
+      c->url.len = strlen(r->url);
+      c->url.cap = c->url.len + 1;
+      r->url = NULL;
+    }
+    req_free(r);
+    c->stream_later = true;
+    return false;
+  }
+  reset_parse_state(c);
+  c->body_streaming = true;
+  c->body_paused = false;
+  c->body_msg_done = false;
+  wgg_buf_free(&c->pend);
+  c->pend = prefix;
+  c->body_seen = prefix.len;
+  c->ready = r;
+  arm(c, T_NONE, 0);
+  dispatch(c);
+  return true;
+}
+
+/* Parses buffered input and dispatches requests while none is in flight
+ * (and, while one is, the rest of its streamed body when it has a reader). */
 static void drive(wgg_http_conn *c) {
   if (c->driving) return;
   c->driving = true;
-  while (!c->closing && !c->inflight && !c->want_close && c->in_off < c->in_len && !write_backlogged(c)) {
+  while (!c->closing && c->in_off < c->in_len &&
+         (c->inflight ? body_parse_ok(c) : !c->want_close && !write_backlogged(c))) {
     size_t n = http_parser_execute(&c->parser, &settings, c->in + c->in_off, c->in_len - c->in_off);
     c->in_off += n;
     c->fed += n;
@@ -524,12 +673,25 @@ static void drive(wgg_http_conn *c) {
           c->expect_continue = false;
           if (!msg || send_raw(c, msg, sizeof cont - 1, false)) break;
         }
+        dispatch_early(c);
+        continue;
+      }
+      if (c->inflight && (c->pend.len || c->body_msg_done)) {
+        body_flush(c);
+        continue;
+      }
+      if (c->stream_now) {
+        dispatch_early(c);
         continue;
       }
       if (c->ready) {
         c->msg_base = c->fed;
         dispatch(c);
       }
+      continue;
+    }
+    if (e == HPE_OK && c->inflight && c->pend.len) {
+      body_flush(c);
       continue;
     }
     if (e == HPE_OK && c->in_head && c->fed - c->msg_base > c->srv->cfg.max_head) {
@@ -544,14 +706,31 @@ static void drive(wgg_http_conn *c) {
                         : e == HPE_INVALID_VERSION ? "HTTP Version Not Supported"
                                                   : http_errno_description(e);
       if (!c->fail_status && e == HPE_INVALID_VERSION) st = 505;
+      if (c->body_streaming && c->inflight) { /* the in-flight request's body: its handler answers */
+        body_flush(c);
+        body_fail(c, st == 413 ? 413 : 400, st == 413 ? "Request Entity Too Large" : msg);
+        break;
+      }
       parse_failed(c, st, msg);
       break;
     }
   }
   if (c->in_off == c->in_len) c->in_off = c->in_len = 0;
   c->driving = false;
-  if (c->closing || c->want_close) return;
-  if (!c->inflight && write_backlogged(c)) {
+  if (c->closing) return;
+  if (c->inflight) {
+    if (body_parse_ok(c)) {
+      if (!c->eof) {
+        start_reading(c);
+      } else {
+        body_fail(c, 499, "the client closed the connection before sending the whole body");
+        notify_gone(c);
+      }
+    }
+    return;
+  }
+  if (c->want_close) return;
+  if (write_backlogged(c)) {
     /* answers pile up unread: stop reading and parsing until they drain;
      * a queue that makes no progress for the write timeout closes */
     c->write_paused = true;
@@ -560,14 +739,12 @@ static void drive(wgg_http_conn *c) {
     arm(c, T_WRITE, c->srv->cfg.write_timeout_ms);
     return;
   }
-  if (!c->inflight) {
-    if (c->eof) {
-      conn_finish(c);
-      return;
-    }
-    if (c->timer_mode == T_NONE) arm(c, T_IDLE, c->srv->cfg.idle_timeout_ms);
-    start_reading(c);
+  if (c->eof) {
+    conn_finish(c);
+    return;
   }
+  if (c->timer_mode == T_NONE) arm(c, T_IDLE, c->srv->cfg.idle_timeout_ms);
+  start_reading(c);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
@@ -604,11 +781,22 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     uv_read_stop(s);
     c->reading = false;
     /* a request cut off in the middle is dropped; a complete one still runs */
-    if (!c->inflight) conn_finish(c);
-    else notify_gone(c);
+    if (!c->inflight) {
+      conn_finish(c);
+      return;
+    }
+    if (c->body_streaming) { /* a half-close after the body: what is buffered is parsed first (drive decides) */
+      if (body_parse_ok(c)) drive(c);
+      return;
+    }
+    notify_gone(c);
     return;
   }
   c->in_len += (size_t)n;
+  if (c->inflight && body_parse_ok(c)) { /* the rest of a streamed body */
+    drive(c);
+    return;
+  }
   if (c->inflight) { /* pipelined bytes wait; stop reading so a client cannot flood the buffer */
     uv_read_stop(s);
     c->reading = false;
@@ -627,6 +815,7 @@ static void conn_maybe_free(wgg_http_conn *c) {
   struct wgg_http_server *s = c->srv;
   req_free(c->ready);
   reset_parse_state(c);
+  wgg_buf_free(&c->pend);
   free(c->in);
   free(c);
   if (s->draining && !s->n_conns && !s->listeners && s->on_drained) {
@@ -654,6 +843,7 @@ static void notify_gone(wgg_http_conn *c) {
 static void conn_close(wgg_http_conn *c) {
   if (c->closing) return;
   c->closing = true;
+  body_fail(c, 499, "the connection was closed before the whole body was read");
   notify_gone(c);
   struct wgg_http_server *s = c->srv;
   if (c->prev) c->prev->next = c->next;
@@ -743,6 +933,127 @@ static void on_accepted(int fd, void *user) {
 
 /* ---- responses ---- */
 
+/* The in-flight request was answered: a streamed body not read to its end
+ * is abandoned (its reader detached) and the connection must close after the
+ * answer. Returns whether that is so. */
+static bool body_abandon(wgg_http_conn *c) {
+  if (!c->body_streaming) return false;
+  c->body_streaming = false;
+  c->body_paused = c->body_msg_done = false;
+  c->pend.len = 0;
+  memset(&c->bcb, 0, sizeof c->bcb);
+  c->buser = NULL;
+  c->want_close = true;
+  return true;
+}
+
+/* Sends data (owned) and closes lingeringly: the client may still be sending
+ * the body we did not read. */
+static void linger_after(wgg_http_conn *c, char *data, size_t len) {
+  if (c->eof) { /* the client has stopped sending: nothing to linger for */
+    if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = false;
+    arm(c, T_NONE, 0);
+    if (data) send_raw(c, data, len, true);
+    else conn_finish(c);
+    return;
+  }
+  c->lingering = true;
+  c->in_off = c->in_len = 0;
+  arm(c, T_LINGER, LINGER_MS);
+  if (data && send_raw(c, data, len, false)) return;
+  start_reading(c);
+  if (!c->pending_writes && !c->closing && !c->shut_down) {
+    c->shut_down = true;
+    if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shut_down)) conn_close(c);
+  }
+}
+
+int wgg_http_req_body_read(wgg_http_req *req, const wgg_http_body_cbs *cbs, void *user) {
+  wgg_http_conn *c = req->conn;
+  if (!req->body_streams || c->inflight != req || c->bcb.on_end || !cbs->on_end) return -1;
+  req->body_streams = false; /* read once */
+  c->bcb = *cbs;
+  c->buser = user;
+  if (c->closing || !c->body_streaming) { /* gone before the reader came */
+    wgg_http_body_cbs k;
+    void *u;
+    body_detach(c, &k, &u);
+    k.on_end(u, 499, "the client closed the connection before sending the whole body");
+    return 0;
+  }
+  if (c->pend.len || c->body_msg_done) body_flush(c);
+  if (c->inflight == req && c->body_streaming && !c->driving) drive(c);
+  return 0;
+}
+
+void wgg_http_req_body_pause(wgg_http_req *req) {
+  wgg_http_conn *c = req->conn;
+  if (c->inflight == req && c->body_streaming && c->bcb.on_end) c->body_paused = true;
+}
+
+void wgg_http_req_body_resume(wgg_http_req *req) {
+  wgg_http_conn *c = req->conn;
+  if (c->inflight != req || !c->body_paused) return;
+  c->body_paused = false;
+  if (!c->driving) drive(c);
+}
+
+typedef struct body_buffering {
+  wgg_http_req *req;
+  wgg_buf b;
+  void (*done)(wgg_http_req *, int, const char *, void *);
+  void *user;
+} body_buffering;
+
+static int buffer_data(void *user, const char *data, size_t len) {
+  body_buffering *bb = user;
+  if (wgg_buf_append(&bb->b, data, len)) { /* out of memory: the body cannot be whole */
+    wgg_http_conn *c = bb->req->conn;
+    c->body_msg_done = false;
+    body_fail(c, 413, "out of memory while reading the request body");
+    return 0;
+  }
+  return 0;
+}
+
+static void buffer_end(void *user, int status, const char *errmsg) {
+  body_buffering *bb = user;
+  wgg_http_req *req = bb->req;
+  if (!status) {
+    if (!bb->b.data && wgg_buf_append(&bb->b, "", 0)) status = 413, errmsg = "out of memory";
+  }
+  if (!status) {
+    free(req->body);
+    req->body = bb->b.data;
+    req->body_len = bb->b.len;
+  } else {
+    wgg_buf_free(&bb->b);
+  }
+  void (*done)(wgg_http_req *, int, const char *, void *) = bb->done;
+  void *u = bb->user;
+  free(bb);
+  done(req, status, errmsg, u);
+}
+
+int wgg_http_req_body_buffer(wgg_http_req *req, void (*done)(wgg_http_req *, int, const char *, void *), void *user) {
+  if (!req->body_streams) {
+    done(req, 0, NULL, user);
+    return 0;
+  }
+  body_buffering *bb = calloc(1, sizeof *bb);
+  if (!bb) return -1;
+  bb->req = req;
+  bb->done = done;
+  bb->user = user;
+  static const wgg_http_body_cbs cbs = {buffer_data, buffer_end};
+  if (wgg_http_req_body_read(req, &cbs, bb)) {
+    free(bb);
+    return -1;
+  }
+  return 0;
+}
+
 void wgg_http_respond(wgg_http_req *req, int status, const char *content_type, const wgg_http_header *headers,
                       size_t n, const char *body, size_t len) {
   if (req->respond_hook) {
@@ -760,6 +1071,7 @@ void wgg_http_respond(wgg_http_req *req, int status, const char *content_type, c
     conn_maybe_free(c);
     return;
   }
+  bool unread = body_abandon(c);
   bool no_body = status == 204 || status == 304 || (status >= 100 && status < 200);
   if (c->srv->draining || c->eof) c->want_close = true;
   wgg_buf b = {0};
@@ -773,6 +1085,10 @@ void wgg_http_respond(wgg_http_req *req, int status, const char *content_type, c
   if (rc) {
     wgg_buf_free(&b);
     conn_close(c);
+    return;
+  }
+  if (unread) {
+    linger_after(c, b.data, b.len);
     return;
   }
   if (send_raw(c, b.data, b.len, c->want_close)) return;
@@ -858,6 +1174,7 @@ void wgg_http_stream_end(wgg_http_req *req, bool ok) {
     conn_maybe_free(c);
     return;
   }
+  bool unread = body_abandon(c);
   if (!begun || !ok || (!c->stream_chunked && c->stream_left != 0)) { /* cut off: never complete-looking */
     c->want_close = true;
     if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
@@ -872,7 +1189,14 @@ void wgg_http_stream_end(wgg_http_req *req, bool ok) {
       conn_close(c);
       return;
     }
+    if (unread) {
+      linger_after(c, z, 5);
+      return;
+    }
     if (send_raw(c, z, 5, c->want_close)) return;
+  } else if (unread) {
+    linger_after(c, NULL, 0);
+    return;
   } else if (c->want_close) {
     conn_finish(c);
   }

@@ -7,7 +7,9 @@
  * RFC 9112 framing checks (400/501/505: see docs/sidecar.md), header-read,
  * whole-request-read and keep-alive idle timeouts, a lingering close after
  * error answers, accept back-off on EMFILE/ENFILE, and a drain for graceful
- * shutdown. One server per loop thread; several servers may listen on the
+ * shutdown. Answers may be streamed (wgg_http_stream_*) and, for requests
+ * the handler asks for at the end of their head (stream_body), so may request
+ * bodies (wgg_http_req_body_read), with back-pressure both ways. One server per loop thread; several servers may listen on the
  * same port (SO_REUSEPORT) so the kernel spreads connections.
  */
 #ifndef WGG_HTTP_SERVER_H
@@ -60,6 +62,13 @@ struct wgg_http_req {
    * it later with wgg_http_respond (into the void). Never called after that. */
   void (*on_gone)(wgg_http_req *req, void *user);
   void *gone_user;
+  /* Set when the request was dispatched at the end of its head, before its
+   * body was read (wgg_http_server_config.stream_body said so): body is ""
+   * until the handler reads it with wgg_http_req_body_read (streamed) or
+   * wgg_http_req_body_buffer (whole, into body/body_len). body_length is the
+   * announced Content-Length, or -1 when the body is chunked. */
+  bool body_streams;
+  int64_t body_length;
   wgg_http_conn *conn; /* private */
 };
 
@@ -83,6 +92,17 @@ typedef struct wgg_http_server_config {
   /* optional: called in wgg_http_respond with the request's tag, its status
    * and the time since dispatch in nanoseconds (for metrics) */
   void (*observe)(int tag, int method, int status, uint64_t ns, void *user);
+  /* optional (issue 18.3): called at the end of the head of a request that
+   * has a body (req as dispatched, body_streams set, nothing of the body
+   * read); true dispatches it now with its body streamed (see
+   * wgg_http_req.body_streams), false reads the whole body first as usual
+   * (req is then discarded). */
+  bool (*stream_body)(const wgg_http_req *req, void *user);
+  /* bodies of up to this many bytes are read whole, never streamed: a
+   * Content-Length up to it is not offered to stream_body; a chunked body
+   * offered and accepted is read this far first and streams only when it is
+   * longer (its first piece is then what was read) */
+  size_t stream_body_min;
 } wgg_http_server_config;
 
 typedef struct wgg_http_server wgg_http_server;
@@ -150,6 +170,47 @@ void wgg_http_stream_on_drain(wgg_http_req *req, void (*fn)(void *user), void *u
  * the connection is closed, so the client sees a cut-off body (short of the
  * Content-Length, or no terminating chunk), never a complete-looking one. */
 void wgg_http_stream_end(wgg_http_req *req, bool ok);
+
+/* Reading a streamed request body (wgg_http_req.body_streams). */
+typedef struct wgg_http_body_cbs {
+  /* A piece of the body (valid during the call). Return 0 to go on, 1 to
+   * pause reading from the client (the socket is no longer read, so the
+   * client's TCP window closes) until wgg_http_req_body_resume. */
+  int (*on_data)(void *user, const char *data, size_t len);
+  /* The end, exactly once, unless req is answered first (answering detaches
+   * the reader: no call after that). status 0: the body arrived complete;
+   * 413: it passed max_body (chunked; an announced Content-Length over it was
+   * refused before dispatch); 400: malformed chunked framing; 499: the client
+   * closed the connection (or it was closed) before the body was complete.
+   * errmsg says why (static), NULL for 0. The handler still answers req. */
+  void (*on_end)(void *user, int status, const char *errmsg);
+} wgg_http_body_cbs;
+
+/* Starts reading req's streamed body into cbs (copied): pieces are handed
+ * over as they are parsed, on req->loop (possibly during this call).
+ * Answering req before the end (wgg_http_respond, wgg_http_stream_end) is
+ * allowed: the rest of the body is not read, the answer carries
+ * "Connection: close" and the connection closes lingeringly after it (as
+ * nginx), so the client reads the answer rather than a reset. Returns 0, or
+ * -1 when req has no streamed body or a reader already. */
+int wgg_http_req_body_read(wgg_http_req *req, const wgg_http_body_cbs *cbs, void *user);
+
+/* Pauses reading a streamed body (as on_data returning 1 does; between two
+ * pieces: nothing more is handed over until wgg_http_req_body_resume). */
+void wgg_http_req_body_pause(wgg_http_req *req);
+
+/* Resumes a body paused by on_data returning 1 or wgg_http_req_body_pause. No-op otherwise. */
+void wgg_http_req_body_resume(wgg_http_req *req);
+
+/* Reads req's streamed body whole into req->body / body_len (NUL-terminated,
+ * bounded by max_body), then calls done(req, status, errmsg, user) with
+ * on_end's status and errmsg (0 / NULL: body_streams is now false and the
+ * request looks as if it had been buffered from the start). On failure the
+ * handler answers req (413 "Request Entity Too Large" for 413). A request
+ * whose body does not stream calls done at once. Returns 0, or -1 on OOM
+ * (done not called). */
+int wgg_http_req_body_buffer(wgg_http_req *req, void (*done)(wgg_http_req *req, int status, const char *errmsg, void *user),
+                             void *user);
 
 /* Returns the value of header name (case-insensitive), or NULL. */
 const char *wgg_http_req_header(const wgg_http_req *req, const char *name);

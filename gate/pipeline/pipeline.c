@@ -59,6 +59,8 @@ struct run {
   void *cb_user;
   char *call_err; /* why the app call failed (no response) */
   wgg_pipeline_send_fn send; /* the transport when it is not cl (wgg_pipeline_call_via) */
+  bool has_src;              /* the request body streams from src (wgg_pipeline_call_src) */
+  wgg_http_body_source src;
   void *send_ctx;
   /* time slices */
   wgg_slice slice;  /* queued while stage `parked` waits for its next slice */
@@ -385,8 +387,10 @@ static void call_terminal(run *r) {
   int rc = !h ? -1
            : r->send ? r->send(r->send_ctx, r->loop, r->ex.method, r->ex.uri, h, k, r->ex.req_body.data,
                                r->ex.req_body.len, r->timeout_ms, call_response, r)
-                     : wgg_http_client_request(r->cl, r->host, r->port, r->ex.method, r->ex.uri, h, k,
-                                               r->ex.req_body.data, r->ex.req_body.len, r->timeout_ms, call_response, r);
+                     : wgg_http_client_request_full(r->cl, r->host, r->port, r->ex.method, r->ex.uri, h, k,
+                                                    r->ex.req_body.data, r->ex.req_body.len,
+                                                    r->has_src ? &r->src : NULL, r->timeout_ms, call_response,
+                                                    NULL, r);
   if (rc) {
     wgg_exchange_fail(&r->ex, 500, "out of memory");
     unwind(r, r->pl->n);
@@ -416,12 +420,43 @@ int wgg_pipeline_call(wgg_pipeline *pl, uv_loop_t *loop, wgg_http_client *cl, co
                                timeout_ms, cb, user);
 }
 
+static int call_via(wgg_pipeline *pl, uv_loop_t *loop, wgg_pipeline_send_fn send, void *send_ctx, const char *host,
+                    int port, const char *method, const char *target, const wgg_http_header *headers, size_t n,
+                    const char *body, size_t len, const wgg_http_body_source *src, const char *source,
+                    uint64_t timeout_ms, wgg_http_client_cb cb, void *user);
+
+bool wgg_pipeline_body_opaque(wgg_pipeline *pl) {
+  for (size_t i = 0; i < pl->n; i++)
+    if (wgg_wasm_mw_touches_body(pl->mws[i])) return false;
+  return true;
+}
+
+int wgg_pipeline_call_src(wgg_pipeline *pl, uv_loop_t *loop, wgg_http_client *cl, const char *host, int port,
+                          const char *method, const char *target, const wgg_http_header *headers, size_t n,
+                          const char *body, size_t len, const wgg_http_body_source *src, const char *source,
+                          uint64_t timeout_ms, wgg_http_client_cb cb, void *user) {
+  return call_via(pl, loop, NULL, cl, host, port, method, target, headers, n, src ? NULL : body, src ? 0 : len, src,
+                  source, timeout_ms, cb, user);
+}
+
 int wgg_pipeline_call_via(wgg_pipeline *pl, uv_loop_t *loop, wgg_pipeline_send_fn send, void *send_ctx,
                           const char *host, int port, const char *method, const char *target,
                           const wgg_http_header *headers, size_t n, const char *body, size_t len, const char *source,
                           uint64_t timeout_ms, wgg_http_client_cb cb, void *user) {
+  return call_via(pl, loop, send, send_ctx, host, port, method, target, headers, n, body, len, NULL, source,
+                  timeout_ms, cb, user);
+}
+
+static int call_via(wgg_pipeline *pl, uv_loop_t *loop, wgg_pipeline_send_fn send, void *send_ctx, const char *host,
+                    int port, const char *method, const char *target, const wgg_http_header *headers, size_t n,
+                    const char *body, size_t len, const wgg_http_body_source *src, const char *source,
+                    uint64_t timeout_ms, wgg_http_client_cb cb, void *user) {
   run *r = run_new(pl, loop);
   if (!r) return -1;
+  if (src && !send) {
+    r->has_src = true;
+    r->src = *src;
+  }
   r->send = send;
   r->send_ctx = send ? send_ctx : NULL;
   wgg_http_client *cl = send ? NULL : send_ctx;

@@ -99,6 +99,19 @@ int wgg_pipeline_call(wgg_pipeline *pl, uv_loop_t *loop, wgg_http_client *cl, co
 /* The transport behind an outbound chain when it is not the HTTP client (a wasm app hosted
  * in-process, wasmhost/app.h): sends the request as the guests left it, with
  * wgg_http_client_request's contract (cb runs once unless it returns -1). */
+/* Whether no guest of pl can see or change a body (none imports read_body
+ * or write_body; checked against the current modules, which a reload may
+ * change): a request body may then stream past the chain. */
+bool wgg_pipeline_body_opaque(wgg_pipeline *pl);
+
+/* wgg_pipeline_call with, when src is not NULL, the request body streamed
+ * from src to the terminal call (body/len ignored; guests see an empty body:
+ * only with wgg_pipeline_body_opaque). */
+int wgg_pipeline_call_src(wgg_pipeline *pl, uv_loop_t *loop, wgg_http_client *cl, const char *host, int port,
+                          const char *method, const char *target, const wgg_http_header *headers, size_t n,
+                          const char *body, size_t len, const wgg_http_body_source *src, const char *source,
+                          uint64_t timeout_ms, wgg_http_client_cb cb, void *user);
+
 typedef int (*wgg_pipeline_send_fn)(void *ctx, uv_loop_t *loop, const char *method, const char *target,
                                     const wgg_http_header *headers, size_t n, const char *body, size_t len,
                                     uint64_t timeout_ms, wgg_http_client_cb cb, void *user);
@@ -161,6 +174,8 @@ typedef struct wgg_pool_wait {
 } wgg_pool_wait;
 wgg_hw_instance *wgg_wasm_mw_acquire(wgg_wasm_mw *mw, uv_loop_t *loop, wgg_pool_wait *wait, wgg_pool_cb cb,
                                      void *user, wgg_err *err, int *status);
+/* Whether mw's current guest imports read_body or write_body. */
+bool wgg_wasm_mw_touches_body(wgg_wasm_mw *mw);
 /* Returns an instance after its request: back to the pool, to a waiter, or
  * freed when `broken` (it trapped) or its module was replaced. */
 void wgg_wasm_mw_release(wgg_wasm_mw *mw, uv_loop_t *loop, wgg_hw_instance *inst, bool broken);

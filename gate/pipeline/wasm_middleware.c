@@ -163,6 +163,13 @@ int wgg_wasm_mw_reload(wgg_wasm_mw *mw, wgg_err *err) {
 }
 
 const char *wgg_wasm_mw_file(const wgg_wasm_mw *mw) { return mw->file; }
+
+bool wgg_wasm_mw_touches_body(wgg_wasm_mw *mw) {
+  pthread_mutex_lock(&mw->mu);
+  bool t = !mw->current || wgg_hw_module_touches_body(mw->current);
+  pthread_mutex_unlock(&mw->mu);
+  return t;
+}
 const char *wgg_wasm_mw_name(const wgg_wasm_mw *mw) { return mw->name; }
 
 void wgg_wasm_mw_free(wgg_wasm_mw *mw) {
@@ -236,6 +243,88 @@ static void on_wait_timer(uv_timer_t *t) {
   w->cb(w->user, NULL, 503, "wasm: no guest instance became free in time");
 }
 
+/* Queues wait on p for at most ms; cb runs when an instance is granted or on timeout. */
+static int enqueue_wait(wgg_loop_pool *p, uv_loop_t *loop, wgg_pool_wait *wait, wgg_pool_cb cb, void *user,
+                        uint64_t ms) {
+  memset(wait, 0, sizeof *wait);
+  wait->cb = cb;
+  wait->user = user;
+  wait->pool = p;
+  if (!(wait->timer = malloc(sizeof *wait->timer))) return -1;
+  uv_timer_init(loop, wait->timer);
+  wait->timer->data = wait;
+  uv_timer_start(wait->timer, on_wait_timer, ms, 0);
+  if (p->tail) p->tail->next = wait;
+  else p->head = wait;
+  p->tail = wait;
+  return 0;
+}
+
+static bool grant(wgg_loop_pool *p, wgg_hw_instance *inst);
+static void give(wgg_loop_pool *p, wgg_hw_instance *inst);
+
+/* ---- making instances off the loop ----
+ * Instantiation runs the start section, _start and the first compilations:
+ * guest code with no time slices (issue 18.9), so it runs on the libuv
+ * thread pool, bounded by its own deadline (ten request budgets), and the
+ * instance goes to the loop's first waiter when ready. */
+
+typedef struct make_job {
+  uv_work_t work;
+  wgg_wasm_mw *mw;
+  wgg_loop_pool *p;
+  wgg_hw_instance *inst;
+  wgg_err err;
+} make_job;
+
+static void make_work(uv_work_t *w) {
+  make_job *j = w->data;
+  j->inst = make_instance(j->mw, &j->err);
+}
+
+static void make_done(uv_work_t *w, int status) {
+  make_job *j = w->data;
+  wgg_loop_pool *p = j->p;
+  (void)status;
+  if (j->inst) {
+    give(p, j->inst);
+  } else {
+    p->live--;
+    wgg_warn("wasm: middleware %s: %s", j->mw->name, j->err.msg);
+    wgg_pool_wait *wt = p->head; /* the first waiter learns why */
+    if (wt) {
+      p->head = wt->next;
+      if (!p->head) p->tail = NULL;
+      uv_close((uv_handle_t *)wt->timer, timer_closed);
+      wt->timer = NULL;
+      wt->cb(wt->user, NULL, 500, j->err.msg);
+    }
+  }
+  free(j);
+}
+
+/* Starts making one instance for p (counted in live at once). Returns 0 or -1 (OOM). */
+static int make_async(wgg_wasm_mw *mw, wgg_loop_pool *p, uv_loop_t *loop) {
+  make_job *j = calloc(1, sizeof *j);
+  if (!j) return -1;
+  j->mw = mw;
+  j->p = p;
+  j->work.data = j;
+  if (uv_queue_work(loop, &j->work, make_work, make_done)) {
+    free(j);
+    return -1;
+  }
+  p->live++;
+  return 0;
+}
+
+/* How long a request may wait for an instance being made: its instantiation
+ * budget (ten request deadlines, at least a second) plus poolTimeout. */
+static uint64_t make_wait_ms(const wgg_wasm_mw *mw) {
+  uint64_t d = mw->settings.deadline_ms ? mw->settings.deadline_ms * 10 : 10000;
+  return (d < 1000 ? 1000 : d) + mw->pool_timeout_ms + 1000;
+}
+
 wgg_hw_instance *wgg_wasm_mw_acquire(wgg_wasm_mw *mw, uv_loop_t *loop, wgg_pool_wait *wait, wgg_pool_cb cb,
                                      void *user, wgg_err *err, int *status) {
   *status = 0;
@@ -253,24 +342,28 @@ wgg_hw_instance *wgg_wasm_mw_acquire(wgg_wasm_mw *mw, uv_loop_t *loop, wgg_pool_
     return seed;
   }
   wgg_hw_instance_free(seed);
-  if (p->live < mw->per_loop) {
-    wgg_hw_instance *i = make_instance(mw, err);
-    if (!i) return *status = 500, NULL;
-    p->live++;
-    return i;
+  if (p->live < mw->per_loop) { /* a new one, made off the loop; this request waits for it */
+    if (enqueue_wait(p, loop, wait, cb, user, make_wait_ms(mw)))
+      return *status = 500, wgg_err_set(err, "out of memory"), NULL;
+    if (make_async(mw, p, loop)) {
+      p->tail = NULL; /* undo the wait: it is the only one not yet seen by anyone but us */
+      for (wgg_pool_wait **pp = &p->head, *prev = NULL; *pp; prev = *pp, pp = &(*pp)->next)
+        if (*pp == wait) {
+          *pp = wait->next;
+          p->tail = prev;
+          break;
+        }
+      if (p->tail) /* find the real tail again */
+        while (p->tail->next) p->tail = p->tail->next;
+      uv_close((uv_handle_t *)wait->timer, timer_closed);
+      wait->timer = NULL;
+      return *status = 500, wgg_err_set(err, "out of memory"), NULL;
+    }
+    return NULL;
   }
   if (!mw->pool_timeout_ms) return *status = 503, wgg_err_set(err, "wasm: no guest instance free"), NULL;
-  memset(wait, 0, sizeof *wait);
-  wait->cb = cb;
-  wait->user = user;
-  wait->pool = p;
-  if (!(wait->timer = malloc(sizeof *wait->timer))) return *status = 500, wgg_err_set(err, "out of memory"), NULL;
-  uv_timer_init(loop, wait->timer);
-  wait->timer->data = wait;
-  uv_timer_start(wait->timer, on_wait_timer, mw->pool_timeout_ms, 0);
-  if (p->tail) p->tail->next = wait;
-  else p->head = wait;
-  p->tail = wait;
+  if (enqueue_wait(p, loop, wait, cb, user, mw->pool_timeout_ms))
+    return *status = 500, wgg_err_set(err, "out of memory"), NULL;
   return NULL;
 }
 
@@ -292,16 +385,15 @@ void wgg_wasm_mw_release(wgg_wasm_mw *mw, uv_loop_t *loop, wgg_hw_instance *inst
   if (broken || !is_current(mw, inst)) {
     wgg_hw_instance_free(inst);
     p->live--;
-    if (!p->head) return;
-    wgg_err e;
-    wgg_hw_instance *fresh = make_instance(mw, &e);
-    if (!fresh) {
-      wgg_warn("wasm: middleware %s: %s", mw->name, e.msg);
-      return; /* the waiter times out with 503 */
-    }
-    p->live++;
-    inst = fresh;
+    if (p->head && make_async(mw, p, loop)) /* a replacement for the waiters, made off the loop */
+      wgg_warn("wasm: middleware %s: out of memory", mw->name); /* the waiter times out with 503 */
+    return;
   }
+  give(p, inst);
+}
+
+/* Hands inst to the first waiter, or keeps it idle. */
+static void give(wgg_loop_pool *p, wgg_hw_instance *inst) {
   if (grant(p, inst)) return;
   if (p->n_idle == p->cap) {
     size_t cap = p->cap ? p->cap * 2 : 8;

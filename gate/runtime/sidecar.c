@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "api/api.h"
+#include "api/invoke_pipe.h"
 #include "api/appchannel.h"
 #include "wasmhost/app.h"
 #include "api/executor.h"
@@ -159,6 +160,8 @@ static void worker_main(void *p) {
       .handler = wgg_api_handle,
       .user = w->api,
       .observe = wgg_api_observe,
+      .stream_body = wgg_api_stream_body,
+      .stream_body_min = WGG_INVOKE_STREAM_MIN,
   };
   uv_loop_init(&w->loop);
   w->loop.data = wgg_http_client_new(&w->loop); /* the app channel of this loop (NULL: OOM, invoke answers 500) */
@@ -530,6 +533,16 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
   uv_mutex_init(&m.notify_mu);
   uv_async_init(&loop, &m.worker_done, on_worker_done);
   m.worker_done.data = &m;
+  /* Signals are caught before the first worker serves: a SIGTERM that comes
+   * while the rest starts (CI saw one right after the first answers) is
+   * handled once the main loop runs, never the default action (exit -15). */
+  uv_signal_init(&loop, &m.sigterm);
+  uv_signal_init(&loop, &m.sigint);
+  uv_signal_init(&loop, &m.sighup);
+  m.sighup.data = m.sigterm.data = m.sigint.data = &m;
+  uv_signal_start(&m.sigterm, on_signal, SIGTERM);
+  uv_signal_start(&m.sigint, on_signal, SIGINT);
+  uv_signal_start(&m.sighup, on_sighup, SIGHUP);
   if (rc == 0 && !(m.inputs = wgg_inputs_start(&loop, api, err))) rc = -1;
   size_t started = 0;
   for (; rc == 0 && started < n_workers; started++) {
@@ -561,17 +574,11 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
   else if (rc == 0 && o->enable_metrics && o->metrics_port > 0) rc = start_metrics(&m, o, addrs, n_addrs, err);
   if (rc == 0) rc = wgg_api_start_pubsub(api, err);
   if (rc == 0) rc = wgg_hosted_start(hosted, &loop, err);
-  uv_signal_init(&loop, &m.sigterm);
-  uv_signal_init(&loop, &m.sigint);
-  uv_signal_init(&loop, &m.sighup);
   uv_timer_init(&loop, &m.deadline);
   uv_timer_init(&loop, &m.app_probe);
   uv_timer_init(&loop, &m.nr_renew);
-  m.sighup.data = m.sigterm.data = m.sigint.data = m.deadline.data = m.app_probe.data = m.nr_renew.data = &m;
+  m.deadline.data = m.app_probe.data = m.nr_renew.data = &m;
   if (rc == 0) {
-    uv_signal_start(&m.sigterm, on_signal, SIGTERM);
-    uv_signal_start(&m.sigint, on_signal, SIGINT);
-    uv_signal_start(&m.sighup, on_sighup, SIGHUP);
     wgg_pipeline_watch(&api->http_pipeline, &loop, 500); /* a changed file:// guest is reloaded */
     wgg_pipeline_watch(&api->app_http_pipeline, &loop, 500);
     api->shutdown_ctx = &m;

@@ -55,6 +55,11 @@ wgg_hw_module *wgg_hw_module_new(const uint8_t *bytes, size_t len, const wgg_hw_
 
 /* Reference counting (thread-safe). unref frees the module at zero. */
 void wgg_hw_module_ref(wgg_hw_module *m);
+
+/* Whether the guest imports http_handler.read_body or write_body: a guest
+ * that does not can never see or change a body, so the body may stream past
+ * it (issue 18.3). */
+bool wgg_hw_module_touches_body(const wgg_hw_module *m);
 void wgg_hw_module_unref(wgg_hw_module *m);
 const char *wgg_hw_module_name(const wgg_hw_module *m);
 /* Features enabled outside a request (during _start): the middleware-wide set

@@ -17,6 +17,7 @@ struct wgg_hw_module {
   uint64_t deadline_ms;
   uint32_t max_memory_pages;
   bool imports_wasi;
+  bool touches_body; /* imports read_body or write_body: may read or replace a body */
   int refs;          /* atomic */
   uint32_t features; /* atomic: enabled outside a request (middleware-wide) */
 };

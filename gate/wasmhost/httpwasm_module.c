@@ -96,8 +96,11 @@ wgg_hw_module *wgg_hw_module_new(const uint8_t *bytes, size_t len, const wgg_hw_
   uint32_t ni = wg_module_import_count(mod);
   for (uint32_t i = 0; i < ni; i++) {
     wg_extern_desc d;
-    if (wg_module_import(mod, i, &d) && d.module_len == 22 && !memcmp(d.module, "wasi_snapshot_preview1", 22))
-      m->imports_wasi = true;
+    if (!wg_module_import(mod, i, &d)) continue;
+    if (d.module_len == 22 && !memcmp(d.module, "wasi_snapshot_preview1", 22)) m->imports_wasi = true;
+    if (d.module_len == 12 && !memcmp(d.module, "http_handler", 12) && d.name_len == 9 &&
+        (!memcmp(d.name, "read_body", 9) || !memcmp(d.name, "write_body", 9)))
+      m->touches_body = true;
   }
   wgg_wasm_ticker_start();
   return m;
@@ -239,6 +242,10 @@ fail:
   free(imports);
   wgg_hw_instance_free(i);
   return NULL;
+}
+
+bool wgg_hw_module_touches_body(const wgg_hw_module *m) {
+  return m->touches_body;
 }
 
 void wgg_hw_instance_free(wgg_hw_instance *i) {

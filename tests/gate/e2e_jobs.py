@@ -96,12 +96,12 @@ sc = Sidecar(BIN, app_id="japp", args=["--app-port", str(app_port)])
 sc.start()
 
 # one-shot job with data: GET shows it, the app receives it once, then it is gone
+t0 = time.time()  # before scheduling: a slow GET below (loaded machine) must not count against the dueTime
 r = jobs(sc, "POST", "once", {"dueTime": "1s", "data": {"k": "v", "n": [1, 2]}})
 check(r[0] == 204 and r[2] == b"", f"schedule: {r}")
 st, _, body = jobs(sc, "GET", "once")
 check(st == 200 and json.loads(body) == {"name": "once", "dueTime": "1s", "data": {
     "@type": "type.googleapis.com/google.protobuf.Value", "value": {"k": "v", "n": [1, 2]}}}, f"get: {st} {body!r}")
-t0 = time.time()
 d = wait_for("/job/once")
 check(d is not None, "the app received /job/once")
 if d:
