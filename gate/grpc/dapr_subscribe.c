@@ -16,6 +16,7 @@
 
 #include "google/protobuf/struct.pb-c.h"
 #include "grpc/dapr_internal.h"
+#include "grpc/topic_event.h"
 #include "pubsub/runtime.h"
 #include "util/log.h"
 
@@ -43,192 +44,25 @@ typedef struct sstream {
   char *pubsub, *topic; /* of the initial request (set before attaching) */
 } sstream;
 
-/* ---- the CloudEvent as a TopicEventRequest (daprd's GRPCEnvelopeFromSubscriptionMessage) ---- */
-
-typedef struct arena {
-  void **p;
-  size_t n, cap;
-  bool oom;
-} arena;
-
-static void *aalloc(arena *a, size_t size) {
-  if (a->n == a->cap) {
-    size_t cap = a->cap ? a->cap * 2 : 16;
-    void **g = realloc(a->p, cap * sizeof *g);
-    if (!g) return a->oom = true, NULL;
-    a->p = g;
-    a->cap = cap;
-  }
-  void *x = calloc(1, size ? size : 1);
-  if (!x) return a->oom = true, NULL;
-  return a->p[a->n++] = x;
-}
-
-static void afree(arena *a) {
-  for (size_t i = 0; i < a->n; i++) free(a->p[i]);
-  free(a->p);
-}
-
-static Google__Protobuf__Struct *to_struct(arena *a, json_t *obj, bool skip_ce);
-
-/* A JSON value as a google.protobuf.Value (strings borrowed from j). */
-static Google__Protobuf__Value *to_value(arena *a, json_t *j) {
-  Google__Protobuf__Value *v = aalloc(a, sizeof *v);
-  if (!v) return NULL;
-  google__protobuf__value__init(v);
-  switch (json_typeof(j)) {
-    case JSON_OBJECT:
-      v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_STRUCT_VALUE;
-      v->struct_value = to_struct(a, j, false);
-      break;
-    case JSON_ARRAY: {
-      Google__Protobuf__ListValue *l = aalloc(a, sizeof *l);
-      if (!l) return NULL;
-      google__protobuf__list_value__init(l);
-      size_t n = json_array_size(j);
-      l->values = aalloc(a, n * sizeof *l->values);
-      for (size_t i = 0; l->values && i < n; i++) l->values[l->n_values++] = to_value(a, json_array_get(j, i));
-      v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_LIST_VALUE;
-      v->list_value = l;
-      break;
-    }
-    case JSON_STRING:
-      v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_STRING_VALUE;
-      v->string_value = (char *)json_string_value(j);
-      break;
-    case JSON_INTEGER:
-    case JSON_REAL:
-      v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_NUMBER_VALUE;
-      v->number_value = json_number_value(j);
-      break;
-    case JSON_TRUE:
-    case JSON_FALSE:
-      v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_BOOL_VALUE;
-      v->bool_value = json_is_true(j);
-      break;
-    default:
-      v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_NULL_VALUE;
-      v->null_value = GOOGLE__PROTOBUF__NULL_VALUE__NULL_VALUE;
-      break;
-  }
-  return v;
-}
-
-/* The CloudEvent attributes daprd does not repeat in extensions. */
-static bool ce_core(const char *k) {
-  static const char *const core[] = {"id", "source", "datacontenttype", "type", "specversion", "data", "data_base64"};
-  for (size_t i = 0; i < sizeof core / sizeof *core; i++)
-    if (!strcmp(core[i], k)) return true;
-  return false;
-}
-
-static Google__Protobuf__Struct *to_struct(arena *a, json_t *obj, bool skip_ce) {
-  Google__Protobuf__Struct *s = aalloc(a, sizeof *s);
-  if (!s) return NULL;
-  google__protobuf__struct__init(s);
-  s->fields = aalloc(a, json_object_size(obj) * sizeof *s->fields);
-  const char *k;
-  json_t *v;
-  json_object_foreach(obj, k, v) {
-    if (!s->fields || (skip_ce && ce_core(k))) continue;
-    Google__Protobuf__Struct__FieldsEntry *e = aalloc(a, sizeof *e);
-    if (!e) break;
-    google__protobuf__struct__fields_entry__init(e);
-    e->key = (char *)k;
-    e->value = to_value(a, v);
-    s->fields[s->n_fields++] = e;
-  }
-  return s;
-}
-
-static const char *ce_str(json_t *ce, const char *k) {
-  const char *v = json_string_value(json_object_get(ce, k));
-  return v ? v : "";
-}
-
-/* Standard base64 (padding optional) into out (at least 3/4 of len); returns
- * the byte count or -1 on a bad character. */
-static ssize_t unbase64(const char *in, uint8_t *out) {
-  size_t n = 0;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (; *in && *in != '='; in++) {
-    const char *tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    const char *p = strchr(tbl, *in);
-    if (!p) return -1;
-    acc = acc << 6 | (uint32_t)(p - tbl);
-    if ((bits += 6) >= 8) {
-      bits -= 8;
-      out[n++] = (uint8_t)(acc >> bits);
-    }
-  }
-  return (ssize_t)n;
-}
-
-static bool ct_is_string(const char *ct) {
-  return !strncasecmp(ct, "text/", 5) || strcasestr(ct, "xml") != NULL;
-}
-
-static bool ct_is_json(const char *ct) {
-  return !strncasecmp(ct, "application/json", 16) || strcasestr(ct, "+json") != NULL;
-}
-
 /* Packs ce as a SubscribeTopicEventsResponseAlpha1 event message into *out. Returns 0 or -1. */
 static int pack_event(sstream *ss, json_t *ce, const char *pubsub, const char *topic, uint8_t **out, size_t *len) {
   (void)ss;
-  Dapr__Proto__Runtime__V1__TopicEventRequest ev = DAPR__PROTO__RUNTIME__V1__TOPIC_EVENT_REQUEST__INIT;
-  ev.id = (char *)ce_str(ce, "id");
-  ev.source = (char *)ce_str(ce, "source");
-  ev.type = (char *)ce_str(ce, "type");
-  ev.spec_version = (char *)ce_str(ce, "specversion");
-  ev.data_content_type = (char *)ce_str(ce, "datacontenttype");
-  ev.topic = (char *)topic;
-  ev.pubsub_name = (char *)pubsub;
-  ev.path = "/";
-  uint8_t *data = NULL;
-  char *dumped = NULL;
-  json_t *b64 = json_object_get(ce, "data_base64"), *d = json_object_get(ce, "data");
-  if (json_is_string(b64)) {
-    const char *s = json_string_value(b64);
-    data = malloc(strlen(s) + 1);
-    ssize_t n = data ? unbase64(s, data) : -1;
-    if (n < 0) {
-      free(data);
-      return -1; /* daprd: a retriable error */
-    }
-    ev.data.data = data;
-    ev.data.len = (size_t)n;
-  } else if (d && !json_is_null(d)) {
-    if (ct_is_string(ev.data_content_type)) {
-      if (!json_is_string(d)) return -1;
-      ev.data.data = (uint8_t *)json_string_value(d);
-      ev.data.len = json_string_length(d);
-    } else if (ct_is_json(ev.data_content_type) || !strncasecmp(ev.data_content_type, "application/cloudevents", 24)) {
-      dumped = json_dumps(d, JSON_COMPACT | JSON_ENCODE_ANY);
-      if (!dumped) return -1;
-      ev.data.data = (uint8_t *)dumped;
-      ev.data.len = strlen(dumped);
-    }
-  }
-  arena a = {0};
-  ev.extensions = to_struct(&a, ce, true);
+  Dapr__Proto__Runtime__V1__TopicEventRequest ev;
+  wgg_topic_event_scratch sc;
+  if (wgg_grpc_topic_event(ce, pubsub, topic, "/", &ev, &sc)) return -1; /* daprd: a retriable error */
   Dapr__Proto__Runtime__V1__SubscribeTopicEventsResponseAlpha1 r =
       DAPR__PROTO__RUNTIME__V1__SUBSCRIBE_TOPIC_EVENTS_RESPONSE_ALPHA1__INIT;
   r.subscribe_topic_events_response_type_case =
       DAPR__PROTO__RUNTIME__V1__SUBSCRIBE_TOPIC_EVENTS_RESPONSE_ALPHA1__SUBSCRIBE_TOPIC_EVENTS_RESPONSE_TYPE_EVENT_MESSAGE;
   r.event_message = &ev;
   int rc = -1;
-  if (!a.oom) {
-    *len = protobuf_c_message_get_packed_size(&r.base);
-    *out = malloc(*len ? *len : 1);
-    if (*out) {
-      protobuf_c_message_pack(&r.base, *out);
-      rc = 0;
-    }
+  *len = protobuf_c_message_get_packed_size(&r.base);
+  *out = malloc(*len ? *len : 1);
+  if (*out) {
+    protobuf_c_message_pack(&r.base, *out);
+    rc = 0;
   }
-  afree(&a);
-  free(data);
-  free(dumped);
+  wgg_grpc_topic_event_free(&sc);
   return rc;
 }
 
@@ -238,7 +72,7 @@ static int sink_send(void *ctx, json_t *ce, uint64_t token) {
   sstream *ss = ctx;
   qitem *q = calloc(1, sizeof *q);
   pend *p = calloc(1, sizeof *p);
-  if (!q || !p || !(p->id = strdup(ce_str(ce, "id"))) ||
+  if (!q || !p || !(p->id = strdup(wgg_ce_str(ce, "id"))) ||
       pack_event(ss, ce, ss->pubsub, ss->topic, &q->bytes, &q->len)) {
     if (p) free(p->id);
     free(p);

@@ -2,6 +2,7 @@
  * apphealth.c: see apphealth.h. Runs on the main loop with its own HTTP
  * client (probes do not count against --app-max-concurrency, as in daprd).
  */
+#include "api/appchannel_grpc.h"
 #include "runtime/apphealth.h"
 
 #include <stdlib.h>
@@ -69,8 +70,11 @@ static void on_tick(uv_timer_t *t) {
   wgg_http_header tok = {"dapr-api-token", o->app_api_token};
   size_t n = o->app_api_token && *o->app_api_token ? 1 : 0;
   h->in_flight = true;
-  if (wgg_http_client_request(h->cl, o->app_channel_address, o->app_port, "GET", h->path, &tok, n, NULL, 0,
-                              o->app_health_probe_timeout_ms, on_probe, h)) {
+  wgg_http_header gh[2] = {tok, {WGG_APP_CALL_KIND, "health"}}; /* a gRPC app: AppCallbackHealthCheck */
+  if (wgg_app_is_grpc(o) ? wgg_app_grpc_send(h->api, h->cl, "GET", h->path, n ? gh : gh + 1, n + 1, NULL, 0,
+                                             o->app_health_probe_timeout_ms, on_probe, h)
+                         : wgg_http_client_request(h->cl, o->app_channel_address, o->app_port, "GET", h->path, &tok,
+                                                   n, NULL, 0, o->app_health_probe_timeout_ms, on_probe, h)) {
     h->in_flight = false;
     result(h, false, "cannot send the probe");
   }
