@@ -72,6 +72,8 @@ class App(AG.AppCallbackServicer):
         md = dict(ctx.invocation_metadata())
         if req.method == "notfound":
             ctx.abort(grpc.StatusCode.NOT_FOUND, "no such thing")
+        if req.method == "big":  # beyond --max-body-size (4 MiB): refused, not buffered
+            return C.InvokeResponse(data=any_pb2.Any(value=b"x" * (5 << 20)))
         if req.method.startswith("slow"):
             with lock:
                 state["inflight"] += 1
@@ -320,6 +322,20 @@ try:
     t0 = time.time()
     st, _, body = sc.request("POST", "/v1.0/invoke/gapp2/method/slowest", body=b"", timeout=T)
     check(st != 200 and time.time() - t0 < 2.9, f"deadline: {st} {body!r} after {time.time() - t0:.1f}s")
+
+    st, _, body = sc.request("POST", "/v1.0/invoke/gapp2/method/big", body=b"", timeout=T)
+    check(st == 429 and b"larger than max" in body, f"an answer beyond the size limit: {st} {body[:200]!r}")
+
+    # a burst: many calls multiplexed on the loops' connections, none lost
+    res = []
+
+    def burst(i):
+        st, _, body = sc.request("POST", f"/v1.0/invoke/gapp2/method/echo/{i}", body=str(i).encode(), timeout=T)
+        res.append(st == 200 and json.loads(body)["data"] == str(i))
+
+    with futures.ThreadPoolExecutor(max_workers=32) as ex:
+        list(ex.map(burst, range(300)))
+    check(res.count(True) == 300, f"burst: {res.count(True)}/300 answered right")
 
     # the app restarts: GOAWAY on the old connection, a new server on the same port
     server.stop(1).wait()
