@@ -17,7 +17,7 @@
 #include "util/buf.h"
 #include "util/log.h"
 
-enum { DEFAULT_MAX_MSG = 4 << 20, OUT_HIGH_WATER = 1 << 20 };
+enum { DEFAULT_MAX_MSG = 4 << 20, OUT_HIGH_WATER = 1 << 20, MAX_MD_BYTES = 64 << 10 };
 
 typedef struct gconn gconn;
 typedef struct gcall gcall;
@@ -35,7 +35,7 @@ struct gcall {
   uv_timer_t timer;
   wgg_buf in;
   wgg_http_header *md;
-  size_t n_md, cap_md;
+  size_t n_md, cap_md, md_bytes;
   int http_status;
   int code; /* -1 until grpc-status arrives */
   char *message;
@@ -224,6 +224,11 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
       }
     }
     m[j] = '\0';
+    return 0;
+  }
+  if ((k->md_bytes += nl + vl + 32) > MAX_MD_BYTES) { /* a bound of ours on what one answer keeps */
+    nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_CANCEL);
+    answer(k, WGG_GRPC_RESOURCE_EXHAUSTED, "the app's metadata exceeds 64 KiB");
     return 0;
   }
   if (k->n_md == k->cap_md) {
@@ -428,6 +433,8 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b) {
   conn_flush(c);
 }
 
+static void conn_up(gconn *c);
+
 static void on_connect(uv_connect_t *req, int status) {
   gconn *c = req->data;
   if (c->closing) return;
@@ -437,6 +444,11 @@ static void on_connect(uv_connect_t *req, int status) {
     conn_kill(c, m);
     return;
   }
+  conn_up(c);
+}
+
+/* Starts the HTTP/2 session of c, whose socket is connected, and submits its waiting calls. */
+static void conn_up(gconn *c) {
   uv_tcp_nodelay(&c->tcp, 1);
   nghttp2_session_callbacks *cb;
   if (nghttp2_session_callbacks_new(&cb)) {
@@ -470,7 +482,7 @@ static void on_connect(uv_connect_t *req, int status) {
   conn_flush(c);
 }
 
-static gconn *conn_new(wgg_grpc_client *cl) {
+static gconn *conn_alloc(wgg_grpc_client *cl) {
   gconn *c = calloc(1, sizeof *c);
   if (!c) return NULL;
   c->cl = cl;
@@ -480,6 +492,12 @@ static gconn *conn_new(wgg_grpc_client *cl) {
   c->next = cl->conns;
   cl->conns = c;
   cl->live++;
+  return c;
+}
+
+static gconn *conn_new(wgg_grpc_client *cl) {
+  gconn *c = conn_alloc(cl);
+  if (!c) return NULL;
   int rc = uv_tcp_connect(&c->connect, &c->tcp, (const struct sockaddr *)&cl->addr, on_connect);
   if (rc) {
     c->dead = true;
@@ -605,6 +623,26 @@ int wgg_grpc_client_call(wgg_grpc_client *cl, const char *path, const wgg_http_h
   }
   if (timeout_ms) uv_timer_start(&k->timer, on_deadline, timeout_ms, 0);
   if (k->conn) conn_flush(k->conn);
+  return 0;
+}
+
+int wgg_grpc_client_adopt(wgg_grpc_client *cl, int fd) {
+  if (!cl || cl->closing) return -1;
+  gconn *c = conn_alloc(cl);
+  if (!c) return -1;
+  if (uv_tcp_open(&c->tcp, fd)) {
+    c->dead = c->closing = true;
+    cl->conns = c->next;
+    uv_close((uv_handle_t *)&c->tcp, on_closed);
+    return -1;
+  }
+  gconn *old = cl->cur;
+  cl->cur = c;
+  if (old) {
+    old->goaway = true; /* no new calls there */
+    conn_reap(old);
+  }
+  conn_up(c);
   return 0;
 }
 

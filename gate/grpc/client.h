@@ -15,7 +15,10 @@
  * a new connection, as grpc-go retries them transparently. A connection the
  * app closes fails its open calls with UNAVAILABLE; the next call dials
  * again. Calls that ask for a deadline get grpc-timeout and are cancelled
- * (RST_STREAM CANCEL) with DEADLINE_EXCEEDED when it passes.
+ * (RST_STREAM CANCEL) with DEADLINE_EXCEEDED when it passes. An answer
+ * whose message exceeds max_msg, or whose metadata exceed 64 KiB, is reset
+ * and fails with RESOURCE_EXHAUSTED; reading from an app that does not read
+ * pauses once 1 MiB of output waits.
  */
 #ifndef WGG_GRPC_CLIENT_H
 #define WGG_GRPC_CLIENT_H
@@ -66,10 +69,17 @@ wgg_grpc_client *wgg_grpc_client_new(uv_loop_t *loop, const char *host, int port
 /* Starts a unary call of path ("/package.Service/Method") with the request
  * message msg/len (copied) and metadata md (n entries, copied; names must be
  * lower-case; pseudo-headers and connection-specific names are skipped).
- * timeout_ms > 0 sets the deadline. cb runs exactly once, later, on the
- * loop. Returns 0, or -1 on OOM or after wgg_grpc_client_close (cb not run). */
+ * timeout_ms > 0 sets the deadline. cb runs exactly once on the loop:
+ * later, or during this call when nghttp2 refuses the stream at once (cb
+ * then gets UNAVAILABLE). Returns 0, or -1 on OOM or after
+ * wgg_grpc_client_close (cb not run). */
 int wgg_grpc_client_call(wgg_grpc_client *c, const char *path, const wgg_http_header *md, size_t n,
                          const uint8_t *msg, size_t len, uint64_t timeout_ms, wgg_grpc_client_cb cb, void *user);
+
+/* Uses fd, an already connected stream socket (ownership moves in; a
+ * socketpair end works too), as the client's connection for its next calls:
+ * for tests and fuzzing. Returns 0 or -1. */
+int wgg_grpc_client_adopt(wgg_grpc_client *cl, int fd);
 
 /* Closes the client: calls in flight still complete (their deadlines hold),
  * then the connections close and the client is freed. Idle connections
