@@ -20,7 +20,7 @@
 #include "util/buf.h"
 #include "util/log.h"
 
-enum { K_INVOKE, K_SUBS, K_TOPIC, K_BULK, K_BINDINGS, K_BINDING, K_HEALTH };
+enum { K_INVOKE, K_SUBS, K_TOPIC, K_BULK, K_BINDINGS, K_BINDING, K_JOB, K_HEALTH };
 
 typedef struct gx {
   int kind;
@@ -256,6 +256,10 @@ static void on_result(void *user, const wgg_grpc_result *r) {
     case K_BULK: on_bulk(x, r); break;
     case K_BINDINGS: on_bindings(x, r); break;
     case K_BINDING: on_binding(x, r); break;
+    case K_JOB:
+      if (r->code) reply_status(x, r->code, r->message);
+      else reply(x, 200, NULL, NULL, 0, "", 0);
+      break;
     default:
       if (r->code) reply(x, 500, "text/plain", NULL, 0, r->message, strlen(r->message));
       else reply(x, 200, NULL, NULL, 0, "", 0);
@@ -440,6 +444,28 @@ out:
   return p;
 }
 
+/* daprd's sendJob: JobEventRequest{name, data, method "job/<name>", POST}; the
+ * job's data (JSON text) as the Any's value, without a type_url. */
+static uint8_t *pack_job(const char *name, const char *body, size_t len, size_t *out_len) {
+  char *method = malloc(strlen(name) + 5);
+  if (!method) return NULL;
+  strcpy(method, "job/");
+  strcat(method, name);
+  Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+  any.value.data = (uint8_t *)body;
+  any.value.len = len;
+  Dapr__Proto__Common__V1__HTTPExtension hx = DAPR__PROTO__COMMON__V1__HTTPEXTENSION__INIT;
+  hx.verb = DAPR__PROTO__COMMON__V1__HTTPEXTENSION__VERB__POST;
+  Dapr__Proto__Runtime__V1__JobEventRequest m = DAPR__PROTO__RUNTIME__V1__JOB_EVENT_REQUEST__INIT;
+  m.name = (char *)name;
+  m.data = &any;
+  m.method = method;
+  m.http_extension = &hx;
+  uint8_t *p = pack(&m.base, out_len);
+  free(method);
+  return p;
+}
+
 static uint8_t *pack_binding(const char *name, const wgg_http_header *md, size_t n_md, const char *body, size_t len,
                              size_t *out_len) {
   Dapr__Proto__Runtime__V1__BindingEventRequest m = DAPR__PROTO__RUNTIME__V1__BINDING_EVENT_REQUEST__INIT;
@@ -512,6 +538,10 @@ int wgg_app_grpc_send(wgg_api *api, wgg_http_client *cl, const char *method, con
   } else if (!strcmp(word, "bindings")) {
     x->kind = K_BINDINGS;
     path = "/dapr.proto.runtime.v1.AppCallback/ListInputBindings";
+  } else if (!strcmp(word, "job")) {
+    x->kind = K_JOB;
+    path = "/dapr.proto.runtime.v1.AppCallbackAlpha/OnJobEventAlpha1";
+    msg = pack_job(a[0], body, len, &mlen);
   } else if (!strcmp(word, "binding")) {
     x->kind = K_BINDING;
     path = "/dapr.proto.runtime.v1.AppCallback/OnBindingEvent";
@@ -520,7 +550,8 @@ int wgg_app_grpc_send(wgg_api *api, wgg_http_client *cl, const char *method, con
     x->kind = K_HEALTH;
     path = "/dapr.proto.runtime.v1.AppCallbackHealthCheck/HealthCheck";
   }
-  bool needs_msg = x->kind == K_INVOKE || x->kind == K_TOPIC || x->kind == K_BULK || x->kind == K_BINDING;
+  bool needs_msg = x->kind == K_INVOKE || x->kind == K_TOPIC || x->kind == K_BULK || x->kind == K_BINDING ||
+                   x->kind == K_JOB;
   wgg_http_header md[64];
   char *owned[128];
   size_t n_owned = 0, n_md = 0;

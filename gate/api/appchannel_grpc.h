@@ -31,6 +31,9 @@
  *   "bindings <name>"   ListInputBindings: 200 when name is listed, else 404.
  *   "binding <name>"    OnBindingEvent{name, data = body, metadata = headers};
  *                       the answer as input_reply.c's JSON document.
+ *   "job <name>"        OnJobEventAlpha1{name, data = Any{value = body},
+ *                       method "job/<name>", POST}: 200, or the status as for
+ *                       OnInvoke.
  *   "health"            AppCallbackHealthCheck.HealthCheck: 200 or 500.
  *
  * Each calling loop has its own gRPC client (grpc/client.h), attached to

@@ -9,7 +9,7 @@ dapr-api-token, the app's headers back, an error status as daprd maps it)
 and from gRPC callers (InvokeService), programmatic subscriptions with
 routing rules, SUCCESS / RETRY / DROP and UNIMPLEMENTED (dropped to the
 dead-letter topic), bulk subscriptions (OnBulkTopicEventAlpha1), input
-bindings (ListInputBindings + OnBindingEvent), --app-max-concurrency under
+bindings (ListInputBindings + OnBindingEvent), a job (OnJobEventAlpha1), --app-max-concurrency under
 a burst of calls. Sidecar B: AppCallbackHealthCheck drives app health, a
 Resiliency timeout becomes the call's deadline, and the app restarting
 (GOAWAY, then a new server on the same port) is reconnected to.
@@ -52,7 +52,7 @@ from dapr.proto.runtime.v1 import dapr_pb2_grpc as DG  # noqa: E402
 
 T = 20  # generous: the machine is loaded
 lock = threading.Lock()
-state = {"events": [], "bulk": [], "bindings": [], "health_calls": 0, "healthy": True, "inflight": 0,
+state = {"events": [], "bulk": [], "bindings": [], "jobs": [], "health_calls": 0, "healthy": True, "inflight": 0,
          "max_inflight": 0, "tries": {}}
 
 
@@ -125,6 +125,11 @@ class App(AG.AppCallbackServicer):
 
 
 class Alpha(AG.AppCallbackAlphaServicer):
+    def OnJobEventAlpha1(self, req, ctx):
+        with lock:
+            state["jobs"].append(req)
+        return A.JobEventResponse()
+
     def OnBulkTopicEventAlpha1(self, req, ctx):
         with lock:
             state["bulk"].append(req)
@@ -204,6 +209,11 @@ try:
     check(out["method"] == "echo/g" and out["verb"] == C.HTTPExtension.PATCH and out["qs"] == "q=1"
           and out["data"] == "from-grpc" and out["ct"] == "text/plain", f"gRPC caller: {out}")
     check(r.content_type == "application/json", f"gRPC caller content type: {r.content_type!r}")
+    try:
+        stub.InvokeService(D.InvokeServiceRequest(id="gapp", message=C.InvokeRequest(method="notfound")), timeout=T)
+        check(False, "the app's NOT_FOUND reaches the gRPC caller")
+    except grpc.RpcError as e:  # the code survives; daprd also passes the app's message (we give the HTTP reason)
+        check(e.code() == grpc.StatusCode.NOT_FOUND, f"gRPC caller gets the app's code: {e.code()} {e.details()}")
 
     # ---- --app-max-concurrency 2 under a burst ----
     results = []
@@ -278,6 +288,14 @@ try:
         check(state["bindings"][0][2].get("dapr-api-token") == "apptok", "token on binding events")
         check("readTimeUTC" in state["bindings"][0][1], f"binding metadata {state['bindings'][0][1]}")
     check(state["health_calls"] == 0, "no health checks unless enabled")
+
+    # ---- a job comes due: OnJobEventAlpha1 ----
+    st, _, body = sc.request("POST", "/v1.0-alpha1/jobs/once", body={"dueTime": "1s", "data": {"k": "v"}})
+    check(st in (200, 204), f"job scheduled: {st} {body!r}")
+    wait_for(lambda: state["jobs"], "the job event")
+    jr = state["jobs"][0] if state["jobs"] else A.JobEventRequest()
+    check(jr.name == "once" and jr.method == "job/once" and jr.http_extension.verb == C.HTTPExtension.POST
+          and json.loads(jr.data.value) == {"k": "v"}, f"JobEventRequest {jr}")
 finally:
     sc.stop()
     server.stop(0)
