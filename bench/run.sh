@@ -62,6 +62,7 @@ echo "sidecar (bench/sidecar.sh): wasmgate run under wrk and a fixed-rate client
 "$root/bench/sidecar.sh" "$build" || status=1
 "$root/bench/mesh.sh" "$build" || status=1
 "$root/bench/grpc.sh" "$build" || status=1
+"$root/bench/grpc_app.sh" "$build" || status=1
 python3 "$root/bench/pubsub.py" "$build/cli/wasmgate" || status=1
 "$root/bench/middleware.sh" "$build" || status=1
 exit "$status"

@@ -389,15 +389,22 @@ static void conn_flush(gconn *c) {
       return;
     }
   }
-  if (c->scratch.len) {
-    out_req *o = malloc(sizeof *o + c->scratch.len);
+  const char *p = c->scratch.data;
+  size_t len = c->scratch.len;
+  if (len && c->out_queued == 0) { /* nothing queued: write now (a queued uv_write costs an epoll_ctl) */
+    uv_buf_t t = uv_buf_init((char *)p, (unsigned)len);
+    int n = uv_try_write((uv_stream_t *)&c->tcp, &t, 1);
+    if (n > 0) p += n, len -= (size_t)n;
+  }
+  if (len) {
+    out_req *o = malloc(sizeof *o + len);
     if (!o) {
       conn_kill(c, "out of memory");
       return;
     }
     o->c = c;
-    o->len = c->scratch.len;
-    memcpy(o->data, c->scratch.data, o->len);
+    o->len = len;
+    memcpy(o->data, p, len);
     uv_buf_t b = uv_buf_init(o->data, (unsigned)o->len);
     int rc = uv_write(&o->w, (uv_stream_t *)&c->tcp, &b, 1, on_written);
     if (rc) {
