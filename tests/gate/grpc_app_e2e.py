@@ -303,6 +303,9 @@ finally:
 # ======== sidecar B: app health, deadlines, reconnecting ========
 app_port = free_port()
 server = serve(app_port)
+with lock:
+    state["healthy"] = False  # unhealthy for its first probes: subscriptions wait for health (as daprd)
+    state["health_calls"] = 0
 sc = Sidecar(BIN, app_id="gapp2",
              args=["--app-port", str(app_port), "--app-protocol", "grpc", "--enable-app-health-check",
                    "--app-health-probe-interval", "1", "--app-health-threshold", "1",
@@ -310,8 +313,21 @@ sc = Sidecar(BIN, app_id="gapp2",
 sc.write_resource("res.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Resiliency\nmetadata:\n  name: res\nspec:\n"
                               "  policies:\n    timeouts:\n      short: 1s\n  targets:\n    apps:\n"
                               "      gapp2:\n        timeout: short\n")
+sc.write_resource("pubsub.yaml", PUBSUB)
 sc.start(timeout=30)
 try:
+    # longer unhealthy than the runtime's 5 tries of 500 ms at asking for subscriptions
+    wait_for(lambda: state["health_calls"] >= 4, "four failed health checks")
+    check(not json.loads(sc.request("GET", "/v1.0/metadata")[2]).get("subscriptions"), "no subscriptions yet")
+    with lock:
+        state["healthy"] = True
+    for _ in range(400):
+        subs = json.loads(sc.request("GET", "/v1.0/metadata")[2]).get("subscriptions") or []
+        if subs:
+            break
+        time.sleep(0.05)
+    check(len(subs) == 6, f"subscriptions asked once the app is healthy: {subs}")
+
     def invoke_ok():
         return sc.request("POST", "/v1.0/invoke/gapp2/method/echo", body=b"h", timeout=T)[0] == 200
 
