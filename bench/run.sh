@@ -64,6 +64,7 @@ echo "state.redis (bench/state_redis.sh): get/save, and gets on a Redis 100 ms l
 "$root/bench/state_redis.sh" "$build" ${BENCH_BASELINE:+"$BENCH_BASELINE"} || status=1
 "$root/bench/mesh.sh" "$build" || status=1
 "$root/bench/grpc.sh" "$build" || status=1
+"$root/bench/grpc_app.sh" "$build" || status=1
 python3 "$root/bench/pubsub.py" "$build/cli/wasmgate" || status=1
 "$root/bench/middleware.sh" "$build" || status=1
 exit "$status"

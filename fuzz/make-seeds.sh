@@ -145,6 +145,34 @@ for k, v in seeds.items():
     open(f"{out}/{k}", "wb").write(v)
 PY
 echo "make-seeds: $(ls "$top/grpc" | wc -l) inputs in $top/grpc"
+# OUT_DIR/grpc_client/ (for fuzz_grpc_client): what an app sends back after its
+# SETTINGS to the client's three calls (streams 1, 3, 5): answers with
+# trailers, a trailers-only error, an HTTP error status, a GOAWAY, a reset,
+# an oversized message prefix.
+mkdir -p "$top/grpc_client"
+python3 - "$top/grpc_client" <<'PY'
+import struct, sys
+out = sys.argv[1]
+def frame(t, f, sid, p=b""): return struct.pack(">I", len(p))[1:] + bytes([t, f]) + struct.pack(">I", sid) + p
+def lit(n, v): return b"\x00" + bytes([len(n)]) + n.encode() + bytes([len(v)]) + v.encode()
+head = lit(":status", "200") + lit("content-type", "application/grpc")
+msg = b"\x0a\x02\x12\x00\x12\x04text"
+grpc = b"\x00" + struct.pack(">I", len(msg)) + msg
+ok = lambda sid: frame(1, 4, sid, head + lit("x-app", "1")) + frame(0, 0, sid, grpc) + frame(1, 5, sid, lit("grpc-status", "0"))
+seeds = {
+    "ok": frame(4, 1, 0) + ok(1) + ok(3) + ok(5),
+    "errors": frame(4, 1, 0) + frame(1, 5, 1, head + lit("grpc-status", "5") + lit("grpc-message", "no%20such")) +
+              frame(1, 5, 3, lit(":status", "503")) + frame(3, 0, 5, b"\x00\x00\x00\x07"),
+    "goaway": frame(4, 1, 0) + ok(1) + frame(7, 0, 0, struct.pack(">II", 1, 0)),
+    "split": frame(4, 1, 0) + frame(1, 4, 1, head) + frame(0, 0, 1, grpc[:3]) + frame(0, 0, 1, grpc[3:]) +
+             frame(0, 0, 1, grpc) + frame(1, 5, 1, lit("grpc-status", "0")),
+    "big": frame(4, 1, 0) + frame(1, 4, 1, head) + frame(0, 0, 1, b"\x00\x7f\xff\xff\xff" + b"x" * 30),
+    "ping": frame(4, 1, 0) + frame(6, 0, 0, b"12345678") + frame(8, 0, 0, b"\x00\x01\x00\x00") + ok(3),
+}
+for k, v in seeds.items():
+    open(f"{out}/{k}", "wb").write(v)
+PY
+echo "make-seeds: $(ls "$top/grpc_client" | wc -l) inputs in $top/grpc_client"
 # OUT_DIR/http/ (for fuzz_http): what clients send on one connection: API
 # calls, pipelines, chunked bodies, Expect, percent-encoded paths, the
 # invocation forms (path, dapr-app-id header, basic auth) and hostile framing.

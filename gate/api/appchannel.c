@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "api/appchannel_grpc.h"
 #include "pipeline/pipeline.h"
 #include "util/log.h"
 #include "wasmhost/app.h"
@@ -151,7 +152,7 @@ static void on_stream_end(void *user, const char *errmsg) {
 static const wgg_http_stream_cbs wrapped_stream = {on_stream_head, on_stream_chunk, on_stream_end};
 
 bool wgg_app_can_stream(const wgg_api *api) {
-  return !api->wasm_app && !api->app_http_pipeline.n;
+  return !api->wasm_app && !api->app_http_pipeline.n && !wgg_app_is_grpc(api->opts);
 }
 
 bool wgg_app_can_upload(wgg_api *api) {
@@ -175,13 +176,18 @@ static int send_to_wasm_app(void *ctx, uv_loop_t *loop, const char *method, cons
 
 /* Sends a request to the app, through the appHttpPipeline when it has
  * handlers. The transport is the one branch point: an app process over
- * HTTP (the client), or the wasm app hosted in-process (wasmhost/app.h).
+ * HTTP (the client), over gRPC (appchannel_grpc.h: AppCallback, no
+ * pipeline, as daprd), or the wasm app hosted in-process (wasmhost/app.h).
+ * A last WGG_APP_CALL_KIND header is for the gRPC transport only.
  * Returns wgg_http_client_request's result. */
 static int send_to_app(wgg_api *api, wgg_http_client *cl, const char *method, const char *target,
                        const wgg_http_header *headers, size_t n, const char *body, size_t len,
                        const wgg_http_body_source *src, const char *source, uint64_t timeout_ms,
                        wgg_http_client_cb cb, const wgg_http_stream_cbs *stream, void *user) {
   const wgg_options *o = api->opts;
+  if (wgg_app_is_grpc(o))
+    return wgg_app_grpc_send(api, cl, method, target, headers, n, body, len, timeout_ms, cb, user);
+  if (n && !strcmp(headers[n - 1].name, WGG_APP_CALL_KIND)) n--;
   if (api->wasm_app && api->app_http_pipeline.n)
     return wgg_pipeline_call_via(&api->app_http_pipeline, wgg_http_client_loop(cl), send_to_wasm_app, api->wasm_app,
                                  "localhost", o->http_port, method, target, headers, n, body, len, source, timeout_ms,
@@ -367,9 +373,11 @@ int wgg_app_call_full(wgg_api *api, wgg_http_client *cl, const char *method, con
     h = calloc(n + 1, sizeof *h);
     if (!h) return *why = "out of memory", -1;
     size_t k = 0;
-    for (size_t i = 0; i < n; i++)
+    bool kind = n && !strcmp(headers[n - 1].name, WGG_APP_CALL_KIND); /* stays last */
+    for (size_t i = 0; i + kind < n; i++)
       if (strcasecmp(headers[i].name, "dapr-api-token")) h[k++] = headers[i];
     h[k++] = (wgg_http_header){"dapr-api-token", o->app_api_token};
+    if (kind) h[k++] = headers[n - 1];
     headers = h;
     n = k;
   }

@@ -151,11 +151,14 @@ static void deliver(delivery *d) {
     }
     d->allowed = true;
   }
-  wgg_http_header h[3] = {{"Content-Type", "application/json"}, {"timeZone", "Local"}, {"readTimeUTC", d->read_time}};
+  char kind[300]; /* a gRPC app: OnBindingEvent of this binding */
+  snprintf(kind, sizeof kind, "binding\x1f%s", in->comp->name);
+  wgg_http_header h[4] = {{"Content-Type", "application/json"}, {"timeZone", "Local"}, {"readTimeUTC", d->read_time},
+                          {WGG_APP_CALL_KIND, kind}};
   s->in_flight++;
   d->sending = true;
   const char *why = "out of memory";
-  if (wgg_app_call(s->api, s->client, "POST", in->route, h, 3, "", 0, NULL,
+  if (wgg_app_call(s->api, s->client, "POST", in->route, h, 4, "", 0, NULL,
                    in->pol.timeout_ms ? in->pol.timeout_ms : DELIVERY_TIMEOUT_MS, on_delivered, d, &why)) {
     s->in_flight--;
     d->sending = false;
@@ -257,7 +260,10 @@ static void probe(input *in) {
   in->state = S_PROBING;
   s->in_flight++;
   const char *why;
-  if (wgg_app_call(s->api, s->client, "OPTIONS", in->route, NULL, 0, NULL, 0, NULL, 5000, on_probed, in, &why)) {
+  char kind[300]; /* a gRPC app: whether ListInputBindings names this binding */
+  snprintf(kind, sizeof kind, "bindings\x1f%s", in->comp->name);
+  wgg_http_header h = {WGG_APP_CALL_KIND, kind};
+  if (wgg_app_call(s->api, s->client, "OPTIONS", in->route, &h, 1, NULL, 0, NULL, 5000, on_probed, in, &why)) {
     s->in_flight--;
     uv_timer_start(&in->timer, on_probe_retry, PROBE_RETRY_MS, 0);
   }

@@ -156,9 +156,13 @@ static void on_tick(uv_timer_t *t) {
     memset(&due[i], 0, sizeof due[i]);
     f->next = j->busy;
     j->busy = f;
-    static const wgg_http_header ct[] = {{"Content-Type", "application/json"}};
+    wgg_buf kind = {0}; /* a gRPC app: OnJobEventAlpha1 */
+    wgg_buf_printf(&kind, "job\x1f%s", f->due.name);
+    const wgg_http_header ct[] = {{"Content-Type", "application/json"}, {WGG_APP_CALL_KIND, kind.data ? kind.data : "job"}};
     const char *why = NULL, *body = f->due.data ? f->due.data : "";
-    if (wgg_app_call(j->api, j->client, "POST", target, ct, 1, body, strlen(body), NULL, 30000, delivered, f, &why)) {
+    int rc = wgg_app_call(j->api, j->client, "POST", target, ct, 2, body, strlen(body), NULL, 30000, delivered, f, &why);
+    wgg_buf_free(&kind);
+    if (rc) {
       wgg_warn("job %s: delivery to the app failed: %s", f->due.name, why ? why : "out of memory");
       if (wgg_jobstore_done(store, &f->due, false, now_ms(), RETRY_MS, MAX_RETRIES, &e))
         wgg_warn("job %s: %s", f->due.name, e.msg);

@@ -16,7 +16,7 @@
 
 #include "google/protobuf/struct.pb-c.h"
 #include "grpc/dapr_internal.h"
-#include "grpc/pbjson.h"
+#include "grpc/topic_event.h"
 #include "pubsub/runtime.h"
 #include "util/log.h"
 
@@ -44,105 +44,25 @@ typedef struct sstream {
   char *pubsub, *topic; /* of the initial request (set before attaching) */
 } sstream;
 
-/* ---- the CloudEvent as a TopicEventRequest (daprd's GRPCEnvelopeFromSubscriptionMessage) ---- */
-
-/* The CloudEvent attributes daprd does not repeat in extensions. */
-static bool ce_core(const char *k) {
-  static const char *const core[] = {"id", "source", "datacontenttype", "type", "specversion", "data", "data_base64"};
-  for (size_t i = 0; i < sizeof core / sizeof *core; i++)
-    if (!strcmp(core[i], k)) return true;
-  return false;
-}
-
-
-static const char *ce_str(json_t *ce, const char *k) {
-  const char *v = json_string_value(json_object_get(ce, k));
-  return v ? v : "";
-}
-
-/* Standard base64 (padding optional) into out (at least 3/4 of len); returns
- * the byte count or -1 on a bad character. */
-static ssize_t unbase64(const char *in, uint8_t *out) {
-  size_t n = 0;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (; *in && *in != '='; in++) {
-    const char *tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    const char *p = strchr(tbl, *in);
-    if (!p) return -1;
-    acc = acc << 6 | (uint32_t)(p - tbl);
-    if ((bits += 6) >= 8) {
-      bits -= 8;
-      out[n++] = (uint8_t)(acc >> bits);
-    }
-  }
-  return (ssize_t)n;
-}
-
-static bool ct_is_string(const char *ct) {
-  return !strncasecmp(ct, "text/", 5) || strcasestr(ct, "xml") != NULL;
-}
-
-static bool ct_is_json(const char *ct) {
-  return !strncasecmp(ct, "application/json", 16) || strcasestr(ct, "+json") != NULL;
-}
-
 /* Packs ce as a SubscribeTopicEventsResponseAlpha1 event message into *out. Returns 0 or -1. */
 static int pack_event(sstream *ss, json_t *ce, const char *pubsub, const char *topic, uint8_t **out, size_t *len) {
   (void)ss;
-  Dapr__Proto__Runtime__V1__TopicEventRequest ev = DAPR__PROTO__RUNTIME__V1__TOPIC_EVENT_REQUEST__INIT;
-  ev.id = (char *)ce_str(ce, "id");
-  ev.source = (char *)ce_str(ce, "source");
-  ev.type = (char *)ce_str(ce, "type");
-  ev.spec_version = (char *)ce_str(ce, "specversion");
-  ev.data_content_type = (char *)ce_str(ce, "datacontenttype");
-  ev.topic = (char *)topic;
-  ev.pubsub_name = (char *)pubsub;
-  ev.path = "/";
-  uint8_t *data = NULL;
-  char *dumped = NULL;
-  json_t *b64 = json_object_get(ce, "data_base64"), *d = json_object_get(ce, "data");
-  if (json_is_string(b64)) {
-    const char *s = json_string_value(b64);
-    data = malloc(strlen(s) + 1);
-    ssize_t n = data ? unbase64(s, data) : -1;
-    if (n < 0) {
-      free(data);
-      return -1; /* daprd: a retriable error */
-    }
-    ev.data.data = data;
-    ev.data.len = (size_t)n;
-  } else if (d && !json_is_null(d)) {
-    if (ct_is_string(ev.data_content_type)) {
-      if (!json_is_string(d)) return -1;
-      ev.data.data = (uint8_t *)json_string_value(d);
-      ev.data.len = json_string_length(d);
-    } else if (ct_is_json(ev.data_content_type) || !strncasecmp(ev.data_content_type, "application/cloudevents", 24)) {
-      dumped = json_dumps(d, JSON_COMPACT | JSON_ENCODE_ANY);
-      if (!dumped) return -1;
-      ev.data.data = (uint8_t *)dumped;
-      ev.data.len = strlen(dumped);
-    }
-  }
-  wgg_pb_arena a = {0};
-  ev.extensions = wgg_pb_struct_from_json(&a, ce, ce_core);
+  Dapr__Proto__Runtime__V1__TopicEventRequest ev;
+  wgg_topic_event_scratch sc;
+  if (wgg_grpc_topic_event(ce, pubsub, topic, "/", &ev, &sc)) return -1; /* daprd: a retriable error */
   Dapr__Proto__Runtime__V1__SubscribeTopicEventsResponseAlpha1 r =
       DAPR__PROTO__RUNTIME__V1__SUBSCRIBE_TOPIC_EVENTS_RESPONSE_ALPHA1__INIT;
   r.subscribe_topic_events_response_type_case =
       DAPR__PROTO__RUNTIME__V1__SUBSCRIBE_TOPIC_EVENTS_RESPONSE_ALPHA1__SUBSCRIBE_TOPIC_EVENTS_RESPONSE_TYPE_EVENT_MESSAGE;
   r.event_message = &ev;
   int rc = -1;
-  if (!a.oom) {
-    *len = protobuf_c_message_get_packed_size(&r.base);
-    *out = malloc(*len ? *len : 1);
-    if (*out) {
-      protobuf_c_message_pack(&r.base, *out);
-      rc = 0;
-    }
+  *len = protobuf_c_message_get_packed_size(&r.base);
+  *out = malloc(*len ? *len : 1);
+  if (*out) {
+    protobuf_c_message_pack(&r.base, *out);
+    rc = 0;
   }
-  wgg_pb_afree(&a);
-  free(data);
-  free(dumped);
+  wgg_grpc_topic_event_free(&sc);
   return rc;
 }
 
@@ -152,7 +72,7 @@ static int sink_send(void *ctx, json_t *ce, uint64_t token) {
   sstream *ss = ctx;
   qitem *q = calloc(1, sizeof *q);
   pend *p = calloc(1, sizeof *p);
-  if (!q || !p || !(p->id = strdup(ce_str(ce, "id"))) ||
+  if (!q || !p || !(p->id = strdup(wgg_ce_str(ce, "id"))) ||
       pack_event(ss, ce, ss->pubsub, ss->topic, &q->bytes, &q->len)) {
     if (p) free(p->id);
     free(p);

@@ -75,6 +75,8 @@ struct wgg_http_client {
   size_t refs; /* live connections + live requests */
   size_t max_body; /* response body limit (wgg_http_client_set_max_body) */
   bool closing;
+  void *ext; /* wgg_http_client_set_ext */
+  void (*ext_close)(void *);
 };
 
 static void conn_close(cconn *c);
@@ -730,7 +732,19 @@ int wgg_http_client_request_full(wgg_http_client *cl, const char *host, int port
   return 0;
 }
 
+void *wgg_http_client_ext(const wgg_http_client *cl) {
+  return cl->ext;
+}
+
+void wgg_http_client_set_ext(wgg_http_client *cl, void *ext, void (*ext_close)(void *)) {
+  cl->ext = ext;
+  cl->ext_close = ext_close;
+}
+
 void wgg_http_client_close(wgg_http_client *cl) {
+  if (cl->ext_close) cl->ext_close(cl->ext);
+  cl->ext = NULL;
+  cl->ext_close = NULL;
   cl->closing = true;
   while (cl->idle) conn_close(cl->idle);
   client_unref(cl);

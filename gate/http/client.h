@@ -169,9 +169,21 @@ typedef struct wgg_app_channel {
   void *ctx;
 } wgg_app_channel;
 
+/* The name of an optional last header of a call to the app that says which
+ * AppCallback method it is when the app speaks gRPC: a word and its
+ * arguments separated by 0x1F ("topic\x1fpubsub\x1ftopic\x1fpath",
+ * "subscriptions", ... : api/appchannel_grpc.h); the HTTP transports drop it. */
+#define WGG_APP_CALL_KIND ":wg-call"
+
 /* Closes idle pooled connections and marks the client for deletion: it frees
  * itself once its requests in flight have completed (their callbacks still
  * run) and its handles are closed. */
 void wgg_http_client_close(wgg_http_client *cl);
+
+/* Another transport that lives as long as this client, on its loop (the
+ * app channel's gRPC client, api/appchannel_grpc.c): ext is borrowed until
+ * wgg_http_client_close, which calls ext_close(ext) first. NULL until set. */
+void *wgg_http_client_ext(const wgg_http_client *cl);
+void wgg_http_client_set_ext(wgg_http_client *cl, void *ext, void (*ext_close)(void *));
 
 #endif

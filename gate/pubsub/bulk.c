@@ -229,19 +229,21 @@ static void round_start(batch *b) {
                             b->s->spec.topic, "pubsubname", b->s->spec.pubsub, "type", "com.dapr.event.sent.bulk");
     char *body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
-    wgg_http_header h[1] = {{"Content-Type", "application/json"}};
-    wgg_buf target = {0};
+    wgg_buf target = {0}, kind = {0}; /* kind: OnBulkTopicEventAlpha1 with the route's path, for a gRPC app */
+    wgg_buf_printf(&kind, "bulk\x1f%s\x1f%s\x1f%s", b->s->spec.pubsub, b->s->spec.topic, path);
+    wgg_http_header h[2] = {{"Content-Type", "application/json"}, {WGG_APP_CALL_KIND, kind.data ? kind.data : "bulk"}};
     breq *q = malloc(sizeof *q);
     b->requests++;
     if (q) *q = (breq){b, path};
     const char *why = "cannot start the request to the app";
     if (!q || !body || !rt->client || wgg_buf_printf(&target, "/%s", path[0] == '/' ? path + 1 : path) ||
-        rt->app.call(rt->app.ctx, rt->client, "POST", target.data, h, 1, body, strlen(body), b->s->timeout_ms,
+        rt->app.call(rt->app.ctx, rt->client, "POST", target.data, h, 2, body, strlen(body), b->s->timeout_ms,
                      on_response, q, &why)) {
       if (q) on_response(q, NULL, why);
       else b->requests--;
     }
     wgg_buf_free(&target);
+    wgg_buf_free(&kind);
     free(body);
   }
   if (--b->requests == 0) round_end(b);

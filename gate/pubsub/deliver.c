@@ -265,23 +265,26 @@ static void send_event(delivery *d) {
     send_to_stream(d);
     return;
   }
-  wgg_http_header h[4];
+  wgg_http_header h[5];
   size_t n = 0;
   h[n++] = (wgg_http_header){"Content-Type", "application/cloudevents+json"};
   const char *tp = json_string_value(json_object_get(d->ce, "traceparent"));
   const char *ts = json_string_value(json_object_get(d->ce, "tracestate"));
   if (tp && *tp) h[n++] = (wgg_http_header){"traceparent", tp};
   if (ts && *ts) h[n++] = (wgg_http_header){"tracestate", ts};
-  wgg_buf target = {0};
+  wgg_buf target = {0}, kind = {0}; /* kind: OnTopicEvent with the route's own path, for a gRPC app */
   const char *why = "cannot start the request to the app";
-  if (!rt->client || wgg_buf_printf(&target, "/%s", d->path[0] == '/' ? d->path + 1 : d->path) ||
+  if (!wgg_buf_printf(&kind, "topic\x1f%s\x1f%s\x1f%s", d->s->spec.pubsub, d->s->spec.topic, d->path)) h[n++] = (wgg_http_header){WGG_APP_CALL_KIND, kind.data};
+  if (!rt->client || !kind.data || wgg_buf_printf(&target, "/%s", d->path[0] == '/' ? d->path + 1 : d->path) ||
       rt->app.call(rt->app.ctx, rt->client, "POST", target.data, h, n, d->body, strlen(d->body), d->s->timeout_ms,
                    on_response, d, &why)) {
     wgg_buf_free(&target);
+    wgg_buf_free(&kind);
     on_response(d, NULL, why);
     return;
   }
   wgg_buf_free(&target);
+  wgg_buf_free(&kind);
 }
 
 void wgg_psrt_deliver(psub *s, wgg_pubsub_msg *msg) {

@@ -260,7 +260,8 @@ static void on_subscribe_answer(void *user, const wgg_http_response *resp, const
 
 static void ask_app(struct wgg_psrt *rt) {
   const char *why = "cannot start the request";
-  if (!rt->client || rt->app.call(rt->app.ctx, rt->client, "GET", "/dapr/subscribe", NULL, 0, NULL, 0,
+  static const wgg_http_header kind = {WGG_APP_CALL_KIND, "subscriptions"}; /* a gRPC app: ListTopicSubscriptions */
+  if (!rt->client || rt->app.call(rt->app.ctx, rt->client, "GET", "/dapr/subscribe", &kind, 1, NULL, 0,
                                   SUBSCRIBE_TIMEOUT_MS, on_subscribe_answer, rt, &why))
     on_subscribe_answer(rt, NULL, why);
 }
@@ -268,6 +269,8 @@ static void ask_app(struct wgg_psrt *rt) {
 static void on_ready_timer(uv_timer_t *t) {
   struct wgg_psrt *rt = t->data;
   if (!__atomic_load_n(rt->app_ready, __ATOMIC_ACQUIRE)) return;
+  /* with app health checks, subscriptions start once the app is healthy (as daprd) */
+  if (rt->app.healthy && !rt->app.healthy(rt->app.ctx)) return;
   uv_timer_stop(t);
   ask_app(rt);
 }

@@ -3,6 +3,7 @@
  * client, or for a wasm app (--app-wasm) a call to the module in-process on
  * the main loop (probes do not count against --app-max-concurrency, as in daprd).
  */
+#include "api/appchannel_grpc.h"
 #include "runtime/apphealth.h"
 
 #include <stdlib.h>
@@ -72,11 +73,15 @@ static void on_tick(uv_timer_t *t) {
   wgg_http_header tok = {"dapr-api-token", o->app_api_token};
   size_t n = o->app_api_token && *o->app_api_token ? 1 : 0;
   h->in_flight = true;
-  /* the app's transport: a wasm app is called in-process on this loop, an app process over HTTP */
+  /* the app's transport: a wasm app is called in-process on this loop, a gRPC app through
+   * AppCallbackHealthCheck, an app process over HTTP */
+  wgg_http_header gh[2] = {tok, {WGG_APP_CALL_KIND, "health"}};
   int rc = h->api->wasm_app ? wgg_wasm_app_call(h->api->wasm_app, h->loop, "GET", h->path, &tok, n, NULL, 0, NULL,
                                                 o->app_health_probe_timeout_ms, on_probe, h)
-                            : wgg_http_client_request(h->cl, o->app_channel_address, o->app_port, "GET", h->path, &tok,
-                                                      n, NULL, 0, o->app_health_probe_timeout_ms, on_probe, h);
+           : wgg_app_is_grpc(o) ? wgg_app_grpc_send(h->api, h->cl, "GET", h->path, n ? gh : gh + 1, n + 1, NULL, 0,
+                                                    o->app_health_probe_timeout_ms, on_probe, h)
+                                : wgg_http_client_request(h->cl, o->app_channel_address, o->app_port, "GET", h->path,
+                                                          &tok, n, NULL, 0, o->app_health_probe_timeout_ms, on_probe, h);
   if (rc) {
     h->in_flight = false;
     result(h, false, "cannot send the probe");

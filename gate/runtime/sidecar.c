@@ -497,8 +497,8 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
   raise_nofile();
   if (o->http_port <= 0 || o->http_port > 65535) return wgg_err_set(err, "invalid --dapr-http-port %d", o->http_port);
   if (o->grpc_port < 0 || o->grpc_port > 65535) return wgg_err_set(err, "invalid --dapr-grpc-port %d", o->grpc_port);
-  if (o->app_port > 0 && o->app_protocol && strcmp(o->app_protocol, "http"))
-    return wgg_err_set(err, "--app-protocol %s is not supported yet: the app channel speaks plain HTTP/1.1 (http)",
+  if (o->app_port > 0 && o->app_protocol && strcmp(o->app_protocol, "http") && strcmp(o->app_protocol, "grpc"))
+    return wgg_err_set(err, "--app-protocol %s is not supported yet: the app channel speaks plain HTTP/1.1 (http) or h2c gRPC (grpc)",
                        o->app_protocol);
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   size_t n_workers = o->threads > 0 ? (size_t)o->threads : ncpu > 0 ? (size_t)ncpu : 1;

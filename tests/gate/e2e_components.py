@@ -156,9 +156,9 @@ check("not served yet" not in out and "not applied yet" not in out, "--help has 
 p = subprocess.run([BIN, "run", "--version"], capture_output=True, timeout=10)
 check(p.returncode == 0 and p.stdout.strip().startswith(b"0."), f"--version: {p.returncode} {p.stdout!r}")
 # an app protocol the app channel does not speak is refused at start, not silently spoken as http
-p = subprocess.run([BIN, "run", "--app-port", "9", "--app-protocol", "grpc", "--dapr-http-port", str(free_port()),
+p = subprocess.run([BIN, "run", "--app-port", "9", "--app-protocol", "grpcs", "--dapr-http-port", str(free_port()),
                     "--metrics-port", "0"], capture_output=True, timeout=10)
-check(p.returncode == 1 and b"--app-protocol grpc is not supported" in p.stderr, f"grpc app: {p.stderr!r}")
+check(p.returncode == 1 and b"--app-protocol grpcs is not supported" in p.stderr, f"grpcs app: {p.stderr!r}")
 
 # --resources-path is a string slice as in daprd: comma-separated folders; flags daprd's CLI passes are accepted
 d1, d2 = tempfile.mkdtemp(prefix="wgg-r1-"), tempfile.mkdtemp(prefix="wgg-r2-")
