@@ -278,7 +278,14 @@ deadline = time.time() + 10
 while time.time() < deadline and any(
         s["topic"] == "orders" for s in json.loads(sc.request("GET", "/v1.0/metadata")[2])["subscriptions"]):
     time.sleep(0.05)
+handed_back = "no stream subscribed to topic orders; the message goes back to the broker"
+before = sc.logs().count(handed_back)
 http_publish("orders", json.dumps({"gone": True}))
+# the publish is acknowledged before the delivery loop looks for a stream: wait until it found none
+deadline = time.time() + 10
+while time.time() < deadline and sc.logs().count(handed_back) == before:
+    time.sleep(0.05)
+check(sc.logs().count(handed_back) > before, "the event published with no stream open found none")
 later = Stream("mem", "orders")
 later.subscribed()
 http_publish("orders", json.dumps({"after": True}))
