@@ -347,8 +347,11 @@ void wgg_invoke_remote(wgg_api *api, wgg_http_req *req, const char *app_id, cons
   c->h[c->n++] = (wgg_http_header){"dapr-caller-trust-domain", wgg_acl_trust_domain(api->acl)};
   if (o->api_token && *o->api_token) c->h[c->n++] = (wgg_http_header){"dapr-api-token", o->api_token};
   wgg_resiliency_for_app(api->resiliency, app_id, &c->pol);
+  /* daprd's invokeWithRetry: the built-in retries of connection failures apply only when no
+   * policy (timeout, retry or circuit breaker) is defined for the target app */
   const wgg_retry_policy *over = wgg_resiliency_retry(api->resiliency, "DaprBuiltInServiceRetries");
-  c->conn_retry = over ? over : &builtin_service_retries;
+  bool policy_defined = c->pol.timeout_ms || c->pol.retry || c->pol.breaker;
+  c->conn_retry = policy_defined ? NULL : over ? over : &builtin_service_retries;
   attempt(c);
 }
 

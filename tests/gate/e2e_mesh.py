@@ -45,9 +45,11 @@ spec:
 """)
 
 
-def sidecar(app_id, app, cfg=CFG, port=None):
+def sidecar(app_id, app, cfg=CFG, port=None, resources=None):
     sc = Sidecar(BIN, app_id=app_id, args=["--app-port", str(app.port), "--config", cfg, "--threads", "2"], env=HOME)
     sc.port = port
+    for name, text in (resources or {}).items():
+        sc.write_resource(name, text)
     return sc.start()
 
 
@@ -174,8 +176,18 @@ spec:
       apps:
         b: "127.0.0.1:{pb}"
         gone: ["127.0.0.1:{free_port()}"]
+        gonetoo: ["127.0.0.1:{free_port()}"]
 """, "static.yaml")
-ss = sidecar("s", app_a, cfg=scfg)
+ss = sidecar("s", app_a, cfg=scfg, resources={"res.yaml": """apiVersion: dapr.io/v1alpha1
+kind: Resiliency
+metadata: {name: timeout-only}
+spec:
+  policies:
+    timeouts: {short: 2s}
+  targets:
+    apps:
+      gonetoo: {timeout: short}
+"""})
 st, h, body = ss.request("POST", "/v1.0/invoke/b/method/st", b"s")
 check(st == 201 and json.loads(body)["app"] == "b", f"static table s->b: {st} {body!r}")
 check_error(ss.request("GET", "/v1.0/invoke/c/method/m"), 500, "ERR_DIRECT_INVOKE", "couldn't find service: c")
@@ -183,6 +195,11 @@ t0 = time.time()
 check_error(ss.request("GET", "/v1.0/invoke/gone/method/m"), 500, "ERR_DIRECT_INVOKE", "connection refused")
 el = time.time() - t0
 check(2.5 < el < 6, f"DaprBuiltInServiceRetries: 3 retries 1 s apart on connection failure ({el:.2f}s)")
+# as daprd's invokeWithRetry: any policy for the target (here a timeout only) replaces the built-in retries
+t0 = time.time()
+check_error(ss.request("GET", "/v1.0/invoke/gonetoo/method/m"), 500, "ERR_DIRECT_INVOKE", "connection refused")
+el = time.time() - t0
+check(el < 0.9, f"no built-in retries when a policy is defined for the app ({el:.2f}s)")
 ss.stop()
 sb.stop()
 
