@@ -13,6 +13,8 @@ h2c to the gRPC address name resolution gives for that app.
   (the upstream sees the cancellation).
 - Two real sidecars: a relays to b's gRPC port (b registered it); b's local
   hop answers that its app does not serve gRPC, and a passes that back.
+- The local hop: a sidecar with `--app-protocol grpc` relays to its app (unary and a
+  stream), called directly and through sidecar a.
 - Errors: an unknown app, a's own app (HTTP), no dapr-app-id (UNIMPLEMENTED).
 
 Run with Debian's python3 (python3-grpcio).
@@ -193,6 +195,34 @@ for md, code, part in ((("dapr-app-id", "nope"),), grpc.StatusCode.UNAVAILABLE,
         check(False, f"{md} answered OK")
     except grpc.RpcError as e:
         check(e.code() == code and part in e.details(), f"{md}: {e.code()} {e.details()!r}")
+
+# --app-protocol grpc: the last hop goes to the app itself (here the same grpcio server, as app "c")
+sc3 = Sidecar(BIN, app_id="c", args=["--config", CFG, "--app-protocol", "grpc", "--app-port", str(up_port)],
+              env={"HOME": TMP}).start(timeout=30)
+ch3 = grpc.insecure_channel(f"127.0.0.1:{sc3.grpc_port}")
+
+
+def drain():
+    while not seen.empty():
+        seen.get_nowait()
+
+
+drain()
+r = ch3.unary_unary("/test.Echo/Say", **ident)(b"local", metadata=(("dapr-app-id", "c"),), timeout=20)
+check(r == b"hello:local", f"c's local hop reaches its gRPC app: {r!r}")
+md = seen.get(timeout=5)
+check(md.get("dapr-app-id") == "c", f"the app saw {md}")
+drain()
+r = say_c(b"far", metadata=(("dapr-app-id", "c"),), timeout=20)
+check(r == b"hello:far", f"a -> c's sidecar -> c's app: {r!r}")
+md = seen.get(timeout=5)
+check(md.get("dapr-caller-app-id") == "a", f"the app saw the caller: {md}")
+stream = ch3.stream_stream("/test.Echo/Chat", **ident)(iter([b"p", b"q"]), metadata=(("dapr-app-id", "c"),),
+                                                          timeout=20)
+got = list(stream)
+check(got == [b"echo:p", b"echo:q"], f"a stream through the local hop: {got}")
+ch3.close()
+sc3.stop()
 
 # the sidecar still serves the Dapr API on the same connection
 r = ch.unary_unary("/grpc.health.v1.Health/Check", **ident)(b"", timeout=10)
