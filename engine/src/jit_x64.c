@@ -4,16 +4,18 @@
  * machine-code sequence. Registers, constant for a whole activation:
  *   rbx  fp: the frame's slot 0 (slots are read and written in memory)
  *   r12  the store (fuel, deadline, frame stack, jit context)
- *   r13  memory 0's base, r14 its size in bytes (reloaded after calls,
- *        memory.grow and helpers, like the interpreter's membase/memsize)
+ *   r13  memory 0's base, r14 its size in bytes (loaded at entry, reloaded
+ *        after memory.grow, helpers and calls to other instances, like the
+ *        interpreter's membase/memsize; current at every return)
  *   r15  the running function's instance
  * rax, rcx, rdx, rsi, rdi, r8, r9, xmm0, xmm1 are scratch. A call pushes the
- * interpreter's wg_frame, then r15 and rbx on the C stack, and calls the
- * callee's entry directly; inside a function rsp stays 16-byte aligned, so
- * helpers are plain C calls. Anything unusual (traps, fuel, deadlines,
- * host calls, callees the tier cannot compile) goes to C helpers in jit.c,
- * which may unwind to wg_jit_enter_arch. Instructions without a template
- * make the function fall back to the interpreter.
+ * interpreter's wg_frame and calls the callee's code directly: past its
+ * memory reload for a callee of the same instance, else at its entry with
+ * r15 and rbx saved on the C stack (emit_call); inside a function rsp stays
+ * 16-byte aligned, so helpers are plain C calls. Anything unusual (traps,
+ * fuel, deadlines, host calls, callees the tier cannot compile) goes to C
+ * helpers in jit.c, which may unwind to wg_jit_enter_arch. Instructions
+ * without a template make the function fall back to the interpreter.
  */
 #include <stddef.h>
 #include <stdlib.h>
