@@ -4,16 +4,18 @@
  * machine-code sequence. Registers, constant for a whole activation:
  *   rbx  fp: the frame's slot 0 (slots are read and written in memory)
  *   r12  the store (fuel, deadline, frame stack, jit context)
- *   r13  memory 0's base, r14 its size in bytes (reloaded after calls,
- *        memory.grow and helpers, like the interpreter's membase/memsize)
+ *   r13  memory 0's base, r14 its size in bytes (loaded at entry, reloaded
+ *        after memory.grow, helpers and calls to other instances, like the
+ *        interpreter's membase/memsize; current at every return)
  *   r15  the running function's instance
  * rax, rcx, rdx, rsi, rdi, r8, r9, xmm0, xmm1 are scratch. A call pushes the
- * interpreter's wg_frame, then r15 and rbx on the C stack, and calls the
- * callee's entry directly; inside a function rsp stays 16-byte aligned, so
- * helpers are plain C calls. Anything unusual (traps, fuel, deadlines,
- * host calls, callees the tier cannot compile) goes to C helpers in jit.c,
- * which may unwind to wg_jit_enter_arch. Instructions without a template
- * make the function fall back to the interpreter.
+ * interpreter's wg_frame and calls the callee's code directly: past its
+ * memory reload for a callee of the same instance, else at its entry with
+ * r15 and rbx saved on the C stack (emit_call); inside a function rsp stays
+ * 16-byte aligned, so helpers are plain C calls. Anything unusual (traps,
+ * fuel, deadlines, host calls, callees the tier cannot compile) goes to C
+ * helpers in jit.c, which may unwind to wg_jit_enter_arch. Instructions
+ * without a template make the function fall back to the interpreter.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -116,7 +118,15 @@ static void check_interrupt(J *j, const wg_cell *pc) {
   stub_add(j, b, true, 0, pc, j->n);
 }
 
-/* Calls the function in rax with its arguments at fp + argbase. */
+/* Calls the function in rax with its arguments at fp + argbase. A callee of
+ * the caller's own instance (the usual case) shares r15 and r13/r14 with it:
+ * the call keeps them, enters past the callee's reload_mem (at the same
+ * offset as in this code, j->fast_entry: same module) and skips the
+ * reload after the return (every compiled function keeps r13/r14 current up
+ * to its return: it reloads after anything that may grow the memory), and
+ * rbx comes back as the callee's fp (constant in an activation), so the
+ * caller recomputes its own instead of saving it. Any other callee gets
+ * r15 and rbx saved on the C stack and memory reloaded after the return. */
 static void emit_call(J *j, const wg_cell *call_pc, const wg_cell *ret_pc, int32_t argbase, bool has_mem) {
   size_t retry = j->n;
   mem(j, 0, 1, 0x8B, 1, RCX, RAX, -1, 0, (int32_t)offsetof(wg_func, code));
@@ -137,6 +147,18 @@ static void emit_call(J *j, const wg_cell *call_pc, const wg_cell *ret_pc, int32
   mem(j, 0, 1, 0x89, 1, RSI, RDX, -1, 0, (int32_t)offsetof(wg_frame, ret_pc));
   mem(j, 0, 1, 0x89, 1, FP, RDX, -1, 0, (int32_t)offsetof(wg_frame, ret_fp));
   mem(j, 0, 1, 0x89, 1, RAX, RDX, -1, 0, (int32_t)offsetof(wg_frame, func));
+  mem(j, 0, 1, 0x3B, 1, IN, RAX, -1, 0, (int32_t)offsetof(wg_func, inst)); /* cmp r15, [rax + inst] */
+  size_t other = jcc(j, CC_NE);
+  /* Same instance: same module, so the same entry layout as this code's. */
+  mem(j, 0, 1, 0x8D, 1, FP, FP, -1, 0, sd(argbase));
+  if (has_mem) {
+    rr(j, 0, 1, 0x81, 1, 0, RCX); /* add rcx, fast entry offset */
+    b4(j, (uint32_t)j->fast_entry);
+  }
+  rr(j, 0, 0, 0xFF, 1, 2, RCX); /* call rcx */
+  mem(j, 0, 1, 0x8D, 1, FP, FP, -1, 0, -sd(argbase));
+  size_t same_done = jmp(j);
+  patch(j, other, j->n);
   b1(j, 0x41); /* push r15 */
   b1(j, 0x57);
   b1(j, 0x53); /* push rbx */
@@ -162,6 +184,7 @@ static void emit_call(J *j, const wg_cell *call_pc, const wg_cell *ret_pc, int32
   patch(j, jcc(j, CC_NE), retry);
   patch(j, done, j->n);
   if (has_mem) reload_mem(j);
+  patch(j, same_done, j->n);
 }
 
 /* Memory access: rax = effective address, bounds-checked for n bytes. */
@@ -639,6 +662,10 @@ static bool emit(J *j, const wg_module *m, const wg_code *code, uint32_t i, unsi
 static void emit_enter(J *j, const wg_module *m, const wg_cell *cells) {
   const wg_cell *pc = &cells[1];
   int32_t first = pc[0].s.a, count = pc[0].s.b, frame = pc[1].s.a;
+  /* The entry from C and from other instances; the fast entry follows
+   * (emit_call). */
+  if (m->nmems) reload_mem(j);
+  j->fast_entry = j->n;
   rr(j, 0, 1, 0x83, 1, 5, RSP); /* sub rsp, 8 */
   b1(j, 8);
   mem(j, 0, 1, 0x3B, 1, RSP, ST, -1, 0, (int32_t)offsetof(wg_store, jit_stack_limit));
@@ -660,7 +687,6 @@ static void emit_enter(J *j, const wg_module *m, const wg_cell *cells) {
       b1(j, 0xAB);
     }
   }
-  if (m->nmems) reload_mem(j);
   check_interrupt(j, &cells[3]);
 }
 

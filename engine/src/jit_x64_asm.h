@@ -49,6 +49,7 @@ typedef struct J {
   size_t n, cap;
   bool oom;
   bool caching, called; /* called: the instruction calls out (caller-saved registers die) */
+  size_t fast_entry;    /* offset of the entry past reload_mem (emit_call) */
   centry ic[NI], xc[NX];
   uint32_t clock;
   fixup *fx;
