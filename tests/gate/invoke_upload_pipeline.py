@@ -9,7 +9,9 @@ a 50 MB answer: past hw_noop and past hw_counter (no body imports; enables
 buffer_response and sets a header in handle_response, which still reaches the
 caller) and past hw_resp_spin (parked between time slices in handle_response
 while the answer's first bytes wait) it streams with a bounded peak RSS; through hw_buffered (reads bodies)
-it is read whole (the guest sees the app's bytes and replaces the body).
+it is read whole (the guest sees the app's bytes and replaces the body); a
+guest without body imports that fails in handle_response (hw_resp_late) gives
+the caller 500 and the rest of the answer is dropped.
 usage: invoke_upload_pipeline.py WASMGATE GUEST_DIR
 """
 import hashlib
@@ -238,6 +240,16 @@ for guest in ("hw_noop.wasm", "hw_counter.wasm", "hw_resp_spin.wasm"):
     st, hdrs, got, sha = fetch_answer(sc.port, 1000)  # a small one is passed whole, and the pool is intact
     check(st == 200 and got == 1000 and sha == expected(1000), f"a small answer past {guest}: {st} {got}")
     sc.cleanup()
+
+# a guest without body imports that fails in handle_response: the caller gets its 500, not the answer
+sc = sidecar("hw_resp_late.wasm")
+base = hwm(sc.proc.pid)
+st, hdrs, got, sha = fetch_answer(sc.port, ASIZE)
+check(st == 500 and got < 1000, f"a guest failing on a streamed answer's head answers 500: {st} {got} bytes")
+grow = hwm(sc.proc.pid) - base
+print(f"answer of {ASIZE >> 20} MB past a guest failing in handle_response: 500, VmHWM +{grow} MB")
+check(grow < slack, f"the rest of the answer is dropped, not gathered: peak RSS +{grow} MB (want < {slack})")
+sc.cleanup()
 
 # a guest that reads the request body: it gets the body whole, and so does the app
 sc = sidecar("hw_buffered.wasm")
