@@ -1,11 +1,13 @@
 """Peak RSS of the sidecar for large invocation bodies (issue 18.3).
 
-    python3 bench/invoke_rss.py WASMGATE [MB]        (default 200 MB)
+    python3 bench/invoke_rss.py WASMGATE [MB [GUEST_DIR]]   (default 200 MB)
 
 Scenarios, each with fresh sidecars so every VmHWM is that scenario's own:
   upload-local   caller -> sidecar b -> app: a MB-byte request body (Content-Length)
   upload-hop     caller -> sidecar a -> sidecar b -> app: the same body
   answer-hop     caller -> sidecar a -> sidecar b -> app answering MB bytes (chunked)
+  answer-pipe    caller -> sidecar b (appHttpPipeline: GUEST_DIR/hw_noop.wasm) -> app answering
+                 MB bytes (only with GUEST_DIR, e.g. build/tests/gate/guests)
 Prints the peak RSS (VmHWM) of each sidecar at start and after the call, in MB,
 and checks the bytes arrived intact. Loopback only; the app is a Python socket
 server that hashes what it reads.
@@ -24,6 +26,7 @@ from wgtest import Sidecar  # noqa: E402
 
 BIN = sys.argv[1]
 N = int(sys.argv[2]) << 20 if len(sys.argv) > 2 else 200 << 20
+GUESTS = os.path.abspath(sys.argv[3]) if len(sys.argv) > 3 else None
 BLOCK = hashlib.sha256(b"bench").digest() * 2048  # 64 KiB
 
 
@@ -145,10 +148,24 @@ def hwm(sc):
     return -1
 
 
-def scenario(name, hop, path, n_up, check):
+def with_pipeline(sc, guest):
+    """Puts guest (a file in GUESTS) in sc's appHttpPipeline (before start)."""
+    sc.write_resource("mw.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: g\nspec:\n"
+                      "  type: middleware.http.wasm\n  version: v1\n  metadata:\n"
+                      f"  - name: url\n    value: \"file://{os.path.join(GUESTS, guest)}\"\n")
+    path = os.path.join(sc.dir, "config.yaml")
+    with open(path, "w") as f:
+        f.write("apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: c\nspec:\n"
+                "  appHttpPipeline:\n    handlers:\n    - name: g\n      type: middleware.http.wasm\n")
+    sc.args += ["--config", path]
+    return sc
+
+
+def scenario(name, hop, path, n_up, check, guest=None):
     home = tempfile.mkdtemp(prefix="wgg-rss-")
     args = ["--threads", "1", "--max-body-size", "1Gi"]
-    sb = Sidecar(BIN, app_id="b", env={"HOME": home}, args=args + ["--app-port", str(lsock.getsockname()[1])]).start()
+    sb = Sidecar(BIN, app_id="b", env={"HOME": home}, args=args + ["--app-port", str(lsock.getsockname()[1])])
+    sb = (with_pipeline(sb, guest) if guest else sb).start()
     sa = Sidecar(BIN, app_id="a", env={"HOME": home}, args=args).start() if hop else None
     start = {"b": hwm(sb), **({"a": hwm(sa)} if sa else {})}
     t0 = time.time()
@@ -174,3 +191,6 @@ def upload_ok(sha, got, small):
 scenario("upload-local", False, "sink", N, upload_ok)
 scenario("upload-hop", True, "sink", N, upload_ok)
 scenario("answer-hop", True, f"answer/{N}", 1000, lambda sha, got, small: sha == want and got == N)
+if GUESTS:
+    scenario("answer-pipe", False, f"answer/{N}", 1000, lambda sha, got, small: sha == want and got == N,
+             guest="hw_noop.wasm")

@@ -152,7 +152,8 @@ static void on_stream_end(void *user, const char *errmsg) {
 static const wgg_http_stream_cbs wrapped_stream = {on_stream_head, on_stream_chunk, on_stream_end};
 
 bool wgg_app_can_stream(const wgg_api *api) {
-  return !api->wasm_app && !api->app_http_pipeline.n && !wgg_app_is_grpc(api->opts);
+  /* through an appHttpPipeline too: it streams the answer when no guest may see it (wgg_pipeline_call_src) */
+  return !api->wasm_app && !wgg_app_is_grpc(api->opts);
 }
 
 bool wgg_app_can_upload(wgg_api *api) {
@@ -198,7 +199,7 @@ static int send_to_app(wgg_api *api, wgg_http_client *cl, const char *method, co
   if (api->app_http_pipeline.n)
     return wgg_pipeline_call_src(&api->app_http_pipeline, wgg_http_client_loop(cl), cl, o->app_channel_address,
                                  o->app_port, method, target, headers, n, body, len, src, source, timeout_ms, cb,
-                                 user);
+                                 stream, user);
   return wgg_http_client_request_full(cl, o->app_channel_address, o->app_port, method, target, headers, n, body,
                                       len, src, timeout_ms, cb, stream, user);
 }

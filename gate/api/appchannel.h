@@ -61,9 +61,10 @@ int wgg_app_call(wgg_api *api, wgg_http_client *cl, const char *method, const ch
 
 /* wgg_app_call with the answer's body streamed through stream (see
  * http/client.h wgg_http_stream_cbs), when the call goes to an app process
- * over HTTP with no appHttpPipeline (guests may read the whole body; daprd
- * also buffers when middleware is present); otherwise stream is ignored and
- * cb gets the buffered answer. With --app-max-concurrency the slot is held
+ * over HTTP, through its appHttpPipeline only when no guest there imports
+ * read_body or write_body (pipeline.h wgg_pipeline_call_src; a guest that may
+ * read the body gets it whole, as http-wasm-host-go buffers only then);
+ * otherwise stream is ignored and cb gets the buffered answer. With --app-max-concurrency the slot is held
  * until on_end (or cb) runs. stream may be NULL. */
 int wgg_app_call_stream(wgg_api *api, wgg_http_client *cl, const char *method, const char *target,
                         const wgg_http_header *headers, size_t n, const char *body, size_t len, const char *source,
@@ -84,7 +85,8 @@ int wgg_app_call_full(wgg_api *api, wgg_http_client *cl, const char *method, con
  * host buffers only for such guests). */
 bool wgg_app_can_upload(wgg_api *api);
 
-/* Whether wgg_app_call_stream would stream (an HTTP app, no appHttpPipeline). */
+/* Whether wgg_app_call_stream may stream (an HTTP app; through an
+ * appHttpPipeline only answers no guest may see: wgg_pipeline_call_src). */
 bool wgg_app_can_stream(const wgg_api *api);
 
 /* The app channel as a wgg_app_channel (http/client.h) for layers below the

@@ -37,6 +37,15 @@ typedef struct stage {
 typedef struct run run;
 typedef void (*run_fn)(run *r);
 
+/* How the app's answer passes a call's chain (run.smode). */
+enum {
+  S_NONE,    /* buffered whole (call_response), as it always is when a guest may see bodies */
+  S_HELD,    /* its head is in the exchange and handle_response runs; body pieces wait in resp_body */
+  S_FORWARD, /* the caller streams it: pieces and the end go to its callbacks */
+  S_BUFFER,  /* the caller wants it whole after all: pieces gather in resp_body, cb at the end */
+  S_FAIL,    /* a guest failed in handle_response: the caller gets its 500, the rest is dropped */
+};
+
 struct run {
   wgg_exchange ex;
   wgg_pipeline *pl;
@@ -61,6 +70,13 @@ struct run {
   wgg_pipeline_send_fn send; /* the transport when it is not cl (wgg_pipeline_call_via) */
   bool has_src;              /* the request body streams from src (wgg_pipeline_call_src) */
   wgg_http_body_source src;
+  /* the answer streaming past the chain (wgg_pipeline_call_src with stream; see answer_head) */
+  bool has_scb;              /* scb are the caller's stream callbacks (user: cb_user) */
+  wgg_http_stream_cbs scb;
+  int smode;                 /* S_* */
+  wgg_http_client_stream *s; /* the app's answer, while it streams (S_HELD .. its on_end) */
+  int64_t s_len;             /* its announced length (-1: unknown) */
+  bool s_ended;              /* it ended while the guests still ran (S_HELD) */
   void *send_ctx;
   /* time slices */
   wgg_slice slice;  /* queued while stage `parked` waits for its next slice */
@@ -378,6 +394,8 @@ static void call_response(void *user, const wgg_http_response *resp, const char 
   unwind(r, r->pl->n);
 }
 
+static const wgg_http_stream_cbs answer_cbs;
+
 static void call_terminal(run *r) {
   size_t n = r->ex.req_headers.n, k = 0;
   wgg_http_header *h = calloc(n + 1, sizeof *h);
@@ -390,7 +408,7 @@ static void call_terminal(run *r) {
                      : wgg_http_client_request_full(r->cl, r->host, r->port, r->ex.method, r->ex.uri, h, k,
                                                     r->ex.req_body.data, r->ex.req_body.len,
                                                     r->has_src ? &r->src : NULL, r->timeout_ms, call_response,
-                                                    NULL, r);
+                                                    r->has_scb ? &answer_cbs : NULL, r);
   if (rc) {
     wgg_exchange_fail(&r->ex, 500, "out of memory");
     unwind(r, r->pl->n);
@@ -398,7 +416,9 @@ static void call_terminal(run *r) {
   free(h);
 }
 
-static void call_done(run *r) {
+/* Hands the buffered outcome to cb (the app call's error, or the exchange's
+ * response) and frees r. */
+static void deliver(run *r) {
   if (r->call_err) {
     r->cb(r->cb_user, NULL, r->call_err);
   } else {
@@ -412,6 +432,129 @@ static void call_done(run *r) {
   run_free(r);
 }
 
+/* Whether every guest pinned for handle_response can neither read nor
+ * replace a body (none imports read_body or write_body; asked of the
+ * instances' own modules, so a reload in between does not matter). Their
+ * features then make no difference to the body either: buffer_response only
+ * lets a guest read or rewrite what next wrote, which needs those imports. */
+static bool pinned_body_opaque(const run *r) {
+  for (size_t k = 0; k < r->pl->n; k++)
+    if (!r->st[k].inst || wgg_hw_module_touches_body(wgg_hw_instance_module(r->st[k].inst))) return false;
+  return true;
+}
+
+/* The head of a streamed 2xx/3xx answer from the app (client stream
+ * callback, user r). When no guest can see bodies, the head goes through
+ * the guests' handle_response now (S_HELD, reading from the app paused) and
+ * the body streams on after them (stream_after_guests); otherwise 0: the
+ * answer is read whole and goes through call_response as before. */
+static int answer_head(void *user, wgg_http_client_stream *s, const wgg_http_response *resp, int64_t length) {
+  run *r = user;
+  if (!pinned_body_opaque(r)) return 0;
+  take_response(r, resp->status, NULL, resp->headers, resp->n_headers, NULL, 0);
+  r->smode = S_HELD;
+  r->s = s;
+  r->s_len = length;
+  unwind(r, r->pl->n); /* call_done runs now or after the guests' last slice */
+  return 1;
+}
+
+static int answer_chunk(void *user, const char *data, size_t len) {
+  run *r = user;
+  switch (r->smode) {
+  case S_HELD: /* the rest of the current read still arrives while paused: kept for the caller */
+    return wgg_buf_append(&r->ex.resp_body, data, len) ? -1 : 1;
+  case S_BUFFER:
+    return wgg_buf_append(&r->ex.resp_body, data, len) ? -1 : 0;
+  case S_FORWARD:
+    return r->scb.on_chunk(r->cb_user, data, len);
+  default: /* S_FAIL: the caller gets the guest's error */
+    return 0;
+  }
+}
+
+static void answer_end(void *user, const char *errmsg) {
+  run *r = user;
+  r->s = NULL;
+  switch (r->smode) {
+  case S_HELD: /* the guests are still at work: call_done finishes */
+    r->s_ended = true;
+    if (errmsg && !r->call_err) r->call_err = strdup(errmsg);
+    return;
+  case S_FORWARD:
+    r->scb.on_end(r->cb_user, errmsg);
+    run_free(r);
+    return;
+  case S_BUFFER:
+    if (errmsg && !r->call_err) r->call_err = strdup(errmsg);
+    deliver(r);
+    return;
+  default: /* S_FAIL */
+    deliver(r);
+    return;
+  }
+}
+
+static const wgg_http_stream_cbs answer_cbs = {answer_head, answer_chunk, answer_end};
+
+/* The guests are done with a streamed answer's head (S_HELD): hands status
+ * and headers as they left them to the caller's on_head, then the pieces
+ * read so far and the rest as it arrives. */
+static void stream_after_guests(run *r) {
+  wgg_http_client_stream *s = r->s;
+  if (r->s_ended) { /* the whole answer is here already */
+    if (r->call_err && r->is_error) { /* a guest failed too: its 500 wins */
+      free(r->call_err);
+      r->call_err = NULL;
+    }
+    deliver(r);
+    return;
+  }
+  if (r->is_error) { /* a guest failed in handle_response: the caller gets its 500 */
+    r->smode = S_FAIL;
+    wgg_http_client_stream_abort(s); /* answer_end delivers */
+    return;
+  }
+  if (r->ex.status < 200 || r->ex.status > 399) { /* a guest made it an error: whole, as errors are */
+    r->smode = S_BUFFER;
+    wgg_http_client_stream_resume(s);
+    return;
+  }
+  size_t n = 0;
+  wgg_http_header *h = out_headers(&r->ex, &n);
+  if (!h) {
+    r->smode = S_FAIL;
+    wgg_exchange_fail(&r->ex, 500, "out of memory");
+    wgg_http_client_stream_abort(s);
+    return;
+  }
+  wgg_http_response resp = {r->ex.status, h, n, NULL, 0};
+  int rc = r->scb.on_head(r->cb_user, s, &resp, r->s_len);
+  free(h);
+  if (rc == 0) { /* the caller reads it whole */
+    r->smode = S_BUFFER;
+    wgg_http_client_stream_resume(s);
+    return;
+  }
+  r->smode = S_FORWARD; /* on_end goes to the caller from now on */
+  if (rc < 0) {
+    wgg_http_client_stream_abort(s);
+    return;
+  }
+  wgg_buf held = r->ex.resp_body;
+  memset(&r->ex.resp_body, 0, sizeof r->ex.resp_body);
+  int wrc = held.len ? r->scb.on_chunk(r->cb_user, held.data, held.len) : 0;
+  wgg_buf_free(&held);
+  if (wrc < 0) wgg_http_client_stream_abort(s);
+  else if (wrc == 0) wgg_http_client_stream_resume(s);
+  /* 1: the caller paused; it resumes s when it drained */
+}
+
+static void call_done(run *r) {
+  if (r->smode == S_HELD) stream_after_guests(r);
+  else deliver(r);
+}
+
 int wgg_pipeline_call(wgg_pipeline *pl, uv_loop_t *loop, wgg_http_client *cl, const char *host, int port,
                       const char *method, const char *target, const wgg_http_header *headers, size_t n,
                       const char *body, size_t len, const char *source, uint64_t timeout_ms,
@@ -422,8 +565,9 @@ int wgg_pipeline_call(wgg_pipeline *pl, uv_loop_t *loop, wgg_http_client *cl, co
 
 static int call_via(wgg_pipeline *pl, uv_loop_t *loop, wgg_pipeline_send_fn send, void *send_ctx, const char *host,
                     int port, const char *method, const char *target, const wgg_http_header *headers, size_t n,
-                    const char *body, size_t len, const wgg_http_body_source *src, const char *source,
-                    uint64_t timeout_ms, wgg_http_client_cb cb, void *user);
+                    const char *body, size_t len, const wgg_http_body_source *src,
+                    const wgg_http_stream_cbs *stream, const char *source, uint64_t timeout_ms,
+                    wgg_http_client_cb cb, void *user);
 
 bool wgg_pipeline_body_opaque(wgg_pipeline *pl) {
   for (size_t i = 0; i < pl->n; i++)
@@ -434,28 +578,34 @@ bool wgg_pipeline_body_opaque(wgg_pipeline *pl) {
 int wgg_pipeline_call_src(wgg_pipeline *pl, uv_loop_t *loop, wgg_http_client *cl, const char *host, int port,
                           const char *method, const char *target, const wgg_http_header *headers, size_t n,
                           const char *body, size_t len, const wgg_http_body_source *src, const char *source,
-                          uint64_t timeout_ms, wgg_http_client_cb cb, void *user) {
+                          uint64_t timeout_ms, wgg_http_client_cb cb, const wgg_http_stream_cbs *stream,
+                          void *user) {
   return call_via(pl, loop, NULL, cl, host, port, method, target, headers, n, src ? NULL : body, src ? 0 : len, src,
-                  source, timeout_ms, cb, user);
+                  stream, source, timeout_ms, cb, user);
 }
 
 int wgg_pipeline_call_via(wgg_pipeline *pl, uv_loop_t *loop, wgg_pipeline_send_fn send, void *send_ctx,
                           const char *host, int port, const char *method, const char *target,
                           const wgg_http_header *headers, size_t n, const char *body, size_t len, const char *source,
                           uint64_t timeout_ms, wgg_http_client_cb cb, void *user) {
-  return call_via(pl, loop, send, send_ctx, host, port, method, target, headers, n, body, len, NULL, source,
+  return call_via(pl, loop, send, send_ctx, host, port, method, target, headers, n, body, len, NULL, NULL, source,
                   timeout_ms, cb, user);
 }
 
 static int call_via(wgg_pipeline *pl, uv_loop_t *loop, wgg_pipeline_send_fn send, void *send_ctx, const char *host,
                     int port, const char *method, const char *target, const wgg_http_header *headers, size_t n,
-                    const char *body, size_t len, const wgg_http_body_source *src, const char *source,
-                    uint64_t timeout_ms, wgg_http_client_cb cb, void *user) {
+                    const char *body, size_t len, const wgg_http_body_source *src,
+                    const wgg_http_stream_cbs *stream, const char *source, uint64_t timeout_ms,
+                    wgg_http_client_cb cb, void *user) {
   run *r = run_new(pl, loop);
   if (!r) return -1;
   if (src && !send) {
     r->has_src = true;
     r->src = *src;
+  }
+  if (stream && !send) {
+    r->has_scb = true;
+    r->scb = *stream;
   }
   r->send = send;
   r->send_ctx = send ? send_ctx : NULL;

@@ -106,11 +106,22 @@ bool wgg_pipeline_body_opaque(wgg_pipeline *pl);
 
 /* wgg_pipeline_call with, when src is not NULL, the request body streamed
  * from src to the terminal call (body/len ignored; guests see an empty body:
- * only with wgg_pipeline_body_opaque). */
+ * only with wgg_pipeline_body_opaque), and, when stream is not NULL, the
+ * answer streamed back past the chain (issue 18.3) when none of the guests
+ * pinned for handle_response imports read_body or write_body: the head of a
+ * 2xx/3xx answer goes through handle_response (reading from the app paused
+ * meanwhile; guests may change status and headers), then stream->on_head
+ * gets it as the guests left it (with the app's length: a guest cannot change
+ * the body), and the body follows through on_chunk/on_end (contract of
+ * wgg_http_stream_cbs). Otherwise, and when a guest fails in handle_response
+ * or turns the status into an error, the answer is read whole and goes to cb.
+ * Without stream, or with a guest that may see bodies, it is read whole as
+ * by wgg_pipeline_call. */
 int wgg_pipeline_call_src(wgg_pipeline *pl, uv_loop_t *loop, wgg_http_client *cl, const char *host, int port,
                           const char *method, const char *target, const wgg_http_header *headers, size_t n,
                           const char *body, size_t len, const wgg_http_body_source *src, const char *source,
-                          uint64_t timeout_ms, wgg_http_client_cb cb, void *user);
+                          uint64_t timeout_ms, wgg_http_client_cb cb, const wgg_http_stream_cbs *stream,
+                          void *user);
 
 typedef int (*wgg_pipeline_send_fn)(void *ctx, uv_loop_t *loop, const char *method, const char *target,
                                     const wgg_http_header *headers, size_t n, const char *body, size_t len,

@@ -1,10 +1,17 @@
-"""Issue 18.3: request bodies through an appHttpPipeline stream unless a guest may read them.
+"""Issue 18.3: request and answer bodies through an appHttpPipeline stream unless a guest may read them.
 
 An http-wasm guest that imports neither read_body nor write_body can never see
 or change a body, so an upload streams past it to the app (peak RSS of the
 sidecar grows by a bounded amount); a guest that imports them (hw_buffered:
 reads the whole request body, wraps the answer) gets the body whole, within
---max-body-size, and the app still receives every byte.
+--max-body-size, and the app still receives every byte. The same holds for
+a 50 MB answer: past hw_noop and past hw_counter (no body imports; enables
+buffer_response and sets a header in handle_response, which still reaches the
+caller) and past hw_resp_spin (parked between time slices in handle_response
+while the answer's first bytes wait) it streams with a bounded peak RSS; through hw_buffered (reads bodies)
+it is read whole (the guest sees the app's bytes and replaces the body); a
+guest without body imports that fails in handle_response (hw_resp_late) gives
+the caller 500 and the rest of the answer is dropped.
 usage: invoke_upload_pipeline.py WASMGATE GUEST_DIR
 """
 import hashlib
@@ -85,6 +92,18 @@ def app_conn(conn):
                 except OSError:
                     pass
                 return
+            if line.split()[1].startswith(b"/answer/"):  # GET /answer/<n>: n bytes back, chunked
+                size = int(line.split()[1].split(b"/")[2])
+                for _ in pieces(f, hdrs):
+                    pass
+                conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-App: yes\r\n\r\n")
+                left = size
+                while left:
+                    b = BLOCK[:min(left, len(BLOCK))]
+                    conn.sendall(b"%x\r\n%s\r\n" % (len(b), b))
+                    left -= len(b)
+                conn.sendall(b"0\r\n\r\n")
+                continue
             if line.split()[1].startswith(b"/dapr/"):
                 conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
                 continue
@@ -141,6 +160,23 @@ def upload(port, n, path="sink"):
     return int(line.split()[1]), body
 
 
+def fetch_answer(port, n):
+    """GET an n-byte answer through the sidecar: (status, headers, body length, sha256)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=60)
+    s.sendall(f"GET /v1.0/invoke/svc/method/answer/{n} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    f = s.makefile("rb")
+    line, hdrs = read_head(f)
+    h, got = hashlib.sha256(), 0
+    try:
+        for b in pieces(f, hdrs):
+            h.update(b)
+            got += len(b)
+    except (EOFError, OSError, ValueError):
+        pass
+    s.close()
+    return int(line.split()[1]), hdrs, got, h.hexdigest()
+
+
 def hwm(pid):
     with open(f"/proc/{pid}/status") as st:
         for line in st:
@@ -185,6 +221,36 @@ st, body = upload(sc.port, 100000)
 check(st == 200 and json.loads(body).get("n") == 100000, f"and the sidecar still serves: {st}")
 sc.cleanup()
 
+# answers: a 50 MB answer streams back past guests that never touch bodies
+ASIZE = 50 * MB
+want_answer = expected(ASIZE)
+for guest in ("hw_noop.wasm", "hw_counter.wasm", "hw_resp_spin.wasm"):
+    sc = sidecar(guest)
+    base = hwm(sc.proc.pid)
+    st, hdrs, got, sha = fetch_answer(sc.port, ASIZE)
+    check(st == 200 and got == ASIZE and sha == want_answer, f"answer past {guest}: {st} {got} bytes")
+    check(hdrs.get("x-app") == "yes", f"the app's header passes {guest}: {hdrs}")
+    if guest == "hw_counter.wasm":  # its handle_response header still reaches the caller
+        check(hdrs.get("x-pinned") == "ok" and hdrs.get("x-count", "").isdigit(), f"guest headers kept: {hdrs}")
+    if guest == "hw_resp_spin.wasm":  # parked between slices while the answer's first bytes wait
+        check(hdrs.get("x-spun") == "yes", f"the parked guest's header kept: {hdrs}")
+    grow = hwm(sc.proc.pid) - base
+    print(f"answer of {ASIZE >> 20} MB past {guest} (no body imports): VmHWM +{grow} MB")
+    check(grow < slack, f"answer streamed past {guest}: peak RSS +{grow} MB (want < {slack})")
+    st, hdrs, got, sha = fetch_answer(sc.port, 1000)  # a small one is passed whole, and the pool is intact
+    check(st == 200 and got == 1000 and sha == expected(1000), f"a small answer past {guest}: {st} {got}")
+    sc.cleanup()
+
+# a guest without body imports that fails in handle_response: the caller gets its 500, not the answer
+sc = sidecar("hw_resp_late.wasm")
+base = hwm(sc.proc.pid)
+st, hdrs, got, sha = fetch_answer(sc.port, ASIZE)
+check(st == 500 and got < 1000, f"a guest failing on a streamed answer's head answers 500: {st} {got} bytes")
+grow = hwm(sc.proc.pid) - base
+print(f"answer of {ASIZE >> 20} MB past a guest failing in handle_response: 500, VmHWM +{grow} MB")
+check(grow < slack, f"the rest of the answer is dropped, not gathered: peak RSS +{grow} MB (want < {slack})")
+sc.cleanup()
+
 # a guest that reads the request body: it gets the body whole, and so does the app
 sc = sidecar("hw_buffered.wasm")
 base = hwm(sc.proc.pid)
@@ -195,6 +261,18 @@ check(got.get("n") == SIZE and got.get("sha") == want, f"the app got every byte 
 grow = hwm(sc.proc.pid) - base
 print(f"upload of {SIZE >> 20} MB through a guest that reads bodies: VmHWM +{grow} MB (buffered, as it must be)")
 check(grow >= SIZE >> 20, f"buffered for the guest: +{grow} MB")
+# a 50 MB answer through the guest that reads bodies: read whole for it (it reads the first 8 KiB of
+# the app's answer and replaces the body with "wrapped:" + those bytes, as it would without streaming)
+s2 = socket.create_connection(("127.0.0.1", sc.port), timeout=60)
+s2.sendall(f"GET /v1.0/invoke/svc/method/answer/{ASIZE} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+f2 = s2.makefile("rb")
+line, hdrs = read_head(f2)
+body = b"".join(pieces(f2, hdrs))
+s2.close()
+check(int(line.split()[1]) == 201 and body.startswith(b"wrapped:"), f"answer through hw_buffered: {line!r}")
+inner = body[len(b"wrapped:"):]
+check(inner == BLOCK[:8192] and hdrs.get("x-wrapped") == "1" and hdrs.get("x-app") == "yes",
+      f"the body-reading guest saw the app's answer and replaced it: {len(inner)} bytes {hdrs}")
 sc.cleanup()
 lsock.close()
 finish()
