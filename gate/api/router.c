@@ -67,7 +67,10 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
   bool oom = false;
   api->app_limit = wgg_app_limit_new(wgg_options_has_app(opts) ? opts->app_max_concurrency : 0, &oom);
   api->extended = json_object();
-  if (wgg_configuration_load(opts->config_paths, opts->n_config_paths, &api->config, err)) goto fail;
+  if (opts->config_name ? wgg_configuration_load_named(opts->resources_paths, opts->n_resources_paths,
+                                                       opts->config_name, &api->config, err)
+                        : wgg_configuration_load(opts->config_paths, opts->n_config_paths, &api->config, err))
+    goto fail;
   if (api->config.file) wgg_info("configuration loaded: %s (%s)", api->config.name, api->config.file);
   if (wgg_api_core_config(api, err)) goto fail;
   api->stores = calloc(api->components.n ? api->components.n : 1, sizeof *api->stores);

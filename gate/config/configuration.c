@@ -106,3 +106,20 @@ fail:
   wgg_configuration_free(out);
   return -1;
 }
+
+int wgg_configuration_load_named(const char *const *paths, size_t n_paths, const char *name, wgg_configuration *out,
+                                 wgg_err *err) {
+  memset(out, 0, sizeof *out);
+  wgg_resource_list l = {0};
+  if (wgg_resources_load(paths, n_paths, "Configuration", NULL, &l, err)) return -1;
+  const wgg_resource *r = NULL;
+  for (size_t i = 0; !r && i < l.n; i++)
+    if (!strcmp(l.items[i].name, name)) r = &l.items[i];
+  int rc = -1;
+  if (!r) wgg_err_set(err, "Configuration %s not found in the resources paths", name);
+  else if (!(out->spec = json_object())) wgg_err_set(err, "out of memory");
+  else rc = merge(out, r, err);
+  wgg_resource_list_free(&l);
+  if (rc) wgg_configuration_free(out);
+  return rc;
+}

@@ -45,6 +45,14 @@ typedef struct wgg_configuration {
  * be a boolean", out of memory. *out is empty on error. */
 int wgg_configuration_load(const char *const *files, size_t n, wgg_configuration *out, wgg_err *err);
 
+/* Loads the Configuration resource whose metadata.name is name from the YAML files of the
+ * resources folders paths (as wgg_resources_load reads them; the first of that name wins), as
+ * daprd in Kubernetes mode reads the Configuration its dapr.io/config annotation names. Same
+ * results as wgg_configuration_load; errors: those of wgg_resources_load, "Configuration NAME
+ * not found in the resources paths", the document's errors as wgg_configuration_load's. */
+int wgg_configuration_load_named(const char *const *paths, size_t n_paths, const char *name, wgg_configuration *out,
+                                 wgg_err *err);
+
 /* Frees the configuration's contents; c is left empty. */
 void wgg_configuration_free(wgg_configuration *c);
 

@@ -45,6 +45,8 @@ typedef struct wgg_options {
   size_t n_resources_paths;
   const char **config_paths; /* --config (repeatable; merged in order, see config/configuration.h) */
   size_t n_config_paths;
+  const char *config_name;   /* a Configuration resource of the resources paths, by metadata.name, used
+                                instead of config_paths (a hosted WasmApp's spec.config); NULL: none */
   int log_level;            /* enum wgg_log_level */
   bool log_as_json;         /* --log-as-json */
   int metrics_port;         /* --metrics-port, 9090 */

@@ -20,6 +20,9 @@
 typedef struct hosted_app {
   wgg_options o; /* the sidecar's options with this app's ID, module and limits */
   char *id, *url;
+  char *config;      /* spec.config: a Configuration file path or resource name, or NULL (owned) */
+  bool config_is_path;     /* config is a file path (else a Configuration resource's name) */
+  const char *config_path; /* config when it is a path: a->o.config_paths points here */
   wgg_api *api;
   wgg_inputs *inputs;
   wgg_apphealth *health;
@@ -133,11 +136,32 @@ static int apply_spec(hosted_app *a, const wgg_resource *r, wgg_err *err) {
     if (!ms) return FIELD_ERR("timeout", "must be at least 1ms");
     a->o.app_wasm_timeout_ms = ms;
   }
+  if (spec_text(r, "config", &v, tmp, sizeof tmp, err)) return -1;
+  line = wgg_resource_line(r, "/spec/config");
+  if (v) {
+    if (!*v) return FIELD_ERR("config", "must not be empty");
+    if (!(a->config = strdup(v))) return wgg_err_set(err, "out of memory");
+    /* As daprd's --config: a file path in self-hosted mode, the name of a Configuration resource in
+     * Kubernetes mode (dapr.io/config). A value with a '/' or a .yaml/.yml suffix is a path. */
+    size_t len = strlen(v);
+    a->config_is_path = strchr(v, '/') || (len > 5 && !strcmp(v + len - 5, ".yaml")) ||
+                        (len > 4 && !strcmp(v + len - 4, ".yml"));
+  }
 #undef FIELD_ERR
   return 0;
 }
 
-/* The WasmApp resources of the --resources-path folders. */
+/* Whether a resource's top-level scopes admit app_id (NULL: the sidecar has no --app-id), as for a
+ * Component: no or an empty list admits every ID. */
+static bool in_scope(const wgg_resource *r, const char *app_id) {
+  json_t *scopes = json_object_get(r->doc, "scopes"), *s;
+  size_t i;
+  if (!json_is_array(scopes) || !json_array_size(scopes)) return true;
+  json_array_foreach(scopes, i, s) if (app_id && json_is_string(s) && !strcmp(json_string_value(s), app_id)) return true;
+  return false;
+}
+
+/* The WasmApp resources of the --resources-path folders (those whose scopes admit --app-id). */
 static int load_resources(wgg_hosted *h, const wgg_options *o, wgg_err *err) {
   if (!o->n_resources_paths) return 0;
   wgg_resource_list docs = {0};
@@ -147,6 +171,11 @@ static int load_resources(wgg_hosted *h, const wgg_options *o, wgg_err *err) {
     const wgg_resource *r = &docs.items[i];
     char tmp[64];
     const char *url;
+    if (!in_scope(r, o->app_id)) {
+      wgg_info("WasmApp %s (%s:%d) is not hosted: its scopes do not include app ID %s", r->name, r->file, r->line,
+               o->app_id ? o->app_id : "(none)");
+      continue;
+    }
     if (strcmp(r->api_version, "wasmgate.io/v1alpha1"))
       rc = wgg_err_set(err, "%s:%d: WasmApp %s: apiVersion must be wasmgate.io/v1alpha1", r->file, r->line, r->name);
     else if (!*r->name)
@@ -170,6 +199,12 @@ static int load_resources(wgg_hosted *h, const wgg_options *o, wgg_err *err) {
 static int build_app(hosted_app *a, wgg_default_components_fn defaults, wgg_err *err) {
   wgg_component_list comps = {0};
   wgg_err e;
+  if (a->config) { /* set here: the apps array no longer moves */
+    a->config_path = a->config;
+    a->o.config_paths = a->config_is_path ? &a->config_path : NULL;
+    a->o.n_config_paths = a->config_is_path ? 1 : 0;
+    a->o.config_name = a->config_is_path ? NULL : a->config;
+  }
   if (a->o.n_resources_paths) {
     if (wgg_components_load(a->o.resources_paths, a->o.n_resources_paths, a->id, &comps, &e))
       return wgg_err_set(err, "wasm app %s: %s", a->id, e.msg);
@@ -181,8 +216,9 @@ static int build_app(hosted_app *a, wgg_default_components_fn defaults, wgg_err 
   if (!a->api) return wgg_err_set(err, "wasm app %s: %s", a->id, e.msg);
   a->api->is_hosted = true;
   if (wgg_mesh_init(a->api, &e)) return wgg_err_set(err, "wasm app %s: %s", a->id, e.msg);
-  wgg_info("hosting wasm app %s: %s (%s ABI, %s instances)", a->id, a->url, wgg_wasm_app_abi_name(a->api->wasm_app),
-           a->o.app_wasm_pooled ? "pooled" : "fresh");
+  wgg_info("hosting wasm app %s: %s (%s ABI, %s instances%s%s)", a->id, a->url,
+           wgg_wasm_app_abi_name(a->api->wasm_app), a->o.app_wasm_pooled ? "pooled" : "fresh",
+           a->config ? ", configuration " : "", a->config ? a->config : "");
   return 0;
 }
 
@@ -271,6 +307,7 @@ void wgg_hosted_free(wgg_hosted *h) {
     }
     free(h->apps[i].id);
     free(h->apps[i].url);
+    free(h->apps[i].config);
   }
   free(h->apps);
   free(h->table.apis);

@@ -7,11 +7,14 @@
  *   kind: WasmApp
  *   metadata: {name: ID}
  *   spec: {url: file://..., instances: fresh|pooled, maxInvocations: N, maxMemory: 64Mi,
- *          timeout: 10s, maxConcurrency: N}
+ *          timeout: 10s, maxConcurrency: N, config: FILE-PATH|CONFIGURATION-NAME}
+ *   scopes: [sidecar app IDs that host it]
  *
- * in a --resources-path folder. Each hosted app gets a wgg_api of its own, built exactly as the
- * sidecar's (api.h wgg_api_new) from the same flags, Configuration and resources, with its app ID:
- * so its components are those scoped to it, its state keys carry its prefix, its declarative
+ * in a --resources-path folder (one whose non-empty scopes leave out --app-id is skipped unread,
+ * as daprd skips a Component scoped elsewhere). Each hosted app gets a wgg_api of its own, built
+ * exactly as the sidecar's (api.h wgg_api_new) from the same flags and resources, with its app ID
+ * and its own Configuration when spec.config names one (a file path, or a Configuration
+ * resource's name as in daprd's Kubernetes mode; otherwise --config): so its components are those scoped to it, its state keys carry its prefix, its declarative
  * subscriptions, input bindings, jobs, Resiliency and name-resolution registration are its own,
  * and its instance pool, limits and --app-max-concurrency slots are its own. It behaves as an app
  * with a sidecar of its own, whose HTTP port is shared: every api points at one wgg_hosted_apps
@@ -37,8 +40,9 @@ typedef int (*wgg_default_components_fn)(const wgg_options *o, wgg_component_lis
  * result), and points primary and every hosted api at the shared table. Loads, compiles and links
  * each module and registers each app ID in name resolution. Blocking (start-up). Returns 0 with
  * *out (NULL when no app is hosted), or -1 with err: "--app-wasm VALUE: expected ID=URL",
- * "app ID X is hosted twice", "FILE:LINE: WasmApp X: <field error>", a component or module error
- * of that app ("wasm app ID: ..."). */
+ * "app ID X is hosted twice", "FILE:LINE: WasmApp X: <field error>", a component, Configuration
+ * or module error of that app ("wasm app ID: ...", e.g. "wasm app ID: Configuration NAME not
+ * found in the resources paths"). */
 int wgg_hosted_new(wgg_api *primary, const wgg_options *o, wgg_default_components_fn defaults, wgg_hosted **out,
                    wgg_err *err);
 

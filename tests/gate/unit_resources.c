@@ -168,6 +168,17 @@ static void test_dirs_and_configuration(void) {
   CHECK(cfg.name == NULL && cfg.n_http_pipeline == 0 && json_object_size(cfg.spec) == 0);
   wgg_configuration_free(&cfg);
 
+  /* by name from the resources folders (a WasmApp's spec.config naming a Configuration resource) */
+  CHECK(wgg_configuration_load_named(paths, 1, "second", &cfg, &e) == 0);
+  CHECK_STR(cfg.name, "second");
+  CHECK(cfg.n_http_pipeline == 0 && cfg.n_app_http_pipeline == 1 && !cfg.wasm_strict_sandbox);
+  CHECK_STR(json_string_value(json_object_get(json_object_get(cfg.spec, "nameResolution"), "component")), "sqlite");
+  wgg_configuration_free(&cfg);
+  CHECK(wgg_configuration_load_named(paths, 1, "third", &cfg, &e) == -1);
+  CHECK_STR(e.msg, "Configuration third not found in the resources paths");
+  CHECK(cfg.name == NULL && cfg.spec == NULL);
+  CHECK(wgg_configuration_load_named(NULL, 0, "first", &cfg, &e) == -1);
+
   write_file(bad, "kind: Configuration\nmetadata: {name: x}\nspec:\n  httpPipeline:\n    handlers:\n    - name: x\n");
   const char *badf[] = {bad};
   CHECK(wgg_configuration_load(badf, 1, &cfg, &e) == -1);
