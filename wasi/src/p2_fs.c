@@ -8,8 +8,8 @@
  * remove-directory-at, unlink-file-at, rename-at, readlink-at, read,
  * write, set-size, advise, is-same-object, read-directory with
  * directory-entry-stream.read-directory-entry, metadata-hash(-at), sync,
- * sync-data; filesystem-error-code. Others (set-times, link-at,
- * symlink-at, ...) trap (unknown imports).
+ * sync-data, set-times, set-times-at, link-at, symlink-at: every
+ * method of wasi:filesystem/types 0.2.x; filesystem-error-code.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -332,9 +332,11 @@ static wg_trap *set_size(void *env, const wg_cval *a, size_t na, wg_cval *r, siz
   return result(r, wasi_fd_set_size(((p2 *)env)->w, a[0].of.handle.rep, a[1].of.u), NULL);
 }
 
+/* advise(self, offset, length, advice): the advice enum has preview1's order */
 static wg_trap *advise(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
-  (void)env, (void)a, (void)na, (void)nr;
-  return result(r, 0, NULL);
+  (void)na, (void)nr;
+  return result(r, wasi_fd_advise(((p2 *)env)->w, a[0].of.handle.rep, a[1].of.u, a[2].of.u, (uint8_t)a[3].of.var.disc),
+                NULL);
 }
 
 static wg_trap *is_same(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
@@ -345,6 +347,67 @@ static wg_trap *is_same(void *env, const wg_cval *a, size_t na, wg_cval *r, size
               x.dev == y.dev && x.ino == y.ino;
   *r = (wg_cval){.kind = WG_CVAL_BOOL, .of.b = same};
   return NULL;
+}
+
+/* new-timestamp (variant no-change, now, timestamp(datetime)) as one half of
+ * preview1's fstflags (`set`, `now`: the bits for this timestamp) and the
+ * nanoseconds; false when the datetime does not fit in 64-bit nanoseconds. */
+static bool new_timestamp(const wg_cval *v, uint16_t set, uint16_t now, uint16_t *fst, uint64_t *ns) {
+  *ns = 0;
+  if (v->of.var.disc == 1) *fst |= now;
+  if (v->of.var.disc != 2) return true;
+  const wg_cval *dt = v->of.var.val;
+  uint64_t s = dt->of.seq.ptr[0].of.u, n = dt->of.seq.ptr[1].of.u;
+  if (s > (UINT64_MAX - n) / 1000000000u) return false; /* nanoseconds past 1e9 carry, as a Duration */
+  *ns = s * 1000000000u + n;
+  *fst |= set;
+  return true;
+}
+
+/* set-times(self, data-access-timestamp, data-modification-timestamp) */
+static wg_trap *set_times(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)na, (void)nr;
+  uint16_t fst = 0;
+  uint64_t at, mt;
+  if (!new_timestamp(&a[1], 1, 2, &fst, &at) || !new_timestamp(&a[2], 4, 8, &fst, &mt))
+    return result(r, WE_OVERFLOW, NULL);
+  return result(r, wasi_fd_set_times(((p2 *)env)->w, a[0].of.handle.rep, at, mt, fst), NULL);
+}
+
+/* set-times-at(self, path-flags, path, data-access-timestamp, data-modification-timestamp) */
+static wg_trap *set_times_at(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)na, (void)nr;
+  uint16_t fst = 0;
+  uint64_t at, mt;
+  if (!new_timestamp(&a[3], 1, 2, &fst, &at) || !new_timestamp(&a[4], 4, 8, &fst, &mt))
+    return result(r, WE_OVERFLOW, NULL);
+  char *path = path_of(&a[2]);
+  if (!path) return result(r, WE_INVAL, NULL);
+  int e = wasi_path_set_times(((p2 *)env)->w, a[0].of.handle.rep, a[1].of.flags & 1, path, at, mt, fst);
+  free(path);
+  return result(r, e, NULL);
+}
+
+/* link-at(self, old-path-flags, old-path, new-descriptor, new-path) */
+static wg_trap *link_at(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)na, (void)nr;
+  char *from = path_of(&a[2]), *to = path_of(&a[4]);
+  int e = from && to ? wasi_path_link(((p2 *)env)->w, a[0].of.handle.rep, a[1].of.flags & 1, from,
+                                      a[3].of.handle.rep, to)
+                     : WE_INVAL;
+  free(from);
+  free(to);
+  return result(r, e, NULL);
+}
+
+/* symlink-at(self, old-path, new-path): old-path is the link's text */
+static wg_trap *symlink_at(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)na, (void)nr;
+  char *target = path_of(&a[1]), *path = path_of(&a[2]);
+  int e = target && path ? wasi_path_symlink(((p2 *)env)->w, target, a[0].of.handle.rep, path) : WE_INVAL;
+  free(target);
+  free(path);
+  return result(r, e, NULL);
 }
 
 /* ---------------------------------------------------------------- directories */
@@ -467,6 +530,10 @@ static const struct {
     {FS, "[method]descriptor.set-size", set_size},
     {FS, "[method]descriptor.advise", advise},
     {FS, "[method]descriptor.is-same-object", is_same},
+    {FS, "[method]descriptor.set-times", set_times},
+    {FS, "[method]descriptor.set-times-at", set_times_at},
+    {FS, "[method]descriptor.link-at", link_at},
+    {FS, "[method]descriptor.symlink-at", symlink_at},
 };
 
 bool p2_fs_define(p2 *p, wg_component_linker *l, wg_error **e) {
