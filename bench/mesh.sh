@@ -28,7 +28,7 @@ spec:
   nameResolution: {component: sqlite, configuration: {connectionString: "$tmp/nr.db"}}
 YAML
 start() { # app_id http_port app_port(0 = none)
-  local args=(run --app-id "$1" --dapr-http-port "$2" --dapr-listen-addresses 127.0.0.1 --threads 1
+  local args=(run --app-id "$1" --dapr-http-port "$2" --dapr-grpc-port "$(port)" --dapr-listen-addresses 127.0.0.1 --threads 1
               --metrics-port "$(port)" --log-level warn --config "$tmp/config.yaml")
   [ "$3" = 0 ] || args+=(--app-port "$3")
   (cd "$tmp" && HOME=$tmp exec "$bin" "${args[@]}") >"$tmp/$1.log" 2>&1 &

@@ -6,8 +6,9 @@
 # relative to it (build/examples/http-wasm/...). Next to it, a second wasmgate hosts a wasm app
 # in-process: the order service of examples/wasm-app (app "orders", no app port). Ctrl-C (or
 # SIGTERM) stops them all.
-# Environment: APP_PORT (3000), DAPR_HTTP_PORT (3500), METRICS_PORT (9090), ORDERS_HTTP_PORT (3501),
-# ORDERS_METRICS_PORT (9091), LOG_LEVEL (info).
+# Environment: APP_PORT (3000), DAPR_HTTP_PORT (3500), DAPR_GRPC_PORT (50001), METRICS_PORT (9090),
+# ORDERS_HTTP_PORT (3501), ORDERS_GRPC_PORT (50002), ORDERS_METRICS_PORT (9091), LOG_LEVEL (info).
+# Each wasmgate needs ports of its own, as each daprd does.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:?usage: demo.sh BUILD_DIR}" && pwd)
@@ -45,11 +46,11 @@ and a wasm app in-process, app "orders" (examples/wasm-app) on http://127.0.0.1:
   curl -s localhost:$orders_port/v1.0/invoke/orders/method/shipments/1
 EOT
 "$build/cli/wasmgate" run --app-id demo --app-port "$app_port" --dapr-http-port "$http_port" \
-  --dapr-listen-addresses 127.0.0.1 --metrics-port "${METRICS_PORT:-9090}" --log-level "${LOG_LEVEL:-info}" \
+  --dapr-grpc-port "${DAPR_GRPC_PORT:-50001}" --dapr-listen-addresses 127.0.0.1 --metrics-port "${METRICS_PORT:-9090}" --log-level "${LOG_LEVEL:-info}" \
   --config "$demo/config.yaml" --resources-path "$demo/components" &
 wg=$!
 "$build/cli/wasmgate" run --app-id orders --app-wasm "$build/examples/wasm-app/order_service.wasm" \
-  --dapr-http-port "$orders_port" --dapr-listen-addresses 127.0.0.1 --metrics-port "${ORDERS_METRICS_PORT:-9091}" \
+  --dapr-http-port "$orders_port" --dapr-grpc-port "${ORDERS_GRPC_PORT:-50002}" --dapr-listen-addresses 127.0.0.1 --metrics-port "${ORDERS_METRICS_PORT:-9091}" \
   --log-level "${LOG_LEVEL:-info}" --state-file "$build/examples/wasm-app/orders-state.db" &
 orders=$!
 # Any process ending ends the demo; the status is wasmgate's when it is the one that ended.

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +99,37 @@ void wgg_acceptor_close(wgg_acceptor *a) {
   uv_close((uv_handle_t *)&a->backoff, on_closed);
 }
 
+/* Addresses this process has checked for other listeners (every loop binds
+ * its own SO_REUSEPORT socket to the same address after the first). */
+static pthread_mutex_t probed_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct sockaddr_storage probed[64];
+static size_t n_probed;
+
+/* SO_REUSEPORT would let this process silently share a port with another
+ * process of the same user (the kernel then splits connections between
+ * them); daprd (Go) fails with "address already in use". So the first bind
+ * of each address in this process is tried once without SO_REUSEPORT:
+ * EADDRINUSE there means someone else listens. Returns 0 or an errno. */
+static int check_not_in_use(const struct sockaddr_storage *ss, socklen_t sl, int family) {
+  pthread_mutex_lock(&probed_mu);
+  for (size_t i = 0; i < n_probed; i++)
+    if (!memcmp(&probed[i], ss, sl)) {
+      pthread_mutex_unlock(&probed_mu);
+      return 0;
+    }
+  int e = 0, fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0) {
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one); /* TIME_WAIT leftovers are not listeners */
+    if (family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (bind(fd, (const struct sockaddr *)ss, sl) < 0 && errno == EADDRINUSE) e = EADDRINUSE;
+    close(fd);
+  }
+  if (!e && n_probed < sizeof probed / sizeof probed[0]) memcpy(&probed[n_probed++], ss, sizeof *ss);
+  pthread_mutex_unlock(&probed_mu);
+  return e;
+}
+
 wgg_acceptor *wgg_acceptor_listen(uv_loop_t *loop, const char *host, int port, const char *label,
                                   wgg_acceptor_fn on_fd, void *user, wgg_err *err) {
   char h[128];
@@ -112,6 +144,11 @@ wgg_acceptor *wgg_acceptor_listen(uv_loop_t *loop, const char *host, int port, c
   int rc = family == AF_INET6 ? uv_ip6_addr(h, port, (struct sockaddr_in6 *)&ss)
                               : uv_ip4_addr(h, port, (struct sockaddr_in *)&ss);
   if (rc) return wgg_err_set(err, "invalid listen address '%s': %s", host, uv_strerror(rc)), NULL;
+  socklen_t probe_len = family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+  if (port > 0 && check_not_in_use(&ss, probe_len, family))
+    return wgg_err_set(err, "%s listen on %s:%d: %s (another process listens there)", label, host, port,
+                       strerror(EADDRINUSE)),
+           NULL;
   int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return wgg_err_set(err, "socket: %s", strerror(errno)), NULL;
   int one = 1;

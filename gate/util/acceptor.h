@@ -25,7 +25,9 @@ typedef struct wgg_acceptor wgg_acceptor;
 typedef void (*wgg_acceptor_fn)(int fd, void *user);
 
 /* Binds host:port (IPv4, or IPv6 with or without brackets; SO_REUSEADDR,
- * SO_REUSEPORT, IPV6_V6ONLY), listens with a backlog of 1024 and starts
+ * SO_REUSEPORT, IPV6_V6ONLY; the first bind of an address in the process
+ * fails with "Address already in use" when another process listens there,
+ * as daprd's does, instead of sharing the port), listens with a backlog of 1024 and starts
  * accepting up to 64 connections per readiness event into on_fd. label names
  * the server in errors and warnings ("http", "gRPC"). Returns the acceptor,
  * or NULL with err naming the address (invalid address, bind/listen failure,

@@ -34,7 +34,8 @@ os.symlink(os.path.join(BUILD, "examples", "http-wasm", "emoji.wasm"),
 app_port, port, metrics = free_port(), free_port(), free_port()
 orders_port, orders_metrics = free_port(), free_port()
 env = dict(os.environ, APP_PORT=str(app_port), DAPR_HTTP_PORT=str(port), METRICS_PORT=str(metrics),
-           ORDERS_HTTP_PORT=str(orders_port), ORDERS_METRICS_PORT=str(orders_metrics), LOG_LEVEL="debug")
+           ORDERS_HTTP_PORT=str(orders_port), ORDERS_METRICS_PORT=str(orders_metrics), LOG_LEVEL="debug",
+           DAPR_GRPC_PORT=str(free_port()), ORDERS_GRPC_PORT=str(free_port()))
 env.pop("DAPR_API_TOKEN", None)
 log = open(os.path.join(work, "demo.log"), "wb")
 demo = subprocess.Popen([os.path.join(ROOT, "scripts", "demo.sh"), os.path.dirname(os.path.dirname(BIN))],

@@ -131,9 +131,33 @@ class Sidecar:
         return self
 
     def start(self, timeout=10, wait_path="/v1.0/healthz/outbound"):
-        """Spawns and waits until wait_path answers 204 (outbound: ready without the app, as SDKs wait)."""
-        self.spawn()
-        deadline = time.time() + timeout
+        """Spawns and waits until wait_path answers 204 (outbound: ready without the app, as SDKs wait).
+
+        free_port() cannot reserve a port: another test running in parallel may take it before
+        wasmgate binds, and wasmgate then refuses to start ("Address already in use"). Ports this
+        harness chose are then chosen again, up to three times."""
+        auto = (self.port is None, self.grpc_port is None, self.metrics_port is None)
+        for attempt in range(4):
+            self.spawn()
+            deadline = time.time() + timeout
+            while time.time() < deadline and self.proc.poll() is None:
+                try:
+                    if self.request("GET", wait_path, timeout=1)[0] == 204:
+                        return self
+                except OSError:
+                    pass
+                time.sleep(0.05)
+            if self.proc.poll() is None or "Address already in use" not in self.logs() or attempt == 3:
+                break
+            self.log.close()
+            Sidecar.running.remove(self)
+            if auto[0]:
+                self.port = None
+            if auto[1]:
+                self.grpc_port = None
+            if auto[2]:
+                self.metrics_port = None
+        deadline = time.time() + 1
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"wasmgate exited with {self.proc.returncode}:\n{self.logs()}")
