@@ -21,10 +21,8 @@ demo=$root/examples/http-wasm/emoji
 wg=
 app=
 orders=
-stop() {
-  [ -n "$wg" ] && kill -TERM "$wg" 2>/dev/null
-  [ -n "$orders" ] && kill -TERM "$orders" 2>/dev/null
-  [ -n "$app" ] && kill -TERM "$app" 2>/dev/null
+stop() { # a process that already ended must not stop the others' cleanup (set -e)
+  for pid in $wg $orders $app; do kill -TERM "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
 trap stop EXIT
