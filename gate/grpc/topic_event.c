@@ -9,73 +9,13 @@
 #include <sys/types.h>
 
 #include "google/protobuf/struct.pb-c.h"
-
-typedef wgg_topic_event_scratch arena;
-
-static void *aalloc(arena *a, size_t size) {
-  if (a->n == a->cap) {
-    size_t cap = a->cap ? a->cap * 2 : 16;
-    void **g = realloc(a->p, cap * sizeof *g);
-    if (!g) return a->oom = true, NULL;
-    a->p = g;
-    a->cap = cap;
-  }
-  void *x = calloc(1, size ? size : 1);
-  if (!x) return a->oom = true, NULL;
-  return a->p[a->n++] = x;
-}
+#include "grpc/pbjson.h"
 
 void wgg_grpc_topic_event_free(wgg_topic_event_scratch *a) {
-  for (size_t i = 0; i < a->n; i++) free(a->p[i]);
-  free(a->p);
+  wgg_pb_afree(&a->arena);
   free(a->data);
   free(a->dumped);
   memset(a, 0, sizeof *a);
-}
-
-static Google__Protobuf__Struct *to_struct(arena *a, json_t *obj, bool skip_ce);
-
-/* A JSON value as a google.protobuf.Value (strings borrowed from j). */
-static Google__Protobuf__Value *to_value(arena *a, json_t *j) {
-  Google__Protobuf__Value *v = aalloc(a, sizeof *v);
-  if (!v) return NULL;
-  google__protobuf__value__init(v);
-  switch (json_typeof(j)) {
-    case JSON_OBJECT:
-      v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_STRUCT_VALUE;
-      v->struct_value = to_struct(a, j, false);
-      break;
-    case JSON_ARRAY: {
-      Google__Protobuf__ListValue *l = aalloc(a, sizeof *l);
-      if (!l) return NULL;
-      google__protobuf__list_value__init(l);
-      size_t n = json_array_size(j);
-      l->values = aalloc(a, n * sizeof *l->values);
-      for (size_t i = 0; l->values && i < n; i++) l->values[l->n_values++] = to_value(a, json_array_get(j, i));
-      v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_LIST_VALUE;
-      v->list_value = l;
-      break;
-    }
-    case JSON_STRING:
-      v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_STRING_VALUE;
-      v->string_value = (char *)json_string_value(j);
-      break;
-    case JSON_INTEGER:
-    case JSON_REAL:
-      v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_NUMBER_VALUE;
-      v->number_value = json_number_value(j);
-      break;
-    case JSON_TRUE:
-    case JSON_FALSE:
-      v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_BOOL_VALUE;
-      v->bool_value = json_is_true(j);
-      break;
-    default:
-      v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_NULL_VALUE;
-      v->null_value = GOOGLE__PROTOBUF__NULL_VALUE__NULL_VALUE;
-      break;
-  }
-  return v;
 }
 
 /* The CloudEvent attributes daprd does not repeat in extensions. */
@@ -84,25 +24,6 @@ static bool ce_core(const char *k) {
   for (size_t i = 0; i < sizeof core / sizeof *core; i++)
     if (!strcmp(core[i], k)) return true;
   return false;
-}
-
-static Google__Protobuf__Struct *to_struct(arena *a, json_t *obj, bool skip_ce) {
-  Google__Protobuf__Struct *s = aalloc(a, sizeof *s);
-  if (!s) return NULL;
-  google__protobuf__struct__init(s);
-  s->fields = aalloc(a, json_object_size(obj) * sizeof *s->fields);
-  const char *k;
-  json_t *v;
-  json_object_foreach(obj, k, v) {
-    if (!s->fields || (skip_ce && ce_core(k))) continue;
-    Google__Protobuf__Struct__FieldsEntry *e = aalloc(a, sizeof *e);
-    if (!e) break;
-    google__protobuf__struct__fields_entry__init(e);
-    e->key = (char *)k;
-    e->value = to_value(a, v);
-    s->fields[s->n_fields++] = e;
-  }
-  return s;
 }
 
 const char *wgg_ce_str(json_t *ce, const char *k) {
@@ -168,8 +89,8 @@ int wgg_grpc_topic_event(json_t *ce, const char *pubsub, const char *topic, cons
       ev->data.len = strlen(sc->dumped);
     }
   }
-  ev->extensions = to_struct(sc, ce, true);
-  if (sc->oom) goto fail;
+  ev->extensions = wgg_pb_struct_from_json(&sc->arena, ce, ce_core);
+  if (sc->arena.oom) goto fail;
   return 0;
 fail:
   wgg_grpc_topic_event_free(sc);

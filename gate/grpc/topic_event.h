@@ -12,15 +12,15 @@
 #define WGG_GRPC_TOPIC_EVENT_H
 
 #include <jansson.h>
+
+#include "grpc/pbjson.h"
 #include <stdbool.h>
 
 #include "dapr/proto/runtime/v1/dapr.pb-c.h"
 
 /* What a converted event points into besides the CloudEvent itself. */
 typedef struct wgg_topic_event_scratch {
-  void **p;
-  size_t n, cap;
-  bool oom;
+  wgg_pb_arena arena; /* the extensions (grpc/pbjson.h) */
   uint8_t *data;
   char *dumped;
 } wgg_topic_event_scratch;
