@@ -9,13 +9,16 @@
 set -uo pipefail
 driver=${1:?usage: run_js.sh CM_DRIVER OUTDIR}
 out=${2:?}
+# A missing install skips (77) on a developer's machine but fails under CI, where
+# scripts/deps.sh installs everything: a skip there would hide a missing install step.
+missing() { if [ -n "${CI:-}" ]; then echo "FAIL: $1"; exit 1; fi; echo "skip: $1"; exit 77; }
 here=$(cd "$(dirname "$0")" && pwd)
 nm=$here/../../scripts/npm/node_modules
 jco=$nm/@bytecodealliance/jco/dist/jco.js
 shim=$nm/@bytecodealliance/preview2-shim/dist/nodejs/filesystem.js
-command -v node >/dev/null || { echo "skip: node not installed"; exit 77; }
+command -v node >/dev/null || missing "node not installed"
 [ -f "$jco" ] && [ -d "$nm/@bytecodealliance/componentize-js" ] && [ -f "$shim" ] ||
-  { echo "skip: jco/componentize-js not installed (scripts/deps.sh installs scripts/npm)"; exit 77; }
+  missing "jco/componentize-js not installed (scripts/deps.sh installs scripts/npm)"
 mkdir -p "$out"
 comp=$out/hello.js.component.wasm
 if ! JCO_SHIM_FS=$shim node --import "$here/jco_preopen.mjs" "$jco" componentize "$here/js/hello.js" \

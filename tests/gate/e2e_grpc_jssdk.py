@@ -15,7 +15,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from brokers import Redis  # noqa: E402
-from wgtest import Sidecar, check, finish, free_port, start_alarm  # noqa: E402
+from wgtest import Sidecar, check, finish, free_port, require_npm, start_alarm  # noqa: E402
+
+NODE_MODULES = require_npm("@dapr/dapr")
 
 BIN = sys.argv[1]
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -87,7 +89,7 @@ for _ in range(100):  # the app's subscription is known
         break
     time.sleep(0.1)
 
-env = dict(os.environ, NODE_PATH=os.path.join(ROOT, "scripts", "npm", "node_modules"))
+env = dict(os.environ, NODE_PATH=NODE_MODULES)
 p = subprocess.run(["node", os.path.join(ROOT, "tests", "gate", "js", "grpc_client.js"), str(sc.grpc_port)],
                    capture_output=True, env=env, timeout=120)
 check(p.returncode == 0, f"node exited with {p.returncode}: {p.stderr[-2000:]!r}")

@@ -15,7 +15,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wgtest import Sidecar, check, finish, free_port, start_alarm  # noqa: E402
+from wgtest import Sidecar, check, finish, free_port, require_npm, start_alarm  # noqa: E402
+
+NODE_MODULES = require_npm("@dapr/dapr")
 
 BIN = sys.argv[1]
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -35,7 +37,7 @@ sc.write_resource("tick.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nm
                                "    value: \"@every 1s\"\n")
 sc.start(timeout=T)
 
-env = dict(os.environ, NODE_PATH=os.path.join(ROOT, "scripts", "npm", "node_modules"))
+env = dict(os.environ, NODE_PATH=NODE_MODULES)
 node = subprocess.Popen(["node", os.path.join(ROOT, "tests", "gate", "js", "grpc_server.js"), str(app_port),
                          str(sc.grpc_port), "jsgapp"], env=env, stdout=subprocess.PIPE, text=True)
 lines = queue.Queue()

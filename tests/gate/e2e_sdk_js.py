@@ -16,15 +16,13 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wgtest import Sidecar, check, finish, free_port, start_alarm  # noqa: E402
+from wgtest import Sidecar, check, finish, free_port, require_npm, start_alarm  # noqa: E402
 
 BIN = sys.argv[1]
 HERE = os.path.dirname(os.path.abspath(__file__))
 NPM = os.path.normpath(os.path.join(HERE, "..", "..", "scripts", "npm"))
 NODE = shutil.which("node")
-if not NODE or not os.path.isdir(os.path.join(NPM, "node_modules", "@dapr", "dapr")):
-    print("SKIP: node or @dapr/dapr not installed (scripts/deps.sh)")
-    sys.exit(77)
+require_npm("@dapr/dapr")
 start_alarm(115)
 
 

@@ -53,6 +53,23 @@ def free_port():
     return port
 
 
+def require_npm(package):
+    """The path of scripts/npm/node_modules when `package` (e.g. "@dapr/dapr") and node are installed
+    there. When they are not: exit 77 (CTest's skip) on a developer's machine, but fail under CI
+    (the CI variable is set), where scripts/deps.sh must have installed them: a skip there would
+    hide a missing install step."""
+    root = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+    modules = os.path.join(root, "scripts", "npm", "node_modules")
+    if shutil.which("node") and os.path.isdir(os.path.join(modules, package)):
+        return modules
+    why = f"node or {package} not installed in scripts/npm (scripts/deps.sh runs npm ci there)"
+    if os.environ.get("CI"):
+        print(f"FAIL: {why}", flush=True)
+        sys.exit(1)
+    print(f"SKIP: {why}", flush=True)
+    sys.exit(77)
+
+
 def start_alarm(seconds=100):
     def on_alarm(signum, frame):
         print("test timed out", flush=True)
