@@ -137,8 +137,7 @@ void wgg_hs_drive(wgg_http_conn *c) {
     /* answers pile up unread: stop reading and parsing until they drain;
      * a queue that makes no progress for the write timeout closes */
     c->write_paused = true;
-    if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
-    c->reading = false;
+    wgg_hs_stop_reading(c);
     wgg_hs_arm(c, T_WRITE, c->srv->cfg.write_timeout_ms);
     return;
   }
@@ -180,8 +179,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   }
   if (n < 0) {
     c->eof = true;
-    uv_read_stop(s);
-    c->reading = false;
+    wgg_hs_stop_reading(c);
     /* a request cut off in the middle is dropped; a complete one still runs */
     if (!c->inflight) {
       wgg_hs_conn_finish(c);
@@ -200,8 +198,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     return;
   }
   if (c->inflight) { /* pipelined bytes wait; stop reading so a client cannot flood the buffer */
-    uv_read_stop(s);
-    c->reading = false;
+    wgg_hs_stop_reading(c);
     return;
   }
   wgg_hs_drive(c);
@@ -210,6 +207,11 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
 void wgg_hs_start_reading(wgg_http_conn *c) {
   if (c->reading || c->closing || c->eof) return;
   if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0) c->reading = true;
+}
+
+void wgg_hs_stop_reading(wgg_http_conn *c) {
+  if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
+  c->reading = false;
 }
 
 void wgg_hs_conn_maybe_free(wgg_http_conn *c) {

@@ -45,7 +45,6 @@ struct wgg_http_conn {
   char *in;
   size_t in_len, in_off, in_cap;
   /* the request being parsed */
-  wgg_http_req *cur;
   wgg_buf url, hfield, hvalue, body;
   bool in_value;
   size_t head_bytes;
@@ -114,6 +113,8 @@ void wgg_hs_drive(wgg_http_conn *c);
 void wgg_hs_dispatch(wgg_http_conn *c);
 /* Reads from the socket again (no-op while closing, at EOF or reading). */
 void wgg_hs_start_reading(wgg_http_conn *c);
+/* Stops reading from the socket (no-op when not reading). */
+void wgg_hs_stop_reading(wgg_http_conn *c);
 /* Tells the in-flight request's handler that its client went away (once). */
 void wgg_hs_notify_gone(wgg_http_conn *c);
 /* Closes c now: its streamed body's reader and in-flight handler are told;

@@ -31,46 +31,27 @@ void wgg_hs_fail_conn(wgg_http_conn *c, int status, const char *msg) {
     return;
   }
   c->want_close = true;
-  if (c->eof) { /* the client sent everything: nothing to linger for */
-    if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
-    c->reading = false;
-    wgg_hs_arm(c, T_NONE, 0);
-    wgg_hs_send(c, b.data, b.len, true);
-    return;
-  }
-  /* close lingeringly: the answer, then shutdown(SHUT_WR) once it is written
-   * (on_written), reading and discarding until EOF or the linger bound */
-  c->lingering = true;
-  c->in_off = c->in_len = 0;
-  wgg_hs_arm(c, T_LINGER, LINGER_MS);
-  if (wgg_hs_send(c, b.data, b.len, false)) return;
-  wgg_hs_start_reading(c);
-  if (!c->pending_writes && !c->closing && !c->shut_down) {
-    c->shut_down = true;
-    if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shut_down)) wgg_hs_conn_close(c);
-  }
+  wgg_hs_linger_after(c, b.data, b.len);
 }
 
 /* Sends data (owned) and closes lingeringly: the client may still be sending
  * the body we did not read. */
 void wgg_hs_linger_after(wgg_http_conn *c, char *data, size_t len) {
   if (c->eof) { /* the client has stopped sending: nothing to linger for */
-    if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
-    c->reading = false;
+    wgg_hs_stop_reading(c);
     wgg_hs_arm(c, T_NONE, 0);
     if (data) wgg_hs_send(c, data, len, true);
     else wgg_hs_conn_finish(c);
     return;
   }
+  /* the answer, then shutdown(SHUT_WR) once it is written (here or in
+   * wgg_hs_linger_written), reading and discarding until EOF or the bound */
   c->lingering = true;
   c->in_off = c->in_len = 0;
   wgg_hs_arm(c, T_LINGER, LINGER_MS);
   if (data && wgg_hs_send(c, data, len, false)) return;
   wgg_hs_start_reading(c);
-  if (!c->pending_writes && !c->closing && !c->shut_down) {
-    c->shut_down = true;
-    if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shut_down)) wgg_hs_conn_close(c);
-  }
+  if (!c->closing) wgg_hs_linger_written(c);
 }
 
 void wgg_hs_linger_written(wgg_http_conn *c) {

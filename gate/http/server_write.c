@@ -147,8 +147,7 @@ void wgg_http_respond(wgg_http_req *req, int status, const char *content_type, c
   }
   if (wgg_hs_send(c, b.data, b.len, c->want_close)) return;
   if (c->want_close) {
-    if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
-    c->reading = false;
+    wgg_hs_stop_reading(c);
     return;
   }
   wgg_hs_arm(c, T_NONE, 0);
@@ -231,8 +230,7 @@ void wgg_http_stream_end(wgg_http_req *req, bool ok) {
   bool unread = wgg_hs_body_abandon(c);
   if (!begun || !ok || (!c->stream_chunked && c->stream_left != 0)) { /* cut off: never complete-looking */
     c->want_close = true;
-    if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
-    c->reading = false;
+    wgg_hs_stop_reading(c);
     wgg_hs_arm(c, T_NONE, 0);
     wgg_hs_conn_finish(c);
     return;
@@ -255,8 +253,7 @@ void wgg_http_stream_end(wgg_http_req *req, bool ok) {
     wgg_hs_conn_finish(c);
   }
   if (c->want_close) {
-    if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
-    c->reading = false;
+    wgg_hs_stop_reading(c);
     return;
   }
   wgg_hs_arm(c, T_NONE, 0);
