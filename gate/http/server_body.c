@@ -80,8 +80,11 @@ bool wgg_hs_dispatch_early(wgg_http_conn *c) {
   }
   r->body_streams = true;
   r->body_length = length;
-  if (!later && !c->srv->cfg.stream_body(r, c->srv->cfg.user)) {
-    /* give the URL back: the buffered path builds the request again at the end of the body */
+  bool refused = !later && !c->srv->cfg.stream_body(r, c->srv->cfg.user);
+  if (refused || (length < 0 && !later && c->srv->cfg.stream_body_min)) {
+    /* not now: refused (the body is read whole), or chunked and wanted, but
+     * only once it passes stream_body_min (on_body sets stream_now). The
+     * URL is given back: the request is built again later. */
     if (!c->url.data && r->url) {
       c->url.data = r->url;
       c->url.len = strlen(r->url);
@@ -89,17 +92,7 @@ bool wgg_hs_dispatch_early(wgg_http_conn *c) {
       r->url = NULL;
     }
     wgg_hs_req_free(r);
-    return false;
-  }
-  if (length < 0 && !later && c->srv->cfg.stream_body_min) { /* chunked: read the first stream_body_min bytes first */
-    if (!c->url.data && r->url) {
-      c->url.data = r->url;
-      c->url.len = strlen(r->url);
-      c->url.cap = c->url.len + 1;
-      r->url = NULL;
-    }
-    wgg_hs_req_free(r);
-    c->stream_later = true;
+    if (!refused) c->stream_later = true;
     return false;
   }
   wgg_hs_reset_parse_state(c);
