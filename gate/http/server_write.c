@@ -108,6 +108,47 @@ void wgg_hs_conn_finish(wgg_http_conn *c) {
 
 /* ---- responses ---- */
 
+/* The in-flight request req was answered with status: observed (metrics)
+ * and released. Returns false when c is closing (it is then freed when it
+ * can be): nothing more is sent. */
+static bool req_answered(wgg_http_conn *c, wgg_http_req *req, int status) {
+  if (c->srv->cfg.observe) c->srv->cfg.observe(req->tag, req->method, status, uv_hrtime() - req->start_ns, c->srv->cfg.user);
+  wgg_hs_req_free(req);
+  c->inflight = NULL;
+  if (c->closing) {
+    wgg_hs_conn_maybe_free(c);
+    return false;
+  }
+  return true;
+}
+
+/* Starts an answer's head in b: the status line; a draining server or a
+ * client that half-closed gets "Connection: close". Returns 0 or -1 (OOM). */
+static int head_begin(wgg_buf *b, wgg_http_conn *c, int status) {
+  if (c->srv->draining || c->eof) c->want_close = true;
+  return wgg_buf_printf(b, "HTTP/1.1 %d %s\r\n", status, wgg_http_reason(status));
+}
+
+/* Ends an answer's head in b: the extra headers, "Connection: close" when c
+ * closes after it, the empty line. Returns 0 or -1 (OOM). */
+static int head_end(wgg_buf *b, const wgg_http_conn *c, const wgg_http_header *headers, size_t n) {
+  int rc = 0;
+  for (size_t i = 0; i < n; i++) rc |= wgg_buf_printf(b, "%s: %s\r\n", headers[i].name, headers[i].value);
+  if (c->want_close) rc |= wgg_buf_printf(b, "Connection: close\r\n");
+  return rc | wgg_buf_append(b, "\r\n", 2);
+}
+
+/* An answer is queued: the connection goes on with the next request, or
+ * reads no more when it closes after the answer. */
+static void next_request(wgg_http_conn *c) {
+  if (c->want_close) {
+    wgg_hs_stop_reading(c);
+    return;
+  }
+  wgg_hs_arm(c, T_NONE, 0);
+  wgg_hs_drive(c);
+}
+
 void wgg_http_respond(wgg_http_req *req, int status, const char *content_type, const wgg_http_header *headers,
                       size_t n, const char *body, size_t len) {
   if (req->respond_hook) {
@@ -118,23 +159,14 @@ void wgg_http_respond(wgg_http_req *req, int status, const char *content_type, c
   }
   wgg_http_conn *c = req->conn;
   bool head = req->method == HTTP_HEAD;
-  if (c->srv->cfg.observe) c->srv->cfg.observe(req->tag, req->method, status, uv_hrtime() - req->start_ns, c->srv->cfg.user);
-  wgg_hs_req_free(req);
-  c->inflight = NULL;
-  if (c->closing) {
-    wgg_hs_conn_maybe_free(c);
-    return;
-  }
+  if (!req_answered(c, req, status)) return;
   bool unread = wgg_hs_body_abandon(c);
   bool no_body = status == 204 || status == 304 || (status >= 100 && status < 200);
-  if (c->srv->draining || c->eof) c->want_close = true;
   wgg_buf b = {0};
-  int rc = wgg_buf_printf(&b, "HTTP/1.1 %d %s\r\n", status, wgg_http_reason(status));
+  int rc = head_begin(&b, c, status);
   if (!no_body) rc |= wgg_buf_printf(&b, "Content-Length: %zu\r\n", len);
   if (content_type && !no_body) rc |= wgg_buf_printf(&b, "Content-Type: %s\r\n", content_type);
-  for (size_t i = 0; i < n; i++) rc |= wgg_buf_printf(&b, "%s: %s\r\n", headers[i].name, headers[i].value);
-  if (c->want_close) rc |= wgg_buf_printf(&b, "Connection: close\r\n");
-  rc |= wgg_buf_append(&b, "\r\n", 2);
+  rc |= head_end(&b, c, headers, n);
   if (!no_body && !head && len) rc |= wgg_buf_append(&b, body, len);
   if (rc) {
     wgg_buf_free(&b);
@@ -146,12 +178,7 @@ void wgg_http_respond(wgg_http_req *req, int status, const char *content_type, c
     return;
   }
   if (wgg_hs_send(c, b.data, b.len, c->want_close)) return;
-  if (c->want_close) {
-    wgg_hs_stop_reading(c);
-    return;
-  }
-  wgg_hs_arm(c, T_NONE, 0);
-  wgg_hs_drive(c);
+  next_request(c);
 }
 
 int wgg_http_stream_begin(wgg_http_req *req, int status, const wgg_http_header *headers, size_t n, int64_t length) {
@@ -159,14 +186,11 @@ int wgg_http_stream_begin(wgg_http_req *req, int status, const wgg_http_header *
   if (req->respond_hook || c->streaming || c->closing || req->method == HTTP_HEAD || status < 200 || status == 204 ||
       status == 304)
     return -1;
-  if (c->srv->draining || c->eof) c->want_close = true;
   wgg_buf b = {0};
-  int rc = wgg_buf_printf(&b, "HTTP/1.1 %d %s\r\n", status, wgg_http_reason(status));
+  int rc = head_begin(&b, c, status);
   if (length >= 0) rc |= wgg_buf_printf(&b, "Content-Length: %lld\r\n", (long long)length);
   else rc |= wgg_buf_printf(&b, "Transfer-Encoding: chunked\r\n");
-  for (size_t i = 0; i < n; i++) rc |= wgg_buf_printf(&b, "%s: %s\r\n", headers[i].name, headers[i].value);
-  if (c->want_close) rc |= wgg_buf_printf(&b, "Connection: close\r\n");
-  rc |= wgg_buf_append(&b, "\r\n", 2);
+  rc |= head_end(&b, c, headers, n);
   if (rc) {
     wgg_buf_free(&b);
     return -1;
@@ -216,17 +240,9 @@ void wgg_http_stream_on_drain(wgg_http_req *req, void (*fn)(void *), void *user)
 void wgg_http_stream_end(wgg_http_req *req, bool ok) {
   wgg_http_conn *c = req->conn;
   bool begun = c->streaming;
-  if (c->srv->cfg.observe)
-    c->srv->cfg.observe(req->tag, req->method, begun ? c->stream_status : 500, uv_hrtime() - req->start_ns,
-                        c->srv->cfg.user);
-  wgg_hs_req_free(req);
-  c->inflight = NULL;
   c->streaming = false;
   c->drain_fn = NULL;
-  if (c->closing) {
-    wgg_hs_conn_maybe_free(c);
-    return;
-  }
+  if (!req_answered(c, req, begun ? c->stream_status : 500)) return;
   bool unread = wgg_hs_body_abandon(c);
   if (!begun || !ok || (!c->stream_chunked && c->stream_left != 0)) { /* cut off: never complete-looking */
     c->want_close = true;
@@ -252,12 +268,7 @@ void wgg_http_stream_end(wgg_http_req *req, bool ok) {
   } else if (c->want_close) {
     wgg_hs_conn_finish(c);
   }
-  if (c->want_close) {
-    wgg_hs_stop_reading(c);
-    return;
-  }
-  wgg_hs_arm(c, T_NONE, 0);
-  wgg_hs_drive(c);
+  next_request(c);
 }
 
 const char *wgg_http_reason(int status) {
