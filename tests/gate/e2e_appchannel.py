@@ -23,7 +23,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wgtest import Sidecar, check, check_error, finish, start_alarm  # noqa: E402
+from wgtest import Sidecar, check, check_error, finish, start_alarm, wait_for  # noqa: E402
 
 BIN = sys.argv[1]
 start_alarm(110)
@@ -79,15 +79,6 @@ app = ThreadingHTTPServer(("127.0.0.1", 0), App)
 app.daemon_threads = True
 app_port = app.server_address[1]
 threading.Thread(target=app.serve_forever, daemon=True).start()
-
-
-def wait_for(pred, timeout, step=0.05):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
 
 
 def invoke_ok(sc):

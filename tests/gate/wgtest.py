@@ -53,6 +53,31 @@ def free_port():
     return port
 
 
+def wait_for(cond, secs, step=0.05):
+    """Polls cond() until it is true or secs have passed; returns its last value."""
+    end = time.time() + secs
+    while time.time() < end:
+        if cond():
+            return True
+        time.sleep(step)
+    return cond()
+
+
+def peak_rss_mb(pid):
+    """The peak resident set size (VmHWM) of process pid, in MB (-1 when unknown)."""
+    with open(f"/proc/{pid}/status") as st:
+        for line in st:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) // 1024
+    return -1
+
+
+def asan_small_quarantine(mb=8):
+    """ASAN_OPTIONS for a sidecar whose memory a test measures: under SANITIZE=1, ASan's quarantine keeps
+    up to 256 MB of freed blocks, which would count as resident; a small one lets RSS measure live memory."""
+    return ":".join(filter(None, [os.environ.get("ASAN_OPTIONS", ""), f"quarantine_size_mb={mb}"]))
+
+
 def start_alarm(seconds=100):
     def on_alarm(signum, frame):
         print("test timed out", flush=True)
