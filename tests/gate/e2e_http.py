@@ -72,6 +72,20 @@ for field in ("runtimeVersion", "enabledFeatures", "actors", "httpEndpoints", "s
 check(sc.request("POST", "/v1.0/metadata")[0] == 405, "POST /v1.0/metadata is 405")
 check(sc.request("GET", "/v1.0/nothing")[0] == 404, "unknown route is 404")
 check(sc.request("GET", "/v2/state")[0] == 404, "unknown version is 404")
+# a known route's malformed path answers as Go's http.NotFound; a known path with another method 405, no body
+for method, path in [("GET", "/v1.0/shutdown/x"), ("GET", "/v1.0/configuration/a/b/c/d"), ("GET", "/v1.0/metadata/a/b"),
+                     ("GET", "/v1.0/state/a/b/c"), ("POST", "/v1.0-alpha1/state/s/other"),
+                     ("GET", "/v1.0-alpha1/jobs/a/b"), ("POST", "/v1.0-alpha1/lock/a/b"), ("POST", "/v1.0/bindings/a/b"),
+                     ("GET", "/v1.0/healthz/x")]:
+    st, h, b = sc.request(method, path)
+    check((st, h.get("content-type"), b) == (404, "text/plain; charset=utf-8", b"404 page not found\n"),
+          f"{method} {path}: {st} {h.get('content-type')} {b!r}")
+for method, path in [("GET", "/v1.0/shutdown"), ("GET", "/v1.0/bindings/x"), ("POST", "/v1.0/configuration/x"),
+                     ("POST", "/v1.0/healthz"), ("PUT", "/v1.0-alpha1/jobs/x"), ("GET", "/v1.0-alpha1/lock/x"),
+                     ("PATCH", "/v1.0/metadata/x"), ("GET", "/v1.0/publish/p/t"), ("POST", "/v1.0/secrets/s/k"),
+                     ("PATCH", "/v1.0/state/s"), ("GET", "/v1.0-alpha1/state/s/query")]:
+    st, h, b = sc.request(method, path)
+    check((st, h.get("content-type"), b) == (405, None, b""), f"{method} {path}: {st} {h.get('content-type')} {b!r}")
 
 # keep-alive: several requests on one connection
 c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
