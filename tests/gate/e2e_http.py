@@ -12,7 +12,7 @@ import time
 import http.client
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wgtest import Sidecar, check, check_error, finish, start_alarm  # noqa: E402
+from wgtest import Sidecar, check, check_error, finish, recv_until_close, start_alarm  # noqa: E402
 
 BIN = sys.argv[1]
 start_alarm(110)
@@ -25,17 +25,7 @@ def raw(port, data, timeout=5, wait_close=True, half_close=False):
     s.sendall(data)
     if half_close:
         s.shutdown(socket.SHUT_WR)
-    out = b""
-    try:
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            out += chunk
-            if not wait_close and b"\r\n\r\n" in out:
-                break
-    except socket.timeout:
-        pass
+    out = recv_until_close(s, None if wait_close else b"\r\n\r\n")
     s.close()
     return out
 

@@ -78,6 +78,24 @@ def asan_small_quarantine(mb=8):
     return ":".join(filter(None, [os.environ.get("ASAN_OPTIONS", ""), f"quarantine_size_mb={mb}"]))
 
 
+def recv_until_close(s, until=None):
+    """Reads from socket s until the peer closes it, or its timeout or an error ends reading (a reset
+    after the answer is how a lingering close may end): what came until then. until: bytes whose
+    arrival ends reading early."""
+    out = b""
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            out += d
+            if until is not None and until in out:
+                break
+    except OSError:
+        pass
+    return out
+
+
 def start_alarm(seconds=100):
     def on_alarm(signum, frame):
         print("test timed out", flush=True)
