@@ -128,7 +128,8 @@ void wgg_hs_conn_maybe_free(wgg_http_conn *c);
 extern const http_parser_settings wgg_hs_parser_settings;
 /* Frees a request (NULL: no-op). */
 void wgg_hs_req_free(wgg_http_req *r);
-/* Forgets the head being parsed (url, header and body buffers, counters). */
+/* Forgets the head being parsed (url, header and body buffers, counters;
+ * small header buffers are kept for the next request). */
 void wgg_hs_reset_parse_state(wgg_http_conn *c);
 /* Builds the request of the head just parsed (url, headers) with the body
  * buffered so far (moved). Returns NULL on OOM. */

@@ -24,12 +24,25 @@ void wgg_hs_req_free(wgg_http_req *r) {
   free(r);
 }
 
+/* Buffers of the head kept from one request to the next up to this size
+ * (most heads fit): an allocation per connection, not three per request. */
+#define KEEP_HEAD_BUF 4096
+
+static void buf_recycle(wgg_buf *b) {
+  if (b->cap > KEEP_HEAD_BUF) {
+    wgg_buf_free(b);
+    return;
+  }
+  b->len = 0;
+  if (b->data) b->data[0] = '\0';
+}
+
 void wgg_hs_reset_parse_state(wgg_http_conn *c) {
   wgg_buf_free(&c->url);
-  wgg_buf_free(&c->hfield);
-  wgg_buf_free(&c->hvalue);
+  buf_recycle(&c->hfield);
+  buf_recycle(&c->hvalue);
   wgg_buf_free(&c->body);
-  wgg_buf_free(&c->hdrs);
+  buf_recycle(&c->hdrs);
   c->n_hdrs = 0;
   c->n_host = c->n_te = 0;
   c->fail_msg = NULL;
@@ -210,7 +223,9 @@ wgg_http_req *wgg_hs_build_req(wgg_http_conn *c, http_parser *p) {
   r->body_len = c->body.len;
   c->body.data = NULL;
   c->body.len = c->body.cap = 0;
-  r->headers = calloc(c->n_hdrs ? c->n_hdrs : 1, sizeof *r->headers);
+  /* headers point into one block that the request owns, after the array */
+  size_t arr = (c->n_hdrs ? c->n_hdrs : 1) * sizeof *r->headers;
+  r->headers = calloc(1, arr + c->hdrs.len + 1);
   char *q = r->url ? strchr(r->url, '?') : NULL;
   r->path = r->url ? wgg_strndup(r->url, q ? (size_t)(q - r->url) : strlen(r->url)) : NULL;
   if (!r->url || !r->body || !r->headers || !r->path) {
@@ -218,14 +233,7 @@ wgg_http_req *wgg_hs_build_req(wgg_http_conn *c, http_parser *p) {
     return NULL;
   }
   r->query = q ? q + 1 : r->url + strlen(r->url);
-  /* headers point into one block that the request owns: move it after the array */
-  size_t arr = (c->n_hdrs ? c->n_hdrs : 1) * sizeof *r->headers;
-  wgg_http_header *h = realloc(r->headers, arr + c->hdrs.len + 1);
-  if (!h) {
-    wgg_hs_req_free(r);
-    return NULL;
-  }
-  r->headers = h;
+  wgg_http_header *h = r->headers;
   char *blk = (char *)h + arr;
   if (c->hdrs.len) memcpy(blk, c->hdrs.data, c->hdrs.len);
   /* Transfer-Encoding is ours: the body is decoded now, so nothing after us

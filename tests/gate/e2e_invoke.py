@@ -118,6 +118,30 @@ check(st == 201 and json.loads(body)["path"] == "/deep/u2", f"raw URL target by 
 st, h, body = sc.request("GET", "/v1.0/invoke/ext/method/z", headers=auth)
 check(st == 200 and json.loads(body)["path"] == "/api/z", f"HTTPEndpoint target: {st} {body!r}")
 check(seen("/api/z")["headers"].get("x-ep") == "from-endpoint", f"HTTPEndpoint headers: {seen('/api/z')}")
+
+# requests on one keep-alive connection (the server reuses its header buffers): each reaches the app with its
+# own headers only, however long the previous one's were
+ka = socket.create_connection(("127.0.0.1", sc.port), timeout=10)
+kaf = ka.makefile("rb")
+for i, extra in enumerate(["X-First: " + "f" * 3000 + "\r\nX-Long-Name-" + "n" * 200 + ": v\r\n", "X-Second: s\r\n",
+                           ""]):
+    ka.sendall(f"GET /v1.0/invoke/svc/method/ka{i} HTTP/1.1\r\nHost: x\r\ndapr-api-token: tok\r\n{extra}\r\n".encode())
+    line = kaf.readline()
+    length = 0
+    while True:
+        hl = kaf.readline()
+        if hl in (b"\r\n", b""):
+            break
+        if hl.lower().startswith(b"content-length:"):
+            length = int(hl.split(b":")[1])
+    kaf.read(length)
+    check(b" 200 " in line, f"keep-alive request {i}: {line!r}")
+ka.close()
+h0, h1, h2 = (seen(f"/ka{i}")["headers"] for i in range(3))
+check(h0.get("x-first") == "f" * 3000 and h0.get("x-long-name-" + "n" * 200) == "v", f"first request's headers: {h0.keys()}")
+check(h1.get("x-second") == "s" and "x-first" not in h1 and not any(k.startswith("x-long") for k in h1),
+      f"second request has only its own headers: {h1}")
+check(not any(k.startswith("x-") for k in h2), f"third request has only its own headers: {h2}")
 check_error(sc.request("GET", "/v1.0/invoke/https%3A%2F%2Fexample.com/method/z", headers=auth), 500,
             "ERR_DIRECT_INVOKE", "https endpoints are not supported yet")
 md = json.loads(sc.request("GET", "/v1.0/metadata", headers=auth)[2])
