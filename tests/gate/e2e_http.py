@@ -70,6 +70,15 @@ for method, path in [("GET", "/v1.0/shutdown/x"), ("GET", "/v1.0/configuration/a
     st, h, b = sc.request(method, path)
     check((st, h.get("content-type"), b) == (404, "text/plain; charset=utf-8", b"404 page not found\n"),
           f"{method} {path}: {st} {h.get('content-type')} {b!r}")
+# the path is split into percent-decoded segments before routing
+check(sc.request("GET", "/v1.0/%68ealthz")[0] == 204, "an escaped route name is decoded")
+check(sc.request("GET", "/v1.0/healthz/%6futbound")[0] == 204, "an escaped last segment is decoded")
+check(sc.request("GET", "/v1.0/healthz/")[2] == b"404 page not found\n", "a trailing slash is an empty last segment")
+check(sc.request("GET", "/v1.0/healthz/outbound/")[2] == b"404 page not found\n", "... after a known one too")
+check_error(sc.request("GET", "/v1.0/healthz/%zz"), 400, "ERR_MALFORMED_REQUEST", "percent-encoding")
+check_error(sc.request("GET", "/v1.0/healthz/%4"), 400, "ERR_MALFORMED_REQUEST", "percent-encoding")
+check(sc.request("GET", "/v1.0/state/statestore/" + "/".join("abcdefghijklmnopq"))[2] == b"404 page not found\n",
+      "a path of more segments than any route")
 for method, path in [("GET", "/v1.0/shutdown"), ("GET", "/v1.0/bindings/x"), ("POST", "/v1.0/configuration/x"),
                      ("POST", "/v1.0/healthz"), ("PUT", "/v1.0-alpha1/jobs/x"), ("GET", "/v1.0-alpha1/lock/x"),
                      ("PATCH", "/v1.0/metadata/x"), ("GET", "/v1.0/publish/p/t"), ("POST", "/v1.0/secrets/s/k"),
