@@ -158,7 +158,7 @@ sc.write_resource("pubsub.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\
                                  "spec:\n  type: pubsub.in-memory\n  version: v1\n  metadata:\n"
                                  "  - name: backOffMaxRetries\n    value: \"0\"\n")
 sc.start()
-check(wait_for(lambda: json.loads(sc.request("GET", "/v1.0/metadata")[2])["subscriptions"], 5), "subscribed")
+check(sc.wait_subscribed(1, 5), "subscribed")
 sc.request("POST", "/v1.0/publish/pubsub/orders", body="first")
 check(wait_for(lambda: any(b"first" in e[1] for e in EVENTS), 5), "delivered while healthy")
 MODE["health"] = "fail"

@@ -231,6 +231,14 @@ class Sidecar:
         finally:
             c.close()
 
+    def subscriptions(self):
+        """The subscriptions /v1.0/metadata lists."""
+        return json.loads(self.request("GET", "/v1.0/metadata")[2])["subscriptions"]
+
+    def wait_subscribed(self, n=1, timeout=10):
+        """Polls /v1.0/metadata until it lists at least n subscriptions; returns whether it did."""
+        return wait_for(lambda: len(self.subscriptions()) >= n, timeout)
+
     def wait_exit(self, timeout):
         try:
             return self.proc.wait(timeout=timeout)
