@@ -15,54 +15,18 @@ server that hashes what it reads.
 import hashlib
 import json
 import os
-import socket
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "gate"))
-from wgtest import Sidecar  # noqa: E402
+from wgbody import Call, Payload, body_pieces, chunk, read_head, serve  # noqa: E402
+from wgtest import Sidecar, peak_rss_mb  # noqa: E402
 
 BIN = sys.argv[1]
 N = int(sys.argv[2]) << 20 if len(sys.argv) > 2 else 200 << 20
 GUESTS = os.path.abspath(sys.argv[3]) if len(sys.argv) > 3 else None
-BLOCK = hashlib.sha256(b"bench").digest() * 2048  # 64 KiB
-
-
-def read_head(f):
-    line = f.readline()
-    hdrs = {}
-    while True:
-        hl = f.readline()
-        if hl in (b"\r\n", b"\n", b""):
-            break
-        k, v = hl.decode().split(":", 1)
-        hdrs[k.strip().lower()] = v.strip()
-    return line, hdrs
-
-
-def body(f, hdrs):
-    if "content-length" in hdrs:
-        left = int(hdrs["content-length"])
-        while left:
-            b = f.read1(min(left, 1 << 20))
-            if not b:
-                raise EOFError
-            left -= len(b)
-            yield b
-        return
-    while True:
-        size = int(f.readline().split(b";")[0], 16)
-        if size == 0:
-            f.readline()
-            return
-        left = size
-        while left:
-            b = f.read1(min(left, 1 << 20))
-            left -= len(b)
-            yield b
-        f.read(2)
+PAY = Payload(b"bench")
 
 
 def app_conn(conn):
@@ -77,17 +41,13 @@ def app_conn(conn):
                 conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
                 continue
             h, n = hashlib.sha256(), 0
-            for b in body(f, hdrs):
+            for b in body_pieces(f, hdrs):
                 h.update(b)
                 n += len(b)
             if path.startswith("/answer/"):
-                size = int(path.split("/")[2])
                 conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
-                left = size
-                while left:
-                    b = BLOCK[:min(left, len(BLOCK))]
-                    conn.sendall(b"%x\r\n%s\r\n" % (len(b), b))
-                    left -= len(b)
+                for b in PAY.pieces(int(path.split("/")[2])):
+                    conn.sendall(chunk(b))
                 conn.sendall(b"0\r\n\r\n")
                 continue
             out = json.dumps({"n": n, "sha": h.hexdigest()}).encode()
@@ -98,54 +58,23 @@ def app_conn(conn):
         conn.close()
 
 
-lsock = socket.socket()
-lsock.bind(("127.0.0.1", 0))
-lsock.listen(16)
-threading.Thread(target=lambda: [threading.Thread(target=app_conn, args=(lsock.accept()[0],), daemon=True).start()
-                                 for _ in iter(int, 1)], daemon=True).start()
-
-
-def expected(n):
-    h = hashlib.sha256()
-    left = n
-    while left:
-        h.update(BLOCK[:min(left, len(BLOCK))])
-        left -= min(left, len(BLOCK))
-    return h.hexdigest()
+lsock = serve(app_conn, backlog=16)
 
 
 def call(port, path, n):
-    s = socket.create_connection(("127.0.0.1", port), timeout=300)
-    s.sendall(f"POST /v1.0/invoke/b/method/{path} HTTP/1.1\r\nHost: x\r\nContent-Length: {n}\r\n\r\n".encode())
-
-    def send():
-        left = n
-        while left:
-            b = BLOCK[:min(left, len(BLOCK))]
-            s.sendall(b)
-            left -= len(b)
-
-    t = threading.Thread(target=send, daemon=True)
-    t.start()
-    f = s.makefile("rb")
-    line, hdrs = read_head(f)
+    """POSTs n bytes of PAY to app b's method path through the sidecar on port: (status, sha256 of the
+    answer, its length, its first 4 KiB)."""
+    c = Call(port, path, n, PAY, app_id="b", timeout=300)
+    st, hdrs = c.head()
     h, got, small = hashlib.sha256(), 0, b""
-    for b in body(f, hdrs):
+    for b in body_pieces(c.f, hdrs):
         h.update(b)
         got += len(b)
         if len(small) < 4096:
             small += b[:4096]
-    t.join()
-    s.close()
-    return int(line.split()[1]), h.hexdigest(), got, small
-
-
-def hwm(sc):
-    with open(f"/proc/{sc.proc.pid}/status") as st:
-        for line in st:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) // 1024
-    return -1
+    c.wait_sent(300)
+    c.close()
+    return st, h.hexdigest(), got, small
 
 
 def with_pipeline(sc, guest):
@@ -167,11 +96,11 @@ def scenario(name, hop, path, n_up, check, guest=None):
     sb = Sidecar(BIN, app_id="b", env={"HOME": home}, args=args + ["--app-port", str(lsock.getsockname()[1])])
     sb = (with_pipeline(sb, guest) if guest else sb).start()
     sa = Sidecar(BIN, app_id="a", env={"HOME": home}, args=args).start() if hop else None
-    start = {"b": hwm(sb), **({"a": hwm(sa)} if sa else {})}
+    start = {"b": peak_rss_mb(sb.proc.pid), **({"a": peak_rss_mb(sa.proc.pid)} if sa else {})}
     t0 = time.time()
     st, sha, got, small = call((sa or sb).port, path, n_up)
     dt = time.time() - t0
-    peak = {"b": hwm(sb), **({"a": hwm(sa)} if sa else {})}
+    peak = {"b": peak_rss_mb(sb.proc.pid), **({"a": peak_rss_mb(sa.proc.pid)} if sa else {})}
     ok = st == 200 and check(sha, got, small)
     parts = ", ".join(f"sidecar {k}: {start[k]} -> {peak[k]} MB" for k in sorted(peak))
     print(f"{name:14s} {N >> 20} MB  {'ok ' if ok else 'BAD'} {dt:5.1f} s  peak RSS {parts}")
@@ -180,7 +109,7 @@ def scenario(name, hop, path, n_up, check, guest=None):
             sc.cleanup()
 
 
-want = expected(N)
+want = PAY.sha(N)
 
 
 def upload_ok(sha, got, small):

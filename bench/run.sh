@@ -60,6 +60,8 @@ echo "execution (bench/exec.sh): median of ${BENCH_RUNS:-3} runs, ratios to nati
 echo
 echo "sidecar (bench/sidecar.sh): wasmgate run under wrk and a fixed-rate client, vs the app direct and nginx"
 "$root/bench/sidecar.sh" "$build" || status=1
+echo "per request (bench/per_request.sh): allocations and system calls per healthz and per invocation"
+"$root/bench/per_request.sh" "$build" || status=1
 echo "state.redis (bench/state_redis.sh): get/save, and gets on a Redis 100 ms late (BENCH_BASELINE: a second wasmgate side by side)"
 "$root/bench/state_redis.sh" "$build" ${BENCH_BASELINE:+"$BENCH_BASELINE"} || status=1
 "$root/bench/mesh.sh" "$build" || status=1

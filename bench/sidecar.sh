@@ -30,45 +30,17 @@ for t in wrk nginx redis-server; do
 done
 [ -x "$wg" ] && [ -x "$openloop" ] || { echo "sidecar bench: build first" >&2; exit 1; }
 
-dir=$(mktemp -d /tmp/wg-bench.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() { # URL: until it answers (any status), at most 10 s
-  for _ in $(seq 200); do curl -s -o /dev/null "$1" && return 0; sleep 0.05; done
-  echo "sidecar bench: $1 did not come up" >&2; return 1
-}
+source "$root/bench/lib.sh"
+bench_tmpdir wg-bench
 app_port=$(free_port); proxy_port=$(free_port); redis_port=$(free_port); api_port=$(free_port); metrics_port=$(free_port)
 
 # nginx: the app (1 worker) and the proxy ($threads workers), each its own master, foreground
-nginx_conf() { # NAME WORKERS SERVER_BLOCK
-  mkdir -p "$dir/$1"
-  cat >"$dir/$1/nginx.conf" <<EOF
-worker_processes $2;
-daemon off;
-pid $dir/$1/nginx.pid;
-error_log $dir/$1/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $dir/$1; proxy_temp_path $dir/$1; fastcgi_temp_path $dir/$1;
-  uwsgi_temp_path $dir/$1; scgi_temp_path $dir/$1;
-  keepalive_requests 1000000;
-  $3
-}
-EOF
-}
 nginx_conf app 1 "server { listen 127.0.0.1:$app_port; location / { return 200 'hello'; } }"
 nginx_conf proxy "$threads" "upstream app { server 127.0.0.1:$app_port; keepalive 64; }
   server { listen 127.0.0.1:$proxy_port; location / { proxy_pass http://app; proxy_http_version 1.1;
            proxy_set_header Connection \"\"; } }"
-nginx -e "$dir/app/error.log" -c "$dir/app/nginx.conf" -p "$dir/app" & pids+=($!)
-nginx -e "$dir/proxy/error.log" -c "$dir/proxy/nginx.conf" -p "$dir/proxy" & pids+=($!)
+nginx_start app
+nginx_start proxy
 redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly yes --appendfsync always \
   --daemonize no >"$dir/redis.log" 2>&1 & pids+=($!)
 

@@ -22,15 +22,8 @@ delay_ms=${BENCH_DELAY_MS:-100}
 for t in wrk redis-server python3; do
   command -v "$t" >/dev/null || { echo "state_redis bench: $t not installed (scripts/deps.sh)" >&2; exit 1; }
 done
-dir=$(mktemp -d /tmp/wg-bench-redis.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source "$root/bench/lib.sh"
+bench_tmpdir wg-bench-redis
 redis_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly yes --appendfsync always \
   --daemonize no >"$dir/redis.log" 2>&1 & pids+=($!)

@@ -190,6 +190,13 @@ void wgg_api_json(wgg_http_req *req, int status, json_t *j);
 /* Answers 204 No Content. */
 void wgg_api_empty(wgg_http_req *req);
 
+/* Answers 404 as Go's http.NotFound does for a path the router of a known
+ * route does not match (daprd's mux): text/plain "404 page not found\n". */
+void wgg_api_not_found(wgg_http_req *req);
+
+/* Answers 405 with no body: a known path, another method (daprd's mux). */
+void wgg_api_method_not_allowed(wgg_http_req *req);
+
 /* Percent-decodes n bytes of s into a new string ('+' kept as is in paths,
  * decoded to ' ' in queries when plus is true). Returns NULL on OOM, a
  * malformed escape or %00 (a NUL would cut the string: refused, never

@@ -462,12 +462,11 @@ static void unsubscribe(wgg_http_req *req, wgg_config_entry *ce, const char *id)
 void wgg_api_configuration(wgg_api *api, wgg_http_req *req, char **seg, size_t n) {
   bool get = n == 1, sub = n == 2 && !strcmp(seg[1], "subscribe"), unsub = n == 3 && !strcmp(seg[2], "unsubscribe");
   if ((!get && !sub && !unsub) || !*seg[0] || (unsub && !*seg[1])) {
-    static const char nf[] = "404 page not found\n";
-    wgg_http_respond(req, 404, "text/plain; charset=utf-8", NULL, 0, nf, sizeof nf - 1);
+    wgg_api_not_found(req);
     return;
   }
   if (req->method != HTTP_GET) {
-    wgg_http_respond(req, 405, NULL, NULL, 0, NULL, 0);
+    wgg_api_method_not_allowed(req);
     return;
   }
   wgg_api_status st;

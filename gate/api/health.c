@@ -9,13 +9,12 @@
 #include "api/api.h"
 
 static void method_not_allowed(wgg_http_req *req) {
-  wgg_http_respond(req, 405, NULL, NULL, 0, NULL, 0);
+  wgg_api_method_not_allowed(req);
 }
 
 void wgg_api_healthz(wgg_api *api, wgg_http_req *req, char **seg, size_t n) {
   if (n > 1 || (n == 1 && strcmp(seg[0], "outbound"))) {
-    static const char nf[] = "404 page not found\n";
-    wgg_http_respond(req, 404, "text/plain; charset=utf-8", NULL, 0, nf, sizeof nf - 1);
+    wgg_api_not_found(req);
     return;
   }
   if (req->method != HTTP_GET && req->method != HTTP_HEAD) {

@@ -60,18 +60,9 @@ static void on_answer(wgg_http_req *req, int status, const char *content_type, c
   icall_free(c);
 }
 
-static int method_number(const char *name) {
-  for (int i = 0; i < 64; i++) {
-    const char *s = http_method_str((enum http_method)i);
-    if (!strcmp(s, "<unknown>")) break;
-    if (!strcmp(s, name)) return i;
-  }
-  return -1;
-}
-
 int wgg_invoke_call(wgg_api *api, uv_loop_t *loop, const wgg_invoke_input *in, wgg_invoke_cb cb, void *user,
                     wgg_api_status *st) {
-  int m = method_number(in->verb);
+  int m = wgg_http_method_number(in->verb);
   if (m < 0)
     return wgg_api_fail(st, 500, WGG_GRPC_INTERNAL, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: bad verb %s",
                         in->app_id, in->verb);

@@ -17,20 +17,13 @@ static int hexval(int c) {
   return -1;
 }
 
-char *wgg_pct_decode(const char *s, size_t n, bool plus, size_t *out_len) {
-  *out_len = 1;
-  char *out = malloc(n + 1);
-  if (!out) return NULL;
+long wgg_pct_decode_into(const char *s, size_t n, bool plus, char *out) {
   size_t o = 0;
   for (size_t i = 0; i < n; i++) {
     if (s[i] == '%') {
       int hi = i + 2 < n ? hexval((unsigned char)s[i + 1]) : -1;
       int lo = i + 2 < n ? hexval((unsigned char)s[i + 2]) : -1;
-      if (hi < 0 || lo < 0) {
-        free(out);
-        *out_len = 0;
-        return NULL;
-      }
+      if (hi < 0 || lo < 0) return -1;
       out[o++] = (char)(hi * 16 + lo);
       i += 2;
     } else {
@@ -38,7 +31,20 @@ char *wgg_pct_decode(const char *s, size_t n, bool plus, size_t *out_len) {
     }
   }
   out[o] = '\0';
-  *out_len = o;
+  return (long)o;
+}
+
+char *wgg_pct_decode(const char *s, size_t n, bool plus, size_t *out_len) {
+  *out_len = 1;
+  char *out = malloc(n + 1);
+  if (!out) return NULL;
+  long o = wgg_pct_decode_into(s, n, plus, out);
+  if (o < 0) {
+    free(out);
+    *out_len = 0;
+    return NULL;
+  }
+  *out_len = (size_t)o;
   return out;
 }
 

@@ -23,6 +23,10 @@
  * (*out_len is then 0 for a malformed escape, 1 for out of memory). */
 char *wgg_pct_decode(const char *s, size_t n, bool plus, size_t *out_len);
 
+/* wgg_pct_decode into out (at least n + 1 bytes): the decoded bytes, then a
+ * NUL. Returns their count, or -1 on a malformed escape. */
+long wgg_pct_decode_into(const char *s, size_t n, bool plus, char *out);
+
 /* Go's path.Clean of n bytes of p (duplicate slashes, `.` and `..`
  * segments; "" becomes "."). Returns a new NUL-terminated buffer with its
  * length in *out_len, or NULL when out of memory. */

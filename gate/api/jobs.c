@@ -430,11 +430,11 @@ static const char *decode(json_t *body, job_body *c) {
 
 void wgg_api_jobs(wgg_api *api, wgg_http_req *req, char **seg, size_t n) {
   if (n != 1) {
-    wgg_http_respond(req, 404, "text/plain; charset=utf-8", NULL, 0, "404 page not found\n", 19);
+    wgg_api_not_found(req);
     return;
   }
   if (req->method != HTTP_POST && req->method != HTTP_GET && req->method != HTTP_DELETE) {
-    wgg_http_respond(req, 405, NULL, NULL, 0, NULL, 0);
+    wgg_api_method_not_allowed(req);
     return;
   }
   bool post = req->method == HTTP_POST;

@@ -265,12 +265,11 @@ static void http_done(void *user, const wgg_api_status *st, bool acquired, int s
 
 void wgg_api_lock(wgg_api *api, wgg_http_req *req, bool unlock, char **seg, size_t n) {
   if (n != 1 || !*seg[0]) {
-    static const char nf[] = "404 page not found\n";
-    wgg_http_respond(req, 404, "text/plain; charset=utf-8", NULL, 0, nf, sizeof nf - 1);
+    wgg_api_not_found(req);
     return;
   }
   if (req->method != HTTP_POST) {
-    wgg_http_respond(req, 405, NULL, NULL, 0, NULL, 0);
+    wgg_api_method_not_allowed(req);
     return;
   }
   const char *store = seg[0];

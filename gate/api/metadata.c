@@ -179,16 +179,15 @@ int wgg_metadata_set(wgg_api *api, const char *key, const char *value, size_t le
 void wgg_api_metadata(wgg_api *api, wgg_http_req *req, char **seg, size_t n) {
   if (n == 0) {
     if (req->method == HTTP_GET || req->method == HTTP_HEAD) get_metadata(api, req);
-    else wgg_http_respond(req, 405, NULL, NULL, 0, NULL, 0);
+    else wgg_api_method_not_allowed(req);
     return;
   }
   if (n != 1 || !*seg[0]) {
-    static const char nf[] = "404 page not found\n";
-    wgg_http_respond(req, 404, "text/plain; charset=utf-8", NULL, 0, nf, sizeof nf - 1);
+    wgg_api_not_found(req);
     return;
   }
   if (req->method != HTTP_PUT) {
-    wgg_http_respond(req, 405, NULL, NULL, 0, NULL, 0);
+    wgg_api_method_not_allowed(req);
     return;
   }
   wgg_api_status st;

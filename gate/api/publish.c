@@ -264,7 +264,7 @@ static void http_bulk_done(void *user, const wgg_publish_failed *failed, size_t 
 
 static void route(wgg_api *api, wgg_http_req *req, char **seg, size_t n, bool bulk) {
   if (req->method != HTTP_POST && req->method != HTTP_PUT) {
-    wgg_http_respond(req, 405, NULL, NULL, 0, NULL, 0);
+    wgg_api_method_not_allowed(req);
     return;
   }
   const char *name = n >= 1 ? seg[0] : "";

@@ -62,6 +62,15 @@ void wgg_api_empty(wgg_http_req *req) {
   wgg_http_respond(req, 204, NULL, NULL, 0, NULL, 0);
 }
 
+void wgg_api_not_found(wgg_http_req *req) {
+  static const char nf[] = "404 page not found\n";
+  wgg_http_respond(req, 404, "text/plain; charset=utf-8", NULL, 0, nf, sizeof nf - 1);
+}
+
+void wgg_api_method_not_allowed(wgg_http_req *req) {
+  wgg_http_respond(req, 405, NULL, NULL, 0, NULL, 0);
+}
+
 char *wgg_url_decode(const char *s, size_t n, bool plus) {
   size_t len;
   char *out = wgg_pct_decode(s, n, plus, &len);

@@ -194,28 +194,36 @@ bool wgg_app_healthy(const wgg_api *api) {
   return !api->opts->enable_app_health_check || __atomic_load_n(&api->app_health_ok, __ATOMIC_ACQUIRE);
 }
 
-/* Splits path (after the leading '/') into percent-decoded segments.
- * Returns the count, or -1 on a malformed escape/OOM. *nul is set when a
- * segment decodes to a NUL byte (%00): such a segment cannot be a key or a
- * name of the C-string routes, see nul_rejected. */
-static int split(const char *path, char **seg, int max, bool *nul) {
+/* Splits path (after the leading '/') into percent-decoded segments, all in
+ * one allocation (*block, the caller frees it; one per request, not one per
+ * segment). Returns the count, or -1 on a malformed escape/OOM. *nul is set
+ * when a segment decodes to a NUL byte (%00): such a segment cannot be a key
+ * or a name of the C-string routes, see nul_rejected. */
+static int split(const char *path, char **seg, int max, bool *nul, char **block) {
   int n = 0;
   const char *p = path;
   *nul = false;
   if (*p == '/') p++;
+  /* decoded segments are no longer than their text; the '/' between two
+   * becomes the first one's NUL, a trailing slash's empty segment needs one more */
+  char *out = *block = malloc(strlen(p) + 2);
+  if (!out) return -1;
   while (*p && n < max) {
     const char *slash = strchr(p, '/');
-    size_t len = slash ? (size_t)(slash - p) : strlen(p), dl;
-    if (!(seg[n] = wgg_pct_decode(p, len, false, &dl))) {
-      while (n) free(seg[--n]);
+    size_t len = slash ? (size_t)(slash - p) : strlen(p);
+    long dl = wgg_pct_decode_into(p, len, false, out);
+    if (dl < 0) {
+      free(*block);
+      *block = NULL;
       return -1;
     }
-    if (strlen(seg[n]) != dl) *nul = true;
-    n++;
+    if (strlen(out) != (size_t)dl) *nul = true;
+    seg[n++] = out;
+    out += dl + 1;
     if (!slash) break;
     p = slash + 1;
     if (!*p) { /* trailing slash: an empty last segment */
-      if (n < max && (seg[n] = strdup(""))) n++;
+      if (n < max) *out = '\0', seg[n++] = out;
       break;
     }
   }
@@ -274,9 +282,9 @@ void wgg_api_route(wgg_http_req *req, void *user) { route(req, user); }
 
 static void route(wgg_http_req *req, void *user) {
   wgg_api *api = user;
-  char *seg[16] = {0};
+  char *seg[16] = {0}, *block = NULL;
   bool nul;
-  int n = split(req->path, seg, 16, &nul);
+  int n = split(req->path, seg, 16, &nul, &block);
   if (n < 0) {
     wgg_api_error(req, 400, "ERR_MALFORMED_REQUEST", "malformed percent-encoding in the request path");
     return;
@@ -352,7 +360,7 @@ static void route(wgg_http_req *req, void *user) {
   }
   invoke_route(api, req); /* daprd's fallback: invocation (dapr-app-id header, basic auth) or 404 */
 out:
-  for (int i = 0; i < n; i++) free(seg[i]);
+  free(block);
 }
 
 /* daprd's exemptions from the API token (pkg/api/http isRouteExcludedFromAPITokenAuth):

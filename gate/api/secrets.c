@@ -101,7 +101,7 @@ int wgg_secrets_call(wgg_api *api, const char *store, const char *name, json_t *
 
 void wgg_api_secrets(wgg_api *api, wgg_http_req *req, char **seg, size_t n) {
   if (req->method != HTTP_GET) {
-    wgg_http_respond(req, 405, NULL, NULL, 0, NULL, 0);
+    wgg_api_method_not_allowed(req);
     return;
   }
   const char *store = seg[0], *name = seg[1];

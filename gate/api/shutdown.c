@@ -14,12 +14,11 @@
 void wgg_api_shutdown(wgg_api *api, wgg_http_req *req, char **seg, size_t n) {
   (void)seg;
   if (n) {
-    static const char nf[] = "404 page not found\n";
-    wgg_http_respond(req, 404, "text/plain; charset=utf-8", NULL, 0, nf, sizeof nf - 1);
+    wgg_api_not_found(req);
     return;
   }
   if (req->method != HTTP_POST) {
-    wgg_http_respond(req, 405, NULL, NULL, 0, NULL, 0);
+    wgg_api_method_not_allowed(req);
     return;
   }
   /* The body is a ShutdownRequest (no fields): daprd's protojson decoding

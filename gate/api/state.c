@@ -251,13 +251,12 @@ void wgg_state_delete(wgg_api *api, wgg_http_req *req, wgg_store_entry *se, cons
 /* ---- routing ---- */
 
 static void not_allowed(wgg_http_req *req) {
-  wgg_http_respond(req, 405, NULL, NULL, 0, NULL, 0);
+  wgg_api_method_not_allowed(req);
 }
 
 void wgg_api_state(wgg_api *api, wgg_http_req *req, char **seg, size_t n) {
   if (n == 0 || n > 2 || !*seg[0]) {
-    static const char nf[] = "404 page not found\n";
-    wgg_http_respond(req, 404, "text/plain; charset=utf-8", NULL, 0, nf, sizeof nf - 1);
+    wgg_api_not_found(req);
     return;
   }
   bool post = req->method == HTTP_POST || req->method == HTTP_PUT;

@@ -135,11 +135,11 @@ static void http_done(void *user, const wgg_api_status *st, const wgg_state_quer
 
 void wgg_api_state_query(wgg_api *api, wgg_http_req *req, char **seg, size_t n) {
   if (n != 2 || strcmp(seg[1], "query")) {
-    wgg_http_respond(req, 404, "text/plain; charset=utf-8", NULL, 0, "404 page not found\n", 19);
+    wgg_api_not_found(req);
     return;
   }
   if (req->method != HTTP_POST && req->method != HTTP_PUT) {
-    wgg_http_respond(req, 405, NULL, NULL, 0, NULL, 0);
+    wgg_api_method_not_allowed(req);
     return;
   }
   wgg_store_entry *se = wgg_state_find(api, req, seg[0]);

@@ -403,7 +403,7 @@ static void send_on(cconn *c, creq *r) {
   c->req = r;
   r->conn = c;
   c->head = r->head;
-  /* Fast path (no epoll_ctl, see server.c send_raw); a failure or a partial
+  /* Fast path (no epoll_ctl, see server_write.c wgg_hs_send); a failure or a partial
    * write falls through to uv_write, which also reports errors as before. */
   size_t off = 0;
   if (c->reused) {

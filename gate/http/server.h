@@ -218,4 +218,9 @@ const char *wgg_http_req_header(const wgg_http_req *req, const char *name);
 /* The reason phrase of an HTTP status ("OK", "Not Found", ...). */
 const char *wgg_http_reason(int status);
 
+/* The method number (enum http_method of http_parser.h, as
+ * wgg_http_req.method) of a method name ("GET", case-sensitive), or -1 for a
+ * method http-parser does not know. */
+int wgg_http_method_number(const char *name);
+
 #endif

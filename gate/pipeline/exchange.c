@@ -99,16 +99,6 @@ int wgg_exchange_from_req(wgg_exchange *ex, wgg_http_req *req) {
   return 0;
 }
 
-/* The http_parser method number of a name, or -1 for a method it does not know. */
-static int method_number(const char *name) {
-  for (int i = 0; i < 64; i++) {
-    const char *s = http_method_str((enum http_method)i);
-    if (!strcmp(s, "<unknown>")) break;
-    if (!strcmp(s, name)) return i;
-  }
-  return -1;
-}
-
 int wgg_exchange_to_req(wgg_exchange *ex, wgg_http_req *req) {
   if (!ex->req_changed) { /* the request as it came: only the body moves back */
     if (!ex->req_body.data && wgg_buf_append(&ex->req_body, "", 0)) return -1;
@@ -164,7 +154,7 @@ int wgg_exchange_to_req(wgg_exchange *ex, wgg_http_req *req) {
   req->body = body;
   req->body_len = ex->req_body.len;
   ex->req_body = (wgg_buf){0}; /* moved */
-  int m = method_number(ex->method);
+  int m = wgg_http_method_number(ex->method);
   req->method = m;
   req->method_name = m >= 0 ? http_method_str((enum http_method)m) : ex->method;
   return 0;

@@ -23,7 +23,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wgtest import Sidecar, check, check_error, finish, start_alarm  # noqa: E402
+from wgtest import Sidecar, check, check_error, finish, start_alarm, wait_for  # noqa: E402
 
 BIN = sys.argv[1]
 start_alarm(110)
@@ -79,15 +79,6 @@ app = ThreadingHTTPServer(("127.0.0.1", 0), App)
 app.daemon_threads = True
 app_port = app.server_address[1]
 threading.Thread(target=app.serve_forever, daemon=True).start()
-
-
-def wait_for(pred, timeout, step=0.05):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
 
 
 def invoke_ok(sc):
@@ -167,7 +158,7 @@ sc.write_resource("pubsub.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\
                                  "spec:\n  type: pubsub.in-memory\n  version: v1\n  metadata:\n"
                                  "  - name: backOffMaxRetries\n    value: \"0\"\n")
 sc.start()
-check(wait_for(lambda: json.loads(sc.request("GET", "/v1.0/metadata")[2])["subscriptions"], 5), "subscribed")
+check(sc.wait_subscribed(1, 5), "subscribed")
 sc.request("POST", "/v1.0/publish/pubsub/orders", body="first")
 check(wait_for(lambda: any(b"first" in e[1] for e in EVENTS), 5), "delivered while healthy")
 MODE["health"] = "fail"

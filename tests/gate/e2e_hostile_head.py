@@ -11,7 +11,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wgtest import Sidecar, check, finish, start_alarm  # noqa: E402
+from wgtest import Sidecar, check, finish, recv_until_close, start_alarm  # noqa: E402
 
 start_alarm(100)
 
@@ -35,15 +35,7 @@ def status(port, data, pieces=1):
                 time.sleep(0.001)
     except OSError:
         pass  # the answer may come before the whole head was sent
-    out = b""
-    try:
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            out += d
-    except OSError:
-        pass
+    out = recv_until_close(s)
     s.close()
     return out.split(b"\r\n")[0].decode(errors="replace")
 

@@ -14,12 +14,11 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wgtest import Sidecar, check, finish, start_alarm  # noqa: E402
+from wgtest import Sidecar, asan_small_quarantine, check, finish, start_alarm  # noqa: E402
 
 start_alarm(100)
-# Under SANITIZE=1, ASan's quarantine keeps up to 256 MB of freed blocks; keep it small so RSS measures live memory.
-asan = ":".join(filter(None, [os.environ.get("ASAN_OPTIONS", ""), "quarantine_size_mb=8"]))
-sc = Sidecar(sys.argv[1], args=["--threads", "1", "--http-idle-timeout", "3s"], env={"ASAN_OPTIONS": asan}).start()
+sc = Sidecar(sys.argv[1], args=["--threads", "1", "--http-idle-timeout", "3s"],
+             env={"ASAN_OPTIONS": asan_small_quarantine()}).start()
 
 
 def rss_kb(pid):

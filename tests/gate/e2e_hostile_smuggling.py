@@ -13,7 +13,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wgtest import Sidecar, check, finish, start_alarm  # noqa: E402
+from wgtest import Sidecar, check, finish, recv_until_close, start_alarm  # noqa: E402
 
 start_alarm(100)
 seen = []
@@ -52,15 +52,7 @@ def raw(data):
     s = socket.create_connection(("127.0.0.1", sc.port), timeout=10)
     s.sendall(data)
     s.shutdown(socket.SHUT_WR)
-    out = b""
-    try:
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            out += d
-    except OSError:
-        pass
+    out = recv_until_close(s)
     s.close()
     return [ln.decode(errors="replace") for ln in out.split(b"\r\n") if ln.startswith(b"HTTP/1.")]
 

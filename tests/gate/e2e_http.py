@@ -12,7 +12,7 @@ import time
 import http.client
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wgtest import Sidecar, check, check_error, finish, start_alarm  # noqa: E402
+from wgtest import Sidecar, check, check_error, finish, recv_until_close, start_alarm  # noqa: E402
 
 BIN = sys.argv[1]
 start_alarm(110)
@@ -25,17 +25,7 @@ def raw(port, data, timeout=5, wait_close=True, half_close=False):
     s.sendall(data)
     if half_close:
         s.shutdown(socket.SHUT_WR)
-    out = b""
-    try:
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            out += chunk
-            if not wait_close and b"\r\n\r\n" in out:
-                break
-    except socket.timeout:
-        pass
+    out = recv_until_close(s, None if wait_close else b"\r\n\r\n")
     s.close()
     return out
 
@@ -72,6 +62,29 @@ for field in ("runtimeVersion", "enabledFeatures", "actors", "httpEndpoints", "s
 check(sc.request("POST", "/v1.0/metadata")[0] == 405, "POST /v1.0/metadata is 405")
 check(sc.request("GET", "/v1.0/nothing")[0] == 404, "unknown route is 404")
 check(sc.request("GET", "/v2/state")[0] == 404, "unknown version is 404")
+# a known route's malformed path answers as Go's http.NotFound; a known path with another method 405, no body
+for method, path in [("GET", "/v1.0/shutdown/x"), ("GET", "/v1.0/configuration/a/b/c/d"), ("GET", "/v1.0/metadata/a/b"),
+                     ("GET", "/v1.0/state/a/b/c"), ("POST", "/v1.0-alpha1/state/s/other"),
+                     ("GET", "/v1.0-alpha1/jobs/a/b"), ("POST", "/v1.0-alpha1/lock/a/b"), ("POST", "/v1.0/bindings/a/b"),
+                     ("GET", "/v1.0/healthz/x")]:
+    st, h, b = sc.request(method, path)
+    check((st, h.get("content-type"), b) == (404, "text/plain; charset=utf-8", b"404 page not found\n"),
+          f"{method} {path}: {st} {h.get('content-type')} {b!r}")
+# the path is split into percent-decoded segments before routing
+check(sc.request("GET", "/v1.0/%68ealthz")[0] == 204, "an escaped route name is decoded")
+check(sc.request("GET", "/v1.0/healthz/%6futbound")[0] == 204, "an escaped last segment is decoded")
+check(sc.request("GET", "/v1.0/healthz/")[2] == b"404 page not found\n", "a trailing slash is an empty last segment")
+check(sc.request("GET", "/v1.0/healthz/outbound/")[2] == b"404 page not found\n", "... after a known one too")
+check_error(sc.request("GET", "/v1.0/healthz/%zz"), 400, "ERR_MALFORMED_REQUEST", "percent-encoding")
+check_error(sc.request("GET", "/v1.0/healthz/%4"), 400, "ERR_MALFORMED_REQUEST", "percent-encoding")
+check(sc.request("GET", "/v1.0/state/statestore/" + "/".join("abcdefghijklmnopq"))[2] == b"404 page not found\n",
+      "a path of more segments than any route")
+for method, path in [("GET", "/v1.0/shutdown"), ("GET", "/v1.0/bindings/x"), ("POST", "/v1.0/configuration/x"),
+                     ("POST", "/v1.0/healthz"), ("PUT", "/v1.0-alpha1/jobs/x"), ("GET", "/v1.0-alpha1/lock/x"),
+                     ("PATCH", "/v1.0/metadata/x"), ("GET", "/v1.0/publish/p/t"), ("POST", "/v1.0/secrets/s/k"),
+                     ("PATCH", "/v1.0/state/s"), ("GET", "/v1.0-alpha1/state/s/query")]:
+    st, h, b = sc.request(method, path)
+    check((st, h.get("content-type"), b) == (405, None, b""), f"{method} {path}: {st} {h.get('content-type')} {b!r}")
 
 # keep-alive: several requests on one connection
 c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)

@@ -66,6 +66,13 @@ sc.write_resource("endpoint.yaml", "apiVersion: dapr.io/v1alpha1\nkind: HTTPEndp
 sc.start(wait_path="/v1.0/healthz")
 auth = {"dapr-api-token": "tok"}
 
+
+def seen(path):
+    """The last request the app saw for path (the sidecar's own calls to the app, e.g. its discovery of
+    /dapr/config and /dapr/subscribe, may come in between)."""
+    return next((r for r in reversed(SEEN) if r["path"] == path), {"headers": {}})
+
+
 st, h, body = sc.request("POST", "/v1.0/invoke/svc/method/orders/new?x=1&y=%20z", b"payload",
                          headers=dict(auth, **{"Content-Type": "text/plain", "X-Custom": "c1"}))
 check(st == 201, f"status passes back: {st} {body!r}")
@@ -73,7 +80,7 @@ check(h.get("x-app") == "yes" and h.get("content-type") == "application/json", f
 got = json.loads(body) if st == 201 else {}
 check(got.get("path") == "/orders/new?x=1&y=%20z", f"path and query: {got}")
 check(got.get("body") == "payload", f"body: {got}")
-last = SEEN[-1]
+last = seen("/orders/new?x=1&y=%20z")
 check(last["headers"].get("x-custom") == "c1" and last["headers"].get("content-type") == "text/plain",
       f"request headers forwarded: {last['headers']}")
 check(last["headers"].get("dapr-api-token") == "apptok", f"APP_API_TOKEN sent, caller token stripped: {last['headers']}")
@@ -92,7 +99,7 @@ check(st == 503, f"503 passes back: {st}")
 # the dapr-app-id header form: the request path is the method
 st, h, body = sc.request("PUT", "/items/7?q=1", b"v", headers=dict(auth, **{"dapr-app-id": "svc"}))
 check(st == 200 and json.loads(body)["path"] == "/items/7?q=1", f"dapr-app-id form: {st} {body!r}")
-check("dapr-app-id" not in SEEN[-1]["headers"], "dapr-app-id header is not forwarded")
+check("dapr-app-id" not in seen("/items/7?q=1")["headers"], "dapr-app-id header is not forwarded")
 
 # the basic-auth form: user dapr-app-id, password the app ID (dapr findTargetIDAndMethod)
 basic = "Basic " + base64.b64encode(b"dapr-app-id:svc").decode()
@@ -105,12 +112,36 @@ check(st == 404, f"other basic-auth users are not invocation: {st}")
 # URL targets (escaped and raw) and an HTTPEndpoint resource; APP_API_TOKEN goes to the own app only
 st, h, body = sc.request("GET", f"/v1.0/invoke/http%3A%2F%2F127.0.0.1%3A{app_port}/method/u1?a=b", headers=auth)
 check(st == 200 and json.loads(body)["path"] == "/u1?a=b", f"escaped URL target: {st} {body!r}")
-check("dapr-api-token" not in SEEN[-1]["headers"], "no app token toward a URL target")
+check("dapr-api-token" not in seen("/u1?a=b")["headers"], "no app token toward a URL target")
 st, h, body = sc.request("POST", f"/v1.0/invoke/http://localhost:{app_port}/method/deep/u2", b"x", headers=auth)
 check(st == 201 and json.loads(body)["path"] == "/deep/u2", f"raw URL target by name: {st} {body!r}")
 st, h, body = sc.request("GET", "/v1.0/invoke/ext/method/z", headers=auth)
 check(st == 200 and json.loads(body)["path"] == "/api/z", f"HTTPEndpoint target: {st} {body!r}")
-check(SEEN[-1]["headers"].get("x-ep") == "from-endpoint", f"HTTPEndpoint headers: {SEEN[-1]['headers']}")
+check(seen("/api/z")["headers"].get("x-ep") == "from-endpoint", f"HTTPEndpoint headers: {seen('/api/z')}")
+
+# requests on one keep-alive connection (the server reuses its header buffers): each reaches the app with its
+# own headers only, however long the previous one's were
+ka = socket.create_connection(("127.0.0.1", sc.port), timeout=10)
+kaf = ka.makefile("rb")
+for i, extra in enumerate(["X-First: " + "f" * 3000 + "\r\nX-Long-Name-" + "n" * 200 + ": v\r\n", "X-Second: s\r\n",
+                           ""]):
+    ka.sendall(f"GET /v1.0/invoke/svc/method/ka{i} HTTP/1.1\r\nHost: x\r\ndapr-api-token: tok\r\n{extra}\r\n".encode())
+    line = kaf.readline()
+    length = 0
+    while True:
+        hl = kaf.readline()
+        if hl in (b"\r\n", b""):
+            break
+        if hl.lower().startswith(b"content-length:"):
+            length = int(hl.split(b":")[1])
+    kaf.read(length)
+    check(b" 200 " in line, f"keep-alive request {i}: {line!r}")
+ka.close()
+h0, h1, h2 = (seen(f"/ka{i}")["headers"] for i in range(3))
+check(h0.get("x-first") == "f" * 3000 and h0.get("x-long-name-" + "n" * 200) == "v", f"first request's headers: {h0.keys()}")
+check(h1.get("x-second") == "s" and "x-first" not in h1 and not any(k.startswith("x-long") for k in h1),
+      f"second request has only its own headers: {h1}")
+check(not any(k.startswith("x-") for k in h2), f"third request has only its own headers: {h2}")
 check_error(sc.request("GET", "/v1.0/invoke/https%3A%2F%2Fexample.com/method/z", headers=auth), 500,
             "ERR_DIRECT_INVOKE", "https endpoints are not supported yet")
 md = json.loads(sc.request("GET", "/v1.0/metadata", headers=auth)[2])

@@ -10,38 +10,19 @@ terminating chunk), never a complete-looking one. --max-body-size counts the
 streamed bytes, as daprd's LimitReadCloser does: past it the caller's
 response is cut off the same way.
 """
-import hashlib
 import os
-import socket
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wgtest import Sidecar, check, finish, start_alarm  # noqa: E402
+from wgbody import MB, Call, Payload, chunk, read_body, read_head, serve  # noqa: E402
+from wgtest import (Sidecar, asan_small_quarantine, check, finish, peak_rss_mb, start_alarm,  # noqa: E402
+                    wait_for)
 
 start_alarm(280)
-MB = 1 << 20
 BIG = 200 * MB
-BASE = hashlib.sha256(b"seed").digest() * 2048  # 64 KiB
-
-
-def block(k):
-    """The k-th 64 KiB block of every answer: numbered, so a lost or repeated block changes the hash."""
-    return k.to_bytes(8, "big") + BASE[8:]
-
-
-def expected_sha(n):
-    h = hashlib.sha256()
-    k, left = 0, n
-    while left:
-        b = block(k)[:min(left, 65536)]
-        h.update(b)
-        left -= len(b)
-        k += 1
-    return h.hexdigest()
-
-
+PAY = Payload(b"seed")  # every answer's bytes
+expected_sha = PAY.sha
 progress = {}  # path -> bytes the app managed to write
 outcome = {}   # path -> "done" | "broken" (the peer closed on the app)
 
@@ -51,12 +32,10 @@ def app_conn(conn):
     f = conn.makefile("rb")
     try:
         while True:
-            line = f.readline()
+            line, _ = read_head(f)
             if not line:
                 return
             path = line.split()[1].decode()
-            while f.readline() not in (b"\r\n", b"\n", b""):
-                pass
             parts = path.strip("/").split("/")
             if len(parts) < 2 or not parts[1].isdigit():  # /dapr/subscribe, /dapr/config ...
                 conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
@@ -68,13 +47,9 @@ def app_conn(conn):
             head += "Transfer-Encoding: chunked\r\n" if chunked else f"Content-Length: {2 * n if die else n}\r\n"
             conn.sendall((head + "\r\n").encode())
             progress[path] = 0
-            k, left = 0, n
             try:
-                while left:
-                    b = block(k)[:min(left, 65536)]
-                    conn.sendall(b"%x\r\n%s\r\n" % (len(b), b) if chunked else b)
-                    left -= len(b)
-                    k += 1
+                for b in PAY.pieces(n):
+                    conn.sendall(chunk(b) if chunked else b)
                     progress[path] += len(b)
                 if die:
                     conn.close()
@@ -95,89 +70,20 @@ def app_conn(conn):
             pass
 
 
-lsock = socket.socket()
-lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-lsock.bind(("127.0.0.1", 0))
-lsock.listen(64)
-
-
-def serve():
-    while True:
-        try:
-            c, _ = lsock.accept()
-        except OSError:
-            return
-        threading.Thread(target=app_conn, args=(c,), daemon=True).start()
-
-
-threading.Thread(target=serve, daemon=True).start()
+lsock = serve(app_conn)
 app_port = str(lsock.getsockname()[1])
 
 
 def open_call(sc, path):
-    s = socket.create_connection(("127.0.0.1", sc.port), timeout=60)
-    s.sendall(f"GET /v1.0/invoke/svc/method/{path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-    f = s.makefile("rb")
-    status = int(f.readline().split()[1])
-    hdrs = {}
-    while True:
-        line = f.readline()
-        if line in (b"\r\n", b""):
-            break
-        k, v = line.decode().split(":", 1)
-        hdrs[k.strip().lower()] = v.strip()
-    return s, f, status, hdrs
+    c = Call(sc.port, path, method="GET", timeout=60)
+    status, hdrs = c.head()
+    return c.s, c.f, status, hdrs
 
 
-def read_body(f, hdrs):
-    """Reads the body as framed; returns (sha256, bytes, complete)."""
-    h, got = hashlib.sha256(), 0
-    if "content-length" in hdrs:
-        want = int(hdrs["content-length"])
-        while got < want:
-            b = f.read1(min(want - got, 1 << 20)) if hasattr(f, "read1") else f.read(min(want - got, 1 << 20))
-            if not b:
-                return h.hexdigest(), got, False
-            h.update(b)
-            got += len(b)
-        return h.hexdigest(), got, True
-    while True:
-        line = f.readline()
-        if not line.endswith(b"\r\n"):
-            return h.hexdigest(), got, False
-        size = int(line.split(b";")[0], 16)
-        if size == 0:
-            return h.hexdigest(), got, f.readline() == b"\r\n"
-        b = f.read(size)
-        h.update(b)
-        got += len(b)
-        if len(b) < size or f.read(2) != b"\r\n":
-            return h.hexdigest(), got, False
-
-
-def vm_hwm(pid):
-    with open(f"/proc/{pid}/status") as st:
-        for line in st:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) // 1024  # MB
-    return -1
-
-
-def wait_for(cond, secs):
-    end = time.time() + secs
-    while time.time() < end:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return cond()
-
-
-# Under SANITIZE=1, ASan's quarantine keeps up to 256 MB of freed blocks; keep it small so RSS measures live memory.
-asan = ":".join(filter(None, [os.environ.get("ASAN_OPTIONS", ""), "quarantine_size_mb=8"]))
-sc = Sidecar(sys.argv[1], app_id="svc", env={"ASAN_OPTIONS": asan},
+sc = Sidecar(sys.argv[1], app_id="svc", env={"ASAN_OPTIONS": asan_small_quarantine()},
              args=["--threads", "1", "--app-port", app_port, "--max-body-size", "300Mi"]).start()
 pid = sc.proc.pid
-base_hwm = vm_hwm(pid)
+base_hwm = peak_rss_mb(pid)
 
 # 1. 200 MB, Content-Length and chunked: byte-exact, bounded peak RSS
 want = expected_sha(BIG)
@@ -191,7 +97,7 @@ for kind in ("cl", "chunked"):
     sha, got, complete = read_body(f, hdrs)
     check(complete and got == BIG and sha == want, f"{kind}: {got} bytes, complete {complete}, exact {sha == want}")
     s.close()
-hwm = vm_hwm(pid)
+hwm = peak_rss_mb(pid)
 print(f"sidecar VmHWM: {base_hwm} MB at start, {hwm} MB after two 200 MB answers")
 # streaming bounds the growth (buffered: +400 MB): under 40 MB in all for an uninstrumented build; an ASan
 # build (starts near 20 MB; its allocator caches freed blocks and redzones, +65 MB measured) gets base + 120
@@ -203,14 +109,7 @@ s, f, st, hdrs = open_call(sc, "chunked/100000")
 sha, got, complete = read_body(f, hdrs)
 check(complete and sha == expected_sha(100000), "small chunked answer")
 s.sendall(b"GET /v1.0/invoke/svc/method/cl/70000 HTTP/1.1\r\nHost: x\r\n\r\n")
-line = f.readline()
-hdrs2 = {}
-while True:
-    hl = f.readline()
-    if hl in (b"\r\n", b""):
-        break
-    k, v = hl.decode().split(":", 1)
-    hdrs2[k.strip().lower()] = v.strip()
+line, hdrs2 = read_head(f)
 sha, got, complete = read_body(f, hdrs2)
 check(b" 200 " in line and complete and sha == expected_sha(70000), f"second answer on the same connection: {line!r}")
 s.close()
@@ -249,7 +148,7 @@ s, f, st, hdrs = open_call(sc, "cl/1000")
 sha, got, complete = read_body(f, hdrs)
 check(complete and sha == expected_sha(1000), "after the failures")
 s.close()
-check(vm_hwm(pid) < LIMIT, f"peak RSS after all: {vm_hwm(pid)} MB")
+check(peak_rss_mb(pid) < LIMIT, f"peak RSS after all: {peak_rss_mb(pid)} MB")
 sc.cleanup()
 
 # 5. --max-body-size counts the streamed bytes (daprd: LimitReadCloser): a chunked answer past it is cut off,

@@ -15,86 +15,25 @@ arrives intact.
 import hashlib
 import json
 import os
-import socket
 import sys
 import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wgtest import Sidecar, check, finish, start_alarm  # noqa: E402
+from wgbody import MB, Call, Payload, answer_early, body_pieces, chunk, read_head, serve  # noqa: E402
+from wgtest import (Sidecar, asan_small_quarantine, check, finish, peak_rss_mb, start_alarm,  # noqa: E402
+                    wait_for)
 
 start_alarm(110)
 BIN = sys.argv[1]
-MB = 1 << 20
 SIZE = 50 * MB
-BASE = hashlib.sha256(b"upload").digest() * 2048  # 64 KiB
-
-
-def block(k):
-    return k.to_bytes(8, "big") + BASE[8:]
-
-
-def expected_sha(n):
-    h = hashlib.sha256()
-    k, left = 0, n
-    while left:
-        b = block(k)[:min(left, 65536)]
-        h.update(b)
-        left -= len(b)
-        k += 1
-    return h.hexdigest()
-
+PAY = Payload(b"upload")  # every body's bytes
+expected_sha = PAY.sha
 
 progress = {}   # tag -> body bytes the app has read
 outcome = {}    # tag -> "done" | "broken"
 gates = {}      # tag -> Event the app waits on before reading (slow app)
-
-
-def read_head(f):
-    line = f.readline()
-    if not line:
-        return None, {}
-    hdrs = {}
-    while True:
-        hl = f.readline()
-        if hl in (b"\r\n", b"\n", b""):
-            break
-        k, v = hl.decode().split(":", 1)
-        hdrs[k.strip().lower()] = v.strip()
-    return line, hdrs
-
-
-def body_pieces(f, hdrs):
-    """Yields the body as framed (raises EOFError when cut off)."""
-    if "content-length" in hdrs:
-        left = int(hdrs["content-length"])
-        while left:
-            b = f.read1(min(left, 1 << 20))
-            if not b:
-                raise EOFError
-            left -= len(b)
-            yield b
-        return
-    if hdrs.get("transfer-encoding", "").lower() == "chunked":
-        while True:
-            line = f.readline()
-            if not line.endswith(b"\r\n"):
-                raise EOFError
-            size = int(line.split(b";")[0], 16)
-            if size == 0:
-                if f.readline() != b"\r\n":
-                    raise EOFError
-                return
-            left = size
-            while left:
-                b = f.read1(min(left, 1 << 20))
-                if not b:
-                    raise EOFError
-                left -= len(b)
-                yield b
-            if f.read(2) != b"\r\n":
-                raise EOFError
 
 
 def app_conn(conn):
@@ -113,13 +52,7 @@ def app_conn(conn):
             if kind == "slow":
                 gates.setdefault(tag, threading.Event()).wait(120)
             if kind == "early":  # answers without reading the body, then hangs up
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nearly")
-                conn.settimeout(20)  # then drains what the sidecar still sends (a lingering close)
-                try:
-                    while conn.recv(1 << 20):
-                        pass
-                except OSError:
-                    pass
+                answer_early(conn)
                 outcome[tag] = "early"
                 return
             h, n = hashlib.sha256(), 0
@@ -140,12 +73,8 @@ def app_conn(conn):
             if kind == "answer":
                 size = int(parts[2])
                 conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Got: %d\r\n\r\n" % n)
-                k, left = 0, size
-                while left:
-                    b = block(k)[:min(left, 65536)]
-                    conn.sendall(b"%x\r\n%s\r\n" % (len(b), b))
-                    left -= len(b)
-                    k += 1
+                for b in PAY.pieces(size):
+                    conn.sendall(chunk(b))
                 conn.sendall(b"0\r\n\r\n")
                 continue
             out = json.dumps({"n": n, "sha": h.hexdigest(), "cl": hdrs.get("content-length"),
@@ -161,94 +90,20 @@ def app_conn(conn):
             pass
 
 
-lsock = socket.socket()
-lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-lsock.bind(("127.0.0.1", 0))
-lsock.listen(64)
-
-
-def serve():
-    while True:
-        try:
-            c, _ = lsock.accept()
-        except OSError:
-            return
-        threading.Thread(target=app_conn, args=(c,), daemon=True).start()
-
-
-threading.Thread(target=serve, daemon=True).start()
+lsock = serve(app_conn)
 app_port = str(lsock.getsockname()[1])
 
 
-class Upload:
-    """A caller that sends a body of n bytes to port (chunked or with a Content-Length) from a thread."""
-
-    def __init__(self, port, path, n, chunked=False, app_id="svc", stop_after=None):
-        self.sent, self.done, self.err = 0, False, None
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=120)
-        self.f = self.s.makefile("rb")
-        frame = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {n}"
-        self.s.sendall(f"POST /v1.0/invoke/{app_id}/method/{path} HTTP/1.1\r\nHost: x\r\n{frame}\r\n"
-                       "Content-Type: application/octet-stream\r\n\r\n".encode())
-        self.t = threading.Thread(target=self.run, args=(n, chunked, stop_after), daemon=True)
-        self.t.start()
-
-    def run(self, n, chunked, stop_after):
-        k, left = 0, n
-        try:
-            while left:
-                if stop_after is not None and self.sent >= stop_after:
-                    self.s.shutdown(socket.SHUT_RDWR)
-                    self.s.close()
-                    return
-                b = block(k)[:min(left, 65536)]
-                self.s.sendall(b"%x\r\n%s\r\n" % (len(b), b) if chunked else b)
-                self.sent += len(b)
-                left -= len(b)
-                k += 1
-            if chunked:
-                self.s.sendall(b"0\r\n\r\n")
-            self.done = True
-        except OSError as e:
-            self.err = e
-
-    def response(self):
-        line, hdrs = read_head(self.f)
-        if not line:
-            return None, {}, b""
-        body = b"".join(body_pieces(self.f, hdrs))
-        return int(line.split()[1]), hdrs, body
-
-    def close(self):
-        try:
-            self.s.close()
-        except OSError:
-            pass
+def upload(port, path, n, chunked=False, app_id="svc", stop_after=None):
+    """A caller sending n bytes of PAY to port (chunked or with a Content-Length) from a thread."""
+    return Call(port, path, n, PAY, chunked=chunked, app_id=app_id, stop_after=stop_after)
 
 
-def vm_hwm(pid):
-    with open(f"/proc/{pid}/status") as st:
-        for line in st:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) // 1024  # MB
-    return -1
-
-
-def wait_for(cond, secs):
-    end = time.time() + secs
-    while time.time() < end:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return cond()
-
-
-asan = ":".join(filter(None, [os.environ.get("ASAN_OPTIONS", ""), "quarantine_size_mb=8"]))
 home = tempfile.mkdtemp(prefix="wgg-upload-")  # one name-resolution registry for the two sidecars
-env = {"ASAN_OPTIONS": asan, "HOME": home}
+env = {"ASAN_OPTIONS": asan_small_quarantine(), "HOME": home}
 sb = Sidecar(BIN, app_id="svc", env=env,
              args=["--threads", "1", "--app-port", app_port, "--max-body-size", "300Mi"]).start()
-base_b = vm_hwm(sb.proc.pid)
+base_b = peak_rss_mb(sb.proc.pid)
 # streaming bounds the growth (buffered: +50 MB and more per upload): 25 MB uninstrumented; an ASan build caches
 # freed blocks and adds redzones, so it gets more room
 SLACK = 25 if base_b < 12 else 100
@@ -256,7 +111,7 @@ WANT = expected_sha(SIZE)
 
 # 1. 50 MB with a Content-Length and chunked: byte-exact at the app, as it was framed
 for chunked in (False, True):
-    up = Upload(sb.port, f"sink/local{int(chunked)}", SIZE, chunked)
+    up = upload(sb.port, f"sink/local{int(chunked)}", SIZE, chunked)
     st, hdrs, body = up.response()
     up.close()
     got = json.loads(body) if st == 200 else {}
@@ -266,13 +121,13 @@ for chunked in (False, True):
         check(got.get("te") == "chunked" and got.get("cl") is None, f"a chunked body goes on chunked: {got}")
     else:
         check(got.get("cl") == str(SIZE) and got.get("te") is None, f"Content-Length passed on: {got}")
-hwm = vm_hwm(sb.proc.pid)
+hwm = peak_rss_mb(sb.proc.pid)
 print(f"sidecar VmHWM: {base_b} MB at start, {hwm} MB after two 50 MB uploads")
 check(hwm - base_b < SLACK, f"peak RSS growth while uploading 50 MB: {hwm - base_b} MB (want < {SLACK})")
 
 # 2. an app that does not read: the caller cannot push the body in (back-pressure), then all of it arrives
 gates["held"] = threading.Event()
-up = Upload(sb.port, "slow/held", SIZE)
+up = upload(sb.port, "slow/held", SIZE)
 last = [-1]
 
 
@@ -292,13 +147,13 @@ up.close()
 check(st == 200 and json.loads(body).get("sha") == WANT, f"after the pause the body arrives whole: {st}")
 
 # 3. a caller that hangs up mid-upload: the app request is aborted (the app sees its body cut off)
-up = Upload(sb.port, "sink/gone", SIZE, stop_after=5 * MB)
+up = upload(sb.port, "sink/gone", SIZE, stop_after=5 * MB)
 check(wait_for(lambda: outcome.get("gone") == "broken", 30),
       f"caller gone: the app's request is aborted ({outcome.get('gone')}, {progress.get('gone')} bytes)")
 up.close()
 
 # 4. an app that dies mid-upload: the caller gets a clear 500
-up = Upload(sb.port, "die/died", SIZE)
+up = upload(sb.port, "die/died", SIZE)
 st, hdrs, body = up.response()
 up.close()
 msg = json.loads(body).get("message", "") if st == 500 else ""
@@ -306,40 +161,40 @@ check(st == 500 and json.loads(body).get("errorCode") == "ERR_DIRECT_INVOKE" and
       f"app died mid-upload: {st} {body[:300]!r}")
 
 # a URL target (as an HTTPEndpoint): the body streams there too
-up = Upload(sb.port, "sink/url", SIZE, chunked=True, app_id=f"http%3A%2F%2F127.0.0.1%3A{app_port}")
+up = upload(sb.port, "sink/url", SIZE, chunked=True, app_id=f"http%3A%2F%2F127.0.0.1%3A{app_port}")
 st, hdrs, body = up.response()
 up.close()
 check(st == 200 and json.loads(body).get("sha") == WANT, f"upload to a URL target: {st} {body[:200]!r}")
 
 # an app that answers before reading the body: the caller gets that answer (the sidecar stops reading the
 # rest and closes after it, lingering so the caller reads the answer rather than a reset)
-up = Upload(sb.port, "early/early", SIZE)
+up = upload(sb.port, "early/early", SIZE)
 st, hdrs, body = up.response()
 up.close()
 check(st == 200 and body == b"early" and hdrs.get("connection") == "close",
       f"an answer before the body was read: {st} {hdrs} {body[:100]!r}")
 
 # the sidecar still serves, and the growth stays bounded after all of it
-up = Upload(sb.port, "sink/after", 200000)
+up = upload(sb.port, "sink/after", 200000)
 st, hdrs, body = up.response()
 up.close()
 check(st == 200 and json.loads(body).get("sha") == expected_sha(200000), f"after the failures: {st}")
-check(vm_hwm(sb.proc.pid) - base_b < SLACK, f"peak RSS growth after all: {vm_hwm(sb.proc.pid) - base_b} MB")
+check(peak_rss_mb(sb.proc.pid) - base_b < SLACK, f"peak RSS growth after all: {peak_rss_mb(sb.proc.pid) - base_b} MB")
 
 # 5. two sidecars: caller -> sidecar a (no app) -> sidecar b -> app, the body and a 50 MB answer stream both ways
 sa = Sidecar(BIN, app_id="a", env=env, args=["--threads", "1", "--max-body-size", "300Mi"]).start()
-base_a = vm_hwm(sa.proc.pid)
-up = Upload(sa.port, "sink/hop", SIZE, chunked=True)
+base_a = peak_rss_mb(sa.proc.pid)
+up = upload(sa.port, "sink/hop", SIZE, chunked=True)
 st, hdrs, body = up.response()
 up.close()
 check(st == 200 and json.loads(body).get("sha") == WANT, f"upload through two sidecars: {st} {body[:200]!r}")
-up = Upload(sa.port, f"answer/hopanswer/{SIZE}", 100000)
+up = upload(sa.port, f"answer/hopanswer/{SIZE}", 100000)
 st, hdrs, body = up.response()
 up.close()
 check(st == 200 and hdrs.get("x-got") == "100000" and hashlib.sha256(body).hexdigest() == WANT,
       f"answer through two sidecars: {st}, {len(body)} bytes")
 del body
-ha, hb = vm_hwm(sa.proc.pid), vm_hwm(sb.proc.pid)
+ha, hb = peak_rss_mb(sa.proc.pid), peak_rss_mb(sb.proc.pid)
 print(f"through two sidecars: caller's sidecar VmHWM {base_a} -> {ha} MB, callee's {base_b} -> {hb} MB")
 check(ha - base_a < SLACK and hb - base_b < SLACK, f"peak RSS growth: caller's {ha - base_a} MB, callee's "
       f"{hb - base_b} MB (want < {SLACK})")
@@ -349,17 +204,17 @@ sb.cleanup()
 # 6. --max-body-size: a chunked body past it gets 413 (the app request is aborted), as one announcing it
 sc = Sidecar(BIN, app_id="svc", env=env, args=["--threads", "1", "--app-port", app_port,
                                                "--max-body-size", "4Mi"]).start()
-up = Upload(sc.port, "sink/toolarge", 10 * MB, chunked=True)
+up = upload(sc.port, "sink/toolarge", 10 * MB, chunked=True)
 st, hdrs, body = up.response()
 up.close()
 check(st == 413, f"chunked past --max-body-size: {st} {body[:200]!r}")
 check(wait_for(lambda: outcome.get("toolarge") == "broken", 20), f"... and the app request is aborted: "
       f"{outcome.get('toolarge')}")
-up = Upload(sc.port, "sink/toolarge2", 10 * MB)
+up = upload(sc.port, "sink/toolarge2", 10 * MB)
 st, hdrs, body = up.response()
 up.close()
 check(st == 413, f"Content-Length past --max-body-size: {st}")
-up = Upload(sc.port, "sink/fits", 4 * MB, chunked=True)
+up = upload(sc.port, "sink/fits", 4 * MB, chunked=True)
 st, hdrs, body = up.response()
 up.close()
 check(st == 200 and json.loads(body).get("n") == 4 * MB, f"exactly --max-body-size: {st}")
@@ -379,7 +234,7 @@ spec:
       svc: {retry: three}
 """)
 sr.start()
-up = Upload(sr.port, "sink/retry", 3 * MB, chunked=True)
+up = upload(sr.port, "sink/retry", 3 * MB, chunked=True)
 st, hdrs, body = up.response()
 up.close()
 got = json.loads(body) if st == 200 else {}

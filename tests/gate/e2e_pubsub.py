@@ -287,9 +287,7 @@ spec:
           retry: once
 """)
 sc4.start()
-deadline = time.time() + 10
-while time.time() < deadline and not json.loads(sc4.request("GET", "/v1.0/metadata")[2])["subscriptions"]:
-    time.sleep(0.05)
+check(sc4.wait_subscribed(), "subscribed")
 app4.script("/res", [(503, "busy")])
 check(sc4.request("POST", "/v1.0/publish/pubsub/res", body="x")[0] == 204, "publish for the resiliency case")
 time.sleep(1.0)
@@ -329,9 +327,7 @@ spec:
           circuitBreaker: pscb
 """)
 sc5.start()
-deadline = time.time() + 10
-while time.time() < deadline and not json.loads(sc5.request("GET", "/v1.0/metadata")[2])["subscriptions"]:
-    time.sleep(0.05)
+check(sc5.wait_subscribed(), "subscribed")
 app5.script("/cb", [(503, "busy"), (503, "busy")])
 check(sc5.request("POST", "/v1.0/publish/pubsub/cb", body="x")[0] == 204, "publish for the breaker case")
 got = app5.count(lambda r: r["path"] == "/cb", wait=5, n=3)

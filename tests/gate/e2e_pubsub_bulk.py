@@ -50,9 +50,7 @@ spec:
     value: "1"
 """)
 sc.start()
-deadline = time.time() + 10
-while time.time() < deadline and len(json.loads(sc.request("GET", "/v1.0/metadata")[2])["subscriptions"]) < 2:
-    time.sleep(0.05)
+check(sc.wait_subscribed(2), "subscribed")
 
 # 6 messages at once: two full batches of 3
 entries = [{"entryId": str(i), "event": f"ok-{i}", "contentType": "text/plain"} for i in range(6)]

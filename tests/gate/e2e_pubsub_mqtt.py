@@ -40,15 +40,6 @@ spec:
 {extra}"""
 
 
-def wait_subscribed(s, n):
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        if len(json.loads(s.request("GET", "/v1.0/metadata")[2])["subscriptions"]) >= n:
-            return True
-        time.sleep(0.05)
-    return False
-
-
 SUBS = [{"pubsubname": "mqtt", "topic": "orders", "route": "/orders"},
         {"pubsubname": "mqtt", "topic": "sensors/+/temp", "route": "/temp"},
         {"pubsubname": "mqtt", "topic": "flaky", "route": "/flaky"},
@@ -63,7 +54,7 @@ def subscriber(extra=""):
 
 
 sc = subscriber().start()
-check(wait_subscribed(sc, 4), "subscriptions registered")
+check(sc.wait_subscribed(4), "subscriptions registered")
 md = json.loads(sc.request("GET", "/v1.0/metadata")[2])
 check({"name": "mqtt", "type": "pubsub.mqtt3", "version": "v1", "capabilities": ["SUBSCRIBE_WILDCARDS"]}
       in md["components"], f"components {md['components']}")
@@ -135,7 +126,7 @@ app3 = SubscriberApp([{"pubsubname": "mqtt", "topic": "ret2", "route": "/ret2"}]
 late2 = Sidecar(BIN, app_id="late", args=["--app-port", str(app3.port)])
 late2.write_resource("mqtt.yaml", component(mq.port, "  - name: cleanSession\n    value: \"true\"\n"))
 late2.start()
-check(wait_subscribed(late2, 1), "late2 subscribed")
+check(late2.wait_subscribed(1), "late2 subscribed")
 time.sleep(1)
 check(app3.at("/ret2") == [], "clean session: nothing kept while down")
 late2.cleanup()
@@ -147,7 +138,7 @@ for qos in (2, 0):
     q = Sidecar(BIN, app_id=f"qos{qos}", args=["--app-port", str(appq.port)])
     q.write_resource("mqtt.yaml", component(mq.port, f"  - name: qos\n    value: \"{qos}\"\n"))
     q.start()
-    check(wait_subscribed(q, 1), f"qos {qos}: subscribed")
+    check(q.wait_subscribed(1), f"qos {qos}: subscribed")
     time.sleep(0.3)
     check(q.request("POST", f"/v1.0/publish/mqtt/q{qos}", body="hi")[0] == 204, f"qos {qos}: publish")
     check(appq.wait(lambda r: r["path"] == "/q" and r["body"]["data"] == "hi"), f"qos {qos}: delivered")

@@ -60,17 +60,8 @@ def sidecar():
     return s
 
 
-def wait_subscribed(s, n=3):
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        if len(json.loads(s.request("GET", "/v1.0/metadata")[2])["subscriptions"]) >= n:
-            return True
-        time.sleep(0.05)
-    return False
-
-
 sc = sidecar().start()
-check(wait_subscribed(sc), "subscriptions registered")
+check(sc.wait_subscribed(3), "subscriptions registered")
 st, _, _ = sc.request("POST", "/v1.0/publish/bus/orders", body='{"n":1}', headers={"Content-Type": "application/json"})
 check(st == 204, f"publish {st}")
 got = app.wait(lambda r: r["path"] == "/orders")

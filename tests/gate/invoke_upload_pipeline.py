@@ -17,63 +17,17 @@ usage: invoke_upload_pipeline.py WASMGATE GUEST_DIR
 import hashlib
 import json
 import os
-import socket
 import sys
-import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wgtest import Sidecar, check, finish, start_alarm  # noqa: E402
+from wgbody import MB, Call, Payload, answer_early, body_pieces, chunk, read_head, serve  # noqa: E402
+from wgtest import Sidecar, asan_small_quarantine, check, finish, peak_rss_mb, start_alarm  # noqa: E402
 
 BIN, GUESTS = sys.argv[1], sys.argv[2]
 start_alarm(100)
-MB = 1 << 20
 SIZE = 30 * MB
-BLOCK = hashlib.sha256(b"pipe").digest() * 2048
-
-
-def expected(n):
-    h, left = hashlib.sha256(), n
-    while left:
-        h.update(BLOCK[:min(left, len(BLOCK))])
-        left -= min(left, len(BLOCK))
-    return h.hexdigest()
-
-
-def read_head(f):
-    line = f.readline()
-    hdrs = {}
-    while True:
-        hl = f.readline()
-        if hl in (b"\r\n", b"\n", b""):
-            break
-        k, v = hl.decode().split(":", 1)
-        hdrs[k.strip().lower()] = v.strip()
-    return line, hdrs
-
-
-def pieces(f, hdrs):
-    if "content-length" in hdrs:
-        left = int(hdrs["content-length"])
-        while left:
-            b = f.read1(min(left, MB))
-            if not b:
-                raise EOFError
-            left -= len(b)
-            yield b
-    elif hdrs.get("transfer-encoding", "").lower() == "chunked":
-        while True:
-            size = int(f.readline().split(b";")[0], 16)
-            if size == 0:
-                f.readline()
-                return
-            left = size
-            while left:
-                b = f.read1(min(left, MB))
-                if not b:
-                    raise EOFError
-                left -= len(b)
-                yield b
-            f.read(2)
+PAY = Payload(b"pipe")  # every body's bytes
+expected = PAY.sha
 
 
 def app_conn(conn):
@@ -84,31 +38,22 @@ def app_conn(conn):
             if not line:
                 return
             if line.split()[1].startswith(b"/early"):  # answers without reading the body, then hangs up
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nearly")
-                conn.settimeout(20)  # then drains what the sidecar still sends (a lingering close)
-                try:
-                    while conn.recv(1 << 20):
-                        pass
-                except OSError:
-                    pass
+                answer_early(conn)
                 return
             if line.split()[1].startswith(b"/answer/"):  # GET /answer/<n>: n bytes back, chunked
                 size = int(line.split()[1].split(b"/")[2])
-                for _ in pieces(f, hdrs):
+                for _ in body_pieces(f, hdrs):
                     pass
                 conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-App: yes\r\n\r\n")
-                left = size
-                while left:
-                    b = BLOCK[:min(left, len(BLOCK))]
-                    conn.sendall(b"%x\r\n%s\r\n" % (len(b), b))
-                    left -= len(b)
+                for b in PAY.pieces(size):
+                    conn.sendall(chunk(b))
                 conn.sendall(b"0\r\n\r\n")
                 continue
             if line.split()[1].startswith(b"/dapr/"):
                 conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
                 continue
             h, n = hashlib.sha256(), 0
-            for b in pieces(f, hdrs):
+            for b in body_pieces(f, hdrs):
                 h.update(b)
                 n += len(b)
             out = json.dumps({"n": n, "sha": h.hexdigest()}).encode()
@@ -119,70 +64,31 @@ def app_conn(conn):
         conn.close()
 
 
-lsock = socket.socket()
-lsock.bind(("127.0.0.1", 0))
-lsock.listen(16)
-
-
-def serve():
-    while True:
-        try:
-            c, _ = lsock.accept()
-        except OSError:
-            return
-        threading.Thread(target=app_conn, args=(c,), daemon=True).start()
-
-
-threading.Thread(target=serve, daemon=True).start()
+lsock = serve(app_conn, backlog=16)
 
 
 def upload(port, n, path="sink"):
-    s = socket.create_connection(("127.0.0.1", port), timeout=60)
-    s.sendall(f"POST /v1.0/invoke/svc/method/{path} HTTP/1.1\r\nHost: x\r\nContent-Length: {n}\r\n\r\n".encode())
-
-    def send():
-        left = n
-        try:
-            while left:
-                b = BLOCK[:min(left, len(BLOCK))]
-                s.sendall(b)
-                left -= len(b)
-        except OSError:
-            pass
-
-    t = threading.Thread(target=send, daemon=True)
-    t.start()
-    f = s.makefile("rb")
-    line, hdrs = read_head(f)
-    body = b"".join(pieces(f, hdrs))
-    t.join(30)
-    s.close()
-    return int(line.split()[1]), body
+    """POSTs n bytes of PAY (with a Content-Length) to port: (status, body)."""
+    c = Call(port, path, n, PAY, timeout=60)
+    st, hdrs, body = c.response()
+    c.wait_sent(30)
+    c.close()
+    return st, body
 
 
 def fetch_answer(port, n):
     """GET an n-byte answer through the sidecar: (status, headers, body length, sha256)."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=60)
-    s.sendall(f"GET /v1.0/invoke/svc/method/answer/{n} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-    f = s.makefile("rb")
-    line, hdrs = read_head(f)
+    c = Call(port, f"answer/{n}", method="GET", timeout=60)
+    st, hdrs = c.head()
     h, got = hashlib.sha256(), 0
     try:
-        for b in pieces(f, hdrs):
+        for b in body_pieces(c.f, hdrs):
             h.update(b)
             got += len(b)
     except (EOFError, OSError, ValueError):
         pass
-    s.close()
-    return int(line.split()[1]), hdrs, got, h.hexdigest()
-
-
-def hwm(pid):
-    with open(f"/proc/{pid}/status") as st:
-        for line in st:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) // 1024
-    return -1
+    c.close()
+    return st, hdrs, got, h.hexdigest()
 
 
 def sidecar(guest):
@@ -192,8 +98,7 @@ def sidecar(guest):
           "  - name: requestTimeout\n    value: \"10s\"\n")
     conf = ("apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: c\nspec:\n"
             "  appHttpPipeline:\n    handlers:\n    - name: g\n      type: middleware.http.wasm\n")
-    asan = ":".join(filter(None, [os.environ.get("ASAN_OPTIONS", ""), "quarantine_size_mb=8"]))
-    sc = Sidecar(BIN, app_id="svc", env={"ASAN_OPTIONS": asan},
+    sc = Sidecar(BIN, app_id="svc", env={"ASAN_OPTIONS": asan_small_quarantine()},
                  args=["--threads", "1", "--app-port", str(lsock.getsockname()[1]), "--max-body-size", "64Mi"])
     sc.write_resource("mw.yaml", mw)
     path = os.path.join(sc.dir, "config.yaml")
@@ -206,11 +111,11 @@ def sidecar(guest):
 want = expected(SIZE)
 # a guest that never touches bodies: the upload streams past it
 sc = sidecar("hw_noop.wasm")
-base = hwm(sc.proc.pid)
+base = peak_rss_mb(sc.proc.pid)
 st, body = upload(sc.port, SIZE)
 got = json.loads(body) if st == 200 else {}
 check(st == 200 and got.get("n") == SIZE and got.get("sha") == want, f"past hw_noop: {st} {body[:200]!r}")
-grow = hwm(sc.proc.pid) - base
+grow = peak_rss_mb(sc.proc.pid) - base
 slack = 20 if base < 12 else 90  # an ASan build caches freed blocks
 print(f"upload of {SIZE >> 20} MB past a guest that does not read bodies: VmHWM +{grow} MB")
 check(grow < slack, f"streamed past the guest: peak RSS +{grow} MB (want < {slack})")
@@ -226,7 +131,7 @@ ASIZE = 50 * MB
 want_answer = expected(ASIZE)
 for guest in ("hw_noop.wasm", "hw_counter.wasm", "hw_resp_spin.wasm"):
     sc = sidecar(guest)
-    base = hwm(sc.proc.pid)
+    base = peak_rss_mb(sc.proc.pid)
     st, hdrs, got, sha = fetch_answer(sc.port, ASIZE)
     check(st == 200 and got == ASIZE and sha == want_answer, f"answer past {guest}: {st} {got} bytes")
     check(hdrs.get("x-app") == "yes", f"the app's header passes {guest}: {hdrs}")
@@ -234,7 +139,7 @@ for guest in ("hw_noop.wasm", "hw_counter.wasm", "hw_resp_spin.wasm"):
         check(hdrs.get("x-pinned") == "ok" and hdrs.get("x-count", "").isdigit(), f"guest headers kept: {hdrs}")
     if guest == "hw_resp_spin.wasm":  # parked between slices while the answer's first bytes wait
         check(hdrs.get("x-spun") == "yes", f"the parked guest's header kept: {hdrs}")
-    grow = hwm(sc.proc.pid) - base
+    grow = peak_rss_mb(sc.proc.pid) - base
     print(f"answer of {ASIZE >> 20} MB past {guest} (no body imports): VmHWM +{grow} MB")
     check(grow < slack, f"answer streamed past {guest}: peak RSS +{grow} MB (want < {slack})")
     st, hdrs, got, sha = fetch_answer(sc.port, 1000)  # a small one is passed whole, and the pool is intact
@@ -243,35 +148,32 @@ for guest in ("hw_noop.wasm", "hw_counter.wasm", "hw_resp_spin.wasm"):
 
 # a guest without body imports that fails in handle_response: the caller gets its 500, not the answer
 sc = sidecar("hw_resp_late.wasm")
-base = hwm(sc.proc.pid)
+base = peak_rss_mb(sc.proc.pid)
 st, hdrs, got, sha = fetch_answer(sc.port, ASIZE)
 check(st == 500 and got < 1000, f"a guest failing on a streamed answer's head answers 500: {st} {got} bytes")
-grow = hwm(sc.proc.pid) - base
+grow = peak_rss_mb(sc.proc.pid) - base
 print(f"answer of {ASIZE >> 20} MB past a guest failing in handle_response: 500, VmHWM +{grow} MB")
 check(grow < slack, f"the rest of the answer is dropped, not gathered: peak RSS +{grow} MB (want < {slack})")
 sc.cleanup()
 
 # a guest that reads the request body: it gets the body whole, and so does the app
 sc = sidecar("hw_buffered.wasm")
-base = hwm(sc.proc.pid)
+base = peak_rss_mb(sc.proc.pid)
 st, body = upload(sc.port, SIZE)
 check(st == 201 and body.startswith(b"wrapped:"), f"through hw_buffered: {st} {body[:200]!r}")
 got = json.loads(body[len(b"wrapped:"):]) if body.startswith(b"wrapped:") else {}
 check(got.get("n") == SIZE and got.get("sha") == want, f"the app got every byte after the guest read it: {got}")
-grow = hwm(sc.proc.pid) - base
+grow = peak_rss_mb(sc.proc.pid) - base
 print(f"upload of {SIZE >> 20} MB through a guest that reads bodies: VmHWM +{grow} MB (buffered, as it must be)")
 check(grow >= SIZE >> 20, f"buffered for the guest: +{grow} MB")
 # a 50 MB answer through the guest that reads bodies: read whole for it (it reads the first 8 KiB of
 # the app's answer and replaces the body with "wrapped:" + those bytes, as it would without streaming)
-s2 = socket.create_connection(("127.0.0.1", sc.port), timeout=60)
-s2.sendall(f"GET /v1.0/invoke/svc/method/answer/{ASIZE} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-f2 = s2.makefile("rb")
-line, hdrs = read_head(f2)
-body = b"".join(pieces(f2, hdrs))
-s2.close()
-check(int(line.split()[1]) == 201 and body.startswith(b"wrapped:"), f"answer through hw_buffered: {line!r}")
+c = Call(sc.port, f"answer/{ASIZE}", method="GET", timeout=60)
+st, hdrs, body = c.response()
+c.close()
+check(st == 201 and body.startswith(b"wrapped:"), f"answer through hw_buffered: {st}")
 inner = body[len(b"wrapped:"):]
-check(inner == BLOCK[:8192] and hdrs.get("x-wrapped") == "1" and hdrs.get("x-app") == "yes",
+check(inner == PAY.block(0)[:8192] and hdrs.get("x-wrapped") == "1" and hdrs.get("x-app") == "yes",
       f"the body-reading guest saw the app's answer and replaced it: {len(inner)} bytes {hdrs}")
 sc.cleanup()
 lsock.close()

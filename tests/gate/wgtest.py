@@ -68,6 +68,47 @@ def require_npm(package):
         sys.exit(1)
     print(f"SKIP: {why}", flush=True)
     sys.exit(77)
+def wait_for(cond, secs, step=0.05):
+    """Polls cond() until it is true or secs have passed; returns its last value."""
+    end = time.time() + secs
+    while time.time() < end:
+        if cond():
+            return True
+        time.sleep(step)
+    return cond()
+
+
+def peak_rss_mb(pid):
+    """The peak resident set size (VmHWM) of process pid, in MB (-1 when unknown)."""
+    with open(f"/proc/{pid}/status") as st:
+        for line in st:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) // 1024
+    return -1
+
+
+def asan_small_quarantine(mb=8):
+    """ASAN_OPTIONS for a sidecar whose memory a test measures: under SANITIZE=1, ASan's quarantine keeps
+    up to 256 MB of freed blocks, which would count as resident; a small one lets RSS measure live memory."""
+    return ":".join(filter(None, [os.environ.get("ASAN_OPTIONS", ""), f"quarantine_size_mb={mb}"]))
+
+
+def recv_until_close(s, until=None):
+    """Reads from socket s until the peer closes it, or its timeout or an error ends reading (a reset
+    after the answer is how a lingering close may end): what came until then. until: bytes whose
+    arrival ends reading early."""
+    out = b""
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            out += d
+            if until is not None and until in out:
+                break
+    except OSError:
+        pass
+    return out
 
 
 def start_alarm(seconds=100):
@@ -204,6 +245,14 @@ class Sidecar:
             return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
         finally:
             c.close()
+
+    def subscriptions(self):
+        """The subscriptions /v1.0/metadata lists."""
+        return json.loads(self.request("GET", "/v1.0/metadata")[2])["subscriptions"]
+
+    def wait_subscribed(self, n=1, timeout=10):
+        """Polls /v1.0/metadata until it lists at least n subscriptions; returns whether it did."""
+        return wait_for(lambda: len(self.subscriptions()) >= n, timeout)
 
     def wait_exit(self, timeout):
         try:

@@ -338,19 +338,17 @@ static void cache_put(wgg_nameres *nr, const char *app_id, const char *addr) {
   pthread_mutex_unlock(&nr->mu);
 }
 
-int wgg_nameres_resolve(wgg_nameres *nr, const char *app_id, char *addr, size_t n, wgg_err *err) {
-  if (nr->is_static) {
-    json_t *v = json_object_get(nr->apps, app_id);
-    if (json_is_array(v)) v = json_array_get(v, (size_t)rand() % json_array_size(v));
-    if (!json_is_string(v)) return wgg_err_set(err, "no host found with the given ID");
-    snprintf(addr, n, "%s", json_string_value(v));
-    return 0;
-  }
+/* Picks one of app_id's fresh registrations at random from the registry
+ * table: its column (address or grpc_address; where is an extra condition)
+ * into addr (n bytes). Returns 1 when found, 0 when none is (err untouched),
+ * -1 with err when the query failed. */
+static int registry_pick(wgg_nameres *nr, const char *column, const char *where, const char *app_id, char *addr,
+                         size_t n, wgg_err *err) {
   char sql[512];
   snprintf(sql, sizeof sql,
-           "SELECT address FROM %s WHERE app_id = ? AND unixepoch(CURRENT_TIMESTAMP) - last_update < %llu "
-           "ORDER BY RANDOM() LIMIT 1",
-           nr->table, (unsigned long long)(nr->update_ms / 1000));
+           "SELECT %s FROM %s WHERE app_id = ? AND unixepoch(CURRENT_TIMESTAMP) - last_update < %llu "
+           "%sORDER BY RANDOM() LIMIT 1",
+           column, nr->table, (unsigned long long)(nr->update_ms / 1000), where);
   sqlite3_stmt *st = NULL;
   int rc = sqlite3_prepare_v2(nr->db, sql, -1, &st, NULL);
   if (rc == SQLITE_OK) {
@@ -360,34 +358,35 @@ int wgg_nameres_resolve(wgg_nameres *nr, const char *app_id, char *addr, size_t 
   int out = 0;
   if (rc == SQLITE_ROW) {
     snprintf(addr, n, "%s", (const char *)sqlite3_column_text(st, 0));
-    cache_put(nr, app_id, addr);
-  } else if (rc == SQLITE_DONE) {
-    out = wgg_err_set(err, "no host found with the given ID");
-  } else {
+    out = 1;
+  } else if (rc != SQLITE_DONE) {
     out = wgg_err_set(err, "failed to look up address: %s", sqlite3_errmsg(nr->db));
   }
   sqlite3_finalize(st);
   return out;
 }
 
+int wgg_nameres_resolve(wgg_nameres *nr, const char *app_id, char *addr, size_t n, wgg_err *err) {
+  if (nr->is_static) {
+    json_t *v = json_object_get(nr->apps, app_id);
+    if (json_is_array(v)) v = json_array_get(v, (size_t)rand() % json_array_size(v));
+    if (!json_is_string(v)) return wgg_err_set(err, "no host found with the given ID");
+    snprintf(addr, n, "%s", json_string_value(v));
+    return 0;
+  }
+  int found = registry_pick(nr, "address", "", app_id, addr, n, err);
+  if (found < 0) return -1;
+  if (!found) return wgg_err_set(err, "no host found with the given ID");
+  cache_put(nr, app_id, addr);
+  return 0;
+}
+
 int wgg_nameres_resolve_grpc(wgg_nameres *nr, const char *app_id, char *addr, size_t n, wgg_err *err) {
   if (nr->is_static)
     return wgg_err_set(err, "no gRPC address for the given ID (the static table lists HTTP addresses)");
-  char sql[512];
-  snprintf(sql, sizeof sql,
-           "SELECT grpc_address FROM %s WHERE app_id = ? AND unixepoch(CURRENT_TIMESTAMP) - last_update < %llu "
-           "AND grpc_address IS NOT NULL AND grpc_address != '' ORDER BY RANDOM() LIMIT 1",
-           nr->table, (unsigned long long)(nr->update_ms / 1000));
-  sqlite3_stmt *st = NULL;
-  int rc = sqlite3_prepare_v2(nr->db, sql, -1, &st, NULL);
-  if (rc == SQLITE_OK) {
-    sqlite3_bind_text(st, 1, app_id, -1, SQLITE_TRANSIENT);
-    rc = sqlite3_step(st);
-  }
-  int out = 0;
-  if (rc == SQLITE_ROW) snprintf(addr, n, "%s", (const char *)sqlite3_column_text(st, 0));
-  else if (rc == SQLITE_DONE) out = wgg_err_set(err, "no host with a gRPC API found with the given ID");
-  else out = wgg_err_set(err, "failed to look up address: %s", sqlite3_errmsg(nr->db));
-  sqlite3_finalize(st);
-  return out;
+  int found = registry_pick(nr, "grpc_address", "AND grpc_address IS NOT NULL AND grpc_address != '' ", app_id, addr,
+                            n, err);
+  if (found < 0) return -1;
+  if (!found) return wgg_err_set(err, "no host with a gRPC API found with the given ID");
+  return 0;
 }
