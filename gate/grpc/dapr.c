@@ -4,6 +4,7 @@
  * this sidecar's own app, through the app channel), GetMetadata,
  * SetMetadata, Shutdown, and grpc.health.v1.Health/Check.
  */
+#include <ctype.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "api/appchannel.h"
+#include "api/appchannel_grpc.h"
 #include "grpc/dapr_internal.h"
 #include "google/rpc/error_details.pb-c.h"
 #include "google/rpc/status.pb-c.h"
@@ -298,10 +300,60 @@ static int code_from_http(int s) {
   }
 }
 
+static const char *result_header(const wgg_invoke_result *res, const char *name) {
+  for (size_t i = 0; i < res->n; i++)
+    if (!strcasecmp(res->headers[i].name, name)) return res->headers[i].value;
+  return NULL;
+}
+
+/* A gRPC app's answer (the WGG_INVOKE_GRPC_* headers, api/calls.h) as daprd
+ * gives it to InvokeService: the app's status, message and details
+ * unchanged, its headers (those daprd keeps permanent in HTTP as
+ * "dapr-<name>") and its trailers; when OK its InvokeResponse (data with
+ * its type_url, content_type). */
+static void invoked_grpc(wgg_grpc_call *call, const char *code_s, const wgg_invoke_result *res) {
+  int code = atoi(code_s);
+  const char *ct = "";
+  for (size_t i = 0; i < res->n; i++) {
+    const char *k = res->headers[i].name, *v = res->headers[i].value;
+    size_t tl = strlen(WGG_INVOKE_GRPC_TRAILER);
+    if (!strncmp(k, WGG_INVOKE_GRPC_TRAILER, tl)) {
+      wgg_grpc_call_add_trailer(call, k + tl, v);
+    } else if (!strcasecmp(k, "content-type")) {
+      ct = v;
+    } else if (k[0] != ':') {
+      char name[256];
+      snprintf(name, sizeof name, "%s%s", wgg_permanent_http_header(k) ? "dapr-" : "", k);
+      for (char *p = name; *p; p++) *p = (char)tolower((unsigned char)*p);
+      wgg_grpc_call_add_header(call, name, v);
+    }
+  }
+  if (code) {
+    const char *details = result_header(res, WGG_INVOKE_GRPC_DETAILS);
+    const char *msg = result_header(res, WGG_INVOKE_GRPC_MESSAGE);
+    if (details) wgg_grpc_call_set_details_b64(call, details);
+    wgg_grpc_fail(call, code, "%s", msg ? msg : "");
+    return;
+  }
+  const char *type_url = result_header(res, WGG_INVOKE_GRPC_TYPE_URL);
+  const char *own_ct = result_header(res, WGG_INVOKE_GRPC_CONTENT_TYPE);
+  Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+  any.type_url = (char *)(type_url ? type_url : "");
+  any.value.data = (uint8_t *)res->body;
+  any.value.len = res->len;
+  Dapr__Proto__Common__V1__InvokeResponse r = DAPR__PROTO__COMMON__V1__INVOKE_RESPONSE__INIT;
+  r.data = &any;
+  r.content_type = (char *)(type_url ? (own_ct ? own_ct : "") : ct);
+  wgg_grpc_reply(call, &r.base);
+}
+
 static void on_invoked(void *user, const wgg_api_status *st, const wgg_invoke_result *res) {
   invoke_job *j = user;
+  const char *gs = res ? result_header(res, WGG_INVOKE_GRPC_STATUS) : NULL;
   if (st) {
     wgg_grpc_fail_status(j->call, st);
+  } else if (gs) {
+    invoked_grpc(j->call, gs, res);
   } else {
     char status[16];
     snprintf(status, sizeof status, "%d", res->status);

@@ -138,12 +138,18 @@ static ssize_t read_out(nghttp2_session *h2, int32_t sid, uint8_t *buf, size_t l
   wgg_grpc_call *k = src->ptr;
   size_t n = k->out_len - k->out_off;
   if (n > len) n = len;
-  memcpy(buf, k->out + k->out_off, n);
+  if (n) memcpy(buf, k->out + k->out_off, n);
   k->out_off += n;
   if (k->out_off == k->out_len) {
     *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
-    nghttp2_nv tr[1 + 8] = {{(uint8_t *)"grpc-status", (uint8_t *)"0", 11, 1, NGHTTP2_NV_FLAG_NONE}};
-    size_t t = 1 + wgg_grpcs_custom_trailers(k, tr + 1);
+    nghttp2_nv tr[3 + 8] = {{(uint8_t *)"grpc-status", (uint8_t *)"0", 11, 1, NGHTTP2_NV_FLAG_NONE}};
+    size_t t = 1;
+    if (k->status[0]) { /* an error after response headers of its own */
+      tr[0] = (nghttp2_nv)NV("grpc-status", k->status, strlen(k->status));
+      if (k->message) tr[t++] = (nghttp2_nv)NV("grpc-message", k->message, strlen(k->message));
+      if (k->details) tr[t++] = (nghttp2_nv)NV("grpc-status-details-bin", k->details, strlen(k->details));
+    }
+    t += wgg_grpcs_custom_trailers(k, tr + t);
     if (nghttp2_submit_trailer(h2, sid, tr, t)) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
   }
   return (ssize_t)n;
@@ -160,8 +166,10 @@ size_t wgg_grpcs_response_head(const wgg_grpc_call *k, nghttp2_nv *nv) {
   return n;
 }
 
-/* Submits the response of k: status 0 with k->out as the message, or a
- * Trailers-Only error response (grpc-status, grpc-message). */
+/* Submits the response of k: status 0 with k->out as the message, or an
+ * error: Trailers-Only (grpc-status, grpc-message, details, k's trailers),
+ * or, when k has response headers of its own, those headers and then the
+ * status as trailers, as grpc-go sends them. */
 void wgg_grpcs_submit_answer(wgg_grpc_call *k, int code) {
   conn *c = k->c;
   k->answered = true;
@@ -180,6 +188,11 @@ void wgg_grpcs_submit_answer(wgg_grpc_call *k, int code) {
   nghttp2_nv nv[5 + 16 + 8];
   size_t n = wgg_grpcs_response_head(k, nv);
   if (code == 0) {
+    nghttp2_data_provider dp = {.source.ptr = k, .read_callback = read_out};
+    nghttp2_submit_response(c->h2, k->stream_id, nv, n, &dp);
+  } else if (k->n_resp_hdrs) { /* headers of its own: sent apart, then the status as trailers (grpc-go) */
+    snprintf(k->status, sizeof k->status, "%d", code);
+    k->out_len = k->out_off = 0;
     nghttp2_data_provider dp = {.source.ptr = k, .read_callback = read_out};
     nghttp2_submit_response(c->h2, k->stream_id, nv, n, &dp);
   } else {
