@@ -297,3 +297,30 @@ for input in 'a.txt' '../../etc/passwd' '/abs/x' 'sub/up/up/../x' 'slash/etc/sha
   printf '%s' "$input" >"$top/localstorage/l$l" && l=$((l + 1))
 done
 echo "make-seeds: $l inputs in $top/localstorage"
+# OUT_DIR/protojson/ (for fuzz_protojson): google.rpc.Status with details, raw
+# (first byte even) and as base64 trailer text (first byte odd).
+mkdir -p "$top/protojson"
+python3 - "$top/protojson" <<'PY'
+import base64, sys
+def v(n):
+    out = b""
+    while True:
+        b, n = n & 0x7F, n >> 7
+        out += bytes([b | (0x80 if n else 0)])
+        if not n:
+            return out
+def f(num, payload):  # a length-delimited field
+    return v(num << 3 | 2) + v(len(payload)) + payload
+def any_(name, body):
+    return f(1, b"type.googleapis.com/" + name) + f(2, body)
+info = f(1, b"REASON") + f(2, b"dapr.io") + f(3, f(1, b"k") + f(2, b"v"))
+retry = f(1, v(1 << 3) + v(1) + v(2 << 3) + v(500000000))
+bad = f(1, f(1, b"qty") + f(2, b"must be positive"))
+status = v(1 << 3) + v(3) + f(2, b"m") + f(3, any_(b"google.rpc.ErrorInfo", info)) + \
+    f(3, any_(b"google.rpc.RetryInfo", retry)) + f(3, any_(b"google.rpc.BadRequest", bad)) + \
+    f(3, any_(b"google.protobuf.Duration", v(1 << 3) + v(7)))
+seeds = [b"\x00" + status, b"\x01" + base64.b64encode(status), b"\x00" + f(3, any_(b"acme.Custom", b"\x08\x01"))]
+for i, s in enumerate(seeds):
+    open(f"{sys.argv[1]}/p{i}", "wb").write(s)
+PY
+echo "make-seeds: $(find "$top/protojson" -type f | wc -l) inputs in $top/protojson"
