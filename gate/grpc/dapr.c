@@ -619,21 +619,6 @@ static void shutdown_rpc(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m)
   else kill(getpid(), SIGTERM);
 }
 
-/* ---- grpc.health.v1.Health/Check ---- */
-
-static void health_check(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m) {
-  Grpc__Health__V1__HealthCheckRequest *q = (void *)m;
-  if (*q->service && strcmp(q->service, "dapr.proto.runtime.v1.Dapr")) {
-    wgg_grpc_fail(call, WGG_GRPC_NOT_FOUND, "unknown service");
-  } else {
-    Grpc__Health__V1__HealthCheckResponse r = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
-    r.status = __atomic_load_n(&api->ready, __ATOMIC_ACQUIRE) ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
-                                                               : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
-    wgg_grpc_reply(call, &r.base);
-  }
-  protobuf_c_message_free_unpacked(m, NULL);
-}
-
 /* ---- dispatch ---- */
 
 typedef void (*rpc_fn)(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m);
@@ -672,7 +657,7 @@ static const rpc dapr_rpcs[] = {
     {"GetJobAlpha1", RT(get_job_request), wgg_grpc_get_job},
     {"DeleteJobAlpha1", RT(delete_job_request), wgg_grpc_delete_job},
 };
-static const rpc health_rpcs[] = {{"Check", &grpc__health__v1__health_check_request__descriptor, health_check}};
+static const rpc health_rpcs[] = {{"Check", &grpc__health__v1__health_check_request__descriptor, wgg_grpc_health_check}};
 
 /* Constant-time comparison of two strings. */
 static bool token_equal(const char *a, const char *b) {
@@ -729,6 +714,8 @@ void wgg_grpc_dapr_handle(wgg_grpc_call *call, void *user) {
   }
   if (wgg_grpc_dapr_streaming(call, api)) {
     if (!strcmp(method, "SubscribeTopicEventsAlpha1")) wgg_grpc_subscribe_topic_events(api, call);
+    else if (wgg_grpc_is_reflection(path)) wgg_grpc_reflection(api, call);
+    else if (health) wgg_grpc_health_watch(api, call);
     else wgg_grpc_subscribe_configuration(api, call);
     return;
   }
