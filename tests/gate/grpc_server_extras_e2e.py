@@ -11,16 +11,22 @@ transport features beyond the Dapr API, with Debian's grpcio as the client:
   sidecar without any compiled stub (what grpcurl does); dependencies sent
   once per stream; NOT_FOUND answers; a request with nothing set ends the
   stream with INVALID_ARGUMENT;
-- grpc-encoding gzip (see the compression part below).
+- grpc-encoding gzip: unary calls compressed both ways (900 kB saved and
+  read back), server- and bidirectional streams, a message that would grow
+  beyond --max-body-size once decompressed (RESOURCE_EXHAUSTED), and by hand
+  a gzip request whose answer carries the compressed flag and gunzips.
 
 Run with Debian's python3 (python3-grpcio, python3-grpc-tools).
 """
+import gzip
 import importlib.util
 import os
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wgtest import Sidecar, check, finish, start_alarm  # noqa: E402
@@ -41,9 +47,16 @@ T = 20
 
 gen = tempfile.mkdtemp(prefix="wgg-grpc-extras-")
 protos = ["grpc/health/v1/health.proto", "grpc/reflection/v1/reflection.proto",
-          "grpc/reflection/v1alpha/reflection.proto"]
-subprocess.run([sys.executable, "-m", "grpc_tools.protoc", "-I" + os.path.join(ROOT, "proto"),
-                "--python_out=" + gen] + protos, check=True)
+          "grpc/reflection/v1alpha/reflection.proto", "dapr/proto/common/v1/common.proto",
+          "dapr/proto/runtime/v1/dapr.proto"]
+cmd = [sys.executable, "-m", "grpc_tools.protoc", "-I" + os.path.join(ROOT, "proto")]
+if os.path.exists("/usr/include/google/protobuf/any.proto"):
+    cmd.append("-I/usr/include")
+subprocess.run(cmd + ["--python_out=" + gen, "--grpc_python_out=" + gen] + protos, check=True)
+sys.path.insert(0, gen)
+from dapr.proto.common.v1 import common_pb2 as C  # noqa: E402
+from dapr.proto.runtime.v1 import dapr_pb2 as D  # noqa: E402
+from dapr.proto.runtime.v1 import dapr_pb2_grpc as DG  # noqa: E402
 
 
 def load(name, rel):  # grpcio owns the "grpc" package: load the modules by path
@@ -166,6 +179,77 @@ try:
     check(False, "reflection without the token")
 except grpc.RpcError as e:
     check(e.code() == grpc.StatusCode.UNAUTHENTICATED, f"reflection needs the token: {e.code()}")
+
+# ======== grpc-encoding gzip ========
+gz = grpc.insecure_channel(f"127.0.0.1:{sc.grpc_port}", compression=grpc.Compression.Gzip)
+gd = DG.DaprStub(gz)
+r = gd.GetMetadata(D.GetMetadataRequest(), timeout=T, metadata=TOKEN)
+check(r.id == "extras", f"a gzip-compressed call: {r.id}")
+big = b"wasmgate " * 100000  # 900 kB that compress well
+gd.SaveState(D.SaveStateRequest(store_name="statestore", states=[C.StateItem(key="big", value=big)]), timeout=T,
+             metadata=TOKEN)
+got = gd.GetState(D.GetStateRequest(store_name="statestore", key="big"), timeout=T, metadata=TOKEN)
+check(got.data == big, f"900 kB saved and read back compressed both ways: {len(got.data)}")
+plain = DG.DaprStub(ch).GetState(D.GetStateRequest(store_name="statestore", key="big"), timeout=T, metadata=TOKEN)
+check(plain.data == big, "and read by an uncompressed client")
+# a message that grows beyond --max-body-size (4 MiB) once decompressed
+try:
+    gd.SaveState(D.SaveStateRequest(store_name="statestore", states=[C.StateItem(key="bomb", value=b"\0" * (5 << 20))]),
+                 timeout=T, metadata=TOKEN)
+    check(False, "a 5 MiB message compressed to a few kB is refused")
+except grpc.RpcError as e:
+    check(e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and "after decompression larger than max" in e.details(),
+          f"decompression bound: {e.code()} {e.details()}")
+# streams: server streaming (Watch) and bidirectional (reflection) over the compressed channel
+gw = gz.unary_stream("/grpc.health.v1.Health/Watch", request_serializer=H.HealthCheckRequest.SerializeToString,
+                     response_deserializer=H.HealthCheckResponse.FromString)(H.HealthCheckRequest(), timeout=T)
+check(next(gw).status == H.HealthCheckResponse.SERVING, "Watch over gzip")
+gw.cancel()
+gr = gz.stream_stream(V1, request_serializer=R.ServerReflectionRequest.SerializeToString,
+                      response_deserializer=R.ServerReflectionResponse.FromString)
+out = list(gr(iter([R.ServerReflectionRequest(list_services=""),
+                    R.ServerReflectionRequest(file_by_filename="grpc/health/v1/health.proto")]), timeout=T, metadata=TOKEN))
+check(len(out) == 2 and len(out[0].list_services_response.service) == 4, f"reflection over gzip: {len(out)}")
+
+
+# by hand: the answer to a gzip request is itself compressed (flag 1, gzip bytes)
+def frame(ftype, flags, sid, payload=b""):
+    return len(payload).to_bytes(3, "big") + bytes([ftype, flags]) + sid.to_bytes(4, "big") + payload
+
+
+def lit(name, value):  # a literal header field without indexing, no Huffman
+    n, v = name.encode(), value.encode()
+    return b"\x00" + bytes([len(n)]) + n + bytes([len(v)]) + v
+
+
+s = socket.create_connection(("127.0.0.1", sc.grpc_port), timeout=5)
+req = gzip.compress(D.GetMetadataRequest().SerializeToString())
+hdrs = (lit(":method", "POST") + lit(":scheme", "http") + lit(":path", "/dapr.proto.runtime.v1.Dapr/GetMetadata") +
+        lit(":authority", "x") + lit("content-type", "application/grpc") + lit("te", "trailers") +
+        lit("grpc-encoding", "gzip") + lit("dapr-api-token", "tok"))
+s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame(4, 0, 0) + frame(1, 4, 1, hdrs) +
+          frame(0, 1, 1, b"\x01" + len(req).to_bytes(4, "big") + req))
+s.settimeout(10)
+buf, data = b"", b""
+deadline = time.time() + T
+while time.time() < deadline:
+    while len(buf) >= 9 and len(buf) >= 9 + int.from_bytes(buf[:3], "big"):
+        ln = int.from_bytes(buf[:3], "big")
+        ftype, flags, sid = buf[3], buf[4], int.from_bytes(buf[5:9], "big")
+        if ftype == 0 and sid == 1:
+            data += buf[9:9 + ln]
+        buf = buf[9 + ln:]
+    if len(data) >= 5 and len(data) >= 5 + int.from_bytes(data[1:5], "big"):
+        break
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    buf += chunk
+s.close()
+check(len(data) >= 5 and data[0] == 1, f"the answer's compressed flag: {data[:5]!r}")
+if len(data) >= 5 and data[0] == 1:
+    meta = D.GetMetadataResponse.FromString(gzip.decompress(data[5:5 + int.from_bytes(data[1:5], "big")]))
+    check(meta.id == "extras", f"the answer gunzips to GetMetadataResponse: {meta.id}")
 
 # ======== shutdown ends the open Watch ========
 ended = threading.Event()
