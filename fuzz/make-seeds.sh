@@ -130,6 +130,9 @@ def hdrs(extra=b"", path="/dapr.proto.runtime.v1.Dapr/GetState"):
             lit(":authority", "x") + lit("content-type", "application/grpc") + lit("te", "trailers") + extra)
 msg = b"\x0a\x0astatestore\x12\x01k"
 grpc = b"\x00" + struct.pack(">I", len(msg)) + msg
+import gzip
+zmsg = gzip.compress(msg)
+gz = b"\x01" + struct.pack(">I", len(zmsg)) + zmsg
 seeds = {
     "call": frame(4, 0, 0) + frame(1, 4, 1, hdrs()) + frame(0, 1, 1, grpc),
     "timeout": frame(4, 0, 0) + frame(1, 4, 1, hdrs(lit("grpc-timeout", "1m"))) + frame(0, 1, 1, grpc),
@@ -140,6 +143,10 @@ seeds = {
     "stream": frame(4, 0, 0, b"\x00\x04\x00\x00\x00\x10") + frame(1, 4, 1, hdrs(path="/stream")) + frame(0, 0, 1, grpc + grpc[:3]) +
               frame(0, 0, 1, grpc[3:]) + frame(0, 0, 1, b"\x00\x00\x00\x00\x01x") + frame(0, 1, 1, grpc),
     "stream_rst": frame(4, 0, 0) + frame(1, 4, 1, hdrs(path="/s")) + frame(0, 0, 1, grpc) + frame(3, 0, 1, b"\x00\x00\x00\x08"),
+    # grpc-encoding gzip: a compressed unary call and compressed stream messages
+    "gzip": frame(4, 0, 0) + frame(1, 4, 1, hdrs(lit("grpc-encoding", "gzip"))) + frame(0, 1, 1, gz),
+    "gzip_stream": frame(4, 0, 0) + frame(1, 4, 1, hdrs(lit("grpc-encoding", "gzip"), path="/s")) + frame(0, 0, 1, gz) +
+                   frame(0, 1, 1, grpc),
 }
 for k, v in seeds.items():
     open(f"{out}/{k}", "wb").write(v)
