@@ -686,7 +686,9 @@ void wgg_grpc_dapr_handle(wgg_grpc_call *call, void *user) {
   const char *slash = path[0] == '/' ? strchr(path + 1, '/') : NULL;
   char service[128];
   size_t sl = slash ? (size_t)(slash - path - 1) : 0;
-  snprintf(service, sizeof service, "%.*s", (int)(sl < sizeof service ? sl : sizeof service - 1), path + 1);
+  if (sl >= sizeof service) sl = sizeof service - 1;
+  memcpy(service, path + 1, sl);
+  service[sl] = '\0';
   const char *method = slash ? slash + 1 : "";
   const rpc *table = NULL;
   size_t n = 0;
@@ -708,11 +710,11 @@ void wgg_grpc_dapr_handle(wgg_grpc_call *call, void *user) {
       return;
     }
   }
-  if (wgg_grpc_proxy_wanted(call)) {
-    wgg_grpc_proxy(api, call);
-    return;
-  }
-  if (wgg_grpc_dapr_streaming(call, api)) {
+  if (wgg_grpc_call_streaming(call)) { /* wgg_grpc_dapr_streaming said so at its HEADERS */
+    if (wgg_grpc_proxy_wanted(call)) {
+      wgg_grpc_proxy(api, call);
+      return;
+    }
     if (!strcmp(method, "SubscribeTopicEventsAlpha1")) wgg_grpc_subscribe_topic_events(api, call);
     else if (wgg_grpc_is_reflection(path)) wgg_grpc_reflection(api, call);
     else if (health) wgg_grpc_health_watch(api, call);

@@ -383,9 +383,11 @@ static void on_end(wgg_grpc_call *call, bool gone, void *ctx) {
 
 bool wgg_grpc_proxy_wanted(const wgg_grpc_call *call) {
   const char *path = wgg_grpc_call_path(call);
+  if (!strncmp(path, "/dapr.proto.runtime.v1.Dapr/", 28) || !strncmp(path, "/grpc.health.v1.Health/", 23) ||
+      wgg_grpc_is_reflection(path)) /* daprd proxies unknown services only */
+    return false;
   const char *id = wgg_grpc_call_header(call, "dapr-app-id");
-  return id && *id && strncmp(path, "/dapr.proto.runtime.v1.Dapr/", 28) && strncmp(path, "/grpc.health.v1.Health/", 23) &&
-         !wgg_grpc_is_reflection(path); /* daprd proxies unknown services only */
+  return id && *id;
 }
 
 /* Metadata not forwarded: HTTP/2 pseudo-headers and connection-level

@@ -91,6 +91,10 @@ const char *wgg_grpc_call_peer(const wgg_grpc_call *k) {
   return k->c ? k->c->peer : "";
 }
 
+bool wgg_grpc_call_streaming(const wgg_grpc_call *k) {
+  return k->streaming;
+}
+
 bool wgg_grpc_call_cancelled(const wgg_grpc_call *k) {
   return !k->c || !k->stream_open || k->answered;
 }
@@ -421,9 +425,17 @@ static int on_header(nghttp2_session *h2, const nghttp2_frame *f, const uint8_t 
   if (k->head_bytes > c->srv->cfg.max_head || k->n_hdrs >= MAX_HEADERS) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
   k->hoff[k->n_hdrs][0] = k->hbuf.len;
   k->hoff[k->n_hdrs][1] = k->hbuf.len + nl + 1;
-  if (wgg_buf_append(&k->hbuf, name, nl) || wgg_buf_append(&k->hbuf, "", 1) || wgg_buf_append(&k->hbuf, value, vl) ||
-      wgg_buf_append(&k->hbuf, "", 1))
+  char small[256]; /* "name\0value\0" in one append when it fits (the common case) */
+  if (nl + vl + 2 <= sizeof small) {
+    memcpy(small, name, nl);
+    small[nl] = '\0';
+    memcpy(small + nl + 1, value, vl);
+    small[nl + 1 + vl] = '\0';
+    if (wgg_buf_append(&k->hbuf, small, nl + vl + 2)) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  } else if (wgg_buf_append(&k->hbuf, name, nl) || wgg_buf_append(&k->hbuf, "", 1) ||
+             wgg_buf_append(&k->hbuf, value, vl) || wgg_buf_append(&k->hbuf, "", 1)) {
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  }
   k->n_hdrs++;
   return 0;
 }
