@@ -71,7 +71,7 @@ static int pass_header(wgg_http_req *req, bool from_sidecar, const wgg_http_head
   }
   if (k == nk) return 0;
   const char *rest = name + strlen(internal ? grpc_names[k].internal : grpc_names[k].wire);
-  bool keep_internal = req->respond_hook != NULL;
+  bool keep_internal = wgg_invoke_internal_caller(req);
   bool to_hop = !keep_internal && wgg_http_req_header(req, WGG_HOP_HEADER);
   if (!keep_internal && !to_hop) return 0;
   if (internal == keep_internal) {

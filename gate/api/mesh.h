@@ -59,12 +59,17 @@ void wgg_invoke_resilient(wgg_api *api, wgg_http_req *req, const char *app_id, c
 
 /* Answers req with an app's response, minus hop-by-hop headers. The
  * internal WGG_INVOKE_GRPC_* headers of a gRPC app's answer (api/appchannel_grpc.h)
- * stay for an internal caller (req->respond_hook: InvokeService), travel
+ * stay for an internal caller (InvokeService: wgg_invoke_internal_caller), travel
  * under public names ("wasmgate-grpc-status", ...) to a hop from another
  * sidecar, and are dropped for other HTTP callers; from_sidecar says resp
  * came from another sidecar, whose public names are taken back. */
 void wgg_invoke_pass_response(wgg_http_req *req, const char *app_id, const wgg_http_response *resp,
                               bool from_sidecar);
+
+/* Whether req is InvokeService's (api/invoke_call.c), the one caller that
+ * takes the internal headers; a respond_hook alone says nothing (an
+ * httpPipeline sets one for HTTP callers too). */
+bool wgg_invoke_internal_caller(const wgg_http_req *req);
 
 /* Whether an answer's header is one of the above (internal or public form):
  * never passed to an HTTP caller. */

@@ -11,7 +11,9 @@ Debian's grpcio as the app and the callers:
   protojson with its details ("@type" and the fields in lowerCamelCase);
   details of a type daprd could not resolve give 500 ERR_MALFORMED_RESPONSE;
 - both through this sidecar and from another sidecar (two real `wasmgate
-  run` sharing a SQLite name-resolution file): the status crosses the hop.
+  run` sharing a SQLite name-resolution file): the status crosses the hop;
+- with an httpPipeline (a no-op http-wasm guest, when GUESTS is given) the
+  HTTP caller's answer is the same and no internal header leaks.
 
 Run with Debian's python3 (python3-grpcio, python3-grpc-tools).
 """
@@ -28,6 +30,7 @@ from wgtest import Sidecar, check, finish, free_port, start_alarm  # noqa: E402
 import grpc  # noqa: E402
 
 BIN = sys.argv[1]
+GUESTS = sys.argv[2] if len(sys.argv) > 2 else None
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 start_alarm(150)
 TMP = tempfile.mkdtemp(prefix="wgg-grpc-apperr-")
@@ -112,6 +115,23 @@ spec:
 sb = Sidecar(BIN, app_id="gapp", args=["--app-port", str(app_port), "--app-protocol", "grpc", "--config", CFG],
              env={"HOME": TMP}).start(timeout=30)
 sa = Sidecar(BIN, app_id="caller", args=["--config", CFG], env={"HOME": TMP}).start(timeout=30)
+sides = [("own app", sb), ("through another sidecar", sa)]
+noop = os.path.join(GUESTS, "hw_noop.wasm") if GUESTS else None
+sp = None
+if noop and os.path.exists(noop):  # the same app behind a sidecar with an httpPipeline
+    sp = Sidecar(BIN, app_id="gapp", args=["--app-port", str(app_port), "--app-protocol", "grpc"])
+    sp.write_resource("mw.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: mw\nspec:\n"
+                      f"  type: middleware.http.wasm\n  version: v1\n  metadata:\n  - name: url\n"
+                      f"    value: \"file://{noop}\"\n")
+    pcfg = os.path.join(sp.dir, "pipeline.yaml")
+    with open(pcfg, "w") as f:
+        f.write("apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: c\nspec:\n"
+                "  httpPipeline:\n    handlers:\n    - name: mw\n      type: middleware.http.wasm\n")
+    sp.args += ["--config", pcfg]
+    sp.start(timeout=30)
+    sides.append(("behind an httpPipeline", sp))
+else:
+    print("no http-wasm guests: the httpPipeline case is skipped")
 
 
 def invoke(sc, method):
@@ -125,7 +145,7 @@ def invoke(sc, method):
 
 
 try:
-    for where, sc in (("own app", sb), ("through another sidecar", sa)):
+    for where, sc in sides:
         # ---- gRPC callers ----
         e, _, head, trail = invoke(sc, "rich")
         check(e is not None and e.code() == grpc.StatusCode.INVALID_ARGUMENT,
@@ -170,6 +190,6 @@ try:
               f"{where}: a typed Any over HTTP: {st} {hd} {body!r}")
 finally:
     server.stop(0)
-    sa.stop()
-    sb.stop()
+    for _, sc in sides:
+        sc.stop()
 finish()
