@@ -391,11 +391,14 @@ bool wgg_grpc_proxy_wanted(const wgg_grpc_call *call) {
 }
 
 /* Metadata not forwarded: HTTP/2 pseudo-headers and connection-level
- * ones, and what the sidecar sets itself. */
+ * ones, what the sidecar sets itself, and the caller's compression (its
+ * messages arrive decompressed and go on plain, and the upstream is to
+ * answer plain: the server compresses the answers for a gzip caller). */
 static bool dropped(const char *name) {
   static const char *const names[] = {"dapr-api-token", WGG_HOP_HEADER, "dapr-caller-app-id", "dapr-callee-app-id",
                                       "dapr-caller-namespace", "dapr-caller-trust-domain", "connection", "host",
-                                      "keep-alive", "transfer-encoding", "upgrade", "proxy-connection"};
+                                      "keep-alive", "transfer-encoding", "upgrade", "proxy-connection",
+                                      "grpc-encoding", "grpc-accept-encoding"};
   if (name[0] == ':') return true;
   for (size_t i = 0; i < sizeof names / sizeof *names; i++)
     if (!strcasecmp(name, names[i])) return true;
