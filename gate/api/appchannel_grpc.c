@@ -117,7 +117,9 @@ static void on_invoke(gx *x, const wgg_grpc_result *r) {
   char code[16];
   snprintf(code, sizeof code, "%d", r->code);
   h[n++] = (wgg_http_header){WGG_INVOKE_GRPC_STATUS, code};
-  if (r->code) h[n++] = (wgg_http_header){WGG_INVOKE_GRPC_MESSAGE, (char *)r->message};
+  char msg[1024]; /* as much as the gRPC server sends of a message (a header on a hop must stay small) */
+  snprintf(msg, sizeof msg, "%s", r->message);
+  if (r->code) h[n++] = (wgg_http_header){WGG_INVOKE_GRPC_MESSAGE, msg};
   if (r->code && details) h[n++] = (wgg_http_header){WGG_INVOKE_GRPC_DETAILS, (char *)details};
   const Google__Protobuf__Any *d = m ? m->data : NULL;
   if (d && d->type_url && *d->type_url) {
