@@ -126,8 +126,8 @@ static void on_invoke(gx *x, const wgg_grpc_result *r) {
     h[n++] = (wgg_http_header){WGG_INVOKE_GRPC_TYPE_URL, d->type_url};
     h[n++] = (wgg_http_header){WGG_INVOKE_GRPC_CONTENT_TYPE, m->content_type};
   }
-  wgg_buf names = {0}; /* ":wg-trailer:<name>\0" for each trailer, then pointed at */
-  size_t first_trailer = n;
+  wgg_buf names = {0}; /* ":wg-trailer:<name>\0" / ":wg-bin:<name>\0" for each, then pointed at */
+  size_t first_named = n;
   for (size_t i = 0; i < r->n_md && n < cap; i++) {
     const char *k = r->md[i].name;
     size_t kl = strlen(k);
@@ -137,12 +137,17 @@ static void on_invoke(gx *x, const wgg_grpc_result *r) {
       h[n++] = (wgg_http_header){NULL, r->md[i].value};
       continue;
     }
-    if (!strcmp(k, "content-type") || !strncmp(k, "grpc-", 5) || (kl > 4 && !strcmp(k + kl - 4, "-bin")) ||
-        !strcmp(k, "traceparent") || !strcmp(k, "tracestate"))
+    if (!strcmp(k, "content-type") || !strncmp(k, "grpc-", 5) || !strcmp(k, "traceparent") ||
+        !strcmp(k, "tracestate"))
       continue;
+    if (kl > 4 && !strcmp(k + kl - 4, "-bin")) {
+      if (wgg_buf_printf(&names, "%s%s", WGG_INVOKE_GRPC_BIN, k) || wgg_buf_append(&names, "", 1)) break;
+      h[n++] = (wgg_http_header){NULL, r->md[i].value};
+      continue;
+    }
     h[n++] = r->md[i];
   }
-  for (size_t i = first_trailer, off = 0; i < n; i++) /* names is final now: point into it */
+  for (size_t i = first_named, off = 0; i < n; i++) /* names is final now: point into it */
     if (!h[i].name) {
       h[i].name = names.data + off;
       off += strlen(names.data + off) + 1;

@@ -75,5 +75,9 @@ bool wgg_permanent_http_header(const char *k);
 #define WGG_INVOKE_GRPC_TYPE_URL ":wg-grpc-type-url"
 #define WGG_INVOKE_GRPC_CONTENT_TYPE ":wg-grpc-content-type"
 #define WGG_INVOKE_GRPC_TRAILER ":wg-trailer:"
+/* A binary ("-bin") response header of the app's, base64 as received:
+ * passed to InvokeService callers (daprd's InternalMetadataToGrpcMetadata),
+ * never to HTTP callers (InternalMetadataToHTTPHeader skips them). */
+#define WGG_INVOKE_GRPC_BIN ":wg-bin:"
 
 #endif

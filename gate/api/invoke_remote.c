@@ -42,10 +42,12 @@ static const struct { const char *internal, *wire; } grpc_names[] = {
     {WGG_INVOKE_GRPC_DETAILS, "wasmgate-grpc-details"},
     {WGG_INVOKE_GRPC_TYPE_URL, "wasmgate-grpc-type-url"},
     {WGG_INVOKE_GRPC_CONTENT_TYPE, "wasmgate-grpc-content-type"},
-    {WGG_INVOKE_GRPC_TRAILER, "wasmgate-trailer-"}};
+    {WGG_INVOKE_GRPC_TRAILER, "wasmgate-trailer-"},
+    {WGG_INVOKE_GRPC_BIN, "wasmgate-bin-"}}; /* these two: prefixes of a name */
 
 bool wgg_invoke_internal_header(const char *name) {
-  return name[0] == ':' || !strncasecmp(name, "wasmgate-grpc-", 14) || !strncasecmp(name, "wasmgate-trailer-", 17);
+  return name[0] == ':' || !strncasecmp(name, "wasmgate-grpc-", 14) || !strncasecmp(name, "wasmgate-trailer-", 17) ||
+         !strncasecmp(name, "wasmgate-bin-", 13);
 }
 
 /* One header of an answer as req gets it, appended to h (names and values
@@ -66,7 +68,7 @@ static int pass_header(wgg_http_req *req, bool from_sidecar, const wgg_http_head
   if (!internal && !from_sidecar) return 0; /* an app's look-alike */
   for (; k < nk; k++) {
     const char *mine = internal ? grpc_names[k].internal : grpc_names[k].wire;
-    bool prefix = k == nk - 1;
+    bool prefix = k >= nk - 2;
     if (prefix ? !strncasecmp(name, mine, strlen(mine)) : !strcasecmp(name, mine)) break;
   }
   if (k == nk) return 0;

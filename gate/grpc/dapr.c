@@ -316,9 +316,11 @@ static void invoked_grpc(wgg_grpc_call *call, const char *code_s, const wgg_invo
   const char *ct = "";
   for (size_t i = 0; i < res->n; i++) {
     const char *k = res->headers[i].name, *v = res->headers[i].value;
-    size_t tl = strlen(WGG_INVOKE_GRPC_TRAILER);
+    size_t tl = strlen(WGG_INVOKE_GRPC_TRAILER), bl = strlen(WGG_INVOKE_GRPC_BIN);
     if (!strncmp(k, WGG_INVOKE_GRPC_TRAILER, tl)) {
       wgg_grpc_call_add_trailer(call, k + tl, v);
+    } else if (!strncmp(k, WGG_INVOKE_GRPC_BIN, bl)) {
+      wgg_grpc_call_add_header(call, k + bl, v);
     } else if (!strcasecmp(k, "content-type")) {
       ct = v;
     } else if (k[0] != ':') {

@@ -85,7 +85,7 @@ class App(AG.AppCallbackServicer):
             ctx.set_trailing_metadata((("grpc-status-details-bin", st.SerializeToString()),))
             ctx.abort(grpc.StatusCode.FAILED_PRECONDITION, "odd")
         if req.method == "typed":
-            ctx.send_initial_metadata((("x-head", "ok"),))
+            ctx.send_initial_metadata((("x-head", "ok"), ("x-blob-bin", b"\x00\x01\xfe")))
             ctx.set_trailing_metadata((("x-trail", "ok"),))
             return C.InvokeResponse(data=any_pb2.Any(type_url="type.googleapis.com/acme.Thing", value=b"\x08\x07"),
                                     content_type="application/x-acme")
@@ -164,6 +164,7 @@ try:
         check(e is None and r.data.type_url == "type.googleapis.com/acme.Thing" and r.data.value == b"\x08\x07"
               and r.content_type == "application/x-acme", f"{where}: the answer's Any and content type: {e} {r}")
         check(head.get("x-head") == "ok" and trail.get("x-trail") == "ok", f"{where}: OK metadata {head} {trail}")
+        check(head.get("x-blob-bin") == b"\x00\x01\xfe", f"{where}: a binary header of the app's: {head}")
 
         # ---- HTTP callers ----
         st, hd, body = sc.request("POST", "/v1.0/invoke/gapp/method/rich", body=b"x", timeout=T)
@@ -188,6 +189,8 @@ try:
         st, hd, body = sc.request("POST", "/v1.0/invoke/gapp/method/typed", body=b"x", timeout=T)
         check(st == 200 and body == b"\x08\x07" and hd.get("content-type") == "application/x-protobuf",
               f"{where}: a typed Any over HTTP: {st} {hd} {body!r}")
+        check("x-blob-bin" not in hd and not any(k.startswith("wasmgate-") for k in hd),
+              f"{where}: no binary header over HTTP (daprd): {hd}")
 finally:
     server.stop(0)
     for _, sc in sides:
