@@ -130,6 +130,9 @@ def hdrs(extra=b"", path="/dapr.proto.runtime.v1.Dapr/GetState"):
             lit(":authority", "x") + lit("content-type", "application/grpc") + lit("te", "trailers") + extra)
 msg = b"\x0a\x0astatestore\x12\x01k"
 grpc = b"\x00" + struct.pack(">I", len(msg)) + msg
+import gzip
+zmsg = gzip.compress(msg)
+gz = b"\x01" + struct.pack(">I", len(zmsg)) + zmsg
 seeds = {
     "call": frame(4, 0, 0) + frame(1, 4, 1, hdrs()) + frame(0, 1, 1, grpc),
     "timeout": frame(4, 0, 0) + frame(1, 4, 1, hdrs(lit("grpc-timeout", "1m"))) + frame(0, 1, 1, grpc),
@@ -140,6 +143,10 @@ seeds = {
     "stream": frame(4, 0, 0, b"\x00\x04\x00\x00\x00\x10") + frame(1, 4, 1, hdrs(path="/stream")) + frame(0, 0, 1, grpc + grpc[:3]) +
               frame(0, 0, 1, grpc[3:]) + frame(0, 0, 1, b"\x00\x00\x00\x00\x01x") + frame(0, 1, 1, grpc),
     "stream_rst": frame(4, 0, 0) + frame(1, 4, 1, hdrs(path="/s")) + frame(0, 0, 1, grpc) + frame(3, 0, 1, b"\x00\x00\x00\x08"),
+    # grpc-encoding gzip: a compressed unary call and compressed stream messages
+    "gzip": frame(4, 0, 0) + frame(1, 4, 1, hdrs(lit("grpc-encoding", "gzip"))) + frame(0, 1, 1, gz),
+    "gzip_stream": frame(4, 0, 0) + frame(1, 4, 1, hdrs(lit("grpc-encoding", "gzip"), path="/s")) + frame(0, 0, 1, gz) +
+                   frame(0, 1, 1, grpc),
 }
 for k, v in seeds.items():
     open(f"{out}/{k}", "wb").write(v)
@@ -297,3 +304,30 @@ for input in 'a.txt' '../../etc/passwd' '/abs/x' 'sub/up/up/../x' 'slash/etc/sha
   printf '%s' "$input" >"$top/localstorage/l$l" && l=$((l + 1))
 done
 echo "make-seeds: $l inputs in $top/localstorage"
+# OUT_DIR/protojson/ (for fuzz_protojson): google.rpc.Status with details, raw
+# (first byte even) and as base64 trailer text (first byte odd).
+mkdir -p "$top/protojson"
+python3 - "$top/protojson" <<'PY'
+import base64, sys
+def v(n):
+    out = b""
+    while True:
+        b, n = n & 0x7F, n >> 7
+        out += bytes([b | (0x80 if n else 0)])
+        if not n:
+            return out
+def f(num, payload):  # a length-delimited field
+    return v(num << 3 | 2) + v(len(payload)) + payload
+def any_(name, body):
+    return f(1, b"type.googleapis.com/" + name) + f(2, body)
+info = f(1, b"REASON") + f(2, b"dapr.io") + f(3, f(1, b"k") + f(2, b"v"))
+retry = f(1, v(1 << 3) + v(1) + v(2 << 3) + v(500000000))
+bad = f(1, f(1, b"qty") + f(2, b"must be positive"))
+status = v(1 << 3) + v(3) + f(2, b"m") + f(3, any_(b"google.rpc.ErrorInfo", info)) + \
+    f(3, any_(b"google.rpc.RetryInfo", retry)) + f(3, any_(b"google.rpc.BadRequest", bad)) + \
+    f(3, any_(b"google.protobuf.Duration", v(1 << 3) + v(7)))
+seeds = [b"\x00" + status, b"\x01" + base64.b64encode(status), b"\x00" + f(3, any_(b"acme.Custom", b"\x08\x01"))]
+for i, s in enumerate(seeds):
+    open(f"{sys.argv[1]}/p{i}", "wb").write(s)
+PY
+echo "make-seeds: $(find "$top/protojson" -type f | wc -l) inputs in $top/protojson"

@@ -15,6 +15,7 @@
 #include "dapr/proto/runtime/v1/appcallback.pb-c.h"
 #include "google/protobuf/empty.pb-c.h"
 #include "grpc/client.h"
+#include "grpc/protojson.h"
 #include "grpc/topic_event.h"
 #include "grpc/wire.h"
 #include "util/buf.h"
@@ -93,28 +94,86 @@ static json_t *map_json(void **entries, size_t n) {
   return o;
 }
 
+/* The app's answer to OnInvoke in the HTTP shape, as daprd's HTTP invoke
+ * route makes it (pkg/api/http/directmessaging.go): the app's headers (not
+ * gRPC's own, "-bin" ones, content-type or the trace headers), and either
+ * the data with its content type (application/x-protobuf when the Any has a
+ * type_url) or, for an error, HTTPStatusFromCode with the google.rpc.Status
+ * (code, message, details) as protojson; details of a type this build does
+ * not know fail as daprd's do, 500 ERR_MALFORMED_RESPONSE. The internal
+ * WGG_INVOKE_GRPC_* headers (api/appchannel_grpc.h) carry the status, details, type_url
+ * and trailers unchanged to InvokeService. */
 static void on_invoke(gx *x, const wgg_grpc_result *r) {
   Dapr__Proto__Common__V1__InvokeResponse *m = NULL;
   if (r->code == WGG_GRPC_OK && !(m = dapr__proto__common__v1__invoke_response__unpack(NULL, r->len, r->msg))) {
     reply_status(x, WGG_GRPC_INTERNAL, "failed to parse the app's InvokeResponse");
     return;
   }
-  if (!m) {
-    reply_status(x, r->code, r->message);
-    return;
+  wgg_http_header h[64];
+  size_t n = 0, cap = sizeof h / sizeof *h - 6;
+  const char *details = NULL;
+  for (size_t i = 0; i < r->n_md; i++)
+    if (!strcmp(r->md[i].name, "grpc-status-details-bin")) details = r->md[i].value;
+  char code[16];
+  snprintf(code, sizeof code, "%d", r->code);
+  h[n++] = (wgg_http_header){WGG_INVOKE_GRPC_STATUS, code};
+  char msg[1024]; /* as much as the gRPC server sends of a message (a header on a hop must stay small) */
+  snprintf(msg, sizeof msg, "%s", r->message);
+  if (r->code) h[n++] = (wgg_http_header){WGG_INVOKE_GRPC_MESSAGE, msg};
+  if (r->code && details) h[n++] = (wgg_http_header){WGG_INVOKE_GRPC_DETAILS, (char *)details};
+  const Google__Protobuf__Any *d = m ? m->data : NULL;
+  if (d && d->type_url && *d->type_url) {
+    h[n++] = (wgg_http_header){WGG_INVOKE_GRPC_TYPE_URL, d->type_url};
+    h[n++] = (wgg_http_header){WGG_INVOKE_GRPC_CONTENT_TYPE, m->content_type};
   }
-  /* the app's headers as HTTP headers, gRPC's own left out */
-  wgg_http_header h[48];
-  size_t n = 0;
-  for (size_t i = 0; i < r->n_md && n < sizeof h / sizeof *h; i++) {
+  wgg_buf names = {0}; /* ":wg-trailer:<name>\0" / ":wg-bin:<name>\0" for each, then pointed at */
+  size_t first_named = n;
+  for (size_t i = 0; i < r->n_md && n < cap; i++) {
     const char *k = r->md[i].name;
     size_t kl = strlen(k);
-    if (!strcmp(k, "content-type") || !strncmp(k, "grpc-", 5) || (kl > 4 && !strcmp(k + kl - 4, "-bin"))) continue;
+    if (i >= r->n_head) {
+      if (!strcmp(k, "grpc-status-details-bin")) continue;
+      if (wgg_buf_printf(&names, "%s%s", WGG_INVOKE_GRPC_TRAILER, k) || wgg_buf_append(&names, "", 1)) break;
+      h[n++] = (wgg_http_header){NULL, r->md[i].value};
+      continue;
+    }
+    if (!strcmp(k, "content-type") || !strncmp(k, "grpc-", 5) || !strcmp(k, "traceparent") ||
+        !strcmp(k, "tracestate"))
+      continue;
+    if (kl > 4 && !strcmp(k + kl - 4, "-bin")) {
+      if (wgg_buf_printf(&names, "%s%s", WGG_INVOKE_GRPC_BIN, k) || wgg_buf_append(&names, "", 1)) break;
+      h[n++] = (wgg_http_header){NULL, r->md[i].value};
+      continue;
+    }
     h[n++] = r->md[i];
   }
-  const Google__Protobuf__Any *d = m->data;
-  reply(x, 200, m->content_type, h, n, d ? (const char *)d->value.data : "", d ? d->value.len : 0);
-  dapr__proto__common__v1__invoke_response__free_unpacked(m, NULL);
+  for (size_t i = first_named, off = 0; i < n; i++) /* names is final now: point into it */
+    if (!h[i].name) {
+      h[i].name = names.data + off;
+      off += strlen(names.data + off) + 1;
+    }
+  if (m) {
+    const char *ct = d && d->type_url && *d->type_url ? "application/x-protobuf" : m->content_type;
+    reply(x, 200, ct, h, n, d ? (const char *)d->value.data : "", d ? d->value.len : 0);
+    dapr__proto__common__v1__invoke_response__free_unpacked(m, NULL);
+  } else {
+    size_t dl = 0;
+    uint8_t *db = details ? wgg_grpc_unbase64(details, &dl) : NULL;
+    char err[256];
+    char *body = wgg_protojson_status(r->code, r->message, db, dl, err, sizeof err);
+    if (body) {
+      reply(x, http_from_code(r->code), "text/plain; charset=utf-8", h, n, body, strlen(body));
+    } else {
+      json_t *j = json_pack("{s:s,s:s}", "errorCode", "ERR_MALFORMED_RESPONSE", "message", err);
+      char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+      json_decref(j);
+      reply(x, 500, "application/json", h, n, s ? s : "", s ? strlen(s) : 0);
+      free(s);
+    }
+    free(body);
+    free(db);
+  }
+  wgg_buf_free(&names);
 }
 
 static void on_subs(gx *x, const wgg_grpc_result *r) {
@@ -272,7 +331,7 @@ static void on_result(void *user, const wgg_grpc_result *r) {
 /* ---- requests ---- */
 
 /* HTTP headers daprd forwards as "dapr-<name>" (pkg/messaging/v1 isPermanentHTTPHeader). */
-static bool permanent_header(const char *k) {
+bool wgg_permanent_http_header(const char *k) {
   static const char *const names[] = {
       "accept", "accept-charset", "accept-language", "accept-ranges", "connection", "keep-alive", "proxy-connection",
       "transfer-encoding", "upgrade", "cache-control", "content-type", "content-length", "cookie", "date", "expect",
@@ -312,7 +371,7 @@ static size_t metadata(const wgg_http_header *h, size_t n, bool invoke, wgg_http
   for (size_t i = 0; i < n && k + 1 < cap; i++) {
     const char *name = h[i].name;
     if (!*name || name[0] == ':') continue;
-    bool prefix = invoke && permanent_header(name);
+    bool prefix = invoke && wgg_permanent_http_header(name);
     size_t nl = strlen(name);
     char *low = malloc(nl + 6);
     if (!low) continue;

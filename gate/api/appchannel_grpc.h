@@ -56,4 +56,28 @@ int wgg_app_grpc_send(wgg_api *api, wgg_http_client *cl, const char *method, con
                       const wgg_http_header *headers, size_t n, const char *body, size_t len, uint64_t timeout_ms,
                       wgg_http_client_cb cb, void *user);
 
+/* Whether k (any case) is one of the HTTP headers daprd passes to and from
+ * gRPC as "dapr-<name>" (pkg/messaging/v1 isPermanentHTTPHeader). */
+bool wgg_permanent_http_header(const char *k);
+
+/* Internal headers of an invocation's answer (the ':' keeps them off the
+ * wire: wgg_invoke_pass_response drops them for HTTP callers) that carry a
+ * gRPC app's OnInvoke answer through the HTTP-shaped invoke path to
+ * InvokeService, which daprd answers with the app's own status, headers and
+ * trailers: the status code (always there for a gRPC app, "0" when OK), its
+ * message, its grpc-status-details-bin (base64 as received), the type_url
+ * of the answer's Any with the answer's own content_type (the HTTP answer
+ * then says application/x-protobuf, as daprd's), and each trailer as
+ * WGG_INVOKE_GRPC_TRAILER<name>. */
+#define WGG_INVOKE_GRPC_STATUS ":wg-grpc-status"
+#define WGG_INVOKE_GRPC_MESSAGE ":wg-grpc-message"
+#define WGG_INVOKE_GRPC_DETAILS ":wg-grpc-details"
+#define WGG_INVOKE_GRPC_TYPE_URL ":wg-grpc-type-url"
+#define WGG_INVOKE_GRPC_CONTENT_TYPE ":wg-grpc-content-type"
+#define WGG_INVOKE_GRPC_TRAILER ":wg-trailer:"
+/* A binary ("-bin") response header of the app's, base64 as received:
+ * passed to InvokeService callers (daprd's InternalMetadataToGrpcMetadata),
+ * never to HTTP callers (InternalMetadataToHTTPHeader skips them). */
+#define WGG_INVOKE_GRPC_BIN ":wg-bin:"
+
 #endif

@@ -48,7 +48,7 @@ static void on_app_response(void *user, const wgg_http_response *resp, const cha
   }
   j->p.req->on_gone = NULL;
   if (!resp) wgg_api_error(j->p.req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: %s", j->app_id, errmsg);
-  else wgg_invoke_pass_response(j->p.req, j->app_id, resp);
+  else wgg_invoke_pass_response(j->p.req, j->app_id, resp, false);
   job_free(j);
 }
 

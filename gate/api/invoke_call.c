@@ -14,6 +14,7 @@
 
 #include "api/api.h"
 #include "api/calls.h"
+#include "api/mesh.h"
 #include "util/buf.h"
 
 typedef struct icall {
@@ -58,6 +59,10 @@ static void on_answer(wgg_http_req *req, int status, const char *content_type, c
     c->cb(c->user, NULL, &r);
   }
   icall_free(c);
+}
+
+bool wgg_invoke_internal_caller(const wgg_http_req *req) {
+  return req->respond_hook == on_answer;
 }
 
 int wgg_invoke_call(wgg_api *api, uv_loop_t *loop, const wgg_invoke_input *in, wgg_invoke_cb cb, void *user,

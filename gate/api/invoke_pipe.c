@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/mesh.h"
 #include "util/log.h"
 
 /* ---- the caller's body to the app ---- */
@@ -99,7 +100,8 @@ static int on_head(void *user, wgg_http_client_stream *s, const wgg_http_respons
   wgg_http_header *h = calloc(resp->n_headers ? resp->n_headers : 1, sizeof *h);
   size_t n = 0;
   for (size_t i = 0; h && i < resp->n_headers; i++)
-    if (!wgg_http_hop_header(resp->headers[i].name)) h[n++] = resp->headers[i];
+    if (!wgg_http_hop_header(resp->headers[i].name) && !wgg_invoke_internal_header(resp->headers[i].name))
+      h[n++] = resp->headers[i];
   int rc = h ? wgg_http_stream_begin(req, resp->status, h, n, length) : -1;
   free(h);
   p->s = s;

@@ -16,11 +16,13 @@
 
 #include "api/acl.h"
 #include "api/appchannel.h"
+#include "api/appchannel_grpc.h"
 #include "api/invoke_path.h"
 #include "api/invoke_pipe.h"
 #include "api/mesh.h"
 #include "components/nameres/nameres.h"
 #include "config/resiliency.h"
+#include "grpc/wire.h"
 #include "util/buf.h"
 #include "util/log.h"
 
@@ -31,14 +33,89 @@ enum { DEFAULT_TIMEOUT_MS = 60000 };
 static const wgg_retry_policy builtin_service_retries = {
     .name = "DaprBuiltInServiceRetries", .duration_ms = 1000, .max_interval_ms = 1000, .max_retries = 3};
 
-void wgg_invoke_pass_response(wgg_http_req *req, const char *app_id, const wgg_http_response *resp) {
-  wgg_http_header *h = calloc(resp->n_headers ? resp->n_headers : 1, sizeof *h);
-  size_t n = 0;
-  for (size_t i = 0; h && i < resp->n_headers; i++)
-    if (!wgg_http_hop_header(resp->headers[i].name)) h[n++] = resp->headers[i];
-  if (!h) wgg_api_error(req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: out of memory", app_id);
+/* The public names of the WGG_INVOKE_GRPC_* headers (api/appchannel_grpc.h) on a hop's
+ * answer between sidecars: a gRPC app's status reaches the caller's sidecar
+ * as it would over daprd's internal gRPC. */
+static const struct { const char *internal, *wire; } grpc_names[] = {
+    {WGG_INVOKE_GRPC_STATUS, "wasmgate-grpc-status"},
+    {WGG_INVOKE_GRPC_MESSAGE, "wasmgate-grpc-message"},
+    {WGG_INVOKE_GRPC_DETAILS, "wasmgate-grpc-details"},
+    {WGG_INVOKE_GRPC_TYPE_URL, "wasmgate-grpc-type-url"},
+    {WGG_INVOKE_GRPC_CONTENT_TYPE, "wasmgate-grpc-content-type"},
+    {WGG_INVOKE_GRPC_TRAILER, "wasmgate-trailer-"},
+    {WGG_INVOKE_GRPC_BIN, "wasmgate-bin-"}}; /* these two: prefixes of a name */
+
+bool wgg_invoke_internal_header(const char *name) {
+  return name[0] == ':' || !strncasecmp(name, "wasmgate-grpc-", 14) || !strncasecmp(name, "wasmgate-trailer-", 17) ||
+         !strncasecmp(name, "wasmgate-bin-", 13);
+}
+
+/* One header of an answer as req gets it, appended to h (names and values
+ * made here kept in *own): the WGG_INVOKE_GRPC_* ones stay for an internal
+ * caller (InvokeService), go out under their public names to a hop, and are
+ * dropped for an HTTP caller; their public forms are trusted from another
+ * sidecar only. 0, or -1 on OOM. */
+static int pass_header(wgg_http_req *req, bool from_sidecar, const wgg_http_header *in, wgg_http_header *h,
+                       size_t *n, wgg_buf *own, size_t *offs, size_t *n_offs) {
+  const char *name = in->name, *value = in->value;
+  if (wgg_http_hop_header(name)) return 0;
+  if (!wgg_invoke_internal_header(name)) {
+    h[(*n)++] = *in;
+    return 0;
+  }
+  bool internal = name[0] == ':';
+  size_t k = 0, nk = sizeof grpc_names / sizeof *grpc_names;
+  if (!internal && !from_sidecar) return 0; /* an app's look-alike */
+  for (; k < nk; k++) {
+    const char *mine = internal ? grpc_names[k].internal : grpc_names[k].wire;
+    bool prefix = k >= nk - 2;
+    if (prefix ? !strncasecmp(name, mine, strlen(mine)) : !strcasecmp(name, mine)) break;
+  }
+  if (k == nk) return 0;
+  const char *rest = name + strlen(internal ? grpc_names[k].internal : grpc_names[k].wire);
+  bool keep_internal = wgg_invoke_internal_caller(req);
+  bool to_hop = !keep_internal && wgg_http_req_header(req, WGG_HOP_HEADER);
+  if (!keep_internal && !to_hop) return 0;
+  if (internal == keep_internal) {
+    h[(*n)++] = *in;
+    return 0;
+  }
+  /* name and value into own, as offsets (own may move) */
+  char *v = NULL;
+  if (!strcmp(grpc_names[k].internal, WGG_INVOKE_GRPC_MESSAGE))
+    v = keep_internal ? wgg_grpc_percent_decode(value) : wgg_grpc_percent_encode(value);
+  offs[(*n_offs)++] = own->len;
+  if (wgg_buf_printf(own, "%s%s", keep_internal ? grpc_names[k].internal : grpc_names[k].wire, rest) ||
+      wgg_buf_append(own, "", 1) || wgg_buf_printf(own, "%s", v ? v : value) || wgg_buf_append(own, "", 1)) {
+    free(v);
+    return -1;
+  }
+  free(v);
+  h[(*n)++] = (wgg_http_header){NULL, NULL}; /* filled in once own is final */
+  return 0;
+}
+
+void wgg_invoke_pass_response(wgg_http_req *req, const char *app_id, const wgg_http_response *resp,
+                              bool from_sidecar) {
+  size_t cap = resp->n_headers ? resp->n_headers : 1;
+  wgg_http_header *h = calloc(cap, sizeof *h);
+  size_t *offs = calloc(cap, sizeof *offs);
+  wgg_buf own = {0};
+  size_t n = 0, n_offs = 0;
+  int rc = h && offs ? 0 : -1;
+  for (size_t i = 0; !rc && i < resp->n_headers; i++)
+    rc = pass_header(req, from_sidecar, &resp->headers[i], h, &n, &own, offs, &n_offs);
+  for (size_t i = 0, o = 0; !rc && i < n; i++)
+    if (!h[i].name) {
+      h[i].name = own.data + offs[o];
+      h[i].value = h[i].name + strlen(h[i].name) + 1;
+      o++;
+    }
+  if (rc) wgg_api_error(req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: out of memory", app_id);
   else wgg_http_respond(req, resp->status, NULL, h, n, resp->body, resp->body_len);
   free(h);
+  free(offs);
+  wgg_buf_free(&own);
 }
 
 typedef struct rcall {
@@ -129,7 +206,7 @@ static void on_response(void *user, const wgg_http_response *resp, const char *e
   bool conn_failure = !resp && !(errmsg && strstr(errmsg, "timeout"));
   if (failure && wgg_invoke_pipe_can_retry(&c->p) && retry_later(c, conn_failure)) return;
   if (resp) {
-    wgg_invoke_pass_response(c->req, c->app_id, resp);
+    wgg_invoke_pass_response(c->req, c->app_id, resp, c->remote);
     rcall_free(c);
     return;
   }

@@ -57,8 +57,23 @@ bool wgg_invoke_wants_resiliency(wgg_api *api, wgg_http_req *req, const char *ap
 void wgg_invoke_resilient(wgg_api *api, wgg_http_req *req, const char *app_id, const char *host, int port,
                           const char *target, const wgg_http_header *headers, size_t n);
 
-/* Answers req with an app's response, minus hop-by-hop headers. */
-void wgg_invoke_pass_response(wgg_http_req *req, const char *app_id, const wgg_http_response *resp);
+/* Answers req with an app's response, minus hop-by-hop headers. The
+ * internal WGG_INVOKE_GRPC_* headers of a gRPC app's answer (api/appchannel_grpc.h)
+ * stay for an internal caller (InvokeService: wgg_invoke_internal_caller), travel
+ * under public names ("wasmgate-grpc-status", ...) to a hop from another
+ * sidecar, and are dropped for other HTTP callers; from_sidecar says resp
+ * came from another sidecar, whose public names are taken back. */
+void wgg_invoke_pass_response(wgg_http_req *req, const char *app_id, const wgg_http_response *resp,
+                              bool from_sidecar);
+
+/* Whether req is InvokeService's (api/invoke_call.c), the one caller that
+ * takes the internal headers; a respond_hook alone says nothing (an
+ * httpPipeline sets one for HTTP callers too). */
+bool wgg_invoke_internal_caller(const wgg_http_req *req);
+
+/* Whether an answer's header is one of the above (internal or public form):
+ * never passed to an HTTP caller. */
+bool wgg_invoke_internal_header(const char *name);
 
 /* Access control of a hop from another sidecar (api/acl.h): answers 403
  * ERR_DIRECT_INVOKE and returns false when api->acl denies req's caller

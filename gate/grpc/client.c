@@ -36,6 +36,7 @@ struct gcall {
   wgg_buf in;
   wgg_http_header *md;
   size_t n_md, cap_md, md_bytes;
+  size_t n_head; /* md[0..n_head) came with the response headers, the rest with the trailers */
   int http_status;
   int code; /* -1 until grpc-status arrives */
   char *message;
@@ -115,7 +116,7 @@ static void answer(gcall *k, int code, const char *message) {
   if (k->answered) return;
   k->answered = true;
   uv_timer_stop(&k->timer);
-  wgg_grpc_result r = {.code = code, .message = message ? message : "", .md = k->md, .n_md = k->n_md};
+  wgg_grpc_result r = {.code = code, .message = message ? message : "", .md = k->md, .n_md = k->n_md, .n_head = k->n_head};
   char buf[160];
   if (code < 0) { /* the stream ended normally: judge what arrived */
     r.code = k->code;
@@ -245,6 +246,8 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
     return 0;
   }
   k->md[k->n_md++] = (wgg_http_header){n, v};
+  /* the response's HEADERS (not a trailers-only answer) come before its trailers */
+  if (f->headers.cat == NGHTTP2_HCAT_RESPONSE && !(f->hd.flags & NGHTTP2_FLAG_END_STREAM)) k->n_head = k->n_md;
   return 0;
 }
 

@@ -48,7 +48,9 @@ enum {
  * when none), msg/len the answer's message without its 5-byte prefix (NULL/0
  * when the call failed or the app sent none), md the answer's headers and
  * trailers (lower-case names, pseudo-headers and grpc-status/-message
- * left out). */
+ * left out; grpc-status-details-bin kept, base64 as received): md[0..n_head)
+ * came with the response headers, the rest with the trailers (all of a
+ * trailers-only answer's are trailers). */
 typedef struct wgg_grpc_result {
   int code;
   const char *message;
@@ -56,6 +58,7 @@ typedef struct wgg_grpc_result {
   size_t len;
   const wgg_http_header *md;
   size_t n_md;
+  size_t n_head;
 } wgg_grpc_result;
 
 typedef void (*wgg_grpc_client_cb)(void *user, const wgg_grpc_result *r);

@@ -4,6 +4,7 @@
  * this sidecar's own app, through the app channel), GetMetadata,
  * SetMetadata, Shutdown, and grpc.health.v1.Health/Check.
  */
+#include <ctype.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "api/appchannel.h"
+#include "api/appchannel_grpc.h"
 #include "grpc/dapr_internal.h"
 #include "google/rpc/error_details.pb-c.h"
 #include "google/rpc/status.pb-c.h"
@@ -298,10 +300,62 @@ static int code_from_http(int s) {
   }
 }
 
+static const char *result_header(const wgg_invoke_result *res, const char *name) {
+  for (size_t i = 0; i < res->n; i++)
+    if (!strcasecmp(res->headers[i].name, name)) return res->headers[i].value;
+  return NULL;
+}
+
+/* A gRPC app's answer (the WGG_INVOKE_GRPC_* headers, api/calls.h) as daprd
+ * gives it to InvokeService: the app's status, message and details
+ * unchanged, its headers (those daprd keeps permanent in HTTP as
+ * "dapr-<name>") and its trailers; when OK its InvokeResponse (data with
+ * its type_url, content_type). */
+static void invoked_grpc(wgg_grpc_call *call, const char *code_s, const wgg_invoke_result *res) {
+  int code = atoi(code_s);
+  const char *ct = "";
+  for (size_t i = 0; i < res->n; i++) {
+    const char *k = res->headers[i].name, *v = res->headers[i].value;
+    size_t tl = strlen(WGG_INVOKE_GRPC_TRAILER), bl = strlen(WGG_INVOKE_GRPC_BIN);
+    if (!strncmp(k, WGG_INVOKE_GRPC_TRAILER, tl)) {
+      wgg_grpc_call_add_trailer(call, k + tl, v);
+    } else if (!strncmp(k, WGG_INVOKE_GRPC_BIN, bl)) {
+      wgg_grpc_call_add_header(call, k + bl, v);
+    } else if (!strcasecmp(k, "content-type")) {
+      ct = v;
+    } else if (k[0] != ':') {
+      char name[256];
+      snprintf(name, sizeof name, "%s%s", wgg_permanent_http_header(k) ? "dapr-" : "", k);
+      for (char *p = name; *p; p++) *p = (char)tolower((unsigned char)*p);
+      wgg_grpc_call_add_header(call, name, v);
+    }
+  }
+  if (code) {
+    const char *details = result_header(res, WGG_INVOKE_GRPC_DETAILS);
+    const char *msg = result_header(res, WGG_INVOKE_GRPC_MESSAGE);
+    if (details) wgg_grpc_call_set_details_b64(call, details);
+    wgg_grpc_fail(call, code, "%s", msg ? msg : "");
+    return;
+  }
+  const char *type_url = result_header(res, WGG_INVOKE_GRPC_TYPE_URL);
+  const char *own_ct = result_header(res, WGG_INVOKE_GRPC_CONTENT_TYPE);
+  Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+  any.type_url = (char *)(type_url ? type_url : "");
+  any.value.data = (uint8_t *)res->body;
+  any.value.len = res->len;
+  Dapr__Proto__Common__V1__InvokeResponse r = DAPR__PROTO__COMMON__V1__INVOKE_RESPONSE__INIT;
+  r.data = &any;
+  r.content_type = (char *)(type_url ? (own_ct ? own_ct : "") : ct);
+  wgg_grpc_reply(call, &r.base);
+}
+
 static void on_invoked(void *user, const wgg_api_status *st, const wgg_invoke_result *res) {
   invoke_job *j = user;
+  const char *gs = res ? result_header(res, WGG_INVOKE_GRPC_STATUS) : NULL;
   if (st) {
     wgg_grpc_fail_status(j->call, st);
+  } else if (gs) {
+    invoked_grpc(j->call, gs, res);
   } else {
     char status[16];
     snprintf(status, sizeof status, "%d", res->status);
@@ -567,21 +621,6 @@ static void shutdown_rpc(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m)
   else kill(getpid(), SIGTERM);
 }
 
-/* ---- grpc.health.v1.Health/Check ---- */
-
-static void health_check(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m) {
-  Grpc__Health__V1__HealthCheckRequest *q = (void *)m;
-  if (*q->service && strcmp(q->service, "dapr.proto.runtime.v1.Dapr")) {
-    wgg_grpc_fail(call, WGG_GRPC_NOT_FOUND, "unknown service");
-  } else {
-    Grpc__Health__V1__HealthCheckResponse r = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
-    r.status = __atomic_load_n(&api->ready, __ATOMIC_ACQUIRE) ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
-                                                               : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
-    wgg_grpc_reply(call, &r.base);
-  }
-  protobuf_c_message_free_unpacked(m, NULL);
-}
-
 /* ---- dispatch ---- */
 
 typedef void (*rpc_fn)(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m);
@@ -620,7 +659,7 @@ static const rpc dapr_rpcs[] = {
     {"GetJobAlpha1", RT(get_job_request), wgg_grpc_get_job},
     {"DeleteJobAlpha1", RT(delete_job_request), wgg_grpc_delete_job},
 };
-static const rpc health_rpcs[] = {{"Check", &grpc__health__v1__health_check_request__descriptor, health_check}};
+static const rpc health_rpcs[] = {{"Check", &grpc__health__v1__health_check_request__descriptor, wgg_grpc_health_check}};
 
 /* Constant-time comparison of two strings. */
 static bool token_equal(const char *a, const char *b) {
@@ -649,7 +688,9 @@ void wgg_grpc_dapr_handle(wgg_grpc_call *call, void *user) {
   const char *slash = path[0] == '/' ? strchr(path + 1, '/') : NULL;
   char service[128];
   size_t sl = slash ? (size_t)(slash - path - 1) : 0;
-  snprintf(service, sizeof service, "%.*s", (int)(sl < sizeof service ? sl : sizeof service - 1), path + 1);
+  if (sl >= sizeof service) sl = sizeof service - 1;
+  memcpy(service, path + 1, sl);
+  service[sl] = '\0';
   const char *method = slash ? slash + 1 : "";
   const rpc *table = NULL;
   size_t n = 0;
@@ -671,12 +712,14 @@ void wgg_grpc_dapr_handle(wgg_grpc_call *call, void *user) {
       return;
     }
   }
-  if (wgg_grpc_proxy_wanted(call)) {
-    wgg_grpc_proxy(api, call);
-    return;
-  }
-  if (wgg_grpc_dapr_streaming(call, api)) {
+  if (wgg_grpc_call_streaming(call)) { /* wgg_grpc_dapr_streaming said so at its HEADERS */
+    if (wgg_grpc_proxy_wanted(call)) {
+      wgg_grpc_proxy(api, call);
+      return;
+    }
     if (!strcmp(method, "SubscribeTopicEventsAlpha1")) wgg_grpc_subscribe_topic_events(api, call);
+    else if (wgg_grpc_is_reflection(path)) wgg_grpc_reflection(api, call);
+    else if (health) wgg_grpc_health_watch(api, call);
     else wgg_grpc_subscribe_configuration(api, call);
     return;
   }

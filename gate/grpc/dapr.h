@@ -23,7 +23,7 @@ void wgg_grpc_dapr_handle(wgg_grpc_call *call, void *user);
 void wgg_grpc_dapr_observe(const char *path, int code, uint64_t ns, void *user);
 
 /* The server's streaming hook: whether the call is a streaming method
- * (SubscribeTopicEventsAlpha1, SubscribeConfiguration(+Alpha1)) or one to
+ * (SubscribeTopicEventsAlpha1, SubscribeConfiguration(+Alpha1), Health/Watch) or one to
  * relay (gRPC proxying: a method outside the Dapr and health services with
  * dapr-app-id metadata). */
 bool wgg_grpc_dapr_streaming(const wgg_grpc_call *call, void *user);

@@ -61,7 +61,7 @@ void wgg_grpc_get_job(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m);
 void wgg_grpc_delete_job(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m);
 
 /* gRPC proxying (proxy.c): whether call is one to relay (a :path outside
- * dapr.proto.runtime.v1.Dapr and grpc.health.v1.Health with dapr-app-id
+ * dapr.proto.runtime.v1.Dapr, grpc.health.v1.Health and reflection with dapr-app-id
  * metadata), and the relay of such a call, taken at its HEADERS as a
  * streaming call. */
 bool wgg_grpc_proxy_wanted(const wgg_grpc_call *call);
@@ -70,5 +70,17 @@ void wgg_grpc_proxy(wgg_api *api, wgg_grpc_call *call);
 /* SubscribeTopicEventsAlpha1 (dapr_subscribe.c): takes the streaming call
  * at its HEADERS and serves it until it ends. */
 void wgg_grpc_subscribe_topic_events(wgg_api *api, wgg_grpc_call *call);
+
+/* grpc.health.v1.Health (health.c): Check, a unary RPC as the others, and
+ * Watch, which takes the streaming call at its HEADERS and sends the
+ * status, then each change, until the client goes away. */
+void wgg_grpc_health_check(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m);
+void wgg_grpc_health_watch(wgg_api *api, wgg_grpc_call *call);
+
+/* Server reflection (reflection.c): whether path is
+ * grpc.reflection.v1(alpha).ServerReflection/ServerReflectionInfo, and its
+ * bidirectional stream, taken at its HEADERS. */
+bool wgg_grpc_is_reflection(const char *path);
+void wgg_grpc_reflection(wgg_api *api, wgg_grpc_call *call);
 
 #endif

@@ -251,6 +251,7 @@ bool wgg_grpc_dapr_streaming(const wgg_grpc_call *call, void *user) {
   (void)user;
   const char *path = wgg_grpc_call_path(call);
   if (wgg_grpc_proxy_wanted(call)) return true;
+  if (!strcmp(path, "/grpc.health.v1.Health/Watch") || wgg_grpc_is_reflection(path)) return true;
   static const char pre[] = "/dapr.proto.runtime.v1.Dapr/";
   if (strncmp(path, pre, sizeof pre - 1)) return false;
   path += sizeof pre - 1;

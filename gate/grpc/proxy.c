@@ -383,16 +383,22 @@ static void on_end(wgg_grpc_call *call, bool gone, void *ctx) {
 
 bool wgg_grpc_proxy_wanted(const wgg_grpc_call *call) {
   const char *path = wgg_grpc_call_path(call);
+  if (!strncmp(path, "/dapr.proto.runtime.v1.Dapr/", 28) || !strncmp(path, "/grpc.health.v1.Health/", 23) ||
+      wgg_grpc_is_reflection(path)) /* daprd proxies unknown services only */
+    return false;
   const char *id = wgg_grpc_call_header(call, "dapr-app-id");
-  return id && *id && strncmp(path, "/dapr.proto.runtime.v1.Dapr/", 28) && strncmp(path, "/grpc.health.v1.Health/", 23);
+  return id && *id;
 }
 
 /* Metadata not forwarded: HTTP/2 pseudo-headers and connection-level
- * ones, and what the sidecar sets itself. */
+ * ones, what the sidecar sets itself, and the caller's compression (its
+ * messages arrive decompressed and go on plain, and the upstream is to
+ * answer plain: the server compresses the answers for a gzip caller). */
 static bool dropped(const char *name) {
   static const char *const names[] = {"dapr-api-token", WGG_HOP_HEADER, "dapr-caller-app-id", "dapr-callee-app-id",
                                       "dapr-caller-namespace", "dapr-caller-trust-domain", "connection", "host",
-                                      "keep-alive", "transfer-encoding", "upgrade", "proxy-connection"};
+                                      "keep-alive", "transfer-encoding", "upgrade", "proxy-connection",
+                                      "grpc-encoding", "grpc-accept-encoding"};
   if (name[0] == ':') return true;
   for (size_t i = 0; i < sizeof names / sizeof *names; i++)
     if (!strcasecmp(name, names[i])) return true;

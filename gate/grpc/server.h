@@ -126,6 +126,10 @@ void wgg_grpc_fail(wgg_grpc_call *c, int code, const char *fmt, ...) __attribute
  * passed): the answer will be dropped. */
 bool wgg_grpc_call_cancelled(const wgg_grpc_call *c);
 
+/* Whether the call was taken as a streaming one (the config's streaming
+ * hook said so at its HEADERS). */
+bool wgg_grpc_call_streaming(const wgg_grpc_call *c);
+
 /* ---- streaming calls (grpc/doc/PROTOCOL-HTTP2.md: any number of
  * length-prefixed messages each way on one HTTP/2 stream, interleaved) ----
  *

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grpc/gzip.h"
 #include "grpc/server_internal.h"
 #include "grpc/wire.h"
 #include "util/log.h"
@@ -29,6 +30,7 @@ void wgg_grpcs_call_unref(wgg_grpc_call *k) {
     free(k->resp_trls[i].value);
   }
   wgg_buf_free(&k->in);
+  wgg_buf_free(&k->plain);
   wgg_buf_free(&k->sout);
   free(k->out);
   free(k->message);
@@ -40,6 +42,8 @@ void wgg_grpcs_call_unref(wgg_grpc_call *k) {
 void wgg_grpcs_drop_input(wgg_grpc_call *k) {
   if (k->c) k->c->in_held -= k->in.len;
   wgg_buf_free(&k->in);
+  wgg_buf_free(&k->plain);
+  k->decompressed = false;
 }
 
 static void timer_closed(uv_handle_t *h) {
@@ -71,6 +75,10 @@ int wgg_grpc_call_header_at(const wgg_grpc_call *k, size_t i, const char **name,
 }
 
 const uint8_t *wgg_grpc_call_msg(const wgg_grpc_call *k, size_t *len) {
+  if (k->decompressed) { /* it came compressed */
+    *len = k->plain.len;
+    return (const uint8_t *)k->plain.data;
+  }
   *len = k->in.len >= 5 ? k->in.len - 5 : 0;
   return k->in.len >= 5 ? (const uint8_t *)k->in.data + 5 : (const uint8_t *)"";
 }
@@ -81,6 +89,10 @@ uv_loop_t *wgg_grpc_call_loop(const wgg_grpc_call *k) {
 
 const char *wgg_grpc_call_peer(const wgg_grpc_call *k) {
   return k->c ? k->c->peer : "";
+}
+
+bool wgg_grpc_call_streaming(const wgg_grpc_call *k) {
+  return k->streaming;
 }
 
 bool wgg_grpc_call_cancelled(const wgg_grpc_call *k) {
@@ -138,30 +150,40 @@ static ssize_t read_out(nghttp2_session *h2, int32_t sid, uint8_t *buf, size_t l
   wgg_grpc_call *k = src->ptr;
   size_t n = k->out_len - k->out_off;
   if (n > len) n = len;
-  memcpy(buf, k->out + k->out_off, n);
+  if (n) memcpy(buf, k->out + k->out_off, n);
   k->out_off += n;
   if (k->out_off == k->out_len) {
     *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
-    nghttp2_nv tr[1 + 8] = {{(uint8_t *)"grpc-status", (uint8_t *)"0", 11, 1, NGHTTP2_NV_FLAG_NONE}};
-    size_t t = 1 + wgg_grpcs_custom_trailers(k, tr + 1);
+    nghttp2_nv tr[3 + 8] = {{(uint8_t *)"grpc-status", (uint8_t *)"0", 11, 1, NGHTTP2_NV_FLAG_NONE}};
+    size_t t = 1;
+    if (k->status[0]) { /* an error after response headers of its own */
+      tr[0] = (nghttp2_nv)NV("grpc-status", k->status, strlen(k->status));
+      if (k->message) tr[t++] = (nghttp2_nv)NV("grpc-message", k->message, strlen(k->message));
+      if (k->details) tr[t++] = (nghttp2_nv)NV("grpc-status-details-bin", k->details, strlen(k->details));
+    }
+    t += wgg_grpcs_custom_trailers(k, tr + t);
     if (nghttp2_submit_trailer(h2, sid, tr, t)) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
   }
   return (ssize_t)n;
 }
 
-/* Fills nv with the response headers of k (:status 200, content-type, then
- * k's own, at most 16); returns how many. */
+/* Fills nv with the response headers of k (:status 200, content-type,
+ * grpc-encoding gzip when the request was, then k's own, at most 16);
+ * returns how many. */
 size_t wgg_grpcs_response_head(const wgg_grpc_call *k, nghttp2_nv *nv) {
   size_t n = 0;
   nv[n++] = (nghttp2_nv)NV(":status", "200", 3);
   nv[n++] = (nghttp2_nv)NV("content-type", "application/grpc", 16);
+  if (k->gzip) nv[n++] = (nghttp2_nv)NV("grpc-encoding", "gzip", 4);
   for (size_t i = 0; i < k->n_resp_hdrs; i++)
     nv[n++] = (nghttp2_nv)NV(k->resp_hdrs[i].name, k->resp_hdrs[i].value, strlen(k->resp_hdrs[i].value));
   return n;
 }
 
-/* Submits the response of k: status 0 with k->out as the message, or a
- * Trailers-Only error response (grpc-status, grpc-message). */
+/* Submits the response of k: status 0 with k->out as the message, or an
+ * error: Trailers-Only (grpc-status, grpc-message, details, k's trailers),
+ * or, when k has response headers of its own, those headers and then the
+ * status as trailers, as grpc-go sends them. */
 void wgg_grpcs_submit_answer(wgg_grpc_call *k, int code) {
   conn *c = k->c;
   k->answered = true;
@@ -177,9 +199,14 @@ void wgg_grpcs_submit_answer(wgg_grpc_call *k, int code) {
     wgg_grpcs_conn_flush(c);
     return;
   }
-  nghttp2_nv nv[5 + 16 + 8];
+  nghttp2_nv nv[6 + 16 + 8];
   size_t n = wgg_grpcs_response_head(k, nv);
   if (code == 0) {
+    nghttp2_data_provider dp = {.source.ptr = k, .read_callback = read_out};
+    nghttp2_submit_response(c->h2, k->stream_id, nv, n, &dp);
+  } else if (k->n_resp_hdrs) { /* headers of its own: sent apart, then the status as trailers (grpc-go) */
+    snprintf(k->status, sizeof k->status, "%d", code);
+    k->out_len = k->out_off = 0;
     nghttp2_data_provider dp = {.source.ptr = k, .read_callback = read_out};
     nghttp2_submit_response(c->h2, k->stream_id, nv, n, &dp);
   } else {
@@ -205,6 +232,22 @@ void wgg_grpcs_fail_now(wgg_grpc_call *k, int code, const char *msg) {
 void wgg_grpc_reply(wgg_grpc_call *k, const ProtobufCMessage *msg) {
   if (!k->answered) {
     size_t len = protobuf_c_message_get_packed_size(msg);
+    if (k->gzip) { /* packed, then compressed into its frame */
+      uint8_t *tmp = malloc(len ? len : 1);
+      wgg_buf f = {0};
+      if (tmp) protobuf_c_message_pack(msg, tmp);
+      if (!tmp || wgg_grpcs_frame(k, tmp, len, &f)) {
+        wgg_buf_free(&f);
+        wgg_grpcs_fail_now(k, 13, "out of memory");
+      } else {
+        k->out = (uint8_t *)f.data;
+        k->out_len = f.len;
+        wgg_grpcs_submit_answer(k, 0);
+      }
+      free(tmp);
+      wgg_grpcs_call_unref(k);
+      return;
+    }
     k->out = malloc(len + 5);
     if (!k->out) {
       wgg_grpcs_fail_now(k, 13, "out of memory");
@@ -274,7 +317,59 @@ bool wgg_grpcs_check_grpc(wgg_grpc_call *k) {
     wgg_grpcs_conn_flush(k->c);
     return false;
   }
+  const char *enc = wgg_grpc_call_header(k, "grpc-encoding");
+  k->gzip = enc && !strcmp(enc, "gzip");
   return true;
+}
+
+int wgg_grpcs_message(wgg_grpc_call *k, const uint8_t *b, size_t len, const uint8_t **msg, size_t *mlen) {
+  *msg = b + 5;
+  *mlen = len;
+  if (!(b[0] & 1)) return 0;
+  const char *enc = wgg_grpc_call_header(k, "grpc-encoding");
+  if (!k->gzip) {
+    if (enc && strcmp(enc, "identity")) {
+      char m[200];
+      snprintf(m, sizeof m, "grpc: Decompressor is not installed for grpc-encoding \"%.100s\"", enc);
+      wgg_grpc_call_add_trailer(k, "grpc-accept-encoding", "gzip"); /* what we take (compression.md) */
+      wgg_grpcs_fail_now(k, 12, m);
+    } else {
+      wgg_grpcs_fail_now(k, 13, "grpc: compressed flag set with identity or empty encoding");
+    }
+    return -1;
+  }
+  k->plain.len = 0;
+  size_t max = k->c ? k->c->srv->cfg.max_msg : 0;
+  int rc = wgg_grpc_gunzip(b + 5, len, max, &k->plain);
+  if (rc) {
+    char m[160];
+    if (rc == -2) snprintf(m, sizeof m, "grpc: received message after decompression larger than max %zu", max);
+    else snprintf(m, sizeof m, "%s", rc == -3 ? "out of memory" : "grpc: failed to decompress the received message: gzip: invalid header");
+    wgg_grpcs_fail_now(k, rc == -2 ? 8 : 13, m);
+    return -1;
+  }
+  k->decompressed = true;
+  *msg = k->plain.data ? (const uint8_t *)k->plain.data : (const uint8_t *)"";
+  *mlen = k->plain.len;
+  return 0;
+}
+
+int wgg_grpcs_frame(const wgg_grpc_call *k, const uint8_t *msg, size_t len, wgg_buf *out) {
+  size_t at = out->len;
+  uint8_t pre[5] = {0};
+  if (wgg_buf_append(out, pre, 5)) return -1;
+  if (k->gzip ? wgg_grpc_gzip(msg, len, out) : wgg_buf_append(out, msg, len)) {
+    out->len = at;
+    return -1;
+  }
+  size_t n = out->len - at - 5;
+  uint8_t *p = (uint8_t *)out->data + at;
+  p[0] = k->gzip ? 1 : 0;
+  p[1] = (uint8_t)(n >> 24);
+  p[2] = (uint8_t)(n >> 16);
+  p[3] = (uint8_t)(n >> 8);
+  p[4] = (uint8_t)n;
+  return 0;
 }
 
 /* The request is complete: check its framing and hand it to the handler. */
@@ -286,21 +381,13 @@ static void dispatch(wgg_grpc_call *k) {
     return;
   }
   size_t len = (size_t)b[1] << 24 | (size_t)b[2] << 16 | (size_t)b[3] << 8 | b[4];
-  if (b[0] & 1) {
-    const char *enc = wgg_grpc_call_header(k, "grpc-encoding");
-    if (enc && strcmp(enc, "identity")) {
-      char m[200];
-      snprintf(m, sizeof m, "grpc: Decompressor is not installed for grpc-encoding \"%.100s\"", enc);
-      wgg_grpcs_fail_now(k, 12, m);
-    } else {
-      wgg_grpcs_fail_now(k, 13, "grpc: compressed flag set with identity or empty encoding");
-    }
-    return;
-  }
   if (len != k->in.len - 5) {
     wgg_grpcs_fail_now(k, 13, len > k->in.len - 5 ? "grpc: the message is incomplete" : "grpc: more than one message in a unary call");
     return;
   }
+  const uint8_t *msg;
+  size_t mlen;
+  if (wgg_grpcs_message(k, b, len, &msg, &mlen)) return;
   k->dispatched = true;
   k->start_ns = uv_hrtime();
   k->refs++; /* the handler's */
@@ -338,9 +425,17 @@ static int on_header(nghttp2_session *h2, const nghttp2_frame *f, const uint8_t 
   if (k->head_bytes > c->srv->cfg.max_head || k->n_hdrs >= MAX_HEADERS) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
   k->hoff[k->n_hdrs][0] = k->hbuf.len;
   k->hoff[k->n_hdrs][1] = k->hbuf.len + nl + 1;
-  if (wgg_buf_append(&k->hbuf, name, nl) || wgg_buf_append(&k->hbuf, "", 1) || wgg_buf_append(&k->hbuf, value, vl) ||
-      wgg_buf_append(&k->hbuf, "", 1))
+  char small[256]; /* "name\0value\0" in one append when it fits (the common case) */
+  if (nl + vl + 2 <= sizeof small) {
+    memcpy(small, name, nl);
+    small[nl] = '\0';
+    memcpy(small + nl + 1, value, vl);
+    small[nl + 1 + vl] = '\0';
+    if (wgg_buf_append(&k->hbuf, small, nl + vl + 2)) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  } else if (wgg_buf_append(&k->hbuf, name, nl) || wgg_buf_append(&k->hbuf, "", 1) ||
+             wgg_buf_append(&k->hbuf, value, vl) || wgg_buf_append(&k->hbuf, "", 1)) {
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  }
   k->n_hdrs++;
   return 0;
 }

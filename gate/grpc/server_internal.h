@@ -35,6 +35,9 @@ struct wgg_grpc_call {
   size_t n_hdrs, head_bytes;
   wgg_buf hbuf;
   wgg_buf in;        /* the request body: prefix + message */
+  wgg_buf plain;     /* the message decompressed, when it came compressed */
+  bool gzip;         /* grpc-encoding gzip: compressed messages in, and out */
+  bool decompressed; /* the unary request's message is in plain */
   uint8_t *out;      /* the response: prefix + message */
   size_t out_len, out_off;
   char status[4];
@@ -102,6 +105,19 @@ void wgg_grpcs_drop_input(wgg_grpc_call *k);
 void wgg_grpcs_arm_timer(wgg_grpc_call *k, uint64_t ms);
 /* Whether k's headers make a gRPC request (else it is answered with 415/405). */
 bool wgg_grpcs_check_grpc(wgg_grpc_call *k);
+
+/* The message of one length-prefixed frame b (its 5-byte prefix included,
+ * len the message's length): as it is, or decompressed into k->plain when
+ * its compressed flag is set and the call's grpc-encoding is gzip
+ * (grpc/doc/compression.md). 0 with msg and mlen set, or -1 after failing the
+ * call as grpc-go does (UNIMPLEMENTED for an encoding we lack, INTERNAL for
+ * a flag without encoding or a corrupt stream, RESOURCE_EXHAUSTED beyond
+ * max_msg once decompressed). */
+int wgg_grpcs_message(wgg_grpc_call *k, const uint8_t *b, size_t len, const uint8_t **msg, size_t *mlen);
+
+/* Appends msg as one length-prefixed frame to out, gzip-compressed (flag
+ * set) when the call's request was. 0, or -1 on OOM. */
+int wgg_grpcs_frame(const wgg_grpc_call *k, const uint8_t *msg, size_t len, wgg_buf *out);
 /* Submits the answer of k with status code (see server_call.c). */
 void wgg_grpcs_submit_answer(wgg_grpc_call *k, int code);
 /* Answers k with code and msg (not yet encoded) now, and ends its stream part. */

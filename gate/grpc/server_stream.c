@@ -56,7 +56,7 @@ static ssize_t read_stream_out(nghttp2_session *h2, int32_t sid, uint8_t *buf, s
 int wgg_grpcs_stream_out_kick(conn *c, wgg_grpc_call *k) {
   if (!k->head_sent) {
     k->head_sent = true;
-    nghttp2_nv nv[2 + 16];
+    nghttp2_nv nv[3 + 16];
     size_t n = wgg_grpcs_response_head(k, nv);
     nghttp2_data_provider dp = {.source.ptr = k, .read_callback = read_stream_out};
     return nghttp2_submit_response(c->h2, k->stream_id, nv, n, &dp);
@@ -92,12 +92,11 @@ void wgg_grpcs_stream_messages(wgg_grpc_call *k) {
     const uint8_t *b = (const uint8_t *)k->in.data + off;
     size_t len = (size_t)b[1] << 24 | (size_t)b[2] << 16 | (size_t)b[3] << 8 | b[4];
     if (k->in.len - off - 5 < len) break;
-    if (b[0] & 1) {
-      wgg_grpcs_fail_now(k, 13, "grpc: compressed flag set with identity or empty encoding");
-      break;
-    }
+    const uint8_t *msg;
+    size_t mlen;
+    if (wgg_grpcs_message(k, b, len, &msg, &mlen)) break;
     off += 5 + len;
-    if (k->on_msg) k->on_msg(k, b + 5, len, k->sctx);
+    if (k->on_msg) k->on_msg(k, msg, mlen, k->sctx);
   }
   if (k->answered) {
     wgg_grpcs_drop_input(k);
@@ -137,12 +136,7 @@ int wgg_grpc_stream_send(wgg_grpc_call *k, const ProtobufCMessage *msg) {
 int wgg_grpc_stream_send_raw(wgg_grpc_call *k, const uint8_t *msg, size_t len) {
   if (!k->streaming || k->answered || !k->c || !k->stream_open || k->c->closing) return -1;
   conn *c = k->c;
-  size_t at = k->sout.len;
-  uint8_t pre[5] = {0, (uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len};
-  if (wgg_buf_append(&k->sout, pre, 5) || wgg_buf_append(&k->sout, msg, len)) {
-    k->sout.len = at;
-    return -1;
-  }
+  if (wgg_grpcs_frame(k, msg, len, &k->sout)) return -1;
   if (wgg_grpcs_stream_out_kick(c, k)) return -1;
   wgg_grpcs_conn_flush(c);
   return 0;

@@ -59,3 +59,54 @@ char *wgg_grpc_base64(const uint8_t *in, size_t len) {
   *p = '\0';
   return out;
 }
+
+uint8_t *wgg_grpc_unbase64(const char *s, size_t *len) {
+  size_t n = strlen(s);
+  while (n && s[n - 1] == '=') n--;
+  uint8_t *out = malloc(n / 4 * 3 + 3), *p = out;
+  if (!out) return NULL;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (size_t i = 0; i < n; i++) {
+    char ch = s[i];
+    int v = ch >= 'A' && ch <= 'Z'   ? ch - 'A'
+            : ch >= 'a' && ch <= 'z' ? ch - 'a' + 26
+            : ch >= '0' && ch <= '9' ? ch - '0' + 52
+            : ch == '+' || ch == '-' ? 62
+            : ch == '/' || ch == '_' ? 63
+                                     : -1;
+    if (v < 0) {
+      free(out);
+      return NULL;
+    }
+    acc = acc << 6 | (uint32_t)v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      *p++ = (uint8_t)(acc >> bits);
+    }
+  }
+  if (n % 4 == 1) {
+    free(out);
+    return NULL;
+  }
+  *len = (size_t)(p - out);
+  return out;
+}
+
+char *wgg_grpc_percent_decode(const char *v) {
+  size_t vl = strlen(v), j = 0;
+  char *m = malloc(vl + 1);
+  if (!m) return NULL;
+  for (size_t i = 0; i < vl; i++) {
+    unsigned hi, lo;
+    if (v[i] == '%' && i + 2 < vl && sscanf(v + i + 1, "%1x%1x", &hi, &lo) == 2) {
+      m[j++] = (char)(hi << 4 | lo);
+      i += 2;
+    } else {
+      m[j++] = v[i];
+    }
+  }
+  m[j] = '\0';
+  return m;
+}

@@ -93,6 +93,15 @@ try:
 
     ev = wait_event(lambda e: e["ev"] == "selfinvoke", "the SDK's gRPC InvokeService")
     check(ev and ev["result"] == {"echo": '{"from":"grpc"}', "query": ""}, f"gRPC caller: {ev}")
+    # a handler that throws: the SDK's gRPC server (ConnectRPC) answers INTERNAL "internal error", which the
+    # sidecar passes to the SDK's gRPC client unchanged (it used to become 500 and then UNKNOWN "Internal Server
+    # Error", as for an HTTP app)
+    ev = wait_event(lambda e: e["ev"] == "selfinvoke_error", "the SDK's InvokeService of a failing handler")
+    check(ev and ev.get("code") == 13 and "internal error" in ev.get("error", ""), f"the app's error to the SDK: {ev}")
+    st, _, body = sc.request("POST", "/v1.0/invoke/jsgapp/method/broken", body=b"{}",
+                             headers={"Content-Type": "application/json"}, timeout=T)
+    check(st == 500 and json.loads(body) == {"code": 13, "message": "internal error"},
+          f"the app's error to an HTTP caller as protojson: {st} {body!r}")
 
     for _ in range(200):  # the SDK's subscriptions are known
         subs = json.loads(sc.request("GET", "/v1.0/metadata")[2]).get("subscriptions") or []

@@ -212,8 +212,9 @@ try:
     try:
         stub.InvokeService(D.InvokeServiceRequest(id="gapp", message=C.InvokeRequest(method="notfound")), timeout=T)
         check(False, "the app's NOT_FOUND reaches the gRPC caller")
-    except grpc.RpcError as e:  # the code survives; daprd also passes the app's message (we give the HTTP reason)
-        check(e.code() == grpc.StatusCode.NOT_FOUND, f"gRPC caller gets the app's code: {e.code()} {e.details()}")
+    except grpc.RpcError as e:  # the app's status as daprd passes it (grpc_app_errors_e2e.py has the details)
+        check(e.code() == grpc.StatusCode.NOT_FOUND and e.details() == "no such thing",
+              f"gRPC caller gets the app's code and message: {e.code()} {e.details()}")
 
     # ---- --app-max-concurrency 2 under a burst ----
     results = []

@@ -128,6 +128,13 @@ check("dapr-api-token" not in md, f"the caller's token is not forwarded: {md}")
 # a large message both ways
 big = os.urandom(1 << 20)
 check(say_c(big, metadata=G, timeout=30) == b"hello:" + big, "1 MiB through the proxy")
+# a gzip-compressed caller: its messages are decompressed, relayed, and the answers compressed back
+gz = grpc.insecure_channel(f"127.0.0.1:{sa.grpc_port}", compression=grpc.Compression.Gzip)
+zbig = b"compressible " * 30000
+check(gz.unary_unary("/test.Echo/Say", **ident)(zbig, metadata=G, timeout=30) == b"hello:" + zbig,
+      "a gzip caller through the proxy")
+seen.get(timeout=5)
+gz.close()
 
 # bidirectional stream: each answer before the next request
 reqs = queue.Queue()

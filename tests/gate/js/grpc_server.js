@@ -24,6 +24,9 @@ async function main() {
     return { echo: d.body, query: d.query || "" };
   }, { method: HttpMethod.POST });
   await server.invoker.listen("hello", async (d) => ({ verb: "get", query: d.query || "" }), { method: HttpMethod.GET });
+  await server.invoker.listen("broken", async () => {
+    throw new Error("broken order 7");
+  }, { method: HttpMethod.POST });
   const tries = {};
   await server.pubsub.subscribe("pubsub", "orders", async (data) => {
     out({ ev: "topic", topic: "orders", data });
@@ -61,6 +64,17 @@ async function main() {
       if (i >= 150 || !String(e).includes("not in a healthy state")) throw e;
       await new Promise((res) => setTimeout(res, 200));
     }
+  }
+  await brokenCall(server, appId);
+}
+
+async function brokenCall(server, appId) {
+  // the app's own error status through the sidecar back to the SDK's gRPC client
+  try {
+    const r = await server.client.invoker.invoke(appId, "broken", HttpMethod.POST, {});
+    out({ ev: "selfinvoke_error", result: r });
+  } catch (e) {
+    out({ ev: "selfinvoke_error", code: e.code, error: String(e && e.message ? e.message : e) });
   }
 }
 
