@@ -43,4 +43,15 @@ bool wgg_p2_keyvalue_define(wg_component_linker *l, struct wgg_api *api, wgg_err
  * `store` are borrowed and must outlive the linker. False with *err on OOM. */
 bool wgg_p2_config_define(wg_component_linker *l, struct wgg_api *api, const char *store, wgg_err *err);
 
+/* Defines in `l` wasi:messaging@0.2.0-draft's types (client, message) and
+ * producer: `client.connect(name)` is the app's pub/sub component of that
+ * name (`connection("pubsub NAME is not found")` otherwise); `send(client,
+ * topic, message)` publishes as POST /v1.0/publish/{pubsub}/{topic} does
+ * (scopes, the CloudEvent envelope unless the message's metadata says
+ * rawPayload, its content type, its metadata as the publish metadata);
+ * refused topics are `permission-denied(message)`, other failures
+ * `other(message)`. The incoming-handler export is not served yet. `api`
+ * is borrowed and must outlive the linker. False with *err on OOM. */
+bool wgg_p2_messaging_define(wg_component_linker *l, struct wgg_api *api, wgg_err *err);
+
 #endif

@@ -85,7 +85,7 @@ int main(int argc, char **argv) {
   wg_component_linker *l = wg_component_linker_new();
   int status = 2;
   if (!w || !l || !wg_wasi_p2_define(w, l, msg, sizeof msg) || !wgg_p2_keyvalue_define(l, api, &err) ||
-      !wgg_p2_config_define(l, api, cfg_store, &err)) {
+      !wgg_p2_config_define(l, api, cfg_store, &err) || !wgg_p2_messaging_define(l, api, &err)) {
     fprintf(stderr, "p2_cloud_driver: cannot set up the host\n");
     goto out;
   }

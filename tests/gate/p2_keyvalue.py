@@ -1,6 +1,8 @@
 """p2_keyvalue.py WASMGATE DRIVER OUTDIR: wasi:keyvalue (0.2.0-draft and
-0.2.0-draft2) and wasi:config (0.2.0-rc.1 and 0.2.0-draft-2024-09-27) served by
-Dapr components (issue 14; gate/wasmhost/p2_keyvalue.c, p2_config.c).
+0.2.0-draft2), wasi:config (0.2.0-rc.1 and 0.2.0-draft-2024-09-27) and the
+wasi:messaging@0.2.0-draft producer served by Dapr components (issue 14;
+gate/wasmhost/p2_keyvalue.c, p2_config.c, p2_messaging.c; msg_guest.c publishes
+through a pubsub.redis whose stream this test reads).
 
 tests/components/kv/kv_guest.c is built twice at test time (clang-19, `jco
 embed` with the WIT worlds of tests/components/kv/draft and draft2, `jco new
@@ -12,6 +14,7 @@ delete, exists, keys with `||`, increment, batch, list-keys with cursors over
 another app ID's keys in the same stores stay invisible to the component, and
 what the component wrote is what the sidecar's state API shows for `kvapp`
 (and the other way round). Exit 77 when clang-19, node or jco is missing."""
+import json
 import os
 import shutil
 import sqlite3
@@ -37,17 +40,19 @@ def skip(why):
 
 
 def build(version):
-    """kv_guest.c as a command component for `version` (draft | draft2)."""
+    """kv_guest.c as a command component for `version` (draft | draft2), or
+    msg_guest.c for `messaging`."""
     os.makedirs(OUT, exist_ok=True)
+    src, world = ("msg_guest.c", "msg-draft") if version == "messaging" else ("kv_guest.c", f"kv-{version}")
     core, emb, comp = (os.path.join(OUT, f"{version}{s}.wasm") for s in ("", ".embed", ".component"))
     shim = next((p for p in (os.path.join(NM, "@bytecodealliance", d, "dist", "nodejs", "filesystem.js")
                              for d in ("jco-transpile/node_modules/@bytecodealliance/preview2-shim", "preview2-shim"))
                  if os.path.exists(p)), "")
     env = dict(os.environ, JCO_SHIM_FS=shim)
     steps = [["clang-19", "--target=wasm32-wasi", "-O2", "-Wall", "-Werror"] + (["-DDRAFT2"] if version == "draft2" else [])
-             + [os.path.join(KV, "kv_guest.c"), "-o", core],
+             + [os.path.join(KV, src), "-o", core],
              ["node", "--import", os.path.join(ROOT, "tests", "components", "jco_preopen.mjs"), JCO, "embed", core,
-              "--wit", os.path.join(KV, version), "--world-name", f"kv-{version}", "-o", emb],
+              "--wit", os.path.join(KV, version), "--world-name", world, "-o", emb],
              ["node", JCO, "new", emb, "--wasi-command", "-o", comp]]
     for cmd in steps:
         r = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=240)
@@ -129,7 +134,7 @@ def main():
         skip("jco not installed (scripts/deps.sh installs scripts/npm)")
     if not Redis.BIN:
         skip("redis-server not installed")
-    comps = {v: build(v) for v in ("draft", "draft2")}
+    comps = {v: build(v) for v in ("draft", "draft2", "messaging")}
 
     TMP = tempfile.mkdtemp(prefix="wgg-p2kv-")
     RES = os.path.join(TMP, "resources")
@@ -145,7 +150,8 @@ def main():
             component("mem", "state.in-memory"),
             component("red", "state.redis", {"redisHost": f"127.0.0.1:{redis.port}", "redisPassword": ""}),
             component("hidden", "state.in-memory", scopes=["someone-else"]),
-            component("cfg", "configuration.sqlite", {"connectionString": cfg_db})]
+            component("cfg", "configuration.sqlite", {"connectionString": cfg_db}),
+            component("bus", "pubsub.redis", {"redisHost": f"127.0.0.1:{redis.port}", "allowedTopics": "orders,raw"})]
     with open(os.path.join(RES, "components.yaml"), "w") as f:
         f.write("---\n".join(docs))
 
@@ -191,6 +197,26 @@ def main():
     rc, out, err = run(comps["draft"], "mem", config_store="nope")
     check("config greeting: error upstream: configuration store nope is not found\n" in out, f"config nope: {out[-400:]!r}")
     check("config all: error upstream: configuration store nope is not found\n" in out, f"config nope: {out[-400:]!r}")
+
+    # wasi:messaging@0.2.0-draft: publish through the pub/sub component, as POST /v1.0/publish does
+    rc, out, err = run(comps["messaging"], "bus")
+    check(rc == 0, f"messaging: exit {rc}; stderr {err[-800:]}")
+    compare("messaging", out, [
+        "connect nope: error connection: pubsub nope is not found", "connect: ok", "content-type: text/plain",
+        "metadata: cloudevent.type=com.example.greeting", "data: hello events", "topic: none", "send orders: ok",
+        "send raw: ok", "send forbidden: error permission-denied: topic forbidden is not allowed for app id kvapp",
+        "send : error other: topic is empty in pubsub bus",
+        "send orders: error other: failed deserializing metadata: invalid ttlInSeconds 'soon'", "disconnect: ok"])
+    orders = redis.cmd("XRANGE", "orders", "-", "+")
+    check(len(orders) == 1, f"one event on orders: {orders!r}")
+    if orders:
+        ce = json.loads(orders[0][1][1])
+        for k, v in {"source": "kvapp", "type": "com.example.greeting", "datacontenttype": "text/plain",
+                     "topic": "orders", "pubsubname": "bus", "data": "hello events", "specversion": "1.0"}.items():
+            check(ce.get(k) == v, f"CloudEvent {k}: {ce.get(k)!r}, want {v!r}")
+    raw = redis.cmd("XRANGE", "raw", "-", "+")
+    check(len(raw) == 1 and raw[0][1][1] == '{"raw":true}', f"raw payload: {raw!r}")
+    check(not redis.cmd("XRANGE", "forbidden", "-", "+"), "nothing published to a topic outside allowedTopics")
 
     redis.cleanup()
     shutil.rmtree(TMP, ignore_errors=True)
