@@ -10,6 +10,7 @@
  *
  *   kv_guest STORE         the whole script below against bucket STORE
  *   kv_guest STORE KEY     prints the value of KEY (or "none")
+ *   kv_guest STORE --bench N   sets key k, then gets it N times (bench/p2_keyvalue.sh)
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -195,6 +196,16 @@ int main(int argc, char **argv) {
   const char *store = argc > 1 ? argv[1] : "statestore";
   int32_t b = open_(store);
   if (b < 0) return 1;
+  if (argc > 3 && !strcmp(argv[2], "--bench")) {
+    kv_set(b, "k", 1, "{\"v\":1}", 7, ret);
+    long n = atol(argv[3]);
+    for (long i = 0; i < n; i++) {
+      kv_get(b, "k", 1, ret); /* result<option<list<u8>>, error>: the value at (8, 12) */
+      if (ret[0] || !ret[4]) return printf("get k failed\n"), 1;
+      free((void *)ptr(8));
+    }
+    return 0;
+  }
   if (argc > 2) {
     get(b, argv[2]);
     return 0;
