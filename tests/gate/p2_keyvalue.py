@@ -14,6 +14,7 @@ delete, exists, keys with `||`, increment, batch, list-keys with cursors over
 another app ID's keys in the same stores stay invisible to the component, and
 what the component wrote is what the sidecar's state API shows for `kvapp`
 (and the other way round). Exit 77 when clang-19, node or jco is missing."""
+import concurrent.futures
 import json
 import os
 import shutil
@@ -87,6 +88,7 @@ def expected(version, store, has_kept):
     lines = [f"open {store}: ok", "set a: ok", "get a: hello", "exists a: true", "exists zz: false", "get zz: none",
              "delete a: ok", "exists a: false", "delete a again: ok",
              "set bad||key: error other: input key/keyPrefix 'bad||key' can't contain '||'",
+             "get a\\0b: error other: the key contains a NUL byte",
              "increment n 5: 5", "increment n 7: 12"]
     if d2:
         lines.append("increment n -20: -8")
@@ -96,7 +98,8 @@ def expected(version, store, has_kept):
               "set-many 1005: ok"]
     if store == "red":
         nolist = "error other: state store red (state.redis) cannot list keys: it has no query API"
-        lines += [f"list-keys -: {nolist}", "delete-many 1005: ok", f"list-keys -: {nolist}"]
+        lines += [f"list-keys -: {nolist}", "delete-many 1005: ok", f"list-keys -: {nolist}",
+                  f"list-keys 999999: {nolist}"]
     else:
         # the app's keys in byte order: b2, [kept,] n, p0000 .. p1004; 1000 a page
         first = ["b2"] + (["kept"] if has_kept else []) + ["n"]
@@ -105,7 +108,10 @@ def expected(version, store, has_kept):
         lines += [f"list-keys -: 1000 keys b2 .. {last}, cursor 1000",
                   f"list-keys 1000: {n - 1000} keys p{1000 - len(first):04d} .. p1004, cursor none",
                   "delete-many 1005: ok",
-                  f"list-keys -: {len(first)} keys b2 .. n [{','.join(first)}], cursor none"]
+                  f"list-keys -: {len(first)} keys b2 .. n [{','.join(first)}], cursor none",
+                  "list-keys 999999: 0 keys, cursor none"]
+    if d2:  # the cursor is checked first, for every store
+        lines.append("list-keys 12abc: error other: invalid cursor")
     if d2:
         lines += ["cas current c: none", "swap c first: ok", "swap c second: cas-failed", "cas current c: first",
                   "swap c third: ok", "get c: third"]
@@ -134,7 +140,8 @@ def main():
         skip("jco not installed (scripts/deps.sh installs scripts/npm)")
     if not Redis.BIN:
         skip("redis-server not installed")
-    comps = {v: build(v) for v in ("draft", "draft2", "messaging")}
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:  # three node processes side by side
+        comps = dict(zip(("draft", "draft2", "messaging"), pool.map(build, ("draft", "draft2", "messaging"))))
 
     TMP = tempfile.mkdtemp(prefix="wgg-p2kv-")
     RES = os.path.join(TMP, "resources")

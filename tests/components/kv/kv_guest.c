@@ -221,6 +221,10 @@ int main(int argc, char **argv) {
   kv_delete(b, "a", 1, ret);
   unit_result("delete a again");
   set(b, "bad||key", "x");
+  kv_get(b, "a\0b", 3, ret); /* a key the store could not hold */
+  printf("get a\\0b: ");
+  if (ret[0]) print_error(4);
+  else print_opt_bytes(4);
   incr(b, "n", 5);
   incr(b, "n", 7);
 #ifdef DRAFT2
@@ -272,6 +276,10 @@ int main(int argc, char **argv) {
   kv_delete_many(b, many, 1005, ret);
   unit_result("delete-many 1005");
   free(list(b, NULL));
+  free(list(b, "999999")); /* past the end: no keys */
+#ifdef DRAFT2
+  free(list(b, "12abc"));
+#endif
 
 #ifdef DRAFT2
   /* compare-and-swap on ETags */
