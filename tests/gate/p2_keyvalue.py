@@ -200,6 +200,15 @@ def main():
             rc, out, err = run(comps[version], store, "fromhttp")
             check(out == f'open {store}: ok\nget fromhttp: {{"x":1}}\n', f"{version} get fromhttp: {out!r} {err[-300:]!r}")
 
+    # the same through `wasmgate wasm run --resources-path` (wgg_cloud_new)
+    r = subprocess.run([WASMGATE, "wasm", "run", "--app-id", "kvapp", "--resources-path", RES, comps["draft2"], "sql",
+                        "fromhttp"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120, cwd=TMP)
+    check(r.returncode == 0 and r.stdout == b'open sql: ok\nget fromhttp: {"x":1}\n',
+          f"wasm run: {r.returncode} {r.stdout!r} {r.stderr[-300:]!r}")
+    r = subprocess.run([WASMGATE, "wasm", "run", "--app-id", "other", "--resources-path", RES, comps["draft2"], "sql",
+                        "b2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120, cwd=TMP)
+    check(r.stdout == b'open sql: ok\nget b2: "theirs"\n', f"wasm run as other: {r.stdout!r} {r.stderr[-300:]!r}")
+
     # wasi:config from a named store that does not exist: the WIT's upstream error
     rc, out, err = run(comps["draft"], "mem", config_store="nope")
     check("config greeting: error upstream: configuration store nope is not found\n" in out, f"config nope: {out[-400:]!r}")
