@@ -404,7 +404,7 @@ static wg_trap *kv_increment(void *env, const wg_cval *a, size_t na, wg_cval *r,
       bad = !*num || *end || errno || !((num[0] >= '0' && num[0] <= '9') || num[0] == '-');
       int64_t d = a[2].of.s;
       if (!bad && ((d > 0 && ns > INT64_MAX - d) || (d < 0 && ns < INT64_MIN - d))) {
-        snprintf(m, sizeof m, "increment of key %.200s overflows a signed 64-bit integer", a[1].of.str.ptr);
+        snprintf(m, sizeof m, "increment overflows a signed 64-bit integer");
         wgg_state_got_free(&got);
         break;
       }

@@ -94,6 +94,8 @@ def expected(version, store, has_kept):
         lines.append("increment n -20: -8")
     lines += ["set text: ok",
               f"increment text 1: error other: the value is not a decimal {'signed' if d2 else 'unsigned'} 64-bit integer",
+              "set big: ok", f"increment big 1: error other: increment overflows a{'' if d2 else 'n'} "
+              f"{'signed' if d2 else 'unsigned'} 64-bit integer",
               "set-many b1 b2: ok", "get-many b1 zz b2: b1=one none b2=two", "delete-many b1: ok", "get b1: none",
               "set-many 1005: ok"]
     if store == "red":

@@ -233,6 +233,13 @@ int main(int argc, char **argv) {
   set(b, "text", "abc");
   incr(b, "text", 1); /* not an integer */
   kv_delete(b, "text", 4, ret);
+#ifdef DRAFT2
+  set(b, "big", "9223372036854775807");
+#else
+  set(b, "big", "18446744073709551615");
+#endif
+  incr(b, "big", 1); /* overflows */
+  kv_delete(b, "big", 3, ret);
 
   /* batch */
   str kvs[4] = {{"b1", 2}, {"one", 3}, {"b2", 2}, {"two", 3}};
