@@ -89,7 +89,7 @@ def expected(version, store, has_kept):
              "delete a: ok", "exists a: false", "delete a again: ok",
              "set bad||key: error other: input key/keyPrefix 'bad||key' can't contain '||'",
              "get a\\0b: error other: the key contains a NUL byte",
-             "increment n 5: 5", "increment n 7: 12"]
+             "get bin: 3 bytes 61 00 ff", "increment n 5: 5", "increment n 7: 12"]
     if d2:
         lines.append("increment n -20: -8")
     lines += ["set text: ok",

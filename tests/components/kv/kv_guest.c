@@ -225,6 +225,13 @@ int main(int argc, char **argv) {
   printf("get a\\0b: ");
   if (ret[0]) print_error(4);
   else print_opt_bytes(4);
+  kv_set(b, "bin", 3, "a\0\xff", 3, ret); /* bytes, not text */
+  kv_get(b, "bin", 3, ret);
+  printf("get bin: ");
+  if (ret[0]) print_error(4);
+  else if (!ret[4]) printf("none\n");
+  else printf("%u bytes %02x %02x %02x\n", u32(12), (uint8_t)ptr(8)[0], (uint8_t)ptr(8)[1], (uint8_t)ptr(8)[2]);
+  kv_delete(b, "bin", 3, ret);
   incr(b, "n", 5);
   incr(b, "n", 7);
 #ifdef DRAFT2
