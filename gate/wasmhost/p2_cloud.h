@@ -50,8 +50,12 @@ bool wgg_p2_config_define(wg_component_linker *l, struct wgg_api *api, const cha
  * (scopes, the CloudEvent envelope unless the message's metadata says
  * rawPayload, its content type, its metadata as the publish metadata);
  * refused topics are `permission-denied(message)`, other failures
- * `other(message)`. The incoming-handler export is not served yet. `api`
- * is borrowed and must outlive the linker. False with *err on OOM. */
+ * `other(message)`. The incoming-handler export is not served yet. Also
+ * wasmcloud:messaging@0.2.0's consumer: publish(broker-message) to topic
+ * `subject` of the pub/sub component named "pubsub", else the app's only
+ * one (errors as strings); request answers an error (no replies in Dapr
+ * pub/sub). `api` is borrowed and must outlive the linker. False with
+ * *err on OOM. */
 bool wgg_p2_messaging_define(wg_component_linker *l, struct wgg_api *api, wgg_err *err);
 
 #endif

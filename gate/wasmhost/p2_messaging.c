@@ -19,6 +19,13 @@
  * publish metadata: rawPayload, ttlInSeconds, cloudevent.*), run on the
  * calling thread. The exported incoming-handler (delivery to a component)
  * is not served yet.
+ *
+ * Also wasmCloud's own wasmcloud:messaging@0.2.0 consumer (types:
+ * record broker-message { subject: string, body: list<u8>, reply-to:
+ * option<string> }): publish(msg) -> result<_, string> publishes the body
+ * to topic `subject` of the app's pub/sub component named "pubsub" (Dapr's
+ * default name), else of its only one; request(...) answers an error (Dapr
+ * pub/sub has no replies).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -409,6 +416,56 @@ static wg_trap *producer_send(void *env, const wg_cval *a, size_t na, wg_cval *r
   return err_(r, res.http == 403 ? E_PERMISSION : E_OTHER, res.msg);
 }
 
+/* ---------------------------------------------------------------- wasmcloud:messaging */
+
+static wg_trap *str_err(wg_cval *r, const char *m) {
+  wg_cval *s = str_(m, strlen(m));
+  if (!s) return oom();
+  *r = (wg_cval){.kind = WG_CVAL_RESULT, .of.var = {1, s}};
+  return NULL;
+}
+
+/* consumer.publish: func(msg: broker-message) -> result<_, string> */
+static wg_trap *wc_publish(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)na, (void)nr;
+  msg_host *h = env;
+  const wgg_pubsub_entry *ps = NULL;
+  for (size_t i = 0; i < h->api->n_pubsubs && !ps; i++)
+    if (!strcmp(h->api->pubsubs[i].comp->name, "pubsub")) ps = &h->api->pubsubs[i];
+  if (!ps && h->api->n_pubsubs == 1) ps = &h->api->pubsubs[0];
+  if (!ps)
+    return str_err(r, h->api->n_pubsubs ? "no pub/sub component named pubsub among several"
+                                          : "no pub/sub component is loaded");
+  const wg_cval *f = a[0].of.seq.ptr; /* subject, body, reply-to (not used: Dapr pub/sub has no replies) */
+  size_t n;
+  char *topic = dup_str(&f[0]), *body = dup_bytes(&f[1], &n);
+  if (!topic || !body) {
+    free(topic);
+    free(body);
+    return oom();
+  }
+  wgg_publish_input in = {.pubsub = ps->comp->name, .topic = topic, .data = body, .len = n};
+  send_res res = {0};
+  wgg_api_status st;
+  if (wgg_publish_call(h->api, NULL, &in, sent, &res, &st)) {
+    res.done = true;
+    res.http = st.http;
+    snprintf(res.msg, sizeof res.msg, "%s", st.msg);
+  }
+  free(topic);
+  free(body);
+  if (!res.done) return wg_trap_new(WG_TRAP_HOST, "wasmcloud:messaging: publish did not complete");
+  if (res.http) return str_err(r, res.msg);
+  *r = (wg_cval){.kind = WG_CVAL_RESULT, .of.var = {0, NULL}};
+  return NULL;
+}
+
+/* consumer.request: func(subject: string, body: list<u8>, timeout-ms: u32) -> result<broker-message, string> */
+static wg_trap *wc_request(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)env, (void)a, (void)na, (void)nr;
+  return str_err(r, "request-reply is not supported: Dapr pub/sub has no replies");
+}
+
 /* ---------------------------------------------------------------- definitions */
 
 static const struct {
@@ -428,6 +485,8 @@ static const struct {
     {"types", "[method]message.set-metadata", msg_set_meta},
     {"types", "[method]message.remove-metadata", msg_remove_meta},
     {"producer", "send", producer_send},
+    {NULL, "publish", wc_publish},
+    {NULL, "request", wc_request},
 };
 
 static void host_free(void *env) {
@@ -450,7 +509,8 @@ bool wgg_p2_messaging_define(wg_component_linker *l, wgg_api *api, wgg_err *err)
   ok = ok && wg_component_linker_define_resource(l, "wasi:messaging/types" MSG_V, "client", NULL, NULL, &h->client, &e) &&
        wg_component_linker_define_resource(l, "wasi:messaging/types" MSG_V, "message", msg_dtor, h, &h->message, &e);
   for (size_t i = 1; ok && i < sizeof fns / sizeof *fns; i++) {
-    snprintf(iface, sizeof iface, "wasi:messaging/%s%s", fns[i].iface, MSG_V);
+    if (fns[i].iface) snprintf(iface, sizeof iface, "wasi:messaging/%s%s", fns[i].iface, MSG_V);
+    else snprintf(iface, sizeof iface, "wasmcloud:messaging/consumer@0.2.0");
     ok = wg_component_linker_define_func(l, iface, fns[i].name, fns[i].fn, h, NULL, &e);
   }
   if (!ok) {

@@ -224,9 +224,16 @@ def main():
         "metadata: cloudevent.type=com.example.greeting", "data: hello events", "topic: none", "send orders: ok",
         "send raw: ok", "send forbidden: error permission-denied: topic forbidden is not allowed for app id kvapp",
         "send : error other: topic is empty in pubsub bus",
-        "send orders: error other: failed deserializing metadata: invalid ttlInSeconds 'soon'", "disconnect: ok"])
+        "send orders: error other: failed deserializing metadata: invalid ttlInSeconds 'soon'",
+        "wasmcloud publish orders: ok",
+        "wasmcloud publish forbidden: error topic forbidden is not allowed for app id kvapp",
+        "wasmcloud request: error request-reply is not supported: Dapr pub/sub has no replies", "disconnect: ok"])
     orders = redis.cmd("XRANGE", "orders", "-", "+")
-    check(len(orders) == 1, f"one event on orders: {orders!r}")
+    check(len(orders) == 2, f"two events on orders: {orders!r}")
+    if len(orders) == 2:
+        ce = json.loads(orders[1][1][1])  # wasmcloud:messaging's publish: Dapr's default content type
+        for k, v in {"source": "kvapp", "datacontenttype": "text/plain", "topic": "orders", "data": "from wasmcloud"}.items():
+            check(ce.get(k) == v, f"wasmcloud CloudEvent {k}: {ce.get(k)!r}, want {v!r}")
     if orders:
         ce = json.loads(orders[0][1][1])
         for k, v in {"source": "kvapp", "type": "com.example.greeting", "datacontenttype": "text/plain",

@@ -33,6 +33,11 @@ IMPORT(TYPES, "[method]message.data") void data(int32_t m, void *ret);
 IMPORT(TYPES, "[method]message.topic") void topic(int32_t m, void *ret);
 IMPORT(TYPES, "[resource-drop]message") void message_drop(int32_t m);
 IMPORT("wasi:messaging/producer@0.2.0-draft", "send") void send_(int32_t c, const char *t, size_t tn, int32_t m, void *ret);
+/* wasmcloud:messaging@0.2.0: broker-message = record { subject, body, reply-to: option<string> }, flattened */
+IMPORT("wasmcloud:messaging/consumer@0.2.0", "publish")
+void wc_publish(const char *s, size_t sn, const void *b, size_t bn, int32_t has_reply, const char *r, size_t rn, void *ret);
+IMPORT("wasmcloud:messaging/consumer@0.2.0", "request")
+void wc_request(const char *s, size_t sn, const void *b, size_t bn, uint32_t timeout_ms, void *ret);
 
 static _Alignas(8) uint8_t ret[16];
 static uint32_t u32(size_t off) { uint32_t v; memcpy(&v, ret + off, 4); return v; }
@@ -93,6 +98,13 @@ int main(int argc, char **argv) {
   send(c, "orders", "z", "ttlInSeconds", "soon");
   int32_t unsent = message_new("never", 5);
   message_drop(unsent);
+  /* wasmcloud:messaging: result<_, string> (the string at 4, 8) */
+  wc_publish("orders", 6, "from wasmcloud", 14, 1, "inbox", 5, ret);
+  printf("wasmcloud publish orders: %s%.*s\n", ret[0] ? "error " : "ok", ret[0] ? (int)u32(8) : 0, ret[0] ? ptr(4) : "");
+  wc_publish("forbidden", 9, "x", 1, 0, NULL, 0, ret);
+  printf("wasmcloud publish forbidden: %s%.*s\n", ret[0] ? "error " : "ok", ret[0] ? (int)u32(8) : 0, ret[0] ? ptr(4) : "");
+  wc_request("orders", 6, "?", 1, 1000, ret);
+  printf("wasmcloud request: %s%.*s\n", ret[0] ? "error " : "ok", ret[0] ? (int)u32(8) : 0, ret[0] ? ptr(4) : "");
   disconnect_(c, ret);
   result("disconnect");
   client_drop(c);
