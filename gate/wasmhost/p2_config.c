@@ -19,6 +19,7 @@
 #include "api/api.h"
 #include "components/configuration/configuration.h"
 #include "wasmhost/p2_cloud.h"
+#include "wasmhost/p2_cloud_internal.h"
 
 typedef struct cfg_host {
   wgg_api *api;
@@ -78,6 +79,8 @@ static int read_items(cfg_host *h, const char *const *keys, size_t n, wgg_conf_i
 /* get: func(key: string) -> result<option<string>, error> */
 static wg_trap *cfg_get(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "s", "wasi:config", "store.get");
+  if (bad_) return bad_;
   cfg_host *h = env;
   char msg[700];
   size_t n = a[0].of.str.len;
@@ -116,6 +119,8 @@ static int by_key(const void *x, const void *y) {
 /* get-all: func() -> result<list<tuple<string, string>>, error>, in key order */
 static wg_trap *cfg_get_all(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)a, (void)na, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "", "wasi:config", "store.get-all");
+  if (bad_) return bad_;
   cfg_host *h = env;
   char msg[700];
   wgg_conf_items items = {0};

@@ -29,6 +29,7 @@
 #include "api/state_internal.h"
 #include "components/state/query.h"
 #include "wasmhost/p2_cloud.h"
+#include "wasmhost/p2_cloud_internal.h"
 
 #define KV_PAGE 1000       /* keys per list-keys answer */
 #define KV_RETRIES 100     /* increment attempts against concurrent writers */
@@ -195,6 +196,8 @@ static int st_apply(wgg_store_entry *se, const wgg_state_op *ops, size_t n, wgg_
 /* open: func(identifier: string) -> result<bucket, error> */
 static wg_trap *kv_open(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "s", "wasi:keyvalue", "store.open");
+  if (bad_) return bad_;
   kv_ver *v = env;
   wgg_api *api = v->h->api;
   for (size_t i = 0; i < api->n_stores; i++) {
@@ -210,6 +213,8 @@ static wg_trap *kv_open(void *env, const wg_cval *a, size_t na, wg_cval *r, size
 /* [method]bucket.get: func(key: string) -> result<option<list<u8>>, error> */
 static wg_trap *kv_get(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "hs", "wasi:keyvalue", "store.[method]bucket.get");
+  if (bad_) return bad_;
   kv_ver *v = env;
   BUCKET(v, a[0], se);
   KEY(v->h, a[1], key, r);
@@ -226,6 +231,8 @@ static wg_trap *kv_get(void *env, const wg_cval *a, size_t na, wg_cval *r, size_
 /* [method]bucket.exists: func(key: string) -> result<bool, error> */
 static wg_trap *kv_exists(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "hs", "wasi:keyvalue", "store.[method]bucket.exists");
+  if (bad_) return bad_;
   kv_ver *v = env;
   BUCKET(v, a[0], se);
   KEY(v->h, a[1], key, r);
@@ -242,6 +249,8 @@ static wg_trap *kv_exists(void *env, const wg_cval *a, size_t na, wg_cval *r, si
 /* [method]bucket.set: func(key: string, value: list<u8>) -> result<_, error> */
 static wg_trap *kv_set(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "hsl", "wasi:keyvalue", "store.[method]bucket.set");
+  if (bad_) return bad_;
   kv_ver *v = env;
   BUCKET(v, a[0], se);
   KEY(v->h, a[1], key, r);
@@ -262,6 +271,8 @@ static wg_trap *kv_set(void *env, const wg_cval *a, size_t na, wg_cval *r, size_
 /* [method]bucket.delete: func(key: string) -> result<_, error> (absent keys are fine) */
 static wg_trap *kv_delete(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "hs", "wasi:keyvalue", "store.[method]bucket.delete");
+  if (bad_) return bad_;
   kv_ver *v = env;
   BUCKET(v, a[0], se);
   KEY(v->h, a[1], key, r);
@@ -281,6 +292,8 @@ static int cmp_str(const void *x, const void *y) { return strcmp(*(char *const *
  * item is read): stores without one (state.redis) answer other(...). */
 static wg_trap *kv_list_keys(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, ((kv_ver *)env)->draft2 ? "hC" : "hc", "wasi:keyvalue", "store.[method]bucket.list-keys");
+  if (bad_) return bad_;
   kv_ver *v = env;
   BUCKET(v, a[0], se);
   uint64_t off = 0;
@@ -374,6 +387,8 @@ done:
  * with the ETag read (first-write when absent), again on a mismatch. */
 static wg_trap *kv_increment(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, ((kv_ver *)env)->draft2 ? "hsi" : "hsu", "wasi:keyvalue", "atomics.increment");
+  if (bad_) return bad_;
   kv_ver *v = env;
   BUCKET(v, a[0], se);
   KEY(v->h, a[1], key, r);
@@ -497,6 +512,8 @@ static uint32_t cas_read(kv_host *h, size_t store, char *key, char *m, size_t ca
 /* [static]cas.new: func(bucket: borrow<bucket>, key: string) -> result<cas, error> */
 static wg_trap *cas_new(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "hs", "wasi:keyvalue", "atomics.[static]cas.new");
+  if (bad_) return bad_;
   kv_ver *v = env;
   BUCKET(v, a[0], se);
   KEY(v->h, a[1], key, r);
@@ -514,11 +531,13 @@ static wg_trap *cas_new(void *env, const wg_cval *a, size_t na, wg_cval *r, size
 /* [method]cas.current: func() -> result<option<list<u8>>, error>: the value read by new */
 static wg_trap *cas_current(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "h", "wasi:keyvalue", "atomics.[method]cas.current");
+  if (bad_) return bad_;
   kv_ver *v = env;
   kv_host *h = v->h;
   uint32_t rep = a[0].of.handle.rep;
   pthread_mutex_lock(&h->mu);
-  kv_cas *c = rep && rep <= h->ncas && h->cas[rep - 1].used ? &h->cas[rep - 1] : NULL;
+  kv_cas *c = a[0].of.handle.type == v->cas && rep && rep <= h->ncas && h->cas[rep - 1].used ? &h->cas[rep - 1] : NULL;
   wg_cval *o = c ? opt_bytes(c->found, c->value, c->len) : NULL;
   pthread_mutex_unlock(&h->mu);
   if (!c) return wg_trap_new(WG_TRAP_HOST, "wasi:keyvalue: unknown cas handle");
@@ -530,12 +549,14 @@ static wg_trap *cas_current(void *env, const wg_cval *a, size_t na, wg_cval *r, 
  * the host's again (an own argument): freed, or reused for cas-failed. */
 static wg_trap *cas_swap(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "hl", "wasi:keyvalue", "atomics.swap");
+  if (bad_) return bad_;
   kv_ver *v = env;
   kv_host *h = v->h;
   uint32_t rep = a[0].of.handle.rep;
   pthread_mutex_lock(&h->mu);
   kv_cas c = {0};
-  if (rep && rep <= h->ncas && h->cas[rep - 1].used) {
+  if (a[0].of.handle.type == v->cas && rep && rep <= h->ncas && h->cas[rep - 1].used) {
     c = h->cas[rep - 1];
     memset(&h->cas[rep - 1], 0, sizeof c);
   }
@@ -598,6 +619,8 @@ static wg_trap *cas_swap(void *env, const wg_cval *a, size_t na, wg_cval *r, siz
 /* get-many: func(bucket: borrow<bucket>, keys: list<string>) -> result<list<option<tuple<string, list<u8>>>>, error> */
 static wg_trap *kv_get_many(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "hS", "wasi:keyvalue", "batch.get-many");
+  if (bad_) return bad_;
   kv_ver *v = env;
   BUCKET(v, a[0], se);
   size_t n = a[1].of.seq.len;
@@ -694,12 +717,16 @@ static wg_trap *kv_write_many(kv_ver *v, const wg_cval *a, wg_cval *r, bool del)
 /* set-many: func(bucket: borrow<bucket>, key-values: list<tuple<string, list<u8>>>) -> result<_, error> */
 static wg_trap *kv_set_many(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "hP", "wasi:keyvalue", "batch.set-many");
+  if (bad_) return bad_;
   return kv_write_many(env, a, r, false);
 }
 
 /* delete-many: func(bucket: borrow<bucket>, keys: list<string>) -> result<_, error> */
 static wg_trap *kv_delete_many(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "hS", "wasi:keyvalue", "batch.delete-many");
+  if (bad_) return bad_;
   return kv_write_many(env, a, r, true);
 }
 

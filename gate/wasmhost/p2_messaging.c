@@ -35,6 +35,7 @@
 #include "api/api.h"
 #include "api/calls.h"
 #include "wasmhost/p2_cloud.h"
+#include "wasmhost/p2_cloud_internal.h"
 
 #define MSG_V "@0.2.0-draft"
 #define MSG_MAX 65536 /* live messages per linker */
@@ -107,7 +108,7 @@ static void msg_dtor(void *env, uint32_t rep) {
 static msg *msg_get(msg_host *h, const wg_cval *v) {
   pthread_mutex_lock(&h->mu);
   uint32_t rep = v->of.handle.rep;
-  if (rep && rep <= h->nmsgs && h->msgs[rep - 1].used) return &h->msgs[rep - 1];
+  if (v->of.handle.type == h->message && rep && rep <= h->nmsgs && h->msgs[rep - 1].used) return &h->msgs[rep - 1];
   pthread_mutex_unlock(&h->mu);
   return NULL;
 }
@@ -138,6 +139,8 @@ static char *dup_str(const wg_cval *s) {
 /* [static]client.connect: func(name: string) -> result<client, error> */
 static wg_trap *client_connect(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "s", "wasi:messaging", "types.[static]client.connect");
+  if (bad_) return bad_;
   msg_host *h = env;
   for (size_t i = 0; i < h->api->n_pubsubs; i++) {
     const char *name = h->api->pubsubs[i].comp->name;
@@ -157,6 +160,8 @@ static wg_trap *client_connect(void *env, const wg_cval *a, size_t na, wg_cval *
 /* [method]client.disconnect: func() -> result<_, error>: nothing to close */
 static wg_trap *client_disconnect(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)env, (void)a, (void)na, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "h", "wasi:messaging", "types.[method]client.disconnect");
+  if (bad_) return bad_;
   *r = (wg_cval){.kind = WG_CVAL_RESULT, .of.var = {0, NULL}};
   return NULL;
 }
@@ -166,6 +171,8 @@ static wg_trap *client_disconnect(void *env, const wg_cval *a, size_t na, wg_cva
 /* [constructor]message: func(data: list<u8>) -> message */
 static wg_trap *msg_new(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "l", "wasi:messaging", "types.[constructor]message");
+  if (bad_) return bad_;
   msg_host *h = env;
   size_t n;
   char *data = dup_bytes(&a[0], &n);
@@ -193,6 +200,8 @@ static wg_trap *msg_new(void *env, const wg_cval *a, size_t na, wg_cval *r, size
 /* [method]message.topic: func() -> option<topic>: none for a message made here */
 static wg_trap *msg_topic(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "h", "wasi:messaging", "types.[method]message.topic");
+  if (bad_) return bad_;
   msg *m = msg_get(env, &a[0]);
   if (!m) return unknown();
   done(env);
@@ -203,6 +212,8 @@ static wg_trap *msg_topic(void *env, const wg_cval *a, size_t na, wg_cval *r, si
 /* [method]message.content-type: func() -> option<string> */
 static wg_trap *msg_ctype(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "h", "wasi:messaging", "types.[method]message.content-type");
+  if (bad_) return bad_;
   msg *m = msg_get(env, &a[0]);
   if (!m) return unknown();
   wg_cval *s = m->ctype ? str_(m->ctype, strlen(m->ctype)) : NULL;
@@ -216,6 +227,8 @@ static wg_trap *msg_ctype(void *env, const wg_cval *a, size_t na, wg_cval *r, si
 /* [method]message.set-content-type: func(content-type: string) */
 static wg_trap *msg_set_ctype(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)r, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "hs", "wasi:messaging", "types.[method]message.set-content-type");
+  if (bad_) return bad_;
   char *s = dup_str(&a[1]);
   if (!s) return oom();
   msg *m = msg_get(env, &a[0]);
@@ -232,6 +245,8 @@ static wg_trap *msg_set_ctype(void *env, const wg_cval *a, size_t na, wg_cval *r
 /* [method]message.data: func() -> list<u8> */
 static wg_trap *msg_data(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "h", "wasi:messaging", "types.[method]message.data");
+  if (bad_) return bad_;
   msg *m = msg_get(env, &a[0]);
   if (!m) return unknown();
   wg_cval *l = wg_cval_array(m->len ? m->len : 1);
@@ -247,6 +262,8 @@ static wg_trap *msg_data(void *env, const wg_cval *a, size_t na, wg_cval *r, siz
 /* [method]message.set-data: func(data: list<u8>) */
 static wg_trap *msg_set_data(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)r, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "hl", "wasi:messaging", "types.[method]message.set-data");
+  if (bad_) return bad_;
   size_t n;
   char *d = dup_bytes(&a[1], &n);
   if (!d) return oom();
@@ -265,6 +282,8 @@ static wg_trap *msg_set_data(void *env, const wg_cval *a, size_t na, wg_cval *r,
 /* [method]message.metadata: func() -> option<metadata> (none when empty) */
 static wg_trap *msg_metadata(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "h", "wasi:messaging", "types.[method]message.metadata");
+  if (bad_) return bad_;
   msg *m = msg_get(env, &a[0]);
   if (!m) return unknown();
   wg_cval *list = NULL;
@@ -326,6 +345,8 @@ static bool meta_put(msg *m, const wg_cval *k, const wg_cval *v) {
 /* [method]message.add-metadata: func(key: string, value: string) */
 static wg_trap *msg_add_meta(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)r, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "hss", "wasi:messaging", "types.[method]message.add-metadata");
+  if (bad_) return bad_;
   msg *m = msg_get(env, &a[0]);
   if (!m) return unknown();
   bool ok = meta_put(m, &a[1], &a[2]);
@@ -336,6 +357,8 @@ static wg_trap *msg_add_meta(void *env, const wg_cval *a, size_t na, wg_cval *r,
 /* [method]message.set-metadata: func(meta: metadata) */
 static wg_trap *msg_set_meta(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)r, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "hM", "wasi:messaging", "types.[method]message.set-metadata");
+  if (bad_) return bad_;
   msg *m = msg_get(env, &a[0]);
   if (!m) return unknown();
   while (m->nmeta) meta_remove(m, m->meta[0], strlen(m->meta[0]));
@@ -349,6 +372,8 @@ static wg_trap *msg_set_meta(void *env, const wg_cval *a, size_t na, wg_cval *r,
 /* [method]message.remove-metadata: func(key: string) */
 static wg_trap *msg_remove_meta(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)r, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "hs", "wasi:messaging", "types.[method]message.remove-metadata");
+  if (bad_) return bad_;
   msg *m = msg_get(env, &a[0]);
   if (!m) return unknown();
   meta_remove(m, a[1].of.str.ptr, a[1].of.str.len);
@@ -377,6 +402,8 @@ static void sent(void *user, const wgg_api_status *st) {
  * The message is the host's again (an own argument) and is freed. */
 static wg_trap *producer_send(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "hsh", "wasi:messaging", "producer.send");
+  if (bad_) return bad_;
   msg_host *h = env;
   uint32_t crep = a[0].of.handle.rep;
   if (a[0].of.handle.type != h->client || !crep || crep > h->api->n_pubsubs)
@@ -428,6 +455,8 @@ static wg_trap *str_err(wg_cval *r, const char *m) {
 /* consumer.publish: func(msg: broker-message) -> result<_, string> */
 static wg_trap *wc_publish(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "r", "wasmcloud:messaging", "consumer.publish");
+  if (bad_) return bad_;
   msg_host *h = env;
   const wgg_pubsub_entry *ps = NULL;
   for (size_t i = 0; i < h->api->n_pubsubs && !ps; i++)
@@ -463,6 +492,8 @@ static wg_trap *wc_publish(void *env, const wg_cval *a, size_t na, wg_cval *r, s
 /* consumer.request: func(subject: string, body: list<u8>, timeout-ms: u32) -> result<broker-message, string> */
 static wg_trap *wc_request(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)env, (void)a, (void)na, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "sln", "wasmcloud:messaging", "consumer.request");
+  if (bad_) return bad_;
   return str_err(r, "request-reply is not supported: Dapr pub/sub has no replies");
 }
 

@@ -44,7 +44,8 @@ def build(version):
     """kv_guest.c as a command component for `version` (draft | draft2), or
     msg_guest.c for `messaging`."""
     os.makedirs(OUT, exist_ok=True)
-    src, world = ("msg_guest.c", "msg-draft") if version == "messaging" else ("kv_guest.c", f"kv-{version}")
+    src, world = {"messaging": ("msg_guest.c", "msg-draft"), "hostile": ("hostile_guest.c", "kv-hostile")}.get(
+        version, ("kv_guest.c", f"kv-{version}"))
     core, emb, comp = (os.path.join(OUT, f"{version}{s}.wasm") for s in ("", ".embed", ".component"))
     shim = next((p for p in (os.path.join(NM, "@bytecodealliance", d, "dist", "nodejs", "filesystem.js")
                              for d in ("jco-transpile/node_modules/@bytecodealliance/preview2-shim", "preview2-shim"))
@@ -142,8 +143,9 @@ def main():
         skip("jco not installed (scripts/deps.sh installs scripts/npm)")
     if not Redis.BIN:
         skip("redis-server not installed")
-    with concurrent.futures.ThreadPoolExecutor(3) as pool:  # three node processes side by side
-        comps = dict(zip(("draft", "draft2", "messaging"), pool.map(build, ("draft", "draft2", "messaging"))))
+    kinds = ("draft", "draft2", "messaging", "hostile")
+    with concurrent.futures.ThreadPoolExecutor(len(kinds)) as pool:  # the node processes side by side
+        comps = dict(zip(kinds, pool.map(build, kinds)))
 
     TMP = tempfile.mkdtemp(prefix="wgg-p2kv-")
     RES = os.path.join(TMP, "resources")
@@ -215,6 +217,12 @@ def main():
     rc, out, err = run(comps["draft"], "mem", config_store="nope")
     check("config greeting: error upstream: configuration store nope is not found\n" in out, f"config nope: {out[-400:]!r}")
     check("config all: error upstream: configuration store nope is not found\n" in out, f"config nope: {out[-400:]!r}")
+
+    # a component that imports bucket.get with a u64 key: the call traps, the host reads no string
+    rc, out, err = run(comps["hostile"])
+    check(rc == 3 and out == "open mem: ok\n" and
+          "trap: wasi:keyvalue: `store.[method]bucket.get` is imported with the wrong type" in err,
+          f"hostile import: exit {rc}, {out!r}, {err[-400:]!r}")
 
     # wasi:messaging@0.2.0-draft: publish through the pub/sub component, as POST /v1.0/publish does
     rc, out, err = run(comps["messaging"], "bus")
