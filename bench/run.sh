@@ -64,6 +64,8 @@ echo "per request (bench/per_request.sh): allocations and system calls per healt
 "$root/bench/per_request.sh" "$build" || status=1
 echo "state.redis (bench/state_redis.sh): get/save, and gets on a Redis 100 ms late (BENCH_BASELINE: a second wasmgate side by side)"
 "$root/bench/state_redis.sh" "$build" ${BENCH_BASELINE:+"$BENCH_BASELINE"} || status=1
+echo "wasi:keyvalue (bench/p2_keyvalue.sh): a component's bucket.get vs GET /v1.0/state over HTTP"
+"$root/bench/p2_keyvalue.sh" "$build" || status=1
 "$root/bench/mesh.sh" "$build" || status=1
 "$root/bench/grpc.sh" "$build" || status=1
 "$root/bench/grpc_app.sh" "$build" || status=1

@@ -4,16 +4,20 @@
  * (arguments, --env, --stdin, --dir, --strict-sandbox) and store limits
  * (--fuel, --timeout, --max-memory) as a preview1 module. The WASI 0.2
  * interfaces come from wasi/src/p2_*.c; imports nothing defines are
- * accepted and trap when called ("unimplemented import `i#f`").
+ * accepted and trap when called ("unimplemented import `i#f`"). With
+ * --resources-path, wasi:keyvalue, wasi:config and wasi:messaging are
+ * served by those Dapr components (gate/wasmhost/p2_cloud_run.c).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "wasmgate_component.h"
+#include "wggate.h"
 #include "wgwasi.h"
 
-int wg_cli_run_component(const char *path, const uint8_t *bytes, size_t len, wg_wasi *w, wg_store *store) {
+int wg_cli_run_component(const char *path, const uint8_t *bytes, size_t len, wg_wasi *w, wg_store *store,
+                         const char *app_id, const char *const *resources, size_t n_resources) {
   wg_error *e = NULL;
   wg_trap *trap = NULL;
   int status = 1;
@@ -25,8 +29,14 @@ int wg_cli_run_component(const char *path, const uint8_t *bytes, size_t len, wg_
     return 1;
   }
   wg_component_linker *l = wg_component_linker_new();
+  wgg_cloud *cloud = NULL;
+  wgg_err ge;
   if (!l || !wg_wasi_p2_define(w, l, err, sizeof err)) {
     fprintf(stderr, "wasmgate wasm run: %s\n", l ? err : "out of memory");
+    goto done;
+  }
+  if (n_resources && (!(cloud = wgg_cloud_new(app_id, resources, n_resources, &ge)) || wgg_cloud_define(cloud, l, &ge))) {
+    fprintf(stderr, "wasmgate wasm run: %s\n", ge.msg);
     goto done;
   }
   wg_component_linker_allow_unknown_imports(l, true);
@@ -61,6 +71,7 @@ done:
   fflush(stdout);
   wg_store_delete(store);
   wg_component_linker_delete(l);
+  wgg_cloud_free(cloud);
   wg_component_delete(c);
   return status;
 }

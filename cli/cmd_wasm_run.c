@@ -48,7 +48,10 @@ static int usage(FILE *out, int status) {
           "                       ARGS parsed by its parameter types (v128: 0x + up to\n"
           "                       32 hex digits); print its results\n"
           "  --preload NAME=FILE  instantiate FILE first (with the same WASI) and satisfy\n"
-          "                       imports from module NAME with its exports; repeatable\n");
+          "                       imports from module NAME with its exports; repeatable\n"
+          "  --resources-path DIR a component's wasi:keyvalue, wasi:config and wasi:messaging\n"
+          "                       are served by the Dapr components of DIR; repeatable\n"
+          "  --app-id ID          the app ID they are loaded for (scopes, key prefix)\n");
   return status;
 }
 
@@ -188,6 +191,8 @@ int wg_cmd_wasm_run(int argc, char **argv) {
   int npreload = 0;
   wg_wasi_preopen preopens[64];
   const char *envs[256];
+  const char *resources[16], *app_id = "";
+  size_t nres = 0;
   int npre = 0, nenv = 0, i = 1;
   const char *stdin_file = NULL, *invoke = NULL;
   long long fuel = -1, timeout_ms = -1;
@@ -229,6 +234,11 @@ int wg_cmd_wasm_run(int argc, char **argv) {
       if (!strcmp(v, "interp")) tier = WG_TIER_INTERP;
       else if (!strcmp(v, "jit")) tier = WG_TIER_JIT;
       else return fprintf(stderr, "wasmgate wasm run: bad --tier '%s' (interp or jit)\n", v), 2;
+    } else if (!strcmp(o, "--resources-path")) {
+      if (nres == 16) return fprintf(stderr, "wasmgate wasm run: too many --resources-path\n"), 2;
+      resources[nres++] = v;
+    } else if (!strcmp(o, "--app-id")) {
+      app_id = v;
     } else if (!strcmp(o, "--invoke")) {
       invoke = v;
     } else if (!strcmp(o, "--preload")) {
@@ -264,6 +274,10 @@ int wg_cmd_wasm_run(int argc, char **argv) {
   }
   wg_error *e = NULL;
   bool is_component = wg_binary_kind_of(bytes, len) == WG_BINARY_COMPONENT;
+  if (!is_component && nres) {
+    fprintf(stderr, "wasmgate wasm run: --resources-path serves components (the WASI cloud interfaces), and %s is a module\n", path);
+    goto done;
+  }
   if (!is_component && !(m = wg_module_new(bytes, len, &e))) {
     fprintf(stderr, "%s:0x%zx: %s\n", path, wg_error_offset(e), wg_error_message(e));
     wg_error_delete(e);
@@ -284,7 +298,7 @@ int wg_cmd_wasm_run(int argc, char **argv) {
       wg_store_set_deadline(store, (uint64_t)(timeout_ms + TICK_MS - 1) / TICK_MS + 1);
       ticking = pthread_create(&th, NULL, tick, &tk) == 0;
     }
-    status = wg_cli_run_component(path, bytes, len, w, store);
+    status = wg_cli_run_component(path, bytes, len, w, store, app_id, resources, nres);
     store = NULL; /* deleted by wg_cli_run_component */
     goto done;
   }

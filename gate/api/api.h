@@ -221,8 +221,10 @@ char *wgg_query_get(const char *query, const char *name);
 json_t *wgg_query_metadata(const char *query);
 
 /* Runs job on the libuv thread pool when blocking, else inline; then runs
- * done(job) on loop. Returns 0, or -1 when the work could not be queued
- * (done is not called then). */
+ * done(job) on loop. With loop NULL (a caller with no loop: the synchronous
+ * host functions of components, wasmhost/p2_cloud.h) both run inline on the
+ * calling thread, blocking it for the work. Returns 0, or -1 when the work
+ * could not be queued (done is not called then). */
 int wgg_api_submit(uv_loop_t *loop, bool blocking, void *job, void (*work)(void *), void (*done)(void *));
 
 /* wgg_api_submit for a state store: a blocking store's calls run in order on

@@ -150,7 +150,7 @@ static void work_done(uv_work_t *w, int status) {
 }
 
 int wgg_api_submit(uv_loop_t *loop, bool blocking, void *job, void (*fn)(void *), void (*done)(void *)) {
-  if (!blocking) {
+  if (!blocking || !loop) {
     fn(job);
     done(job);
     return 0;

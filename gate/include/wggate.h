@@ -87,6 +87,22 @@ void wgg_options_init(wgg_options *o);
  * bad option). */
 int wgg_run(const wgg_options *o, wgg_err *err);
 
+/* The WASI cloud interfaces for a component run outside the sidecar
+ * (`wasmgate wasm run --resources-path`; wasmhost/p2_cloud_run.c,
+ * docs/components.md "The cloud interfaces"): the components of the
+ * resources folders `paths`, loaded as app ID `app_id`'s sidecar would load
+ * them (scopes applied), serve wasi:keyvalue (state stores), wasi:config
+ * (the only configuration store) and the wasi:messaging producer (pub/sub).
+ * wgg_cloud_new returns the context (wgg_cloud_free; strings are copied) or
+ * NULL with err (a component that fails to load, with its file and line).
+ * wgg_cloud_define adds the interfaces to a component linker (0, or -1 with
+ * err); the context must outlive the linker. */
+typedef struct wgg_cloud wgg_cloud;
+struct wg_component_linker;
+wgg_cloud *wgg_cloud_new(const char *app_id, const char *const *paths, size_t n_paths, wgg_err *err);
+int wgg_cloud_define(wgg_cloud *c, struct wg_component_linker *l, wgg_err *err);
+void wgg_cloud_free(wgg_cloud *c);
+
 /* Parses a Kubernetes-style quantity as daprd's --max-body-size does:
  * "4Mi", "4096", "10k", "1Gi", "2M" (binary Ki/Mi/Gi/Ti, decimal k/M/G/T).
  * Returns 0 and *out in bytes, or -1 with err filled. */

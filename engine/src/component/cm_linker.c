@@ -204,6 +204,13 @@ static bool resolve_func(const wg_component_linker *l, cm_rt *rt, const char *in
 
 static bool resolve_resource(const wg_component_linker *l, cm_rt *rt, const char *inst, const char *name,
                              const cm_type *t, void **val, wg_error **err) {
+  /* a type an earlier import already bound (an instance's `use` of another's
+   * resource: `(export "bucket" (type (eq N)))`) is that same resource */
+  for (uint32_t i = rt->nviews; i-- > 0;)
+    if (rt->views[i].type == cm_root(t)) {
+      *val = rt->views[i].res;
+      return true;
+    }
   const lk_item *it = lookup(l, inst, name, true);
   if (!it && !l->allow_unknown)
     return lk_err(err, WG_ERROR_INVALID,

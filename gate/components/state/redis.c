@@ -227,8 +227,7 @@ static int build_write(const rstore *st, const wgg_state_op *ops, size_t n, warg
     a[2] = ops[i].is_delete ? "" : ops[i].value;
     a[3] = ops[i].first_write ? "1" : "0";
     a[4] = nums[i];
-    for (int k = 0; k < 5; k++) l[k] = strlen(a[k]);
-    if (!ops[i].is_delete) l[2] = ops[i].value_len;
+    for (int k = 0; k < 5; k++) l[k] = k == 2 && !ops[i].is_delete ? ops[i].value_len : strlen(a[k]); /* value: bytes */
   }
   for (size_t i = 0; i < 3 + n; i++) lens[i] = strlen(argv[i]);
   return WGG_ST_OK;

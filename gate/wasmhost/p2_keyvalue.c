@@ -1,0 +1,803 @@
+/*
+ * p2_keyvalue.c: wasi:keyvalue for components, on Dapr state store
+ * components (p2_cloud.h; docs/components.md "The cloud interfaces").
+ *
+ * Two versions are served side by side, from our own transcription of the
+ * WIT of WebAssembly/wasi-keyvalue:
+ *   0.2.0-draft  (commit 219ea36; wasmtime, wasmCloud): store (open, bucket
+ *                get/set/delete/exists/list-keys with an option<u64>
+ *                cursor), atomics (increment u64), batch;
+ *   0.2.0-draft2 (commit 6630aef; Spin): the same with an option<string>
+ *                cursor, increment in s64, and the `cas` resource (new,
+ *                current, swap -> cas-error).
+ *
+ * A bucket's rep is its store's index in the app's wgg_api + 1 (stores never
+ * change once the api is built), so buckets need no host state. A cas
+ * holds the key, the value read and its ETag: swap writes with that ETag
+ * (first-write when the key did not exist), so a concurrent writer makes it
+ * fail with a fresh cas, as the WIT asks. increment is the same
+ * read-then-write-with-ETag loop, retried on a mismatch.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "api/state_internal.h"
+#include "components/state/query.h"
+#include "wasmhost/p2_cloud.h"
+#include "wasmhost/p2_cloud_internal.h"
+
+#define KV_PAGE 1000       /* keys per list-keys answer */
+#define KV_RETRIES 100     /* increment attempts against concurrent writers */
+#define KV_MAX_CAS 65536   /* live cas handles per linker */
+
+typedef struct kv_host kv_host;
+
+typedef struct kv_ver {
+  kv_host *h;
+  bool draft2;
+  const wg_component_resource_type *bucket, *cas;
+} kv_ver;
+
+typedef struct kv_cas {
+  bool used, found;
+  size_t store;
+  char *key; /* prefixed */
+  char *value, *etag;
+  size_t len;
+} kv_cas;
+
+struct kv_host {
+  wgg_api *api;
+  pthread_mutex_t mu; /* cas table: a linker may serve instances on several threads */
+  kv_cas *cas;
+  uint32_t ncas;
+  kv_ver v[2];
+};
+
+/* ---------------------------------------------------------------- values */
+
+static wg_trap *oom(void) { return wg_trap_new(WG_TRAP_RESOURCE, "out of memory"); }
+
+static wg_cval *box(wg_cval v) {
+  wg_cval *p = wg_cval_array(1);
+  if (p) *p = v;
+  return p;
+}
+
+/* error: variant { no-such-store, access-denied, other(string) } */
+enum { E_NO_SUCH_STORE, E_ACCESS_DENIED, E_OTHER };
+
+static wg_cval *kv_error(int kind, const char *msg) {
+  wg_cval *e = box((wg_cval){.kind = WG_CVAL_VARIANT, .of.var = {(uint32_t)kind, NULL}});
+  if (e && kind == E_OTHER) {
+    wg_cval *s = wg_cval_array(1);
+    if (!s || !wg_cval_string(s, msg, strlen(msg))) {
+      free(s);
+      free(e);
+      return NULL;
+    }
+    e->of.var.val = s;
+  }
+  return e;
+}
+
+/* r = result::ok(ok) (ok boxed, may be NULL for result<_, e>) */
+static wg_trap *ok_(wg_cval *r, wg_cval *ok) {
+  *r = (wg_cval){.kind = WG_CVAL_RESULT, .of.var = {0, ok}};
+  return NULL;
+}
+
+/* r = result::err(other(msg)) or another kind */
+static wg_trap *err_(wg_cval *r, int kind, const char *msg) {
+  wg_cval *e = kv_error(kind, msg);
+  if (!e) return oom();
+  *r = (wg_cval){.kind = WG_CVAL_RESULT, .of.var = {1, e}};
+  return NULL;
+}
+
+static wg_cval *bytes(const char *p, size_t n) {
+  wg_cval *l = box((wg_cval){.kind = WG_CVAL_LIST});
+  if (!l) return NULL;
+  if (!(l->of.seq.ptr = wg_cval_array(n ? n : 1))) {
+    free(l);
+    return NULL;
+  }
+  l->of.seq.len = n;
+  for (size_t i = 0; i < n; i++) l->of.seq.ptr[i] = (wg_cval){.kind = WG_CVAL_U8, .of.u = (uint8_t)p[i]};
+  return l;
+}
+
+/* option<list<u8>> of a read item */
+static wg_cval *opt_bytes(bool found, const char *p, size_t n) {
+  if (!found) return box((wg_cval){.kind = WG_CVAL_OPTION, .of.var = {0, NULL}});
+  wg_cval *b = bytes(p, n);
+  wg_cval *o = b ? box((wg_cval){.kind = WG_CVAL_OPTION, .of.var = {1, b}}) : NULL;
+  if (b && !o) {
+    wg_cval_free(b);
+    free(b);
+  }
+  return o;
+}
+
+/* A list<u8> argument as a malloc'd buffer (NULL on OOM). */
+static char *arg_bytes(const wg_cval *v, size_t *n) {
+  *n = v->of.seq.len;
+  char *b = malloc(*n ? *n : 1);
+  if (b)
+    for (size_t i = 0; i < *n; i++) b[i] = (char)v->of.seq.ptr[i].of.u;
+  return b;
+}
+
+/* The prefixed store key of a string argument, or NULL with msg set (an
+ * empty key, a key with "||" or a NUL byte: the state API's rules). */
+static char *arg_key(kv_host *h, const wg_cval *v, char *msg, size_t cap) {
+  const char *s = v->of.str.ptr;
+  size_t n = v->of.str.len;
+  if (!n) return snprintf(msg, cap, "\"key\" is a required field"), NULL;
+  if (memchr(s, 0, n)) return snprintf(msg, cap, "the key contains a NUL byte"), NULL;
+  char *k = malloc(n + 1);
+  if (!k) return snprintf(msg, cap, "out of memory"), NULL;
+  memcpy(k, s, n);
+  k[n] = '\0';
+  if (strstr(k, "||")) {
+    snprintf(msg, cap, "input key/keyPrefix '%.200s' can't contain '||'", k);
+    free(k);
+    return NULL;
+  }
+  char *p = wgg_state_prefixed(h->api, k);
+  free(k);
+  if (!p) snprintf(msg, cap, "out of memory");
+  return p;
+}
+
+/* The store of a bucket handle (own or borrow), or NULL. */
+static wgg_store_entry *bucket_of(kv_ver *v, const wg_cval *b) {
+  uint32_t rep = b->of.handle.rep;
+  if (b->of.handle.type != v->bucket || rep == 0 || rep > v->h->api->n_stores) return NULL;
+  return &v->h->api->stores[rep - 1];
+}
+
+/* Failure text of a store status. */
+static const char *st_msg(int st, const wgg_err *e) {
+  switch (st) {
+  case WGG_ST_ETAG_MISMATCH: return "etag mismatch";
+  case WGG_ST_ETAG_INVALID: return "invalid etag value";
+  default: return e->msg[0] ? e->msg : "state store failure";
+  }
+}
+
+static int st_get(wgg_store_entry *se, const char *key, wgg_state_got *got, wgg_err *e) {
+  memset(got, 0, sizeof *got);
+  e->msg[0] = '\0';
+  return se->store->ops->get(se->store, key, got, e);
+}
+
+static int st_apply(wgg_store_entry *se, const wgg_state_op *ops, size_t n, wgg_err *e) {
+  e->msg[0] = '\0';
+  return se->store->ops->apply(se->store, ops, n, e);
+}
+
+#define BUCKET(v, a, se)                                                        \
+  wgg_store_entry *se = bucket_of(v, &(a));                                     \
+  if (!se) return wg_trap_new(WG_TRAP_HOST, "wasi:keyvalue: unknown bucket handle")
+
+#define KEY(h, a, k, r)                                                         \
+  char msg_[300];                                                               \
+  char *k = arg_key(h, &(a), msg_, sizeof msg_);                                \
+  if (!k) return err_(r, E_OTHER, msg_)
+
+/* ---------------------------------------------------------------- store */
+
+/* open: func(identifier: string) -> result<bucket, error> */
+static wg_trap *kv_open(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)na, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "s", "wasi:keyvalue", "store.open");
+  if (bad_) return bad_;
+  kv_ver *v = env;
+  wgg_api *api = v->h->api;
+  for (size_t i = 0; i < api->n_stores; i++) {
+    const char *name = api->stores[i].comp->name;
+    if (strlen(name) == a[0].of.str.len && !memcmp(name, a[0].of.str.ptr, a[0].of.str.len)) {
+      wg_cval *b = box((wg_cval){.kind = WG_CVAL_OWN, .of.handle = {(uint32_t)i + 1, v->bucket}});
+      return b ? ok_(r, b) : oom();
+    }
+  }
+  return err_(r, E_NO_SUCH_STORE, NULL);
+}
+
+/* [method]bucket.get: func(key: string) -> result<option<list<u8>>, error> */
+static wg_trap *kv_get(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)na, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "hs", "wasi:keyvalue", "store.[method]bucket.get");
+  if (bad_) return bad_;
+  kv_ver *v = env;
+  BUCKET(v, a[0], se);
+  KEY(v->h, a[1], key, r);
+  wgg_state_got got;
+  wgg_err e;
+  int st = st_get(se, key, &got, &e);
+  free(key);
+  if (st != WGG_ST_OK) return err_(r, E_OTHER, st_msg(st, &e));
+  wg_cval *o = opt_bytes(got.found, got.value, got.value_len);
+  wgg_state_got_free(&got);
+  return o ? ok_(r, o) : oom();
+}
+
+/* [method]bucket.exists: func(key: string) -> result<bool, error> */
+static wg_trap *kv_exists(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)na, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "hs", "wasi:keyvalue", "store.[method]bucket.exists");
+  if (bad_) return bad_;
+  kv_ver *v = env;
+  BUCKET(v, a[0], se);
+  KEY(v->h, a[1], key, r);
+  wgg_state_got got;
+  wgg_err e;
+  int st = st_get(se, key, &got, &e);
+  free(key);
+  if (st != WGG_ST_OK) return err_(r, E_OTHER, st_msg(st, &e));
+  wg_cval *b = box((wg_cval){.kind = WG_CVAL_BOOL, .of.b = got.found});
+  wgg_state_got_free(&got);
+  return b ? ok_(r, b) : oom();
+}
+
+/* [method]bucket.set: func(key: string, value: list<u8>) -> result<_, error> */
+static wg_trap *kv_set(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)na, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "hsl", "wasi:keyvalue", "store.[method]bucket.set");
+  if (bad_) return bad_;
+  kv_ver *v = env;
+  BUCKET(v, a[0], se);
+  KEY(v->h, a[1], key, r);
+  size_t n;
+  char *val = arg_bytes(&a[2], &n);
+  if (!val) {
+    free(key);
+    return oom();
+  }
+  wgg_state_op op = {.key = key, .value = val, .value_len = n};
+  wgg_err e;
+  int st = st_apply(se, &op, 1, &e);
+  free(key);
+  free(val);
+  return st == WGG_ST_OK ? ok_(r, NULL) : err_(r, E_OTHER, st_msg(st, &e));
+}
+
+/* [method]bucket.delete: func(key: string) -> result<_, error> (absent keys are fine) */
+static wg_trap *kv_delete(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)na, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "hs", "wasi:keyvalue", "store.[method]bucket.delete");
+  if (bad_) return bad_;
+  kv_ver *v = env;
+  BUCKET(v, a[0], se);
+  KEY(v->h, a[1], key, r);
+  wgg_state_op op = {.is_delete = true, .key = key};
+  wgg_err e;
+  int st = st_apply(se, &op, 1, &e);
+  free(key);
+  return st == WGG_ST_OK ? ok_(r, NULL) : err_(r, E_OTHER, st_msg(st, &e));
+}
+
+static int cmp_str(const void *x, const void *y) { return strcmp(*(char *const *)x, *(char *const *)y); }
+
+/* [method]bucket.list-keys: func(cursor: option<u64> | option<string>) -> result<key-response, error>
+ * key-response = record { keys: list<string>, cursor: option<u64> | option<string> }.
+ * The app's keys (its prefix removed) in byte order, KV_PAGE per answer; the
+ * cursor is the offset of the next page. Through the store's query API (every
+ * item is read): stores without one (state.redis) answer other(...). */
+static wg_trap *kv_list_keys(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)na, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, ((kv_ver *)env)->draft2 ? "hC" : "hc", "wasi:keyvalue", "store.[method]bucket.list-keys");
+  if (bad_) return bad_;
+  kv_ver *v = env;
+  BUCKET(v, a[0], se);
+  uint64_t off = 0;
+  if (a[1].of.var.disc) {
+    const wg_cval *c = a[1].of.var.val;
+    if (!v->draft2) {
+      off = c->of.u;
+    } else {
+      char tmp[24];
+      size_t n = c->of.str.len;
+      char *end = NULL;
+      if (n && n < sizeof tmp) {
+        memcpy(tmp, c->of.str.ptr, n);
+        tmp[n] = '\0';
+        errno = 0;
+        off = strtoull(tmp, &end, 10);
+      }
+      if (!n || n >= sizeof tmp || *end || errno || tmp[0] < '0' || tmp[0] > '9')
+        return err_(r, E_OTHER, "invalid cursor");
+    }
+  }
+  if (!se->store->ops->query) {
+    char m[300];
+    snprintf(m, sizeof m, "state store %s (%s) cannot list keys: it has no query API", se->comp->name, se->comp->type);
+    return err_(r, E_OTHER, m);
+  }
+  wgg_query q = {0};
+  wgg_qresult res = {0};
+  wgg_err e = {{0}};
+  int st = se->store->ops->query(se->store, &q, &res, &e);
+  if (st != WGG_ST_OK) {
+    wgg_qresult_free(&res);
+    return err_(r, E_OTHER, st_msg(st, &e));
+  }
+  const char *app = v->h->api->opts->app_id ? v->h->api->opts->app_id : "";
+  size_t plen = *app ? strlen(app) + 2 : 0, nk = 0;
+  char **keys = malloc((res.n ? res.n : 1) * sizeof *keys);
+  if (!keys) {
+    wgg_qresult_free(&res);
+    return oom();
+  }
+  for (size_t i = 0; i < res.n; i++) {
+    const char *k = res.items[i].key;
+    if (plen && (strncmp(k, app, plen - 2) || strncmp(k + plen - 2, "||", 2))) continue;
+    keys[nk++] = (char *)k + plen;
+  }
+  qsort(keys, nk, sizeof *keys, cmp_str);
+  size_t from = off < nk ? (size_t)off : nk, to = nk - from > KV_PAGE ? from + KV_PAGE : nk;
+  wg_cval *rec = box((wg_cval){.kind = WG_CVAL_RECORD});
+  wg_trap *t = NULL;
+  if (!rec || !(rec->of.seq.ptr = wg_cval_array(2))) {
+    t = oom();
+    goto done;
+  }
+  rec->of.seq.len = 2;
+  wg_cval *list = &rec->of.seq.ptr[0], *cur = &rec->of.seq.ptr[1];
+  *list = (wg_cval){.kind = WG_CVAL_LIST};
+  *cur = (wg_cval){.kind = WG_CVAL_OPTION, .of.var = {0, NULL}};
+  if (!(list->of.seq.ptr = wg_cval_array(to - from ? to - from : 1))) {
+    t = oom();
+    goto done;
+  }
+  list->of.seq.len = to - from;
+  for (size_t i = from; i < to && !t; i++)
+    if (!wg_cval_string(&list->of.seq.ptr[i - from], keys[i], strlen(keys[i]))) t = oom();
+  if (!t && to < nk) {
+    char tmp[24];
+    snprintf(tmp, sizeof tmp, "%zu", to);
+    wg_cval *c = wg_cval_array(1);
+    if (!c) t = oom();
+    else if (v->draft2 ? !wg_cval_string(c, tmp, strlen(tmp)) : (*c = (wg_cval){.kind = WG_CVAL_U64, .of.u = to}, false))
+      free(c), t = oom();
+    else
+      *cur = (wg_cval){.kind = WG_CVAL_OPTION, .of.var = {1, c}};
+  }
+done:
+  free(keys);
+  wgg_qresult_free(&res);
+  if (t) {
+    if (rec) wg_cval_free(rec);
+    free(rec);
+    return t;
+  }
+  return ok_(r, rec);
+}
+
+/* ---------------------------------------------------------------- atomics */
+
+/* increment: func(bucket: borrow<bucket>, key: string, delta: u64 | s64) -> result<u64 | s64, error>.
+ * The stored value is a decimal integer (absent: 0); the new one is written
+ * with the ETag read (first-write when absent), again on a mismatch. */
+static wg_trap *kv_increment(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)na, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, ((kv_ver *)env)->draft2 ? "hsi" : "hsu", "wasi:keyvalue", "atomics.increment");
+  if (bad_) return bad_;
+  kv_ver *v = env;
+  BUCKET(v, a[0], se);
+  KEY(v->h, a[1], key, r);
+  char m[300] = "";
+  wg_cval *res = NULL;
+  for (int attempt = 0; attempt < KV_RETRIES && !res && !*m; attempt++) {
+    wgg_state_got got;
+    wgg_err e;
+    int st = st_get(se, key, &got, &e);
+    if (st != WGG_ST_OK) {
+      snprintf(m, sizeof m, "%s", st_msg(st, &e));
+      break;
+    }
+    char num[32] = "0";
+    if (got.found) {
+      size_t n = got.value_len < sizeof num - 1 ? got.value_len : sizeof num - 1;
+      memcpy(num, got.value, n);
+      num[n] = '\0';
+      if (got.value_len >= sizeof num) num[0] = 'x'; /* too long for a 64-bit integer */
+    }
+    char *end;
+    errno = 0;
+    uint64_t nu = 0;
+    int64_t ns = 0;
+    bool bad;
+    if (v->draft2) {
+      ns = strtoll(num, &end, 10);
+      bad = !*num || *end || errno || !((num[0] >= '0' && num[0] <= '9') || num[0] == '-');
+      int64_t d = a[2].of.s;
+      if (!bad && ((d > 0 && ns > INT64_MAX - d) || (d < 0 && ns < INT64_MIN - d))) {
+        snprintf(m, sizeof m, "increment overflows a signed 64-bit integer");
+        wgg_state_got_free(&got);
+        break;
+      }
+      ns += d;
+    } else {
+      nu = strtoull(num, &end, 10);
+      bad = !*num || *end || errno || num[0] < '0' || num[0] > '9';
+      if (!bad && nu > UINT64_MAX - a[2].of.u) {
+        snprintf(m, sizeof m, "increment overflows an unsigned 64-bit integer");
+        wgg_state_got_free(&got);
+        break;
+      }
+      nu += a[2].of.u;
+    }
+    if (bad) {
+      snprintf(m, sizeof m, "the value is not a decimal %s integer", v->draft2 ? "signed 64-bit" : "unsigned 64-bit");
+      wgg_state_got_free(&got);
+      break;
+    }
+    char out[32];
+    if (v->draft2) snprintf(out, sizeof out, "%" PRId64, ns);
+    else snprintf(out, sizeof out, "%" PRIu64, nu);
+    wgg_state_op op = {.key = key, .value = out, .value_len = strlen(out),
+                       .etag = got.found ? got.etag : NULL, .first_write = !got.found};
+    st = st_apply(se, &op, 1, &e);
+    wgg_state_got_free(&got);
+    if (st == WGG_ST_ETAG_MISMATCH) continue;
+    if (st != WGG_ST_OK) {
+      snprintf(m, sizeof m, "%s", st_msg(st, &e));
+      break;
+    }
+    res = box(v->draft2 ? (wg_cval){.kind = WG_CVAL_S64, .of.s = ns} : (wg_cval){.kind = WG_CVAL_U64, .of.u = nu});
+    if (!res) {
+      free(key);
+      return oom();
+    }
+  }
+  free(key);
+  if (res) return ok_(r, res);
+  return err_(r, E_OTHER, *m ? m : "increment: too many concurrent writers");
+}
+
+/* ---------------------------------------------------------------- atomics: cas (draft2) */
+
+static void cas_clear(kv_cas *c) {
+  free(c->key);
+  free(c->value);
+  free(c->etag);
+  memset(c, 0, sizeof *c);
+}
+
+static void cas_dtor(void *env, uint32_t rep) {
+  kv_host *h = env;
+  pthread_mutex_lock(&h->mu);
+  if (rep && rep <= h->ncas) cas_clear(&h->cas[rep - 1]);
+  pthread_mutex_unlock(&h->mu);
+}
+
+/* Reads key of store se into a new cas entry; its rep (0: failure, m set). */
+static uint32_t cas_read(kv_host *h, size_t store, char *key, char *m, size_t cap) {
+  wgg_state_got got;
+  wgg_err e;
+  int st = st_get(&h->api->stores[store], key, &got, &e);
+  if (st != WGG_ST_OK) {
+    snprintf(m, cap, "%s", st_msg(st, &e));
+    free(key);
+    return 0;
+  }
+  pthread_mutex_lock(&h->mu);
+  uint32_t i = 0;
+  while (i < h->ncas && h->cas[i].used) i++;
+  if (i == h->ncas) {
+    kv_cas *nv = h->ncas < KV_MAX_CAS ? realloc(h->cas, (h->ncas + 1) * sizeof *nv) : NULL;
+    if (!nv) {
+      pthread_mutex_unlock(&h->mu);
+      snprintf(m, cap, h->ncas < KV_MAX_CAS ? "out of memory" : "too many cas handles");
+      wgg_state_got_free(&got);
+      free(key);
+      return 0;
+    }
+    h->cas = nv;
+    memset(&h->cas[h->ncas++], 0, sizeof *nv);
+  }
+  h->cas[i] = (kv_cas){.used = true, .found = got.found, .store = store, .key = key, .value = got.value,
+                       .len = got.value_len, .etag = got.etag};
+  pthread_mutex_unlock(&h->mu);
+  return i + 1;
+}
+
+/* [static]cas.new: func(bucket: borrow<bucket>, key: string) -> result<cas, error> */
+static wg_trap *cas_new(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)na, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "hs", "wasi:keyvalue", "atomics.[static]cas.new");
+  if (bad_) return bad_;
+  kv_ver *v = env;
+  BUCKET(v, a[0], se);
+  KEY(v->h, a[1], key, r);
+  char m[300];
+  uint32_t rep = cas_read(v->h, (size_t)(se - v->h->api->stores), key, m, sizeof m);
+  if (!rep) return err_(r, E_OTHER, m);
+  wg_cval *c = box((wg_cval){.kind = WG_CVAL_OWN, .of.handle = {rep, v->cas}});
+  if (!c) {
+    cas_dtor(v->h, rep);
+    return oom();
+  }
+  return ok_(r, c);
+}
+
+/* [method]cas.current: func() -> result<option<list<u8>>, error>: the value read by new */
+static wg_trap *cas_current(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)na, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "h", "wasi:keyvalue", "atomics.[method]cas.current");
+  if (bad_) return bad_;
+  kv_ver *v = env;
+  kv_host *h = v->h;
+  uint32_t rep = a[0].of.handle.rep;
+  pthread_mutex_lock(&h->mu);
+  kv_cas *c = a[0].of.handle.type == v->cas && rep && rep <= h->ncas && h->cas[rep - 1].used ? &h->cas[rep - 1] : NULL;
+  wg_cval *o = c ? opt_bytes(c->found, c->value, c->len) : NULL;
+  pthread_mutex_unlock(&h->mu);
+  if (!c) return wg_trap_new(WG_TRAP_HOST, "wasi:keyvalue: unknown cas handle");
+  return o ? ok_(r, o) : oom();
+}
+
+/* swap: func(cas: cas, value: list<u8>) -> result<_, cas-error>,
+ * cas-error = variant { store-error(error), cas-failed(cas) }. The cas is
+ * the host's again (an own argument): freed, or reused for cas-failed. */
+static wg_trap *cas_swap(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)na, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "hl", "wasi:keyvalue", "atomics.swap");
+  if (bad_) return bad_;
+  kv_ver *v = env;
+  kv_host *h = v->h;
+  uint32_t rep = a[0].of.handle.rep;
+  pthread_mutex_lock(&h->mu);
+  kv_cas c = {0};
+  if (a[0].of.handle.type == v->cas && rep && rep <= h->ncas && h->cas[rep - 1].used) {
+    c = h->cas[rep - 1];
+    memset(&h->cas[rep - 1], 0, sizeof c);
+  }
+  pthread_mutex_unlock(&h->mu);
+  if (!c.used) return wg_trap_new(WG_TRAP_HOST, "wasi:keyvalue: unknown cas handle");
+  size_t n;
+  char *val = arg_bytes(&a[1], &n);
+  if (!val) {
+    cas_clear(&c);
+    return oom();
+  }
+  wgg_state_op op = {.key = c.key, .value = val, .value_len = n, .etag = c.found ? c.etag : NULL,
+                     .first_write = !c.found};
+  wgg_err e;
+  int st = st_apply(&h->api->stores[c.store], &op, 1, &e);
+  free(val);
+  if (st == WGG_ST_OK) {
+    cas_clear(&c);
+    return ok_(r, NULL);
+  }
+  char m[300];
+  wg_cval *ce = NULL;
+  if (st == WGG_ST_ETAG_MISMATCH) { /* a fresh cas on the current value */
+    char *key = c.key;
+    c.key = NULL;
+    size_t store = c.store;
+    cas_clear(&c);
+    uint32_t nrep = cas_read(h, store, key, m, sizeof m);
+    if (nrep) {
+      wg_cval *own = box((wg_cval){.kind = WG_CVAL_OWN, .of.handle = {nrep, v->cas}});
+      if (!own) {
+        cas_dtor(h, nrep);
+        return oom();
+      }
+      ce = box((wg_cval){.kind = WG_CVAL_VARIANT, .of.var = {1, own}});
+      if (!ce) {
+        free(own);
+        cas_dtor(h, nrep);
+        return oom();
+      }
+    }
+  } else {
+    snprintf(m, sizeof m, "%s", st_msg(st, &e));
+    cas_clear(&c);
+  }
+  if (!ce) { /* store-error(other(m)) */
+    wg_cval *se = kv_error(E_OTHER, m);
+    if (!se || !(ce = box((wg_cval){.kind = WG_CVAL_VARIANT, .of.var = {0, se}}))) {
+      if (se) wg_cval_free(se);
+      free(se);
+      return oom();
+    }
+  }
+  *r = (wg_cval){.kind = WG_CVAL_RESULT, .of.var = {1, ce}};
+  return NULL;
+}
+
+/* ---------------------------------------------------------------- batch */
+
+/* get-many: func(bucket: borrow<bucket>, keys: list<string>) -> result<list<option<tuple<string, list<u8>>>>, error> */
+static wg_trap *kv_get_many(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)na, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "hS", "wasi:keyvalue", "batch.get-many");
+  if (bad_) return bad_;
+  kv_ver *v = env;
+  BUCKET(v, a[0], se);
+  size_t n = a[1].of.seq.len;
+  wg_cval *list = box((wg_cval){.kind = WG_CVAL_LIST});
+  if (!list || !(list->of.seq.ptr = wg_cval_array(n ? n : 1))) {
+    free(list);
+    return oom();
+  }
+  list->of.seq.len = n;
+  for (size_t i = 0; i < n; i++) list->of.seq.ptr[i] = (wg_cval){.kind = WG_CVAL_OPTION};
+  char m[300] = "";
+  wg_trap *t = NULL;
+  for (size_t i = 0; i < n && !t && !*m; i++) {
+    const wg_cval *k = &a[1].of.seq.ptr[i];
+    char *key = arg_key(v->h, k, m, sizeof m);
+    if (!key) break;
+    wgg_state_got got;
+    wgg_err e;
+    int st = st_get(se, key, &got, &e);
+    free(key);
+    if (st != WGG_ST_OK) {
+      snprintf(m, sizeof m, "%s", st_msg(st, &e));
+      break;
+    }
+    if (got.found) {
+      wg_cval *tup = box((wg_cval){.kind = WG_CVAL_TUPLE});
+      wg_cval *b = bytes(got.value, got.value_len);
+      if (!tup || !b || !(tup->of.seq.ptr = wg_cval_array(2)) ||
+          !wg_cval_string(&tup->of.seq.ptr[0], k->of.str.ptr, k->of.str.len)) {
+        if (tup) wg_cval_free(tup);
+        free(tup);
+        if (b) wg_cval_free(b);
+        free(b);
+        t = oom();
+      } else {
+        tup->of.seq.len = 2;
+        tup->of.seq.ptr[1] = *b;
+        free(b);
+        list->of.seq.ptr[i].of.var.disc = 1;
+        list->of.seq.ptr[i].of.var.val = tup;
+      }
+    }
+    wgg_state_got_free(&got);
+  }
+  if (t || *m) {
+    wg_cval_free(list);
+    free(list);
+    return t ? t : err_(r, E_OTHER, m);
+  }
+  return ok_(r, list);
+}
+
+/* set-many (tuples of key and value) and delete-many (keys): one apply, so
+ * all take effect or none does (every store applies a batch atomically). */
+static wg_trap *kv_write_many(kv_ver *v, const wg_cval *a, wg_cval *r, bool del) {
+  BUCKET(v, a[0], se);
+  size_t n = a[1].of.seq.len;
+  wgg_state_op *ops = calloc(n ? n : 1, sizeof *ops);
+  char m[300] = "";
+  if (!ops) return oom();
+  size_t i = 0;
+  bool nomem = false;
+  for (; i < n; i++) {
+    const wg_cval *it = &a[1].of.seq.ptr[i];
+    const wg_cval *k = del ? it : &it->of.seq.ptr[0];
+    char *key = arg_key(v->h, k, m, sizeof m);
+    if (!key) break;
+    ops[i] = (wgg_state_op){.is_delete = del, .key = key};
+    if (!del) {
+      size_t len;
+      char *val = arg_bytes(&it->of.seq.ptr[1], &len);
+      if (!val) {
+        free(key);
+        nomem = true;
+        break;
+      }
+      ops[i].value = val;
+      ops[i].value_len = len;
+    }
+  }
+  int st = WGG_ST_OK;
+  wgg_err e;
+  if (i == n && n) st = st_apply(se, ops, n, &e);
+  for (size_t j = 0; j < i; j++) {
+    free((char *)ops[j].key);
+    free((char *)ops[j].value);
+  }
+  free(ops);
+  if (nomem) return oom();
+  if (*m) return err_(r, E_OTHER, m);
+  return st == WGG_ST_OK ? ok_(r, NULL) : err_(r, E_OTHER, st_msg(st, &e));
+}
+
+/* set-many: func(bucket: borrow<bucket>, key-values: list<tuple<string, list<u8>>>) -> result<_, error> */
+static wg_trap *kv_set_many(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)na, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "hP", "wasi:keyvalue", "batch.set-many");
+  if (bad_) return bad_;
+  return kv_write_many(env, a, r, false);
+}
+
+/* delete-many: func(bucket: borrow<bucket>, keys: list<string>) -> result<_, error> */
+static wg_trap *kv_delete_many(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)na, (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "hS", "wasi:keyvalue", "batch.delete-many");
+  if (bad_) return bad_;
+  return kv_write_many(env, a, r, true);
+}
+
+/* ---------------------------------------------------------------- definitions */
+
+static const struct {
+  const char *iface, *name;
+  wg_component_host_fn fn;
+  bool draft2_only;
+} fns[] = {
+    {"store", "open", kv_open, false},
+    {"store", "[method]bucket.get", kv_get, false},
+    {"store", "[method]bucket.set", kv_set, false},
+    {"store", "[method]bucket.delete", kv_delete, false},
+    {"store", "[method]bucket.exists", kv_exists, false},
+    {"store", "[method]bucket.list-keys", kv_list_keys, false},
+    {"atomics", "increment", kv_increment, false},
+    {"atomics", "[static]cas.new", cas_new, true},
+    {"atomics", "[method]cas.current", cas_current, true},
+    {"atomics", "swap", cas_swap, true},
+    {"batch", "get-many", kv_get_many, false},
+    {"batch", "set-many", kv_set_many, false},
+    {"batch", "delete-many", kv_delete_many, false},
+};
+
+static void host_free(kv_host *h) {
+  for (uint32_t i = 0; i < h->ncas; i++) cas_clear(&h->cas[i]);
+  free(h->cas);
+  pthread_mutex_destroy(&h->mu);
+  free(h);
+}
+
+/* The finalizer of the first definition, whose env is h->v[0]. */
+static void host_fin(void *env) { host_free(((kv_ver *)env)->h); }
+
+bool wgg_p2_keyvalue_define(wg_component_linker *l, wgg_api *api, wgg_err *err) {
+  static const char *const versions[2] = {"@0.2.0-draft", "@0.2.0-draft2"};
+  kv_host *h = calloc(1, sizeof *h);
+  if (!h) return wgg_err_set(err, "out of memory"), false;
+  h->api = api;
+  h->v[0].h = h;
+  pthread_mutex_init(&h->mu, NULL);
+  wg_error *e = NULL;
+  char iface[64];
+  /* the first definition owns h: host_free runs when the linker is deleted */
+  if (!wg_component_linker_define_func(l, "wasi:keyvalue/store@0.2.0-draft", "open", kv_open, &h->v[0], host_fin,
+                                       &e)) {
+    host_free(h);
+    wgg_err_set(err, "%s", e ? wg_error_message(e) : "out of memory");
+    wg_error_delete(e);
+    return false;
+  }
+  bool ok = true;
+  for (int ver = 0; ok && ver < 2; ver++) {
+    kv_ver *v = &h->v[ver];
+    *v = (kv_ver){.h = h, .draft2 = ver == 1};
+    snprintf(iface, sizeof iface, "wasi:keyvalue/store%s", versions[ver]);
+    ok = wg_component_linker_define_resource(l, iface, "bucket", NULL, NULL, &v->bucket, &e);
+    if (ok && v->draft2) {
+      snprintf(iface, sizeof iface, "wasi:keyvalue/atomics%s", versions[ver]);
+      ok = wg_component_linker_define_resource(l, iface, "cas", cas_dtor, h, &v->cas, &e);
+    }
+    for (size_t i = 0; ok && i < sizeof fns / sizeof *fns; i++) {
+      if ((fns[i].draft2_only && !v->draft2) || (ver == 0 && i == 0)) continue; /* draft's open: above */
+      snprintf(iface, sizeof iface, "wasi:keyvalue/%s%s", fns[i].iface, versions[ver]);
+      ok = wg_component_linker_define_func(l, iface, fns[i].name, fns[i].fn, v, NULL, &e);
+    }
+  }
+  if (!ok) {
+    wgg_err_set(err, "%s", e ? wg_error_message(e) : "out of memory");
+    wg_error_delete(e);
+  }
+  return ok;
+}

@@ -1,0 +1,130 @@
+/*
+ * p2_cloud_driver.c: runs a WASI 0.2 command component (its wasi:cli/run)
+ * with the cloud interfaces of gate/wasmhost/p2_cloud.h served by the Dapr
+ * components of a resources folder, as app ID ID would load them (scopes
+ * applied): the test driver of tests/gate/p2_keyvalue.py until component
+ * apps are hosted by the sidecar.
+ *
+ *   p2_cloud_driver --app-id ID --resources-path DIR [--config-store NAME] COMPONENT [ARG...]
+ *
+ * The guest's stdout and stderr are the driver's; the exit status is the
+ * guest's (0 when run returned ok, 1 for an error or wasi:cli/exit(err)),
+ * 2 for a usage or load error, 3 for a trap.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "config/component.h"
+#include "wasmgate_component.h"
+#include "wasmhost/p2_cloud.h"
+#include "wgwasi.h"
+
+static uint8_t *read_file(const char *path, size_t *n) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long len = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  uint8_t *b = len > 0 ? malloc((size_t)len) : NULL;
+  if (b && fread(b, 1, (size_t)len, f) != (size_t)len) {
+    free(b);
+    b = NULL;
+  }
+  fclose(f);
+  *n = (size_t)(len > 0 ? len : 0);
+  return b;
+}
+
+int main(int argc, char **argv) {
+  const char *app_id = "", *res = NULL, *cfg_store = NULL;
+  int i = 1;
+  for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
+    if (!strcmp(argv[i], "--app-id")) app_id = argv[i + 1];
+    else if (!strcmp(argv[i], "--resources-path")) res = argv[i + 1];
+    else if (!strcmp(argv[i], "--config-store")) cfg_store = argv[i + 1];
+    else break;
+  }
+  if (i >= argc || !res) {
+    fprintf(stderr, "usage: p2_cloud_driver --app-id ID --resources-path DIR [--config-store NAME] COMPONENT [ARG...]\n");
+    return 2;
+  }
+  wgg_options o;
+  wgg_options_init(&o);
+  o.app_id = app_id;
+  o.resources_paths = &res;
+  o.n_resources_paths = 1;
+  o.log_level = WGG_LOG_WARN;
+  wgg_component_list comps = {0};
+  wgg_err err;
+  if (wgg_components_load(&res, 1, app_id, &comps, &err)) {
+    fprintf(stderr, "p2_cloud_driver: %s\n", err.msg);
+    return 2;
+  }
+  wgg_api *api = wgg_api_new(&o, &comps, &err);
+  wgg_component_list_free(&comps);
+  if (!api) {
+    fprintf(stderr, "p2_cloud_driver: %s\n", err.msg);
+    return 2;
+  }
+  size_t len = 0;
+  uint8_t *bytes = read_file(argv[i], &len);
+  wg_error *e = NULL;
+  wg_component *c = bytes ? wg_component_new(bytes, len, &e) : NULL;
+  free(bytes);
+  if (!c) {
+    fprintf(stderr, "p2_cloud_driver: %s: %s\n", argv[i], e ? wg_error_message(e) : "cannot read");
+    wg_error_delete(e);
+    wgg_api_free(api);
+    return 2;
+  }
+  char msg[256];
+  wg_wasi_config wc = {.argc = argc - i, .argv = (const char *const *)argv + i};
+  wg_wasi *w = wg_wasi_new(&wc, msg, sizeof msg);
+  wg_component_linker *l = wg_component_linker_new();
+  int status = 2;
+  if (!w || !l || !wg_wasi_p2_define(w, l, msg, sizeof msg) || !wgg_p2_keyvalue_define(l, api, &err) ||
+      !wgg_p2_config_define(l, api, cfg_store, &err) || !wgg_p2_messaging_define(l, api, &err)) {
+    fprintf(stderr, "p2_cloud_driver: cannot set up the host\n");
+    goto out;
+  }
+  /* every import must be defined (no allow_unknown_imports, unlike `wasm
+   * run`), so that a missing or wrongly resolved one fails here; the
+   * preview1 adapter imports the terminal resources, which p2_cli.c leaves out */
+  if (!wg_component_linker_define_resource(l, "wasi:cli/terminal-input@0.2.12", "terminal-input", NULL, NULL, NULL, &e) ||
+      !wg_component_linker_define_resource(l, "wasi:cli/terminal-output@0.2.12", "terminal-output", NULL, NULL, NULL, &e)) {
+    fprintf(stderr, "p2_cloud_driver: %s\n", e ? wg_error_message(e) : "out of memory");
+    goto out;
+  }
+  wg_store *s = wg_store_new(NULL, NULL);
+  wg_trap *trap = NULL;
+  wg_component_instance *inst = wg_component_linker_instantiate(l, s, c, &e, &trap);
+  wg_component_func *run = inst ? wg_component_instance_func(inst, "wasi:cli/run@0.2.0", "run") : NULL;
+  wg_cval r = {0};
+  if (run) trap = wg_component_func_call(run, NULL, 0, &r, 1);
+  int code = 0;
+  fflush(stdout);
+  if (!inst) {
+    fprintf(stderr, "p2_cloud_driver: %s\n", e ? wg_error_message(e) : trap ? wg_trap_message(trap) : "?");
+  } else if (!run) {
+    fprintf(stderr, "p2_cloud_driver: no wasi:cli/run export\n");
+  } else if (trap && wg_wasi_exited(w, &code)) {
+    status = code;
+  } else if (trap) {
+    fprintf(stderr, "p2_cloud_driver: trap: %s\n%s", wg_trap_message(trap), wg_trap_backtrace(trap));
+    status = 3;
+  } else {
+    status = r.kind == WG_CVAL_RESULT && r.of.var.disc ? 1 : 0;
+  }
+  wg_cval_free(&r);
+  wg_trap_delete(trap);
+  wg_error_delete(e);
+  wg_store_delete(s);
+out:
+  wg_component_linker_delete(l);
+  wg_component_delete(c);
+  if (w) wg_wasi_delete(w);
+  wgg_api_free(api);
+  return status;
+}
