@@ -44,7 +44,8 @@ typedef struct reqstat {
 
 typedef struct series {
   int family;
-  char *labels; /* `name="value",...` (escaped) */
+  char *key;    /* the label values, each followed by a 0x1f byte (the lookup key) */
+  char *labels; /* `name="value",...` (escaped), made once when the series is created */
   uint64_t v;
 } series;
 
@@ -91,7 +92,10 @@ wgg_metrics *wgg_metrics_new(const char *app_id) {
 
 void wgg_metrics_free(wgg_metrics *m) {
   if (!m) return;
-  for (size_t i = 0; i < m->n; i++) free(m->tab[m->order[i]].labels);
+  for (size_t i = 0; i < m->n; i++) {
+    free(m->tab[m->order[i]].labels);
+    free(m->tab[m->order[i]].key);
+  }
   for (size_t i = 0; i < WGG_METRICS_MAX_STORES; i++) free(m->store_names[i]);
   pthread_mutex_destroy(&m->mu);
   free(m->tab);
@@ -165,30 +169,72 @@ static uint64_t hash(int family, const char *s) {
 
 void wgg_metrics_count(wgg_metrics *m, int family, const char *const *names, const char *const *values, size_t n) {
   if (!m || family < 0 || family >= WGG_MF_COUNT) return;
-  wgg_buf b = {0};
-  int rc = 0;
-  for (size_t i = 0; i < n && !rc; i++)
-    rc = wgg_buf_printf(&b, "%s%s=\"", i ? "," : "", names[i]) | esc(&b, values[i]) | wgg_buf_append(&b, "\"", 1);
-  if (rc || !b.data) {
-    wgg_buf_free(&b);
-    add(&m->dropped, 1);
+  /* the lookup key is the raw values (no formatting, no allocation on this path: it runs per call) */
+  char stack[256];
+  wgg_buf kb = {0};
+  char *key = stack;
+  size_t kl = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *v = values[i] ? values[i] : "";
+    size_t vl = strlen(v);
+    if (key == stack && kl + vl + 2 > sizeof stack) { /* a long key: on the heap */
+      if (wgg_buf_append(&kb, stack, kl)) goto oom;
+      key = NULL;
+    }
+    if (key == stack) {
+      memcpy(stack + kl, v, vl);
+      stack[kl + vl] = 0x1f;
+      kl += vl + 1;
+    } else if (wgg_buf_append(&kb, v, vl) || wgg_buf_append(&kb, "\x1f", 1)) {
+      goto oom;
+    }
+  }
+  if (key == stack) stack[kl] = '\0';
+  else if (wgg_buf_append(&kb, "", 0) || !(key = kb.data)) goto oom;
+  pthread_mutex_lock(&m->mu);
+  size_t slot = hash(family, key) % HASH_SLOTS;
+  while (m->tab[slot].key && (m->tab[slot].family != family || strcmp(m->tab[slot].key, key)))
+    slot = (slot + 1) % HASH_SLOTS;
+  if (m->tab[slot].key) {
+    m->tab[slot].v++;
+    pthread_mutex_unlock(&m->mu);
+    wgg_buf_free(&kb);
     return;
   }
+  pthread_mutex_unlock(&m->mu);
+  /* a new label set: format its labels outside the lock, then insert (unless another thread did) */
+  wgg_buf lb = {0};
+  int rc = 0;
+  for (size_t i = 0; i < n && !rc; i++)
+    rc = wgg_buf_printf(&lb, "%s%s=\"", i ? "," : "", names[i]) | esc(&lb, values[i]) | wgg_buf_append(&lb, "\"", 1);
+  char *kcopy = strdup(key);
+  if (rc || !lb.data || !kcopy) {
+    free(kcopy);
+    wgg_buf_free(&lb);
+    goto oom;
+  }
   pthread_mutex_lock(&m->mu);
-  size_t slot = hash(family, b.data) % HASH_SLOTS;
-  while (m->tab[slot].labels && (m->tab[slot].family != family || strcmp(m->tab[slot].labels, b.data)))
+  slot = hash(family, key) % HASH_SLOTS;
+  while (m->tab[slot].key && (m->tab[slot].family != family || strcmp(m->tab[slot].key, key)))
     slot = (slot + 1) % HASH_SLOTS;
-  if (m->tab[slot].labels) {
+  if (m->tab[slot].key) {
     m->tab[slot].v++;
   } else if (m->n < WGG_METRICS_MAX_SERIES) {
-    m->tab[slot] = (series){family, b.data, 1};
+    m->tab[slot] = (series){family, kcopy, lb.data, 1};
     m->order[m->n++] = (int)slot;
-    b.data = NULL;
+    kcopy = NULL;
+    lb.data = NULL;
   } else {
     add(&m->dropped, 1);
   }
   pthread_mutex_unlock(&m->mu);
-  wgg_buf_free(&b);
+  free(kcopy);
+  wgg_buf_free(&lb);
+  wgg_buf_free(&kb);
+  return;
+oom:
+  wgg_buf_free(&kb);
+  add(&m->dropped, 1);
 }
 
 void wgg_metrics_wasm_app(wgg_metrics *m) {

@@ -112,12 +112,13 @@ static void call_free(wgg_app_call *c);
 /* The copy-on-write image of the module's initial memory (wasmgate.h wg_memimage_new), so that
  * a fresh instance maps its memory instead of zeroing it and copying the data segments. Used
  * where it wins (bench/bench_memimage.c, docs/wasm-apps.md "Instantiation cost"): an initial
- * memory larger than the engine's recycled mappings (1 MiB), which an ordinary fresh memory must
- * map and fault in anew; a smaller one is recycled still resident, and faulting the image's pages
- * back in on every request costs more than zeroing it. WASMGATE_MEMORY_IMAGE (benchmarks) forces
- * cow, copy (the heap-copy fallback) or off. A module that cannot have an image (no memory of
- * its own, computed segment offsets) or a system without memfd uses the ordinary path. */
-enum { MEMIMAGE_MIN_BYTES = 1u << 20 };
+ * memory larger than 2 pages. A released image mapping is reset by copying back only the pages
+ * its guest wrote (engine/src/memimage.c), which stay resident, while a recycled ordinary memory
+ * is zeroed whole: at 2 pages (a typical C app) the two cost the same, above it the image wins
+ * (1.4x at 4 pages, 5x at 16). WASMGATE_MEMORY_IMAGE (benchmarks) forces cow, copy (the
+ * heap-copy fallback) or off. A module that cannot have an image (no memory of its own,
+ * computed segment offsets) or a system without memfd uses the ordinary path. */
+enum { MEMIMAGE_MIN_BYTES = 2u << 16 };
 static void memimage_make(wgg_wasm_app *a) {
   const char *how = getenv("WASMGATE_MEMORY_IMAGE");
   if (how && !strcmp(how, "off")) return;
