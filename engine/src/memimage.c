@@ -16,7 +16,7 @@
  * the pages it wrote differ: the kernel copied each on its first write, so
  * they are anonymous, while pages only read still map the file's page cache.
  * /proc/self/pagemap tells which (present and not file-backed: bit 63 set,
- * bit 61 clear), in one read for the image's range, and each such page is
+ * bit 61 clear; or swapped out, bit 62), in one read for the image's range, and each such page is
  * copied back from a read-only shared view of the file. The copies stay
  * resident, so the next memory from the cache writes those pages with no
  * fault: a small memory reset this way costs a pagemap read and the copy of
@@ -223,7 +223,8 @@ static void pagemap_open(void) {
 }
 
 /* Copies back from the image the pages of [data, data + img->bytes) that a guest wrote (the
- * private anonymous copies; pagemap bit 63 present, bit 61 file-or-shared clear). 0, or -1 when
+ * private anonymous copies; pagemap bit 63 present, bit 61 file-or-shared clear; or bit 62
+ * swapped). 0, or -1 when
  * pagemap cannot be read or too many pages differ (the caller resets with madvise). */
 static int reset_dirty(wg_memimage *img, uint8_t *data) {
   pthread_once(&pagemap_once, pagemap_open);
@@ -235,13 +236,18 @@ static int reset_dirty(wg_memimage *img, uint8_t *data) {
   int rc = -1;
   off_t off = (off_t)((uintptr_t)data / sys_page * sizeof *ent);
   if (pread(pagemap_fd, ent, n * sizeof *ent, off) == (ssize_t)(n * sizeof *ent)) {
+    /* differs from the image: a present private (anonymous) page, or one swapped out (bit 62),
+     * which can only be a private copy too (a page of the image's file is not swapped through
+     * this mapping's page table); the copy swaps it back in */
+#define DIFFERS(e) ((((e) >> 63 & 1) && !((e) >> 61 & 1)) || ((e) >> 62 & 1))
     size_t dirty = 0;
-    for (size_t i = 0; i < n; i++) dirty += (ent[i] >> 63 & 1) && !(ent[i] >> 61 & 1);
+    for (size_t i = 0; i < n; i++) dirty += DIFFERS(ent[i]);
     if (dirty <= RESET_MAX_COPY) {
       for (size_t i = 0; i < n; i++)
-        if ((ent[i] >> 63 & 1) && !(ent[i] >> 61 & 1)) memcpy(data + i * sys_page, img->view + i * sys_page, sys_page);
+        if (DIFFERS(ent[i])) memcpy(data + i * sys_page, img->view + i * sys_page, sys_page);
       rc = 0;
     }
+#undef DIFFERS
   }
   if (ent != stackbuf) free(ent);
   return rc;
