@@ -32,6 +32,8 @@ static const struct family {
     {"dapr_service_invocation_req_recv_total", "Service invocation requests received, by source app ID."},
     {"dapr_component_pubsub_egress_count", "Messages published, by component and topic."},
     {"dapr_component_pubsub_ingress_count", "Messages delivered to the app, by component, topic and app verdict."},
+    {"dapr_component_output_binding_count", "Output binding invocations, by component and operation."},
+    {"dapr_component_input_binding_count", "Input binding events delivered to the app, by component."},
 };
 
 /* Requests by method and status, and their latency histogram. */

@@ -13,6 +13,8 @@
  *   dapr_component_state_count{app_id,component,operation,success}
  *   dapr_component_pubsub_egress_count{app_id,component,success,topic}
  *   dapr_component_pubsub_ingress_count{app_id,component,process_status,topic}
+ *   dapr_component_output_binding_count{app_id,component,operation,success}
+ *   dapr_component_input_binding_count{app_id,component,success}   events delivered to the app
  * and wasmgate's own, for wasm apps (wasmhost/app.h):
  *   wasmgate_wasm_app_calls_total{app_id}               requests and messages given to the guest
  *   wasmgate_wasm_app_instances_created_total{app_id}   instances made (fresh, or a pool miss)
@@ -72,6 +74,8 @@ enum wgg_metric_family {
   WGG_MF_INVOKE_RECV,     /* dapr_service_invocation_req_recv_total: source_app_id */
   WGG_MF_PUBSUB_EGRESS,   /* dapr_component_pubsub_egress_count: component, success, topic */
   WGG_MF_PUBSUB_INGRESS,  /* dapr_component_pubsub_ingress_count: component, process_status, topic */
+  WGG_MF_OUTPUT_BINDING,  /* dapr_component_output_binding_count: component, operation, success */
+  WGG_MF_INPUT_BINDING,   /* dapr_component_input_binding_count: component, success */
   WGG_MF_COUNT
 };
 

@@ -10,12 +10,16 @@ family are asserted per app_id, as if each app had its own sidecar:
     in-process calls between hosted apps included;
   - dapr_component_state_count of the shared store, per app ID;
   - dapr_component_pubsub_egress_count (publisher's ID) and ingress_count (subscriber's ID);
+  - dapr_component_input_binding_count under the app ID a cron binding is scoped to, and
+    dapr_component_output_binding_count under the calling app ID (a second sidecar);
   - wasmgate_wasm_app_*: calls, instances created, pool hits, failures by kind, CPU time, parked.
 The exposition is well-formed: each family has one TYPE line, its series grouped after it.
 """
 import os
 import re
+import shutil
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -209,4 +213,58 @@ try:
     check(val(s1, "wasmgate_wasm_app_parked", app_id="orders") == 0, "nothing parked at rest")
 finally:
     sc.stop()
+
+# input bindings count under the app ID they are scoped to (a cron binding scoped to orders)
+STORE_DIR = tempfile.mkdtemp(prefix="wgg-metrics-")
+CRON = f"""apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: {{name: files}}
+spec:
+  type: bindings.localstorage
+  version: v1
+  metadata:
+  - {{name: rootPath, value: "{STORE_DIR}"}}
+---
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: {{name: tick}}
+spec:
+  type: bindings.cron
+  version: v1
+  metadata:
+  - {{name: schedule, value: "@every 1s"}}
+scopes: [orders]
+---
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: {{name: statestore}}
+spec: {{type: state.in-memory, version: v1}}
+"""
+sc2 = Sidecar(BIN, app_id="front", args=["--app-wasm", APP, "--app-wasm", "orders=" + APP])
+sc2.write_resource("all.yaml", CRON)
+try:
+    sc2.start(timeout=30)
+    deadline, s2 = time.time() + 30, {}
+    while time.time() < deadline:
+        s2, _ = scrape(sc2)
+        if val(s2, "dapr_component_input_binding_count", app_id="orders", component="tick", success="true") >= 1:
+            break
+        time.sleep(0.2)
+    check(val(s2, "dapr_component_input_binding_count", app_id="orders", component="tick", success="true") >= 1,
+          "the cron binding's events count under orders")
+    check(val(s2, "dapr_component_input_binding_count", app_id="front") == 0, "and not under front")
+    check(val(s2, "dapr_http_server_request_count", app_id="orders", route="state.save") >= 1,
+          "orders' tick handler saved through dapr:v1")
+    # an output binding called on the sidecar's port counts under its own ID
+    st, _, b = sc2.request("POST", "/v1.0/bindings/files", body={"operation": "create", "data": "x",
+                                                                 "metadata": {"fileName": "a.txt"}},
+                           headers={"Content-Type": "application/json"})
+    check(st in (200, 204), f"output binding: {st} {b!r}")
+    s3, _ = scrape(sc2)
+    check(val(s3, "dapr_component_output_binding_count", app_id="front", component="files", operation="create",
+              success="true") == 1, "the output binding counts under front")
+    check(val(s3, "dapr_component_output_binding_count", app_id="orders") == 0, "not under orders")
+finally:
+    sc2.stop()
+    shutil.rmtree(STORE_DIR, ignore_errors=True)
 finish()
