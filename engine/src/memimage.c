@@ -216,10 +216,40 @@ void wg_store_set_memimage(wg_store *s, wg_memimage *img) { s->memimage = img; }
 static int pagemap_fd = -1;
 static size_t sys_page;
 static pthread_once_t pagemap_once = PTHREAD_ONCE_INIT;
+/* The pagemap entry of the page at p, or 0. */
+static uint64_t pagemap_entry(int fd, const void *p) {
+  uint64_t e = 0;
+  if (pread(fd, &e, sizeof e, (off_t)((uintptr_t)p / sys_page * sizeof e)) != (ssize_t)sizeof e) return 0;
+  return e;
+}
+
+/* Opens /proc/self/pagemap and checks that it tells what the resets rely on, on a private mapping
+ * of a one-page file: a page only read is present and file-backed, a page written is present and
+ * not. A kernel or sandbox that hides or changes these bits (a reset would then miss written pages
+ * and leak them into the next instance) leaves pagemap_fd at -1: resets use madvise. */
 static void pagemap_open(void) {
   long ps = sysconf(_SC_PAGESIZE);
   sys_page = ps > 0 ? (size_t)ps : 4096;
-  pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  int file = fd >= 0 ? image_file(sys_page) : -1;
+  bool ok = false;
+  if (file >= 0) {
+    volatile uint8_t *m = mmap(NULL, sys_page, PROT_READ | PROT_WRITE, MAP_PRIVATE, file, 0);
+    if (m != MAP_FAILED) {
+      uint8_t v = m[0]; /* read: the file's page */
+      uint64_t e1 = pagemap_entry(fd, (const void *)m);
+      m[0] = (uint8_t)(v + 1); /* written: a private copy */
+      uint64_t e2 = pagemap_entry(fd, (const void *)m);
+      ok = (e1 >> 63 & 1) && (e1 >> 61 & 1) && (e2 >> 63 & 1) && !(e2 >> 61 & 1);
+      munmap((void *)m, sys_page);
+    }
+    close(file);
+  }
+  if (!ok && fd >= 0) {
+    close(fd);
+    fd = -1;
+  }
+  pagemap_fd = fd;
 }
 
 /* Copies back from the image the pages of [data, data + img->bytes) that a guest wrote (the
