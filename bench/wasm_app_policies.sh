@@ -6,7 +6,10 @@
 #  2. a hello app through invocation (/v1.0/invoke/bench/method/hello, wrk, one loop thread):
 #     WAGI fresh (memory image off / cow), http-wasm fresh and pooled (tests/gate/apps/hw_app.c),
 #     and the same answer from a native HTTP app (nginx `return 200`) behind wasmgate (--app-port).
-# Environment: SECONDS_PER_RUN (3), CONNS (16), N (20000).
+#  3. cold start: exec of `wasmgate run --app-wasm` (the 2-page C app) to its first answered
+#     invocation, COLD_RUNS times (15), median and minimum (bench/coldstart.py).
+# Environment: SECONDS_PER_RUN (3), CONNS (16), N (20000), COLD_RUNS (15); BASELINE_WASMGATE (another
+# wasmgate binary, e.g. of the previous commit) adds its line after each of part 2 and 3, same run.
 set -euo pipefail
 build=$(cd "${1:?usage: wasm_app_policies.sh BUILD_DIR}" && pwd)
 dur=${SECONDS_PER_RUN:-3}
@@ -39,11 +42,11 @@ echo
 # one wasmgate per line: ARGS... ; prints req/s, p50, p99, sidecar CPU per request
 tck=$(getconf CLK_TCK)
 line() {
-  local label=$1 envs=$2
+  local label=$1 envs=$2 bin=${BIN:-$wasmgate}
   shift 2
   local port pid c0 c1 out reqs
   port=$(freeport)
-  (cd "$work" && exec env $envs "$wasmgate" run --app-id bench --threads 1 --dapr-http-port "$port" --dapr-grpc-port 0 \
+  (cd "$work" && exec env $envs "$bin" run --app-id bench --threads 1 --dapr-http-port "$port" --dapr-grpc-port 0 \
     --dapr-listen-addresses 127.0.0.1 --metrics-port 0 --log-level warn "$@") >"$work/log.$port" 2>&1 &
   pid=$!
   pids+=("$pid")
@@ -56,6 +59,7 @@ line() {
   awk '/Requests\/sec/ {r = $2} / 50%/ {p50 = $2} / 99%/ {p99 = $2} END {printf "%10s req/s  p50 %8s  p99 %8s", r, p50, p99}' <<<"$out"
   awk -v c=$((c1 - c0)) -v t="$tck" -v r="$reqs" 'BEGIN {printf "  sidecar CPU %6.1f µs/req\n", c / t / r * 1e6}'
   kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+  if [ -n "${BASELINE_WASMGATE:-}" ] && [ -z "${BIN:-}" ]; then BIN=$BASELINE_WASMGATE line "  (baseline) $label" "$envs" "$@"; fi
 }
 
 echo "2. hello through /v1.0/invoke, wrk -t1 -c$conns ${dur}s, wasmgate --threads 1"
@@ -85,3 +89,9 @@ EOT
 nginx -e "$work/nginx/error.log" -c "$work/nginx/nginx.conf" -p "$work/nginx" &
 pids+=($!)
 line "native HTTP app (nginx) via --app-port" "" --app-port "$app_port"
+
+echo
+echo "3. cold start: exec of wasmgate run --app-wasm to the first answered invocation"
+python3 "$(dirname "$0")/coldstart.py" "$wasmgate" "$wagi" "${COLD_RUNS:-15}"
+[ -n "${BASELINE_WASMGATE:-}" ] && python3 "$(dirname "$0")/coldstart.py" "$BASELINE_WASMGATE" "$wagi" "${COLD_RUNS:-15}" baseline
+true

@@ -12,11 +12,22 @@
  * anonymous pages after the mapping as for any memory (mprotect of the
  * reserved range), so growth is unchanged.
  *
- * A released memory goes back to its image's cache after one
- * madvise(MADV_DONTNEED) over its committed range, which drops the private
- * copies: the file pages read as the image again and the anonymous pages
- * beyond it read as zero. The next memory of the same reservation size takes
- * it with no system call. Bounds checks compare against the memory's size,
+ * A released memory goes back to its image's cache reset to the image. Only
+ * the pages it wrote differ: the kernel copied each on its first write, so
+ * they are anonymous, while pages only read still map the file's page cache.
+ * /proc/self/pagemap tells which (present and not file-backed: bit 63 set,
+ * bit 61 clear; or swapped out, bit 62), in one read for the image's range, and each such page is
+ * copied back from a read-only shared view of the file. The copies stay
+ * resident, so the next memory from the cache writes those pages with no
+ * fault: a small memory reset this way costs a pagemap read and the copy of
+ * the pages its guests write, not a fault per page (the madvise reset) nor a
+ * memset of the whole memory (a recycled ordinary memory). Pages past the
+ * image (a grown memory) and, when pagemap cannot be read or more than
+ * RESET_MAX_COPY pages differ, the whole range, are reset with one
+ * madvise(MADV_DONTNEED) instead, which drops the private copies: the file
+ * pages read as the image again and the anonymous pages beyond it read as
+ * zero. The next memory of the same reservation size takes it with no
+ * system call. Bounds checks compare against the memory's size,
  * so committed bytes past it (a grown predecessor's) are never reachable.
  *
  * Without a file (no memfd, no /dev/shm, the engine built for WASI, or
@@ -47,6 +58,7 @@
 
 #define PAGE 65536u
 #define CACHE_SLOTS 64
+#define RESET_MAX_COPY 4096u /* pages copied back per reset at most (16 MiB of 4 KiB pages) */
 
 typedef struct slot {
   uint8_t *data;
@@ -59,6 +71,7 @@ struct wg_memimage {
   size_t bytes;      /* min_pages * PAGE */
   int fd;            /* the image file, -1 for the heap copy */
   uint8_t *copy;     /* the heap copy (fd < 0) */
+  const uint8_t *view; /* a read-only shared mapping of the file (fd >= 0), the source of resets; NULL = none */
   atomic_int refs;   /* the embedder's, plus one per live memory made from it */
 #if WG_HAVE_COW
   pthread_mutex_t mu;
@@ -169,6 +182,10 @@ wg_memimage *wg_memimage_new(const wg_module *m, unsigned flags, wg_error **err)
   free(offs);
 #if WG_HAVE_COW
   pthread_mutex_init(&img->mu, NULL);
+  if (img->fd >= 0) { /* the source of dirty-page resets (without it, resets use madvise) */
+    void *v = mmap(NULL, img->bytes, PROT_READ, MAP_SHARED, img->fd, 0);
+    img->view = v == MAP_FAILED ? NULL : v;
+  }
 #endif
   return img;
 }
@@ -177,6 +194,7 @@ static void image_unref(wg_memimage *img) {
   if (atomic_fetch_sub(&img->refs, 1) != 1) return;
 #if WG_HAVE_COW
   for (size_t i = 0; i < img->ncache; i++) munmap(img->cache[i].data, img->cache[i].reserved);
+  if (img->view) munmap((void *)img->view, img->bytes);
   if (img->fd >= 0) close(img->fd);
   pthread_mutex_destroy(&img->mu);
 #endif
@@ -195,12 +213,87 @@ const wg_module *wg_memimage_module(const wg_memimage *img) { return img->module
 void wg_store_set_memimage(wg_store *s, wg_memimage *img) { s->memimage = img; }
 
 #if WG_HAVE_COW
+static int pagemap_fd = -1;
+static size_t sys_page;
+static pthread_once_t pagemap_once = PTHREAD_ONCE_INIT;
+/* The pagemap entry of the page at p, or 0. */
+static uint64_t pagemap_entry(int fd, const void *p) {
+  uint64_t e = 0;
+  if (pread(fd, &e, sizeof e, (off_t)((uintptr_t)p / sys_page * sizeof e)) != (ssize_t)sizeof e) return 0;
+  return e;
+}
+
+/* Opens /proc/self/pagemap and checks that it tells what the resets rely on, on a private mapping
+ * of a one-page file: a page only read is present and file-backed, a page written is present and
+ * not. A kernel or sandbox that hides or changes these bits (a reset would then miss written pages
+ * and leak them into the next instance) leaves pagemap_fd at -1: resets use madvise. */
+static void pagemap_open(void) {
+  long ps = sysconf(_SC_PAGESIZE);
+  sys_page = ps > 0 ? (size_t)ps : 4096;
+  int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  int file = fd >= 0 ? image_file(sys_page) : -1;
+  bool ok = false;
+  if (file >= 0) {
+    volatile uint8_t *m = mmap(NULL, sys_page, PROT_READ | PROT_WRITE, MAP_PRIVATE, file, 0);
+    if (m != MAP_FAILED) {
+      uint8_t v = m[0]; /* read: the file's page */
+      uint64_t e1 = pagemap_entry(fd, (const void *)m);
+      m[0] = (uint8_t)(v + 1); /* written: a private copy */
+      uint64_t e2 = pagemap_entry(fd, (const void *)m);
+      ok = (e1 >> 63 & 1) && (e1 >> 61 & 1) && (e2 >> 63 & 1) && !(e2 >> 61 & 1);
+      munmap((void *)m, sys_page);
+    }
+    close(file);
+  }
+  if (!ok && fd >= 0) {
+    close(fd);
+    fd = -1;
+  }
+  pagemap_fd = fd;
+}
+
+/* Copies back from the image the pages of [data, data + img->bytes) that a guest wrote (the
+ * private anonymous copies; pagemap bit 63 present, bit 61 file-or-shared clear; or bit 62
+ * swapped). 0, or -1 when
+ * pagemap cannot be read or too many pages differ (the caller resets with madvise). */
+static int reset_dirty(wg_memimage *img, uint8_t *data) {
+  pthread_once(&pagemap_once, pagemap_open);
+  if (pagemap_fd < 0 || !img->view || (uintptr_t)data % sys_page) return -1;
+  size_t n = img->bytes / sys_page;
+  uint64_t stackbuf[512];
+  uint64_t *ent = n <= 512 ? stackbuf : malloc(n * sizeof *ent);
+  if (!ent) return -1;
+  int rc = -1;
+  off_t off = (off_t)((uintptr_t)data / sys_page * sizeof *ent);
+  if (pread(pagemap_fd, ent, n * sizeof *ent, off) == (ssize_t)(n * sizeof *ent)) {
+    /* differs from the image: a present private (anonymous) page, or one swapped out (bit 62),
+     * which can only be a private copy too (a page of the image's file is not swapped through
+     * this mapping's page table); the copy swaps it back in */
+#define DIFFERS(e) ((((e) >> 63 & 1) && !((e) >> 61 & 1)) || ((e) >> 62 & 1))
+    size_t dirty = 0;
+    for (size_t i = 0; i < n; i++) dirty += DIFFERS(ent[i]);
+    if (dirty <= RESET_MAX_COPY) {
+      for (size_t i = 0; i < n; i++)
+        if (DIFFERS(ent[i])) memcpy(data + i * sys_page, img->view + i * sys_page, sys_page);
+      rc = 0;
+    }
+#undef DIFFERS
+  }
+  if (ent != stackbuf) free(ent);
+  return rc;
+}
+
 /* The store's release of a memory mapped from an image: reset and cache it, or unmap it. */
 static void cow_memory_release(void *p) {
   wg_memory *mem = p;
   wg_memimage *img = mem->image;
   bool kept = false;
-  if (madvise(mem->data, mem->committed, MADV_DONTNEED) == 0) {
+  int reset;
+  if (reset_dirty(img, mem->data) == 0) /* pages past the image (grown) read as zero again */
+    reset = mem->committed > img->bytes ? madvise(mem->data + img->bytes, mem->committed - img->bytes, MADV_DONTNEED) : 0;
+  else
+    reset = madvise(mem->data, mem->committed, MADV_DONTNEED);
+  if (reset == 0) {
     pthread_mutex_lock(&img->mu);
     if (img->ncache < CACHE_SLOTS) {
       img->cache[img->ncache++] = (slot){mem->data, mem->reserved, mem->committed};

@@ -116,6 +116,8 @@ static void mem_release(wg_memory *mem) { free(mem->data); }
 typedef struct spare_stack {
   wg_slot *p;
   size_t slots;
+  void *frames; /* the last frames array freed, with its size in bytes (zeroed when taken) */
+  size_t frames_bytes;
 } spare_stack;
 
 static pthread_key_t spare_key;
@@ -124,6 +126,7 @@ static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
 static void spare_free(void *p) {
   spare_stack *sp = p;
   free(sp->p);
+  free(sp->frames);
   free(sp);
 }
 static void spare_init(void) { pthread_key_create(&spare_key, spare_free); }
@@ -137,6 +140,38 @@ static wg_slot *stack_take(size_t slots) {
     return p;
   }
   return malloc(slots * sizeof(wg_slot));
+}
+
+/* The call frames array of a new store (bytes, zeroed): this thread's spare one when it has that
+ * size, so that a store per request does not go through calloc and free (and the allocator's
+ * consolidation) for it every time. */
+static void *frames_take(size_t bytes) {
+  pthread_once(&spare_once, spare_init);
+  spare_stack *sp = pthread_getspecific(spare_key);
+  if (sp && sp->frames && sp->frames_bytes == bytes) {
+    void *f = sp->frames;
+    sp->frames = NULL;
+    memset(f, 0, bytes);
+    return f;
+  }
+  return calloc(1, bytes);
+}
+
+static void frames_give(void *f, size_t bytes) {
+  if (!f) return;
+  pthread_once(&spare_once, spare_init);
+  spare_stack *sp = pthread_getspecific(spare_key);
+  if (!sp && (sp = calloc(1, sizeof *sp)) && pthread_setspecific(spare_key, sp)) {
+    free(sp);
+    sp = NULL;
+  }
+  if (!sp) {
+    free(f);
+    return;
+  }
+  free(sp->frames); /* keep the newest */
+  sp->frames = f;
+  sp->frames_bytes = bytes;
 }
 
 static void stack_give(wg_slot *p, size_t slots) {
@@ -156,6 +191,11 @@ static void stack_give(wg_slot *p, size_t slots) {
   sp->slots = slots;
 }
 #else
+static void *frames_take(size_t bytes) { return calloc(1, bytes); }
+static void frames_give(void *f, size_t bytes) {
+  (void)bytes;
+  free(f);
+}
 static wg_slot *stack_take(size_t slots) { return malloc(slots * sizeof(wg_slot)); }
 static void stack_give(wg_slot *p, size_t slots) {
   (void)slots;
@@ -222,7 +262,7 @@ wg_store *wg_store_new(wg_engine *e, const wg_store_config *config) {
    * written before they are read. */
   s->stack = stack_take(s->config.value_stack_slots);
   s->frames_cap = s->config.max_call_depth < 256 ? s->config.max_call_depth : 256;
-  s->frames = calloc(s->frames_cap + 1, sizeof *s->frames);
+  s->frames = frames_take(((size_t)s->frames_cap + 1) * sizeof *s->frames);
   if (!s->stack || !s->frames) {
     wg_store_delete(s);
     return NULL;
@@ -244,7 +284,7 @@ void wg_store_delete(wg_store *s) {
   for (uint32_t i = 0; i < s->ntypes; i++) free((void *)s->types[i].params);
   free(s->types);
   stack_give(s->stack, s->config.value_stack_slots);
-  free(s->frames);
+  frames_give(s->frames, ((size_t)s->frames_cap + 1) * sizeof *s->frames);
   free(s);
 }
 

@@ -28,6 +28,7 @@ typedef struct wgg_store_entry {
   wgg_state_store *store;    /* owned */
   struct wgg_exec *exec;     /* owned: the blocking store's thread (api/executor.h), NULL otherwise */
   size_t index;              /* position in wgg_api.stores */
+  struct wgg_metrics *metrics; /* borrowed: the api's (observe/metrics.h) */
 } wgg_store_entry;
 
 /* A loaded output binding and its component. */
@@ -111,6 +112,7 @@ typedef struct wgg_api {
   struct wgg_jobs *jobs; /* owned: the Jobs API's store and delivery thread (api/jobs.c), NULL without a state file */
   const wgg_hosted_apps *hosted; /* borrowed: the apps hosted in this process, NULL when none */
   bool is_hosted;                /* this api is a hosted app's (it has no listener of its own) */
+  struct wgg_metrics *metrics;   /* owned: this app ID's series (observe/metrics.h); NULL on OOM (nothing recorded) */
 } wgg_api;
 
 /* The api of app_id when it is one of the apps hosted in this process (other than api itself), else

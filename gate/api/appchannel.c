@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "api/appchannel_grpc.h"
+#include "observe/metrics.h"
 #include "pipeline/pipeline.h"
 #include "util/log.h"
 #include "wasmhost/app.h"
@@ -339,6 +340,54 @@ static int limited(wgg_app_limit *l, call *c) {
   return 0;
 }
 
+/* ---- metrics: every call to the app is observed (dapr_http_client_*, observe/metrics.h) ---- */
+
+typedef struct obs {
+  wgg_metrics *m;
+  uint64_t t0;
+  int status;
+  char method[16];
+  wgg_http_client_cb cb;
+  const wgg_http_stream_cbs *scb;
+  void *user;
+} obs;
+
+static void obs_record(obs *o, int status) {
+  wgg_metrics_app_call(o->m, o->method, status, uv_hrtime() - o->t0);
+}
+
+static void obs_done(void *user, const wgg_http_response *resp, const char *errmsg) {
+  obs *o = user;
+  obs_record(o, resp ? resp->status : 0);
+  o->cb(o->user, resp, errmsg);
+  free(o);
+}
+
+static int obs_head(void *user, wgg_http_client_stream *s, const wgg_http_response *resp, int64_t length) {
+  obs *o = user;
+  o->status = resp ? resp->status : 0;
+  return o->scb->on_head(o->user, s, resp, length);
+}
+
+static int obs_chunk(void *user, const char *data, size_t len) {
+  obs *o = user;
+  return o->scb->on_chunk(o->user, data, len);
+}
+
+static void obs_end(void *user, const char *errmsg) {
+  obs *o = user;
+  obs_record(o, o->status);
+  o->scb->on_end(o->user, errmsg);
+  free(o);
+}
+
+static const wgg_http_stream_cbs obs_stream = {obs_head, obs_chunk, obs_end};
+
+static int call_observed(wgg_api *api, wgg_http_client *cl, const char *method, const char *target,
+                         const wgg_http_header *headers, size_t n, const char *body, size_t len,
+                         const wgg_http_body_source *src, const char *source, uint64_t timeout_ms,
+                         wgg_http_client_cb cb, const wgg_http_stream_cbs *stream, void *user, const char **why);
+
 int wgg_app_call(wgg_api *api, wgg_http_client *cl, const char *method, const char *target,
                  const wgg_http_header *headers, size_t n, const char *body, size_t len, const char *source,
                  uint64_t timeout_ms, wgg_http_client_cb cb, void *user, const char **why) {
@@ -357,6 +406,23 @@ int wgg_app_call_full(wgg_api *api, wgg_http_client *cl, const char *method, con
                       const wgg_http_header *headers, size_t n, const char *body, size_t len,
                       const wgg_http_body_source *src, const char *source, uint64_t timeout_ms,
                       wgg_http_client_cb cb, const wgg_http_stream_cbs *stream, void *user, const char **why) {
+  obs *o = api->metrics ? malloc(sizeof *o) : NULL;
+  if (!o)
+    return call_observed(api, cl, method, target, headers, n, body, len, src, source, timeout_ms, cb, stream, user, why);
+  *o = (obs){.m = api->metrics, .t0 = uv_hrtime(), .cb = cb, .user = user};
+  if (!wgg_app_can_stream(api)) stream = NULL;
+  o->scb = stream;
+  snprintf(o->method, sizeof o->method, "%s", method ? method : "");
+  int rc = call_observed(api, cl, method, target, headers, n, body, len, src, source, timeout_ms, obs_done,
+                         stream ? &obs_stream : NULL, o, why);
+  if (rc) free(o); /* the callback does not run */
+  return rc;
+}
+
+static int call_observed(wgg_api *api, wgg_http_client *cl, const char *method, const char *target,
+                         const wgg_http_header *headers, size_t n, const char *body, size_t len,
+                         const wgg_http_body_source *src, const char *source, uint64_t timeout_ms,
+                         wgg_http_client_cb cb, const wgg_http_stream_cbs *stream, void *user, const char **why) {
   if (!wgg_app_can_stream(api)) stream = NULL;
   if (src && !wgg_app_can_upload(api))
     return *why = "a streamed request body needs an HTTP app whose appHttpPipeline guests do not read bodies", -1;

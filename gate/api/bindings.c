@@ -26,6 +26,7 @@ typedef struct bind_job {
   wgg_binding_done_cb cb;
   void *user;
   wgg_binding_entry *be;
+  struct wgg_metrics *metrics; /* the calling app ID's */
   char *operation, *data;
   size_t len;
   json_t *metadata;
@@ -52,6 +53,9 @@ static void free_job(bind_job *j) {
 
 static void bind_done(void *p) {
   bind_job *j = p;
+  static const char *const names[] = {"component", "operation", "success"};
+  const char *values[] = {j->be->comp->name, j->operation, j->rc ? "false" : "true"};
+  wgg_metrics_count(j->metrics, WGG_MF_OUTPUT_BINDING, names, values, 3);
   if (wgg_cancel_requested(&j->cancel))
     wgg_info("output binding %s: the caller went away: %s", j->be->comp->name, j->rc ? j->err.msg : "completed");
   wgg_api_status st;
@@ -100,6 +104,7 @@ int wgg_binding_call(wgg_api *api, uv_loop_t *loop, const char *name, const char
     j->cb = cb;
     j->user = user;
     j->be = be;
+    j->metrics = api->metrics;
     j->operation = strdup(operation ? operation : "");
     j->metadata = metadata;
     metadata = NULL;

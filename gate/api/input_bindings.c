@@ -2,6 +2,7 @@
  * input_bindings.c: app probing, scheduling and delivery of input binding
  * events (see input_bindings.h).
  */
+#include "observe/metrics.h"
 #include "api/appchannel.h"
 #include "api/input_bindings.h"
 
@@ -124,6 +125,9 @@ static void on_delivered(void *user, const wgg_http_response *resp, const char *
       return;
     }
   }
+  static const char *const names[] = {"component", "success"};
+  const char *values[] = {in->comp->name, ok ? "true" : "false"};
+  wgg_metrics_count(s->api->metrics, WGG_MF_INPUT_BINDING, names, values, 2);
   if (!ok)
     wgg_warn("input binding %s: delivery to %s failed: %s%s", in->comp->name, in->route,
              resp ? "status " : (errmsg ? errmsg : "error"), resp ? wgg_http_reason(resp->status) : "");

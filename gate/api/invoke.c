@@ -24,6 +24,7 @@
 #include "api/mesh.h"
 #include "config/resiliency.h"
 #include "http/client.h"
+#include "observe/metrics.h"
 #include "observe/trace.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -213,6 +214,14 @@ void wgg_api_invoke_n(wgg_api *api, wgg_http_req *req, const char *app_id, const
  * the app ID of an in-process call from another app hosted in this process
  * (passed to the app as dapr-caller-app-id, as a hop from another sidecar
  * is), NULL otherwise. */
+/* dapr_service_invocation_req_sent_total / req_recv_total of api's app ID (observe/metrics.h). */
+static void count_invocation(wgg_api *api, bool sent, const char *peer) {
+  static const char *const sent_names[] = {"destination_app_id", "type"}, *const recv_names[] = {"source_app_id", "type"};
+  const char *values[] = {peer ? peer : "", "http"};
+  wgg_metrics_count(api->metrics, sent ? WGG_MF_INVOKE_SENT : WGG_MF_INVOKE_RECV, sent ? sent_names : recv_names,
+                    values, 2);
+}
+
 static void invoke_checked(wgg_api *api, wgg_http_req *req, const char *app_id, const char *norm,
                            const char *method, const char *caller) {
   const wgg_options *o = api->opts;
@@ -230,11 +239,14 @@ static void invoke_checked(wgg_api *api, wgg_http_req *req, const char *app_id, 
       wgg_api_error(req, 403, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: %s", app_id, why_acl);
       return;
     }
+    if (!hop) count_invocation(api, true, app_id); /* a hop was counted by the sidecar that sent it */
     invoke_checked(hosted, req, app_id, norm, method, from);
     return;
   }
   if (own) {
     if (!wgg_invoke_acl_check(api, req, norm)) return; /* accessControl, for hops from other sidecars */
+    const char *hop_caller = wgg_http_req_header(req, WGG_HOP_HEADER) ? wgg_http_req_header(req, "dapr-caller-app-id") : NULL;
+    count_invocation(api, false, caller ? caller : hop_caller ? hop_caller : o->app_id);
     if (!wgg_options_has_app(o)) why = "app channel is not initialized";
     snprintf(t.host, sizeof t.host, "%s", o->app_channel_address);
     t.port = o->app_port;
@@ -245,6 +257,7 @@ static void invoke_checked(wgg_api *api, wgg_http_req *req, const char *app_id, 
       if (api->components.items[i].endpoint && !strcmp(api->components.items[i].name, app_id))
         t.endpoint = &api->components.items[i];
     if (!t.endpoint) { /* another app: through its sidecar */
+      count_invocation(api, true, app_id);
       wgg_invoke_remote(api, req, app_id, method);
       return;
     }

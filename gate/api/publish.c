@@ -37,6 +37,7 @@ typedef struct pub_job {
   wgg_publish_bulk_cb bulk_cb;  /* bulk: completion */
   void *user;
   wgg_pubsub *ps;
+  struct wgg_metrics *metrics; /* the publishing app ID's */
   char *pubsub, *topic;
   pub_entry *entries;
   size_t n;
@@ -62,6 +63,11 @@ static void pub_work(void *p) {
 
 static void pub_done(void *p) {
   pub_job *j = p;
+  static const char *const names[] = {"component", "success", "topic"};
+  for (size_t i = 0; i < j->n; i++) { /* dapr_component_pubsub_egress_count */
+    const char *values[] = {j->pubsub, j->entries[i].rc ? "false" : "true", j->topic};
+    wgg_metrics_count(j->metrics, WGG_MF_PUBSUB_EGRESS, names, values, 3);
+  }
   if (!j->bulk) {
     wgg_api_status st;
     if (j->entries[0].rc)
@@ -174,6 +180,7 @@ int wgg_publish_call(wgg_api *api, uv_loop_t *loop, const wgg_publish_input *in,
   j->cb = cb;
   j->user = user;
   j->ps = e->ps;
+  j->metrics = api->metrics;
   wgg_err err;
   json_t *md = in->metadata ? json_incref(in->metadata) : json_object();
   int prc = md ? make_payload(api, in->traceparent, in->tracestate, in->pubsub, j->topic, in->content_type, in->data,
@@ -209,6 +216,7 @@ int wgg_publish_bulk_call(wgg_api *api, uv_loop_t *loop, const wgg_publish_input
   j->bulk_cb = cb;
   j->user = user;
   j->ps = e->ps;
+  j->metrics = api->metrics;
   json_t *seen = json_object();
   int rc = seen ? 0 : wgg_api_fail(st, 500, WGG_GRPC_INTERNAL, "ERR_INTERNAL", "out of memory");
   for (size_t i = 0; !rc && i < n; i++) {

@@ -64,7 +64,7 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
   components->items = NULL;
   components->n = 0;
   pthread_mutex_init(&api->ext_mu, NULL);
-  bool oom = false;
+  bool oom = !(api->metrics = wgg_metrics_new(opts->app_id));
   api->app_limit = wgg_app_limit_new(wgg_options_has_app(opts) ? opts->app_max_concurrency : 0, &oom);
   api->extended = json_object();
   if (opts->config_name ? wgg_configuration_load_named(opts->resources_paths, opts->n_resources_paths,
@@ -123,6 +123,12 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
     if (!s) continue;
     api->stores[api->n_stores].comp = c;
     api->stores[api->n_stores].index = api->n_stores;
+    api->stores[api->n_stores].metrics = api->metrics;
+    if (wgg_metrics_set_store(api->metrics, api->n_stores, c->name) && api->n_stores < WGG_METRICS_MAX_STORES) {
+      wgg_err_set(err, "out of memory");
+      s->ops->destroy(s);
+      goto fail;
+    }
     if (s->blocking && !(api->stores[api->n_stores].exec = wgg_exec_new(c->name)))
       wgg_warn("component %s: no thread of its own; its calls use the libuv pool", c->name);
     api->stores[api->n_stores++].store = s;
@@ -148,6 +154,8 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
                                 .http_port = opts->http_port,
                                 .route = wgg_api_route,
                                 .route_ctx = api,
+                                .observe = wgg_api_observe,
+                                .metrics = api->metrics,
                                 .pooled = opts->app_wasm_pooled};
     if (!(api->wasm_app = wgg_wasm_app_load(opts->app_wasm, &ws, err))) goto fail;
     wgg_info("wasm app loaded: %s (%s ABI) as app %s", wgg_wasm_app_name(api->wasm_app),
@@ -186,6 +194,7 @@ void wgg_api_free(wgg_api *api) {
   wgg_configuration_free(&api->config);
   json_decref(api->features);
   pthread_mutex_destroy(&api->ext_mu);
+  wgg_metrics_free(api->metrics);
   free(api);
 }
 
@@ -415,7 +424,7 @@ void wgg_api_handle(wgg_http_req *req, void *user) {
 
 void wgg_api_observe(int tag, int method, int status, uint64_t ns, void *user) {
   wgg_api *api = user;
-  wgg_metrics_http(tag, method, status, ns);
+  wgg_metrics_http(api ? api->metrics : NULL, tag, method, status, ns);
   /* --enable-api-logging: one line per call, as daprd's "HTTP API Called" */
   if (api && api->opts->enable_api_logging)
     wgg_info("HTTP API Called: method=%s route=%s code=%d duration=%.3fms",

@@ -90,7 +90,7 @@ typedef struct get_job {
 static void get_done(wgg_state_call *c) {
   get_job *j = c->user;
   j->status = c->status;
-  wgg_metrics_state(wgg_state_index(j->se), WGG_OP_GET, j->status == WGG_ST_OK);
+  wgg_metrics_state(j->se->metrics, wgg_state_index(j->se), WGG_OP_GET, j->status == WGG_ST_OK);
   if (j->status != WGG_ST_OK) {
     wgg_api_status st;
     wgg_api_fail(&st, 500, WGG_GRPC_INTERNAL, "ERR_STATE_GET", "fail to get %s from state store %s: %s", j->user_key,
@@ -172,7 +172,7 @@ typedef struct del_job {
 static void del_done(wgg_state_call *c) {
   del_job *j = c->user;
   j->status = c->status;
-  wgg_metrics_state(wgg_state_index(j->se), WGG_OP_DELETE, j->status == WGG_ST_OK);
+  wgg_metrics_state(j->se->metrics, wgg_state_index(j->se), WGG_OP_DELETE, j->status == WGG_ST_OK);
   wgg_api_status st;
   switch (j->status) {
     case WGG_ST_OK: break;

@@ -52,7 +52,7 @@ static void bulk_done(void *p) {
   bulk_job *j = p;
   bool all_ok = true;
   for (size_t i = 0; i < j->n; i++) all_ok &= j->status[i] == WGG_ST_OK;
-  wgg_metrics_state(wgg_state_index(j->se), WGG_OP_BULK_GET, all_ok);
+  wgg_metrics_state(j->se->metrics, wgg_state_index(j->se), WGG_OP_BULK_GET, all_ok);
   wgg_state_bulk_item *items = calloc(j->n ? j->n : 1, sizeof *items);
   for (size_t i = 0; items && i < j->n; i++)
     items[i] = (wgg_state_bulk_item){.key = j->keys[i], .ok = j->status[i] == WGG_ST_OK, .error = j->errs[i].msg,

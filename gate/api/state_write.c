@@ -144,7 +144,7 @@ static int parse_item(wgg_api *api, wgg_http_req *req, write_job *j, size_t i, j
 static void write_done(wgg_state_call *c) {
   write_job *j = c->user;
   j->status = c->status;
-  wgg_metrics_state(wgg_state_index(j->se),
+  wgg_metrics_state(j->se->metrics, wgg_state_index(j->se),
                     j->kind == WGG_STATE_WRITE_TXN    ? WGG_OP_TRANSACTION
                     : j->kind == WGG_STATE_WRITE_SAVE ? WGG_OP_SET
                                                       : WGG_OP_DELETE,

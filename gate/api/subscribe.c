@@ -87,5 +87,6 @@ int wgg_api_start_pubsub(wgg_api *api, wgg_err *err) {
   }
   wgg_app_channel ch = wgg_app_channel_of(api);
   wgg_psrt_set_app_channel(api->psrt, &ch);
+  wgg_psrt_set_metrics(api->psrt, api->metrics);
   return wgg_psrt_start(api->psrt, &api->app_ready, err);
 }

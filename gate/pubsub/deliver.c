@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <sys/random.h>
 
+#include "observe/metrics.h"
 #include "pubsub/cloudevent.h"
 #include "config/resiliency.h"
 #include "pubsub/runtime_internal.h"
@@ -164,6 +165,10 @@ static void retry_or_give_up(delivery *d) {
 
 /* The verdict on d's attempt, from the app's answer or a stream's. */
 static void apply_outcome(delivery *d, int out) {
+  static const char *const names[] = {"component", "process_status", "topic"};
+  const char *values[] = {d->s->spec.pubsub, out == OUT_ACK ? "success" : out == OUT_DROP ? "drop" : "retry",
+                          d->s->spec.topic};
+  wgg_metrics_count(d->s->rt->metrics, WGG_MF_PUBSUB_INGRESS, names, values, 3);
   if (d->allowed) wgg_breaker_record(d->s->breaker, out != OUT_RETRY, wgg_res_now_ms());
   d->allowed = false;
   switch (out) {

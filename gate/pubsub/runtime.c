@@ -326,6 +326,10 @@ void wgg_psrt_set_app_channel(wgg_psrt *rt, const wgg_app_channel *ch) {
   rt->app = *ch;
 }
 
+void wgg_psrt_set_metrics(wgg_psrt *rt, struct wgg_metrics *m) {
+  rt->metrics = m;
+}
+
 int wgg_psrt_set_policy(wgg_psrt *rt, const char *pubsub, const wgg_ps_retry *retry, uint64_t timeout_ms,
                         struct wgg_breaker *breaker) {
   wgg_pubsub_entry *e = find_pubsub(rt, pubsub);

@@ -74,6 +74,11 @@ int wgg_psrt_set_policy(wgg_psrt *rt, const char *pubsub, const wgg_ps_retry *re
  * APP_API_TOKEN, appHttpPipeline). Required; call before wgg_psrt_start. */
 void wgg_psrt_set_app_channel(wgg_psrt *rt, const wgg_app_channel *ch);
 
+/* Where deliveries are counted (dapr_component_pubsub_ingress_count, observe/metrics.h): the app
+ * ID's metrics (borrowed; must outlive rt), NULL = not counted. Call before wgg_psrt_start. */
+struct wgg_metrics;
+void wgg_psrt_set_metrics(wgg_psrt *rt, struct wgg_metrics *m);
+
 /* ---- streaming subscribers (SubscribeTopicEventsAlpha1) ----
  * A stream is one more kind of subscriber: its messages go through the same
  * delivery path (CloudEvent parsing, expiry, retries by the policy, dead

@@ -85,6 +85,7 @@ struct wgg_psrt {
   int subscribe_attempts;
   wgg_http_client *client;
   wgg_app_channel app; /* every call to the app (wgg_psrt_set_app_channel) */
+  struct wgg_metrics *metrics; /* wgg_psrt_set_metrics: the app ID's, NULL = none */
   delivery *active; /* every delivery in progress */
   pthread_mutex_t attach_mu; /* serialises stream attaches (stream.c) */
   uint64_t next_sink_id, next_token; /* under mu */

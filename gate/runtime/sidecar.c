@@ -303,15 +303,21 @@ static void on_sighup(uv_signal_t *s, int signum) {
   wgg_hosted_reload(m->hosted);
 }
 
-/* GET /metrics (any path) on --metrics-port: the Prometheus text exposition. */
+/* GET /metrics (any path) on --metrics-port: the Prometheus text exposition, the series of every
+ * app ID of the process (the sidecar's own, then each hosted wasm app's), each labelled with its
+ * app_id as its own sidecar would label it. */
 static void metrics_handler(wgg_http_req *req, void *user) {
   mainctx *m = user;
-  const char *names[64];
-  size_t n = 0;
-  for (; n < m->api->n_stores && n < 64; n++) names[n] = m->api->stores[n].comp->name;
+  const wgg_hosted_apps *h = m->api->hosted;
+  size_t n = 0, cap = h ? h->n + 1 : 1;
+  wgg_metrics **ms = calloc(cap, sizeof *ms);
+  if (ms && m->api->metrics) ms[n++] = m->api->metrics;
+  for (size_t i = 0; ms && h && i < h->n; i++)
+    if (h->apis[i] != m->api && h->apis[i]->metrics) ms[n++] = h->apis[i]->metrics;
   wgg_buf b = {0};
-  const char *app = m->api->opts->app_id ? m->api->opts->app_id : "";
-  if (wgg_metrics_render(&b, app, names, n)) {
+  int rc = ms ? wgg_metrics_render(&b, ms, n) : -1;
+  free(ms);
+  if (rc) {
     wgg_buf_free(&b);
     wgg_http_respond(req, 500, "text/plain", NULL, 0, "out of memory", 13);
     return;

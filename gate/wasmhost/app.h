@@ -55,6 +55,12 @@ typedef struct wgg_wasm_app_settings {
    * across them). A failed request discards its instance either way. WAGI apps are always fresh. */
   bool pooled;
   uint32_t max_invocations;   /* 0 = 10000 */
+  /* Metrics (observe/metrics.h; both may be NULL): observe(tag, method, status, ns, route_ctx) is
+   * called for every dapr:v1 operation's answer (the app's calls to its sidecar API, as
+   * wgg_http_server_config.observe is for HTTP callers); metrics (borrowed, outlives the app)
+   * counts the app's calls, instances, pool hits, parked guests, failures and guest CPU time. */
+  void (*observe)(int tag, int method, int status, uint64_t ns, void *route_ctx);
+  struct wgg_metrics *metrics;
 } wgg_wasm_app_settings;
 
 typedef struct wgg_wasm_app wgg_wasm_app;

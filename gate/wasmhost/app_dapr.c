@@ -22,6 +22,7 @@
 #include <uv.h>
 
 #include "util/log.h"
+#include "observe/metrics.h"
 #include "wasmhost/app_internal.h"
 #include "wasmhost/guestmem.h"
 
@@ -39,7 +40,12 @@ struct wgg_dapr_op {
   bool raw;            /* invoke, request: any status is an answer, not an error */
   bool in_host;        /* the host function is still on the stack */
   bool completed;
+  bool parked;         /* counted in wasmgate_wasm_app_parked */
   int64_t result;
+  /* the app's API, which outlives a detached op: its metrics and observe hook */
+  void (*observe)(int tag, int method, int status, uint64_t ns, void *ctx);
+  void *observe_ctx;
+  struct wgg_metrics *metrics;
 };
 
 static void op_free(wgg_dapr_op *op) {
@@ -52,7 +58,11 @@ static void op_free(wgg_dapr_op *op) {
 }
 
 void wgg_dapr_env_clear(wgg_dapr_env *env) {
-  if (env->op) env->op->env = NULL; /* answered later into the void */
+  if (env->op) { /* answered later into the void */
+    env->op->env = NULL;
+    if (env->op->parked) wgg_metrics_wasm_parked(env->op->metrics, -1);
+    env->op->parked = false;
+  }
   env->op = NULL;
   wgg_hdrs_free(&env->headers);
   wgg_buf_free(&env->body);
@@ -170,6 +180,8 @@ static void op_hook(wgg_http_req *req, int status, const char *ctype, const wgg_
                     const char *body, size_t len) {
   wgg_dapr_op *op = (wgg_dapr_op *)req;
   wgg_dapr_env *env = op->env;
+  /* a dapr:v1 call is a call to the app's sidecar API: dapr_http_server_* of its app ID */
+  if (op->observe) op->observe(req->tag, req->method, status, uv_hrtime() - req->start_ns, op->observe_ctx);
   if (!env) { /* the call is gone */
     op_free(op);
     return;
@@ -178,6 +190,7 @@ static void op_hook(wgg_http_req *req, int status, const char *ctype, const wgg_
   op->completed = true;
   if (op->in_host) return; /* answered during the route: the host function returns it */
   env->op = NULL;
+  if (op->parked) wgg_metrics_wasm_parked(op->metrics, -1);
   int64_t r = op->result;
   op_free(op);
   wgg_app_call_resume(env->call, r);
@@ -196,6 +209,9 @@ static wg_trap *dispatch(wgg_dapr_env *env, wg_instance *caller, const char *met
     return oom(env, url, body, results);
   }
   op->env = env;
+  op->observe = env->app->observe;
+  op->observe_ctx = env->app->route_ctx;
+  op->metrics = env->app->metrics;
   op->mem = wg_instance_memory(caller);
   op->out = out;
   op->out_ptr = out_ptr;
@@ -242,6 +258,8 @@ static wg_trap *dispatch(wgg_dapr_env *env, wg_instance *caller, const char *met
     return oom(env, NULL, NULL, results);
   }
   env->op = op; /* parked until op_hook */
+  op->parked = true;
+  wgg_metrics_wasm_parked(op->metrics, 1);
   return park;
 }
 

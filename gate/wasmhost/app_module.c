@@ -13,6 +13,7 @@
 
 #include "util/err.h"
 #include "util/log.h"
+#include "observe/metrics.h"
 #include "wasmhost/app_internal.h"
 #include "wasmhost/httpwasm_internal.h"
 #include "wasmhost/slice.h"
@@ -111,12 +112,13 @@ static void call_free(wgg_app_call *c);
 /* The copy-on-write image of the module's initial memory (wasmgate.h wg_memimage_new), so that
  * a fresh instance maps its memory instead of zeroing it and copying the data segments. Used
  * where it wins (bench/bench_memimage.c, docs/wasm-apps.md "Instantiation cost"): an initial
- * memory larger than the engine's recycled mappings (1 MiB), which an ordinary fresh memory must
- * map and fault in anew; a smaller one is recycled still resident, and faulting the image's pages
- * back in on every request costs more than zeroing it. WASMGATE_MEMORY_IMAGE (benchmarks) forces
- * cow, copy (the heap-copy fallback) or off. A module that cannot have an image (no memory of
- * its own, computed segment offsets) or a system without memfd uses the ordinary path. */
-enum { MEMIMAGE_MIN_BYTES = 1u << 20 };
+ * memory larger than 2 pages. A released image mapping is reset by copying back only the pages
+ * its guest wrote (engine/src/memimage.c), which stay resident, while a recycled ordinary memory
+ * is zeroed whole: at 2 pages (a typical C app) the two cost the same, above it the image wins
+ * (1.4x at 4 pages, 5x at 16). WASMGATE_MEMORY_IMAGE (benchmarks) forces cow, copy (the
+ * heap-copy fallback) or off. A module that cannot have an image (no memory of its own,
+ * computed segment offsets) or a system without memfd uses the ordinary path. */
+enum { MEMIMAGE_MIN_BYTES = 2u << 16 };
 static void memimage_make(wgg_wasm_app *a) {
   const char *how = getenv("WASMGATE_MEMORY_IMAGE");
   if (how && !strcmp(how, "off")) return;
@@ -158,6 +160,9 @@ static wgg_wasm_app *gen_load(const char *url, const wgg_wasm_app_settings *s, w
   a->http_port = s->http_port;
   a->route = s->route;
   a->route_ctx = s->route_ctx;
+  a->observe = s->observe;
+  a->metrics = s->metrics;
+  wgg_metrics_wasm_app(a->metrics);
   a->max_invocations = s->max_invocations ? s->max_invocations : APP_DEFAULT_MAX_INVOCATIONS;
   if (!a->app_id || (s->api_token && *s->api_token && !a->api_token)) {
     wgg_err_set(err, "out of memory");
@@ -559,6 +564,7 @@ static void wagi_done(wgg_app_call *c) {
   char msg[128];
   if (len > c->app->max_response) {
     snprintf(msg, sizeof msg, "wasm app wrote more than %zu bytes", c->app->max_response);
+    wgg_metrics_wasm_failure(c->app->metrics, WGG_WF_OUTPUT);
     fail(c, msg);
     return;
   }
@@ -569,6 +575,7 @@ static void wagi_done(wgg_app_call *c) {
   if (wgg_wagi_parse((const char *)o, len, &status, &h, &off, &e)) {
     wgg_warn("%s", e.msg);
     wgg_hdrs_free(&h);
+    wgg_metrics_wasm_failure(c->app->metrics, WGG_WF_OUTPUT);
     fail(c, e.msg);
     return;
   }
@@ -596,7 +603,9 @@ static void arm(wgg_app_call *c) {
 
 /* What came out of the guest after a call or a resume. */
 static void step(wgg_app_call *c, wg_trap *t, const wg_val *res) {
-  c->guest_ns += uv_hrtime() - c->t0;
+  uint64_t ran = uv_hrtime() - c->t0;
+  c->guest_ns += ran;
+  wgg_metrics_wasm_cpu(c->app->metrics, ran);
   flush_logs(c);
   char msg[256];
   if (t) {
@@ -611,6 +620,7 @@ static void step(wgg_app_call *c, wg_trap *t, const wg_val *res) {
       if (budget && c->guest_ns >= budget) {
         snprintf(msg, sizeof msg, "wasm error: interrupted (deadline of %llu ms)", (unsigned long long)c->app->deadline_ms);
         wgg_warn("wasm app %s: %s", c->app->name, msg);
+        wgg_metrics_wasm_failure(c->app->metrics, WGG_WF_DEADLINE);
         fail(c, msg);
         return;
       }
@@ -629,6 +639,7 @@ static void step(wgg_app_call *c, wg_trap *t, const wg_val *res) {
       }
       snprintf(msg, sizeof msg, "wasm app exited with code %d", exit_code);
       wgg_warn("wasm app %s: %s", c->app->name, msg);
+      wgg_metrics_wasm_failure(c->app->metrics, WGG_WF_EXIT);
       fail(c, msg);
       return;
     }
@@ -636,6 +647,7 @@ static void step(wgg_app_call *c, wg_trap *t, const wg_val *res) {
     const char *bt = wg_trap_backtrace(t);
     wgg_error("wasm app %s: %s%s%.*s", c->app->name, msg, bt && *bt ? "\nwasm stack trace:\n" : "", 2000,
               bt ? bt : "");
+    wgg_metrics_wasm_failure(c->app->metrics, WGG_WF_TRAP + (int)code);
     wg_trap_delete(t);
     fail(c, msg);
     return;
@@ -687,6 +699,7 @@ static void resume(wgg_app_call *c, const wg_val *host, size_t nhost) {
 static void on_timeout(uv_timer_t *t) {
   wgg_app_call *c = t->data;
   wgg_warn("wasm app %s: no answer within the caller's timeout; the instance is discarded", c->app->name);
+  wgg_metrics_wasm_failure(c->app->metrics, WGG_WF_TIMEOUT);
   c->cb(c->user, NULL, "timeout");
   call_free(c);
 }
@@ -762,7 +775,9 @@ static void start(wgg_app_call *c) {
   uv_loop_t *loop = c->loop;
   uint64_t timeout_ms = c->timeout_ms;
   c->started = true;
-  if (!pool_take(a, c)) {
+  bool hit = pool_take(a, c);
+  wgg_metrics_wasm_call(a->metrics, hit);
+  if (!hit) {
     if (!(c->env = calloc(1, sizeof *c->env))) {
       fail(c, "out of memory");
       return;
@@ -771,6 +786,7 @@ static void start(wgg_app_call *c) {
     wgg_err err;
     if (instantiate(c, &err)) {
       wgg_error("%s", err.msg);
+      wgg_metrics_wasm_failure(a->metrics, WGG_WF_INSTANTIATE);
       fail(c, err.msg);
       return;
     }

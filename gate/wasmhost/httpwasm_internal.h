@@ -20,6 +20,7 @@ struct wgg_hw_module {
   bool touches_body; /* imports read_body or write_body: may read or replace a body */
   int refs;          /* atomic */
   uint32_t features; /* atomic: enabled outside a request (middleware-wide) */
+  wg_memimage *memimage; /* copy-on-write image of memory 0 for new instances, NULL when none */
 };
 
 struct wgg_hw_instance {

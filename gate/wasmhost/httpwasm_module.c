@@ -102,6 +102,19 @@ wgg_hw_module *wgg_hw_module_new(const uint8_t *bytes, size_t len, const wgg_hw_
         (!memcmp(d.name, "read_body", 9) || !memcmp(d.name, "write_body", 9)))
       m->touches_body = true;
   }
+  /* New instances (a pool growing, one replacing a discarded instance) map memory 0 from a
+   * copy-on-write image of its initial contents when that is larger than 2 pages, as wasm apps do
+   * (app_module.c memimage_make, bench/README.md): the guest's data is not copied again and only
+   * the pages it writes become its own. WASMGATE_MEMORY_IMAGE=off turns it off. */
+  wg_externtype mt;
+  const char *how = getenv("WASMGATE_MEMORY_IMAGE");
+  if (!(how && !strcmp(how, "off")) && wg_module_extern_type(mod, WG_EXTERN_MEMORY, 0, &mt) && mt.min > 2) {
+    m->memimage = wg_memimage_new(mod, 0, NULL);
+    if (m->memimage && !wg_memimage_is_cow(m->memimage)) { /* no memfd: the heap copy would cost more */
+      wg_memimage_delete(m->memimage);
+      m->memimage = NULL;
+    }
+  }
   wgg_wasm_ticker_start();
   return m;
 }
@@ -110,6 +123,7 @@ void wgg_hw_module_ref(wgg_hw_module *m) { __atomic_add_fetch(&m->refs, 1, __ATO
 
 void wgg_hw_module_unref(wgg_hw_module *m) {
   if (!m || __atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL)) return;
+  wg_memimage_delete(m->memimage); /* memories made from it keep it until they go */
   wg_module_delete(m->mod);
   if (m->walltime) wg_wasi_walltime_delete(m->walltime);
   free(m->name);
@@ -173,6 +187,7 @@ wgg_hw_instance *wgg_hw_instance_new(wgg_hw_module *m, wgg_err *err) {
     wgg_err_set(err, "out of memory");
     goto fail;
   }
+  if (m->memimage) wg_store_set_memimage(i->store, m->memimage);
   if (m->imports_wasi) {
     /* stdout/stderr are logged after each request: keep at most 64 KiB of each */
     wg_wasi_config cfg = {.use_stdin_buf = true, .capture_output = true, .capture_max = 64u << 10, .strict = m->strict,

@@ -137,6 +137,31 @@ static void test_answer(void) {
   resp_free(&r);
 }
 
+/* A guest whose initial memory is over 2 pages gets its memory from a copy-on-write image: its
+ * data segments are in place, a pooled instance keeps its own writes, and a new instance made after
+ * one was discarded (its mapping reset and reused) sees the image again. */
+static void test_memimage(void) {
+  use("hw_image", "maxConcurrency", "1");
+  static const char *const want[] = {"imagedata", "CLOBBERED"};
+  for (int i = 0; i < 2; i++) {
+    resp r;
+    request(&r, "GET", "/", NULL, 0, NULL);
+    CHECK(r.status == 200);
+    CHECK_STR(hdr(&r, "x-img"), want[i]);
+    resp_free(&r);
+  }
+  for (int k = 0; k < 3; k++) {
+    resp r;
+    request(&r, "GET", "/trap", NULL, 0, NULL); /* the instance is discarded */
+    CHECK(r.status == 500);
+    resp_free(&r);
+    request(&r, "GET", "/", NULL, 0, NULL); /* a new instance: the image, not the last one's write */
+    CHECK(r.status == 200);
+    CHECK_STR(hdr(&r, "x-img"), "imagedata");
+    resp_free(&r);
+  }
+}
+
 static void test_features(void) {
   use("hw_features", NULL, NULL);
   for (int i = 0; i < 2; i++) {
@@ -466,6 +491,7 @@ int main(int argc, char **argv) {
   test_rules();
   test_buffered();
   test_counter();
+  test_memimage();
   test_chain_order();
   test_hostile();
   test_load_errors();

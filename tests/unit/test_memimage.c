@@ -149,6 +149,39 @@ TEST(cow_image) {
   wg_module_delete(m);
 }
 
+/* The reset of a released mapping copies back only the pages its instance wrote (pagemap: the
+ * private anonymous copies), and those copies stay resident for the next instance: every location
+ * any earlier instance wrote, on a page written once or again, read or not, reads as the image. */
+TEST(cow_reset_dirty_pages) {
+  wg_module *m = module("memimage.wasm");
+  REQUIRE(m);
+  wg_memimage *img = wg_memimage_new(m, 0, NULL);
+  REQUIRE(img);
+  int32_t addrs[48];
+  for (int k = 0; k < 48; k++) {
+    addrs[k] = k == 0 ? 16 : k == 1 ? 131071 : k == 2 ? 65536 : (int32_t)((k * 4099u + 7u * (unsigned)k * k) % 131072u);
+    inst x = make(m, img, 0);
+    REQUIRE(x.i);
+    for (int j = 0; j < k; j++) {
+      int32_t a = addrs[j];
+      int32_t want = a >= 16 && a < 21 ? "hello"[a - 16] : a >= 65536 && a < 65540 ? a - 65535 : 0;
+      CHECK(call(&x, "load", 1, a, 0) == want);
+    }
+    call(&x, "store", 2, addrs[k], 0x5a);
+    CHECK(call(&x, "load", 1, addrs[k], 0) == 0x5a);
+    if (k % 7 == 0) CHECK(call(&x, "grow", 1, 1, 0) == 2); /* grown pages read as zero next time */
+    if (k % 7 == 0) call(&x, "store", 2, 2 * 65536 + 5, 1);
+    wg_store_delete(x.s);
+  }
+  inst y = make(m, img, 0);
+  REQUIRE(y.i);
+  CHECK(call(&y, "load", 1, 16, 0) == 'h' && call(&y, "load", 1, 131071, 0) == 0 && pages(&y) == 2);
+  CHECK(call(&y, "grow", 1, 1, 0) == 2 && call(&y, "load", 1, 2 * 65536 + 5, 0) == 0);
+  wg_store_delete(y.s);
+  wg_memimage_delete(img);
+  wg_module_delete(m);
+}
+
 TEST(heap_copy_fallback) {
   wg_module *m = module("memimage.wasm");
   REQUIRE(m);
@@ -199,6 +232,7 @@ int main(int argc, char **argv) {
   }
   dir = argv[1];
   RUN(cow_image);
+  RUN(cow_reset_dirty_pages);
   RUN(heap_copy_fallback);
   RUN(other_modules_unaffected);
   RUN(refused);

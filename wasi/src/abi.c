@@ -606,9 +606,13 @@ bool wg_wasi_link(wg_wasi *w, wg_store *store, const wg_module *m, wg_extern *im
     const char *modname = p1 ? "wasi_snapshot_preview1" : "wasi_unstable";
     const entry *e = NULL;
     for (size_t k = 0; p0 && k < sizeof table0 / sizeof table0[0] && !e; k++)
-      if (strlen(table0[k].name) == d.name_len && !memcmp(table0[k].name, d.name, d.name_len)) e = &table0[k];
+      if (d.name_len && table0[k].name[0] == d.name[0] && strlen(table0[k].name) == d.name_len &&
+          !memcmp(table0[k].name, d.name, d.name_len))
+        e = &table0[k];
     for (size_t k = 0; k < sizeof table / sizeof table[0] && !e; k++)
-      if (strlen(table[k].name) == d.name_len && !memcmp(table[k].name, d.name, d.name_len)) e = &table[k];
+      if (d.name_len && table[k].name[0] == d.name[0] && strlen(table[k].name) == d.name_len &&
+          !memcmp(table[k].name, d.name, d.name_len))
+        e = &table[k];
     bool is_exit = d.name_len == 9 && !memcmp(d.name, "proc_exit", 9);
     if (is_exit) e = &exit_entry;
     if (!e || d.kind != WG_EXTERN_FUNC) {

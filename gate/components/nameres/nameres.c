@@ -155,7 +155,7 @@ static int open_sqlite(wgg_nameres *nr, json_t *cfg, const char *self_app_id, co
   bool no_wal = json_is_true(wal) || (json_is_string(wal) && !strcmp(json_string_value(wal), "true"));
   char sql[1024];
   snprintf(sql, sizeof sql,
-           "PRAGMA journal_mode=%s;"
+           "PRAGMA journal_mode=%s;%s"
            "CREATE TABLE IF NOT EXISTS %s (registration_id TEXT NOT NULL PRIMARY KEY, address TEXT NOT NULL,"
            " app_id TEXT NOT NULL, namespace TEXT NOT NULL, last_update INTEGER NOT NULL);"
            /* one row per (address, app ID): a process hosting several wasm apps registers each of
@@ -164,7 +164,12 @@ static int open_sqlite(wgg_nameres *nr, json_t *cfg, const char *self_app_id, co
            "DROP INDEX IF EXISTS %s_address_idx;"
            "CREATE UNIQUE INDEX IF NOT EXISTS %s_address_app_idx ON %s (address, app_id);"
            "CREATE INDEX IF NOT EXISTS %s_last_update_idx ON %s (last_update);",
-           no_wal ? "DELETE" : "WAL", nr->table, nr->table, nr->table, nr->table, nr->table, nr->table);
+           no_wal ? "DELETE" : "WAL",
+           /* WAL without an fsync per commit: still consistent after a crash (SQLite's WAL
+            * guarantee); a power loss may forget the last registrations, which the sidecars renew
+            * anyway. Every statement of a start is a commit, each an fsync of a few ms otherwise:
+            * most of a wasm app's cold start (bench/README.md "Cold start"). */
+           no_wal ? "" : "PRAGMA synchronous=NORMAL;", nr->table, nr->table, nr->table, nr->table, nr->table, nr->table);
   if (exec(nr, sql, err)) return -1;
   /* wasmgate's own column: the gRPC API's address beside the HTTP one (gRPC proxying forwards there);
    * added to a table made by an older wasmgate or another resolver (two sidecars may race: a

@@ -58,6 +58,8 @@ int main(void) {
   body[body_len] = '\0';
   if (!strcmp(path, "/whoami")) {
     reply(200, "text/plain", id);
+  } else if (!strcmp(path, "/trap")) { /* a wasm trap (unreachable): that request fails with 500 */
+    __builtin_trap();
   } else if (!strcmp(path, "/caller")) { /* who called, as the sidecar tells an app */
     printf("Content-Type: text/plain\n\n%s>%s", env("HTTP_DAPR_CALLER_APP_ID"), env("HTTP_DAPR_CALLEE_APP_ID"));
   } else if (!strcmp(path, "/dapr/subscribe")) {
