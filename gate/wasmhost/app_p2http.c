@@ -291,8 +291,9 @@ int wgg_p2app_call(wgg_wasm_app *a, uv_loop_t *loop, const char *method, const c
     fail(cb, user, err.msg);
     return 0;
   }
-  /* what an HTTP app would see: the body's length, and the Host the caller named */
-  const char *authority = NULL;
+  /* what an HTTP app would see: the body's length, and the Host the caller named (else localhost:
+   * guests build URLs from scheme://authority, componentize-js traps without one) */
+  const char *authority = "localhost";
   wgg_http_header *hv = calloc(n + 1, sizeof *hv);
   if (!hv) {
     pool_give(p, i, false);

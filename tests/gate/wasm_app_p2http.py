@@ -12,6 +12,8 @@ and every app-channel call reaches it as an HTTP request:
     (--app-wasm-instances pooled: one warm instance counts its requests; a trap discards it);
   - pub/sub: the component's GET /dapr/subscribe answer subscribes it, and a message published
     over HTTP is delivered to its route (the pooled instance keeps the body and shows it);
+  - `wasmgate serve --addr 127.0.0.1:PORT echo.wasm` hands every path (/v1.0/... and /dapr/...
+    included) to the component; --help names wasmtime's default address 0.0.0.0:8080;
   - the oracle: `jco serve` (node + preview2-shim) on the same component gives the same status,
     x-echo-* headers and body for the same requests as the sidecar's invocation path.
 Skipped (77) when clang-19, node or jco is missing.
@@ -110,6 +112,52 @@ try:
 finally:
     sc.stop()
 
+# ---------------------------------------------------------------- wasmgate serve: every path
+def start_serve(comp, *extra):
+    """`wasmgate serve --addr 127.0.0.1:PORT COMP`: (process, port) once it answers."""
+    for _ in range(3):
+        p = free_port()
+        log = open(os.path.join(OUT, "serve.log"), "ab")
+        proc = subprocess.Popen([BIN, "serve", "--addr", f"127.0.0.1:{p}", *extra, comp], stdout=log,
+                                stderr=subprocess.STDOUT, cwd=OUT, env=dict(os.environ, HOME=OUT))
+        deadline = time.time() + 60
+        while time.time() < deadline and proc.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", p), timeout=1).close()
+                return proc, p
+            except OSError:
+                time.sleep(0.05)
+        proc.kill()
+        proc.wait()
+    check(False, "wasmgate serve did not start: " + open(os.path.join(OUT, "serve.log")).read()[-2000:])
+    finish()
+
+
+def stop(proc):
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+h = subprocess.run([BIN, "serve", "--help"], capture_output=True, text=True)
+check(h.returncode == 0 and "0.0.0.0:8080" in h.stdout, f"serve --help names the default address: {h.stdout!r}")
+h = subprocess.run([BIN, "serve", "--addr", "nonsense", ECHO], capture_output=True, text=True)
+check(h.returncode == 2 and "--addr" in h.stderr, f"serve --addr nonsense: {h.returncode} {h.stderr!r}")
+serve, sport = start_serve(ECHO)
+try:
+    for method, path, body, headers in CASES + [("GET", "/v1.0/metadata", None, {}),
+                                                ("POST", "/v1.0/state/statestore", b"[]", {}),
+                                                ("GET", "/dapr/config", None, {})]:
+        got = Sidecar.request(Sidecar(BIN), method, path, body=body, headers=headers, timeout=30, port=sport)
+        check_echo(got, method, path, body, headers, "serve")
+    st, _, b = Sidecar.request(Sidecar(BIN), "GET", "/trap", port=sport)
+    check(st == 500 and b"unreachable" in b, f"serve /trap: {st} {b!r}")
+finally:
+    stop(serve)
+
 # ---------------------------------------------------------------- the oracle: jco serve
 JCO = os.path.join(ROOT, "scripts", "npm", "node_modules", "@bytecodealliance", "jco", "dist", "jco.js")
 port = free_port()
@@ -126,14 +174,18 @@ try:
         except OSError:
             time.sleep(0.2)
     check(up, "jco serve did not start")
+    serve, sport = start_serve(ECHO)
     for method, path, body, headers in CASES:
         ours = inv(sc, method, path, body, headers)
+        served = sc.request(method, path, body=body, headers=headers, timeout=30, port=sport)
+        check(served[0] == ours[0] and served[2] == ours[2], f"serve vs invoke {method} {path}")
         theirs = sc.request(method, path, body=body, headers=headers, timeout=30, port=port)
         check_echo(theirs, method, path, body, headers, "jco serve")
         check(ours[0] == theirs[0] and ours[2] == theirs[2], f"{method} {path}: wasmgate {ours[0]} {ours[2][:80]!r}"
               f" vs jco serve {theirs[0]} {theirs[2][:80]!r}")
         for k in ("content-type", "x-echo-method", "x-echo-path", "x-echo-test"):
             check(ours[1].get(k) == theirs[1].get(k), f"{method} {path} {k}: {ours[1].get(k)!r} vs {theirs[1].get(k)!r}")
+    stop(serve)
 finally:
     sc.stop()
     jco.terminate()

@@ -7,7 +7,7 @@
 #                semver-compatibly), `jco new`;
 #   hello.js.wasm  (with `js`) tests/components/http/hello.js through `jco
 #                componentize` (componentize-js; ~12 MB, ~35 s) for the
-#                wasi:http@0.2.12 proxy world.
+#                wasi:http@0.2.10 proxy world (a `fetch` event handler).
 # Exit 77 when clang-19, node or jco is missing. Rebuilds only what is older
 # than its source.
 set -uo pipefail
@@ -45,10 +45,10 @@ fi
 if [ "${2:-}" = js ] && [ ! "$out/hello.js.wasm" -nt "$here/hello.js" ]; then
   [ -d "$nm/@bytecodealliance/componentize-js" ] && [ -f "$shim" ] ||
     { echo "skip: componentize-js not installed"; exit 77; }
-  # componentize-js serves a `fetch` event handler when the world is wasi:http's own `proxy`
-  rm -rf "$out/wit-js" && mkdir -p "$out/wit-js/deps"
-  cp "$wit/wasi-http/package.wit" "$out/wit-js/"
-  for d in "$wit"/*; do [ "$(basename "$d")" = wasi-http ] || cp -r "$d" "$out/wit-js/deps/"; done
+  # componentize-js serves a `fetch` event handler when the world is wasi:http's own `proxy`, and
+  # with WIT older than 0.2.10 jco runs componentize-js 0.19.3, whose engine merges with it
+  mkwit "$out/wit-js" 0.2.3 unused
+  rm "$out/wit-js/world.wit" && mv "$out/wit-js/deps/wasi-http/package.wit" "$out/wit-js/" && rmdir "$out/wit-js/deps/wasi-http"
   if ! JCO_SHIM_FS=$shim node --import "$here/../jco_preopen.mjs" "$jco" componentize "$here/hello.js" \
          --wit "$out/wit-js" --world-name proxy -o "$out/hello.js.wasm" >"$out/js.log" 2>&1; then
     echo "FAIL: jco componentize: $(grep -v '^    at' "$out/js.log" | head -3)"
