@@ -210,9 +210,16 @@ static bool valid_name(const wg_cval *n) {
     if (!token_char((unsigned char)n->of.str.ptr[i])) return false;
   return true;
 }
+/* A list<u8> argument: a LIST of U8 values, or (an engine that lifts list<u8> as one byte array,
+ * the component branch's WG_CVAL_BYTES) the same {ptr, len} pair over bytes. */
+static size_t u8_len(const wg_cval *v) { return v->of.seq.len; }
+static uint8_t u8_at(const wg_cval *v, size_t i) {
+  return v->kind == WG_CVAL_LIST ? (uint8_t)v->of.seq.ptr[i].of.u : ((const uint8_t *)(const void *)v->of.seq.ptr)[i];
+}
+
 static bool valid_value(const wg_cval *v) {
-  for (size_t i = 0; i < v->of.seq.len; i++) {
-    uint64_t c = v->of.seq.ptr[i].of.u;
+  for (size_t i = 0; i < u8_len(v); i++) {
+    uint8_t c = u8_at(v, i);
     if (c == 0 || c == '\r' || c == '\n') return false;
   }
   return true;
@@ -227,14 +234,14 @@ static bool forbidden(const char *n, size_t len) {
 }
 
 static int add_field(wgg_hdrs *h, const char *name, size_t nl, const wg_cval *val) {
-  char lname[256], *vb = malloc(val->of.seq.len + 1);
+  char lname[256], *vb = malloc(u8_len(val) + 1);
   if (!vb || nl >= sizeof lname) {
     free(vb);
     return -1;
   }
   for (size_t i = 0; i < nl; i++) lname[i] = (char)tolower((unsigned char)name[i]);
-  for (size_t i = 0; i < val->of.seq.len; i++) vb[i] = (char)val->of.seq.ptr[i].of.u;
-  int rc = wgg_hdrs_add(h, lname, nl, vb, val->of.seq.len);
+  for (size_t i = 0; i < u8_len(val); i++) vb[i] = (char)u8_at(val, i);
+  int rc = wgg_hdrs_add(h, lname, nl, vb, u8_len(val));
   free(vb);
   return rc;
 }

@@ -5,7 +5,8 @@ A component exporting wasi:http/incoming-handler, built at test time from tests/
 echo.c (clang-19 + jco embed/new, importing wasi:http@0.2.3 while the host defines 0.2.12), is
 loaded by `wasmgate run --app-wasm` (the ABI detected from its exports: metadata says wasi-http)
 and every app-channel call reaches it as an HTTP request:
-  - service invocation: method, path with query, a header and the body reach the guest; its
+  - service invocation: method, path with query, a header and the body reach the guest (and
+    GET /fields checks the fields rules: invalid-syntax, forbidden, immutable, get/set/delete); its
     status, headers and body come back; a trap and a handler that never sets the response fail
     that request only (500 with the reason), and the next request is served;
   - instance policies: fresh by default (every request sees a new instance), pooled
@@ -41,7 +42,12 @@ CASES = [("POST", "/a/b?c=d&e=%20f", b"hello body", {"X-Test": "hi"}),
          ("PUT", "/put", b"\x00binary\xff" * 300, {"Content-Type": "application/octet-stream"}),
          ("DELETE", "/thing/1", None, {"x-test": "two words"}),
          ("PATCH", "/status/418", b"{}", {}),
-         ("OPTIONS", "/status/204", None, {})]
+         ("OPTIONS", "/status/204", None, {}),
+         ("GET", "/fields", None, {})]
+# GET /fields: the guest's checks of the fields rules (echo.c fields_checks): invalid name and
+# value (invalid-syntax 0), Connection (forbidden 1), the request's headers (immutable 2), append
+# ok (9), case-insensitive get/has, set, entries, delete, clone
+FIELDS = b"fields: 0 0 1 2 9 get=2 has=1 entries=5 delete=9 has=0 clone-has=1\n"
 
 
 def inv(sc, method, path, body=None, headers=None):
@@ -49,6 +55,8 @@ def inv(sc, method, path, body=None, headers=None):
 
 
 def want_echo(method, path, body, headers):
+    if path == "/fields":
+        return FIELDS
     return (method + " " + path + "\n").encode() + (body or b"")
 
 

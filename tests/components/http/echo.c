@@ -11,7 +11,8 @@
  * Paths /trap (unreachable) and /noanswer (returns without setting the
  * response) test the host's failure paths; GET /dapr/subscribe subscribes
  * the app to topic `orders` of `pubsub` (route /orders), whose body the
- * instance keeps, writes to stdout, and GET /last returns.
+ * instance keeps, writes to stdout, and GET /last returns. GET /fields
+ * answers one line of numbers from the wasi:http fields rules.
  *
  * Built at test time (tests/components/http/build.sh): clang-19 --target=wasm32
  * -mbulk-memory -nostdlib (copies are memory.copy), then `jco embed` with the wasi:http@0.2.3 WIT (so the host's
@@ -52,6 +53,11 @@ IMPORT("wasi:http/types", "[method]fields.get") void fields_get(int32_t f, const
 IMPORT("wasi:http/types", "[constructor]fields") int32_t fields_new(void);
 IMPORT("wasi:http/types", "[method]fields.append")
 void fields_append(int32_t f, const char *n, size_t nl, const void *v, size_t vl, void *ret);
+IMPORT("wasi:http/types", "[method]fields.has") int32_t fields_has(int32_t f, const char *n, size_t nl);
+IMPORT("wasi:http/types", "[method]fields.delete") void fields_delete(int32_t f, const char *n, size_t nl, void *ret);
+IMPORT("wasi:http/types", "[method]fields.set") void fields_set(int32_t f, const char *n, size_t nl, const void *vals, size_t nv, void *ret);
+IMPORT("wasi:http/types", "[method]fields.entries") void fields_entries(int32_t f, void *ret);
+IMPORT("wasi:http/types", "[method]fields.clone") int32_t fields_clone(int32_t f);
 IMPORT("wasi:http/types", "[constructor]outgoing-response") int32_t resp_new(int32_t headers);
 IMPORT("wasi:http/types", "[method]outgoing-response.set-status-code") int32_t resp_status(int32_t r, int32_t code);
 IMPORT("wasi:http/types", "[method]outgoing-response.body") void resp_body(int32_t r, void *ret);
@@ -102,6 +108,51 @@ static void header(int32_t f, const char *name, const void *v, size_t vl) {
   if (ret[0]) __builtin_trap();
 }
 
+static void putnum(unsigned v) {
+  char b[12];
+  size_t n = 0;
+  do b[n++] = (char)('0' + v % 10); while (v /= 10);
+  while (n) put(&b[--n], 1);
+}
+
+/* header-error case of a result<_, header-error> (0..2), or 9 when ok */
+static unsigned herr(const uint8_t *ret) { return ret[0] ? ret[1] : 9; }
+
+/* GET /fields: the fields rules, one number per check (the test compares the line) */
+static void fields_checks(int32_t req_headers) {
+  uint8_t ret[4] __attribute__((aligned(4)));
+  int32_t f = fields_new();
+  put("fields:", 7);
+  fields_append(f, "bad name", 8, "v", 1, ret); /* not a token: invalid-syntax (0) */
+  put(" ", 1), putnum(herr(ret));
+  fields_append(f, "x-a", 3, "a\nb", 3, ret);   /* a newline in the value: invalid-syntax (0) */
+  put(" ", 1), putnum(herr(ret));
+  fields_append(f, "Connection", 10, "close", 5, ret); /* hop-by-hop: forbidden (1) */
+  put(" ", 1), putnum(herr(ret));
+  fields_append(req_headers, "x-a", 3, "1", 1, ret); /* a request's headers: immutable (2) */
+  put(" ", 1), putnum(herr(ret));
+  fields_append(f, "X-A", 3, "1", 1, ret);
+  fields_append(f, "x-a", 3, "2", 1, ret);
+  put(" ", 1), putnum(herr(ret));
+  struct { str *v; size_t n; } got __attribute__((aligned(4)));
+  fields_get(f, "x-A", 3, &got); /* case-insensitive: both values */
+  put(" get=", 5), putnum((unsigned)got.n);
+  put(" has=", 5), putnum((unsigned)fields_has(f, "X-a", 3));
+  str vals[3] = {{"p", 1}, {"q", 1}, {"r", 1}};
+  fields_set(f, "x-b", 3, vals, 3, ret);
+  struct { void *v; size_t n; } ent __attribute__((aligned(4)));
+  fields_entries(f, &ent);
+  put(" entries=", 9), putnum((unsigned)ent.n);
+  int32_t c = fields_clone(f);
+  fields_delete(f, "x-a", 3, ret);
+  put(" delete=", 8), putnum(herr(ret));
+  put(" has=", 5), putnum((unsigned)fields_has(f, "x-a", 3));
+  put(" clone-has=", 11), putnum((unsigned)fields_has(c, "x-a", 3));
+  put("\n", 1);
+  drop_fields(c);
+  drop_fields(f);
+}
+
 EXPORT("wasi:http/incoming-handler" V "#handle") void handle(int32_t req, int32_t outparam) {
   out_len = 0; /* a host may call one instance many times */
   served++;
@@ -118,6 +169,7 @@ EXPORT("wasi:http/incoming-handler" V "#handle") void handle(int32_t req, int32_
   int32_t h = req_headers(req);
   struct { str *v; size_t n; } xs __attribute__((aligned(4)));
   fields_get(h, "x-test", 6, &xs);
+  if (eq(path, "/fields")) fields_checks(h);
   drop_fields(h);
   /* the body */
   struct { uint8_t err; int32_t handle; } r __attribute__((aligned(4)));
@@ -127,7 +179,7 @@ EXPORT("wasi:http/incoming-handler" V "#handle") void handle(int32_t req, int32_
     put(js, sizeof js - 1);
   } else if (getlast) {
     put(last, last_len);
-  } else {
+  } else if (!eq(path, "/fields")) {
     put(method.ptr, method.len);
     put(" ", 1);
     put(path.ptr, path.len);
