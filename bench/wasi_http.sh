@@ -8,8 +8,9 @@
 #     pooled, through /v1.0/invoke;
 #   - with `js`: the JavaScript component (tests/components/http/hello.js, componentize-js, ~12 MB)
 #     fresh and pooled through `wasmgate serve`, and the wall time of its first request after start.
-# Prints req/s, p50, p99 and the process's CPU µs per request. Environment: SECONDS_PER_RUN (3),
-# CONNS (16).
+# Prints req/s, p50, p99, the process's CPU µs per request and the wall time from start to the
+# first answer. Environment: SECONDS_PER_RUN (3), CONNS (16), COMPONENTS_DIR (where the components
+# are built, default a temporary directory).
 set -euo pipefail
 build=$(cd "${1:?usage: wasi_http.sh BUILD_DIR [js]}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,7 +26,8 @@ cleanup() {
 }
 trap cleanup EXIT
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-"$here/../tests/components/http/build.sh" "$work" ${2:-} >/dev/null
+comps=${COMPONENTS_DIR:-$work}  # COMPONENTS_DIR: reuse what tests/components/http/build.sh built there
+"$here/../tests/components/http/build.sh" "$comps" ${2:-} >/dev/null
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
 tck=$(getconf CLK_TCK)
 # line LABEL PATH CMD...: starts CMD (with PORT replaced), waits for PATH, runs wrk on it
@@ -55,15 +57,15 @@ run=("$wasmgate" run --app-id bench --threads 1 --dapr-http-port PORT --dapr-grp
      --metrics-port 0 --log-level warn)
 serve=("$wasmgate" serve --threads 1 --log-level warn --addr 127.0.0.1:PORT)
 echo "wrk -t1 -c$conns ${dur}s, one event-loop thread"
-line "wasi:http C echo, fresh, serve" /hello "${serve[@]}" "$work/echo.wasm"
-line "wasi:http C echo, pooled, serve" /hello "${serve[@]}" --instances pooled "$work/echo.wasm"
-line "wasi:http C echo, fresh, /v1.0/invoke" /v1.0/invoke/bench/method/hello "${run[@]}" --app-wasm "$work/echo.wasm"
-line "wasi:http C echo, pooled, /v1.0/invoke" /v1.0/invoke/bench/method/hello "${run[@]}" --app-wasm "$work/echo.wasm" \
+line "wasi:http C echo, fresh, serve" /hello "${serve[@]}" "$comps/echo.wasm"
+line "wasi:http C echo, pooled, serve" /hello "${serve[@]}" --instances pooled "$comps/echo.wasm"
+line "wasi:http C echo, fresh, /v1.0/invoke" /v1.0/invoke/bench/method/hello "${run[@]}" --app-wasm "$comps/echo.wasm"
+line "wasi:http C echo, pooled, /v1.0/invoke" /v1.0/invoke/bench/method/hello "${run[@]}" --app-wasm "$comps/echo.wasm" \
   --app-wasm-instances pooled
 line "http-wasm hello, fresh, /v1.0/invoke" /v1.0/invoke/bench/method/hello "${run[@]}" --app-wasm "$build/tests/gate/apps/hw_app.wasm"
 line "http-wasm hello, pooled, /v1.0/invoke" /v1.0/invoke/bench/method/hello "${run[@]}" --app-wasm \
   "$build/tests/gate/apps/hw_app.wasm" --app-wasm-instances pooled
 if [ "${2:-}" = js ]; then
-  line "wasi:http JS (componentize-js), fresh, serve" /hello "${serve[@]}" "$work/hello.js.wasm"
-  line "wasi:http JS (componentize-js), pooled, serve" /hello "${serve[@]}" --instances pooled "$work/hello.js.wasm"
+  line "wasi:http JS (componentize-js), fresh, serve" /hello "${serve[@]}" "$comps/hello.js.wasm"
+  line "wasi:http JS (componentize-js), pooled, serve" /hello "${serve[@]}" --instances pooled "$comps/hello.js.wasm"
 fi
