@@ -8,7 +8,8 @@ and every app-channel call reaches it as an HTTP request:
   - service invocation: method, path with query, a header and the body reach the guest (and
     GET /fields checks the fields rules: invalid-syntax, forbidden, immutable, get/set/delete); its
     status, headers and body come back; a trap and a handler that never sets the response fail
-    that request only (500 with the reason), and the next request is served;
+    that request only (500 with the reason), and the next request is served; a handler that never
+    returns is interrupted at the app's deadline (WasmApp spec.timeout);
   - instance policies: fresh by default (every request sees a new instance), pooled
     (--app-wasm-instances pooled: one warm instance counts its requests; a trap discards it);
   - pub/sub: the component's GET /dapr/subscribe answer subscribes it, and a message published
@@ -86,6 +87,26 @@ try:
     st, _, b = inv(sc, "GET", "/noanswer")
     check(st == 500 and b"response-outparam::set" in b, f"no answer: {st} {b!r}")
     check_echo(inv(sc, "GET", "/after"), "GET", "/after", None, {}, "after failures")
+finally:
+    sc.stop()
+
+# ---------------------------------------------------------------- a guest that never returns
+# a hosted app (kind: WasmApp) with spec.timeout: the deadline interrupts it, that request fails,
+# and the loop thread serves the next one
+sc = Sidecar(BIN, app_id="front")
+sc.write_resource("apps.yaml", f"""apiVersion: wasmgate.io/v1alpha1
+kind: WasmApp
+metadata: {{name: slow}}
+spec: {{url: "file://{ECHO}", timeout: 300ms}}
+""")
+sc.start(timeout=30)
+try:
+    t0 = time.time()
+    st, _, b = sc.request("GET", "/v1.0/invoke/slow/method/loop", timeout=30)
+    check(st == 500 and b"interrupted (deadline of 300 ms)" in b, f"/loop: {st} {b!r}")
+    check(time.time() - t0 < 10, f"/loop took {time.time() - t0:.1f} s")
+    st, _, b = sc.request("GET", "/v1.0/invoke/slow/method/after", timeout=30)
+    check(st == 200 and b == b"GET /after\n", f"after /loop: {st} {b!r}")
 finally:
     sc.stop()
 

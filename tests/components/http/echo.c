@@ -8,8 +8,8 @@
  *   body: "METHOD PATH\n" followed by the request body.
  * Every answer carries x-instance-requests: the requests this instance has
  * served (1 under a fresh-instance policy; counting up when pooled).
- * Paths /trap (unreachable) and /noanswer (returns without setting the
- * response) test the host's failure paths; GET /dapr/subscribe subscribes
+ * Paths /trap (unreachable), /noanswer (returns without setting the
+ * response) and /loop (never returns) test the host's failure paths; GET /dapr/subscribe subscribes
  * the app to topic `orders` of `pubsub` (route /orders), whose body the
  * instance keeps, writes to stdout, and GET /last returns. GET /fields
  * answers one line of numbers from the wasi:http fields rules.
@@ -165,6 +165,9 @@ EXPORT("wasi:http/incoming-handler" V "#handle") void handle(int32_t req, int32_
   str path = pq.some ? pq.s : (str){"/", 1};
   if (eq(path, "/trap")) __builtin_trap();
   if (eq(path, "/noanswer")) return;
+  if (eq(path, "/loop")) /* never returns: the host's deadline must stop it */
+    for (volatile unsigned spin = 0;; spin++) {
+    }
   /* x-test: list<list<u8>> */
   int32_t h = req_headers(req);
   struct { str *v; size_t n; } xs __attribute__((aligned(4)));
