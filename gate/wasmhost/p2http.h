@@ -1,5 +1,5 @@
 /*
- * p2http.h: the wasi:http 0.2 host (p2http_types.c) that component wasm apps
+ * p2http.h: the wasi:http 0.2 host (p2http_types.c, p2http_outgoing.c) that component wasm apps
  * (app_p2http.c) are served by: wasi:http/types (fields, incoming-request,
  * outgoing-request, request-options, response-outparam, incoming-response,
  * incoming-body, future-trailers, outgoing-response, outgoing-body,

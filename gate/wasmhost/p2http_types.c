@@ -1,7 +1,9 @@
 /*
- * p2http_types.c: wasi:http/types and wasi:http/outgoing-handler 0.2.x
- * (WebAssembly/wasi-http wit/types.wit, handler.wit) for component wasm
- * apps (p2http.h). Host objects of one request live in the store's
+ * p2http_types.c: wasi:http/types 0.2.x (WebAssembly/wasi-http
+ * wit/types.wit) for component wasm apps (p2http.h): fields, incoming
+ * requests and bodies, future-trailers, outgoing responses and bodies,
+ * response-outparam, the definitions of the linker and the request/answer
+ * of one call; the outgoing side is in p2http_outgoing.c. Host objects of one request live in the store's
  * wgg_p2h_inst; a handle's rep is its index + 1 there, and every method
  * checks the object's kind, so a handle kept past its request (a pooled
  * instance) is refused rather than misread.
@@ -13,65 +15,29 @@
  * a body's stream can be taken once; a request's or response's body once.
  * Bodies are buffered: the incoming body is in memory before the handler
  * starts, and the outgoing body is collected until the handler returns
- * (docs/wasm-apps.md "WASI 0.2 HTTP components"). outgoing-handler.handle
- * answers error-code.HTTP-request-denied: no outbound host is allowed yet.
+ * (docs/wasm-apps.md 2.3).
  */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "wasmhost/p2http.h"
+#include "wasmhost/p2http_internal.h"
 
-#define V WGG_P2H_VERSION
-#define TYPES "wasi:http/types" V
-
-enum { K_FIELDS = 1, K_INREQ, K_OUTREQ, K_OPTIONS, K_OUTPARAM, K_INRESP, K_INBODY, K_TRAILERS, K_OUTRESP, K_OUTBODY,
-       K_FUTRESP };
-enum { R_FIELDS, R_INREQ, R_OUTREQ, R_OPTIONS, R_OUTPARAM, R_INRESP, R_INBODY, R_TRAILERS, R_OUTRESP, R_OUTBODY,
-       R_FUTRESP, R_COUNT };
 static const char *const res_names[R_COUNT] = {"fields", "incoming-request", "outgoing-request", "request-options",
                                                "response-outparam", "incoming-response", "incoming-body",
                                                "future-trailers", "outgoing-response", "outgoing-body",
                                                "future-incoming-response"};
-/* error-code cases used here (types.wit order) */
-enum { EC_HTTP_REQUEST_DENIED = 15, EC_INTERNAL_ERROR = 38 };
 
-struct wgg_p2h_types {
-  const wg_component_resource_type *r[R_COUNT];
-};
+wg_trap *p2h_oom(void) { return wg_trap_new(WG_TRAP_RESOURCE, "out of memory"); }
+wg_trap *p2h_bad(const char *what) { return wg_trap_new(WG_TRAP_HOST, what); }
 
-/* A host object. Fields objects point at a header list they own or share
- * (a request's or response's headers). */
-struct p2h_obj {
-  uint8_t kind;
-  bool dropped;      /* the guest dropped its handle */
-  bool stale;        /* freed by reset while a stream still refers to it */
-  bool immutable;    /* fields */
-  bool taken;        /* body or stream taken */
-  bool finished;     /* outgoing-body finished; trailers future read */
-  uint32_t streams;  /* streams open on this object */
-  wgg_hdrs *h;       /* fields: the list; requests, responses: their headers */
-  bool own_h;
-  char *method, *path, *scheme, *authority; /* requests (method: the text, e.g. "GET") */
-  bool has_path, has_scheme, has_authority;
-  uint64_t timeouts[3]; bool has_timeout[3]; /* request-options */
-  int status;        /* responses */
-  uint32_t body;     /* responses and outgoing requests: the outgoing-body's rep */
-  wgg_buf data;      /* bodies: the bytes */
-  size_t off;        /* incoming body: bytes read */
-  wgg_p2h_inst *inst;
-};
-
-static wg_trap *oom(void) { return wg_trap_new(WG_TRAP_RESOURCE, "out of memory"); }
-static wg_trap *bad(const char *what) { return wg_trap_new(WG_TRAP_HOST, what); }
-
-static wgg_p2h_inst *cur(void) {
+wgg_p2h_inst *p2h_cur(void) {
   wg_store *s = wg_component_host_store();
   return s ? wg_store_data(s) : NULL;
 }
 
-static p2h_obj *obj_new(wgg_p2h_inst *in, uint8_t kind, uint32_t *rep) {
+p2h_obj *p2h_obj_new(wgg_p2h_inst *in, uint8_t kind, uint32_t *rep) {
   if (in->nobjs == in->capobjs) {
     uint32_t cap = in->capobjs ? in->capobjs * 2 : 16;
     if (cap > (1u << 20)) return NULL;
@@ -89,7 +55,7 @@ static p2h_obj *obj_new(wgg_p2h_inst *in, uint8_t kind, uint32_t *rep) {
   return o;
 }
 
-static p2h_obj *obj(wgg_p2h_inst *in, uint32_t rep, uint8_t kind) {
+p2h_obj *p2h_get(wgg_p2h_inst *in, uint32_t rep, uint8_t kind) {
   if (!in || !rep || rep > in->nobjs) return NULL;
   p2h_obj *o = in->objs[rep - 1];
   return o && o->kind == kind ? o : NULL;
@@ -124,52 +90,52 @@ void wgg_p2h_reset(wgg_p2h_inst *in) {
 
 /* ------------------------------------------------------------ values */
 
-static wg_cval *box(wg_cval v) {
+wg_cval *p2h_box(wg_cval v) {
   wg_cval *p = wg_cval_array(1);
   if (p) *p = v;
   return p;
 }
-static wg_trap *own(const wgg_p2h_inst *in, int r, uint32_t rep, wg_cval *out) {
+wg_trap *p2h_own(const wgg_p2h_inst *in, int r, uint32_t rep, wg_cval *out) {
   *out = (wg_cval){.kind = WG_CVAL_OWN, .of.handle = {rep, in->types->r[r]}};
   return NULL;
 }
 /* result<T> / result<_, E>: ok (payload may be NULL) or err (payload may be NULL) */
-static wg_trap *result(wg_cval *out, bool err, wg_cval *payload, bool boxed) {
+wg_trap *p2h_result(wg_cval *out, bool err, wg_cval *payload, bool boxed) {
   out->kind = WG_CVAL_RESULT;
   out->of.var.disc = err;
   if (boxed) {
-    if (!payload) return oom();
+    if (!payload) return p2h_oom();
     out->of.var.val = payload;
   }
   return NULL;
 }
-static wg_trap *ok_unit(wg_cval *out) { return result(out, false, NULL, false); }
-static wg_trap *err_unit(wg_cval *out) { return result(out, true, NULL, false); }
+wg_trap *p2h_ok_unit(wg_cval *out) { return p2h_result(out, false, NULL, false); }
+wg_trap *p2h_err_unit(wg_cval *out) { return p2h_result(out, true, NULL, false); }
 /* result<_, header-error> with header-error case c (0 invalid-syntax, 1 forbidden, 2 immutable) */
 static wg_trap *header_err(wg_cval *out, uint32_t c) {
-  return result(out, true, box((wg_cval){.kind = WG_CVAL_VARIANT, .of.var = {c, NULL}}), true);
+  return p2h_result(out, true, p2h_box((wg_cval){.kind = WG_CVAL_VARIANT, .of.var = {c, NULL}}), true);
 }
-static wg_trap *opt_string(wg_cval *out, bool some, const char *s) {
+wg_trap *p2h_opt_string(wg_cval *out, bool some, const char *s) {
   out->kind = WG_CVAL_OPTION;
   if (!some) return NULL;
   out->of.var.disc = 1;
   wg_cval *v = wg_cval_array(1);
   if (!v || !wg_cval_string(v, s, strlen(s))) {
     free(v);
-    return oom();
+    return p2h_oom();
   }
   out->of.var.val = v;
   return NULL;
 }
 static wg_trap *bytes(wg_cval *out, const char *p, size_t n) {
   out->kind = WG_CVAL_LIST;
-  if (!(out->of.seq.ptr = wg_cval_array(n ? n : 1))) return oom();
+  if (!(out->of.seq.ptr = wg_cval_array(n ? n : 1))) return p2h_oom();
   out->of.seq.len = n;
   for (size_t i = 0; i < n; i++) out->of.seq.ptr[i] = (wg_cval){.kind = WG_CVAL_U8, .of.u = (uint8_t)p[i]};
   return NULL;
 }
 /* A string argument as a NUL-terminated copy (NULL on OOM). */
-static char *cstr(const wg_cval *v) {
+char *p2h_cstr(const wg_cval *v) {
   char *s = malloc(v->of.str.len + 1);
   if (s) {
     memcpy(s, v->of.str.ptr, v->of.str.len);
@@ -180,7 +146,7 @@ static char *cstr(const wg_cval *v) {
 
 static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"};
 
-static wg_trap *method_val(wg_cval *out, const char *m) {
+wg_trap *p2h_method_val(wg_cval *out, const char *m) {
   for (uint32_t i = 0; i < 9; i++)
     if (!strcmp(m, methods[i])) {
       *out = (wg_cval){.kind = WG_CVAL_VARIANT, .of.var = {i, NULL}};
@@ -189,25 +155,25 @@ static wg_trap *method_val(wg_cval *out, const char *m) {
   wg_cval *s = wg_cval_array(1);
   if (!s || !wg_cval_string(s, m, strlen(m))) {
     free(s);
-    return oom();
+    return p2h_oom();
   }
   *out = (wg_cval){.kind = WG_CVAL_VARIANT, .of.var = {9, s}};
   return NULL;
 }
-static char *method_text(const wg_cval *v) {
+char *p2h_method_text(const wg_cval *v) {
   if (v->of.var.disc < 9) return strdup(methods[v->of.var.disc]);
-  return v->of.var.val ? cstr(v->of.var.val) : NULL;
+  return v->of.var.val ? p2h_cstr(v->of.var.val) : NULL;
 }
 
 /* ------------------------------------------------------------ fields */
 
-static bool token_char(unsigned char c) {
+bool p2h_token_char(unsigned char c) {
   return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 static bool valid_name(const wg_cval *n) {
   if (!n->of.str.len) return false;
   for (size_t i = 0; i < n->of.str.len; i++)
-    if (!token_char((unsigned char)n->of.str.ptr[i])) return false;
+    if (!p2h_token_char((unsigned char)n->of.str.ptr[i])) return false;
   return true;
 }
 /* A list<u8> argument: a LIST of U8 values, or (an engine that lifts list<u8> as one byte array,
@@ -247,7 +213,7 @@ static int add_field(wgg_hdrs *h, const char *name, size_t nl, const wg_cval *va
 }
 
 static p2h_obj *fields_new(wgg_p2h_inst *in, wgg_hdrs *share, bool immutable, uint32_t *rep) {
-  p2h_obj *o = obj_new(in, K_FIELDS, rep);
+  p2h_obj *o = p2h_obj_new(in, K_FIELDS, rep);
   if (!o) return NULL;
   o->immutable = immutable;
   if (share) {
@@ -262,35 +228,35 @@ static p2h_obj *fields_new(wgg_p2h_inst *in, wgg_hdrs *share, bool immutable, ui
 
 static wg_trap *f_new(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)env, (void)a, (void)na, (void)nr;
-  wgg_p2h_inst *in = cur();
+  wgg_p2h_inst *in = p2h_cur();
   uint32_t rep;
-  if (!in) return bad("wasi:http: no request context");
-  return fields_new(in, NULL, false, &rep) ? own(in, R_FIELDS, rep, r) : oom();
+  if (!in) return p2h_bad("wasi:http: no request context");
+  return fields_new(in, NULL, false, &rep) ? p2h_own(in, R_FIELDS, rep, r) : p2h_oom();
 }
 
 /* from-list(list<tuple<field-name, field-value>>) -> result<fields, header-error> */
 static wg_trap *f_from_list(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)env, (void)na, (void)nr;
-  wgg_p2h_inst *in = cur();
+  wgg_p2h_inst *in = p2h_cur();
   uint32_t rep;
-  if (!in) return bad("wasi:http: no request context");
+  if (!in) return p2h_bad("wasi:http: no request context");
   for (size_t i = 0; i < a[0].of.seq.len; i++) {
     const wg_cval *t = a[0].of.seq.ptr[i].of.seq.ptr;
     if (!valid_name(&t[0]) || !valid_value(&t[1])) return header_err(r, 0);
     if (forbidden(t[0].of.str.ptr, t[0].of.str.len)) return header_err(r, 1);
   }
   p2h_obj *o = fields_new(in, NULL, false, &rep);
-  if (!o) return oom();
+  if (!o) return p2h_oom();
   for (size_t i = 0; i < a[0].of.seq.len; i++) {
     const wg_cval *t = a[0].of.seq.ptr[i].of.seq.ptr;
-    if (add_field(o->h, t[0].of.str.ptr, t[0].of.str.len, &t[1])) return oom();
+    if (add_field(o->h, t[0].of.str.ptr, t[0].of.str.len, &t[1])) return p2h_oom();
   }
   wg_cval v;
-  own(in, R_FIELDS, rep, &v);
-  return result(r, false, box(v), true);
+  p2h_own(in, R_FIELDS, rep, &v);
+  return p2h_result(r, false, p2h_box(v), true);
 }
 
-static p2h_obj *self_fields(const wg_cval *a) { return obj(cur(), a[0].of.handle.rep, K_FIELDS); }
+static p2h_obj *self_fields(const wg_cval *a) { return p2h_get(p2h_cur(), a[0].of.handle.rep, K_FIELDS); }
 
 static bool name_is(const wgg_hdr *h, const wg_cval *n) {
   return strlen(h->name) == n->of.str.len && !strncasecmp(h->name, n->of.str.ptr, n->of.str.len);
@@ -299,22 +265,22 @@ static bool name_is(const wgg_hdr *h, const wg_cval *n) {
 static wg_trap *f_get(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)env, (void)na, (void)nr;
   p2h_obj *o = self_fields(a);
-  if (!o) return bad("wasi:http: not a fields handle");
+  if (!o) return p2h_bad("wasi:http: not a fields handle");
   size_t k = 0;
   for (size_t i = 0; i < o->h->n; i++) k += name_is(&o->h->v[i], &a[1]);
   r->kind = WG_CVAL_LIST;
-  if (!(r->of.seq.ptr = wg_cval_array(k ? k : 1))) return oom();
+  if (!(r->of.seq.ptr = wg_cval_array(k ? k : 1))) return p2h_oom();
   for (size_t i = 0; i < o->h->n; i++)
     if (name_is(&o->h->v[i], &a[1]) &&
         bytes(&r->of.seq.ptr[r->of.seq.len++], o->h->v[i].value, strlen(o->h->v[i].value)))
-      return oom();
+      return p2h_oom();
   return NULL;
 }
 
 static wg_trap *f_has(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)env, (void)na, (void)nr;
   p2h_obj *o = self_fields(a);
-  if (!o) return bad("wasi:http: not a fields handle");
+  if (!o) return p2h_bad("wasi:http: not a fields handle");
   bool has = false;
   for (size_t i = 0; i < o->h->n && !has; i++) has = name_is(&o->h->v[i], &a[1]);
   *r = (wg_cval){.kind = WG_CVAL_BOOL, .of.b = has};
@@ -332,84 +298,84 @@ static int mutable_check(p2h_obj *o, const wg_cval *name) {
 static wg_trap *f_set(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)env, (void)na, (void)nr;
   p2h_obj *o = self_fields(a);
-  if (!o) return bad("wasi:http: not a fields handle");
+  if (!o) return p2h_bad("wasi:http: not a fields handle");
   int c = mutable_check(o, &a[1]);
   for (size_t i = 0; !c && i < a[2].of.seq.len; i++)
     if (!valid_value(&a[2].of.seq.ptr[i])) c = 1;
   if (c) return header_err(r, (uint32_t)c - 1);
   wgg_hdrs_remove(o->h, a[1].of.str.ptr, a[1].of.str.len);
   for (size_t i = 0; i < a[2].of.seq.len; i++)
-    if (add_field(o->h, a[1].of.str.ptr, a[1].of.str.len, &a[2].of.seq.ptr[i])) return oom();
-  return ok_unit(r);
+    if (add_field(o->h, a[1].of.str.ptr, a[1].of.str.len, &a[2].of.seq.ptr[i])) return p2h_oom();
+  return p2h_ok_unit(r);
 }
 
 static wg_trap *f_delete(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)env, (void)na, (void)nr;
   p2h_obj *o = self_fields(a);
-  if (!o) return bad("wasi:http: not a fields handle");
+  if (!o) return p2h_bad("wasi:http: not a fields handle");
   int c = mutable_check(o, &a[1]);
   if (c) return header_err(r, (uint32_t)c - 1);
   wgg_hdrs_remove(o->h, a[1].of.str.ptr, a[1].of.str.len);
-  return ok_unit(r);
+  return p2h_ok_unit(r);
 }
 
 static wg_trap *f_append(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)env, (void)na, (void)nr;
   p2h_obj *o = self_fields(a);
-  if (!o) return bad("wasi:http: not a fields handle");
+  if (!o) return p2h_bad("wasi:http: not a fields handle");
   int c = mutable_check(o, &a[1]);
   if (!c && !valid_value(&a[2])) c = 1;
   if (c) return header_err(r, (uint32_t)c - 1);
-  if (add_field(o->h, a[1].of.str.ptr, a[1].of.str.len, &a[2])) return oom();
-  return ok_unit(r);
+  if (add_field(o->h, a[1].of.str.ptr, a[1].of.str.len, &a[2])) return p2h_oom();
+  return p2h_ok_unit(r);
 }
 
 static wg_trap *f_entries(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)env, (void)na, (void)nr;
   p2h_obj *o = self_fields(a);
-  if (!o) return bad("wasi:http: not a fields handle");
+  if (!o) return p2h_bad("wasi:http: not a fields handle");
   r->kind = WG_CVAL_LIST;
-  if (!(r->of.seq.ptr = wg_cval_array(o->h->n ? o->h->n : 1))) return oom();
+  if (!(r->of.seq.ptr = wg_cval_array(o->h->n ? o->h->n : 1))) return p2h_oom();
   for (size_t i = 0; i < o->h->n; i++) {
     wg_cval *t = &r->of.seq.ptr[r->of.seq.len++];
     t->kind = WG_CVAL_TUPLE;
-    if (!(t->of.seq.ptr = wg_cval_array(2))) return oom();
+    if (!(t->of.seq.ptr = wg_cval_array(2))) return p2h_oom();
     t->of.seq.len = 2;
     if (!wg_cval_string(&t->of.seq.ptr[0], o->h->v[i].name, strlen(o->h->v[i].name)) ||
         bytes(&t->of.seq.ptr[1], o->h->v[i].value, strlen(o->h->v[i].value)))
-      return oom();
+      return p2h_oom();
   }
   return NULL;
 }
 
 static wg_trap *f_clone(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)env, (void)na, (void)nr;
-  wgg_p2h_inst *in = cur();
+  wgg_p2h_inst *in = p2h_cur();
   p2h_obj *o = self_fields(a);
   uint32_t rep;
-  if (!o) return bad("wasi:http: not a fields handle");
+  if (!o) return p2h_bad("wasi:http: not a fields handle");
   p2h_obj *c = fields_new(in, NULL, false, &rep);
-  if (!c) return oom();
+  if (!c) return p2h_oom();
   o = self_fields(a); /* objs may have moved: o itself did not */
   for (size_t i = 0; i < o->h->n; i++)
     if (wgg_hdrs_add(c->h, o->h->v[i].name, strlen(o->h->v[i].name), o->h->v[i].value, strlen(o->h->v[i].value)))
-      return oom();
-  return own(in, R_FIELDS, rep, r);
+      return p2h_oom();
+  return p2h_own(in, R_FIELDS, rep, r);
 }
 
 /* A new fields handle on a request's or response's header list. */
-static wg_trap *headers_of(wgg_p2h_inst *in, p2h_obj *o, bool immutable, wg_cval *r) {
+wg_trap *p2h_headers_of(wgg_p2h_inst *in, p2h_obj *o, bool immutable, wg_cval *r) {
   uint32_t rep;
   if (!o->h) {
-    if (!(o->h = calloc(1, sizeof *o->h))) return oom();
+    if (!(o->h = calloc(1, sizeof *o->h))) return p2h_oom();
     o->own_h = true;
   }
-  return fields_new(in, o->h, immutable, &rep) ? own(in, R_FIELDS, rep, r) : oom();
+  return fields_new(in, o->h, immutable, &rep) ? p2h_own(in, R_FIELDS, rep, r) : p2h_oom();
 }
 
 /* Takes the header list of an own<fields> argument into o (a constructor's). */
-static bool take_fields(wgg_p2h_inst *in, p2h_obj *o, const wg_cval *h) {
-  p2h_obj *f = obj(in, h->of.handle.rep, K_FIELDS);
+bool p2h_take_fields(wgg_p2h_inst *in, p2h_obj *o, const wg_cval *h) {
+  p2h_obj *f = p2h_get(in, h->of.handle.rep, K_FIELDS);
   if (!f) return false;
   if (f->own_h) {
     o->h = f->h;
@@ -455,114 +421,108 @@ static const wg_wasi_p2_stream_ops out_ops = {.check_write = out_check, .write =
 
 /* ------------------------------------------------------------ incoming-request */
 
-static p2h_obj *self(const wg_cval *a, uint8_t kind) { return obj(cur(), a[0].of.handle.rep, kind); }
-#define SELF(kind)                                                 \
-  (void)env, (void)na, (void)nr;                                   \
-  wgg_p2h_inst *in = cur();                                        \
-  p2h_obj *o = self(a, kind);                                      \
-  if (!o) return bad("wasi:http: handle of the wrong kind");      \
-  (void)in
+p2h_obj *p2h_self(const wg_cval *a, uint8_t kind) { return p2h_get(p2h_cur(), a[0].of.handle.rep, kind); }
 
 static wg_trap *rq_method(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   SELF(K_INREQ);
-  return method_val(r, o->method);
+  return p2h_method_val(r, o->method);
 }
 static wg_trap *rq_path(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   SELF(K_INREQ);
-  return opt_string(r, o->has_path, o->path);
+  return p2h_opt_string(r, o->has_path, o->path);
 }
-static wg_trap *scheme_val(wg_cval *r, p2h_obj *o) {
+wg_trap *p2h_scheme_val(wg_cval *r, p2h_obj *o) {
   r->kind = WG_CVAL_OPTION;
   if (!o->has_scheme) return NULL;
   r->of.var.disc = 1;
   uint32_t c = !strcasecmp(o->scheme, "http") ? 0 : !strcasecmp(o->scheme, "https") ? 1 : 2;
-  wg_cval *v = box((wg_cval){.kind = WG_CVAL_VARIANT, .of.var = {c, NULL}});
-  if (!v) return oom();
+  wg_cval *v = p2h_box((wg_cval){.kind = WG_CVAL_VARIANT, .of.var = {c, NULL}});
+  if (!v) return p2h_oom();
   r->of.var.val = v;
   if (c == 2) {
-    if (!(v->of.var.val = wg_cval_array(1)) || !wg_cval_string(v->of.var.val, o->scheme, strlen(o->scheme))) return oom();
+    if (!(v->of.var.val = wg_cval_array(1)) || !wg_cval_string(v->of.var.val, o->scheme, strlen(o->scheme))) return p2h_oom();
   }
   return NULL;
 }
 static wg_trap *rq_scheme(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   SELF(K_INREQ);
-  return scheme_val(r, o);
+  return p2h_scheme_val(r, o);
 }
 static wg_trap *rq_authority(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   SELF(K_INREQ);
-  return opt_string(r, o->has_authority, o->authority);
+  return p2h_opt_string(r, o->has_authority, o->authority);
 }
 static wg_trap *rq_headers(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   SELF(K_INREQ);
-  return headers_of(in, o, true, r);
+  return p2h_headers_of(in, o, true, r);
 }
 
 /* consume: the body (once) as an incoming-body that owns the bytes */
-static wg_trap *consume(wgg_p2h_inst *in, p2h_obj *o, wg_cval *r) {
-  if (o->taken) return err_unit(r);
+wg_trap *p2h_consume(wgg_p2h_inst *in, p2h_obj *o, wg_cval *r) {
+  if (o->taken) return p2h_err_unit(r);
   uint32_t rep;
-  p2h_obj *b = obj_new(in, K_INBODY, &rep);
-  if (!b) return oom();
+  p2h_obj *b = p2h_obj_new(in, K_INBODY, &rep);
+  if (!b) return p2h_oom();
   o->taken = true;
   b->data = o->data;
   o->data = (wgg_buf){0};
   wg_cval v;
-  own(in, R_INBODY, rep, &v);
-  return result(r, false, box(v), true);
+  p2h_own(in, R_INBODY, rep, &v);
+  return p2h_result(r, false, p2h_box(v), true);
 }
 static wg_trap *rq_consume(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   SELF(K_INREQ);
-  return consume(in, o, r);
+  return p2h_consume(in, o, r);
 }
 
 /* ------------------------------------------------------------ incoming-body, future-trailers */
 
 static wg_trap *ib_stream(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   SELF(K_INBODY);
-  if (o->taken) return err_unit(r);
+  if (o->taken) return p2h_err_unit(r);
   wg_cval v;
-  if (!wg_wasi_p2_stream(in->p2, false, &in_ops, o, &v)) return oom();
+  if (!wg_wasi_p2_stream(in->p2, false, &in_ops, o, &v)) return p2h_oom();
   o->taken = true;
   o->streams++;
-  return result(r, false, box(v), true);
+  return p2h_result(r, false, p2h_box(v), true);
 }
 static wg_trap *ib_finish(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   SELF(K_INBODY);
   uint32_t rep;
-  if (!obj_new(in, K_TRAILERS, &rep)) return oom();
-  return own(in, R_TRAILERS, rep, r);
+  if (!p2h_obj_new(in, K_TRAILERS, &rep)) return p2h_oom();
+  return p2h_own(in, R_TRAILERS, rep, r);
 }
 static wg_trap *ready_pollable(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)env, (void)a, (void)na, (void)nr;
-  wgg_p2h_inst *in = cur();
-  if (!in) return bad("wasi:http: no request context");
-  return wg_wasi_p2_pollable_ready(in->p2, r) ? NULL : oom();
+  wgg_p2h_inst *in = p2h_cur();
+  if (!in) return p2h_bad("wasi:http: no request context");
+  return wg_wasi_p2_pollable_ready(in->p2, r) ? NULL : p2h_oom();
 }
 /* get: some(ok(ok(none))) the first time (no trailers), some(err) after */
 static wg_trap *ft_get(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   SELF(K_TRAILERS);
   r->kind = WG_CVAL_OPTION;
   r->of.var.disc = 1;
-  if (o->finished) return (r->of.var.val = box((wg_cval){.kind = WG_CVAL_RESULT, .of.var = {1, NULL}})) ? NULL : oom();
+  if (o->finished) return (r->of.var.val = p2h_box((wg_cval){.kind = WG_CVAL_RESULT, .of.var = {1, NULL}})) ? NULL : p2h_oom();
   o->finished = true;
-  wg_cval *inner = box((wg_cval){.kind = WG_CVAL_RESULT, .of.var = {0, box((wg_cval){.kind = WG_CVAL_OPTION})}});
-  if (!inner || !inner->of.var.val) return oom();
-  r->of.var.val = box((wg_cval){.kind = WG_CVAL_RESULT, .of.var = {0, inner}});
-  return r->of.var.val ? NULL : oom();
+  wg_cval *inner = p2h_box((wg_cval){.kind = WG_CVAL_RESULT, .of.var = {0, p2h_box((wg_cval){.kind = WG_CVAL_OPTION})}});
+  if (!inner || !inner->of.var.val) return p2h_oom();
+  r->of.var.val = p2h_box((wg_cval){.kind = WG_CVAL_RESULT, .of.var = {0, inner}});
+  return r->of.var.val ? NULL : p2h_oom();
 }
 
 /* ------------------------------------------------------------ outgoing-response, outgoing-body */
 
 static wg_trap *resp_new(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)env, (void)na, (void)nr;
-  wgg_p2h_inst *in = cur();
+  wgg_p2h_inst *in = p2h_cur();
   uint32_t rep;
-  if (!in) return bad("wasi:http: no request context");
-  p2h_obj *o = obj_new(in, K_OUTRESP, &rep);
-  if (!o) return oom();
+  if (!in) return p2h_bad("wasi:http: no request context");
+  p2h_obj *o = p2h_obj_new(in, K_OUTRESP, &rep);
+  if (!o) return p2h_oom();
   o->status = 200;
-  if (!take_fields(in, o, &a[0])) return bad("wasi:http: not a fields handle");
-  return own(in, R_OUTRESP, rep, r);
+  if (!p2h_take_fields(in, o, &a[0])) return p2h_bad("wasi:http: not a fields handle");
+  return p2h_own(in, R_OUTRESP, rep, r);
 }
 static wg_trap *resp_status(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   SELF(K_OUTRESP);
@@ -571,43 +531,43 @@ static wg_trap *resp_status(void *env, const wg_cval *a, size_t na, wg_cval *r, 
 }
 static wg_trap *resp_set_status(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   SELF(K_OUTRESP);
-  if (a[1].of.u < 100 || a[1].of.u > 999) return err_unit(r); /* as hyper's StatusCode */
+  if (a[1].of.u < 100 || a[1].of.u > 999) return p2h_err_unit(r); /* as hyper's StatusCode */
   o->status = (int)a[1].of.u;
-  return ok_unit(r);
+  return p2h_ok_unit(r);
 }
 static wg_trap *resp_headers(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   SELF(K_OUTRESP);
-  return headers_of(in, o, false, r);
+  return p2h_headers_of(in, o, false, r);
 }
 /* body: once; the outgoing-body collects what the guest writes */
-static wg_trap *body_of(wgg_p2h_inst *in, p2h_obj *o, wg_cval *r) {
-  if (o->body) return err_unit(r);
+wg_trap *p2h_body_of(wgg_p2h_inst *in, p2h_obj *o, wg_cval *r) {
+  if (o->body) return p2h_err_unit(r);
   uint32_t rep;
-  if (!obj_new(in, K_OUTBODY, &rep)) return oom();
+  if (!p2h_obj_new(in, K_OUTBODY, &rep)) return p2h_oom();
   o->body = rep;
   wg_cval v;
-  own(in, R_OUTBODY, rep, &v);
-  return result(r, false, box(v), true);
+  p2h_own(in, R_OUTBODY, rep, &v);
+  return p2h_result(r, false, p2h_box(v), true);
 }
 static wg_trap *resp_body(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   SELF(K_OUTRESP);
-  return body_of(in, o, r);
+  return p2h_body_of(in, o, r);
 }
 static wg_trap *ob_write(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   SELF(K_OUTBODY);
-  if (o->taken) return err_unit(r);
+  if (o->taken) return p2h_err_unit(r);
   wg_cval v;
-  if (!wg_wasi_p2_stream(in->p2, true, &out_ops, o, &v)) return oom();
+  if (!wg_wasi_p2_stream(in->p2, true, &out_ops, o, &v)) return p2h_oom();
   o->taken = true;
   o->streams++;
-  return result(r, false, box(v), true);
+  return p2h_result(r, false, p2h_box(v), true);
 }
 /* finish(this, option<trailers>) -> result<_, error-code>: trailers are dropped (HTTP/1.1 answers
  * carry none here) */
 static wg_trap *ob_finish(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   SELF(K_OUTBODY);
   o->finished = true;
-  return ok_unit(r);
+  return p2h_ok_unit(r);
 }
 
 /* set(param: own<response-outparam>, response: result<own<outgoing-response>, error-code>) */
@@ -626,15 +586,15 @@ static const char *const error_names[] = {
 
 static wg_trap *outparam_set(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)env, (void)r, (void)na, (void)nr;
-  wgg_p2h_inst *in = cur();
-  p2h_obj *o = obj(in, a[0].of.handle.rep, K_OUTPARAM);
-  if (!o) return bad("wasi:http: not a response-outparam handle");
-  if (in->answered) return bad("wasi:http: response-outparam.set called twice");
+  wgg_p2h_inst *in = p2h_cur();
+  p2h_obj *o = p2h_get(in, a[0].of.handle.rep, K_OUTPARAM);
+  if (!o) return p2h_bad("wasi:http: not a response-outparam handle");
+  if (in->answered) return p2h_bad("wasi:http: response-outparam.set called twice");
   in->answered = true;
   o->kind = 0;
   if (a[1].of.var.disc == 0) {
     in->response = a[1].of.var.val->of.handle.rep;
-    if (!obj(in, in->response, K_OUTRESP)) return bad("wasi:http: not an outgoing-response handle");
+    if (!p2h_get(in, in->response, K_OUTRESP)) return p2h_bad("wasi:http: not an outgoing-response handle");
   } else {
     uint32_t c = a[1].of.var.val ? a[1].of.var.val->of.var.disc : EC_INTERNAL_ERROR;
     snprintf(in->error, sizeof in->error, "%s", c < sizeof error_names / sizeof *error_names ? error_names[c] : "?");
@@ -642,180 +602,17 @@ static wg_trap *outparam_set(void *env, const wg_cval *a, size_t na, wg_cval *r,
   return NULL;
 }
 
-/* ------------------------------------------------------------ outgoing-request, request-options */
-
-static wg_trap *oreq_new(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
-  (void)env, (void)na, (void)nr;
-  wgg_p2h_inst *in = cur();
-  uint32_t rep;
-  if (!in) return bad("wasi:http: no request context");
-  p2h_obj *o = obj_new(in, K_OUTREQ, &rep);
-  if (!o || !(o->method = strdup("GET"))) return oom();
-  if (!take_fields(in, o, &a[0])) return bad("wasi:http: not a fields handle");
-  return own(in, R_OUTREQ, rep, r);
-}
-static wg_trap *oreq_body(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
-  SELF(K_OUTREQ);
-  return body_of(in, o, r);
-}
-static wg_trap *oreq_method(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
-  SELF(K_OUTREQ);
-  return method_val(r, o->method);
-}
-static wg_trap *oreq_set_method(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
-  SELF(K_OUTREQ);
-  char *m = method_text(&a[1]);
-  if (!m) return oom();
-  for (char *c = m; *c; c++)
-    if (!token_char((unsigned char)*c)) {
-      free(m);
-      return err_unit(r);
-    }
-  free(o->method);
-  o->method = m;
-  return ok_unit(r);
-}
-/* the option<string> setters: path-with-query, authority */
-static wg_trap *set_opt(char **field, bool *has, const wg_cval *v, wg_cval *r) {
-  char *s = NULL;
-  if (v->of.var.disc && !(s = cstr(v->of.var.val))) return oom();
-  free(*field);
-  *field = s;
-  *has = v->of.var.disc;
-  return ok_unit(r);
-}
-static wg_trap *oreq_path(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
-  SELF(K_OUTREQ);
-  return opt_string(r, o->has_path, o->path);
-}
-static wg_trap *oreq_set_path(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
-  SELF(K_OUTREQ);
-  return set_opt(&o->path, &o->has_path, &a[1], r);
-}
-static wg_trap *oreq_scheme(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
-  SELF(K_OUTREQ);
-  return scheme_val(r, o);
-}
-static wg_trap *oreq_set_scheme(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
-  SELF(K_OUTREQ);
-  char *s = NULL;
-  if (a[1].of.var.disc) {
-    const wg_cval *sv = a[1].of.var.val;
-    s = sv->of.var.disc == 0 ? strdup("http") : sv->of.var.disc == 1 ? strdup("https") : cstr(sv->of.var.val);
-    if (!s) return oom();
-  }
-  free(o->scheme);
-  o->scheme = s;
-  o->has_scheme = a[1].of.var.disc;
-  return ok_unit(r);
-}
-static wg_trap *oreq_authority(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
-  SELF(K_OUTREQ);
-  return opt_string(r, o->has_authority, o->authority);
-}
-static wg_trap *oreq_set_authority(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
-  SELF(K_OUTREQ);
-  return set_opt(&o->authority, &o->has_authority, &a[1], r);
-}
-static wg_trap *oreq_headers(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
-  SELF(K_OUTREQ);
-  return headers_of(in, o, false, r);
-}
-
-static wg_trap *opt_new(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
-  (void)env, (void)a, (void)na, (void)nr;
-  wgg_p2h_inst *in = cur();
-  uint32_t rep;
-  if (!in) return bad("wasi:http: no request context");
-  return obj_new(in, K_OPTIONS, &rep) ? own(in, R_OPTIONS, rep, r) : oom();
-}
-/* the three timeouts: get returns option<duration>, set takes one */
-static wg_trap *opt_get(const wg_cval *a, wg_cval *r, int which) {
-  p2h_obj *o = self(a, K_OPTIONS);
-  if (!o) return bad("wasi:http: handle of the wrong kind");
-  r->kind = WG_CVAL_OPTION;
-  if (!o->has_timeout[which]) return NULL;
-  r->of.var.disc = 1;
-  r->of.var.val = box((wg_cval){.kind = WG_CVAL_U64, .of.u = o->timeouts[which]});
-  return r->of.var.val ? NULL : oom();
-}
-static wg_trap *opt_set(const wg_cval *a, wg_cval *r, int which) {
-  p2h_obj *o = self(a, K_OPTIONS);
-  if (!o) return bad("wasi:http: handle of the wrong kind");
-  o->has_timeout[which] = a[1].of.var.disc;
-  o->timeouts[which] = a[1].of.var.disc ? a[1].of.var.val->of.u : 0;
-  return ok_unit(r);
-}
-#define OPT_FN(n, i)                                                                                           \
-  static wg_trap *opt_get_##n(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {                 \
-    (void)env, (void)na, (void)nr;                                                                           \
-    return opt_get(a, r, i);                                                                                 \
-  }                                                                                                          \
-  static wg_trap *opt_set_##n(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {                 \
-    (void)env, (void)na, (void)nr;                                                                           \
-    return opt_set(a, r, i);                                                                                 \
-  }
-OPT_FN(connect, 0)
-OPT_FN(first_byte, 1)
-OPT_FN(between_bytes, 2)
-
-/* ------------------------------------------------------------ incoming-response, future-incoming-response */
-
-static wg_trap *iresp_status(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
-  SELF(K_INRESP);
-  *r = (wg_cval){.kind = WG_CVAL_U16, .of.u = (uint64_t)o->status};
-  return NULL;
-}
-static wg_trap *iresp_headers(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
-  SELF(K_INRESP);
-  return headers_of(in, o, true, r);
-}
-static wg_trap *iresp_consume(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
-  SELF(K_INRESP);
-  return consume(in, o, r);
-}
-/* get: some(ok(err(error-code))) once (the request was refused), some(err) after */
-static wg_trap *fresp_get(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
-  SELF(K_FUTRESP);
-  r->kind = WG_CVAL_OPTION;
-  r->of.var.disc = 1;
-  if (o->finished) return (r->of.var.val = box((wg_cval){.kind = WG_CVAL_RESULT, .of.var = {1, NULL}})) ? NULL : oom();
-  o->finished = true;
-  wg_cval *ec = box((wg_cval){.kind = WG_CVAL_VARIANT, .of.var = {(uint32_t)o->status, NULL}});
-  wg_cval *inner = ec ? box((wg_cval){.kind = WG_CVAL_RESULT, .of.var = {1, ec}}) : NULL;
-  if (!inner) return oom();
-  r->of.var.val = box((wg_cval){.kind = WG_CVAL_RESULT, .of.var = {0, inner}});
-  return r->of.var.val ? NULL : oom();
-}
-
-/* http-error-code(borrow<io-error>) -> option<error-code>: body streams fail with no HTTP error */
-static wg_trap *http_error_code(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
-  (void)env, (void)a, (void)na, (void)nr;
-  *r = (wg_cval){.kind = WG_CVAL_OPTION};
-  return NULL;
-}
-
-/* outgoing-handler.handle(request, option<request-options>) -> result<future-incoming-response,
- * error-code>: every host is denied (no allow-list yet). */
-static wg_trap *outgoing_handle(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
-  (void)env, (void)na, (void)nr, (void)a;
-  return result(r, true, box((wg_cval){.kind = WG_CVAL_VARIANT, .of.var = {EC_HTTP_REQUEST_DENIED, NULL}}), true);
-}
-
 /* ------------------------------------------------------------ resource drops */
 
 static void drop_obj(void *env, uint32_t rep) {
   (void)env;
-  wgg_p2h_inst *in = cur();
+  wgg_p2h_inst *in = p2h_cur();
   if (in && rep && rep <= in->nobjs && in->objs[rep - 1]) in->objs[rep - 1]->dropped = true;
 }
 
 /* ------------------------------------------------------------ definitions */
 
-static const struct {
-  const char *inst, *name;
-  wg_component_host_fn fn;
-} funcs[] = {
+static const p2h_func funcs[] = {
     {TYPES, "[constructor]fields", f_new},
     {TYPES, "[static]fields.from-list", f_from_list},
     {TYPES, "[method]fields.get", f_get},
@@ -831,28 +628,7 @@ static const struct {
     {TYPES, "[method]incoming-request.authority", rq_authority},
     {TYPES, "[method]incoming-request.headers", rq_headers},
     {TYPES, "[method]incoming-request.consume", rq_consume},
-    {TYPES, "[constructor]outgoing-request", oreq_new},
-    {TYPES, "[method]outgoing-request.body", oreq_body},
-    {TYPES, "[method]outgoing-request.method", oreq_method},
-    {TYPES, "[method]outgoing-request.set-method", oreq_set_method},
-    {TYPES, "[method]outgoing-request.path-with-query", oreq_path},
-    {TYPES, "[method]outgoing-request.set-path-with-query", oreq_set_path},
-    {TYPES, "[method]outgoing-request.scheme", oreq_scheme},
-    {TYPES, "[method]outgoing-request.set-scheme", oreq_set_scheme},
-    {TYPES, "[method]outgoing-request.authority", oreq_authority},
-    {TYPES, "[method]outgoing-request.set-authority", oreq_set_authority},
-    {TYPES, "[method]outgoing-request.headers", oreq_headers},
-    {TYPES, "[constructor]request-options", opt_new},
-    {TYPES, "[method]request-options.connect-timeout", opt_get_connect},
-    {TYPES, "[method]request-options.set-connect-timeout", opt_set_connect},
-    {TYPES, "[method]request-options.first-byte-timeout", opt_get_first_byte},
-    {TYPES, "[method]request-options.set-first-byte-timeout", opt_set_first_byte},
-    {TYPES, "[method]request-options.between-bytes-timeout", opt_get_between_bytes},
-    {TYPES, "[method]request-options.set-between-bytes-timeout", opt_set_between_bytes},
     {TYPES, "[static]response-outparam.set", outparam_set},
-    {TYPES, "[method]incoming-response.status", iresp_status},
-    {TYPES, "[method]incoming-response.headers", iresp_headers},
-    {TYPES, "[method]incoming-response.consume", iresp_consume},
     {TYPES, "[method]incoming-body.stream", ib_stream},
     {TYPES, "[static]incoming-body.finish", ib_finish},
     {TYPES, "[method]future-trailers.subscribe", ready_pollable},
@@ -864,10 +640,6 @@ static const struct {
     {TYPES, "[method]outgoing-response.body", resp_body},
     {TYPES, "[method]outgoing-body.write", ob_write},
     {TYPES, "[static]outgoing-body.finish", ob_finish},
-    {TYPES, "[method]future-incoming-response.subscribe", ready_pollable},
-    {TYPES, "[method]future-incoming-response.get", fresp_get},
-    {TYPES, "http-error-code", http_error_code},
-    {"wasi:http/outgoing-handler" V, "handle", outgoing_handle},
 };
 
 const wgg_p2h_types *wgg_p2h_define(wg_component_linker *l, char *msg, size_t msglen) {
@@ -883,6 +655,9 @@ const wgg_p2h_types *wgg_p2h_define(wg_component_linker *l, char *msg, size_t ms
   /* t is freed with the linker: the finalizer of the first function */
   for (size_t i = 0; ok && i < sizeof funcs / sizeof *funcs; i++)
     ok = wg_component_linker_define_func(l, funcs[i].inst, funcs[i].name, funcs[i].fn, t, i == 0 ? free : NULL, &e);
+  for (size_t i = 0; ok && i < p2h_outgoing_nfuncs; i++)
+    ok = wg_component_linker_define_func(l, p2h_outgoing_funcs[i].inst, p2h_outgoing_funcs[i].name,
+                                         p2h_outgoing_funcs[i].fn, t, NULL, &e);
   if (!ok) {
     snprintf(msg, msglen, "wasi:http: %s", e ? wg_error_message(e) : "out of memory");
     wg_error_delete(e);
@@ -899,7 +674,7 @@ bool wgg_p2h_request(wgg_p2h_inst *in, const char *method, const char *target, c
   in->response = 0;
   in->error[0] = 0;
   uint32_t rrep, orep;
-  p2h_obj *o = obj_new(in, K_INREQ, &rrep);
+  p2h_obj *o = p2h_obj_new(in, K_INREQ, &rrep);
   if (!o || !(o->method = strdup(method)) || !(o->path = strdup(target)) || !(o->scheme = strdup("http")) ||
       !(o->h = calloc(1, sizeof *o->h)))
     return false;
@@ -917,20 +692,20 @@ bool wgg_p2h_request(wgg_p2h_inst *in, const char *method, const char *target, c
     if (wgg_hdrs_add(o->h, lname, nl, h[i].value, strlen(h[i].value))) return false;
   }
   if (len && wgg_buf_append(&o->data, body, len)) return false;
-  if (!obj_new(in, K_OUTPARAM, &orep)) return false;
-  own(in, R_INREQ, rrep, req);
-  own(in, R_OUTPARAM, orep, out);
+  if (!p2h_obj_new(in, K_OUTPARAM, &orep)) return false;
+  p2h_own(in, R_INREQ, rrep, req);
+  p2h_own(in, R_OUTPARAM, orep, out);
   return true;
 }
 
 bool wgg_p2h_response(wgg_p2h_inst *in, int *status, wgg_hdrs *hdrs, const char **body, size_t *len) {
-  p2h_obj *o = in->answered ? obj(in, in->response, K_OUTRESP) : NULL;
+  p2h_obj *o = in->answered ? p2h_get(in, in->response, K_OUTRESP) : NULL;
   if (!o) return false;
   *status = o->status;
   for (size_t i = 0; o->h && i < o->h->n; i++)
     if (wgg_hdrs_add(hdrs, o->h->v[i].name, strlen(o->h->v[i].name), o->h->v[i].value, strlen(o->h->v[i].value)))
       return false;
-  p2h_obj *b = obj(in, o->body, K_OUTBODY);
+  p2h_obj *b = p2h_get(in, o->body, K_OUTBODY);
   *body = b && b->data.data ? b->data.data : "";
   *len = b ? b->data.len : 0;
   return true;
