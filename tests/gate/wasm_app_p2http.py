@@ -6,7 +6,8 @@ echo.c (clang-19 + jco embed/new, importing wasi:http@0.2.3 while the host defin
 loaded by `wasmgate run --app-wasm` (the ABI detected from its exports: metadata says wasi-http)
 and every app-channel call reaches it as an HTTP request:
   - service invocation: method, path with query, a header and the body reach the guest (and
-    GET /fields checks the fields rules: invalid-syntax, forbidden, immutable, get/set/delete); its
+    GET /fields checks the fields rules: invalid-syntax, forbidden, immutable, get/set/delete;
+    GET /outbound builds an outgoing request with options, which outgoing-handler denies); its
     status, headers and body come back; a trap and a handler that never sets the response fail
     that request only (500 with the reason), and the next request is served; a handler that never
     returns is interrupted at the app's deadline (WasmApp spec.timeout);
@@ -49,6 +50,11 @@ CASES = [("POST", "/a/b?c=d&e=%20f", b"hello body", {"X-Test": "hi"}),
 # value (invalid-syntax 0), Connection (forbidden 1), the request's headers (immutable 2), append
 # ok (9), case-insensitive get/has, set, entries, delete, clone
 FIELDS = b"fields: 0 0 1 2 9 get=2 has=1 entries=5 delete=9 has=0 clone-has=1\n"
+# GET /outbound: an outgoing-request (set-method post ok, a method that is not a token refused,
+# path, authority, scheme) with request-options (connect-timeout 5 s), sent through
+# outgoing-handler: denied, error-code 15 HTTP-request-denied (jco serve has no allow-list: it
+# sends it, so only the part before handle-err is compared with it)
+OUTBOUND = b"outbound: set-method=0 bad-method=1 method=2 path=/v1/x?y=1 connect-timeout=5000"
 
 
 def inv(sc, method, path, body=None, headers=None):
@@ -82,6 +88,8 @@ try:
         check_echo(inv(sc, method, path, body, headers), method, path, body, headers, "invoke")
     counts = [inv(sc, "GET", "/count")[1].get("x-instance-requests") for _ in range(3)]
     check(counts == ["1", "1", "1"], f"fresh: every request on a new instance: {counts}")
+    st, _, b = inv(sc, "GET", "/outbound")
+    check(st == 200 and b == OUTBOUND + b" handle-err=1 code=15\n", f"outbound: {st} {b!r}")
     st, _, b = inv(sc, "GET", "/trap")
     check(st == 500 and b"wasm error: unreachable" in b, f"trap: {st} {b!r}")
     st, _, b = inv(sc, "GET", "/noanswer")
@@ -214,6 +222,8 @@ try:
               f" vs jco serve {theirs[0]} {theirs[2][:80]!r}")
         for k in ("content-type", "x-echo-method", "x-echo-path", "x-echo-test"):
             check(ours[1].get(k) == theirs[1].get(k), f"{method} {path} {k}: {ours[1].get(k)!r} vs {theirs[1].get(k)!r}")
+    theirs = sc.request("GET", "/outbound", timeout=30, port=port)
+    check(theirs[0] == 200 and theirs[2].startswith(OUTBOUND + b" "), f"jco serve /outbound: {theirs[2]!r}")
     stop(serve)
 finally:
     sc.stop()

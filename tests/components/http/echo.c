@@ -12,7 +12,8 @@
  * response) and /loop (never returns) test the host's failure paths; GET /dapr/subscribe subscribes
  * the app to topic `orders` of `pubsub` (route /orders), whose body the
  * instance keeps, writes to stdout, and GET /last returns. GET /fields
- * answers one line of numbers from the wasi:http fields rules.
+ * answers one line of numbers from the wasi:http fields rules; GET /outbound
+ * builds an outgoing request with options and sends it (the host denies it).
  *
  * Built at test time (tests/components/http/build.sh): clang-19 --target=wasm32
  * -mbulk-memory -nostdlib (copies are memory.copy), then `jco embed` with the wasi:http@0.2.3 WIT (so the host's
@@ -59,6 +60,17 @@ IMPORT("wasi:http/types", "[method]fields.set") void fields_set(int32_t f, const
 IMPORT("wasi:http/types", "[method]fields.entries") void fields_entries(int32_t f, void *ret);
 IMPORT("wasi:http/types", "[method]fields.clone") int32_t fields_clone(int32_t f);
 IMPORT("wasi:http/types", "[constructor]outgoing-response") int32_t resp_new(int32_t headers);
+IMPORT("wasi:http/types", "[constructor]outgoing-request") int32_t oreq_new(int32_t headers);
+IMPORT("wasi:http/types", "[method]outgoing-request.set-method") int32_t oreq_set_method(int32_t r, int32_t disc, const char *p, size_t n);
+IMPORT("wasi:http/types", "[method]outgoing-request.method") void oreq_method(int32_t r, void *ret);
+IMPORT("wasi:http/types", "[method]outgoing-request.set-path-with-query") int32_t oreq_set_path(int32_t r, int32_t some, const char *p, size_t n);
+IMPORT("wasi:http/types", "[method]outgoing-request.path-with-query") void oreq_path(int32_t r, void *ret);
+IMPORT("wasi:http/types", "[method]outgoing-request.set-authority") int32_t oreq_set_authority(int32_t r, int32_t some, const char *p, size_t n);
+IMPORT("wasi:http/types", "[method]outgoing-request.set-scheme") int32_t oreq_set_scheme(int32_t r, int32_t some, int32_t disc, const char *p, size_t n);
+IMPORT("wasi:http/types", "[constructor]request-options") int32_t opts_new(void);
+IMPORT("wasi:http/types", "[method]request-options.set-connect-timeout") int32_t opts_set_connect(int32_t o, int32_t some, int64_t ns);
+IMPORT("wasi:http/types", "[method]request-options.connect-timeout") void opts_connect(int32_t o, void *ret);
+IMPORT("wasi:http/outgoing-handler", "handle") void out_handle(int32_t req, int32_t has_opts, int32_t opts, void *ret);
 IMPORT("wasi:http/types", "[method]outgoing-response.set-status-code") int32_t resp_status(int32_t r, int32_t code);
 IMPORT("wasi:http/types", "[method]outgoing-response.body") void resp_body(int32_t r, void *ret);
 IMPORT("wasi:http/types", "[method]outgoing-body.write") void obody_write(int32_t b, void *ret);
@@ -153,6 +165,34 @@ static void fields_checks(int32_t req_headers) {
   drop_fields(f);
 }
 
+/* GET /outbound: builds an outgoing request and sends it; the host denies it (no allowed hosts) */
+static void outbound_checks(void) {
+  int32_t r = oreq_new(fields_new());
+  put("outbound:", 9);
+  put(" set-method=", 12), putnum((unsigned)oreq_set_method(r, 2, 0, 0)); /* post: ok (0) */
+  put(" bad-method=", 12), putnum((unsigned)oreq_set_method(r, 9, "BAD METHOD", 10)); /* not a token: err (1) */
+  struct { uint8_t disc; str other; } m __attribute__((aligned(4)));
+  oreq_method(r, &m);
+  put(" method=", 8), putnum(m.disc);
+  oreq_set_path(r, 1, "/v1/x?y=1", 9);
+  struct { uint8_t some; str s; } pq __attribute__((aligned(4)));
+  oreq_path(r, &pq);
+  put(" path=", 6), put(pq.s.ptr, pq.some ? pq.s.len : 0);
+  oreq_set_authority(r, 1, "example.com", 11);
+  oreq_set_scheme(r, 1, 1, 0, 0); /* HTTPS */
+  int32_t o = opts_new();
+  opts_set_connect(o, 1, 5000000000LL);
+  struct { uint8_t some; uint64_t ns; } ct __attribute__((aligned(8)));
+  opts_connect(o, &ct);
+  put(" connect-timeout=", 17), putnum((unsigned)(ct.ns / 1000000));
+  /* result<own<future-incoming-response>, error-code>: the error-code's case at offset 8 */
+  uint8_t res[40] __attribute__((aligned(8)));
+  out_handle(r, 1, o, res);
+  put(" handle-err=", 12), putnum(res[0]);
+  put(" code=", 6), putnum(res[8]);
+  put("\n", 1);
+}
+
 EXPORT("wasi:http/incoming-handler" V "#handle") void handle(int32_t req, int32_t outparam) {
   out_len = 0; /* a host may call one instance many times */
   served++;
@@ -173,6 +213,7 @@ EXPORT("wasi:http/incoming-handler" V "#handle") void handle(int32_t req, int32_
   struct { str *v; size_t n; } xs __attribute__((aligned(4)));
   fields_get(h, "x-test", 6, &xs);
   if (eq(path, "/fields")) fields_checks(h);
+  if (eq(path, "/outbound")) outbound_checks();
   drop_fields(h);
   /* the body */
   struct { uint8_t err; int32_t handle; } r __attribute__((aligned(4)));
@@ -182,7 +223,7 @@ EXPORT("wasi:http/incoming-handler" V "#handle") void handle(int32_t req, int32_
     put(js, sizeof js - 1);
   } else if (getlast) {
     put(last, last_len);
-  } else if (!eq(path, "/fields")) {
+  } else if (!eq(path, "/fields") && !eq(path, "/outbound")) {
     put(method.ptr, method.len);
     put(" ", 1);
     put(path.ptr, path.len);
