@@ -19,6 +19,7 @@ and every app-channel call reaches it as an HTTP request:
     included) to the component; --help names wasmtime's default address 0.0.0.0:8080;
   - the oracle: `jco serve` (node + preview2-shim) on the same component gives the same status,
     x-echo-* headers and body for the same requests as the sidecar's invocation path.
+Loading refuses a component without the export and a truncated one, with clear messages.
 Skipped (77) when clang-19, node or jco is missing.
 """
 import os
@@ -78,6 +79,21 @@ def check_echo(got, method, path, body, headers, what):
     if status != 204:
         check(b == want_echo(method, path, body, headers), f"{what} {method} {path}: body {b[:120]!r}")
 
+
+# ---------------------------------------------------------------- loading: what is refused
+JCO = os.path.join(ROOT, "scripts", "npm", "node_modules", "@bytecodealliance", "jco", "dist", "jco.js")
+with open(os.path.join(OUT, "empty.wat"), "w") as f:
+    f.write("(component)")
+subprocess.run(["node", JCO, "parse", os.path.join(OUT, "empty.wat"), "-o", os.path.join(OUT, "empty.wasm")], check=True)
+with open(ECHO, "rb") as f, open(os.path.join(OUT, "trunc.wasm"), "wb") as g:
+    g.write(f.read()[:300])
+for comp, want in [("empty.wasm", "wasm app empty: exports neither handle_request (http-wasm), _start (WAGI) nor "
+                                  "wasi:http/incoming-handler (wasi:http)"),
+                   ("trunc.wasm", "error decoding component: ")]:
+    r = subprocess.run([BIN, "run", "--app-id", "x", "--app-wasm", os.path.join(OUT, comp), "--dapr-http-port",
+                        str(free_port()), "--dapr-grpc-port", "0", "--metrics-port", "0"], capture_output=True,
+                       text=True, timeout=60, cwd=OUT, env=dict(os.environ, HOME=OUT))
+    check(r.returncode == 1 and want in r.stderr, f"{comp}: exit {r.returncode}, {r.stderr[-300:]!r}")
 
 # ---------------------------------------------------------------- fresh (the default)
 sc = Sidecar(BIN, args=["--app-wasm", "file://" + ECHO]).start(timeout=30)
@@ -196,7 +212,6 @@ finally:
     stop(serve)
 
 # ---------------------------------------------------------------- the oracle: jco serve
-JCO = os.path.join(ROOT, "scripts", "npm", "node_modules", "@bytecodealliance", "jco", "dist", "jco.js")
 port = free_port()
 jlog = open(os.path.join(OUT, "jco-serve.log"), "wb")
 jco = subprocess.Popen(["node", JCO, "serve", ECHO, "--port", str(port), "--host", "127.0.0.1"],
