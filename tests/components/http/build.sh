@@ -8,8 +8,9 @@
 #   hello.js.wasm  (with `js`) tests/components/http/hello.js through `jco
 #                componentize` (componentize-js; ~12 MB, ~35 s) for the
 #                wasi:http@0.2.10 proxy world (a `fetch` event handler).
-# Exit 77 when clang-19, node or jco is missing. Rebuilds only what is older
-# than its source.
+# Exit 77 when clang-19, node or jco is missing (1 under CI, which exports CI:
+# there a missing install is an error). Rebuilds only what is older than its
+# source.
 set -uo pipefail
 out=${1:?usage: build.sh OUTDIR [js]}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -17,9 +18,10 @@ nm=$here/../../../scripts/npm/node_modules
 jco=$nm/@bytecodealliance/jco/dist/jco.js
 wit=$nm/@bytecodealliance/jco/lib/wit/builtin/0.2.12
 shim=$nm/@bytecodealliance/preview2-shim/dist/nodejs/filesystem.js
-command -v node >/dev/null || { echo "skip: node not installed"; exit 77; }
-command -v clang-19 >/dev/null || { echo "skip: clang-19 not installed"; exit 77; }
-[ -f "$jco" ] && [ -d "$wit" ] || { echo "skip: jco not installed (scripts/deps.sh installs scripts/npm)"; exit 77; }
+skip() { echo "${CI:+FAIL: }skip: $*"; [ -n "${CI:-}" ] && exit 1; exit 77; }
+command -v node >/dev/null || skip "node not installed"
+command -v clang-19 >/dev/null || skip "clang-19 not installed"
+[ -f "$jco" ] && [ -d "$wit" ] || skip "jco not installed (scripts/deps.sh installs scripts/npm)"
 mkdir -p "$out"
 # the WIT of a world that includes wasi:http/proxy at version $1
 mkwit() {
@@ -44,7 +46,7 @@ if [ ! "$out/echo.wasm" -nt "$here/echo.c" ]; then
 fi
 if [ "${2:-}" = js ] && [ ! "$out/hello.js.wasm" -nt "$here/hello.js" ]; then
   [ -d "$nm/@bytecodealliance/componentize-js" ] && [ -f "$shim" ] ||
-    { echo "skip: componentize-js not installed"; exit 77; }
+    skip "componentize-js not installed"
   # componentize-js serves a `fetch` event handler when the world is wasi:http's own `proxy`, and
   # with WIT older than 0.2.10 jco runs componentize-js 0.19.3, whose engine merges with it
   mkwit "$out/wit-js" 0.2.3 unused
