@@ -67,6 +67,8 @@ line "http-wasm hello, pooled, /v1.0/invoke" /v1.0/invoke/bench/method/hello "${
   "$build/tests/gate/apps/hw_app.wasm" --app-wasm-instances pooled
 if [ "${2:-}" = js ]; then
   line "wasi:http JS (componentize-js), fresh, serve" /hello "${serve[@]}" "$comps/hello.js.wasm"
+  line "wasi:http JS, fresh, serve, no memory image" /hello env WASMGATE_MEMORY_IMAGE=off "${serve[@]}" \
+    "$comps/hello.js.wasm"
   # no pooled line: this componentize-js build answers only the first request of an instance (the
   # second never calls response-outparam.set; jco serve's instance-reuse mode fails it the same way)
 fi
