@@ -16,6 +16,9 @@
 /* `wasmgate run`: the sidecar (cmd_run.c). */
 int wg_cmd_run(int argc, char **argv);
 
+/* `wasmgate serve COMPONENT`: a wasm app answers every request (cmd_serve.c). */
+int wg_cmd_serve(int argc, char **argv);
+
 /* `wasmgate wasm SUBCOMMAND`: validate, dump (cmd_wasm.c). */
 int wg_cmd_wasm(int argc, char **argv);
 

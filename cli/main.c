@@ -16,6 +16,7 @@ static const struct {
   const char *summary;
 } commands[] = {
     {"run", wg_cmd_run, "run the sidecar (Dapr HTTP API v1.0)"},
+    {"serve", wg_cmd_serve, "serve HTTP with a wasi:http component (as `wasmtime serve`)"},
     {"wasm", wg_cmd_wasm, "work with WebAssembly modules: validate, dump"},
     {"spec-driver", wg_cmd_spec_driver, "JSON-lines driver for the WebAssembly spec testsuite"},
 };

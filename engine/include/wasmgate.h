@@ -327,6 +327,11 @@ WG_API void wg_engine_delete(wg_engine *e);
 WG_API wg_store *wg_store_new(wg_engine *e, const wg_store_config *config);
 /* Frees the store and everything made in it. NULL is ignored. */
 WG_API void wg_store_delete(wg_store *s);
+/* The embedder's pointer for the store (wasmtime's store data): NULL until
+ * set; the engine never reads or frees it. Host functions that serve many
+ * stores find their per-store state through it. */
+WG_API void wg_store_set_data(wg_store *s, void *data);
+WG_API void *wg_store_data(const wg_store *s);
 
 /* An external value: what an import is satisfied with and an export gives. */
 typedef struct wg_extern {

@@ -178,6 +178,13 @@ typedef struct wg_component_func wg_component_func;
 typedef wg_trap *(*wg_component_host_fn)(void *env, const wg_cval *args, size_t nargs, wg_cval *results,
                                           size_t nresults);
 
+/* Inside a host function or a host resource destructor called from a
+ * component: the store of the calling component instance (what wasmtime
+ * passes as the host function's context), so that one linker can serve
+ * many stores and keep per-store state in wg_store_data. NULL outside such
+ * a call. Thread-local: valid on the calling thread for the call. */
+WG_API wg_store *wg_component_host_store(void);
+
 /* A new, empty linker; NULL on OOM. Release with wg_component_linker_delete
  * (after every instance made with it is gone: host functions keep `env`). */
 WG_API wg_component_linker *wg_component_linker_new(void);

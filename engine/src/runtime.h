@@ -132,6 +132,7 @@ typedef struct wg_owned wg_owned;
 
 struct wg_store {
   wg_store_config config;
+  void *data;                 /* the embedder's (wg_store_set_data) */
   wg_slot *stack, *stack_end; /* the value stack */
   wg_slot *stack_top;         /* first free slot (for re-entrant calls) */
   wg_frame *frames;          /* grows on demand up to max_call_depth */

@@ -295,6 +295,8 @@ bool wg_store_charge(wg_store *s, uint64_t n) {
 }
 
 uint64_t wg_store_bytes(const wg_store *s) { return s->bytes; }
+void wg_store_set_data(wg_store *s, void *data) { s->data = data; }
+void *wg_store_data(const wg_store *s) { return s->data; }
 
 bool wg_store_grow_frames(wg_store *s) {
   if (s->frames_cap >= s->config.max_call_depth) return false;

@@ -177,6 +177,10 @@ bool wgg_api_stream_body(const wgg_http_req *req, void *user);
  * reaches the routes (the pipeline is for requests from the network). */
 void wgg_api_route(wgg_http_req *req, void *user);
 
+/* `wasmgate serve` (opts->serve_app): passes req, whatever its path, to the app through the app
+ * channel and its answer back (api/serve.c). */
+void wgg_api_serve_app(wgg_api *api, wgg_http_req *req);
+
 /* The server's observe hook: records request metrics (observe/metrics.h). */
 void wgg_api_observe(int tag, int method, int status, uint64_t ns, void *user);
 

@@ -291,6 +291,10 @@ void wgg_api_route(wgg_http_req *req, void *user) { route(req, user); }
 
 static void route(wgg_http_req *req, void *user) {
   wgg_api *api = user;
+  if (api->opts->serve_app && !req->respond_hook) { /* wasmgate serve: the app answers every path */
+    wgg_api_serve_app(api, req);
+    return;
+  }
   char *seg[16] = {0}, *block = NULL;
   bool nul;
   int n = split(req->path, seg, 16, &nul, &block);

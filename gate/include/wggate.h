@@ -70,6 +70,8 @@ typedef struct wgg_options {
   uint64_t idle_timeout_ms;        /* --http-idle-timeout: keep-alive idle, 60 s */
   int threads;                     /* --threads: event-loop threads, 0 = one per core */
   const char *state_file;          /* file of the embedded default state.sqlite store */
+  bool serve_app;                  /* `wasmgate serve`: every request on the HTTP port goes to the app
+                                      (--app-wasm), whatever its path; the Dapr API is not served there */
 } wgg_options;
 
 /* Whether the sidecar has an app to call: an --app-port or an --app-wasm. */

@@ -7,7 +7,10 @@
  *     (wasmhost/httpwasm.h is the host);
  *   - WAGI (a WASI preview1 command exporting _start): CGI 1.1 (RFC 3875)
  *     over WASI, as Spin's WAGI executor: the request in environment
- *     variables, the body on stdin, the response on stdout.
+ *     variables, the body on stdin, the response on stdout;
+ *   - wasi:http (a component exporting wasi:http/incoming-handler 0.2.x):
+ *     each request is an incoming-request handed to its `handle`, as
+ *     `wasmtime serve` and Spin do (app_p2http.c).
  * Either kind may import the `dapr:v1` host functions (app_dapr.c) to call
  * the building blocks; they reach the same API routes as HTTP callers
  * through settings.route. A host function that waits on a backend parks the
@@ -35,7 +38,7 @@
 #include "wggate.h"
 
 /* How the guest is called (detected from its exports). */
-typedef enum wgg_app_abi { WGG_APP_ABI_HTTP_WASM = 1, WGG_APP_ABI_WAGI = 2 } wgg_app_abi;
+typedef enum wgg_app_abi { WGG_APP_ABI_HTTP_WASM = 1, WGG_APP_ABI_WAGI = 2, WGG_APP_ABI_WASI_HTTP = 3 } wgg_app_abi;
 
 typedef struct wgg_wasm_app_settings {
   const char *app_id;         /* the app's ID (copied): DAPR_APP_ID for WAGI, the caller of host calls */
@@ -95,7 +98,7 @@ int wgg_wasm_app_watch(wgg_wasm_app *a, uv_loop_t *loop, unsigned interval_ms);
 void wgg_wasm_app_unwatch(wgg_wasm_app *a);
 
 wgg_app_abi wgg_wasm_app_abi(const wgg_wasm_app *a);
-/* "http-wasm" or "wagi". */
+/* "http-wasm", "wagi" or "wasi-http". */
 const char *wgg_wasm_app_abi_name(const wgg_wasm_app *a);
 /* The guest's name (the url's file name without .wasm). Borrowed. */
 const char *wgg_wasm_app_name(const wgg_wasm_app *a);

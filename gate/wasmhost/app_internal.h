@@ -9,6 +9,7 @@
 #include "pipeline/exchange.h"
 #include "util/buf.h"
 #include "wasmgate.h"
+#include "wasmgate_component.h"
 #include "wasmhost/app.h"
 #include "wasmhost/httpwasm.h"
 #include "wgwasi.h"
@@ -29,6 +30,7 @@ struct wgg_wasm_app {
   uv_fs_poll_t *watch;      /* handle: wgg_wasm_app_watch */
   wg_module *mod;          /* WAGI: the compiled module */
   wgg_hw_module *hw;       /* http-wasm: the compiled handler */
+  struct wgg_p2app *p2app; /* wasi:http: the component, its linker and pool (app_p2http.c) */
   wg_memimage *memimage;   /* the copy-on-write image of the module's initial memory, NULL when none */
   wgg_app_abi abi;
   char *name, *app_id, *api_token;
@@ -81,6 +83,22 @@ void wgg_app_call_resume(wgg_app_call *c, int64_t result);
 
 /* The loop the call runs on (host calls are made on it). */
 uv_loop_t *wgg_app_call_loop(const wgg_app_call *c);
+
+/* ---- wasi:http components (app_p2http.c) ---- */
+
+/* Takes component `comp` (owned from now on, also on failure) as generation a's app: checks that
+ * it exports wasi:http/incoming-handler 0.2.x, builds its linker and instantiates it once (so
+ * that missing imports or a trapping start fail here). 0, or -1 with err ("wasm app NAME: exports
+ * neither handle_request (http-wasm), _start (WAGI) nor wasi:http/incoming-handler (wasi:http)",
+ * "wasm app NAME: cannot instantiate: ..."). */
+int wgg_p2app_load(wgg_wasm_app *a, wg_component *comp, const wgg_wasm_app_settings *s, wgg_err *err);
+/* Frees what wgg_p2app_load made (idle instances included). NULL is ignored. */
+void wgg_p2app_free(struct wgg_p2app *p);
+/* wgg_wasm_app_call for a wasi:http component (same contract; runs the handler now: its body is
+ * buffered and the call does not park). */
+int wgg_p2app_call(wgg_wasm_app *a, uv_loop_t *loop, const char *method, const char *target,
+                   const wgg_http_header *headers, size_t n, const char *body, size_t len, uint64_t timeout_ms,
+                   wgg_http_client_cb cb, void *user);
 
 /* ---- WAGI (app_wagi.c) ---- */
 

@@ -59,7 +59,7 @@ uv_loop_t *wgg_app_call_loop(const wgg_app_call *c) { return c->loop; }
 /* (on the handle: the generation in service; call from the thread that reloads) */
 wgg_app_abi wgg_wasm_app_abi(const wgg_wasm_app *a) { return a->cur->abi; }
 const char *wgg_wasm_app_abi_name(const wgg_wasm_app *a) {
-  return a->cur->abi == WGG_APP_ABI_WAGI ? "wagi" : "http-wasm";
+  return a->cur->abi == WGG_APP_ABI_WAGI ? "wagi" : a->cur->abi == WGG_APP_ABI_WASI_HTTP ? "wasi-http" : "http-wasm";
 }
 const char *wgg_wasm_app_name(const wgg_wasm_app *a) { return a->cur->name; }
 
@@ -100,6 +100,7 @@ static void gen_free(wgg_wasm_app *a) {
   wg_memimage_delete(a->memimage); /* memories made from it keep it as long as they need it */
   wg_module_delete(a->mod);
   wgg_hw_module_unref(a->hw);
+  wgg_p2app_free(a->p2app);
   free(a->name);
   free(a->app_id);
   free(a->api_token);
@@ -146,8 +147,9 @@ static wgg_wasm_app *gen_load(const char *url, const wgg_wasm_app_settings *s, w
   wgg_wasm_app *a = calloc(1, sizeof *a);
   if (!a) return wgg_err_set(err, "out of memory"), NULL;
   wgg_err le;
-  a->mod = wgg_wasm_load(url, &a->name, &le);
-  if (!a->mod) {
+  wg_component *comp = NULL;
+  a->mod = wgg_wasm_load_any(url, &a->name, &comp, &le);
+  if (!a->mod && !comp) {
     wgg_err_set(err, "wasm app: %s", le.msg);
     free(a);
     return NULL;
@@ -167,6 +169,12 @@ static wgg_wasm_app *gen_load(const char *url, const wgg_wasm_app_settings *s, w
   if (!a->app_id || (s->api_token && *s->api_token && !a->api_token)) {
     wgg_err_set(err, "out of memory");
     goto fail;
+  }
+  if (comp) { /* a component: wasi:http (app_p2http.c) */
+    if (wgg_p2app_load(a, comp, s, err)) goto fail;
+    wgg_wasm_ticker_start();
+    a->refs = 1;
+    return a;
   }
   uint32_t ni = wg_module_import_count(a->mod);
   for (uint32_t i = 0; i < ni; i++) {
@@ -721,6 +729,12 @@ int wgg_wasm_app_call(wgg_wasm_app *h, uv_loop_t *loop, const char *method, cons
   wgg_app_call *c = calloc(1, sizeof *c);
   if (!c) return -1;
   wgg_wasm_app *a = gen_acquire(h); /* a reload meanwhile does not affect this call */
+  if (a->abi == WGG_APP_ABI_WASI_HTTP) { /* runs now, on the generation it holds */
+    free(c);
+    int rc = wgg_p2app_call(a, loop, method, target && *target ? target : "/", headers, n, body, len, timeout_ms, cb, user);
+    gen_release(a);
+    return rc;
+  }
   c->app = a;
   c->holds_ref = true;
   c->loop = loop;

@@ -57,7 +57,9 @@ static void start_ticker(void) {
 
 void wgg_wasm_ticker_start(void) { pthread_once(&ticker_once, start_ticker); }
 
-wg_module *wgg_wasm_load(const char *url, char **guest, wgg_err *err) {
+wg_module *wgg_wasm_load(const char *url, char **guest, wgg_err *err) { return wgg_wasm_load_any(url, guest, NULL, err); }
+
+wg_module *wgg_wasm_load_any(const char *url, char **guest, wg_component **comp, wgg_err *err) {
   bool remote = !strncmp(url, "http://", 7) || !strncmp(url, "https://", 8);
   const char *path = !strncmp(url, "file://", 7) ? url + 7 : url;
   if (!remote && strstr(url, "://") && strncmp(url, "file://", 7))
@@ -73,9 +75,20 @@ wg_module *wgg_wasm_load(const char *url, char **guest, wgg_err *err) {
     path = p ? p : "guest.wasm";
   }
   wg_error *e = NULL;
-  wg_module *m = wg_module_new((const uint8_t *)bytes.data, bytes.len, &e);
+  wg_module *m = NULL;
+  if (comp) *comp = NULL;
+  if (comp && wg_binary_kind_of((const uint8_t *)bytes.data, bytes.len) == WG_BINARY_COMPONENT) {
+    if (!(*comp = wg_component_new((const uint8_t *)bytes.data, bytes.len, &e))) {
+      wgg_buf_free(&bytes);
+      wgg_err_set(err, "wasm: error decoding component: %s (at byte %zu)", wg_error_message(e), wg_error_offset(e));
+      wg_error_delete(e);
+      return NULL;
+    }
+  } else {
+    m = wg_module_new((const uint8_t *)bytes.data, bytes.len, &e);
+  }
   wgg_buf_free(&bytes);
-  if (!m) {
+  if (!m && !(comp && *comp)) {
     /* wazero's words (what daprd prints) for a file that is not wasm at all, then ours */
     const char *msg = wg_error_message(e);
     const char *dapr = strstr(msg, "magic header") ? "invalid magic number: "
@@ -90,6 +103,10 @@ wg_module *wgg_wasm_load(const char *url, char **guest, wgg_err *err) {
   if (blen > 5 && !strcmp(base + blen - 5, ".wasm")) blen -= 5;
   if (!(*guest = strndup(base, blen))) {
     wg_module_delete(m);
+    if (comp) {
+      wg_component_delete(*comp);
+      *comp = NULL;
+    }
     return wgg_err_set(err, "out of memory"), NULL;
   }
   wgg_wasm_ticker_start();

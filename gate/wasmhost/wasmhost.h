@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "wasmgate.h"
+#include "wasmgate_component.h"
 #include "wggate.h"
 #include "wgwasi.h"
 
@@ -19,6 +20,14 @@
  * file name without directory and ".wasm" (malloc'd). NULL with err
  * ("wasm: error compiling binary: <engine message>", ...). */
 wg_module *wgg_wasm_load(const char *url, char **guest, wgg_err *err);
+
+/* wgg_wasm_load that also accepts a component (wasmgate_component.h): when
+ * comp is non-NULL and the binary is a component (wg_binary_kind_of), it is
+ * decoded and validated into *comp (owned by the caller) and NULL is
+ * returned without error; otherwise as wgg_wasm_load (*comp NULL). Errors:
+ * wgg_wasm_load's, and "wasm: error decoding component: <engine message> (at
+ * byte N)". */
+wg_module *wgg_wasm_load_any(const char *url, char **guest, wg_component **comp, wgg_err *err);
 
 /* Downloads a guest from an http:// or https:// url into out (GET with
  * redirects and transparent gzip, 30 s and 256 MiB bounds), as Dapr's wasm

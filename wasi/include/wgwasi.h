@@ -93,6 +93,56 @@ bool wg_wasi_link(wg_wasi *w, wg_store *store, const wg_module *m, wg_extern *im
 typedef struct wg_component_linker wg_component_linker;
 bool wg_wasi_p2_define(wg_wasi *w, wg_component_linker *l, char *err, size_t errlen);
 
+/* WASI 0.2 for many stores at once (hosts that instantiate a component per
+ * request from one linker, as the wasm app host does): the same interfaces
+ * as wg_wasi_p2_define, but each call is served by the context of the
+ * calling store, which of_store(store) returns (wg_component_host_store;
+ * typically kept in wg_store_data). Every store instantiated with `l` must
+ * have a context (wg_wasi_p2_new) before its first call, including start
+ * functions. Returns the linker's template (owned by the linker: freed by
+ * wg_component_linker_delete), or NULL with a message on OOM. */
+typedef struct wg_wasi_p2 wg_wasi_p2;
+typedef struct wg_store wg_store;
+wg_wasi_p2 *wg_wasi_p2_define_shared(wg_component_linker *l, wg_wasi_p2 *(*of_store)(wg_store *s), char *err,
+                                     size_t errlen);
+
+/* A context for one store, served by preview1 context `w` (which must
+ * outlive it), with the resource types of template `shared`. Owned by the
+ * caller (wg_wasi_p2_delete after the store); NULL on OOM. */
+wg_wasi_p2 *wg_wasi_p2_new(const wg_wasi_p2 *shared, wg_wasi *w);
+/* Frees a context; the drop hook of every embedder stream still open runs
+ * first. NULL is ignored. */
+void wg_wasi_p2_delete(wg_wasi_p2 *p);
+
+/* An embedder's wasi:io stream (an HTTP body, ...): wasi:io/streams calls on
+ * it reach these hooks instead of a descriptor (one stream mechanism: the
+ * kind of a stream decides where its bytes go). `user` is the pointer given
+ * to wg_wasi_p2_stream. Input streams use read; output streams check_write
+ * and write. Any hook may be NULL (read: always closed; check_write: 1 MiB;
+ * write: closed; drop: nothing).
+ *   read: copy up to n bytes into buf; the count, 0 when nothing is
+ *     available yet, -1 when the stream has ended (stream-error.closed);
+ *   check_write: bytes the guest may write now, -1 when closed;
+ *   write: take all n bytes; 0, or -1 when closed;
+ *   drop: the guest dropped its handle (or the context is deleted). */
+typedef struct wg_wasi_p2_stream_ops {
+  int64_t (*read)(void *user, uint8_t *buf, size_t n);
+  int64_t (*check_write)(void *user);
+  int (*write)(void *user, const uint8_t *buf, size_t n);
+  void (*drop)(void *user);
+} wg_wasi_p2_stream_ops;
+
+/* Makes an own<input-stream> (output false) or own<output-stream> handle on
+ * ops/user in *out (a wg_cval a host function returns to the guest). False
+ * on OOM (nothing made). `ops` must outlive the stream. */
+typedef struct wg_cval wg_cval;
+bool wg_wasi_p2_stream(wg_wasi_p2 *p, bool output, const wg_wasi_p2_stream_ops *ops, void *user, wg_cval *out);
+
+/* Makes an own<pollable> handle that is always ready (for host resources'
+ * subscribe: a buffered body, a trailers future that is resolved). False on
+ * OOM. */
+bool wg_wasi_p2_pollable_ready(wg_wasi_p2 *p, wg_cval *out);
+
 /* Whether the guest called proc_exit, and with which code. A proc_exit ends
  * the running call with a WG_TRAP_HOST trap whose message is "exit". */
 bool wg_wasi_exited(const wg_wasi *w, int *code);

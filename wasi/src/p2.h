@@ -9,6 +9,7 @@
 
 #include "host.h"
 #include "wasmgate_component.h"
+#include "wgwasi.h"
 
 #define P2_V "@0.2.12"
 #define P2_STREAM_BASE 1024u
@@ -17,10 +18,16 @@ typedef struct p2_stream {
   bool used, append;
   uint32_t fd;
   uint64_t offset;
+  const wg_wasi_p2_stream_ops *ops; /* NULL: a descriptor stream; else the embedder's stream */
+  void *user;
 } p2_stream;
 
-typedef struct p2 {
+typedef struct wg_wasi_p2 p2;
+struct wg_wasi_p2 {
   wg_wasi *w;
+  /* shared mode (wg_wasi_p2_define_shared): this is the linker's template and each call finds its
+   * store's context through of_store; NULL in a context that serves calls itself */
+  wg_wasi_p2 *(*of_store)(wg_store *s);
   const wg_component_resource_type *output, *input, *error, *descriptor, *dirstream, *pollable;
   p2_stream *streams;
   uint32_t nstreams;
@@ -30,7 +37,20 @@ typedef struct p2 {
   /* pollables: a monotonic deadline (0: ready) */
   struct { bool used; uint64_t at; } *polls;
   uint32_t npolls;
-} p2;
+};
+
+/* The context a host function serves: its env, or in shared mode its store's. */
+static inline p2 *P2(void *env) {
+  p2 *p = env;
+  if (p->of_store) {
+    p2 *q = p->of_store(wg_component_host_store());
+    if (q) return q;
+  }
+  return p;
+}
+
+/* The embedder's stream rep, or NULL (a descriptor stream, or none). */
+p2_stream *p2_stream_ops_at(p2 *p, uint32_t rep);
 
 /* The descriptor and offset (-1: the descriptor's own position) of stream
  * `rep`; false when it does not exist. */

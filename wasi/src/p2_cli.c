@@ -19,6 +19,12 @@
 
 #define V P2_V
 
+p2_stream *p2_stream_ops_at(p2 *p, uint32_t rep) {
+  if (rep < P2_STREAM_BASE || rep - P2_STREAM_BASE >= p->nstreams) return NULL;
+  p2_stream *s = &p->streams[rep - P2_STREAM_BASE];
+  return s->used && s->ops ? s : NULL;
+}
+
 bool p2_stream_get(p2 *p, uint32_t rep, uint32_t *fd, int64_t *offset) {
   if (rep < 3) {
     *fd = rep;
@@ -27,6 +33,7 @@ bool p2_stream_get(p2 *p, uint32_t rep, uint32_t *fd, int64_t *offset) {
   }
   if (rep < P2_STREAM_BASE || rep - P2_STREAM_BASE >= p->nstreams || !p->streams[rep - P2_STREAM_BASE].used) return false;
   p2_stream *s = &p->streams[rep - P2_STREAM_BASE];
+  if (s->ops) return false;
   *fd = s->fd;
   *offset = s->append ? -1 : (int64_t)s->offset;
   return true;
@@ -46,22 +53,44 @@ uint32_t p2_stream_new(p2 *p, uint32_t fd, uint64_t offset, bool append) {
     p->streams = v;
     p->nstreams++;
   }
-  p->streams[i] = (p2_stream){.used = true, .append = append, .fd = fd, .offset = offset};
+  p->streams[i] = (p2_stream){.used = true, .append = append, .fd = fd, .offset = offset, .ops = NULL};
   return P2_STREAM_BASE + i;
 }
 
 /* [resource-drop] of a stream (the host's destructor). */
 static void stream_drop(void *env, uint32_t rep) {
-  p2 *p = env;
-  if (rep >= P2_STREAM_BASE && rep - P2_STREAM_BASE < p->nstreams) p->streams[rep - P2_STREAM_BASE].used = false;
+  p2 *p = P2(env);
+  if (rep >= P2_STREAM_BASE && rep - P2_STREAM_BASE < p->nstreams) {
+    p2_stream *s = &p->streams[rep - P2_STREAM_BASE];
+    bool had = s->used && s->ops && s->ops->drop;
+    s->used = false; /* before the hook, which may free what the stream points at */
+    if (had) s->ops->drop(s->user);
+  }
 }
 
-static void p2_free(void *env) {
-  p2 *p = env;
+void wg_wasi_p2_delete(wg_wasi_p2 *p) {
+  if (!p) return;
+  for (uint32_t i = 0; i < p->nstreams; i++)
+    if (p->streams[i].used && p->streams[i].ops && p->streams[i].ops->drop) {
+      p->streams[i].used = false;
+      p->streams[i].ops->drop(p->streams[i].user);
+    }
   free(p->streams);
   free(p->dirs);
   free(p->polls);
   free(p);
+}
+
+/* the linker's finalizer: the context it was defined with (the template in shared mode) */
+static void p2_free(void *env) { wg_wasi_p2_delete(env); }
+
+bool wg_wasi_p2_stream(wg_wasi_p2 *p, bool output, const wg_wasi_p2_stream_ops *ops, void *user, wg_cval *out) {
+  uint32_t rep = p2_stream_new(p, 0, 0, false);
+  if (rep == UINT32_MAX) return false;
+  p->streams[rep - P2_STREAM_BASE].ops = ops;
+  p->streams[rep - P2_STREAM_BASE].user = user;
+  *out = (wg_cval){.kind = WG_CVAL_OWN, .of.handle = {rep, output ? p->output : p->input}};
+  return true;
 }
 
 static wg_trap *oom(void) { return wg_trap_new(WG_TRAP_RESOURCE, "out of memory"); }
@@ -92,7 +121,7 @@ static wg_trap *stream_result(wg_cval *out, wg_cval *ok, bool closed) {
 static wg_trap *get_environment(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)a, (void)na, (void)nr;
   const char *const *v;
-  int n = wasi_env(((p2 *)env)->w, &v);
+  int n = wasi_env(P2(env)->w, &v);
   r->kind = WG_CVAL_LIST;
   if (!(r->of.seq.ptr = wg_cval_array((size_t)n))) return oom();
   r->of.seq.len = (size_t)n;
@@ -113,7 +142,7 @@ static wg_trap *get_environment(void *env, const wg_cval *a, size_t na, wg_cval 
 static wg_trap *get_arguments(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)a, (void)na, (void)nr;
   const char *const *v;
-  int n = wasi_args(((p2 *)env)->w, &v);
+  int n = wasi_args(P2(env)->w, &v);
   r->kind = WG_CVAL_LIST;
   if (!(r->of.seq.ptr = wg_cval_array((size_t)n))) return oom();
   r->of.seq.len = (size_t)n;
@@ -131,7 +160,7 @@ static wg_trap *none(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t 
 /* exit(status: result): ends the run like proc_exit (wg_wasi_exited). */
 static wg_trap *cli_exit(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)r, (void)nr;
-  wasi_set_exit(((p2 *)env)->w, a[0].of.var.disc ? 1 : 0);
+  wasi_set_exit(P2(env)->w, a[0].of.var.disc ? 1 : 0);
   return wg_trap_new(WG_TRAP_HOST, "exit");
 }
 
@@ -157,14 +186,17 @@ static wg_trap *get_stderr(void *env, const wg_cval *a, size_t na, wg_cval *r, s
 /* ---------------------------------------------------------------- wasi:io/streams */
 
 static wg_trap *check_write(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
-  (void)env, (void)a, (void)na, (void)nr;
-  return stream_result(r, box((wg_cval){.kind = WG_CVAL_U64, .of.u = 1 << 20}), false);
+  (void)na, (void)nr;
+  p2_stream *s = p2_stream_ops_at(P2(env), a[0].of.handle.rep);
+  int64_t n = s && s->ops->check_write ? s->ops->check_write(s->user) : 1 << 20;
+  if (n < 0) return stream_result(r, NULL, true);
+  return stream_result(r, box((wg_cval){.kind = WG_CVAL_U64, .of.u = (uint64_t)n}), false);
 }
 
 /* write, blocking-write-and-flush: all of `contents` to the descriptor. */
 static wg_trap *write_(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
-  p2 *p = env;
+  p2 *p = P2(env);
   size_t n = a[1].of.seq.len, done = 0;
   uint8_t *buf = malloc(n ? n : 1);
   if (!buf) return oom();
@@ -172,6 +204,12 @@ static wg_trap *write_(void *env, const wg_cval *a, size_t na, wg_cval *r, size_
   bool closed = false;
   uint32_t fd;
   int64_t off;
+  p2_stream *s = p2_stream_ops_at(p, a[0].of.handle.rep);
+  if (s) {
+    closed = !s->ops->write || s->ops->write(s->user, buf, n) < 0;
+    free(buf);
+    return stream_result(r, NULL, closed);
+  }
   if (!p2_stream_get(p, a[0].of.handle.rep, &fd, &off)) closed = true;
   while (!closed && done < n) {
     struct iovec iov = {buf + done, n - done};
@@ -195,17 +233,24 @@ static wg_trap *flush(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t
 /* read, blocking-read: up to `len` bytes; end of input is `closed`. */
 static wg_trap *read_(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
-  p2 *p = env;
+  p2 *p = P2(env);
   size_t want = a[1].of.u > 65536 ? 65536 : (size_t)a[1].of.u, got = 0;
   uint8_t *buf = malloc(want ? want : 1);
   if (!buf) return oom();
   struct iovec iov = {buf, want};
   uint32_t fd;
   int64_t off;
-  int e = !p2_stream_get(p, a[0].of.handle.rep, &fd, &off) ? WE_BADF
+  p2_stream *s = p2_stream_ops_at(p, a[0].of.handle.rep);
+  int64_t got_ops = s ? (s->ops->read ? s->ops->read(s->user, buf, want) : -1) : 0;
+  if (s && got_ops < 0) {
+    free(buf);
+    return stream_result(r, NULL, true);
+  }
+  if (s) got = (size_t)got_ops;
+  int e = s ? 0 : !p2_stream_get(p, a[0].of.handle.rep, &fd, &off) ? WE_BADF
           : want ? wasi_fd_read(p->w, fd, &iov, 1, off, &got) : 0;
-  p2_stream_advance(p, a[0].of.handle.rep, got);
-  if (e || (want && !got)) {
+  if (!s) p2_stream_advance(p, a[0].of.handle.rep, got);
+  if (e || (!s && want && !got)) {
     free(buf);
     return stream_result(r, NULL, true);
   }
@@ -231,7 +276,7 @@ static wg_trap *error_debug(void *env, const wg_cval *a, size_t na, wg_cval *r, 
 static wg_trap *wall_now(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)a, (void)na, (void)nr;
   uint64_t ns = 0;
-  wasi_clock_time(((p2 *)env)->w, 0, &ns);
+  wasi_clock_time(P2(env)->w, 0, &ns);
   r->kind = WG_CVAL_RECORD;
   if (!(r->of.seq.ptr = wg_cval_array(2))) return oom();
   r->of.seq.len = 2;
@@ -242,7 +287,7 @@ static wg_trap *wall_now(void *env, const wg_cval *a, size_t na, wg_cval *r, siz
 static wg_trap *wall_res(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)a, (void)na, (void)nr;
   uint64_t ns = 1;
-  wasi_clock_res(((p2 *)env)->w, 0, &ns);
+  wasi_clock_res(P2(env)->w, 0, &ns);
   r->kind = WG_CVAL_RECORD;
   if (!(r->of.seq.ptr = wg_cval_array(2))) return oom();
   r->of.seq.len = 2;
@@ -253,14 +298,14 @@ static wg_trap *wall_res(void *env, const wg_cval *a, size_t na, wg_cval *r, siz
 static wg_trap *mono_now(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)a, (void)na, (void)nr;
   uint64_t ns = 0;
-  wasi_clock_time(((p2 *)env)->w, 1, &ns);
+  wasi_clock_time(P2(env)->w, 1, &ns);
   *r = (wg_cval){.kind = WG_CVAL_U64, .of.u = ns};
   return NULL;
 }
 static wg_trap *mono_res(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)a, (void)na, (void)nr;
   uint64_t ns = 1;
-  wasi_clock_res(((p2 *)env)->w, 1, &ns);
+  wasi_clock_res(P2(env)->w, 1, &ns);
   *r = (wg_cval){.kind = WG_CVAL_U64, .of.u = ns};
   return NULL;
 }
@@ -271,7 +316,7 @@ static wg_trap *random_bytes(void *env, const wg_cval *a, size_t na, wg_cval *r,
   size_t n = (size_t)a[0].of.u;
   uint8_t *buf = malloc(n ? n : 1);
   if (!buf) return oom();
-  wasi_random(((p2 *)env)->w, buf, n);
+  wasi_random(P2(env)->w, buf, n);
   r->kind = WG_CVAL_LIST;
   if (!(r->of.seq.ptr = wg_cval_array(n))) {
     free(buf);
@@ -285,14 +330,14 @@ static wg_trap *random_bytes(void *env, const wg_cval *a, size_t na, wg_cval *r,
 static wg_trap *random_u64(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)a, (void)na, (void)nr;
   uint64_t v = 0;
-  wasi_random(((p2 *)env)->w, (uint8_t *)&v, sizeof v);
+  wasi_random(P2(env)->w, (uint8_t *)&v, sizeof v);
   *r = (wg_cval){.kind = WG_CVAL_U64, .of.u = v};
   return NULL;
 }
 static wg_trap *insecure_seed(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)a, (void)na, (void)nr;
   uint64_t v[2] = {0, 0};
-  wasi_random(((p2 *)env)->w, (uint8_t *)v, sizeof v);
+  wasi_random(P2(env)->w, (uint8_t *)v, sizeof v);
   r->kind = WG_CVAL_TUPLE;
   if (!(r->of.seq.ptr = wg_cval_array(2))) return oom();
   r->of.seq.len = 2;
@@ -336,14 +381,45 @@ static const struct {
     {"wasi:random/insecure-seed" V, "insecure-seed", insecure_seed},
 };
 
+static bool define(p2 *p, wg_component_linker *l, char *err, size_t errlen);
+
 bool wg_wasi_p2_define(wg_wasi *w, wg_component_linker *l, char *err, size_t errlen) {
   p2 *p = calloc(1, sizeof *p);
-  wg_error *e = NULL;
   if (!p) {
     snprintf(err, errlen, "out of memory");
     return false;
   }
   p->w = w;
+  return define(p, l, err, errlen);
+}
+
+wg_wasi_p2 *wg_wasi_p2_define_shared(wg_component_linker *l, wg_wasi_p2 *(*of_store)(wg_store *s), char *err,
+                                     size_t errlen) {
+  p2 *p = calloc(1, sizeof *p);
+  if (!p) {
+    snprintf(err, errlen, "out of memory");
+    return NULL;
+  }
+  p->of_store = of_store;
+  return define(p, l, err, errlen) ? p : NULL;
+}
+
+wg_wasi_p2 *wg_wasi_p2_new(const wg_wasi_p2 *shared, wg_wasi *w) {
+  p2 *p = calloc(1, sizeof *p);
+  if (!p) return NULL;
+  p->w = w;
+  p->output = shared->output;
+  p->input = shared->input;
+  p->error = shared->error;
+  p->descriptor = shared->descriptor;
+  p->dirstream = shared->dirstream;
+  p->pollable = shared->pollable;
+  return p;
+}
+
+/* Defines everything in l for p (freed with the linker, also on failure once a function holds it). */
+static bool define(p2 *p, wg_component_linker *l, char *err, size_t errlen) {
+  wg_error *e = NULL;
   /* the context outlives the linker's functions: p is freed with the first one */
   bool ok = wg_component_linker_define_resource(l, "wasi:io/streams" V, "output-stream", stream_drop, p, &p->output, &e) &&
             wg_component_linker_define_resource(l, "wasi:io/streams" V, "input-stream", stream_drop, p, &p->input, &e) &&

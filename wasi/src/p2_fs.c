@@ -92,7 +92,7 @@ static char *path_of(const wg_cval *v) {
 
 static wg_trap *get_directories(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)a, (void)na, (void)nr;
-  p2 *p = env;
+  p2 *p = P2(env);
   const char *name;
   uint32_t n = 0;
   while (!wasi_fd_prestat(p->w, 3 + n, &name)) n++;
@@ -134,7 +134,7 @@ static wg_trap *write_via_stream(void *env, const wg_cval *a, size_t na, wg_cval
 }
 static wg_trap *append_via_stream(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
-  p2 *p = env;
+  p2 *p = P2(env);
   uint64_t end;
   int e = wasi_fd_seek(p->w, a[0].of.handle.rep, 0, 2, &end); /* the appends use the descriptor's position */
   if (e) return result(r, e, NULL);
@@ -144,14 +144,14 @@ static wg_trap *append_via_stream(void *env, const wg_cval *a, size_t na, wg_cva
 static wg_trap *get_type(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
   wasi_fdstat st;
-  int e = wasi_fd_fdstat(((p2 *)env)->w, a[0].of.handle.rep, &st);
+  int e = wasi_fd_fdstat(P2(env)->w, a[0].of.handle.rep, &st);
   return result(r, e, e ? NULL : box((wg_cval){.kind = WG_CVAL_ENUM, .of.var.disc = dtype(st.type)}));
 }
 
 static wg_trap *get_flags(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
   wasi_fdstat st;
-  int e = wasi_fd_fdstat(((p2 *)env)->w, a[0].of.handle.rep, &st);
+  int e = wasi_fd_fdstat(P2(env)->w, a[0].of.handle.rep, &st);
   uint32_t f = 0;
   if (!e) {
     if (st.rights_base & (R_FD_READ | R_FD_READDIR)) f |= 1;   /* read */
@@ -190,7 +190,7 @@ static wg_trap *stat_result(wg_cval *r, int e, const wasi_filestat *st) {
 static wg_trap *stat_(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
   wasi_filestat st;
-  int e = wasi_fd_filestat(((p2 *)env)->w, a[0].of.handle.rep, &st);
+  int e = wasi_fd_filestat(P2(env)->w, a[0].of.handle.rep, &st);
   return stat_result(r, e, &st);
 }
 
@@ -199,7 +199,7 @@ static wg_trap *stat_at(void *env, const wg_cval *a, size_t na, wg_cval *r, size
   char *path = path_of(&a[2]);
   if (!path) return result(r, WE_INVAL, NULL);
   wasi_filestat st;
-  int e = wasi_path_filestat(((p2 *)env)->w, a[0].of.handle.rep, a[1].of.flags & 1, path, &st);
+  int e = wasi_path_filestat(P2(env)->w, a[0].of.handle.rep, a[1].of.flags & 1, path, &st);
   free(path);
   return stat_result(r, e, &st);
 }
@@ -208,7 +208,7 @@ static wg_trap *stat_at(void *env, const wg_cval *a, size_t na, wg_cval *r, size
  * preview1's oflags bit for bit (create, directory, exclusive, truncate). */
 static wg_trap *open_at(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
-  p2 *p = env;
+  p2 *p = P2(env);
   char *path = path_of(&a[2]);
   if (!path) return result(r, WE_INVAL, NULL);
   uint32_t df = a[4].of.flags;
@@ -225,7 +225,7 @@ static wg_trap *open_at(void *env, const wg_cval *a, size_t na, wg_cval *r, size
 static wg_trap *path_op(void *env, const wg_cval *a, wg_cval *r, int (*op)(wg_wasi *, uint32_t, const char *)) {
   char *path = path_of(&a[1]);
   if (!path) return result(r, WE_INVAL, NULL);
-  int e = op(((p2 *)env)->w, a[0].of.handle.rep, path);
+  int e = op(P2(env)->w, a[0].of.handle.rep, path);
   free(path);
   return result(r, e, NULL);
 }
@@ -244,7 +244,7 @@ static wg_trap *unlink_at(void *env, const wg_cval *a, size_t na, wg_cval *r, si
 
 static wg_trap *sync_(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
-  return result(r, wasi_fd_sync(((p2 *)env)->w, a[0].of.handle.rep, false), NULL);
+  return result(r, wasi_fd_sync(P2(env)->w, a[0].of.handle.rep, false), NULL);
 }
 
 static wg_trap *hash_result(wg_cval *r, int e, const wasi_filestat *st) {
@@ -259,7 +259,7 @@ static wg_trap *hash_result(wg_cval *r, int e, const wasi_filestat *st) {
 static wg_trap *metadata_hash(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
   wasi_filestat st;
-  int e = wasi_fd_filestat(((p2 *)env)->w, a[0].of.handle.rep, &st);
+  int e = wasi_fd_filestat(P2(env)->w, a[0].of.handle.rep, &st);
   return hash_result(r, e, &st);
 }
 static wg_trap *metadata_hash_at(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
@@ -267,7 +267,7 @@ static wg_trap *metadata_hash_at(void *env, const wg_cval *a, size_t na, wg_cval
   char *path = path_of(&a[2]);
   if (!path) return result(r, WE_INVAL, NULL);
   wasi_filestat st;
-  int e = wasi_path_filestat(((p2 *)env)->w, a[0].of.handle.rep, a[1].of.flags & 1, path, &st);
+  int e = wasi_path_filestat(P2(env)->w, a[0].of.handle.rep, a[1].of.flags & 1, path, &st);
   free(path);
   return hash_result(r, e, &st);
 }
@@ -275,7 +275,7 @@ static wg_trap *metadata_hash_at(void *env, const wg_cval *a, size_t na, wg_cval
 static wg_trap *rename_at(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
   char *from = path_of(&a[1]), *to = path_of(&a[3]);
-  int e = from && to ? wasi_path_rename(((p2 *)env)->w, a[0].of.handle.rep, from, a[2].of.handle.rep, to) : WE_INVAL;
+  int e = from && to ? wasi_path_rename(P2(env)->w, a[0].of.handle.rep, from, a[2].of.handle.rep, to) : WE_INVAL;
   free(from);
   free(to);
   return result(r, e, NULL);
@@ -285,7 +285,7 @@ static wg_trap *readlink_at(void *env, const wg_cval *a, size_t na, wg_cval *r, 
   (void)na, (void)nr;
   char *path = path_of(&a[1]), buf[4096];
   size_t used = 0;
-  int e = path ? wasi_path_readlink(((p2 *)env)->w, a[0].of.handle.rep, path, buf, sizeof buf, &used) : WE_INVAL;
+  int e = path ? wasi_path_readlink(P2(env)->w, a[0].of.handle.rep, path, buf, sizeof buf, &used) : WE_INVAL;
   free(path);
   if (e) return result(r, e, NULL);
   wg_cval *s = box((wg_cval){0});
@@ -300,7 +300,7 @@ static wg_trap *read_at(void *env, const wg_cval *a, size_t na, wg_cval *r, size
   uint8_t *buf = malloc(want ? want : 1);
   if (!buf) return oom();
   struct iovec iov = {buf, want};
-  int e = want ? wasi_fd_read(((p2 *)env)->w, a[0].of.handle.rep, &iov, 1, (int64_t)a[2].of.u, &got) : 0;
+  int e = want ? wasi_fd_read(P2(env)->w, a[0].of.handle.rep, &iov, 1, (int64_t)a[2].of.u, &got) : 0;
   if (e) return free(buf), result(r, e, NULL);
   wg_cval *t = box((wg_cval){.kind = WG_CVAL_TUPLE});
   if (!t || !(t->of.seq.ptr = wg_cval_array(2)) || !(t->of.seq.ptr[0].of.seq.ptr = wg_cval_array(got)))
@@ -322,27 +322,27 @@ static wg_trap *write_at(void *env, const wg_cval *a, size_t na, wg_cval *r, siz
   if (!buf) return oom();
   for (size_t i = 0; i < n; i++) buf[i] = (uint8_t)a[1].of.seq.ptr[i].of.u;
   struct iovec iov = {buf, n};
-  int e = wasi_fd_write(((p2 *)env)->w, a[0].of.handle.rep, &iov, 1, (int64_t)a[2].of.u, &done);
+  int e = wasi_fd_write(P2(env)->w, a[0].of.handle.rep, &iov, 1, (int64_t)a[2].of.u, &done);
   free(buf);
   return result(r, e, e ? NULL : box((wg_cval){.kind = WG_CVAL_U64, .of.u = done}));
 }
 
 static wg_trap *set_size(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
-  return result(r, wasi_fd_set_size(((p2 *)env)->w, a[0].of.handle.rep, a[1].of.u), NULL);
+  return result(r, wasi_fd_set_size(P2(env)->w, a[0].of.handle.rep, a[1].of.u), NULL);
 }
 
 /* advise(self, offset, length, advice): the advice enum has preview1's order */
 static wg_trap *advise(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
-  return result(r, wasi_fd_advise(((p2 *)env)->w, a[0].of.handle.rep, a[1].of.u, a[2].of.u, (uint8_t)a[3].of.var.disc),
+  return result(r, wasi_fd_advise(P2(env)->w, a[0].of.handle.rep, a[1].of.u, a[2].of.u, (uint8_t)a[3].of.var.disc),
                 NULL);
 }
 
 static wg_trap *is_same(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
   wasi_filestat x, y;
-  p2 *p = env;
+  p2 *p = P2(env);
   bool same = !wasi_fd_filestat(p->w, a[0].of.handle.rep, &x) && !wasi_fd_filestat(p->w, a[1].of.handle.rep, &y) &&
               x.dev == y.dev && x.ino == y.ino;
   *r = (wg_cval){.kind = WG_CVAL_BOOL, .of.b = same};
@@ -371,7 +371,7 @@ static wg_trap *set_times(void *env, const wg_cval *a, size_t na, wg_cval *r, si
   uint64_t at, mt;
   if (!new_timestamp(&a[1], 1, 2, &fst, &at) || !new_timestamp(&a[2], 4, 8, &fst, &mt))
     return result(r, WE_OVERFLOW, NULL);
-  return result(r, wasi_fd_set_times(((p2 *)env)->w, a[0].of.handle.rep, at, mt, fst), NULL);
+  return result(r, wasi_fd_set_times(P2(env)->w, a[0].of.handle.rep, at, mt, fst), NULL);
 }
 
 /* set-times-at(self, path-flags, path, data-access-timestamp, data-modification-timestamp) */
@@ -383,7 +383,7 @@ static wg_trap *set_times_at(void *env, const wg_cval *a, size_t na, wg_cval *r,
     return result(r, WE_OVERFLOW, NULL);
   char *path = path_of(&a[2]);
   if (!path) return result(r, WE_INVAL, NULL);
-  int e = wasi_path_set_times(((p2 *)env)->w, a[0].of.handle.rep, a[1].of.flags & 1, path, at, mt, fst);
+  int e = wasi_path_set_times(P2(env)->w, a[0].of.handle.rep, a[1].of.flags & 1, path, at, mt, fst);
   free(path);
   return result(r, e, NULL);
 }
@@ -392,7 +392,7 @@ static wg_trap *set_times_at(void *env, const wg_cval *a, size_t na, wg_cval *r,
 static wg_trap *link_at(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
   char *from = path_of(&a[2]), *to = path_of(&a[4]);
-  int e = from && to ? wasi_path_link(((p2 *)env)->w, a[0].of.handle.rep, a[1].of.flags & 1, from,
+  int e = from && to ? wasi_path_link(P2(env)->w, a[0].of.handle.rep, a[1].of.flags & 1, from,
                                       a[3].of.handle.rep, to)
                      : WE_INVAL;
   free(from);
@@ -404,7 +404,7 @@ static wg_trap *link_at(void *env, const wg_cval *a, size_t na, wg_cval *r, size
 static wg_trap *symlink_at(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
   char *target = path_of(&a[1]), *path = path_of(&a[2]);
-  int e = target && path ? wasi_path_symlink(((p2 *)env)->w, target, a[0].of.handle.rep, path) : WE_INVAL;
+  int e = target && path ? wasi_path_symlink(P2(env)->w, target, a[0].of.handle.rep, path) : WE_INVAL;
   free(target);
   free(path);
   return result(r, e, NULL);
@@ -414,7 +414,7 @@ static wg_trap *symlink_at(void *env, const wg_cval *a, size_t na, wg_cval *r, s
 
 static wg_trap *read_directory(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
-  p2 *p = env;
+  p2 *p = P2(env);
   wasi_fdstat st;
   int e = wasi_fd_fdstat(p->w, a[0].of.handle.rep, &st);
   if (!e && st.type != FT_DIR) e = WE_NOTDIR;
@@ -452,7 +452,7 @@ static bool take_one(void *ctx, const wasi_dirent *d) {
 /* read-directory-entry: option<directory-entry>, "." and ".." skipped (as wasmtime). */
 static wg_trap *read_entry(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
-  p2 *p = env;
+  p2 *p = P2(env);
   uint32_t i = a[0].of.handle.rep;
   if (i >= p->ndirs || !p->dirs[i].used) return result(r, WE_BADF, NULL);
   one_entry *o = malloc(sizeof *o);
@@ -482,12 +482,12 @@ static wg_trap *read_entry(void *env, const wg_cval *a, size_t na, wg_cval *r, s
 }
 
 static void dir_drop(void *env, uint32_t rep) {
-  p2 *p = env;
+  p2 *p = P2(env);
   if (rep < p->ndirs) p->dirs[rep].used = false;
 }
 
 static void descriptor_drop(void *env, uint32_t rep) {
-  p2 *p = env;
+  p2 *p = P2(env);
   const char *name;
   if (rep > 2 && wasi_fd_prestat(p->w, rep, &name)) wasi_fd_close(p->w, rep); /* preopens stay */
 }

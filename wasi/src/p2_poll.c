@@ -40,7 +40,7 @@ static wg_trap *new_pollable(p2 *p, uint64_t at, wg_cval *r) {
 }
 
 static void pollable_drop(void *env, uint32_t rep) {
-  p2 *p = env;
+  p2 *p = P2(env);
   if (rep < p->npolls) p->polls[rep].used = false;
 }
 
@@ -57,7 +57,7 @@ static void sleep_until(p2 *p, uint64_t at) {
 
 static wg_trap *subscribe_duration(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
-  p2 *p = env;
+  p2 *p = P2(env);
   return new_pollable(p, mono(p) + a[0].of.u, r);
 }
 static wg_trap *subscribe_instant(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
@@ -70,13 +70,13 @@ static wg_trap *stream_subscribe(void *env, const wg_cval *a, size_t na, wg_cval
 }
 static wg_trap *ready(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
-  p2 *p = env;
+  p2 *p = P2(env);
   *r = (wg_cval){.kind = WG_CVAL_BOOL, .of.b = wasi_strict(p->w) || deadline(p, a[0].of.handle.rep) <= mono(p)};
   return NULL;
 }
 static wg_trap *block(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)r, (void)nr;
-  p2 *p = env;
+  p2 *p = P2(env);
   sleep_until(p, deadline(p, a[0].of.handle.rep));
   return NULL;
 }
@@ -84,7 +84,7 @@ static wg_trap *block(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t
 /* poll(in: list<borrow<pollable>>) -> list<u32> */
 static wg_trap *poll_(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
-  p2 *p = env;
+  p2 *p = P2(env);
   size_t n = a[0].of.seq.len;
   if (!n) return wg_trap_new(WG_TRAP_HOST, "poll: the list of pollables is empty");
   uint64_t first = UINT64_MAX;
@@ -120,4 +120,11 @@ bool p2_poll_define(p2 *p, wg_component_linker *l, wg_error **e) {
   for (size_t i = 0; ok && i < sizeof funcs / sizeof *funcs; i++)
     ok = wg_component_linker_define_func(l, funcs[i].inst, funcs[i].name, funcs[i].fn, p, NULL, e);
   return ok;
+}
+
+bool wg_wasi_p2_pollable_ready(wg_wasi_p2 *p, wg_cval *out) {
+  wg_trap *t = new_pollable(p, 0, out);
+  if (!t) return true;
+  wg_trap_delete(t);
+  return false;
 }

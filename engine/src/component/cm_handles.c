@@ -157,7 +157,12 @@ wg_trap *cm_resource_drop(cm_frame *f, const cm_rres *rt, uint32_t idx) {
   }
   const cm_rres *r = rt;
   if (r->host) {
-    if (r->host->dtor) r->host->dtor(r->host->env, h.rep);
+    if (r->host->dtor) {
+      wg_store *prev = cm_host_store;
+      cm_host_store = f->rt->store;
+      r->host->dtor(r->host->env, h.rep);
+      cm_host_store = prev;
+    }
     return NULL;
   }
   if (!r->dtor) return NULL;

@@ -136,6 +136,9 @@ static wg_trap *call_lifted(cm_rfunc *fn, const wg_cval *args, size_t nargs, wg_
   return tr;
 }
 
+_Thread_local wg_store *cm_host_store;
+wg_store *wg_component_host_store(void) { return cm_host_store; }
+
 wg_trap *cm_call(cm_rfunc *fn, const wg_cval *args, size_t nargs, wg_cval *results, size_t nresults) {
   if (nargs != fn->type->n || nresults != (fn->type->elem ? 1u : 0u))
     return cm_trap("type mismatch: expected %u arguments and %u results", fn->type->n, fn->type->elem ? 1 : 0);
@@ -143,7 +146,10 @@ wg_trap *cm_call(cm_rfunc *fn, const wg_cval *args, size_t nargs, wg_cval *resul
   switch (fn->kind) {
   case RF_LIFTED: return call_lifted(fn, args, nargs, results, nresults);
   case RF_HOST: {
+    wg_store *prev = cm_host_store;
+    cm_host_store = fn->rt->store;
     wg_trap *tr = fn->fn(fn->env, args, nargs, results, nresults);
+    cm_host_store = prev;
     if (!tr && nresults && !cm_cval_matches(fn->type->elem, &results[0]))
       tr = cm_trap("type mismatch: host function `%s` returned a value of the wrong type", fn->name ? fn->name : "?");
     if (tr)

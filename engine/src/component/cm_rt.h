@@ -125,6 +125,9 @@ struct wg_component_resource_type {
 };
 
 /* ---- cm_instance.c */
+/* The store whose component instance called the host function (or host
+ * destructor) running on this thread (wg_component_host_store). */
+extern _Thread_local wg_store *cm_host_store;
 void *cm_rt_alloc(cm_rt *rt, size_t n); /* zeroed, freed with the instance; NULL on OOM */
 /* The runtime resource static type `t` means in instance `f` (made, unbound
  * to any implementation, on first use of a type nobody bound); NULL on OOM. */

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# bench/wasi_http.sh BUILD_DIR [js]: wasi:http components as wasm apps, side by side in one run
+# (docs/wasm-apps.md "WASI 0.2 HTTP components"). wrk -t1, wasmgate --threads 1 (one event-loop
+# thread), GET with a small answer:
+#   - the C echo component (tests/components/http/echo.c, built now with clang-19 + jco), fresh
+#     instance per request and pooled, through /v1.0/invoke and through `wasmgate serve`;
+#   - the same kind of answer from an http-wasm app (tests/gate/apps/hw_app.c /hello), fresh and
+#     pooled, through /v1.0/invoke;
+#   - with `js`: the JavaScript component (tests/components/http/hello.js, componentize-js, ~12 MB)
+#     fresh through `wasmgate serve` (see below for pooled), and its first answer after start.
+# Prints req/s, p50, p99, the process's CPU µs per request and the wall time from start to the
+# first answer. Environment: SECONDS_PER_RUN (3), CONNS (16), COMPONENTS_DIR (where the components
+# are built, default a temporary directory).
+set -euo pipefail
+build=$(cd "${1:?usage: wasi_http.sh BUILD_DIR [js]}" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+dur=${SECONDS_PER_RUN:-3}
+conns=${CONNS:-16}
+wasmgate=$build/cli/wasmgate
+command -v wrk >/dev/null || { echo "wasi_http.sh: wrk not installed" >&2; exit 1; }
+work=$(mktemp -d /tmp/wg-bench-p2h.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+comps=${COMPONENTS_DIR:-$work}  # COMPONENTS_DIR: reuse what tests/components/http/build.sh built there
+"$here/../tests/components/http/build.sh" "$comps" ${2:-} >/dev/null
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
+tck=$(getconf CLK_TCK)
+# line LABEL PATH CMD...: starts CMD (with PORT replaced), waits for PATH, runs wrk on it
+line() {
+  local label=$1 path=$2
+  shift 2
+  local port pid c0 c1 out reqs args=() t0 t1
+  port=$(freeport)
+  for a in "$@"; do args+=("${a//PORT/$port}"); done
+  t0=$(date +%s%N)
+  (cd "$work" && HOME=$work exec "${args[@]}") >"$work/log.$port" 2>&1 &
+  pid=$!
+  pids+=("$pid")
+  for _ in $(seq 600); do curl -sf "http://127.0.0.1:$port$path" >/dev/null 2>&1 && break; sleep 0.02; done
+  t1=$(date +%s%N)
+  c0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  out=$(wrk -t1 -c"$conns" -d"${dur}s" --latency "http://127.0.0.1:$port$path")
+  c1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  reqs=$(awk '/requests in/ {print $1}' <<<"$out")
+  printf '%-44s' "$label"
+  awk '/Requests\/sec/ {r = $2} / 50%/ {p50 = $2} / 99%/ {p99 = $2} END {printf "%10s req/s  p50 %8s  p99 %8s", r, p50, p99}' <<<"$out"
+  awk -v c=$((c1 - c0)) -v t="$tck" -v r="$reqs" 'BEGIN {printf "  CPU %6.1f µs/req", c / t / r * 1e6}'
+  printf '  (start to first answer %d ms)\n' $(((t1 - t0) / 1000000))
+  kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+}
+run=("$wasmgate" run --app-id bench --threads 1 --dapr-http-port PORT --dapr-grpc-port 0 --dapr-listen-addresses 127.0.0.1
+     --metrics-port 0 --log-level warn)
+serve=("$wasmgate" serve --threads 1 --log-level warn --addr 127.0.0.1:PORT)
+echo "wrk -t1 -c$conns ${dur}s, one event-loop thread"
+line "wasi:http C echo, fresh, serve" /hello "${serve[@]}" "$comps/echo.wasm"
+line "wasi:http C echo, pooled, serve" /hello "${serve[@]}" --instances pooled "$comps/echo.wasm"
+line "wasi:http C echo, fresh, /v1.0/invoke" /v1.0/invoke/bench/method/hello "${run[@]}" --app-wasm "$comps/echo.wasm"
+line "wasi:http C echo, pooled, /v1.0/invoke" /v1.0/invoke/bench/method/hello "${run[@]}" --app-wasm "$comps/echo.wasm" \
+  --app-wasm-instances pooled
+line "http-wasm hello, fresh, /v1.0/invoke" /v1.0/invoke/bench/method/hello "${run[@]}" --app-wasm "$build/tests/gate/apps/hw_app.wasm"
+line "http-wasm hello, pooled, /v1.0/invoke" /v1.0/invoke/bench/method/hello "${run[@]}" --app-wasm \
+  "$build/tests/gate/apps/hw_app.wasm" --app-wasm-instances pooled
+if [ "${2:-}" = js ]; then
+  line "wasi:http JS (componentize-js), fresh, serve" /hello "${serve[@]}" "$comps/hello.js.wasm"
+  line "wasi:http JS, fresh, serve, no memory image" /hello env WASMGATE_MEMORY_IMAGE=off "${serve[@]}" \
+    "$comps/hello.js.wasm"
+  # no pooled line: this componentize-js build answers only the first request of an instance (the
+  # second never calls response-outparam.set; jco serve's instance-reuse mode fails it the same way)
+fi

@@ -1,0 +1,355 @@
+/*
+ * app_p2http.c: wasm apps that are WASI 0.2 components exporting
+ * wasi:http/incoming-handler 0.2.x (the `wasi:http/proxy` world of
+ * `wasmtime serve`, Spin and wasmCloud). Every app-channel call becomes an
+ * incoming-request (method, path with query, headers, body) handed to the
+ * component's `handle` with a response-outparam; what the guest sets there
+ * is the answer (status, headers, body), as an HTTP app's would be.
+ *
+ * The linker is made once per app generation and shared by every loop
+ * thread (read-only after load): its host functions find the calling
+ * store's state through wg_store_data (a wgg_p2h_inst), so a fresh instance
+ * per request costs a store and an instantiation, not a linker. Imports the
+ * linker does not define (wasi:sockets, wasi:filesystem ...) trap when
+ * called. Interface hosts of the component app are added in one place,
+ * define_interfaces() below (wasi:keyvalue and wasi:config go there).
+ *
+ * Instance policy: fresh (the default, as wasmtime serve and Spin) or
+ * pooled (settings.pooled: idle instances reused up to max_invocations, at
+ * most 64 kept). The request body is buffered before the handler runs and
+ * the response body is collected until it returns: a component's host call
+ * does not park yet (the canonical ABI's lowered calls run on the C stack),
+ * so the handler runs to completion within one call, bounded by the app's
+ * deadline_ms, or else the caller's timeout, or else 30 s.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util/err.h"
+#include "util/log.h"
+#include "wasmhost/app_internal.h"
+#include "wasmhost/p2http.h"
+#include "wasmhost/wasmhost.h"
+
+enum { P2_STACK_SLOTS = 1u << 16, P2_DEFAULT_PAGES = 1024, P2_POOL_MAX = 64, P2_DEFAULT_MAX_INVOCATIONS = 10000 };
+enum { P2_DEFAULT_DEADLINE_MS = 30000, MEMIMAGE_MIN_BYTES = 1u << 20 };
+
+#define HANDLER "wasi:http/incoming-handler@0.2.0" /* matches any 0.2.x export */
+
+/* One instance: its store, WASI contexts and wasi:http state. */
+typedef struct p2inst {
+  wgg_p2h_inst h; /* first: wg_store_data points here */
+  wg_store *store;
+  wg_wasi *wasi;
+  wg_component_func *handle;
+  uint32_t uses;
+  struct p2inst *next;
+} p2inst;
+
+struct wgg_p2app {
+  wg_component *comp;
+  wg_component_linker *linker;
+  const wgg_p2h_types *types;
+  wg_wasi_p2 *p2;          /* the WASI 0.2 template of the linker */
+  wg_memimage *memimage;   /* of the largest core module's memory, when it pays */
+  const char *name;        /* the app's (borrowed from the generation) */
+  uint32_t max_memory_pages;
+  uint64_t deadline_ms;
+  bool pooled;
+  uint32_t max_invocations;
+  uv_mutex_t pool_mu;
+  p2inst *pool;
+  size_t pool_n;
+};
+
+static wg_wasi_p2 *p2_of_store(wg_store *s) {
+  wgg_p2h_inst *h = s ? wg_store_data(s) : NULL;
+  return h ? h->p2 : NULL;
+}
+
+/* The interfaces the component app's linker serves, besides WASI 0.2 (wasi/src/p2_*.c): wasi:http
+ * here. A new interface host (wasi:keyvalue, wasi:config, ...) adds its define call below; its
+ * host functions reach their store's state with wg_store_data(wg_component_host_store()), a
+ * wgg_p2h_inst whose `app` is the generation and `call` the request in flight. */
+static int define_interfaces(struct wgg_p2app *p, wg_component_linker *l, wgg_err *err) {
+  char msg[256];
+  if (!(p->p2 = wg_wasi_p2_define_shared(l, p2_of_store, msg, sizeof msg)) ||
+      !(p->types = wgg_p2h_define(l, msg, sizeof msg)))
+    return wgg_err_set(err, "wasm app %s: %s", p->name, msg);
+  return 0;
+}
+
+static void inst_free(p2inst *i) {
+  if (!i) return;
+  wgg_p2h_reset(&i->h);      /* objects still under an open stream are freed by its drop */
+  wg_wasi_p2_delete(i->h.p2); /* drops the streams */
+  wg_store_delete(i->store);
+  wg_wasi_delete(i->wasi);
+  free(i->h.objs);
+  free(i);
+}
+
+static p2inst *inst_new(wgg_wasm_app *a, wgg_err *err) {
+  struct wgg_p2app *p = a->p2app;
+  p2inst *i = calloc(1, sizeof *i);
+  char msg[256];
+  if (!i) return wgg_err_set(err, "out of memory"), NULL;
+  i->h.types = p->types;
+  i->h.app = a;
+  wg_wasi_config cfg = {.argc = 1, .argv = (const char *const[]){p->name}, .use_stdin_buf = true,
+                        .capture_output = true, .capture_max = 64u << 10};
+  i->store = wg_store_new(NULL, &(wg_store_config){.value_stack_slots = P2_STACK_SLOTS,
+                                                    .max_memory_pages = p->max_memory_pages});
+  i->wasi = wg_wasi_new(&cfg, msg, sizeof msg);
+  if (!i->store || !i->wasi || !(i->h.p2 = wg_wasi_p2_new(p->p2, i->wasi))) {
+    inst_free(i);
+    return wgg_err_set(err, "out of memory"), NULL;
+  }
+  wg_store_set_data(i->store, &i->h);
+  if (p->memimage) wg_store_set_memimage(i->store, p->memimage);
+  wg_store_set_deadline(i->store, 1000 / WGG_WASM_TICK_MS + 1); /* instantiation gets its own second */
+  wg_error *e = NULL;
+  wg_trap *t = NULL;
+  wg_component_instance *ci = wg_component_linker_instantiate(p->linker, i->store, p->comp, &e, &t);
+  if (ci) i->handle = wg_component_instance_func(ci, HANDLER, "handle");
+  if (!ci || !i->handle) {
+    wgg_err_set(err, "wasm app %s: cannot instantiate: %s", p->name,
+                t ? wg_trap_message(t) : e ? wg_error_message(e) : "no wasi:http/incoming-handler#handle");
+    wg_trap_delete(t);
+    wg_error_delete(e);
+    inst_free(i);
+    return NULL;
+  }
+  return i;
+}
+
+/* The copy-on-write image of the initial memory of the component's largest core module (the
+ * program: the JavaScript engine's 12 MB heap of a componentize-js app), under the rule of
+ * app_module.c's memimage_make: only where the memory is over 1 MiB, or when
+ * WASMGATE_MEMORY_IMAGE forces it. */
+static void memimage_make(struct wgg_p2app *p) {
+  const char *how = getenv("WASMGATE_MEMORY_IMAGE");
+  if (how && !strcmp(how, "off")) return;
+  bool forced = how && (!strcmp(how, "cow") || !strcmp(how, "copy"));
+  const wg_module *best = NULL;
+  uint64_t best_bytes = 0;
+  for (uint32_t k = 0; k < wg_component_core_module_count(p->comp); k++) {
+    const wg_module *m = wg_component_core_module(p->comp, k);
+    wg_externtype mt;
+    bool imported = false;
+    for (uint32_t j = 0; j < wg_module_import_count(m); j++) {
+      wg_extern_desc d;
+      if (wg_module_import(m, j, &d) && d.kind == WG_EXTERN_MEMORY) imported = true;
+    }
+    if (!imported && wg_module_extern_type(m, WG_EXTERN_MEMORY, 0, &mt) && (uint64_t)mt.min * 65536 > best_bytes) {
+      best = m;
+      best_bytes = (uint64_t)mt.min * 65536;
+    }
+  }
+  if (!best || (!forced && best_bytes <= MEMIMAGE_MIN_BYTES)) return;
+  wg_error *e = NULL;
+  p->memimage = wg_memimage_new(best, how && !strcmp(how, "copy") ? WG_MEMIMAGE_NO_COW : 0, &e);
+  if (!p->memimage) {
+    wgg_debug("wasm app %s: no memory image: %s", p->name, e ? wg_error_message(e) : "?");
+  } else if (!forced && !wg_memimage_is_cow(p->memimage)) {
+    wg_memimage_delete(p->memimage);
+    p->memimage = NULL;
+  } else {
+    wgg_debug("wasm app %s: %s memory image of %llu bytes", p->name,
+              wg_memimage_is_cow(p->memimage) ? "copy-on-write" : "heap-copy", (unsigned long long)best_bytes);
+  }
+  wg_error_delete(e);
+}
+
+static bool exports_handler(const wg_component *c) {
+  for (uint32_t i = 0; i < wg_component_export_count(c); i++) {
+    wg_component_extern x;
+    if (wg_component_export(c, i, &x) && x.sort == WG_COMPONENT_INSTANCE &&
+        !strncmp(x.name, "wasi:http/incoming-handler@0.2.", 31))
+      return true;
+  }
+  return false;
+}
+
+void wgg_p2app_free(struct wgg_p2app *p) {
+  if (!p) return;
+  for (p2inst *i = p->pool, *next; i; i = next) {
+    next = i->next;
+    inst_free(i);
+  }
+  uv_mutex_destroy(&p->pool_mu);
+  wg_memimage_delete(p->memimage);
+  wg_component_linker_delete(p->linker);
+  wg_component_delete(p->comp);
+  free(p);
+}
+
+int wgg_p2app_load(wgg_wasm_app *a, wg_component *comp, const wgg_wasm_app_settings *s, wgg_err *err) {
+  struct wgg_p2app *p = calloc(1, sizeof *p);
+  if (!p) {
+    wg_component_delete(comp);
+    return wgg_err_set(err, "out of memory");
+  }
+  uv_mutex_init(&p->pool_mu);
+  p->comp = comp;
+  p->name = a->name;
+  p->max_memory_pages = a->max_memory_pages ? a->max_memory_pages : P2_DEFAULT_PAGES;
+  p->deadline_ms = a->deadline_ms;
+  p->pooled = s->pooled;
+  p->max_invocations = s->max_invocations ? s->max_invocations : P2_DEFAULT_MAX_INVOCATIONS;
+  a->p2app = p;
+  a->abi = WGG_APP_ABI_WASI_HTTP;
+  if (!exports_handler(comp))
+    return wgg_err_set(err,
+                       "wasm app %s: exports neither handle_request (http-wasm), _start (WAGI) nor "
+                       "wasi:http/incoming-handler (wasi:http)", a->name);
+  if (!(p->linker = wg_component_linker_new())) return wgg_err_set(err, "out of memory");
+  wg_component_linker_allow_unknown_imports(p->linker, true);
+  if (define_interfaces(p, p->linker, err)) return -1;
+  memimage_make(p);
+  p2inst *i = inst_new(a, err); /* one instance now: a component that cannot link or start fails here */
+  if (!i) return -1;
+  inst_free(i);
+  return 0;
+}
+
+/* ---- one request ---- */
+
+static p2inst *pool_take(struct wgg_p2app *p) {
+  if (!p->pooled) return NULL;
+  uv_mutex_lock(&p->pool_mu);
+  p2inst *i = p->pool;
+  if (i) {
+    p->pool = i->next;
+    p->pool_n--;
+  }
+  uv_mutex_unlock(&p->pool_mu);
+  return i;
+}
+
+/* Gives an instance that served well back to the pool, or frees it. */
+static void pool_give(struct wgg_p2app *p, p2inst *i, bool ok) {
+  wgg_p2h_reset(&i->h);
+  i->h.call = NULL;
+  if (!p->pooled || !ok || ++i->uses >= p->max_invocations) {
+    inst_free(i);
+    return;
+  }
+  uv_mutex_lock(&p->pool_mu);
+  bool keep = p->pool_n < P2_POOL_MAX;
+  if (keep) {
+    i->next = p->pool;
+    p->pool = i;
+    p->pool_n++;
+  }
+  uv_mutex_unlock(&p->pool_mu);
+  if (!keep) inst_free(i);
+}
+
+/* Logs what the guest wrote to stdout and stderr. */
+static void flush_logs(struct wgg_p2app *p, p2inst *i) {
+  for (uint32_t fd = 1; fd <= 2; fd++) {
+    size_t len = 0;
+    const uint8_t *o = wg_wasi_output(i->wasi, fd, &len);
+    if (!len) continue;
+    while (len && o[len - 1] == '\n') len--;
+    wgg_debug("wasm app %s %s: %.*s", p->name, fd == 1 ? "stdout" : "stderr", (int)(len > 900 ? 900 : len),
+              (const char *)o);
+    wg_wasi_output_clear(i->wasi, fd);
+  }
+}
+
+static void answer(wgg_http_client_cb cb, void *user, int status, const wgg_hdrs *h, const char *body, size_t len) {
+  size_t n = h ? h->n : 0, k = 0;
+  wgg_http_header *hv = calloc(n + 1, sizeof *hv);
+  for (size_t i = 0; hv && i < n; i++)
+    if (!wgg_http_hop_header(h->v[i].name) && strcasecmp(h->v[i].name, "content-length"))
+      hv[k++] = (wgg_http_header){h->v[i].name, h->v[i].value};
+  wgg_http_response resp = {status, hv, k, body ? body : "", len};
+  cb(user, hv ? &resp : NULL, "out of memory");
+  free(hv);
+}
+
+static void fail(wgg_http_client_cb cb, void *user, const char *msg) {
+  wgg_hdrs h = {0};
+  wgg_hdrs_add(&h, "Content-Type", 12, "text/plain; charset=utf-8", 25);
+  answer(cb, user, 500, &h, msg, strlen(msg));
+  wgg_hdrs_free(&h);
+}
+
+int wgg_p2app_call(wgg_wasm_app *a, uv_loop_t *loop, const char *method, const char *target,
+                   const wgg_http_header *headers, size_t n, const char *body, size_t len, uint64_t timeout_ms,
+                   wgg_http_client_cb cb, void *user) {
+  (void)loop;
+  struct wgg_p2app *p = a->p2app;
+  wgg_err err;
+  p2inst *i = pool_take(p);
+  if (!i && !(i = inst_new(a, &err))) {
+    wgg_error("%s", err.msg);
+    fail(cb, user, err.msg);
+    return 0;
+  }
+  /* what an HTTP app would see: the body's length, and the Host the caller named (else localhost:
+   * guests build URLs from scheme://authority, componentize-js traps without one) */
+  const char *authority = "localhost";
+  wgg_http_header *hv = calloc(n + 1, sizeof *hv);
+  if (!hv) {
+    pool_give(p, i, false);
+    return -1;
+  }
+  size_t k = 0;
+  for (size_t j = 0; j < n; j++) {
+    if (!strcasecmp(headers[j].name, "host")) authority = headers[j].value;
+    else hv[k++] = headers[j];
+  }
+  char clen[24];
+  snprintf(clen, sizeof clen, "%zu", len);
+  if (len || !strcmp(method, "POST") || !strcmp(method, "PUT") || !strcmp(method, "PATCH"))
+    hv[k++] = (wgg_http_header){"content-length", clen};
+  wg_cval args[2];
+  bool made = wgg_p2h_request(&i->h, method, target, authority, hv, k, body, len, &args[0], &args[1]);
+  free(hv);
+  if (!made) {
+    pool_give(p, i, false);
+    return -1;
+  }
+  i->h.call = user;
+  uint64_t ms = p->deadline_ms ? p->deadline_ms : timeout_ms ? timeout_ms : P2_DEFAULT_DEADLINE_MS;
+  wg_store_set_deadline(i->store, ms / WGG_WASM_TICK_MS + 1);
+  wg_trap *t = wg_component_func_call(i->handle, args, 2, NULL, 0);
+  flush_logs(p, i);
+  char msg[256];
+  if (t) {
+    wg_trap_code code = wg_trap_code_of(t);
+    if (code == WG_TRAP_INTERRUPTED)
+      snprintf(msg, sizeof msg, "wasm error: interrupted (deadline of %llu ms)", (unsigned long long)ms);
+    else
+      snprintf(msg, sizeof msg, "%s%s", code == WG_TRAP_HOST ? "" : "wasm error: ", wg_trap_message(t));
+    const char *bt = wg_trap_backtrace(t);
+    wgg_error("wasm app %s: %s%s%.*s", p->name, msg, bt && *bt ? "\nwasm stack trace:\n" : "", 2000, bt ? bt : "");
+    wg_trap_delete(t);
+    pool_give(p, i, false);
+    fail(cb, user, msg);
+    return 0;
+  }
+  int status = 0;
+  wgg_hdrs h = {0};
+  const char *rb = NULL;
+  size_t rlen = 0;
+  if (!wgg_p2h_response(&i->h, &status, &h, &rb, &rlen)) {
+    /* wasmtime serve's words: the guest never set a response, or set an error */
+    if (i->h.answered) snprintf(msg, sizeof msg, "wasm app answered with error-code %s", i->h.error);
+    else snprintf(msg, sizeof msg, "guest never invoked `response-outparam::set` method");
+    wgg_warn("wasm app %s: %s", p->name, msg);
+    wgg_hdrs_free(&h);
+    pool_give(p, i, false);
+    fail(cb, user, msg);
+    return 0;
+  }
+  answer(cb, user, status, &h, rb, rlen);
+  wgg_hdrs_free(&h);
+  pool_give(p, i, true);
+  return 0;
+}
