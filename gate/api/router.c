@@ -154,6 +154,7 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
                                 .http_port = opts->http_port,
                                 .route = wgg_api_route,
                                 .route_ctx = api,
+                                .api = api,
                                 .observe = wgg_api_observe,
                                 .metrics = api->metrics,
                                 .pooled = opts->app_wasm_pooled};

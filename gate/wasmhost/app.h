@@ -52,6 +52,10 @@ typedef struct wgg_wasm_app_settings {
    * later on req->loop. */
   void (*route)(wgg_http_req *req, void *ctx);
   void *route_ctx;
+  /* The app's API instance (borrowed, outlives the app; may be NULL): a wasi:http component app's
+   * wasi:keyvalue, wasi:config and wasi:messaging imports are served by its components
+   * (wasmhost/p2_cloud.h), those its sidecar loaded for this app ID. */
+  struct wgg_api *api;
   /* Instance policy: false = fresh (a new instance per request, the default); true = pooled
    * (http-wasm apps: an instance that served a request well goes back to a process-wide pool of
    * at most 64 idle instances and serves up to max_invocations requests; globals and heap persist

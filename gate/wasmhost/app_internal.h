@@ -41,6 +41,7 @@ struct wgg_wasm_app {
   bool imports_wasi;
   void (*route)(wgg_http_req *req, void *ctx);
   void *route_ctx;
+  struct wgg_api *api;      /* settings.api */
   void (*observe)(int tag, int method, int status, uint64_t ns, void *ctx); /* settings.observe */
   struct wgg_metrics *metrics;                                               /* settings.metrics */
   /* the pooled policy (http-wasm apps): idle instances under pool_mu */

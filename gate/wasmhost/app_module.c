@@ -162,6 +162,7 @@ static wgg_wasm_app *gen_load(const char *url, const wgg_wasm_app_settings *s, w
   a->http_port = s->http_port;
   a->route = s->route;
   a->route_ctx = s->route_ctx;
+  a->api = s->api;
   a->observe = s->observe;
   a->metrics = s->metrics;
   wgg_metrics_wasm_app(a->metrics);

@@ -12,7 +12,8 @@
  * per request costs a store and an instantiation, not a linker. Imports the
  * linker does not define (wasi:sockets, wasi:filesystem ...) trap when
  * called. Interface hosts of the component app are added in one place,
- * define_interfaces() below (wasi:keyvalue and wasi:config go there).
+ * define_interfaces() below (wasi:http, and wasi:keyvalue, wasi:config and
+ * wasi:messaging on the app's Dapr components).
  *
  * Instance policy: fresh (the default, as wasmtime serve and Spin) or
  * pooled (settings.pooled: idle instances reused up to max_invocations, at
@@ -30,6 +31,7 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "wasmhost/app_internal.h"
+#include "wasmhost/p2_cloud.h"
 #include "wasmhost/p2http.h"
 #include "wasmhost/wasmhost.h"
 
@@ -70,14 +72,18 @@ static wg_wasi_p2 *p2_of_store(wg_store *s) {
 }
 
 /* The interfaces the component app's linker serves, besides WASI 0.2 (wasi/src/p2_*.c): wasi:http
- * here. A new interface host (wasi:keyvalue, wasi:config, ...) adds its define call below; its
- * host functions reach their store's state with wg_store_data(wg_component_host_store()), a
- * wgg_p2h_inst whose `app` is the generation and `call` the request in flight. */
-static int define_interfaces(struct wgg_p2app *p, wg_component_linker *l, wgg_err *err) {
+ * here, and the cloud interfaces (wasi:keyvalue, wasi:config, wasi:messaging: p2_cloud.h) on the
+ * Dapr components of the app's API instance. A new interface host adds its define call below; host
+ * functions that need the request in flight reach it with wg_store_data(wg_component_host_store()),
+ * a wgg_p2h_inst whose `app` is the generation and `call` the request. */
+static int define_interfaces(wgg_wasm_app *a, struct wgg_p2app *p, wg_component_linker *l, wgg_err *err) {
   char msg[256];
   if (!(p->p2 = wg_wasi_p2_define_shared(l, p2_of_store, msg, sizeof msg)) ||
       !(p->types = wgg_p2h_define(l, msg, sizeof msg)))
     return wgg_err_set(err, "wasm app %s: %s", p->name, msg);
+  if (a->api && (!wgg_p2_keyvalue_define(l, a->api, err) || !wgg_p2_config_define(l, a->api, NULL, err) ||
+                 !wgg_p2_messaging_define(l, a->api, err)))
+    return -1;
   return 0;
 }
 
@@ -207,7 +213,7 @@ int wgg_p2app_load(wgg_wasm_app *a, wg_component *comp, const wgg_wasm_app_setti
                        "wasi:http/incoming-handler (wasi:http)", a->name);
   if (!(p->linker = wg_component_linker_new())) return wgg_err_set(err, "out of memory");
   wg_component_linker_allow_unknown_imports(p->linker, true);
-  if (define_interfaces(p, p->linker, err)) return -1;
+  if (define_interfaces(a, p, p->linker, err)) return -1;
   memimage_make(p);
   p2inst *i = inst_new(a, err); /* one instance now: a component that cannot link or start fails here */
   if (!i) return -1;

@@ -5,6 +5,8 @@
 #                -nostdlib, `jco embed` with jco's wasi:http WIT rewritten to
 #                @0.2.3 (the host defines 0.2.12: imports resolve
 #                semver-compatibly), `jco new`;
+#   kvcount.wasm tests/components/http/kvcount.c the same way, with the
+#                wasi:keyvalue@0.2.0-draft WIT of tests/components/kv/draft;
 #   hello.js.wasm  (with `js`) tests/components/http/hello.js through `jco
 #                componentize` (componentize-js; ~12 MB, ~35 s) for the
 #                wasi:http@0.2.10 proxy world (a `fetch` event handler).
@@ -41,6 +43,21 @@ if [ ! "$out/echo.wasm" -nt "$here/echo.c" ]; then
            --wit "$out/wit-0.2.3" --world-name echo -o "$out/echo.embed.wasm" &&
          node "$jco" new "$out/echo.embed.wasm" -o "$out/echo.wasm"; } >"$out/echo.log" 2>&1; then
     echo "FAIL: jco embed/new echo: $(head -3 "$out/echo.log")"
+    exit 1
+  fi
+fi
+# kvcount.wasm: wasi:http/proxy@0.2.3 plus wasi:keyvalue@0.2.0-draft (the WIT of tests/components/kv/draft)
+if [ ! "$out/kvcount.wasm" -nt "$here/kvcount.c" ]; then
+  mkwit "$out/wit-kv" 0.2.3 kvcount
+  cp -r "$here/../kv/draft/deps/keyvalue" "$out/wit-kv/deps/"
+  printf 'package test:kvcount;\nworld kvcount {\n  include wasi:http/proxy@0.2.3;\n  import wasi:keyvalue/atomics@0.2.0-draft;\n}\n' \
+    >"$out/wit-kv/world.wit"
+  clang-19 --target=wasm32 -O2 -nostdlib -Wall -Wextra -Werror -Wl,--no-entry -Wl,--export-memory \
+    -o "$out/kvcount.core.wasm" "$here/kvcount.c" || { echo "FAIL: clang-19 kvcount.c"; exit 1; }
+  if ! { JCO_SHIM_FS=$shim node --import "$here/../jco_preopen.mjs" "$jco" embed "$out/kvcount.core.wasm" \
+           --wit "$out/wit-kv" --world-name kvcount -o "$out/kvcount.embed.wasm" &&
+         node "$jco" new "$out/kvcount.embed.wasm" -o "$out/kvcount.wasm"; } >"$out/kvcount.log" 2>&1; then
+    echo "FAIL: jco embed/new kvcount: $(head -3 "$out/kvcount.log")"
     exit 1
   fi
 fi
