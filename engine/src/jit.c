@@ -25,52 +25,95 @@
 
 /* ---------------------------------------------------------------- code memory */
 
-/* A block: one mapping, its length in the first 16 bytes, code after them. */
-enum { JIT_HEADER = 16 };
+/* A block: one mapping holding the code of one function or of a whole
+ * module's functions (wg_jit_compile_module), written while read-write and
+ * then made read-execute once: the compiler writes straight into the
+ * mapping (grown with mremap, never copied), which is then trimmed to its
+ * pages and made read-execute. Its bookkeeping (address, length, functions
+ * still using it) is a heap record, since the mapping is never written
+ * again; every function's code is preceded by JIT_FHEADER bytes whose first
+ * 8 hold the record's address, so wg_jit_free finds the block from an
+ * entry. The block is unmapped when its last function is freed. */
+typedef struct jit_block {
+  uint8_t *map;
+  size_t len;
+  _Atomic size_t refs;
+} jit_block;
 
 #ifdef WG_JIT_NATIVE
-/* Blocks live now. Each takes its own pages (W^X is per page, and compiled
- * code appears one function at a time), so their number is capped: past
- * it, functions stay on the interpreter (Linux allows 65,530 mappings per
- * process by default). */
+/* Blocks live now. Each takes its own pages, so their number is capped:
+ * past it, functions stay on the interpreter (Linux allows 65,530 mappings
+ * per process by default). */
 static _Atomic size_t live_blocks;
 enum { MAX_BLOCKS = 16384 };
 
-void *wg_jit_install(const uint8_t *bytes, size_t n) {
+uint8_t *wg_jit_buf_grow(uint8_t *buf, size_t *cap, size_t need) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  size_t n = *cap ? *cap * 2 : page;
+  while (n < need) n *= 2;
+  void *p = buf ? mremap(buf, *cap, n, MREMAP_MAYMOVE)
+                : mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return NULL;
+  *cap = n;
+  return p;
+}
+
+void wg_jit_buf_free(uint8_t *buf, size_t cap) {
+  if (buf) munmap(buf, cap);
+}
+
+bool wg_jit_install(uint8_t *buf, size_t cap, size_t n, const size_t *offs, size_t count, void **entries) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  size_t len = (n + page - 1) / page * page;
+  jit_block *blk = NULL;
+  if (!count || n == 0 || len > cap) goto fail;
   if (atomic_fetch_add(&live_blocks, 1) >= MAX_BLOCKS) {
     atomic_fetch_sub(&live_blocks, 1);
-    return NULL;
+    goto fail;
   }
-  size_t page = (size_t)sysconf(_SC_PAGESIZE);
-  size_t len = (n + JIT_HEADER + page - 1) / page * page;
-  uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) {
+  if (!(blk = malloc(sizeof *blk))) {
     atomic_fetch_sub(&live_blocks, 1);
-    return NULL;
+    goto fail;
   }
-  memcpy(p, &len, sizeof len);
-  memcpy(p + JIT_HEADER, bytes, n);
-  if (mprotect(p, len, PROT_READ | PROT_EXEC) != 0) {
-    munmap(p, len);
+  if (len < cap) munmap(buf + len, cap - len);
+  blk->map = buf;
+  blk->len = len;
+  atomic_init(&blk->refs, count);
+  for (size_t i = 0; i < count; i++) {
+    memcpy(buf + offs[i] - JIT_FHEADER, &blk, sizeof blk);
+    entries[i] = buf + offs[i];
+  }
+  if (mprotect(buf, len, PROT_READ | PROT_EXEC) != 0) {
+    munmap(buf, len);
+    free(blk);
     atomic_fetch_sub(&live_blocks, 1);
-    return NULL;
+    return false;
   }
-  __builtin___clear_cache((char *)p, (char *)p + len);
-  return p + JIT_HEADER;
+  __builtin___clear_cache((char *)buf, (char *)buf + len);
+  return true;
+fail:
+  wg_jit_buf_free(buf, cap);
+  return false;
 }
 
 void wg_jit_free(void *entry) {
   if (!entry) return;
-  uint8_t *p = (uint8_t *)entry - JIT_HEADER;
-  size_t len;
-  memcpy(&len, p, sizeof len);
-  munmap(p, len);
+  jit_block *blk;
+  memcpy(&blk, (uint8_t *)entry - JIT_FHEADER, sizeof blk);
+  if (atomic_fetch_sub(&blk->refs, 1) != 1) return;
+  munmap(blk->map, blk->len);
+  free(blk);
   atomic_fetch_sub(&live_blocks, 1);
 }
 #else
-void *wg_jit_install(const uint8_t *bytes, size_t n) {
-  (void)bytes, (void)n;
+uint8_t *wg_jit_buf_grow(uint8_t *buf, size_t *cap, size_t need) {
+  (void)buf, (void)cap, (void)need;
   return NULL;
+}
+void wg_jit_buf_free(uint8_t *buf, size_t cap) { (void)buf, (void)cap; }
+bool wg_jit_install(uint8_t *buf, size_t cap, size_t n, const size_t *offs, size_t count, void **entries) {
+  (void)buf, (void)cap, (void)n, (void)offs, (void)count, (void)entries;
+  return false;
 }
 void wg_jit_free(void *entry) { (void)entry; }
 #endif
@@ -83,28 +126,80 @@ static bool jit_log(void) {
   return v;
 }
 
-const void *wg_jit_entry(wg_store *s, const wg_module *m, const wg_code *code) {
-  wg_code *c = (wg_code *)code; /* the lazily filled fields are atomic */
-  void *e = atomic_load_explicit(&c->jit, memory_order_acquire);
-  if (e || atomic_load_explicit(&c->jit_failed, memory_order_relaxed)) return e;
-  const char *why = NULL;
-  /* Like wg_store_compile: compiling stops the store's deadline clock. */
-  uint64_t deadline = atomic_load_explicit(&s->deadline, memory_order_relaxed);
-  uint64_t before = atomic_load_explicit(s->epoch, memory_order_relaxed);
-  void *blk = wg_jit_compile_arch(m, code, &why);
-  wg_store_credit_epochs(s, deadline, before);
-  if (jit_log()) fprintf(stderr, "wasmgate jit: function at byte %zu: %s\n", code->noffsets ? (size_t)code->offsets[1] : 0,
-                         blk ? "compiled" : why ? why : "not compiled");
-  if (!blk) {
+static void log_result(const wg_code *code, const void *e, const char *why) {
+  if (jit_log())
+    fprintf(stderr, "wasmgate jit: function at byte %zu: %s\n", code->noffsets ? (size_t)code->offsets[1] : 0,
+            e ? "compiled" : why ? why : "not compiled");
+}
+
+/* Publishes a compiled entry (or the failure) for code; returns the entry
+ * now in force (another thread's when it was faster). */
+static void *publish(wg_code *c, void *e, const char *why) {
+  log_result(c, e, why);
+  if (!e) {
     atomic_store_explicit(&c->jit_failed, true, memory_order_relaxed);
     return NULL;
   }
   void *expected = NULL;
-  if (!atomic_compare_exchange_strong(&c->jit, &expected, blk)) {
-    wg_jit_free(blk);
+  if (!atomic_compare_exchange_strong(&c->jit, &expected, e)) {
+    wg_jit_free(e);
     return expected;
   }
-  return blk;
+  return e;
+}
+
+/* Whether m is small enough to be compiled whole (wg_jit_entry). */
+static bool batch_module(const wg_module *m) {
+  uint32_t n = m->nfuncs - m->nfunc_imports;
+  if (n > WG_JIT_BATCH_FUNCS) return false;
+  size_t bytes = 0;
+  for (uint32_t i = 0; i < n; i++) bytes += m->funcs[m->nfunc_imports + i].body.len;
+  return bytes <= WG_JIT_BATCH_BYTES;
+}
+
+/* Compiles every function of m not compiled yet (code among them) into one
+ * block. Functions whose slot IR cannot be made are left out (the
+ * interpreter reports them when called). */
+static void compile_module(const wg_module *m, const wg_code *code) {
+  uint32_t n = m->nfuncs - m->nfunc_imports;
+  const wg_code **codes = calloc(n ? n : 1, sizeof *codes);
+  void **entries = malloc((n ? n : 1) * sizeof *entries);
+  const char **whys = malloc((n ? n : 1) * sizeof *whys);
+  size_t k = 0;
+  if (codes && entries && whys) {
+    for (uint32_t i = 0; i < n; i++) {
+      const wg_code *c = wg_compile_func(m, m->nfunc_imports + i, NULL);
+      if (c && !atomic_load_explicit(&((wg_code *)c)->jit, memory_order_acquire) &&
+          !atomic_load_explicit(&((wg_code *)c)->jit_failed, memory_order_relaxed))
+        codes[k++] = c;
+    }
+    wg_jit_compile_arch(m, codes, k, entries, whys);
+    for (size_t i = 0; i < k; i++) publish((wg_code *)codes[i], entries[i], whys[i]);
+  } else {
+    publish((wg_code *)code, NULL, "out of memory");
+  }
+  free(codes);
+  free(entries);
+  free(whys);
+}
+
+const void *wg_jit_entry(wg_store *s, const wg_module *m, const wg_code *code) {
+  wg_code *c = (wg_code *)code; /* the lazily filled fields are atomic */
+  void *e = atomic_load_explicit(&c->jit, memory_order_acquire);
+  if (e || atomic_load_explicit(&c->jit_failed, memory_order_relaxed)) return e;
+  /* Like wg_store_compile: compiling stops the store's deadline clock. */
+  uint64_t deadline = atomic_load_explicit(&s->deadline, memory_order_relaxed);
+  uint64_t before = atomic_load_explicit(s->epoch, memory_order_relaxed);
+  if (batch_module(m)) {
+    compile_module(m, code);
+    e = atomic_load_explicit(&c->jit, memory_order_acquire);
+  } else {
+    const char *why = NULL;
+    wg_jit_compile_arch(m, &code, 1, &e, &why);
+    e = publish(c, e, why);
+  }
+  wg_store_credit_epochs(s, deadline, before);
+  return e;
 }
 
 /* ---------------------------------------------------------------- entering and leaving */

@@ -57,42 +57,39 @@ __asm__(".text\n"
 
 /* ---------------------------------------------------------------- handler table */
 
+/* Handler address -> IR instruction number: an open-addressing hash table
+ * (looked up for every IR instruction compiled). */
+enum { HOPS = 2048 }; /* a power of two, well above IR_COUNT */
 typedef struct hop {
   const void *h;
   uint32_t op;
 } hop;
 static hop *hops;
-static size_t nhops;
 static pthread_once_t hops_once = PTHREAD_ONCE_INIT;
 
-static int hop_cmp(const void *a, const void *b) {
-  uintptr_t x = (uintptr_t)((const hop *)a)->h, y = (uintptr_t)((const hop *)b)->h;
-  return x < y ? -1 : x > y;
-}
+static size_t hop_hash(const void *h) { return (size_t)(((uintptr_t)h * 0x9E3779B97F4A7C15ull) >> 40) & (HOPS - 1); }
 
 static void hops_init(void) {
+  _Static_assert(HOPS > 2 * IR_COUNT, "handler hash table too small");
   const void *const *h = wg_interp_handlers();
-  hop *t = malloc(IR_COUNT * sizeof *t);
+  hop *t = calloc(HOPS, sizeof *t);
   if (!t) return;
-  size_t n = 0;
-  for (uint32_t i = 0; i < IR_COUNT; i++)
-    if (h[i]) t[n++] = (hop){h[i], i};
-  qsort(t, n, sizeof *t, hop_cmp);
-  /* A handler shared by two instructions would be ambiguous: mark it. */
-  for (size_t i = 1; i < n; i++)
-    if (t[i].h == t[i - 1].h) t[i].op = t[i - 1].op = UINT32_MAX;
+  for (uint32_t i = 0; i < IR_COUNT; i++) {
+    if (!h[i]) continue;
+    size_t k = hop_hash(h[i]);
+    while (t[k].h && t[k].h != h[i]) k = (k + 1) & (HOPS - 1);
+    /* A handler shared by two instructions would be ambiguous: mark it. */
+    t[k].op = t[k].h ? UINT32_MAX : i;
+    t[k].h = h[i];
+  }
   hops = t;
-  nhops = n;
 }
 
 static uint32_t op_of(const void *h) {
-  size_t lo = 0, hi = nhops;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if ((uintptr_t)hops[mid].h < (uintptr_t)h) lo = mid + 1;
-    else hi = mid;
+  for (size_t k = hop_hash(h);; k = (k + 1) & (HOPS - 1)) {
+    if (hops[k].h == h) return hops[k].op;
+    if (!hops[k].h) return UINT32_MAX;
   }
-  return lo < nhops && hops[lo].h == h ? hops[lo].op : UINT32_MAX;
 }
 
 /* ---------------------------------------------------------------- templates */
@@ -665,7 +662,7 @@ static void emit_enter(J *j, const wg_module *m, const wg_cell *cells) {
   /* The entry from C and from other instances; the fast entry follows
    * (emit_call). */
   if (m->nmems) reload_mem(j);
-  j->fast_entry = j->n;
+  j->fast_entry = j->n - j->start;
   rr(j, 0, 1, 0x83, 1, 5, RSP); /* sub rsp, 8 */
   b1(j, 8);
   mem(j, 0, 1, 0x3B, 1, RSP, ST, -1, 0, (int32_t)offsetof(wg_store, jit_stack_limit));
@@ -690,99 +687,145 @@ static void emit_enter(J *j, const wg_module *m, const wg_cell *cells) {
   check_interrupt(j, &cells[3]);
 }
 
-void *wg_jit_compile_arch(const wg_module *m, const wg_code *code, const char **why) {
-  pthread_once(&hops_once, hops_init);
-  if (!hops) return *why = "out of memory", NULL;
+/* Appends the code of one function to j's buffer, at j->n (16-byte aligned,
+ * after JIT_FHEADER bytes for jit.c's block pointer); on failure the buffer
+ * is left as it was and *why says why. */
+static bool emit_function(J *j, const wg_module *m, const wg_code *code, size_t *entry, const char **why) {
   const wg_cell *cells = code->cells;
   uint32_t ncells = code->ncells;
-  if (ncells < 3 || op_of(cells[0].op) != IR_ENTER) return *why = "unexpected code", NULL;
-  J j = {0};
+  size_t rewind = j->n;
+  if (ncells < 3 || op_of(cells[0].op) != IR_ENTER) return *why = "unexpected code", false;
+  while ((j->n + JIT_FHEADER) % 16) b1(j, 0xCC);
+  for (int k = 0; k < JIT_FHEADER; k++) b1(j, 0);
+  size_t start = j->n;
+  j->start = start;
   uint32_t *at = malloc(((size_t)ncells + 1) * sizeof *at);
   bool *label = calloc((size_t)ncells + 1, 1);
-  void *entry = NULL;
   if (!at || !label) {
     free(at);
     free(label);
-    return *why = "out of memory", NULL;
+    j->n = rewind;
+    return *why = "out of memory", false;
   }
   /* Two passes: the first (no register cache) finds the branch targets,
    * where the second empties the cache. */
   bool ok = true;
   for (int pass = 0; pass < 2 && ok; pass++) {
-  j.n = j.nfx = j.nst = 0;
-  j.caching = pass == 1;
-  c_clear(&j);
-  memset(at, 0xFF, ((size_t)ncells + 1) * sizeof *at);
-  at[0] = 0;
-  emit_enter(&j, m, cells);
-  c_clear(&j);
-  for (uint32_t i = 3; i < ncells && ok;) {
-    unsigned op = op_of(cells[i].op);
-    uint32_t len = 1;
-    at[i] = (uint32_t)j.n;
-    if (label[i]) c_clear(&j);
-    j.called = false;
-    if (op == UINT32_MAX || op == IR_ENTER || op == IR_EXIT) {
-      *why = "instruction not supported by the compiled tier";
-      ok = false;
-      break;
+    j->n = start;
+    j->nfx = j->nst = 0;
+    j->caching = pass == 1;
+    c_clear(j);
+    memset(at, 0xFF, ((size_t)ncells + 1) * sizeof *at);
+    at[0] = 0;
+    emit_enter(j, m, cells);
+    c_clear(j);
+    for (uint32_t i = 3; i < ncells && ok;) {
+      unsigned op = op_of(cells[i].op);
+      uint32_t len = 1;
+      at[i] = (uint32_t)j->n;
+      if (label[i]) c_clear(j);
+      j->called = false;
+      if (op == UINT32_MAX || op == IR_ENTER || op == IR_EXIT) {
+        *why = "instruction not supported by the compiled tier";
+        ok = false;
+        break;
+      }
+      ok = emit(j, m, code, i, op, &len, why);
+      if (j->called) c_clear(j);
+      i += len;
+      if (i > ncells) *why = "truncated code", ok = false;
     }
-    ok = emit(&j, m, code, i, op, &len, why);
-    if (j.called) c_clear(&j);
-    i += len;
-    if (i > ncells) *why = "truncated code", ok = false;
-  }
-  if (pass == 0)
-    for (size_t k = 0; k < j.nfx; k++)
-      if (j.fx[k].cell <= ncells) label[j.fx[k].cell] = true;
+    if (pass == 0)
+      for (size_t k = 0; k < j->nfx; k++)
+        if (j->fx[k].cell <= ncells) label[j->fx[k].cell] = true;
   }
   /* Stubs. */
-  for (size_t k = 0; ok && k < j.nst; k++) {
-    const stub *s = &j.st[k];
-    patch(&j, s->at, j.n);
-    movrr(&j, RDI, ST);
-    if (s->interrupt) {
-      movi(&j, RSI, (uint64_t)(uintptr_t)s->pc);
-      movrr(&j, RDX, FP);
-      call_fn(&j, (const void *)wg_jit_interrupt);
-      patch(&j, jmp(&j), s->resume);
+  for (size_t k = 0; ok && k < j->nst; k++) {
+    const stub *st = &j->st[k];
+    patch(j, st->at, j->n);
+    movrr(j, RDI, ST);
+    if (st->interrupt) {
+      movi(j, RSI, (uint64_t)(uintptr_t)st->pc);
+      movrr(j, RDX, FP);
+      call_fn(j, (const void *)wg_jit_interrupt);
+      patch(j, jmp(j), st->resume);
     } else {
-      movi(&j, RSI, s->code);
-      movi(&j, RDX, (uint64_t)(uintptr_t)s->pc);
-      call_fn(&j, (const void *)wg_jit_trap);
+      movi(j, RSI, st->code);
+      movi(j, RDX, (uint64_t)(uintptr_t)st->pc);
+      call_fn(j, (const void *)wg_jit_trap);
     }
   }
-  for (size_t k = 0; ok && k < j.nfx; k++) {
-    const fixup *f = &j.fx[k];
+  for (size_t k = 0; ok && k < j->nfx; k++) {
+    const fixup *f = &j->fx[k];
     if (f->cell >= ncells || at[f->cell] == UINT32_MAX) {
       *why = "branch into an instruction";
       ok = false;
       break;
     }
-    if (j.oom) break;
+    if (j->oom) break;
     if (f->base == SIZE_MAX) {
-      patch(&j, f->at, at[f->cell]);
+      patch(j, f->at, at[f->cell]);
     } else {
       int32_t rel = (int32_t)((int64_t)at[f->cell] - (int64_t)f->base);
-      memcpy(j.b + f->at, &rel, 4);
+      memcpy(j->b + f->at, &rel, 4);
     }
   }
-  if (ok && j.oom) *why = "out of memory", ok = false;
-  if (ok && !(entry = wg_jit_install(j.b, j.n))) *why = "cannot map code memory";
+  if (ok && j->oom) *why = "out of memory", ok = false;
   free(at);
   free(label);
-  free(j.b);
+  if (!ok) j->n = rewind;
+  *entry = start;
+  return ok;
+}
+
+size_t wg_jit_compile_arch(const wg_module *m, const wg_code *const *codes, size_t n, void **entries,
+                           const char **whys) {
+  pthread_once(&hops_once, hops_init);
+  for (size_t i = 0; i < n; i++) entries[i] = NULL, whys[i] = NULL;
+  if (!hops) {
+    for (size_t i = 0; i < n; i++) whys[i] = "out of memory";
+    return 0;
+  }
+  J j = {0};
+  /* The code buffer starts at about what the functions will need (x86-64
+   * templates take 10-20 bytes per IR cell) and doubles when it must. */
+  size_t guess = 256;
+  for (size_t i = 0; i < n; i++) guess += (size_t)codes[i]->ncells * 12 + 64;
+  if (!(j.b = wg_jit_buf_grow(NULL, &j.cap, guess))) j.oom = true;
+  size_t *offs = malloc((n ? n : 1) * sizeof *offs), *idx = malloc((n ? n : 1) * sizeof *idx);
+  void **got = malloc((n ? n : 1) * sizeof *got);
+  size_t k = 0;
+  for (size_t i = 0; offs && idx && got && i < n && !j.oom; i++) {
+    size_t e;
+    if (emit_function(&j, m, codes[i], &e, &whys[i])) offs[k] = e, idx[k++] = i;
+  }
+  size_t done = 0;
+  if (!offs || !idx || !got || j.oom) {
+    for (size_t i = 0; i < n; i++) whys[i] = whys[i] ? whys[i] : "out of memory";
+  } else if (k && !wg_jit_install(j.b, j.cap, j.n, offs, k, got)) {
+    j.b = NULL; /* freed */
+    for (size_t i = 0; i < k; i++) whys[idx[i]] = "cannot map code memory";
+  } else {
+    if (k) j.b = NULL; /* the block's now */
+    for (size_t i = 0; i < k; i++) entries[idx[i]] = got[i];
+    done = k;
+  }
+  free(offs);
+  free(idx);
+  free(got);
+  wg_jit_buf_free(j.b, j.cap);
   free(j.fx);
   free(j.st);
-  return entry;
+  return done;
 }
 
 #else /* no back end for this architecture: every function runs on the interpreter */
 
-void *wg_jit_compile_arch(const wg_module *m, const wg_code *code, const char **why) {
-  (void)m, (void)code;
-  *why = "no compiled tier for this architecture";
-  return NULL;
+size_t wg_jit_compile_arch(const wg_module *m, const wg_code *const *codes, size_t n, void **entries,
+                           const char **whys) {
+  (void)m, (void)codes;
+  for (size_t i = 0; i < n; i++) entries[i] = NULL, whys[i] = "no compiled tier for this architecture";
+  return 0;
 }
 int wg_jit_enter_arch(wg_store *s, wg_slot *fp, wg_instance *inst, const void *entry, wg_jit_ctx *ctx) {
   (void)s, (void)fp, (void)inst, (void)entry, (void)ctx;

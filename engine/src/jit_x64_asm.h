@@ -49,7 +49,8 @@ typedef struct J {
   size_t n, cap;
   bool oom;
   bool caching, called; /* called: the instruction calls out (caller-saved registers die) */
-  size_t fast_entry;    /* offset of the entry past reload_mem (emit_call) */
+  size_t start;         /* the current function's entry in b */
+  size_t fast_entry;    /* offset from the entry to the entry past reload_mem (emit_call) */
   centry ic[NI], xc[NX];
   uint32_t clock;
   fixup *fx;
@@ -70,10 +71,13 @@ static bool reserve(void **p, size_t *cap, size_t need, size_t size) {
 }
 
 static void b1_slow(J *j, unsigned v) {
-  if (!reserve((void **)&j->b, &j->cap, j->n + 1, 1)) {
+  if (j->oom) return;
+  uint8_t *b = wg_jit_buf_grow(j->b, &j->cap, j->n + 1);
+  if (!b) {
     j->oom = true;
     return;
   }
+  j->b = b;
   j->b[j->n++] = (uint8_t)v;
 }
 static inline void b1(J *j, unsigned v) {
@@ -231,7 +235,7 @@ static size_t jmp(J *j) {
   return j->n - 4;
 }
 static void patch(J *j, size_t at, size_t target) {
-  if (j->oom) return;
+  if (j->oom || at + 4 > j->n) return;
   int32_t rel = (int32_t)((int64_t)target - (int64_t)(at + 4));
   memcpy(j->b + at, &rel, 4);
 }
