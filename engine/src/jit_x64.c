@@ -331,6 +331,7 @@ static bool emit(J *j, const wg_module *m, const wg_code *code, uint32_t i, unsi
         c_forget(j, B);
         mem(j, 0, 1, 0xC7, 1, 0, FP, -1, 0, sd(B));
         b4(j, (uint32_t)v);
+        pin_reload(j, B);
       } else {
         movi(j, RAX, v);
         st(j, 1, B, RAX);
@@ -464,7 +465,7 @@ static bool emit(J *j, const wg_module *m, const wg_code *code, uint32_t i, unsi
       rr(j, 0, 0, 0x81, 1, 7, RAX);
       b4(j, (uint32_t)B);
     } else {
-      mem(j, 0, 0, 0x3B, 1, RAX, FP, -1, 0, sd(B));
+      alu_src(j, 0, 0x3B, 1, RAX, B);
     }
     jump_to(j, jcc(j, cmp_cc(k)), cells, pc[1].target);
     return true;
@@ -474,12 +475,12 @@ static bool emit(J *j, const wg_module *m, const wg_code *code, uint32_t i, unsi
     mem_addr(j, A, pc[1].u64, n, pc);
     if (op == WG_OP_F32_LOAD || op == WG_OP_F64_LOAD) {
       bool dbl = op == WG_OP_F64_LOAD;
-      int x = c_take(j, true);
+      int x = dst_reg(j, B, true, dbl, -1);
       mem(j, dbl ? 0xF2 : 0xF3, 0, 0x0F10, 2, x, MB, RAX, 0, 0);
       stx(j, dbl, B, x);
       c_set(j, x, true, B, dbl ? K_F64 : K_F32);
     } else {
-      int rc = c_take(j, false);
+      int rc = dst_reg(j, B, false, false, -1);
       mem(j, 0, lw, lc, ll, rc, MB, RAX, 0, 0);
       st(j, sw, B, rc);
       c_set(j, rc, false, B, sw ? K_I64 : K_I32);
@@ -532,7 +533,7 @@ static bool emit(J *j, const wg_module *m, const wg_code *code, uint32_t i, unsi
     }
     /* The result is computed in a cache register rc. */
     if (shift >= 0 && !imm) ld(j, 0, RCX, B);
-    int rc = c_take(j, false);
+    int rc = dst_reg(j, dst, false, false, imm || shift >= 0 ? -1 : B);
     ld(j, w, rc, A);
     if (shift >= 0) {
       if (imm) {
@@ -562,7 +563,7 @@ static bool emit(J *j, const wg_module *m, const wg_code *code, uint32_t i, unsi
   if (binary && float_binop(base, &pfx, &fc)) {
     bool dbl = pfx == 0xF2;
     if (!imm) ldx(j, dbl, 1, B); /* y first: the register taken below may hold it */
-    int x = c_take(j, true);
+    int x = dst_reg(j, dst, true, dbl, -1); /* y is in xmm1 already */
     ldx(j, dbl, x, A);
     if (imm) {
       movi(j, RAX, pc[1].u64);
@@ -628,7 +629,7 @@ static bool emit(J *j, const wg_module *m, const wg_code *code, uint32_t i, unsi
           case WG_OP_F64_PROMOTE_F32: ip = 0xF3, ic = 0x0F5A, out = 0xF2; break;
           default: ip = 0xF2, ic = 0x0F5A, out = 0xF3; break; /* demote */
         }
-        int x = c_take(j, true);
+        int x = dst_reg(j, B, true, out == 0xF2, A); /* pxor clears x before A is read */
         rr(j, 0x66, 0, 0x0FEF, 2, x, x); /* pxor: no false dependency, upper bits zero */
         if (ic == 0x0F2A) mem(j, ip, iw, ic, 2, x, FP, -1, 0, sd(A)); /* from an integer slot */
         else sse_src(j, ip == 0xF2, ic, x, A);
@@ -684,7 +685,42 @@ static void emit_enter(J *j, const wg_module *m, const wg_cell *cells) {
       b1(j, 0xAB);
     }
   }
+  /* Pins of params (and of locals zeroed by rep stosq) from memory. */
+  for (int k = 0; k < NPI; k++)
+    if (j->pin_i[k] >= 0 && (j->pin_i[k] < first || count > 16)) pin_reload(j, j->pin_i[k]);
+  for (int k = 0; k < NPX; k++)
+    if (j->pin_x[k] >= 0 && (j->pin_x[k] < first || count > 16)) pin_reload(j, j->pin_x[k]);
   check_interrupt(j, &cells[3]);
+}
+
+/* Locals beyond this many slots are not counted for pinning. */
+enum { MAX_PIN_SLOTS = 4096 };
+
+/* Picks the pinned locals from the first pass's use counts: the integer
+ * locals used most get rbp, r10, r11, the float ones xmm8-xmm15 (as f64
+ * or f32, whichever they were used as more). A local used once or never
+ * is not worth a register. */
+static void choose_pins(J *j) {
+  for (int32_t s = 0; s < j->nlocals; s++) {
+    uint32_t ui = j->uses[3 * s], uf = j->uses[3 * s + 1] + j->uses[3 * s + 2];
+    if (ui >= 2 && ui >= uf) {
+      int k = 0;
+      for (int q = 1; q < NPI; q++) /* the free pin or the least used one */
+        if (j->pin_i[k] >= 0 && (j->pin_i[q] < 0 || j->uses[3 * j->pin_i[q]] < j->uses[3 * j->pin_i[k]])) k = q;
+      if (j->pin_i[k] < 0 || j->uses[3 * j->pin_i[k]] < ui) j->pin_i[k] = s;
+    } else if (uf >= 2 && uf > ui) {
+      int k = 0;
+      for (int q = 1; q < NPX; q++) {
+        int32_t a = j->pin_x[k], b = j->pin_x[q];
+        if (a >= 0 && (b < 0 || j->uses[3 * b + 1] + j->uses[3 * b + 2] < j->uses[3 * a + 1] + j->uses[3 * a + 2])) k = q;
+      }
+      int32_t a = j->pin_x[k];
+      if (a < 0 || j->uses[3 * a + 1] + j->uses[3 * a + 2] < uf) {
+        j->pin_x[k] = s;
+        j->pin_dbl[k] = j->uses[3 * s + 2] >= j->uses[3 * s + 1];
+      }
+    }
+  }
 }
 
 /* Appends the code of one function to j's buffer, at j->n (16-byte aligned,
@@ -701,9 +737,17 @@ static bool emit_function(J *j, const wg_module *m, const wg_code *code, size_t 
   j->start = start;
   uint32_t *at = malloc(((size_t)ncells + 1) * sizeof *at);
   bool *label = calloc((size_t)ncells + 1, 1);
-  if (!at || !label) {
+  /* Params and locals: slots [0, first local + count) (IR_ENTER). */
+  int32_t nlocals = cells[1].s.a + cells[1].s.b;
+  j->nlocals = nlocals > 0 && nlocals <= MAX_PIN_SLOTS ? nlocals : 0;
+  j->uses = j->nlocals ? calloc((size_t)j->nlocals * 3, sizeof *j->uses) : NULL;
+  for (int k = 0; k < NPI; k++) j->pin_i[k] = -1;
+  for (int k = 0; k < NPX; k++) j->pin_x[k] = -1;
+  if (!at || !label || (j->nlocals && !j->uses)) {
     free(at);
     free(label);
+    free(j->uses);
+    j->uses = NULL;
     j->n = rewind;
     return *why = "out of memory", false;
   }
@@ -731,14 +775,21 @@ static bool emit_function(J *j, const wg_module *m, const wg_code *code, size_t 
         break;
       }
       ok = emit(j, m, code, i, op, &len, why);
-      if (j->called) c_clear(j);
+      if (j->called) {
+        c_clear(j);
+        pins_reload(j);
+      }
       i += len;
       if (i > ncells) *why = "truncated code", ok = false;
     }
-    if (pass == 0)
+    if (pass == 0) {
       for (size_t k = 0; k < j->nfx; k++)
         if (j->fx[k].cell <= ncells) label[j->fx[k].cell] = true;
+      choose_pins(j);
+    }
   }
+  free(j->uses);
+  j->uses = NULL;
   /* Stubs. */
   for (size_t k = 0; ok && k < j->nst; k++) {
     const stub *st = &j->st[k];
@@ -748,6 +799,7 @@ static bool emit_function(J *j, const wg_module *m, const wg_code *code, size_t 
       movi(j, RSI, (uint64_t)(uintptr_t)st->pc);
       movrr(j, RDX, FP);
       call_fn(j, (const void *)wg_jit_interrupt);
+      pins_reload(j);
       patch(j, jmp(j), st->resume);
     } else {
       movi(j, RSI, st->code);
