@@ -66,7 +66,7 @@ int main(int argc, char **argv) {
     for (uint32_t i = 0; i < nfuncs; i++) {
       const wg_code *c = wg_compile_func(m, m->nfunc_imports + i, NULL);
       const char *why;
-      if (c) wg_jit_compile_arch(m, &c, 1, &entries[i], &why);
+      if (c) wg_jit_compile_arch(m, &c, NULL, 1, &entries[i], &why);
     }
     double t4 = now_ms();
     for (uint32_t i = 0; i < nfuncs; i++) wg_jit_free(entries[i]);

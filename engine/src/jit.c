@@ -165,15 +165,16 @@ static void compile_module(const wg_module *m, const wg_code *code) {
   const wg_code **codes = calloc(n ? n : 1, sizeof *codes);
   void **entries = malloc((n ? n : 1) * sizeof *entries);
   const char **whys = malloc((n ? n : 1) * sizeof *whys);
+  uint32_t *funcs = calloc(n ? n : 1, sizeof *funcs);
   size_t k = 0;
-  if (codes && entries && whys) {
+  if (codes && entries && whys && funcs) {
     for (uint32_t i = 0; i < n; i++) {
       const wg_code *c = wg_compile_func(m, m->nfunc_imports + i, NULL);
       if (c && !atomic_load_explicit(&((wg_code *)c)->jit, memory_order_acquire) &&
           !atomic_load_explicit(&((wg_code *)c)->jit_failed, memory_order_relaxed))
-        codes[k++] = c;
+        funcs[k] = m->nfunc_imports + i, codes[k++] = c;
     }
-    wg_jit_compile_arch(m, codes, k, entries, whys);
+    wg_jit_compile_arch(m, codes, funcs, k, entries, whys);
     for (size_t i = 0; i < k; i++) publish((wg_code *)codes[i], entries[i], whys[i]);
   } else {
     publish((wg_code *)code, NULL, "out of memory");
@@ -181,6 +182,7 @@ static void compile_module(const wg_module *m, const wg_code *code) {
   free(codes);
   free(entries);
   free(whys);
+  free(funcs);
 }
 
 const void *wg_jit_entry(wg_store *s, const wg_module *m, const wg_code *code) {
@@ -195,7 +197,7 @@ const void *wg_jit_entry(wg_store *s, const wg_module *m, const wg_code *code) {
     e = atomic_load_explicit(&c->jit, memory_order_acquire);
   } else {
     const char *why = NULL;
-    wg_jit_compile_arch(m, &code, 1, &e, &why);
+    wg_jit_compile_arch(m, &code, NULL, 1, &e, &why);
     e = publish(c, e, why);
   }
   wg_store_credit_epochs(s, deadline, before);

@@ -67,14 +67,16 @@ void wg_jit_free(void *entry);
  * the address of the block's record (wg_jit_install). */
 enum { JIT_FHEADER = 16 };
 
-/* Architecture back end (jit_x64.c): compiles codes[0..n) (functions of m)
- * into one code block (one mapping, made read-execute once). entries[i] gets
+/* Architecture back end (jit_x64.c): compiles codes[0..n) (functions of m;
+ * funcs[i] the index of codes[i], or funcs NULL) into one code block (one
+ * mapping, made read-execute once), where calls between them are direct
+ * (when funcs is given). entries[i] gets
  * each function's native entry, or NULL with whys[i] saying why (an
  * instruction the tier does not support, out of memory, no mapping).
  * Returns how many were compiled. Also the assembly entry into compiled
  * code and the unwinder back to it. */
-size_t wg_jit_compile_arch(const wg_module *m, const wg_code *const *codes, size_t n, void **entries,
-                           const char **whys);
+size_t wg_jit_compile_arch(const wg_module *m, const wg_code *const *codes, const uint32_t *funcs, size_t n,
+                           void **entries, const char **whys);
 int wg_jit_enter_arch(wg_store *s, wg_slot *fp, wg_instance *inst, const void *entry, wg_jit_ctx *ctx);
 _Noreturn void wg_jit_unwind_arch(wg_jit_ctx *ctx);
 

@@ -184,21 +184,61 @@ static void emit_call(J *j, const wg_cell *call_pc, const wg_cell *ret_pc, int32
   patch(j, same_done, j->n);
 }
 
-/* Memory access: rax = effective address, bounds-checked for n bytes. */
-static void mem_addr(J *j, int32_t addr, uint64_t offset, unsigned n, const wg_cell *pc) {
+/* A direct call to function A of the module, compiled in the same batch
+ * (j->in_batch) as callee: the frame push as in emit_call, then a call
+ * rel32 straight to the callee's same-instance entry, linked when every
+ * function of the batch is placed (wg_jit_compile_arch). If the callee
+ * could not be compiled, the rel32 goes to a stub that pops the frame and
+ * continues at the generic path (emit_call), which follows; so does a
+ * full frame stack. rax holds the wg_func on both ways in. */
+static void emit_direct_call(J *j, const wg_cell *call_pc, const wg_cell *ret_pc, int32_t A, int32_t argbase,
+                             bool has_mem, int32_t callee) {
+  mem(j, 0, 1, 0x8B, 1, RAX, IN, -1, 0, (int32_t)offsetof(wg_instance, funcs));
+  mem(j, 0, 1, 0x8B, 1, RAX, RAX, -1, 0, sd(A));
+  mem(j, 0, 0, 0x8B, 1, RDX, ST, -1, 0, (int32_t)offsetof(wg_store, depth));
+  mem(j, 0, 0, 0x3B, 1, RDX, ST, -1, 0, (int32_t)offsetof(wg_store, frames_cap));
+  size_t full = jcc(j, CC_AE);
+  rr(j, 0, 0, 0xFF, 1, 0, RDX); /* inc edx */
+  mem(j, 0, 0, 0x89, 1, RDX, ST, -1, 0, (int32_t)offsetof(wg_store, depth));
+  rr(j, 0, 0, 0x6B, 1, RDX, RDX); /* imul edx, edx, sizeof(wg_frame) */
+  b1(j, sizeof(wg_frame));
+  mem(j, 0, 1, 0x03, 1, RDX, ST, -1, 0, (int32_t)offsetof(wg_store, frames));
+  movi(j, RSI, (uint64_t)(uintptr_t)ret_pc);
+  mem(j, 0, 1, 0x89, 1, RSI, RDX, -1, 0, (int32_t)offsetof(wg_frame, ret_pc));
+  mem(j, 0, 1, 0x89, 1, FP, RDX, -1, 0, (int32_t)offsetof(wg_frame, ret_fp));
+  mem(j, 0, 1, 0x89, 1, RAX, RDX, -1, 0, (int32_t)offsetof(wg_frame, func));
+  mem(j, 0, 1, 0x8D, 1, FP, FP, -1, 0, sd(argbase));
+  b1(j, 0xE8); /* call rel32 */
+  b4(j, 0);
+  size_t at = j->n - 4;
+  mem(j, 0, 1, 0x8D, 1, FP, FP, -1, 0, -sd(argbase));
+  size_t done = jmp(j);
+  patch(j, full, j->n);
+  dsite_add(j, at, j->n, callee, argbase);
+  emit_call(j, call_pc, ret_pc, argbase, has_mem);
+  j->called = true;
+  patch(j, done, j->n);
+}
+
+/* Memory access, bounds-checked for n bytes: the access is at [r13 + rax +
+ * disp] (the returned disp). An offset that fits a displacement stays out
+ * of rax (the check is then one lea: rax + offset + n against the size). */
+static int32_t mem_addr(J *j, int32_t addr, uint64_t offset, unsigned n, const wg_cell *pc) {
   ld(j, 0, RAX, addr); /* zero-extends */
-  if (offset) {
-    if (offset <= INT32_MAX) {
-      rr(j, 0, 1, 0x81, 1, 0, RAX);
-      b4(j, (uint32_t)offset);
-    } else {
-      movi(j, RCX, offset);
-      rr(j, 0, 1, 0x03, 1, RAX, RCX);
-    }
+  int32_t disp = 0;
+  if (offset + n <= INT32_MAX) {
+    disp = (int32_t)offset;
+  } else if (offset <= INT32_MAX) {
+    rr(j, 0, 1, 0x81, 1, 0, RAX);
+    b4(j, (uint32_t)offset);
+  } else {
+    movi(j, RCX, offset);
+    rr(j, 0, 1, 0x03, 1, RAX, RCX);
   }
-  mem(j, 0, 1, 0x8D, 1, RCX, RAX, -1, 0, (int32_t)n); /* lea rcx, [rax + n] */
-  rr(j, 0, 1, 0x3B, 1, RCX, MS);                       /* cmp rcx, r14 */
+  mem(j, 0, 1, 0x8D, 1, RCX, RAX, -1, 0, disp + (int32_t)n); /* lea rcx, [rax + offset + n] */
+  rr(j, 0, 1, 0x3B, 1, RCX, MS);                              /* cmp rcx, r14 */
   trap_if(j, CC_A, WG_TRAP_MEMORY_OUT_OF_BOUNDS, pc);
+  return disp;
 }
 
 static int cmp_cc(unsigned k) { /* eq ne lt_s lt_u gt_s gt_u le_s le_u ge_s ge_u */
@@ -338,7 +378,21 @@ static bool emit(J *j, const wg_module *m, const wg_code *code, uint32_t i, unsi
       }
       return true;
     }
-    case IR_COPY:
+    case IR_COPY: {
+      /* 64 bits, through a register: the source's pin or cache entry (an
+       * i32 one too: its upper half, zero in the register, is never read
+       * as anything but a copy), and the result is cached or pinned. */
+      *len = 2;
+      int rc = dst_reg(j, B, false, false, -1);
+      count_use(j, A, 0);
+      int r = pin_gpr(j, A);
+      if (r < 0 && j->caching) r = c_int(j, A, 0);
+      if (r < 0) mem(j, 0, 1, 0x8B, 1, rc, FP, -1, 0, sd(A));
+      else if (r != rc) rr(j, 0, 1, 0x89, 1, r, rc);
+      st(j, 1, B, rc);
+      c_set(j, rc, false, B, K_I64);
+      return true;
+    }
     case WG_OP_I32_REINTERPRET_F32:
     case WG_OP_I64_REINTERPRET_F64:
     case WG_OP_F32_REINTERPRET_I32:
@@ -396,6 +450,11 @@ static bool emit(J *j, const wg_module *m, const wg_code *code, uint32_t i, unsi
       return true;
     case IR_CALL:
       *len = 2;
+      if (j->in_batch && (uint32_t)A >= m->nfunc_imports && (uint32_t)A < m->nfuncs &&
+          j->in_batch[(uint32_t)A - m->nfunc_imports] >= 0) {
+        emit_direct_call(j, &cells[i], &cells[i + 2], A, B, has_mem, j->in_batch[(uint32_t)A - m->nfunc_imports]);
+        return true;
+      }
       mem(j, 0, 1, 0x8B, 1, RAX, IN, -1, 0, (int32_t)offsetof(wg_instance, funcs));
       mem(j, 0, 1, 0x8B, 1, RAX, RAX, -1, 0, sd(A));
       emit_call(j, &cells[i], &cells[i + 2], B, has_mem);
@@ -472,16 +531,16 @@ static bool emit(J *j, const wg_module *m, const wg_code *code, uint32_t i, unsi
   }
   if (load_op(op, &n, &lc, &ll, &lw, &sw)) {
     *len = 3;
-    mem_addr(j, A, pc[1].u64, n, pc);
+    int32_t disp = mem_addr(j, A, pc[1].u64, n, pc);
     if (op == WG_OP_F32_LOAD || op == WG_OP_F64_LOAD) {
       bool dbl = op == WG_OP_F64_LOAD;
       int x = dst_reg(j, B, true, dbl, -1);
-      mem(j, dbl ? 0xF2 : 0xF3, 0, 0x0F10, 2, x, MB, RAX, 0, 0);
+      mem(j, dbl ? 0xF2 : 0xF3, 0, 0x0F10, 2, x, MB, RAX, 0, disp);
       stx(j, dbl, B, x);
       c_set(j, x, true, B, dbl ? K_F64 : K_F32);
     } else {
       int rc = dst_reg(j, B, false, false, -1);
-      mem(j, 0, lw, lc, ll, rc, MB, RAX, 0, 0);
+      mem(j, 0, lw, lc, ll, rc, MB, RAX, 0, disp);
       st(j, sw, B, rc);
       c_set(j, rc, false, B, sw ? K_I64 : K_I32);
     }
@@ -489,11 +548,11 @@ static bool emit(J *j, const wg_module *m, const wg_code *code, uint32_t i, unsi
   }
   if (store_op(op, &n)) {
     *len = 3;
-    mem_addr(j, A, pc[1].u64, n, pc);
+    int32_t disp = mem_addr(j, A, pc[1].u64, n, pc);
     ld(j, n == 8, RCX, B);
-    if (n == 1) mem(j, 0, 0, 0x88, 1, RCX, MB, RAX, 0, 0);
-    else if (n == 2) mem(j, 0x66, 0, 0x89, 1, RCX, MB, RAX, 0, 0);
-    else mem(j, 0, n == 8, 0x89, 1, RCX, MB, RAX, 0, 0);
+    if (n == 1) mem(j, 0, 0, 0x88, 1, RCX, MB, RAX, 0, disp);
+    else if (n == 2) mem(j, 0x66, 0, 0x89, 1, RCX, MB, RAX, 0, disp);
+    else mem(j, 0, n == 8, 0x89, 1, RCX, MB, RAX, 0, disp);
     return true;
   }
   if (is_complex(op)) {
@@ -733,7 +792,7 @@ static bool emit_function(J *j, const wg_module *m, const wg_code *code, size_t 
   if (ncells < 3 || op_of(cells[0].op) != IR_ENTER) return *why = "unexpected code", false;
   while ((j->n + JIT_FHEADER) % 16) b1(j, 0xCC);
   for (int k = 0; k < JIT_FHEADER; k++) b1(j, 0);
-  size_t start = j->n;
+  size_t start = j->n, nds = j->nds;
   j->start = start;
   uint32_t *at = malloc(((size_t)ncells + 1) * sizeof *at);
   bool *label = calloc((size_t)ncells + 1, 1);
@@ -757,6 +816,7 @@ static bool emit_function(J *j, const wg_module *m, const wg_code *code, size_t 
   for (int pass = 0; pass < 2 && ok; pass++) {
     j->n = start;
     j->nfx = j->nst = 0;
+    j->nds = nds;
     j->caching = pass == 1;
     c_clear(j);
     memset(at, 0xFF, ((size_t)ncells + 1) * sizeof *at);
@@ -825,13 +885,13 @@ static bool emit_function(J *j, const wg_module *m, const wg_code *code, size_t 
   if (ok && j->oom) *why = "out of memory", ok = false;
   free(at);
   free(label);
-  if (!ok) j->n = rewind;
+  if (!ok) j->n = rewind, j->nds = nds;
   *entry = start;
   return ok;
 }
 
-size_t wg_jit_compile_arch(const wg_module *m, const wg_code *const *codes, size_t n, void **entries,
-                           const char **whys) {
+size_t wg_jit_compile_arch(const wg_module *m, const wg_code *const *codes, const uint32_t *funcs, size_t n,
+                           void **entries, const char **whys) {
   pthread_once(&hops_once, hops_init);
   for (size_t i = 0; i < n; i++) entries[i] = NULL, whys[i] = NULL;
   if (!hops) {
@@ -846,11 +906,44 @@ size_t wg_jit_compile_arch(const wg_module *m, const wg_code *const *codes, size
   if (!(j.b = wg_jit_buf_grow(NULL, &j.cap, guess))) j.oom = true;
   size_t *offs = malloc((n ? n : 1) * sizeof *offs), *idx = malloc((n ? n : 1) * sizeof *idx);
   void **got = malloc((n ? n : 1) * sizeof *got);
+  /* Direct calls between the functions of a batch (emit_direct_call). */
+  uint32_t ndef = m->nfuncs - m->nfunc_imports;
+  int32_t *in_batch = funcs && n > 1 ? malloc((ndef ? ndef : 1) * sizeof *in_batch) : NULL;
+  size_t *pos = in_batch ? malloc(n * sizeof *pos) : NULL;
+  if (in_batch && pos) {
+    for (uint32_t f = 0; f < ndef; f++) in_batch[f] = -1;
+    for (size_t i = 0; i < n; i++) {
+      pos[i] = SIZE_MAX;
+      if (funcs[i] >= m->nfunc_imports && funcs[i] < m->nfuncs) in_batch[funcs[i] - m->nfunc_imports] = (int32_t)i;
+    }
+    j.in_batch = in_batch;
+  }
   size_t k = 0;
   for (size_t i = 0; offs && idx && got && i < n && !j.oom; i++) {
     size_t e;
-    if (emit_function(&j, m, codes[i], &e, &whys[i])) offs[k] = e, idx[k++] = i;
+    if (emit_function(&j, m, codes[i], &e, &whys[i])) {
+      offs[k] = e, idx[k++] = i;
+      if (j.in_batch) pos[i] = e;
+    }
   }
+  /* Link the direct calls: to the callee's same-instance entry, or to a
+   * stub that pops the pushed frame and takes the site's generic path. */
+  for (size_t d = 0; d < j.nds && !j.oom; d++) {
+    const struct dsite *ds = &j.ds[d];
+    if (pos[ds->callee] != SIZE_MAX) {
+      patch(&j, ds->at, pos[ds->callee] + j.fast_entry);
+      continue;
+    }
+    patch(&j, ds->at, j.n);
+    rr(&j, 0, 1, 0x83, 1, 0, RSP); /* add rsp, 8: the return address */
+    b1(&j, 8);
+    mem(&j, 0, 1, 0x8D, 1, FP, FP, -1, 0, -sd(ds->argbase));
+    mem(&j, 0, 0, 0xFF, 1, 1, ST, -1, 0, (int32_t)offsetof(wg_store, depth)); /* dec dword [depth] */
+    patch(&j, jmp(&j), ds->generic);
+  }
+  free(in_batch);
+  free(pos);
+  free(j.ds);
   size_t done = 0;
   if (!offs || !idx || !got || j.oom) {
     for (size_t i = 0; i < n; i++) whys[i] = whys[i] ? whys[i] : "out of memory";
@@ -873,9 +966,9 @@ size_t wg_jit_compile_arch(const wg_module *m, const wg_code *const *codes, size
 
 #else /* no back end for this architecture: every function runs on the interpreter */
 
-size_t wg_jit_compile_arch(const wg_module *m, const wg_code *const *codes, size_t n, void **entries,
-                           const char **whys) {
-  (void)m, (void)codes;
+size_t wg_jit_compile_arch(const wg_module *m, const wg_code *const *codes, const uint32_t *funcs, size_t n,
+                           void **entries, const char **whys) {
+  (void)m, (void)codes, (void)funcs;
   for (size_t i = 0; i < n; i++) entries[i] = NULL, whys[i] = "no compiled tier for this architecture";
   return 0;
 }

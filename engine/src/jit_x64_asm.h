@@ -71,6 +71,17 @@ typedef struct J {
   bool pin_dbl[NPX];
   int32_t nlocals;
   uint32_t *uses;
+  /* Direct calls within one batch (jit_x64.c, emit_direct_call): the batch
+   * position of each defined function (-1: not in it; NULL: no direct
+   * calls), and the call sites to link once every function is placed. */
+  const int32_t *in_batch;
+  struct dsite {
+    size_t at;      /* the call's rel32 */
+    size_t generic; /* the site's generic call path */
+    int32_t callee; /* batch position */
+    int32_t argbase;
+  } *ds;
+  size_t nds, capds;
   fixup *fx;
   size_t nfx, capfx;
   stub *st;
@@ -357,6 +368,13 @@ static void stub_add(J *j, size_t at, bool interrupt, uint32_t code, const wg_ce
     return;
   }
   j->st[j->nst++] = (stub){at, interrupt, code, pc, resume};
+}
+static void dsite_add(J *j, size_t at, size_t generic, int32_t callee, int32_t argbase) {
+  if (!reserve((void **)&j->ds, &j->capds, j->nds + 1, sizeof *j->ds)) {
+    j->oom = true;
+    return;
+  }
+  j->ds[j->nds++] = (struct dsite){at, generic, callee, argbase};
 }
 /* A conditional trap: jcc to an out-of-line stub calling wg_jit_trap. */
 static void trap_if(J *j, int cc, wg_trap_code code, const wg_cell *pc) { stub_add(j, jcc(j, cc), false, code, pc, 0); }
