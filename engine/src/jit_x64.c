@@ -8,10 +8,15 @@
  *        after memory.grow, helpers and calls to other instances, like the
  *        interpreter's membase/memsize; current at every return)
  *   r15  the running function's instance
- * rax, rcx, rdx, rsi, rdi, r8, r9, xmm0, xmm1 are scratch. A call pushes the
- * interpreter's wg_frame and calls the callee's code directly: past its
- * memory reload for a callee of the same instance, else at its entry with
- * r15 and rbx saved on the C stack (emit_call); inside a function rsp stays
+ *   rbp, r10, r11, xmm8-xmm15: pinned locals; r8, r9, xmm2-xmm7: the slot
+ *        cache (both write-through, jit_x64_asm.h)
+ * rax, rcx, rdx, rsi, rdi, xmm0, xmm1 are scratch. A call pushes the
+ * interpreter's wg_frame and calls the callee's code: a call rel32 to a
+ * function compiled in the same batch (emit_direct_call), else through its
+ * wg_code, past its memory reload for a callee of the same instance, or at
+ * its entry with r15 and rbx saved on the C stack (emit_call). Functions
+ * compiled together share one code block (wg_jit_compile_arch). Inside a
+ * function rsp stays
  * 16-byte aligned, so helpers are plain C calls. Anything unusual (traps,
  * fuel, deadlines, host calls, callees the tier cannot compile) goes to C
  * helpers in jit.c, which may unwind to wg_jit_enter_arch. Instructions

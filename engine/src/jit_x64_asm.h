@@ -3,7 +3,8 @@
  * tier, included by jit_x64.c only (static functions): a growable code
  * buffer, REX/ModRM/SIB encoding of register and memory operands, jumps with
  * fixups to IR cells, out-of-line trap and interrupt stubs, and the
- * write-through cache of slots in r8-r11 and xmm2-xmm7 (see jit_x64.c).
+ * write-through registers: pinned locals (rbp, r10, r11, xmm8-xmm15) and a
+ * cache of recently written slots (r8, r9, xmm2-xmm7).
  */
 #ifndef WG_JIT_X64_ASM_H
 #define WG_JIT_X64_ASM_H
