@@ -8,7 +8,11 @@
  *        after memory.grow, helpers and calls to other instances, like the
  *        interpreter's membase/memsize; current at every return)
  *   r15  the running function's instance
- *   rbp, r10, r11, xmm8-xmm15: pinned locals; r8, r9, xmm2-xmm7: the slot
+ *   r11  the store's fuel counter (loaded by wg_jit_enter_arch, written
+ *        back when compiled code returns to it and around every C call:
+ *        call_fn), so the fuel check is a register decrement, not a
+ *        read-modify-write of memory every loop turn depends on
+ *   rbp, r10, xmm8-xmm15: pinned locals; r8, r9, xmm2-xmm7: the slot
  *        cache (both write-through, jit_x64_asm.h)
  * rax, rcx, rdx, rsi, rdi, xmm0, xmm1 are scratch. A call pushes the
  * interpreter's wg_frame and calls the callee's code: a call rel32 to a
@@ -33,6 +37,12 @@
 
 /* ---------------------------------------------------------------- entry and unwinding */
 
+/* offsetof(wg_store, fuel), for the assembly below (checked). */
+#define WG_STORE_FUEL 0x70
+#define WG_STR2(x) #x
+#define WG_STR(x) WG_STR2(x)
+_Static_assert(offsetof(wg_store, fuel) == WG_STORE_FUEL, "update WG_STORE_FUEL");
+
 __asm__(".text\n"
         ".globl wg_jit_enter_arch\n"
         ".hidden wg_jit_enter_arch\n"
@@ -42,7 +52,9 @@ __asm__(".text\n"
         "  subq $8, %rsp\n"
         "  movq %rsp, (%r8)\n" /* ctx->unwind_sp */
         "  movq %rdi, %r12\n  movq %rsi, %rbx\n  movq %rdx, %r15\n"
+        "  movq " WG_STR(WG_STORE_FUEL) "(%r12), %r11\n"
         "  callq *%rcx\n"
+        "  movq %r11, " WG_STR(WG_STORE_FUEL) "(%r12)\n"
         "  xorl %eax, %eax\n"
         ".Lwg_jit_out:\n"
         "  addq $8, %rsp\n"
@@ -109,7 +121,7 @@ static void reload_mem(J *j) {
 /* --fuel < 0 || epoch >= deadline: the interrupt stub (pc: where the
  * interpreter would continue). */
 static void check_interrupt(J *j, const wg_cell *pc) {
-  mem(j, 0, 1, 0x83, 1, 5, ST, -1, 0, (int32_t)offsetof(wg_store, fuel)); /* sub qword [fuel], 1 */
+  rr(j, 0, 1, 0x83, 1, 5, R11); /* sub r11, 1: the fuel counter */
   b1(j, 1);
   size_t a = jcc(j, CC_S);
   mem(j, 0, 1, 0x8B, 1, RAX, ST, -1, 0, (int32_t)offsetof(wg_store, epoch));
