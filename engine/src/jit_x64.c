@@ -773,7 +773,7 @@ static void emit_enter(J *j, const wg_module *m, const wg_cell *cells) {
 enum { MAX_PIN_SLOTS = 4096 };
 
 /* Picks the pinned locals from the first pass's use counts: the integer
- * locals used most get rbp, r10, r11, the float ones xmm8-xmm15 (as f64
+ * locals used most get rbp and r10, the float ones xmm8-xmm15 (as f64
  * or f32, whichever they were used as more). A local used once or never
  * is not worth a register. */
 static void choose_pins(J *j) {
