@@ -16,7 +16,7 @@ build=$(cd "${1:?usage: exec.sh BUILD_DIR}" && pwd)
 runs=${BENCH_RUNS:-3}
 out=$build/bench-exec
 mkdir -p "$out"
-declare -A arg=([fib]=35 [sieve]=20 [matmul]=8 [crc32]=30 [quicksort]=4 [sha256]=400 [nbody]=300000 [mandelbrot]=700)
+declare -A arg=([fib]=35 [sieve]=20 [matmul]=8 [crc32]=30 [quicksort]=4 [sha256]=400 [nbody]=300000 [mandelbrot]=700 [mixed]=20000)
 
 median() { sort -n | sed -n "$(((runs + 1) / 2))p"; }
 measure() { # measure CMD... -> "RESULT MEDIAN_MS"
@@ -47,7 +47,7 @@ printf '%-10s %10s %10s %10s %10s %10s %10s %10s %10s' kernel native_ms v8_ms wg
 echo
 status=0
 ratios=()
-for k in fib sieve matmul crc32 quicksort sha256 nbody mandelbrot; do
+for k in fib sieve matmul crc32 quicksort sha256 nbody mandelbrot mixed; do
   src=$root/bench/kernels/$k.c
   clang-19 -O2 -fno-builtin -fno-math-errno -o "$out/$k.native" "$src" "$root/bench/native_main.c"
   # Compile and link separately: -O on clang's link line would run wasm-opt.

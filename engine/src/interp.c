@@ -142,52 +142,11 @@ static bool can_suspend(const wg_store *s, uint32_t base_depth) { return base_de
     NEXT();                                            \
   }
 
-/* Integer binary operators without traps: each gets a register form (BIN)
- * and a form with a constant right operand (BINI, IR_IMM_BASE + op). */
-#define INT_BINOPS(X) \
-  X(I32_EQ, uint32_t, u32, i32, x == y) \
-  X(I32_NE, uint32_t, u32, i32, x != y) \
-  X(I32_LT_S, int32_t, i32, i32, x < y) \
-  X(I32_LT_U, uint32_t, u32, i32, x < y) \
-  X(I32_GT_S, int32_t, i32, i32, x > y) \
-  X(I32_GT_U, uint32_t, u32, i32, x > y) \
-  X(I32_LE_S, int32_t, i32, i32, x <= y) \
-  X(I32_LE_U, uint32_t, u32, i32, x <= y) \
-  X(I32_GE_S, int32_t, i32, i32, x >= y) \
-  X(I32_GE_U, uint32_t, u32, i32, x >= y) \
-  X(I64_EQ, uint64_t, u64, i32, x == y) \
-  X(I64_NE, uint64_t, u64, i32, x != y) \
-  X(I64_LT_S, int64_t, i64, i32, x < y) \
-  X(I64_LT_U, uint64_t, u64, i32, x < y) \
-  X(I64_GT_S, int64_t, i64, i32, x > y) \
-  X(I64_GT_U, uint64_t, u64, i32, x > y) \
-  X(I64_LE_S, int64_t, i64, i32, x <= y) \
-  X(I64_LE_U, uint64_t, u64, i32, x <= y) \
-  X(I64_GE_S, int64_t, i64, i32, x >= y) \
-  X(I64_GE_U, uint64_t, u64, i32, x >= y) \
-  X(I32_ADD, uint32_t, u32, u32, x + y) \
-  X(I32_SUB, uint32_t, u32, u32, x - y) \
-  X(I32_MUL, uint32_t, u32, u32, x * y) \
-  X(I32_AND, uint32_t, u32, u32, x & y) \
-  X(I32_OR, uint32_t, u32, u32, x | y) \
-  X(I32_XOR, uint32_t, u32, u32, x ^ y) \
-  X(I32_SHL, uint32_t, u32, u32, x << (y & 31)) \
-  X(I32_SHR_S, int32_t, i32, i32, x >> (y & 31)) \
-  X(I32_SHR_U, uint32_t, u32, u32, x >> (y & 31)) \
-  X(I32_ROTL, uint32_t, u32, u32, wg_rotl32(x, y)) \
-  X(I32_ROTR, uint32_t, u32, u32, wg_rotr32(x, y)) \
-  X(I64_ADD, uint64_t, u64, u64, x + y) \
-  X(I64_SUB, uint64_t, u64, u64, x - y) \
-  X(I64_MUL, uint64_t, u64, u64, x * y) \
-  X(I64_AND, uint64_t, u64, u64, x & y) \
-  X(I64_OR, uint64_t, u64, u64, x | y) \
-  X(I64_XOR, uint64_t, u64, u64, x ^ y) \
-  X(I64_SHL, uint64_t, u64, u64, x << (y & 63)) \
-  X(I64_SHR_S, int64_t, i64, i64, x >> (y & 63)) \
-  X(I64_SHR_U, uint64_t, u64, u64, x >> (y & 63)) \
-  X(I64_ROTL, uint64_t, u64, u64, wg_rotl64(x, y)) \
-  X(I64_ROTR, uint64_t, u64, u64, wg_rotr64(x, y))
-
+/* The operator tables are numeric.h's (shared with the compiled tier).
+ * Integer binary operators without traps get a register form (BIN) and a
+ * form with a constant right operand (BINI, IR_IMM_BASE + op); float
+ * binary operators too (FBINI: the constant's bit pattern is the
+ * immediate). */
 #define BINI(ID, T, FIN, FOUT, EXPR) \
   L_##ID##_I : {                     \
     T x = fp[A].FIN, y = (T)pc[1].u64; \
@@ -196,36 +155,6 @@ static bool can_suspend(const wg_store *s, uint32_t base_depth) { return base_de
     NEXT();                          \
   }
 #define HBIN(ID, ...) H(ID), [IR_IMM_BASE + WG_OP_##ID] = &&L_##ID##_I,
-/* Float binary operators' forms with a constant right operand, [x, dst]
- * [bits] (the register forms are listed one by one with the other
- * numeric handlers): the constant's bit pattern is the immediate. */
-#define FLOAT_BINOPS(X) \
-  X(F32_EQ, float, f32, i32, x == y) \
-  X(F32_NE, float, f32, i32, x != y) \
-  X(F32_LT, float, f32, i32, x < y) \
-  X(F32_GT, float, f32, i32, x > y) \
-  X(F32_LE, float, f32, i32, x <= y) \
-  X(F32_GE, float, f32, i32, x >= y) \
-  X(F64_EQ, double, f64, i32, x == y) \
-  X(F64_NE, double, f64, i32, x != y) \
-  X(F64_LT, double, f64, i32, x < y) \
-  X(F64_GT, double, f64, i32, x > y) \
-  X(F64_LE, double, f64, i32, x <= y) \
-  X(F64_GE, double, f64, i32, x >= y) \
-  X(F32_ADD, float, f32, f32, x + y) \
-  X(F32_SUB, float, f32, f32, x - y) \
-  X(F32_MUL, float, f32, f32, x * y) \
-  X(F32_DIV, float, f32, f32, x / y) \
-  X(F32_MIN, float, f32, f32, wg_fminf(x, y)) \
-  X(F32_MAX, float, f32, f32, wg_fmaxf(x, y)) \
-  X(F32_COPYSIGN, float, f32, f32, wg_fcopysignf(x, y)) \
-  X(F64_ADD, double, f64, f64, x + y) \
-  X(F64_SUB, double, f64, f64, x - y) \
-  X(F64_MUL, double, f64, f64, x * y) \
-  X(F64_DIV, double, f64, f64, x / y) \
-  X(F64_MIN, double, f64, f64, wg_fmin(x, y)) \
-  X(F64_MAX, double, f64, f64, wg_fmax(x, y)) \
-  X(F64_COPYSIGN, double, f64, f64, wg_fcopysign(x, y))
 #define FBINI(ID, T, FIN, FOUT, EXPR)              \
   L_##ID##_I : {                                   \
     wg_slot imm_ = {.u64 = pc[1].u64};             \
@@ -234,7 +163,8 @@ static bool can_suspend(const wg_store *s, uint32_t base_depth) { return base_de
     pc += 2;                                       \
     NEXT();                                        \
   }
-#define HFBINI(ID, ...) [IR_IMM_BASE + WG_OP_##ID] = &&L_##ID##_I,
+#define HFBINI(ID, ...) H(ID), [IR_IMM_BASE + WG_OP_##ID] = &&L_##ID##_I,
+#define HOP(ID, ...) H(ID),
 /* Fused compare-and-branch on i32: [a, b] [target] and [a, imm32] [target]. */
 #define I32_COMPARES(X) \
   X(EQ, uint32_t, ==) X(NE, uint32_t, !=) X(LT_S, int32_t, <) X(LT_U, uint32_t, <) X(GT_S, int32_t, >) \
@@ -259,28 +189,9 @@ static wg_trap *run(wg_store *s, wg_func *f, wg_slot *fp, const void *const **ta
       H(I32_LOAD16_U), H(I64_LOAD8_S), H(I64_LOAD8_U), H(I64_LOAD16_S), H(I64_LOAD16_U), H(I64_LOAD32_S),
       H(I64_LOAD32_U), H(I32_STORE), H(I64_STORE), H(F32_STORE), H(F64_STORE), H(I32_STORE8), H(I32_STORE16),
       H(I64_STORE8), H(I64_STORE16), H(I64_STORE32),
-      H(I32_EQZ), HBIN(I32_EQ) HBIN(I32_NE) HBIN(I32_LT_S) HBIN(I32_LT_U) HBIN(I32_GT_S) HBIN(I32_GT_U) HBIN(I32_LE_S)
-      HBIN(I32_LE_U) HBIN(I32_GE_S) HBIN(I32_GE_U) H(I64_EQZ), HBIN(I64_EQ) HBIN(I64_NE) HBIN(I64_LT_S) HBIN(I64_LT_U)
-      HBIN(I64_GT_S) HBIN(I64_GT_U) HBIN(I64_LE_S) HBIN(I64_LE_U) HBIN(I64_GE_S) HBIN(I64_GE_U) H(F32_EQ), H(F32_NE),
-      H(F32_LT), H(F32_GT), H(F32_LE), H(F32_GE), H(F64_EQ), H(F64_NE), H(F64_LT), H(F64_GT), H(F64_LE),
-      H(F64_GE), H(I32_CLZ), H(I32_CTZ), H(I32_POPCNT), HBIN(I32_ADD) HBIN(I32_SUB) HBIN(I32_MUL) H(I32_DIV_S),
-      H(I32_DIV_U), H(I32_REM_S), H(I32_REM_U), HBIN(I32_AND) HBIN(I32_OR) HBIN(I32_XOR) HBIN(I32_SHL) HBIN(I32_SHR_S)
-      HBIN(I32_SHR_U) HBIN(I32_ROTL) HBIN(I32_ROTR) H(I64_CLZ), H(I64_CTZ), H(I64_POPCNT), HBIN(I64_ADD) HBIN(I64_SUB)
-      HBIN(I64_MUL) H(I64_DIV_S), H(I64_DIV_U), H(I64_REM_S), H(I64_REM_U), HBIN(I64_AND) HBIN(I64_OR) HBIN(I64_XOR)
-      HBIN(I64_SHL) HBIN(I64_SHR_S) HBIN(I64_SHR_U) HBIN(I64_ROTL) HBIN(I64_ROTR) H(F32_ABS), H(F32_NEG), H(F32_CEIL),
-      H(F32_FLOOR), H(F32_TRUNC), H(F32_NEAREST), H(F32_SQRT), H(F32_ADD), H(F32_SUB), H(F32_MUL), H(F32_DIV),
-      H(F32_MIN), H(F32_MAX), H(F32_COPYSIGN), H(F64_ABS), H(F64_NEG), H(F64_CEIL), H(F64_FLOOR), H(F64_TRUNC),
-      H(F64_NEAREST), H(F64_SQRT), H(F64_ADD), H(F64_SUB), H(F64_MUL), H(F64_DIV), H(F64_MIN), H(F64_MAX),
-      H(F64_COPYSIGN), H(I32_WRAP_I64), H(I32_TRUNC_F32_S), H(I32_TRUNC_F32_U), H(I32_TRUNC_F64_S),
-      H(I32_TRUNC_F64_U), H(I64_EXTEND_I32_S), H(I64_EXTEND_I32_U), H(I64_TRUNC_F32_S), H(I64_TRUNC_F32_U),
-      H(I64_TRUNC_F64_S), H(I64_TRUNC_F64_U), H(F32_CONVERT_I32_S), H(F32_CONVERT_I32_U), H(F32_CONVERT_I64_S),
-      H(F32_CONVERT_I64_U), H(F32_DEMOTE_F64), H(F64_CONVERT_I32_S), H(F64_CONVERT_I32_U), H(F64_CONVERT_I64_S),
-      H(F64_CONVERT_I64_U), H(F64_PROMOTE_F32), H(I32_REINTERPRET_F32), H(I64_REINTERPRET_F64),
-      H(F32_REINTERPRET_I32), H(F64_REINTERPRET_I64), H(I32_EXTEND8_S), H(I32_EXTEND16_S), H(I64_EXTEND8_S),
-      H(I64_EXTEND16_S), H(I64_EXTEND32_S), H(I32_TRUNC_SAT_F32_S), H(I32_TRUNC_SAT_F32_U),
-      H(I32_TRUNC_SAT_F64_S), H(I32_TRUNC_SAT_F64_U), H(I64_TRUNC_SAT_F32_S), H(I64_TRUNC_SAT_F32_U),
-      H(I64_TRUNC_SAT_F64_S), H(I64_TRUNC_SAT_F64_U), I32_COMPARES(HBRC) HI(IR_BR_EQZ), HI(IR_BR_NEZ),
-      FLOAT_BINOPS(HFBINI) HI(IR_SIMD), HI(IR_SIMD_IMM), HI(IR_SIMD_MEM), HI(IR_GLOBAL_GET_V128),
+      WG_NUMERIC_UNOPS(HOP) WG_NUMERIC_INT_BINOPS(HBIN) WG_NUMERIC_FLOAT_BINOPS(HFBINI) WG_NUMERIC_DIVOPS(HOP)
+      WG_NUMERIC_TRUNCS(HOP) I32_COMPARES(HBRC) HI(IR_BR_EQZ), HI(IR_BR_NEZ),
+      HI(IR_SIMD), HI(IR_SIMD_IMM), HI(IR_SIMD_MEM), HI(IR_GLOBAL_GET_V128),
       HI(IR_GLOBAL_SET_V128),
   };
   if (table) {
@@ -670,9 +581,13 @@ L_IR_SIMD_MEM: {
 }
 
   /* ------------------------------------------------------------ numeric (4.4.1, 4.3) */
-  INT_BINOPS(BIN)
-  INT_BINOPS(BINI)
-  FLOAT_BINOPS(FBINI)
+  WG_NUMERIC_UNOPS(UN)
+  WG_NUMERIC_INT_BINOPS(BIN)
+  WG_NUMERIC_INT_BINOPS(BINI)
+  WG_NUMERIC_FLOAT_BINOPS(BIN)
+  WG_NUMERIC_FLOAT_BINOPS(FBINI)
+  WG_NUMERIC_DIVOPS(DIVOP)
+  WG_NUMERIC_TRUNCS(TRUNC)
   I32_COMPARES(BRC)
 L_IR_BR_EQZ:
   pc = fp[A].i32 ? pc + 2 : pc[1].target;
@@ -680,98 +595,4 @@ L_IR_BR_EQZ:
 L_IR_BR_NEZ:
   pc = fp[A].i32 ? pc[1].target : pc + 2;
   NEXT();
-  UN(I32_EQZ, uint32_t, u32, i32, x == 0)
-  UN(I64_EQZ, uint64_t, u64, i32, x == 0)
-  BIN(F32_EQ, float, f32, i32, x == y)
-  BIN(F32_NE, float, f32, i32, x != y)
-  BIN(F32_LT, float, f32, i32, x < y)
-  BIN(F32_GT, float, f32, i32, x > y)
-  BIN(F32_LE, float, f32, i32, x <= y)
-  BIN(F32_GE, float, f32, i32, x >= y)
-  BIN(F64_EQ, double, f64, i32, x == y)
-  BIN(F64_NE, double, f64, i32, x != y)
-  BIN(F64_LT, double, f64, i32, x < y)
-  BIN(F64_GT, double, f64, i32, x > y)
-  BIN(F64_LE, double, f64, i32, x <= y)
-  BIN(F64_GE, double, f64, i32, x >= y)
-  UN(I32_CLZ, uint32_t, u32, u32, wg_clz32(x))
-  UN(I32_CTZ, uint32_t, u32, u32, wg_ctz32(x))
-  UN(I32_POPCNT, uint32_t, u32, u32, (uint32_t)__builtin_popcount(x))
-  DIVOP(I32_DIV_S, int32_t, i32, x == INT32_MIN && y == -1, x / y)
-  DIVOP(I32_DIV_U, uint32_t, u32, false, x / y)
-  DIVOP(I32_REM_S, int32_t, i32, false, y == -1 ? 0 : x % y)
-  DIVOP(I32_REM_U, uint32_t, u32, false, x % y)
-  UN(I64_CLZ, uint64_t, u64, u64, wg_clz64(x))
-  UN(I64_CTZ, uint64_t, u64, u64, wg_ctz64(x))
-  UN(I64_POPCNT, uint64_t, u64, u64, (uint64_t)__builtin_popcountll(x))
-  DIVOP(I64_DIV_S, int64_t, i64, x == INT64_MIN && y == -1, x / y)
-  DIVOP(I64_DIV_U, uint64_t, u64, false, x / y)
-  DIVOP(I64_REM_S, int64_t, i64, false, y == -1 ? 0 : x % y)
-  DIVOP(I64_REM_U, uint64_t, u64, false, x % y)
-  UN(F32_ABS, float, f32, f32, wg_fabsf(x))
-  UN(F32_NEG, float, f32, f32, wg_fnegf(x))
-  UN(F32_CEIL, float, f32, f32, wg_ceilf(x))
-  UN(F32_FLOOR, float, f32, f32, wg_floorf(x))
-  UN(F32_TRUNC, float, f32, f32, wg_truncf(x))
-  UN(F32_NEAREST, float, f32, f32, wg_nearestf(x))
-  UN(F32_SQRT, float, f32, f32, sqrtf(x))
-  BIN(F32_ADD, float, f32, f32, x + y)
-  BIN(F32_SUB, float, f32, f32, x - y)
-  BIN(F32_MUL, float, f32, f32, x * y)
-  BIN(F32_DIV, float, f32, f32, x / y)
-  BIN(F32_MIN, float, f32, f32, wg_fminf(x, y))
-  BIN(F32_MAX, float, f32, f32, wg_fmaxf(x, y))
-  BIN(F32_COPYSIGN, float, f32, f32, wg_fcopysignf(x, y))
-  UN(F64_ABS, double, f64, f64, wg_fabs(x))
-  UN(F64_NEG, double, f64, f64, wg_fneg(x))
-  UN(F64_CEIL, double, f64, f64, wg_ceil(x))
-  UN(F64_FLOOR, double, f64, f64, wg_floor(x))
-  UN(F64_TRUNC, double, f64, f64, wg_trunc(x))
-  UN(F64_NEAREST, double, f64, f64, wg_nearest(x))
-  UN(F64_SQRT, double, f64, f64, sqrt(x))
-  BIN(F64_ADD, double, f64, f64, x + y)
-  BIN(F64_SUB, double, f64, f64, x - y)
-  BIN(F64_MUL, double, f64, f64, x * y)
-  BIN(F64_DIV, double, f64, f64, x / y)
-  BIN(F64_MIN, double, f64, f64, wg_fmin(x, y))
-  BIN(F64_MAX, double, f64, f64, wg_fmax(x, y))
-  BIN(F64_COPYSIGN, double, f64, f64, wg_fcopysign(x, y))
-  UN(I32_WRAP_I64, uint64_t, u64, u32, (uint32_t)x)
-  TRUNC(I32_TRUNC_F32_S, float, f32, i32, wg_in_i32, int32_t)
-  TRUNC(I32_TRUNC_F32_U, float, f32, u32, wg_in_u32, uint32_t)
-  TRUNC(I32_TRUNC_F64_S, double, f64, i32, wg_in_i32, int32_t)
-  TRUNC(I32_TRUNC_F64_U, double, f64, u32, wg_in_u32, uint32_t)
-  UN(I64_EXTEND_I32_S, int32_t, i32, i64, (int64_t)x)
-  UN(I64_EXTEND_I32_U, uint32_t, u32, u64, (uint64_t)x)
-  TRUNC(I64_TRUNC_F32_S, float, f32, i64, wg_in_i64, int64_t)
-  TRUNC(I64_TRUNC_F32_U, float, f32, u64, wg_in_u64, uint64_t)
-  TRUNC(I64_TRUNC_F64_S, double, f64, i64, wg_in_i64, int64_t)
-  TRUNC(I64_TRUNC_F64_U, double, f64, u64, wg_in_u64, uint64_t)
-  UN(F32_CONVERT_I32_S, int32_t, i32, f32, (float)x)
-  UN(F32_CONVERT_I32_U, uint32_t, u32, f32, (float)x)
-  UN(F32_CONVERT_I64_S, int64_t, i64, f32, (float)x)
-  UN(F32_CONVERT_I64_U, uint64_t, u64, f32, (float)x)
-  UN(F32_DEMOTE_F64, double, f64, f32, (float)x)
-  UN(F64_CONVERT_I32_S, int32_t, i32, f64, (double)x)
-  UN(F64_CONVERT_I32_U, uint32_t, u32, f64, (double)x)
-  UN(F64_CONVERT_I64_S, int64_t, i64, f64, (double)x)
-  UN(F64_CONVERT_I64_U, uint64_t, u64, f64, (double)x)
-  UN(F64_PROMOTE_F32, float, f32, f64, (double)x)
-  UN(I32_REINTERPRET_F32, uint32_t, u32, u32, x)
-  UN(I64_REINTERPRET_F64, uint64_t, u64, u64, x)
-  UN(F32_REINTERPRET_I32, uint32_t, u32, u32, x)
-  UN(F64_REINTERPRET_I64, uint64_t, u64, u64, x)
-  UN(I32_EXTEND8_S, uint32_t, u32, i32, (int32_t)(int8_t)(uint8_t)x)
-  UN(I32_EXTEND16_S, uint32_t, u32, i32, (int32_t)(int16_t)(uint16_t)x)
-  UN(I64_EXTEND8_S, uint64_t, u64, i64, (int64_t)(int8_t)(uint8_t)x)
-  UN(I64_EXTEND16_S, uint64_t, u64, i64, (int64_t)(int16_t)(uint16_t)x)
-  UN(I64_EXTEND32_S, uint64_t, u64, i64, (int64_t)(int32_t)(uint32_t)x)
-  UN(I32_TRUNC_SAT_F32_S, float, f32, i32, wg_sat_i32((double)x))
-  UN(I32_TRUNC_SAT_F32_U, float, f32, u32, wg_sat_u32((double)x))
-  UN(I32_TRUNC_SAT_F64_S, double, f64, i32, wg_sat_i32(x))
-  UN(I32_TRUNC_SAT_F64_U, double, f64, u32, wg_sat_u32(x))
-  UN(I64_TRUNC_SAT_F32_S, float, f32, i64, wg_sat_i64((double)x))
-  UN(I64_TRUNC_SAT_F32_U, float, f32, u64, wg_sat_u64((double)x))
-  UN(I64_TRUNC_SAT_F64_S, double, f64, i64, wg_sat_i64(x))
-  UN(I64_TRUNC_SAT_F64_U, double, f64, u64, wg_sat_u64(x))
 }

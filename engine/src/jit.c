@@ -25,52 +25,95 @@
 
 /* ---------------------------------------------------------------- code memory */
 
-/* A block: one mapping, its length in the first 16 bytes, code after them. */
-enum { JIT_HEADER = 16 };
+/* A block: one mapping holding the code of one function or of a whole
+ * module's functions (wg_jit_compile_module), written while read-write and
+ * then made read-execute once: the compiler writes straight into the
+ * mapping (grown with mremap, never copied), which is then trimmed to its
+ * pages and made read-execute. Its bookkeeping (address, length, functions
+ * still using it) is a heap record, since the mapping is never written
+ * again; every function's code is preceded by JIT_FHEADER bytes whose first
+ * 8 hold the record's address, so wg_jit_free finds the block from an
+ * entry. The block is unmapped when its last function is freed. */
+typedef struct jit_block {
+  uint8_t *map;
+  size_t len;
+  _Atomic size_t refs;
+} jit_block;
 
 #ifdef WG_JIT_NATIVE
-/* Blocks live now. Each takes its own pages (W^X is per page, and compiled
- * code appears one function at a time), so their number is capped: past
- * it, functions stay on the interpreter (Linux allows 65,530 mappings per
- * process by default). */
+/* Blocks live now. Each takes its own pages, so their number is capped:
+ * past it, functions stay on the interpreter (Linux allows 65,530 mappings
+ * per process by default). */
 static _Atomic size_t live_blocks;
 enum { MAX_BLOCKS = 16384 };
 
-void *wg_jit_install(const uint8_t *bytes, size_t n) {
+uint8_t *wg_jit_buf_grow(uint8_t *buf, size_t *cap, size_t need) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  size_t n = *cap ? *cap * 2 : page;
+  while (n < need) n *= 2;
+  void *p = buf ? mremap(buf, *cap, n, MREMAP_MAYMOVE)
+                : mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return NULL;
+  *cap = n;
+  return p;
+}
+
+void wg_jit_buf_free(uint8_t *buf, size_t cap) {
+  if (buf) munmap(buf, cap);
+}
+
+bool wg_jit_install(uint8_t *buf, size_t cap, size_t n, const size_t *offs, size_t count, void **entries) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  size_t len = (n + page - 1) / page * page;
+  jit_block *blk = NULL;
+  if (!count || n == 0 || len > cap) goto fail;
   if (atomic_fetch_add(&live_blocks, 1) >= MAX_BLOCKS) {
     atomic_fetch_sub(&live_blocks, 1);
-    return NULL;
+    goto fail;
   }
-  size_t page = (size_t)sysconf(_SC_PAGESIZE);
-  size_t len = (n + JIT_HEADER + page - 1) / page * page;
-  uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) {
+  if (!(blk = malloc(sizeof *blk))) {
     atomic_fetch_sub(&live_blocks, 1);
-    return NULL;
+    goto fail;
   }
-  memcpy(p, &len, sizeof len);
-  memcpy(p + JIT_HEADER, bytes, n);
-  if (mprotect(p, len, PROT_READ | PROT_EXEC) != 0) {
-    munmap(p, len);
+  if (len < cap) munmap(buf + len, cap - len);
+  blk->map = buf;
+  blk->len = len;
+  atomic_init(&blk->refs, count);
+  for (size_t i = 0; i < count; i++) {
+    memcpy(buf + offs[i] - JIT_FHEADER, &blk, sizeof blk);
+    entries[i] = buf + offs[i];
+  }
+  if (mprotect(buf, len, PROT_READ | PROT_EXEC) != 0) {
+    munmap(buf, len);
+    free(blk);
     atomic_fetch_sub(&live_blocks, 1);
-    return NULL;
+    return false;
   }
-  __builtin___clear_cache((char *)p, (char *)p + len);
-  return p + JIT_HEADER;
+  __builtin___clear_cache((char *)buf, (char *)buf + len);
+  return true;
+fail:
+  wg_jit_buf_free(buf, cap);
+  return false;
 }
 
 void wg_jit_free(void *entry) {
   if (!entry) return;
-  uint8_t *p = (uint8_t *)entry - JIT_HEADER;
-  size_t len;
-  memcpy(&len, p, sizeof len);
-  munmap(p, len);
+  jit_block *blk;
+  memcpy(&blk, (uint8_t *)entry - JIT_FHEADER, sizeof blk);
+  if (atomic_fetch_sub(&blk->refs, 1) != 1) return;
+  munmap(blk->map, blk->len);
+  free(blk);
   atomic_fetch_sub(&live_blocks, 1);
 }
 #else
-void *wg_jit_install(const uint8_t *bytes, size_t n) {
-  (void)bytes, (void)n;
+uint8_t *wg_jit_buf_grow(uint8_t *buf, size_t *cap, size_t need) {
+  (void)buf, (void)cap, (void)need;
   return NULL;
+}
+void wg_jit_buf_free(uint8_t *buf, size_t cap) { (void)buf, (void)cap; }
+bool wg_jit_install(uint8_t *buf, size_t cap, size_t n, const size_t *offs, size_t count, void **entries) {
+  (void)buf, (void)cap, (void)n, (void)offs, (void)count, (void)entries;
+  return false;
 }
 void wg_jit_free(void *entry) { (void)entry; }
 #endif
@@ -83,28 +126,82 @@ static bool jit_log(void) {
   return v;
 }
 
-const void *wg_jit_entry(wg_store *s, const wg_module *m, const wg_code *code) {
-  wg_code *c = (wg_code *)code; /* the lazily filled fields are atomic */
-  void *e = atomic_load_explicit(&c->jit, memory_order_acquire);
-  if (e || atomic_load_explicit(&c->jit_failed, memory_order_relaxed)) return e;
-  const char *why = NULL;
-  /* Like wg_store_compile: compiling stops the store's deadline clock. */
-  uint64_t deadline = atomic_load_explicit(&s->deadline, memory_order_relaxed);
-  uint64_t before = atomic_load_explicit(s->epoch, memory_order_relaxed);
-  void *blk = wg_jit_compile_arch(m, code, &why);
-  wg_store_credit_epochs(s, deadline, before);
-  if (jit_log()) fprintf(stderr, "wasmgate jit: function at byte %zu: %s\n", code->noffsets ? (size_t)code->offsets[1] : 0,
-                         blk ? "compiled" : why ? why : "not compiled");
-  if (!blk) {
+static void log_result(const wg_code *code, const void *e, const char *why) {
+  if (jit_log())
+    fprintf(stderr, "wasmgate jit: function at byte %zu: %s\n", code->noffsets ? (size_t)code->offsets[1] : 0,
+            e ? "compiled" : why ? why : "not compiled");
+}
+
+/* Publishes a compiled entry (or the failure) for code; returns the entry
+ * now in force (another thread's when it was faster). */
+static void *publish(wg_code *c, void *e, const char *why) {
+  log_result(c, e, why);
+  if (!e) {
     atomic_store_explicit(&c->jit_failed, true, memory_order_relaxed);
     return NULL;
   }
   void *expected = NULL;
-  if (!atomic_compare_exchange_strong(&c->jit, &expected, blk)) {
-    wg_jit_free(blk);
+  if (!atomic_compare_exchange_strong(&c->jit, &expected, e)) {
+    wg_jit_free(e);
     return expected;
   }
-  return blk;
+  return e;
+}
+
+/* Whether m is small enough to be compiled whole (wg_jit_entry). */
+static bool batch_module(const wg_module *m) {
+  uint32_t n = m->nfuncs - m->nfunc_imports;
+  if (n > WG_JIT_BATCH_FUNCS) return false;
+  size_t bytes = 0;
+  for (uint32_t i = 0; i < n; i++) bytes += m->funcs[m->nfunc_imports + i].body.len;
+  return bytes <= WG_JIT_BATCH_BYTES;
+}
+
+/* Compiles every function of m not compiled yet (code among them) into one
+ * block. Functions whose slot IR cannot be made are left out (the
+ * interpreter reports them when called). */
+static void compile_module(const wg_module *m, const wg_code *code) {
+  uint32_t n = m->nfuncs - m->nfunc_imports;
+  const wg_code **codes = calloc(n ? n : 1, sizeof *codes);
+  void **entries = malloc((n ? n : 1) * sizeof *entries);
+  const char **whys = malloc((n ? n : 1) * sizeof *whys);
+  uint32_t *funcs = calloc(n ? n : 1, sizeof *funcs);
+  size_t k = 0;
+  if (codes && entries && whys && funcs) {
+    for (uint32_t i = 0; i < n; i++) {
+      const wg_code *c = wg_compile_func(m, m->nfunc_imports + i, NULL);
+      if (c && !atomic_load_explicit(&((wg_code *)c)->jit, memory_order_acquire) &&
+          !atomic_load_explicit(&((wg_code *)c)->jit_failed, memory_order_relaxed))
+        funcs[k] = m->nfunc_imports + i, codes[k++] = c;
+    }
+    wg_jit_compile_arch(m, codes, funcs, k, entries, whys);
+    for (size_t i = 0; i < k; i++) publish((wg_code *)codes[i], entries[i], whys[i]);
+  } else {
+    publish((wg_code *)code, NULL, "out of memory");
+  }
+  free(codes);
+  free(entries);
+  free(whys);
+  free(funcs);
+}
+
+const void *wg_jit_entry(wg_store *s, const wg_module *m, const wg_code *code) {
+  wg_code *c = (wg_code *)code; /* the lazily filled fields are atomic */
+  void *e = atomic_load_explicit(&c->jit, memory_order_acquire);
+  if (e || atomic_load_explicit(&c->jit_failed, memory_order_relaxed)) return e;
+  /* Like wg_store_compile: compiling stops the store's deadline clock. */
+  uint64_t deadline = atomic_load_explicit(&s->deadline, memory_order_relaxed);
+  uint64_t before = atomic_load_explicit(s->epoch, memory_order_relaxed);
+  if (batch_module(m)) {
+    compile_module(m, code);
+    e = atomic_load_explicit(&c->jit, memory_order_acquire);
+  } else {
+    const char *why = NULL;
+    wg_jit_compile_arch(m, &code, NULL, 1, &e, &why);
+    e = publish(c, e, why);
+  }
+  wg_store_credit_epochs(s, deadline, before);
+  return e;
 }
 
 /* ---------------------------------------------------------------- entering and leaving */
@@ -360,155 +457,17 @@ void wg_jit_complex(wg_store *s, wg_instance *inst, wg_slot *fp, const wg_cell *
     return out.u64;                                                                   \
   }
 
-#define NUMERIC_UN(X)                                                  \
-  X(I32_EQZ, uint32_t, u32, i32, x == 0)                               \
-  X(I64_EQZ, uint64_t, u64, i32, x == 0)                               \
-  X(I32_CLZ, uint32_t, u32, u32, wg_clz32(x))                          \
-  X(I32_CTZ, uint32_t, u32, u32, wg_ctz32(x))                          \
-  X(I32_POPCNT, uint32_t, u32, u32, (uint32_t)__builtin_popcount(x))   \
-  X(I64_CLZ, uint64_t, u64, u64, wg_clz64(x))                          \
-  X(I64_CTZ, uint64_t, u64, u64, wg_ctz64(x))                          \
-  X(I64_POPCNT, uint64_t, u64, u64, (uint64_t)__builtin_popcountll(x)) \
-  X(F32_ABS, float, f32, f32, wg_fabsf(x))                             \
-  X(F32_NEG, float, f32, f32, wg_fnegf(x))                             \
-  X(F32_CEIL, float, f32, f32, wg_ceilf(x))                            \
-  X(F32_FLOOR, float, f32, f32, wg_floorf(x))                          \
-  X(F32_TRUNC, float, f32, f32, wg_truncf(x))                          \
-  X(F32_NEAREST, float, f32, f32, wg_nearestf(x))                      \
-  X(F32_SQRT, float, f32, f32, sqrtf(x))                               \
-  X(F64_ABS, double, f64, f64, wg_fabs(x))                             \
-  X(F64_NEG, double, f64, f64, wg_fneg(x))                             \
-  X(F64_CEIL, double, f64, f64, wg_ceil(x))                            \
-  X(F64_FLOOR, double, f64, f64, wg_floor(x))                          \
-  X(F64_TRUNC, double, f64, f64, wg_trunc(x))                          \
-  X(F64_NEAREST, double, f64, f64, wg_nearest(x))                      \
-  X(F64_SQRT, double, f64, f64, sqrt(x))                               \
-  X(I32_WRAP_I64, uint64_t, u64, u32, (uint32_t)x)                     \
-  X(I64_EXTEND_I32_S, int32_t, i32, i64, (int64_t)x)                   \
-  X(I64_EXTEND_I32_U, uint32_t, u32, u64, (uint64_t)x)                 \
-  X(F32_CONVERT_I32_S, int32_t, i32, f32, (float)x)                    \
-  X(F32_CONVERT_I32_U, uint32_t, u32, f32, (float)x)                   \
-  X(F32_CONVERT_I64_S, int64_t, i64, f32, (float)x)                    \
-  X(F32_CONVERT_I64_U, uint64_t, u64, f32, (float)x)                   \
-  X(F32_DEMOTE_F64, double, f64, f32, (float)x)                        \
-  X(F64_CONVERT_I32_S, int32_t, i32, f64, (double)x)                   \
-  X(F64_CONVERT_I32_U, uint32_t, u32, f64, (double)x)                  \
-  X(F64_CONVERT_I64_S, int64_t, i64, f64, (double)x)                   \
-  X(F64_CONVERT_I64_U, uint64_t, u64, f64, (double)x)                  \
-  X(F64_PROMOTE_F32, float, f32, f64, (double)x)                       \
-  X(I32_REINTERPRET_F32, uint32_t, u32, u32, x)                        \
-  X(I64_REINTERPRET_F64, uint64_t, u64, u64, x)                        \
-  X(F32_REINTERPRET_I32, uint32_t, u32, u32, x)                        \
-  X(F64_REINTERPRET_I64, uint64_t, u64, u64, x)                        \
-  X(I32_EXTEND8_S, uint32_t, u32, i32, (int32_t)(int8_t)(uint8_t)x)    \
-  X(I32_EXTEND16_S, uint32_t, u32, i32, (int32_t)(int16_t)(uint16_t)x) \
-  X(I64_EXTEND8_S, uint64_t, u64, i64, (int64_t)(int8_t)(uint8_t)x)    \
-  X(I64_EXTEND16_S, uint64_t, u64, i64, (int64_t)(int16_t)(uint16_t)x) \
-  X(I64_EXTEND32_S, uint64_t, u64, i64, (int64_t)(int32_t)(uint32_t)x) \
-  X(I32_TRUNC_SAT_F32_S, float, f32, i32, wg_sat_i32((double)x))       \
-  X(I32_TRUNC_SAT_F32_U, float, f32, u32, wg_sat_u32((double)x))       \
-  X(I32_TRUNC_SAT_F64_S, double, f64, i32, wg_sat_i32(x))              \
-  X(I32_TRUNC_SAT_F64_U, double, f64, u32, wg_sat_u32(x))              \
-  X(I64_TRUNC_SAT_F32_S, float, f32, i64, wg_sat_i64((double)x))       \
-  X(I64_TRUNC_SAT_F32_U, float, f32, u64, wg_sat_u64((double)x))       \
-  X(I64_TRUNC_SAT_F64_S, double, f64, i64, wg_sat_i64(x))              \
-  X(I64_TRUNC_SAT_F64_U, double, f64, u64, wg_sat_u64(x))
-
-#define NUMERIC_BIN(X)                                     \
-  X(I32_EQ, uint32_t, u32, i32, x == y)                    \
-  X(I32_NE, uint32_t, u32, i32, x != y)                    \
-  X(I32_LT_S, int32_t, i32, i32, x < y)                    \
-  X(I32_LT_U, uint32_t, u32, i32, x < y)                   \
-  X(I32_GT_S, int32_t, i32, i32, x > y)                    \
-  X(I32_GT_U, uint32_t, u32, i32, x > y)                   \
-  X(I32_LE_S, int32_t, i32, i32, x <= y)                   \
-  X(I32_LE_U, uint32_t, u32, i32, x <= y)                  \
-  X(I32_GE_S, int32_t, i32, i32, x >= y)                   \
-  X(I32_GE_U, uint32_t, u32, i32, x >= y)                  \
-  X(I64_EQ, uint64_t, u64, i32, x == y)                    \
-  X(I64_NE, uint64_t, u64, i32, x != y)                    \
-  X(I64_LT_S, int64_t, i64, i32, x < y)                    \
-  X(I64_LT_U, uint64_t, u64, i32, x < y)                   \
-  X(I64_GT_S, int64_t, i64, i32, x > y)                    \
-  X(I64_GT_U, uint64_t, u64, i32, x > y)                   \
-  X(I64_LE_S, int64_t, i64, i32, x <= y)                   \
-  X(I64_LE_U, uint64_t, u64, i32, x <= y)                  \
-  X(I64_GE_S, int64_t, i64, i32, x >= y)                   \
-  X(I64_GE_U, uint64_t, u64, i32, x >= y)                  \
-  X(I32_ADD, uint32_t, u32, u32, x + y)                    \
-  X(I32_SUB, uint32_t, u32, u32, x - y)                    \
-  X(I32_MUL, uint32_t, u32, u32, x * y)                    \
-  X(I32_AND, uint32_t, u32, u32, x & y)                    \
-  X(I32_OR, uint32_t, u32, u32, x | y)                     \
-  X(I32_XOR, uint32_t, u32, u32, x ^ y)                    \
-  X(I32_SHL, uint32_t, u32, u32, x << (y & 31))            \
-  X(I32_SHR_S, int32_t, i32, i32, x >> (y & 31))           \
-  X(I32_SHR_U, uint32_t, u32, u32, x >> (y & 31))          \
-  X(I32_ROTL, uint32_t, u32, u32, wg_rotl32(x, y))         \
-  X(I32_ROTR, uint32_t, u32, u32, wg_rotr32(x, y))         \
-  X(I64_ADD, uint64_t, u64, u64, x + y)                    \
-  X(I64_SUB, uint64_t, u64, u64, x - y)                    \
-  X(I64_MUL, uint64_t, u64, u64, x * y)                    \
-  X(I64_AND, uint64_t, u64, u64, x & y)                    \
-  X(I64_OR, uint64_t, u64, u64, x | y)                     \
-  X(I64_XOR, uint64_t, u64, u64, x ^ y)                    \
-  X(I64_SHL, uint64_t, u64, u64, x << (y & 63))            \
-  X(I64_SHR_S, int64_t, i64, i64, x >> (y & 63))           \
-  X(I64_SHR_U, uint64_t, u64, u64, x >> (y & 63))          \
-  X(I64_ROTL, uint64_t, u64, u64, wg_rotl64(x, y))         \
-  X(I64_ROTR, uint64_t, u64, u64, wg_rotr64(x, y))         \
-  X(F32_EQ, float, f32, i32, x == y)                       \
-  X(F32_NE, float, f32, i32, x != y)                       \
-  X(F32_LT, float, f32, i32, x < y)                        \
-  X(F32_GT, float, f32, i32, x > y)                        \
-  X(F32_LE, float, f32, i32, x <= y)                       \
-  X(F32_GE, float, f32, i32, x >= y)                       \
-  X(F64_EQ, double, f64, i32, x == y)                      \
-  X(F64_NE, double, f64, i32, x != y)                      \
-  X(F64_LT, double, f64, i32, x < y)                       \
-  X(F64_GT, double, f64, i32, x > y)                       \
-  X(F64_LE, double, f64, i32, x <= y)                      \
-  X(F64_GE, double, f64, i32, x >= y)                      \
-  X(F32_ADD, float, f32, f32, x + y)                       \
-  X(F32_SUB, float, f32, f32, x - y)                       \
-  X(F32_MUL, float, f32, f32, x * y)                       \
-  X(F32_DIV, float, f32, f32, x / y)                       \
-  X(F32_MIN, float, f32, f32, wg_fminf(x, y))              \
-  X(F32_MAX, float, f32, f32, wg_fmaxf(x, y))              \
-  X(F32_COPYSIGN, float, f32, f32, wg_fcopysignf(x, y))    \
-  X(F64_ADD, double, f64, f64, x + y)                      \
-  X(F64_SUB, double, f64, f64, x - y)                      \
-  X(F64_MUL, double, f64, f64, x * y)                      \
-  X(F64_DIV, double, f64, f64, x / y)                      \
-  X(F64_MIN, double, f64, f64, wg_fmin(x, y))              \
-  X(F64_MAX, double, f64, f64, wg_fmax(x, y))              \
-  X(F64_COPYSIGN, double, f64, f64, wg_fcopysign(x, y))
-
-#define NUMERIC_TRAPPING(X, Y)                                         \
-  X(I32_DIV_S, int32_t, i32, x == INT32_MIN && y == -1, x / y)         \
-  X(I32_DIV_U, uint32_t, u32, false, x / y)                            \
-  X(I32_REM_S, int32_t, i32, false, y == -1 ? 0 : x % y)               \
-  X(I32_REM_U, uint32_t, u32, false, x % y)                            \
-  X(I64_DIV_S, int64_t, i64, x == INT64_MIN && y == -1, x / y)         \
-  X(I64_DIV_U, uint64_t, u64, false, x / y)                            \
-  X(I64_REM_S, int64_t, i64, false, y == -1 ? 0 : x % y)               \
-  X(I64_REM_U, uint64_t, u64, false, x % y)                            \
-  Y(I32_TRUNC_F32_S, float, f32, i32, wg_in_i32, int32_t)              \
-  Y(I32_TRUNC_F32_U, float, f32, u32, wg_in_u32, uint32_t)             \
-  Y(I32_TRUNC_F64_S, double, f64, i32, wg_in_i32, int32_t)             \
-  Y(I32_TRUNC_F64_U, double, f64, u32, wg_in_u32, uint32_t)            \
-  Y(I64_TRUNC_F32_S, float, f32, i64, wg_in_i64, int64_t)              \
-  Y(I64_TRUNC_F32_U, float, f32, u64, wg_in_u64, uint64_t)             \
-  Y(I64_TRUNC_F64_S, double, f64, i64, wg_in_i64, int64_t)             \
-  Y(I64_TRUNC_F64_U, double, f64, u64, wg_in_u64, uint64_t)
-
-NUMERIC_UN(HUN)
-NUMERIC_BIN(HBIN)
-NUMERIC_TRAPPING(HDIV, HTRUNC)
+/* The operator tables are numeric.h's, the ones the interpreter expands. */
+WG_NUMERIC_UNOPS(HUN)
+WG_NUMERIC_INT_BINOPS(HBIN)
+WG_NUMERIC_FLOAT_BINOPS(HBIN)
+WG_NUMERIC_DIVOPS(HDIV)
+WG_NUMERIC_TRUNCS(HTRUNC)
 
 #define ENTRY(ID, ...) [WG_OP_##ID] = (const void *)h_##ID,
-#define ENTRY2(ID, ...) [WG_OP_##ID] = (const void *)h_##ID,
-static const void *const numeric[WG_OP_COUNT] = {NUMERIC_UN(ENTRY) NUMERIC_BIN(ENTRY) NUMERIC_TRAPPING(ENTRY, ENTRY2)};
+static const void *const numeric[WG_OP_COUNT] = {WG_NUMERIC_UNOPS(ENTRY) WG_NUMERIC_INT_BINOPS(ENTRY)
+                                                     WG_NUMERIC_FLOAT_BINOPS(ENTRY) WG_NUMERIC_DIVOPS(ENTRY)
+                                                         WG_NUMERIC_TRUNCS(ENTRY)};
 
 const void *wg_jit_numeric_helper(unsigned op) {
   if (op >= IR_IMM_BASE) op -= IR_IMM_BASE;

@@ -43,11 +43,15 @@ typedef struct wg_jit_ctx {
   wg_trap *trap;
 } wg_jit_ctx;
 
-/* The native entry of `code` (function `func` of `m`), compiling it on first
+/* The native entry of `code` (a function of `m`), compiling it on first
  * use; NULL when the function cannot be compiled (an instruction the tier
  * does not support, no support for this CPU, out of memory): the
- * interpreter then runs it. Thread-safe, like wg_compile_func; the time it
+ * interpreter then runs it. A module of at most WG_JIT_BATCH_FUNCS
+ * functions and WG_JIT_BATCH_BYTES bytes of code is compiled whole at its
+ * first use, into one code block (one mapping, one mprotect); larger ones
+ * one function at a time. Thread-safe, like wg_compile_func; the time it
  * takes does not count against s's deadline. */
+enum { WG_JIT_BATCH_FUNCS = 8192, WG_JIT_BATCH_BYTES = 4 << 20 };
 const void *wg_jit_entry(wg_store *s, const wg_module *m, const wg_code *code);
 
 /* Runs compiled `entry` for `f` whose frame the caller already pushed on the
@@ -55,13 +59,24 @@ const void *wg_jit_entry(wg_store *s, const wg_module *m, const wg_code *code);
  * the details in *ctx. */
 int wg_jit_run(wg_store *s, wg_func *f, const void *entry, wg_slot *fp, uint32_t base_depth, wg_jit_ctx *ctx);
 
-/* Frees a native code block (wg_code_free). */
+/* Frees a function's native code (wg_code_free): its block is unmapped with
+ * the last of its functions. */
 void wg_jit_free(void *entry);
 
-/* Architecture back end (jit_x64.c): compiles code to a native block, NULL
- * on failure with *why set; and the assembly entry into compiled code and
- * the unwinder back to it. */
-void *wg_jit_compile_arch(const wg_module *m, const wg_code *code, const char **why);
+/* Bytes before every function's entry in a code block, where jit.c keeps
+ * the address of the block's record (wg_jit_install). */
+enum { JIT_FHEADER = 16 };
+
+/* Architecture back end (jit_x64.c): compiles codes[0..n) (functions of m;
+ * funcs[i] the index of codes[i], or funcs NULL) into one code block (one
+ * mapping, made read-execute once), where calls between them are direct
+ * (when funcs is given). entries[i] gets
+ * each function's native entry, or NULL with whys[i] saying why (an
+ * instruction the tier does not support, out of memory, no mapping).
+ * Returns how many were compiled. Also the assembly entry into compiled
+ * code and the unwinder back to it. */
+size_t wg_jit_compile_arch(const wg_module *m, const wg_code *const *codes, const uint32_t *funcs, size_t n,
+                           void **entries, const char **whys);
 int wg_jit_enter_arch(wg_store *s, wg_slot *fp, wg_instance *inst, const void *entry, wg_jit_ctx *ctx);
 _Noreturn void wg_jit_unwind_arch(wg_jit_ctx *ctx);
 
@@ -72,8 +87,18 @@ wg_func *wg_jit_call_slow(wg_store *s, wg_func *callee, wg_slot *fp, const wg_ce
                           wg_instance *inst);
 wg_func *wg_jit_indirect(wg_store *s, wg_instance *inst, wg_slot *fp, const wg_cell *pc);
 void wg_jit_complex(wg_store *s, wg_instance *inst, wg_slot *fp, const wg_cell *pc, unsigned op);
-/* Copies n bytes of code into a new read-execute block; NULL on failure. */
-void *wg_jit_install(const uint8_t *bytes, size_t n);
+/* Code buffers: an anonymous read-write mapping of *cap bytes, grown to at
+ * least need bytes (mremap: the contents move, the code must be position
+ * independent); NULL when out of memory (buf stays valid). */
+uint8_t *wg_jit_buf_grow(uint8_t *buf, size_t *cap, size_t need);
+void wg_jit_buf_free(uint8_t *buf, size_t cap);
+/* Takes over buf (cap bytes, n of them code: count functions, entries at
+ * offs[i], each after JIT_FHEADER free bytes), trims it to n bytes' pages
+ * and makes it read-execute before anything runs (W^X: never writable and
+ * executable at once); entries[i] gets each function's address. Each entry
+ * is freed by wg_jit_free; the mapping goes with the last. false on failure
+ * (buf is freed): too many blocks, out of memory. */
+bool wg_jit_install(uint8_t *buf, size_t cap, size_t n, const size_t *offs, size_t count, void **entries);
 /* Helpers for numeric instructions, indexed by op (IR_IMM_BASE + op for the
  * forms with an immediate use the same function): u64 bits in and out,
  * (x, y, store, pc); NULL when there is none. */

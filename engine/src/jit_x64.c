@@ -8,10 +8,19 @@
  *        after memory.grow, helpers and calls to other instances, like the
  *        interpreter's membase/memsize; current at every return)
  *   r15  the running function's instance
- * rax, rcx, rdx, rsi, rdi, r8, r9, xmm0, xmm1 are scratch. A call pushes the
- * interpreter's wg_frame and calls the callee's code directly: past its
- * memory reload for a callee of the same instance, else at its entry with
- * r15 and rbx saved on the C stack (emit_call); inside a function rsp stays
+ *   r11  the store's fuel counter (loaded by wg_jit_enter_arch, written
+ *        back when compiled code returns to it and around every C call:
+ *        call_fn), so the fuel check is a register decrement, not a
+ *        read-modify-write of memory every loop turn depends on
+ *   rbp, r10, xmm8-xmm15: pinned locals; r8, r9, xmm2-xmm7: the slot
+ *        cache (both write-through, jit_x64_asm.h)
+ * rax, rcx, rdx, rsi, rdi, xmm0, xmm1 are scratch. A call pushes the
+ * interpreter's wg_frame and calls the callee's code: a call rel32 to a
+ * function compiled in the same batch (emit_direct_call), else through its
+ * wg_code, past its memory reload for a callee of the same instance, or at
+ * its entry with r15 and rbx saved on the C stack (emit_call). Functions
+ * compiled together share one code block (wg_jit_compile_arch). Inside a
+ * function rsp stays
  * 16-byte aligned, so helpers are plain C calls. Anything unusual (traps,
  * fuel, deadlines, host calls, callees the tier cannot compile) goes to C
  * helpers in jit.c, which may unwind to wg_jit_enter_arch. Instructions
@@ -28,6 +37,12 @@
 
 /* ---------------------------------------------------------------- entry and unwinding */
 
+/* offsetof(wg_store, fuel), for the assembly below (checked). */
+#define WG_STORE_FUEL 0x70
+#define WG_STR2(x) #x
+#define WG_STR(x) WG_STR2(x)
+_Static_assert(offsetof(wg_store, fuel) == WG_STORE_FUEL, "update WG_STORE_FUEL");
+
 __asm__(".text\n"
         ".globl wg_jit_enter_arch\n"
         ".hidden wg_jit_enter_arch\n"
@@ -37,7 +52,9 @@ __asm__(".text\n"
         "  subq $8, %rsp\n"
         "  movq %rsp, (%r8)\n" /* ctx->unwind_sp */
         "  movq %rdi, %r12\n  movq %rsi, %rbx\n  movq %rdx, %r15\n"
+        "  movq " WG_STR(WG_STORE_FUEL) "(%r12), %r11\n"
         "  callq *%rcx\n"
+        "  movq %r11, " WG_STR(WG_STORE_FUEL) "(%r12)\n"
         "  xorl %eax, %eax\n"
         ".Lwg_jit_out:\n"
         "  addq $8, %rsp\n"
@@ -57,42 +74,39 @@ __asm__(".text\n"
 
 /* ---------------------------------------------------------------- handler table */
 
+/* Handler address -> IR instruction number: an open-addressing hash table
+ * (looked up for every IR instruction compiled). */
+enum { HOPS = 2048 }; /* a power of two, well above IR_COUNT */
 typedef struct hop {
   const void *h;
   uint32_t op;
 } hop;
 static hop *hops;
-static size_t nhops;
 static pthread_once_t hops_once = PTHREAD_ONCE_INIT;
 
-static int hop_cmp(const void *a, const void *b) {
-  uintptr_t x = (uintptr_t)((const hop *)a)->h, y = (uintptr_t)((const hop *)b)->h;
-  return x < y ? -1 : x > y;
-}
+static size_t hop_hash(const void *h) { return (size_t)(((uintptr_t)h * 0x9E3779B97F4A7C15ull) >> 40) & (HOPS - 1); }
 
 static void hops_init(void) {
+  _Static_assert(HOPS > 2 * IR_COUNT, "handler hash table too small");
   const void *const *h = wg_interp_handlers();
-  hop *t = malloc(IR_COUNT * sizeof *t);
+  hop *t = calloc(HOPS, sizeof *t);
   if (!t) return;
-  size_t n = 0;
-  for (uint32_t i = 0; i < IR_COUNT; i++)
-    if (h[i]) t[n++] = (hop){h[i], i};
-  qsort(t, n, sizeof *t, hop_cmp);
-  /* A handler shared by two instructions would be ambiguous: mark it. */
-  for (size_t i = 1; i < n; i++)
-    if (t[i].h == t[i - 1].h) t[i].op = t[i - 1].op = UINT32_MAX;
+  for (uint32_t i = 0; i < IR_COUNT; i++) {
+    if (!h[i]) continue;
+    size_t k = hop_hash(h[i]);
+    while (t[k].h && t[k].h != h[i]) k = (k + 1) & (HOPS - 1);
+    /* A handler shared by two instructions would be ambiguous: mark it. */
+    t[k].op = t[k].h ? UINT32_MAX : i;
+    t[k].h = h[i];
+  }
   hops = t;
-  nhops = n;
 }
 
 static uint32_t op_of(const void *h) {
-  size_t lo = 0, hi = nhops;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if ((uintptr_t)hops[mid].h < (uintptr_t)h) lo = mid + 1;
-    else hi = mid;
+  for (size_t k = hop_hash(h);; k = (k + 1) & (HOPS - 1)) {
+    if (hops[k].h == h) return hops[k].op;
+    if (!hops[k].h) return UINT32_MAX;
   }
-  return lo < nhops && hops[lo].h == h ? hops[lo].op : UINT32_MAX;
 }
 
 /* ---------------------------------------------------------------- templates */
@@ -107,7 +121,7 @@ static void reload_mem(J *j) {
 /* --fuel < 0 || epoch >= deadline: the interrupt stub (pc: where the
  * interpreter would continue). */
 static void check_interrupt(J *j, const wg_cell *pc) {
-  mem(j, 0, 1, 0x83, 1, 5, ST, -1, 0, (int32_t)offsetof(wg_store, fuel)); /* sub qword [fuel], 1 */
+  rr(j, 0, 1, 0x83, 1, 5, R11); /* sub r11, 1: the fuel counter */
   b1(j, 1);
   size_t a = jcc(j, CC_S);
   mem(j, 0, 1, 0x8B, 1, RAX, ST, -1, 0, (int32_t)offsetof(wg_store, epoch));
@@ -187,21 +201,61 @@ static void emit_call(J *j, const wg_cell *call_pc, const wg_cell *ret_pc, int32
   patch(j, same_done, j->n);
 }
 
-/* Memory access: rax = effective address, bounds-checked for n bytes. */
-static void mem_addr(J *j, int32_t addr, uint64_t offset, unsigned n, const wg_cell *pc) {
+/* A direct call to function A of the module, compiled in the same batch
+ * (j->in_batch) as callee: the frame push as in emit_call, then a call
+ * rel32 straight to the callee's same-instance entry, linked when every
+ * function of the batch is placed (wg_jit_compile_arch). If the callee
+ * could not be compiled, the rel32 goes to a stub that pops the frame and
+ * continues at the generic path (emit_call), which follows; so does a
+ * full frame stack. rax holds the wg_func on both ways in. */
+static void emit_direct_call(J *j, const wg_cell *call_pc, const wg_cell *ret_pc, int32_t A, int32_t argbase,
+                             bool has_mem, int32_t callee) {
+  mem(j, 0, 1, 0x8B, 1, RAX, IN, -1, 0, (int32_t)offsetof(wg_instance, funcs));
+  mem(j, 0, 1, 0x8B, 1, RAX, RAX, -1, 0, sd(A));
+  mem(j, 0, 0, 0x8B, 1, RDX, ST, -1, 0, (int32_t)offsetof(wg_store, depth));
+  mem(j, 0, 0, 0x3B, 1, RDX, ST, -1, 0, (int32_t)offsetof(wg_store, frames_cap));
+  size_t full = jcc(j, CC_AE);
+  rr(j, 0, 0, 0xFF, 1, 0, RDX); /* inc edx */
+  mem(j, 0, 0, 0x89, 1, RDX, ST, -1, 0, (int32_t)offsetof(wg_store, depth));
+  rr(j, 0, 0, 0x6B, 1, RDX, RDX); /* imul edx, edx, sizeof(wg_frame) */
+  b1(j, sizeof(wg_frame));
+  mem(j, 0, 1, 0x03, 1, RDX, ST, -1, 0, (int32_t)offsetof(wg_store, frames));
+  movi(j, RSI, (uint64_t)(uintptr_t)ret_pc);
+  mem(j, 0, 1, 0x89, 1, RSI, RDX, -1, 0, (int32_t)offsetof(wg_frame, ret_pc));
+  mem(j, 0, 1, 0x89, 1, FP, RDX, -1, 0, (int32_t)offsetof(wg_frame, ret_fp));
+  mem(j, 0, 1, 0x89, 1, RAX, RDX, -1, 0, (int32_t)offsetof(wg_frame, func));
+  mem(j, 0, 1, 0x8D, 1, FP, FP, -1, 0, sd(argbase));
+  b1(j, 0xE8); /* call rel32 */
+  b4(j, 0);
+  size_t at = j->n - 4;
+  mem(j, 0, 1, 0x8D, 1, FP, FP, -1, 0, -sd(argbase));
+  size_t done = jmp(j);
+  patch(j, full, j->n);
+  dsite_add(j, at, j->n, callee, argbase);
+  emit_call(j, call_pc, ret_pc, argbase, has_mem);
+  j->called = true;
+  patch(j, done, j->n);
+}
+
+/* Memory access, bounds-checked for n bytes: the access is at [r13 + rax +
+ * disp] (the returned disp). An offset that fits a displacement stays out
+ * of rax (the check is then one lea: rax + offset + n against the size). */
+static int32_t mem_addr(J *j, int32_t addr, uint64_t offset, unsigned n, const wg_cell *pc) {
   ld(j, 0, RAX, addr); /* zero-extends */
-  if (offset) {
-    if (offset <= INT32_MAX) {
-      rr(j, 0, 1, 0x81, 1, 0, RAX);
-      b4(j, (uint32_t)offset);
-    } else {
-      movi(j, RCX, offset);
-      rr(j, 0, 1, 0x03, 1, RAX, RCX);
-    }
+  int32_t disp = 0;
+  if (offset + n <= INT32_MAX) {
+    disp = (int32_t)offset;
+  } else if (offset <= INT32_MAX) {
+    rr(j, 0, 1, 0x81, 1, 0, RAX);
+    b4(j, (uint32_t)offset);
+  } else {
+    movi(j, RCX, offset);
+    rr(j, 0, 1, 0x03, 1, RAX, RCX);
   }
-  mem(j, 0, 1, 0x8D, 1, RCX, RAX, -1, 0, (int32_t)n); /* lea rcx, [rax + n] */
-  rr(j, 0, 1, 0x3B, 1, RCX, MS);                       /* cmp rcx, r14 */
+  mem(j, 0, 1, 0x8D, 1, RCX, RAX, -1, 0, disp + (int32_t)n); /* lea rcx, [rax + offset + n] */
+  rr(j, 0, 1, 0x3B, 1, RCX, MS);                              /* cmp rcx, r14 */
   trap_if(j, CC_A, WG_TRAP_MEMORY_OUT_OF_BOUNDS, pc);
+  return disp;
 }
 
 static int cmp_cc(unsigned k) { /* eq ne lt_s lt_u gt_s gt_u le_s le_u ge_s ge_u */
@@ -334,13 +388,28 @@ static bool emit(J *j, const wg_module *m, const wg_code *code, uint32_t i, unsi
         c_forget(j, B);
         mem(j, 0, 1, 0xC7, 1, 0, FP, -1, 0, sd(B));
         b4(j, (uint32_t)v);
+        pin_reload(j, B);
       } else {
         movi(j, RAX, v);
         st(j, 1, B, RAX);
       }
       return true;
     }
-    case IR_COPY:
+    case IR_COPY: {
+      /* 64 bits, through a register: the source's pin or cache entry (an
+       * i32 one too: its upper half, zero in the register, is never read
+       * as anything but a copy), and the result is cached or pinned. */
+      *len = 2;
+      int rc = dst_reg(j, B, false, false, -1);
+      count_use(j, A, 0);
+      int r = pin_gpr(j, A);
+      if (r < 0 && j->caching) r = c_int(j, A, 0);
+      if (r < 0) mem(j, 0, 1, 0x8B, 1, rc, FP, -1, 0, sd(A));
+      else if (r != rc) rr(j, 0, 1, 0x89, 1, r, rc);
+      st(j, 1, B, rc);
+      c_set(j, rc, false, B, K_I64);
+      return true;
+    }
     case WG_OP_I32_REINTERPRET_F32:
     case WG_OP_I64_REINTERPRET_F64:
     case WG_OP_F32_REINTERPRET_I32:
@@ -398,6 +467,11 @@ static bool emit(J *j, const wg_module *m, const wg_code *code, uint32_t i, unsi
       return true;
     case IR_CALL:
       *len = 2;
+      if (j->in_batch && (uint32_t)A >= m->nfunc_imports && (uint32_t)A < m->nfuncs &&
+          j->in_batch[(uint32_t)A - m->nfunc_imports] >= 0) {
+        emit_direct_call(j, &cells[i], &cells[i + 2], A, B, has_mem, j->in_batch[(uint32_t)A - m->nfunc_imports]);
+        return true;
+      }
       mem(j, 0, 1, 0x8B, 1, RAX, IN, -1, 0, (int32_t)offsetof(wg_instance, funcs));
       mem(j, 0, 1, 0x8B, 1, RAX, RAX, -1, 0, sd(A));
       emit_call(j, &cells[i], &cells[i + 2], B, has_mem);
@@ -467,23 +541,23 @@ static bool emit(J *j, const wg_module *m, const wg_code *code, uint32_t i, unsi
       rr(j, 0, 0, 0x81, 1, 7, RAX);
       b4(j, (uint32_t)B);
     } else {
-      mem(j, 0, 0, 0x3B, 1, RAX, FP, -1, 0, sd(B));
+      alu_src(j, 0, 0x3B, 1, RAX, B);
     }
     jump_to(j, jcc(j, cmp_cc(k)), cells, pc[1].target);
     return true;
   }
   if (load_op(op, &n, &lc, &ll, &lw, &sw)) {
     *len = 3;
-    mem_addr(j, A, pc[1].u64, n, pc);
+    int32_t disp = mem_addr(j, A, pc[1].u64, n, pc);
     if (op == WG_OP_F32_LOAD || op == WG_OP_F64_LOAD) {
       bool dbl = op == WG_OP_F64_LOAD;
-      int x = c_take(j, true);
-      mem(j, dbl ? 0xF2 : 0xF3, 0, 0x0F10, 2, x, MB, RAX, 0, 0);
+      int x = dst_reg(j, B, true, dbl, -1);
+      mem(j, dbl ? 0xF2 : 0xF3, 0, 0x0F10, 2, x, MB, RAX, 0, disp);
       stx(j, dbl, B, x);
       c_set(j, x, true, B, dbl ? K_F64 : K_F32);
     } else {
-      int rc = c_take(j, false);
-      mem(j, 0, lw, lc, ll, rc, MB, RAX, 0, 0);
+      int rc = dst_reg(j, B, false, false, -1);
+      mem(j, 0, lw, lc, ll, rc, MB, RAX, 0, disp);
       st(j, sw, B, rc);
       c_set(j, rc, false, B, sw ? K_I64 : K_I32);
     }
@@ -491,11 +565,11 @@ static bool emit(J *j, const wg_module *m, const wg_code *code, uint32_t i, unsi
   }
   if (store_op(op, &n)) {
     *len = 3;
-    mem_addr(j, A, pc[1].u64, n, pc);
+    int32_t disp = mem_addr(j, A, pc[1].u64, n, pc);
     ld(j, n == 8, RCX, B);
-    if (n == 1) mem(j, 0, 0, 0x88, 1, RCX, MB, RAX, 0, 0);
-    else if (n == 2) mem(j, 0x66, 0, 0x89, 1, RCX, MB, RAX, 0, 0);
-    else mem(j, 0, n == 8, 0x89, 1, RCX, MB, RAX, 0, 0);
+    if (n == 1) mem(j, 0, 0, 0x88, 1, RCX, MB, RAX, 0, disp);
+    else if (n == 2) mem(j, 0x66, 0, 0x89, 1, RCX, MB, RAX, 0, disp);
+    else mem(j, 0, n == 8, 0x89, 1, RCX, MB, RAX, 0, disp);
     return true;
   }
   if (is_complex(op)) {
@@ -535,7 +609,7 @@ static bool emit(J *j, const wg_module *m, const wg_code *code, uint32_t i, unsi
     }
     /* The result is computed in a cache register rc. */
     if (shift >= 0 && !imm) ld(j, 0, RCX, B);
-    int rc = c_take(j, false);
+    int rc = dst_reg(j, dst, false, false, imm || shift >= 0 ? -1 : B);
     ld(j, w, rc, A);
     if (shift >= 0) {
       if (imm) {
@@ -565,7 +639,7 @@ static bool emit(J *j, const wg_module *m, const wg_code *code, uint32_t i, unsi
   if (binary && float_binop(base, &pfx, &fc)) {
     bool dbl = pfx == 0xF2;
     if (!imm) ldx(j, dbl, 1, B); /* y first: the register taken below may hold it */
-    int x = c_take(j, true);
+    int x = dst_reg(j, dst, true, dbl, -1); /* y is in xmm1 already */
     ldx(j, dbl, x, A);
     if (imm) {
       movi(j, RAX, pc[1].u64);
@@ -631,7 +705,7 @@ static bool emit(J *j, const wg_module *m, const wg_code *code, uint32_t i, unsi
           case WG_OP_F64_PROMOTE_F32: ip = 0xF3, ic = 0x0F5A, out = 0xF2; break;
           default: ip = 0xF2, ic = 0x0F5A, out = 0xF3; break; /* demote */
         }
-        int x = c_take(j, true);
+        int x = dst_reg(j, B, true, out == 0xF2, A); /* pxor clears x before A is read */
         rr(j, 0x66, 0, 0x0FEF, 2, x, x); /* pxor: no false dependency, upper bits zero */
         if (ic == 0x0F2A) mem(j, ip, iw, ic, 2, x, FP, -1, 0, sd(A)); /* from an integer slot */
         else sse_src(j, ip == 0xF2, ic, x, A);
@@ -665,7 +739,7 @@ static void emit_enter(J *j, const wg_module *m, const wg_cell *cells) {
   /* The entry from C and from other instances; the fast entry follows
    * (emit_call). */
   if (m->nmems) reload_mem(j);
-  j->fast_entry = j->n;
+  j->fast_entry = j->n - j->start;
   rr(j, 0, 1, 0x83, 1, 5, RSP); /* sub rsp, 8 */
   b1(j, 8);
   mem(j, 0, 1, 0x3B, 1, RSP, ST, -1, 0, (int32_t)offsetof(wg_store, jit_stack_limit));
@@ -687,102 +761,233 @@ static void emit_enter(J *j, const wg_module *m, const wg_cell *cells) {
       b1(j, 0xAB);
     }
   }
+  /* Pins of params (and of locals zeroed by rep stosq) from memory. */
+  for (int k = 0; k < NPI; k++)
+    if (j->pin_i[k] >= 0 && (j->pin_i[k] < first || count > 16)) pin_reload(j, j->pin_i[k]);
+  for (int k = 0; k < NPX; k++)
+    if (j->pin_x[k] >= 0 && (j->pin_x[k] < first || count > 16)) pin_reload(j, j->pin_x[k]);
   check_interrupt(j, &cells[3]);
 }
 
-void *wg_jit_compile_arch(const wg_module *m, const wg_code *code, const char **why) {
-  pthread_once(&hops_once, hops_init);
-  if (!hops) return *why = "out of memory", NULL;
+/* Locals beyond this many slots are not counted for pinning. */
+enum { MAX_PIN_SLOTS = 4096 };
+
+/* Picks the pinned locals from the first pass's use counts: the integer
+ * locals used most get rbp and r10, the float ones xmm8-xmm15 (as f64
+ * or f32, whichever they were used as more). A local used once or never
+ * is not worth a register. */
+static void choose_pins(J *j) {
+  for (int32_t s = 0; s < j->nlocals; s++) {
+    uint32_t ui = j->uses[3 * s], uf = j->uses[3 * s + 1] + j->uses[3 * s + 2];
+    if (ui >= 2 && ui >= uf) {
+      int k = 0;
+      for (int q = 1; q < NPI; q++) /* the free pin or the least used one */
+        if (j->pin_i[k] >= 0 && (j->pin_i[q] < 0 || j->uses[3 * j->pin_i[q]] < j->uses[3 * j->pin_i[k]])) k = q;
+      if (j->pin_i[k] < 0 || j->uses[3 * j->pin_i[k]] < ui) j->pin_i[k] = s;
+    } else if (uf >= 2 && uf > ui) {
+      int k = 0;
+      for (int q = 1; q < NPX; q++) {
+        int32_t a = j->pin_x[k], b = j->pin_x[q];
+        if (a >= 0 && (b < 0 || j->uses[3 * b + 1] + j->uses[3 * b + 2] < j->uses[3 * a + 1] + j->uses[3 * a + 2])) k = q;
+      }
+      int32_t a = j->pin_x[k];
+      if (a < 0 || j->uses[3 * a + 1] + j->uses[3 * a + 2] < uf) {
+        j->pin_x[k] = s;
+        j->pin_dbl[k] = j->uses[3 * s + 2] >= j->uses[3 * s + 1];
+      }
+    }
+  }
+}
+
+/* Appends the code of one function to j's buffer, at j->n (16-byte aligned,
+ * after JIT_FHEADER bytes for jit.c's block pointer); on failure the buffer
+ * is left as it was and *why says why. */
+static bool emit_function(J *j, const wg_module *m, const wg_code *code, size_t *entry, const char **why) {
   const wg_cell *cells = code->cells;
   uint32_t ncells = code->ncells;
-  if (ncells < 3 || op_of(cells[0].op) != IR_ENTER) return *why = "unexpected code", NULL;
-  J j = {0};
+  size_t rewind = j->n;
+  if (ncells < 3 || op_of(cells[0].op) != IR_ENTER) return *why = "unexpected code", false;
+  while ((j->n + JIT_FHEADER) % 16) b1(j, 0xCC);
+  for (int k = 0; k < JIT_FHEADER; k++) b1(j, 0);
+  size_t start = j->n, nds = j->nds;
+  j->start = start;
   uint32_t *at = malloc(((size_t)ncells + 1) * sizeof *at);
   bool *label = calloc((size_t)ncells + 1, 1);
-  void *entry = NULL;
-  if (!at || !label) {
+  /* Params and locals: slots [0, first local + count) (IR_ENTER). */
+  int32_t nlocals = cells[1].s.a + cells[1].s.b;
+  j->nlocals = nlocals > 0 && nlocals <= MAX_PIN_SLOTS ? nlocals : 0;
+  j->uses = j->nlocals ? calloc((size_t)j->nlocals * 3, sizeof *j->uses) : NULL;
+  for (int k = 0; k < NPI; k++) j->pin_i[k] = -1;
+  for (int k = 0; k < NPX; k++) j->pin_x[k] = -1;
+  if (!at || !label || (j->nlocals && !j->uses)) {
     free(at);
     free(label);
-    return *why = "out of memory", NULL;
+    free(j->uses);
+    j->uses = NULL;
+    j->n = rewind;
+    return *why = "out of memory", false;
   }
   /* Two passes: the first (no register cache) finds the branch targets,
    * where the second empties the cache. */
   bool ok = true;
   for (int pass = 0; pass < 2 && ok; pass++) {
-  j.n = j.nfx = j.nst = 0;
-  j.caching = pass == 1;
-  c_clear(&j);
-  memset(at, 0xFF, ((size_t)ncells + 1) * sizeof *at);
-  at[0] = 0;
-  emit_enter(&j, m, cells);
-  c_clear(&j);
-  for (uint32_t i = 3; i < ncells && ok;) {
-    unsigned op = op_of(cells[i].op);
-    uint32_t len = 1;
-    at[i] = (uint32_t)j.n;
-    if (label[i]) c_clear(&j);
-    j.called = false;
-    if (op == UINT32_MAX || op == IR_ENTER || op == IR_EXIT) {
-      *why = "instruction not supported by the compiled tier";
-      ok = false;
-      break;
+    j->n = start;
+    j->nfx = j->nst = 0;
+    j->nds = nds;
+    j->caching = pass == 1;
+    c_clear(j);
+    memset(at, 0xFF, ((size_t)ncells + 1) * sizeof *at);
+    at[0] = 0;
+    emit_enter(j, m, cells);
+    c_clear(j);
+    for (uint32_t i = 3; i < ncells && ok;) {
+      unsigned op = op_of(cells[i].op);
+      uint32_t len = 1;
+      at[i] = (uint32_t)j->n;
+      if (label[i]) c_clear(j);
+      j->called = false;
+      if (op == UINT32_MAX || op == IR_ENTER || op == IR_EXIT) {
+        *why = "instruction not supported by the compiled tier";
+        ok = false;
+        break;
+      }
+      ok = emit(j, m, code, i, op, &len, why);
+      if (j->called) {
+        c_clear(j);
+        pins_reload(j);
+      }
+      i += len;
+      if (i > ncells) *why = "truncated code", ok = false;
     }
-    ok = emit(&j, m, code, i, op, &len, why);
-    if (j.called) c_clear(&j);
-    i += len;
-    if (i > ncells) *why = "truncated code", ok = false;
+    if (pass == 0) {
+      for (size_t k = 0; k < j->nfx; k++)
+        if (j->fx[k].cell <= ncells) label[j->fx[k].cell] = true;
+      choose_pins(j);
+    }
   }
-  if (pass == 0)
-    for (size_t k = 0; k < j.nfx; k++)
-      if (j.fx[k].cell <= ncells) label[j.fx[k].cell] = true;
-  }
+  free(j->uses);
+  j->uses = NULL;
   /* Stubs. */
-  for (size_t k = 0; ok && k < j.nst; k++) {
-    const stub *s = &j.st[k];
-    patch(&j, s->at, j.n);
-    movrr(&j, RDI, ST);
-    if (s->interrupt) {
-      movi(&j, RSI, (uint64_t)(uintptr_t)s->pc);
-      movrr(&j, RDX, FP);
-      call_fn(&j, (const void *)wg_jit_interrupt);
-      patch(&j, jmp(&j), s->resume);
+  for (size_t k = 0; ok && k < j->nst; k++) {
+    const stub *st = &j->st[k];
+    patch(j, st->at, j->n);
+    movrr(j, RDI, ST);
+    if (st->interrupt) {
+      movi(j, RSI, (uint64_t)(uintptr_t)st->pc);
+      movrr(j, RDX, FP);
+      call_fn(j, (const void *)wg_jit_interrupt);
+      pins_reload(j);
+      patch(j, jmp(j), st->resume);
     } else {
-      movi(&j, RSI, s->code);
-      movi(&j, RDX, (uint64_t)(uintptr_t)s->pc);
-      call_fn(&j, (const void *)wg_jit_trap);
+      movi(j, RSI, st->code);
+      movi(j, RDX, (uint64_t)(uintptr_t)st->pc);
+      call_fn(j, (const void *)wg_jit_trap);
     }
   }
-  for (size_t k = 0; ok && k < j.nfx; k++) {
-    const fixup *f = &j.fx[k];
+  for (size_t k = 0; ok && k < j->nfx; k++) {
+    const fixup *f = &j->fx[k];
     if (f->cell >= ncells || at[f->cell] == UINT32_MAX) {
       *why = "branch into an instruction";
       ok = false;
       break;
     }
-    if (j.oom) break;
+    if (j->oom) break;
     if (f->base == SIZE_MAX) {
-      patch(&j, f->at, at[f->cell]);
+      patch(j, f->at, at[f->cell]);
     } else {
       int32_t rel = (int32_t)((int64_t)at[f->cell] - (int64_t)f->base);
-      memcpy(j.b + f->at, &rel, 4);
+      memcpy(j->b + f->at, &rel, 4);
     }
   }
-  if (ok && j.oom) *why = "out of memory", ok = false;
-  if (ok && !(entry = wg_jit_install(j.b, j.n))) *why = "cannot map code memory";
+  if (ok && j->oom) *why = "out of memory", ok = false;
   free(at);
   free(label);
-  free(j.b);
+  if (!ok) j->n = rewind, j->nds = nds;
+  *entry = start;
+  return ok;
+}
+
+size_t wg_jit_compile_arch(const wg_module *m, const wg_code *const *codes, const uint32_t *funcs, size_t n,
+                           void **entries, const char **whys) {
+  pthread_once(&hops_once, hops_init);
+  for (size_t i = 0; i < n; i++) entries[i] = NULL, whys[i] = NULL;
+  if (!hops) {
+    for (size_t i = 0; i < n; i++) whys[i] = "out of memory";
+    return 0;
+  }
+  J j = {0};
+  /* The code buffer starts at about what the functions will need (x86-64
+   * templates take 10-20 bytes per IR cell) and doubles when it must. */
+  size_t guess = 256;
+  for (size_t i = 0; i < n; i++) guess += (size_t)codes[i]->ncells * 12 + 64;
+  if (!(j.b = wg_jit_buf_grow(NULL, &j.cap, guess))) j.oom = true;
+  size_t *offs = malloc((n ? n : 1) * sizeof *offs), *idx = malloc((n ? n : 1) * sizeof *idx);
+  void **got = malloc((n ? n : 1) * sizeof *got);
+  /* Direct calls between the functions of a batch (emit_direct_call). */
+  uint32_t ndef = m->nfuncs - m->nfunc_imports;
+  int32_t *in_batch = funcs && n > 1 ? malloc((ndef ? ndef : 1) * sizeof *in_batch) : NULL;
+  size_t *pos = in_batch ? malloc(n * sizeof *pos) : NULL;
+  if (in_batch && pos) {
+    for (uint32_t f = 0; f < ndef; f++) in_batch[f] = -1;
+    for (size_t i = 0; i < n; i++) {
+      pos[i] = SIZE_MAX;
+      if (funcs[i] >= m->nfunc_imports && funcs[i] < m->nfuncs) in_batch[funcs[i] - m->nfunc_imports] = (int32_t)i;
+    }
+    j.in_batch = in_batch;
+  }
+  size_t k = 0;
+  for (size_t i = 0; offs && idx && got && i < n && !j.oom; i++) {
+    size_t e;
+    if (emit_function(&j, m, codes[i], &e, &whys[i])) {
+      offs[k] = e, idx[k++] = i;
+      if (j.in_batch) pos[i] = e;
+    }
+  }
+  /* Link the direct calls: to the callee's same-instance entry, or to a
+   * stub that pops the pushed frame and takes the site's generic path. */
+  for (size_t d = 0; d < j.nds && !j.oom; d++) {
+    const struct dsite *ds = &j.ds[d];
+    if (pos[ds->callee] != SIZE_MAX) {
+      patch(&j, ds->at, pos[ds->callee] + j.fast_entry);
+      continue;
+    }
+    patch(&j, ds->at, j.n);
+    rr(&j, 0, 1, 0x83, 1, 0, RSP); /* add rsp, 8: the return address */
+    b1(&j, 8);
+    mem(&j, 0, 1, 0x8D, 1, FP, FP, -1, 0, -sd(ds->argbase));
+    mem(&j, 0, 0, 0xFF, 1, 1, ST, -1, 0, (int32_t)offsetof(wg_store, depth)); /* dec dword [depth] */
+    patch(&j, jmp(&j), ds->generic);
+  }
+  free(in_batch);
+  free(pos);
+  free(j.ds);
+  size_t done = 0;
+  if (!offs || !idx || !got || j.oom) {
+    for (size_t i = 0; i < n; i++) whys[i] = whys[i] ? whys[i] : "out of memory";
+  } else if (k && !wg_jit_install(j.b, j.cap, j.n, offs, k, got)) {
+    j.b = NULL; /* freed */
+    for (size_t i = 0; i < k; i++) whys[idx[i]] = "cannot map code memory";
+  } else {
+    if (k) j.b = NULL; /* the block's now */
+    for (size_t i = 0; i < k; i++) entries[idx[i]] = got[i];
+    done = k;
+  }
+  free(offs);
+  free(idx);
+  free(got);
+  wg_jit_buf_free(j.b, j.cap);
   free(j.fx);
   free(j.st);
-  return entry;
+  return done;
 }
 
 #else /* no back end for this architecture: every function runs on the interpreter */
 
-void *wg_jit_compile_arch(const wg_module *m, const wg_code *code, const char **why) {
-  (void)m, (void)code;
-  *why = "no compiled tier for this architecture";
-  return NULL;
+size_t wg_jit_compile_arch(const wg_module *m, const wg_code *const *codes, const uint32_t *funcs, size_t n,
+                           void **entries, const char **whys) {
+  (void)m, (void)codes, (void)funcs;
+  for (size_t i = 0; i < n; i++) entries[i] = NULL, whys[i] = "no compiled tier for this architecture";
+  return 0;
 }
 int wg_jit_enter_arch(wg_store *s, wg_slot *fp, wg_instance *inst, const void *entry, wg_jit_ctx *ctx) {
   (void)s, (void)fp, (void)inst, (void)entry, (void)ctx;

@@ -3,7 +3,8 @@
  * tier, included by jit_x64.c only (static functions): a growable code
  * buffer, REX/ModRM/SIB encoding of register and memory operands, jumps with
  * fixups to IR cells, out-of-line trap and interrupt stubs, and the
- * write-through cache of slots in r8-r11 and xmm2-xmm7 (see jit_x64.c).
+ * write-through registers: pinned locals (rbp, r10, xmm8-xmm15) and a
+ * cache of recently written slots (r8, r9, xmm2-xmm7).
  */
 #ifndef WG_JIT_X64_ASM_H
 #define WG_JIT_X64_ASM_H
@@ -34,10 +35,23 @@ typedef struct stub {
   size_t resume; /* interrupts: where to continue */
 } stub;
 
-/* The register cache: r8-r11 and xmm2-xmm7 hold copies of recently written
+/* The register cache: r8, r9 and xmm2-xmm7 hold copies of recently written
  * slots (stores still go to memory: write-through, so forgetting is always
- * safe). Emptied at branch targets and after anything that calls out. */
-enum { K_NONE, K_I32, K_I64, K_F32, K_F64, NI = 4, NX = 6 };
+ * safe). Emptied at branch targets and after anything that calls out.
+ *
+ * Pinned locals: the most used params and locals of a function (counted in
+ * the first pass) live for the whole function in rbp, r10 (integers)
+ * and xmm8-xmm15 (floats), also write-through: every write of the slot
+ * also goes to memory, so the frame in memory is always current (traps,
+ * deoptimisation, suspension and helpers read it there) and a pinned
+ * register can be reloaded from it at any time. They survive branch
+ * targets (every path keeps them current) and are reloaded after anything
+ * that calls out (callees and C helpers may clobber them or write slots).
+ * A pin serves reads of its own kind only (an integer read of a float
+ * local goes to memory); a write of the other kind reloads the pin. */
+enum { K_NONE, K_I32, K_I64, K_F32, K_F64, NI = 2, NX = 6, NPI = 2, NPX = 8 };
+/* (r9 as a third pin made crc32 2.8x slower at the same instruction count.) */
+static const int pin_gprs[NPI] = {5 /* rbp */, 10 /* r10 */};
 typedef struct centry {
   int32_t slot;
   uint8_t kind;
@@ -49,9 +63,27 @@ typedef struct J {
   size_t n, cap;
   bool oom;
   bool caching, called; /* called: the instruction calls out (caller-saved registers die) */
-  size_t fast_entry;    /* offset of the entry past reload_mem (emit_call) */
+  size_t start;         /* the current function's entry in b */
+  size_t fast_entry;    /* offset from the entry to the entry past reload_mem (emit_call) */
   centry ic[NI], xc[NX];
   uint32_t clock;
+  /* Pinned locals: slot (-1: none) per register; for xmm pins, f64 or f32.
+   * Use counts per local slot (first pass): integer, f32, f64. */
+  int32_t pin_i[NPI], pin_x[NPX];
+  bool pin_dbl[NPX];
+  int32_t nlocals;
+  uint32_t *uses;
+  /* Direct calls within one batch (jit_x64.c, emit_direct_call): the batch
+   * position of each defined function (-1: not in it; NULL: no direct
+   * calls), and the call sites to link once every function is placed. */
+  const int32_t *in_batch;
+  struct dsite {
+    size_t at;      /* the call's rel32 */
+    size_t generic; /* the site's generic call path */
+    int32_t callee; /* batch position */
+    int32_t argbase;
+  } *ds;
+  size_t nds, capds;
   fixup *fx;
   size_t nfx, capfx;
   stub *st;
@@ -70,10 +102,13 @@ static bool reserve(void **p, size_t *cap, size_t need, size_t size) {
 }
 
 static void b1_slow(J *j, unsigned v) {
-  if (!reserve((void **)&j->b, &j->cap, j->n + 1, 1)) {
+  if (j->oom) return;
+  uint8_t *b = wg_jit_buf_grow(j->b, &j->cap, j->n + 1);
+  if (!b) {
     j->oom = true;
     return;
   }
+  j->b = b;
   j->b[j->n++] = (uint8_t)v;
 }
 static inline void b1(J *j, unsigned v) {
@@ -116,6 +151,42 @@ static inline void rr(J *j, int pfx, int w, uint32_t op, int len, int reg, int r
   b1(j, (unsigned)(0xC0 | (reg & 7) << 3 | (rm & 7)));
 }
 static int32_t sd(int32_t slot) { return slot * 8; }
+static int pin_gpr(const J *j, int32_t slot) {
+  for (int k = 0; k < NPI; k++)
+    if (j->pin_i[k] == slot) return pin_gprs[k];
+  return -1;
+}
+/* The xmm pin of slot (-1: none); *dbl gets its width. */
+static int pin_xmm(const J *j, int32_t slot, bool *dbl) {
+  for (int k = 0; k < NPX; k++)
+    if (j->pin_x[k] == slot) {
+      *dbl = j->pin_dbl[k];
+      return 8 + k;
+    }
+  return -1;
+}
+/* First pass: one more use of local slot as kind (0 integer, 1 f32, 2 f64). */
+static void count_use(J *j, int32_t slot, int kind) {
+  if (!j->caching && j->uses && slot >= 0 && slot < j->nlocals) j->uses[3 * slot + kind]++;
+}
+/* Reloads the pins of slot from memory (after a write that bypassed them). */
+static void pin_reload(J *j, int32_t slot) {
+  int r = pin_gpr(j, slot);
+  if (r >= 0) mem(j, 0, 1, 0x8B, 1, r, FP, -1, 0, slot * 8);
+  bool dbl;
+  int x = pin_xmm(j, slot, &dbl);
+  if (x >= 0) mem(j, dbl ? 0xF2 : 0xF3, 0, 0x0F10, 2, x, FP, -1, 0, slot * 8);
+}
+/* Reloads every pin (function entry, after calls out). */
+static void pins_reload(J *j) {
+  for (int k = 0; k < NPI; k++)
+    if (j->pin_i[k] >= 0) pin_reload(j, j->pin_i[k]);
+  for (int k = 0; k < NPX; k++)
+    if (j->pin_x[k] >= 0) {
+      bool dbl = j->pin_dbl[k];
+      mem(j, dbl ? 0xF2 : 0xF3, 0, 0x0F10, 2, 8 + k, FP, -1, 0, j->pin_x[k] * 8);
+    }
+}
 static void c_forget(J *j, int32_t slot) {
   for (int k = 0; k < NI; k++)
     if (j->ic[k].slot == slot) j->ic[k].kind = K_NONE;
@@ -160,44 +231,90 @@ static int c_take(J *j, bool xmm) {
   c[best].kind = K_NONE;
   return xmm ? 2 + best : R8 + best;
 }
+/* The register to compute a result for slot dst in: its pin when it has
+ * one of the right kind (and the instruction does not read `avoid`, an
+ * operand read after the result register is first written, from the same
+ * pin), else a cache register (c_take). */
+static int dst_reg(J *j, int32_t dst, bool xmm, bool dbl, int32_t avoid) {
+  if (j->caching && dst != avoid) {
+    bool pd;
+    int p = xmm ? pin_xmm(j, dst, &pd) : pin_gpr(j, dst);
+    if (p >= 0 && (!xmm || pd == dbl)) return p;
+  }
+  return c_take(j, xmm);
+}
 static void c_set(J *j, int reg, bool xmm, int32_t slot, uint8_t kind) {
   c_forget(j, slot);
   if (!j->caching) return;
+  bool dbl;
+  if (pin_gpr(j, slot) >= 0 || pin_xmm(j, slot, &dbl) >= 0) return; /* the pin serves it */
   centry *c = xmm ? &j->xc[reg - 2] : &j->ic[reg - R8];
   *c = (centry){slot, kind, ++j->clock};
 }
 static void st(J *j, int w, int32_t slot, int reg) {
   c_forget(j, slot);
+  count_use(j, slot, 0);
   mem(j, 0, w, 0x89, 1, reg, FP, -1, 0, sd(slot));
+  int p = pin_gpr(j, slot);
+  if (p >= 0 && p != reg) rr(j, 0, w, 0x89, 1, reg, p); /* a 32-bit write zero-extends: fine for i32 */
+  bool dbl;
+  if (pin_xmm(j, slot, &dbl) >= 0) pin_reload(j, slot);
 }
-/* reg = slot (integer, width w), from the cache when it holds it. */
+/* The register holding slot as an integer of width w (a pin or the
+ * cache), or -1. */
+static int int_reg(J *j, int32_t slot, int w) {
+  int p = pin_gpr(j, slot);
+  if (p >= 0) return p;
+  return j->caching ? c_int(j, slot, w) : -1;
+}
+/* reg = slot (integer, width w), from a register when one holds it. */
 static void ld(J *j, int w, int reg, int32_t slot) {
-  int r = j->caching ? c_int(j, slot, w) : -1;
+  count_use(j, slot, 0);
+  int r = int_reg(j, slot, w);
+  if (r == reg) return;
   if (r >= 0) rr(j, 0, w, 0x89, 1, r, reg);
   else mem(j, 0, w, 0x8B, 1, reg, FP, -1, 0, sd(slot));
 }
 /* op reg, slot for an ALU opcode with a /r form (03 add, 3B cmp, 0FAF imul...). */
 static void alu_src(J *j, int w, uint32_t op, int len, int reg, int32_t slot) {
-  int r = j->caching ? c_int(j, slot, w) : -1;
+  count_use(j, slot, 0);
+  int r = int_reg(j, slot, w);
   if (r >= 0) rr(j, 0, w, op, len, reg, r);
   else mem(j, 0, w, op, len, reg, FP, -1, 0, sd(slot));
 }
+/* The xmm register holding slot as f32/f64 (a pin or the cache), or -1. */
+static int xmm_reg(J *j, int32_t slot, bool dbl) {
+  bool pd;
+  int p = pin_xmm(j, slot, &pd);
+  if (p >= 0 && pd == dbl) return p;
+  return j->caching ? c_xmm(j, slot, dbl) : -1;
+}
 /* xmm = slot (f32 or f64). */
 static void ldx(J *j, bool dbl, int x, int32_t slot) {
-  int r = j->caching ? c_xmm(j, slot, dbl) : -1;
+  count_use(j, slot, dbl ? 2 : 1);
+  int r = xmm_reg(j, slot, dbl);
   if (r == x) return;
   if (r >= 0) rr(j, 0, 0, 0x0F28, 2, x, r); /* movaps */
   else mem(j, dbl ? 0xF2 : 0xF3, 0, 0x0F10, 2, x, FP, -1, 0, sd(slot));
 }
 /* sse op x, slot. */
 static void sse_src(J *j, bool dbl, uint32_t op, int x, int32_t slot) {
-  int r = j->caching ? c_xmm(j, slot, dbl) : -1;
+  count_use(j, slot, dbl ? 2 : 1);
+  int r = xmm_reg(j, slot, dbl);
   if (r >= 0) rr(j, dbl ? 0xF2 : 0xF3, 0, op, 2, x, r);
   else mem(j, dbl ? 0xF2 : 0xF3, 0, op, 2, x, FP, -1, 0, sd(slot));
 }
 static void stx(J *j, bool dbl, int32_t slot, int x) {
   c_forget(j, slot);
+  count_use(j, slot, dbl ? 2 : 1);
   mem(j, dbl ? 0xF2 : 0xF3, 0, 0x0F11, 2, x, FP, -1, 0, sd(slot));
+  bool pd;
+  int p = pin_xmm(j, slot, &pd);
+  if (p >= 0 && p != x) {
+    if (pd == dbl) rr(j, 0, 0, 0x0F28, 2, p, x); /* movaps pin, x */
+    else pin_reload(j, slot);
+  }
+  if (pin_gpr(j, slot) >= 0) pin_reload(j, slot);
 }
 static void movi(J *j, int reg, uint64_t v) {
   if (v <= 0xFFFFFFFFu) {
@@ -214,10 +331,15 @@ static void movi(J *j, int reg, uint64_t v) {
   }
 }
 static void movrr(J *j, int dst, int src) { rr(j, 0, 1, 0x89, 1, src, dst); }
+/* Calls C function fn (arguments already in place). The fuel counter lives
+ * in r11 in compiled code (FUEL, jit_x64.c) and in the store for C: it is
+ * written back before the call and read again after it. */
 static void call_fn(J *j, const void *fn) {
   j->called = true;
+  mem(j, 0, 1, 0x89, 1, R11, ST, -1, 0, (int32_t)offsetof(wg_store, fuel));
   movi(j, RAX, (uint64_t)(uintptr_t)fn);
   rr(j, 0, 0, 0xFF, 1, 2, RAX);
+  mem(j, 0, 1, 0x8B, 1, R11, ST, -1, 0, (int32_t)offsetof(wg_store, fuel));
 }
 static size_t jcc(J *j, int cc) {
   b1(j, 0x0F);
@@ -231,7 +353,7 @@ static size_t jmp(J *j) {
   return j->n - 4;
 }
 static void patch(J *j, size_t at, size_t target) {
-  if (j->oom) return;
+  if (j->oom || at + 4 > j->n) return;
   int32_t rel = (int32_t)((int64_t)target - (int64_t)(at + 4));
   memcpy(j->b + at, &rel, 4);
 }
@@ -253,6 +375,13 @@ static void stub_add(J *j, size_t at, bool interrupt, uint32_t code, const wg_ce
     return;
   }
   j->st[j->nst++] = (stub){at, interrupt, code, pc, resume};
+}
+static void dsite_add(J *j, size_t at, size_t generic, int32_t callee, int32_t argbase) {
+  if (!reserve((void **)&j->ds, &j->capds, j->nds + 1, sizeof *j->ds)) {
+    j->oom = true;
+    return;
+  }
+  j->ds[j->nds++] = (struct dsite){at, generic, callee, argbase};
 }
 /* A conditional trap: jcc to an out-of-line stub calling wg_jit_trap. */
 static void trap_if(J *j, int cc, wg_trap_code code, const wg_cell *pc) { stub_add(j, jcc(j, cc), false, code, pc, 0); }

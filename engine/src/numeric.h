@@ -121,4 +121,172 @@ static inline uint64_t wg_sat_u64(double x) {
   return (uint64_t)x;
 }
 
+/* ---------------------------------------------------------------- operator tables
+ *
+ * The numeric instructions (spec 4.3, 4.4.1), one entry each, shared by
+ * both tiers: the interpreter (interp.c) expands them into handlers, the
+ * compiled tier (jit.c) into the C helpers its machine code calls for what
+ * it does not inline. One list, so the two tiers cannot drift apart. In
+ * every entry x (and y) are the operands read from slot field FIN as type
+ * T/TIN, and the expression's value is written to slot field FOUT.
+ *
+ * WG_NUMERIC_UNOPS(X):      X(ID, TIN, FIN, FOUT, EXPR)   unary, no trap
+ * WG_NUMERIC_INT_BINOPS(X): X(ID, T, FIN, FOUT, EXPR)     integer binary, no trap
+ *                           (these also have a form with a constant right
+ *                           operand, IR_IMM_BASE + op, y = the immediate)
+ * WG_NUMERIC_FLOAT_BINOPS(X): X(ID, T, FIN, FOUT, EXPR)   float compare/arithmetic
+ *                           (also with a constant right operand: its bits)
+ * WG_NUMERIC_DIVOPS(X):     X(ID, T, F, OVERFLOW, EXPR)   integer div/rem: y == 0
+ *                           traps "integer divide by zero", OVERFLOW "integer
+ *                           overflow"; rem_s by -1 is 0 (C's % is undefined there)
+ * WG_NUMERIC_TRUNCS(X):     X(ID, TIN, FIN, FOUT, CHECK, TOUT) trapping
+ *                           float-to-int: !CHECK(x) traps "invalid conversion
+ *                           to integer" for NaN, else "integer overflow"
+ */
+#define WG_NUMERIC_UNOPS(X)                                            \
+  X(I32_EQZ, uint32_t, u32, i32, x == 0)                               \
+  X(I64_EQZ, uint64_t, u64, i32, x == 0)                               \
+  X(I32_CLZ, uint32_t, u32, u32, wg_clz32(x))                          \
+  X(I32_CTZ, uint32_t, u32, u32, wg_ctz32(x))                          \
+  X(I32_POPCNT, uint32_t, u32, u32, (uint32_t)__builtin_popcount(x))   \
+  X(I64_CLZ, uint64_t, u64, u64, wg_clz64(x))                          \
+  X(I64_CTZ, uint64_t, u64, u64, wg_ctz64(x))                          \
+  X(I64_POPCNT, uint64_t, u64, u64, (uint64_t)__builtin_popcountll(x)) \
+  X(F32_ABS, float, f32, f32, wg_fabsf(x))                             \
+  X(F32_NEG, float, f32, f32, wg_fnegf(x))                             \
+  X(F32_CEIL, float, f32, f32, wg_ceilf(x))                            \
+  X(F32_FLOOR, float, f32, f32, wg_floorf(x))                          \
+  X(F32_TRUNC, float, f32, f32, wg_truncf(x))                          \
+  X(F32_NEAREST, float, f32, f32, wg_nearestf(x))                      \
+  X(F32_SQRT, float, f32, f32, sqrtf(x))                               \
+  X(F64_ABS, double, f64, f64, wg_fabs(x))                             \
+  X(F64_NEG, double, f64, f64, wg_fneg(x))                             \
+  X(F64_CEIL, double, f64, f64, wg_ceil(x))                            \
+  X(F64_FLOOR, double, f64, f64, wg_floor(x))                          \
+  X(F64_TRUNC, double, f64, f64, wg_trunc(x))                          \
+  X(F64_NEAREST, double, f64, f64, wg_nearest(x))                      \
+  X(F64_SQRT, double, f64, f64, sqrt(x))                               \
+  X(I32_WRAP_I64, uint64_t, u64, u32, (uint32_t)x)                     \
+  X(I64_EXTEND_I32_S, int32_t, i32, i64, (int64_t)x)                   \
+  X(I64_EXTEND_I32_U, uint32_t, u32, u64, (uint64_t)x)                 \
+  X(F32_CONVERT_I32_S, int32_t, i32, f32, (float)x)                    \
+  X(F32_CONVERT_I32_U, uint32_t, u32, f32, (float)x)                   \
+  X(F32_CONVERT_I64_S, int64_t, i64, f32, (float)x)                    \
+  X(F32_CONVERT_I64_U, uint64_t, u64, f32, (float)x)                   \
+  X(F32_DEMOTE_F64, double, f64, f32, (float)x)                        \
+  X(F64_CONVERT_I32_S, int32_t, i32, f64, (double)x)                   \
+  X(F64_CONVERT_I32_U, uint32_t, u32, f64, (double)x)                  \
+  X(F64_CONVERT_I64_S, int64_t, i64, f64, (double)x)                   \
+  X(F64_CONVERT_I64_U, uint64_t, u64, f64, (double)x)                  \
+  X(F64_PROMOTE_F32, float, f32, f64, (double)x)                       \
+  X(I32_REINTERPRET_F32, uint32_t, u32, u32, x)                        \
+  X(I64_REINTERPRET_F64, uint64_t, u64, u64, x)                        \
+  X(F32_REINTERPRET_I32, uint32_t, u32, u32, x)                        \
+  X(F64_REINTERPRET_I64, uint64_t, u64, u64, x)                        \
+  X(I32_EXTEND8_S, uint32_t, u32, i32, (int32_t)(int8_t)(uint8_t)x)    \
+  X(I32_EXTEND16_S, uint32_t, u32, i32, (int32_t)(int16_t)(uint16_t)x) \
+  X(I64_EXTEND8_S, uint64_t, u64, i64, (int64_t)(int8_t)(uint8_t)x)    \
+  X(I64_EXTEND16_S, uint64_t, u64, i64, (int64_t)(int16_t)(uint16_t)x) \
+  X(I64_EXTEND32_S, uint64_t, u64, i64, (int64_t)(int32_t)(uint32_t)x) \
+  X(I32_TRUNC_SAT_F32_S, float, f32, i32, wg_sat_i32((double)x))       \
+  X(I32_TRUNC_SAT_F32_U, float, f32, u32, wg_sat_u32((double)x))       \
+  X(I32_TRUNC_SAT_F64_S, double, f64, i32, wg_sat_i32(x))              \
+  X(I32_TRUNC_SAT_F64_U, double, f64, u32, wg_sat_u32(x))              \
+  X(I64_TRUNC_SAT_F32_S, float, f32, i64, wg_sat_i64((double)x))       \
+  X(I64_TRUNC_SAT_F32_U, float, f32, u64, wg_sat_u64((double)x))       \
+  X(I64_TRUNC_SAT_F64_S, double, f64, i64, wg_sat_i64(x))              \
+  X(I64_TRUNC_SAT_F64_U, double, f64, u64, wg_sat_u64(x))
+
+#define WG_NUMERIC_INT_BINOPS(X)                   \
+  X(I32_EQ, uint32_t, u32, i32, x == y)            \
+  X(I32_NE, uint32_t, u32, i32, x != y)            \
+  X(I32_LT_S, int32_t, i32, i32, x < y)            \
+  X(I32_LT_U, uint32_t, u32, i32, x < y)           \
+  X(I32_GT_S, int32_t, i32, i32, x > y)            \
+  X(I32_GT_U, uint32_t, u32, i32, x > y)           \
+  X(I32_LE_S, int32_t, i32, i32, x <= y)           \
+  X(I32_LE_U, uint32_t, u32, i32, x <= y)          \
+  X(I32_GE_S, int32_t, i32, i32, x >= y)           \
+  X(I32_GE_U, uint32_t, u32, i32, x >= y)          \
+  X(I64_EQ, uint64_t, u64, i32, x == y)            \
+  X(I64_NE, uint64_t, u64, i32, x != y)            \
+  X(I64_LT_S, int64_t, i64, i32, x < y)            \
+  X(I64_LT_U, uint64_t, u64, i32, x < y)           \
+  X(I64_GT_S, int64_t, i64, i32, x > y)            \
+  X(I64_GT_U, uint64_t, u64, i32, x > y)           \
+  X(I64_LE_S, int64_t, i64, i32, x <= y)           \
+  X(I64_LE_U, uint64_t, u64, i32, x <= y)          \
+  X(I64_GE_S, int64_t, i64, i32, x >= y)           \
+  X(I64_GE_U, uint64_t, u64, i32, x >= y)          \
+  X(I32_ADD, uint32_t, u32, u32, x + y)            \
+  X(I32_SUB, uint32_t, u32, u32, x - y)            \
+  X(I32_MUL, uint32_t, u32, u32, x * y)            \
+  X(I32_AND, uint32_t, u32, u32, x & y)            \
+  X(I32_OR, uint32_t, u32, u32, x | y)             \
+  X(I32_XOR, uint32_t, u32, u32, x ^ y)            \
+  X(I32_SHL, uint32_t, u32, u32, x << (y & 31))    \
+  X(I32_SHR_S, int32_t, i32, i32, x >> (y & 31))   \
+  X(I32_SHR_U, uint32_t, u32, u32, x >> (y & 31))  \
+  X(I32_ROTL, uint32_t, u32, u32, wg_rotl32(x, y)) \
+  X(I32_ROTR, uint32_t, u32, u32, wg_rotr32(x, y)) \
+  X(I64_ADD, uint64_t, u64, u64, x + y)            \
+  X(I64_SUB, uint64_t, u64, u64, x - y)            \
+  X(I64_MUL, uint64_t, u64, u64, x * y)            \
+  X(I64_AND, uint64_t, u64, u64, x & y)            \
+  X(I64_OR, uint64_t, u64, u64, x | y)             \
+  X(I64_XOR, uint64_t, u64, u64, x ^ y)            \
+  X(I64_SHL, uint64_t, u64, u64, x << (y & 63))    \
+  X(I64_SHR_S, int64_t, i64, i64, x >> (y & 63))   \
+  X(I64_SHR_U, uint64_t, u64, u64, x >> (y & 63))  \
+  X(I64_ROTL, uint64_t, u64, u64, wg_rotl64(x, y)) \
+  X(I64_ROTR, uint64_t, u64, u64, wg_rotr64(x, y))
+
+#define WG_NUMERIC_FLOAT_BINOPS(X)                       \
+  X(F32_EQ, float, f32, i32, x == y)                     \
+  X(F32_NE, float, f32, i32, x != y)                     \
+  X(F32_LT, float, f32, i32, x < y)                      \
+  X(F32_GT, float, f32, i32, x > y)                      \
+  X(F32_LE, float, f32, i32, x <= y)                     \
+  X(F32_GE, float, f32, i32, x >= y)                     \
+  X(F64_EQ, double, f64, i32, x == y)                    \
+  X(F64_NE, double, f64, i32, x != y)                    \
+  X(F64_LT, double, f64, i32, x < y)                     \
+  X(F64_GT, double, f64, i32, x > y)                     \
+  X(F64_LE, double, f64, i32, x <= y)                    \
+  X(F64_GE, double, f64, i32, x >= y)                    \
+  X(F32_ADD, float, f32, f32, x + y)                     \
+  X(F32_SUB, float, f32, f32, x - y)                     \
+  X(F32_MUL, float, f32, f32, x * y)                     \
+  X(F32_DIV, float, f32, f32, x / y)                     \
+  X(F32_MIN, float, f32, f32, wg_fminf(x, y))            \
+  X(F32_MAX, float, f32, f32, wg_fmaxf(x, y))            \
+  X(F32_COPYSIGN, float, f32, f32, wg_fcopysignf(x, y))  \
+  X(F64_ADD, double, f64, f64, x + y)                    \
+  X(F64_SUB, double, f64, f64, x - y)                    \
+  X(F64_MUL, double, f64, f64, x * y)                    \
+  X(F64_DIV, double, f64, f64, x / y)                    \
+  X(F64_MIN, double, f64, f64, wg_fmin(x, y))            \
+  X(F64_MAX, double, f64, f64, wg_fmax(x, y))            \
+  X(F64_COPYSIGN, double, f64, f64, wg_fcopysign(x, y))
+
+#define WG_NUMERIC_DIVOPS(X)                                   \
+  X(I32_DIV_S, int32_t, i32, x == INT32_MIN && y == -1, x / y) \
+  X(I32_DIV_U, uint32_t, u32, false, x / y)                    \
+  X(I32_REM_S, int32_t, i32, false, y == -1 ? 0 : x % y)       \
+  X(I32_REM_U, uint32_t, u32, false, x % y)                    \
+  X(I64_DIV_S, int64_t, i64, x == INT64_MIN && y == -1, x / y) \
+  X(I64_DIV_U, uint64_t, u64, false, x / y)                    \
+  X(I64_REM_S, int64_t, i64, false, y == -1 ? 0 : x % y)       \
+  X(I64_REM_U, uint64_t, u64, false, x % y)
+
+#define WG_NUMERIC_TRUNCS(X)                                \
+  X(I32_TRUNC_F32_S, float, f32, i32, wg_in_i32, int32_t)   \
+  X(I32_TRUNC_F32_U, float, f32, u32, wg_in_u32, uint32_t)  \
+  X(I32_TRUNC_F64_S, double, f64, i32, wg_in_i32, int32_t)  \
+  X(I32_TRUNC_F64_U, double, f64, u32, wg_in_u32, uint32_t) \
+  X(I64_TRUNC_F32_S, float, f32, i64, wg_in_i64, int64_t)   \
+  X(I64_TRUNC_F32_U, float, f32, u64, wg_in_u64, uint64_t)  \
+  X(I64_TRUNC_F64_S, double, f64, i64, wg_in_i64, int64_t)  \
+  X(I64_TRUNC_F64_U, double, f64, u64, wg_in_u64, uint64_t)
+
 #endif

@@ -18,6 +18,8 @@
 #include "wasmgate.h"
 
 static wg_module *module;
+static unsigned char bytes[1 << 16];
+static size_t nbytes;
 
 static wg_trap *host_twice(void *env, wg_instance *caller, const wg_val *args, wg_val *results) {
   (void)env, (void)caller;
@@ -63,7 +65,8 @@ static void run1(tier *t, const char *name, int32_t arg, char *out, size_t n, ui
   *fuel = wg_store_fuel(t->s);
 }
 
-static const char *const exports[] = {"t_int", "t_div", "t_float", "t_mem", "t_ctl", "t_fib", "t_unreachable", "t_callgrow"};
+static const char *const exports[] = {"t_int", "t_div", "t_float", "t_mem", "t_ctl", "t_fib", "t_unreachable", "t_callgrow",
+                                      "t_pins", "t_simdcall"};
 
 TEST(same_results_traps_and_fuel) {
   static const int32_t args[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 17, 64, 100, 1000, 65535, 65536, 70000, -1};
@@ -205,12 +208,91 @@ TEST(deadline_interrupts_compiled_loop) {
   wg_store_delete(jt.s);
 }
 
+/* The mapping of /proc/self/maps holding address p: its bounds and
+ * permissions ("r-xp"); false when none does. */
+static bool mapping_of(const void *p, uintptr_t *lo, uintptr_t *hi, char perms[5]) {
+  FILE *f = fopen("/proc/self/maps", "r");
+  if (!f) return false;
+  char line[512];
+  bool found = false;
+  while (!found && fgets(line, sizeof line, f)) {
+    unsigned long a, b;
+    if (sscanf(line, "%lx-%lx %4s", &a, &b, perms) == 3 && (uintptr_t)p >= a && (uintptr_t)p < b) {
+      *lo = a, *hi = b;
+      found = true;
+    }
+  }
+  fclose(f);
+  return found;
+}
+
+/* No mapping of the process is writable and executable at once. */
+static bool no_wx_mapping(void) {
+  FILE *f = fopen("/proc/self/maps", "r");
+  if (!f) return false;
+  char line[512], perms[5];
+  bool ok = true;
+  while (fgets(line, sizeof line, f)) {
+    unsigned long a, b;
+    if (sscanf(line, "%lx-%lx %4s", &a, &b, perms) == 3 && perms[1] == 'w' && perms[2] == 'x') ok = false;
+  }
+  fclose(f);
+  return ok;
+}
+
+/* A small module is compiled whole at its first call into one read-execute
+ * mapping (code packing, jit.c): functions not called yet have their code
+ * too, all entries lie in the same mapping, nothing is ever writable and
+ * executable, and the mapping goes away with the module. */
+TEST(module_compiled_into_one_block) {
+#if defined(__x86_64__) && defined(__linux__)
+  wg_error *err = NULL;
+  wg_module *m = wg_module_new(bytes, nbytes, &err);
+  REQUIRE(m);
+  wg_store_config cfg = {.tier = WG_TIER_JIT};
+  wg_store *s = wg_store_new(NULL, &cfg);
+  REQUIRE(s);
+  static const wg_valtype i[] = {WG_I32};
+  wg_functype_desc ft = {1, 1, i, i};
+  wg_extern imp = {WG_EXTERN_FUNC, {.func = wg_func_new_host(s, &ft, host_twice, NULL, NULL)}};
+  wg_trap *trap = NULL;
+  wg_instance *inst = wg_instance_new(s, m, &imp, 1, &err, &trap);
+  REQUIRE(inst);
+  wg_extern ex;
+  REQUIRE(wg_instance_export(inst, "t_int", 5, &ex) && ex.kind == WG_EXTERN_FUNC);
+  wg_val a = {.kind = WG_I32, .of.i32 = 3}, r = {.kind = WG_I64};
+  trap = wg_func_call(s, ex.of.func, &a, 1, &r, 1);
+  CHECK(!trap);
+  wg_trap_delete(trap);
+  uintptr_t lo = 0, hi = 0;
+  char perms[5] = "";
+  uint32_t compiled = 0;
+  for (uint32_t k = 0; k < m->nfuncs - m->nfunc_imports; k++) {
+    wg_code *c = atomic_load(&m->codes[k]);
+    void *e = c ? atomic_load(&c->jit) : NULL;
+    if (!e) continue;
+    uintptr_t l, h;
+    char p[5];
+    CHECK(mapping_of(e, &l, &h, p));
+    CHECK(!strcmp(p, "r-xp"));
+    if (compiled++ == 0) lo = l, hi = h, memcpy(perms, p, 5);
+    CHECK(l == lo && h == hi);
+  }
+  CHECK(compiled >= 8); /* every t_* export and what they call, not only t_int */
+  CHECK(no_wx_mapping());
+  wg_store_delete(s);
+  wg_module_delete(m);
+  char p[5];
+  uintptr_t l, h;
+  CHECK(!mapping_of((void *)lo, &l, &h, p) || strcmp(p, "r-xp") || l != lo || h != hi);
+#endif
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) return fprintf(stderr, "usage: test_jit jit.wasm\n"), 2;
   FILE *f = fopen(argv[1], "rb");
   if (!f) return perror(argv[1]), 1;
-  static unsigned char bytes[1 << 16];
-  size_t n = fread(bytes, 1, sizeof bytes, f);
+  size_t n = nbytes = fread(bytes, 1, sizeof bytes, f);
   fclose(f);
   wg_error *err = NULL;
   module = wg_module_new(bytes, n, &err);
@@ -221,6 +303,7 @@ int main(int argc, char **argv) {
   RUN(deep_recursion_on_small_thread_stack);
   RUN(deopt_to_interpreter);
   RUN(deadline_interrupts_compiled_loop);
+  RUN(module_compiled_into_one_block);
   wg_module_delete(module);
   return test_summary();
 }
