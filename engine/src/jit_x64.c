@@ -38,7 +38,7 @@
 /* ---------------------------------------------------------------- entry and unwinding */
 
 /* offsetof(wg_store, fuel), for the assembly below (checked). */
-#define WG_STORE_FUEL 0x70
+#define WG_STORE_FUEL 0x78
 #define WG_STR2(x) #x
 #define WG_STR(x) WG_STR2(x)
 _Static_assert(offsetof(wg_store, fuel) == WG_STORE_FUEL, "update WG_STORE_FUEL");
