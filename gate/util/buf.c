@@ -29,11 +29,19 @@ int wgg_buf_append(wgg_buf *b, const void *p, size_t n) {
   return 0;
 }
 
+/* Formats into the room the buffer has; only what does not fit is formatted
+ * a second time, after growing (a request's head lines mostly fit). */
 int wgg_buf_printf(wgg_buf *b, const char *fmt, ...) {
   va_list ap;
+  size_t room = b->cap > b->len ? b->cap - b->len : 0; /* with the NUL; 0 before the first append */
   va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
+  int n = vsnprintf(room ? b->data + b->len : NULL, room, fmt, ap);
   va_end(ap);
+  if (n >= 0 && (size_t)n < room) {
+    b->len += (size_t)n;
+    return 0;
+  }
+  if (room) b->data[b->len] = '\0'; /* what was cut off is not part of the buffer */
   if (n < 0 || reserve(b, (size_t)n)) return -1;
   va_start(ap, fmt);
   vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);

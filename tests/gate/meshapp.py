@@ -68,6 +68,12 @@ class MeshApp:
         with self.lock:
             return sum(1 for s in self.seen if s["path"].startswith(prefix))
 
+    def last(self, path):
+        """The last request seen for path (the sidecar's own calls to the app, e.g. its discovery of
+        /dapr/config and /dapr/subscribe, may come in between a test's requests)."""
+        with self.lock:
+            return next((r for r in reversed(self.seen) if r["path"] == path), {"method": None, "headers": {}})
+
     def close(self):
         self.server.shutdown()
         self.server.server_close()

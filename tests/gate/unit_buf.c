@@ -1,0 +1,41 @@
+/* unit_buf.c: the growable byte buffer of gate/util/buf.h (heads of every request and answer). */
+#include <stdlib.h>
+
+#include "check.h"
+#include "util/buf.h"
+
+int main(void) {
+  wgg_buf b = {0};
+  /* printf into an empty buffer, then into the room it has, then past it */
+  CHECK(wgg_buf_printf(&b, "HTTP/1.1 %d %s\r\n", 200, "OK") == 0);
+  CHECK_STR(b.data, "HTTP/1.1 200 OK\r\n");
+  CHECK(b.len == 17 && b.cap >= 18);
+  size_t cap = b.cap;
+  CHECK(wgg_buf_printf(&b, "%s: %zu\r\n", "Content-Length", (size_t)5) == 0);
+  CHECK_STR(b.data, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n");
+  CHECK(b.cap == cap); /* fitted */
+  /* exactly filling the room (the NUL in its last byte), then one byte more than the room */
+  size_t room = b.cap - b.len - 1;
+  char *fill = malloc(room + 2);
+  memset(fill, 'x', room + 1);
+  fill[room] = '\0';
+  size_t before = b.len;
+  CHECK(wgg_buf_printf(&b, "%s", fill) == 0 && b.len == before + room && b.cap == cap && b.data[b.len] == '\0');
+  CHECK(wgg_buf_printf(&b, "%s", "yz") == 0 && b.len == before + room + 2 && b.cap > cap);
+  CHECK(!memcmp(b.data + before, fill, room) && !strcmp(b.data + before + room, "yz"));
+  /* much longer than the room at once */
+  wgg_buf_free(&b);
+  CHECK(wgg_buf_printf(&b, "%s", "a") == 0);
+  memset(fill, 'q', room);
+  fill[room] = '\0';
+  for (int i = 0; i < 20; i++) CHECK(wgg_buf_printf(&b, "%s|%d|", fill, i) == 0);
+  size_t want = 1 + 20 * (room + 2) + 10 + 2 * 10; /* "a", the fills, the bars, digits 0-9 and 10-19 */
+  CHECK(b.len == want && strlen(b.data) == want);
+  CHECK(!strncmp(b.data + b.len - 4, "|19|", 4));
+  /* appends keep the NUL too */
+  CHECK(wgg_buf_append(&b, "end", 3) == 0 && !strcmp(b.data + b.len - 3, "end") && b.data[b.len] == '\0');
+  free(fill);
+  wgg_buf_free(&b);
+  CHECK(!b.data && !b.len && !b.cap);
+  CHECK_DONE();
+}
