@@ -229,7 +229,20 @@ static bool to_val(const cm_type *t, const sx *s, wg_cval *v) {
   }
 }
 
+/* A list<u8> comes back from the engine as BYTES; the script's values are
+ * LISTs of U8: the same value when the bytes agree. */
+static bool same_bytes(const wg_cval *bytes, const wg_cval *v) {
+  if (v->kind == WG_CVAL_BYTES)
+    return v->of.bytes.len == bytes->of.bytes.len && !memcmp(v->of.bytes.ptr, bytes->of.bytes.ptr, v->of.bytes.len);
+  if (v->kind != WG_CVAL_LIST || v->of.seq.len != bytes->of.bytes.len) return false;
+  for (size_t i = 0; i < v->of.seq.len; i++)
+    if (v->of.seq.ptr[i].kind != WG_CVAL_U8 || v->of.seq.ptr[i].of.u != bytes->of.bytes.ptr[i]) return false;
+  return true;
+}
+
 static bool same(const wg_cval *a, const wg_cval *b) {
+  if (a->kind == WG_CVAL_BYTES) return same_bytes(a, b);
+  if (b->kind == WG_CVAL_BYTES) return same_bytes(b, a);
   if (a->kind != b->kind) return false;
   switch (a->kind) {
   case WG_CVAL_BOOL: return a->of.b == b->of.b;

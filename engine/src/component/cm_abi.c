@@ -30,6 +30,7 @@ void wg_cval_free(wg_cval *v) {
   if (!v) return;
   switch (v->kind) {
   case WG_CVAL_STRING: free(v->of.str.ptr); break;
+  case WG_CVAL_BYTES: free(v->of.bytes.ptr); break;
   case WG_CVAL_LIST: case WG_CVAL_RECORD: case WG_CVAL_TUPLE:
     for (size_t i = 0; i < v->of.seq.len; i++) wg_cval_free(&v->of.seq.ptr[i]);
     free(v->of.seq.ptr);
@@ -52,7 +53,18 @@ bool wg_cval_string(wg_cval *v, const char *s, size_t len) {
   return true;
 }
 
+bool wg_cval_bytes(wg_cval *v, const uint8_t *b, size_t len) {
+  v->kind = WG_CVAL_BYTES;
+  v->of.bytes.len = len;
+  if (!(v->of.bytes.ptr = malloc(len ? len : 1))) return false;
+  if (len) memcpy(v->of.bytes.ptr, b, len);
+  return true;
+}
+
 wg_cval *wg_cval_array(size_t n) { return calloc(n ? n : 1, sizeof(wg_cval)); }
+
+/* Whether list type `t` is a list<u8>: lifted as one BYTES value. */
+static bool is_bytes(const cm_type *t) { return t->kind == CM_LIST && cm_root(t->elem)->kind == CM_U8; }
 
 static wg_trap *oom(void) { return wg_trap_new(WG_TRAP_RESOURCE, "out of memory"); }
 
@@ -77,6 +89,7 @@ static const wg_cval_kind kind_of[] = {
 
 bool cm_cval_matches(const cm_type *t, const wg_cval *v) {
   t = cm_root(t);
+  if (v->kind == WG_CVAL_BYTES) return t && is_bytes(t);
   if (!t || t->kind > CM_MAP || !kind_of[t->kind] || v->kind != kind_of[t->kind]) return false;
   switch (t->kind) {
   case CM_RECORD: case CM_TUPLE:
@@ -279,6 +292,10 @@ static wg_trap *lift_string(cm_cx *cx, uint32_t ptr, uint32_t tagged, wg_cval *o
   out->kind = WG_CVAL_STRING;
   if (enc == 0) {
     for (size_t i = 0; i < units;) {
+      if (p[i] < 0x80) { /* ASCII runs without decoding */
+        i++;
+        continue;
+      }
       uint32_t cp;
       bool inc = false;
       uint32_t l = utf8_next(p + i, units - i, &cp, &inc);
@@ -381,8 +398,17 @@ static wg_trap *lift_list(cm_cx *cx, const cm_type *t, uint32_t ptr, uint32_t le
   out->kind = WG_CVAL_LIST;
   if (ptr % ea) return cm_trap("unaligned pointer");
   uint64_t bytes = (uint64_t)len * es;
-  if (bytes > UINT32_MAX || !mem_at(cx, ptr, (uint32_t)bytes))
-    return cm_trap(cx->fused ? "list content out-of-bounds" : "list pointer/length out of bounds of memory");
+  const uint8_t *p = bytes > UINT32_MAX ? NULL : mem_at(cx, ptr, (uint32_t)bytes);
+  if (!p) return cm_trap(cx->fused ? "list content out-of-bounds" : "list pointer/length out of bounds of memory");
+  if (is_bytes(t)) { /* list<u8>: one byte array, a view of guest memory for a host call */
+    if (cx->borrow_strings) {
+      out->kind = WG_CVAL_BYTES;
+      out->of.bytes.ptr = (uint8_t *)p;
+      out->of.bytes.len = len;
+      return NULL;
+    }
+    return wg_cval_bytes(out, p, len) ? NULL : oom();
+  }
   /* a list becomes one wg_cval per element: a guest cannot make the host
    * allocate without bound (64M elements is 1.5 GiB of wg_cvals) */
   if (len > CM_MAX_LIFTED_LIST) return cm_trap("list too long to lift (%u elements)", len);
@@ -453,6 +479,18 @@ static wg_trap *lower_list(cm_cx *cx, const cm_type *t, const wg_cval *v, uint32
   cm_field f[2];
   const cm_type *et = cm_list_elem(t, &tmp, f);
   uint32_t es = cm_abi_size(et), ea = cm_abi_align(et);
+  if (v->kind == WG_CVAL_BYTES) { /* list<u8> as one byte array: one copy */
+    if (v->of.bytes.len > UINT32_MAX / 2) return cm_trap("list length too large");
+    uint32_t p, n = (uint32_t)v->of.bytes.len;
+    wg_trap *tr = cm_realloc(cx, 1, n, &p);
+    if (tr) return tr;
+    uint8_t *d = mem_at(cx, p, n);
+    if (!d) return cm_trap("realloc return: beyond end of memory");
+    if (n) memcpy(d, v->of.bytes.ptr, n);
+    *pptr = p;
+    *plen = n;
+    return NULL;
+  }
   uint64_t bytes = (uint64_t)v->of.seq.len * es;
   if (bytes > UINT32_MAX / 2) return cm_trap("list length too large");
   uint32_t p;
@@ -688,6 +726,7 @@ static wg_trap *lower_flat(cm_cx *cx, const cm_type *t, const wg_cval *v, flat_o
 void cm_unborrow(wg_cval *v) {
   switch (v->kind) {
   case WG_CVAL_STRING: v->of.str.ptr = NULL; v->of.str.len = 0; break;
+  case WG_CVAL_BYTES: v->of.bytes.ptr = NULL; v->of.bytes.len = 0; break;
   case WG_CVAL_LIST: case WG_CVAL_RECORD: case WG_CVAL_TUPLE:
     for (size_t i = 0; i < v->of.seq.len; i++) cm_unborrow(&v->of.seq.ptr[i]);
     break;

@@ -169,6 +169,7 @@ typedef struct lower_env {
   cm_opts opts;
   bool spill_params, spill_result;
   uint32_t nflat_params;
+  const cm_type **pt; /* ft's parameter types, made once at instantiation */
 } lower_env;
 
 static wg_trap *lower_cb(void *env, wg_instance *caller, const wg_val *args, wg_val *results) {
@@ -176,11 +177,11 @@ static wg_trap *lower_cb(void *env, wg_instance *caller, const wg_val *args, wg_
   lower_env *e = env;
   cm_frame *f = e->frame;
   if (!f->may_leave) return cm_trap("cannot leave component instance");
-  const cm_type *ft = e->ft;
-  const cm_type *pbuf[16], **pt = param_types(ft, pbuf, 16);
+  const cm_type *ft = e->ft, **pt = e->pt;
   wg_cval vbuf[8], *vals = ft->n <= 8 ? vbuf : wg_cval_array(ft->n);
-  if (!pt || !vals) return wg_trap_new(WG_TRAP_RESOURCE, "out of memory");
-  memset(vals, 0, (ft->n ? ft->n : 1) * sizeof *vals);
+  if (!vals) return wg_trap_new(WG_TRAP_RESOURCE, "out of memory");
+  if (vals == vbuf)
+    for (uint32_t i = 0; i < ft->n; i++) vals[i] = (wg_cval){0};
   /* a host callee gets utf8 strings as views of the caller's memory: nothing
    * runs in the caller until the host returns (its instance cannot be
    * re-entered), so they stay valid for the call */
@@ -192,19 +193,23 @@ static wg_trap *lower_cb(void *env, wg_instance *caller, const wg_val *args, wg_
   f->rt->in_lower++;
   if (!tr) tr = cm_call(e->callee, vals, ft->n, &res, nres);
   f->rt->in_lower--;
-  cm_cx_release_lenders(&cx);
-  if (!tr && nres) {
-    uint32_t retptr = e->spill_result ? (uint32_t)args[e->nflat_params].of.i32 : 0, n = 0;
-    tr = cm_lower_values(&cx, (const cm_type *const *)&ft->elem, 1, &res, CM_MAX_FLAT_RESULTS,
-                         e->spill_result ? &retptr : NULL, results, &n);
+  if (cx.nlenders) cm_cx_release_lenders(&cx);
+  if (nres) {
+    if (!tr) {
+      uint32_t retptr = e->spill_result ? (uint32_t)args[e->nflat_params].of.i32 : 0, n = 0;
+      tr = cm_lower_values(&cx, (const cm_type *const *)&ft->elem, 1, &res, CM_MAX_FLAT_RESULTS,
+                           e->spill_result ? &retptr : NULL, results, &n);
+    }
+    wg_cval_free(&res);
   }
-  wg_cval_free(&res);
   for (uint32_t i = 0; i < ft->n; i++) {
+    wg_cval_kind k = vals[i].kind;
+    /* scalars own nothing; borrowed strings and bytes are views */
+    if (k < WG_CVAL_STRING || (cx.borrow_strings && (k == WG_CVAL_STRING || k == WG_CVAL_BYTES))) continue;
     if (cx.borrow_strings) cm_unborrow(&vals[i]);
     wg_cval_free(&vals[i]);
   }
   if (vals != vbuf) free(vals);
-  if (pt != pbuf) free((void *)pt);
   return tr;
 }
 
@@ -516,6 +521,8 @@ static bool def(inst_ctx *x, cm_frame *f, const cm_def *d, const cm_def *iargs, 
     e->spill_params = np > CM_MAX_FLAT_PARAMS;
     e->nflat_params = e->spill_params ? 1 : np;
     e->spill_result = nflat(e->ft->elem) > CM_MAX_FLAT_RESULTS;
+    if (!(e->pt = cm_rt_alloc(rt, (e->ft->n ? e->ft->n : 1) * sizeof *e->pt))) return OOM(x);
+    for (uint32_t i = 0; i < e->ft->n; i++) e->pt[i] = e->ft->fields[i].type;
     if (!(v = host_func(rt, d->type, lower_cb, e))) return OOM(x);
     break;
   }
