@@ -170,6 +170,7 @@ typedef struct lower_env {
   bool spill_params, spill_result;
   uint32_t nflat_params;
   const cm_type **pt; /* ft's parameter types, made once at instantiation */
+  bool simple;        /* a host callee with parameters cm_lift_host_args lifts */
 } lower_env;
 
 static wg_trap *lower_cb(void *env, wg_instance *caller, const wg_val *args, wg_val *results) {
@@ -189,7 +190,9 @@ static wg_trap *lower_cb(void *env, wg_instance *caller, const wg_val *args, wg_
               .borrow_strings = e->callee->kind == RF_HOST && e->opts.encoding == 0};
   wg_cval res = {0};
   size_t nres = ft->elem ? 1 : 0;
-  wg_trap *tr = cm_lift_values(&cx, pt, ft->n, args, e->nflat_params, e->spill_params ? CM_SPILLED : CM_NOT_SPILLED, vals);
+  wg_trap *tr = e->simple ? cm_lift_host_args(&cx, pt, ft->n, args, vals)
+                          : cm_lift_values(&cx, pt, ft->n, args, e->nflat_params,
+                                           e->spill_params ? CM_SPILLED : CM_NOT_SPILLED, vals);
   f->rt->in_lower++;
   if (!tr) tr = cm_call(e->callee, vals, ft->n, &res, nres);
   f->rt->in_lower--;
@@ -523,6 +526,8 @@ static bool def(inst_ctx *x, cm_frame *f, const cm_def *d, const cm_def *iargs, 
     e->spill_result = nflat(e->ft->elem) > CM_MAX_FLAT_RESULTS;
     if (!(e->pt = cm_rt_alloc(rt, (e->ft->n ? e->ft->n : 1) * sizeof *e->pt))) return OOM(x);
     for (uint32_t i = 0; i < e->ft->n; i++) e->pt[i] = e->ft->fields[i].type;
+    e->simple = e->callee->kind == RF_HOST && e->opts.encoding == 0 && !e->spill_params &&
+                cm_host_args_simple(e->pt, e->ft->n);
     if (!(v = host_func(rt, d->type, lower_cb, e))) return OOM(x);
     break;
   }

@@ -122,3 +122,48 @@
   (core instance $m (instantiate $M))
   (func (export "huge") (result (list u8)) (canon lift (core func $m "huge") (memory (core memory $m "mem")))))
 (invoke "huge")
+
+;; guest -> host: strings and list<u8> reach the host as views of the
+;; guest's memory (cm_driver defines wasmgate:test/host), with the same
+;; checks as every lift: UTF-8, bounds, char values
+(component
+  (import "wasmgate:test/host" (instance $h
+    (export "str-len" (func (param "s" string) (param "extra" u32) (result u32)))
+    (export "bytes-sum" (func (param "b" (list u8)) (result u32)))
+    (export "char-id" (func (param "c" char) (result char)))))
+  (core module $Mem
+    (memory (export "mem") 1)
+    (data (i32.const 16) "h\c3\a9llo wasm, a longer string\ff\01\02\03"))
+  (core instance $mem (instantiate $Mem))
+  (core func $str-len (canon lower (func $h "str-len") (memory (core memory $mem "mem"))))
+  (core func $bytes-sum (canon lower (func $h "bytes-sum") (memory (core memory $mem "mem"))))
+  (core func $char-id (canon lower (func $h "char-id")))
+  (core module $M
+    (import "" "str-len" (func $str-len (param i32 i32 i32) (result i32)))
+    (import "" "bytes-sum" (func $bytes-sum (param i32 i32) (result i32)))
+    (import "" "char-id" (func $char-id (param i32) (result i32)))
+    ;; "héllo wasm, a longer string": 28 bytes, plus 100
+    (func (export "len") (result i32) (call $str-len (i32.const 16) (i32.const 28) (i32.const 100)))
+    ;; the 0xff byte is not UTF-8
+    (func (export "bad") (result i32) (call $str-len (i32.const 16) (i32.const 29) (i32.const 0)))
+    ;; a string past the end of memory
+    (func (export "oob") (result i32) (call $str-len (i32.const 65530) (i32.const 7) (i32.const 0)))
+    ;; 0xff + 1 + 2 + 3
+    (func (export "sum") (result i32) (call $bytes-sum (i32.const 44) (i32.const 4)))
+    (func (export "sum-oob") (result i32) (call $bytes-sum (i32.const 65535) (i32.const 2)))
+    (func (export "char") (param i32) (result i32) (call $char-id (local.get 0))))
+  (core instance $m (instantiate $M (with "" (instance
+    (export "str-len" (func $str-len)) (export "bytes-sum" (func $bytes-sum)) (export "char-id" (func $char-id))))))
+  (func (export "len") (result u32) (canon lift (core func $m "len")))
+  (func (export "bad") (result u32) (canon lift (core func $m "bad")))
+  (func (export "oob") (result u32) (canon lift (core func $m "oob")))
+  (func (export "sum") (result u32) (canon lift (core func $m "sum")))
+  (func (export "sum-oob") (result u32) (canon lift (core func $m "sum-oob")))
+  (func (export "char") (param "c" u32) (result u32) (canon lift (core func $m "char"))))
+(assert_return (invoke "len") (u32.const 128))
+(assert_trap (invoke "bad") "invalid utf-8")
+(assert_trap (invoke "oob") "string pointer/length out of bounds of memory")
+(assert_return (invoke "sum") (u32.const 261))
+(assert_trap (invoke "sum-oob") "list pointer/length out of bounds of memory")
+(assert_return (invoke "char" (u32.const 0x41)) (u32.const 0x41))
+(assert_trap (invoke "char" (u32.const 0xd800)) "invalid `char` bit pattern")
