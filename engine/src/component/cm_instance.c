@@ -99,17 +99,38 @@ static const cm_type **param_types(const cm_type *ft, const cm_type **buf, uint3
   return v;
 }
 
+/* Whether `o` is `c` or one of its owners (CanonicalABI.md self_and_ancestors). */
+static bool among(const cm_frame *o, const cm_frame *c) {
+  for (; c; c = c->owner)
+    if (c == o) return true;
+  return false;
+}
+
+/* CanonicalABI.md may_enter_from / enter_from / leave_to: a call from
+ * `caller` (NULL: the host) enters `f` and its owners, less those the
+ * caller is already inside (a parent wrapping a child is re-entered by the
+ * child's import calls without trapping). */
+static bool may_enter_from(const cm_frame *f, const cm_frame *caller) {
+  for (const cm_frame *o = f; o; o = o->owner)
+    if (!among(o, caller) && !o->may_enter) return false;
+  return true;
+}
+static void set_entered(cm_frame *f, const cm_frame *caller, bool entered) {
+  for (cm_frame *o = f; o; o = o->owner)
+    if (!among(o, caller)) o->may_enter = !entered;
+}
+
 static wg_trap *call_lifted(cm_rfunc *fn, const wg_cval *args, size_t nargs, wg_cval *results, size_t nresults) {
   const cm_type *ft = fn->type;
-  cm_frame *f = fn->frame;
-  if (!f->may_enter) return cm_trap("cannot enter component instance");
+  cm_frame *f = fn->frame, *caller = fn->rt->caller;
+  if (!may_enter_from(f, caller)) return cm_trap("cannot enter component instance");
   const cm_type *pbuf[16], **pt = param_types(ft, pbuf, 16);
   if (!pt) return wg_trap_new(WG_TRAP_RESOURCE, "out of memory");
   uint32_t borrows = 0;
   cm_cx cx = {.inst = f, .o = &fn->opts, .store = fn->rt->store, .borrow_scope = &borrows, .fused = fn->rt->in_lower > 0};
   wg_val flat[CM_MAX_FLAT_PARAMS + 1], out[2];
   uint32_t nf = 0;
-  f->may_enter = false;
+  set_entered(f, caller, true);
   wg_trap *tr = cm_lower_values(&cx, pt, ft->n, args, CM_MAX_FLAT_PARAMS, NULL, flat, &nf);
   wg_functype_desc ct = wg_func_type(fn->core);
   size_t nout = ct.nresults < 2 ? ct.nresults : 2;
@@ -125,7 +146,7 @@ static wg_trap *call_lifted(cm_rfunc *fn, const wg_cval *args, size_t nargs, wg_
     tr = wg_func_call(cx.store, fn->opts.post_return, out, nout, NULL, 0);
     f->may_leave = true;
   }
-  f->may_enter = true;
+  set_entered(f, caller, false);
   if (borrows) /* the call trapped with borrows still held: they must not point at this frame */
     for (uint32_t i = 1; i < f->nhandles; i++)
       if (f->handles[i].borrow_scope == &borrows) f->handles[i].borrow_scope = NULL;
@@ -156,7 +177,11 @@ wg_trap *cm_call(cm_rfunc *fn, const wg_cval *args, size_t nargs, wg_cval *resul
 
 wg_trap *wg_component_func_call(wg_component_func *f, const wg_cval *args, size_t nargs, wg_cval *results,
                                 size_t nresults) {
-  return cm_call(f, args, nargs, results, nresults);
+  cm_frame *prev = f->rt->caller; /* a call from the host, even from inside a host function */
+  f->rt->caller = NULL;
+  wg_trap *tr = cm_call(f, args, nargs, results, nresults);
+  f->rt->caller = prev;
+  return tr;
 }
 size_t wg_component_func_param_count(const wg_component_func *f) { return f->type->n; }
 size_t wg_component_func_result_count(const wg_component_func *f) { return f->type->elem ? 1 : 0; }
@@ -194,7 +219,10 @@ static wg_trap *lower_cb(void *env, wg_instance *caller, const wg_val *args, wg_
                           : cm_lift_values(&cx, pt, ft->n, args, e->nflat_params,
                                            e->spill_params ? CM_SPILLED : CM_NOT_SPILLED, vals);
   f->rt->in_lower++;
+  cm_frame *prev = f->rt->caller;
+  f->rt->caller = f;
   if (!tr) tr = cm_call(e->callee, vals, ft->n, &res, nres);
+  f->rt->caller = prev;
   f->rt->in_lower--;
   if (cx.nlenders) cm_cx_release_lenders(&cx);
   if (nres) {
@@ -443,6 +471,7 @@ static bool def(inst_ctx *x, cm_frame *f, const cm_def *d, const cm_def *iargs, 
     cm_frame *child = new_frame(x, c->parent);
     cm_rinst *ex = NULL;
     if (!child) return false;
+    child->owner = f;
     /* arguments: the instantiate's (name, sort, idx) in this frame */
     cm_def *a = calloc(d->nargs ? d->nargs : 1, sizeof *a);
     if (!a) return OOM(x);

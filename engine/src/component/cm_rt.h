@@ -92,7 +92,8 @@ typedef struct cm_handle {
 /* A component instance (CanonicalABI.md ComponentInstance). */
 struct cm_frame {
   cm_rt *rt;
-  cm_frame *parent;
+  cm_frame *parent; /* where its component was defined (outer aliases) */
+  cm_frame *owner;  /* the instance that instantiated it (CanonicalABI.md `parent`); NULL: the host */
   void **space[CS_COUNT];
   uint32_t n[CS_COUNT], cap[CS_COUNT];
   bool may_leave, may_enter;
@@ -112,6 +113,7 @@ struct cm_rt {
   cm_frame *top;
   cm_rinst *exports;
   uint32_t in_lower; /* > 0 inside a canon lower trampoline (fused adapter wording) */
+  cm_frame *caller;  /* the instance calling through a canon lower now; NULL: the host */
 };
 struct wg_component_instance {
   cm_rt rt;
