@@ -340,7 +340,9 @@ static bool instance(cm_ctx *x, wg_reader *r, cm_scope *s) {
     cm_extern *v = read_vec(x, r, &n, sizeof *v);
     if (!v) return false;
     cm_names names = {0};
-    bool ok = true;
+    cm_type **named = calloc(n ? n : 1, sizeof *named);
+    cm_extern *seen = malloc((n ? n : 1) * sizeof *seen);
+    bool ok = named && seen ? true : cm_oom(x);
     d.kind = D_EXPORTS;
     d.nargs = n;
     if (s->kind == SCOPE_COMPONENT && !(d.args = cm_alloc(x, (n ? n : 1) * sizeof *d.args))) ok = false;
@@ -349,12 +351,23 @@ static bool instance(cm_ctx *x, wg_reader *r, cm_scope *s) {
       uint32_t eidx = 0;
       ok = cm_read_extern_name(x, r, &v[i]) &&
            cm_check_extern_name(x, v[i].name, v[i].name_len, eoff, false) &&
-           read_sortidx(x, r, s, &v[i].sort, &v[i].type, &eidx) && cm_names_add(x, &names, v[i].name, eoff, false) &&
-           cm_check_annotated(x, &v[i], v, i, eoff);
+           read_sortidx(x, r, s, &v[i].sort, &v[i].type, &eidx) && cm_names_add(x, &names, v[i].name, eoff, false);
+      /* a type exported by a bag of exports is a new name (as a component's
+       * exported types are): a function made before the bag cannot refer
+       * to it, so annotated names resolve against the new names only */
+      if (ok && v[i].sort == CS_TYPE && v[i].type->kind > CM_ERROR_CONTEXT && !(named[i] = cm_rename(x, v[i].type, v[i].name)))
+        ok = false;
+      ok = ok && cm_check_annotated(x, &v[i], seen, i, eoff);
+      if (ok) {
+        seen[i] = v[i];
+        if (named[i]) seen[i].type = named[i];
+      }
       if (ok && d.args) d.args[i] = (cm_arg){.name = v[i].name, .sort = v[i].sort, .idx = eidx};
     }
     free(names.v);
     free(names.canon);
+    free(named);
+    free(seen);
     ok = ok && finish_instance(x, inst, v, n, off);
     free(v);
     if (!ok) return false;

@@ -132,3 +132,26 @@
   (type (instance
     (type $pt (record (field "x" u32) (field "y" u32)))
     (export "origin" (func (result $pt))))))
+
+;; A type a bag of exports exports is a new name, as a component's exported
+;; types are: a `[constructor]` made before the bag returns the original
+;; resource, which has no name in the bag; plain functions may still go
+;; along with the resource.
+(assert_invalid
+  (component
+    (type $res (resource (rep i32)))
+    (core module $m (func (export "mk") (result i32) unreachable))
+    (core instance $i (instantiate $m))
+    (func $mk (result (own $res)) (canon lift (core func $i "mk")))
+    (instance
+      (export "res" (type $res))
+      (export "[constructor]res" (func $mk))))
+  "resource used in function does not have a name in this context")
+(component
+  (type $res (resource (rep i32)))
+  (core module $m (func (export "mk") (result i32) unreachable))
+  (core instance $i (instantiate $m))
+  (func $mk (result (own $res)) (canon lift (core func $i "mk")))
+  (instance
+    (export "res" (type $res))
+    (export "make" (func $mk))))
