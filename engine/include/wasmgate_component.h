@@ -115,6 +115,7 @@ typedef enum wg_cval_kind {
   WG_CVAL_S64, WG_CVAL_U64, WG_CVAL_F32, WG_CVAL_F64, WG_CVAL_CHAR, WG_CVAL_STRING,
   WG_CVAL_LIST, WG_CVAL_RECORD, WG_CVAL_TUPLE, WG_CVAL_VARIANT, WG_CVAL_ENUM, WG_CVAL_OPTION,
   WG_CVAL_RESULT, WG_CVAL_FLAGS, WG_CVAL_OWN, WG_CVAL_BORROW,
+  WG_CVAL_BYTES, /* a list<u8> as one byte array (see below) */
 } wg_cval_kind;
 
 /* A component value (the shape of wasmtime_component_val_t). Which member
@@ -127,11 +128,14 @@ typedef enum wg_cval_kind {
  *     1 some; result: 0 ok, 1 error), `val` its payload or NULL when the case
  *     has none (always NULL for enums);
  *   FLAGS flags: bit i set when flag i is (at most 32 flags);
- *   OWN, BORROW handle: the resource's representation `rep` and its type.
+ *   OWN, BORROW handle: the resource's representation `rep` and its type;
+ *   BYTES bytes: a `list<u8>`, `len` bytes. The engine lifts every list<u8>
+ *     this way (never as a LIST of U8 values); a host may return a list<u8>
+ *     as BYTES or as a LIST of U8 values.
  * Ownership: a wg_cval owns what its pointers point at (malloc'd);
  * wg_cval_free releases it. Values the engine gives a host function (args)
  * are owned by the engine and valid for the duration of the call only
- * (utf8 strings may point straight into the caller's linear memory: copy
+ * (utf8 strings and BYTES may point straight into the caller's linear memory: copy
  * what you keep, never free or write them); results a host
  * function fills in and results wg_component_func_call returns are owned
  * by their receiver (the engine frees a host's results after lowering). */
@@ -151,6 +155,7 @@ struct wg_cval {
     struct { uint32_t disc; wg_cval *val; } var;
     uint32_t flags;
     struct { uint32_t rep; const void *type; } handle;
+    struct { uint8_t *ptr; size_t len; } bytes;
   } of;
 };
 
@@ -159,6 +164,9 @@ struct wg_cval {
 WG_API void wg_cval_free(wg_cval *v);
 /* Helpers that fill `v` (a string copies `len` bytes; false on OOM). */
 WG_API bool wg_cval_string(wg_cval *v, const char *s, size_t len);
+/* Fills `v` with a BYTES value holding a copy of `len` bytes at `b` (a
+ * list<u8>); false on OOM. */
+WG_API bool wg_cval_bytes(wg_cval *v, const uint8_t *b, size_t len);
 /* An array of `n` zeroed values (calloc), for seq/var payloads; NULL on OOM. */
 WG_API wg_cval *wg_cval_array(size_t n);
 

@@ -135,8 +135,66 @@ static bool read_blocktype(wg_reader *r, wg_instr *in) {
   return true;
 }
 
+/* The shapes the fast path of wg_instr_read decodes for one-byte opcodes
+ * (0: the general path): no immediate, one index, an i32 constant, a memarg.
+ * Only their one-byte LEB encodings are taken; anything longer goes the
+ * general way, which reports every malformed form. */
+enum { FAST_SLOW, FAST_NONE, FAST_IDX, FAST_I32, FAST_MEMARG };
+#define FAST_IMM_NONE FAST_NONE
+#define FAST_IMM_LABEL FAST_IDX
+#define FAST_IMM_FUNC FAST_IDX
+#define FAST_IMM_LOCAL FAST_IDX
+#define FAST_IMM_GLOBAL FAST_IDX
+#define FAST_IMM_I32 FAST_I32
+#define FAST_IMM_MEMARG FAST_MEMARG
+#define FAST_IMM_BLOCKTYPE FAST_SLOW
+#define FAST_IMM_BR_TABLE FAST_SLOW
+#define FAST_IMM_CALL_INDIRECT FAST_SLOW
+#define FAST_IMM_TABLE FAST_SLOW
+#define FAST_IMM_MEM0 FAST_SLOW
+#define FAST_IMM_I64 FAST_SLOW
+#define FAST_IMM_F32 FAST_SLOW
+#define FAST_IMM_F64 FAST_SLOW
+#define FAST_IMM_SELECT_T FAST_SLOW
+#define FAST_IMM_REFTYPE FAST_SLOW
+static const uint8_t single_fast[256] = {
+#define OP(code, id, name, imm, sig, a) [code] = FAST_IMM_##imm,
+#include "opcodes.def"
+};
+
 bool wg_instr_read(wg_reader *r, wg_instr *in) {
-  in->offset = rd_offset(r);
+  const uint8_t *p = r->p;
+  in->offset = (size_t)(p - r->base);
+  if (p < r->end) {
+    uint8_t b0 = p[0];
+    switch (single_fast[b0]) {
+      case FAST_NONE:
+        in->op = (wg_op)single_map[b0];
+        r->p = p + 1;
+        return true;
+      case FAST_IDX:
+        if (r->end - p < 2 || (p[1] & 0x80)) break;
+        in->op = (wg_op)single_map[b0];
+        in->a = p[1];
+        r->p = p + 2;
+        return true;
+      case FAST_I32:
+        if (r->end - p < 2 || (p[1] & 0x80)) break;
+        in->op = (wg_op)single_map[b0];
+        in->bits = (uint32_t)(int32_t)((int8_t)(p[1] << 1) >> 1); /* 7-bit two's complement */
+        r->p = p + 2;
+        return true;
+      case FAST_MEMARG:
+        if (r->end - p < 3 || p[1] >= 32 || (p[2] & 0x80)) break;
+        in->op = (wg_op)single_map[b0];
+        in->a = p[1];
+        in->offset_imm = p[2];
+        r->p = p + 3;
+        return true;
+      default:
+        break;
+    }
+  }
   uint8_t b;
   if (!rd_u8(r, &b)) return false;
   uint16_t op;

@@ -2,11 +2,21 @@
  * utf8.c: UTF-8 validation of names (spec 5.2.4, Unicode's well-formed
  * byte sequences table: no overlong forms, no surrogates, at most U+10FFFF).
  */
+#include <string.h>
+
 #include "reader.h"
 
 bool wg_utf8_valid(const uint8_t *s, size_t n) {
   size_t i = 0;
   while (i < n) {
+    /* ASCII, the common case of names, eight bytes at a time */
+    while (n - i >= 8) {
+      uint64_t w;
+      memcpy(&w, s + i, 8);
+      if (w & 0x8080808080808080ull) break;
+      i += 8;
+    }
+    if (i >= n) break;
     uint8_t c = s[i];
     if (c < 0x80) {
       i++;

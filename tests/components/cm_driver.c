@@ -229,7 +229,20 @@ static bool to_val(const cm_type *t, const sx *s, wg_cval *v) {
   }
 }
 
+/* A list<u8> comes back from the engine as BYTES; the script's values are
+ * LISTs of U8: the same value when the bytes agree. */
+static bool same_bytes(const wg_cval *bytes, const wg_cval *v) {
+  if (v->kind == WG_CVAL_BYTES)
+    return v->of.bytes.len == bytes->of.bytes.len && !memcmp(v->of.bytes.ptr, bytes->of.bytes.ptr, v->of.bytes.len);
+  if (v->kind != WG_CVAL_LIST || v->of.seq.len != bytes->of.bytes.len) return false;
+  for (size_t i = 0; i < v->of.seq.len; i++)
+    if (v->of.seq.ptr[i].kind != WG_CVAL_U8 || v->of.seq.ptr[i].of.u != bytes->of.bytes.ptr[i]) return false;
+  return true;
+}
+
 static bool same(const wg_cval *a, const wg_cval *b) {
+  if (a->kind == WG_CVAL_BYTES) return same_bytes(a, b);
+  if (b->kind == WG_CVAL_BYTES) return same_bytes(b, a);
   if (a->kind != b->kind) return false;
   switch (a->kind) {
   case WG_CVAL_BOOL: return a->of.b == b->of.b;
@@ -251,6 +264,35 @@ static bool same(const wg_cval *a, const wg_cval *b) {
     return !a->of.var.val || same(a->of.var.val, b->of.var.val);
   default: return a->of.handle.rep == b->of.handle.rep;
   }
+}
+
+/* ------------------------------------------------------------ host functions */
+
+/* wasmgate:test/host str-len: func(s: string, extra: u32) -> u32: the
+ * string's length in bytes plus `extra` (a string and a scalar together) */
+static wg_trap *host_str_len(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)env, (void)nr;
+  if (na != 2 || a[0].kind != WG_CVAL_STRING || a[1].kind != WG_CVAL_U32) return wg_trap_new(WG_TRAP_HOST, "str-len: bad arguments");
+  *r = (wg_cval){.kind = WG_CVAL_U32, .of.u = a[0].of.str.len + a[1].of.u};
+  return NULL;
+}
+
+/* bytes-sum: func(b: list<u8>) -> u32: the sum of the bytes (a list<u8>
+ * arrives as one BYTES value) */
+static wg_trap *host_bytes_sum(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)env, (void)nr;
+  if (na != 1 || a[0].kind != WG_CVAL_BYTES) return wg_trap_new(WG_TRAP_HOST, "bytes-sum: not BYTES");
+  uint64_t sum = 0;
+  for (size_t i = 0; i < a[0].of.bytes.len; i++) sum += a[0].of.bytes.ptr[i];
+  *r = (wg_cval){.kind = WG_CVAL_U32, .of.u = (uint32_t)sum};
+  return NULL;
+}
+
+/* char-id: func(c: char) -> char */
+static wg_trap *host_char_id(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)env, (void)na, (void)nr;
+  *r = a[0];
+  return NULL;
 }
 
 /* ------------------------------------------------------------ commands */
@@ -327,6 +369,10 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
+  /* a host interface for the scripts' guest -> host calls */
+  wg_component_linker_define_func(l, "wasmgate:test/host", "str-len", host_str_len, NULL, NULL, NULL);
+  wg_component_linker_define_func(l, "wasmgate:test/host", "bytes-sum", host_bytes_sum, NULL, NULL, NULL);
+  wg_component_linker_define_func(l, "wasmgate:test/host", "char-id", host_char_id, NULL, NULL, NULL);
   wg_component_linker_allow_unknown_imports(l, true);
   wg_store *s = wg_store_new(NULL, NULL);
   inst = wg_component_linker_instantiate(l, s, c, &err, &trap);

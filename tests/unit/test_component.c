@@ -7,6 +7,7 @@
  * truncation of a valid component, and errors inside embedded core modules.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -416,6 +417,46 @@ TEST(index_rules) {
   CHECK(has(end(), "conflicts with previous"));
 }
 
+static wg_trap *nop_fn(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)env, (void)a, (void)na, (void)r, (void)nr;
+  return NULL;
+}
+
+/* The linker's definitions (a hash index): a second definition of the same
+ * item in the same instance is refused, the same name elsewhere, as a
+ * resource, or at the root is not; many definitions stay findable. */
+TEST(linker_duplicates) {
+  wg_component_linker *l = wg_component_linker_new();
+  wg_error *err = NULL;
+  CHECK(wg_component_linker_define_func(l, "wasi:io/streams@0.2.12", "write", nop_fn, NULL, NULL, &err));
+  CHECK(!wg_component_linker_define_func(l, "wasi:io/streams@0.2.12", "write", nop_fn, NULL, NULL, &err));
+  CHECK(err && strstr(wg_error_message(err), "`write` is already defined in `wasi:io/streams@0.2.12`"));
+  wg_error_delete(err);
+  err = NULL;
+  CHECK(wg_component_linker_define_func(l, "wasi:io/streams@0.2.3", "write", nop_fn, NULL, NULL, &err));
+  CHECK(wg_component_linker_define_func(l, NULL, "write", nop_fn, NULL, NULL, &err));
+  CHECK(!wg_component_linker_define_func(l, NULL, "write", nop_fn, NULL, NULL, &err));
+  wg_error_delete(err);
+  err = NULL;
+  const wg_component_resource_type *rt = NULL;
+  CHECK(wg_component_linker_define_resource(l, "wasi:io/streams@0.2.12", "write", NULL, NULL, &rt, &err));
+  char name[32];
+  bool ok = true;
+  for (int i = 0; i < 1000 && ok; i++) { /* grows the index several times */
+    snprintf(name, sizeof name, "f%d", i);
+    ok = wg_component_linker_define_func(l, "x:y/z", name, nop_fn, NULL, NULL, &err);
+  }
+  CHECK(ok);
+  for (int i = 0; i < 1000 && ok; i += 97) {
+    snprintf(name, sizeof name, "f%d", i);
+    ok = !wg_component_linker_define_func(l, "x:y/z", name, nop_fn, NULL, NULL, &err);
+    wg_error_delete(err);
+    err = NULL;
+  }
+  CHECK(ok);
+  wg_component_linker_delete(l);
+}
+
 int main(void) {
   RUN(valid_lift_and_api);
   RUN(binary_kind);
@@ -426,5 +467,6 @@ int main(void) {
   RUN(truncations);
   RUN(core_module_error_offset);
   RUN(index_rules);
+  RUN(linker_duplicates);
   return test_summary();
 }

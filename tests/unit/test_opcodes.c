@@ -90,10 +90,50 @@ TEST(unknown_opcodes_are_illegal) {
   }
 }
 
+/* Reads one instruction from `b` (n bytes); the diagnostic goes to `d`. */
+static bool read1(const uint8_t *b, size_t n, wg_diag *d, wg_instr *in, size_t *used) {
+  wg_reader r = {b, b + n, b, d, WG_MSG_EOF};
+  bool ok = wg_instr_read(&r, in);
+  *used = (size_t)(r.p - b);
+  return ok;
+}
+
+/* The one-byte-immediate fast path and the general path agree: values,
+ * lengths, and errors for what the fast path hands on. */
+TEST(fast_path_shapes) {
+  wg_diag d = {0};
+  wg_instr in;
+  size_t used;
+  /* i32.const: one-byte signed LEB at both ends of its range */
+  CHECK(read1((const uint8_t[]){0x41, 0x7F}, 2, &d, &in, &used) && in.op == WG_OP_I32_CONST && in.bits == 0xFFFFFFFFu && used == 2);
+  CHECK(read1((const uint8_t[]){0x41, 0x40}, 2, &d, &in, &used) && in.bits == 0xFFFFFFC0u);
+  CHECK(read1((const uint8_t[]){0x41, 0x3F}, 2, &d, &in, &used) && in.bits == 63);
+  CHECK(read1((const uint8_t[]){0x41, 0x80, 0x01}, 3, &d, &in, &used) && in.bits == 128 && used == 3);
+  /* local.get with one- and two-byte indices */
+  CHECK(read1((const uint8_t[]){0x20, 0x05}, 2, &d, &in, &used) && in.op == WG_OP_LOCAL_GET && in.a == 5 && used == 2);
+  CHECK(read1((const uint8_t[]){0x20, 0x81, 0x01}, 3, &d, &in, &used) && in.a == 129 && used == 3);
+  /* i32.load memarg: align 2 offset 7; then a multi-byte offset */
+  CHECK(read1((const uint8_t[]){0x28, 0x02, 0x07}, 3, &d, &in, &used) && in.op == WG_OP_I32_LOAD && in.a == 2 &&
+        in.offset_imm == 7 && used == 3);
+  CHECK(read1((const uint8_t[]){0x28, 0x02, 0x80, 0x02}, 4, &d, &in, &used) && in.offset_imm == 256 && used == 4);
+  /* what the fast path declines still fails the general way */
+  CHECK(!read1((const uint8_t[]){0x28, 0x40, 0x00}, 3, &d, &in, &used));
+  CHECK_STR(d.msg, "malformed memop flags");
+  d = (wg_diag){0};
+  CHECK(!read1((const uint8_t[]){0x20}, 1, &d, &in, &used));
+  CHECK(d.msg[0] != 0);
+  d = (wg_diag){0};
+  CHECK(!read1((const uint8_t[]){0x41, 0x80}, 2, &d, &in, &used));
+  CHECK(d.msg[0] != 0);
+  /* nop: no immediate, one byte */
+  CHECK(read1((const uint8_t[]){0x01, 0x01}, 2, &d, &in, &used) && in.op == WG_OP_NOP && used == 1);
+}
+
 int main(void) {
   RUN(roundtrip);
   RUN(unique_names_and_codes);
   RUN(coverage);
   RUN(unknown_opcodes_are_illegal);
+  RUN(fast_path_shapes);
   return test_summary();
 }

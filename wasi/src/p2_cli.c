@@ -197,22 +197,26 @@ static wg_trap *check_write(void *env, const wg_cval *a, size_t na, wg_cval *r, 
 static wg_trap *write_(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
   p2 *p = P2(env);
-  size_t n = a[1].of.seq.len, done = 0;
-  uint8_t *buf = malloc(n ? n : 1);
-  if (!buf) return oom();
-  for (size_t i = 0; i < n; i++) buf[i] = (uint8_t)a[1].of.seq.ptr[i].of.u;
+  /* the engine gives a list<u8> as BYTES (a view of the guest's memory) */
+  size_t n = a[1].kind == WG_CVAL_BYTES ? a[1].of.bytes.len : a[1].of.seq.len, done = 0;
+  uint8_t *buf = NULL;
+  if (a[1].kind != WG_CVAL_BYTES) {
+    if (!(buf = malloc(n ? n : 1))) return oom();
+    for (size_t i = 0; i < n; i++) buf[i] = (uint8_t)a[1].of.seq.ptr[i].of.u;
+  }
+  const uint8_t *data = buf ? buf : a[1].of.bytes.ptr;
   bool closed = false;
   uint32_t fd;
   int64_t off;
   p2_stream *s = p2_stream_ops_at(p, a[0].of.handle.rep);
   if (s) {
-    closed = !s->ops->write || s->ops->write(s->user, buf, n) < 0;
+    closed = !s->ops->write || s->ops->write(s->user, data, n) < 0;
     free(buf);
     return stream_result(r, NULL, closed);
   }
   if (!p2_stream_get(p, a[0].of.handle.rep, &fd, &off)) closed = true;
   while (!closed && done < n) {
-    struct iovec iov = {buf + done, n - done};
+    struct iovec iov = {(void *)(data + done), n - done};
     size_t w = 0;
     if (wasi_fd_write(p->w, fd, &iov, 1, off < 0 ? -1 : off + (int64_t)done, &w) || !w) {
       closed = true;
@@ -254,15 +258,12 @@ static wg_trap *read_(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t
     free(buf);
     return stream_result(r, NULL, true);
   }
-  wg_cval *list = box((wg_cval){.kind = WG_CVAL_LIST});
-  if (!list || !(list->of.seq.ptr = wg_cval_array(got))) {
+  /* the bytes as one BYTES value: the buffer becomes the value's */
+  wg_cval *list = box((wg_cval){.kind = WG_CVAL_BYTES, .of.bytes = {buf, got}});
+  if (!list) {
     free(buf);
-    free(list);
     return oom();
   }
-  list->of.seq.len = got;
-  for (size_t i = 0; i < got; i++) list->of.seq.ptr[i] = (wg_cval){.kind = WG_CVAL_U8, .of.u = buf[i]};
-  free(buf);
   return stream_result(r, list, false);
 }
 
@@ -317,14 +318,7 @@ static wg_trap *random_bytes(void *env, const wg_cval *a, size_t na, wg_cval *r,
   uint8_t *buf = malloc(n ? n : 1);
   if (!buf) return oom();
   wasi_random(P2(env)->w, buf, n);
-  r->kind = WG_CVAL_LIST;
-  if (!(r->of.seq.ptr = wg_cval_array(n))) {
-    free(buf);
-    return oom();
-  }
-  r->of.seq.len = n;
-  for (size_t i = 0; i < n; i++) r->of.seq.ptr[i] = (wg_cval){.kind = WG_CVAL_U8, .of.u = buf[i]};
-  free(buf);
+  *r = (wg_cval){.kind = WG_CVAL_BYTES, .of.bytes = {buf, n}}; /* buf becomes the value's */
   return NULL;
 }
 static wg_trap *random_u64(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {

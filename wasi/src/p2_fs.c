@@ -303,25 +303,24 @@ static wg_trap *read_at(void *env, const wg_cval *a, size_t na, wg_cval *r, size
   int e = want ? wasi_fd_read(P2(env)->w, a[0].of.handle.rep, &iov, 1, (int64_t)a[2].of.u, &got) : 0;
   if (e) return free(buf), result(r, e, NULL);
   wg_cval *t = box((wg_cval){.kind = WG_CVAL_TUPLE});
-  if (!t || !(t->of.seq.ptr = wg_cval_array(2)) || !(t->of.seq.ptr[0].of.seq.ptr = wg_cval_array(got)))
-    return free(buf), oom();
+  if (!t || !(t->of.seq.ptr = wg_cval_array(2))) return free(t), free(buf), oom();
   t->of.seq.len = 2;
-  t->of.seq.ptr[0].kind = WG_CVAL_LIST;
-  t->of.seq.ptr[0].of.seq.len = got;
-  for (size_t i = 0; i < got; i++) t->of.seq.ptr[0].of.seq.ptr[i] = (wg_cval){.kind = WG_CVAL_U8, .of.u = buf[i]};
+  t->of.seq.ptr[0] = (wg_cval){.kind = WG_CVAL_BYTES, .of.bytes = {buf, got}}; /* buf becomes the value's */
   t->of.seq.ptr[1] = (wg_cval){.kind = WG_CVAL_BOOL, .of.b = want && !got};
-  free(buf);
   return result(r, 0, t);
 }
 
 /* write(self, buffer, offset) -> result<filesize, error-code> */
 static wg_trap *write_at(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
-  size_t n = a[1].of.seq.len, done = 0;
-  uint8_t *buf = malloc(n ? n : 1);
-  if (!buf) return oom();
-  for (size_t i = 0; i < n; i++) buf[i] = (uint8_t)a[1].of.seq.ptr[i].of.u;
-  struct iovec iov = {buf, n};
+  /* the engine gives a list<u8> as BYTES (a view of the guest's memory) */
+  size_t n = a[1].kind == WG_CVAL_BYTES ? a[1].of.bytes.len : a[1].of.seq.len, done = 0;
+  uint8_t *buf = NULL;
+  if (a[1].kind != WG_CVAL_BYTES) {
+    if (!(buf = malloc(n ? n : 1))) return oom();
+    for (size_t i = 0; i < n; i++) buf[i] = (uint8_t)a[1].of.seq.ptr[i].of.u;
+  }
+  struct iovec iov = {buf ? buf : a[1].of.bytes.ptr, n};
   int e = wasi_fd_write(P2(env)->w, a[0].of.handle.rep, &iov, 1, (int64_t)a[2].of.u, &done);
   free(buf);
   return result(r, e, e ? NULL : box((wg_cval){.kind = WG_CVAL_U64, .of.u = done}));

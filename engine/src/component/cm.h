@@ -84,6 +84,22 @@ struct cm_type {
   uint8_t rep;
   uint32_t dtor;
   bool local;
+  /* resource identity (Explainer.md "Type Checking": generativity): the
+   * serial of the scope whose declaration or instantiation made this
+   * resource, and whether that was an import (imported resources are
+   * abstract parameters, not definitions) */
+  uint32_t born;
+  bool imported;
+  /* component and instance types: the resources they define (exported and
+   * made by their own declarations or instantiations, not imported); each
+   * instantiation of a component, and each import or instance-typed export
+   * declaration of an instance type, replaces them by fresh ones */
+  cm_type **defs;
+  uint32_t ndefs;
+  uint32_t mark; /* walk generation (cm_collect_defs) */
+  /* component and instance types: the serials of the scopes of their own
+   * declaration (resources born there are bound inside the type) */
+  uint32_t serial_lo, serial_hi;
   /* core types */
   uint32_t ncparams, ncresults;
   uint8_t *cparams, *cresults; /* wg_valtype codes */
@@ -173,6 +189,7 @@ typedef enum cm_scope_kind { SCOPE_COMPONENT, SCOPE_COMPONENT_TYPE, SCOPE_INSTAN
  * declaration, or a core module type. */
 typedef struct cm_scope {
   cm_scope_kind kind;
+  uint32_t serial; /* unique per scope in one decode: resources' `born` */
   struct cm_scope *parent;
   cm_space space[CS_COUNT];
   cm_names import_names, export_names;
@@ -215,6 +232,9 @@ typedef struct cm_ctx {
   wg_diag *diag;
   const uint8_t *base; /* start of the whole binary (offsets are relative to it) */
   unsigned depth;      /* nesting of components and type declarators */
+  uint32_t serial;     /* last scope serial handed out */
+  uint32_t walk;       /* last walk generation */
+  cm_type *last_bound; /* the resource of the last `(sub resource)` bound read */
 } cm_ctx;
 
 #define CM_MAX_DEPTH 100
@@ -288,6 +308,22 @@ bool cm_subtype_in(cm_match *mc, const cm_type *a, const cm_type *b);
 /* `t` with the resources bound in `mc` replaced (copied only where something
  * changes; NULL when out of memory). */
 cm_type *cm_substitute(cm_ctx *x, cm_type *t, const cm_match *mc);
+/* Records in `t->defs` the resources `t` (a component or instance type
+ * declared or defined in scope `serial`) defines: those reachable from its
+ * exports that were made in that scope and not by an import. False on OOM. */
+bool cm_collect_defs(cm_ctx *x, cm_type *t, uint32_t serial);
+/* Whether `t` refers to a resource it does not bind itself (the rule for
+ * outer aliases across a component boundary, Binary.md). */
+bool cm_refers_free_resource(cm_ctx *x, const cm_type *t);
+/* Generativity: a copy of the extern list `v` (n entries) in which the
+ * resources `defs` are replaced by fresh abstract resources born in scope
+ * `serial` (marked `imported` when the copy is an import). NULL when out
+ * of memory. */
+cm_extern *cm_freshen(cm_ctx *x, const cm_extern *v, uint32_t n, cm_type *const *defs, uint32_t ndefs, uint32_t serial,
+                      bool imported);
+/* An instance type `t` as a new instance: `t` itself when it defines no
+ * resources, else a copy with fresh ones (cm_freshen). NULL on OOM. */
+cm_type *cm_fresh_instance(cm_ctx *x, cm_type *t, uint32_t serial, bool imported);
 /* Flattens a value type into core types (CanonicalABI.md flatten_type);
  * returns the count, which may exceed `cap` (then only `cap` are written). */
 uint32_t cm_flatten(const cm_type *t, uint8_t *out, uint32_t cap);

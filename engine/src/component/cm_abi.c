@@ -30,6 +30,7 @@ void wg_cval_free(wg_cval *v) {
   if (!v) return;
   switch (v->kind) {
   case WG_CVAL_STRING: free(v->of.str.ptr); break;
+  case WG_CVAL_BYTES: free(v->of.bytes.ptr); break;
   case WG_CVAL_LIST: case WG_CVAL_RECORD: case WG_CVAL_TUPLE:
     for (size_t i = 0; i < v->of.seq.len; i++) wg_cval_free(&v->of.seq.ptr[i]);
     free(v->of.seq.ptr);
@@ -52,7 +53,18 @@ bool wg_cval_string(wg_cval *v, const char *s, size_t len) {
   return true;
 }
 
+bool wg_cval_bytes(wg_cval *v, const uint8_t *b, size_t len) {
+  v->kind = WG_CVAL_BYTES;
+  v->of.bytes.len = len;
+  if (!(v->of.bytes.ptr = malloc(len ? len : 1))) return false;
+  if (len) memcpy(v->of.bytes.ptr, b, len);
+  return true;
+}
+
 wg_cval *wg_cval_array(size_t n) { return calloc(n ? n : 1, sizeof(wg_cval)); }
+
+/* Whether list type `t` is a list<u8>: lifted as one BYTES value. */
+static bool is_bytes(const cm_type *t) { return t->kind == CM_LIST && cm_root(t->elem)->kind == CM_U8; }
 
 static wg_trap *oom(void) { return wg_trap_new(WG_TRAP_RESOURCE, "out of memory"); }
 
@@ -77,6 +89,7 @@ static const wg_cval_kind kind_of[] = {
 
 bool cm_cval_matches(const cm_type *t, const wg_cval *v) {
   t = cm_root(t);
+  if (v->kind == WG_CVAL_BYTES) return t && is_bytes(t);
   if (!t || t->kind > CM_MAP || !kind_of[t->kind] || v->kind != kind_of[t->kind]) return false;
   switch (t->kind) {
   case CM_RECORD: case CM_TUPLE:
@@ -265,6 +278,24 @@ static size_t utf8_put(char *o, uint32_t c) {
   return 4;
 }
 
+/* NULL when s[0..n) is well-formed UTF-8, else the spec's trap. ASCII is
+ * skipped eight bytes at a time, then byte by byte, without decoding. */
+static wg_trap *utf8_check(const uint8_t *s, uint32_t n) {
+  uint32_t i = 0;
+  while (i < n) {
+    uint64_t w;
+    while (n - i >= 8 && (memcpy(&w, s + i, 8), !(w & 0x8080808080808080ull))) i += 8;
+    while (i < n && s[i] < 0x80) i++;
+    if (i == n) break;
+    uint32_t cp;
+    bool inc = false;
+    uint32_t l = utf8_next(s + i, n - i, &cp, &inc);
+    if (!l) return cm_trap(inc ? "incomplete utf-8 byte sequence" : "invalid utf-8");
+    i += l;
+  }
+  return NULL;
+}
+
 #define UTF16_TAG 0x80000000u
 
 /* CanonicalABI.md load_string_from_range, into a UTF-8 wg_cval. */
@@ -278,13 +309,8 @@ static wg_trap *lift_string(cm_cx *cx, uint32_t ptr, uint32_t tagged, wg_cval *o
   if (!p) return cm_trap(cx->fused ? "string content out-of-bounds" : "string pointer/length out of bounds of memory");
   out->kind = WG_CVAL_STRING;
   if (enc == 0) {
-    for (size_t i = 0; i < units;) {
-      uint32_t cp;
-      bool inc = false;
-      uint32_t l = utf8_next(p + i, units - i, &cp, &inc);
-      if (!l) return cm_trap(inc ? "incomplete utf-8 byte sequence" : "invalid utf-8");
-      i += l;
-    }
+    wg_trap *tr = utf8_check(p, units);
+    if (tr) return tr;
     if (cx->borrow_strings) { /* a view of guest memory for a host call (cm_unborrow before freeing) */
       out->of.str.ptr = (char *)p;
       out->of.str.len = units;
@@ -381,8 +407,17 @@ static wg_trap *lift_list(cm_cx *cx, const cm_type *t, uint32_t ptr, uint32_t le
   out->kind = WG_CVAL_LIST;
   if (ptr % ea) return cm_trap("unaligned pointer");
   uint64_t bytes = (uint64_t)len * es;
-  if (bytes > UINT32_MAX || !mem_at(cx, ptr, (uint32_t)bytes))
-    return cm_trap(cx->fused ? "list content out-of-bounds" : "list pointer/length out of bounds of memory");
+  const uint8_t *p = bytes > UINT32_MAX ? NULL : mem_at(cx, ptr, (uint32_t)bytes);
+  if (!p) return cm_trap(cx->fused ? "list content out-of-bounds" : "list pointer/length out of bounds of memory");
+  if (is_bytes(t)) { /* list<u8>: one byte array, a view of guest memory for a host call */
+    if (cx->borrow_strings) {
+      out->kind = WG_CVAL_BYTES;
+      out->of.bytes.ptr = (uint8_t *)p;
+      out->of.bytes.len = len;
+      return NULL;
+    }
+    return wg_cval_bytes(out, p, len) ? NULL : oom();
+  }
   /* a list becomes one wg_cval per element: a guest cannot make the host
    * allocate without bound (64M elements is 1.5 GiB of wg_cvals) */
   if (len > CM_MAX_LIFTED_LIST) return cm_trap("list too long to lift (%u elements)", len);
@@ -453,6 +488,18 @@ static wg_trap *lower_list(cm_cx *cx, const cm_type *t, const wg_cval *v, uint32
   cm_field f[2];
   const cm_type *et = cm_list_elem(t, &tmp, f);
   uint32_t es = cm_abi_size(et), ea = cm_abi_align(et);
+  if (v->kind == WG_CVAL_BYTES) { /* list<u8> as one byte array: one copy */
+    if (v->of.bytes.len > UINT32_MAX / 2) return cm_trap("list length too large");
+    uint32_t p, n = (uint32_t)v->of.bytes.len;
+    wg_trap *tr = cm_realloc(cx, 1, n, &p);
+    if (tr) return tr;
+    uint8_t *d = mem_at(cx, p, n);
+    if (!d) return cm_trap("realloc return: beyond end of memory");
+    if (n) memcpy(d, v->of.bytes.ptr, n);
+    *pptr = p;
+    *plen = n;
+    return NULL;
+  }
   uint64_t bytes = (uint64_t)v->of.seq.len * es;
   if (bytes > UINT32_MAX / 2) return cm_trap("list length too large");
   uint32_t p;
@@ -688,6 +735,7 @@ static wg_trap *lower_flat(cm_cx *cx, const cm_type *t, const wg_cval *v, flat_o
 void cm_unborrow(wg_cval *v) {
   switch (v->kind) {
   case WG_CVAL_STRING: v->of.str.ptr = NULL; v->of.str.len = 0; break;
+  case WG_CVAL_BYTES: v->of.bytes.ptr = NULL; v->of.bytes.len = 0; break;
   case WG_CVAL_LIST: case WG_CVAL_RECORD: case WG_CVAL_TUPLE:
     for (size_t i = 0; i < v->of.seq.len; i++) cm_unborrow(&v->of.seq.ptr[i]);
     break;
@@ -740,6 +788,75 @@ wg_trap *cm_lift_values(cm_cx *cx, const cm_type *const *types, uint32_t n, cons
   flat_in in = {flat, 0, nflat};
   for (uint32_t i = 0; !tr && i < n; i++) tr = lift_flat(cx, types[i], &in, &out[i]);
   return tr;
+}
+
+bool cm_host_args_simple(const cm_type *const *types, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++) {
+    const cm_type *t = cm_root(types[i]);
+    if (!((t->kind >= CM_BOOL && t->kind <= CM_STRING) || t->kind == CM_OWN || t->kind == CM_BORROW || is_bytes(t)))
+      return false;
+  }
+  return true;
+}
+
+wg_trap *cm_lift_host_args(cm_cx *cx, const cm_type *const *types, uint32_t n, const wg_val *flat, wg_cval *out) {
+  const uint8_t *base = NULL;
+  uint64_t size = 0;
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    const cm_type *t = cm_root(types[i]);
+    wg_cval *o = &out[i];
+    o->kind = kind_of[t->kind];
+    switch (t->kind) {
+    case CM_BOOL: o->of.b = flat[k++].of.i32 != 0; break;
+    case CM_S8: o->of.s = (int8_t)flat[k++].of.i32; break;
+    case CM_S16: o->of.s = (int16_t)flat[k++].of.i32; break;
+    case CM_S32: o->of.s = flat[k++].of.i32; break;
+    case CM_U8: o->of.u = (uint8_t)flat[k++].of.i32; break;
+    case CM_U16: o->of.u = (uint16_t)flat[k++].of.i32; break;
+    case CM_U32: o->of.u = (uint32_t)flat[k++].of.i32; break;
+    case CM_S64: o->of.s = flat[k++].of.i64; break;
+    case CM_U64: o->of.u = (uint64_t)flat[k++].of.i64; break;
+    case CM_F32: o->of.f32 = flat[k++].of.f32; break;
+    case CM_F64: o->of.f64 = flat[k++].of.f64; break;
+    case CM_CHAR: {
+      o->of.c = (uint32_t)flat[k++].of.i32;
+      wg_trap *tr = check_char(o->of.c);
+      if (tr) return tr;
+      break;
+    }
+    case CM_OWN: case CM_BORROW: {
+      uint32_t h = (uint32_t)flat[k++].of.i32;
+      wg_trap *tr = t->kind == CM_OWN ? cm_lift_own(cx, t, h, o) : cm_lift_borrow(cx, t, h, o);
+      if (tr) return tr;
+      break;
+    }
+    default: { /* a UTF-8 string or a list<u8>: a view of the caller's memory */
+      uint32_t p = (uint32_t)flat[k].of.i32, l = (uint32_t)flat[k + 1].of.i32;
+      k += 2;
+      if (!base && cx->o->mem) {
+        base = wg_memory_data(cx->o->mem);
+        size = wg_memory_size(cx->o->mem);
+      }
+      bool str = t->kind == CM_STRING;
+      if (!base || (uint64_t)p + l > size)
+        return cm_trap(str ? "string pointer/length out of bounds of memory" : "list pointer/length out of bounds of memory");
+      const uint8_t *s = base + p;
+      if (str) {
+        wg_trap *tr = utf8_check(s, l);
+        if (tr) return tr;
+        o->of.str.ptr = (char *)s;
+        o->of.str.len = l;
+      } else {
+        o->kind = WG_CVAL_BYTES;
+        o->of.bytes.ptr = (uint8_t *)s;
+        o->of.bytes.len = l;
+      }
+      break;
+    }
+    }
+  }
+  return NULL;
 }
 
 wg_trap *cm_lower_values(cm_cx *cx, const cm_type *const *types, uint32_t n, const wg_cval *vals, uint32_t max_flat,

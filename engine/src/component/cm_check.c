@@ -7,6 +7,7 @@
  * types deeper than CM_MAX_TYPE_DEPTH or larger than CM_MAX_TYPE_SIZE
  * when they are defined, so every walk here terminates quickly.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "cm.h"
@@ -332,6 +333,129 @@ cm_type *cm_substitute(cm_ctx *x, cm_type *t, const cm_match *mc) {
   cm_type *n = cm_alloc(x, sizeof *n);
   if (n) *n = copy;
   return n;
+}
+
+/* ------------------------------------------------------ resource generativity */
+
+typedef struct defs_walk {
+  cm_ctx *x;
+  uint32_t gen, serial;
+  cm_type **v;
+  uint32_t n, cap;
+  bool oom;
+} defs_walk;
+
+static void walk_defs(defs_walk *w, cm_type *t);
+static void walk_externs(defs_walk *w, const cm_extern *v, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++) walk_defs(w, v[i].type);
+}
+
+/* Each node once per walk (types are DAGs whose trees may be huge). */
+static void walk_defs(defs_walk *w, cm_type *t) {
+  if (!t || t->kind <= CM_ERROR_CONTEXT || w->oom) return; /* primitives are shared statics */
+  if (t->alias_of) t = (cm_type *)t->alias_of;
+  if (t->mark == w->gen) return;
+  t->mark = w->gen;
+  if (t->kind == CM_RESOURCE) {
+    if (t->born != w->serial || t->imported) return;
+    if (w->n == w->cap) {
+      uint32_t cap = w->cap ? w->cap * 2 : 8;
+      cm_type **nv = realloc(w->v, cap * sizeof *nv);
+      if (!nv) { w->oom = true; return; }
+      w->v = nv;
+      w->cap = cap;
+    }
+    w->v[w->n++] = t;
+    return;
+  }
+  for (uint32_t i = 0; i < t->n; i++) walk_defs(w, t->fields[i].type);
+  walk_defs(w, t->elem);
+  walk_defs(w, t->elem2);
+  walk_externs(w, t->imports, t->nimports);
+  walk_externs(w, t->exports, t->nexports);
+}
+
+typedef struct free_walk {
+  uint32_t gen, lo, hi;
+} free_walk;
+
+static bool walk_free(free_walk *w, const cm_type *t) {
+  if (!t || t->kind <= CM_ERROR_CONTEXT) return false;
+  cm_type *m = (cm_type *)cm_root(t);
+  if (m->mark == w->gen) return false;
+  m->mark = w->gen;
+  if (m->kind == CM_RESOURCE) return m->born < w->lo || m->born > w->hi;
+  for (uint32_t i = 0; i < m->n; i++)
+    if (walk_free(w, m->fields[i].type)) return true;
+  if (walk_free(w, m->elem) || walk_free(w, m->elem2)) return true;
+  for (uint32_t i = 0; i < m->nimports; i++)
+    if (walk_free(w, m->imports[i].type)) return true;
+  for (uint32_t i = 0; i < m->nexports; i++)
+    if (walk_free(w, m->exports[i].type)) return true;
+  return false;
+}
+
+bool cm_refers_free_resource(cm_ctx *x, const cm_type *t) {
+  const cm_type *m = cm_root(t);
+  bool scoped = m && (m->kind == CM_COMPONENT || m->kind == CM_INSTANCE) && m->serial_lo;
+  free_walk w = {.gen = ++x->walk, .lo = scoped ? m->serial_lo : 1, .hi = scoped ? m->serial_hi : 0};
+  return walk_free(&w, t);
+}
+
+bool cm_collect_defs(cm_ctx *x, cm_type *t, uint32_t serial) {
+  defs_walk w = {.x = x, .gen = ++x->walk, .serial = serial};
+  walk_externs(&w, t->exports, t->nexports);
+  bool ok = !w.oom;
+  if (ok && w.n) {
+    if ((t->defs = cm_alloc(x, w.n * sizeof *t->defs))) {
+      memcpy(t->defs, w.v, w.n * sizeof *t->defs);
+      t->ndefs = w.n;
+    } else {
+      ok = false;
+    }
+  }
+  free(w.v);
+  return ok || cm_oom(x);
+}
+
+cm_extern *cm_freshen(cm_ctx *x, const cm_extern *v, uint32_t n, cm_type *const *defs, uint32_t ndefs, uint32_t serial,
+                      bool imported) {
+  cm_extern *out = cm_alloc(x, (n ? n : 1) * sizeof *out);
+  if (!out) return NULL;
+  if (n) memcpy(out, v, n * sizeof *out);
+  /* cm_match holds CM_MAX_BINDINGS pairs: substitute in batches (a fresh
+   * resource is never among the later batches' originals) */
+  for (uint32_t at = 0; at < ndefs; at += CM_MAX_BINDINGS) {
+    cm_match mc = {.sub = true};
+    for (uint32_t i = at; i < ndefs && mc.n < CM_MAX_BINDINGS; i++) {
+      cm_type *r = cm_alloc(x, sizeof *r);
+      if (!r) return NULL;
+      *r = *defs[i];
+      r->alias_of = NULL;
+      r->local = false; /* seen from outside its instance: not local */
+      r->born = serial;
+      r->imported = imported;
+      r->mark = 0;
+      mc.from[mc.n] = defs[i];
+      mc.to[mc.n++] = r;
+    }
+    for (uint32_t i = 0; i < n; i++)
+      if (!(out[i].type = cm_substitute(x, out[i].type, &mc))) return NULL;
+  }
+  return out;
+}
+
+cm_type *cm_fresh_instance(cm_ctx *x, cm_type *t, uint32_t serial, bool imported) {
+  t = (cm_type *)cm_root(t);
+  if (t->kind != CM_INSTANCE || !t->ndefs) return t;
+  cm_type *c = cm_alloc(x, sizeof *c);
+  if (!c) return NULL;
+  *c = *t;
+  c->defs = NULL;
+  c->ndefs = 0;
+  c->mark = 0;
+  if (!(c->exports = cm_freshen(x, t->exports, t->nexports, t->defs, t->ndefs, serial, imported))) return NULL;
+  return c;
 }
 
 /* ------------------------------------------------------ names, visibility */

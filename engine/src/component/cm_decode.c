@@ -322,7 +322,8 @@ static bool instance(cm_ctx *x, wg_reader *r, cm_scope *s) {
     }
     free(args);
     if (!ok) return false;
-    /* the instance's exports, with the imported resources substituted */
+    /* the instance's exports, with the imported resources substituted and
+     * the resources the component defines fresh for this instance */
     inst->exports = ct->exports;
     inst->nexports = ct->nexports;
     if (mc.n) {
@@ -332,12 +333,16 @@ static bool instance(cm_ctx *x, wg_reader *r, cm_scope *s) {
         if (!(inst->exports[i].type = cm_substitute(x, ct->exports[i].type, &mc))) return false;
       }
     }
+    if (ct->ndefs && !(inst->exports = cm_freshen(x, inst->exports, inst->nexports, ct->defs, ct->ndefs, s->serial, false)))
+      return false;
     if (!cm_type_finish(x, inst, off)) return false;
   } else if (b == 0x01) {
     cm_extern *v = read_vec(x, r, &n, sizeof *v);
     if (!v) return false;
     cm_names names = {0};
-    bool ok = true;
+    cm_type **named = calloc(n ? n : 1, sizeof *named);
+    cm_extern *seen = malloc((n ? n : 1) * sizeof *seen);
+    bool ok = named && seen ? true : cm_oom(x);
     d.kind = D_EXPORTS;
     d.nargs = n;
     if (s->kind == SCOPE_COMPONENT && !(d.args = cm_alloc(x, (n ? n : 1) * sizeof *d.args))) ok = false;
@@ -346,12 +351,23 @@ static bool instance(cm_ctx *x, wg_reader *r, cm_scope *s) {
       uint32_t eidx = 0;
       ok = cm_read_extern_name(x, r, &v[i]) &&
            cm_check_extern_name(x, v[i].name, v[i].name_len, eoff, false) &&
-           read_sortidx(x, r, s, &v[i].sort, &v[i].type, &eidx) && cm_names_add(x, &names, v[i].name, eoff, false) &&
-           cm_check_annotated(x, &v[i], v, i, eoff);
+           read_sortidx(x, r, s, &v[i].sort, &v[i].type, &eidx) && cm_names_add(x, &names, v[i].name, eoff, false);
+      /* a type exported by a bag of exports is a new name (as a component's
+       * exported types are): a function made before the bag cannot refer
+       * to it, so annotated names resolve against the new names only */
+      if (ok && v[i].sort == CS_TYPE && v[i].type->kind > CM_ERROR_CONTEXT && !(named[i] = cm_rename(x, v[i].type, v[i].name)))
+        ok = false;
+      ok = ok && cm_check_annotated(x, &v[i], seen, i, eoff);
+      if (ok) {
+        seen[i] = v[i];
+        if (named[i]) seen[i].type = named[i];
+      }
       if (ok && d.args) d.args[i] = (cm_arg){.name = v[i].name, .sort = v[i].sort, .idx = eidx};
     }
     free(names.v);
     free(names.canon);
+    free(named);
+    free(seen);
     ok = ok && finish_instance(x, inst, v, n, off);
     free(v);
     if (!ok) return false;
@@ -639,9 +655,14 @@ static bool add_scope_extern(cm_ctx *x, cm_scope *s, cm_extern *e, bool import) 
 static bool import(cm_ctx *x, wg_reader *r, cm_scope *s) {
   size_t off = rd_offset(r);
   cm_extern e = {0};
+  x->last_bound = NULL;
   if (!cm_read_extern_name(x, r, &e) || !cm_check_extern_name(x, e.name, e.name_len, off, true) ||
       !cm_read_externtype(x, r, s, &e.sort, &e.type) || !cm_names_add(x, &s->import_names, e.name, off, true))
     return false;
+  /* imported resources are parameters; an imported instance has resources
+   * of its own, distinct from any other import's of the same type */
+  if (e.sort == CS_TYPE && e.type == x->last_bound) e.type->imported = true;
+  if (e.sort == CS_INSTANCE && !(e.type = cm_fresh_instance(x, e.type, s->serial, true))) return false;
   if (e.sort == CS_VALUE) return cm_invalid(x, off, "support for component model `value`s is not enabled");
   if (e.sort == CS_TYPE && !e.type->label && e.type->kind > CM_ERROR_CONTEXT) e.type->label = e.name;
   if (!cm_check_annotated(x, &e, s->imports, s->nimports, off)) return false;
@@ -728,7 +749,7 @@ static bool finish_type(cm_ctx *x, cm_scope *s, cm_type **out) {
   if (s->nimports) memcpy(t->imports, s->imports, s->nimports * sizeof *t->imports);
   if (s->nexports) memcpy(t->exports, s->exports, s->nexports * sizeof *t->exports);
   *out = t;
-  return cm_type_finish(x, t, SIZE_MAX);
+  return cm_type_finish(x, t, SIZE_MAX) && cm_collect_defs(x, t, s->serial);
 }
 
 static bool sections(cm_ctx *x, wg_reader *r, cm_scope *s, bool top) {
@@ -793,7 +814,7 @@ bool cm_decode_component(cm_ctx *x, wg_reader *r, cm_scope *parent, cm_type **ou
   if (pre[4] != 0x0d || pre[5] != 0x00)
     return wg_fail(x->diag, WG_ERROR_MALFORMED, off + 4, "unknown binary version and encoding combination: 0x%x and 0x1, note: encoded as a component but the WebAssembly component model feature is only supported at 0xd", pre[4] | pre[5] << 8);
   if (++x->depth > CM_MAX_DEPTH) return cm_limit(x, off, "components nested too deeply");
-  cm_scope s = {.kind = SCOPE_COMPONENT, .parent = parent};
+  cm_scope s = {.kind = SCOPE_COMPONENT, .parent = parent, .serial = ++x->serial};
   bool ok = sections(x, r, &s, top) && finish_type(x, &s, out);
   if (ok) {
     if (!s.body && !(s.body = cm_alloc(x, sizeof *s.body))) ok = false;

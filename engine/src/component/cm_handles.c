@@ -76,7 +76,7 @@ static void handle_val(const cm_rres *r, const cm_type *t, uint32_t rep, wg_cval
 
 wg_trap *cm_lift_own(cm_cx *cx, const cm_type *t, uint32_t idx, wg_cval *out) {
   RES(cx->inst, t);
-  cm_handle h;
+  cm_handle h = {0};
   wg_trap *tr = cm_handle_remove(cx->inst, idx, r, &h);
   if (tr) return tr;
   if (!h.own) return cm_trap("cannot lift own handle %u: it is a borrow", idx);
@@ -148,7 +148,7 @@ wg_trap *cm_resource_rep(cm_frame *f, const cm_rres *rt, uint32_t idx, uint32_t 
 
 wg_trap *cm_resource_drop(cm_frame *f, const cm_rres *rt, uint32_t idx) {
   if (!f->may_leave) return cm_trap("cannot leave component instance");
-  cm_handle h;
+  cm_handle h = {0};
   wg_trap *tr = cm_handle_remove(f, idx, rt, &h);
   if (tr) return tr;
   if (!h.own) {

@@ -99,17 +99,38 @@ static const cm_type **param_types(const cm_type *ft, const cm_type **buf, uint3
   return v;
 }
 
+/* Whether `o` is `c` or one of its owners (CanonicalABI.md self_and_ancestors). */
+static bool among(const cm_frame *o, const cm_frame *c) {
+  for (; c; c = c->owner)
+    if (c == o) return true;
+  return false;
+}
+
+/* CanonicalABI.md may_enter_from / enter_from / leave_to: a call from
+ * `caller` (NULL: the host) enters `f` and its owners, less those the
+ * caller is already inside (a parent wrapping a child is re-entered by the
+ * child's import calls without trapping). */
+static bool may_enter_from(const cm_frame *f, const cm_frame *caller) {
+  for (const cm_frame *o = f; o; o = o->owner)
+    if (!among(o, caller) && !o->may_enter) return false;
+  return true;
+}
+static void set_entered(cm_frame *f, const cm_frame *caller, bool entered) {
+  for (cm_frame *o = f; o; o = o->owner)
+    if (!among(o, caller)) o->may_enter = !entered;
+}
+
 static wg_trap *call_lifted(cm_rfunc *fn, const wg_cval *args, size_t nargs, wg_cval *results, size_t nresults) {
   const cm_type *ft = fn->type;
-  cm_frame *f = fn->frame;
-  if (!f->may_enter) return cm_trap("cannot enter component instance");
+  cm_frame *f = fn->frame, *caller = fn->rt->caller;
+  if (!may_enter_from(f, caller)) return cm_trap("cannot enter component instance");
   const cm_type *pbuf[16], **pt = param_types(ft, pbuf, 16);
   if (!pt) return wg_trap_new(WG_TRAP_RESOURCE, "out of memory");
   uint32_t borrows = 0;
   cm_cx cx = {.inst = f, .o = &fn->opts, .store = fn->rt->store, .borrow_scope = &borrows, .fused = fn->rt->in_lower > 0};
   wg_val flat[CM_MAX_FLAT_PARAMS + 1], out[2];
   uint32_t nf = 0;
-  f->may_enter = false;
+  set_entered(f, caller, true);
   wg_trap *tr = cm_lower_values(&cx, pt, ft->n, args, CM_MAX_FLAT_PARAMS, NULL, flat, &nf);
   wg_functype_desc ct = wg_func_type(fn->core);
   size_t nout = ct.nresults < 2 ? ct.nresults : 2;
@@ -125,7 +146,7 @@ static wg_trap *call_lifted(cm_rfunc *fn, const wg_cval *args, size_t nargs, wg_
     tr = wg_func_call(cx.store, fn->opts.post_return, out, nout, NULL, 0);
     f->may_leave = true;
   }
-  f->may_enter = true;
+  set_entered(f, caller, false);
   if (borrows) /* the call trapped with borrows still held: they must not point at this frame */
     for (uint32_t i = 1; i < f->nhandles; i++)
       if (f->handles[i].borrow_scope == &borrows) f->handles[i].borrow_scope = NULL;
@@ -162,7 +183,11 @@ wg_trap *cm_call(cm_rfunc *fn, const wg_cval *args, size_t nargs, wg_cval *resul
 
 wg_trap *wg_component_func_call(wg_component_func *f, const wg_cval *args, size_t nargs, wg_cval *results,
                                 size_t nresults) {
-  return cm_call(f, args, nargs, results, nresults);
+  cm_frame *prev = f->rt->caller; /* a call from the host, even from inside a host function */
+  f->rt->caller = NULL;
+  wg_trap *tr = cm_call(f, args, nargs, results, nresults);
+  f->rt->caller = prev;
+  return tr;
 }
 size_t wg_component_func_param_count(const wg_component_func *f) { return f->type->n; }
 size_t wg_component_func_result_count(const wg_component_func *f) { return f->type->elem ? 1 : 0; }
@@ -175,6 +200,8 @@ typedef struct lower_env {
   cm_opts opts;
   bool spill_params, spill_result;
   uint32_t nflat_params;
+  const cm_type **pt; /* ft's parameter types, made once at instantiation */
+  bool simple;        /* a host callee with parameters cm_lift_host_args lifts */
 } lower_env;
 
 static wg_trap *lower_cb(void *env, wg_instance *caller, const wg_val *args, wg_val *results) {
@@ -182,11 +209,11 @@ static wg_trap *lower_cb(void *env, wg_instance *caller, const wg_val *args, wg_
   lower_env *e = env;
   cm_frame *f = e->frame;
   if (!f->may_leave) return cm_trap("cannot leave component instance");
-  const cm_type *ft = e->ft;
-  const cm_type *pbuf[16], **pt = param_types(ft, pbuf, 16);
+  const cm_type *ft = e->ft, **pt = e->pt;
   wg_cval vbuf[8], *vals = ft->n <= 8 ? vbuf : wg_cval_array(ft->n);
-  if (!pt || !vals) return wg_trap_new(WG_TRAP_RESOURCE, "out of memory");
-  memset(vals, 0, (ft->n ? ft->n : 1) * sizeof *vals);
+  if (!vals) return wg_trap_new(WG_TRAP_RESOURCE, "out of memory");
+  if (vals == vbuf)
+    for (uint32_t i = 0; i < ft->n; i++) vals[i] = (wg_cval){0};
   /* a host callee gets utf8 strings as views of the caller's memory: nothing
    * runs in the caller until the host returns (its instance cannot be
    * re-entered), so they stay valid for the call */
@@ -194,23 +221,32 @@ static wg_trap *lower_cb(void *env, wg_instance *caller, const wg_val *args, wg_
               .borrow_strings = e->callee->kind == RF_HOST && e->opts.encoding == 0};
   wg_cval res = {0};
   size_t nres = ft->elem ? 1 : 0;
-  wg_trap *tr = cm_lift_values(&cx, pt, ft->n, args, e->nflat_params, e->spill_params ? CM_SPILLED : CM_NOT_SPILLED, vals);
+  wg_trap *tr = e->simple ? cm_lift_host_args(&cx, pt, ft->n, args, vals)
+                          : cm_lift_values(&cx, pt, ft->n, args, e->nflat_params,
+                                           e->spill_params ? CM_SPILLED : CM_NOT_SPILLED, vals);
   f->rt->in_lower++;
+  cm_frame *prev = f->rt->caller;
+  f->rt->caller = f;
   if (!tr) tr = cm_call(e->callee, vals, ft->n, &res, nres);
+  f->rt->caller = prev;
   f->rt->in_lower--;
-  cm_cx_release_lenders(&cx);
-  if (!tr && nres) {
-    uint32_t retptr = e->spill_result ? (uint32_t)args[e->nflat_params].of.i32 : 0, n = 0;
-    tr = cm_lower_values(&cx, (const cm_type *const *)&ft->elem, 1, &res, CM_MAX_FLAT_RESULTS,
-                         e->spill_result ? &retptr : NULL, results, &n);
+  if (cx.nlenders) cm_cx_release_lenders(&cx);
+  if (nres) {
+    if (!tr) {
+      uint32_t retptr = e->spill_result ? (uint32_t)args[e->nflat_params].of.i32 : 0, n = 0;
+      tr = cm_lower_values(&cx, (const cm_type *const *)&ft->elem, 1, &res, CM_MAX_FLAT_RESULTS,
+                           e->spill_result ? &retptr : NULL, results, &n);
+    }
+    wg_cval_free(&res);
   }
-  wg_cval_free(&res);
   for (uint32_t i = 0; i < ft->n; i++) {
+    wg_cval_kind k = vals[i].kind;
+    /* scalars own nothing; borrowed strings and bytes are views */
+    if (k < WG_CVAL_STRING || (cx.borrow_strings && (k == WG_CVAL_STRING || k == WG_CVAL_BYTES))) continue;
     if (cx.borrow_strings) cm_unborrow(&vals[i]);
     wg_cval_free(&vals[i]);
   }
   if (vals != vbuf) free(vals);
-  if (pt != pbuf) free((void *)pt);
   return tr;
 }
 
@@ -441,6 +477,7 @@ static bool def(inst_ctx *x, cm_frame *f, const cm_def *d, const cm_def *iargs, 
     cm_frame *child = new_frame(x, c->parent);
     cm_rinst *ex = NULL;
     if (!child) return false;
+    child->owner = f;
     /* arguments: the instantiate's (name, sort, idx) in this frame */
     cm_def *a = calloc(d->nargs ? d->nargs : 1, sizeof *a);
     if (!a) return OOM(x);
@@ -522,6 +559,10 @@ static bool def(inst_ctx *x, cm_frame *f, const cm_def *d, const cm_def *iargs, 
     e->spill_params = np > CM_MAX_FLAT_PARAMS;
     e->nflat_params = e->spill_params ? 1 : np;
     e->spill_result = nflat(e->ft->elem) > CM_MAX_FLAT_RESULTS;
+    if (!(e->pt = cm_rt_alloc(rt, (e->ft->n ? e->ft->n : 1) * sizeof *e->pt))) return OOM(x);
+    for (uint32_t i = 0; i < e->ft->n; i++) e->pt[i] = e->ft->fields[i].type;
+    e->simple = e->callee->kind == RF_HOST && e->opts.encoding == 0 && !e->spill_params &&
+                cm_host_args_simple(e->pt, e->ft->n);
     if (!(v = host_func(rt, d->type, lower_cb, e))) return OOM(x);
     break;
   }

@@ -26,6 +26,9 @@ typedef struct lk_item {
 struct wg_component_linker {
   lk_item *v;
   uint32_t n, cap;
+  /* open-addressing index of v by (inst, name, resource): entries are
+   * item index + 1 (0: empty); capacity a power of two, at least 2n */
+  uint32_t *index, index_cap;
   bool allow_unknown;
 };
 
@@ -40,6 +43,7 @@ void wg_component_linker_delete(wg_component_linker *l) {
     free(l->v[i].res);
   }
   free(l->v);
+  free(l->index);
   free(l);
 }
 
@@ -56,10 +60,44 @@ static bool lk_err(wg_error **err, wg_error_kind kind, const char *msg, const ch
   return false;
 }
 
+/* FNV-1a over inst, a separator, name and the resource flag. */
+static uint32_t key_hash(const char *inst, const char *name, bool resource) {
+  uint32_t h = 2166136261u;
+  for (const char *p = inst ? inst : ""; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
+  h = (h ^ (inst ? 1u : 2u)) * 16777619u;
+  for (const char *p = name; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
+  return (h ^ (resource ? 3u : 4u)) * 16777619u;
+}
+
+/* The slot of (inst, name, resource) in the index: the item's or the empty
+ * one where it would go. The index must exist. */
+static uint32_t *index_slot(const wg_component_linker *l, const char *inst, const char *name, bool resource) {
+  uint32_t mask = l->index_cap - 1;
+  for (uint32_t i = key_hash(inst, name, resource) & mask;; i = (i + 1) & mask) {
+    uint32_t e = l->index[i];
+    if (!e) return &l->index[i];
+    const lk_item *it = &l->v[e - 1];
+    if (it->resource == resource && streq(it->inst, inst) && !strcmp(it->name, name)) return &l->index[i];
+  }
+}
+
+/* Makes room in the index for one more item. False on out of memory. */
+static bool index_reserve(wg_component_linker *l) {
+  if ((l->n + 1) * 2 <= l->index_cap) return true;
+  uint32_t cap = l->index_cap ? l->index_cap * 2 : 256;
+  uint32_t *ix = calloc(cap, sizeof *ix);
+  if (!ix) return false;
+  free(l->index);
+  l->index = ix;
+  l->index_cap = cap;
+  for (uint32_t i = 0; i < l->n; i++) *index_slot(l, l->v[i].inst, l->v[i].name, l->v[i].resource) = i + 1;
+  return true;
+}
+
 static lk_item *add(wg_component_linker *l, const char *inst, const char *name, bool resource, wg_error **err) {
-  for (uint32_t i = 0; i < l->n; i++)
-    if (streq(l->v[i].inst, inst) && !strcmp(l->v[i].name, name) && l->v[i].resource == resource)
-      return lk_err(err, WG_ERROR_INVALID, "`%s` is already defined in `%s`", name, inst ? inst : "the root"), NULL;
+  if (!index_reserve(l)) return lk_err(err, WG_ERROR_RESOURCE, "out of memory%s%s", NULL, NULL), NULL;
+  uint32_t *slot = index_slot(l, inst, name, resource);
+  if (*slot) return lk_err(err, WG_ERROR_INVALID, "`%s` is already defined in `%s`", name, inst ? inst : "the root"), NULL;
   if (l->n == l->cap) {
     uint32_t cap = l->cap ? l->cap * 2 : 16;
     lk_item *v = realloc(l->v, cap * sizeof *v);
@@ -74,7 +112,7 @@ static lk_item *add(wg_component_linker *l, const char *inst, const char *name, 
     free(it->inst);
     return lk_err(err, WG_ERROR_RESOURCE, "out of memory%s%s", NULL, NULL), NULL;
   }
-  l->n++;
+  *slot = ++l->n;
   return it;
 }
 
@@ -158,6 +196,11 @@ static int semver_cmp(const char *a, const char *b) {
 }
 
 static const lk_item *lookup(const wg_component_linker *l, const char *inst, const char *name, bool resource) {
+  if (l->index) { /* an exact definition first; then the newest compatible version */
+    uint32_t e = *index_slot(l, inst, name, resource);
+    if (e) return &l->v[e - 1];
+    if (!inst || !strchr(inst, '@')) return NULL;
+  }
   const lk_item *best = NULL;
   for (uint32_t i = 0; i < l->n; i++) {
     const lk_item *it = &l->v[i];

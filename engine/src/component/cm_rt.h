@@ -92,7 +92,8 @@ typedef struct cm_handle {
 /* A component instance (CanonicalABI.md ComponentInstance). */
 struct cm_frame {
   cm_rt *rt;
-  cm_frame *parent;
+  cm_frame *parent; /* where its component was defined (outer aliases) */
+  cm_frame *owner;  /* the instance that instantiated it (CanonicalABI.md `parent`); NULL: the host */
   void **space[CS_COUNT];
   uint32_t n[CS_COUNT], cap[CS_COUNT];
   bool may_leave, may_enter;
@@ -112,6 +113,7 @@ struct cm_rt {
   cm_frame *top;
   cm_rinst *exports;
   uint32_t in_lower; /* > 0 inside a canon lower trampoline (fused adapter wording) */
+  cm_frame *caller;  /* the instance calling through a canon lower now; NULL: the host */
 };
 struct wg_component_instance {
   cm_rt rt;
@@ -160,6 +162,14 @@ uint32_t cm_abi_align(const cm_type *t);
 #define CM_NOT_SPILLED UINT32_MAX
 wg_trap *cm_lift_values(cm_cx *cx, const cm_type *const *types, uint32_t n, const wg_val *flat, uint32_t nflat,
                         uint32_t max_flat, wg_cval *out);
+/* Whether every parameter type is a scalar, a string, a list<u8> or a
+ * handle: the domain of cm_lift_host_args. */
+bool cm_host_args_simple(const cm_type *const *types, uint32_t n);
+/* cm_lift_values for a canon lower into a host function with utf8 strings,
+ * unspilled parameters all in cm_host_args_simple's domain: the same values
+ * and traps, strings and bytes as views of the caller's memory (valid for
+ * the call; cm_unborrow before freeing), without the generic walk. */
+wg_trap *cm_lift_host_args(cm_cx *cx, const cm_type *const *types, uint32_t n, const wg_val *flat, wg_cval *out);
 /* Lowers values to flat core values (at most `max_flat`, else stored in
  * memory: at `*retptr` when retptr is given, else in a realloc'd block whose
  * address is the one flat value). `flat` has room for max_flat (>= 1). */

@@ -356,6 +356,10 @@ static bool read_core_externtype(cm_ctx *x, wg_reader *r, cm_scope *s, cm_sort *
     break;
   case 0x02:
     if (!(t = cm_new_type(x, CM_CORE_MEMORY)) || !read_limits(x, r, t, true)) return false;
+    /* core spec 3.2.4: at most 2^16 pages (2^48 for memory64) */
+    if (t->min > (t->is64 ? 1ull << 48 : 1ull << 16) || (t->has_max && t->max > (t->is64 ? 1ull << 48 : 1ull << 16)))
+      return cm_invalid(x, off, "memory size must be at most %s", t->is64 ? "2^48 pages" : "65536 pages (4GiB)");
+    if (t->has_max && t->min > t->max) return cm_invalid(x, off, "size minimum must not be greater than maximum");
     *sort = CS_CORE_MEMORY;
     break;
   case 0x03: {
@@ -519,6 +523,8 @@ bool cm_read_externtype(cm_ctx *x, wg_reader *r, cm_scope *s, cm_sort *sort, cm_
     cm_type *res = cm_new_type(x, CM_RESOURCE);
     if (!res) return false;
     res->rep = WG_I32;
+    res->born = s->serial;
+    x->last_bound = res;
     *type = res; /* abstract: a fresh resource type */
     return true;
   }
@@ -565,10 +571,19 @@ static bool read_decl_extern(cm_ctx *x, wg_reader *r, cm_scope *s, bool import) 
   cm_extern e = {0};
   if (!cm_read_extern_name(x, r, &e)) return false;
   if (!cm_check_extern_name(x, e.name, e.name_len, off, import)) return false;
+  x->last_bound = NULL;
   if (!cm_read_externtype(x, r, s, &e.sort, &e.type)) return false;
+  /* an imported `(sub resource)` is a parameter of the type, not one of its
+   * definitions; each instance declared gets its own resources */
+  if (import && e.sort == CS_TYPE && e.type == x->last_bound) e.type->imported = true;
+  if (e.sort == CS_INSTANCE && !(e.type = cm_fresh_instance(x, e.type, s->serial, import))) return false;
   if (e.sort == CS_TYPE && !e.type->label && e.type->kind > CM_ERROR_CONTEXT) e.type->label = e.name;
   if (!cm_names_add(x, import ? &s->import_names : &s->export_names, e.name, off, import)) return false;
   if (!cm_check_annotated(x, &e, import ? s->imports : s->exports, import ? s->nimports : s->nexports, off)) return false;
+  /* component types check external visibility eagerly; instance types when
+   * they are attached to an import or export */
+  if (s->kind == SCOPE_COMPONENT_TYPE && !cm_check_visible(x, &e, s->imports, s->nimports, s->exports, s->nexports, import, off))
+    return false;
   if (import) {
     if (!cm_add_extern(x, &s->imports, &s->nimports, &s->capimports, &e)) return false;
   } else if (!cm_add_extern(x, &s->exports, &s->nexports, &s->capexports, &e)) {
@@ -603,10 +618,15 @@ static bool read_decls(cm_ctx *x, wg_reader *r, cm_scope *s) {
 
 static bool read_decl_type(cm_ctx *x, wg_reader *r, cm_scope *parent, cm_kind kind, size_t off, cm_type **out) {
   if (++x->depth > CM_MAX_DEPTH) return cm_limit(x, off, "types nested too deeply");
-  cm_scope s = {.kind = kind == CM_COMPONENT ? SCOPE_COMPONENT_TYPE : SCOPE_INSTANCE_TYPE, .parent = parent};
+  cm_scope s = {.kind = kind == CM_COMPONENT ? SCOPE_COMPONENT_TYPE : SCOPE_INSTANCE_TYPE, .parent = parent,
+                .serial = ++x->serial};
   cm_type *t = cm_new_type(x, kind);
   bool ok = t && read_decls(x, r, &s);
-  ok = ok && scope_externs(x, t, &s);
+  ok = ok && scope_externs(x, t, &s) && cm_collect_defs(x, t, s.serial);
+  if (ok) {
+    t->serial_lo = s.serial;
+    t->serial_hi = x->serial;
+  }
   if (ok) *out = t;
   cm_scope_free(&s);
   x->depth--;
@@ -628,6 +648,7 @@ bool cm_read_type(cm_ctx *x, wg_reader *r, cm_scope *s) {
     if (!(t = cm_new_type(x, CM_RESOURCE)) || !read_core_valtype(x, r, &t->rep)) return false;
     if (t->rep != WG_I32) return cm_invalid(x, off, "resources can only be represented by `i32`");
     t->local = true;
+    t->born = s->serial;
     uint8_t has;
     if (!rd_u8(r, &has)) return false;
     if (has == 0x01) {
@@ -718,7 +739,7 @@ bool cm_read_alias(cm_ctx *x, wg_reader *r, cm_scope *s, bool in_type) {
     t = target->space[sort].v[idx];
     d.a = ct;
     d.b = idx;
-    if (sort == CS_TYPE && crossed_component && (t->kind == CM_RESOURCE || cm_contains(t, CM_OWN, CM_BORROW)))
+    if (sort == CS_TYPE && crossed_component && cm_refers_free_resource(x, t))
       return cm_invalid(x, off, "canonical type index %u transitively refers to resources and cannot be aliased across components", idx);
     break;
   }
