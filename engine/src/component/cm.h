@@ -298,16 +298,30 @@ bool cm_subtype(const cm_type *a, const cm_type *b); /* a usable where b is expe
  * resource bound by one argument must be the same in the next. On failure
  * `why` may name the reason ("resource types are not the same"). */
 #define CM_MAX_BINDINGS 64
+/* The copies one substitution made, by original (an open-addressing table):
+ * a type reached twice (a variant used by an export and by a function's
+ * result) is copied once, so the names and visibility checks, which compare
+ * types by identity, see one type. */
+typedef struct cm_memo {
+  const cm_type **from;
+  cm_type **to;
+  uint32_t n, cap; /* cap: 0 or a power of two */
+  bool oom;
+} cm_memo;
+
 typedef struct cm_match {
   bool sub;
   uint32_t n;
   const cm_type *from[CM_MAX_BINDINGS], *to[CM_MAX_BINDINGS];
   const char *why;
+  cm_memo *memo; /* cm_substitute: NULL, or where its copies are kept (freed by the caller) */
 } cm_match;
 bool cm_subtype_in(cm_match *mc, const cm_type *a, const cm_type *b);
 /* `t` with the resources bound in `mc` replaced (copied only where something
  * changes; NULL when out of memory). */
 cm_type *cm_substitute(cm_ctx *x, cm_type *t, const cm_match *mc);
+/* Frees the tables of a memo (cm_match.memo) and empties it. */
+void cm_memo_free(cm_memo *m);
 /* Records in `t->defs` the resources `t` (a component or instance type
  * declared or defined in scope `serial`) defines: those reachable from its
  * exports that were made in that scope and not by an import. False on OOM. */

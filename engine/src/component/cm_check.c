@@ -300,8 +300,60 @@ static cm_extern *subst_externs(cm_ctx *x, cm_extern *v, uint32_t n, const cm_ma
   return out ? out : v;
 }
 
+static uint32_t memo_slot(const cm_memo *m, const cm_type *t) {
+  uint32_t i = (uint32_t)(((uintptr_t)t >> 4) * 2654435761u) & (m->cap - 1);
+  while (m->from[i] && m->from[i] != t) i = (i + 1) & (m->cap - 1);
+  return i;
+}
+
+static cm_type *memo_get(const cm_memo *m, const cm_type *t) {
+  if (!m || !m->cap) return NULL;
+  uint32_t i = memo_slot(m, t);
+  return m->from[i] ? m->to[i] : NULL;
+}
+
+static void memo_put(cm_memo *m, const cm_type *t, cm_type *copy) {
+  if (!m || m->oom) return;
+  if ((m->n + 1) * 2 > m->cap) {
+    cm_memo g = {.cap = m->cap ? m->cap * 2 : 64};
+    g.from = calloc(g.cap, sizeof *g.from);
+    g.to = calloc(g.cap, sizeof *g.to);
+    if (!g.from || !g.to) {
+      free(g.from), free(g.to);
+      m->oom = true; /* no memo from here on: copies may repeat, as without one */
+      return;
+    }
+    for (uint32_t i = 0; i < m->cap; i++)
+      if (m->from[i]) {
+        uint32_t j = memo_slot(&g, m->from[i]);
+        g.from[j] = m->from[i], g.to[j] = m->to[i];
+      }
+    free(m->from), free(m->to);
+    g.n = m->n;
+    *m = g;
+  }
+  uint32_t i = memo_slot(m, t);
+  if (!m->from[i]) m->n++;
+  m->from[i] = t, m->to[i] = copy;
+}
+
+void cm_memo_free(cm_memo *m) {
+  free(m->from), free(m->to);
+  *m = (cm_memo){0};
+}
+
+static cm_type *substitute(cm_ctx *x, cm_type *t, const cm_match *mc);
+
 cm_type *cm_substitute(cm_ctx *x, cm_type *t, const cm_match *mc) {
   if (!t || !mc->n || t->kind <= CM_ERROR_CONTEXT) return t;
+  cm_type *done = memo_get(mc->memo, t);
+  if (done) return done;
+  cm_type *r = substitute(x, t, mc);
+  if (r) memo_put(mc->memo, t, r);
+  return r;
+}
+
+static cm_type *substitute(cm_ctx *x, cm_type *t, const cm_match *mc) {
   for (uint32_t i = 0; i < mc->n; i++) /* a type import supplied by an argument */
     if (mc->from[i] == t) return (cm_type *)mc->to[i];
   if (t->kind == CM_RESOURCE) {
@@ -426,10 +478,11 @@ cm_extern *cm_freshen(cm_ctx *x, const cm_extern *v, uint32_t n, cm_type *const 
   /* cm_match holds CM_MAX_BINDINGS pairs: substitute in batches (a fresh
    * resource is never among the later batches' originals) */
   for (uint32_t at = 0; at < ndefs; at += CM_MAX_BINDINGS) {
-    cm_match mc = {.sub = true};
+    cm_memo memo = {0}; /* a type reached through two exports stays one type */
+    cm_match mc = {.sub = true, .memo = &memo};
     for (uint32_t i = at; i < ndefs && mc.n < CM_MAX_BINDINGS; i++) {
       cm_type *r = cm_alloc(x, sizeof *r);
-      if (!r) return NULL;
+      if (!r) return cm_memo_free(&memo), NULL;
       *r = *defs[i];
       r->alias_of = NULL;
       r->local = false; /* seen from outside its instance: not local */
@@ -440,7 +493,8 @@ cm_extern *cm_freshen(cm_ctx *x, const cm_extern *v, uint32_t n, cm_type *const 
       mc.to[mc.n++] = r;
     }
     for (uint32_t i = 0; i < n; i++)
-      if (!(out[i].type = cm_substitute(x, out[i].type, &mc))) return NULL;
+      if (!(out[i].type = cm_substitute(x, out[i].type, &mc))) return cm_memo_free(&memo), NULL;
+    cm_memo_free(&memo);
   }
   return out;
 }

@@ -155,3 +155,17 @@
   (instance
     (export "res" (type $res))
     (export "make" (func $mk))))
+
+;; An imported instance gets fresh resources, and a type that mentions one
+;; (the variant below holds an own<cas>) is copied once for all its uses: the
+;; exported name "cas-error" and the function result that names it stay one
+;; type (wasi:keyvalue@0.2.0-draft2's atomics has this shape; it was refused
+;; with "instance not valid to be used as import").
+(component
+  (import "x:kv/atomics" (instance
+    (export "cas" (type $cas (sub resource)))
+    (type $o (own $cas))
+    (type $v (variant (case "cas-failed" $o) (case "other" string)))
+    (export "cas-error" (type $ce (eq $v)))
+    (type $r (result (error $ce)))
+    (export "swap" (func (param "cas" $o) (result $r))))))
