@@ -15,11 +15,33 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "wasmgate_component.h"
 
+/* Whether v is a list<u8>: the engine lifts one as BYTES (a view of the
+ * guest's memory); a LIST whose elements are read as numbers is accepted too
+ * (an embedder may build values either way). */
+static inline bool p2c_is_bytes(const wg_cval *v) { return v->kind == WG_CVAL_BYTES || v->kind == WG_CVAL_LIST; }
+
+/* A list<u8> argument (p2c_is_bytes) copied into a malloc'd buffer with a
+ * NUL after its *n bytes; NULL on OOM. The caller frees it. */
+static inline char *p2c_bytes_dup(const wg_cval *v, size_t *n) {
+  *n = v->kind == WG_CVAL_BYTES ? v->of.bytes.len : v->of.seq.len;
+  char *b = malloc(*n + 1);
+  if (!b) return NULL;
+  if (v->kind == WG_CVAL_BYTES) {
+    if (*n) memcpy(b, v->of.bytes.ptr, *n);
+  } else {
+    for (size_t i = 0; i < *n; i++) b[i] = (char)v->of.seq.ptr[i].of.u;
+  }
+  b[*n] = '\0';
+  return b;
+}
+
 /* Whether v has the shape of code:
- *   h own or borrow handle   s string   l list (of u8: any element is read as a number)
+ *   h own or borrow handle   s string   l list<u8> (p2c_is_bytes)
  *   u u64   i s64   n u32
  *   S list<string>           P list<tuple<string, list<u8>>>   M list<tuple<string, string>>
  *   c option<u64>            C option<string>
@@ -28,7 +50,7 @@ static inline bool p2c_arg_ok(const wg_cval *v, char code) {
   switch (code) {
   case 'h': return v->kind == WG_CVAL_OWN || v->kind == WG_CVAL_BORROW;
   case 's': return v->kind == WG_CVAL_STRING;
-  case 'l': return v->kind == WG_CVAL_LIST;
+  case 'l': return p2c_is_bytes(v);
   case 'u': return v->kind == WG_CVAL_U64;
   case 'i': return v->kind == WG_CVAL_S64;
   case 'n': return v->kind == WG_CVAL_U32;
@@ -40,7 +62,7 @@ static inline bool p2c_arg_ok(const wg_cval *v, char code) {
       const wg_cval *e = &v->of.seq.ptr[i];
       if (code == 'S' ? e->kind != WG_CVAL_STRING
                       : e->kind != WG_CVAL_TUPLE || e->of.seq.len != 2 || e->of.seq.ptr[0].kind != WG_CVAL_STRING ||
-                            e->of.seq.ptr[1].kind != (code == 'P' ? WG_CVAL_LIST : WG_CVAL_STRING))
+                            !(code == 'P' ? p2c_is_bytes(&e->of.seq.ptr[1]) : e->of.seq.ptr[1].kind == WG_CVAL_STRING))
         return false;
     }
     return true;

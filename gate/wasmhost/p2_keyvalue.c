@@ -125,13 +125,7 @@ static wg_cval *opt_bytes(bool found, const char *p, size_t n) {
 }
 
 /* A list<u8> argument as a malloc'd buffer (NULL on OOM). */
-static char *arg_bytes(const wg_cval *v, size_t *n) {
-  *n = v->of.seq.len;
-  char *b = malloc(*n ? *n : 1);
-  if (b)
-    for (size_t i = 0; i < *n; i++) b[i] = (char)v->of.seq.ptr[i].of.u;
-  return b;
-}
+static char *arg_bytes(const wg_cval *v, size_t *n) { return p2c_bytes_dup(v, n); }
 
 /* The prefixed store key of a string argument, or NULL with msg set (an
  * empty key, a key with "||" or a NUL byte: the state API's rules). */

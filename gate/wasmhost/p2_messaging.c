@@ -115,15 +115,7 @@ static msg *msg_get(msg_host *h, const wg_cval *v) {
 static void done(msg_host *h) { pthread_mutex_unlock(&h->mu); }
 static wg_trap *unknown(void) { return wg_trap_new(WG_TRAP_HOST, "wasi:messaging: unknown message handle"); }
 
-static char *dup_bytes(const wg_cval *list, size_t *n) {
-  *n = list->of.seq.len;
-  char *b = malloc(*n + 1);
-  if (b) {
-    for (size_t i = 0; i < *n; i++) b[i] = (char)list->of.seq.ptr[i].of.u;
-    b[*n] = '\0';
-  }
-  return b;
-}
+static char *dup_bytes(const wg_cval *list, size_t *n) { return p2c_bytes_dup(list, n); }
 
 static char *dup_str(const wg_cval *s) {
   char *p = malloc(s->of.str.len + 1);
