@@ -10,8 +10,8 @@
  * scopes, key prefixes, ETag rules and errors are the HTTP API's: a failure
  * is error { code: daprd's errorCode, message, http-status }.
  *
- * invoke and output-bindings are part of the package's `imports` world but
- * not served yet: a component importing them does not link (docs say so).
+ * invoke is part of the package's `imports` world but not served yet: a
+ * component importing it does not link (docs say so).
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -20,6 +20,7 @@
 
 #include "api/api.h"
 #include "api/calls.h"
+#include "components/bindings/binding.h"
 #include "components/configuration/configuration.h"
 #include "wasmhost/p2_cloud_internal.h"
 #include "wasmhost/p2_dapr.h"
@@ -521,6 +522,48 @@ static wg_trap *config_get(void *env, const wg_cval *a, size_t na, wg_cval *r, s
   return good ? ok(r, &v) : drop(&v);
 }
 
+/* ---------------------------------------------------------------- output bindings */
+
+typedef struct bind_res {
+  bool done, failed;
+  wgg_api_status st;
+  wg_cval v; /* binding-response { data, metadata } */
+  bool built;
+} bind_res;
+
+static void on_bound(void *user, const wgg_api_status *st, const wgg_binding_result *res) {
+  bind_res *b = user;
+  b->done = true;
+  if (st) {
+    b->failed = true;
+    b->st = *st;
+    return;
+  }
+  b->built = seq(&b->v, WG_CVAL_RECORD, 2) && bytes(&b->v.of.seq.ptr[0], res ? res->data : "", res ? res->len : 0) &&
+             pairs(&b->v.of.seq.ptr[1], res ? res->metadata : NULL);
+}
+
+/* invoke-binding: func(name, operation, data: list<u8>, metadata) -> result<binding-response, error> */
+static wg_trap *invoke_binding(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)nr;
+  wg_trap *bad_ = p2c_args(a, na, "sslM", IFACE, "output-bindings.invoke-binding");
+  if (bad_) return bad_;
+  bind_res b = {0};
+  size_t n = 0;
+  char *name = arg_str(&a[0], "binding name", &b.st), *op = name ? arg_str(&a[1], "operation", &b.st) : NULL;
+  char *data = op ? arg_bytes(&a[2], &n) : NULL;
+  json_t *md = data ? arg_md(&a[3]) : NULL;
+  if (data && !md)
+    wgg_api_fail(&b.st, 400, WGG_GRPC_INVALID_ARGUMENT, "ERR_MALFORMED_REQUEST", "invalid metadata");
+  int rc = md ? wgg_binding_call(env, NULL, name, op, data, n, md, on_bound, &b, NULL, &b.st) : -1; /* md moves in */
+  free(name);
+  free(op);
+  free(data);
+  if (!rc && !b.done) return wg_trap_new(WG_TRAP_HOST, IFACE ": output-bindings.invoke-binding did not complete");
+  if (rc || b.failed) return fail(r, &b.st);
+  return b.built ? ok(r, &b.v) : drop(&b.v);
+}
+
 /* ---------------------------------------------------------------- definitions */
 
 static const struct {
@@ -535,6 +578,7 @@ static const struct {
     {"secrets", "get", secrets_get},
     {"secrets", "get-bulk", secrets_bulk},
     {"configuration", "get", config_get},
+    {"output-bindings", "invoke-binding", invoke_binding},
 };
 
 bool wgg_p2_dapr_define(wg_component_linker *l, wgg_api *api, wgg_err *err) {

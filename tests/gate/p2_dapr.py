@@ -8,10 +8,11 @@ dapr_guest.c is built at test time (clang-19, `jco embed` with the world of
 tests/components/dapr/guest.wit over wit/dapr, `jco new --wasi-command`; never
 committed) and run by `wasmgate wasm run --app-id daprapp --resources-path`
 against state.sqlite, a pubsub.redis on a redis-server started here,
-secretstores.local.file and configuration.sqlite. Its output is compared line
+secretstores.local.file, configuration.sqlite and bindings.localstorage. Its output is compared line
 by line (saves with and without ETags, the 409 of a stale ETag, a
 transaction, key and store errors, publish with and without the CloudEvent
-envelope and to a topic outside allowedTopics, secrets, configuration), then
+envelope and to a topic outside allowedTopics, secrets, configuration, an
+output binding), then
 the side effects through the sidecar's state API (the same app ID) and the
 redis streams. Exit 77 when clang-19, node, jco or redis-server is missing."""
 import json
@@ -115,12 +116,13 @@ def main():
     docs = [component("sql", "state.sqlite", {"connectionString": os.path.join(tmp, "state.db")}),
             component("bus", "pubsub.redis", {"redisHost": f"127.0.0.1:{redis.port}", "allowedTopics": "orders"}),
             component("vault", "secretstores.local.file", {"secretsFile": secrets}),
-            component("cfg", "configuration.sqlite", {"connectionString": cfg_db})]
+            component("cfg", "configuration.sqlite", {"connectionString": cfg_db}),
+            component("files", "bindings.localstorage", {"rootPath": os.path.join(tmp, "files")})]
     with open(os.path.join(res, "components.yaml"), "w") as f:
         f.write("---\n".join(docs))
 
     r = subprocess.run([WASMGATE, "wasm", "run", "--app-id", "daprapp", "--resources-path", res, comp, "sql", "bus",
-                        "vault", "cfg"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120, cwd=tmp)
+                        "vault", "cfg", "files"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120, cwd=tmp)
     out, err = r.stdout.decode(errors="replace"), r.stderr.decode(errors="replace")
     check(r.returncode == 0, f"exit {r.returncode}; stderr {err[-800:]}")
     want = [
@@ -137,7 +139,10 @@ def main():
         "publish forbidden: error 403 ERR_PUBSUB_FORBIDDEN: topic forbidden is not allowed for app id daprapp",
         "secret db-password: db-password=s3cret", "secret nested:inner: 1 pair(s)",
         "secret from nostore: error 401 ERR_SECRET_STORE_NOT_FOUND: failed finding secret store with key nostore",
-        "config: greeting=hello (version 7)"]
+        "config: greeting=hello (version 7)",
+        "binding create: {\"fileName\":\"hello.txt\"},", "binding get: file body",
+        "binding explode: error 500 ERR_INVOKE_OUTPUT_BINDING: error invoking output binding files: binding files "
+        "does not support operation explode. supported operations:create get list delete"]
     got = out.rstrip("\n").split("\n")
     for i, (x, y) in enumerate(zip(got, want)):
         if x != y:
@@ -162,6 +167,8 @@ def main():
             check(ce.get(k) == v, f"CloudEvent {k}: {ce.get(k)!r}, want {v!r}")
         check(orders[1][1][1] == "order 2 raw", f"raw payload: {orders[1][1]!r}")
     check(not redis.cmd("XRANGE", "forbidden", "-", "+"), "nothing published to a topic outside allowedTopics")
+    with open(os.path.join(tmp, "files", "hello.txt"), "rb") as f:
+        check(f.read() == b"file body", "the binding wrote the file")
     redis.cleanup()
     shutil.rmtree(tmp, ignore_errors=True)
     finish()

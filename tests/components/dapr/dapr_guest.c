@@ -3,7 +3,7 @@
  * world guest.wit) with hand-written canonical ABI imports; built at test
  * time and run by tests/gate/p2_dapr.py.
  *
- *   dapr_guest STORE PUBSUB SECRETSTORE CONFIGSTORE
+ *   dapr_guest STORE PUBSUB SECRETSTORE CONFIGSTORE BINDING
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -51,6 +51,9 @@ IMPORT("publisher", "publish")
 void publish_(const char *ps, size_t psn, const char *t, size_t tn, const void *d, size_t dn, int32_t has_ct,
               const char *ct, size_t ctn, const pair *md, size_t nmd, void *ret);
 IMPORT("secrets", "get") void sec_get(const char *s, size_t sn, const char *k, size_t kn, const pair *md, size_t nmd, void *ret);
+IMPORT("output-bindings", "invoke-binding")
+void bind_(const char *n, size_t nn, const char *op, size_t opn, const void *d, size_t dn, const pair *md, size_t nmd,
+           void *ret);
 IMPORT("configuration", "get")
 void cfg_get(const char *s, size_t sn, const str *keys, size_t nk, const pair *md, size_t nmd, void *ret);
 
@@ -103,7 +106,7 @@ static void publish(const char *ps, const char *topic, const char *data, const p
 
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
-  if (argc < 5) return 2;
+  if (argc < 6) return 2;
   const char *store = argv[1], *ps = argv[2], *secrets = argv[3], *cfg = argv[4];
 
   save(store, "k1", "v1", NULL, 0);
@@ -156,5 +159,21 @@ int main(int argc, char **argv) {
     }
     printf("\n");
   }
+
+  /* bindings.localstorage: create a file, read it back; an operation it has not */
+  pair fname = {S("fileName"), S("hello.txt")};
+  bind_(ARG(argv[5]), ARG("create"), ARG("file body"), &fname, 1, ret);
+  if (!result("binding create")) {
+    printf("%.*s,", (int)u32(8), ptr(4));
+    for (uint32_t i = 0; i < u32(16); i++) {
+      const pair *p = (const pair *)(uintptr_t)u32(12) + i;
+      printf(" %.*s=%.*s", (int)p->k.n, p->k.p, (int)p->v.n, p->v.p);
+    }
+    printf("\n");
+  }
+  bind_(ARG(argv[5]), ARG("get"), "", 0, &fname, 1, ret);
+  if (!result("binding get")) printf("%.*s\n", (int)u32(8), ptr(4));
+  bind_(ARG(argv[5]), ARG("explode"), "", 0, NULL, 0, ret);
+  if (!result("binding explode")) printf("ok\n");
   return 0;
 }
