@@ -56,24 +56,31 @@ def jco(*args):
     return tool(["node", "--import", os.path.join(ROOT, "tests", "components", "jco_preopen.mjs"), JCO] + list(args))
 
 
-def build():
-    """dapr_guest.c as a command component; its WIT folder is guest.wit with wit/dapr as a dependency."""
+def build(name="dapr_guest"):
+    """dapr_guest.c as a command component (its WIT folder: guest.wit with
+    wit/dapr as a dependency), or hostile_guest.c (hostile/hostile.wit)."""
     wit = os.path.join(OUT, "wit")
-    shutil.rmtree(wit, ignore_errors=True)
-    os.makedirs(os.path.join(wit, "deps"))
-    shutil.copy(os.path.join(SRC, "guest.wit"), wit)
-    shutil.copytree(WIT, os.path.join(wit, "deps", "dapr"))
-    core, emb, comp = (os.path.join(OUT, f"dapr_guest{s}.wasm") for s in ("", ".embed", ".component"))
-    tool(["clang-19", "--target=wasm32-wasi", "-O2", "-Wall", "-Werror", os.path.join(SRC, "dapr_guest.c"), "-o", core])
-    jco("embed", core, "--wit", wit, "--world-name", "dapr-guest", "-o", emb)
+    if name == "dapr_guest":
+        shutil.rmtree(wit, ignore_errors=True)
+        os.makedirs(os.path.join(wit, "deps"))
+        shutil.copy(os.path.join(SRC, "guest.wit"), wit)
+        shutil.copytree(WIT, os.path.join(wit, "deps", "dapr"))
+    else:
+        wit = os.path.join(SRC, "hostile")
+    core, emb, comp = (os.path.join(OUT, f"{name}{s}.wasm") for s in ("", ".embed", ".component"))
+    tool(["clang-19", "--target=wasm32-wasi", "-O2", "-Wall", "-Werror", os.path.join(SRC, f"{name}.c"), "-o", core])
+    jco("embed", core, "--wit", wit, "--world-name", "dapr-guest" if name == "dapr_guest" else "dapr-hostile",
+        "-o", emb)
     tool(["node", JCO, "new", emb, "--wasi-command", "-o", comp])
     return comp
 
 
-def component(name, typ, meta=None):
+def component(name, typ, meta=None, scopes=None):
     y = f"apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: {name}\nspec:\n  type: {typ}\n  version: v1\n"
     if meta:
         y += "  metadata:\n" + "".join(f"  - name: {k}\n    value: \"{v}\"\n" for k, v in meta.items())
+    if scopes:
+        y += "scopes:\n" + "".join(f"- {s}\n" for s in scopes)
     return y
 
 
@@ -100,7 +107,7 @@ def main():
                 text = f.read()
             check("subscriber" in text and "inputBindings" in text, f"app world exports: {text[:600]!r}")
 
-    comp = build()
+    comp, hostile = build(), build("hostile_guest")
     tmp = tempfile.mkdtemp(prefix="wgg-p2dapr-")
     res = os.path.join(tmp, "resources")
     os.makedirs(res)
@@ -117,6 +124,7 @@ def main():
             component("bus", "pubsub.redis", {"redisHost": f"127.0.0.1:{redis.port}", "allowedTopics": "orders"}),
             component("vault", "secretstores.local.file", {"secretsFile": secrets}),
             component("cfg", "configuration.sqlite", {"connectionString": cfg_db}),
+            component("hidden", "state.in-memory", scopes=["someone-else"]),
             component("files", "bindings.localstorage", {"rootPath": os.path.join(tmp, "files")})]
     with open(os.path.join(res, "components.yaml"), "w") as f:
         f.write("---\n".join(docs))
@@ -134,6 +142,7 @@ def main():
         "possible etag mismatch. error from state store: etag mismatch",
         "save bad||key=x: error 400 ERR_MALFORMED_REQUEST: input key/keyPrefix 'bad||key' can't contain '||'",
         "get k1: error 400 ERR_STATE_STORE_NOT_FOUND: state store nope is not found",
+        "get k1: error 400 ERR_STATE_STORE_NOT_FOUND: state store hidden is not found",
         "transaction: ok", "get k1: none", "get t2: two etag yes", "delete t1: ok",
         "publish orders: ok", "publish orders: ok",
         "publish forbidden: error 403 ERR_PUBSUB_FORBIDDEN: topic forbidden is not allowed for app id daprapp",
@@ -166,6 +175,13 @@ def main():
                      "data": "order 1"}.items():
             check(ce.get(k) == v, f"CloudEvent {k}: {ce.get(k)!r}, want {v!r}")
         check(orders[1][1][1] == "order 2 raw", f"raw payload: {orders[1][1]!r}")
+    # a component importing state.get with a u64 store: the call traps, the host reads no string
+    r = subprocess.run([WASMGATE, "wasm", "run", "--app-id", "daprapp", "--resources-path", res, hostile],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120, cwd=tmp)
+    check(r.returncode != 0 and r.stdout == b"calling\n" and
+          b"dapr:runtime: `state.get` is imported with the wrong type" in r.stderr,
+          f"hostile import: exit {r.returncode}, {r.stdout!r}, {r.stderr[-400:]!r}")
+
     check(not redis.cmd("XRANGE", "forbidden", "-", "+"), "nothing published to a topic outside allowedTopics")
     with open(os.path.join(tmp, "files", "hello.txt"), "rb") as f:
         check(f.read() == b"file body", "the binding wrote the file")

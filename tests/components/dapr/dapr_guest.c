@@ -120,6 +120,7 @@ int main(int argc, char **argv) {
   if (!result("delete k1 stale etag")) printf("ok\n");
   save(store, "bad||key", "x", NULL, 0);
   get("nope", "k1");
+  get("hidden", "k1"); /* scoped to another app ID */
 
   /* a transaction: two upserts and a delete with the current etag */
   operation ops[3] = {{.disc = 0, .u.up = {.key = S("t1"), .value = S("one")}},
