@@ -420,6 +420,8 @@ static wg_trap *publish(void *env, const wg_cval *a, size_t na, wg_cval *r, size
   char *data = topic && arg_opt(&a[3], "content type", &ct, &d.st) ? arg_bytes(&a[2], &n) : NULL;
   json_t *md = data ? arg_md(&a[4]) : NULL;
   int rc = -1;
+  if (topic && !d.st.http && !data)
+    wgg_api_fail(&d.st, 500, WGG_GRPC_INTERNAL, "ERR_PUBSUB_PUBLISH_MESSAGE", "out of memory");
   if (data && !md)
     wgg_api_fail(&d.st, 400, WGG_GRPC_INVALID_ARGUMENT, "ERR_PUBSUB_REQUEST_METADATA", "invalid metadata");
   if (md) {
@@ -553,6 +555,7 @@ static wg_trap *invoke_binding(void *env, const wg_cval *a, size_t na, wg_cval *
   char *name = arg_str(&a[0], "binding name", &b.st), *op = name ? arg_str(&a[1], "operation", &b.st) : NULL;
   char *data = op ? arg_bytes(&a[2], &n) : NULL;
   json_t *md = data ? arg_md(&a[3]) : NULL;
+  if (op && !data) wgg_api_fail(&b.st, 500, WGG_GRPC_INTERNAL, "ERR_INVOKE_OUTPUT_BINDING", "out of memory");
   if (data && !md)
     wgg_api_fail(&b.st, 400, WGG_GRPC_INVALID_ARGUMENT, "ERR_MALFORMED_REQUEST", "invalid metadata");
   int rc = md ? wgg_binding_call(env, NULL, name, op, data, n, md, on_bound, &b, NULL, &b.st) : -1; /* md moves in */

@@ -40,7 +40,8 @@ typedef struct {
 _Static_assert(sizeof(save_item) == 40, "save-item layout");
 _Static_assert(sizeof(operation) == 44, "operation layout");
 
-IMPORT("state", "get") void st_get(const char *s, size_t sn, const char *k, size_t kn, const pair *md, size_t nmd, void *ret);
+IMPORT("state", "get")
+void st_get(const char *s, size_t sn, const char *k, size_t kn, const pair *md, size_t nmd, void *ret);
 IMPORT("state", "save") void st_save(const char *s, size_t sn, const save_item *items, size_t n, void *ret);
 IMPORT("state", "delete")
 void st_delete(const char *s, size_t sn, const char *k, size_t kn, int32_t has_etag, const char *e, size_t en,
@@ -50,7 +51,8 @@ void st_txn(const char *s, size_t sn, const operation *ops, size_t n, const pair
 IMPORT("publisher", "publish")
 void publish_(const char *ps, size_t psn, const char *t, size_t tn, const void *d, size_t dn, int32_t has_ct,
               const char *ct, size_t ctn, const pair *md, size_t nmd, void *ret);
-IMPORT("secrets", "get") void sec_get(const char *s, size_t sn, const char *k, size_t kn, const pair *md, size_t nmd, void *ret);
+IMPORT("secrets", "get")
+void sec_get(const char *s, size_t sn, const char *k, size_t kn, const pair *md, size_t nmd, void *ret);
 IMPORT("output-bindings", "invoke-binding")
 void bind_(const char *n, size_t nn, const char *op, size_t opn, const void *d, size_t dn, const pair *md, size_t nmd,
            void *ret);
