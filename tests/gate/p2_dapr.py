@@ -147,6 +147,7 @@ def main():
         "publish orders: ok", "publish orders: ok",
         "publish forbidden: error 403 ERR_PUBSUB_FORBIDDEN: topic forbidden is not allowed for app id daprapp",
         "secret db-password: db-password=s3cret", "secret nested:inner: 1 pair(s)",
+        "secrets bulk: 2 secret(s), 2 pair(s)",
         "secret from nostore: error 401 ERR_SECRET_STORE_NOT_FOUND: failed finding secret store with key nostore",
         "config: greeting=hello (version 7)",
         "binding create: {\"fileName\":\"hello.txt\"},", "binding get: file body",

@@ -53,6 +53,7 @@ void publish_(const char *ps, size_t psn, const char *t, size_t tn, const void *
               const char *ct, size_t ctn, const pair *md, size_t nmd, void *ret);
 IMPORT("secrets", "get")
 void sec_get(const char *s, size_t sn, const char *k, size_t kn, const pair *md, size_t nmd, void *ret);
+IMPORT("secrets", "get-bulk") void sec_bulk(const char *s, size_t sn, const pair *md, size_t nmd, void *ret);
 IMPORT("output-bindings", "invoke-binding")
 void bind_(const char *n, size_t nn, const char *op, size_t opn, const void *d, size_t dn, const pair *md, size_t nmd,
            void *ret);
@@ -150,6 +151,12 @@ int main(int argc, char **argv) {
   }
   sec_get(ARG(secrets), ARG("nested:inner"), NULL, 0, ret);
   if (!result("secret nested:inner")) printf("%u pair(s)\n", u32(8));
+  sec_bulk(ARG(secrets), NULL, 0, ret);
+  if (!result("secrets bulk")) { /* list<tuple<string, list<tuple<string, string>>>>: 16 bytes an entry */
+    uint32_t pairs = 0;
+    for (uint32_t i = 0; i < u32(8); i++) pairs += ((const uint32_t *)(uintptr_t)u32(4))[4 * i + 3];
+    printf("%u secret(s), %u pair(s)\n", u32(8), pairs);
+  }
   sec_get(ARG("nostore"), ARG("db-password"), NULL, 0, ret);
   if (!result("secret from nostore")) printf("ok\n");
 
