@@ -13,6 +13,7 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "wasmhost/p2_cloud.h"
+#include "wasmhost/p2_dapr.h"
 
 struct wgg_cloud {
   wgg_options o; /* borrowed by api */
@@ -64,7 +65,7 @@ wgg_cloud *wgg_cloud_new(const char *app_id, const char *const *paths, size_t n,
 
 int wgg_cloud_define(wgg_cloud *c, struct wg_component_linker *l, wgg_err *err) {
   return wgg_p2_keyvalue_define(l, c->api, err) && wgg_p2_config_define(l, c->api, NULL, err) &&
-                 wgg_p2_messaging_define(l, c->api, err)
+                 wgg_p2_messaging_define(l, c->api, err) && wgg_p2_dapr_define(l, c->api, err)
              ? 0
              : -1;
 }
