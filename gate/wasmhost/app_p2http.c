@@ -32,6 +32,7 @@
 #include "util/log.h"
 #include "wasmhost/app_internal.h"
 #include "wasmhost/p2_cloud.h"
+#include "wasmhost/p2_dapr.h"
 #include "wasmhost/p2http.h"
 #include "wasmhost/wasmhost.h"
 
@@ -72,7 +73,8 @@ static wg_wasi_p2 *p2_of_store(wg_store *s) {
 }
 
 /* The interfaces the component app's linker serves, besides WASI 0.2 (wasi/src/p2_*.c): wasi:http
- * here, and the cloud interfaces (wasi:keyvalue, wasi:config, wasi:messaging: p2_cloud.h) on the
+ * here, and the cloud interfaces (wasi:keyvalue, wasi:config, wasi:messaging: p2_cloud.h) and
+ * dapr:runtime (p2_dapr.h) on the
  * Dapr components of the app's API instance. A new interface host adds its define call below; host
  * functions that need the request in flight reach it with wg_store_data(wg_component_host_store()),
  * a wgg_p2h_inst whose `app` is the generation and `call` the request. */
@@ -82,7 +84,7 @@ static int define_interfaces(wgg_wasm_app *a, struct wgg_p2app *p, wg_component_
       !(p->types = wgg_p2h_define(l, msg, sizeof msg)))
     return wgg_err_set(err, "wasm app %s: %s", p->name, msg);
   if (a->api && (!wgg_p2_keyvalue_define(l, a->api, err) || !wgg_p2_config_define(l, a->api, NULL, err) ||
-                 !wgg_p2_messaging_define(l, a->api, err)))
+                 !wgg_p2_messaging_define(l, a->api, err) || !wgg_p2_dapr_define(l, a->api, err)))
     return -1;
   return 0;
 }

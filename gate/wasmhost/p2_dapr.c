@@ -142,15 +142,7 @@ static bool arg_opt(const wg_cval *o, const char *what, char **out, wgg_api_stat
   return (*out = arg_str(o->of.var.val, what, st)) != NULL;
 }
 
-static char *arg_bytes(const wg_cval *l, size_t *n) {
-  *n = l->of.seq.len;
-  char *b = malloc(*n + 1);
-  if (b) {
-    for (size_t i = 0; i < *n; i++) b[i] = (char)l->of.seq.ptr[i].of.u;
-    b[*n] = '\0';
-  }
-  return b;
-}
+static char *arg_bytes(const wg_cval *l, size_t *n) { return p2c_bytes_dup(l, n); }
 
 /* metadata argument as a JSON object of strings (NULL on OOM or a NUL byte). */
 static json_t *arg_md(const wg_cval *l) {
