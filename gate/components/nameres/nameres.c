@@ -275,7 +275,12 @@ const char *wgg_nameres_kind(const wgg_nameres *nr) {
 
 uint64_t wgg_nameres_renew_interval_ms(const wgg_nameres *nr) {
   if (nr->is_static || !nr->reg_id[0]) return 0;
-  return nr->update_ms > 2000 ? nr->update_ms - 1000 : 1000; /* updateInterval - timeout, as Dapr */
+  /* Dapr renews every updateInterval - timeout; but last_update has whole seconds, so with the
+   * smallest interval (2 s) a renewal that lands just before a second boundary and runs a few ms
+   * late (a busy thread pool) lets a live row look expired: renew at a third of the interval too. */
+  uint64_t dapr = nr->update_ms > 2000 ? nr->update_ms - 1000 : 1000, third = nr->update_ms / 3;
+  uint64_t every = third < dapr ? third : dapr;
+  return every < 250 ? 250 : every;
 }
 
 int wgg_nameres_renew(wgg_nameres *nr, wgg_err *err) {
