@@ -158,7 +158,6 @@ class StreamApp:
         self.q.put(None)
         self.call.cancel()
         self.channel.close()
-        shutil.rmtree(self.gen, ignore_errors=True)
 
 
 def cpu_ticks(pid):
@@ -241,6 +240,7 @@ def main():
         stream.close()
     finally:
         sc.cleanup()
+        shutil.rmtree(stream.gen, ignore_errors=True)
 
 
 if __name__ == "__main__":
