@@ -2,7 +2,8 @@
 # bench/run.sh BUILD_DIR: the engine's decode+validate benchmark, then execution (exec.sh),
 # the embedding API (bench_api), the sidecar core under load (sidecar.sh: healthz, state,
 # invocation vs nginx, fixed-rate latency, RSS) and with http-wasm middleware and
-# bindings.wasm (middleware.sh), the mesh and pub/sub.
+# bindings.wasm (middleware.sh), the mesh and pub/sub (pubsub.py; grpc_stream.py: streaming
+# subscription vs HTTP push).
 # Builds the input modules (bench/make-inputs.sh, into BUILD_DIR/bench-inputs),
 # runs BUILD_DIR/bench/bench_decode on each, and times wabt's wasm-validate on
 # the same file for reference (it is not a target: it is a different program,
@@ -70,5 +71,6 @@ echo "wasi:keyvalue (bench/p2_keyvalue.sh): a component's bucket.get vs GET /v1.
 "$root/bench/grpc.sh" "$build" || status=1
 "$root/bench/grpc_app.sh" "$build" || status=1
 python3 "$root/bench/pubsub.py" "$build/cli/wasmgate" || status=1
+/usr/bin/python3 "$root/bench/grpc_stream.py" "$build/cli/wasmgate" || status=1
 "$root/bench/middleware.sh" "$build" || status=1
 exit "$status"
