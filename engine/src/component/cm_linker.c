@@ -21,6 +21,7 @@ typedef struct lk_item {
   void *env;
   void (*finalizer)(void *);
   wg_component_resource_type *res;
+  uint32_t vnext; /* the next item with the same versionless key (item index + 1; 0: none) */
 } lk_item;
 
 struct wg_component_linker {
@@ -29,6 +30,11 @@ struct wg_component_linker {
   /* open-addressing index of v by (inst, name, resource): entries are
    * item index + 1 (0: empty); capacity a power of two, at least 2n */
   uint32_t *index, index_cap;
+  /* the same by (interface name without its @version, name, resource): the
+   * head of a chain through lk_item.vnext of every version defined, so an
+   * import at another compatible version is found without a scan (the same
+   * capacity as index) */
+  uint32_t *vindex;
   bool allow_unknown;
 };
 
@@ -44,6 +50,7 @@ void wg_component_linker_delete(wg_component_linker *l) {
   }
   free(l->v);
   free(l->index);
+  free(l->vindex);
   free(l);
 }
 
@@ -81,16 +88,57 @@ static uint32_t *index_slot(const wg_component_linker *l, const char *inst, cons
   }
 }
 
-/* Makes room in the index for one more item. False on out of memory. */
+/* The length of inst without its "@version" (all of it when it has none). */
+static size_t base_len(const char *inst) {
+  const char *at = strrchr(inst, '@');
+  return at ? (size_t)(at - inst) : strlen(inst);
+}
+
+/* The versionless-index slot of (inst's first blen bytes, name, resource):
+ * the chain's or the empty one where it would go. inst is not NULL. */
+static uint32_t *vindex_slot(const wg_component_linker *l, const char *inst, size_t blen, const char *name,
+                             bool resource) {
+  uint32_t h = 2166136261u, mask = l->index_cap - 1;
+  for (size_t k = 0; k < blen; k++) h = (h ^ (uint8_t)inst[k]) * 16777619u;
+  for (const char *p = name; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
+  h = (h ^ (resource ? 3u : 4u)) * 16777619u;
+  for (uint32_t i = h & mask;; i = (i + 1) & mask) {
+    uint32_t e = l->vindex[i];
+    if (!e) return &l->vindex[i];
+    const lk_item *it = &l->v[e - 1];
+    if (it->resource == resource && base_len(it->inst) == blen && !memcmp(it->inst, inst, blen) &&
+        !strcmp(it->name, name))
+      return &l->vindex[i];
+  }
+}
+
+/* Puts item i (with an interface) at the head of its versionless chain. */
+static void vindex_put(wg_component_linker *l, uint32_t i) {
+  lk_item *it = &l->v[i];
+  if (!it->inst) return;
+  uint32_t *slot = vindex_slot(l, it->inst, base_len(it->inst), it->name, it->resource);
+  it->vnext = *slot;
+  *slot = i + 1;
+}
+
+/* Makes room in the indexes for one more item. False on out of memory. */
 static bool index_reserve(wg_component_linker *l) {
   if ((l->n + 1) * 2 <= l->index_cap) return true;
   uint32_t cap = l->index_cap ? l->index_cap * 2 : 256;
-  uint32_t *ix = calloc(cap, sizeof *ix);
-  if (!ix) return false;
+  uint32_t *ix = calloc(cap, sizeof *ix), *vx = calloc(cap, sizeof *vx);
+  if (!ix || !vx) {
+    free(ix), free(vx);
+    return false;
+  }
   free(l->index);
+  free(l->vindex);
   l->index = ix;
+  l->vindex = vx;
   l->index_cap = cap;
-  for (uint32_t i = 0; i < l->n; i++) *index_slot(l, l->v[i].inst, l->v[i].name, l->v[i].resource) = i + 1;
+  for (uint32_t i = 0; i < l->n; i++) {
+    *index_slot(l, l->v[i].inst, l->v[i].name, l->v[i].resource) = i + 1;
+    vindex_put(l, i);
+  }
   return true;
 }
 
@@ -113,6 +161,7 @@ static lk_item *add(wg_component_linker *l, const char *inst, const char *name, 
     return lk_err(err, WG_ERROR_RESOURCE, "out of memory%s%s", NULL, NULL), NULL;
   }
   *slot = ++l->n;
+  vindex_put(l, l->n - 1);
   return it;
 }
 
@@ -196,10 +245,16 @@ static int semver_cmp(const char *a, const char *b) {
 }
 
 static const lk_item *lookup(const wg_component_linker *l, const char *inst, const char *name, bool resource) {
-  if (l->index) { /* an exact definition first; then the newest compatible version */
+  if (l->index) { /* an exact definition first; then the newest compatible version of its chain */
     uint32_t e = *index_slot(l, inst, name, resource);
     if (e) return &l->v[e - 1];
     if (!inst || !strchr(inst, '@')) return NULL;
+    const lk_item *best = NULL;
+    for (e = *vindex_slot(l, inst, base_len(inst), name, resource); e; e = l->v[e - 1].vnext) {
+      const lk_item *it = &l->v[e - 1];
+      if (cm_names_compatible(inst, it->inst) && (!best || semver_cmp(it->inst, best->inst) > 0)) best = it;
+    }
+    return best;
   }
   const lk_item *best = NULL;
   for (uint32_t i = 0; i < l->n; i++) {
