@@ -285,12 +285,3 @@ const char *wgg_http_req_header(const wgg_http_req *req, const char *name) {
     if (!strcasecmp(req->headers[i].name, name)) return req->headers[i].value;
   return NULL;
 }
-
-int wgg_http_method_number(const char *name) {
-  for (int i = 0; i < 64; i++) {
-    const char *s = http_method_str((enum http_method)i);
-    if (!strcmp(s, "<unknown>")) break;
-    if (!strcmp(s, name)) return i;
-  }
-  return -1;
-}
