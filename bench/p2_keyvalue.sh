@@ -21,13 +21,9 @@ jco=$nm/@bytecodealliance/jco/dist/jco.js
 shim=$(ls "$nm"/@bytecodealliance/jco-transpile/node_modules/@bytecodealliance/preview2-shim/dist/nodejs/filesystem.js \
           "$nm"/@bytecodealliance/preview2-shim/dist/nodejs/filesystem.js 2>/dev/null | head -1 || true)
 command -v wrk >/dev/null || { echo "p2_keyvalue.sh: wrk not installed" >&2; exit 1; }
-work=$(mktemp -d /tmp/wg-bench-kv.XXXXXX)
-pid=
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. "$root/bench/lib.sh"
+bench_tmpdir wg-bench-kv
+work=$dir
 
 clang-19 --target=wasm32-wasi -O2 "$root/tests/components/kv/kv_guest.c" -o "$work/kv.wasm"
 JCO_SHIM_FS=$shim node --import "$root/tests/components/jco_preopen.mjs" "$jco" embed "$work/kv.wasm" \
@@ -65,13 +61,14 @@ median_cpu() {
 }
 
 tck=$(getconf CLK_TCK)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 (cd "$work" && exec "$wasmgate" run --app-id bench --threads 1 --dapr-http-port "$port" --dapr-grpc-port 0 \
   --dapr-listen-addresses 127.0.0.1 --metrics-port 0 --log-level warn --resources-path "$work/components") \
   >"$work/log" 2>&1 &
 pid=$!
+pids+=("$pid")
 base="http://127.0.0.1:$port/v1.0"
-until curl -sf "$base/healthz/outbound" >/dev/null 2>&1; do sleep 0.01; done
+wait_http "$base/healthz/outbound"
 cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 http_get() {
   local s=$1 c0 c1 out rps reqs

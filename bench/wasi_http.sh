@@ -18,14 +18,9 @@ dur=${SECONDS_PER_RUN:-3}
 conns=${CONNS:-16}
 wasmgate=$build/cli/wasmgate
 command -v wrk >/dev/null || { echo "wasi_http.sh: wrk not installed" >&2; exit 1; }
-work=$(mktemp -d /tmp/wg-bench-p2h.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. "$here/lib.sh"
+bench_tmpdir wg-bench-p2h
+work=$dir
 comps=${COMPONENTS_DIR:-$work}  # COMPONENTS_DIR: reuse what tests/components/http/build.sh built there
 "$here/../tests/components/http/build.sh" "$comps" ${2:-} >/dev/null
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
@@ -35,7 +30,7 @@ line() {
   local label=$1 path=$2
   shift 2
   local port pid c0 c1 out reqs args=() t0 t1
-  port=$(freeport)
+  port=$(free_port)
   for a in "$@"; do args+=("${a//PORT/$port}"); done
   t0=$(date +%s%N)
   (cd "$work" && HOME=$work exec "${args[@]}") >"$work/log.$port" 2>&1 &

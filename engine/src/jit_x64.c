@@ -132,6 +132,25 @@ static void check_interrupt(J *j, const wg_cell *pc) {
   stub_add(j, b, true, 0, pc, j->n);
 }
 
+/* Pushes the callee's frame (function in rax, return to ret_pc, the caller's
+ * fp) on the store's frame stack, as the interpreter does: rdx ends pointing at
+ * it. Returns the position of the jae taken when the stack is full (to patch). */
+static size_t emit_push_frame(J *j, const wg_cell *ret_pc) {
+  mem(j, 0, 0, 0x8B, 1, RDX, ST, -1, 0, (int32_t)offsetof(wg_store, depth));
+  mem(j, 0, 0, 0x3B, 1, RDX, ST, -1, 0, (int32_t)offsetof(wg_store, frames_cap));
+  size_t full = jcc(j, CC_AE);
+  rr(j, 0, 0, 0xFF, 1, 0, RDX); /* inc edx */
+  mem(j, 0, 0, 0x89, 1, RDX, ST, -1, 0, (int32_t)offsetof(wg_store, depth));
+  rr(j, 0, 0, 0x6B, 1, RDX, RDX); /* imul edx, edx, sizeof(wg_frame) */
+  b1(j, sizeof(wg_frame));
+  mem(j, 0, 1, 0x03, 1, RDX, ST, -1, 0, (int32_t)offsetof(wg_store, frames));
+  movi(j, RSI, (uint64_t)(uintptr_t)ret_pc);
+  mem(j, 0, 1, 0x89, 1, RSI, RDX, -1, 0, (int32_t)offsetof(wg_frame, ret_pc));
+  mem(j, 0, 1, 0x89, 1, FP, RDX, -1, 0, (int32_t)offsetof(wg_frame, ret_fp));
+  mem(j, 0, 1, 0x89, 1, RAX, RDX, -1, 0, (int32_t)offsetof(wg_frame, func));
+  return full;
+}
+
 /* Calls the function in rax with its arguments at fp + argbase. A callee of
  * the caller's own instance (the usual case) shares r15 and r13/r14 with it:
  * the call keeps them, enters past the callee's reload_mem (at the same
@@ -149,18 +168,7 @@ static void emit_call(J *j, const wg_cell *call_pc, const wg_cell *ret_pc, int32
   mem(j, 0, 1, 0x8B, 1, RCX, RCX, -1, 0, (int32_t)offsetof(wg_code, jit));
   rr(j, 0, 1, 0x85, 1, RCX, RCX);
   size_t s2 = jcc(j, CC_E);
-  mem(j, 0, 0, 0x8B, 1, RDX, ST, -1, 0, (int32_t)offsetof(wg_store, depth));
-  mem(j, 0, 0, 0x3B, 1, RDX, ST, -1, 0, (int32_t)offsetof(wg_store, frames_cap));
-  size_t s3 = jcc(j, CC_AE);
-  rr(j, 0, 0, 0xFF, 1, 0, RDX); /* inc edx */
-  mem(j, 0, 0, 0x89, 1, RDX, ST, -1, 0, (int32_t)offsetof(wg_store, depth));
-  rr(j, 0, 0, 0x6B, 1, RDX, RDX); /* imul edx, edx, sizeof(wg_frame) */
-  b1(j, sizeof(wg_frame));
-  mem(j, 0, 1, 0x03, 1, RDX, ST, -1, 0, (int32_t)offsetof(wg_store, frames));
-  movi(j, RSI, (uint64_t)(uintptr_t)ret_pc);
-  mem(j, 0, 1, 0x89, 1, RSI, RDX, -1, 0, (int32_t)offsetof(wg_frame, ret_pc));
-  mem(j, 0, 1, 0x89, 1, FP, RDX, -1, 0, (int32_t)offsetof(wg_frame, ret_fp));
-  mem(j, 0, 1, 0x89, 1, RAX, RDX, -1, 0, (int32_t)offsetof(wg_frame, func));
+  size_t s3 = emit_push_frame(j, ret_pc);
   mem(j, 0, 1, 0x3B, 1, IN, RAX, -1, 0, (int32_t)offsetof(wg_func, inst)); /* cmp r15, [rax + inst] */
   size_t other = jcc(j, CC_NE);
   /* Same instance: same module, so the same entry layout as this code's. */
@@ -212,18 +220,7 @@ static void emit_direct_call(J *j, const wg_cell *call_pc, const wg_cell *ret_pc
                              bool has_mem, int32_t callee) {
   mem(j, 0, 1, 0x8B, 1, RAX, IN, -1, 0, (int32_t)offsetof(wg_instance, funcs));
   mem(j, 0, 1, 0x8B, 1, RAX, RAX, -1, 0, sd(A));
-  mem(j, 0, 0, 0x8B, 1, RDX, ST, -1, 0, (int32_t)offsetof(wg_store, depth));
-  mem(j, 0, 0, 0x3B, 1, RDX, ST, -1, 0, (int32_t)offsetof(wg_store, frames_cap));
-  size_t full = jcc(j, CC_AE);
-  rr(j, 0, 0, 0xFF, 1, 0, RDX); /* inc edx */
-  mem(j, 0, 0, 0x89, 1, RDX, ST, -1, 0, (int32_t)offsetof(wg_store, depth));
-  rr(j, 0, 0, 0x6B, 1, RDX, RDX); /* imul edx, edx, sizeof(wg_frame) */
-  b1(j, sizeof(wg_frame));
-  mem(j, 0, 1, 0x03, 1, RDX, ST, -1, 0, (int32_t)offsetof(wg_store, frames));
-  movi(j, RSI, (uint64_t)(uintptr_t)ret_pc);
-  mem(j, 0, 1, 0x89, 1, RSI, RDX, -1, 0, (int32_t)offsetof(wg_frame, ret_pc));
-  mem(j, 0, 1, 0x89, 1, FP, RDX, -1, 0, (int32_t)offsetof(wg_frame, ret_fp));
-  mem(j, 0, 1, 0x89, 1, RAX, RDX, -1, 0, (int32_t)offsetof(wg_frame, func));
+  size_t full = emit_push_frame(j, ret_pc);
   mem(j, 0, 1, 0x8D, 1, FP, FP, -1, 0, sd(argbase));
   b1(j, 0xE8); /* call rel32 */
   b4(j, 0);

@@ -131,6 +131,17 @@ static void spare_free(void *p) {
 }
 static void spare_init(void) { pthread_key_create(&spare_key, spare_free); }
 
+/* This thread's spares, made on first use; NULL when they cannot be (out of memory). */
+static spare_stack *spares_of_thread(void) {
+  pthread_once(&spare_once, spare_init);
+  spare_stack *sp = pthread_getspecific(spare_key);
+  if (!sp && (sp = calloc(1, sizeof *sp)) && pthread_setspecific(spare_key, sp)) {
+    free(sp);
+    sp = NULL;
+  }
+  return sp;
+}
+
 static wg_slot *stack_take(size_t slots) {
   pthread_once(&spare_once, spare_init);
   spare_stack *sp = pthread_getspecific(spare_key);
@@ -159,12 +170,7 @@ static void *frames_take(size_t bytes) {
 
 static void frames_give(void *f, size_t bytes) {
   if (!f) return;
-  pthread_once(&spare_once, spare_init);
-  spare_stack *sp = pthread_getspecific(spare_key);
-  if (!sp && (sp = calloc(1, sizeof *sp)) && pthread_setspecific(spare_key, sp)) {
-    free(sp);
-    sp = NULL;
-  }
+  spare_stack *sp = spares_of_thread();
   if (!sp) {
     free(f);
     return;
@@ -176,12 +182,7 @@ static void frames_give(void *f, size_t bytes) {
 
 static void stack_give(wg_slot *p, size_t slots) {
   if (!p) return;
-  pthread_once(&spare_once, spare_init);
-  spare_stack *sp = pthread_getspecific(spare_key);
-  if (!sp && (sp = calloc(1, sizeof *sp)) && pthread_setspecific(spare_key, sp)) {
-    free(sp);
-    sp = NULL;
-  }
+  spare_stack *sp = spares_of_thread();
   if (!sp) {
     free(p);
     return;

@@ -20,22 +20,17 @@
 
 #include "wasmgate_component.h"
 
-/* Whether v is a list<u8>: the engine lifts one as BYTES (a view of the
- * guest's memory); a LIST whose elements are read as numbers is accepted too
- * (an embedder may build values either way). */
-static inline bool p2c_is_bytes(const wg_cval *v) { return v->kind == WG_CVAL_BYTES || v->kind == WG_CVAL_LIST; }
+/* Whether v is a list<u8>: the engine lifts every list<u8> as BYTES (a view
+ * of the guest's memory, wasmgate_component.h), never as a LIST. */
+static inline bool p2c_is_bytes(const wg_cval *v) { return v->kind == WG_CVAL_BYTES; }
 
 /* A list<u8> argument (p2c_is_bytes) copied into a malloc'd buffer with a
  * NUL after its *n bytes; NULL on OOM. The caller frees it. */
 static inline char *p2c_bytes_dup(const wg_cval *v, size_t *n) {
-  *n = v->kind == WG_CVAL_BYTES ? v->of.bytes.len : v->of.seq.len;
+  *n = v->of.bytes.len;
   char *b = malloc(*n + 1);
   if (!b) return NULL;
-  if (v->kind == WG_CVAL_BYTES) {
-    if (*n) memcpy(b, v->of.bytes.ptr, *n);
-  } else {
-    for (size_t i = 0; i < *n; i++) b[i] = (char)v->of.seq.ptr[i].of.u;
-  }
+  if (*n) memcpy(b, v->of.bytes.ptr, *n);
   b[*n] = '\0';
   return b;
 }

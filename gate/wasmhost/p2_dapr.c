@@ -142,8 +142,6 @@ static bool arg_opt(const wg_cval *o, const char *what, char **out, wgg_api_stat
   return (*out = arg_str(o->of.var.val, what, st)) != NULL;
 }
 
-static char *arg_bytes(const wg_cval *l, size_t *n) { return p2c_bytes_dup(l, n); }
-
 /* metadata argument as a JSON object of strings (NULL on OOM or a NUL byte). */
 static json_t *arg_md(const wg_cval *l) {
   json_t *o = json_object();
@@ -324,7 +322,7 @@ static int write_set(wgg_api *api, wgg_state_write *w, size_t i, bool del, const
   int rc = -1;
   if (key && arg_opt(&f[del ? 1 : 2], "etag", &etag, st)) {
     if (!del) {
-      value = arg_bytes(&f[1], &n);
+      value = p2c_bytes_dup(&f[1], &n);
       ttl = md_get(&f[4], "ttlInSeconds");
     }
     if (!del && !value) wgg_api_fail(st, 500, WGG_GRPC_INTERNAL, "ERR_STATE_SAVE", "out of memory");
@@ -409,7 +407,7 @@ static wg_trap *publish(void *env, const wg_cval *a, size_t na, wg_cval *r, size
   done_res d = {0};
   size_t n = 0;
   char *ps = arg_str(&a[0], "pubsub name", &d.st), *topic = ps ? arg_str(&a[1], "topic", &d.st) : NULL, *ct = NULL;
-  char *data = topic && arg_opt(&a[3], "content type", &ct, &d.st) ? arg_bytes(&a[2], &n) : NULL;
+  char *data = topic && arg_opt(&a[3], "content type", &ct, &d.st) ? p2c_bytes_dup(&a[2], &n) : NULL;
   json_t *md = data ? arg_md(&a[4]) : NULL;
   int rc = -1;
   if (topic && !d.st.http && !data)
@@ -545,7 +543,7 @@ static wg_trap *invoke_binding(void *env, const wg_cval *a, size_t na, wg_cval *
   bind_res b = {0};
   size_t n = 0;
   char *name = arg_str(&a[0], "binding name", &b.st), *op = name ? arg_str(&a[1], "operation", &b.st) : NULL;
-  char *data = op ? arg_bytes(&a[2], &n) : NULL;
+  char *data = op ? p2c_bytes_dup(&a[2], &n) : NULL;
   json_t *md = data ? arg_md(&a[3]) : NULL;
   if (op && !data) wgg_api_fail(&b.st, 500, WGG_GRPC_INTERNAL, "ERR_INVOKE_OUTPUT_BINDING", "out of memory");
   if (data && !md)

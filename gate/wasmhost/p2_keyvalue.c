@@ -124,9 +124,6 @@ static wg_cval *opt_bytes(bool found, const char *p, size_t n) {
   return o;
 }
 
-/* A list<u8> argument as a malloc'd buffer (NULL on OOM). */
-static char *arg_bytes(const wg_cval *v, size_t *n) { return p2c_bytes_dup(v, n); }
-
 /* The prefixed store key of a string argument, or NULL with msg set (an
  * empty key, a key with "||" or a NUL byte: the state API's rules). */
 static char *arg_key(kv_host *h, const wg_cval *v, char *msg, size_t cap) {
@@ -204,10 +201,10 @@ static wg_trap *kv_open(void *env, const wg_cval *a, size_t na, wg_cval *r, size
   return err_(r, E_NO_SUCH_STORE, NULL);
 }
 
-/* [method]bucket.get: func(key: string) -> result<option<list<u8>>, error> */
-static wg_trap *kv_get(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
-  (void)na, (void)nr;
-  wg_trap *bad_ = p2c_args(a, na, "hs", "wasi:keyvalue", "store.[method]bucket.get");
+/* [method]bucket.get and .exists: func(key: string) -> result<option<list<u8>>, error> and
+ * result<bool, error>: one read of the item, answered as its value or as whether it exists. */
+static wg_trap *read_item(void *env, const wg_cval *a, size_t na, wg_cval *r, bool exists) {
+  wg_trap *bad_ = p2c_args(a, na, "hs", "wasi:keyvalue", exists ? "store.[method]bucket.exists" : "store.[method]bucket.get");
   if (bad_) return bad_;
   kv_ver *v = env;
   BUCKET(v, a[0], se);
@@ -217,27 +214,20 @@ static wg_trap *kv_get(void *env, const wg_cval *a, size_t na, wg_cval *r, size_
   int st = st_get(se, key, &got, &e);
   free(key);
   if (st != WGG_ST_OK) return err_(r, E_OTHER, st_msg(st, &e));
-  wg_cval *o = opt_bytes(got.found, got.value, got.value_len);
+  wg_cval *o = exists ? box((wg_cval){.kind = WG_CVAL_BOOL, .of.b = got.found})
+                      : opt_bytes(got.found, got.value, got.value_len);
   wgg_state_got_free(&got);
   return o ? ok_(r, o) : oom();
 }
 
-/* [method]bucket.exists: func(key: string) -> result<bool, error> */
+static wg_trap *kv_get(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)nr;
+  return read_item(env, a, na, r, false);
+}
+
 static wg_trap *kv_exists(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
-  (void)na, (void)nr;
-  wg_trap *bad_ = p2c_args(a, na, "hs", "wasi:keyvalue", "store.[method]bucket.exists");
-  if (bad_) return bad_;
-  kv_ver *v = env;
-  BUCKET(v, a[0], se);
-  KEY(v->h, a[1], key, r);
-  wgg_state_got got;
-  wgg_err e;
-  int st = st_get(se, key, &got, &e);
-  free(key);
-  if (st != WGG_ST_OK) return err_(r, E_OTHER, st_msg(st, &e));
-  wg_cval *b = box((wg_cval){.kind = WG_CVAL_BOOL, .of.b = got.found});
-  wgg_state_got_free(&got);
-  return b ? ok_(r, b) : oom();
+  (void)nr;
+  return read_item(env, a, na, r, true);
 }
 
 /* [method]bucket.set: func(key: string, value: list<u8>) -> result<_, error> */
@@ -249,7 +239,7 @@ static wg_trap *kv_set(void *env, const wg_cval *a, size_t na, wg_cval *r, size_
   BUCKET(v, a[0], se);
   KEY(v->h, a[1], key, r);
   size_t n;
-  char *val = arg_bytes(&a[2], &n);
+  char *val = p2c_bytes_dup(&a[2], &n);
   if (!val) {
     free(key);
     return oom();
@@ -557,7 +547,7 @@ static wg_trap *cas_swap(void *env, const wg_cval *a, size_t na, wg_cval *r, siz
   pthread_mutex_unlock(&h->mu);
   if (!c.used) return wg_trap_new(WG_TRAP_HOST, "wasi:keyvalue: unknown cas handle");
   size_t n;
-  char *val = arg_bytes(&a[1], &n);
+  char *val = p2c_bytes_dup(&a[1], &n);
   if (!val) {
     cas_clear(&c);
     return oom();
@@ -685,7 +675,7 @@ static wg_trap *kv_write_many(kv_ver *v, const wg_cval *a, wg_cval *r, bool del)
     ops[i] = (wgg_state_op){.is_delete = del, .key = key};
     if (!del) {
       size_t len;
-      char *val = arg_bytes(&it->of.seq.ptr[1], &len);
+      char *val = p2c_bytes_dup(&it->of.seq.ptr[1], &len);
       if (!val) {
         free(key);
         nomem = true;

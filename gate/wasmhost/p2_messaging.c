@@ -115,8 +115,6 @@ static msg *msg_get(msg_host *h, const wg_cval *v) {
 static void done(msg_host *h) { pthread_mutex_unlock(&h->mu); }
 static wg_trap *unknown(void) { return wg_trap_new(WG_TRAP_HOST, "wasi:messaging: unknown message handle"); }
 
-static char *dup_bytes(const wg_cval *list, size_t *n) { return p2c_bytes_dup(list, n); }
-
 static char *dup_str(const wg_cval *s) {
   char *p = malloc(s->of.str.len + 1);
   if (p) {
@@ -167,7 +165,7 @@ static wg_trap *msg_new(void *env, const wg_cval *a, size_t na, wg_cval *r, size
   if (bad_) return bad_;
   msg_host *h = env;
   size_t n;
-  char *data = dup_bytes(&a[0], &n);
+  char *data = p2c_bytes_dup(&a[0], &n);
   if (!data) return oom();
   pthread_mutex_lock(&h->mu);
   uint32_t i = 0;
@@ -257,7 +255,7 @@ static wg_trap *msg_set_data(void *env, const wg_cval *a, size_t na, wg_cval *r,
   wg_trap *bad_ = p2c_args(a, na, "hl", "wasi:messaging", "types.[method]message.set-data");
   if (bad_) return bad_;
   size_t n;
-  char *d = dup_bytes(&a[1], &n);
+  char *d = p2c_bytes_dup(&a[1], &n);
   if (!d) return oom();
   msg *m = msg_get(env, &a[0]);
   if (!m) {
@@ -459,7 +457,7 @@ static wg_trap *wc_publish(void *env, const wg_cval *a, size_t na, wg_cval *r, s
                                           : "no pub/sub component is loaded");
   const wg_cval *f = a[0].of.seq.ptr; /* subject, body, reply-to (not used: Dapr pub/sub has no replies) */
   size_t n;
-  char *topic = dup_str(&f[0]), *body = dup_bytes(&f[1], &n);
+  char *topic = dup_str(&f[0]), *body = p2c_bytes_dup(&f[1], &n);
   if (!topic || !body) {
     free(topic);
     free(body);

@@ -176,11 +176,12 @@ static bool valid_name(const wg_cval *n) {
     if (!p2h_token_char((unsigned char)n->of.str.ptr[i])) return false;
   return true;
 }
-/* A list<u8> argument: a LIST of U8 values, or (an engine that lifts list<u8> as one byte array,
- * the component branch's WG_CVAL_BYTES) the same {ptr, len} pair over bytes. */
-static size_t u8_len(const wg_cval *v) { return v->of.seq.len; }
+/* A list<u8> argument: the engine lifts it as BYTES; a LIST (a component that declares the
+ * parameter with another element type: nothing checks host argument types yet) is read by
+ * element, never through the other union member. */
+static size_t u8_len(const wg_cval *v) { return v->kind == WG_CVAL_BYTES ? v->of.bytes.len : v->of.seq.len; }
 static uint8_t u8_at(const wg_cval *v, size_t i) {
-  return v->kind == WG_CVAL_LIST ? (uint8_t)v->of.seq.ptr[i].of.u : ((const uint8_t *)(const void *)v->of.seq.ptr)[i];
+  return v->kind == WG_CVAL_BYTES ? v->of.bytes.ptr[i] : (uint8_t)v->of.seq.ptr[i].of.u;
 }
 
 static bool valid_value(const wg_cval *v) {

@@ -35,7 +35,7 @@ mkwit() {
   done
   printf 'package test:%s;\nworld %s {\n  include wasi:http/proxy@%s;\n}\n' "$world" "$world" "$ver" >"$dir/world.wit"
 }
-if [ ! "$out/echo.wasm" -nt "$here/echo.c" ]; then
+if [ ! "$out/echo.wasm" -nt "$here/echo.c" ] || [ ! "$out/echo.wasm" -nt "$here/bump_realloc.h" ]; then
   mkwit "$out/wit-0.2.3" 0.2.3 echo
   clang-19 --target=wasm32 -mbulk-memory -O2 -nostdlib -Wall -Wextra -Werror -Wl,--no-entry -Wl,--export-memory \
     -o "$out/echo.core.wasm" "$here/echo.c" || { echo "FAIL: clang-19 echo.c"; exit 1; }
@@ -47,7 +47,7 @@ if [ ! "$out/echo.wasm" -nt "$here/echo.c" ]; then
   fi
 fi
 # kvcount.wasm: wasi:http/proxy@0.2.3 plus wasi:keyvalue@0.2.0-draft (the WIT of tests/components/kv/draft)
-if [ ! "$out/kvcount.wasm" -nt "$here/kvcount.c" ]; then
+if [ ! "$out/kvcount.wasm" -nt "$here/kvcount.c" ] || [ ! "$out/kvcount.wasm" -nt "$here/bump_realloc.h" ]; then
   mkwit "$out/wit-kv" 0.2.3 kvcount
   cp -r "$here/../kv/draft/deps/keyvalue" "$out/wit-kv/deps/"
   printf 'package test:kvcount;\nworld kvcount {\n  include wasi:http/proxy@0.2.3;\n  import wasi:keyvalue/atomics@0.2.0-draft;\n}\n' \

@@ -21,21 +21,7 @@
 #define HTTP "wasi:http/types@0.2.3"
 #define STREAMS "wasi:io/streams@0.2.3"
 
-extern unsigned char __heap_base;
-static uintptr_t heap_top;
-
-/* A bump allocator: one request per fresh instance. */
-EXPORT("cabi_realloc") void *cabi_realloc(void *old, size_t old_len, size_t align, size_t len) {
-  if (!heap_top) heap_top = (uintptr_t)&__heap_base;
-  uintptr_t p = (heap_top + align - 1) & ~(uintptr_t)(align - 1);
-  uintptr_t end = p + len;
-  size_t have = __builtin_wasm_memory_size(0) * 65536u;
-  if (end > have && __builtin_wasm_memory_grow(0, (end - have + 65535) / 65536) < 0) __builtin_trap();
-  heap_top = end;
-  unsigned char *d = (unsigned char *)p, *s = old;
-  for (size_t i = 0; old && i < old_len && i < len; i++) d[i] = s[i];
-  return d;
-}
+#include "bump_realloc.h" /* cabi_realloc */
 
 IMPORT(HTTP, "[method]incoming-request.path-with-query") void req_path(int32_t req, void *ret);
 IMPORT(HTTP, "[resource-drop]incoming-request") void drop_request(int32_t);
