@@ -674,7 +674,7 @@ int wgg_http_client_request_full(wgg_http_client *cl, const char *host, int port
                                  const char *target, const wgg_http_header *headers, size_t n, const char *body,
                                  size_t len, const wgg_http_body_source *src, uint64_t timeout_ms,
                                  wgg_http_client_cb cb, const wgg_http_stream_cbs *stream, void *user) {
-  if (src && !src->on_want) return -1;
+  if ((src && !src->on_want) || cl->closing) return -1; /* closed: shutting down, no new requests */
   creq *r = calloc(1, sizeof *r);
   if (!r) return -1;
   char ip[256];
@@ -739,6 +739,14 @@ void *wgg_http_client_ext(const wgg_http_client *cl) {
 void wgg_http_client_set_ext(wgg_http_client *cl, void *ext, void (*ext_close)(void *)) {
   cl->ext = ext;
   cl->ext_close = ext_close;
+}
+
+void wgg_http_client_hold(wgg_http_client *cl) {
+  cl->refs++;
+}
+
+void wgg_http_client_release(wgg_http_client *cl) {
+  client_unref(cl);
 }
 
 void wgg_http_client_close(wgg_http_client *cl) {

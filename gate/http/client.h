@@ -180,6 +180,16 @@ typedef struct wgg_app_channel {
  * run) and its handles are closed. */
 void wgg_http_client_close(wgg_http_client *cl);
 
+/* Keeps cl's memory alive for a holder that may use it later, across an
+ * asynchronous gap (a pipeline run waiting for a guest instance from the
+ * thread pool): each hold is matched by one wgg_http_client_release, and a
+ * closed client is freed only when its requests and its holds are gone.
+ * A held client that was closed meanwhile refuses new requests
+ * (wgg_http_client_request_full returns -1), so the holder fails its call
+ * instead of starting one during shutdown. Same loop as cl. */
+void wgg_http_client_hold(wgg_http_client *cl);
+void wgg_http_client_release(wgg_http_client *cl);
+
 /* Another transport that lives as long as this client, on its loop (the
  * app channel's gRPC client, api/appchannel_grpc.c): ext is borrowed until
  * wgg_http_client_close, which calls ext_close(ext) first. NULL until set. */

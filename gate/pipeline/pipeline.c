@@ -114,6 +114,7 @@ static run *run_new(wgg_pipeline *pl, uv_loop_t *loop) {
 static void run_free(run *r) {
   wgg_slice_close(&r->slice);
   wgg_exchange_free(&r->ex);
+  if (r->cl) wgg_http_client_release(r->cl);
   free(r->host);
   free(r->call_err);
   free(r);
@@ -410,7 +411,7 @@ static void call_terminal(run *r) {
                                                     r->has_src ? &r->src : NULL, r->timeout_ms, call_response,
                                                     r->has_scb ? &answer_cbs : NULL, r);
   if (rc) {
-    wgg_exchange_fail(&r->ex, 500, "out of memory");
+    wgg_exchange_fail(&r->ex, 500, "the app call could not start (shutting down, or out of memory)");
     unwind(r, r->pl->n);
   }
   free(h);
@@ -628,7 +629,8 @@ static int call_via(wgg_pipeline *pl, uv_loop_t *loop, wgg_pipeline_send_fn send
     run_free(r);
     return -1;
   }
-  r->cl = cl;
+  r->cl = cl; /* held: the run may outlive the client's close (an instance made on the thread pool) */
+  if (cl) wgg_http_client_hold(cl);
   r->port = port;
   r->timeout_ms = timeout_ms;
   r->cb = cb;
