@@ -140,7 +140,8 @@ void wgg_http_server_free(wgg_http_server *s);
 /* Answers req and releases it. status is an HTTP status; content_type may be
  * NULL (no header); headers (n of them) are extra response headers; body may
  * be NULL when len is 0. No body is sent for 204/304 or HEAD. Must run on
- * req->loop. After it returns req is gone. */
+ * req->loop. headers and body may point into req (its URL, headers or body):
+ * they are copied before req is released. After it returns req is gone. */
 void wgg_http_respond(wgg_http_req *req, int status, const char *content_type, const wgg_http_header *headers,
                       size_t n, const char *body, size_t len);
 

@@ -159,7 +159,10 @@ void wgg_http_respond(wgg_http_req *req, int status, const char *content_type, c
   }
   wgg_http_conn *c = req->conn;
   bool head = req->method == HTTP_HEAD;
-  if (!req_answered(c, req, status)) return;
+  if (c->closing) { /* nothing more is sent */
+    req_answered(c, req, status);
+    return;
+  }
   bool unread = wgg_hs_body_abandon(c);
   bool no_body = status == 204 || status == 304 || (status >= 100 && status < 200);
   wgg_buf b = {0};
@@ -168,6 +171,8 @@ void wgg_http_respond(wgg_http_req *req, int status, const char *content_type, c
   if (content_type && !no_body) rc |= wgg_buf_printf(&b, "Content-Type: %s\r\n", content_type);
   rc |= head_end(&b, c, headers, n);
   if (!no_body && !head && len) rc |= wgg_buf_append(&b, body, len);
+  /* released only now: headers and body may point into req (an echo of its URL or body) */
+  req_answered(c, req, status);
   if (rc) {
     wgg_buf_free(&b);
     wgg_hs_conn_close(c);

@@ -477,6 +477,55 @@ static void test_reload(void) {
   remove(path);
 }
 
+/* The app channel's client is closed (shutdown) while pipeline calls wait
+ * for a guest instance: each call still ends, with the app's answer (the one
+ * started before the close) or a 500, and the closed client is not used
+ * after it is freed (a sidecar crashed with SIGSEGV on SIGTERM in
+ * wgg_http_client_request_full, and ASan saw the use after free here, before
+ * a pipeline run held its client). */
+static wgg_http_server *closing_app;
+
+static void test_client_closed_while_instance_made(void) {
+  char url[512];
+  snprintf(url, sizeof url, "file://%s/hw_noop.wasm", guest_dir);
+  wgg_meta_kv meta[] = {{.name = "url", .value = url}, {.name = "maxConcurrency", .value = "1"},
+                        {.name = "poolTimeout", .value = "30s"}}; /* the other calls wait for the first's instance */
+  wgg_component c = {.name = "closing", .type = "middleware.http.wasm", .version = "v1", .meta = meta, .n_meta = 3};
+  wgg_err e = {{0}};
+  wgg_pipeline_free(&pl);
+  wgg_wasm_mw *mw = wgg_wasm_mw_new(&c, false, &e);
+  CHECK(mw != NULL);
+  if (!mw) return;
+  wgg_pipeline_add(&pl, mw);
+  wgg_http_server_config cfg = {.max_body = 1 << 20, .max_head = 16384, .header_timeout_ms = 5000,
+                                .read_timeout_ms = 5000, .idle_timeout_ms = 5000, .handler = backend};
+  wgg_http_server *app = wgg_http_server_new(&loop, &cfg, &e); /* the app: the backend without the pipeline */
+  CHECK(app != NULL);
+  int app_port = port + 1;
+  while (app && wgg_http_server_listen(app, "127.0.0.1", app_port, &e)) app_port++;
+  wgg_http_client *cl2 = wgg_http_client_new(&loop);
+  CHECK(cl2 != NULL);
+  enum { N = 4 };
+  resp r[N];
+  for (int i = 0; i < N; i++) {
+    memset(&r[i], 0, sizeof r[i]);
+    CHECK(wgg_pipeline_call(&pl, &loop, cl2, "127.0.0.1", app_port, "GET", "/closing", NULL, 0, NULL, 0, NULL, 5000,
+                            on_resp, &r[i]) == 0);
+  }
+  wgg_http_client_close(cl2); /* the calls waiting for an instance hold it */
+  int ok = 0, refused = 0;
+  for (int i = 0; i < N; i++) {
+    wait_for(&r[i]);
+    if (r[i].status == 200) ok++;
+    if (r[i].status == 500) refused++;
+    resp_free(&r[i]);
+  }
+  CHECK(ok + refused == N);
+  CHECK(ok == 1 && refused == N - 1); /* only the first started before the close */
+  wgg_http_server_close_all(app);
+  closing_app = app; /* freed after the loop has run to completion (hw_teardown) */
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: %s GUEST_DIR\n", argv[0]);
@@ -499,6 +548,8 @@ int main(int argc, char **argv) {
   test_hdrs();
   test_wasi();
   test_reload();
+  test_client_closed_while_instance_made();
   hw_teardown();
+  wgg_http_server_free(closing_app);
   CHECK_DONE();
 }
