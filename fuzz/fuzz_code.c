@@ -8,7 +8,8 @@
  *   byte        number of results (mod 4), then one byte per result type
  *   rest        the function body: locals vector + instructions (+ end)
  * (type bytes index the 7 value types, mod 7). The module around it has:
- * type 0 = that signature, type 1 = [i32]->[i32], type 2 = []->[];
+ * type 0 = that signature, type 1 = [i32]->[i32], type 2 = []->[],
+ * type 3 = [i32]->[]; tags 0 (type 2) and 1 (type 3) (exception handling);
  * an imported function (func 0, type 1) and the fuzzed one (func 1, type 0);
  * tables 0 (funcref) and 1 (externref); two memories (1..2 pages each:
  * multi-memory, memory 1 exported as "m1"); globals
@@ -90,7 +91,7 @@ static size_t code_start, code_end;
 static bool build(const uint8_t *data, size_t size, buf *mod) {
   size_t at = 0;
   buf types = {0};
-  put_byte(&types, 3); /* three types */
+  put_byte(&types, 4); /* four types */
   put_byte(&types, 0x60);
   for (int part = 0; part < 2; part++) {
     if (at >= size) {
@@ -101,7 +102,7 @@ static bool build(const uint8_t *data, size_t size, buf *mod) {
     put_byte(&types, n);
     for (uint8_t i = 0; i < n; i++) put_byte(&types, valtypes[at < size ? data[at++] % 7 : 0]);
   }
-  static const uint8_t rest[] = {0x60, 1, WG_I32, 1, WG_I32, 0x60, 0, 0};
+  static const uint8_t rest[] = {0x60, 1, WG_I32, 1, WG_I32, 0x60, 0, 0, 0x60, 1, WG_I32, 0};
   put(&types, rest, sizeof rest);
 
   static const uint8_t magic[] = {0, 'a', 's', 'm', 1, 0, 0, 0};
@@ -112,6 +113,7 @@ static bool build(const uint8_t *data, size_t size, buf *mod) {
   SECTION(mod, 3, 1, 0);                                                  /* func 1: type 0 */
   SECTION(mod, 4, 2, WG_FUNCREF, 0, 1, WG_EXTERNREF, 0, 0);              /* tables */
   SECTION(mod, 5, 2, 1, 1, 2, 1, 1, 2);                                   /* memories 0, 1: 1..2 */
+  SECTION(mod, 13, 2, 0, 2, 0, 3);                                        /* tags: [], [i32] */
   SECTION(mod, 6, 2, WG_I32, 1, 0x41, 0, 0x0B,                           /* globals */
           WG_F64, 0, 0x44, 0, 0, 0, 0, 0, 0, 0, 0, 0x0B);
   SECTION(mod, 7, 2, 1, 'r', 0x00, 1, 2, 'm', '1', 0x02, 1);              /* "r" = func 1, "m1" = memory 1 */

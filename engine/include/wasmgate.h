@@ -114,8 +114,9 @@ WG_API wg_module *wg_module_new(const uint8_t *bytes, size_t len, wg_error **err
 enum {
   WG_FEATURE_MULTI_MEMORY = 1u << 0, /* several memories; memory indices on memory instructions (3.0) */
   WG_FEATURE_EXCEPTIONS = 1u << 1,   /* the tag section, throw, throw_ref, try_table, exnref (3.0) */
+  WG_FEATURE_TAIL_CALL = 1u << 2,    /* return_call, return_call_indirect (3.0) */
   WG_FEATURES_WASM2 = 0,
-  WG_FEATURES_ALL = WG_FEATURE_MULTI_MEMORY | WG_FEATURE_EXCEPTIONS,
+  WG_FEATURES_ALL = WG_FEATURE_MULTI_MEMORY | WG_FEATURE_EXCEPTIONS | WG_FEATURE_TAIL_CALL,
 };
 
 /* wg_module_new with a feature set (WG_FEATURE_* bits); a module using a

@@ -567,7 +567,12 @@ static bool do_br_table(compiler *c, const wg_instr *in) {
   return true;
 }
 
+/* call, call_indirect, and the tail calls: IR_RETURN_CALL(_INDIRECT) with
+ * the layout of IR_CALL(_INDIRECT), followed by what a call then return
+ * does (the results moved to slots 0.., IR_RETURN), which runs only when
+ * the callee is a host function (interp.c). */
 static bool do_call(compiler *c, uint32_t typeidx, bool indirect, const wg_instr *in) {
+  bool tail = in->op == WG_OP_RETURN_CALL || in->op == WG_OP_RETURN_CALL_INDIRECT;
   const wg_functype *ft = &c->m->types[typeidx];
   int32_t idx = 0;
   if (indirect) {
@@ -577,14 +582,18 @@ static bool do_call(compiler *c, uint32_t typeidx, bool indirect, const wg_instr
   uint32_t base = c->sp - ft->nparams;
   if (!materialize_range(c, base, c->sp)) return false;
   if (indirect) {
-    if (!op(c, IR_CALL_INDIRECT) || !ab(c, (int32_t)in->a, slot_of(c, base)) || !ab(c, (int32_t)in->b, idx))
+    if (!op(c, tail ? IR_RETURN_CALL_INDIRECT : IR_CALL_INDIRECT) || !ab(c, (int32_t)in->a, slot_of(c, base)) ||
+        !ab(c, (int32_t)in->b, idx))
       return false;
-  } else if (!op(c, IR_CALL) || !ab(c, (int32_t)in->a, slot_of(c, base))) {
+  } else if (!op(c, tail ? IR_RETURN_CALL : IR_CALL) || !ab(c, (int32_t)in->a, slot_of(c, base))) {
     return false;
   }
   c->sp = base;
   for (uint32_t i = 0; i < ft->nresults; i++)
     if (!push_slot(c, ft->results[i])) return false;
+  if (!tail) return true;
+  if (!emit_return(c)) return false;
+  set_unreachable(c);
   return true;
 }
 
@@ -776,6 +785,8 @@ static bool do_instr(compiler *c, const wg_instr *in, bool *done) {
     case WG_OP_THROW: return do_throw(c, in);
     case WG_OP_THROW_REF: return do_throw_ref(c);
     case WG_OP_CALL_INDIRECT: return do_call(c, in->a, true, in);
+    case WG_OP_RETURN_CALL: return do_call(c, c->m->funcs[in->a].type, false, in);
+    case WG_OP_RETURN_CALL_INDIRECT: return do_call(c, in->a, true, in);
     case WG_OP_DROP: c->sp--; return true;
     case WG_OP_SELECT:
     case WG_OP_SELECT_T:

@@ -194,6 +194,7 @@ static wg_trap *run(wg_store *s, wg_func *f, wg_slot *fp, const void *const **ta
       HI(IR_SIMD), HI(IR_SIMD_IMM), HI(IR_SIMD_MEM), HI(IR_GLOBAL_GET_V128),
       HI(IR_GLOBAL_SET_V128), HI(IR_MEMX_LOAD), HI(IR_MEMX_STORE), HI(IR_MEMX_SIZE), HI(IR_MEMX_GROW),
       HI(IR_MEMX_FILL), HI(IR_MEMX_COPY), HI(IR_MEMX_INIT), HI(IR_SIMD_MEMX), HI(IR_THROW), HI(IR_THROW_REF),
+      HI(IR_RETURN_CALL), HI(IR_RETURN_CALL_INDIRECT),
   };
   if (table) {
     *table = labels;
@@ -315,6 +316,42 @@ L_IR_CALL_INDIRECT: {
   pc += 2;
   goto call;
 }
+L_IR_RETURN_CALL:
+  callee = inst->funcs[A];
+  new_fp = fp + B;
+  pc += 1;
+  goto tail_call;
+L_IR_RETURN_CALL_INDIRECT: {
+  wg_table *t = inst->tables[C];
+  uint32_t i = fp[D].u32;
+  if (i >= t->size) TRAP(WG_TRAP_UNDEFINED_ELEMENT);
+  callee = t->elems[i];
+  if (!callee) TRAP(WG_TRAP_UNINITIALIZED_ELEMENT);
+  if (callee->type_id != inst->type_ids[A]) TRAP(WG_TRAP_INDIRECT_CALL_TYPE);
+  new_fp = fp + B;
+  pc += 2;
+  goto tail_call;
+}
+tail_call:
+  /* A wasm callee takes over this frame (its arguments move to slot 0, the
+   * frame's function becomes the callee: handlers of this function no longer
+   * apply) and runs in the interpreter; a host callee is an ordinary call,
+   * after which the compiled return sequence runs. */
+  if (callee->host) goto call;
+  code = callee->code;
+  if (!code) {
+    code = wg_store_compile(s, callee->inst->module, callee->index, &trap_msg);
+    if (!code) TRAP(WG_TRAP_UNSUPPORTED);
+    callee->code = code;
+  }
+  memmove(fp, new_fp, (size_t)wg_slot_count(callee->type.nparams, callee->type.params) * sizeof *fp);
+  s->frames[s->depth].func = callee;
+  pc = code->cells;
+  if (callee->inst != inst) {
+    inst = callee->inst;
+    RELOAD_MEM();
+  }
+  NEXT();
 call:
   if (s->depth >= s->frames_cap && !wg_store_grow_frames(s)) TRAP(WG_TRAP_STACK_EXHAUSTED);
   if (callee->host) {

@@ -70,6 +70,10 @@ enum {
    * IR_THROW_REF [exnref slot, -]; try_table is wg_code.handlers plus
    * landing pads of ordinary IR (compile.c). */
   IR_THROW, IR_THROW_REF,
+  /* Tail calls: IR_RETURN_CALL [funcidx, argbase], IR_RETURN_CALL_INDIRECT
+   * [typeidx, argbase] [table, index slot], then a call's return sequence
+   * (run only after a host callee). */
+  IR_RETURN_CALL, IR_RETURN_CALL_INDIRECT,
   /* Binary operators with a constant right operand, [x, dst] [imm]:
    * IR_IMM_BASE + the wasm op. */
   IR_IMM_BASE,

@@ -315,6 +315,27 @@ static bool check_control(wg_code_validator *v, const wg_instr *in, bool *done) 
       if (!pop_n(v, np, p)) return false;
       return push_ctrl(v, K_BLOCK, np, p, nr, r);
     }
+    case WG_OP_RETURN_CALL:
+    case WG_OP_RETURN_CALL_INDIRECT: {
+      /* A tail call: the callee's results are the caller's (3.0 3.4.1). */
+      const wg_functype *ft;
+      if (in->op == WG_OP_RETURN_CALL) {
+        if (in->a >= v->m->nfuncs) return failf(v, "unknown function", in->a);
+        ft = &v->m->types[v->m->funcs[in->a].type];
+      } else {
+        if (!need_table(v, in->b)) return false;
+        if (v->m->tables[in->b].elem != WG_FUNCREF) return fail(v, "type mismatch");
+        if (in->a >= v->m->ntypes) return fail(v, "unknown type");
+        ft = &v->m->types[in->a];
+        if (!pop_expect(v, WG_I32)) return false;
+      }
+      const ctrl *fn = &v->ctrls[0];
+      if (ft->nresults != fn->nresults || (ft->nresults && memcmp(ft->results, fn->results, ft->nresults)))
+        return fail(v, "type mismatch");
+      if (!pop_n(v, ft->nparams, ft->params)) return false;
+      set_unreachable(v);
+      return true;
+    }
     case WG_OP_CALL: {
       if (in->a >= v->m->nfuncs) return failf(v, "unknown function", in->a);
       const wg_functype *ft = &v->m->types[v->m->funcs[in->a].type];
@@ -492,8 +513,9 @@ bool wg_validate_func(wg_code_validator *v, uint32_t func, wg_diag *d) {
     wg_instr in;
     if (!wg_instr_read(&r, &in)) return false;
     v->at = in.offset;
-    if ((in.op == WG_OP_THROW || in.op == WG_OP_THROW_REF || in.op == WG_OP_TRY_TABLE) &&
-        !(m->features & WG_FEATURE_EXCEPTIONS))
+    if (((in.op == WG_OP_THROW || in.op == WG_OP_THROW_REF || in.op == WG_OP_TRY_TABLE) &&
+         !(m->features & WG_FEATURE_EXCEPTIONS)) ||
+        ((in.op == WG_OP_RETURN_CALL || in.op == WG_OP_RETURN_CALL_INDIRECT) && !(m->features & WG_FEATURE_TAIL_CALL)))
       return wg_fail(d, WG_ERROR_MALFORMED, in.offset, "illegal opcode");
     const wg_opinfo *info = &wg_ops[in.op];
     bool ok;

@@ -12,7 +12,7 @@
 #   1. the Wasm 2.0 suite (top level), with `spec-driver --wasm2` (modules
 #      decoded as 2.0: its tests reject what 3.0 made valid);
 #   2. the Wasm 3.0 files of the 3.0 features the engine implements
-#      (WASM3_FILES below: multi-memory, exception handling), with every
+#      (WASM3_FILES below: multi-memory, exception handling, tail calls), with every
 #      feature on, into OUT_DIR/wasm-3.0. Scripts that Debian's wabt 1.0.32
 #      cannot parse (try_table, exnref) are converted by wast2json.mjs
 #      (modules through jco's wasm-tools parser) instead of convert.py.
@@ -31,7 +31,8 @@ WASM3_MULTI_MEMORY="address0 address1 align0 binary0 data0 data1 data_drop0 expo
   memory-multi memory_copy0 memory_copy1 memory_fill0 memory_init0 memory_size0 memory_size1 memory_size2
   memory_size3 memory_trap0 memory_trap1 simd_memory-multi start0 store0 store1 store2 traps0"
 WASM3_EXCEPTIONS="tag throw throw_ref try_table"
-WASM3_FILES=${WASM3_FILES:-"$WASM3_MULTI_MEMORY $WASM3_EXCEPTIONS"}
+WASM3_TAIL_CALL="return_call return_call_indirect"
+WASM3_FILES=${WASM3_FILES:-"$WASM3_MULTI_MEMORY $WASM3_EXCEPTIONS $WASM3_TAIL_CALL"}
 
 [ -f "$tools/run_v8.mjs" ] || { echo "spec tools not found at $tools" >&2; exit 2; }
 if [ ! -f "$out/convert-status.tsv" ]; then
@@ -61,7 +62,7 @@ if [ ! -f "$o3/convert-status.tsv" ]; then
   python3 "$tools/convert.py" "$stage" "$o3" >/dev/null
   for f in "${theirs[@]}"; do node "$here/wast2json.mjs" "$w3/$f.wast" "$o3/$f"; done
 fi
-echo "== WebAssembly 3.0 files: multi-memory, exception handling (spec-driver)"
+echo "== WebAssembly 3.0 files: multi-memory, exception handling, tail calls (spec-driver)"
 node "$tools/run_v8.mjs" --driver "$wasmgate spec-driver" --json "$o3/results.json" "$o3" | tail -n 1
 python3 "$here/summarize.py" "$o3/results.json"
 python3 "$here/check_messages.py" "$wasmgate" "$o3"

@@ -20,7 +20,7 @@ for wast in "$here"/*.wast; do
   dir="$out/v8/$name"
   [[ " $WASM3 " == *" $name "* ]] && dir="$out/wasm3/$name"
   mkdir -p "$dir"
-  (cd "$dir" && wast2json --enable-multi-memory "$wast" -o "$name.json")
+  (cd "$dir" && wast2json --enable-multi-memory --enable-tail-call "$wast" -o "$name.json")
 done
 echo "reference (V8):"
 v8=$(node "$tools/run_v8.mjs" "$out/v8")
