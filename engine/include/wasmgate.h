@@ -258,7 +258,8 @@ typedef enum wg_trap_code {
   WG_TRAP_SUSPENDED,            /* "suspended": a host function parked the guest (see wg_func_resume) */
   WG_TRAP_YIELDED,              /* "yielded": the guest's time slice ended (see wg_store_set_yield) */
   WG_TRAP_EXCEPTION,            /* "uncaught exception": a wasm exception (throw) left the outermost call;
-                                   a host function returning this trap to wasm rethrows the exception there */
+                                   a host function returning this trap to wasm (of the same store)
+                                   rethrows the exception there */
   WG_TRAP_NULL_EXNREF,          /* "null exception reference" (throw_ref of null) */
 } wg_trap_code;
 

@@ -12,11 +12,12 @@
 
 #include "runtime.h"
 
-wg_exn *wg_exn_new(wg_tag *tag, const wg_slot *vals) {
+wg_exn *wg_exn_new(wg_store *s, wg_tag *tag, const wg_slot *vals) {
   uint32_t n = wg_slot_count(tag->type.nparams, tag->type.params);
   wg_exn *e = malloc(sizeof *e + (size_t)n * sizeof(wg_slot));
   if (!e) return NULL;
   e->tag = tag;
+  e->store = s;
   e->owned = false;
   e->nslots = n;
   if (n) memcpy(e->vals, vals, (size_t)n * sizeof(wg_slot));

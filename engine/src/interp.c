@@ -370,7 +370,7 @@ call:
                                                : "cannot suspend a guest in a start function");
       if (!t) t = wg_trap_new(WG_TRAP_RESOURCE, NULL);
     }
-    if (t && (exn = wg_trap_exn(t))) { /* an exception from a nested call: rethrown here */
+    if (t && (exn = wg_trap_exn(t)) && exn->store == s) { /* an exception from a nested call: rethrown here */
       wg_trap_delete(t);
       goto throw_exn;
     }
@@ -430,7 +430,7 @@ jit_run: {
       trap_msg = jc.msg;
       goto trap;
     case WG_JIT_HOST_TRAP:
-      if ((exn = wg_trap_exn(jc.trap))) { /* a host call's exception: unwind the (compiled) frames here */
+      if ((exn = wg_trap_exn(jc.trap)) && exn->store == s) { /* a host call's exception: unwind here */
         wg_trap_delete(jc.trap);
         pc = jc.pc;
         fp = NULL; /* compiled frames have no handlers: the top frame is left at once */
@@ -451,7 +451,7 @@ jit_run: {
 }
   /* ------------------------------------------------------------ exceptions (3.0 4.4.1) */
 L_IR_THROW:
-  if (!(exn = wg_exn_new(inst->tags[A], &fp[B]))) TRAP(WG_TRAP_RESOURCE);
+  if (!(exn = wg_exn_new(s, inst->tags[A], &fp[B]))) TRAP(WG_TRAP_RESOURCE);
   pc += 1;
   goto throw_exn;
 L_IR_THROW_REF:

@@ -138,6 +138,7 @@ struct wg_tag {
  * out by a trap), with the store (`owned`; exceptions.c). */
 typedef struct wg_exn {
   wg_tag *tag;
+  wg_store *store; /* where it was thrown: only there can it be rethrown */
   bool owned;
   uint32_t nslots;
   wg_slot vals[];
@@ -299,11 +300,11 @@ wg_trap_code wg_bulk_fill_refs(wg_store *s, wg_ref *base, uint32_t *i, wg_ref v,
 bool wg_memx_load(unsigned op, const wg_memory *mem, uint64_t ea, wg_slot *dst);
 bool wg_memx_store(unsigned op, wg_memory *mem, uint64_t ea, const wg_slot *v);
 
-/* Exceptions (exn.c). wg_exn_new makes one of `tag` with its values copied
- * from vals (NULL on OOM); wg_exn_keep hands it to the store (anything may
+/* Exceptions (exn.c). wg_exn_new makes one of `tag` in s with its values
+ * copied from vals (NULL on OOM); wg_exn_keep hands it to the store (anything may
  * now refer to it: an exnref, a trap), charged to max_bytes (false, and the
  * exception freed, when it does not fit); wg_exn_drop frees it unless kept. */
-wg_exn *wg_exn_new(wg_tag *tag, const wg_slot *vals);
+wg_exn *wg_exn_new(wg_store *s, wg_tag *tag, const wg_slot *vals);
 bool wg_exn_keep(wg_store *s, wg_exn *e);
 void wg_exn_drop(wg_exn *e);
 /* The exception a WG_TRAP_EXCEPTION trap carries (trap.c; NULL for others),
