@@ -223,6 +223,7 @@ bool wg_instr_read(wg_reader *r, wg_instr *in) {
   if (op == WG_OP_INVALID) return illegal(r, in->offset, "illegal opcode");
   in->op = (wg_op)op;
   in->wide = false;
+  in->mem = in->mem2 = 0;
   const wg_opinfo *info = &wg_ops[op];
   switch ((wg_imm)info->imm) {
     case WG_IMM_NONE:
