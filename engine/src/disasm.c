@@ -11,8 +11,8 @@
 #include "opcodes.h"
 
 static const char *const section_names[] = {"Custom", "Type", "Import", "Function", "Table", "Memory", "Global",
-                                            "Export", "Start", "Elem", "Code", "Data", "DataCount"};
-static const char *const kind_names[] = {"func", "table", "memory", "global"};
+                                            "Export", "Start", "Elem", "Code", "Data", "DataCount", "Tag"};
+static const char *const kind_names[] = {"func", "table", "memory", "global", "tag"};
 
 static void print_name(FILE *out, const wg_name *n) {
   for (uint32_t i = 0; i < n->len; i++) {
@@ -111,6 +111,11 @@ static void dump_details(FILE *out, const wg_module *m) {
     fprintf(out, " - memory[%" PRIu32 "] pages: ", i);
     print_limits(out, &m->mems[i]);
     fputc('\n', out);
+  }
+  if (m->ntags > m->ntag_imports) {
+    fprintf(out, "Tag[%" PRIu32 "]:\n", m->ntags - m->ntag_imports);
+    for (uint32_t i = m->ntag_imports; i < m->ntags; i++)
+      fprintf(out, " - tag[%" PRIu32 "] type[%" PRIu32 "]\n", i, m->tags[i]);
   }
   fprintf(out, "Global[%" PRIu32 "]:\n", m->nglobals - m->nglobal_imports);
   for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++) {
