@@ -24,6 +24,7 @@ typedef struct named {
 
 typedef struct driver {
   char *dir;
+  uint32_t features; /* WG_FEATURE_* modules are decoded with (--wasm2: none) */
   wg_store *store;
   wg_module **modules; /* kept alive for the store's lifetime */
   size_t nmodules;
@@ -108,7 +109,9 @@ static json_t *error_reply(const char *kind, const char *msg) {
 static json_t *ok_reply(void) { return json_pack("{s:b}", "ok", 1); }
 
 static json_t *trap_reply(wg_trap *t) {
-  json_t *r = error_reply(wg_trap_code_of(t) == WG_TRAP_STACK_EXHAUSTED ? "exhaustion" : "trap", wg_trap_message(t));
+  wg_trap_code c = wg_trap_code_of(t);
+  json_t *r = error_reply(c == WG_TRAP_STACK_EXHAUSTED ? "exhaustion" : c == WG_TRAP_EXCEPTION ? "exception" : "trap",
+                          wg_trap_message(t));
   wg_trap_delete(t);
   return r;
 }
@@ -129,7 +132,7 @@ static wg_module *compile_file(driver *dv, json_t *req, json_t **res) {
   free(path);
   if (!bytes) return *res = error_reply("other", "cannot read module file"), NULL;
   wg_error *err = NULL;
-  wg_module *m = wg_module_new(bytes, len, &err);
+  wg_module *m = wg_module_new_features(bytes, len, dv->features, &err);
   free(bytes);
   if (!m) {
     char msg[256];
@@ -378,12 +381,15 @@ static json_t *handle(driver *dv, json_t *req) {
 
 int wg_cmd_spec_driver(int argc, char **argv) {
   if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-    printf("usage: wasmgate spec-driver\n\n"
+    printf("usage: wasmgate spec-driver [--wasm2]\n\n"
            "Speaks the JSON-lines protocol of the spec testsuite runner (run_v8.mjs --driver)\n"
-           "on stdin/stdout: one request per line, one response line each.\n");
+           "on stdin/stdout: one request per line, one response line each.\n"
+           "--wasm2 decodes modules as WebAssembly 2.0 (no multi-memory, no exception handling),\n"
+           "as the 2.0 suite expects; without it, with every feature the engine has.\n");
     return 0;
   }
-  driver dv = {0};
+  driver dv = {.features = WG_FEATURES_ALL};
+  if (argc > 1 && !strcmp(argv[1], "--wasm2")) dv.features = WG_FEATURES_WASM2;
   char *line = NULL;
   size_t cap = 0;
   while (getline(&line, &cap, stdin) > 0) {

@@ -8,9 +8,11 @@
  *   byte        number of results (mod 4), then one byte per result type
  *   rest        the function body: locals vector + instructions (+ end)
  * (type bytes index the 7 value types, mod 7). The module around it has:
- * type 0 = that signature, type 1 = [i32]->[i32], type 2 = []->[];
+ * type 0 = that signature, type 1 = [i32]->[i32], type 2 = []->[],
+ * type 3 = [i32]->[]; tags 0 (type 2) and 1 (type 3) (exception handling);
  * an imported function (func 0, type 1) and the fuzzed one (func 1, type 0);
- * tables 0 (funcref) and 1 (externref); one memory (1..2 pages); globals
+ * tables 0 (funcref) and 1 (externref); two memories (1..2 pages each:
+ * multi-memory, memory 1 exported as "m1"); globals
  * 0 (mut i32) and 1 (f64); func 1 exported as "r"; a passive element
  * segment holding func 1; a data count of 1 and a passive data segment.
  * Calls to wg_module_new are checked like fuzz_module does: an error must be
@@ -89,7 +91,7 @@ static size_t code_start, code_end;
 static bool build(const uint8_t *data, size_t size, buf *mod) {
   size_t at = 0;
   buf types = {0};
-  put_byte(&types, 3); /* three types */
+  put_byte(&types, 4); /* four types */
   put_byte(&types, 0x60);
   for (int part = 0; part < 2; part++) {
     if (at >= size) {
@@ -100,7 +102,7 @@ static bool build(const uint8_t *data, size_t size, buf *mod) {
     put_byte(&types, n);
     for (uint8_t i = 0; i < n; i++) put_byte(&types, valtypes[at < size ? data[at++] % 7 : 0]);
   }
-  static const uint8_t rest[] = {0x60, 1, WG_I32, 1, WG_I32, 0x60, 0, 0};
+  static const uint8_t rest[] = {0x60, 1, WG_I32, 1, WG_I32, 0x60, 0, 0, 0x60, 1, WG_I32, 0};
   put(&types, rest, sizeof rest);
 
   static const uint8_t magic[] = {0, 'a', 's', 'm', 1, 0, 0, 0};
@@ -110,10 +112,11 @@ static bool build(const uint8_t *data, size_t size, buf *mod) {
   SECTION(mod, 2, 1, 3, 'e', 'n', 'v', 1, 'f', 0x00, 1);             /* import func 0: type 1 */
   SECTION(mod, 3, 1, 0);                                                  /* func 1: type 0 */
   SECTION(mod, 4, 2, WG_FUNCREF, 0, 1, WG_EXTERNREF, 0, 0);              /* tables */
-  SECTION(mod, 5, 1, 1, 1, 2);                                            /* memory 1..2 */
+  SECTION(mod, 5, 2, 1, 1, 2, 1, 1, 2);                                   /* memories 0, 1: 1..2 */
+  SECTION(mod, 13, 2, 0, 2, 0, 3);                                        /* tags: [], [i32] */
   SECTION(mod, 6, 2, WG_I32, 1, 0x41, 0, 0x0B,                           /* globals */
           WG_F64, 0, 0x44, 0, 0, 0, 0, 0, 0, 0, 0, 0x0B);
-  SECTION(mod, 7, 1, 1, 'r', 0x00, 1);                                    /* export "r" = func 1 */
+  SECTION(mod, 7, 2, 1, 'r', 0x00, 1, 2, 'm', '1', 0x02, 1);              /* "r" = func 1, "m1" = memory 1 */
   SECTION(mod, 9, 1, 1, 0x00, 1, 1);                                      /* passive elem {func 1} */
   SECTION(mod, 12, 1);                                                    /* data count 1 */
   buf code = {0};

@@ -7,7 +7,8 @@
  * with zero arguments under the same fuel and stack limits. The interpreter
  * is the oracle: the outcomes must be equal (results, with every NaN printed
  * as "nan"; or the trap message), and so must the fuel left and the bytes of
- * memory 0. A difference aborts with both outcomes on stderr; crashes and
+ * memories 0 and 1 (multi-memory: functions using memory 1 run in the
+ * interpreter on both stores, calls between them and compiled ones do not). A difference aborts with both outcomes on stderr; crashes and
  * sanitizer reports are findings as usual.
  */
 static void run_both(const void *m);
@@ -69,10 +70,14 @@ static void run_tier(const wg_module *m, uint32_t tier, outcome *o) {
     }
   }
   o->fuel = wg_store_fuel(s);
-  wg_memory *mem = wg_instance_memory(inst);
+  wg_extern m1;
+  wg_memory *mems[2] = {wg_instance_memory(inst), wg_instance_export(inst, "m1", 2, &m1) ? m1.of.memory : NULL};
   uint64_t h = 1469598103934665603ull;
-  const uint8_t *d = wg_memory_data(mem);
-  for (uint64_t i = 0, n = wg_memory_size(mem); i < n; i++) h = (h ^ d[i]) * 1099511628211ull;
+  for (int k = 0; k < 2; k++) {
+    if (!mems[k]) continue;
+    const uint8_t *d = wg_memory_data(mems[k]);
+    for (uint64_t i = 0, n = wg_memory_size(mems[k]); i < n; i++) h = (h ^ d[i]) * 1099511628211ull;
+  }
   o->mem_hash = h;
   wg_store_delete(s);
 }

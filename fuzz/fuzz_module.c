@@ -69,13 +69,13 @@ static int cmp_name(const void *a, const void *b) {
 
 static void check_imports(const wg_module *m) {
   uint32_t n = wg_module_import_count(m);
-  uint32_t per_kind[4] = {0, 0, 0, 0};
+  uint32_t per_kind[5] = {0, 0, 0, 0, 0};
   wg_extern_desc d;
   for (uint32_t i = 0; i < n; i++) {
     check(wg_module_import(m, i, &d));
     check_name(d.module, d.module_len);
     check_name(d.name, d.name_len);
-    check((unsigned)d.kind <= WG_EXTERN_GLOBAL);
+    check((unsigned)d.kind <= WG_EXTERN_TAG);
     check(d.index == per_kind[d.kind]);
     per_kind[d.kind]++;
   }
@@ -92,7 +92,7 @@ static void check_exports(const wg_module *m) {
     check(wg_module_export(m, i, &all[i]));
     check(all[i].module == NULL);
     check_name(all[i].name, all[i].name_len);
-    check((unsigned)all[i].kind <= WG_EXTERN_GLOBAL);
+    check((unsigned)all[i].kind <= WG_EXTERN_TAG);
     if (all[i].kind == WG_EXTERN_FUNC) check(all[i].index < nfuncs);
   }
   wg_extern_desc d;

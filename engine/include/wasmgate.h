@@ -66,6 +66,7 @@ typedef enum wg_valtype {
   WG_V128 = 0x7B,
   WG_FUNCREF = 0x70,
   WG_EXTERNREF = 0x6F,
+  WG_EXNREF = 0x69, /* exception handling (3.0): a caught exception; opaque to the host */
 } wg_valtype;
 
 /* External kinds, by their binary encoding in imports and exports (spec 5.5.5). */
@@ -74,6 +75,7 @@ typedef enum wg_extern_kind {
   WG_EXTERN_TABLE = 1,
   WG_EXTERN_MEMORY = 2,
   WG_EXTERN_GLOBAL = 3,
+  WG_EXTERN_TAG = 4, /* exception handling (3.0): an exception tag */
 } wg_extern_kind;
 
 /* Returns the text-format name of a value type ("i32", "funcref", ...),
@@ -104,6 +106,24 @@ typedef struct wg_module wg_module;
  * `len`: counts declared in the binary are checked against the bytes left
  * before anything is allocated for them. */
 WG_API wg_module *wg_module_new(const uint8_t *bytes, size_t len, wg_error **err);
+
+/* WebAssembly features beyond 2.0 that a module may use. wg_module_new
+ * accepts all of them (WG_FEATURES_ALL, WebAssembly 3.0's set as far as this
+ * engine implements it); WG_FEATURES_WASM2 decodes and validates exactly as
+ * WebAssembly 2.0 does (its spec tests reject what 3.0 made valid). */
+enum {
+  WG_FEATURE_MULTI_MEMORY = 1u << 0, /* several memories; memory indices on memory instructions (3.0) */
+  WG_FEATURE_EXCEPTIONS = 1u << 1,   /* the tag section, throw, throw_ref, try_table, exnref (3.0) */
+  WG_FEATURE_TAIL_CALL = 1u << 2,    /* return_call, return_call_indirect (3.0) */
+  WG_FEATURES_WASM2 = 0,
+  WG_FEATURES_ALL = WG_FEATURE_MULTI_MEMORY | WG_FEATURE_EXCEPTIONS | WG_FEATURE_TAIL_CALL,
+};
+
+/* wg_module_new with a feature set (WG_FEATURE_* bits); a module using a
+ * feature not in it is rejected with the error WebAssembly 2.0 gives
+ * ("multiple memories", "zero byte expected", "malformed memop flags",
+ * "malformed section id", "illegal opcode", "malformed value type"). */
+WG_API wg_module *wg_module_new_features(const uint8_t *bytes, size_t len, uint32_t features, wg_error **err);
 
 /* Releases a module. NULL is allowed and ignored. */
 WG_API void wg_module_delete(wg_module *m);
@@ -160,7 +180,7 @@ typedef struct wg_externtype {
   struct {
     uint32_t nparams, nresults;
     const wg_valtype *params, *results; /* owned by the module */
-  } func;                               /* WG_EXTERN_FUNC */
+  } func;                               /* WG_EXTERN_FUNC; WG_EXTERN_TAG: the tag's type (no results) */
   wg_valtype elem;                      /* WG_EXTERN_TABLE: the reference type */
   uint32_t min, max;                    /* WG_EXTERN_TABLE / MEMORY limits (max valid if has_max) */
   bool has_max;
@@ -192,6 +212,7 @@ typedef struct wg_func wg_func;
 typedef struct wg_table wg_table;
 typedef struct wg_memory wg_memory;
 typedef struct wg_global wg_global;
+typedef struct wg_tag wg_tag; /* an exception tag (exception handling, 3.0) */
 
 /* A reference value: a function (wg_func *) for funcref, an opaque host
  * pointer for externref; NULL is the null reference. */
@@ -236,6 +257,10 @@ typedef enum wg_trap_code {
   WG_TRAP_RESOURCE,             /* out of memory while running */
   WG_TRAP_SUSPENDED,            /* "suspended": a host function parked the guest (see wg_func_resume) */
   WG_TRAP_YIELDED,              /* "yielded": the guest's time slice ended (see wg_store_set_yield) */
+  WG_TRAP_EXCEPTION,            /* "uncaught exception": a wasm exception (throw) left the outermost call;
+                                   a host function returning this trap to wasm (of the same store)
+                                   rethrows the exception there */
+  WG_TRAP_NULL_EXNREF,          /* "null exception reference" (throw_ref of null) */
 } wg_trap_code;
 
 typedef struct wg_trap wg_trap;
@@ -341,6 +366,7 @@ typedef struct wg_extern {
     wg_table *table;
     wg_memory *memory;
     wg_global *global;
+    wg_tag *tag;
   } of;
 } wg_extern;
 

@@ -17,6 +17,7 @@ wg_extern capi_extern_to_wg(const wasm_extern_t *e) {
     case WG_EXTERN_TABLE: ex.of.table = o->native; break;
     case WG_EXTERN_MEMORY: ex.of.memory = o->native; break;
     case WG_EXTERN_GLOBAL: ex.of.global = o->native; break;
+    case WG_EXTERN_TAG: break; /* wasm.h has no tags (capi_wg_extern_kind never gives one) */
   }
   return ex;
 }

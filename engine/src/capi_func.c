@@ -44,7 +44,8 @@ bool capi_val_to_wg(wasm_store_t *st, wg_valtype t, const wasm_val_t *v, wg_val 
     case WG_EXTERNREF:
       /* WASM_REF_VAL always says externref: the slot's type decides. */
       return wasm_valkind_is_ref(v->kind) && capi_ref_to_wg(st, t, v->of.ref, &out->of.ref);
-    case WG_V128: break;
+    case WG_V128:
+    case WG_EXNREF: break; /* not in wasm.h */
   }
   return false;
 }
@@ -59,7 +60,8 @@ void capi_val_from_wg(wasm_store_t *st, const wg_val *v, wasm_val_t *out) {
     case WG_F64: out->of.f64 = v->of.f64; break;
     case WG_FUNCREF:
     case WG_EXTERNREF: out->of.ref = capi_ref_from_wg(st, v->kind, v->of.ref); break;
-    case WG_V128: break;
+    case WG_V128:
+    case WG_EXNREF: break;
   }
 }
 

@@ -164,6 +164,11 @@ void wasm_instance_exports(const wasm_instance_t *instance, wasm_extern_vec_t *o
       case WG_EXTERN_TABLE: native = ex.of.table; break;
       case WG_EXTERN_MEMORY: native = ex.of.memory; break;
       case WG_EXTERN_GLOBAL: native = ex.of.global; break;
+      case WG_EXTERN_TAG: break; /* wasm.h has no tags: the entry stays NULL */
+    }
+    if (!native) {
+      out->data[i] = NULL;
+      continue;
     }
     out->data[i] = (wasm_extern_t *)capi_handle_of(o->store, (capi_kind)capi_externkind(d.kind), native);
   }

@@ -44,6 +44,7 @@ wasm_valkind_t capi_valkind(wg_valtype t) {
     case WG_EXTERNREF: return WASM_EXTERNREF;
     case WG_FUNCREF: return WASM_FUNCREF;
     case WG_V128: break; /* wasm.h has no v128 */
+    case WG_EXNREF: break; /* nor exnref */
   }
   return 0xFF;
 }
@@ -62,7 +63,8 @@ wasm_externkind_t capi_externkind(wg_extern_kind k) {
     case WG_EXTERN_GLOBAL: return WASM_EXTERN_GLOBAL;
     case WG_EXTERN_TABLE: return WASM_EXTERN_TABLE;
     case WG_EXTERN_MEMORY: return WASM_EXTERN_MEMORY;
-    case WG_EXTERN_FUNC: break;
+    case WG_EXTERN_FUNC:
+    case WG_EXTERN_TAG: break; /* wasm.h has no tags; their exports are NULL (capi_module.c) */
   }
   return WASM_EXTERN_FUNC;
 }
@@ -240,6 +242,7 @@ wasm_externtype_t *capi_externtype_from_wg(const wg_externtype *t) {
       wasm_limits_t l = limits_from_wg(t);
       return (wasm_externtype_t *)wasm_memorytype_new(&l);
     }
+    case WG_EXTERN_TAG: break; /* wasm.h has no tags */
   }
   return NULL;
 }

@@ -52,6 +52,7 @@ typedef struct frame {
   uint32_t else_patch; /* ifs: the BR_UNLESS target cell */
   uint8_t bt_kind;     /* the block type, as wg_instr (functions: 2, their type) */
   uint32_t bt_a;
+  uint32_t npending;   /* try_table: its catch clauses, the last npending of compiler.pending */
 } frame;
 
 typedef struct compiler {
@@ -67,6 +68,10 @@ typedef struct compiler {
   uint32_t ntargets, cap_targets;
   uint32_t *offsets; /* pairs (first cell, wasm byte offset), see wg_code */
   uint32_t noffsets, cap_offsets;
+  wg_handler *pending; /* catch clauses of the open try_tables (end not known yet) */
+  uint32_t npending, cap_pending;
+  wg_handler *handlers; /* finished clauses, innermost try_table first */
+  uint32_t nhandlers, cap_handlers;
   uint32_t nlocals; /* slots of params + locals */
   uint32_t nresults;
   int32_t *lslot;   /* per local index: its first slot */
@@ -207,7 +212,7 @@ static bool push_frame(compiler *c, uint8_t kind, uint32_t np, uint32_t nr, uint
   if (c->nframes == c->cap_frames && !grow((void **)&c->frames, &c->cap_frames, c->nframes + 1, sizeof(frame)))
     return fail(c, "out of memory");
   bool dead = c->nframes && (top_frame(c)->unreachable || top_frame(c)->dead);
-  c->frames[c->nframes++] = (frame){kind, false, dead, c->sp - np, np, nr, NONE, 0, NONE, bt_kind, bt_a};
+  c->frames[c->nframes++] = (frame){kind, false, dead, c->sp - np, np, nr, NONE, 0, NONE, bt_kind, bt_a, 0};
   return true;
 }
 
@@ -386,6 +391,98 @@ static bool do_else(compiler *c) {
   return true;
 }
 
+/* ---------------------------------------------------------------- exception handling */
+
+/* A try_table (3.0 4.4.1): a block whose catch clauses become handler
+ * records (wg_handler) covering the body's cells. Before the body, one
+ * landing pad per clause (skipped by a branch): the unwinder (interp.c)
+ * writes the caught values to the clause's slots and jumps to its pad, which
+ * branches to the label like br does. For a block or loop label the values
+ * go straight to the label's slots; for the function's label (a return)
+ * they go to scratch slots above the stack, and the pad moves them to 0.. */
+static bool do_try_table(compiler *c, const wg_instr *in) {
+  uint32_t np, nr;
+  block_arity(c, in, &np, &nr);
+  if (top_frame(c)->unreachable || top_frame(c)->dead) {
+    uint32_t sp = c->sp;
+    c->sp = top_frame(c)->height;
+    if (!push_frame(c, F_BLOCK, 0, nr, in->bt_kind, in->a)) return false;
+    c->sp = sp;
+    top_frame(c)->dead = true;
+    return true;
+  }
+  if (!materialize_range(c, 0, c->sp)) return false;
+  uint32_t outer = c->nframes; /* labels count from the frame around the try_table */
+  if (!op(c, IR_BR)) return false;
+  uint32_t skip = c->n;
+  if (!target(c, 0)) return false;
+  wg_diag ignored = {0};
+  wg_reader r = {in->vec, c->m->bytes + c->m->len, c->m->bytes, &ignored, WG_MSG_EOF_SECTION};
+  uint32_t first = c->npending;
+  for (uint32_t i = 0; i < in->b; i++) {
+    wg_catch k;
+    if (!wg_catch_read(&r, &k)) return fail(c, "malformed try_table");
+    frame *lf = &c->frames[outer - 1 - k.label];
+    /* Slots the clause delivers: the tag's params, then the exnref. */
+    uint32_t n = 0;
+    if (k.kind < WG_CATCH_ALL) {
+      const wg_functype *ft = &c->m->types[c->m->tags[k.tag]];
+      for (uint32_t p = 0; p < ft->nparams; p++) n += width(ft->params[p]);
+    }
+    if (k.kind == WG_CATCH_REF || k.kind == WG_CATCH_ALL_REF) n++;
+    int32_t dst = lf->kind == F_FUNC ? slot_of(c, c->sp) : slot_of(c, lf->height);
+    uint32_t top = (uint32_t)dst + n - c->nlocals;
+    if (top > c->max_height) c->max_height = top;
+    if (!grow((void **)&c->pending, &c->cap_pending, c->npending + 1, sizeof(wg_handler)))
+      return fail(c, "out of memory");
+    c->pending[c->npending++] = (wg_handler){0, 0, k.kind, k.tag, dst, c->n, NULL};
+    if (lf->kind == F_FUNC) {
+      for (uint32_t s = 0; s < n; s++)
+        if (!op(c, IR_COPY) || !ab(c, dst + (int32_t)s, (int32_t)s)) return false;
+      if (!op(c, IR_RETURN)) return false;
+    } else if (!op(c, IR_BR) || !label_target(c, lf)) {
+      return false;
+    }
+  }
+  c->code[skip].u64 = c->n;
+  for (uint32_t i = first; i < c->npending; i++) c->pending[i].start = c->n;
+  if (!push_frame(c, F_BLOCK, np, nr, in->bt_kind, in->a)) return false;
+  top_frame(c)->npending = c->npending - first;
+  c->last_cell = NONE; /* a label: no retargeting across it */
+  return true;
+}
+
+/* At a try_table's end: its clauses cover the cells up to here. */
+static bool finish_handlers(compiler *c, frame *f) {
+  uint32_t first = c->npending - f->npending;
+  if (!grow((void **)&c->handlers, &c->cap_handlers, c->nhandlers + f->npending, sizeof(wg_handler)))
+    return fail(c, "out of memory");
+  for (uint32_t i = first; i < c->npending; i++) {
+    c->pending[i].end = c->n;
+    c->handlers[c->nhandlers++] = c->pending[i];
+  }
+  c->npending = first;
+  f->npending = 0;
+  return true;
+}
+
+/* throw x: the tag's values at base.. (IR_THROW [tagidx, base]). */
+static bool do_throw(compiler *c, const wg_instr *in) {
+  const wg_functype *ft = &c->m->types[c->m->tags[in->a]];
+  uint32_t base = c->sp - ft->nparams;
+  if (!materialize_range(c, base, c->sp) || !op(c, IR_THROW) || !ab(c, (int32_t)in->a, slot_of(c, base)))
+    return false;
+  set_unreachable(c);
+  return true;
+}
+
+static bool do_throw_ref(compiler *c) {
+  int32_t x;
+  if (!use(c, c->sp - 1, &x) || !op(c, IR_THROW_REF) || !ab(c, x, 0)) return false;
+  set_unreachable(c);
+  return true;
+}
+
 static bool do_end(compiler *c, bool *done) {
   frame *f = top_frame(c);
   if (c->nframes == 1) {
@@ -394,6 +491,7 @@ static bool do_end(compiler *c, bool *done) {
   }
   if (!f->dead) {
     if (!f->unreachable && !materialize_range(c, c->sp - f->nresults, c->sp)) return false;
+    if (f->npending && !finish_handlers(c, f)) return false;
     if (f->else_patch != NONE) c->code[f->else_patch].u64 = c->n;
     patch_list(c, f->patches, c->n);
   }
@@ -469,7 +567,12 @@ static bool do_br_table(compiler *c, const wg_instr *in) {
   return true;
 }
 
+/* call, call_indirect, and the tail calls: IR_RETURN_CALL(_INDIRECT) with
+ * the layout of IR_CALL(_INDIRECT), followed by what a call then return
+ * does (the results moved to slots 0.., IR_RETURN), which runs only when
+ * the callee is a host function (interp.c). */
 static bool do_call(compiler *c, uint32_t typeidx, bool indirect, const wg_instr *in) {
+  bool tail = in->op == WG_OP_RETURN_CALL || in->op == WG_OP_RETURN_CALL_INDIRECT;
   const wg_functype *ft = &c->m->types[typeidx];
   int32_t idx = 0;
   if (indirect) {
@@ -479,14 +582,18 @@ static bool do_call(compiler *c, uint32_t typeidx, bool indirect, const wg_instr
   uint32_t base = c->sp - ft->nparams;
   if (!materialize_range(c, base, c->sp)) return false;
   if (indirect) {
-    if (!op(c, IR_CALL_INDIRECT) || !ab(c, (int32_t)in->a, slot_of(c, base)) || !ab(c, (int32_t)in->b, idx))
+    if (!op(c, tail ? IR_RETURN_CALL_INDIRECT : IR_CALL_INDIRECT) || !ab(c, (int32_t)in->a, slot_of(c, base)) ||
+        !ab(c, (int32_t)in->b, idx))
       return false;
-  } else if (!op(c, IR_CALL) || !ab(c, (int32_t)in->a, slot_of(c, base))) {
+  } else if (!op(c, tail ? IR_RETURN_CALL : IR_CALL) || !ab(c, (int32_t)in->a, slot_of(c, base))) {
     return false;
   }
   c->sp = base;
   for (uint32_t i = 0; i < ft->nresults; i++)
     if (!push_slot(c, ft->results[i])) return false;
+  if (!tail) return true;
+  if (!emit_return(c)) return false;
+  set_unreachable(c);
   return true;
 }
 
@@ -545,11 +652,12 @@ static bool do_simd(compiler *c, const wg_instr *in) {
     dst = slot_of(c, c->sp - 1);
   }
   if (im->mem) {
-    if (!op(c, IR_SIMD_MEM) || !cell(c, (wg_cell){.simd_mem = im->mem}) || !ab(c, x[0], x[1]) ||
-        !ab(c, (int32_t)(im->size | (uint32_t)in->lane << 8), dst))
+    if (!op(c, in->mem ? IR_SIMD_MEMX : IR_SIMD_MEM) || !cell(c, (wg_cell){.simd_mem = im->mem}) ||
+        !ab(c, x[0], x[1]) || !ab(c, (int32_t)(im->size | (uint32_t)in->lane << 8), dst))
       return false;
     if (s->nr) mark_dst(c, 1, c->sp - 1);
-    return u64(c, in->offset_imm);
+    if (!u64(c, in->offset_imm)) return false;
+    return !in->mem || ab(c, (int32_t)in->mem, 0);
   }
   bool shuffle = in->op == WG_OP_I8X16_SHUFFLE;
   if (!op(c, shuffle ? IR_SIMD_IMM : IR_SIMD) || !cell(c, (wg_cell){.simd = im->fn}) || !ab(c, x[0], x[1]) ||
@@ -574,29 +682,46 @@ static bool do_value(compiler *c, const wg_instr *in) {
   const wg_sig *s = &info->sig;
   if (info->prefix == 0xFD) return do_simd(c, in);
   if (info->imm == WG_IMM_MEMARG) {
-    int32_t addr, v = 0;
+    /* Memory 0 by the instruction's own handler, others by IR_MEMX_*. */
+    int32_t addr, v = 0, mx = (int32_t)in->mem;
     if (s->nr) {
       if (!use(c, c->sp - 1, &addr)) return false;
       c->sp--;
       if (!push_slot(c, s->r)) return false;
-      if (!op(c, in->op) || !ab(c, addr, slot_of(c, c->sp - 1))) return false;
+      if (!op(c, mx ? IR_MEMX_LOAD : in->op) || !ab(c, addr, slot_of(c, c->sp - 1))) return false;
       mark_dst(c, 1, c->sp - 1);
-      return u64(c, in->offset_imm);
+      return u64(c, in->offset_imm) && (!mx || ab(c, (int32_t)in->op, mx));
     }
     if (!use(c, c->sp - 1, &v) || !use(c, c->sp - 2, &addr)) return false;
     c->sp -= 2;
-    return op(c, in->op) && ab(c, addr, v) && u64(c, in->offset_imm);
+    return op(c, mx ? IR_MEMX_STORE : in->op) && ab(c, addr, v) && u64(c, in->offset_imm) &&
+           (!mx || ab(c, (int32_t)in->op, mx));
   }
+  bool mx = in->mem || in->mem2;
   switch (in->op) {
     case WG_OP_MEMORY_SIZE:
-      if (!push_slot(c, WG_I32) || !op(c, in->op) || !ab(c, 0, slot_of(c, c->sp - 1))) return false;
+      if (!push_slot(c, WG_I32)) return false;
+      if (!(mx ? op(c, IR_MEMX_SIZE) && ab(c, (int32_t)in->mem, slot_of(c, c->sp - 1))
+               : op(c, in->op) && ab(c, 0, slot_of(c, c->sp - 1))))
+        return false;
       mark_dst(c, 1, c->sp - 1);
       return true;
+    case WG_OP_MEMORY_GROW:
+      if (!mx) break;
+      int32_t delta;
+      if (!use(c, c->sp - 1, &delta)) return false;
+      c->sp--;
+      if (!push_slot(c, WG_I32) || !op(c, IR_MEMX_GROW) || !ab(c, delta, slot_of(c, c->sp - 1))) return false;
+      mark_dst(c, 1, c->sp - 1);
+      return ab(c, (int32_t)in->mem, 0);
     case WG_OP_MEMORY_FILL:
+      return do_multi(c, mx ? IR_MEMX_FILL : in->op, 3, (int32_t)in->mem, 0, false);
     case WG_OP_MEMORY_COPY:
+      if (mx) return do_multi(c, IR_MEMX_COPY, 3, (int32_t)in->mem, (int32_t)in->mem2, true);
       return do_multi(c, in->op, 3, 0, 0, false);
     case WG_OP_MEMORY_INIT:
-      return do_multi(c, in->op, 3, (int32_t)in->a, 0, false);
+      if (!do_multi(c, mx ? IR_MEMX_INIT : in->op, 3, (int32_t)in->a, 0, false)) return false;
+      return !mx || ab(c, (int32_t)in->mem, 0);
     case WG_OP_DATA_DROP:
       return op(c, in->op) && ab(c, (int32_t)in->a, 0);
     default:
@@ -656,7 +781,12 @@ static bool do_instr(compiler *c, const wg_instr *in, bool *done) {
       set_unreachable(c);
       return true;
     case WG_OP_CALL: return do_call(c, c->m->funcs[in->a].type, false, in);
+    case WG_OP_TRY_TABLE: return do_try_table(c, in);
+    case WG_OP_THROW: return do_throw(c, in);
+    case WG_OP_THROW_REF: return do_throw_ref(c);
     case WG_OP_CALL_INDIRECT: return do_call(c, in->a, true, in);
+    case WG_OP_RETURN_CALL: return do_call(c, c->m->funcs[in->a].type, false, in);
+    case WG_OP_RETURN_CALL_INDIRECT: return do_call(c, in->a, true, in);
     case WG_OP_DROP: c->sp--; return true;
     case WG_OP_SELECT:
     case WG_OP_SELECT_T:
@@ -787,6 +917,7 @@ static bool compile_body(compiler *c, uint32_t func) {
     frame *fr = top_frame(c);
     bool skipping = fr->unreachable || fr->dead;
     bool structural = in.op == WG_OP_BLOCK || in.op == WG_OP_LOOP || in.op == WG_OP_IF || in.op == WG_OP_ELSE ||
+                      in.op == WG_OP_TRY_TABLE ||
                       in.op == WG_OP_END;
     if (skipping && !structural) continue;
     if (!do_instr(c, &in, &done) || !note_offset(c, first, offset)) return false;
@@ -804,6 +935,8 @@ static void free_compiler(compiler *c) {
   free(c->frames);
   free(c->targets);
   free(c->offsets);
+  free(c->pending);
+  free(c->handlers);
 }
 
 static wg_code *compile(const wg_module *m, uint32_t func, const char **why) {
@@ -819,10 +952,14 @@ static wg_code *compile(const wg_module *m, uint32_t func, const char **why) {
     code->frame_slots = (uint32_t)c.code[2].s.a;
     code->offsets = c.offsets;
     code->noffsets = c.noffsets;
+    for (uint32_t i = 0; i < c.nhandlers; i++) c.handlers[i].pad = &c.code[c.handlers[i].pad_cell];
+    code->handlers = c.handlers;
+    code->nhandlers = c.nhandlers;
     atomic_init(&code->jit, NULL);
-    atomic_init(&code->jit_failed, false);
+    atomic_init(&code->jit_failed, c.nhandlers > 0); /* the compiled tier does not unwind */
     c.code = NULL;
     c.offsets = NULL;
+    c.handlers = NULL;
   } else if (why) {
     *why = c.why ? c.why : "out of memory";
   }
@@ -850,6 +987,7 @@ void wg_code_free(wg_code *code) {
   wg_jit_free(atomic_load(&code->jit));
   free(code->cells);
   free(code->offsets);
+  free(code->handlers);
   free(code);
 }
 

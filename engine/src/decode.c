@@ -29,11 +29,12 @@ enum {
   SEC_CODE = 10,
   SEC_DATA = 11,
   SEC_DATACOUNT = 12,
+  SEC_TAG = 13, /* exception handling (3.0) */
 };
 
 /* Position of each section id in the required order (5.5.2): data count
- * comes between element and code. */
-static const uint8_t section_rank[13] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 10};
+ * comes between element and code, tags between memory and global. */
+static const uint8_t section_rank[14] = {0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 12, 13, 11, 6};
 
 typedef struct decoder {
   wg_module *m;
@@ -127,11 +128,21 @@ static bool read_expr(wg_reader *r, wg_bytes *out) {
   for (;;) {
     wg_instr in;
     if (!wg_instr_read(r, &in)) return false;
-    if (in.op == WG_OP_BLOCK || in.op == WG_OP_LOOP || in.op == WG_OP_IF) depth++;
+    if (in.op == WG_OP_BLOCK || in.op == WG_OP_LOOP || in.op == WG_OP_IF || in.op == WG_OP_TRY_TABLE) depth++;
     if (in.op == WG_OP_END && depth-- == 0) break;
   }
   out->len = (uint32_t)(r->p - out->ptr);
   return true;
+}
+
+/* tagtype (3.0 5.5.13): attribute 0x00 (exception), then a type index
+ * (checked by the validator). */
+static bool read_tagtype(decoder *dc, wg_reader *r, uint32_t *type) {
+  size_t at = rd_offset(r);
+  uint8_t attr;
+  if (!rd_u8(r, &attr)) return false;
+  if (attr != 0) return wg_fail(dc->d, WG_ERROR_MALFORMED, at, "malformed tag attribute");
+  return rd_u32(r, type);
 }
 
 static bool decode_types(decoder *dc, wg_reader *r) {
@@ -172,7 +183,8 @@ static bool decode_imports(decoder *dc, wg_reader *r) {
   m->tables = wg_arena_array(&m->arena, m->nimports, sizeof *m->tables);
   m->mems = wg_arena_array(&m->arena, m->nimports, sizeof *m->mems);
   m->globals = wg_arena_array(&m->arena, m->nimports, sizeof *m->globals);
-  if (m->nimports && !(m->imports && m->funcs && m->tables && m->mems && m->globals)) return oom(dc, r);
+  m->tags = wg_arena_array(&m->arena, m->nimports, sizeof *m->tags);
+  if (m->nimports && !(m->imports && m->funcs && m->tables && m->mems && m->globals && m->tags)) return oom(dc, r);
   for (uint32_t i = 0; i < m->nimports; i++) {
     wg_import *im = &m->imports[i];
     if (!read_name(dc, r, &im->module) || !read_name(dc, r, &im->name)) return false;
@@ -198,6 +210,11 @@ static bool decode_imports(decoder *dc, wg_reader *r) {
         m->globals[im->index].imported = true;
         if (!read_globaltype(r, &m->globals[im->index].type)) return false;
         break;
+      case WG_EXTERN_TAG:
+        if (!(m->features & WG_FEATURE_EXCEPTIONS)) return wg_fail(dc->d, WG_ERROR_MALFORMED, at, "malformed import kind");
+        im->index = m->ntags++;
+        if (!read_tagtype(dc, r, &m->tags[im->index])) return false;
+        break;
       default:
         return wg_fail(dc->d, WG_ERROR_MALFORMED, at, "malformed import kind");
     }
@@ -207,6 +224,7 @@ static bool decode_imports(decoder *dc, wg_reader *r) {
   m->ntable_imports = m->ntables;
   m->nmem_imports = m->nmems;
   m->nglobal_imports = m->nglobals;
+  m->ntag_imports = m->ntags;
   return true;
 }
 
@@ -259,6 +277,19 @@ static bool decode_memories(decoder *dc, wg_reader *r) {
   return true;
 }
 
+static bool decode_tags(decoder *dc, wg_reader *r) {
+  wg_module *m = dc->m;
+  uint32_t n;
+  if (!read_count(r, 2, &n)) return false;
+  uint32_t *t = grow_space(dc, m->tags, m->ntags, n, sizeof *t);
+  if (!t && m->ntags + (uint64_t)n) return oom(dc, r);
+  m->tags = t;
+  for (uint32_t i = 0; i < n; i++)
+    if (!read_tagtype(dc, r, &m->tags[m->ntags + i])) return false;
+  m->ntags += n;
+  return true;
+}
+
 static bool decode_globals(decoder *dc, wg_reader *r) {
   wg_module *m = dc->m;
   uint32_t n;
@@ -285,7 +316,8 @@ static bool decode_exports(decoder *dc, wg_reader *r) {
     size_t at = rd_offset(r);
     uint8_t kind;
     if (!rd_u8(r, &kind)) return false;
-    if (kind > WG_EXTERN_GLOBAL) return wg_fail(dc->d, WG_ERROR_MALFORMED, at, "malformed export kind");
+    if (kind > (dc->m->features & WG_FEATURE_EXCEPTIONS ? WG_EXTERN_TAG : WG_EXTERN_GLOBAL))
+      return wg_fail(dc->d, WG_ERROR_MALFORMED, at, "malformed export kind");
     ex->kind = (wg_extern_kind)kind;
     if (!rd_u32(r, &ex->index)) return false;
   }
@@ -484,6 +516,7 @@ static bool decode_section(decoder *dc, uint8_t id, wg_reader *r) {
     case SEC_CODE: return decode_code(dc, r);
     case SEC_DATA: return decode_data(dc, r);
     case SEC_DATACOUNT: return decode_datacount(dc, r);
+    case SEC_TAG: return decode_tags(dc, r);
   }
   return false;
 }
@@ -526,7 +559,8 @@ bool wg_decode_module(wg_module *m, wg_diag *d) {
     uint8_t id;
     uint32_t size;
     if (!rd_u8(&r, &id)) return false;
-    if (id > SEC_DATACOUNT) return wg_fail(d, WG_ERROR_MALFORMED, at, "malformed section id");
+    if (id > (m->features & WG_FEATURE_EXCEPTIONS ? SEC_TAG : SEC_DATACOUNT))
+      return wg_fail(d, WG_ERROR_MALFORMED, at, "malformed section id");
     if (!rd_u32(&r, &size)) return false;
     if (size > rd_left(&r)) return wg_fail(d, WG_ERROR_MALFORMED, rd_offset(&r), "length out of bounds");
     if (id != SEC_CUSTOM) {

@@ -11,8 +11,8 @@
 #include "opcodes.h"
 
 static const char *const section_names[] = {"Custom", "Type", "Import", "Function", "Table", "Memory", "Global",
-                                            "Export", "Start", "Elem", "Code", "Data", "DataCount"};
-static const char *const kind_names[] = {"func", "table", "memory", "global"};
+                                            "Export", "Start", "Elem", "Code", "Data", "DataCount", "Tag"};
+static const char *const kind_names[] = {"func", "table", "memory", "global", "tag"};
 
 static void print_name(FILE *out, const wg_name *n) {
   for (uint32_t i = 0; i < n->len; i++) {
@@ -112,6 +112,11 @@ static void dump_details(FILE *out, const wg_module *m) {
     print_limits(out, &m->mems[i]);
     fputc('\n', out);
   }
+  if (m->ntags > m->ntag_imports) {
+    fprintf(out, "Tag[%" PRIu32 "]:\n", m->ntags - m->ntag_imports);
+    for (uint32_t i = m->ntag_imports; i < m->ntags; i++)
+      fprintf(out, " - tag[%" PRIu32 "] type[%" PRIu32 "]\n", i, m->tags[i]);
+  }
   fprintf(out, "Global[%" PRIu32 "]:\n", m->nglobals - m->nglobal_imports);
   for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++) {
     fprintf(out, " - global[%" PRIu32 "] %s mutable=%d - init ", i,
@@ -156,17 +161,34 @@ static void print_immediates(FILE *out, const wg_module *m, const wg_instr *in) 
   const wg_opinfo *info = &wg_ops[in->op];
   switch ((wg_imm)info->imm) {
     case WG_IMM_BLOCKTYPE:
+    case WG_IMM_TRY_TABLE:
       if (in->bt_kind == 1) fprintf(out, " %s", wg_valtype_name((wg_valtype)in->a));
       else if (in->bt_kind == 2) fprintf(out, " type[%" PRIu32 "]", in->a);
+      if (info->imm == WG_IMM_TRY_TABLE) {
+        static const char *const kinds[] = {"catch", "catch_ref", "catch_all", "catch_all_ref"};
+        wg_diag ignored = {0};
+        wg_reader r = {in->vec, m->bytes + m->len, m->bytes, &ignored, WG_MSG_EOF_SECTION};
+        wg_catch c;
+        for (uint32_t i = 0; i < in->b && wg_catch_read(&r, &c); i++) {
+          if (c.kind < WG_CATCH_ALL) fprintf(out, " (%s %" PRIu32 " %" PRIu32 ")", kinds[c.kind], c.tag, c.label);
+          else fprintf(out, " (%s %" PRIu32 ")", kinds[c.kind & 3], c.label);
+        }
+      }
+      break;
+    case WG_IMM_TAG:
+      fprintf(out, " %" PRIu32, in->a);
       break;
     case WG_IMM_LABEL:
     case WG_IMM_LOCAL:
     case WG_IMM_GLOBAL:
     case WG_IMM_TABLE:
     case WG_IMM_DATA:
-    case WG_IMM_DATA_MEM:
     case WG_IMM_ELEM:
       fprintf(out, " %" PRIu32, in->a);
+      break;
+    case WG_IMM_DATA_MEM:
+      fprintf(out, " %" PRIu32, in->a);
+      if (in->mem) fprintf(out, " (memory %" PRIu32 ")", in->mem);
       break;
     case WG_IMM_FUNC:
       fprintf(out, " %" PRIu32, in->a);
@@ -191,6 +213,7 @@ static void print_immediates(FILE *out, const wg_module *m, const wg_instr *in) 
     case WG_IMM_MEMARG_LANE:
       fprintf(out, " %" PRIu32 " %" PRIu64, in->a, in->offset_imm);
       if (info->imm == WG_IMM_MEMARG_LANE) fprintf(out, " %u", in->lane);
+      if (in->mem) fprintf(out, " (memory %" PRIu32 ")", in->mem);
       break;
     case WG_IMM_LANE:
       fprintf(out, " %u", in->lane);
@@ -224,9 +247,13 @@ static void print_immediates(FILE *out, const wg_module *m, const wg_instr *in) 
     case WG_IMM_REFTYPE:
       fprintf(out, " %s", wg_valtype_name((wg_valtype)in->a));
       break;
-    case WG_IMM_NONE:
     case WG_IMM_MEM0:
+      if (in->mem) fprintf(out, " %" PRIu32, in->mem);
+      break;
     case WG_IMM_MEM_MEM:
+      if (in->mem || in->mem2) fprintf(out, " %" PRIu32 " %" PRIu32, in->mem, in->mem2);
+      break;
+    case WG_IMM_NONE:
       break;
   }
 }
@@ -248,7 +275,7 @@ static void dump_code(FILE *out, const wg_module *m) {
       fprintf(out, " %06zx: %*s%s", in.offset, depth * 2, "", wg_ops[in.op].name);
       print_immediates(out, m, &in);
       fputc('\n', out);
-      if (in.op == WG_OP_BLOCK || in.op == WG_OP_LOOP || in.op == WG_OP_IF || in.op == WG_OP_ELSE) depth++;
+      if (in.op == WG_OP_BLOCK || in.op == WG_OP_LOOP || in.op == WG_OP_IF || in.op == WG_OP_ELSE || in.op == WG_OP_TRY_TABLE) depth++;
     }
   }
 }

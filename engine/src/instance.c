@@ -20,6 +20,7 @@ static void instance_release(void *p) {
   free(inst->tables);
   free(inst->mems);
   free(inst->globals);
+  free(inst->tags);
   if (inst->elem_refs)
     for (uint32_t i = 0; i < inst->module->nelems; i++) free(inst->elem_refs[i]);
   free(inst->elem_refs);
@@ -86,6 +87,11 @@ static bool link_imports(wg_instance *inst, const wg_extern *imports, size_t n, 
         inst->globals[im->index] = ex->of.global;
         break;
       }
+      case WG_EXTERN_TAG: /* tag types match exactly (3.0 4.5.2) */
+        if (ex->of.tag->type_id != inst->type_ids[m->tags[im->index]])
+          return link_error(err, "incompatible import type for %.*s.%.*s", im);
+        inst->tags[im->index] = ex->of.tag;
+        break;
     }
   }
   return true;
@@ -145,7 +151,7 @@ static bool charge(wg_store *s, uint64_t n, const char *what, uint32_t index, wg
 static uint64_t instance_bytes(const wg_module *m) {
   return sizeof(wg_instance) + ((uint64_t)m->nfuncs + 1) * sizeof(wg_func *) +
          ((uint64_t)m->ntables + 1) * sizeof(wg_table *) + ((uint64_t)m->nmems + 1) * sizeof(wg_memory *) +
-         ((uint64_t)m->nglobals + 1) * sizeof(wg_global *) +
+         ((uint64_t)m->nglobals + 1) * sizeof(wg_global *) + ((uint64_t)m->ntags + 1) * sizeof(wg_tag *) +
          ((uint64_t)m->nelems + 1) * (sizeof(wg_ref *) + sizeof(uint32_t)) + (m->ndatas + 1ull) +
          ((uint64_t)m->ntypes + 1) * sizeof(wg_typeid);
 }
@@ -164,6 +170,15 @@ static bool allocate(wg_instance *inst, wg_error **err) {
     wg_typeid id = inst->type_ids[m->funcs[i].type];
     *f = (wg_func){.type_id = id, .type = s->types[id], .inst = inst, .index = i};
     inst->funcs[i] = f;
+  }
+  uint32_t ntag = m->ntags - m->ntag_imports;
+  if (!charge(s, (uint64_t)ntag * sizeof(wg_tag), "tags", UINT32_MAX, err)) return false;
+  wg_tag *tg = ntag ? calloc(ntag, sizeof *tg) : NULL;
+  if (ntag && !wg_store_own(s, tg, NULL)) return oom(err);
+  for (uint32_t i = m->ntag_imports; i < m->ntags; i++) {
+    wg_typeid id = inst->type_ids[m->tags[i]];
+    tg[i - m->ntag_imports] = (wg_tag){.type_id = id, .type = s->types[id]};
+    inst->tags[i] = &tg[i - m->ntag_imports];
   }
   for (uint32_t i = m->ntable_imports; i < m->ntables; i++) {
     const wg_tabletype *t = &m->tables[i];
@@ -252,12 +267,13 @@ wg_instance *wg_instance_new(wg_store *s, const wg_module *m, const wg_extern *i
   inst->tables = calloc(m->ntables + 1, sizeof *inst->tables);
   inst->mems = calloc(m->nmems + 1, sizeof *inst->mems);
   inst->globals = calloc(m->nglobals + 1, sizeof *inst->globals);
+  inst->tags = calloc(m->ntags + 1, sizeof *inst->tags);
   inst->elem_refs = calloc(m->nelems + 1, sizeof *inst->elem_refs);
   inst->elem_sizes = calloc(m->nelems + 1, sizeof *inst->elem_sizes);
   inst->data_dropped = calloc(m->ndatas + 1, sizeof *inst->data_dropped);
   inst->type_ids = calloc(m->ntypes + 1, sizeof *inst->type_ids);
   if (!wg_store_own(s, inst, instance_release)) return oom(err), NULL;
-  if (!inst->funcs || !inst->tables || !inst->mems || !inst->globals || !inst->elem_refs || !inst->elem_sizes ||
+  if (!inst->funcs || !inst->tables || !inst->mems || !inst->globals || !inst->tags || !inst->elem_refs || !inst->elem_sizes ||
       !inst->data_dropped || !inst->type_ids)
     return oom(err), NULL;
   for (uint32_t i = 0; i < m->ntypes; i++) {
@@ -286,6 +302,7 @@ bool wg_instance_export(const wg_instance *inst, const char *name, size_t len, w
       case WG_EXTERN_TABLE: out->of.table = inst->tables[ex->index]; break;
       case WG_EXTERN_MEMORY: out->of.memory = inst->mems[ex->index]; break;
       case WG_EXTERN_GLOBAL: out->of.global = inst->globals[ex->index]; break;
+      case WG_EXTERN_TAG: out->of.tag = inst->tags[ex->index]; break;
     }
     return true;
   }
@@ -311,6 +328,10 @@ bool wg_instance_extern(const wg_instance *inst, wg_extern_kind kind, uint32_t i
     case WG_EXTERN_GLOBAL:
       if (index >= m->nglobals) return false;
       out->of.global = inst->globals[index];
+      return true;
+    case WG_EXTERN_TAG:
+      if (index >= m->ntags) return false;
+      out->of.tag = inst->tags[index];
       return true;
   }
   return false;

@@ -192,7 +192,9 @@ static wg_trap *run(wg_store *s, wg_func *f, wg_slot *fp, const void *const **ta
       WG_NUMERIC_UNOPS(HOP) WG_NUMERIC_INT_BINOPS(HBIN) WG_NUMERIC_FLOAT_BINOPS(HFBINI) WG_NUMERIC_DIVOPS(HOP)
       WG_NUMERIC_TRUNCS(HOP) I32_COMPARES(HBRC) HI(IR_BR_EQZ), HI(IR_BR_NEZ),
       HI(IR_SIMD), HI(IR_SIMD_IMM), HI(IR_SIMD_MEM), HI(IR_GLOBAL_GET_V128),
-      HI(IR_GLOBAL_SET_V128),
+      HI(IR_GLOBAL_SET_V128), HI(IR_MEMX_LOAD), HI(IR_MEMX_STORE), HI(IR_MEMX_SIZE), HI(IR_MEMX_GROW),
+      HI(IR_MEMX_FILL), HI(IR_MEMX_COPY), HI(IR_MEMX_INIT), HI(IR_SIMD_MEMX), HI(IR_THROW), HI(IR_THROW_REF),
+      HI(IR_RETURN_CALL), HI(IR_RETURN_CALL_INDIRECT),
   };
   if (table) {
     *table = labels;
@@ -212,6 +214,7 @@ static wg_trap *run(wg_store *s, wg_func *f, wg_slot *fp, const void *const **ta
   const wg_cell *pc;
   wg_func *callee;
   wg_slot *new_fp;
+  wg_exn *exn;           /* the exception being thrown (throw_exn) */
   const void *jit_entry; /* the compiled tier (jit.h) */
   wg_func *jit_func;
   wg_slot *jit_fp;
@@ -313,6 +316,42 @@ L_IR_CALL_INDIRECT: {
   pc += 2;
   goto call;
 }
+L_IR_RETURN_CALL:
+  callee = inst->funcs[A];
+  new_fp = fp + B;
+  pc += 1;
+  goto tail_call;
+L_IR_RETURN_CALL_INDIRECT: {
+  wg_table *t = inst->tables[C];
+  uint32_t i = fp[D].u32;
+  if (i >= t->size) TRAP(WG_TRAP_UNDEFINED_ELEMENT);
+  callee = t->elems[i];
+  if (!callee) TRAP(WG_TRAP_UNINITIALIZED_ELEMENT);
+  if (callee->type_id != inst->type_ids[A]) TRAP(WG_TRAP_INDIRECT_CALL_TYPE);
+  new_fp = fp + B;
+  pc += 2;
+  goto tail_call;
+}
+tail_call:
+  /* A wasm callee takes over this frame (its arguments move to slot 0, the
+   * frame's function becomes the callee: handlers of this function no longer
+   * apply) and runs in the interpreter; a host callee is an ordinary call,
+   * after which the compiled return sequence runs. */
+  if (callee->host) goto call;
+  code = callee->code;
+  if (!code) {
+    code = wg_store_compile(s, callee->inst->module, callee->index, &trap_msg);
+    if (!code) TRAP(WG_TRAP_UNSUPPORTED);
+    callee->code = code;
+  }
+  memmove(fp, new_fp, (size_t)wg_slot_count(callee->type.nparams, callee->type.params) * sizeof *fp);
+  s->frames[s->depth].func = callee;
+  pc = code->cells;
+  if (callee->inst != inst) {
+    inst = callee->inst;
+    RELOAD_MEM();
+  }
+  NEXT();
 call:
   if (s->depth >= s->frames_cap && !wg_store_grow_frames(s)) TRAP(WG_TRAP_STACK_EXHAUSTED);
   if (callee->host) {
@@ -330,6 +369,10 @@ call:
       t = wg_trap_new(WG_TRAP_HOST, base_depth ? "cannot suspend a guest inside a nested call from the host"
                                                : "cannot suspend a guest in a start function");
       if (!t) t = wg_trap_new(WG_TRAP_RESOURCE, NULL);
+    }
+    if (t && (exn = wg_trap_exn(t)) && exn->store == s) { /* an exception from a nested call: rethrown here */
+      wg_trap_delete(t);
+      goto throw_exn;
     }
     if (t) {
       wg_trap_add_frames(s, t, base_depth, pc);
@@ -387,6 +430,13 @@ jit_run: {
       trap_msg = jc.msg;
       goto trap;
     case WG_JIT_HOST_TRAP:
+      if ((exn = wg_trap_exn(jc.trap)) && exn->store == s) { /* a host call's exception: unwind here */
+        wg_trap_delete(jc.trap);
+        pc = jc.pc;
+        fp = NULL; /* compiled frames have no handlers: the top frame is left at once */
+        inst = s->frames[s->depth].func->inst;
+        goto throw_exn;
+      }
       wg_trap_add_frames(s, jc.trap, base_depth, jc.pc);
       s->depth = base_depth;
       return jc.trap;
@@ -399,6 +449,56 @@ jit_run: {
       NEXT();
   }
 }
+  /* ------------------------------------------------------------ exceptions (3.0 4.4.1) */
+L_IR_THROW:
+  if (!(exn = wg_exn_new(s, inst->tags[A], &fp[B]))) TRAP(WG_TRAP_RESOURCE);
+  pc += 1;
+  goto throw_exn;
+L_IR_THROW_REF:
+  if (!(exn = fp[A].ref)) TRAP(WG_TRAP_NULL_EXNREF);
+  pc += 1;
+  goto throw_exn;
+throw_exn:
+  /* Unwinding: the innermost handler whose cells contain this frame's
+   * position (pc - 1: inside the throw, or inside the call a callee left)
+   * and whose clause matches takes the exception; else the frame is left,
+   * as IR_RETURN leaves it, and its caller searched. Past this activation's
+   * outermost frame, the exception leaves run() as a WG_TRAP_EXCEPTION trap
+   * carrying it (a host function returning that trap rethrows it above). */
+  for (;;) {
+    wg_func *fn = s->frames[s->depth].func;
+    const wg_code *fc = wg_compile_func(fn->inst->module, fn->index, NULL);
+    for (uint32_t i = 0; fc && i < fc->nhandlers; i++) {
+      const wg_handler *h = &fc->handlers[i];
+      uint32_t at = (uint32_t)(pc - 1 - fc->cells);
+      if (at < h->start || at >= h->end) continue;
+      if (h->kind < WG_CATCH_ALL && fn->inst->tags[h->tag] != exn->tag) continue;
+      wg_slot *d = fp + h->dst;
+      if (h->kind < WG_CATCH_ALL) {
+        memcpy(d, exn->vals, (size_t)exn->nslots * sizeof *d);
+        d += exn->nslots;
+      }
+      if (h->kind == WG_CATCH_REF || h->kind == WG_CATCH_ALL_REF) {
+        if (!wg_exn_keep(s, exn)) TRAP(WG_TRAP_RESOURCE);
+        d->ref = exn;
+      } else {
+        wg_exn_drop(exn);
+      }
+      pc = h->pad;
+      NEXT();
+    }
+    if (s->depth == base_depth + 1) {
+      wg_trap *t = wg_exn_keep(s, exn) ? wg_trap_at(s, WG_TRAP_EXCEPTION, NULL, base_depth, pc) : NULL;
+      if (t) wg_trap_set_exn(t, exn);
+      s->depth = base_depth;
+      return t ? t : wg_trap_new(WG_TRAP_RESOURCE, NULL);
+    }
+    const wg_frame *fr = &s->frames[s->depth--];
+    pc = fr->ret_pc;
+    fp = fr->ret_fp;
+    inst = s->frames[s->depth].func->inst;
+    RELOAD_MEM();
+  }
 bulk_stop:
   /* A bulk operation stopped between two chunks (fuel or deadline). Its
    * operands now describe the work left, so continuing at pc - 1 (its
@@ -562,6 +662,61 @@ L_DATA_DROP:
   inst->data_dropped[A] = true;
   pc += 1;
   NEXT();
+
+  /* ------------------------------------------------------------ other memories (multi-memory, memx.c) */
+L_IR_MEMX_LOAD:
+  if (!wg_memx_load((unsigned)pc[2].s.a, inst->mems[pc[2].s.b], (uint64_t)fp[A].u32 + pc[1].u64, &fp[B]))
+    TRAP(WG_TRAP_MEMORY_OUT_OF_BOUNDS);
+  pc += 3;
+  NEXT();
+L_IR_MEMX_STORE:
+  if (!wg_memx_store((unsigned)pc[2].s.a, inst->mems[pc[2].s.b], (uint64_t)fp[A].u32 + pc[1].u64, &fp[B]))
+    TRAP(WG_TRAP_MEMORY_OUT_OF_BOUNDS);
+  pc += 3;
+  NEXT();
+L_IR_MEMX_SIZE:
+  fp[B].i32 = (int32_t)inst->mems[A]->pages;
+  pc += 1;
+  NEXT();
+L_IR_MEMX_GROW:
+  fp[B].i32 = (int32_t)wg_memory_grow_pages(inst->mems[C], fp[A].u32);
+  RELOAD_MEM(); /* the same memory may be imported as memory 0 too */
+  pc += 2;
+  NEXT();
+L_IR_MEMX_FILL: {
+  wg_memory *mx = inst->mems[B];
+  uint32_t d = fp[A].u32, n = fp[A + 2].u32;
+  if ((uint64_t)d + n > mx->size) TRAP(WG_TRAP_MEMORY_OUT_OF_BOUNDS);
+  BULK(wg_bulk_fill(s, mx->data, &fp[A].u32, (uint8_t)fp[A + 1].u32, &fp[A + 2].u32));
+  pc += 1;
+  NEXT();
+}
+L_IR_MEMX_COPY: {
+  wg_memory *dm = inst->mems[A], *sm = inst->mems[B];
+  uint32_t d = fp[C].u32, sr = fp[C + 1].u32, n = fp[C + 2].u32;
+  if ((uint64_t)sr + n > sm->size || (uint64_t)d + n > dm->size) TRAP(WG_TRAP_MEMORY_OUT_OF_BOUNDS);
+  BULK(wg_bulk_move(s, dm->data, &fp[C].u32, sm->data, &fp[C + 1].u32, &fp[C + 2].u32, 1));
+  pc += 2;
+  NEXT();
+}
+L_IR_MEMX_INIT: {
+  wg_memory *mx = inst->mems[C];
+  const wg_data *seg = &inst->module->datas[B];
+  uint32_t d = fp[A].u32, sr = fp[A + 1].u32, n = fp[A + 2].u32;
+  uint64_t segsize = inst->data_dropped[B] ? 0 : seg->init.len;
+  if ((uint64_t)sr + n > segsize || (uint64_t)d + n > mx->size) TRAP(WG_TRAP_MEMORY_OUT_OF_BOUNDS);
+  BULK(wg_bulk_move(s, mx->data, &fp[A].u32, seg->init.ptr, &fp[A + 1].u32, &fp[A + 2].u32, 1));
+  pc += 2;
+  NEXT();
+}
+L_IR_SIMD_MEMX: {
+  wg_memory *mx = inst->mems[pc[4].s.a];
+  uint64_t ea = (uint64_t)fp[pc[1].s.a].u32 + pc[3].u64;
+  if (ea + (uint32_t)(pc[2].s.a & 0xFF) > mx->size) TRAP(WG_TRAP_MEMORY_OUT_OF_BOUNDS);
+  pc[0].simd_mem(fp, pc + 1, mx->data + ea);
+  pc += 5;
+  NEXT();
+}
 
   /* ------------------------------------------------------------ SIMD (4.4.3, simd.c) */
 L_IR_SIMD:

@@ -58,6 +58,22 @@ enum {
    *   IR_SIMD_MEM [fn] [addr, v] [size | lane << 8, dst] [offset]
    *   IR_GLOBAL_GET_V128 / IR_GLOBAL_SET_V128 [globalidx, slot] */
   IR_SIMD, IR_SIMD_IMM, IR_SIMD_MEM, IR_GLOBAL_GET_V128, IR_GLOBAL_SET_V128,
+  /* Memory instructions on a memory other than 0 (multi-memory; memx.c):
+   *   IR_MEMX_LOAD [addr, dst] [offset] [op, mem]   IR_MEMX_STORE [addr, value] [offset] [op, mem]
+   *   IR_MEMX_SIZE [mem, dst]                       IR_MEMX_GROW [delta, dst] [mem, -]
+   *   IR_MEMX_FILL [base, mem]                      IR_MEMX_COPY [dst mem, src mem] [base, -]
+   *   IR_MEMX_INIT [base, dataidx] [mem, -]         IR_SIMD_MEMX: IR_SIMD_MEM's cells then [mem, -]
+   * Memory 0 keeps the forms above (the interpreter's registers and the
+   * compiled tier serve it); the compiled tier does not take these. */
+  IR_MEMX_LOAD, IR_MEMX_STORE, IR_MEMX_SIZE, IR_MEMX_GROW, IR_MEMX_FILL, IR_MEMX_COPY, IR_MEMX_INIT, IR_SIMD_MEMX,
+  /* Exception handling: IR_THROW [tagidx, base] (the values at base..),
+   * IR_THROW_REF [exnref slot, -]; try_table is wg_code.handlers plus
+   * landing pads of ordinary IR (compile.c). */
+  IR_THROW, IR_THROW_REF,
+  /* Tail calls: IR_RETURN_CALL [funcidx, argbase], IR_RETURN_CALL_INDIRECT
+   * [typeidx, argbase] [table, index slot], then a call's return sequence
+   * (run only after a host callee). */
+  IR_RETURN_CALL, IR_RETURN_CALL_INDIRECT,
   /* Binary operators with a constant right operand, [x, dst] [imm]:
    * IR_IMM_BASE + the wasm op. */
   IR_IMM_BASE,

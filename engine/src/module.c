@@ -14,6 +14,10 @@ static void set_err(wg_error **err, const wg_diag *d) {
 }
 
 wg_module *wg_module_new(const uint8_t *bytes, size_t len, wg_error **err) {
+  return wg_module_new_features(bytes, len, WG_FEATURES_ALL, err);
+}
+
+wg_module *wg_module_new_features(const uint8_t *bytes, size_t len, uint32_t features, wg_error **err) {
   if (err) *err = NULL;
   wg_diag d = {0};
   if (len > UINT32_MAX) {
@@ -33,6 +37,7 @@ wg_module *wg_module_new(const uint8_t *bytes, size_t len, wg_error **err) {
   if (len) memcpy(copy, bytes, len);
   m->bytes = copy;
   m->len = len;
+  m->features = features;
   if (!wg_decode_module(m, &d) || !wg_validate_module(m, &d)) {
     set_err(err, &d);
     wg_module_delete(m);
@@ -112,9 +117,10 @@ bool wg_module_extern_type(const wg_module *m, wg_extern_kind kind, uint32_t ind
   memset(out, 0, sizeof *out);
   out->kind = kind;
   switch (kind) {
-    case WG_EXTERN_FUNC: {
-      if (index >= m->nfuncs) return false;
-      const wg_functype *ft = &m->types[m->funcs[index].type];
+    case WG_EXTERN_FUNC:
+    case WG_EXTERN_TAG: {
+      if (index >= (kind == WG_EXTERN_TAG ? m->ntags : m->nfuncs)) return false;
+      const wg_functype *ft = &m->types[kind == WG_EXTERN_TAG ? m->tags[index] : m->funcs[index].type];
       out->func.nparams = ft->nparams;
       out->func.nresults = ft->nresults;
       out->func.params = ft->vt;
@@ -152,6 +158,7 @@ const char *wg_valtype_name(wg_valtype t) {
     case WG_V128: return "v128";
     case WG_FUNCREF: return "funcref";
     case WG_EXTERNREF: return "externref";
+    case WG_EXNREF: return "exnref";
   }
   return "?";
 }

@@ -115,6 +115,7 @@ struct wg_module {
   wg_arena arena;
   uint8_t *bytes;
   size_t len;
+  uint32_t features; /* WG_FEATURE_* the module may use */
 
   uint32_t ntypes;
   wg_functype *types;
@@ -128,6 +129,8 @@ struct wg_module {
   wg_limits *mems;
   uint32_t nglobals, nglobal_imports;
   wg_globaldef *globals;
+  uint32_t ntags, ntag_imports; /* exception handling: tags (imported first) */
+  uint32_t *tags;               /* each tag's type index */
   uint32_t nexports;
   wg_export *exports;
   bool has_start;

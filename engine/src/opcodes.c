@@ -91,19 +91,23 @@ static bool illegal(wg_reader *r, size_t at, const char *msg) {
   return wg_fail(r->diag, WG_ERROR_MALFORMED, at, "%s", msg);
 }
 
-static bool zero_byte(wg_reader *r) {
-  uint8_t b;
-  if (!rd_u8(r, &b)) return false;
-  if (b != 0) return illegal(r, rd_offset(r) - 1, "zero byte expected");
+/* A memory index: Wasm 2.0's reserved zero byte is its one-byte encoding. */
+static bool memidx(wg_reader *r, uint32_t *out, bool *wide) {
+  const uint8_t *p = r->p;
+  if (!rd_u32(r, out)) return false;
+  if (r->p - p != 1 || *out != 0) *wide = true;
   return true;
 }
 
 static bool read_memarg(wg_reader *r, wg_instr *in) {
   size_t at = rd_offset(r);
-  if (!rd_u32(r, &in->a)) return false;
-  /* Bit 6 would select a memory index (multi-memory, not in Wasm 2.0), and an
-   * alignment exponent of 32 or more can never be valid. */
-  if (in->a >= 32) return illegal(r, at, "malformed memop flags");
+  if (!rd_u32(r, &in->b)) return false;
+  /* Flags below 64: the alignment exponent; bit 6: a memory index follows
+   * (multi-memory, Wasm 3.0 5.4.6); 128 and more are malformed. */
+  if (in->b >= 128) return illegal(r, at, "malformed memop flags");
+  in->a = in->b & 63;
+  in->mem = 0;
+  if ((in->b & 64) && !rd_u32(r, &in->mem)) return false;
   uint32_t off;
   if (!rd_u32(r, &off)) return false;
   in->offset_imm = off;
@@ -157,10 +161,19 @@ enum { FAST_SLOW, FAST_NONE, FAST_IDX, FAST_I32, FAST_MEMARG };
 #define FAST_IMM_F64 FAST_SLOW
 #define FAST_IMM_SELECT_T FAST_SLOW
 #define FAST_IMM_REFTYPE FAST_SLOW
+#define FAST_IMM_TAG FAST_SLOW
+#define FAST_IMM_TRY_TABLE FAST_SLOW
 static const uint8_t single_fast[256] = {
 #define OP(code, id, name, imm, sig, a) [code] = FAST_IMM_##imm,
 #include "opcodes.def"
 };
+
+bool wg_catch_read(wg_reader *r, wg_catch *out) {
+  if (!rd_u8(r, &out->kind)) return false;
+  out->tag = 0;
+  if (out->kind < WG_CATCH_ALL && !rd_u32(r, &out->tag)) return false;
+  return rd_u32(r, &out->label);
+}
 
 bool wg_instr_read(wg_reader *r, wg_instr *in) {
   const uint8_t *p = r->p;
@@ -187,7 +200,8 @@ bool wg_instr_read(wg_reader *r, wg_instr *in) {
       case FAST_MEMARG:
         if (r->end - p < 3 || p[1] >= 32 || (p[2] & 0x80)) break;
         in->op = (wg_op)single_map[b0];
-        in->a = p[1];
+        in->a = in->b = p[1];
+        in->mem = 0;
         in->offset_imm = p[2];
         r->p = p + 3;
         return true;
@@ -208,12 +222,28 @@ bool wg_instr_read(wg_reader *r, wg_instr *in) {
   }
   if (op == WG_OP_INVALID) return illegal(r, in->offset, "illegal opcode");
   in->op = (wg_op)op;
+  in->wide = false;
+  in->mem = in->mem2 = 0;
   const wg_opinfo *info = &wg_ops[op];
   switch ((wg_imm)info->imm) {
     case WG_IMM_NONE:
       return true;
     case WG_IMM_BLOCKTYPE:
       return read_blocktype(r, in);
+    case WG_IMM_TRY_TABLE: {
+      if (!read_blocktype(r, in) || !rd_u32(r, &in->b)) return false;
+      if (in->b > rd_left(r)) return rd_eof(r); /* each clause takes at least two bytes */
+      in->vec = r->p;
+      wg_catch c;
+      for (uint32_t i = 0; i < in->b; i++) {
+        size_t at = rd_offset(r);
+        if (r->p >= r->end) return rd_eof(r);
+        if (*r->p > WG_CATCH_ALL_REF) return illegal(r, at, "malformed catch clause");
+        if (!wg_catch_read(r, &c)) return false;
+      }
+      return true;
+    }
+    case WG_IMM_TAG:
     case WG_IMM_LABEL:
     case WG_IMM_FUNC:
     case WG_IMM_LOCAL:
@@ -243,11 +273,11 @@ bool wg_instr_read(wg_reader *r, wg_instr *in) {
     case WG_IMM_LANE:
       return rd_u8(r, &in->lane);
     case WG_IMM_MEM0:
-      return zero_byte(r);
+      return memidx(r, &in->mem, &in->wide);
     case WG_IMM_MEM_MEM:
-      return zero_byte(r) && zero_byte(r);
+      return memidx(r, &in->mem, &in->wide) && memidx(r, &in->mem2, &in->wide);
     case WG_IMM_DATA_MEM:
-      return rd_u32(r, &in->a) && zero_byte(r);
+      return rd_u32(r, &in->a) && memidx(r, &in->mem, &in->wide);
     case WG_IMM_I32: {
       int32_t v;
       if (!rd_s32(r, &v)) return false;

@@ -48,6 +48,21 @@ typedef union wg_cell {
   wg_simd_mem_fn *simd_mem;
 } wg_cell;
 
+/* One catch clause of a try_table in compiled code (exception handling):
+ * an exception raised while the cells [start, end) run (or a call among
+ * them is active) and matching `kind`/`tag` has its values (and, for the
+ * _ref kinds, its exnref) written to slots dst.. of the frame, and execution
+ * continues at `pad`, which branches to the clause's label. A function's
+ * clauses are ordered innermost try_table first, then in clause order. */
+typedef struct wg_handler {
+  uint32_t start, end;
+  uint8_t kind; /* WG_CATCH_* (opcodes.h) */
+  uint32_t tag; /* tag index (catch, catch_ref) */
+  int32_t dst;
+  uint32_t pad_cell;
+  const union wg_cell *pad;
+} wg_handler;
+
 /* A function's compiled code, shared by every instance of its module. */
 typedef struct wg_code {
   wg_cell *cells;
@@ -58,7 +73,11 @@ typedef struct wg_code {
    * trap frames (wg_code_offset). Instructions that emit nothing have none. */
   uint32_t *offsets;
   uint32_t noffsets;
-  /* The compiled tier (jit.h): native entry once compiled, or jit_failed. */
+  wg_handler *handlers; /* try_table catch clauses (NULL when none) */
+  uint32_t nhandlers;
+  /* The compiled tier (jit.h): native entry once compiled, or jit_failed
+   * (set from the start for functions with handlers: the compiled tier does
+   * not unwind, so they run in the interpreter). */
   _Atomic(void *) jit;
   _Atomic bool jit_failed;
 } wg_code;
@@ -106,6 +125,25 @@ struct wg_global {
   wg_slot value_hi; /* v128: the high 8 bytes (value holds the low ones) */
 };
 
+/* An exception tag instance (exception handling, 3.0 4.2): exceptions match
+ * a catch clause by the identity of this object. */
+struct wg_tag {
+  wg_typeid type_id;
+  wg_functype_desc type; /* params: the exception's values; no results */
+};
+
+/* An exception (exnref): its tag and values as packed slots (v128 in two).
+ * Made by throw; freed when caught by catch/catch_all, or, once anything
+ * could still refer to it (caught with catch_ref/catch_all_ref, or carried
+ * out by a trap), with the store (`owned`; exceptions.c). */
+typedef struct wg_exn {
+  wg_tag *tag;
+  wg_store *store; /* where it was thrown: only there can it be rethrown */
+  bool owned;
+  uint32_t nslots;
+  wg_slot vals[];
+} wg_exn;
+
 struct wg_instance {
   wg_store *store;
   const wg_module *module;
@@ -113,6 +151,7 @@ struct wg_instance {
   wg_table **tables;
   wg_memory **mems;
   wg_global **globals;
+  wg_tag **tags;
   wg_ref **elem_refs;    /* per element segment: its references (NULL once dropped) */
   uint32_t *elem_sizes;  /* per element segment: size (0 once dropped) */
   bool *data_dropped;    /* per data segment */
@@ -255,6 +294,23 @@ wg_trap_code wg_bulk_fill(wg_store *s, uint8_t *base, uint32_t *d, uint8_t v, ui
 wg_trap_code wg_bulk_move(wg_store *s, void *dbase, uint32_t *d, const void *sbase, uint32_t *sr, uint32_t *n,
                           uint32_t elem);
 wg_trap_code wg_bulk_fill_refs(wg_store *s, wg_ref *base, uint32_t *i, wg_ref v, uint32_t *n);
+
+/* A load or store of instruction `op` (a wg_op with a memarg) at effective
+ * address ea of `mem`, the value in a slot (memx.c); false when out of bounds. */
+bool wg_memx_load(unsigned op, const wg_memory *mem, uint64_t ea, wg_slot *dst);
+bool wg_memx_store(unsigned op, wg_memory *mem, uint64_t ea, const wg_slot *v);
+
+/* Exceptions (exn.c). wg_exn_new makes one of `tag` in s with its values
+ * copied from vals (NULL on OOM); wg_exn_keep hands it to the store (anything may
+ * now refer to it: an exnref, a trap), charged to max_bytes (false, and the
+ * exception freed, when it does not fit); wg_exn_drop frees it unless kept. */
+wg_exn *wg_exn_new(wg_store *s, wg_tag *tag, const wg_slot *vals);
+bool wg_exn_keep(wg_store *s, wg_exn *e);
+void wg_exn_drop(wg_exn *e);
+/* The exception a WG_TRAP_EXCEPTION trap carries (trap.c; NULL for others),
+ * and attaching it. */
+wg_exn *wg_trap_exn(const wg_trap *t);
+void wg_trap_set_exn(wg_trap *t, wg_exn *e);
 
 /* Memory growth shared by memory.grow and the API: old pages or -1. */
 int64_t wg_memory_grow_pages(wg_memory *mem, uint32_t delta);

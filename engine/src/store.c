@@ -483,6 +483,11 @@ void wg_extern_type(const wg_extern *ex, wg_externtype *out) {
       out->type = ex->of.global->type;
       out->mut = ex->of.global->mut;
       break;
+    case WG_EXTERN_TAG:
+      out->func.nparams = ex->of.tag->type.nparams;
+      out->func.params = ex->of.tag->type.params;
+      out->func.results = ex->of.tag->type.results;
+      break;
   }
 }
 
@@ -548,7 +553,8 @@ void wg_val_to_slot(const wg_val *v, wg_slot *out) {
     case WG_F32: out->f32 = v->of.f32; break;
     case WG_F64: out->f64 = v->of.f64; break;
     case WG_FUNCREF:
-    case WG_EXTERNREF: out->ref = v->of.ref; break;
+    case WG_EXTERNREF:
+    case WG_EXNREF: out->ref = v->of.ref; break;
     case WG_V128: memcpy(out, v->of.v128, 16); break;
   }
 }
@@ -562,7 +568,8 @@ void wg_slot_to_val(wg_valtype t, const wg_slot *in, wg_val *out) {
     case WG_F32: out->of.f32 = in->f32; break;
     case WG_F64: out->of.f64 = in->f64; break;
     case WG_FUNCREF:
-    case WG_EXTERNREF: out->of.ref = in->ref; break;
+    case WG_EXTERNREF:
+    case WG_EXNREF: out->of.ref = in->ref; break;
     case WG_V128: memcpy(out->of.v128, in, 16); break;
   }
 }

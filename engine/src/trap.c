@@ -15,7 +15,11 @@ struct wg_trap {
   char *backtrace;
   wg_trap_frame_info *frames; /* innermost first */
   size_t nframes;
+  wg_exn *exn; /* WG_TRAP_EXCEPTION: the exception (the store's) */
 };
+
+wg_exn *wg_trap_exn(const wg_trap *t) { return t ? t->exn : NULL; }
+void wg_trap_set_exn(wg_trap *t, wg_exn *e) { t->exn = e; }
 
 const char *wg_trap_code_message(wg_trap_code code) {
   switch (code) {
@@ -36,6 +40,8 @@ const char *wg_trap_code_message(wg_trap_code code) {
     case WG_TRAP_RESOURCE: return "out of memory";
     case WG_TRAP_SUSPENDED: return "suspended";
     case WG_TRAP_YIELDED: return "yielded";
+    case WG_TRAP_EXCEPTION: return "uncaught exception";
+    case WG_TRAP_NULL_EXNREF: return "null exception reference";
   }
   return "trap";
 }
@@ -49,6 +55,7 @@ static wg_trap *trap_make(wg_trap_code code, const char *message, char *backtrac
   t->code = code;
   t->frames = NULL;
   t->nframes = 0;
+  t->exn = NULL;
   t->message = strdup(message ? message : wg_trap_code_message(code));
   t->backtrace = backtrace ? backtrace : strdup("");
   if (!t->message || !t->backtrace) {

@@ -69,6 +69,13 @@ static bool check_const_expr(wg_module *m, const wg_bytes *e, uint8_t want, wg_d
   }
 }
 
+/* A tag's type (3.0 3.2.11): a function type without results. */
+static bool check_tag(const wg_module *m, uint32_t type, size_t at, wg_diag *d) {
+  if (type >= m->ntypes) return invalid(d, at, "unknown type");
+  if (m->types[type].nresults) return invalid(d, at, "non-empty tag result type");
+  return true;
+}
+
 static bool check_imports(wg_module *m, wg_diag *d) {
   for (uint32_t i = 0; i < m->nimports; i++) {
     const wg_import *im = &m->imports[i];
@@ -85,6 +92,9 @@ static bool check_imports(wg_module *m, wg_diag *d) {
         break;
       case WG_EXTERN_GLOBAL:
         break;
+      case WG_EXTERN_TAG:
+        if (!check_tag(m, m->tags[im->index], at, d)) return false;
+        break;
     }
   }
   return true;
@@ -95,9 +105,11 @@ static bool check_definitions(wg_module *m, wg_diag *d) {
     if (m->funcs[i].type >= m->ntypes) return invalid(d, m->funcs[i].body.offset, "unknown type");
   for (uint32_t i = m->ntable_imports; i < m->ntables; i++)
     if (!check_table(&m->tables[i], 0, d)) return false;
-  if (m->nmems > 1) return invalid(d, 0, "multiple memories");
+  if (m->nmems > 1 && !(m->features & WG_FEATURE_MULTI_MEMORY)) return invalid(d, 0, "multiple memories");
   for (uint32_t i = m->nmem_imports; i < m->nmems; i++)
     if (!check_memory(&m->mems[i], 0, d)) return false;
+  for (uint32_t i = m->ntag_imports; i < m->ntags; i++)
+    if (!check_tag(m, m->tags[i], 0, d)) return false;
   for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++) {
     const wg_globaldef *g = &m->globals[i];
     if (!check_const_expr(m, &g->init, g->type.type, d)) return false;
@@ -106,10 +118,11 @@ static bool check_definitions(wg_module *m, wg_diag *d) {
 }
 
 static bool check_exports(wg_module *m, wg_diag *d) {
-  static const char *const unknown[] = {"unknown function", "unknown table", "unknown memory", "unknown global"};
+  static const char *const unknown[] = {"unknown function", "unknown table", "unknown memory", "unknown global",
+                                        "unknown tag"};
   for (uint32_t i = 0; i < m->nexports; i++) {
     const wg_export *ex = &m->exports[i];
-    uint32_t space[] = {m->nfuncs, m->ntables, m->nmems, m->nglobals};
+    uint32_t space[] = {m->nfuncs, m->ntables, m->nmems, m->nglobals, m->ntags};
     if (ex->index >= space[ex->kind])
       return wg_fail(d, WG_ERROR_INVALID, ex->name.offset, "%s %u", unknown[ex->kind], ex->index);
     if (ex->kind == WG_EXTERN_FUNC) m->declared_refs[ex->index] = 1;

@@ -39,8 +39,9 @@ struct wg_code_validator {
 /* One-element result types for blocks typed by a single value type. */
 static const uint8_t single_type[256] = {
     [WG_I32] = WG_I32,   [WG_I64] = WG_I64,         [WG_F32] = WG_F32,           [WG_F64] = WG_F64,
-    [WG_V128] = WG_V128, [WG_FUNCREF] = WG_FUNCREF, [WG_EXTERNREF] = WG_EXTERNREF,
+    [WG_V128] = WG_V128, [WG_FUNCREF] = WG_FUNCREF, [WG_EXTERNREF] = WG_EXTERNREF, [WG_EXNREF] = WG_EXNREF,
 };
+static const uint8_t exnref_type[1] = {WG_EXNREF};
 
 wg_code_validator *wg_code_validator_new(const wg_module *m) {
   wg_code_validator *v = calloc(1, sizeof *v);
@@ -184,6 +185,8 @@ static bool block_type(wg_code_validator *v, const wg_instr *in, uint32_t *np, c
   }
 }
 
+static bool multi_memory(const wg_code_validator *v) { return v->m->features & WG_FEATURE_MULTI_MEMORY; }
+
 static bool need_memory(wg_code_validator *v, uint32_t idx) {
   return idx < v->m->nmems || failf(v, "unknown memory", idx);
 }
@@ -273,6 +276,63 @@ static bool check_control(wg_code_validator *v, const wg_instr *in, bool *done) 
     case WG_OP_RETURN: {
       const ctrl *fn = &v->ctrls[0];
       if (!pop_n(v, fn->nresults, fn->results)) return false;
+      set_unreachable(v);
+      return true;
+    }
+    case WG_OP_THROW: {
+      if (in->a >= v->m->ntags) return failf(v, "unknown tag", in->a);
+      const wg_functype *ft = &v->m->types[v->m->tags[in->a]];
+      if (!pop_n(v, ft->nparams, ft->params)) return false;
+      set_unreachable(v);
+      return true;
+    }
+    case WG_OP_THROW_REF:
+      if (!pop_expect(v, WG_EXNREF)) return false;
+      set_unreachable(v);
+      return true;
+    case WG_OP_TRY_TABLE: {
+      if (!block_type(v, in, &np, &p, &nr, &r)) return false;
+      wg_reader cr = {in->vec, v->m->bytes + v->m->len, v->m->bytes, v->d, WG_MSG_EOF_SECTION};
+      for (uint32_t i = 0; i < in->b; i++) {
+        wg_catch k;
+        if (!wg_catch_read(&cr, &k)) return false;
+        /* What the clause delivers to its label: the tag's params, then an exnref for the _ref forms. */
+        uint32_t n = 0;
+        const uint8_t *ts = NULL;
+        if (k.kind < WG_CATCH_ALL) {
+          if (k.tag >= v->m->ntags) return failf(v, "unknown tag", k.tag);
+          const wg_functype *ft = &v->m->types[v->m->tags[k.tag]];
+          n = ft->nparams;
+          ts = ft->params;
+        }
+        bool ref = k.kind == WG_CATCH_REF || k.kind == WG_CATCH_ALL_REF;
+        if (k.label >= v->nctrls) return fail(v, "unknown label");
+        const ctrl *label = &v->ctrls[v->nctrls - 1 - k.label];
+        if (label_arity(label) != n + ref) return fail(v, "type mismatch");
+        if (n && memcmp(label_types(label), ts, n)) return fail(v, "type mismatch");
+        if (ref && label_types(label)[n] != exnref_type[0]) return fail(v, "type mismatch");
+      }
+      if (!pop_n(v, np, p)) return false;
+      return push_ctrl(v, K_BLOCK, np, p, nr, r);
+    }
+    case WG_OP_RETURN_CALL:
+    case WG_OP_RETURN_CALL_INDIRECT: {
+      /* A tail call: the callee's results are the caller's (3.0 3.4.1). */
+      const wg_functype *ft;
+      if (in->op == WG_OP_RETURN_CALL) {
+        if (in->a >= v->m->nfuncs) return failf(v, "unknown function", in->a);
+        ft = &v->m->types[v->m->funcs[in->a].type];
+      } else {
+        if (!need_table(v, in->b)) return false;
+        if (v->m->tables[in->b].elem != WG_FUNCREF) return fail(v, "type mismatch");
+        if (in->a >= v->m->ntypes) return fail(v, "unknown type");
+        ft = &v->m->types[in->a];
+        if (!pop_expect(v, WG_I32)) return false;
+      }
+      const ctrl *fn = &v->ctrls[0];
+      if (ft->nresults != fn->nresults || (ft->nresults && memcmp(ft->results, fn->results, ft->nresults)))
+        return fail(v, "type mismatch");
+      if (!pop_n(v, ft->nparams, ft->params)) return false;
       set_unreachable(v);
       return true;
     }
@@ -382,16 +442,21 @@ static bool check_fixed(wg_code_validator *v, const wg_instr *in, const wg_opinf
   switch ((wg_imm)info->imm) {
     case WG_IMM_MEMARG:
     case WG_IMM_MEMARG_LANE:
-      if (!need_memory(v, 0)) return false;
+      /* Wasm 2.0: flags are the alignment only, below 32. */
+      if (!multi_memory(v) && in->b >= 32) return wg_fail(v->d, WG_ERROR_MALFORMED, v->at, "malformed memop flags");
+      if (!need_memory(v, in->mem)) return false;
       if (in->a > info->a) return fail(v, "alignment must not be larger than natural");
       if (info->imm == WG_IMM_MEMARG_LANE && in->lane >= (16u >> info->a)) return fail(v, "invalid lane index");
       break;
     case WG_IMM_MEM0:
     case WG_IMM_MEM_MEM:
-      if (!need_memory(v, 0)) return false;
+      if (!multi_memory(v) && in->wide) return wg_fail(v->d, WG_ERROR_MALFORMED, v->at, "zero byte expected");
+      if (!need_memory(v, in->mem)) return false;
+      if (info->imm == WG_IMM_MEM_MEM && !need_memory(v, in->mem2)) return false;
       break;
     case WG_IMM_DATA_MEM:
-      if (!need_memory(v, 0) || !need_data(v, in->a)) return false;
+      if (!multi_memory(v) && in->wide) return wg_fail(v->d, WG_ERROR_MALFORMED, v->at, "zero byte expected");
+      if (!need_memory(v, in->mem) || !need_data(v, in->a)) return false;
       break;
     case WG_IMM_DATA:
       if (!need_data(v, in->a)) return false;
@@ -448,6 +513,10 @@ bool wg_validate_func(wg_code_validator *v, uint32_t func, wg_diag *d) {
     wg_instr in;
     if (!wg_instr_read(&r, &in)) return false;
     v->at = in.offset;
+    if (((in.op == WG_OP_THROW || in.op == WG_OP_THROW_REF || in.op == WG_OP_TRY_TABLE) &&
+         !(m->features & WG_FEATURE_EXCEPTIONS)) ||
+        ((in.op == WG_OP_RETURN_CALL || in.op == WG_OP_RETURN_CALL_INDIRECT) && !(m->features & WG_FEATURE_TAIL_CALL)))
+      return wg_fail(d, WG_ERROR_MALFORMED, in.offset, "illegal opcode");
     const wg_opinfo *info = &wg_ops[in.op];
     bool ok;
     if (info->sig.np != 0xFF) {

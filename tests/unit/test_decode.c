@@ -42,7 +42,7 @@ static const bad_case cases[] = {
     {"version 2", B("\0asm\2\0\0\0"), MAL, "unknown binary version", 4},
     {"version 0x0d", B("\0asm\x0d\0\0\0"), MAL, "unknown binary version", 4},
     /* sections (5.5.2) */
-    {"section id 13", B(HDR "\x0d\x01\x00"), MAL, "malformed section id", 8},
+    {"section id 14", B(HDR "\x0e\x01\x00"), MAL, "malformed section id", 8}, /* 13: tags (3.0) */
     {"section id 0x7f", B(HDR "\x7f\x01\x00"), MAL, "malformed section id", 8},
     {"section past end", B(HDR "\x01\x05\x01\x60\x00\x00"), MAL, "length out of bounds", 10},
     {"section too long", B(HDR "\x01\x05\x01\x60\x00\x00\x00"), MAL, "section size mismatch", 14},
@@ -71,13 +71,13 @@ static const bad_case cases[] = {
     {"custom name utf8", B(HDR "\x00\x02\x01\xff"), MAL, "malformed UTF-8 encoding", 11},
     {"name past section", B(HDR "\x07\x03\x01\x05\x61"), MAL, "length out of bounds", 12},
     /* entries */
-    {"import kind", B(HDR "\x02\x05\x01\x00\x00\x04\x00"), MAL, "malformed import kind", 13},
+    {"import kind", B(HDR "\x02\x05\x01\x00\x00\x05\x00"), MAL, "malformed import kind", 13}, /* 4: tag */
     {"mutability", B(HDR "\x06\x06\x01\x7f\x02\x41\x00\x0b"), MAL, "malformed mutability", 12},
     {"table reftype", B(HDR "\x04\x04\x01\x7f\x00\x00"), MAL, "malformed reference type", 11},
     {"limits flag 2", B(HDR "\x05\x03\x01\x02\x00"), MAL, "integer too large", 11},
     {"limits flag leb", B(HDR "\x05\x04\x01\x81\x00\x00"), MAL, "integer representation too long", 11},
     {"value type", B(HDR "\x01\x05\x01\x60\x01\x55\x00"), MAL, "malformed value type", 13},
-    {"export kind", B(HDR "\x07\x04\x01\x00\x04\x00"), MAL, "malformed export kind", 12},
+    {"export kind", B(HDR "\x07\x04\x01\x00\x05\x00"), MAL, "malformed export kind", 12},
     {"elem kind", B(HDR "\x09\x04\x01\x08\x00\x00"), MAL, "malformed elements segment kind", 11},
     {"data kind", B(HDR "\x0b\x04\x01\x03\x00\x00"), MAL, "malformed data segment kind", 11},
     /* section consistency */
@@ -96,10 +96,13 @@ static const bad_case cases[] = {
     {"illegal opcode", B(ONE_FUNC "\x0a\x05\x01\x03\x00\xff\x0b"), MAL, "illegal opcode", 23},
     {"illegal fc opcode", B(ONE_FUNC "\x0a\x06\x01\x04\x00\xfc\x12\x0b"), MAL, "illegal opcode", 23},
     {"illegal fd opcode", B(ONE_FUNC "\x0a\x07\x01\x05\x00\xfd\x9a\x01\x0b"), MAL, "illegal opcode", 23},
-    {"memory.size byte", B(HDR "\x01\x04\x01\x60\x00\x00" "\x03\x02\x01\x00" "\x05\x03\x01\x00\x01"
-                           "\x0a\x07\x01\x05\x00\x3f\x01\x1a\x0b"), MAL, "zero byte expected", 29},
+    /* Wasm 3.0 (multi-memory): memory.size's byte is a memory index */
+    {"memory.size index", B(HDR "\x01\x04\x01\x60\x00\x00" "\x03\x02\x01\x00" "\x05\x03\x01\x00\x01"
+                            "\x0a\x07\x01\x05\x00\x3f\x01\x1a\x0b"), INV, "unknown memory 1", 28},
     {"memop flags", B(HDR "\x01\x04\x01\x60\x00\x00" "\x03\x02\x01\x00" "\x05\x03\x01\x00\x01"
-                      "\x0a\x0a\x01\x08\x00\x41\x00\x28\x40\x00\x1a\x0b"), MAL, "malformed memop flags", 31},
+                      "\x0a\x0b\x01\x09\x00\x41\x00\x28\x80\x01\x00\x1a\x0b"), MAL, "malformed memop flags", 31},
+    {"memarg memory index", B(HDR "\x01\x04\x01\x60\x00\x00" "\x03\x02\x01\x00" "\x05\x03\x01\x00\x01"
+                              "\x0a\x0b\x01\x09\x00\x41\x00\x28\x42\x01\x00\x1a\x0b"), INV, "unknown memory 1", 30},
     {"missing end", B(ONE_FUNC "\x0a\x06\x01\x04\x00\x41\x01\x1a"), MAL, "unexpected end of section or function",
      26},
     {"bytes after end", B(ONE_FUNC "\x0a\x05\x01\x03\x00\x0b\x01"), MAL, "section size mismatch", 24},
@@ -155,6 +158,36 @@ static void check_case(const bad_case *c) {
 
 TEST(malformed_and_invalid_cases) {
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_case(&cases[i]);
+}
+
+/* WebAssembly 2.0 decoding (wg_module_new_features without the 3.0
+ * features) keeps 2.0's errors for what multi-memory made valid. */
+TEST(wasm2_features) {
+  static const char two_mems[] = HDR "\x05\x05\x02\x00\x01\x00\x01";
+  static const char long_zero[] = HDR "\x01\x04\x01\x60\x00\x00" "\x03\x02\x01\x00" "\x05\x03\x01\x00\x01"
+                                  "\x0a\x08\x01\x06\x00\x3f\x80\x00\x1a\x0b";
+  static const char flags64[] = HDR "\x01\x04\x01\x60\x00\x00" "\x03\x02\x01\x00" "\x05\x03\x01\x00\x01"
+                                "\x0a\x0b\x01\x09\x00\x41\x00\x28\x42\x00\x00\x1a\x0b";
+  static const char tag_section[] = HDR "\x01\x04\x01\x60\x00\x00" "\x0d\x03\x01\x00\x00";
+  struct { const char *b; size_t n; const char *msg; } v[] = {
+      {tag_section, sizeof tag_section - 1, "malformed section id"},
+      {two_mems, sizeof two_mems - 1, "multiple memories"},
+      {long_zero, sizeof long_zero - 1, "zero byte expected"},
+      {flags64, sizeof flags64 - 1, "malformed memop flags"},
+  };
+  for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+    wg_error *err = NULL;
+    wg_module *m = wg_module_new_features((const uint8_t *)v[i].b, v[i].n, WG_FEATURES_WASM2, &err);
+    CHECK(m == NULL && err != NULL);
+    if (err) CHECK_STR(wg_error_message(err), v[i].msg);
+    wg_error_delete(err);
+    /* the same bytes are valid WebAssembly 3.0 */
+    m = wg_module_new((const uint8_t *)v[i].b, v[i].n, &err);
+    CHECK(m != NULL);
+    if (err) fprintf(stderr, "3.0: %s\n", wg_error_message(err));
+    wg_error_delete(err);
+    wg_module_delete(m);
+  }
 }
 
 TEST(minimal_module) {
@@ -265,6 +298,7 @@ TEST(section_records_sized_by_sections) {
 
 int main(void) {
   RUN(malformed_and_invalid_cases);
+  RUN(wasm2_features);
   RUN(minimal_module);
   RUN(imports_exports_names);
   RUN(malformed_name_section_ignored);

@@ -35,7 +35,8 @@ static cm_type *core_type_of(cm_ctx *x, const wg_module *m, wg_extern_kind kind,
   cm_type *t = NULL;
   switch (et.kind) {
   case WG_EXTERN_FUNC:
-    if (!(t = cm_new_type(x, CM_CORE_FUNC))) return NULL;
+  case WG_EXTERN_TAG: /* a tag's type is a function type without results */
+    if (!(t = cm_new_type(x, et.kind == WG_EXTERN_TAG ? CM_CORE_TAG : CM_CORE_FUNC))) return NULL;
     t->ncparams = et.func.nparams;
     t->ncresults = et.func.nresults;
     if (!(t->cparams = cm_alloc(x, t->ncparams)) || !(t->cresults = cm_alloc(x, t->ncresults))) return NULL;
@@ -59,7 +60,7 @@ static cm_type *core_type_of(cm_ctx *x, const wg_module *m, wg_extern_kind kind,
   return t;
 }
 
-static const cm_sort kind_sort[4] = {CS_CORE_FUNC, CS_CORE_TABLE, CS_CORE_MEMORY, CS_CORE_GLOBAL};
+static const cm_sort kind_sort[5] = {CS_CORE_FUNC, CS_CORE_TABLE, CS_CORE_MEMORY, CS_CORE_GLOBAL, CS_CORE_TAG};
 
 static int cmp_import(const void *a, const void *b) {
   const cm_extern *x = *(const cm_extern *const *)a, *y = *(const cm_extern *const *)b;

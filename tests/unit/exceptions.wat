@@ -1,0 +1,32 @@
+;; tests/unit/test_exceptions.c embeds this module as a binary (jco parse).
+(module
+  (import "host" "call" (func $host (param i32) (result i32)))
+  (import "host" "park" (func $park (result i32)))
+  (tag $e (export "e") (param i32))
+  (func $inner (export "inner") (param i32) (result i32)
+    (if (local.get 0) (then (throw $e (local.get 0))))
+    (i32.const 0))
+  (func (export "escape") (param i32) (result i32) (call $inner (local.get 0)))
+  ;; no handler, no throw: compiled by the compiled tier, which meets the
+  ;; host's exception trap and hands it to the interpreter to unwind
+  (func $relay (param i32) (result i32) (call $host (local.get 0)))
+  (func (export "through_host") (param i32) (result i32)
+    (block $h (result i32)
+      (try_table (result i32) (catch $e $h) (call $relay (local.get 0)))
+      (i32.const 100) (i32.add)))
+  (func (export "park_then_throw") (result i32)
+    (block $h (result i32)
+      (try_table (result i32) (catch $e $h) (throw $e (i32.add (call $park) (i32.const 1))))))
+  (func (export "spin")
+    (loop $l
+      (block $h (result i32)
+        (try_table (result i32) (catch $e $h) (throw $e (i32.const 1))))
+      (drop)
+      (br $l)))
+  (func (export "rethrow") (param i32) (result i32)
+    (block $h (result i32)
+      (try_table (result i32) (catch $e $h)
+        (block $all (result exnref)
+          (try_table (result i32) (catch_all_ref $all) (call $inner (local.get 0)))
+          (return))
+        (throw_ref)))))
