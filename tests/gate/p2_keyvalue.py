@@ -27,12 +27,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from brokers import Redis  # noqa: E402
 from wgtest import Sidecar, check, finish, start_alarm  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "components"))
+import mkcomponent  # noqa: E402
+
 WASMGATE, DRIVER, OUT = sys.argv[1], sys.argv[2], sys.argv[3]
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 KV = os.path.join(ROOT, "tests", "components", "kv")
-NM = os.path.join(ROOT, "scripts", "npm", "node_modules")
-JCO = os.path.join(NM, "@bytecodealliance", "jco", "dist", "jco.js")
 
 
 def skip(why):
@@ -42,25 +43,12 @@ def skip(why):
 
 def build(version):
     """kv_guest.c as a command component for `version` (draft | draft2), or
-    msg_guest.c for `messaging`."""
-    os.makedirs(OUT, exist_ok=True)
+    msg_guest.c for `messaging` (tests/components/mkcomponent.py)."""
     src, world = {"messaging": ("msg_guest.c", "msg-draft"), "hostile": ("hostile_guest.c", "kv-hostile")}.get(
         version, ("kv_guest.c", f"kv-{version}"))
-    core, emb, comp = (os.path.join(OUT, f"{version}{s}.wasm") for s in ("", ".embed", ".component"))
-    shim = next((p for p in (os.path.join(NM, "@bytecodealliance", d, "dist", "nodejs", "filesystem.js")
-                             for d in ("jco-transpile/node_modules/@bytecodealliance/preview2-shim", "preview2-shim"))
-                 if os.path.exists(p)), "")
-    env = dict(os.environ, JCO_SHIM_FS=shim)
-    steps = [["clang-19", "--target=wasm32-wasi", "-O2", "-Wall", "-Werror"] + (["-DDRAFT2"] if version == "draft2" else [])
-             + [os.path.join(KV, src), "-o", core],
-             ["node", "--import", os.path.join(ROOT, "tests", "components", "jco_preopen.mjs"), JCO, "embed", core,
-              "--wit", os.path.join(KV, version), "--world-name", world, "-o", emb],
-             ["node", JCO, "new", emb, "--wasi-command", "-o", comp]]
-    for cmd in steps:
-        r = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=240)
-        if r.returncode:
-            raise RuntimeError(f"{' '.join(cmd[:3])}...: {r.stdout.decode(errors='replace')[-2000:]}")
-    return comp
+    return mkcomponent.build(os.path.join(KV, src), os.path.join(OUT, f"{version}.component.wasm"),
+                             os.path.join(KV, version), world, command=True,
+                             cflags=["-DDRAFT2"] if version == "draft2" else [])
 
 
 def component(name, store_type, meta=None, scopes=None):
@@ -136,11 +124,8 @@ def compare(what, got, want):
 def main():
     global RES, TMP
     start_alarm(280)
-    for tool in ("clang-19", "node"):
-        if not shutil.which(tool):
-            skip(f"{tool} not installed")
-    if not os.path.exists(JCO):
-        skip("jco not installed (scripts/deps.sh installs scripts/npm)")
+    if mkcomponent.missing():
+        skip(mkcomponent.missing())
     if not Redis.BIN:
         skip("redis-server not installed")
     kinds = ("draft", "draft2", "messaging", "hostile")
