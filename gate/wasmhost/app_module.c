@@ -15,6 +15,7 @@
 #include "util/log.h"
 #include "observe/metrics.h"
 #include "wasmhost/app_internal.h"
+#include "wasmhost/p2app_internal.h"
 #include "wasmhost/httpwasm_internal.h"
 #include "wasmhost/slice.h"
 #include "wasmhost/wasmhost.h"
@@ -722,6 +723,16 @@ static void on_slice(wgg_slice *sl) {
 void wgg_app_call_resume(wgg_app_call *c, int64_t result) {
   wg_val v = {.kind = WG_I64, .of.i64 = result};
   resume(c, &v, 1);
+}
+
+int wgg_wasm_app_callback(wgg_wasm_app *h, const char *kind, const wgg_http_header *headers, size_t n,
+                          const char *body, size_t len, uint64_t timeout_ms, wgg_http_client_cb cb, void *user) {
+  wgg_wasm_app *a = gen_acquire(h);
+  int rc = a->abi == WGG_APP_ABI_WASI_HTTP
+               ? wgg_p2app_callback(a, kind, headers, n, body, len, timeout_ms, cb, user)
+               : 1;
+  gen_release(a);
+  return rc;
 }
 
 int wgg_wasm_app_call(wgg_wasm_app *h, uv_loop_t *loop, const char *method, const char *target,

@@ -1,0 +1,177 @@
+"""p2_subscriber.py WASMGATE OUTDIR: component apps whose exported handlers receive pub/sub
+deliveries and input-binding events through the app channel (issue 14; gate/wasmhost/app_p2sub.c,
+docs/components.md "Subscribers and input bindings").
+
+Three components are built at test time from tests/components/sub/ (clang-19 -nostdlib, jco
+embed/new through tests/components/mkcomponent.py; never committed). None exports wasi:http: each
+counts what it receives with wasi:keyvalue in state store "seen", read back through the sidecar's
+state API as the same app ID.
+  - dapr_sub.c (dapr:runtime subscriber + input-bindings) on pubsub.in-memory: a declarative
+    subscription (deadLetterTopic dead) and the component's own programmatic one (subscriptions())
+    both deliver; err(retry) is redelivered by the Resiliency policy until the component accepts
+    (3 attempts, no more); err(drop) goes to the dead-letter topic, whose subscription delivers
+    it once; a bindings.cron input binding reaches handle-binding with its metadata; an
+    invocation answers 404 (no wasi:http handler).
+  - msg_sub.c as wasi:messaging/incoming-handler on a pubsub.redis (a redis-server started here;
+    Redis streams): handle(message) sees the topic and data; an error is retried.
+  - msg_sub.c -DWASMCLOUD as wasmcloud:messaging/handler on pubsub.in-memory: the same.
+Exit 77 when clang-19, node, jco or redis-server is missing (a failure under CI for the tools).
+"""
+import os
+import shutil
+import sys
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from brokers import Redis  # noqa: E402
+from wgtest import Sidecar, check, finish, start_alarm, wait_for  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "components"))
+import mkcomponent  # noqa: E402
+
+WASMGATE, OUT = sys.argv[1], sys.argv[2]
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SUB = os.path.join(ROOT, "tests", "components", "sub")
+KV = os.path.join(ROOT, "tests", "components", "kv")
+
+
+def build(world, src, out, cflags=()):
+    """One subscriber component: its world's WIT folder (the world file, wit/dapr, the keyvalue
+    and messaging transcriptions as deps) and the shared recipe."""
+    wit = os.path.join(OUT, f"wit-{world}")
+    shutil.rmtree(wit, ignore_errors=True)
+    os.makedirs(os.path.join(wit, "deps"))
+    shutil.copy(os.path.join(SUB, f"{world}.wit"), wit)
+    shutil.copytree(os.path.join(ROOT, "wit", "dapr"), os.path.join(wit, "deps", "dapr"))
+    shutil.copytree(os.path.join(KV, "draft", "deps", "keyvalue"), os.path.join(wit, "deps", "keyvalue"))
+    for d in ("messaging", "wasmcloud"):
+        shutil.copytree(os.path.join(KV, "messaging", "deps", d), os.path.join(wit, "deps", d))
+    return mkcomponent.build(os.path.join(SUB, src), os.path.join(OUT, out), wit, world, nostdlib=True,
+                             cflags=cflags, deps=[os.path.join(SUB, "seen.h")])
+
+
+def component(name, typ, meta=None):
+    y = f"apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: {name}\nspec:\n  type: {typ}\n  version: v1\n"
+    y += "  metadata:\n" + "".join(f"  - name: {k}\n    value: \"{v}\"\n" for k, v in (meta or {}).items())
+    return y if meta else y.replace("  metadata:\n", "  metadata: []\n")
+
+
+def subscription(name, pubsub, topic, route, dead=None):
+    y = (f"apiVersion: dapr.io/v2alpha1\nkind: Subscription\nmetadata:\n  name: {name}\nspec:\n"
+         f"  topic: {topic}\n  pubsubname: {pubsub}\n  routes:\n    default: {route}\n")
+    return y + (f"  deadLetterTopic: {dead}\n" if dead else "")
+
+
+RESILIENCY = """apiVersion: dapr.io/v1alpha1
+kind: Resiliency
+metadata:
+  name: res
+spec:
+  policies:
+    retries:
+      few:
+        policy: constant
+        duration: 50ms
+        maxRetries: 5
+  targets:
+    components:
+      bus:
+        inbound:
+          retry: few
+"""
+
+
+def sidecar(app_id, comp, pubsub):
+    sc = Sidecar(WASMGATE, app_id=app_id, args=["--app-wasm", "file://" + comp])
+    sc.write_resource("seen.yaml", component("seen", "state.in-memory"))
+    sc.write_resource("bus.yaml", pubsub)
+    sc.write_resource("res.yaml", RESILIENCY)
+    return sc
+
+
+def count(sc, key):
+    st, _, body = sc.request("GET", "/v1.0/state/seen/" + urllib.parse.quote(key, safe=":"))
+    return int(body) if st == 200 and body.isdigit() else 0
+
+
+def expect(sc, key, n, what, timeout=30):
+    ok = wait_for(lambda: count(sc, key) >= n, timeout)
+    check(ok and count(sc, key) == n, f"{what}: {key} counted {count(sc, key)}, want {n}")
+
+
+def publish(sc, topic, data):
+    st, _, body = sc.request("POST", f"/v1.0/publish/bus/{topic}", body=data, headers={"Content-Type": "text/plain"})
+    check(st == 204, f"publish {data!r} to {topic}: {st} {body!r}")
+
+
+def main():
+    start_alarm(280)
+    why = mkcomponent.missing()
+    if why:
+        print(f"{'FAIL: ' if os.environ.get('CI') else ''}skip: {why}")
+        sys.exit(1 if os.environ.get("CI") else 77)
+    if not Redis.BIN:
+        print("skip: redis-server not installed")
+        sys.exit(77)
+    os.makedirs(OUT, exist_ok=True)
+    dapr = build("dapr-sub", "dapr_sub.c", "dapr_sub.wasm")
+    wasi = build("wasi-sub", "msg_sub.c", "wasi_sub.wasm")
+    wc = build("wasmcloud-sub", "msg_sub.c", "wc_sub.wasm", ["-DWASMCLOUD"])
+
+    # dapr:runtime subscriber and input-bindings, on pubsub.in-memory
+    sc = sidecar("subapp", dapr, component("bus", "pubsub.in-memory"))
+    sc.write_resource("subs.yaml", subscription("orders", "bus", "orders", "/orders", dead="dead") + "---\n" +
+                      subscription("dead", "bus", "dead", "/dead"))
+    sc.write_resource("tick.yaml", component("tick", "bindings.cron", {"schedule": "@every 1s"}))
+    sc.start(timeout=30)
+    check(sc.wait_subscribed(3, timeout=20), f"three subscriptions: {sc.subscriptions()}")
+    prog = [s for s in sc.subscriptions() if s.get("topic") == "prog"]
+    check(len(prog) == 1 and prog[0].get("pubsubname") == "bus" and prog[0].get("type") == "PROGRAMMATIC" and
+          "/prog" in str(prog[0].get("rules")), f"the component's programmatic subscription: {prog}")
+    ev = "com.dapr.event.sent"
+    publish(sc, "orders", "hello")
+    expect(sc, f"orders:orders:bus:{ev}:hello", 1, "a declarative subscription delivers to handle-event")
+    publish(sc, "prog", "p1")
+    expect(sc, f"prog:prog:bus:{ev}:p1", 1, "the programmatic subscription delivers")
+    publish(sc, "orders", "retry")
+    expect(sc, f"orders:orders:bus:{ev}:retry", 3, "err(retry) is redelivered until accepted")
+    publish(sc, "orders", "drop")
+    expect(sc, f"dead:dead:bus:{ev}:drop", 1, "err(drop) goes to the dead-letter topic")
+    check(count(sc, f"orders:orders:bus:{ev}:drop") == 1, "a dropped event is not redelivered")
+    check(count(sc, f"orders:orders:bus:{ev}:retry") == 3, "no delivery after the accepted retry")
+    expect(sc, "binding:tick:yes", 1, "the cron binding reaches handle-binding with its metadata", timeout=20)
+    st, _, body = sc.request("POST", "/v1.0/invoke/subapp/method/anything", body="x")
+    check(st == 404, f"invoking a component without wasi:http: {st} {body!r}")
+    sc.stop()
+    sc.cleanup()
+
+    # wasi:messaging incoming-handler on Redis streams
+    redis = Redis().start()
+    sc = sidecar("wasiapp", wasi, component("bus", "pubsub.redis", {"redisHost": f"127.0.0.1:{redis.port}"}))
+    sc.write_resource("subs.yaml", subscription("orders", "bus", "orders", "/orders"))
+    sc.start(timeout=30)
+    check(sc.wait_subscribed(1, timeout=20), "subscribed on redis")
+    publish(sc, "orders", "m1")
+    expect(sc, "wasi:orders:m1", 1, "wasi:messaging handle gets topic and data")
+    publish(sc, "orders", "retry")
+    expect(sc, "wasi:orders:retry", 3, "an error from handle is redelivered until accepted")
+    sc.stop()
+    sc.cleanup()
+    redis.cleanup()
+
+    # wasmcloud:messaging handler on pubsub.in-memory
+    sc = sidecar("wcapp", wc, component("bus", "pubsub.in-memory"))
+    sc.write_resource("subs.yaml", subscription("orders", "bus", "orders", "/orders"))
+    sc.start(timeout=30)
+    check(sc.wait_subscribed(1, timeout=20), "subscribed")
+    publish(sc, "orders", "w1")
+    expect(sc, "wasmcloud:orders:w1", 1, "wasmcloud handle-message gets subject and body")
+    publish(sc, "orders", "retry")
+    expect(sc, "wasmcloud:orders:retry", 3, "an error from handle-message is redelivered until accepted")
+    sc.stop()
+    sc.cleanup()
+    finish()
+
+
+if __name__ == "__main__":
+    main()
