@@ -33,6 +33,8 @@ typedef struct wgg_options {
   uint64_t app_wasm_timeout_ms;    /* guest CPU time per request, 0 = 10 s (a WasmApp's spec.timeout) */
   uint32_t app_wasm_max_memory_pages; /* memory cap in 64 KiB pages, 0 = 1024 (64 MiB) (spec.maxMemory) */
   uint32_t app_wasm_max_invocations;  /* pooled: requests per instance, 0 = 10000 (spec.maxInvocations) */
+  const char *app_wasm_config_store;  /* --app-wasm-config-store: the configuration store a component app's
+                                         wasi:config reads (spec.configStore); NULL = its only one */
   const char **app_wasm_hosted;    /* further --app-wasm ID=URL values whose ID is not --app-id: more apps hosted
                                       in this process, each with its own app ID (docs/wasm-apps.md section 7) */
   size_t n_app_wasm_hosted;

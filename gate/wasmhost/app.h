@@ -56,6 +56,9 @@ typedef struct wgg_wasm_app_settings {
    * wasi:keyvalue, wasi:config and wasi:messaging imports are served by its components
    * (wasmhost/p2_cloud.h), those its sidecar loaded for this app ID. */
   struct wgg_api *api;
+  /* The configuration store component (of api) a component app's wasi:config reads (copied); NULL:
+   * the app's only one (wasmhost/p2_cloud.h wgg_p2_config_define). */
+  const char *config_store;
   /* Instance policy: false = fresh (a new instance per request, the default); true = pooled
    * (http-wasm apps: an instance that served a request well goes back to a process-wide pool of
    * at most 64 idle instances and serves up to max_invocations requests; globals and heap persist

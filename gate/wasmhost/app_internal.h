@@ -42,6 +42,7 @@ struct wgg_wasm_app {
   void (*route)(wgg_http_req *req, void *ctx);
   void *route_ctx;
   struct wgg_api *api;      /* settings.api */
+  char *config_store;       /* settings.config_store (owned), NULL = the only one */
   void (*observe)(int tag, int method, int status, uint64_t ns, void *ctx); /* settings.observe */
   struct wgg_metrics *metrics;                                               /* settings.metrics */
   /* the pooled policy (http-wasm apps): idle instances under pool_mu */

@@ -105,6 +105,7 @@ static void gen_free(wgg_wasm_app *a) {
   free(a->name);
   free(a->app_id);
   free(a->api_token);
+  free(a->config_store);
   free(a);
 }
 
@@ -164,11 +165,12 @@ static wgg_wasm_app *gen_load(const char *url, const wgg_wasm_app_settings *s, w
   a->route = s->route;
   a->route_ctx = s->route_ctx;
   a->api = s->api;
+  a->config_store = s->config_store ? strdup(s->config_store) : NULL;
   a->observe = s->observe;
   a->metrics = s->metrics;
   wgg_metrics_wasm_app(a->metrics);
   a->max_invocations = s->max_invocations ? s->max_invocations : APP_DEFAULT_MAX_INVOCATIONS;
-  if (!a->app_id || (s->api_token && *s->api_token && !a->api_token)) {
+  if (!a->app_id || (s->api_token && *s->api_token && !a->api_token) || (s->config_store && !a->config_store)) {
     wgg_err_set(err, "out of memory");
     goto fail;
   }
@@ -259,6 +261,7 @@ wgg_wasm_app *wgg_wasm_app_load(const char *url, const wgg_wasm_app_settings *s,
   h->settings = *s;
   h->settings.app_id = h->cur->app_id; /* the strings live as long as a generation */
   h->settings.api_token = h->cur->api_token;
+  h->settings.config_store = h->cur->config_store;
   uv_mutex_init(&h->cur_mu);
   return h;
 }
@@ -271,6 +274,7 @@ int wgg_wasm_app_reload(wgg_wasm_app *h, wgg_err *err) {
   h->cur = g;
   h->settings.app_id = g->app_id;
   h->settings.api_token = g->api_token;
+  h->settings.config_store = g->config_store;
   uv_mutex_unlock(&h->cur_mu);
   gen_release(old); /* freed when its last call ends */
   return 0;

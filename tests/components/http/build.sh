@@ -6,7 +6,8 @@
 #                `jco new`) with jco's wasi:http WIT rewritten to @0.2.3 (the
 #                host defines 0.2.12: imports resolve semver-compatibly);
 #   kvcount.wasm tests/components/http/kvcount.c the same way, with the
-#                wasi:keyvalue@0.2.0-draft WIT of tests/components/kv/draft;
+#                wasi:keyvalue@0.2.0-draft and wasi:config@0.2.0-rc.1 WIT of
+#                tests/components/kv/draft;
 #   hello.js.wasm  (with `js`) tests/components/http/hello.js through `jco
 #                componentize` (componentize-js; ~12 MB, ~35 s) for the
 #                wasi:http@0.2.10 proxy world (a `fetch` event handler).
@@ -44,8 +45,8 @@ fi
 # kvcount.wasm: wasi:http/proxy@0.2.3 plus wasi:keyvalue@0.2.0-draft (the WIT of tests/components/kv/draft)
 if [ ! "$out/kvcount.wasm" -nt "$here/kvcount.c" ] || [ ! "$out/kvcount.wasm" -nt "$here/bump_realloc.h" ]; then
   mkwit "$out/wit-kv" 0.2.3 kvcount
-  cp -r "$here/../kv/draft/deps/keyvalue" "$out/wit-kv/deps/"
-  printf 'package test:kvcount;\nworld kvcount {\n  include wasi:http/proxy@0.2.3;\n  import wasi:keyvalue/atomics@0.2.0-draft;\n}\n' \
+  cp -r "$here/../kv/draft/deps/keyvalue" "$here/../kv/draft/deps/config" "$out/wit-kv/deps/"
+  printf 'package test:kvcount;\nworld kvcount {\n  include wasi:http/proxy@0.2.3;\n  import wasi:keyvalue/atomics@0.2.0-draft;\n  import wasi:config/store@0.2.0-rc.1;\n}\n' \
     >"$out/wit-kv/world.wit"
   mk "$here/kvcount.c" -o "$out/kvcount.wasm" --wit "$out/wit-kv" --world kvcount
 fi
