@@ -10,7 +10,8 @@ embed` with the WIT worlds of tests/components/kv/draft and draft2, `jco new
 ID `kvapp` against state.sqlite, state.in-memory and a real redis-server
 started here. Its whole output is compared line by line (open, get, set,
 delete, exists, keys with `||`, increment, batch, list-keys with cursors over
-1,008 keys, CAS on ETags, unknown and scoped-out stores, config). Around it:
+1,008 keys, CAS on ETags, unknown and scoped-out stores, config; messaging to a pub/sub
+component scoped to another app ID). Around it:
 another app ID's keys in the same stores stay invisible to the component, and
 what the component wrote is what the sidecar's state API shows for `kvapp`
 (and the other way round). Exit 77 when clang-19, node or jco is missing."""
@@ -147,7 +148,8 @@ def main():
             component("red", "state.redis", {"redisHost": f"127.0.0.1:{redis.port}", "redisPassword": ""}),
             component("hidden", "state.in-memory", scopes=["someone-else"]),
             component("cfg", "configuration.sqlite", {"connectionString": cfg_db}),
-            component("bus", "pubsub.redis", {"redisHost": f"127.0.0.1:{redis.port}", "allowedTopics": "orders,raw"})]
+            component("bus", "pubsub.redis", {"redisHost": f"127.0.0.1:{redis.port}", "allowedTopics": "orders,raw"}),
+            component("hiddenbus", "pubsub.in-memory", scopes=["someone-else"])]
     with open(os.path.join(RES, "components.yaml"), "w") as f:
         f.write("---\n".join(docs))
 
@@ -221,6 +223,12 @@ def main():
         "wasmcloud publish orders: ok",
         "wasmcloud publish forbidden: error topic forbidden is not allowed for app id kvapp",
         "wasmcloud request: error request-reply is not supported: Dapr pub/sub has no replies", "disconnect: ok"])
+    # component scopes: a pub/sub component scoped to another app ID is not this app's (as daprd does not
+    # load it); wasmcloud's "the only pub/sub component" above already ignored it
+    rc, out, err = run(comps["messaging"], "hiddenbus")
+    check(rc == 1, f"messaging to a scoped-out pubsub: exit {rc}; stderr {err[-400:]}")
+    compare("messaging scoped out", out, ["connect nope: error connection: pubsub nope is not found",
+                                          "connect: error connection: pubsub hiddenbus is not found"])
     orders = redis.cmd("XRANGE", "orders", "-", "+")
     check(len(orders) == 2, f"two events on orders: {orders!r}")
     if len(orders) == 2:

@@ -11,7 +11,8 @@ state API as the same app ID.
     both deliver; err(retry) is redelivered by the Resiliency policy until the component accepts
     (3 attempts, no more); err(drop) goes to the dead-letter topic, whose subscription delivers
     it once; a bindings.cron input binding reaches handle-binding with its metadata; an
-    invocation answers 404 (no wasi:http handler).
+    invocation answers 404 (no wasi:http handler); a Subscription and a pub/sub component scoped to
+    another app ID deliver nothing.
   - msg_sub.c as wasi:messaging/incoming-handler on a pubsub.redis (a redis-server started here;
     Redis streams): handle(message) sees the topic and data; an error is retried.
   - msg_sub.c -DWASMCLOUD as wasmcloud:messaging/handler on pubsub.in-memory: the same.
@@ -56,10 +57,11 @@ def component(name, typ, meta=None):
     return y if meta else y.replace("  metadata:\n", "  metadata: []\n")
 
 
-def subscription(name, pubsub, topic, route, dead=None):
+def subscription(name, pubsub, topic, route, dead=None, scopes=None):
     y = (f"apiVersion: dapr.io/v2alpha1\nkind: Subscription\nmetadata:\n  name: {name}\nspec:\n"
          f"  topic: {topic}\n  pubsubname: {pubsub}\n  routes:\n    default: {route}\n")
-    return y + (f"  deadLetterTopic: {dead}\n" if dead else "")
+    y += f"  deadLetterTopic: {dead}\n" if dead else ""
+    return y + ("scopes:\n" + "".join(f"- {x}\n" for x in scopes) if scopes else "")
 
 
 RESILIENCY = """apiVersion: dapr.io/v1alpha1
@@ -121,10 +123,17 @@ def main():
     # dapr:runtime subscriber and input-bindings, on pubsub.in-memory
     sc = sidecar("subapp", dapr, component("bus", "pubsub.in-memory"))
     sc.write_resource("subs.yaml", subscription("orders", "bus", "orders", "/orders", dead="dead") + "---\n" +
-                      subscription("dead", "bus", "dead", "/dead"))
+                      subscription("dead", "bus", "dead", "/dead") + "---\n" +
+                      subscription("notmine", "bus", "orders", "/notmine", scopes=["someone-else"]) + "---\n" +
+                      subscription("otherbus", "otherbus", "orders", "/otherbus"))
+    # scopes: a pub/sub component scoped to another app ID is not loaded for this one (its
+    # subscription has nothing to subscribe to), a Subscription scoped elsewhere is not this app's
+    sc.write_resource("otherbus.yaml", component("otherbus", "pubsub.in-memory") + "scopes:\n- someone-else\n")
     sc.write_resource("tick.yaml", component("tick", "bindings.cron", {"schedule": "@every 1s"}))
     sc.start(timeout=30)
     check(sc.wait_subscribed(3, timeout=20), f"three subscriptions: {sc.subscriptions()}")
+    check(sorted(x.get("topic") for x in sc.subscriptions()) == ["dead", "orders", "prog"],
+          f"only the app's subscriptions on its components: {sc.subscriptions()}")
     prog = [s for s in sc.subscriptions() if s.get("topic") == "prog"]
     check(len(prog) == 1 and prog[0].get("pubsubname") == "bus" and prog[0].get("type") == "PROGRAMMATIC" and
           "/prog" in str(prog[0].get("rules")), f"the component's programmatic subscription: {prog}")
@@ -139,6 +148,8 @@ def main():
     expect(sc, f"dead:dead:bus:{ev}:drop", 1, "err(drop) goes to the dead-letter topic")
     check(count(sc, f"orders:orders:bus:{ev}:drop") == 1, "a dropped event is not redelivered")
     check(count(sc, f"orders:orders:bus:{ev}:retry") == 3, "no delivery after the accepted retry")
+    check(count(sc, f"notmine:orders:bus:{ev}:hello") == 0 and count(sc, f"otherbus:orders:otherbus:{ev}:hello") == 0,
+          "nothing through a subscription or a pub/sub component scoped to another app ID")
     expect(sc, "binding:tick:yes", 1, "the cron binding reaches handle-binding with its metadata", timeout=20)
     st, _, body = sc.request("POST", "/v1.0/invoke/subapp/method/anything", body="x")
     check(st == 404, f"invoking a component without wasi:http: {st} {body!r}")
