@@ -96,7 +96,8 @@ int wgg_run(const wgg_options *o, wgg_err *err);
  * docs/components.md "The cloud interfaces"): the components of the
  * resources folders `paths`, loaded as app ID `app_id`'s sidecar would load
  * them (scopes applied), serve wasi:keyvalue (state stores), wasi:config
- * (the only configuration store) and the wasi:messaging producer (pub/sub).
+ * (the only configuration store), the wasi:messaging producer (pub/sub) and
+ * wasi:blobstore (bindings.localstorage).
  * wgg_cloud_new returns the context (wgg_cloud_free; strings are copied) or
  * NULL with err (a component that fails to load, with its file and line).
  * wgg_cloud_define adds the interfaces to a component linker (0, or -1 with
@@ -104,7 +105,12 @@ int wgg_run(const wgg_options *o, wgg_err *err);
 typedef struct wgg_cloud wgg_cloud;
 struct wg_component_linker;
 wgg_cloud *wgg_cloud_new(const char *app_id, const char *const *paths, size_t n_paths, wgg_err *err);
-int wgg_cloud_define(wgg_cloud *c, struct wg_component_linker *l, wgg_err *err);
+struct wg_wasi_p2;
+struct wg_store;
+/* p2_of(store): the calling store's WASI 0.2 context, for the wasi:io streams of wasi:blobstore
+ * (NULL: blobstore's streams answer errors). */
+int wgg_cloud_define(wgg_cloud *c, struct wg_component_linker *l, struct wg_wasi_p2 *(*p2_of)(struct wg_store *s),
+                     wgg_err *err);
 void wgg_cloud_free(wgg_cloud *c);
 
 /* Parses a Kubernetes-style quantity as daprd's --max-body-size does:

@@ -88,7 +88,8 @@ static int define_interfaces(wgg_wasm_app *a, struct wgg_p2app *p, wg_component_
       !(p->types = wgg_p2h_define(l, msg, sizeof msg)))
     return wgg_err_set(err, "wasm app %s: %s", p->name, msg);
   if (a->api && (!wgg_p2_keyvalue_define(l, a->api, err) || !wgg_p2_config_define(l, a->api, a->config_store, err) ||
-                 !wgg_p2_messaging_define_host(l, a->api, &p->msg, err) || !wgg_p2_dapr_define(l, a->api, err)))
+                 !wgg_p2_messaging_define_host(l, a->api, &p->msg, err) ||
+                 !wgg_p2_blobstore_define(l, a->api, p2_of_store, err) || !wgg_p2_dapr_define(l, a->api, err)))
     return -1;
   return 0;
 }

@@ -59,6 +59,19 @@ bool wgg_p2_config_define(wg_component_linker *l, struct wgg_api *api, const cha
  * *err on OOM. */
 bool wgg_p2_messaging_define(wg_component_linker *l, struct wgg_api *api, wgg_err *err);
 
+/* Defines in `l` wasi:blobstore@0.2.0-draft (types, container, blobstore; as wasmCloud serves
+ * it): a container is the app's bindings.localstorage output binding of that name (not created or
+ * deleted at run time: containers are Dapr components, so scopes decide which the app reaches),
+ * its objects the binding's files, written and read through the binding's create/get/delete/list
+ * as POST /v1.0/bindings/{name} runs them (bytes stored as they are). Values move through wasi:io
+ * streams made in the calling store's WASI context, which p2_of(store) returns (NULL: the
+ * stream-returning calls answer errors). Failures are the error strings (daprd's texts for the
+ * binding's). `api` is borrowed and must outlive the linker. False with *err on OOM. */
+struct wg_wasi_p2;
+struct wg_store;
+bool wgg_p2_blobstore_define(wg_component_linker *l, struct wgg_api *api,
+                             struct wg_wasi_p2 *(*p2_of)(struct wg_store *s), wgg_err *err);
+
 /* The state of the messaging interfaces one linker serves (owned by the linker). */
 typedef struct wgg_p2_msg_host wgg_p2_msg_host;
 
