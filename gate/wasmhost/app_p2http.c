@@ -61,6 +61,7 @@ struct wgg_p2app {
   wg_memimage *memimage;   /* of the largest core module's memory, when it pays */
   const char *name;        /* the app's (borrowed from the generation) */
   unsigned exports;        /* WGG_P2X_* handlers besides wasi:http (app_p2sub.c) */
+  bool has_http;           /* exports wasi:http/incoming-handler */
   wgg_p2_msg_host *msg;    /* wasi:messaging's host, for delivered messages (owned by the linker) */
   uint32_t max_memory_pages;
   uint64_t deadline_ms;
@@ -216,7 +217,8 @@ int wgg_p2app_load(wgg_wasm_app *a, wg_component *comp, const wgg_wasm_app_setti
   a->p2app = p;
   a->abi = WGG_APP_ABI_WASI_HTTP;
   p->exports = wgg_p2app_exports_of(comp);
-  if (!exports_handler(comp) && !p->exports)
+  p->has_http = exports_handler(comp);
+  if (!p->has_http && !p->exports)
     return wgg_err_set(err,
                        "wasm app %s: exports neither handle_request (http-wasm), _start (WAGI), "
                        "wasi:http/incoming-handler (wasi:http) nor a message or event handler", a->name);
@@ -300,19 +302,18 @@ int wgg_p2app_call(wgg_wasm_app *a, uv_loop_t *loop, const char *method, const c
   (void)loop;
   struct wgg_p2app *p = a->p2app;
   wgg_err err;
-  p2inst *i = pool_take(p);
-  if (!i && !(i = inst_new(a, &err))) {
-    wgg_error("%s", err.msg);
-    fail(cb, user, err.msg);
-    return 0;
-  }
-  if (!i->handle) { /* only message or event handlers: what an HTTP app without this route answers */
-    pool_give(p, i, true);
+  if (!p->has_http) { /* only message or event handlers: what an HTTP app without this route answers */
     wgg_hdrs h = {0};
     static const char nf[] = "the component exports no wasi:http/incoming-handler";
     wgg_hdrs_add(&h, "Content-Type", 12, "text/plain; charset=utf-8", 25);
     answer(cb, user, 404, &h, nf, sizeof nf - 1);
     wgg_hdrs_free(&h);
+    return 0;
+  }
+  p2inst *i = pool_take(p);
+  if (!i && !(i = inst_new(a, &err))) {
+    wgg_error("%s", err.msg);
+    fail(cb, user, err.msg);
     return 0;
   }
   /* what an HTTP app would see: the body's length, and the Host the caller named (else localhost:
@@ -381,7 +382,7 @@ int wgg_p2app_call(wgg_wasm_app *a, uv_loop_t *loop, const char *method, const c
 /* ---- the component's other handlers (p2app_internal.h, app_p2sub.c) ---- */
 
 unsigned wgg_p2app_exports(const wgg_wasm_app *a) { return a->p2app->exports; }
-bool wgg_p2app_has_http(const wgg_wasm_app *a) { return exports_handler(a->p2app->comp); }
+bool wgg_p2app_has_http(const wgg_wasm_app *a) { return a->p2app->has_http; }
 wgg_p2_msg_host *wgg_p2app_msg_host(const wgg_wasm_app *a) { return a->p2app->msg; }
 
 struct p2inst *wgg_p2app_take(wgg_wasm_app *a, wgg_err *err) {

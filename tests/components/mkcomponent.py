@@ -4,13 +4,15 @@ WASI 0.2 component at test time (never committed): clang-19, then `jco embed`
 with a WIT folder and world, then `jco new` (docs: tests/components/README.md).
 
 As a command:
-  mkcomponent.py SRC.c -o OUT.wasm --wit DIR --world NAME
-                 [--command] [--nostdlib] [--cflag FLAG]... [--dep FILE]...
+  mkcomponent.py SRC.c -o OUT.wasm --wit DIR|FILE [--world NAME]
+                 [--command | --reactor] [--nostdlib] [--cflag FLAG]... [--dep FILE]...
     --nostdlib  clang-19 --target=wasm32 -nostdlib (-Wl,--no-entry,
                 --export-memory): a component written against the canonical
                 ABI by hand with no libc and no preview1 adapter; otherwise
                 --target=wasm32-wasi (wasi-libc), which needs the adapter:
     --command   `jco new --wasi-command` (the preview1 command adapter);
+    --reactor   clang-19 -mexec-model=reactor and `jco new --wasi-reactor`;
+    --world     the world to embed (without it: the WIT's only world);
     --dep FILE  another file OUT depends on (a header): OUT is rebuilt when
                 SRC, FILE or anything under --wit is newer than OUT.
   Exit 0 (built or up to date), 1 with "FAIL: ..." when a step fails, 77
@@ -81,7 +83,7 @@ def newest(paths):
     return t
 
 
-def build(src, out, wit, world, command=False, nostdlib=False, cflags=(), deps=()):
+def build(src, out, wit, world, command=False, nostdlib=False, cflags=(), deps=(), reactor=False):
     """Builds component `out` from C source `src` (see the module's doc); returns out. Nothing is
     done when out is newer than src, deps and the WIT folder."""
     if os.path.exists(out) and os.path.getmtime(out) > newest([src, wit] + list(deps)):
@@ -93,10 +95,11 @@ def build(src, out, wit, world, command=False, nostdlib=False, cflags=(), deps=(
         cc = ["clang-19", "--target=wasm32", "-mbulk-memory", "-O2", "-nostdlib", "-Wall", "-Wextra", "-Werror",
               "-Wl,--no-entry", "-Wl,--export-memory"]
     else:
-        cc = ["clang-19", "--target=wasm32-wasi", "-O2", "-Wall", "-Werror"]
+        cc = ["clang-19", "--target=wasm32-wasi", "-O2", "-Wall", "-Werror"] + (["-mexec-model=reactor"] if reactor else [])
     run(cc + list(cflags) + [src, "-o", core])
-    jco("embed", core, "--wit", wit, "--world-name", world, "-o", emb)
-    run(["node", JCO, "new", emb] + (["--wasi-command"] if command else []) + ["-o", out])
+    jco("embed", core, "--wit", wit, *(["--world-name", world] if world else []), "-o", emb)
+    adapter = ["--wasi-command"] if command else ["--wasi-reactor"] if reactor else []
+    run(["node", JCO, "new", emb] + adapter + ["-o", out])
     return out
 
 
@@ -105,8 +108,9 @@ def main():
     ap.add_argument("src")
     ap.add_argument("-o", dest="out", required=True)
     ap.add_argument("--wit", required=True)
-    ap.add_argument("--world", required=True)
+    ap.add_argument("--world")
     ap.add_argument("--command", action="store_true")
+    ap.add_argument("--reactor", action="store_true")
     ap.add_argument("--nostdlib", action="store_true")
     ap.add_argument("--cflag", action="append", default=[])
     ap.add_argument("--dep", action="append", default=[])
@@ -116,7 +120,7 @@ def main():
         print(f"{'FAIL: ' if os.environ.get('CI') else ''}skip: {why}")
         sys.exit(1 if os.environ.get("CI") else 77)
     try:
-        build(a.src, a.out, a.wit, a.world, a.command, a.nostdlib, a.cflag, a.dep)
+        build(a.src, a.out, a.wit, a.world, a.command, a.nostdlib, a.cflag, a.dep, a.reactor)
     except (RuntimeError, subprocess.TimeoutExpired) as e:
         print(f"FAIL: {os.path.basename(a.src)}: {e}")
         sys.exit(1)
