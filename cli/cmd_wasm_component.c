@@ -5,7 +5,7 @@
  * (--fuel, --timeout, --max-memory) as a preview1 module. The WASI 0.2
  * interfaces come from wasi/src/p2_*.c; imports nothing defines are
  * accepted and trap when called ("unimplemented import `i#f`"). With
- * --resources-path, wasi:keyvalue, wasi:config and wasi:messaging are
+ * --resources-path, wasi:keyvalue, wasi:config, wasi:messaging, wasi:blobstore and dapr:runtime are
  * served by those Dapr components (gate/wasmhost/p2_cloud_run.c).
  */
 #include <stdio.h>
