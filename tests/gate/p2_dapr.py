@@ -106,6 +106,12 @@ def main():
             component("cfg", "configuration.sqlite", {"connectionString": cfg_db}),
             component("hidden", "state.in-memory", scopes=["someone-else"]),
             component("files", "bindings.localstorage", {"rootPath": os.path.join(tmp, "files")})]
+    # every kind once more, scoped to another app ID: not this app's (component scopes, as daprd)
+    docs += [component("hiddenbus", "pubsub.in-memory", scopes=["someone-else"]),
+             component("hiddenvault", "secretstores.local.file", {"secretsFile": secrets}, scopes=["someone-else"]),
+             component("hiddencfg", "configuration.sqlite", {"connectionString": cfg_db}, scopes=["someone-else"]),
+             component("hiddenfiles", "bindings.localstorage", {"rootPath": os.path.join(tmp, "hf")},
+                       scopes=["someone-else"])]
     with open(os.path.join(res, "components.yaml"), "w") as f:
         f.write("---\n".join(docs))
 
@@ -140,6 +146,22 @@ def main():
             break
     check(len(got) == len(want), f"{len(got)} lines, want {len(want)}; output:\n{out[-2000:]}\nstderr {err[-500:]}")
 
+    # the same calls on components scoped to another app ID: each is not found, as on a daprd without them
+    r = subprocess.run([WASMGATE, "wasm", "run", "--app-id", "daprapp", "--resources-path", res, comp, "hidden",
+                        "hiddenbus", "hiddenvault", "hiddencfg", "hiddenfiles"], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=120, cwd=tmp)
+    scoped = r.stdout.decode(errors="replace").rstrip("\n").split("\n")
+    check(r.returncode == 0 and len(scoped) == len(want) and all(": error " in x for x in scoped),
+          f"scoped out: exit {r.returncode}, every call an error: {scoped}")
+    for line in ("save k1=v1: error 400 ERR_STATE_STORE_NOT_FOUND: state store hidden is not found",
+                 "publish orders: error 404 ERR_PUBSUB_NOT_FOUND: pubsub hiddenbus is not found",
+                 "secret db-password: error 401 ERR_SECRET_STORE_NOT_FOUND: failed finding secret store with key "
+                 "hiddenvault",
+                 "config: error 400 ERR_CONFIGURATION_STORE_NOT_FOUND: configuration store hiddencfg not found",
+                 "binding create: error 500 ERR_INVOKE_OUTPUT_BINDING: error invoking output binding hiddenfiles: "
+                 "couldn't find output binding hiddenfiles"):
+        check(line in scoped, f"scoped out: {line!r} in {scoped}")
+    check(not os.path.exists(os.path.join(tmp, "hf")), "the scoped-out binding wrote nothing")
     # side effects: the app's state over the HTTP API, the events on the redis streams
     me = Sidecar(WASMGATE, app_id="daprapp", resources=res)
     me.start(timeout=30)
