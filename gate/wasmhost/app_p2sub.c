@@ -188,6 +188,33 @@ static bool cloudevent_val(wg_cval *v, json_t *ce, const char *pubsub, const cha
   return ok;
 }
 
+/* ---- what the component answers (its export's type is its own: check every shape read) ---- */
+
+static bool is_str(const wg_cval *v) { return v && v->kind == WG_CVAL_STRING; }
+
+/* metadata: list<tuple<string, string>> */
+static bool is_meta(const wg_cval *v) {
+  if (!v || v->kind != WG_CVAL_LIST) return false;
+  for (size_t i = 0; i < v->of.seq.len; i++) {
+    const wg_cval *t = &v->of.seq.ptr[i];
+    if (t->kind != WG_CVAL_TUPLE || t->of.seq.len != 2 || !is_str(&t->of.seq.ptr[0]) || !is_str(&t->of.seq.ptr[1]))
+      return false;
+  }
+  return true;
+}
+
+/* list<subscription { pubsubname, topic, route, metadata }> */
+static bool is_subscriptions(const wg_cval *v) {
+  if (!v || v->kind != WG_CVAL_LIST) return false;
+  for (size_t i = 0; i < v->of.seq.len; i++) {
+    const wg_cval *r = &v->of.seq.ptr[i];
+    if (r->kind != WG_CVAL_RECORD || r->of.seq.len != 4 || !is_str(&r->of.seq.ptr[0]) || !is_str(&r->of.seq.ptr[1]) ||
+        !is_str(&r->of.seq.ptr[2]) || !is_meta(&r->of.seq.ptr[3]))
+      return false;
+  }
+  return true;
+}
+
 /* ---- calls ---- */
 
 /* Calls iface#name with args on an instance; false with msg on a trap or a missing export. The
@@ -265,9 +292,16 @@ static void deliver(wgg_wasm_app *a, unsigned x, const char *pubsub, const char 
     return;
   }
   const char *status = "SUCCESS";
-  if (res.kind == WG_CVAL_RESULT && res.of.var.disc == 1) {
+  if (res.kind != WG_CVAL_RESULT) {
+    wg_cval_free(&res);
+    answer_text(cb, user, 500, "the handler's result is not a result");
+    return;
+  }
+  if (res.of.var.disc == 1) {
     status = "RETRY"; /* an error from a messaging handler: redelivered, as an HTTP app's failure */
-    if ((x & WGG_P2X_DAPR_SUB) && res.of.var.val && res.of.var.val->of.var.disc == 1) status = "DROP";
+    if ((x & WGG_P2X_DAPR_SUB) && res.of.var.val && res.of.var.val->kind == WG_CVAL_ENUM &&
+        res.of.var.val->of.var.disc == 1)
+      status = "DROP";
     if (!(x & WGG_P2X_DAPR_SUB) && res.of.var.val && res.of.var.val->kind == WG_CVAL_STRING)
       wgg_warn("wasm app %s: %s on topic %s: %.*s", a->name, fn, topic,
                (int)(res.of.var.val->of.str.len > 300 ? 300 : res.of.var.val->of.str.len), res.of.var.val->of.str.ptr);
@@ -284,8 +318,13 @@ static void subscriptions(wgg_wasm_app *a, uint64_t timeout_ms, wgg_http_client_
     answer_text(cb, user, 500, msg);
     return;
   }
+  if (!is_subscriptions(&res)) {
+    wg_cval_free(&res);
+    answer_text(cb, user, 500, "subscriptions() answered another type than list<subscription>");
+    return;
+  }
   json_t *arr = json_array();
-  for (size_t i = 0; arr && res.kind == WG_CVAL_LIST && i < res.of.seq.len; i++) {
+  for (size_t i = 0; arr && i < res.of.seq.len; i++) {
     const wg_cval *f = res.of.seq.ptr[i].of.seq.ptr; /* pubsubname, topic, route, metadata */
     json_t *md = json_object();
     for (size_t k = 0; md && k < f[3].of.seq.len; k++) {
@@ -324,14 +363,21 @@ static void binding(wgg_wasm_app *a, const char *name, const wgg_http_header *h,
     answer_text(cb, user, 500, msg);
     return;
   }
-  const wg_cval *v = res.of.var.val; /* ok: option<list<u8>>; err: string */
+  const wg_cval *v = res.kind == WG_CVAL_RESULT ? res.of.var.val : NULL; /* ok: option<list<u8>>; err: string */
+  if (res.kind != WG_CVAL_RESULT || (v && !(res.of.var.disc == 1 ? is_str(v) : v->kind == WG_CVAL_OPTION)) ||
+      (v && res.of.var.disc == 0 && v->of.var.disc == 1 &&
+       (!v->of.var.val || (v->of.var.val->kind != WG_CVAL_BYTES && v->of.var.val->kind != WG_CVAL_LIST)))) {
+    wg_cval_free(&res);
+    answer_text(cb, user, 500, "handle-binding answered another type than result<option<list<u8>>, string>");
+    return;
+  }
   if (res.of.var.disc == 1 && v) {
     answer(cb, user, 500, "text/plain; charset=utf-8", v->of.str.ptr, v->of.str.len);
   } else if (v && v->of.var.disc == 1 && v->of.var.val) {
     const wg_cval *d = v->of.var.val;
     if (d->kind == WG_CVAL_BYTES) {
       answer(cb, user, 200, "application/octet-stream", (const char *)d->of.bytes.ptr, d->of.bytes.len);
-    } else { /* a LIST of U8 (never lifted so today; harmless) */
+    } else { /* a LIST (never lifted so for list<u8>: the engine lifts BYTES) */
       char *b = malloc(d->of.seq.len + 1);
       for (size_t i = 0; b && i < d->of.seq.len; i++) b[i] = (char)d->of.seq.ptr[i].of.u;
       answer(cb, user, b ? 200 : 500, "application/octet-stream", b ? b : "out of memory", b ? d->of.seq.len : 13);

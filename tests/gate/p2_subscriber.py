@@ -16,6 +16,8 @@ state API as the same app ID.
   - msg_sub.c as wasi:messaging/incoming-handler on a pubsub.redis (a redis-server started here;
     Redis streams): handle(message) sees the topic and data; an error is retried.
   - msg_sub.c -DWASMCLOUD as wasmcloud:messaging/handler on pubsub.in-memory: the same.
+  - hostile_sub.c exports dapr:runtime/subscriber's names with other types: its subscriptions
+    are refused, its deliveries fail with a type mismatch, and the sidecar goes on.
 Exit 77 when clang-19, node, jco or redis-server is missing (a failure under CI for the tools).
 """
 import os
@@ -37,13 +39,14 @@ KV = os.path.join(ROOT, "tests", "components", "kv")
 
 
 def build(world, src, out, cflags=()):
-    """One subscriber component: its world's WIT folder (the world file, wit/dapr, the keyvalue
-    and messaging transcriptions as deps) and the shared recipe."""
+    """One subscriber component: its world's WIT folder (the world file, wit/dapr or the hostile
+    transcription, the keyvalue and messaging transcriptions as deps) and the shared recipe."""
     wit = os.path.join(OUT, f"wit-{world}")
     shutil.rmtree(wit, ignore_errors=True)
     os.makedirs(os.path.join(wit, "deps"))
     shutil.copy(os.path.join(SUB, f"{world}.wit"), wit)
-    shutil.copytree(os.path.join(ROOT, "wit", "dapr"), os.path.join(wit, "deps", "dapr"))
+    dapr = os.path.join(SUB, "hostile") if world == "hostile-sub" else os.path.join(ROOT, "wit", "dapr")
+    shutil.copytree(dapr, os.path.join(wit, "deps", "dapr"))
     shutil.copytree(os.path.join(KV, "draft", "deps", "keyvalue"), os.path.join(wit, "deps", "keyvalue"))
     for d in ("messaging", "wasmcloud"):
         shutil.copytree(os.path.join(KV, "messaging", "deps", d), os.path.join(wit, "deps", d))
@@ -119,6 +122,7 @@ def main():
     dapr = build("dapr-sub", "dapr_sub.c", "dapr_sub.wasm")
     wasi = build("wasi-sub", "msg_sub.c", "wasi_sub.wasm")
     wc = build("wasmcloud-sub", "msg_sub.c", "wc_sub.wasm", ["-DWASMCLOUD"])
+    hostile = build("hostile-sub", "hostile_sub.c", "hostile_sub.wasm")
 
     # dapr:runtime subscriber and input-bindings, on pubsub.in-memory
     sc = sidecar("subapp", dapr, component("bus", "pubsub.in-memory"))
@@ -179,6 +183,19 @@ def main():
     expect(sc, "wasmcloud:orders:w1", 1, "wasmcloud handle-message gets subject and body")
     publish(sc, "orders", "retry")
     expect(sc, "wasmcloud:orders:retry", 3, "an error from handle-message is redelivered until accepted")
+    sc.stop()
+    sc.cleanup()
+
+    # a component exporting the subscriber's names with other types: refused answers, no crash
+    sc = sidecar("badapp", hostile, component("bus", "pubsub.in-memory"))
+    sc.write_resource("subs.yaml", subscription("orders", "bus", "orders", "/orders"))
+    sc.start(timeout=30)
+    check(sc.wait_subscribed(1, timeout=20), "the declarative subscription")
+    check([x.get("topic") for x in sc.subscriptions()] == ["orders"], f"no bogus subscription: {sc.subscriptions()}")
+    publish(sc, "orders", "x")
+    check(wait_for(lambda: "type mismatch" in sc.logs(), 20), "handle-event with another type fails the delivery")
+    st, _, _ = sc.request("GET", "/v1.0/healthz")
+    check(st == 204 and sc.proc.poll() is None, f"the sidecar goes on: {st}")
     sc.stop()
     sc.cleanup()
     finish()
