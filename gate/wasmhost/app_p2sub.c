@@ -20,6 +20,9 @@
  *         reply-to none}): ok -> SUCCESS, err(_) -> RETRY;
  *     answered 200 {"status": ...}; a trap answers 500 (retried, as daprd
  *     treats an HTTP app's 500).
+ *   "bulk P T PATH"  (bulkSubscribe) each entry's event to the same handler
+ *     in turn, answered {"statuses": [{entryId, status}]}; an entry whose
+ *     call fails is RETRY.
  *   "subscriptions"  dapr:runtime subscriber.subscriptions() as GET
  *     /dapr/subscribe's JSON ([{pubsubname, topic, route, metadata}]).
  *   "bindings NAME"  (the OPTIONS probe) 200 when input-bindings is exported.
@@ -239,16 +242,10 @@ static void free_args(wg_cval *args, size_t n) {
   for (size_t i = 0; i < n; i++) wg_cval_free(&args[i]);
 }
 
-/* A pub/sub delivery to the first handler the component exports (see the top). */
-static void deliver(wgg_wasm_app *a, unsigned x, const char *pubsub, const char *topic, const char *path,
-                    const char *body, size_t len, uint64_t timeout_ms, wgg_http_client_cb cb, void *user) {
-  json_error_t je;
-  json_t *ce = json_loadb(body, len, 0, &je);
-  if (!json_is_object(ce)) { /* deliver.c always sends a CloudEvent */
-    json_decref(ce);
-    answer_status(cb, user, "DROP");
-    return;
-  }
+/* One event (ce) to the first handler the component exports (see the top): "SUCCESS", "RETRY" or
+ * "DROP", or NULL with msg when the call failed (a trap, OOM, an answer of another type). */
+static const char *deliver_one(wgg_wasm_app *a, unsigned x, const char *pubsub, const char *topic, const char *path,
+                               json_t *ce, uint64_t timeout_ms, char *msg, size_t cap) {
   wg_cval args[2] = {0}, res = {0};
   size_t nargs = 1;
   const char *iface, *fn;
@@ -278,24 +275,15 @@ static void deliver(wgg_wasm_app *a, unsigned x, const char *pubsub, const char 
     }
     free(data);
   }
-  json_decref(ce);
-  char msg[512];
-  if (!ok) {
-    free_args(args, nargs);
-    answer_text(cb, user, 500, "out of memory");
-    return;
-  }
-  ok = call(a, iface, fn, args, nargs, &res, timeout_ms, msg, sizeof msg);
+  if (!ok) snprintf(msg, cap, "out of memory");
+  ok = ok && call(a, iface, fn, args, nargs, &res, timeout_ms, msg, cap);
   free_args(args, nargs);
-  if (!ok) {
-    answer_text(cb, user, 500, msg);
-    return;
-  }
+  if (!ok) return NULL;
   const char *status = "SUCCESS";
   if (res.kind != WG_CVAL_RESULT) {
     wg_cval_free(&res);
-    answer_text(cb, user, 500, "the handler's result is not a result");
-    return;
+    snprintf(msg, cap, "the handler's result is not a result");
+    return NULL;
   }
   if (res.of.var.disc == 1) {
     status = "RETRY"; /* an error from a messaging handler: redelivered, as an HTTP app's failure */
@@ -307,7 +295,44 @@ static void deliver(wgg_wasm_app *a, unsigned x, const char *pubsub, const char 
                (int)(res.of.var.val->of.str.len > 300 ? 300 : res.of.var.val->of.str.len), res.of.var.val->of.str.ptr);
   }
   wg_cval_free(&res);
-  answer_status(cb, user, status);
+  return status;
+}
+
+/* A pub/sub delivery: {"status": ...}, or 500 when the call failed (retried, as daprd). */
+static void deliver(wgg_wasm_app *a, unsigned x, const char *pubsub, const char *topic, const char *path,
+                    const char *body, size_t len, uint64_t timeout_ms, wgg_http_client_cb cb, void *user) {
+  json_t *ce = json_loadb(body, len, 0, NULL);
+  char msg[512];
+  const char *status = json_is_object(ce) ? deliver_one(a, x, pubsub, topic, path, ce, timeout_ms, msg, sizeof msg)
+                                          : "DROP"; /* deliver.c always sends a CloudEvent */
+  json_decref(ce);
+  if (status) answer_status(cb, user, status);
+  else answer_text(cb, user, 500, msg);
+}
+
+/* A bulk delivery ({"entries": [{"entryId", "event", ...}]}): each entry to the handler in turn,
+ * answered {"statuses": [{"entryId", "status"}]} as an HTTP app answers; an entry whose call
+ * failed is RETRY (the others keep their status). */
+static void deliver_bulk(wgg_wasm_app *a, unsigned x, const char *pubsub, const char *topic, const char *path,
+                         const char *body, size_t len, uint64_t timeout_ms, wgg_http_client_cb cb, void *user) {
+  json_t *doc = json_loadb(body, len, 0, NULL), *entries = json_object_get(doc, "entries"), *e;
+  json_t *statuses = json_array();
+  size_t i;
+  json_array_foreach(entries, i, e) {
+    const char *id = json_string_value(json_object_get(e, "entryId"));
+    json_t *ce = json_object_get(e, "event");
+    char msg[512];
+    const char *st = json_is_object(ce) ? deliver_one(a, x, pubsub, topic, path, ce, timeout_ms, msg, sizeof msg)
+                                        : "DROP";
+    if (id && statuses) json_array_append_new(statuses, json_pack("{s:s,s:s}", "entryId", id, "status", st ? st : "RETRY"));
+  }
+  json_t *ans = statuses ? json_pack("{s:o}", "statuses", statuses) : NULL;
+  char *text = ans ? json_dumps(ans, JSON_COMPACT) : NULL;
+  json_decref(ans);
+  json_decref(doc);
+  if (text) answer(cb, user, 200, "application/json", text, strlen(text));
+  else answer_text(cb, user, 500, "out of memory");
+  free(text);
 }
 
 /* subscriptions() as GET /dapr/subscribe's JSON. */
@@ -399,12 +424,14 @@ int wgg_p2app_callback(wgg_wasm_app *a, const char *kind, const wgg_http_header 
   if (wl >= sizeof word) return 1;
   memcpy(word, kind, wl);
   word[wl] = '\0';
-  if (!strcmp(word, "topic") && (x & (WGG_P2X_DAPR_SUB | WGG_P2X_WASI_MSG | WGG_P2X_WASMCLOUD_MSG))) {
+  if ((!strcmp(word, "topic") || !strcmp(word, "bulk")) &&
+      (x & (WGG_P2X_DAPR_SUB | WGG_P2X_WASI_MSG | WGG_P2X_WASMCLOUD_MSG))) {
     char *args = strdup(sep ? sep + 1 : ""), *topic = NULL, *path = NULL;
     if (!args) return -1;
     if ((topic = strchr(args, '\x1f'))) *topic++ = '\0';
     if (topic && (path = strchr(topic, '\x1f'))) *path++ = '\0';
-    deliver(a, x, args, topic ? topic : "", path ? path : "", body, len, timeout_ms, cb, user);
+    (word[0] == 't' ? deliver : deliver_bulk)(a, x, args, topic ? topic : "", path ? path : "", body, len,
+                                               timeout_ms, cb, user);
     free(args);
     return 0;
   }

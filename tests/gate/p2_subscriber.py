@@ -12,7 +12,8 @@ state API as the same app ID.
     (3 attempts, no more); err(drop) goes to the dead-letter topic, whose subscription delivers
     it once; a bindings.cron input binding reaches handle-binding with its metadata; an
     invocation answers 404 (no wasi:http handler); a Subscription and a pub/sub component scoped to
-    another app ID deliver nothing.
+    another app ID deliver nothing; a bulkSubscribe subscription's entries reach handle-event one
+    by one (RETRY per entry).
   - msg_sub.c as wasi:messaging/incoming-handler on a pubsub.redis (a redis-server started here;
     Redis streams): handle(message) sees the topic and data; an error is retried.
   - msg_sub.c -DWASMCLOUD as wasmcloud:messaging/handler on pubsub.in-memory: the same.
@@ -129,14 +130,16 @@ def main():
     sc.write_resource("subs.yaml", subscription("orders", "bus", "orders", "/orders", dead="dead") + "---\n" +
                       subscription("dead", "bus", "dead", "/dead") + "---\n" +
                       subscription("notmine", "bus", "orders", "/notmine", scopes=["someone-else"]) + "---\n" +
-                      subscription("otherbus", "otherbus", "orders", "/otherbus"))
+                      subscription("otherbus", "otherbus", "orders", "/otherbus") + "---\n" +
+                      subscription("bulk", "bus", "bulk", "/bulk") +
+                      "  bulkSubscribe:\n    enabled: true\n    maxMessagesCount: 3\n    maxAwaitDurationMs: 200\n")
     # scopes: a pub/sub component scoped to another app ID is not loaded for this one (its
     # subscription has nothing to subscribe to), a Subscription scoped elsewhere is not this app's
     sc.write_resource("otherbus.yaml", component("otherbus", "pubsub.in-memory") + "scopes:\n- someone-else\n")
     sc.write_resource("tick.yaml", component("tick", "bindings.cron", {"schedule": "@every 1s"}))
     sc.start(timeout=30)
-    check(sc.wait_subscribed(3, timeout=20), f"three subscriptions: {sc.subscriptions()}")
-    check(sorted(x.get("topic") for x in sc.subscriptions()) == ["dead", "orders", "prog"],
+    check(sc.wait_subscribed(4, timeout=20), f"four subscriptions: {sc.subscriptions()}")
+    check(sorted(x.get("topic") for x in sc.subscriptions()) == ["bulk", "dead", "orders", "prog"],
           f"only the app's subscriptions on its components: {sc.subscriptions()}")
     prog = [s for s in sc.subscriptions() if s.get("topic") == "prog"]
     check(len(prog) == 1 and prog[0].get("pubsubname") == "bus" and prog[0].get("type") == "PROGRAMMATIC" and
@@ -154,6 +157,11 @@ def main():
     check(count(sc, f"orders:orders:bus:{ev}:retry") == 3, "no delivery after the accepted retry")
     check(count(sc, f"notmine:orders:bus:{ev}:hello") == 0 and count(sc, f"otherbus:orders:otherbus:{ev}:hello") == 0,
           "nothing through a subscription or a pub/sub component scoped to another app ID")
+    for data in ("b1", "b2", "retry"):
+        publish(sc, "bulk", data)
+    expect(sc, f"bulk:bulk:bus:{ev}:b1", 1, "a bulk subscription delivers each entry to handle-event")
+    expect(sc, f"bulk:bulk:bus:{ev}:b2", 1, "the second entry")
+    expect(sc, f"bulk:bulk:bus:{ev}:retry", 3, "a bulk entry answered err(retry) is redelivered until accepted")
     expect(sc, "binding:tick:yes", 1, "the cron binding reaches handle-binding with its metadata", timeout=20)
     st, _, body = sc.request("POST", "/v1.0/invoke/subapp/method/anything", body="x")
     check(st == 404, f"invoking a component without wasi:http: {st} {body!r}")
