@@ -16,10 +16,11 @@ state API as the same app ID.
     by one (RETRY per entry).
   - msg_sub.c as wasi:messaging/incoming-handler on a pubsub.redis (a redis-server started here;
     Redis streams): handle(message) sees the topic and data; an error is retried.
-  - msg_sub.c -DWASMCLOUD as wasmcloud:messaging/handler on pubsub.in-memory: the same.
+  - msg_sub.c -DWASMCLOUD as wasmcloud:messaging/handler on pubsub.mqtt3 (a mosquitto started
+    here): the same.
   - hostile_sub.c exports dapr:runtime/subscriber's names with other types: its subscriptions
     are refused, its deliveries fail with a type mismatch, and the sidecar goes on.
-Exit 77 when clang-19, node, jco or redis-server is missing (a failure under CI for the tools).
+Exit 77 when clang-19, node, jco, redis-server or mosquitto is missing (a failure under CI for the tools).
 """
 import os
 import shutil
@@ -27,7 +28,7 @@ import sys
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from brokers import Redis  # noqa: E402
+from brokers import Mosquitto, Redis  # noqa: E402
 from wgtest import Sidecar, check, finish, start_alarm, wait_for  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "components"))
@@ -116,8 +117,8 @@ def main():
     if why:
         print(f"{'FAIL: ' if os.environ.get('CI') else ''}skip: {why}")
         sys.exit(1 if os.environ.get("CI") else 77)
-    if not Redis.BIN:
-        print("skip: redis-server not installed")
+    if not Redis.BIN or not Mosquitto.BIN:
+        print("skip: redis-server or mosquitto not installed")
         sys.exit(77)
     os.makedirs(OUT, exist_ok=True)
     dapr = build("dapr-sub", "dapr_sub.c", "dapr_sub.wasm")
@@ -182,8 +183,9 @@ def main():
     sc.cleanup()
     redis.cleanup()
 
-    # wasmcloud:messaging handler on pubsub.in-memory
-    sc = sidecar("wcapp", wc, component("bus", "pubsub.in-memory"))
+    # wasmcloud:messaging handler on pubsub.mqtt3 (a mosquitto started here)
+    mqtt = Mosquitto().start()
+    sc = sidecar("wcapp", wc, component("bus", "pubsub.mqtt3", {"url": f"tcp://127.0.0.1:{mqtt.port}"}))
     sc.write_resource("subs.yaml", subscription("orders", "bus", "orders", "/orders"))
     sc.start(timeout=30)
     check(sc.wait_subscribed(1, timeout=20), "subscribed")
@@ -193,6 +195,7 @@ def main():
     expect(sc, "wasmcloud:orders:retry", 3, "an error from handle-message is redelivered until accepted")
     sc.stop()
     sc.cleanup()
+    mqtt.cleanup()
 
     # a component exporting the subscriber's names with other types: refused answers, no crash
     sc = sidecar("badapp", hostile, component("bus", "pubsub.in-memory"))
