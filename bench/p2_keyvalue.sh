@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bench/p2_keyvalue.sh BUILD_DIR: wasi:keyvalue get from a component versus the same get over
 # the HTTP API, side by side in one run (issue 14; docs/components.md "The cloud interfaces").
-#  1. component: tests/components/kv/kv_guest.c (0.2.0-draft world, built here with clang-19 and
-#     jco) run by tests/gate/p2_cloud_driver with `--bench N`: N bucket.get of one key (a 7-byte
+#  1. component: tests/components/kv/kv_guest.c (0.2.0-draft world, built here by
+#     tests/components/mkcomponent.py) run by tests/gate/p2_cloud_driver with `--bench N`: N bucket.get of one key (a 7-byte
 #     value) against state.in-memory and state.sqlite; the process's CPU time with N minus with 0,
 #     divided by N (the host call, the canonical ABI's lifting and lowering, the store's get);
 #  2. HTTP: GET /v1.0/state/S/k on `wasmgate run` (1 loop thread) with wrk: the sidecar's CPU time
@@ -16,19 +16,13 @@ dur=${SECONDS_PER_RUN:-3}
 conns=${CONNS:-16}
 wasmgate=$build/cli/wasmgate
 driver=$build/tests/gate/p2_cloud_driver
-nm=$root/scripts/npm/node_modules
-jco=$nm/@bytecodealliance/jco/dist/jco.js
-shim=$(ls "$nm"/@bytecodealliance/jco-transpile/node_modules/@bytecodealliance/preview2-shim/dist/nodejs/filesystem.js \
-          "$nm"/@bytecodealliance/preview2-shim/dist/nodejs/filesystem.js 2>/dev/null | head -1 || true)
 command -v wrk >/dev/null || { echo "p2_keyvalue.sh: wrk not installed" >&2; exit 1; }
 . "$root/bench/lib.sh"
 bench_tmpdir wg-bench-kv
 work=$dir
 
-clang-19 --target=wasm32-wasi -O2 "$root/tests/components/kv/kv_guest.c" -o "$work/kv.wasm"
-JCO_SHIM_FS=$shim node --import "$root/tests/components/jco_preopen.mjs" "$jco" embed "$work/kv.wasm" \
-  --wit "$root/tests/components/kv/draft" --world-name kv-draft -o "$work/kv.embed.wasm" >/dev/null
-node "$jco" new "$work/kv.embed.wasm" --wasi-command -o "$work/kv.component.wasm" >/dev/null
+python3 "$root/tests/components/mkcomponent.py" "$root/tests/components/kv/kv_guest.c" -o "$work/kv.component.wasm" \
+  --wit "$root/tests/components/kv/draft" --world kv-draft --command
 
 mkdir -p "$work/components"
 for t in in-memory sqlite; do

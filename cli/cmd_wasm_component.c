@@ -5,7 +5,7 @@
  * (--fuel, --timeout, --max-memory) as a preview1 module. The WASI 0.2
  * interfaces come from wasi/src/p2_*.c; imports nothing defines are
  * accepted and trap when called ("unimplemented import `i#f`"). With
- * --resources-path, wasi:keyvalue, wasi:config and wasi:messaging are
+ * --resources-path, wasi:keyvalue, wasi:config, wasi:messaging, wasi:blobstore and dapr:runtime are
  * served by those Dapr components (gate/wasmhost/p2_cloud_run.c).
  */
 #include <stdio.h>
@@ -15,6 +15,11 @@
 #include "wasmgate_component.h"
 #include "wggate.h"
 #include "wgwasi.h"
+
+/* The run's WASI 0.2 context (owned by the linker; one run per process), where the cloud
+ * interfaces make their wasi:io streams (wasi:blobstore). */
+static wg_wasi_p2 *run_ctx;
+static wg_wasi_p2 *run_p2(wg_store *s) { return (void)s, run_ctx; }
 
 int wg_cli_run_component(const char *path, const uint8_t *bytes, size_t len, wg_wasi *w, wg_store *store,
                          const char *app_id, const char *const *resources, size_t n_resources) {
@@ -31,11 +36,12 @@ int wg_cli_run_component(const char *path, const uint8_t *bytes, size_t len, wg_
   wg_component_linker *l = wg_component_linker_new();
   wgg_cloud *cloud = NULL;
   wgg_err ge;
-  if (!l || !wg_wasi_p2_define(w, l, err, sizeof err)) {
+  if (!l || !(run_ctx = wg_wasi_p2_define_ctx(w, l, err, sizeof err))) {
     fprintf(stderr, "wasmgate wasm run: %s\n", l ? err : "out of memory");
     goto done;
   }
-  if (n_resources && (!(cloud = wgg_cloud_new(app_id, resources, n_resources, &ge)) || wgg_cloud_define(cloud, l, &ge))) {
+  if (n_resources &&
+      (!(cloud = wgg_cloud_new(app_id, resources, n_resources, &ge)) || wgg_cloud_define(cloud, l, run_p2, &ge))) {
     fprintf(stderr, "wasmgate wasm run: %s\n", ge.msg);
     goto done;
   }
@@ -70,6 +76,7 @@ done:
    * later) before the linker and the component it uses */
   fflush(stdout);
   wg_store_delete(store);
+  run_ctx = NULL;
   wg_component_linker_delete(l);
   wgg_cloud_free(cloud);
   wg_component_delete(c);

@@ -180,7 +180,8 @@ static int send_to_wasm_app(void *ctx, uv_loop_t *loop, const char *method, cons
  * handlers. The transport is the one branch point: an app process over
  * HTTP (the client), over gRPC (appchannel_grpc.h: AppCallback, no
  * pipeline, as daprd), or the wasm app hosted in-process (wasmhost/app.h).
- * A last WGG_APP_CALL_KIND header is for the gRPC transport only.
+ * A last WGG_APP_CALL_KIND header is for the gRPC transport and for a
+ * component app's exported handlers (wasmhost/app.h wgg_wasm_app_callback).
  * Returns wgg_http_client_request's result. */
 static int send_to_app(wgg_api *api, wgg_http_client *cl, const char *method, const char *target,
                        const wgg_http_header *headers, size_t n, const char *body, size_t len,
@@ -189,7 +190,15 @@ static int send_to_app(wgg_api *api, wgg_http_client *cl, const char *method, co
   const wgg_options *o = api->opts;
   if (wgg_app_is_grpc(o))
     return wgg_app_grpc_send(api, cl, method, target, headers, n, body, len, timeout_ms, cb, user);
-  if (n && !strcmp(headers[n - 1].name, WGG_APP_CALL_KIND)) n--;
+  if (n && !strcmp(headers[n - 1].name, WGG_APP_CALL_KIND)) {
+    n--;
+    /* a component app's exported subscriber or binding handler: called as AppCallback is for a
+     * gRPC app (no appHttpPipeline, as daprd) */
+    int rc = api->wasm_app ? wgg_wasm_app_callback(api->wasm_app, headers[n].value, headers, n, body, len,
+                                                   timeout_ms, cb, user)
+                           : 1;
+    if (rc != 1) return rc;
+  }
   if (api->wasm_app && api->app_http_pipeline.n)
     return wgg_pipeline_call_via(&api->app_http_pipeline, wgg_http_client_loop(cl), send_to_wasm_app, api->wasm_app,
                                  "localhost", o->http_port, method, target, headers, n, body, len, source, timeout_ms,

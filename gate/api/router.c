@@ -155,6 +155,7 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
                                 .route = wgg_api_route,
                                 .route_ctx = api,
                                 .api = api,
+                                .config_store = opts->app_wasm_config_store,
                                 .observe = wgg_api_observe,
                                 .metrics = api->metrics,
                                 .pooled = opts->app_wasm_pooled};

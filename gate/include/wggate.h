@@ -33,6 +33,8 @@ typedef struct wgg_options {
   uint64_t app_wasm_timeout_ms;    /* guest CPU time per request, 0 = 10 s (a WasmApp's spec.timeout) */
   uint32_t app_wasm_max_memory_pages; /* memory cap in 64 KiB pages, 0 = 1024 (64 MiB) (spec.maxMemory) */
   uint32_t app_wasm_max_invocations;  /* pooled: requests per instance, 0 = 10000 (spec.maxInvocations) */
+  const char *app_wasm_config_store;  /* --app-wasm-config-store: the configuration store a component app's
+                                         wasi:config reads (spec.configStore); NULL = its only one */
   const char **app_wasm_hosted;    /* further --app-wasm ID=URL values whose ID is not --app-id: more apps hosted
                                       in this process, each with its own app ID (docs/wasm-apps.md section 7) */
   size_t n_app_wasm_hosted;
@@ -94,7 +96,8 @@ int wgg_run(const wgg_options *o, wgg_err *err);
  * docs/components.md "The cloud interfaces"): the components of the
  * resources folders `paths`, loaded as app ID `app_id`'s sidecar would load
  * them (scopes applied), serve wasi:keyvalue (state stores), wasi:config
- * (the only configuration store) and the wasi:messaging producer (pub/sub).
+ * (the only configuration store), the wasi:messaging producer (pub/sub) and
+ * wasi:blobstore (bindings.localstorage).
  * wgg_cloud_new returns the context (wgg_cloud_free; strings are copied) or
  * NULL with err (a component that fails to load, with its file and line).
  * wgg_cloud_define adds the interfaces to a component linker (0, or -1 with
@@ -102,7 +105,12 @@ int wgg_run(const wgg_options *o, wgg_err *err);
 typedef struct wgg_cloud wgg_cloud;
 struct wg_component_linker;
 wgg_cloud *wgg_cloud_new(const char *app_id, const char *const *paths, size_t n_paths, wgg_err *err);
-int wgg_cloud_define(wgg_cloud *c, struct wg_component_linker *l, wgg_err *err);
+struct wg_wasi_p2;
+struct wg_store;
+/* p2_of(store): the calling store's WASI 0.2 context, for the wasi:io streams of wasi:blobstore
+ * (NULL: blobstore's streams answer errors). */
+int wgg_cloud_define(wgg_cloud *c, struct wg_component_linker *l, struct wg_wasi_p2 *(*p2_of)(struct wg_store *s),
+                     wgg_err *err);
 void wgg_cloud_free(wgg_cloud *c);
 
 /* Parses a Kubernetes-style quantity as daprd's --max-body-size does:

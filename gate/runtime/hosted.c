@@ -21,6 +21,7 @@ typedef struct hosted_app {
   wgg_options o; /* the sidecar's options with this app's ID, module and limits */
   char *id, *url;
   char *config;      /* spec.config: a Configuration file path or resource name, or NULL (owned) */
+  char *config_store; /* spec.configStore: the configuration store wasi:config reads, or NULL (owned) */
   bool config_is_path;     /* config is a file path (else a Configuration resource's name) */
   const char *config_path; /* config when it is a path: a->o.config_paths points here */
   wgg_api *api;
@@ -135,6 +136,14 @@ static int apply_spec(hosted_app *a, const wgg_resource *r, wgg_err *err) {
     if (wgg_parse_duration_ms(v, &ms, &e)) return FIELD_ERR("timeout", e.msg);
     if (!ms) return FIELD_ERR("timeout", "must be at least 1ms");
     a->o.app_wasm_timeout_ms = ms;
+  }
+  if (spec_text(r, "configStore", &v, tmp, sizeof tmp, err)) return -1;
+  line = wgg_resource_line(r, "/spec/configStore");
+  if (v) {
+    if (!*v) return FIELD_ERR("configStore", "must not be empty");
+    free(a->config_store);
+    if (!(a->config_store = strdup(v))) return wgg_err_set(err, "out of memory");
+    a->o.app_wasm_config_store = a->config_store;
   }
   if (spec_text(r, "config", &v, tmp, sizeof tmp, err)) return -1;
   line = wgg_resource_line(r, "/spec/config");
@@ -308,6 +317,7 @@ void wgg_hosted_free(wgg_hosted *h) {
     free(h->apps[i].id);
     free(h->apps[i].url);
     free(h->apps[i].config);
+    free(h->apps[i].config_store);
   }
   free(h->apps);
   free(h->table.apis);

@@ -56,6 +56,9 @@ typedef struct wgg_wasm_app_settings {
    * wasi:keyvalue, wasi:config and wasi:messaging imports are served by its components
    * (wasmhost/p2_cloud.h), those its sidecar loaded for this app ID. */
   struct wgg_api *api;
+  /* The configuration store component (of api) a component app's wasi:config reads (copied); NULL:
+   * the app's only one (wasmhost/p2_cloud.h wgg_p2_config_define). */
+  const char *config_store;
   /* Instance policy: false = fresh (a new instance per request, the default); true = pooled
    * (http-wasm apps: an instance that served a request well goes back to a process-wide pool of
    * at most 64 idle instances and serves up to max_invocations requests; globals and heap persist
@@ -121,5 +124,16 @@ int wgg_wasm_app_call(wgg_wasm_app *a, uv_loop_t *loop, const char *method, cons
                       const wgg_http_header *headers, size_t n, const char *body, size_t len, const char *source,
                       uint64_t timeout_ms, wgg_http_client_cb cb, void *user);
 /* (timeout_ms is checked while the guest is parked or between two of its time slices.) */
+
+/* For a call the sidecar makes on its own whose kind (http/client.h WGG_APP_CALL_KIND's value:
+ * "topic\x1fPUBSUB\x1fTOPIC\x1fPATH", "subscriptions", "binding\x1fNAME", "bindings\x1fNAME",
+ * "health") a component app serves with an exported handler (dapr:runtime subscriber or
+ * input-bindings, wasi:messaging incoming-handler, wasmcloud:messaging handler: app_p2sub.c):
+ * calls that handler and answers cb in the HTTP shape an HTTP app's answer would have ({"status":
+ * "SUCCESS"|"RETRY"|"DROP"} for a delivery, GET /dapr/subscribe's JSON ...), as
+ * wgg_wasm_app_call does (0, or -1 on OOM with cb not run). 1 when the app does not serve the
+ * kind that way (any other app, a component without such an export): send the HTTP request. */
+int wgg_wasm_app_callback(wgg_wasm_app *a, const char *kind, const wgg_http_header *headers, size_t n,
+                          const char *body, size_t len, uint64_t timeout_ms, wgg_http_client_cb cb, void *user);
 
 #endif

@@ -42,6 +42,7 @@ struct wgg_wasm_app {
   void (*route)(wgg_http_req *req, void *ctx);
   void *route_ctx;
   struct wgg_api *api;      /* settings.api */
+  char *config_store;       /* settings.config_store (owned), NULL = the only one */
   void (*observe)(int tag, int method, int status, uint64_t ns, void *ctx); /* settings.observe */
   struct wgg_metrics *metrics;                                               /* settings.metrics */
   /* the pooled policy (http-wasm apps): idle instances under pool_mu */
@@ -88,9 +89,10 @@ uv_loop_t *wgg_app_call_loop(const wgg_app_call *c);
 /* ---- wasi:http components (app_p2http.c) ---- */
 
 /* Takes component `comp` (owned from now on, also on failure) as generation a's app: checks that
- * it exports wasi:http/incoming-handler 0.2.x, builds its linker and instantiates it once (so
+ * it exports wasi:http/incoming-handler 0.2.x or a handler of app_p2sub.c, builds its linker and instantiates it once (so
  * that missing imports or a trapping start fail here). 0, or -1 with err ("wasm app NAME: exports
- * neither handle_request (http-wasm), _start (WAGI) nor wasi:http/incoming-handler (wasi:http)",
+ * neither handle_request (http-wasm), _start (WAGI), wasi:http/incoming-handler (wasi:http) nor a
+ * message or event handler",
  * "wasm app NAME: cannot instantiate: ..."). */
 int wgg_p2app_load(wgg_wasm_app *a, wg_component *comp, const wgg_wasm_app_settings *s, wgg_err *err);
 /* Frees what wgg_p2app_load made (idle instances included). NULL is ignored. */

@@ -15,6 +15,7 @@
 #include "util/log.h"
 #include "observe/metrics.h"
 #include "wasmhost/app_internal.h"
+#include "wasmhost/p2app_internal.h"
 #include "wasmhost/httpwasm_internal.h"
 #include "wasmhost/slice.h"
 #include "wasmhost/wasmhost.h"
@@ -104,6 +105,7 @@ static void gen_free(wgg_wasm_app *a) {
   free(a->name);
   free(a->app_id);
   free(a->api_token);
+  free(a->config_store);
   free(a);
 }
 
@@ -163,11 +165,12 @@ static wgg_wasm_app *gen_load(const char *url, const wgg_wasm_app_settings *s, w
   a->route = s->route;
   a->route_ctx = s->route_ctx;
   a->api = s->api;
+  a->config_store = s->config_store ? strdup(s->config_store) : NULL;
   a->observe = s->observe;
   a->metrics = s->metrics;
   wgg_metrics_wasm_app(a->metrics);
   a->max_invocations = s->max_invocations ? s->max_invocations : APP_DEFAULT_MAX_INVOCATIONS;
-  if (!a->app_id || (s->api_token && *s->api_token && !a->api_token)) {
+  if (!a->app_id || (s->api_token && *s->api_token && !a->api_token) || (s->config_store && !a->config_store)) {
     wgg_err_set(err, "out of memory");
     goto fail;
   }
@@ -258,6 +261,7 @@ wgg_wasm_app *wgg_wasm_app_load(const char *url, const wgg_wasm_app_settings *s,
   h->settings = *s;
   h->settings.app_id = h->cur->app_id; /* the strings live as long as a generation */
   h->settings.api_token = h->cur->api_token;
+  h->settings.config_store = h->cur->config_store;
   uv_mutex_init(&h->cur_mu);
   return h;
 }
@@ -270,6 +274,7 @@ int wgg_wasm_app_reload(wgg_wasm_app *h, wgg_err *err) {
   h->cur = g;
   h->settings.app_id = g->app_id;
   h->settings.api_token = g->api_token;
+  h->settings.config_store = g->config_store;
   uv_mutex_unlock(&h->cur_mu);
   gen_release(old); /* freed when its last call ends */
   return 0;
@@ -722,6 +727,16 @@ static void on_slice(wgg_slice *sl) {
 void wgg_app_call_resume(wgg_app_call *c, int64_t result) {
   wg_val v = {.kind = WG_I64, .of.i64 = result};
   resume(c, &v, 1);
+}
+
+int wgg_wasm_app_callback(wgg_wasm_app *h, const char *kind, const wgg_http_header *headers, size_t n,
+                          const char *body, size_t len, uint64_t timeout_ms, wgg_http_client_cb cb, void *user) {
+  wgg_wasm_app *a = gen_acquire(h);
+  int rc = a->abi == WGG_APP_ABI_WASI_HTTP
+               ? wgg_p2app_callback(a, kind, headers, n, body, len, timeout_ms, cb, user)
+               : 1;
+  gen_release(a);
+  return rc;
 }
 
 int wgg_wasm_app_call(wgg_wasm_app *h, uv_loop_t *loop, const char *method, const char *target,

@@ -31,6 +31,7 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "wasmhost/app_internal.h"
+#include "wasmhost/p2app_internal.h"
 #include "wasmhost/p2_cloud.h"
 #include "wasmhost/p2_dapr.h"
 #include "wasmhost/p2http.h"
@@ -46,7 +47,8 @@ typedef struct p2inst {
   wgg_p2h_inst h; /* first: wg_store_data points here */
   wg_store *store;
   wg_wasi *wasi;
-  wg_component_func *handle;
+  wg_component_func *handle; /* NULL: the component exports only other handlers (app_p2sub.c) */
+  wg_component_instance *ci;
   uint32_t uses;
   struct p2inst *next;
 } p2inst;
@@ -58,6 +60,9 @@ struct wgg_p2app {
   wg_wasi_p2 *p2;          /* the WASI 0.2 template of the linker */
   wg_memimage *memimage;   /* of the largest core module's memory, when it pays */
   const char *name;        /* the app's (borrowed from the generation) */
+  unsigned exports;        /* WGG_P2X_* handlers besides wasi:http (app_p2sub.c) */
+  bool has_http;           /* exports wasi:http/incoming-handler */
+  wgg_p2_msg_host *msg;    /* wasi:messaging's host, for delivered messages (owned by the linker) */
   uint32_t max_memory_pages;
   uint64_t deadline_ms;
   bool pooled;
@@ -83,8 +88,9 @@ static int define_interfaces(wgg_wasm_app *a, struct wgg_p2app *p, wg_component_
   if (!(p->p2 = wg_wasi_p2_define_shared(l, p2_of_store, msg, sizeof msg)) ||
       !(p->types = wgg_p2h_define(l, msg, sizeof msg)))
     return wgg_err_set(err, "wasm app %s: %s", p->name, msg);
-  if (a->api && (!wgg_p2_keyvalue_define(l, a->api, err) || !wgg_p2_config_define(l, a->api, NULL, err) ||
-                 !wgg_p2_messaging_define(l, a->api, err) || !wgg_p2_dapr_define(l, a->api, err)))
+  if (a->api && (!wgg_p2_keyvalue_define(l, a->api, err) || !wgg_p2_config_define(l, a->api, a->config_store, err) ||
+                 !wgg_p2_messaging_define_host(l, a->api, &p->msg, err) ||
+                 !wgg_p2_blobstore_define(l, a->api, p2_of_store, err) || !wgg_p2_dapr_define(l, a->api, err)))
     return -1;
   return 0;
 }
@@ -122,7 +128,8 @@ static p2inst *inst_new(wgg_wasm_app *a, wgg_err *err) {
   wg_trap *t = NULL;
   wg_component_instance *ci = wg_component_linker_instantiate(p->linker, i->store, p->comp, &e, &t);
   if (ci) i->handle = wg_component_instance_func(ci, HANDLER, "handle");
-  if (!ci || !i->handle) {
+  i->ci = ci;
+  if (!ci || (!i->handle && !p->exports)) {
     wgg_err_set(err, "wasm app %s: cannot instantiate: %s", p->name,
                 t ? wg_trap_message(t) : e ? wg_error_message(e) : "no wasi:http/incoming-handler#handle");
     wg_trap_delete(t);
@@ -209,10 +216,12 @@ int wgg_p2app_load(wgg_wasm_app *a, wg_component *comp, const wgg_wasm_app_setti
   p->max_invocations = s->max_invocations ? s->max_invocations : P2_DEFAULT_MAX_INVOCATIONS;
   a->p2app = p;
   a->abi = WGG_APP_ABI_WASI_HTTP;
-  if (!exports_handler(comp))
+  p->exports = wgg_p2app_exports_of(comp);
+  p->has_http = exports_handler(comp);
+  if (!p->has_http && !p->exports)
     return wgg_err_set(err,
-                       "wasm app %s: exports neither handle_request (http-wasm), _start (WAGI) nor "
-                       "wasi:http/incoming-handler (wasi:http)", a->name);
+                       "wasm app %s: exports neither handle_request (http-wasm), _start (WAGI), "
+                       "wasi:http/incoming-handler (wasi:http) nor a message or event handler", a->name);
   if (!(p->linker = wg_component_linker_new())) return wgg_err_set(err, "out of memory");
   wg_component_linker_allow_unknown_imports(p->linker, true);
   if (define_interfaces(a, p, p->linker, err)) return -1;
@@ -293,6 +302,14 @@ int wgg_p2app_call(wgg_wasm_app *a, uv_loop_t *loop, const char *method, const c
   (void)loop;
   struct wgg_p2app *p = a->p2app;
   wgg_err err;
+  if (!p->has_http) { /* only message or event handlers: what an HTTP app without this route answers */
+    wgg_hdrs h = {0};
+    static const char nf[] = "the component exports no wasi:http/incoming-handler";
+    wgg_hdrs_add(&h, "Content-Type", 12, "text/plain; charset=utf-8", 25);
+    answer(cb, user, 404, &h, nf, sizeof nf - 1);
+    wgg_hdrs_free(&h);
+    return 0;
+  }
   p2inst *i = pool_take(p);
   if (!i && !(i = inst_new(a, &err))) {
     wgg_error("%s", err.msg);
@@ -360,4 +377,40 @@ int wgg_p2app_call(wgg_wasm_app *a, uv_loop_t *loop, const char *method, const c
   wgg_hdrs_free(&h);
   pool_give(p, i, true);
   return 0;
+}
+
+/* ---- the component's other handlers (p2app_internal.h, app_p2sub.c) ---- */
+
+unsigned wgg_p2app_exports(const wgg_wasm_app *a) { return a->p2app->exports; }
+bool wgg_p2app_has_http(const wgg_wasm_app *a) { return a->p2app->has_http; }
+wgg_p2_msg_host *wgg_p2app_msg_host(const wgg_wasm_app *a) { return a->p2app->msg; }
+
+struct p2inst *wgg_p2app_take(wgg_wasm_app *a, wgg_err *err) {
+  p2inst *i = pool_take(a->p2app);
+  return i ? i : inst_new(a, err);
+}
+
+void wgg_p2app_give(wgg_wasm_app *a, struct p2inst *i, bool ok) { pool_give(a->p2app, i, ok); }
+
+wg_component_func *wgg_p2inst_func(struct p2inst *i, const char *iface, const char *name) {
+  return wg_component_instance_func(i->ci, iface, name);
+}
+
+bool wgg_p2inst_call(wgg_wasm_app *a, struct p2inst *i, wg_component_func *f, const wg_cval *args, size_t nargs,
+                     wg_cval *results, size_t nresults, uint64_t timeout_ms, char *msg, size_t cap) {
+  struct wgg_p2app *p = a->p2app;
+  uint64_t ms = p->deadline_ms ? p->deadline_ms : timeout_ms ? timeout_ms : P2_DEFAULT_DEADLINE_MS;
+  wg_store_set_deadline(i->store, ms / WGG_WASM_TICK_MS + 1);
+  wg_trap *t = wg_component_func_call(f, args, nargs, results, nresults);
+  flush_logs(p, i);
+  if (!t) return true;
+  wg_trap_code code = wg_trap_code_of(t);
+  if (code == WG_TRAP_INTERRUPTED)
+    snprintf(msg, cap, "wasm error: interrupted (deadline of %llu ms)", (unsigned long long)ms);
+  else
+    snprintf(msg, cap, "%s%s", code == WG_TRAP_HOST ? "" : "wasm error: ", wg_trap_message(t));
+  const char *bt = wg_trap_backtrace(t);
+  wgg_error("wasm app %s: %s%s%.*s", p->name, msg, bt && *bt ? "\nwasm stack trace:\n" : "", 2000, bt ? bt : "");
+  wg_trap_delete(t);
+  return false;
 }

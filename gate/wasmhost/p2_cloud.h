@@ -50,12 +50,41 @@ bool wgg_p2_config_define(wg_component_linker *l, struct wgg_api *api, const cha
  * (scopes, the CloudEvent envelope unless the message's metadata says
  * rawPayload, its content type, its metadata as the publish metadata);
  * refused topics are `permission-denied(message)`, other failures
- * `other(message)`. The incoming-handler export is not served yet. Also
+ * `other(message)`. The incoming-handler export is called by the app host
+ * (app_p2sub.c) with messages made by wgg_p2_messaging_incoming. Also
  * wasmcloud:messaging@0.2.0's consumer: publish(broker-message) to topic
  * `subject` of the pub/sub component named "pubsub", else the app's only
  * one (errors as strings); request answers an error (no replies in Dapr
  * pub/sub). `api` is borrowed and must outlive the linker. False with
  * *err on OOM. */
 bool wgg_p2_messaging_define(wg_component_linker *l, struct wgg_api *api, wgg_err *err);
+
+/* Defines in `l` wasi:blobstore@0.2.0-draft (types, container, blobstore; as wasmCloud serves
+ * it): a container is the app's bindings.localstorage output binding of that name (not created or
+ * deleted at run time: containers are Dapr components, so scopes decide which the app reaches),
+ * its objects the binding's files, written and read through the binding's create/get/delete/list
+ * as POST /v1.0/bindings/{name} runs them (bytes stored as they are). Values move through wasi:io
+ * streams made in the calling store's WASI context, which p2_of(store) returns (NULL: the
+ * stream-returning calls answer errors). Failures are the error strings (daprd's texts for the
+ * binding's). `api` is borrowed and must outlive the linker. False with *err on OOM. */
+struct wg_wasi_p2;
+struct wg_store;
+bool wgg_p2_blobstore_define(wg_component_linker *l, struct wgg_api *api,
+                             struct wg_wasi_p2 *(*p2_of)(struct wg_store *s), wgg_err *err);
+
+/* The state of the messaging interfaces one linker serves (owned by the linker). */
+typedef struct wgg_p2_msg_host wgg_p2_msg_host;
+
+/* wgg_p2_messaging_define, also giving the host (*out, may be NULL), through which delivered
+ * messages are made for a component's wasi:messaging incoming-handler (wgg_p2_messaging_incoming). */
+bool wgg_p2_messaging_define_host(wg_component_linker *l, struct wgg_api *api, wgg_p2_msg_host **out,
+                                  wgg_err *err);
+
+/* A message delivered on `topic` (copied: data, content type or NULL, nmeta key/value pairs
+ * meta[2i], meta[2i+1]) as an `own<message>` in *v, for wasi:messaging/incoming-handler.handle:
+ * its topic() answers `topic`. The guest owns it from the call on (its drop frees it). False on
+ * OOM or when the linker's table of live messages is full. */
+bool wgg_p2_messaging_incoming(wgg_p2_msg_host *h, const char *topic, const void *data, size_t len,
+                               const char *ctype, const char *const *meta, size_t nmeta, wg_cval *v);
 
 #endif

@@ -3,7 +3,7 @@
  * component (wggate.h wgg_cloud_*): an API instance built from resources
  * folders as app ID ID's sidecar would build it (scopes applied, no
  * listener, no app channel, no jobs), whose components serve
- * wasi:keyvalue, wasi:config and wasi:messaging (p2_cloud.h).
+ * wasi:keyvalue, wasi:config, wasi:messaging and wasi:blobstore (p2_cloud.h).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -63,9 +63,11 @@ wgg_cloud *wgg_cloud_new(const char *app_id, const char *const *paths, size_t n,
   return c;
 }
 
-int wgg_cloud_define(wgg_cloud *c, struct wg_component_linker *l, wgg_err *err) {
+int wgg_cloud_define(wgg_cloud *c, struct wg_component_linker *l, struct wg_wasi_p2 *(*p2_of)(struct wg_store *s),
+                     wgg_err *err) {
   return wgg_p2_keyvalue_define(l, c->api, err) && wgg_p2_config_define(l, c->api, NULL, err) &&
-                 wgg_p2_messaging_define(l, c->api, err) && wgg_p2_dapr_define(l, c->api, err)
+                 wgg_p2_messaging_define(l, c->api, err) && wgg_p2_blobstore_define(l, c->api, p2_of, err) &&
+                 wgg_p2_dapr_define(l, c->api, err)
              ? 0
              : -1;
 }

@@ -18,7 +18,8 @@
  * app ID as source, the message's content type, its metadata as Dapr's
  * publish metadata: rawPayload, ttlInSeconds, cloudevent.*), run on the
  * calling thread. The exported incoming-handler (delivery to a component)
- * is not served yet.
+ * gets messages made by wgg_p2_messaging_incoming (their topic() is the
+ * topic delivered on).
  *
  * Also wasmCloud's own wasmcloud:messaging@0.2.0 consumer (types:
  * record broker-message { subject: string, body: list<u8>, reply-to:
@@ -45,11 +46,12 @@ typedef struct msg {
   char *data;
   size_t len;
   char *ctype;      /* NULL: none */
+  char *topic;      /* a delivered message's (NULL: made by the guest) */
   char **meta;      /* key, value, key, value ... */
   size_t nmeta;     /* pairs */
 } msg;
 
-typedef struct msg_host {
+typedef struct wgg_p2_msg_host {
   wgg_api *api;
   const wg_component_resource_type *client, *message;
   pthread_mutex_t mu; /* the message table: a linker may serve several threads */
@@ -92,6 +94,7 @@ static wg_trap *err_(wg_cval *r, int kind, const char *m) {
 static void msg_clear(msg *m) {
   free(m->data);
   free(m->ctype);
+  free(m->topic);
   for (size_t i = 0; i < 2 * m->nmeta; i++) free(m->meta[i]);
   free(m->meta);
   memset(m, 0, sizeof *m);
@@ -113,6 +116,26 @@ static msg *msg_get(msg_host *h, const wg_cval *v) {
   return NULL;
 }
 static void done(msg_host *h) { pthread_mutex_unlock(&h->mu); }
+
+/* Puts *m in a free slot of the table: its rep (index + 1), or 0 on OOM or (*full) a full table. */
+static uint32_t msg_add(msg_host *h, const msg *m, bool *full) {
+  pthread_mutex_lock(&h->mu);
+  uint32_t i = 0;
+  while (i < h->nmsgs && h->msgs[i].used) i++;
+  if (i == h->nmsgs) {
+    msg *nv = h->nmsgs < MSG_MAX ? realloc(h->msgs, (h->nmsgs + 1) * sizeof *nv) : NULL;
+    if (!nv) {
+      *full = h->nmsgs >= MSG_MAX;
+      pthread_mutex_unlock(&h->mu);
+      return 0;
+    }
+    h->msgs = nv;
+    memset(&h->msgs[h->nmsgs++], 0, sizeof *nv);
+  }
+  h->msgs[i] = *m;
+  pthread_mutex_unlock(&h->mu);
+  return i + 1;
+}
 static wg_trap *unknown(void) { return wg_trap_new(WG_TRAP_HOST, "wasi:messaging: unknown message handle"); }
 
 static char *dup_str(const wg_cval *s) {
@@ -167,35 +190,46 @@ static wg_trap *msg_new(void *env, const wg_cval *a, size_t na, wg_cval *r, size
   size_t n;
   char *data = p2c_bytes_dup(&a[0], &n);
   if (!data) return oom();
-  pthread_mutex_lock(&h->mu);
-  uint32_t i = 0;
-  while (i < h->nmsgs && h->msgs[i].used) i++;
-  if (i == h->nmsgs) {
-    msg *nv = h->nmsgs < MSG_MAX ? realloc(h->msgs, (h->nmsgs + 1) * sizeof *nv) : NULL;
-    if (!nv) {
-      bool full = h->nmsgs >= MSG_MAX;
-      pthread_mutex_unlock(&h->mu);
-      free(data);
-      return full ? wg_trap_new(WG_TRAP_HOST, "wasi:messaging: too many messages") : oom();
-    }
-    h->msgs = nv;
-    memset(&h->msgs[h->nmsgs++], 0, sizeof *nv);
+  bool full = false;
+  uint32_t rep = msg_add(h, &(msg){.used = true, .data = data, .len = n}, &full);
+  if (!rep) {
+    free(data);
+    return full ? wg_trap_new(WG_TRAP_HOST, "wasi:messaging: too many messages") : oom();
   }
-  h->msgs[i] = (msg){.used = true, .data = data, .len = n};
-  pthread_mutex_unlock(&h->mu);
-  *r = (wg_cval){.kind = WG_CVAL_OWN, .of.handle = {i + 1, h->message}};
+  *r = (wg_cval){.kind = WG_CVAL_OWN, .of.handle = {rep, h->message}};
   return NULL;
 }
 
-/* [method]message.topic: func() -> option<topic>: none for a message made here */
+bool wgg_p2_messaging_incoming(wgg_p2_msg_host *h, const char *topic, const void *data, size_t len,
+                               const char *ctype, const char *const *meta, size_t nmeta, wg_cval *v) {
+  msg m = {.used = true, .data = malloc(len ? len : 1), .len = len, .topic = strdup(topic),
+           .ctype = ctype ? strdup(ctype) : NULL, .meta = nmeta ? calloc(2 * nmeta, sizeof(char *)) : NULL};
+  if (m.meta) m.nmeta = nmeta; /* msg_clear frees the strings made so far */
+  bool ok = m.data && m.topic && (!ctype || m.ctype) && m.nmeta == nmeta;
+  if (ok && len) memcpy(m.data, data, len);
+  for (size_t i = 0; ok && i < 2 * nmeta; i++) ok = (m.meta[i] = strdup(meta[i])) != NULL;
+  bool full = false;
+  uint32_t rep = ok ? msg_add(h, &m, &full) : 0;
+  if (!rep) {
+    msg_clear(&m);
+    return false;
+  }
+  *v = (wg_cval){.kind = WG_CVAL_OWN, .of.handle = {rep, h->message}};
+  return true;
+}
+
+/* [method]message.topic: func() -> option<topic>: a delivered message's topic; none for one made here */
 static wg_trap *msg_topic(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
   wg_trap *bad_ = p2c_args(a, na, "h", "wasi:messaging", "types.[method]message.topic");
   if (bad_) return bad_;
   msg *m = msg_get(env, &a[0]);
   if (!m) return unknown();
+  wg_cval *s = m->topic ? str_(m->topic, strlen(m->topic)) : NULL;
+  bool failed = m->topic && !s;
   done(env);
-  *r = (wg_cval){.kind = WG_CVAL_OPTION};
+  if (failed) return oom();
+  *r = (wg_cval){.kind = WG_CVAL_OPTION, .of.var = {s ? 1 : 0, s}};
   return NULL;
 }
 
@@ -519,6 +553,10 @@ static void host_free(void *env) {
 }
 
 bool wgg_p2_messaging_define(wg_component_linker *l, wgg_api *api, wgg_err *err) {
+  return wgg_p2_messaging_define_host(l, api, NULL, err);
+}
+
+bool wgg_p2_messaging_define_host(wg_component_linker *l, wgg_api *api, wgg_p2_msg_host **out, wgg_err *err) {
   msg_host *h = calloc(1, sizeof *h);
   if (!h) return wgg_err_set(err, "out of memory"), false;
   h->api = api;
@@ -537,6 +575,8 @@ bool wgg_p2_messaging_define(wg_component_linker *l, wgg_api *api, wgg_err *err)
   if (!ok) {
     wgg_err_set(err, "%s", e ? wg_error_message(e) : "out of memory");
     wg_error_delete(e);
+  } else if (out) {
+    *out = h;
   }
   return ok;
 }

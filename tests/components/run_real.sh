@@ -61,10 +61,8 @@ done
 
 # 2. A reactor with its own WIT world.
 g=$out/greeter
-if clang-19 --target=wasm32-wasi -mexec-model=reactor -O2 "$here/greeter.c" -o "$g.wasm" &&
-   JCO_SHIM_FS=$shim node --import "$here/jco_preopen.mjs" "$jco" embed "$g.wasm" --wit "$here/greeter.wit" \
-     -o "$g.embed.wasm" >"$g.log" 2>&1 &&
-   node "$jco" new "$g.embed.wasm" --wasi-reactor -o "$g.component.wasm" >>"$g.log" 2>&1; then
+if python3 "$here/mkcomponent.py" "$here/greeter.c" -o "$g.component.wasm" --wit "$here/greeter.wit" --reactor \
+     >"$g.log" 2>&1; then
   if "$wasmgate" wasm validate "$g.component.wasm"; then ok; else fail "validate greeter"; fi
   "$wasmgate" wasm dump "$g.component.wasm" >"$g.dump"
   expect "$g.dump" "import log: func(msg: string);"

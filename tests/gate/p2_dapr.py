@@ -27,13 +27,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from brokers import Redis  # noqa: E402
 from wgtest import Sidecar, check, finish, start_alarm  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "components"))
+import mkcomponent  # noqa: E402
+
 WASMGATE, OUT = sys.argv[1], sys.argv[2]
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 WIT = os.path.join(ROOT, "wit", "dapr")
 SRC = os.path.join(ROOT, "tests", "components", "dapr")
-NM = os.path.join(ROOT, "scripts", "npm", "node_modules")
-JCO = os.path.join(NM, "@bytecodealliance", "jco", "dist", "jco.js")
 
 
 def skip(why):
@@ -41,24 +42,10 @@ def skip(why):
     sys.exit(77)
 
 
-def tool(cmd):
-    shim = next((p for p in (os.path.join(NM, "@bytecodealliance", d, "dist", "nodejs", "filesystem.js")
-                             for d in ("jco-transpile/node_modules/@bytecodealliance/preview2-shim", "preview2-shim"))
-                 if os.path.exists(p)), "")
-    r = subprocess.run(cmd, env=dict(os.environ, JCO_SHIM_FS=shim), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       timeout=240)
-    if r.returncode:
-        raise RuntimeError(f"{' '.join(cmd[:4])}...: {r.stdout.decode(errors='replace')[-2000:]}")
-    return r.stdout.decode(errors="replace")
-
-
-def jco(*args):
-    return tool(["node", "--import", os.path.join(ROOT, "tests", "components", "jco_preopen.mjs"), JCO] + list(args))
-
-
 def build(name="dapr_guest"):
     """dapr_guest.c as a command component (its WIT folder: guest.wit with
-    wit/dapr as a dependency), or hostile_guest.c (hostile/hostile.wit)."""
+    wit/dapr as a dependency), or hostile_guest.c (hostile/hostile.wit);
+    tests/components/mkcomponent.py."""
     wit = os.path.join(OUT, "wit")
     if name == "dapr_guest":
         shutil.rmtree(wit, ignore_errors=True)
@@ -67,12 +54,8 @@ def build(name="dapr_guest"):
         shutil.copytree(WIT, os.path.join(wit, "deps", "dapr"))
     else:
         wit = os.path.join(SRC, "hostile")
-    core, emb, comp = (os.path.join(OUT, f"{name}{s}.wasm") for s in ("", ".embed", ".component"))
-    tool(["clang-19", "--target=wasm32-wasi", "-O2", "-Wall", "-Werror", os.path.join(SRC, f"{name}.c"), "-o", core])
-    jco("embed", core, "--wit", wit, "--world-name", "dapr-guest" if name == "dapr_guest" else "dapr-hostile",
-        "-o", emb)
-    tool(["node", JCO, "new", emb, "--wasi-command", "-o", comp])
-    return comp
+    return mkcomponent.build(os.path.join(SRC, f"{name}.c"), os.path.join(OUT, f"{name}.component.wasm"), wit,
+                             "dapr-guest" if name == "dapr_guest" else "dapr-hostile", command=True)
 
 
 def component(name, typ, meta=None, scopes=None):
@@ -86,11 +69,8 @@ def component(name, typ, meta=None, scopes=None):
 
 def main():
     start_alarm(280)
-    for t in ("clang-19", "node"):
-        if not shutil.which(t):
-            skip(f"{t} not installed")
-    if not os.path.exists(JCO):
-        skip("jco not installed (scripts/deps.sh installs scripts/npm)")
+    if mkcomponent.missing():
+        skip(mkcomponent.missing())
     if not Redis.BIN:
         skip("redis-server not installed")
     os.makedirs(OUT, exist_ok=True)
@@ -99,7 +79,7 @@ def main():
     for world, want in (("imports", "dapr-runtime-state.d.ts"), ("app", "dapr-runtime-subscriber.d.ts")):
         d = os.path.join(OUT, f"types-{world}")
         shutil.rmtree(d, ignore_errors=True)
-        jco("types", WIT, "--world-name", world, "-o", d)
+        mkcomponent.jco("types", WIT, "--world-name", world, "-o", d)
         files = [f for _, _, fs in os.walk(d) for f in fs]
         check(want in files, f"jco types --world-name {world}: {files}")
         if world == "app":
@@ -126,6 +106,12 @@ def main():
             component("cfg", "configuration.sqlite", {"connectionString": cfg_db}),
             component("hidden", "state.in-memory", scopes=["someone-else"]),
             component("files", "bindings.localstorage", {"rootPath": os.path.join(tmp, "files")})]
+    # every kind once more, scoped to another app ID: not this app's (component scopes, as daprd)
+    docs += [component("hiddenbus", "pubsub.in-memory", scopes=["someone-else"]),
+             component("hiddenvault", "secretstores.local.file", {"secretsFile": secrets}, scopes=["someone-else"]),
+             component("hiddencfg", "configuration.sqlite", {"connectionString": cfg_db}, scopes=["someone-else"]),
+             component("hiddenfiles", "bindings.localstorage", {"rootPath": os.path.join(tmp, "hf")},
+                       scopes=["someone-else"])]
     with open(os.path.join(res, "components.yaml"), "w") as f:
         f.write("---\n".join(docs))
 
@@ -160,6 +146,22 @@ def main():
             break
     check(len(got) == len(want), f"{len(got)} lines, want {len(want)}; output:\n{out[-2000:]}\nstderr {err[-500:]}")
 
+    # the same calls on components scoped to another app ID: each is not found, as on a daprd without them
+    r = subprocess.run([WASMGATE, "wasm", "run", "--app-id", "daprapp", "--resources-path", res, comp, "hidden",
+                        "hiddenbus", "hiddenvault", "hiddencfg", "hiddenfiles"], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=120, cwd=tmp)
+    scoped = r.stdout.decode(errors="replace").rstrip("\n").split("\n")
+    check(r.returncode == 0 and len(scoped) == len(want) and all(": error " in x for x in scoped),
+          f"scoped out: exit {r.returncode}, every call an error: {scoped}")
+    for line in ("save k1=v1: error 400 ERR_STATE_STORE_NOT_FOUND: state store hidden is not found",
+                 "publish orders: error 404 ERR_PUBSUB_NOT_FOUND: pubsub hiddenbus is not found",
+                 "secret db-password: error 401 ERR_SECRET_STORE_NOT_FOUND: failed finding secret store with key "
+                 "hiddenvault",
+                 "config: error 400 ERR_CONFIGURATION_STORE_NOT_FOUND: configuration store hiddencfg not found",
+                 "binding create: error 500 ERR_INVOKE_OUTPUT_BINDING: error invoking output binding hiddenfiles: "
+                 "couldn't find output binding hiddenfiles"):
+        check(line in scoped, f"scoped out: {line!r} in {scoped}")
+    check(not os.path.exists(os.path.join(tmp, "hf")), "the scoped-out binding wrote nothing")
     # side effects: the app's state over the HTTP API, the events on the redis streams
     me = Sidecar(WASMGATE, app_id="daprapp", resources=res)
     me.start(timeout=30)

@@ -10,7 +10,8 @@ embed` with the WIT worlds of tests/components/kv/draft and draft2, `jco new
 ID `kvapp` against state.sqlite, state.in-memory and a real redis-server
 started here. Its whole output is compared line by line (open, get, set,
 delete, exists, keys with `||`, increment, batch, list-keys with cursors over
-1,008 keys, CAS on ETags, unknown and scoped-out stores, config). Around it:
+1,008 keys, CAS on ETags, unknown and scoped-out stores, config; messaging to a pub/sub
+component scoped to another app ID). Around it:
 another app ID's keys in the same stores stay invisible to the component, and
 what the component wrote is what the sidecar's state API shows for `kvapp`
 (and the other way round). Exit 77 when clang-19, node or jco is missing."""
@@ -27,12 +28,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from brokers import Redis  # noqa: E402
 from wgtest import Sidecar, check, finish, start_alarm  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "components"))
+import mkcomponent  # noqa: E402
+
 WASMGATE, DRIVER, OUT = sys.argv[1], sys.argv[2], sys.argv[3]
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 KV = os.path.join(ROOT, "tests", "components", "kv")
-NM = os.path.join(ROOT, "scripts", "npm", "node_modules")
-JCO = os.path.join(NM, "@bytecodealliance", "jco", "dist", "jco.js")
 
 
 def skip(why):
@@ -42,25 +44,12 @@ def skip(why):
 
 def build(version):
     """kv_guest.c as a command component for `version` (draft | draft2), or
-    msg_guest.c for `messaging`."""
-    os.makedirs(OUT, exist_ok=True)
+    msg_guest.c for `messaging` (tests/components/mkcomponent.py)."""
     src, world = {"messaging": ("msg_guest.c", "msg-draft"), "hostile": ("hostile_guest.c", "kv-hostile")}.get(
         version, ("kv_guest.c", f"kv-{version}"))
-    core, emb, comp = (os.path.join(OUT, f"{version}{s}.wasm") for s in ("", ".embed", ".component"))
-    shim = next((p for p in (os.path.join(NM, "@bytecodealliance", d, "dist", "nodejs", "filesystem.js")
-                             for d in ("jco-transpile/node_modules/@bytecodealliance/preview2-shim", "preview2-shim"))
-                 if os.path.exists(p)), "")
-    env = dict(os.environ, JCO_SHIM_FS=shim)
-    steps = [["clang-19", "--target=wasm32-wasi", "-O2", "-Wall", "-Werror"] + (["-DDRAFT2"] if version == "draft2" else [])
-             + [os.path.join(KV, src), "-o", core],
-             ["node", "--import", os.path.join(ROOT, "tests", "components", "jco_preopen.mjs"), JCO, "embed", core,
-              "--wit", os.path.join(KV, version), "--world-name", world, "-o", emb],
-             ["node", JCO, "new", emb, "--wasi-command", "-o", comp]]
-    for cmd in steps:
-        r = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=240)
-        if r.returncode:
-            raise RuntimeError(f"{' '.join(cmd[:3])}...: {r.stdout.decode(errors='replace')[-2000:]}")
-    return comp
+    return mkcomponent.build(os.path.join(KV, src), os.path.join(OUT, f"{version}.component.wasm"),
+                             os.path.join(KV, version), world, command=True,
+                             cflags=["-DDRAFT2"] if version == "draft2" else [])
 
 
 def component(name, store_type, meta=None, scopes=None):
@@ -136,11 +125,8 @@ def compare(what, got, want):
 def main():
     global RES, TMP
     start_alarm(280)
-    for tool in ("clang-19", "node"):
-        if not shutil.which(tool):
-            skip(f"{tool} not installed")
-    if not os.path.exists(JCO):
-        skip("jco not installed (scripts/deps.sh installs scripts/npm)")
+    if mkcomponent.missing():
+        skip(mkcomponent.missing())
     if not Redis.BIN:
         skip("redis-server not installed")
     kinds = ("draft", "draft2", "messaging", "hostile")
@@ -162,7 +148,8 @@ def main():
             component("red", "state.redis", {"redisHost": f"127.0.0.1:{redis.port}", "redisPassword": ""}),
             component("hidden", "state.in-memory", scopes=["someone-else"]),
             component("cfg", "configuration.sqlite", {"connectionString": cfg_db}),
-            component("bus", "pubsub.redis", {"redisHost": f"127.0.0.1:{redis.port}", "allowedTopics": "orders,raw"})]
+            component("bus", "pubsub.redis", {"redisHost": f"127.0.0.1:{redis.port}", "allowedTopics": "orders,raw"}),
+            component("hiddenbus", "pubsub.in-memory", scopes=["someone-else"])]
     with open(os.path.join(RES, "components.yaml"), "w") as f:
         f.write("---\n".join(docs))
 
@@ -236,6 +223,12 @@ def main():
         "wasmcloud publish orders: ok",
         "wasmcloud publish forbidden: error topic forbidden is not allowed for app id kvapp",
         "wasmcloud request: error request-reply is not supported: Dapr pub/sub has no replies", "disconnect: ok"])
+    # component scopes: a pub/sub component scoped to another app ID is not this app's (as daprd does not
+    # load it); wasmcloud's "the only pub/sub component" above already ignored it
+    rc, out, err = run(comps["messaging"], "hiddenbus")
+    check(rc == 1, f"messaging to a scoped-out pubsub: exit {rc}; stderr {err[-400:]}")
+    compare("messaging scoped out", out, ["connect nope: error connection: pubsub nope is not found",
+                                          "connect: error connection: pubsub hiddenbus is not found"])
     orders = redis.cmd("XRANGE", "orders", "-", "+")
     check(len(orders) == 2, f"two events on orders: {orders!r}")
     if len(orders) == 2:

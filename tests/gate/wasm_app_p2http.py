@@ -87,8 +87,8 @@ with open(os.path.join(OUT, "empty.wat"), "w") as f:
 subprocess.run(["node", JCO, "parse", os.path.join(OUT, "empty.wat"), "-o", os.path.join(OUT, "empty.wasm")], check=True)
 with open(ECHO, "rb") as f, open(os.path.join(OUT, "trunc.wasm"), "wb") as g:
     g.write(f.read()[:300])
-for comp, want in [("empty.wasm", "wasm app empty: exports neither handle_request (http-wasm), _start (WAGI) nor "
-                                  "wasi:http/incoming-handler (wasi:http)"),
+for comp, want in [("empty.wasm", "wasm app empty: exports neither handle_request (http-wasm), _start (WAGI), "
+                                  "wasi:http/incoming-handler (wasi:http) nor a message or event handler"),
                    ("trunc.wasm", "error decoding component: ")]:
     r = subprocess.run([BIN, "run", "--app-id", "x", "--app-wasm", os.path.join(OUT, comp), "--dapr-http-port",
                         str(free_port()), "--dapr-grpc-port", "0", "--metrics-port", "0"], capture_output=True,

@@ -106,6 +106,11 @@ typedef struct wg_store wg_store;
 wg_wasi_p2 *wg_wasi_p2_define_shared(wg_component_linker *l, wg_wasi_p2 *(*of_store)(wg_store *s), char *err,
                                      size_t errlen);
 
+/* wg_wasi_p2_define, also giving the context it made (owned by the linker: valid until
+ * wg_component_linker_delete), in which an embedder makes its own streams for that store
+ * (wg_wasi_p2_stream). NULL with a message on OOM. */
+wg_wasi_p2 *wg_wasi_p2_define_ctx(wg_wasi *w, wg_component_linker *l, char *err, size_t errlen);
+
 /* A context for one store, served by preview1 context `w` (which must
  * outlive it), with the resource types of template `shared`. Owned by the
  * caller (wg_wasi_p2_delete after the store); NULL on OOM. */

@@ -387,6 +387,16 @@ bool wg_wasi_p2_define(wg_wasi *w, wg_component_linker *l, char *err, size_t err
   return define(p, l, err, errlen);
 }
 
+wg_wasi_p2 *wg_wasi_p2_define_ctx(wg_wasi *w, wg_component_linker *l, char *err, size_t errlen) {
+  p2 *p = calloc(1, sizeof *p);
+  if (!p) {
+    snprintf(err, errlen, "out of memory");
+    return NULL;
+  }
+  p->w = w;
+  return define(p, l, err, errlen) ? p : NULL;
+}
+
 wg_wasi_p2 *wg_wasi_p2_define_shared(wg_component_linker *l, wg_wasi_p2 *(*of_store)(wg_store *s), char *err,
                                      size_t errlen) {
   p2 *p = calloc(1, sizeof *p);

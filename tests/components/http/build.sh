@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # build.sh OUTDIR [js]: builds the wasi:http test components at test time
 # (never committed) into OUTDIR:
-#   echo.wasm    tests/components/http/echo.c: clang-19 --target=wasm32
-#                -nostdlib, `jco embed` with jco's wasi:http WIT rewritten to
-#                @0.2.3 (the host defines 0.2.12: imports resolve
-#                semver-compatibly), `jco new`;
+#   echo.wasm    tests/components/http/echo.c through ../mkcomponent.py
+#                --nostdlib (clang-19 --target=wasm32 -nostdlib, `jco embed`,
+#                `jco new`) with jco's wasi:http WIT rewritten to @0.2.3 (the
+#                host defines 0.2.12: imports resolve semver-compatibly);
 #   kvcount.wasm tests/components/http/kvcount.c the same way, with the
-#                wasi:keyvalue@0.2.0-draft WIT of tests/components/kv/draft;
+#                wasi:keyvalue@0.2.0-draft and wasi:config@0.2.0-rc.1 WIT of
+#                tests/components/kv/draft;
 #   hello.js.wasm  (with `js`) tests/components/http/hello.js through `jco
 #                componentize` (componentize-js; ~12 MB, ~35 s) for the
 #                wasi:http@0.2.10 proxy world (a `fetch` event handler).
@@ -35,31 +36,19 @@ mkwit() {
   done
   printf 'package test:%s;\nworld %s {\n  include wasi:http/proxy@%s;\n}\n' "$world" "$world" "$ver" >"$dir/world.wit"
 }
+# clang-19 -nostdlib -> jco embed -> jco new: the shared recipe (tests/components/mkcomponent.py)
+mk() { python3 "$here/../mkcomponent.py" --nostdlib --dep "$here/bump_realloc.h" "$@" || exit $?; }
 if [ ! "$out/echo.wasm" -nt "$here/echo.c" ] || [ ! "$out/echo.wasm" -nt "$here/bump_realloc.h" ]; then
   mkwit "$out/wit-0.2.3" 0.2.3 echo
-  clang-19 --target=wasm32 -mbulk-memory -O2 -nostdlib -Wall -Wextra -Werror -Wl,--no-entry -Wl,--export-memory \
-    -o "$out/echo.core.wasm" "$here/echo.c" || { echo "FAIL: clang-19 echo.c"; exit 1; }
-  if ! { JCO_SHIM_FS=$shim node --import "$here/../jco_preopen.mjs" "$jco" embed "$out/echo.core.wasm" \
-           --wit "$out/wit-0.2.3" --world-name echo -o "$out/echo.embed.wasm" &&
-         node "$jco" new "$out/echo.embed.wasm" -o "$out/echo.wasm"; } >"$out/echo.log" 2>&1; then
-    echo "FAIL: jco embed/new echo: $(head -3 "$out/echo.log")"
-    exit 1
-  fi
+  mk "$here/echo.c" -o "$out/echo.wasm" --wit "$out/wit-0.2.3" --world echo
 fi
 # kvcount.wasm: wasi:http/proxy@0.2.3 plus wasi:keyvalue@0.2.0-draft (the WIT of tests/components/kv/draft)
 if [ ! "$out/kvcount.wasm" -nt "$here/kvcount.c" ] || [ ! "$out/kvcount.wasm" -nt "$here/bump_realloc.h" ]; then
   mkwit "$out/wit-kv" 0.2.3 kvcount
-  cp -r "$here/../kv/draft/deps/keyvalue" "$out/wit-kv/deps/"
-  printf 'package test:kvcount;\nworld kvcount {\n  include wasi:http/proxy@0.2.3;\n  import wasi:keyvalue/atomics@0.2.0-draft;\n}\n' \
+  cp -r "$here/../kv/draft/deps/keyvalue" "$here/../kv/draft/deps/config" "$out/wit-kv/deps/"
+  printf 'package test:kvcount;\nworld kvcount {\n  include wasi:http/proxy@0.2.3;\n  import wasi:keyvalue/atomics@0.2.0-draft;\n  import wasi:config/store@0.2.0-rc.1;\n}\n' \
     >"$out/wit-kv/world.wit"
-  clang-19 --target=wasm32 -O2 -nostdlib -Wall -Wextra -Werror -Wl,--no-entry -Wl,--export-memory \
-    -o "$out/kvcount.core.wasm" "$here/kvcount.c" || { echo "FAIL: clang-19 kvcount.c"; exit 1; }
-  if ! { JCO_SHIM_FS=$shim node --import "$here/../jco_preopen.mjs" "$jco" embed "$out/kvcount.core.wasm" \
-           --wit "$out/wit-kv" --world-name kvcount -o "$out/kvcount.embed.wasm" &&
-         node "$jco" new "$out/kvcount.embed.wasm" -o "$out/kvcount.wasm"; } >"$out/kvcount.log" 2>&1; then
-    echo "FAIL: jco embed/new kvcount: $(head -3 "$out/kvcount.log")"
-    exit 1
-  fi
+  mk "$here/kvcount.c" -o "$out/kvcount.wasm" --wit "$out/wit-kv" --world kvcount
 fi
 if [ "${2:-}" = js ] && [ ! "$out/hello.js.wasm" -nt "$here/hello.js" ]; then
   [ -d "$nm/@bytecodealliance/componentize-js" ] && [ -f "$shim" ] ||

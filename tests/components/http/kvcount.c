@@ -7,7 +7,9 @@
  * to key "hits" with atomics.increment and answers 200 with the new count
  * as its body; when the bucket cannot be opened or the increment fails it
  * answers 404 (no-such-store) or 500 (any other error) with the error's
- * case name and message. Any other path: 400.
+ * case name and message. For /config/KEY it reads KEY with
+ * wasi:config/store@0.2.0-rc.1 get: 200 with the value, 404 "none", or 500
+ * with the error's case and message. Any other path: 400.
  *
  * Built at test time by tests/components/http/build.sh (clang-19
  * --target=wasm32 -nostdlib, `jco embed` with wasi:http@0.2.3 and the
@@ -40,6 +42,7 @@ IMPORT("wasi:keyvalue/store@0.2.0-draft", "open") void kv_open(const char *id, s
 IMPORT("wasi:keyvalue/store@0.2.0-draft", "[resource-drop]bucket") void kv_drop(int32_t b);
 IMPORT("wasi:keyvalue/atomics@0.2.0-draft", "increment")
 void kv_incr(int32_t b, const char *k, size_t kn, uint64_t delta, void *ret);
+IMPORT("wasi:config/store@0.2.0-rc.1", "get") void cfg_get(const char *k, size_t kn, void *ret);
 
 static char out[512];
 static size_t out_len;
@@ -77,6 +80,21 @@ static int32_t count(const char *store, size_t n) {
   return 200;
 }
 
+/* result<option<string>, error{upstream(string), io(string)}>: disc, then the option's or the error's disc at 4
+ * and a string at 8 */
+static int32_t config(const char *k, size_t n) {
+  uint32_t r[4];
+  cfg_get(k, n, r);
+  uint8_t d = (uint8_t)r[0], d2 = (uint8_t)r[1];
+  if (!d && !d2) {
+    put("none", 4);
+    return 404;
+  }
+  if (d) put(d2 ? "io: " : "upstream: ", d2 ? 4 : 10);
+  put((const char *)(uintptr_t)r[2], r[3]);
+  return d ? 500 : 200;
+}
+
 EXPORT("wasi:http/incoming-handler@0.2.3#handle") void handle(int32_t req, int32_t outparam) {
   struct { uint8_t some; const char *p; size_t n; } pq __attribute__((aligned(4)));
   req_path(req, &pq);
@@ -84,6 +102,9 @@ EXPORT("wasi:http/incoming-handler@0.2.3#handle") void handle(int32_t req, int32
   if (pq.some && pq.n > 7 && pq.p[0] == '/' && pq.p[1] == 'c' && pq.p[2] == 'o' && pq.p[3] == 'u' && pq.p[4] == 'n' &&
       pq.p[5] == 't' && pq.p[6] == '/')
     status = count(pq.p + 7, pq.n - 7);
+  else if (pq.some && pq.n > 8 && pq.p[1] == 'c' && pq.p[2] == 'o' && pq.p[3] == 'n' && pq.p[4] == 'f' &&
+           pq.p[5] == 'i' && pq.p[6] == 'g' && pq.p[7] == '/')
+    status = config(pq.p + 8, pq.n - 8);
   drop_request(req);
   int32_t resp = resp_new(fields_new());
   if (resp_status(resp, status)) __builtin_trap();
