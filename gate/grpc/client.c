@@ -268,9 +268,9 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
     m[j] = '\0';
     return 0;
   }
-  if ((k->md_bytes += nl + vl + 32) > MAX_MD_BYTES) { /* a bound of ours on what one answer keeps */
+  if ((k->md_bytes += nl + vl + 32) > MAX_MD_BYTES) { /* what we advertised (SETTINGS_MAX_HEADER_LIST_SIZE) */
     nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_CANCEL);
-    answer(k, WGG_GRPC_RESOURCE_EXHAUSTED, "the app's metadata exceeds 64 KiB");
+    answer(k, WGG_GRPC_INTERNAL, "peer header list size exceeded limit"); /* grpc-go's client */
     return 0;
   }
   if (k->n_md == k->cap_md) {
@@ -517,8 +517,13 @@ static void conn_up(gconn *c) {
     conn_kill(c, "out of memory");
     return;
   }
+  /* the header list size we take: an app's gRPC library then fails a call whose
+   * metadata would exceed it (grpc-go: RST_STREAM INTERNAL) instead of sending
+   * a field libnghttp2 cannot decode (> 64 KiB: a connection error, failing
+   * every call on the connection) */
   nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
-                                 {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1 << 20}};
+                                 {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1 << 20},
+                                 {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, MAX_MD_BYTES}};
   nghttp2_submit_settings(c->h2, NGHTTP2_FLAG_NONE, iv, sizeof iv / sizeof *iv);
   nghttp2_session_set_local_window_size(c->h2, NGHTTP2_FLAG_NONE, 0, 16 << 20);
   c->connected = true;
