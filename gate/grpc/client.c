@@ -269,7 +269,8 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
     return 0;
   }
   if ((k->md_bytes += nl + vl + 32) > MAX_MD_BYTES) { /* what we advertised (SETTINGS_MAX_HEADER_LIST_SIZE) */
-    nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_CANCEL);
+    /* grpc-go's client: the stream reset with FRAME_SIZE_ERROR, the connection kept */
+    nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_FRAME_SIZE_ERROR);
     answer(k, WGG_GRPC_INTERNAL, "peer header list size exceeded limit"); /* grpc-go's client */
     return 0;
   }
