@@ -212,13 +212,14 @@ static void on_end(wgg_grpc_call *call, bool gone, void *ctx) {
 bool wgg_grpc_dapr_streaming(const wgg_grpc_call *call, void *user) {
   (void)user;
   const char *path = wgg_grpc_call_path(call);
-  if (wgg_grpc_proxy_wanted(call)) return true;
-  if (!strcmp(path, "/grpc.health.v1.Health/Watch") || wgg_grpc_is_reflection(path)) return true;
   static const char pre[] = "/dapr.proto.runtime.v1.Dapr/";
-  if (strncmp(path, pre, sizeof pre - 1)) return false;
-  path += sizeof pre - 1;
-  return !strcmp(path, "SubscribeTopicEventsAlpha1") || !strcmp(path, "SubscribeConfiguration") ||
-         !strcmp(path, "SubscribeConfigurationAlpha1");
+  if (!strncmp(path, pre, sizeof pre - 1)) { /* the common case first: never proxied; its streams start with S */
+    path += sizeof pre - 1;
+    return path[0] == 'S' && (!strcmp(path, "SubscribeTopicEventsAlpha1") || !strcmp(path, "SubscribeConfiguration") ||
+                              !strcmp(path, "SubscribeConfigurationAlpha1"));
+  }
+  if (wgg_grpc_proxy_wanted(call)) return true;
+  return !strcmp(path, "/grpc.health.v1.Health/Watch") || wgg_grpc_is_reflection(path);
 }
 
 void wgg_grpc_subscribe_topic_events(wgg_api *api, wgg_grpc_call *call) {
