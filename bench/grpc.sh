@@ -5,7 +5,9 @@
 #   SaveState vs POST /v1.0/state/{store} [{key,value}] (the same value)
 # for STORES (state.in-memory, then the default sqlite), with CONNS connections and one
 # request in flight per connection on both sides (h2load -m1, as wrk), then gRPC with 10
-# streams per connection (-m10: HTTP/2 multiplexing, which HTTP/1.1 cannot do).
+# streams per connection (-m10: HTTP/2 multiplexing, which HTTP/1.1 cannot do). The GET runs
+# once more with h2load --h1: the same client as the gRPC runs, so their req/s compare directly
+# on a machine where the client competes with the sidecar for the cores.
 # Prints requests/s and the sidecar's CPU time per request (/proc/PID/stat), median of ROUNDS
 # runs, interleaved. Environment: SECONDS_PER_RUN (3), ROUNDS (3), CONNS (16), STORES.
 set -euo pipefail
@@ -88,6 +90,9 @@ run() {
   t0=$(cpu_ticks "$pid")
   case $kind in
     http-get) out=$(wrk -t1 -c"$conns" -d"${dur}s" "http://127.0.0.1:$http/v1.0/state/$s/k") ;;
+    http-get-h2load) # the same client as the gRPC runs: their req/s compare directly
+      out=$(h2load --h1 -t1 -c"$conns" -m1 -D"$dur" "http://127.0.0.1:$http/v1.0/state/$s/k")
+      grep -q ' 0 failed, 0 errored' <<<"$out" || { echo "grpc.sh: h2load errors: $out" >&2; exit 1; } ;;
     http-save) out=$(wrk -t1 -c"$conns" -d"${dur}s" -s "$work/save-$s.lua" "http://127.0.0.1:$http/v1.0/state/$s") ;;
     grpc-get | grpc-get-m10 | grpc-save | grpc-save-m10)
       local m=1 op=get method=GetState
@@ -98,7 +103,7 @@ run() {
       grep -q ' 0 failed, 0 errored' <<<"$out" || { echo "grpc.sh: h2load errors: $out" >&2; exit 1; } ;;
   esac
   t1=$(cpu_ticks "$pid")
-  if [[ $kind == http-* ]]; then
+  if [[ $kind == http-* && $kind != *h2load ]]; then
     rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
     grep -q 'Non-2xx' <<<"$out" && { echo "grpc.sh: HTTP errors: $out" >&2; exit 1; }
   else
@@ -107,7 +112,7 @@ run() {
   awk -v r="$rps" -v d=$((t1 - t0)) -v tck="$tck" -v s="$dur" 'BEGIN { printf "%.0f %.1f\n", r, d / tck / (r * s) * 1e6 }'
 }
 
-kinds=(http-get grpc-get grpc-get-m10 http-save grpc-save grpc-save-m10)
+kinds=(http-get http-get-h2load grpc-get grpc-get-m10 http-save grpc-save grpc-save-m10)
 echo "gRPC vs HTTP API: wasmgate --threads 1, $conns connections, ${dur}s x $rounds rounds (medians);" \
   "$(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for s in "${stores[@]}"; do
@@ -123,6 +128,7 @@ for s in "${stores[@]}"; do
     label=$k
     case $k in
       http-get) label="HTTP GET /v1.0/state (wrk)" ;;
+      http-get-h2load) label="HTTP GET /v1.0/state (h2load --h1)" ;;
       grpc-get) label="gRPC GetState (h2load -m1)" ;;
       grpc-get-m10) label="gRPC GetState (h2load -m10)" ;;
       http-save) label="HTTP POST /v1.0/state (wrk)" ;;

@@ -165,11 +165,25 @@ def cpu_ticks(pid):
     return int(f[11]) + int(f[12])  # utime, stime (fields 14, 15)
 
 
+def ctx_switches(pid):
+    """Context switches (voluntary + involuntary) of every thread of pid so far."""
+    n = 0
+    for t in os.listdir(f"/proc/{pid}/task"):
+        try:
+            for line in open(f"/proc/{pid}/task/{t}/status"):
+                if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")):
+                    n += int(line.split()[1])
+        except OSError:
+            pass  # a thread that ended meanwhile
+    return n
+
+
 def phase(sc, body, topic, counter):
-    """Publishes N events to topic; returns (events/s, sidecar us/event, app us/event)."""
+    """Publishes N events to topic; returns (events/s, sidecar us/event, app us/event,
+    sidecar context switches/event)."""
     if counter:
         counter.reset()
-    c0, a0 = cpu_ticks(sc.proc.pid), time.process_time()
+    c0, a0, x0 = cpu_ticks(sc.proc.pid), time.process_time(), ctx_switches(sc.proc.pid)
     t0 = time.monotonic()
     out = subprocess.run(["h2load", "--h1", "-n", str(N), "-c", str(PUBS), "-t", "1", "-m", "1", "-d", body,
                           "-H", "content-type: application/json",
@@ -184,12 +198,12 @@ def phase(sc, body, topic, counter):
             raise RuntimeError(f"grpc_stream.py: {topic}: {got} of {N} events delivered within {TIMEOUT:.0f} s")
     else:
         t1 = t_pub
-    c1, a1 = cpu_ticks(sc.proc.pid), time.process_time()
+    c1, a1, x1 = cpu_ticks(sc.proc.pid), time.process_time(), ctx_switches(sc.proc.pid)
     if counter:
         time.sleep(0.5)  # none extra: at-least-once may redeliver, but in-memory with SUCCESS acks must not
         if counter.n != N:
             raise RuntimeError(f"grpc_stream.py: {topic}: {counter.n} events delivered for {N} published")
-    return N / (t1 - t0), (c1 - c0) / TCK / N * 1e6, (a1 - a0) / N * 1e6
+    return N / (t1 - t0), (c1 - c0) / TCK / N * 1e6, (a1 - a0) / N * 1e6, (x1 - x0) / N
 
 
 def median(xs):
@@ -230,12 +244,14 @@ def main():
         for _ in range(ROUNDS):
             for k, _, counter in kinds:
                 res[k].append(phase(sc, body, k, counter))
-        print(f"  {'subscriber':42s} {'events/s':>9s} {'sidecar CPU us/event':>21s} {'app CPU us/event':>17s}")
+        print(f"  {'subscriber':42s} {'events/s':>9s} {'sidecar CPU us/event':>21s} {'app CPU us/event':>17s}"
+              f" {'sidecar cswitch/event':>22s}")
         for k, label, _ in kinds:
             rate = median([r[0] for r in res[k]])
             cpu = median([r[1] for r in res[k]])
             app = median([r[2] for r in res[k]])
-            print(f"  {label:42s} {rate:9.0f} {cpu:21.1f} {app:17.1f}"
+            csw = median([r[3] for r in res[k]])
+            print(f"  {label:42s} {rate:9.0f} {cpu:21.1f} {app:17.1f} {csw:22.2f}"
                   + ("   (publish rate)" if k == "nobody" else ""))
         stream.close()
     finally:

@@ -56,9 +56,13 @@ bool wgg_state_key_ok(wgg_http_req *req, const char *key) {
 char *wgg_state_prefixed(const wgg_api *api, const char *key) {
   const char *app = api->opts->app_id ? api->opts->app_id : "";
   if (!*app) return strdup(key);
-  size_t n = strlen(app) + 2 + strlen(key) + 1;
-  char *s = malloc(n);
-  if (s) snprintf(s, n, "%s||%s", app, key);
+  size_t na = strlen(app), nk = strlen(key);
+  char *s = malloc(na + 2 + nk + 1);
+  if (s) { /* "app||key" (no snprintf: every state call takes this path) */
+    memcpy(s, app, na);
+    memcpy(s + na, "||", 2);
+    memcpy(s + na + 2, key, nk + 1);
+  }
   return s;
 }
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grpc/gzip.h"
 #include "util/buf.h"
 #include "util/log.h"
 
@@ -34,6 +35,8 @@ struct gcall {
   uint64_t timeout_ms;
   uv_timer_t timer;
   wgg_buf in;
+  wgg_buf plain; /* the answer's message gunzipped (grpc-encoding: gzip) */
+  char *encoding; /* the answer's grpc-encoding, NULL when none */
   wgg_http_header *md;
   size_t n_md, cap_md, md_bytes;
   size_t n_head; /* md[0..n_head) came with the response headers, the rest with the trailers */
@@ -86,7 +89,9 @@ static void call_free_cb(uv_handle_t *h) {
   free(k->nv);
   free(k->out);
   free(k->message);
+  free(k->encoding);
   wgg_buf_free(&k->in);
+  wgg_buf_free(&k->plain);
   free(k);
 }
 
@@ -109,6 +114,37 @@ static void release(gcall *k) {
   uv_timer_stop(&k->timer);
   uv_close((uv_handle_t *)&k->timer, call_free_cb);
   if (c) conn_reap(c);
+}
+
+/* Fills r with the compressed answer p/n of k gunzipped, or with grpc-go's
+ * error for it (an encoding we did not offer, a broken stream, a message
+ * over max_msg once decompressed); buf (size bytes) may hold the message. */
+static void uncompress(gcall *k, const uint8_t *p, size_t n, wgg_grpc_result *r, char *buf, size_t size) {
+  const char *enc = k->encoding;
+  if (!enc || !strcmp(enc, "identity")) {
+    r->code = WGG_GRPC_INTERNAL;
+    r->message = "grpc: compressed flag set with identity or empty encoding";
+    return;
+  }
+  if (strcmp(enc, "gzip")) {
+    r->code = WGG_GRPC_INTERNAL;
+    snprintf(buf, size, "grpc: Decompressor is not installed for grpc-encoding \"%.60s\"", enc);
+    r->message = buf;
+    return;
+  }
+  size_t max = k->cl->max_msg;
+  int rc = wgg_grpc_gunzip(p, n, max, &k->plain);
+  if (rc == -2) {
+    r->code = WGG_GRPC_RESOURCE_EXHAUSTED;
+    snprintf(buf, size, "grpc: received message after decompression larger than max %zu", max);
+    r->message = buf;
+  } else if (rc) {
+    r->code = rc == -3 ? WGG_GRPC_RESOURCE_EXHAUSTED : WGG_GRPC_INTERNAL;
+    r->message = rc == -3 ? "out of memory" : "grpc: failed to decompress the received message: gzip: invalid header";
+  } else {
+    r->msg = k->plain.data ? (const uint8_t *)k->plain.data : (const uint8_t *)"";
+    r->len = k->plain.len;
+  }
 }
 
 /* Answers k (once) with code/message, or with what its stream brought when code < 0. */
@@ -136,15 +172,14 @@ static void answer(gcall *k, int code, const char *message) {
       if (k->in.len >= 5) {
         const uint8_t *p = (const uint8_t *)k->in.data;
         uint32_t n = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4];
-        if (p[0] != 0) {
-          r.code = WGG_GRPC_INTERNAL;
-          r.message = "grpc: compressed flag set with identity or empty encoding";
-        } else if ((size_t)n + 5 != k->in.len) {
+        if ((size_t)n + 5 != k->in.len) {
           r.code = WGG_GRPC_INTERNAL;
           r.message = "grpc: the answer is not exactly one message";
-        } else {
+        } else if (p[0] == 0) {
           r.msg = p + 5;
           r.len = n;
+        } else { /* compressed: grpc-go's recvAndDecompress, bounded by max_msg after decompression */
+          uncompress(k, p + 5, n, &r, buf, sizeof buf);
         }
       } else {
         r.code = WGG_GRPC_INTERNAL;
@@ -210,6 +245,12 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
     k->code = atoi((const char *)value);
     return 0;
   }
+  if (nl == 13 && !memcmp(name, "grpc-encoding", 13)) { /* how the answer is compressed: ours to undo, not passed on */
+    free(k->encoding);
+    k->encoding = wgg_strndup((const char *)value, vl);
+    return 0;
+  }
+  if (nl == 20 && !memcmp(name, "grpc-accept-encoding", 20)) return 0; /* the app's, about our requests */
   if (nl == 12 && !memcmp(name, "grpc-message", 12)) { /* percent-decoded */
     free(k->message);
     char *m = k->message = malloc(vl + 1);
@@ -227,9 +268,10 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
     m[j] = '\0';
     return 0;
   }
-  if ((k->md_bytes += nl + vl + 32) > MAX_MD_BYTES) { /* a bound of ours on what one answer keeps */
-    nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_CANCEL);
-    answer(k, WGG_GRPC_RESOURCE_EXHAUSTED, "the app's metadata exceeds 64 KiB");
+  if ((k->md_bytes += nl + vl + 32) > MAX_MD_BYTES) { /* what we advertised (SETTINGS_MAX_HEADER_LIST_SIZE) */
+    /* grpc-go's client: the stream reset with FRAME_SIZE_ERROR, the connection kept */
+    nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_FRAME_SIZE_ERROR);
+    answer(k, WGG_GRPC_INTERNAL, "peer header list size exceeded limit"); /* grpc-go's client */
     return 0;
   }
   if (k->n_md == k->cap_md) {
@@ -476,8 +518,13 @@ static void conn_up(gconn *c) {
     conn_kill(c, "out of memory");
     return;
   }
+  /* the header list size we take: an app's gRPC library then fails a call whose
+   * metadata would exceed it (grpc-go: RST_STREAM INTERNAL) instead of sending
+   * a field libnghttp2 cannot decode (> 64 KiB: a connection error, failing
+   * every call on the connection) */
   nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
-                                 {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1 << 20}};
+                                 {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1 << 20},
+                                 {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, MAX_MD_BYTES}};
   nghttp2_submit_settings(c->h2, NGHTTP2_FLAG_NONE, iv, sizeof iv / sizeof *iv);
   nghttp2_session_set_local_window_size(c->h2, NGHTTP2_FLAG_NONE, 0, 16 << 20);
   c->connected = true;
@@ -579,8 +626,8 @@ int wgg_grpc_client_call(wgg_grpc_client *cl, const char *path, const wgg_http_h
   if (timeout_ms) snprintf(tmo, sizeof tmo, "%llum", (unsigned long long)(timeout_ms > 99999999 ? 99999999 : timeout_ms));
   const char *fixed[][2] = {{":method", "POST"}, {":scheme", "http"}, {":path", path}, {":authority", cl->authority},
                             {"content-type", "application/grpc"}, {"te", "trailers"}, {"user-agent", "wasmgate"},
-                            {"grpc-timeout", tmo}};
-  size_t nfixed = timeout_ms ? 8 : 7, total = 0, count = nfixed;
+                            {"grpc-accept-encoding", "gzip"}, {"grpc-timeout", tmo}};
+  size_t nfixed = timeout_ms ? 9 : 8, total = 0, count = nfixed;
   for (size_t i = 0; i < nfixed; i++) total += strlen(fixed[i][0]) + strlen(fixed[i][1]) + 2;
   for (size_t i = 0; i < n; i++)
     if (!skipped_md(md[i].name)) total += strlen(md[i].name) + strlen(md[i].value) + 2, count++;

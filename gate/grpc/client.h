@@ -19,6 +19,13 @@
  * whose message exceeds max_msg, or whose metadata exceed 64 KiB, is reset
  * and fails with RESOURCE_EXHAUSTED; reading from an app that does not read
  * pauses once 1 MiB of output waits.
+ *
+ * Compression (grpc/doc/compression.md): requests are sent uncompressed and
+ * say `grpc-accept-encoding: gzip`; an answer compressed with gzip is
+ * gunzipped (bounded by max_msg after decompression: RESOURCE_EXHAUSTED
+ * "grpc: received message after decompression larger than max N", as
+ * grpc-go), another encoding fails INTERNAL as grpc-go's client does. The
+ * answer's grpc-encoding and grpc-accept-encoding are not in its metadata.
  */
 #ifndef WGG_GRPC_CLIENT_H
 #define WGG_GRPC_CLIENT_H

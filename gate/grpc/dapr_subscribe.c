@@ -6,10 +6,10 @@
  * response, then sends each delivered event as a TopicEventRequest; the
  * client answers each with an event-processed message (id and SUCCESS /
  * RETRY / DROP) that the pub/sub runtime applies as it does an HTTP app's
- * answer. The stream is a subscriber of the runtime (pubsub/runtime.h):
- * events come from its delivery thread through a uv_async to this loop.
+ * answer. The stream is a subscriber of the runtime (pubsub/runtime.h) with
+ * a lane on this loop: events are sent and their answers applied here, on
+ * the stream's own thread.
  */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -20,12 +20,6 @@
 #include "pubsub/runtime.h"
 #include "util/log.h"
 
-typedef struct qitem { /* a packed SubscribeTopicEventsResponseAlpha1 for the loop */
-  uint8_t *bytes;
-  size_t len;
-  struct qitem *next;
-} qitem;
-
 typedef struct pend { /* an event sent, waiting for the client's answer */
   char *id;
   uint64_t token;
@@ -35,11 +29,8 @@ typedef struct pend { /* an event sent, waiting for the client's answer */
 typedef struct sstream {
   wgg_api *api;
   wgg_grpc_call *call; /* NULL once finished */
-  uv_async_t async;
-  pthread_mutex_t mu; /* q*, pending: filled on the delivery thread */
-  qitem *qh, *qt;
   pend *pending;
-  uint64_t sink_id; /* attached to the runtime while non-zero */
+  wgg_ps_lane *lane; /* attached to the runtime while non-NULL */
   bool initial;     /* the initial request was taken */
   char *pubsub, *topic; /* of the initial request (set before attaching) */
 } sstream;
@@ -66,48 +57,35 @@ static int pack_event(sstream *ss, json_t *ce, const char *pubsub, const char *t
   return rc;
 }
 
-/* ---- the runtime's side (delivery thread) ---- */
-
+/* The runtime's send of one attempt (on this stream's loop). A failed write
+ * may close the connection and so end this stream (ss freed) before the send
+ * returns: ss is not touched after it. */
 static int sink_send(void *ctx, json_t *ce, uint64_t token) {
   sstream *ss = ctx;
-  qitem *q = calloc(1, sizeof *q);
+  uint8_t *bytes = NULL;
+  size_t len = 0;
   pend *p = calloc(1, sizeof *p);
-  if (!q || !p || !(p->id = strdup(wgg_ce_str(ce, "id"))) ||
-      pack_event(ss, ce, ss->pubsub, ss->topic, &q->bytes, &q->len)) {
+  if (!ss->call || !p || !(p->id = strdup(wgg_ce_str(ce, "id"))) ||
+      pack_event(ss, ce, ss->pubsub, ss->topic, &bytes, &len)) {
     if (p) free(p->id);
     free(p);
-    free(q);
     return -1;
   }
   p->token = token;
-  pthread_mutex_lock(&ss->mu);
-  if (ss->qt) ss->qt->next = q;
-  else ss->qh = q;
-  ss->qt = q;
-  p->next = ss->pending;
+  p->next = ss->pending; /* a failed send leaves a stale entry: its token is then unknown */
   ss->pending = p;
-  pthread_mutex_unlock(&ss->mu);
-  uv_async_send(&ss->async);
-  return 0;
+  int rc = wgg_grpc_stream_send_raw(ss->call, bytes, len);
+  free(bytes);
+  return rc;
 }
 
-/* ---- the stream's side (its loop) ---- */
-
-static void ss_free(uv_handle_t *h) {
-  sstream *ss = h->data;
-  while (ss->qh) {
-    qitem *q = ss->qh;
-    ss->qh = q->next;
-    free(q->bytes);
-    free(q);
-  }
+static void ss_free(sstream *ss) {
   while (ss->pending) {
     pend *p = ss->pending;
     ss->pending = p->next;
     free(p->id);
     free(p);
   }
-  pthread_mutex_destroy(&ss->mu);
   free(ss->pubsub);
   free(ss->topic);
   free(ss);
@@ -116,8 +94,8 @@ static void ss_free(uv_handle_t *h) {
 /* Unsubscribes (attempts waiting for an answer are retried by the runtime),
  * ends the call with code/msg (st instead when non-NULL) and frees ss. */
 static void ss_end(sstream *ss, int code, const char *msg, const wgg_api_status *st) {
-  wgg_psrt_stream_detach(ss->api->psrt, ss->sink_id);
-  ss->sink_id = 0;
+  wgg_psrt_stream_detach(ss->lane); /* what it holds unanswered goes to another stream or back to the broker */
+  ss->lane = NULL;
   wgg_grpc_call *call = ss->call;
   ss->call = NULL;
   if (call) {
@@ -125,22 +103,7 @@ static void ss_end(sstream *ss, int code, const char *msg, const wgg_api_status 
     if (st) wgg_grpc_fail_status(call, st);
     else wgg_grpc_stream_finish(call, code, "%s", msg);
   }
-  uv_close((uv_handle_t *)&ss->async, ss_free);
-}
-
-static void on_async(uv_async_t *a) {
-  sstream *ss = a->data;
-  pthread_mutex_lock(&ss->mu);
-  qitem *q = ss->qh;
-  ss->qh = ss->qt = NULL;
-  pthread_mutex_unlock(&ss->mu);
-  while (q) {
-    qitem *next = q->next;
-    if (ss->call) wgg_grpc_stream_send_raw(ss->call, q->bytes, q->len); /* a failure: the stream is ending */
-    free(q->bytes);
-    free(q);
-    q = next;
-  }
+  ss_free(ss);
 }
 
 static void initial(sstream *ss, Dapr__Proto__Runtime__V1__SubscribeTopicEventsRequestInitialAlpha1 *in) {
@@ -175,9 +138,10 @@ static void initial(sstream *ss, Dapr__Proto__Runtime__V1__SubscribeTopicEventsR
     ss_end(ss, WGG_GRPC_RESOURCE_EXHAUSTED, "out of memory", NULL);
     return;
   }
-  ss->sink_id = wgg_psrt_stream_attach(api->psrt, in->pubsub_name, in->topic, md, dl, &sink, &err);
+  ss->lane = wgg_psrt_stream_attach(api->psrt, in->pubsub_name, in->topic, md, dl, wgg_grpc_call_loop(ss->call), &sink,
+                                    &err);
   json_decref(md);
-  if (!ss->sink_id) {
+  if (!ss->lane) {
     ss_end(ss, WGG_GRPC_UNKNOWN, err.msg, NULL);
     return;
   }
@@ -195,19 +159,17 @@ static void initial(sstream *ss, Dapr__Proto__Runtime__V1__SubscribeTopicEventsR
 static void processed(sstream *ss, Dapr__Proto__Runtime__V1__SubscribeTopicEventsRequestProcessedAlpha1 *pr) {
   const char *id = pr->id ? pr->id : "";
   int outcome = pr->status ? (int)pr->status->status : WGG_PS_SUCCESS; /* an absent status is SUCCESS, as daprd */
-  pthread_mutex_lock(&ss->mu);
   pend **pp = &ss->pending, *p = NULL;
   while (*pp && strcmp((*pp)->id, id)) pp = &(*pp)->next;
   if (*pp) {
     p = *pp;
     *pp = p->next;
   }
-  pthread_mutex_unlock(&ss->mu);
   if (!p) {
     wgg_debug("streaming subscription: answer for unknown event id %s ignored", id);
     return;
   }
-  wgg_psrt_stream_verdict(ss->api->psrt, p->token, outcome);
+  wgg_psrt_stream_verdict(ss->lane, p->token, outcome);
   free(p->id);
   free(p);
 }
@@ -250,13 +212,14 @@ static void on_end(wgg_grpc_call *call, bool gone, void *ctx) {
 bool wgg_grpc_dapr_streaming(const wgg_grpc_call *call, void *user) {
   (void)user;
   const char *path = wgg_grpc_call_path(call);
-  if (wgg_grpc_proxy_wanted(call)) return true;
-  if (!strcmp(path, "/grpc.health.v1.Health/Watch") || wgg_grpc_is_reflection(path)) return true;
   static const char pre[] = "/dapr.proto.runtime.v1.Dapr/";
-  if (strncmp(path, pre, sizeof pre - 1)) return false;
-  path += sizeof pre - 1;
-  return !strcmp(path, "SubscribeTopicEventsAlpha1") || !strcmp(path, "SubscribeConfiguration") ||
-         !strcmp(path, "SubscribeConfigurationAlpha1");
+  if (!strncmp(path, pre, sizeof pre - 1)) { /* the common case first: never proxied; its streams start with S */
+    path += sizeof pre - 1;
+    return path[0] == 'S' && (!strcmp(path, "SubscribeTopicEventsAlpha1") || !strcmp(path, "SubscribeConfiguration") ||
+                              !strcmp(path, "SubscribeConfigurationAlpha1"));
+  }
+  if (wgg_grpc_proxy_wanted(call)) return true;
+  return !strcmp(path, "/grpc.health.v1.Health/Watch") || wgg_grpc_is_reflection(path);
 }
 
 void wgg_grpc_subscribe_topic_events(wgg_api *api, wgg_grpc_call *call) {
@@ -267,8 +230,5 @@ void wgg_grpc_subscribe_topic_events(wgg_api *api, wgg_grpc_call *call) {
   }
   ss->api = api;
   ss->call = call;
-  pthread_mutex_init(&ss->mu, NULL);
-  uv_async_init(wgg_grpc_call_loop(call), &ss->async, on_async);
-  ss->async.data = ss;
   wgg_grpc_stream_set(call, on_msg, on_end, ss);
 }

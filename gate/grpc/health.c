@@ -2,9 +2,11 @@
  * health.c: the standard gRPC health service, grpc.health.v1.Health
  * (grpc/doc/health-checking.md), for the sidecar itself: Check answers
  * once, Watch streams the status and each change of it. The service "" and
- * "dapr.proto.runtime.v1.Dapr" are known; they are SERVING once every
- * listener is up (api->ready). Neither needs the API token (probes have
- * none).
+ * "dapr.proto.runtime.v1.Dapr" are known; they are SERVING when GET
+ * /v1.0/healthz answers 204 (api/health.c, daprd's readiness probe): every
+ * listener is up (api->ready) and the app channel is ready (api->app_ready:
+ * the app port accepts, or there is no app), else NOT_SERVING. Neither needs
+ * the API token (probes have none).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +21,9 @@ static bool known_service(const char *s) {
 }
 
 static int serving(wgg_api *api) {
-  return __atomic_load_n(&api->ready, __ATOMIC_ACQUIRE) ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
-                                                         : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
+  bool up = __atomic_load_n(&api->ready, __ATOMIC_ACQUIRE) && __atomic_load_n(&api->app_ready, __ATOMIC_ACQUIRE);
+  return up ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
+            : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
 }
 
 void wgg_grpc_health_check(wgg_api *api, wgg_grpc_call *call, ProtobufCMessage *m) {

@@ -184,6 +184,7 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b) {
   c->in_recv = true; /* answers given inside the callbacks go out in one write after */
   ssize_t rv = nghttp2_session_mem_recv(c->h2, (const uint8_t *)b->base, (size_t)n);
   c->in_recv = false;
+  if (rv >= 0) wgg_grpcs_arm_reads(c);
   if (rv < 0) { /* bad preface or a fatal protocol error: GOAWAY if we can, then close */
     wgg_debug("grpc: connection from %s: %s", c->peer, nghttp2_strerror((int)rv));
     nghttp2_session_terminate_session(c->h2, NGHTTP2_PROTOCOL_ERROR);

@@ -61,7 +61,23 @@ const char *wgg_grpc_call_path(const wgg_grpc_call *k) {
   return p ? p : "";
 }
 
+/* The WGG_KH_* slot of the header name/nl, or -1. */
+static int known_header(const char *name, size_t nl) {
+  switch (nl) {
+    case 5: return memcmp(name, ":path", 5) ? -1 : WGG_KH_PATH;
+    case 7: return memcmp(name, ":method", 7) ? -1 : WGG_KH_METHOD;
+    case 10: return memcmp(name, "tracestate", 10) ? -1 : WGG_KH_TRACESTATE;
+    case 11: return !memcmp(name, "dapr-app-id", 11) ? WGG_KH_APPID : !memcmp(name, "traceparent", 11) ? WGG_KH_TRACEPARENT : -1;
+    case 12: return !memcmp(name, "content-type", 12) ? WGG_KH_CT : !memcmp(name, "grpc-timeout", 12) ? WGG_KH_TIMEOUT : -1;
+    case 13: return memcmp(name, "grpc-encoding", 13) ? -1 : WGG_KH_ENC;
+    case 14: return memcmp(name, "dapr-api-token", 14) ? -1 : WGG_KH_TOKEN;
+    default: return -1;
+  }
+}
+
 const char *wgg_grpc_call_header(const wgg_grpc_call *k, const char *name) {
+  int slot = known_header(name, strlen(name));
+  if (slot >= 0) return k->known[slot] ? k->hbuf.data + k->hoff[k->known[slot] - 1][1] : NULL;
   for (size_t i = 0; i < k->n_hdrs; i++)
     if (!strcmp(k->hbuf.data + k->hoff[i][0], name)) return k->hbuf.data + k->hoff[i][1];
   return NULL;
@@ -294,6 +310,13 @@ static void on_deadline(uv_timer_t *t) {
   wgg_grpcs_fail_now(k, 4, "context deadline exceeded");
 }
 
+void wgg_grpcs_arm_reads(conn *c) {
+  uint64_t ms = c->srv->cfg.read_timeout_ms;
+  if (!ms) return;
+  for (wgg_grpc_call *k = c->calls; k; k = k->next)
+    if (!k->dispatched && !k->answered && !k->timer_on) wgg_grpcs_arm_timer(k, ms);
+}
+
 /* Arms the call's timer for ms (opening it the first time). */
 void wgg_grpcs_arm_timer(wgg_grpc_call *k, uint64_t ms) {
   if (!k->timer_on) {
@@ -411,8 +434,7 @@ static int on_begin_headers(nghttp2_session *h2, const nghttp2_frame *f, void *u
   c->calls = k;
   nghttp2_session_set_stream_user_data(h2, f->hd.stream_id, k);
   uv_timer_stop(&c->idle);
-  if (c->srv->cfg.read_timeout_ms) wgg_grpcs_arm_timer(k, c->srv->cfg.read_timeout_ms);
-  return 0;
+  return 0; /* the read timeout is armed only if the request is still incomplete after this read (wgg_grpcs_arm_reads) */
 }
 
 static int on_header(nghttp2_session *h2, const nghttp2_frame *f, const uint8_t *name, size_t nl,
@@ -436,6 +458,8 @@ static int on_header(nghttp2_session *h2, const nghttp2_frame *f, const uint8_t 
              wgg_buf_append(&k->hbuf, value, vl) || wgg_buf_append(&k->hbuf, "", 1)) {
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
   }
+  int slot = known_header((const char *)name, nl);
+  if (slot >= 0 && !k->known[slot]) k->known[slot] = (uint8_t)(k->n_hdrs + 1); /* the first one, as a scan finds */
   k->n_hdrs++;
   return 0;
 }

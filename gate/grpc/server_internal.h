@@ -16,6 +16,11 @@
 
 enum { MAX_STREAMS = 100, MAX_HEADERS = 64, OUT_HIGH_WATER = 1 << 20 };
 
+/* The request headers looked up on every call (wgg_grpc_call_header finds them
+ * without a scan of the call's headers). */
+enum { WGG_KH_PATH, WGG_KH_METHOD, WGG_KH_CT, WGG_KH_ENC, WGG_KH_TIMEOUT, WGG_KH_APPID, WGG_KH_TOKEN,
+       WGG_KH_TRACEPARENT, WGG_KH_TRACESTATE, WGG_KH_N };
+
 typedef struct conn conn;
 
 typedef struct hdr {
@@ -33,6 +38,7 @@ struct wgg_grpc_call {
   bool failed_early; /* answered before the request ended (size limit...) */
   size_t hoff[MAX_HEADERS][2]; /* offsets of name and value in hbuf (NUL-terminated) */
   size_t n_hdrs, head_bytes;
+  uint8_t known[WGG_KH_N]; /* the headers every call looks up: 1 + their index, 0 when absent */
   wgg_buf hbuf;
   wgg_buf in;        /* the request body: prefix + message */
   wgg_buf plain;     /* the message decompressed, when it came compressed */
@@ -103,6 +109,11 @@ void wgg_grpcs_call_unref(wgg_grpc_call *k);
 void wgg_grpcs_drop_input(wgg_grpc_call *k);
 /* Arms the call's timer for ms (opening it the first time). */
 void wgg_grpcs_arm_timer(wgg_grpc_call *k, uint64_t ms);
+
+/* Arms the read timeout (read_timeout_ms) of every call of c whose request is
+ * still incomplete after a read: a request that arrives whole in one read (the
+ * common unary call) never opens a timer. */
+void wgg_grpcs_arm_reads(conn *c);
 /* Whether k's headers make a gRPC request (else it is answered with 415/405). */
 bool wgg_grpcs_check_grpc(wgg_grpc_call *k);
 

@@ -30,35 +30,68 @@ static void delivery_free(uv_handle_t *h) {
   json_decref(d->ce);
   free(d->path);
   free(d->body);
-  free(d->dlq);
   free(d);
+}
+
+/* The list of deliveries d is on: its lane's, or the delivery loop's. */
+static delivery **active_of(delivery *d) {
+  return d->lane ? &d->lane->active : &d->s->rt->active;
+}
+
+/* Takes d off its list and its slot and closes it (freed once closed). */
+static void unlink_close(delivery *d) {
+  if (d->prev) d->prev->next = d->next;
+  else *active_of(d) = d->next;
+  if (d->next) d->next->prev = d->prev;
+  if (d->lane) d->lane->inflight--;
+  else d->s->inflight--;
+  uv_close((uv_handle_t *)&d->timer, delivery_free);
 }
 
 /* Completes d: the broker verdict, the slot, the memory. */
 static void finish(delivery *d, bool ack) {
+  struct wgg_ps_lane *lane = d->lane;
   psub *s = d->s;
-  struct wgg_psrt *rt = s->rt;
-  if (d->prev) d->prev->next = d->next;
-  else rt->active = d->next;
-  if (d->next) d->next->prev = d->prev;
   d->msg->done(d->msg, ack);
   d->msg = NULL;
-  s->inflight--;
-  uv_close((uv_handle_t *)&d->timer, delivery_free);
-  wgg_psrt_pump(s);
+  unlink_close(d);
+  if (!lane) {
+    wgg_psrt_pump(s);
+  } else if (lane->detached) {
+    wgg_psrt_lane_release(lane);
+  } else {
+    wgg_psrt_lane_pump(lane);
+  }
+}
+
+wgg_pubsub_msg *wgg_psrt_lane_take(delivery *d) {
+  if (d->in_dlq) return NULL;
+  uv_timer_stop(&d->timer);
+  if (d->allowed) wgg_breaker_record(d->s->breaker, false, wgg_res_now_ms()); /* the attempt failed */
+  d->allowed = d->awaiting = d->waiting = false;
+  wgg_pubsub_msg *m = d->msg;
+  d->msg = NULL;
+  unlink_close(d);
+  return m;
+}
+
+/* The dead-letter topic of d: its stream's, else its subscription's, else NULL. */
+static const char *dead_letter_of(const delivery *d) {
+  return d->lane && d->lane->dead_letter ? d->lane->dead_letter : d->s->spec.dead_letter;
 }
 
 static void dlq_work(uv_work_t *w) {
   delivery *d = w->data;
   wgg_err e;
   wgg_pubsub *ps = d->s->ps->ps;
-  const char *dl = d->dlq ? d->dlq : d->s->spec.dead_letter;
+  const char *dl = dead_letter_of(d);
   d->work_rc = ps->ops->publish(ps, dl, d->msg->data, d->msg->len, &e);
   if (d->work_rc) wgg_error("pubsub %s: cannot send the message to dead-letter topic %s: %s", d->s->spec.pubsub, dl, e.msg);
 }
 
 static void dlq_done(uv_work_t *w, int status) {
   delivery *d = w->data;
+  d->in_dlq = false;
   finish(d, status == 0 && d->work_rc == 0);
 }
 
@@ -66,7 +99,7 @@ static void dlq_done(uv_work_t *w, int status) {
  * (acknowledging it once published), else acknowledges it (dropped). */
 static void drop(delivery *d) {
   psub *s = d->s;
-  const char *dl = d->dlq ? d->dlq : s->spec.dead_letter;
+  const char *dl = dead_letter_of(d);
   if (!dl) {
     finish(d, true);
     return;
@@ -76,8 +109,10 @@ static void drop(delivery *d) {
   if (!s->ps->ps->blocking) {
     dlq_work(&d->work);
     dlq_done(&d->work, 0);
-  } else if (uv_queue_work(&s->rt->loop, &d->work, dlq_work, dlq_done)) {
+  } else if (uv_queue_work(d->lane ? d->lane->loop : &s->rt->loop, &d->work, dlq_work, dlq_done)) {
     finish(d, false);
+  } else {
+    d->in_dlq = true;
   }
 }
 
@@ -154,7 +189,7 @@ static void retry_or_give_up(delivery *d) {
   }
   if (stopping) {
     finish(d, false);
-  } else if (d->dlq || d->s->spec.dead_letter) {
+  } else if (dead_letter_of(d)) {
     drop(d);
   } else {
     wgg_warn("pubsub %s: retries exhausted for a message on topic %s; handing it back to the broker", d->s->spec.pubsub,
@@ -193,58 +228,43 @@ static void on_stream_timeout(uv_timer_t *t) {
   apply_outcome(d, OUT_RETRY);
 }
 
-void wgg_psrt_stream_outcome(struct wgg_psrt *rt, uint64_t token, uint64_t sink_id, int outcome) {
-  for (delivery *d = rt->active, *next; d; d = next) {
-    next = d->next;
-    if (!d->awaiting || (token ? d->token != token : d->sink_id != sink_id)) continue;
+void wgg_psrt_lane_outcome(struct wgg_ps_lane *l, uint64_t token, int outcome) {
+  for (delivery *d = l->active; d; d = d->next) {
+    if (!d->awaiting || d->token != token) continue;
     d->awaiting = false;
     uv_timer_stop(&d->timer);
     const char *id = json_string_value(json_object_get(d->ce, "id"));
     int out = OUT_RETRY;
-    if (token && outcome == WGG_PS_SUCCESS) {
+    if (outcome == WGG_PS_SUCCESS) {
       out = OUT_ACK;
-    } else if (token && outcome == WGG_PS_DROP) {
+    } else if (outcome == WGG_PS_DROP) {
       wgg_warn("pubsub %s: DROP status returned from app while processing pub/sub event %s", d->s->spec.pubsub,
                id ? id : "?");
       out = OUT_DROP;
-    } else if (token && outcome != WGG_PS_RETRY) {
+    } else if (outcome != WGG_PS_RETRY) {
       wgg_warn("pubsub %s: unknown status returned from app while processing pub/sub event %s, status: %d",
                d->s->spec.pubsub, id ? id : "?", outcome);
-    } else if (!token) {
-      wgg_debug("pubsub %s: stream closed while processing pub/sub event %s; will retry", d->s->spec.pubsub,
-                id ? id : "?");
     }
     apply_outcome(d, out);
-    if (token) return;
+    return;
   }
 }
 
-/* Hands d to one of its subscription's streams, in turn; none attached: back
- * to the broker. */
+/* Sends d's attempt on its lane's stream and waits for the verdict. The send
+ * may end the stream (a failed write closes its connection): the stream's
+ * detach then takes d off the lane before the send returns. */
 static void send_to_stream(delivery *d) {
-  psub *s = d->s;
-  struct wgg_psrt *rt = s->rt;
-  pthread_mutex_lock(&rt->mu);
-  if (!s->n_sinks || rt->stopping) {
-    pthread_mutex_unlock(&rt->mu);
-    wgg_debug("pubsub %s: no stream subscribed to topic %s; the message goes back to the broker", s->spec.pubsub,
-              s->spec.topic);
-    finish(d, false);
-    return;
-  }
-  struct sinkref *r = &s->sinks[s->rr++ % s->n_sinks];
-  d->sink_id = r->id;
-  d->token = ++rt->next_token;
-  free(d->dlq);
-  d->dlq = r->dead_letter ? strdup(r->dead_letter) : NULL;
-  int rc = r->sink.send(r->sink.ctx, d->ce, d->token);
-  pthread_mutex_unlock(&rt->mu);
-  if (rc) {
-    apply_outcome(d, OUT_RETRY);
-    return;
-  }
+  struct wgg_ps_lane *l = d->lane;
+  d->token = ++l->next_token;
   d->awaiting = true;
-  uv_timer_start(&d->timer, on_stream_timeout, s->timeout_ms, 0);
+  uv_timer_start(&d->timer, on_stream_timeout, d->s->timeout_ms, 0);
+  int rc = l->sink.send(l->sink.ctx, d->ce, d->token);
+  if (!d->msg) return; /* handed on by the detach; d is closing */
+  if (rc) {
+    d->awaiting = false;
+    uv_timer_stop(&d->timer);
+    apply_outcome(d, OUT_RETRY);
+  }
 }
 
 static void send_event(delivery *d) {
@@ -266,8 +286,12 @@ static void send_event(delivery *d) {
     uv_timer_start(&d->timer, on_retry_timer, WGG_PS_UNHEALTHY_WAIT_MS, 0);
     return;
   }
-  if (stream) {
+  if (stream && d->lane) {
     send_to_stream(d);
+    return;
+  }
+  if (stream) { /* not reached: a streaming subscription's messages go to lanes only */
+    finish(d, false);
     return;
   }
   wgg_http_header h[5];
@@ -292,21 +316,24 @@ static void send_event(delivery *d) {
   wgg_buf_free(&kind);
 }
 
-void wgg_psrt_deliver(psub *s, wgg_pubsub_msg *msg) {
+void wgg_psrt_deliver(psub *s, struct wgg_ps_lane *lane, wgg_pubsub_msg *msg) {
   struct wgg_psrt *rt = s->rt;
   delivery *d = calloc(1, sizeof *d);
   if (!d) {
     msg->done(msg, false);
     return;
   }
-  s->inflight++;
+  if (lane) lane->inflight++;
+  else s->inflight++;
   d->s = s;
+  d->lane = lane;
   d->msg = msg;
-  uv_timer_init(&rt->loop, &d->timer);
+  uv_timer_init(lane ? lane->loop : &rt->loop, &d->timer);
   d->timer.data = d;
-  d->next = rt->active;
-  if (rt->active) rt->active->prev = d;
-  rt->active = d;
+  delivery **head = active_of(d);
+  d->next = *head;
+  if (*head) (*head)->prev = d;
+  *head = d;
   if (s->spec.raw) {
     d->ce = wgg_ce_from_raw(s->spec.pubsub, msg->topic, msg->data, msg->len);
   } else {
@@ -373,6 +400,6 @@ void wgg_psrt_pump(psub *s) {
     if (!s->qhead) s->qtail = NULL;
     wgg_pubsub_msg *m = it->msg;
     free(it);
-    wgg_psrt_deliver(s, m);
+    wgg_psrt_deliver(s, NULL, m);
   }
 }

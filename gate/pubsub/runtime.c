@@ -53,6 +53,13 @@ static int retry_from_component(const wgg_component *c, wgg_ps_retry *p, wgg_err
 void wgg_psrt_on_message(void *user, wgg_pubsub_msg *m) {
   psub *s = user;
   struct wgg_psrt *rt = s->rt;
+  if (s->spec.kind == WGG_SUB_STREAMING) { /* straight to a stream's lane, on the stream's loop */
+    if (wgg_psrt_stream_take(s, m)) return;
+    wgg_debug("pubsub %s: no stream subscribed to topic %s; the message goes back to the broker", s->spec.pubsub,
+              s->spec.topic);
+    m->done(m, false);
+    return;
+  }
   psitem *it = calloc(1, sizeof *it);
   pthread_mutex_lock(&rt->mu);
   bool stopping = rt->stopping;
@@ -97,7 +104,6 @@ static void on_wake(uv_async_t *a) {
   rt->inbox_head = rt->inbox_tail = NULL;
   bool stopping = rt->stopping;
   pthread_mutex_unlock(&rt->mu);
-  wgg_psrt_stream_notes(rt);
   while (it) {
     psitem *next = it->next;
     psub *s = it->sub;
@@ -405,7 +411,6 @@ void wgg_psrt_free(wgg_psrt *rt) {
   for (size_t i = 0; i < rt->n_subs; i++) {
     nack_queue(rt->subs[i]);
     wgg_sub_free(&rt->subs[i]->spec);
-    for (size_t k = 0; k < rt->subs[i]->n_sinks; k++) free(rt->subs[i]->sinks[k].dead_letter);
     free(rt->subs[i]->sinks);
     free(rt->subs[i]);
   }
@@ -413,11 +418,6 @@ void wgg_psrt_free(wgg_psrt *rt) {
   for (size_t i = 0; i < rt->n_decl; i++) wgg_sub_free(&rt->decl[i]);
   free(rt->decl);
   free(rt->overrides);
-  while (rt->notes) {
-    struct psnote *n = rt->notes;
-    rt->notes = n->next;
-    free(n);
-  }
   pthread_mutex_destroy(&rt->attach_mu);
   pthread_cond_destroy(&rt->exited_cv);
   pthread_mutex_destroy(&rt->mu);

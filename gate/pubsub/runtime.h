@@ -17,6 +17,7 @@
 #define WGG_PUBSUB_RUNTIME_H
 
 #include <jansson.h>
+#include <uv.h>
 
 #include "components/pubsub/pubsub.h"
 #include "config/component.h"
@@ -86,35 +87,47 @@ void wgg_psrt_set_metrics(wgg_psrt *rt, struct wgg_metrics *m);
  * HTTP answer. The first stream on a pubsub/topic subscribes the component
  * (kept for later streams: components cannot unsubscribe); while no stream is
  * attached, messages are handed back to the broker unacknowledged. Several
- * streams on one topic take its messages in turn. */
+ * streams on one topic take its messages in turn.
+ *
+ * Each stream has a lane on its own loop: a message handed to the stream is
+ * delivered there (sends, verdicts, ack timeouts, retries, dead letters), not
+ * on the runtime's delivery thread, so an event costs no thread crossing once
+ * handed over, and none at all when it was published on the stream's loop. */
 
 enum { WGG_PS_SUCCESS = 0, WGG_PS_RETRY = 1, WGG_PS_DROP = 2 };
 
+typedef struct wgg_ps_lane wgg_ps_lane;
+
 typedef struct wgg_ps_sink {
-  /* Called on the delivery thread with the runtime's lock held (must not
-   * block or call into the runtime) for each attempt: ce is the CloudEvent
-   * (borrowed), token names the attempt for wgg_psrt_stream_verdict. Returns
-   * 0, or -1 (the attempt failed: retried by the policy). */
+  /* Called on the stream's loop thread (the loop given to attach), with no
+   * runtime lock held, for each attempt: ce is the CloudEvent (borrowed),
+   * token names the attempt for wgg_psrt_stream_verdict. Must not call
+   * wgg_psrt_stream_detach. Returns 0, or -1 (the attempt failed: retried by
+   * the policy). */
   int (*send)(void *ctx, json_t *ce, uint64_t token);
   void *ctx;
 } wgg_ps_sink;
 
-/* Attaches a stream to pubsub/topic with metadata (object of strings,
- * borrowed; rawPayload applies) and dead_letter (NULL for none). Thread-safe.
- * Returns its id (> 0), or 0 with err: no such pubsub, a topic the
- * subscription scopes forbid, a topic already subscribed by the app
+/* Attaches a stream running on loop (call on loop's thread) to pubsub/topic
+ * with metadata (object of strings, borrowed; rawPayload applies) and
+ * dead_letter (NULL for none). Returns the stream's lane (owned by the
+ * runtime until wgg_psrt_stream_detach), or NULL with err: no such pubsub, a
+ * topic the subscription scopes forbid, a topic already subscribed by the app
  * (programmatic or declarative), the component's subscribe error, the
  * runtime stopping, OOM. */
-uint64_t wgg_psrt_stream_attach(wgg_psrt *rt, const char *pubsub, const char *topic, json_t *metadata,
-                                const char *dead_letter, const wgg_ps_sink *sink, wgg_err *err);
+wgg_ps_lane *wgg_psrt_stream_attach(wgg_psrt *rt, const char *pubsub, const char *topic, json_t *metadata,
+                                    const char *dead_letter, uv_loop_t *loop, const wgg_ps_sink *sink, wgg_err *err);
 
-/* Detaches stream id: no send is running or will run once this returns; its
- * attempts waiting for a verdict fail (RETRY). Thread-safe. */
-void wgg_psrt_stream_detach(wgg_psrt *rt, uint64_t id);
+/* Detaches the stream of lane (on its loop's thread; NULL is ignored): no
+ * send runs once this returns, and the messages it holds unanswered (sent,
+ * waiting for a retry or queued) go, in order and without spending a retry,
+ * to another stream on the topic, else back to the broker unacknowledged.
+ * The lane is freed by the runtime afterwards. */
+void wgg_psrt_stream_detach(wgg_ps_lane *lane);
 
-/* The stream's verdict on attempt token (WGG_PS_*). Unknown or stale tokens
- * are ignored. Thread-safe. */
-void wgg_psrt_stream_verdict(wgg_psrt *rt, uint64_t token, int outcome);
+/* The stream's verdict (WGG_PS_*) on attempt token, on lane's loop thread.
+ * Unknown or stale tokens are ignored. */
+void wgg_psrt_stream_verdict(wgg_ps_lane *lane, uint64_t token, int outcome);
 
 /* Starts the delivery thread. When there is no app port, nothing is
  * delivered (as in Dapr: no app channel, no subscriptions). app_ready points

@@ -31,11 +31,7 @@ typedef struct psub {
   struct wgg_breaker *breaker; /* the Resiliency inbound circuit breaker of the pubsub, or NULL */
   uv_timer_t *bulk_timer; /* bulk: maxAwaitDurationMs (bulk.c) */
   /* WGG_SUB_STREAMING: the attached streams (under rt->mu), picked in turn */
-  struct sinkref {
-    uint64_t id;
-    wgg_ps_sink sink;
-    char *dead_letter;
-  } *sinks;
+  struct wgg_ps_lane **sinks;
   size_t n_sinks, rr;
 } psub;
 
@@ -49,9 +45,10 @@ typedef struct delivery {
   uint64_t backoff_ms;
   bool waiting; /* a retry timer is armed */
   bool allowed; /* the circuit breaker let the attempt in flight through (one record owed) */
-  bool awaiting; /* streaming: sent to sink_id as attempt `token`, waiting for its verdict */
-  uint64_t sink_id, token;
-  char *dlq; /* streaming: the dead-letter topic of the stream it went to */
+  bool awaiting; /* streaming: sent as attempt `token`, waiting for its verdict */
+  bool in_dlq;   /* its dead-letter publish is running on the thread pool */
+  uint64_t token;
+  struct wgg_ps_lane *lane; /* streaming: the stream's lane it runs on; NULL: the delivery loop */
   uv_timer_t timer;
   uv_work_t work; /* dead-letter publish on the thread pool */
   int work_rc;
@@ -88,12 +85,7 @@ struct wgg_psrt {
   struct wgg_metrics *metrics; /* wgg_psrt_set_metrics: the app ID's, NULL = none */
   delivery *active; /* every delivery in progress */
   pthread_mutex_t attach_mu; /* serialises stream attaches (stream.c) */
-  uint64_t next_sink_id, next_token; /* under mu */
-  struct psnote { /* stream verdicts and detaches for the loop (under mu) */
-    uint64_t token, sink_id; /* token 0: sink_id was detached */
-    int outcome;
-    struct psnote *next;
-  } *notes;
+  uint64_t next_sink_id; /* under mu */
   pthread_cond_t exited_cv;
   bool exited;
 };
@@ -105,16 +97,55 @@ void wgg_psrt_on_message(void *user, wgg_pubsub_msg *m);
  * e, and s->ps, s->rt. Returns 0. */
 int wgg_psrt_sub_init(struct wgg_psrt *rt, psub *s, wgg_pubsub_entry *e);
 
-/* Applies the stream verdicts and detaches queued in rt->notes. Loop thread. */
-void wgg_psrt_stream_notes(struct wgg_psrt *rt);
+/* A stream's lane (stream.c): the messages a streaming subscription hands to
+ * one stream are delivered on that stream's own loop, sends and verdicts
+ * alike, so an event costs no thread crossing once it reaches the lane (and
+ * none at all when it was published on that loop). Owned by the runtime;
+ * touched on `loop`'s thread only, except the inbox (under mu). */
+struct wgg_ps_lane {
+  struct wgg_psrt *rt;
+  psub *s;
+  uint64_t id;       /* for the logs */
+  wgg_ps_sink sink;
+  char *dead_letter; /* the stream's own, or NULL */
+  uv_loop_t *loop;
+  uv_thread_t owner; /* the thread running loop */
+  uv_async_t async;  /* a message arrived from another thread */
+  uv_idle_t idle;    /* a message arrived on the owner: drained in the same loop turn */
+  pthread_mutex_t mu; /* inbox */
+  psitem *inbox_head, *inbox_tail;
+  psitem *qhead, *qtail; /* waiting for an in-flight slot */
+  int inflight;
+  delivery *active; /* deliveries in progress on this lane */
+  uint64_t next_token;
+  bool detached;
+  int open_handles; /* async + idle until closed: the lane is freed after them and its last delivery */
+};
 
-/* Applies outcome (WGG_PS_SUCCESS / RETRY / DROP) to the delivery waiting for
- * the verdict of attempt token, if it still waits; sink_id != 0 instead fails
- * (RETRY) every attempt waiting on that stream. Loop thread (deliver.c). */
-void wgg_psrt_stream_outcome(struct wgg_psrt *rt, uint64_t token, uint64_t sink_id, int outcome);
+/* Applies outcome (WGG_PS_SUCCESS / RETRY / DROP) to l's delivery waiting for
+ * the verdict of attempt token, if it still waits. l's thread (deliver.c). */
+void wgg_psrt_lane_outcome(struct wgg_ps_lane *l, uint64_t token, int outcome);
 
-/* Starts delivering msg to the app (a slot is taken). Loop thread. */
-void wgg_psrt_deliver(psub *s, wgg_pubsub_msg *msg);
+/* Moves l's queued messages into free in-flight slots. l's thread (stream.c). */
+void wgg_psrt_lane_pump(struct wgg_ps_lane *l);
+
+/* Takes d (of a detached lane) off the lane without a verdict and returns its
+ * message, or NULL when d cannot be taken (its dead-letter publish runs).
+ * l's thread (deliver.c). */
+wgg_pubsub_msg *wgg_psrt_lane_take(delivery *d);
+
+/* Hands m, a message of the streaming subscription s, to one of its streams'
+ * lanes, in turn (any thread; never delivers from inside the call). Returns
+ * false, m untouched, when no stream is attached, the runtime stops, or OOM. */
+bool wgg_psrt_stream_take(psub *s, wgg_pubsub_msg *m);
+
+/* Frees l once it is detached, its handles closed and its last delivery
+ * done. l's thread (stream.c). */
+void wgg_psrt_lane_release(struct wgg_ps_lane *l);
+
+/* Starts delivering msg to the app (a slot is taken) on lane (NULL: the
+ * delivery loop's thread, else lane's). */
+void wgg_psrt_deliver(psub *s, struct wgg_ps_lane *lane, wgg_pubsub_msg *msg);
 
 /* Hands every delivery waiting for a retry back to its broker. Loop thread. */
 void wgg_psrt_abort_waiting(struct wgg_psrt *rt);

@@ -1,8 +1,10 @@
 /*
  * stream.c: streaming subscribers (runtime.h, dapr pkg/runtime/pubsub/
  * streamer and pkg/runtime/subscription/postman/streaming): attaching and
- * detaching streams, and their verdicts, moved to the delivery loop the way
- * messages from component threads are (rt->mu, rt->wake).
+ * detaching streams, and each stream's lane: the messages handed to a stream
+ * are delivered (deliver.c) on the stream's own loop, so its sends and its
+ * verdicts need no thread crossing; a detached stream hands what it holds
+ * unanswered to the topic's other streams, else back to the broker.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,40 +14,104 @@
 #include "util/err.h"
 #include "util/log.h"
 
-/* Queues a note for the delivery loop (verdict when token != 0, else a detach). */
-static void post_note(struct wgg_psrt *rt, uint64_t token, uint64_t sink_id, int outcome) {
-  struct psnote *n = calloc(1, sizeof *n);
-  if (!n) return; /* the attempt times out instead */
-  n->token = token;
-  n->sink_id = sink_id;
-  n->outcome = outcome;
-  pthread_mutex_lock(&rt->mu);
-  if (rt->started && !rt->stopping) {
-    struct psnote **p = &rt->notes;
-    while (*p) p = &(*p)->next;
-    *p = n;
-    n = NULL;
-    uv_async_send(&rt->wake);
-  }
-  pthread_mutex_unlock(&rt->mu);
-  free(n);
+/* ---- lanes: a stream's deliveries on its own loop ---- */
+
+static void lane_handle_closed(uv_handle_t *h) {
+  struct wgg_ps_lane *l = h->data;
+  l->open_handles--;
+  wgg_psrt_lane_release(l);
 }
 
-void wgg_psrt_stream_notes(struct wgg_psrt *rt) {
-  pthread_mutex_lock(&rt->mu);
-  struct psnote *n = rt->notes;
-  rt->notes = NULL;
-  pthread_mutex_unlock(&rt->mu);
-  while (n) {
-    struct psnote *next = n->next;
-    wgg_psrt_stream_outcome(rt, n->token, n->token ? 0 : n->sink_id, n->outcome);
-    free(n);
-    n = next;
+void wgg_psrt_lane_release(struct wgg_ps_lane *l) {
+  if (!l->detached || l->open_handles || l->active) return;
+  pthread_mutex_destroy(&l->mu);
+  free(l->dead_letter);
+  free(l);
+}
+
+/* Appends the messages of the list it to l's queue (l's thread). */
+static void lane_enqueue(struct wgg_ps_lane *l, psitem *it) {
+  while (it) {
+    psitem *next = it->next;
+    it->next = NULL;
+    if (l->qtail) l->qtail->next = it;
+    else l->qhead = it;
+    l->qtail = it;
+    it = next;
   }
 }
 
-void wgg_psrt_stream_verdict(wgg_psrt *rt, uint64_t token, int outcome) {
-  if (rt && token) post_note(rt, token, 0, outcome);
+void wgg_psrt_lane_pump(struct wgg_ps_lane *l) {
+  while (!l->detached && l->qhead && l->inflight < l->s->max_inflight) {
+    psitem *it = l->qhead;
+    l->qhead = it->next;
+    if (!l->qhead) l->qtail = NULL;
+    wgg_pubsub_msg *m = it->msg;
+    free(it);
+    wgg_psrt_deliver(l->s, l, m);
+  }
+}
+
+/* Moves what other threads (or this one, from inside a component's callback)
+ * handed to l into its queue and delivers. */
+static void lane_drain(struct wgg_ps_lane *l) {
+  pthread_mutex_lock(&l->mu);
+  psitem *it = l->inbox_head;
+  l->inbox_head = l->inbox_tail = NULL;
+  pthread_mutex_unlock(&l->mu);
+  lane_enqueue(l, it);
+  wgg_psrt_lane_pump(l);
+}
+
+static void on_lane_async(uv_async_t *a) {
+  lane_drain(a->data);
+}
+
+static void on_lane_idle(uv_idle_t *h) {
+  uv_idle_stop(h);
+  lane_drain(h->data);
+}
+
+bool wgg_psrt_stream_take(psub *s, wgg_pubsub_msg *m) {
+  struct wgg_psrt *rt = s->rt;
+  psitem *it = calloc(1, sizeof *it);
+  if (!it) return false;
+  it->sub = s;
+  it->msg = m;
+  pthread_mutex_lock(&rt->mu);
+  if (!s->n_sinks || rt->stopping) {
+    pthread_mutex_unlock(&rt->mu);
+    free(it);
+    return false;
+  }
+  struct wgg_ps_lane *l = s->sinks[s->rr++ % s->n_sinks];
+  uv_thread_t self = uv_thread_self();
+  bool own = uv_thread_equal(&self, &l->owner);
+  pthread_mutex_lock(&l->mu);
+  if (l->inbox_tail) l->inbox_tail->next = it;
+  else l->inbox_head = it;
+  l->inbox_tail = it;
+  pthread_mutex_unlock(&l->mu);
+  /* Never delivered from inside the component's callback (it may hold the
+   * component's lock, and a dead-letter publish would take it again): on the
+   * lane's own thread later in this loop turn, without a wake-up; else the
+   * lane's loop is woken (one crossing, coalesced while it is awake). */
+  if (own) uv_idle_start(&l->idle, on_lane_idle);
+  else uv_async_send(&l->async);
+  pthread_mutex_unlock(&rt->mu); /* held until here: detach waits for it, so l is alive */
+  return true;
+}
+
+/* m to another stream of s, else back to the broker unacknowledged. */
+static void hand_on(psub *s, wgg_pubsub_msg *m) {
+  if (wgg_psrt_stream_take(s, m)) return;
+  wgg_debug("pubsub %s: no stream subscribed to topic %s; the message goes back to the broker", s->spec.pubsub,
+            s->spec.topic);
+  m->done(m, false);
+}
+
+void wgg_psrt_stream_verdict(wgg_ps_lane *lane, uint64_t token, int outcome) {
+  if (lane && token && !lane->detached) wgg_psrt_lane_outcome(lane, token, outcome);
 }
 
 /* The subscription of pubsub/topic, or NULL. Under rt->mu. */
@@ -81,16 +147,45 @@ static psub *new_stream_sub(struct wgg_psrt *rt, wgg_pubsub_entry *e, const char
   return s;
 }
 
-uint64_t wgg_psrt_stream_attach(wgg_psrt *rt, const char *pubsub, const char *topic, json_t *metadata,
-                                const char *dead_letter, const wgg_ps_sink *sink, wgg_err *err) {
+/* A new lane for a stream on loop (its thread), not attached yet; NULL when out of memory. */
+static struct wgg_ps_lane *lane_new(struct wgg_psrt *rt, const char *dead_letter, uv_loop_t *loop,
+                                    const wgg_ps_sink *sink) {
+  struct wgg_ps_lane *l = calloc(1, sizeof *l);
+  if (!l) return NULL;
+  if (dead_letter && *dead_letter && !(l->dead_letter = strdup(dead_letter))) {
+    free(l);
+    return NULL;
+  }
+  l->rt = rt;
+  l->sink = *sink;
+  l->loop = loop;
+  l->owner = uv_thread_self();
+  pthread_mutex_init(&l->mu, NULL);
+  uv_async_init(loop, &l->async, on_lane_async);
+  uv_idle_init(loop, &l->idle);
+  l->async.data = l->idle.data = l;
+  l->open_handles = 2;
+  return l;
+}
+
+/* Closes the handles of a lane that never took a message (or was detached). */
+static void lane_close(struct wgg_ps_lane *l) {
+  l->detached = true;
+  uv_close((uv_handle_t *)&l->async, lane_handle_closed);
+  uv_close((uv_handle_t *)&l->idle, lane_handle_closed);
+}
+
+wgg_ps_lane *wgg_psrt_stream_attach(wgg_psrt *rt, const char *pubsub, const char *topic, json_t *metadata,
+                                    const char *dead_letter, uv_loop_t *loop, const wgg_ps_sink *sink, wgg_err *err) {
   wgg_pubsub_entry *e = NULL;
   for (size_t i = 0; rt && i < rt->n_pubsubs && !e; i++)
     if (!strcmp(rt->pubsubs[i].comp->name, pubsub)) e = &rt->pubsubs[i];
-  if (!e) return wgg_err_set(err, "pubsub %s is not found", pubsub), 0;
+  if (!e) return wgg_err_set(err, "pubsub %s is not found", pubsub), NULL;
   if (!wgg_pubsub_topic_allowed(e->comp, rt->opts->app_id, topic, false))
-    return wgg_err_set(err, "topic %s is not allowed for app id %s", topic, rt->opts->app_id ? rt->opts->app_id : ""), 0;
-  char *dl = dead_letter && *dead_letter ? strdup(dead_letter) : NULL;
-  if (dead_letter && *dead_letter && !dl) return wgg_err_set(err, "out of memory"), 0;
+    return wgg_err_set(err, "topic %s is not allowed for app id %s", topic, rt->opts->app_id ? rt->opts->app_id : ""),
+           NULL;
+  struct wgg_ps_lane *l = lane_new(rt, dead_letter, loop, sink);
+  if (!l) return wgg_err_set(err, "out of memory"), NULL;
   pthread_mutex_lock(&rt->attach_mu);
   pthread_mutex_lock(&rt->mu);
   psub *s = rt->started && !rt->stopping ? find_sub(rt, pubsub, topic) : NULL;
@@ -117,14 +212,14 @@ uint64_t wgg_psrt_stream_attach(wgg_psrt *rt, const char *pubsub, const char *to
     }
   }
   pthread_mutex_lock(&rt->mu);
-  struct sinkref *grown = realloc(s->sinks, (s->n_sinks + 1) * sizeof *grown);
+  struct wgg_ps_lane **grown = realloc(s->sinks, (s->n_sinks + 1) * sizeof *grown);
   psub **subs = fresh ? realloc(rt->subs, (rt->n_subs + 1) * sizeof *subs) : rt->subs;
   if (grown) s->sinks = grown;
   if (subs) rt->subs = subs;
   if (grown && subs) {
-    id = ++rt->next_sink_id;
-    s->sinks[s->n_sinks++] = (struct sinkref){id, *sink, dl};
-    dl = NULL;
+    id = l->id = ++rt->next_sink_id;
+    l->s = s;
+    s->sinks[s->n_sinks++] = l;
     if (fresh) rt->subs[rt->n_subs++] = s; /* the component now delivers to it: it stays */
   } else if (fresh) {
     rt->subs[rt->n_subs++] = s; /* subscribed on the component: must stay registered */
@@ -136,26 +231,49 @@ uint64_t wgg_psrt_stream_attach(wgg_psrt *rt, const char *pubsub, const char *to
   if (id) wgg_info("Subscribing to pubsub '%s' topic '%s' (stream %llu)", pubsub, topic, (unsigned long long)id);
 out:
   pthread_mutex_unlock(&rt->attach_mu);
-  free(dl);
-  return id;
+  if (id) return l;
+  lane_close(l);
+  return NULL;
 }
 
-void wgg_psrt_stream_detach(wgg_psrt *rt, uint64_t id) {
-  if (!rt || !id) return;
-  bool found = false;
-  pthread_mutex_lock(&rt->mu);
-  for (size_t i = 0; i < rt->n_subs && !found; i++) {
-    psub *s = rt->subs[i];
-    for (size_t k = 0; k < s->n_sinks; k++) {
-      if (s->sinks[k].id != id) continue;
-      free(s->sinks[k].dead_letter);
-      s->sinks[k] = s->sinks[--s->n_sinks];
-      found = true;
-      wgg_info("Unsubscribed from pubsub '%s' topic '%s' (stream %llu)", s->spec.pubsub, s->spec.topic,
-               (unsigned long long)id);
-      break;
-    }
+void wgg_psrt_stream_detach(wgg_ps_lane *l) {
+  if (!l) return;
+  struct wgg_psrt *rt = l->rt;
+  psub *s = l->s;
+  pthread_mutex_lock(&rt->mu); /* from here on no message is handed to l */
+  for (size_t k = 0; k < s->n_sinks; k++) {
+    if (s->sinks[k] != l) continue;
+    memmove(&s->sinks[k], &s->sinks[k + 1], (s->n_sinks - k - 1) * sizeof *s->sinks);
+    s->n_sinks--;
+    break;
   }
   pthread_mutex_unlock(&rt->mu);
-  if (found) post_note(rt, 0, id, WGG_PS_RETRY);
+  wgg_info("Unsubscribed from pubsub '%s' topic '%s' (stream %llu)", s->spec.pubsub, s->spec.topic,
+           (unsigned long long)l->id);
+  lane_close(l); /* no more sends: pumping stops */
+  /* what l holds unanswered, oldest first: the attempts in flight (the list
+   * is newest first), then the queue, then the inbox */
+  delivery *d = l->active;
+  while (d && d->next) d = d->next;
+  size_t n = 0;
+  for (delivery *prev; d; d = prev) {
+    prev = d->prev;
+    wgg_pubsub_msg *m = wgg_psrt_lane_take(d); /* NULL: its dead-letter publish runs on; it finishes on l */
+    if (m) hand_on(s, m), n++;
+  }
+  pthread_mutex_lock(&l->mu);
+  psitem *inbox = l->inbox_head;
+  l->inbox_head = l->inbox_tail = NULL;
+  pthread_mutex_unlock(&l->mu);
+  lane_enqueue(l, inbox);
+  for (psitem *it = l->qhead, *next; it; it = next) {
+    next = it->next;
+    hand_on(s, it->msg);
+    free(it);
+    n++;
+  }
+  l->qhead = l->qtail = NULL;
+  if (n) wgg_debug("pubsub %s: %zu message(s) the closed stream %llu held handed on", s->spec.pubsub, n,
+                   (unsigned long long)l->id);
+  wgg_psrt_lane_release(l);
 }

@@ -13,7 +13,15 @@ Debian's grpcio as the app and the callers:
 - both through this sidecar and from another sidecar (two real `wasmgate
   run` sharing a SQLite name-resolution file): the status crosses the hop;
 - with an httpPipeline (a no-op http-wasm guest, when GUESTS is given) the
-  HTTP caller's answer is the same and no internal header leaks.
+  HTTP caller's answer is the same and no internal header leaks;
+- large details: 47,500 bytes (the largest libnghttp2 takes in one header
+  field, about 64 KiB once base64-encoded) reach both kinds of callers
+  unchanged, also across the hop; 60,000 bytes exceed the header list size the
+  sidecar advertises to the app (64 KiB): INTERNAL "peer header list size
+  exceeded limit" as grpc-go's client says, and only that call fails (a call
+  in flight on the same connection completes); a field libnghttp2 cannot
+  decode at all (100,000 bytes) costs the app connection, and the next call
+  dials again.
 
 Run with Debian's python3 (python3-grpcio, python3-grpc-tools).
 """
@@ -22,6 +30,8 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from concurrent import futures
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -70,6 +80,9 @@ def rich_status():
     return st
 
 
+slow_started = threading.Event()
+
+
 class App(AG.AppCallbackServicer):
     def OnInvoke(self, req, ctx):
         if req.method == "rich":
@@ -77,6 +90,14 @@ class App(AG.AppCallbackServicer):
             ctx.set_trailing_metadata((("x-trail", "t1"), ("grpc-status-details-bin",
                                                            rich_status().SerializeToString())))
             ctx.abort(grpc.StatusCode.INVALID_ARGUMENT, "bad order: 100% wrong")
+        if req.method.startswith("huge"):  # huge<N>: an ErrorInfo of about N bytes
+            st = status_pb2.Status(code=3, message="huge")
+            st.details.append(packed(ED.ErrorInfo(reason="BIG", domain="d", metadata={"blob": "y" * int(req.method[4:])})))
+            ctx.set_trailing_metadata((("grpc-status-details-bin", st.SerializeToString()),))
+            ctx.abort(grpc.StatusCode.INVALID_ARGUMENT, "huge")
+        if req.method == "slow":  # in flight on the app connection while another call fails
+            slow_started.set()
+            time.sleep(1.5)
         if req.method == "plain":
             ctx.abort(grpc.StatusCode.PERMISSION_DENIED, "not yours")
         if req.method == "alien":  # a detail of a type nobody registered
@@ -135,7 +156,8 @@ else:
 
 
 def invoke(sc, method):
-    stub = DG.DaprStub(grpc.insecure_channel(f"127.0.0.1:{sc.grpc_port}"))
+    # grpcio's own limit on received metadata is 8 KiB; grpc-go's (daprd's SDK clients) 16 MiB
+    stub = DG.DaprStub(grpc.insecure_channel(f"127.0.0.1:{sc.grpc_port}", options=[("grpc.max_metadata_size", 1 << 20)]))
     msg = C.InvokeRequest(method=method, data=any_pb2.Any(value=b"x"), content_type="text/plain")
     try:
         r, call = stub.InvokeService.with_call(D.InvokeServiceRequest(id="gapp", message=msg), timeout=T)
@@ -191,6 +213,39 @@ try:
               f"{where}: a typed Any over HTTP: {st} {hd} {body!r}")
         check("x-blob-bin" not in hd and not any(k.startswith("wasmgate-") for k in hd),
               f"{where}: no binary header over HTTP (daprd): {hd}")
+
+        # ---- large details ----
+        e, _, _, trail = invoke(sc, "huge47500")
+        raw = trail.get("grpc-status-details-bin")
+        st_ = status_pb2.Status.FromString(raw) if raw else None
+        blob = ED.ErrorInfo.FromString(st_.details[0].value).metadata["blob"] if st_ and st_.details else ""
+        check(e is not None and e.code() == grpc.StatusCode.INVALID_ARGUMENT and blob == "y" * 47500,
+              f"{where}: 47,500 bytes of details unchanged: {e and e.code()} {len(blob)}")
+        st, _, body = sc.request("POST", "/v1.0/invoke/gapp/method/huge47500", body=b"x", timeout=T)
+        j = json.loads(body) if body.startswith(b"{") else {}
+        check(st == 400 and j.get("details", [{}])[0].get("metadata", {}).get("blob") == "y" * 47500,
+              f"{where}: 47,500 bytes of details over HTTP: {st} {body[:120]!r}")
+        slow_started.clear()
+        slow = DG.DaprStub(grpc.insecure_channel(f"127.0.0.1:{sc.grpc_port}")).InvokeService.future(
+            D.InvokeServiceRequest(id="gapp", message=C.InvokeRequest(method="slow", data=any_pb2.Any(value=b"x"))),
+            timeout=T)
+        check(slow_started.wait(T), f"{where}: the slow call reached the app")
+        e, _, _, _ = invoke(sc, "huge60000")
+        check(e is not None and e.code() == grpc.StatusCode.INTERNAL
+              and e.details() == "peer header list size exceeded limit",
+              f"{where}: details beyond the advertised header list size: {e and e.code()} {e and e.details()}")
+        st, _, body = sc.request("POST", "/v1.0/invoke/gapp/method/huge60000", body=b"x", timeout=T)
+        check(st == 500 and json.loads(body) == {"code": 13, "message": "peer header list size exceeded limit"},
+              f"{where}: over HTTP: {st} {body!r}")
+        try:
+            check(slow.result().data.value == b"plain", f"{where}: the call in flight meanwhile")
+        except grpc.RpcError as x:
+            check(False, f"{where}: the call in flight on the same connection failed: {x.code()} {x.details()}")
+        e, _, _, _ = invoke(sc, "huge100000")
+        check(e is not None and e.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.INTERNAL),
+              f"{where}: a field libnghttp2 cannot decode: {e and e.code()}")
+        e, r, _, _ = invoke(sc, "typed")
+        check(e is None and r.data.value == b"\x08\x07", f"{where}: the next call after a lost connection: {e}")
 finally:
     server.stop(0)
     for _, sc in sides:

@@ -3,7 +3,9 @@ transport features beyond the Dapr API, with Debian's grpcio as the client:
 
 - grpc.health.v1.Health/Watch: SERVING at once, the stream stays open until
   the client cancels; SERVICE_UNKNOWN for another service; no API token
-  needed; the stream ends at shutdown;
+  needed; the stream ends at shutdown; with an app port nobody listens on yet,
+  Check and Watch say NOT_SERVING (as /v1.0/healthz answers 500), and once an
+  app listens the open Watch sends SERVING, then nothing more;
 - server reflection (grpc.reflection.v1 and v1alpha), as grpcurl uses it:
   list_services; file_containing_symbol for a service, a method, a nested
   field; file_by_filename; the files a response carries build a protobuf
@@ -21,15 +23,17 @@ Run with Debian's python3 (python3-grpcio, python3-grpc-tools).
 import gzip
 import importlib.util
 import os
+import queue
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wgtest import Sidecar, check, finish, start_alarm  # noqa: E402
+from wgtest import Sidecar, check, finish, free_port, start_alarm  # noqa: E402
 
 import grpc  # noqa: E402
 from google.protobuf import descriptor_pb2, descriptor_pool  # noqa: E402
@@ -44,6 +48,18 @@ BIN = sys.argv[1]
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 start_alarm(150)
 T = 20
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """An app that answers 404 to everything (the sidecar asks for /dapr/subscribe and /dapr/config)."""
+
+    def do_GET(self):
+        self.send_error(404)
+
+    do_POST = do_OPTIONS = do_GET
+
+    def log_message(self, *a):
+        pass
 
 gen = tempfile.mkdtemp(prefix="wgg-grpc-extras-")
 protos = ["grpc/health/v1/health.proto", "grpc/reflection/v1/reflection.proto",
@@ -250,6 +266,55 @@ check(len(data) >= 5 and data[0] == 1, f"the answer's compressed flag: {data[:5]
 if len(data) >= 5 and data[0] == 1:
     meta = D.GetMetadataResponse.FromString(gzip.decompress(data[5:5 + int.from_bytes(data[1:5], "big")]))
     check(meta.id == "extras", f"the answer gunzips to GetMetadataResponse: {meta.id}")
+
+# ======== NOT_SERVING -> SERVING: health follows /v1.0/healthz, which waits for the app ========
+app_port = free_port()
+sc2 = Sidecar(BIN, app_id="late", args=["--app-port", str(app_port)]).start(timeout=30,
+                                                                            wait_path="/v1.0/healthz/outbound")
+ch2 = grpc.insecure_channel(f"127.0.0.1:{sc2.grpc_port}")
+check2 = ch2.unary_unary("/grpc.health.v1.Health/Check", request_serializer=H.HealthCheckRequest.SerializeToString,
+                         response_deserializer=H.HealthCheckResponse.FromString)
+watch2 = ch2.unary_stream("/grpc.health.v1.Health/Watch", request_serializer=H.HealthCheckRequest.SerializeToString,
+                          response_deserializer=H.HealthCheckResponse.FromString)
+st2 = sc2.request("GET", "/v1.0/healthz")[0]
+check(st2 == 500, f"/v1.0/healthz before the app listens: {st2}")
+c0 = check2(H.HealthCheckRequest(), timeout=T)
+check(c0.status == H.HealthCheckResponse.NOT_SERVING, f"Check before the app listens: {c0}")
+lw = watch2(H.HealthCheckRequest(service="dapr.proto.runtime.v1.Dapr"), timeout=T)
+seen = queue.Queue()
+
+
+def read_watch():
+    try:
+        for r in lw:
+            seen.put(r.status)
+    except grpc.RpcError:
+        pass
+    seen.put(None)
+
+
+def next_status(timeout):
+    try:
+        return seen.get(timeout=timeout)
+    except queue.Empty:
+        return "none"
+
+
+threading.Thread(target=read_watch, daemon=True).start()
+first2 = next_status(T)
+check(first2 == H.HealthCheckResponse.NOT_SERVING, f"Watch: NOT_SERVING first: {first2}")
+app = ThreadingHTTPServer(("127.0.0.1", app_port), QuietHandler)  # the app comes up
+threading.Thread(target=app.serve_forever, daemon=True).start()
+then = next_status(T)
+check(then == H.HealthCheckResponse.SERVING, f"Watch: SERVING once the app listens: {then}")
+check(check2(H.HealthCheckRequest(), timeout=T).status == H.HealthCheckResponse.SERVING, "Check: SERVING")
+check(sc2.request("GET", "/v1.0/healthz")[0] == 204, "/v1.0/healthz agrees")
+extra = next_status(0.5)
+check(extra == "none", f"Watch sent more after SERVING: {extra}")
+lw.cancel()
+ch2.close()
+sc2.stop()
+app.shutdown()
 
 # ======== shutdown ends the open Watch ========
 ended = threading.Event()
