@@ -202,6 +202,15 @@ wgg_ps_lane *wgg_psrt_stream_attach(wgg_psrt *rt, const char *pubsub, const char
   }
   bool fresh = !s;
   if (fresh) {
+    /* room in rt->subs first (as add_sub does): once the component delivers to s, s must be listed */
+    pthread_mutex_lock(&rt->mu);
+    psub **room = realloc(rt->subs, (rt->n_subs + 1) * sizeof *room);
+    if (room) rt->subs = room;
+    pthread_mutex_unlock(&rt->mu);
+    if (!room) {
+      wgg_err_set(err, "out of memory");
+      goto out;
+    }
     if (!(s = new_stream_sub(rt, e, topic, metadata, err))) goto out;
     wgg_err e2;
     if (e->ps->ops->subscribe(e->ps, topic, wgg_psrt_on_message, s, &e2)) {
@@ -213,17 +222,12 @@ wgg_ps_lane *wgg_psrt_stream_attach(wgg_psrt *rt, const char *pubsub, const char
   }
   pthread_mutex_lock(&rt->mu);
   struct wgg_ps_lane **grown = realloc(s->sinks, (s->n_sinks + 1) * sizeof *grown);
-  psub **subs = fresh ? realloc(rt->subs, (rt->n_subs + 1) * sizeof *subs) : rt->subs;
   if (grown) s->sinks = grown;
-  if (subs) rt->subs = subs;
-  if (grown && subs) {
+  if (fresh) rt->subs[rt->n_subs++] = s; /* the component now delivers to it: it stays (room made above) */
+  if (grown) {
     id = l->id = ++rt->next_sink_id;
     l->s = s;
     s->sinks[s->n_sinks++] = l;
-    if (fresh) rt->subs[rt->n_subs++] = s; /* the component now delivers to it: it stays */
-  } else if (fresh) {
-    rt->subs[rt->n_subs++] = s; /* subscribed on the component: must stay registered */
-    wgg_err_set(err, "out of memory");
   } else {
     wgg_err_set(err, "out of memory");
   }
