@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cm_rt.h"
+#include "cm_host.h"
 #include "../diag.h"
 
 typedef struct lk_item {
@@ -21,6 +21,7 @@ typedef struct lk_item {
   void *env;
   void (*finalizer)(void *);
   wg_component_resource_type *res;
+  const cm_type *type; /* a typed function's type; a resource's node (CM_RESOURCE, host = res) */
   uint32_t vnext; /* the next item with the same versionless key (item index + 1; 0: none) */
 } lk_item;
 
@@ -36,6 +37,11 @@ struct wg_component_linker {
    * capacity as index) */
   uint32_t *vindex;
   bool allow_unknown;
+  /* named types (wg_component_linker_define_type), found by a scan: only
+   * definitions look them up */
+  struct lk_named { const char *inst, *name; const cm_type *type; } *named;
+  uint32_t nnamed, capnamed;
+  wg_arena arena; /* host types, their names and the named types' names */
 };
 
 wg_component_linker *wg_component_linker_new(void) { return calloc(1, sizeof(wg_component_linker)); }
@@ -49,6 +55,8 @@ void wg_component_linker_delete(wg_component_linker *l) {
     free(l->v[i].res);
   }
   free(l->v);
+  free(l->named);
+  wg_arena_free(&l->arena);
   free(l->index);
   free(l->vindex);
   free(l);
@@ -168,11 +176,85 @@ static lk_item *add(wg_component_linker *l, const char *inst, const char *name, 
 bool wg_component_linker_define_func(wg_component_linker *l, const char *instance, const char *name,
                                      wg_component_host_fn fn, void *env, void (*finalizer)(void *env),
                                      wg_error **err) {
+  return wg_component_linker_define_func_typed(l, instance, name, NULL, fn, env, finalizer, err);
+}
+
+/* ------------------------------------------------------------ host types */
+
+static const lk_item *lookup(const wg_component_linker *l, const char *inst, const char *name, bool resource);
+
+typedef struct lk_scope {
+  const wg_component_linker *l;
+  const char *inst;
+} lk_scope;
+
+/* cm_host_lookup: `name` (in the defining instance) or `iface#name`: a
+ * named type, else a resource defined in the linker. */
+static const cm_type *lk_lookup(void *env, const char *s, size_t len) {
+  const lk_scope *sc = env;
+  char buf[512];
+  if (len >= sizeof buf) return NULL;
+  memcpy(buf, s, len);
+  buf[len] = 0;
+  char *hash = strrchr(buf, '#');
+  const char *inst = sc->inst, *name = buf;
+  if (hash) {
+    *hash = 0;
+    inst = buf;
+    name = hash + 1;
+  }
+  for (uint32_t i = 0; i < sc->l->nnamed; i++)
+    if (streq(sc->l->named[i].inst, inst) && !strcmp(sc->l->named[i].name, name)) return sc->l->named[i].type;
+  const lk_item *it = lookup(sc->l, inst, name, true);
+  return it ? it->type : NULL;
+}
+
+static const cm_type *parse(wg_component_linker *l, const char *inst, const char *text, bool func, wg_error **err) {
+  lk_scope sc = {l, inst};
+  char why[768];
+  cm_type *t = cm_host_parse(&l->arena, text, func, lk_lookup, &sc, why, sizeof why);
+  if (!t && err) *err = wg_error_make(WG_ERROR_INVALID, SIZE_MAX, why);
+  return t;
+}
+
+bool wg_component_linker_define_func_typed(wg_component_linker *l, const char *instance, const char *name,
+                                           const char *type, wg_component_host_fn fn, void *env,
+                                           void (*finalizer)(void *env), wg_error **err) {
+  const cm_type *t = NULL;
+  if (type && !(t = parse(l, instance, type, true, err))) return false;
   lk_item *it = add(l, instance, name, false, err);
   if (!it) return false;
   it->fn = fn;
   it->env = env;
   it->finalizer = finalizer;
+  it->type = t;
+  return true;
+}
+
+bool wg_component_linker_define_type(wg_component_linker *l, const char *instance, const char *name,
+                                     const char *type, wg_error **err) {
+  lk_scope sc = {l, instance};
+  if (lk_lookup(&sc, name, strlen(name)))
+    return lk_err(err, WG_ERROR_INVALID, "type `%s` is already defined in `%s`", name, instance ? instance : "the root");
+  cm_type *t = (cm_type *)parse(l, instance, type, false, err);
+  if (!t) return false;
+  if (t->kind == CM_OWN && !strchr(type, '<')) t = t->elem; /* another name of a resource: that resource */
+  if (l->nnamed == l->capnamed) {
+    uint32_t cap = l->capnamed ? l->capnamed * 2 : 16;
+    struct lk_named *v = realloc(l->named, cap * sizeof *v);
+    if (!v) return lk_err(err, WG_ERROR_RESOURCE, "out of memory%s%s", NULL, NULL);
+    l->named = v;
+    l->capnamed = cap;
+  }
+  size_t ni = instance ? strlen(instance) + 1 : 0, nn = strlen(name) + 1;
+  char *s = wg_arena_alloc(&l->arena, ni + nn);
+  if (!s) return lk_err(err, WG_ERROR_RESOURCE, "out of memory%s%s", NULL, NULL);
+  if (instance) memcpy(s, instance, ni);
+  memcpy(s + ni, name, nn);
+  /* a defined type prints by its name; a primitive or another name's node
+   * is shared, so it keeps its own */
+  if (t->kind > CM_ERROR_CONTEXT && !t->label && t->kind != CM_OWN && t->kind != CM_BORROW) t->label = s + ni;
+  l->named[l->nnamed++] = (struct lk_named){instance ? s : NULL, s + ni, t};
   return true;
 }
 
@@ -180,12 +262,20 @@ bool wg_component_linker_define_resource(wg_component_linker *l, const char *ins
                                          void (*dtor)(void *env, uint32_t rep), void *env,
                                          const wg_component_resource_type **out, wg_error **err) {
   wg_component_resource_type *r = calloc(1, sizeof *r);
-  if (!r) return lk_err(err, WG_ERROR_RESOURCE, "out of memory%s%s", NULL, NULL);
+  cm_type *node = wg_arena_alloc(&l->arena, sizeof *node); /* the arena's: freed with the linker */
+  if (!r || !node) {
+    free(r);
+    return lk_err(err, WG_ERROR_RESOURCE, "out of memory%s%s", NULL, NULL);
+  }
   lk_item *it = add(l, instance, name, true, err);
   if (!it) {
     free(r);
     return false;
   }
+  node->kind = CM_RESOURCE;
+  node->host = r;
+  node->label = it->name;
+  it->type = node;
   r->name = it->name;
   r->dtor = dtor;
   r->env = env;
@@ -283,6 +373,25 @@ static bool resolve_func(const wg_component_linker *l, cm_rt *rt, const char *in
     return lk_err(err, WG_ERROR_INVALID,
                   "component imports function `%s`%s, but a matching implementation was not found in the linker",
                   name, NULL);
+  }
+  char why[128];
+  if (it && it->type && !cm_host_match(ft, it->type, rt, why, sizeof why)) {
+    if (err) {
+      char want[384], have[384], buf[1400];
+      cm_host_print(it->type, want, sizeof want);
+      cm_host_print(ft, have, sizeof have);
+      if (inst)
+        snprintf(buf, sizeof buf,
+                 "component imports instance `%s`, but a matching implementation was not found in the linker: "
+                 "instance export `%s` has the wrong type: %s: the host defines `%s`, the component imports `%s`",
+                 inst, name, why, want, have);
+      else
+        snprintf(buf, sizeof buf,
+                 "component imports function `%s`, but a matching implementation was not found in the linker: "
+                 "%s: the host defines `%s`, the component imports `%s`", name, why, want, have);
+      *err = wg_error_make(WG_ERROR_INVALID, SIZE_MAX, buf);
+    }
+    return false;
   }
   cm_rfunc *f = cm_rt_alloc(rt, sizeof *f);
   char *full = cm_rt_alloc(rt, (inst ? strlen(inst) + 1 : 0) + strlen(name) + 1);
