@@ -229,6 +229,13 @@ WG_API bool wg_component_linker_define_func(wg_component_linker *l, const char *
  * or another (`wasi:io/error@0.2.12#error`); both must be defined before.
  * `type` NULL is wg_component_linker_define_func (an untyped definition).
  *
+ * The text is copied and parsed when an instantiation first resolves an
+ * import to this function (so a linker with many typed definitions costs
+ * little to make; thread-safe: one linker may serve many threads); call
+ * wg_component_linker_check_types to have every text parsed and checked
+ * now. An error in the text fails that instantiation with WG_ERROR_INVALID
+ * "host function `i#f`: unknown type `x` at offset 12 of `...`".
+ *
  * At instantiation the import's type must match: the same number of
  * parameters, each of the same type (names are not compared), the same
  * result; record fields, variant cases, enum and flags labels by name and
@@ -243,9 +250,8 @@ WG_API bool wg_component_linker_define_func(wg_component_linker *l, const char *
  * list<u8> is WG_CVAL_BYTES, a resource WG_CVAL_OWN or WG_CVAL_BORROW of the
  * defined resource type, an enum or variant's disc in range, ...).
  *
- * False with *err: WG_ERROR_INVALID for a syntax error or an unknown name
- * in `type` ("unknown type `x` at offset 12 of `...`") or a name defined
- * twice; WG_ERROR_RESOURCE out of memory. The rest as
+ * False with *err: WG_ERROR_INVALID when the name is defined twice;
+ * WG_ERROR_RESOURCE out of memory. The rest as
  * wg_component_linker_define_func. */
 WG_API bool wg_component_linker_define_func_typed(wg_component_linker *l, const char *instance, const char *name,
                                                   const char *type, wg_component_host_fn fn, void *env,
@@ -256,11 +262,18 @@ WG_API bool wg_component_linker_define_func_typed(wg_component_linker *l, const 
  * `type` is one value type in the syntax of
  * wg_component_linker_define_func_typed ("variant {
  * last-operation-failed(own<wasi:io/error@0.2.12#error>), closed }").
- * Owned by the linker. False with *err (WG_ERROR_INVALID: a syntax error,
- * an unknown name, `name` already a type or resource of `instance`;
- * WG_ERROR_RESOURCE). */
+ * Owned by the linker; parsed when first needed, like a function's type.
+ * False with *err (WG_ERROR_INVALID: `name` already a type or resource of
+ * `instance`; WG_ERROR_RESOURCE). */
 WG_API bool wg_component_linker_define_type(wg_component_linker *l, const char *instance, const char *name,
                                             const char *type, wg_error **err);
+
+/* Parses and resolves every type text given to the linker so far (as
+ * instantiation does for those it needs). False with *err (WG_ERROR_INVALID)
+ * at the first error: "host function `a:b/c#f`: unknown type `x` at offset
+ * 8 of `func(x: x)`", "type `a:b/c#t`: expected `>` ...", "... refers to
+ * itself"; WG_ERROR_RESOURCE out of memory. Thread-safe. */
+WG_API bool wg_component_linker_check_types(wg_component_linker *l, wg_error **err);
 
 /* Defines host resource type `name` in `instance` (e.g. "output-stream" in
  * "wasi:io/streams@0.2.12"); `dtor(env, rep)`, if any, runs when a guest

@@ -142,14 +142,17 @@ static cm_type *members(hp *x, cm_kind k) {
   return t;
 }
 
-static bool word(const char *s, size_t len, const char *w) { return strlen(w) == len && !memcmp(s, w, len); }
+/* Whether the len bytes at s are the literal w. */
+#define word(s, len, w) ((len) == sizeof(w) - 1 && !memcmp(s, w, sizeof(w) - 1))
 
 static const struct {
   const char *name;
+  uint8_t len;
   cm_kind kind;
-} prims[] = {{"bool", CM_BOOL}, {"s8", CM_S8},   {"u8", CM_U8},   {"s16", CM_S16}, {"u16", CM_U16},
-             {"s32", CM_S32},   {"u32", CM_U32}, {"s64", CM_S64}, {"u64", CM_U64}, {"f32", CM_F32},
-             {"f64", CM_F64},   {"char", CM_CHAR}, {"string", CM_STRING}};
+} prims[] = {{"bool", 4, CM_BOOL}, {"s8", 2, CM_S8},   {"u8", 2, CM_U8},   {"s16", 3, CM_S16},
+             {"u16", 3, CM_U16},   {"s32", 3, CM_S32}, {"u32", 3, CM_U32}, {"s64", 3, CM_S64},
+             {"u64", 3, CM_U64},   {"f32", 3, CM_F32}, {"f64", 3, CM_F64}, {"char", 4, CM_CHAR},
+             {"string", 6, CM_STRING}};
 
 /* A resource named by the text, for own<> and borrow<>. */
 static const cm_type *resource(hp *x) {
@@ -182,7 +185,7 @@ static cm_type *valtype(hp *x) {
   cm_type *t = NULL;
   if (x->failed) return NULL;
   for (size_t i = 0; i < sizeof prims / sizeof *prims; i++)
-    if (word(s, len, prims[i].name)) {
+    if (len == prims[i].len && *s == *prims[i].name && !memcmp(s, prims[i].name, len)) {
       x->depth--;
       return cm_prim(prims[i].kind);
     }
