@@ -217,6 +217,7 @@ typedef struct cm_section {
 } cm_section;
 
 struct wg_component {
+  uint64_t id; /* unique in the process (never reused, unlike the address): the linker's check cache */
   wg_arena arena;
   uint8_t *bytes;
   size_t len;

@@ -17,6 +17,17 @@
 
 enum { LK_FUNC, LK_RESOURCE, LK_TYPE };
 
+/* A match of an import type against a typed function: its type node in
+ * component `comp` (wg_component.id), at linker generation `gen`. While the
+ * linker is unchanged, the same import binds its resources to the same host
+ * ones, so the match holds for every later instantiation of that component.
+ * Immutable once published (in the linker's arena). */
+typedef struct lk_ok {
+  const cm_type *ft;
+  uint64_t comp;
+  uint32_t gen;
+} lk_ok;
+
 typedef struct lk_item {
   char *inst; /* NULL: top level */
   char *name;
@@ -30,6 +41,9 @@ typedef struct lk_item {
    * linker's lock; published with release order) */
   const cm_type *_Atomic type;
   const char *text; /* the type text (in the arena), or NULL */
+  /* the last import this typed function was found to satisfy: a component
+   * instantiated again (a fresh instance per request) skips the check */
+  const struct lk_ok *_Atomic ok;
   bool busy;        /* being parsed (a type that names itself) */
   uint32_t vnext; /* the next item with the same versionless key (item index + 1; 0: none) */
 } lk_item;
@@ -47,6 +61,7 @@ struct wg_component_linker {
   uint32_t *vindex;
   bool allow_unknown;
   wg_arena arena;     /* host types and their texts */
+  uint32_t gen;       /* bumped by every definition: a new one may change how imports resolve */
   pthread_mutex_t mu; /* parsing the types of a linker shared between threads */
 };
 
@@ -190,6 +205,7 @@ static lk_item *add(wg_component_linker *l, const char *inst, const char *name, 
     return lk_err(err, WG_ERROR_RESOURCE, "out of memory%s%s", NULL, NULL), NULL;
   }
   *slot = ++l->n;
+  l->gen++;
   vindex_put(l, l->n - 1);
   return it;
 }
@@ -435,6 +451,19 @@ static const lk_item *lookup(const wg_component_linker *l, const char *inst, con
 
 /* ------------------------------------------------------------ resolution */
 
+/* Publishes that typed function `it` satisfies import type `ft` of component
+ * `comp` (nothing when out of memory: the next instantiation checks again). */
+static void remember(const wg_component_linker *cl, const lk_item *it, const cm_type *ft, uint64_t comp) {
+  wg_component_linker *l = (wg_component_linker *)cl; /* the arena and the cache only, under the lock */
+  pthread_mutex_lock(&l->mu);
+  lk_ok *ok = wg_arena_alloc(&l->arena, sizeof *ok);
+  if (ok) {
+    *ok = (lk_ok){ft, comp, l->gen};
+    atomic_store_explicit(&((lk_item *)it)->ok, ok, memory_order_release);
+  }
+  pthread_mutex_unlock(&l->mu);
+}
+
 static bool resolve_func(const wg_component_linker *l, cm_rt *rt, const char *inst, const char *name,
                          const cm_type *ft, void **out, wg_error **err) {
   const lk_item *it = lookup(l, inst, name, LK_FUNC);
@@ -455,7 +484,11 @@ static bool resolve_func(const wg_component_linker *l, cm_rt *rt, const char *in
     if (err) *err = wg_error_make(WG_ERROR_INVALID, SIZE_MAX, buf);
     return false;
   }
-  if (ht && !cm_host_match(ft, ht, rt, why, sizeof why)) {
+  const lk_ok *ok = ht ? atomic_load_explicit(&it->ok, memory_order_acquire) : NULL;
+  bool known = ok && ok->ft == ft && ok->comp == rt->comp->id && ok->gen == l->gen;
+  if (ht && !known && cm_host_match(ft, ht, rt, why, sizeof why)) {
+    remember(l, it, ft, rt->comp->id);
+  } else if (ht && !known) {
     if (err) {
       char want[384], have[384], buf[2400];
       cm_host_print(ht, want, sizeof want);
