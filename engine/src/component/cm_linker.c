@@ -46,6 +46,7 @@ typedef struct lk_item {
   const struct lk_ok *_Atomic ok;
   bool busy;        /* being parsed (a type that names itself) */
   uint32_t vnext; /* the next item with the same versionless key (item index + 1; 0: none) */
+  uint32_t blen;  /* the length of inst without its "@version" */
 } lk_item;
 
 struct wg_component_linker {
@@ -78,8 +79,6 @@ void wg_component_linker_delete(wg_component_linker *l) {
   if (!l) return;
   for (uint32_t i = 0; i < l->n; i++) {
     if (l->v[i].finalizer) l->v[i].finalizer(l->v[i].env);
-    free(l->v[i].inst);
-    free(l->v[i].name);
     free(l->v[i].res);
   }
   free(l->v);
@@ -150,7 +149,7 @@ static uint32_t *vindex_slot(const wg_component_linker *l, const char *inst, siz
     uint32_t e = l->vindex[i];
     if (!e) return &l->vindex[i];
     const lk_item *it = &l->v[e - 1];
-    if (it->kind == kind && base_len(it->inst) == blen && !memcmp(it->inst, inst, blen) &&
+    if (it->kind == kind && it->blen == blen && !memcmp(it->inst, inst, blen) &&
         !strcmp(it->name, name))
       return &l->vindex[i];
   }
@@ -160,7 +159,7 @@ static uint32_t *vindex_slot(const wg_component_linker *l, const char *inst, siz
 static void vindex_put(wg_component_linker *l, uint32_t i) {
   lk_item *it = &l->v[i];
   if (!it->inst) return;
-  uint32_t *slot = vindex_slot(l, it->inst, base_len(it->inst), it->name, it->kind);
+  uint32_t *slot = vindex_slot(l, it->inst, it->blen, it->name, it->kind);
   it->vnext = *slot;
   *slot = i + 1;
 }
@@ -200,9 +199,24 @@ static lk_item *add(wg_component_linker *l, const char *inst, const char *name, 
   lk_item *it = &l->v[l->n];
   memset(it, 0, sizeof *it);
   it->kind = kind;
-  if ((inst && !(it->inst = strdup(inst))) || !(it->name = strdup(name))) {
-    free(it->inst);
-    return lk_err(err, WG_ERROR_RESOURCE, "out of memory%s%s", NULL, NULL), NULL;
+  /* names live in the linker's arena; consecutive definitions of one interface (the usual
+   * order) share the previous item's copy of its name */
+  const lk_item *prev = l->n ? &l->v[l->n - 1] : NULL;
+  size_t nl = strlen(name) + 1;
+  char *nm = wg_arena_alloc(&l->arena, nl);
+  if (!nm) return lk_err(err, WG_ERROR_RESOURCE, "out of memory%s%s", NULL, NULL), NULL;
+  memcpy(nm, name, nl);
+  it->name = nm;
+  if (inst && prev && prev->inst && !strcmp(prev->inst, inst)) {
+    it->inst = prev->inst;
+    it->blen = prev->blen;
+  } else if (inst) {
+    size_t il = strlen(inst) + 1;
+    char *in = wg_arena_alloc(&l->arena, il);
+    if (!in) return lk_err(err, WG_ERROR_RESOURCE, "out of memory%s%s", NULL, NULL), NULL;
+    memcpy(in, inst, il);
+    it->inst = in;
+    it->blen = (uint32_t)base_len(in);
   }
   *slot = ++l->n;
   l->gen++;
