@@ -17,7 +17,10 @@
  *   - instantiation (every import defined as trapping, 100k fuel, a 16 MiB
  *     store) either succeeds or fails with an error or trap, never with the
  *     runtime's "internal error" (the recorded definitions disagreeing with
- *     the validated index spaces).
+ *     the validated index spaces). A few names the test suites' components
+ *     import (top-level `f`, `g`, `log`; instance `i` with `f`, `g` and a
+ *     resource `r`) are typed host functions, so the check of an import's
+ *     type against the host's (cm_hosttype.c) sees the fuzzed types.
  * A broken invariant aborts via check(), which libFuzzer reports as a crash.
  * FUZZ_DUMP=DIR records each input and the verdict (dump.h).
  */
@@ -30,6 +33,12 @@
 #include "wasmgate_component.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The typed host functions: a call traps, as the unknown imports' do. */
+static wg_trap *trap_fn(void *env, const wg_cval *args, size_t nargs, wg_cval *results, size_t nresults) {
+  (void)env, (void)args, (void)nargs, (void)results, (void)nresults;
+  return wg_trap_new(WG_TRAP_HOST, "host function called");
+}
 
 #define check(cond)                                                             \
   do {                                                                          \
@@ -99,6 +108,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   wg_component_linker *l = wg_component_linker_new();
   check(l != NULL);
+  static const char *const typed[][3] = {
+      {NULL, "f", "func()"},
+      {NULL, "g", "func(a: u32, b: string) -> list<u8>"},
+      {NULL, "log", "func(msg: string)"},
+      {"i", "f", "func(x: borrow<r>, y: option<t>) -> result<own<r>, t>"},
+      {"i", "g", "func(v: variant { a, b(tuple<s8, char>), c(list<flags { x, y }>) }) -> enum { p, q }"},
+  };
+  check(wg_component_linker_define_resource(l, "i", "r", NULL, NULL, NULL, NULL));
+  check(wg_component_linker_define_type(l, "i", "t", "record { a: u64, b: f32 }", NULL));
+  for (size_t i = 0; i < sizeof typed / sizeof *typed; i++)
+    check(wg_component_linker_define_func_typed(l, typed[i][0], typed[i][1], typed[i][2], trap_fn, NULL, NULL, NULL));
+  check(wg_component_linker_check_types(l, NULL));
   wg_component_linker_allow_unknown_imports(l, true);
   wg_store_config cfg = {.max_memory_pages = 256, .max_bytes = 16u << 20};
   wg_store *s = wg_store_new(NULL, &cfg);

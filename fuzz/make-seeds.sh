@@ -272,6 +272,23 @@ const seeds = [
       (export "[constructor]r" (func (result (own $r))))
       (export "[method]r.get" (func (param "self" (borrow $r)) (result string)))))
     (import "wasi:io/streams@0.2.0" (instance (type $t))))`,
+  // the fuzz linker's typed names (fuzz_component.c): one import that matches, others that do not
+  `(component
+    (import "f" (func))
+    (import "g" (func (param "a" u32) (param "b" string) (result (list u8))))
+    (import "i" (instance
+      (export "r" (type $r (sub resource)))
+      (type $t (record (field "a" u64) (field "b" f32)))
+      (export "t" (type $t2 (eq $t)))
+      (export "f" (func (param "x" (borrow $r)) (param "y" (option $t2)) (result (result (own $r) (error $t2)))))
+      (type $fl (flags "x" "y"))
+      (export "fl" (type $fl2 (eq $fl)))
+      (type $v (variant (case "a") (case "b" (tuple s8 char)) (case "c" (list $fl2))))
+      (export "v" (type $v2 (eq $v)))
+      (type $e (enum "p" "q"))
+      (export "e" (type $e2 (eq $e)))
+      (export "g" (func (param "v" $v2) (result $e2)))))
+    (import "log" (func (param "msg" (list u8)))))`,
   `(component
     (core type $ft (func (param i32) (result i32)))
     (core type $mt (module (type (func (param i32))) (import "a" "b" (func (type 0))) (export "c" (memory 1))))

@@ -204,13 +204,76 @@ WG_API void wg_component_linker_delete(wg_component_linker *l);
  * An interface name's version matches imports semver-compatibly: a
  * component importing `wasi:io/streams@0.2.3` is satisfied by a definition
  * at 0.2.12 (same major, and for 0.x the same minor; the highest
- * compatible definition wins), as in wasmtime. The function is type-checked
- * when called: values the host returns must match the import's type.
+ * compatible definition wins), as in wasmtime. An untyped definition is
+ * not checked at instantiation: its arguments have whatever types the
+ * component's import declares, so the host function must check their
+ * kinds itself (prefer wg_component_linker_define_func_typed). Values the
+ * host returns are checked when called: they must match the import's type.
  * `finalizer(env)` runs at wg_component_linker_delete. False on OOM or when
  * the same name is defined twice (*err set). */
 WG_API bool wg_component_linker_define_func(wg_component_linker *l, const char *instance, const char *name,
                                             wg_component_host_fn fn, void *env, void (*finalizer)(void *env),
                                             wg_error **err);
+
+/* Defines host function `name` in `instance` with its component function
+ * type, so that instantiation checks the component's import against it
+ * (the shape of wasmtime's typed `func_wrap`): `type` is WIT-like text,
+ *   "func(self: borrow<output-stream>, contents: list<u8>) -> result<_, stream-error>"
+ * in WIT's type syntax (component-model design/mvp/WIT.md): bool, s8..u64,
+ * f32, f64, char, string, list<T>, list<T, N>, option<T>, result,
+ * result<T>, result<_, E>, result<T, E>, tuple<T, ...>, own<r>, borrow<r>,
+ * a resource's name alone (own<r>), record { a: T, ... }, variant { a,
+ * b(T), ... }, enum { a, ... }, flags { a, ... }, and names: a type defined
+ * with wg_component_linker_define_type or a resource defined with
+ * wg_component_linker_define_resource, in the same instance (`error-code`)
+ * or another (`wasi:io/error@0.2.12#error`); both must be defined before.
+ * `type` NULL is wg_component_linker_define_func (an untyped definition).
+ *
+ * The text is copied and parsed when an instantiation first resolves an
+ * import to this function (so a linker with many typed definitions costs
+ * little to make; thread-safe: one linker may serve many threads); call
+ * wg_component_linker_check_types to have every text parsed and checked
+ * now. An error in the text fails that instantiation with WG_ERROR_INVALID
+ * "host function `i#f`: unknown type `x` at offset 12 of `...`".
+ *
+ * At instantiation the import's type must match: the same number of
+ * parameters, each of the same type (names are not compared), the same
+ * result; record fields, variant cases, enum and flags labels by name and
+ * order; own/borrow of the resource the import was resolved to (Explainer.md
+ * "Type Checking"). Otherwise instantiation fails with WG_ERROR_INVALID
+ * "component imports instance `wasi:cli/stdout@0.2.3`, but a matching
+ * implementation was not found in the linker: instance export `write` has
+ * the wrong type: type mismatch in parameter 2 (`contents`): the host
+ * defines `func(...)`, the component imports `func(...)`", as wasmtime
+ * refuses such a component. So a typed host function may rely on its
+ * arguments' kinds: args[i] has the kind of the i-th parameter type (a
+ * list<u8> is WG_CVAL_BYTES, a resource WG_CVAL_OWN or WG_CVAL_BORROW of the
+ * defined resource type, an enum or variant's disc in range, ...).
+ *
+ * False with *err: WG_ERROR_INVALID when the name is defined twice;
+ * WG_ERROR_RESOURCE out of memory. The rest as
+ * wg_component_linker_define_func. */
+WG_API bool wg_component_linker_define_func_typed(wg_component_linker *l, const char *instance, const char *name,
+                                                  const char *type, wg_component_host_fn fn, void *env,
+                                                  void (*finalizer)(void *env), wg_error **err);
+
+/* Names a value type for the types of later definitions in `instance`
+ * (WIT's `type name = T`, or a named record/variant/enum/flags):
+ * `type` is one value type in the syntax of
+ * wg_component_linker_define_func_typed ("variant {
+ * last-operation-failed(own<wasi:io/error@0.2.12#error>), closed }").
+ * Owned by the linker; parsed when first needed, like a function's type.
+ * False with *err (WG_ERROR_INVALID: `name` already a type or resource of
+ * `instance`; WG_ERROR_RESOURCE). */
+WG_API bool wg_component_linker_define_type(wg_component_linker *l, const char *instance, const char *name,
+                                            const char *type, wg_error **err);
+
+/* Parses and resolves every type text given to the linker so far (as
+ * instantiation does for those it needs). False with *err (WG_ERROR_INVALID)
+ * at the first error: "host function `a:b/c#f`: unknown type `x` at offset
+ * 8 of `func(x: x)`", "type `a:b/c#t`: expected `>` ...", "... refers to
+ * itself"; WG_ERROR_RESOURCE out of memory. Thread-safe. */
+WG_API bool wg_component_linker_check_types(wg_component_linker *l, wg_error **err);
 
 /* Defines host resource type `name` in `instance` (e.g. "output-stream" in
  * "wasi:io/streams@0.2.12"); `dtor(env, rep)`, if any, runs when a guest

@@ -79,8 +79,6 @@ static int read_items(cfg_host *h, const char *const *keys, size_t n, wgg_conf_i
 /* get: func(key: string) -> result<option<string>, error> */
 static wg_trap *cfg_get(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
-  wg_trap *bad_ = p2c_args(a, na, "s", "wasi:config", "store.get");
-  if (bad_) return bad_;
   cfg_host *h = env;
   char msg[700];
   size_t n = a[0].of.str.len;
@@ -119,8 +117,6 @@ static int by_key(const void *x, const void *y) {
 /* get-all: func() -> result<list<tuple<string, string>>, error>, in key order */
 static wg_trap *cfg_get_all(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)a, (void)na, (void)nr;
-  wg_trap *bad_ = p2c_args(a, na, "", "wasi:config", "store.get-all");
-  if (bad_) return bad_;
   cfg_host *h = env;
   char msg[700];
   wgg_conf_items items = {0};
@@ -162,11 +158,18 @@ bool wgg_p2_config_define(wg_component_linker *l, wgg_api *api, const char *stor
   }
   h->api = api;
   wg_error *e = NULL;
-  bool ok = wg_component_linker_define_func(l, ifaces[0], "get", cfg_get, h, cfg_free, &e);
+  /* typed (WIT wasi:config/store, both versions), checked against the import at
+   * instantiation: the functions rely on their arguments' kinds */
+  static const char get[] = "func(key: string) -> result<option<string>, error>",
+                    get_all[] = "func() -> result<list<tuple<string, string>>, error>",
+                    error[] = "variant { upstream(string), io(string) }";
+  bool ok = wg_component_linker_define_func_typed(l, ifaces[0], "get", get, cfg_get, h, cfg_free, &e);
   if (!ok) cfg_free(h); /* not attached to the linker */
-  ok = ok && wg_component_linker_define_func(l, ifaces[0], "get-all", cfg_get_all, h, NULL, &e) &&
-       wg_component_linker_define_func(l, ifaces[1], "get", cfg_get, h, NULL, &e) &&
-       wg_component_linker_define_func(l, ifaces[1], "get-all", cfg_get_all, h, NULL, &e);
+  ok = ok && wg_component_linker_define_func_typed(l, ifaces[0], "get-all", get_all, cfg_get_all, h, NULL, &e) &&
+       wg_component_linker_define_func_typed(l, ifaces[1], "get", get, cfg_get, h, NULL, &e) &&
+       wg_component_linker_define_func_typed(l, ifaces[1], "get-all", get_all, cfg_get_all, h, NULL, &e) &&
+       wg_component_linker_define_type(l, ifaces[0], "error", error, &e) &&
+       wg_component_linker_define_type(l, ifaces[1], "error", error, &e);
   if (!ok) {
     wgg_err_set(err, "%s", e ? wg_error_message(e) : "out of memory");
     wg_error_delete(e);

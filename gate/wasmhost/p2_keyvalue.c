@@ -187,8 +187,6 @@ static int st_apply(wgg_store_entry *se, const wgg_state_op *ops, size_t n, wgg_
 /* open: func(identifier: string) -> result<bucket, error> */
 static wg_trap *kv_open(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
-  wg_trap *bad_ = p2c_args(a, na, "s", "wasi:keyvalue", "store.open");
-  if (bad_) return bad_;
   kv_ver *v = env;
   wgg_api *api = v->h->api;
   for (size_t i = 0; i < api->n_stores; i++) {
@@ -204,8 +202,6 @@ static wg_trap *kv_open(void *env, const wg_cval *a, size_t na, wg_cval *r, size
 /* [method]bucket.get and .exists: func(key: string) -> result<option<list<u8>>, error> and
  * result<bool, error>: one read of the item, answered as its value or as whether it exists. */
 static wg_trap *read_item(void *env, const wg_cval *a, size_t na, wg_cval *r, bool exists) {
-  wg_trap *bad_ = p2c_args(a, na, "hs", "wasi:keyvalue", exists ? "store.[method]bucket.exists" : "store.[method]bucket.get");
-  if (bad_) return bad_;
   kv_ver *v = env;
   BUCKET(v, a[0], se);
   KEY(v->h, a[1], key, r);
@@ -233,8 +229,6 @@ static wg_trap *kv_exists(void *env, const wg_cval *a, size_t na, wg_cval *r, si
 /* [method]bucket.set: func(key: string, value: list<u8>) -> result<_, error> */
 static wg_trap *kv_set(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
-  wg_trap *bad_ = p2c_args(a, na, "hsl", "wasi:keyvalue", "store.[method]bucket.set");
-  if (bad_) return bad_;
   kv_ver *v = env;
   BUCKET(v, a[0], se);
   KEY(v->h, a[1], key, r);
@@ -255,8 +249,6 @@ static wg_trap *kv_set(void *env, const wg_cval *a, size_t na, wg_cval *r, size_
 /* [method]bucket.delete: func(key: string) -> result<_, error> (absent keys are fine) */
 static wg_trap *kv_delete(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
-  wg_trap *bad_ = p2c_args(a, na, "hs", "wasi:keyvalue", "store.[method]bucket.delete");
-  if (bad_) return bad_;
   kv_ver *v = env;
   BUCKET(v, a[0], se);
   KEY(v->h, a[1], key, r);
@@ -276,8 +268,6 @@ static int cmp_str(const void *x, const void *y) { return strcmp(*(char *const *
  * item is read): stores without one (state.redis) answer other(...). */
 static wg_trap *kv_list_keys(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
-  wg_trap *bad_ = p2c_args(a, na, ((kv_ver *)env)->draft2 ? "hC" : "hc", "wasi:keyvalue", "store.[method]bucket.list-keys");
-  if (bad_) return bad_;
   kv_ver *v = env;
   BUCKET(v, a[0], se);
   uint64_t off = 0;
@@ -371,8 +361,6 @@ done:
  * with the ETag read (first-write when absent), again on a mismatch. */
 static wg_trap *kv_increment(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
-  wg_trap *bad_ = p2c_args(a, na, ((kv_ver *)env)->draft2 ? "hsi" : "hsu", "wasi:keyvalue", "atomics.increment");
-  if (bad_) return bad_;
   kv_ver *v = env;
   BUCKET(v, a[0], se);
   KEY(v->h, a[1], key, r);
@@ -496,8 +484,6 @@ static uint32_t cas_read(kv_host *h, size_t store, char *key, char *m, size_t ca
 /* [static]cas.new: func(bucket: borrow<bucket>, key: string) -> result<cas, error> */
 static wg_trap *cas_new(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
-  wg_trap *bad_ = p2c_args(a, na, "hs", "wasi:keyvalue", "atomics.[static]cas.new");
-  if (bad_) return bad_;
   kv_ver *v = env;
   BUCKET(v, a[0], se);
   KEY(v->h, a[1], key, r);
@@ -515,8 +501,6 @@ static wg_trap *cas_new(void *env, const wg_cval *a, size_t na, wg_cval *r, size
 /* [method]cas.current: func() -> result<option<list<u8>>, error>: the value read by new */
 static wg_trap *cas_current(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
-  wg_trap *bad_ = p2c_args(a, na, "h", "wasi:keyvalue", "atomics.[method]cas.current");
-  if (bad_) return bad_;
   kv_ver *v = env;
   kv_host *h = v->h;
   uint32_t rep = a[0].of.handle.rep;
@@ -533,8 +517,6 @@ static wg_trap *cas_current(void *env, const wg_cval *a, size_t na, wg_cval *r, 
  * the host's again (an own argument): freed, or reused for cas-failed. */
 static wg_trap *cas_swap(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
-  wg_trap *bad_ = p2c_args(a, na, "hl", "wasi:keyvalue", "atomics.swap");
-  if (bad_) return bad_;
   kv_ver *v = env;
   kv_host *h = v->h;
   uint32_t rep = a[0].of.handle.rep;
@@ -603,8 +585,6 @@ static wg_trap *cas_swap(void *env, const wg_cval *a, size_t na, wg_cval *r, siz
 /* get-many: func(bucket: borrow<bucket>, keys: list<string>) -> result<list<option<tuple<string, list<u8>>>>, error> */
 static wg_trap *kv_get_many(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
-  wg_trap *bad_ = p2c_args(a, na, "hS", "wasi:keyvalue", "batch.get-many");
-  if (bad_) return bad_;
   kv_ver *v = env;
   BUCKET(v, a[0], se);
   size_t n = a[1].of.seq.len;
@@ -701,40 +681,93 @@ static wg_trap *kv_write_many(kv_ver *v, const wg_cval *a, wg_cval *r, bool del)
 /* set-many: func(bucket: borrow<bucket>, key-values: list<tuple<string, list<u8>>>) -> result<_, error> */
 static wg_trap *kv_set_many(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
-  wg_trap *bad_ = p2c_args(a, na, "hP", "wasi:keyvalue", "batch.set-many");
-  if (bad_) return bad_;
   return kv_write_many(env, a, r, false);
 }
 
 /* delete-many: func(bucket: borrow<bucket>, keys: list<string>) -> result<_, error> */
 static wg_trap *kv_delete_many(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
-  wg_trap *bad_ = p2c_args(a, na, "hS", "wasi:keyvalue", "batch.delete-many");
-  if (bad_) return bad_;
   return kv_write_many(env, a, r, true);
 }
 
 /* ---------------------------------------------------------------- definitions */
 
+/* Each function with its type (WIT wasi:keyvalue 0.2.0-draft and -draft2; `%C` is the
+ * list-keys cursor, option<u64> in draft and option<string> in draft2, `%D` increment's
+ * delta, u64 and s64), checked against the component's import at instantiation: the
+ * functions rely on their arguments' kinds. atomics and batch name store's bucket and
+ * error through types of their own (WIT's `use store.{bucket, error}`). */
 static const struct {
   const char *iface, *name;
   wg_component_host_fn fn;
   bool draft2_only;
+  const char *type;
 } fns[] = {
-    {"store", "open", kv_open, false},
-    {"store", "[method]bucket.get", kv_get, false},
-    {"store", "[method]bucket.set", kv_set, false},
-    {"store", "[method]bucket.delete", kv_delete, false},
-    {"store", "[method]bucket.exists", kv_exists, false},
-    {"store", "[method]bucket.list-keys", kv_list_keys, false},
-    {"atomics", "increment", kv_increment, false},
-    {"atomics", "[static]cas.new", cas_new, true},
-    {"atomics", "[method]cas.current", cas_current, true},
-    {"atomics", "swap", cas_swap, true},
-    {"batch", "get-many", kv_get_many, false},
-    {"batch", "set-many", kv_set_many, false},
-    {"batch", "delete-many", kv_delete_many, false},
+    {"store", "open", kv_open, false, "func(identifier: string) -> result<bucket, error>"},
+    {"store", "[method]bucket.get", kv_get, false,
+     "func(self: borrow<bucket>, key: string) -> result<option<list<u8>>, error>"},
+    {"store", "[method]bucket.set", kv_set, false,
+     "func(self: borrow<bucket>, key: string, value: list<u8>) -> result<_, error>"},
+    {"store", "[method]bucket.delete", kv_delete, false, "func(self: borrow<bucket>, key: string) -> result<_, error>"},
+    {"store", "[method]bucket.exists", kv_exists, false,
+     "func(self: borrow<bucket>, key: string) -> result<bool, error>"},
+    {"store", "[method]bucket.list-keys", kv_list_keys, false,
+     "func(self: borrow<bucket>, cursor: %C) -> result<key-response, error>"},
+    {"atomics", "increment", kv_increment, false,
+     "func(bucket: borrow<bucket>, key: string, delta: %D) -> result<%D, error>"},
+    {"atomics", "[static]cas.new", cas_new, true, "func(bucket: borrow<bucket>, key: string) -> result<cas, error>"},
+    {"atomics", "[method]cas.current", cas_current, true, "func(self: borrow<cas>) -> result<option<list<u8>>, error>"},
+    {"atomics", "swap", cas_swap, true, "func(cas: cas, value: list<u8>) -> result<_, cas-error>"},
+    {"batch", "get-many", kv_get_many, false,
+     "func(bucket: borrow<bucket>, keys: list<string>) -> result<list<option<tuple<string, list<u8>>>>, error>"},
+    {"batch", "set-many", kv_set_many, false,
+     "func(bucket: borrow<bucket>, key-values: list<tuple<string, list<u8>>>) -> result<_, error>"},
+    {"batch", "delete-many", kv_delete_many, false, "func(bucket: borrow<bucket>, keys: list<string>) -> result<_, error>"},
 };
+
+/* fns[i].type for one version: %C and %D replaced. False when it does not fit. */
+static bool version_type(const char *t, bool draft2, char *out, size_t n) {
+  size_t k = 0;
+  for (; *t; t++) {
+    const char *rep = NULL;
+    if (t[0] == '%' && t[1] == 'C') rep = draft2 ? "option<string>" : "option<u64>";
+    else if (t[0] == '%' && t[1] == 'D') rep = draft2 ? "s64" : "u64";
+    if (rep) {
+      size_t l = strlen(rep);
+      if (k + l >= n) return false;
+      memcpy(out + k, rep, l);
+      k += l;
+      t++;
+    } else {
+      if (k + 1 >= n) return false;
+      out[k++] = *t;
+    }
+  }
+  out[k] = 0;
+  return true;
+}
+
+/* The named types of version `ver` (store's error and key-response, atomics' and batch's
+ * names for store's bucket and error, draft2's cas-error). */
+static bool define_types(wg_component_linker *l, const char *ver, bool draft2, wg_error **e) {
+  char store[64], atomics[64], batch[64], bucket[96], error[96];
+  snprintf(store, sizeof store, "wasi:keyvalue/store%s", ver);
+  snprintf(atomics, sizeof atomics, "wasi:keyvalue/atomics%s", ver);
+  snprintf(batch, sizeof batch, "wasi:keyvalue/batch%s", ver);
+  snprintf(bucket, sizeof bucket, "%s#bucket", store);
+  snprintf(error, sizeof error, "%s#error", store);
+  return wg_component_linker_define_type(l, store, "error", "variant { no-such-store, access-denied, other(string) }",
+                                         e) &&
+         wg_component_linker_define_type(l, store, "key-response",
+                                         draft2 ? "record { keys: list<string>, cursor: option<string> }"
+                                                : "record { keys: list<string>, cursor: option<u64> }",
+                                         e) &&
+         wg_component_linker_define_type(l, atomics, "bucket", bucket, e) &&
+         wg_component_linker_define_type(l, atomics, "error", error, e) &&
+         wg_component_linker_define_type(l, batch, "bucket", bucket, e) &&
+         wg_component_linker_define_type(l, batch, "error", error, e) &&
+         (!draft2 || wg_component_linker_define_type(l, atomics, "cas-error", "variant { store-error(error), cas-failed(cas) }", e));
+}
 
 static void host_free(kv_host *h) {
   for (uint32_t i = 0; i < h->ncas; i++) cas_clear(&h->cas[i]);
@@ -756,8 +789,8 @@ bool wgg_p2_keyvalue_define(wg_component_linker *l, wgg_api *api, wgg_err *err) 
   wg_error *e = NULL;
   char iface[64];
   /* the first definition owns h: host_free runs when the linker is deleted */
-  if (!wg_component_linker_define_func(l, "wasi:keyvalue/store@0.2.0-draft", "open", kv_open, &h->v[0], host_fin,
-                                       &e)) {
+  if (!wg_component_linker_define_func_typed(l, "wasi:keyvalue/store@0.2.0-draft", "open", fns[0].type, kv_open,
+                                             &h->v[0], host_fin, &e)) {
     host_free(h);
     wgg_err_set(err, "%s", e ? wg_error_message(e) : "out of memory");
     wg_error_delete(e);
@@ -768,7 +801,8 @@ bool wgg_p2_keyvalue_define(wg_component_linker *l, wgg_api *api, wgg_err *err) 
     kv_ver *v = &h->v[ver];
     *v = (kv_ver){.h = h, .draft2 = ver == 1};
     snprintf(iface, sizeof iface, "wasi:keyvalue/store%s", versions[ver]);
-    ok = wg_component_linker_define_resource(l, iface, "bucket", NULL, NULL, &v->bucket, &e);
+    ok = wg_component_linker_define_resource(l, iface, "bucket", NULL, NULL, &v->bucket, &e) &&
+         define_types(l, versions[ver], v->draft2, &e);
     if (ok && v->draft2) {
       snprintf(iface, sizeof iface, "wasi:keyvalue/atomics%s", versions[ver]);
       ok = wg_component_linker_define_resource(l, iface, "cas", cas_dtor, h, &v->cas, &e);
@@ -776,7 +810,9 @@ bool wgg_p2_keyvalue_define(wg_component_linker *l, wgg_api *api, wgg_err *err) 
     for (size_t i = 0; ok && i < sizeof fns / sizeof *fns; i++) {
       if ((fns[i].draft2_only && !v->draft2) || (ver == 0 && i == 0)) continue; /* draft's open: above */
       snprintf(iface, sizeof iface, "wasi:keyvalue/%s%s", fns[i].iface, versions[ver]);
-      ok = wg_component_linker_define_func(l, iface, fns[i].name, fns[i].fn, v, NULL, &e);
+      char type[256];
+      ok = version_type(fns[i].type, v->draft2, type, sizeof type) &&
+           wg_component_linker_define_func_typed(l, iface, fns[i].name, type, fns[i].fn, v, NULL, &e);
     }
   }
   if (!ok) {

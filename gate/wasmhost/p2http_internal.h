@@ -56,10 +56,13 @@ struct p2h_obj {
   (void)in
 
 
-/* A host function of the definitions table. */
+/* A host function of the definitions table, with its type (WIT wasi:http 0.2.x), checked
+ * against the component's import at instantiation: the functions rely on their arguments'
+ * kinds (a field-value is BYTES, a handle of its resource type). */
 typedef struct p2h_func {
   const char *inst, *name;
   wg_component_host_fn fn;
+  const char *type;
 } p2h_func;
 
 /* p2http_outgoing.c's functions, defined by wgg_p2h_define with the others. */

@@ -176,17 +176,10 @@ static bool valid_name(const wg_cval *n) {
     if (!p2h_token_char((unsigned char)n->of.str.ptr[i])) return false;
   return true;
 }
-/* A list<u8> argument: the engine lifts it as BYTES; a LIST (a component that declares the
- * parameter with another element type: nothing checks host argument types yet) is read by
- * element, never through the other union member. */
-static size_t u8_len(const wg_cval *v) { return v->kind == WG_CVAL_BYTES ? v->of.bytes.len : v->of.seq.len; }
-static uint8_t u8_at(const wg_cval *v, size_t i) {
-  return v->kind == WG_CVAL_BYTES ? v->of.bytes.ptr[i] : (uint8_t)v->of.seq.ptr[i].of.u;
-}
-
+/* A field-value (list<u8>, typed): BYTES, as the engine lifts every list<u8>. */
 static bool valid_value(const wg_cval *v) {
-  for (size_t i = 0; i < u8_len(v); i++) {
-    uint8_t c = u8_at(v, i);
+  for (size_t i = 0; i < v->of.bytes.len; i++) {
+    uint8_t c = v->of.bytes.ptr[i];
     if (c == 0 || c == '\r' || c == '\n') return false;
   }
   return true;
@@ -201,14 +194,15 @@ static bool forbidden(const char *n, size_t len) {
 }
 
 static int add_field(wgg_hdrs *h, const char *name, size_t nl, const wg_cval *val) {
-  char lname[256], *vb = malloc(u8_len(val) + 1);
+  size_t vl = val->of.bytes.len; /* a field-value: BYTES */
+  char lname[256], *vb = malloc(vl + 1);
   if (!vb || nl >= sizeof lname) {
     free(vb);
     return -1;
   }
   for (size_t i = 0; i < nl; i++) lname[i] = (char)tolower((unsigned char)name[i]);
-  for (size_t i = 0; i < u8_len(val); i++) vb[i] = (char)u8_at(val, i);
-  int rc = wgg_hdrs_add(h, lname, nl, vb, u8_len(val));
+  if (vl) memcpy(vb, val->of.bytes.ptr, vl);
+  int rc = wgg_hdrs_add(h, lname, nl, vb, vl);
   free(vb);
   return rc;
 }
@@ -614,33 +608,96 @@ static void drop_obj(void *env, uint32_t rep) {
 /* ------------------------------------------------------------ definitions */
 
 static const p2h_func funcs[] = {
-    {TYPES, "[constructor]fields", f_new},
-    {TYPES, "[static]fields.from-list", f_from_list},
-    {TYPES, "[method]fields.get", f_get},
-    {TYPES, "[method]fields.has", f_has},
-    {TYPES, "[method]fields.set", f_set},
-    {TYPES, "[method]fields.delete", f_delete},
-    {TYPES, "[method]fields.append", f_append},
-    {TYPES, "[method]fields.entries", f_entries},
-    {TYPES, "[method]fields.clone", f_clone},
-    {TYPES, "[method]incoming-request.method", rq_method},
-    {TYPES, "[method]incoming-request.path-with-query", rq_path},
-    {TYPES, "[method]incoming-request.scheme", rq_scheme},
-    {TYPES, "[method]incoming-request.authority", rq_authority},
-    {TYPES, "[method]incoming-request.headers", rq_headers},
-    {TYPES, "[method]incoming-request.consume", rq_consume},
-    {TYPES, "[static]response-outparam.set", outparam_set},
-    {TYPES, "[method]incoming-body.stream", ib_stream},
-    {TYPES, "[static]incoming-body.finish", ib_finish},
-    {TYPES, "[method]future-trailers.subscribe", ready_pollable},
-    {TYPES, "[method]future-trailers.get", ft_get},
-    {TYPES, "[constructor]outgoing-response", resp_new},
-    {TYPES, "[method]outgoing-response.status-code", resp_status},
-    {TYPES, "[method]outgoing-response.set-status-code", resp_set_status},
-    {TYPES, "[method]outgoing-response.headers", resp_headers},
-    {TYPES, "[method]outgoing-response.body", resp_body},
-    {TYPES, "[method]outgoing-body.write", ob_write},
-    {TYPES, "[static]outgoing-body.finish", ob_finish},
+    {TYPES, "[constructor]fields", f_new,
+     "func() -> fields"},
+    {TYPES, "[static]fields.from-list", f_from_list,
+     "func(entries: list<tuple<field-name, field-value>>) -> result<fields, header-error>"},
+    {TYPES, "[method]fields.get", f_get,
+     "func(self: borrow<fields>, name: field-name) -> list<field-value>"},
+    {TYPES, "[method]fields.has", f_has,
+     "func(self: borrow<fields>, name: field-name) -> bool"},
+    {TYPES, "[method]fields.set", f_set,
+     "func(self: borrow<fields>, name: field-name, value: list<field-value>) -> result<_, header-error>"},
+    {TYPES, "[method]fields.delete", f_delete,
+     "func(self: borrow<fields>, name: field-name) -> result<_, header-error>"},
+    {TYPES, "[method]fields.append", f_append,
+     "func(self: borrow<fields>, name: field-name, value: field-value) -> result<_, header-error>"},
+    {TYPES, "[method]fields.entries", f_entries,
+     "func(self: borrow<fields>) -> list<tuple<field-name, field-value>>"},
+    {TYPES, "[method]fields.clone", f_clone,
+     "func(self: borrow<fields>) -> fields"},
+    {TYPES, "[method]incoming-request.method", rq_method,
+     "func(self: borrow<incoming-request>) -> method"},
+    {TYPES, "[method]incoming-request.path-with-query", rq_path,
+     "func(self: borrow<incoming-request>) -> option<string>"},
+    {TYPES, "[method]incoming-request.scheme", rq_scheme,
+     "func(self: borrow<incoming-request>) -> option<scheme>"},
+    {TYPES, "[method]incoming-request.authority", rq_authority,
+     "func(self: borrow<incoming-request>) -> option<string>"},
+    {TYPES, "[method]incoming-request.headers", rq_headers,
+     "func(self: borrow<incoming-request>) -> headers"},
+    {TYPES, "[method]incoming-request.consume", rq_consume,
+     "func(self: borrow<incoming-request>) -> result<incoming-body>"},
+    {TYPES, "[static]response-outparam.set", outparam_set,
+     "func(param: response-outparam, response: result<outgoing-response, error-code>)"},
+    {TYPES, "[method]incoming-body.stream", ib_stream,
+     "func(self: borrow<incoming-body>) -> result<input-stream>"},
+    {TYPES, "[static]incoming-body.finish", ib_finish,
+     "func(this: incoming-body) -> future-trailers"},
+    {TYPES, "[method]future-trailers.subscribe", ready_pollable,
+     "func(self: borrow<future-trailers>) -> pollable"},
+    {TYPES, "[method]future-trailers.get", ft_get,
+     "func(self: borrow<future-trailers>) -> option<result<result<option<trailers>, error-code>>>"},
+    {TYPES, "[constructor]outgoing-response", resp_new,
+     "func(headers: headers) -> outgoing-response"},
+    {TYPES, "[method]outgoing-response.status-code", resp_status,
+     "func(self: borrow<outgoing-response>) -> status-code"},
+    {TYPES, "[method]outgoing-response.set-status-code", resp_set_status,
+     "func(self: borrow<outgoing-response>, status-code: status-code) -> result"},
+    {TYPES, "[method]outgoing-response.headers", resp_headers,
+     "func(self: borrow<outgoing-response>) -> headers"},
+    {TYPES, "[method]outgoing-response.body", resp_body,
+     "func(self: borrow<outgoing-response>) -> result<outgoing-body>"},
+    {TYPES, "[method]outgoing-body.write", ob_write,
+     "func(self: borrow<outgoing-body>) -> result<output-stream>"},
+    {TYPES, "[static]outgoing-body.finish", ob_finish,
+     "func(this: outgoing-body, trailers: option<trailers>) -> result<_, error-code>"},
+};
+
+/* The named types of wasi:http/types 0.2.x (WIT), for the functions' types. */
+static const char *const named[][2] = {
+    {"duration", "u64"},
+    {"input-stream", "wasi:io/streams" V "#input-stream"},
+    {"output-stream", "wasi:io/streams" V "#output-stream"},
+    {"io-error", "wasi:io/error" V "#error"},
+    {"pollable", "wasi:io/poll" V "#pollable"},
+    {"method", "variant { get, head, post, put, delete, connect, options, trace, patch, other(string) }"},
+    {"scheme", "variant { HTTP, HTTPS, other(string) }"},
+    {"DNS-error-payload", "record { rcode: option<string>, info-code: option<u16> }"},
+    {"TLS-alert-received-payload", "record { alert-id: option<u8>, alert-message: option<string> }"},
+    {"field-size-payload", "record { field-name: option<string>, field-size: option<u32> }"},
+    {"error-code",
+     "variant { DNS-timeout, DNS-error(DNS-error-payload), destination-not-found, destination-unavailable, "
+     "destination-IP-prohibited, destination-IP-unroutable, connection-refused, connection-terminated, "
+     "connection-timeout, connection-read-timeout, connection-write-timeout, connection-limit-reached, "
+     "TLS-protocol-error, TLS-certificate-error, TLS-alert-received(TLS-alert-received-payload), "
+     "HTTP-request-denied, HTTP-request-length-required, HTTP-request-body-size(option<u64>), "
+     "HTTP-request-method-invalid, HTTP-request-URI-invalid, HTTP-request-URI-too-long, "
+     "HTTP-request-header-section-size(option<u32>), HTTP-request-header-size(option<field-size-payload>), "
+     "HTTP-request-trailer-section-size(option<u32>), HTTP-request-trailer-size(field-size-payload), "
+     "HTTP-response-incomplete, HTTP-response-header-section-size(option<u32>), "
+     "HTTP-response-header-size(field-size-payload), HTTP-response-body-size(option<u64>), "
+     "HTTP-response-trailer-section-size(option<u32>), HTTP-response-trailer-size(field-size-payload), "
+     "HTTP-response-transfer-coding(option<string>), HTTP-response-content-coding(option<string>), "
+     "HTTP-response-timeout, HTTP-upgrade-failed, HTTP-protocol-error, loop-detected, configuration-error, "
+     "internal-error(option<string>) }"},
+    {"header-error", "variant { invalid-syntax, forbidden, immutable }"},
+    {"field-key", "string"},
+    {"field-name", "string"},
+    {"field-value", "list<u8>"},
+    {"headers", "fields"},
+    {"trailers", "fields"},
+    {"status-code", "u16"},
 };
 
 const wgg_p2h_types *wgg_p2h_define(wg_component_linker *l, char *msg, size_t msglen) {
@@ -655,10 +712,13 @@ const wgg_p2h_types *wgg_p2h_define(wg_component_linker *l, char *msg, size_t ms
     ok = wg_component_linker_define_resource(l, TYPES, res_names[i], drop_obj, NULL, &t->r[i], &e);
   /* t is freed with the linker: the finalizer of the first function */
   for (size_t i = 0; ok && i < sizeof funcs / sizeof *funcs; i++)
-    ok = wg_component_linker_define_func(l, funcs[i].inst, funcs[i].name, funcs[i].fn, t, i == 0 ? free : NULL, &e);
+    ok = wg_component_linker_define_func_typed(l, funcs[i].inst, funcs[i].name, funcs[i].type, funcs[i].fn, t,
+                                               i == 0 ? free : NULL, &e);
   for (size_t i = 0; ok && i < p2h_outgoing_nfuncs; i++)
-    ok = wg_component_linker_define_func(l, p2h_outgoing_funcs[i].inst, p2h_outgoing_funcs[i].name,
-                                         p2h_outgoing_funcs[i].fn, t, NULL, &e);
+    ok = wg_component_linker_define_func_typed(l, p2h_outgoing_funcs[i].inst, p2h_outgoing_funcs[i].name,
+                                               p2h_outgoing_funcs[i].type, p2h_outgoing_funcs[i].fn, t, NULL, &e);
+  for (size_t i = 0; ok && i < sizeof named / sizeof *named; i++)
+    ok = wg_component_linker_define_type(l, TYPES, named[i][0], named[i][1], &e);
   if (!ok) {
     snprintf(msg, msglen, "wasi:http: %s", e ? wg_error_message(e) : "out of memory");
     wg_error_delete(e);

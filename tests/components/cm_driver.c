@@ -369,10 +369,18 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
-  /* a host interface for the scripts' guest -> host calls */
-  wg_component_linker_define_func(l, "wasmgate:test/host", "str-len", host_str_len, NULL, NULL, NULL);
-  wg_component_linker_define_func(l, "wasmgate:test/host", "bytes-sum", host_bytes_sum, NULL, NULL, NULL);
-  wg_component_linker_define_func(l, "wasmgate:test/host", "char-id", host_char_id, NULL, NULL, NULL);
+  /* a host interface for the scripts' guest -> host calls (typed: checked at instantiation) */
+  wg_component_linker_define_func_typed(l, "wasmgate:test/host", "str-len", "func(s: string, extra: u32) -> u32",
+                                        host_str_len, NULL, NULL, NULL);
+  wg_component_linker_define_func_typed(l, "wasmgate:test/host", "bytes-sum", "func(b: list<u8>) -> u32",
+                                        host_bytes_sum, NULL, NULL, NULL);
+  wg_component_linker_define_func_typed(l, "wasmgate:test/host", "char-id", "func(c: char) -> char", host_char_id,
+                                        NULL, NULL, NULL);
+  /* every type text (WASI 0.2's included) must parse, also those no script imports */
+  if (!wg_component_linker_check_types(l, &err)) {
+    printf("error types: %s\n", wg_error_message(err));
+    return 2;
+  }
   wg_component_linker_allow_unknown_imports(l, true);
   wg_store *s = wg_store_new(NULL, NULL);
   inst = wg_component_linker_instantiate(l, s, c, &err, &trap);

@@ -162,6 +162,38 @@ int main(int argc, char **argv) {
 
   wg_store_delete(s);
   wg_component_linker_delete(l);
+
+  /* a typed `log`: the right type links, again from the linker's cache of
+   * checked imports; a wrong one is refused naming the import, also after a
+   * good instantiation of another component (the cache is per component) */
+  wg_component_linker *lt = wg_component_linker_new(), *lw = wg_component_linker_new();
+  CHECK(wg_component_linker_define_func_typed(lt, NULL, "log", "func(msg: string)", host_log, NULL, NULL, &err) &&
+            wg_component_linker_define_func_typed(lw, NULL, "log", "func(msg: list<u8>)", host_log, NULL, NULL, &err),
+        "define typed log");
+  wg_component_linker_allow_unknown_imports(lt, true);
+  wg_component_linker_allow_unknown_imports(lw, true);
+  for (int i = 0; i < 2; i++) {
+    wg_store *st = wg_store_new(NULL, NULL);
+    CHECK(wg_component_linker_instantiate(lt, st, c, &err, &trap), "typed log refused (round %d): %s", i,
+          err ? wg_error_message(err) : "");
+    wg_store_delete(st);
+  }
+  wg_store *sw = wg_store_new(NULL, NULL);
+  CHECK(!wg_component_linker_instantiate(lw, sw, c, &err, &trap) && err &&
+            strstr(wg_error_message(err), "component imports function `log`, but a matching implementation was not "
+                                          "found in the linker: type mismatch in parameter 1 (`msg`): the host "
+                                          "defines `func(msg: list<u8>)`, the component imports `func(msg: string)`"),
+        "wrongly typed log: %s", err ? wg_error_message(err) : "accepted");
+  wg_error_delete(err);
+  err = NULL;
+  wg_store_delete(sw);
+  wg_component *c2 = wg_component_new(buf, len, &err); /* the same bytes, another component */
+  wg_store *s2 = wg_store_new(NULL, NULL);
+  CHECK(c2 && wg_component_linker_instantiate(lt, s2, c2, &err, &trap), "typed log, second component");
+  wg_store_delete(s2);
+  wg_component_delete(c2);
+  wg_component_linker_delete(lt);
+  wg_component_linker_delete(lw);
   wg_component_delete(c);
   printf("greeter_host: %s\n", fails ? "FAILED" : "all checks passed");
   return fails ? 1 : 0;

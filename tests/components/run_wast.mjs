@@ -12,6 +12,9 @@
 //   (assert_malformed (component binary ...) "msg")  -> must be rejected
 // Execution (invoke, assert_return, assert_trap on calls) and
 // `(component quote ...)` (text-format errors) are counted as skipped.
+// With --driver, an assert_unlinkable component is also instantiated by the
+// driver (WASI 0.2 and wasmgate:test/host in its linker): it must be refused
+// with a message containing the script's (counted on the UNLINKABLE line).
 // Prints one line per script and a total; writes OUTDIR/mismatches.txt.
 // Exit status: 0 always unless --strict (then 1 when any expectation fails).
 import { spawnSync } from 'node:child_process';
@@ -140,6 +143,17 @@ let n = 0;
 const driverFlag = flags.find((f) => f.startsWith('--driver='));
 const driver = driverFlag ? driverFlag.slice('--driver='.length) : null;
 const exec = { pass: 0, fail: 0, error: 0 };
+const unlinkable = { refused: 0, total: 0 };
+// An assert_unlinkable component must fail to instantiate with `msg` in the error.
+function runUnlinkable(bytes, msg, rel, line) {
+  const f = path.join(outdir, `u${n++}.wasm`);
+  fs.writeFileSync(f, bytes);
+  const r = spawnSync(driver, [f], { input: '', encoding: 'utf8', timeout: 60000 });
+  const out = (r.stdout || '').split('\n').filter((x) => x)[0] || '';
+  unlinkable.total++;
+  if (out.startsWith('error instantiate:') && out.includes(msg)) unlinkable.refused++;
+  else mismatches.push(`${rel}:${line}: expected unlinkable ("${msg}"), got: ${out || `exit ${r.status} ${r.signal || ''}`}`);
+}
 function runGroup(group, rel) {
   if (!driver || !group || !group.cmds.length) return;
   const f = path.join(outdir, `x${n++}.wasm`);
@@ -192,6 +206,7 @@ for (const file of files) {
       msg = kids[2] ? decodeString(s.slice(...kids[2])).toString() : '';
     } else if ((h === 'assert_unlinkable' || h === 'assert_trap') && kids[1] && head(s, kids[1]) === 'component') {
       expect = 'valid'; comp = kids[1];
+      if (h === 'assert_unlinkable') msg = kids[2] ? decodeString(s.slice(...kids[2])).toString() : '';
     } else { t.skipped++; continue; }
     const bin = await toBinary(s, comp);
     if (bin.skip) { t.skipped++; continue; }
@@ -211,6 +226,7 @@ for (const file of files) {
       }
     }
     if (r.crashed) { total.crashes++; mismatches.push(`${rel}:${line}: CRASH`); }
+    if (h === 'assert_unlinkable' && driver && r.ok) runUnlinkable(bin.bytes, msg, rel, line);
     if (expect === 'valid') {
       t.valid++;
       if (r.ok) t.validOk++; else mismatches.push(`${rel}:${line}: expected valid, got: ${r.msg}`);
@@ -230,6 +246,7 @@ for (const file of files) {
 }
 fs.writeFileSync(path.join(outdir, 'mismatches.txt'), mismatches.join('\n') + '\n');
 if (driver) console.log(`EXECUTION: ${exec.pass} passed, ${exec.fail} failed, ${exec.error} not run (unsupported or not instantiable)`);
+if (driver) console.log(`UNLINKABLE: ${unlinkable.refused}/${unlinkable.total} refused at instantiation with the expected message`);
 console.log(`TOTAL ${files.length} scripts: valid ${total.validOk}/${total.valid}, invalid rejected ${total.invalidRejected}/${total.invalid} (same message ${total.invalidMsg}), malformed rejected ${total.malformedRejected}/${total.malformed}, skipped ${total.skipped}, jco parse errors ${total.parseErrors}, crashes ${total.crashes}`);
-const bad = total.crashes + (total.valid - total.validOk) + (total.invalid - total.invalidRejected) + (total.malformed - total.malformedRejected) + exec.fail + exec.error;
+const bad = total.crashes + (total.valid - total.validOk) + (total.invalid - total.invalidRejected) + (total.malformed - total.malformedRejected) + exec.fail + exec.error + (unlinkable.total - unlinkable.refused);
 process.exit(flags.includes('--strict') && bad ? 1 : total.crashes ? 1 : 0);

@@ -19,6 +19,7 @@
 #include "config/component.h"
 #include "wasmgate_component.h"
 #include "wasmhost/p2_cloud.h"
+#include "wasmhost/p2http.h"
 #include "wgwasi.h"
 
 static uint8_t *read_file(const char *path, size_t *n) {
@@ -95,6 +96,12 @@ int main(int argc, char **argv) {
   if (!wg_component_linker_define_resource(l, "wasi:cli/terminal-input@0.2.12", "terminal-input", NULL, NULL, NULL, &e) ||
       !wg_component_linker_define_resource(l, "wasi:cli/terminal-output@0.2.12", "terminal-output", NULL, NULL, NULL, &e)) {
     fprintf(stderr, "p2_cloud_driver: %s\n", e ? wg_error_message(e) : "out of memory");
+    goto out;
+  }
+  /* wasi:http too, so that every type text of the hosted interfaces (WASI 0.2, wasi:http,
+   * the cloud ones) is parsed and resolved here, also those no test component imports */
+  if (!wgg_p2h_define(l, msg, sizeof msg) || !wg_component_linker_check_types(l, &e)) {
+    fprintf(stderr, "p2_cloud_driver: %s\n", e ? wg_error_message(e) : msg);
     goto out;
   }
   wg_store *s = wg_store_new(NULL, NULL);

@@ -457,7 +457,76 @@ TEST(linker_duplicates) {
   wg_component_linker_delete(l);
 }
 
+/* Typed definitions: the type texts are parsed when first needed or by
+ * wg_component_linker_check_types (the message names the item, the offset
+ * and the text); names resolve in the same instance or by `iface#name`; a
+ * name is a type or a resource once; a type naming itself is refused. */
+static wg_component_linker *base_linker(void) {
+  wg_component_linker *l = wg_component_linker_new();
+  bool ok = l && wg_component_linker_define_resource(l, "a:b/io@1.0.0", "stream", NULL, NULL, NULL, NULL) &&
+            wg_component_linker_define_type(l, "a:b/io@1.0.0", "err", "variant { closed, failed(string) }", NULL) &&
+            wg_component_linker_define_type(l, "a:b/other@1.0.0", "s", "a:b/io@1.0.0#stream", NULL);
+  if (!ok) wg_component_linker_delete(l);
+  return ok ? l : NULL;
+}
+
+static bool def_fails(const char *inst, const char *type, const char *want) {
+  wg_component_linker *l = base_linker();
+  wg_error *err = NULL;
+  bool ok = l && wg_component_linker_define_func_typed(l, inst, "f", type, nop_fn, NULL, NULL, &err) &&
+            !wg_component_linker_check_types(l, &err) && err && strstr(wg_error_message(err), want);
+  if (!ok) fprintf(stderr, "  `%s`: %s\n", type, err ? wg_error_message(err) : "accepted");
+  wg_error_delete(err);
+  wg_component_linker_delete(l);
+  return ok;
+}
+
+TEST(linker_typed) {
+  wg_component_linker *l = base_linker();
+  wg_error *err = NULL;
+  CHECK(l);
+  CHECK(wg_component_linker_define_func_typed(l, "a:b/io@1.0.0", "write",
+                                              "func(self: borrow<stream>, contents: list<u8>) -> result<_, err>",
+                                              nop_fn, NULL, NULL, &err));
+  CHECK(wg_component_linker_define_func_typed(
+      l, "a:b/other@1.0.0", "all",
+      "func(a: bool, b: s8, c: u16, d: s32, e: u64, f: f32, g: f64, h: char, i: string, j: list<string, 4>, "
+      "k: option<tuple<u8, s64>>, l: result, m: result<u32>, n: result<u32, string>, o: s, p: own<s>, "
+      "q: record { x: u32, %type: enum { a, b } }, r: flags { r, w }, ) -> list<list<u8>>",
+      nop_fn, NULL, NULL, &err));
+  CHECK(!err);
+  CHECK(wg_component_linker_check_types(l, &err) && !err);
+  CHECK(def_fails("a:b/io@1.0.0", "func(x: nope)",
+                  "host function `a:b/io@1.0.0#f`: unknown type `nope` at offset 8 of `func(x: nope)`"));
+  CHECK(def_fails("a:b/other@1.0.0", "func(x: err)", "unknown type `err`")); /* another instance's */
+  CHECK(def_fails("a:b/io@1.0.0", "func(x: list<u8)", "expected `>`"));
+  CHECK(def_fails("a:b/io@1.0.0", "func(x: borrow<err>)", "`err` is not a resource"));
+  CHECK(def_fails("a:b/io@1.0.0", "func() -> u8 u8", "unexpected `u8`"));
+  CHECK(def_fails("a:b/io@1.0.0", "fun()", "expected `func`"));
+  CHECK(def_fails("a:b/io@1.0.0", "func(x: result<_>)", "`result<_>` is written `result`"));
+  CHECK(def_fails("a:b/io@1.0.0", "func(x: enum { })", "needs at least one member"));
+  char deep[600] = "func(x: ";
+  for (int i = 0; i < 100; i++) strcat(deep, "list<");
+  strcat(deep, "u8");
+  CHECK(def_fails("a:b/io@1.0.0", deep, "nested too deeply"));
+  CHECK(!wg_component_linker_define_type(l, "a:b/io@1.0.0", "stream", "u8", &err) && err &&
+        strstr(wg_error_message(err), "type `stream` is already defined in `a:b/io@1.0.0`"));
+  wg_error_delete(err);
+  err = NULL;
+  CHECK(!wg_component_linker_define_type(l, "a:b/io@1.0.0", "err", "u8", &err) && err &&
+        strstr(wg_error_message(err), "`err` is already defined in `a:b/io@1.0.0`"));
+  wg_error_delete(err);
+  err = NULL;
+  /* a type that names itself, directly or through another */
+  CHECK(wg_component_linker_define_type(l, "a:b/io@1.0.0", "t1", "list<t2>", &err) &&
+        wg_component_linker_define_type(l, "a:b/io@1.0.0", "t2", "option<t1>", &err));
+  CHECK(!wg_component_linker_check_types(l, &err) && err && strstr(wg_error_message(err), "refers to itself"));
+  wg_error_delete(err);
+  wg_component_linker_delete(l);
+}
+
 int main(void) {
+  RUN(linker_typed);
   RUN(valid_lift_and_api);
   RUN(binary_kind);
   RUN(options_required);

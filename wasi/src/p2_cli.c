@@ -197,21 +197,15 @@ static wg_trap *check_write(void *env, const wg_cval *a, size_t na, wg_cval *r, 
 static wg_trap *write_(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
   p2 *p = P2(env);
-  /* the engine gives a list<u8> as BYTES (a view of the guest's memory) */
-  size_t n = a[1].kind == WG_CVAL_BYTES ? a[1].of.bytes.len : a[1].of.seq.len, done = 0;
-  uint8_t *buf = NULL;
-  if (a[1].kind != WG_CVAL_BYTES) {
-    if (!(buf = malloc(n ? n : 1))) return oom();
-    for (size_t i = 0; i < n; i++) buf[i] = (uint8_t)a[1].of.seq.ptr[i].of.u;
-  }
-  const uint8_t *data = buf ? buf : a[1].of.bytes.ptr;
+  /* contents: list<u8> (typed), so BYTES: a view of the guest's memory */
+  size_t n = a[1].of.bytes.len, done = 0;
+  const uint8_t *data = a[1].of.bytes.ptr;
   bool closed = false;
   uint32_t fd;
   int64_t off;
   p2_stream *s = p2_stream_ops_at(p, a[0].of.handle.rep);
   if (s) {
     closed = !s->ops->write || s->ops->write(s->user, data, n) < 0;
-    free(buf);
     return stream_result(r, NULL, closed);
   }
   if (!p2_stream_get(p, a[0].of.handle.rep, &fd, &off)) closed = true;
@@ -225,7 +219,6 @@ static wg_trap *write_(void *env, const wg_cval *a, size_t na, wg_cval *r, size_
     done += w;
   }
   p2_stream_advance(p, a[0].of.handle.rep, done);
-  free(buf);
   return stream_result(r, NULL, closed);
 }
 
@@ -342,37 +335,70 @@ static wg_trap *insecure_seed(void *env, const wg_cval *a, size_t na, wg_cval *r
 
 /* ---------------------------------------------------------------- definitions */
 
+/* Each function with its type (WIT, wasi:cli, io, clocks, random 0.2.x),
+ * checked against the component's import at instantiation: the functions
+ * rely on their arguments' kinds. The terminal-* functions take nothing and
+ * name resources this host does not define: untyped (what they return is
+ * still checked when called). */
 static const struct {
   const char *inst, *name;
   wg_component_host_fn fn;
+  const char *type;
 } funcs[] = {
-    {"wasi:cli/environment" V, "get-environment", get_environment},
-    {"wasi:cli/environment" V, "get-arguments", get_arguments},
-    {"wasi:cli/environment" V, "initial-cwd", none},
-    {"wasi:cli/exit" V, "exit", cli_exit},
-    {"wasi:cli/stdin" V, "get-stdin", get_stdin},
-    {"wasi:cli/stdout" V, "get-stdout", get_stdout},
-    {"wasi:cli/stderr" V, "get-stderr", get_stderr},
-    {"wasi:cli/terminal-stdin" V, "get-terminal-stdin", none},
-    {"wasi:cli/terminal-stdout" V, "get-terminal-stdout", none},
-    {"wasi:cli/terminal-stderr" V, "get-terminal-stderr", none},
-    {"wasi:io/error" V, "[method]error.to-debug-string", error_debug},
-    {"wasi:io/streams" V, "[method]output-stream.check-write", check_write},
-    {"wasi:io/streams" V, "[method]output-stream.write", write_},
-    {"wasi:io/streams" V, "[method]output-stream.blocking-write-and-flush", write_},
-    {"wasi:io/streams" V, "[method]output-stream.flush", flush},
-    {"wasi:io/streams" V, "[method]output-stream.blocking-flush", flush},
-    {"wasi:io/streams" V, "[method]input-stream.read", read_},
-    {"wasi:io/streams" V, "[method]input-stream.blocking-read", read_},
-    {"wasi:clocks/wall-clock" V, "now", wall_now},
-    {"wasi:clocks/wall-clock" V, "resolution", wall_res},
-    {"wasi:clocks/monotonic-clock" V, "now", mono_now},
-    {"wasi:clocks/monotonic-clock" V, "resolution", mono_res},
-    {"wasi:random/random" V, "get-random-bytes", random_bytes},
-    {"wasi:random/random" V, "get-random-u64", random_u64},
-    {"wasi:random/insecure" V, "get-insecure-random-bytes", random_bytes},
-    {"wasi:random/insecure" V, "get-insecure-random-u64", random_u64},
-    {"wasi:random/insecure-seed" V, "insecure-seed", insecure_seed},
+    {"wasi:cli/environment" V, "get-environment", get_environment,
+     "func() -> list<tuple<string, string>>"},
+    {"wasi:cli/environment" V, "get-arguments", get_arguments,
+     "func() -> list<string>"},
+    {"wasi:cli/environment" V, "initial-cwd", none,
+     "func() -> option<string>"},
+    {"wasi:cli/exit" V, "exit", cli_exit,
+     "func(status: result)"},
+    {"wasi:cli/stdin" V, "get-stdin", get_stdin,
+     "func() -> wasi:io/streams" V "#input-stream"},
+    {"wasi:cli/stdout" V, "get-stdout", get_stdout,
+     "func() -> wasi:io/streams" V "#output-stream"},
+    {"wasi:cli/stderr" V, "get-stderr", get_stderr,
+     "func() -> wasi:io/streams" V "#output-stream"},
+    {"wasi:cli/terminal-stdin" V, "get-terminal-stdin", none,
+     NULL},
+    {"wasi:cli/terminal-stdout" V, "get-terminal-stdout", none,
+     NULL},
+    {"wasi:cli/terminal-stderr" V, "get-terminal-stderr", none,
+     NULL},
+    {"wasi:io/error" V, "[method]error.to-debug-string", error_debug,
+     "func(self: borrow<error>) -> string"},
+    {"wasi:io/streams" V, "[method]output-stream.check-write", check_write,
+     "func(self: borrow<output-stream>) -> result<u64, stream-error>"},
+    {"wasi:io/streams" V, "[method]output-stream.write", write_,
+     "func(self: borrow<output-stream>, contents: list<u8>) -> result<_, stream-error>"},
+    {"wasi:io/streams" V, "[method]output-stream.blocking-write-and-flush", write_,
+     "func(self: borrow<output-stream>, contents: list<u8>) -> result<_, stream-error>"},
+    {"wasi:io/streams" V, "[method]output-stream.flush", flush,
+     "func(self: borrow<output-stream>) -> result<_, stream-error>"},
+    {"wasi:io/streams" V, "[method]output-stream.blocking-flush", flush,
+     "func(self: borrow<output-stream>) -> result<_, stream-error>"},
+    {"wasi:io/streams" V, "[method]input-stream.read", read_,
+     "func(self: borrow<input-stream>, len: u64) -> result<list<u8>, stream-error>"},
+    {"wasi:io/streams" V, "[method]input-stream.blocking-read", read_,
+     "func(self: borrow<input-stream>, len: u64) -> result<list<u8>, stream-error>"},
+    {"wasi:clocks/wall-clock" V, "now", wall_now,
+     "func() -> datetime"},
+    {"wasi:clocks/wall-clock" V, "resolution", wall_res,
+     "func() -> datetime"},
+    {"wasi:clocks/monotonic-clock" V, "now", mono_now,
+     "func() -> u64"},
+    {"wasi:clocks/monotonic-clock" V, "resolution", mono_res,
+     "func() -> u64"},
+    {"wasi:random/random" V, "get-random-bytes", random_bytes,
+     "func(len: u64) -> list<u8>"},
+    {"wasi:random/random" V, "get-random-u64", random_u64,
+     "func() -> u64"},
+    {"wasi:random/insecure" V, "get-insecure-random-bytes", random_bytes,
+     "func(len: u64) -> list<u8>"},
+    {"wasi:random/insecure" V, "get-insecure-random-u64", random_u64,
+     "func() -> u64"},
+    {"wasi:random/insecure-seed" V, "insecure-seed", insecure_seed,
+     "func() -> tuple<u64, u64>"},
 };
 
 static bool define(p2 *p, wg_component_linker *l, char *err, size_t errlen);
@@ -427,9 +453,14 @@ static bool define(p2 *p, wg_component_linker *l, char *err, size_t errlen) {
   /* the context outlives the linker's functions: p is freed with the first one */
   bool ok = wg_component_linker_define_resource(l, "wasi:io/streams" V, "output-stream", stream_drop, p, &p->output, &e) &&
             wg_component_linker_define_resource(l, "wasi:io/streams" V, "input-stream", stream_drop, p, &p->input, &e) &&
-            wg_component_linker_define_resource(l, "wasi:io/error" V, "error", NULL, NULL, &p->error, &e);
+            wg_component_linker_define_resource(l, "wasi:io/error" V, "error", NULL, NULL, &p->error, &e) &&
+            wg_component_linker_define_type(l, "wasi:io/streams" V, "stream-error",
+                                            "variant { last-operation-failed(wasi:io/error" V "#error), closed }", &e) &&
+            wg_component_linker_define_type(l, "wasi:clocks/wall-clock" V, "datetime",
+                                            "record { seconds: u64, nanoseconds: u32 }", &e);
   for (size_t i = 0; ok && i < sizeof funcs / sizeof *funcs; i++)
-    ok = wg_component_linker_define_func(l, funcs[i].inst, funcs[i].name, funcs[i].fn, p, i == 0 ? p2_free : NULL, &e);
+    ok = wg_component_linker_define_func_typed(l, funcs[i].inst, funcs[i].name, funcs[i].type, funcs[i].fn, p,
+                                               i == 0 ? p2_free : NULL, &e);
   ok = ok && p2_fs_define(p, l, &e) && p2_poll_define(p, l, &e);
   if (!ok) {
     snprintf(err, errlen, "%s", e ? wg_error_message(e) : "out of memory");

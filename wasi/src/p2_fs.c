@@ -313,16 +313,10 @@ static wg_trap *read_at(void *env, const wg_cval *a, size_t na, wg_cval *r, size
 /* write(self, buffer, offset) -> result<filesize, error-code> */
 static wg_trap *write_at(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
-  /* the engine gives a list<u8> as BYTES (a view of the guest's memory) */
-  size_t n = a[1].kind == WG_CVAL_BYTES ? a[1].of.bytes.len : a[1].of.seq.len, done = 0;
-  uint8_t *buf = NULL;
-  if (a[1].kind != WG_CVAL_BYTES) {
-    if (!(buf = malloc(n ? n : 1))) return oom();
-    for (size_t i = 0; i < n; i++) buf[i] = (uint8_t)a[1].of.seq.ptr[i].of.u;
-  }
-  struct iovec iov = {buf ? buf : a[1].of.bytes.ptr, n};
+  /* buffer: list<u8> (typed), so BYTES: a view of the guest's memory */
+  size_t done = 0;
+  struct iovec iov = {a[1].of.bytes.ptr, a[1].of.bytes.len};
   int e = wasi_fd_write(P2(env)->w, a[0].of.handle.rep, &iov, 1, (int64_t)a[2].of.u, &done);
-  free(buf);
   return result(r, e, e ? NULL : box((wg_cval){.kind = WG_CVAL_U64, .of.u = done}));
 }
 
@@ -499,46 +493,110 @@ static wg_trap *fs_error_code(void *env, const wg_cval *a, size_t na, wg_cval *r
   return NULL;
 }
 
+/* The named types of wasi:filesystem/types 0.2.x (WIT), for the functions' types. */
+static const char *const fs_types[][2] = {
+    {"input-stream", "wasi:io/streams" V "#input-stream"},
+    {"output-stream", "wasi:io/streams" V "#output-stream"},
+    {"error", "wasi:io/error" V "#error"},
+    {"datetime", "wasi:clocks/wall-clock" V "#datetime"},
+    {"descriptor-type",
+     "enum { unknown, block-device, character-device, directory, fifo, symbolic-link, regular-file, socket }"},
+    {"descriptor-flags", "flags { read, write, file-integrity-sync, data-integrity-sync, requested-write-sync, "
+                         "mutate-directory }"},
+    {"descriptor-stat", "record { type: descriptor-type, link-count: u64, size: u64, "
+                        "data-access-timestamp: option<datetime>, data-modification-timestamp: option<datetime>, "
+                        "status-change-timestamp: option<datetime> }"},
+    {"path-flags", "flags { symlink-follow }"},
+    {"open-flags", "flags { create, directory, exclusive, truncate }"},
+    {"new-timestamp", "variant { no-change, now, timestamp(datetime) }"},
+    {"directory-entry", "record { type: descriptor-type, name: string }"},
+    {"error-code", "enum { access, would-block, already, bad-descriptor, busy, deadlock, quota, exist, "
+                   "file-too-large, illegal-byte-sequence, in-progress, interrupted, invalid, io, is-directory, loop, "
+                   "too-many-links, message-size, name-too-long, no-device, no-entry, no-lock, insufficient-memory, "
+                   "insufficient-space, not-directory, not-empty, not-recoverable, unsupported, no-tty, "
+                   "no-such-device, overflow, not-permitted, pipe, read-only, invalid-seek, text-file-busy, "
+                   "cross-device }"},
+    {"advice", "enum { normal, sequential, random, will-need, dont-need, no-reuse }"},
+    {"metadata-hash-value", "record { lower: u64, upper: u64 }"},
+};
+
+/* Each function with its type (WIT wasi:filesystem 0.2.x), checked against
+ * the component's import at instantiation: the functions rely on their
+ * arguments' kinds (flags, enums, strings, list<u8> as BYTES, descriptors). */
 static const struct {
   const char *inst, *name;
   wg_component_host_fn fn;
+  const char *type;
 } funcs[] = {
-    {"wasi:filesystem/preopens" V, "get-directories", get_directories},
-    {FS, "[method]descriptor.read-via-stream", read_via_stream},
-    {FS, "[method]descriptor.write-via-stream", write_via_stream},
-    {FS, "[method]descriptor.append-via-stream", append_via_stream},
-    {FS, "[method]descriptor.get-type", get_type},
-    {FS, "[method]descriptor.get-flags", get_flags},
-    {FS, "[method]descriptor.stat", stat_},
-    {FS, "[method]descriptor.stat-at", stat_at},
-    {FS, "[method]descriptor.open-at", open_at},
-    {FS, "[method]descriptor.create-directory-at", mkdir_at},
-    {FS, "[method]descriptor.remove-directory-at", rmdir_at},
-    {FS, "[method]descriptor.unlink-file-at", unlink_at},
-    {FS, "[method]descriptor.sync", sync_},
-    {FS, "[method]descriptor.sync-data", sync_},
-    {FS, "[method]descriptor.metadata-hash", metadata_hash},
-    {FS, "[method]descriptor.metadata-hash-at", metadata_hash_at},
-    {FS, "[method]descriptor.read-directory", read_directory},
-    {FS, "[method]directory-entry-stream.read-directory-entry", read_entry},
-    {FS, "filesystem-error-code", fs_error_code},
-    {FS, "[method]descriptor.rename-at", rename_at},
-    {FS, "[method]descriptor.readlink-at", readlink_at},
-    {FS, "[method]descriptor.read", read_at},
-    {FS, "[method]descriptor.write", write_at},
-    {FS, "[method]descriptor.set-size", set_size},
-    {FS, "[method]descriptor.advise", advise},
-    {FS, "[method]descriptor.is-same-object", is_same},
-    {FS, "[method]descriptor.set-times", set_times},
-    {FS, "[method]descriptor.set-times-at", set_times_at},
-    {FS, "[method]descriptor.link-at", link_at},
-    {FS, "[method]descriptor.symlink-at", symlink_at},
+    {"wasi:filesystem/preopens" V, "get-directories", get_directories,
+     "func() -> list<tuple<descriptor, string>>"},
+    {FS, "[method]descriptor.read-via-stream", read_via_stream,
+     "func(self: borrow<descriptor>, offset: u64) -> result<input-stream, error-code>"},
+    {FS, "[method]descriptor.write-via-stream", write_via_stream,
+     "func(self: borrow<descriptor>, offset: u64) -> result<output-stream, error-code>"},
+    {FS, "[method]descriptor.append-via-stream", append_via_stream,
+     "func(self: borrow<descriptor>) -> result<output-stream, error-code>"},
+    {FS, "[method]descriptor.get-type", get_type,
+     "func(self: borrow<descriptor>) -> result<descriptor-type, error-code>"},
+    {FS, "[method]descriptor.get-flags", get_flags,
+     "func(self: borrow<descriptor>) -> result<descriptor-flags, error-code>"},
+    {FS, "[method]descriptor.stat", stat_,
+     "func(self: borrow<descriptor>) -> result<descriptor-stat, error-code>"},
+    {FS, "[method]descriptor.stat-at", stat_at,
+     "func(self: borrow<descriptor>, path-flags: path-flags, path: string) -> result<descriptor-stat, error-code>"},
+    {FS, "[method]descriptor.open-at", open_at,
+     "func(self: borrow<descriptor>, path-flags: path-flags, path: string, open-flags: open-flags, flags: descriptor-flags) -> result<descriptor, error-code>"},
+    {FS, "[method]descriptor.create-directory-at", mkdir_at,
+     "func(self: borrow<descriptor>, path: string) -> result<_, error-code>"},
+    {FS, "[method]descriptor.remove-directory-at", rmdir_at,
+     "func(self: borrow<descriptor>, path: string) -> result<_, error-code>"},
+    {FS, "[method]descriptor.unlink-file-at", unlink_at,
+     "func(self: borrow<descriptor>, path: string) -> result<_, error-code>"},
+    {FS, "[method]descriptor.sync", sync_,
+     "func(self: borrow<descriptor>) -> result<_, error-code>"},
+    {FS, "[method]descriptor.sync-data", sync_,
+     "func(self: borrow<descriptor>) -> result<_, error-code>"},
+    {FS, "[method]descriptor.metadata-hash", metadata_hash,
+     "func(self: borrow<descriptor>) -> result<metadata-hash-value, error-code>"},
+    {FS, "[method]descriptor.metadata-hash-at", metadata_hash_at,
+     "func(self: borrow<descriptor>, path-flags: path-flags, path: string) -> result<metadata-hash-value, error-code>"},
+    {FS, "[method]descriptor.read-directory", read_directory,
+     "func(self: borrow<descriptor>) -> result<directory-entry-stream, error-code>"},
+    {FS, "[method]directory-entry-stream.read-directory-entry", read_entry,
+     "func(self: borrow<directory-entry-stream>) -> result<option<directory-entry>, error-code>"},
+    {FS, "filesystem-error-code", fs_error_code,
+     "func(err: borrow<error>) -> option<error-code>"},
+    {FS, "[method]descriptor.rename-at", rename_at,
+     "func(self: borrow<descriptor>, old-path: string, new-descriptor: borrow<descriptor>, new-path: string) -> result<_, error-code>"},
+    {FS, "[method]descriptor.readlink-at", readlink_at,
+     "func(self: borrow<descriptor>, path: string) -> result<string, error-code>"},
+    {FS, "[method]descriptor.read", read_at,
+     "func(self: borrow<descriptor>, length: u64, offset: u64) -> result<tuple<list<u8>, bool>, error-code>"},
+    {FS, "[method]descriptor.write", write_at,
+     "func(self: borrow<descriptor>, buffer: list<u8>, offset: u64) -> result<u64, error-code>"},
+    {FS, "[method]descriptor.set-size", set_size,
+     "func(self: borrow<descriptor>, size: u64) -> result<_, error-code>"},
+    {FS, "[method]descriptor.advise", advise,
+     "func(self: borrow<descriptor>, offset: u64, length: u64, advice: advice) -> result<_, error-code>"},
+    {FS, "[method]descriptor.is-same-object", is_same,
+     "func(self: borrow<descriptor>, other: borrow<descriptor>) -> bool"},
+    {FS, "[method]descriptor.set-times", set_times,
+     "func(self: borrow<descriptor>, data-access-timestamp: new-timestamp, data-modification-timestamp: new-timestamp) -> result<_, error-code>"},
+    {FS, "[method]descriptor.set-times-at", set_times_at,
+     "func(self: borrow<descriptor>, path-flags: path-flags, path: string, data-access-timestamp: new-timestamp, data-modification-timestamp: new-timestamp) -> result<_, error-code>"},
+    {FS, "[method]descriptor.link-at", link_at,
+     "func(self: borrow<descriptor>, old-path-flags: path-flags, old-path: string, new-descriptor: borrow<descriptor>, new-path: string) -> result<_, error-code>"},
+    {FS, "[method]descriptor.symlink-at", symlink_at,
+     "func(self: borrow<descriptor>, old-path: string, new-path: string) -> result<_, error-code>"},
 };
 
 bool p2_fs_define(p2 *p, wg_component_linker *l, wg_error **e) {
   bool ok = wg_component_linker_define_resource(l, FS, "descriptor", descriptor_drop, p, &p->descriptor, e) &&
-            wg_component_linker_define_resource(l, FS, "directory-entry-stream", dir_drop, p, &p->dirstream, e);
+            wg_component_linker_define_resource(l, FS, "directory-entry-stream", dir_drop, p, &p->dirstream, e) &&
+            wg_component_linker_define_type(l, "wasi:filesystem/preopens" V, "descriptor", FS "#descriptor", e);
+  for (size_t i = 0; ok && i < sizeof fs_types / sizeof *fs_types; i++)
+    ok = wg_component_linker_define_type(l, FS, fs_types[i][0], fs_types[i][1], e);
   for (size_t i = 0; ok && i < sizeof funcs / sizeof *funcs; i++)
-    ok = wg_component_linker_define_func(l, funcs[i].inst, funcs[i].name, funcs[i].fn, p, NULL, e);
+    ok = wg_component_linker_define_func_typed(l, funcs[i].inst, funcs[i].name, funcs[i].type, funcs[i].fn, p, NULL, e);
   return ok;
 }

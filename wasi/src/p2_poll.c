@@ -102,23 +102,32 @@ static wg_trap *poll_(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t
   return NULL;
 }
 
+/* Each function with its type (WIT wasi:io/poll, clocks 0.2.x), checked at instantiation. */
 static const struct {
   const char *inst, *name;
   wg_component_host_fn fn;
+  const char *type;
 } funcs[] = {
-    {"wasi:io/poll" V, "poll", poll_},
-    {"wasi:io/poll" V, "[method]pollable.ready", ready},
-    {"wasi:io/poll" V, "[method]pollable.block", block},
-    {"wasi:clocks/monotonic-clock" V, "subscribe-duration", subscribe_duration},
-    {"wasi:clocks/monotonic-clock" V, "subscribe-instant", subscribe_instant},
-    {"wasi:io/streams" V, "[method]output-stream.subscribe", stream_subscribe},
-    {"wasi:io/streams" V, "[method]input-stream.subscribe", stream_subscribe},
+    {"wasi:io/poll" V, "poll", poll_,
+     "func(in: list<borrow<pollable>>) -> list<u32>"},
+    {"wasi:io/poll" V, "[method]pollable.ready", ready,
+     "func(self: borrow<pollable>) -> bool"},
+    {"wasi:io/poll" V, "[method]pollable.block", block,
+     "func(self: borrow<pollable>)"},
+    {"wasi:clocks/monotonic-clock" V, "subscribe-duration", subscribe_duration,
+     "func(when: u64) -> wasi:io/poll" V "#pollable"},
+    {"wasi:clocks/monotonic-clock" V, "subscribe-instant", subscribe_instant,
+     "func(when: u64) -> wasi:io/poll" V "#pollable"},
+    {"wasi:io/streams" V, "[method]output-stream.subscribe", stream_subscribe,
+     "func(self: borrow<output-stream>) -> wasi:io/poll" V "#pollable"},
+    {"wasi:io/streams" V, "[method]input-stream.subscribe", stream_subscribe,
+     "func(self: borrow<input-stream>) -> wasi:io/poll" V "#pollable"},
 };
 
 bool p2_poll_define(p2 *p, wg_component_linker *l, wg_error **e) {
   bool ok = wg_component_linker_define_resource(l, "wasi:io/poll" V, "pollable", pollable_drop, p, &p->pollable, e);
   for (size_t i = 0; ok && i < sizeof funcs / sizeof *funcs; i++)
-    ok = wg_component_linker_define_func(l, funcs[i].inst, funcs[i].name, funcs[i].fn, p, NULL, e);
+    ok = wg_component_linker_define_func_typed(l, funcs[i].inst, funcs[i].name, funcs[i].type, funcs[i].fn, p, NULL, e);
   return ok;
 }
 

@@ -114,6 +114,8 @@ struct cm_type {
   const cm_type *alias_of;
   /* name for printing (the export or import that introduced it), or NULL */
   const char *label;
+  /* a resource in a host function's type (cm_hosttype.c): the linker's type */
+  const struct wg_component_resource_type *host;
   /* a component defined in the binary (not a component type): its
    * definitions in binary order, for instantiation (cm_instance.c) */
   cm_body *body;
@@ -215,6 +217,7 @@ typedef struct cm_section {
 } cm_section;
 
 struct wg_component {
+  uint64_t id; /* unique in the process (never reused, unlike the address): the linker's check cache */
   wg_arena arena;
   uint8_t *bytes;
   size_t len;

@@ -282,6 +282,11 @@ static size_t utf8_put(char *o, uint32_t c) {
  * skipped eight bytes at a time, then byte by byte, without decoding. */
 static wg_trap *utf8_check(const uint8_t *s, uint32_t n) {
   uint32_t i = 0;
+  if (n < 8) { /* short strings (names, keys): one pass for the all-ASCII case */
+    uint8_t any = 0;
+    for (uint32_t k = 0; k < n; k++) any |= s[k];
+    if (!(any & 0x80)) return NULL;
+  }
   while (i < n) {
     uint64_t w;
     while (n - i >= 8 && (memcpy(&w, s + i, 8), !(w & 0x8080808080808080ull))) i += 8;

@@ -2,6 +2,7 @@
  * cm_component.c: the public component API (wasmgate_component.h):
  * wg_component_new/delete and the accessors.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +39,8 @@ wg_component *wg_component_new(const uint8_t *bytes, size_t len, wg_error **err)
   }
   if (len) memcpy(c->bytes, bytes, len);
   c->len = len;
+  static _Atomic uint64_t serial;
+  c->id = atomic_fetch_add_explicit(&serial, 1, memory_order_relaxed) + 1;
   cm_ctx x = {.c = c, .diag = &diag, .base = c->bytes};
   wg_reader r = {.p = c->bytes, .end = c->bytes + len, .base = c->bytes, .diag = &diag, .eof_msg = "unexpected end-of-file"};
   if (!cm_decode_component(&x, &r, NULL, &c->type, true)) {

@@ -6,49 +6,84 @@
  * versions (wasmtime's rule: `wasi:io/streams@0.2.3` is satisfied by a
  * definition at 0.2.12; 1.x by any 1.y; 0.0.x only exactly).
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cm_rt.h"
+#include "cm_host.h"
 #include "../diag.h"
+
+enum { LK_FUNC, LK_RESOURCE, LK_TYPE };
+
+/* A match of an import type against a typed function: its type node in
+ * component `comp` (wg_component.id), at linker generation `gen`. While the
+ * linker is unchanged, the same import binds its resources to the same host
+ * ones, so the match holds for every later instantiation of that component.
+ * Immutable once published (in the linker's arena). */
+typedef struct lk_ok {
+  const cm_type *ft;
+  uint64_t comp;
+  uint32_t gen;
+} lk_ok;
 
 typedef struct lk_item {
   char *inst; /* NULL: top level */
   char *name;
-  bool resource;
+  uint8_t kind; /* LK_FUNC, LK_RESOURCE, LK_TYPE */
   wg_component_host_fn fn;
   void *env;
   void (*finalizer)(void *);
   wg_component_resource_type *res;
+  /* a resource's node (CM_RESOURCE, host = res); a typed function's or a
+   * named type's type, parsed from `text` when first needed (under the
+   * linker's lock; published with release order) */
+  const cm_type *_Atomic type;
+  const char *text; /* the type text (in the arena), or NULL */
+  /* the last import this typed function was found to satisfy: a component
+   * instantiated again (a fresh instance per request) skips the check */
+  const struct lk_ok *_Atomic ok;
+  bool busy;        /* being parsed (a type that names itself) */
   uint32_t vnext; /* the next item with the same versionless key (item index + 1; 0: none) */
+  uint32_t blen;  /* the length of inst without its "@version" */
 } lk_item;
 
 struct wg_component_linker {
   lk_item *v;
   uint32_t n, cap;
-  /* open-addressing index of v by (inst, name, resource): entries are
+  /* open-addressing index of v by (inst, name, kind): entries are
    * item index + 1 (0: empty); capacity a power of two, at least 2n */
   uint32_t *index, index_cap;
-  /* the same by (interface name without its @version, name, resource): the
+  /* the same by (interface name without its @version, name, kind): the
    * head of a chain through lk_item.vnext of every version defined, so an
    * import at another compatible version is found without a scan (the same
    * capacity as index) */
   uint32_t *vindex;
   bool allow_unknown;
+  wg_arena arena;     /* host types and their texts */
+  uint32_t gen;       /* bumped by every definition: a new one may change how imports resolve */
+  pthread_mutex_t mu; /* parsing the types of a linker shared between threads */
 };
 
-wg_component_linker *wg_component_linker_new(void) { return calloc(1, sizeof(wg_component_linker)); }
+wg_component_linker *wg_component_linker_new(void) {
+  wg_component_linker *l = calloc(1, sizeof(wg_component_linker));
+  if (l && pthread_mutex_init(&l->mu, NULL)) {
+    free(l);
+    return NULL;
+  }
+  return l;
+}
 
 void wg_component_linker_delete(wg_component_linker *l) {
   if (!l) return;
   for (uint32_t i = 0; i < l->n; i++) {
     if (l->v[i].finalizer) l->v[i].finalizer(l->v[i].env);
-    free(l->v[i].inst);
-    free(l->v[i].name);
     free(l->v[i].res);
   }
   free(l->v);
+  wg_arena_free(&l->arena);
+  pthread_mutex_destroy(&l->mu);
   free(l->index);
   free(l->vindex);
   free(l);
@@ -67,25 +102,33 @@ static bool lk_err(wg_error **err, wg_error_kind kind, const char *msg, const ch
   return false;
 }
 
-/* FNV-1a over inst, a separator, name and the resource flag. */
-static uint32_t key_hash(const char *inst, const char *name, bool resource) {
+/* FNV-1a over inst, a separator and name. */
+static uint32_t key_hash(const char *inst, const char *name) {
   uint32_t h = 2166136261u;
   for (const char *p = inst ? inst : ""; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
   h = (h ^ (inst ? 1u : 2u)) * 16777619u;
   for (const char *p = name; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
-  return (h ^ (resource ? 3u : 4u)) * 16777619u;
+  return h;
 }
 
-/* The slot of (inst, name, resource) in the index: the item's or the empty
- * one where it would go. The index must exist. */
-static uint32_t *index_slot(const wg_component_linker *l, const char *inst, const char *name, bool resource) {
+/* The slot of (inst, name, kind) in the index, whose key_hash is h: the
+ * item's or the empty one where it would go. The index must exist. The
+ * kinds of one (inst, name) share a probe sequence (the hash leaves the
+ * kind out), so a lookup of a name as a type, then as a resource, hashes
+ * once. */
+static uint32_t *index_slot_h(const wg_component_linker *l, uint32_t h, const char *inst, const char *name,
+                              uint8_t kind) {
   uint32_t mask = l->index_cap - 1;
-  for (uint32_t i = key_hash(inst, name, resource) & mask;; i = (i + 1) & mask) {
+  for (uint32_t i = h & mask;; i = (i + 1) & mask) {
     uint32_t e = l->index[i];
     if (!e) return &l->index[i];
     const lk_item *it = &l->v[e - 1];
-    if (it->resource == resource && streq(it->inst, inst) && !strcmp(it->name, name)) return &l->index[i];
+    if (it->kind == kind && streq(it->inst, inst) && !strcmp(it->name, name)) return &l->index[i];
   }
+}
+
+static uint32_t *index_slot(const wg_component_linker *l, const char *inst, const char *name, uint8_t kind) {
+  return index_slot_h(l, key_hash(inst, name), inst, name, kind);
 }
 
 /* The length of inst without its "@version" (all of it when it has none). */
@@ -94,19 +137,19 @@ static size_t base_len(const char *inst) {
   return at ? (size_t)(at - inst) : strlen(inst);
 }
 
-/* The versionless-index slot of (inst's first blen bytes, name, resource):
+/* The versionless-index slot of (inst's first blen bytes, name, kind):
  * the chain's or the empty one where it would go. inst is not NULL. */
 static uint32_t *vindex_slot(const wg_component_linker *l, const char *inst, size_t blen, const char *name,
-                             bool resource) {
+                             uint8_t kind) {
   uint32_t h = 2166136261u, mask = l->index_cap - 1;
   for (size_t k = 0; k < blen; k++) h = (h ^ (uint8_t)inst[k]) * 16777619u;
   for (const char *p = name; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
-  h = (h ^ (resource ? 3u : 4u)) * 16777619u;
+  h = (h ^ (3u + kind)) * 16777619u;
   for (uint32_t i = h & mask;; i = (i + 1) & mask) {
     uint32_t e = l->vindex[i];
     if (!e) return &l->vindex[i];
     const lk_item *it = &l->v[e - 1];
-    if (it->resource == resource && base_len(it->inst) == blen && !memcmp(it->inst, inst, blen) &&
+    if (it->kind == kind && it->blen == blen && !memcmp(it->inst, inst, blen) &&
         !strcmp(it->name, name))
       return &l->vindex[i];
   }
@@ -116,7 +159,7 @@ static uint32_t *vindex_slot(const wg_component_linker *l, const char *inst, siz
 static void vindex_put(wg_component_linker *l, uint32_t i) {
   lk_item *it = &l->v[i];
   if (!it->inst) return;
-  uint32_t *slot = vindex_slot(l, it->inst, base_len(it->inst), it->name, it->resource);
+  uint32_t *slot = vindex_slot(l, it->inst, it->blen, it->name, it->kind);
   it->vnext = *slot;
   *slot = i + 1;
 }
@@ -136,15 +179,15 @@ static bool index_reserve(wg_component_linker *l) {
   l->vindex = vx;
   l->index_cap = cap;
   for (uint32_t i = 0; i < l->n; i++) {
-    *index_slot(l, l->v[i].inst, l->v[i].name, l->v[i].resource) = i + 1;
+    *index_slot(l, l->v[i].inst, l->v[i].name, l->v[i].kind) = i + 1;
     vindex_put(l, i);
   }
   return true;
 }
 
-static lk_item *add(wg_component_linker *l, const char *inst, const char *name, bool resource, wg_error **err) {
+static lk_item *add(wg_component_linker *l, const char *inst, const char *name, uint8_t kind, wg_error **err) {
   if (!index_reserve(l)) return lk_err(err, WG_ERROR_RESOURCE, "out of memory%s%s", NULL, NULL), NULL;
-  uint32_t *slot = index_slot(l, inst, name, resource);
+  uint32_t *slot = index_slot(l, inst, name, kind);
   if (*slot) return lk_err(err, WG_ERROR_INVALID, "`%s` is already defined in `%s`", name, inst ? inst : "the root"), NULL;
   if (l->n == l->cap) {
     uint32_t cap = l->cap ? l->cap * 2 : 16;
@@ -155,12 +198,28 @@ static lk_item *add(wg_component_linker *l, const char *inst, const char *name, 
   }
   lk_item *it = &l->v[l->n];
   memset(it, 0, sizeof *it);
-  it->resource = resource;
-  if ((inst && !(it->inst = strdup(inst))) || !(it->name = strdup(name))) {
-    free(it->inst);
-    return lk_err(err, WG_ERROR_RESOURCE, "out of memory%s%s", NULL, NULL), NULL;
+  it->kind = kind;
+  /* names live in the linker's arena; consecutive definitions of one interface (the usual
+   * order) share the previous item's copy of its name */
+  const lk_item *prev = l->n ? &l->v[l->n - 1] : NULL;
+  size_t nl = strlen(name) + 1;
+  char *nm = wg_arena_alloc(&l->arena, nl);
+  if (!nm) return lk_err(err, WG_ERROR_RESOURCE, "out of memory%s%s", NULL, NULL), NULL;
+  memcpy(nm, name, nl);
+  it->name = nm;
+  if (inst && prev && prev->inst && !strcmp(prev->inst, inst)) {
+    it->inst = prev->inst;
+    it->blen = prev->blen;
+  } else if (inst) {
+    size_t il = strlen(inst) + 1;
+    char *in = wg_arena_alloc(&l->arena, il);
+    if (!in) return lk_err(err, WG_ERROR_RESOURCE, "out of memory%s%s", NULL, NULL), NULL;
+    memcpy(in, inst, il);
+    it->inst = in;
+    it->blen = (uint32_t)base_len(in);
   }
   *slot = ++l->n;
+  l->gen++;
   vindex_put(l, l->n - 1);
   return it;
 }
@@ -168,24 +227,158 @@ static lk_item *add(wg_component_linker *l, const char *inst, const char *name, 
 bool wg_component_linker_define_func(wg_component_linker *l, const char *instance, const char *name,
                                      wg_component_host_fn fn, void *env, void (*finalizer)(void *env),
                                      wg_error **err) {
-  lk_item *it = add(l, instance, name, false, err);
+  return wg_component_linker_define_func_typed(l, instance, name, NULL, fn, env, finalizer, err);
+}
+
+/* ------------------------------------------------------------ host types */
+
+/* Type texts are parsed when an instantiation first needs them (or at
+ * wg_component_linker_check_types): WASI 0.2 alone defines ~80 typed
+ * functions and types, of which a component imports a few, and parsing all
+ * of them at every `wasm run` cost ~200,000 instructions. */
+
+static const lk_item *lookup(const wg_component_linker *l, const char *inst, const char *name, uint8_t kind);
+static const cm_type *parse_item(wg_component_linker *l, lk_item *it, char *why, size_t n);
+
+typedef struct lk_scope {
+  wg_component_linker *l;
+  const char *inst;
+  char *why; /* where a named type's own error goes */
+  size_t whylen;
+  bool nested; /* a named type failed: `why` holds its error */
+} lk_scope;
+
+/* cm_host_lookup: `name` (in the defining instance) or `iface#name`: a
+ * named type (parsed now if it was not), else a resource defined in the
+ * linker. Called with the linker's lock held. */
+static const cm_type *lk_lookup(void *env, const char *s, size_t len) {
+  lk_scope *sc = env;
+  char buf[512];
+  if (len >= sizeof buf) return NULL;
+  memcpy(buf, s, len);
+  buf[len] = 0;
+  char *hash = strrchr(buf, '#');
+  const char *inst = sc->inst, *name = buf;
+  if (hash) {
+    *hash = 0;
+    inst = buf;
+    name = hash + 1;
+  }
+  if (!sc->l->index) return NULL;
+  uint32_t h = key_hash(inst, name), e = *index_slot_h(sc->l, h, inst, name, LK_TYPE);
+  if (e) {
+    const cm_type *t = parse_item(sc->l, &sc->l->v[e - 1], sc->why, sc->whylen);
+    if (!t) sc->nested = true;
+    return t;
+  }
+  e = *index_slot_h(sc->l, h, inst, name, LK_RESOURCE);
+  const lk_item *it = e ? &sc->l->v[e - 1] : lookup(sc->l, inst, name, LK_RESOURCE); /* or another version's */
+  return it ? atomic_load_explicit(&it->type, memory_order_relaxed) : NULL;
+}
+
+/* The type of item `it`, parsed from its text if it was not; the caller
+ * holds the lock. NULL with `why` filled on an error in the text. */
+static const cm_type *parse_item(wg_component_linker *l, lk_item *it, char *why, size_t n) {
+  const cm_type *done = atomic_load_explicit(&it->type, memory_order_relaxed);
+  if (done || !it->text) return done;
+  if (it->busy) {
+    snprintf(why, n, "type `%s` refers to itself", it->name);
+    return NULL;
+  }
+  it->busy = true;
+  lk_scope sc = {l, it->inst, why, n, false};
+  char own[768];
+  cm_type *t = cm_host_parse(&l->arena, it->text, it->kind == LK_FUNC, lk_lookup, &sc, own, sizeof own);
+  it->busy = false;
+  if (!t) {
+    if (!sc.nested) snprintf(why, n, "%s", own);
+    return NULL;
+  }
+  if (it->kind == LK_TYPE) {
+    if (t->kind == CM_OWN && !strchr(it->text, '<')) t = t->elem; /* another name of a resource: that resource */
+    /* a defined type prints by its name; a primitive or another name's
+     * node is shared, so it keeps its own */
+    else if (t->kind > CM_ERROR_CONTEXT && !t->label && t->kind != CM_OWN && t->kind != CM_BORROW) t->label = it->name;
+  }
+  atomic_store_explicit(&it->type, t, memory_order_release);
+  return t;
+}
+
+/* The type of a typed function (NULL: untyped), parsed on first use. On an
+ * error in its text, false with `why` filled. Thread-safe. */
+static bool func_type(const wg_component_linker *cl, const lk_item *cit, const cm_type **out, char *why, size_t n) {
+  *out = atomic_load_explicit(&cit->type, memory_order_acquire);
+  if (*out || !cit->text) return true;
+  wg_component_linker *l = (wg_component_linker *)cl; /* only the lazily parsed types change, under the lock */
+  pthread_mutex_lock(&l->mu);
+  *out = parse_item(l, (lk_item *)cit, why, n);
+  pthread_mutex_unlock(&l->mu);
+  return *out != NULL;
+}
+
+bool wg_component_linker_check_types(wg_component_linker *l, wg_error **err) {
+  char why[768];
+  bool ok = true;
+  pthread_mutex_lock(&l->mu);
+  for (uint32_t i = 0; ok && i < l->n; i++)
+    if (!parse_item(l, &l->v[i], why, sizeof why)) {
+      if (!l->v[i].text) continue;
+      char buf[1024];
+      snprintf(buf, sizeof buf, "%s `%s%s%s`: %s", l->v[i].kind == LK_FUNC ? "host function" : "type",
+               l->v[i].inst ? l->v[i].inst : "", l->v[i].inst ? "#" : "", l->v[i].name, why);
+      if (err) *err = wg_error_make(WG_ERROR_INVALID, SIZE_MAX, buf);
+      ok = false;
+    }
+  pthread_mutex_unlock(&l->mu);
+  return ok;
+}
+
+static bool keep_text(wg_component_linker *l, lk_item *it, const char *text, wg_error **err) {
+  size_t len = strlen(text) + 1;
+  char *t = wg_arena_alloc(&l->arena, len);
+  if (!t) return lk_err(err, WG_ERROR_RESOURCE, "out of memory%s%s", NULL, NULL);
+  memcpy(t, text, len);
+  it->text = t;
+  return true;
+}
+
+bool wg_component_linker_define_func_typed(wg_component_linker *l, const char *instance, const char *name,
+                                           const char *type, wg_component_host_fn fn, void *env,
+                                           void (*finalizer)(void *env), wg_error **err) {
+  lk_item *it = add(l, instance, name, LK_FUNC, err);
   if (!it) return false;
   it->fn = fn;
   it->env = env;
   it->finalizer = finalizer;
-  return true;
+  return !type || keep_text(l, it, type, err);
+}
+
+bool wg_component_linker_define_type(wg_component_linker *l, const char *instance, const char *name,
+                                     const char *type, wg_error **err) {
+  if (l->index && *index_slot(l, instance, name, LK_RESOURCE))
+    return lk_err(err, WG_ERROR_INVALID, "type `%s` is already defined in `%s`", name, instance ? instance : "the root");
+  lk_item *it = add(l, instance, name, LK_TYPE, err);
+  return it && keep_text(l, it, type, err);
 }
 
 bool wg_component_linker_define_resource(wg_component_linker *l, const char *instance, const char *name,
                                          void (*dtor)(void *env, uint32_t rep), void *env,
                                          const wg_component_resource_type **out, wg_error **err) {
   wg_component_resource_type *r = calloc(1, sizeof *r);
-  if (!r) return lk_err(err, WG_ERROR_RESOURCE, "out of memory%s%s", NULL, NULL);
-  lk_item *it = add(l, instance, name, true, err);
+  cm_type *node = wg_arena_alloc(&l->arena, sizeof *node); /* the arena's: freed with the linker */
+  if (!r || !node) {
+    free(r);
+    return lk_err(err, WG_ERROR_RESOURCE, "out of memory%s%s", NULL, NULL);
+  }
+  lk_item *it = add(l, instance, name, LK_RESOURCE, err);
   if (!it) {
     free(r);
     return false;
   }
+  node->kind = CM_RESOURCE;
+  node->host = r;
+  node->label = it->name;
+  it->type = node;
   r->name = it->name;
   r->dtor = dtor;
   r->env = env;
@@ -244,13 +437,13 @@ static int semver_cmp(const char *a, const char *b) {
   return 0;
 }
 
-static const lk_item *lookup(const wg_component_linker *l, const char *inst, const char *name, bool resource) {
+static const lk_item *lookup(const wg_component_linker *l, const char *inst, const char *name, uint8_t kind) {
   if (l->index) { /* an exact definition first; then the newest compatible version of its chain */
-    uint32_t e = *index_slot(l, inst, name, resource);
+    uint32_t e = *index_slot(l, inst, name, kind);
     if (e) return &l->v[e - 1];
     if (!inst || !strchr(inst, '@')) return NULL;
     const lk_item *best = NULL;
-    for (e = *vindex_slot(l, inst, base_len(inst), name, resource); e; e = l->v[e - 1].vnext) {
+    for (e = *vindex_slot(l, inst, base_len(inst), name, kind); e; e = l->v[e - 1].vnext) {
       const lk_item *it = &l->v[e - 1];
       if (cm_names_compatible(inst, it->inst) && (!best || semver_cmp(it->inst, best->inst) > 0)) best = it;
     }
@@ -259,7 +452,7 @@ static const lk_item *lookup(const wg_component_linker *l, const char *inst, con
   const lk_item *best = NULL;
   for (uint32_t i = 0; i < l->n; i++) {
     const lk_item *it = &l->v[i];
-    if (it->resource != resource || strcmp(it->name, name)) continue;
+    if (it->kind != kind || strcmp(it->name, name)) continue;
     if (!inst || !it->inst) {
       if (!inst && !it->inst) return it;
       continue;
@@ -272,9 +465,22 @@ static const lk_item *lookup(const wg_component_linker *l, const char *inst, con
 
 /* ------------------------------------------------------------ resolution */
 
+/* Publishes that typed function `it` satisfies import type `ft` of component
+ * `comp` (nothing when out of memory: the next instantiation checks again). */
+static void remember(const wg_component_linker *cl, const lk_item *it, const cm_type *ft, uint64_t comp) {
+  wg_component_linker *l = (wg_component_linker *)cl; /* the arena and the cache only, under the lock */
+  pthread_mutex_lock(&l->mu);
+  lk_ok *ok = wg_arena_alloc(&l->arena, sizeof *ok);
+  if (ok) {
+    *ok = (lk_ok){ft, comp, l->gen};
+    atomic_store_explicit(&((lk_item *)it)->ok, ok, memory_order_release);
+  }
+  pthread_mutex_unlock(&l->mu);
+}
+
 static bool resolve_func(const wg_component_linker *l, cm_rt *rt, const char *inst, const char *name,
                          const cm_type *ft, void **out, wg_error **err) {
-  const lk_item *it = lookup(l, inst, name, false);
+  const lk_item *it = lookup(l, inst, name, LK_FUNC);
   if (!it && !l->allow_unknown) {
     if (inst)
       return lk_err(err, WG_ERROR_INVALID,
@@ -283,6 +489,36 @@ static bool resolve_func(const wg_component_linker *l, cm_rt *rt, const char *in
     return lk_err(err, WG_ERROR_INVALID,
                   "component imports function `%s`%s, but a matching implementation was not found in the linker",
                   name, NULL);
+  }
+  char why[768];
+  const cm_type *ht = NULL;
+  if (it && !func_type(l, it, &ht, why, sizeof why)) {
+    char buf[1100];
+    snprintf(buf, sizeof buf, "host function `%s%s%s`: %s", inst ? inst : "", inst ? "#" : "", name, why);
+    if (err) *err = wg_error_make(WG_ERROR_INVALID, SIZE_MAX, buf);
+    return false;
+  }
+  const lk_ok *ok = ht ? atomic_load_explicit(&it->ok, memory_order_acquire) : NULL;
+  bool known = ok && ok->ft == ft && ok->comp == rt->comp->id && ok->gen == l->gen;
+  if (ht && !known && cm_host_match(ft, ht, rt, why, sizeof why)) {
+    remember(l, it, ft, rt->comp->id);
+  } else if (ht && !known) {
+    if (err) {
+      char want[384], have[384], buf[2400];
+      cm_host_print(ht, want, sizeof want);
+      cm_host_print(ft, have, sizeof have);
+      if (inst)
+        snprintf(buf, sizeof buf,
+                 "component imports instance `%s`, but a matching implementation was not found in the linker: "
+                 "instance export `%s` has the wrong type: %s: the host defines `%s`, the component imports `%s`",
+                 inst, name, why, want, have);
+      else
+        snprintf(buf, sizeof buf,
+                 "component imports function `%s`, but a matching implementation was not found in the linker: "
+                 "%s: the host defines `%s`, the component imports `%s`", name, why, want, have);
+      *err = wg_error_make(WG_ERROR_INVALID, SIZE_MAX, buf);
+    }
+    return false;
   }
   cm_rfunc *f = cm_rt_alloc(rt, sizeof *f);
   char *full = cm_rt_alloc(rt, (inst ? strlen(inst) + 1 : 0) + strlen(name) + 1);
@@ -309,7 +545,7 @@ static bool resolve_resource(const wg_component_linker *l, cm_rt *rt, const char
       *val = rt->views[i].res;
       return true;
     }
-  const lk_item *it = lookup(l, inst, name, true);
+  const lk_item *it = lookup(l, inst, name, LK_RESOURCE);
   if (!it && !l->allow_unknown)
     return lk_err(err, WG_ERROR_INVALID,
                   "component imports resource `%s` of `%s`, but a matching implementation was not found in the linker",

@@ -1,8 +1,9 @@
 /*
  * hostile_guest.c: imports wasi:keyvalue/store@0.2.0-draft's bucket.get
  * with a u64 key instead of a string (world hostile/kv.wit). The host must
- * trap the call ("`store.[method]bucket.get` is imported with the wrong
- * type") instead of reading the number as a string pointer.
+ * refuse the component at instantiation (the typed definition of
+ * bucket.get does not match the import) instead of reading the number as a
+ * string pointer.
  */
 #include <stdint.h>
 #include <stdio.h>
