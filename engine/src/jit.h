@@ -1,5 +1,5 @@
 /*
- * jit.h: the compiled tier (jit.c: runtime glue, jit_x64.c: the x86-64
+ * jit.h: the compiled tier (jit.c: runtime glue, jit_x64*.c: the x86-64
  * template compiler). Compiled code is made from a function's slot IR
  * (ir.h) and keeps its frame layout: slots live in memory at fp + 8 * slot,
  * every wasm call pushes the same wg_frame the interpreter pushes (with the
