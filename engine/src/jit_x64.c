@@ -189,7 +189,7 @@ static bool emit_function(J *j, const wg_module *m, const wg_code *code, size_t 
   if (ncells < 3 || op_of(cells[0].op) != IR_ENTER) return *why = "unexpected code", false;
   while ((j->n + JIT_FHEADER) % 16) b1(j, 0xCC);
   for (int k = 0; k < JIT_FHEADER; k++) b1(j, 0);
-  size_t start = j->n, nds = j->nds;
+  size_t start = j->n, nds = j->nds, nsites = j->nsites;
   j->start = start;
   uint32_t *at = malloc(((size_t)ncells + 1) * sizeof *at);
   bool *label = calloc((size_t)ncells + 1, 1);
@@ -205,6 +205,7 @@ static bool emit_function(J *j, const wg_module *m, const wg_code *code, size_t 
     free(j->uses);
     j->uses = NULL;
     j->n = rewind;
+    j->nsites = nsites;
     return *why = "out of memory", false;
   }
   /* Two passes: the first (no register cache) finds the branch targets,
@@ -214,6 +215,7 @@ static bool emit_function(J *j, const wg_module *m, const wg_code *code, size_t 
     j->n = start;
     j->nfx = j->nst = 0;
     j->nds = nds;
+    j->nsites = nsites;
     j->caching = pass == 1;
     c_clear(j);
     memset(at, 0xFF, ((size_t)ncells + 1) * sizeof *at);
@@ -282,7 +284,7 @@ static bool emit_function(J *j, const wg_module *m, const wg_code *code, size_t 
   if (ok && j->oom) *why = "out of memory", ok = false;
   free(at);
   free(label);
-  if (!ok) j->n = rewind, j->nds = nds;
+  if (!ok) j->n = rewind, j->nds = nds, j->nsites = nsites;
   *entry = start;
   return ok;
 }
@@ -296,6 +298,7 @@ size_t wg_jit_compile_arch(const wg_module *m, const wg_code *const *codes, cons
     return 0;
   }
   J j = {0};
+  j.guard = wg_jit_guard_pages();
   /* The code buffer starts at about what the functions will need (x86-64
    * templates take 10-20 bytes per IR cell) and doubles when it must. */
   size_t guess = 256;
@@ -328,9 +331,19 @@ size_t wg_jit_compile_arch(const wg_module *m, const wg_code *const *codes, cons
   free(pos);
   free(j.ds);
   size_t done = 0;
+  /* The access sites the guard pages check, after the code (read-only with it). */
+  size_t sites = 0;
+  if (k && j.nsites && !j.oom) {
+    while (j.n % 8) b1(&j, 0xCC);
+    sites = j.n;
+    for (size_t i = 0; i < j.nsites; i++) {
+      b8(&j, j.sites[i].off);
+      b8(&j, (uint64_t)(uintptr_t)j.sites[i].pc);
+    }
+  }
   if (!offs || !idx || !got || j.oom) {
     for (size_t i = 0; i < n; i++) whys[i] = whys[i] ? whys[i] : "out of memory";
-  } else if (k && !wg_jit_install(j.b, j.cap, j.n, offs, k, got)) {
+  } else if (k && !wg_jit_install(j.b, j.cap, j.n, offs, k, got, sites, k ? j.nsites : 0)) {
     j.b = NULL; /* freed */
     for (size_t i = 0; i < k; i++) whys[idx[i]] = "cannot map code memory";
   } else {
@@ -343,6 +356,7 @@ size_t wg_jit_compile_arch(const wg_module *m, const wg_code *const *codes, cons
   free(got);
   wg_jit_buf_free(j.b, j.cap);
   free(j.fx);
+  free(j.sites);
   free(j.st);
   return done;
 }

@@ -85,6 +85,11 @@ typedef struct J {
     int32_t argbase;
   } *ds;
   size_t nds, capds;
+  /* Bounds checks by guard pages (wg_jit_guard_pages): the accesses made
+   * without a check, for jit.c's registry (offsets from the block start). */
+  bool guard;
+  wg_jit_site *sites;
+  size_t nsites, capsites;
   fixup *fx;
   size_t nfx, capfx;
   stub *st;
@@ -383,6 +388,13 @@ static inline void dsite_add(J *j, size_t at, size_t generic, int32_t callee, in
     return;
   }
   j->ds[j->nds++] = (struct dsite){at, generic, callee, argbase};
+}
+static inline void site_add(J *j, size_t at, const wg_cell *pc) {
+  if (!reserve((void **)&j->sites, &j->capsites, j->nsites + 1, sizeof *j->sites)) {
+    j->oom = true;
+    return;
+  }
+  j->sites[j->nsites++] = (wg_jit_site){at, pc};
 }
 /* A conditional trap: jcc to an out-of-line stub calling wg_jit_trap. */
 static inline void trap_if(J *j, int cc, wg_trap_code code, const wg_cell *pc) { stub_add(j, jcc(j, cc), false, code, pc, 0); }

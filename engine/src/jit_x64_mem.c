@@ -14,11 +14,16 @@ void wg_x64_reload_mem(J *j) {
   mem(j, 0, 1, 0x8B, 1, MS, RAX, -1, 0, (int32_t)offsetof(wg_memory, size));
 }
 
-/* Memory access, bounds-checked for n bytes: the access is at [r13 + rax +
- * disp] (the returned disp). An offset that fits a displacement stays out
- * of rax (the check is then one lea: rax + offset + n against the size). */
-static int32_t mem_addr(J *j, int32_t addr, uint64_t offset, unsigned n, const wg_cell *pc) {
+/* Memory access for n bytes at [r13 + rax + disp] (the returned disp).
+ * With guard pages (j->guard) and offset + n within the guard, no check:
+ * *site is set and the caller records the access instruction (site_add) so
+ * the fault handler can name it. Else bounds-checked: an offset that fits a
+ * displacement stays out of rax (the check is then one lea: rax + offset +
+ * n against the size in r14). */
+static int32_t mem_addr(J *j, int32_t addr, uint64_t offset, unsigned n, const wg_cell *pc, bool *site) {
   ld(j, 0, RAX, addr); /* zero-extends */
+  *site = j->guard && offset + n <= WG_JIT_GUARD_OFFSET;
+  if (*site) return (int32_t)offset;
   int32_t disp = 0;
   if (offset + n <= INT32_MAX) {
     disp = (int32_t)offset;
@@ -88,15 +93,18 @@ bool wg_x64_emit_memory(J *j, bool has_mem, const wg_cell *pc, int32_t A, int32_
   int ll, lw, sw;
   if (load_op(op, &n, &lc, &ll, &lw, &sw)) {
     *len = 3;
-    int32_t disp = mem_addr(j, A, pc[1].u64, n, pc);
+    bool site;
+    int32_t disp = mem_addr(j, A, pc[1].u64, n, pc, &site);
     if (op == WG_OP_F32_LOAD || op == WG_OP_F64_LOAD) {
       bool dbl = op == WG_OP_F64_LOAD;
       int x = dst_reg(j, B, true, dbl, -1);
+      if (site) site_add(j, j->n, pc);
       mem(j, dbl ? 0xF2 : 0xF3, 0, 0x0F10, 2, x, MB, RAX, 0, disp);
       stx(j, dbl, B, x);
       c_set(j, x, true, B, dbl ? K_F64 : K_F32);
     } else {
       int rc = dst_reg(j, B, false, false, -1);
+      if (site) site_add(j, j->n, pc);
       mem(j, 0, lw, lc, ll, rc, MB, RAX, 0, disp);
       st(j, sw, B, rc);
       c_set(j, rc, false, B, sw ? K_I64 : K_I32);
@@ -105,8 +113,10 @@ bool wg_x64_emit_memory(J *j, bool has_mem, const wg_cell *pc, int32_t A, int32_
   }
   if (store_op(op, &n)) {
     *len = 3;
-    int32_t disp = mem_addr(j, A, pc[1].u64, n, pc);
+    bool site;
+    int32_t disp = mem_addr(j, A, pc[1].u64, n, pc, &site);
     ld(j, n == 8, RCX, B);
+    if (site) site_add(j, j->n, pc);
     if (n == 1) mem(j, 0, 0, 0x88, 1, RCX, MB, RAX, 0, disp);
     else if (n == 2) mem(j, 0x66, 0, 0x89, 1, RCX, MB, RAX, 0, disp);
     else mem(j, 0, n == 8, 0x89, 1, RCX, MB, RAX, 0, disp);
