@@ -6,8 +6,9 @@
  * guard that keeps its explicit check):
  *  - the mode is the one the environment asks for: guard pages by default
  *    (x86-64 Linux without ASan), explicit checks with
- *    WASMGATE_JIT_BOUNDS=explicit or under a low RLIMIT_AS (CTest runs this
- *    file three ways), and a compiled store's memory is reserved to match;
+ *    WASMGATE_JIT_BOUNDS=explicit or under a low RLIMIT_AS, forced with
+ *    =guard also under ASan (CTest runs this file these ways), and a
+ *    compiled store's memory is reserved to match;
  *  - out-of-bounds accesses trap with the interpreter's message and
  *    backtrace, and a store partly past the end writes nothing;
  *  - traps on several threads at once all arrive as traps;
@@ -72,9 +73,12 @@ static void t_mem(uint32_t tier, int32_t n, char *out, size_t cap, uint8_t *tail
 }
 
 static bool want_guard(void) {
-#if defined(__x86_64__) && defined(__linux__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__x86_64__) && defined(__linux__)
   const char *e = getenv("WASMGATE_JIT_BOUNDS");
   if (e && !strcmp(e, "explicit")) return false;
+#if defined(__SANITIZE_ADDRESS__)
+  if (!e || strcmp(e, "guard")) return false; /* only when forced under ASan */
+#endif
   struct rlimit rl;
   if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < ((rlim_t)64 << 30)) return false;
   return true;
