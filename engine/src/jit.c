@@ -336,17 +336,6 @@ wg_func *wg_jit_call_slow(wg_store *s, wg_func *callee, wg_slot *fp, const wg_ce
   leave(s, WG_JIT_DEOPT);
 }
 
-/* call_indirect's checks; pc is the instruction's first operand cell. */
-wg_func *wg_jit_indirect(wg_store *s, wg_instance *inst, wg_slot *fp, const wg_cell *pc) {
-  wg_table *t = inst->tables[pc[1].s.a];
-  uint32_t i = fp[pc[1].s.b].u32;
-  if (i >= t->size) wg_jit_trap(s, WG_TRAP_UNDEFINED_ELEMENT, pc);
-  wg_func *callee = t->elems[i];
-  if (!callee) wg_jit_trap(s, WG_TRAP_UNINITIALIZED_ELEMENT, pc);
-  if (callee->type_id != inst->type_ids[pc[0].s.a]) wg_jit_trap(s, WG_TRAP_INDIRECT_CALL_TYPE, pc);
-  return callee;
-}
-
 #define A (pc[0].s.a)
 #define B (pc[0].s.b)
 #define C (pc[1].s.a)

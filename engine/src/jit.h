@@ -85,7 +85,6 @@ _Noreturn void wg_jit_trap(wg_store *s, wg_trap_code code, const wg_cell *pc);
 void wg_jit_interrupt(wg_store *s, const wg_cell *pc, wg_slot *fp);
 wg_func *wg_jit_call_slow(wg_store *s, wg_func *callee, wg_slot *fp, const wg_cell *call_pc, const wg_cell *ret_pc,
                           wg_instance *inst);
-wg_func *wg_jit_indirect(wg_store *s, wg_instance *inst, wg_slot *fp, const wg_cell *pc);
 void wg_jit_complex(wg_store *s, wg_instance *inst, wg_slot *fp, const wg_cell *pc, unsigned op);
 /* Code buffers: an anonymous read-write mapping of *cap bytes, grown to at
  * least need bytes (mremap: the contents move, the code must be position

@@ -118,12 +118,23 @@ bool wg_x64_emit(J *j, const wg_module *m, const wg_code *code, uint32_t i, unsi
       wg_x64_emit_call(j, &cells[i], &cells[i + 2], B, has_mem);
       return true;
     case IR_CALL_INDIRECT:
+      /* wg_jit_indirect's checks inline (same traps, same order): the
+       * index against the table's size, a null entry, the callee's
+       * canonical type against the expected one; the callee ends in rax. */
       *len = 3;
-      movrr(j, RDI, ST);
-      movrr(j, RSI, IN);
-      movrr(j, RDX, FP);
-      movi(j, RCX, (uint64_t)(uintptr_t)pc);
-      call_fn(j, (const void *)wg_jit_indirect);
+      mem(j, 0, 1, 0x8B, 1, RAX, IN, -1, 0, (int32_t)offsetof(wg_instance, tables));
+      mem(j, 0, 1, 0x8B, 1, RAX, RAX, -1, 0, sd(pc[1].s.a));                   /* the wg_table */
+      ld(j, 0, RCX, pc[1].s.b);                                                /* the index */
+      mem(j, 0, 0, 0x3B, 1, RCX, RAX, -1, 0, (int32_t)offsetof(wg_table, size)); /* cmp ecx, size */
+      trap_if(j, CC_AE, WG_TRAP_UNDEFINED_ELEMENT, pc);
+      mem(j, 0, 1, 0x8B, 1, RAX, RAX, -1, 0, (int32_t)offsetof(wg_table, elems));
+      mem(j, 0, 1, 0x8B, 1, RAX, RAX, RCX, 3, 0); /* mov rax, [rax + rcx * 8] */
+      rr(j, 0, 1, 0x85, 1, RAX, RAX);
+      trap_if(j, CC_E, WG_TRAP_UNINITIALIZED_ELEMENT, pc);
+      mem(j, 0, 0, 0x8B, 1, RDX, RAX, -1, 0, (int32_t)offsetof(wg_func, type_id));
+      mem(j, 0, 1, 0x8B, 1, RSI, IN, -1, 0, (int32_t)offsetof(wg_instance, type_ids));
+      mem(j, 0, 0, 0x3B, 1, RDX, RSI, -1, 0, (int32_t)(4 * pc[0].s.a)); /* cmp edx, type_ids[A] */
+      trap_if(j, CC_NE, WG_TRAP_INDIRECT_CALL_TYPE, pc);
       wg_x64_emit_call(j, &cells[i], &cells[i + 3], B, has_mem);
       return true;
     case WG_OP_UNREACHABLE:
