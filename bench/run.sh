@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# bench/run.sh BUILD_DIR: the engine's decode+validate benchmark, then execution (exec.sh),
+# bench/run.sh BUILD_DIR: the engine's decode+validate benchmark, then execution (exec.sh,
+# speedtest1.sh: SQLite's speedtest1 when SQLITE_SRC gives its sources),
 # the embedding API (bench_api), the sidecar core under load (sidecar.sh: healthz, state,
 # invocation vs nginx, fixed-rate latency, RSS) and with http-wasm middleware and
 # bindings.wasm (middleware.sh), the mesh and pub/sub (pubsub.py; grpc_stream.py: streaming
@@ -58,6 +59,9 @@ echo "start-up (bench/startup.sh): wasm run of a hello world vs the binary's own
 echo
 echo "execution (bench/exec.sh): median of ${BENCH_RUNS:-3} runs, ratios to native code and V8"
 "$root/bench/exec.sh" "$build" || status=1
+echo
+echo "SQLite speedtest1 (bench/speedtest1.sh; SQLITE_SRC=sources): native, node, both tiers"
+"$root/bench/speedtest1.sh" "$build" || status=1
 echo
 echo "sidecar (bench/sidecar.sh): wasmgate run under wrk and a fixed-rate client, vs the app direct and nginx"
 "$root/bench/sidecar.sh" "$build" || status=1

@@ -38,6 +38,7 @@ typedef struct jit_block {
   uint8_t *map;
   size_t len;
   _Atomic size_t refs;
+  int guard_slot; /* its access sites in the guard-page registry (jit_guard.c), or -1 */
 } jit_block;
 
 #ifdef WG_JIT_NATIVE
@@ -62,7 +63,8 @@ void wg_jit_buf_free(uint8_t *buf, size_t cap) {
   if (buf) munmap(buf, cap);
 }
 
-bool wg_jit_install(uint8_t *buf, size_t cap, size_t n, const size_t *offs, size_t count, void **entries) {
+bool wg_jit_install(uint8_t *buf, size_t cap, size_t n, const size_t *offs, size_t count, void **entries,
+                    size_t sites, size_t nsites) {
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
   size_t len = (n + page - 1) / page * page;
   jit_block *blk = NULL;
@@ -90,6 +92,13 @@ bool wg_jit_install(uint8_t *buf, size_t cap, size_t n, const size_t *offs, size
     return false;
   }
   __builtin___clear_cache((char *)buf, (char *)buf + len);
+  blk->guard_slot = -1;
+  if (nsites && (blk->guard_slot = wg_jit_guard_register(buf, len, (const wg_jit_site *)(buf + sites), nsites)) < 0) {
+    munmap(buf, len); /* its accesses would have no trap */
+    free(blk);
+    atomic_fetch_sub(&live_blocks, 1);
+    return false;
+  }
   return true;
 fail:
   wg_jit_buf_free(buf, cap);
@@ -101,6 +110,7 @@ void wg_jit_free(void *entry) {
   jit_block *blk;
   memcpy(&blk, (uint8_t *)entry - JIT_FHEADER, sizeof blk);
   if (atomic_fetch_sub(&blk->refs, 1) != 1) return;
+  wg_jit_guard_unregister(blk->guard_slot);
   munmap(blk->map, blk->len);
   free(blk);
   atomic_fetch_sub(&live_blocks, 1);
@@ -111,8 +121,9 @@ uint8_t *wg_jit_buf_grow(uint8_t *buf, size_t *cap, size_t need) {
   return NULL;
 }
 void wg_jit_buf_free(uint8_t *buf, size_t cap) { (void)buf, (void)cap; }
-bool wg_jit_install(uint8_t *buf, size_t cap, size_t n, const size_t *offs, size_t count, void **entries) {
-  (void)buf, (void)cap, (void)n, (void)offs, (void)count, (void)entries;
+bool wg_jit_install(uint8_t *buf, size_t cap, size_t n, const size_t *offs, size_t count, void **entries,
+                    size_t sites, size_t nsites) {
+  (void)buf, (void)cap, (void)n, (void)offs, (void)count, (void)entries, (void)sites, (void)nsites;
   return false;
 }
 void wg_jit_free(void *entry) { (void)entry; }
@@ -323,17 +334,6 @@ wg_func *wg_jit_call_slow(wg_store *s, wg_func *callee, wg_slot *fp, const wg_ce
   s->jit_ctx->pc = call_pc;
   s->jit_ctx->fp = fp;
   leave(s, WG_JIT_DEOPT);
-}
-
-/* call_indirect's checks; pc is the instruction's first operand cell. */
-wg_func *wg_jit_indirect(wg_store *s, wg_instance *inst, wg_slot *fp, const wg_cell *pc) {
-  wg_table *t = inst->tables[pc[1].s.a];
-  uint32_t i = fp[pc[1].s.b].u32;
-  if (i >= t->size) wg_jit_trap(s, WG_TRAP_UNDEFINED_ELEMENT, pc);
-  wg_func *callee = t->elems[i];
-  if (!callee) wg_jit_trap(s, WG_TRAP_UNINITIALIZED_ELEMENT, pc);
-  if (callee->type_id != inst->type_ids[pc[0].s.a]) wg_jit_trap(s, WG_TRAP_INDIRECT_CALL_TYPE, pc);
-  return callee;
 }
 
 #define A (pc[0].s.a)

@@ -1,5 +1,5 @@
 /*
- * jit.h: the compiled tier (jit.c: runtime glue, jit_x64.c: the x86-64
+ * jit.h: the compiled tier (jit.c: runtime glue, jit_x64*.c: the x86-64
  * template compiler). Compiled code is made from a function's slot IR
  * (ir.h) and keeps its frame layout: slots live in memory at fp + 8 * slot,
  * every wasm call pushes the same wg_frame the interpreter pushes (with the
@@ -85,7 +85,6 @@ _Noreturn void wg_jit_trap(wg_store *s, wg_trap_code code, const wg_cell *pc);
 void wg_jit_interrupt(wg_store *s, const wg_cell *pc, wg_slot *fp);
 wg_func *wg_jit_call_slow(wg_store *s, wg_func *callee, wg_slot *fp, const wg_cell *call_pc, const wg_cell *ret_pc,
                           wg_instance *inst);
-wg_func *wg_jit_indirect(wg_store *s, wg_instance *inst, wg_slot *fp, const wg_cell *pc);
 void wg_jit_complex(wg_store *s, wg_instance *inst, wg_slot *fp, const wg_cell *pc, unsigned op);
 /* Code buffers: an anonymous read-write mapping of *cap bytes, grown to at
  * least need bytes (mremap: the contents move, the code must be position
@@ -96,9 +95,51 @@ void wg_jit_buf_free(uint8_t *buf, size_t cap);
  * offs[i], each after JIT_FHEADER free bytes), trims it to n bytes' pages
  * and makes it read-execute before anything runs (W^X: never writable and
  * executable at once); entries[i] gets each function's address. Each entry
- * is freed by wg_jit_free; the mapping goes with the last. false on failure
- * (buf is freed): too many blocks, out of memory. */
-bool wg_jit_install(uint8_t *buf, size_t cap, size_t n, const size_t *offs, size_t count, void **entries);
+ * is freed by wg_jit_free; the mapping goes with the last. nsites
+ * wg_jit_site records at buf + sites (8-byte aligned, inside the n bytes,
+ * sorted by offset) name the memory accesses left to the guard pages
+ * (wg_jit_guard_pages). false on failure (buf is freed): too many blocks,
+ * out of memory. */
+typedef struct wg_jit_site {
+  uint64_t off;      /* the access instruction's offset in the block */
+  const wg_cell *pc; /* the IR position its trap names (as a trap stub's) */
+} wg_jit_site;
+bool wg_jit_install(uint8_t *buf, size_t cap, size_t n, const size_t *offs, size_t count, void **entries,
+                    size_t sites, size_t nsites);
+
+/* Bounds checks by guard pages. When this is true (decided once per
+ * process, at the first call), every linear memory of a store with the
+ * compiled tier on is a reservation of WG_JIT_GUARD_RESERVE bytes (4 GiB of
+ * 32-bit addresses + a 2 GiB guard; pages past the memory's size are
+ * PROT_NONE, memory.grow makes them read-write), so compiled code makes an
+ * access with offset + width <= WG_JIT_GUARD_OFFSET without a check, and an
+ * out-of-bounds one faults; the SIGSEGV handler this installs finds the
+ * faulting instruction among the blocks' wg_jit_site records and turns the
+ * fault into the trap "out of bounds memory access" at that IR position
+ * (any other fault goes to the handler installed before, or the default
+ * action). False, and explicit checks everywhere, on other architectures,
+ * under AddressSanitizer, when RLIMIT_AS is below 64 GiB, when the probe
+ * reservation or installing the handler fails, or with
+ * WASMGATE_JIT_BOUNDS=explicit in the environment (=guard forces the
+ * attempt, also under AddressSanitizer). */
+#define WG_JIT_GUARD_RESERVE ((size_t)6 << 30)
+#define WG_JIT_GUARD_OFFSET ((uint64_t)2 << 30)
+bool wg_jit_guard_pages(void);
+/* Bytes of address space to reserve for a memory of s that may grow to
+ * limit pages: WG_JIT_GUARD_RESERVE when s runs the compiled tier with guard
+ * pages, else the memory's largest size and one guard page. */
+size_t wg_jit_memory_reservation(const wg_store *s, uint32_t limit);
+/* Makes the pages of a guard-page memory past its size inaccessible again
+ * (a recycled reservation may have more committed: a fault must follow
+ * every access past the size); false when mprotect fails (the memory must
+ * then not be used). True at once for any other memory. */
+bool wg_jit_memory_trim(wg_memory *mem);
+/* The guard-page registry (jit_guard.c, used by wg_jit_install and
+ * wg_jit_free): a slot for a block's nsites access sites (-1 when there are
+ * none or no slot is free: such a block must not be installed), freed by
+ * wg_jit_guard_unregister before the block is unmapped. */
+int wg_jit_guard_register(const uint8_t *map, size_t len, const wg_jit_site *sites, size_t nsites);
+void wg_jit_guard_unregister(int slot);
 /* Helpers for numeric instructions, indexed by op (IR_IMM_BASE + op for the
  * forms with an immediate use the same function): u64 bits in and out,
  * (x, y, store, pc); NULL when there is none. */

@@ -1,6 +1,7 @@
 /*
  * jit_x64_asm.h: the x86-64 encoder and the register cache of the compiled
- * tier, included by jit_x64.c only (static functions): a growable code
+ * tier, shared by the back end's files through jit_x64_internal.h (static
+ * inline functions: one copy per file, inlined where they are hot): a growable code
  * buffer, REX/ModRM/SIB encoding of register and memory operands, jumps with
  * fixups to IR cells, out-of-line trap and interrupt stubs, and the
  * write-through registers: pinned locals (rbp, r10, xmm8-xmm15) and a
@@ -84,13 +85,18 @@ typedef struct J {
     int32_t argbase;
   } *ds;
   size_t nds, capds;
+  /* Bounds checks by guard pages (wg_jit_guard_pages): the accesses made
+   * without a check, for jit.c's registry (offsets from the block start). */
+  bool guard;
+  wg_jit_site *sites;
+  size_t nsites, capsites;
   fixup *fx;
   size_t nfx, capfx;
   stub *st;
   size_t nst, capst;
 } J;
 
-static bool reserve(void **p, size_t *cap, size_t need, size_t size) {
+static inline bool reserve(void **p, size_t *cap, size_t need, size_t size) {
   if (need <= *cap) return true;
   size_t n = *cap ? *cap * 2 : 256;
   while (n < need) n *= 2;
@@ -101,7 +107,7 @@ static bool reserve(void **p, size_t *cap, size_t need, size_t size) {
   return true;
 }
 
-static void b1_slow(J *j, unsigned v) {
+static inline void b1_slow(J *j, unsigned v) {
   if (j->oom) return;
   uint8_t *b = wg_jit_buf_grow(j->b, &j->cap, j->n + 1);
   if (!b) {
@@ -115,16 +121,16 @@ static inline void b1(J *j, unsigned v) {
   if (__builtin_expect(j->n < j->cap, 1)) j->b[j->n++] = (uint8_t)v;
   else b1_slow(j, v);
 }
-static void b4(J *j, uint32_t v) {
+static inline void b4(J *j, uint32_t v) {
   for (int i = 0; i < 4; i++) b1(j, (v >> (8 * i)) & 0xFF);
 }
-static void b8(J *j, uint64_t v) {
+static inline void b8(J *j, uint64_t v) {
   for (int i = 0; i < 8; i++) b1(j, (unsigned)(v >> (8 * i)) & 0xFF);
 }
-static void opc(J *j, uint32_t op, int len) {
+static inline void opc(J *j, uint32_t op, int len) {
   for (int i = len - 1; i >= 0; i--) b1(j, (op >> (8 * i)) & 0xFF);
 }
-static void rex(J *j, int w, int r, int x, int b) {
+static inline void rex(J *j, int w, int r, int x, int b) {
   int v = (w ? 8 : 0) | ((r >> 3) & 1) << 2 | ((x >> 3) & 1) << 1 | ((b >> 3) & 1);
   if (v) b1(j, 0x40 | (unsigned)v);
 }
@@ -150,14 +156,14 @@ static inline void rr(J *j, int pfx, int w, uint32_t op, int len, int reg, int r
   opc(j, op, len);
   b1(j, (unsigned)(0xC0 | (reg & 7) << 3 | (rm & 7)));
 }
-static int32_t sd(int32_t slot) { return slot * 8; }
-static int pin_gpr(const J *j, int32_t slot) {
+static inline int32_t sd(int32_t slot) { return slot * 8; }
+static inline int pin_gpr(const J *j, int32_t slot) {
   for (int k = 0; k < NPI; k++)
     if (j->pin_i[k] == slot) return pin_gprs[k];
   return -1;
 }
 /* The xmm pin of slot (-1: none); *dbl gets its width. */
-static int pin_xmm(const J *j, int32_t slot, bool *dbl) {
+static inline int pin_xmm(const J *j, int32_t slot, bool *dbl) {
   for (int k = 0; k < NPX; k++)
     if (j->pin_x[k] == slot) {
       *dbl = j->pin_dbl[k];
@@ -166,11 +172,11 @@ static int pin_xmm(const J *j, int32_t slot, bool *dbl) {
   return -1;
 }
 /* First pass: one more use of local slot as kind (0 integer, 1 f32, 2 f64). */
-static void count_use(J *j, int32_t slot, int kind) {
+static inline void count_use(J *j, int32_t slot, int kind) {
   if (!j->caching && j->uses && slot >= 0 && slot < j->nlocals) j->uses[3 * slot + kind]++;
 }
 /* Reloads the pins of slot from memory (after a write that bypassed them). */
-static void pin_reload(J *j, int32_t slot) {
+static inline void pin_reload(J *j, int32_t slot) {
   int r = pin_gpr(j, slot);
   if (r >= 0) mem(j, 0, 1, 0x8B, 1, r, FP, -1, 0, slot * 8);
   bool dbl;
@@ -178,7 +184,7 @@ static void pin_reload(J *j, int32_t slot) {
   if (x >= 0) mem(j, dbl ? 0xF2 : 0xF3, 0, 0x0F10, 2, x, FP, -1, 0, slot * 8);
 }
 /* Reloads every pin (function entry, after calls out). */
-static void pins_reload(J *j) {
+static inline void pins_reload(J *j) {
   for (int k = 0; k < NPI; k++)
     if (j->pin_i[k] >= 0) pin_reload(j, j->pin_i[k]);
   for (int k = 0; k < NPX; k++)
@@ -187,19 +193,19 @@ static void pins_reload(J *j) {
       mem(j, dbl ? 0xF2 : 0xF3, 0, 0x0F10, 2, 8 + k, FP, -1, 0, j->pin_x[k] * 8);
     }
 }
-static void c_forget(J *j, int32_t slot) {
+static inline void c_forget(J *j, int32_t slot) {
   for (int k = 0; k < NI; k++)
     if (j->ic[k].slot == slot) j->ic[k].kind = K_NONE;
   for (int k = 0; k < NX; k++)
     if (j->xc[k].slot == slot) j->xc[k].kind = K_NONE;
 }
-static void c_clear(J *j) {
+static inline void c_clear(J *j) {
   for (int k = 0; k < NI; k++) j->ic[k].kind = K_NONE;
   for (int k = 0; k < NX; k++) j->xc[k].kind = K_NONE;
 }
 /* The cache register holding slot as an integer of width w (a 64-bit copy
  * serves 32-bit reads), or -1. */
-static int c_int(J *j, int32_t slot, int w) {
+static inline int c_int(J *j, int32_t slot, int w) {
   for (int k = 0; k < NI; k++)
     if (j->ic[k].kind && j->ic[k].slot == slot && (j->ic[k].kind == K_I64 || (!w && j->ic[k].kind == K_I32))) {
       j->ic[k].age = ++j->clock;
@@ -208,7 +214,7 @@ static int c_int(J *j, int32_t slot, int w) {
   return -1;
 }
 /* The xmm register holding slot as f32 or f64, or -1. */
-static int c_xmm(J *j, int32_t slot, bool dbl) {
+static inline int c_xmm(J *j, int32_t slot, bool dbl) {
   for (int k = 0; k < NX; k++)
     if (j->xc[k].kind == (dbl ? K_F64 : K_F32) && j->xc[k].slot == slot) {
       j->xc[k].age = ++j->clock;
@@ -218,7 +224,7 @@ static int c_xmm(J *j, int32_t slot, bool dbl) {
 }
 /* Takes a cache register for a new value (its old contents are forgotten
  * at once); c_set records what it holds once written. */
-static int c_take(J *j, bool xmm) {
+static inline int c_take(J *j, bool xmm) {
   centry *c = xmm ? j->xc : j->ic;
   int n = xmm ? NX : NI, best = 0;
   for (int k = 0; k < n; k++) {
@@ -235,7 +241,7 @@ static int c_take(J *j, bool xmm) {
  * one of the right kind (and the instruction does not read `avoid`, an
  * operand read after the result register is first written, from the same
  * pin), else a cache register (c_take). */
-static int dst_reg(J *j, int32_t dst, bool xmm, bool dbl, int32_t avoid) {
+static inline int dst_reg(J *j, int32_t dst, bool xmm, bool dbl, int32_t avoid) {
   if (j->caching && dst != avoid) {
     bool pd;
     int p = xmm ? pin_xmm(j, dst, &pd) : pin_gpr(j, dst);
@@ -243,7 +249,7 @@ static int dst_reg(J *j, int32_t dst, bool xmm, bool dbl, int32_t avoid) {
   }
   return c_take(j, xmm);
 }
-static void c_set(J *j, int reg, bool xmm, int32_t slot, uint8_t kind) {
+static inline void c_set(J *j, int reg, bool xmm, int32_t slot, uint8_t kind) {
   c_forget(j, slot);
   if (!j->caching) return;
   bool dbl;
@@ -251,7 +257,7 @@ static void c_set(J *j, int reg, bool xmm, int32_t slot, uint8_t kind) {
   centry *c = xmm ? &j->xc[reg - 2] : &j->ic[reg - R8];
   *c = (centry){slot, kind, ++j->clock};
 }
-static void st(J *j, int w, int32_t slot, int reg) {
+static inline void st(J *j, int w, int32_t slot, int reg) {
   c_forget(j, slot);
   count_use(j, slot, 0);
   mem(j, 0, w, 0x89, 1, reg, FP, -1, 0, sd(slot));
@@ -262,13 +268,13 @@ static void st(J *j, int w, int32_t slot, int reg) {
 }
 /* The register holding slot as an integer of width w (a pin or the
  * cache), or -1. */
-static int int_reg(J *j, int32_t slot, int w) {
+static inline int int_reg(J *j, int32_t slot, int w) {
   int p = pin_gpr(j, slot);
   if (p >= 0) return p;
   return j->caching ? c_int(j, slot, w) : -1;
 }
 /* reg = slot (integer, width w), from a register when one holds it. */
-static void ld(J *j, int w, int reg, int32_t slot) {
+static inline void ld(J *j, int w, int reg, int32_t slot) {
   count_use(j, slot, 0);
   int r = int_reg(j, slot, w);
   if (r == reg) return;
@@ -276,21 +282,21 @@ static void ld(J *j, int w, int reg, int32_t slot) {
   else mem(j, 0, w, 0x8B, 1, reg, FP, -1, 0, sd(slot));
 }
 /* op reg, slot for an ALU opcode with a /r form (03 add, 3B cmp, 0FAF imul...). */
-static void alu_src(J *j, int w, uint32_t op, int len, int reg, int32_t slot) {
+static inline void alu_src(J *j, int w, uint32_t op, int len, int reg, int32_t slot) {
   count_use(j, slot, 0);
   int r = int_reg(j, slot, w);
   if (r >= 0) rr(j, 0, w, op, len, reg, r);
   else mem(j, 0, w, op, len, reg, FP, -1, 0, sd(slot));
 }
 /* The xmm register holding slot as f32/f64 (a pin or the cache), or -1. */
-static int xmm_reg(J *j, int32_t slot, bool dbl) {
+static inline int xmm_reg(J *j, int32_t slot, bool dbl) {
   bool pd;
   int p = pin_xmm(j, slot, &pd);
   if (p >= 0 && pd == dbl) return p;
   return j->caching ? c_xmm(j, slot, dbl) : -1;
 }
 /* xmm = slot (f32 or f64). */
-static void ldx(J *j, bool dbl, int x, int32_t slot) {
+static inline void ldx(J *j, bool dbl, int x, int32_t slot) {
   count_use(j, slot, dbl ? 2 : 1);
   int r = xmm_reg(j, slot, dbl);
   if (r == x) return;
@@ -298,13 +304,13 @@ static void ldx(J *j, bool dbl, int x, int32_t slot) {
   else mem(j, dbl ? 0xF2 : 0xF3, 0, 0x0F10, 2, x, FP, -1, 0, sd(slot));
 }
 /* sse op x, slot. */
-static void sse_src(J *j, bool dbl, uint32_t op, int x, int32_t slot) {
+static inline void sse_src(J *j, bool dbl, uint32_t op, int x, int32_t slot) {
   count_use(j, slot, dbl ? 2 : 1);
   int r = xmm_reg(j, slot, dbl);
   if (r >= 0) rr(j, dbl ? 0xF2 : 0xF3, 0, op, 2, x, r);
   else mem(j, dbl ? 0xF2 : 0xF3, 0, op, 2, x, FP, -1, 0, sd(slot));
 }
-static void stx(J *j, bool dbl, int32_t slot, int x) {
+static inline void stx(J *j, bool dbl, int32_t slot, int x) {
   c_forget(j, slot);
   count_use(j, slot, dbl ? 2 : 1);
   mem(j, dbl ? 0xF2 : 0xF3, 0, 0x0F11, 2, x, FP, -1, 0, sd(slot));
@@ -316,7 +322,7 @@ static void stx(J *j, bool dbl, int32_t slot, int x) {
   }
   if (pin_gpr(j, slot) >= 0) pin_reload(j, slot);
 }
-static void movi(J *j, int reg, uint64_t v) {
+static inline void movi(J *j, int reg, uint64_t v) {
   if (v <= 0xFFFFFFFFu) {
     rex(j, 0, 0, 0, reg);
     b1(j, 0xB8u + (reg & 7));
@@ -330,60 +336,67 @@ static void movi(J *j, int reg, uint64_t v) {
     b8(j, v);
   }
 }
-static void movrr(J *j, int dst, int src) { rr(j, 0, 1, 0x89, 1, src, dst); }
+static inline void movrr(J *j, int dst, int src) { rr(j, 0, 1, 0x89, 1, src, dst); }
 /* Calls C function fn (arguments already in place). The fuel counter lives
  * in r11 in compiled code (FUEL, jit_x64.c) and in the store for C: it is
  * written back before the call and read again after it. */
-static void call_fn(J *j, const void *fn) {
+static inline void call_fn(J *j, const void *fn) {
   j->called = true;
   mem(j, 0, 1, 0x89, 1, R11, ST, -1, 0, (int32_t)offsetof(wg_store, fuel));
   movi(j, RAX, (uint64_t)(uintptr_t)fn);
   rr(j, 0, 0, 0xFF, 1, 2, RAX);
   mem(j, 0, 1, 0x8B, 1, R11, ST, -1, 0, (int32_t)offsetof(wg_store, fuel));
 }
-static size_t jcc(J *j, int cc) {
+static inline size_t jcc(J *j, int cc) {
   b1(j, 0x0F);
   b1(j, 0x80u + (unsigned)cc);
   b4(j, 0);
   return j->n - 4;
 }
-static size_t jmp(J *j) {
+static inline size_t jmp(J *j) {
   b1(j, 0xE9);
   b4(j, 0);
   return j->n - 4;
 }
-static void patch(J *j, size_t at, size_t target) {
+static inline void patch(J *j, size_t at, size_t target) {
   if (j->oom || at + 4 > j->n) return;
   int32_t rel = (int32_t)((int64_t)target - (int64_t)(at + 4));
   memcpy(j->b + at, &rel, 4);
 }
-static void setcc(J *j, int cc) {
+static inline void setcc(J *j, int cc) {
   rr(j, 0, 0, 0x0F90u + (unsigned)cc, 2, 0, RAX);
   rr(j, 0, 0, 0x0FB6, 2, RAX, RAX); /* movzx eax, al */
 }
 
-static void fixup_add(J *j, size_t at, uint32_t cell, size_t base) {
+static inline void fixup_add(J *j, size_t at, uint32_t cell, size_t base) {
   if (!reserve((void **)&j->fx, &j->capfx, j->nfx + 1, sizeof(fixup))) {
     j->oom = true;
     return;
   }
   j->fx[j->nfx++] = (fixup){at, cell, base};
 }
-static void stub_add(J *j, size_t at, bool interrupt, uint32_t code, const wg_cell *pc, size_t resume) {
+static inline void stub_add(J *j, size_t at, bool interrupt, uint32_t code, const wg_cell *pc, size_t resume) {
   if (!reserve((void **)&j->st, &j->capst, j->nst + 1, sizeof(stub))) {
     j->oom = true;
     return;
   }
   j->st[j->nst++] = (stub){at, interrupt, code, pc, resume};
 }
-static void dsite_add(J *j, size_t at, size_t generic, int32_t callee, int32_t argbase) {
+static inline void dsite_add(J *j, size_t at, size_t generic, int32_t callee, int32_t argbase) {
   if (!reserve((void **)&j->ds, &j->capds, j->nds + 1, sizeof *j->ds)) {
     j->oom = true;
     return;
   }
   j->ds[j->nds++] = (struct dsite){at, generic, callee, argbase};
 }
+static inline void site_add(J *j, size_t at, const wg_cell *pc) {
+  if (!reserve((void **)&j->sites, &j->capsites, j->nsites + 1, sizeof *j->sites)) {
+    j->oom = true;
+    return;
+  }
+  j->sites[j->nsites++] = (wg_jit_site){at, pc};
+}
 /* A conditional trap: jcc to an out-of-line stub calling wg_jit_trap. */
-static void trap_if(J *j, int cc, wg_trap_code code, const wg_cell *pc) { stub_add(j, jcc(j, cc), false, code, pc, 0); }
+static inline void trap_if(J *j, int cc, wg_trap_code code, const wg_cell *pc) { stub_add(j, jcc(j, cc), false, code, pc, 0); }
 
 #endif

@@ -54,6 +54,7 @@
 #include <string.h>
 
 #include "opcodes.h"
+#include "jit.h"
 #include "runtime.h"
 
 #define PAGE 65536u
@@ -350,7 +351,7 @@ wg_memory *wg_memimage_memory(wg_store *s, wg_memimage *img, const wg_limits *l)
     return NULL;
   }
   *mem = (wg_memory){.store = s, .max = limit, .has_max = l->has_max, .decl_max = l->has_max ? l->max : 0,
-                     .reserved = (size_t)limit * PAGE + PAGE, .image = img};
+                     .reserved = wg_jit_memory_reservation(s, limit), .image = img};
   if (!cow_map(img, mem)) {
     free(mem);
     s->bytes -= cost;
@@ -359,6 +360,11 @@ wg_memory *wg_memimage_memory(wg_store *s, wg_memimage *img, const wg_limits *l)
   mem->pages = l->min;
   mem->size = (uint64_t)l->min * PAGE;
   atomic_fetch_add(&img->refs, 1);
+  if (!wg_jit_memory_trim(mem)) {
+    cow_memory_release(mem);
+    s->bytes -= cost;
+    return NULL;
+  }
   return wg_store_own(s, mem, cow_memory_release); /* on failure the release ran: unmapped, unref'd */
 #else
   (void)s;

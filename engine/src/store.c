@@ -16,6 +16,7 @@
 #define WG_HAVE_RESERVE 1
 #endif
 
+#include "jit.h"
 #include "runtime.h"
 
 #define PAGE 65536u
@@ -369,8 +370,9 @@ wg_memory *wg_memory_new(wg_store *s, uint32_t min, bool has_max, uint32_t max) 
   mem->max = limit;
   mem->has_max = has_max;
   mem->decl_max = has_max ? max : 0;
-  /* Reserve the whole possible size plus one guard page. */
-  mem->reserved = (size_t)limit * PAGE + PAGE;
+  /* Reserve the whole possible size plus one guard page (or what the
+   * compiled tier's guard pages need). */
+  mem->reserved = wg_jit_memory_reservation(s, limit);
   mem->data = mem_reserve(mem);
   if (!mem->data) {
     free(mem);
@@ -384,6 +386,11 @@ wg_memory *wg_memory_new(wg_store *s, uint32_t min, bool has_max, uint32_t max) 
   }
   mem->pages = min;
   mem->size = (uint64_t)min * PAGE;
+  if (!wg_jit_memory_trim(mem)) {
+    memory_release(mem);
+    s->bytes -= cost;
+    return NULL;
+  }
   return wg_store_own(s, mem, memory_release);
 }
 
