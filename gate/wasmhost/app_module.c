@@ -235,6 +235,8 @@ static void gen_release(wgg_wasm_app *g) {
   if (g && !__atomic_sub_fetch(&g->refs, 1, __ATOMIC_ACQ_REL)) gen_free(g);
 }
 
+void wgg_app_gen_release(wgg_wasm_app *g) { gen_release(g); }
+
 /* The generation in service, with a reference for the caller. */
 static wgg_wasm_app *gen_acquire(wgg_wasm_app *h) {
   uv_mutex_lock(&h->cur_mu);
@@ -732,9 +734,9 @@ int wgg_wasm_app_call(wgg_wasm_app *h, uv_loop_t *loop, const char *method, cons
   wgg_wasm_app *a = gen_acquire(h); /* a reload meanwhile does not affect this call */
   if (a->abi == WGG_APP_ABI_WASI_HTTP) { /* runs now, on the generation it holds */
     free(c);
-    int rc = wgg_p2app_call(a, loop, method, target && *target ? target : "/", headers, n, body, len, timeout_ms, cb, user);
-    gen_release(a);
-    return rc;
+    /* the call takes the reference: a guest parked on a host call holds its generation */
+    return wgg_p2app_call(a, loop, method, target && *target ? target : "/", headers, n, body, len, timeout_ms, cb,
+                          user);
   }
   c->app = a;
   c->holds_ref = true;

@@ -30,6 +30,7 @@
 #include "components/state/query.h"
 #include "wasmhost/p2_cloud.h"
 #include "wasmhost/p2_cloud_internal.h"
+#include "wasmhost/p2http.h"
 
 #define KV_PAGE 1000       /* keys per list-keys answer */
 #define KV_RETRIES 100     /* increment attempts against concurrent writers */
@@ -173,6 +174,97 @@ static int st_apply(wgg_store_entry *se, const wgg_state_op *ops, size_t n, wgg_
   return se->store->ops->apply(se->store, ops, n, e);
 }
 
+/* ---------------------------------------------------------------- parking */
+
+/* One store call of a hosted component app's guest, parked until it answers (get, exists, set,
+ * delete): through the async store entry point (wgg_state_call_start, as the state API and the
+ * dapr:v1 host functions of core apps), so the loop serves other requests meanwhile. */
+typedef struct kv_op {
+  wgg_state_call c;
+  wgg_p2h_inst *in;  /* NULL once detached: the answer is dropped */
+  enum { OP_GET, OP_EXISTS, OP_WRITE } what;
+  bool starting;     /* inside wgg_state_call_start: an answer now is answered at once */
+  bool answered;
+  char *key, *val;
+  wgg_state_op op;
+  wgg_state_got got;
+  wgg_err e;
+} kv_op;
+
+static void kv_op_free(kv_op *o) {
+  free(o->key);
+  free(o->val);
+  wgg_state_got_free(&o->got);
+  free(o);
+}
+
+/* The host function's result for a finished operation. */
+static wg_trap *kv_op_result(kv_op *o, wg_cval *r) {
+  int st = o->c.status;
+  if (st != WGG_ST_OK) return err_(r, E_OTHER, st_msg(st, &o->e));
+  if (o->what == OP_WRITE) return ok_(r, NULL);
+  wg_cval *v = o->what == OP_EXISTS ? box((wg_cval){.kind = WG_CVAL_BOOL, .of.b = o->got.found})
+                                    : opt_bytes(o->got.found, o->got.value, o->got.value_len);
+  return v ? ok_(r, v) : oom();
+}
+
+static void kv_op_cancel(void *p) { ((kv_op *)p)->in = NULL; }
+
+static void kv_op_done(wgg_state_call *c) {
+  kv_op *o = c->user;
+  o->answered = true;
+  if (o->starting) return; /* answered inside start: the host function answers at once */
+  wgg_p2h_inst *in = o->in;
+  if (!in) { /* the request went away meanwhile */
+    kv_op_free(o);
+    return;
+  }
+  wg_cval r = {0};
+  wg_trap *t = kv_op_result(o, &r);
+  kv_op_free(o);
+  if (t) { /* out of memory: the guest gets the trap's message as an error */
+    wg_trap_delete(t);
+    if (err_(&r, E_OTHER, "out of memory")) return;
+  }
+  wgg_p2h_resume(in, &r, 1);
+}
+
+/* Runs o on the hosted app's loop: parks the guest (returns the SUSPENDED trap), or answers
+ * into r when the store answered at once (the in-memory store). Takes o. */
+static wg_trap *kv_op_run(kv_op *o, wgg_store_entry *se, wg_cval *r) {
+  o->c.user = o;
+  o->c.done = kv_op_done;
+  o->c.err = &o->e;
+  o->starting = true;
+  if (wgg_state_call_start(o->in->loop, se, &o->c)) {
+    kv_op_free(o);
+    return oom();
+  }
+  o->starting = false;
+  if (!o->answered) {
+    wg_trap *park = wgg_p2h_park(o->in, kv_op_cancel, o);
+    if (park) return park;
+    /* cannot park (out of memory): the answer, when it comes, is dropped */
+    o->in = NULL;
+    return oom();
+  }
+  wg_trap *t = kv_op_result(o, r);
+  kv_op_free(o);
+  return t;
+}
+
+/* A new operation when the calling guest can park (a hosted app's request on a loop), else NULL:
+ * the synchronous form runs (a command component, out of memory). */
+static kv_op *kv_op_new(int what) {
+  wgg_p2h_inst *in = wgg_p2h_current();
+  if (!in || !in->loop || !in->pcall || in->cancel) return NULL;
+  kv_op *o = calloc(1, sizeof *o);
+  if (!o) return NULL;
+  o->in = in;
+  o->what = what;
+  return o;
+}
+
 #define BUCKET(v, a, se)                                                        \
   wgg_store_entry *se = bucket_of(v, &(a));                                     \
   if (!se) return wg_trap_new(WG_TRAP_HOST, "wasi:keyvalue: unknown bucket handle")
@@ -209,6 +301,13 @@ static wg_trap *read_item(void *env, const wg_cval *a, size_t na, wg_cval *r, bo
   kv_ver *v = env;
   BUCKET(v, a[0], se);
   KEY(v->h, a[1], key, r);
+  kv_op *op = kv_op_new(exists ? OP_EXISTS : OP_GET);
+  if (op) {
+    op->key = key;
+    op->c.key = key;
+    op->c.got = &op->got;
+    return kv_op_run(op, se, r);
+  }
   wgg_state_got got;
   wgg_err e;
   int st = st_get(se, key, &got, &e);
@@ -244,6 +343,15 @@ static wg_trap *kv_set(void *env, const wg_cval *a, size_t na, wg_cval *r, size_
     free(key);
     return oom();
   }
+  kv_op *o = kv_op_new(OP_WRITE);
+  if (o) {
+    o->key = key;
+    o->val = val;
+    o->op = (wgg_state_op){.key = key, .value = val, .value_len = n};
+    o->c.ops = &o->op;
+    o->c.n = 1;
+    return kv_op_run(o, se, r);
+  }
   wgg_state_op op = {.key = key, .value = val, .value_len = n};
   wgg_err e;
   int st = st_apply(se, &op, 1, &e);
@@ -260,6 +368,14 @@ static wg_trap *kv_delete(void *env, const wg_cval *a, size_t na, wg_cval *r, si
   kv_ver *v = env;
   BUCKET(v, a[0], se);
   KEY(v->h, a[1], key, r);
+  kv_op *o = kv_op_new(OP_WRITE);
+  if (o) {
+    o->key = key;
+    o->op = (wgg_state_op){.is_delete = true, .key = key};
+    o->c.ops = &o->op;
+    o->c.n = 1;
+    return kv_op_run(o, se, r);
+  }
   wgg_state_op op = {.is_delete = true, .key = key};
   wgg_err e;
   int st = st_apply(se, &op, 1, &e);

@@ -37,6 +37,8 @@ wgg_p2h_inst *p2h_cur(void) {
   return s ? wg_store_data(s) : NULL;
 }
 
+wgg_p2h_inst *wgg_p2h_current(void) { return p2h_cur(); }
+
 p2h_obj *p2h_obj_new(wgg_p2h_inst *in, uint8_t kind, uint32_t *rep) {
   if (in->nobjs == in->capobjs) {
     uint32_t cap = in->capobjs ? in->capobjs * 2 : 16;

@@ -322,6 +322,7 @@ static wg_trap *fill_lower(void *env, wg_val *flat, size_t n) {
     tr = cm_lower_values(&l->cx, (const cm_type *const *)&e->ft->elem, 1, l->res, CM_MAX_FLAT_RESULTS,
                          e->spill_result ? &l->retptr : NULL, flat, &k);
   }
+  if (l->cx.nlenders) cm_cx_release_lenders(&l->cx); /* the call is over: its borrows are returned */
   return tr;
 }
 

@@ -52,7 +52,7 @@ if [ ! "$out/kvcount.wasm" -nt "$here/kvcount.c" ] || [ ! "$out/kvcount.wasm" -n
   cp -r "$here/../kv/draft/deps/keyvalue" "$out/wit-kv/deps/"
   printf 'package test:kvcount;\nworld kvcount {\n  include wasi:http/proxy@0.2.3;\n  import wasi:keyvalue/atomics@0.2.0-draft;\n}\n' \
     >"$out/wit-kv/world.wit"
-  clang-19 --target=wasm32 -O2 -nostdlib -Wall -Wextra -Werror -Wl,--no-entry -Wl,--export-memory \
+  clang-19 --target=wasm32 -mbulk-memory -O2 -nostdlib -Wall -Wextra -Werror -Wl,--no-entry -Wl,--export-memory \
     -o "$out/kvcount.core.wasm" "$here/kvcount.c" || { echo "FAIL: clang-19 kvcount.c"; exit 1; }
   if ! { JCO_SHIM_FS=$shim node --import "$here/../jco_preopen.mjs" "$jco" embed "$out/kvcount.core.wasm" \
            --wit "$out/wit-kv" --world-name kvcount -o "$out/kvcount.embed.wasm" &&

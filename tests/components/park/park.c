@@ -40,10 +40,10 @@ __attribute__((export_name("run"))) uint32_t *run(char *name, size_t namelen, ui
     host_fetch(key, 2, r);
     append((const char *)(uintptr_t)r[0], r[1]);
     free((void *)(uintptr_t)r[0]);
-    blob_read(b, r);
+    host_tick();
+    blob_read(b, r); /* the last one right before the drop: the borrow must be returned at resume */
     append((const char *)(uintptr_t)r[0], r[1]);
     free((void *)(uintptr_t)r[0]);
-    host_tick();
   }
   blob_drop(b);
   ret[0] = (uint32_t)(uintptr_t)out;

@@ -213,7 +213,7 @@ int main(int argc, char **argv) {
 
   /* 4. abandoned while a borrowed handle is lent to the host (at blob.read) */
   trap = call_run(run, "b4", 2, &res);
-  for (int i = 0; i < 3 && trap && wg_trap_code_of(trap) == WG_TRAP_SUSPENDED && strncmp(last, "read:", 5); i++) {
+  for (int i = 0; i < 5 && trap && wg_trap_code_of(trap) == WG_TRAP_SUSPENDED && strncmp(last, "read:", 5); i++) {
     wg_trap_delete(trap);
     wg_cval v = {0};
     size_t k = answer_last(&v);
@@ -233,7 +233,7 @@ int main(int argc, char **argv) {
 
   /* 5. the store deleted with a call parked at blob.read (handles lent, a string arg given) */
   trap = call_run(run, "b6", 1, &res);
-  for (int i = 0; i < 3 && trap && strncmp(last, "read:", 5); i++) {
+  for (int i = 0; i < 5 && trap && strncmp(last, "read:", 5); i++) {
     wg_trap_delete(trap);
     wg_cval v = {0};
     size_t k = answer_last(&v);
