@@ -34,6 +34,7 @@ struct wgg_wasm_app {
   wg_memimage *memimage;   /* the copy-on-write image of the module's initial memory, NULL when none */
   wgg_app_abi abi;
   char *name, *app_id, *api_token;
+  char *outbound;          /* settings.allowed_outbound_hosts (copied; NULL: none allowed) */
   uint64_t deadline_ms;
   uint32_t max_memory_pages;
   size_t max_response;

@@ -104,6 +104,7 @@ static void gen_free(wgg_wasm_app *a) {
   free(a->name);
   free(a->app_id);
   free(a->api_token);
+  free(a->outbound);
   free(a);
 }
 
@@ -156,6 +157,7 @@ static wgg_wasm_app *gen_load(const char *url, const wgg_wasm_app_settings *s, w
   }
   a->app_id = strdup(s->app_id ? s->app_id : "");
   a->api_token = s->api_token && *s->api_token ? strdup(s->api_token) : NULL;
+  a->outbound = s->allowed_outbound_hosts && *s->allowed_outbound_hosts ? strdup(s->allowed_outbound_hosts) : NULL;
   a->deadline_ms = s->deadline_ms;
   a->max_memory_pages = s->max_memory_pages ? s->max_memory_pages : APP_DEFAULT_PAGES;
   a->max_response = s->max_response ? s->max_response : APP_DEFAULT_MAX_RESPONSE;
@@ -260,6 +262,7 @@ wgg_wasm_app *wgg_wasm_app_load(const char *url, const wgg_wasm_app_settings *s,
   h->settings = *s;
   h->settings.app_id = h->cur->app_id; /* the strings live as long as a generation */
   h->settings.api_token = h->cur->api_token;
+  h->settings.allowed_outbound_hosts = h->cur->outbound;
   uv_mutex_init(&h->cur_mu);
   return h;
 }
@@ -272,6 +275,7 @@ int wgg_wasm_app_reload(wgg_wasm_app *h, wgg_err *err) {
   h->cur = g;
   h->settings.app_id = g->app_id;
   h->settings.api_token = g->api_token;
+  h->settings.allowed_outbound_hosts = g->outbound;
   uv_mutex_unlock(&h->cur_mu);
   gen_release(old); /* freed when its last call ends */
   return 0;

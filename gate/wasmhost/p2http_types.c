@@ -73,6 +73,7 @@ static void obj_free(p2h_obj *o) {
   free(o->path);
   free(o->scheme);
   free(o->authority);
+  free(o->ec_msg);
   wgg_buf_free(&o->data);
   free(o);
 }
@@ -570,6 +571,8 @@ static wg_trap *ob_write(void *env, const wg_cval *a, size_t na, wg_cval *r, siz
 static wg_trap *ob_finish(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   SELF(K_OUTBODY);
   o->finished = true;
+  wg_trap *t = p2h_send_on_finish(in, a[0].of.handle.rep, r);
+  if (t || r->kind) return t;
   return p2h_ok_unit(r);
 }
 

@@ -5,6 +5,7 @@
 #                -nostdlib, `jco embed` with jco's wasi:http WIT rewritten to
 #                @0.2.3 (the host defines 0.2.12: imports resolve
 #                semver-compatibly), `jco new`;
+#   fetch.wasm   tests/components/http/fetch.c the same way (outgoing-handler);
 #   kvcount.wasm tests/components/http/kvcount.c the same way, with the
 #                wasi:keyvalue@0.2.0-draft WIT of tests/components/kv/draft;
 #   hello.js.wasm  (with `js`) tests/components/http/hello.js through `jco
@@ -43,6 +44,18 @@ if [ ! "$out/echo.wasm" -nt "$here/echo.c" ] || [ ! "$out/echo.wasm" -nt "$here/
            --wit "$out/wit-0.2.3" --world-name echo -o "$out/echo.embed.wasm" &&
          node "$jco" new "$out/echo.embed.wasm" -o "$out/echo.wasm"; } >"$out/echo.log" 2>&1; then
     echo "FAIL: jco embed/new echo: $(head -3 "$out/echo.log")"
+    exit 1
+  fi
+fi
+# fetch.wasm: wasi:http/proxy@0.2.3 (outgoing-handler), like echo.wasm
+if [ ! "$out/fetch.wasm" -nt "$here/fetch.c" ] || [ ! "$out/fetch.wasm" -nt "$here/bump_realloc.h" ]; then
+  mkwit "$out/wit-fetch" 0.2.3 fetch
+  clang-19 --target=wasm32 -mbulk-memory -O2 -nostdlib -Wall -Wextra -Werror -Wl,--no-entry -Wl,--export-memory \
+    -o "$out/fetch.core.wasm" "$here/fetch.c" || { echo "FAIL: clang-19 fetch.c"; exit 1; }
+  if ! { JCO_SHIM_FS=$shim node --import "$here/../jco_preopen.mjs" "$jco" embed "$out/fetch.core.wasm" \
+           --wit "$out/wit-fetch" --world-name fetch -o "$out/fetch.embed.wasm" &&
+         node "$jco" new "$out/fetch.embed.wasm" -o "$out/fetch.wasm"; } >"$out/fetch.log" 2>&1; then
+    echo "FAIL: jco embed/new fetch: $(head -3 "$out/fetch.log")"
     exit 1
   fi
 fi
