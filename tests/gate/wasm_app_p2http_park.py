@@ -9,7 +9,9 @@ loop thread (--threads 1) on `state.redis` against a real redis-server started h
     sidecar's /v1.0/healthz still answer, while the get is still waiting (before parking, the
     get blocked the loop thread: neither answered until Redis came back), and the wasm app's
     parked-guests gauge reads 1;
-  - after SIGCONT the parked get completes with the value, and the app goes on.
+  - after SIGCONT the parked get completes with the value, and the app goes on;
+  - with a Resiliency timeout of 1 s on app kv, a get parked on the stopped Redis fails its caller
+    in about that time (the guest abandoned), the loop goes on, and Redis's late answer is dropped.
 Skipped (77) when clang-19, node or jco is missing (a failure under CI).
 """
 import os
@@ -91,6 +93,39 @@ try:
     check(wait_for(lambda: not parked(), 20), "no guest parked afterwards")
     st, _, body = sc.request("POST", "/v1.0/invoke/kv/method/get/statestore/greeting", timeout=20)
     check((st, body) == (200, b'"hello"'), f"a get afterwards: {st} {body!r}")
+finally:
+    if stopped:
+        os.kill(rd.proc.pid, signal.SIGCONT)
+    sc.stop()
+
+# the caller's timeout (a Resiliency timeout of 1 s on app kv) while the guest is parked: the caller
+# gets an error in about that time, the guest is abandoned, Redis's late answer is dropped
+sc = Sidecar(BIN, app_id="kv", args=["--app-wasm", "file://" + os.path.join(OUT, "kvcount.wasm"), "--threads", "1"])
+sc.write_resource("redis.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: statestore\n"
+                  "spec:\n  type: state.redis\n  version: v1\n  metadata:\n  - name: redisHost\n"
+                  f"    value: 127.0.0.1:{rd.port}\n  - name: readTimeout\n    value: 60s\n")
+sc.write_resource("res.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Resiliency\nmetadata: {name: r}\nspec:\n"
+                  "  policies:\n    timeouts: {short: 1s}\n  targets:\n    apps:\n      kv: {timeout: short}\n")
+sc.start(timeout=30)
+try:
+    st, _, body = sc.request("POST", "/v1.0/invoke/kv/method/get/statestore/greeting", timeout=20)
+    check((st, body) == (200, b'"hello"'), f"a get under the Resiliency timeout: {st} {body!r}")
+    os.kill(rd.proc.pid, signal.SIGSTOP)
+    stopped = True
+    t0 = time.time()
+    try:
+        st, _, body = sc.request("POST", "/v1.0/invoke/kv/method/get/statestore/greeting", timeout=30)
+    except OSError as e:
+        st, body = 0, repr(e).encode()
+    took = time.time() - t0
+    check(st >= 500 and took < 10, f"the caller's timeout while parked: {st} in {took:.2f}s {body!r}")
+    st, _, body = sc.request("POST", "/v1.0/invoke/kv/method/ping", timeout=20)
+    check((st, body) == (200, b"pong"), f"/ping after the timeout: {st} {body!r}")
+    os.kill(rd.proc.pid, signal.SIGCONT)  # the late answer reaches a request that is gone: dropped
+    stopped = False
+    check(wait_for(lambda: sc.request("POST", "/v1.0/invoke/kv/method/get/statestore/greeting", timeout=20)[0] == 200,
+                   20), "gets work again after Redis is back")
+    check(sc.proc.poll() is None, "the sidecar is still running")
 finally:
     if stopped:
         os.kill(rd.proc.pid, signal.SIGCONT)
