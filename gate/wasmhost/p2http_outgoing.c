@@ -419,12 +419,14 @@ static wg_trap *send_request(wgg_p2h_inst *in, p2h_obj *o, bool from_finish, wg_
     x->in_host = false;
   } else {
     int port = colon && hl < strlen(auth) ? atoi(colon + 1) : (o->scheme && !strcasecmp(o->scheme, "https") ? 443 : 80);
-    wgg_http_client *cl = wgg_http_client_new(in->loop);
+    /* the loop's own client (runtime/sidecar.c: a worker loop's data; its connections are kept
+     * alive and pooled), else one for this request */
+    wgg_http_client *shared = in->loop->data, *cl = shared ? shared : wgg_http_client_new(in->loop);
     x->in_host = true;
     rc = cl ? wgg_http_client_request(cl, host, port, o->method, path, x->hv, k, x->body, x->body_len, 0, client_cb, x)
             : -1;
     x->in_host = false;
-    if (cl) wgg_http_client_close(cl); /* freed once the request completed */
+    if (cl && !shared) wgg_http_client_close(cl); /* freed once the request completed */
     if (rc) {
       out_free(x);
       return p2h_oom();
