@@ -6,7 +6,8 @@
  * its app ID, exactly what its own daprd would have loaded.
  *
  * In a hosted component app whose request runs on a loop, wasi:keyvalue
- * get/exists/set/delete park the guest on the async store entry point
+ * get/exists/set/delete, increment and set-many/delete-many park the guest on
+ * the async store entry point
  * (wgg_state_call_start; wgg_p2h_park in p2http.h). The other calls, and
  * every call where no loop can resume the guest (command components), call
  * the component's synchronous form (store.h get/apply/query,

@@ -5,11 +5,12 @@ tests/components/http/kvcount.c (built at test time: clang-19 + jco embed/new) a
 /get/STORE/KEY with bucket.get and /ping without any keyvalue call. The sidecar runs it with one
 loop thread (--threads 1) on `state.redis` against a real redis-server started here:
   - a get through the component reads what the state API saved (same app ID, same key prefix);
-  - with Redis stopped (SIGSTOP) under a component's get, /ping through the same loop and the
-    sidecar's /v1.0/healthz still answer, while the get is still waiting (before parking, the
-    get blocked the loop thread: neither answered until Redis came back), and the wasm app's
-    parked-guests gauge reads 1;
-  - after SIGCONT the parked get completes with the value, and the app goes on;
+  - with Redis stopped (SIGSTOP) under a component's get and another's increment (atomics: a read
+    and a write with its ETag), /ping through the same loop and the sidecar's /v1.0/healthz still
+    answer, while both still wait (before parking, the get blocked the loop thread: neither
+    answered until Redis came back), and the wasm app's parked-guests gauge reads 2;
+  - after SIGCONT the parked get completes with the value, the increment with 1, and the app
+    goes on (the next increment answers 2);
   - with a Resiliency timeout of 1 s on app kv, a get parked on the stopped Redis fails its caller
     in about that time (the guest abandoned), the loop goes on, and Redis's late answer is dropped.
 Skipped (77) when clang-19, node or jco is missing (a failure under CI).
@@ -58,18 +59,26 @@ try:
         except Exception as e:  # noqa: BLE001
             got["r"] = e
 
+    def slow_count():
+        try:
+            got["c"] = sc.request("POST", "/v1.0/invoke/kv/method/count/statestore", timeout=120)
+        except Exception as e:  # noqa: BLE001
+            got["c"] = e
+
     th = threading.Thread(target=slow_get, daemon=True)
     th.start()
+    th2 = threading.Thread(target=slow_count, daemon=True)
+    th2.start()
 
-    def parked():
+    def parked(n=2):
         try:
             _, _, m = sc.request("GET", "/metrics", port=sc.metrics_port, timeout=5)
         except Exception:  # noqa: BLE001
             return False
-        return any(line.startswith("wasmgate_wasm_app_parked") and line.rstrip().endswith(" 1")
+        return any(line.startswith("wasmgate_wasm_app_parked") and line.rstrip().endswith(f" {n}")
                    for line in m.decode().splitlines())
 
-    check(wait_for(parked, 30), "the component's guest is parked on its get (wasmgate_wasm_app_parked 1)")
+    check(wait_for(parked, 30), "two guests are parked: a get and an increment (wasmgate_wasm_app_parked 2)")
     t0 = time.time()
     try:
         st, _, body = sc.request("POST", "/v1.0/invoke/kv/method/ping", timeout=30)
@@ -82,7 +91,7 @@ try:
     except OSError as e:
         st = repr(e)
     check(st == 204, f"healthz while Redis is stopped: {st}")
-    check(th.is_alive() and "r" not in got, "the get is still waiting on Redis")
+    check(th.is_alive() and "r" not in got and "c" not in got, "the get and the increment still wait on Redis")
     print(f"ping while a get is parked on a stopped Redis: {ping * 1000:.1f} ms")
 
     os.kill(rd.proc.pid, signal.SIGCONT)
@@ -90,7 +99,12 @@ try:
     th.join(60)
     r = got.get("r")
     check(isinstance(r, tuple) and (r[0], r[2]) == (200, b'"hello"'), f"the parked get completes: {r!r}")
-    check(wait_for(lambda: not parked(), 20), "no guest parked afterwards")
+    th2.join(60)
+    c = got.get("c")
+    check(isinstance(c, tuple) and (c[0], c[2]) == (200, b"1"), f"the parked increment completes: {c!r}")
+    check(wait_for(lambda: parked(0), 20), "no guest parked afterwards")
+    st, _, body = sc.request("POST", "/v1.0/invoke/kv/method/count/statestore", timeout=20)
+    check((st, body) == (200, b"2"), f"the next increment: {st} {body!r}")
     st, _, body = sc.request("POST", "/v1.0/invoke/kv/method/get/statestore/greeting", timeout=20)
     check((st, body) == (200, b'"hello"'), f"a get afterwards: {st} {body!r}")
 finally:
