@@ -135,6 +135,15 @@ static void plower_drop(cm_plower *l) {
   *l = (cm_plower){0};
 }
 
+/* Leaves the instance a lifted call entered; borrows it still holds no longer point at it. */
+static void lifted_leave(cm_lcall *c) {
+  cm_frame *f = c->fn->frame;
+  set_entered(f, c->caller, false);
+  if (c->borrows) /* the call trapped with borrows still held: they must not point at this call */
+    for (uint32_t i = 1; i < f->nhandles; i++)
+      if (f->handles[i].borrow_scope == &c->borrows) f->handles[i].borrow_scope = NULL;
+}
+
 /* The end of a canon-lifted call whose core function returned (or trapped
  * with `tr`): lifts the results, checks borrows, runs post-return and leaves
  * the instance (CanonicalABI.md canon_lift). */
@@ -152,10 +161,7 @@ static wg_trap *lifted_finish(cm_lcall *c, wg_trap *tr, wg_cval *results, size_t
     tr = wg_func_call(cx.store, fn->opts.post_return, c->out, c->nout, NULL, 0);
     f->may_leave = true;
   }
-  set_entered(f, c->caller, false);
-  if (c->borrows) /* the call trapped with borrows still held: they must not point at this call */
-    for (uint32_t i = 1; i < f->nhandles; i++)
-      if (f->handles[i].borrow_scope == &c->borrows) f->handles[i].borrow_scope = NULL;
+  lifted_leave(c);
   if (tr)
     for (size_t i = 0; i < nresults; i++) wg_cval_free(&results[i]);
   return tr;
@@ -373,8 +379,7 @@ void wg_component_func_abandon(wg_component_func *f) {
   plower_drop(&p->low);
   wg_store_abandon(f->rt->store);
   p->active = false;
-  wg_trap *tr = lifted_finish(&p->call, wg_trap_new(WG_TRAP_HOST, "abandoned"), NULL, 0);
-  wg_trap_delete(tr);
+  lifted_leave(&p->call); /* no results, no post-return: as after a trap */
 }
 
 /* canon resource.new / rep / drop */
