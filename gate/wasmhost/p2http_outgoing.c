@@ -249,6 +249,7 @@ typedef struct p2h_out {
   wgg_http_req req;    /* the invocation route's request (first: its respond hook's cast) */
   wgg_p2h_inst *in;    /* NULL once detached (the request went away): the answer is dropped */
   uint32_t fut;        /* the future's rep */
+  bool first_byte;     /* a first-byte timeout bounds the exchange (else connect's, or none) */
   bool from_finish;    /* parked in outgoing-body.finish (else in handle) */
   bool in_host;        /* the route is still on the stack */
   bool answered;
@@ -323,7 +324,7 @@ static void client_cb(void *user, const wgg_http_response *resp, const char *err
   }
   int ec = EC_INTERNAL_ERROR;
   if (errmsg && strstr(errmsg, "refused")) ec = EC_CONNECTION_REFUSED;
-  else if (errmsg && strstr(errmsg, "timeout")) ec = EC_CONNECTION_TIMEOUT;
+  else if (errmsg && strstr(errmsg, "timeout")) ec = x->first_byte ? EC_CONNECTION_READ_TIMEOUT : EC_CONNECTION_TIMEOUT;
   out_answer(x, 0, NULL, 0, NULL, NULL, 0, ec, errmsg);
 }
 
@@ -422,8 +423,14 @@ static wg_trap *send_request(wgg_p2h_inst *in, p2h_obj *o, bool from_finish, wg_
     /* the loop's own client (runtime/sidecar.c: a worker loop's data; its connections are kept
      * alive and pooled), else one for this request */
     wgg_http_client *shared = in->loop->data, *cl = shared ? shared : wgg_http_client_new(in->loop);
+    /* request-options: the client has one timeout for the whole exchange, so connect-timeout
+     * plus first-byte-timeout bound it (between-bytes is not applied: the body is read whole) */
+    uint64_t ns = (o->has_timeout[0] ? o->timeouts[0] : 0) + (o->has_timeout[1] ? o->timeouts[1] : 0);
+    x->first_byte = o->has_timeout[1];
+    uint64_t ms = ns ? (ns + 999999) / 1000000 : 0;
     x->in_host = true;
-    rc = cl ? wgg_http_client_request(cl, host, port, o->method, path, x->hv, k, x->body, x->body_len, 0, client_cb, x)
+    rc = cl ? wgg_http_client_request(cl, host, port, o->method, path, x->hv, k, x->body, x->body_len, ms, client_cb,
+                                      x)
             : -1;
     x->in_host = false;
     if (cl && !shared) wgg_http_client_close(cl); /* freed once the request completed */
@@ -470,6 +477,14 @@ static wg_trap *outgoing_handle(void *env, const wg_cval *a, size_t na, wg_cval 
   if (!dapr && strcasecmp(scheme, "http"))
     return p2h_result(r, true, ec_val(EC_INTERNAL_ERROR, "only http:// is supported for outbound requests"), true);
   if (!in->loop) return p2h_result(r, true, ec_val(EC_INTERNAL_ERROR, "no event loop to send on"), true);
+  if (a[1].of.var.disc) { /* request-options: its timeouts go with the request */
+    p2h_obj *opt = p2h_get(in, a[1].of.var.val->of.handle.rep, K_OPTIONS);
+    if (opt)
+      for (int k = 0; k < 3; k++) {
+        o->has_timeout[k] = opt->has_timeout[k];
+        o->timeouts[k] = opt->timeouts[k];
+      }
+  }
   uint32_t frep;
   p2h_obj *f = p2h_obj_new(in, K_FUTRESP, &frep);
   if (!f) return p2h_oom();

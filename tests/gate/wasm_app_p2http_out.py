@@ -15,6 +15,8 @@ tests/components/http/echo.c as app `back` in the same process:
     an allowed host that refuses the connection is connection-refused (6);
   - http://back.dapr/hello?x=1 goes through service invocation to app `back` (in-process), with
     the method, query and body;
+  - request-options' first-byte-timeout (1 s) against an upstream that holds the request answers
+    connection-read-timeout (9);
   - while the upstream holds a request (the guest parked on it), the same loop serves another
     forwarded request and /v1.0/healthz; released, the held one completes;
   - `jco serve` (no allow-list: it sends every request) answers the GETs with the same status and
@@ -116,6 +118,15 @@ try:
     check(got == (403, b"denied 15"), f"a host only the flag allows, from the WasmApp: {got}")
     got = fetch("POST", "back.dapr/hello?x=1", body=b"data")
     check(got == (200, b"POST /hello?x=1\ndata"), f"http://back.dapr/... through service invocation: {got}")
+
+    # request-options' first-byte-timeout (1 s) against an upstream that holds the request
+    t0 = time.time()
+    st, b = sc.request("GET", "/v1.0/invoke/front/method/fetch1s/" + UP + "/slow", timeout=60)[::2]
+    took = time.time() - t0
+    check((st, b) == (502, b"error-code 9") and took < 20, f"first-byte-timeout: {st} {b!r} in {took:.1f}s")
+    held.clear()
+    release.set()  # let the held request end (its answer goes nowhere)
+    release.clear()
 
     slow = {}
     th = threading.Thread(target=lambda: slow.setdefault("r", fetch("GET", UP + "/slow")), daemon=True)

@@ -8,7 +8,9 @@
  * one, `handle` comes first and the body is written and finished after it (the
  * guest parks at `outgoing-body.finish`), as Spin's SDK does. The answer is
  * the upstream's status and body; `handle`'s error-code gives 403 "denied
- * CASE", the future's gives 502 "error-code CASE". Any other path: 400.
+ * CASE", the future's gives 502 "error-code CASE". /fetch1s/AUTHORITY/REST
+ * does the same with request-options' first-byte-timeout set to 1 s. Any
+ * other path: 400.
  *
  * Built at test time by tests/components/http/build.sh (clang-19
  * --target=wasm32 -nostdlib, `jco embed` with wasi:http@0.2.3, `jco new`).
@@ -33,6 +35,8 @@ IMPORT("wasi:http/types", "[method]outgoing-request.set-path-with-query") int32_
 IMPORT("wasi:http/types", "[method]outgoing-request.set-authority") int32_t oreq_set_authority(int32_t r, int32_t some, const char *p, size_t n);
 IMPORT("wasi:http/types", "[method]outgoing-request.set-scheme") int32_t oreq_set_scheme(int32_t r, int32_t some, int32_t disc, const char *p, size_t n);
 IMPORT("wasi:http/types", "[method]outgoing-request.body") void oreq_body(int32_t r, void *ret);
+IMPORT("wasi:http/types", "[constructor]request-options") int32_t opts_new(void);
+IMPORT("wasi:http/types", "[method]request-options.set-first-byte-timeout") int32_t opts_set_first_byte(int32_t o, int32_t some, int64_t ns);
 IMPORT("wasi:http/outgoing-handler", "handle") void out_handle(int32_t req, int32_t has_opts, int32_t opts, void *ret);
 IMPORT("wasi:http/types", "[method]future-incoming-response.get") void fut_get(int32_t f, void *ret);
 IMPORT("wasi:http/types", "[method]future-incoming-response.subscribe") int32_t fut_subscribe(int32_t f);
@@ -92,7 +96,7 @@ static void write_body(int32_t b, const char *p, size_t n) {
   drop_out(r.h);
 }
 
-static int32_t fetch(uint8_t mdisc, const char *auth, size_t alen, const char *rest, size_t rlen) {
+static int32_t fetch(uint8_t mdisc, const char *auth, size_t alen, const char *rest, size_t rlen, int timeout) {
   int32_t r = oreq_new(fields_new());
   oreq_set_method(r, mdisc, 0, 0);
   oreq_set_scheme(r, 1, 0, 0, 0); /* HTTP */
@@ -106,7 +110,12 @@ static int32_t fetch(uint8_t mdisc, const char *auth, size_t alen, const char *r
     body = b.h;
   }
   uint8_t res[48] __attribute__((aligned(8)));
-  out_handle(r, 0, 0, res); /* result<own<future>, error-code>: payload at 8 */
+  int32_t opts = 0;
+  if (timeout) {
+    opts = opts_new();
+    opts_set_first_byte(opts, 1, 1000000000LL);
+  }
+  out_handle(r, timeout, opts, res); /* result<own<future>, error-code>: payload at 8 */
   if (res[0]) {
     put("denied ", 7), putnum(res[8]);
     return 403;
@@ -162,10 +171,13 @@ EXPORT("wasi:http/incoming-handler" V "#handle") void handle(int32_t req, int32_
   int32_t status = 400;
   const char *p = pq.p;
   size_t n = pq.some ? pq.n : 0;
-  if (n > 7 && p[0] == '/' && p[1] == 'f' && p[2] == 'e' && p[3] == 't' && p[4] == 'c' && p[5] == 'h' && p[6] == '/') {
-    size_t a = 7;
+  size_t s = 0;
+  if (n > 7 && p[0] == '/' && p[1] == 'f' && p[2] == 'e' && p[3] == 't' && p[4] == 'c' && p[5] == 'h')
+    s = p[6] == '/' ? 7 : (n > 10 && p[6] == '1' && p[7] == 's' && p[8] == '/') ? 9 : 0;
+  if (s) {
+    size_t a = s;
     while (a < n && p[a] != '/') a++;
-    status = fetch(m.disc, p + 7, a - 7, a < n ? p + a : "/", a < n ? n - a : 1);
+    status = fetch(m.disc, p + s, a - s, a < n ? p + a : "/", a < n ? n - a : 1, s == 9);
   }
   int32_t resp = resp_new(fields_new());
   resp_status(resp, status);
