@@ -24,6 +24,12 @@ enum { EC_DESTINATION_UNAVAILABLE = 3, EC_CONNECTION_REFUSED = 6, EC_CONNECTION_
        EC_HTTP_REQUEST_DENIED = 15, EC_HTTP_REQUEST_URI_INVALID = 19, EC_HTTP_PROTOCOL_ERROR = 26,
        EC_INTERNAL_ERROR = 38 };
 
+/* Whether scheme://host:port is in allow-list `list` (Spin's allowed_outbound_hosts: entries
+ * SCHEME://HOST[:PORT] separated by commas or spaces; `*` for any scheme, host or port,
+ * "*.example.com" for its subdomains, no port meaning the scheme's default; NULL allows none).
+ * p2http_outgoing.c; docs/wasm-apps.md "Outbound requests". */
+bool p2h_outbound_allowed(const char *list, const char *scheme, const char *host, int port);
+
 /* p2http_outgoing.c: outgoing-body.finish of a request handed to outgoing-handler before its body
  * was finished sends it now and parks the guest until the response (p2http_types.c calls it;
  * NULL: not such a body, answer ok at once). */
