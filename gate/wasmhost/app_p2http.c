@@ -37,6 +37,7 @@
 #include "wasmhost/p2_cloud.h"
 #include "wasmhost/p2_dapr.h"
 #include "wasmhost/p2http.h"
+#include "wasmhost/slice.h"
 #include "wasmhost/wasmhost.h"
 
 enum { P2_STACK_SLOTS = 1u << 16, P2_DEFAULT_PAGES = 1024, P2_POOL_MAX = 64, P2_DEFAULT_MAX_INVOCATIONS = 10000 };
@@ -305,10 +306,37 @@ typedef struct p2call {
   uint64_t timeout_ms;
   uv_timer_t *timer;
   bool parked;
+  /* a call made while a guest of this thread runs (its host call invoked an app in-process: the
+   * .dapr convention) starts on a later loop iteration from a copy of its request, so that a
+   * chain of components calling components cannot grow the thread's stack */
+  bool deferred;
+  wgg_slice slice;
+  uv_loop_t *loop;
+  char *method, *target, *body;
+  size_t len, n;
+  wgg_http_header *headers;
 } p2call;
+
+/* Whether a component guest runs on this thread now (its call or a resume is on the stack). */
+static _Thread_local int tls_running;
+
+static void copy_free(p2call *c) {
+  for (size_t k = 0; k < c->n && c->headers; k++) {
+    free((char *)c->headers[k].name);
+    free((char *)c->headers[k].value);
+  }
+  free(c->headers);
+  free(c->method);
+  free(c->target);
+  free(c->body);
+  c->headers = NULL;
+  c->method = c->target = c->body = NULL;
+}
 
 static void call_end(p2call *c, bool ok) {
   if (c->timer) uv_close((uv_handle_t *)c->timer, (uv_close_cb)free);
+  if (c->deferred) wgg_slice_close(&c->slice);
+  copy_free(c);
   if (c->parked) wgg_metrics_wasm_parked(c->a->metrics, -1);
   c->i->h.pcall = NULL;
   c->i->h.loop = NULL;
@@ -400,26 +428,28 @@ void wgg_p2h_resume(wgg_p2h_inst *in, wg_cval *results, size_t n) {
   if (c->parked) wgg_metrics_wasm_parked(c->a->metrics, -1);
   c->parked = false;
   wg_store_set_deadline(c->i->store, c->ms / WGG_WASM_TICK_MS + 1);
+  tls_running++;
   wg_trap *t = wg_component_func_resume(c->i->handle, results, n, NULL, 0);
+  tls_running--;
   if (c->timer && t && wg_trap_code_of(t) == WG_TRAP_SUSPENDED) /* parked again: the caller's time runs on */
     uv_timer_again(c->timer);
   step(c, t);
 }
 
-int wgg_p2app_call(wgg_wasm_app *a, uv_loop_t *loop, const char *method, const char *target,
-                   const wgg_http_header *headers, size_t n, const char *body, size_t len, uint64_t timeout_ms,
-                   wgg_http_client_cb cb, void *user) {
+/* Takes or makes the instance and runs the guest on c's request. */
+static int start(p2call *c, uv_loop_t *loop, const char *method, const char *target, const wgg_http_header *headers,
+                 size_t n, const char *body, size_t len) {
+  wgg_wasm_app *a = c->a;
   struct wgg_p2app *p = a->p2app;
   wgg_err err;
-  p2call *c = calloc(1, sizeof *c);
-  if (!c) {
-    wgg_app_gen_release(a);
-    return -1;
-  }
-  *c = (p2call){.a = a, .cb = cb, .user = user, .timeout_ms = timeout_ms};
+  wgg_http_client_cb cb = c->cb;
+  void *user = c->user;
+  uint64_t timeout_ms = c->timeout_ms;
   p2inst *i = pool_take(p);
   if (!i && !(i = inst_new(a, &err))) {
     wgg_error("%s", err.msg);
+    if (c->deferred) wgg_slice_close(&c->slice);
+    copy_free(c);
     free(c);
     wgg_app_gen_release(a);
     fail(cb, user, err.msg);
@@ -455,6 +485,45 @@ int wgg_p2app_call(wgg_wasm_app *a, uv_loop_t *loop, const char *method, const c
   i->h.loop = loop;
   c->ms = p->deadline_ms ? p->deadline_ms : timeout_ms ? timeout_ms : P2_DEFAULT_DEADLINE_MS;
   wg_store_set_deadline(i->store, c->ms / WGG_WASM_TICK_MS + 1);
-  step(c, wg_component_func_call(i->handle, args, 2, NULL, 0));
+  tls_running++;
+  wg_trap *t = wg_component_func_call(i->handle, args, 2, NULL, 0);
+  tls_running--;
+  step(c, t);
+  return 0;
+}
+
+static void on_deferred(wgg_slice *sl) {
+  p2call *c = sl->user;
+  wgg_http_client_cb cb = c->cb;
+  void *user = c->user;
+  if (start(c, c->loop, c->method, c->target, c->headers, c->n, c->body, c->len)) /* c is gone */
+    cb(user, NULL, "out of memory");
+}
+
+int wgg_p2app_call(wgg_wasm_app *a, uv_loop_t *loop, const char *method, const char *target,
+                   const wgg_http_header *headers, size_t n, const char *body, size_t len, uint64_t timeout_ms,
+                   wgg_http_client_cb cb, void *user) {
+  p2call *c = calloc(1, sizeof *c);
+  if (!c) {
+    wgg_app_gen_release(a);
+    return -1;
+  }
+  *c = (p2call){.a = a, .cb = cb, .user = user, .timeout_ms = timeout_ms, .loop = loop};
+  if (!tls_running || !loop) return start(c, loop, method, target, headers, n, body, len);
+  /* a guest of this thread is running: copy the request and start on the next loop iteration */
+  c->deferred = true;
+  c->n = n;
+  c->len = len;
+  bool ok = (c->method = strdup(method)) && (c->target = strdup(target)) && (c->body = malloc(len + 1)) &&
+            (c->headers = calloc(n + 1, sizeof *c->headers));
+  for (size_t k = 0; ok && k < n; k++)
+    ok = (c->headers[k].name = strdup(headers[k].name)) && (c->headers[k].value = strdup(headers[k].value));
+  if (ok && len) memcpy(c->body, body, len);
+  if (!ok || wgg_slice_queue(&c->slice, loop, on_deferred, c)) {
+    copy_free(c);
+    free(c);
+    wgg_app_gen_release(a);
+    return -1;
+  }
   return 0;
 }

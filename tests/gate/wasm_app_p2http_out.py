@@ -14,7 +14,8 @@ tests/components/http/echo.c as app `back` in the same process:
   - a host missing from the allow-list is HTTP-request-denied (15) and the upstream never sees it;
     an allowed host that refuses the connection is connection-refused (6);
   - http://back.dapr/hello?x=1 goes through service invocation to app `back` (in-process), with
-    the method, query and body;
+    the method, query and body; a chain of 200 calls of front to itself through front.dapr ends at
+    the upstream and answers back down the chain;
   - request-options' first-byte-timeout (1 s) against an upstream that holds the request answers
     connection-read-timeout (9);
   - while the upstream holds a request (the guest parked on it), the same loop serves another
@@ -118,6 +119,10 @@ try:
     check(got == (403, b"denied 15"), f"a host only the flag allows, from the WasmApp: {got}")
     got = fetch("POST", "back.dapr/hello?x=1", body=b"data")
     check(got == (200, b"POST /hello?x=1\ndata"), f"http://back.dapr/... through service invocation: {got}")
+    # a chain: front calls itself through front.dapr 200 times, the last one the upstream (each call
+    # made from inside a guest starts on a later loop iteration: the thread's stack does not grow)
+    got = fetch("GET", "front.dapr/fetch/" * 200 + UP + "/hello")
+    check(got == (200, b"hi from upstream /hello"), f"a chain of 200 calls through front.dapr: {got}")
 
     # request-options' first-byte-timeout (1 s) against an upstream that holds the request
     t0 = time.time()
