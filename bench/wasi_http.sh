@@ -24,30 +24,8 @@ work=$dir
 comps=${COMPONENTS_DIR:-$work}  # COMPONENTS_DIR: reuse what tests/components/http/build.sh built there
 "$here/../tests/components/http/build.sh" "$comps" ${2:-} >/dev/null
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
-tck=$(getconf CLK_TCK)
-# line LABEL PATH CMD...: starts CMD (with PORT replaced), waits for PATH, runs wrk on it
-line() {
-  local label=$1 path=$2
-  shift 2
-  local port pid c0 c1 out reqs args=() t0 t1
-  port=$(free_port)
-  for a in "$@"; do args+=("${a//PORT/$port}"); done
-  t0=$(date +%s%N)
-  (cd "$work" && HOME=$work exec "${args[@]}") >"$work/log.$port" 2>&1 &
-  pid=$!
-  pids+=("$pid")
-  for _ in $(seq 600); do curl -sf "http://127.0.0.1:$port$path" >/dev/null 2>&1 && break; sleep 0.02; done
-  t1=$(date +%s%N)
-  c0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
-  out=$(wrk -t1 -c"$conns" -d"${dur}s" --latency "http://127.0.0.1:$port$path")
-  c1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
-  reqs=$(awk '/requests in/ {print $1}' <<<"$out")
-  printf '%-44s' "$label"
-  awk '/Requests\/sec/ {r = $2} / 50%/ {p50 = $2} / 99%/ {p99 = $2} END {printf "%10s req/s  p50 %8s  p99 %8s", r, p50, p99}' <<<"$out"
-  awk -v c=$((c1 - c0)) -v t="$tck" -v r="$reqs" 'BEGIN {printf "  CPU %6.1f µs/req", c / t / r * 1e6}'
-  printf '  (start to first answer %d ms)\n' $(((t1 - t0) / 1000000))
-  kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-}
+# line LABEL PATH CMD...: bench/lib.sh wrk_line in $work
+line() { wrk_line "$work" "$@"; }
 run=("$wasmgate" run --app-id bench --threads 1 --dapr-http-port PORT --dapr-grpc-port 0 --dapr-listen-addresses 127.0.0.1
      --metrics-port 0 --log-level warn)
 serve=("$wasmgate" serve --threads 1 --log-level warn --addr 127.0.0.1:PORT)

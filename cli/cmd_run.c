@@ -61,6 +61,9 @@ static void usage(FILE *out) {
           "                                      http-wasm instances reused\n"
           "  --app-wasm-config-store NAME        the configuration store a component app's wasi:config\n"
           "                                      reads (default: its only one)\n"
+          "  --app-wasm-allowed-outbound-hosts L  hosts a wasi:http component may call through\n"
+          "                                      outgoing-handler: SCHEME://HOST[:PORT],... (`*` wildcards);\n"
+          "                                      http://<app-id>.dapr/... (service invocation) needs none\n"
           "  --threads N                         event-loop threads (default: one per core)\n"
           "  --state-file PATH                   file of the embedded default state store\n"
           "  --http-header-timeout D             first byte to end of headers (default 10s)\n"
@@ -139,7 +142,8 @@ int wg_cmd_run(int argc, char **argv) {
     bool is_bool = false;
     for (size_t k = 0; k < sizeof bool_flags / sizeof bool_flags[0]; k++) is_bool |= !strcmp(name, bool_flags[k]);
     static const char *const value_flags[] = {
-        "app-id", "app-port", "app-wasm", "app-wasm-instances", "app-wasm-config-store", "app-protocol", "app-channel-address", "dapr-http-port", "dapr-listen-addresses",
+        "app-id", "app-port", "app-wasm", "app-wasm-instances", "app-wasm-config-store",
+        "app-wasm-allowed-outbound-hosts", "app-protocol", "app-channel-address", "dapr-http-port", "dapr-listen-addresses",
         "resources-path", "components-path", "config", "log-level", "metrics-port", "max-body-size",
         "dapr-http-max-request-size", "read-buffer-size", "dapr-http-read-buffer-size", "app-max-concurrency",
         "app-health-check-path", "app-health-probe-interval", "app-health-probe-timeout", "app-health-threshold",
@@ -176,6 +180,7 @@ int wg_cmd_run(int argc, char **argv) {
       if (!*val) rc = bad("--app-wasm-config-store", val, "must not be empty");
       o.app_wasm_config_store = val;
     }
+    else if (!strcmp(name, "app-wasm-allowed-outbound-hosts")) o.app_wasm_allowed_outbound_hosts = val;
     else if (!strcmp(name, "app-wasm-instances")) {
       if (strcmp(val, "fresh") && strcmp(val, "pooled")) rc = bad("--app-wasm-instances", val, "expected fresh or pooled");
       o.app_wasm_pooled = !strcmp(val, "pooled");

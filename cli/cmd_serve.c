@@ -25,6 +25,7 @@ static void usage(FILE *out) {
           "  --addr HOST:PORT                    address to listen on (default 0.0.0.0:8080)\n"
           "  --app-id ID                         the app's ID (default: the file name without .wasm)\n"
           "  --instances fresh|pooled            a new instance per request (default), or warm ones reused\n"
+          "  --allowed-outbound-hosts L          hosts outgoing-handler may call: SCHEME://HOST[:PORT],...\n"
           "  --threads N                         event-loop threads (default: one per core)\n"
           "  --log-level debug|info|warn|error   (default info)\n"
           "  --state-file PATH                   file of the embedded default state store\n");
@@ -67,6 +68,7 @@ int wg_cmd_serve(int argc, char **argv) {
 #define IS(s) (nl == strlen(s) && !strncmp(name, s, nl))
     if (IS("addr")) addr = val;
     else if (IS("app-id")) app_id = val;
+    else if (IS("allowed-outbound-hosts")) o.app_wasm_allowed_outbound_hosts = val;
     else if (IS("instances")) {
       if (strcmp(val, "fresh") && strcmp(val, "pooled")) return bad("--instances", val, "expected fresh or pooled");
       o.app_wasm_pooled = !strcmp(val, "pooled");

@@ -562,6 +562,22 @@ WG_API bool wg_store_suspended(const wg_store *s);
 WG_API wg_trap *wg_func_resume(wg_store *s, const wg_val *host_results, size_t n_host, wg_val *results,
                                size_t nresults);
 
+/* Fills the host function's results (n of them, kinds set to its declared
+ * result types) when a suspended call is resumed with wg_func_resume_with.
+ * Returns NULL, or a trap (owned by the engine) that unwinds the guest as if
+ * the host function had returned it. */
+typedef wg_trap *(*wg_resume_fill)(void *env, wg_val *host_results, size_t n);
+
+/* wg_func_resume, with the host function's results made by `fill(env, ...)`
+ * at resume time, in the state of the host function that suspended: fill
+ * may call into the store's instances (wg_func_call: nested activations,
+ * which cannot suspend), e.g. a guest's allocator to place an answer in its
+ * memory, as the canonical ABI's lowering of a parked host call's results
+ * does. When fill returns a trap the suspended call is dropped and the trap
+ * is returned (owned by the caller). Other returns and errors as
+ * wg_func_resume. */
+WG_API wg_trap *wg_func_resume_with(wg_store *s, wg_resume_fill fill, void *env, wg_val *results, size_t nresults);
+
 /* Drops the suspended call of s (its frames are discarded, as after a trap):
  * the store can run new calls. Nothing happens when nothing is suspended. */
 WG_API void wg_store_abandon(wg_store *s);

@@ -328,6 +328,62 @@ WG_API size_t wg_component_func_result_count(const wg_component_func *f);
 WG_API wg_trap *wg_component_func_call(wg_component_func *f, const wg_cval *args, size_t nargs, wg_cval *results,
                                        size_t nresults);
 
+/* ------------------------------------------------------------------ parking */
+
+/* Host calls that park the guest (docs/components.md "Parking"), the
+ * component form of wasmgate.h's "suspending and resuming guests":
+ *
+ *  - A host function called from a guest through `canon lower` parks it by
+ *    returning wg_trap_new(WG_TRAP_SUSPENDED, NULL) (its results are
+ *    ignored; its arguments are valid for the call only, so copy what the
+ *    answer needs first). The wg_component_func_call that entered the guest
+ *    returns that trap (owned by the caller) with the call kept: the core
+ *    frames, the handles lent to the host (borrowed arguments stay lent), the
+ *    instance entered. A guest that yields at its deadline
+ *    (wg_store_set_yield) parks the same way with a WG_TRAP_YIELDED trap.
+ *  - The host later gives the host function's results to
+ *    wg_component_func_resume; they are lowered into the guest then
+ *    (through its realloc for strings, lists and spilled results, handles
+ *    into its tables) and the guest continues as if the host function had
+ *    returned them. It may park again.
+ *  - Or the host drops the call with wg_component_func_abandon (a deadline,
+ *    the request went away); deleting the store while parked is also
+ *    allowed and frees what the parked call holds.
+ *
+ * Only the outermost call from the host can park: a host function that parks
+ * inside a nested component call (one component calling another's lifted
+ * export, or a call made from inside a host function) makes the guest trap
+ * with WG_TRAP_HOST "cannot suspend a guest inside a nested component call";
+ * one called by wg_component_func_call straight from the host traps with
+ * "cannot suspend: the host function was called from the host". While a call
+ * is parked, calls into the store's component instances fail with a
+ * WG_TRAP_HOST trap ("the store has a suspended call ..."). */
+
+/* Continues the parked call of `f` (the function whose
+ * wg_component_func_call returned the WG_TRAP_SUSPENDED / WG_TRAP_YIELDED
+ * trap). `host_results` (n_host: 1 when the host function that parked has a
+ * result, else 0; none after a yield) are its results in the import's type;
+ * the engine takes them in every case (frees them). `results` (nresults)
+ * receive f's results when the call completes. Returns what
+ * wg_component_func_call would: NULL when it completed (results lifted,
+ * post-return run), a trap when it trapped (a host result of the wrong type
+ * traps the guest: "type mismatch: host function `f` returned a value of the
+ * wrong type"), or a new WG_TRAP_SUSPENDED / WG_TRAP_YIELDED trap when it
+ * parked again. Errors that leave the call parked (WG_TRAP_HOST): "nothing to
+ * resume" (f has no parked call), "wrong number of results to resume with". */
+WG_API wg_trap *wg_component_func_resume(wg_component_func *f, wg_cval *host_results, size_t n_host,
+                                         wg_cval *results, size_t nresults);
+
+/* True while a call of `f` is parked (neither resumed to its end nor abandoned). */
+WG_API bool wg_component_func_suspended(const wg_component_func *f);
+
+/* Drops the parked call of `f`: its core frames are discarded (as after a
+ * trap; post-return does not run), the handles lent to the host are
+ * returned, the instance can be entered again (its guest state is whatever
+ * the call left: embedders usually discard the instance). No-op when `f`
+ * has no parked call. */
+WG_API void wg_component_func_abandon(wg_component_func *f);
+
 #ifdef __cplusplus
 }
 #endif

@@ -384,14 +384,9 @@ void wg_store_abandon(wg_store *s) {
   s->depth = 0;
 }
 
-wg_trap *wg_func_resume(wg_store *s, const wg_val *host_results, size_t n_host, wg_val *results, size_t nresults) {
-  if (!s->susp.active) return wg_trap_new(WG_TRAP_HOST, "nothing to resume");
-  wg_func *f = s->susp.entry, *h = s->susp.host;
-  if (nresults != f->type.nresults || n_host != (h ? h->type.nresults : 0))
-    return wg_trap_new(WG_TRAP_HOST, "wrong number of results to resume with");
-  for (size_t i = 0; i < n_host; i++)
-    if (host_results[i].kind != h->type.results[i]) return wg_trap_new(WG_TRAP_HOST, "result type mismatch");
-  wg_vals_to_slots((uint32_t)n_host, host_results, s->susp.host_fp);
+/* Continues the call suspended in s once the host function's results are in place. */
+static wg_trap *resume_run(wg_store *s, wg_val *results) {
+  wg_func *f = s->susp.entry;
   s->susp.active = false;
   wg_slot *fp = s->susp.entry_fp;
   wg_trap *t = wg_interp_resume(s);
@@ -401,4 +396,49 @@ wg_trap *wg_func_resume(wg_store *s, const wg_val *host_results, size_t n_host, 
     s->susp.entry_fp = fp;
   }
   return t;
+}
+
+wg_trap *wg_func_resume(wg_store *s, const wg_val *host_results, size_t n_host, wg_val *results, size_t nresults) {
+  if (!s->susp.active) return wg_trap_new(WG_TRAP_HOST, "nothing to resume");
+  wg_func *f = s->susp.entry, *h = s->susp.host;
+  if (nresults != f->type.nresults || n_host != (h ? h->type.nresults : 0))
+    return wg_trap_new(WG_TRAP_HOST, "wrong number of results to resume with");
+  for (size_t i = 0; i < n_host; i++)
+    if (host_results[i].kind != h->type.results[i]) return wg_trap_new(WG_TRAP_HOST, "result type mismatch");
+  wg_vals_to_slots((uint32_t)n_host, host_results, s->susp.host_fp);
+  return resume_run(s, results);
+}
+
+wg_trap *wg_func_resume_with(wg_store *s, wg_resume_fill fill, void *env, wg_val *results, size_t nresults) {
+  if (!s->susp.active) return wg_trap_new(WG_TRAP_HOST, "nothing to resume");
+  wg_func *f = s->susp.entry, *h = s->susp.host;
+  if (nresults != f->type.nresults) return wg_trap_new(WG_TRAP_HOST, "wrong number of results to resume with");
+  uint32_t nh = h ? h->type.nresults : 0;
+  wg_val small[4], *hv = nh <= 4 ? small : calloc(nh, sizeof *hv);
+  if (!hv) return wg_trap_new(WG_TRAP_RESOURCE, NULL);
+  for (uint32_t i = 0; i < nh; i++) {
+    memset(&hv[i], 0, sizeof hv[i]);
+    hv[i].kind = h->type.results[i];
+  }
+  /* the host function is running again: calls it makes are nested activations above its
+   * frame (as wg_host_call arranges), and cannot suspend */
+  wg_slot *saved_top = s->stack_top;
+  if (h) {
+    uint32_t np = h->type.nparams;
+    size_t ps = wg_slot_count(np, h->type.params), rs = wg_slot_count(nh, h->type.results);
+    s->stack_top = s->susp.host_fp + (ps > rs ? ps : rs);
+  }
+  s->susp.active = false;
+  wg_trap *t = fill(env, hv, nh);
+  s->stack_top = saved_top;
+  if (t) { /* as if the host function had trapped: the guest unwinds */
+    s->depth = 0;
+    if (hv != small) free(hv);
+    return t;
+  }
+  for (uint32_t i = 0; i < nh; i++) hv[i].kind = h->type.results[i];
+  wg_vals_to_slots(nh, hv, s->susp.host_fp);
+  if (hv != small) free(hv);
+  s->susp.active = true;
+  return resume_run(s, results);
 }

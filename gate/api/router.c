@@ -158,7 +158,8 @@ wgg_api *wgg_api_new(const wgg_options *opts, wgg_component_list *components, wg
                                 .config_store = opts->app_wasm_config_store,
                                 .observe = wgg_api_observe,
                                 .metrics = api->metrics,
-                                .pooled = opts->app_wasm_pooled};
+                                .pooled = opts->app_wasm_pooled,
+                                .allowed_outbound_hosts = opts->app_wasm_allowed_outbound_hosts};
     if (!(api->wasm_app = wgg_wasm_app_load(opts->app_wasm, &ws, err))) goto fail;
     wgg_info("wasm app loaded: %s (%s ABI) as app %s", wgg_wasm_app_name(api->wasm_app),
              wgg_wasm_app_abi_name(api->wasm_app), opts->app_id ? opts->app_id : "");

@@ -29,6 +29,7 @@ typedef struct wgg_options {
   int app_port;                    /* --app-port, 0 = no app channel */
   const char *app_wasm;            /* --app-wasm URL: the app is a wasm module hosted in-process
                                       (docs/wasm-apps.md); NULL/"" = none. Excludes --app-port. */
+  const char *app_wasm_allowed_outbound_hosts; /* --app-wasm-allowed-outbound-hosts (spec.allowedOutboundHosts) */
   bool app_wasm_pooled;            /* --app-wasm-instances pooled (default fresh): warm instances reused */
   uint64_t app_wasm_timeout_ms;    /* guest CPU time per request, 0 = 10 s (a WasmApp's spec.timeout) */
   uint32_t app_wasm_max_memory_pages; /* memory cap in 64 KiB pages, 0 = 1024 (64 MiB) (spec.maxMemory) */

@@ -22,6 +22,7 @@ typedef struct hosted_app {
   char *id, *url;
   char *config;      /* spec.config: a Configuration file path or resource name, or NULL (owned) */
   char *config_store; /* spec.configStore: the configuration store wasi:config reads, or NULL (owned) */
+  char *outbound;    /* spec.allowedOutboundHosts joined by commas, or NULL (owned) */
   bool config_is_path;     /* config is a file path (else a Configuration resource's name) */
   const char *config_path; /* config when it is a path: a->o.config_paths points here */
   wgg_api *api;
@@ -155,6 +156,32 @@ static int apply_spec(hosted_app *a, const wgg_resource *r, wgg_err *err) {
     size_t len = strlen(v);
     a->config_is_path = strchr(v, '/') || (len > 5 && !strcmp(v + len - 5, ".yaml")) ||
                         (len > 4 && !strcmp(v + len - 4, ".yml"));
+  }
+  /* allowedOutboundHosts: a list of SCHEME://HOST[:PORT] (Spin's allowed_outbound_hosts) */
+  json_t *hosts = json_object_get(json_object_get(r->doc, "spec"), "allowedOutboundHosts");
+  line = wgg_resource_line(r, "/spec/allowedOutboundHosts");
+  if (hosts && !json_is_null(hosts)) {
+    if (!json_is_array(hosts)) return FIELD_ERR("allowedOutboundHosts", "expected a list of SCHEME://HOST[:PORT]");
+    wgg_buf b = {0};
+    size_t i;
+    json_t *h;
+    json_array_foreach(hosts, i, h) {
+      const char *s = json_string_value(h);
+      if (!s || !strstr(s, "://") || strchr(s, ',') || strchr(s, ' ')) {
+        wgg_buf_free(&b);
+        return FIELD_ERR("allowedOutboundHosts", "expected a list of SCHEME://HOST[:PORT]");
+      }
+      if ((i && wgg_buf_append(&b, ",", 1)) || wgg_buf_append(&b, s, strlen(s))) {
+        wgg_buf_free(&b);
+        return wgg_err_set(err, "out of memory");
+      }
+    }
+    if (b.data && !(a->outbound = strndup(b.data, b.len))) {
+      wgg_buf_free(&b);
+      return wgg_err_set(err, "out of memory");
+    }
+    wgg_buf_free(&b);
+    a->o.app_wasm_allowed_outbound_hosts = a->outbound;
   }
 #undef FIELD_ERR
   return 0;
@@ -318,6 +345,7 @@ void wgg_hosted_free(wgg_hosted *h) {
     free(h->apps[i].url);
     free(h->apps[i].config);
     free(h->apps[i].config_store);
+    free(h->apps[i].outbound);
   }
   free(h->apps);
   free(h->table.apis);

@@ -65,6 +65,11 @@ typedef struct wgg_wasm_app_settings {
    * across them). A failed request discards its instance either way. WAGI apps are always fresh. */
   bool pooled;
   uint32_t max_invocations;   /* 0 = 10000 */
+  /* wasi:http components: the hosts outgoing-handler may reach (Spin's allowed_outbound_hosts;
+   * docs/wasm-apps.md "Outbound requests"): entries "SCHEME://HOST[:PORT]" separated by commas
+   * or spaces, `*` for any scheme, host or port, "*.example.com" for its subdomains; NULL or ""
+   * allows none. `http://<app-id>.dapr/...` (service invocation) needs no entry. Copied. */
+  const char *allowed_outbound_hosts;
   /* Metrics (observe/metrics.h; both may be NULL): observe(tag, method, status, ns, route_ctx) is
    * called for every dapr:v1 operation's answer (the app's calls to its sidecar API, as
    * wgg_http_server_config.observe is for HTTP callers); metrics (borrowed, outlives the app)

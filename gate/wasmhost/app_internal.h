@@ -34,6 +34,7 @@ struct wgg_wasm_app {
   wg_memimage *memimage;   /* the copy-on-write image of the module's initial memory, NULL when none */
   wgg_app_abi abi;
   char *name, *app_id, *api_token;
+  char *outbound;          /* settings.allowed_outbound_hosts (copied; NULL: none allowed) */
   uint64_t deadline_ms;
   uint32_t max_memory_pages;
   size_t max_response;
@@ -97,8 +98,12 @@ uv_loop_t *wgg_app_call_loop(const wgg_app_call *c);
 int wgg_p2app_load(wgg_wasm_app *a, wg_component *comp, const wgg_wasm_app_settings *s, wgg_err *err);
 /* Frees what wgg_p2app_load made (idle instances included). NULL is ignored. */
 void wgg_p2app_free(struct wgg_p2app *p);
-/* wgg_wasm_app_call for a wasi:http component (same contract; runs the handler now: its body is
- * buffered and the call does not park). */
+/* Releases a reference on generation g (freed with the last one). */
+void wgg_app_gen_release(wgg_wasm_app *g);
+/* wgg_wasm_app_call for a wasi:http component (same contract), on generation a whose reference
+ * it takes (released when the call ends, also on failure). The handler runs now; a host call
+ * that waits on the loop parks it (wgg_p2h_park) and its answer resumes it there, bounded by
+ * timeout_ms (else 30 s) with time parked included. */
 int wgg_p2app_call(wgg_wasm_app *a, uv_loop_t *loop, const char *method, const char *target,
                    const wgg_http_header *headers, size_t n, const char *body, size_t len, uint64_t timeout_ms,
                    wgg_http_client_cb cb, void *user);

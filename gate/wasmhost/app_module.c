@@ -106,6 +106,7 @@ static void gen_free(wgg_wasm_app *a) {
   free(a->app_id);
   free(a->api_token);
   free(a->config_store);
+  free(a->outbound);
   free(a);
 }
 
@@ -158,6 +159,7 @@ static wgg_wasm_app *gen_load(const char *url, const wgg_wasm_app_settings *s, w
   }
   a->app_id = strdup(s->app_id ? s->app_id : "");
   a->api_token = s->api_token && *s->api_token ? strdup(s->api_token) : NULL;
+  a->outbound = s->allowed_outbound_hosts && *s->allowed_outbound_hosts ? strdup(s->allowed_outbound_hosts) : NULL;
   a->deadline_ms = s->deadline_ms;
   a->max_memory_pages = s->max_memory_pages ? s->max_memory_pages : APP_DEFAULT_PAGES;
   a->max_response = s->max_response ? s->max_response : APP_DEFAULT_MAX_RESPONSE;
@@ -238,6 +240,8 @@ static void gen_release(wgg_wasm_app *g) {
   if (g && !__atomic_sub_fetch(&g->refs, 1, __ATOMIC_ACQ_REL)) gen_free(g);
 }
 
+void wgg_app_gen_release(wgg_wasm_app *g) { gen_release(g); }
+
 /* The generation in service, with a reference for the caller. */
 static wgg_wasm_app *gen_acquire(wgg_wasm_app *h) {
   uv_mutex_lock(&h->cur_mu);
@@ -262,6 +266,7 @@ wgg_wasm_app *wgg_wasm_app_load(const char *url, const wgg_wasm_app_settings *s,
   h->settings.app_id = h->cur->app_id; /* the strings live as long as a generation */
   h->settings.api_token = h->cur->api_token;
   h->settings.config_store = h->cur->config_store;
+  h->settings.allowed_outbound_hosts = h->cur->outbound;
   uv_mutex_init(&h->cur_mu);
   return h;
 }
@@ -275,6 +280,7 @@ int wgg_wasm_app_reload(wgg_wasm_app *h, wgg_err *err) {
   h->settings.app_id = g->app_id;
   h->settings.api_token = g->api_token;
   h->settings.config_store = g->config_store;
+  h->settings.allowed_outbound_hosts = g->outbound;
   uv_mutex_unlock(&h->cur_mu);
   gen_release(old); /* freed when its last call ends */
   return 0;
@@ -747,9 +753,9 @@ int wgg_wasm_app_call(wgg_wasm_app *h, uv_loop_t *loop, const char *method, cons
   wgg_wasm_app *a = gen_acquire(h); /* a reload meanwhile does not affect this call */
   if (a->abi == WGG_APP_ABI_WASI_HTTP) { /* runs now, on the generation it holds */
     free(c);
-    int rc = wgg_p2app_call(a, loop, method, target && *target ? target : "/", headers, n, body, len, timeout_ms, cb, user);
-    gen_release(a);
-    return rc;
+    /* the call takes the reference: a guest parked on a host call holds its generation */
+    return wgg_p2app_call(a, loop, method, target && *target ? target : "/", headers, n, body, len, timeout_ms, cb,
+                          user);
   }
   c->app = a;
   c->holds_ref = true;

@@ -18,10 +18,12 @@
  * Instance policy: fresh (the default, as wasmtime serve and Spin) or
  * pooled (settings.pooled: idle instances reused up to max_invocations, at
  * most 64 kept). The request body is buffered before the handler runs and
- * the response body is collected until it returns: a component's host call
- * does not park yet (the canonical ABI's lowered calls run on the C stack),
- * so the handler runs to completion within one call, bounded by the app's
- * deadline_ms, or else the caller's timeout, or else 30 s.
+ * the response body is collected until it returns. A host call that waits
+ * on the loop (wasi:keyvalue's store calls) parks the guest (wgg_p2h_park):
+ * the answer resumes it on the request's loop (wgg_p2h_resume); while it is
+ * parked the caller's timeout runs (else 30 s). Each run of the guest is
+ * bounded by the app's deadline_ms, or else the caller's timeout, or else
+ * 30 s of CPU.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,12 +31,14 @@
 #include <strings.h>
 
 #include "util/err.h"
+#include "observe/metrics.h"
 #include "util/log.h"
 #include "wasmhost/app_internal.h"
 #include "wasmhost/p2app_internal.h"
 #include "wasmhost/p2_cloud.h"
 #include "wasmhost/p2_dapr.h"
 #include "wasmhost/p2http.h"
+#include "wasmhost/slice.h"
 #include "wasmhost/wasmhost.h"
 
 enum { P2_STACK_SLOTS = 1u << 16, P2_DEFAULT_PAGES = 1024, P2_POOL_MAX = 64, P2_DEFAULT_MAX_INVOCATIONS = 10000 };
@@ -248,6 +252,10 @@ static p2inst *pool_take(struct wgg_p2app *p) {
 
 /* Gives an instance that served well back to the pool, or frees it. */
 static void pool_give(struct wgg_p2app *p, p2inst *i, bool ok) {
+  if (i->h.cancel) i->h.cancel(i->h.op); /* a parked operation's answer is dropped */
+  i->h.cancel = NULL;
+  i->h.op = NULL;
+  if (wg_component_func_suspended(i->handle)) wg_component_func_abandon(i->handle);
   wgg_p2h_reset(&i->h);
   i->h.call = NULL;
   if (!p->pooled || !ok || ++i->uses >= p->max_invocations) {
@@ -296,32 +304,173 @@ static void fail(wgg_http_client_cb cb, void *user, const char *msg) {
   wgg_hdrs_free(&h);
 }
 
-int wgg_p2app_call(wgg_wasm_app *a, uv_loop_t *loop, const char *method, const char *target,
-                   const wgg_http_header *headers, size_t n, const char *body, size_t len, uint64_t timeout_ms,
-                   wgg_http_client_cb cb, void *user) {
-  (void)loop;
+/* One request in flight: the instance, the caller, and while the guest is parked on a host call,
+ * the timer of the caller's timeout (time parked included). */
+typedef struct p2call {
+  wgg_wasm_app *a; /* holds a reference on the generation */
+  p2inst *i;
+  wgg_http_client_cb cb;
+  void *user;
+  uint64_t ms;     /* the guest's CPU budget per run (re-armed at each resume) */
+  uint64_t timeout_ms;
+  uv_timer_t *timer;
+  bool parked;
+  /* a call made while a guest of this thread runs (its host call invoked an app in-process: the
+   * .dapr convention) starts on a later loop iteration from a copy of its request, so that a
+   * chain of components calling components cannot grow the thread's stack */
+  bool deferred;
+  wgg_slice slice;
+  uv_loop_t *loop;
+  char *method, *target, *body;
+  size_t len, n;
+  wgg_http_header *headers;
+} p2call;
+
+/* Whether a component guest runs on this thread now (its call or a resume is on the stack). */
+static _Thread_local int tls_running;
+
+static void copy_free(p2call *c) {
+  for (size_t k = 0; k < c->n && c->headers; k++) {
+    free((char *)c->headers[k].name);
+    free((char *)c->headers[k].value);
+  }
+  free(c->headers);
+  free(c->method);
+  free(c->target);
+  free(c->body);
+  c->headers = NULL;
+  c->method = c->target = c->body = NULL;
+}
+
+static void call_end(p2call *c, bool ok) {
+  if (c->timer) uv_close((uv_handle_t *)c->timer, (uv_close_cb)free);
+  if (c->deferred) wgg_slice_close(&c->slice);
+  copy_free(c);
+  if (c->parked) wgg_metrics_wasm_parked(c->a->metrics, -1);
+  c->i->h.pcall = NULL;
+  c->i->h.loop = NULL;
+  pool_give(c->a->p2app, c->i, ok);
+  wgg_app_gen_release(c->a);
+  free(c);
+}
+
+/* The caller's timeout while the guest is parked: the caller gets "timeout"; the operation the
+ * guest waits on is detached (its answer is dropped), the guest abandoned and its instance
+ * discarded. */
+static void on_timeout(uv_timer_t *t) {
+  p2call *c = t->data;
+  struct wgg_p2app *p = c->a->p2app;
+  wgg_warn("wasm app %s: no answer within the caller's timeout; the instance is discarded", p->name);
+  wgg_metrics_wasm_failure(c->a->metrics, WGG_WF_TIMEOUT);
+  wgg_p2h_inst *h = &c->i->h;
+  if (h->cancel) h->cancel(h->op);
+  h->cancel = NULL;
+  h->op = NULL;
+  wg_component_func_abandon(c->i->handle);
+  c->cb(c->user, NULL, "timeout");
+  call_end(c, false);
+}
+
+/* What came out of the guest after its call or a resume: parked on a host call, or done. */
+static void step(p2call *c, wg_trap *t) {
+  struct wgg_p2app *p = c->a->p2app;
+  p2inst *i = c->i;
+  flush_logs(p, i);
+  char msg[256];
+  if (t && wg_trap_code_of(t) == WG_TRAP_SUSPENDED && wg_component_func_suspended(i->handle)) {
+    wg_trap_delete(t); /* parked: the operation's answer resumes it (wgg_p2h_resume) */
+    if (!c->parked) wgg_metrics_wasm_parked(c->a->metrics, 1);
+    c->parked = true;
+    if (!c->timer && (c->timer = malloc(sizeof *c->timer))) {
+      uv_timer_init(c->i->h.loop, c->timer);
+      c->timer->data = c;
+      uv_timer_start(c->timer, on_timeout, c->timeout_ms ? c->timeout_ms : P2_DEFAULT_DEADLINE_MS, 0);
+    }
+    return;
+  }
+  if (t) {
+    wg_trap_code code = wg_trap_code_of(t);
+    if (code == WG_TRAP_INTERRUPTED)
+      snprintf(msg, sizeof msg, "wasm error: interrupted (deadline of %llu ms)", (unsigned long long)c->ms);
+    else
+      snprintf(msg, sizeof msg, "%s%s", code == WG_TRAP_HOST ? "" : "wasm error: ", wg_trap_message(t));
+    const char *bt = wg_trap_backtrace(t);
+    wgg_error("wasm app %s: %s%s%.*s", p->name, msg, bt && *bt ? "\nwasm stack trace:\n" : "", 2000, bt ? bt : "");
+    wg_trap_delete(t);
+    fail(c->cb, c->user, msg);
+    call_end(c, false);
+    return;
+  }
+  int status = 0;
+  wgg_hdrs h = {0};
+  const char *rb = NULL;
+  size_t rlen = 0;
+  if (!wgg_p2h_response(&i->h, &status, &h, &rb, &rlen)) {
+    /* wasmtime serve's words: the guest never set a response, or set an error */
+    if (i->h.answered) snprintf(msg, sizeof msg, "wasm app answered with error-code %s", i->h.error);
+    else snprintf(msg, sizeof msg, "guest never invoked `response-outparam::set` method");
+    wgg_warn("wasm app %s: %s", p->name, msg);
+    wgg_hdrs_free(&h);
+    fail(c->cb, c->user, msg);
+    call_end(c, false);
+    return;
+  }
+  answer(c->cb, c->user, status, &h, rb, rlen);
+  wgg_hdrs_free(&h);
+  call_end(c, true);
+}
+
+wg_trap *wgg_p2h_park(wgg_p2h_inst *in, void (*cancel)(void *op), void *op) {
+  if (!in || !in->pcall || in->cancel) return NULL;
+  wg_trap *t = wg_trap_new(WG_TRAP_SUSPENDED, NULL);
+  if (!t) return NULL;
+  in->cancel = cancel;
+  in->op = op;
+  return t;
+}
+
+void wgg_p2h_resume(wgg_p2h_inst *in, wg_cval *results, size_t n) {
+  p2call *c = in->pcall;
+  in->cancel = NULL;
+  in->op = NULL;
+  if (c->timer) uv_timer_stop(c->timer);
+  if (c->parked) wgg_metrics_wasm_parked(c->a->metrics, -1);
+  c->parked = false;
+  wg_store_set_deadline(c->i->store, c->ms / WGG_WASM_TICK_MS + 1);
+  tls_running++;
+  wg_trap *t = wg_component_func_resume(c->i->handle, results, n, NULL, 0);
+  tls_running--;
+  if (c->timer && t && wg_trap_code_of(t) == WG_TRAP_SUSPENDED) /* parked again: the caller's time runs on */
+    uv_timer_again(c->timer);
+  step(c, t);
+}
+
+/* Takes or makes the instance and runs the guest on c's request. */
+static int start(p2call *c, uv_loop_t *loop, const char *method, const char *target, const wgg_http_header *headers,
+                 size_t n, const char *body, size_t len) {
+  wgg_wasm_app *a = c->a;
   struct wgg_p2app *p = a->p2app;
   wgg_err err;
-  if (!p->has_http) { /* only message or event handlers: what an HTTP app without this route answers */
-    wgg_hdrs h = {0};
-    static const char nf[] = "the component exports no wasi:http/incoming-handler";
-    wgg_hdrs_add(&h, "Content-Type", 12, "text/plain; charset=utf-8", 25);
-    answer(cb, user, 404, &h, nf, sizeof nf - 1);
-    wgg_hdrs_free(&h);
-    return 0;
-  }
+  wgg_http_client_cb cb = c->cb;
+  void *user = c->user;
+  uint64_t timeout_ms = c->timeout_ms;
   p2inst *i = pool_take(p);
   if (!i && !(i = inst_new(a, &err))) {
     wgg_error("%s", err.msg);
+    if (c->deferred) wgg_slice_close(&c->slice);
+    copy_free(c);
+    free(c);
+    wgg_app_gen_release(a);
     fail(cb, user, err.msg);
     return 0;
   }
+  c->i = i;
   /* what an HTTP app would see: the body's length, and the Host the caller named (else localhost:
    * guests build URLs from scheme://authority, componentize-js traps without one) */
   const char *authority = "localhost";
   wgg_http_header *hv = calloc(n + 1, sizeof *hv);
   if (!hv) {
-    pool_give(p, i, false);
+    call_end(c, false);
     return -1;
   }
   size_t k = 0;
@@ -337,45 +486,63 @@ int wgg_p2app_call(wgg_wasm_app *a, uv_loop_t *loop, const char *method, const c
   bool made = wgg_p2h_request(&i->h, method, target, authority, hv, k, body, len, &args[0], &args[1]);
   free(hv);
   if (!made) {
-    pool_give(p, i, false);
+    call_end(c, false);
     return -1;
   }
   i->h.call = user;
-  uint64_t ms = p->deadline_ms ? p->deadline_ms : timeout_ms ? timeout_ms : P2_DEFAULT_DEADLINE_MS;
-  wg_store_set_deadline(i->store, ms / WGG_WASM_TICK_MS + 1);
+  i->h.pcall = loop ? c : NULL; /* with a loop to resume on, host calls may park */
+  i->h.loop = loop;
+  c->ms = p->deadline_ms ? p->deadline_ms : timeout_ms ? timeout_ms : P2_DEFAULT_DEADLINE_MS;
+  wg_store_set_deadline(i->store, c->ms / WGG_WASM_TICK_MS + 1);
+  tls_running++;
   wg_trap *t = wg_component_func_call(i->handle, args, 2, NULL, 0);
-  flush_logs(p, i);
-  char msg[256];
-  if (t) {
-    wg_trap_code code = wg_trap_code_of(t);
-    if (code == WG_TRAP_INTERRUPTED)
-      snprintf(msg, sizeof msg, "wasm error: interrupted (deadline of %llu ms)", (unsigned long long)ms);
-    else
-      snprintf(msg, sizeof msg, "%s%s", code == WG_TRAP_HOST ? "" : "wasm error: ", wg_trap_message(t));
-    const char *bt = wg_trap_backtrace(t);
-    wgg_error("wasm app %s: %s%s%.*s", p->name, msg, bt && *bt ? "\nwasm stack trace:\n" : "", 2000, bt ? bt : "");
-    wg_trap_delete(t);
-    pool_give(p, i, false);
-    fail(cb, user, msg);
-    return 0;
-  }
-  int status = 0;
-  wgg_hdrs h = {0};
-  const char *rb = NULL;
-  size_t rlen = 0;
-  if (!wgg_p2h_response(&i->h, &status, &h, &rb, &rlen)) {
-    /* wasmtime serve's words: the guest never set a response, or set an error */
-    if (i->h.answered) snprintf(msg, sizeof msg, "wasm app answered with error-code %s", i->h.error);
-    else snprintf(msg, sizeof msg, "guest never invoked `response-outparam::set` method");
-    wgg_warn("wasm app %s: %s", p->name, msg);
+  tls_running--;
+  step(c, t);
+  return 0;
+}
+
+static void on_deferred(wgg_slice *sl) {
+  p2call *c = sl->user;
+  wgg_http_client_cb cb = c->cb;
+  void *user = c->user;
+  if (start(c, c->loop, c->method, c->target, c->headers, c->n, c->body, c->len)) /* c is gone */
+    cb(user, NULL, "out of memory");
+}
+
+int wgg_p2app_call(wgg_wasm_app *a, uv_loop_t *loop, const char *method, const char *target,
+                   const wgg_http_header *headers, size_t n, const char *body, size_t len, uint64_t timeout_ms,
+                   wgg_http_client_cb cb, void *user) {
+  if (!a->p2app->has_http) { /* only message or event handlers: what an HTTP app without this route answers */
+    wgg_app_gen_release(a);
+    wgg_hdrs h = {0};
+    static const char nf[] = "the component exports no wasi:http/incoming-handler";
+    wgg_hdrs_add(&h, "Content-Type", 12, "text/plain; charset=utf-8", 25);
+    answer(cb, user, 404, &h, nf, sizeof nf - 1);
     wgg_hdrs_free(&h);
-    pool_give(p, i, false);
-    fail(cb, user, msg);
     return 0;
   }
-  answer(cb, user, status, &h, rb, rlen);
-  wgg_hdrs_free(&h);
-  pool_give(p, i, true);
+  p2call *c = calloc(1, sizeof *c);
+  if (!c) {
+    wgg_app_gen_release(a);
+    return -1;
+  }
+  *c = (p2call){.a = a, .cb = cb, .user = user, .timeout_ms = timeout_ms, .loop = loop};
+  if (!tls_running || !loop) return start(c, loop, method, target, headers, n, body, len);
+  /* a guest of this thread is running: copy the request and start on the next loop iteration */
+  c->deferred = true;
+  c->n = n;
+  c->len = len;
+  bool ok = (c->method = strdup(method)) && (c->target = strdup(target)) && (c->body = malloc(len + 1)) &&
+            (c->headers = calloc(n + 1, sizeof *c->headers));
+  for (size_t k = 0; ok && k < n; k++)
+    ok = (c->headers[k].name = strdup(headers[k].name)) && (c->headers[k].value = strdup(headers[k].value));
+  if (ok && len) memcpy(c->body, body, len);
+  if (!ok || wgg_slice_queue(&c->slice, loop, on_deferred, c)) {
+    copy_free(c);
+    free(c);
+    wgg_app_gen_release(a);
+    return -1;
+  }
   return 0;
 }
 

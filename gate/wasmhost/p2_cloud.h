@@ -5,10 +5,14 @@
  * for one app: its wgg_api, whose components are already those scoped to
  * its app ID, exactly what its own daprd would have loaded.
  *
- * Host calls are synchronous: they call the component's synchronous form
- * (store.h get/apply/query, configuration.h get) on the calling thread,
- * because the component layer cannot yet park a guest inside a `canon
- * lower` (docs/components.md says why and what parking would take).
+ * In a hosted component app whose request runs on a loop, wasi:keyvalue
+ * get/exists/set/delete, increment and set-many/delete-many park the guest on
+ * the async store entry point
+ * (wgg_state_call_start; wgg_p2h_park in p2http.h). The other calls, and
+ * every call where no loop can resume the guest (command components), call
+ * the component's synchronous form (store.h get/apply/query,
+ * configuration.h get) on the calling thread (docs/components.md "Thread
+ * model").
  */
 #ifndef WGG_WASMHOST_P2_CLOUD_H
 #define WGG_WASMHOST_P2_CLOUD_H

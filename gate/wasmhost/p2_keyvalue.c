@@ -30,6 +30,7 @@
 #include "components/state/query.h"
 #include "wasmhost/p2_cloud.h"
 #include "wasmhost/p2_cloud_internal.h"
+#include "wasmhost/p2http.h"
 
 #define KV_PAGE 1000       /* keys per list-keys answer */
 #define KV_RETRIES 100     /* increment attempts against concurrent writers */
@@ -173,6 +174,217 @@ static int st_apply(wgg_store_entry *se, const wgg_state_op *ops, size_t n, wgg_
   return se->store->ops->apply(se->store, ops, n, e);
 }
 
+/* ---------------------------------------------------------------- parking */
+
+/* One store call of a hosted component app's guest, parked until it answers (get, exists, set,
+ * delete): through the async store entry point (wgg_state_call_start, as the state API and the
+ * dapr:v1 host functions of core apps), so the loop serves other requests meanwhile. */
+typedef struct kv_op {
+  wgg_state_call c;
+  wgg_p2h_inst *in;  /* NULL once detached: the answer is dropped */
+  wgg_store_entry *se;
+  enum { OP_GET, OP_EXISTS, OP_WRITE, OP_INCR } what;
+  bool starting;     /* inside wgg_state_call_start: an answer now is answered at once */
+  bool answered;
+  char *key, *val;
+  wgg_state_op op;   /* a write's, or the increment's */
+  wgg_state_op *ops; /* set-many/delete-many: n ops (keys and values owned) */
+  size_t nops;
+  wgg_state_got got;
+  wgg_err e;
+  /* increment: read, then write with the read's ETag (first-write when absent), again on a
+   * mismatch; draft2 (s64) or draft (u64) */
+  bool draft2, reading;
+  int attempt;
+  uint64_t du, nu;
+  int64_t ds, ns;
+  char num[32];
+  char msg[600];     /* increment's failure, "" when none */
+} kv_op;
+
+static void kv_op_free(kv_op *o) {
+  free(o->key);
+  free(o->val);
+  for (size_t i = 0; i < o->nops; i++) {
+    free((char *)o->ops[i].key);
+    free((char *)o->ops[i].value);
+  }
+  free(o->ops);
+  wgg_state_got_free(&o->got);
+  free(o);
+}
+
+/* increment's new value from the value read (o->got), or false with o->msg. */
+static bool incr_compute(kv_op *o) {
+  char num[32] = "0";
+  if (o->got.found) {
+    size_t n = o->got.value_len < sizeof num - 1 ? o->got.value_len : sizeof num - 1;
+    memcpy(num, o->got.value, n);
+    num[n] = '\0';
+    if (o->got.value_len >= sizeof num) num[0] = 'x'; /* too long for a 64-bit integer */
+  }
+  char *end;
+  errno = 0;
+  bool bad;
+  if (o->draft2) {
+    o->ns = strtoll(num, &end, 10);
+    bad = !*num || *end || errno || !((num[0] >= '0' && num[0] <= '9') || num[0] == '-');
+    int64_t d = o->ds;
+    if (!bad && ((d > 0 && o->ns > INT64_MAX - d) || (d < 0 && o->ns < INT64_MIN - d)))
+      return snprintf(o->msg, sizeof o->msg, "increment overflows a signed 64-bit integer"), false;
+    o->ns += d;
+  } else {
+    o->nu = strtoull(num, &end, 10);
+    bad = !*num || *end || errno || num[0] < '0' || num[0] > '9';
+    if (!bad && o->nu > UINT64_MAX - o->du)
+      return snprintf(o->msg, sizeof o->msg, "increment overflows an unsigned 64-bit integer"), false;
+    o->nu += o->du;
+  }
+  if (bad)
+    return snprintf(o->msg, sizeof o->msg, "the value is not a decimal %s integer",
+                    o->draft2 ? "signed 64-bit" : "unsigned 64-bit"), false;
+  if (o->draft2) snprintf(o->num, sizeof o->num, "%" PRId64, o->ns);
+  else snprintf(o->num, sizeof o->num, "%" PRIu64, o->nu);
+  return true;
+}
+
+/* Sets o->c up for its (next) store call. */
+static void kv_op_prepare(kv_op *o) {
+  o->c.key = NULL;
+  o->c.got = NULL;
+  o->c.ops = NULL;
+  o->c.n = 0;
+  o->e.msg[0] = '\0';
+  if (o->what == OP_GET || o->what == OP_EXISTS || (o->what == OP_INCR && o->reading)) {
+    wgg_state_got_free(&o->got);
+    memset(&o->got, 0, sizeof o->got);
+    o->c.key = o->key;
+    o->c.got = &o->got;
+  } else if (o->what == OP_INCR) {
+    o->op = (wgg_state_op){.key = o->key, .value = o->num, .value_len = strlen(o->num),
+                           .etag = o->got.found ? o->got.etag : NULL, .first_write = !o->got.found};
+    o->c.ops = &o->op;
+    o->c.n = 1;
+  } else {
+    o->c.ops = o->ops ? o->ops : &o->op;
+    o->c.n = o->ops ? o->nops : 1;
+  }
+}
+
+/* After a store call answered: true when the operation is complete, false when it needs another
+ * call (increment's write after its read, or its retry after an ETag mismatch). */
+static bool kv_op_complete(kv_op *o) {
+  if (o->what != OP_INCR) return true;
+  int st = o->c.status;
+  if (o->reading) {
+    if (st != WGG_ST_OK) return snprintf(o->msg, sizeof o->msg, "%s", st_msg(st, &o->e)), true;
+    if (!incr_compute(o)) return true;
+    o->reading = false;
+    return false;
+  }
+  if (st == WGG_ST_ETAG_MISMATCH && ++o->attempt < KV_RETRIES) { /* a concurrent writer: read again */
+    o->reading = true;
+    return false;
+  }
+  if (st == WGG_ST_ETAG_MISMATCH) snprintf(o->msg, sizeof o->msg, "increment: too many concurrent writers");
+  else if (st != WGG_ST_OK) snprintf(o->msg, sizeof o->msg, "%s", st_msg(st, &o->e));
+  return true;
+}
+
+/* The host function's result for a finished operation. */
+static wg_trap *kv_op_result(kv_op *o, wg_cval *r) {
+  if (o->what == OP_INCR) {
+    if (*o->msg) return err_(r, E_OTHER, o->msg);
+    wg_cval *v = box(o->draft2 ? (wg_cval){.kind = WG_CVAL_S64, .of.s = o->ns}
+                               : (wg_cval){.kind = WG_CVAL_U64, .of.u = o->nu});
+    return v ? ok_(r, v) : oom();
+  }
+  int st = o->c.status;
+  if (st != WGG_ST_OK) return err_(r, E_OTHER, st_msg(st, &o->e));
+  if (o->what == OP_WRITE) return ok_(r, NULL);
+  wg_cval *v = o->what == OP_EXISTS ? box((wg_cval){.kind = WG_CVAL_BOOL, .of.b = o->got.found})
+                                    : opt_bytes(o->got.found, o->got.value, o->got.value_len);
+  return v ? ok_(r, v) : oom();
+}
+
+static void kv_op_cancel(void *p) { ((kv_op *)p)->in = NULL; }
+
+/* Starts o's store calls until one has not answered yet (1: o waits for kv_op_done), or o is
+ * complete (0), or the call could not start (-1: out of memory). */
+static int kv_op_drive(kv_op *o) {
+  for (;;) {
+    kv_op_prepare(o);
+    o->answered = false;
+    o->starting = true;
+    int rc = wgg_state_call_start(o->in ? o->in->loop : NULL, o->se, &o->c);
+    o->starting = false;
+    if (rc) return -1;
+    if (!o->answered) return 1;
+    if (kv_op_complete(o)) return 0;
+  }
+}
+
+static void kv_op_done(wgg_state_call *c) {
+  kv_op *o = c->user;
+  o->answered = true;
+  if (o->starting) return; /* answered inside start: the driver goes on */
+  wgg_p2h_inst *in = o->in;
+  if (!in) { /* the request went away meanwhile */
+    kv_op_free(o);
+    return;
+  }
+  wg_cval r = {0};
+  wg_trap *t = NULL;
+  if (!kv_op_complete(o)) {
+    int rc = kv_op_drive(o);
+    if (rc > 0) return; /* the next call is in flight */
+    if (rc < 0) snprintf(o->msg, sizeof o->msg, "out of memory");
+  }
+  t = kv_op_result(o, &r);
+  kv_op_free(o);
+  if (t) { /* out of memory: the guest gets the trap's message as an error */
+    wg_trap_delete(t);
+    if (err_(&r, E_OTHER, "out of memory")) return;
+  }
+  wgg_p2h_resume(in, &r, 1);
+}
+
+/* Runs o on the hosted app's loop: parks the guest (returns the SUSPENDED trap), or answers
+ * into r when the store answered at once (the in-memory store). Takes o. */
+static wg_trap *kv_op_run(kv_op *o, wgg_store_entry *se, wg_cval *r) {
+  o->se = se;
+  o->c.user = o;
+  o->c.done = kv_op_done;
+  o->c.err = &o->e;
+  int rc = kv_op_drive(o);
+  if (rc < 0) {
+    kv_op_free(o);
+    return oom();
+  }
+  if (rc > 0) {
+    wg_trap *park = wgg_p2h_park(o->in, kv_op_cancel, o);
+    if (park) return park;
+    /* cannot park (out of memory): the answer, when it comes, is dropped */
+    o->in = NULL;
+    return oom();
+  }
+  wg_trap *t = kv_op_result(o, r);
+  kv_op_free(o);
+  return t;
+}
+
+/* A new operation when the calling guest can park (a hosted app's request on a loop), else NULL:
+ * the synchronous form runs (a command component, out of memory). */
+static kv_op *kv_op_new(int what) {
+  wgg_p2h_inst *in = wgg_p2h_current();
+  if (!in || !in->loop || !in->pcall || in->cancel) return NULL;
+  kv_op *o = calloc(1, sizeof *o);
+  if (!o) return NULL;
+  o->in = in;
+  o->what = what;
+  return o;
+}
+
 #define BUCKET(v, a, se)                                                        \
   wgg_store_entry *se = bucket_of(v, &(a));                                     \
   if (!se) return wg_trap_new(WG_TRAP_HOST, "wasi:keyvalue: unknown bucket handle")
@@ -205,6 +417,11 @@ static wg_trap *read_item(void *env, const wg_cval *a, size_t na, wg_cval *r, bo
   kv_ver *v = env;
   BUCKET(v, a[0], se);
   KEY(v->h, a[1], key, r);
+  kv_op *op = kv_op_new(exists ? OP_EXISTS : OP_GET);
+  if (op) {
+    op->key = key;
+    return kv_op_run(op, se, r);
+  }
   wgg_state_got got;
   wgg_err e;
   int st = st_get(se, key, &got, &e);
@@ -238,6 +455,13 @@ static wg_trap *kv_set(void *env, const wg_cval *a, size_t na, wg_cval *r, size_
     free(key);
     return oom();
   }
+  kv_op *o = kv_op_new(OP_WRITE);
+  if (o) {
+    o->key = key;
+    o->val = val;
+    o->op = (wgg_state_op){.key = key, .value = val, .value_len = n};
+    return kv_op_run(o, se, r);
+  }
   wgg_state_op op = {.key = key, .value = val, .value_len = n};
   wgg_err e;
   int st = st_apply(se, &op, 1, &e);
@@ -252,6 +476,12 @@ static wg_trap *kv_delete(void *env, const wg_cval *a, size_t na, wg_cval *r, si
   kv_ver *v = env;
   BUCKET(v, a[0], se);
   KEY(v->h, a[1], key, r);
+  kv_op *o = kv_op_new(OP_WRITE);
+  if (o) {
+    o->key = key;
+    o->op = (wgg_state_op){.is_delete = true, .key = key};
+    return kv_op_run(o, se, r);
+  }
   wgg_state_op op = {.is_delete = true, .key = key};
   wgg_err e;
   int st = st_apply(se, &op, 1, &e);
@@ -364,74 +594,39 @@ static wg_trap *kv_increment(void *env, const wg_cval *a, size_t na, wg_cval *r,
   kv_ver *v = env;
   BUCKET(v, a[0], se);
   KEY(v->h, a[1], key, r);
-  char m[300] = "";
-  wg_cval *res = NULL;
-  for (int attempt = 0; attempt < KV_RETRIES && !res && !*m; attempt++) {
-    wgg_state_got got;
-    wgg_err e;
-    int st = st_get(se, key, &got, &e);
-    if (st != WGG_ST_OK) {
-      snprintf(m, sizeof m, "%s", st_msg(st, &e));
-      break;
-    }
-    char num[32] = "0";
-    if (got.found) {
-      size_t n = got.value_len < sizeof num - 1 ? got.value_len : sizeof num - 1;
-      memcpy(num, got.value, n);
-      num[n] = '\0';
-      if (got.value_len >= sizeof num) num[0] = 'x'; /* too long for a 64-bit integer */
-    }
-    char *end;
-    errno = 0;
-    uint64_t nu = 0;
-    int64_t ns = 0;
-    bool bad;
-    if (v->draft2) {
-      ns = strtoll(num, &end, 10);
-      bad = !*num || *end || errno || !((num[0] >= '0' && num[0] <= '9') || num[0] == '-');
-      int64_t d = a[2].of.s;
-      if (!bad && ((d > 0 && ns > INT64_MAX - d) || (d < 0 && ns < INT64_MIN - d))) {
-        snprintf(m, sizeof m, "increment overflows a signed 64-bit integer");
-        wgg_state_got_free(&got);
-        break;
-      }
-      ns += d;
-    } else {
-      nu = strtoull(num, &end, 10);
-      bad = !*num || *end || errno || num[0] < '0' || num[0] > '9';
-      if (!bad && nu > UINT64_MAX - a[2].of.u) {
-        snprintf(m, sizeof m, "increment overflows an unsigned 64-bit integer");
-        wgg_state_got_free(&got);
-        break;
-      }
-      nu += a[2].of.u;
-    }
-    if (bad) {
-      snprintf(m, sizeof m, "the value is not a decimal %s integer", v->draft2 ? "signed 64-bit" : "unsigned 64-bit");
-      wgg_state_got_free(&got);
-      break;
-    }
-    char out[32];
-    if (v->draft2) snprintf(out, sizeof out, "%" PRId64, ns);
-    else snprintf(out, sizeof out, "%" PRIu64, nu);
-    wgg_state_op op = {.key = key, .value = out, .value_len = strlen(out),
-                       .etag = got.found ? got.etag : NULL, .first_write = !got.found};
-    st = st_apply(se, &op, 1, &e);
-    wgg_state_got_free(&got);
-    if (st == WGG_ST_ETAG_MISMATCH) continue;
-    if (st != WGG_ST_OK) {
-      snprintf(m, sizeof m, "%s", st_msg(st, &e));
-      break;
-    }
-    res = box(v->draft2 ? (wg_cval){.kind = WG_CVAL_S64, .of.s = ns} : (wg_cval){.kind = WG_CVAL_U64, .of.u = nu});
-    if (!res) {
-      free(key);
-      return oom();
-    }
+  kv_op *ko = kv_op_new(OP_INCR);
+  if (ko) { /* read, then write with its ETag, on the loop: parks */
+    ko->key = key;
+    ko->draft2 = v->draft2;
+    ko->reading = true;
+    if (v->draft2) ko->ds = a[2].of.s;
+    else ko->du = a[2].of.u;
+    return kv_op_run(ko, se, r);
   }
+  /* no loop (a command component): the same read-then-write, synchronously */
+  kv_op o = {.draft2 = v->draft2, .ds = a[2].of.s, .du = a[2].of.u};
+  bool done = false;
+  for (int attempt = 0; attempt < KV_RETRIES && !done; attempt++) {
+    wgg_state_got_free(&o.got);
+    int st = st_get(se, key, &o.got, &o.e);
+    if (st != WGG_ST_OK) {
+      snprintf(o.msg, sizeof o.msg, "%s", st_msg(st, &o.e));
+      break;
+    }
+    if (!incr_compute(&o)) break;
+    wgg_state_op op = {.key = key, .value = o.num, .value_len = strlen(o.num),
+                       .etag = o.got.found ? o.got.etag : NULL, .first_write = !o.got.found};
+    st = st_apply(se, &op, 1, &o.e);
+    if (st == WGG_ST_ETAG_MISMATCH) continue;
+    if (st != WGG_ST_OK) snprintf(o.msg, sizeof o.msg, "%s", st_msg(st, &o.e));
+    done = true;
+  }
+  if (!done && !*o.msg) snprintf(o.msg, sizeof o.msg, "increment: too many concurrent writers");
+  o.what = OP_INCR;
+  wg_trap *t = kv_op_result(&o, r);
+  wgg_state_got_free(&o.got);
   free(key);
-  if (res) return ok_(r, res);
-  return err_(r, E_OTHER, *m ? m : "increment: too many concurrent writers");
+  return t;
 }
 
 /* ---------------------------------------------------------------- atomics: cas (draft2) */
@@ -664,6 +859,12 @@ static wg_trap *kv_write_many(kv_ver *v, const wg_cval *a, wg_cval *r, bool del)
       ops[i].value = val;
       ops[i].value_len = len;
     }
+  }
+  kv_op *op = i == n && n && !nomem && !*m ? kv_op_new(OP_WRITE) : NULL;
+  if (op) { /* one atomic apply on the loop: parks */
+    op->ops = ops;
+    op->nops = n;
+    return kv_op_run(op, se, r);
   }
   int st = WGG_ST_OK;
   wgg_err e;

@@ -47,7 +47,29 @@ typedef struct wgg_p2h_inst {
   bool answered;     /* set was called */
   uint32_t response; /* rep of the outgoing-response, 0 when set with an error */
   char error[96];    /* the error-code case given to set, "" when none */
+  /* parking (app_p2http.c): set while a request runs on a loop that can resume the guest */
+  struct uv_loop_s *loop; /* the request's loop; NULL: host calls answer at once */
+  void *pcall;            /* the request (app_p2http.c's); NULL: host calls cannot park */
+  void (*cancel)(void *op); /* the operation the guest is parked on: drops its answer */
+  void *op;
 } wgg_p2h_inst;
+
+/* The calling store's wasi:http state inside a host function of a component app (NULL outside
+ * one, or for a store that is not a component app's). */
+wgg_p2h_inst *wgg_p2h_current(void);
+
+/* Parks the guest of `in` on an operation the host function started: returns the
+ * WG_TRAP_SUSPENDED trap for the host function to return, or NULL when the guest cannot park
+ * (no loop to resume it on, another operation pending, or OOM): then answer at once (block).
+ * The operation's answer must come on in->loop, outside guest code, through wgg_p2h_resume;
+ * if the request ends first (the caller's timeout, the instance discarded), cancel(op) runs
+ * and the answer must then be dropped (op no longer refers to in). */
+wg_trap *wgg_p2h_park(wgg_p2h_inst *in, void (*cancel)(void *op), void *op);
+
+/* Resumes the guest of `in` with the parked host function's results (n: 1 when it has a
+ * result, else 0; taken in every case), on in->loop. The request goes on: it may park again,
+ * or end (its answer is sent, the instance given back); `in` may be freed on return. */
+void wgg_p2h_resume(wgg_p2h_inst *in, wg_cval *results, size_t n);
 
 /* Defines wasi:http/types and wasi:http/outgoing-handler in l. The state of
  * each call is wg_store_data(store), a wgg_p2h_inst. Returns the resource

@@ -19,7 +19,21 @@ enum { R_FIELDS, R_INREQ, R_OUTREQ, R_OPTIONS, R_OUTPARAM, R_INRESP, R_INBODY, R
        R_FUTRESP, R_COUNT };
 
 /* error-code cases used here (types.wit order) */
-enum { EC_HTTP_REQUEST_DENIED = 15, EC_INTERNAL_ERROR = 38 };
+enum { EC_DESTINATION_UNAVAILABLE = 3, EC_CONNECTION_REFUSED = 6, EC_CONNECTION_TIMEOUT = 8,
+       EC_CONNECTION_READ_TIMEOUT = 9,
+       EC_HTTP_REQUEST_DENIED = 15, EC_HTTP_REQUEST_URI_INVALID = 19, EC_HTTP_PROTOCOL_ERROR = 26,
+       EC_INTERNAL_ERROR = 38 };
+
+/* Whether scheme://host:port is in allow-list `list` (Spin's allowed_outbound_hosts: entries
+ * SCHEME://HOST[:PORT] separated by commas or spaces; `*` for any scheme, host or port,
+ * "*.example.com" for its subdomains, no port meaning the scheme's default; NULL allows none).
+ * p2http_outgoing.c; docs/wasm-apps.md "Outbound requests". */
+bool p2h_outbound_allowed(const char *list, const char *scheme, const char *host, int port);
+
+/* p2http_outgoing.c: outgoing-body.finish of a request handed to outgoing-handler before its body
+ * was finished sends it now and parks the guest until the response (p2http_types.c calls it;
+ * NULL: not such a body, answer ok at once). */
+wg_trap *p2h_send_on_finish(wgg_p2h_inst *in, uint32_t body_rep, wg_cval *r);
 
 struct wgg_p2h_types {
   const wg_component_resource_type *r[R_COUNT];
@@ -42,6 +56,10 @@ struct p2h_obj {
   uint64_t timeouts[3]; bool has_timeout[3]; /* request-options */
   int status;        /* responses */
   uint32_t body;     /* responses and outgoing requests: the outgoing-body's rep */
+  uint32_t fut;      /* outgoing request handed to outgoing-handler: its future's rep; 0: none */
+  bool resolved;     /* future: its response (status, h, data) or error (ec) is there */
+  int ec;            /* future: the error-code case, -1 when a response came */
+  char *ec_msg;      /* future: internal-error's message (malloc'd), NULL for none */
   wgg_buf data;      /* bodies: the bytes */
   size_t off;        /* incoming body: bytes read */
   wgg_p2h_inst *inst;

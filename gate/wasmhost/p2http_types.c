@@ -37,6 +37,8 @@ wgg_p2h_inst *p2h_cur(void) {
   return s ? wg_store_data(s) : NULL;
 }
 
+wgg_p2h_inst *wgg_p2h_current(void) { return p2h_cur(); }
+
 p2h_obj *p2h_obj_new(wgg_p2h_inst *in, uint8_t kind, uint32_t *rep) {
   if (in->nobjs == in->capobjs) {
     uint32_t cap = in->capobjs ? in->capobjs * 2 : 16;
@@ -71,6 +73,7 @@ static void obj_free(p2h_obj *o) {
   free(o->path);
   free(o->scheme);
   free(o->authority);
+  free(o->ec_msg);
   wgg_buf_free(&o->data);
   free(o);
 }
@@ -562,6 +565,8 @@ static wg_trap *ob_write(void *env, const wg_cval *a, size_t na, wg_cval *r, siz
 static wg_trap *ob_finish(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   SELF(K_OUTBODY);
   o->finished = true;
+  wg_trap *t = p2h_send_on_finish(in, a[0].of.handle.rep, r);
+  if (t || r->kind) return t;
   return p2h_ok_unit(r);
 }
 

@@ -257,6 +257,57 @@ TEST(deleting_a_parked_store) {
   wg_store_delete(e.store); /* no leak, no crash (ASan) */
 }
 
+/* wg_func_resume_with's fill runs in the parked host function's place: it may call into the
+ * instance (a nested activation above the parked frames, as a guest allocator is called to place
+ * an answer) and its trap unwinds the parked call. */
+static wg_trap *fill_nested(void *p, wg_val *hv, size_t n) {
+  env *e = p;
+  int32_t got = 0;
+  e->park = false; /* the nested run's get() answers at once (it could not park) */
+  wg_trap *t = call(e, "run", 4, &got);
+  if (t) return t;
+  CHECK(n == 1);
+  hv[0].of.i32 = got; /* 2 * (0 + 1 + 2 + 3) = 12 */
+  return NULL;
+}
+static wg_trap *fill_trap(void *p, wg_val *hv, size_t n) {
+  (void)p, (void)hv, (void)n;
+  return wg_trap_new(WG_TRAP_HOST, "no answer");
+}
+
+TEST(resume_with_calls_into_the_parked_instance) {
+  env e;
+  REQUIRE(setup(&e));
+  e.park = true;
+  int32_t out = 0;
+  wg_trap *t = call(&e, "deep", 50, &out); /* 51 frames parked */
+  REQUIRE(t && wg_trap_code_of(t) == WG_TRAP_SUSPENDED);
+  wg_trap_delete(t);
+  wg_val r = {.kind = WG_I32};
+  t = wg_func_resume_with(e.store, fill_nested, &e, &r, 1);
+  CHECK(t == NULL);
+  CHECK(r.of.i32 == 12 + 50);
+  CHECK(!wg_store_suspended(e.store));
+  /* a trap from fill unwinds the parked call; the store runs new calls afterwards */
+  e.park = true;
+  t = call(&e, "deep", 3, &out);
+  REQUIRE(t && wg_trap_code_of(t) == WG_TRAP_SUSPENDED);
+  wg_trap_delete(t);
+  t = wg_func_resume_with(e.store, fill_trap, &e, &r, 1);
+  REQUIRE(t != NULL);
+  CHECK_STR(wg_trap_message(t), "no answer");
+  wg_trap_delete(t);
+  CHECK(!wg_store_suspended(e.store));
+  e.park = false;
+  CHECK(call(&e, "deep", 3, &out) == NULL);
+  CHECK(out == 200 + 3);
+  t = wg_func_resume_with(e.store, fill_trap, &e, &r, 1);
+  REQUIRE(t != NULL);
+  CHECK_STR(wg_trap_message(t), "nothing to resume");
+  wg_trap_delete(t);
+  wg_store_delete(e.store);
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: test_suspend suspend.wasm\n");
@@ -281,6 +332,7 @@ int main(int argc, char **argv) {
   RUN(multi_value_results_after_resume);
   RUN(time_slices_yield_and_resume);
   RUN(deleting_a_parked_store);
+  RUN(resume_with_calls_into_the_parked_instance);
   wg_module_delete(module);
   free(bytes);
   return test_summary();

@@ -53,8 +53,11 @@ cm_rres *cm_rt_resource(cm_frame *f, const cm_type *t) {
   return r && cm_rt_bind(f, t, r) ? r : NULL;
 }
 
+static void plower_free(cm_plower *l) { free(l->cx.lenders); }
+
 static void rt_free(void *p) {
   cm_rt *rt = p;
+  plower_free(&rt->park.low); /* the store went away with a guest parked */
   wg_arena_free(&rt->arena);
   free(rt->views);
   free(rt);
@@ -120,41 +123,82 @@ static void set_entered(cm_frame *f, const cm_frame *caller, bool entered) {
     if (!among(o, caller)) o->may_enter = !entered;
 }
 
+static bool parks(const wg_store *s, const wg_trap *t) {
+  wg_trap_code c = wg_trap_code_of(t);
+  return (c == WG_TRAP_SUSPENDED || c == WG_TRAP_YIELDED) && wg_store_suspended(s);
+}
+
+/* Forgets the parked host call's lowering state (the handles lent to it are returned). */
+static void plower_drop(cm_plower *l) {
+  if (l->cx.nlenders) cm_cx_release_lenders(&l->cx);
+  free(l->cx.lenders);
+  *l = (cm_plower){0};
+}
+
+/* Leaves the instance a lifted call entered; borrows it still holds no longer point at it. */
+static void lifted_leave(cm_lcall *c) {
+  cm_frame *f = c->fn->frame;
+  set_entered(f, c->caller, false);
+  if (c->borrows) /* the call trapped with borrows still held: they must not point at this call */
+    for (uint32_t i = 1; i < f->nhandles; i++)
+      if (f->handles[i].borrow_scope == &c->borrows) f->handles[i].borrow_scope = NULL;
+}
+
+/* The end of a canon-lifted call whose core function returned (or trapped
+ * with `tr`): lifts the results, checks borrows, runs post-return and leaves
+ * the instance (CanonicalABI.md canon_lift). */
+static wg_trap *lifted_finish(cm_lcall *c, wg_trap *tr, wg_cval *results, size_t nresults) {
+  cm_rfunc *fn = c->fn;
+  const cm_type *ft = fn->type;
+  cm_frame *f = fn->frame;
+  cm_cx cx = {.inst = f, .o = &fn->opts, .store = fn->rt->store, .fused = fn->rt->in_lower > 0};
+  if (!tr && ft->elem)
+    tr = cm_lift_values(&cx, (const cm_type *const *)&ft->elem, 1, c->out, (uint32_t)c->nout, CM_MAX_FLAT_RESULTS,
+                        results);
+  if (!tr && c->borrows) tr = cm_trap("borrow handles still remain at the end of the call");
+  if (!tr && fn->opts.post_return) {
+    f->may_leave = false;
+    tr = wg_func_call(cx.store, fn->opts.post_return, c->out, c->nout, NULL, 0);
+    f->may_leave = true;
+  }
+  lifted_leave(c);
+  if (tr)
+    for (size_t i = 0; i < nresults; i++) wg_cval_free(&results[i]);
+  return tr;
+}
+
 static wg_trap *call_lifted(cm_rfunc *fn, const wg_cval *args, size_t nargs, wg_cval *results, size_t nresults) {
   const cm_type *ft = fn->type;
-  cm_frame *f = fn->frame, *caller = fn->rt->caller;
+  cm_rt *rt = fn->rt;
+  cm_frame *f = fn->frame, *caller = rt->caller;
+  if (rt->park.active) return wg_trap_new(WG_TRAP_HOST, "the store has a suspended call (resume or abandon it first)");
   if (!may_enter_from(f, caller)) return cm_trap("cannot enter component instance");
   const cm_type *pbuf[16], **pt = param_types(ft, pbuf, 16);
   if (!pt) return wg_trap_new(WG_TRAP_RESOURCE, "out of memory");
-  uint32_t borrows = 0;
-  cm_cx cx = {.inst = f, .o = &fn->opts, .store = fn->rt->store, .borrow_scope = &borrows, .fused = fn->rt->in_lower > 0};
-  wg_val flat[CM_MAX_FLAT_PARAMS + 1], out[2];
+  /* the outermost call from the host may park: its state lives in the instance */
+  cm_lcall local, *c = rt->lift_depth == 0 && !caller ? &rt->park.call : &local;
+  *c = (cm_lcall){.fn = fn, .caller = caller};
+  cm_cx cx = {.inst = f, .o = &fn->opts, .store = rt->store, .borrow_scope = &c->borrows, .fused = rt->in_lower > 0};
+  wg_val flat[CM_MAX_FLAT_PARAMS + 1];
   uint32_t nf = 0;
   set_entered(f, caller, true);
   wg_trap *tr = cm_lower_values(&cx, pt, ft->n, args, CM_MAX_FLAT_PARAMS, NULL, flat, &nf);
-  wg_functype_desc ct = wg_func_type(fn->core);
-  size_t nout = ct.nresults < 2 ? ct.nresults : 2;
-  for (size_t i = 0; i < nout; i++) out[i].kind = ct.results[i];
-  if (!tr) tr = wg_func_call(cx.store, fn->core, flat, nf, out, nout);
-  if (!tr && ft->elem) {
-    cx.borrow_scope = NULL;
-    tr = cm_lift_values(&cx, (const cm_type *const *)&ft->elem, 1, out, (uint32_t)nout, CM_MAX_FLAT_RESULTS, results);
-  }
-  if (!tr && borrows) tr = cm_trap("borrow handles still remain at the end of the call");
-  if (!tr && fn->opts.post_return) {
-    f->may_leave = false;
-    tr = wg_func_call(cx.store, fn->opts.post_return, out, nout, NULL, 0);
-    f->may_leave = true;
-  }
-  set_entered(f, caller, false);
-  if (borrows) /* the call trapped with borrows still held: they must not point at this frame */
-    for (uint32_t i = 1; i < f->nhandles; i++)
-      if (f->handles[i].borrow_scope == &borrows) f->handles[i].borrow_scope = NULL;
   if (pt != pbuf) free((void *)pt);
-  if (tr)
-    for (size_t i = 0; i < nresults; i++) wg_cval_free(&results[i]);
+  wg_functype_desc ct = wg_func_type(fn->core);
+  c->nout = ct.nresults < 2 ? ct.nresults : 2;
+  for (size_t i = 0; i < c->nout; i++) c->out[i].kind = ct.results[i];
+  if (!tr) {
+    rt->lift_depth++;
+    tr = wg_func_call(cx.store, fn->core, flat, nf, c->out, c->nout);
+    rt->lift_depth--;
+    if (tr && c == &rt->park.call && parks(cx.store, tr)) { /* parked: wg_component_func_resume continues */
+      rt->park.active = true;
+      return tr;
+    }
+  }
+  if (c == &rt->park.call && rt->park.low.e) plower_drop(&rt->park.low); /* parked where it could not */
   (void)nargs;
-  return tr;
+  return lifted_finish(c, tr, results, nresults);
 }
 
 _Thread_local wg_store *cm_host_store;
@@ -171,6 +215,10 @@ wg_trap *cm_call(cm_rfunc *fn, const wg_cval *args, size_t nargs, wg_cval *resul
     cm_host_store = fn->rt->store;
     wg_trap *tr = fn->fn(fn->env, args, nargs, results, nresults);
     cm_host_store = prev;
+    if (tr && !fn->rt->in_lower && wg_trap_code_of(tr) == WG_TRAP_SUSPENDED) { /* no guest to park */
+      wg_trap_delete(tr);
+      tr = wg_trap_new(WG_TRAP_HOST, "cannot suspend: the host function was called from the host");
+    }
     if (!tr && nresults && !cm_cval_matches(fn->type->elem, &results[0]))
       tr = cm_trap("type mismatch: host function `%s` returned a value of the wrong type", fn->name ? fn->name : "?");
     if (tr)
@@ -230,6 +278,20 @@ static wg_trap *lower_cb(void *env, wg_instance *caller, const wg_val *args, wg_
   if (!tr) tr = cm_call(e->callee, vals, ft->n, &res, nres);
   f->rt->caller = prev;
   f->rt->in_lower--;
+  if (tr && wg_trap_code_of(tr) == WG_TRAP_SUSPENDED) {
+    cm_rt *rt = f->rt;
+    if (rt->lift_depth == 1 && !rt->in_lower && rt->caller == NULL && !rt->park.low.e) {
+      /* the host parks the guest: its results are lowered at wg_component_func_resume (the
+       * handles lent to it stay lent until then); the engine keeps the core frames */
+      rt->park.low = (cm_plower){.e = e, .cx = cx,
+                                 .retptr = e->spill_result ? (uint32_t)args[e->nflat_params].of.i32 : 0};
+      cx.lenders = NULL;
+      cx.nlenders = cx.caplenders = 0;
+    } else {
+      wg_trap_delete(tr);
+      tr = wg_trap_new(WG_TRAP_HOST, "cannot suspend a guest inside a nested component call");
+    }
+  }
   if (cx.nlenders) cm_cx_release_lenders(&cx);
   if (nres) {
     if (!tr) {
@@ -248,6 +310,76 @@ static wg_trap *lower_cb(void *env, wg_instance *caller, const wg_val *args, wg_
   }
   if (vals != vbuf) free(vals);
   return tr;
+}
+
+/* wg_func_resume_with's fill: lowers the parked host call's results into the caller (through its
+ * realloc, a nested call) as lower_cb would have. */
+static wg_trap *fill_lower(void *env, wg_val *flat, size_t n) {
+  cm_plower *l = env;
+  const lower_env *e = l->e;
+  const cm_type *want = e->callee->type->elem;
+  wg_trap *tr = NULL;
+  (void)n;
+  if (want && !cm_cval_matches(want, l->res))
+    tr = cm_trap("type mismatch: host function `%s` returned a value of the wrong type",
+                 e->callee->name ? e->callee->name : "?");
+  if (!tr && want) {
+    uint32_t k = 0;
+    tr = cm_lower_values(&l->cx, (const cm_type *const *)&e->ft->elem, 1, l->res, CM_MAX_FLAT_RESULTS,
+                         e->spill_result ? &l->retptr : NULL, flat, &k);
+  }
+  if (l->cx.nlenders) cm_cx_release_lenders(&l->cx); /* the call is over: its borrows are returned */
+  return tr;
+}
+
+wg_trap *wg_component_func_resume(wg_component_func *f, wg_cval *host_results, size_t n_host, wg_cval *results,
+                                  size_t nresults) {
+  cm_rt *rt = f->rt;
+  cm_park *p = &rt->park;
+  wg_trap *tr = NULL;
+  if (!p->active || p->call.fn != f) tr = wg_trap_new(WG_TRAP_HOST, "nothing to resume");
+  else if (nresults != (f->type->elem ? 1u : 0u) ||
+           n_host != (p->low.e && p->low.e->callee->type->elem ? 1u : 0u))
+    tr = wg_trap_new(WG_TRAP_HOST, "wrong number of results to resume with");
+  if (tr) {
+    for (size_t i = 0; i < n_host; i++) wg_cval_free(&host_results[i]);
+    return tr;
+  }
+  for (size_t i = 0; i < nresults; i++) memset(&results[i], 0, sizeof results[i]);
+  cm_plower low = p->low; /* the guest may park again at another host call */
+  p->low = (cm_plower){0};
+  p->active = false;
+  cm_frame *prev = rt->caller;
+  rt->caller = NULL;
+  rt->lift_depth++;
+  if (low.e) {
+    low.res = host_results;
+    tr = wg_func_resume_with(rt->store, fill_lower, &low, p->call.out, p->call.nout);
+  } else {
+    tr = wg_func_resume(rt->store, NULL, 0, p->call.out, p->call.nout);
+  }
+  rt->lift_depth--;
+  for (size_t i = 0; i < n_host; i++) wg_cval_free(&host_results[i]);
+  plower_drop(&low);
+  if (tr && parks(rt->store, tr)) {
+    p->active = true;
+  } else {
+    if (p->low.e) plower_drop(&p->low);
+    tr = lifted_finish(&p->call, tr, results, nresults);
+  }
+  rt->caller = prev;
+  return tr;
+}
+
+bool wg_component_func_suspended(const wg_component_func *f) { return f->rt->park.active && f->rt->park.call.fn == f; }
+
+void wg_component_func_abandon(wg_component_func *f) {
+  cm_park *p = &f->rt->park;
+  if (!p->active || p->call.fn != f) return;
+  plower_drop(&p->low);
+  wg_store_abandon(f->rt->store);
+  p->active = false;
+  lifted_leave(&p->call); /* no results, no post-return: as after a trap */
 }
 
 /* canon resource.new / rep / drop */

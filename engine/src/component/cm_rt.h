@@ -102,6 +102,47 @@ struct cm_frame {
   uint32_t nhandles, caphandles, free_head;
 };
 
+/* The lifting/lowering context of one call (cm_abi.c). */
+typedef struct cm_cx {
+  cm_frame *inst;
+  const cm_opts *o;
+  wg_store *store;
+  uint32_t *borrow_scope; /* lowering into a callee: its borrow count */
+  cm_handle **lenders;    /* lifting borrows from a caller: handles lent */
+  uint32_t nlenders, caplenders;
+  bool fused; /* component-to-component: wasmtime's adapter wording */
+  bool borrow_strings; /* lifting utf8 strings for a host call: views of guest memory */
+} cm_cx;
+
+/* The state of one canon-lifted call between entering its core function and
+ * its end (lifting results, post-return, leaving the instance). */
+typedef struct cm_lcall {
+  cm_rfunc *fn;
+  cm_frame *caller;
+  uint32_t borrows; /* borrow handles lent to the callee and not yet dropped */
+  size_t nout;
+  wg_val out[2]; /* the core function's results */
+} cm_lcall;
+
+/* The canon lower into a host function that parked the guest: what lowering
+ * its results on resume needs. */
+struct lower_env;
+typedef struct cm_plower {
+  struct lower_env *e; /* NULL: none (the guest yielded) */
+  cm_cx cx;            /* the caller's lowering context, with the handles lent to the host */
+  uint32_t retptr;     /* where spilled results go */
+  wg_cval *res;        /* at resume: the host's results */
+} cm_plower;
+
+/* A component call suspended at a host call (wg_component_func_resume). Only
+ * the outermost canon-lifted call from the host can park: its state lives
+ * here, at a stable address (its borrow count is pointed at by handles). */
+typedef struct cm_park {
+  bool active;
+  cm_lcall call;
+  cm_plower low;
+} cm_park;
+
 /* The top-level instance: everything allocated for it, freed with the store. */
 struct cm_rt {
   wg_store *store;
@@ -114,6 +155,8 @@ struct cm_rt {
   cm_rinst *exports;
   uint32_t in_lower; /* > 0 inside a canon lower trampoline (fused adapter wording) */
   cm_frame *caller;  /* the instance calling through a canon lower now; NULL: the host */
+  uint32_t lift_depth; /* canon-lifted calls running */
+  cm_park park;
 };
 struct wg_component_instance {
   cm_rt rt;
@@ -138,16 +181,6 @@ cm_rres *cm_rt_resource(cm_frame *f, const cm_type *t);
 bool cm_rt_bind(cm_frame *f, const cm_type *t, cm_rres *r);
 
 /* ---- cm_abi.c: CanonicalABI.md lifting and lowering */
-typedef struct cm_cx {
-  cm_frame *inst;
-  const cm_opts *o;
-  wg_store *store;
-  uint32_t *borrow_scope; /* lowering into a callee: its borrow count */
-  cm_handle **lenders;    /* lifting borrows from a caller: handles lent */
-  uint32_t nlenders, caplenders;
-  bool fused; /* component-to-component: wasmtime's adapter wording */
-  bool borrow_strings; /* lifting utf8 strings for a host call: views of guest memory */
-} cm_cx;
 /* Forgets the borrowed string views in `v` (so wg_cval_free does not free them). */
 void cm_unborrow(wg_cval *v);
 

@@ -5,6 +5,7 @@
 #                --nostdlib (clang-19 --target=wasm32 -nostdlib, `jco embed`,
 #                `jco new`) with jco's wasi:http WIT rewritten to @0.2.3 (the
 #                host defines 0.2.12: imports resolve semver-compatibly);
+#   fetch.wasm   tests/components/http/fetch.c the same way (outgoing-handler);
 #   kvcount.wasm tests/components/http/kvcount.c the same way, with the
 #                wasi:keyvalue@0.2.0-draft and wasi:config@0.2.0-rc.1 WIT of
 #                tests/components/kv/draft;
@@ -41,6 +42,11 @@ mk() { python3 "$here/../mkcomponent.py" --nostdlib --dep "$here/bump_realloc.h"
 if [ ! "$out/echo.wasm" -nt "$here/echo.c" ] || [ ! "$out/echo.wasm" -nt "$here/bump_realloc.h" ]; then
   mkwit "$out/wit-0.2.3" 0.2.3 echo
   mk "$here/echo.c" -o "$out/echo.wasm" --wit "$out/wit-0.2.3" --world echo
+fi
+# fetch.wasm: wasi:http/proxy@0.2.3 (outgoing-handler), like echo.wasm
+if [ ! "$out/fetch.wasm" -nt "$here/fetch.c" ] || [ ! "$out/fetch.wasm" -nt "$here/bump_realloc.h" ]; then
+  mkwit "$out/wit-fetch" 0.2.3 fetch
+  mk "$here/fetch.c" -o "$out/fetch.wasm" --wit "$out/wit-fetch" --world fetch
 fi
 # kvcount.wasm: wasi:http/proxy@0.2.3 plus wasi:keyvalue@0.2.0-draft (the WIT of tests/components/kv/draft)
 if [ ! "$out/kvcount.wasm" -nt "$here/kvcount.c" ] || [ ! "$out/kvcount.wasm" -nt "$here/bump_realloc.h" ]; then

@@ -9,7 +9,9 @@
  * answers 404 (no-such-store) or 500 (any other error) with the error's
  * case name and message. For /config/KEY it reads KEY with
  * wasi:config/store@0.2.0-rc.1 get: 200 with the value, 404 "none", or 500
- * with the error's case and message. Any other path: 400.
+ * with the error's case and message. /get/STORE/KEY answers the value of KEY
+ * in bucket STORE (bucket.get: 200 and the bytes, 404 "absent"); /ping
+ * answers 200 "pong" without any keyvalue call. Any other path: 400.
  *
  * Built at test time by tests/components/http/build.sh (clang-19
  * --target=wasm32 -nostdlib, `jco embed` with wasi:http@0.2.3 and the
@@ -40,6 +42,7 @@ IMPORT(STREAMS, "[method]output-stream.blocking-write-and-flush") void out_write
 IMPORT(STREAMS, "[resource-drop]output-stream") void drop_out(int32_t);
 IMPORT("wasi:keyvalue/store@0.2.0-draft", "open") void kv_open(const char *id, size_t n, void *ret);
 IMPORT("wasi:keyvalue/store@0.2.0-draft", "[resource-drop]bucket") void kv_drop(int32_t b);
+IMPORT("wasi:keyvalue/store@0.2.0-draft", "[method]bucket.get") void kv_get(int32_t b, const char *k, size_t kn, void *ret);
 IMPORT("wasi:keyvalue/atomics@0.2.0-draft", "increment")
 void kv_incr(int32_t b, const char *k, size_t kn, uint64_t delta, void *ret);
 IMPORT("wasi:config/store@0.2.0-rc.1", "get") void cfg_get(const char *k, size_t kn, void *ret);
@@ -95,16 +98,46 @@ static int32_t config(const char *k, size_t n) {
   return d ? 500 : 200;
 }
 
+/* /get/STORE/KEY: s is "STORE/KEY" */
+static int32_t get(const char *s, size_t n) {
+  size_t k = 0;
+  while (k < n && s[k] != '/') k++;
+  if (k == n) return 400;
+  uint8_t r[24] __attribute__((aligned(8)));
+  kv_open(s, k, r);
+  if (r[0]) return put_error(r + 4);
+  int32_t b = *(int32_t *)(r + 4);
+  kv_get(b, s + k + 1, n - k - 1, r); /* result<option<list<u8>>, error>: option at 4, list at 8 */
+  kv_drop(b);
+  if (r[0]) return put_error(r + 4);
+  if (!r[4]) {
+    put("absent", 6);
+    return 404;
+  }
+  const uint32_t *l = (const uint32_t *)(r + 8);
+  put((const char *)(uintptr_t)l[0], l[1]);
+  return 200;
+}
+
+static int prefix(const char *p, size_t n, const char *w) {
+  size_t i = 0;
+  for (; w[i]; i++)
+    if (i >= n || p[i] != w[i]) return 0;
+  return (int)i;
+}
+
 EXPORT("wasi:http/incoming-handler@0.2.3#handle") void handle(int32_t req, int32_t outparam) {
   struct { uint8_t some; const char *p; size_t n; } pq __attribute__((aligned(4)));
   req_path(req, &pq);
   int32_t status = 400;
-  if (pq.some && pq.n > 7 && pq.p[0] == '/' && pq.p[1] == 'c' && pq.p[2] == 'o' && pq.p[3] == 'u' && pq.p[4] == 'n' &&
-      pq.p[5] == 't' && pq.p[6] == '/')
-    status = count(pq.p + 7, pq.n - 7);
-  else if (pq.some && pq.n > 8 && pq.p[1] == 'c' && pq.p[2] == 'o' && pq.p[3] == 'n' && pq.p[4] == 'f' &&
-           pq.p[5] == 'i' && pq.p[6] == 'g' && pq.p[7] == '/')
-    status = config(pq.p + 8, pq.n - 8);
+  int k;
+  if (pq.some && (k = prefix(pq.p, pq.n, "/count/")) && pq.n > 7) status = count(pq.p + k, pq.n - k);
+  else if (pq.some && (k = prefix(pq.p, pq.n, "/config/")) && pq.n > 8) status = config(pq.p + k, pq.n - k);
+  else if (pq.some && (k = prefix(pq.p, pq.n, "/get/"))) status = get(pq.p + k, pq.n - k);
+  else if (pq.some && prefix(pq.p, pq.n, "/ping")) {
+    put("pong", 4);
+    status = 200;
+  }
   drop_request(req);
   int32_t resp = resp_new(fields_new());
   if (resp_status(resp, status)) __builtin_trap();
