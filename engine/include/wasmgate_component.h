@@ -374,14 +374,15 @@ WG_API wg_trap *wg_component_func_call(wg_component_func *f, const wg_cval *args
 WG_API wg_trap *wg_component_func_resume(wg_component_func *f, wg_cval *host_results, size_t n_host,
                                          wg_cval *results, size_t nresults);
 
-/* True while a call of `f` is parked (neither resumed to its end nor abandoned). */
+/* True while a call of `f` is parked (neither resumed to its end nor abandoned);
+ * false for a NULL `f` (an export the component does not have). */
 WG_API bool wg_component_func_suspended(const wg_component_func *f);
 
 /* Drops the parked call of `f`: its core frames are discarded (as after a
  * trap; post-return does not run), the handles lent to the host are
  * returned, the instance can be entered again (its guest state is whatever
  * the call left: embedders usually discard the instance). No-op when `f`
- * has no parked call. */
+ * has no parked call or is NULL. */
 WG_API void wg_component_func_abandon(wg_component_func *f);
 
 #ifdef __cplusplus

@@ -371,9 +371,12 @@ wg_trap *wg_component_func_resume(wg_component_func *f, wg_cval *host_results, s
   return tr;
 }
 
-bool wg_component_func_suspended(const wg_component_func *f) { return f->rt->park.active && f->rt->park.call.fn == f; }
+bool wg_component_func_suspended(const wg_component_func *f) {
+  return f && f->rt->park.active && f->rt->park.call.fn == f;
+}
 
 void wg_component_func_abandon(wg_component_func *f) {
+  if (!f) return;
   cm_park *p = &f->rt->park;
   if (!p->active || p->call.fn != f) return;
   plower_drop(&p->low);
