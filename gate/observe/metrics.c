@@ -394,9 +394,9 @@ int wgg_metrics_render(wgg_buf *o, wgg_metrics *const *ms, size_t n) {
     } w[] = {
         {"wasmgate_wasm_app_calls_total", "Requests and messages given to the wasm app.", "counter",
          offsetof(wgg_metrics, wasm_calls)},
-        {"wasmgate_wasm_app_instances_created_total", "Wasm app instances made (fresh, or no warm one in the pool).",
+        {"wasmgate_wasm_app_instances_created_total", "Wasm app instances made (none idle to reuse).",
          "counter", offsetof(wgg_metrics, wasm_created)},
-        {"wasmgate_wasm_app_pool_hits_total", "Calls served by a warm pooled instance.", "counter",
+        {"wasmgate_wasm_app_pool_hits_total", "Calls served by an idle instance: a warm pooled one, or (fresh policy) one reset to its initial state.", "counter",
          offsetof(wgg_metrics, wasm_hits)},
     };
     for (size_t k = 0; k < sizeof w / sizeof *w; k++) {
