@@ -741,6 +741,14 @@ void wgg_http_client_set_ext(wgg_http_client *cl, void *ext, void (*ext_close)(v
   cl->ext_close = ext_close;
 }
 
+void wgg_http_client_ref(wgg_http_client *cl) {
+  cl->refs++;
+}
+
+void wgg_http_client_unref(wgg_http_client *cl) {
+  client_unref(cl);
+}
+
 void wgg_http_client_close(wgg_http_client *cl) {
   if (cl->ext_close) cl->ext_close(cl->ext);
   cl->ext = NULL;

@@ -180,6 +180,12 @@ typedef struct wgg_app_channel {
  * run) and its handles are closed. */
 void wgg_http_client_close(wgg_http_client *cl);
 
+/* A reference for a caller that will make a request later (a call waiting on the loop, e.g. for a
+ * wasm middleware instance): the client is not freed until the matching unref, even after
+ * wgg_http_client_close (a request made on a closed client is still served). Loop thread only. */
+void wgg_http_client_ref(wgg_http_client *cl);
+void wgg_http_client_unref(wgg_http_client *cl);
+
 /* Another transport that lives as long as this client, on its loop (the
  * app channel's gRPC client, api/appchannel_grpc.c): ext is borrowed until
  * wgg_http_client_close, which calls ext_close(ext) first. NULL until set. */

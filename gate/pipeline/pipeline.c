@@ -112,6 +112,7 @@ static run *run_new(wgg_pipeline *pl, uv_loop_t *loop) {
 }
 
 static void run_free(run *r) {
+  if (r->cl) wgg_http_client_unref(r->cl); /* held since call_via: the run may wait for an instance */
   wgg_slice_close(&r->slice);
   wgg_exchange_free(&r->ex);
   free(r->host);
@@ -629,6 +630,7 @@ static int call_via(wgg_pipeline *pl, uv_loop_t *loop, wgg_pipeline_send_fn send
     return -1;
   }
   r->cl = cl;
+  if (cl) wgg_http_client_ref(cl); /* a close meanwhile (shutdown) must not free it under the run */
   r->port = port;
   r->timeout_ms = timeout_ms;
   r->cb = cb;
