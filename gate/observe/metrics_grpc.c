@@ -130,7 +130,7 @@ static int hist_render(wgg_buf *o, const char *name, const char *app, const char
   int rc = 0;
   for (int b = 0; b < nb; b++) {
     cum += get(&h->b[b]);
-    rc |= wgg_buf_printf(o, "%s_bucket{app_id=\"%s\",%s=\"%s\",le=\"%g\"} %llu\n", name, app, key, method, bounds[b],
+    rc |= wgg_buf_printf(o, "%s_bucket{app_id=\"%s\",%s=\"%s\",le=\"%.10g\"} %llu\n", name, app, key, method, bounds[b],
                          (unsigned long long)cum);
   }
   cum += get(&h->b[nb]);

@@ -137,6 +137,8 @@ try:
           f"SaveState rx bytes: {val(s, srv + 'received_bytes_per_rpc_sum', app_id='gm', grpc_server_method=SAVE)}")
     check(val(s, srv + "received_bytes_per_rpc_bucket", app_id="gm", grpc_server_method=SAVE, le="4096") == 3,
           "SaveState requests in the 4096 bucket")
+    check(val(s, srv + "received_bytes_per_rpc_bucket", app_id="gm", grpc_server_method=SAVE, le="4294967296") == 3,
+          "the last bucket's bound written exactly (4 GiB)")
     got = val(s, srv + "sent_bytes_per_rpc_sum", app_id="gm", grpc_server_method=GET)
     check(2 * 3000 < got < 2 * 3000 + 400, f"GetState sent bytes: {got}")
     cli, INV = "dapr_grpc_io_client_", "/dapr.proto.runtime.v1.AppCallback/OnInvoke"
