@@ -20,8 +20,8 @@
  *   dapr_component_input_binding_count{app_id,component,success}   events delivered to the app
  * and wasmgate's own, for wasm apps (wasmhost/app.h):
  *   wasmgate_wasm_app_calls_total{app_id}               requests and messages given to the guest
- *   wasmgate_wasm_app_instances_created_total{app_id}   instances made (fresh, or a pool miss)
- *   wasmgate_wasm_app_pool_hits_total{app_id}           calls served by a warm pooled instance
+ *   wasmgate_wasm_app_instances_created_total{app_id}   instances made (none idle to reuse)
+ *   wasmgate_wasm_app_pool_hits_total{app_id}           calls served by an idle instance (fresh: reset)
  *   wasmgate_wasm_app_parked{app_id} (gauge)            guests parked on a host call now
  *   wasmgate_wasm_app_failures_total{app_id,kind}       failed calls by cause (trap names, deadline,...)
  *   wasmgate_wasm_app_cpu_seconds_total{app_id}         guest CPU time (time parked excluded)
@@ -122,7 +122,7 @@ void wgg_metrics_count(wgg_metrics *m, int family, const char *const *names, con
 /* Wasm app instances (wasmhost/app.h). wgg_metrics_wasm_app marks m as a wasm app's (its wasm
  * families are shown from then on, at 0 before its first call). */
 void wgg_metrics_wasm_app(wgg_metrics *m);
-void wgg_metrics_wasm_call(wgg_metrics *m, bool pool_hit); /* a call got an instance: warm or made */
+void wgg_metrics_wasm_call(wgg_metrics *m, bool pool_hit); /* a call got an instance: idle (reset or warm) or made */
 void wgg_metrics_wasm_parked(wgg_metrics *m, int delta);    /* +1 when a guest parks, -1 when it leaves */
 void wgg_metrics_wasm_failure(wgg_metrics *m, int kind);    /* enum wgg_wasm_failure */
 void wgg_metrics_wasm_cpu(wgg_metrics *m, uint64_t ns);     /* guest CPU time of one call */
