@@ -1,6 +1,7 @@
 /*
  * app_module.c: loading a wasm app, detecting its ABI, and running one
- * request on a fresh instance (app.h). A request is a small state machine
+ * request on an instance in its initial state (app.h: a new one, or one reset
+ * after its last request, recycle_fresh), or a warm one (pooled). A request is a small state machine
  * driven by what comes out of the guest: it completes, traps, parks at a
  * dapr:v1 host call (resumed by app_dapr.c when the answer arrives), or
  * yields at the end of its time slice (resumed on the next loop iteration,
