@@ -4,7 +4,8 @@
 #     2 pages) and of a module with 4 MiB of initial memory, with the ordinary memory ("off"), the
 #     heap-copy image ("copy") and the copy-on-write image ("cow");
 #  2. a hello app through invocation (/v1.0/invoke/bench/method/hello, wrk, one loop thread):
-#     WAGI fresh (memory image off / cow), http-wasm fresh and pooled (tests/gate/apps/hw_app.c),
+#     WAGI and http-wasm fresh (tests/gate/apps/hw_app.c), as a new instance per request (memory
+#     image off / cow) and as an instance reset to its initial state (the default), http-wasm pooled,
 #     and the same answer from a native HTTP app (nginx `return 200`) behind wasmgate (--app-port).
 #  3. cold start: exec of `wasmgate run --app-wasm` (the 2-page C app) to its first answered
 #     invocation, COLD_RUNS times (15), median and minimum (bench/coldstart.py).
@@ -55,7 +56,7 @@ line() {
   out=$(wrk -t1 -c"$conns" -d"${dur}s" --latency "http://127.0.0.1:$port/v1.0/invoke/bench/method/hello")
   c1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
   reqs=$(awk '/requests in/ {print $1}' <<<"$out")
-  printf '%-34s' "$label"
+  printf '%-40s' "$label"
   awk '/Requests\/sec/ {r = $2} / 50%/ {p50 = $2} / 99%/ {p99 = $2} END {printf "%10s req/s  p50 %8s  p99 %8s", r, p50, p99}' <<<"$out"
   awk -v c=$((c1 - c0)) -v t="$tck" -v r="$reqs" 'BEGIN {printf "  sidecar CPU %6.1f µs/req\n", c / t / r * 1e6}'
   kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
@@ -65,10 +66,15 @@ line() {
 echo "2. hello through /v1.0/invoke, wrk -t1 -c$conns ${dur}s, wasmgate --threads 1"
 wagi=$build/bench/guests/stateget.wasm
 hw=$build/tests/gate/apps/hw_app.wasm
-line "WAGI fresh (memory image off)" WASMGATE_MEMORY_IMAGE=off --app-wasm "$wagi"
-line "WAGI fresh (memory image cow)" WASMGATE_MEMORY_IMAGE=cow --app-wasm "$wagi"
-line "http-wasm fresh (image off)" WASMGATE_MEMORY_IMAGE=off --app-wasm "$hw"
-line "http-wasm fresh (image cow)" WASMGATE_MEMORY_IMAGE=cow --app-wasm "$hw"
+# fresh: by default an instance reset to its initial state (wg_instance_reset); "new instance" lines
+# instantiate per request (WASMGATE_FRESH_RESET=off), as before the reset existed
+line "WAGI fresh (new instance, image off)" "WASMGATE_MEMORY_IMAGE=off WASMGATE_FRESH_RESET=off" --app-wasm "$wagi"
+line "WAGI fresh (new instance, image cow)" "WASMGATE_MEMORY_IMAGE=cow WASMGATE_FRESH_RESET=off" --app-wasm "$wagi"
+line "WAGI fresh (reset, image cow)" WASMGATE_MEMORY_IMAGE=cow --app-wasm "$wagi"
+line "http-wasm fresh (new inst., image off)" "WASMGATE_MEMORY_IMAGE=off WASMGATE_FRESH_RESET=off" --app-wasm "$hw"
+line "http-wasm fresh (new inst., image cow)" "WASMGATE_MEMORY_IMAGE=cow WASMGATE_FRESH_RESET=off" --app-wasm "$hw"
+line "http-wasm fresh (reset, image cow)" WASMGATE_MEMORY_IMAGE=cow --app-wasm "$hw"
+line "http-wasm fresh (reset, image off)" WASMGATE_MEMORY_IMAGE=off --app-wasm "$hw"
 line "http-wasm pooled" WASMGATE_MEMORY_IMAGE=off --app-wasm "$hw" --app-wasm-instances pooled
 app_port=$(freeport)
 mkdir -p "$work/nginx"

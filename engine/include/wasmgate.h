@@ -402,6 +402,29 @@ WG_API wg_global *wg_global_new(wg_store *s, const wg_val *init, bool mut);
 WG_API wg_instance *wg_instance_new(wg_store *s, const wg_module *m, const wg_extern *imports, size_t nimports,
                                     wg_error **err, wg_trap **trap);
 
+/* Resets an instance to the state wg_instance_new left it in (engine/src/reset.c), so that an
+ * embedder that gives every request a fresh instance can reuse one instead of instantiating again
+ * (same semantics, lower cost): the memories, tables and globals the module defines get their
+ * initial contents and sizes again (a grown memory or table shrinks back and the store is
+ * uncharged; a memory made from a wg_memimage is reset by the pages its guest dirtied, any other
+ * memory is zeroed and its active data segments copied again), passive data and element segments
+ * become available again (dropped ones included), active and declarative ones stay dropped, and
+ * the start function runs again. A call the store had suspended (wg_store_suspended) is
+ * abandoned first; an instance whose last call trapped is reset like any other. What the engine
+ * does not own is the embedder's to reset: host functions' state (WASI: wg_wasi_reset), the
+ * store's fuel, deadline and yield setting, and other instances of the store, which see an
+ * exported memory, table or global of this instance reset.
+ * Returns true, or false with *err (kind WG_ERROR_INVALID): "instance reset: the module imports a
+ * memory" (or "a table", "a mutable global": state shared with other instances cannot be reset),
+ * "instance reset: the store is running a call" (called from inside a host function), "instance
+ * reset: cannot reset a memory" (the system refused); or with *trap set when the start function
+ * trapped. After false the instance must be discarded (its state is undefined). */
+WG_API bool wg_instance_reset(wg_instance *inst, wg_error **err, wg_trap **trap);
+
+/* Whether instances of m can be reset (wg_instance_reset); when not, *why (if why is not NULL)
+ * receives the reason (static storage), else NULL. */
+WG_API bool wg_module_can_reset(const wg_module *m, const char **why);
+
 /* ---- Copy-on-write images of the initial memory (engine/src/memimage.c) ----
  * A memory image is a module's memory 0 as instantiation leaves it after the active data
  * segments, made once per module, so that instances start with their data in place: the image

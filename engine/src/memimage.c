@@ -331,6 +331,27 @@ static bool cow_map(wg_memimage *img, wg_memory *mem) {
 }
 #endif
 
+/* Resets mem (made from its image) to the image in place, for wg_instance_reset: the heap copy is
+ * copied again over a zeroed memory; a copy-on-write mapping gets back the pages its guest dirtied
+ * (reset_dirty), and pages past the image (a grown memory) or, when that fails, the whole mapping
+ * are dropped with madvise (they read as the image and as zero again). The caller shrinks a grown
+ * memory back. False when the system refused the madvise (the caller discards the instance). */
+bool wg_memimage_reset_memory(wg_memory *mem) {
+  wg_memimage *img = mem->image;
+  if (img->fd < 0) {
+    if (mem->size) memset(mem->data, 0, (size_t)mem->size);
+    if (img->bytes) memcpy(mem->data, img->copy, img->bytes);
+    return true;
+  }
+#if WG_HAVE_COW
+  if (reset_dirty(img, mem->data) == 0)
+    return mem->committed <= img->bytes || madvise(mem->data + img->bytes, mem->committed - img->bytes, MADV_DONTNEED) == 0;
+  return madvise(mem->data, mem->committed, MADV_DONTNEED) == 0;
+#else
+  return false;
+#endif
+}
+
 wg_memory *wg_memimage_memory(wg_store *s, wg_memimage *img, const wg_limits *l) {
   if (img->fd < 0) { /* the heap copy into an ordinary memory */
     wg_memory *mem = wg_memory_new(s, l->min, l->has_max, l->max);

@@ -319,6 +319,9 @@ int64_t wg_memory_grow_pages(wg_memory *mem, uint32_t delta);
  * (charged to s as wg_memory_new; NULL when it cannot be made: limits, max_bytes, OOM). */
 const wg_module *wg_memimage_module(const struct wg_memimage *img);
 wg_memory *wg_memimage_memory(wg_store *s, struct wg_memimage *img, const wg_limits *l);
+/* Resets a memory made from an image back to the image, in place (wg_instance_reset); the caller
+ * shrinks a grown memory. False when the system refused (discard the instance). */
+bool wg_memimage_reset_memory(wg_memory *mem);
 
 /* Converts between wg_val and a slot of type `t`. */
 void wg_val_to_slot(const wg_val *v, wg_slot *out);

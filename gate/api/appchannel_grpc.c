@@ -18,6 +18,7 @@
 #include "grpc/protojson.h"
 #include "grpc/topic_event.h"
 #include "grpc/wire.h"
+#include "observe/metrics.h"
 #include "util/buf.h"
 #include "util/log.h"
 
@@ -26,6 +27,9 @@ enum { K_INVOKE, K_SUBS, K_TOPIC, K_BULK, K_BINDINGS, K_BINDING, K_JOB, K_HEALTH
 typedef struct gx {
   int kind;
   char *arg; /* the binding's name */
+  wgg_metrics *metrics; /* dapr_grpc_io_client_* of the app ID */
+  const char *path;     /* the method called (static) */
+  uint64_t t0, sent;
   wgg_http_client_cb cb;
   void *user;
 } gx;
@@ -307,6 +311,7 @@ static void on_binding(gx *x, const wgg_grpc_result *r) {
 
 static void on_result(void *user, const wgg_grpc_result *r) {
   gx *x = user;
+  wgg_metrics_grpc(x->metrics, true, x->path, r->code, uv_hrtime() - x->t0, r->code ? 0 : r->len, x->sent);
   if (r->code) wgg_debug("app channel (gRPC): call kind %d answered %d: %s", x->kind, r->code, r->message);
   switch (x->kind) {
     case K_INVOKE: on_invoke(x, r); break;
@@ -620,6 +625,10 @@ int wgg_app_grpc_send(wgg_api *api, wgg_http_client *cl, const char *method, con
       if (!strcasecmp(headers[i].name, "dapr-api-token")) md[n_md++] = (wgg_http_header){"dapr-api-token", headers[i].value};
   int rc = -1;
   wgg_grpc_client *g = client_of(api, cl);
+  x->metrics = api->metrics;
+  x->path = path;
+  x->t0 = uv_hrtime();
+  x->sent = msg ? mlen : 0;
   if ((!needs_msg || msg) && g && (x->kind != K_BINDING || (x->arg = strdup(arg))) &&
       (x->kind != K_BINDINGS || (x->arg = strdup(arg))))
     rc = wgg_grpc_client_call(g, path, md, n_md, msg ? msg : empty, msg ? mlen : 0, timeout_ms, on_result, x);

@@ -24,7 +24,8 @@ int wgg_mesh_init(wgg_api *api, wgg_err *err) {
   char self_grpc[200] = "";
   if (o->grpc_port > 0) wgg_nameres_self_addr(o->listen_addresses, o->grpc_port, self_grpc, sizeof self_grpc);
   wgg_err e;
-  if (!(api->nameres = wgg_nameres_new_grpc(nr_spec, o->app_id, self, self_grpc, &e))) {
+  /* registered by wgg_mesh_register once the listeners are up */
+  if (!(api->nameres = wgg_nameres_new_unregistered(nr_spec, o->app_id, self, self_grpc, &e))) {
     if (nr_spec) return wgg_err_set(err, "%s: %s", api->config.file ? api->config.file : "--config", e.msg);
     wgg_warn("%s; other apps cannot be invoked by app ID (set spec.nameResolution in the Configuration)", e.msg);
   }
@@ -68,6 +69,12 @@ void wgg_mesh_free(wgg_api *api) {
   api->resiliency = NULL;
   wgg_acl_free(api->acl);
   api->acl = NULL;
+}
+
+void wgg_mesh_register(wgg_api *api) {
+  wgg_err e;
+  if (api->nameres && wgg_nameres_register(api->nameres, &e))
+    wgg_warn("name resolution: %s; other apps cannot invoke this one by app ID until a renewal succeeds", e.msg);
 }
 
 uint64_t wgg_mesh_renew_interval_ms(const wgg_api *api) {

@@ -22,11 +22,16 @@
 
 /* Sets up name resolution from api->config's spec.nameResolution (absent:
  * the default sqlite resolver, which only warns when its default file cannot
- * be opened) and registers this sidecar; loads the Resiliency resources of
+ * be opened), without registering this sidecar yet (wgg_mesh_register); loads the Resiliency resources of
  * the --resources-path directories (scoped to the app ID). Blocking; called
  * once at start. 0, or -1 with err (invalid nameResolution, a configured
  * database that cannot be opened, a Resiliency error with file:line). */
 int wgg_mesh_init(wgg_api *api, wgg_err *err);
+
+/* Registers the app ID in name resolution (blocking): called once the HTTP, gRPC and metrics
+ * listeners accept connections, so that no caller finds an address that refuses them. A failure
+ * is logged; the renewal timer registers again (wgg_nameres_renew re-registers a lost row). */
+void wgg_mesh_register(wgg_api *api);
 
 /* Deregisters and frees what wgg_mesh_init set up (blocking). */
 void wgg_mesh_free(wgg_api *api);

@@ -18,6 +18,7 @@
 #include "google/rpc/error_details.pb-c.h"
 #include "google/rpc/status.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
+#include "observe/metrics.h"
 #include "observe/trace.h"
 #include "util/log.h"
 
@@ -674,8 +675,9 @@ static const char *const code_names[] = {"OK", "Canceled", "Unknown", "InvalidAr
                                          "Aborted", "OutOfRange", "Unimplemented", "Internal", "Unavailable", "DataLoss",
                                          "Unauthenticated"};
 
-void wgg_grpc_dapr_observe(const char *path, int code, uint64_t ns, void *user) {
+void wgg_grpc_dapr_observe(const char *path, int code, uint64_t ns, uint64_t received, uint64_t sent, void *user) {
   wgg_api *api = user;
+  if (api) wgg_metrics_grpc(api->metrics, false, path, code, ns, received, sent); /* dapr_grpc_io_server_* */
   /* --enable-api-logging: one line per call, as daprd's "gRPC API Called" */
   if (api && api->opts->enable_api_logging)
     wgg_info("gRPC API Called: method=%s code=%s duration=%.3fms", path,

@@ -17,10 +17,11 @@
  * with grpc-go's wording. */
 void wgg_grpc_dapr_handle(wgg_grpc_call *call, void *user);
 
-/* The server's observe hook (user is the wgg_api): with --enable-api-logging,
+/* The server's observe hook (user is the wgg_api): the dapr_grpc_io_server_* metrics of
+ * the sidecar's app ID, and with --enable-api-logging
  * one info line per answered call, "gRPC API Called: method=<path>
  * code=<grpc-go code name> duration=<ms>". */
-void wgg_grpc_dapr_observe(const char *path, int code, uint64_t ns, void *user);
+void wgg_grpc_dapr_observe(const char *path, int code, uint64_t ns, uint64_t received, uint64_t sent, void *user);
 
 /* The server's streaming hook: whether the call is a streaming method
  * (SubscribeTopicEventsAlpha1, SubscribeConfiguration(+Alpha1), Health/Watch) or one to

@@ -46,9 +46,11 @@ typedef struct wgg_grpc_server_config {
   wgg_grpc_handler_fn handler;
   void *user;
   /* optional: called when a dispatched call is answered, with its :path, the
-   * gRPC status code and the time since dispatch in nanoseconds (logging,
-   * metrics); not called for answers dropped because the client is gone */
-  void (*observe)(const char *path, int code, uint64_t ns, void *user);
+   * gRPC status code, the time since dispatch in nanoseconds, and for a unary
+   * call the bytes of its request message (decompressed) and of its answer's
+   * message (0 for streaming calls) (logging, metrics); not called for
+   * answers dropped because the client is gone */
+  void (*observe)(const char *path, int code, uint64_t ns, uint64_t received, uint64_t sent, void *user);
   /* optional: whether the call (its :path and metadata are there) is a
    * streaming one (client and/or server streaming, or a call relayed as
    * such); its handler gets the call as soon as its HEADERS arrive, and uses

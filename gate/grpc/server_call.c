@@ -204,8 +204,11 @@ void wgg_grpcs_submit_answer(wgg_grpc_call *k, int code) {
   conn *c = k->c;
   k->answered = true;
   stop_timer(k);
-  if (k->dispatched && c && c->srv->cfg.observe)
-    c->srv->cfg.observe(wgg_grpc_call_path(k), code, uv_hrtime() - k->start_ns, c->srv->cfg.user);
+  if (k->dispatched && c && c->srv->cfg.observe) {
+    uint64_t rx = k->streaming ? 0 : k->decompressed ? k->plain.len : k->in.len > 5 ? k->in.len - 5 : 0;
+    uint64_t tx = !k->streaming && code == 0 && k->out_len > 5 ? k->out_len - 5 : 0;
+    c->srv->cfg.observe(wgg_grpc_call_path(k), code, uv_hrtime() - k->start_ns, rx, tx, c->srv->cfg.user);
+  }
   if (!c || !k->stream_open || c->closing) return;
   if (k->streaming && (k->head_sent || code == 0)) { /* trailers after what is queued */
     k->fin = true;

@@ -1,5 +1,6 @@
 /* metrics.c: see metrics.h. */
 #include "observe/metrics.h"
+#include "observe/metrics_grpc.h"
 
 #include <http_parser.h>
 #include <pthread.h>
@@ -60,6 +61,7 @@ struct wgg_metrics {
   uint64_t wasm_calls, wasm_created, wasm_hits, wasm_cpu_ns, wasm_fail[WGG_WF_COUNT];
   int64_t wasm_parked;
   int wasm_seen; /* atomic: the app is a wasm app (its families are shown even at 0) */
+  wgg_grpcm *grpc; /* dapr_grpc_io_* (metrics_grpc.c) */
   pthread_mutex_t mu;
   series *tab;  /* HASH_SLOTS slots, under mu */
   int *order;   /* slot of the i-th series, in insertion order */
@@ -81,7 +83,9 @@ wgg_metrics *wgg_metrics_new(const char *app_id) {
   m->app_id = strdup(app_id ? app_id : "");
   m->tab = calloc(HASH_SLOTS, sizeof *m->tab);
   m->order = calloc(WGG_METRICS_MAX_SERIES, sizeof *m->order);
-  if (!m->app_id || !m->tab || !m->order) {
+  m->grpc = wgg_grpcm_new();
+  if (!m->app_id || !m->tab || !m->order || !m->grpc) {
+    wgg_grpcm_free(m->grpc);
     free(m->app_id);
     free(m->tab);
     free(m->order);
@@ -100,6 +104,7 @@ void wgg_metrics_free(wgg_metrics *m) {
   }
   for (size_t i = 0; i < WGG_METRICS_MAX_STORES; i++) free(m->store_names[i]);
   pthread_mutex_destroy(&m->mu);
+  wgg_grpcm_free(m->grpc);
   free(m->tab);
   free(m->order);
   free(m->app_id);
@@ -137,6 +142,11 @@ void wgg_metrics_app_call(wgg_metrics *m, const char *method, int status, uint64
   for (int i = 0; method && i < N_METHODS - 1; i++)
     if (!strcmp(method, http_method_str((enum http_method)methods[i]))) code = methods[i];
   reqstat_add(&m->client, code, status, ns);
+}
+
+void wgg_metrics_grpc(wgg_metrics *m, bool client, const char *method, int code, uint64_t ns, uint64_t received,
+                      uint64_t sent) {
+  if (m) wgg_grpcm_record(m->grpc, client ? 1 : 0, method, code, ns, received, sent);
 }
 
 void wgg_metrics_state(wgg_metrics *m, size_t idx, int op, int success) {
@@ -371,6 +381,11 @@ int wgg_metrics_render(wgg_buf *o, wgg_metrics *const *ms, size_t n) {
                                apps[a], cn.data ? cn.data : "", op_names[op], ok ? "true" : "false", (unsigned long long)v);
           wgg_buf_free(&cn);
         }
+  wgg_grpcm **gs = calloc(n ? n : 1, sizeof *gs);
+  if (!gs) rc = -1;
+  for (size_t a = 0; gs && a < n; a++) gs[a] = ms[a]->grpc;
+  if (gs) rc |= wgg_grpcm_render(o, gs, apps, n);
+  free(gs);
   for (int f = 0; f < WGG_MF_COUNT; f++) {
     rc |= header(o, families[f].name, families[f].help, "counter");
     for (size_t a = 0; a < n; a++) {
@@ -394,9 +409,9 @@ int wgg_metrics_render(wgg_buf *o, wgg_metrics *const *ms, size_t n) {
     } w[] = {
         {"wasmgate_wasm_app_calls_total", "Requests and messages given to the wasm app.", "counter",
          offsetof(wgg_metrics, wasm_calls)},
-        {"wasmgate_wasm_app_instances_created_total", "Wasm app instances made (fresh, or no warm one in the pool).",
+        {"wasmgate_wasm_app_instances_created_total", "Wasm app instances made (none idle to reuse).",
          "counter", offsetof(wgg_metrics, wasm_created)},
-        {"wasmgate_wasm_app_pool_hits_total", "Calls served by a warm pooled instance.", "counter",
+        {"wasmgate_wasm_app_pool_hits_total", "Calls served by an idle instance: a warm pooled one, or (fresh policy) one reset to its initial state.", "counter",
          offsetof(wgg_metrics, wasm_hits)},
     };
     for (size_t k = 0; k < sizeof w / sizeof *w; k++) {

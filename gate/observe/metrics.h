@@ -8,6 +8,9 @@
  *   dapr_http_server_latency_ms (histogram){app_id,route}             and a wasm app's dapr:v1 calls)
  *   dapr_http_client_completed_count{app_id,method,status}          the app channel: calls to the app
  *   dapr_http_client_roundtrip_latency_ms (histogram){app_id}
+ *   dapr_grpc_io_server_* and dapr_grpc_io_client_* (completed_rpcs, server_latency /
+ *     roundtrip_latency, received/sent_bytes_per_rpc){app_id,grpc_*_method[,grpc_*_status]}:
+ *     the sidecar's gRPC API, and the gRPC app channel (observe/metrics_grpc.h)
  *   dapr_service_invocation_req_sent_total{app_id,destination_app_id,type}
  *   dapr_service_invocation_req_recv_total{app_id,source_app_id,type}
  *   dapr_component_state_count{app_id,component,operation,success}
@@ -17,8 +20,8 @@
  *   dapr_component_input_binding_count{app_id,component,success}   events delivered to the app
  * and wasmgate's own, for wasm apps (wasmhost/app.h):
  *   wasmgate_wasm_app_calls_total{app_id}               requests and messages given to the guest
- *   wasmgate_wasm_app_instances_created_total{app_id}   instances made (fresh, or a pool miss)
- *   wasmgate_wasm_app_pool_hits_total{app_id}           calls served by a warm pooled instance
+ *   wasmgate_wasm_app_instances_created_total{app_id}   instances made (none idle to reuse)
+ *   wasmgate_wasm_app_pool_hits_total{app_id}           calls served by an idle instance (fresh: reset)
  *   wasmgate_wasm_app_parked{app_id} (gauge)            guests parked on a host call now
  *   wasmgate_wasm_app_failures_total{app_id,kind}       failed calls by cause (trap names, deadline,...)
  *   wasmgate_wasm_app_cpu_seconds_total{app_id}         guest CPU time (time parked excluded)
@@ -103,6 +106,11 @@ void wgg_metrics_app_call(wgg_metrics *m, const char *method, int status, uint64
 
 /* One state store operation on store number idx of the app (< WGG_METRICS_MAX_STORES; others are
  * not counted). Store names are given to wgg_metrics_set_store. */
+/* One completed gRPC call: answered by the sidecar's gRPC API (client false) or made to the app
+ * over the gRPC app channel (client true); method the full method ("/pkg.Service/Method"), code
+ * its gRPC status code, ns its latency, received and sent its message bytes (dapr_grpc_io_*). */
+void wgg_metrics_grpc(wgg_metrics *m, bool client, const char *method, int code, uint64_t ns, uint64_t received,
+                      uint64_t sent);
 void wgg_metrics_state(wgg_metrics *m, size_t idx, int op, int success);
 /* Names store number idx (copied). 0, or -1 (OOM or idx too large). Start-up only. */
 int wgg_metrics_set_store(wgg_metrics *m, size_t idx, const char *name);
@@ -114,7 +122,7 @@ void wgg_metrics_count(wgg_metrics *m, int family, const char *const *names, con
 /* Wasm app instances (wasmhost/app.h). wgg_metrics_wasm_app marks m as a wasm app's (its wasm
  * families are shown from then on, at 0 before its first call). */
 void wgg_metrics_wasm_app(wgg_metrics *m);
-void wgg_metrics_wasm_call(wgg_metrics *m, bool pool_hit); /* a call got an instance: warm or made */
+void wgg_metrics_wasm_call(wgg_metrics *m, bool pool_hit); /* a call got an instance: idle (reset or warm) or made */
 void wgg_metrics_wasm_parked(wgg_metrics *m, int delta);    /* +1 when a guest parks, -1 when it leaves */
 void wgg_metrics_wasm_failure(wgg_metrics *m, int kind);    /* enum wgg_wasm_failure */
 void wgg_metrics_wasm_cpu(wgg_metrics *m, uint64_t ns);     /* guest CPU time of one call */

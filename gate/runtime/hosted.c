@@ -308,6 +308,10 @@ int wgg_hosted_start(wgg_hosted *h, uv_loop_t *loop, wgg_err *err) {
   return 0;
 }
 
+void wgg_hosted_register(wgg_hosted *h) {
+  for (size_t i = 0; h && i < h->n; i++) wgg_mesh_register(h->apps[i].api);
+}
+
 void wgg_hosted_stop(wgg_hosted *h) {
   for (size_t i = 0; h && i < h->n; i++) {
     hosted_app *a = &h->apps[i];

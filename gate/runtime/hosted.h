@@ -38,7 +38,8 @@ typedef int (*wgg_default_components_fn)(const wgg_options *o, wgg_component_lis
 /* Builds the hosted apps of o (o->app_wasm_hosted, then the WasmApp resources of
  * o->resources_paths) next to primary, the sidecar's own api (borrowed; it must outlive the
  * result), and points primary and every hosted api at the shared table. Loads, compiles and links
- * each module and registers each app ID in name resolution. Blocking (start-up). Returns 0 with
+ * each module; the app IDs are registered in name resolution later (wgg_hosted_register). Blocking
+ * (start-up). Returns 0 with
  * *out (NULL when no app is hosted), or -1 with err: "--app-wasm VALUE: expected ID=URL",
  * "app ID X is hosted twice", "FILE:LINE: WasmApp X: <field error>", a component, Configuration
  * or module error of that app ("wasm app ID: ...", e.g. "wasm app ID: Configuration NAME not
@@ -62,6 +63,9 @@ void wgg_hosted_stop(wgg_hosted *h);
 /* SIGHUP: reloads every hosted module (calls in flight finish on the old one). */
 void wgg_hosted_reload(wgg_hosted *h);
 
+/* Registers each hosted app ID in name resolution (blocking; main thread, once the sidecar's
+ * listeners accept connections). NULL is ignored. */
+void wgg_hosted_register(wgg_hosted *h);
 /* Renews the name-resolution registrations (blocking: the thread pool). */
 void wgg_hosted_renew(wgg_hosted *h);
 

@@ -594,6 +594,10 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
     if (o->app_port > 0) uv_timer_start(&m.app_probe, on_probe_timer, 0, 100);
     else __atomic_store_n(&api->app_ready, 1, __ATOMIC_RELEASE);
     if (api->wasm_app && o->enable_app_health_check) m.health = wgg_apphealth_start(&loop, api); /* probed in-process */
+    /* the HTTP and gRPC listeners (bound by the workers before they signalled `started`) and the
+     * metrics listener accept connections now: only now may callers find this sidecar's address */
+    wgg_mesh_register(api);
+    wgg_hosted_register(hosted);
     uint64_t every = wgg_mesh_renew_interval_ms(api);
     if (every) uv_timer_start(&m.nr_renew, on_renew_timer, every, every);
     for (size_t i = 0; i < n_addrs; i++) {

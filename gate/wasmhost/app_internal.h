@@ -48,6 +48,7 @@ struct wgg_wasm_app {
   struct wgg_metrics *metrics;                                               /* settings.metrics */
   /* the pooled policy (http-wasm apps): idle instances under pool_mu */
   bool pooled;
+  bool reset_fresh;         /* fresh policy: instances are reset and reused (app_module.c recycle_fresh) */
   uint32_t max_invocations;
   uv_mutex_t pool_mu;
   struct pooled *pool;

@@ -1,6 +1,7 @@
 /*
  * app_module.c: loading a wasm app, detecting its ABI, and running one
- * request on a fresh instance (app.h). A request is a small state machine
+ * request on an instance in its initial state (app.h: a new one, or one reset
+ * after its last request, recycle_fresh), or a warm one (pooled). A request is a small state machine
  * driven by what comes out of the guest: it completes, traps, parks at a
  * dapr:v1 host call (resumed by app_dapr.c when the answer arrives), or
  * yields at the end of its time slice (resumed on the next loop iteration,
@@ -36,6 +37,7 @@ struct wgg_app_call {
   wg_store *store;
   wg_wasi *wasi;          /* WAGI: the request's WASI context (http-wasm: in hw) */
   wgg_hw_instance *hw;    /* http-wasm: the instance (its store is `store`) */
+  wg_instance *inst;      /* the guest's instance (reset for reuse: reuse_instance) */
   wg_func *fn;            /* what runs in the current phase */
   phase ph;
   uint32_t req_ctx;
@@ -97,7 +99,7 @@ static void pool_drain(wgg_wasm_app *a);
 static void gen_free(wgg_wasm_app *a) {
   if (!a) return;
   pool_drain(a);
-  if (a->pooled) uv_mutex_destroy(&a->pool_mu);
+  if (a->pooled || a->reset_fresh) uv_mutex_destroy(&a->pool_mu);
   wg_memimage_delete(a->memimage); /* memories made from it keep it as long as they need it */
   wg_module_delete(a->mod);
   wgg_hw_module_unref(a->hw);
@@ -112,6 +114,7 @@ static void gen_free(wgg_wasm_app *a) {
 
 static int instantiate(wgg_app_call *c, wgg_err *err);
 static void call_free(wgg_app_call *c);
+static bool recycle_fresh(wgg_app_call *c);
 
 /* The copy-on-write image of the module's initial memory (wasmgate.h wg_memimage_new), so that
  * a fresh instance maps its memory instead of zeroing it and copying the data segments. Used
@@ -211,6 +214,14 @@ static wgg_wasm_app *gen_load(const char *url, const wgg_wasm_app_settings *s, w
   }
   if (check_imports(a, a->mod, err)) goto fail;
   memimage_make(a);
+  /* the fresh policy by resetting instances (recycle_fresh); WASMGATE_FRESH_RESET=off (benchmarks)
+   * instantiates every time */
+  const char *fr = getenv("WASMGATE_FRESH_RESET");
+  if (!a->pooled && wg_module_can_reset(a->abi == WGG_APP_ABI_HTTP_WASM ? a->hw->mod : a->mod, NULL) &&
+      !(fr && !strcmp(fr, "off"))) {
+    a->reset_fresh = true;
+    uv_mutex_init(&a->pool_mu);
+  }
   /* one instance now, so that a guest that cannot link or start fails here */
   wgg_app_call *c = calloc(1, sizeof *c);
   if (!c) {
@@ -335,14 +346,18 @@ void wgg_wasm_app_free(wgg_wasm_app *h) {
 
 typedef struct pooled {
   struct pooled *next;
-  wgg_hw_instance *hw;
+  wgg_hw_instance *hw;  /* http-wasm (hw->store, hw->wasi, hw->inst) */
+  wg_store *store;      /* WAGI (fresh policy, reset instances) */
+  wg_wasi *wasi;
+  wg_instance *inst;
+  wg_func *fn;
   wgg_dapr_env *env;
   uint32_t uses;
 } pooled;
 
 /* Takes an idle instance of a pooled app into c (its store, handler and dapr:v1 state). */
 static bool pool_take(wgg_wasm_app *a, wgg_app_call *c) {
-  if (!a->pooled) return false;
+  if (!a->pooled && !a->reset_fresh) return false;
   uv_mutex_lock(&a->pool_mu);
   pooled *p = a->pool;
   if (p) {
@@ -352,13 +367,28 @@ static bool pool_take(wgg_wasm_app *a, wgg_app_call *c) {
   uv_mutex_unlock(&a->pool_mu);
   if (!p) return false;
   c->hw = p->hw;
-  c->store = p->hw->store;
+  c->store = p->hw ? p->hw->store : p->store;
+  c->wasi = p->wasi;
+  c->inst = p->hw ? p->hw->inst : p->inst;
   c->env = p->env;
   c->uses = p->uses;
-  c->fn = c->hw->handle_request;
-  c->ph = PH_REQUEST;
+  c->fn = c->hw ? c->hw->handle_request : p->fn;
+  c->ph = c->hw ? PH_REQUEST : PH_START;
   free(p);
   return true;
+}
+
+/* Puts an idle instance on the list (pooled, or reset for the fresh policy); false when full. */
+static bool pool_put(wgg_wasm_app *a, pooled *p) {
+  uv_mutex_lock(&a->pool_mu);
+  bool ok = a->pool_n < APP_POOL_MAX;
+  if (ok) {
+    p->next = a->pool;
+    a->pool = p;
+    a->pool_n++;
+  }
+  uv_mutex_unlock(&a->pool_mu);
+  return ok;
 }
 
 /* Gives c's instance back to the pool; false when it must be freed instead (the policy is fresh,
@@ -371,17 +401,12 @@ static bool pool_give(wgg_app_call *c) {
   wgg_dapr_env_clear(c->env);
   c->env->call = NULL;
   c->hw->call = NULL;
-  *p = (pooled){NULL, c->hw, c->env, c->uses};
-  uv_mutex_lock(&a->pool_mu);
-  bool ok = a->pool_n < APP_POOL_MAX;
-  if (ok) {
-    p->next = a->pool;
-    a->pool = p;
-    a->pool_n++;
+  *p = (pooled){.hw = c->hw, .env = c->env, .uses = c->uses};
+  if (!pool_put(a, p)) {
+    free(p);
+    return false;
   }
-  uv_mutex_unlock(&a->pool_mu);
-  if (!ok) free(p);
-  return ok;
+  return true;
 }
 
 /* Frees every idle instance (the app is going away: no call is in flight). */
@@ -389,7 +414,11 @@ static void pool_drain(wgg_wasm_app *a) {
   for (pooled *p = a->pool, *next; p; p = next) {
     next = p->next;
     wgg_dapr_env_clear(p->env);
-    wgg_hw_instance_free(p->hw);
+    if (p->hw) wgg_hw_instance_free(p->hw);
+    else {
+      wg_store_delete(p->store);
+      wg_wasi_delete(p->wasi);
+    }
     free(p->env);
     free(p);
   }
@@ -409,7 +438,7 @@ static void release_instance(wgg_app_call *c) {
 
 static void call_free(wgg_app_call *c) {
   release_instance(c);
-  if (c->env || c->store) {
+  if ((c->env || c->store) && !recycle_fresh(c)) {
     if (c->env) wgg_dapr_env_clear(c->env); /* a pending operation is detached first */
     if (c->hw) wgg_hw_instance_free(c->hw); /* frees the store and WASI */
     else {
@@ -425,6 +454,91 @@ static void call_free(wgg_app_call *c) {
   if (c->timer) uv_close((uv_handle_t *)c->timer, (uv_close_cb)free);
   if (c->holds_ref) gen_release(c->app);
   free(c);
+}
+
+/* The WASI context of an instance: the app's name as argv[0] (argv1 is the caller's storage for
+ * it), captured stdout and stderr; for a WAGI request (envp not NULL) the CGI environment and the
+ * body on stdin. */
+static void wasi_config(const wgg_wasm_app *a, char **envp, const char *body, size_t len, const char **argv1,
+                        wg_wasi_config *cfg) {
+  argv1[0] = a->name;
+  *cfg = (wg_wasi_config){.argc = 1, .argv = argv1, .use_stdin_buf = true, .capture_output = true,
+                          .capture_max = 64u << 10};
+  if (a->abi == WGG_APP_ABI_WAGI && envp) {
+    int envc = 0;
+    while (envp[envc]) envc++;
+    cfg->envc = envc;
+    cfg->envp = (const char *const *)envp;
+    cfg->stdin_buf = (const uint8_t *)body;
+    cfg->stdin_len = len;
+    cfg->capture_max = a->max_response + 1; /* one more byte tells that it wrote too much */
+  }
+}
+
+/* http-wasm: a command's _start, or else a reactor's _initialize (as the http-wasm middleware
+ * does), as the last step of instantiation; NULL or the trap. env.call is not set: dapr:v1 calls
+ * here fail instead of parking. */
+static wg_trap *run_init(wgg_app_call *c, wg_instance *inst) {
+  wg_extern x;
+  if (!(wg_instance_export(inst, "_start", 6, &x) && x.kind == WG_EXTERN_FUNC) &&
+      !(wg_instance_export(inst, "_initialize", 11, &x) && x.kind == WG_EXTERN_FUNC))
+    return NULL;
+  wg_trap *t = wg_func_call(c->store, x.of.func, NULL, 0, NULL, 0);
+  int code = 0;
+  if (t && c->hw->wasi && wg_wasi_exited(c->hw->wasi, &code) && code == 0) {
+    wg_trap_delete(t);
+    t = NULL;
+  }
+  return t;
+}
+
+/* The fresh policy at a fraction of the cost (docs/wasm-apps.md "Instance policies"): the
+ * instance that served a request is reset to the state instantiation left it in and kept for the
+ * next request, instead of being freed and made again: memory by the pages the guest dirtied,
+ * globals, tables and segments (wg_instance_reset, which runs the start section again), the WASI
+ * context (wg_wasi_reset: descriptors, arguments, environment, exit state; a WAGI request's CGI
+ * environment and stdin are set when it is taken), the dapr:v1 state, and for http-wasm the
+ * _start/_initialize of instantiation again. Whatever the request's end (answered, trapped,
+ * timed out while parked, over its deadline), the same reset applies; an instance that cannot be
+ * reset is freed. True when c's instance went to the idle list (c keeps no pointer to it). */
+static bool recycle_fresh(wgg_app_call *c) {
+  wgg_wasm_app *a = c->app;
+  if (!a->reset_fresh || !c->inst || !c->store || !c->env || ++c->uses >= a->max_invocations) return false;
+  wgg_dapr_env_clear(c->env); /* a pending operation is detached */
+  c->env->call = NULL;
+  if (c->hw) c->hw->call = NULL;
+  wg_wasi *w = c->hw ? c->hw->wasi : c->wasi;
+  char msg[256];
+  const char *argv1[1];
+  wg_wasi_config cfg;
+  wasi_config(a, NULL, NULL, 0, argv1, &cfg);
+  if (w && !wg_wasi_reset(w, &cfg, msg, sizeof msg)) return false;
+  wg_store_set_yield(c->store, false);
+  wg_store_set_deadline(c->store, 1000 / WGG_WASM_TICK_MS + 1);
+  wg_error *e = NULL;
+  wg_trap *t = NULL;
+  bool ok = wg_instance_reset(c->inst, &e, &t);
+  if (ok && c->hw && (t = run_init(c, c->inst))) ok = false;
+  if (!ok) {
+    wgg_debug("wasm app %s: instance not reused: %s", a->name, t ? wg_trap_message(t) : e ? wg_error_message(e) : "?");
+    wg_trap_delete(t);
+    wg_error_delete(e);
+    return false;
+  }
+  pooled *p = malloc(sizeof *p);
+  if (!p) return false;
+  *p = (pooled){.hw = c->hw, .store = c->store, .wasi = c->wasi, .inst = c->inst, .fn = c->fn, .env = c->env,
+                .uses = c->uses};
+  if (!pool_put(a, p)) {
+    free(p);
+    return false;
+  }
+  c->hw = NULL;
+  c->store = NULL;
+  c->wasi = NULL;
+  c->inst = NULL;
+  c->env = NULL;
+  return true;
 }
 
 /* Creates the request's instance: WASI, the ABI's imports and dapr:v1;
@@ -456,21 +570,9 @@ static int instantiate(wgg_app_call *c, wgg_err *err) {
     c->hw = i;
   }
   if (a->imports_wasi) {
-    wg_wasi_config cfg = {.argc = 1,
-                          .argv = (const char *const[]){a->name},
-                          .envc = 0,
-                          .use_stdin_buf = true,
-                          .capture_output = true,
-                          .capture_max = 64u << 10};
-    if (a->abi == WGG_APP_ABI_WAGI && c->envp) {
-      int envc = 0;
-      while (c->envp[envc]) envc++;
-      cfg.envc = envc;
-      cfg.envp = (const char *const *)c->envp;
-      cfg.stdin_buf = (const uint8_t *)c->stdin_body;
-      cfg.stdin_len = c->stdin_len;
-      cfg.capture_max = a->max_response + 1; /* one more byte tells that it wrote too much */
-    }
+    const char *argv1[1];
+    wg_wasi_config cfg;
+    wasi_config(a, c->envp, c->stdin_body, c->stdin_len, argv1, &cfg);
     wg_wasi *w = wg_wasi_new(&cfg, msg, sizeof msg);
     if (c->hw) c->hw->wasi = w;
     else c->wasi = w;
@@ -503,17 +605,7 @@ static int instantiate(wgg_app_call *c, wgg_err *err) {
   if (inst && c->hw) {
     wg_extern x;
     if (wg_instance_export(inst, "memory", 6, &x) && x.kind == WG_EXTERN_MEMORY) c->hw->mem = x.of.memory;
-    /* a command's _start, or else a reactor's _initialize (as the http-wasm middleware does) */
-    if ((wg_instance_export(inst, "_start", 6, &x) && x.kind == WG_EXTERN_FUNC) ||
-        (wg_instance_export(inst, "_initialize", 11, &x) && x.kind == WG_EXTERN_FUNC)) {
-      /* env.call is not set yet: dapr:v1 calls here fail instead of parking */
-      t = wg_func_call(c->store, x.of.func, NULL, 0, NULL, 0);
-      int code = 0;
-      if (t && c->hw->wasi && wg_wasi_exited(c->hw->wasi, &code) && code == 0) {
-        wg_trap_delete(t);
-        t = NULL;
-      }
-    }
+    t = run_init(c, inst);
   }
   if (!inst || t) {
     wgg_err_set(err, "wasm app %s: cannot instantiate: %s", a->name,
@@ -523,6 +615,7 @@ static int instantiate(wgg_app_call *c, wgg_err *err) {
     goto done;
   }
   wg_extern x;
+  c->inst = inst;
   if (c->hw) {
     wg_instance_export(inst, "handle_request", 14, &x);
     c->hw->handle_request = x.of.func;
@@ -812,6 +905,23 @@ static void start(wgg_app_call *c) {
   uint64_t timeout_ms = c->timeout_ms;
   c->started = true;
   bool hit = pool_take(a, c);
+  if (hit && c->wasi && c->envp) { /* a reset WAGI instance: this request's CGI environment and stdin */
+    const char *argv1[1];
+    wg_wasi_config cfg;
+    char msg[256];
+    wasi_config(a, c->envp, c->stdin_body, c->stdin_len, argv1, &cfg);
+    if (!wg_wasi_reset(c->wasi, &cfg, msg, sizeof msg)) {
+      wgg_dapr_env_clear(c->env);
+      wg_store_delete(c->store);
+      wg_wasi_delete(c->wasi);
+      free(c->env);
+      c->env = NULL;
+      c->store = NULL;
+      c->wasi = NULL;
+      c->inst = NULL;
+      hit = false;
+    }
+  }
   wgg_metrics_wasm_call(a->metrics, hit);
   if (!hit) {
     if (!(c->env = calloc(1, sizeof *c->env))) {

@@ -45,6 +45,17 @@ int main(void) {
   CHECK(wgg_nameres_resolve(b, "nope", addr, sizeof addr, &e) == -1);
   CHECK(strstr(e.msg, "no host found with the given ID") != NULL);
 
+  /* a sidecar registers once its listeners are up: until wgg_nameres_register nobody finds it */
+  wgg_nameres *u = wgg_nameres_new_unregistered(spec, "u", "127.0.0.1:3509", NULL, &e);
+  CHECK(u != NULL);
+  CHECK(wgg_nameres_resolve(a, "u", addr, sizeof addr, &e) == -1);
+  CHECK(wgg_nameres_register(u, &e) == 0);
+  CHECK(wgg_nameres_resolve(a, "u", addr, sizeof addr, &e) == 0);
+  CHECK_STR(addr, "127.0.0.1:3509");
+  wgg_nameres_free(u); /* deregisters */
+  wgg_nameres_forget(a, "u");
+  CHECK(wgg_nameres_resolve(a, "u", addr, sizeof addr, &e) == -1);
+
   /* a row older than updateInterval is ignored; renewing brings it back */
   sql(db, "UPDATE hosts SET last_update = last_update - 3 WHERE app_id = 'b'");
   CHECK(wgg_nameres_resolve(a, "b", addr, sizeof addr, &e) == -1);

@@ -75,6 +75,14 @@ wg_wasi *wg_wasi_new(const wg_wasi_config *config, char *err, size_t errlen);
 /* Frees the context and closes every descriptor it opened. */
 void wg_wasi_delete(wg_wasi *w);
 
+/* Resets the context to what wg_wasi_new(config) makes, in place, so that host functions linked
+ * to it (wg_wasi_link) serve a reused instance (wasmgate.h wg_instance_reset) as a new context
+ * would: the arguments, environment, stdio buffers and captured output, preopens and descriptors
+ * (every descriptor the guest opened is closed; the descriptor table is rebuilt), the exit state,
+ * and the strict sandbox's clocks and random numbers start over. Returns true, or false with a
+ * message in err[0..errlen) (those of wg_wasi_new), leaving the context as it was. */
+bool wg_wasi_reset(wg_wasi *w, const wg_wasi_config *config, char *err, size_t errlen);
+
 /* Fills imports[i] for every import of `m` from wasi_snapshot_preview1 with
  * host functions made in `store` (owned by the store; the context must
  * outlive it). Imports from other modules are left untouched. Returns false

@@ -169,6 +169,16 @@ void wg_wasi_delete(wg_wasi *w) {
   free(w);
 }
 
+bool wg_wasi_reset(wg_wasi *w, const wg_wasi_config *c, char *err, size_t errlen) {
+  wg_wasi *fresh = wg_wasi_new(c, err, errlen);
+  if (!fresh) return false;
+  wg_wasi old = *w; /* the host functions keep pointing to w: swap the contents */
+  *w = *fresh;
+  *fresh = old;
+  wg_wasi_delete(fresh);
+  return true;
+}
+
 bool wg_wasi_exited(const wg_wasi *w, int *code) {
   if (w->exited && code) *code = w->exit_code;
   return w->exited;

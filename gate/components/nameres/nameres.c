@@ -37,6 +37,7 @@ struct wgg_nameres {
   char reg_id[37];
   char self_app[128], self_addr[128];
   char self_grpc[128]; /* the gRPC API's "host:port", "" when none */
+  bool registered;     /* the row was written (wgg_nameres_register): renewals and the deregistration apply */
   pthread_mutex_t mu; /* cache */
   cache_entry cache[CACHE_SLOTS];
 };
@@ -191,8 +192,6 @@ static int open_sqlite(wgg_nameres *nr, json_t *cfg, const char *self_app_id, co
     snprintf(nr->self_addr, sizeof nr->self_addr, "%s", self_addr ? self_addr : "");
     snprintf(nr->self_grpc, sizeof nr->self_grpc, "%s", self_grpc ? self_grpc : "");
     wgg_uuid_new(nr->reg_id);
-    if (do_register(nr, err)) return -1;
-    wgg_info("name resolution: sqlite (%s): registered %s at %s", nr->path, nr->self_app, nr->self_addr);
   } else {
     wgg_info("name resolution: sqlite (%s); no --app-id, not registering", nr->path);
   }
@@ -220,12 +219,30 @@ static int open_static(wgg_nameres *nr, json_t *cfg, wgg_err *err) {
   return 0;
 }
 
+int wgg_nameres_register(wgg_nameres *nr, wgg_err *err) {
+  if (nr->is_static || !nr->reg_id[0] || nr->registered) return 0;
+  if (do_register(nr, err)) return -1;
+  nr->registered = true;
+  wgg_info("name resolution: sqlite (%s): registered %s at %s", nr->path, nr->self_app, nr->self_addr);
+  return 0;
+}
+
 wgg_nameres *wgg_nameres_new(json_t *spec, const char *self_app_id, const char *self_addr, wgg_err *err) {
   return wgg_nameres_new_grpc(spec, self_app_id, self_addr, NULL, err);
 }
 
 wgg_nameres *wgg_nameres_new_grpc(json_t *spec, const char *self_app_id, const char *self_addr, const char *self_grpc,
                                   wgg_err *err) {
+  wgg_nameres *nr = wgg_nameres_new_unregistered(spec, self_app_id, self_addr, self_grpc, err);
+  if (nr && wgg_nameres_register(nr, err)) {
+    wgg_nameres_free(nr);
+    return NULL;
+  }
+  return nr;
+}
+
+wgg_nameres *wgg_nameres_new_unregistered(json_t *spec, const char *self_app_id, const char *self_addr,
+                                          const char *self_grpc, wgg_err *err) {
   const char *comp = "sqlite";
   json_t *cfg = NULL;
   if (json_is_object(spec)) {
@@ -253,7 +270,7 @@ wgg_nameres *wgg_nameres_new_grpc(json_t *spec, const char *self_app_id, const c
 
 void wgg_nameres_free(wgg_nameres *nr) {
   if (!nr) return;
-  if (nr->db && nr->reg_id[0]) {
+  if (nr->db && nr->registered) {
     char sql[256];
     snprintf(sql, sizeof sql, "DELETE FROM %s WHERE registration_id = ?", nr->table);
     sqlite3_stmt *st = NULL;
@@ -285,6 +302,7 @@ uint64_t wgg_nameres_renew_interval_ms(const wgg_nameres *nr) {
 
 int wgg_nameres_renew(wgg_nameres *nr, wgg_err *err) {
   if (nr->is_static || !nr->reg_id[0]) return 0;
+  if (!nr->registered) return wgg_nameres_register(nr, err); /* the first registration failed */
   char sql[256];
   snprintf(sql, sizeof sql,
            "UPDATE %s SET last_update = unixepoch(CURRENT_TIMESTAMP) WHERE registration_id = ? AND address = ?",

@@ -46,6 +46,16 @@ wgg_nameres *wgg_nameres_new(json_t *spec, const char *self_app_id, const char *
 wgg_nameres *wgg_nameres_new_grpc(json_t *spec, const char *self_app_id, const char *self_addr, const char *self_grpc,
                                   wgg_err *err);
 
+/* As wgg_nameres_new_grpc without writing the registration yet: a sidecar registers only once
+ * its listeners accept connections (wgg_nameres_register), so that no caller finds an address
+ * that refuses them. Until then renewals do nothing and nothing is deregistered. */
+wgg_nameres *wgg_nameres_new_unregistered(json_t *spec, const char *self_app_id, const char *self_addr,
+                                          const char *self_grpc, wgg_err *err);
+
+/* Writes this sidecar's registration (blocking; sqlite with a self app ID only, else nothing).
+ * 0, or -1 with err (the database's error). Idempotent. */
+int wgg_nameres_register(wgg_nameres *nr, wgg_err *err);
+
 /* Resolves app_id to the "host:port" of its sidecar's gRPC API (blocking,
  * not cached): 0, or -1 with err ("no host with a gRPC API found with the
  * given ID"; the static resolver knows HTTP addresses only). */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "dapr_app.h"
@@ -34,6 +35,20 @@ int64_t handle_request(void) {
     return hh_respond(200, "application/json", out);
   }
   if (!strcmp(uri, "/next")) return hh_next(42);
+  if (!strncmp(uri, "/mutate", 7)) { /* wasm_app_fresh.py: the state it finds, then change all of it */
+    static int counter;
+    static char scratch[64];
+    char msg[160];
+    snprintf(msg, sizeof msg, "counter=%d scratch=%d pages=%u stderr=%d", counter, scratch[0],
+             (unsigned)__builtin_wasm_memory_size(0), fcntl(2, F_GETFD) >= 0);
+    counter++;
+    scratch[0] = 'x';
+    char *big = malloc(4u << 20); /* grows memory; never freed */
+    if (big) big[0] = 1;
+    close(2);
+    if (strstr(uri, "trap")) __builtin_trap();
+    return hh_respond(200, "text/plain", msg);
+  }
   /* "ID:N": a random ID drawn when the instance started, and the requests it served */
   static unsigned id;
   static int served;

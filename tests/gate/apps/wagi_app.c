@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "dapr_app.h"
 
@@ -60,7 +62,20 @@ int main(void) {
   const char *path = env("PATH_INFO"), *method = env("REQUEST_METHOD");
   char key[128], a[128], b[128];
   read_body();
-  if (!strcmp(path, "/hello")) {
+  if (!strncmp(path, "/mutate", 7)) { /* wasm_app_fresh.py: the state it finds, then change all of it */
+    static int counter;
+    static char scratch[64];
+    printf("Content-Type: text/plain\n\ncounter=%d scratch=%d pages=%u stderr=%d leak=%s", counter, scratch[0],
+           (unsigned)__builtin_wasm_memory_size(0), fcntl(2, F_GETFD) >= 0, env("LEAK"));
+    fflush(stdout);
+    counter++;
+    scratch[0] = 'x';
+    char *big = malloc(4u << 20); /* grows memory; never freed */
+    if (big) big[0] = 1;
+    setenv("LEAK", "1", 1);
+    close(2);
+    if (!strcmp(path, "/mutate/trap")) __builtin_trap();
+  } else if (!strcmp(path, "/hello")) {
     reply(200, "text/plain", "hello from wasm\n");
   } else if (!strcmp(path, "/env")) {
     printf("Content-Type: text/plain\n\n");

@@ -1,0 +1,152 @@
+/*
+ * reset.c: returning an instance to the state instantiation left it in
+ * (wasmgate.h wg_instance_reset), so that an embedder that wants a fresh
+ * instance per request (Spin's and wasmCloud's default) reuses one instead of
+ * making a new one: the same semantics as wg_instance_new, at the cost of
+ * undoing what the last request changed.
+ *
+ * What instantiation makes (spec 4.5.4) and how each is undone:
+ *  - memories the module defines: a memory made from a copy-on-write image is
+ *    reset by the pages its guest dirtied (memimage.c, wg_memimage_reset_memory);
+ *    any other memory is zeroed up to its size and its active data segments
+ *    are copied again. A grown memory shrinks back to its initial size (the
+ *    store is uncharged; committed bytes past the size read as zero again, as
+ *    store.c's commit expects).
+ *  - tables the module defines: back to their initial size, every element
+ *    null, then the active element segments copied again.
+ *  - globals the module defines: their initialisers evaluated again.
+ *  - segments: passive ones available again, active and declarative ones
+ *    dropped (as after instantiation).
+ *  - the start function runs again.
+ * An instance whose module imports a memory, a table or a mutable global
+ * shares that state with others and cannot be reset.
+ */
+#include <string.h>
+
+#include "diag.h"
+#include "opcodes.h"
+#include "runtime.h"
+
+#define PAGE 65536u
+
+static bool reset_fail(wg_error **err, const char *msg) {
+  if (err) *err = wg_error_make(WG_ERROR_INVALID, SIZE_MAX, msg);
+  return false;
+}
+
+/* Why instances of m cannot be reset, or NULL. */
+static const char *not_resettable(const wg_module *m) {
+  if (m->nmem_imports) return "instance reset: the module imports a memory";
+  if (m->ntable_imports) return "instance reset: the module imports a table";
+  for (uint32_t i = 0; i < m->nglobal_imports; i++)
+    if (m->globals[i].type.mut) return "instance reset: the module imports a mutable global";
+  return NULL;
+}
+
+bool wg_module_can_reset(const wg_module *m, const char **why) {
+  const char *w = not_resettable(m);
+  if (why) *why = w;
+  return !w;
+}
+
+/* The value of a validated constant expression of one instruction (as instance.c's). */
+static wg_slot eval_const(const wg_instance *inst, const wg_bytes *e, wg_slot *hi) {
+  wg_diag ignored = {0};
+  wg_reader r = {e->ptr, e->ptr + e->len, inst->module->bytes, &ignored, WG_MSG_EOF_SECTION};
+  wg_instr in;
+  wg_slot v = {0};
+  if (hi) hi->u64 = 0;
+  if (!wg_instr_read(&r, &in)) return v;
+  switch (in.op) {
+    case WG_OP_I32_CONST: v.u32 = (uint32_t)in.bits; break;
+    case WG_OP_I64_CONST:
+    case WG_OP_F64_CONST: v.u64 = in.bits; break;
+    case WG_OP_F32_CONST: v.u32 = (uint32_t)in.bits; break;
+    case WG_OP_REF_FUNC: v.ref = inst->funcs[in.a]; break;
+    case WG_OP_GLOBAL_GET:
+      v = inst->globals[in.a]->value;
+      if (hi) *hi = inst->globals[in.a]->value_hi;
+      break;
+    case WG_OP_V128_CONST:
+      memcpy(&v.u64, in.vec, 8);
+      if (hi) memcpy(&hi->u64, in.vec + 8, 8);
+      break;
+    default: break; /* ref.null */
+  }
+  return v;
+}
+
+/* Shrinks a grown memory back to `pages`, uncharging the store. */
+static void memory_shrink(wg_memory *mem, uint32_t pages) {
+  if (mem->pages > pages) {
+    mem->store->bytes -= (uint64_t)(mem->pages - pages) * PAGE;
+    mem->pages = pages;
+    mem->size = (uint64_t)pages * PAGE;
+  }
+}
+
+static bool reset_memory(wg_instance *inst, uint32_t i) {
+  const wg_module *m = inst->module;
+  wg_memory *mem = inst->mems[i];
+  uint32_t min = m->mems[i].min;
+  if (mem->image && i == 0) {
+    if (!wg_memimage_reset_memory(mem)) return false;
+    memory_shrink(mem, min);
+    return true;
+  }
+  if (mem->size) memset(mem->data, 0, (size_t)mem->size); /* past the size: zero already */
+  memory_shrink(mem, min);
+  for (uint32_t k = 0; k < m->ndatas; k++) {
+    const wg_data *seg = &m->datas[k];
+    if (seg->mode != WG_SEG_ACTIVE || seg->memory != i || !seg->init.len) continue;
+    uint32_t d = eval_const(inst, &seg->offset, NULL).u32;
+    /* instantiation succeeded with these offsets and this initial size, so they fit */
+    if ((uint64_t)d + seg->init.len > mem->size) return false;
+    memcpy(mem->data + d, seg->init.ptr, seg->init.len);
+  }
+  return true;
+}
+
+bool wg_instance_reset(wg_instance *inst, wg_error **err, wg_trap **trap) {
+  if (err) *err = NULL;
+  if (trap) *trap = NULL;
+  wg_store *s = inst->store;
+  const wg_module *m = inst->module;
+  const char *why = not_resettable(m);
+  if (why) return reset_fail(err, why);
+  wg_store_abandon(s); /* a guest parked and never resumed */
+  if (s->depth) return reset_fail(err, "instance reset: the store is running a call");
+  for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++) {
+    wg_global *g = inst->globals[i];
+    g->value = eval_const(inst, &m->globals[i].init, &g->value_hi);
+  }
+  for (uint32_t i = m->nmem_imports; i < m->nmems; i++)
+    if (!reset_memory(inst, i)) return reset_fail(err, "instance reset: cannot reset a memory");
+  for (uint32_t i = m->ntable_imports; i < m->ntables; i++) {
+    wg_table *t = inst->tables[i];
+    uint32_t min = m->tables[i].limits.min;
+    if (t->size > min) {
+      s->bytes -= (uint64_t)(t->size - min) * sizeof(wg_ref);
+      t->size = min;
+    }
+    if (min) memset(t->elems, 0, (size_t)min * sizeof(wg_ref));
+  }
+  for (uint32_t i = 0; i < m->nelems; i++) {
+    const wg_elem *e = &m->elems[i];
+    inst->elem_sizes[i] = e->mode == WG_SEG_PASSIVE ? e->count : 0;
+    if (e->mode != WG_SEG_ACTIVE || !e->count) continue;
+    wg_table *t = inst->tables[e->table];
+    uint32_t d = eval_const(inst, &e->offset, NULL).u32;
+    if ((uint64_t)d + e->count > t->size) return reset_fail(err, "instance reset: an element segment does not fit");
+    memcpy(t->elems + d, inst->elem_refs[i], (size_t)e->count * sizeof(wg_ref));
+  }
+  for (uint32_t i = 0; i < m->ndatas; i++) inst->data_dropped[i] = m->datas[i].mode == WG_SEG_ACTIVE;
+  if (!m->has_start) return true;
+  s->no_suspend++;
+  wg_trap *t = wg_func_call(s, inst->funcs[m->start], NULL, 0, NULL, 0);
+  s->no_suspend--;
+  if (!t) return true;
+  if (trap) *trap = t;
+  else wg_trap_delete(t);
+  return false;
+}
