@@ -25,6 +25,7 @@
 
 #include "diag.h"
 #include "opcodes.h"
+#include "jit.h"
 #include "runtime.h"
 
 #define PAGE 65536u
@@ -76,13 +77,17 @@ static wg_slot eval_const(const wg_instance *inst, const wg_bytes *e, wg_slot *h
   return v;
 }
 
-/* Shrinks a grown memory back to `pages`, uncharging the store. */
-static void memory_shrink(wg_memory *mem, uint32_t pages) {
+/* Shrinks a grown memory back to `pages`, uncharging the store; with the
+ * compiled tier's guard pages the pages past the size are made inaccessible
+ * again (its loads and stores have no explicit bounds check). False when
+ * that fails (the instance cannot be reset). */
+static bool memory_shrink(wg_memory *mem, uint32_t pages) {
   if (mem->pages > pages) {
     mem->store->bytes -= (uint64_t)(mem->pages - pages) * PAGE;
     mem->pages = pages;
     mem->size = (uint64_t)pages * PAGE;
   }
+  return wg_jit_memory_trim(mem);
 }
 
 static bool reset_memory(wg_instance *inst, uint32_t i) {
@@ -91,11 +96,10 @@ static bool reset_memory(wg_instance *inst, uint32_t i) {
   uint32_t min = m->mems[i].min;
   if (mem->image && i == 0) {
     if (!wg_memimage_reset_memory(mem)) return false;
-    memory_shrink(mem, min);
-    return true;
+    return memory_shrink(mem, min);
   }
   if (mem->size) memset(mem->data, 0, (size_t)mem->size); /* past the size: zero already */
-  memory_shrink(mem, min);
+  if (!memory_shrink(mem, min)) return false;
   for (uint32_t k = 0; k < m->ndatas; k++) {
     const wg_data *seg = &m->datas[k];
     if (seg->mode != WG_SEG_ACTIVE || seg->memory != i || !seg->init.len) continue;
