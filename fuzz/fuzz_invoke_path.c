@@ -69,8 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char *id = NULL, *method = NULL;
   size_t il, ml;
   if (wgg_invoke_find_target(&req, &id, &il, &method, &ml) == 1) check_method(method, ml);
-  free(id);
-  free(method);
+  free(id); /* method points into the same block */
   free(buf);
   return 0;
 }
