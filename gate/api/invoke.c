@@ -190,23 +190,25 @@ void wgg_api_invoke_n(wgg_api *api, wgg_http_req *req, const char *app_id, const
     return;
   }
   /* the method is normalised once (dapr directMessaging.Invoke, NormalizeMethod): what accessControl checks
-   * is what the app receives, escaped for the request target */
-  char *norm = NULL, why_norm[400];
-  if (wgg_invoke_normalize_method(raw_method, raw_len, &norm, why_norm, sizeof why_norm)) {
-    wgg_api_error(req, 500, "ERR_DIRECT_INVOKE",
-                  "failed to invoke, id: %s, err: rpc error: code = InvalidArgument desc = invalid method: %s", app_id,
-                  why_norm);
-    return;
-  }
-  char *method = wgg_invoke_escape_path(norm);
-  if (!method) {
-    free(norm);
+   * is what the app receives, escaped for the request target; both in one buffer, on the stack unless long */
+  size_t need = (raw_len + 3) + 3 * (raw_len + 3) + 1;
+  char stack[1024], *buf = need <= sizeof stack ? stack : malloc(need);
+  if (!buf) {
     wgg_api_error(req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: out of memory", app_id);
     return;
   }
-  invoke_checked(api, req, app_id, norm, method, NULL);
-  free(norm);
-  free(method);
+  char *norm = buf, why_norm[400];
+  size_t nl;
+  if (wgg_invoke_normalize_method_into(raw_method, raw_len, norm, &nl, why_norm, sizeof why_norm)) {
+    wgg_api_error(req, 500, "ERR_DIRECT_INVOKE",
+                  "failed to invoke, id: %s, err: rpc error: code = InvalidArgument desc = invalid method: %s", app_id,
+                  why_norm);
+  } else {
+    char *method = buf + raw_len + 3;
+    wgg_invoke_escape_path_into(norm, nl, method);
+    invoke_checked(api, req, app_id, norm, method, NULL);
+  }
+  if (buf != stack) free(buf);
 }
 
 /* wgg_api_invoke_n after normalisation: norm is the normalised method (for
