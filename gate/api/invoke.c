@@ -33,6 +33,7 @@ enum { INVOKE_TIMEOUT_MS = 60000 };
 
 typedef struct invoke_job {
   wgg_invoke_pipe p; /* first: the client's user pointer */
+  wgg_app_call_room room; /* the app channel's bookkeeping of the call (api/appchannel.h) */
   char *app_id;      /* id below: the job and its app ID are one allocation */
   char id[];
 } invoke_job;
@@ -104,9 +105,9 @@ static int invoke_own_app(wgg_api *api, wgg_http_req *req, wgg_http_client *cl, 
                           const wgg_http_header *h, size_t n, invoke_job *j) {
   const char *why = NULL;
   bool stream = !req->respond_hook && req->method != HTTP_HEAD;
-  if (!wgg_app_call_full(api, cl, req->method_name, app_path, h, n, req->body, req->body_len,
-                         wgg_invoke_pipe_source(&j->p), req->remote_addr, INVOKE_TIMEOUT_MS, on_app_response,
-                         stream ? &wgg_invoke_pipe_stream : NULL, j, &why))
+  if (!wgg_app_call_in(&j->room, api, cl, req->method_name, app_path, h, n, req->body, req->body_len,
+                       wgg_invoke_pipe_source(&j->p), req->remote_addr, INVOKE_TIMEOUT_MS, on_app_response,
+                       stream ? &wgg_invoke_pipe_stream : NULL, j, &why))
     return 0;
   wgg_invoke_pipe_detach(&j->p);
   wgg_api_error(req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: %s", j->app_id, why);
