@@ -147,13 +147,18 @@ enum { PATH_STACK = 1024 };
  * method, the decoded, cleaned path without its leading '/', both in one new
  * block (*out_id; *method points into it). Returns 1, -1 (malformed escape)
  * or -2 (out of memory). */
-static int whole_path_target(const wgg_http_req *req, const char *id, size_t id_len, char **out_id, size_t *out_id_len,
-                             char **method, size_t *mlen) {
+/* size bytes: room when they fit there, else a new block (NULL when out of memory). */
+static char *block_for(size_t size, char *room, size_t room_cap) {
+  return room && size <= room_cap ? room : malloc(size);
+}
+
+static int whole_path_target(const wgg_http_req *req, const char *id, size_t id_len, char *room, size_t room_cap,
+                             char **out_id, size_t *out_id_len, char **method, size_t *mlen) {
   size_t pl = strlen(req->path);
   char stack[PATH_STACK], *dec = pl < sizeof stack ? stack : malloc(pl + 1);
   if (!dec) return -2;
   long dl = wgg_pct_decode_into(req->path, pl, false, dec);
-  char *blk = dl < 0 ? NULL : malloc(id_len + 1 + (size_t)dl + 3);
+  char *blk = dl < 0 ? NULL : block_for(id_len + 1 + (size_t)dl + 3, room, room_cap);
   int rc = dl < 0 ? -1 : blk ? 1 : -2;
   if (blk) {
     memcpy(blk, id, id_len);
@@ -171,9 +176,14 @@ static int whole_path_target(const wgg_http_req *req, const char *id, size_t id_
 }
 
 int wgg_invoke_find_target(const wgg_http_req *req, char **id, size_t *id_len, char **method, size_t *method_len) {
+  return wgg_invoke_find_target_in(req, NULL, 0, id, id_len, method, method_len);
+}
+
+int wgg_invoke_find_target_in(const wgg_http_req *req, char *room, size_t room_cap, char **id, size_t *id_len,
+                              char **method, size_t *method_len) {
   *id = *method = NULL;
   const char *hdr = wgg_http_req_header(req, "dapr-app-id");
-  if (hdr && *hdr) return whole_path_target(req, hdr, strlen(hdr), id, id_len, method, method_len);
+  if (hdr && *hdr) return whole_path_target(req, hdr, strlen(hdr), room, room_cap, id, id_len, method, method_len);
   const char *auth = wgg_http_req_header(req, "authorization");
   if (auth && !strncmp(auth, "Basic ", 6)) {
     size_t dl;
@@ -181,7 +191,7 @@ int wgg_invoke_find_target(const wgg_http_req *req, char **id, size_t *id_len, c
     char *colon = dec ? memchr(dec, ':', dl) : NULL;
     if (colon && !memchr(colon + 1, ':', dl - (size_t)(colon + 1 - dec)) && colon - dec == 11 &&
         !strncasecmp(dec, "dapr-app-id", 11)) {
-      int rc = whole_path_target(req, colon + 1, dl - 12, id, id_len, method, method_len);
+      int rc = whole_path_target(req, colon + 1, dl - 12, room, room_cap, id, id_len, method, method_len);
       free(dec);
       return rc;
     }
@@ -205,7 +215,7 @@ int wgg_invoke_find_target(const wgg_http_req *req, char **id, size_t *id_len, c
     if (m) {
       /* the ID (at most its raw length) and the cleaned method (at most its length + 2) in one block */
       size_t raw_len = (size_t)(m - rest), ml = (size_t)(end - m - 8);
-      char *blk = malloc(raw_len + 1 + ml + 3);
+      char *blk = block_for(raw_len + 1 + ml + 3, room, room_cap);
       if (!blk) {
         rc = -2;
       } else {

@@ -50,6 +50,12 @@ size_t wgg_path_clean_into(const char *p, size_t n, char *out);
  * when the path has a malformed escape, -2 when out of memory. */
 int wgg_invoke_find_target(const wgg_http_req *req, char **id, size_t *id_len, char **method, size_t *method_len);
 
+/* wgg_invoke_find_target with the block in room (room_cap bytes) when it fits
+ * there: then *id == room and nothing is to be freed; otherwise *id is a new
+ * block as above (the caller frees *id when it is not room). */
+int wgg_invoke_find_target_in(const wgg_http_req *req, char *room, size_t room_cap, char **id, size_t *id_len,
+                              char **method, size_t *method_len);
+
 /* daprd's NormalizeMethod: rejects a method holding '#', '?', NUL or a
  * control byte (0x01-0x1f, 0x7f), then path.Clean, leading "../" dropped,
  * "." and ".." as empty. Returns 0 with *out (new, NUL-terminated, caller

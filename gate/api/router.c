@@ -259,9 +259,9 @@ static bool nul_rejected(wgg_http_req *req, bool nul) {
  * basic-auth target; api/invoke_path.h). The target is found on the decoded
  * path; wgg_api_invoke_n normalises the method. */
 static void invoke_route(wgg_api *api, wgg_http_req *req) {
-  char *id = NULL, *method = NULL;
+  char *id = NULL, *method = NULL, room[512]; /* the ID and method: on the stack unless long */
   size_t il = 0, ml = 0;
-  int rc = wgg_invoke_find_target(req, &id, &il, &method, &ml);
+  int rc = wgg_invoke_find_target_in(req, room, sizeof room, &id, &il, &method, &ml);
   if (rc == -1) {
     wgg_api_error(req, 400, "ERR_MALFORMED_REQUEST", "malformed percent-encoding in the request path");
   } else if (rc == -2) {
@@ -277,7 +277,7 @@ static void invoke_route(wgg_api *api, wgg_http_req *req) {
     req->tag = WGG_R_INVOKE;
     wgg_api_invoke_n(api, req, id, method, ml);
   }
-  free(id); /* method points into the same block */
+  if (id != room) free(id); /* method points into the same block */
 }
 
 /* Constant-time comparison of two NUL-terminated strings. */
