@@ -351,15 +351,7 @@ static int limited(wgg_app_limit *l, call *c) {
 
 /* ---- metrics: every call to the app is observed (dapr_http_client_*, observe/metrics.h) ---- */
 
-typedef struct obs {
-  wgg_metrics *m;
-  uint64_t t0;
-  int status;
-  char method[16];
-  wgg_http_client_cb cb;
-  const wgg_http_stream_cbs *scb;
-  void *user;
-} obs;
+typedef wgg_app_call_room obs; /* owned: malloc'd here, else the caller's room */
 
 static void obs_record(obs *o, int status) {
   wgg_metrics_app_call(o->m, o->method, status, uv_hrtime() - o->t0);
@@ -368,8 +360,9 @@ static void obs_record(obs *o, int status) {
 static void obs_done(void *user, const wgg_http_response *resp, const char *errmsg) {
   obs *o = user;
   obs_record(o, resp ? resp->status : 0);
+  bool owned = o->owned; /* a caller's room may be freed by cb */
   o->cb(o->user, resp, errmsg);
-  free(o);
+  if (owned) free(o);
 }
 
 static int obs_head(void *user, wgg_http_client_stream *s, const wgg_http_response *resp, int64_t length) {
@@ -386,8 +379,9 @@ static int obs_chunk(void *user, const char *data, size_t len) {
 static void obs_end(void *user, const char *errmsg) {
   obs *o = user;
   obs_record(o, o->status);
+  bool owned = o->owned; /* a caller's room may be freed by on_end */
   o->scb->on_end(o->user, errmsg);
-  free(o);
+  if (owned) free(o);
 }
 
 static const wgg_http_stream_cbs obs_stream = {obs_head, obs_chunk, obs_end};
@@ -415,16 +409,24 @@ int wgg_app_call_full(wgg_api *api, wgg_http_client *cl, const char *method, con
                       const wgg_http_header *headers, size_t n, const char *body, size_t len,
                       const wgg_http_body_source *src, const char *source, uint64_t timeout_ms,
                       wgg_http_client_cb cb, const wgg_http_stream_cbs *stream, void *user, const char **why) {
-  obs *o = api->metrics ? malloc(sizeof *o) : NULL;
+  return wgg_app_call_in(NULL, api, cl, method, target, headers, n, body, len, src, source, timeout_ms, cb, stream,
+                         user, why);
+}
+
+int wgg_app_call_in(wgg_app_call_room *room, wgg_api *api, wgg_http_client *cl, const char *method,
+                    const char *target, const wgg_http_header *headers, size_t n, const char *body, size_t len,
+                    const wgg_http_body_source *src, const char *source, uint64_t timeout_ms, wgg_http_client_cb cb,
+                    const wgg_http_stream_cbs *stream, void *user, const char **why) {
+  obs *o = !api->metrics ? NULL : room ? room : malloc(sizeof *o);
   if (!o)
     return call_observed(api, cl, method, target, headers, n, body, len, src, source, timeout_ms, cb, stream, user, why);
-  *o = (obs){.m = api->metrics, .t0 = uv_hrtime(), .cb = cb, .user = user};
+  *o = (obs){.m = api->metrics, .t0 = uv_hrtime(), .cb = cb, .user = user, .owned = o != room};
   if (!wgg_app_can_stream(api)) stream = NULL;
   o->scb = stream;
   snprintf(o->method, sizeof o->method, "%s", method ? method : "");
   int rc = call_observed(api, cl, method, target, headers, n, body, len, src, source, timeout_ms, obs_done,
                          stream ? &obs_stream : NULL, o, why);
-  if (rc) free(o); /* the callback does not run */
+  if (rc && o->owned) free(o); /* the callback does not run */
   return rc;
 }
 

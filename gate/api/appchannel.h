@@ -79,6 +79,30 @@ int wgg_app_call_full(wgg_api *api, wgg_http_client *cl, const char *method, con
                       const wgg_http_body_source *src, const char *source, uint64_t timeout_ms,
                       wgg_http_client_cb cb, const wgg_http_stream_cbs *stream, void *user, const char **why);
 
+/* What the app channel keeps for one call while it is under way (the metrics
+ * of dapr_http_client_*: start time, method, status, the caller's callbacks).
+ * Opaque; see wgg_app_call_in. */
+typedef struct wgg_app_call_room {
+  void *m;
+  uint64_t t0;
+  int status;
+  bool owned;
+  char method[16];
+  wgg_http_client_cb cb;
+  const wgg_http_stream_cbs *scb;
+  void *user;
+} wgg_app_call_room;
+
+/* wgg_app_call_full keeping its bookkeeping in room instead of an allocation
+ * of its own (one less per call; issue 17). room must stay valid until cb or
+ * stream->on_end has been called; the channel does not touch it after
+ * calling either, so they may free the memory holding it. room NULL is
+ * wgg_app_call_full. */
+int wgg_app_call_in(wgg_app_call_room *room, wgg_api *api, wgg_http_client *cl, const char *method,
+                    const char *target, const wgg_http_header *headers, size_t n, const char *body, size_t len,
+                    const wgg_http_body_source *src, const char *source, uint64_t timeout_ms, wgg_http_client_cb cb,
+                    const wgg_http_stream_cbs *stream, void *user, const char **why);
+
 /* Whether a request body may stream to the app: an app process over HTTP
  * whose appHttpPipeline, if any, has no guest that imports read_body or
  * write_body (a guest that asks for the body gets it whole, as the http-wasm

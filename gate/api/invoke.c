@@ -33,11 +33,12 @@ enum { INVOKE_TIMEOUT_MS = 60000 };
 
 typedef struct invoke_job {
   wgg_invoke_pipe p; /* first: the client's user pointer */
-  char *app_id;
+  wgg_app_call_room room; /* the app channel's bookkeeping of the call (api/appchannel.h) */
+  char *app_id;      /* id below: the job and its app ID are one allocation */
+  char id[];
 } invoke_job;
 
 static void job_free(invoke_job *j) {
-  free(j->app_id);
   free(j);
 }
 
@@ -104,9 +105,9 @@ static int invoke_own_app(wgg_api *api, wgg_http_req *req, wgg_http_client *cl, 
                           const wgg_http_header *h, size_t n, invoke_job *j) {
   const char *why = NULL;
   bool stream = !req->respond_hook && req->method != HTTP_HEAD;
-  if (!wgg_app_call_full(api, cl, req->method_name, app_path, h, n, req->body, req->body_len,
-                         wgg_invoke_pipe_source(&j->p), req->remote_addr, INVOKE_TIMEOUT_MS, on_app_response,
-                         stream ? &wgg_invoke_pipe_stream : NULL, j, &why))
+  if (!wgg_app_call_in(&j->room, api, cl, req->method_name, app_path, h, n, req->body, req->body_len,
+                       wgg_invoke_pipe_source(&j->p), req->remote_addr, INVOKE_TIMEOUT_MS, on_app_response,
+                       stream ? &wgg_invoke_pipe_stream : NULL, j, &why))
     return 0;
   wgg_invoke_pipe_detach(&j->p);
   wgg_api_error(req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: %s", j->app_id, why);
@@ -190,23 +191,25 @@ void wgg_api_invoke_n(wgg_api *api, wgg_http_req *req, const char *app_id, const
     return;
   }
   /* the method is normalised once (dapr directMessaging.Invoke, NormalizeMethod): what accessControl checks
-   * is what the app receives, escaped for the request target */
-  char *norm = NULL, why_norm[400];
-  if (wgg_invoke_normalize_method(raw_method, raw_len, &norm, why_norm, sizeof why_norm)) {
-    wgg_api_error(req, 500, "ERR_DIRECT_INVOKE",
-                  "failed to invoke, id: %s, err: rpc error: code = InvalidArgument desc = invalid method: %s", app_id,
-                  why_norm);
-    return;
-  }
-  char *method = wgg_invoke_escape_path(norm);
-  if (!method) {
-    free(norm);
+   * is what the app receives, escaped for the request target; both in one buffer, on the stack unless long */
+  size_t need = (raw_len + 3) + 3 * (raw_len + 3) + 1;
+  char stack[1024], *buf = need <= sizeof stack ? stack : malloc(need);
+  if (!buf) {
     wgg_api_error(req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: out of memory", app_id);
     return;
   }
-  invoke_checked(api, req, app_id, norm, method, NULL);
-  free(norm);
-  free(method);
+  char *norm = buf, why_norm[400];
+  size_t nl;
+  if (wgg_invoke_normalize_method_into(raw_method, raw_len, norm, &nl, why_norm, sizeof why_norm)) {
+    wgg_api_error(req, 500, "ERR_DIRECT_INVOKE",
+                  "failed to invoke, id: %s, err: rpc error: code = InvalidArgument desc = invalid method: %s", app_id,
+                  why_norm);
+  } else {
+    char *method = buf + raw_len + 3;
+    wgg_invoke_escape_path_into(norm, nl, method);
+    invoke_checked(api, req, app_id, norm, method, NULL);
+  }
+  if (buf != stack) free(buf);
 }
 
 /* wgg_api_invoke_n after normalisation: norm is the normalised method (for
@@ -269,11 +272,16 @@ static void invoke_checked(wgg_api *api, wgg_http_req *req, const char *app_id, 
     wgg_api_error(req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: %s", app_id, why);
     return;
   }
-  wgg_buf path = {0};
-  int rc = wgg_buf_printf(&path, "%s%s%s%s%s", t.base, method[0] == '/' ? "" : "/", method, *req->query ? "?" : "",
-                          req->query);
-  size_t extra = t.endpoint ? t.endpoint->n_meta : 0;
-  wgg_http_header *h = calloc(req->n_headers + extra + 4, sizeof *h);
+  /* the target and the header array on the stack unless long or many (one call per request) */
+  char pstack[1024], *path = pstack;
+  const char *sep = method[0] == '/' ? "" : "/", *qm = *req->query ? "?" : "";
+  int pl = snprintf(pstack, sizeof pstack, "%s%s%s%s%s", t.base, sep, method, qm, req->query);
+  if (pl >= (int)sizeof pstack && (path = malloc((size_t)pl + 1)))
+    snprintf(path, (size_t)pl + 1, "%s%s%s%s%s", t.base, sep, method, qm, req->query);
+  int rc = pl < 0 || !path ? -1 : 0;
+  size_t extra = t.endpoint ? t.endpoint->n_meta : 0, cap = req->n_headers + extra + 4;
+  wgg_http_header hstack[32];
+  wgg_http_header *h = cap <= sizeof hstack / sizeof *hstack ? hstack : calloc(cap, sizeof *h);
   size_t n = 0;
   for (size_t i = 0; h && i < req->n_headers; i++) {
     const char *name = req->headers[i].name;
@@ -293,26 +301,28 @@ static void invoke_checked(wgg_api *api, wgg_http_req *req, const char *app_id, 
   for (size_t i = 0; h && i < extra; i++) /* an HTTPEndpoint's spec.headers */
     h[n++] = (wgg_http_header){t.endpoint->meta[i].name, t.endpoint->meta[i].value ? t.endpoint->meta[i].value : ""};
   if (own && h && !rc && wgg_invoke_wants_resiliency(api, req, app_id)) { /* timeouts, retries, breakers */
-    wgg_invoke_resilient(api, req, app_id, t.host, t.port, path.data, h, n);
-    free(h);
-    wgg_buf_free(&path);
-    return;
+    wgg_invoke_resilient(api, req, app_id, t.host, t.port, path, h, n);
+    goto out;
   }
-  invoke_job *j = calloc(1, sizeof *j);
-  if (j && (j->app_id = strdup(app_id))) wgg_invoke_pipe_init(&j->p, req, j->app_id, true, on_released);
+  size_t il = strlen(app_id) + 1;
+  invoke_job *j = malloc(sizeof *j + il);
+  if (j) {
+    j->app_id = memcpy(j->id, app_id, il);
+    wgg_invoke_pipe_init(&j->p, req, j->app_id, true, on_released);
+  }
   bool stream = !req->respond_hook && req->method != HTTP_HEAD;
-  if (own && !rc && h && j && j->app_id) { /* the app channel */
-    if (invoke_own_app(api, req, cl, path.data, h, n, j)) job_free(j);
-  } else if (rc || !h || !j || !j->app_id ||
-             wgg_http_client_request_full(cl, t.host, t.port, req->method_name, path.data, h, n, req->body,
+  if (own && !rc && h && j) { /* the app channel */
+    if (invoke_own_app(api, req, cl, path, h, n, j)) job_free(j);
+  } else if (rc || !h || !j ||
+             wgg_http_client_request_full(cl, t.host, t.port, req->method_name, path, h, n, req->body,
                                           req->body_len, wgg_invoke_pipe_source(&j->p), INVOKE_TIMEOUT_MS,
                                           on_app_response, stream ? &wgg_invoke_pipe_stream : NULL, j)) {
-    if (j && j->app_id) wgg_invoke_pipe_detach(&j->p);
-    if (j) free(j->app_id);
+    if (j) wgg_invoke_pipe_detach(&j->p);
     free(j);
     wgg_api_error(req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: cannot reach %s:%d", app_id, t.host,
                   t.port);
   }
-  free(h);
-  wgg_buf_free(&path);
+out:
+  if (h != hstack) free(h);
+  if (path != pstack) free(path);
 }

@@ -50,7 +50,11 @@ char *wgg_pct_decode(const char *s, size_t n, bool plus, size_t *out_len) {
 
 char *wgg_path_clean(const char *p, size_t n, size_t *out_len) {
   char *out = malloc(n + 3);
-  if (!out) return NULL;
+  if (out) *out_len = wgg_path_clean_into(p, n, out);
+  return out;
+}
+
+size_t wgg_path_clean_into(const char *p, size_t n, char *out) {
   size_t w = 0, r = 0, dotdot = 0;
   bool rooted = n && p[0] == '/';
   if (rooted) out[w++] = '/', r = 1, dotdot = 1;
@@ -77,8 +81,7 @@ char *wgg_path_clean(const char *p, size_t n, size_t *out_len) {
   }
   if (w == 0) out[w++] = '.';
   out[w] = '\0';
-  *out_len = w;
-  return out;
+  return w;
 }
 
 /* Go's pathHasPrefix(path, "v1.0", "invoke"): the index after the prefix
@@ -137,38 +140,50 @@ static char *b64_decode(const char *s, size_t *len) {
   return out;
 }
 
-/* The method of the header and basic-auth forms: the decoded, cleaned path without its leading '/'. */
-static int whole_path_method(const wgg_http_req *req, char **method, size_t *mlen) {
-  size_t dl;
-  char *dec = wgg_pct_decode(req->path, strlen(req->path), false, &dl);
-  if (!dec) return dl ? -2 : -1;
-  size_t cl;
-  char *c = wgg_path_clean(dec, dl, &cl);
-  free(dec);
-  if (!c) return -2;
-  size_t skip = c[0] == '/' ? 1 : 0;
-  memmove(c, c + skip, cl - skip + 1);
-  *method = c;
-  *mlen = cl - skip;
-  return 1;
+/* Scratch for the decoded path: on the stack up to this size, else on the heap. */
+enum { PATH_STACK = 1024 };
+
+/* The header and basic-auth forms: the ID (id_len bytes of id) and, as the
+ * method, the decoded, cleaned path without its leading '/', both in one new
+ * block (*out_id; *method points into it). Returns 1, -1 (malformed escape)
+ * or -2 (out of memory). */
+/* size bytes: room when they fit there, else a new block (NULL when out of memory). */
+static char *block_for(size_t size, char *room, size_t room_cap) {
+  return room && size <= room_cap ? room : malloc(size);
 }
 
-static char *dup_n(const char *s, size_t n) {
-  char *d = malloc(n + 1);
-  if (d) memcpy(d, s, n), d[n] = '\0';
-  return d;
+static int whole_path_target(const wgg_http_req *req, const char *id, size_t id_len, char *room, size_t room_cap,
+                             char **out_id, size_t *out_id_len, char **method, size_t *mlen) {
+  size_t pl = strlen(req->path);
+  char stack[PATH_STACK], *dec = pl < sizeof stack ? stack : malloc(pl + 1);
+  if (!dec) return -2;
+  long dl = wgg_pct_decode_into(req->path, pl, false, dec);
+  char *blk = dl < 0 ? NULL : block_for(id_len + 1 + (size_t)dl + 3, room, room_cap);
+  int rc = dl < 0 ? -1 : blk ? 1 : -2;
+  if (blk) {
+    memcpy(blk, id, id_len);
+    blk[id_len] = '\0';
+    char *c = blk + id_len + 1;
+    size_t cl = wgg_path_clean_into(dec, (size_t)dl, c);
+    size_t skip = c[0] == '/' ? 1 : 0;
+    *out_id = blk;
+    *out_id_len = id_len;
+    *method = c + skip;
+    *mlen = cl - skip;
+  }
+  if (dec != stack) free(dec);
+  return rc;
 }
 
 int wgg_invoke_find_target(const wgg_http_req *req, char **id, size_t *id_len, char **method, size_t *method_len) {
+  return wgg_invoke_find_target_in(req, NULL, 0, id, id_len, method, method_len);
+}
+
+int wgg_invoke_find_target_in(const wgg_http_req *req, char *room, size_t room_cap, char **id, size_t *id_len,
+                              char **method, size_t *method_len) {
   *id = *method = NULL;
   const char *hdr = wgg_http_req_header(req, "dapr-app-id");
-  if (hdr && *hdr) {
-    if (!(*id = strdup(hdr))) return -2;
-    *id_len = strlen(hdr);
-    int rc = whole_path_method(req, method, method_len);
-    if (rc != 1) free(*id), *id = NULL;
-    return rc;
-  }
+  if (hdr && *hdr) return whole_path_target(req, hdr, strlen(hdr), room, room_cap, id, id_len, method, method_len);
   const char *auth = wgg_http_req_header(req, "authorization");
   if (auth && !strncmp(auth, "Basic ", 6)) {
     size_t dl;
@@ -176,19 +191,21 @@ int wgg_invoke_find_target(const wgg_http_req *req, char **id, size_t *id_len, c
     char *colon = dec ? memchr(dec, ':', dl) : NULL;
     if (colon && !memchr(colon + 1, ':', dl - (size_t)(colon + 1 - dec)) && colon - dec == 11 &&
         !strncasecmp(dec, "dapr-app-id", 11)) {
-      *id_len = dl - 12;
-      *id = dup_n(colon + 1, *id_len);
+      int rc = whole_path_target(req, colon + 1, dl - 12, room, room_cap, id, id_len, method, method_len);
       free(dec);
-      if (!*id) return -2;
-      int rc = whole_path_method(req, method, method_len);
-      if (rc != 1) free(*id), *id = NULL;
       return rc;
     }
     free(dec);
   }
-  size_t pl;
-  char *path = wgg_pct_decode(req->path, strlen(req->path), false, &pl);
-  if (!path) return pl ? -2 : -1;
+  size_t rl = strlen(req->path);
+  char stack[PATH_STACK], *path = rl < sizeof stack ? stack : malloc(rl + 1);
+  if (!path) return -2;
+  long dl = wgg_pct_decode_into(req->path, rl, false, path);
+  if (dl < 0) {
+    if (path != stack) free(path);
+    return -1;
+  }
+  size_t pl = (size_t)dl;
   long at = invoke_prefix(path, pl);
   int rc = 0;
   if (at > 0) {
@@ -196,23 +213,24 @@ int wgg_invoke_find_target(const wgg_http_req *req, char **id, size_t *id_len, c
     for (const char *p = rest + 1; p + 8 <= end && !m; p++) /* strings.Index(rest, "/method/") > 0 */
       if (!memcmp(p, "/method/", 8)) m = p;
     if (m) {
-      size_t raw_len = (size_t)(m - rest), tl;
-      char *t = wgg_pct_decode(rest, raw_len, true, &tl); /* url.QueryUnescape, kept when it fails or is empty */
-      if (t && tl) *id = t, *id_len = tl;
-      else free(t), *id = dup_n(rest, raw_len), *id_len = raw_len;
-      size_t cl;
-      char *c = *id ? wgg_path_clean(m + 8, (size_t)(end - m - 8), &cl) : NULL;
-      if (c && cl == 1 && c[0] == '.') c[0] = '\0', cl = 0;
-      if (!*id || !c) {
-        free(*id), free(c), *id = NULL;
+      /* the ID (at most its raw length) and the cleaned method (at most its length + 2) in one block */
+      size_t raw_len = (size_t)(m - rest), ml = (size_t)(end - m - 8);
+      char *blk = block_for(raw_len + 1 + ml + 3, room, room_cap);
+      if (!blk) {
         rc = -2;
       } else {
+        long tl = wgg_pct_decode_into(rest, raw_len, true, blk); /* url.QueryUnescape, kept when it fails or is empty */
+        if (tl <= 0) memcpy(blk, rest, raw_len), blk[raw_len] = '\0', tl = (long)raw_len;
+        char *c = blk + raw_len + 1;
+        size_t cl = wgg_path_clean_into(m + 8, ml, c);
+        if (cl == 1 && c[0] == '.') c[0] = '\0', cl = 0;
+        *id = blk, *id_len = (size_t)tl;
         *method = c, *method_len = cl;
         rc = 1;
       }
     }
   }
-  free(path);
+  if (path != stack) free(path);
   return rc;
 }
 
@@ -236,9 +254,8 @@ void wgg_go_quote(const char *s, size_t n, char *out, size_t cap) {
   out[o] = '\0';
 }
 
-int wgg_invoke_normalize_method(const char *m, size_t n, char **out, char *why, size_t why_len) {
+int wgg_invoke_normalize_method_into(const char *m, size_t n, char *out, size_t *out_len, char *why, size_t why_len) {
   char q[300];
-  *out = NULL;
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)m[i];
     if (c == '#' || c == '?' || c == 0) {
@@ -255,31 +272,49 @@ int wgg_invoke_normalize_method(const char *m, size_t n, char **out, char *why, 
       return -1;
     }
   }
-  size_t cl;
-  char *c = wgg_path_clean(m, n, &cl);
-  if (!c) return snprintf(why, why_len, "out of memory"), -1;
+  size_t cl = wgg_path_clean_into(m, n, out);
   size_t skip = 0;
-  while (cl - skip >= 3 && !memcmp(c + skip, "../", 3)) skip += 3;
-  if ((cl - skip == 2 && !memcmp(c + skip, "..", 2)) || (cl - skip == 1 && c[skip] == '.')) skip = cl;
-  memmove(c, c + skip, cl - skip);
-  c[cl - skip] = '\0';
+  while (cl - skip >= 3 && !memcmp(out + skip, "../", 3)) skip += 3;
+  if ((cl - skip == 2 && !memcmp(out + skip, "..", 2)) || (cl - skip == 1 && out[skip] == '.')) skip = cl;
+  memmove(out, out + skip, cl - skip);
+  out[cl - skip] = '\0';
+  *out_len = cl - skip;
+  return 0;
+}
+
+int wgg_invoke_normalize_method(const char *m, size_t n, char **out, char *why, size_t why_len) {
+  *out = NULL;
+  char *c = malloc(n + 3);
+  if (!c) return snprintf(why, why_len, "out of memory"), -1;
+  size_t cl;
+  if (wgg_invoke_normalize_method_into(m, n, c, &cl, why, why_len)) {
+    free(c);
+    return -1;
+  }
   *out = c;
   return 0;
 }
 
-char *wgg_invoke_escape_path(const char *m) {
-  static const char keep[] = "-._~!$&'()*+,;=:@/";
-  size_t n = strlen(m);
-  char *out = malloc(3 * n + 1);
-  if (!out) return NULL;
+size_t wgg_invoke_escape_path_into(const char *m, size_t n, char *out) {
+  static const char keep[] = "-._~!$&'()*+,;=:@/", hex[] = "0123456789ABCDEF";
   size_t o = 0;
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)m[i];
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || (c && strchr(keep, c)))
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || (c && strchr(keep, c))) {
       out[o++] = (char)c;
-    else
-      o += (size_t)snprintf(out + o, 4, "%%%02X", c);
+    } else {
+      out[o++] = '%';
+      out[o++] = hex[c >> 4];
+      out[o++] = hex[c & 15];
+    }
   }
   out[o] = '\0';
+  return o;
+}
+
+char *wgg_invoke_escape_path(const char *m) {
+  size_t n = strlen(m);
+  char *out = malloc(3 * n + 1);
+  if (out) wgg_invoke_escape_path_into(m, n, out);
   return out;
 }

@@ -97,9 +97,13 @@ static int pass_header(wgg_http_req *req, bool from_sidecar, const wgg_http_head
 
 void wgg_invoke_pass_response(wgg_http_req *req, const char *app_id, const wgg_http_response *resp,
                               bool from_sidecar) {
+  /* on the stack unless the app answers with many headers (once per request) */
   size_t cap = resp->n_headers ? resp->n_headers : 1;
-  wgg_http_header *h = calloc(cap, sizeof *h);
-  size_t *offs = calloc(cap, sizeof *offs);
+  wgg_http_header hstack[32];
+  size_t ostack[32];
+  bool small = cap <= sizeof hstack / sizeof *hstack;
+  wgg_http_header *h = small ? hstack : calloc(cap, sizeof *h);
+  size_t *offs = small ? ostack : calloc(cap, sizeof *offs);
   wgg_buf own = {0};
   size_t n = 0, n_offs = 0;
   int rc = h && offs ? 0 : -1;
@@ -113,8 +117,10 @@ void wgg_invoke_pass_response(wgg_http_req *req, const char *app_id, const wgg_h
     }
   if (rc) wgg_api_error(req, 500, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: out of memory", app_id);
   else wgg_http_respond(req, resp->status, NULL, h, n, resp->body, resp->body_len);
-  free(h);
-  free(offs);
+  if (!small) {
+    free(h);
+    free(offs);
+  }
   wgg_buf_free(&own);
 }
 

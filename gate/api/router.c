@@ -207,18 +207,20 @@ bool wgg_app_healthy(const wgg_api *api) {
 }
 
 /* Splits path (after the leading '/') into percent-decoded segments, all in
- * one allocation (*block, the caller frees it; one per request, not one per
- * segment). Returns the count, or -1 on a malformed escape/OOM. *nul is set
+ * one buffer: stack (stack_cap bytes) when they fit, else a new block
+ * (*block, the caller frees it; NULL when the stack took them). Returns the
+ * count, or -1 on a malformed escape/OOM. *nul is set
  * when a segment decodes to a NUL byte (%00): such a segment cannot be a key
  * or a name of the C-string routes, see nul_rejected. */
-static int split(const char *path, char **seg, int max, bool *nul, char **block) {
+static int split(const char *path, char **seg, int max, bool *nul, char *stack, size_t stack_cap, char **block) {
   int n = 0;
   const char *p = path;
   *nul = false;
   if (*p == '/') p++;
   /* decoded segments are no longer than their text; the '/' between two
    * becomes the first one's NUL, a trailing slash's empty segment needs one more */
-  char *out = *block = malloc(strlen(p) + 2);
+  size_t need = strlen(p) + 2;
+  char *out = need <= stack_cap ? stack : (*block = malloc(need));
   if (!out) return -1;
   while (*p && n < max) {
     const char *slash = strchr(p, '/');
@@ -258,9 +260,9 @@ static bool nul_rejected(wgg_http_req *req, bool nul) {
  * basic-auth target; api/invoke_path.h). The target is found on the decoded
  * path; wgg_api_invoke_n normalises the method. */
 static void invoke_route(wgg_api *api, wgg_http_req *req) {
-  char *id = NULL, *method = NULL;
+  char *id = NULL, *method = NULL, room[512]; /* the ID and method: on the stack unless long */
   size_t il = 0, ml = 0;
-  int rc = wgg_invoke_find_target(req, &id, &il, &method, &ml);
+  int rc = wgg_invoke_find_target_in(req, room, sizeof room, &id, &il, &method, &ml);
   if (rc == -1) {
     wgg_api_error(req, 400, "ERR_MALFORMED_REQUEST", "malformed percent-encoding in the request path");
   } else if (rc == -2) {
@@ -276,8 +278,7 @@ static void invoke_route(wgg_api *api, wgg_http_req *req) {
     req->tag = WGG_R_INVOKE;
     wgg_api_invoke_n(api, req, id, method, ml);
   }
-  free(id);
-  free(method);
+  if (id != room) free(id); /* method points into the same block */
 }
 
 /* Constant-time comparison of two NUL-terminated strings. */
@@ -298,9 +299,9 @@ static void route(wgg_http_req *req, void *user) {
     wgg_api_serve_app(api, req);
     return;
   }
-  char *seg[16] = {0}, *block = NULL;
+  char *seg[16] = {0}, *block = NULL, stack[512];
   bool nul;
-  int n = split(req->path, seg, 16, &nul, &block);
+  int n = split(req->path, seg, 16, &nul, stack, sizeof stack, &block);
   if (n < 0) {
     wgg_api_error(req, 400, "ERR_MALFORMED_REQUEST", "malformed percent-encoding in the request path");
     return;

@@ -37,5 +37,21 @@ int main(void) {
   free(fill);
   wgg_buf_free(&b);
   CHECK(!b.data && !b.len && !b.cap);
+  /* the formats formatted without vsnprintf give vsnprintf's text; others fall back to it whole */
+  const char *empty = "", *null_str = getenv("WG_UNIT_BUF_UNSET_VARIABLE"); /* NULL, unknown to the compiler */
+  CHECK(wgg_buf_printf(&b, "%s", empty) == 0 && b.data && b.len == 0);
+  wgg_buf_free(&b);
+  CHECK(wgg_buf_printf(&b, "%d %d %d|%u|%zu|%lld %lld|%llu|100%%|%s", 0, -7, -2147483647 - 1, 4294967295u,
+                       (size_t)123456789, -9223372036854775807LL - 1, 42LL, 18446744073709551615ULL,
+                       null_str) == 0);
+  char want2[200];
+  snprintf(want2, sizeof want2, "%d %d %d|%u|%zu|%lld %lld|%llu|100%%|%s", 0, -7, -2147483647 - 1, 4294967295u,
+           (size_t)123456789, -9223372036854775807LL - 1, 42LL, 18446744073709551615ULL, "(null)");
+  CHECK_STR(b.data, want2);
+  size_t mark = b.len;
+  CHECK(wgg_buf_printf(&b, "[%s %d %04x %.2s]", "ab", 5, 0xbeef, "xyz") == 0); /* %04x, %.2s: vsnprintf */
+  CHECK_STR(b.data + mark, "[ab 5 beef xy]");
+  CHECK(b.len == mark + 14);
+  wgg_buf_free(&b);
   CHECK_DONE();
 }

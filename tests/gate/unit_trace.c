@@ -14,6 +14,11 @@ int main(void) {
   wgg_traceparent_child(in, 0, out);
   CHECK(wgg_traceparent_valid(out));
   CHECK(!strncmp(out, in, 36) && strcmp(out + 55 - 3, "-01") == 0 && strncmp(out + 36, in + 36, 16));
+  /* only the sampled bit of the caller's flags is kept (as before: 0x03 -> 01, 0xfe -> 00) */
+  wgg_traceparent_child("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-03", 0, out);
+  CHECK(wgg_traceparent_valid(out) && !strcmp(out + 52, "-01") && strlen(out) == WGG_TRACEPARENT_LEN);
+  wgg_traceparent_child("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-fe", 1.0, out);
+  CHECK(wgg_traceparent_valid(out) && !strcmp(out + 52, "-00") && !strncmp(out, "00-0af7651916cd43dd", 19));
   enum { N = 2000 };
   static char ids[N][WGG_TRACEPARENT_LEN + 1];
   for (int i = 0; i < N; i++) {
