@@ -407,43 +407,57 @@ static uint64_t deadline_between_run_and_compile(void) {
   return (uint64_t)d;
 }
 
+/* One round: instantiates m in a new store of e and calls "run" under the
+ * deadline; true when it returned without a trap. */
+static bool run_under_deadline(wg_engine *e, wg_module *m, uint64_t deadline, int round) {
+  wg_store *s = wg_store_new(e, NULL);
+  wg_error *err = NULL;
+  wg_trap *trap = NULL;
+  wg_instance *inst = s ? wg_instance_new(s, m, NULL, 0, &err, &trap) : NULL;
+  bool ok = false;
+  wg_extern ex;
+  if (inst && wg_instance_export(inst, "run", 3, &ex)) {
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    wg_store_set_deadline(s, deadline);
+    wg_trap *t = wg_func_call(s, ex.of.func, NULL, 0, NULL, 0);
+    if (t) fprintf(stderr, "round %d: %s after %.0f ms\n", round, wg_trap_message(t), ms_since(&t0));
+    ok = !t;
+    wg_trap_delete(t);
+  }
+  wg_error_delete(err);
+  wg_trap_delete(trap);
+  if (s) wg_store_delete(s);
+  return ok;
+}
+
 TEST(compile_time_outside_deadline) {
   uint64_t deadline = deadline_between_run_and_compile();
-  wg_module *m = many_funcs(100000);
-  REQUIRE(m);
   ticker tk = {wg_engine_new(NULL), false};
   REQUIRE(tk.e);
   pthread_t th;
   REQUIRE(pthread_create(&th, NULL, tick_thread, &tk) == 0);
+  /* Round 0 compiles lazily during the call, round 1 runs the same module compiled already,
+   * round 2 a new module compiled eagerly, as the sidecar does at load. A round that trips its
+   * deadline is tried again (up to 3 times, from a new module where it compiles): counting
+   * compile time would trip every attempt, a loaded machine stalling the thread once does not. */
+  wg_module *m = NULL;
   for (int round = 0; round < 3; round++) {
-    /* Round 2: a fresh module compiled eagerly, as the sidecar does at load. */
-    if (round == 2) {
-      wg_module_delete(m);
-      REQUIRE((m = many_funcs(100000)));
-      wg_error *ce = NULL;
-      CHECK(wg_module_compile_all(m, &ce));
-      wg_error_delete(ce);
+    bool ok = false;
+    for (int attempt = 0; attempt < 3 && !ok; attempt++) {
+      if (round != 1 || !m) {
+        wg_module_delete(m);
+        REQUIRE((m = many_funcs(100000)));
+        if (round == 2) {
+          wg_error *ce = NULL;
+          CHECK(wg_module_compile_all(m, &ce));
+          wg_error_delete(ce);
+        }
+      }
+      ok = run_under_deadline(tk.e, m, deadline, round);
+      if (round == 0 && ok) break; /* m stays: compiled by this call, for round 1 */
     }
-    wg_store *s = wg_store_new(tk.e, NULL);
-    wg_error *err = NULL;
-    wg_trap *trap = NULL;
-    wg_instance *inst = wg_instance_new(s, m, NULL, 0, &err, &trap);
-    CHECK(inst);
-    wg_extern ex;
-    if (inst && wg_instance_export(inst, "run", 3, &ex)) {
-      struct timespec t0, t1;
-      clock_gettime(CLOCK_MONOTONIC, &t0);
-      wg_store_set_deadline(s, deadline);
-      wg_trap *t = wg_func_call(s, ex.of.func, NULL, 0, NULL, 0);
-      clock_gettime(CLOCK_MONOTONIC, &t1);
-      double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
-      if (t) fprintf(stderr, "round %d: %s after %.0f ms\n", round, wg_trap_message(t), ms);
-      CHECK(!t);
-      wg_trap_delete(t);
-    }
-    wg_error_delete(err);
-    wg_trap_delete(trap);
-    wg_store_delete(s);
+    CHECK(ok);
   }
   atomic_store(&tk.stop, true);
   pthread_join(th, NULL);
