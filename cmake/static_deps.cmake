@@ -13,23 +13,9 @@
 include_guard(GLOBAL)
 option(WG_STATIC_DEPS "Link libuv, jansson, libyaml, SQLite, hiredis, nghttp2, protobuf-c, http-parser and zlib statically when their archives are installed" ON)
 
-function(wg_prefer_static target archive)
-  if(NOT WG_STATIC_DEPS OR NOT TARGET ${target})
-    return()
-  endif()
-  string(MAKE_C_IDENTIFIER "WG_ARCHIVE_${archive}" var)
-  find_library(${var} NAMES ${archive} PATHS /usr/lib/${CMAKE_LIBRARY_ARCHITECTURE} /usr/local/lib /usr/lib
-               NO_DEFAULT_PATH)
-  if(${var})
-    set_property(TARGET ${target} PROPERTY INTERFACE_LINK_LIBRARIES ${${var}})
-    set_property(TARGET ${target} PROPERTY INTERFACE_LINK_OPTIONS "")
-  endif()
-endfunction()
-
-# The same for a library found by find_library (http-parser has no .pc file):
-# sets OUT to the archive when it is preferred and installed, else to SHARED.
-function(wg_static_library out shared archive)
-  set(${out} ${shared} PARENT_SCOPE)
+# Sets OUT to the path of ARCHIVE when WG_STATIC_DEPS is on and it is installed, else to "".
+function(wg_find_archive out archive)
+  set(${out} "" PARENT_SCOPE)
   if(NOT WG_STATIC_DEPS)
     return()
   endif()
@@ -38,5 +24,24 @@ function(wg_static_library out shared archive)
                NO_DEFAULT_PATH)
   if(${var})
     set(${out} ${${var}} PARENT_SCOPE)
+  endif()
+endfunction()
+
+function(wg_prefer_static target archive)
+  wg_find_archive(path ${archive})
+  if(path AND TARGET ${target})
+    set_property(TARGET ${target} PROPERTY INTERFACE_LINK_LIBRARIES ${path})
+    set_property(TARGET ${target} PROPERTY INTERFACE_LINK_OPTIONS "")
+  endif()
+endfunction()
+
+# The same for a library found by find_library (http-parser has no .pc file):
+# sets OUT to the archive when it is preferred and installed, else to SHARED.
+function(wg_static_library out shared archive)
+  wg_find_archive(path ${archive})
+  if(path)
+    set(${out} ${path} PARENT_SCOPE)
+  else()
+    set(${out} ${shared} PARENT_SCOPE)
   endif()
 endfunction()

@@ -97,9 +97,7 @@ static bool link_imports(wg_instance *inst, const wg_extern *imports, size_t n, 
   return true;
 }
 
-/* Evaluates a validated constant expression (3.3.10): one instruction. A
- * v128 result's high 8 bytes go to *hi when hi is not NULL. */
-static wg_slot eval_const2(const wg_instance *inst, const wg_bytes *e, wg_slot *hi) {
+wg_slot wg_eval_const(const wg_instance *inst, const wg_bytes *e, wg_slot *hi) {
   wg_diag ignored = {0};
   wg_reader r = {e->ptr, e->ptr + e->len, inst->module->bytes, &ignored, WG_MSG_EOF_SECTION};
   wg_instr in;
@@ -125,7 +123,7 @@ static wg_slot eval_const2(const wg_instance *inst, const wg_bytes *e, wg_slot *
   return v;
 }
 
-static wg_slot eval_const(const wg_instance *inst, const wg_bytes *e) { return eval_const2(inst, e, NULL); }
+static wg_slot eval_const(const wg_instance *inst, const wg_bytes *e) { return wg_eval_const(inst, e, NULL); }
 
 static bool oom(wg_error **err) {
   if (err) *err = wg_error_make(WG_ERROR_RESOURCE, SIZE_MAX, "out of memory");
@@ -207,7 +205,7 @@ static bool allocate(wg_instance *inst, wg_error **err) {
     wg_global *g = &gs[i - m->nglobal_imports];
     g->type = (wg_valtype)m->globals[i].type.type;
     g->mut = m->globals[i].type.mut;
-    g->value = eval_const2(inst, &m->globals[i].init, &g->value_hi);
+    g->value = wg_eval_const(inst, &m->globals[i].init, &g->value_hi);
     inst->globals[i] = g;
   }
   /* Element segments' references, evaluated now (4.5.4 step 10). */

@@ -50,33 +50,6 @@ bool wg_module_can_reset(const wg_module *m, const char **why) {
   return !w;
 }
 
-/* The value of a validated constant expression of one instruction (as instance.c's). */
-static wg_slot eval_const(const wg_instance *inst, const wg_bytes *e, wg_slot *hi) {
-  wg_diag ignored = {0};
-  wg_reader r = {e->ptr, e->ptr + e->len, inst->module->bytes, &ignored, WG_MSG_EOF_SECTION};
-  wg_instr in;
-  wg_slot v = {0};
-  if (hi) hi->u64 = 0;
-  if (!wg_instr_read(&r, &in)) return v;
-  switch (in.op) {
-    case WG_OP_I32_CONST: v.u32 = (uint32_t)in.bits; break;
-    case WG_OP_I64_CONST:
-    case WG_OP_F64_CONST: v.u64 = in.bits; break;
-    case WG_OP_F32_CONST: v.u32 = (uint32_t)in.bits; break;
-    case WG_OP_REF_FUNC: v.ref = inst->funcs[in.a]; break;
-    case WG_OP_GLOBAL_GET:
-      v = inst->globals[in.a]->value;
-      if (hi) *hi = inst->globals[in.a]->value_hi;
-      break;
-    case WG_OP_V128_CONST:
-      memcpy(&v.u64, in.vec, 8);
-      if (hi) memcpy(&hi->u64, in.vec + 8, 8);
-      break;
-    default: break; /* ref.null */
-  }
-  return v;
-}
-
 /* Shrinks a grown memory back to `pages`, uncharging the store; with the
  * compiled tier's guard pages the pages past the size are made inaccessible
  * again (its loads and stores have no explicit bounds check). False when
@@ -103,7 +76,7 @@ static bool reset_memory(wg_instance *inst, uint32_t i) {
   for (uint32_t k = 0; k < m->ndatas; k++) {
     const wg_data *seg = &m->datas[k];
     if (seg->mode != WG_SEG_ACTIVE || seg->memory != i || !seg->init.len) continue;
-    uint32_t d = eval_const(inst, &seg->offset, NULL).u32;
+    uint32_t d = wg_eval_const(inst, &seg->offset, NULL).u32;
     /* instantiation succeeded with these offsets and this initial size, so they fit */
     if ((uint64_t)d + seg->init.len > mem->size) return false;
     memcpy(mem->data + d, seg->init.ptr, seg->init.len);
@@ -122,7 +95,7 @@ bool wg_instance_reset(wg_instance *inst, wg_error **err, wg_trap **trap) {
   if (s->depth) return reset_fail(err, "instance reset: the store is running a call");
   for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++) {
     wg_global *g = inst->globals[i];
-    g->value = eval_const(inst, &m->globals[i].init, &g->value_hi);
+    g->value = wg_eval_const(inst, &m->globals[i].init, &g->value_hi);
   }
   for (uint32_t i = m->nmem_imports; i < m->nmems; i++)
     if (!reset_memory(inst, i)) return reset_fail(err, "instance reset: cannot reset a memory");
@@ -140,7 +113,7 @@ bool wg_instance_reset(wg_instance *inst, wg_error **err, wg_trap **trap) {
     inst->elem_sizes[i] = e->mode == WG_SEG_PASSIVE ? e->count : 0;
     if (e->mode != WG_SEG_ACTIVE || !e->count) continue;
     wg_table *t = inst->tables[e->table];
-    uint32_t d = eval_const(inst, &e->offset, NULL).u32;
+    uint32_t d = wg_eval_const(inst, &e->offset, NULL).u32;
     if ((uint64_t)d + e->count > t->size) return reset_fail(err, "instance reset: an element segment does not fit");
     memcpy(t->elems + d, inst->elem_refs[i], (size_t)e->count * sizeof(wg_ref));
   }

@@ -251,6 +251,11 @@ void wg_store_credit_epochs(wg_store *s, uint64_t deadline, uint64_t before);
 /* Frees compiled code (module deletion). */
 void wg_code_free(wg_code *code);
 
+/* Evaluates a validated constant expression (spec 3.3.10: one instruction)
+ * of inst's module: instantiation and wg_instance_reset (reset.c). A v128
+ * result's high 8 bytes go to *hi when hi is not NULL. */
+wg_slot wg_eval_const(const wg_instance *inst, const wg_bytes *e, wg_slot *hi);
+
 /* The byte offset in the module binary of the wasm instruction whose
  * compiled code contains the cell before `pc` (inside a handler, pc points
  * past the handler cell; a frame's ret_pc points past its call), or SIZE_MAX
