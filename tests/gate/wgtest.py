@@ -293,3 +293,17 @@ class Sidecar:
         self.stop()
         if self.own_dir:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def grpc_stubs(protos, prefix="wgg-grpc-stubs-"):
+    """Compiles protos (paths under the tree's proto/, with Debian's well-known types from
+    /usr/include when there) into Python gRPC stubs in a new temporary directory, which is put
+    first on sys.path; returns it. Needs Debian's python3 (python3-grpc-tools)."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    gen = tempfile.mkdtemp(prefix=prefix)
+    cmd = [sys.executable, "-m", "grpc_tools.protoc", "-I" + os.path.join(root, "proto")]
+    if os.path.exists("/usr/include/google/protobuf/any.proto"):
+        cmd.append("-I/usr/include")
+    subprocess.run(cmd + ["--python_out=" + gen, "--grpc_python_out=" + gen] + list(protos), check=True)
+    sys.path.insert(0, gen)
+    return gen
