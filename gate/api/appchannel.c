@@ -152,13 +152,21 @@ static void on_stream_end(void *user, const char *errmsg) {
 
 static const wgg_http_stream_cbs wrapped_stream = {on_stream_head, on_stream_chunk, on_stream_end};
 
+/* A wasi:http component app without an appHttpPipeline takes its request body and gives its answer
+ * as streams (wasmhost/app.h wgg_wasm_app_streams). */
+static bool component_streams(const wgg_api *api) {
+  return api->wasm_app && !api->app_http_pipeline.n && wgg_wasm_app_streams(api->wasm_app);
+}
+
 bool wgg_app_can_stream(const wgg_api *api) {
   /* through an appHttpPipeline too: it streams the answer when no guest may see it (wgg_pipeline_call_src) */
-  return !api->wasm_app && !wgg_app_is_grpc(api->opts);
+  if (api->wasm_app) return component_streams(api);
+  return !wgg_app_is_grpc(api->opts);
 }
 
 bool wgg_app_can_upload(wgg_api *api) {
-  return !api->wasm_app && (!api->app_http_pipeline.n || wgg_pipeline_body_opaque(&api->app_http_pipeline));
+  if (api->wasm_app) return component_streams(api);
+  return !api->app_http_pipeline.n || wgg_pipeline_body_opaque(&api->app_http_pipeline);
 }
 
 /* The health checks' verdict (always true without --enable-app-health-check;
@@ -204,8 +212,8 @@ static int send_to_app(wgg_api *api, wgg_http_client *cl, const char *method, co
                                  "localhost", o->http_port, method, target, headers, n, body, len, source, timeout_ms,
                                  cb, user);
   if (api->wasm_app)
-    return wgg_wasm_app_call(api->wasm_app, wgg_http_client_loop(cl), method, target, headers, n, body, len, source,
-                             timeout_ms, cb, user);
+    return wgg_wasm_app_call_full(api->wasm_app, wgg_http_client_loop(cl), method, target, headers, n, body, len,
+                                  src, source, timeout_ms, cb, stream, user);
   if (api->app_http_pipeline.n)
     return wgg_pipeline_call_src(&api->app_http_pipeline, wgg_http_client_loop(cl), cl, o->app_channel_address,
                                  o->app_port, method, target, headers, n, body, len, src, source, timeout_ms, cb,

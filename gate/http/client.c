@@ -66,6 +66,9 @@ struct wgg_http_client_stream {
   int port;
   bool resolved, resolving, free_after_resolve;
   uv_getaddrinfo_t gai;
+  /* an in-process transport's stream (wgg_http_stream_virtual): its functions, nothing else used */
+  const wgg_http_stream_vt *vt;
+  void *vself;
 };
 
 struct wgg_http_client {
@@ -475,6 +478,7 @@ static int up_send(creq *r, char *data, size_t len) {
 }
 
 int wgg_http_client_body_write(wgg_http_client_stream *r, const char *data, size_t len) {
+  if (r->vt) return r->vt->body_write(r->vself, data, len);
   if (r->finished || !r->body_open || r->body_ended || !r->conn || r->conn->closing) return -1;
   if (r->src.length >= 0 && (int64_t)len > r->src.length - r->body_sent) {
     cconn *c = r->conn;
@@ -507,6 +511,7 @@ int wgg_http_client_body_write(wgg_http_client_stream *r, const char *data, size
 }
 
 int wgg_http_client_body_end(wgg_http_client_stream *r) {
+  if (r->vt) return r->vt->body_end(r->vself);
   if (r->finished || !r->body_open || r->body_ended || !r->conn || r->conn->closing) return -1;
   r->body_ended = true;
   r->want_more = false;
@@ -643,6 +648,10 @@ int wgg_http_client_request(wgg_http_client *cl, const char *host, int port, con
 }
 
 void wgg_http_client_stream_resume(wgg_http_client_stream *r) {
+  if (r->vt) {
+    r->vt->resume(r->vself);
+    return;
+  }
   if (r->finished || !r->paused) return;
   r->paused = false;
   cconn *c = r->conn;
@@ -652,6 +661,10 @@ void wgg_http_client_stream_resume(wgg_http_client_stream *r) {
 }
 
 void wgg_http_client_stream_abort(wgg_http_client_stream *r) {
+  if (r->vt) {
+    r->vt->abort(r->vself);
+    return;
+  }
   if (r->finished) return;
   cconn *c = r->conn;
   if (c && c->in_parse) {
@@ -756,4 +769,17 @@ void wgg_http_client_close(wgg_http_client *cl) {
   cl->closing = true;
   while (cl->idle) conn_close(cl->idle);
   client_unref(cl);
+}
+
+wgg_http_client_stream *wgg_http_stream_virtual(const wgg_http_stream_vt *vt, void *self) {
+  wgg_http_client_stream *s = calloc(1, sizeof *s);
+  if (s) {
+    s->vt = vt;
+    s->vself = self;
+  }
+  return s;
+}
+
+void wgg_http_stream_virtual_free(wgg_http_client_stream *s) {
+  if (s && s->vt) free(s);
 }

@@ -136,6 +136,24 @@ int wgg_http_client_body_write(wgg_http_client_stream *s, const char *data, size
  * cb / on_end runs with an error) or the request is over. */
 int wgg_http_client_body_end(wgg_http_client_stream *s);
 
+/* An in-process transport (a component wasm app, wasmhost/app_p2http.c) in
+ * the place of an app connection: a stream handle whose
+ * wgg_http_client_body_write, _body_end, _stream_resume and _stream_abort
+ * call these with self (same contracts as for a connection), so a body
+ * source and streamed-answer callbacks (api/invoke_pipe.c) drive either
+ * alike. */
+typedef struct wgg_http_stream_vt {
+  int (*body_write)(void *self, const char *data, size_t len);
+  int (*body_end)(void *self);
+  void (*resume)(void *self);
+  void (*abort)(void *self);
+} wgg_http_stream_vt;
+
+/* A stream handle on vt/self (vt must outlive it); NULL on OOM. Freed with
+ * wgg_http_stream_virtual_free (its owner's call, after the last use). */
+wgg_http_client_stream *wgg_http_stream_virtual(const wgg_http_stream_vt *vt, void *self);
+void wgg_http_stream_virtual_free(wgg_http_client_stream *s);
+
 /* wgg_http_client_request_stream with, when src is not NULL, the request body
  * taken from src (copied) instead of body/len. Returns 0 or -1 as
  * wgg_http_client_request. Failures before the response (connect refused,

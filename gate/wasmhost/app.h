@@ -130,6 +130,20 @@ int wgg_wasm_app_call(wgg_wasm_app *a, uv_loop_t *loop, const char *method, cons
                       uint64_t timeout_ms, wgg_http_client_cb cb, void *user);
 /* (timeout_ms is checked while the guest is parked or between two of its time slices.) */
 
+/* Whether the app takes a streamed request body and may stream its answer (wgg_wasm_app_call_full):
+ * a wasi:http component (its wasi:io streams are backed by the loop, issue 14). */
+bool wgg_wasm_app_streams(const wgg_wasm_app *a);
+
+/* wgg_wasm_app_call with, for an app that streams (wgg_wasm_app_streams), the request body taken
+ * from src as the guest reads it (http/client.h wgg_http_body_source; body/len ignored; NULL: the
+ * body is body/len) and the answer given through stream (http/client.h wgg_http_stream_cbs; its
+ * head when the guest sets its response; NULL: cb gets it buffered). Other apps: src must be NULL
+ * (-1 otherwise) and stream is ignored. */
+int wgg_wasm_app_call_full(wgg_wasm_app *a, uv_loop_t *loop, const char *method, const char *target,
+                           const wgg_http_header *headers, size_t n, const char *body, size_t len,
+                           const wgg_http_body_source *src, const char *source, uint64_t timeout_ms,
+                           wgg_http_client_cb cb, const wgg_http_stream_cbs *stream, void *user);
+
 /* For a call the sidecar makes on its own whose kind (http/client.h WGG_APP_CALL_KIND's value:
  * "topic\x1fPUBSUB\x1fTOPIC\x1fPATH", "subscriptions", "binding\x1fNAME", "bindings\x1fNAME",
  * "health") a component app serves with an exported handler (dapr:runtime subscriber or

@@ -108,6 +108,12 @@ void wgg_app_gen_release(wgg_wasm_app *g);
 int wgg_p2app_call(wgg_wasm_app *a, uv_loop_t *loop, const char *method, const char *target,
                    const wgg_http_header *headers, size_t n, const char *body, size_t len, uint64_t timeout_ms,
                    wgg_http_client_cb cb, void *user);
+/* wgg_p2app_call with the request body from src (NULL: body/len) and the answer through stream
+ * (NULL: buffered to cb): wgg_wasm_app_call_full. */
+int wgg_p2app_call_full(wgg_wasm_app *a, uv_loop_t *loop, const char *method, const char *target,
+                        const wgg_http_header *headers, size_t n, const char *body, size_t len,
+                        const wgg_http_body_source *src, uint64_t timeout_ms, wgg_http_client_cb cb,
+                        const wgg_http_stream_cbs *stream, void *user);
 
 /* ---- WAGI (app_wagi.c) ---- */
 

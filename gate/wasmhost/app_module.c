@@ -838,6 +838,27 @@ int wgg_wasm_app_callback(wgg_wasm_app *h, const char *kind, const wgg_http_head
   return rc;
 }
 
+bool wgg_wasm_app_streams(const wgg_wasm_app *h) {
+  /* the abi of the current generation: a reload to another kind of module is not expected to race
+   * a call's decision (the call itself checks again) */
+  return wgg_wasm_app_abi(h) == WGG_APP_ABI_WASI_HTTP;
+}
+
+int wgg_wasm_app_call_full(wgg_wasm_app *h, uv_loop_t *loop, const char *method, const char *target,
+                           const wgg_http_header *headers, size_t n, const char *body, size_t len,
+                           const wgg_http_body_source *src, const char *source, uint64_t timeout_ms,
+                           wgg_http_client_cb cb, const wgg_http_stream_cbs *stream, void *user) {
+  if (!src && !stream) return wgg_wasm_app_call(h, loop, method, target, headers, n, body, len, source, timeout_ms, cb, user);
+  wgg_wasm_app *a = gen_acquire(h);
+  if (a->abi != WGG_APP_ABI_WASI_HTTP) {
+    gen_release(a);
+    if (src) return -1;
+    return wgg_wasm_app_call(h, loop, method, target, headers, n, body, len, source, timeout_ms, cb, user);
+  }
+  return wgg_p2app_call_full(a, loop, method, target && *target ? target : "/", headers, n, body, len, src,
+                             timeout_ms, cb, stream, user);
+}
+
 int wgg_wasm_app_call(wgg_wasm_app *h, uv_loop_t *loop, const char *method, const char *target,
                       const wgg_http_header *headers, size_t n, const char *body, size_t len, const char *source,
                       uint64_t timeout_ms, wgg_http_client_cb cb, void *user) {

@@ -109,6 +109,8 @@ static void inst_free(p2inst *i) {
   free(i);
 }
 
+static wg_trap *park_hook(void *user, wg_wasi_p2_wait *w);
+
 static p2inst *inst_new(wgg_wasm_app *a, wgg_err *err) {
   struct wgg_p2app *p = a->p2app;
   p2inst *i = calloc(1, sizeof *i);
@@ -126,6 +128,7 @@ static p2inst *inst_new(wgg_wasm_app *a, wgg_err *err) {
     return wgg_err_set(err, "out of memory"), NULL;
   }
   wg_store_set_data(i->store, &i->h);
+  wg_wasi_p2_set_park(i->h.p2, park_hook, &i->h); /* wasi:io's blocking calls park on the request's loop */
   if (p->memimage) wg_store_set_memimage(i->store, p->memimage);
   wg_store_set_deadline(i->store, 1000 / WGG_WASM_TICK_MS + 1); /* instantiation gets its own second */
   wg_error *e = NULL;
@@ -255,6 +258,7 @@ static void pool_give(struct wgg_p2app *p, p2inst *i, bool ok) {
   if (i->h.cancel) i->h.cancel(i->h.op); /* a parked operation's answer is dropped */
   i->h.cancel = NULL;
   i->h.op = NULL;
+  i->h.wait = false;
   if (wg_component_func_suspended(i->handle)) wg_component_func_abandon(i->handle);
   wgg_p2h_reset(&i->h);
   i->h.call = NULL;
@@ -324,6 +328,19 @@ typedef struct p2call {
   char *method, *target, *body;
   size_t len, n;
   wgg_http_header *headers;
+  /* streaming (issue 14): the request body from src as the guest reads it, the answer through scb
+   * as it writes it; vs is this call as the body source's and the answer's stream handle */
+  bool has_src, has_scb;
+  wgg_http_body_source src;
+  wgg_http_stream_cbs scb;
+  wgg_http_client_stream *vs;
+  bool over;        /* src.on_over ran: nothing more is taken from it */
+  bool want_more;   /* a write found the body buffer full: src.on_want once the guest made room */
+  bool need_want;   /* ... and it did: on the next wake */
+  bool streamed;    /* scb.on_head took the answer: scb.on_end ends the call, not cb */
+  bool stream_done; /* scb.on_end ran */
+  bool woke;        /* slice was used for wakes */
+  uv_timer_t *wtimer; /* a wasi:io wait's clock */
 } p2call;
 
 /* Whether a component guest runs on this thread now (its call or a resume is on the stack). */
@@ -344,7 +361,9 @@ static void copy_free(p2call *c) {
 
 static void call_end(p2call *c, bool ok) {
   if (c->timer) uv_close((uv_handle_t *)c->timer, (uv_close_cb)free);
-  if (c->deferred) wgg_slice_close(&c->slice);
+  if (c->wtimer) uv_close((uv_handle_t *)c->wtimer, (uv_close_cb)free);
+  if (c->deferred || c->woke) wgg_slice_close(&c->slice);
+  wgg_http_stream_virtual_free(c->vs);
   copy_free(c);
   if (c->parked) wgg_metrics_wasm_parked(c->a->metrics, -1);
   c->i->h.pcall = NULL;
@@ -352,6 +371,25 @@ static void call_end(p2call *c, bool ok) {
   pool_give(c->a->p2app, c->i, ok);
   wgg_app_gen_release(c->a);
   free(c);
+}
+
+/* The body source is over for this call (before cb or scb.on_end, once). */
+static void src_over(p2call *c) {
+  if (c->has_src && !c->over && c->src.on_over) c->src.on_over(c->src.user);
+  c->over = true;
+}
+
+/* Ends a streamed answer (once): true when the answer was streamed (scb.on_end ran now or before),
+ * false when the caller still waits for cb. err NULL: complete. */
+static bool end_stream(p2call *c, const char *err) {
+  if (!c->streamed) return false;
+  if (!c->stream_done) {
+    c->stream_done = true;
+    c->i->h.out_ended = true;
+    src_over(c);
+    c->scb.on_end(c->user, err);
+  }
+  return true;
 }
 
 /* The caller's timeout while the guest is parked: the caller gets "timeout"; the operation the
@@ -366,10 +404,127 @@ static void on_timeout(uv_timer_t *t) {
   if (h->cancel) h->cancel(h->op);
   h->cancel = NULL;
   h->op = NULL;
+  h->wait = false;
   wg_component_func_abandon(c->i->handle);
-  c->cb(c->user, NULL, "timeout");
+  if (!end_stream(c, "timeout")) {
+    src_over(c);
+    c->cb(c->user, NULL, "timeout");
+  }
   call_end(c, false);
 }
+
+/* ---- waits on the loop (issue 14): wasi:io's blocking calls park here (wgwasi.h) ---- */
+
+static void try_wait(p2call *c);
+
+static void on_wake(wgg_slice *sl) {
+  p2call *c = sl->user;
+  if (c->need_want && !c->over && c->has_src) { /* the guest made room: take more of the body */
+    c->need_want = false;
+    c->src.on_want(c->src.user, c->vs);
+  }
+  try_wait(c);
+}
+
+/* Something the guest may wait on changed: look again on a later loop iteration (never from inside
+ * the server's or the guest's call stack). */
+static void kick(p2call *c) {
+  if (c->slice.queued || !c->loop) return;
+  c->woke = true;
+  if (wgg_slice_queue(&c->slice, c->loop, on_wake, c)) wgg_warn("wasm app: out of memory waking a parked guest");
+}
+
+static void on_wait_clock(uv_timer_t *t) { try_wait(t->data); }
+
+/* The guest parked on a wasi:io wait: its clock, if it has one, wakes it. */
+static void arm_wait(p2call *c) {
+  uint64_t ns = wg_wasi_p2_wait_timeout(c->i->h.op);
+  if (ns == UINT64_MAX) return;
+  if (!c->wtimer) {
+    if (!(c->wtimer = malloc(sizeof *c->wtimer))) return;
+    uv_timer_init(c->loop, c->wtimer);
+    c->wtimer->data = c;
+  }
+  uv_timer_start(c->wtimer, on_wait_clock, (ns + 999999) / 1000000, 0);
+}
+
+static void wait_cancel(void *op) { wg_wasi_p2_wait_free(op); }
+
+/* wg_wasi_p2_set_park's hook of every instance: parks on a request that can resume it. */
+static wg_trap *park_hook(void *user, wg_wasi_p2_wait *w) {
+  wgg_p2h_inst *h = user;
+  wg_trap *t = wgg_p2h_park(h, wait_cancel, w);
+  if (t) h->wait = true;
+  return t;
+}
+
+/* ---- the request body and the answer as streams (issue 14) ---- */
+
+enum { IN_MARK = 256u << 10 }; /* request body bytes buffered before the client is paused */
+
+static int vs_body_write(void *self, const char *data, size_t len) {
+  p2call *c = self;
+  if (c->over) return -1;
+  wgg_p2h_body_data(&c->i->h, data, len);
+  kick(c);
+  if (wgg_p2h_body_pending(&c->i->h) < IN_MARK) return 0;
+  c->want_more = true;
+  return 1;
+}
+static int vs_body_end(void *self) {
+  p2call *c = self;
+  if (c->over) return -1;
+  wgg_p2h_body_end(&c->i->h, false);
+  kick(c);
+  return 0;
+}
+/* the client's queue drained (a streamed answer) */
+static void vs_resume(void *self) {
+  p2call *c = self;
+  c->i->h.out_full = false;
+  kick(c);
+}
+/* the caller went away, or its body failed: reads and writes fail from now on */
+static void vs_abort(void *self) {
+  p2call *c = self;
+  if (!c->i->h.in_ended) wgg_p2h_body_end(&c->i->h, true);
+  wgg_p2h_out_gone(&c->i->h);
+  kick(c);
+}
+static const wgg_http_stream_vt vs_vt = {vs_body_write, vs_body_end, vs_resume, vs_abort};
+
+static void io_in_consumed(void *user) {
+  p2call *c = user;
+  if (c->want_more && wgg_p2h_body_pending(&c->i->h) < IN_MARK / 2) {
+    c->want_more = false;
+    c->need_want = true;
+    kick(c);
+  }
+}
+static int io_out_head(void *user, int status, const wgg_hdrs *h, int64_t length) {
+  p2call *c = user;
+  if (!c->has_scb) return 0;
+  size_t n = h ? h->n : 0, k = 0;
+  wgg_http_header *hv = calloc(n + 1, sizeof *hv);
+  if (!hv) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!wgg_http_hop_header(h->v[i].name) && strcasecmp(h->v[i].name, "content-length"))
+      hv[k++] = (wgg_http_header){h->v[i].name, h->v[i].value};
+  wgg_http_response resp = {status, hv, k, "", 0};
+  int rc = c->scb.on_head(c->user, c->vs, &resp, length);
+  free(hv);
+  if (rc) c->streamed = true; /* 1: streams; -1: aborted, on_end still ends it */
+  return rc;
+}
+static int io_out_write(void *user, const uint8_t *p, size_t n) {
+  p2call *c = user;
+  if (c->stream_done) return -1;
+  return c->scb.on_chunk(c->user, (const char *)p, n);
+}
+static void io_out_end(void *user, bool ok) {
+  end_stream(user, ok ? NULL : "the body did not match its Content-Length");
+}
+static const wgg_p2h_io p2_io = {io_in_consumed, io_out_head, io_out_write, io_out_end};
 
 /* What came out of the guest after its call or a resume: parked on a host call, or done. */
 static void step(p2call *c, wg_trap *t) {
@@ -384,8 +539,10 @@ static void step(p2call *c, wg_trap *t) {
     if (!c->timer && (c->timer = malloc(sizeof *c->timer))) {
       uv_timer_init(c->i->h.loop, c->timer);
       c->timer->data = c;
-      uv_timer_start(c->timer, on_timeout, c->timeout_ms ? c->timeout_ms : P2_DEFAULT_DEADLINE_MS, 0);
     }
+    /* each wait is bounded by the caller's timeout */
+    if (c->timer) uv_timer_start(c->timer, on_timeout, c->timeout_ms ? c->timeout_ms : P2_DEFAULT_DEADLINE_MS, 0);
+    if (i->h.wait) arm_wait(c);
     return;
   }
   if (t) {
@@ -397,10 +554,19 @@ static void step(p2call *c, wg_trap *t) {
     const char *bt = wg_trap_backtrace(t);
     wgg_error("wasm app %s: %s%s%.*s", p->name, msg, bt && *bt ? "\nwasm stack trace:\n" : "", 2000, bt ? bt : "");
     wg_trap_delete(t);
-    fail(c->cb, c->user, msg);
+    if (!end_stream(c, msg)) {
+      src_over(c);
+      fail(c->cb, c->user, msg);
+    }
     call_end(c, false);
     return;
   }
+  if (c->streamed) { /* the head went out at set: the body ends now if the guest did not finish it */
+    end_stream(c, i->h.out_failed ? "the body did not match its Content-Length" : NULL);
+    call_end(c, !i->h.out_failed);
+    return;
+  }
+  src_over(c);
   int status = 0;
   wgg_hdrs h = {0};
   const char *rb = NULL;
@@ -409,6 +575,14 @@ static void step(p2call *c, wg_trap *t) {
     /* wasmtime serve's words: the guest never set a response, or set an error */
     if (i->h.answered) snprintf(msg, sizeof msg, "wasm app answered with error-code %s", i->h.error);
     else snprintf(msg, sizeof msg, "guest never invoked `response-outparam::set` method");
+    wgg_warn("wasm app %s: %s", p->name, msg);
+    wgg_hdrs_free(&h);
+    fail(c->cb, c->user, msg);
+    call_end(c, false);
+    return;
+  }
+  if (i->h.out_failed) { /* collected: a body of the wrong length never reaches the client */
+    snprintf(msg, sizeof msg, "wasm app's response body (%zu bytes) does not match its Content-Length", rlen);
     wgg_warn("wasm app %s: %s", p->name, msg);
     wgg_hdrs_free(&h);
     fail(c->cb, c->user, msg);
@@ -433,16 +607,47 @@ void wgg_p2h_resume(wgg_p2h_inst *in, wg_cval *results, size_t n) {
   p2call *c = in->pcall;
   in->cancel = NULL;
   in->op = NULL;
+  in->wait = false;
   if (c->timer) uv_timer_stop(c->timer);
+  if (c->wtimer) uv_timer_stop(c->wtimer);
   if (c->parked) wgg_metrics_wasm_parked(c->a->metrics, -1);
   c->parked = false;
   wg_store_set_deadline(c->i->store, c->ms / WGG_WASM_TICK_MS + 1);
   tls_running++;
   wg_trap *t = wg_component_func_resume(c->i->handle, results, n, NULL, 0);
   tls_running--;
-  if (c->timer && t && wg_trap_code_of(t) == WG_TRAP_SUSPENDED) /* parked again: the caller's time runs on */
-    uv_timer_again(c->timer);
   step(c, t);
+}
+
+/* Tries the wasi:io wait the guest is parked on; resumes it when done. */
+static void try_wait(p2call *c) {
+  wgg_p2h_inst *h = &c->i->h;
+  if (!h->wait || !c->parked) return;
+  wg_cval r;
+  size_t n = 0;
+  wg_trap *t = NULL;
+  if (!wg_wasi_p2_wait_try(h->op, &r, &n, &t)) {
+    arm_wait(c);
+    return;
+  }
+  h->op = NULL; /* freed by the try */
+  h->cancel = NULL;
+  h->wait = false;
+  if (t) { /* no results to give (out of memory): the guest cannot go on */
+    wgg_warn("wasm app %s: %s", c->a->p2app->name, wg_trap_message(t));
+    wg_trap_delete(t);
+    wg_component_func_abandon(c->i->handle);
+    if (c->timer) uv_timer_stop(c->timer);
+    if (c->parked) wgg_metrics_wasm_parked(c->a->metrics, -1);
+    c->parked = false;
+    if (!end_stream(c, "out of memory")) {
+      src_over(c);
+      fail(c->cb, c->user, "out of memory");
+    }
+    call_end(c, false);
+    return;
+  }
+  wgg_p2h_resume(h, &r, n);
 }
 
 /* Takes or makes the instance and runs the guest on c's request. */
@@ -480,8 +685,24 @@ static int start(p2call *c, uv_loop_t *loop, const char *method, const char *tar
   }
   char clen[24];
   snprintf(clen, sizeof clen, "%zu", len);
-  if (len || !strcmp(method, "POST") || !strcmp(method, "PUT") || !strcmp(method, "PATCH"))
+  if (c->has_src) { /* the body streams: its announced length, none when chunked */
+    snprintf(clen, sizeof clen, "%lld", (long long)c->src.length);
+    if (c->src.length >= 0) hv[k++] = (wgg_http_header){"content-length", clen};
+    body = NULL;
+    len = 0;
+  } else if (len || !strcmp(method, "POST") || !strcmp(method, "PUT") || !strcmp(method, "PATCH")) {
     hv[k++] = (wgg_http_header){"content-length", clen};
+  }
+  if (loop && (c->has_src || c->has_scb)) {
+    if (!(c->vs = wgg_http_stream_virtual(&vs_vt, c))) {
+      free(hv);
+      call_end(c, false);
+      return -1;
+    }
+    i->h.io = &p2_io;
+    i->h.io_user = c;
+    i->h.in_live = c->has_src;
+  }
   wg_cval args[2];
   bool made = wgg_p2h_request(&i->h, method, target, authority, hv, k, body, len, &args[0], &args[1]);
   free(hv);
@@ -494,6 +715,7 @@ static int start(p2call *c, uv_loop_t *loop, const char *method, const char *tar
   i->h.loop = loop;
   c->ms = p->deadline_ms ? p->deadline_ms : timeout_ms ? timeout_ms : P2_DEFAULT_DEADLINE_MS;
   wg_store_set_deadline(i->store, c->ms / WGG_WASM_TICK_MS + 1);
+  if (c->has_src && c->vs) c->src.on_want(c->src.user, c->vs); /* the body starts to flow */
   tls_running++;
   wg_trap *t = wg_component_func_call(i->handle, args, 2, NULL, 0);
   tls_running--;
@@ -512,6 +734,14 @@ static void on_deferred(wgg_slice *sl) {
 int wgg_p2app_call(wgg_wasm_app *a, uv_loop_t *loop, const char *method, const char *target,
                    const wgg_http_header *headers, size_t n, const char *body, size_t len, uint64_t timeout_ms,
                    wgg_http_client_cb cb, void *user) {
+  return wgg_p2app_call_full(a, loop, method, target, headers, n, body, len, NULL, timeout_ms, cb, NULL, user);
+}
+
+int wgg_p2app_call_full(wgg_wasm_app *a, uv_loop_t *loop, const char *method, const char *target,
+                        const wgg_http_header *headers, size_t n, const char *body, size_t len,
+                        const wgg_http_body_source *src, uint64_t timeout_ms, wgg_http_client_cb cb,
+                        const wgg_http_stream_cbs *stream, void *user) {
+  if (src && !loop) return -1; /* a streamed body needs the loop it arrives on */
   if (!a->p2app->has_http) { /* only message or event handlers: what an HTTP app without this route answers */
     wgg_app_gen_release(a);
     wgg_hdrs h = {0};
@@ -527,6 +757,8 @@ int wgg_p2app_call(wgg_wasm_app *a, uv_loop_t *loop, const char *method, const c
     return -1;
   }
   *c = (p2call){.a = a, .cb = cb, .user = user, .timeout_ms = timeout_ms, .loop = loop};
+  if (src) c->src = *src, c->has_src = true;
+  if (stream && loop) c->scb = *stream, c->has_scb = true;
   if (!tls_running || !loop) return start(c, loop, method, target, headers, n, body, len);
   /* a guest of this thread is running: copy the request and start on the next loop iteration */
   c->deferred = true;

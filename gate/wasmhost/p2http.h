@@ -31,6 +31,22 @@
 typedef struct wgg_p2h_types wgg_p2h_types;
 typedef struct p2h_obj p2h_obj;
 
+/* A request whose body arrives while the guest reads it and whose answer goes out as the guest
+ * writes it (issue 14): app_p2http.c's hooks, called by the bodies' streams (p2http_types.c). */
+typedef struct wgg_p2h_io {
+  /* the guest took bytes of the live request body (there may be room for more now) */
+  void (*in_consumed)(void *user);
+  /* response-outparam.set gave a response: its head (status, headers, the declared Content-Length
+   * or -1). 1: the answer streams (out_write, out_end follow); 0: it is collected and given whole
+   * when the handler returns; -1: the client is gone (the body's writes fail) */
+  int (*out_head)(void *user, int status, const wgg_hdrs *h, int64_t length);
+  /* body bytes of a streaming answer: 0, 1 (taken, but the client's queue is full: check-write is
+   * 0 until the io user clears out_full once it drained), -1 (the client is gone) */
+  int (*out_write)(void *user, const uint8_t *p, size_t n);
+  /* the streaming answer is complete (ok) or cut off (!ok: a body of the wrong length) */
+  void (*out_end)(void *user, bool ok);
+} wgg_p2h_io;
+
 /* One store's wasi:http state: its WASI contexts and the host objects (rep
  * i + 1 is objs[i]) of the request in flight. wg_store_data of a component
  * app's store points to it; other interface hosts of the app (wasi:keyvalue,
@@ -52,7 +68,30 @@ typedef struct wgg_p2h_inst {
   void *pcall;            /* the request (app_p2http.c's); NULL: host calls cannot park */
   void (*cancel)(void *op); /* the operation the guest is parked on: drops its answer */
   void *op;
+  bool wait;              /* op is a wasi:io wait (wgwasi.h wg_wasi_p2_wait) */
+  /* streaming (issue 14; app_p2http.c sets io for a call whose body or answer streams) */
+  const wgg_p2h_io *io;
+  void *io_user;
+  bool in_live;           /* the request body arrives through wgg_p2h_body_* (else it is o->data) */
+  bool in_ended;          /* ... and has ended */
+  bool in_failed;         /* ... or failed (the client went away, or sent a bad body) */
+  wgg_buf in_buf;         /* its bytes not read yet, from in_buf.data + in_off */
+  size_t in_off;
+  int out_mode;           /* the answer: 0 not set, 1 streams, 2 collected, -1 the client is gone */
+  bool out_full;          /* a streaming answer waits for the client to drain */
+  bool out_failed;        /* its body broke its Content-Length (the answer is cut off) */
+  bool out_ended;         /* out_end was called */
+  int64_t out_length;     /* the declared Content-Length, -1 */
+  uint64_t out_written;
 } wgg_p2h_inst;
+
+/* Bytes of the live request body arrived (appended); the body ended (failed: it broke off). */
+void wgg_p2h_body_data(wgg_p2h_inst *in, const char *data, size_t len);
+void wgg_p2h_body_end(wgg_p2h_inst *in, bool failed);
+/* Bytes of the live request body buffered and not read yet. */
+size_t wgg_p2h_body_pending(const wgg_p2h_inst *in);
+/* The client of a streaming answer went away: its writes fail from now on. */
+void wgg_p2h_out_gone(wgg_p2h_inst *in);
 
 /* The calling store's wasi:http state inside a host function of a component app (NULL outside
  * one, or for a store that is not a component app's). */

@@ -20,6 +20,7 @@ enum { R_FIELDS, R_INREQ, R_OUTREQ, R_OPTIONS, R_OUTPARAM, R_INRESP, R_INBODY, R
 
 /* error-code cases used here (types.wit order) */
 enum { EC_DESTINATION_UNAVAILABLE = 3, EC_CONNECTION_REFUSED = 6, EC_CONNECTION_TIMEOUT = 8,
+       EC_HTTP_RESPONSE_BODY_SIZE = 28,
        EC_CONNECTION_READ_TIMEOUT = 9,
        EC_HTTP_REQUEST_DENIED = 15, EC_HTTP_REQUEST_URI_INVALID = 19, EC_HTTP_PROTOCOL_ERROR = 26,
        EC_INTERNAL_ERROR = 38 };
@@ -62,6 +63,8 @@ struct p2h_obj {
   char *ec_msg;      /* future: internal-error's message (malloc'd), NULL for none */
   wgg_buf data;      /* bodies: the bytes */
   size_t off;        /* incoming body: bytes read */
+  bool live;         /* incoming body: the request's, arriving (wgg_p2h_inst.in_buf) */
+  bool answer;       /* outgoing body: the answer's (its response was set) */
   wgg_p2h_inst *inst;
 };
 

@@ -134,15 +134,21 @@ void wg_wasi_p2_delete(wg_wasi_p2 *p);
  * and write. Any hook may be NULL (read: always closed; check_write: 1 MiB;
  * write: closed; drop: nothing).
  *   read: copy up to n bytes into buf; the count, 0 when nothing is
- *     available yet, -1 when the stream has ended (stream-error.closed);
+ *     available yet, -1 when the stream has ended (stream-error.closed),
+ *     -2 when it broke off (stream-error.last-operation-failed);
  *   check_write: bytes the guest may write now, -1 when closed;
- *   write: take all n bytes; 0, or -1 when closed;
- *   drop: the guest dropped its handle (or the context is deleted). */
+ *   write: take all n bytes; 0, or -1 when closed, -2 when it failed
+ *     (last-operation-failed);
+ *   drop: the guest dropped its handle (or the context is deleted);
+ *   ready: whether a read or write would make progress now (input: bytes
+ *     are there or the stream ended; output: check_write is not 0), for
+ *     subscribe, poll and the blocking forms (NULL: always ready). */
 typedef struct wg_wasi_p2_stream_ops {
   int64_t (*read)(void *user, uint8_t *buf, size_t n);
   int64_t (*check_write)(void *user);
   int (*write)(void *user, const uint8_t *buf, size_t n);
   void (*drop)(void *user);
+  bool (*ready)(void *user);
 } wg_wasi_p2_stream_ops;
 
 /* Makes an own<input-stream> (output false) or own<output-stream> handle on
@@ -155,6 +161,47 @@ bool wg_wasi_p2_stream(wg_wasi_p2 *p, bool output, const wg_wasi_p2_stream_ops *
  * subscribe: a buffered body, a trailers future that is resolved). False on
  * OOM. */
 bool wg_wasi_p2_pollable_ready(wg_wasi_p2 *p, wg_cval *out);
+
+/* Makes an own<pollable> handle whose readiness the embedder decides:
+ * ready(user, tag) on every check (subscribe of a future-incoming-response:
+ * the tag names the future; an object that no longer exists should count
+ * as ready). False on OOM. */
+bool wg_wasi_p2_pollable(wg_wasi_p2 *p, bool (*ready)(void *user, uint32_t tag), void *user, uint32_t tag,
+                         wg_cval *out);
+
+/* ---------------------------------------------------------------- waiting on an event loop
+ * Where the WIT says a call blocks (wasi:io/poll poll, pollable.block,
+ * input-stream blocking-read and blocking-skip, output-stream
+ * blocking-write-and-flush and blocking-flush), a context without a park
+ * hook blocks the calling thread (clocks sleep; `wasmgate wasm run`). An
+ * embedder that runs guests on an event loop sets a hook instead: a call
+ * that cannot finish now hands it a wait, and returns what the hook returns
+ * (its WG_TRAP_SUSPENDED trap: the guest parks, wasmgate_component.h
+ * wg_component_func_resume). The embedder tries the wait again
+ * (wg_wasi_p2_wait_try) whenever one of its sources may have changed (bytes
+ * arrived, a queue drained, a future resolved) and when its timeout passes,
+ * and resumes the guest with the results once it is done. A hook returning
+ * NULL (it cannot park now) keeps the blocking behaviour; the wait stays the
+ * caller's. */
+typedef struct wg_wasi_p2_wait wg_wasi_p2_wait;
+typedef wg_trap *(*wg_wasi_p2_park_fn)(void *user, wg_wasi_p2_wait *w);
+
+/* Sets (or with NULL clears) p's park hook; user is passed to it. */
+void wg_wasi_p2_set_park(wg_wasi_p2 *p, wg_wasi_p2_park_fn park, void *user);
+
+/* Nanoseconds until the earliest clock pollable w waits on is due (0: due
+ * now), UINT64_MAX when it waits on no clock. */
+uint64_t wg_wasi_p2_wait_timeout(const wg_wasi_p2_wait *w);
+
+/* Tries to finish w: true when done, with the parked host function's results
+ * in results (*n: 1 or 0 values; owned by the caller, for
+ * wg_component_func_resume) and w freed; false while it still waits. A
+ * failure to make the results (OOM) finishes it with *n 0 and *trap set. */
+bool wg_wasi_p2_wait_try(wg_wasi_p2_wait *w, wg_cval *results, size_t *n, wg_trap **trap);
+
+/* Frees a wait that will not be tried again (the guest was abandoned). NULL
+ * is ignored. */
+void wg_wasi_p2_wait_free(wg_wasi_p2_wait *w);
 
 /* Whether the guest called proc_exit, and with which code. A proc_exit ends
  * the running call with a WG_TRAP_HOST trap whose message is "exit". */

@@ -34,10 +34,22 @@ struct wg_wasi_p2 {
   /* directory-entry-streams: a descriptor and the next cookie */
   struct { bool used; uint32_t fd; uint64_t cookie; } *dirs;
   uint32_t ndirs;
-  /* pollables: a monotonic deadline (0: ready) */
-  struct { bool used; uint64_t at; } *polls;
+  /* pollables: a monotonic deadline (0: ready), a stream's readiness, or the embedder's */
+  struct {
+    bool used;
+    uint8_t kind; /* P2_POLL_* */
+    uint32_t rep; /* stream: its rep; embedder: the tag */
+    uint64_t at;  /* clock: monotonic deadline */
+    bool (*ready)(void *user, uint32_t tag);
+    void *user;
+  } *polls;
   uint32_t npolls;
+  /* the embedder's park hook (wg_wasi_p2_set_park), NULL: block */
+  wg_wasi_p2_park_fn park;
+  void *park_user;
 };
+
+enum { P2_POLL_CLOCK, P2_POLL_STREAM, P2_POLL_EMBEDDER };
 
 /* The context a host function serves: its env, or in shared mode its store's. */
 static inline p2 *P2(void *env) {
@@ -59,6 +71,19 @@ bool p2_stream_get(p2 *p, uint32_t rep, uint32_t *fd, int64_t *offset);
 void p2_stream_advance(p2 *p, uint32_t rep, uint64_t n);
 /* A new file stream on fd at offset; its rep, or UINT32_MAX on OOM. */
 uint32_t p2_stream_new(p2 *p, uint32_t fd, uint64_t offset, bool append);
+
+/* Whether stream `rep` would make progress now (descriptor streams: always). */
+bool p2_stream_ready(p2 *p, uint32_t rep);
+
+/* Waits (p2_poll.c): a blocking call that cannot finish now hands the park hook a wait of
+ * `kind` on stream or pollable `rep` (len: the read's length) and returns the hook's trap;
+ * NULL when there is no hook or it cannot park (then block). */
+enum { P2_WAIT_READ, P2_WAIT_SKIP, P2_WAIT_FLUSH, P2_WAIT_BLOCK, P2_WAIT_POLL };
+wg_trap *p2_park(p2 *p, int kind, uint32_t rep, uint64_t len);
+/* The non-blocking part of read/skip (p2_cli.c): *empty when nothing was there yet. */
+wg_trap *p2_read_now(p2 *p, uint32_t rep, uint64_t len, bool skip, wg_cval *r, bool *empty);
+/* flush's answer: ok, or closed when the stream is gone or closed. */
+wg_trap *p2_flush_result(p2 *p, uint32_t rep, wg_cval *r);
 
 bool p2_fs_define(p2 *p, wg_component_linker *l, wg_error **e);
 bool p2_poll_define(p2 *p, wg_component_linker *l, wg_error **e);

@@ -116,6 +116,19 @@ static wg_trap *stream_result(wg_cval *out, wg_cval *ok, bool closed) {
   return NULL;
 }
 
+/* result<T, stream-error>: err(last-operation-failed(error)) (an embedder's stream that broke) */
+static wg_trap *stream_failed(p2 *p, wg_cval *out) {
+  out->kind = WG_CVAL_RESULT;
+  out->of.var.disc = 1;
+  wg_cval *e = box((wg_cval){.kind = WG_CVAL_OWN, .of.handle = {0, p->error}});
+  out->of.var.val = e ? box((wg_cval){.kind = WG_CVAL_VARIANT, .of.var = {0, e}}) : NULL;
+  if (!out->of.var.val) {
+    free(e);
+    return oom();
+  }
+  return NULL;
+}
+
 /* ---------------------------------------------------------------- wasi:cli */
 
 static wg_trap *get_environment(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
@@ -193,7 +206,12 @@ static wg_trap *check_write(void *env, const wg_cval *a, size_t na, wg_cval *r, 
   return stream_result(r, box((wg_cval){.kind = WG_CVAL_U64, .of.u = (uint64_t)n}), false);
 }
 
-/* write, blocking-write-and-flush: all of `contents` to the descriptor. */
+bool p2_stream_ready(p2 *p, uint32_t rep) {
+  p2_stream *s = p2_stream_ops_at(p, rep);
+  return !s || !s->ops->ready || s->ops->ready(s->user);
+}
+
+/* write: all of `contents` to the descriptor or the embedder's stream. */
 static wg_trap *write_(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
   p2 *p = P2(env);
@@ -205,8 +223,9 @@ static wg_trap *write_(void *env, const wg_cval *a, size_t na, wg_cval *r, size_
   int64_t off;
   p2_stream *s = p2_stream_ops_at(p, a[0].of.handle.rep);
   if (s) {
-    closed = !s->ops->write || s->ops->write(s->user, data, n) < 0;
-    return stream_result(r, NULL, closed);
+    int rc = s->ops->write ? s->ops->write(s->user, data, n) : -1;
+    if (rc == -2) return stream_failed(p, r);
+    return stream_result(r, NULL, rc < 0);
   }
   if (!p2_stream_get(p, a[0].of.handle.rep, &fd, &off)) closed = true;
   while (!closed && done < n) {
@@ -222,34 +241,66 @@ static wg_trap *write_(void *env, const wg_cval *a, size_t na, wg_cval *r, size_
   return stream_result(r, NULL, closed);
 }
 
-static wg_trap *flush(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
-  (void)env, (void)a, (void)na, (void)nr;
-  return stream_result(r, NULL, false);
+wg_trap *p2_flush_result(p2 *p, uint32_t rep, wg_cval *r) {
+  p2_stream *s = p2_stream_ops_at(p, rep);
+  uint32_t fd;
+  int64_t off;
+  bool closed = s ? s->ops->check_write && s->ops->check_write(s->user) < 0 : !p2_stream_get(p, rep, &fd, &off);
+  return stream_result(r, NULL, closed);
 }
 
-/* read, blocking-read: up to `len` bytes; end of input is `closed`. */
-static wg_trap *read_(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+/* blocking-write-and-flush: the write, then (an embedder's stream whose sink is full) parked
+ * until it drained: the flush waits for the bytes to be taken. */
+static wg_trap *write_flush(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  p2 *p = P2(env);
+  wg_trap *t = write_(env, a, na, r, nr);
+  if (t || r->of.var.disc || p2_stream_ready(p, a[0].of.handle.rep)) return t;
+  return p2_park(p, P2_WAIT_FLUSH, a[0].of.handle.rep, 0); /* r holds no allocation: ok(()) */
+}
+
+static wg_trap *flush(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)na, (void)nr;
+  return p2_flush_result(P2(env), a[0].of.handle.rep, r);
+}
+
+static wg_trap *blocking_flush(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
   p2 *p = P2(env);
-  size_t want = a[1].of.u > 65536 ? 65536 : (size_t)a[1].of.u, got = 0;
+  if (!p2_stream_ready(p, a[0].of.handle.rep)) {
+    wg_trap *t = p2_park(p, P2_WAIT_FLUSH, a[0].of.handle.rep, 0);
+    if (t) return t;
+  }
+  return p2_flush_result(p, a[0].of.handle.rep, r);
+}
+
+/* read, skip: up to `len` bytes (read: as list<u8>; skip: their count); end of input is
+ * `closed`; *empty when nothing was available yet (an embedder's stream). */
+wg_trap *p2_read_now(p2 *p, uint32_t rep, uint64_t len, bool skip, wg_cval *r, bool *empty) {
+  size_t want = len > 65536 ? 65536 : (size_t)len, got = 0;
+  *empty = false;
   uint8_t *buf = malloc(want ? want : 1);
   if (!buf) return oom();
   struct iovec iov = {buf, want};
   uint32_t fd;
   int64_t off;
-  p2_stream *s = p2_stream_ops_at(p, a[0].of.handle.rep);
+  p2_stream *s = p2_stream_ops_at(p, rep);
   int64_t got_ops = s ? (s->ops->read ? s->ops->read(s->user, buf, want) : -1) : 0;
   if (s && got_ops < 0) {
     free(buf);
-    return stream_result(r, NULL, true);
+    return got_ops == -2 ? stream_failed(p, r) : stream_result(r, NULL, true);
   }
   if (s) got = (size_t)got_ops;
-  int e = s ? 0 : !p2_stream_get(p, a[0].of.handle.rep, &fd, &off) ? WE_BADF
-          : want ? wasi_fd_read(p->w, fd, &iov, 1, off, &got) : 0;
-  if (!s) p2_stream_advance(p, a[0].of.handle.rep, got);
+  int e = s ? 0 : !p2_stream_get(p, rep, &fd, &off) ? WE_BADF : want ? wasi_fd_read(p->w, fd, &iov, 1, off, &got) : 0;
+  if (!s) p2_stream_advance(p, rep, got);
   if (e || (!s && want && !got)) {
     free(buf);
     return stream_result(r, NULL, true);
+  }
+  *empty = want && !got;
+  if (skip) {
+    free(buf);
+    wg_cval *c = box((wg_cval){.kind = WG_CVAL_U64, .of.u = got});
+    return c ? stream_result(r, c, false) : oom();
   }
   /* the bytes as one BYTES value: the buffer becomes the value's */
   wg_cval *list = box((wg_cval){.kind = WG_CVAL_BYTES, .of.bytes = {buf, got}});
@@ -260,9 +311,42 @@ static wg_trap *read_(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t
   return stream_result(r, list, false);
 }
 
+static wg_trap *read_(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)na, (void)nr;
+  bool empty;
+  return p2_read_now(P2(env), a[0].of.handle.rep, a[1].of.u, false, r, &empty);
+}
+static wg_trap *skip_(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)na, (void)nr;
+  bool empty;
+  return p2_read_now(P2(env), a[0].of.handle.rep, a[1].of.u, true, r, &empty);
+}
+
+/* blocking-read, blocking-skip: as read and skip, but at least one byte or the end (an embedder's
+ * stream with nothing yet parks the guest until bytes, the end or an error arrive). */
+static wg_trap *blocking_read_or_skip(void *env, const wg_cval *a, wg_cval *r, bool skip) {
+  p2 *p = P2(env);
+  uint32_t rep = a[0].of.handle.rep;
+  if (a[1].of.u && !p2_stream_ready(p, rep)) {
+    wg_trap *t = p2_park(p, skip ? P2_WAIT_SKIP : P2_WAIT_READ, rep, a[1].of.u);
+    if (t) return t;
+  }
+  bool empty;
+  return p2_read_now(p, rep, a[1].of.u, skip, r, &empty);
+}
+static wg_trap *blocking_read(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)na, (void)nr;
+  return blocking_read_or_skip(env, a, r, false);
+}
+static wg_trap *blocking_skip(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)na, (void)nr;
+  return blocking_read_or_skip(env, a, r, true);
+}
+
 static wg_trap *error_debug(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)env, (void)a, (void)na, (void)nr;
-  return wg_cval_string(r, "stream error", 12) ? NULL : oom();
+  static const char msg[] = "stream error: the stream broke off (the peer went away, or its data was invalid)";
+  return wg_cval_string(r, msg, sizeof msg - 1) ? NULL : oom();
 }
 
 /* ---------------------------------------------------------------- clocks, random */
@@ -371,16 +455,20 @@ static const struct {
      "func(self: borrow<output-stream>) -> result<u64, stream-error>"},
     {"wasi:io/streams" V, "[method]output-stream.write", write_,
      "func(self: borrow<output-stream>, contents: list<u8>) -> result<_, stream-error>"},
-    {"wasi:io/streams" V, "[method]output-stream.blocking-write-and-flush", write_,
+    {"wasi:io/streams" V, "[method]output-stream.blocking-write-and-flush", write_flush,
      "func(self: borrow<output-stream>, contents: list<u8>) -> result<_, stream-error>"},
     {"wasi:io/streams" V, "[method]output-stream.flush", flush,
      "func(self: borrow<output-stream>) -> result<_, stream-error>"},
-    {"wasi:io/streams" V, "[method]output-stream.blocking-flush", flush,
+    {"wasi:io/streams" V, "[method]output-stream.blocking-flush", blocking_flush,
      "func(self: borrow<output-stream>) -> result<_, stream-error>"},
     {"wasi:io/streams" V, "[method]input-stream.read", read_,
      "func(self: borrow<input-stream>, len: u64) -> result<list<u8>, stream-error>"},
-    {"wasi:io/streams" V, "[method]input-stream.blocking-read", read_,
+    {"wasi:io/streams" V, "[method]input-stream.blocking-read", blocking_read,
      "func(self: borrow<input-stream>, len: u64) -> result<list<u8>, stream-error>"},
+    {"wasi:io/streams" V, "[method]input-stream.skip", skip_,
+     "func(self: borrow<input-stream>, len: u64) -> result<u64, stream-error>"},
+    {"wasi:io/streams" V, "[method]input-stream.blocking-skip", blocking_skip,
+     "func(self: borrow<input-stream>, len: u64) -> result<u64, stream-error>"},
     {"wasi:clocks/wall-clock" V, "now", wall_now,
      "func() -> datetime"},
     {"wasi:clocks/wall-clock" V, "resolution", wall_res,

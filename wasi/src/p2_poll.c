@@ -1,10 +1,14 @@
 /*
  * p2_poll.c: wasi:io/poll 0.2 and the clocks' subscriptions: a pollable is
- * a monotonic-clock deadline (subscribe-duration, subscribe-instant) or
- * always ready (a stream's subscribe: stdio and files never block here).
- * poll(list<borrow<pollable>>) sleeps until the earliest is ready and
- * returns the indices of the ready ones; under the strict sandbox sleeps
- * return at once, as preview1's poll_oneoff does.
+ * a monotonic-clock deadline (subscribe-duration, subscribe-instant), a
+ * stream's readiness, or the embedder's.
+ * poll(list<borrow<pollable>>) returns the indices of the ready ones; when
+ * none is, it parks the guest through the embedder's park hook (an event
+ * loop: wgwasi.h "waiting on an event loop"), or without one sleeps until
+ * the earliest clock is due; under the strict sandbox sleeps return at once,
+ * as preview1's poll_oneoff does. A stream's pollable is ready when its
+ * embedder's ops say so (descriptor streams always are); the embedder's own
+ * pollables (wg_wasi_p2_pollable) ask it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +26,9 @@ static uint64_t mono(p2 *p) {
   return ns;
 }
 
-/* A new pollable ready at monotonic time `at` (0: now). */
-static wg_trap *new_pollable(p2 *p, uint64_t at, wg_cval *r) {
+/* A new pollable: a clock's (ready at monotonic time `at`, 0: now), a stream's, or the embedder's. */
+static wg_trap *new_pollable_of(p2 *p, uint8_t kind, uint32_t rep, uint64_t at, bool (*ready_fn)(void *, uint32_t),
+                                void *user, wg_cval *r) {
   uint32_t i = 0;
   while (i < p->npolls && p->polls[i].used) i++;
   if (i == p->npolls) {
@@ -34,9 +39,16 @@ static wg_trap *new_pollable(p2 *p, uint64_t at, wg_cval *r) {
     p->npolls++;
   }
   p->polls[i].used = true;
+  p->polls[i].kind = kind;
+  p->polls[i].rep = rep;
   p->polls[i].at = at;
+  p->polls[i].ready = ready_fn;
+  p->polls[i].user = user;
   *r = (wg_cval){.kind = WG_CVAL_OWN, .of.handle = {i, p->pollable}};
   return NULL;
+}
+static wg_trap *new_pollable(p2 *p, uint64_t at, wg_cval *r) {
+  return new_pollable_of(p, P2_POLL_CLOCK, 0, at, NULL, NULL, r);
 }
 
 static void pollable_drop(void *env, uint32_t rep) {
@@ -44,7 +56,21 @@ static void pollable_drop(void *env, uint32_t rep) {
   if (rep < p->npolls) p->polls[rep].used = false;
 }
 
-static uint64_t deadline(p2 *p, uint32_t rep) { return rep < p->npolls ? p->polls[rep].at : 0; }
+/* A clock pollable's deadline; 0 (due) for the others and unknown ones. */
+static uint64_t deadline(p2 *p, uint32_t rep) {
+  return rep < p->npolls && p->polls[rep].kind == P2_POLL_CLOCK ? p->polls[rep].at : 0;
+}
+static bool is_clock(p2 *p, uint32_t rep) { return rep < p->npolls && p->polls[rep].kind == P2_POLL_CLOCK; }
+
+/* Whether pollable rep is ready at monotonic time now (an unknown one is). */
+static bool is_ready(p2 *p, uint32_t rep, uint64_t now) {
+  if (rep >= p->npolls || !p->polls[rep].used) return true;
+  switch (p->polls[rep].kind) {
+  case P2_POLL_STREAM: return p2_stream_ready(p, p->polls[rep].rep);
+  case P2_POLL_EMBEDDER: return !p->polls[rep].ready || p->polls[rep].ready(p->polls[rep].user, p->polls[rep].rep);
+  default: return wasi_strict(p->w) || p->polls[rep].at <= now;
+  }
+}
 
 static void sleep_until(p2 *p, uint64_t at) {
   if (wasi_strict(p->w)) return;
@@ -58,26 +84,122 @@ static void sleep_until(p2 *p, uint64_t at) {
 static wg_trap *subscribe_duration(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
   p2 *p = P2(env);
-  return new_pollable(p, mono(p) + a[0].of.u, r);
+  uint64_t now = mono(p);
+  return new_pollable(p, a[0].of.u > UINT64_MAX - now ? UINT64_MAX : now + a[0].of.u, r);
 }
 static wg_trap *subscribe_instant(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
-  return new_pollable(env, a[0].of.u, r);
+  return new_pollable(P2(env), a[0].of.u, r);
 }
 static wg_trap *stream_subscribe(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
-  (void)a, (void)na, (void)nr;
-  return new_pollable(env, 0, r);
+  (void)na, (void)nr;
+  return new_pollable_of(P2(env), P2_POLL_STREAM, a[0].of.handle.rep, 0, NULL, NULL, r);
 }
-static wg_trap *ready(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+static wg_trap *pollable_ready(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
   p2 *p = P2(env);
-  *r = (wg_cval){.kind = WG_CVAL_BOOL, .of.b = wasi_strict(p->w) || deadline(p, a[0].of.handle.rep) <= mono(p)};
+  *r = (wg_cval){.kind = WG_CVAL_BOOL, .of.b = is_ready(p, a[0].of.handle.rep, mono(p))};
   return NULL;
 }
+
+/* ---- waits (wgwasi.h "waiting on an event loop") ---- */
+
+struct wg_wasi_p2_wait {
+  p2 *p;
+  int kind;       /* P2_WAIT_* */
+  uint32_t rep;   /* the stream (read, skip, flush) or the pollable (block) */
+  uint64_t len;   /* read, skip */
+  uint32_t *reps; /* poll: the pollables, n of them */
+  size_t n;
+};
+
+wg_trap *p2_park(p2 *p, int kind, uint32_t rep, uint64_t len) {
+  if (!p->park) return NULL;
+  wg_wasi_p2_wait *w = calloc(1, sizeof *w);
+  if (!w) return NULL;
+  *w = (wg_wasi_p2_wait){.p = p, .kind = kind, .rep = rep, .len = len};
+  wg_trap *t = p->park(p->park_user, w);
+  if (!t) free(w);
+  return t;
+}
+
+void wg_wasi_p2_set_park(wg_wasi_p2 *p, wg_wasi_p2_park_fn park, void *user) {
+  p->park = park;
+  p->park_user = user;
+}
+
+void wg_wasi_p2_wait_free(wg_wasi_p2_wait *w) {
+  if (!w) return;
+  free(w->reps);
+  free(w);
+}
+
+uint64_t wg_wasi_p2_wait_timeout(const wg_wasi_p2_wait *w) {
+  uint64_t first = UINT64_MAX;
+  if (w->kind == P2_WAIT_BLOCK && is_clock(w->p, w->rep)) first = deadline(w->p, w->rep);
+  for (size_t i = 0; w->kind == P2_WAIT_POLL && i < w->n; i++)
+    if (is_clock(w->p, w->reps[i]) && deadline(w->p, w->reps[i]) < first) first = deadline(w->p, w->reps[i]);
+  if (first == UINT64_MAX) return UINT64_MAX;
+  if (wasi_strict(w->p->w)) return 0;
+  uint64_t now = mono(w->p);
+  return first <= now ? 0 : first - now;
+}
+
+/* poll's answer: the indices of the ready ones (none: *none set, r untouched). */
+static wg_trap *ready_list(p2 *p, const uint32_t *reps, size_t n, wg_cval *r, bool *none) {
+  uint64_t now = mono(p);
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) k += is_ready(p, reps[i], now);
+  *none = !k;
+  if (!k) return NULL;
+  r->kind = WG_CVAL_LIST;
+  r->of.seq.len = 0;
+  if (!(r->of.seq.ptr = wg_cval_array(k))) return oom();
+  for (size_t i = 0; i < n && r->of.seq.len < k; i++)
+    if (is_ready(p, reps[i], now)) r->of.seq.ptr[r->of.seq.len++] = (wg_cval){.kind = WG_CVAL_U32, .of.u = i};
+  return NULL;
+}
+
+bool wg_wasi_p2_wait_try(wg_wasi_p2_wait *w, wg_cval *results, size_t *n, wg_trap **trap) {
+  p2 *p = w->p;
+  bool empty = false;
+  *trap = NULL;
+  *n = 1;
+  memset(results, 0, sizeof *results);
+  switch (w->kind) {
+  case P2_WAIT_READ:
+  case P2_WAIT_SKIP:
+    if (!p2_stream_ready(p, w->rep)) return false;
+    *trap = p2_read_now(p, w->rep, w->len, w->kind == P2_WAIT_SKIP, results, &empty);
+    break;
+  case P2_WAIT_FLUSH:
+    if (!p2_stream_ready(p, w->rep)) return false;
+    *trap = p2_flush_result(p, w->rep, results);
+    break;
+  case P2_WAIT_BLOCK:
+    if (!is_ready(p, w->rep, mono(p))) return false;
+    *n = 0;
+    break;
+  default:
+    *trap = ready_list(p, w->reps, w->n, results, &empty);
+    if (!*trap && empty) return false;
+  }
+  if (*trap) {
+    wg_cval_free(results);
+    *n = 0;
+  }
+  wg_wasi_p2_wait_free(w);
+  return true;
+}
+
 static wg_trap *block(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)r, (void)nr;
   p2 *p = P2(env);
-  sleep_until(p, deadline(p, a[0].of.handle.rep));
+  uint32_t rep = a[0].of.handle.rep;
+  if (is_ready(p, rep, mono(p))) return NULL;
+  wg_trap *t = p2_park(p, P2_WAIT_BLOCK, rep, 0);
+  if (t) return t;
+  sleep_until(p, deadline(p, rep)); /* blocking: only a clock can be waited for here */
   return NULL;
 }
 
@@ -87,18 +209,44 @@ static wg_trap *poll_(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t
   p2 *p = P2(env);
   size_t n = a[0].of.seq.len;
   if (!n) return wg_trap_new(WG_TRAP_HOST, "poll: the list of pollables is empty");
-  uint64_t first = UINT64_MAX;
-  for (size_t i = 0; i < n; i++) {
-    uint64_t d = deadline(p, a[0].of.seq.ptr[i].of.handle.rep);
-    if (d < first) first = d;
+  uint32_t *reps = malloc(n * sizeof *reps);
+  if (!reps) return oom();
+  for (size_t i = 0; i < n; i++) reps[i] = a[0].of.seq.ptr[i].of.handle.rep;
+  bool none;
+  wg_trap *t = ready_list(p, reps, n, r, &none);
+  if (t || !none) {
+    free(reps);
+    return t;
   }
-  sleep_until(p, first);
+  if (p->park) { /* nothing ready: park until one is */
+    wg_wasi_p2_wait *w = calloc(1, sizeof *w);
+    if (w) {
+      *w = (wg_wasi_p2_wait){.p = p, .kind = P2_WAIT_POLL, .reps = reps, .n = n};
+      if ((t = p->park(p->park_user, w))) return t;
+      free(w);
+    }
+  }
+  /* blocking: sleep until the earliest clock; a stream or embedder pollable cannot be waited for
+   * without a loop, so it counts as ready then (no deadlock) */
+  uint64_t first = UINT64_MAX;
+  bool other = false;
+  for (size_t i = 0; i < n; i++) {
+    if (!is_clock(p, reps[i])) other = true;
+    else if (deadline(p, reps[i]) < first) first = deadline(p, reps[i]);
+  }
+  if (!other) sleep_until(p, first);
   uint64_t now = wasi_strict(p->w) ? UINT64_MAX : mono(p);
   r->kind = WG_CVAL_LIST;
-  if (!(r->of.seq.ptr = wg_cval_array(n))) return oom();
+  r->of.seq.len = 0;
+  if (!(r->of.seq.ptr = wg_cval_array(n))) {
+    free(reps);
+    return oom();
+  }
   for (size_t i = 0; i < n; i++)
-    if (deadline(p, a[0].of.seq.ptr[i].of.handle.rep) <= now || deadline(p, a[0].of.seq.ptr[i].of.handle.rep) == first)
+    if (other ? !is_clock(p, reps[i]) || deadline(p, reps[i]) <= now
+              : deadline(p, reps[i]) <= now || deadline(p, reps[i]) == first)
       r->of.seq.ptr[r->of.seq.len++] = (wg_cval){.kind = WG_CVAL_U32, .of.u = i};
+  free(reps);
   return NULL;
 }
 
@@ -110,7 +258,7 @@ static const struct {
 } funcs[] = {
     {"wasi:io/poll" V, "poll", poll_,
      "func(in: list<borrow<pollable>>) -> list<u32>"},
-    {"wasi:io/poll" V, "[method]pollable.ready", ready,
+    {"wasi:io/poll" V, "[method]pollable.ready", pollable_ready,
      "func(self: borrow<pollable>) -> bool"},
     {"wasi:io/poll" V, "[method]pollable.block", block,
      "func(self: borrow<pollable>)"},
@@ -133,6 +281,14 @@ bool p2_poll_define(p2 *p, wg_component_linker *l, wg_error **e) {
 
 bool wg_wasi_p2_pollable_ready(wg_wasi_p2 *p, wg_cval *out) {
   wg_trap *t = new_pollable(p, 0, out);
+  if (!t) return true;
+  wg_trap_delete(t);
+  return false;
+}
+
+bool wg_wasi_p2_pollable(wg_wasi_p2 *p, bool (*is_ready_fn)(void *user, uint32_t tag), void *user, uint32_t tag,
+                         wg_cval *out) {
+  wg_trap *t = new_pollable_of(p, P2_POLL_EMBEDDER, tag, 0, is_ready_fn, user, out);
   if (!t) return true;
   wg_trap_delete(t);
   return false;

@@ -14,6 +14,9 @@
  * instance keeps, writes to stdout, and GET /last returns. GET /fields
  * answers one line of numbers from the wasi:http fields rules; GET /outbound
  * builds an outgoing request with options and sends it (the host denies it).
+ * POST /stream, /stream-poll and /cl/N stream the request body back as it
+ * arrives (stream_echo); GET /sleep/MS waits MS ms on a monotonic-clock
+ * pollable first (wasi:io/poll).
  *
  * Built at test time (tests/components/http/build.sh): clang-19 --target=wasm32
  * -mbulk-memory -nostdlib (copies are memory.copy), then `jco embed` with the wasi:http@0.2.3 WIT (so the host's
@@ -72,6 +75,16 @@ IMPORT("wasi:io/streams", "[method]input-stream.blocking-read") void in_read(int
 IMPORT("wasi:io/streams", "[method]output-stream.blocking-write-and-flush")
 void out_write(int32_t s, const void *p, size_t len, void *ret);
 IMPORT("wasi:io/streams", "[resource-drop]input-stream") void drop_in(int32_t);
+IMPORT("wasi:io/streams", "[method]input-stream.read") void in_read_nb(int32_t s, int64_t len, void *ret);
+IMPORT("wasi:io/streams", "[method]input-stream.subscribe") int32_t in_subscribe(int32_t s);
+IMPORT("wasi:io/streams", "[method]output-stream.check-write") void out_check(int32_t s, void *ret);
+IMPORT("wasi:io/streams", "[method]output-stream.write") void out_write_nb(int32_t s, const void *p, size_t len, void *ret);
+IMPORT("wasi:io/streams", "[method]output-stream.subscribe") int32_t out_subscribe(int32_t s);
+IMPORT("wasi:io/streams", "[method]output-stream.blocking-flush") void out_flush(int32_t s, void *ret);
+IMPORT("wasi:io/poll", "poll") void poll_list(const int32_t *p, size_t n, void *ret);
+IMPORT("wasi:io/poll", "[resource-drop]pollable") void drop_pollable(int32_t);
+IMPORT("wasi:clocks/monotonic-clock", "subscribe-duration") int32_t sub_duration(int64_t ns);
+IMPORT("wasi:io/error", "[resource-drop]error") void drop_error(int32_t);
 IMPORT("wasi:cli/stdout", "get-stdout") int32_t get_stdout(void);
 IMPORT("wasi:io/streams", "[resource-drop]output-stream") void drop_out(int32_t);
 
@@ -179,6 +192,104 @@ static void outbound_checks(void) {
   put("\n", 1);
 }
 
+/* Waits on one pollable with poll (parks the guest on a loop host) and drops it. */
+static void wait_on(int32_t p) {
+  struct { uint32_t *v; size_t n; } got __attribute__((aligned(4)));
+  poll_list(&p, 1, &got);
+  drop_pollable(p);
+}
+
+static unsigned parse_num(str s, size_t from) {
+  unsigned v = 0;
+  for (size_t i = from; i < s.len && s.ptr[i] >= '0' && s.ptr[i] <= '9'; i++) v = v * 10 + (unsigned)(s.ptr[i] - '0');
+  return v;
+}
+
+/* POST /stream, /stream-poll, /cl/N: the request body streamed back as it arrives (issue 14). The
+ * response is set first (its head goes out), then the body is read 64 KiB at a time, with
+ * blocking-read (/stream, /cl/N) or subscribe + poll + read (/stream-poll, which also writes with
+ * check-write + write + blocking-flush), and written back; /cl/N declares content-length: N
+ * whatever the body's size (the host must keep to it). Memory stays bounded: the bump heap is
+ * rewound after each piece. Answers with a last-operation-failed or write error stop early. */
+static void stream_echo(int32_t req, int32_t outparam, int poll_mode, int declared, unsigned n_declared) {
+  struct { uint8_t err; int32_t handle; } r __attribute__((aligned(4)));
+  req_consume(req, &r);
+  if (r.err) __builtin_trap();
+  int32_t body = r.handle;
+  body_stream(body, &r);
+  if (r.err) __builtin_trap();
+  int32_t in = r.handle;
+  int32_t f = fields_new();
+  header(f, "content-type", "application/octet-stream", 24);
+  if (declared) {
+    char num[12];
+    size_t nl = 0;
+    unsigned v = n_declared;
+    do num[nl++] = (char)('0' + v % 10); while (v /= 10);
+    for (size_t i = 0; i < nl / 2; i++) {
+      char c = num[i];
+      num[i] = num[nl - 1 - i];
+      num[nl - 1 - i] = c;
+    }
+    header(f, "content-length", num, nl);
+  }
+  int32_t resp = resp_new(f);
+  resp_body(resp, &r);
+  if (r.err) __builtin_trap();
+  int32_t ob = r.handle;
+  outparam_set(outparam, 0, resp, 0, 0, 0, 0, 0, 0);
+  obody_write(ob, &r);
+  if (r.err) __builtin_trap();
+  int32_t os = r.handle;
+  cabi_realloc(0, 0, 1, 0);
+  uintptr_t mark = heap_top;
+  for (int failed = 0; !failed;) {
+    struct { uint8_t err; union { struct { const unsigned char *p; size_t n; } ok; struct { uint8_t d; int32_t e; } er; } u; }
+        rd __attribute__((aligned(8)));
+    if (poll_mode) {
+      wait_on(in_subscribe(in));
+      in_read_nb(in, 65536, &rd);
+    } else {
+      in_read(in, 65536, &rd);
+    }
+    if (rd.err) {
+      if (rd.u.er.d == 0) drop_error(rd.u.er.e); /* last-operation-failed: the client broke off */
+      break;
+    }
+    for (size_t off = 0; off < rd.u.ok.n && !failed;) {
+      uint8_t wr[12] __attribute__((aligned(4)));
+      size_t n = rd.u.ok.n - off;
+      if (poll_mode) {
+        struct { uint8_t err; uint64_t n; } cw __attribute__((aligned(8)));
+        out_check(os, &cw);
+        if (cw.err) break;
+        if (!cw.n) {
+          wait_on(out_subscribe(os));
+          continue;
+        }
+        if (n > cw.n) n = (size_t)cw.n;
+        out_write_nb(os, rd.u.ok.p + off, n, wr);
+      } else {
+        if (n > 4096) n = 4096; /* blocking-write-and-flush takes at most 4096 bytes */
+        out_write(os, rd.u.ok.p + off, n, wr);
+      }
+      if (wr[0]) failed = 1;
+      off += n;
+    }
+    heap_top = mark;
+  }
+  if (poll_mode) {
+    uint8_t wr[12] __attribute__((aligned(4)));
+    out_flush(os, wr);
+  }
+  drop_out(os);
+  drop_in(in);
+  drop_trailers(body_finish(body));
+  drop_request(req);
+  uint8_t fin[40] __attribute__((aligned(8)));
+  obody_finish(ob, 0, 0, fin);
+}
+
 EXPORT("wasi:http/incoming-handler" V "#handle") void handle(int32_t req, int32_t outparam) {
   out_len = 0; /* a host may call one instance many times */
   served++;
@@ -194,6 +305,12 @@ EXPORT("wasi:http/incoming-handler" V "#handle") void handle(int32_t req, int32_
   if (eq(path, "/loop")) /* never returns: the host's deadline must stop it */
     for (volatile unsigned spin = 0;; spin++) {
     }
+  if (eq(path, "/stream") || eq(path, "/stream-poll") || starts(path, "/cl/")) {
+    stream_echo(req, outparam, eq(path, "/stream-poll"), starts(path, "/cl/"), parse_num(path, 4));
+    return;
+  }
+  if (starts(path, "/sleep/")) /* GET /sleep/MS: monotonic-clock.subscribe-duration + poll, then the echo */
+    wait_on(sub_duration((int64_t)parse_num(path, 7) * 1000000));
   /* x-test: list<list<u8>> */
   int32_t h = req_headers(req);
   struct { str *v; size_t n; } xs __attribute__((aligned(4)));
