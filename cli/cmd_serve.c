@@ -27,6 +27,8 @@ static void usage(FILE *out) {
           "  --instances fresh|pooled            a new instance per request (default), or warm ones reused\n"
           "  --allowed-outbound-hosts L          hosts outgoing-handler may call: SCHEME://HOST[:PORT],...\n"
           "  --threads N                         event-loop threads (default: one per core)\n"
+          "  --max-body-size Q                   request body limit (default 4Mi; a wasi:http component\n"
+          "                                      streams its body, so a large one costs no memory)\n"
           "  --log-level debug|info|warn|error   (default info)\n"
           "  --state-file PATH                   file of the embedded default state store\n");
 }
@@ -79,6 +81,9 @@ int wg_cmd_serve(int argc, char **argv) {
       o.threads = (int)n;
     } else if (IS("log-level")) {
       if ((o.log_level = wgg_parse_log_level(val)) < 0) return bad("--log-level", val, "expected debug, info, warn or error");
+    } else if (IS("max-body-size")) {
+      wgg_err e;
+      if (wgg_parse_quantity(val, &o.max_body_size, &e)) return bad("--max-body-size", val, e.msg);
     } else if (IS("state-file")) {
       o.state_file = val;
     } else {

@@ -417,6 +417,7 @@ static bool authenticate(wgg_api *api, wgg_http_req *req) {
 bool wgg_api_stream_body(const wgg_http_req *req, void *user) {
   wgg_api *api = user;
   if (api->http_pipeline.n) return false;
+  if (api->opts->serve_app) return wgg_app_can_upload(api); /* wasmgate serve: every path is the app's */
   const char *p = req->path;
   if (!strncmp(p, "/v1.0/invoke/", 13)) return true;
   return wgg_http_req_header(req, "dapr-app-id") && strncmp(p, "/v1.0/", 6) && strncmp(p, "/v1.0-alpha1/", 13) &&

@@ -18,6 +18,7 @@ monotonic-clock pollable on GET /sleep/MS. One sidecar with one loop thread (--t
   - content-length mismatches: /cl/N with a shorter body answers a head with Content-Length N and a
     cut-off body (streamed, N > 64 KiB), or 500 naming the mismatch (small, collected); a longer
     body is cut at N;
+  - `wasmgate serve --max-body-size 200Mi`: 72 MB through /stream the same way, VmHWM < 64 MiB;
   - the oracle, `jco serve` on the same component: same status, content-type and body for
     /stream (a small and a 1 MiB body) and /sleep/200.
 Skipped (77) when clang-19, node or jco is missing (a failure under CI).
@@ -187,6 +188,47 @@ try:
     check(wait_for(lambda: parked_gauge() == 0, 20), "nothing left parked")
 finally:
     sc.stop()
+
+# ---------------------------------------------------------------- wasmgate serve streams the same way
+sport = free_port()
+slog = open(os.path.join(OUT, "serve-stream.log"), "ab")
+serve = subprocess.Popen([BIN, "serve", "--addr", f"127.0.0.1:{sport}", "--threads", "1", "--max-body-size", "200Mi",
+                          ECHO], stdout=slog, stderr=subprocess.STDOUT, cwd=OUT,
+                         env=dict(os.environ, ASAN_OPTIONS=asan_small_quarantine()))
+try:
+    def serve_up():
+        try:
+            socket.create_connection(("127.0.0.1", sport), timeout=1).close()
+            return True
+        except OSError:
+            return False
+    check(wait_for(serve_up, 30, 0.1), "wasmgate serve started")
+    n = 72 * MB
+    s = socket.create_connection(("127.0.0.1", sport), timeout=150)
+    s.sendall(b"POST /stream HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % n)
+    c = Call.__new__(Call)
+    c.s, c.f = s, s.makefile("rb")
+
+    def send():
+        try:
+            for b in PAY.pieces(n):
+                s.sendall(b)
+        except OSError:
+            pass
+    threading.Thread(target=send, daemon=True).start()
+    r = Reader(c)
+    check(r.done.wait(150) and r.complete and r.got == n and r.sha == PAY.sha(n),
+          f"serve /stream: {r.status} {r.got} bytes, complete {r.complete}")
+    hwm = peak_rss_mb(serve.pid)
+    print(f"serve: 72 MB through, VmHWM {hwm} MB", flush=True)
+    check(hwm < (64 if base <= 40 else base + 100), f"serve: peak RSS {hwm} MB")
+    s.close()
+finally:
+    serve.terminate()
+    try:
+        serve.wait(10)
+    except subprocess.TimeoutExpired:
+        serve.kill()
 
 # ---------------------------------------------------------------- the oracle: jco serve
 JCO = os.path.join(ROOT, "scripts", "npm", "node_modules", "@bytecodealliance", "jco", "dist", "jco.js")
