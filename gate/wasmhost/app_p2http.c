@@ -17,11 +17,19 @@
  *
  * Instance policy: fresh (the default, as wasmtime serve and Spin) or
  * pooled (settings.pooled: idle instances reused up to max_invocations, at
- * most 64 kept). The request body is buffered before the handler runs and
- * the response body is collected until it returns. A host call that waits
- * on the loop (wasi:keyvalue's store calls) parks the guest (wgg_p2h_park):
- * the answer resumes it on the request's loop (wgg_p2h_resume); while it is
- * parked the caller's timeout runs (else 30 s). Each run of the guest is
+ * most 64 kept). A call with a body source and stream callbacks
+ * (wgg_p2app_call_full: service invocation, `serve`) streams: the body is
+ * fed to the guest's incoming-body as it arrives (vs_*: this call is the
+ * source's "app connection", a virtual stream handle) and the answer goes
+ * out through the callbacks from response-outparam.set on (io_*); other
+ * calls buffer the body before the handler and collect the answer until it
+ * returns. A host call that waits on the loop (wasi:keyvalue's store calls,
+ * outgoing-handler, and wasi:io's blocking calls through the WASI layer's
+ * park hook: a body with nothing yet, a full client queue, poll on a clock)
+ * parks the guest (wgg_p2h_park): the answer resumes it on the request's
+ * loop (wgg_p2h_resume; a wasi:io wait is tried again on a later loop
+ * iteration whenever one of its sources changed, kick()); each wait is
+ * bounded by the caller's timeout (else 30 s). Each run of the guest is
  * bounded by the app's deadline_ms, or else the caller's timeout, or else
  * 30 s of CPU.
  */
@@ -562,8 +570,12 @@ static void step(p2call *c, wg_trap *t) {
     return;
   }
   if (c->streamed) { /* the head went out at set: the body ends now if the guest did not finish it */
-    end_stream(c, i->h.out_failed ? "the body did not match its Content-Length" : NULL);
-    call_end(c, !i->h.out_failed);
+    wgg_p2h_inst *h = &i->h;
+    if (h->out_mode == 1 && h->out_length >= 0 && h->out_written != (uint64_t)h->out_length) h->out_failed = true;
+    end_stream(c, h->out_mode < 0       ? "the client went away"
+                  : h->out_failed       ? "the body did not match its Content-Length"
+                                        : NULL);
+    call_end(c, !h->out_failed);
     return;
   }
   src_over(c);

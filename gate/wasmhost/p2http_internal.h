@@ -122,5 +122,15 @@ bool p2h_take_fields(wgg_p2h_inst *in, p2h_obj *o, const wg_cval *h);
 wg_trap *p2h_body_of(wgg_p2h_inst *in, p2h_obj *o, wg_cval *r);
 wg_trap *p2h_consume(wgg_p2h_inst *in, p2h_obj *o, wg_cval *r);
 wg_trap *p2h_scheme_val(wg_cval *r, p2h_obj *o);
+/* Frees a host object (its header list when owned, strings, bytes). */
+void p2h_obj_free(p2h_obj *o);
+
+/* p2http_body.c: incoming-body.stream, outgoing-body.write and .finish (host functions of the
+ * definitions table), and response-outparam.set's answer head: the declared Content-Length
+ * kept, and with io the head sent and what was written before passed on. */
+wg_trap *p2h_ib_stream(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr);
+wg_trap *p2h_ob_write(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr);
+wg_trap *p2h_ob_finish(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr);
+void p2h_answer_head(wgg_p2h_inst *in, p2h_obj *resp);
 
 #endif
