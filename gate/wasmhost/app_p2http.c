@@ -42,6 +42,7 @@
 #include "observe/metrics.h"
 #include "util/log.h"
 #include "wasmhost/app_internal.h"
+#include "wasmhost/app_p2call.h"
 #include "wasmhost/p2app_internal.h"
 #include "wasmhost/p2_cloud.h"
 #include "wasmhost/p2_dapr.h"
@@ -53,17 +54,6 @@ enum { P2_STACK_SLOTS = 1u << 16, P2_DEFAULT_PAGES = 1024, P2_POOL_MAX = 64, P2_
 enum { P2_DEFAULT_DEADLINE_MS = 30000, MEMIMAGE_MIN_BYTES = 1u << 20 };
 
 #define HANDLER "wasi:http/incoming-handler@0.2.0" /* matches any 0.2.x export */
-
-/* One instance: its store, WASI contexts and wasi:http state. */
-typedef struct p2inst {
-  wgg_p2h_inst h; /* first: wg_store_data points here */
-  wg_store *store;
-  wg_wasi *wasi;
-  wg_component_func *handle; /* NULL: the component exports only other handlers (app_p2sub.c) */
-  wg_component_instance *ci;
-  uint32_t uses;
-  struct p2inst *next;
-} p2inst;
 
 struct wgg_p2app {
   wg_component *comp;
@@ -117,8 +107,6 @@ static void inst_free(p2inst *i) {
   free(i);
 }
 
-static wg_trap *park_hook(void *user, wg_wasi_p2_wait *w);
-
 static p2inst *inst_new(wgg_wasm_app *a, wgg_err *err) {
   struct wgg_p2app *p = a->p2app;
   p2inst *i = calloc(1, sizeof *i);
@@ -136,7 +124,7 @@ static p2inst *inst_new(wgg_wasm_app *a, wgg_err *err) {
     return wgg_err_set(err, "out of memory"), NULL;
   }
   wg_store_set_data(i->store, &i->h);
-  wg_wasi_p2_set_park(i->h.p2, park_hook, &i->h); /* wasi:io's blocking calls park on the request's loop */
+  wg_wasi_p2_set_park(i->h.p2, p2c_park_hook, &i->h); /* wasi:io's blocking calls park on the request's loop */
   if (p->memimage) wg_store_set_memimage(i->store, p->memimage);
   wg_store_set_deadline(i->store, 1000 / WGG_WASM_TICK_MS + 1); /* instantiation gets its own second */
   wg_error *e = NULL;
@@ -316,41 +304,6 @@ static void fail(wgg_http_client_cb cb, void *user, const char *msg) {
   wgg_hdrs_free(&h);
 }
 
-/* One request in flight: the instance, the caller, and while the guest is parked on a host call,
- * the timer of the caller's timeout (time parked included). */
-typedef struct p2call {
-  wgg_wasm_app *a; /* holds a reference on the generation */
-  p2inst *i;
-  wgg_http_client_cb cb;
-  void *user;
-  uint64_t ms;     /* the guest's CPU budget per run (re-armed at each resume) */
-  uint64_t timeout_ms;
-  uv_timer_t *timer;
-  bool parked;
-  /* a call made while a guest of this thread runs (its host call invoked an app in-process: the
-   * .dapr convention) starts on a later loop iteration from a copy of its request, so that a
-   * chain of components calling components cannot grow the thread's stack */
-  bool deferred;
-  wgg_slice slice;
-  uv_loop_t *loop;
-  char *method, *target, *body;
-  size_t len, n;
-  wgg_http_header *headers;
-  /* streaming (issue 14): the request body from src as the guest reads it, the answer through scb
-   * as it writes it; vs is this call as the body source's and the answer's stream handle */
-  bool has_src, has_scb;
-  wgg_http_body_source src;
-  wgg_http_stream_cbs scb;
-  wgg_http_client_stream *vs;
-  bool over;        /* src.on_over ran: nothing more is taken from it */
-  bool want_more;   /* a write found the body buffer full: src.on_want once the guest made room */
-  bool need_want;   /* ... and it did: on the next wake */
-  bool streamed;    /* scb.on_head took the answer: scb.on_end ends the call, not cb */
-  bool stream_done; /* scb.on_end ran */
-  bool woke;        /* slice was used for wakes */
-  uv_timer_t *wtimer; /* a wasi:io wait's clock */
-} p2call;
-
 /* Whether a component guest runs on this thread now (its call or a resume is on the stack). */
 static _Thread_local int tls_running;
 
@@ -389,7 +342,7 @@ static void src_over(p2call *c) {
 
 /* Ends a streamed answer (once): true when the answer was streamed (scb.on_end ran now or before),
  * false when the caller still waits for cb. err NULL: complete. */
-static bool end_stream(p2call *c, const char *err) {
+bool p2c_end_stream(p2call *c, const char *err) {
   if (!c->streamed) return false;
   if (!c->stream_done) {
     c->stream_done = true;
@@ -414,125 +367,12 @@ static void on_timeout(uv_timer_t *t) {
   h->op = NULL;
   h->wait = false;
   wg_component_func_abandon(c->i->handle);
-  if (!end_stream(c, "timeout")) {
+  if (!p2c_end_stream(c, "timeout")) {
     src_over(c);
     c->cb(c->user, NULL, "timeout");
   }
   call_end(c, false);
 }
-
-/* ---- waits on the loop (issue 14): wasi:io's blocking calls park here (wgwasi.h) ---- */
-
-static void try_wait(p2call *c);
-
-static void on_wake(wgg_slice *sl) {
-  p2call *c = sl->user;
-  if (c->need_want && !c->over && c->has_src) { /* the guest made room: take more of the body */
-    c->need_want = false;
-    c->src.on_want(c->src.user, c->vs);
-  }
-  try_wait(c);
-}
-
-/* Something the guest may wait on changed: look again on a later loop iteration (never from inside
- * the server's or the guest's call stack). */
-static void kick(p2call *c) {
-  if (c->slice.queued || !c->loop) return;
-  c->woke = true;
-  if (wgg_slice_queue(&c->slice, c->loop, on_wake, c)) wgg_warn("wasm app: out of memory waking a parked guest");
-}
-
-static void on_wait_clock(uv_timer_t *t) { try_wait(t->data); }
-
-/* The guest parked on a wasi:io wait: its clock, if it has one, wakes it. */
-static void arm_wait(p2call *c) {
-  uint64_t ns = wg_wasi_p2_wait_timeout(c->i->h.op);
-  if (ns == UINT64_MAX) return;
-  if (!c->wtimer) {
-    if (!(c->wtimer = malloc(sizeof *c->wtimer))) return;
-    uv_timer_init(c->loop, c->wtimer);
-    c->wtimer->data = c;
-  }
-  uv_timer_start(c->wtimer, on_wait_clock, (ns + 999999) / 1000000, 0);
-}
-
-static void wait_cancel(void *op) { wg_wasi_p2_wait_free(op); }
-
-/* wg_wasi_p2_set_park's hook of every instance: parks on a request that can resume it. */
-static wg_trap *park_hook(void *user, wg_wasi_p2_wait *w) {
-  wgg_p2h_inst *h = user;
-  wg_trap *t = wgg_p2h_park(h, wait_cancel, w);
-  if (t) h->wait = true;
-  return t;
-}
-
-/* ---- the request body and the answer as streams (issue 14) ---- */
-
-enum { IN_MARK = 256u << 10 }; /* request body bytes buffered before the client is paused */
-
-static int vs_body_write(void *self, const char *data, size_t len) {
-  p2call *c = self;
-  if (c->over) return -1;
-  wgg_p2h_body_data(&c->i->h, data, len);
-  kick(c);
-  if (wgg_p2h_body_pending(&c->i->h) < IN_MARK) return 0;
-  c->want_more = true;
-  return 1;
-}
-static int vs_body_end(void *self) {
-  p2call *c = self;
-  if (c->over) return -1;
-  wgg_p2h_body_end(&c->i->h, false);
-  kick(c);
-  return 0;
-}
-/* the client's queue drained (a streamed answer) */
-static void vs_resume(void *self) {
-  p2call *c = self;
-  c->i->h.out_full = false;
-  kick(c);
-}
-/* the caller went away, or its body failed: reads and writes fail from now on */
-static void vs_abort(void *self) {
-  p2call *c = self;
-  if (!c->i->h.in_ended) wgg_p2h_body_end(&c->i->h, true);
-  wgg_p2h_out_gone(&c->i->h);
-  kick(c);
-}
-static const wgg_http_stream_vt vs_vt = {vs_body_write, vs_body_end, vs_resume, vs_abort};
-
-static void io_in_consumed(void *user) {
-  p2call *c = user;
-  if (c->want_more && wgg_p2h_body_pending(&c->i->h) < IN_MARK / 2) {
-    c->want_more = false;
-    c->need_want = true;
-    kick(c);
-  }
-}
-static int io_out_head(void *user, int status, const wgg_hdrs *h, int64_t length) {
-  p2call *c = user;
-  if (!c->has_scb) return 0;
-  size_t n = h ? h->n : 0, k = 0;
-  wgg_http_header *hv = calloc(n + 1, sizeof *hv);
-  if (!hv) return 0;
-  for (size_t i = 0; i < n; i++)
-    if (!wgg_http_hop_header(h->v[i].name) && strcasecmp(h->v[i].name, "content-length"))
-      hv[k++] = (wgg_http_header){h->v[i].name, h->v[i].value};
-  wgg_http_response resp = {status, hv, k, "", 0};
-  int rc = c->scb.on_head(c->user, c->vs, &resp, length);
-  free(hv);
-  if (rc) c->streamed = true; /* 1: streams; -1: aborted, on_end still ends it */
-  return rc;
-}
-static int io_out_write(void *user, const uint8_t *p, size_t n) {
-  p2call *c = user;
-  if (c->stream_done) return -1;
-  return c->scb.on_chunk(c->user, (const char *)p, n);
-}
-static void io_out_end(void *user, bool ok) {
-  end_stream(user, ok ? NULL : "the body did not match its Content-Length");
-}
-static const wgg_p2h_io p2_io = {io_in_consumed, io_out_head, io_out_write, io_out_end};
 
 /* What came out of the guest after its call or a resume: parked on a host call, or done. */
 static void step(p2call *c, wg_trap *t) {
@@ -550,7 +390,7 @@ static void step(p2call *c, wg_trap *t) {
     }
     /* each wait is bounded by the caller's timeout */
     if (c->timer) uv_timer_start(c->timer, on_timeout, c->timeout_ms ? c->timeout_ms : P2_DEFAULT_DEADLINE_MS, 0);
-    if (i->h.wait) arm_wait(c);
+    if (i->h.wait) p2c_arm_wait(c);
     return;
   }
   if (t) {
@@ -562,7 +402,7 @@ static void step(p2call *c, wg_trap *t) {
     const char *bt = wg_trap_backtrace(t);
     wgg_error("wasm app %s: %s%s%.*s", p->name, msg, bt && *bt ? "\nwasm stack trace:\n" : "", 2000, bt ? bt : "");
     wg_trap_delete(t);
-    if (!end_stream(c, msg)) {
+    if (!p2c_end_stream(c, msg)) {
       src_over(c);
       fail(c->cb, c->user, msg);
     }
@@ -572,7 +412,7 @@ static void step(p2call *c, wg_trap *t) {
   if (c->streamed) { /* the head went out at set: the body ends now if the guest did not finish it */
     wgg_p2h_inst *h = &i->h;
     if (h->out_mode == 1 && h->out_length >= 0 && h->out_written != (uint64_t)h->out_length) h->out_failed = true;
-    end_stream(c, h->out_mode < 0       ? "the client went away"
+    p2c_end_stream(c, h->out_mode < 0       ? "the client went away"
                   : h->out_failed       ? "the body did not match its Content-Length"
                                         : NULL);
     call_end(c, !h->out_failed);
@@ -632,14 +472,14 @@ void wgg_p2h_resume(wgg_p2h_inst *in, wg_cval *results, size_t n) {
 }
 
 /* Tries the wasi:io wait the guest is parked on; resumes it when done. */
-static void try_wait(p2call *c) {
+void p2c_try_wait(p2call *c) {
   wgg_p2h_inst *h = &c->i->h;
   if (!h->wait || !c->parked) return;
   wg_cval r;
   size_t n = 0;
   wg_trap *t = NULL;
   if (!wg_wasi_p2_wait_try(h->op, &r, &n, &t)) {
-    arm_wait(c);
+    p2c_arm_wait(c);
     return;
   }
   h->op = NULL; /* freed by the try */
@@ -652,7 +492,7 @@ static void try_wait(p2call *c) {
     if (c->timer) uv_timer_stop(c->timer);
     if (c->parked) wgg_metrics_wasm_parked(c->a->metrics, -1);
     c->parked = false;
-    if (!end_stream(c, "out of memory")) {
+    if (!p2c_end_stream(c, "out of memory")) {
       src_over(c);
       fail(c->cb, c->user, "out of memory");
     }
@@ -706,12 +546,12 @@ static int start(p2call *c, uv_loop_t *loop, const char *method, const char *tar
     hv[k++] = (wgg_http_header){"content-length", clen};
   }
   if (loop && (c->has_src || c->has_scb)) {
-    if (!(c->vs = wgg_http_stream_virtual(&vs_vt, c))) {
+    if (!(c->vs = wgg_http_stream_virtual(&p2c_vs_vt, c))) {
       free(hv);
       call_end(c, false);
       return -1;
     }
-    i->h.io = &p2_io;
+    i->h.io = &p2c_io;
     i->h.io_user = c;
     i->h.in_live = c->has_src;
   }
