@@ -106,6 +106,13 @@ done
 msg=$("$wasmgate" wasm run --fuel 10 "$out/hello.component.wasm" 2>&1)
 rc=$?
 if [ $rc -eq 134 ] && [[ "$msg" == *"limit reached: all fuel consumed"* ]]; then ok; else fail "--fuel 10 on a component: $rc '$msg'"; fi
+# `wasm run` has no event loop: poll and pollable.block on a clock still block the thread (the
+# sidecar parks instead: issue 14), so a command component's nanosleep (the adapter's poll_oneoff:
+# subscribe-duration + poll) sleeps the time asked
+if [ -f "$out/wasi_misc.component.wasm" ]; then
+  msg=$("$wasmgate" wasm run "$out/wasi_misc.component.wasm" sleep 200 2>&1)
+  if [ "$msg" = "slept: the time asked" ]; then ok; else fail "wasm run: a component's sleep: '$msg'"; fi
+fi
 # wasi:filesystem: the file guest does the same in a --dir sandbox and leaves the same tree
 if [ -f "$out/wasi_files.component.wasm" ]; then
   rm -rf "$out/fs1" "$out/fs2" && mkdir -p "$out/fs1" "$out/fs2"
