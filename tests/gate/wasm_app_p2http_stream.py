@@ -15,6 +15,7 @@ monotonic-clock pollable on GET /sleep/MS. One sidecar with one loop thread (--t
   - GET /sleep/1500 parks on subscribe-duration + poll: other requests are answered meanwhile;
   - a caller that hangs up mid-body: the guest sees the stream break, its instance is given back
     (the gauge returns to 0) and the next request is served (ASan: no leak at exit);
+  - SIGTERM while a guest is parked on a slow body: the sidecar exits 0 (under ASan: no leak);
   - content-length mismatches: /cl/N with a shorter body answers a head with Content-Length N and a
     cut-off body (streamed, N > 64 KiB), or 500 naming the mismatch (small, collected); a longer
     body is cut at N;
@@ -186,6 +187,15 @@ try:
     st, _, body = sc.request("POST", "/v1.0/invoke/echo/method/cl/10", body=b"q" * 10, timeout=30)
     check((st, body) == (200, b"q" * 10), f"the right length: {st} {body!r}")
     check(wait_for(lambda: parked_gauge() == 0, 20), "nothing left parked")
+
+    # ------------------------------------------------------------ SIGTERM while a guest is parked on a body
+    s = socket.create_connection(("127.0.0.1", sc.port), timeout=60)
+    s.sendall(b"POST /v1.0/invoke/echo/method/stream HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+              + chunk(b"w" * 70000))
+    check(wait_for(lambda: parked_gauge() == 1, 20), f"parked before the shutdown: {parked_gauge()}")
+    rc = sc.stop(timeout=30)  # fails the test on a non-zero exit (a sanitizer's leak report included)
+    check(rc == 0, f"the sidecar stops cleanly with a parked guest: exit {rc}")
+    s.close()
 finally:
     sc.stop()
 
@@ -226,9 +236,10 @@ try:
 finally:
     serve.terminate()
     try:
-        serve.wait(10)
+        check(serve.wait(30) == 0, f"wasmgate serve exits cleanly: {serve.returncode}")
     except subprocess.TimeoutExpired:
         serve.kill()
+        check(False, "wasmgate serve did not stop within 30 s of SIGTERM")
 
 # ---------------------------------------------------------------- the oracle: jco serve
 JCO = os.path.join(ROOT, "scripts", "npm", "node_modules", "@bytecodealliance", "jco", "dist", "jco.js")
