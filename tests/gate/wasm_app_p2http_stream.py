@@ -9,6 +9,9 @@ monotonic-clock pollable on GET /sleep/MS. One sidecar with one loop thread (--t
     before: 500 "realloc return: beyond end of memory") to /stream (Content-Length) and to
     /stream-poll (chunked) comes back byte-exact (SHA-256) while the sidecar's peak RSS (VmHWM)
     stays under 64 MiB (ASan: grows by less than 100 MB);
+  - a client that does not read the answer: the guest parks on check-write / its writes (the
+    parked gauge reads 1) and the upload stops short (back-pressure reaches the client); read
+    afterwards, all 32 MB come back intact;
   - a slow upload (a chunk every 200 ms): the echo of its first chunk arrives before the second is
     sent (both ways stream), and while it is parked other requests to the same app on the same loop
     thread are answered, and the parked-guests gauge reads 1;
@@ -111,6 +114,24 @@ try:
         print(f"{path}: {big // MB} MB in {time.time() - t0:.1f} s, sidecar VmHWM {hwm} MB (start {base} MB)",
               flush=True)
         check(hwm < bound, f"{path}: peak RSS {hwm} MB (want < {bound})")
+
+    # ------------------------------------------------------------ a client that does not read: the guest parks on its writes
+    n = 32 * MB
+    for path in ("stream", "stream-poll"):  # blocking-write-and-flush; check-write + subscribe + poll
+        c = Call(sc.port, path, n=n, payload=PAY, app_id="echo", timeout=120)
+
+        def stalled():  # the guest waits for the client to drain, so the upload stops short of its end
+            before = c.sent
+            time.sleep(0.3)
+            return parked_gauge() == 1 and c.sent == before < n
+        check(wait_for(stalled, 60), f"{path}: upload held back while the answer is not read: {c.sent} of {n} "
+              f"sent, gauge {parked_gauge()}")
+        r = Reader(c)
+        check(r.done.wait(120) and r.complete and r.got == n and r.sha == PAY.sha(n),
+              f"{path}: then read, it all comes back: {r.got} bytes, complete {r.complete}")
+        c.wait_sent()
+        c.close()
+    check(peak_rss_mb(sc.proc.pid) < (64 if base <= 40 else base + 100), f"peak RSS {peak_rss_mb(sc.proc.pid)} MB")
 
     # ------------------------------------------------------------ a slow upload parks, the loop serves others
     s = socket.create_connection(("127.0.0.1", sc.port), timeout=60)
