@@ -18,6 +18,8 @@ monotonic-clock pollable on GET /sleep/MS. One sidecar with one loop thread (--t
   - GET /sleep/1500 parks on subscribe-duration + poll: other requests are answered meanwhile;
   - a caller that hangs up mid-body: the guest sees the stream break, its instance is given back
     (the gauge returns to 0) and the next request is served (ASan: no leak at exit);
+  - a chunked body over --max-body-size (1Mi): the guest's read fails, the answer whose head went
+    out is cut off (never complete), and the next request is served;
   - SIGTERM while a guest is parked on a slow body: the sidecar exits 0 (under ASan: no leak);
   - content-length mismatches: /cl/N with a shorter body answers a head with Content-Length N and a
     cut-off body (streamed, N > 64 KiB), or 500 naming the mismatch (small, collected); a longer
@@ -222,6 +224,23 @@ try:
     rc = sc.stop(timeout=30)  # fails the test on a non-zero exit (a sanitizer's leak report included)
     check(rc == 0, f"the sidecar stops cleanly with a parked guest: exit {rc}")
     s.close()
+finally:
+    sc.stop()
+
+# ---------------------------------------------------------------- a body over --max-body-size breaks off
+sc = Sidecar(BIN, app_id="echo", env={"ASAN_OPTIONS": asan_small_quarantine()},
+             args=["--app-wasm", "file://" + ECHO, "--threads", "1", "--max-body-size", "1Mi"]).start(timeout=30)
+try:
+    c = Call(sc.port, "stream", n=4 * MB, payload=PAY, chunked=True, app_id="echo", timeout=60)
+    r = Reader(c)
+    check(r.done.wait(60), "the answer to an oversized body ended")
+    # the guest's head went out before the limit was reached: the answer is cut off, never complete
+    check((r.status == 200 and not r.complete and r.got <= MB + 65536) or r.status == 413,
+          f"a chunked body over --max-body-size: {r.status}, {r.got} bytes, complete {r.complete}")
+    c.close()
+    check(wait_for(lambda: sc.request("GET", "/v1.0/healthz", timeout=5)[0] == 204, 20), "the sidecar goes on")
+    st, _, body = sc.request("POST", "/v1.0/invoke/echo/method/stream", body=b"fine", timeout=30)
+    check((st, body) == (200, b"fine"), f"the next request: {st} {body!r}")
 finally:
     sc.stop()
 
