@@ -58,7 +58,7 @@ typedef struct p2call {
   bool need_want;   /* ... and it did: on the next wake */
   bool streamed;    /* scb.on_head took the answer: scb.on_end ends the call, not cb */
   bool stream_done; /* scb.on_end ran */
-  bool woke;        /* slice was used for wakes */
+  uv_idle_t *wake;  /* p2c_kick's: the next loop iteration looks again */
   uv_timer_t *wtimer; /* a wasi:io wait's clock */
 } p2call;
 

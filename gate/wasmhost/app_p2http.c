@@ -323,7 +323,8 @@ static void copy_free(p2call *c) {
 static void call_end(p2call *c, bool ok) {
   if (c->timer) uv_close((uv_handle_t *)c->timer, (uv_close_cb)free);
   if (c->wtimer) uv_close((uv_handle_t *)c->wtimer, (uv_close_cb)free);
-  if (c->deferred || c->woke) wgg_slice_close(&c->slice);
+  if (c->wake) uv_close((uv_handle_t *)c->wake, (uv_close_cb)free);
+  if (c->deferred) wgg_slice_close(&c->slice);
   wgg_http_stream_virtual_free(c->vs);
   copy_free(c);
   if (c->parked) wgg_metrics_wasm_parked(c->a->metrics, -1);

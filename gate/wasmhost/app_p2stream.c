@@ -9,7 +9,7 @@
  * through the stream callbacks (io_*, called by p2http_body.c). wasi:io's
  * blocking calls hand their wait to p2c_park_hook; every change that may
  * finish it (bytes, the end, a drained queue, a clock) kicks the call, which
- * tries the wait on a later loop iteration (wgg_slice) and resumes the guest
+ * tries the wait on the next loop iteration (an idle handle) and resumes the guest
  * when it is done (app_p2http.c p2c_try_wait).
  */
 #include <stdlib.h>
@@ -19,8 +19,9 @@
 #include "util/log.h"
 #include "wasmhost/app_p2call.h"
 
-static void on_wake(wgg_slice *sl) {
-  p2call *c = sl->user;
+static void on_wake(uv_idle_t *h) {
+  p2call *c = h->data;
+  uv_idle_stop(h);
   if (c->need_want && !c->over && c->has_src) { /* the guest made room: take more of the body */
     c->need_want = false;
     c->src.on_want(c->src.user, c->vs);
@@ -28,12 +29,19 @@ static void on_wake(wgg_slice *sl) {
   p2c_try_wait(c);
 }
 
-/* Something the guest may wait on changed: look again on a later loop iteration (never from inside
- * the server's or the guest's call stack). */
+/* An idle handle of its own, not a time slice (wgg_slice): a wake runs once, on the next loop
+ * iteration, and does not keep the epoch ticker fine for the whole of a long stream. */
 void p2c_kick(p2call *c) {
-  if (c->slice.queued || !c->loop) return;
-  c->woke = true;
-  if (wgg_slice_queue(&c->slice, c->loop, on_wake, c)) wgg_warn("wasm app: out of memory waking a parked guest");
+  if (!c->loop) return;
+  if (!c->wake) {
+    if (!(c->wake = malloc(sizeof *c->wake))) {
+      wgg_warn("wasm app: out of memory waking a parked guest");
+      return;
+    }
+    uv_idle_init(c->loop, c->wake);
+    c->wake->data = c;
+  }
+  uv_idle_start(c->wake, on_wake); /* no-op when already started */
 }
 
 static void on_wait_clock(uv_timer_t *t) { p2c_try_wait(t->data); }
