@@ -128,7 +128,9 @@ const char *wgg_wasm_app_name(const wgg_wasm_app *a);
 int wgg_wasm_app_call(wgg_wasm_app *a, uv_loop_t *loop, const char *method, const char *target,
                       const wgg_http_header *headers, size_t n, const char *body, size_t len, const char *source,
                       uint64_t timeout_ms, wgg_http_client_cb cb, void *user);
-/* (timeout_ms is checked while the guest is parked or between two of its time slices.) */
+/* (timeout_ms is checked while the guest is parked or between two of its time slices; a wasi:http
+ * component's guest is held to it per wait: each park, on a backend, a body or a clock, may last
+ * that long.) */
 
 /* Whether the app takes a streamed request body and may stream its answer (wgg_wasm_app_call_full):
  * a wasi:http component (its wasi:io streams are backed by the loop, issue 14). */

@@ -140,8 +140,6 @@ wg_trap *p2h_ob_write(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t
   o->streams++;
   return p2h_result(r, false, p2h_box(v), true);
 }
-/* finish(this, option<trailers>) -> result<_, error-code>: trailers are dropped (HTTP/1.1 answers
- * carry none here) */
 /* The answer's body ends: a streaming answer ends now (cut off when its length is not the declared
  * Content-Length). */
 static void answer_end(wgg_p2h_inst *in, p2h_obj *o) {
@@ -153,6 +151,8 @@ static void answer_end(wgg_p2h_inst *in, p2h_obj *o) {
   }
 }
 
+/* finish(this, option<trailers>) -> result<_, error-code>: trailers are dropped (HTTP/1.1 answers
+ * carry none here); the answer's body of the wrong length is HTTP-response-body-size */
 wg_trap *p2h_ob_finish(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   SELF(K_OUTBODY);
   o->finished = true;
