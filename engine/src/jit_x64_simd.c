@@ -134,6 +134,16 @@ static void vconst(J *j, int x, const uint8_t c[16]) {
   for (int i = 0; i < 16; i++) b1(j, c[i]);
 }
 
+/* pinsrb/pinsrw/pinsrd/pinsrq x, src, lane for n-byte lanes: src a general
+ * register (base < 0: reg) or memory [base + index + disp]. */
+static void pinsr(J *j, unsigned n, int x, int reg, int base, int32_t disp, unsigned lane) {
+  uint32_t op = n == 1 ? 0x0F3A20 : n == 2 ? 0x0FC4 : 0x0F3A22;
+  int len = n == 2 ? 2 : 3;
+  if (base < 0) rr(j, 0x66, n == 8, op, len, x, reg);
+  else mem(j, 0x66, n == 8, op, len, x, base, RAX, 0, disp);
+  b1(j, lane);
+}
+
 /* ---------------------------------------------------------------- helpers */
 
 /* fn(fp, ops): the interpreter's function (simd.h), ops the operand cells. */
@@ -399,17 +409,15 @@ static bool emit_simd_inline(J *j, unsigned op, int32_t a, int32_t b, int32_t c,
     }
     case WG_OP_I8X16_REPLACE_LANE: case WG_OP_I16X8_REPLACE_LANE: case WG_OP_I32X4_REPLACE_LANE:
     case WG_OP_F32X4_REPLACE_LANE: case WG_OP_I64X2_REPLACE_LANE: case WG_OP_F64X2_REPLACE_LANE: {
+      /* pinsrb/w/d/q in a register: writing the lane into the slots instead
+       * would make the next 16-byte read of them miss store forwarding. */
       unsigned n = op == WG_OP_I8X16_REPLACE_LANE ? 1 : op == WG_OP_I16X8_REPLACE_LANE ? 2
                    : op == WG_OP_I64X2_REPLACE_LANE || op == WG_OP_F64X2_REPLACE_LANE ? 8 : 4;
-      ld(j, n == 8, RCX, b); /* every operand read before the result is written */
+      if (n != 2 && !has(F_SSE41)) return false;
+      ld(j, n == 8, RCX, b);
       vld(j, X0, a);
+      pinsr(j, n, X0, RCX, -1, 0, (unsigned)c);
       vst(j, dst, X0);
-      int32_t disp = sd(dst) + c * (int32_t)n;
-      if (n == 1) mem(j, 0, 0, 0x88, 1, RCX, FP, -1, 0, disp);
-      else if (n == 2) mem(j, 0x66, 0, 0x89, 1, RCX, FP, -1, 0, disp);
-      else mem(j, 0, n == 8, 0x89, 1, RCX, FP, -1, 0, disp);
-      pin_reload(j, dst); /* vst forgot the slots; their pins see the new lane */
-      pin_reload(j, dst + 1);
       return true;
     }
     case WG_OP_V128_NOT:
@@ -511,6 +519,23 @@ static bool emit_simd_inline(J *j, unsigned op, int32_t a, int32_t b, int32_t c,
       p66(j, 0x0FDB, 2, X1, X0);        /* pand */
       pshift_imm(j, 0x0F72, 4, X1, 31); /* psrad 31 */
       p66(j, 0x0FEF, 2, X0, X1);
+      vst(j, dst, X0);
+      return true;
+    case WG_OP_F32X4_CONVERT_I32X4_U:
+      /* hi * 65536 + lo with both halves converted exactly: one rounding,
+       * the correctly rounded result (float)x gives. */
+      vld(j, X0, a);
+      movdqa(j, X1, X0);
+      pshift_imm(j, 0x0F72, 2, X0, 16); /* psrld 16: hi */
+      pshift_imm(j, 0x0F72, 6, X1, 16); /* pslld 16 */
+      pshift_imm(j, 0x0F72, 2, X1, 16); /* psrld 16: lo */
+      pps(j, 0x0F5B, X0, X0);           /* cvtdq2ps */
+      pps(j, 0x0F5B, X1, X1);
+      vtemps(j);
+      movi(j, RAX, 0x47800000); /* 65536.0f */
+      splat_gpr(j, 4, X2);
+      pps(j, 0x0F59, X0, X2); /* mulps */
+      pps(j, 0x0F58, X0, X1); /* addps */
       vst(j, dst, X0);
       return true;
     case WG_OP_I16X8_EXTEND_HIGH_I8X16_S: case WG_OP_I16X8_EXTEND_HIGH_I8X16_U: case WG_OP_I32X4_EXTEND_HIGH_I16X8_S:
@@ -678,19 +703,13 @@ static bool emit_simd_mem_inline(J *j, unsigned op, const wg_cell *pc) {
       return true;
     }
     case WG_OP_V128_LOAD8_LANE: case WG_OP_V128_LOAD16_LANE: case WG_OP_V128_LOAD32_LANE: case WG_OP_V128_LOAD64_LANE:
+      /* pinsr from memory: the access is the inserting instruction. */
+      if (size != 2 && !has(F_SSE41)) return false;
+      vld(j, X0, v);
       disp = wg_x64_mem_addr(j, addr, offset, size, &pc[0], &site);
       if (site) site_add(j, j->n, &pc[0]);
-      if (size == 1) mem(j, 0, 0, 0x0FB6, 2, RDX, MB, RAX, 0, disp);
-      else if (size == 2) mem(j, 0, 0, 0x0FB7, 2, RDX, MB, RAX, 0, disp);
-      else mem(j, 0, size == 8, 0x8B, 1, RDX, MB, RAX, 0, disp);
-      vld(j, X0, v);
+      pinsr(j, size, X0, 0, MB, disp, lane);
       vst(j, dst, X0);
-      disp = sd(dst) + (int32_t)(lane * size);
-      if (size == 1) mem(j, 0, 0, 0x88, 1, RDX, FP, -1, 0, disp);
-      else if (size == 2) mem(j, 0x66, 0, 0x89, 1, RDX, FP, -1, 0, disp);
-      else mem(j, 0, size == 8, 0x89, 1, RDX, FP, -1, 0, disp);
-      pin_reload(j, dst);
-      pin_reload(j, dst + 1);
       return true;
     case WG_OP_V128_STORE:
       vld(j, X0, v);
@@ -717,13 +736,14 @@ static bool emit_simd_mem_inline(J *j, unsigned op, const wg_cell *pc) {
 
 /* ---------------------------------------------------------------- the entry */
 
+/* wg_global.value and .value_hi: the v128's 16 bytes, in order. */
+_Static_assert(offsetof(wg_global, value_hi) == offsetof(wg_global, value) + 8, "v128 global layout");
+
 bool wg_x64_emit_simd(J *j, bool has_mem, const wg_cell *pc, unsigned op, uint32_t *len, const char **why) {
   pthread_once(&simd_once, simd_init);
   switch (op) {
     case IR_GLOBAL_GET_V128:
     case IR_GLOBAL_SET_V128:
-      /* wg_global.value and .value_hi: the v128's 16 bytes, in order. */
-      _Static_assert(offsetof(wg_global, value_hi) == offsetof(wg_global, value) + 8, "v128 global layout");
       *len = 2;
       mem(j, 0, 1, 0x8B, 1, RAX, IN, -1, 0, (int32_t)offsetof(wg_instance, globals));
       mem(j, 0, 1, 0x8B, 1, RAX, RAX, -1, 0, sd(pc[0].s.a));
