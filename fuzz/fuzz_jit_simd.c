@@ -16,7 +16,8 @@
  * validate: an invalid one is a generator bug, reported) and through
  * fuzz_jit's runner: both tiers, the outcome, fuel left and memory bytes compared
  * exactly, so a v128 result that differs in any bit (NaN payloads
- * included) is a finding. WASMGATE_JIT_SIMD selects the compiled tier's
+ * included, except the payload of a NaN made from two NaNs, which the spec
+ * leaves open: see canon_nans) is a finding. WASMGATE_JIT_SIMD selects the compiled tier's
  * paths as for the engine (fuzz/run.sh runs the default: what cpuid says).
  */
 #define LLVMFuzzerTestOneInput fuzz_jit_code_input
@@ -25,12 +26,20 @@
 
 #include "../engine/src/opcodes.h"
 
-/* The choice stream: the input's bytes, then zeros. */
+/* The choice stream: the input's bytes, then a xorshift stream seeded by
+ * them (so a short input still makes a long, varied program). */
 typedef struct choices {
   const uint8_t *p;
   size_t n, at;
+  uint64_t x;
 } choices;
-static uint8_t pick(choices *c) { return c->at < c->n ? c->p[c->at++] : 0; }
+static uint8_t pick(choices *c) {
+  if (c->at < c->n) return c->p[c->at++];
+  c->x ^= c->x << 13;
+  c->x ^= c->x >> 7;
+  c->x ^= c->x << 17;
+  return (uint8_t)(c->x >> 24);
+}
 static uint32_t pick32(choices *c) {
   uint32_t v = 0;
   for (int i = 0; i < 4; i++) v |= (uint32_t)pick(c) << (8 * i);
@@ -91,7 +100,7 @@ static void put_operand(buf *b, choices *c, uint8_t t, bool is_addr) {
     case WG_I32:
       if (is_addr) {
         /* Near the start, or near the end of the 1-page memory (some trap). */
-        uint32_t a = how & 1 ? 65536 - 24 + pick(c) % 32 : pick(c);
+        uint32_t a = how % 8 == 0 ? 65536 - 24 + pick(c) % 32 : pick(c);
         put_byte(b, 0x41), put_s32(b, (int32_t)a);
       } else if (how % 3 == 0) {
         put_byte(b, 0x20), put_u32(b, L_I32);
@@ -133,6 +142,32 @@ static void put_operand(buf *b, choices *c, uint8_t t, bool is_addr) {
   }
 }
 
+/* Which NaN a float operation with two NaN operands returns is left open by
+ * the spec (any arithmetic NaN), and the interpreter's C compiler may swap
+ * the operands of a commutative add: after f32x4/f64x2 add, sub, mul, div,
+ * min and max, NaN lanes of the result (local k) are made canonical, so
+ * both tiers must agree on every other bit. */
+static void canon_nans(buf *b, const wg_opinfo *in, uint32_t k) {
+  static const char *const ops[] = {"f32x4.add", "f32x4.sub", "f32x4.mul", "f32x4.div", "f32x4.min", "f32x4.max",
+                                    "f64x2.add", "f64x2.sub", "f64x2.mul", "f64x2.div", "f64x2.min", "f64x2.max"};
+  size_t i = 0;
+  while (i < sizeof ops / sizeof *ops && strcmp(ops[i], in->name)) i++;
+  if (i == sizeof ops / sizeof *ops) return;
+  bool dbl = in->name[1] == '6';
+  /* local.get k; v128.const canonical NaNs; local.get k; local.get k; fNxM.eq; v128.bitselect; local.set k */
+  put_byte(b, 0x20), put_u32(b, k);
+  put_byte(b, 0xFD), put_u32(b, 0x0C);
+  for (int l = 0; l < 4; l++) {
+    uint32_t v = dbl ? (l % 2 ? 0x7FF80000 : 0) : 0x7FC00000;
+    put(b, &v, 4);
+  }
+  put_byte(b, 0x20), put_u32(b, k);
+  put_byte(b, 0x20), put_u32(b, k);
+  put_byte(b, 0xFD), put_u32(b, dbl ? 0x47 : 0x41); /* f64x2.eq / f32x4.eq */
+  put_byte(b, 0xFD), put_u32(b, 0x52);              /* v128.bitselect */
+  put_byte(b, 0x21), put_u32(b, k);
+}
+
 static uint32_t simd_ops[WG_OP_COUNT];
 static size_t nsimd;
 
@@ -163,7 +198,12 @@ static void put_instr(buf *b, choices *c) {
   }
   if (!in->sig.nr) return;
   switch (in->sig.r) {
-    case WG_V128: put_byte(b, 0x21), put_u32(b, pick(c) % NV); break;
+    case WG_V128: {
+      uint32_t k = pick(c) % NV;
+      put_byte(b, 0x21), put_u32(b, k);
+      canon_nans(b, in, k);
+      break;
+    }
     case WG_I32: put_byte(b, 0x21), put_u32(b, L_I32); break;
     case WG_I64: put_byte(b, 0x21), put_u32(b, L_I64); break;
     case WG_F32: put_byte(b, 0x21), put_u32(b, L_F32); break;
@@ -175,7 +215,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!nsimd)
     for (uint32_t op = 0; op < WG_OP_COUNT; op++)
       if (wg_ops[op].prefix == 0xFD) simd_ops[nsimd++] = op;
-  choices c = {data, size, 0};
+  choices c = {data, size, 0, 0x9E3779B97F4A7C15ull};
+  for (size_t i = 0; i < size; i++) c.x = (c.x ^ data[i]) * 0x100000001B3ull;
+  if (!c.x) c.x = 1;
   buf body = {0};
   /* The fuzz_code layout: no params, one i32 result, then the body. */
   put_byte(&body, 0);
@@ -192,7 +234,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     put_byte(&body, 0x21), put_u32(&body, k);
   }
   unsigned n = pick(&c) % 64 + 1;
-  for (unsigned i = 0; i < n && c.at < c.n; i++) put_instr(&body, &c);
+  for (unsigned i = 0; i < n; i++) put_instr(&body, &c);
   for (uint32_t k = 0; k < NV; k++) { /* i32.const 16k; local.get k; v128.store */
     put_byte(&body, 0x41), put_s32(&body, (int32_t)(16 * k));
     put_byte(&body, 0x20), put_u32(&body, k);
@@ -204,10 +246,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
    * a module that does not validate is a finding too. */
   buf mod = {0};
   check(build(body.p, body.len, &mod));
+  const char *dump = getenv("FUZZ_SIMD_DUMP"); /* FILE: the module written there, to read with wasm2wat */
+  if (dump) {
+    FILE *f = fopen(dump, "wb");
+    if (f) fwrite(mod.p, 1, mod.len, f), fclose(f);
+  }
   wg_error *err = NULL;
   wg_module *m = wg_module_new(mod.p, mod.len, &err);
   if (!m) fprintf(stderr, "fuzz_jit_simd: generated module invalid: %s\n", wg_error_message(err));
   check(m != NULL);
+  if (getenv("FUZZ_SIMD_PRINT")) { /* what each tier did, for looking at a generator change */
+    outcome a, b;
+    run_tier(m, WG_TIER_INTERP, &a);
+    run_tier(m, WG_TIER_JIT, &b);
+    fprintf(stderr, "interp: %s %016llx | jit: %s %016llx\n", a.text, (unsigned long long)a.mem_hash, b.text,
+            (unsigned long long)b.mem_hash);
+  }
   run_both(m);
   wg_module_delete(m);
   free(mod.p);

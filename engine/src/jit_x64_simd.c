@@ -8,7 +8,11 @@
  *     cpuid reports them), reading its v128 operands from their two slots
  *     with movdqu and writing the result back (the slots stay the truth, as
  *     for every value in this tier: traps, calls and the interpreter read
- *     them there), with exactly the results of simd.c, NaN bits included;
+ *     them there), with the results of simd.c bit for bit, NaN payloads
+ *     included, except which NaN a float lane computed from two NaNs gets
+ *     (the spec leaves it open, and the C compiler of simd.c may swap the
+ *     operands of a commutative add: the interpreter is not consistent
+ *     there either);
  *   - or a call of that very C function (fp in rdi, its operand cells in
  *     rsi, and for memory instructions the bounds-checked address in rdx):
  *     the instructions x86 has no short exact sequence for, and every
@@ -314,9 +318,10 @@ static void splat_gpr(J *j, unsigned lane_bytes, int x) {
   pimm(j, 0x66, 0x0F70, 2, x, x, 0);                     /* pshufd: dword 0 everywhere */
 }
 
-/* f32x4/f64x2 min and max with wasm's rules, exactly as simd.c computes
- * them (numeric.h: a NaN operand gives x + y; equal operands combine their
- * bits, so -0 wins min and +0 wins max; else the smaller / larger). */
+/* f32x4/f64x2 min and max with wasm's rules, as simd.c computes them
+ * (numeric.h: a NaN operand gives x + y, so one NaN operand comes back
+ * quietened; equal operands combine their bits, so -0 wins min and +0 wins
+ * max; else the smaller / larger). */
 static void emit_fminmax(J *j, bool dbl, bool max, int32_t a, int32_t b, int32_t dst) {
   int pfx = dbl ? 0x66 : 0;
   uint32_t mm = max ? 0x0F5F : 0x0F5D;
