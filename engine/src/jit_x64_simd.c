@@ -93,16 +93,34 @@ enum { X0, X1, X2, X3, X4, X5 };
 static void vtemps(J *j) {
   for (int k = 0; k < NX; k++) j->xc[k].kind = K_NONE;
 }
-/* x = the v128 in slots [slot, slot + 1] (movdqu). */
-static void vld(J *j, int x, int32_t slot) { mem(j, 0xF3, 0, 0x0F6F, 2, x, FP, -1, 0, sd(slot)); }
-/* The v128 in x to slots [slot, slot + 1], forgetting what the cache and
- * the pins knew of them. */
+/* x = the v128 in slots [slot, slot + 1]: from the xmm cache when it holds
+ * it (K_V128, recorded by vst), else movdqu. */
+static void vld(J *j, int x, int32_t slot) {
+  if (j->caching)
+    for (int k = 0; k < NX; k++)
+      if (j->xc[k].kind == K_V128 && j->xc[k].slot == slot) {
+        j->xc[k].age = ++j->clock;
+        if (2 + k != x) rr(j, 0, 0, 0x0F28, 2, x, 2 + k); /* movaps */
+        return;
+      }
+  mem(j, 0xF3, 0, 0x0F6F, 2, x, FP, -1, 0, sd(slot));
+}
+/* The v128 in x to slots [slot, slot + 1] (write-through, as for scalars:
+ * the slots stay the truth), forgetting what the cache and the pins knew of
+ * them, and keeping a copy in the xmm cache for the next vld. */
 static void vst(J *j, int32_t slot, int x) {
   c_forget(j, slot);
   c_forget(j, slot + 1);
   mem(j, 0xF3, 0, 0x0F7F, 2, x, FP, -1, 0, sd(slot));
   pin_reload(j, slot);
   pin_reload(j, slot + 1);
+  bool dbl;
+  if (!j->caching || pin_gpr(j, slot) >= 0 || pin_gpr(j, slot + 1) >= 0 || pin_xmm(j, slot, &dbl) >= 0 ||
+      pin_xmm(j, slot + 1, &dbl) >= 0)
+    return;
+  int r = x >= 2 && x < 2 + NX ? x : c_take(j, true);
+  if (r != x) rr(j, 0, 0, 0x0F28, 2, r, x);
+  j->xc[r - 2] = (centry){slot, K_V128, ++j->clock};
 }
 /* Register forms: 66-prefixed (integer SSE), unprefixed (ps), with imm8. */
 static void p66(J *j, uint32_t op, int len, int x, int y) { rr(j, 0x66, 0, op, len, x, y); }
