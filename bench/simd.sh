@@ -76,7 +76,7 @@ if [ -n "${CACHEGRIND:-}" ]; then
   echo "instructions executed (cachegrind, whole process, SIMD_ITER=$iter):"
   for name in "${order[@]}"; do
     # shellcheck disable=SC2086
-    ir=$(valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null ${cmd[$name]} 2>&1 >/dev/null |
+    ir=$(valgrind --tool=cachegrind --cache-sim=no --trace-children=yes --cachegrind-out-file=/dev/null ${cmd[$name]} 2>&1 >/dev/null |
          sed -n 's/.*I *refs: *//p' | tr -d ,)
     printf '%-12s %16s\n' "$name" "$ir"
   done

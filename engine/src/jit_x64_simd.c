@@ -86,12 +86,16 @@ static unsigned op_of_fn(const void *fn) {
 
 /* ---------------------------------------------------------------- encoders */
 
-enum { X0, X1, X2, X3, X4, X5 };
+enum { X0, X1 };
 
-/* The scratch registers beyond xmm0/xmm1: the slot cache's xmm2-xmm5, whose
- * contents are forgotten (write-through: the slots still hold them). */
-static void vtemps(J *j) {
-  for (int k = 0; k < NX; k++) j->xc[k].kind = K_NONE;
+/* A scratch register beyond xmm0/xmm1 for the instruction being emitted:
+ * the least recently used xmm cache register (xmm2-xmm7; what it held is
+ * forgotten, the slots still have it), marked taken until the next one is
+ * needed (an entry no lookup matches), so two calls give two registers. */
+static int vtmp(J *j) {
+  int r = c_take(j, true);
+  j->xc[r - 2] = (centry){INT32_MIN, K_V128, ++j->clock};
+  return r;
 }
 /* x = the v128 in slots [slot, slot + 1]: from the xmm cache when it holds
  * it (K_V128, recorded by vst), else movdqu. */
@@ -143,17 +147,22 @@ static void vnot(J *j, int x, int t) {
   ones(j, t);
   p66(j, 0x0FEF, 2, x, t);
 }
-/* x = a 16-byte constant, from the code stream: movdqu x, [rip + 2]; jmp +16. */
-static void vconst(J *j, int x, const uint8_t c[16]) {
-  b1(j, 0xF3);
-  rex(j, 0, x, 0, 0);
-  b1(j, 0x0F);
-  b1(j, 0x6F);
-  b1(j, (unsigned)((x & 7) << 3 | 5));
-  b4(j, 2);
-  b1(j, 0xEB);
-  b1(j, 16);
+/* op x, [a 16-byte constant]: the constant goes into the code stream,
+ * 16-byte aligned (the code buffer is page-aligned), jumped over, and the
+ * instruction reads it rip-relative (legacy SSE wants aligned operands). */
+static void pconst(J *j, int pfx, uint32_t op, int len, int x, const uint8_t c[16]) {
+  b1(j, 0xEB); /* jmp rel8 over the padding and the constant */
+  b1(j, 0);
+  size_t at = j->n;
+  while (j->n % 16) b1(j, 0xCC);
+  size_t data = j->n;
   for (int i = 0; i < 16; i++) b1(j, c[i]);
+  if (!j->oom) j->b[at - 1] = (uint8_t)(j->n - at);
+  if (pfx) b1(j, (unsigned)pfx);
+  rex(j, 0, x, 0, 0);
+  opc(j, op, len);
+  b1(j, (unsigned)((x & 7) << 3 | 5)); /* [rip + disp32] */
+  b4(j, (uint32_t)(int32_t)((int64_t)data - (int64_t)(j->n + 4)));
 }
 
 /* pinsrb/pinsrw/pinsrd/pinsrq x, src, lane for n-byte lanes: src a general
@@ -343,22 +352,22 @@ static void splat_gpr(J *j, unsigned lane_bytes, int x) {
 static void emit_fminmax(J *j, bool dbl, bool max, int32_t a, int32_t b, int32_t dst) {
   int pfx = dbl ? 0x66 : 0;
   uint32_t mm = max ? 0x0F5F : 0x0F5D;
-  vtemps(j);
   vld(j, X0, a);
   vld(j, X1, b);
-  movdqa(j, X2, X0);
-  rr(j, pfx, 0, mm, 2, X2, X1); /* a op b */
-  movdqa(j, X3, X1);
-  rr(j, pfx, 0, mm, 2, X3, X0); /* b op a: the same unless equal or NaN */
-  rr(j, 0, 0, max ? 0x0F54 : 0x0F56, 2, X2, X3); /* andps (max) / orps (min) */
-  movdqa(j, X3, X0);
-  pimm(j, pfx, 0x0FC2, 2, X3, X1, 3); /* cmpunord: either NaN */
-  movdqa(j, X4, X0);
-  rr(j, pfx, 0, 0x0F58, 2, X4, X1); /* a + b */
-  pps(j, 0x0F54, X4, X3);           /* andps: the sums where NaN */
-  pps(j, 0x0F55, X3, X2);           /* andnps: the rest elsewhere */
-  pps(j, 0x0F56, X3, X4);
-  vst(j, dst, X3);
+  int t = vtmp(j), u = vtmp(j), v = vtmp(j);
+  movdqa(j, t, X0);
+  rr(j, pfx, 0, mm, 2, t, X1); /* a op b */
+  movdqa(j, u, X1);
+  rr(j, pfx, 0, mm, 2, u, X0); /* b op a: the same unless equal or NaN */
+  rr(j, 0, 0, max ? 0x0F54 : 0x0F56, 2, t, u); /* andps (max) / orps (min) */
+  movdqa(j, u, X0);
+  pimm(j, pfx, 0x0FC2, 2, u, X1, 3); /* cmpunord: either NaN */
+  movdqa(j, v, X0);
+  rr(j, pfx, 0, 0x0F58, 2, v, X1); /* a + b */
+  pps(j, 0x0F54, v, u);           /* andps: the sums where NaN */
+  pps(j, 0x0F55, u, t);           /* andnps: the rest elsewhere */
+  pps(j, 0x0F56, u, v);
+  vst(j, dst, u);
 }
 
 /* Inline code for IR_SIMD instruction op (operands a, b, c, result dst);
@@ -367,11 +376,10 @@ static bool emit_simd_inline(J *j, unsigned op, int32_t a, int32_t b, int32_t c,
   const binop *bo = find_bin(op);
   if (bo) {
     if (!has(bo->feat)) return false;
-    if (bo->neg) vtemps(j);
     vld(j, X0, bo->swap ? b : a);
     vld(j, X1, bo->swap ? a : b);
     rr(j, bo->pfx, 0, bo->code, bo->len, X0, X1);
-    if (bo->neg) vnot(j, X0, X2);
+    if (bo->neg) vnot(j, X0, X1);
     vst(j, dst, X0);
     return true;
   }
@@ -387,12 +395,11 @@ static bool emit_simd_inline(J *j, unsigned op, int32_t a, int32_t b, int32_t c,
     if (ucmps[k].op == op) {
       const ucmp *u = &ucmps[k];
       if (!has(u->feat)) return false;
-      vtemps(j);
       vld(j, X0, a);
       vld(j, X1, b);
       p66(j, u->minmax, u->mmlen, X1, X0); /* min/max(b, a) */
       p66(j, u->eq, u->eqlen, X0, X1);     /* == a */
-      if (u->neg) vnot(j, X0, X2);
+      if (u->neg) vnot(j, X0, X1);
       vst(j, dst, X0);
       return true;
     }
@@ -452,9 +459,11 @@ static bool emit_simd_inline(J *j, unsigned op, int32_t a, int32_t b, int32_t c,
       vld(j, X0, a);
       vld(j, X1, b);
       p66(j, 0x0FEF, 2, X0, X1);
-      vtemps(j);
-      vld(j, X2, c);
-      p66(j, 0x0FDB, 2, X0, X2);
+      {
+        int t = vtmp(j);
+        vld(j, t, c);
+        p66(j, 0x0FDB, 2, X0, t);
+      }
       p66(j, 0x0FEF, 2, X0, X1);
       vst(j, dst, X0);
       return true;
@@ -532,7 +541,6 @@ static bool emit_simd_inline(J *j, unsigned op, int32_t a, int32_t b, int32_t c,
     case WG_OP_I32X4_TRUNC_SAT_F32X4_S:
       /* NaN lanes to 0, cvttps2dq, and lanes that were >= 0 but came out
        * as 0x80000000 (overflow) to 0x7FFFFFFF. */
-      vtemps(j);
       vld(j, X0, a);
       movdqa(j, X1, X0);
       pimm(j, 0, 0x0FC2, 2, X1, X1, 0); /* cmpeqps: not NaN */
@@ -554,10 +562,10 @@ static bool emit_simd_inline(J *j, unsigned op, int32_t a, int32_t b, int32_t c,
       pshift_imm(j, 0x0F72, 2, X1, 16); /* psrld 16: lo */
       pps(j, 0x0F5B, X0, X0);           /* cvtdq2ps */
       pps(j, 0x0F5B, X1, X1);
-      vtemps(j);
-      movi(j, RAX, 0x47800000); /* 65536.0f */
-      splat_gpr(j, 4, X2);
-      pps(j, 0x0F59, X0, X2); /* mulps */
+      {
+        static const uint8_t k65536[16] = {0, 0, 0x80, 0x47, 0, 0, 0x80, 0x47, 0, 0, 0x80, 0x47, 0, 0, 0x80, 0x47};
+        pconst(j, 0, 0x0F59, 2, X0, k65536); /* mulps by 65536.0f */
+      }
       pps(j, 0x0F58, X0, X1); /* addps */
       vst(j, dst, X0);
       return true;
@@ -588,15 +596,14 @@ static bool emit_simd_inline(J *j, unsigned op, int32_t a, int32_t b, int32_t c,
       bool sgn = op == WG_OP_I16X8_EXTMUL_LOW_I8X16_S || op == WG_OP_I16X8_EXTMUL_HIGH_I8X16_S ||
                  op == WG_OP_I32X4_EXTMUL_LOW_I16X8_S || op == WG_OP_I32X4_EXTMUL_HIGH_I16X8_S;
       uint32_t ext = (w16 ? 0x0F3820 : 0x0F3823) + (sgn ? 0 : 0x10);
-      vtemps(j);
-      vld(j, X2, a);
-      vld(j, X3, b);
+      vld(j, X0, a);
+      vld(j, X1, b);
       if (high) {
-        pshift_imm(j, 0x0F73, 3, X2, 8);
-        pshift_imm(j, 0x0F73, 3, X3, 8);
+        pshift_imm(j, 0x0F73, 3, X0, 8);
+        pshift_imm(j, 0x0F73, 3, X1, 8);
       }
-      p66(j, ext, 3, X0, X2);
-      p66(j, ext, 3, X1, X3);
+      p66(j, ext, 3, X0, X0);
+      p66(j, ext, 3, X1, X1);
       if (w16) p66(j, 0x0FD5, 2, X0, X1);
       else p66(j, 0x0F3840, 3, X0, X1);
       vst(j, dst, X0);
@@ -608,11 +615,10 @@ static bool emit_simd_inline(J *j, unsigned op, int32_t a, int32_t b, int32_t c,
       bool sgn = op == WG_OP_I64X2_EXTMUL_LOW_I32X4_S || op == WG_OP_I64X2_EXTMUL_HIGH_I32X4_S;
       bool high = op == WG_OP_I64X2_EXTMUL_HIGH_I32X4_S || op == WG_OP_I64X2_EXTMUL_HIGH_I32X4_U;
       if (sgn && !has(F_SSE41)) return false;
-      vtemps(j);
-      vld(j, X2, a);
-      vld(j, X3, b);
-      pimm(j, 0x66, 0x0F70, 2, X0, X2, high ? 0xFA : 0x50);
-      pimm(j, 0x66, 0x0F70, 2, X1, X3, high ? 0xFA : 0x50);
+      vld(j, X0, a);
+      vld(j, X1, b);
+      pimm(j, 0x66, 0x0F70, 2, X0, X0, high ? 0xFA : 0x50);
+      pimm(j, 0x66, 0x0F70, 2, X1, X1, high ? 0xFA : 0x50);
       if (sgn) p66(j, 0x0F3828, 3, X0, X1);
       else p66(j, 0x0FF4, 2, X0, X1);
       vst(j, dst, X0);
@@ -646,11 +652,9 @@ static bool emit_simd_inline(J *j, unsigned op, int32_t a, int32_t b, int32_t c,
       if (!has(F_SSSE3)) return false;
       static const uint8_t k70[16] = {0x70, 0x70, 0x70, 0x70, 0x70, 0x70, 0x70, 0x70,
                                       0x70, 0x70, 0x70, 0x70, 0x70, 0x70, 0x70, 0x70};
-      vtemps(j);
       vld(j, X0, a);
       vld(j, X1, b);
-      vconst(j, X2, k70);
-      p66(j, 0x0FDC, 2, X1, X2); /* paddusb */
+      pconst(j, 0x66, 0x0FDC, 2, X1, k70); /* paddusb */
       p66(j, 0x0F3800, 3, X0, X1);
       vst(j, dst, X0);
       return true;
@@ -671,13 +675,10 @@ static bool emit_shuffle(J *j, const wg_cell *pc) {
     ma[i] = l < 16 ? (uint8_t)l : 0x80;
     mb[i] = l >= 16 ? (uint8_t)(l - 16) : 0x80;
   }
-  vtemps(j);
   vld(j, X0, pc[1].s.a);
   vld(j, X1, pc[1].s.b);
-  vconst(j, X2, ma);
-  vconst(j, X3, mb);
-  p66(j, 0x0F3800, 3, X0, X2);
-  p66(j, 0x0F3800, 3, X1, X3);
+  pconst(j, 0x66, 0x0F3800, 3, X0, ma); /* pshufb */
+  pconst(j, 0x66, 0x0F3800, 3, X1, mb);
   p66(j, 0x0FEB, 2, X0, X1);
   vst(j, pc[2].s.b, X0);
   return true;
