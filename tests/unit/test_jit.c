@@ -90,6 +90,29 @@ TEST(same_results_traps_and_fuel) {
   }
 }
 
+/* wg_store_jit_fallbacks: calls that ran on the interpreter because the
+ * compiled tier refused the function are counted, with the reason; SIMD
+ * functions are compiled (none counted); an interpreter store counts none. */
+TEST(fallbacks_counted) {
+#if defined(__x86_64__) && defined(__linux__)
+  tier jt, in;
+  REQUIRE(open_tier(&jt, WG_TIER_JIT, NULL) && open_tier(&in, WG_TIER_INTERP, NULL));
+  char out[4096];
+  uint64_t fuel;
+  const char *why = "unset";
+  run1(&jt, "t_simdcall", 5, out, sizeof out, &fuel);
+  CHECK(wg_store_jit_fallbacks(jt.s, &why) == 0);
+  CHECK(why == NULL);
+  run1(&jt, "t_refusedcall", 5, out, sizeof out, &fuel);
+  CHECK(wg_store_jit_fallbacks(jt.s, &why) >= 1);
+  CHECK(why && strstr(why, "not supported"));
+  run1(&in, "t_refusedcall", 5, out, sizeof out, &fuel);
+  CHECK(wg_store_jit_fallbacks(in.s, NULL) == 0);
+  wg_store_delete(jt.s);
+  wg_store_delete(in.s);
+#endif
+}
+
 TEST(compiled_tier_compiled_them) {
 #if defined(__x86_64__) && defined(__linux__)
   tier jt;
@@ -299,6 +322,7 @@ int main(int argc, char **argv) {
   if (!module) return fprintf(stderr, "%s\n", wg_error_message(err)), 1;
   RUN(same_results_traps_and_fuel);
   RUN(compiled_tier_compiled_them);
+  RUN(fallbacks_counted);
   RUN(deep_recursion_traps);
   RUN(deep_recursion_on_small_thread_stack);
   RUN(deopt_to_interpreter);
