@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/run.sh BUILD_DIR: the engine's decode+validate benchmark, then execution (exec.sh,
+# bench/run.sh BUILD_DIR: the engine's decode+validate benchmark, then execution (exec.sh, simd.sh,
 # speedtest1.sh: SQLite's speedtest1 when SQLITE_SRC gives its sources),
 # the embedding API (bench_api), the sidecar core under load (sidecar.sh: healthz, state,
 # invocation vs nginx, fixed-rate latency, RSS) and with http-wasm middleware and
@@ -60,6 +60,8 @@ echo
 echo "execution (bench/exec.sh): median of ${BENCH_RUNS:-3} runs, ratios to native code and V8"
 "$root/bench/exec.sh" "$build" || status=1
 echo
+echo "SIMD (bench/simd.sh): an image pipeline built with -msimd128, native vs both tiers"
+"$root/bench/simd.sh" "$build" || status=1
 echo "SQLite speedtest1 (bench/speedtest1.sh; SQLITE_SRC=sources): native, node, both tiers"
 "$root/bench/speedtest1.sh" "$build" || status=1
 echo

@@ -343,7 +343,31 @@ static json_t *do_get(driver *dv, json_t *req) {
   return json_pack("{s:b, s:[o]}", "ok", 1, "results", val_to_json(&v));
 }
 
+/* WASMGATE_JIT_STRICT set (with the compiled tier): a command that ran any
+ * function on the interpreter because the compiled tier could not compile
+ * it answers an error naming the reason, so a spec run proves that the
+ * suite ran compiled (wg_store_jit_fallbacks). */
+static json_t *strict_check(driver *dv, const wg_store *store, uint64_t before, json_t *res) {
+  static int strict = -1;
+  if (strict < 0) strict = getenv("WASMGATE_JIT_STRICT") != NULL;
+  const char *why = NULL;
+  if (!strict || !dv->store || dv->store != store || wg_store_jit_fallbacks(dv->store, &why) <= before) return res;
+  char msg[256];
+  snprintf(msg, sizeof msg, "ran on the interpreter (WASMGATE_JIT_STRICT): %s", why ? why : "not compiled");
+  json_decref(res);
+  return error_reply("other", msg);
+}
+
+static json_t *handle_op(driver *dv, json_t *req);
+
 static json_t *handle(driver *dv, json_t *req) {
+  const wg_store *store = dv->store;
+  uint64_t before = store ? wg_store_jit_fallbacks(store, NULL) : 0;
+  json_t *res = handle_op(dv, req);
+  return strict_check(dv, store, before, res);
+}
+
+static json_t *handle_op(driver *dv, json_t *req) {
   const char *op = json_string_value(json_object_get(req, "op"));
   if (!op) return error_reply("other", "request has no op");
   if (!strcmp(op, "beginFile")) {

@@ -13,7 +13,7 @@
 # regression fails or any run reports a crash, sanitizer error, leak, OOM or
 # timeout; prints one summary line.
 # Environment: FUZZ_MALLOC_MB (512), FUZZ_RSS_MB (2048), FUZZ_TIMEOUT (10 s), FUZZ_JIT_BOUNDS
-# (guard: fuzz_jit runs the compiled tier with guard-page bounds checks; explicit for the other).
+# (guard: fuzz_jit and fuzz_jit_simd run the compiled tier with guard-page bounds checks; explicit for the other).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:?usage: run.sh BUILD_DIR SECONDS}" && pwd)
@@ -86,7 +86,7 @@ for exe in "${targets[@]}"; do
   # fuzz_jit: the compiled tier's bounds checks by guard pages and its SIGSEGV handler (ASan builds
   # use explicit checks unless forced; those were fuzzed for sessions before the guard pages came)
   jit_bounds=${WASMGATE_JIT_BOUNDS:-}
-  [ "$name" = fuzz_jit ] && jit_bounds=${FUZZ_JIT_BOUNDS:-guard}
+  [ "$name" = fuzz_jit ] || [ "$name" = fuzz_jit_simd ] && jit_bounds=${FUZZ_JIT_BOUNDS:-guard}
   WASMGATE_JIT_BOUNDS=$jit_bounds "$exe" "$corpus" "$target_seeds" -max_total_time="$secs" -malloc_limit_mb="$malloc_mb" \
     -rss_limit_mb="$rss_mb" -timeout="$timeout_s" -max_len=65536 -print_final_stats=1 \
     -artifact_prefix="$out/" >"$out/fuzz.log" 2>&1

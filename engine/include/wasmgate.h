@@ -333,6 +333,14 @@ enum { WG_TIER_DEFAULT = 0, WG_TIER_INTERP = 1, WG_TIER_JIT = 2 };
 /* Bytes the store's objects hold now, as counted against max_bytes. */
 WG_API uint64_t wg_store_bytes(const wg_store *s);
 
+/* On a WG_TIER_JIT store: how many calls so far ran a function on the
+ * interpreter because the compiled tier could not compile it (0 on an
+ * interpreter store); *why (may be NULL) gets the last reason the compiled
+ * tier gave (a static string owned by the engine, NULL when none). Tests use
+ * it to assert that code ran compiled (the spec driver's
+ * WASMGATE_JIT_STRICT). */
+WG_API uint64_t wg_store_jit_fallbacks(const wg_store *s, const char **why);
+
 /* An engine holds what stores share: the epoch counter that deadlines are
  * measured against, and default store limits. Modules do not belong to an
  * engine (they are immutable and can be used from any store and thread).

@@ -957,6 +957,7 @@ static wg_code *compile(const wg_module *m, uint32_t func, const char **why) {
     code->nhandlers = c.nhandlers;
     atomic_init(&code->jit, NULL);
     atomic_init(&code->jit_failed, c.nhandlers > 0); /* the compiled tier does not unwind */
+    atomic_init(&code->jit_why, c.nhandlers > 0 ? "exception handlers" : NULL);
     c.code = NULL;
     c.offsets = NULL;
     c.handlers = NULL;

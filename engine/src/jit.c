@@ -148,6 +148,7 @@ static void log_result(const wg_code *code, const void *e, const char *why) {
 static void *publish(wg_code *c, void *e, const char *why) {
   log_result(c, e, why);
   if (!e) {
+    atomic_store_explicit(&c->jit_why, why, memory_order_relaxed);
     atomic_store_explicit(&c->jit_failed, true, memory_order_relaxed);
     return NULL;
   }
@@ -196,10 +197,25 @@ static void compile_module(const wg_module *m, const wg_code *code) {
   free(funcs);
 }
 
+/* A call that runs on the interpreter on a compiled-tier store: counted
+ * (wg_store_jit_fallbacks). */
+static void *fell_back(wg_store *s, const wg_code *c) {
+  s->jit_fallbacks++;
+  const char *why = atomic_load_explicit(&((wg_code *)c)->jit_why, memory_order_relaxed);
+  s->jit_fallback_why = why ? why : "not compiled";
+  return NULL;
+}
+
+uint64_t wg_store_jit_fallbacks(const wg_store *s, const char **why) {
+  if (why) *why = s->jit_fallback_why;
+  return s->jit_fallbacks;
+}
+
 const void *wg_jit_entry(wg_store *s, const wg_module *m, const wg_code *code) {
   wg_code *c = (wg_code *)code; /* the lazily filled fields are atomic */
   void *e = atomic_load_explicit(&c->jit, memory_order_acquire);
-  if (e || atomic_load_explicit(&c->jit_failed, memory_order_relaxed)) return e;
+  if (e) return e;
+  if (atomic_load_explicit(&c->jit_failed, memory_order_relaxed)) return fell_back(s, code);
   /* Like wg_store_compile: compiling stops the store's deadline clock. */
   uint64_t deadline = atomic_load_explicit(&s->deadline, memory_order_relaxed);
   uint64_t before = atomic_load_explicit(s->epoch, memory_order_relaxed);
@@ -212,7 +228,7 @@ const void *wg_jit_entry(wg_store *s, const wg_module *m, const wg_code *code) {
     e = publish(c, e, why);
   }
   wg_store_credit_epochs(s, deadline, before);
-  return e;
+  return e ? e : fell_back(s, code);
 }
 
 /* ---------------------------------------------------------------- entering and leaving */

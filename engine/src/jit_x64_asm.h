@@ -50,7 +50,9 @@ typedef struct stub {
  * that calls out (callees and C helpers may clobber them or write slots).
  * A pin serves reads of its own kind only (an integer read of a float
  * local goes to memory); a write of the other kind reloads the pin. */
-enum { K_NONE, K_I32, K_I64, K_F32, K_F64, NI = 2, NX = 6, NPI = 2, NPX = 8 };
+enum { K_NONE, K_I32, K_I64, K_F32, K_F64, K_V128, NI = 2, NX = 6, NPI = 2, NPX = 8 };
+/* (K_V128: an xmm entry holding the v128 of slots [slot, slot + 1];
+ * jit_x64_simd.c.) */
 /* (r9 as a third pin made crc32 2.8x slower at the same instruction count.) */
 static const int pin_gprs[NPI] = {5 /* rbp */, 10 /* r10 */};
 typedef struct centry {
@@ -197,7 +199,7 @@ static inline void c_forget(J *j, int32_t slot) {
   for (int k = 0; k < NI; k++)
     if (j->ic[k].slot == slot) j->ic[k].kind = K_NONE;
   for (int k = 0; k < NX; k++)
-    if (j->xc[k].slot == slot) j->xc[k].kind = K_NONE;
+    if (j->xc[k].slot == slot || (j->xc[k].kind == K_V128 && j->xc[k].slot + 1 == slot)) j->xc[k].kind = K_NONE;
 }
 static inline void c_clear(J *j) {
   for (int k = 0; k < NI; k++) j->ic[k].kind = K_NONE;

@@ -198,6 +198,7 @@ bool wg_x64_emit(J *j, const wg_module *m, const wg_code *code, uint32_t i, unsi
     jump_to(j, jcc(j, cmp_cc(k)), cells, pc[1].target);
     return true;
   }
+  if (op >= IR_SIMD && op <= IR_GLOBAL_SET_V128) return wg_x64_emit_simd(j, has_mem, pc, op, len, why);
   if (wg_x64_emit_memory(j, has_mem, pc, A, B, op, len)) return true;
   return wg_x64_emit_numeric(j, pc, A, B, op, len, why);
 }

@@ -11,6 +11,7 @@
  *                   instructions run by wg_jit_complex, memory reloads
  *   jit_x64_num.c   integer and float arithmetic, comparisons, numeric
  *                   helpers
+ *   jit_x64_simd.c  SIMD: inline SSE sequences, else simd.c's functions
  * The encoder and register cache (jit_x64_asm.h) are static inline.
  */
 #ifndef WG_JIT_X64_INTERNAL_H
@@ -39,6 +40,15 @@ bool wg_x64_emit(J *j, const wg_module *m, const wg_code *code, uint32_t i, unsi
 bool wg_x64_emit_memory(J *j, bool has_mem, const wg_cell *pc, int32_t A, int32_t B, unsigned op, uint32_t *len);
 /* Reloads r13/r14 (memory 0's base and size) from the instance in r15. */
 void wg_x64_reload_mem(J *j);
+/* The address of an n-byte access to memory 0 at slot addr + offset: rax
+ * (zero-extended) and the returned displacement, [r13 + rax + disp];
+ * bounds-checked (trap at pc) unless j->guard allows a guard-page access,
+ * then *site is set and the caller records the access (site_add). */
+int32_t wg_x64_mem_addr(J *j, int32_t addr, uint64_t offset, unsigned n, const wg_cell *pc, bool *site);
+
+/* IR_SIMD, IR_SIMD_IMM, IR_SIMD_MEM, IR_GLOBAL_GET/SET_V128 (pc: the cell
+ * after the handler); false with *why when it cannot be compiled. */
+bool wg_x64_emit_simd(J *j, bool has_mem, const wg_cell *pc, unsigned op, uint32_t *len, const char **why);
 
 /* Numeric instructions (integer, float, conversions, comparisons), inline
  * or through a numeric.h helper; false with *why when op has neither. */

@@ -40,6 +40,10 @@ static int32_t mem_addr(J *j, int32_t addr, uint64_t offset, unsigned n, const w
   return disp;
 }
 
+int32_t wg_x64_mem_addr(J *j, int32_t addr, uint64_t offset, unsigned n, const wg_cell *pc, bool *site) {
+  return mem_addr(j, addr, offset, n, pc, site);
+}
+
 /* Loads: width (bytes), the load opcode (into eax/rax), REX.W for it, and
  * how many bytes of the result slot to write. */
 static bool load_op(unsigned op, unsigned *n, uint32_t *code, int *len, int *w, int *sw) {

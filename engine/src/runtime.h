@@ -77,9 +77,11 @@ typedef struct wg_code {
   uint32_t nhandlers;
   /* The compiled tier (jit.h): native entry once compiled, or jit_failed
    * (set from the start for functions with handlers: the compiled tier does
-   * not unwind, so they run in the interpreter). */
+   * not unwind, so they run in the interpreter); jit_why: the reason the
+   * compiled tier gave (a static string; NULL when not known). */
   _Atomic(void *) jit;
   _Atomic bool jit_failed;
+  _Atomic(const char *) jit_why;
 } wg_code;
 
 /* A canonical function type id: equal types have equal ids (the store
@@ -207,6 +209,11 @@ struct wg_store {
   bool jit_on;
   struct wg_jit_ctx *jit_ctx;
   uintptr_t jit_stack_limit;
+  /* Calls of jit_on that ran on the interpreter because the compiled tier
+   * could not compile the callee (wg_store_jit_fallbacks), and the last
+   * reason. */
+  uint64_t jit_fallbacks;
+  const char *jit_fallback_why;
 };
 
 struct wg_engine {

@@ -3,6 +3,8 @@
 # with clang-19 -O2 -msimd128 (BUILD_DIR/simd/simd_kernels.wasm) must print
 # what the same source prints natively (clang-19 -O2), and must really use
 # SIMD (at least 40 distinct 0xFD instructions, counted by wasm-objdump).
+# With WASMGATE_TIER=jit: on each path of the compiled tier's SIMD
+# (WASMGATE_JIT_SIMD unset, sse2, helpers), every function compiled.
 # usage: run.sh WASMGATE BUILD_DIR
 set -euo pipefail
 wg=$1 build=$2
@@ -17,11 +19,22 @@ echo "distinct SIMD instructions in the module: $distinct"
 
 clang-19 -O2 -w -o "$tmp/native" "$src" -lm
 want=$("$tmp/native")
-got=$("$wg" wasm run "$wasm")
-if [ "$want" != "$got" ]; then
-  echo "FAIL: wasm output differs from native" >&2
-  diff <(echo "$want") <(echo "$got") >&2 || true
-  exit 1
-fi
+modes=(default)
+[ "${WASMGATE_TIER:-}" = jit ] && modes=(default sse2 helpers)
+for mode in "${modes[@]}"; do
+  simd=$mode
+  [ "$mode" = default ] && simd=
+  got=$(WASMGATE_JIT_SIMD=$simd WASMGATE_JIT_LOG=1 "$wg" wasm run "$wasm" 2>"$tmp/log")
+  if [ "$want" != "$got" ]; then
+    echo "FAIL: wasm output differs from native ($mode)" >&2
+    diff <(echo "$want") <(echo "$got") >&2 || true
+    exit 1
+  fi
+  if [ "${WASMGATE_TIER:-}" = jit ] && grep -v ': compiled$' "$tmp/log" | grep -q .; then
+    echo "FAIL: functions not compiled ($mode):" >&2
+    grep -v ': compiled$' "$tmp/log" >&2
+    exit 1
+  fi
+done
 echo "$got"
 echo "ok: same output as native"

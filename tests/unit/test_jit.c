@@ -66,7 +66,7 @@ static void run1(tier *t, const char *name, int32_t arg, char *out, size_t n, ui
 }
 
 static const char *const exports[] = {"t_int", "t_div", "t_float", "t_mem", "t_ctl", "t_fib", "t_unreachable", "t_callgrow",
-                                      "t_pins", "t_simdcall"};
+                                      "t_pins", "t_simdcall", "t_refusedcall"};
 
 TEST(same_results_traps_and_fuel) {
   static const int32_t args[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 17, 64, 100, 1000, 65535, 65536, 70000, -1};
@@ -88,6 +88,29 @@ TEST(same_results_traps_and_fuel) {
       wg_store_delete(jt.s);
     }
   }
+}
+
+/* wg_store_jit_fallbacks: calls that ran on the interpreter because the
+ * compiled tier refused the function are counted, with the reason; SIMD
+ * functions are compiled (none counted); an interpreter store counts none. */
+TEST(fallbacks_counted) {
+#if defined(__x86_64__) && defined(__linux__)
+  tier jt, in;
+  REQUIRE(open_tier(&jt, WG_TIER_JIT, NULL) && open_tier(&in, WG_TIER_INTERP, NULL));
+  char out[4096];
+  uint64_t fuel;
+  const char *why = "unset";
+  run1(&jt, "t_simdcall", 5, out, sizeof out, &fuel);
+  CHECK(wg_store_jit_fallbacks(jt.s, &why) == 0);
+  CHECK(why == NULL);
+  run1(&jt, "t_refusedcall", 5, out, sizeof out, &fuel);
+  CHECK(wg_store_jit_fallbacks(jt.s, &why) >= 1);
+  CHECK(why && strstr(why, "not supported"));
+  run1(&in, "t_refusedcall", 5, out, sizeof out, &fuel);
+  CHECK(wg_store_jit_fallbacks(in.s, NULL) == 0);
+  wg_store_delete(jt.s);
+  wg_store_delete(in.s);
+#endif
 }
 
 TEST(compiled_tier_compiled_them) {
@@ -299,6 +322,7 @@ int main(int argc, char **argv) {
   if (!module) return fprintf(stderr, "%s\n", wg_error_message(err)), 1;
   RUN(same_results_traps_and_fuel);
   RUN(compiled_tier_compiled_them);
+  RUN(fallbacks_counted);
   RUN(deep_recursion_traps);
   RUN(deep_recursion_on_small_thread_stack);
   RUN(deopt_to_interpreter);

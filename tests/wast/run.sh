@@ -10,6 +10,7 @@
 # 1.0.32 cannot parse (WASM3_JCO: try_table, exnref) are converted by
 # tests/spec/wast2json.mjs, which needs jco from scripts/npm: without it they
 # are skipped, except under CI, where that fails.
+# WAST_ONLY="name ...": only those scripts (tests/wast/simd_jit.sh).
 # usage: run.sh WASMGATE OUT_DIR
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,8 +20,10 @@ WASM3="multi_memory exceptions"
 WASM3_JCO="exceptions"
 [ -f "$tools/run_v8.mjs" ] || { echo "spec tools not found at $tools" >&2; exit 2; }
 rm -rf "$out"
+mkdir -p "$out/v8" "$out/wasm3" # (WAST_ONLY may leave either empty)
 for wast in "$here"/*.wast; do
   name=$(basename "$wast" .wast)
+  if [ -n "${WAST_ONLY:-}" ] && [[ " $WAST_ONLY " != *" $name "* ]]; then continue; fi
   dir="$out/v8/$name"
   [[ " $WASM3 " == *" $name "* ]] && dir="$out/wasm3/$name"
   mkdir -p "$dir"
