@@ -207,6 +207,7 @@ struct wg_store {
   bool jit_on;
   struct wg_jit_ctx *jit_ctx;
   uintptr_t jit_stack_limit;
+  const void *data_tag; /* the tag of data's type (wg_store_set_data_tagged), NULL when untagged */
 };
 
 struct wg_engine {

@@ -77,7 +77,7 @@ struct wgg_p2app {
 };
 
 static wg_wasi_p2 *p2_of_store(wg_store *s) {
-  wgg_p2h_inst *h = s ? wg_store_data(s) : NULL;
+  wgg_p2h_inst *h = s ? wg_store_data_tagged(s, wgg_p2h_store_tag) : NULL;
   return h ? h->p2 : NULL;
 }
 
@@ -125,7 +125,7 @@ static p2inst *inst_new(wgg_wasm_app *a, wgg_err *err) {
     inst_free(i);
     return wgg_err_set(err, "out of memory"), NULL;
   }
-  wg_store_set_data(i->store, &i->h);
+  wg_store_set_data_tagged(i->store, wgg_p2h_store_tag, &i->h);
   if (p->memimage) wg_store_set_memimage(i->store, p->memimage);
   wg_store_set_deadline(i->store, 1000 / WGG_WASM_TICK_MS + 1); /* instantiation gets its own second */
   wg_error *e = NULL;

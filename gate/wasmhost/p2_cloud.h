@@ -5,14 +5,17 @@
  * for one app: its wgg_api, whose components are already those scoped to
  * its app ID, exactly what its own daprd would have loaded.
  *
- * In a hosted component app whose request runs on a loop, wasi:keyvalue
- * get/exists/set/delete, increment and set-many/delete-many park the guest on
- * the async store entry point
- * (wgg_state_call_start; wgg_p2h_park in p2http.h). The other calls, and
- * every call where no loop can resume the guest (command components), call
- * the component's synchronous form (store.h get/apply/query,
- * configuration.h get) on the calling thread (docs/components.md "Thread
- * model").
+ * Every call that waits on a Dapr component (wasi:keyvalue, wasi:config,
+ * wasi:messaging's send and wasmcloud's publish, dapr:runtime's state,
+ * publish, configuration and output bindings) goes through the one
+ * "park on a backend answer" mechanism of p2_cloud_internal.h
+ * (p2_cloud_wait.c): in a hosted component app whose request runs on a
+ * loop the guest parks on the building block's asynchronous call
+ * (wgg_p2h_park in p2http.h) and the loop serves other requests meanwhile;
+ * everywhere else (command components of `wasm run`, subscriber exports,
+ * a store whose embedder data is not tagged as a component app's) the same
+ * call runs inline on the calling thread (docs/components.md "Thread
+ * model"). dapr:runtime's secrets are synchronous (api/calls.h).
  */
 #ifndef WGG_WASMHOST_P2_CLOUD_H
 #define WGG_WASMHOST_P2_CLOUD_H

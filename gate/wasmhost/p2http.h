@@ -54,8 +54,12 @@ typedef struct wgg_p2h_inst {
   void *op;
 } wgg_p2h_inst;
 
+/* The tag of a component app's store data (wg_store_set_data_tagged(store, wgg_p2h_store_tag,
+ * &inst)): the host functions find their wgg_p2h_inst only in stores tagged so. */
+extern const char wgg_p2h_store_tag[];
+
 /* The calling store's wasi:http state inside a host function of a component app (NULL outside
- * one, or for a store that is not a component app's). */
+ * one, or for a store that is not a component app's: no data, or data of another tag). */
 wgg_p2h_inst *wgg_p2h_current(void);
 
 /* Parks the guest of `in` on an operation the host function started: returns the

@@ -5,7 +5,13 @@
  * applied): the test driver of tests/gate/p2_keyvalue.py until component
  * apps are hosted by the sidecar.
  *
- *   p2_cloud_driver --app-id ID --resources-path DIR [--config-store NAME] COMPONENT [ARG...]
+ *   p2_cloud_driver --app-id ID --resources-path DIR [--config-store NAME] [--store-data foreign|inst]
+ *                   COMPONENT [ARG...]
+ *
+ * --store-data gives the guest's store embedder data that is not a hosted component app's:
+ * `foreign` a 1-byte allocation set untagged (another embedder's data), `inst` a wgg_p2h_inst
+ * with a loop and a request set, but untagged. Neither may be read as the hosted app's state
+ * (p2http.h wgg_p2h_store_tag): the cloud interfaces then answer inline, as with no data.
  *
  * The guest's stdout and stderr are the driver's; the exit status is the
  * guest's (0 when run returned ok, 1 for an error or wasi:cli/exit(err)),
@@ -39,12 +45,13 @@ static uint8_t *read_file(const char *path, size_t *n) {
 }
 
 int main(int argc, char **argv) {
-  const char *app_id = "", *res = NULL, *cfg_store = NULL;
+  const char *app_id = "", *res = NULL, *cfg_store = NULL, *store_data = NULL;
   int i = 1;
   for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
     if (!strcmp(argv[i], "--app-id")) app_id = argv[i + 1];
     else if (!strcmp(argv[i], "--resources-path")) res = argv[i + 1];
     else if (!strcmp(argv[i], "--config-store")) cfg_store = argv[i + 1];
+    else if (!strcmp(argv[i], "--store-data")) store_data = argv[i + 1];
     else break;
   }
   if (i >= argc || !res) {
@@ -105,6 +112,15 @@ int main(int argc, char **argv) {
     goto out;
   }
   wg_store *s = wg_store_new(NULL, NULL);
+  char *foreign = NULL;
+  wgg_p2h_inst fake = {.loop = (struct uv_loop_s *)&fake, .pcall = &fake}; /* would park and never resume */
+  if (store_data && !strcmp(store_data, "foreign")) {
+    foreign = malloc(1);
+    if (foreign) *foreign = 'x';
+    wg_store_set_data(s, foreign);
+  } else if (store_data && !strcmp(store_data, "inst")) {
+    wg_store_set_data(s, &fake);
+  }
   wg_trap *trap = NULL;
   wg_component_instance *inst = wg_component_linker_instantiate(l, s, c, &e, &trap);
   wg_component_func *run = inst ? wg_component_instance_func(inst, "wasi:cli/run@0.2.0", "run") : NULL;
@@ -128,6 +144,7 @@ int main(int argc, char **argv) {
   wg_trap_delete(trap);
   wg_error_delete(e);
   wg_store_delete(s);
+  free(foreign);
 out:
   wg_component_linker_delete(l);
   wg_component_delete(c);
