@@ -54,6 +54,7 @@ typedef struct p2inst {
   wg_component_func *handle; /* NULL: the component exports only other handlers (app_p2sub.c) */
   wg_component_instance *ci;
   uint32_t uses;
+  wgg_p2_msg_host *msg; /* the app's wasi:messaging host (owned by the linker), NULL: none */
   struct p2inst *next;
 } p2inst;
 
@@ -101,6 +102,7 @@ static int define_interfaces(wgg_wasm_app *a, struct wgg_p2app *p, wg_component_
 
 static void inst_free(p2inst *i) {
   if (!i) return;
+  wgg_p2_messaging_release(i->msg, &i->h); /* messages its guest still held (a trap, no drop) */
   wgg_p2h_reset(&i->h);      /* objects still under an open stream are freed by its drop */
   wg_wasi_p2_delete(i->h.p2); /* drops the streams */
   wg_store_delete(i->store);
@@ -116,6 +118,7 @@ static p2inst *inst_new(wgg_wasm_app *a, wgg_err *err) {
   if (!i) return wgg_err_set(err, "out of memory"), NULL;
   i->h.types = p->types;
   i->h.app = a;
+  i->msg = p->msg;
   wg_wasi_config cfg = {.argc = 1, .argv = (const char *const[]){p->name}, .use_stdin_buf = true,
                         .capture_output = true, .capture_max = 64u << 10};
   i->store = wg_store_new(NULL, &(wg_store_config){.value_stack_slots = P2_STACK_SLOTS,

@@ -89,9 +89,20 @@ bool wgg_p2_messaging_define_host(wg_component_linker *l, struct wgg_api *api, w
 
 /* A message delivered on `topic` (copied: data, content type or NULL, nmeta key/value pairs
  * meta[2i], meta[2i+1]) as an `own<message>` in *v, for wasi:messaging/incoming-handler.handle:
- * its topic() answers `topic`. The guest owns it from the call on (its drop frees it). False on
- * OOM or when the linker's table of live messages is full. */
-bool wgg_p2_messaging_incoming(wgg_p2_msg_host *h, const char *topic, const void *data, size_t len,
+ * its topic() answers `topic`. The guest owns it from the call on (its drop frees it); `owner`
+ * is the instance it is delivered to (its wgg_p2h_inst), whose end frees it if the guest did
+ * not (wgg_p2_messaging_release). False on OOM or when the linker's table of live messages is
+ * full (65,536). */
+bool wgg_p2_messaging_incoming(wgg_p2_msg_host *h, const void *owner, const char *topic, const void *data, size_t len,
                                const char *ctype, const char *const *meta, size_t nmeta, wg_cval *v);
+
+/* Frees every message still held by the guest of `owner` (a component app instance's
+ * wgg_p2h_inst: messages delivered to it, and those its guest made), when that instance is freed:
+ * a guest that trapped, or ended without dropping a message, leaves none behind in the table.
+ * h or owner NULL: nothing. Thread-safe. */
+void wgg_p2_messaging_release(wgg_p2_msg_host *h, const void *owner);
+
+/* The number of live messages in h's table (tests). */
+size_t wgg_p2_messaging_live(wgg_p2_msg_host *h);
 
 #endif

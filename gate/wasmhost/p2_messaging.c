@@ -37,6 +37,7 @@
 #include "api/calls.h"
 #include "wasmhost/p2_cloud.h"
 #include "wasmhost/p2_cloud_internal.h"
+#include "wasmhost/p2http.h"
 
 #define MSG_V "@0.2.0-draft"
 #define MSG_MAX 65536 /* live messages per linker */
@@ -49,6 +50,7 @@ typedef struct msg {
   char *topic;      /* a delivered message's (NULL: made by the guest) */
   char **meta;      /* key, value, key, value ... */
   size_t nmeta;     /* pairs */
+  const void *owner; /* the instance whose guest holds it (wgg_p2_messaging_release), NULL: none known */
 } msg;
 
 typedef struct wgg_p2_msg_host {
@@ -185,7 +187,7 @@ static wg_trap *msg_new(void *env, const wg_cval *a, size_t na, wg_cval *r, size
   char *data = p2c_bytes_dup(&a[0], &n);
   if (!data) return oom();
   bool full = false;
-  uint32_t rep = msg_add(h, &(msg){.used = true, .data = data, .len = n}, &full);
+  uint32_t rep = msg_add(h, &(msg){.used = true, .data = data, .len = n, .owner = wgg_p2h_current()}, &full);
   if (!rep) {
     free(data);
     return full ? wg_trap_new(WG_TRAP_HOST, "wasi:messaging: too many messages") : oom();
@@ -194,9 +196,9 @@ static wg_trap *msg_new(void *env, const wg_cval *a, size_t na, wg_cval *r, size
   return NULL;
 }
 
-bool wgg_p2_messaging_incoming(wgg_p2_msg_host *h, const char *topic, const void *data, size_t len,
+bool wgg_p2_messaging_incoming(wgg_p2_msg_host *h, const void *owner, const char *topic, const void *data, size_t len,
                                const char *ctype, const char *const *meta, size_t nmeta, wg_cval *v) {
-  msg m = {.used = true, .data = malloc(len ? len : 1), .len = len, .topic = strdup(topic),
+  msg m = {.used = true, .owner = owner, .data = malloc(len ? len : 1), .len = len, .topic = strdup(topic),
            .ctype = ctype ? strdup(ctype) : NULL, .meta = nmeta ? calloc(2 * nmeta, sizeof(char *)) : NULL};
   if (m.meta) m.nmeta = nmeta; /* msg_clear frees the strings made so far */
   bool ok = m.data && m.topic && (!ctype || m.ctype) && m.nmeta == nmeta;
@@ -210,6 +212,22 @@ bool wgg_p2_messaging_incoming(wgg_p2_msg_host *h, const char *topic, const void
   }
   *v = (wg_cval){.kind = WG_CVAL_OWN, .of.handle = {rep, h->message}};
   return true;
+}
+
+void wgg_p2_messaging_release(wgg_p2_msg_host *h, const void *owner) {
+  if (!h || !owner) return;
+  pthread_mutex_lock(&h->mu);
+  for (uint32_t i = 0; i < h->nmsgs; i++)
+    if (h->msgs[i].used && h->msgs[i].owner == owner) msg_clear(&h->msgs[i]);
+  pthread_mutex_unlock(&h->mu);
+}
+
+size_t wgg_p2_messaging_live(wgg_p2_msg_host *h) {
+  size_t n = 0;
+  pthread_mutex_lock(&h->mu);
+  for (uint32_t i = 0; i < h->nmsgs; i++) n += h->msgs[i].used;
+  pthread_mutex_unlock(&h->mu);
+  return n;
 }
 
 /* [method]message.topic: func() -> option<topic>: a delivered message's topic; none for one made here */

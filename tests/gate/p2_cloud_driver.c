@@ -8,6 +8,12 @@
  *   p2_cloud_driver --app-id ID --resources-path DIR [--config-store NAME] [--store-data foreign|inst]
  *                   COMPONENT [ARG...]
  *
+ * --deliver N DATA: instead of wasi:cli/run, calls the component's
+ * wasi:messaging/incoming-handler@0.2.0-draft handle N times, each on a new instance with a
+ * delivered message of DATA on topic "orders", then frees the instance's leftover messages as the
+ * sidecar does when an instance ends (wgg_p2_messaging_release; not with DATA's --no-release
+ * variant `--deliver-no-release`), and prints "delivered N, trapped T, live messages L".
+ *
  * --store-data gives the guest's store embedder data that is not a hosted component app's:
  * `foreign` a 1-byte allocation set untagged (another embedder's data), `inst` a wgg_p2h_inst
  * with a loop and a request set, but untagged. Neither may be read as the hosted app's state
@@ -45,13 +51,19 @@ static uint8_t *read_file(const char *path, size_t *n) {
 }
 
 int main(int argc, char **argv) {
-  const char *app_id = "", *res = NULL, *cfg_store = NULL, *store_data = NULL;
+  const char *app_id = "", *res = NULL, *cfg_store = NULL, *store_data = NULL, *deliver = NULL, *ddata = "";
+  bool release = true;
   int i = 1;
   for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
     if (!strcmp(argv[i], "--app-id")) app_id = argv[i + 1];
     else if (!strcmp(argv[i], "--resources-path")) res = argv[i + 1];
     else if (!strcmp(argv[i], "--config-store")) cfg_store = argv[i + 1];
     else if (!strcmp(argv[i], "--store-data")) store_data = argv[i + 1];
+    else if ((!strcmp(argv[i], "--deliver") || !strcmp(argv[i], "--deliver-no-release")) && i + 2 < argc) {
+      release = !strcmp(argv[i], "--deliver");
+      deliver = argv[i + 1];
+      ddata = argv[++i + 1];
+    }
     else break;
   }
   if (i >= argc || !res) {
@@ -91,9 +103,10 @@ int main(int argc, char **argv) {
   wg_wasi_config wc = {.argc = argc - i, .argv = (const char *const *)argv + i};
   wg_wasi *w = wg_wasi_new(&wc, msg, sizeof msg);
   wg_component_linker *l = wg_component_linker_new();
+  wgg_p2_msg_host *mh = NULL;
   int status = 2;
   if (!w || !l || !wg_wasi_p2_define(w, l, msg, sizeof msg) || !wgg_p2_keyvalue_define(l, api, &err) ||
-      !wgg_p2_config_define(l, api, cfg_store, &err) || !wgg_p2_messaging_define(l, api, &err)) {
+      !wgg_p2_config_define(l, api, cfg_store, &err) || !wgg_p2_messaging_define_host(l, api, &mh, &err)) {
     fprintf(stderr, "p2_cloud_driver: cannot set up the host\n");
     goto out;
   }
@@ -109,6 +122,34 @@ int main(int argc, char **argv) {
    * the cloud ones) is parsed and resolved here, also those no test component imports */
   if (!wgg_p2h_define(l, msg, sizeof msg) || !wg_component_linker_check_types(l, &e)) {
     fprintf(stderr, "p2_cloud_driver: %s\n", e ? wg_error_message(e) : msg);
+    goto out;
+  }
+  if (deliver) {
+    int n = atoi(deliver), traps = 0;
+    for (int k = 0; k < n; k++) {
+      wg_store *st = wg_store_new(NULL, NULL);
+      wg_trap *t = NULL;
+      wg_component_instance *ci = st ? wg_component_linker_instantiate(l, st, c, &e, &t) : NULL;
+      wg_component_func *hf =
+          ci ? wg_component_instance_func(ci, "wasi:messaging/incoming-handler@0.2.0-draft", "handle") : NULL;
+      const void *owner = (const void *)(uintptr_t)(k + 1); /* the instance's, as the sidecar's p2inst */
+      wg_cval arg = {0}, r = {0};
+      if (!hf || !wgg_p2_messaging_incoming(mh, owner, "orders", ddata, strlen(ddata), NULL, NULL, 0, &arg)) {
+        fprintf(stderr, "p2_cloud_driver: %s\n", e ? wg_error_message(e) : t ? wg_trap_message(t) : "no handler");
+        wg_trap_delete(t);
+        wg_store_delete(st);
+        goto out;
+      }
+      t = wg_component_func_call(hf, &arg, 1, &r, 1);
+      traps += t != NULL;
+      wg_trap_delete(t);
+      wg_cval_free(&r);
+      wg_cval_free(&arg);
+      wg_store_delete(st);
+      if (release) wgg_p2_messaging_release(mh, owner);
+    }
+    printf("delivered %d, trapped %d, live messages %zu\n", n, traps, wgg_p2_messaging_live(mh));
+    status = 0;
     goto out;
   }
   wg_store *s = wg_store_new(NULL, NULL);
