@@ -15,8 +15,8 @@
  * function is defined with its WIT type (wit/dapr), so a component whose
  * import has another type is refused at instantiation.
  *
- * invoke is part of the package's `imports` world but not served yet: a
- * component importing it does not link (docs say so).
+ * invoke runs wgg_invoke_call, which needs the event loop: under `wasm run`
+ * it answers 500 ERR_DIRECT_INVOKE.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -198,18 +198,20 @@ static const char *concurrency(const wg_cval *opts) {
  * (parked where the guest can park; p2_cloud_internal.h). */
 typedef struct dapr_op {
   p2c_wait w; /* first */
-  enum { D_DONE, D_GET, D_CONF, D_BIND } what; /* the result's shape: result<_, error>, or get's, ... */
+  enum { D_DONE, D_GET, D_CONF, D_BIND, D_INVOKE } what; /* the result's shape: result<_, error>, or get's, ... */
   bool failed;
   wgg_api_status st;
   wgg_state_got got;    /* state get */
   wgg_conf_items items; /* configuration get */
-  wg_cval v;            /* output binding: binding-response { data, metadata } */
+  wg_cval v;            /* output binding: binding-response { data, metadata }; invoke: response */
   bool built;
   char *s[3];           /* string inputs */
   char *data;
   char **keys;
   size_t nkeys;
   json_t *md;
+  wgg_http_header *hdrs; /* invoke's headers (strings owned) */
+  size_t nhdrs;
 } dapr_op;
 
 static void op_free(p2c_wait *w) {
@@ -222,6 +224,11 @@ static void op_free(p2c_wait *w) {
   for (size_t i = 0; i < o->nkeys; i++) free(o->keys[i]);
   free(o->keys);
   json_decref(o->md);
+  for (size_t i = 0; i < o->nhdrs; i++) {
+    free((char *)o->hdrs[i].name);
+    free((char *)o->hdrs[i].value);
+  }
+  free(o->hdrs);
   free(o);
 }
 
@@ -330,6 +337,7 @@ static wg_trap *op_result(p2c_wait *w, wg_cval *r) {
   case D_GET: return get_result(o, r);
   case D_CONF: return conf_result(o, r);
   case D_BIND:
+  case D_INVOKE:
     if (!o->built) return oom();
     o->built = false; /* moves into the result */
     wg_cval v = o->v;
@@ -538,6 +546,60 @@ static wg_trap *invoke_binding(void *env, const wg_cval *a, size_t na, wg_cval *
   return op_end(o, rc, r);
 }
 
+/* ---------------------------------------------------------------- service invocation */
+
+static void on_invoked(void *user, const wgg_api_status *st, const wgg_invoke_result *res) {
+  dapr_op *o = user;
+  keep_status(o, st);
+  if (!st && res) { /* response { status, headers, body } */
+    bool good = seq(&o->v, WG_CVAL_RECORD, 3) && seq(&o->v.of.seq.ptr[1], WG_CVAL_LIST, res->n) &&
+                bytes(&o->v.of.seq.ptr[2], res->body ? res->body : "", res->len);
+    if (good) o->v.of.seq.ptr[0] = (wg_cval){.kind = WG_CVAL_U16, .of.u = (uint16_t)res->status};
+    for (size_t i = 0; good && i < res->n; i++) {
+      wg_cval *t = &o->v.of.seq.ptr[1].of.seq.ptr[i];
+      good = seq(t, WG_CVAL_TUPLE, 2) && cstr(&t->of.seq.ptr[0], res->headers[i].name) &&
+             cstr(&t->of.seq.ptr[1], res->headers[i].value);
+    }
+    o->built = good;
+  }
+  p2c_wait_answer(&o->w);
+}
+
+/* invoke: func(app-id, verb, method, headers: metadata, body: list<u8>) -> result<response, error>: as
+ * POST|GET|... /v1.0/invoke/{app-id}/method/{method} (name resolution, ACLs, Resiliency, tracing;
+ * another wasm app of the process in-process). Needs the event loop: where the guest cannot park
+ * (a command component) it answers 500 ERR_DIRECT_INVOKE. */
+static wg_trap *invoke(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)na, (void)nr;
+  dapr_op *o = op_new(D_INVOKE);
+  if (!o) return oom();
+  size_t n = 0;
+  char *app = o->s[0] = arg_str(&a[0], "app id", &o->st), *verb = o->s[1] = app ? arg_str(&a[1], "verb", &o->st) : NULL;
+  char *method = o->s[2] = verb ? arg_str(&a[2], "method", &o->st) : NULL;
+  char *body = o->data = method ? p2c_bytes_dup(&a[4], &n) : NULL;
+  const wg_cval *h = &a[3];
+  bool good = body && (o->hdrs = calloc(h->of.seq.len + 1, sizeof *o->hdrs));
+  for (size_t i = 0; good && i < h->of.seq.len; i++, o->nhdrs++) {
+    const wg_cval *t = h->of.seq.ptr[i].of.seq.ptr;
+    good = (o->hdrs[i].name = arg_str(&t[0], "header name", &o->st)) &&
+           (o->hdrs[i].value = arg_str(&t[1], "header value", &o->st));
+  } /* nhdrs counts entry i too when it failed: its name may have been made */
+  if (method && !good && !o->st.http)
+    wgg_api_fail(&o->st, 500, WGG_GRPC_INTERNAL, "ERR_DIRECT_INVOKE", "failed to invoke, id: %s, err: out of memory", app);
+  if (good && !o->w.loop) {
+    wgg_api_fail(&o->st, 500, WGG_GRPC_INTERNAL, "ERR_DIRECT_INVOKE",
+                 "failed to invoke, id: %s, err: service invocation needs a hosted component app's event loop", app);
+    good = false;
+  }
+  int rc = -1;
+  if (good) {
+    wgg_invoke_input in = {.app_id = app, .verb = verb, .method = method, .method_len = strlen(method),
+                           .headers = o->hdrs, .n = o->nhdrs, .data = body, .len = n, .peer = "127.0.0.1"};
+    rc = wgg_invoke_call(env, o->w.loop, &in, on_invoked, o, &o->st);
+  }
+  return op_end(o, rc, r);
+}
+
 /* ---------------------------------------------------------------- definitions */
 
 #define T IFACE "/types" V "#"
@@ -559,6 +621,7 @@ static const struct {
     {"state", "operation", "variant { upsert(save-item), delete(delete-item) }"},
     {"configuration", "config-item", "record { key: string, value: string, version: string }"},
     {"output-bindings", "binding-response", "record { data: list<u8>, metadata: " T "metadata }"},
+    {"invoke", "response", "record { status: u16, headers: " T "metadata, body: list<u8> }"},
 };
 
 /* Each function with its WIT type, checked against the component's import at instantiation
@@ -585,6 +648,9 @@ static const struct {
      "func(store: string, keys: list<string>, metadata: " T "metadata) -> result<list<config-item>, " T "error>"},
     {"output-bindings", "invoke-binding", invoke_binding,
      "func(name: string, operation: string, data: list<u8>, metadata: " T "metadata) -> result<binding-response, " T
+     "error>"},
+    {"invoke", "invoke", invoke,
+     "func(app-id: string, verb: string, method: string, headers: " T "metadata, body: list<u8>) -> result<response, " T
      "error>"},
 };
 

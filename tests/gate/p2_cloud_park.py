@@ -1,15 +1,16 @@
 """p2_cloud_park.py WASMGATE OUTDIR: every cloud-interface call of a hosted component app parks the
 guest on its Dapr component's answer instead of blocking the event loop (issue 14;
 gate/wasmhost/p2_cloud_wait.c: wasi:keyvalue cas, get-many and list-keys, wasi:config get,
-wasi:messaging send, dapr:runtime state.get, publish and invoke-binding).
+wasi:messaging send, dapr:runtime state.get, publish, invoke-binding and invoke).
 
 tests/components/cloudpark/cloudpark.c (built at test time) makes one such call per request. The
 sidecar runs it with ONE loop thread (--threads 1) against a real redis-server behind a delay proxy
 (tests/gate/delayproxy.py: every reply comes late, commands are not serialised) for state.redis,
-configuration.redis and pubsub.redis, state.sqlite for list-keys, and bindings.http in front of a
-slow HTTP server started here:
+configuration.redis and pubsub.redis, state.sqlite for list-keys, and bindings.http and an
+HTTPEndpoint (dapr:runtime invoke) in front of a slow HTTP server started here:
   - each call answers as it should (values, "N found", "N keys", the published events on the
-    stream, the binding's body);
+    stream, the binding's body, the endpoint's answer); the app invoking itself through
+    dapr:runtime invoke while parked on it (one loop thread: blocking would deadlock);
   - N cas requests on one key parked together: one swap wins, the others find another ETag and
     answer cas-failed with a fresh cas (read while parked too);
   - held backends: with the proxy holding Redis's replies (and the HTTP server holding its answers),
@@ -90,7 +91,9 @@ sc.write_resource("c.yaml", "---\n".join([
     "spec:\n  type: pubsub.redis\n  version: v1\n" + redis_meta,
     "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: slow\n"
     f"spec:\n  type: bindings.http\n  version: v1\n  metadata:\n  - name: url\n"
-    f"    value: http://127.0.0.1:{srv.server_address[1]}/\n"]))
+    f"    value: http://127.0.0.1:{srv.server_address[1]}/\n",
+    "apiVersion: dapr.io/v1alpha1\nkind: HTTPEndpoint\nmetadata:\n  name: slowep\n"
+    f"spec:\n  baseUrl: http://127.0.0.1:{srv.server_address[1]}\n"]))
 sc.start(timeout=60)
 
 
@@ -141,16 +144,21 @@ try:
         "dapr-get": (lambda i: "/dapr-get/statestore/a", b'"x"', 1),
         "dapr-publish": (lambda i: "/dapr-publish/bus/orders", b"ok", None),
         "dapr-bind": (lambda i: "/dapr-bind/slow", b"12 bytes", 1),
+        "dapr-invoke": (lambda i: "/dapr-invoke/slowep/x", b"200: binding body", 1),
     }
     for name, (path, want, _) in kinds.items():
         st, body = call(path(99))
         check((st, body) == (200, want), f"{name}: {st} {body!r}, want {want!r}")
+    # the app invoking itself while its guest is parked on that invocation: the nested request runs
+    # on the same (only) loop thread, which a blocking call would deadlock
+    st, body = call("/dapr-invoke/cp/ping")
+    check((st, body) == (200, b"200: pong"), f"dapr invoke of the app itself: {st} {body!r}")
 
     # held backends: N requests of each kind parked at the same time on the one loop
     for name, (path, want, _) in kinds.items():
         if name == "list-keys":
             continue  # state.sqlite: no proxy to hold (its reads run on the store's thread)
-        if name == "dapr-bind":
+        if name in ("dapr-bind", "dapr-invoke"):
             held.clear()
         else:
             px.hold()
@@ -164,7 +172,7 @@ try:
         ping = time.time() - t1
         check((st, body) == (200, b"pong"), f"{name}: /ping while {N} are parked: {st} {body!r}")
         check(all(r is None for r in res), f"{name}: the parked requests still wait: {res!r}")
-        if name == "dapr-bind":
+        if name in ("dapr-bind", "dapr-invoke"):
             held.set()
         else:
             px.release()

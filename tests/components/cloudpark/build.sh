@@ -37,6 +37,7 @@ world cloudpark {
   import dapr:runtime/state@0.1.0;
   import dapr:runtime/publisher@0.1.0;
   import dapr:runtime/output-bindings@0.1.0;
+  import dapr:runtime/invoke@0.1.0;
 }
 WIT
 exec python3 "$here/../mkcomponent.py" --nostdlib --dep "$here/../http/bump_realloc.h" "$here/cloudpark.c" \

@@ -14,6 +14,7 @@
  *   /dapr-get/STORE/KEY       dapr:runtime state.get: the value | "none"
  *   /dapr-publish/PUBSUB/TOPIC dapr:runtime publisher.publish("hi"): "ok"
  *   /dapr-bind/NAME           dapr:runtime output-bindings.invoke-binding(NAME, "get"): "N bytes"
+ *   /dapr-invoke/APP/METHOD   dapr:runtime invoke.invoke(APP, "GET", METHOD): "STATUS: BODY"
  *
  * A call's error answers 500 with its message. Built at test time by build.sh
  * (clang-19 --target=wasm32 -nostdlib, `jco embed`, `jco new`); never committed.
@@ -66,6 +67,10 @@ void dapr_publish(const char *p, size_t pn, const char *t, size_t tn, const void
 IMPORT("dapr:runtime/output-bindings@0.1.0", "invoke-binding")
 void dapr_bind(const char *n, size_t nn, const char *op, size_t opn, const void *d, size_t dn, const void *md, size_t mdn,
                void *ret);
+
+IMPORT("dapr:runtime/invoke@0.1.0", "invoke")
+void dapr_invoke(const char *a, size_t an, const char *v, size_t vn, const char *m, size_t mn, const void *h, size_t hn,
+                 const void *b, size_t bn, void *ret);
 
 static char out[512];
 static size_t out_len;
@@ -232,6 +237,19 @@ static int32_t do_dapr_bind(const char *s, size_t n) {
   return 200;
 }
 
+static int32_t do_dapr_invoke(const char *s, size_t n) {
+  size_t k = 0;
+  while (k < n && s[k] != '/') k++;
+  if (k == n) return 400;
+  uint8_t r[28] __attribute__((aligned(4)));
+  dapr_invoke(s, k, "GET", 3, s + k + 1, n - k - 1, 0, 0, 0, 0, r); /* result<response { status, headers, body }, error> */
+  if (r[0]) return dapr_error(r + 4);
+  put_num(*(uint16_t *)(r + 4));
+  put(": ", 2);
+  put_str_at(r + 16);
+  return 200;
+}
+
 static int prefix(const char *p, size_t n, const char *w) {
   size_t i = 0;
   for (; w[i]; i++)
@@ -248,7 +266,8 @@ EXPORT("wasi:http/incoming-handler@0.2.3#handle") void handle(int32_t req, int32
     int32_t (*fn)(const char *, size_t);
   } routes[] = {{"/cas/", do_cas},       {"/many/", do_many},         {"/list/", do_list},
                 {"/config/", do_config}, {"/publish/", do_publish},   {"/dapr-get/", do_dapr_get},
-                {"/dapr-publish/", do_dapr_publish}, {"/dapr-bind/", do_dapr_bind}};
+                {"/dapr-publish/", do_dapr_publish}, {"/dapr-bind/", do_dapr_bind},
+                {"/dapr-invoke/", do_dapr_invoke}};
   int k = 0;
   for (size_t i = 0; pq.some && i < sizeof routes / sizeof *routes; i++)
     if ((k = prefix(pq.p, pq.n, routes[i].prefix))) {
