@@ -1,13 +1,19 @@
 /*
- * p2_cloud_internal.h: what the cloud interfaces' files (p2_keyvalue.c,
- * p2_config.c, p2_messaging.c) share: the check of a host function's
- * arguments against the types the host was written for.
+ * p2_cloud_internal.h: what the cloud interfaces' files (p2_keyvalue*.c,
+ * p2_config.c, p2_messaging.c, p2_dapr.c, p2_blobstore.c) share: the one way
+ * a host function waits for a Dapr component (p2c_wait, below), and the
+ * check of a host function's arguments against the types the host was
+ * written for, for the functions still defined without types.
  *
- * The component linker defines host functions without types: a call's
- * arguments are lifted by the *importing component's* declaration of the
- * function, which a hostile component may write as it likes (a `key: u64`
- * where a string is due). Every host function therefore checks the kinds
- * of what it reads before reading it, and traps otherwise.
+ * wasi:keyvalue, wasi:config, wasi:messaging and dapr:runtime are defined
+ * with their WIT types (wg_component_linker_define_func_typed): a
+ * component whose import has another type is refused at instantiation, so
+ * their host functions rely on their arguments' kinds. wasi:blobstore is
+ * still untyped: a call's arguments are lifted by the *importing
+ * component's* declaration of the function, which a hostile component may
+ * write as it likes (a `name: u64` where a string is due), so its host
+ * functions check the kinds of what they read first (p2c_args), and trap
+ * otherwise.
  */
 #ifndef WGG_WASMHOST_P2_CLOUD_INTERNAL_H
 #define WGG_WASMHOST_P2_CLOUD_INTERNAL_H
