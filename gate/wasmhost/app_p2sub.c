@@ -264,6 +264,7 @@ static const char *deliver_one(wgg_wasm_app *a, unsigned x, const char *pubsub, 
   bool ok;
   incoming inc, *in = NULL;
   char *data = NULL;
+  const char *kv[12]; /* the message's metadata: alive until call() made it */
   if (x & WGG_P2X_DAPR_SUB) {
     iface = DAPR_SUB, fn = "handle-event", nargs = 2;
     ok = str_val(&args[0], path) && cloudevent_val(&args[1], ce, pubsub, topic);
@@ -272,8 +273,9 @@ static const char *deliver_one(wgg_wasm_app *a, unsigned x, const char *pubsub, 
     data = event_data(ce, &dn);
     if (x & WGG_P2X_WASI_MSG) {
       iface = WASI_MSG, fn = "handle";
-      const char *kv[12] = {"pubsubname", pubsub, "id", ce_str(ce, "id"), "source", ce_str(ce, "source"),
+      const char *kv0[8] = {"pubsubname", pubsub, "id", ce_str(ce, "id"), "source", ce_str(ce, "source"),
                             "type", ce_str(ce, "type")};
+      memcpy(kv, kv0, sizeof kv0);
       size_t nm = 4;
       for (const char *const *t = (const char *const[]){"traceparent", "tracestate", NULL}; *t; t++)
         if (*ce_str(ce, *t)) kv[2 * nm] = *t, kv[2 * nm + 1] = ce_str(ce, *t), nm++;

@@ -130,6 +130,10 @@ void p2c_wait_init(p2c_wait *w, wg_trap *(*result)(p2c_wait *w, wg_cval *r), voi
  * an inline call that did not complete) a trap, w detached. */
 wg_trap *p2c_wait_end(p2c_wait *w, wg_cval *r);
 
+/* Whether the request w's guest belongs to went away while it was parked: an operation of several
+ * backend calls stops there (its answer would be dropped). */
+bool p2c_wait_detached(const p2c_wait *w);
+
 /* The backend answered (on w->loop): before p2c_wait_end nothing more happens; while parked,
  * the guest resumes with w's result; detached, w is destroyed. */
 void p2c_wait_answer(p2c_wait *w);

@@ -31,6 +31,8 @@ wg_trap *p2c_wait_end(p2c_wait *w, wg_cval *r) {
   return park;
 }
 
+bool p2c_wait_detached(const p2c_wait *w) { return w->state == W_DETACHED; }
+
 void p2c_wait_answer(p2c_wait *w) {
   w->answered = true;
   if (w->state == W_STARTING) return; /* answered inside the host function: p2c_wait_end goes on */

@@ -367,6 +367,10 @@ static void kv_op_done(wgg_state_call *c) {
   kv_op *o = c->user;
   o->answered = true;
   if (o->starting) return; /* answered inside start: the driver goes on */
+  if (p2c_wait_detached(&o->w)) { /* the request went away: no further store call */
+    kv_op_free(o);
+    return;
+  }
   if (!kv_op_complete(o)) {
     int rc = kv_op_drive(o);
     if (rc > 0) return; /* the next call is in flight */
