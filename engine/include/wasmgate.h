@@ -365,6 +365,14 @@ WG_API void wg_store_delete(wg_store *s);
  * stores find their per-store state through it. */
 WG_API void wg_store_set_data(wg_store *s, void *data);
 WG_API void *wg_store_data(const wg_store *s);
+/* The store's data with a tag naming its type (any address the embedder
+ * owns, e.g. a static const char array): wg_store_data_tagged answers the
+ * data only when it was set with that same (non-NULL) tag, else NULL, so
+ * host functions that serve stores of several kinds or embedders never read
+ * another's data as theirs. wg_store_set_data sets no tag; wg_store_data
+ * answers the data whatever its tag. */
+WG_API void wg_store_set_data_tagged(wg_store *s, const void *tag, void *data);
+WG_API void *wg_store_data_tagged(const wg_store *s, const void *tag);
 
 /* An external value: what an import is satisfied with and an export gives. */
 typedef struct wg_extern {

@@ -214,6 +214,7 @@ struct wg_store {
    * reason. */
   uint64_t jit_fallbacks;
   const char *jit_fallback_why;
+  const void *data_tag; /* the tag of data's type (wg_store_set_data_tagged), NULL when untagged */
 };
 
 struct wg_engine {

@@ -297,7 +297,15 @@ bool wg_store_charge(wg_store *s, uint64_t n) {
 }
 
 uint64_t wg_store_bytes(const wg_store *s) { return s->bytes; }
-void wg_store_set_data(wg_store *s, void *data) { s->data = data; }
+void wg_store_set_data(wg_store *s, void *data) {
+  s->data = data;
+  s->data_tag = NULL;
+}
+void wg_store_set_data_tagged(wg_store *s, const void *tag, void *data) {
+  s->data = data;
+  s->data_tag = tag;
+}
+void *wg_store_data_tagged(const wg_store *s, const void *tag) { return tag && s->data_tag == tag ? s->data : NULL; }
 void *wg_store_data(const wg_store *s) { return s->data; }
 
 bool wg_store_grow_frames(wg_store *s) {

@@ -13,6 +13,7 @@
 
 #include "http/client.h"
 #include "wasmhost/app_internal.h"
+#include "wasmhost/p2_cloud.h"
 #include "wasmhost/p2http.h"
 #include "wasmhost/slice.h"
 
@@ -24,6 +25,7 @@ typedef struct p2inst {
   wg_component_func *handle; /* NULL: the component exports only other handlers (app_p2sub.c) */
   wg_component_instance *ci;
   uint32_t uses;
+  wgg_p2_msg_host *msg; /* the app's wasi:messaging host (owned by the linker), NULL: none */
   struct p2inst *next;
 } p2inst;
 

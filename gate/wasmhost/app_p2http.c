@@ -75,7 +75,7 @@ struct wgg_p2app {
 };
 
 static wg_wasi_p2 *p2_of_store(wg_store *s) {
-  wgg_p2h_inst *h = s ? wg_store_data(s) : NULL;
+  wgg_p2h_inst *h = s ? wg_store_data_tagged(s, wgg_p2h_store_tag) : NULL;
   return h ? h->p2 : NULL;
 }
 
@@ -99,6 +99,7 @@ static int define_interfaces(wgg_wasm_app *a, struct wgg_p2app *p, wg_component_
 
 static void inst_free(p2inst *i) {
   if (!i) return;
+  wgg_p2_messaging_release(i->msg, &i->h); /* messages its guest still held (a trap, no drop) */
   wgg_p2h_reset(&i->h);      /* objects still under an open stream are freed by its drop */
   wg_wasi_p2_delete(i->h.p2); /* drops the streams */
   wg_store_delete(i->store);
@@ -114,6 +115,7 @@ static p2inst *inst_new(wgg_wasm_app *a, wgg_err *err) {
   if (!i) return wgg_err_set(err, "out of memory"), NULL;
   i->h.types = p->types;
   i->h.app = a;
+  i->msg = p->msg;
   wg_wasi_config cfg = {.argc = 1, .argv = (const char *const[]){p->name}, .use_stdin_buf = true,
                         .capture_output = true, .capture_max = 64u << 10};
   i->store = wg_store_new(NULL, &(wg_store_config){.value_stack_slots = P2_STACK_SLOTS,
@@ -123,7 +125,7 @@ static p2inst *inst_new(wgg_wasm_app *a, wgg_err *err) {
     inst_free(i);
     return wgg_err_set(err, "out of memory"), NULL;
   }
-  wg_store_set_data(i->store, &i->h);
+  wg_store_set_data_tagged(i->store, wgg_p2h_store_tag, &i->h);
   wg_wasi_p2_set_park(i->h.p2, p2c_park_hook, &i->h); /* wasi:io's blocking calls park on the request's loop */
   if (p->memimage) wg_store_set_memimage(i->store, p->memimage);
   wg_store_set_deadline(i->store, 1000 / WGG_WASM_TICK_MS + 1); /* instantiation gets its own second */

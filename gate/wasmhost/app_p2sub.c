@@ -220,10 +220,18 @@ static bool is_subscriptions(const wg_cval *v) {
 
 /* ---- calls ---- */
 
-/* Calls iface#name with args on an instance; false with msg on a trap or a missing export. The
- * results are the caller's to free. */
+/* A message for wasi:messaging's handler, made once the instance it goes to is known. */
+typedef struct incoming {
+  const char *topic, *data, *ctype;
+  size_t len, nm;
+  const char *const *kv;
+} incoming;
+
+/* Calls iface#name with args on an instance (in: args[0] is first made as that message, owned by
+ * the instance); false with msg on a trap, OOM or a missing export. The results are the caller's
+ * to free. */
 static bool call(wgg_wasm_app *a, const char *iface, const char *name, wg_cval *args, size_t nargs, wg_cval *res,
-                 uint64_t timeout_ms, char *msg, size_t cap) {
+                 const incoming *in, uint64_t timeout_ms, char *msg, size_t cap) {
   wgg_err err;
   struct p2inst *i = wgg_p2app_take(a, &err);
   if (!i) {
@@ -232,7 +240,11 @@ static bool call(wgg_wasm_app *a, const char *iface, const char *name, wg_cval *
     return false;
   }
   wg_component_func *f = wgg_p2inst_func(i, iface, name);
-  bool ok = f && wgg_p2inst_call(a, i, f, args, nargs, res, 1, timeout_ms, msg, cap);
+  bool made = !in || (wgg_p2app_msg_host(a) &&
+                      wgg_p2_messaging_incoming(wgg_p2app_msg_host(a), i, in->topic, in->data, in->len, in->ctype,
+                                                in->kv, in->nm, &args[0]));
+  if (!made) snprintf(msg, cap, "out of memory");
+  bool ok = made && f && wgg_p2inst_call(a, i, f, args, nargs, res, 1, timeout_ms, msg, cap);
   if (!f) snprintf(msg, cap, "the component exports no %s#%s", iface, name);
   wgg_p2app_give(a, i, ok);
   return ok;
@@ -250,22 +262,27 @@ static const char *deliver_one(wgg_wasm_app *a, unsigned x, const char *pubsub, 
   size_t nargs = 1;
   const char *iface, *fn;
   bool ok;
+  incoming inc, *in = NULL;
+  char *data = NULL;
+  const char *kv[12]; /* the message's metadata: alive until call() made it */
   if (x & WGG_P2X_DAPR_SUB) {
     iface = DAPR_SUB, fn = "handle-event", nargs = 2;
     ok = str_val(&args[0], path) && cloudevent_val(&args[1], ce, pubsub, topic);
   } else {
     size_t dn = 0;
-    char *data = event_data(ce, &dn);
+    data = event_data(ce, &dn);
     if (x & WGG_P2X_WASI_MSG) {
       iface = WASI_MSG, fn = "handle";
-      const char *kv[12] = {"pubsubname", pubsub, "id", ce_str(ce, "id"), "source", ce_str(ce, "source"),
+      const char *kv0[8] = {"pubsubname", pubsub, "id", ce_str(ce, "id"), "source", ce_str(ce, "source"),
                             "type", ce_str(ce, "type")};
+      memcpy(kv, kv0, sizeof kv0);
       size_t nm = 4;
       for (const char *const *t = (const char *const[]){"traceparent", "tracestate", NULL}; *t; t++)
         if (*ce_str(ce, *t)) kv[2 * nm] = *t, kv[2 * nm + 1] = ce_str(ce, *t), nm++;
       const char *ct = ce_str(ce, "datacontenttype");
-      ok = data && wgg_p2app_msg_host(a) &&
-           wgg_p2_messaging_incoming(wgg_p2app_msg_host(a), topic, data, dn, *ct ? ct : NULL, kv, nm, &args[0]);
+      inc = (incoming){.topic = topic, .data = data, .len = dn, .ctype = *ct ? ct : NULL, .kv = kv, .nm = nm};
+      in = &inc; /* made by call() for the instance it goes to */
+      ok = data != NULL;
     } else {
       iface = WASMCLOUD_MSG, fn = "handle-message";
       wg_cval *f = wg_cval_array(3); /* broker-message { subject, body, reply-to: none } */
@@ -273,10 +290,10 @@ static const char *deliver_one(wgg_wasm_app *a, unsigned x, const char *pubsub, 
       ok = f && data && str_val(&f[0], topic) && wg_cval_bytes(&f[1], (const uint8_t *)data, dn);
       if (f) f[2] = (wg_cval){.kind = WG_CVAL_OPTION};
     }
-    free(data);
   }
   if (!ok) snprintf(msg, cap, "out of memory");
-  ok = ok && call(a, iface, fn, args, nargs, &res, timeout_ms, msg, cap);
+  ok = ok && call(a, iface, fn, args, nargs, &res, in, timeout_ms, msg, cap);
+  free(data);
   free_args(args, nargs);
   if (!ok) return NULL;
   const char *status = "SUCCESS";
@@ -339,7 +356,7 @@ static void deliver_bulk(wgg_wasm_app *a, unsigned x, const char *pubsub, const 
 static void subscriptions(wgg_wasm_app *a, uint64_t timeout_ms, wgg_http_client_cb cb, void *user) {
   wg_cval res = {0};
   char msg[512];
-  if (!call(a, DAPR_SUB, "subscriptions", NULL, 0, &res, timeout_ms, msg, sizeof msg)) {
+  if (!call(a, DAPR_SUB, "subscriptions", NULL, 0, &res, NULL, timeout_ms, msg, sizeof msg)) {
     answer_text(cb, user, 500, msg);
     return;
   }
@@ -382,7 +399,7 @@ static void binding(wgg_wasm_app *a, const char *name, const wgg_http_header *h,
             meta_val(&args[2], kv, m);
   free(kv);
   char msg[512] = "out of memory";
-  ok = ok && call(a, DAPR_INPUT, "handle-binding", args, 3, &res, timeout_ms, msg, sizeof msg);
+  ok = ok && call(a, DAPR_INPUT, "handle-binding", args, 3, &res, NULL, timeout_ms, msg, sizeof msg);
   free_args(args, 3);
   if (!ok) {
     answer_text(cb, user, 500, msg);

@@ -5,14 +5,17 @@
  * for one app: its wgg_api, whose components are already those scoped to
  * its app ID, exactly what its own daprd would have loaded.
  *
- * In a hosted component app whose request runs on a loop, wasi:keyvalue
- * get/exists/set/delete, increment and set-many/delete-many park the guest on
- * the async store entry point
- * (wgg_state_call_start; wgg_p2h_park in p2http.h). The other calls, and
- * every call where no loop can resume the guest (command components), call
- * the component's synchronous form (store.h get/apply/query,
- * configuration.h get) on the calling thread (docs/components.md "Thread
- * model").
+ * Every call that waits on a Dapr component (wasi:keyvalue, wasi:config,
+ * wasi:messaging's send and wasmcloud's publish, dapr:runtime's state,
+ * publish, configuration and output bindings) goes through the one
+ * "park on a backend answer" mechanism of p2_cloud_internal.h
+ * (p2_cloud_wait.c): in a hosted component app whose request runs on a
+ * loop the guest parks on the building block's asynchronous call
+ * (wgg_p2h_park in p2http.h) and the loop serves other requests meanwhile;
+ * everywhere else (command components of `wasm run`, subscriber exports,
+ * a store whose embedder data is not tagged as a component app's) the same
+ * call runs inline on the calling thread (docs/components.md "Thread
+ * model"). dapr:runtime's secrets are synchronous (api/calls.h).
  */
 #ifndef WGG_WASMHOST_P2_CLOUD_H
 #define WGG_WASMHOST_P2_CLOUD_H
@@ -86,9 +89,20 @@ bool wgg_p2_messaging_define_host(wg_component_linker *l, struct wgg_api *api, w
 
 /* A message delivered on `topic` (copied: data, content type or NULL, nmeta key/value pairs
  * meta[2i], meta[2i+1]) as an `own<message>` in *v, for wasi:messaging/incoming-handler.handle:
- * its topic() answers `topic`. The guest owns it from the call on (its drop frees it). False on
- * OOM or when the linker's table of live messages is full. */
-bool wgg_p2_messaging_incoming(wgg_p2_msg_host *h, const char *topic, const void *data, size_t len,
+ * its topic() answers `topic`. The guest owns it from the call on (its drop frees it); `owner`
+ * is the instance it is delivered to (its wgg_p2h_inst), whose end frees it if the guest did
+ * not (wgg_p2_messaging_release). False on OOM or when the linker's table of live messages is
+ * full (65,536). */
+bool wgg_p2_messaging_incoming(wgg_p2_msg_host *h, const void *owner, const char *topic, const void *data, size_t len,
                                const char *ctype, const char *const *meta, size_t nmeta, wg_cval *v);
+
+/* Frees every message still held by the guest of `owner` (a component app instance's
+ * wgg_p2h_inst: messages delivered to it, and those its guest made), when that instance is freed:
+ * a guest that trapped, or ended without dropping a message, leaves none behind in the table.
+ * h or owner NULL: nothing. Thread-safe. */
+void wgg_p2_messaging_release(wgg_p2_msg_host *h, const void *owner);
+
+/* The number of live messages in h's table (tests). */
+size_t wgg_p2_messaging_live(wgg_p2_msg_host *h);
 
 #endif

@@ -16,8 +16,8 @@
  * + 1); send publishes exactly as POST /v1.0/publish/{pubsub}/{topic} does
  * (api/calls.h wgg_publish_call: scopes, the CloudEvent envelope with the
  * app ID as source, the message's content type, its metadata as Dapr's
- * publish metadata: rawPayload, ttlInSeconds, cloudevent.*), run on the
- * calling thread. The exported incoming-handler (delivery to a component)
+ * publish metadata: rawPayload, ttlInSeconds, cloudevent.*), parked on
+ * the pub/sub's answer where the guest can park (p2_cloud_internal.h). The exported incoming-handler (delivery to a component)
  * gets messages made by wgg_p2_messaging_incoming (their topic() is the
  * topic delivered on).
  *
@@ -37,6 +37,7 @@
 #include "api/calls.h"
 #include "wasmhost/p2_cloud.h"
 #include "wasmhost/p2_cloud_internal.h"
+#include "wasmhost/p2http.h"
 
 #define MSG_V "@0.2.0-draft"
 #define MSG_MAX 65536 /* live messages per linker */
@@ -49,6 +50,7 @@ typedef struct msg {
   char *topic;      /* a delivered message's (NULL: made by the guest) */
   char **meta;      /* key, value, key, value ... */
   size_t nmeta;     /* pairs */
+  const void *owner; /* the instance whose guest holds it (wgg_p2_messaging_release), NULL: none known */
 } msg;
 
 typedef struct wgg_p2_msg_host {
@@ -152,8 +154,6 @@ static char *dup_str(const wg_cval *s) {
 /* [static]client.connect: func(name: string) -> result<client, error> */
 static wg_trap *client_connect(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
-  wg_trap *bad_ = p2c_args(a, na, "s", "wasi:messaging", "types.[static]client.connect");
-  if (bad_) return bad_;
   msg_host *h = env;
   for (size_t i = 0; i < h->api->n_pubsubs; i++) {
     const char *name = h->api->pubsubs[i].comp->name;
@@ -173,8 +173,6 @@ static wg_trap *client_connect(void *env, const wg_cval *a, size_t na, wg_cval *
 /* [method]client.disconnect: func() -> result<_, error>: nothing to close */
 static wg_trap *client_disconnect(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)env, (void)a, (void)na, (void)nr;
-  wg_trap *bad_ = p2c_args(a, na, "h", "wasi:messaging", "types.[method]client.disconnect");
-  if (bad_) return bad_;
   *r = (wg_cval){.kind = WG_CVAL_RESULT, .of.var = {0, NULL}};
   return NULL;
 }
@@ -184,14 +182,12 @@ static wg_trap *client_disconnect(void *env, const wg_cval *a, size_t na, wg_cva
 /* [constructor]message: func(data: list<u8>) -> message */
 static wg_trap *msg_new(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
-  wg_trap *bad_ = p2c_args(a, na, "l", "wasi:messaging", "types.[constructor]message");
-  if (bad_) return bad_;
   msg_host *h = env;
   size_t n;
   char *data = p2c_bytes_dup(&a[0], &n);
   if (!data) return oom();
   bool full = false;
-  uint32_t rep = msg_add(h, &(msg){.used = true, .data = data, .len = n}, &full);
+  uint32_t rep = msg_add(h, &(msg){.used = true, .data = data, .len = n, .owner = wgg_p2h_current()}, &full);
   if (!rep) {
     free(data);
     return full ? wg_trap_new(WG_TRAP_HOST, "wasi:messaging: too many messages") : oom();
@@ -200,9 +196,9 @@ static wg_trap *msg_new(void *env, const wg_cval *a, size_t na, wg_cval *r, size
   return NULL;
 }
 
-bool wgg_p2_messaging_incoming(wgg_p2_msg_host *h, const char *topic, const void *data, size_t len,
+bool wgg_p2_messaging_incoming(wgg_p2_msg_host *h, const void *owner, const char *topic, const void *data, size_t len,
                                const char *ctype, const char *const *meta, size_t nmeta, wg_cval *v) {
-  msg m = {.used = true, .data = malloc(len ? len : 1), .len = len, .topic = strdup(topic),
+  msg m = {.used = true, .owner = owner, .data = malloc(len ? len : 1), .len = len, .topic = strdup(topic),
            .ctype = ctype ? strdup(ctype) : NULL, .meta = nmeta ? calloc(2 * nmeta, sizeof(char *)) : NULL};
   if (m.meta) m.nmeta = nmeta; /* msg_clear frees the strings made so far */
   bool ok = m.data && m.topic && (!ctype || m.ctype) && m.nmeta == nmeta;
@@ -218,11 +214,25 @@ bool wgg_p2_messaging_incoming(wgg_p2_msg_host *h, const char *topic, const void
   return true;
 }
 
+void wgg_p2_messaging_release(wgg_p2_msg_host *h, const void *owner) {
+  if (!h || !owner) return;
+  pthread_mutex_lock(&h->mu);
+  for (uint32_t i = 0; i < h->nmsgs; i++)
+    if (h->msgs[i].used && h->msgs[i].owner == owner) msg_clear(&h->msgs[i]);
+  pthread_mutex_unlock(&h->mu);
+}
+
+size_t wgg_p2_messaging_live(wgg_p2_msg_host *h) {
+  size_t n = 0;
+  pthread_mutex_lock(&h->mu);
+  for (uint32_t i = 0; i < h->nmsgs; i++) n += h->msgs[i].used;
+  pthread_mutex_unlock(&h->mu);
+  return n;
+}
+
 /* [method]message.topic: func() -> option<topic>: a delivered message's topic; none for one made here */
 static wg_trap *msg_topic(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
-  wg_trap *bad_ = p2c_args(a, na, "h", "wasi:messaging", "types.[method]message.topic");
-  if (bad_) return bad_;
   msg *m = msg_get(env, &a[0]);
   if (!m) return unknown();
   wg_cval *s = m->topic ? str_(m->topic, strlen(m->topic)) : NULL;
@@ -236,8 +246,6 @@ static wg_trap *msg_topic(void *env, const wg_cval *a, size_t na, wg_cval *r, si
 /* [method]message.content-type: func() -> option<string> */
 static wg_trap *msg_ctype(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
-  wg_trap *bad_ = p2c_args(a, na, "h", "wasi:messaging", "types.[method]message.content-type");
-  if (bad_) return bad_;
   msg *m = msg_get(env, &a[0]);
   if (!m) return unknown();
   wg_cval *s = m->ctype ? str_(m->ctype, strlen(m->ctype)) : NULL;
@@ -251,8 +259,6 @@ static wg_trap *msg_ctype(void *env, const wg_cval *a, size_t na, wg_cval *r, si
 /* [method]message.set-content-type: func(content-type: string) */
 static wg_trap *msg_set_ctype(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)r, (void)nr;
-  wg_trap *bad_ = p2c_args(a, na, "hs", "wasi:messaging", "types.[method]message.set-content-type");
-  if (bad_) return bad_;
   char *s = dup_str(&a[1]);
   if (!s) return oom();
   msg *m = msg_get(env, &a[0]);
@@ -269,8 +275,6 @@ static wg_trap *msg_set_ctype(void *env, const wg_cval *a, size_t na, wg_cval *r
 /* [method]message.data: func() -> list<u8> */
 static wg_trap *msg_data(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
-  wg_trap *bad_ = p2c_args(a, na, "h", "wasi:messaging", "types.[method]message.data");
-  if (bad_) return bad_;
   msg *m = msg_get(env, &a[0]);
   if (!m) return unknown();
   wg_cval *l = wg_cval_array(m->len ? m->len : 1);
@@ -286,8 +290,6 @@ static wg_trap *msg_data(void *env, const wg_cval *a, size_t na, wg_cval *r, siz
 /* [method]message.set-data: func(data: list<u8>) */
 static wg_trap *msg_set_data(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)r, (void)nr;
-  wg_trap *bad_ = p2c_args(a, na, "hl", "wasi:messaging", "types.[method]message.set-data");
-  if (bad_) return bad_;
   size_t n;
   char *d = p2c_bytes_dup(&a[1], &n);
   if (!d) return oom();
@@ -306,8 +308,6 @@ static wg_trap *msg_set_data(void *env, const wg_cval *a, size_t na, wg_cval *r,
 /* [method]message.metadata: func() -> option<metadata> (none when empty) */
 static wg_trap *msg_metadata(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
-  wg_trap *bad_ = p2c_args(a, na, "h", "wasi:messaging", "types.[method]message.metadata");
-  if (bad_) return bad_;
   msg *m = msg_get(env, &a[0]);
   if (!m) return unknown();
   wg_cval *list = NULL;
@@ -369,8 +369,6 @@ static bool meta_put(msg *m, const wg_cval *k, const wg_cval *v) {
 /* [method]message.add-metadata: func(key: string, value: string) */
 static wg_trap *msg_add_meta(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)r, (void)nr;
-  wg_trap *bad_ = p2c_args(a, na, "hss", "wasi:messaging", "types.[method]message.add-metadata");
-  if (bad_) return bad_;
   msg *m = msg_get(env, &a[0]);
   if (!m) return unknown();
   bool ok = meta_put(m, &a[1], &a[2]);
@@ -381,8 +379,6 @@ static wg_trap *msg_add_meta(void *env, const wg_cval *a, size_t na, wg_cval *r,
 /* [method]message.set-metadata: func(meta: metadata) */
 static wg_trap *msg_set_meta(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)r, (void)nr;
-  wg_trap *bad_ = p2c_args(a, na, "hM", "wasi:messaging", "types.[method]message.set-metadata");
-  if (bad_) return bad_;
   msg *m = msg_get(env, &a[0]);
   if (!m) return unknown();
   while (m->nmeta) meta_remove(m, m->meta[0], strlen(m->meta[0]));
@@ -396,8 +392,6 @@ static wg_trap *msg_set_meta(void *env, const wg_cval *a, size_t na, wg_cval *r,
 /* [method]message.remove-metadata: func(key: string) */
 static wg_trap *msg_remove_meta(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)r, (void)nr;
-  wg_trap *bad_ = p2c_args(a, na, "hs", "wasi:messaging", "types.[method]message.remove-metadata");
-  if (bad_) return bad_;
   msg *m = msg_get(env, &a[0]);
   if (!m) return unknown();
   meta_remove(m, a[1].of.str.ptr, a[1].of.str.len);
@@ -407,67 +401,25 @@ static wg_trap *msg_remove_meta(void *env, const wg_cval *a, size_t na, wg_cval 
 
 /* ---------------------------------------------------------------- producer */
 
-typedef struct send_res {
-  bool done;
-  int http;
+/* One publish in flight (send, wasmcloud's publish): what it publishes, owned until the answer,
+ * waited for by p2c_wait (parked where the guest can park). */
+typedef struct pub_op {
+  p2c_wait w;     /* first */
+  bool wasmcloud; /* the answer is result<_, string> */
+  char *topic;
+  msg m;
+  json_t *md;
+  int http;       /* the failure's status, 0: published */
   char msg[1024];
-} send_res;
+} pub_op;
 
-static void sent(void *user, const wgg_api_status *st) {
-  send_res *s = user;
-  s->done = true;
-  if (st) {
-    s->http = st->http;
-    snprintf(s->msg, sizeof s->msg, "%s", st->msg);
-  }
+static void pub_free(p2c_wait *w) {
+  pub_op *o = (pub_op *)w;
+  free(o->topic);
+  msg_clear(&o->m);
+  json_decref(o->md);
+  free(o);
 }
-
-/* send: func(c: borrow<client>, topic: topic, message: message) -> result<_, error>.
- * The message is the host's again (an own argument) and is freed. */
-static wg_trap *producer_send(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
-  (void)na, (void)nr;
-  wg_trap *bad_ = p2c_args(a, na, "hsh", "wasi:messaging", "producer.send");
-  if (bad_) return bad_;
-  msg_host *h = env;
-  uint32_t crep = a[0].of.handle.rep;
-  if (a[0].of.handle.type != h->client || !crep || crep > h->api->n_pubsubs)
-    return wg_trap_new(WG_TRAP_HOST, "wasi:messaging: unknown client handle");
-  msg *mp = msg_get(h, &a[2]);
-  if (!mp) return unknown();
-  msg m = *mp;
-  memset(mp, 0, sizeof *mp);
-  done(h);
-  char *topic = dup_str(&a[1]);
-  json_t *md = json_object();
-  bool ok = topic && md;
-  for (size_t i = 0; ok && i < m.nmeta; i++) ok = !json_object_set_new(md, m.meta[2 * i], json_string(m.meta[2 * i + 1]));
-  if (!ok) {
-    free(topic);
-    json_decref(md);
-    msg_clear(&m);
-    return oom();
-  }
-  wgg_publish_input in = {.pubsub = h->api->pubsubs[crep - 1].comp->name, .topic = topic, .data = m.data,
-                          .len = m.len, .content_type = m.ctype, .metadata = md};
-  send_res res = {0};
-  wgg_api_status st;
-  if (wgg_publish_call(h->api, NULL, &in, sent, &res, &st)) { /* refused before publishing */
-    res.done = true;
-    res.http = st.http;
-    snprintf(res.msg, sizeof res.msg, "%s", st.msg);
-  }
-  free(topic);
-  json_decref(md);
-  msg_clear(&m);
-  if (!res.done) return wg_trap_new(WG_TRAP_HOST, "wasi:messaging: publish did not complete");
-  if (!res.http) {
-    *r = (wg_cval){.kind = WG_CVAL_RESULT, .of.var = {0, NULL}};
-    return NULL;
-  }
-  return err_(r, res.http == 403 ? E_PERMISSION : E_OTHER, res.msg);
-}
-
-/* ---------------------------------------------------------------- wasmcloud:messaging */
 
 static wg_trap *str_err(wg_cval *r, const char *m) {
   wg_cval *s = str_(m, strlen(m));
@@ -476,11 +428,73 @@ static wg_trap *str_err(wg_cval *r, const char *m) {
   return NULL;
 }
 
+static wg_trap *pub_result(p2c_wait *w, wg_cval *r) {
+  pub_op *o = (pub_op *)w;
+  if (!o->http) {
+    *r = (wg_cval){.kind = WG_CVAL_RESULT, .of.var = {0, NULL}};
+    return NULL;
+  }
+  if (o->wasmcloud) return str_err(r, o->msg);
+  return err_(r, o->http == 403 ? E_PERMISSION : E_OTHER, o->msg);
+}
+
+static void published(void *user, const wgg_api_status *st) {
+  pub_op *o = user;
+  if (st) {
+    o->http = st->http;
+    snprintf(o->msg, sizeof o->msg, "%s", st->msg);
+  }
+  p2c_wait_answer(&o->w);
+}
+
+/* Publishes o (taken) to o->topic of pub/sub ps as POST /v1.0/publish does. */
+static wg_trap *pub_run(msg_host *h, const char *ps, pub_op *o, wg_cval *r) {
+  p2c_wait_init(&o->w, pub_result, pub_free);
+  wgg_publish_input in = {.pubsub = ps, .topic = o->topic, .data = o->m.data, .len = o->m.len,
+                          .content_type = o->m.ctype, .metadata = o->md};
+  wgg_api_status st;
+  if (wgg_publish_call(h->api, o->w.loop, &in, published, o, &st)) { /* refused before publishing */
+    o->http = st.http ? st.http : 500;
+    snprintf(o->msg, sizeof o->msg, "%s", st.msg);
+    p2c_wait_answer(&o->w);
+  }
+  return p2c_wait_end(&o->w, r);
+}
+
+/* send: func(c: borrow<client>, topic: topic, message: message) -> result<_, error>.
+ * The message is the host's again (an own argument) and is freed. */
+static wg_trap *producer_send(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)na, (void)nr;
+  msg_host *h = env;
+  uint32_t crep = a[0].of.handle.rep;
+  if (a[0].of.handle.type != h->client || !crep || crep > h->api->n_pubsubs)
+    return wg_trap_new(WG_TRAP_HOST, "wasi:messaging: unknown client handle");
+  msg *mp = msg_get(h, &a[2]);
+  if (!mp) return unknown();
+  pub_op *o = calloc(1, sizeof *o);
+  if (o) {
+    o->m = *mp;
+    memset(mp, 0, sizeof *mp);
+  }
+  done(h);
+  if (!o) return oom();
+  o->topic = dup_str(&a[1]);
+  o->md = json_object();
+  bool ok = o->topic && o->md;
+  for (size_t i = 0; ok && i < o->m.nmeta; i++)
+    ok = !json_object_set_new(o->md, o->m.meta[2 * i], json_string(o->m.meta[2 * i + 1]));
+  if (!ok) {
+    pub_free(&o->w);
+    return oom();
+  }
+  return pub_run(h, h->api->pubsubs[crep - 1].comp->name, o, r);
+}
+
+/* ---------------------------------------------------------------- wasmcloud:messaging */
+
 /* consumer.publish: func(msg: broker-message) -> result<_, string> */
 static wg_trap *wc_publish(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
-  wg_trap *bad_ = p2c_args(a, na, "r", "wasmcloud:messaging", "consumer.publish");
-  if (bad_) return bad_;
   msg_host *h = env;
   const wgg_pubsub_entry *ps = NULL;
   for (size_t i = 0; i < h->api->n_pubsubs && !ps; i++)
@@ -490,58 +504,66 @@ static wg_trap *wc_publish(void *env, const wg_cval *a, size_t na, wg_cval *r, s
     return str_err(r, h->api->n_pubsubs ? "no pub/sub component named pubsub among several"
                                           : "no pub/sub component is loaded");
   const wg_cval *f = a[0].of.seq.ptr; /* subject, body, reply-to (not used: Dapr pub/sub has no replies) */
-  size_t n;
-  char *topic = dup_str(&f[0]), *body = p2c_bytes_dup(&f[1], &n);
-  if (!topic || !body) {
-    free(topic);
-    free(body);
+  pub_op *o = calloc(1, sizeof *o);
+  if (!o) return oom();
+  o->wasmcloud = true;
+  o->m.used = true;
+  if (!(o->topic = dup_str(&f[0])) || !(o->m.data = p2c_bytes_dup(&f[1], &o->m.len))) {
+    pub_free(&o->w);
     return oom();
   }
-  wgg_publish_input in = {.pubsub = ps->comp->name, .topic = topic, .data = body, .len = n};
-  send_res res = {0};
-  wgg_api_status st;
-  if (wgg_publish_call(h->api, NULL, &in, sent, &res, &st)) {
-    res.done = true;
-    res.http = st.http;
-    snprintf(res.msg, sizeof res.msg, "%s", st.msg);
-  }
-  free(topic);
-  free(body);
-  if (!res.done) return wg_trap_new(WG_TRAP_HOST, "wasmcloud:messaging: publish did not complete");
-  if (res.http) return str_err(r, res.msg);
-  *r = (wg_cval){.kind = WG_CVAL_RESULT, .of.var = {0, NULL}};
-  return NULL;
+  return pub_run(h, ps->comp->name, o, r);
 }
 
 /* consumer.request: func(subject: string, body: list<u8>, timeout-ms: u32) -> result<broker-message, string> */
 static wg_trap *wc_request(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)env, (void)a, (void)na, (void)nr;
-  wg_trap *bad_ = p2c_args(a, na, "sln", "wasmcloud:messaging", "consumer.request");
-  if (bad_) return bad_;
   return str_err(r, "request-reply is not supported: Dapr pub/sub has no replies");
 }
 
 /* ---------------------------------------------------------------- definitions */
 
+#define TY "wasi:messaging/types" MSG_V "#"
+
+/* Each function with its WIT type (wasi:messaging@0.2.0-draft, wasmcloud:messaging@0.2.0), checked
+ * against the component's import at instantiation (a retyped import is refused there): the
+ * functions rely on their arguments' kinds. iface NULL: wasmcloud:messaging/consumer. */
 static const struct {
   const char *iface, *name;
   wg_component_host_fn fn;
+  const char *type;
 } fns[] = {
-    {"types", "[static]client.connect", client_connect},
-    {"types", "[method]client.disconnect", client_disconnect},
-    {"types", "[constructor]message", msg_new},
-    {"types", "[method]message.topic", msg_topic},
-    {"types", "[method]message.content-type", msg_ctype},
-    {"types", "[method]message.set-content-type", msg_set_ctype},
-    {"types", "[method]message.data", msg_data},
-    {"types", "[method]message.set-data", msg_set_data},
-    {"types", "[method]message.metadata", msg_metadata},
-    {"types", "[method]message.add-metadata", msg_add_meta},
-    {"types", "[method]message.set-metadata", msg_set_meta},
-    {"types", "[method]message.remove-metadata", msg_remove_meta},
-    {"producer", "send", producer_send},
-    {NULL, "publish", wc_publish},
-    {NULL, "request", wc_request},
+    {"types", "[static]client.connect", client_connect, "func(name: string) -> result<client, error>"},
+    {"types", "[method]client.disconnect", client_disconnect, "func(self: borrow<client>) -> result<_, error>"},
+    {"types", "[constructor]message", msg_new, "func(data: list<u8>) -> message"},
+    {"types", "[method]message.topic", msg_topic, "func(self: borrow<message>) -> option<topic>"},
+    {"types", "[method]message.content-type", msg_ctype, "func(self: borrow<message>) -> option<string>"},
+    {"types", "[method]message.set-content-type", msg_set_ctype, "func(self: borrow<message>, content-type: string)"},
+    {"types", "[method]message.data", msg_data, "func(self: borrow<message>) -> list<u8>"},
+    {"types", "[method]message.set-data", msg_set_data, "func(self: borrow<message>, data: list<u8>)"},
+    {"types", "[method]message.metadata", msg_metadata, "func(self: borrow<message>) -> option<metadata>"},
+    {"types", "[method]message.add-metadata", msg_add_meta, "func(self: borrow<message>, key: string, value: string)"},
+    {"types", "[method]message.set-metadata", msg_set_meta, "func(self: borrow<message>, meta: metadata)"},
+    {"types", "[method]message.remove-metadata", msg_remove_meta, "func(self: borrow<message>, key: string)"},
+    {"producer", "send", producer_send, "func(c: borrow<client>, topic: topic, message: message) -> result<_, error>"},
+    {NULL, "publish", wc_publish, "func(msg: broker-message) -> result<_, string>"},
+    {NULL, "request", wc_request,
+     "func(subject: string, body: list<u8>, timeout-ms: u32) -> result<broker-message, string>"},
+};
+
+/* The named types (WIT `type`, `variant`, `record`, and `use` in other interfaces). */
+static const struct {
+  const char *iface, *name, *type;
+} types[] = {
+    {"wasi:messaging/types" MSG_V, "metadata", "list<tuple<string, string>>"},
+    {"wasi:messaging/types" MSG_V, "topic", "string"},
+    {"wasi:messaging/types" MSG_V, "error", "variant { timeout, connection(string), permission-denied(string), other(string) }"},
+    {"wasi:messaging/producer" MSG_V, "client", TY "client"},
+    {"wasi:messaging/producer" MSG_V, "message", TY "message"},
+    {"wasi:messaging/producer" MSG_V, "error", TY "error"},
+    {"wasi:messaging/producer" MSG_V, "topic", TY "topic"},
+    {"wasmcloud:messaging/types@0.2.0", "broker-message", "record { subject: string, body: list<u8>, reply-to: option<string> }"},
+    {"wasmcloud:messaging/consumer@0.2.0", "broker-message", "wasmcloud:messaging/types@0.2.0#broker-message"},
 };
 
 static void host_free(void *env) {
@@ -563,14 +585,19 @@ bool wgg_p2_messaging_define_host(wg_component_linker *l, wgg_api *api, wgg_p2_m
   pthread_mutex_init(&h->mu, NULL);
   wg_error *e = NULL;
   char iface[64];
-  bool ok = wg_component_linker_define_func(l, "wasi:messaging/types" MSG_V, fns[0].name, fns[0].fn, h, host_free, &e);
+  /* the first definition owns h: host_free runs when the linker is deleted (types are resolved
+   * at instantiation, so they may come after) */
+  bool ok = wg_component_linker_define_func_typed(l, "wasi:messaging/types" MSG_V, fns[0].name, fns[0].type, fns[0].fn,
+                                                  h, host_free, &e);
   if (!ok) host_free(h); /* not attached to the linker */
   ok = ok && wg_component_linker_define_resource(l, "wasi:messaging/types" MSG_V, "client", NULL, NULL, &h->client, &e) &&
        wg_component_linker_define_resource(l, "wasi:messaging/types" MSG_V, "message", msg_dtor, h, &h->message, &e);
+  for (size_t i = 0; ok && i < sizeof types / sizeof *types; i++)
+    ok = wg_component_linker_define_type(l, types[i].iface, types[i].name, types[i].type, &e);
   for (size_t i = 1; ok && i < sizeof fns / sizeof *fns; i++) {
     if (fns[i].iface) snprintf(iface, sizeof iface, "wasi:messaging/%s%s", fns[i].iface, MSG_V);
     else snprintf(iface, sizeof iface, "wasmcloud:messaging/consumer@0.2.0");
-    ok = wg_component_linker_define_func(l, iface, fns[i].name, fns[i].fn, h, NULL, &e);
+    ok = wg_component_linker_define_func_typed(l, iface, fns[i].name, fns[i].type, fns[i].fn, h, NULL, &e);
   }
   if (!ok) {
     wgg_err_set(err, "%s", e ? wg_error_message(e) : "out of memory");

@@ -92,9 +92,12 @@ void wgg_p2h_body_end(wgg_p2h_inst *in, bool failed);
 size_t wgg_p2h_body_pending(const wgg_p2h_inst *in);
 /* The client of a streaming answer went away: its writes fail from now on. */
 void wgg_p2h_out_gone(wgg_p2h_inst *in);
+/* The tag of a component app's store data (wg_store_set_data_tagged(store, wgg_p2h_store_tag,
+ * &inst)): the host functions find their wgg_p2h_inst only in stores tagged so. */
+extern const char wgg_p2h_store_tag[];
 
 /* The calling store's wasi:http state inside a host function of a component app (NULL outside
- * one, or for a store that is not a component app's). */
+ * one, or for a store that is not a component app's: no data, or data of another tag). */
 wgg_p2h_inst *wgg_p2h_current(void);
 
 /* Parks the guest of `in` on an operation the host function started: returns the

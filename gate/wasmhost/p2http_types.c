@@ -30,9 +30,11 @@ static const char *const res_names[R_COUNT] = {"fields", "incoming-request", "ou
 wg_trap *p2h_oom(void) { return wg_trap_new(WG_TRAP_RESOURCE, "out of memory"); }
 wg_trap *p2h_bad(const char *what) { return wg_trap_new(WG_TRAP_HOST, what); }
 
+const char wgg_p2h_store_tag[] = "wgg_p2h_inst";
+
 wgg_p2h_inst *p2h_cur(void) {
   wg_store *s = wg_component_host_store();
-  return s ? wg_store_data(s) : NULL;
+  return s ? wg_store_data_tagged(s, wgg_p2h_store_tag) : NULL;
 }
 
 wgg_p2h_inst *wgg_p2h_current(void) { return p2h_cur(); }

@@ -5,7 +5,19 @@
  * applied): the test driver of tests/gate/p2_keyvalue.py until component
  * apps are hosted by the sidecar.
  *
- *   p2_cloud_driver --app-id ID --resources-path DIR [--config-store NAME] COMPONENT [ARG...]
+ *   p2_cloud_driver --app-id ID --resources-path DIR [--config-store NAME] [--store-data foreign|inst]
+ *                   COMPONENT [ARG...]
+ *
+ * --deliver N DATA: instead of wasi:cli/run, calls the component's
+ * wasi:messaging/incoming-handler@0.2.0-draft handle N times, each on a new instance with a
+ * delivered message of DATA on topic "orders", then frees the instance's leftover messages as the
+ * sidecar does when an instance ends (wgg_p2_messaging_release; not with DATA's --no-release
+ * variant `--deliver-no-release`), and prints "delivered N, trapped T, live messages L".
+ *
+ * --store-data gives the guest's store embedder data that is not a hosted component app's:
+ * `foreign` a 1-byte allocation set untagged (another embedder's data), `inst` a wgg_p2h_inst
+ * with a loop and a request set, but untagged. Neither may be read as the hosted app's state
+ * (p2http.h wgg_p2h_store_tag): the cloud interfaces then answer inline, as with no data.
  *
  * The guest's stdout and stderr are the driver's; the exit status is the
  * guest's (0 when run returned ok, 1 for an error or wasi:cli/exit(err)),
@@ -39,12 +51,19 @@ static uint8_t *read_file(const char *path, size_t *n) {
 }
 
 int main(int argc, char **argv) {
-  const char *app_id = "", *res = NULL, *cfg_store = NULL;
+  const char *app_id = "", *res = NULL, *cfg_store = NULL, *store_data = NULL, *deliver = NULL, *ddata = "";
+  bool release = true;
   int i = 1;
   for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
     if (!strcmp(argv[i], "--app-id")) app_id = argv[i + 1];
     else if (!strcmp(argv[i], "--resources-path")) res = argv[i + 1];
     else if (!strcmp(argv[i], "--config-store")) cfg_store = argv[i + 1];
+    else if (!strcmp(argv[i], "--store-data")) store_data = argv[i + 1];
+    else if ((!strcmp(argv[i], "--deliver") || !strcmp(argv[i], "--deliver-no-release")) && i + 2 < argc) {
+      release = !strcmp(argv[i], "--deliver");
+      deliver = argv[i + 1];
+      ddata = argv[++i + 1];
+    }
     else break;
   }
   if (i >= argc || !res) {
@@ -84,9 +103,10 @@ int main(int argc, char **argv) {
   wg_wasi_config wc = {.argc = argc - i, .argv = (const char *const *)argv + i};
   wg_wasi *w = wg_wasi_new(&wc, msg, sizeof msg);
   wg_component_linker *l = wg_component_linker_new();
+  wgg_p2_msg_host *mh = NULL;
   int status = 2;
   if (!w || !l || !wg_wasi_p2_define(w, l, msg, sizeof msg) || !wgg_p2_keyvalue_define(l, api, &err) ||
-      !wgg_p2_config_define(l, api, cfg_store, &err) || !wgg_p2_messaging_define(l, api, &err)) {
+      !wgg_p2_config_define(l, api, cfg_store, &err) || !wgg_p2_messaging_define_host(l, api, &mh, &err)) {
     fprintf(stderr, "p2_cloud_driver: cannot set up the host\n");
     goto out;
   }
@@ -104,7 +124,44 @@ int main(int argc, char **argv) {
     fprintf(stderr, "p2_cloud_driver: %s\n", e ? wg_error_message(e) : msg);
     goto out;
   }
+  if (deliver) {
+    int n = atoi(deliver), traps = 0;
+    for (int k = 0; k < n; k++) {
+      wg_store *st = wg_store_new(NULL, NULL);
+      wg_trap *t = NULL;
+      wg_component_instance *ci = st ? wg_component_linker_instantiate(l, st, c, &e, &t) : NULL;
+      wg_component_func *hf =
+          ci ? wg_component_instance_func(ci, "wasi:messaging/incoming-handler@0.2.0-draft", "handle") : NULL;
+      const void *owner = (const void *)(uintptr_t)(k + 1); /* the instance's, as the sidecar's p2inst */
+      wg_cval arg = {0}, r = {0};
+      if (!hf || !wgg_p2_messaging_incoming(mh, owner, "orders", ddata, strlen(ddata), NULL, NULL, 0, &arg)) {
+        fprintf(stderr, "p2_cloud_driver: %s\n", e ? wg_error_message(e) : t ? wg_trap_message(t) : "no handler");
+        wg_trap_delete(t);
+        wg_store_delete(st);
+        goto out;
+      }
+      t = wg_component_func_call(hf, &arg, 1, &r, 1);
+      traps += t != NULL;
+      wg_trap_delete(t);
+      wg_cval_free(&r);
+      wg_cval_free(&arg);
+      wg_store_delete(st);
+      if (release) wgg_p2_messaging_release(mh, owner);
+    }
+    printf("delivered %d, trapped %d, live messages %zu\n", n, traps, wgg_p2_messaging_live(mh));
+    status = 0;
+    goto out;
+  }
   wg_store *s = wg_store_new(NULL, NULL);
+  char *foreign = NULL;
+  wgg_p2h_inst fake = {.loop = (struct uv_loop_s *)&fake, .pcall = &fake}; /* would park and never resume */
+  if (store_data && !strcmp(store_data, "foreign")) {
+    foreign = malloc(1);
+    if (foreign) *foreign = 'x';
+    wg_store_set_data(s, foreign);
+  } else if (store_data && !strcmp(store_data, "inst")) {
+    wg_store_set_data(s, &fake);
+  }
   wg_trap *trap = NULL;
   wg_component_instance *inst = wg_component_linker_instantiate(l, s, c, &e, &trap);
   wg_component_func *run = inst ? wg_component_instance_func(inst, "wasi:cli/run@0.2.0", "run") : NULL;
@@ -128,6 +185,7 @@ int main(int argc, char **argv) {
   wg_trap_delete(trap);
   wg_error_delete(e);
   wg_store_delete(s);
+  free(foreign);
 out:
   wg_component_linker_delete(l);
   wg_component_delete(c);

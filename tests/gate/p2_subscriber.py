@@ -24,6 +24,7 @@ Exit 77 when clang-19, node, jco, redis-server or mosquitto is missing (a failur
 """
 import os
 import shutil
+import subprocess
 import sys
 import urllib.parse
 
@@ -35,6 +36,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 import mkcomponent  # noqa: E402
 
 WASMGATE, OUT = sys.argv[1], sys.argv[2]
+DRIVER = sys.argv[3] if len(sys.argv) > 3 else None  # tests/gate/p2_cloud_driver
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SUB = os.path.join(ROOT, "tests", "components", "sub")
 KV = os.path.join(ROOT, "tests", "components", "kv")
@@ -125,6 +127,24 @@ def main():
     wasi = build("wasi-sub", "msg_sub.c", "wasi_sub.wasm")
     wc = build("wasmcloud-sub", "msg_sub.c", "wc_sub.wasm", ["-DWASMCLOUD"])
     hostile = build("hostile-sub", "hostile_sub.c", "hostile_sub.wasm")
+
+    # a wasi:messaging handler that traps before dropping its message: the host frees the message
+    # when the instance ends (wgg_p2_messaging_release, as app_p2http.c's inst_free does); without
+    # that, each such delivery left one in the linker's table (capped at 65,536)
+    if DRIVER:
+        res = os.path.join(OUT, "drv-resources")
+        os.makedirs(res, exist_ok=True)
+        with open(os.path.join(res, "c.yaml"), "w") as f:
+            f.write(component("seen", "state.in-memory"))
+        for flag, live in (("--deliver", 0), ("--deliver-no-release", 200)):
+            r = subprocess.run([DRIVER, "--app-id", "subapp", "--resources-path", res, flag, "200", "trap", wasi],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+            want = f"delivered 200, trapped 200, live messages {live}\n".encode()
+            check(r.returncode == 0 and r.stdout == want, f"{flag}: {r.returncode} {r.stdout!r} {r.stderr[-300:]!r}")
+        r = subprocess.run([DRIVER, "--app-id", "subapp", "--resources-path", res, "--deliver-no-release", "50", "ok",
+                            wasi], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+        check(r.stdout == b"delivered 50, trapped 0, live messages 0\n",
+              f"a handler that drops its message leaves none: {r.stdout!r} {r.stderr[-300:]!r}")
 
     # dapr:runtime subscriber and input-bindings, on pubsub.in-memory
     sc = sidecar("subapp", dapr, component("bus", "pubsub.in-memory"))

@@ -5,7 +5,9 @@
  *     (world wasi-sub of sub.wit): reads the message's topic and data,
  *     counts "wasi:TOPIC:DATA" in bucket "seen" (seen.h) and drops the
  *     message; data "retry" answers error other("again") until its third
- *     delivery, else ok;
+ *     delivery, else ok; data "trap" traps before dropping the message (the
+ *     host frees it when the instance ends: gate_p2_subscriber, through
+ *     tests/gate/p2_cloud_driver --deliver);
  *   -DWASMCLOUD: wasmcloud:messaging/handler@0.2.0 handle-message(msg)
  *     (world wasmcloud-sub): counts "wasmcloud:SUBJECT:BODY" the same way,
  *     answering err("again") for "retry" until the third delivery.
@@ -26,6 +28,7 @@ EXPORT("wasi:messaging/incoming-handler@0.2.0-draft#handle") uint32_t *handle(in
   uint32_t t[3], d[2];
   msg_topic(m, t); /* option<string>: disc, ptr, len */
   msg_data(m, d);  /* list<u8>: ptr, len */
+  if (same((const char *)(uintptr_t)d[0], d[1], "trap")) __builtin_trap();
   msg_drop(m);
   key_reset();
   key_str("wasi:");
