@@ -62,11 +62,11 @@ static wg_trap *subscribe_duration(void *env, const wg_cval *a, size_t na, wg_cv
 }
 static wg_trap *subscribe_instant(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
-  return new_pollable(env, a[0].of.u, r);
+  return new_pollable(P2(env), a[0].of.u, r);
 }
 static wg_trap *stream_subscribe(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)a, (void)na, (void)nr;
-  return new_pollable(env, 0, r);
+  return new_pollable(P2(env), 0, r);
 }
 static wg_trap *ready(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
