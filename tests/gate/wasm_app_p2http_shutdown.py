@@ -10,7 +10,8 @@ state store), built at test time, hosted in one sidecar (one loop thread) with a
   - the upstream holds past the grace: the connection is closed (no answer, or a 5xx), the
     sidecar exits 0 within the grace plus a margin;
   - a guest parked on wasi:keyvalue against a state.redis whose replies are held (a delaying
-    proxy in front of a real redis-server that stops forwarding): the same, past the grace;
+    proxy in front of a real redis-server that stops forwarding; readTimeout 60 s, so the call is
+    still pending when the grace ends): the same, past the grace;
 and after each, no sanitizer report in the log (the SANITIZE build's ASan/LeakSanitizer: the
 per-request state of a parked call is freed). Skipped (77) when clang-19, node, jco or
 redis-server is missing (a failure under CI).
@@ -83,6 +84,7 @@ spec:
   version: v1
   metadata:
   - {{name: redisHost, value: "127.0.0.1:{proxy.port}"}}
+  - {{name: readTimeout, value: 60s}}
 scopes: [kv]
 ---
 apiVersion: wasmgate.io/v1alpha1
