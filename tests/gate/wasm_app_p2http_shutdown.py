@@ -11,10 +11,11 @@ state store), built at test time, hosted in one sidecar (one loop thread) with a
     sidecar exits 0 within the grace plus a margin;
   - a guest parked on wasi:keyvalue against a state.redis whose replies are held (a delaying
     proxy in front of a real redis-server that stops forwarding; readTimeout 60 s, so the call is
-    still pending when the grace ends): the same, past the grace;
+    still pending when the grace ends): the same, past the grace; and against a state.postgresql
+    behind the same kind of proxy (timeout 60 s);
 and after each, no sanitizer report in the log (the SANITIZE build's ASan/LeakSanitizer: the
-per-request state of a parked call is freed). Skipped (77) when clang-19, node, jco or
-redis-server is missing (a failure under CI).
+per-request state of a parked call is freed). Skipped (77) when clang-19, node, jco,
+redis-server or PostgreSQL is missing (a failure under CI).
 """
 import http.server
 import os
@@ -27,15 +28,17 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wgtest import Sidecar, check, finish, start_alarm, wait_for  # noqa: E402
 from brokers import Redis  # noqa: E402
 from delayproxy import DelayProxy  # noqa: E402
+from pgserver import PGBIN, Postgres  # noqa: E402
 
 BIN, OUT = sys.argv[1], sys.argv[2]
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 start_alarm(170)
-if not Redis.BIN:
+if not Redis.BIN or not PGBIN:
+    what = "redis-server" if not Redis.BIN else "PostgreSQL"
     if os.environ.get("CI"):
-        print("FAIL: redis-server not installed")
+        print(f"FAIL: {what} not installed")
         sys.exit(1)
-    print("skip: redis-server not installed")
+    print(f"skip: {what} not installed")
     sys.exit(77)
 rc = subprocess.run([os.path.join(ROOT, "tests", "components", "http", "build.sh"), OUT]).returncode
 if rc == 77:
@@ -70,6 +73,9 @@ threading.Thread(target=up.serve_forever, daemon=True).start()
 UP = f"127.0.0.1:{up.server_address[1]}"
 redis = Redis().start()
 proxy = DelayProxy("127.0.0.1", redis.port, 0).start()
+pg = Postgres().start()
+pgproxy = DelayProxy("127.0.0.1", pg.port, 0).start()
+PGCONN = f"host=127.0.0.1 port={pgproxy.port} user=postgres dbname=postgres sslmode=disable connect_timeout=5"
 
 
 def start_sidecar():
@@ -85,6 +91,17 @@ spec:
   metadata:
   - {{name: redisHost, value: "127.0.0.1:{proxy.port}"}}
   - {{name: readTimeout, value: 60s}}
+scopes: [kv]
+---
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: {{name: pgstore}}
+spec:
+  type: state.postgresql
+  version: v1
+  metadata:
+  - {{name: connectionString, value: "{PGCONN}"}}
+  - {{name: timeout, value: 60s}}
 scopes: [kv]
 ---
 apiVersion: wasmgate.io/v1alpha1
@@ -181,5 +198,21 @@ th.join(30)
 r = res.get("r")
 check(r is not None and (r[0] == 0 or r[0] >= 500), f"keyvalue in flight past the grace: closed or failed: {r}")
 proxy.release()
+
+# 4. the same against a PostgreSQL whose replies are held
+sc = start_sidecar()
+st, _, b = sc.request("POST", "/v1.0/invoke/kv/method/count/pgstore", timeout=30)
+check((st, b.strip()) == (200, b"1"), f"kv through the PostgreSQL proxy: {st} {b!r}")
+pgproxy.hold()
+res, th = in_flight(sc, "/v1.0/invoke/kv/method/count/pgstore", "POST")
+check(wait_for(lambda: parked(sc, "kv"), 20), "the guest is parked on the keyvalue call (PostgreSQL)")
+t0 = sigterm(sc)
+took = exited_clean(sc, t0, "keyvalue on PostgreSQL, held past the grace", GRACE + 20)
+check(GRACE - 0.5 <= took < GRACE + 15, f"exit {took:.1f} s after SIGTERM (grace {GRACE} s)")
+th.join(30)
+r = res.get("r")
+check(r is not None and (r[0] == 0 or r[0] >= 500), f"PostgreSQL keyvalue in flight past the grace: {r}")
+pgproxy.release()
+pg.cleanup()
 
 finish()
