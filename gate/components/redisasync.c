@@ -1,5 +1,6 @@
 /* redisasync.c: see redisasync.h. */
 #include "components/redisasync.h"
+#include "util/loophooks.h"
 
 #include <hiredis/async.h>
 #include <stdio.h>
@@ -304,4 +305,6 @@ void wgg_redis_async_close(wgg_redis_async *a) {
   if (!a || a->closing) return;
   a->closing = true;
   if (!a->pending) finish_close(a);
+  else if (wgg_loop_hooks_aborting()) kill_ctx(a, "shutting down"); /* the grace is over: the calls fail now,
+                                                                      * and the last one's answer closes a */
 }

@@ -50,7 +50,9 @@ int wgg_redis_async_cmd(wgg_redis_async *a, int argc, const char **argv, const s
 size_t wgg_redis_async_pending(const wgg_redis_async *a);
 
 /* Closes a once its pending commands are answered (or time out), then frees
- * it; no command may follow. */
+ * it; no command may follow. On a thread whose loop is aborting (shutdown's
+ * hard close, util/loophooks.h) the pending commands fail at once instead,
+ * their callbacks running with "shutting down". */
 void wgg_redis_async_close(wgg_redis_async *a);
 
 #endif

@@ -69,6 +69,7 @@ struct wgg_http_client_stream {
   /* an in-process transport's stream (wgg_http_stream_virtual): its functions, nothing else used */
   const wgg_http_stream_vt *vt;
   void *vself;
+  struct wgg_http_client_stream *live_next, *live_prev; /* the client's requests not finished yet */
 };
 
 struct wgg_http_client {
@@ -77,6 +78,7 @@ struct wgg_http_client {
   size_t n_idle;
   size_t refs; /* live connections + live requests */
   size_t max_body; /* response body limit (wgg_http_client_set_max_body) */
+  creq *live;      /* requests not finished yet (wgg_http_client_abort_all) */
   bool closing;
   void *ext; /* wgg_http_client_set_ext */
   void (*ext_close)(void *);
@@ -125,6 +127,10 @@ static void on_req_timer_closed(uv_handle_t *h) {
 static void finish(creq *r, const wgg_http_response *resp, const char *errmsg) {
   if (r->finished) return;
   r->finished = true;
+  if (r->live_prev) r->live_prev->live_next = r->live_next;
+  else r->cl->live = r->live_next;
+  if (r->live_next) r->live_next->live_prev = r->live_prev;
+  r->live_next = r->live_prev = NULL;
   if (r->has_src) { /* the body's source lets go of r */
     r->body_open = false;
     if (r->src.on_over) r->src.on_over(r->src.user);
@@ -738,6 +744,9 @@ int wgg_http_client_request_full(wgg_http_client *cl, const char *host, int port
   }
   snprintf(r->key, sizeof r->key, "%s:%d", ip, port);
   cl->refs++;
+  r->live_next = cl->live;
+  if (cl->live) cl->live->live_prev = r;
+  cl->live = r;
   uv_timer_init(cl->loop, &r->timer);
   r->timer.data = r;
   if (timeout_ms) uv_timer_start(&r->timer, on_req_timeout, timeout_ms, 0);
@@ -760,6 +769,24 @@ void wgg_http_client_hold(wgg_http_client *cl) {
 
 void wgg_http_client_release(wgg_http_client *cl) {
   client_unref(cl);
+}
+
+void wgg_http_client_abort_all(wgg_http_client *cl, const char *why) {
+  cl->closing = true; /* what the callbacks try next is refused */
+  /* a request whose connection is in a parse step (a callback of that parse got here) is left to
+   * the parse, as wgg_http_client_stream_abort does; every other one finishes (and unlinks) now.
+   * From the head each time: a callback may finish other requests. */
+  for (;;) {
+    creq *r = cl->live;
+    while (r && r->conn && r->conn->in_parse) {
+      r->conn->abort_pending = true;
+      r = r->live_next;
+    }
+    if (!r) return;
+    cconn *c = r->conn;
+    finish(r, NULL, why);
+    if (c) conn_close(c);
+  }
 }
 
 void wgg_http_client_close(wgg_http_client *cl) {

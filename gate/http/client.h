@@ -193,6 +193,13 @@ typedef struct wgg_app_channel {
  * "subscriptions", ... : api/appchannel_grpc.h); the HTTP transports drop it. */
 #define WGG_APP_CALL_KIND ":wg-call"
 
+/* Shutdown's hard close (runtime/sidecar.c, at the end of the grace period): every request of cl
+ * still in flight fails now, its callback (cb, or on_end when streaming) running with errmsg why
+ * and its connection closed, and cl refuses new requests (those its callbacks try included).
+ * A request whose connection is inside a parser callback is aborted when that step returns.
+ * Same loop as cl. */
+void wgg_http_client_abort_all(wgg_http_client *cl, const char *why);
+
 /* Closes idle pooled connections and marks the client for deletion: it frees
  * itself once its requests in flight have completed (their callbacks still
  * run) and its handles are closed. */

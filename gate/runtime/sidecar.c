@@ -32,6 +32,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/loophooks.h"
 
 void wgg_options_init(wgg_options *o) {
   memset(o, 0, sizeof *o);
@@ -136,6 +137,10 @@ static void on_cmd(uv_async_t *a) {
   uv_mutex_unlock(&w->mu);
   if (exited) return;
   if (cmd == 2) {
+    /* the grace is over: what the loop still waits for fails now (a guest parked on an outgoing
+     * request resumes with the error and answers; the app channel's calls fail), as daprd's exit */
+    if (w->loop.data) wgg_http_client_abort_all(w->loop.data, "shutting down");
+    wgg_loop_hooks_abort(); /* and the loop's backend connections (Redis) fail theirs when closed below */
     wgg_grpc_server_close_all(w->gsrv);
     wgg_http_server_close_all(w->srv);
     worker_drained(w);

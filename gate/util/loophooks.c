@@ -12,10 +12,12 @@ typedef struct hook {
 static _Thread_local uv_loop_t *t_loop;
 static _Thread_local bool t_closed;
 static _Thread_local hook *t_hooks;
+static _Thread_local bool t_abort;
 
 int wgg_loop_hooks_init(uv_loop_t *loop) {
   t_loop = loop;
   t_closed = false;
+  t_abort = false;
   t_hooks = NULL;
   return 0;
 }
@@ -42,3 +44,7 @@ void wgg_loop_hooks_run(void) {
     free(h);
   }
 }
+
+void wgg_loop_hooks_abort(void) { t_abort = true; }
+
+bool wgg_loop_hooks_aborting(void) { return t_abort; }

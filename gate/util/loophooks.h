@@ -28,4 +28,10 @@ int wgg_loop_hooks_add(uv_loop_t *loop, void (*fn)(void *arg), void *arg);
 /* Runs and forgets the calling thread's hooks; later adds fail. */
 void wgg_loop_hooks_run(void);
 
+/* Shutdown's hard close on the calling thread (runtime/sidecar.c, when the grace is over): from
+ * now on its hooks fail the calls still in flight at once instead of letting them complete
+ * (wgg_loop_hooks_aborting tells them), so that the loop ends. */
+void wgg_loop_hooks_abort(void);
+bool wgg_loop_hooks_aborting(void);
+
 #endif

@@ -17,7 +17,9 @@
  *
  * Instance policy: fresh (the default, as wasmtime serve and Spin) or
  * pooled (settings.pooled: idle instances reused up to max_invocations, at
- * most 64 kept). A call with a body source and stream callbacks
+ * most 64 kept; a pooled instance is back in the pool before its caller
+ * gets a collected answer, so a caller's sequential requests reuse one
+ * instance whatever loop thread they reach). A call with a body source and stream callbacks
  * (wgg_p2app_call_full: service invocation, `serve`) streams: the body is
  * fed to the guest's incoming-body as it arrives (vs_*: this call is the
  * source's "app connection", a virtual stream handle) and the answer goes
@@ -444,9 +446,22 @@ static void step(p2call *c, wg_trap *t) {
     call_end(c, false);
     return;
   }
-  answer(c->cb, c->user, status, &h, rb, rlen);
+  /* a pooled instance is idle again before the caller sees the answer: a caller's next request,
+   * which may reach another loop thread as soon as the answer is out, finds it in the pool instead
+   * of making a second one (the body, which lives in the instance, is copied first) */
+  char *copy = NULL;
+  if (p->pooled && (!rlen || (copy = malloc(rlen)))) {
+    if (rlen) memcpy(copy, rb, rlen);
+    wgg_http_client_cb cb = c->cb;
+    void *user = c->user;
+    call_end(c, true);
+    answer(cb, user, status, &h, copy, rlen);
+    free(copy);
+  } else { /* fresh instances (or no memory for the copy): the instance goes after the answer */
+    answer(c->cb, c->user, status, &h, rb, rlen);
+    call_end(c, true);
+  }
   wgg_hdrs_free(&h);
-  call_end(c, true);
 }
 
 wg_trap *wgg_p2h_park(wgg_p2h_inst *in, void (*cancel)(void *op), void *op) {

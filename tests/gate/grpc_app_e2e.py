@@ -18,31 +18,22 @@ Run with Debian's python3 (python3-grpcio, python3-grpc-tools).
 """
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
 from concurrent import futures
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wgtest import Sidecar, check, finish, free_port, start_alarm  # noqa: E402
+from wgtest import grpc_stubs, Sidecar, check, finish, free_port, start_alarm  # noqa: E402
 
 import grpc  # noqa: E402
 
 BIN = sys.argv[1]
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 start_alarm(240)
 
-gen = tempfile.mkdtemp(prefix="wgg-grpc-app-stubs-")
-protos = ["dapr/proto/common/v1/common.proto", "dapr/proto/runtime/v1/dapr.proto",
-          "dapr/proto/runtime/v1/appcallback.proto"]
-cmd = [sys.executable, "-m", "grpc_tools.protoc", "-I" + os.path.join(ROOT, "proto")]
-if os.path.exists("/usr/include/google/protobuf/any.proto"):
-    cmd.append("-I/usr/include")
-subprocess.run(cmd + ["--python_out=" + gen, "--grpc_python_out=" + gen] + protos, check=True)
-sys.path.insert(0, gen)
+gen = grpc_stubs(["dapr/proto/common/v1/common.proto", "dapr/proto/runtime/v1/dapr.proto",
+                  "dapr/proto/runtime/v1/appcallback.proto"], "wgg-grpc-app-stubs-")
 from google.protobuf import any_pb2, empty_pb2  # noqa: E402
 from dapr.proto.common.v1 import common_pb2 as C  # noqa: E402
 from dapr.proto.runtime.v1 import appcallback_pb2 as A  # noqa: E402

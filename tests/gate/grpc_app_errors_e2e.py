@@ -27,7 +27,6 @@ Run with Debian's python3 (python3-grpcio, python3-grpc-tools).
 """
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -35,26 +34,19 @@ import time
 from concurrent import futures
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wgtest import Sidecar, check, finish, free_port, start_alarm  # noqa: E402
+from wgtest import grpc_stubs, Sidecar, check, finish, free_port, start_alarm  # noqa: E402
 
 import grpc  # noqa: E402
 
 BIN = sys.argv[1]
 GUESTS = sys.argv[2] if len(sys.argv) > 2 else None
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 start_alarm(150)
 TMP = tempfile.mkdtemp(prefix="wgg-grpc-apperr-")
 T = 20
 
-gen = os.path.join(TMP, "stubs")
-os.makedirs(gen)
-protos = ["dapr/proto/common/v1/common.proto", "dapr/proto/runtime/v1/dapr.proto",
-          "dapr/proto/runtime/v1/appcallback.proto", "google/rpc/status.proto", "google/rpc/error_details.proto"]
-cmd = [sys.executable, "-m", "grpc_tools.protoc", "-I" + os.path.join(ROOT, "proto")]
-if os.path.exists("/usr/include/google/protobuf/any.proto"):
-    cmd.append("-I/usr/include")
-subprocess.run(cmd + ["--python_out=" + gen, "--grpc_python_out=" + gen] + protos, check=True)
-sys.path.insert(0, gen)
+gen = grpc_stubs(["dapr/proto/common/v1/common.proto", "dapr/proto/runtime/v1/dapr.proto",
+                  "dapr/proto/runtime/v1/appcallback.proto", "google/rpc/status.proto",
+                  "google/rpc/error_details.proto"], parent=TMP)
 from google.protobuf import any_pb2, duration_pb2  # noqa: E402
 from google.rpc import error_details_pb2 as ED  # noqa: E402
 from google.rpc import status_pb2  # noqa: E402

@@ -21,35 +21,25 @@ import json
 import os
 import queue
 import shutil
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from brokers import Redis  # noqa: E402
-from wgtest import Sidecar, check, finish, free_port, start_alarm  # noqa: E402
+from wgtest import grpc_stubs, Sidecar, check, finish, free_port, start_alarm  # noqa: E402
 
 import grpc  # noqa: E402
 
 BIN = sys.argv[1]
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 start_alarm(200)
 if not Redis.BIN:
     print("redis-server is not installed (scripts/deps.sh installs it)")
     sys.exit(1)
 
-gen = tempfile.mkdtemp(prefix="wgg-grpc-stubs-")
-protos = ["dapr/proto/common/v1/common.proto", "dapr/proto/runtime/v1/dapr.proto", "google/rpc/status.proto",
-          "google/rpc/error_details.proto"]
-wkt = "/usr/include" if os.path.exists("/usr/include/google/protobuf/any.proto") else None
-cmd = [sys.executable, "-m", "grpc_tools.protoc", "-I" + os.path.join(ROOT, "proto")]
-if wkt:
-    cmd.append("-I" + wkt)
-subprocess.run(cmd + ["--python_out=" + gen, "--grpc_python_out=" + gen] + protos, check=True)
-sys.path.insert(0, gen)
+gen = grpc_stubs(["dapr/proto/common/v1/common.proto", "dapr/proto/runtime/v1/dapr.proto",
+                  "google/rpc/status.proto", "google/rpc/error_details.proto"], "wgg-grpc-stubs-")
 from dapr.proto.runtime.v1 import dapr_pb2 as D  # noqa: E402
 from dapr.proto.runtime.v1 import dapr_pb2_grpc as DG  # noqa: E402
 from google.protobuf import any_pb2, struct_pb2, wrappers_pb2  # noqa: E402

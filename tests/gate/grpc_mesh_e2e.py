@@ -15,30 +15,20 @@ name-resolution file), with Debian's grpcio:
 Run with Debian's python3 (python3-grpcio, python3-grpc-tools).
 """
 import os
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from meshapp import MeshApp  # noqa: E402
-from wgtest import Sidecar, check, finish, start_alarm  # noqa: E402
+from wgtest import grpc_stubs, Sidecar, check, finish, start_alarm  # noqa: E402
 
 import grpc  # noqa: E402
 
 BIN = sys.argv[1]
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 start_alarm(150)
 TMP = tempfile.mkdtemp(prefix="wgg-grpcmesh-")
 
-gen = os.path.join(TMP, "stubs")
-os.makedirs(gen)
-protos = ["dapr/proto/common/v1/common.proto", "dapr/proto/runtime/v1/dapr.proto"]
-wkt = "/usr/include" if os.path.exists("/usr/include/google/protobuf/any.proto") else None
-cmd = [sys.executable, "-m", "grpc_tools.protoc", "-I" + os.path.join(ROOT, "proto")]
-if wkt:
-    cmd.append("-I" + wkt)
-subprocess.run(cmd + ["--python_out=" + gen, "--grpc_python_out=" + gen] + protos, check=True)
-sys.path.insert(0, gen)
+gen = grpc_stubs(["dapr/proto/common/v1/common.proto", "dapr/proto/runtime/v1/dapr.proto"], parent=TMP)
 from dapr.proto.common.v1 import common_pb2 as C  # noqa: E402
 from dapr.proto.runtime.v1 import dapr_pb2 as D  # noqa: E402
 from dapr.proto.runtime.v1 import dapr_pb2_grpc as DG  # noqa: E402

@@ -25,15 +25,13 @@ import importlib.util
 import os
 import queue
 import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wgtest import Sidecar, check, finish, free_port, start_alarm  # noqa: E402
+from wgtest import grpc_stubs, Sidecar, check, finish, free_port, start_alarm  # noqa: E402
 
 import grpc  # noqa: E402
 from google.protobuf import descriptor_pb2, descriptor_pool  # noqa: E402
@@ -45,7 +43,6 @@ except ImportError:  # pragma: no cover
     get_class = None
 
 BIN = sys.argv[1]
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 start_alarm(150)
 T = 20
 
@@ -61,15 +58,9 @@ class QuietHandler(BaseHTTPRequestHandler):
     def log_message(self, *a):
         pass
 
-gen = tempfile.mkdtemp(prefix="wgg-grpc-extras-")
-protos = ["grpc/health/v1/health.proto", "grpc/reflection/v1/reflection.proto",
-          "grpc/reflection/v1alpha/reflection.proto", "dapr/proto/common/v1/common.proto",
-          "dapr/proto/runtime/v1/dapr.proto"]
-cmd = [sys.executable, "-m", "grpc_tools.protoc", "-I" + os.path.join(ROOT, "proto")]
-if os.path.exists("/usr/include/google/protobuf/any.proto"):
-    cmd.append("-I/usr/include")
-subprocess.run(cmd + ["--python_out=" + gen, "--grpc_python_out=" + gen] + protos, check=True)
-sys.path.insert(0, gen)
+gen = grpc_stubs(["grpc/health/v1/health.proto", "grpc/reflection/v1/reflection.proto",
+                  "grpc/reflection/v1alpha/reflection.proto", "dapr/proto/common/v1/common.proto",
+                  "dapr/proto/runtime/v1/dapr.proto"], "wgg-grpc-extras-")
 from dapr.proto.common.v1 import common_pb2 as C  # noqa: E402
 from dapr.proto.runtime.v1 import dapr_pb2 as D  # noqa: E402
 from dapr.proto.runtime.v1 import dapr_pb2_grpc as DG  # noqa: E402

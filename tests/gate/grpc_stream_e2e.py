@@ -19,28 +19,19 @@ Run with Debian's python3 (python3-grpcio, python3-grpc-tools).
 import json
 import os
 import queue
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wgtest import Sidecar, check, finish, start_alarm  # noqa: E402
+from wgtest import grpc_stubs, Sidecar, check, finish, start_alarm  # noqa: E402
 
 import grpc  # noqa: E402
 
 BIN = sys.argv[1]
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 start_alarm(200)
 
-gen = tempfile.mkdtemp(prefix="wgg-grpc-stubs-")
-protos = ["dapr/proto/common/v1/common.proto", "dapr/proto/runtime/v1/dapr.proto"]
-cmd = [sys.executable, "-m", "grpc_tools.protoc", "-I" + os.path.join(ROOT, "proto")]
-if os.path.exists("/usr/include/google/protobuf/any.proto"):
-    cmd.append("-I/usr/include")
-subprocess.run(cmd + ["--python_out=" + gen, "--grpc_python_out=" + gen] + protos, check=True)
-sys.path.insert(0, gen)
+gen = grpc_stubs(["dapr/proto/common/v1/common.proto", "dapr/proto/runtime/v1/dapr.proto"], "wgg-grpc-stubs-")
 from dapr.proto.runtime.v1 import dapr_pb2 as D  # noqa: E402
 from dapr.proto.runtime.v1 import dapr_pb2_grpc as DG  # noqa: E402
 

@@ -25,13 +25,12 @@ import json
 import os
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wgtest import Sidecar, check, finish, start_alarm  # noqa: E402
+from wgtest import grpc_stubs, Sidecar, check, finish, start_alarm  # noqa: E402
 
 BIN, APPS = sys.argv[1], sys.argv[2]
 start_alarm(115)
@@ -200,14 +199,7 @@ try:
 
     # the gRPC API's InvokeService reaches a hosted app ID too (grpcio and stubs compiled from proto/)
     import grpc
-    gen = tempfile.mkdtemp(prefix="wgg-grpc-stubs-")
-    root = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-    cmd = [sys.executable, "-m", "grpc_tools.protoc", "-I" + os.path.join(root, "proto")]
-    if os.path.exists("/usr/include/google/protobuf/any.proto"):
-        cmd.append("-I/usr/include")
-    subprocess.run(cmd + ["--python_out=" + gen, "--grpc_python_out=" + gen, "dapr/proto/common/v1/common.proto",
-                          "dapr/proto/runtime/v1/dapr.proto"], check=True)
-    sys.path.insert(0, gen)
+    gen = grpc_stubs(["dapr/proto/common/v1/common.proto", "dapr/proto/runtime/v1/dapr.proto"])
     from dapr.proto.common.v1 import common_pb2 as C  # noqa: E402
     from dapr.proto.runtime.v1 import dapr_pb2 as D  # noqa: E402
     from dapr.proto.runtime.v1 import dapr_pb2_grpc as DG  # noqa: E402

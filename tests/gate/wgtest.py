@@ -295,12 +295,13 @@ class Sidecar:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def grpc_stubs(protos, prefix="wgg-grpc-stubs-"):
+def grpc_stubs(protos, prefix="wgg-grpc-stubs-", parent=None):
     """Compiles protos (paths under the tree's proto/, with Debian's well-known types from
-    /usr/include when there) into Python gRPC stubs in a new temporary directory, which is put
-    first on sys.path; returns it. Needs Debian's python3 (python3-grpc-tools)."""
+    /usr/include when there) into Python gRPC stubs in a new temporary directory (in parent when
+    given, so that the caller's clean-up of parent removes it), which is put first on sys.path;
+    returns it. Needs Debian's python3 (python3-grpc-tools)."""
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    gen = tempfile.mkdtemp(prefix=prefix)
+    gen = tempfile.mkdtemp(prefix=prefix, dir=parent)
     cmd = [sys.executable, "-m", "grpc_tools.protoc", "-I" + os.path.join(root, "proto")]
     if os.path.exists("/usr/include/google/protobuf/any.proto"):
         cmd.append("-I/usr/include")

@@ -51,7 +51,9 @@ struct wg_wasi_p2 {
 
 enum { P2_POLL_CLOCK, P2_POLL_STREAM, P2_POLL_EMBEDDER };
 
-/* The context a host function serves: its env, or in shared mode its store's. */
+/* The context a host function serves: its env, or in shared mode its store's. Every host function
+ * and destructor resolves its env through this before using it or passing it on: in shared mode env
+ * is the linker's template, which has no preview1 context (w is NULL) and whose tables no store owns. */
 static inline p2 *P2(void *env) {
   p2 *p = env;
   if (p->of_store) {

@@ -185,15 +185,15 @@ static wg_trap *stream_for(p2 *p, uint32_t fd, bool out, wg_cval *r) {
 }
 static wg_trap *get_stdin(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)a, (void)na, (void)nr;
-  return stream_for(env, 0, false, r);
+  return stream_for(P2(env), 0, false, r);
 }
 static wg_trap *get_stdout(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)a, (void)na, (void)nr;
-  return stream_for(env, 1, true, r);
+  return stream_for(P2(env), 1, true, r);
 }
 static wg_trap *get_stderr(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)a, (void)na, (void)nr;
-  return stream_for(env, 2, true, r);
+  return stream_for(P2(env), 2, true, r);
 }
 
 /* ---------------------------------------------------------------- wasi:io/streams */

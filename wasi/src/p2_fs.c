@@ -126,11 +126,11 @@ static wg_trap *via_stream(p2 *p, const wg_cval *a, wg_cval *r, bool out, bool a
 }
 static wg_trap *read_via_stream(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
-  return via_stream(env, a, r, false, false);
+  return via_stream(P2(env), a, r, false, false);
 }
 static wg_trap *write_via_stream(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
-  return via_stream(env, a, r, true, false);
+  return via_stream(P2(env), a, r, true, false);
 }
 static wg_trap *append_via_stream(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
@@ -138,7 +138,7 @@ static wg_trap *append_via_stream(void *env, const wg_cval *a, size_t na, wg_cva
   uint64_t end;
   int e = wasi_fd_seek(p->w, a[0].of.handle.rep, 0, 2, &end); /* the appends use the descriptor's position */
   if (e) return result(r, e, NULL);
-  return via_stream(env, a, r, true, true);
+  return via_stream(p, a, r, true, true);
 }
 
 static wg_trap *get_type(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {

@@ -388,9 +388,32 @@ static void maybe_finalize(pgloop *pl) {
   }
 }
 
+/* Shutdown's hard close (util/loophooks.h wgg_loop_hooks_aborting): the queued calls and those in
+ * flight fail now, their connections dropped. */
+static void abort_calls(pgloop *pl) {
+  while (pl->qhead) {
+    pgop *op = pl->qhead;
+    pl->qhead = op->next;
+    if (!pl->qhead) pl->qtail = NULL;
+    wgg_state_call *c = op->c;
+    wgg_err_set(c->err, "postgresql: shutting down");
+    c->status = WGG_ST_ERROR;
+    op_free(op);
+    c->done(c);
+  }
+  for (int i = 0; i < pl->n; i++) {
+    pgc *pc = &pl->conns[i];
+    if (!pc->op) continue;
+    conn_drop(pc);
+    wgg_err_set(pc->op->c->err, "postgresql: shutting down");
+    op_finish(pc, WGG_ST_ERROR);
+  }
+}
+
 static void loop_closing(void *p) { /* util/loophooks.h: the loop drains */
   pgloop *pl = p;
   pl->closing = true;
+  if (wgg_loop_hooks_aborting()) abort_calls(pl);
   maybe_finalize(pl);
 }
 
