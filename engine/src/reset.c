@@ -86,7 +86,10 @@ static bool reset_memory(wg_instance *inst, uint32_t i) {
     if (!wg_memimage_reset_memory(mem)) return false;
     return memory_shrink(mem, min);
   }
-  if (mem->size) memset(mem->data, 0, (size_t)mem->size); /* past the size: zero already */
+  /* past the size: zero already; past the initial size: written only if grown this time */
+  uint64_t init = (uint64_t)min * PAGE < mem->size ? (uint64_t)min * PAGE : mem->size;
+  if (init) memset(mem->data, 0, (size_t)init);
+  if (mem->size > init) wg_memory_zero(mem->data + init, (size_t)(mem->size - init));
   if (!memory_shrink(mem, min)) return false;
   return copy_data(inst, i);
 }
