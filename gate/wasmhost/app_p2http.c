@@ -42,7 +42,10 @@
 #include "wasmhost/wasmhost.h"
 
 enum { P2_STACK_SLOTS = 1u << 16, P2_DEFAULT_PAGES = 1024, P2_POOL_MAX = 64, P2_DEFAULT_MAX_INVOCATIONS = 10000 };
-enum { P2_DEFAULT_DEADLINE_MS = 30000, MEMIMAGE_MIN_BYTES = 1u << 20 };
+/* images pay above 1 MiB when every request instantiates (pooled, or fresh with reset off), above
+ * 2 pages when fresh instances are reset: a reset copies back the pages the guest dirtied instead
+ * of zeroing the whole memory (bench_memimage's reset rows: the same at 3 pages, 3x at 8, 5x at 17) */
+enum { P2_DEFAULT_DEADLINE_MS = 30000, MEMIMAGE_MIN_BYTES = 1u << 20, MEMIMAGE_MIN_BYTES_RESET = 2u << 16 };
 
 #define HANDLER "wasi:http/incoming-handler@0.2.0" /* matches any 0.2.x export */
 
@@ -146,8 +149,8 @@ static p2inst *inst_new(wgg_wasm_app *a, wgg_err *err) {
 }
 
 /* The copy-on-write image of the initial memory of the component's largest core module (the
- * program: the JavaScript engine's 12 MB heap of a componentize-js app), under the rule of
- * app_module.c's memimage_make: only where the memory is over 1 MiB, or when
+ * program: the JavaScript engine's 12 MB heap of a componentize-js app): only where the memory is
+ * over 1 MiB (over 2 pages with fresh instances reset, as app_module.c's memimage_make), or when
  * WASMGATE_MEMORY_IMAGE forces it. */
 static void memimage_make(struct wgg_p2app *p) {
   const char *how = getenv("WASMGATE_MEMORY_IMAGE");
@@ -168,7 +171,7 @@ static void memimage_make(struct wgg_p2app *p) {
       best_bytes = (uint64_t)mt.min * 65536;
     }
   }
-  if (!best || (!forced && best_bytes <= MEMIMAGE_MIN_BYTES)) return;
+  if (!best || (!forced && best_bytes <= (p->reset_fresh ? MEMIMAGE_MIN_BYTES_RESET : MEMIMAGE_MIN_BYTES))) return;
   wg_error *e = NULL;
   p->memimage = wg_memimage_new(best, how && !strcmp(how, "copy") ? WG_MEMIMAGE_NO_COW : 0, &e);
   if (!p->memimage) {
