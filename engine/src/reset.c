@@ -44,6 +44,8 @@ static const char *not_resettable(const wg_module *m) {
   return NULL;
 }
 
+bool wg_module_has_start(const wg_module *m) { return m->has_start; }
+
 bool wg_module_can_reset(const wg_module *m, const char **why) {
   const char *w = not_resettable(m);
   if (why) *why = w;
