@@ -7,7 +7,9 @@
  * Each round is what a fresh wasm app instance pays around its request: a new store, every import
  * bound to a stub host function, wg_instance_new (no _start), then writes to TOUCH pages of the
  * initial memory (a guest's stack and heap: each first write to a page of a cow memory copies
- * it), and wg_store_delete. Prints the median of 5 runs of N rounds in µs per round.
+ * it), and wg_store_delete. Prints the median of 5 runs of N rounds in µs per round. Then the same
+ * three as an instance reset for reuse (the fresh policy's default): TOUCH page writes, optionally
+ * a memory.grow of one page, and wg_instance_reset, in thread CPU µs per round.
  * usage: bench_memimage MODULE.wasm [N (20000)] [TOUCH (4)]
  */
 #include <stdio.h>
@@ -58,6 +60,53 @@ static int round_trip(wg_memimage *img, unsigned touch) {
   return rc;
 }
 
+/* CPU time of this thread in seconds (system time included: the resets' system calls). */
+static double cpu_now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* The fresh policy by reset (wg_instance_reset): one instance, then N rounds of TOUCH page writes
+ * (and, with `grow`, a memory.grow of 1 page) followed by a reset. Median of 5 runs, CPU µs per
+ * round; -1 when the instance cannot be made or reset. */
+static double run_reset(wg_memimage *img, long n, unsigned touch, bool grow) {
+  wg_store *s = wg_store_new(NULL, &(wg_store_config){.value_stack_slots = 1u << 16, .max_memory_pages = 1024});
+  if (!s) return -1;
+  wg_store_set_memimage(s, img);
+  wg_extern im[256];
+  for (uint32_t i = 0; i < nimports && i < 256; i++) {
+    wg_externtype t;
+    wg_module_extern_type(mod, WG_EXTERN_FUNC, i, &t);
+    wg_functype_desc ft = {t.func.nparams, t.func.nresults, t.func.params, t.func.results};
+    im[i] = (wg_extern){.kind = WG_EXTERN_FUNC, .of.func = wg_func_new_host(s, &ft, stub, NULL, NULL)};
+  }
+  wg_error *e = NULL;
+  wg_trap *tr = NULL;
+  wg_instance *inst = wg_instance_new(s, mod, im, nimports, &e, &tr);
+  double runs[5] = {-1, -1, -1, -1, -1};
+  for (int r = 0; inst && r < 5; r++) {
+    double t0 = cpu_now_s();
+    for (long i = 0; i < n; i++) {
+      wg_memory *m = wg_instance_memory(inst);
+      if (grow) wg_memory_grow(m, 1);
+      uint8_t *p = wg_memory_data(m);
+      uint64_t size = wg_memory_size(m);
+      for (unsigned k = 0; k < touch && (uint64_t)(k + 1) * 16384 <= size; k++) p[size - 1 - (uint64_t)k * 16384] ^= 1;
+      if (!wg_instance_reset(inst, &e, &tr)) {
+        runs[r] = -1;
+        break;
+      }
+    }
+    runs[r] = (cpu_now_s() - t0) / (double)n * 1e6;
+  }
+  wg_error_delete(e);
+  wg_trap_delete(tr);
+  wg_store_delete(s);
+  qsort(runs, 5, sizeof runs[0], bench_cmp_double);
+  return runs[2];
+}
+
 static double run(wg_memimage *img, long n, unsigned touch) {
   double runs[5];
   for (int r = 0; r < 5; r++) {
@@ -99,6 +148,12 @@ int main(int argc, char **argv) {
   printf("%-6s %10.2f %7.2fx\n", "off", off, 1.0);
   printf("%-6s %10.2f %7.2fx\n", "copy", cp, off / cp);
   printf("%-6s %10.2f %7.2fx%s\n", "cow", cw, off / cw, wg_memimage_is_cow(cow) ? "" : " (no memfd: heap copy)");
+  printf("reset for reuse instead (wg_instance_reset), CPU µs per round (TOUCH page writes + reset)\n");
+  printf("%-6s %10s %14s\n", "memory", "reset", "grown+reset");
+  wg_memimage *imgs[3] = {NULL, copy, cow};
+  const char *names[3] = {"off", "copy", "cow"};
+  for (int k = 0; k < 3; k++)
+    printf("%-6s %10.2f %14.2f\n", names[k], run_reset(imgs[k], n, touch, false), run_reset(imgs[k], n, touch, true));
   wg_memimage_delete(copy);
   wg_memimage_delete(cow);
   wg_module_delete(mod);

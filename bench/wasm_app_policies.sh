@@ -2,7 +2,8 @@
 # bench/wasm_app_policies.sh BUILD_DIR: what a fresh wasm app instance costs, side by side in one run.
 #  1. instantiation alone (bench_memimage): a fresh instance of a small C app (bench/wasmapp/stateget.c,
 #     2 pages) and of a module with 4 MiB of initial memory, with the ordinary memory ("off"), the
-#     heap-copy image ("copy") and the copy-on-write image ("cow");
+#     heap-copy image ("copy") and the copy-on-write image ("cow"); then the same three as an instance
+#     reset for reuse (wg_instance_reset: thread CPU per round, also after a memory.grow);
 #  2. a hello app through invocation (/v1.0/invoke/bench/method/hello, wrk, one loop thread):
 #     WAGI and http-wasm fresh (tests/gate/apps/hw_app.c), as a new instance per request (memory
 #     image off / cow) and as an instance reset to its initial state (the default), http-wasm pooled,

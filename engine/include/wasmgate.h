@@ -441,6 +441,10 @@ WG_API bool wg_instance_reset(wg_instance *inst, wg_error **err, wg_trap **trap)
  * receives the reason (static storage), else NULL. */
 WG_API bool wg_module_can_reset(const wg_module *m, const char **why);
 
+/* Whether m has a start function (spec 2.5.9 start section: instantiation and wg_instance_reset
+ * run it). */
+WG_API bool wg_module_has_start(const wg_module *m);
+
 /* ---- Copy-on-write images of the initial memory (engine/src/memimage.c) ----
  * A memory image is a module's memory 0 as instantiation leaves it after the active data
  * segments, made once per module, so that instances start with their data in place: the image

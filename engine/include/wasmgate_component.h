@@ -303,6 +303,24 @@ WG_API wg_component_instance *wg_component_linker_instantiate(const wg_component
                                                               const wg_component *c, wg_error **err,
                                                               wg_trap **trap);
 
+/* Resets a component instance to the state wg_component_linker_instantiate
+ * left it in (engine/src/component/cm_reset.c), so that an embedder that
+ * gives every request a fresh instance can reuse one: every core instance
+ * is reset in instantiation order as wg_instance_reset does (memories by the
+ * pages their guests dirtied when made from a wg_memimage, tables, globals,
+ * segments, start functions run again; the core instances' shared memories
+ * and tables included), every component instance's handle table is emptied
+ * (handles the guest still holds are forgotten without running
+ * destructors, as when the store is deleted: the embedder resets the state
+ * of its host resources itself), may_enter/may_leave are true again, and a
+ * call parked at a host function is abandoned first. Exported functions
+ * (wg_component_instance_func) stay valid. Returns true, or false with *err
+ * ("instance reset: the store is running a call": called from inside a
+ * host function; "instance reset: cannot reset a memory": the system
+ * refused) or *trap (a start function trapped); after false the instance
+ * must be discarded (delete its store). */
+WG_API bool wg_component_instance_reset(wg_component_instance *inst, wg_error **err, wg_trap **trap);
+
 /* Looks up an exported function: `instance` NULL for a top-level export
  * (`name` e.g. "greet"), else the exported instance's name
  * ("wasi:cli/run@0.2.3"; matched semver-compatibly like imports) and the

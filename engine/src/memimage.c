@@ -333,8 +333,9 @@ static bool cow_map(wg_memimage *img, wg_memory *mem) {
 
 /* Resets mem (made from its image) to the image in place, for wg_instance_reset: the heap copy is
  * copied again over a zeroed memory; a copy-on-write mapping gets back the pages its guest dirtied
- * (reset_dirty), and pages past the image (a grown memory) or, when that fails, the whole mapping
- * are dropped with madvise (they read as the image and as zero again). The caller shrinks a grown
+ * (reset_dirty), and pages past the image up to the size (the memory grew since the last reset)
+ * are zeroed (wg_memory_zero: memset kept resident, or madvise when large), or when that fails the
+ * whole mapping is dropped with madvise (it reads as the image and as zero again). The caller shrinks a grown
  * memory back. False when the system refused the madvise (the caller discards the instance). */
 bool wg_memimage_reset_memory(wg_memory *mem) {
   wg_memimage *img = mem->image;
@@ -344,8 +345,12 @@ bool wg_memimage_reset_memory(wg_memory *mem) {
     return true;
   }
 #if WG_HAVE_COW
-  if (reset_dirty(img, mem->data) == 0)
-    return mem->committed <= img->bytes || madvise(mem->data + img->bytes, mem->committed - img->bytes, MADV_DONTNEED) == 0;
+  /* past the image: only pages below the size can have been written since the last reset (the
+   * memory grew this time); those past it are zero already (committed earlier and reset then) */
+  if (reset_dirty(img, mem->data) == 0) {
+    if (mem->size > img->bytes) wg_memory_zero(mem->data + img->bytes, (size_t)(mem->size - img->bytes));
+    return true;
+  }
   return madvise(mem->data, mem->committed, MADV_DONTNEED) == 0;
 #else
   return false;

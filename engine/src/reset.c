@@ -44,6 +44,8 @@ static const char *not_resettable(const wg_module *m) {
   return NULL;
 }
 
+bool wg_module_has_start(const wg_module *m) { return m->has_start; }
+
 bool wg_module_can_reset(const wg_module *m, const char **why) {
   const char *w = not_resettable(m);
   if (why) *why = w;
@@ -63,6 +65,21 @@ static bool memory_shrink(wg_memory *mem, uint32_t pages) {
   return wg_jit_memory_trim(mem);
 }
 
+/* Copies inst's active data segments into its memory i again (instantiation succeeded with these
+ * offsets and the memory's initial size, so they fit; false if not). */
+static bool copy_data(wg_instance *inst, uint32_t i) {
+  const wg_module *m = inst->module;
+  wg_memory *mem = inst->mems[i];
+  for (uint32_t k = 0; k < m->ndatas; k++) {
+    const wg_data *seg = &m->datas[k];
+    if (seg->mode != WG_SEG_ACTIVE || seg->memory != i || !seg->init.len) continue;
+    uint32_t d = wg_eval_const(inst, &seg->offset, NULL).u32;
+    if ((uint64_t)d + seg->init.len > mem->size) return false;
+    memcpy(mem->data + d, seg->init.ptr, seg->init.len);
+  }
+  return true;
+}
+
 static bool reset_memory(wg_instance *inst, uint32_t i) {
   const wg_module *m = inst->module;
   wg_memory *mem = inst->mems[i];
@@ -71,25 +88,23 @@ static bool reset_memory(wg_instance *inst, uint32_t i) {
     if (!wg_memimage_reset_memory(mem)) return false;
     return memory_shrink(mem, min);
   }
-  if (mem->size) memset(mem->data, 0, (size_t)mem->size); /* past the size: zero already */
+  /* past the size: zero already; past the initial size: written only if grown this time */
+  uint64_t init = (uint64_t)min * PAGE < mem->size ? (uint64_t)min * PAGE : mem->size;
+  if (init) memset(mem->data, 0, (size_t)init);
+  if (mem->size > init) wg_memory_zero(mem->data + init, (size_t)(mem->size - init));
   if (!memory_shrink(mem, min)) return false;
-  for (uint32_t k = 0; k < m->ndatas; k++) {
-    const wg_data *seg = &m->datas[k];
-    if (seg->mode != WG_SEG_ACTIVE || seg->memory != i || !seg->init.len) continue;
-    uint32_t d = wg_eval_const(inst, &seg->offset, NULL).u32;
-    /* instantiation succeeded with these offsets and this initial size, so they fit */
-    if ((uint64_t)d + seg->init.len > mem->size) return false;
-    memcpy(mem->data + d, seg->init.ptr, seg->init.len);
-  }
-  return true;
+  return copy_data(inst, i);
 }
 
-bool wg_instance_reset(wg_instance *inst, wg_error **err, wg_trap **trap) {
+/* wg_instance_reset without the check that inst shares no state (`group`: the owners of what it
+ * imports were reset before it, in instantiation order; its active data segments are copied
+ * into imported memories again too). */
+static bool reset_instance(wg_instance *inst, bool group, wg_error **err, wg_trap **trap) {
   if (err) *err = NULL;
   if (trap) *trap = NULL;
   wg_store *s = inst->store;
   const wg_module *m = inst->module;
-  const char *why = not_resettable(m);
+  const char *why = group ? NULL : not_resettable(m);
   if (why) return reset_fail(err, why);
   wg_store_abandon(s); /* a guest parked and never resumed */
   if (s->depth) return reset_fail(err, "instance reset: the store is running a call");
@@ -97,6 +112,8 @@ bool wg_instance_reset(wg_instance *inst, wg_error **err, wg_trap **trap) {
     wg_global *g = inst->globals[i];
     g->value = wg_eval_const(inst, &m->globals[i].init, &g->value_hi);
   }
+  for (uint32_t i = 0; i < m->nmem_imports; i++) /* group only: the owner reset the memory */
+    if (!copy_data(inst, i)) return reset_fail(err, "instance reset: a data segment does not fit");
   for (uint32_t i = m->nmem_imports; i < m->nmems; i++)
     if (!reset_memory(inst, i)) return reset_fail(err, "instance reset: cannot reset a memory");
   for (uint32_t i = m->ntable_imports; i < m->ntables; i++) {
@@ -126,4 +143,12 @@ bool wg_instance_reset(wg_instance *inst, wg_error **err, wg_trap **trap) {
   if (trap) *trap = t;
   else wg_trap_delete(t);
   return false;
+}
+
+bool wg_instance_reset(wg_instance *inst, wg_error **err, wg_trap **trap) {
+  return reset_instance(inst, false, err, trap);
+}
+
+bool wg_instance_reset_group(wg_instance *inst, wg_error **err, wg_trap **trap) {
+  return reset_instance(inst, true, err, trap);
 }

@@ -335,6 +335,15 @@ wg_memory *wg_memimage_memory(wg_store *s, struct wg_memimage *img, const wg_lim
 /* Resets a memory made from an image back to the image, in place (wg_instance_reset); the caller
  * shrinks a grown memory. False when the system refused (discard the instance). */
 bool wg_memimage_reset_memory(wg_memory *mem);
+/* store.c: zeroes n bytes at p, inside a memory's committed range (small ranges by memset, kept
+ * resident; large page-aligned ones by madvise(MADV_DONTNEED)); never fails. */
+void wg_memory_zero(uint8_t *p, size_t n);
+/* reset.c: wg_instance_reset for one of a group of instances that share memories, tables or
+ * mutable globals among themselves (a component's core instances: wg_component_instance_reset),
+ * reset together in instantiation order: what inst imports was reset by its owner before, and
+ * inst's active data and element segments are copied into imported memories and tables again.
+ * Same results and errors as wg_instance_reset, without the "imports a memory" refusals. */
+bool wg_instance_reset_group(wg_instance *inst, wg_error **err, wg_trap **trap);
 
 /* Converts between wg_val and a slot of type `t`. */
 void wg_val_to_slot(const wg_val *v, wg_slot *out);

@@ -110,6 +110,19 @@ static bool mem_commit(wg_memory *mem, size_t from, size_t bytes) {
 static void mem_release(wg_memory *mem) { free(mem->data); }
 #endif
 
+/* Zeroes n bytes of a memory's committed range at p (wg_memory_zero): up to ZERO_BY_STORE_MAX
+ * bytes by memset, which keeps the pages resident (the next request writes them without a page
+ * fault); a larger range, page-aligned, by madvise(MADV_DONTNEED), which drops the pages of the
+ * private mapping (they read as zero again, or as the image's file for a copy-on-write image's
+ * pages: callers pass only ranges past any image). memset when madvise fails or is absent. */
+#define ZERO_BY_STORE_MAX (256u << 10)
+void wg_memory_zero(uint8_t *p, size_t n) {
+#if WG_HAVE_RESERVE
+  if (n > ZERO_BY_STORE_MAX && (uintptr_t)p % 4096 == 0 && n % 4096 == 0 && madvise(p, n, MADV_DONTNEED) == 0) return;
+#endif
+  memset(p, 0, n);
+}
+
 /* Value stacks: each thread keeps the last one it freed, so that a store
  * per request (half a megabyte of stack for a WASI command) does not go
  * through malloc, free and the allocator's consolidation every time. */

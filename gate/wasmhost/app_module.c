@@ -512,7 +512,10 @@ static bool recycle_fresh(wgg_app_call *c) {
   const char *argv1[1];
   wg_wasi_config cfg;
   wasi_config(a, NULL, NULL, 0, argv1, &cfg);
-  if (w && !wg_wasi_reset(w, &cfg, msg, sizeof msg)) return false;
+  /* a WAGI instance's context is reset when it is taken, with the request's CGI environment
+   * (start()); only a start section, which runs below, would see it before that */
+  bool wagi_later = !c->hw && !wg_module_has_start(a->mod);
+  if (w && !wagi_later && !wg_wasi_reset(w, &cfg, msg, sizeof msg)) return false;
   wg_store_set_yield(c->store, false);
   wg_store_set_deadline(c->store, 1000 / WGG_WASM_TICK_MS + 1);
   wg_error *e = NULL;
@@ -926,7 +929,7 @@ static void start(wgg_app_call *c) {
   uint64_t timeout_ms = c->timeout_ms;
   c->started = true;
   bool hit = pool_take(a, c);
-  if (hit && c->wasi && c->envp) { /* a reset WAGI instance: this request's CGI environment and stdin */
+  if (hit && c->wasi && !c->hw) { /* a reset WAGI instance: this request's CGI environment and stdin */
     const char *argv1[1];
     wg_wasi_config cfg;
     char msg[256];

@@ -53,7 +53,10 @@
 #include "wasmhost/wasmhost.h"
 
 enum { P2_STACK_SLOTS = 1u << 16, P2_DEFAULT_PAGES = 1024, P2_POOL_MAX = 64, P2_DEFAULT_MAX_INVOCATIONS = 10000 };
-enum { P2_DEFAULT_DEADLINE_MS = 30000, MEMIMAGE_MIN_BYTES = 1u << 20 };
+/* images pay above 1 MiB when every request instantiates (pooled, or fresh with reset off), above
+ * 2 pages when fresh instances are reset: a reset copies back the pages the guest dirtied instead
+ * of zeroing the whole memory (bench_memimage's reset rows: the same at 3 pages, 3x at 8, 5x at 17) */
+enum { P2_DEFAULT_DEADLINE_MS = 30000, MEMIMAGE_MIN_BYTES = 1u << 20, MEMIMAGE_MIN_BYTES_RESET = 2u << 16 };
 
 #define HANDLER "wasi:http/incoming-handler@0.2.0" /* matches any 0.2.x export */
 
@@ -71,6 +74,7 @@ struct wgg_p2app {
   uint64_t deadline_ms;
   bool pooled;
   uint32_t max_invocations;
+  bool reset_fresh;        /* fresh policy by instances reset for reuse (recycle_fresh) */
   uv_mutex_t pool_mu;
   p2inst *pool;
   size_t pool_n;
@@ -148,8 +152,8 @@ static p2inst *inst_new(wgg_wasm_app *a, wgg_err *err) {
 }
 
 /* The copy-on-write image of the initial memory of the component's largest core module (the
- * program: the JavaScript engine's 12 MB heap of a componentize-js app), under the rule of
- * app_module.c's memimage_make: only where the memory is over 1 MiB, or when
+ * program: the JavaScript engine's 12 MB heap of a componentize-js app): only where the memory is
+ * over 1 MiB (over 2 pages with fresh instances reset, as app_module.c's memimage_make), or when
  * WASMGATE_MEMORY_IMAGE forces it. */
 static void memimage_make(struct wgg_p2app *p) {
   const char *how = getenv("WASMGATE_MEMORY_IMAGE");
@@ -170,7 +174,7 @@ static void memimage_make(struct wgg_p2app *p) {
       best_bytes = (uint64_t)mt.min * 65536;
     }
   }
-  if (!best || (!forced && best_bytes <= MEMIMAGE_MIN_BYTES)) return;
+  if (!best || (!forced && best_bytes <= (p->reset_fresh ? MEMIMAGE_MIN_BYTES_RESET : MEMIMAGE_MIN_BYTES))) return;
   wg_error *e = NULL;
   p->memimage = wg_memimage_new(best, how && !strcmp(how, "copy") ? WG_MEMIMAGE_NO_COW : 0, &e);
   if (!p->memimage) {
@@ -221,6 +225,8 @@ int wgg_p2app_load(wgg_wasm_app *a, wg_component *comp, const wgg_wasm_app_setti
   p->deadline_ms = a->deadline_ms;
   p->pooled = s->pooled;
   p->max_invocations = s->max_invocations ? s->max_invocations : P2_DEFAULT_MAX_INVOCATIONS;
+  const char *fr = getenv("WASMGATE_FRESH_RESET"); /* off: a new instance per request (benchmarks) */
+  p->reset_fresh = !p->pooled && !(fr && !strcmp(fr, "off"));
   a->p2app = p;
   a->abi = WGG_APP_ABI_WASI_HTTP;
   p->exports = wgg_p2app_exports_of(comp);
@@ -242,7 +248,7 @@ int wgg_p2app_load(wgg_wasm_app *a, wg_component *comp, const wgg_wasm_app_setti
 /* ---- one request ---- */
 
 static p2inst *pool_take(struct wgg_p2app *p) {
-  if (!p->pooled) return NULL;
+  if (!p->pooled && !p->reset_fresh) return NULL;
   uv_mutex_lock(&p->pool_mu);
   p2inst *i = p->pool;
   if (i) {
@@ -253,7 +259,33 @@ static p2inst *pool_take(struct wgg_p2app *p) {
   return i;
 }
 
-/* Gives an instance that served well back to the pool, or frees it. */
+/* The fresh policy at a fraction of the cost (docs/wasm-apps.md "Instance policies"): the instance
+ * that served a request, whatever its end (answered, trapped, over its deadline, timed out while
+ * parked), is reset to the state instantiation left it in and kept for the next request instead
+ * of being freed and made again: the component instance (wg_component_instance_reset: every core
+ * instance's memories, tables, globals and segments, start functions, handle tables), the WASI
+ * 0.2 context (streams: made anew), the preview1 context under it (wg_wasi_reset) and the
+ * wasi:http state (wgg_p2h_reset, done by the caller). False when it cannot be reset (free it). */
+static bool recycle_fresh(struct wgg_p2app *p, p2inst *i) {
+  if (++i->uses >= p->max_invocations) return false;
+  char msg[256];
+  wg_wasi_config cfg = {.argc = 1, .argv = (const char *const[]){p->name}, .use_stdin_buf = true,
+                        .capture_output = true, .capture_max = 64u << 10};
+  if (!wg_wasi_reset(i->wasi, &cfg, msg, sizeof msg)) return false;
+  wg_wasi_p2_delete(i->h.p2); /* drops the streams (and wasi:http bodies left stale under them) */
+  if (!(i->h.p2 = wg_wasi_p2_new(p->p2, i->wasi))) return false;
+  wg_store_set_yield(i->store, false);
+  wg_store_set_deadline(i->store, 1000 / WGG_WASM_TICK_MS + 1); /* start functions get their own second */
+  wg_error *e = NULL;
+  wg_trap *t = NULL;
+  if (wg_component_instance_reset(i->ci, &e, &t)) return true;
+  wgg_debug("wasm app %s: instance not reused: %s", p->name, t ? wg_trap_message(t) : e ? wg_error_message(e) : "?");
+  wg_trap_delete(t);
+  wg_error_delete(e);
+  return false;
+}
+
+/* Gives an instance back to the pool (pooled: one that served well; fresh: reset), or frees it. */
 static void pool_give(struct wgg_p2app *p, p2inst *i, bool ok) {
   if (i->h.cancel) i->h.cancel(i->h.op); /* a parked operation's answer is dropped */
   i->h.cancel = NULL;
@@ -262,7 +294,7 @@ static void pool_give(struct wgg_p2app *p, p2inst *i, bool ok) {
   if (wg_component_func_suspended(i->handle)) wg_component_func_abandon(i->handle);
   wgg_p2h_reset(&i->h);
   i->h.call = NULL;
-  if (!p->pooled || !ok || ++i->uses >= p->max_invocations) {
+  if (p->reset_fresh ? !recycle_fresh(p, i) : !p->pooled || !ok || ++i->uses >= p->max_invocations) {
     inst_free(i);
     return;
   }
@@ -530,6 +562,7 @@ static int start(p2call *c, uv_loop_t *loop, const char *method, const char *tar
   void *user = c->user;
   uint64_t timeout_ms = c->timeout_ms;
   p2inst *i = pool_take(p);
+  wgg_metrics_wasm_call(a->metrics, i != NULL);
   if (!i && !(i = inst_new(a, &err))) {
     wgg_error("%s", err.msg);
     if (c->deferred) wgg_slice_close(&c->slice);

@@ -5,7 +5,8 @@
  * reset: after a call that returned, one that trapped midway, and one parked at a host call and
  * abandoned; with its memory made from a copy-on-write image, from the heap-copy image, and as an
  * ordinary memory; and on both tiers (WASMGATE_TIER). The store is uncharged for the growth. A
- * module that imports a memory is refused with the reason.
+ * module that imports a memory is refused with the reason. Grown memories read zero past the
+ * initial size after a reset, whichever way (memset or madvise) the last growth was zeroed.
  * usage: test_reset FIXTURES_DIR   (BUILD/tests/fixtures/valid)
  */
 #include <stdint.h>
@@ -106,6 +107,62 @@ static void cycle(wg_module *m, wg_memimage *img) {
   wg_store_delete(x.s);
 }
 
+/* Every byte of [from, to) of the instance's memory is zero. */
+static bool zero_between(inst *x, uint64_t from, uint64_t to) {
+  const uint8_t *p = wg_memory_data(wg_instance_memory(x->i));
+  for (uint64_t k = from; k < to; k++)
+    if (p[k]) return false;
+  return true;
+}
+
+/* Grows by `pages` and writes every 512th byte of the new pages. */
+static void grow_and_write(inst *x, uint32_t pages) {
+  wg_memory *mem = wg_instance_memory(x->i);
+  uint64_t old = wg_memory_size(mem);
+  bool grew = wg_memory_grow(mem, pages) == (int64_t)(old / 65536);
+  CHECK(grew);
+  if (!grew) return;
+  uint8_t *p = wg_memory_data(mem);
+  for (uint64_t k = old; k < wg_memory_size(mem); k += 512) p[k] = 0xab;
+}
+
+/* A reset zeroes only what the memory grew to since the last reset (the pages past that were
+ * zeroed by an earlier reset and the guest could not reach them since): growth by a lot (zeroed
+ * by madvise), by a little (memset, kept resident), by a lot again: every grown byte reads zero,
+ * whichever zeroing ran before, and the store is uncharged. */
+static void grow_cycle(wg_module *m, wg_memimage *img) {
+  inst x = make(m, img);
+  REQUIRE(x.i);
+  uint64_t bytes0 = wg_store_bytes(x.s);
+  const uint32_t grows[] = {14, 1, 3, 14, 2, 14}; /* the memory: 2 pages, at most 16 */
+  for (size_t r = 0; r < sizeof grows / sizeof grows[0]; r++) {
+    grow_and_write(&x, grows[r]);
+    CHECK(wg_instance_reset(x.i, NULL, NULL));
+    CHECK(wg_store_bytes(x.s) == bytes0);
+    pristine(&x);
+    wg_memory *mem = wg_instance_memory(x.i);
+    bool grew = wg_memory_grow(mem, 14) == 2;
+    CHECK(grew);
+    CHECK(grew && zero_between(&x, 2 * 65536, 16 * 65536));
+    CHECK(wg_instance_reset(x.i, NULL, NULL));
+  }
+  pristine(&x);
+  wg_store_delete(x.s);
+}
+
+TEST(reset_grown_ranges) {
+  wg_module *m = module("reset.wasm");
+  REQUIRE(m);
+  wg_memimage *cow = wg_memimage_new(m, 0, NULL), *copy = wg_memimage_new(m, WG_MEMIMAGE_NO_COW, NULL);
+  REQUIRE(cow && copy);
+  grow_cycle(m, NULL);
+  grow_cycle(m, cow);
+  grow_cycle(m, copy);
+  wg_memimage_delete(cow);
+  wg_memimage_delete(copy);
+  wg_module_delete(m);
+}
+
 TEST(reset_cow_image) {
   wg_module *m = module("reset.wasm");
   REQUIRE(m);
@@ -167,5 +224,6 @@ int main(int argc, char **argv) {
   RUN(reset_heap_copy_image);
   RUN(reset_ordinary_memory);
   RUN(reset_refused);
+  RUN(reset_grown_ranges);
   return test_summary();
 }

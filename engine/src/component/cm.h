@@ -14,6 +14,7 @@
 #ifndef WG_CM_H
 #define WG_CM_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -119,6 +120,10 @@ struct cm_type {
   /* a component defined in the binary (not a component type): its
    * definitions in binary order, for instantiation (cm_instance.c) */
   cm_body *body;
+  /* the canonical ABI's alignment and size + 1 (cm_abi.c), computed on first use (0: not yet);
+   * types are shared read-only by every thread running the component, so these are written
+   * with relaxed atomics (every writer stores the same value) */
+  _Atomic uint32_t abi_align, abi_size1;
 };
 
 /* One definition of a component, in binary order: how the runtime value of

@@ -138,9 +138,31 @@ const cm_type *cm_list_elem(const cm_type *t, cm_type *tmp, cm_field *f) {
 static uint32_t align_to(uint32_t v, uint32_t a) { return (v + a - 1) / a * a; }
 static uint32_t disc_size(uint32_t n) { return n <= 256 ? 1 : n <= 65536 ? 2 : 4; }
 
+static uint32_t abi_align(const cm_type *t);
+static uint32_t abi_size(const cm_type *t);
+
+/* Memoized in the type (cm_type.abi_align / abi_size1): lowering and lifting ask for the same
+ * types' layouts at every call (a third of a wasi:http request's instructions before). */
 uint32_t cm_abi_align(const cm_type *t) {
   t = cm_root(t);
   if (!t) return 1;
+  cm_type *m = (cm_type *)t;
+  uint32_t a = atomic_load_explicit(&m->abi_align, memory_order_relaxed);
+  if (!a) atomic_store_explicit(&m->abi_align, a = abi_align(t), memory_order_relaxed);
+  return a;
+}
+
+/* Sizes are below 2^28 for every validated type (Binary.md). */
+uint32_t cm_abi_size(const cm_type *t) {
+  t = cm_root(t);
+  if (!t) return 0;
+  cm_type *m = (cm_type *)t;
+  uint32_t s1 = atomic_load_explicit(&m->abi_size1, memory_order_relaxed);
+  if (!s1) atomic_store_explicit(&m->abi_size1, s1 = abi_size(t) + 1, memory_order_relaxed);
+  return s1 - 1;
+}
+
+static uint32_t abi_align(const cm_type *t) {
   switch (t->kind) {
   case CM_BOOL: case CM_S8: case CM_U8: return 1;
   case CM_S16: case CM_U16: return 2;
@@ -177,10 +199,7 @@ static uint32_t max_case_align(const cm_type *t) {
   return a;
 }
 
-/* Sizes are below 2^28 for every validated type (Binary.md). */
-uint32_t cm_abi_size(const cm_type *t) {
-  t = cm_root(t);
-  if (!t) return 0;
+static uint32_t abi_size(const cm_type *t) {
   switch (t->kind) {
   case CM_BOOL: case CM_S8: case CM_U8: return 1;
   case CM_S16: case CM_U16: return 2;

@@ -60,6 +60,8 @@ static void rt_free(void *p) {
   plower_free(&rt->park.low); /* the store went away with a guest parked */
   wg_arena_free(&rt->arena);
   free(rt->views);
+  free(rt->cores);
+  free(rt->frames);
   free(rt);
 }
 
@@ -72,6 +74,19 @@ static void frame_free(void *p) {
   for (int i = 0; i < CS_COUNT; i++) free(f->space[i]);
   free(f->handles);
   free(f);
+}
+
+/* Appends p to the array *v of *n (capacity *cap). False on OOM. */
+static bool rt_note(void ***v, uint32_t *n, uint32_t *cap, void *p) {
+  if (*n == *cap) {
+    uint32_t c = *cap ? *cap * 2 : 8;
+    void **nv = realloc(*v, c * sizeof *nv);
+    if (!nv) return false;
+    *v = nv;
+    *cap = c;
+  }
+  (*v)[(*n)++] = p;
+  return true;
 }
 
 static bool push(cm_frame *f, cm_sort s, void *v) {
@@ -517,6 +532,7 @@ static bool core_instantiate(inst_ctx *x, cm_frame *f, const cm_def *d) {
   wg_instance *inst = wg_instance_new(x->rt->store, m, im, ni, x->err, x->trap);
   free(im);
   if (!inst) return false;
+  if (!rt_note(&x->rt->cores, &x->rt->ncores, &x->rt->capcores, inst)) return OOM(x);
   cm_rcore *c = cm_rt_alloc(x->rt, sizeof *c);
   if (!c || !(c->names = cm_rt_alloc(x->rt, (ne ? ne : 1) * sizeof *c->names)) ||
       !(c->ex = cm_rt_alloc(x->rt, (ne ? ne : 1) * sizeof *c->ex)))
@@ -554,6 +570,7 @@ static cm_frame *new_frame(inst_ctx *x, cm_frame *parent) {
     free(f);
     return OOM(x), NULL;
   }
+  if (!rt_note(&x->rt->frames, &x->rt->nframes, &x->rt->capframes, f)) return OOM(x), NULL;
   return f;
 }
 

@@ -157,6 +157,12 @@ struct cm_rt {
   cm_frame *caller;  /* the instance calling through a canon lower now; NULL: the host */
   uint32_t lift_depth; /* canon-lifted calls running */
   cm_park park;
+  /* what wg_component_instance_reset resets: every core instance in instantiation order, and
+   * every component instance (frame) made */
+  void **cores; /* wg_instance * */
+  uint32_t ncores, capcores;
+  void **frames; /* cm_frame * */
+  uint32_t nframes, capframes;
 };
 struct wg_component_instance {
   cm_rt rt;

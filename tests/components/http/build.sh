@@ -6,6 +6,8 @@
 #                `jco new`) with jco's wasi:http WIT rewritten to @0.2.3 (the
 #                host defines 0.2.12: imports resolve semver-compatibly);
 #   fetch.wasm   tests/components/http/fetch.c the same way (outgoing-handler);
+#   fresh.wasm   tests/components/http/fresh.c the same way (state it reports
+#                and changes: the fresh policy's test);
 #   kvcount.wasm tests/components/http/kvcount.c the same way, with the
 #                wasi:keyvalue@0.2.0-draft and wasi:config@0.2.0-rc.1 WIT of
 #                tests/components/kv/draft;
@@ -47,6 +49,11 @@ fi
 if [ ! "$out/fetch.wasm" -nt "$here/fetch.c" ] || [ ! "$out/fetch.wasm" -nt "$here/bump_realloc.h" ]; then
   mkwit "$out/wit-fetch" 0.2.3 fetch
   mk "$here/fetch.c" -o "$out/fetch.wasm" --wit "$out/wit-fetch" --world fetch
+fi
+# fresh.wasm: wasi:http/proxy@0.2.3, like echo.wasm (the fresh policy's state test)
+if [ ! "$out/fresh.wasm" -nt "$here/fresh.c" ] || [ ! "$out/fresh.wasm" -nt "$here/bump_realloc.h" ]; then
+  mkwit "$out/wit-fresh" 0.2.3 fresh
+  mk "$here/fresh.c" -o "$out/fresh.wasm" --wit "$out/wit-fresh" --world fresh
 fi
 # kvcount.wasm: wasi:http/proxy@0.2.3 plus wasi:keyvalue@0.2.0-draft (the WIT of tests/components/kv/draft)
 if [ ! "$out/kvcount.wasm" -nt "$here/kvcount.c" ] || [ ! "$out/kvcount.wasm" -nt "$here/bump_realloc.h" ]; then
