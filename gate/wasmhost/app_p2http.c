@@ -114,6 +114,15 @@ static void inst_free(p2inst *i) {
   free(i);
 }
 
+/* Gives instance i a new WASI 0.2 context on its preview1 context, whose wasi:io blocking calls
+ * park on the request's loop: at instantiation and at every fresh reset (a context without the
+ * park hook would block the loop thread). */
+static bool p2_attach(struct wgg_p2app *p, p2inst *i) {
+  if (!(i->h.p2 = wg_wasi_p2_new(p->p2, i->wasi))) return false;
+  wg_wasi_p2_set_park(i->h.p2, p2c_park_hook, &i->h);
+  return true;
+}
+
 static p2inst *inst_new(wgg_wasm_app *a, wgg_err *err) {
   struct wgg_p2app *p = a->p2app;
   p2inst *i = calloc(1, sizeof *i);
@@ -127,12 +136,11 @@ static p2inst *inst_new(wgg_wasm_app *a, wgg_err *err) {
   i->store = wg_store_new(NULL, &(wg_store_config){.value_stack_slots = P2_STACK_SLOTS,
                                                     .max_memory_pages = p->max_memory_pages});
   i->wasi = wg_wasi_new(&cfg, msg, sizeof msg);
-  if (!i->store || !i->wasi || !(i->h.p2 = wg_wasi_p2_new(p->p2, i->wasi))) {
+  if (!i->store || !i->wasi || !p2_attach(p, i)) {
     inst_free(i);
     return wgg_err_set(err, "out of memory"), NULL;
   }
   wg_store_set_data_tagged(i->store, wgg_p2h_store_tag, &i->h);
-  wg_wasi_p2_set_park(i->h.p2, p2c_park_hook, &i->h); /* wasi:io's blocking calls park on the request's loop */
   if (p->memimage) wg_store_set_memimage(i->store, p->memimage);
   wg_store_set_deadline(i->store, 1000 / WGG_WASM_TICK_MS + 1); /* instantiation gets its own second */
   wg_error *e = NULL;
@@ -273,7 +281,7 @@ static bool recycle_fresh(struct wgg_p2app *p, p2inst *i) {
                         .capture_output = true, .capture_max = 64u << 10};
   if (!wg_wasi_reset(i->wasi, &cfg, msg, sizeof msg)) return false;
   wg_wasi_p2_delete(i->h.p2); /* drops the streams (and wasi:http bodies left stale under them) */
-  if (!(i->h.p2 = wg_wasi_p2_new(p->p2, i->wasi))) return false;
+  if (!p2_attach(p, i)) return false;
   wg_store_set_yield(i->store, false);
   wg_store_set_deadline(i->store, 1000 / WGG_WASM_TICK_MS + 1); /* start functions get their own second */
   wg_error *e = NULL;
