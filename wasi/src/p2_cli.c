@@ -7,9 +7,10 @@
  * monotonic-clock (now, resolution); wasi:random/random, insecure and
  * insecure-seed. Streams are the context's descriptors 0, 1, 2, so output
  * capture, stdin buffers and the strict sandbox behave as for preview1.
- * wasi:filesystem is in p2_fs.c, wasi:io/poll in p2_poll.c. What is not here (sockets) is left
- * to the linker's unknown-import handling: it traps when called.
+ * wasi:filesystem is in p2_fs.c, wasi:io/poll in p2_poll.c, wasi:sockets in p2_net.c,
+ * p2_tcp.c and p2_udp.c (a socket's streams are embedder streams here).
  */
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -75,6 +76,9 @@ void wg_wasi_p2_delete(wg_wasi_p2 *p) {
       p->streams[i].used = false;
       p->streams[i].ops->drop(p->streams[i].user);
     }
+  for (uint32_t i = 0; i < p->npolls; i++)
+    if (p->polls[i].used && p->polls[i].sock) p2_sock_unref(p->polls[i].sock);
+  p2_net_free(p);
   free(p->streams);
   free(p->dirs);
   free(p->polls);
@@ -260,6 +264,12 @@ static wg_trap *read_(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t
   return stream_result(r, list, false);
 }
 
+/* blocking-read: a socket stream waits for data (or its end) first; others never block here */
+static wg_trap *blocking_read(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  if (a[1].of.u) p2_stream_wait(P2(env), a[0].of.handle.rep, POLLIN);
+  return read_(env, a, na, r, nr);
+}
+
 static wg_trap *error_debug(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)env, (void)a, (void)na, (void)nr;
   return wg_cval_string(r, "stream error", 12) ? NULL : oom();
@@ -379,7 +389,7 @@ static const struct {
      "func(self: borrow<output-stream>) -> result<_, stream-error>"},
     {"wasi:io/streams" V, "[method]input-stream.read", read_,
      "func(self: borrow<input-stream>, len: u64) -> result<list<u8>, stream-error>"},
-    {"wasi:io/streams" V, "[method]input-stream.blocking-read", read_,
+    {"wasi:io/streams" V, "[method]input-stream.blocking-read", blocking_read,
      "func(self: borrow<input-stream>, len: u64) -> result<list<u8>, stream-error>"},
     {"wasi:clocks/wall-clock" V, "now", wall_now,
      "func() -> datetime"},
@@ -444,6 +454,12 @@ wg_wasi_p2 *wg_wasi_p2_new(const wg_wasi_p2 *shared, wg_wasi *w) {
   p->descriptor = shared->descriptor;
   p->dirstream = shared->dirstream;
   p->pollable = shared->pollable;
+  p->network = shared->network;
+  p->tcp = shared->tcp;
+  p->udp = shared->udp;
+  p->udp_in = shared->udp_in;
+  p->udp_out = shared->udp_out;
+  p->resolve = shared->resolve;
   return p;
 }
 
@@ -461,7 +477,7 @@ static bool define(p2 *p, wg_component_linker *l, char *err, size_t errlen) {
   for (size_t i = 0; ok && i < sizeof funcs / sizeof *funcs; i++)
     ok = wg_component_linker_define_func_typed(l, funcs[i].inst, funcs[i].name, funcs[i].type, funcs[i].fn, p,
                                                i == 0 ? p2_free : NULL, &e);
-  ok = ok && p2_fs_define(p, l, &e) && p2_poll_define(p, l, &e);
+  ok = ok && p2_fs_define(p, l, &e) && p2_poll_define(p, l, &e) && p2_net_define(p, l, &e);
   if (!ok) {
     snprintf(err, errlen, "%s", e ? wg_error_message(e) : "out of memory");
     wg_error_delete(e);
