@@ -75,6 +75,7 @@ IMPORT(UDP, "[resource-drop]outgoing-datagram-stream") void drop_udp_out(int32_t
 
 IMPORT(LOOKUP, "resolve-addresses") void resolve_addresses(int32_t, const char *, int32_t, void *);
 IMPORT(LOOKUP, "[method]resolve-address-stream.resolve-next-address") void resolve_next(int32_t, void *);
+IMPORT(LOOKUP, "[method]resolve-address-stream.subscribe") int32_t resolve_subscribe(int32_t);
 IMPORT(LOOKUP, "[resource-drop]resolve-address-stream") void drop_resolve(int32_t);
 
 IMPORT(POLL, "[method]pollable.block") void pollable_block(int32_t);
@@ -306,6 +307,11 @@ static int lookup(const char *name) {
   int32_t st = (int32_t)u32at(4);
   for (int i = 0; i < 16; i++) {
     resolve_next(st, ret); /* result<option<ip-address>, error-code>: payload @2 */
+    if (ret[0] && ret[2] == 8) { /* would-block: wait for the lookup (jco's is asynchronous) */
+      wait_on(resolve_subscribe(st));
+      i--;
+      continue;
+    }
     if (ret[0]) {
       printf("resolve-next-address: %s\n", code(ret[2]));
       break;
