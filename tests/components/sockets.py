@@ -67,9 +67,9 @@ def expect(name, got, want):
 class EchoServer:
     """A TCP server on a free loopback port: echoes each connection until its end, then closes it."""
 
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
+    def __init__(self, v6=False):
+        self.sock = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET)
+        self.sock.bind(("::1" if v6 else "127.0.0.1", 0))
         self.sock.listen(8)
         self.port = self.sock.getsockname()[1]
         self.got = []
@@ -168,6 +168,24 @@ def udp(comp, flags):
     return out
 
 
+def ipv6(comp):
+    """The same TCP round trip to [::1] when the machine has IPv6 loopback; an IPv4-only grant
+    denies it."""
+    try:
+        srv = EchoServer(v6=True)
+    except OSError as e:
+        print(f"no IPv6 loopback here ({e}): IPv6 not tested")
+        return
+    rc, out, err = run(comp, ["tcp-echo6", str(srv.port)], ["--allow-socket", "[::1]:*"])
+    check(rc == 0, f"tcp-echo6 exit {rc}: {err}")
+    expect("tcp-echo6", lines(out)[:5], [
+        "address-family: ipv6", "connected", "local-address ipv6 0:0:0:0:0:0:0:1",
+        f"remote-address ipv6 0:0:0:0:0:0:0:1 port {srv.port}", "keep-alive-enabled: false"])
+    check("echo: hello, sockets" in lines(out), f"tcp-echo6: {out}")
+    rc, out, err = run(comp, ["tcp-echo6", str(srv.port)], ["--allow-socket", "127.0.0.1:*"])
+    expect("tcp-echo6 with an IPv4 grant", lines(out), ["address-family: ipv6", "start-connect: access-denied"])
+
+
 DENIED = ["create-tcp-socket: access-denied", "create-udp-socket: access-denied", "resolve-addresses: access-denied"]
 
 
@@ -214,6 +232,7 @@ def main():
     tcp_echo(comp, ["--inherit-network"])
     tcp_echo(comp, ["-S", "inherit-network"])
     tcp_listen(comp, ["--allow-socket", "127.0.0.1:*"])
+    ipv6(comp)
     udp(comp, ["--allow-socket", "127.0.0.0/8:*"])
     rc, out, err = run(comp, ["lookup", "localhost"], ["--allow-ip-name-lookup"])
     check(rc == 0 and "ipv4 127.0.0.1" in lines(out) and lines(out)[-1] == "end", f"lookup localhost: {out} {err}")

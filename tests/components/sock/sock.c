@@ -8,6 +8,7 @@
  * preview1 adapter.
  *
  *   sock tcp-echo PORT     connect to 127.0.0.1:PORT, send a line, read the echo
+ *   sock tcp-echo6 PORT    the same over IPv6, to [::1]:PORT
  *   sock tcp-listen        listen on 127.0.0.1 (prints the port), accept, answer
  *   sock udp PORT          send "ping" to 127.0.0.1:PORT, receive the answer
  *   sock lookup NAME       resolve NAME, print its addresses
@@ -189,12 +190,12 @@ static size_t read_some(int32_t in, char *buf, size_t want, int64_t len) {
   return got;
 }
 
-static int tcp_echo(int port) {
+static int tcp_echo(int port, int af) {
   int32_t net = instance_network(), in, out;
-  int32_t s = new_tcp(0);
+  int32_t s = new_tcp(af);
   if (s < 0) return 1;
   printf("address-family: %s\n", tcp_address_family(s) ? "ipv6" : "ipv4");
-  if (connect_to(net, s, v4(127, 0, 0, 1, port), &in, &out)) return 1;
+  if (connect_to(net, s, af ? v6_loopback(port) : v4(127, 0, 0, 1, port), &in, &out)) return 1;
   printf("connected\n");
   tcp_local_address(s, ret);
   if (ret[0] == 0) print_addr("local-address", 4, 0);
@@ -464,7 +465,8 @@ int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
   const char *m = argv[1];
   int port = argc > 2 ? atoi(argv[2]) : 0;
-  int rc = !strcmp(m, "tcp-echo")      ? tcp_echo(port)
+  int rc = !strcmp(m, "tcp-echo")      ? tcp_echo(port, 0)
+           : !strcmp(m, "tcp-echo6")   ? tcp_echo(port, 1)
            : !strcmp(m, "tcp-listen")  ? tcp_listen()
            : !strcmp(m, "udp")         ? udp(port)
            : !strcmp(m, "lookup")      ? lookup(argc > 2 ? argv[2] : "localhost")
