@@ -53,7 +53,8 @@ struct p2_sock {
   int lookup_err; /* -1: none */
 };
 
-/* A new object of `kind` (refs 1, fd -1) in p->objs; its rep in *rep. NULL on OOM. */
+/* A new object of `kind` (refs 1, fd -1) in p->objs; its rep in *rep. NULL on OOM or when the
+ * context holds 65,536 objects already (creating a socket is then new-socket-limit). */
 p2_sock *p2_obj_new(p2 *p, p2_objkind kind, uint32_t *rep);
 /* The object at rep (NULL when none: the engine checked the handle's type, so kind matches). */
 p2_sock *p2_obj(p2 *p, uint32_t rep);

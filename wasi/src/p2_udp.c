@@ -38,9 +38,9 @@ static wg_trap *create(void *env, const wg_cval *a, size_t na, wg_cval *r, size_
   }
   uint32_t rep;
   p2_sock *s = p2_obj_new(p, OBJ_UDP, &rep);
-  if (!s) {
+  if (!s) { /* the context's 65,536 objects, or memory: no new socket */
     close(fd);
-    return p2_oom();
+    return p2_net_err(r, EC_NEW_SOCKET_LIMIT);
   }
   s->fd = fd;
   s->family = fam;
