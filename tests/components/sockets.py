@@ -1,4 +1,4 @@
-"""sockets.py WASMGATE OUTDIR: wasi:sockets 0.2 (issue 13; wasi/src/p2_net.c, p2_tcp.c,
+"""sockets.py WASMGATE OUTDIR [SHARED_HOST]: wasi:sockets 0.2 (issue 13; wasi/src/p2_net.c, p2_tcp.c,
 p2_udp.c) through `wasmgate wasm run` of tests/components/sock/sock.c, a command component
 importing wasi:sockets@0.2.0 (built here: clang-19, `jco embed` with sock.wit and jco's
 wasi-sockets/io/clocks WIT rewritten to 0.2.0, `jco new --wasi-command`; never committed).
@@ -26,6 +26,7 @@ import mkcomponent  # noqa: E402
 from wgtest import check, finish, free_port, start_alarm  # noqa: E402
 
 WASMGATE, OUT = sys.argv[1], sys.argv[2]
+SHARED_HOST = sys.argv[3] if len(sys.argv) > 3 else None  # tests/components/sock/shared_host.c
 BUILTIN = os.path.join(mkcomponent.NM, "@bytecodealliance", "jco", "lib", "wit", "builtin", "0.2.12")
 
 
@@ -263,6 +264,18 @@ def main():
     expect("tcp=n udp=n", lines(out), DENIED)
     rc, out, err = run(comp, ["lookup", "localhost"], ["--inherit-network"])
     expect("lookup without its grant", lines(out), ["resolve-addresses: access-denied"])
+    if SHARED_HOST:
+        # the sidecar's way (wg_wasi_p2_define_shared + wg_wasi_p2_new per store): nothing granted
+        r = subprocess.run([SHARED_HOST, comp, "--", "denied", str(port)], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60)
+        check(r.returncode == 0, f"shared_host exit {r.returncode}: {r.stderr.decode()}")
+        expect("a sidecar-style context", lines(r.stdout.decode()), DENIED)
+        # and an embedder's grant reaches such a context
+        srv = EchoServer()
+        r = subprocess.run([SHARED_HOST, comp, f"127.0.0.1:{srv.port}", "--", "tcp-echo", str(srv.port)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        check(r.returncode == 0 and "echo: hello, sockets" in lines(r.stdout.decode()),
+              f"shared_host with a grant: {r.returncode} {r.stdout.decode()} {r.stderr.decode()}")
     rc, out, err = run(comp, ["denied", str(port)], ["--allow-socket", "300.1.1.1:*"])
     check(rc != 0 and "bad socket address pattern '300.1.1.1:*'" in err, f"a bad pattern: {rc} {err}")
     rc, out, err = run(comp, ["denied", str(port)], ["-S", "nosuch"])
