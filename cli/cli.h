@@ -28,10 +28,13 @@ int wg_cmd_wasm_run(int argc, char **argv);
  * export with context `w` in `store`, which it deletes before returning
  * (the component instance lives in it). With n_resources > 0 the WASI cloud
  * interfaces are served by the components of those folders, as app ID
- * app_id (wggate.h wgg_cloud_new). Returns the exit status. */
+ * app_id (wggate.h wgg_cloud_new). `net` (NULL: none) grants wasi:sockets
+ * (wgwasi.h wg_wasi_p2_set_network). Returns the exit status. */
 typedef struct wg_wasi wg_wasi;
+typedef struct wg_wasi_p2_network wg_wasi_p2_network;
 int wg_cli_run_component(const char *path, const uint8_t *bytes, size_t len, wg_wasi *w, wg_store *store,
-                         const char *app_id, const char *const *resources, size_t n_resources);
+                         const char *app_id, const char *const *resources, size_t n_resources,
+                         const wg_wasi_p2_network *net);
 
 /* `wasmgate spec-driver`: the spec testsuite's JSON-lines driver (spec_driver.c). */
 int wg_cmd_spec_driver(int argc, char **argv);

@@ -2,6 +2,8 @@
  * cmd_wasm_component.c: `wasmgate wasm run` for components: a WASI 0.2
  * command (its `wasi:cli/run@0.2.x` export) runs with the same context
  * (arguments, --env, --stdin, --dir, --strict-sandbox) and store limits
+ * (wasi:sockets only with the network grants: --inherit-network, --allow-socket,
+ * --allow-ip-name-lookup, -S)
  * (--fuel, --timeout, --max-memory) as a preview1 module. The WASI 0.2
  * interfaces come from wasi/src/p2_*.c; imports nothing defines are
  * accepted and trap when called ("unimplemented import `i#f`"). With
@@ -22,7 +24,8 @@ static wg_wasi_p2 *run_ctx;
 static wg_wasi_p2 *run_p2(wg_store *s) { return (void)s, run_ctx; }
 
 int wg_cli_run_component(const char *path, const uint8_t *bytes, size_t len, wg_wasi *w, wg_store *store,
-                         const char *app_id, const char *const *resources, size_t n_resources) {
+                         const char *app_id, const char *const *resources, size_t n_resources,
+                         const wg_wasi_p2_network *net) {
   wg_error *e = NULL;
   wg_trap *trap = NULL;
   int status = 1;
@@ -38,6 +41,10 @@ int wg_cli_run_component(const char *path, const uint8_t *bytes, size_t len, wg_
   wgg_err ge;
   if (!l || !(run_ctx = wg_wasi_p2_define_ctx(w, l, err, sizeof err))) {
     fprintf(stderr, "wasmgate wasm run: %s\n", l ? err : "out of memory");
+    goto done;
+  }
+  if (net && !wg_wasi_p2_set_network(run_ctx, net, err, sizeof err)) {
+    fprintf(stderr, "wasmgate wasm run: %s\n", err);
     goto done;
   }
   if (n_resources &&

@@ -51,7 +51,16 @@ static int usage(FILE *out, int status) {
           "                       imports from module NAME with its exports; repeatable\n"
           "  --resources-path DIR a component's wasi:keyvalue, wasi:config and wasi:messaging\n"
           "                       are served by the Dapr components of DIR; repeatable\n"
-          "  --app-id ID          the app ID they are loaded for (scopes, key prefix)\n");
+          "  --app-id ID          the app ID they are loaded for (scopes, key prefix)\n"
+          "\n"
+          "network (a component's wasi:sockets; denied unless granted):\n"
+          "  --inherit-network    any address may be bound, connected and sent to\n"
+          "  --allow-socket PAT   only addresses matching PAT: ADDR[/PREFIX]:PORT with ADDR\n"
+          "                       *, an IPv4 address or [IPv6], PORT a number or *\n"
+          "                       (127.0.0.1:*, 10.0.0.0/8:443, [::1]:8080); repeatable\n"
+          "  --allow-ip-name-lookup  ip-name-lookup may resolve names\n"
+          "  -S KEY[=y|n]         wasmtime's spelling: -S inherit-network,\n"
+          "                       -S allow-ip-name-lookup, -S tcp=n, -S udp=n\n");
   return status;
 }
 
@@ -197,14 +206,25 @@ int wg_cmd_wasm_run(int argc, char **argv) {
   const char *stdin_file = NULL, *invoke = NULL;
   long long fuel = -1, timeout_ms = -1;
   unsigned long long max_mem = 0;
-  bool strict = false;
+  bool strict = false, inherit_net = false;
   uint32_t tier = WG_TIER_DEFAULT;
+  const char *allow[64];
+  wg_wasi_p2_network net = {.allow = allow};
+  bool any_net = false;
   for (; i < argc && argv[i][0] == '-'; i++) {
     const char *o = argv[i];
     bool more = i + 1 < argc;
     if (!strcmp(o, "--help") || !strcmp(o, "-h")) return usage(stdout, 0);
     if (!strcmp(o, "--strict-sandbox")) {
       strict = true;
+      continue;
+    }
+    if (!strcmp(o, "--inherit-network")) {
+      inherit_net = any_net = true;
+      continue;
+    }
+    if (!strcmp(o, "--allow-ip-name-lookup")) {
+      net.ip_name_lookup = any_net = true;
       continue;
     }
     if (!more) return fprintf(stderr, "wasmgate wasm run: %s needs a value\n", o), 2;
@@ -239,6 +259,24 @@ int wg_cmd_wasm_run(int argc, char **argv) {
       resources[nres++] = v;
     } else if (!strcmp(o, "--app-id")) {
       app_id = v;
+    } else if (!strcmp(o, "--allow-socket")) {
+      if (net.nallow == 64) return fprintf(stderr, "wasmgate wasm run: too many --allow-socket\n"), 2;
+      allow[net.nallow++] = v;
+      any_net = true;
+    } else if (!strcmp(o, "-S")) { /* wasmtime's -S KEY[=VALUE] for the network grants */
+      const char *eq = strchr(v, '=');
+      size_t kl = eq ? (size_t)(eq - v) : strlen(v);
+      const char *val = eq ? eq + 1 : "y";
+      bool on = !strcmp(val, "y") || !strcmp(val, "yes") || !strcmp(val, "true");
+      if (!on && strcmp(val, "n") && strcmp(val, "no") && strcmp(val, "false"))
+        return fprintf(stderr, "wasmgate wasm run: bad -S value '%s' (y or n)\n", v), 2;
+      if (kl == 15 && !strncmp(v, "inherit-network", kl)) inherit_net = on;
+      else if (kl == 20 && !strncmp(v, "allow-ip-name-lookup", kl)) net.ip_name_lookup = on;
+      else if (kl == 3 && !strncmp(v, "tcp", kl)) net.no_tcp = !on;
+      else if (kl == 3 && !strncmp(v, "udp", kl)) net.no_udp = !on;
+      else return fprintf(stderr, "wasmgate wasm run: unknown -S option '%s' (inherit-network, "
+                                  "allow-ip-name-lookup, tcp, udp)\n", v), 2;
+      any_net = true;
     } else if (!strcmp(o, "--invoke")) {
       invoke = v;
     } else if (!strcmp(o, "--preload")) {
@@ -298,7 +336,12 @@ int wg_cmd_wasm_run(int argc, char **argv) {
       wg_store_set_deadline(store, (uint64_t)(timeout_ms + TICK_MS - 1) / TICK_MS + 1);
       ticking = pthread_create(&th, NULL, tick, &tk) == 0;
     }
-    status = wg_cli_run_component(path, bytes, len, w, store, app_id, resources, nres);
+    if (inherit_net) {
+      static const char *const all[] = {"*"};
+      net.allow = all;
+      net.nallow = 1;
+    }
+    status = wg_cli_run_component(path, bytes, len, w, store, app_id, resources, nres, any_net ? &net : NULL);
     store = NULL; /* deleted by wg_cli_run_component */
     goto done;
   }

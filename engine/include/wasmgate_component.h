@@ -284,6 +284,16 @@ WG_API bool wg_component_linker_define_resource(wg_component_linker *l, const ch
                                                 void (*dtor)(void *env, uint32_t rep), void *env,
                                                 const wg_component_resource_type **out, wg_error **err);
 
+/* wg_component_linker_define_resource with a destructor that may refuse:
+ * when dtor(env, rep) returns a trap (owned by the engine), the guest's
+ * `resource.drop` traps with it, as wasmtime's does for a resource that
+ * still has children ("resource has children": a socket whose streams are
+ * alive). The handle is gone either way. Same errors as
+ * wg_component_linker_define_resource. */
+WG_API bool wg_component_linker_define_resource_checked(wg_component_linker *l, const char *instance, const char *name,
+                                                        wg_trap *(*dtor)(void *env, uint32_t rep), void *env,
+                                                        const wg_component_resource_type **out, wg_error **err);
+
 /* With `allow` true, imports the linker does not define are still accepted:
  * functions trap when called ("unimplemented import `i#f`"), resources get a
  * fresh type (wasmtime's define_unknown_imports_as_traps). Default false. */

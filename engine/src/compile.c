@@ -15,78 +15,18 @@
  *     order (the label's base is never above its sources).
  * Branch targets are cell indices while compiling and become pointers at the
  * end. Validation guarantees types and stack heights, so nothing here
- * re-checks them.
+ * re-checks them. The compiler's state and the helpers compile_eh.c (the
+ * exception-handling instructions) uses are in compile.h.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "ir.h"
+#include "compile.h"
 #include "jit.h"
 #include "runtime.h"
 #include "simd.h"
 
-enum { E_SLOT, E_LOCAL, E_CONST };
-enum { F_FUNC, F_BLOCK, F_LOOP, F_IF, F_ELSE };
-#define NONE UINT32_MAX
-
-/* An operand-stack entry. A v128 value is two slots wide (w = 2), every
- * other value one; `slot` is where this position's value lives when it is
- * in its own slot (params and locals first, then the stack positions packed
- * by width), `local` the slot of the local it names (E_LOCAL). */
-typedef struct entry {
-  uint8_t kind;
-  uint8_t w;
-  int32_t slot;
-  uint32_t local;
-  uint64_t bits;
-} entry;
-
-typedef struct frame {
-  uint8_t kind;
-  bool unreachable; /* after br, return, unreachable ... in this frame */
-  bool dead;        /* the whole frame is in unreachable code */
-  uint32_t height;  /* stack height at entry, params excluded */
-  uint32_t nparams, nresults;
-  uint32_t loop_pc;    /* loops: the label */
-  uint32_t patches;    /* forward branches to the end: a list through the cells (index + 1) */
-  uint32_t else_patch; /* ifs: the BR_UNLESS target cell */
-  uint8_t bt_kind;     /* the block type, as wg_instr (functions: 2, their type) */
-  uint32_t bt_a;
-  uint32_t npending;   /* try_table: its catch clauses, the last npending of compiler.pending */
-} frame;
-
-typedef struct compiler {
-  const wg_module *m;
-  const void *const *h;
-  wg_cell *code;
-  uint32_t n, cap;
-  entry *stack;
-  uint32_t sp, cap_stack, max_height;
-  frame *frames;
-  uint32_t nframes, cap_frames;
-  uint32_t *targets; /* cells holding branch targets */
-  uint32_t ntargets, cap_targets;
-  uint32_t *offsets; /* pairs (first cell, wasm byte offset), see wg_code */
-  uint32_t noffsets, cap_offsets;
-  wg_handler *pending; /* catch clauses of the open try_tables (end not known yet) */
-  uint32_t npending, cap_pending;
-  wg_handler *handlers; /* finished clauses, innermost try_table first */
-  uint32_t nhandlers, cap_handlers;
-  uint32_t nlocals; /* slots of params + locals */
-  uint32_t nresults;
-  int32_t *lslot;   /* per local index: its first slot */
-  uint8_t *ltype;   /* per local index: its value type */
-  /* The last instruction's destination operand, for retargeting by local.set,
-   * and where it starts, for fusing a compare into the branch that uses it. */
-  uint32_t last_cell;
-  uint32_t last_start;
-  unsigned last_op;
-  uint8_t last_field; /* 0: .s.a, 1: .s.b */
-  uint32_t last_pos;
-  const char *why;
-} compiler;
-
-static bool grow(void **p, uint32_t *cap, uint32_t need, size_t size) {
+bool cc_grow(void **p, uint32_t *cap, uint32_t need, size_t size) {
   if (need <= *cap) return true;
   uint64_t n = *cap ? *cap : 64;
   while (n < need) n *= 2;
@@ -98,7 +38,7 @@ static bool grow(void **p, uint32_t *cap, uint32_t need, size_t size) {
   return true;
 }
 
-static bool fail(compiler *c, const char *why) {
+bool cc_fail(compiler *c, const char *why) {
   if (!c->why) c->why = why;
   return false;
 }
@@ -106,27 +46,27 @@ static bool fail(compiler *c, const char *why) {
 /* ---------------------------------------------------------------- emission */
 
 static bool cell(compiler *c, wg_cell v) {
-  if (c->n == c->cap && !grow((void **)&c->code, &c->cap, c->n + 1, sizeof(wg_cell))) return fail(c, "out of memory");
+  if (c->n == c->cap && !cc_grow((void **)&c->code, &c->cap, c->n + 1, sizeof(wg_cell))) return cc_fail(c, "out of memory");
   c->code[c->n++] = v;
   return true;
 }
 
-static bool op(compiler *c, unsigned code) {
+bool cc_op(compiler *c, unsigned code) {
   c->last_cell = NONE;
   c->last_start = c->n;
   c->last_op = code;
-  if (!c->h[code]) return fail(c, "instruction not supported by the interpreter yet (SIMD)");
+  if (!c->h[code]) return cc_fail(c, "instruction not supported by the interpreter yet (SIMD)");
   return cell(c, (wg_cell){.op = c->h[code]});
 }
 
-static bool ab(compiler *c, int32_t a, int32_t b) { return cell(c, (wg_cell){.s = {a, b}}); }
+bool cc_ab(compiler *c, int32_t a, int32_t b) { return cell(c, (wg_cell){.s = {a, b}}); }
 static bool u64(compiler *c, uint64_t v) { return cell(c, (wg_cell){.u64 = v}); }
 
 /* Emits a branch target cell holding `index` (a cell index, or a patch link). */
-static bool target(compiler *c, uint32_t index) {
+bool cc_target(compiler *c, uint32_t index) {
   if (c->ntargets == c->cap_targets &&
-      !grow((void **)&c->targets, &c->cap_targets, c->ntargets + 1, sizeof(uint32_t)))
-    return fail(c, "out of memory");
+      !cc_grow((void **)&c->targets, &c->cap_targets, c->ntargets + 1, sizeof(uint32_t)))
+    return cc_fail(c, "out of memory");
   c->targets[c->ntargets++] = c->n;
   return u64(c, index);
 }
@@ -141,10 +81,8 @@ static void mark_dst(compiler *c, uint8_t field, uint32_t pos) {
 
 /* ---------------------------------------------------------------- operand stack */
 
-static uint8_t width(uint8_t valtype) { return valtype == WG_V128 ? 2 : 1; }
-
 /* The first slot of stack position `pos` (the entries below it are live). */
-static int32_t slot_of(const compiler *c, uint32_t pos) {
+int32_t cc_slot_of(const compiler *c, uint32_t pos) {
   if (pos == 0) return (int32_t)c->nlocals;
   const entry *e = &c->stack[pos - 1];
   return e->slot + e->w;
@@ -152,10 +90,10 @@ static int32_t slot_of(const compiler *c, uint32_t pos) {
 
 /* Pushes an entry of value type `t`; max_height counts slots. */
 static bool push(compiler *c, uint8_t kind, uint8_t t, uint32_t local, uint64_t bits) {
-  if (c->sp == c->cap_stack && !grow((void **)&c->stack, &c->cap_stack, c->sp + 1, sizeof(entry)))
-    return fail(c, "out of memory");
-  int32_t slot = slot_of(c, c->sp);
-  uint8_t w = width(t);
+  if (c->sp == c->cap_stack && !cc_grow((void **)&c->stack, &c->cap_stack, c->sp + 1, sizeof(entry)))
+    return cc_fail(c, "out of memory");
+  int32_t slot = cc_slot_of(c, c->sp);
+  uint8_t w = cc_width(t);
   c->stack[c->sp++] = (entry){kind, w, slot, local, bits};
   uint32_t top = (uint32_t)slot + w - c->nlocals;
   if (top > c->max_height) c->max_height = top;
@@ -168,7 +106,7 @@ static bool push_slot(compiler *c, uint8_t t) { return push(c, E_SLOT, t, 0, 0);
  * may overlap it). */
 static bool emit_copy(compiler *c, int32_t src, int32_t dst, uint8_t w) {
   for (int32_t k = 0; k < w; k++)
-    if (!op(c, IR_COPY) || !ab(c, src + k, dst + k)) return false;
+    if (!cc_op(c, IR_COPY) || !cc_ab(c, src + k, dst + k)) return false;
   return true;
 }
 
@@ -178,40 +116,38 @@ static bool materialize(compiler *c, uint32_t pos) {
   if (e->kind == E_LOCAL) {
     if (!emit_copy(c, (int32_t)e->local, e->slot, e->w)) return false;
   } else if (e->kind == E_CONST) {
-    if (!op(c, IR_CONST) || !ab(c, 0, slot_of(c, pos)) || !u64(c, e->bits)) return false;
+    if (!cc_op(c, IR_CONST) || !cc_ab(c, 0, cc_slot_of(c, pos)) || !u64(c, e->bits)) return false;
   }
   e->kind = E_SLOT;
   return true;
 }
 
-static bool materialize_range(compiler *c, uint32_t from, uint32_t to) {
+bool cc_materialize_range(compiler *c, uint32_t from, uint32_t to) {
   for (uint32_t p = from; p < to; p++)
     if (!materialize(c, p)) return false;
   return true;
 }
 
 /* The slot to read the entry at `pos` from (constants are materialised). */
-static bool use(compiler *c, uint32_t pos, int32_t *slot) {
+bool cc_use(compiler *c, uint32_t pos, int32_t *slot) {
   entry *e = &c->stack[pos];
   if (e->kind == E_LOCAL) {
     *slot = (int32_t)e->local;
     return true;
   }
   if (e->kind == E_CONST && !materialize(c, pos)) return false;
-  *slot = slot_of(c, pos);
+  *slot = cc_slot_of(c, pos);
   return true;
 }
 
 /* ---------------------------------------------------------------- labels */
 
-static frame *top_frame(compiler *c) { return &c->frames[c->nframes - 1]; }
-
 static uint32_t label_arity(const frame *f) { return f->kind == F_LOOP ? f->nparams : f->nresults; }
 
-static bool push_frame(compiler *c, uint8_t kind, uint32_t np, uint32_t nr, uint8_t bt_kind, uint32_t bt_a) {
-  if (c->nframes == c->cap_frames && !grow((void **)&c->frames, &c->cap_frames, c->nframes + 1, sizeof(frame)))
-    return fail(c, "out of memory");
-  bool dead = c->nframes && (top_frame(c)->unreachable || top_frame(c)->dead);
+bool cc_push_frame(compiler *c, uint8_t kind, uint32_t np, uint32_t nr, uint8_t bt_kind, uint32_t bt_a) {
+  if (c->nframes == c->cap_frames && !cc_grow((void **)&c->frames, &c->cap_frames, c->nframes + 1, sizeof(frame)))
+    return cc_fail(c, "out of memory");
+  bool dead = c->nframes && (cc_top_frame(c)->unreachable || cc_top_frame(c)->dead);
   c->frames[c->nframes++] = (frame){kind, false, dead, c->sp - np, np, nr, NONE, 0, NONE, bt_kind, bt_a, 0};
   return true;
 }
@@ -233,11 +169,11 @@ static void patch_list(compiler *c, uint32_t head, uint32_t label) {
 }
 
 /* Emits a branch target to frame f's label. */
-static bool label_target(compiler *c, frame *f) {
-  if (f->kind == F_LOOP) return target(c, f->loop_pc);
+bool cc_label_target(compiler *c, frame *f) {
+  if (f->kind == F_LOOP) return cc_target(c, f->loop_pc);
   uint32_t link = f->patches;
   f->patches = c->n + 1;
-  return target(c, link);
+  return cc_target(c, link);
 }
 
 /* Whether the top n values must move to reach positions [base, base+n). */
@@ -257,7 +193,7 @@ static bool emit_moves_to(compiler *c, uint32_t n, int32_t dst0) {
     uint32_t pos = c->sp - n + i;
     const entry *e = &c->stack[pos];
     if (e->kind == E_CONST) {
-      if (!op(c, IR_CONST) || !ab(c, 0, dst) || !u64(c, e->bits)) return false;
+      if (!cc_op(c, IR_CONST) || !cc_ab(c, 0, dst) || !u64(c, e->bits)) return false;
     } else {
       int32_t src = e->kind == E_LOCAL ? (int32_t)e->local : e->slot;
       if (src != dst && !emit_copy(c, src, dst, e->w)) return false;
@@ -272,25 +208,25 @@ static bool emit_moves_to(compiler *c, uint32_t n, int32_t dst0) {
  * that symbolic entries may name. */
 static bool emit_return(compiler *c) {
   uint32_t n = c->nresults;
-  if (!materialize_range(c, c->sp - n, c->sp)) return false;
-  return emit_moves_to(c, n, 0) && op(c, IR_RETURN);
+  if (!cc_materialize_range(c, c->sp - n, c->sp)) return false;
+  return emit_moves_to(c, n, 0) && cc_op(c, IR_RETURN);
 }
 
 /* A branch to frame f (not the function frame), values moved first. */
 static bool emit_branch(compiler *c, frame *f) {
   uint32_t n = label_arity(f);
-  return emit_moves_to(c, n, slot_of(c, f->height)) && op(c, IR_BR) && label_target(c, f);
+  return emit_moves_to(c, n, cc_slot_of(c, f->height)) && cc_op(c, IR_BR) && cc_label_target(c, f);
 }
 
-static void set_unreachable(compiler *c) {
-  frame *f = top_frame(c);
+void cc_set_unreachable(compiler *c) {
+  frame *f = cc_top_frame(c);
   c->sp = f->height;
   f->unreachable = true;
 }
 
 /* ---------------------------------------------------------------- instructions */
 
-static bool block_arity(compiler *c, const wg_instr *in, uint32_t *np, uint32_t *nr) {
+bool cc_block_arity(compiler *c, const wg_instr *in, uint32_t *np, uint32_t *nr) {
   *np = 0;
   *nr = in->bt_kind == 1;
   if (in->bt_kind == 2) {
@@ -323,59 +259,59 @@ static bool cond_branch(compiler *c, bool when_true) {
       c->n = c->last_start;
       c->sp--;
       if (!when_true) k = negate[k];
-      return op(c, (imm ? IR_BRCI_EQ : IR_BRC_EQ) + (unsigned)k) && ab(c, operands.s.a, b);
+      return cc_op(c, (imm ? IR_BRCI_EQ : IR_BRC_EQ) + (unsigned)k) && cc_ab(c, operands.s.a, b);
     }
     if (lop == WG_OP_I32_EQZ) {
       c->n = c->last_start;
       c->sp--;
-      return op(c, when_true ? IR_BR_EQZ : IR_BR_NEZ) && ab(c, operands.s.a, 0);
+      return cc_op(c, when_true ? IR_BR_EQZ : IR_BR_NEZ) && cc_ab(c, operands.s.a, 0);
     }
   }
   int32_t cond;
-  if (!use(c, pos, &cond)) return false;
+  if (!cc_use(c, pos, &cond)) return false;
   c->sp--;
-  return op(c, when_true ? IR_BR_IF : IR_BR_UNLESS) && ab(c, cond, 0);
+  return cc_op(c, when_true ? IR_BR_IF : IR_BR_UNLESS) && cc_ab(c, cond, 0);
 }
 
 static bool do_block(compiler *c, const wg_instr *in) {
   uint32_t np, nr;
-  block_arity(c, in, &np, &nr);
-  if (top_frame(c)->unreachable || top_frame(c)->dead) {
+  cc_block_arity(c, in, &np, &nr);
+  if (cc_top_frame(c)->unreachable || cc_top_frame(c)->dead) {
     /* Dead code: keep the nesting, emit nothing. */
     uint32_t sp = c->sp;
-    c->sp = top_frame(c)->height;
-    if (!push_frame(c, F_BLOCK, 0, nr, in->bt_kind, in->a)) return false;
+    c->sp = cc_top_frame(c)->height;
+    if (!cc_push_frame(c, F_BLOCK, 0, nr, in->bt_kind, in->a)) return false;
     c->sp = sp;
-    top_frame(c)->dead = true;
+    cc_top_frame(c)->dead = true;
     return true;
   }
   if (in->op == WG_OP_IF) {
     /* Materialise what lies below the condition; the condition feeds the branch. */
-    if (!materialize_range(c, 0, c->sp - 1) || !cond_branch(c, false)) return false;
+    if (!cc_materialize_range(c, 0, c->sp - 1) || !cond_branch(c, false)) return false;
     uint32_t patch = c->n;
-    if (!target(c, 0) || !push_frame(c, F_IF, np, nr, in->bt_kind, in->a)) return false;
-    top_frame(c)->else_patch = patch;
+    if (!cc_target(c, 0) || !cc_push_frame(c, F_IF, np, nr, in->bt_kind, in->a)) return false;
+    cc_top_frame(c)->else_patch = patch;
     c->last_cell = NONE;
     return true;
   }
-  if (!materialize_range(c, 0, c->sp)) return false;
+  if (!cc_materialize_range(c, 0, c->sp)) return false;
   uint8_t kind = in->op == WG_OP_BLOCK ? F_BLOCK : F_LOOP;
-  if (!push_frame(c, kind, np, nr, in->bt_kind, in->a)) return false;
-  frame *f = top_frame(c);
+  if (!cc_push_frame(c, kind, np, nr, in->bt_kind, in->a)) return false;
+  frame *f = cc_top_frame(c);
   c->last_cell = NONE; /* a label: no retargeting across it */
   if (kind == F_LOOP) {
     f->loop_pc = c->n;
-    if (!op(c, IR_LOOP)) return false; /* every iteration passes the check */
+    if (!cc_op(c, IR_LOOP)) return false; /* every iteration passes the check */
   }
   return true;
 }
 
 static bool do_else(compiler *c) {
-  frame *f = top_frame(c);
+  frame *f = cc_top_frame(c);
   if (!f->dead) {
     if (!f->unreachable) {
-      if (!materialize_range(c, c->sp - f->nresults, c->sp)) return false;
-      if (!op(c, IR_BR) || !label_target(c, f)) return false;
+      if (!cc_materialize_range(c, c->sp - f->nresults, c->sp)) return false;
+      if (!cc_op(c, IR_BR) || !cc_label_target(c, f)) return false;
     }
     c->code[f->else_patch].u64 = c->n;
     f->else_patch = NONE;
@@ -391,107 +327,15 @@ static bool do_else(compiler *c) {
   return true;
 }
 
-/* ---------------------------------------------------------------- exception handling */
-
-/* A try_table (3.0 4.4.1): a block whose catch clauses become handler
- * records (wg_handler) covering the body's cells. Before the body, one
- * landing pad per clause (skipped by a branch): the unwinder (interp.c)
- * writes the caught values to the clause's slots and jumps to its pad, which
- * branches to the label like br does. For a block or loop label the values
- * go straight to the label's slots; for the function's label (a return)
- * they go to scratch slots above the stack, and the pad moves them to 0.. */
-static bool do_try_table(compiler *c, const wg_instr *in) {
-  uint32_t np, nr;
-  block_arity(c, in, &np, &nr);
-  if (top_frame(c)->unreachable || top_frame(c)->dead) {
-    uint32_t sp = c->sp;
-    c->sp = top_frame(c)->height;
-    if (!push_frame(c, F_BLOCK, 0, nr, in->bt_kind, in->a)) return false;
-    c->sp = sp;
-    top_frame(c)->dead = true;
-    return true;
-  }
-  if (!materialize_range(c, 0, c->sp)) return false;
-  uint32_t outer = c->nframes; /* labels count from the frame around the try_table */
-  if (!op(c, IR_BR)) return false;
-  uint32_t skip = c->n;
-  if (!target(c, 0)) return false;
-  wg_diag ignored = {0};
-  wg_reader r = {in->vec, c->m->bytes + c->m->len, c->m->bytes, &ignored, WG_MSG_EOF_SECTION};
-  uint32_t first = c->npending;
-  for (uint32_t i = 0; i < in->b; i++) {
-    wg_catch k;
-    if (!wg_catch_read(&r, &k)) return fail(c, "malformed try_table");
-    frame *lf = &c->frames[outer - 1 - k.label];
-    /* Slots the clause delivers: the tag's params, then the exnref. */
-    uint32_t n = 0;
-    if (k.kind < WG_CATCH_ALL) {
-      const wg_functype *ft = &c->m->types[c->m->tags[k.tag]];
-      for (uint32_t p = 0; p < ft->nparams; p++) n += width(ft->params[p]);
-    }
-    if (k.kind == WG_CATCH_REF || k.kind == WG_CATCH_ALL_REF) n++;
-    int32_t dst = lf->kind == F_FUNC ? slot_of(c, c->sp) : slot_of(c, lf->height);
-    uint32_t top = (uint32_t)dst + n - c->nlocals;
-    if (top > c->max_height) c->max_height = top;
-    if (!grow((void **)&c->pending, &c->cap_pending, c->npending + 1, sizeof(wg_handler)))
-      return fail(c, "out of memory");
-    c->pending[c->npending++] = (wg_handler){0, 0, k.kind, k.tag, dst, c->n, NULL};
-    if (lf->kind == F_FUNC) {
-      for (uint32_t s = 0; s < n; s++)
-        if (!op(c, IR_COPY) || !ab(c, dst + (int32_t)s, (int32_t)s)) return false;
-      if (!op(c, IR_RETURN)) return false;
-    } else if (!op(c, IR_BR) || !label_target(c, lf)) {
-      return false;
-    }
-  }
-  c->code[skip].u64 = c->n;
-  for (uint32_t i = first; i < c->npending; i++) c->pending[i].start = c->n;
-  if (!push_frame(c, F_BLOCK, np, nr, in->bt_kind, in->a)) return false;
-  top_frame(c)->npending = c->npending - first;
-  c->last_cell = NONE; /* a label: no retargeting across it */
-  return true;
-}
-
-/* At a try_table's end: its clauses cover the cells up to here. */
-static bool finish_handlers(compiler *c, frame *f) {
-  uint32_t first = c->npending - f->npending;
-  if (!grow((void **)&c->handlers, &c->cap_handlers, c->nhandlers + f->npending, sizeof(wg_handler)))
-    return fail(c, "out of memory");
-  for (uint32_t i = first; i < c->npending; i++) {
-    c->pending[i].end = c->n;
-    c->handlers[c->nhandlers++] = c->pending[i];
-  }
-  c->npending = first;
-  f->npending = 0;
-  return true;
-}
-
-/* throw x: the tag's values at base.. (IR_THROW [tagidx, base]). */
-static bool do_throw(compiler *c, const wg_instr *in) {
-  const wg_functype *ft = &c->m->types[c->m->tags[in->a]];
-  uint32_t base = c->sp - ft->nparams;
-  if (!materialize_range(c, base, c->sp) || !op(c, IR_THROW) || !ab(c, (int32_t)in->a, slot_of(c, base)))
-    return false;
-  set_unreachable(c);
-  return true;
-}
-
-static bool do_throw_ref(compiler *c) {
-  int32_t x;
-  if (!use(c, c->sp - 1, &x) || !op(c, IR_THROW_REF) || !ab(c, x, 0)) return false;
-  set_unreachable(c);
-  return true;
-}
-
 static bool do_end(compiler *c, bool *done) {
-  frame *f = top_frame(c);
+  frame *f = cc_top_frame(c);
   if (c->nframes == 1) {
     *done = true;
     return f->unreachable || emit_return(c);
   }
   if (!f->dead) {
-    if (!f->unreachable && !materialize_range(c, c->sp - f->nresults, c->sp)) return false;
-    if (f->npending && !finish_handlers(c, f)) return false;
+    if (!f->unreachable && !cc_materialize_range(c, c->sp - f->nresults, c->sp)) return false;
+    if (f->npending && !cc_finish_handlers(c, f)) return false;
     if (f->else_patch != NONE) c->code[f->else_patch].u64 = c->n;
     patch_list(c, f->patches, c->n);
   }
@@ -508,19 +352,19 @@ static bool do_br(compiler *c, const wg_instr *in) {
   frame *f = &c->frames[c->nframes - 1 - in->a];
   if (in->op == WG_OP_BR) {
     if (!(f->kind == F_FUNC ? emit_return(c) : emit_branch(c, f))) return false;
-    set_unreachable(c);
+    cc_set_unreachable(c);
     return true;
   }
   /* br_if: the values stay on the stack for the fall-through path. */
   c->sp--;
   bool direct = f->kind != F_FUNC && !needs_moves(c, label_arity(f), f->height);
   c->sp++;
-  if (direct) return cond_branch(c, true) && label_target(c, f);
+  if (direct) return cond_branch(c, true) && cc_label_target(c, f);
   /* Anything materialised on the taken path must hold on the other one too. */
-  if (f->kind == F_FUNC && !materialize_range(c, c->sp - 1 - c->nresults, c->sp - 1)) return false;
+  if (f->kind == F_FUNC && !cc_materialize_range(c, c->sp - 1 - c->nresults, c->sp - 1)) return false;
   if (!cond_branch(c, false)) return false;
   uint32_t skip = c->n;
-  if (!target(c, 0)) return false;
+  if (!cc_target(c, 0)) return false;
   if (f->kind == F_FUNC) {
     /* emit_return materialises the results; they stay valid for the fall-through. */
     if (!emit_return(c)) return false;
@@ -535,20 +379,20 @@ static bool do_br(compiler *c, const wg_instr *in) {
 static bool do_br_table(compiler *c, const wg_instr *in) {
   int32_t idx;
   /* Stubs run on different paths: materialise everything before the table. */
-  if (!materialize_range(c, 0, c->sp)) return false;
-  if (!use(c, c->sp - 1, &idx)) return false;
+  if (!cc_materialize_range(c, 0, c->sp)) return false;
+  if (!cc_use(c, c->sp - 1, &idx)) return false;
   c->sp--;
   uint32_t n = in->a;
-  if (!op(c, IR_BR_TABLE) || !ab(c, idx, (int32_t)n)) return false;
+  if (!cc_op(c, IR_BR_TABLE) || !cc_ab(c, idx, (int32_t)n)) return false;
   uint32_t first = c->n;
   wg_diag ignored = {0};
   wg_reader r = {in->vec, c->m->bytes + c->m->len, c->m->bytes, &ignored, WG_MSG_EOF_SECTION};
   /* Reserve the n + 1 target cells, then fill: direct labels, or stubs after the table. */
   for (uint32_t i = 0; i <= n; i++)
-    if (!target(c, 0)) return false;
+    if (!cc_target(c, 0)) return false;
   for (uint32_t i = 0; i <= n; i++) {
     uint32_t depth = in->b;
-    if (i < n && !rd_u32(&r, &depth)) return fail(c, "malformed br_table");
+    if (i < n && !rd_u32(&r, &depth)) return cc_fail(c, "malformed br_table");
     frame *f = &c->frames[c->nframes - 1 - depth];
     uint32_t at = first + i;
     if (f->kind != F_FUNC && !needs_moves(c, label_arity(f), f->height)) {
@@ -563,7 +407,7 @@ static bool do_br_table(compiler *c, const wg_instr *in) {
     c->code[at].u64 = c->n; /* a stub: moves, then the branch */
     if (!(f->kind == F_FUNC ? emit_return(c) : emit_branch(c, f))) return false;
   }
-  set_unreachable(c);
+  cc_set_unreachable(c);
   return true;
 }
 
@@ -576,16 +420,16 @@ static bool do_call(compiler *c, uint32_t typeidx, bool indirect, const wg_instr
   const wg_functype *ft = &c->m->types[typeidx];
   int32_t idx = 0;
   if (indirect) {
-    if (!use(c, c->sp - 1, &idx)) return false;
+    if (!cc_use(c, c->sp - 1, &idx)) return false;
     c->sp--;
   }
   uint32_t base = c->sp - ft->nparams;
-  if (!materialize_range(c, base, c->sp)) return false;
+  if (!cc_materialize_range(c, base, c->sp)) return false;
   if (indirect) {
-    if (!op(c, tail ? IR_RETURN_CALL_INDIRECT : IR_CALL_INDIRECT) || !ab(c, (int32_t)in->a, slot_of(c, base)) ||
-        !ab(c, (int32_t)in->b, idx))
+    if (!cc_op(c, tail ? IR_RETURN_CALL_INDIRECT : IR_CALL_INDIRECT) || !cc_ab(c, (int32_t)in->a, cc_slot_of(c, base)) ||
+        !cc_ab(c, (int32_t)in->b, idx))
       return false;
-  } else if (!op(c, tail ? IR_RETURN_CALL : IR_CALL) || !ab(c, (int32_t)in->a, slot_of(c, base))) {
+  } else if (!cc_op(c, tail ? IR_RETURN_CALL : IR_CALL) || !cc_ab(c, (int32_t)in->a, cc_slot_of(c, base))) {
     return false;
   }
   c->sp = base;
@@ -593,7 +437,7 @@ static bool do_call(compiler *c, uint32_t typeidx, bool indirect, const wg_instr
     if (!push_slot(c, ft->results[i])) return false;
   if (!tail) return true;
   if (!emit_return(c)) return false;
-  set_unreachable(c);
+  cc_set_unreachable(c);
   return true;
 }
 
@@ -610,7 +454,7 @@ static bool do_local_set(compiler *c, uint32_t index, bool tee) {
     else c->code[c->last_cell].s.a = (int32_t)x;
     c->last_cell = NONE;
   } else if (e->kind == E_CONST) {
-    if (!op(c, IR_CONST) || !ab(c, 0, (int32_t)x) || !u64(c, e->bits)) return false;
+    if (!cc_op(c, IR_CONST) || !cc_ab(c, 0, (int32_t)x) || !u64(c, e->bits)) return false;
   } else if (!(e->kind == E_LOCAL && e->local == x)) {
     int32_t src = e->kind == E_LOCAL ? (int32_t)e->local : e->slot;
     if (!emit_copy(c, src, (int32_t)x, e->w)) return false;
@@ -622,8 +466,8 @@ static bool do_local_set(compiler *c, uint32_t index, bool tee) {
 /* Instructions with operands at base.. (materialised) and no result. */
 static bool do_multi(compiler *c, unsigned code, uint32_t n, int32_t x, int32_t y, bool yfirst) {
   uint32_t base = c->sp - n;
-  if (!materialize_range(c, base, c->sp) || !op(c, code)) return false;
-  bool ok = yfirst ? ab(c, x, y) && ab(c, slot_of(c, base), 0) : ab(c, slot_of(c, base), x);
+  if (!cc_materialize_range(c, base, c->sp) || !cc_op(c, code)) return false;
+  bool ok = yfirst ? cc_ab(c, x, y) && cc_ab(c, cc_slot_of(c, base), 0) : cc_ab(c, cc_slot_of(c, base), x);
   c->sp = base;
   return ok;
 }
@@ -637,31 +481,31 @@ static bool do_simd(compiler *c, const wg_instr *in) {
     memcpy(&lo, in->vec, 8);
     memcpy(&hi, in->vec + 8, 8);
     if (!push_slot(c, WG_V128)) return false;
-    int32_t d = slot_of(c, c->sp - 1);
-    return op(c, IR_CONST) && ab(c, 0, d) && u64(c, lo) && op(c, IR_CONST) && ab(c, 0, d + 1) && u64(c, hi);
+    int32_t d = cc_slot_of(c, c->sp - 1);
+    return cc_op(c, IR_CONST) && cc_ab(c, 0, d) && u64(c, lo) && cc_op(c, IR_CONST) && cc_ab(c, 0, d + 1) && u64(c, hi);
   }
   const wg_simd_impl *im = wg_simd_impl_of(in->op);
-  if (!im) return fail(c, "unknown SIMD instruction");
+  if (!im) return cc_fail(c, "unknown SIMD instruction");
   int32_t x[3] = {0, 0, 0};
   for (uint32_t k = 0; k < s->np; k++)
-    if (!use(c, c->sp - s->np + k, &x[k])) return false;
+    if (!cc_use(c, c->sp - s->np + k, &x[k])) return false;
   c->sp -= s->np;
   int32_t dst = 0;
   if (s->nr) {
     if (!push_slot(c, s->r)) return false;
-    dst = slot_of(c, c->sp - 1);
+    dst = cc_slot_of(c, c->sp - 1);
   }
   if (im->mem) {
-    if (!op(c, in->mem ? IR_SIMD_MEMX : IR_SIMD_MEM) || !cell(c, (wg_cell){.simd_mem = im->mem}) ||
-        !ab(c, x[0], x[1]) || !ab(c, (int32_t)(im->size | (uint32_t)in->lane << 8), dst))
+    if (!cc_op(c, in->mem ? IR_SIMD_MEMX : IR_SIMD_MEM) || !cell(c, (wg_cell){.simd_mem = im->mem}) ||
+        !cc_ab(c, x[0], x[1]) || !cc_ab(c, (int32_t)(im->size | (uint32_t)in->lane << 8), dst))
       return false;
     if (s->nr) mark_dst(c, 1, c->sp - 1);
     if (!u64(c, in->offset_imm)) return false;
-    return !in->mem || ab(c, (int32_t)in->mem, 0);
+    return !in->mem || cc_ab(c, (int32_t)in->mem, 0);
   }
   bool shuffle = in->op == WG_OP_I8X16_SHUFFLE;
-  if (!op(c, shuffle ? IR_SIMD_IMM : IR_SIMD) || !cell(c, (wg_cell){.simd = im->fn}) || !ab(c, x[0], x[1]) ||
-      !ab(c, s->np == 3 ? x[2] : (int32_t)in->lane, dst))
+  if (!cc_op(c, shuffle ? IR_SIMD_IMM : IR_SIMD) || !cell(c, (wg_cell){.simd = im->fn}) || !cc_ab(c, x[0], x[1]) ||
+      !cc_ab(c, s->np == 3 ? x[2] : (int32_t)in->lane, dst))
     return false;
   if (s->nr) mark_dst(c, 1, c->sp - 1);
   if (shuffle) {
@@ -685,35 +529,35 @@ static bool do_value(compiler *c, const wg_instr *in) {
     /* Memory 0 by the instruction's own handler, others by IR_MEMX_*. */
     int32_t addr, v = 0, mx = (int32_t)in->mem;
     if (s->nr) {
-      if (!use(c, c->sp - 1, &addr)) return false;
+      if (!cc_use(c, c->sp - 1, &addr)) return false;
       c->sp--;
       if (!push_slot(c, s->r)) return false;
-      if (!op(c, mx ? IR_MEMX_LOAD : in->op) || !ab(c, addr, slot_of(c, c->sp - 1))) return false;
+      if (!cc_op(c, mx ? IR_MEMX_LOAD : in->op) || !cc_ab(c, addr, cc_slot_of(c, c->sp - 1))) return false;
       mark_dst(c, 1, c->sp - 1);
-      return u64(c, in->offset_imm) && (!mx || ab(c, (int32_t)in->op, mx));
+      return u64(c, in->offset_imm) && (!mx || cc_ab(c, (int32_t)in->op, mx));
     }
-    if (!use(c, c->sp - 1, &v) || !use(c, c->sp - 2, &addr)) return false;
+    if (!cc_use(c, c->sp - 1, &v) || !cc_use(c, c->sp - 2, &addr)) return false;
     c->sp -= 2;
-    return op(c, mx ? IR_MEMX_STORE : in->op) && ab(c, addr, v) && u64(c, in->offset_imm) &&
-           (!mx || ab(c, (int32_t)in->op, mx));
+    return cc_op(c, mx ? IR_MEMX_STORE : in->op) && cc_ab(c, addr, v) && u64(c, in->offset_imm) &&
+           (!mx || cc_ab(c, (int32_t)in->op, mx));
   }
   bool mx = in->mem || in->mem2;
   switch (in->op) {
     case WG_OP_MEMORY_SIZE:
       if (!push_slot(c, WG_I32)) return false;
-      if (!(mx ? op(c, IR_MEMX_SIZE) && ab(c, (int32_t)in->mem, slot_of(c, c->sp - 1))
-               : op(c, in->op) && ab(c, 0, slot_of(c, c->sp - 1))))
+      if (!(mx ? cc_op(c, IR_MEMX_SIZE) && cc_ab(c, (int32_t)in->mem, cc_slot_of(c, c->sp - 1))
+               : cc_op(c, in->op) && cc_ab(c, 0, cc_slot_of(c, c->sp - 1))))
         return false;
       mark_dst(c, 1, c->sp - 1);
       return true;
     case WG_OP_MEMORY_GROW:
       if (!mx) break;
       int32_t delta;
-      if (!use(c, c->sp - 1, &delta)) return false;
+      if (!cc_use(c, c->sp - 1, &delta)) return false;
       c->sp--;
-      if (!push_slot(c, WG_I32) || !op(c, IR_MEMX_GROW) || !ab(c, delta, slot_of(c, c->sp - 1))) return false;
+      if (!push_slot(c, WG_I32) || !cc_op(c, IR_MEMX_GROW) || !cc_ab(c, delta, cc_slot_of(c, c->sp - 1))) return false;
       mark_dst(c, 1, c->sp - 1);
-      return ab(c, (int32_t)in->mem, 0);
+      return cc_ab(c, (int32_t)in->mem, 0);
     case WG_OP_MEMORY_FILL:
       return do_multi(c, mx ? IR_MEMX_FILL : in->op, 3, (int32_t)in->mem, 0, false);
     case WG_OP_MEMORY_COPY:
@@ -721,17 +565,17 @@ static bool do_value(compiler *c, const wg_instr *in) {
       return do_multi(c, in->op, 3, 0, 0, false);
     case WG_OP_MEMORY_INIT:
       if (!do_multi(c, mx ? IR_MEMX_INIT : in->op, 3, (int32_t)in->a, 0, false)) return false;
-      return !mx || ab(c, (int32_t)in->mem, 0);
+      return !mx || cc_ab(c, (int32_t)in->mem, 0);
     case WG_OP_DATA_DROP:
-      return op(c, in->op) && ab(c, (int32_t)in->a, 0);
+      return cc_op(c, in->op) && cc_ab(c, (int32_t)in->a, 0);
     default:
       break;
   }
   if (s->np == 1 && s->nr == 1) {
     int32_t x;
-    if (!use(c, c->sp - 1, &x)) return false;
+    if (!cc_use(c, c->sp - 1, &x)) return false;
     c->sp--;
-    if (!push_slot(c, s->r) || !op(c, in->op) || !ab(c, x, slot_of(c, c->sp - 1))) return false;
+    if (!push_slot(c, s->r) || !cc_op(c, in->op) || !cc_ab(c, x, cc_slot_of(c, c->sp - 1))) return false;
     mark_dst(c, 1, c->sp - 1);
     return true;
   }
@@ -739,9 +583,9 @@ static bool do_value(compiler *c, const wg_instr *in) {
     /* A constant right operand becomes an immediate. */
     int32_t x;
     uint64_t imm = c->stack[c->sp - 1].bits;
-    if (!use(c, c->sp - 2, &x)) return false;
+    if (!cc_use(c, c->sp - 2, &x)) return false;
     c->sp -= 2;
-    if (!push_slot(c, s->r) || !op(c, IR_IMM_BASE + in->op) || !ab(c, x, slot_of(c, c->sp - 1)) || !u64(c, imm))
+    if (!push_slot(c, s->r) || !cc_op(c, IR_IMM_BASE + in->op) || !cc_ab(c, x, cc_slot_of(c, c->sp - 1)) || !u64(c, imm))
       return false;
     c->last_cell = c->last_start + 1;
     c->last_field = 1;
@@ -750,22 +594,22 @@ static bool do_value(compiler *c, const wg_instr *in) {
   }
   if (s->np == 2 && s->nr == 1) {
     int32_t x, y;
-    if (!use(c, c->sp - 2, &x) || !use(c, c->sp - 1, &y)) return false;
+    if (!cc_use(c, c->sp - 2, &x) || !cc_use(c, c->sp - 1, &y)) return false;
     c->sp -= 2;
-    if (!push_slot(c, s->r) || !op(c, in->op) || !ab(c, x, y) || !ab(c, slot_of(c, c->sp - 1), 0)) return false;
+    if (!push_slot(c, s->r) || !cc_op(c, in->op) || !cc_ab(c, x, y) || !cc_ab(c, cc_slot_of(c, c->sp - 1), 0)) return false;
     mark_dst(c, 0, c->sp - 1);
     return true;
   }
   if (s->np == 0 && s->nr == 0) return true; /* nop */
-  return fail(c, "instruction not supported by the interpreter yet (SIMD)");
+  return cc_fail(c, "instruction not supported by the interpreter yet (SIMD)");
 }
 
 static bool do_instr(compiler *c, const wg_instr *in, bool *done) {
   int32_t x, y, z;
   switch (in->op) {
     case WG_OP_UNREACHABLE:
-      if (!op(c, WG_OP_UNREACHABLE)) return false;
-      set_unreachable(c);
+      if (!cc_op(c, WG_OP_UNREACHABLE)) return false;
+      cc_set_unreachable(c);
       return true;
     case WG_OP_NOP: return true;
     case WG_OP_BLOCK:
@@ -778,30 +622,30 @@ static bool do_instr(compiler *c, const wg_instr *in, bool *done) {
     case WG_OP_BR_TABLE: return do_br_table(c, in);
     case WG_OP_RETURN:
       if (!emit_return(c)) return false;
-      set_unreachable(c);
+      cc_set_unreachable(c);
       return true;
     case WG_OP_CALL: return do_call(c, c->m->funcs[in->a].type, false, in);
-    case WG_OP_TRY_TABLE: return do_try_table(c, in);
-    case WG_OP_THROW: return do_throw(c, in);
-    case WG_OP_THROW_REF: return do_throw_ref(c);
+    case WG_OP_TRY_TABLE: return cc_try_table(c, in);
+    case WG_OP_THROW: return cc_throw(c, in);
+    case WG_OP_THROW_REF: return cc_throw_ref(c);
     case WG_OP_CALL_INDIRECT: return do_call(c, in->a, true, in);
     case WG_OP_RETURN_CALL: return do_call(c, c->m->funcs[in->a].type, false, in);
     case WG_OP_RETURN_CALL_INDIRECT: return do_call(c, in->a, true, in);
     case WG_OP_DROP: c->sp--; return true;
     case WG_OP_SELECT:
     case WG_OP_SELECT_T:
-      if (!use(c, c->sp - 3, &x) || !use(c, c->sp - 2, &y) || !use(c, c->sp - 1, &z)) return false;
+      if (!cc_use(c, c->sp - 3, &x) || !cc_use(c, c->sp - 2, &y) || !cc_use(c, c->sp - 1, &z)) return false;
       if (c->stack[c->sp - 3].w == 2) {
         /* v128: a select per half, with the same condition (the first
          * writes only the result's low slot, which no later read uses). */
         c->sp -= 3;
         if (!push_slot(c, WG_V128)) return false;
-        int32_t d = slot_of(c, c->sp - 1);
-        return op(c, WG_OP_SELECT) && ab(c, x, y) && ab(c, z, d) && op(c, WG_OP_SELECT) && ab(c, x + 1, y + 1) &&
-               ab(c, z, d + 1);
+        int32_t d = cc_slot_of(c, c->sp - 1);
+        return cc_op(c, WG_OP_SELECT) && cc_ab(c, x, y) && cc_ab(c, z, d) && cc_op(c, WG_OP_SELECT) && cc_ab(c, x + 1, y + 1) &&
+               cc_ab(c, z, d + 1);
       }
       c->sp -= 3;
-      if (!push_slot(c, WG_I32) || !op(c, WG_OP_SELECT) || !ab(c, x, y) || !ab(c, z, slot_of(c, c->sp - 1)))
+      if (!push_slot(c, WG_I32) || !cc_op(c, WG_OP_SELECT) || !cc_ab(c, x, y) || !cc_ab(c, z, cc_slot_of(c, c->sp - 1)))
         return false;
       mark_dst(c, 1, c->sp - 1);
       return true;
@@ -811,48 +655,48 @@ static bool do_instr(compiler *c, const wg_instr *in, bool *done) {
     case WG_OP_GLOBAL_GET:
       if (c->m->globals[in->a].type.type == WG_V128) {
         if (!push_slot(c, WG_V128)) return false;
-        return op(c, IR_GLOBAL_GET_V128) && ab(c, (int32_t)in->a, slot_of(c, c->sp - 1));
+        return cc_op(c, IR_GLOBAL_GET_V128) && cc_ab(c, (int32_t)in->a, cc_slot_of(c, c->sp - 1));
       }
       /* fall through */
     case WG_OP_REF_FUNC:
     case WG_OP_TABLE_SIZE:
-      if (!push_slot(c, WG_I32) || !op(c, in->op) || !ab(c, (int32_t)in->a, slot_of(c, c->sp - 1))) return false;
+      if (!push_slot(c, WG_I32) || !cc_op(c, in->op) || !cc_ab(c, (int32_t)in->a, cc_slot_of(c, c->sp - 1))) return false;
       mark_dst(c, 1, c->sp - 1);
       return true;
     case WG_OP_GLOBAL_SET:
-      if (!use(c, c->sp - 1, &x)) return false;
+      if (!cc_use(c, c->sp - 1, &x)) return false;
       c->sp--;
-      return op(c, c->m->globals[in->a].type.type == WG_V128 ? IR_GLOBAL_SET_V128 : in->op) &&
-             ab(c, (int32_t)in->a, x);
+      return cc_op(c, c->m->globals[in->a].type.type == WG_V128 ? IR_GLOBAL_SET_V128 : in->op) &&
+             cc_ab(c, (int32_t)in->a, x);
     case WG_OP_I32_CONST:
     case WG_OP_I64_CONST:
     case WG_OP_F32_CONST:
     case WG_OP_F64_CONST: return push(c, E_CONST, WG_I64, 0, in->bits);
     case WG_OP_REF_NULL: return push(c, E_CONST, WG_FUNCREF, 0, 0);
     case WG_OP_REF_IS_NULL:
-      if (!use(c, c->sp - 1, &x)) return false;
+      if (!cc_use(c, c->sp - 1, &x)) return false;
       c->sp--;
-      if (!push_slot(c, WG_I32) || !op(c, in->op) || !ab(c, x, slot_of(c, c->sp - 1))) return false;
+      if (!push_slot(c, WG_I32) || !cc_op(c, in->op) || !cc_ab(c, x, cc_slot_of(c, c->sp - 1))) return false;
       mark_dst(c, 1, c->sp - 1);
       return true;
     case WG_OP_TABLE_GET:
-      if (!use(c, c->sp - 1, &x)) return false;
+      if (!cc_use(c, c->sp - 1, &x)) return false;
       c->sp--;
-      if (!push_slot(c, WG_FUNCREF) || !op(c, in->op) || !ab(c, (int32_t)in->a, x) || !ab(c, slot_of(c, c->sp - 1), 0))
+      if (!push_slot(c, WG_FUNCREF) || !cc_op(c, in->op) || !cc_ab(c, (int32_t)in->a, x) || !cc_ab(c, cc_slot_of(c, c->sp - 1), 0))
         return false;
       mark_dst(c, 0, c->sp - 1);
       return true;
     case WG_OP_TABLE_SET:
-      if (!use(c, c->sp - 1, &y) || !use(c, c->sp - 2, &x)) return false;
+      if (!cc_use(c, c->sp - 1, &y) || !cc_use(c, c->sp - 2, &x)) return false;
       c->sp -= 2;
-      return op(c, in->op) && ab(c, (int32_t)in->a, x) && ab(c, y, 0);
+      return cc_op(c, in->op) && cc_ab(c, (int32_t)in->a, x) && cc_ab(c, y, 0);
     case WG_OP_TABLE_GROW:
       if (!do_multi(c, in->op, 2, (int32_t)in->a, 0, false)) return false;
       return push_slot(c, WG_I32); /* the result is written at base */
     case WG_OP_TABLE_FILL: return do_multi(c, in->op, 3, (int32_t)in->a, 0, false);
     case WG_OP_TABLE_COPY:
     case WG_OP_TABLE_INIT: return do_multi(c, in->op, 3, (int32_t)in->a, (int32_t)in->b, true);
-    case WG_OP_ELEM_DROP: return op(c, in->op) && ab(c, (int32_t)in->a, 0);
+    case WG_OP_ELEM_DROP: return cc_op(c, in->op) && cc_ab(c, (int32_t)in->a, 0);
     default: return do_value(c, in);
   }
 }
@@ -866,8 +710,8 @@ static bool do_instr(compiler *c, const wg_instr *in, bool *done) {
 static bool note_offset(compiler *c, uint32_t first, uint32_t offset) {
   if (c->n <= first) return true;
   while (c->noffsets && c->offsets[2 * (c->noffsets - 1)] >= first) c->noffsets--;
-  if (!grow((void **)&c->offsets, &c->cap_offsets, 2 * (c->noffsets + 1), sizeof(uint32_t)))
-    return fail(c, "out of memory");
+  if (!cc_grow((void **)&c->offsets, &c->cap_offsets, 2 * (c->noffsets + 1), sizeof(uint32_t)))
+    return cc_fail(c, "out of memory");
   c->offsets[2 * c->noffsets] = first;
   c->offsets[2 * c->noffsets + 1] = offset;
   c->noffsets++;
@@ -881,13 +725,13 @@ static bool layout_locals(compiler *c, uint32_t func, uint32_t *param_slots) {
   size_t n = (size_t)ft->nparams + f->locals_count;
   c->ltype = malloc(n + 1);
   c->lslot = malloc((n + 1) * sizeof *c->lslot);
-  if (!c->ltype || !c->lslot) return fail(c, "out of memory");
+  if (!c->ltype || !c->lslot) return cc_fail(c, "out of memory");
   wg_func_local_types(c->m, func, c->ltype);
   int32_t slot = 0;
   for (size_t i = 0; i < n; i++) {
     if (i == ft->nparams) *param_slots = (uint32_t)slot;
     c->lslot[i] = slot;
-    slot += width(c->ltype[i]);
+    slot += cc_width(c->ltype[i]);
   }
   if (n == ft->nparams) *param_slots = (uint32_t)slot;
   c->nlocals = (uint32_t)slot;
@@ -902,9 +746,9 @@ static bool compile_body(compiler *c, uint32_t func) {
   if (!layout_locals(c, func, &param_slots)) return false;
   c->nresults = ft->nresults;
   c->last_cell = NONE;
-  if (!op(c, IR_ENTER) || !ab(c, (int32_t)param_slots, (int32_t)(c->nlocals - param_slots)) || !ab(c, 0, 0))
+  if (!cc_op(c, IR_ENTER) || !cc_ab(c, (int32_t)param_slots, (int32_t)(c->nlocals - param_slots)) || !cc_ab(c, 0, 0))
     return false;
-  if (!push_frame(c, F_FUNC, 0, ft->nresults, 2, f->type)) return false;
+  if (!cc_push_frame(c, F_FUNC, 0, ft->nresults, 2, f->type)) return false;
   wg_diag ignored = {0};
   wg_reader r = {f->body.ptr + f->code_offset, f->body.ptr + f->body.len, m->bytes, &ignored, WG_MSG_EOF_SECTION};
   /* The entry (stack and interruption checks) stands for the first instruction. */
@@ -913,8 +757,8 @@ static bool compile_body(compiler *c, uint32_t func) {
   while (!done) {
     wg_instr in;
     uint32_t first = c->n, offset = (uint32_t)(r.p - m->bytes);
-    if (!wg_instr_read(&r, &in)) return fail(c, "malformed code");
-    frame *fr = top_frame(c);
+    if (!wg_instr_read(&r, &in)) return cc_fail(c, "malformed code");
+    frame *fr = cc_top_frame(c);
     bool skipping = fr->unreachable || fr->dead;
     bool structural = in.op == WG_OP_BLOCK || in.op == WG_OP_LOOP || in.op == WG_OP_IF || in.op == WG_OP_ELSE ||
                       in.op == WG_OP_TRY_TABLE ||

@@ -75,17 +75,25 @@ static bool read_name(decoder *dc, wg_reader *r, wg_name *out) {
   return true;
 }
 
-static bool read_valtype(wg_reader *r, uint8_t *out) {
+/* exnref (0x69) is a type only with exception handling: in a WebAssembly 2.0
+ * module it is a byte like any other that names no type (malformed). */
+static bool type_allowed(const wg_module *m, uint8_t t) {
+  return t != WG_EXNREF || (m->features & WG_FEATURE_EXCEPTIONS);
+}
+
+static bool read_valtype(const wg_module *m, wg_reader *r, uint8_t *out) {
   size_t at = rd_offset(r);
   if (!rd_u8(r, out)) return false;
-  if (!wg_is_valtype(*out)) return wg_fail(r->diag, WG_ERROR_MALFORMED, at, "malformed value type");
+  if (!wg_is_valtype(*out) || !type_allowed(m, *out))
+    return wg_fail(r->diag, WG_ERROR_MALFORMED, at, "malformed value type");
   return true;
 }
 
-static bool read_reftype(wg_reader *r, uint8_t *out) {
+static bool read_reftype(const wg_module *m, wg_reader *r, uint8_t *out) {
   size_t at = rd_offset(r);
   if (!rd_u8(r, out)) return false;
-  if (!wg_is_reftype(*out)) return wg_fail(r->diag, WG_ERROR_MALFORMED, at, "malformed reference type");
+  if (!wg_is_reftype(*out) || !type_allowed(m, *out))
+    return wg_fail(r->diag, WG_ERROR_MALFORMED, at, "malformed reference type");
   return true;
 }
 
@@ -103,12 +111,12 @@ static bool read_limits(wg_reader *r, wg_limits *l) {
   return !l->has_max || rd_u32(r, &l->max);
 }
 
-static bool read_tabletype(wg_reader *r, wg_tabletype *t) {
-  return read_reftype(r, &t->elem) && read_limits(r, &t->limits);
+static bool read_tabletype(const wg_module *m, wg_reader *r, wg_tabletype *t) {
+  return read_reftype(m, r, &t->elem) && read_limits(r, &t->limits);
 }
 
-static bool read_globaltype(wg_reader *r, wg_globaltype *g) {
-  if (!read_valtype(r, &g->type)) return false;
+static bool read_globaltype(const wg_module *m, wg_reader *r, wg_globaltype *g) {
+  if (!read_valtype(m, r, &g->type)) return false;
   size_t at = rd_offset(r);
   uint8_t mut;
   if (!rd_u8(r, &mut)) return false;
@@ -165,7 +173,7 @@ static bool decode_types(decoder *dc, wg_reader *r) {
       uint8_t *ts = wg_arena_alloc(&m->arena, n);
       if (!ts) return oom(dc, r);
       for (uint32_t k = 0; k < n; k++)
-        if (!read_valtype(r, &ts[k])) return false;
+        if (!read_valtype(m, r, &ts[k])) return false;
       if (part) ft->nresults = n, ft->results = ts;
       else ft->nparams = n, ft->params = ts;
     }
@@ -199,7 +207,7 @@ static bool decode_imports(decoder *dc, wg_reader *r) {
         break;
       case WG_EXTERN_TABLE:
         im->index = m->ntables++;
-        if (!read_tabletype(r, &m->tables[im->index])) return false;
+        if (!read_tabletype(m, r, &m->tables[im->index])) return false;
         break;
       case WG_EXTERN_MEMORY:
         im->index = m->nmems++;
@@ -208,7 +216,7 @@ static bool decode_imports(decoder *dc, wg_reader *r) {
       case WG_EXTERN_GLOBAL:
         im->index = m->nglobals++;
         m->globals[im->index].imported = true;
-        if (!read_globaltype(r, &m->globals[im->index].type)) return false;
+        if (!read_globaltype(m, r, &m->globals[im->index].type)) return false;
         break;
       case WG_EXTERN_TAG:
         if (!(m->features & WG_FEATURE_EXCEPTIONS)) return wg_fail(dc->d, WG_ERROR_MALFORMED, at, "malformed import kind");
@@ -259,7 +267,7 @@ static bool decode_tables(decoder *dc, wg_reader *r) {
   if (!t && m->ntables + (uint64_t)n) return oom(dc, r);
   m->tables = t;
   for (uint32_t i = 0; i < n; i++)
-    if (!read_tabletype(r, &m->tables[m->ntables + i])) return false;
+    if (!read_tabletype(m, r, &m->tables[m->ntables + i])) return false;
   m->ntables += n;
   return true;
 }
@@ -299,7 +307,7 @@ static bool decode_globals(decoder *dc, wg_reader *r) {
   m->globals = g;
   for (uint32_t i = 0; i < n; i++) {
     wg_globaldef *gl = &m->globals[m->nglobals + i];
-    if (!read_globaltype(r, &gl->type) || !read_expr(r, &gl->init)) return false;
+    if (!read_globaltype(m, r, &gl->type) || !read_expr(r, &gl->init)) return false;
   }
   m->nglobals += n;
   return true;
@@ -356,7 +364,7 @@ static bool decode_elements(decoder *dc, wg_reader *r) {
     /* Flags 0 and 4 imply funcref; the others give an elemkind or a reftype. */
     if (flags & 3) {
       if (e->exprs) {
-        if (!read_reftype(r, &e->type)) return false;
+        if (!read_reftype(dc->m, r, &e->type)) return false;
       } else {
         at = rd_offset(r);
         uint8_t kind;
@@ -398,7 +406,7 @@ static bool decode_locals(decoder *dc, wg_reader *r, wg_funcdef *f) {
     if (!rd_u32(r, &count)) return false;
     total += count;
     if (total > UINT32_MAX) return wg_fail(dc->d, WG_ERROR_MALFORMED, at, "too many locals");
-    if (!read_valtype(r, &type)) return false;
+    if (!read_valtype(dc->m, r, &type)) return false;
   }
   uint32_t nparams = f->type < dc->m->ntypes ? dc->m->types[f->type].nparams : 0;
   if (total + nparams > WG_MAX_FUNC_LOCALS) return limit(dc, f->body.offset, "too many locals");

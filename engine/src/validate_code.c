@@ -185,6 +185,25 @@ static bool block_type(wg_code_validator *v, const wg_instr *in, uint32_t *np, c
   }
 }
 
+/* Without exception handling (WebAssembly 2.0) exnref is no type: a block type, select's type
+ * or ref.null naming it is malformed, with the words the instruction reader uses for a byte
+ * that names no type (the decoder does the same for the sections' types). */
+static bool exnref_ok(const wg_instr *in, wg_diag *d) {
+  switch (in->op) {
+    case WG_OP_BLOCK: case WG_OP_LOOP: case WG_OP_IF:
+      if (in->bt_kind == 1 && in->a == WG_EXNREF)
+        return wg_fail(d, WG_ERROR_MALFORMED, in->offset + 1, "malformed block type");
+      return true;
+    case WG_OP_SELECT_T:
+      if (in->a && in->b == WG_EXNREF) return wg_fail(d, WG_ERROR_MALFORMED, in->offset + 2, "malformed value type");
+      return true;
+    case WG_OP_REF_NULL:
+      if (in->a == WG_EXNREF) return wg_fail(d, WG_ERROR_MALFORMED, in->offset + 1, "malformed reference type");
+      return true;
+    default: return true;
+  }
+}
+
 static bool multi_memory(const wg_code_validator *v) { return v->m->features & WG_FEATURE_MULTI_MEMORY; }
 
 static bool need_memory(wg_code_validator *v, uint32_t idx) {
@@ -517,6 +536,7 @@ bool wg_validate_func(wg_code_validator *v, uint32_t func, wg_diag *d) {
          !(m->features & WG_FEATURE_EXCEPTIONS)) ||
         ((in.op == WG_OP_RETURN_CALL || in.op == WG_OP_RETURN_CALL_INDIRECT) && !(m->features & WG_FEATURE_TAIL_CALL)))
       return wg_fail(d, WG_ERROR_MALFORMED, in.offset, "illegal opcode");
+    if (!(m->features & WG_FEATURE_EXCEPTIONS) && !exnref_ok(&in, d)) return false;
     const wg_opinfo *info = &wg_ops[in.op];
     bool ok;
     if (info->sig.np != 0xFF) {

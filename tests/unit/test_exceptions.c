@@ -177,6 +177,55 @@ TEST(tag_export_and_wasm2) {
   wg_error_delete(err);
 }
 
+/* exnref (0x69) in every place a type is read: with exception handling a
+ * valid module; as WebAssembly 2.0 (spec-driver --wasm2) malformed, with the
+ * words and offset a byte naming no type gets there. Before, 2.0 decoding
+ * accepted all of them. */
+TEST(exnref_is_no_wasm2_type) {
+#define H 0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00
+#define TF 0x01, 0x04, 0x01, 0x60, 0x00, 0x00, 0x03, 0x02, 0x01, 0x00 /* type () -> (), one function */
+  static const unsigned char param[] = {H, 0x01, 0x05, 0x01, 0x60, 0x01, 0x69, 0x00};
+  static const unsigned char local[] = {H, TF, 0x0a, 0x06, 0x01, 0x04, 0x01, 0x01, 0x69, 0x0b};
+  static const unsigned char block[] = {H, TF, 0x0a, 0x0a, 0x01, 0x08, 0x00, 0x02, 0x69, 0xd0, 0x69, 0x0b, 0x1a, 0x0b};
+  static const unsigned char refnull[] = {H, TF, 0x0a, 0x07, 0x01, 0x05, 0x00, 0xd0, 0x69, 0x1a, 0x0b};
+  /* unreachable, then select (result exnref): no ref.null exn before it */
+  static const unsigned char select[] = {H, TF, 0x0a, 0x09, 0x01, 0x07, 0x00, 0x00, 0x1c, 0x01, 0x69, 0x1a, 0x0b};
+  static const unsigned char table[] = {H, 0x04, 0x04, 0x01, 0x69, 0x00, 0x00};
+  static const unsigned char global[] = {H, 0x06, 0x06, 0x01, 0x69, 0x00, 0xd0, 0x69, 0x0b};
+#undef H
+#undef TF
+  static const struct {
+    const unsigned char *b;
+    size_t n;
+    const char *msg;
+    size_t at;
+  } cases[] = {
+      {param, sizeof param, "malformed value type", 0x0d},
+      {local, sizeof local, "malformed value type", 0x18},
+      {block, sizeof block, "malformed block type", 0x18},
+      {refnull, sizeof refnull, "malformed reference type", 0x18},
+      {select, sizeof select, "malformed value type", 0x1a},
+      {table, sizeof table, "malformed reference type", 0x0b},
+      {global, sizeof global, "malformed value type", 0x0b},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    wg_error *err = NULL;
+    wg_module *m = wg_module_new_features(cases[i].b, cases[i].n, WG_FEATURES_ALL, &err);
+    CHECK(m != NULL);
+    if (!m) fprintf(stderr, "case %zu (3.0): %s\n", i, err ? wg_error_message(err) : "?");
+    wg_module_delete(m);
+    wg_error_delete(err);
+    err = NULL;
+    m = wg_module_new_features(cases[i].b, cases[i].n, WG_FEATURES_WASM2, &err);
+    CHECK(m == NULL);
+    CHECK(err && !strcmp(wg_error_message(err), cases[i].msg) && wg_error_offset(err) == cases[i].at);
+    if (err && (strcmp(wg_error_message(err), cases[i].msg) || wg_error_offset(err) != cases[i].at))
+      fprintf(stderr, "case %zu (2.0): %s at 0x%zx\n", i, wg_error_message(err), wg_error_offset(err));
+    wg_module_delete(m);
+    wg_error_delete(err);
+  }
+}
+
 int main(void) {
   wg_error *err = NULL;
   module = wg_module_new(exn_wasm, sizeof exn_wasm, &err);
@@ -190,6 +239,7 @@ int main(void) {
   RUN(fuel_still_counts);
   RUN(catch_all_ref_and_throw_ref);
   RUN(tag_export_and_wasm2);
+  RUN(exnref_is_no_wasm2_type);
   wg_module_delete(module);
   return test_summary();
 }

@@ -202,6 +202,32 @@ bool wg_wasi_p2_wait_try(wg_wasi_p2_wait *w, wg_cval *results, size_t *n, wg_tra
 /* Frees a wait that will not be tried again (the guest was abandoned). NULL
  * is ignored. */
 void wg_wasi_p2_wait_free(wg_wasi_p2_wait *w);
+/* wasi:sockets grants (wasi/src/p2_net.c): by default a context grants no
+ * network access: create-tcp-socket, create-udp-socket and
+ * resolve-addresses fail with error-code `access-denied` (the wasm app
+ * host, wg_wasi_p2_new, never grants any). With a grant:
+ *   allow: the addresses the guest may bind, connect and send datagrams
+ *     to, each "*" (any) or "HOST[/PREFIX]:PORT" with HOST `*`, an IPv4
+ *     address or [an IPv6 address] and PORT a number or `*`:
+ *     "127.0.0.1:*", "10.0.0.0/8:443", "[::1]:8080", "*:53". An operation
+ *     on any other address fails with `access-denied`. With no pattern,
+ *     sockets cannot be created at all (access-denied).
+ *   ip_name_lookup: resolve-addresses may look names up (getaddrinfo).
+ *   no_tcp, no_udp: refuse that protocol's sockets even when addresses are
+ *     granted (wasmtime's -S tcp=n / -S udp=n).
+ * Accepted connections are not checked (the listener's address was). */
+typedef struct wg_wasi_p2_network {
+  const char *const *allow;
+  size_t nallow;
+  bool ip_name_lookup;
+  bool no_tcp, no_udp;
+} wg_wasi_p2_network;
+
+/* Sets context p's grants (copied; NULL: deny everything again), for the
+ * calls it serves from now on. False with a message in err[0..errlen) for a
+ * malformed pattern ("bad socket address pattern 'x' ...") or OOM; the
+ * previous grants stay then. */
+bool wg_wasi_p2_set_network(wg_wasi_p2 *p, const wg_wasi_p2_network *net, char *err, size_t errlen);
 
 /* Whether the guest called proc_exit, and with which code. A proc_exit ends
  * the running call with a WG_TRAP_HOST trap whose message is "exit". */

@@ -14,8 +14,11 @@
 #define P2_V "@0.2.12"
 #define P2_STREAM_BASE 1024u
 
+typedef struct p2_sock p2_sock; /* p2_net.h: a wasi:sockets object (socket, datagram stream, lookup) */
+
 typedef struct p2_stream {
   bool used, append;
+  p2_sock *sock; /* a socket's stream (p2_tcp.c): its subscribe and blocking forms wait on it */
   uint32_t fd;
   uint64_t offset;
   const wg_wasi_p2_stream_ops *ops; /* NULL: a descriptor stream; else the embedder's stream */
@@ -34,7 +37,9 @@ struct wg_wasi_p2 {
   /* directory-entry-streams: a descriptor and the next cookie */
   struct { bool used; uint32_t fd; uint64_t cookie; } *dirs;
   uint32_t ndirs;
-  /* pollables: a monotonic deadline (0: ready), a stream's readiness, or the embedder's */
+  /* pollables: a monotonic deadline (0: ready), a stream's readiness, the embedder's, or a
+   * socket's (sock set: `events` POLLIN/POLLOUT on its descriptor, 0: what its state waits for;
+   * p2_net.c) */
   struct {
     bool used;
     uint8_t kind; /* P2_POLL_* */
@@ -42,14 +47,21 @@ struct wg_wasi_p2 {
     uint64_t at;  /* clock: monotonic deadline */
     bool (*ready)(void *user, uint32_t tag);
     void *user;
+    p2_sock *sock; /* socket: holds a reference */
+    short events;
   } *polls;
   uint32_t npolls;
   /* the embedder's park hook (wg_wasi_p2_set_park), NULL: block */
   wg_wasi_p2_park_fn park;
   void *park_user;
+  /* wasi:sockets (p2_net.c, p2_tcp.c, p2_udp.c): resource types, objects by rep, the grants */
+  const wg_component_resource_type *network, *tcp, *udp, *udp_in, *udp_out, *resolve;
+  p2_sock **objs;
+  uint32_t nobjs;
+  struct p2_netpolicy *net; /* NULL: everything denied */
 };
 
-enum { P2_POLL_CLOCK, P2_POLL_STREAM, P2_POLL_EMBEDDER };
+enum { P2_POLL_CLOCK, P2_POLL_STREAM, P2_POLL_EMBEDDER, P2_POLL_SOCKET };
 
 /* The context a host function serves: its env, or in shared mode its store's. Every host function
  * and destructor resolves its env through this before using it or passing it on: in shared mode env
@@ -89,5 +101,20 @@ wg_trap *p2_flush_result(p2 *p, uint32_t rep, wg_cval *r);
 
 bool p2_fs_define(p2 *p, wg_component_linker *l, wg_error **e);
 bool p2_poll_define(p2 *p, wg_component_linker *l, wg_error **e);
+bool p2_net_define(p2 *p, wg_component_linker *l, wg_error **e);
+
+/* A new pollable (p2_poll.c): ready at monotonic time `at` (0: now), or with `sock` when its
+ * descriptor is ready for `events` (0: for what the socket's state waits on). The pollable
+ * holds a reference on sock. */
+wg_trap *p2_pollable_new(p2 *p, uint64_t at, p2_sock *sock, short events, wg_cval *r);
+/* Blocks until stream `rep`'s socket is ready for `events` (nothing for other streams). */
+void p2_stream_wait(p2 *p, uint32_t rep, short events);
+/* The sockets' side of pollables (p2_net.c): the descriptor and events a socket pollable
+ * waits on (-1: ready now), and a reference taken / given back. */
+int p2_sock_pollfd(p2_sock *s, short events, short *want);
+void p2_sock_ref(p2_sock *s);
+void p2_sock_unref(p2_sock *s);
+/* Frees the context's sockets (wg_wasi_p2_delete). */
+void p2_net_free(p2 *p);
 
 #endif

@@ -7,9 +7,10 @@
  * monotonic-clock (now, resolution); wasi:random/random, insecure and
  * insecure-seed. Streams are the context's descriptors 0, 1, 2, so output
  * capture, stdin buffers and the strict sandbox behave as for preview1.
- * wasi:filesystem is in p2_fs.c, wasi:io/poll in p2_poll.c. What is not here (sockets) is left
- * to the linker's unknown-import handling: it traps when called.
+ * wasi:filesystem is in p2_fs.c, wasi:io/poll in p2_poll.c, wasi:sockets in p2_net.c,
+ * p2_tcp.c and p2_udp.c (a socket's streams are embedder streams here).
  */
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -75,6 +76,9 @@ void wg_wasi_p2_delete(wg_wasi_p2 *p) {
       p->streams[i].used = false;
       p->streams[i].ops->drop(p->streams[i].user);
     }
+  for (uint32_t i = 0; i < p->npolls; i++)
+    if (p->polls[i].used && p->polls[i].sock) p2_sock_unref(p->polls[i].sock);
+  p2_net_free(p);
   free(p->streams);
   free(p->dirs);
   free(p->polls);
@@ -331,6 +335,7 @@ static wg_trap *blocking_read_or_skip(void *env, const wg_cval *a, wg_cval *r, b
     wg_trap *t = p2_park(p, skip ? P2_WAIT_SKIP : P2_WAIT_READ, rep, a[1].of.u);
     if (t) return t;
   }
+  if (a[1].of.u) p2_stream_wait(p, rep, POLLIN); /* no park hook: a socket stream waits for data here */
   bool empty;
   return p2_read_now(p, rep, a[1].of.u, skip, r, &empty);
 }
@@ -532,6 +537,12 @@ wg_wasi_p2 *wg_wasi_p2_new(const wg_wasi_p2 *shared, wg_wasi *w) {
   p->descriptor = shared->descriptor;
   p->dirstream = shared->dirstream;
   p->pollable = shared->pollable;
+  p->network = shared->network;
+  p->tcp = shared->tcp;
+  p->udp = shared->udp;
+  p->udp_in = shared->udp_in;
+  p->udp_out = shared->udp_out;
+  p->resolve = shared->resolve;
   return p;
 }
 
@@ -549,7 +560,7 @@ static bool define(p2 *p, wg_component_linker *l, char *err, size_t errlen) {
   for (size_t i = 0; ok && i < sizeof funcs / sizeof *funcs; i++)
     ok = wg_component_linker_define_func_typed(l, funcs[i].inst, funcs[i].name, funcs[i].type, funcs[i].fn, p,
                                                i == 0 ? p2_free : NULL, &e);
-  ok = ok && p2_fs_define(p, l, &e) && p2_poll_define(p, l, &e);
+  ok = ok && p2_fs_define(p, l, &e) && p2_poll_define(p, l, &e) && p2_net_define(p, l, &e);
   if (!ok) {
     snprintf(err, errlen, "%s", e ? wg_error_message(e) : "out of memory");
     wg_error_delete(e);

@@ -1,15 +1,21 @@
 /*
  * p2_poll.c: wasi:io/poll 0.2 and the clocks' subscriptions: a pollable is
  * a monotonic-clock deadline (subscribe-duration, subscribe-instant), a
- * stream's readiness, or the embedder's.
+ * stream's readiness, the embedder's, or a socket's (wasi:sockets, p2_net.c:
+ * its descriptor in poll(2)).
  * poll(list<borrow<pollable>>) returns the indices of the ready ones; when
  * none is, it parks the guest through the embedder's park hook (an event
  * loop: wgwasi.h "waiting on an event loop"), or without one sleeps until
  * the earliest clock is due; under the strict sandbox sleeps return at once,
  * as preview1's poll_oneoff does. A stream's pollable is ready when its
- * embedder's ops say so (descriptor streams always are); the embedder's own
- * pollables (wg_wasi_p2_pollable) ask it.
+ * embedder's ops say so (descriptor streams always are; a socket stream's
+ * is its socket's); the embedder's own pollables (wg_wasi_p2_pollable) ask
+ * it. Without a park hook, one ppoll(2) waits for clocks and sockets
+ * together. Sockets do not wake a parked guest (the sidecar grants none:
+ * wgwasi.h wg_wasi_p2_set_network).
  */
+#include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -26,9 +32,10 @@ static uint64_t mono(p2 *p) {
   return ns;
 }
 
-/* A new pollable: a clock's (ready at monotonic time `at`, 0: now), a stream's, or the embedder's. */
+/* A new pollable: a clock's (ready at monotonic time `at`, 0: now), a stream's, the embedder's,
+ * or a socket's (sock: a reference is taken). */
 static wg_trap *new_pollable_of(p2 *p, uint8_t kind, uint32_t rep, uint64_t at, bool (*ready_fn)(void *, uint32_t),
-                                void *user, wg_cval *r) {
+                                void *user, p2_sock *sock, short events, wg_cval *r) {
   uint32_t i = 0;
   while (i < p->npolls && p->polls[i].used) i++;
   if (i == p->npolls) {
@@ -44,16 +51,32 @@ static wg_trap *new_pollable_of(p2 *p, uint8_t kind, uint32_t rep, uint64_t at, 
   p->polls[i].at = at;
   p->polls[i].ready = ready_fn;
   p->polls[i].user = user;
+  p->polls[i].sock = sock;
+  p->polls[i].events = events;
+  if (sock) p2_sock_ref(sock);
   *r = (wg_cval){.kind = WG_CVAL_OWN, .of.handle = {i, p->pollable}};
   return NULL;
 }
 static wg_trap *new_pollable(p2 *p, uint64_t at, wg_cval *r) {
-  return new_pollable_of(p, P2_POLL_CLOCK, 0, at, NULL, NULL, r);
+  return new_pollable_of(p, P2_POLL_CLOCK, 0, at, NULL, NULL, NULL, 0, r);
+}
+wg_trap *p2_pollable_new(p2 *p, uint64_t at, p2_sock *sock, short events, wg_cval *r) {
+  return new_pollable_of(p, sock ? P2_POLL_SOCKET : P2_POLL_CLOCK, 0, at, NULL, NULL, sock, events, r);
 }
 
 static void pollable_drop(void *env, uint32_t rep) {
   p2 *p = P2(env);
-  if (rep < p->npolls) p->polls[rep].used = false;
+  if (rep < p->npolls && p->polls[rep].used) {
+    p->polls[rep].used = false;
+    if (p->polls[rep].sock) p2_sock_unref(p->polls[rep].sock);
+    p->polls[rep].sock = NULL;
+  }
+}
+
+/* A socket pollable's descriptor and the events it waits for; -1 when its state waits on
+ * nothing (ready at once). */
+static int sock_fd(p2 *p, uint32_t rep, short *want) {
+  return p2_sock_pollfd(p->polls[rep].sock, p->polls[rep].events, want);
 }
 
 /* A clock pollable's deadline; 0 (due) for the others and unknown ones. */
@@ -68,17 +91,71 @@ static bool is_ready(p2 *p, uint32_t rep, uint64_t now) {
   switch (p->polls[rep].kind) {
   case P2_POLL_STREAM: return p2_stream_ready(p, p->polls[rep].rep);
   case P2_POLL_EMBEDDER: return !p->polls[rep].ready || p->polls[rep].ready(p->polls[rep].user, p->polls[rep].rep);
+  case P2_POLL_SOCKET: {
+    short want = 0;
+    int fd = sock_fd(p, rep, &want);
+    struct pollfd pf = {.fd = fd, .events = want};
+    return fd < 0 || (poll(&pf, 1, 0) > 0 && pf.revents);
+  }
   default: return wasi_strict(p->w) || p->polls[rep].at <= now;
   }
 }
 
-static void sleep_until(p2 *p, uint64_t at) {
-  if (wasi_strict(p->w)) return;
-  uint64_t now = mono(p);
-  if (at <= now) return;
-  uint64_t d = at - now;
-  struct timespec ts = {(time_t)(d / 1000000000u), (long)(d % 1000000000u)};
-  nanosleep(&ts, NULL);
+/* Without a park hook: waits until at least one of pollables reps[0..n) is ready and sets
+ * ready[i] for each one that is. A deadline is ready when it has passed (always under the strict
+ * sandbox, which never sleeps); a socket's pollable when poll(2) reports its descriptor ready for
+ * the events it waits on, or at once when its state waits on nothing. One ppoll(2) serves both:
+ * the earliest deadline is its timeout. A stream's or the embedder's pollable cannot be waited
+ * for without a loop, so it counts as ready (no deadlock). */
+static wg_trap *wait_blocking(p2 *p, const uint32_t *reps, size_t n, bool *ready) {
+  struct pollfd *fds = calloc(n ? n : 1, sizeof *fds);
+  size_t *at = calloc(n ? n : 1, sizeof *at);
+  if (!fds || !at) {
+    free(fds), free(at);
+    return oom();
+  }
+  for (;;) {
+    size_t nfds = 0;
+    bool any = false;
+    uint64_t first = UINT64_MAX, now = mono(p);
+    for (size_t i = 0; i < n; i++) {
+      uint32_t r = reps[i];
+      ready[i] = false;
+      if (r >= p->npolls || !p->polls[r].used || p->polls[r].kind == P2_POLL_STREAM ||
+          p->polls[r].kind == P2_POLL_EMBEDDER) {
+        ready[i] = any = true;
+        continue;
+      }
+      if (p->polls[r].kind == P2_POLL_CLOCK) {
+        uint64_t d = p->polls[r].at;
+        if (wasi_strict(p->w) || d <= now) ready[i] = any = true;
+        else if (d < first) first = d;
+        continue;
+      }
+      short want = 0;
+      int fd = sock_fd(p, r, &want);
+      if (fd < 0) {
+        ready[i] = any = true;
+        continue;
+      }
+      fds[nfds] = (struct pollfd){.fd = fd, .events = want};
+      at[nfds++] = i;
+    }
+    struct timespec ts = {0, 0}, *tp = &ts;
+    if (!any) {
+      if (first == UINT64_MAX) tp = NULL;
+      else ts = (struct timespec){(time_t)((first - now) / 1000000000u), (long)((first - now) % 1000000000u)};
+    }
+    if (nfds || tp != &ts || ts.tv_sec || ts.tv_nsec) {
+      int k = ppoll(fds, nfds, tp, NULL);
+      for (size_t j = 0; k > 0 && j < nfds; j++)
+        if (fds[j].revents) ready[at[j]] = any = true;
+    }
+    if (any) break; /* else a deadline passed (marked on the next round) or a signal came */
+  }
+  free(fds);
+  free(at);
+  return NULL;
 }
 
 static wg_trap *subscribe_duration(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
@@ -91,9 +168,33 @@ static wg_trap *subscribe_instant(void *env, const wg_cval *a, size_t na, wg_cva
   (void)na, (void)nr;
   return new_pollable(P2(env), a[0].of.u, r);
 }
-static wg_trap *stream_subscribe(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+/* A stream's pollable: a socket stream's waits on its socket's descriptor for `events`, the
+ * others ask the stream (p2_stream_ready). */
+static wg_trap *stream_subscribe_(p2 *p, uint32_t rep, short events, wg_cval *r) {
+  p2_sock *s = rep >= P2_STREAM_BASE && rep - P2_STREAM_BASE < p->nstreams && p->streams[rep - P2_STREAM_BASE].used
+                   ? p->streams[rep - P2_STREAM_BASE].sock
+                   : NULL;
+  if (s) return new_pollable_of(p, P2_POLL_SOCKET, 0, 0, NULL, NULL, s, events, r);
+  return new_pollable_of(p, P2_POLL_STREAM, rep, 0, NULL, NULL, NULL, 0, r);
+}
+static wg_trap *in_subscribe(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
-  return new_pollable_of(P2(env), P2_POLL_STREAM, a[0].of.handle.rep, 0, NULL, NULL, r);
+  return stream_subscribe_(P2(env), a[0].of.handle.rep, POLLIN, r);
+}
+static wg_trap *out_subscribe(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
+  (void)na, (void)nr;
+  return stream_subscribe_(P2(env), a[0].of.handle.rep, POLLOUT, r);
+}
+
+void p2_stream_wait(p2 *p, uint32_t rep, short events) {
+  if (rep < P2_STREAM_BASE || rep - P2_STREAM_BASE >= p->nstreams) return;
+  p2_stream *st = &p->streams[rep - P2_STREAM_BASE];
+  short want = 0;
+  int fd = st->used && st->sock ? p2_sock_pollfd(st->sock, events, &want) : -1;
+  if (fd < 0) return;
+  struct pollfd pf = {.fd = fd, .events = want};
+  while (poll(&pf, 1, -1) < 0 && errno == EINTR) {
+  }
 }
 static wg_trap *pollable_ready(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
@@ -199,8 +300,8 @@ static wg_trap *block(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t
   if (is_ready(p, rep, mono(p))) return NULL;
   wg_trap *t = p2_park(p, P2_WAIT_BLOCK, rep, 0);
   if (t) return t;
-  sleep_until(p, deadline(p, rep)); /* blocking: only a clock can be waited for here */
-  return NULL;
+  bool ok = false;
+  return wait_blocking(p, &rep, 1, &ok);
 }
 
 /* poll(in: list<borrow<pollable>>) -> list<u32> */
@@ -209,6 +310,7 @@ static wg_trap *poll_(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t
   p2 *p = P2(env);
   size_t n = a[0].of.seq.len;
   if (!n) return wg_trap_new(WG_TRAP_HOST, "poll: the list of pollables is empty");
+  if (n > 65536) return wg_trap_new(WG_TRAP_HOST, "poll: too many pollables");
   uint32_t *reps = malloc(n * sizeof *reps);
   if (!reps) return oom();
   for (size_t i = 0; i < n; i++) reps[i] = a[0].of.seq.ptr[i].of.handle.rep;
@@ -226,28 +328,16 @@ static wg_trap *poll_(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t
       free(w);
     }
   }
-  /* blocking: sleep until the earliest clock; a stream or embedder pollable cannot be waited for
-   * without a loop, so it counts as ready then (no deadlock) */
-  uint64_t first = UINT64_MAX;
-  bool other = false;
-  for (size_t i = 0; i < n; i++) {
-    if (!is_clock(p, reps[i])) other = true;
-    else if (deadline(p, reps[i]) < first) first = deadline(p, reps[i]);
-  }
-  if (!other) sleep_until(p, first);
-  uint64_t now = wasi_strict(p->w) ? UINT64_MAX : mono(p);
+  bool *rd = calloc(n, sizeof *rd);
+  t = rd ? wait_blocking(p, reps, n, rd) : oom();
   r->kind = WG_CVAL_LIST;
   r->of.seq.len = 0;
-  if (!(r->of.seq.ptr = wg_cval_array(n))) {
-    free(reps);
-    return oom();
-  }
-  for (size_t i = 0; i < n; i++)
-    if (other ? !is_clock(p, reps[i]) || deadline(p, reps[i]) <= now
-              : deadline(p, reps[i]) <= now || deadline(p, reps[i]) == first)
-      r->of.seq.ptr[r->of.seq.len++] = (wg_cval){.kind = WG_CVAL_U32, .of.u = i};
+  if (!t && !(r->of.seq.ptr = wg_cval_array(n))) t = oom();
+  for (size_t i = 0; !t && i < n; i++)
+    if (rd[i]) r->of.seq.ptr[r->of.seq.len++] = (wg_cval){.kind = WG_CVAL_U32, .of.u = i};
   free(reps);
-  return NULL;
+  free(rd);
+  return t;
 }
 
 /* Each function with its type (WIT wasi:io/poll, clocks 0.2.x), checked at instantiation. */
@@ -266,9 +356,9 @@ static const struct {
      "func(when: u64) -> wasi:io/poll" V "#pollable"},
     {"wasi:clocks/monotonic-clock" V, "subscribe-instant", subscribe_instant,
      "func(when: u64) -> wasi:io/poll" V "#pollable"},
-    {"wasi:io/streams" V, "[method]output-stream.subscribe", stream_subscribe,
+    {"wasi:io/streams" V, "[method]output-stream.subscribe", out_subscribe,
      "func(self: borrow<output-stream>) -> wasi:io/poll" V "#pollable"},
-    {"wasi:io/streams" V, "[method]input-stream.subscribe", stream_subscribe,
+    {"wasi:io/streams" V, "[method]input-stream.subscribe", in_subscribe,
      "func(self: borrow<input-stream>) -> wasi:io/poll" V "#pollable"},
 };
 
@@ -288,7 +378,7 @@ bool wg_wasi_p2_pollable_ready(wg_wasi_p2 *p, wg_cval *out) {
 
 bool wg_wasi_p2_pollable(wg_wasi_p2 *p, bool (*is_ready_fn)(void *user, uint32_t tag), void *user, uint32_t tag,
                          wg_cval *out) {
-  wg_trap *t = new_pollable_of(p, P2_POLL_EMBEDDER, tag, 0, is_ready_fn, user, out);
+  wg_trap *t = new_pollable_of(p, P2_POLL_EMBEDDER, tag, 0, is_ready_fn, user, NULL, 0, out);
   if (!t) return true;
   wg_trap_delete(t);
   return false;

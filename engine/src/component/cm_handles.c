@@ -157,13 +157,15 @@ wg_trap *cm_resource_drop(cm_frame *f, const cm_rres *rt, uint32_t idx) {
   }
   const cm_rres *r = rt;
   if (r->host) {
-    if (r->host->dtor) {
+    wg_trap *t = NULL;
+    if (r->host->dtor || r->host->dtor_checked) {
       wg_store *prev = cm_host_store;
       cm_host_store = f->rt->store;
-      r->host->dtor(r->host->env, h.rep);
+      if (r->host->dtor_checked) t = r->host->dtor_checked(r->host->env, h.rep);
+      else r->host->dtor(r->host->env, h.rep);
       cm_host_store = prev;
     }
-    return NULL;
+    return t;
   }
   if (!r->dtor) return NULL;
   if (r->impl && r->impl != f && !r->impl->may_enter) return cm_trap("cannot enter component instance");

@@ -387,6 +387,16 @@ bool wg_component_linker_define_resource(wg_component_linker *l, const char *ins
   return true;
 }
 
+bool wg_component_linker_define_resource_checked(wg_component_linker *l, const char *instance, const char *name,
+                                                 wg_trap *(*dtor)(void *env, uint32_t rep), void *env,
+                                                 const wg_component_resource_type **out, wg_error **err) {
+  const wg_component_resource_type *r = NULL;
+  if (!wg_component_linker_define_resource(l, instance, name, NULL, env, &r, err)) return false;
+  ((wg_component_resource_type *)r)->dtor_checked = dtor;
+  if (out) *out = r;
+  return true;
+}
+
 /* ------------------------------------------------------------ semver */
 
 typedef struct semver {

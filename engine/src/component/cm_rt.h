@@ -172,6 +172,7 @@ struct wg_component_instance {
 struct wg_component_resource_type {
   const char *name;
   void (*dtor)(void *env, uint32_t rep);
+  wg_trap *(*dtor_checked)(void *env, uint32_t rep); /* wg_component_linker_define_resource_checked */
   void *env;
 };
 
