@@ -63,6 +63,8 @@ struct wgg_http_conn {
   bool expect_continue; /* answer "100 Continue" once the head is accepted */
   char peer[64];      /* the client's "ip:port" */
   int timer_mode;
+  uint64_t deadline;  /* uv_now when timer_mode's timeout passes, 0: none (wgg_hs_arm) */
+  uint64_t timer_due; /* uv_now when the libuv timer fires, 0: not started */
   int open_handles; /* tcp + timer */
   int pending_writes;
   size_t queued_bytes; /* bytes of the pending writes */

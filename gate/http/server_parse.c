@@ -17,11 +17,20 @@
 
 void wgg_hs_req_free(wgg_http_req *r) {
   if (!r) return;
-  free(r->url);
-  free(r->path);
-  free(r->headers);
-  free(r->body);
+  wgg_http_req_free_part(r, r->url);
+  wgg_http_req_free_part(r, r->path);
+  wgg_http_req_free_part(r, r->headers);
+  wgg_http_req_free_part(r, r->body);
   free(r);
+}
+
+bool wgg_http_req_in_block(const wgg_http_req *req, const void *part) {
+  const char *p = part, *base = (const char *)req;
+  return req->own_size && p >= base && p < base + req->own_size;
+}
+
+void wgg_http_req_free_part(const wgg_http_req *req, void *part) {
+  if (!wgg_http_req_in_block(req, part)) free(part);
 }
 
 /* Buffers of the head kept from one request to the next up to this size
@@ -38,7 +47,7 @@ static void buf_recycle(wgg_buf *b) {
 }
 
 void wgg_hs_reset_parse_state(wgg_http_conn *c) {
-  wgg_buf_free(&c->url);
+  buf_recycle(&c->url); /* copied into each request */
   buf_recycle(&c->hfield);
   buf_recycle(&c->hvalue);
   wgg_buf_free(&c->body);
@@ -206,8 +215,20 @@ static int on_body(http_parser *p, const char *at, size_t n) {
 /* Builds the request of the head just parsed (url, headers) with the body
  * buffered so far (moved). Returns NULL on OOM. */
 wgg_http_req *wgg_hs_build_req(wgg_http_conn *c, http_parser *p) {
-  wgg_http_req *r = calloc(1, sizeof *r);
+  /* one block (once per request): the request, its header array and
+   * strings, its URL and path, and the empty body of a request without one;
+   * a body read whole is moved in (wgg_http_req_free_part frees either) */
+  const char *url = c->url.len ? c->url.data : "/";
+  size_t ul = c->url.len ? c->url.len : 1;
+  const char *qm = memchr(url, '?', ul);
+  size_t pl = qm ? (size_t)(qm - url) : ul;
+  size_t arr = (c->n_hdrs ? c->n_hdrs : 1) * sizeof(wgg_http_header);
+  bool own_body = c->body.data != NULL;
+  size_t size = sizeof(wgg_http_req) + arr + c->hdrs.len + 1 + ul + 1 + pl + 1 + (own_body ? 0 : 1);
+  wgg_http_req *r = malloc(size);
   if (!r) return NULL;
+  memset(r, 0, sizeof *r);
+  r->own_size = size;
   r->method = (int)p->method;
   r->method_name = http_method_str((enum http_method)p->method);
   r->keep_alive = http_should_keep_alive(p) != 0;
@@ -216,26 +237,26 @@ wgg_http_req *wgg_hs_build_req(wgg_http_conn *c, http_parser *p) {
   r->http_major = p->http_major;
   r->http_minor = p->http_minor;
   memcpy(r->remote_addr, c->peer, sizeof r->remote_addr);
-  r->url = c->url.data ? c->url.data : strdup("/");
-  c->url.data = NULL;
-  c->url.len = c->url.cap = 0;
-  r->body = c->body.data ? c->body.data : strdup("");
-  r->body_len = c->body.len;
-  c->body.data = NULL;
-  c->body.len = c->body.cap = 0;
-  /* headers point into one block that the request owns, after the array */
-  size_t arr = (c->n_hdrs ? c->n_hdrs : 1) * sizeof *r->headers;
-  r->headers = calloc(1, arr + c->hdrs.len + 1);
-  char *q = r->url ? strchr(r->url, '?') : NULL;
-  r->path = r->url ? wgg_strndup(r->url, q ? (size_t)(q - r->url) : strlen(r->url)) : NULL;
-  if (!r->url || !r->body || !r->headers || !r->path) {
-    wgg_hs_req_free(r);
-    return NULL;
-  }
-  r->query = q ? q + 1 : r->url + strlen(r->url);
-  wgg_http_header *h = r->headers;
-  char *blk = (char *)h + arr;
+  r->headers = (wgg_http_header *)(r + 1);
+  char *blk = (char *)r->headers + arr, *tail = blk + c->hdrs.len + 1;
   if (c->hdrs.len) memcpy(blk, c->hdrs.data, c->hdrs.len);
+  blk[c->hdrs.len] = '\0';
+  r->url = memcpy(tail, url, ul);
+  r->url[ul] = '\0';
+  r->path = memcpy(tail + ul + 1, url, pl);
+  r->path[pl] = '\0';
+  if (own_body) {
+    r->body = c->body.data;
+    r->body_len = c->body.len;
+    c->body.data = NULL;
+    c->body.len = c->body.cap = 0;
+  } else {
+    r->body = r->path + pl + 1;
+    r->body[0] = '\0';
+  }
+  char *q = qm ? r->url + (qm - url) : NULL;
+  r->query = q ? q + 1 : r->url + ul;
+  wgg_http_header *h = r->headers;
   /* Transfer-Encoding is ours: the body is decoded now, so nothing after us
    * (pipeline guests, the app) may see it (RFC 9112 §6.1; Go keeps it out of
    * Request.Header too) */
@@ -245,7 +266,7 @@ wgg_http_req *wgg_hs_build_req(wgg_http_conn *c, http_parser *p) {
     off += strlen(blk + off) + 1;
     const char *value = blk + off;
     off += strlen(blk + off) + 1;
-    if (!strcasecmp(name, "transfer-encoding")) continue;
+    if ((size_t)(value - name) == sizeof "transfer-encoding" && !strcasecmp(name, "transfer-encoding")) continue;
     h[kept].name = name;
     h[kept++].value = value;
   }

@@ -138,6 +138,59 @@ static int head_end(wgg_buf *b, const wgg_http_conn *c, const wgg_http_header *h
   return rc | wgg_buf_append(b, "\r\n", 2);
 }
 
+/* Writes the decimal digits of v into d (24 bytes), returns how many. */
+static size_t dec(char *d, unsigned long long v) {
+  char t[24], *p = t + sizeof t;
+  do *--p = (char)('0' + v % 10);
+  while (v /= 10);
+  size_t k = (size_t)(t + sizeof t - p);
+  memcpy(d, p, k);
+  return k;
+}
+
+static char *put(char *w, const char *p, size_t n) {
+  memcpy(w, p, n);
+  return w + n;
+}
+
+/* A whole answer as head_begin + head_end would write it, with
+ * "Content-Length: length" unless length < 0, "Content-Type" when
+ * content_type is set, then length bytes of body when body is set: sized
+ * first, then written into one allocation without a format (once per
+ * request). Returns it (malloc'd, NUL-terminated, *out_len bytes), or NULL
+ * on OOM. */
+static char *answer_bytes(wgg_http_conn *c, int status, const char *content_type, const wgg_http_header *headers,
+                          size_t n, int64_t length, const char *body, size_t *out_len) {
+  if (c->srv->draining || c->eof) c->want_close = true;
+  static const char v11[] = "HTTP/1.1 ", cl[] = "Content-Length: ", ct[] = "Content-Type: ",
+                    close[] = "Connection: close\r\n";
+  char sd[24], ld[24];
+  const char *reason = wgg_http_reason(status);
+  size_t sdl = dec(sd, status < 0 ? 0u : (unsigned)status), rl = strlen(reason);
+  size_t ldl = length >= 0 ? dec(ld, (unsigned long long)length) : 0, ctl = content_type ? strlen(content_type) : 0;
+  size_t size = sizeof v11 - 1 + sdl + 1 + rl + 2;
+  if (length >= 0) size += sizeof cl - 1 + ldl + 2;
+  if (content_type) size += sizeof ct - 1 + ctl + 2;
+  for (size_t i = 0; i < n; i++) size += strlen(headers[i].name) + 2 + strlen(headers[i].value) + 2;
+  if (c->want_close) size += sizeof close - 1;
+  size += 2 + (body && length > 0 ? (size_t)length : 0);
+  char *out = malloc(size + 1), *w = out;
+  if (!out) return NULL;
+  w = put(put(put(put(put(w, v11, sizeof v11 - 1), sd, sdl), " ", 1), reason, rl), "\r\n", 2);
+  if (length >= 0) w = put(put(put(w, cl, sizeof cl - 1), ld, ldl), "\r\n", 2);
+  if (content_type) w = put(put(put(w, ct, sizeof ct - 1), content_type, ctl), "\r\n", 2);
+  for (size_t i = 0; i < n; i++) {
+    w = put(put(w, headers[i].name, strlen(headers[i].name)), ": ", 2);
+    w = put(put(w, headers[i].value, strlen(headers[i].value)), "\r\n", 2);
+  }
+  if (c->want_close) w = put(w, close, sizeof close - 1);
+  w = put(w, "\r\n", 2);
+  if (body && length > 0) w = put(w, body, (size_t)length);
+  *w = '\0';
+  *out_len = size;
+  return out;
+}
+
 /* An answer is queued: the connection goes on with the next request, or
  * reads no more when it closes after the answer. */
 static void next_request(wgg_http_conn *c) {
@@ -165,19 +218,16 @@ void wgg_http_respond(wgg_http_req *req, int status, const char *content_type, c
   }
   bool unread = wgg_hs_body_abandon(c);
   bool no_body = status == 204 || status == 304 || (status >= 100 && status < 200);
-  wgg_buf b = {0};
-  int rc = head_begin(&b, c, status);
-  if (!no_body) rc |= wgg_buf_printf(&b, "Content-Length: %zu\r\n", len);
-  if (content_type && !no_body) rc |= wgg_buf_printf(&b, "Content-Type: %s\r\n", content_type);
-  rc |= head_end(&b, c, headers, n);
-  if (!no_body && !head && len) rc |= wgg_buf_append(&b, body, len);
+  size_t out_len = 0;
+  char *out = answer_bytes(c, status, no_body ? NULL : content_type, headers, n, no_body ? -1 : (int64_t)len,
+                           !no_body && !head ? body : NULL, &out_len);
   /* released only now: headers and body may point into req (an echo of its URL or body) */
   req_answered(c, req, status);
-  if (rc) {
-    wgg_buf_free(&b);
+  if (!out) {
     wgg_hs_conn_close(c);
     return;
   }
+  wgg_buf b = {out, out_len, out_len + 1};
   if (unread) {
     wgg_hs_linger_after(c, b.data, b.len);
     return;
