@@ -14,8 +14,6 @@
 #include "util/log.h"
 
 enum { MAX_IDLE = 64 };
-/* Header arrays handed to callbacks live on the stack up to this many fields. */
-enum { HDR_STACK = 32 };
 
 /* An uploading request stops taking body bytes while this much of it waits
  * in the app connection's write queue (the server's response mark). */
@@ -39,6 +37,9 @@ typedef struct cconn {
   size_t up_queued; /* request body bytes waiting in uv_write */
   wgg_buf hfield, hvalue, hdrs, body;
   size_t n_hdrs;
+  wgg_http_header *harr; /* the answer's header array (header_array), kept for the next answer */
+  size_t harr_cap;
+  bool harr_ready;       /* harr points into this answer's hdrs */
   char rbuf[65536];
 } cconn;
 
@@ -183,6 +184,7 @@ static void on_conn_closed(uv_handle_t *h) {
   wgg_buf_free(&c->hvalue);
   wgg_buf_free(&c->hdrs);
   wgg_buf_free(&c->body);
+  free(c->harr);
   free(c);
   client_unref(cl);
 }
@@ -207,6 +209,7 @@ static void conn_close(cconn *c) {
 static void reset_response(cconn *c) {
   c->hfield.len = c->hvalue.len = c->hdrs.len = c->body.len = 0;
   c->n_hdrs = 0;
+  c->harr_ready = false;
   c->in_value = c->done = c->got_bytes = c->too_large = c->streaming = c->abort_pending = false;
   c->streamed = 0;
   http_parser_init(&c->parser, HTTP_RESPONSE);
@@ -215,6 +218,7 @@ static void reset_response(cconn *c) {
 
 static int push_header(cconn *c) {
   if (!c->hfield.len) return 0;
+  c->harr_ready = false; /* a trailer after the head: hdrs may move */
   if (wgg_buf_append(&c->hdrs, c->hfield.data, c->hfield.len + 1) ||
       wgg_buf_append(&c->hdrs, c->hvalue.data ? c->hvalue.data : "", c->hvalue.len + 1))
     return -1;
@@ -238,14 +242,25 @@ static int on_hvalue(http_parser *p, const char *at, size_t n) {
   return c->hdrs.len + n > (1u << 20) ? -1 : wgg_buf_append(&c->hvalue, at, n);
 }
 
-/* Points h (n_hdrs entries) at the name\0value\0 pairs of c->hdrs. */
-static void header_array(cconn *c, wgg_http_header *h) {
-  for (size_t i = 0, off = 0; i < c->n_hdrs; i++) {
-    h[i].name = c->hdrs.data + off;
-    off += strlen(h[i].name) + 1;
-    h[i].value = c->hdrs.data + off;
-    off += strlen(h[i].value) + 1;
+/* Points c->harr (n_hdrs entries, kept per connection) at the
+ * name\0value\0 pairs of c->hdrs, once per response (the head offered to a
+ * stream and the answer delivered share it). Returns it, or NULL on OOM. */
+static wgg_http_header *header_array(cconn *c) {
+  if (c->harr_ready) return c->harr;
+  if (c->n_hdrs > c->harr_cap) {
+    wgg_http_header *h = realloc(c->harr, c->n_hdrs * sizeof *h);
+    if (!h) return NULL;
+    c->harr = h;
+    c->harr_cap = c->n_hdrs;
   }
+  for (size_t i = 0, off = 0; i < c->n_hdrs; i++) {
+    c->harr[i].name = c->hdrs.data + off;
+    off += strlen(c->harr[i].name) + 1;
+    c->harr[i].value = c->hdrs.data + off;
+    off += strlen(c->harr[i].value) + 1;
+  }
+  c->harr_ready = true;
+  return c->harr;
 }
 
 static int on_headers_complete(http_parser *p) {
@@ -259,13 +274,10 @@ static int on_headers_complete(http_parser *p) {
     c->too_large = true;
     return -1;
   }
-  wgg_http_header hstack[HDR_STACK];
-  wgg_http_header *h = c->n_hdrs <= HDR_STACK ? hstack : calloc(c->n_hdrs, sizeof *h);
-  if (!h) return -1;
-  header_array(c, h);
+  wgg_http_header *h = header_array(c);
+  if (!h && c->n_hdrs) return -1;
   wgg_http_response resp = {(int)p->status_code, h, c->n_hdrs, "", 0};
   int rc = r->scb.on_head(r->user, r, &resp, length);
-  if (h != hstack) free(h);
   if (rc == 0) return 0;
   r->streaming = c->streaming = true;
   if (rc < 0) c->abort_pending = true;
@@ -315,20 +327,17 @@ static const http_parser_settings rsettings = {
 /* Hands the parsed response to the request and parks or closes the connection. */
 static void deliver(cconn *c, bool extra_bytes) {
   creq *r = c->req;
-  wgg_http_header hstack[HDR_STACK];
-  wgg_http_header *h = c->n_hdrs <= HDR_STACK ? hstack : calloc(c->n_hdrs, sizeof *h);
+  wgg_http_header *h = c->streaming ? NULL : header_array(c); /* a stream ends with on_end(NULL) */
   bool keep = http_should_keep_alive(&c->parser) && !extra_bytes && !c->cl->closing &&
               (!r->has_src || r->body_ended);
-  if (!h) {
+  if (!c->streaming && !h && c->n_hdrs) {
     finish(r, NULL, "out of memory");
     conn_close(c);
     return;
   }
-  header_array(c, h);
   wgg_http_response resp = {(int)c->parser.status_code, h, c->n_hdrs, c->body.data ? c->body.data : "",
                             c->body.len};
-  finish(r, c->streaming ? NULL : &resp, NULL); /* a stream ends with on_end(NULL) */
-  if (h != hstack) free(h);
+  finish(r, c->streaming ? NULL : &resp, NULL);
   if (!keep || c->closing || c->cl->n_idle >= MAX_IDLE) {
     conn_close(c);
     return;

@@ -78,11 +78,18 @@ static int reject(wgg_http_conn *c, int status, const char *msg) {
   return -1;
 }
 
-/* RFC 9110 §5.6.2 tchar. */
-static bool is_tchar(unsigned char ch) {
-  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-         (ch && strchr("!#$%&'*+-.^_`|~", ch));
-}
+/* RFC 9110 §5.6.2 tchar, as a table (every byte of every header name). */
+static const bool tchar[256] = {
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1,
+    ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1,
+    ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1,
+    ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1,
+    ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1,
+    ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+};
 
 /* Ends one header field: checks the name is a token (RFC 9112 §5.1: no
  * whitespace before the colon, which http-parser lets through as part of the
@@ -91,7 +98,7 @@ static bool is_tchar(unsigned char ch) {
 static int push_header(wgg_http_conn *c) {
   if (!c->hfield.len) return 0;
   for (size_t i = 0; i < c->hfield.len; i++)
-    if (!is_tchar((unsigned char)c->hfield.data[i]))
+    if (!tchar[(unsigned char)c->hfield.data[i]])
       return reject(c, 400, "malformed MIME header: invalid character in a header field name");
   for (size_t i = 0; i < c->hvalue.len; i++) {
     if (c->hvalue.data[i] == '\r' || c->hvalue.data[i] == '\n') c->hvalue.data[i] = ' ';
