@@ -29,13 +29,13 @@ typedef struct cconn {
   http_parser parser;
   creq *req; /* NULL when idle */
   struct cconn *next_idle;
-  bool closing, reused, got_bytes, done, in_value, head;
+  bool closing, reused, got_bytes, done, in_field, in_value, head;
   bool too_large; /* the body passed the client's max_body */
   bool streaming;   /* the body goes to the request's on_chunk, not to body */
   bool in_parse, abort_pending; /* wgg_http_client_stream_abort during a parser callback */
   size_t streamed;  /* body bytes streamed (counted against max_body) */
   size_t up_queued; /* request body bytes waiting in uv_write */
-  wgg_buf hfield, hvalue, hdrs, body;
+  wgg_buf hdrs, body; /* hdrs: name\0value\0 pairs, written as the parser hands them over */
   size_t n_hdrs;
   wgg_http_header *harr; /* the answer's header array (header_array), kept for the next answer */
   size_t harr_cap;
@@ -180,8 +180,6 @@ static void on_req_timeout(uv_timer_t *t) {
 static void on_conn_closed(uv_handle_t *h) {
   cconn *c = h->data;
   struct wgg_http_client *cl = c->cl;
-  wgg_buf_free(&c->hfield);
-  wgg_buf_free(&c->hvalue);
   wgg_buf_free(&c->hdrs);
   wgg_buf_free(&c->body);
   free(c->harr);
@@ -207,39 +205,39 @@ static void conn_close(cconn *c) {
 }
 
 static void reset_response(cconn *c) {
-  c->hfield.len = c->hvalue.len = c->hdrs.len = c->body.len = 0;
+  c->hdrs.len = c->body.len = 0;
   c->n_hdrs = 0;
   c->harr_ready = false;
-  c->in_value = c->done = c->got_bytes = c->too_large = c->streaming = c->abort_pending = false;
+  c->in_field = c->in_value = c->done = c->got_bytes = c->too_large = c->streaming = c->abort_pending = false;
   c->streamed = 0;
   http_parser_init(&c->parser, HTTP_RESPONSE);
   c->parser.data = c;
 }
 
+/* Ends the header field being read, if any: its value's NUL (and an empty
+ * value's), and it counts. */
 static int push_header(cconn *c) {
-  if (!c->hfield.len) return 0;
+  if (!c->in_field) return 0;
   c->harr_ready = false; /* a trailer after the head: hdrs may move */
-  if (wgg_buf_append(&c->hdrs, c->hfield.data, c->hfield.len + 1) ||
-      wgg_buf_append(&c->hdrs, c->hvalue.data ? c->hvalue.data : "", c->hvalue.len + 1))
-    return -1;
+  if (wgg_buf_append(&c->hdrs, "\0", c->in_value ? 1 : 2)) return -1;
   c->n_hdrs++;
-  c->hfield.len = c->hvalue.len = 0;
+  c->in_field = c->in_value = false;
   return 0;
 }
 
 static int on_hfield(http_parser *p, const char *at, size_t n) {
   cconn *c = p->data;
-  if (c->in_value) {
-    if (push_header(c)) return -1;
-    c->in_value = false;
-  }
-  return c->hdrs.len + n > (1u << 20) ? -1 : wgg_buf_append(&c->hfield, at, n);
+  if (c->in_value && push_header(c)) return -1;
+  c->in_field = true;
+  return c->hdrs.len + n > (1u << 20) ? -1 : wgg_buf_append(&c->hdrs, at, n);
 }
 
 static int on_hvalue(http_parser *p, const char *at, size_t n) {
   cconn *c = p->data;
+  if (!c->in_field) return 0; /* a value without a name (http-parser does not make them) */
+  if (!c->in_value && wgg_buf_append(&c->hdrs, "", 1)) return -1; /* the name's NUL */
   c->in_value = true;
-  return c->hdrs.len + n > (1u << 20) ? -1 : wgg_buf_append(&c->hvalue, at, n);
+  return c->hdrs.len + n > (1u << 20) ? -1 : wgg_buf_append(&c->hdrs, at, n);
 }
 
 /* Points c->harr (n_hdrs entries, kept per connection) at the

@@ -227,8 +227,6 @@ void wgg_hs_conn_maybe_free(wgg_http_conn *c) {
   struct wgg_http_server *s = c->srv;
   wgg_hs_req_free(c->ready);
   wgg_hs_reset_parse_state(c);
-  wgg_buf_free(&c->hfield);
-  wgg_buf_free(&c->hvalue);
   wgg_buf_free(&c->hdrs);
   wgg_buf_free(&c->pend);
   free(c->in);
@@ -401,7 +399,7 @@ void wgg_http_server_drain(wgg_http_server *s, void (*on_drained)(void *), void 
   close_listeners(s);
   for (wgg_http_conn *c = s->conns, *next; c; c = next) {
     next = c->next;
-    bool mid_request = c->in_len > c->in_off || c->url.len || c->hdrs.len || c->hfield.len;
+    bool mid_request = c->in_len > c->in_off || c->url.len || c->hdrs.len;
     if (c->inflight) c->want_close = true;
     else if (!mid_request) wgg_hs_conn_finish(c);
   }

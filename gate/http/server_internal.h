@@ -45,10 +45,11 @@ struct wgg_http_conn {
   char *in;
   size_t in_len, in_off, in_cap;
   /* the request being parsed */
-  wgg_buf url, hfield, hvalue, body;
-  bool in_value;
+  wgg_buf url, body;
+  bool in_field, in_value; /* a header field's name / value is being read into hdrs */
+  size_t fstart, vstart;   /* where in hdrs its name / value begins */
   size_t head_bytes;
-  wgg_buf hdrs; /* name\0value\0 pairs */
+  wgg_buf hdrs; /* name\0value\0 pairs (the last one may be unfinished: in_field) */
   size_t n_hdrs;
   int n_host, n_te; /* Host and Transfer-Encoding fields seen */
   int fail_status;    /* 400 / 413 / 431 / 501 / 505 set by a callback before failing the parse */

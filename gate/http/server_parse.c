@@ -24,14 +24,6 @@ void wgg_hs_req_free(wgg_http_req *r) {
   free(r);
 }
 
-bool wgg_http_req_in_block(const wgg_http_req *req, const void *part) {
-  const char *p = part, *base = (const char *)req;
-  return req->own_size && p >= base && p < base + req->own_size;
-}
-
-void wgg_http_req_free_part(const wgg_http_req *req, void *part) {
-  if (!wgg_http_req_in_block(req, part)) free(part);
-}
 
 /* Buffers of the head kept from one request to the next up to this size
  * (most heads fit): an allocation per connection, not three per request. */
@@ -48,14 +40,12 @@ static void buf_recycle(wgg_buf *b) {
 
 void wgg_hs_reset_parse_state(wgg_http_conn *c) {
   buf_recycle(&c->url); /* copied into each request */
-  buf_recycle(&c->hfield);
-  buf_recycle(&c->hvalue);
   wgg_buf_free(&c->body);
   buf_recycle(&c->hdrs);
   c->n_hdrs = 0;
   c->n_host = c->n_te = 0;
   c->fail_msg = NULL;
-  c->in_value = false;
+  c->in_field = c->in_value = false;
   c->head_bytes = 0;
   c->stream_later = c->stream_now = false;
 }
@@ -91,36 +81,46 @@ static const bool tchar[256] = {
     ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
 };
 
-/* Ends one header field: checks the name is a token (RFC 9112 §5.1: no
- * whitespace before the colon, which http-parser lets through as part of the
- * name), turns obs-fold line breaks in the value into spaces (§5.2), counts
- * Host and Transfer-Encoding, and appends name\0value\0 to the block. */
+/* Ends the header field being read, if any (its name and value were written
+ * into c->hdrs as the parser handed them over, from c->fstart): checks the
+ * name is a token (RFC 9112 §5.1: no whitespace before the colon, which
+ * http-parser lets through as part of the name), turns obs-fold line breaks
+ * in the value into spaces (§5.2), counts Host and Transfer-Encoding, and
+ * ends the name\0value\0 pair. */
 static int push_header(wgg_http_conn *c) {
-  if (!c->hfield.len) return 0;
-  for (size_t i = 0; i < c->hfield.len; i++)
-    if (!tchar[(unsigned char)c->hfield.data[i]])
-      return reject(c, 400, "malformed MIME header: invalid character in a header field name");
-  for (size_t i = 0; i < c->hvalue.len; i++) {
-    if (c->hvalue.data[i] == '\r' || c->hvalue.data[i] == '\n') c->hvalue.data[i] = ' ';
-    else if (!c->hvalue.data[i]) return reject(c, 400, "malformed MIME header: NUL in a header field value");
+  if (!c->in_field) return 0;
+  c->in_field = false;
+  if (!c->in_value) { /* no value: the name's NUL, an empty value */
+    if (wgg_buf_append(&c->hdrs, "", 1)) return -1;
+    c->vstart = c->hdrs.len;
   }
-  if (c->hfield.len == 4 && !strncasecmp(c->hfield.data, "host", 4)) c->n_host++;
-  if (c->hfield.len == 17 && !strncasecmp(c->hfield.data, "transfer-encoding", 17)) {
+  c->in_value = false;
+  size_t nl = c->vstart - 1 - c->fstart, vl = c->hdrs.len - c->vstart;
+  if (!nl) { /* a value without a name: dropped */
+    c->hdrs.len = c->fstart;
+    c->hdrs.data[c->hdrs.len] = '\0';
+    return 0;
+  }
+  const char *name = c->hdrs.data + c->fstart;
+  char *value = c->hdrs.data + c->vstart;
+  for (size_t i = 0; i < nl; i++)
+    if (!tchar[(unsigned char)name[i]])
+      return reject(c, 400, "malformed MIME header: invalid character in a header field name");
+  for (size_t i = 0; i < vl; i++) {
+    if (value[i] == '\r' || value[i] == '\n') value[i] = ' ';
+    else if (!value[i]) return reject(c, 400, "malformed MIME header: NUL in a header field value");
+  }
+  if (nl == 4 && !strncasecmp(name, "host", 4)) c->n_host++;
+  if (nl == 17 && !strncasecmp(name, "transfer-encoding", 17)) {
     c->n_te++;
     /* chunked is the only coding we decode (Go answers 501 to the others) */
-    const char *v = c->hvalue.data ? c->hvalue.data : "";
-    size_t a = 0, b = c->hvalue.len;
-    while (a < b && (v[a] == ' ' || v[a] == '\t')) a++;
-    while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\t')) b--;
-    if (b - a != 7 || strncasecmp(v + a, "chunked", 7)) return reject(c, 501, "Unsupported transfer encoding");
+    size_t a = 0, b = vl;
+    while (a < b && (value[a] == ' ' || value[a] == '\t')) a++;
+    while (b > a && (value[b - 1] == ' ' || value[b - 1] == '\t')) b--;
+    if (b - a != 7 || strncasecmp(value + a, "chunked", 7)) return reject(c, 501, "Unsupported transfer encoding");
   }
-  if (wgg_buf_append(&c->hdrs, c->hfield.data, c->hfield.len + 1) ||
-      wgg_buf_append(&c->hdrs, c->hvalue.data ? c->hvalue.data : "", c->hvalue.len + 1))
-    return -1;
+  if (wgg_buf_append(&c->hdrs, "", 1)) return -1; /* the value's NUL */
   c->n_hdrs++;
-  c->hfield.len = c->hvalue.len = 0;
-  if (c->hfield.data) c->hfield.data[0] = '\0';
-  if (c->hvalue.data) c->hvalue.data[0] = '\0';
   return 0;
 }
 
@@ -142,18 +142,27 @@ static int on_url(http_parser *p, const char *at, size_t n) {
 static int on_header_field(http_parser *p, const char *at, size_t n) {
   wgg_http_conn *c = p->data;
   if (count_head(c, n + 4)) return -1;
-  if (c->in_value) {
-    if (push_header(c)) return -1;
-    c->in_value = false;
+  if (c->in_value && push_header(c)) return -1;
+  if (!c->in_field) {
+    c->in_field = true;
+    c->fstart = c->hdrs.len;
   }
-  return wgg_buf_append(&c->hfield, at, n);
+  return wgg_buf_append(&c->hdrs, at, n);
 }
 
 static int on_header_value(http_parser *p, const char *at, size_t n) {
   wgg_http_conn *c = p->data;
   if (count_head(c, n)) return -1;
-  c->in_value = true;
-  return wgg_buf_append(&c->hvalue, at, n);
+  if (!c->in_field) { /* a value without a name (http-parser does not make them): dropped */
+    c->in_field = true;
+    c->fstart = c->hdrs.len;
+  }
+  if (!c->in_value) { /* the name's NUL */
+    if (wgg_buf_append(&c->hdrs, "", 1)) return -1;
+    c->vstart = c->hdrs.len;
+    c->in_value = true;
+  }
+  return wgg_buf_append(&c->hdrs, at, n);
 }
 
 static int on_headers_complete(http_parser *p) {
