@@ -146,6 +146,10 @@ bool wgg_hs_write_backlogged(const wgg_http_conn *c);
  * close_after closes c once it is written. Returns 0, or -1 when c was
  * closed (out of memory, the socket failed). */
 int wgg_hs_send(wgg_http_conn *c, char *data, size_t len, bool close_after);
+/* wgg_hs_send of bytes the caller keeps (e.g. on its stack): written now
+ * when nothing is queued, only what the socket did not take is copied and
+ * queued. Returns as wgg_hs_send. */
+int wgg_hs_send_copy(wgg_http_conn *c, const char *data, size_t len);
 /* Closes c once every queued response has been written. */
 void wgg_hs_conn_finish(wgg_http_conn *c);
 
