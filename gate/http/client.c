@@ -728,6 +728,7 @@ int wgg_http_client_request_full(wgg_http_client *cl, const char *host, int port
   /* the head, written without a format: its exact size first, then one block for the request and its bytes */
   char pd[24], ld[24];
   size_t pdl = dec(pd, (unsigned long long)port);
+  pd[pdl] = '\0'; /* for the pool key below */
   bool chunked = src && src->length < 0;
   size_t ldl = chunked ? 0 : dec(ld, src ? (unsigned long long)src->length : (unsigned long long)len);
   static const char te[] = "Transfer-Encoding: chunked\r\n", clen[] = "Content-Length: ",

@@ -227,6 +227,7 @@ void wgg_hs_conn_maybe_free(wgg_http_conn *c) {
   struct wgg_http_server *s = c->srv;
   wgg_hs_req_free(c->ready);
   wgg_hs_reset_parse_state(c);
+  wgg_buf_free(&c->url);
   wgg_buf_free(&c->hdrs);
   wgg_buf_free(&c->pend);
   free(c->in);
