@@ -5,15 +5,24 @@
 # `return 200`), nginx as a reverse proxy to it (keep-alive upstream), a
 # redis-server, and `wasmgate run` with a state.sqlite and a state.redis store
 # and --app-port pointing at the app. Then:
-#   1. closed loop (wrk): healthz; state save and get on sqlite and redis;
-#      the app called directly, through the sidecar (/v1.0/invoke) and
-#      through nginx. rps, p50, p99.
-#   2. open loop (bench/openloop at a fixed rate, latency from the due time):
+#   1. closed loop (wrk -t1): healthz; state save and get on sqlite and redis.
+#   2. service invocation side by side: BENCH_ROUNDS rounds, each the app
+#      called directly, through the sidecar (/v1.0/invoke) and through nginx,
+#      one after the other (so a change in the machine's load hits all three
+#      alike); per line rps, p50, p99 and the proxy's CPU time per request
+#      (user + system, all its threads or worker processes); then the medians
+#      and the sidecar's ratios to nginx.
+#   3. open loop (bench/openloop at a fixed rate, latency from the due time):
 #      the same three invocation paths at BENCH_RATE (1000/s); the sidecar's
 #      added p99 is sidecar p99 minus direct p99.
-#   3. the sidecar's RSS when idle (after start) and after the runs.
-# Environment: BENCH_WRK_SECONDS (5), BENCH_WRK_CONNS (16), BENCH_RATE (1000),
-# BENCH_OPEN_SECONDS (10), BENCH_THREADS (sidecar and nginx-proxy threads, 2).
+#   4. the sidecar's RSS when idle (after start) and after the runs.
+# Fairness: wasmgate runs with its default loop-thread count (half the cores,
+# at least 1) unless BENCH_THREADS is set, and the nginx proxy gets as many
+# worker processes (both are one event loop per thread/process; the app is
+# nginx with 1 worker in every case).
+# Environment: BENCH_WRK_SECONDS (5), BENCH_WRK_CONNS (32), BENCH_ROUNDS (3),
+# BENCH_RATE (1000), BENCH_OPEN_SECONDS (10), BENCH_THREADS (unset: wasmgate's
+# default, and as many nginx workers).
 # Everything it started is stopped on exit.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,10 +30,16 @@ build=$(cd "${1:?usage: sidecar.sh BUILD_DIR}" && pwd)
 wg=$build/cli/wasmgate
 openloop=$build/bench/openloop
 secs=${BENCH_WRK_SECONDS:-5}
-conns=${BENCH_WRK_CONNS:-16}
+conns=${BENCH_WRK_CONNS:-32}
+rounds=${BENCH_ROUNDS:-3}
 rate=${BENCH_RATE:-1000}
 osecs=${BENCH_OPEN_SECONDS:-10}
-threads=${BENCH_THREADS:-2}
+threads=${BENCH_THREADS:-}
+wg_threads=()
+if [ -n "$threads" ]; then wg_threads=(--threads "$threads"); else
+  threads=$(($(nproc) / 2)) # wgg_default_loop_threads: half the CPUs this process may use, at least 1
+  [ "$threads" -ge 1 ] || threads=1
+fi
 for t in wrk nginx redis-server; do
   command -v "$t" >/dev/null || { echo "sidecar bench: $t not installed (scripts/deps.sh)" >&2; exit 1; }
 done
@@ -41,6 +56,7 @@ nginx_conf proxy "$threads" "upstream app { server 127.0.0.1:$app_port; keepaliv
            proxy_set_header Connection \"\"; } }"
 nginx_start app
 nginx_start proxy
+proxy_pid=$!
 redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly yes --appendfsync always \
   --daemonize no >"$dir/redis.log" 2>&1 & pids+=($!)
 
@@ -67,7 +83,7 @@ EOF
 wait_http "http://127.0.0.1:$app_port/"
 for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
 "$wg" run --app-id bench --app-port "$app_port" --dapr-http-port "$api_port" --metrics-port "$metrics_port" \
-  --dapr-listen-addresses 127.0.0.1 --resources-path "$dir/resources" --threads "$threads" --log-level warn \
+  --dapr-listen-addresses 127.0.0.1 --resources-path "$dir/resources" "${wg_threads[@]}" --log-level warn \
   >"$dir/wasmgate.log" 2>&1 & wg_pid=$!
 pids+=($wg_pid)
 wait_http "http://127.0.0.1:$api_port/v1.0/healthz"
@@ -92,31 +108,61 @@ done = function(summary, latency, requests)
     summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout))
 end
 EOF
-run_wrk() { # LABEL URL [wrk args...]
+# CPU ticks (user + system) of a process and its children (nginx's workers); all threads count
+cpu_ticks() {
+  local t=0 p
+  for p in "$1" $(pgrep -P "$1" || true); do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
+  echo "$t"
+}
+tck=$(getconf CLK_TCK)
+run_wrk() { # LABEL URL [save] [cpu PID] [wrk args...]; sets rps p50 p99 cpu_us
   local label=$1 url=$2; shift 2
-  local script=$dir/pct.lua
+  local script=$dir/pct.lua cpid= c0=0 c1=0
   if [ "${1:-}" = save ]; then cat "$dir/save.lua" "$dir/pct.lua" >"$dir/both.lua"; script=$dir/both.lua; shift; fi
+  if [ "${1:-}" = cpu ]; then cpid=$2; shift 2; fi
+  [ -n "$cpid" ] && c0=$(cpu_ticks "$cpid")
   local out
   out=$(timeout $((secs + 30)) wrk -t 1 -c "$conns" -d "${secs}s" -s "$script" "$@" "$url" 2>&1 | grep WGRESULT) || true
+  [ -n "$cpid" ] && c1=$(cpu_ticks "$cpid")
   read -r _ rps p50 p99 errs <<<"$out"
-  printf '  %-44s %9s rps   p50 %7s ms   p99 %7s ms%s\n' "$label" "${rps:-?}" "${p50:-?}" "${p99:-?}" \
-    "$([ "${errs:-0}" != 0 ] && echo "   ($errs errors/non-2xx)")"
+  cpu_us=
+  [ -n "$cpid" ] && [ -n "${rps:-}" ] && cpu_us=$(awk -v c=$((c1 - c0)) -v t="$tck" -v r="$rps" -v s="$secs" \
+    'BEGIN {printf "%.1f", c / t / (r * s) * 1e6}')
+  printf '  %-44s %9s rps   p50 %7s ms   p99 %7s ms%s%s\n' "$label" "${rps:-?}" "${p50:-?}" "${p99:-?}" \
+    "$([ -n "$cpu_us" ] && echo "   proxy CPU $cpu_us us/req")" "$([ "${errs:-0}" != 0 ] && echo "   ($errs errors/non-2xx)")"
 }
+median() { sort -g | awk '{v[NR] = $1} END {print NR ? v[int((NR + 1) / 2)] : "?"}'; }
 api=http://127.0.0.1:$api_port
 curl -s -X POST "$api/v1.0/state/sqlite" -d '[{"key":"hot","value":{"a":1}}]' >/dev/null
 curl -s -X POST "$api/v1.0/state/redis" -d '[{"key":"hot","value":{"a":1}}]' >/dev/null
 
-echo "sidecar: $(uname -m), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); wasmgate --threads $threads," \
-  "nginx proxy $threads workers, app = nginx (1 worker); wrk -t1 -c$conns ${secs}s per line"
+echo "sidecar: $(uname -m), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); wasmgate" \
+  "$([ ${#wg_threads[@]} = 0 ] && echo "default threads ($threads)" || echo "--threads $threads"), nginx proxy $threads" \
+  "worker(s), app = nginx (1 worker); wrk -t1 -c$conns ${secs}s per line"
 echo "closed loop (wrk):"
 run_wrk "GET /v1.0/healthz" "$api/v1.0/healthz"
 run_wrk "state get, sqlite" "$api/v1.0/state/sqlite/hot"
 run_wrk "state save, sqlite (fsync per commit)" "$api/v1.0/state/sqlite" save
 run_wrk "state get, redis" "$api/v1.0/state/redis/hot"
 run_wrk "state save, redis (appendfsync always)" "$api/v1.0/state/redis" save
-run_wrk "app called directly" "http://127.0.0.1:$app_port/hello"
-run_wrk "app through the sidecar (/v1.0/invoke)" "$api/v1.0/invoke/bench/method/hello"
-run_wrk "app through nginx (reverse proxy)" "http://127.0.0.1:$proxy_port/hello"
+echo "service invocation, $rounds rounds of: the app directly, through the sidecar, through nginx:"
+declare -a s_rps s_p99 s_cpu n_rps n_p99 n_cpu d_rps d_p99
+for r in $(seq "$rounds"); do
+  run_wrk "round $r: app called directly" "http://127.0.0.1:$app_port/hello"
+  d_rps+=("$rps"); d_p99+=("$p99")
+  run_wrk "round $r: app through the sidecar (/v1.0/invoke)" "$api/v1.0/invoke/bench/method/hello" cpu "$wg_pid"
+  s_rps+=("$rps"); s_p99+=("$p99"); s_cpu+=("$cpu_us")
+  run_wrk "round $r: app through nginx (reverse proxy)" "http://127.0.0.1:$proxy_port/hello" cpu "$proxy_pid"
+  n_rps+=("$rps"); n_p99+=("$p99"); n_cpu+=("$cpu_us")
+done
+m() { printf '%s\n' "$@" | median; }
+sr=$(m "${s_rps[@]}"); sp=$(m "${s_p99[@]}"); sc=$(m "${s_cpu[@]}")
+nr=$(m "${n_rps[@]}"); np=$(m "${n_p99[@]}"); nc=$(m "${n_cpu[@]}")
+echo "  medians: direct $(m "${d_rps[@]}") rps p99 $(m "${d_p99[@]}") ms; sidecar $sr rps p99 $sp ms, $sc us CPU/req;" \
+  "nginx $nr rps p99 $np ms, $nc us CPU/req"
+awk -v sr="$sr" -v nr="$nr" -v sp="$sp" -v np="$np" -v sc="$sc" -v nc="$nc" 'BEGIN {
+  printf "  sidecar / nginx: requests/s x%.2f (target >= 1), p99 x%.2f (target <= 1), CPU per request x%.2f\n",
+    sr / nr, sp / np, sc / nc }'
 
 echo "open loop (bench/openloop, $rate req/s for ${osecs}s, 8 connections, latency from the due time):"
 declare -A p99 p50

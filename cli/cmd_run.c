@@ -64,7 +64,7 @@ static void usage(FILE *out) {
           "  --app-wasm-allowed-outbound-hosts L  hosts a wasi:http component may call through\n"
           "                                      outgoing-handler: SCHEME://HOST[:PORT],... (`*` wildcards);\n"
           "                                      http://<app-id>.dapr/... (service invocation) needs none\n"
-          "  --threads N                         event-loop threads (default: one per core)\n"
+          "  --threads N                         event-loop threads (default: half the cores, at least 1)\n"
           "  --state-file PATH                   file of the embedded default state store\n"
           "  --http-header-timeout D             first byte to end of headers (default 10s)\n"
           "  --http-read-timeout D               first byte to end of body (default 60s)\n"

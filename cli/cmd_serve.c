@@ -26,7 +26,7 @@ static void usage(FILE *out) {
           "  --app-id ID                         the app's ID (default: the file name without .wasm)\n"
           "  --instances fresh|pooled            a new instance per request (default), or warm ones reused\n"
           "  --allowed-outbound-hosts L          hosts outgoing-handler may call: SCHEME://HOST[:PORT],...\n"
-          "  --threads N                         event-loop threads (default: one per core)\n"
+          "  --threads N                         event-loop threads (default: half the cores, at least 1)\n"
           "  --max-body-size Q                   request body limit (default 4Mi; a wasi:http component\n"
           "                                      streams its body, so a large one costs no memory)\n"
           "  --log-level debug|info|warn|error   (default info)\n"

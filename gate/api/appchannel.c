@@ -15,6 +15,7 @@
 #include "api/appchannel_grpc.h"
 #include "observe/metrics.h"
 #include "pipeline/pipeline.h"
+#include "util/buf.h"
 #include "util/log.h"
 #include "wasmhost/app.h"
 
@@ -431,7 +432,7 @@ int wgg_app_call_in(wgg_app_call_room *room, wgg_api *api, wgg_http_client *cl, 
   *o = (obs){.m = api->metrics, .t0 = uv_hrtime(), .cb = cb, .user = user, .owned = o != room};
   if (!wgg_app_can_stream(api)) stream = NULL;
   o->scb = stream;
-  snprintf(o->method, sizeof o->method, "%s", method ? method : "");
+  wgg_str_copy(o->method, sizeof o->method, method ? method : "");
   int rc = call_observed(api, cl, method, target, headers, n, body, len, src, source, timeout_ms, obs_done,
                          stream ? &obs_stream : NULL, o, why);
   if (rc && o->owned) free(o); /* the callback does not run */

@@ -117,6 +117,24 @@ static int invoke_own_app(wgg_api *api, wgg_http_req *req, wgg_http_client *cl, 
 static void invoke_checked(wgg_api *api, wgg_http_req *req, const char *app_id, const char *norm,
                            const char *method, const char *caller);
 
+/* Whether a caller's header goes on to the app: not hop-by-hop, not the
+ * sidecar's own (dapr-api-token, dapr-app-id, the hop marker, traceparent,
+ * which is replaced by a child span), nor, when a caller is named, the
+ * caller/callee IDs, which are set anew. Lengths first: one strcasecmp at
+ * most per candidate of the same length (a call per header per request). */
+static bool forwarded(const char *name, bool caller) {
+  if (wgg_http_hop_header(name)) return false;
+  size_t l = strlen(name);
+  if ((name[0] | 0x20) == 'd') {
+    if (l == 14 && !strcasecmp(name, "dapr-api-token")) return false;
+    if (l == 11 && !strcasecmp(name, "dapr-app-id")) return false;
+    if (caller && l == 18 && (!strcasecmp(name, "dapr-caller-app-id") || !strcasecmp(name, "dapr-callee-app-id")))
+      return false;
+  }
+  if (l == 11 && !strcasecmp(name, "traceparent")) return false;
+  return !(l == sizeof WGG_HOP_HEADER - 1 && !strcasecmp(name, WGG_HOP_HEADER));
+}
+
 void wgg_api_invoke(wgg_api *api, wgg_http_req *req, const char *app_id, const char *method) {
   wgg_api_invoke_n(api, req, app_id, method, strlen(method));
 }
@@ -251,7 +269,7 @@ static void invoke_checked(wgg_api *api, wgg_http_req *req, const char *app_id, 
     const char *hop_caller = wgg_http_req_header(req, WGG_HOP_HEADER) ? wgg_http_req_header(req, "dapr-caller-app-id") : NULL;
     count_invocation(api, false, caller ? caller : hop_caller ? hop_caller : o->app_id);
     if (!wgg_options_has_app(o)) why = "app channel is not initialized";
-    snprintf(t.host, sizeof t.host, "%s", o->app_channel_address);
+    wgg_str_copy(t.host, sizeof t.host, o->app_channel_address);
     t.port = o->app_port;
   } else if (!strncmp(app_id, "http://", 7) || !strncmp(app_id, "https://", 8)) {
     parse_url(app_id, &t, &why);
@@ -275,20 +293,16 @@ static void invoke_checked(wgg_api *api, wgg_http_req *req, const char *app_id, 
   /* the target and the header array on the stack unless long or many (one call per request) */
   char pstack[1024], *path = pstack;
   const char *sep = method[0] == '/' ? "" : "/", *qm = *req->query ? "?" : "";
-  int pl = snprintf(pstack, sizeof pstack, "%s%s%s%s%s", t.base, sep, method, qm, req->query);
-  if (pl >= (int)sizeof pstack && (path = malloc((size_t)pl + 1)))
-    snprintf(path, (size_t)pl + 1, "%s%s%s%s%s", t.base, sep, method, qm, req->query);
-  int rc = pl < 0 || !path ? -1 : 0;
+  const char *const parts[] = {t.base, sep, method, qm, req->query};
+  size_t pl = wgg_str_join(pstack, sizeof pstack, parts, 5);
+  if (pl >= sizeof pstack && (path = malloc(pl + 1))) wgg_str_join(path, pl + 1, parts, 5);
+  int rc = !path ? -1 : 0;
   size_t extra = t.endpoint ? t.endpoint->n_meta : 0, cap = req->n_headers + extra + 4;
   wgg_http_header hstack[32];
   wgg_http_header *h = cap <= sizeof hstack / sizeof *hstack ? hstack : calloc(cap, sizeof *h);
   size_t n = 0;
   for (size_t i = 0; h && i < req->n_headers; i++) {
-    const char *name = req->headers[i].name;
-    if (wgg_http_hop_header(name) || !strcasecmp(name, "dapr-api-token") || !strcasecmp(name, "dapr-app-id") ||
-        !strcasecmp(name, WGG_HOP_HEADER) || !strcasecmp(name, "traceparent") ||
-        (caller && (!strcasecmp(name, "dapr-caller-app-id") || !strcasecmp(name, "dapr-callee-app-id"))))
-      continue;
+    if (!forwarded(req->headers[i].name, caller != NULL)) continue;
     h[n++] = req->headers[i];
   }
   if (h && caller) { /* what a hop from the caller's sidecar carries (invoke_remote.c) */

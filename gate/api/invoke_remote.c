@@ -46,8 +46,9 @@ static const struct { const char *internal, *wire; } grpc_names[] = {
     {WGG_INVOKE_GRPC_BIN, "wasmgate-bin-"}}; /* these two: prefixes of a name */
 
 bool wgg_invoke_internal_header(const char *name) {
-  return name[0] == ':' || !strncasecmp(name, "wasmgate-grpc-", 14) || !strncasecmp(name, "wasmgate-trailer-", 17) ||
-         !strncasecmp(name, "wasmgate-bin-", 13);
+  if (name[0] == ':') return true;
+  if ((name[0] | 0x20) != 'w' || strncasecmp(name, "wasmgate-", 9)) return false; /* most names, at once */
+  return !strncasecmp(name + 9, "grpc-", 5) || !strncasecmp(name + 9, "trailer-", 8) || !strncasecmp(name + 9, "bin-", 4);
 }
 
 /* One header of an answer as req gets it, appended to h (names and values

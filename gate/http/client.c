@@ -29,14 +29,17 @@ typedef struct cconn {
   http_parser parser;
   creq *req; /* NULL when idle */
   struct cconn *next_idle;
-  bool closing, reused, got_bytes, done, in_value, head;
+  bool closing, reused, got_bytes, done, in_field, in_value, head;
   bool too_large; /* the body passed the client's max_body */
   bool streaming;   /* the body goes to the request's on_chunk, not to body */
   bool in_parse, abort_pending; /* wgg_http_client_stream_abort during a parser callback */
   size_t streamed;  /* body bytes streamed (counted against max_body) */
   size_t up_queued; /* request body bytes waiting in uv_write */
-  wgg_buf hfield, hvalue, hdrs, body;
+  wgg_buf hdrs, body; /* hdrs: name\0value\0 pairs, written as the parser hands them over */
   size_t n_hdrs;
+  wgg_http_header *harr; /* the answer's header array (header_array), kept for the next answer */
+  size_t harr_cap;
+  bool harr_ready;       /* harr points into this answer's hdrs */
   char rbuf[65536];
 } cconn;
 
@@ -62,7 +65,7 @@ struct wgg_http_client_stream {
   int64_t body_sent;
   uint64_t timeout_ms;
   /* DNS: a host that is not an IP literal is resolved (uv_getaddrinfo) before its first connect */
-  char *host;
+  char host[256];
   int port;
   bool resolved, resolving, free_after_resolve;
   uv_getaddrinfo_t gai;
@@ -80,6 +83,11 @@ struct wgg_http_client {
   size_t max_body; /* response body limit (wgg_http_client_set_max_body) */
   creq *live;      /* requests not finished yet (wgg_http_client_abort_all) */
   bool closing;
+  /* the last host literal parsed, and its address (most calls go to one app) */
+  char last_ip[256];
+  int last_port;
+  bool last_resolved;
+  struct sockaddr_storage last_addr;
   void *ext; /* wgg_http_client_set_ext */
   void (*ext_close)(void *);
 };
@@ -87,11 +95,18 @@ struct wgg_http_client {
 static void conn_close(cconn *c);
 
 bool wgg_http_hop_header(const char *name) {
-  static const char *const hop[] = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te",
-                                    "trailer",    "upgrade",    "host",             "content-length",    "expect"};
-  for (size_t i = 0; i < sizeof hop / sizeof hop[0]; i++)
-    if (!strcasecmp(name, hop[i])) return true;
-  return false;
+  /* by length first: a call per header of every request and answer that passes */
+  switch (strlen(name)) {
+    case 2: return !strcasecmp(name, "te");
+    case 4: return !strcasecmp(name, "host");
+    case 6: return !strcasecmp(name, "expect");
+    case 7: return !strcasecmp(name, "trailer") || !strcasecmp(name, "upgrade");
+    case 10: return !strcasecmp(name, "connection") || !strcasecmp(name, "keep-alive");
+    case 14: return !strcasecmp(name, "content-length");
+    case 16: return !strcasecmp(name, "proxy-connection");
+    case 17: return !strcasecmp(name, "transfer-encoding");
+    default: return false;
+  }
 }
 
 uv_loop_t *wgg_http_client_loop(const wgg_http_client *cl) {
@@ -99,6 +114,27 @@ uv_loop_t *wgg_http_client_loop(const wgg_http_client *cl) {
 }
 static void start(creq *r);
 static void resolve(creq *r);
+
+/* Writes the decimal digits of v into d (24 bytes), returns how many. */
+static size_t dec(char *d, unsigned long long v) {
+  char t[24], *p = t + sizeof t;
+  do *--p = (char)('0' + v % 10);
+  while (v /= 10);
+  size_t k = (size_t)(t + sizeof t - p);
+  memcpy(d, p, k);
+  return k;
+}
+
+/* s, or "" for NULL. */
+static const char *nz(const char *s) {
+  return s ? s : "";
+}
+
+/* Copies n bytes to w, returns the end. */
+static char *put(char *w, const char *p, size_t n) {
+  memcpy(w, p, n);
+  return w + n;
+}
 
 static void client_unref(struct wgg_http_client *cl) {
   if (--cl->refs == 0 && cl->closing) free(cl);
@@ -108,9 +144,7 @@ static void client_unref(struct wgg_http_client *cl) {
 
 static void req_free(creq *r) {
   struct wgg_http_client *cl = r->cl;
-  free(r->wire);
-  free(r->host);
-  free(r);
+  free(r); /* its wire bytes are in the same block */
   client_unref(cl);
 }
 
@@ -155,10 +189,9 @@ static void on_req_timeout(uv_timer_t *t) {
 static void on_conn_closed(uv_handle_t *h) {
   cconn *c = h->data;
   struct wgg_http_client *cl = c->cl;
-  wgg_buf_free(&c->hfield);
-  wgg_buf_free(&c->hvalue);
   wgg_buf_free(&c->hdrs);
   wgg_buf_free(&c->body);
+  free(c->harr);
   free(c);
   client_unref(cl);
 }
@@ -181,47 +214,60 @@ static void conn_close(cconn *c) {
 }
 
 static void reset_response(cconn *c) {
-  c->hfield.len = c->hvalue.len = c->hdrs.len = c->body.len = 0;
+  c->hdrs.len = c->body.len = 0;
   c->n_hdrs = 0;
-  c->in_value = c->done = c->got_bytes = c->too_large = c->streaming = c->abort_pending = false;
+  c->harr_ready = false;
+  c->in_field = c->in_value = c->done = c->got_bytes = c->too_large = c->streaming = c->abort_pending = false;
   c->streamed = 0;
   http_parser_init(&c->parser, HTTP_RESPONSE);
   c->parser.data = c;
 }
 
+/* Ends the header field being read, if any: its value's NUL (and an empty
+ * value's), and it counts. */
 static int push_header(cconn *c) {
-  if (!c->hfield.len) return 0;
-  if (wgg_buf_append(&c->hdrs, c->hfield.data, c->hfield.len + 1) ||
-      wgg_buf_append(&c->hdrs, c->hvalue.data ? c->hvalue.data : "", c->hvalue.len + 1))
-    return -1;
+  if (!c->in_field) return 0;
+  c->harr_ready = false; /* a trailer after the head: hdrs may move */
+  if (wgg_buf_append(&c->hdrs, "\0", c->in_value ? 1 : 2)) return -1;
   c->n_hdrs++;
-  c->hfield.len = c->hvalue.len = 0;
+  c->in_field = c->in_value = false;
   return 0;
 }
 
 static int on_hfield(http_parser *p, const char *at, size_t n) {
   cconn *c = p->data;
-  if (c->in_value) {
-    if (push_header(c)) return -1;
-    c->in_value = false;
-  }
-  return c->hdrs.len + n > (1u << 20) ? -1 : wgg_buf_append(&c->hfield, at, n);
+  if (c->in_value && push_header(c)) return -1;
+  c->in_field = true;
+  return c->hdrs.len + n > (1u << 20) ? -1 : wgg_buf_append(&c->hdrs, at, n);
 }
 
 static int on_hvalue(http_parser *p, const char *at, size_t n) {
   cconn *c = p->data;
+  if (!c->in_field) return 0; /* a value without a name (http-parser does not make them) */
+  if (!c->in_value && wgg_buf_append(&c->hdrs, "", 1)) return -1; /* the name's NUL */
   c->in_value = true;
-  return c->hdrs.len + n > (1u << 20) ? -1 : wgg_buf_append(&c->hvalue, at, n);
+  return c->hdrs.len + n > (1u << 20) ? -1 : wgg_buf_append(&c->hdrs, at, n);
 }
 
-/* Points h (n_hdrs entries) at the name\0value\0 pairs of c->hdrs. */
-static void header_array(cconn *c, wgg_http_header *h) {
-  for (size_t i = 0, off = 0; i < c->n_hdrs; i++) {
-    h[i].name = c->hdrs.data + off;
-    off += strlen(h[i].name) + 1;
-    h[i].value = c->hdrs.data + off;
-    off += strlen(h[i].value) + 1;
+/* Points c->harr (n_hdrs entries, kept per connection) at the
+ * name\0value\0 pairs of c->hdrs, once per response (the head offered to a
+ * stream and the answer delivered share it). Returns it, or NULL on OOM. */
+static wgg_http_header *header_array(cconn *c) {
+  if (c->harr_ready) return c->harr;
+  if (c->n_hdrs > c->harr_cap) {
+    wgg_http_header *h = realloc(c->harr, c->n_hdrs * sizeof *h);
+    if (!h) return NULL;
+    c->harr = h;
+    c->harr_cap = c->n_hdrs;
   }
+  for (size_t i = 0, off = 0; i < c->n_hdrs; i++) {
+    c->harr[i].name = c->hdrs.data + off;
+    off += strlen(c->harr[i].name) + 1;
+    c->harr[i].value = c->hdrs.data + off;
+    off += strlen(c->harr[i].value) + 1;
+  }
+  c->harr_ready = true;
+  return c->harr;
 }
 
 static int on_headers_complete(http_parser *p) {
@@ -235,12 +281,10 @@ static int on_headers_complete(http_parser *p) {
     c->too_large = true;
     return -1;
   }
-  wgg_http_header *h = calloc(c->n_hdrs ? c->n_hdrs : 1, sizeof *h);
-  if (!h) return -1;
-  header_array(c, h);
+  wgg_http_header *h = header_array(c);
+  if (!h && c->n_hdrs) return -1;
   wgg_http_response resp = {(int)p->status_code, h, c->n_hdrs, "", 0};
   int rc = r->scb.on_head(r->user, r, &resp, length);
-  free(h);
   if (rc == 0) return 0;
   r->streaming = c->streaming = true;
   if (rc < 0) c->abort_pending = true;
@@ -290,19 +334,17 @@ static const http_parser_settings rsettings = {
 /* Hands the parsed response to the request and parks or closes the connection. */
 static void deliver(cconn *c, bool extra_bytes) {
   creq *r = c->req;
-  wgg_http_header *h = calloc(c->n_hdrs ? c->n_hdrs : 1, sizeof *h);
+  wgg_http_header *h = c->streaming ? NULL : header_array(c); /* a stream ends with on_end(NULL) */
   bool keep = http_should_keep_alive(&c->parser) && !extra_bytes && !c->cl->closing &&
               (!r->has_src || r->body_ended);
-  if (!h) {
+  if (!c->streaming && !h && c->n_hdrs) {
     finish(r, NULL, "out of memory");
     conn_close(c);
     return;
   }
-  header_array(c, h);
   wgg_http_response resp = {(int)c->parser.status_code, h, c->n_hdrs, c->body.data ? c->body.data : "",
                             c->body.len};
-  finish(r, c->streaming ? NULL : &resp, NULL); /* a stream ends with on_end(NULL) */
-  free(h);
+  finish(r, c->streaming ? NULL : &resp, NULL);
   if (!keep || c->closing || c->cl->n_idle >= MAX_IDLE) {
     conn_close(c);
     return;
@@ -694,42 +736,56 @@ int wgg_http_client_request_full(wgg_http_client *cl, const char *host, int port
                                  size_t len, const wgg_http_body_source *src, uint64_t timeout_ms,
                                  wgg_http_client_cb cb, const wgg_http_stream_cbs *stream, void *user) {
   if ((src && !src->on_want) || cl->closing) return -1; /* closed: shutting down, no new requests */
-  creq *r = calloc(1, sizeof *r);
-  if (!r) return -1;
-  char ip[256];
   size_t hl = strlen(host);
-  if (hl >= sizeof ip || hl == 0 || port <= 0 || port > 65535) {
-    free(r);
-    return -1;
-  }
+  if (hl >= sizeof cl->last_ip || hl == 0 || port <= 0 || port > 65535) return -1;
+  char ip[sizeof cl->last_ip];
   memcpy(ip, host, hl + 1);
   if (hl > 2 && ip[0] == '[' && ip[hl - 1] == ']') { /* [::1] */
     memmove(ip, ip + 1, hl - 2);
     ip[hl - 2] = '\0';
   }
-  r->resolved = !uv_ip4_addr(ip, port, (struct sockaddr_in *)&r->addr) ||
-                !uv_ip6_addr(ip, port, (struct sockaddr_in6 *)&r->addr);
+  /* the head, written without a format: its exact size first, then one block for the request and its bytes */
+  char pd[24], ld[24];
+  size_t pdl = dec(pd, (unsigned long long)port);
+  pd[pdl] = '\0'; /* for the pool key below */
+  bool chunked = src && src->length < 0;
+  size_t ldl = chunked ? 0 : dec(ld, src ? (unsigned long long)src->length : (unsigned long long)len);
+  static const char te[] = "Transfer-Encoding: chunked\r\n", clen[] = "Content-Length: ",
+                    conn[] = "Connection: keep-alive\r\n\r\n";
+  size_t ml = strlen(method), tl = strlen(target), size = ml + 1 + tl + 17 + hl + 1 + pdl + 2;
+  for (size_t i = 0; i < n; i++) size += strlen(headers[i].name) + 2 + strlen(nz(headers[i].value)) + 2;
+  size += chunked ? sizeof te - 1 : sizeof clen - 1 + ldl + 2;
+  size += sizeof conn - 1 + (!src ? len : 0);
+  creq *r = malloc(sizeof *r + size + 1);
+  if (!r) return -1;
+  memset(r, 0, sizeof *r);
+  char *w = (char *)(r + 1);
+  w = put(put(put(put(w, method, ml), " ", 1), target, tl), " HTTP/1.1\r\nHost: ", 17);
+  w = put(put(put(put(w, host, hl), ":", 1), pd, pdl), "\r\n", 2);
+  for (size_t i = 0; i < n; i++) {
+    w = put(put(w, headers[i].name, strlen(headers[i].name)), ": ", 2);
+    w = put(put(w, nz(headers[i].value), strlen(nz(headers[i].value))), "\r\n", 2);
+  }
+  w = chunked ? put(w, te, sizeof te - 1) : put(put(put(w, clen, sizeof clen - 1), ld, ldl), "\r\n", 2);
+  w = put(w, conn, sizeof conn - 1);
+  if (!src && len) w = put(w, body, len);
+  *w = '\0';
+  r->wire = (char *)(r + 1);
+  r->wire_len = size;
+  if (cl->last_port == port && !strcmp(cl->last_ip, ip)) { /* the same address as last time: parsed already */
+    r->resolved = cl->last_resolved;
+    r->addr = cl->last_addr;
+  } else {
+    r->resolved = !uv_ip4_addr(ip, port, (struct sockaddr_in *)&r->addr) ||
+                  !uv_ip6_addr(ip, port, (struct sockaddr_in6 *)&r->addr);
+    memcpy(cl->last_ip, ip, strlen(ip) + 1);
+    cl->last_port = port;
+    cl->last_resolved = r->resolved;
+    cl->last_addr = r->addr;
+  }
   r->port = port;
-  if (!(r->host = strdup(ip))) {
-    free(r);
-    return -1;
-  }
-  wgg_buf b = {0};
-  int rc = wgg_buf_printf(&b, "%s %s HTTP/1.1\r\nHost: %s:%d\r\n", method, target, host, port);
-  for (size_t i = 0; i < n; i++) rc |= wgg_buf_printf(&b, "%s: %s\r\n", headers[i].name, headers[i].value);
-  if (src && src->length < 0) rc |= wgg_buf_printf(&b, "Transfer-Encoding: chunked\r\n");
-  else rc |= wgg_buf_printf(&b, "Content-Length: %lld\r\n", src ? (long long)src->length : (long long)len);
-  rc |= wgg_buf_printf(&b, "Connection: keep-alive\r\n\r\n");
-  if (!src && len) rc |= wgg_buf_append(&b, body, len);
-  if (rc) {
-    wgg_buf_free(&b);
-    free(r->host);
-    free(r);
-    return -1;
-  }
+  memcpy(r->host, ip, strlen(ip) + 1);
   r->cl = cl;
-  r->wire = b.data;
-  r->wire_len = b.len;
   r->cb = cb;
   r->user = user;
   r->head = !strcmp(method, "HEAD");
@@ -742,7 +798,8 @@ int wgg_http_client_request_full(wgg_http_client *cl, const char *host, int port
     r->has_src = true;
     r->src = *src;
   }
-  snprintf(r->key, sizeof r->key, "%s:%d", ip, port);
+  const char *const kp[] = {ip, ":", pd};
+  wgg_str_join(r->key, sizeof r->key, kp, 3);
   cl->refs++;
   r->live_next = cl->live;
   if (cl->live) cl->live->live_prev = r;

@@ -24,13 +24,21 @@
 
 static void on_timer(uv_timer_t *t);
 
+/* Lazily: a request moves the deadline three to five times (head, body,
+ * none, idle), and each start or stop of a libuv timer is a heap operation.
+ * The timer is only started when the new deadline comes before the time it
+ * is due; otherwise it fires early and on_timer starts it again for what is
+ * left (once per header timeout on a busy connection, not per request). */
 void wgg_hs_arm(wgg_http_conn *c, int mode, uint64_t ms) {
   c->timer_mode = mode;
   if (c->closing) return;
-  if (mode == T_NONE || ms == 0) {
-    uv_timer_stop(&c->timer);
+  if (mode == T_NONE || ms == 0) { /* the timer, if due, fires into nothing */
+    c->deadline = 0;
     return;
   }
+  c->deadline = uv_now(c->srv->loop) + ms;
+  if (c->timer_due && c->timer_due <= c->deadline && uv_is_active((uv_handle_t *)&c->timer)) return;
+  c->timer_due = c->deadline;
   uv_timer_start(&c->timer, on_timer, ms, 0);
 }
 
@@ -219,8 +227,7 @@ void wgg_hs_conn_maybe_free(wgg_http_conn *c) {
   struct wgg_http_server *s = c->srv;
   wgg_hs_req_free(c->ready);
   wgg_hs_reset_parse_state(c);
-  wgg_buf_free(&c->hfield);
-  wgg_buf_free(&c->hvalue);
+  wgg_buf_free(&c->url);
   wgg_buf_free(&c->hdrs);
   wgg_buf_free(&c->pend);
   free(c->in);
@@ -263,7 +270,15 @@ void wgg_hs_conn_close(wgg_http_conn *c) {
 
 static void on_timer(uv_timer_t *t) {
   wgg_http_conn *c = t->data;
-  if (c->closing) return;
+  c->timer_due = 0;
+  if (c->closing || !c->deadline) return;
+  uint64_t now = uv_now(c->srv->loop);
+  if (now < c->deadline) { /* moved later since it was started (wgg_hs_arm) */
+    c->timer_due = c->deadline;
+    uv_timer_start(&c->timer, on_timer, c->deadline - now, 0);
+    return;
+  }
+  c->deadline = 0;
   if (c->inflight && c->streaming && c->timer_mode == T_WRITE) { /* a streamed answer nobody reads */
     wgg_debug("http: closing a connection whose client stopped reading a streamed response");
     wgg_hs_conn_close(c);
@@ -385,7 +400,7 @@ void wgg_http_server_drain(wgg_http_server *s, void (*on_drained)(void *), void 
   close_listeners(s);
   for (wgg_http_conn *c = s->conns, *next; c; c = next) {
     next = c->next;
-    bool mid_request = c->in_len > c->in_off || c->url.len || c->hdrs.len || c->hfield.len;
+    bool mid_request = c->in_len > c->in_off || c->url.len || c->hdrs.len;
     if (c->inflight) c->want_close = true;
     else if (!mid_request) wgg_hs_conn_finish(c);
   }

@@ -70,7 +70,19 @@ struct wgg_http_req {
   bool body_streams;
   int64_t body_length;
   wgg_http_conn *conn; /* private */
+  size_t own_size;     /* private: the bytes of the request's own block (wgg_http_req_free_part) */
 };
+
+/* Frees part, a string or array that req points to (url, path, headers,
+ * body) and that the caller is replacing: the server keeps some of them
+ * inside the request's own allocation, where they must not be freed alone
+ * (then this does nothing). NULL is fine. For requests the server built;
+ * on any other wgg_http_req (own_size 0) it is free(part). */
+void wgg_http_req_free_part(const wgg_http_req *req, void *part);
+
+/* Whether part lies in req's own allocation (see wgg_http_req_free_part):
+ * it cannot be moved elsewhere or reallocated, only copied. */
+bool wgg_http_req_in_block(const wgg_http_req *req, const void *part);
 
 /* Called on the loop thread for each complete request. The handler must call
  * wgg_http_respond exactly once, now or later from the same loop thread. */

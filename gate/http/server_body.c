@@ -84,13 +84,7 @@ bool wgg_hs_dispatch_early(wgg_http_conn *c) {
   if (refused || (length < 0 && !later && c->srv->cfg.stream_body_min)) {
     /* not now: refused (the body is read whole), or chunked and wanted, but
      * only once it passes stream_body_min (on_body sets stream_now). The
-     * URL is given back: the request is built again later. */
-    if (!c->url.data && r->url) {
-      c->url.data = r->url;
-      c->url.len = strlen(r->url);
-      c->url.cap = c->url.len + 1;
-      r->url = NULL;
-    }
+     * request is built again later (from c->url and the head, still there). */
     wgg_hs_req_free(r);
     if (!refused) c->stream_later = true;
     return false;
@@ -177,7 +171,7 @@ static void buffer_end(void *user, int status, const char *errmsg) {
     if (!bb->b.data && wgg_buf_append(&bb->b, "", 0)) status = 413, errmsg = "out of memory";
   }
   if (!status) {
-    free(req->body);
+    wgg_http_req_free_part(req, req->body);
     req->body = bb->b.data;
     req->body_len = bb->b.len;
   } else {

@@ -45,10 +45,11 @@ struct wgg_http_conn {
   char *in;
   size_t in_len, in_off, in_cap;
   /* the request being parsed */
-  wgg_buf url, hfield, hvalue, body;
-  bool in_value;
+  wgg_buf url, body;
+  bool in_field, in_value; /* a header field's name / value is being read into hdrs */
+  size_t fstart, vstart;   /* where in hdrs its name / value begins */
   size_t head_bytes;
-  wgg_buf hdrs; /* name\0value\0 pairs */
+  wgg_buf hdrs; /* name\0value\0 pairs (the last one may be unfinished: in_field) */
   size_t n_hdrs;
   int n_host, n_te; /* Host and Transfer-Encoding fields seen */
   int fail_status;    /* 400 / 413 / 431 / 501 / 505 set by a callback before failing the parse */
@@ -63,6 +64,8 @@ struct wgg_http_conn {
   bool expect_continue; /* answer "100 Continue" once the head is accepted */
   char peer[64];      /* the client's "ip:port" */
   int timer_mode;
+  uint64_t deadline;  /* uv_now when timer_mode's timeout passes, 0: none (wgg_hs_arm) */
+  uint64_t timer_due; /* uv_now when the libuv timer fires, 0: not started */
   int open_handles; /* tcp + timer */
   int pending_writes;
   size_t queued_bytes; /* bytes of the pending writes */
@@ -143,6 +146,10 @@ bool wgg_hs_write_backlogged(const wgg_http_conn *c);
  * close_after closes c once it is written. Returns 0, or -1 when c was
  * closed (out of memory, the socket failed). */
 int wgg_hs_send(wgg_http_conn *c, char *data, size_t len, bool close_after);
+/* wgg_hs_send of bytes the caller keeps (e.g. on its stack): written now
+ * when nothing is queued, only what the socket did not take is copied and
+ * queued. Returns as wgg_hs_send. */
+int wgg_hs_send_copy(wgg_http_conn *c, const char *data, size_t len);
 /* Closes c once every queued response has been written. */
 void wgg_hs_conn_finish(wgg_http_conn *c);
 

@@ -17,12 +17,13 @@
 
 void wgg_hs_req_free(wgg_http_req *r) {
   if (!r) return;
-  free(r->url);
-  free(r->path);
-  free(r->headers);
-  free(r->body);
+  wgg_http_req_free_part(r, r->url);
+  wgg_http_req_free_part(r, r->path);
+  wgg_http_req_free_part(r, r->headers);
+  wgg_http_req_free_part(r, r->body);
   free(r);
 }
+
 
 /* Buffers of the head kept from one request to the next up to this size
  * (most heads fit): an allocation per connection, not three per request. */
@@ -38,15 +39,13 @@ static void buf_recycle(wgg_buf *b) {
 }
 
 void wgg_hs_reset_parse_state(wgg_http_conn *c) {
-  wgg_buf_free(&c->url);
-  buf_recycle(&c->hfield);
-  buf_recycle(&c->hvalue);
+  buf_recycle(&c->url); /* copied into each request */
   wgg_buf_free(&c->body);
   buf_recycle(&c->hdrs);
   c->n_hdrs = 0;
   c->n_host = c->n_te = 0;
   c->fail_msg = NULL;
-  c->in_value = false;
+  c->in_field = c->in_value = false;
   c->head_bytes = 0;
   c->stream_later = c->stream_now = false;
 }
@@ -69,42 +68,59 @@ static int reject(wgg_http_conn *c, int status, const char *msg) {
   return -1;
 }
 
-/* RFC 9110 §5.6.2 tchar. */
-static bool is_tchar(unsigned char ch) {
-  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-         (ch && strchr("!#$%&'*+-.^_`|~", ch));
-}
+/* RFC 9110 §5.6.2 tchar, as a table (every byte of every header name). */
+static const bool tchar[256] = {
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1,
+    ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1,
+    ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1,
+    ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1,
+    ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1,
+    ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+};
 
-/* Ends one header field: checks the name is a token (RFC 9112 §5.1: no
- * whitespace before the colon, which http-parser lets through as part of the
- * name), turns obs-fold line breaks in the value into spaces (§5.2), counts
- * Host and Transfer-Encoding, and appends name\0value\0 to the block. */
+/* Ends the header field being read, if any (its name and value were written
+ * into c->hdrs as the parser handed them over, from c->fstart): checks the
+ * name is a token (RFC 9112 §5.1: no whitespace before the colon, which
+ * http-parser lets through as part of the name), turns obs-fold line breaks
+ * in the value into spaces (§5.2), counts Host and Transfer-Encoding, and
+ * ends the name\0value\0 pair. */
 static int push_header(wgg_http_conn *c) {
-  if (!c->hfield.len) return 0;
-  for (size_t i = 0; i < c->hfield.len; i++)
-    if (!is_tchar((unsigned char)c->hfield.data[i]))
-      return reject(c, 400, "malformed MIME header: invalid character in a header field name");
-  for (size_t i = 0; i < c->hvalue.len; i++) {
-    if (c->hvalue.data[i] == '\r' || c->hvalue.data[i] == '\n') c->hvalue.data[i] = ' ';
-    else if (!c->hvalue.data[i]) return reject(c, 400, "malformed MIME header: NUL in a header field value");
+  if (!c->in_field) return 0;
+  c->in_field = false;
+  if (!c->in_value) { /* no value: the name's NUL, an empty value */
+    if (wgg_buf_append(&c->hdrs, "", 1)) return -1;
+    c->vstart = c->hdrs.len;
   }
-  if (c->hfield.len == 4 && !strncasecmp(c->hfield.data, "host", 4)) c->n_host++;
-  if (c->hfield.len == 17 && !strncasecmp(c->hfield.data, "transfer-encoding", 17)) {
+  c->in_value = false;
+  size_t nl = c->vstart - 1 - c->fstart, vl = c->hdrs.len - c->vstart;
+  if (!nl) { /* a value without a name: dropped */
+    c->hdrs.len = c->fstart;
+    c->hdrs.data[c->hdrs.len] = '\0';
+    return 0;
+  }
+  const char *name = c->hdrs.data + c->fstart;
+  char *value = c->hdrs.data + c->vstart;
+  for (size_t i = 0; i < nl; i++)
+    if (!tchar[(unsigned char)name[i]])
+      return reject(c, 400, "malformed MIME header: invalid character in a header field name");
+  for (size_t i = 0; i < vl; i++) {
+    if (value[i] == '\r' || value[i] == '\n') value[i] = ' ';
+    else if (!value[i]) return reject(c, 400, "malformed MIME header: NUL in a header field value");
+  }
+  if (nl == 4 && !strncasecmp(name, "host", 4)) c->n_host++;
+  if (nl == 17 && !strncasecmp(name, "transfer-encoding", 17)) {
     c->n_te++;
     /* chunked is the only coding we decode (Go answers 501 to the others) */
-    const char *v = c->hvalue.data ? c->hvalue.data : "";
-    size_t a = 0, b = c->hvalue.len;
-    while (a < b && (v[a] == ' ' || v[a] == '\t')) a++;
-    while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\t')) b--;
-    if (b - a != 7 || strncasecmp(v + a, "chunked", 7)) return reject(c, 501, "Unsupported transfer encoding");
+    size_t a = 0, b = vl;
+    while (a < b && (value[a] == ' ' || value[a] == '\t')) a++;
+    while (b > a && (value[b - 1] == ' ' || value[b - 1] == '\t')) b--;
+    if (b - a != 7 || strncasecmp(value + a, "chunked", 7)) return reject(c, 501, "Unsupported transfer encoding");
   }
-  if (wgg_buf_append(&c->hdrs, c->hfield.data, c->hfield.len + 1) ||
-      wgg_buf_append(&c->hdrs, c->hvalue.data ? c->hvalue.data : "", c->hvalue.len + 1))
-    return -1;
+  if (wgg_buf_append(&c->hdrs, "", 1)) return -1; /* the value's NUL */
   c->n_hdrs++;
-  c->hfield.len = c->hvalue.len = 0;
-  if (c->hfield.data) c->hfield.data[0] = '\0';
-  if (c->hvalue.data) c->hvalue.data[0] = '\0';
   return 0;
 }
 
@@ -126,18 +142,27 @@ static int on_url(http_parser *p, const char *at, size_t n) {
 static int on_header_field(http_parser *p, const char *at, size_t n) {
   wgg_http_conn *c = p->data;
   if (count_head(c, n + 4)) return -1;
-  if (c->in_value) {
-    if (push_header(c)) return -1;
-    c->in_value = false;
+  if (c->in_value && push_header(c)) return -1;
+  if (!c->in_field) {
+    c->in_field = true;
+    c->fstart = c->hdrs.len;
   }
-  return wgg_buf_append(&c->hfield, at, n);
+  return wgg_buf_append(&c->hdrs, at, n);
 }
 
 static int on_header_value(http_parser *p, const char *at, size_t n) {
   wgg_http_conn *c = p->data;
   if (count_head(c, n)) return -1;
-  c->in_value = true;
-  return wgg_buf_append(&c->hvalue, at, n);
+  if (!c->in_field) { /* a value without a name (http-parser does not make them): dropped */
+    c->in_field = true;
+    c->fstart = c->hdrs.len;
+  }
+  if (!c->in_value) { /* the name's NUL */
+    if (wgg_buf_append(&c->hdrs, "", 1)) return -1;
+    c->vstart = c->hdrs.len;
+    c->in_value = true;
+  }
+  return wgg_buf_append(&c->hdrs, at, n);
 }
 
 static int on_headers_complete(http_parser *p) {
@@ -206,8 +231,20 @@ static int on_body(http_parser *p, const char *at, size_t n) {
 /* Builds the request of the head just parsed (url, headers) with the body
  * buffered so far (moved). Returns NULL on OOM. */
 wgg_http_req *wgg_hs_build_req(wgg_http_conn *c, http_parser *p) {
-  wgg_http_req *r = calloc(1, sizeof *r);
+  /* one block (once per request): the request, its header array and
+   * strings, its URL and path, and the empty body of a request without one;
+   * a body read whole is moved in (wgg_http_req_free_part frees either) */
+  const char *url = c->url.len ? c->url.data : "/";
+  size_t ul = c->url.len ? c->url.len : 1;
+  const char *qm = memchr(url, '?', ul);
+  size_t pl = qm ? (size_t)(qm - url) : ul;
+  size_t arr = (c->n_hdrs ? c->n_hdrs : 1) * sizeof(wgg_http_header);
+  bool own_body = c->body.data != NULL;
+  size_t size = sizeof(wgg_http_req) + arr + c->hdrs.len + 1 + ul + 1 + pl + 1 + (own_body ? 0 : 1);
+  wgg_http_req *r = malloc(size);
   if (!r) return NULL;
+  memset(r, 0, sizeof *r);
+  r->own_size = size;
   r->method = (int)p->method;
   r->method_name = http_method_str((enum http_method)p->method);
   r->keep_alive = http_should_keep_alive(p) != 0;
@@ -216,26 +253,26 @@ wgg_http_req *wgg_hs_build_req(wgg_http_conn *c, http_parser *p) {
   r->http_major = p->http_major;
   r->http_minor = p->http_minor;
   memcpy(r->remote_addr, c->peer, sizeof r->remote_addr);
-  r->url = c->url.data ? c->url.data : strdup("/");
-  c->url.data = NULL;
-  c->url.len = c->url.cap = 0;
-  r->body = c->body.data ? c->body.data : strdup("");
-  r->body_len = c->body.len;
-  c->body.data = NULL;
-  c->body.len = c->body.cap = 0;
-  /* headers point into one block that the request owns, after the array */
-  size_t arr = (c->n_hdrs ? c->n_hdrs : 1) * sizeof *r->headers;
-  r->headers = calloc(1, arr + c->hdrs.len + 1);
-  char *q = r->url ? strchr(r->url, '?') : NULL;
-  r->path = r->url ? wgg_strndup(r->url, q ? (size_t)(q - r->url) : strlen(r->url)) : NULL;
-  if (!r->url || !r->body || !r->headers || !r->path) {
-    wgg_hs_req_free(r);
-    return NULL;
-  }
-  r->query = q ? q + 1 : r->url + strlen(r->url);
-  wgg_http_header *h = r->headers;
-  char *blk = (char *)h + arr;
+  r->headers = (wgg_http_header *)(r + 1);
+  char *blk = (char *)r->headers + arr, *tail = blk + c->hdrs.len + 1;
   if (c->hdrs.len) memcpy(blk, c->hdrs.data, c->hdrs.len);
+  blk[c->hdrs.len] = '\0';
+  r->url = memcpy(tail, url, ul);
+  r->url[ul] = '\0';
+  r->path = memcpy(tail + ul + 1, url, pl);
+  r->path[pl] = '\0';
+  if (own_body) {
+    r->body = c->body.data;
+    r->body_len = c->body.len;
+    c->body.data = NULL;
+    c->body.len = c->body.cap = 0;
+  } else {
+    r->body = r->path + pl + 1;
+    r->body[0] = '\0';
+  }
+  char *q = qm ? r->url + (qm - url) : NULL;
+  r->query = q ? q + 1 : r->url + ul;
+  wgg_http_header *h = r->headers;
   /* Transfer-Encoding is ours: the body is decoded now, so nothing after us
    * (pipeline guests, the app) may see it (RFC 9112 §6.1; Go keeps it out of
    * Request.Header too) */
@@ -245,7 +282,7 @@ wgg_http_req *wgg_hs_build_req(wgg_http_conn *c, http_parser *p) {
     off += strlen(blk + off) + 1;
     const char *value = blk + off;
     off += strlen(blk + off) + 1;
-    if (!strcasecmp(name, "transfer-encoding")) continue;
+    if ((size_t)(value - name) == sizeof "transfer-encoding" && !strcasecmp(name, "transfer-encoding")) continue;
     h[kept].name = name;
     h[kept++].value = value;
   }

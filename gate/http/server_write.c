@@ -100,6 +100,23 @@ int wgg_hs_send(wgg_http_conn *c, char *data, size_t len, bool close_after) {
   return 0;
 }
 
+int wgg_hs_send_copy(wgg_http_conn *c, const char *data, size_t len) {
+  size_t off = 0;
+  if (!c->pending_writes && len) {
+    uv_buf_t t = uv_buf_init((char *)data, (unsigned)len);
+    int n = uv_try_write((uv_stream_t *)&c->tcp, &t, 1);
+    if (n == (int)len) return 0;
+    if (n > 0) off = (size_t)n;
+  }
+  char *rest = malloc(len - off + 1);
+  if (!rest) {
+    wgg_hs_conn_close(c);
+    return -1;
+  }
+  memcpy(rest, data + off, len - off);
+  return wgg_hs_send(c, rest, len - off, false);
+}
+
 /* Closes c once every queued response has been written. */
 void wgg_hs_conn_finish(wgg_http_conn *c) {
   if (c->pending_writes) c->close_when_written = true;
@@ -138,6 +155,58 @@ static int head_end(wgg_buf *b, const wgg_http_conn *c, const wgg_http_header *h
   return rc | wgg_buf_append(b, "\r\n", 2);
 }
 
+/* Writes the decimal digits of v into d (24 bytes), returns how many. */
+static size_t dec(char *d, unsigned long long v) {
+  char t[24], *p = t + sizeof t;
+  do *--p = (char)('0' + v % 10);
+  while (v /= 10);
+  size_t k = (size_t)(t + sizeof t - p);
+  memcpy(d, p, k);
+  return k;
+}
+
+static char *put(char *w, const char *p, size_t n) {
+  memcpy(w, p, n);
+  return w + n;
+}
+
+/* The size of a whole answer as head_begin + head_end would write it, with
+ * "Content-Length: length" unless length < 0, "Content-Type" when
+ * content_type is set, then length bytes of body when body is set (sets
+ * c->want_close first, as head_begin). answer_write writes it into out
+ * (size + 1 bytes: NUL-terminated) without a format (once per request). */
+static size_t answer_size(wgg_http_conn *c, int status, const char *content_type, const wgg_http_header *headers,
+                          size_t n, int64_t length, const char *body) {
+  if (c->srv->draining || c->eof) c->want_close = true;
+  char d[24];
+  size_t size = sizeof "HTTP/1.1 " - 1 + dec(d, status < 0 ? 0u : (unsigned)status) + 1 + strlen(wgg_http_reason(status)) + 2;
+  if (length >= 0) size += sizeof "Content-Length: " - 1 + dec(d, (unsigned long long)length) + 2;
+  if (content_type) size += sizeof "Content-Type: " - 1 + strlen(content_type) + 2;
+  for (size_t i = 0; i < n; i++) size += strlen(headers[i].name) + 2 + strlen(headers[i].value) + 2;
+  if (c->want_close) size += sizeof "Connection: close\r\n" - 1;
+  return size + 2 + (body && length > 0 ? (size_t)length : 0);
+}
+
+static void answer_write(const wgg_http_conn *c, char *out, int status, const char *content_type,
+                         const wgg_http_header *headers, size_t n, int64_t length, const char *body) {
+  static const char v11[] = "HTTP/1.1 ", cl[] = "Content-Length: ", ct[] = "Content-Type: ",
+                    close[] = "Connection: close\r\n";
+  char sd[24], ld[24];
+  const char *reason = wgg_http_reason(status);
+  size_t sdl = dec(sd, status < 0 ? 0u : (unsigned)status);
+  char *w = put(put(put(put(put(out, v11, sizeof v11 - 1), sd, sdl), " ", 1), reason, strlen(reason)), "\r\n", 2);
+  if (length >= 0) w = put(put(put(w, cl, sizeof cl - 1), ld, dec(ld, (unsigned long long)length)), "\r\n", 2);
+  if (content_type) w = put(put(put(w, ct, sizeof ct - 1), content_type, strlen(content_type)), "\r\n", 2);
+  for (size_t i = 0; i < n; i++) {
+    w = put(put(w, headers[i].name, strlen(headers[i].name)), ": ", 2);
+    w = put(put(w, headers[i].value, strlen(headers[i].value)), "\r\n", 2);
+  }
+  if (c->want_close) w = put(w, close, sizeof close - 1);
+  w = put(w, "\r\n", 2);
+  if (body && length > 0) w = put(w, body, (size_t)length);
+  *w = '\0';
+}
+
 /* An answer is queued: the connection goes on with the next request, or
  * reads no more when it closes after the answer. */
 static void next_request(wgg_http_conn *c) {
@@ -165,24 +234,31 @@ void wgg_http_respond(wgg_http_req *req, int status, const char *content_type, c
   }
   bool unread = wgg_hs_body_abandon(c);
   bool no_body = status == 204 || status == 304 || (status >= 100 && status < 200);
-  wgg_buf b = {0};
-  int rc = head_begin(&b, c, status);
-  if (!no_body) rc |= wgg_buf_printf(&b, "Content-Length: %zu\r\n", len);
-  if (content_type && !no_body) rc |= wgg_buf_printf(&b, "Content-Type: %s\r\n", content_type);
-  rc |= head_end(&b, c, headers, n);
-  if (!no_body && !head && len) rc |= wgg_buf_append(&b, body, len);
+  const char *ct = no_body ? NULL : content_type, *bd = !no_body && !head ? body : NULL;
+  int64_t length = no_body ? -1 : (int64_t)len;
+  size_t size = answer_size(c, status, ct, headers, n, length, bd);
+  /* most answers are written at once from the stack (no allocation): nothing queued
+   * before them, no close after them, and small */
+  char stack[4096];
+  bool direct = !unread && !c->want_close && !c->pending_writes && size < sizeof stack;
+  char *out = direct ? stack : malloc(size + 1);
+  if (out) answer_write(c, out, status, ct, headers, n, length, bd);
   /* released only now: headers and body may point into req (an echo of its URL or body) */
   req_answered(c, req, status);
-  if (rc) {
-    wgg_buf_free(&b);
+  if (!out) {
     wgg_hs_conn_close(c);
     return;
   }
-  if (unread) {
-    wgg_hs_linger_after(c, b.data, b.len);
+  if (direct) {
+    if (wgg_hs_send_copy(c, out, size)) return;
+    next_request(c);
     return;
   }
-  if (wgg_hs_send(c, b.data, b.len, c->want_close)) return;
+  if (unread) {
+    wgg_hs_linger_after(c, out, size);
+    return;
+  }
+  if (wgg_hs_send(c, out, size, c->want_close)) return;
   next_request(c);
 }
 

@@ -71,7 +71,7 @@ typedef struct wgg_options {
   uint64_t header_timeout_ms;      /* --http-header-timeout: first byte to end of headers, 10 s */
   uint64_t read_timeout_ms;        /* --http-read-timeout: first byte to end of body, 60 s */
   uint64_t idle_timeout_ms;        /* --http-idle-timeout: keep-alive idle, 60 s */
-  int threads;                     /* --threads: event-loop threads, 0 = one per core */
+  int threads;                     /* --threads: event-loop threads, 0 = wgg_default_loop_threads() */
   const char *state_file;          /* file of the embedded default state.sqlite store */
   bool serve_app;                  /* `wasmgate serve`: every request on the HTTP port goes to the app
                                       (--app-wasm), whatever its path; the Dapr API is not served there */
@@ -91,6 +91,14 @@ void wgg_options_init(wgg_options *o);
  * cannot start (invalid component, YAML error with file and line, port in use,
  * bad option). */
 int wgg_run(const wgg_options *o, wgg_err *err);
+
+/* The number of event-loop threads when --threads is not given: half the
+ * CPUs this process may run on (sched_getaffinity, so a cpuset or taskset
+ * counts; else the online CPUs), at least 1. A sidecar shares its machine
+ * with its app and the app's clients: a loop thread per core left them none,
+ * and the kernel then time-sliced busy loop threads away for milliseconds
+ * (bench/README.md, "Where the closed-loop tail comes from"). */
+size_t wgg_default_loop_threads(void);
 
 /* The WASI cloud interfaces for a component run outside the sidecar
  * (`wasmgate wasm run --resources-path`; wasmhost/p2_cloud_run.c,

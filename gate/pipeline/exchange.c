@@ -93,7 +93,8 @@ int wgg_exchange_from_req(wgg_exchange *ex, wgg_http_req *req) {
     return rc;
   }
   /* the body moves (no copy of up to --max-body-size bytes); wgg_exchange_to_req gives it back */
-  ex->req_body = (wgg_buf){req->body, req->body_len, req->body_len + 1};
+  ex->req_body = wgg_http_req_in_block(req, req->body) ? (wgg_buf){0} /* the empty body kept in req's block */
+                                                       : (wgg_buf){req->body, req->body_len, req->body_len + 1};
   req->body = NULL;
   req->body_len = 0;
   return 0;
@@ -142,10 +143,10 @@ int wgg_exchange_to_req(wgg_exchange *ex, wgg_http_req *req) {
     h[k++].value = blk;
     blk += vl;
   }
-  free(req->url);
-  free(req->path);
-  free(req->headers);
-  free(req->body);
+  wgg_http_req_free_part(req, req->url);
+  wgg_http_req_free_part(req, req->path);
+  wgg_http_req_free_part(req, req->headers);
+  wgg_http_req_free_part(req, req->body);
   req->url = url;
   req->path = path;
   req->query = q ? url + (q - uri) + 1 : url + strlen(url);

@@ -5,6 +5,7 @@
  * and drives the graceful shutdown (dapr --dapr-graceful-shutdown-seconds).
  */
 #include <errno.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -502,6 +503,14 @@ static void raise_nofile(void) {
                                                 (unsigned long long)was, strerror(errno));
 }
 
+size_t wgg_default_loop_threads(void) {
+  long n = 0;
+  cpu_set_t set;
+  if (!sched_getaffinity(0, sizeof set, &set)) n = CPU_COUNT(&set); /* a cpuset or taskset limits us */
+  if (n <= 0) n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n >= 2 ? (size_t)n / 2 : 1;
+}
+
 int wgg_run(const wgg_options *o, wgg_err *err) {
   wgg_log_setup(o->log_level, o->log_as_json);
   signal(SIGPIPE, SIG_IGN);
@@ -511,8 +520,7 @@ int wgg_run(const wgg_options *o, wgg_err *err) {
   if (o->app_port > 0 && o->app_protocol && strcmp(o->app_protocol, "http") && strcmp(o->app_protocol, "grpc"))
     return wgg_err_set(err, "--app-protocol %s is not supported yet: the app channel speaks plain HTTP/1.1 (http) or h2c gRPC (grpc)",
                        o->app_protocol);
-  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-  size_t n_workers = o->threads > 0 ? (size_t)o->threads : ncpu > 0 ? (size_t)ncpu : 1;
+  size_t n_workers = o->threads > 0 ? (size_t)o->threads : wgg_default_loop_threads();
   wgg_pipeline_set_loops(n_workers); /* wasm middleware pools are sized per loop */
   wgg_component_list comps = {0};
   if (o->n_resources_paths) {

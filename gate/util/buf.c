@@ -143,3 +143,21 @@ char *wgg_strndup(const char *p, size_t n) {
   s[n] = '\0';
   return s;
 }
+
+size_t wgg_str_join(char *dst, size_t cap, const char *const *parts, size_t n) {
+  size_t total = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t l = strlen(parts[i]);
+    if (total < cap - 1) {
+      size_t room = cap - 1 - total;
+      memcpy(dst + total, parts[i], l < room ? l : room);
+    }
+    total += l;
+  }
+  dst[total < cap - 1 ? total : cap - 1] = '\0';
+  return total;
+}
+
+size_t wgg_str_copy(char *dst, size_t cap, const char *src) {
+  return wgg_str_join(dst, cap, &src, 1);
+}

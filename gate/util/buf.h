@@ -31,4 +31,14 @@ void wgg_buf_free(wgg_buf *b);
 /* Returns a malloc'd copy of n bytes plus a NUL, or NULL when out of memory. */
 char *wgg_strndup(const char *p, size_t n);
 
+/* Writes the n strings of parts one after the other into dst (cap bytes,
+ * cap > 0), NUL-terminated, as snprintf("%s%s...") would without parsing a
+ * format (the hot path's target and names). Returns the length of the whole
+ * concatenation: when it is >= cap, dst holds the cut-off prefix. */
+size_t wgg_str_join(char *dst, size_t cap, const char *const *parts, size_t n);
+
+/* wgg_str_join of one string: copies src into dst (cap > 0), cut off when
+ * too long. Returns strlen(src). */
+size_t wgg_str_copy(char *dst, size_t cap, const char *src);
+
 #endif

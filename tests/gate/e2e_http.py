@@ -182,6 +182,43 @@ check(idle.recv(10) == b"", "idle connection closed by the server")
 check(0.4 < time.time() - t0 < 3, f"idle timeout took {time.time() - t0:.2f}s")
 idle.close()
 
+# the connection timer is moved lazily (http/server.c wgg_hs_arm): after requests, an idle
+# connection still closes on the idle timeout (600ms), silently, not on the header timeout
+# (400ms) the requests had armed; and a head begun later still gets its 408
+def served(s):
+    s.sendall(b"GET /v1.0/healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    got = b""
+    while b"\r\n\r\n" not in got:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        got += chunk
+    return got.startswith(b"HTTP/1.1 204")
+
+kept = socket.create_connection(("127.0.0.1", port), timeout=5)
+check(all(served(kept) for _ in range(20)), "keep-alive requests served")
+t0 = time.time()
+rest = kept.recv(100)
+elapsed = time.time() - t0
+check(rest == b"", f"idle after requests: closed without an answer (got {rest[:40]!r})")
+check(0.55 < elapsed < 3, f"idle after requests: closed after the idle timeout, not the header timeout ({elapsed:.2f}s)")
+kept.close()
+kept = socket.create_connection(("127.0.0.1", port), timeout=5)
+check(served(kept), "a request before a slow head")
+time.sleep(0.1)
+kept.sendall(b"GET /v1.0/healthz HTTP/1.1\r\nHost: x\r\n")
+got = b""
+try:
+    while True:
+        chunk = kept.recv(4096)
+        if not chunk:
+            break
+        got += chunk
+except socket.timeout:
+    pass
+check(got.startswith(b"HTTP/1.1 408"), f"a slow head after a request gets 408: {got[:40]!r}")
+kept.close()
+
 # Prometheus metrics on --metrics-port
 st, h, body = sc.request("GET", "/metrics", port=sc.metrics_port)
 text = body.decode()

@@ -53,5 +53,18 @@ int main(void) {
   CHECK_STR(b.data + mark, "[ab 5 beef xy]");
   CHECK(b.len == mark + 14);
   wgg_buf_free(&b);
+  /* wgg_str_join / wgg_str_copy: as snprintf("%s%s...") at every cut-off point */
+  const char *parts[] = {"/base", "/", "method", "?", "a=1&b=2"};
+  for (size_t jcap = 1; jcap <= 24; jcap++) {
+    char got[24], want3[24];
+    memset(got, 'x', sizeof got);
+    size_t n = wgg_str_join(got, jcap, parts, 5);
+    int wn = snprintf(want3, jcap, "%s%s%s%s%s", parts[0], parts[1], parts[2], parts[3], parts[4]);
+    CHECK(n == (size_t)wn && !strcmp(got, want3));
+    CHECK(jcap == sizeof got || got[jcap] == 'x'); /* nothing written past cap */
+  }
+  char one[4];
+  CHECK(wgg_str_copy(one, sizeof one, "abcdef") == 6 && !strcmp(one, "abc"));
+  CHECK(wgg_str_copy(one, sizeof one, "") == 0 && !strcmp(one, ""));
   CHECK_DONE();
 }
