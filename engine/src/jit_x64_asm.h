@@ -281,6 +281,27 @@ static inline void ld(J *j, int w, int reg, int32_t slot) {
   if (r >= 0) rr(j, 0, w, 0x89, 1, r, reg);
   else mem(j, 0, w, 0x8B, 1, reg, FP, -1, 0, sd(slot));
 }
+/* The register holding slot as an integer for a read of width w that needs
+ * no copy (a compare: it reads the register as is), or -1 (the use is
+ * counted either way). */
+static inline int src_reg(J *j, int w, int32_t slot) {
+  count_use(j, slot, 0);
+  return int_reg(j, slot, w);
+}
+/* A cache register holding slot as an i32 zero-extended to 64 bits (K_I32:
+ * written by a 32-bit operation or load, which clear the upper half), so it
+ * can index memory as is; -1 when none (pins and K_I64 entries of i32
+ * values may carry stale upper halves from memory). Counts the use. */
+static inline int zx_reg(J *j, int32_t slot) {
+  count_use(j, slot, 0);
+  if (!j->caching) return -1;
+  for (int k = 0; k < NI; k++)
+    if (j->ic[k].kind == K_I32 && j->ic[k].slot == slot) {
+      j->ic[k].age = ++j->clock;
+      return R8 + k;
+    }
+  return -1;
+}
 /* op reg, slot for an ALU opcode with a /r form (03 add, 3B cmp, 0FAF imul...). */
 static inline void alu_src(J *j, int w, uint32_t op, int len, int reg, int32_t slot) {
   count_use(j, slot, 0);

@@ -188,12 +188,14 @@ bool wg_x64_emit(J *j, const wg_module *m, const wg_code *code, uint32_t i, unsi
     *len = 3;
     bool imm = op >= IR_BRCI_EQ;
     unsigned k = op - (imm ? IR_BRCI_EQ : IR_BRC_EQ);
-    ld(j, 0, RAX, A);
+    /* cmp on the register holding A when there is one (no copy). */
+    int ra = src_reg(j, 0, A);
+    if (ra < 0) mem(j, 0, 0, 0x8B, 1, ra = RAX, FP, -1, 0, sd(A));
     if (imm) {
-      rr(j, 0, 0, 0x81, 1, 7, RAX);
+      rr(j, 0, 0, 0x81, 1, 7, ra);
       b4(j, (uint32_t)B);
     } else {
-      alu_src(j, 0, 0x3B, 1, RAX, B);
+      alu_src(j, 0, 0x3B, 1, ra, B);
     }
     jump_to(j, jcc(j, cmp_cc(k)), cells, pc[1].target);
     return true;

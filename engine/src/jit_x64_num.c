@@ -76,13 +76,16 @@ bool wg_x64_emit_numeric(J *j, const wg_cell *pc, int32_t A, int32_t B, unsigned
     uint64_t y = pc[1].u64;
     bool y32 = w ? (int64_t)y == (int32_t)y : true;
     if (cmp >= 0) {
-      ld(j, w, RAX, A);
-      if (!imm) alu_src(j, w, 0x3B, 1, RAX, B);
+      /* cmp on the register holding A when there is one (no copy);
+       * setcc then writes rax. */
+      int ra = src_reg(j, w, A);
+      if (ra < 0) mem(j, 0, w, 0x8B, 1, ra = RAX, FP, -1, 0, sd(A));
+      if (!imm) alu_src(j, w, 0x3B, 1, ra, B);
       else if (!y32) {
         movi(j, RCX, y);
-        rr(j, 0, w, 0x3B, 1, RAX, RCX);
+        rr(j, 0, w, 0x3B, 1, ra, RCX);
       } else {
-        rr(j, 0, w, 0x81, 1, 7, RAX);
+        rr(j, 0, w, 0x81, 1, 7, ra);
         b4(j, (uint32_t)y);
       }
       setcc(j, cmp_cc((unsigned)cmp));
