@@ -94,7 +94,18 @@ bool wg_x64_emit_numeric(J *j, const wg_cell *pc, int32_t A, int32_t B, unsigned
     }
     /* The result is computed in a cache register rc. */
     if (shift >= 0 && !imm) ld(j, 0, RCX, B);
+    /* x + k and x - k with x in another register: one lea (looked up before
+     * dst_reg, which may take x's register: lea reads it before writing). */
+    bool lea = imm && y32 && shift < 0 && (alu == 0x03 || (alu == 0x2B && (int32_t)y != INT32_MIN));
+    int ra = lea ? int_reg(j, A, w) : -1;
     int rc = dst_reg(j, dst, false, false, imm || shift >= 0 ? -1 : B);
+    if (ra >= 0 && ra != rc) {
+      count_use(j, A, 0);
+      mem(j, 0, w, 0x8D, 1, rc, ra, -1, 0, alu == 0x03 ? (int32_t)y : -(int32_t)y); /* lea rc, [ra + k] */
+      st(j, w, dst, rc);
+      c_set(j, rc, false, dst, w ? K_I64 : K_I32);
+      return true;
+    }
     ld(j, w, rc, A);
     if (shift >= 0) {
       if (imm) {
