@@ -67,6 +67,10 @@ typedef struct J {
   size_t start;         /* the current function's entry in b */
   size_t fast_entry;    /* offset from the entry to the entry past reload_mem (emit_call) */
   centry ic[NI], xc[NX];
+  /* The slot the last small constant was written to (-1: none) and its
+   * value as stored (sign-extended from 32 bits); forgotten like the cache. */
+  int32_t k_slot;
+  int64_t k_val;
   uint32_t clock;
   /* Pinned locals: slot (-1: none) per register; for xmm pins, f64 or f32.
    * Use counts per local slot (first pass): integer, f32, f64. */
@@ -194,12 +198,14 @@ static inline void pins_reload(J *j) {
     }
 }
 static inline void c_forget(J *j, int32_t slot) {
+  if (j->k_slot == slot) j->k_slot = -1;
   for (int k = 0; k < NI; k++)
     if (j->ic[k].slot == slot) j->ic[k].kind = K_NONE;
   for (int k = 0; k < NX; k++)
     if (j->xc[k].slot == slot) j->xc[k].kind = K_NONE;
 }
 static inline void c_clear(J *j) {
+  j->k_slot = -1;
   for (int k = 0; k < NI; k++) j->ic[k].kind = K_NONE;
   for (int k = 0; k < NX; k++) j->xc[k].kind = K_NONE;
 }

@@ -130,6 +130,16 @@ bool wg_x64_emit_memory(J *j, bool has_mem, const wg_cell *pc, int32_t A, int32_
     bool site;
     int ix;
     int32_t disp = mem_addr(j, A, pc[1].u64, n, pc, &site, &ix);
+    if (j->k_slot == B && B >= 0) { /* a constant just written: stored as an immediate */
+      count_use(j, B, 0);
+      if (site) site_add(j, j->n, pc);
+      if (n == 1) mem(j, 0, 0, 0xC6, 1, 0, MB, ix, 0, disp);
+      else mem(j, n == 2 ? 0x66 : 0, n == 8, 0xC7, 1, 0, MB, ix, 0, disp);
+      if (n == 1) b1(j, (uint8_t)j->k_val);
+      else if (n == 2) b1(j, (uint8_t)j->k_val), b1(j, (uint8_t)(j->k_val >> 8));
+      else b4(j, (uint32_t)j->k_val);
+      return true;
+    }
     ld(j, n == 8, RCX, B);
     if (site) site_add(j, j->n, pc);
     if (n == 1) mem(j, 0, 0, 0x88, 1, RCX, MB, ix, 0, disp);
