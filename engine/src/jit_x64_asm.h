@@ -92,6 +92,10 @@ typedef struct J {
   /* Bounds checks by guard pages (wg_jit_guard_pages): the accesses made
    * without a check, for jit.c's registry (offsets from the block start). */
   bool guard;
+  /* r14 holds the store's epoch counter pointer instead of memory 0's size
+   * (guard pages and a memory: the size is then read from the memory by
+   * the rare explicit checks), so a fuel/deadline check loads one less. */
+  bool ms_epoch;
   wg_jit_site *sites;
   size_t nsites, capsites;
   fixup *fx;

@@ -11,7 +11,8 @@ void wg_x64_reload_mem(J *j) {
   mem(j, 0, 1, 0x8B, 1, RAX, IN, -1, 0, (int32_t)offsetof(wg_instance, mems));
   mem(j, 0, 1, 0x8B, 1, RAX, RAX, -1, 0, 0);
   mem(j, 0, 1, 0x8B, 1, MB, RAX, -1, 0, (int32_t)offsetof(wg_memory, data));
-  mem(j, 0, 1, 0x8B, 1, MS, RAX, -1, 0, (int32_t)offsetof(wg_memory, size));
+  if (j->ms_epoch) mem(j, 0, 1, 0x8B, 1, MS, ST, -1, 0, (int32_t)offsetof(wg_store, epoch));
+  else mem(j, 0, 1, 0x8B, 1, MS, RAX, -1, 0, (int32_t)offsetof(wg_memory, size));
 }
 
 /* Memory access for n bytes at [r13 + *ix + disp] (the returned disp; *ix
@@ -48,7 +49,13 @@ static int32_t mem_addr(J *j, int32_t addr, uint64_t offset, unsigned n, const w
     rr(j, 0, 1, 0x03, 1, RAX, RCX);
   }
   mem(j, 0, 1, 0x8D, 1, RCX, *ix, -1, 0, disp + (int32_t)n); /* lea rcx, [ix + offset + n] */
-  rr(j, 0, 1, 0x3B, 1, RCX, MS);                              /* cmp rcx, r14 */
+  if (j->ms_epoch) { /* r14 is the epoch pointer: the size from the memory */
+    mem(j, 0, 1, 0x8B, 1, RDX, IN, -1, 0, (int32_t)offsetof(wg_instance, mems));
+    mem(j, 0, 1, 0x8B, 1, RDX, RDX, -1, 0, 0);
+    mem(j, 0, 1, 0x3B, 1, RCX, RDX, -1, 0, (int32_t)offsetof(wg_memory, size)); /* cmp rcx, size */
+  } else {
+    rr(j, 0, 1, 0x3B, 1, RCX, MS); /* cmp rcx, r14 */
+  }
   trap_if(j, CC_A, WG_TRAP_MEMORY_OUT_OF_BOUNDS, pc);
   return disp;
 }
