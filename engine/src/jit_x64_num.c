@@ -134,14 +134,25 @@ bool wg_x64_emit_numeric(J *j, const wg_cell *pc, int32_t A, int32_t B, unsigned
   }
   if (binary && float_binop(base, &pfx, &fc)) {
     bool dbl = pfx == 0xF2;
-    if (!imm) ldx(j, dbl, 1, B); /* y first: the register taken below may hold it */
-    int x = dst_reg(j, dst, true, dbl, -1); /* y is in xmm1 already */
-    ldx(j, dbl, x, A);
-    if (imm) {
-      movi(j, RAX, pc[1].u64);
-      rr(j, 0x66, 1, 0x0F6E, 2, 1, RAX); /* movq xmm1, rax */
+    /* y straight from its register or slot (op x, y), unless the register
+     * taken for the result holds it: then y goes to xmm1 first. */
+    int yr = imm ? -1 : xmm_reg(j, B, dbl);
+    int x = dst_reg(j, dst, true, dbl, -1);
+    if (imm || yr == x) {
+      if (!imm) {
+        count_use(j, B, dbl ? 2 : 1);
+        rr(j, 0, 0, 0x0F28, 2, 1, yr); /* movaps xmm1, y */
+      }
+      ldx(j, dbl, x, A);
+      if (imm) {
+        movi(j, RAX, pc[1].u64);
+        rr(j, 0x66, 1, 0x0F6E, 2, 1, RAX); /* movq xmm1, rax */
+      }
+      rr(j, pfx, 0, 0x0F00u | (unsigned)fc, 2, x, 1);
+    } else {
+      ldx(j, dbl, x, A);
+      sse_src(j, dbl, 0x0F00u | (unsigned)fc, x, B);
     }
-    rr(j, pfx, 0, 0x0F00u | (unsigned)fc, 2, x, 1);
     stx(j, dbl, dst, x);
     c_set(j, x, true, dst, dbl ? K_F64 : K_F32);
     return true;
