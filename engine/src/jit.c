@@ -63,6 +63,25 @@ void wg_jit_buf_free(uint8_t *buf, size_t cap) {
   if (buf) munmap(buf, cap);
 }
 
+/* WASMGATE_JIT_DUMP=DIR (a debugging aid): every code block compiled is
+ * written to DIR/block-<address>.bin as raw x86-64 code (objdump -D -b binary
+ * -m i386:x86-64) with DIR/block-<address>.txt listing its functions' entry
+ * offsets, one a line, in the batch's order. Failures are ignored. */
+static void jit_dump(const uint8_t *buf, size_t n, const size_t *offs, size_t count) {
+  const char *dir = getenv("WASMGATE_JIT_DUMP");
+  if (!dir || !*dir) return;
+  char path[4096];
+  snprintf(path, sizeof path, "%s/block-%p.bin", dir, (const void *)buf);
+  FILE *f = fopen(path, "wb");
+  if (!f) return;
+  fwrite(buf, 1, n, f);
+  fclose(f);
+  snprintf(path, sizeof path, "%s/block-%p.txt", dir, (const void *)buf);
+  if (!(f = fopen(path, "w"))) return;
+  for (size_t i = 0; i < count; i++) fprintf(f, "%zx\n", offs[i]);
+  fclose(f);
+}
+
 bool wg_jit_install(uint8_t *buf, size_t cap, size_t n, const size_t *offs, size_t count, void **entries,
                     size_t sites, size_t nsites) {
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -85,6 +104,7 @@ bool wg_jit_install(uint8_t *buf, size_t cap, size_t n, const size_t *offs, size
     memcpy(buf + offs[i] - JIT_FHEADER, &blk, sizeof blk);
     entries[i] = buf + offs[i];
   }
+  jit_dump(buf, n, offs, count);
   if (mprotect(buf, len, PROT_READ | PROT_EXEC) != 0) {
     munmap(buf, len);
     free(blk);

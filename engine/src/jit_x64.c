@@ -6,7 +6,10 @@
  *   r12  the store (fuel, deadline, frame stack, jit context)
  *   r13  memory 0's base, r14 its size in bytes (loaded at entry, reloaded
  *        after memory.grow, helpers and calls to other instances, like the
- *        interpreter's membase/memsize; current at every return)
+ *        interpreter's membase/memsize; current at every return); with
+ *        guard pages (J.ms_epoch) r14 is the store's epoch pointer instead
+ *        (the fuel/deadline check then loads once; the rare explicit
+ *        bounds checks read the size from the memory)
  *   r15  the running function's instance
  *   r11  the store's fuel counter (loaded by wg_jit_enter_arch, written
  *        back when compiled code returns to it and around every C call:
@@ -299,6 +302,7 @@ size_t wg_jit_compile_arch(const wg_module *m, const wg_code *const *codes, cons
   }
   J j = {0};
   j.guard = wg_jit_guard_pages();
+  j.ms_epoch = j.guard && m->nmems > 0;
   /* The code buffer starts at about what the functions will need (x86-64
    * templates take 10-20 bytes per IR cell) and doubles when it must. */
   size_t guess = 256;

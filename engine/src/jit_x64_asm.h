@@ -69,6 +69,10 @@ typedef struct J {
   size_t start;         /* the current function's entry in b */
   size_t fast_entry;    /* offset from the entry to the entry past reload_mem (emit_call) */
   centry ic[NI], xc[NX];
+  /* The slot the last small constant was written to (-1: none) and its
+   * value as stored (sign-extended from 32 bits); forgotten like the cache. */
+  int32_t k_slot;
+  int64_t k_val;
   uint32_t clock;
   /* Pinned locals: slot (-1: none) per register; for xmm pins, f64 or f32.
    * Use counts per local slot (first pass): integer, f32, f64. */
@@ -90,6 +94,10 @@ typedef struct J {
   /* Bounds checks by guard pages (wg_jit_guard_pages): the accesses made
    * without a check, for jit.c's registry (offsets from the block start). */
   bool guard;
+  /* r14 holds the store's epoch counter pointer instead of memory 0's size
+   * (guard pages and a memory: the size is then read from the memory by
+   * the rare explicit checks), so a fuel/deadline check loads one less. */
+  bool ms_epoch;
   wg_jit_site *sites;
   size_t nsites, capsites;
   fixup *fx;
@@ -196,12 +204,14 @@ static inline void pins_reload(J *j) {
     }
 }
 static inline void c_forget(J *j, int32_t slot) {
+  if (j->k_slot == slot) j->k_slot = -1;
   for (int k = 0; k < NI; k++)
     if (j->ic[k].slot == slot) j->ic[k].kind = K_NONE;
   for (int k = 0; k < NX; k++)
     if (j->xc[k].slot == slot || (j->xc[k].kind == K_V128 && j->xc[k].slot + 1 == slot)) j->xc[k].kind = K_NONE;
 }
 static inline void c_clear(J *j) {
+  j->k_slot = -1;
   for (int k = 0; k < NI; k++) j->ic[k].kind = K_NONE;
   for (int k = 0; k < NX; k++) j->xc[k].kind = K_NONE;
 }
@@ -282,6 +292,27 @@ static inline void ld(J *j, int w, int reg, int32_t slot) {
   if (r == reg) return;
   if (r >= 0) rr(j, 0, w, 0x89, 1, r, reg);
   else mem(j, 0, w, 0x8B, 1, reg, FP, -1, 0, sd(slot));
+}
+/* The register holding slot as an integer for a read of width w that needs
+ * no copy (a compare: it reads the register as is), or -1 (the use is
+ * counted either way). */
+static inline int src_reg(J *j, int w, int32_t slot) {
+  count_use(j, slot, 0);
+  return int_reg(j, slot, w);
+}
+/* A cache register holding slot as an i32 zero-extended to 64 bits (K_I32:
+ * written by a 32-bit operation or load, which clear the upper half), so it
+ * can index memory as is; -1 when none (pins and K_I64 entries of i32
+ * values may carry stale upper halves from memory). Counts the use. */
+static inline int zx_reg(J *j, int32_t slot) {
+  count_use(j, slot, 0);
+  if (!j->caching) return -1;
+  for (int k = 0; k < NI; k++)
+    if (j->ic[k].kind == K_I32 && j->ic[k].slot == slot) {
+      j->ic[k].age = ++j->clock;
+      return R8 + k;
+    }
+  return -1;
 }
 /* op reg, slot for an ALU opcode with a /r form (03 add, 3B cmp, 0FAF imul...). */
 static inline void alu_src(J *j, int w, uint32_t op, int len, int reg, int32_t slot) {

@@ -14,8 +14,12 @@ void wg_x64_check_interrupt(J *j, const wg_cell *pc) {
   rr(j, 0, 1, 0x83, 1, 5, R11); /* sub r11, 1: the fuel counter */
   b1(j, 1);
   size_t a = jcc(j, CC_S);
-  mem(j, 0, 1, 0x8B, 1, RAX, ST, -1, 0, (int32_t)offsetof(wg_store, epoch));
-  mem(j, 0, 1, 0x8B, 1, RAX, RAX, -1, 0, 0);
+  if (j->ms_epoch) {
+    mem(j, 0, 1, 0x8B, 1, RAX, MS, -1, 0, 0); /* r14: the epoch pointer */
+  } else {
+    mem(j, 0, 1, 0x8B, 1, RAX, ST, -1, 0, (int32_t)offsetof(wg_store, epoch));
+    mem(j, 0, 1, 0x8B, 1, RAX, RAX, -1, 0, 0);
+  }
   mem(j, 0, 1, 0x3B, 1, RAX, ST, -1, 0, (int32_t)offsetof(wg_store, deadline));
   size_t b = jcc(j, CC_AE);
   stub_add(j, a, true, 0, pc, j->n);

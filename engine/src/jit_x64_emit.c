@@ -30,6 +30,7 @@ bool wg_x64_emit(J *j, const wg_module *m, const wg_code *code, uint32_t i, unsi
         mem(j, 0, 1, 0xC7, 1, 0, FP, -1, 0, sd(B));
         b4(j, (uint32_t)v);
         pin_reload(j, B);
+        if (j->caching) j->k_slot = B, j->k_val = (int64_t)v;
       } else {
         movi(j, RAX, v);
         st(j, 1, B, RAX);
@@ -68,8 +69,11 @@ bool wg_x64_emit(J *j, const wg_module *m, const wg_code *code, uint32_t i, unsi
     case IR_BR_EQZ:
     case IR_BR_NEZ:
       *len = 3;
-      ld(j, 0, RAX, A);
-      rr(j, 0, 0, 0x85, 1, RAX, RAX);
+      { /* test the register holding A when there is one (no copy) */
+        int ra = src_reg(j, 0, A);
+        if (ra < 0) mem(j, 0, 0, 0x8B, 1, ra = RAX, FP, -1, 0, sd(A));
+        rr(j, 0, 0, 0x85, 1, ra, ra);
+      }
       jump_to(j, jcc(j, op == IR_BR_IF || op == IR_BR_NEZ ? CC_NE : CC_E), cells, pc[1].target);
       return true;
     case IR_BR_TABLE: {
@@ -166,8 +170,11 @@ bool wg_x64_emit(J *j, const wg_module *m, const wg_code *code, uint32_t i, unsi
     case WG_OP_I32_EQZ:
     case WG_OP_I64_EQZ:
       *len = 2;
-      ld(j, op == WG_OP_I32_EQZ ? 0 : 1, RAX, A);
-      rr(j, 0, op == WG_OP_I32_EQZ ? 0 : 1, 0x85, 1, RAX, RAX);
+      { /* test the register holding A when there is one; setcc writes rax */
+        int w = op == WG_OP_I32_EQZ ? 0 : 1, ra = src_reg(j, w, A);
+        if (ra < 0) mem(j, 0, w, 0x8B, 1, ra = RAX, FP, -1, 0, sd(A));
+        rr(j, 0, w, 0x85, 1, ra, ra);
+      }
       setcc(j, CC_E);
       st(j, 0, B, RAX);
       return true;
@@ -188,12 +195,14 @@ bool wg_x64_emit(J *j, const wg_module *m, const wg_code *code, uint32_t i, unsi
     *len = 3;
     bool imm = op >= IR_BRCI_EQ;
     unsigned k = op - (imm ? IR_BRCI_EQ : IR_BRC_EQ);
-    ld(j, 0, RAX, A);
+    /* cmp on the register holding A when there is one (no copy). */
+    int ra = src_reg(j, 0, A);
+    if (ra < 0) mem(j, 0, 0, 0x8B, 1, ra = RAX, FP, -1, 0, sd(A));
     if (imm) {
-      rr(j, 0, 0, 0x81, 1, 7, RAX);
+      rr(j, 0, 0, 0x81, 1, 7, ra);
       b4(j, (uint32_t)B);
     } else {
-      alu_src(j, 0, 0x3B, 1, RAX, B);
+      alu_src(j, 0, 0x3B, 1, ra, B);
     }
     jump_to(j, jcc(j, cmp_cc(k)), cells, pc[1].target);
     return true;

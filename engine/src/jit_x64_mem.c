@@ -11,20 +11,34 @@ void wg_x64_reload_mem(J *j) {
   mem(j, 0, 1, 0x8B, 1, RAX, IN, -1, 0, (int32_t)offsetof(wg_instance, mems));
   mem(j, 0, 1, 0x8B, 1, RAX, RAX, -1, 0, 0);
   mem(j, 0, 1, 0x8B, 1, MB, RAX, -1, 0, (int32_t)offsetof(wg_memory, data));
-  mem(j, 0, 1, 0x8B, 1, MS, RAX, -1, 0, (int32_t)offsetof(wg_memory, size));
+  if (j->ms_epoch) mem(j, 0, 1, 0x8B, 1, MS, ST, -1, 0, (int32_t)offsetof(wg_store, epoch));
+  else mem(j, 0, 1, 0x8B, 1, MS, RAX, -1, 0, (int32_t)offsetof(wg_memory, size));
 }
 
-/* Memory access for n bytes at [r13 + rax + disp] (the returned disp).
+/* Memory access for n bytes at [r13 + *ix + disp] (the returned disp; *ix
+ * is rax, or the cache register that holds the address zero-extended).
  * With guard pages (j->guard) and offset + n within the guard, no check:
  * *site is set and the caller records the access instruction (site_add) so
  * the fault handler can name it. Else bounds-checked: an offset that fits a
  * displacement stays out of rax (the check is then one lea: rax + offset +
  * n against the size in r14). */
-static int32_t mem_addr(J *j, int32_t addr, uint64_t offset, unsigned n, const wg_cell *pc, bool *site) {
-  ld(j, 0, RAX, addr); /* zero-extends */
+static int32_t mem_addr(J *j, int32_t addr, uint64_t offset, unsigned n, const wg_cell *pc, bool *site, int *ix) {
+  /* The address's cache register as is when it is known zero-extended,
+   * else a 32-bit load or copy into rax (which zero-extends). */
+  *ix = zx_reg(j, addr);
+  if (*ix < 0) {
+    int r = int_reg(j, addr, 0);
+    if (r >= 0) rr(j, 0, 0, 0x89, 1, r, RAX);
+    else mem(j, 0, 0, 0x8B, 1, RAX, FP, -1, 0, sd(addr));
+    *ix = RAX;
+  }
   *site = j->guard && offset + n <= WG_JIT_GUARD_OFFSET;
   if (*site) return (int32_t)offset;
   int32_t disp = 0;
+  if (offset + n > INT32_MAX && *ix != RAX) { /* rax is added to below */
+    movrr(j, RAX, *ix);
+    *ix = RAX;
+  }
   if (offset + n <= INT32_MAX) {
     disp = (int32_t)offset;
   } else if (offset <= INT32_MAX) {
@@ -34,8 +48,14 @@ static int32_t mem_addr(J *j, int32_t addr, uint64_t offset, unsigned n, const w
     movi(j, RCX, offset);
     rr(j, 0, 1, 0x03, 1, RAX, RCX);
   }
-  mem(j, 0, 1, 0x8D, 1, RCX, RAX, -1, 0, disp + (int32_t)n); /* lea rcx, [rax + offset + n] */
-  rr(j, 0, 1, 0x3B, 1, RCX, MS);                              /* cmp rcx, r14 */
+  mem(j, 0, 1, 0x8D, 1, RCX, *ix, -1, 0, disp + (int32_t)n); /* lea rcx, [ix + offset + n] */
+  if (j->ms_epoch) { /* r14 is the epoch pointer: the size from the memory */
+    mem(j, 0, 1, 0x8B, 1, RDX, IN, -1, 0, (int32_t)offsetof(wg_instance, mems));
+    mem(j, 0, 1, 0x8B, 1, RDX, RDX, -1, 0, 0);
+    mem(j, 0, 1, 0x3B, 1, RCX, RDX, -1, 0, (int32_t)offsetof(wg_memory, size)); /* cmp rcx, size */
+  } else {
+    rr(j, 0, 1, 0x3B, 1, RCX, MS); /* cmp rcx, r14 */
+  }
   trap_if(j, CC_A, WG_TRAP_MEMORY_OUT_OF_BOUNDS, pc);
   return disp;
 }
@@ -98,18 +118,19 @@ bool wg_x64_emit_memory(J *j, bool has_mem, const wg_cell *pc, int32_t A, int32_
   if (load_op(op, &n, &lc, &ll, &lw, &sw)) {
     *len = 3;
     bool site;
-    int32_t disp = mem_addr(j, A, pc[1].u64, n, pc, &site);
+    int ix;
+    int32_t disp = mem_addr(j, A, pc[1].u64, n, pc, &site, &ix);
     if (op == WG_OP_F32_LOAD || op == WG_OP_F64_LOAD) {
       bool dbl = op == WG_OP_F64_LOAD;
       int x = dst_reg(j, B, true, dbl, -1);
       if (site) site_add(j, j->n, pc);
-      mem(j, dbl ? 0xF2 : 0xF3, 0, 0x0F10, 2, x, MB, RAX, 0, disp);
+      mem(j, dbl ? 0xF2 : 0xF3, 0, 0x0F10, 2, x, MB, ix, 0, disp);
       stx(j, dbl, B, x);
       c_set(j, x, true, B, dbl ? K_F64 : K_F32);
     } else {
       int rc = dst_reg(j, B, false, false, -1);
       if (site) site_add(j, j->n, pc);
-      mem(j, 0, lw, lc, ll, rc, MB, RAX, 0, disp);
+      mem(j, 0, lw, lc, ll, rc, MB, ix, 0, disp);
       st(j, sw, B, rc);
       c_set(j, rc, false, B, sw ? K_I64 : K_I32);
     }
@@ -118,12 +139,23 @@ bool wg_x64_emit_memory(J *j, bool has_mem, const wg_cell *pc, int32_t A, int32_
   if (store_op(op, &n)) {
     *len = 3;
     bool site;
-    int32_t disp = mem_addr(j, A, pc[1].u64, n, pc, &site);
+    int ix;
+    int32_t disp = mem_addr(j, A, pc[1].u64, n, pc, &site, &ix);
+    if (j->k_slot == B && B >= 0) { /* a constant just written: stored as an immediate */
+      count_use(j, B, 0);
+      if (site) site_add(j, j->n, pc);
+      if (n == 1) mem(j, 0, 0, 0xC6, 1, 0, MB, ix, 0, disp);
+      else mem(j, n == 2 ? 0x66 : 0, n == 8, 0xC7, 1, 0, MB, ix, 0, disp);
+      if (n == 1) b1(j, (uint8_t)j->k_val);
+      else if (n == 2) b1(j, (uint8_t)j->k_val), b1(j, (uint8_t)(j->k_val >> 8));
+      else b4(j, (uint32_t)j->k_val);
+      return true;
+    }
     ld(j, n == 8, RCX, B);
     if (site) site_add(j, j->n, pc);
-    if (n == 1) mem(j, 0, 0, 0x88, 1, RCX, MB, RAX, 0, disp);
-    else if (n == 2) mem(j, 0x66, 0, 0x89, 1, RCX, MB, RAX, 0, disp);
-    else mem(j, 0, n == 8, 0x89, 1, RCX, MB, RAX, 0, disp);
+    if (n == 1) mem(j, 0, 0, 0x88, 1, RCX, MB, ix, 0, disp);
+    else if (n == 2) mem(j, 0x66, 0, 0x89, 1, RCX, MB, ix, 0, disp);
+    else mem(j, 0, n == 8, 0x89, 1, RCX, MB, ix, 0, disp);
     return true;
   }
   if (is_complex(op)) {

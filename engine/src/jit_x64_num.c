@@ -76,13 +76,16 @@ bool wg_x64_emit_numeric(J *j, const wg_cell *pc, int32_t A, int32_t B, unsigned
     uint64_t y = pc[1].u64;
     bool y32 = w ? (int64_t)y == (int32_t)y : true;
     if (cmp >= 0) {
-      ld(j, w, RAX, A);
-      if (!imm) alu_src(j, w, 0x3B, 1, RAX, B);
+      /* cmp on the register holding A when there is one (no copy);
+       * setcc then writes rax. */
+      int ra = src_reg(j, w, A);
+      if (ra < 0) mem(j, 0, w, 0x8B, 1, ra = RAX, FP, -1, 0, sd(A));
+      if (!imm) alu_src(j, w, 0x3B, 1, ra, B);
       else if (!y32) {
         movi(j, RCX, y);
-        rr(j, 0, w, 0x3B, 1, RAX, RCX);
+        rr(j, 0, w, 0x3B, 1, ra, RCX);
       } else {
-        rr(j, 0, w, 0x81, 1, 7, RAX);
+        rr(j, 0, w, 0x81, 1, 7, ra);
         b4(j, (uint32_t)y);
       }
       setcc(j, cmp_cc((unsigned)cmp));
@@ -91,7 +94,18 @@ bool wg_x64_emit_numeric(J *j, const wg_cell *pc, int32_t A, int32_t B, unsigned
     }
     /* The result is computed in a cache register rc. */
     if (shift >= 0 && !imm) ld(j, 0, RCX, B);
+    /* x + k and x - k with x in another register: one lea (looked up before
+     * dst_reg, which may take x's register: lea reads it before writing). */
+    bool lea = imm && y32 && shift < 0 && (alu == 0x03 || (alu == 0x2B && (int32_t)y != INT32_MIN));
+    int ra = lea ? int_reg(j, A, w) : -1;
     int rc = dst_reg(j, dst, false, false, imm || shift >= 0 ? -1 : B);
+    if (ra >= 0 && ra != rc) {
+      count_use(j, A, 0);
+      mem(j, 0, w, 0x8D, 1, rc, ra, -1, 0, alu == 0x03 ? (int32_t)y : -(int32_t)y); /* lea rc, [ra + k] */
+      st(j, w, dst, rc);
+      c_set(j, rc, false, dst, w ? K_I64 : K_I32);
+      return true;
+    }
     ld(j, w, rc, A);
     if (shift >= 0) {
       if (imm) {
@@ -120,14 +134,25 @@ bool wg_x64_emit_numeric(J *j, const wg_cell *pc, int32_t A, int32_t B, unsigned
   }
   if (binary && float_binop(base, &pfx, &fc)) {
     bool dbl = pfx == 0xF2;
-    if (!imm) ldx(j, dbl, 1, B); /* y first: the register taken below may hold it */
-    int x = dst_reg(j, dst, true, dbl, -1); /* y is in xmm1 already */
-    ldx(j, dbl, x, A);
-    if (imm) {
-      movi(j, RAX, pc[1].u64);
-      rr(j, 0x66, 1, 0x0F6E, 2, 1, RAX); /* movq xmm1, rax */
+    /* y straight from its register or slot (op x, y), unless the register
+     * taken for the result holds it: then y goes to xmm1 first. */
+    int yr = imm ? -1 : xmm_reg(j, B, dbl);
+    int x = dst_reg(j, dst, true, dbl, -1);
+    if (imm || yr == x) {
+      if (!imm) {
+        count_use(j, B, dbl ? 2 : 1);
+        rr(j, 0, 0, 0x0F28, 2, 1, yr); /* movaps xmm1, y */
+      }
+      ldx(j, dbl, x, A);
+      if (imm) {
+        movi(j, RAX, pc[1].u64);
+        rr(j, 0x66, 1, 0x0F6E, 2, 1, RAX); /* movq xmm1, rax */
+      }
+      rr(j, pfx, 0, 0x0F00u | (unsigned)fc, 2, x, 1);
+    } else {
+      ldx(j, dbl, x, A);
+      sse_src(j, dbl, 0x0F00u | (unsigned)fc, x, B);
     }
-    rr(j, pfx, 0, 0x0F00u | (unsigned)fc, 2, x, 1);
     stx(j, dbl, dst, x);
     c_set(j, x, true, dst, dbl ? K_F64 : K_F32);
     return true;

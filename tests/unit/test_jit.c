@@ -66,7 +66,7 @@ static void run1(tier *t, const char *name, int32_t arg, char *out, size_t n, ui
 }
 
 static const char *const exports[] = {"t_int", "t_div", "t_float", "t_mem", "t_ctl", "t_fib", "t_unreachable", "t_callgrow",
-                                      "t_pins", "t_simdcall", "t_refusedcall"};
+                                      "t_pins", "t_simdcall", "t_refusedcall", "t_regops"};
 
 TEST(same_results_traps_and_fuel) {
   static const int32_t args[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 17, 64, 100, 1000, 65535, 65536, 70000, -1};
