@@ -61,7 +61,10 @@ static int32_t mem_addr(J *j, int32_t addr, uint64_t offset, unsigned n, const w
 }
 
 int32_t wg_x64_mem_addr(J *j, int32_t addr, uint64_t offset, unsigned n, const wg_cell *pc, bool *site) {
-  return mem_addr(j, addr, offset, n, pc, site);
+  int ix;
+  int32_t disp = mem_addr(j, addr, offset, n, pc, site, &ix);
+  if (ix != RAX) movrr(j, RAX, ix); /* the contract: the address in rax (a mov leaves flags alone) */
+  return disp;
 }
 
 /* Loads: width (bytes), the load opcode (into eax/rax), REX.W for it, and
