@@ -453,7 +453,20 @@ bool cm_read_core_type(cm_ctx *x, wg_reader *r, cm_scope *s) {
   uint8_t b;
   if (!rd_u8(r, &b)) return false;
   cm_type *t = NULL;
-  if (b == 0x60) {
+  if (b == 0x00) { /* 0x00 0x50 supertypes comptype: a non-final core:subtype (the bare 0x50 below is
+                    * a module type: Binary.md's core type section) */
+    uint8_t sub;
+    uint32_t nsuper;
+    if (!rd_u8(r, &sub)) return false;
+    if (sub != 0x50) return leading(x, rd_offset(r) - 1, sub, "core type");
+    size_t soff = rd_offset(r);
+    if (!rd_u32(r, &nsuper)) return false;
+    if (nsuper) return cm_invalid(x, soff, "core subtypes with supertypes are not supported");
+    size_t coff = rd_offset(r);
+    if (!rd_u8(r, &b)) return false;
+    if (b != 0x60) return leading(x, coff, b, "core type (only func and module types are supported)");
+    if (!read_core_functype(x, r, &t)) return false;
+  } else if (b == 0x60) {
     if (!read_core_functype(x, r, &t)) return false;
   } else if (b == 0x50) {
     if (s->kind == SCOPE_MODULE_TYPE) return cm_invalid(x, off, "module types cannot be nested");
