@@ -273,18 +273,19 @@ static bool cond_branch(compiler *c, bool when_true) {
   return cc_op(c, when_true ? IR_BR_IF : IR_BR_UNLESS) && cc_ab(c, cond, 0);
 }
 
+bool cc_dead_block(compiler *c, const wg_instr *in, uint32_t nr) {
+  uint32_t sp = c->sp;
+  c->sp = cc_top_frame(c)->height;
+  if (!cc_push_frame(c, F_BLOCK, 0, nr, in->bt_kind, in->a)) return false;
+  c->sp = sp;
+  cc_top_frame(c)->dead = true;
+  return true;
+}
+
 static bool do_block(compiler *c, const wg_instr *in) {
   uint32_t np, nr;
   cc_block_arity(c, in, &np, &nr);
-  if (cc_top_frame(c)->unreachable || cc_top_frame(c)->dead) {
-    /* Dead code: keep the nesting, emit nothing. */
-    uint32_t sp = c->sp;
-    c->sp = cc_top_frame(c)->height;
-    if (!cc_push_frame(c, F_BLOCK, 0, nr, in->bt_kind, in->a)) return false;
-    c->sp = sp;
-    cc_top_frame(c)->dead = true;
-    return true;
-  }
+  if (cc_top_frame(c)->unreachable || cc_top_frame(c)->dead) return cc_dead_block(c, in, nr);
   if (in->op == WG_OP_IF) {
     /* Materialise what lies below the condition; the condition feeds the branch. */
     if (!cc_materialize_range(c, 0, c->sp - 1) || !cond_branch(c, false)) return false;

@@ -93,6 +93,9 @@ bool cc_materialize_range(compiler *c, uint32_t from, uint32_t to);
 bool cc_use(compiler *c, uint32_t pos, int32_t *slot);
 /* Opens a control frame (F_BLOCK, ...) with np parameters and nr results. */
 bool cc_push_frame(compiler *c, uint8_t kind, uint32_t np, uint32_t nr, uint8_t bt_kind, uint32_t bt_a);
+/* A block-like instruction (block, loop, if, try_table) in dead code: keeps the nesting (a
+ * frame with nr results marked dead at the enclosing frame's height), emits nothing. */
+bool cc_dead_block(compiler *c, const wg_instr *in, uint32_t nr);
 /* Emits the target cell of a branch to frame f's label (a loop's start, or the end: patched later). */
 bool cc_label_target(compiler *c, frame *f);
 /* The rest of the current frame is unreachable (after br, return, throw ...). */

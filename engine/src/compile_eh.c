@@ -18,14 +18,7 @@
 bool cc_try_table(compiler *c, const wg_instr *in) {
   uint32_t np, nr;
   cc_block_arity(c, in, &np, &nr);
-  if (cc_top_frame(c)->unreachable || cc_top_frame(c)->dead) {
-    uint32_t sp = c->sp;
-    c->sp = cc_top_frame(c)->height;
-    if (!cc_push_frame(c, F_BLOCK, 0, nr, in->bt_kind, in->a)) return false;
-    c->sp = sp;
-    cc_top_frame(c)->dead = true;
-    return true;
-  }
+  if (cc_top_frame(c)->unreachable || cc_top_frame(c)->dead) return cc_dead_block(c, in, nr);
   if (!cc_materialize_range(c, 0, c->sp)) return false;
   uint32_t outer = c->nframes; /* labels count from the frame around the try_table */
   if (!cc_op(c, IR_BR)) return false;

@@ -115,16 +115,6 @@ uv_loop_t *wgg_http_client_loop(const wgg_http_client *cl) {
 static void start(creq *r);
 static void resolve(creq *r);
 
-/* Writes the decimal digits of v into d (24 bytes), returns how many. */
-static size_t dec(char *d, unsigned long long v) {
-  char t[24], *p = t + sizeof t;
-  do *--p = (char)('0' + v % 10);
-  while (v /= 10);
-  size_t k = (size_t)(t + sizeof t - p);
-  memcpy(d, p, k);
-  return k;
-}
-
 /* s, or "" for NULL. */
 static const char *nz(const char *s) {
   return s ? s : "";
@@ -746,10 +736,10 @@ int wgg_http_client_request_full(wgg_http_client *cl, const char *host, int port
   }
   /* the head, written without a format: its exact size first, then one block for the request and its bytes */
   char pd[24], ld[24];
-  size_t pdl = dec(pd, (unsigned long long)port);
+  size_t pdl = wgg_str_dec(pd, (unsigned long long)port);
   pd[pdl] = '\0'; /* for the pool key below */
   bool chunked = src && src->length < 0;
-  size_t ldl = chunked ? 0 : dec(ld, src ? (unsigned long long)src->length : (unsigned long long)len);
+  size_t ldl = chunked ? 0 : wgg_str_dec(ld, src ? (unsigned long long)src->length : (unsigned long long)len);
   static const char te[] = "Transfer-Encoding: chunked\r\n", clen[] = "Content-Length: ",
                     conn[] = "Connection: keep-alive\r\n\r\n";
   size_t ml = strlen(method), tl = strlen(target), size = ml + 1 + tl + 17 + hl + 1 + pdl + 2;

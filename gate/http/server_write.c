@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "http/server_internal.h"
+#include "util/buf.h"
 #include "util/log.h"
 
 typedef struct write_req {
@@ -155,16 +156,6 @@ static int head_end(wgg_buf *b, const wgg_http_conn *c, const wgg_http_header *h
   return rc | wgg_buf_append(b, "\r\n", 2);
 }
 
-/* Writes the decimal digits of v into d (24 bytes), returns how many. */
-static size_t dec(char *d, unsigned long long v) {
-  char t[24], *p = t + sizeof t;
-  do *--p = (char)('0' + v % 10);
-  while (v /= 10);
-  size_t k = (size_t)(t + sizeof t - p);
-  memcpy(d, p, k);
-  return k;
-}
-
 static char *put(char *w, const char *p, size_t n) {
   memcpy(w, p, n);
   return w + n;
@@ -179,8 +170,8 @@ static size_t answer_size(wgg_http_conn *c, int status, const char *content_type
                           size_t n, int64_t length, const char *body) {
   if (c->srv->draining || c->eof) c->want_close = true;
   char d[24];
-  size_t size = sizeof "HTTP/1.1 " - 1 + dec(d, status < 0 ? 0u : (unsigned)status) + 1 + strlen(wgg_http_reason(status)) + 2;
-  if (length >= 0) size += sizeof "Content-Length: " - 1 + dec(d, (unsigned long long)length) + 2;
+  size_t size = sizeof "HTTP/1.1 " - 1 + wgg_str_dec(d, status < 0 ? 0u : (unsigned)status) + 1 + strlen(wgg_http_reason(status)) + 2;
+  if (length >= 0) size += sizeof "Content-Length: " - 1 + wgg_str_dec(d, (unsigned long long)length) + 2;
   if (content_type) size += sizeof "Content-Type: " - 1 + strlen(content_type) + 2;
   for (size_t i = 0; i < n; i++) size += strlen(headers[i].name) + 2 + strlen(headers[i].value) + 2;
   if (c->want_close) size += sizeof "Connection: close\r\n" - 1;
@@ -193,9 +184,9 @@ static void answer_write(const wgg_http_conn *c, char *out, int status, const ch
                     close[] = "Connection: close\r\n";
   char sd[24], ld[24];
   const char *reason = wgg_http_reason(status);
-  size_t sdl = dec(sd, status < 0 ? 0u : (unsigned)status);
+  size_t sdl = wgg_str_dec(sd, status < 0 ? 0u : (unsigned)status);
   char *w = put(put(put(put(put(out, v11, sizeof v11 - 1), sd, sdl), " ", 1), reason, strlen(reason)), "\r\n", 2);
-  if (length >= 0) w = put(put(put(w, cl, sizeof cl - 1), ld, dec(ld, (unsigned long long)length)), "\r\n", 2);
+  if (length >= 0) w = put(put(put(w, cl, sizeof cl - 1), ld, wgg_str_dec(ld, (unsigned long long)length)), "\r\n", 2);
   if (content_type) w = put(put(put(w, ct, sizeof ct - 1), content_type, strlen(content_type)), "\r\n", 2);
   for (size_t i = 0; i < n; i++) {
     w = put(put(w, headers[i].name, strlen(headers[i].name)), ": ", 2);

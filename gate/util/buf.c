@@ -30,13 +30,20 @@ int wgg_buf_append(wgg_buf *b, const void *p, size_t n) {
   return 0;
 }
 
-/* Appends the decimal digits of v (negative when neg). Returns 0 or -1. */
-static int append_num(wgg_buf *b, unsigned long long v, bool neg) {
-  char d[24], *p = d + sizeof d;
+size_t wgg_str_dec(char *d, unsigned long long v) {
+  char t[24], *p = t + sizeof t;
   do *--p = (char)('0' + v % 10);
   while (v /= 10);
-  if (neg) *--p = '-';
-  return wgg_buf_append(b, p, (size_t)(d + sizeof d - p));
+  size_t k = (size_t)(t + sizeof t - p);
+  memcpy(d, p, k);
+  return k;
+}
+
+/* Appends the decimal digits of v (negative when neg). Returns 0 or -1. */
+static int append_num(wgg_buf *b, unsigned long long v, bool neg) {
+  char d[25];
+  d[0] = '-';
+  return wgg_buf_append(b, neg ? d : d + 1, wgg_str_dec(d + 1, v) + neg);
 }
 
 /* The formats of the HTTP heads (literal text, %s, %d, %u, %zu, %lld, %llu,

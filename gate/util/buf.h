@@ -41,4 +41,8 @@ size_t wgg_str_join(char *dst, size_t cap, const char *const *parts, size_t n);
  * too long. Returns strlen(src). */
 size_t wgg_str_copy(char *dst, size_t cap, const char *src);
 
+/* Writes the decimal digits of v into d (room for 20 bytes, no NUL) and
+ * returns how many: the heads' numbers without a format. */
+size_t wgg_str_dec(char *d, unsigned long long v);
+
 #endif

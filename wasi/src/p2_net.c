@@ -286,11 +286,12 @@ wg_trap *p2_sockopt_set(p2_sock *s, int level, int name, uint64_t v, uint64_t sc
   return p2_net_ok(r, NULL);
 }
 
-wg_trap *p2_local_address(p2_sock *s, bool bound, wg_cval *r) {
-  if (!bound) return p2_net_err(r, EC_INVALID_STATE);
+wg_trap *p2_sock_address(p2_sock *s, bool ok, bool peer, wg_cval *r) {
+  if (!ok) return p2_net_err(r, EC_INVALID_STATE);
   struct sockaddr_storage ss;
   socklen_t l = sizeof ss;
-  if (getsockname(s->fd, (struct sockaddr *)&ss, &l)) return p2_net_err(r, p2_errno_code(errno));
+  if ((peer ? getpeername : getsockname)(s->fd, (struct sockaddr *)&ss, &l))
+    return p2_net_err(r, p2_errno_code(errno));
   wg_cval *v = p2_box((wg_cval){0});
   if (!v || !p2_addr_to_cval((struct sockaddr *)&ss, v)) {
     wg_cval_free(v);

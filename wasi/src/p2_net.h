@@ -89,8 +89,10 @@ wg_trap *p2_oom(void);
 /* The socket options shared by TCP and UDP: get/set an int option, results as the WIT wants */
 wg_trap *p2_sockopt_get(p2_sock *s, int level, int name, wg_cval_kind kind, uint64_t scale, wg_cval *r);
 wg_trap *p2_sockopt_set(p2_sock *s, int level, int name, uint64_t v, uint64_t scale, wg_cval *r);
-/* local-address for either kind: invalid-state when unbound */
-wg_trap *p2_local_address(p2_sock *s, bool bound, wg_cval *r);
+/* local-address (peer false: getsockname) or remote-address (peer true: getpeername) for either
+ * kind, as result<ip-socket-address, error-code>: invalid-state when !ok (unbound, not
+ * connected; s is then not read), else the OS's error code or the address. */
+wg_trap *p2_sock_address(p2_sock *s, bool ok, bool peer, wg_cval *r);
 
 bool p2_tcp_define(p2 *p, wg_component_linker *l, wg_error **e);
 bool p2_udp_define(p2 *p, wg_component_linker *l, wg_error **e);

@@ -26,6 +26,16 @@
 
 static p2_sock *sock_of(void *env, const wg_cval *a) { return p2_obj(P2(env), a[0].of.handle.rep); }
 
+/* What every start-* answers first: true with r set (*t: its trap, NULL unless OOM) for an
+ * unknown socket (invalid-state) or while another start-* is in progress (concurrency-conflict);
+ * false (r untouched) when the call goes on. */
+static bool start_refused(const p2_sock *s, wg_cval *r, wg_trap **t) {
+  if (!s) return *t = p2_net_err(r, EC_INVALID_STATE), true;
+  if (s->st == TS_BIND_STARTED || s->st == TS_CONNECT_STARTED || s->st == TS_LISTEN_STARTED)
+    return *t = p2_net_err(r, EC_CONCURRENCY_CONFLICT), true;
+  return false;
+}
+
 /* ---------------------------------------------------------------- streams */
 
 static int64_t in_read(void *user, uint8_t *buf, size_t n) {
@@ -124,9 +134,8 @@ static wg_trap *start_bind(void *env, const wg_cval *a, size_t na, wg_cval *r, s
   (void)na, (void)nr;
   p2 *p = P2(env);
   p2_sock *s = sock_of(env, a);
-  if (!s) return p2_net_err(r, EC_INVALID_STATE);
-  if (s->st == TS_BIND_STARTED || s->st == TS_CONNECT_STARTED || s->st == TS_LISTEN_STARTED)
-    return p2_net_err(r, EC_CONCURRENCY_CONFLICT);
+  wg_trap *t;
+  if (start_refused(s, r, &t)) return t;
   if (s->st != TS_UNBOUND) return p2_net_err(r, EC_INVALID_STATE);
   struct sockaddr_storage ss;
   socklen_t len;
@@ -154,9 +163,8 @@ static wg_trap *start_connect(void *env, const wg_cval *a, size_t na, wg_cval *r
   (void)na, (void)nr;
   p2 *p = P2(env);
   p2_sock *s = sock_of(env, a);
-  if (!s) return p2_net_err(r, EC_INVALID_STATE);
-  if (s->st == TS_BIND_STARTED || s->st == TS_CONNECT_STARTED || s->st == TS_LISTEN_STARTED)
-    return p2_net_err(r, EC_CONCURRENCY_CONFLICT);
+  wg_trap *t;
+  if (start_refused(s, r, &t)) return t;
   if (s->st != TS_UNBOUND && s->st != TS_BOUND) return p2_net_err(r, EC_INVALID_STATE);
   struct sockaddr_storage ss;
   socklen_t len;
@@ -207,9 +215,8 @@ static wg_trap *finish_connect(void *env, const wg_cval *a, size_t na, wg_cval *
 static wg_trap *start_listen(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
   p2_sock *s = sock_of(env, a);
-  if (!s) return p2_net_err(r, EC_INVALID_STATE);
-  if (s->st == TS_BIND_STARTED || s->st == TS_CONNECT_STARTED || s->st == TS_LISTEN_STARTED)
-    return p2_net_err(r, EC_CONCURRENCY_CONFLICT);
+  wg_trap *t;
+  if (start_refused(s, r, &t)) return t;
   if (s->st != TS_BOUND) return p2_net_err(r, EC_INVALID_STATE); /* unbound, connected or listening */
   if (listen(s->fd, s->backlog)) return p2_net_err(r, p2_errno_code(errno));
   s->st = TS_LISTEN_STARTED;
@@ -268,23 +275,13 @@ static wg_trap *local_address(void *env, const wg_cval *a, size_t na, wg_cval *r
   (void)na, (void)nr;
   p2_sock *s = sock_of(env, a);
   if (!s) return p2_net_err(r, EC_INVALID_STATE);
-  return p2_local_address(s, s->st != TS_UNBOUND && s->st != TS_CLOSED, r);
+  return p2_sock_address(s, s->st != TS_UNBOUND && s->st != TS_CLOSED, false, r);
 }
 
 static wg_trap *remote_address(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
   p2_sock *s = sock_of(env, a);
-  if (!s || s->st != TS_CONNECTED) return p2_net_err(r, EC_INVALID_STATE);
-  struct sockaddr_storage ss;
-  socklen_t l = sizeof ss;
-  if (getpeername(s->fd, (struct sockaddr *)&ss, &l)) return p2_net_err(r, p2_errno_code(errno));
-  wg_cval *v = p2_box((wg_cval){0});
-  if (!v || !p2_addr_to_cval((struct sockaddr *)&ss, v)) {
-    wg_cval_free(v);
-    free(v);
-    return p2_oom();
-  }
-  return p2_net_ok(r, v);
+  return p2_sock_address(s, s && s->st == TS_CONNECTED, true, r);
 }
 
 static wg_trap *is_listening(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {

@@ -231,23 +231,13 @@ static wg_trap *local_address(void *env, const wg_cval *a, size_t na, wg_cval *r
   (void)na, (void)nr;
   p2_sock *s = sock_of(env, a);
   if (!s) return p2_net_err(r, EC_INVALID_STATE);
-  return p2_local_address(s, s->st != TS_UNBOUND, r);
+  return p2_sock_address(s, s->st != TS_UNBOUND, false, r);
 }
 
 static wg_trap *remote_address(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
   (void)na, (void)nr;
   p2_sock *s = sock_of(env, a);
-  if (!s || !s->udp_connected) return p2_net_err(r, EC_INVALID_STATE);
-  struct sockaddr_storage ss;
-  socklen_t l = sizeof ss;
-  if (getpeername(s->fd, (struct sockaddr *)&ss, &l)) return p2_net_err(r, p2_errno_code(errno));
-  wg_cval *v = p2_box((wg_cval){0});
-  if (!v || !p2_addr_to_cval((struct sockaddr *)&ss, v)) {
-    wg_cval_free(v);
-    free(v);
-    return p2_oom();
-  }
-  return p2_net_ok(r, v);
+  return p2_sock_address(s, s && s->udp_connected, true, r);
 }
 
 static wg_trap *address_family(void *env, const wg_cval *a, size_t na, wg_cval *r, size_t nr) {
